@@ -1,0 +1,213 @@
+// pytrainc C core: kernels, optimizers, RNG and the training engine.
+// Plain C11; never includes Python.h (the binding lives in module.c only).
+//
+// Dimension letters used in shape comments throughout csrc/:
+//   N  samples in a batch          D  features per sample (flat)
+//   IN input features of a dense   OUT output features of a dense
+//   C  classes (softmax width)     P  number of parameters (flat)
+#ifndef PTC_H
+#define PTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    PTC_OK = 0,
+    PTC_ERR_VALUE = 1,        // bad argument or data (the binding raises ValueError)
+    PTC_ERR_NOMEM = 2,        // allocation failed (MemoryError)
+    PTC_ERR_INTERRUPTED = 3,  // a stop was requested (SIGINT): stopped at a batch boundary
+} ptc_status;
+
+// ---------------------------------------------------------------------------
+// RNG: xoshiro256** seeded with splitmix64. One state drives weight
+// initialization, shuffling and dropout masks, so equal seeds give bitwise
+// equal runs. https://prng.di.unimi.it/
+typedef struct { uint64_t s[4]; } ptc_rng;
+
+void ptc_rng_seed(ptc_rng *rng, uint64_t seed);
+uint64_t ptc_rng_next(ptc_rng *rng);
+float ptc_rng_uniform(ptc_rng *rng);                 // [0, 1)
+uint64_t ptc_rng_below(ptc_rng *rng, uint64_t n);    // [0, n), n > 0
+double ptc_rng_normal(ptc_rng *rng);                 // N(0, 1)
+void ptc_rng_fill_uniform(ptc_rng *rng, float *out, int64_t n, float low, float high);
+void ptc_rng_fill_normal(ptc_rng *rng, float *out, int64_t n, float mean, float stddev);
+void ptc_rng_fill_truncated_normal(ptc_rng *rng, float *out, int64_t n, float mean, float stddev);
+void ptc_rng_permutation(ptc_rng *rng, int64_t *perm, int64_t n);
+
+// ---------------------------------------------------------------------------
+// Dense: out = inp @ weight + bias, weight stored (IN, OUT) as in Keras.
+void ptc_dense_forward(float *out, const float *inp, const float *weight, const float *bias,
+                       int64_t N, int64_t IN, int64_t OUT);
+// dinp may be NULL (no gradient needed, e.g. the model input); bias/dbias may be NULL.
+void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, int64_t N, int64_t IN, int64_t OUT);
+// Naive triple-loop reference of the same pair, for tests.
+void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                           int64_t N, int64_t IN, int64_t OUT);
+void ptc_dense_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                            const float *inp, const float *weight, int64_t N, int64_t IN, int64_t OUT);
+
+// ---------------------------------------------------------------------------
+// Activations, applied row-wise on (N, D) buffers.
+typedef enum {
+    PTC_ACT_LINEAR = 0,
+    PTC_ACT_RELU = 1,
+    PTC_ACT_SIGMOID = 2,
+    PTC_ACT_TANH = 3,
+    PTC_ACT_SOFTMAX = 4,
+    PTC_ACT_COUNT
+} ptc_act_kind;
+
+void ptc_act_forward(int kind, float *out, const float *inp, int64_t N, int64_t D);
+// dinp += d(loss)/d(inp) given dout, the forward input and output.
+void ptc_act_backward(int kind, float *dinp, const float *dout, const float *inp,
+                      const float *out, int64_t N, int64_t D);
+
+// ---------------------------------------------------------------------------
+// Losses. Each returns the batch mean loss (Keras: mean over the last axis,
+// then over the batch) and, when dpred is not NULL, writes (=, not +=) its
+// gradient with respect to the prediction (or, for the fused kinds, the logits).
+typedef enum {
+    PTC_LOSS_MSE = 1,
+    PTC_LOSS_MAE = 2,
+    PTC_LOSS_BCE = 3,                  // probabilities, clipped to [eps, 1 - eps]
+    PTC_LOSS_CCE = 4,                  // probabilities, normalized then clipped
+    PTC_LOSS_SPARSE_CCE = 5,           // probabilities, integer labels stored as float
+    PTC_LOSS_SIGMOID_BCE = 6,          // fused: logits of a sigmoid output
+    PTC_LOSS_SOFTMAX_CCE = 7,          // fused: logits of a softmax output
+    PTC_LOSS_SOFTMAX_SPARSE_CCE = 8,   // fused: logits, integer labels
+} ptc_loss_kind;
+
+#define PTC_EPSILON 1e-7f  // Keras's backend.epsilon(), used for clipping
+
+// Returns PTC_ERR_VALUE (and *loss untouched) if a sparse label is not in [0, D).
+ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred,
+                            const float *y, int64_t N, int64_t D);
+// Width of y per sample for a loss on predictions of width D.
+int64_t ptc_loss_y_size(int kind, int64_t D);
+
+// Metrics accumulated as sums over samples.
+typedef enum {
+    PTC_METRIC_BINARY_ACCURACY = 1,
+    PTC_METRIC_CATEGORICAL_ACCURACY = 2,
+    PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY = 3,
+    PTC_METRIC_MSE = 4,
+    PTC_METRIC_MAE = 5,
+} ptc_metric_kind;
+
+double ptc_metric_sum(int kind, const float *pred, const float *y, int64_t N, int64_t D);
+
+// ---------------------------------------------------------------------------
+// Optimizers: one flat loop over all P parameters, Keras 3's update formulas.
+typedef enum { PTC_OPT_SGD = 1, PTC_OPT_ADAM = 2, PTC_OPT_RMSPROP = 3 } ptc_opt_kind;
+
+typedef struct {
+    int kind;
+    double learning_rate;
+    double momentum;       // SGD
+    int nesterov;          // SGD
+    double beta_1, beta_2, epsilon;  // Adam (epsilon also RMSprop)
+    double rho;            // RMSprop
+    int centered;          // RMSprop
+    float *m;              // (P,) SGD velocity, Adam first moment, RMSprop momentum; borrowed
+    float *v;              // (P,) Adam second moment, RMSprop velocity; borrowed
+    float *u;              // (P,) RMSprop running mean gradient (centered); borrowed
+    int64_t *iterations;   // (1,) steps taken so far; borrowed
+} ptc_optimizer;
+
+void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P);
+
+// ---------------------------------------------------------------------------
+// The plan: an ordered list of ops over buffers whose per-sample sizes are fixed.
+typedef enum {
+    PTC_OP_DENSE = 1,       // in[0] -> out; param[0] kernel (IN, OUT), param[1] bias or -1;
+                            // iarg[0] rows per sample R, iarg[1] IN, iarg[2] OUT
+    PTC_OP_ACTIVATION = 2,  // in[0] -> out; iarg[0] activation kind, iarg[1] last-axis width
+} ptc_op_kind;
+
+#define PTC_MAX_IN 8
+#define PTC_MAX_PARAM 4
+#define PTC_MAX_IARG 8
+#define PTC_MAX_FARG 8
+#define PTC_OPF_NO_BACKWARD 1  // backward skipped: the loss is fused through this op
+// Layout of one op row in the int64 table handed over by Python.
+#define PTC_OP_ROW (4 + PTC_MAX_IN + PTC_MAX_PARAM + PTC_MAX_IARG)
+
+typedef struct {
+    int kind;
+    int flags;
+    int out;                       // buffer id
+    int n_in;
+    int in[PTC_MAX_IN];            // buffer ids
+    int64_t param[PTC_MAX_PARAM];  // offsets into the flat parameter array, -1 if none
+    int64_t iarg[PTC_MAX_IARG];
+    double farg[PTC_MAX_FARG];
+} ptc_op;
+
+typedef struct {
+    int64_t offset, size;  // a slice of the flat parameters
+    double l1, l2;         // penalty l1 * sum|w| + l2 * sum w^2 (Keras's formulas)
+} ptc_regularizer;
+
+#define PTC_MAX_METRICS 16
+
+typedef struct {
+    int n_ops;
+    ptc_op *ops;
+    int n_bufs;
+    int64_t *buf_size;    // (n_bufs,) floats per sample
+    int64_t *buf_off;     // (n_bufs,) offset of each buffer in acts/dacts, per batch row count
+    int input_buf, output_buf;
+    int64_t max_batch;
+    float *acts;          // (max_batch * sum(buf_size),) activations
+    float *dacts;         // same layout, gradients of the activations
+    int64_t *idx;         // (max_batch,) sample indices of the current batch
+    float *ybatch;        // (max_batch, y_size) gathered targets
+    // parameters, gradients (borrowed from Python): (P,)
+    float *params, *grads;
+    int64_t n_params;
+    int64_t n_trainable;  // the optimizer updates params[:n_trainable]; the rest is frozen
+    // loss
+    int loss_kind;
+    int loss_buf;         // buffer the loss reads: output, or logits when fused
+    int64_t loss_rows;    // rows of the last axis per sample (1 for (N, D) outputs)
+    int64_t y_size;
+    // metrics, computed on the output buffer
+    int n_metrics;
+    int metrics[PTC_MAX_METRICS];
+    int n_regs;
+    ptc_regularizer *regs;
+    ptc_optimizer opt;
+} ptc_plan;
+
+// Sums a pass returns: [0] loss * samples, [1] samples, [2 + k] metric k sum.
+#define PTC_SUMS_MAX (2 + PTC_MAX_METRICS)
+
+// Takes ownership of nothing: copies ops and sizes. Workspaces sized for max_batch.
+ptc_status ptc_plan_init(ptc_plan *plan, const ptc_op *ops, int n_ops, const int64_t *buf_size,
+                         int n_bufs, int input_buf, int output_buf, int64_t max_batch);
+ptc_status ptc_plan_reserve(ptc_plan *plan, int64_t max_batch);
+void ptc_plan_free(ptc_plan *plan);
+ptc_status ptc_plan_set_regularizers(ptc_plan *plan, const ptc_regularizer *regs, int n_regs);
+// kind is a ptc_loss_kind; loss_buf is the output buffer or, for a fused loss, its logits.
+// last_dim is the width D of the output's last axis (the loss sees rows of D).
+ptc_status ptc_plan_set_loss(ptc_plan *plan, int kind, int loss_buf, int64_t last_dim);
+// PTC_ERR_VALUE unless every op's parameters and every regularizer lie inside
+// the n_params floats of plan->params (call after setting params and regs).
+ptc_status ptc_plan_check_params(const ptc_plan *plan);
+
+// Trains on batches [b0, b1) of an epoch whose sample order is perm (n samples,
+// batches of batch_size, the last one possibly smaller). x: (n_total, in size),
+// y: (n_total, y_size). Adds into sums. Stops early at a batch boundary with
+// PTC_ERR_INTERRUPTED when *stop becomes non-zero; *done counts batches run.
+ptc_status ptc_plan_train(ptc_plan *plan, const float *x, const float *y, const int64_t *perm,
+                          int64_t n, int64_t batch_size, int64_t b0, int64_t b1,
+                          volatile const int *stop, double *sums, int64_t *done);
+// Loss and metrics over all n samples in order, no parameter change.
+ptc_status ptc_plan_evaluate(ptc_plan *plan, const float *x, const float *y, int64_t n,
+                             int64_t batch_size, volatile const int *stop, double *sums);
+// Output buffer for all n samples: out (n, out size).
+ptc_status ptc_plan_predict(ptc_plan *plan, const float *x, int64_t n, int64_t batch_size,
+                            volatile const int *stop, float *out);
+
+#endif  // PTC_H

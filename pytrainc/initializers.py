@@ -1,0 +1,221 @@
+"""Weight initializers, as `keras.initializers`, drawing from pytrainc's seeded C RNG."""
+
+import math
+
+import numpy as np
+
+from pytrainc import _C
+from pytrainc import utils
+
+_UNIFORM, _NORMAL, _TRUNCATED = 0, 1, 2
+
+
+class Initializer:
+    """Base class: `initializer(shape)` returns a float32 array of that shape."""
+
+    def __call__(self, shape, dtype=None):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class _Random(Initializer):
+    def __init__(self, seed=None):
+        if seed is not None:
+            utils._check_seed(seed)
+        self.seed = seed
+        # A seeded initializer gives the same values every call, as in Keras.
+        self._state = None
+
+    def _rng(self):
+        if self.seed is None:
+            return utils.global_rng()
+        return utils.make_rng(self.seed)
+
+    def _fill(self, shape, dist, a, b):
+        out = np.empty(tuple(int(s) for s in shape), dtype=np.float32)
+        _C.rng_fill(self._rng(), out, dist, float(a), float(b))
+        return out
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class Zeros(Initializer):
+    """Initializes to 0."""
+
+    def __call__(self, shape, dtype=None):
+        return np.zeros(tuple(shape), dtype=np.float32)
+
+
+class Ones(Initializer):
+    """Initializes to 1."""
+
+    def __call__(self, shape, dtype=None):
+        return np.ones(tuple(shape), dtype=np.float32)
+
+
+class Constant(Initializer):
+    """Initializes to a constant value.
+
+    Args:
+        value: The value, a float. Defaults to 0.0.
+    """
+
+    def __init__(self, value=0.0):
+        self.value = float(value)
+
+    def __call__(self, shape, dtype=None):
+        return np.full(tuple(shape), self.value, dtype=np.float32)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomUniform(_Random):
+    """Uniform in [minval, maxval). Defaults: minval=-0.05, maxval=0.05, seed=None."""
+
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape, dtype=None):
+        return self._fill(shape, _UNIFORM, self.minval, self.maxval)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class RandomNormal(_Random):
+    """Normal with mean and stddev. Defaults: mean=0.0, stddev=0.05, seed=None."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype=None):
+        return self._fill(shape, _NORMAL, self.mean, self.stddev)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    """Normal redrawn beyond two stddevs. Defaults: mean=0.0, stddev=0.05, seed=None."""
+
+    def __call__(self, shape, dtype=None):
+        return self._fill(shape, _TRUNCATED, self.mean, self.stddev)
+
+
+def _fans(shape):
+    # Keras's compute_fans: dense kernels (in, out); conv kernels (..., in, out).
+    shape = tuple(shape)
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class VarianceScaling(_Random):
+    """Keras's VarianceScaling: scale / fan, uniform or truncated normal.
+
+    Args:
+        scale: Positive float. Defaults to 1.0.
+        mode: 'fan_in', 'fan_out' or 'fan_avg'. Defaults to 'fan_in'.
+        distribution: 'truncated_normal', 'untruncated_normal' or 'uniform'.
+            Defaults to 'truncated_normal'.
+        seed: Optional int. Defaults to None (the global generator).
+    """
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        super().__init__(seed)
+        if scale <= 0:
+            raise ValueError(f"scale must be positive. Received: scale={scale}")
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg'. Received: mode={mode!r}")
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
+            raise ValueError("distribution must be 'truncated_normal', 'untruncated_normal' or "
+                             f"'uniform'. Received: distribution={distribution!r}")
+        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = _fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        scale = self.scale / max(1.0, fan)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * scale)
+            return self._fill(shape, _UNIFORM, -limit, limit)
+        if self.distribution == "untruncated_normal":
+            return self._fill(shape, _NORMAL, 0.0, math.sqrt(scale))
+        # 0.879... is the stddev of a unit normal truncated to [-2, 2].
+        return self._fill(shape, _TRUNCATED, 0.0, math.sqrt(scale) / 0.87962566103423978)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+
+
+def _preset(name, scale, mode, distribution, doc):
+    def __init__(self, seed=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
+
+
+GlorotUniform = _preset("GlorotUniform", 1.0, "fan_avg", "uniform",
+                        "Glorot uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).")
+GlorotNormal = _preset("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
+                       "Glorot normal: truncated normal, stddev sqrt(2 / (fan_in + fan_out)).")
+HeUniform = _preset("HeUniform", 2.0, "fan_in", "uniform", "He uniform: l = sqrt(6 / fan_in).")
+HeNormal = _preset("HeNormal", 2.0, "fan_in", "truncated_normal", "He normal: stddev sqrt(2 / fan_in).")
+LecunUniform = _preset("LecunUniform", 1.0, "fan_in", "uniform", "LeCun uniform: l = sqrt(3 / fan_in).")
+LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal", "LeCun normal: stddev sqrt(1 / fan_in).")
+
+_ALIASES = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "random_uniform": RandomUniform, "random_normal": RandomNormal, "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+}
+_CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
+
+
+def get(identifier):
+    """Return an Initializer from a name, a config dict or an Initializer.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown initializer: '{identifier}'. Expected one of {sorted(_ALIASES)}")
+        return cls()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = _CLASSES.get(identifier["class_name"])
+        if cls is None:
+            raise ValueError(f"Unknown initializer class: {identifier['class_name']!r}")
+        return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        raise ValueError("pytrainc needs an initializer it can serialize: a name such as 'glorot_uniform' "
+                         f"or a pytrainc.initializers.Initializer. Received: {identifier!r}")
+    raise ValueError(f"Could not interpret initializer: {identifier!r}")
+
+
+def serialize(initializer):
+    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}

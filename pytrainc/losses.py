@@ -1,0 +1,127 @@
+"""Losses, as `keras.losses`. The computation runs in C (csrc/losses.c); these
+objects name the loss and carry its options."""
+
+# ids of csrc/ptc.h's ptc_loss_kind
+MSE, MAE, BCE, CCE, SPARSE_CCE, SIGMOID_BCE, SOFTMAX_CCE, SOFTMAX_SPARSE_CCE = range(1, 9)
+
+
+class Loss:
+    """Base class. `from_logits` tells that the model outputs logits."""
+
+    _kind = 0
+    _fused = 0  # the kind used on logits (a fused sigmoid/softmax), if any
+    sparse = False
+
+    def __init__(self, name, from_logits=False):
+        self.name = name
+        self.from_logits = bool(from_logits)
+
+    def get_config(self):
+        return {"name": self.name, "from_logits": self.from_logits}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class MeanSquaredError(Loss):
+    """Mean of squared errors over the last axis, then over the batch."""
+
+    _kind = MSE
+
+    def __init__(self, name="mean_squared_error"):
+        super().__init__(name)
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+class MeanAbsoluteError(Loss):
+    """Mean of absolute errors over the last axis, then over the batch."""
+
+    _kind = MAE
+
+    def __init__(self, name="mean_absolute_error"):
+        super().__init__(name)
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy on probabilities (clipped to [1e-7, 1 - 1e-7]) or logits.
+
+    Args:
+        from_logits: Whether predictions are logits. Defaults to False.
+        name: Defaults to "binary_crossentropy".
+    """
+
+    _kind = BCE
+    _fused = SIGMOID_BCE
+
+    def __init__(self, from_logits=False, name="binary_crossentropy"):
+        super().__init__(name, from_logits)
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy with one-hot (or soft) labels, on probabilities or logits.
+
+    Args:
+        from_logits: Whether predictions are logits. Defaults to False.
+        name: Defaults to "categorical_crossentropy".
+    """
+
+    _kind = CCE
+    _fused = SOFTMAX_CCE
+
+    def __init__(self, from_logits=False, name="categorical_crossentropy"):
+        super().__init__(name, from_logits)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy with integer class labels, on probabilities or logits.
+
+    Args:
+        from_logits: Whether predictions are logits. Defaults to False.
+        name: Defaults to "sparse_categorical_crossentropy".
+    """
+
+    _kind = SPARSE_CCE
+    _fused = SOFTMAX_SPARSE_CCE
+    sparse = True
+
+    def __init__(self, from_logits=False, name="sparse_categorical_crossentropy"):
+        super().__init__(name, from_logits)
+
+
+_BY_NAME = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+_CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
+
+
+def get(identifier):
+    """Return a Loss from a name, a config dict or a Loss instance.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown loss: '{identifier}'. Expected one of {sorted(_BY_NAME)}")
+        return cls()
+    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
+        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+    raise ValueError(f"Could not interpret loss: {identifier!r}. Expected a name such as 'mse' "
+                     "or a pytrainc.losses.Loss")
+
+
+def serialize(loss):
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}

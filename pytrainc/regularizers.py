@@ -1,0 +1,89 @@
+"""Weight regularizers, as `keras.regularizers`: penalties added to the loss.
+
+The penalty and its gradient are applied by the C engine each step.
+"""
+
+import math
+
+
+class Regularizer:
+    """Base class. `l1` and `l2` are the coefficients of sum|w| and sum w**2."""
+
+    l1 = 0.0
+    l2 = 0.0
+
+    def __call__(self, x):
+        import numpy as np
+
+        x = np.asarray(x, dtype=np.float64)
+        return float(self.l1 * np.abs(x).sum() + self.l2 * np.square(x).sum())
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _coef(name, value):
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"Value for argument {name} must be a non-negative finite number. Received: {name}={value}")
+    return value
+
+
+class L1L2(Regularizer):
+    """Penalty `l1 * sum(|x|) + l2 * sum(x**2)`. Defaults: l1=0.0, l2=0.0."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1, self.l2 = _coef("l1", l1), _coef("l2", l2)
+
+
+class L1(Regularizer):
+    """Penalty `l1 * sum(|x|)`. Defaults: l1=0.01."""
+
+    def __init__(self, l1=0.01):
+        self.l1 = _coef("l1", l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(Regularizer):
+    """Penalty `l2 * sum(x**2)` (Keras's formula: no factor 1/2). Defaults: l2=0.01.
+
+    Example:
+
+    >>> Dense(64, kernel_regularizer=pytrainc.regularizers.l2(0.01))
+    """
+
+    def __init__(self, l2=0.01):
+        self.l2 = _coef("l2", l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
+_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier):
+    """Return a Regularizer (or None) from None, a name, a config dict or an instance."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        by_name = {"l1": L1, "l2": L2, "l1_l2": L1L2, **_CLASSES}
+        if identifier not in by_name:
+            raise ValueError(f"Unknown regularizer: '{identifier}'. Expected one of {sorted(by_name)}")
+        return by_name[identifier]()
+    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
+        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+    raise ValueError(f"Could not interpret regularizer: {identifier!r}")
+
+
+def serialize(reg):
+    return None if reg is None else {"class_name": type(reg).__name__, "config": reg.get_config()}

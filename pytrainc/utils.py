@@ -1,0 +1,91 @@
+"""Utilities: seeding and label encoding."""
+
+import os
+import random
+
+import numpy as np
+
+from pytrainc import _C
+
+# The process-wide xoshiro256** state (4 uint64 words) shared by initializers,
+# shuffling and dropout. The C core advances it in place.
+_GLOBAL_RNG = np.zeros(4, dtype=np.uint64)
+_C.rng_seed(_GLOBAL_RNG, int.from_bytes(os.urandom(8), "little"))
+
+
+def global_rng():
+    """Return the global RNG state array (advanced in place by the C core)."""
+    return _GLOBAL_RNG
+
+
+def make_rng(seed):
+    """Return a new RNG state seeded with `seed` (an int >= 0)."""
+    state = np.zeros(4, dtype=np.uint64)
+    _C.rng_seed(state, _check_seed(seed))
+    return state
+
+
+def _check_seed(seed):
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"A seed must be an int. Received: seed={seed!r} of type {type(seed).__name__}")
+    if seed < 0 or seed >= 2**64:
+        raise ValueError(f"A seed must be in [0, 2**64). Received: seed={seed}")
+    return int(seed)
+
+
+def set_random_seed(seed):
+    """Seed every random number generator pytrainc uses.
+
+    Seeds pytrainc's own generator (weight initialization, shuffling, dropout)
+    and, as `keras.utils.set_random_seed` does, Python's `random` and NumPy's
+    global generator. Two runs that build and fit the same model after the
+    same seed produce bitwise identical weights.
+
+    Args:
+        seed: An int in [0, 2**64).
+
+    Example:
+
+    >>> pytrainc.utils.set_random_seed(42)
+    """
+    seed = _check_seed(seed)
+    _C.rng_seed(_GLOBAL_RNG, seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def to_categorical(x, num_classes=None):
+    """Convert integer class ids to one-hot rows, as `keras.utils.to_categorical`.
+
+    Args:
+        x: Array-like of non-negative integer class ids, any shape. A trailing
+            axis of size 1 is dropped.
+        num_classes: Number of classes. Defaults to `max(x) + 1`.
+
+    Returns:
+        A float32 array of shape `x.shape + (num_classes,)`.
+
+    Raises:
+        ValueError: if x holds non-integers, negative ids or ids >= num_classes.
+
+    Example:
+
+    >>> pytrainc.utils.to_categorical([0, 2, 1], num_classes=3)
+    array([[1., 0., 0.], [0., 0., 1.], [0., 1., 0.]], dtype=float32)
+    """
+    x = np.asarray(x)
+    if x.ndim > 1 and x.shape[-1] == 1:
+        x = x.reshape(x.shape[:-1])
+    if x.size and not np.issubdtype(x.dtype, np.integer):
+        if not np.all(np.isfinite(x)) or not np.all(x == np.floor(x)):
+            raise ValueError("to_categorical expects integer class ids. Received non-integer values.")
+    x = x.astype(np.int64)
+    if x.size and x.min() < 0:
+        raise ValueError(f"to_categorical expects class ids >= 0. Received: min={x.min()}")
+    if num_classes is None:
+        num_classes = int(x.max()) + 1 if x.size else 0
+    elif x.size and x.max() >= num_classes:
+        raise ValueError(f"to_categorical got class id {x.max()} with num_classes={num_classes}")
+    out = np.zeros(x.shape + (num_classes,), dtype=np.float32)
+    np.put_along_axis(out, x[..., None], 1.0, axis=-1)
+    return out
