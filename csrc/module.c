@@ -102,7 +102,7 @@ typedef struct {
     ptc_plan plan;
     int ready;
     int busy;  // a call is running without the GIL
-    PyObject *params, *grads, *m, *v, *u, *iterations;  // arrays whose memory the plan uses
+    PyObject *params, *grads, *m, *v, *u, *iterations, *sched_table;  // arrays whose memory the plan uses
 } PlanObject;
 
 static void Plan_dealloc(PlanObject *self) {
@@ -113,6 +113,7 @@ static void Plan_dealloc(PlanObject *self) {
     Py_XDECREF(self->v);
     Py_XDECREF(self->u);
     Py_XDECREF(self->iterations);
+    Py_XDECREF(self->sched_table);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -327,6 +328,65 @@ static PyObject *Plan_set_optimizer(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+// Reads (kind, params float64 (8,), table float64 (2n + 1,) or (0,)) into s,
+// checking each kind's parameters so that evaluation never divides by zero.
+static int parse_schedule(ptc_schedule *s, int kind, PyObject *po, PyObject *to) {
+    memset(s, 0, sizeof(*s));
+    PyArrayObject *p = check_array(po, NPY_FLOAT64, 1, 0, "schedule params");
+    PyArrayObject *t = p ? check_array(to, NPY_FLOAT64, 1, 0, "schedule table") : NULL;
+    if (!t) return -1;
+    if (PyArray_DIM(p, 0) != PTC_SCHED_PARAMS) {
+        PyErr_Format(PyExc_ValueError, "schedule params must hold %d values", PTC_SCHED_PARAMS);
+        return -1;
+    }
+    s->kind = kind;
+    memcpy(s->p, PyArray_DATA(p), sizeof(s->p));
+    npy_intp nt = PyArray_DIM(t, 0);
+    switch (kind) {
+    case PTC_SCHED_CONSTANT: break;
+    case PTC_SCHED_PIECEWISE:
+        if (nt < 1 || nt % 2 != 1) {
+            PyErr_SetString(PyExc_ValueError, "piecewise table must hold n boundaries and n + 1 values");
+            return -1;
+        }
+        s->n = (int64_t)(nt / 2);
+        s->table = PyArray_DATA(t);
+        break;
+    case PTC_SCHED_EXPONENTIAL: case PTC_SCHED_INVERSE_TIME: case PTC_SCHED_POLYNOMIAL:
+    case PTC_SCHED_COSINE: case PTC_SCHED_COSINE_RESTARTS:
+        if (!(s->p[1] > 0.0)) {
+            PyErr_SetString(PyExc_ValueError, "schedule decay_steps must be > 0");
+            return -1;
+        }
+        if (kind == PTC_SCHED_COSINE && s->p[4] < 0.0) {
+            PyErr_SetString(PyExc_ValueError, "warmup_steps must be >= 0");
+            return -1;
+        }
+        if (kind == PTC_SCHED_COSINE_RESTARTS && !(s->p[2] > 0.0)) {
+            PyErr_SetString(PyExc_ValueError, "t_mul must be > 0");
+            return -1;
+        }
+        break;
+    default:
+        PyErr_Format(PyExc_ValueError, "unknown schedule kind %d", kind);
+        return -1;
+    }
+    return 0;
+}
+
+// set_schedule(kind, params, table): the learning rate of every later step.
+static PyObject *Plan_set_schedule(PlanObject *self, PyObject *args) {
+    int kind;
+    PyObject *po, *to;
+    ptc_schedule s;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOO", &kind, &po, &to)) return NULL;
+    if (parse_schedule(&s, kind, po, to)) return NULL;
+    Py_INCREF(to);
+    Py_XSETREF(self->sched_table, to);
+    self->plan.opt.schedule = s;
+    Py_RETURN_NONE;
+}
+
 static PyObject *Plan_set_learning_rate(PlanObject *self, PyObject *args) {
     double lr;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "d", &lr)) return NULL;
@@ -505,6 +565,7 @@ static PyMethodDef Plan_methods[] = {
     {"set_optimizer", (PyCFunction)Plan_set_optimizer, METH_VARARGS,
      "set_optimizer(kind, hyper, m, v, u, iterations)"},
     {"set_learning_rate", (PyCFunction)Plan_set_learning_rate, METH_VARARGS, "set_learning_rate(lr)"},
+    {"set_schedule", (PyCFunction)Plan_set_schedule, METH_VARARGS, "set_schedule(kind, params, table)"},
     {"reserve", (PyCFunction)Plan_reserve, METH_VARARGS, "reserve(max_batch)"},
     {"train", (PyCFunction)Plan_train, METH_VARARGS,
      "train(x, y, perm, batch_size, b0, b1, interruptible) -> (sums, batches_done)"},
@@ -749,6 +810,23 @@ static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+// schedule_value(kind, params, table, steps int64 (n,)) -> float64 (n,)
+static PyObject *py_schedule_value(PyObject *mod, PyObject *args) {
+    int kind;
+    PyObject *po, *to, *so;
+    ptc_schedule s;
+    if (!PyArg_ParseTuple(args, "iOOO", &kind, &po, &to, &so)) return NULL;
+    if (parse_schedule(&s, kind, po, to)) return NULL;
+    PyArrayObject *steps = check_array(so, NPY_INT64, 1, 0, "steps");
+    if (!steps) return NULL;
+    PyObject *out = PyArray_EMPTY(1, PyArray_DIMS(steps), NPY_FLOAT64, 0);
+    if (!out) return NULL;
+    const int64_t *st = PyArray_DATA(steps);
+    double *o = PyArray_DATA((PyArrayObject *)out);
+    for (npy_intp i = 0; i < PyArray_DIM(steps, 0); i++) o[i] = ptc_schedule_value(&s, st[i]);
+    return out;
+}
+
 // ---------------------------------------------------------------------------
 // BLAS
 
@@ -779,6 +857,7 @@ static PyMethodDef module_methods[] = {
     {"loss", py_loss, METH_VARARGS, "loss(kind, pred, y) -> (loss, dpred)"},
     {"metric_sum", py_metric_sum, METH_VARARGS, "metric_sum(kind, pred, y)"},
     {"optimizer_step", py_optimizer_step, METH_VARARGS, "optimizer_step(kind, hyper, params, grads, m, v, u, iterations)"},
+    {"schedule_value", py_schedule_value, METH_VARARGS, "schedule_value(kind, params, table, steps)"},
     {"blas_info", py_blas_info, METH_NOARGS, "blas_info() -> (config, num_threads)"},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},
     {NULL, NULL, 0, NULL},

@@ -4,8 +4,8 @@
 
 #include "ptc.h"
 
-static void sgd_step(ptc_optimizer *opt, float *w, const float *g, int64_t P) {
-    const float lr = (float)opt->learning_rate;
+static void sgd_step(ptc_optimizer *opt, double lr_now, float *w, const float *g, int64_t P) {
+    const float lr = (float)lr_now;
     const float mom = (float)opt->momentum;
     if (opt->momentum == 0.0) {
         for (int64_t i = 0; i < P; i++) w[i] -= lr * g[i];
@@ -26,13 +26,13 @@ static void sgd_step(ptc_optimizer *opt, float *w, const float *g, int64_t P) {
         }
 }
 
-static void adam_step(ptc_optimizer *opt, float *w, const float *g, int64_t P) {
+static void adam_step(ptc_optimizer *opt, double lr_now, float *w, const float *g, int64_t P) {
     const double t = (double)(*opt->iterations + 1);
     const double b1 = opt->beta_1, b2 = opt->beta_2;
     // Keras folds both bias corrections into the step size and adds epsilon to
     // sqrt(v) uncorrected; PyTorch adds it to sqrt(v_hat). They agree when
     // sqrt(v) >> epsilon.
-    const float alpha = (float)(opt->learning_rate * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
+    const float alpha = (float)(lr_now * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
     const float c1 = (float)(1.0 - b1), c2 = (float)(1.0 - b2), eps = (float)opt->epsilon;
     float *m = opt->m, *v = opt->v;
     for (int64_t i = 0; i < P; i++) {
@@ -42,10 +42,10 @@ static void adam_step(ptc_optimizer *opt, float *w, const float *g, int64_t P) {
     }
 }
 
-static void rmsprop_step(ptc_optimizer *opt, float *w, const float *g, int64_t P) {
+static void rmsprop_step(ptc_optimizer *opt, double lr_now, float *w, const float *g, int64_t P) {
     // Keras 3 rmsprop.py: velocity = rho v + (1 - rho) g^2; centered subtracts the
     // squared running mean gradient; increment = lr g / sqrt(denominator + epsilon).
-    const float lr = (float)opt->learning_rate, rho = (float)opt->rho, eps = (float)opt->epsilon;
+    const float lr = (float)lr_now, rho = (float)opt->rho, eps = (float)opt->epsilon;
     const float mom = (float)opt->momentum;
     float *vel = opt->v, *mbuf = opt->m, *avg = opt->u;
     for (int64_t i = 0; i < P; i++) {
@@ -66,10 +66,13 @@ static void rmsprop_step(ptc_optimizer *opt, float *w, const float *g, int64_t P
 }
 
 void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
+    const double lr = opt->schedule.kind == PTC_SCHED_CONSTANT
+                          ? opt->learning_rate
+                          : ptc_schedule_value(&opt->schedule, *opt->iterations);
     switch (opt->kind) {
-    case PTC_OPT_SGD: sgd_step(opt, params, grads, P); break;
-    case PTC_OPT_ADAM: adam_step(opt, params, grads, P); break;
-    case PTC_OPT_RMSPROP: rmsprop_step(opt, params, grads, P); break;
+    case PTC_OPT_SGD: sgd_step(opt, lr, params, grads, P); break;
+    case PTC_OPT_ADAM: adam_step(opt, lr, params, grads, P); break;
+    case PTC_OPT_RMSPROP: rmsprop_step(opt, lr, params, grads, P); break;
     default: return;
     }
     *opt->iterations += 1;

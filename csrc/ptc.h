@@ -101,6 +101,28 @@ double ptc_metric_sum(int kind, const float *pred, const float *y, int64_t N, in
 // Optimizers: one flat loop over all P parameters, Keras 3's update formulas.
 typedef enum { PTC_OPT_SGD = 1, PTC_OPT_ADAM = 2, PTC_OPT_RMSPROP = 3 } ptc_opt_kind;
 
+// A learning-rate schedule: the rate as a function of the optimizer's
+// iteration count, evaluated before each step (as Keras does).
+typedef enum {
+    PTC_SCHED_CONSTANT = 0,
+    PTC_SCHED_EXPONENTIAL = 1,
+    PTC_SCHED_PIECEWISE = 2,
+    PTC_SCHED_INVERSE_TIME = 3,
+    PTC_SCHED_POLYNOMIAL = 4,
+    PTC_SCHED_COSINE = 5,
+    PTC_SCHED_COSINE_RESTARTS = 6,
+} ptc_sched_kind;
+
+#define PTC_SCHED_PARAMS 8
+typedef struct {
+    int kind;
+    double p[PTC_SCHED_PARAMS];  // per kind, see schedules.c
+    int64_t n;                   // piecewise: number of boundaries
+    const double *table;         // piecewise: n boundaries then n + 1 values; borrowed
+} ptc_schedule;
+
+double ptc_schedule_value(const ptc_schedule *s, int64_t iteration);
+
 typedef struct {
     int kind;
     double learning_rate;
@@ -113,6 +135,7 @@ typedef struct {
     float *v;              // (P,) Adam second moment, RMSprop velocity; borrowed
     float *u;              // (P,) RMSprop running mean gradient (centered); borrowed
     int64_t *iterations;   // (1,) steps taken so far; borrowed
+    ptc_schedule schedule; // kind PTC_SCHED_CONSTANT: learning_rate is used as is
 } ptc_optimizer;
 
 void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P);

@@ -5,6 +5,9 @@ import math
 
 import numpy as np
 
+from pytrainc.optimizers import schedules
+from pytrainc.optimizers.schedules import LearningRateSchedule
+
 _SGD, _ADAM, _RMSPROP = 1, 2, 3
 
 
@@ -34,7 +37,12 @@ class Optimizer:
     _slots = ()  # names of the per-parameter state arrays this optimizer uses
 
     def __init__(self, learning_rate, name):
-        self._learning_rate = _positive("learning_rate", learning_rate)
+        if isinstance(learning_rate, dict):
+            learning_rate = schedules.deserialize(learning_rate)
+        if isinstance(learning_rate, LearningRateSchedule):
+            self._learning_rate = learning_rate
+        else:
+            self._learning_rate = _positive("learning_rate", learning_rate)
         self.name = name
         self._iterations = np.zeros(1, dtype=np.int64)
         self._state = {}
@@ -43,13 +51,25 @@ class Optimizer:
     # -- public state
     @property
     def learning_rate(self):
+        """The current learning rate (a schedule's value at the current iteration)."""
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return self._learning_rate(self.iterations)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            raise TypeError("This optimizer was created with a LearningRateSchedule object as its "
+                            "`learning_rate` constructor argument, hence its learning rate is not settable.")
         self._learning_rate = _positive("learning_rate", value)
         if self._plan is not None:
             self._plan.set_learning_rate(self._learning_rate)
+
+    def _lr0(self):
+        """The constant rate handed to the engine (a schedule's own rate overrides it)."""
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return float(self._learning_rate(0))
+        return self._learning_rate
 
     @property
     def iterations(self):
@@ -80,6 +100,9 @@ class Optimizer:
         empty = np.zeros(0, dtype=np.float32)
         get = lambda k: self._state.get(k, empty)  # noqa: E731
         plan.set_optimizer(self._kind, self._hyper(), get("m"), get("v"), get("u"), self._iterations)
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            sched = self._learning_rate
+            plan.set_schedule(sched._kind, sched._params(), sched._table())
         self._plan = plan
 
     def _load_variables(self, values):
@@ -95,7 +118,10 @@ class Optimizer:
                     self._state[name] = arr.copy()
 
     def get_config(self):
-        return {"name": self.name, "learning_rate": self._learning_rate}
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        return {"name": self.name, "learning_rate": lr}
 
     @classmethod
     def from_config(cls, config):
@@ -110,7 +136,7 @@ class SGD(Optimizer):
     `w -= learning_rate * g`.
 
     Args:
-        learning_rate: Float > 0. Defaults to 0.01.
+        learning_rate: Float > 0 or a `schedules.LearningRateSchedule`. Defaults to 0.01.
         momentum: Float >= 0. Defaults to 0.0.
         nesterov: Whether to use Nesterov momentum. Defaults to False.
         name: Defaults to "SGD".
@@ -131,7 +157,7 @@ class SGD(Optimizer):
         self._slots = ("m",) if self.momentum else ()
 
     def _hyper(self):
-        return np.array([self._learning_rate, self.momentum, float(self.nesterov), 0, 0, 0, 0, 0], dtype=np.float64)
+        return np.array([self._lr0(), self.momentum, float(self.nesterov), 0, 0, 0, 0, 0], dtype=np.float64)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -144,7 +170,7 @@ class Adam(Optimizer):
     `v += (g**2 - v) * (1 - beta_2)`, `w -= alpha * m / (sqrt(v) + epsilon)`.
 
     Args:
-        learning_rate: Float > 0. Defaults to 0.001.
+        learning_rate: Float > 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
         beta_1: Float in [0, 1). Defaults to 0.9.
         beta_2: Float in [0, 1). Defaults to 0.999.
         epsilon: Float > 0. Defaults to 1e-7.
@@ -165,7 +191,7 @@ class Adam(Optimizer):
         self.epsilon = _positive("epsilon", epsilon)
 
     def _hyper(self):
-        return np.array([self._learning_rate, 0, 0, self.beta_1, self.beta_2, self.epsilon, 0, 0], dtype=np.float64)
+        return np.array([self._lr0(), 0, 0, self.beta_1, self.beta_2, self.epsilon, 0, 0], dtype=np.float64)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -175,7 +201,7 @@ class RMSprop(Optimizer):
     """RMSprop with Keras's formula (Keras's default optimizer in `compile`).
 
     Args:
-        learning_rate: Float > 0. Defaults to 0.001.
+        learning_rate: Float > 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
         rho: Float in [0, 1). Defaults to 0.9.
         momentum: Float >= 0. Defaults to 0.0.
         epsilon: Float > 0. Defaults to 1e-7.
@@ -194,7 +220,7 @@ class RMSprop(Optimizer):
         self._slots = ("v",) + (("m",) if self.momentum else ()) + (("u",) if self.centered else ())
 
     def _hyper(self):
-        return np.array([self._learning_rate, self.momentum, 0, 0, 0, self.epsilon, self.rho, float(self.centered)],
+        return np.array([self._lr0(), self.momentum, 0, 0, 0, self.epsilon, self.rho, float(self.centered)],
                         dtype=np.float64)
 
     def get_config(self):

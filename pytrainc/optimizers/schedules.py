@@ -1,0 +1,246 @@
+"""Learning-rate schedules, as `keras.optimizers.schedules`.
+
+A schedule maps the optimizer's step count to a learning rate. Pass one as an
+optimizer's `learning_rate`; the C engine evaluates it before every step inside
+the epoch loop (csrc/schedules.c), with no Python call per batch. Calling a
+schedule from Python, `schedule(step)`, runs the same C code.
+"""
+
+import math
+
+import numpy as np
+
+from pytrainc import _C
+
+_EXPONENTIAL, _PIECEWISE, _INVERSE_TIME, _POLYNOMIAL, _COSINE, _COSINE_RESTARTS = range(1, 7)
+_EMPTY = np.zeros(0, dtype=np.float64)
+
+
+def _number(name, value, positive=False, allow_zero=True):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value}")
+    if positive and (value < 0 or (value == 0 and not allow_zero)):
+        raise ValueError(f"Argument `{name}` must be {'>= 0' if allow_zero else '> 0'}. Received: {name}={value}")
+    return value
+
+
+class LearningRateSchedule:
+    """Base class: `schedule(step)` returns the learning rate at that step."""
+
+    _kind = 0
+
+    def _params(self):
+        raise NotImplementedError
+
+    def _table(self):
+        return _EMPTY
+
+    def __call__(self, step):
+        steps = np.asarray(step, dtype=np.int64)
+        out = _C.schedule_value(self._kind, self._params(), self._table(), steps.reshape(-1))
+        return float(out[0]) if steps.ndim == 0 else out.reshape(steps.shape)
+
+    def get_config(self):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _pad(values):
+    p = np.zeros(8, dtype=np.float64)
+    p[:len(values)] = values
+    return p
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`.
+
+    Args:
+        initial_learning_rate: Float > 0.
+        decay_steps: Positive int or float.
+        decay_rate: Float > 0.
+        staircase: If True, `step / decay_steps` is floored. Defaults to False.
+        name: Defaults to "ExponentialDecay".
+
+    Example:
+
+    >>> lr = ExponentialDecay(0.1, decay_steps=100, decay_rate=0.9, staircase=True)
+    >>> opt = pytrainc.optimizers.SGD(learning_rate=lr)
+    """
+
+    _kind = _EXPONENTIAL
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, positive=True)
+        self.decay_steps = _number("decay_steps", decay_steps, positive=True, allow_zero=False)
+        self.decay_rate = _number("decay_rate", decay_rate, positive=True)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def _params(self):
+        return _pad([self.initial_learning_rate, self.decay_steps, self.decay_rate, float(self.staircase)])
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class InverseTimeDecay(ExponentialDecay):
+    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (the seed 003 formula).
+
+    Args as ExponentialDecay; `staircase` floors `step / decay_steps`. Defaults name="InverseTimeDecay".
+    """
+
+    _kind = _INVERSE_TIME
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """`values[0]` while `step <= boundaries[0]`, `values[1]` while `step <= boundaries[1]`, ...,
+    `values[-1]` after the last boundary.
+
+    Args:
+        boundaries: Increasing list of step numbers.
+        values: List of learning rates, one more than boundaries.
+        name: Defaults to "PiecewiseConstant".
+    """
+
+    _kind = _PIECEWISE
+
+    def __init__(self, boundaries, values, name="PiecewiseConstant"):
+        boundaries = [_number("boundaries", b) for b in boundaries]
+        values = [_number("values", v, positive=True) for v in values]
+        if len(values) != len(boundaries) + 1:
+            raise ValueError("The length of boundaries should be 1 less than the length of values. "
+                             f"Received: boundaries={boundaries}, values={values}")
+        if any(b2 <= b1 for b1, b2 in zip(boundaries, boundaries[1:])):
+            raise ValueError(f"boundaries must be strictly increasing. Received: {boundaries}")
+        self.boundaries, self.values, self.name = boundaries, values, name
+        self._tab = np.array(boundaries + values, dtype=np.float64)
+
+    def _params(self):
+        return _pad([self.values[0]])
+
+    def _table(self):
+        return self._tab
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """Polynomial decay from `initial_learning_rate` to `end_learning_rate` over `decay_steps`.
+
+    Args:
+        initial_learning_rate: Float > 0.
+        decay_steps: Positive number.
+        end_learning_rate: Defaults to 0.0001.
+        power: Defaults to 1.0.
+        cycle: Whether to restart after decay_steps (with a longer period). Defaults to False.
+        name: Defaults to "PolynomialDecay".
+    """
+
+    _kind = _POLYNOMIAL
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
+                 name="PolynomialDecay"):
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, positive=True)
+        self.decay_steps = _number("decay_steps", decay_steps, positive=True, allow_zero=False)
+        self.end_learning_rate = _number("end_learning_rate", end_learning_rate, positive=True)
+        self.power = _number("power", power)
+        self.cycle = bool(cycle)
+        self.name = name
+
+    def _params(self):
+        return _pad([self.initial_learning_rate, self.decay_steps, self.end_learning_rate, self.power,
+                     float(self.cycle)])
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
+                "name": self.name}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Cosine decay with optional linear warmup (Loshchilov and Hutter, SGDR), as Keras 3.
+
+    Args:
+        initial_learning_rate: Float > 0.
+        decay_steps: Positive number of decay steps (after warmup).
+        alpha: Minimum rate as a fraction of the start rate. Defaults to 0.0.
+        name: Defaults to "CosineDecay".
+        warmup_target: Rate reached after warmup; None for no warmup. Defaults to None.
+        warmup_steps: Defaults to 0.
+    """
+
+    _kind = _COSINE
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
+                 warmup_steps=0):
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, positive=True)
+        self.decay_steps = _number("decay_steps", decay_steps, positive=True, allow_zero=False)
+        self.alpha = _number("alpha", alpha)
+        self.warmup_target = None if warmup_target is None else _number("warmup_target", warmup_target, positive=True)
+        self.warmup_steps = _number("warmup_steps", warmup_steps, positive=True)
+        self.name = name
+
+    def _params(self):
+        target = math.nan if self.warmup_target is None else self.warmup_target
+        return _pad([self.initial_learning_rate, self.decay_steps, self.alpha, target, self.warmup_steps])
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
+                "warmup_steps": self.warmup_steps}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR), as Keras.
+
+    Args:
+        initial_learning_rate: Float > 0.
+        first_decay_steps: Length of the first period.
+        t_mul: Factor on the period length after each restart. Defaults to 2.0.
+        m_mul: Factor on the initial rate after each restart. Defaults to 1.0.
+        alpha: Minimum rate as a fraction of the start rate. Defaults to 0.0.
+        name: Defaults to "SGDRDecay".
+    """
+
+    _kind = _COSINE_RESTARTS
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, positive=True)
+        self.first_decay_steps = _number("first_decay_steps", first_decay_steps, positive=True, allow_zero=False)
+        self.t_mul = _number("t_mul", t_mul, positive=True, allow_zero=False)
+        self.m_mul = _number("m_mul", m_mul, positive=True)
+        self.alpha = _number("alpha", alpha)
+        self.name = name
+
+    def _params(self):
+        return _pad([self.initial_learning_rate, self.first_decay_steps, self.t_mul, self.m_mul, self.alpha])
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
+                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
+_CLASSES = {c.__name__: c for c in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay,
+                                    CosineDecay, CosineDecayRestarts)}
+
+
+def serialize(schedule):
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+
+
+def deserialize(config):
+    cls = _CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"Unknown learning rate schedule: {config.get('class_name')!r}. Known: {sorted(_CLASSES)}")
+    return cls.from_config(config.get("config", {}))
