@@ -241,7 +241,8 @@ static void zero_dacts(ptc_plan *p, int64_t N) {
 
 ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm,
                           int64_t n, int64_t batch_size, int64_t b0, int64_t b1,
-                          volatile const int *stop, double *sums, int64_t *done) {
+                          volatile const int *stop, int stop_on_nonfinite, double *sums,
+                          int64_t *done, double *last_loss) {
     ptc_status st = check_batch(p, batch_size);
     *done = 0;
     if (st != PTC_OK || !p->opt.kind) return PTC_ERR_VALUE;
@@ -254,12 +255,16 @@ ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int
         forward(p, N, 1);
         zero_dacts(p, N);
         memset(p->grads, 0, (size_t)p->n_params * sizeof(float));
+        const double before = sums[0];
         st = loss_and_metrics(p, N, buf(p, p->dacts, p->loss_buf), sums);
         if (st != PTC_OK) return st;
         backward(p, N);
         sums[0] += regularize(p, p->grads) * (double)N;
         ptc_optimizer_step(&p->opt, p->params, p->grads, p->n_trainable);
         *done += 1;
+        *last_loss = (sums[0] - before) / (double)N;
+        // Keras's TerminateOnNaN acts after the batch's update, at the batch's end.
+        if (stop_on_nonfinite && !isfinite(*last_loss)) return PTC_STOPPED_NONFINITE;
     }
     return PTC_OK;
 }

@@ -283,8 +283,8 @@ static int parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
         PyErr_Format(PyExc_ValueError, "unknown optimizer kind %d", kind);
         return -1;
     }
-    if (PyArray_DIM(h, 0) != 8) {
-        PyErr_SetString(PyExc_ValueError, "hyper must hold 8 values");
+    if (PyArray_DIM(h, 0) < 8) {
+        PyErr_SetString(PyExc_ValueError, "hyper must hold at least 8 values");
         return -1;
     }
     const double *hd = PyArray_DATA(h);
@@ -432,13 +432,16 @@ static PyObject *new_sums(void) {
     return PyArray_ZEROS(1, &n, NPY_FLOAT64, 0);
 }
 
-// train(x, y, perm int64 (n,), batch_size, b0, b1, interruptible) -> (sums, batches_done)
+// train(x, y, perm int64 (n,), batch_size, b0, b1, interruptible, stop_on_nonfinite=False)
+//   -> (sums, batches_done, last_batch_loss, stopped_on_nonfinite)
 static PyObject *Plan_train(PlanObject *self, PyObject *args) {
     PyObject *xo, *yo, *po, *sums = NULL;
     long long batch_size, b0, b1;
-    int interruptible;
+    int interruptible, stop_on_nonfinite = 0;
+    double last_loss = 0.0;
     PyArrayObject *x, *y = NULL;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOOLLLp", &xo, &yo, &po, &batch_size, &b0, &b1, &interruptible))
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOOLLLp|p", &xo, &yo, &po, &batch_size, &b0, &b1,
+                                                &interruptible, &stop_on_nonfinite))
         return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
     PyArrayObject *perm = check_array(po, NPY_INT64, 1, 0, "perm");
@@ -472,10 +475,12 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
     watch_sigint(interruptible);
     Py_BEGIN_ALLOW_THREADS
     st = ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size,
-                        (int64_t)b0, (int64_t)b1, &stop_flag, s, &done);
+                        (int64_t)b0, (int64_t)b1, &stop_flag, stop_on_nonfinite, s, &done, &last_loss);
     Py_END_ALLOW_THREADS
     unwatch_sigint();
     self->busy = 0;
+    int stopped = st == PTC_STOPPED_NONFINITE;
+    if (stopped) st = PTC_OK;
     if (st == PTC_ERR_VALUE) {
         Py_DECREF(sums);
         PyErr_SetString(PyExc_ValueError, "training failed: a label is out of range for the loss");
@@ -485,7 +490,7 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
         Py_DECREF(sums);
         return NULL;
     }
-    return Py_BuildValue("NL", sums, (long long)done);
+    return Py_BuildValue("NLdO", sums, (long long)done, last_loss, stopped ? Py_True : Py_False);
 }
 
 // evaluate(x, y, batch_size, interruptible) -> sums
@@ -568,7 +573,8 @@ static PyMethodDef Plan_methods[] = {
     {"set_schedule", (PyCFunction)Plan_set_schedule, METH_VARARGS, "set_schedule(kind, params, table)"},
     {"reserve", (PyCFunction)Plan_reserve, METH_VARARGS, "reserve(max_batch)"},
     {"train", (PyCFunction)Plan_train, METH_VARARGS,
-     "train(x, y, perm, batch_size, b0, b1, interruptible) -> (sums, batches_done)"},
+     "train(x, y, perm, batch_size, b0, b1, interruptible, stop_on_nonfinite=False) -> "
+     "(sums, batches_done, last_batch_loss, stopped_on_nonfinite)"},
     {"evaluate", (PyCFunction)Plan_evaluate, METH_VARARGS, "evaluate(x, y, batch_size, interruptible) -> sums"},
     {"predict", (PyCFunction)Plan_predict, METH_VARARGS, "predict(x, batch_size, interruptible) -> array"},
     {NULL, NULL, 0, NULL},

@@ -16,6 +16,7 @@ typedef enum {
     PTC_ERR_VALUE = 1,        // bad argument or data (the binding raises ValueError)
     PTC_ERR_NOMEM = 2,        // allocation failed (MemoryError)
     PTC_ERR_INTERRUPTED = 3,  // a stop was requested (SIGINT): stopped at a batch boundary
+    PTC_STOPPED_NONFINITE = 4,  // not an error: stopped after a batch whose loss is NaN or inf
 } ptc_status;
 
 // ---------------------------------------------------------------------------
@@ -98,8 +99,15 @@ typedef enum {
 double ptc_metric_sum(int kind, const float *pred, const float *y, int64_t N, int64_t D);
 
 // ---------------------------------------------------------------------------
-// Optimizers: one flat loop over all P parameters, Keras 3's update formulas.
-typedef enum { PTC_OPT_SGD = 1, PTC_OPT_ADAM = 2, PTC_OPT_RMSPROP = 3 } ptc_opt_kind;
+// Optimizers: flat loops over the P trainable parameters, Keras 3's update formulas.
+// AdamW is PTC_OPT_ADAM with weight_decay > 0 (Keras: a subclass of Adam).
+typedef enum {
+    PTC_OPT_SGD = 1,
+    PTC_OPT_ADAM = 2,
+    PTC_OPT_RMSPROP = 3,
+    PTC_OPT_ADAGRAD = 4,
+    PTC_OPT_NADAM = 5,
+} ptc_opt_kind;
 
 // A learning-rate schedule: the rate as a function of the optimizer's
 // iteration count, evaluated before each step (as Keras does).
@@ -123,18 +131,35 @@ typedef struct {
 
 double ptc_schedule_value(const ptc_schedule *s, int64_t iteration);
 
+// State slots per kind (Keras's variable names in parentheses):
+//   SGD      m (momentum), only when momentum > 0
+//   Adam     m (momentum), v (velocity), u (velocity_hat), only with amsgrad
+//   RMSprop  v (velocity), m (momentum) when momentum > 0, u (average_gradient) when centered
+//   Adagrad  v (accumulator), which the caller starts at initial_accumulator_value
+//   Nadam    m (momentum), v (velocity), u (1,): the scalar u_product, starting at 1
 typedef struct {
     int kind;
     double learning_rate;
-    double momentum;       // SGD
+    double momentum;       // SGD, RMSprop
     int nesterov;          // SGD
-    double beta_1, beta_2, epsilon;  // Adam (epsilon also RMSprop)
+    double beta_1, beta_2, epsilon;  // Adam, Nadam (epsilon also RMSprop, Adagrad)
     double rho;            // RMSprop
     int centered;          // RMSprop
-    float *m;              // (P,) SGD velocity, Adam first moment, RMSprop momentum; borrowed
-    float *v;              // (P,) Adam second moment, RMSprop velocity; borrowed
-    float *u;              // (P,) RMSprop running mean gradient (centered); borrowed
+    int amsgrad;           // Adam
+    // Common to all kinds, 0 meaning off (Keras's None). Keras applies at most
+    // one of the three clippings, checked by the caller.
+    double weight_decay;     // decoupled: w -= w * weight_decay * lr before the update
+    double clipnorm;         // per variable: g *= clipnorm / max(||g||, clipnorm)
+    double clipvalue;        // g = clip(g, -clipvalue, clipvalue)
+    double global_clipnorm;  // over all P: g *= global_clipnorm / max(||g||, global_clipnorm)
+    float *m;              // (P,) see the slot table above; borrowed
+    float *v;              // (P,) borrowed
+    float *u;              // (P,), or (1,) for Nadam; borrowed
     int64_t *iterations;   // (1,) steps taken so far; borrowed
+    // Variables as [offset, size] pairs tiling [0, P) in order: the units of
+    // clipnorm. NULL: the P parameters are one variable. Borrowed.
+    const int64_t *slices;   // (n_slices, 2)
+    int64_t n_slices;
     ptc_schedule schedule; // kind PTC_SCHED_CONSTANT: learning_rate is used as is
 } ptc_optimizer;
 
@@ -222,10 +247,13 @@ ptc_status ptc_plan_check_params(const ptc_plan *plan);
 // Trains on batches [b0, b1) of an epoch whose sample order is perm (n samples,
 // batches of batch_size, the last one possibly smaller). x: (n_total, in size),
 // y: (n_total, y_size). Adds into sums. Stops early at a batch boundary with
-// PTC_ERR_INTERRUPTED when *stop becomes non-zero; *done counts batches run.
+// PTC_ERR_INTERRUPTED when *stop becomes non-zero, and, when stop_on_nonfinite,
+// with PTC_STOPPED_NONFINITE after a batch whose loss is not finite. *done
+// counts batches run; *last_loss is the loss of the last one.
 ptc_status ptc_plan_train(ptc_plan *plan, const float *x, const float *y, const int64_t *perm,
                           int64_t n, int64_t batch_size, int64_t b0, int64_t b1,
-                          volatile const int *stop, double *sums, int64_t *done);
+                          volatile const int *stop, int stop_on_nonfinite, double *sums,
+                          int64_t *done, double *last_loss);
 // Loss and metrics over all n samples in order, no parameter change.
 ptc_status ptc_plan_evaluate(ptc_plan *plan, const float *x, const float *y, int64_t n,
                              int64_t batch_size, volatile const int *stop, double *sums);

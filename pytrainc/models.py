@@ -9,8 +9,8 @@ so the engine, `get_weights` and `state_dict` all see the same memory.
 import collections
 import json
 import math
-import sys
 import threading
+import time
 
 import numpy as np
 
@@ -274,6 +274,11 @@ class Model:
         self._pack_key = key
         self._plan = None
 
+    def _trainable_slices(self):
+        """(n, 2) int64 [offset, size] of each trainable weight in the flat array."""
+        rows = [(self._offsets[id(v)], v._value.size) for v in self._variables() if v.trainable]
+        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+
     def _require_built(self, what):
         if not self.built:
             raise ValueError(f"{what}: the model has no input shape yet. Give the first layer an "
@@ -465,7 +470,7 @@ class Model:
                         for v in self._variables() if v.regularizer is not None]
                 plan.set_regularizers(np.array([r[:2] for r in regs], dtype=np.int64).reshape(-1, 2),
                                       np.array([r[2:] for r in regs], dtype=np.float64).reshape(-1, 2))
-                self.optimizer._attach(plan, self._n_trainable)
+                self.optimizer._attach(plan, self._n_trainable, self._trainable_slices())
             self._plan = plan
             self._plan_metrics = None
         self._plan.reserve(int(batch_size))
@@ -602,40 +607,72 @@ class Model:
             val = (x32[split:], y32[split:])
             x32, y32 = x32[:split], y32[:split]
         n = x32.shape[0]
-        steps = -(-n // batch_size)
+        self._train_batch_size = batch_size
         plan = self._ensure_plan(batch_size)
         names = [m.name for m in self._metrics]
         cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                                            verbose=verbose, epochs=int(epochs), steps=steps)
+                                            verbose=verbose, epochs=int(epochs), steps=-(-n // batch_size))
         self.stop_training = False
         rng = utils.global_rng()
         ordered = np.arange(n, dtype=np.int64)
-        interruptible = _interruptible()
         cbs.on_train_begin()
         logs = {}
         for epoch in range(int(initial_epoch), int(epochs)):
             cbs.on_epoch_begin(epoch)
+            # A callback (BatchSizeScheduler) may have changed the batch size.
+            batch_size = self._batch_size(self._train_batch_size)
+            plan = self._ensure_plan(batch_size)
             perm = _C.permutation(rng, n) if shuffle else ordered
-            if cbs.has_train_batch_hooks:
-                sums = np.zeros(_C.SUMS_MAX)
-                for b in range(steps):
-                    cbs.on_train_batch_begin(b)
-                    s, _ = plan.train(x32, y32, perm, batch_size, b, b + 1, interruptible)
-                    sums += s
-                    cbs.on_train_batch_end(b, _metric_logs(names, sums))
-                    if self.stop_training:
-                        break
-            else:
-                sums, _ = plan.train(x32, y32, perm, batch_size, 0, steps, interruptible)
-            logs = _metric_logs(names, sums)
+            logs = self._train_epoch(plan, x32, y32, perm, batch_size, cbs, names)
             if val is not None:
-                vs = plan.evaluate(val[0], val[1], batch_size, interruptible)
+                vs = plan.evaluate(val[0], val[1], batch_size, _interruptible())
                 logs.update({"val_" + k: v for k, v in _metric_logs(names, vs).items()})
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
         return self.history
+
+    def _train_epoch(self, plan, x, y, perm, batch_size, cbs, names):
+        """One epoch: one C call, or C calls per batch / per chunk when callbacks ask."""
+        n = x.shape[0]
+        steps = -(-n // batch_size)
+        interruptible = _interruptible()
+        engine_hooks = getattr(cbs, "engine_batch_hooks", ())
+        stop_nonfinite = "nonfinite_loss" in engine_hooks
+        sums = np.zeros(_C.SUMS_MAX)
+        if cbs.has_train_batch_hooks:
+            for b in range(steps):
+                cbs.on_train_batch_begin(b)
+                s, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite)
+                sums += s
+                logs = _metric_logs(names, sums)
+                if bad:
+                    cbs.on_engine_batch_end("nonfinite_loss", b, {**logs, "loss": last})
+                cbs.on_train_batch_end(b, logs)
+                if self.stop_training:
+                    break
+            return _metric_logs(names, sums)
+        progress = any(getattr(type(c), "on_train_progress", None) is not getattr(callbacks_module.Callback,
+                                                                                  "on_train_progress", None)
+                       for c in getattr(cbs, "callbacks", []))
+        # Without progress output the whole epoch is one C call; with it, chunks
+        # of batches sized to take about 0.15 s, so the bar updates but costs nothing.
+        b, chunk = 0, (1 if progress else steps)
+        while b < steps:
+            end = min(steps, b + chunk)
+            t0 = time.perf_counter()
+            s, done, last, bad = plan.train(x, y, perm, batch_size, b, end, interruptible, stop_nonfinite)
+            elapsed = time.perf_counter() - t0
+            sums += s
+            b += done
+            if bad:
+                cbs.on_engine_batch_end("nonfinite_loss", b - 1, {**_metric_logs(names, sums), "loss": last})
+                break
+            if progress:
+                cbs.on_train_progress(b, _metric_logs(names, sums))
+                chunk = max(1, min(chunk * 4, int(chunk * 0.15 / max(elapsed, 1e-6))))
+        return _metric_logs(names, sums)
 
     @staticmethod
     def _verbose(verbose):
@@ -693,7 +730,7 @@ class Model:
         x32, y32 = self._prepare_xy(x, y)
         n = x32.shape[0]
         plan = self._ensure_plan(n)
-        sums, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible())
+        sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible())
         return self._format_logs(_metric_logs([m.name for m in self._metrics], sums), return_dict)
 
     def test_on_batch(self, x, y, return_dict=False):
@@ -772,6 +809,27 @@ class Model:
     def save(self, filepath):
         """Save architecture, weights and optimizer state to one file (see `save_model`)."""
         save_model(self, filepath)
+
+    def save_weights(self, filepath):
+        """Save the weights (the state dict) atomically: `.npz` as NumPy's format, any
+        other extension in the safetensors layout.
+
+        Raises:
+            ValueError: for `.h5` / `.keras` paths, which are not supported yet.
+        """
+        _refuse_keras_formats(filepath)
+        self._require_built("save_weights")
+        saving.save(self.state_dict(), filepath)
+
+    def load_weights(self, filepath):
+        """Load weights saved by `save_weights` (or `pytrainc.save(model.state_dict(), ...)`).
+
+        Raises:
+            StateDictError: if the file's names or shapes do not fit this model.
+        """
+        _refuse_keras_formats(filepath)
+        self._require_built("load_weights")
+        self.load_state_dict(saving.load(filepath), strict=True)
 
     def __call__(self, inputs):
         raise TypeError("Calling a model on tensors is not supported yet; use model.predict(x) for data.")
@@ -868,6 +926,13 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config):
         return cls([layers_module.deserialize(c) for c in config["layers"]], name=config.get("name"))
+
+
+def _refuse_keras_formats(filepath):
+    suffix = str(filepath).lower()
+    if suffix.endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError(f"HDF5 and .keras files are not supported yet. Received: {filepath}. "
+                         "Use a .safetensors or .npz path.")
 
 
 def _model_class(name):

@@ -95,7 +95,7 @@ class Optimizer:
             if cur is None or cur.shape != (n_params,):
                 self._state[name] = np.zeros(n_params, dtype=np.float32)
 
-    def _attach(self, plan, n_params):
+    def _attach(self, plan, n_params, slices=None):
         self._build(n_params)
         empty = np.zeros(0, dtype=np.float32)
         get = lambda k: self._state.get(k, empty)  # noqa: E731
