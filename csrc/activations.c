@@ -27,7 +27,26 @@ static inline float sigmoidf(float x) {
     return e / (1.0f + e);
 }
 
-void ptc_act_forward(int kind, float *out, const float *inp, int64_t N, int64_t D) {
+static void log_softmax_rows(float *out, const float *inp, int64_t N, int64_t D) {
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = inp + n * D;
+        float *y = out + n * D;
+        float mx = x[0];
+        for (int64_t d = 1; d < D; d++) mx = x[d] > mx ? x[d] : mx;
+        double sum = 0.0;
+        for (int64_t d = 0; d < D; d++) sum += exp((double)(x[d] - mx));
+        const float lse = mx + (float)log(sum);
+        for (int64_t d = 0; d < D; d++) y[d] = x[d] - lse;
+    }
+}
+
+// SELU's constants (Klambauer et al., 2017), as Keras.
+#define SELU_ALPHA 1.6732632423543772848170429916717f
+#define SELU_SCALE 1.0507009873554804934193349852946f
+#define SQRT_2_OVER_PI 0.79788456080286535587989211986876f
+#define INV_SQRT_2 0.70710678118654752440084436210485f
+
+void ptc_act_forward(int kind, float *out, const float *inp, int64_t N, int64_t D, float alpha) {
     int64_t n = N * D;
     switch (kind) {
     case PTC_ACT_LINEAR:
@@ -45,11 +64,48 @@ void ptc_act_forward(int kind, float *out, const float *inp, int64_t N, int64_t 
     case PTC_ACT_SOFTMAX:
         softmax_rows(out, inp, N, D);
         break;
+    case PTC_ACT_LEAKY_RELU:
+        for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * inp[i];
+        break;
+    case PTC_ACT_ELU:
+        for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * expm1f(inp[i]);
+        break;
+    case PTC_ACT_SELU:
+        for (int64_t i = 0; i < n; i++)
+            out[i] = SELU_SCALE * (inp[i] > 0.0f ? inp[i] : SELU_ALPHA * expm1f(inp[i]));
+        break;
+    case PTC_ACT_GELU:
+        for (int64_t i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT_2));
+        break;
+    case PTC_ACT_GELU_TANH:
+        for (int64_t i = 0; i < n; i++) {
+            float x = inp[i];
+            out[i] = 0.5f * x * (1.0f + tanhf(SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));
+        }
+        break;
+    case PTC_ACT_HARD_SIGMOID:
+        for (int64_t i = 0; i < n; i++) {
+            float y = inp[i] / 6.0f + 0.5f;
+            out[i] = y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+        }
+        break;
+    case PTC_ACT_SOFTPLUS:  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for any x
+        for (int64_t i = 0; i < n; i++) out[i] = fmaxf(inp[i], 0.0f) + log1pf(expf(-fabsf(inp[i])));
+        break;
+    case PTC_ACT_SOFTSIGN:
+        for (int64_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + fabsf(inp[i]));
+        break;
+    case PTC_ACT_SWISH:
+        for (int64_t i = 0; i < n; i++) out[i] = inp[i] * sigmoidf(inp[i]);
+        break;
+    case PTC_ACT_LOG_SOFTMAX:
+        log_softmax_rows(out, inp, N, D);
+        break;
     }
 }
 
 void ptc_act_backward(int kind, float *dinp, const float *dout, const float *inp,
-                      const float *out, int64_t N, int64_t D) {
+                      const float *out, int64_t N, int64_t D, float alpha) {
     int64_t n = N * D;
     switch (kind) {
     case PTC_ACT_LINEAR:
@@ -72,6 +128,61 @@ void ptc_act_backward(int kind, float *dinp, const float *dout, const float *inp
             double dot = 0.0;
             for (int64_t d = 0; d < D; d++) dot += (double)dy[d] * y[d];
             for (int64_t d = 0; d < D; d++) dx[d] += y[d] * (dy[d] - (float)dot);
+        }
+        break;
+    case PTC_ACT_LEAKY_RELU:
+        for (int64_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : alpha * dout[i];
+        break;
+    case PTC_ACT_ELU:  // for x <= 0: d/dx alpha (e^x - 1) = y + alpha
+        for (int64_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : dout[i] * (out[i] + alpha);
+        break;
+    case PTC_ACT_SELU:
+        for (int64_t i = 0; i < n; i++)
+            dinp[i] += dout[i] * (inp[i] > 0.0f ? SELU_SCALE : out[i] + SELU_SCALE * SELU_ALPHA);
+        break;
+    case PTC_ACT_GELU:  // Phi(x) + x phi(x)
+        for (int64_t i = 0; i < n; i++) {
+            float x = inp[i];
+            float cdf = 0.5f * (1.0f + erff(x * INV_SQRT_2));
+            float pdf = 0.39894228040143267794f * expf(-0.5f * x * x);
+            dinp[i] += dout[i] * (cdf + x * pdf);
+        }
+        break;
+    case PTC_ACT_GELU_TANH:
+        for (int64_t i = 0; i < n; i++) {
+            float x = inp[i];
+            float u = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
+            float t = tanhf(u);
+            float du = SQRT_2_OVER_PI * (1.0f + 3.0f * 0.044715f * x * x);
+            dinp[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
+        }
+        break;
+    case PTC_ACT_HARD_SIGMOID:  // slope 1/6 strictly inside (-3, 3)
+        for (int64_t i = 0; i < n; i++)
+            dinp[i] += (inp[i] > -3.0f && inp[i] < 3.0f) ? dout[i] / 6.0f : 0.0f;
+        break;
+    case PTC_ACT_SOFTPLUS:
+        for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * sigmoidf(inp[i]);
+        break;
+    case PTC_ACT_SOFTSIGN:
+        for (int64_t i = 0; i < n; i++) {
+            float d = 1.0f + fabsf(inp[i]);
+            dinp[i] += dout[i] / (d * d);
+        }
+        break;
+    case PTC_ACT_SWISH:
+        for (int64_t i = 0; i < n; i++) {
+            float s = sigmoidf(inp[i]);
+            dinp[i] += dout[i] * (s + inp[i] * s * (1.0f - s));
+        }
+        break;
+    case PTC_ACT_LOG_SOFTMAX:  // dx_i = dy_i - softmax_i * sum_j dy_j
+        for (int64_t r = 0; r < N; r++) {
+            const float *y = out + r * D, *dy = dout + r * D;
+            float *dx = dinp + r * D;
+            double sum = 0.0;
+            for (int64_t d = 0; d < D; d++) sum += dy[d];
+            for (int64_t d = 0; d < D; d++) dx[d] += dy[d] - expf(y[d]) * (float)sum;
         }
         break;
     }

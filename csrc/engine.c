@@ -9,25 +9,72 @@
 
 static float *buf(const ptc_plan *p, float *base, int b) { return base + p->buf_off[b]; }
 
+#ifdef PTC_HAVE_KERNELS2D
+static ptc_conv2d_shape conv_shape(const ptc_op *op, int64_t N) {
+    const int64_t *a = op->iarg;  // H W C KH KW F SH SW DH DW PT PL OH OW
+    ptc_conv2d_shape s = {N, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
+    return s;
+}
+
+static ptc_pool2d_shape pool_shape(const ptc_op *op, int64_t N) {
+    const int64_t *a = op->iarg;  // H W C KH KW SH SW PT PL OH OW
+    ptc_pool2d_shape s = {N, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]};
+    return s;
+}
+#endif
+
+// Floats of workspace an op needs for a batch of N samples.
+static int64_t op_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
+    switch (op->kind) {
+#ifdef PTC_HAVE_KERNELS2D
+    case PTC_OP_CONV2D: {
+        ptc_conv2d_shape s = conv_shape(op, N);
+        return ptc_conv2d_workspace(&s);
+    }
+#endif
+    case PTC_OP_BATCHNORM: return 2 * op->iarg[0];
+    case PTC_OP_DROPOUT: return N * p->buf_size[op->out];
+    default: return 0;
+    }
+}
+
 ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     if (max_batch <= 0) return PTC_ERR_VALUE;
     if (max_batch <= p->max_batch && p->acts) return PTC_OK;
-    int64_t total = 0;
+    int64_t total = 0, scratch_total = 0;
     for (int b = 0; b < p->n_bufs; b++) {
         p->buf_off[b] = total;
         total += p->buf_size[b] * max_batch;
+    }
+    for (int i = 0; i < p->n_ops; i++) {
+        p->scratch_off[i] = scratch_total;
+        scratch_total += op_scratch(p, &p->ops[i], max_batch);
     }
     float *acts = malloc((size_t)total * sizeof(float));
     float *dacts = calloc((size_t)total, sizeof(float));
     int64_t *idx = malloc((size_t)max_batch * sizeof(int64_t));
     float *ybatch = malloc((size_t)(max_batch * (p->y_size > 0 ? p->y_size : 1)) * sizeof(float));
-    if (!acts || !dacts || !idx || !ybatch) {
-        free(acts); free(dacts); free(idx); free(ybatch);
+    float *scratch = calloc((size_t)(scratch_total > 0 ? scratch_total : 1), sizeof(float));
+    if (!acts || !dacts || !idx || !ybatch || !scratch) {
+        free(acts); free(dacts); free(idx); free(ybatch); free(scratch);
         return PTC_ERR_NOMEM;
     }
-    free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch);
-    p->acts = acts; p->dacts = dacts; p->idx = idx; p->ybatch = ybatch;
+    free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->scratch);
+    p->acts = acts; p->dacts = dacts; p->idx = idx; p->ybatch = ybatch; p->scratch = scratch;
     p->max_batch = max_batch;
+    return PTC_OK;
+}
+
+ptc_status ptc_plan_check_rngs(const ptc_plan *p) {
+    for (int i = 0; i < p->n_ops; i++)
+        if (p->ops[i].kind == PTC_OP_DROPOUT && (p->ops[i].iarg[0] >= p->n_rngs || !p->rngs)) return PTC_ERR_VALUE;
+    return PTC_OK;
+}
+
+ptc_status ptc_plan_set_rngs(ptc_plan *p, ptc_rng *rngs, int64_t n) {
+    if (n < 0) return PTC_ERR_VALUE;
+    p->rngs = rngs;
+    p->n_rngs = n;
     return PTC_OK;
 }
 
@@ -48,7 +95,8 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     p->ops = malloc((size_t)(n_ops > 0 ? n_ops : 1) * sizeof(ptc_op));
     p->buf_size = malloc((size_t)n_bufs * sizeof(int64_t));
     p->buf_off = malloc((size_t)n_bufs * sizeof(int64_t));
-    if (!p->ops || !p->buf_size || !p->buf_off) {
+    p->scratch_off = malloc((size_t)(n_ops > 0 ? n_ops : 1) * sizeof(int64_t));
+    if (!p->ops || !p->buf_size || !p->buf_off || !p->scratch_off) {
         ptc_plan_free(p);
         return PTC_ERR_NOMEM;
     }
@@ -67,7 +115,7 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
 }
 
 void ptc_plan_free(ptc_plan *p) {
-    free(p->ops); free(p->buf_size); free(p->buf_off);
+    free(p->ops); free(p->buf_size); free(p->buf_off); free(p->scratch_off); free(p->scratch);
     free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->regs);
     memset(p, 0, sizeof(*p));
 }
@@ -112,9 +160,72 @@ ptc_status ptc_plan_check_params(const ptc_plan *p) {
                 p->buf_size[op->in[0]] != p->buf_size[op->out])
                 return PTC_ERR_VALUE;
             break;
+#ifdef PTC_HAVE_KERNELS2D
+        case PTC_OP_CONV2D: {
+            const int64_t *a = op->iarg;  // H W C KH KW F SH SW DH DW PT PL OH OW
+            for (int k = 0; k < 14; k++)
+                if (a[k] < (k == 10 || k == 11 ? 0 : 1)) return PTC_ERR_VALUE;
+            if (a[0] * a[1] * a[2] != p->buf_size[op->in[0]] || a[12] * a[13] * a[5] != p->buf_size[op->out] ||
+                op->param[0] < 0)
+                return PTC_ERR_VALUE;
+            need[0] = a[3] * a[4] * a[2] * a[5];
+            need[1] = a[5];
+            break;
+        }
+        case PTC_OP_MAXPOOL2D:
+        case PTC_OP_AVGPOOL2D: {
+            const int64_t *a = op->iarg;  // H W C KH KW SH SW PT PL OH OW
+            for (int k = 0; k < 11; k++)
+                if (a[k] < (k == 7 || k == 8 ? 0 : 1)) return PTC_ERR_VALUE;
+            if (a[0] * a[1] * a[2] != p->buf_size[op->in[0]] || a[9] * a[10] * a[2] != p->buf_size[op->out])
+                return PTC_ERR_VALUE;
+            break;
+        }
+        case PTC_OP_GLOBAL_AVGPOOL:
+        case PTC_OP_GLOBAL_MAXPOOL:
+            if (op->iarg[0] <= 0 || op->iarg[1] <= 0 || op->iarg[0] * op->iarg[1] != p->buf_size[op->in[0]] ||
+                op->iarg[1] != p->buf_size[op->out])
+                return PTC_ERR_VALUE;
+            break;
+        case PTC_OP_BATCHNORM:
+            if (op->iarg[0] <= 0 || p->buf_size[op->in[0]] != p->buf_size[op->out] ||
+                p->buf_size[op->out] % op->iarg[0] != 0 || op->param[2] < 0 || op->param[3] < 0)
+                return PTC_ERR_VALUE;
+            for (int k = 0; k < 4; k++) need[k] = op->iarg[0];
+            break;
+#endif
+        case PTC_OP_DROPOUT:
+            if (p->buf_size[op->in[0]] != p->buf_size[op->out] || op->iarg[0] < 0 ||
+                !(op->farg[0] >= 0.0 && op->farg[0] < 1.0))
+                return PTC_ERR_VALUE;
+            break;
+        case PTC_OP_ADD:
+        case PTC_OP_SUBTRACT:
+        case PTC_OP_MULTIPLY:
+        case PTC_OP_AVERAGE:
+            if (op->kind == PTC_OP_SUBTRACT && op->n_in != 2) return PTC_ERR_VALUE;
+            for (int k = 0; k < op->n_in; k++)
+                if (p->buf_size[op->in[k]] != p->buf_size[op->out] || op->in[k] == op->out) return PTC_ERR_VALUE;
+            break;
+        case PTC_OP_CONCAT: {
+            int64_t total = 0, outer = op->iarg[0];
+            if (outer <= 0) return PTC_ERR_VALUE;
+            for (int k = 0; k < op->n_in; k++) {
+                if (p->buf_size[op->in[k]] % outer != 0 || op->in[k] == op->out) return PTC_ERR_VALUE;
+                total += p->buf_size[op->in[k]];
+            }
+            if (total != p->buf_size[op->out]) return PTC_ERR_VALUE;
+            break;
+        }
+        case PTC_OP_ACTIVITY_REG:
+            if (op->out != op->in[0] || op->n_in != 1) return PTC_ERR_VALUE;
+            break;
         default:
             return PTC_ERR_VALUE;
         }
+        if (op->kind != PTC_OP_ACTIVITY_REG)
+            for (int k = 0; k < op->n_in; k++)
+                if (op->in[k] == op->out) return PTC_ERR_VALUE;
         for (int k = 0; k < PTC_MAX_PARAM; k++)
             if (need[k] > 0 && op->param[k] >= 0 && op->param[k] + need[k] > p->n_params)
                 return PTC_ERR_VALUE;
@@ -140,22 +251,159 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *p, const ptc_regularizer *regs, i
     return PTC_OK;
 }
 
+static float *scratch(const ptc_plan *p, int i) { return p->scratch + p->scratch_off[i]; }
+static const float *param(const ptc_plan *p, const ptc_op *op, int k) {
+    return op->param[k] >= 0 ? p->params + op->param[k] : NULL;
+}
+static float *grad(const ptc_plan *p, const ptc_op *op, int k) {
+    return op->param[k] >= 0 ? p->grads + op->param[k] : NULL;
+}
+
+static void merge_forward(const ptc_plan *p, const ptc_op *op, float *out, int64_t n) {
+    memcpy(out, buf(p, p->acts, op->in[0]), (size_t)n * sizeof(float));
+    for (int k = 1; k < op->n_in; k++) {
+        const float *x = buf(p, p->acts, op->in[k]);
+        switch (op->kind) {
+        case PTC_OP_SUBTRACT: for (int64_t i = 0; i < n; i++) out[i] -= x[i]; break;
+        case PTC_OP_MULTIPLY: for (int64_t i = 0; i < n; i++) out[i] *= x[i]; break;
+        default: for (int64_t i = 0; i < n; i++) out[i] += x[i]; break;  // add, average
+        }
+    }
+    if (op->kind == PTC_OP_AVERAGE) {
+        const float inv = 1.0f / (float)op->n_in;
+        for (int64_t i = 0; i < n; i++) out[i] *= inv;
+    }
+}
+
+static void merge_backward(const ptc_plan *p, const ptc_op *op, const float *dout, int64_t n) {
+    for (int k = 0; k < op->n_in; k++) {
+        if (op->in[k] == p->input_buf) continue;
+        float *dx = buf(p, p->dacts, op->in[k]);
+        switch (op->kind) {
+        case PTC_OP_ADD: for (int64_t i = 0; i < n; i++) dx[i] += dout[i]; break;
+        case PTC_OP_SUBTRACT:
+            if (k == 0) for (int64_t i = 0; i < n; i++) dx[i] += dout[i];
+            else for (int64_t i = 0; i < n; i++) dx[i] -= dout[i];
+            break;
+        case PTC_OP_AVERAGE: {
+            const float inv = 1.0f / (float)op->n_in;
+            for (int64_t i = 0; i < n; i++) dx[i] += dout[i] * inv;
+            break;
+        }
+        case PTC_OP_MULTIPLY:  // d/dx_k prod_j x_j = prod_{j != k} x_j, recomputed (no division by x_k)
+            for (int64_t i = 0; i < n; i++) {
+                float g = dout[i];
+                for (int j = 0; j < op->n_in; j++)
+                    if (j != k) g *= buf(p, p->acts, op->in[j])[i];
+                dx[i] += g;
+            }
+            break;
+        }
+    }
+}
+
+// Concatenation: per sample, `outer` rows; input k contributes w_k floats per row.
+static void concat_pass(const ptc_plan *p, const ptc_op *op, int64_t N, int backward) {
+    const int64_t outer = op->iarg[0], rows = N * outer, wout = p->buf_size[op->out] / outer;
+    int64_t col = 0;
+    for (int k = 0; k < op->n_in; k++) {
+        const int64_t w = p->buf_size[op->in[k]] / outer;
+        if (!backward) {
+            const float *x = buf(p, p->acts, op->in[k]);
+            float *y = buf(p, p->acts, op->out);
+            for (int64_t r = 0; r < rows; r++) memcpy(y + r * wout + col, x + r * w, (size_t)w * sizeof(float));
+        } else if (op->in[k] != p->input_buf) {
+            float *dx = buf(p, p->dacts, op->in[k]);
+            const float *dy = buf(p, p->dacts, op->out);
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t c = 0; c < w; c++) dx[r * w + c] += dy[r * wout + col + c];
+        }
+        col += w;
+    }
+}
+
+static void dropout_forward(ptc_plan *p, const ptc_op *op, float *mask, float *out, const float *in,
+                            int64_t n, int training) {
+    const float rate = (float)op->farg[0];
+    if (!training || rate == 0.0f) {
+        memcpy(out, in, (size_t)n * sizeof(float));
+        return;
+    }
+    // Keras: survivors are scaled by 1 / (1 - rate) so the expected sum is unchanged.
+    ptc_rng *rng = &p->rngs[op->iarg[0]];
+    const float keep = 1.0f - rate, scale = 1.0f / keep;
+    for (int64_t i = 0; i < n; i++) {
+        mask[i] = ptc_rng_uniform(rng) < keep ? scale : 0.0f;
+        out[i] = in[i] * mask[i];
+    }
+}
+
 static void forward(ptc_plan *p, int64_t N, int training) {
-    (void)training;  // dropout and batchnorm will read it
+    p->activity_penalty = 0.0;
     for (int i = 0; i < p->n_ops; i++) {
         const ptc_op *op = &p->ops[i];
         float *out = buf(p, p->acts, op->out);
         const float *in = buf(p, p->acts, op->in[0]);
+        const int64_t n_out = N * p->buf_size[op->out];
         switch (op->kind) {
         case PTC_OP_DENSE:  // iarg: rows per sample R, IN, OUT
-            ptc_dense_forward(out, in, p->params + op->param[0],
-                              op->param[1] >= 0 ? p->params + op->param[1] : NULL,
-                              N * op->iarg[0], op->iarg[1], op->iarg[2]);
+            ptc_dense_forward(out, in, param(p, op, 0), param(p, op, 1), N * op->iarg[0], op->iarg[1],
+                              op->iarg[2]);
             break;
         case PTC_OP_ACTIVATION:  // iarg: kind, width of the last axis D
-            ptc_act_forward((int)op->iarg[0], out, in, N * (p->buf_size[op->out] / op->iarg[1]),
-                            op->iarg[1]);
+            ptc_act_forward((int)op->iarg[0], out, in, n_out / op->iarg[1], op->iarg[1], (float)op->farg[0]);
             break;
+#ifdef PTC_HAVE_KERNELS2D
+        case PTC_OP_CONV2D: {
+            ptc_conv2d_shape s = conv_shape(op, N);
+            ptc_conv2d_forward(out, in, param(p, op, 0), param(p, op, 1), &s, scratch(p, i));
+            break;
+        }
+        case PTC_OP_MAXPOOL2D: {
+            ptc_pool2d_shape s = pool_shape(op, N);
+            ptc_maxpool2d_forward(out, in, &s);
+            break;
+        }
+        case PTC_OP_AVGPOOL2D: {
+            ptc_pool2d_shape s = pool_shape(op, N);
+            ptc_avgpool2d_forward(out, in, &s);
+            break;
+        }
+        case PTC_OP_GLOBAL_AVGPOOL:
+            ptc_global_avgpool_forward(out, in, N, op->iarg[0], op->iarg[1]);
+            break;
+        case PTC_OP_GLOBAL_MAXPOOL:
+            ptc_global_maxpool_forward(out, in, N, op->iarg[0], op->iarg[1]);
+            break;
+        case PTC_OP_BATCHNORM:
+            // A frozen layer (iarg[1]) normalizes with its moving statistics, as Keras 3.
+            ptc_batchnorm_forward(out, in, param(p, op, 0), param(p, op, 1), p->params + op->param[2],
+                                  p->params + op->param[3], n_out / op->iarg[0], op->iarg[0],
+                                  (float)op->farg[0], (float)op->farg[1], training && !op->iarg[1],
+                                  scratch(p, i));
+            break;
+#endif
+        case PTC_OP_DROPOUT:
+            dropout_forward(p, op, scratch(p, i), out, in, n_out, training);
+            break;
+        case PTC_OP_ADD:
+        case PTC_OP_SUBTRACT:
+        case PTC_OP_MULTIPLY:
+        case PTC_OP_AVERAGE:
+            merge_forward(p, op, out, n_out);
+            break;
+        case PTC_OP_CONCAT:
+            concat_pass(p, op, N, 0);
+            break;
+        case PTC_OP_ACTIVITY_REG: {  // Keras 3 adds the penalty of the whole batch, not its mean
+            double s1 = 0.0, s2 = 0.0;
+            for (int64_t k = 0; k < n_out; k++) {
+                s1 += fabsf(in[k]);
+                s2 += (double)in[k] * in[k];
+            }
+            p->activity_penalty += op->farg[0] * s1 + op->farg[1] * s2;
+            break;
+        }
         }
     }
 }
@@ -164,20 +412,86 @@ static void backward(ptc_plan *p, int64_t N) {
     for (int i = p->n_ops - 1; i >= 0; i--) {
         const ptc_op *op = &p->ops[i];
         if (op->flags & PTC_OPF_NO_BACKWARD) continue;
-        int from_input = op->in[0] == p->input_buf;
+        const int from_input = op->in[0] == p->input_buf;
         const float *dout = buf(p, p->dacts, op->out);
         float *din = from_input ? NULL : buf(p, p->dacts, op->in[0]);
         const float *in = buf(p, p->acts, op->in[0]);
+        const int64_t n_out = N * p->buf_size[op->out];
         switch (op->kind) {
         case PTC_OP_DENSE:
-            ptc_dense_backward(din, p->grads + op->param[0],
-                               op->param[1] >= 0 ? p->grads + op->param[1] : NULL, dout, in,
-                               p->params + op->param[0], N * op->iarg[0], op->iarg[1], op->iarg[2]);
+            ptc_dense_backward(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0), N * op->iarg[0],
+                               op->iarg[1], op->iarg[2]);
             break;
         case PTC_OP_ACTIVATION:
             if (din)
-                ptc_act_backward((int)op->iarg[0], din, dout, in, buf(p, p->acts, op->out),
-                                 N * (p->buf_size[op->out] / op->iarg[1]), op->iarg[1]);
+                ptc_act_backward((int)op->iarg[0], din, dout, in, buf(p, p->acts, op->out), n_out / op->iarg[1],
+                                 op->iarg[1], (float)op->farg[0]);
+            break;
+#ifdef PTC_HAVE_KERNELS2D
+        case PTC_OP_CONV2D: {
+            ptc_conv2d_shape s = conv_shape(op, N);
+            ptc_conv2d_backward(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0), &s, scratch(p, i));
+            break;
+        }
+        case PTC_OP_MAXPOOL2D:
+            if (din) {
+                ptc_pool2d_shape s = pool_shape(op, N);
+                ptc_maxpool2d_backward(din, dout, in, &s);
+            }
+            break;
+        case PTC_OP_AVGPOOL2D:
+            if (din) {
+                ptc_pool2d_shape s = pool_shape(op, N);
+                ptc_avgpool2d_backward(din, dout, &s);
+            }
+            break;
+        case PTC_OP_GLOBAL_AVGPOOL:
+            if (din) ptc_global_avgpool_backward(din, dout, N, op->iarg[0], op->iarg[1]);
+            break;
+        case PTC_OP_GLOBAL_MAXPOOL:
+            if (din) ptc_global_maxpool_backward(din, dout, in, N, op->iarg[0], op->iarg[1]);
+            break;
+        case PTC_OP_BATCHNORM:
+            if (op->iarg[1]) {  // frozen: out = gamma * (x - mm) / sqrt(mv + eps) + beta is affine in x
+                if (din) {
+                    const int64_t C = op->iarg[0], R = n_out / C;
+                    const float *gamma = param(p, op, 0), *mv = p->params + op->param[3];
+                    for (int64_t r = 0; r < R; r++)
+                        for (int64_t c = 0; c < C; c++)
+                            din[r * C + c] += dout[r * C + c] * (gamma ? gamma[c] : 1.0f) /
+                                              sqrtf(mv[c] + (float)op->farg[1]);
+                }
+            } else {
+                // Through the batch statistics; runs even without din, for gamma and beta.
+                ptc_batchnorm_backward(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0),
+                                       n_out / op->iarg[0], op->iarg[0], scratch(p, i));
+            }
+            break;
+#endif
+        case PTC_OP_DROPOUT:
+            if (din) {
+                const float *mask = scratch(p, i);
+                if (op->farg[0] == 0.0)
+                    for (int64_t k = 0; k < n_out; k++) din[k] += dout[k];
+                else
+                    for (int64_t k = 0; k < n_out; k++) din[k] += dout[k] * mask[k];
+            }
+            break;
+        case PTC_OP_ADD:
+        case PTC_OP_SUBTRACT:
+        case PTC_OP_MULTIPLY:
+        case PTC_OP_AVERAGE:
+            merge_backward(p, op, dout, n_out);
+            break;
+        case PTC_OP_CONCAT:
+            concat_pass(p, op, N, 1);
+            break;
+        case PTC_OP_ACTIVITY_REG:
+            if (din) {  // din aliases dout: add the penalty's gradient in place
+                const float l1 = (float)op->farg[0], l2x2 = (float)(2.0 * op->farg[1]);
+                for (int64_t k = 0; k < n_out; k++)
+                    din[k] += l1 * (float)((in[k] > 0.0f) - (in[k] < 0.0f)) + l2x2 * in[k];
+            }
             break;
         }
     }
@@ -230,7 +544,7 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
 static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
     if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
     if (p->loss_kind == 0) return PTC_ERR_VALUE;
-    return PTC_OK;
+    return ptc_plan_check_rngs(p);
 }
 
 static void zero_dacts(ptc_plan *p, int64_t N) {
@@ -259,7 +573,7 @@ ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int
         st = loss_and_metrics(p, N, buf(p, p->dacts, p->loss_buf), sums);
         if (st != PTC_OK) return st;
         backward(p, N);
-        sums[0] += regularize(p, p->grads) * (double)N;
+        sums[0] += (regularize(p, p->grads) + p->activity_penalty) * (double)N;
         ptc_optimizer_step(&p->opt, p->params, p->grads, p->n_trainable);
         *done += 1;
         *last_loss = (sums[0] - before) / (double)N;
@@ -282,7 +596,7 @@ ptc_status ptc_plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_
         forward(p, N, 0);
         st = loss_and_metrics(p, N, NULL, sums);
         if (st != PTC_OK) return st;
-        sums[0] += penalty * (double)N;
+        sums[0] += (penalty + p->activity_penalty) * (double)N;
     }
     return PTC_OK;
 }

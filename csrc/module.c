@@ -102,7 +102,7 @@ typedef struct {
     ptc_plan plan;
     int ready;
     int busy;  // a call is running without the GIL
-    PyObject *params, *grads, *m, *v, *u, *iterations, *sched_table;  // arrays whose memory the plan uses
+    PyObject *params, *grads, *m, *v, *u, *iterations, *sched_table, *rngs;  // arrays whose memory the plan uses
 } PlanObject;
 
 static void Plan_dealloc(PlanObject *self) {
@@ -114,6 +114,7 @@ static void Plan_dealloc(PlanObject *self) {
     Py_XDECREF(self->u);
     Py_XDECREF(self->iterations);
     Py_XDECREF(self->sched_table);
+    Py_XDECREF(self->rngs);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -267,44 +268,126 @@ static PyObject *Plan_set_regularizers(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-// Fills an optimizer from (kind, hyper float64 (8,) [learning_rate, momentum,
-// nesterov, beta_1, beta_2, epsilon, rho, centered], m, v, u float32 (P,) or
-// (0,) where unused, iterations int64 (1,)). Returns 0 or sets an exception.
+// Hyper-parameters of an optimizer, float64, in this order; entries past the
+// end of a shorter array (at least 8) read as 0, which means off / unused.
+enum {
+    HYP_LR, HYP_MOMENTUM, HYP_NESTEROV, HYP_BETA_1, HYP_BETA_2, HYP_EPSILON, HYP_RHO, HYP_CENTERED,
+    HYP_AMSGRAD, HYP_WEIGHT_DECAY, HYP_CLIPNORM, HYP_CLIPVALUE, HYP_GLOBAL_CLIPNORM, HYP_COUNT
+};
+static const char *const hyp_names[HYP_COUNT] = {
+    "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho", "centered",
+    "amsgrad", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
+};
+
+static int check_slot(PyArrayObject *a, const char *name, npy_intp want, const char *what) {
+    if (PyArray_DIM(a, 0) == want) return 0;
+    PyErr_Format(PyExc_ValueError, "optimizer slot %s (%s) must hold %zd floats. Received: %zd", name, what,
+                 (Py_ssize_t)want, (Py_ssize_t)PyArray_DIM(a, 0));
+    return -1;
+}
+
+// Fills an optimizer from (kind, hyper float64 (>= 8,) laid out as HYP_*, m, v, u
+// float32 (P,) or (0,) where unused (Nadam's u: (1,)), iterations int64 (1,),
+// slices int64 (n_vars, 2) [offset, size] tiling [0, P) in order, or NULL / None
+// for one variable). The optimizer borrows every array. Returns 0 or sets an exception.
 static int parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *mo, PyObject *vo, PyObject *uo,
-                           PyObject *io, npy_intp P) {
+                           PyObject *io, PyObject *so, npy_intp P) {
     memset(o, 0, sizeof(*o));
     PyArrayObject *h = check_array(ho, NPY_FLOAT64, 1, 0, "hyper");
     PyArrayObject *m = h ? check_array(mo, NPY_FLOAT32, 1, 1, "m") : NULL;
     PyArrayObject *v = m ? check_array(vo, NPY_FLOAT32, 1, 1, "v") : NULL;
     PyArrayObject *u = v ? check_array(uo, NPY_FLOAT32, 1, 1, "u") : NULL;
     PyArrayObject *it = u ? check_array(io, NPY_INT64, 1, 1, "iterations") : NULL;
+    PyArrayObject *sl = NULL;
     if (!it) return -1;
-    if (kind != PTC_OPT_SGD && kind != PTC_OPT_ADAM && kind != PTC_OPT_RMSPROP) {
+    if (so && so != Py_None && !(sl = check_array(so, NPY_INT64, 2, 0, "slices"))) return -1;
+    if (kind < PTC_OPT_SGD || kind > PTC_OPT_NADAM) {
         PyErr_Format(PyExc_ValueError, "unknown optimizer kind %d", kind);
         return -1;
     }
     if (PyArray_DIM(h, 0) < 8) {
-        PyErr_SetString(PyExc_ValueError, "hyper must hold at least 8 values");
+        PyErr_Format(PyExc_ValueError, "hyper must hold at least 8 values. Received: %zd",
+                     (Py_ssize_t)PyArray_DIM(h, 0));
         return -1;
     }
-    const double *hd = PyArray_DATA(h);
-    o->kind = kind;
-    o->learning_rate = hd[0];
-    o->momentum = hd[1];
-    o->nesterov = hd[2] != 0.0;
-    o->beta_1 = hd[3];
-    o->beta_2 = hd[4];
-    o->epsilon = hd[5];
-    o->rho = hd[6];
-    o->centered = hd[7] != 0.0;
-    int need_m = kind == PTC_OPT_ADAM || o->momentum != 0.0;
-    int need_v = kind == PTC_OPT_ADAM || kind == PTC_OPT_RMSPROP;
-    int need_u = kind == PTC_OPT_RMSPROP && o->centered;
-    if ((need_m && PyArray_DIM(m, 0) != P) || (need_v && PyArray_DIM(v, 0) != P) ||
-        (need_u && PyArray_DIM(u, 0) != P) || PyArray_DIM(it, 0) != 1) {
-        PyErr_Format(PyExc_ValueError, "optimizer state must have %zd floats per slot and one iteration counter",
-                     (Py_ssize_t)P);
+    double hd[HYP_COUNT] = {0};
+    memcpy(hd, PyArray_DATA(h), (size_t)(PyArray_DIM(h, 0) < HYP_COUNT ? PyArray_DIM(h, 0) : HYP_COUNT) * sizeof(double));
+    // Rates, decay and clipping limits: finite and >= 0 (0 is "off" for the last four);
+    // momentum, epsilon and rho too where the kind reads them; betas in [0, 1).
+    int must[HYP_COUNT] = {0};
+    must[HYP_LR] = must[HYP_WEIGHT_DECAY] = must[HYP_CLIPNORM] = must[HYP_CLIPVALUE] = must[HYP_GLOBAL_CLIPNORM] = 1;
+    must[HYP_MOMENTUM] = kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP;
+    must[HYP_EPSILON] = kind != PTC_OPT_SGD;
+    must[HYP_RHO] = kind == PTC_OPT_RMSPROP;
+    must[HYP_BETA_1] = must[HYP_BETA_2] = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM;
+    for (int i = 0; i < HYP_COUNT; i++) {
+        const int unit = i == HYP_BETA_1 || i == HYP_BETA_2;
+        if (must[i] && !(isfinite(hd[i]) && hd[i] >= 0.0 && (!unit || hd[i] < 1.0))) {
+            PyObject *val = PyFloat_FromDouble(hd[i]);
+            if (val)
+                PyErr_Format(PyExc_ValueError, "optimizer %s must be %s. Received: %s=%R", hyp_names[i],
+                             unit ? "in [0, 1)" : "finite and >= 0", hyp_names[i], val);
+            Py_XDECREF(val);
+            return -1;
+        }
+    }
+    if ((hd[HYP_CLIPNORM] > 0) + (hd[HYP_CLIPVALUE] > 0) + (hd[HYP_GLOBAL_CLIPNORM] > 0) > 1) {
+        PyErr_SetString(PyExc_ValueError, "Only one of clipnorm, clipvalue and global_clipnorm can be set");
         return -1;
+    }
+    o->kind = kind;
+    o->learning_rate = hd[HYP_LR];
+    o->momentum = hd[HYP_MOMENTUM];
+    o->nesterov = hd[HYP_NESTEROV] != 0.0;
+    o->beta_1 = hd[HYP_BETA_1];
+    o->beta_2 = hd[HYP_BETA_2];
+    o->epsilon = hd[HYP_EPSILON];
+    o->rho = hd[HYP_RHO];
+    o->centered = hd[HYP_CENTERED] != 0.0;
+    o->amsgrad = hd[HYP_AMSGRAD] != 0.0;
+    o->weight_decay = hd[HYP_WEIGHT_DECAY];
+    o->clipnorm = hd[HYP_CLIPNORM];
+    o->clipvalue = hd[HYP_CLIPVALUE];
+    o->global_clipnorm = hd[HYP_GLOBAL_CLIPNORM];
+    const int need_m = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM ||
+                       ((kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP) && o->momentum > 0.0);
+    const int need_v = kind != PTC_OPT_SGD;
+    const npy_intp need_u = kind == PTC_OPT_NADAM ? 1
+                            : (kind == PTC_OPT_ADAM && o->amsgrad) || (kind == PTC_OPT_RMSPROP && o->centered) ? P
+                                                                                                              : -1;
+    if ((need_m && check_slot(m, "m", P, "first moment / momentum")) ||
+        (need_v && check_slot(v, "v", P, "second moment / velocity / accumulator")) ||
+        (need_u >= 0 && check_slot(u, "u", need_u,
+                                   kind == PTC_OPT_NADAM ? "Nadam's u_product" : "velocity_hat / average_gradient")))
+        return -1;
+    if (PyArray_DIM(it, 0) != 1) {
+        PyErr_SetString(PyExc_ValueError, "iterations must hold one int64 counter");
+        return -1;
+    }
+    if (sl) {
+        const npy_intp n = PyArray_DIM(sl, 0);
+        const int64_t *sd = PyArray_DATA(sl);
+        int64_t next = 0;
+        if (PyArray_DIM(sl, 1) != 2) {
+            PyErr_SetString(PyExc_ValueError, "slices must have shape (n_vars, 2): rows of [offset, size]");
+            return -1;
+        }
+        for (npy_intp j = 0; j < n; j++) {
+            if (sd[2 * j] != next || sd[2 * j + 1] < 0 || sd[2 * j + 1] > (int64_t)P - next) {
+                PyErr_Format(PyExc_ValueError, "slices must tile [0, %zd) in order; row %zd is [%lld, %lld], "
+                             "expected offset %lld", (Py_ssize_t)P, (Py_ssize_t)j, (long long)sd[2 * j],
+                             (long long)sd[2 * j + 1], (long long)next);
+                return -1;
+            }
+            next += sd[2 * j + 1];
+        }
+        if (next != (int64_t)P) {
+            PyErr_Format(PyExc_ValueError, "slices must tile [0, %zd); they end at %lld", (Py_ssize_t)P,
+                         (long long)next);
+            return -1;
+        }
+        o->slices = sd;
+        o->n_slices = (int64_t)n;
     }
     o->m = PyArray_DATA(m);
     o->v = PyArray_DATA(v);
@@ -313,17 +396,21 @@ static int parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     return 0;
 }
 
-// set_optimizer(kind, hyper, m, v, u, iterations): the plan keeps references to the state arrays.
+// set_optimizer(kind, hyper, m, v, u, iterations, slices=None): the plan keeps
+// references to the state arrays and the slices.
 static PyObject *Plan_set_optimizer(PlanObject *self, PyObject *args) {
     ptc_optimizer o;
     int kind;
-    PyObject *ho, *mo, *vo, *uo, *io;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOOOOO", &kind, &ho, &mo, &vo, &uo, &io)) return NULL;
-    if (parse_optimizer(&o, kind, ho, mo, vo, uo, io, (npy_intp)self->plan.n_trainable)) return NULL;
+    PyObject *ho, *mo, *vo, *uo, *io, *so = Py_None, *keep = NULL;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOOOOO|O", &kind, &ho, &mo, &vo, &uo, &io, &so)) return NULL;
+    if (parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, (npy_intp)self->plan.n_trainable)) return NULL;
+    // The plan object has no field of its own for the slices: its `iterations`
+    // reference holds (iterations, slices), keeping both alive while borrowed.
+    if (!(keep = PyTuple_Pack(2, io, so))) return NULL;
     Py_INCREF(mo); Py_XSETREF(self->m, mo);
     Py_INCREF(vo); Py_XSETREF(self->v, vo);
     Py_INCREF(uo); Py_XSETREF(self->u, uo);
-    Py_INCREF(io); Py_XSETREF(self->iterations, io);
+    Py_XSETREF(self->iterations, keep);
     self->plan.opt = o;
     Py_RETURN_NONE;
 }
@@ -384,6 +471,24 @@ static PyObject *Plan_set_schedule(PlanObject *self, PyObject *args) {
     Py_INCREF(to);
     Py_XSETREF(self->sched_table, to);
     self->plan.opt.schedule = s;
+    Py_RETURN_NONE;
+}
+
+// set_rngs(states uint64 (n, 4)): the RNGs dropout ops draw masks from; kept by reference.
+static PyObject *Plan_set_rngs(PlanObject *self, PyObject *args) {
+    PyObject *so;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "O", &so)) return NULL;
+    PyArrayObject *s = check_array(so, NPY_UINT64, 2, 1, "rng states");
+    if (!s) return NULL;
+    if (PyArray_DIM(s, 1) != 4) {
+        PyErr_SetString(PyExc_ValueError, "rng states must be (n, 4) uint64");
+        return NULL;
+    }
+    if (raise_status(ptc_plan_set_rngs(&self->plan, (ptc_rng *)PyArray_DATA(s), (int64_t)PyArray_DIM(s, 0)),
+                     "set_rngs"))
+        return NULL;
+    Py_INCREF(so);
+    Py_XSETREF(self->rngs, so);
     Py_RETURN_NONE;
 }
 
@@ -571,6 +676,7 @@ static PyMethodDef Plan_methods[] = {
      "set_optimizer(kind, hyper, m, v, u, iterations)"},
     {"set_learning_rate", (PyCFunction)Plan_set_learning_rate, METH_VARARGS, "set_learning_rate(lr)"},
     {"set_schedule", (PyCFunction)Plan_set_schedule, METH_VARARGS, "set_schedule(kind, params, table)"},
+    {"set_rngs", (PyCFunction)Plan_set_rngs, METH_VARARGS, "set_rngs(states uint64 (n, 4))"},
     {"reserve", (PyCFunction)Plan_reserve, METH_VARARGS, "reserve(max_batch)"},
     {"train", (PyCFunction)Plan_train, METH_VARARGS,
      "train(x, y, perm, batch_size, b0, b1, interruptible, stop_on_nonfinite=False) -> "
@@ -639,6 +745,15 @@ static PyObject *py_rng_fill(PyObject *mod, PyObject *args) {
     default: PyErr_Format(PyExc_ValueError, "unknown distribution %d", dist); return NULL;
     }
     Py_RETURN_NONE;
+}
+
+// rng_next(state) -> int: the next 64 random bits (used to seed per-layer generators)
+static PyObject *py_rng_next(PyObject *mod, PyObject *args) {
+    PyObject *so;
+    if (!PyArg_ParseTuple(args, "O", &so)) return NULL;
+    ptc_rng *r = rng_state(so);
+    if (!r) return NULL;
+    return PyLong_FromUnsignedLongLong((unsigned long long)ptc_rng_next(r));
 }
 
 static PyObject *py_permutation(PyObject *mod, PyObject *args) {
@@ -723,24 +838,27 @@ static int act_kind_ok(int kind) {
     return 0;
 }
 
-// act_forward(kind, x (N, D)) -> y
+// act_forward(kind, x (N, D), alpha=0) -> y
 static PyObject *py_act_forward(PyObject *mod, PyObject *args) {
     int kind;
     PyObject *xo;
-    if (!PyArg_ParseTuple(args, "iO", &kind, &xo) || !act_kind_ok(kind)) return NULL;
+    double alpha = 0.0;
+    if (!PyArg_ParseTuple(args, "iO|d", &kind, &xo, &alpha) || !act_kind_ok(kind)) return NULL;
     PyArrayObject *x = check_array(xo, NPY_FLOAT32, 2, 0, "x");
     if (!x) return NULL;
     PyObject *y = PyArray_EMPTY(2, PyArray_DIMS(x), NPY_FLOAT32, 0);
     if (!y) return NULL;
-    ptc_act_forward(kind, PyArray_DATA((PyArrayObject *)y), PyArray_DATA(x), PyArray_DIM(x, 0), PyArray_DIM(x, 1));
+    ptc_act_forward(kind, PyArray_DATA((PyArrayObject *)y), PyArray_DATA(x), PyArray_DIM(x, 0), PyArray_DIM(x, 1),
+                    (float)alpha);
     return y;
 }
 
-// act_backward(kind, dout, x, y) -> dx
+// act_backward(kind, dout, x, y, alpha=0) -> dx
 static PyObject *py_act_backward(PyObject *mod, PyObject *args) {
     int kind;
     PyObject *go, *xo, *yo;
-    if (!PyArg_ParseTuple(args, "iOOO", &kind, &go, &xo, &yo) || !act_kind_ok(kind)) return NULL;
+    double alpha = 0.0;
+    if (!PyArg_ParseTuple(args, "iOOO|d", &kind, &go, &xo, &yo, &alpha) || !act_kind_ok(kind)) return NULL;
     PyArrayObject *g = check_array(go, NPY_FLOAT32, 2, 0, "dout");
     PyArrayObject *x = g ? check_array(xo, NPY_FLOAT32, 2, 0, "x") : NULL;
     PyArrayObject *y = x ? check_array(yo, NPY_FLOAT32, 2, 0, "y") : NULL;
@@ -752,7 +870,7 @@ static PyObject *py_act_backward(PyObject *mod, PyObject *args) {
     PyObject *dx = PyArray_ZEROS(2, PyArray_DIMS(x), NPY_FLOAT32, 0);
     if (!dx) return NULL;
     ptc_act_backward(kind, PyArray_DATA((PyArrayObject *)dx), PyArray_DATA(g), PyArray_DATA(x), PyArray_DATA(y),
-                     PyArray_DIM(x, 0), PyArray_DIM(x, 1));
+                     PyArray_DIM(x, 0), PyArray_DIM(x, 1), (float)alpha);
     return dx;
 }
 
@@ -797,12 +915,14 @@ static PyObject *py_metric_sum(PyObject *mod, PyObject *args) {
     return PyFloat_FromDouble(ptc_metric_sum(kind, PyArray_DATA(p), PyArray_DATA(y), N, D));
 }
 
-// optimizer_step(kind, hyper, params, grads, m, v, u, iterations): one step on flat arrays.
+// optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None):
+// one step on flat arrays, updating params, m, v, u and iterations in place
+// (grads are read only: clipping scales them on the fly).
 static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
     ptc_optimizer o;
     int kind;
-    PyObject *ho, *po, *go, *mo, *vo, *uo, *io;
-    if (!PyArg_ParseTuple(args, "iOOOOOOO", &kind, &ho, &po, &go, &mo, &vo, &uo, &io)) return NULL;
+    PyObject *ho, *po, *go, *mo, *vo, *uo, *io, *so = Py_None;
+    if (!PyArg_ParseTuple(args, "iOOOOOOO|O", &kind, &ho, &po, &go, &mo, &vo, &uo, &io, &so)) return NULL;
     PyArrayObject *p = check_array(po, NPY_FLOAT32, 1, 1, "params");
     PyArrayObject *g = p ? check_array(go, NPY_FLOAT32, 1, 0, "grads") : NULL;
     if (!g) return NULL;
@@ -811,8 +931,10 @@ static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "params and grads must have the same length");
         return NULL;
     }
-    if (parse_optimizer(&o, kind, ho, mo, vo, uo, io, P)) return NULL;
+    if (parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, P)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
     ptc_optimizer_step(&o, PyArray_DATA(p), PyArray_DATA(g), P);
+    Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
@@ -832,6 +954,364 @@ static PyObject *py_schedule_value(PyObject *mod, PyObject *args) {
     for (npy_intp i = 0; i < PyArray_DIM(steps, 0); i++) o[i] = ptc_schedule_value(&s, st[i]);
     return out;
 }
+
+// ---------------------------------------------------------------------------
+// Conv2D, pooling and batch normalization kernels (csrc/kernels2d.h), one at a
+// time, for tests. Backward bindings accumulate (+=) into caller-provided
+// gradient arrays, as the kernels do; None stands for a NULL gradient.
+
+#include "kernels2d.h"
+
+// Sentinel floats after the conv workspace: a kernel that writes past
+// ptc_conv2d_workspace() floats is reported instead of silently corrupting memory.
+#define PTC_WS_GUARD 64
+static const uint32_t ws_guard_bits = 0x7fc0dead;  // a NaN payload no kernel produces
+
+// Optional float32 array: None gives *out = NULL.
+static int opt_array(PyObject *o, int ndim, int writeable, const char *name, PyArrayObject **out) {
+    *out = NULL;
+    if (o == Py_None) return 0;
+    *out = check_array(o, NPY_FLOAT32, ndim, writeable, name);
+    return *out ? 0 : -1;
+}
+
+// ValueError unless a (already checked for ndim) has exactly the given dims.
+static int check_dims(PyArrayObject *a, int ndim, const int64_t *dims, const char *name) {
+    for (int i = 0; i < ndim; i++)
+        if ((int64_t)PyArray_DIM(a, i) != dims[i]) {
+            char want[160] = "", got[160] = "";
+            size_t lw = 0, lg = 0;
+            for (int j = 0; j < ndim; j++) {
+                lw += (size_t)snprintf(want + lw, sizeof(want) - lw, j ? ", %lld" : "%lld", (long long)dims[j]);
+                lg += (size_t)snprintf(got + lg, sizeof(got) - lg, j ? ", %lld" : "%lld",
+                                       (long long)PyArray_DIM(a, j));
+                if (lw >= sizeof(want) || lg >= sizeof(got)) break;
+            }
+            PyErr_Format(PyExc_ValueError, "%s must have shape (%s). Received: shape=(%s)", name, want, got);
+            return -1;
+        }
+    return 0;
+}
+
+static float *ws_alloc(int64_t floats) {
+    if (floats < 0 || floats > (int64_t)(PY_SSIZE_T_MAX / sizeof(float)) - PTC_WS_GUARD) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    float *w = PyMem_Malloc((size_t)(floats + PTC_WS_GUARD) * sizeof(float));
+    if (!w) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (int i = 0; i < PTC_WS_GUARD; i++) memcpy(w + floats + i, &ws_guard_bits, sizeof(float));
+    return w;
+}
+
+// Frees the workspace; -1 with RuntimeError if a kernel wrote past its end.
+static int ws_free(float *w, int64_t floats) {
+    int bad = 0;
+    for (int i = 0; i < PTC_WS_GUARD; i++) bad |= memcmp(w + floats + i, &ws_guard_bits, sizeof(float)) != 0;
+    PyMem_Free(w);
+    if (bad) {
+        PyErr_SetString(PyExc_RuntimeError, "conv2d kernel wrote past its workspace");
+        return -1;
+    }
+    return 0;
+}
+
+static int conv_shape_ok(const ptc_conv2d_shape *s) {
+    if (ptc_conv2d_shape_valid(s)) return 1;
+    PyErr_Format(PyExc_ValueError,
+                 "invalid conv2d shape: strides and dilation must be >= 1, pads >= 0, output size >= 0. "
+                 "Received: strides=(%lld, %lld), dilation=(%lld, %lld), pads=(%lld, %lld), out_hw=(%lld, %lld)",
+                 (long long)s->SH, (long long)s->SW, (long long)s->DH, (long long)s->DW, (long long)s->PT,
+                 (long long)s->PL, (long long)s->OH, (long long)s->OW);
+    return 0;
+}
+
+// conv2d_workspace((N, H, W, C), (KH, KW, C, F), strides, dilation, pads, out_hw) -> (floats, chunk)
+static PyObject *py_conv2d_workspace(PyObject *mod, PyObject *args) {
+    ptc_conv2d_shape s;
+    long long c2;
+    memset(&s, 0, sizeof(s));
+    if (!PyArg_ParseTuple(args, "(LLLL)(LLLL)(LL)(LL)(LL)(LL)", &s.N, &s.H, &s.W, &s.C, &s.KH, &s.KW, &c2, &s.F,
+                          &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL, &s.OH, &s.OW))
+        return NULL;
+    if (c2 != s.C) {
+        PyErr_Format(PyExc_ValueError, "kernel channels %lld differ from input channels %lld", c2, (long long)s.C);
+        return NULL;
+    }
+    if (!conv_shape_ok(&s)) return NULL;
+    return Py_BuildValue("LL", (long long)ptc_conv2d_workspace(&s), (long long)ptc_conv2d_chunk(&s));
+}
+
+// Fills s from inp (N, H, W, C) and weight (KH, KW, C, F); ValueError on mismatch.
+static int conv_shape_from(ptc_conv2d_shape *s, PyArrayObject *in, PyArrayObject *w) {
+    s->N = PyArray_DIM(in, 0); s->H = PyArray_DIM(in, 1); s->W = PyArray_DIM(in, 2); s->C = PyArray_DIM(in, 3);
+    s->KH = PyArray_DIM(w, 0); s->KW = PyArray_DIM(w, 1); s->F = PyArray_DIM(w, 3);
+    if (PyArray_DIM(w, 2) != s->C) {
+        PyErr_Format(PyExc_ValueError, "weight must be (KH, KW, C, F) with C = %lld input channels. "
+                     "Received: weight C=%lld", (long long)s->C, (long long)PyArray_DIM(w, 2));
+        return -1;
+    }
+    return conv_shape_ok(s) ? 0 : -1;
+}
+
+// conv2d_forward(inp (N, H, W, C), weight (KH, KW, C, F), bias (F,) or None, strides, dilation, pads,
+//                out_hw, ref) -> out (N, OH, OW, F)
+static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
+    PyObject *io, *wo, *bo, *out = NULL;
+    PyArrayObject *b;
+    ptc_conv2d_shape s;
+    int ref;
+    float *work = NULL;
+    int64_t ws = 0;
+    memset(&s, 0, sizeof(s));
+    if (!PyArg_ParseTuple(args, "OOO(LL)(LL)(LL)(LL)p", &io, &wo, &bo, &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL,
+                          &s.OH, &s.OW, &ref))
+        return NULL;
+    PyArrayObject *in = check_array(io, NPY_FLOAT32, 4, 0, "inp");
+    PyArrayObject *w = in ? check_array(wo, NPY_FLOAT32, 4, 0, "weight") : NULL;
+    if (!w || opt_array(bo, 1, 0, "bias", &b) || conv_shape_from(&s, in, w)) return NULL;
+    if (b && check_dims(b, 1, &s.F, "bias")) return NULL;
+    npy_intp dims[4] = {s.N, s.OH, s.OW, s.F};
+    if (!(out = PyArray_ZEROS(4, dims, NPY_FLOAT32, 0))) return NULL;
+    if (!ref) {
+        ws = ptc_conv2d_workspace(&s);
+        if (!(work = ws_alloc(ws))) goto fail;
+    }
+    float *o = PyArray_DATA((PyArrayObject *)out);
+    const float *x = PyArray_DATA(in), *wd = PyArray_DATA(w), *bd = b ? PyArray_DATA(b) : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (ref) ptc_conv2d_forward_ref(o, x, wd, bd, &s);
+    else ptc_conv2d_forward(o, x, wd, bd, &s, work);
+    Py_END_ALLOW_THREADS
+    if (work && ws_free(work, ws)) goto fail;
+    return out;
+fail:
+    Py_XDECREF(out);
+    return NULL;
+}
+
+// conv2d_backward(dout (N, OH, OW, F), inp, weight, strides, dilation, pads, ref,
+//                 dinp (N, H, W, C) or None, dweight (KH, KW, C, F), dbias (F,) or None): accumulates
+static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
+    PyObject *go, *io, *wo, *dio, *dwo, *dbo;
+    PyArrayObject *di, *db;
+    ptc_conv2d_shape s;
+    int ref;
+    memset(&s, 0, sizeof(s));
+    if (!PyArg_ParseTuple(args, "OOO(LL)(LL)(LL)pOOO", &go, &io, &wo, &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL,
+                          &ref, &dio, &dwo, &dbo))
+        return NULL;
+    PyArrayObject *g = check_array(go, NPY_FLOAT32, 4, 0, "dout");
+    PyArrayObject *in = g ? check_array(io, NPY_FLOAT32, 4, 0, "inp") : NULL;
+    PyArrayObject *w = in ? check_array(wo, NPY_FLOAT32, 4, 0, "weight") : NULL;
+    PyArrayObject *dw = w ? check_array(dwo, NPY_FLOAT32, 4, 1, "dweight") : NULL;
+    if (!dw || opt_array(dio, 4, 1, "dinp", &di) || opt_array(dbo, 1, 1, "dbias", &db)) return NULL;
+    s.OH = PyArray_DIM(g, 1);
+    s.OW = PyArray_DIM(g, 2);
+    if (conv_shape_from(&s, in, w)) return NULL;
+    int64_t gd[4] = {s.N, s.OH, s.OW, s.F}, xd[4] = {s.N, s.H, s.W, s.C}, wd[4] = {s.KH, s.KW, s.C, s.F};
+    if (check_dims(g, 4, gd, "dout") || check_dims(dw, 4, wd, "dweight") || (di && check_dims(di, 4, xd, "dinp")) ||
+        (db && check_dims(db, 1, &s.F, "dbias")))
+        return NULL;
+    int64_t ws = ref ? 0 : ptc_conv2d_workspace(&s);
+    float *work = ref ? NULL : ws_alloc(ws);
+    if (!ref && !work) return NULL;
+    float *dip = di ? PyArray_DATA(di) : NULL, *dwp = PyArray_DATA(dw), *dbp = db ? PyArray_DATA(db) : NULL;
+    const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *wp = PyArray_DATA(w);
+    Py_BEGIN_ALLOW_THREADS
+    if (ref) ptc_conv2d_backward_ref(dip, dwp, dbp, gp, xp, wp, &s);
+    else ptc_conv2d_backward(dip, dwp, dbp, gp, xp, wp, &s, work);
+    Py_END_ALLOW_THREADS
+    if (work && ws_free(work, ws)) return NULL;
+    Py_RETURN_NONE;
+}
+
+static int pool_shape_ok(const ptc_pool2d_shape *s) {
+    if (ptc_pool2d_shape_valid(s)) return 1;
+    PyErr_Format(PyExc_ValueError,
+                 "invalid pool2d shape: pool size and strides must be >= 1, pads >= 0, output size >= 0. "
+                 "Received: pool=(%lld, %lld), strides=(%lld, %lld), pads=(%lld, %lld), out_hw=(%lld, %lld)",
+                 (long long)s->KH, (long long)s->KW, (long long)s->SH, (long long)s->SW, (long long)s->PT,
+                 (long long)s->PL, (long long)s->OH, (long long)s->OW);
+    return 0;
+}
+
+static void pool_dims_from(ptc_pool2d_shape *s, PyArrayObject *in) {
+    s->N = PyArray_DIM(in, 0); s->H = PyArray_DIM(in, 1); s->W = PyArray_DIM(in, 2); s->C = PyArray_DIM(in, 3);
+}
+
+// maxpool2d_forward / avgpool2d_forward(inp (N, H, W, C), pool, strides, pads, out_hw) -> (N, OH, OW, C)
+static PyObject *pool2d_forward(PyObject *args, int is_max) {
+    PyObject *io, *out;
+    ptc_pool2d_shape s;
+    memset(&s, 0, sizeof(s));
+    if (!PyArg_ParseTuple(args, "O(LL)(LL)(LL)(LL)", &io, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &s.OH, &s.OW))
+        return NULL;
+    PyArrayObject *in = check_array(io, NPY_FLOAT32, 4, 0, "inp");
+    if (!in) return NULL;
+    pool_dims_from(&s, in);
+    if (!pool_shape_ok(&s)) return NULL;
+    npy_intp dims[4] = {s.N, s.OH, s.OW, s.C};
+    if (!(out = PyArray_ZEROS(4, dims, NPY_FLOAT32, 0))) return NULL;
+    float *o = PyArray_DATA((PyArrayObject *)out);
+    const float *x = PyArray_DATA(in);
+    Py_BEGIN_ALLOW_THREADS
+    (is_max ? ptc_maxpool2d_forward : ptc_avgpool2d_forward)(o, x, &s);
+    Py_END_ALLOW_THREADS
+    return out;
+}
+
+static PyObject *py_maxpool2d_forward(PyObject *mod, PyObject *args) { return pool2d_forward(args, 1); }
+static PyObject *py_avgpool2d_forward(PyObject *mod, PyObject *args) { return pool2d_forward(args, 0); }
+
+// maxpool2d_backward(dout (N, OH, OW, C), inp (N, H, W, C), pool, strides, pads, dinp): accumulates
+// avgpool2d_backward(dout, pool, strides, pads, dinp (N, H, W, C)): accumulates
+static PyObject *pool2d_backward(PyObject *args, int is_max) {
+    PyObject *go, *io = NULL, *dio;
+    PyArrayObject *in = NULL;
+    ptc_pool2d_shape s;
+    memset(&s, 0, sizeof(s));
+    int ok = is_max ? PyArg_ParseTuple(args, "OO(LL)(LL)(LL)O", &go, &io, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio)
+                    : PyArg_ParseTuple(args, "O(LL)(LL)(LL)O", &go, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio);
+    if (!ok) return NULL;
+    PyArrayObject *g = check_array(go, NPY_FLOAT32, 4, 0, "dout");
+    if (g && is_max) in = check_array(io, NPY_FLOAT32, 4, 0, "inp");
+    PyArrayObject *di = g && (in || !is_max) ? check_array(dio, NPY_FLOAT32, 4, 1, "dinp") : NULL;
+    if (!di) return NULL;
+    pool_dims_from(&s, di);
+    s.OH = PyArray_DIM(g, 1);
+    s.OW = PyArray_DIM(g, 2);
+    if (!pool_shape_ok(&s)) return NULL;
+    int64_t gd[4] = {s.N, s.OH, s.OW, s.C}, xd[4] = {s.N, s.H, s.W, s.C};
+    if (check_dims(g, 4, gd, "dout") || (in && check_dims(in, 4, xd, "inp"))) return NULL;
+    float *d = PyArray_DATA(di);
+    const float *gp = PyArray_DATA(g), *xp = in ? PyArray_DATA(in) : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max) ptc_maxpool2d_backward(d, gp, xp, &s);
+    else ptc_avgpool2d_backward(d, gp, &s);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_maxpool2d_backward(PyObject *mod, PyObject *args) { return pool2d_backward(args, 1); }
+static PyObject *py_avgpool2d_backward(PyObject *mod, PyObject *args) { return pool2d_backward(args, 0); }
+
+// global_{avg,max}pool_forward(inp (N, S, C)) -> (N, C)
+static PyObject *global_pool_forward(PyObject *args, int is_max) {
+    PyObject *io, *out;
+    if (!PyArg_ParseTuple(args, "O", &io)) return NULL;
+    PyArrayObject *in = check_array(io, NPY_FLOAT32, 3, 0, "inp");
+    if (!in) return NULL;
+    int64_t N = PyArray_DIM(in, 0), S = PyArray_DIM(in, 1), C = PyArray_DIM(in, 2);
+    npy_intp dims[2] = {N, C};
+    if (!(out = PyArray_ZEROS(2, dims, NPY_FLOAT32, 0))) return NULL;
+    float *o = PyArray_DATA((PyArrayObject *)out);
+    const float *x = PyArray_DATA(in);
+    Py_BEGIN_ALLOW_THREADS
+    (is_max ? ptc_global_maxpool_forward : ptc_global_avgpool_forward)(o, x, N, S, C);
+    Py_END_ALLOW_THREADS
+    return out;
+}
+
+static PyObject *py_global_avgpool_forward(PyObject *mod, PyObject *args) { return global_pool_forward(args, 0); }
+static PyObject *py_global_maxpool_forward(PyObject *mod, PyObject *args) { return global_pool_forward(args, 1); }
+
+// global_avgpool_backward(dout (N, C), dinp (N, S, C)); global_maxpool_backward(dout, inp, dinp): accumulate
+static PyObject *global_pool_backward(PyObject *args, int is_max) {
+    PyObject *go, *io = NULL, *dio;
+    PyArrayObject *in = NULL;
+    int ok = is_max ? PyArg_ParseTuple(args, "OOO", &go, &io, &dio) : PyArg_ParseTuple(args, "OO", &go, &dio);
+    if (!ok) return NULL;
+    PyArrayObject *g = check_array(go, NPY_FLOAT32, 2, 0, "dout");
+    if (g && is_max) in = check_array(io, NPY_FLOAT32, 3, 0, "inp");
+    PyArrayObject *di = g && (in || !is_max) ? check_array(dio, NPY_FLOAT32, 3, 1, "dinp") : NULL;
+    if (!di) return NULL;
+    int64_t N = PyArray_DIM(di, 0), S = PyArray_DIM(di, 1), C = PyArray_DIM(di, 2);
+    int64_t gd[2] = {N, C}, xd[3] = {N, S, C};
+    if (check_dims(g, 2, gd, "dout") || (in && check_dims(in, 3, xd, "inp"))) return NULL;
+    float *d = PyArray_DATA(di);
+    const float *gp = PyArray_DATA(g), *xp = in ? PyArray_DATA(in) : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max) ptc_global_maxpool_backward(d, gp, xp, N, S, C);
+    else ptc_global_avgpool_backward(d, gp, N, S, C);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_global_avgpool_backward(PyObject *mod, PyObject *args) { return global_pool_backward(args, 0); }
+static PyObject *py_global_maxpool_backward(PyObject *mod, PyObject *args) { return global_pool_backward(args, 1); }
+
+// batchnorm_forward(inp (R, C), gamma, beta, moving_mean, moving_var (C,) or None, momentum, epsilon,
+//                   training) -> (out (R, C), work (2, C)); the moving statistics are updated in place
+static PyObject *py_batchnorm_forward(PyObject *mod, PyObject *args) {
+    PyObject *io, *gmo, *bto, *mmo, *mvo, *out = NULL, *work = NULL;
+    PyArrayObject *gm, *bt, *mm, *mv;
+    float momentum, epsilon;
+    int training;
+    if (!PyArg_ParseTuple(args, "OOOOOffp", &io, &gmo, &bto, &mmo, &mvo, &momentum, &epsilon, &training))
+        return NULL;
+    PyArrayObject *in = check_array(io, NPY_FLOAT32, 2, 0, "inp");
+    if (!in || opt_array(gmo, 1, 0, "gamma", &gm) || opt_array(bto, 1, 0, "beta", &bt) ||
+        opt_array(mmo, 1, 1, "moving_mean", &mm) || opt_array(mvo, 1, 1, "moving_var", &mv))
+        return NULL;
+    int64_t R = PyArray_DIM(in, 0), C = PyArray_DIM(in, 1);
+    if ((gm && check_dims(gm, 1, &C, "gamma")) || (bt && check_dims(bt, 1, &C, "beta")) ||
+        (mm && check_dims(mm, 1, &C, "moving_mean")) || (mv && check_dims(mv, 1, &C, "moving_var")))
+        return NULL;
+    if (!training && (!mm || !mv)) {
+        PyErr_SetString(PyExc_ValueError, "inference mode needs moving_mean and moving_var");
+        return NULL;
+    }
+    if (!(epsilon > 0.0f)) {
+        PyErr_Format(PyExc_ValueError, "epsilon must be > 0. Received: %g", (double)epsilon);
+        return NULL;
+    }
+    npy_intp od[2] = {R, C}, wd[2] = {2, C};
+    out = PyArray_ZEROS(2, od, NPY_FLOAT32, 0);
+    work = out ? PyArray_ZEROS(2, wd, NPY_FLOAT32, 0) : NULL;
+    if (!work) {
+        Py_XDECREF(out);
+        return NULL;
+    }
+    float *o = PyArray_DATA((PyArrayObject *)out), *wk = PyArray_DATA((PyArrayObject *)work);
+    const float *x = PyArray_DATA(in), *gp = gm ? PyArray_DATA(gm) : NULL, *bp = bt ? PyArray_DATA(bt) : NULL;
+    float *mmp = mm ? PyArray_DATA(mm) : NULL, *mvp = mv ? PyArray_DATA(mv) : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    ptc_batchnorm_forward(o, x, gp, bp, mmp, mvp, R, C, momentum, epsilon, training, wk);
+    Py_END_ALLOW_THREADS
+    return Py_BuildValue("NN", out, work);
+}
+
+// batchnorm_backward(dout (R, C), inp (R, C), gamma (C,) or None, work (2, C), training,
+//                    dinp (R, C) or None, dgamma (C,) or None, dbeta (C,) or None): accumulates
+static PyObject *py_batchnorm_backward(PyObject *mod, PyObject *args) {
+    PyObject *go, *io, *gmo, *wko, *dio, *dgo, *dbo;
+    PyArrayObject *gm, *di, *dg, *db;
+    int training;
+    if (!PyArg_ParseTuple(args, "OOOOpOOO", &go, &io, &gmo, &wko, &training, &dio, &dgo, &dbo)) return NULL;
+    PyArrayObject *g = check_array(go, NPY_FLOAT32, 2, 0, "dout");
+    PyArrayObject *in = g ? check_array(io, NPY_FLOAT32, 2, 0, "inp") : NULL;
+    PyArrayObject *wk = in ? check_array(wko, NPY_FLOAT32, 2, 0, "work") : NULL;
+    if (!wk || opt_array(gmo, 1, 0, "gamma", &gm) || opt_array(dio, 2, 1, "dinp", &di) ||
+        opt_array(dgo, 1, 1, "dgamma", &dg) || opt_array(dbo, 1, 1, "dbeta", &db))
+        return NULL;
+    int64_t R = PyArray_DIM(in, 0), C = PyArray_DIM(in, 1), xd[2] = {R, C}, wd[2] = {2, C};
+    if (check_dims(g, 2, xd, "dout") || check_dims(wk, 2, wd, "work") || (gm && check_dims(gm, 1, &C, "gamma")) ||
+        (di && check_dims(di, 2, xd, "dinp")) || (dg && check_dims(dg, 1, &C, "dgamma")) ||
+        (db && check_dims(db, 1, &C, "dbeta")))
+        return NULL;
+    float *dip = di ? PyArray_DATA(di) : NULL, *dgp = dg ? PyArray_DATA(dg) : NULL, *dbp = db ? PyArray_DATA(db) : NULL;
+    const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *gmp = gm ? PyArray_DATA(gm) : NULL,
+                *wp = PyArray_DATA(wk);
+    Py_BEGIN_ALLOW_THREADS
+    (training ? ptc_batchnorm_backward : ptc_batchnorm_backward_inference)(dip, dgp, dbp, gp, xp, gmp, R, C, wp);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+// End of the Conv2D / pooling / batch normalization kernel bindings.
 
 // ---------------------------------------------------------------------------
 // BLAS
@@ -856,6 +1336,7 @@ static PyMethodDef module_methods[] = {
     {"rng_seed", py_rng_seed, METH_VARARGS, "rng_seed(state uint64[4], seed)"},
     {"rng_fill", py_rng_fill, METH_VARARGS, "rng_fill(state, out, dist, a, b)"},
     {"permutation", py_permutation, METH_VARARGS, "permutation(state, n) -> int64 array"},
+    {"rng_next", py_rng_next, METH_VARARGS, "rng_next(state) -> next 64 random bits"},
     {"dense_forward", py_dense_forward, METH_VARARGS, "dense_forward(inp, weight, bias, ref)"},
     {"dense_backward", py_dense_backward, METH_VARARGS, "dense_backward(dout, inp, weight, ref)"},
     {"act_forward", py_act_forward, METH_VARARGS, "act_forward(kind, x)"},
@@ -866,6 +1347,20 @@ static PyMethodDef module_methods[] = {
     {"schedule_value", py_schedule_value, METH_VARARGS, "schedule_value(kind, params, table, steps)"},
     {"blas_info", py_blas_info, METH_NOARGS, "blas_info() -> (config, num_threads)"},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},
+    // Conv2D / pooling / batch normalization kernels (csrc/kernels2d.h)
+    {"conv2d_workspace", py_conv2d_workspace, METH_VARARGS, "conv2d_workspace(inp_shape, kernel_shape, strides, dilation, pads, out_hw) -> (floats, chunk)"},
+    {"conv2d_forward", py_conv2d_forward, METH_VARARGS, "conv2d_forward(inp, weight, bias, strides, dilation, pads, out_hw, ref)"},
+    {"conv2d_backward", py_conv2d_backward, METH_VARARGS, "conv2d_backward(dout, inp, weight, strides, dilation, pads, ref, dinp, dweight, dbias)"},
+    {"maxpool2d_forward", py_maxpool2d_forward, METH_VARARGS, "maxpool2d_forward(inp, pool, strides, pads, out_hw)"},
+    {"maxpool2d_backward", py_maxpool2d_backward, METH_VARARGS, "maxpool2d_backward(dout, inp, pool, strides, pads, dinp)"},
+    {"avgpool2d_forward", py_avgpool2d_forward, METH_VARARGS, "avgpool2d_forward(inp, pool, strides, pads, out_hw)"},
+    {"avgpool2d_backward", py_avgpool2d_backward, METH_VARARGS, "avgpool2d_backward(dout, pool, strides, pads, dinp)"},
+    {"global_avgpool_forward", py_global_avgpool_forward, METH_VARARGS, "global_avgpool_forward(inp)"},
+    {"global_avgpool_backward", py_global_avgpool_backward, METH_VARARGS, "global_avgpool_backward(dout, dinp)"},
+    {"global_maxpool_forward", py_global_maxpool_forward, METH_VARARGS, "global_maxpool_forward(inp)"},
+    {"global_maxpool_backward", py_global_maxpool_backward, METH_VARARGS, "global_maxpool_backward(dout, inp, dinp)"},
+    {"batchnorm_forward", py_batchnorm_forward, METH_VARARGS, "batchnorm_forward(inp, gamma, beta, moving_mean, moving_var, momentum, epsilon, training) -> (out, work)"},
+    {"batchnorm_backward", py_batchnorm_backward, METH_VARARGS, "batchnorm_backward(dout, inp, gamma, work, training, dinp, dgamma, dbeta)"},
     {NULL, NULL, 0, NULL},
 };
 

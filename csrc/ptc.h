@@ -11,6 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Convolution, pooling and batch-norm kernels (conv.c, pool.c, norm.c).
+// TODO(integration): include unconditionally once they have landed.
+#ifdef PTC_WITH_KERNELS2D
+#include "kernels2d.h"
+#define PTC_HAVE_KERNELS2D 1
+#endif
+
 typedef enum {
     PTC_OK = 0,
     PTC_ERR_VALUE = 1,        // bad argument or data (the binding raises ValueError)
@@ -56,13 +63,24 @@ typedef enum {
     PTC_ACT_SIGMOID = 2,
     PTC_ACT_TANH = 3,
     PTC_ACT_SOFTMAX = 4,
+    PTC_ACT_LEAKY_RELU = 5,    // alpha: negative slope
+    PTC_ACT_ELU = 6,           // alpha
+    PTC_ACT_SELU = 7,
+    PTC_ACT_GELU = 8,          // exact (erf), Keras's default
+    PTC_ACT_GELU_TANH = 9,     // tanh approximation
+    PTC_ACT_HARD_SIGMOID = 10, // Keras 3: relu6(x + 3) / 6
+    PTC_ACT_SOFTPLUS = 11,
+    PTC_ACT_SOFTSIGN = 12,
+    PTC_ACT_SWISH = 13,        // x * sigmoid(x), also silu
+    PTC_ACT_LOG_SOFTMAX = 14,
     PTC_ACT_COUNT
 } ptc_act_kind;
 
-void ptc_act_forward(int kind, float *out, const float *inp, int64_t N, int64_t D);
+// alpha is the kind's parameter (leaky_relu's slope, elu's alpha), ignored by others.
+void ptc_act_forward(int kind, float *out, const float *inp, int64_t N, int64_t D, float alpha);
 // dinp += d(loss)/d(inp) given dout, the forward input and output.
 void ptc_act_backward(int kind, float *dinp, const float *dout, const float *inp,
-                      const float *out, int64_t N, int64_t D);
+                      const float *out, int64_t N, int64_t D, float alpha);
 
 // ---------------------------------------------------------------------------
 // Losses. Each returns the batch mean loss (Keras: mean over the last axis,
@@ -170,12 +188,28 @@ void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, i
 typedef enum {
     PTC_OP_DENSE = 1,       // in[0] -> out; param[0] kernel (IN, OUT), param[1] bias or -1;
                             // iarg[0] rows per sample R, iarg[1] IN, iarg[2] OUT
-    PTC_OP_ACTIVATION = 2,  // in[0] -> out; iarg[0] activation kind, iarg[1] last-axis width
+    PTC_OP_ACTIVATION = 2,  // in[0] -> out; iarg[0] activation kind, iarg[1] last-axis width;
+                            // farg[0] the kind's alpha
+    PTC_OP_CONV2D = 3,      // in[0] (H, W, C) -> out (OH, OW, F); param[0] kernel (KH, KW, C, F),
+                            // param[1] bias; iarg: H W C KH KW F SH SW DH DW PT PL OH OW
+    PTC_OP_MAXPOOL2D = 4,   // iarg: H W C KH KW SH SW PT PL OH OW
+    PTC_OP_AVGPOOL2D = 5,   // same iargs
+    PTC_OP_GLOBAL_AVGPOOL = 6,  // (S, C) -> (C,); iarg: S C
+    PTC_OP_GLOBAL_MAXPOOL = 7,  // same
+    PTC_OP_BATCHNORM = 8,   // params gamma, beta, moving_mean, moving_var (gamma/beta may be -1);
+                            // iarg[0] channels C (last axis); farg: momentum, epsilon
+    PTC_OP_DROPOUT = 9,     // iarg[0] index of its RNG in plan->rngs; farg[0] rate
+    PTC_OP_ADD = 10,        // n_in inputs of equal size
+    PTC_OP_SUBTRACT = 11,   // in[0] - in[1]
+    PTC_OP_MULTIPLY = 12,   // elementwise product of n_in inputs
+    PTC_OP_AVERAGE = 13,    // mean of n_in inputs
+    PTC_OP_CONCAT = 14,     // iarg[0] outer rows per sample; each input contributes size/outer per row
+    PTC_OP_ACTIVITY_REG = 15,  // out == in[0]; adds l1 sum|a| + l2 sum a^2 (farg 0, 1) to the loss
 } ptc_op_kind;
 
 #define PTC_MAX_IN 8
 #define PTC_MAX_PARAM 4
-#define PTC_MAX_IARG 8
+#define PTC_MAX_IARG 16
 #define PTC_MAX_FARG 8
 #define PTC_OPF_NO_BACKWARD 1  // backward skipped: the loss is fused through this op
 // Layout of one op row in the int64 table handed over by Python.
@@ -226,7 +260,19 @@ typedef struct {
     int n_regs;
     ptc_regularizer *regs;
     ptc_optimizer opt;
+    // per-op workspaces (im2col, dropout masks, batch statistics), sized in reserve
+    float *scratch;
+    int64_t *scratch_off;  // (n_ops,)
+    // one RNG per dropout op (borrowed, Python owns and saves them)
+    ptc_rng *rngs;
+    int64_t n_rngs;
+    double activity_penalty;  // activity regularization of the current batch
 } ptc_plan;
+
+// Sets the RNG states dropout ops draw their masks from: (n, 4) uint64, borrowed.
+ptc_status ptc_plan_set_rngs(ptc_plan *plan, ptc_rng *rngs, int64_t n);
+// PTC_ERR_VALUE if a dropout op names an RNG the plan was not given.
+ptc_status ptc_plan_check_rngs(const ptc_plan *plan);
 
 // Sums a pass returns: [0] loss * samples, [1] samples, [2 + k] metric k sum.
 #define PTC_SUMS_MAX (2 + PTC_MAX_METRICS)

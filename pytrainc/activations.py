@@ -7,8 +7,16 @@ these functions to its C kernel id.
 
 import numpy as np
 
-# ids of csrc/ptc.h's ptc_act_kind
-_KINDS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4}
+import math
+
+# ids of csrc/ptc.h's ptc_act_kind, with the parameter Keras's string form uses
+_KINDS = {
+    "linear": (0, 0.0), "relu": (1, 0.0), "sigmoid": (2, 0.0), "tanh": (3, 0.0), "softmax": (4, 0.0),
+    "leaky_relu": (5, 0.2), "elu": (6, 1.0), "selu": (7, 0.0), "gelu": (8, 0.0), "hard_sigmoid": (10, 0.0),
+    "softplus": (11, 0.0), "softsign": (12, 0.0), "swish": (13, 0.0), "silu": (13, 0.0),
+    "log_softmax": (14, 0.0),
+}
+LEAKY_RELU, ELU = 5, 6
 
 
 def linear(x):
@@ -39,7 +47,69 @@ def softmax(x, axis=-1):
     return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
 
 
-_FUNCTIONS = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax}
+def leaky_relu(x, negative_slope=0.2):
+    """`x` if `x > 0` else `negative_slope * x`."""
+    x = np.asarray(x, dtype=np.float32)
+    return np.where(x > 0, x, negative_slope * x).astype(np.float32)
+
+
+def elu(x, alpha=1.0):
+    """`x` if `x > 0` else `alpha * (exp(x) - 1)`."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(np.float32)
+
+
+def selu(x):
+    """Scaled ELU (Klambauer et al., 2017) with Keras's constants."""
+    return (1.0507009873554805 * elu(x, 1.6732632423543772)).astype(np.float32)
+
+
+def gelu(x, approximate=False):
+    """Gaussian error linear unit: `x * P(X <= x)`, X ~ N(0, 1); tanh form when approximate."""
+    x = np.asarray(x, dtype=np.float64)
+    if approximate:
+        y = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    else:
+        y = 0.5 * x * (1 + np.vectorize(math.erf, otypes=[float])(x / math.sqrt(2))) if x.size else x
+    return np.asarray(y, dtype=np.float32)
+
+
+def hard_sigmoid(x):
+    """Keras 3's piecewise-linear sigmoid: `relu6(x + 3) / 6`."""
+    return np.clip(np.asarray(x, dtype=np.float32) / 6 + 0.5, 0, 1).astype(np.float32)
+
+
+def softplus(x):
+    """`log(1 + exp(x))`, computed stably."""
+    x = np.asarray(x, dtype=np.float64)
+    return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(np.float32)
+
+
+def softsign(x):
+    """`x / (1 + |x|)`."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / (1 + np.abs(x))
+
+
+def swish(x):
+    """`x * sigmoid(x)` (also called silu)."""
+    x = np.asarray(x, dtype=np.float64)
+    return (x * 0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
+
+
+silu = swish
+
+
+def log_softmax(x, axis=-1):
+    """`x - logsumexp(x)` over `axis`."""
+    x = np.asarray(x, dtype=np.float64)
+    m = x.max(axis=axis, keepdims=True)
+    return (x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).astype(np.float32)
+
+
+_FUNCTIONS = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
+              "leaky_relu": leaky_relu, "elu": elu, "selu": selu, "gelu": gelu, "hard_sigmoid": hard_sigmoid,
+              "softplus": softplus, "softsign": softsign, "swish": swish, "log_softmax": log_softmax}
 
 
 def get(identifier):
@@ -70,6 +140,11 @@ def get(identifier):
 
 def kind(name):
     """The C kernel id of an activation name."""
+    return _KINDS[get(name)][0]
+
+
+def kind_and_alpha(name):
+    """The C kernel id and parameter of an activation name."""
     return _KINDS[get(name)]
 
 

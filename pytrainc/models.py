@@ -47,6 +47,15 @@ class _PlanBuilder:
         self.rows = []
         self.fargs = []
         self.producer = {}  # buffer id -> index of the op that writes it
+        self.rng_layers = []  # layers whose RNG state the plan uses, by index
+
+    def rng(self, layer):
+        """Index of layer's RNG state in the plan's RNG table."""
+        for i, known in enumerate(self.rng_layers):
+            if known is layer:
+                return i
+        self.rng_layers.append(layer)
+        return len(self.rng_layers) - 1
 
     def buffer(self, size):
         self.sizes.append(int(size))
@@ -464,6 +473,13 @@ class Model:
             ops, fargs, sizes = builder.tables()
             plan = _C.Plan(ops, fargs, sizes, in_buf, out_buf, self._params, self._grads,
                            max(int(batch_size), 1), self._n_trainable)
+            # Dropout layers' generators move into one table the engine advances in
+            # place; each layer keeps a view of its row (saved for exact resume).
+            rngs = np.zeros((len(builder.rng_layers), 4), dtype=np.uint64)
+            for i, layer in enumerate(builder.rng_layers):
+                rngs[i] = layer.rng_state
+                layer.rng_state = rngs[i]
+            plan.set_rngs(rngs)
             if loss_setup is not None:
                 plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
                 regs = [(self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)
@@ -796,7 +812,8 @@ class Model:
                     raise ValueError("model config: a node without inputs must be an InputLayer")
                 tensors.append(layer.output)
             else:
-                tensors.append(layer(tensors[parents[0]]))
+                inputs = [tensors[i] for i in parents]
+                tensors.append(layer(inputs if layer._multi_input else inputs[0]))
         return Model(inputs=tensors[config["input"]], outputs=tensors[config["output"]], name=config["name"])
 
     def _compile_config(self):

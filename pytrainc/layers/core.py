@@ -1,4 +1,4 @@
-"""Layers, as `keras.layers`. A layer validates its arguments in `__init__`,
+"""Core layers: the Layer base class, Input, Dense and Activation. A layer validates its arguments in `__init__`,
 creates its weights in `build`, and adds its ops to the model's plan in `_emit`;
 the C engine runs them."""
 
@@ -10,7 +10,8 @@ import numpy as np
 from pytrainc import activations, initializers, regularizers
 
 # ids of csrc/ptc.h's ptc_op_kind
-OP_DENSE, OP_ACTIVATION = 1, 2
+(OP_DENSE, OP_ACTIVATION, OP_CONV2D, OP_MAXPOOL2D, OP_AVGPOOL2D, OP_GLOBAL_AVGPOOL, OP_GLOBAL_MAXPOOL,
+ OP_BATCHNORM, OP_DROPOUT, OP_ADD, OP_SUBTRACT, OP_MULTIPLY, OP_AVERAGE, OP_CONCAT, OP_ACTIVITY_REG) = range(1, 16)
 
 _NAME_COUNTS = {}
 
@@ -20,6 +21,23 @@ def _unique_name(base):
     n = _NAME_COUNTS.get(base, 0)
     _NAME_COUNTS[base] = n + 1
     return base if n == 0 else f"{base}_{n}"
+
+
+def _with_batch(shape):
+    """(None,) + shape, or a list of those for merge layers."""
+    if isinstance(shape, list):
+        return [(None,) + tuple(s) for s in shape]
+    return (None,) + tuple(shape)
+
+
+def _emit_activation(builder, in_buf, shape, activation):
+    """Add an activation op after in_buf (nothing for linear); return the output buffer."""
+    if activation == "linear":
+        return in_buf
+    kind, alpha = activations.kind_and_alpha(activation)
+    out = builder.buffer(math.prod(shape))
+    builder.op(OP_ACTIVATION, [in_buf], out, iargs=[kind, shape[-1]], fargs=[alpha])
+    return out
 
 
 def _snake(name):
@@ -105,7 +123,10 @@ class Layer:
         input_dim: Optional int, shorthand for `input_shape=(input_dim,)`.
     """
 
-    def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None, dtype=None, **kwargs):
+    _multi_input = False  # merge layers take a list of inputs
+
+    def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None, dtype=None,
+                 activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): {sorted(kwargs)}")
         if dtype not in (None, "float32", np.float32):
@@ -122,6 +143,7 @@ class Layer:
             input_shape = (input_dim,)
         self._input_shape_arg = _shape_tuple(input_shape, "input_shape") if input_shape is not None else None
         self._build_shape = None
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # -- weights
     def add_weight(self, name, shape, initializer, regularizer=None, trainable=True):
@@ -165,23 +187,38 @@ class Layer:
 
     def _build_for(self, sample_shape):
         if not self.built:
-            self.build((None,) + tuple(sample_shape))
+            self.build(_with_batch(sample_shape))
             self.built = True
-            self._build_shape = tuple(sample_shape)
-        elif self._build_shape is not None and tuple(sample_shape) != self._build_shape:
-            raise ValueError(f"Layer '{self.name}' was built for input shape {(None,) + self._build_shape}. "
-                             f"Received: {(None,) + tuple(sample_shape)}")
+            self._build_shape = sample_shape
+        elif self._build_shape is not None and sample_shape != self._build_shape:
+            raise ValueError(f"Layer '{self.name}' was built for input shape {_with_batch(self._build_shape)}. "
+                             f"Received: {_with_batch(sample_shape)}")
 
     def __call__(self, inputs):
-        if isinstance(inputs, (list, tuple)):
-            raise ValueError(f"Layer '{self.name}' takes one input. Received: {len(inputs)} inputs")
-        if not isinstance(inputs, KerasTensor):
-            raise TypeError(f"Layer '{self.name}' must be called on the output of pytrainc.layers.Input or "
-                            f"of another layer. Received: {type(inputs).__name__}. To run a model on "
-                            "data, use model.predict(x).")
-        self._build_for(inputs.sample_shape)
-        out = self.compute_output_shape((None,) + inputs.sample_shape)
-        return KerasTensor(out[1:], layer=self, inputs=(inputs,))
+        multi = isinstance(inputs, (list, tuple))
+        tensors = list(inputs) if multi else [inputs]
+        if multi and not self._multi_input:
+            raise ValueError(f"Layer '{self.name}' takes one input. Received: {len(tensors)} inputs")
+        if not multi and self._multi_input:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) takes a list of inputs, "
+                             f"e.g. {type(self).__name__}()([x1, x2]). Received: {type(inputs).__name__}")
+        for t in tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(f"Layer '{self.name}' must be called on the output of pytrainc.layers.Input or "
+                                f"of another layer. Received: {type(t).__name__}. To run a model on "
+                                "data, use model.predict(x).")
+        shapes = [tuple(t.sample_shape) for t in tensors]
+        sample_shape = shapes if multi else shapes[0]
+        self._build_for(sample_shape)
+        out = self.compute_output_shape(_with_batch(sample_shape))
+        return KerasTensor(out[1:], layer=self, inputs=tensors)
+
+    def _emit_activity(self, builder, out_buf):
+        """The activity regularizer's op on this layer's output, if any."""
+        reg = self.activity_regularizer
+        if reg is not None:
+            builder.op(OP_ACTIVITY_REG, [out_buf], out_buf, fargs=[reg.l1, reg.l2])
+        return out_buf
 
     def _emit(self, builder, in_bufs, in_shapes):
         """Add this layer's ops to the plan; return the output buffer id."""
@@ -192,6 +229,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable}
         if self._input_shape_arg is not None:
             config["input_shape"] = list(self._input_shape_arg)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod
@@ -296,11 +335,8 @@ class Dense(Layer):
         out = builder.buffer(rows * self.units)
         builder.op(OP_DENSE, in_bufs, out, params=[self.kernel, self.bias],
                    iargs=[rows, shape[-1], self.units])
-        if self.activation == "linear":
-            return out
-        act = builder.buffer(rows * self.units)
-        builder.op(OP_ACTIVATION, [out], act, iargs=[activations.kind(self.activation), self.units])
-        return act
+        return self._emit_activity(builder, _emit_activation(builder, out, tuple(shape[:-1]) + (self.units,),
+                                                             self.activation))
 
     def get_config(self):
         return {
@@ -331,27 +367,9 @@ class Activation(Layer):
         self.activation = activations.get(activation)
 
     def _emit(self, builder, in_bufs, in_shapes):
-        if self.activation == "linear":
-            return in_bufs[0]
-        shape = in_shapes[0]
-        out = builder.buffer(math.prod(shape))
-        builder.op(OP_ACTIVATION, in_bufs, out, iargs=[activations.kind(self.activation), shape[-1]])
-        return out
+        return self._emit_activity(builder, _emit_activation(builder, in_bufs[0], in_shapes[0], self.activation))
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
 
 
-_LAYER_CLASSES = {"InputLayer": InputLayer, "Dense": Dense, "Activation": Activation}
-
-
-def deserialize(config):
-    """Build a layer from `{'class_name': ..., 'config': ...}`."""
-    cls = _LAYER_CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown layer class: {config.get('class_name')!r}. Known: {sorted(_LAYER_CLASSES)}")
-    return cls.from_config(dict(config.get("config", {})))
-
-
-def serialize(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}

@@ -1,0 +1,36 @@
+"""Layers, as `keras.layers`. A layer validates its arguments in `__init__`,
+creates its weights in `build`, and adds its ops to the model's plan in
+`_emit`; the C engine runs them."""
+
+from pytrainc.layers import activation, convolutional, merging, normalization, pooling, regularization, reshaping
+from pytrainc.layers.activation import ELU, LeakyReLU, ReLU, Softmax
+from pytrainc.layers.convolutional import Conv1D, Conv2D
+from pytrainc.layers.core import (OP_ACTIVATION, Activation, Dense, Input, InputLayer, KerasTensor, Layer, Variable,
+                                  _unique_name)
+from pytrainc.layers.merging import Add, Average, Concatenate, Multiply, Subtract
+from pytrainc.layers.normalization import BatchNormalization
+from pytrainc.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                                     GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
+                                     MaxPooling2D)
+from pytrainc.layers.regularization import ActivityRegularization, Dropout
+from pytrainc.layers.reshaping import Flatten, Reshape
+
+# Keras's aliases
+MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
+
+_LAYER_CLASSES = {"InputLayer": InputLayer, "Dense": Dense, "Activation": Activation}
+for _module in (activation, convolutional, merging, normalization, pooling, regularization, reshaping):
+    _LAYER_CLASSES.update(_module.LAYERS)
+
+
+def deserialize(config):
+    """Build a layer from `{'class_name': ..., 'config': ...}`."""
+    cls = _LAYER_CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"Unknown layer class: {config.get('class_name')!r}. Known: {sorted(_LAYER_CLASSES)}")
+    return cls.from_config(dict(config.get("config", {})))
+
+
+def serialize(layer):
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}

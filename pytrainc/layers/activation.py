@@ -1,0 +1,97 @@
+"""Activation layers where Keras has them: ReLU, LeakyReLU, ELU, Softmax."""
+
+import math
+
+from pytrainc.layers.core import OP_ACTIVATION, Layer
+from pytrainc import activations
+
+
+class _ParamActivation(Layer):
+    _kind = 1
+
+    def _alpha(self):
+        return 0.0
+
+    def _emit(self, builder, in_bufs, in_shapes):
+        shape = tuple(in_shapes[0])
+        out = builder.buffer(math.prod(shape))
+        builder.op(OP_ACTIVATION, in_bufs, out, iargs=[self._kind, shape[-1]], fargs=[self._alpha()])
+        return out
+
+
+class ReLU(_ParamActivation):
+    """`max(x, 0)`, or `negative_slope * x` below 0.
+
+    Args:
+        max_value: Only None is supported.
+        negative_slope: Defaults to 0.0.
+        threshold: Only 0.0 is supported.
+    """
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if max_value is not None or threshold != 0.0:
+            raise ValueError("pytrainc's ReLU supports max_value=None and threshold=0.0 only. "
+                             f"Received: max_value={max_value!r}, threshold={threshold!r}")
+        if negative_slope < 0:
+            raise ValueError(f"negative_slope must be >= 0. Received: {negative_slope}")
+        self.negative_slope = float(negative_slope)
+        self._kind = activations.LEAKY_RELU if self.negative_slope else 1
+
+    def _alpha(self):
+        return self.negative_slope
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class LeakyReLU(_ParamActivation):
+    """`x` if `x > 0` else `negative_slope * x`. Args: negative_slope=0.3 (Keras's layer default)."""
+
+    _kind = activations.LEAKY_RELU
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        super().__init__(**kwargs)
+        if negative_slope < 0:
+            raise ValueError(f"negative_slope must be >= 0. Received: {negative_slope}")
+        self.negative_slope = float(negative_slope)
+
+    def _alpha(self):
+        return self.negative_slope
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class ELU(_ParamActivation):
+    """`x` if `x > 0` else `alpha * (exp(x) - 1)`. Args: alpha=1.0."""
+
+    _kind = activations.ELU
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def _alpha(self):
+        return self.alpha
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class Softmax(_ParamActivation):
+    """Softmax over the last axis. Args: axis=-1 (only the last axis is supported)."""
+
+    _kind = 4
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if axis != -1:
+            raise ValueError(f"pytrainc's Softmax works on the last axis (axis=-1). Received: axis={axis!r}")
+        self.axis = -1
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+LAYERS = {c.__name__: c for c in (ReLU, LeakyReLU, ELU, Softmax)}

@@ -1,0 +1,168 @@
+"""Convolution layers (channels_last), as `keras.layers.Conv2D` / `Conv1D`.
+
+Both run the C kernels of csrc/conv.c (im2col + sgemm); Conv1D is a Conv2D of
+height 1. The kernel is stored (kernel_h, kernel_w, in_channels, filters) as
+Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
+"""
+
+import math
+
+from pytrainc import activations, initializers, regularizers
+from pytrainc.layers.core import OP_CONV2D, Layer, _emit_activation
+
+
+def _tuple(value, n, name):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,) * n
+    try:
+        value = tuple(value)
+    except TypeError:
+        raise TypeError(f"`{name}` must be an int or a tuple of {n} ints. Received: {name}={value!r}") from None
+    if len(value) != n or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        raise ValueError(f"`{name}` must be a positive int or a tuple of {n} positive ints. Received: {name}={value!r}")
+    return value
+
+
+def conv_output_length(length, kernel, stride, dilation, padding, name):
+    """Output length and padding before, as Keras/TensorFlow compute them."""
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        if span > length:
+            raise ValueError(f"{name}: the kernel (size {kernel}, dilation {dilation}, spanning {span}) is larger "
+                             f"than its input (size {length}) with padding='valid'. Use padding='same' or a "
+                             "smaller kernel.")
+        return (length - span) // stride + 1, 0
+    if padding == "causal":
+        return (length - 1) // stride + 1, span - 1
+    out = -(-length // stride)
+    total = max((out - 1) * stride + span - length, 0)
+    return out, total // 2  # TensorFlow puts the odd cell of padding after
+
+
+class _Conv(Layer):
+    _rank = 2
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
+            raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
+                             f"Received filters={filters!r}.")
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"pytrainc supports data_format='channels_last' only. Received: {data_format!r}")
+        allowed = ("valid", "same", "causal") if self._rank == 1 else ("valid", "same")
+        padding = padding.lower() if isinstance(padding, str) else padding
+        if padding not in allowed:
+            raise ValueError(f"`padding` must be one of {allowed}. Received: padding={padding!r}")
+        self.filters = filters
+        self.kernel_size = _tuple(kernel_size, self._rank, "kernel_size")
+        self.strides = _tuple(strides, self._rank, "strides")
+        self.dilation_rate = _tuple(dilation_rate, self._rank, "dilation_rate")
+        self.padding = padding
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+
+    def _check_input(self, input_shape):
+        if len(input_shape) != self._rank + 2:
+            want = "(batch, height, width, channels)" if self._rank == 2 else "(batch, steps, channels)"
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects inputs of rank {self._rank + 2}, "
+                             f"{want}. Received: input_shape={tuple(input_shape)}")
+
+    def build(self, input_shape):
+        self._check_input(input_shape)
+        channels = input_shape[-1]
+        self.compute_output_shape(input_shape)  # validates kernel vs input size
+        self.kernel = self.add_weight("kernel", tuple(self.kernel_size) + (channels, self.filters),
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
+        self.built = True
+
+    def _geometry(self, input_shape):
+        """(H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW) for the 2-D kernels."""
+        self._check_input(input_shape)
+        if self._rank == 2:
+            H, W, C = input_shape[1:]
+            KH, KW = self.kernel_size
+            SH, SW = self.strides
+            DH, DW = self.dilation_rate
+        else:
+            (W, C), H = input_shape[1:], 1
+            KH, SH, DH = 1, 1, 1
+            (KW,), (SW,), (DW,) = self.kernel_size, self.strides, self.dilation_rate
+        OH, PT = conv_output_length(H, KH, SH, DH, self.padding if self._rank == 2 else "valid", self.name)
+        OW, PL = conv_output_length(W, KW, SW, DW, self.padding, self.name)
+        return H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW
+
+    def compute_output_shape(self, input_shape):
+        g = self._geometry(input_shape)
+        spatial = (g[11], g[12]) if self._rank == 2 else (g[12],)
+        return (None,) + spatial + (self.filters,)
+
+    def _emit(self, builder, in_bufs, in_shapes):
+        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = self._geometry((None,) + tuple(in_shapes[0]))
+        out = builder.buffer(OH * OW * self.filters)
+        builder.op(OP_CONV2D, in_bufs, out, params=[self.kernel, self.bias],
+                   iargs=[H, W, C, KH, KW, self.filters, SH, SW, DH, DW, PT, PL, OH, OW])
+        shape = self.compute_output_shape((None,) + tuple(in_shapes[0]))[1:]
+        return self._emit_activity(builder, _emit_activation(builder, out, shape, self.activation))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+            "padding": self.padding, "dilation_rate": list(self.dilation_rate), "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
+
+
+class Conv2D(_Conv):
+    """2-D convolution over (height, width, channels) inputs.
+
+    Args:
+        filters: Number of output channels.
+        kernel_size: int or (kh, kw).
+        strides: int or (sh, sw). Defaults to (1, 1).
+        padding: 'valid' or 'same' (TensorFlow's rule: extra padding after). Defaults to 'valid'.
+        dilation_rate: int or (dh, dw). Defaults to (1, 1).
+        activation: Defaults to None (linear).
+        use_bias: Defaults to True.
+        kernel_initializer: Defaults to 'glorot_uniform'.
+        bias_initializer: Defaults to 'zeros'.
+        kernel_regularizer, bias_regularizer, activity_regularizer: Defaults to None.
+
+    Example:
+
+    >>> x = Input(shape=(32, 32, 3))
+    >>> y = Conv2D(32, (3, 3), activation="relu")(x)   # (None, 30, 30, 32)
+    """
+
+    _rank = 2
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, **kwargs)
+
+
+class Conv1D(_Conv):
+    """1-D convolution over (steps, channels) inputs; padding also 'causal'.
+
+    Args as Conv2D with int kernel_size, strides and dilation_rate.
+    """
+
+    _rank = 1
+
+
+LAYERS = {"Conv2D": Conv2D, "Conv1D": Conv1D}

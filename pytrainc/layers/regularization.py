@@ -1,0 +1,74 @@
+"""Dropout and ActivityRegularization, as `keras.layers`."""
+
+import math
+
+import numpy as np
+
+from pytrainc import _C, regularizers, utils
+from pytrainc.layers.core import OP_DROPOUT, Layer
+
+
+class Dropout(Layer):
+    """Sets a fraction `rate` of inputs to 0 during training and scales the
+    rest by 1 / (1 - rate); does nothing in evaluate and predict.
+
+    Masks are drawn in C from the layer's own seeded generator, so a run is
+    bitwise reproducible for a given seed (or after `set_random_seed`).
+
+    Args:
+        rate: Float in [0, 1), the fraction to drop.
+        noise_shape: Not supported (must be None).
+        seed: Optional int. Defaults to None (drawn from the global generator).
+
+    Example:
+
+    >>> Sequential([Input((100,)), Dense(64, activation="relu"), Dropout(0.5), Dense(10)])
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not math.isfinite(rate) \
+                or not 0 <= rate < 1:
+            raise ValueError(f"Invalid value received for argument `rate`. Expected a float value between 0 and 1 "
+                             f"(1 excluded). Received: rate={rate!r}")
+        if noise_shape is not None:
+            raise ValueError("pytrainc's Dropout does not support noise_shape yet. Received: "
+                             f"noise_shape={noise_shape!r}")
+        self.rate = float(rate)
+        self.seed = seed
+        self.rng_state = utils.make_rng(seed) if seed is not None else utils.make_rng(
+            _C.rng_next(utils.global_rng()))
+
+    def _emit(self, builder, in_bufs, in_shapes):
+        out = builder.buffer(math.prod(in_shapes[0]))
+        builder.op(OP_DROPOUT, in_bufs, out, iargs=[builder.rng(self)], fargs=[self.rate])
+        return out
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class ActivityRegularization(Layer):
+    """Adds `l1 * sum(|x|) + l2 * sum(x**2)` of its input to the loss; passes
+    the input through unchanged.
+
+    Args:
+        l1: Defaults to 0.0.
+        l2: Defaults to 0.0.
+    """
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        kwargs.pop("activity_regularizer", None)
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def _emit(self, builder, in_bufs, in_shapes):
+        return self._emit_activity(builder, in_bufs[0])
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activity_regularizer", None)
+        return {**config, "l1": self.l1, "l2": self.l2}
+
+
+LAYERS = {"Dropout": Dropout, "ActivityRegularization": ActivityRegularization}
