@@ -120,6 +120,18 @@ def _check_finite(arr, what):
         raise ValueError(f"{what} contains {bad} NaN or infinite value(s); expected finite numbers")
 
 
+def _to_float32(arr, what):
+    """C-contiguous float32 copy (or view) of arr, refusing NaN, inf and values
+    that overflow float32."""
+    _check_finite(arr, what)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=np.float32)
+    if out.dtype.kind == "f" and arr.dtype.itemsize > 4 and not np.isfinite(out).all():
+        raise ValueError(f"{what} holds values outside the float32 range (|x| > 3.4e38); pytrainc computes "
+                         "in float32")
+    return out
+
+
 def _metric_logs(names, sums):
     n = sums[1]
     logs = {"loss": float(sums[0] / n)}
@@ -265,7 +277,9 @@ class Model:
         trainable = [v for v in variables if v.trainable]
         frozen = [v for v in variables if not v.trainable]
         key = tuple((id(v), v.trainable) for v in trainable + frozen)
-        if key == self._pack_key:
+        # Repack also when another model sharing these layers took the weights
+        # into its own buffer: the values then live there, and move back here.
+        if key == self._pack_key and all(v._value.base is self._params for v in variables):
             return
         total = sum(v._value.size for v in variables)
         params = np.zeros(total, dtype=np.float32)
@@ -331,7 +345,9 @@ class Model:
             w = np.asarray(w)
             if w.shape != v.shape:
                 raise ValueError(f"Weight {v.name} has shape {v.shape}. Received: shape={w.shape}")
-            arrays.append(w)
+            if w.dtype.kind not in "fiub":
+                raise TypeError(f"Weight {v.name} must hold numbers. Received: dtype={w.dtype}")
+            arrays.append(w.astype(np.float32))
         for v, w in zip(variables, arrays):
             v._value[...] = w
 
@@ -504,17 +520,17 @@ class Model:
         if tuple(x.shape[1:]) != tuple(expected):
             raise ValueError(f"Model '{self.name}' expects input of shape {(None,) + tuple(expected)}. "
                              f"Received: {what}.shape={x.shape}")
-        _check_finite(x, what)
-        return np.ascontiguousarray(x.reshape(x.shape[0], -1), dtype=np.float32)
+        return _to_float32(x.reshape(x.shape[0], -1), what)
 
     def _build_from_data(self, sample_shape):
         raise ValueError(f"Model '{self.name}' is not built: it has no input shape.")
 
-    def _prepare_y(self, y, n, what="y"):
+    def _prepare_y(self, y, n, what="y", x_name="x"):
         y = _as_array(y, what)
+        _check_finite(y, what)
         if y.shape[0] != n:
-            raise ValueError(f"x and {what} must have the same number of samples. "
-                             f"Received: x has {n}, {what} has {y.shape[0]}")
+            raise ValueError(f"{x_name} and {what} must have the same number of samples. "
+                             f"Received: {x_name} has {n}, {what} has {y.shape[0]}")
         out_shape = self._graph["output"].sample_shape
         if self.loss.sparse:
             expected = out_shape[:-1]
@@ -525,7 +541,6 @@ class Model:
                 raise ValueError(f"{self.loss.name} expects integer labels of shape {(None,) + expected} "
                                  f"(or with a trailing 1) for outputs of shape {(None,) + out_shape}. "
                                  f"Received: {what}.shape={y.shape}")
-            _check_finite(y, what)
             classes = out_shape[-1]
             if y.dtype.kind == "f" and not np.all(y == np.floor(y)):
                 raise ValueError(f"{self.loss.name} expects integer class ids in {what}. Received non-integer values")
@@ -541,8 +556,7 @@ class Model:
                             "pytrainc.utils.to_categorical(y).")
                 raise ValueError(f"{what} must have shape {(None,) + out_shape} to match the model's output. "
                                  f"Received: {what}.shape={y.shape}.{hint}")
-            _check_finite(y, what)
-        return np.ascontiguousarray(y.reshape(n, -1), dtype=np.float32), y.shape
+        return _to_float32(y.reshape(n, -1), what), y.shape
 
     def _resolve_metrics(self, y_shape):
         if self._metrics is None:
@@ -612,7 +626,7 @@ class Model:
                                  f"Received: {type(validation_data).__name__} of length "
                                  f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
             xv = self._prepare_x(validation_data[0], "x_val")
-            yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val")
+            yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val")
             val = (xv, yv)
         elif validation_split:
             # Keras takes the last fraction, before any shuffling.
