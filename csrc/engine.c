@@ -55,12 +55,15 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     int64_t *idx = malloc((size_t)max_batch * sizeof(int64_t));
     float *ybatch = malloc((size_t)(max_batch * (p->y_size > 0 ? p->y_size : 1)) * sizeof(float));
     float *scratch = calloc((size_t)(scratch_total > 0 ? scratch_total : 1), sizeof(float));
-    if (!acts || !dacts || !idx || !ybatch || !scratch) {
-        free(acts); free(dacts); free(idx); free(ybatch); free(scratch);
+    // Row weights: at most one per output float per sample.
+    float *wbatch = malloc((size_t)(max_batch * p->buf_size[p->output_buf]) * sizeof(float));
+    if (!acts || !dacts || !idx || !ybatch || !scratch || !wbatch) {
+        free(acts); free(dacts); free(idx); free(ybatch); free(scratch); free(wbatch);
         return PTC_ERR_NOMEM;
     }
-    free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->scratch);
+    free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->scratch); free(p->wbatch);
     p->acts = acts; p->dacts = dacts; p->idx = idx; p->ybatch = ybatch; p->scratch = scratch;
+    p->wbatch = wbatch;
     p->max_batch = max_batch;
     return PTC_OK;
 }
@@ -109,6 +112,7 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     p->loss_buf = output_buf;
     p->loss_rows = 1;
     p->y_size = buf_size[output_buf];
+    p->n_sums = 3;
     ptc_status st = ptc_plan_reserve(p, max_batch);
     if (st != PTC_OK) ptc_plan_free(p);
     return st;
@@ -116,7 +120,7 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
 
 void ptc_plan_free(ptc_plan *p) {
     free(p->ops); free(p->buf_size); free(p->buf_off); free(p->scratch_off); free(p->scratch);
-    free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->regs);
+    free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->regs); free(p->wbatch);
     memset(p, 0, sizeof(*p));
 }
 
@@ -137,6 +141,24 @@ ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_d
     p->loss_buf = loss_buf;
     p->loss_rows = rows;
     p->y_size = y_size;
+    return PTC_OK;
+}
+
+ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
+    if (n < 0 || n > PTC_MAX_METRICS) return PTC_ERR_VALUE;
+    const int64_t R = p->loss_rows, D = p->buf_size[p->output_buf] / R, ys = p->y_size / R;
+    int64_t offset = 0;
+    for (int i = 0; i < n; i++)
+        if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||
+            ptc_metric_check(&metrics[i], D, ys) != PTC_OK)
+            return PTC_ERR_VALUE;
+    for (int i = 0; i < n; i++) {
+        p->metrics[i] = metrics[i];
+        p->metrics[i].offset = offset;
+        offset += ptc_metric_slots(&metrics[i], D);
+    }
+    p->n_metrics = n;
+    p->n_sums = 3 + offset;
     return PTC_OK;
 }
 
@@ -517,11 +539,13 @@ static double regularize(ptc_plan *p, float *grads) {
 }
 
 static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *idx, int64_t N) {
-    const int64_t dx = p->buf_size[p->input_buf], dy = p->y_size;
+    const int64_t dx = p->buf_size[p->input_buf], dy = p->y_size, R = p->loss_rows;
     float *xb = buf(p, p->acts, p->input_buf);
     for (int64_t n = 0; n < N; n++) {
         memcpy(xb + n * dx, x + idx[n] * dx, (size_t)dx * sizeof(float));
         if (y) memcpy(p->ybatch + n * dy, y + idx[n] * dy, (size_t)dy * sizeof(float));
+        if (y && p->sample_weight)
+            for (int64_t r = 0; r < R; r++) p->wbatch[n * R + r] = p->sample_weight[idx[n]];
     }
 }
 
@@ -529,15 +553,23 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     double loss = 0.0;
     // Outputs of shape (R, D) per sample are R rows of D: Keras takes the mean
     // over the last axis and then over everything else.
-    const int64_t R = p->loss_rows, D = p->buf_size[p->loss_buf] / R;
+    const int64_t R = p->loss_rows, D = p->buf_size[p->loss_buf] / R, ys = p->y_size / R;
+    const float *w = p->sample_weight ? p->wbatch : NULL;
     ptc_status st = ptc_loss_compute(p->loss_kind, &loss, dloss, buf(p, p->acts, p->loss_buf),
-                                     p->ybatch, N * R, D);
+                                     p->ybatch, w, N * R, D);
     if (st != PTC_OK) return st;
+    double wsum = (double)N;
+    if (w) {
+        wsum = 0.0;
+        for (int64_t r = 0; r < N * R; r++) wsum += w[r];
+        wsum /= (double)R;
+    }
     sums[0] += loss * (double)N;
     sums[1] += (double)N;
+    sums[2] += wsum;
     for (int k = 0; k < p->n_metrics; k++)
-        sums[2 + k] += ptc_metric_sum(p->metrics[k], buf(p, p->acts, p->output_buf), p->ybatch,
-                                      N * R, D) / (double)R;
+        ptc_metric_accumulate(&p->metrics[k], buf(p, p->acts, p->output_buf), p->ybatch, ys, w,
+                              1.0f / (float)R, N * R, D, sums + 3 + p->metrics[k].offset);
     return PTC_OK;
 }
 

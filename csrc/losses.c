@@ -21,39 +21,57 @@ static int sparse_labels_valid(const float *y, int64_t N, int64_t D) {
 
 static inline float clipf(float p, float lo, float hi) { return p < lo ? lo : (p > hi ? hi : p); }
 
-static double loss_mse(float *dp, const float *p, const float *y, int64_t N, int64_t D) {
+// Row kernels: each returns the loss of one row of D predictions (the mean
+// over the last axis) and, when dp is not NULL, writes g * d(row loss)/d(pred).
+
+static double mse_row(float *dp, const float *p, const float *y, int64_t D, float g) {
     double sum = 0.0;
-    const float scale = 2.0f / (float)(N * D);
-    for (int64_t i = 0; i < N * D; i++) {
-        float e = p[i] - y[i];
+    const float scale = 2.0f * g / (float)D;
+    for (int64_t d = 0; d < D; d++) {
+        float e = p[d] - y[d];
         sum += (double)e * e;
-        if (dp) dp[i] = scale * e;
+        if (dp) dp[d] = scale * e;
     }
-    return sum / (double)(N * D);
+    return sum / (double)D;
 }
 
-static double loss_mae(float *dp, const float *p, const float *y, int64_t N, int64_t D) {
+static double mae_row(float *dp, const float *p, const float *y, int64_t D, float g) {
     double sum = 0.0;
-    const float scale = 1.0f / (float)(N * D);
-    for (int64_t i = 0; i < N * D; i++) {
-        float e = p[i] - y[i];
+    const float scale = g / (float)D;
+    for (int64_t d = 0; d < D; d++) {
+        float e = p[d] - y[d];
         sum += fabsf(e);
-        if (dp) dp[i] = e > 0.0f ? scale : (e < 0.0f ? -scale : 0.0f);
+        if (dp) dp[d] = e > 0.0f ? scale : (e < 0.0f ? -scale : 0.0f);
     }
-    return sum / (double)(N * D);
+    return sum / (double)D;
 }
 
-static double loss_bce(float *dp, const float *p, const float *y, int64_t N, int64_t D) {
+static double bce_row(float *dp, const float *p, const float *y, int64_t D, float g) {
     const float lo = PTC_EPSILON, hi = 1.0f - PTC_EPSILON;
-    const float scale = 1.0f / (float)(N * D);
+    const float scale = g / (float)D;
     double sum = 0.0;
-    for (int64_t i = 0; i < N * D; i++) {
-        float o = clipf(p[i], lo, hi);
-        sum -= (double)y[i] * log(o) + (1.0 - (double)y[i]) * log(1.0 - (double)o);
+    for (int64_t d = 0; d < D; d++) {
+        float o = clipf(p[d], lo, hi);
+        sum -= (double)y[d] * log(o) + (1.0 - (double)y[d]) * log(1.0 - (double)o);
         // The clip passes no gradient where it is active (clamp's derivative).
-        if (dp) dp[i] = (p[i] >= lo && p[i] <= hi) ? scale * (o - y[i]) / (o * (1.0f - o)) : 0.0f;
+        if (dp) dp[d] = (p[d] >= lo && p[d] <= hi) ? scale * (o - y[d]) / (o * (1.0f - o)) : 0.0f;
     }
-    return sum / (double)(N * D);
+    return sum / (double)D;
+}
+
+static double sigmoid_bce_row(float *dz, const float *z, const float *y, int64_t D, float g) {
+    const float scale = g / (float)D;
+    double sum = 0.0;
+    for (int64_t d = 0; d < D; d++) {
+        double zi = z[d];
+        // max(z, 0) - z y + log(1 + exp(-|z|)): stable for any z.
+        sum += (zi > 0.0 ? zi : 0.0) - zi * y[d] + log1p(exp(-fabs(zi)));
+        if (dz) {
+            float s = zi >= 0.0 ? (float)(1.0 / (1.0 + exp(-zi))) : (float)(exp(zi) / (1.0 + exp(zi)));
+            dz[d] = scale * (s - y[d]);
+        }
+    }
+    return sum / (double)D;
 }
 
 // Categorical cross-entropy on probabilities: q = p / sum(p), clipped, -sum y log q.
@@ -103,88 +121,32 @@ static double softmax_cce_row(float *dz, const float *z, const float *ys, int64_
     return loss;
 }
 
-static double loss_sigmoid_bce(float *dz, const float *z, const float *y, int64_t N, int64_t D) {
-    const float scale = 1.0f / (float)(N * D);
-    double sum = 0.0;
-    for (int64_t i = 0; i < N * D; i++) {
-        double zi = z[i];
-        // max(z, 0) - z y + log(1 + exp(-|z|)): stable for any z.
-        sum += (zi > 0.0 ? zi : 0.0) - zi * y[i] + log1p(exp(-fabs(zi)));
-        if (dz) {
-            float s = zi >= 0.0 ? (float)(1.0 / (1.0 + exp(-zi))) : (float)(exp(zi) / (1.0 + exp(zi)));
-            dz[i] = scale * (s - y[i]);
-        }
-    }
-    return sum / (double)(N * D);
-}
-
 ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred,
-                            const float *y, int64_t N, int64_t D) {
+                            const float *y, const float *w, int64_t N, int64_t D) {
     if (N <= 0 || D <= 0) return PTC_ERR_VALUE;
-    const float scale = 1.0f / (float)N;
-    double sum = 0.0;
-    switch (kind) {
-    case PTC_LOSS_MSE: *loss = loss_mse(dpred, pred, y, N, D); return PTC_OK;
-    case PTC_LOSS_MAE: *loss = loss_mae(dpred, pred, y, N, D); return PTC_OK;
-    case PTC_LOSS_BCE: *loss = loss_bce(dpred, pred, y, N, D); return PTC_OK;
-    case PTC_LOSS_SIGMOID_BCE: *loss = loss_sigmoid_bce(dpred, pred, y, N, D); return PTC_OK;
-    case PTC_LOSS_CCE:
-    case PTC_LOSS_SOFTMAX_CCE:
-        for (int64_t n = 0; n < N; n++) {
-            float *dp = dpred ? dpred + n * D : NULL;
-            sum += kind == PTC_LOSS_CCE ? cce_row(dp, pred + n * D, y + n * D, 0, D, scale)
-                                        : softmax_cce_row(dp, pred + n * D, y + n * D, 0, D, scale);
-        }
-        *loss = sum / (double)N;
-        return PTC_OK;
-    case PTC_LOSS_SPARSE_CCE:
-    case PTC_LOSS_SOFTMAX_SPARSE_CCE:
-        if (!sparse_labels_valid(y, N, D)) return PTC_ERR_VALUE;
-        for (int64_t n = 0; n < N; n++) {
-            float *dp = dpred ? dpred + n * D : NULL;
-            int64_t c = (int64_t)y[n];
-            sum += kind == PTC_LOSS_SPARSE_CCE ? cce_row(dp, pred + n * D, NULL, c, D, scale)
-                                               : softmax_cce_row(dp, pred + n * D, NULL, c, D, scale);
-        }
-        *loss = sum / (double)N;
-        return PTC_OK;
-    }
-    return PTC_ERR_VALUE;
-}
-
-static int64_t argmax(const float *x, int64_t D) {
-    int64_t best = 0;  // first maximum wins, as numpy and Keras
-    for (int64_t d = 1; d < D; d++)
-        if (x[d] > x[best]) best = d;
-    return best;
-}
-
-double ptc_metric_sum(int kind, const float *pred, const float *y, int64_t N, int64_t D) {
+    const int sparse = kind == PTC_LOSS_SPARSE_CCE || kind == PTC_LOSS_SOFTMAX_SPARSE_CCE;
+    if (sparse && !sparse_labels_valid(y, N, D)) return PTC_ERR_VALUE;
+    const int64_t ys = sparse ? 1 : D;
     double sum = 0.0;
     for (int64_t n = 0; n < N; n++) {
-        const float *p = pred + n * D;
-        double row = 0.0;
+        // Keras's default reduction: sum of weighted row losses over the number of rows.
+        const float wn = w ? w[n] : 1.0f, g = wn / (float)N;
+        float *dp = dpred ? dpred + n * D : NULL;
+        const float *p = pred + n * D, *t = y + n * ys;
+        double row;
         switch (kind) {
-        case PTC_METRIC_BINARY_ACCURACY:  // threshold 0.5, mean over the last axis
-            for (int64_t d = 0; d < D; d++) row += ((p[d] > 0.5f ? 1.0f : 0.0f) == y[n * D + d]);
-            row /= (double)D;
-            break;
-        case PTC_METRIC_CATEGORICAL_ACCURACY:
-            row = argmax(p, D) == argmax(y + n * D, D);
-            break;
-        case PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY:
-            row = (float)argmax(p, D) == y[n];
-            break;
-        case PTC_METRIC_MSE:
-            for (int64_t d = 0; d < D; d++) row += (double)(p[d] - y[n * D + d]) * (p[d] - y[n * D + d]);
-            row /= (double)D;
-            break;
-        case PTC_METRIC_MAE:
-            for (int64_t d = 0; d < D; d++) row += fabs((double)p[d] - y[n * D + d]);
-            row /= (double)D;
-            break;
+        case PTC_LOSS_MSE: row = mse_row(dp, p, t, D, g); break;
+        case PTC_LOSS_MAE: row = mae_row(dp, p, t, D, g); break;
+        case PTC_LOSS_BCE: row = bce_row(dp, p, t, D, g); break;
+        case PTC_LOSS_SIGMOID_BCE: row = sigmoid_bce_row(dp, p, t, D, g); break;
+        case PTC_LOSS_CCE: row = cce_row(dp, p, t, 0, D, g); break;
+        case PTC_LOSS_SOFTMAX_CCE: row = softmax_cce_row(dp, p, t, 0, D, g); break;
+        case PTC_LOSS_SPARSE_CCE: row = cce_row(dp, p, NULL, (int64_t)t[0], D, g); break;
+        case PTC_LOSS_SOFTMAX_SPARSE_CCE: row = softmax_cce_row(dp, p, NULL, (int64_t)t[0], D, g); break;
+        default: return PTC_ERR_VALUE;
         }
-        sum += row;
+        sum += (double)wn * row;
     }
-    return sum;
+    *loss = sum / (double)N;
+    return PTC_OK;
 }

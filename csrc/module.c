@@ -217,25 +217,26 @@ static PyObject *Plan_set_loss(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+// set_metrics(spec int64 (n, 2) [kind, k], thresholds float64 (n,))
 static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
-    PyObject *o;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "O", &o)) return NULL;
-    PyArrayObject *a = check_array(o, NPY_INT64, 1, 0, "metrics");
-    if (!a) return NULL;
-    npy_intp n = PyArray_DIM(a, 0);
-    if (n > PTC_MAX_METRICS) {
-        PyErr_Format(PyExc_ValueError, "at most %d metrics are supported. Received: %zd", PTC_MAX_METRICS, (Py_ssize_t)n);
+    PyObject *so, *to;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OO", &so, &to)) return NULL;
+    PyArrayObject *s = check_array(so, NPY_INT64, 2, 0, "metrics");
+    PyArrayObject *t = s ? check_array(to, NPY_FLOAT64, 1, 0, "thresholds") : NULL;
+    if (!t) return NULL;
+    npy_intp n = PyArray_DIM(s, 0);
+    if (PyArray_DIM(s, 1) != 2 || PyArray_DIM(t, 0) != n || n > PTC_MAX_METRICS) {
+        PyErr_Format(PyExc_ValueError, "metrics must be (n, 2) and thresholds (n,), n <= %d", PTC_MAX_METRICS);
         return NULL;
     }
-    const int64_t *k = PyArray_DATA(a);
-    for (npy_intp i = 0; i < n; i++) {
-        if (k[i] < PTC_METRIC_BINARY_ACCURACY || k[i] > PTC_METRIC_MAE) {
-            PyErr_Format(PyExc_ValueError, "unknown metric kind %lld", (long long)k[i]);
-            return NULL;
-        }
-        self->plan.metrics[i] = (int)k[i];
+    ptc_metric ms[PTC_MAX_METRICS];
+    const int64_t *sd = PyArray_DATA(s);
+    const double *td = PyArray_DATA(t);
+    for (npy_intp i = 0; i < n; i++) ms[i] = (ptc_metric){(int)sd[2 * i], sd[2 * i + 1], td[i], 0};
+    if (ptc_plan_set_metrics(&self->plan, ms, (int)n) != PTC_OK) {
+        PyErr_SetString(PyExc_ValueError, "a metric does not fit the model's output or targets");
+        return NULL;
     }
-    self->plan.n_metrics = (int)n;
     Py_RETURN_NONE;
 }
 
@@ -532,23 +533,40 @@ static int check_data(PlanObject *self, PyObject *xo, PyObject *yo, PyArrayObjec
     return 0;
 }
 
-static PyObject *new_sums(void) {
-    npy_intp n = PTC_SUMS_MAX;
+static PyObject *new_sums(const PlanObject *self) {
+    npy_intp n = (npy_intp)self->plan.n_sums;
     return PyArray_ZEROS(1, &n, NPY_FLOAT64, 0);
 }
 
-// train(x, y, perm int64 (n,), batch_size, b0, b1, interruptible, stop_on_nonfinite=False)
-//   -> (sums, batches_done, last_batch_loss, stopped_on_nonfinite)
+// Sample weights for one pass: None, or float32 (n,) finite and >= 0.
+static int check_weights(PyObject *wo, npy_intp n, const float **w) {
+    *w = NULL;
+    if (wo == NULL || wo == Py_None) return 0;
+    PyArrayObject *a = check_array(wo, NPY_FLOAT32, 1, 0, "sample_weight");
+    if (!a) return -1;
+    if (PyArray_DIM(a, 0) != n) {
+        PyErr_Format(PyExc_ValueError, "sample_weight must have one weight per sample (%zd). Received: %zd",
+                     (Py_ssize_t)n, (Py_ssize_t)PyArray_DIM(a, 0));
+        return -1;
+    }
+    *w = PyArray_DATA(a);
+    return 0;
+}
+
+// train(x, y, perm int64 (n,), batch_size, b0, b1, interruptible, stop_on_nonfinite=False,
+//       sample_weight=None) -> (sums, batches_done, last_batch_loss, stopped_on_nonfinite)
 static PyObject *Plan_train(PlanObject *self, PyObject *args) {
-    PyObject *xo, *yo, *po, *sums = NULL;
+    PyObject *xo, *yo, *po, *sums = NULL, *wo = NULL;
     long long batch_size, b0, b1;
     int interruptible, stop_on_nonfinite = 0;
     double last_loss = 0.0;
+    const float *w = NULL;
     PyArrayObject *x, *y = NULL;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOOLLLp|p", &xo, &yo, &po, &batch_size, &b0, &b1,
-                                                &interruptible, &stop_on_nonfinite))
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOOLLLp|pO", &xo, &yo, &po, &batch_size, &b0, &b1,
+                                                &interruptible, &stop_on_nonfinite, &wo))
         return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
+    if (check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
     PyArrayObject *perm = check_array(po, NPY_INT64, 1, 0, "perm");
     if (!perm) return NULL;
     npy_intp n = PyArray_DIM(x, 0);
@@ -572,17 +590,19 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
         PyErr_SetString(PyExc_RuntimeError, "Plan has no optimizer: call set_optimizer first");
         return NULL;
     }
-    if (!(sums = new_sums())) return NULL;
+    if (!(sums = new_sums(self))) return NULL;
     double *s = PyArray_DATA((PyArrayObject *)sums);
     int64_t done = 0;
     ptc_status st;
     self->busy = 1;
+    self->plan.sample_weight = w;
     watch_sigint(interruptible);
     Py_BEGIN_ALLOW_THREADS
     st = ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size,
                         (int64_t)b0, (int64_t)b1, &stop_flag, stop_on_nonfinite, s, &done, &last_loss);
     Py_END_ALLOW_THREADS
     unwatch_sigint();
+    self->plan.sample_weight = NULL;
     self->busy = 0;
     int stopped = st == PTC_STOPPED_NONFINITE;
     if (stopped) st = PTC_OK;
@@ -598,28 +618,33 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
     return Py_BuildValue("NLdO", sums, (long long)done, last_loss, stopped ? Py_True : Py_False);
 }
 
-// evaluate(x, y, batch_size, interruptible) -> sums
+// evaluate(x, y, batch_size, interruptible, sample_weight=None) -> sums
 static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
-    PyObject *xo, *yo, *sums;
+    PyObject *xo, *yo, *sums, *wo = NULL;
     long long batch_size;
     int interruptible;
+    const float *w = NULL;
     PyArrayObject *x, *y = NULL;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOLp", &xo, &yo, &batch_size, &interruptible)) return NULL;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOLp|O", &xo, &yo, &batch_size, &interruptible, &wo))
+        return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
+    if (check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
     if (batch_size <= 0 || batch_size > self->plan.max_batch) {
         PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
                      (long long)self->plan.max_batch, batch_size);
         return NULL;
     }
-    if (!(sums = new_sums())) return NULL;
+    if (!(sums = new_sums(self))) return NULL;
     ptc_status st;
     self->busy = 1;
+    self->plan.sample_weight = w;
     watch_sigint(interruptible);
     Py_BEGIN_ALLOW_THREADS
     st = ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
                            (int64_t)batch_size, &stop_flag, PyArray_DATA((PyArrayObject *)sums));
     Py_END_ALLOW_THREADS
     unwatch_sigint();
+    self->plan.sample_weight = NULL;
     self->busy = 0;
     if (st == PTC_ERR_VALUE) {
         Py_DECREF(sums);
@@ -668,9 +693,13 @@ static PyObject *Plan_get_max_batch(PlanObject *self, void *closure) {
     return PyLong_FromLongLong((long long)self->plan.max_batch);
 }
 
+static PyObject *Plan_get_n_sums(PlanObject *self, void *closure) {
+    return PyLong_FromLongLong((long long)self->plan.n_sums);
+}
+
 static PyMethodDef Plan_methods[] = {
     {"set_loss", (PyCFunction)Plan_set_loss, METH_VARARGS, "set_loss(kind, loss_buf, last_dim)"},
-    {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS, "set_metrics(kinds)"},
+    {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS, "set_metrics(spec (n, 2), thresholds (n,))"},
     {"set_regularizers", (PyCFunction)Plan_set_regularizers, METH_VARARGS, "set_regularizers(slices, coefs)"},
     {"set_optimizer", (PyCFunction)Plan_set_optimizer, METH_VARARGS,
      "set_optimizer(kind, hyper, m, v, u, iterations)"},
@@ -688,6 +717,7 @@ static PyMethodDef Plan_methods[] = {
 
 static PyGetSetDef Plan_getset[] = {
     {"max_batch", (getter)Plan_get_max_batch, NULL, "largest batch the workspaces hold", NULL},
+    {"n_sums", (getter)Plan_get_n_sums, NULL, "length of the sums a pass returns", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -874,11 +904,12 @@ static PyObject *py_act_backward(PyObject *mod, PyObject *args) {
     return dx;
 }
 
-// loss(kind, pred (N, D), y (N, y_size)) -> (loss, dpred)
+// loss(kind, pred (N, D), y (N, y_size), w=None) -> (loss, dpred)
 static PyObject *py_loss(PyObject *mod, PyObject *args) {
     int kind;
-    PyObject *po, *yo;
-    if (!PyArg_ParseTuple(args, "iOO", &kind, &po, &yo)) return NULL;
+    PyObject *po, *yo, *wo = NULL;
+    const float *w = NULL;
+    if (!PyArg_ParseTuple(args, "iOO|O", &kind, &po, &yo, &wo)) return NULL;
     PyArrayObject *p = check_array(po, NPY_FLOAT32, 2, 0, "pred");
     PyArrayObject *y = p ? check_array(yo, NPY_FLOAT32, 2, 0, "y") : NULL;
     if (!y) return NULL;
@@ -887,10 +918,12 @@ static PyObject *py_loss(PyObject *mod, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "y has the wrong shape for this loss");
         return NULL;
     }
+    if (check_weights(wo, N, &w)) return NULL;
     PyObject *dp = PyArray_ZEROS(2, PyArray_DIMS(p), NPY_FLOAT32, 0);
     if (!dp) return NULL;
     double loss = 0.0;
-    ptc_status st = ptc_loss_compute(kind, &loss, PyArray_DATA((PyArrayObject *)dp), PyArray_DATA(p), PyArray_DATA(y), N, D);
+    ptc_status st = ptc_loss_compute(kind, &loss, PyArray_DATA((PyArrayObject *)dp), PyArray_DATA(p), PyArray_DATA(y),
+                                     w, N, D);
     if (raise_status(st, "loss")) {
         Py_DECREF(dp);
         return NULL;
@@ -898,21 +931,47 @@ static PyObject *py_loss(PyObject *mod, PyObject *args) {
     return Py_BuildValue("dN", loss, dp);
 }
 
-// metric_sum(kind, pred (N, D), y) -> float
+// metric_accumulate(kind, k, threshold, pred (N, D), y (N, ys), w=None) -> float64 slots
+static PyObject *py_metric_accumulate(PyObject *mod, PyObject *args) {
+    ptc_metric mt = {0, 0, 0.0, 0};
+    PyObject *po, *yo, *wo = NULL;
+    long long k;
+    const float *w = NULL;
+    if (!PyArg_ParseTuple(args, "iLdOO|O", &mt.kind, &k, &mt.threshold, &po, &yo, &wo)) return NULL;
+    mt.k = (int64_t)k;
+    PyArrayObject *p = check_array(po, NPY_FLOAT32, 2, 0, "pred");
+    PyArrayObject *y = p ? check_array(yo, NPY_FLOAT32, 2, 0, "y") : NULL;
+    if (!y) return NULL;
+    npy_intp N = PyArray_DIM(p, 0), D = PyArray_DIM(p, 1), ys = PyArray_DIM(y, 1);
+    if (PyArray_DIM(y, 0) != N || mt.kind <= 0 || mt.kind >= PTC_METRIC_COUNT || ptc_metric_check(&mt, D, ys) != PTC_OK) {
+        PyErr_SetString(PyExc_ValueError, "bad metric kind, parameter or y shape");
+        return NULL;
+    }
+    if (check_weights(wo, N, &w)) return NULL;
+    npy_intp slots = (npy_intp)ptc_metric_slots(&mt, D);
+    PyObject *acc = PyArray_ZEROS(1, &slots, NPY_FLOAT64, 0);
+    if (!acc) return NULL;
+    ptc_metric_accumulate(&mt, PyArray_DATA(p), PyArray_DATA(y), ys, w, 1.0f, N, D, PyArray_DATA((PyArrayObject *)acc));
+    return acc;
+}
+
+// metric_sum(kind, pred, y) -> float: the single-slot metrics 1-5 with default parameters
 static PyObject *py_metric_sum(PyObject *mod, PyObject *args) {
     int kind;
     PyObject *po, *yo;
     if (!PyArg_ParseTuple(args, "iOO", &kind, &po, &yo)) return NULL;
-    PyArrayObject *p = check_array(po, NPY_FLOAT32, 2, 0, "pred");
-    PyArrayObject *y = p ? check_array(yo, NPY_FLOAT32, 2, 0, "y") : NULL;
-    if (!y) return NULL;
-    npy_intp N = PyArray_DIM(p, 0), D = PyArray_DIM(p, 1);
-    npy_intp ys = kind == PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY ? 1 : D;
-    if (PyArray_DIM(y, 0) != N || PyArray_DIM(y, 1) != ys || kind < PTC_METRIC_BINARY_ACCURACY || kind > PTC_METRIC_MAE) {
+    if (kind < PTC_METRIC_BINARY_ACCURACY || kind > PTC_METRIC_MAE) {
         PyErr_SetString(PyExc_ValueError, "bad metric kind or y shape");
         return NULL;
     }
-    return PyFloat_FromDouble(ptc_metric_sum(kind, PyArray_DATA(p), PyArray_DATA(y), N, D));
+    PyObject *sub = Py_BuildValue("(iLdOO)", kind, 0LL, 0.5, po, yo);
+    if (!sub) return NULL;
+    PyObject *acc = py_metric_accumulate(mod, sub);
+    Py_DECREF(sub);
+    if (!acc) return NULL;
+    double v = ((double *)PyArray_DATA((PyArrayObject *)acc))[0];
+    Py_DECREF(acc);
+    return PyFloat_FromDouble(v);
 }
 
 // optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None):
@@ -1343,6 +1402,7 @@ static PyMethodDef module_methods[] = {
     {"act_backward", py_act_backward, METH_VARARGS, "act_backward(kind, dout, x, y)"},
     {"loss", py_loss, METH_VARARGS, "loss(kind, pred, y) -> (loss, dpred)"},
     {"metric_sum", py_metric_sum, METH_VARARGS, "metric_sum(kind, pred, y)"},
+    {"metric_accumulate", py_metric_accumulate, METH_VARARGS, "metric_accumulate(kind, k, threshold, pred, y, w=None)"},
     {"optimizer_step", py_optimizer_step, METH_VARARGS, "optimizer_step(kind, hyper, params, grads, m, v, u, iterations)"},
     {"schedule_value", py_schedule_value, METH_VARARGS, "schedule_value(kind, params, table, steps)"},
     {"blas_info", py_blas_info, METH_NOARGS, "blas_info() -> (config, num_threads)"},
@@ -1377,8 +1437,7 @@ PyMODINIT_FUNC PyInit__C(void) {
     if (PyModule_AddObject(m, "Plan", (PyObject *)&PlanType) < 0) goto fail;
     if (PyModule_AddIntConstant(m, "OP_ROW", PTC_OP_ROW) < 0 || PyModule_AddIntConstant(m, "MAX_FARG", PTC_MAX_FARG) < 0 ||
         PyModule_AddIntConstant(m, "MAX_IN", PTC_MAX_IN) < 0 || PyModule_AddIntConstant(m, "MAX_PARAM", PTC_MAX_PARAM) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_METRICS", PTC_MAX_METRICS) < 0 ||
-        PyModule_AddIntConstant(m, "SUMS_MAX", PTC_SUMS_MAX) < 0)
+        PyModule_AddIntConstant(m, "MAX_METRICS", PTC_MAX_METRICS) < 0)
         goto fail;
     return m;
 fail:

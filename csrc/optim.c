@@ -1,79 +1,196 @@
-// Optimizer steps over the flat parameter array, with Keras 3's formulas
-// (keras/src/optimizers/sgd.py, adam.py) computed in float32 as Keras does.
+// Optimizer steps over the flat trainable parameters with Keras 3's update
+// formulas (keras/src/optimizers/{sgd,adam,rmsprop,adagrad,nadam}.py) and its
+// base_optimizer.py order of operations: clip the gradients, decay the weights
+// (`w -= w * weight_decay * lr`), then the optimizer's own update. Element-wise
+// math is float32 as in Keras; per-step scalars (bias corrections) are computed
+// in double and rounded once.
 #include <math.h>
 
 #include "ptc.h"
 
-static void sgd_step(ptc_optimizer *opt, double lr_now, float *w, const float *g, int64_t P) {
-    const float lr = (float)lr_now;
-    const float mom = (float)opt->momentum;
-    if (opt->momentum == 0.0) {
-        for (int64_t i = 0; i < P; i++) w[i] -= lr * g[i];
+// Per-step constants shared by every variable of one step.
+typedef struct {
+    float lr;
+    float wd;          // weight_decay, 0: none
+    float clipvalue;   // INFINITY: none
+    float a, b, c;     // per kind, see opt_coefs
+} opt_coefs;
+
+// The gradient the update sees: scaled by a clip-by-norm factor, then clipped
+// by value. Comparisons are false for NaN, so a NaN gradient stays NaN.
+static inline float clipped(float g, float scale, float cv) {
+    g *= scale;
+    return g > cv ? cv : (g < -cv ? -cv : g);
+}
+
+static double sum_squares(const float *g, int64_t n) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
+    return s;
+}
+
+// Keras's clip_by_norm and clip_by_global_norm both multiply by
+// limit / max(norm, limit). Non-finite norms follow Keras too: a NaN norm makes
+// every gradient NaN; an infinite one zeroes a variable's finite entries
+// (clip_by_norm) or makes every gradient NaN (clip_by_global_norm).
+static float norm_scale(double norm, double limit, int global) {
+    if (isnan(norm) || (global && isinf(norm))) return NAN;
+    return norm > limit ? (float)(limit / norm) : 1.0f;
+}
+
+static void sgd_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
+                       int64_t n, float s) {
+    const float lr = k->lr, cv = k->clipvalue, mom = (float)o->momentum;
+    if (o->momentum == 0.0) {
+        for (int64_t i = 0; i < n; i++) w[i] -= clipped(g[i], s, cv) * lr;
         return;
     }
-    float *v = opt->m;
-    // Keras: v = momentum * v - lr * g; w += v, or with Nesterov w += momentum * v - lr * g.
+    // v = momentum * v - lr * g; w += v, or with Nesterov w += momentum * v - lr * g.
     // With a constant lr this equals PyTorch's SGD (its buffer is -v / lr).
-    if (opt->nesterov)
-        for (int64_t i = 0; i < P; i++) {
-            v[i] = mom * v[i] - lr * g[i];
-            w[i] += mom * v[i] - lr * g[i];
-        }
-    else
-        for (int64_t i = 0; i < P; i++) {
-            v[i] = mom * v[i] - lr * g[i];
-            w[i] += v[i];
-        }
-}
-
-static void adam_step(ptc_optimizer *opt, double lr_now, float *w, const float *g, int64_t P) {
-    const double t = (double)(*opt->iterations + 1);
-    const double b1 = opt->beta_1, b2 = opt->beta_2;
-    // Keras folds both bias corrections into the step size and adds epsilon to
-    // sqrt(v) uncorrected; PyTorch adds it to sqrt(v_hat). They agree when
-    // sqrt(v) >> epsilon.
-    const float alpha = (float)(lr_now * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
-    const float c1 = (float)(1.0 - b1), c2 = (float)(1.0 - b2), eps = (float)opt->epsilon;
-    float *m = opt->m, *v = opt->v;
-    for (int64_t i = 0; i < P; i++) {
-        m[i] += (g[i] - m[i]) * c1;
-        v[i] += (g[i] * g[i] - v[i]) * c2;
-        w[i] -= (m[i] * alpha) / (sqrtf(v[i]) + eps);
+    float *v = o->m + off;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(g[i], s, cv);
+        v[i] = v[i] * mom - gi * lr;
+        w[i] += o->nesterov ? v[i] * mom - gi * lr : v[i];
     }
 }
 
-static void rmsprop_step(ptc_optimizer *opt, double lr_now, float *w, const float *g, int64_t P) {
-    // Keras 3 rmsprop.py: velocity = rho v + (1 - rho) g^2; centered subtracts the
-    // squared running mean gradient; increment = lr g / sqrt(denominator + epsilon).
-    const float lr = (float)lr_now, rho = (float)opt->rho, eps = (float)opt->epsilon;
-    const float mom = (float)opt->momentum;
-    float *vel = opt->v, *mbuf = opt->m, *avg = opt->u;
-    for (int64_t i = 0; i < P; i++) {
-        vel[i] = rho * vel[i] + (1.0f - rho) * g[i] * g[i];
+static void adam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
+                        int64_t n, float s) {
+    // Keras folds both bias corrections into alpha = k->a and adds epsilon to
+    // sqrt(v) uncorrected; PyTorch adds it to sqrt(v_hat). They agree when
+    // sqrt(v) >> epsilon. AMSGrad divides by the running maximum of v instead.
+    const float alpha = k->a, c1 = k->b, c2 = k->c, eps = (float)o->epsilon, cv = k->clipvalue;
+    float *m = o->m + off, *v = o->v + off;
+    float *vmax = o->amsgrad ? o->u + off : v;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(g[i], s, cv);
+        m[i] += (gi - m[i]) * c1;
+        v[i] += (gi * gi - v[i]) * c2;
+        if (o->amsgrad && v[i] > vmax[i]) vmax[i] = v[i];
+        w[i] -= (m[i] * alpha) / (sqrtf(vmax[i]) + eps);
+    }
+}
+
+static void rmsprop_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
+                           int64_t n, float s) {
+    // velocity = rho v + (1 - rho) g^2; centered subtracts the squared running
+    // mean gradient; increment = lr g / sqrt(denominator + epsilon).
+    const float lr = k->lr, rho = (float)o->rho, one_rho = k->a, eps = (float)o->epsilon;
+    const float mom = (float)o->momentum, cv = k->clipvalue;
+    float *vel = o->v + off;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(g[i], s, cv);
+        vel[i] = rho * vel[i] + one_rho * (gi * gi);
         float denom = vel[i];
-        if (opt->centered) {
-            avg[i] = rho * avg[i] + (1.0f - rho) * g[i];
-            denom -= avg[i] * avg[i];
+        if (o->centered) {
+            float *avg = o->u + off;
+            avg[i] = rho * avg[i] + one_rho * gi;
+            denom = denom - avg[i] * avg[i];
         }
-        float inc = lr * g[i] / sqrtf(denom + eps);
-        if (opt->momentum > 0.0) {
-            mbuf[i] = mom * mbuf[i] + inc;
-            w[i] -= mbuf[i];
+        const float inc = lr * gi / sqrtf(denom + eps);
+        if (o->momentum > 0.0) {
+            float *mb = o->m + off;
+            mb[i] = mom * mb[i] + inc;
+            w[i] -= mb[i];
         } else {
             w[i] -= inc;
         }
     }
 }
 
+static void adagrad_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
+                           int64_t n, float s) {
+    // accumulator += g^2; w -= lr g / sqrt(accumulator + epsilon). PyTorch adds
+    // its epsilon outside the square root instead.
+    const float lr = k->lr, eps = (float)o->epsilon, cv = k->clipvalue;
+    float *acc = o->v + off;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(g[i], s, cv);
+        acc[i] += gi * gi;
+        w[i] -= lr * gi / sqrtf(acc[i] + eps);
+    }
+}
+
+static void nadam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
+                         int64_t n, float s) {
+    // m_hat = u_{t+1} m / (1 - prod_{t+1}) + (1 - u_t) g / (1 - prod_t),
+    // v_hat = v / (1 - beta_2^t), w -= lr m_hat / (sqrt(v_hat) + epsilon);
+    // the coefficients are k->a, k->b, k->c (see opt_coefs).
+    const float c1 = (float)(1.0 - o->beta_1), c2 = (float)(1.0 - o->beta_2), eps = (float)o->epsilon;
+    const float lr = k->lr, cm = k->a, cg = k->b, cvh = k->c, cv = k->clipvalue;
+    float *m = o->m + off, *v = o->v + off;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(g[i], s, cv);
+        m[i] += (gi - m[i]) * c1;
+        v[i] += (gi * gi - v[i]) * c2;
+        const float m_hat = cm * m[i] + cg * gi;
+        w[i] -= m_hat * lr / (sqrtf(v[i] * cvh) + eps);
+    }
+}
+
+// Scalars of step t = iterations + 1. Nadam's u_product (o->u[0]) advances here,
+// once per step, as in Keras's Nadam._backend_update_step.
+static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr) {
+    opt_coefs k = {(float)lr, (float)o->weight_decay, o->clipvalue > 0.0 ? (float)o->clipvalue : INFINITY,
+                   0.0f, 0.0f, 0.0f};
+    const double t = (double)(*o->iterations + 1);
+    switch (o->kind) {
+    case PTC_OPT_ADAM:
+        k.a = (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));
+        k.b = (float)(1.0 - o->beta_1);
+        k.c = (float)(1.0 - o->beta_2);
+        break;
+    case PTC_OPT_RMSPROP: k.a = (float)(1.0 - o->rho); break;
+    case PTC_OPT_NADAM: {
+        const double u_t = o->beta_1 * (1.0 - 0.5 * pow(0.96, t));
+        const double u_next = o->beta_1 * (1.0 - 0.5 * pow(0.96, t + 1.0));
+        o->u[0] = (float)((double)o->u[0] * u_t);  // Keras keeps u_product in float32
+        const double prod = (double)o->u[0], prod_next = prod * u_next;
+        k.a = (float)(u_next / (1.0 - prod_next));
+        k.b = (float)((1.0 - u_t) / (1.0 - prod));
+        k.c = (float)(1.0 / (1.0 - pow(o->beta_2, t)));
+        break;
+    }
+    default: break;
+    }
+    return k;
+}
+
+static void update_variable(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
+                            int64_t n, float s) {
+    if (k->wd != 0.0f)  // Keras's _apply_weight_decay, before the update, with the same lr
+        for (int64_t i = 0; i < n; i++) w[i] -= w[i] * k->wd * k->lr;
+    switch (o->kind) {
+    case PTC_OPT_SGD: sgd_update(o, k, w, g, off, n, s); break;
+    case PTC_OPT_ADAM: adam_update(o, k, w, g, off, n, s); break;
+    case PTC_OPT_RMSPROP: rmsprop_update(o, k, w, g, off, n, s); break;
+    case PTC_OPT_ADAGRAD: adagrad_update(o, k, w, g, off, n, s); break;
+    case PTC_OPT_NADAM: nadam_update(o, k, w, g, off, n, s); break;
+    default: break;
+    }
+}
+
 void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
+    if (opt->kind < PTC_OPT_SGD || opt->kind > PTC_OPT_NADAM) return;
     const double lr = opt->schedule.kind == PTC_SCHED_CONSTANT
                           ? opt->learning_rate
                           : ptc_schedule_value(&opt->schedule, *opt->iterations);
-    switch (opt->kind) {
-    case PTC_OPT_SGD: sgd_step(opt, lr, params, grads, P); break;
-    case PTC_OPT_ADAM: adam_step(opt, lr, params, grads, P); break;
-    case PTC_OPT_RMSPROP: rmsprop_step(opt, lr, params, grads, P); break;
-    default: return;
+    const opt_coefs k = opt_coefs_init(opt, lr);
+    if (opt->clipnorm > 0.0 && opt->slices) {
+        // Keras clips each variable's gradient by its own norm.
+        for (int64_t j = 0; j < opt->n_slices; j++) {
+            const int64_t off = opt->slices[2 * j], n = opt->slices[2 * j + 1];
+            const float s = norm_scale(sqrt(sum_squares(grads + off, n)), opt->clipnorm, 0);
+            update_variable(opt, &k, params + off, grads + off, off, n, s);
+        }
+    } else {
+        float s = 1.0f;
+        if (opt->clipnorm > 0.0)
+            s = norm_scale(sqrt(sum_squares(grads, P)), opt->clipnorm, 0);
+        else if (opt->global_clipnorm > 0.0)
+            s = norm_scale(sqrt(sum_squares(grads, P)), opt->global_clipnorm, 1);
+        update_variable(opt, &k, params, grads, 0, P, s);
     }
     *opt->iterations += 1;
 }

@@ -99,22 +99,42 @@ typedef enum {
 
 #define PTC_EPSILON 1e-7f  // Keras's backend.epsilon(), used for clipping
 
-// Returns PTC_ERR_VALUE (and *loss untouched) if a sparse label is not in [0, D).
+// w: (N,) row weights or NULL; the loss is sum_n w_n loss_n / N (Keras's
+// sum_over_batch_size). Returns PTC_ERR_VALUE (and *loss untouched) if a
+// sparse label is not an integer in [0, D).
 ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred,
-                            const float *y, int64_t N, int64_t D);
+                            const float *y, const float *w, int64_t N, int64_t D);
 // Width of y per sample for a loss on predictions of width D.
 int64_t ptc_loss_y_size(int kind, int64_t D);
 
-// Metrics accumulated as sums over samples.
+// Metrics: weighted statistics accumulated over an epoch (metrics.c).
 typedef enum {
-    PTC_METRIC_BINARY_ACCURACY = 1,
+    PTC_METRIC_BINARY_ACCURACY = 1,   // threshold
     PTC_METRIC_CATEGORICAL_ACCURACY = 2,
     PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY = 3,
     PTC_METRIC_MSE = 4,
     PTC_METRIC_MAE = 5,
+    PTC_METRIC_TOP_K = 6,             // k
+    PTC_METRIC_SPARSE_TOP_K = 7,      // k
+    PTC_METRIC_CONFUSION = 8,         // threshold, k = class_id or -1: [TP, FP, FN, TN]
+    PTC_METRIC_CLASS_CONFUSION = 9,   // threshold (NaN: argmax): per class [TP, FP, FN]
+    PTC_METRIC_AUC = 10,              // k = num_thresholds: bucket histograms of positives, negatives
+    PTC_METRIC_COUNT
 } ptc_metric_kind;
 
-double ptc_metric_sum(int kind, const float *pred, const float *y, int64_t N, int64_t D);
+typedef struct {
+    int kind;
+    int64_t k;          // see the kinds above
+    double threshold;
+    int64_t offset;     // first slot in the pass's sums
+} ptc_metric;
+
+int64_t ptc_metric_slots(const ptc_metric *m, int64_t D);
+// PTC_ERR_VALUE unless the metric fits predictions of width D and targets of width ys.
+ptc_status ptc_metric_check(const ptc_metric *m, int64_t D, int64_t ys);
+// Adds the statistics of N rows (pred (N, D), y (N, ys)), each weighted by w[n] * scale.
+void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *y, int64_t ys,
+                           const float *w, float scale, int64_t N, int64_t D, double *acc);
 
 // ---------------------------------------------------------------------------
 // Optimizers: flat loops over the P trainable parameters, Keras 3's update formulas.
@@ -254,9 +274,12 @@ typedef struct {
     int loss_buf;         // buffer the loss reads: output, or logits when fused
     int64_t loss_rows;    // rows of the last axis per sample (1 for (N, D) outputs)
     int64_t y_size;
-    // metrics, computed on the output buffer
+    // metrics, computed on the output buffer; their slots follow the 3 fixed sums
     int n_metrics;
-    int metrics[PTC_MAX_METRICS];
+    ptc_metric metrics[PTC_MAX_METRICS];
+    int64_t n_sums;       // 3 + all metric slots: [loss * samples, samples, weight sum, ...]
+    const float *sample_weight;  // (n,) of the current pass or NULL; borrowed for one call
+    float *wbatch;        // (max_batch * loss_rows,) gathered row weights
     int n_regs;
     ptc_regularizer *regs;
     ptc_optimizer opt;
@@ -274,8 +297,8 @@ ptc_status ptc_plan_set_rngs(ptc_plan *plan, ptc_rng *rngs, int64_t n);
 // PTC_ERR_VALUE if a dropout op names an RNG the plan was not given.
 ptc_status ptc_plan_check_rngs(const ptc_plan *plan);
 
-// Sums a pass returns: [0] loss * samples, [1] samples, [2 + k] metric k sum.
-#define PTC_SUMS_MAX (2 + PTC_MAX_METRICS)
+// Sets the metrics (copied; offsets assigned here). PTC_ERR_VALUE if one does not fit.
+ptc_status ptc_plan_set_metrics(ptc_plan *plan, const ptc_metric *metrics, int n);
 
 // Takes ownership of nothing: copies ops and sizes. Workspaces sized for max_batch.
 ptc_status ptc_plan_init(ptc_plan *plan, const ptc_op *ops, int n_ops, const int64_t *buf_size,

@@ -65,7 +65,12 @@ double ptc_rng_normal(ptc_rng *rng) {
 }
 
 void ptc_rng_fill_uniform(ptc_rng *rng, float *out, int64_t n, float low, float high) {
-    for (int64_t i = 0; i < n; i++) out[i] = low + (high - low) * ptc_rng_uniform(rng);
+    // low + (high - low) * u can round up to high in float; keep the interval half-open.
+    const float below = nextafterf(high, low);
+    for (int64_t i = 0; i < n; i++) {
+        float v = low + (high - low) * ptc_rng_uniform(rng);
+        out[i] = v < high ? v : below;
+    }
 }
 
 void ptc_rng_fill_normal(ptc_rng *rng, float *out, int64_t n, float mean, float stddev) {

@@ -1,17 +1,41 @@
-"""Metrics, as `keras.metrics`, accumulated in C inside the epoch loop."""
+"""Metrics, as `keras.metrics`. Their statistics accumulate in C inside the
+epoch loop (csrc/metrics.c), weighted by sample weights; `result` turns them
+into Keras's values once per epoch."""
+
+import math
+
+import numpy as np
 
 # ids of csrc/ptc.h's ptc_metric_kind
-BINARY_ACCURACY, CATEGORICAL_ACCURACY, SPARSE_CATEGORICAL_ACCURACY, MSE, MAE = range(1, 6)
+(BINARY_ACCURACY, CATEGORICAL_ACCURACY, SPARSE_CATEGORICAL_ACCURACY, MSE, MAE, TOP_K, SPARSE_TOP_K, CONFUSION,
+ CLASS_CONFUSION, AUC_HIST) = range(1, 11)
+
+
+def _div(a, b):
+    return a / b if b else 0.0
 
 
 class Metric:
-    """Base class: a named quantity averaged over the samples of an epoch."""
+    """Base class: a named statistic accumulated over an epoch.
+
+    Subclasses give the C kernel (`_kind`, `_k`, `_threshold`), the number of
+    accumulator slots for outputs of width D, and the result from those slots
+    and the sum of sample weights.
+    """
 
     _kind = 0
     _direction = "up"
+    _k = 0
+    _threshold = 0.5
 
     def __init__(self, name):
         self.name = name
+
+    def _slots(self, width):
+        return 1
+
+    def result(self, acc, weight_sum):
+        return float(_div(acc[0], weight_sum))
 
     def get_config(self):
         return {"name": self.name}
@@ -22,12 +46,21 @@ class Metric:
 
 
 class BinaryAccuracy(Metric):
-    """Share of predictions that match binary labels after thresholding at 0.5."""
+    """Share of predictions equal to binary labels after thresholding.
+
+    Args:
+        name: Defaults to "binary_accuracy".
+        threshold: Defaults to 0.5.
+    """
 
     _kind = BINARY_ACCURACY
 
-    def __init__(self, name="binary_accuracy"):
+    def __init__(self, name="binary_accuracy", threshold=0.5):
         super().__init__(name)
+        self._threshold = float(threshold)
+
+    def get_config(self):
+        return {"name": self.name, "threshold": self._threshold}
 
 
 class CategoricalAccuracy(Metric):
@@ -46,6 +79,35 @@ class SparseCategoricalAccuracy(Metric):
 
     def __init__(self, name="sparse_categorical_accuracy"):
         super().__init__(name)
+
+
+class TopKCategoricalAccuracy(Metric):
+    """Share of samples whose one-hot label is among the k highest predictions.
+
+    Args:
+        k: Defaults to 5.
+        name: Defaults to "top_k_categorical_accuracy".
+    """
+
+    _kind = TOP_K
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy"):
+        super().__init__(name)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive int. Received: k={k!r}")
+        self._k = k
+
+    def get_config(self):
+        return {"name": self.name, "k": self._k}
+
+
+class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
+    """Share of samples whose integer label is among the k highest predictions. Defaults: k=5."""
+
+    _kind = SPARSE_TOP_K
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy"):
+        super().__init__(k, name)
 
 
 class MeanSquaredError(Metric):
@@ -68,6 +130,174 @@ class MeanAbsoluteError(Metric):
         super().__init__(name)
 
 
+class RootMeanSquaredError(MeanSquaredError):
+    """Square root of the mean squared error over the epoch."""
+
+    def __init__(self, name="root_mean_squared_error"):
+        super().__init__(name)
+
+    def result(self, acc, weight_sum):
+        return math.sqrt(max(_div(acc[0], weight_sum), 0.0))
+
+
+def _threshold(value):
+    if value is None:
+        return 0.5
+    if isinstance(value, (list, tuple)):
+        raise ValueError("pytrainc's Precision/Recall take one threshold. Received a list: " + repr(value))
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"Threshold values must be in [0, 1]. Received: {value}")
+    return value
+
+
+class Precision(Metric):
+    """TP / (TP + FP) over all elements (or one class), predictions thresholded.
+
+    Args:
+        thresholds: One float in [0, 1]. Defaults to None (0.5).
+        class_id: Optional column to restrict to. Defaults to None.
+        name: Defaults to "precision".
+    """
+
+    _kind = CONFUSION
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision"):
+        super().__init__(name)
+        if top_k is not None:
+            raise ValueError("pytrainc's Precision/Recall do not support top_k yet. Received: top_k=" + repr(top_k))
+        self.thresholds = thresholds
+        self._threshold = _threshold(thresholds)
+        self.class_id = class_id
+        self._k = -1 if class_id is None else int(class_id)
+
+    def _slots(self, width):
+        return 4
+
+    def result(self, acc, weight_sum):
+        tp, fp = acc[0], acc[1]
+        return float(_div(tp, tp + fp))
+
+    def get_config(self):
+        return {"name": self.name, "thresholds": self.thresholds, "class_id": self.class_id}
+
+
+class Recall(Precision):
+    """TP / (TP + FN) over all elements (or one class). Args as Precision; name="recall"."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall"):
+        super().__init__(thresholds, top_k, class_id, name)
+
+    def result(self, acc, weight_sum):
+        tp, fn = acc[0], acc[2]
+        return float(_div(tp, tp + fn))
+
+
+class F1Score(Metric):
+    """F1 = 2 precision recall / (precision + recall) per class, as Keras 3's F1Score.
+
+    Labels are one-hot (or integer class ids). Predictions are one-hot of their
+    argmax when threshold is None, else thresholded.
+
+    Args:
+        average: None (one value per class, an array), 'micro', 'macro' or 'weighted'.
+            Defaults to None.
+        threshold: Defaults to None.
+        name: Defaults to "f1_score".
+    """
+
+    _kind = CLASS_CONFUSION
+
+    def __init__(self, average=None, threshold=None, name="f1_score"):
+        super().__init__(name)
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError("Invalid `average` argument value. Expected one of: {None, 'micro', 'macro', "
+                             f"'weighted'}}. Received: average={average!r}")
+        self.average = average
+        self.threshold = threshold
+        self._threshold = math.nan if threshold is None else _threshold(threshold)
+
+    def _slots(self, width):
+        return 3 * width
+
+    def result(self, acc, weight_sum):
+        c = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
+        tp, fp, fn = c[:, 0], c[:, 1], c[:, 2]
+        if self.average == "micro":
+            tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+        if self.average == "micro":
+            return float(f1)
+        if self.average == "macro":
+            return float(f1.mean())
+        if self.average == "weighted":
+            support = tp + fn
+            return float(_div((f1 * support).sum(), support.sum()))
+        return f1.astype(np.float32)
+
+    def get_config(self):
+        return {"name": self.name, "average": self.average, "threshold": self.threshold}
+
+
+class AUC(Metric):
+    """Area under the ROC or precision-recall curve from `num_thresholds`
+    thresholds, with Keras's thresholds and interpolation.
+
+    Args:
+        num_thresholds: Defaults to 200.
+        curve: 'ROC' or 'PR'. Defaults to 'ROC'.
+        name: Defaults to "auc".
+    """
+
+    _kind = AUC_HIST
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name="auc"):
+        super().__init__(name)
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds <= 1:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: {num_thresholds!r}")
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f"Invalid `curve` argument value. Expected 'ROC' or 'PR'. Received: curve={curve!r}")
+        if summation_method != "interpolation":
+            raise ValueError("pytrainc's AUC supports summation_method='interpolation' only. "
+                             f"Received: {summation_method!r}")
+        self._k = num_thresholds
+        self.num_thresholds, self.curve, self.summation_method = num_thresholds, curve, summation_method
+
+    def _slots(self, width):
+        return 2 * (self._k + 1)
+
+    def result(self, acc, weight_sum):
+        n = self._k
+        acc = np.asarray(acc, dtype=np.float64)
+        pos, neg = acc[:n + 1], acc[n + 1:]
+        # Predictions in bucket b exceed thresholds 0..b-1: count above threshold i = sum of buckets > i.
+        tp = np.cumsum(pos[::-1])[::-1][1:]
+        fp = np.cumsum(neg[::-1])[::-1][1:]
+        fn, tn = pos.sum() - tp, neg.sum() - fp
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.curve == "ROC":  # keras/src/metrics/confusion_metrics.py AUC.result, interpolation
+                recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+                fpr = np.where(fp + tn > 0, fp / (fp + tn), 0.0)
+                heights = (recall[:-1] + recall[1:]) / 2
+                return float(np.sum((fpr[:-1] - fpr[1:]) * heights))
+            # interpolate_pr_auc (Davis and Goadrich, 2006)
+            dtp = tp[:-1] - tp[1:]
+            p = tp + fp
+            dp = p[:-1] - p[1:]
+            slope = np.where(np.maximum(dp, 0) > 0, dtp / np.maximum(dp, 0), 0.0)
+            intercept = tp[1:] - slope * p[1:]
+            ratio = np.where((p[:-1] > 0) & (p[1:] > 0), np.where(p[1:] > 0, p[:-1] / np.maximum(p[1:], 1e-300), 0.0),
+                             1.0)
+            denom = np.maximum(tp[1:] + fn[1:], 0)
+            inc = np.where(denom > 0, slope * (dtp + intercept * np.log(ratio)) / np.where(denom > 0, denom, 1), 0.0)
+            return float(np.sum(inc))
+
+    def get_config(self):
+        return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
+                "summation_method": self.summation_method}
+
+
 class _Accuracy(Metric):
     """'accuracy' / 'acc': resolved to binary, categorical or sparse categorical
     accuracy from the shapes of labels and predictions at fit time, as Keras does."""
@@ -87,13 +317,20 @@ class _Accuracy(Metric):
         return cls(name=self.name)
 
 
+_CLASSES_LIST = (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+                 SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError,
+                 Precision, Recall, F1Score, AUC)
 _BY_NAME = {
     "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "root_mean_squared_error": RootMeanSquaredError,
+    "precision": Precision, "recall": Recall, "f1_score": F1Score, "auc": AUC,
 }
-_CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
+_CLASSES = {c.__name__: c for c in _CLASSES_LIST}
 
 
 def get(identifier):
@@ -106,11 +343,11 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in ("accuracy", "acc"):
             return _Accuracy(name=identifier)
-        cls = _BY_NAME.get(identifier)
+        cls = _BY_NAME.get(identifier) or _CLASSES.get(identifier)
         if cls is None:
             raise ValueError(f"Unknown metric: '{identifier}'. Expected one of "
                              f"{sorted(list(_BY_NAME) + ['accuracy', 'acc'])}")
-        return cls(name=identifier)
+        return cls(name=identifier) if identifier in _BY_NAME else cls()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
     raise ValueError(f"Could not interpret metric: {identifier!r}")

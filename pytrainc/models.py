@@ -132,12 +132,32 @@ def _to_float32(arr, what):
     return out
 
 
-def _metric_logs(names, sums):
-    n = sums[1]
-    logs = {"loss": float(sums[0] / n)}
-    for k, name in enumerate(names):
-        logs[name] = float(sums[2 + k] / n)
-    return logs
+def _prepare_weights(sample_weight, class_weight, y32, n, what="sample_weight"):
+    """Per-sample float32 weights from sample_weight and/or class_weight (Keras's
+    rules: a missing class weighs 1, both multiply), or None."""
+    w = None
+    if sample_weight is not None:
+        w = _as_array(sample_weight, what)
+        if w.ndim == 2 and w.shape[1] == 1:
+            w = w[:, 0]
+        if w.ndim != 1 or w.shape[0] != n:
+            raise ValueError(f"{what} must have shape ({n},), one weight per sample. Received: shape={w.shape}")
+        w = _to_float32(w, what)
+        if (w < 0).any():
+            raise ValueError(f"{what} must be >= 0. Received a minimum of {w.min()}")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"class_weight must be a dict {{class index: weight}}. Received: {type(class_weight).__name__}")
+        for k, v in class_weight.items():
+            if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+                raise ValueError(f"class_weight keys must be class indices (ints). Received: {k!r}")
+            if not math.isfinite(float(v)) or float(v) < 0:
+                raise ValueError(f"class_weight values must be finite and >= 0. Received: {k}: {v!r}")
+        ids = np.argmax(y32, axis=1) if y32.shape[1] > 1 else np.round(y32[:, 0]).astype(np.int64)
+        cw = np.array([class_weight.get(int(c), 1.0) for c in range(int(ids.max()) + 1)], dtype=np.float32)
+        cw = cw[ids]
+        w = cw if w is None else w * cw
+    return None if w is None else np.ascontiguousarray(w, dtype=np.float32)
 
 
 def _interruptible():
@@ -507,9 +527,21 @@ class Model:
             self._plan_metrics = None
         self._plan.reserve(int(batch_size))
         if self.compiled and self._metrics is not None and self._plan_metrics is not self._metrics:
-            self._plan.set_metrics(np.array([m._kind for m in self._metrics], dtype=np.int64))
+            self._plan.set_metrics(np.array([[m._kind, m._k] for m in self._metrics], dtype=np.int64).reshape(-1, 2),
+                                   np.array([m._threshold for m in self._metrics], dtype=np.float64))
             self._plan_metrics = self._metrics
         return self._plan
+
+    def _logs(self, sums):
+        """Keras's logs from a pass's sums: [loss * samples, samples, weight sum, metric slots...]."""
+        logs = {"loss": float(sums[0] / sums[1])}
+        width = self._graph["output"].sample_shape[-1]
+        offset = 3
+        for m in self._metrics:
+            slots = m._slots(width)
+            logs[m.name] = m.result(sums[offset:offset + slots], sums[2])
+            offset += slots
+        return logs
 
     # -- data --------------------------------------------------------------
     def _prepare_x(self, x, what="x"):
@@ -580,7 +612,8 @@ class Model:
 
     # -- training ----------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0):
         """Train the model, as `keras.Model.fit`.
 
         Each epoch runs in one C call (shuffle, batches, forward, backward,
@@ -596,8 +629,14 @@ class Model:
             callbacks: List of `pytrainc.callbacks.Callback`.
             validation_split: Fraction in [0, 1) of the data, taken from the end
                 before shuffling, used for validation. Defaults to 0.0.
-            validation_data: `(x_val, y_val)`, used instead of validation_split.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, val_sample_weight)`,
+                used instead of validation_split.
             shuffle: Whether to shuffle the training data each epoch. Defaults to True.
+            class_weight: Optional dict {class index: weight} scaling each sample's
+                loss and metrics by its class's weight (classes not listed weigh 1).
+            sample_weight: Optional (n,) array of per-sample weights (multiplied by
+                class_weight's). The loss is sum(w * loss) / batch size, metrics
+                are weighted means, as in Keras.
             initial_epoch: Epoch at which to start. Defaults to 0.
 
         Returns:
@@ -619,27 +658,30 @@ class Model:
         if not (0.0 <= float(validation_split) < 1.0):
             raise ValueError(f"validation_split must be in [0, 1). Received: {validation_split}")
         x32, y32 = self._prepare_xy(x, y)
+        w32 = _prepare_weights(sample_weight, class_weight, y32, x32.shape[0])
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val). "
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight). "
                                  f"Received: {type(validation_data).__name__} of length "
                                  f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
             xv = self._prepare_x(validation_data[0], "x_val")
             yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val")
-            val = (xv, yv)
+            wv = (_prepare_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")
+                  if len(validation_data) == 3 else None)
+            val = (xv, yv, wv)
         elif validation_split:
             # Keras takes the last fraction, before any shuffling.
             split = int(math.floor(x32.shape[0] * (1.0 - validation_split)))
             if split == 0 or split == x32.shape[0]:
                 raise ValueError(f"validation_split={validation_split} leaves no training or no validation "
                                  f"samples out of {x32.shape[0]}")
-            val = (x32[split:], y32[split:])
+            val = (x32[split:], y32[split:], None if w32 is None else w32[split:])
             x32, y32 = x32[:split], y32[:split]
+            w32 = None if w32 is None else w32[:split]
         n = x32.shape[0]
         self._train_batch_size = batch_size
         plan = self._ensure_plan(batch_size)
-        names = [m.name for m in self._metrics]
         cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=int(epochs), steps=-(-n // batch_size))
         self.stop_training = False
@@ -653,36 +695,36 @@ class Model:
             batch_size = self._batch_size(self._train_batch_size)
             plan = self._ensure_plan(batch_size)
             perm = _C.permutation(rng, n) if shuffle else ordered
-            logs = self._train_epoch(plan, x32, y32, perm, batch_size, cbs, names)
+            logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs)
             if val is not None:
-                vs = plan.evaluate(val[0], val[1], batch_size, _interruptible())
-                logs.update({"val_" + k: v for k, v in _metric_logs(names, vs).items()})
+                vs = plan.evaluate(val[0], val[1], batch_size, _interruptible(), val[2])
+                logs.update({"val_" + k: v for k, v in self._logs(vs).items()})
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
         return self.history
 
-    def _train_epoch(self, plan, x, y, perm, batch_size, cbs, names):
+    def _train_epoch(self, plan, x, y, w, perm, batch_size, cbs):
         """One epoch: one C call, or C calls per batch / per chunk when callbacks ask."""
         n = x.shape[0]
         steps = -(-n // batch_size)
         interruptible = _interruptible()
         engine_hooks = getattr(cbs, "engine_batch_hooks", ())
         stop_nonfinite = "nonfinite_loss" in engine_hooks
-        sums = np.zeros(_C.SUMS_MAX)
+        sums = np.zeros(plan.n_sums)
         if cbs.has_train_batch_hooks:
             for b in range(steps):
                 cbs.on_train_batch_begin(b)
-                s, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite)
+                s, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite, w)
                 sums += s
-                logs = _metric_logs(names, sums)
+                logs = self._logs(sums)
                 if bad:
                     cbs.on_engine_batch_end("nonfinite_loss", b, {**logs, "loss": last})
                 cbs.on_train_batch_end(b, logs)
                 if self.stop_training:
                     break
-            return _metric_logs(names, sums)
+            return self._logs(sums)
         progress = any(getattr(type(c), "on_train_progress", None) is not getattr(callbacks_module.Callback,
                                                                                   "on_train_progress", None)
                        for c in getattr(cbs, "callbacks", []))
@@ -692,17 +734,17 @@ class Model:
         while b < steps:
             end = min(steps, b + chunk)
             t0 = time.perf_counter()
-            s, done, last, bad = plan.train(x, y, perm, batch_size, b, end, interruptible, stop_nonfinite)
+            s, done, last, bad = plan.train(x, y, perm, batch_size, b, end, interruptible, stop_nonfinite, w)
             elapsed = time.perf_counter() - t0
             sums += s
             b += done
             if bad:
-                cbs.on_engine_batch_end("nonfinite_loss", b - 1, {**_metric_logs(names, sums), "loss": last})
+                cbs.on_engine_batch_end("nonfinite_loss", b - 1, {**self._logs(sums), "loss": last})
                 break
             if progress:
-                cbs.on_train_progress(b, _metric_logs(names, sums))
+                cbs.on_train_progress(b, self._logs(sums))
                 chunk = max(1, min(chunk * 4, int(chunk * 0.15 / max(elapsed, 1e-6))))
-        return _metric_logs(names, sums)
+        return self._logs(sums)
 
     @staticmethod
     def _verbose(verbose):
@@ -712,8 +754,9 @@ class Model:
             raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
         return int(verbose)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, callbacks=None):
-        """Loss and metrics on data, as `keras.Model.evaluate`.
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
+                 callbacks=None):
+        """Loss and metrics on data, as `keras.Model.evaluate` (weighted by sample_weight when given).
 
         Returns:
             The loss (a float) when there are no metrics, else `[loss, *metrics]`;
@@ -726,7 +769,8 @@ class Model:
         plan = self._ensure_plan(batch_size)
         cbs = callbacks_module.CallbackList(callbacks, model=self)
         cbs.on_test_begin()
-        logs = _metric_logs([m.name for m in self._metrics], plan.evaluate(x32, y32, batch_size, _interruptible()))
+        w32 = _prepare_weights(sample_weight, None, y32, x32.shape[0])
+        logs = self._logs(plan.evaluate(x32, y32, batch_size, _interruptible(), w32))
         cbs.on_test_end(logs)
         return self._format_logs(logs, return_dict)
 
@@ -753,23 +797,25 @@ class Model:
         cbs.on_predict_end()
         return out.reshape((x32.shape[0],) + tuple(self._graph["output"].sample_shape))
 
-    def train_on_batch(self, x, y, return_dict=False):
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch (all of x). Returns that batch's loss
         (and metrics), as Keras 2's train_on_batch with reset_metrics=True."""
         self._require_compiled("train_on_batch")
         x32, y32 = self._prepare_xy(x, y)
         n = x32.shape[0]
+        w32 = _prepare_weights(sample_weight, class_weight, y32, n)
         plan = self._ensure_plan(n)
-        sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible())
-        return self._format_logs(_metric_logs([m.name for m in self._metrics], sums), return_dict)
+        sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible(), False, w32)
+        return self._format_logs(self._logs(sums), return_dict)
 
-    def test_on_batch(self, x, y, return_dict=False):
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch, without training."""
         self._require_compiled("test_on_batch")
         x32, y32 = self._prepare_xy(x, y)
+        w32 = _prepare_weights(sample_weight, None, y32, x32.shape[0])
         plan = self._ensure_plan(x32.shape[0])
-        sums = plan.evaluate(x32, y32, x32.shape[0], _interruptible())
-        return self._format_logs(_metric_logs([m.name for m in self._metrics], sums), return_dict)
+        sums = plan.evaluate(x32, y32, x32.shape[0], _interruptible(), w32)
+        return self._format_logs(self._logs(sums), return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of x)."""

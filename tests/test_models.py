@@ -1063,7 +1063,7 @@ def test_fit_evaluate_before_compile_raise_runtime_error():
     ({"validation_split": -0.1}, r"validation_split must be in \[0, 1\)"),
     ({"validation_split": 1.5}, r"validation_split must be in \[0, 1\)"),
     ({"validation_data": (X20,)}, r"validation_data must be a tuple \(x_val, y_val\)"),
-    ({"validation_data": (X20, Y20, Y20)}, r"validation_data must be a tuple"),
+    ({"validation_data": (X20, Y20, Y20, Y20)}, r"validation_data must be a tuple"),
     ({"validation_data": X20}, r"validation_data must be a tuple"),
     ({"validation_data": (X20[:, :7], Y20)}, r"\(None, 8\).*x_val.shape=\(20, 7\)"),
     ({"validation_data": (X20, Y20[:5])}, r"same number of samples.*5"),

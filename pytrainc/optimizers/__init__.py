@@ -1,5 +1,12 @@
 """Optimizers, as `keras.optimizers`. The update steps run in C over the flat
-parameter array (csrc/optim.c), with Keras 3's formulas and defaults."""
+parameter array (csrc/optim.c), with Keras 3's formulas and defaults.
+
+Every optimizer takes Keras's common arguments `weight_decay` (decoupled:
+`w -= w * weight_decay * learning_rate` before the update), `clipnorm` (each
+weight's gradient clipped to that norm), `clipvalue` and `global_clipnorm`
+(all gradients together clipped to that norm); at most one of the three
+clipping arguments may be set.
+"""
 
 import math
 
@@ -8,42 +15,80 @@ import numpy as np
 from pytrainc.optimizers import schedules
 from pytrainc.optimizers.schedules import LearningRateSchedule
 
-_SGD, _ADAM, _RMSPROP = 1, 2, 3
+_SGD, _ADAM, _RMSPROP, _ADAGRAD, _NADAM = 1, 2, 3, 4, 5
+_EMPTY = np.zeros(0, dtype=np.float32)
 
 
-def _positive(name, value, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
+def _number(name, value, low=0.0, high=math.inf, low_open=False, high_open=False, optional=False):
+    """Check that value is a finite number in the given interval (None passes if optional)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Argument `{name}` must be a number{' or None' if optional else ''}. "
+                        f"Received: {name}={value!r}")
     value = float(value)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not math.isfinite(value) or below or above:
+        if high == math.inf:
+            bound = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            bound = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         raise ValueError(f"Argument `{name}` must be a finite number {bound}. Received: {name}={value}")
     return value
 
 
-def _unit(name, value):
-    value = _positive(name, value, allow_zero=True)
-    if value >= 1:
-        raise ValueError(f"Argument `{name}` must be in [0, 1). Received: {name}={value}")
-    return value
+def _learning_rate(value):
+    if isinstance(value, dict):
+        value = schedules.deserialize(value)
+    if isinstance(value, LearningRateSchedule):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError("Argument `learning_rate` should be a float or an instance of LearningRateSchedule. "
+                        f"Received: learning_rate={value!r}")
+    return _number("learning_rate", value)
 
 
 class Optimizer:
-    """Base class. Holds hyperparameters and, once bound to a model, the state
-    slots (flat float32 arrays the size of the model's parameters) and the
-    `iterations` counter that the C engine updates in place."""
+    """Base class of the optimizers.
+
+    Holds the hyperparameters and, once a model binds it, the state: flat float32
+    slots the size of the model's trainable parameters (names in `_slots`), scalar
+    state (`_scalars`) and the `iterations` counter, all updated in place by the C
+    engine. `variables()` returns them by name; models save and restore them.
+
+    Args:
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`.
+        weight_decay: Float >= 0 or None. If set, every trainable weight decays as
+            `w -= w * weight_decay * learning_rate` before each update. Defaults to None.
+        clipnorm: Float > 0 or None. If set, the gradient of each weight is clipped so
+            that its norm is at most this value. Defaults to None.
+        clipvalue: Float > 0 or None. If set, gradients are clipped to
+            `[-clipvalue, clipvalue]`. Defaults to None.
+        global_clipnorm: Float > 0 or None. If set, all gradients are scaled together
+            so that their global norm is at most this value. Defaults to None.
+        name: The optimizer's name.
+
+    Raises:
+        ValueError: for a negative or non-finite number, or more than one of
+            `clipnorm`, `clipvalue` and `global_clipnorm`.
+    """
 
     _kind = 0
-    _slots = ()  # names of the per-parameter state arrays this optimizer uses
+    _slots = ()    # names of the (P,) float32 state arrays this optimizer uses
+    _scalars = {}  # names and start values of its (1,) float32 scalar state
 
-    def __init__(self, learning_rate, name):
-        if isinstance(learning_rate, dict):
-            learning_rate = schedules.deserialize(learning_rate)
-        if isinstance(learning_rate, LearningRateSchedule):
-            self._learning_rate = learning_rate
-        else:
-            self._learning_rate = _positive("learning_rate", learning_rate)
-        self.name = name
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name=None):
+        self._learning_rate = _learning_rate(learning_rate)
+        self.weight_decay = _number("weight_decay", weight_decay, optional=True)
+        self.clipnorm = _number("clipnorm", clipnorm, low_open=True, optional=True)
+        self.clipvalue = _number("clipvalue", clipvalue, low_open=True, optional=True)
+        self.global_clipnorm = _number("global_clipnorm", global_clipnorm, low_open=True, optional=True)
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
+        self.name = name if name is not None else type(self).__name__.lower()
         self._iterations = np.zeros(1, dtype=np.int64)
         self._state = {}
         self._plan = None  # set by the model: learning-rate changes reach the engine
@@ -51,25 +96,30 @@ class Optimizer:
     # -- public state
     @property
     def learning_rate(self):
-        """The current learning rate (a schedule's value at the current iteration)."""
+        """The current learning rate: a float, or a schedule's value at the current iteration.
+
+        Settable between epochs (or batches, from a callback) with a float >= 0 or a
+        `LearningRateSchedule`; the engine uses the new rate from the next step on.
+        An optimizer built with a schedule cannot be given a float (as in Keras).
+        """
         if isinstance(self._learning_rate, LearningRateSchedule):
             return self._learning_rate(self.iterations)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
-        if isinstance(self._learning_rate, LearningRateSchedule):
-            raise TypeError("This optimizer was created with a LearningRateSchedule object as its "
-                            "`learning_rate` constructor argument, hence its learning rate is not settable.")
-        self._learning_rate = _positive("learning_rate", value)
+        value = _learning_rate(value)
+        if isinstance(self._learning_rate, LearningRateSchedule) and not isinstance(value, LearningRateSchedule):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
+                            "`learning_rate` constructor argument, hence its learning rate is not settable. "
+                            "If you need the learning rate to be settable, you should instantiate the "
+                            "optimizer with a float `learning_rate` argument.")
+        self._learning_rate = value
         if self._plan is not None:
-            self._plan.set_learning_rate(self._learning_rate)
-
-    def _lr0(self):
-        """The constant rate handed to the engine (a schedule's own rate overrides it)."""
-        if isinstance(self._learning_rate, LearningRateSchedule):
-            return float(self._learning_rate(0))
-        return self._learning_rate
+            if isinstance(value, LearningRateSchedule):
+                self._plan.set_schedule(value._kind, value._params(), value._table())
+            else:
+                self._plan.set_learning_rate(value)
 
     @property
     def iterations(self):
@@ -77,29 +127,66 @@ class Optimizer:
         return int(self._iterations[0])
 
     def variables(self):
-        """The optimizer state as an ordered dict: 'iterations' and each slot."""
+        """The optimizer state as a dict of copies: 'iterations', then each slot and scalar.
+
+        Slot names are stable (they key the saved state): see each class's `State:`.
+        Slots exist once a model has bound the optimizer (compile, then fit or
+        train_on_batch).
+        """
         out = {"iterations": self._iterations.copy()}
-        for name in self._slots:
+        for name in self._slots + tuple(self._scalars):
             if name in self._state:
                 out[name] = self._state[name].copy()
         return out
 
     # -- engine wiring
     def _hyper(self):
-        raise NotImplementedError
+        """float64 (13,): [learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, rho,
+        centered, amsgrad, weight_decay, clipnorm, clipvalue, global_clipnorm]; 0 is off."""
+        h = np.zeros(13, dtype=np.float64)
+        h[0] = self._lr0()
+        h[9] = self.weight_decay or 0.0
+        h[10] = self.clipnorm or 0.0
+        h[11] = self.clipvalue or 0.0
+        h[12] = self.global_clipnorm or 0.0
+        return h
+
+    def _lr0(self):
+        """The constant rate handed to the engine (a schedule's own rate overrides it)."""
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return float(self._learning_rate(0))
+        return self._learning_rate
+
+    def _slot_initial_value(self, name):
+        return 0.0
 
     def _build(self, n_params):
-        """Allocate (or keep, when sizes match) the state slots for n_params parameters."""
+        """Allocate (or keep, when sizes match) the state for n_params parameters."""
         for name in self._slots:
             cur = self._state.get(name)
             if cur is None or cur.shape != (n_params,):
-                self._state[name] = np.zeros(n_params, dtype=np.float32)
+                self._state[name] = np.full(n_params, self._slot_initial_value(name), dtype=np.float32)
+        for name, start in self._scalars.items():
+            if name not in self._state:
+                self._state[name] = np.full(1, start, dtype=np.float32)
+
+    def _engine_slots(self):
+        """The arrays passed to the engine as its m, v and u."""
+        return tuple(self._state.get(k, _EMPTY) for k in ("m", "v", "u"))
 
     def _attach(self, plan, n_params, slices=None):
+        """Bind to a plan: the engine updates the state arrays in place.
+
+        Args:
+            plan: A `_C.Plan`.
+            n_params: Number of trainable parameters (the plan's flat prefix).
+            slices: int64 (n_vars, 2) [offset, size] of each trainable weight in
+                the flat order (the units of `clipnorm`), or None for one weight.
+        """
         self._build(n_params)
-        empty = np.zeros(0, dtype=np.float32)
-        get = lambda k: self._state.get(k, empty)  # noqa: E731
-        plan.set_optimizer(self._kind, self._hyper(), get("m"), get("v"), get("u"), self._iterations)
+        if slices is not None:
+            slices = np.ascontiguousarray(slices, dtype=np.int64).reshape(-1, 2)
+        plan.set_optimizer(self._kind, self._hyper(), *self._engine_slots(), self._iterations, slices)
         if isinstance(self._learning_rate, LearningRateSchedule):
             sched = self._learning_rate
             plan.set_schedule(sched._kind, sched._params(), sched._table())
@@ -109,7 +196,7 @@ class Optimizer:
         """Restore state saved by `variables()`; sizes are checked by the caller's model."""
         if "iterations" in values:
             self._iterations[...] = np.asarray(values["iterations"], dtype=np.int64).reshape(1)
-        for name in self._slots:
+        for name in self._slots + tuple(self._scalars):
             if name in values:
                 arr = np.ascontiguousarray(values[name], dtype=np.float32).reshape(-1)
                 if name in self._state and self._state[name].shape == arr.shape:
@@ -118,14 +205,19 @@ class Optimizer:
                     self._state[name] = arr.copy()
 
     def get_config(self):
+        """The arguments that rebuild this optimizer with `from_config` (JSON-serializable)."""
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr = schedules.serialize(lr)
-        return {"name": self.name, "learning_rate": lr}
+        return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
+                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate!r}>"
 
 
 class SGD(Optimizer):
@@ -136,10 +228,13 @@ class SGD(Optimizer):
     `w -= learning_rate * g`.
 
     Args:
-        learning_rate: Float > 0 or a `schedules.LearningRateSchedule`. Defaults to 0.01.
-        momentum: Float >= 0. Defaults to 0.0.
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.01.
+        momentum: Float in [0, 1]. Defaults to 0.0.
         nesterov: Whether to use Nesterov momentum. Defaults to False.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
         name: Defaults to "SGD".
+
+    State: `m` (Keras's "momentum", the velocity v), only when momentum > 0.
 
     Example:
 
@@ -148,33 +243,39 @@ class SGD(Optimizer):
 
     _kind = _SGD
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD"):
-        super().__init__(learning_rate, name)
-        self.momentum = _positive("momentum", momentum, allow_zero=True)
-        if self.momentum > 1:
-            raise ValueError(f"`momentum` must be in [0, 1]. Received: momentum={momentum}")
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, name="SGD"):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.momentum = _number("momentum", momentum, high=1.0)
         self.nesterov = bool(nesterov)
         self._slots = ("m",) if self.momentum else ()
 
     def _hyper(self):
-        return np.array([self._lr0(), self.momentum, float(self.nesterov), 0, 0, 0, 0, 0], dtype=np.float64)
+        h = super()._hyper()
+        h[1], h[2] = self.momentum, float(self.nesterov)
+        return h
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
 class Adam(Optimizer):
-    """Adam (Kingma and Ba, 2014) with Keras's formula.
+    """Adam (Kingma and Ba, 2014) with Keras's formula, optionally AMSGrad.
 
     `alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`, `m += (g - m) * (1 - beta_1)`,
-    `v += (g**2 - v) * (1 - beta_2)`, `w -= alpha * m / (sqrt(v) + epsilon)`.
+    `v += (g**2 - v) * (1 - beta_2)`, `w -= alpha * m / (sqrt(v) + epsilon)`; with
+    `amsgrad`, `v_hat = max(v_hat, v)` replaces v in the last step.
 
     Args:
-        learning_rate: Float > 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
         beta_1: Float in [0, 1). Defaults to 0.9.
         beta_2: Float in [0, 1). Defaults to 0.999.
-        epsilon: Float > 0. Defaults to 1e-7.
+        epsilon: Float >= 0, added to sqrt(v) (Keras's "epsilon hat"). Defaults to 1e-7.
+        amsgrad: Whether to apply AMSGrad (Reddi et al., 2018). Defaults to False.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
         name: Defaults to "adam".
+
+    State: `m` (Keras's "momentum"), `v` ("velocity"), and with amsgrad `u` ("velocity_hat").
 
     Example:
 
@@ -182,58 +283,210 @@ class Adam(Optimizer):
     """
 
     _kind = _ADAM
-    _slots = ("m", "v")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="adam"):
-        super().__init__(learning_rate, name)
-        self.beta_1 = _unit("beta_1", beta_1)
-        self.beta_2 = _unit("beta_2", beta_2)
-        self.epsilon = _positive("epsilon", epsilon)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adam"):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.beta_1 = _number("beta_1", beta_1, high=1.0, high_open=True)
+        self.beta_2 = _number("beta_2", beta_2, high=1.0, high_open=True)
+        self.epsilon = _number("epsilon", epsilon)
+        self.amsgrad = bool(amsgrad)
+        self._slots = ("m", "v", "u") if self.amsgrad else ("m", "v")
 
     def _hyper(self):
-        return np.array([self._lr0(), 0, 0, self.beta_1, self.beta_2, self.epsilon, 0, 0], dtype=np.float64)
+        h = super()._hyper()
+        h[3], h[4], h[5], h[8] = self.beta_1, self.beta_2, self.epsilon, float(self.amsgrad)
+        return h
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), as Keras 3.
+
+    The Adam update of `Adam`, preceded every step by `w -= w * weight_decay * lr`
+    (the same order as PyTorch's AdamW).
+
+    Args:
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        weight_decay: Float >= 0. Defaults to 0.004.
+        beta_1, beta_2, epsilon, amsgrad: As `Adam`. Default to 0.9, 0.999, 1e-7, False.
+        clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
+        name: Defaults to "adamw".
+
+    Raises:
+        ValueError: if weight_decay is None.
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01)
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adamw"):
+        if weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name)
 
 
 class RMSprop(Optimizer):
     """RMSprop with Keras's formula (Keras's default optimizer in `compile`).
 
+    `v = rho * v + (1 - rho) * g**2`; centered: `a = rho * a + (1 - rho) * g` and the
+    denominator is `v - a**2`; `increment = lr * g / sqrt(denominator + epsilon)`;
+    with momentum `m = momentum * m + increment, w -= m`, else `w -= increment`.
+
     Args:
-        learning_rate: Float > 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
         rho: Float in [0, 1). Defaults to 0.9.
         momentum: Float >= 0. Defaults to 0.0.
-        epsilon: Float > 0. Defaults to 1e-7.
+        epsilon: Float >= 0. Defaults to 1e-7.
         centered: Whether to normalize by the gradient's running variance. Defaults to False.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
         name: Defaults to "rmsprop".
+
+    State: `v` (Keras's "velocity"), `m` ("momentum", when momentum > 0), `u`
+    ("average_gradient", when centered).
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.RMSprop(learning_rate=1e-3, centered=True)
     """
 
     _kind = _RMSPROP
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, name="rmsprop"):
-        super().__init__(learning_rate, name)
-        self.rho = _unit("rho", rho)
-        self.momentum = _positive("momentum", momentum, allow_zero=True)
-        self.epsilon = _positive("epsilon", epsilon)
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop"):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.rho = _number("rho", rho, high=1.0, high_open=True)
+        self.momentum = _number("momentum", momentum)
+        self.epsilon = _number("epsilon", epsilon)
         self.centered = bool(centered)
         self._slots = ("v",) + (("m",) if self.momentum else ()) + (("u",) if self.centered else ())
 
     def _hyper(self):
-        return np.array([self._lr0(), self.momentum, 0, 0, 0, self.epsilon, self.rho, float(self.centered)],
-                        dtype=np.float64)
+        h = super()._hyper()
+        h[1], h[5], h[6], h[7] = self.momentum, self.epsilon, self.rho, float(self.centered)
+        return h
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
                 "centered": self.centered}
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
-_CLASSES = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop}
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011) with Keras's formula.
+
+    `accumulator += g**2`, `w -= lr * g / sqrt(accumulator + epsilon)`, the
+    accumulator starting at `initial_accumulator_value`.
+
+    Args:
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        initial_accumulator_value: Float >= 0. Defaults to 0.1.
+        epsilon: Float >= 0. Defaults to 1e-7.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
+        name: Defaults to "adagrad".
+
+    State: `v` (Keras's "accumulator").
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.Adagrad(learning_rate=0.1)
+    """
+
+    _kind = _ADAGRAD
+    _slots = ("v",)
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="adagrad"):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = _number("epsilon", epsilon)
+
+    def _slot_initial_value(self, name):
+        return self.initial_accumulator_value
+
+    def _hyper(self):
+        h = super()._hyper()
+        h[5] = self.epsilon
+        return h
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+class Nadam(Optimizer):
+    """Nadam (Dozat, 2015): Adam with Nesterov momentum, with Keras's formula.
+
+    With `u_t = beta_1 * (1 - 0.5 * 0.96**t)` and `u_product` the running product of
+    the `u_t`: `m += (g - m) * (1 - beta_1)`, `v += (g**2 - v) * (1 - beta_2)`,
+    `m_hat = u_{t+1} * m / (1 - u_product * u_{t+1}) + (1 - u_t) * g / (1 - u_product)`,
+    `v_hat = v / (1 - beta_2**t)`, `w -= lr * m_hat / (sqrt(v_hat) + epsilon)`.
+
+    Args:
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        beta_1: Float in [0, 1). Defaults to 0.9.
+        beta_2: Float in [0, 1). Defaults to 0.999.
+        epsilon: Float >= 0. Defaults to 1e-7.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
+        name: Defaults to "nadam".
+
+    State: `m` (Keras's "momentum"), `v` ("velocity") and the scalar `u_product`.
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.Nadam(learning_rate=2e-3)
+    """
+
+    _kind = _NADAM
+    _slots = ("m", "v")
+    _scalars = {"u_product": 1.0}
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="nadam"):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.beta_1 = _number("beta_1", beta_1, high=1.0, high_open=True)
+        self.beta_2 = _number("beta_2", beta_2, high=1.0, high_open=True)
+        self.epsilon = _number("epsilon", epsilon)
+
+    def _engine_slots(self):
+        return self._state["m"], self._state["v"], self._state["u_product"]
+
+    def _hyper(self):
+        h = super()._hyper()
+        h[3], h[4], h[5] = self.beta_1, self.beta_2, self.epsilon
+        return h
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam)}
+_BY_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 
 def get(identifier):
-    """Return an Optimizer from a name ('sgd', 'adam', 'rmsprop'), a config dict or an instance."""
+    """Return an Optimizer from a name, a serialized dict or an instance.
+
+    Args:
+        identifier: An `Optimizer`, a name ('sgd', 'adam', 'adamw', 'rmsprop',
+            'adagrad', 'nadam', any case) for the defaults, or a dict from `serialize`.
+
+    Returns:
+        An Optimizer (the same object when given one).
+
+    Raises:
+        ValueError: for an unknown name or class.
+
+    Example:
+
+    >>> pytrainc.optimizers.get("adam").learning_rate
+    0.001
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
@@ -241,10 +494,20 @@ def get(identifier):
         if cls is None:
             raise ValueError(f"Unknown optimizer: '{identifier}'. Expected one of {sorted(_BY_NAME)}")
         return cls()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
-    raise ValueError(f"Could not interpret optimizer: {identifier!r}")
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown optimizer class: {identifier.get('class_name')!r}. "
+                             f"Expected one of {sorted(_CLASSES)}")
+        return cls.from_config(dict(identifier.get("config", {})))
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
 
 
-def serialize(opt):
-    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+def serialize(optimizer):
+    """`{"class_name": ..., "config": ...}` of an optimizer, JSON-serializable."""
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config):
+    """The optimizer described by a dict from `serialize`."""
+    return get(config)
