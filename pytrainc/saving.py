@@ -922,7 +922,11 @@ def load_npz(path):
                     "this is a PyTorch checkpoint written by torch.save, not a .npz file. "
                     f"{_PICKLE_ADVICE}",
                 )
-            names = [n[:-4] if n.endswith(".npy") else n for n in members]
+            stray = [n for n in members if not n.endswith(".npy")]
+            if stray:
+                raise _bad_file(path, f"the archive holds {stray[0]!r}, which is not a .npy array; "
+                                      "a .npz file holds only .npy members")
+            names = [n[:-4] for n in members]
             _check_npz_comment(path, zf.comment, names)
             # np.load reads only as many bytes as each .npy header asks for,
             # so a damaged header could go unnoticed; testzip checks the

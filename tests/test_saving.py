@@ -975,3 +975,13 @@ def test_atomic_write_to_a_directory_fails_cleanly(tmp_path):
     with pytest.raises(IsADirectoryError):
         saving.atomic_write_bytes(tmp_path, b"x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_npz_with_a_non_npy_member_is_refused(tmp_path):
+    import zipfile as _zipfile
+
+    path = tmp_path / "odd.npz"
+    with _zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("readme.txt", "not an array")
+    with pytest.raises(ValueError, match="not a .npy array"):
+        saving.load_npz(path)
