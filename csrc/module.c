@@ -102,7 +102,7 @@ typedef struct {
     ptc_plan plan;
     int ready;
     int busy;  // a call is running without the GIL
-    PyObject *params, *grads, *m, *v, *u, *iterations, *sched_table, *rngs;  // arrays whose memory the plan uses
+    PyObject *params, *grads, *m, *v, *u, *iterations, *slices, *sched_table, *rngs;  // arrays whose memory the plan uses
 } PlanObject;
 
 static void Plan_dealloc(PlanObject *self) {
@@ -114,6 +114,7 @@ static void Plan_dealloc(PlanObject *self) {
     Py_XDECREF(self->u);
     Py_XDECREF(self->iterations);
     Py_XDECREF(self->sched_table);
+    Py_XDECREF(self->slices);
     Py_XDECREF(self->rngs);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -402,16 +403,14 @@ static int parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
 static PyObject *Plan_set_optimizer(PlanObject *self, PyObject *args) {
     ptc_optimizer o;
     int kind;
-    PyObject *ho, *mo, *vo, *uo, *io, *so = Py_None, *keep = NULL;
+    PyObject *ho, *mo, *vo, *uo, *io, *so = Py_None;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOOOOO|O", &kind, &ho, &mo, &vo, &uo, &io, &so)) return NULL;
     if (parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, (npy_intp)self->plan.n_trainable)) return NULL;
-    // The plan object has no field of its own for the slices: its `iterations`
-    // reference holds (iterations, slices), keeping both alive while borrowed.
-    if (!(keep = PyTuple_Pack(2, io, so))) return NULL;
     Py_INCREF(mo); Py_XSETREF(self->m, mo);
     Py_INCREF(vo); Py_XSETREF(self->v, vo);
     Py_INCREF(uo); Py_XSETREF(self->u, uo);
-    Py_XSETREF(self->iterations, keep);
+    Py_INCREF(io); Py_XSETREF(self->iterations, io);
+    Py_INCREF(so); Py_XSETREF(self->slices, so);
     self->plan.opt = o;
     Py_RETURN_NONE;
 }
@@ -554,16 +553,18 @@ static int check_weights(PyObject *wo, npy_intp n, const float **w) {
 }
 
 // train(x, y, perm int64 (n,), batch_size, b0, b1, interruptible, stop_on_nonfinite=False,
-//       sample_weight=None) -> (sums, batches_done, last_batch_loss, stopped_on_nonfinite)
+//       sample_weight=None, sums=None) -> (sums, batches_done, last_batch_loss, stopped_on_nonfinite)
+// With sums (float64 (n_sums,)), the pass adds into it in place: the same
+// additions in the same order however an epoch is split into calls.
 static PyObject *Plan_train(PlanObject *self, PyObject *args) {
-    PyObject *xo, *yo, *po, *sums = NULL, *wo = NULL;
+    PyObject *xo, *yo, *po, *sums = NULL, *wo = NULL, *so = NULL;
     long long batch_size, b0, b1;
     int interruptible, stop_on_nonfinite = 0;
     double last_loss = 0.0;
     const float *w = NULL;
     PyArrayObject *x, *y = NULL;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOOLLLp|pO", &xo, &yo, &po, &batch_size, &b0, &b1,
-                                                &interruptible, &stop_on_nonfinite, &wo))
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOOLLLp|pOO", &xo, &yo, &po, &batch_size, &b0, &b1,
+                                                &interruptible, &stop_on_nonfinite, &wo, &so))
         return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
     if (check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
@@ -590,7 +591,18 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
         PyErr_SetString(PyExc_RuntimeError, "Plan has no optimizer: call set_optimizer first");
         return NULL;
     }
-    if (!(sums = new_sums(self))) return NULL;
+    if (so && so != Py_None) {
+        PyArrayObject *sa = check_array(so, NPY_FLOAT64, 1, 1, "sums");
+        if (!sa) return NULL;
+        if (PyArray_DIM(sa, 0) != (npy_intp)self->plan.n_sums) {
+            PyErr_Format(PyExc_ValueError, "sums must hold %lld values", (long long)self->plan.n_sums);
+            return NULL;
+        }
+        Py_INCREF(so);
+        sums = so;
+    } else if (!(sums = new_sums(self))) {
+        return NULL;
+    }
     double *s = PyArray_DATA((PyArrayObject *)sums);
     int64_t done = 0;
     ptc_status st;
@@ -702,7 +714,7 @@ static PyMethodDef Plan_methods[] = {
     {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS, "set_metrics(spec (n, 2), thresholds (n,))"},
     {"set_regularizers", (PyCFunction)Plan_set_regularizers, METH_VARARGS, "set_regularizers(slices, coefs)"},
     {"set_optimizer", (PyCFunction)Plan_set_optimizer, METH_VARARGS,
-     "set_optimizer(kind, hyper, m, v, u, iterations)"},
+     "set_optimizer(kind, hyper, m, v, u, iterations, slices=None)"},
     {"set_learning_rate", (PyCFunction)Plan_set_learning_rate, METH_VARARGS, "set_learning_rate(lr)"},
     {"set_schedule", (PyCFunction)Plan_set_schedule, METH_VARARGS, "set_schedule(kind, params, table)"},
     {"set_rngs", (PyCFunction)Plan_set_rngs, METH_VARARGS, "set_rngs(states uint64 (n, 4))"},
@@ -1403,7 +1415,7 @@ static PyMethodDef module_methods[] = {
     {"loss", py_loss, METH_VARARGS, "loss(kind, pred, y) -> (loss, dpred)"},
     {"metric_sum", py_metric_sum, METH_VARARGS, "metric_sum(kind, pred, y)"},
     {"metric_accumulate", py_metric_accumulate, METH_VARARGS, "metric_accumulate(kind, k, threshold, pred, y, w=None)"},
-    {"optimizer_step", py_optimizer_step, METH_VARARGS, "optimizer_step(kind, hyper, params, grads, m, v, u, iterations)"},
+    {"optimizer_step", py_optimizer_step, METH_VARARGS, "optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None)"},
     {"schedule_value", py_schedule_value, METH_VARARGS, "schedule_value(kind, params, table, steps)"},
     {"blas_info", py_blas_info, METH_NOARGS, "blas_info() -> (config, num_threads)"},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},

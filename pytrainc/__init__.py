@@ -11,11 +11,18 @@ Example:
 
 __version__ = "0.1.0"
 
+import sys
+
 from pytrainc import _C
-from pytrainc import (activations, callbacks, initializers, layers, losses, metrics, models, optimizers,
+from pytrainc import (activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers,
                       regularizers, saving, utils)
+from pytrainc.layers import Input
 from pytrainc.models import Model, Sequential, load_model, save_model
 from pytrainc.saving import load, save
+
+# `import pytrainc as tf` lets code written for `tf.keras.layers.Dense`,
+# `tf.keras.Sequential`, `tf.keras.utils.to_categorical`, ... run unchanged.
+keras = sys.modules[__name__]
 
 
 def blas_info():
@@ -44,7 +51,7 @@ def set_num_threads(n):
 
 
 __all__ = [
-    "Model", "Sequential", "activations", "blas_info", "callbacks", "initializers", "layers", "load",
+    "Input", "Model", "Sequential", "activations", "datasets", "keras", "blas_info", "callbacks", "initializers", "layers", "load",
     "load_model", "losses", "metrics", "models", "optimizers", "regularizers", "save", "save_model",
     "saving", "set_num_threads", "utils",
 ]

@@ -94,6 +94,60 @@ class SparseCategoricalCrossentropy(Loss):
         super().__init__(name, from_logits)
 
 
+# Keras's loss functions, for code such as `loss=keras.losses.categorical_crossentropy`.
+# They compute per-sample losses in NumPy; inside a model the C kernels run.
+def _probs(y_pred):
+    import numpy as np
+
+    return np.clip(np.asarray(y_pred, dtype=np.float64), 1e-7, 1 - 1e-7)
+
+
+def mean_squared_error(y_true, y_pred):
+    """Mean over the last axis of (y_true - y_pred)**2."""
+    import numpy as np
+
+    return np.mean(np.square(np.asarray(y_pred, np.float64) - np.asarray(y_true, np.float64)), axis=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Mean over the last axis of |y_true - y_pred|."""
+    import numpy as np
+
+    return np.mean(np.abs(np.asarray(y_pred, np.float64) - np.asarray(y_true, np.float64)), axis=-1)
+
+
+def binary_crossentropy(y_true, y_pred):
+    """Mean over the last axis of the binary cross-entropy of clipped probabilities."""
+    import numpy as np
+
+    p, t = _probs(y_pred), np.asarray(y_true, np.float64)
+    return np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), axis=-1)
+
+
+def categorical_crossentropy(y_true, y_pred):
+    """-sum(y_true * log(y_pred)) over the last axis, predictions normalized and clipped."""
+    import numpy as np
+
+    p = np.asarray(y_pred, np.float64)
+    p = _probs(p / p.sum(axis=-1, keepdims=True))
+    return -np.sum(np.asarray(y_true, np.float64) * np.log(p), axis=-1)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred):
+    """Categorical cross-entropy with integer labels."""
+    import numpy as np
+
+    p = np.asarray(y_pred, np.float64)
+    p = _probs(p / p.sum(axis=-1, keepdims=True))
+    ids = np.asarray(y_true).astype(np.int64).reshape(p.shape[:-1])
+    return -np.log(np.take_along_axis(p, ids[..., None], axis=-1)[..., 0])
+
+
+mse, mae = mean_squared_error, mean_absolute_error
+_FUNCTIONS = {mean_squared_error: "mse", mean_absolute_error: "mae", binary_crossentropy: "binary_crossentropy",
+              categorical_crossentropy: "categorical_crossentropy",
+              sparse_categorical_crossentropy: "sparse_categorical_crossentropy"}
+
 _BY_NAME = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
@@ -112,6 +166,8 @@ def get(identifier):
     """
     if isinstance(identifier, Loss):
         return identifier
+    if callable(identifier) and identifier in _FUNCTIONS:
+        identifier = _FUNCTIONS[identifier]
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier)
         if cls is None:

@@ -687,60 +687,96 @@ class Model:
         self.stop_training = False
         rng = utils.global_rng()
         ordered = np.arange(n, dtype=np.int64)
+        self._callbacks = cbs
         cbs.on_train_begin()
+        # BackupAndRestore may have restored an interrupted run: start where it stopped.
+        resume = self.__dict__.pop("_resume", None)
+        if resume is not None:
+            for cb, state in resume["callbacks"]:
+                for attr, value in state.items():
+                    setattr(cb, attr, value)
+        start_epoch = int(initial_epoch) if resume is None else resume["epoch"]
         logs = {}
-        for epoch in range(int(initial_epoch), int(epochs)):
-            cbs.on_epoch_begin(epoch)
+        for epoch in range(start_epoch, int(epochs)):
+            mid_epoch = resume is not None and epoch == resume["epoch"] and resume["batch"] > 0
+            if mid_epoch:
+                # The interrupted run already began this epoch (and its callbacks saw it):
+                # replay its shuffle from the saved generator state, then skip the batches done.
+                rng[...] = resume["epoch_rng"]
+                start_batch, sums = resume["batch"], resume["sums"].copy()
+            else:
+                cbs.on_epoch_begin(epoch)
+                start_batch, sums = 0, None
             # A callback (BatchSizeScheduler) may have changed the batch size.
             batch_size = self._batch_size(self._train_batch_size)
             plan = self._ensure_plan(batch_size)
+            cbs.params["steps"] = -(-n // batch_size)
+            epoch_rng = rng.copy()
             perm = _C.permutation(rng, n) if shuffle else ordered
-            logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs)
+            logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs, epoch, start_batch, sums,
+                                     epoch_rng)
             if val is not None:
                 vs = plan.evaluate(val[0], val[1], batch_size, _interruptible(), val[2])
                 logs.update({"val_" + k: v for k, v in self._logs(vs).items()})
             cbs.on_epoch_end(epoch, logs)
+            for c in _backup_callbacks(cbs):
+                c._after_epoch(epoch)
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
+        self._callbacks = None
         return self.history
 
-    def _train_epoch(self, plan, x, y, w, perm, batch_size, cbs):
+    def _train_epoch(self, plan, x, y, w, perm, batch_size, cbs, epoch=0, start_batch=0, sums=None,
+                     epoch_rng=None):
         """One epoch: one C call, or C calls per batch / per chunk when callbacks ask."""
         n = x.shape[0]
         steps = -(-n // batch_size)
         interruptible = _interruptible()
         engine_hooks = getattr(cbs, "engine_batch_hooks", ())
         stop_nonfinite = "nonfinite_loss" in engine_hooks
-        sums = np.zeros(plan.n_sums)
+        if sums is None:
+            sums = np.zeros(plan.n_sums)
+        backups = _backup_callbacks(cbs)
+        interval = min((c._fit_interval for c in backups if c._fit_interval), default=0)
+
+        def checkpoint(done):
+            if interval and done % interval == 0 and done < steps:
+                for c in backups:
+                    c._after_batches(epoch, done, sums, epoch_rng)
+
         if cbs.has_train_batch_hooks:
-            for b in range(steps):
+            for b in range(start_batch, steps):
                 cbs.on_train_batch_begin(b)
-                s, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite, w)
-                sums += s
+                _, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite, w,
+                                             sums)
                 logs = self._logs(sums)
                 if bad:
                     cbs.on_engine_batch_end("nonfinite_loss", b, {**logs, "loss": last})
                 cbs.on_train_batch_end(b, logs)
+                checkpoint(b + 1)
                 if self.stop_training:
                     break
             return self._logs(sums)
-        progress = any(getattr(type(c), "on_train_progress", None) is not getattr(callbacks_module.Callback,
-                                                                                  "on_train_progress", None)
-                       for c in getattr(cbs, "callbacks", []))
-        # Without progress output the whole epoch is one C call; with it, chunks
-        # of batches sized to take about 0.15 s, so the bar updates but costs nothing.
-        b, chunk = 0, (1 if progress else steps)
+        progress = cbs.has_train_progress_hooks
+        # Without progress output or backups the whole epoch is one C call; with
+        # progress, chunks of batches sized to take about 0.15 s, so the bar
+        # updates but costs nothing; with backups, chunks end at their boundaries.
+        b, chunk = start_batch, (1 if progress else steps)
         while b < steps:
             end = min(steps, b + chunk)
+            if interval:
+                end = min(end, (b // interval + 1) * interval)
             t0 = time.perf_counter()
-            s, done, last, bad = plan.train(x, y, perm, batch_size, b, end, interruptible, stop_nonfinite, w)
+            _, done, last, bad = plan.train(x, y, perm, batch_size, b, end, interruptible, stop_nonfinite, w, sums)
             elapsed = time.perf_counter() - t0
-            sums += s
             b += done
             if bad:
+                if progress:
+                    cbs.on_train_progress(b, self._logs(sums))
                 cbs.on_engine_batch_end("nonfinite_loss", b - 1, {**self._logs(sums), "loss": last})
                 break
+            checkpoint(b)
             if progress:
                 cbs.on_train_progress(b, self._logs(sums))
                 chunk = max(1, min(chunk * 4, int(chunk * 0.15 / max(elapsed, 1e-6))))
@@ -1003,6 +1039,11 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config):
         return cls([layers_module.deserialize(c) for c in config["layers"]], name=config.get("name"))
+
+
+def _backup_callbacks(cbs):
+    """Callbacks that save training state for exact resume (BackupAndRestore)."""
+    return [c for c in getattr(cbs, "callbacks", []) if hasattr(c, "_after_batches")]
 
 
 def _refuse_keras_formats(filepath):

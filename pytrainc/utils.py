@@ -89,3 +89,11 @@ def to_categorical(x, num_classes=None):
     out = np.zeros(x.shape + (num_classes,), dtype=np.float32)
     np.put_along_axis(out, x[..., None], 1.0, axis=-1)
     return out
+
+
+def plot_history(history, metrics=None, path=None, **kwargs):
+    """Training and validation curves of a History (matplotlib needed); see
+    `pytrainc.plotting.plot_history`."""
+    from pytrainc.plotting import plot_history as _plot
+
+    return _plot(history, metrics=metrics, path=path, **kwargs)

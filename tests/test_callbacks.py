@@ -7,20 +7,33 @@ value also beats the baseline) and skips the stop check; otherwise training
 stops when `wait >= patience and epoch > 0`.
 """
 
+import csv
+import io
 import os
+import sys
 
 import numpy as np
 import pytest
 
 from pytrainc import callbacks
 from pytrainc.callbacks import (
+    BatchSizeScheduler,
     Callback,
     CallbackList,
+    CSVLogger,
     EarlyStopping,
     History,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
     MonitorCallback,
     ProgbarLogger,
+    ReduceLROnPlateau,
+    TensorBoard,
+    TerminateOnNaN,
 )
+from pytrainc.optimizers import SGD
+from pytrainc.optimizers.schedules import ExponentialDecay
 
 nan = float("nan")
 inf = float("inf")
@@ -737,10 +750,972 @@ def test_progbar_validation_inside_fit_is_silent(capsys):
 
 def test_module_exports():
     assert sorted(callbacks.__all__) == [
+        "BackupAndRestore",
+        "BatchSizeScheduler",
+        "CSVLogger",
         "Callback",
         "CallbackList",
         "EarlyStopping",
         "History",
+        "LambdaCallback",
+        "LearningRateScheduler",
+        "ModelCheckpoint",
         "MonitorCallback",
         "ProgbarLogger",
+        "ReduceLROnPlateau",
+        "TensorBoard",
+        "TerminateOnNaN",
     ]
+    for name in callbacks.__all__:
+        assert getattr(callbacks, name).__module__ in ("pytrainc.callbacks", "pytrainc.backup")
+
+
+# ----------------------------------------------------------- shared fakes (new)
+
+
+class SavingModel(FakeModel):
+    """A FakeModel with an optimizer and save methods that record their calls."""
+
+    def __init__(self, learning_rate=0.1, optimizer=None, metrics=None):
+        super().__init__(metrics=metrics)
+        self.optimizer = optimizer if optimizer is not None else SGD(learning_rate)
+        self.saves = []
+        self._train_batch_size = 32
+
+    def save(self, path):
+        self.saves.append(("model", path))
+        with open(path, "w") as f:
+            f.write("model")
+
+    def save_weights(self, path):
+        self.saves.append(("weights", path))
+        with open(path, "w") as f:
+            f.write("weights")
+
+
+def saved_names(model, root):
+    return [(kind, os.path.relpath(path, root)) for kind, path in model.saves]
+
+
+# ------------------------------------------------------------- ModelCheckpoint
+
+
+def test_checkpoint_file_names_use_epoch_from_1_and_logs(tmp_path):
+    model = SavingModel()
+    pattern = str(tmp_path / "ckpt" / "w.{epoch:02d}-{val_loss:.2f}.ptc")
+    run_fit(model, [ModelCheckpoint(pattern)], 3, [0.5, 0.25, 0.125])
+    assert saved_names(model, tmp_path) == [
+        ("model", os.path.join("ckpt", "w.01-0.50.ptc")),
+        ("model", os.path.join("ckpt", "w.02-0.25.ptc")),
+        ("model", os.path.join("ckpt", "w.03-0.12.ptc")),
+    ]
+    assert (tmp_path / "ckpt").is_dir()  # Created by the callback.
+
+
+def test_checkpoint_weights_only_calls_save_weights(tmp_path):
+    model = SavingModel()
+    cb = ModelCheckpoint(tmp_path / "w{epoch}.npz", save_weights_only=True)
+    run_fit(model, [cb], 2, [1.0, 2.0])
+    assert saved_names(model, tmp_path) == [("weights", "w1.npz"), ("weights", "w2.npz")]
+
+
+def test_checkpoint_save_best_only_min(tmp_path):
+    model = SavingModel()
+    cb = ModelCheckpoint(str(tmp_path / "best-{epoch}.ptc"), save_best_only=True)
+    nan = float("nan")
+    run_fit(model, [cb], 6, [1.0, 0.5, 0.7, 0.4, nan, 0.4])
+    # Improvements at epochs 1, 2 and 4 (from 1); NaN and ties never improve.
+    assert saved_names(model, tmp_path) == [
+        ("model", "best-1.ptc"),
+        ("model", "best-2.ptc"),
+        ("model", "best-4.ptc"),
+    ]
+    assert cb.best == 0.4
+
+
+def test_checkpoint_save_best_only_max_and_threshold(tmp_path):
+    model = SavingModel()
+    cb = ModelCheckpoint(
+        str(tmp_path / "best.ptc"),
+        monitor="val_accuracy",
+        save_best_only=True,
+        initial_value_threshold=0.6,
+    )
+    logs = [{"val_accuracy": v} for v in (0.5, 0.7, 0.65, 0.9)]
+    run_fit(model, [cb], 4, logs=logs)
+    # mode="auto" maximizes accuracy; 0.5 does not beat the threshold 0.6.
+    assert saved_names(model, tmp_path) == [("model", "best.ptc")] * 2
+    assert cb.best == 0.9
+
+
+def test_checkpoint_resets_best_between_fits(tmp_path):
+    model = SavingModel()
+    cb = ModelCheckpoint(str(tmp_path / "best.ptc"), monitor="loss", save_best_only=True)
+    run_fit(model, [cb], 1, logs=[{"loss": 0.1}])
+    model.saves.clear()
+    run_fit(model, [cb], 1, logs=[{"loss": 5.0}])
+    assert len(model.saves) == 1
+
+
+def test_checkpoint_verbose_messages(tmp_path, capsys):
+    model = SavingModel()
+    path = str(tmp_path / "m.ptc")
+    cb = ModelCheckpoint(path, monitor="loss", save_best_only=True, verbose=1)
+    run_fit(model, [cb], 2, logs=[{"loss": 0.5}, {"loss": 0.75}])
+    assert capsys.readouterr().out.splitlines() == [
+        f"Epoch 1: loss improved from inf to 0.50000, saving model to {path}",
+        f"Epoch 1: finished saving model to {path}",
+        "Epoch 2: loss did not improve from 0.50000",
+    ]
+    cb = ModelCheckpoint(path, verbose=1)
+    run_fit(model, [cb], 1, [1.0])
+    assert capsys.readouterr().out.splitlines() == [
+        f"Epoch 1: saving model to {path}",
+        f"Epoch 1: finished saving model to {path}",
+    ]
+
+
+def test_checkpoint_missing_filepath_key_raises_keyerror(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "w-{val_acc:.2f}.ptc"))
+    with pytest.raises(KeyError, match=r"Failed to format this callback filepath.*val_acc.*"
+                                       r"Available keys: loss, val_loss, epoch"):
+        run_fit(SavingModel(), [cb], 1, [0.5])
+
+
+def test_checkpoint_bad_format_spec_raises_valueerror(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "w-{loss:d}.ptc"))
+    with pytest.raises(ValueError, match=r"Failed to format this callback filepath"):
+        run_fit(SavingModel(), [cb], 1, [0.5])
+
+
+def test_checkpoint_missing_monitor_warns_and_saves(tmp_path):
+    model = SavingModel()
+    cb = ModelCheckpoint(str(tmp_path / "m.ptc"), save_best_only=True)
+    with pytest.warns(UserWarning, match=r"Can save best model only with val_loss available"):
+        run_fit(model, [cb], 1, logs=[{"loss": 1.0}])
+    assert len(model.saves) == 1
+
+
+def test_checkpoint_unknown_monitor_with_auto_mode_fails_at_train_begin(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "m.ptc"), monitor="score", save_best_only=True)
+    with pytest.raises(ValueError, match=r"cannot tell whether monitor='score' should be minimized"):
+        run_fit(SavingModel(), [cb], 1, logs=[{"score": 1.0}])
+    # Without save_best_only the monitor is not used.
+    model = SavingModel()
+    run_fit(model, [ModelCheckpoint(str(tmp_path / "m.ptc"), monitor="score")], 1,
+            logs=[{"score": 1.0}])
+    assert len(model.saves) == 1
+
+
+@pytest.mark.parametrize("name", ["m.h5", "m.keras", "m.weights.h5", "M.H5", "m-{epoch}.keras"])
+def test_checkpoint_keras_formats_are_refused(tmp_path, name):
+    with pytest.raises(ValueError, match=r"cannot write Keras '.h5' or '.keras' files yet"):
+        ModelCheckpoint(str(tmp_path / name), save_weights_only=True)
+
+
+def test_checkpoint_keras_format_after_formatting_is_refused(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "m.{ext}"))
+    with pytest.raises(ValueError, match=r"cannot write Keras"):
+        run_fit(SavingModel(), [cb], 1, logs=[{"ext": "h5"}])
+
+
+def test_checkpoint_whole_model_as_npz_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"save_weights_only=True"):
+        ModelCheckpoint(str(tmp_path / "m.npz"))
+
+
+@pytest.mark.parametrize("save_freq", [0, -3, "batch", 1.5, True])
+def test_checkpoint_bad_save_freq(tmp_path, save_freq):
+    with pytest.raises(ValueError, match=r"Unrecognized save_freq"):
+        ModelCheckpoint(str(tmp_path / "m.ptc"), save_freq=save_freq)
+
+
+def test_checkpoint_positional_field_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"positional fields"):
+        ModelCheckpoint(str(tmp_path / "m-{}.ptc"))
+    with pytest.raises(ValueError, match=r"as a format string"):
+        ModelCheckpoint(str(tmp_path / "m-{epoch.ptc"))
+
+
+def test_checkpoint_existing_directory_raises(tmp_path):
+    (tmp_path / "d.ptc").mkdir()
+    cb = ModelCheckpoint(str(tmp_path / "d.ptc"))
+    with pytest.raises(IsADirectoryError, match=r"non-directory filepath"):
+        run_fit(SavingModel(), [cb], 1, [1.0])
+
+
+def test_checkpoint_save_freq_in_batches_counts_across_epochs(tmp_path):
+    model = SavingModel()
+    cb = ModelCheckpoint(str(tmp_path / "{epoch}-{batch}.ptc"), save_freq=3)
+    assert CallbackList([cb]).has_train_batch_hooks
+    assert not CallbackList([ModelCheckpoint(str(tmp_path / "m.ptc"))]).has_train_batch_hooks
+    run_fit(model, [cb], 3, [1.0, 1.0, 1.0], steps=2)
+    # Batches 1..6 overall: saves after the 3rd (epoch 2, batch 1) and the 6th.
+    assert saved_names(model, tmp_path) == [("model", "2-1.ptc"), ("model", "3-2.ptc")]
+
+
+# ----------------------------------------------------------- ReduceLROnPlateau
+
+
+def test_reduce_lr_with_cooldown_and_min_lr():
+    model = SavingModel(learning_rate=1.0)
+    cb = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, cooldown=2, min_lr=0.2)
+    history = run_fit(model, [cb], 9, [1.0] * 9)
+    # Keras 3's algorithm, by hand: reductions at the end of epochs 1, 3 and
+    # 5 (cooldown 2 after each); at 5, 0.25 * 0.5 is clamped to min_lr=0.2,
+    # which is not reduced again. Logs hold the rate used during the epoch.
+    assert history.history["learning_rate"] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.2, 0.2, 0.2]
+    assert model.optimizer.learning_rate == 0.2
+
+
+def test_reduce_lr_improvement_resets_wait():
+    model = SavingModel(learning_rate=1.0)
+    cb = ReduceLROnPlateau(monitor="loss", factor=0.1, patience=2, min_delta=0.01)
+    logs = [{"loss": v} for v in (1.0, 0.995, 0.5, 0.6, 0.55)]
+    run_fit(model, [cb], 5, logs=logs)
+    # 0.995 is within min_delta of 1.0 (wait=1); 0.5 resets; 0.6, 0.55 -> wait=2.
+    assert model.optimizer.learning_rate == pytest.approx(0.1)
+    assert cb.wait == 0 and cb.best == 0.5
+
+
+def test_reduce_lr_verbose_message(capsys):
+    model = SavingModel(learning_rate=1.0)
+    cb = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, verbose=1)
+    run_fit(model, [cb], 2, logs=[{"loss": 1.0}, {"loss": 1.0}])
+    assert capsys.readouterr().out == "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.5.\n"
+
+
+def test_reduce_lr_missing_monitor_warns_and_logs_rate():
+    model = SavingModel(learning_rate=0.5)
+    cb = ReduceLROnPlateau(patience=0)
+    with pytest.warns(UserWarning, match=r"Learning rate reduction is conditioned on metric "
+                                         r"`val_loss` which is not available. Available "
+                                         r"metrics are: loss,learning_rate"):
+        history = run_fit(model, [cb], 1, logs=[{"loss": 1.0}])
+    assert history.history["learning_rate"] == [0.5]
+
+
+def test_reduce_lr_state_resets_on_train_begin():
+    model = SavingModel(learning_rate=1.0)
+    cb = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)
+    run_fit(model, [cb], 2, logs=[{"loss": 0.1}, {"loss": 0.2}])
+    assert model.optimizer.learning_rate == 0.5
+    # A fresh best: 1.0 improves on +inf, not a plateau against the old 0.1.
+    run_fit(model, [cb], 1, logs=[{"loss": 1.0}])
+    assert model.optimizer.learning_rate == 0.5 and cb.best == 1.0
+
+
+def test_reduce_lr_with_schedule_optimizer_raises_typeerror():
+    optimizer = SGD(ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5))
+    model = SavingModel(optimizer=optimizer)
+    cb = ReduceLROnPlateau(monitor="loss", patience=0)
+    with pytest.raises(TypeError, match=r"ReduceLROnPlateau cannot set the learning rate.*"
+                                        r"LearningRateSchedule"):
+        run_fit(model, [cb], 2, logs=[{"loss": 1.0}, {"loss": 1.0}])
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({"factor": 1.0}, ValueError, r"does not support a factor >= 1.0. Received factor=1.0"),
+        ({"factor": 2}, ValueError, r"factor >= 1.0"),
+        ({"factor": 0.0}, ValueError, r"factor in \(0, 1\)"),
+        ({"factor": "0.5"}, TypeError, r"`factor` to be a real number"),
+        ({"patience": -1}, ValueError, r"`patience` to be a non-negative integer"),
+        ({"cooldown": -2}, ValueError, r"`cooldown` to be a non-negative integer"),
+        ({"min_lr": -1e-3}, ValueError, r"`min_lr` >= 0"),
+        ({"min_delta": float("nan")}, ValueError, r"`min_delta` to be a finite number"),
+    ],
+)
+def test_reduce_lr_argument_validation(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        ReduceLROnPlateau(**kwargs)
+
+
+def test_reduce_lr_unknown_monitor_with_auto_mode():
+    cb = ReduceLROnPlateau(monitor="score")
+    with pytest.raises(ValueError, match=r"mode='auto'"):
+        run_fit(SavingModel(), [cb], 1, logs=[{"score": 1.0}])
+
+
+def test_reduce_lr_unknown_mode_warns():
+    with pytest.warns(UserWarning, match=r"ReduceLROnPlateau mode 'up' is unknown"):
+        cb = ReduceLROnPlateau(mode="up")
+    assert cb.mode == "auto"
+
+
+# ------------------------------------------------------- LearningRateScheduler
+
+
+def test_lr_scheduler_sets_rate_each_epoch_and_logs_it():
+    model = SavingModel(learning_rate=0.1)
+    seen = []
+
+    def schedule(epoch, lr):
+        seen.append((epoch, lr))
+        return lr if epoch == 0 else lr * 0.5
+
+    history = run_fit(model, [LearningRateScheduler(schedule)], 3, [1.0, 1.0, 1.0])
+    assert seen == [(0, 0.1), (1, 0.1), (2, 0.05)]
+    assert history.history["learning_rate"] == [0.1, 0.05, 0.025]
+    assert model.optimizer.learning_rate == 0.025
+
+
+def test_lr_scheduler_accepts_one_argument_schedule(capsys):
+    model = SavingModel()
+    cb = LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1), verbose=1)
+    history = run_fit(model, [cb], 2, [1.0, 1.0])
+    assert history.history["learning_rate"] == [0.1, 0.05]
+    assert capsys.readouterr().out.splitlines() == [
+        "Epoch 1: LearningRateScheduler setting learning rate to 0.1.",
+        "Epoch 2: LearningRateScheduler setting learning rate to 0.05.",
+    ]
+
+
+def test_lr_scheduler_type_error_inside_schedule_is_not_swallowed():
+    def schedule(epoch, lr):
+        raise TypeError("bug in the schedule")
+
+    with pytest.raises(TypeError, match="bug in the schedule"):
+        run_fit(SavingModel(), [LearningRateScheduler(schedule)], 1, [1.0])
+
+
+@pytest.mark.parametrize("value", ["0.1", None, [0.1]])
+def test_lr_scheduler_non_number_output(value):
+    cb = LearningRateScheduler(lambda epoch, lr: value)
+    with pytest.raises(ValueError, match=r"output of the `schedule` function should be a float"):
+        run_fit(SavingModel(), [cb], 1, [1.0])
+
+
+@pytest.mark.parametrize("value", [-0.1, float("inf"), float("nan")])
+def test_lr_scheduler_invalid_rate(value):
+    cb = LearningRateScheduler(lambda epoch, lr: value)
+    with pytest.raises(ValueError, match=r"LearningRateScheduler cannot set the learning rate"):
+        run_fit(SavingModel(), [cb], 1, [1.0])
+
+
+def test_lr_scheduler_with_schedule_optimizer_raises_typeerror():
+    model = SavingModel(optimizer=SGD(ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)))
+    cb = LearningRateScheduler(lambda epoch, lr: lr)
+    with pytest.raises(TypeError, match=r"LearningRateScheduler cannot set the learning rate"):
+        run_fit(model, [cb], 1, [1.0])
+
+
+def test_lr_scheduler_needs_callable_and_optimizer():
+    with pytest.raises(TypeError, match=r"`schedule` to be a function"):
+        LearningRateScheduler(0.1)
+    with pytest.raises(ValueError, match=r'optimizer has a "learning_rate" attribute'):
+        run_fit(FakeModel(), [LearningRateScheduler(lambda e, lr: lr)], 1, [1.0])
+
+
+# --------------------------------------------------------------- TerminateOnNaN
+
+
+class BatchJournal(Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append(batch)
+
+
+def test_terminate_on_nan_is_an_engine_hook_not_a_batch_hook():
+    cbs = CallbackList([TerminateOnNaN()], add_history=True, add_progbar=True,
+                       verbose=1, epochs=1, steps=1)
+    assert not cbs.has_train_batch_hooks
+    assert cbs.engine_batch_hooks == {"nonfinite_loss"}
+    assert CallbackList([EarlyStopping()]).engine_batch_hooks == frozenset()
+
+
+@pytest.mark.parametrize("bad", [nan, inf, -inf, np.float32("nan")])
+def test_terminate_on_nan_through_engine_hook(capsys, bad):
+    model = FakeModel()
+    journal = BatchJournal()
+    cbs = CallbackList([TerminateOnNaN(), journal], model=model, epochs=1, steps=10)
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    cbs.on_engine_batch_end("nonfinite_loss", 6, {"loss": bad})
+    assert model.stop_training is True
+    assert capsys.readouterr().out == "Batch 6: Invalid loss, terminating training\n"
+    assert journal.batches == []  # Only callbacks waiting for that event run.
+    cbs.on_engine_batch_end("another_event", 7, {"loss": bad})
+    assert capsys.readouterr().out == ""
+
+
+def test_terminate_on_nan_finite_loss_does_nothing(capsys):
+    model = FakeModel()
+    cbs = CallbackList([TerminateOnNaN()], model=model)
+    cbs.on_engine_batch_end("nonfinite_loss", 0, {"loss": 1e30})
+    cbs.on_engine_batch_end("nonfinite_loss", 0, {"accuracy": nan})
+    assert model.stop_training is False
+    assert capsys.readouterr().out == ""
+
+
+def test_terminate_on_nan_reports_a_batch_once(capsys):
+    # fit() running batch by batch may call it through both routes.
+    model = FakeModel()
+    cbs = CallbackList([TerminateOnNaN(), BatchJournal()], model=model)
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    cbs.on_engine_batch_end("nonfinite_loss", 2, {"loss": nan})
+    cbs.on_train_batch_end(2, {"loss": nan})
+    assert capsys.readouterr().out == "Batch 2: Invalid loss, terminating training\n"
+
+
+def test_terminate_on_nan_in_per_batch_mode(capsys):
+    model = FakeModel()
+    cb = TerminateOnNaN()
+
+    class NanAtBatch1(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    cbs = CallbackList([NanAtBatch1(), cb], model=model)
+    assert cbs.has_train_batch_hooks
+    cbs.on_train_batch_end(0, {"loss": 0.5})
+    assert not model.stop_training
+    cbs.on_train_batch_end(1, {"loss": inf})
+    assert model.stop_training
+    assert capsys.readouterr().out == "Batch 1: Invalid loss, terminating training\n"
+
+
+def test_terminate_on_nan_raise_error():
+    cbs = CallbackList([TerminateOnNaN(raise_error=True)], model=FakeModel())
+    with pytest.raises(RuntimeError, match=r"NaN or Inf loss encountered at batch 3. Loss value: nan"):
+        cbs.on_engine_batch_end("nonfinite_loss", 3, {"loss": nan})
+
+
+def test_unknown_engine_hook_kind_is_refused():
+    class Odd(Callback):
+        _engine_batch_hook = "gradient_explosion"
+
+    with pytest.raises(ValueError, match=r"`_engine_batch_hook`='gradient_explosion'.*nonfinite_loss"):
+        CallbackList([Odd()])
+
+
+# ----------------------------------------------------------- BatchSizeScheduler
+
+
+class BatchSizeJournal(Callback):
+    """Records `model._train_batch_size` after every callback's on_epoch_begin."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.sizes.append(self.model._train_batch_size)
+
+
+def test_batch_size_rule_doubles_every_n_epochs_up_to_cap():
+    model = SavingModel()
+    model._train_batch_size = 32
+    journal = BatchSizeJournal()
+    cb = BatchSizeScheduler(every=2, max_batch_size=100)
+    history = run_fit(model, [cb, journal], 7, [1.0] * 7)
+    assert journal.sizes == [32, 32, 64, 64, 100, 100, 100]
+    assert history.history["batch_size"] == [32, 32, 64, 64, 100, 100, 100]
+    # Reset for the next fit: the rule starts again from fit's batch size.
+    model._train_batch_size = 16
+    history = run_fit(model, [cb, journal], 3, [1.0] * 3)
+    assert history.history["batch_size"][-3:] == [16, 16, 32]
+
+
+def test_batch_size_rule_with_factor_and_resumed_epoch():
+    model = SavingModel()
+    model._train_batch_size = 8
+    cb = BatchSizeScheduler(every=10, factor=4)
+    cb.set_model(model)
+    cb.on_train_begin()
+    cb.on_epoch_begin(25)  # Resumed with initial_epoch=25: two steps of x4.
+    assert model._train_batch_size == 128
+
+
+def test_batch_size_function_schedule(capsys):
+    model = SavingModel()
+    model._train_batch_size = 10
+    seen = []
+
+    def schedule(epoch, batch_size):
+        seen.append((epoch, batch_size))
+        return batch_size if epoch == 0 else np.int64(batch_size + 5)
+
+    cb = BatchSizeScheduler(schedule, max_batch_size=18, verbose=1)
+    history = run_fit(model, [cb], 3, [1.0] * 3)
+    assert seen == [(0, 10), (1, 10), (2, 15)]
+    assert history.history["batch_size"] == [10, 15, 18]
+    assert type(model._train_batch_size) is int
+    assert capsys.readouterr().out.splitlines() == [
+        "Epoch 2: BatchSizeScheduler setting batch size to 15.",
+        "Epoch 3: BatchSizeScheduler setting batch size to 18.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({}, ValueError, r"exactly one of `schedule`.*and `every`"),
+        ({"schedule": lambda e, b: b, "every": 2}, ValueError, r"exactly one of"),
+        ({"schedule": 64}, TypeError, r"`schedule` to be a function"),
+        ({"every": 0}, ValueError, r"`every` to be a positive integer. Received: every=0"),
+        ({"every": 2.5}, TypeError, r"`every` to be a positive integer"),
+        ({"every": 2, "factor": 1}, ValueError, r"`factor` to be an integer >= 2"),
+        ({"every": 2, "factor": 2.0}, TypeError, r"`factor` to be an integer >= 2"),
+        ({"every": 2, "max_batch_size": 0}, ValueError, r"`max_batch_size` to be a positive"),
+        ({"every": 2, "max_batch_size": True}, TypeError, r"`max_batch_size`"),
+    ],
+)
+def test_batch_size_scheduler_argument_validation(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        BatchSizeScheduler(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "value, error, pattern",
+    [
+        (0, ValueError, r"return a positive integer. Received: 0 at epoch 0"),
+        (-8, ValueError, r"Received: -8"),
+        (32.0, TypeError, r"Received: 32.0 of type float"),
+        (True, TypeError, r"of type bool"),
+        ("64", TypeError, r"of type str"),
+    ],
+)
+def test_batch_size_schedule_bad_results(value, error, pattern):
+    cb = BatchSizeScheduler(lambda epoch, batch_size: value)
+    with pytest.raises(error, match=pattern):
+        run_fit(SavingModel(), [cb], 1, [1.0])
+
+
+def test_batch_size_cap_below_fit_batch_size():
+    model = SavingModel()
+    model._train_batch_size = 64
+    with pytest.raises(ValueError, match=r"max_batch_size=32, batch_size=64"):
+        run_fit(model, [BatchSizeScheduler(every=1, max_batch_size=32)], 1, [1.0])
+
+
+def test_batch_size_scheduler_needs_model_batch_size():
+    with pytest.raises(RuntimeError, match=r"model._train_batch_size"):
+        run_fit(FakeModel(), [BatchSizeScheduler(every=1)], 1, [1.0])
+
+
+def test_batch_size_scheduler_is_not_a_batch_hook():
+    assert not CallbackList([BatchSizeScheduler(every=1)]).has_train_batch_hooks
+
+
+# -------------------------------------------------------------------- CSVLogger
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_csv_logger_content(tmp_path):
+    path = tmp_path / "run" / "log.csv"
+    logs = [
+        {"loss": 0.5, "val_loss": 0.75, "accuracy": 0.25},
+        {"loss": 0.25, "accuracy": 0.5, "val_loss": np.float32(0.5), "extra": 1.0},
+    ]
+    with pytest.warns(UserWarning, match=r"not writing 'extra'"):
+        run_fit(FakeModel(), [CSVLogger(path)], 2, logs=logs)
+    # Keras's layout: epoch from 0, then the first epoch's keys sorted;
+    # csv's Excel dialect ends lines with \r\n.
+    assert read_bytes(path) == (
+        b"epoch,accuracy,loss,val_loss\r\n"
+        b"0,0.25,0.5,0.75\r\n"
+        b"1,0.5,0.25,0.5\r\n"
+    )
+
+
+def test_csv_logger_missing_values_iterables_and_separator(tmp_path):
+    path = tmp_path / "log.tsv"
+    logs = [{"loss": 1.0, "sizes": [1, 2]}, {"sizes": np.array([3])}]
+    run_fit(FakeModel(), [CSVLogger(str(path), separator="\t")], 2, logs=logs)
+    rows = list(csv.reader(open(path, newline=""), delimiter="\t"))
+    assert rows == [["epoch", "loss", "sizes"], ["0", "1.0", '"[1, 2]"'], ["1", "NA", '"[3]"']]
+
+
+def test_csv_logger_overwrites_by_default_and_appends_on_request(tmp_path):
+    path = tmp_path / "log.csv"
+    run_fit(FakeModel(), [CSVLogger(path)], 1, logs=[{"loss": 3.0}])
+    run_fit(FakeModel(), [CSVLogger(path)], 1, logs=[{"loss": 2.0}])
+    assert read_bytes(path) == b"epoch,loss\r\n0,2.0\r\n"
+    # Appending keeps the header's columns, even if the keys come in another
+    # order or with new ones (left out with a warning).
+    with pytest.warns(UserWarning, match=r"not writing 'accuracy'"):
+        run_fit(FakeModel(), [CSVLogger(path, append=True)], 1,
+                logs=[{"accuracy": 0.5, "loss": 1.0}])
+    assert read_bytes(path) == b"epoch,loss\r\n0,2.0\r\n0,1.0\r\n"
+
+
+def test_csv_logger_append_to_missing_or_empty_file_writes_header(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"")
+    run_fit(FakeModel(), [CSVLogger(path, append=True)], 1, logs=[{"loss": 1.0}])
+    assert read_bytes(path) == b"epoch,loss\r\n0,1.0\r\n"
+
+
+def test_csv_logger_rows_are_on_disk_after_each_epoch(tmp_path):
+    path = tmp_path / "log.csv"
+
+    class Check(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                assert read_bytes(path).count(b"\r\n") == 2  # Header and epoch 0.
+
+    # Check runs before the logger of the same epoch.
+    run_fit(FakeModel(), [Check(), CSVLogger(path)], 2, logs=[{"loss": 1.0}] * 2)
+
+
+@pytest.mark.parametrize("separator", ["", ";;", "\n", '"', 1])
+def test_csv_logger_bad_separator(tmp_path, separator):
+    with pytest.raises(ValueError, match=r"separator"):
+        CSVLogger(tmp_path / "log.csv", separator=separator)
+
+
+# --------------------------------------------------------------- LambdaCallback
+
+
+def test_lambda_callback_calls_its_functions():
+    calls = []
+    cb = LambdaCallback(
+        on_train_begin=lambda logs: calls.append("begin"),
+        on_epoch_end=lambda epoch, logs: calls.append(("epoch", epoch, logs["val_loss"])),
+        on_train_end=lambda logs: calls.append("end"),
+    )
+    assert not CallbackList([cb]).has_train_batch_hooks
+    run_fit(FakeModel(), [cb], 2, [0.5, 0.25])
+    assert calls == ["begin", ("epoch", 0, 0.5), ("epoch", 1, 0.25), "end"]
+
+
+def test_lambda_callback_batch_and_other_hooks():
+    batches, progress = [], []
+    cb = LambdaCallback(
+        on_train_batch_end=lambda batch, logs: batches.append(batch),
+        on_train_progress=lambda steps, logs: progress.append(steps),
+    )
+    cbs = CallbackList([cb])
+    assert cbs.has_train_batch_hooks and cbs.has_train_progress_hooks
+    run_fit(FakeModel(), [cb], 1, [1.0], steps=3)
+    cbs.on_train_progress(3, {"loss": 1.0})
+    assert batches == [0, 1, 2] and progress == [3]
+
+
+def test_lambda_callback_rejects_unknown_hooks_and_non_callables():
+    with pytest.raises(TypeError, match=r"unexpected hook 'on_epoch_ed'"):
+        LambdaCallback(on_epoch_ed=print)
+    with pytest.raises(TypeError, match=r"`on_epoch_end` to be a function"):
+        LambdaCallback(on_epoch_end="print")
+
+
+# ------------------------------------------------ EarlyStopping -> History marks
+
+
+def test_early_stopping_records_restored_epoch_in_history():
+    model = FakeModel()
+    cb = EarlyStopping(patience=1, restore_best_weights=True)
+    history = run_fit(model, [cb], 10, [3.0, 1.0, 2.0, 2.5])
+    assert cb.restored_epoch == 1 and history.restored_epoch == 1
+    # A later fit without restoring clears it.
+    history = run_fit(model, [history], 1, [1.0])
+    assert history.restored_epoch is None
+
+
+def test_history_without_restore_has_no_restored_epoch():
+    history = run_fit(FakeModel(), [EarlyStopping(patience=0)], 5, [1.0, 2.0])
+    assert history.restored_epoch is None
+
+
+# ------------------------------------------------------- progress (tqdm / plain)
+
+
+class TTY(io.StringIO):
+    """A terminal stand-in: tqdm and ProgbarLogger see a tty."""
+
+    def isatty(self):
+        return True
+
+
+def drive_progress(verbose, logs, steps=12, epochs=2, chunks=(3, 9, 12)):
+    progbar = ProgbarLogger()
+    cbs = CallbackList([progbar], verbose=verbose, epochs=epochs, steps=steps)
+    cbs.on_train_begin()
+    for epoch in range(epochs):
+        cbs.on_epoch_begin(epoch)
+        for done in chunks:
+            cbs.on_train_progress(done, {"loss": 1.0 / done})
+        cbs.on_epoch_end(epoch, dict(logs))
+    cbs.on_train_end()
+    return cbs
+
+
+def test_progress_hook_is_not_a_batch_hook():
+    class Watcher(Callback):
+        def on_train_progress(self, steps_done, logs=None):
+            pass
+
+    cbs = CallbackList([Watcher()])
+    assert cbs.has_train_progress_hooks
+    assert not cbs.has_train_batch_hooks
+    assert not CallbackList([Callback()]).has_train_progress_hooks
+
+
+def test_progress_needed_only_for_verbose_1_on_a_terminal(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    # capsys: not a terminal -> plain lines, no chunks needed.
+    assert not CallbackList([], add_progbar=True, verbose=1).has_train_progress_hooks
+    monkeypatch.setattr(sys, "stdout", TTY())
+    assert CallbackList([], add_progbar=True, verbose=1).has_train_progress_hooks
+    assert not CallbackList([], add_progbar=True, verbose=2).has_train_progress_hooks
+
+
+def test_progress_verbose_1_non_terminal_is_plain_lines(capsys):
+    drive_progress(1, {"loss": 0.5, "val_loss": 0.25})
+    lines = capsys.readouterr().out.split("\n")
+    assert "\r" not in "".join(lines)
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2" and lines[4] == ""
+    for line in (lines[1], lines[3]):
+        assert line.startswith("12/12 - ") and line.endswith("s - loss: 0.5000 - val_loss: 0.2500")
+
+
+def test_progress_verbose_2_non_terminal_one_line_per_epoch(capsys):
+    drive_progress(2, {"loss": 0.5})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Epoch 1/2 - 12/12 - ") and lines[0].endswith("s - loss: 0.5000")
+
+
+def test_progress_verbose_0_is_silent(capsys):
+    drive_progress(0, {"loss": 0.5})
+    assert capsys.readouterr().out == ""
+
+
+def test_progress_bar_on_a_terminal(monkeypatch):
+    pytest.importorskip("tqdm")
+    tty = TTY()
+    monkeypatch.setattr(sys, "stdout", tty)
+    drive_progress(1, {"loss": 0.5, "val_loss": 0.25}, chunks=(12,))
+    out = tty.getvalue()
+    assert out.startswith("Epoch 1/2\n")
+    assert "\r" in out  # Redrawn in place.
+    # Each epoch's bar ends complete, with the epoch's metrics, and stays.
+    # tqdm pads a redraw with spaces to cover a longer previous one.
+    finals = [line.rsplit("\r", 1)[-1].rstrip() for line in out.split("\n") if "12/12 |" in line]
+    assert len(finals) == 2
+    for final in finals:
+        assert final.startswith("12/12 |")
+        assert final.endswith(" - loss: 0.5000 - val_loss: 0.2500")
+        assert "step/s" in final and "<" in final  # Speed and elapsed<ETA.
+    assert "Epoch 2/2\n" in out
+    assert callbacks._active_bar is None
+
+
+def test_progress_bar_shows_running_metrics_mid_epoch(monkeypatch):
+    pytest.importorskip("tqdm")
+    tty = TTY()
+    monkeypatch.setattr(sys, "stdout", tty)
+    progbar = ProgbarLogger()
+    cbs = CallbackList([progbar], verbose=1, epochs=1, steps=10)
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    progbar._bar.mininterval = 0  # Draw every update (fit throttles for real).
+    cbs.on_train_progress(4, {"loss": 0.75})
+    mid = tty.getvalue().rsplit("\r", 1)[-1].rstrip()
+    assert mid.startswith("4/10 |") and mid.endswith(" - loss: 0.7500")
+    cbs.on_epoch_end(0, {"loss": 0.5})
+    cbs.on_train_end()
+
+
+def test_messages_of_other_callbacks_do_not_break_the_bar(monkeypatch):
+    pytest.importorskip("tqdm")
+    tty = TTY()
+    monkeypatch.setattr(sys, "stdout", tty)
+    model = FakeModel()
+    cb = EarlyStopping(monitor="loss", patience=0, verbose=1)
+    cbs = CallbackList([cb], add_progbar=True, model=model, verbose=1, epochs=3, steps=4)
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    cbs.on_epoch_end(0, {"loss": 1.0})
+    cbs.on_epoch_begin(1)
+    cbs.on_train_progress(2, {"loss": 2.0})
+    cbs.on_engine_batch_end("nonfinite_loss", 0, {"loss": nan})  # No such callback: no-op.
+    cbs.on_epoch_end(1, {"loss": 2.0})
+    cbs.on_train_end()
+    lines = [line.rsplit("\r", 1)[-1] for line in tty.getvalue().split("\n")]
+    assert "Epoch 2: early stopping" in lines
+
+
+def test_progress_without_tqdm_falls_back_to_plain_lines(monkeypatch):
+    tty = TTY()
+    monkeypatch.setattr(sys, "stdout", tty)
+    monkeypatch.setattr(callbacks, "_tqdm_bar_class", False)
+    assert not CallbackList([], add_progbar=True, verbose=1).has_train_progress_hooks
+    drive_progress(1, {"loss": 0.5})
+    lines = tty.getvalue().splitlines()
+    assert "\r" not in tty.getvalue()
+    assert lines[0] == "Epoch 1/2" and lines[1].startswith("12/12 - ")
+
+
+def test_progbar_reads_steps_at_every_epoch(capsys):
+    # fit() may update params["steps"] when the batch size changes.
+    cbs = CallbackList([], add_progbar=True, verbose=2, epochs=2, steps=8)
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    cbs.on_epoch_end(0, {"loss": 1.0})
+    cbs.params["steps"] = 4
+    cbs.on_epoch_begin(1)
+    cbs.on_epoch_end(1, {"loss": 1.0})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Epoch 1/2 - 8/8 - ")
+    assert lines[1].startswith("Epoch 2/2 - 4/4 - ")
+
+
+# ------------------------------------------------------------------ TensorBoard
+
+
+class FakeVariable:
+    def __init__(self, name, value):
+        self.name = name
+        self._value = np.asarray(value, dtype=np.float32)
+
+    def numpy(self):
+        return self._value.copy()
+
+
+class TensorBoardModel(SavingModel):
+    def __init__(self):
+        super().__init__(learning_rate=0.05)
+        self.weights = [
+            FakeVariable("dense/kernel", np.linspace(-1, 1, 12).reshape(3, 4)),
+            FakeVariable("dense/bias", np.zeros(4)),
+        ]
+
+
+def read_events(directory):
+    event_accumulator = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator"
+    )
+    accumulator = event_accumulator.EventAccumulator(
+        str(directory), size_guidance={event_accumulator.SCALARS: 0, event_accumulator.HISTOGRAMS: 0}
+    )
+    accumulator.Reload()
+    return accumulator
+
+
+def scalars(accumulator, tag):
+    return [(e.step, round(e.value, 6)) for e in accumulator.Scalars(tag)]
+
+
+def test_tensorboard_epoch_scalars_and_histograms(tmp_path):
+    pytest.importorskip("tensorboardX")
+    model = TensorBoardModel()
+    cb = TensorBoard(log_dir=tmp_path / "logs", histogram_freq=2)
+    assert not CallbackList([cb]).has_train_batch_hooks
+    logs = [
+        {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.5, "val_accuracy": 0.25},
+        {"loss": 0.5, "accuracy": 0.75, "val_loss": 1.25, "val_accuracy": 0.5},
+        {"loss": 0.25, "accuracy": 0.875, "val_loss": 1.0, "val_accuracy": 0.75, "learning_rate": 0.01},
+    ]
+    run_fit(model, [cb], 3, logs=logs)
+    assert sorted(os.listdir(tmp_path / "logs")) == ["train", "validation"]
+    train = read_events(tmp_path / "logs" / "train")
+    assert sorted(train.Tags()["scalars"]) == ["epoch_accuracy", "epoch_learning_rate", "epoch_loss"]
+    assert scalars(train, "epoch_loss") == [(0, 1.0), (1, 0.5), (2, 0.25)]
+    assert scalars(train, "epoch_accuracy") == [(0, 0.5), (1, 0.75), (2, 0.875)]
+    # The optimizer's rate, unless a callback logged the rate of the epoch.
+    assert scalars(train, "epoch_learning_rate") == [(0, 0.05), (1, 0.05), (2, 0.01)]
+    val = read_events(tmp_path / "logs" / "validation")
+    assert sorted(val.Tags()["scalars"]) == ["epoch_accuracy", "epoch_loss"]
+    assert scalars(val, "epoch_loss") == [(0, 1.5), (1, 1.25), (2, 1.0)]
+    # Histograms at epochs 0 and 2, of every weight.
+    assert sorted(train.Tags()["histograms"]) == ["dense/bias/histogram", "dense/kernel/histogram"]
+    kernel = train.Histograms("dense/kernel/histogram")
+    assert [e.step for e in kernel] == [0, 2]
+    assert kernel[0].histogram_value.num == 12
+    assert kernel[0].histogram_value.min == -1.0 and kernel[0].histogram_value.max == 1.0
+
+
+def test_tensorboard_batch_scalars_with_update_freq(tmp_path):
+    pytest.importorskip("tensorboardX")
+    cb = TensorBoard(log_dir=str(tmp_path), update_freq=2)
+    assert CallbackList([cb]).has_train_batch_hooks
+    run_fit(TensorBoardModel(), [cb], 2, [1.0, 1.0], steps=3)
+    train = read_events(tmp_path / "train")
+    # Batches 1..6 over two epochs; written every 2nd; run_fit logs loss=b.
+    assert scalars(train, "batch_loss") == [(2, 1.0), (4, 0.0), (6, 2.0)]
+
+
+def test_tensorboard_steps_per_second_and_evaluation(tmp_path):
+    pytest.importorskip("tensorboardX")
+    model = TensorBoardModel()
+    cb = TensorBoard(log_dir=str(tmp_path), write_steps_per_second=True)
+    cbs = CallbackList([cb], model=model, epochs=1, steps=4)
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    model.optimizer._iterations[0] += 4  # What the engine does.
+    cbs.on_epoch_end(0, {"loss": 1.0})
+    cbs.on_train_end()
+    cbs.on_test_begin()
+    cbs.on_test_end({"loss": 0.75})  # A later model.evaluate().
+    train = read_events(tmp_path / "train")
+    assert train.Scalars("epoch_steps_per_second")[0].value > 0
+    val = read_events(tmp_path / "validation")
+    assert scalars(val, "evaluation_loss_vs_iterations") == [(4, 0.75)]
+
+
+def test_tensorboard_repeated_fits_keep_all_event_files(tmp_path):
+    pytest.importorskip("tensorboardX")
+    cb = TensorBoard(log_dir=str(tmp_path))
+    model = TensorBoardModel()
+    run_fit(model, [cb], 1, logs=[{"loss": 1.0}])
+    run_fit(model, [cb], 1, logs=[{"loss": 0.5}])
+    assert len(os.listdir(tmp_path / "train")) == 2
+    assert [e.value for e in read_events(tmp_path / "train").Scalars("epoch_loss")] == [1.0, 0.5]
+
+
+def test_tensorboard_missing_package_names_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)
+    with pytest.raises(ImportError, match=r"pip install tensorboardX"):
+        TensorBoard()
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"update_freq": 0}, r"`update_freq` to be 'epoch', 'batch' or a positive integer"),
+        ({"update_freq": "step"}, r"update_freq='step'"),
+        ({"profile_batch": 5}, r"profile_batch must be 0"),
+        ({"embeddings_freq": 1}, r"no Embedding layer"),
+        ({"write_images": True}, r"write_images=True\) is not supported"),
+    ],
+)
+def test_tensorboard_unsupported_or_bad_options(kwargs, pattern):
+    pytest.importorskip("tensorboardX")
+    with pytest.raises(ValueError, match=pattern):
+        TensorBoard(**kwargs)
+
+
+def test_tensorboard_histogram_freq_validation():
+    pytest.importorskip("tensorboardX")
+    with pytest.raises(ValueError, match=r"`histogram_freq` to be a non-negative integer"):
+        TensorBoard(histogram_freq=-1)
+
+
+def test_bar_of_an_interrupted_fit_is_closed_by_the_next_fit(monkeypatch):
+    pytest.importorskip("tqdm")
+    tty = TTY()
+    monkeypatch.setattr(sys, "stdout", tty)
+    first = CallbackList([], add_progbar=True, verbose=1, epochs=2, steps=4)
+    first.on_train_begin()
+    first.on_epoch_begin(0)
+    first.on_train_progress(2, {"loss": 1.0})
+    stale = callbacks._active_bar
+    assert stale is not None
+    # KeyboardInterrupt here: fit never reaches on_epoch_end / on_train_end.
+    second = CallbackList([], add_progbar=False, verbose=0, epochs=1, steps=4)
+    second.on_train_begin()
+    assert callbacks._active_bar is None
+    assert stale.disable  # tqdm marks a closed bar disabled.
+    callbacks._print("message")
+    assert tty.getvalue().endswith("\nmessage\n")

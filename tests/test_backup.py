@@ -1,0 +1,160 @@
+"""BackupAndRestore: a fit interrupted at any point (an exception, os._exit,
+kill -9) and started again with the same call ends with weights bitwise equal
+to an uninterrupted run with the same seed; checkpoints stay loadable."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import pytrainc
+from pytrainc.backup import BackupAndRestore
+
+SCRIPT = textwrap.dedent('''
+    import os, sys, numpy as np, pytrainc
+    from pytrainc.layers import Dense, Dropout, Input
+    from pytrainc.models import Sequential
+    from pytrainc.backup import BackupAndRestore
+    from pytrainc.callbacks import Callback, EarlyStopping, ModelCheckpoint
+
+    crash_epoch, backup_dir, out, dropout, save_freq, epochs = (
+        int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
+    save_freq = save_freq if save_freq == "epoch" else int(save_freq)
+    pytrainc.utils.set_random_seed(11)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 8)); y = rng.integers(0, 3, 240)
+    layers = [Input((8,)), Dense(32, activation="relu")]
+    if dropout:
+        layers.append(Dropout(dropout))
+    layers.append(Dense(3, activation="softmax"))
+    model = Sequential(layers)
+    lr = pytrainc.optimizers.schedules.ExponentialDecay(0.02, decay_steps=7, decay_rate=0.9)
+    model.compile(optimizer=pytrainc.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+
+    class Crash(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == crash_epoch:
+                os._exit(3)
+
+    print("STARTED", flush=True)
+    callbacks = [BackupAndRestore(backup_dir, save_freq=save_freq),
+                 ModelCheckpoint(os.path.join(backup_dir, "ckpt.ptc")),
+                 EarlyStopping(monitor="val_loss", patience=4, restore_best_weights=True),
+                 Crash()]
+    history = model.fit(x, y, batch_size=8, epochs=epochs, validation_split=0.25, callbacks=callbacks, verbose=0)
+    np.save(out, np.concatenate([w.ravel() for w in model.get_weights()]))
+    print("DONE", len(history.history["loss"]), flush=True)
+''')
+
+
+def _run(tmp_path, *args, timeout=120):
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    return subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=tmp_path)
+
+
+def _reference(tmp_path, dropout, save_freq, epochs):
+    out = tmp_path / "ref.npy"
+    r = _run(tmp_path, -1, tmp_path / "ref_backup", out, dropout, save_freq, epochs)
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "ref_backup" / "backup.ptc").exists()  # deleted after a finished fit
+    return np.load(out), r.stdout
+
+
+@pytest.mark.parametrize("dropout,save_freq,crash_epoch", [(0.0, "epoch", 2), (0.3, 5, 1), (0.3, 4, 3)])
+def test_exit_mid_training_then_resume_is_bitwise_equal(tmp_path, dropout, save_freq, crash_epoch):
+    ref, ref_out = _reference(tmp_path, dropout, save_freq, 12)
+    backup = tmp_path / "backup"
+    out = tmp_path / "resumed.npy"
+    first = _run(tmp_path, crash_epoch, backup, out, dropout, save_freq, 12)
+    assert first.returncode == 3  # the simulated crash
+    assert (backup / "backup.ptc").exists()
+    second = _run(tmp_path, -1, backup, out, dropout, save_freq, 12)
+    assert second.returncode == 0, second.stderr
+    np.testing.assert_array_equal(np.load(out), ref)
+    assert second.stdout.split("DONE")[1] == ref_out.split("DONE")[1]  # same number of epochs in History
+
+
+def test_kill_9_at_random_moments(tmp_path):
+    """kill -9 anywhere (also while a backup or checkpoint is being written):
+    the latest checkpoint always loads, and the run finishes with the reference weights."""
+    dropout, save_freq, epochs = 0.3, 3, 10
+    ref, _ = _reference(tmp_path, dropout, save_freq, epochs)
+    script = tmp_path / "train.py"
+    timing = subprocess.Popen([sys.executable, str(script), "-1", str(tmp_path / "timing"), str(tmp_path / "t.npy"),
+                               str(dropout), str(save_freq), str(epochs)], stdout=subprocess.PIPE, text=True)
+    timing.stdout.readline()
+    t0 = time.perf_counter()
+    timing.communicate(timeout=120)
+    duration = time.perf_counter() - t0  # the training part of an uninterrupted run
+    backup = tmp_path / "backup"
+    out = tmp_path / "killed.npy"
+    script = tmp_path / "train.py"
+    rnd = random.Random(1234)
+    kills = 0
+    for attempt in range(40):
+        proc = subprocess.Popen([sys.executable, str(script), "-1", str(backup), str(out), str(dropout),
+                                 str(save_freq), str(epochs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=tmp_path)
+        assert proc.stdout.readline().startswith("STARTED")
+        time.sleep(rnd.uniform(0.0, duration / 3))
+        if proc.poll() is None and kills < 8:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        stdout, stderr = proc.communicate(timeout=120)
+        ckpt = backup / "ckpt.ptc"
+        if ckpt.exists():  # never half-written
+            pytrainc.models.load_model(ckpt)
+        if proc.returncode == 0:
+            break
+        assert proc.returncode == -signal.SIGKILL, stderr
+    else:
+        pytest.fail("training never finished")
+    assert kills >= 3, f"only {kills} kills landed before training finished"
+    np.testing.assert_array_equal(np.load(out), ref)
+
+
+def test_wrong_callbacks_on_resume_are_refused(tmp_path):
+    from pytrainc.layers import Dense, Input
+    from pytrainc.models import Sequential
+
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.zeros((20, 1))
+    m = Sequential([Input((3,)), Dense(1)])
+    m.compile(optimizer="sgd", loss="mse")
+
+    class Boom(pytrainc.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        m.fit(x, y, epochs=3, verbose=0, callbacks=[BackupAndRestore(tmp_path), Boom()])
+    assert (tmp_path / "backup.ptc").exists()  # kept after a failed fit
+    with pytest.raises(ValueError, match="same callbacks"):
+        m.fit(x, y, epochs=3, verbose=0, callbacks=[BackupAndRestore(tmp_path)])
+
+
+@pytest.mark.parametrize("kwargs", [{"backup_dir": ""}, {"backup_dir": "x", "save_freq": 0},
+                                    {"backup_dir": "x", "save_freq": "batch"}])
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        BackupAndRestore(**kwargs)
+
+
+def test_damaged_backup_is_an_error_not_a_silent_restart(tmp_path):
+    from pytrainc.layers import Dense, Input
+    from pytrainc.models import Sequential
+
+    (tmp_path / "backup.ptc").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{garbage")
+    m = Sequential([Input((3,)), Dense(1)])
+    m.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError):
+        m.fit(np.zeros((4, 3)), np.zeros((4, 1)), verbose=0, callbacks=[BackupAndRestore(tmp_path)])
