@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 import sys
 
 from pytrainc import _C
-from pytrainc import (activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers,
-                      regularizers, saving, utils)
+from pytrainc import (activations, callbacks, datasets, h5, initializers, interop, layers, losses, metrics, models,
+                      optimizers, regularizers, saving, utils)
 from pytrainc.layers import Input
 from pytrainc.models import Model, Sequential, load_model, save_model
 from pytrainc.saving import load, save

@@ -1410,19 +1410,18 @@ class EarlyStopping(MonitorCallback):
 
 # ------------------------------------------------------------------ checkpoints
 
-# Keras's own formats, which pytrainc cannot write yet.
-_KERAS_ONLY_SUFFIXES = (".h5", ".hdf5", ".keras")
+# Keras's zip format, which pytrainc does not write (HDF5 `.h5` it does, through h5py).
+_KERAS_ONLY_SUFFIXES = (".keras",)
 
 
 def _check_checkpoint_suffix(path, save_weights_only):
     lower = path.lower()
     if lower.endswith(_KERAS_ONLY_SUFFIXES):
         raise ValueError(
-            "ModelCheckpoint cannot write Keras '.h5' or '.keras' files yet: "
-            "pytrainc writes the safetensors layout (any other extension) or, "
-            "for weights only, '.npz'. Use for example "
-            "filepath='ckpt/model-{epoch:02d}.ptc' or, with "
-            "save_weights_only=True, 'ckpt/weights-{epoch:02d}.safetensors'. "
+            "ModelCheckpoint cannot write Keras '.keras' files: pytrainc writes "
+            "HDF5 ('.h5', Keras's layouts), the safetensors layout (any other "
+            "extension) or, for weights only, '.npz'. Use for example "
+            "filepath='ckpt/model-{epoch:02d}.h5' or 'ckpt/model-{epoch:02d}.ptc'. "
             f"Received: filepath={path!r}"
         )
     if not save_weights_only and lower.endswith(".npz"):
@@ -1456,10 +1455,10 @@ class ModelCheckpoint(MonitorCallback):
     `filepath`, the single file then always holds the best model.
 
     Args:
-        filepath: str or `os.PathLike`, where to save. Any extension writes
-            the safetensors layout, except `.npz` with `save_weights_only=True`
-            (a NumPy archive). Keras's `.h5` and `.keras` formats are not
-            supported yet (`ValueError`).
+        filepath: str or `os.PathLike`, where to save. `.h5` writes HDF5 in
+            Keras's layouts (h5py needed), `.npz` with `save_weights_only=True`
+            a NumPy archive, any other extension the safetensors layout.
+            Keras's zip format `.keras` is refused (`ValueError`).
         monitor: The metric name to monitor, such as `"val_loss"` or
             `"val_accuracy"` (only used with `save_best_only=True`). Defaults
             to `"val_loss"`.
@@ -1482,7 +1481,7 @@ class ModelCheckpoint(MonitorCallback):
             only when the model beats it. Defaults to `None`.
 
     Raises:
-        ValueError: If `filepath` ends in `.h5`/`.keras` (or in `.npz` without
+        ValueError: If `filepath` ends in `.keras` (or in `.npz` without
             `save_weights_only`), has positional `{}` fields, or `save_freq`
             is not `"epoch"` or a positive integer; when training starts, if
             `mode="auto"` cannot tell the direction of `monitor`.

@@ -421,7 +421,7 @@ class _Reader:
                                   f"({exc_type.__name__}: {exc})") from exc
         return False
 
-    def check_pytrainc(self, expected_kind=None):
+    def check_pytrainc(self):
         """Check the format name, version and digest of a file pytrainc wrote (others pass)."""
         f = self.file
         if _ATTR_FORMAT not in f.attrs:
@@ -457,7 +457,7 @@ def _find_legacy_group(f):
     return None
 
 
-def _float32(path, where, value):
+def _numeric(path, where, value):
     arr = np.asarray(value)
     if arr.dtype.kind not in "fiub":
         raise _bad(path, f"{where} holds {arr.dtype} values; expected numbers")
@@ -485,7 +485,7 @@ def _plan_legacy(path, group, model):
                              f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]} in the model and "
                              f"{len(weight_names)} in the file {weight_names}")
         for v, wname in zip(variables, weight_names):
-            value = _float32(path, f"dataset '{name}/{wname}'", group[name][wname][()])
+            value = _numeric(path, f"dataset '{name}/{wname}'", group[name][wname][()])
             if value.shape != v.shape:
                 raise ValueError(f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
                                  f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
@@ -523,7 +523,7 @@ def _plan_keras3(h5py, path, f, model):
                              f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]}; the file's "
                              f"'layers/{name}/vars' holds {len(keys)} {keys}")
         for i, v in enumerate(variables):
-            value = _float32(path, f"dataset 'layers/{name}/vars/{i}'", group[str(i)][()])
+            value = _numeric(path, f"dataset 'layers/{name}/vars/{i}'", group[str(i)][()])
             if value.shape != v.shape:
                 raise ValueError(f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
                                  f"({type(layer).__name__}), weight '{v.name}': the model expects shape "

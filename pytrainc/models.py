@@ -20,7 +20,7 @@ from pytrainc import layers as layers_module
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
-from pytrainc import saving, utils
+from pytrainc import h5, saving, utils
 from pytrainc.layers import InputLayer, KerasTensor, Layer
 
 _OPF_NO_BACKWARD = 1
@@ -924,25 +924,36 @@ class Model:
         save_model(self, filepath)
 
     def save_weights(self, filepath):
-        """Save the weights (the state dict) atomically: `.npz` as NumPy's format, any
-        other extension in the safetensors layout.
+        """Save the weights atomically: `.h5` / `.hdf5` in Keras's legacy HDF5 layout and
+        `.weights.h5` in Keras 3's (both load into Keras with `load_weights`; see
+        `pytrainc.h5`, needs h5py), `.npz` as NumPy's format, any other extension in
+        the safetensors layout (the state dict).
 
         Raises:
-            ValueError: for `.h5` / `.keras` paths, which are not supported yet.
+            ValueError: for `.keras` paths, which are not supported yet.
+            ImportError: for an HDF5 path when h5py is not installed.
         """
         _refuse_keras_formats(filepath)
         self._require_built("save_weights")
-        saving.save(self.state_dict(), filepath)
+        if h5.is_h5_path(filepath):
+            h5.save_weights(self, filepath)
+        else:
+            saving.save(self.state_dict(), filepath)
 
     def load_weights(self, filepath):
-        """Load weights saved by `save_weights` (or `pytrainc.save(model.state_dict(), ...)`).
+        """Load weights saved by `save_weights` (or `pytrainc.save(model.state_dict(), ...)`),
+        or saved by Keras in HDF5 (`.h5` / `.hdf5` / `.weights.h5`; layers with weights are
+        matched by order, see `pytrainc.h5.load_weights`).
 
         Raises:
             StateDictError: if the file's names or shapes do not fit this model.
         """
         _refuse_keras_formats(filepath)
         self._require_built("load_weights")
-        self.load_state_dict(saving.load(filepath), strict=True)
+        if h5.is_h5_path(filepath):
+            h5.load_weights(self, filepath)
+        else:
+            self.load_state_dict(saving.load(filepath), strict=True)
 
     def __call__(self, inputs):
         raise TypeError("Calling a model on tensors is not supported yet; use model.predict(x) for data.")
@@ -1048,9 +1059,9 @@ def _backup_callbacks(cbs):
 
 def _refuse_keras_formats(filepath):
     suffix = str(filepath).lower()
-    if suffix.endswith((".h5", ".hdf5", ".keras")):
-        raise ValueError(f"HDF5 and .keras files are not supported yet. Received: {filepath}. "
-                         "Use a .safetensors or .npz path.")
+    if suffix.endswith(".keras"):
+        raise ValueError(f".keras files are not supported yet. Received: {filepath}. "
+                         "Use a .h5, .safetensors or .npz path.")
 
 
 def _model_class(name):
@@ -1064,8 +1075,10 @@ def save_model(model, filepath):
     """Save a model to one file: architecture, weights and optimizer state.
 
     The file uses the safetensors layout (weights as tensors, the
-    configuration as JSON metadata) and is written atomically; `load_model`
-    restores a model that predicts identically and continues training.
+    configuration as JSON metadata), or HDF5 for paths ending in `.h5` /
+    `.hdf5` (see `pytrainc.h5.write_model`; needs h5py), and is written
+    atomically; `load_model` restores a model that predicts identically and
+    continues training.
 
     Args:
         model: A built Model.
@@ -1085,12 +1098,19 @@ def save_model(model, filepath):
         "model_class": "Sequential" if isinstance(model, Sequential) else "Functional",
         "model_config": json.dumps(model.get_config()),
     }
+    # Dropout generators: a loaded model continues training exactly as the original.
+    for i, layer in enumerate(model.layers):
+        if hasattr(layer, "rng_state"):
+            tensors[f"rng/{i}"] = np.array(layer.rng_state, dtype=np.uint64)
     compile_config = model._compile_config()
     if compile_config is not None:
         meta["compile_config"] = json.dumps(compile_config)
         for k, v in model.optimizer.variables().items():
             tensors["optimizer/" + k] = v
-    saving.write_safetensors(filepath, tensors, meta)
+    if h5.is_h5_path(filepath):
+        h5.write_model(filepath, tensors, meta, model)
+    else:
+        saving.write_safetensors(filepath, tensors, meta)
 
 
 def load_model(filepath):
@@ -1099,7 +1119,10 @@ def load_model(filepath):
     Raises:
         ValueError: if the file is not a pytrainc model or is damaged.
     """
-    tensors, meta = saving.read_safetensors(filepath)
+    if h5.is_h5_path(filepath):
+        tensors, meta = h5.read_model(filepath)
+    else:
+        tensors, meta = saving.read_safetensors(filepath)
     if meta.get("pytrainc.kind") != _MODEL_FORMAT:
         raise ValueError(f"{filepath} is not a pytrainc model file (it holds no model configuration). "
                          "For a state dict use pytrainc.load(path) and model.load_state_dict().")
@@ -1110,6 +1133,12 @@ def load_model(filepath):
         raise ValueError(f"{filepath}: the model configuration is damaged ({exc})") from None
     weights = collections.OrderedDict((k[len("model/"):], v) for k, v in tensors.items() if k.startswith("model/"))
     model.load_state_dict(weights, strict=True)
+    for i, layer in enumerate(model.layers):
+        saved = tensors.get(f"rng/{i}")
+        if saved is not None and hasattr(layer, "rng_state"):
+            if saved.shape != (4,) or saved.dtype != np.uint64:
+                raise ValueError(f"{filepath}: the generator state of layer {i} is damaged")
+            layer.rng_state[...] = saved
     if "compile_config" in meta:
         cc = json.loads(meta["compile_config"])
         model.compile(optimizer=optimizers_module.get(cc["optimizer"]), loss=losses_module.get(cc["loss"]),

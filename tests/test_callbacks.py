@@ -907,16 +907,39 @@ def test_checkpoint_unknown_monitor_with_auto_mode_fails_at_train_begin(tmp_path
     assert len(model.saves) == 1
 
 
-@pytest.mark.parametrize("name", ["m.h5", "m.keras", "m.weights.h5", "M.H5", "m-{epoch}.keras"])
-def test_checkpoint_keras_formats_are_refused(tmp_path, name):
-    with pytest.raises(ValueError, match=r"cannot write Keras '.h5' or '.keras' files yet"):
+@pytest.mark.parametrize("name", ["m.keras", "M.KERAS", "m-{epoch}.keras"])
+def test_checkpoint_keras_zip_format_is_refused(tmp_path, name):
+    with pytest.raises(ValueError, match=r"cannot write Keras '.keras' files"):
         ModelCheckpoint(str(tmp_path / name), save_weights_only=True)
 
 
 def test_checkpoint_keras_format_after_formatting_is_refused(tmp_path):
     cb = ModelCheckpoint(str(tmp_path / "m.{ext}"))
     with pytest.raises(ValueError, match=r"cannot write Keras"):
-        run_fit(SavingModel(), [cb], 1, logs=[{"ext": "h5"}])
+        run_fit(SavingModel(), [cb], 1, logs=[{"ext": "keras"}])
+
+
+@pytest.mark.parametrize("name,weights_only", [("m.h5", False), ("w.weights.h5", True), ("w.h5", True)])
+def test_checkpoint_writes_h5_that_loads(tmp_path, name, weights_only):
+    pytest.importorskip("h5py")
+    import numpy as np
+
+    import pytrainc
+    from pytrainc.layers import Dense, Input
+    from pytrainc.models import Sequential
+
+    model = Sequential([Input((3,)), Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    path = tmp_path / name
+    model.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1, verbose=0,
+              callbacks=[ModelCheckpoint(str(path), save_weights_only=weights_only)])
+    if weights_only:
+        other = Sequential([Input((3,)), Dense(2)])
+        other.load_weights(path)
+    else:
+        other = pytrainc.models.load_model(path)
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_checkpoint_whole_model_as_npz_is_refused(tmp_path):
