@@ -9,7 +9,6 @@
 
 static float *buf(const ptc_plan *p, float *base, int b) { return base + p->buf_off[b]; }
 
-#ifdef PTC_HAVE_KERNELS2D
 static ptc_conv2d_shape conv_shape(const ptc_op *op, int64_t N) {
     const int64_t *a = op->iarg;  // H W C KH KW F SH SW DH DW PT PL OH OW
     ptc_conv2d_shape s = {N, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
@@ -21,17 +20,14 @@ static ptc_pool2d_shape pool_shape(const ptc_op *op, int64_t N) {
     ptc_pool2d_shape s = {N, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]};
     return s;
 }
-#endif
 
 // Floats of workspace an op needs for a batch of N samples.
 static int64_t op_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
     switch (op->kind) {
-#ifdef PTC_HAVE_KERNELS2D
     case PTC_OP_CONV2D: {
         ptc_conv2d_shape s = conv_shape(op, N);
         return ptc_conv2d_workspace(&s);
     }
-#endif
     case PTC_OP_BATCHNORM: return 2 * op->iarg[0];
     case PTC_OP_DROPOUT: return N * p->buf_size[op->out];
     default: return 0;
@@ -182,11 +178,12 @@ ptc_status ptc_plan_check_params(const ptc_plan *p) {
                 p->buf_size[op->in[0]] != p->buf_size[op->out])
                 return PTC_ERR_VALUE;
             break;
-#ifdef PTC_HAVE_KERNELS2D
         case PTC_OP_CONV2D: {
             const int64_t *a = op->iarg;  // H W C KH KW F SH SW DH DW PT PL OH OW
             for (int k = 0; k < 14; k++)
                 if (a[k] < (k == 10 || k == 11 ? 0 : 1)) return PTC_ERR_VALUE;
+            ptc_conv2d_shape s = conv_shape(op, p->max_batch > 0 ? p->max_batch : 1);
+            if (!ptc_conv2d_shape_valid(&s)) return PTC_ERR_VALUE;
             if (a[0] * a[1] * a[2] != p->buf_size[op->in[0]] || a[12] * a[13] * a[5] != p->buf_size[op->out] ||
                 op->param[0] < 0)
                 return PTC_ERR_VALUE;
@@ -199,6 +196,8 @@ ptc_status ptc_plan_check_params(const ptc_plan *p) {
             const int64_t *a = op->iarg;  // H W C KH KW SH SW PT PL OH OW
             for (int k = 0; k < 11; k++)
                 if (a[k] < (k == 7 || k == 8 ? 0 : 1)) return PTC_ERR_VALUE;
+            ptc_pool2d_shape s = pool_shape(op, 1);
+            if (!ptc_pool2d_shape_valid(&s)) return PTC_ERR_VALUE;
             if (a[0] * a[1] * a[2] != p->buf_size[op->in[0]] || a[9] * a[10] * a[2] != p->buf_size[op->out])
                 return PTC_ERR_VALUE;
             break;
@@ -215,7 +214,6 @@ ptc_status ptc_plan_check_params(const ptc_plan *p) {
                 return PTC_ERR_VALUE;
             for (int k = 0; k < 4; k++) need[k] = op->iarg[0];
             break;
-#endif
         case PTC_OP_DROPOUT:
             if (p->buf_size[op->in[0]] != p->buf_size[op->out] || op->iarg[0] < 0 ||
                 !(op->farg[0] >= 0.0 && op->farg[0] < 1.0))
@@ -375,7 +373,6 @@ static void forward(ptc_plan *p, int64_t N, int training) {
         case PTC_OP_ACTIVATION:  // iarg: kind, width of the last axis D
             ptc_act_forward((int)op->iarg[0], out, in, n_out / op->iarg[1], op->iarg[1], (float)op->farg[0]);
             break;
-#ifdef PTC_HAVE_KERNELS2D
         case PTC_OP_CONV2D: {
             ptc_conv2d_shape s = conv_shape(op, N);
             ptc_conv2d_forward(out, in, param(p, op, 0), param(p, op, 1), &s, scratch(p, i));
@@ -404,7 +401,6 @@ static void forward(ptc_plan *p, int64_t N, int training) {
                                   (float)op->farg[0], (float)op->farg[1], training && !op->iarg[1],
                                   scratch(p, i));
             break;
-#endif
         case PTC_OP_DROPOUT:
             dropout_forward(p, op, scratch(p, i), out, in, n_out, training);
             break;
@@ -449,7 +445,6 @@ static void backward(ptc_plan *p, int64_t N) {
                 ptc_act_backward((int)op->iarg[0], din, dout, in, buf(p, p->acts, op->out), n_out / op->iarg[1],
                                  op->iarg[1], (float)op->farg[0]);
             break;
-#ifdef PTC_HAVE_KERNELS2D
         case PTC_OP_CONV2D: {
             ptc_conv2d_shape s = conv_shape(op, N);
             ptc_conv2d_backward(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0), &s, scratch(p, i));
@@ -474,22 +469,15 @@ static void backward(ptc_plan *p, int64_t N) {
             if (din) ptc_global_maxpool_backward(din, dout, in, N, op->iarg[0], op->iarg[1]);
             break;
         case PTC_OP_BATCHNORM:
-            if (op->iarg[1]) {  // frozen: out = gamma * (x - mm) / sqrt(mv + eps) + beta is affine in x
-                if (din) {
-                    const int64_t C = op->iarg[0], R = n_out / C;
-                    const float *gamma = param(p, op, 0), *mv = p->params + op->param[3];
-                    for (int64_t r = 0; r < R; r++)
-                        for (int64_t c = 0; c < C; c++)
-                            din[r * C + c] += dout[r * C + c] * (gamma ? gamma[c] : 1.0f) /
-                                              sqrtf(mv[c] + (float)op->farg[1]);
-                }
+            if (op->iarg[1]) {  // frozen: the moving statistics are constants
+                ptc_batchnorm_backward_inference(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0),
+                                                 n_out / op->iarg[0], op->iarg[0], scratch(p, i));
             } else {
                 // Through the batch statistics; runs even without din, for gamma and beta.
                 ptc_batchnorm_backward(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0),
                                        n_out / op->iarg[0], op->iarg[0], scratch(p, i));
             }
             break;
-#endif
         case PTC_OP_DROPOUT:
             if (din) {
                 const float *mask = scratch(p, i);

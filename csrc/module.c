@@ -1064,6 +1064,26 @@ static int check_dims(PyArrayObject *a, int ndim, const int64_t *dims, const cha
     return 0;
 }
 
+// The workspace: the caller's work array (float32, 1-D, at least `floats` long;
+// a plan-owned workspace reused across calls, as the engine does) or, for None,
+// a fresh guarded buffer. *owned tells conv_ws_release which it was.
+static float *ws_alloc(int64_t floats);
+static float *conv_ws_get(PyObject *wo, int64_t floats, int *owned) {
+    *owned = 0;
+    if (wo == NULL || wo == Py_None) {
+        *owned = 1;
+        return ws_alloc(floats);
+    }
+    PyArrayObject *w = check_array(wo, NPY_FLOAT32, 1, 1, "work");
+    if (!w) return NULL;
+    if ((int64_t)PyArray_DIM(w, 0) < floats) {
+        PyErr_Format(PyExc_ValueError, "work must hold at least %lld floats. Received: %lld", (long long)floats,
+                     (long long)PyArray_DIM(w, 0));
+        return NULL;
+    }
+    return PyArray_DATA(w);
+}
+
 static float *ws_alloc(int64_t floats) {
     if (floats < 0 || floats > (int64_t)(PY_SSIZE_T_MAX / sizeof(float)) - PTC_WS_GUARD) {
         PyErr_NoMemory();
@@ -1129,17 +1149,17 @@ static int conv_shape_from(ptc_conv2d_shape *s, PyArrayObject *in, PyArrayObject
 }
 
 // conv2d_forward(inp (N, H, W, C), weight (KH, KW, C, F), bias (F,) or None, strides, dilation, pads,
-//                out_hw, ref) -> out (N, OH, OW, F)
+//                out_hw, ref[, work]) -> out (N, OH, OW, F)
 static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
-    PyObject *io, *wo, *bo, *out = NULL;
+    PyObject *io, *wo, *bo, *out = NULL, *wko = NULL;
     PyArrayObject *b;
     ptc_conv2d_shape s;
-    int ref;
+    int ref, owned = 0;
     float *work = NULL;
     int64_t ws = 0;
     memset(&s, 0, sizeof(s));
-    if (!PyArg_ParseTuple(args, "OOO(LL)(LL)(LL)(LL)p", &io, &wo, &bo, &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL,
-                          &s.OH, &s.OW, &ref))
+    if (!PyArg_ParseTuple(args, "OOO(LL)(LL)(LL)(LL)p|O", &io, &wo, &bo, &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL,
+                          &s.OH, &s.OW, &ref, &wko))
         return NULL;
     PyArrayObject *in = check_array(io, NPY_FLOAT32, 4, 0, "inp");
     PyArrayObject *w = in ? check_array(wo, NPY_FLOAT32, 4, 0, "weight") : NULL;
@@ -1149,7 +1169,7 @@ static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
     if (!(out = PyArray_ZEROS(4, dims, NPY_FLOAT32, 0))) return NULL;
     if (!ref) {
         ws = ptc_conv2d_workspace(&s);
-        if (!(work = ws_alloc(ws))) goto fail;
+        if (!(work = conv_ws_get(wko, ws, &owned))) goto fail;
     }
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in), *wd = PyArray_DATA(w), *bd = b ? PyArray_DATA(b) : NULL;
@@ -1157,7 +1177,7 @@ static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
     if (ref) ptc_conv2d_forward_ref(o, x, wd, bd, &s);
     else ptc_conv2d_forward(o, x, wd, bd, &s, work);
     Py_END_ALLOW_THREADS
-    if (work && ws_free(work, ws)) goto fail;
+    if (owned && ws_free(work, ws)) goto fail;
     return out;
 fail:
     Py_XDECREF(out);
@@ -1165,15 +1185,15 @@ fail:
 }
 
 // conv2d_backward(dout (N, OH, OW, F), inp, weight, strides, dilation, pads, ref,
-//                 dinp (N, H, W, C) or None, dweight (KH, KW, C, F), dbias (F,) or None): accumulates
+//                 dinp (N, H, W, C) or None, dweight (KH, KW, C, F), dbias (F,) or None[, work]): accumulates
 static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
-    PyObject *go, *io, *wo, *dio, *dwo, *dbo;
+    PyObject *go, *io, *wo, *dio, *dwo, *dbo, *wko = NULL;
     PyArrayObject *di, *db;
     ptc_conv2d_shape s;
-    int ref;
+    int ref, owned = 0;
     memset(&s, 0, sizeof(s));
-    if (!PyArg_ParseTuple(args, "OOO(LL)(LL)(LL)pOOO", &go, &io, &wo, &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL,
-                          &ref, &dio, &dwo, &dbo))
+    if (!PyArg_ParseTuple(args, "OOO(LL)(LL)(LL)pOOO|O", &go, &io, &wo, &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL,
+                          &ref, &dio, &dwo, &dbo, &wko))
         return NULL;
     PyArrayObject *g = check_array(go, NPY_FLOAT32, 4, 0, "dout");
     PyArrayObject *in = g ? check_array(io, NPY_FLOAT32, 4, 0, "inp") : NULL;
@@ -1188,7 +1208,7 @@ static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
         (db && check_dims(db, 1, &s.F, "dbias")))
         return NULL;
     int64_t ws = ref ? 0 : ptc_conv2d_workspace(&s);
-    float *work = ref ? NULL : ws_alloc(ws);
+    float *work = ref ? NULL : conv_ws_get(wko, ws, &owned);
     if (!ref && !work) return NULL;
     float *dip = di ? PyArray_DATA(di) : NULL, *dwp = PyArray_DATA(dw), *dbp = db ? PyArray_DATA(db) : NULL;
     const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *wp = PyArray_DATA(w);
@@ -1196,7 +1216,7 @@ static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
     if (ref) ptc_conv2d_backward_ref(dip, dwp, dbp, gp, xp, wp, &s);
     else ptc_conv2d_backward(dip, dwp, dbp, gp, xp, wp, &s, work);
     Py_END_ALLOW_THREADS
-    if (work && ws_free(work, ws)) return NULL;
+    if (owned && ws_free(work, ws)) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1421,8 +1441,8 @@ static PyMethodDef module_methods[] = {
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},
     // Conv2D / pooling / batch normalization kernels (csrc/kernels2d.h)
     {"conv2d_workspace", py_conv2d_workspace, METH_VARARGS, "conv2d_workspace(inp_shape, kernel_shape, strides, dilation, pads, out_hw) -> (floats, chunk)"},
-    {"conv2d_forward", py_conv2d_forward, METH_VARARGS, "conv2d_forward(inp, weight, bias, strides, dilation, pads, out_hw, ref)"},
-    {"conv2d_backward", py_conv2d_backward, METH_VARARGS, "conv2d_backward(dout, inp, weight, strides, dilation, pads, ref, dinp, dweight, dbias)"},
+    {"conv2d_forward", py_conv2d_forward, METH_VARARGS, "conv2d_forward(inp, weight, bias, strides, dilation, pads, out_hw, ref[, work])"},
+    {"conv2d_backward", py_conv2d_backward, METH_VARARGS, "conv2d_backward(dout, inp, weight, strides, dilation, pads, ref, dinp, dweight, dbias[, work])"},
     {"maxpool2d_forward", py_maxpool2d_forward, METH_VARARGS, "maxpool2d_forward(inp, pool, strides, pads, out_hw)"},
     {"maxpool2d_backward", py_maxpool2d_backward, METH_VARARGS, "maxpool2d_backward(dout, inp, pool, strides, pads, dinp)"},
     {"avgpool2d_forward", py_avgpool2d_forward, METH_VARARGS, "avgpool2d_forward(inp, pool, strides, pads, out_hw)"},

@@ -11,12 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Convolution, pooling and batch-norm kernels (conv.c, pool.c, norm.c).
-// TODO(integration): include unconditionally once they have landed.
-#ifdef PTC_WITH_KERNELS2D
-#include "kernels2d.h"
-#define PTC_HAVE_KERNELS2D 1
-#endif
+#include "kernels2d.h"  // convolution, pooling and batch normalization (conv.c, pool.c, norm.c)
 
 typedef enum {
     PTC_OK = 0,

@@ -1,0 +1,202 @@
+// 2D and global pooling, channels_last. The channel axis is innermost, so
+// every loop below runs over C contiguous floats per window cell.
+//
+// Padding follows TF/Keras 'same': padded cells take no part (the max is over
+// real cells, the average divides by the count of real cells; PyTorch's
+// count_include_pad=False). Max pooling picks the first maximal cell in
+// row-major window order and lets a NaN win, as PyTorch's CPU kernel does
+// (`val > max || isnan(val)`), so forward and backward agree on NaN inputs too.
+#include <math.h>
+#include <string.h>
+
+#include "kernels2d.h"
+
+#define PTC_POOL_CBLOCK 64  // channels handled at once by the argmax scans (stack arrays)
+
+int ptc_pool2d_shape_valid(const ptc_pool2d_shape *s) {
+    if (s->N < 0 || s->H < 0 || s->W < 0 || s->C < 0 || s->OH < 0 || s->OW < 0) return 0;
+    if (s->KH < 1 || s->KW < 1 || s->SH < 1 || s->SW < 1 || s->PT < 0 || s->PL < 0) return 0;
+    // Keep window offsets far from overflow: sizes and offsets below 2^40.
+    const int64_t lim = (int64_t)1 << 40;
+    if (s->H > lim || s->W > lim || s->C > lim || s->OH > lim || s->OW > lim || s->KH > lim ||
+        s->KW > lim || s->SH > lim || s->SW > lim || s->PT > lim || s->PL > lim)
+        return 0;
+    return 1;
+}
+
+// The real cells of output (oh, ow)'s window: rows [*h0, *h1), columns [*w0, *w1).
+static void window(const ptc_pool2d_shape *s, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1,
+                   int64_t *w0, int64_t *w1) {
+    int64_t a = oh * s->SH - s->PT, b = ow * s->SW - s->PL;
+    *h0 = a < 0 ? 0 : a;
+    *h1 = a + s->KH < s->H ? a + s->KH : s->H;
+    *w0 = b < 0 ? 0 : b;
+    *w1 = b + s->KW < s->W ? b + s->KW : s->W;
+}
+
+static inline int beats(float v, float best) { return v > best || (isnan(v) && !isnan(best)); }
+
+void ptc_maxpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape *s) {
+    // out (N, OH, OW, C), inp (N, H, W, C)
+    const int64_t H = s->H, W = s->W, C = s->C;
+    float *o = out;
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t oh = 0; oh < s->OH; oh++)
+            for (int64_t ow = 0; ow < s->OW; ow++, o += C) {
+                int64_t h0, h1, w0, w1;
+                window(s, oh, ow, &h0, &h1, &w0, &w1);
+                if (h0 >= h1 || w0 >= w1) {
+                    memset(o, 0, (size_t)C * sizeof(float));
+                    continue;
+                }
+                memcpy(o, inp + ((n * H + h0) * W + w0) * C, (size_t)C * sizeof(float));
+                for (int64_t ih = h0; ih < h1; ih++)
+                    for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
+                        const float *x = inp + ((n * H + ih) * W + iw) * C;
+                        for (int64_t c = 0; c < C; c++)
+                            if (beats(x[c], o[c])) o[c] = x[c];
+                    }
+            }
+}
+
+void ptc_maxpool2d_backward(float *dinp, const float *dout, const float *inp,
+                            const ptc_pool2d_shape *s) {
+    // dinp (N, H, W, C) += dout (N, OH, OW, C) at each window's first maximal cell of inp
+    const int64_t H = s->H, W = s->W, C = s->C;
+    float best[PTC_POOL_CBLOCK];
+    int64_t arg[PTC_POOL_CBLOCK];  // offset of the winning cell in inp
+    const float *g = dout;
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t oh = 0; oh < s->OH; oh++)
+            for (int64_t ow = 0; ow < s->OW; ow++, g += C) {
+                int64_t h0, h1, w0, w1;
+                window(s, oh, ow, &h0, &h1, &w0, &w1);
+                if (h0 >= h1 || w0 >= w1) continue;
+                for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
+                    const int64_t cn = C - c0 < PTC_POOL_CBLOCK ? C - c0 : PTC_POOL_CBLOCK;
+                    const int64_t first = ((n * H + h0) * W + w0) * C + c0;
+                    for (int64_t j = 0; j < cn; j++) {
+                        best[j] = inp[first + j];
+                        arg[j] = first + j;
+                    }
+                    for (int64_t ih = h0; ih < h1; ih++)
+                        for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
+                            const int64_t off = ((n * H + ih) * W + iw) * C + c0;
+                            for (int64_t j = 0; j < cn; j++)
+                                if (beats(inp[off + j], best[j])) {
+                                    best[j] = inp[off + j];
+                                    arg[j] = off + j;
+                                }
+                        }
+                    for (int64_t j = 0; j < cn; j++) dinp[arg[j]] += g[c0 + j];
+                }
+            }
+}
+
+void ptc_avgpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape *s) {
+    // out (N, OH, OW, C), inp (N, H, W, C)
+    const int64_t H = s->H, W = s->W, C = s->C;
+    float *o = out;
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t oh = 0; oh < s->OH; oh++)
+            for (int64_t ow = 0; ow < s->OW; ow++, o += C) {
+                int64_t h0, h1, w0, w1;
+                window(s, oh, ow, &h0, &h1, &w0, &w1);
+                memset(o, 0, (size_t)C * sizeof(float));
+                if (h0 >= h1 || w0 >= w1) continue;
+                for (int64_t ih = h0; ih < h1; ih++)
+                    for (int64_t iw = w0; iw < w1; iw++) {
+                        const float *x = inp + ((n * H + ih) * W + iw) * C;
+                        for (int64_t c = 0; c < C; c++) o[c] += x[c];
+                    }
+                const float scale = 1.0f / (float)((h1 - h0) * (w1 - w0));
+                for (int64_t c = 0; c < C; c++) o[c] *= scale;
+            }
+}
+
+void ptc_avgpool2d_backward(float *dinp, const float *dout, const ptc_pool2d_shape *s) {
+    // dinp (N, H, W, C) += dout (N, OH, OW, C) / (real cells of the window), over the window
+    const int64_t H = s->H, W = s->W, C = s->C;
+    const float *g = dout;
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t oh = 0; oh < s->OH; oh++)
+            for (int64_t ow = 0; ow < s->OW; ow++, g += C) {
+                int64_t h0, h1, w0, w1;
+                window(s, oh, ow, &h0, &h1, &w0, &w1);
+                if (h0 >= h1 || w0 >= w1) continue;
+                const float scale = 1.0f / (float)((h1 - h0) * (w1 - w0));
+                for (int64_t ih = h0; ih < h1; ih++)
+                    for (int64_t iw = w0; iw < w1; iw++) {
+                        float *d = dinp + ((n * H + ih) * W + iw) * C;
+                        for (int64_t c = 0; c < C; c++) d[c] += g[c] * scale;
+                    }
+            }
+}
+
+// ---------------------------------------------------------------------------
+// Global pooling: inp (N, S, C) -> out (N, C). S == 0 gives 0.
+
+void ptc_global_avgpool_forward(float *out, const float *inp, int64_t N, int64_t S, int64_t C) {
+    double acc[PTC_POOL_CBLOCK];  // double: S can be large (a 64x64 map is 4096 terms)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
+            const int64_t cn = C - c0 < PTC_POOL_CBLOCK ? C - c0 : PTC_POOL_CBLOCK;
+            for (int64_t j = 0; j < cn; j++) acc[j] = 0.0;
+            for (int64_t p = 0; p < S; p++) {
+                const float *x = inp + (n * S + p) * C + c0;
+                for (int64_t j = 0; j < cn; j++) acc[j] += x[j];
+            }
+            for (int64_t j = 0; j < cn; j++) out[n * C + c0 + j] = S > 0 ? (float)(acc[j] / (double)S) : 0.0f;
+        }
+}
+
+void ptc_global_avgpool_backward(float *dinp, const float *dout, int64_t N, int64_t S, int64_t C) {
+    if (S == 0) return;
+    const float scale = 1.0f / (float)S;
+    for (int64_t n = 0; n < N; n++) {
+        const float *g = dout + n * C;
+        for (int64_t p = 0; p < S; p++) {
+            float *d = dinp + (n * S + p) * C;
+            for (int64_t c = 0; c < C; c++) d[c] += g[c] * scale;
+        }
+    }
+}
+
+void ptc_global_maxpool_forward(float *out, const float *inp, int64_t N, int64_t S, int64_t C) {
+    for (int64_t n = 0; n < N; n++) {
+        float *o = out + n * C;
+        if (S == 0) {
+            memset(o, 0, (size_t)C * sizeof(float));
+            continue;
+        }
+        memcpy(o, inp + n * S * C, (size_t)C * sizeof(float));
+        for (int64_t p = 1; p < S; p++) {
+            const float *x = inp + (n * S + p) * C;
+            for (int64_t c = 0; c < C; c++)
+                if (beats(x[c], o[c])) o[c] = x[c];
+        }
+    }
+}
+
+void ptc_global_maxpool_backward(float *dinp, const float *dout, const float *inp, int64_t N,
+                                 int64_t S, int64_t C) {
+    float best[PTC_POOL_CBLOCK];
+    int64_t arg[PTC_POOL_CBLOCK];
+    if (S == 0) return;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
+            const int64_t cn = C - c0 < PTC_POOL_CBLOCK ? C - c0 : PTC_POOL_CBLOCK;
+            const float *x = inp + n * S * C + c0;
+            for (int64_t j = 0; j < cn; j++) {
+                best[j] = x[j];
+                arg[j] = 0;
+            }
+            for (int64_t p = 1; p < S; p++)
+                for (int64_t j = 0; j < cn; j++)
+                    if (beats(x[p * C + j], best[j])) {
+                        best[j] = x[p * C + j];
+                        arg[j] = p;
+                    }
+            for (int64_t j = 0; j < cn; j++) dinp[(n * S + arg[j]) * C + c0 + j] += dout[n * C + c0 + j];
+        }
+}
