@@ -39,4 +39,4 @@ if __name__ == "__main__":
     # The same three classes, one-hot encoded.
     model = dropout_model(X, tf.keras.utils.to_categorical(y - 1, 3), input_size=2, hidden_size=4, output_size=3,
                           dropout_rate=0.5)
-    print("predictions:", np.round(model.predict(X, verbose=0), 3).tolist())
+    print("predictions:", np.round(model.predict(X, verbose=0).astype(float), 3).tolist())

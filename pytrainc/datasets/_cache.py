@@ -91,6 +91,8 @@ def get_file(fname, origin, sha256):
                 f"again from {origin}"
             )
         return path
+    if os.environ.get("PYTRAINC_OFFLINE", "") not in ("", "0"):
+        raise FileNotFoundError(_missing_message(path, origin, sha256, "PYTRAINC_OFFLINE is set, so no download"))
     download(origin, path, sha256)
     return path
 
