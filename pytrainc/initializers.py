@@ -29,8 +29,6 @@ class _Random(Initializer):
         if seed is not None:
             utils._check_seed(seed)
         self.seed = seed
-        # A seeded initializer gives the same values every call, as in Keras.
-        self._state = None
 
     def _rng(self):
         if self.seed is None:
@@ -163,6 +161,39 @@ class VarianceScaling(_Random):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
 
 
+class Orthogonal(_Random):
+    """A (semi-)orthogonal matrix times `gain` (Saxe et al., 2014), as Keras.
+
+    The shape is flattened to (prod(shape[:-1]), shape[-1]); a normal matrix
+    drawn from pytrainc's generator is orthogonalized by QR with the signs of
+    R's diagonal folded in, so the result is uniformly distributed.
+
+    Args:
+        gain: Multiplicative factor. Defaults to 1.0.
+        seed: Optional int. Defaults to None (the global generator).
+    """
+
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(s) for s in shape)
+        if len(shape) < 2:
+            raise ValueError(f"The tensor to initialize must be at least two-dimensional. Received: shape={shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        flat = (max(rows, cols), min(rows, cols))
+        a = self._fill(flat, _NORMAL, 0.0, 1.0).astype(np.float64)
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(np.float32)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
 def _preset(name, scale, mode, distribution, doc):
     def __init__(self, seed=None):
         VarianceScaling.__init__(self, scale, mode, distribution, seed)
@@ -185,7 +216,7 @@ LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal", "LeCun n
 _ALIASES = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_uniform": RandomUniform, "random_normal": RandomNormal, "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling,
+    "variance_scaling": VarianceScaling, "orthogonal": Orthogonal,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
