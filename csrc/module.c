@@ -484,6 +484,11 @@ static PyObject *Plan_set_rngs(PlanObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "rng states must be (n, 4) uint64");
         return NULL;
     }
+    for (npy_intp i = 0; i < PyArray_DIM(s, 0); i++)
+        if (rng_is_zero((const uint64_t *)PyArray_DATA(s) + 4 * i)) {
+            PyErr_Format(PyExc_ValueError, "rng state %zd is all zeros: seed it with rng_seed first", (Py_ssize_t)i);
+            return NULL;
+        }
     if (raise_status(ptc_plan_set_rngs(&self->plan, (ptc_rng *)PyArray_DATA(s), (int64_t)PyArray_DIM(s, 0)),
                      "set_rngs"))
         return NULL;
@@ -749,7 +754,11 @@ static PyTypeObject PlanType = {
 // ---------------------------------------------------------------------------
 // RNG
 
-static ptc_rng *rng_state(PyObject *o) {
+// xoshiro256** never leaves the all-zero state (every draw would be 0, and
+// rejection sampling would loop forever), so such a state is refused.
+static int rng_is_zero(const uint64_t *s) { return !(s[0] | s[1] | s[2] | s[3]); }
+
+static ptc_rng *rng_state_any(PyObject *o) {
     PyArrayObject *a = check_array(o, NPY_UINT64, 1, 1, "rng state");
     if (!a) return NULL;
     if (PyArray_DIM(a, 0) != 4) {
@@ -759,11 +768,20 @@ static ptc_rng *rng_state(PyObject *o) {
     return (ptc_rng *)PyArray_DATA(a);
 }
 
+static ptc_rng *rng_state(PyObject *o) {
+    ptc_rng *r = rng_state_any(o);
+    if (r && rng_is_zero(r->s)) {
+        PyErr_SetString(PyExc_ValueError, "rng state is all zeros: seed it with rng_seed first");
+        return NULL;
+    }
+    return r;
+}
+
 static PyObject *py_rng_seed(PyObject *mod, PyObject *args) {
     PyObject *so;
     unsigned long long seed;
     if (!PyArg_ParseTuple(args, "OK", &so, &seed)) return NULL;
-    ptc_rng *r = rng_state(so);
+    ptc_rng *r = rng_state_any(so);
     if (!r) return NULL;
     ptc_rng_seed(r, (uint64_t)seed);
     Py_RETURN_NONE;

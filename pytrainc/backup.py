@@ -174,9 +174,13 @@ class BackupAndRestore(Callback):
         from pytrainc import utils
 
         layers = _rng_layers(model)
-        for i, layer in enumerate(layers):
-            layer.rng_state[...] = tensors[f"rng/layer/{i}"]
-        utils.global_rng()[...] = tensors["rng/global"]
+        states = [tensors.get(f"rng/layer/{i}") for i in range(len(layers))] + [tensors.get("rng/global")]
+        for state in states:
+            if state is None or state.shape != (4,) or state.dtype != np.uint64 or not state.any():
+                raise ValueError(f"{self._path}: a generator state is missing or damaged")
+        for layer, state in zip(layers, states):
+            layer.rng_state[...] = state
+        utils.global_rng()[...] = states[-1]
         model._train_batch_size = batch_size
         others = self._others()
         if [type(c).__name__ for c in others] != [c["class"] for c in callbacks]:

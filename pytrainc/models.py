@@ -1136,7 +1136,7 @@ def load_model(filepath):
     for i, layer in enumerate(model.layers):
         saved = tensors.get(f"rng/{i}")
         if saved is not None and hasattr(layer, "rng_state"):
-            if saved.shape != (4,) or saved.dtype != np.uint64:
+            if saved.shape != (4,) or saved.dtype != np.uint64 or not saved.any():
                 raise ValueError(f"{filepath}: the generator state of layer {i} is damaged")
             layer.rng_state[...] = saved
     if "compile_config" in meta:

@@ -39,7 +39,9 @@ def set_random_seed(seed):
     Seeds pytrainc's own generator (weight initialization, shuffling, dropout)
     and, as `keras.utils.set_random_seed` does, Python's `random` and NumPy's
     global generator. Two runs that build and fit the same model after the
-    same seed produce bitwise identical weights.
+    same seed, on the same machine with the same number of BLAS threads
+    (`pytrainc.set_num_threads`), produce bitwise identical weights; OpenBLAS
+    may split large matrix products differently for another thread count.
 
     Args:
         seed: An int in [0, 2**64).

@@ -7,6 +7,8 @@ NumPy. Every tolerance is stated where it is used, with the reason for it.
 """
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -867,6 +869,25 @@ def test_rng_uniform_never_returns_the_upper_bound(a, b):
     assert a <= out[0] < np.float32(b), f"uniform [{a}, {b}) returned {out[0]!r}"
     _C.rng_fill(_state_whose_next_output_is(0), out, 0, a, b)
     assert out[0] == np.float32(a)
+
+
+def test_rng_fill_rejects_an_all_zero_state():
+    # xoshiro256** never leaves the all-zero state: every draw would be 0 (uniform(a, b) == a
+    # forever). Only rng_seed may receive such a state, since it overwrites it.
+    with pytest.raises(ValueError, match="(?i)zero|seed"):
+        _C.rng_fill(np.zeros(4, np.uint64), np.empty(3, np.float32), 0, 0.0, 1.0)
+
+
+def test_permutation_with_an_all_zero_state_raises_instead_of_hanging():
+    # With the state stuck at 0, the rejection loop of ptc_rng_below (Lemire) never ends for
+    # n >= 3, with the GIL held: Ctrl-C cannot stop it. Run it in a subprocess with a deadline.
+    script = ("import numpy as np\nfrom pytrainc import _C\ntry:\n"
+              "    _C.permutation(np.zeros(4, np.uint64), 3)\nexcept ValueError:\n    print('ValueError')\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        pytest.fail("_C.permutation(all-zero state, 3) did not return within 15 s: an endless loop")
+    assert out.stdout.strip() == "ValueError", (out.stdout, out.stderr)
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 1000])
