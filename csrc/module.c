@@ -46,6 +46,10 @@ static PyArrayObject *check_array(PyObject *obj, int typenum, int ndim, int writ
     return a;
 }
 
+// xoshiro256** never leaves the all-zero state (every draw would be 0, and
+// rejection sampling would loop forever), so such a state is refused.
+static int rng_is_zero(const uint64_t *s) { return !(s[0] | s[1] | s[2] | s[3]); }
+
 static int raise_status(ptc_status st, const char *what) {
     switch (st) {
     case PTC_OK: return 0;
@@ -753,10 +757,6 @@ static PyTypeObject PlanType = {
 
 // ---------------------------------------------------------------------------
 // RNG
-
-// xoshiro256** never leaves the all-zero state (every draw would be 0, and
-// rejection sampling would loop forever), so such a state is refused.
-static int rng_is_zero(const uint64_t *s) { return !(s[0] | s[1] | s[2] | s[3]); }
 
 static ptc_rng *rng_state_any(PyObject *o) {
     PyArrayObject *a = check_array(o, NPY_UINT64, 1, 1, "rng state");

@@ -483,9 +483,12 @@ class Model:
         op_index = builder.producer.get(out_buf)
         if op_index is not None and loss._fused:
             row = builder.rows[op_index]
-            act = int(row[4 + _C.MAX_IN + _C.MAX_PARAM]) if row[0] == layers_module.OP_ACTIVATION else -1
+            i0 = 4 + _C.MAX_IN + _C.MAX_PARAM
+            act = int(row[i0]) if row[0] == layers_module.OP_ACTIVATION else -1
             wants = _ACT_SIGMOID if isinstance(loss, losses_module.BinaryCrossentropy) else _ACT_SOFTMAX
-            if act == wants:
+            # Only when the activation's rows are the loss's rows: a Flatten or Reshape
+            # after a softmax reuses its buffer with another last axis.
+            if act == wants and int(row[i0 + 1]) == self._graph["output"].sample_shape[-1]:
                 return loss._fused, int(row[4]), op_index
         return loss._kind, out_buf, None
 

@@ -66,11 +66,21 @@ class Variable:
     sees the new value.
     """
 
-    def __init__(self, name, value, trainable=True, regularizer=None):
+    def __init__(self, name, value, trainable=True, regularizer=None, layer=None):
         self.name = name
         self._value = value
-        self.trainable = trainable
+        self._trainable = bool(trainable)
+        self._layer = layer
         self.regularizer = regularizer
+
+    @property
+    def trainable(self):
+        """Trained by the optimizer: its own flag and its layer's (`layer.trainable = False` freezes it)."""
+        return self._trainable and (self._layer is None or self._layer.trainable)
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
 
     @property
     def shape(self):
@@ -150,7 +160,7 @@ class Layer:
     # -- weights
     def add_weight(self, name, shape, initializer, regularizer=None, trainable=True):
         value = np.ascontiguousarray(initializers.get(initializer)(shape), dtype=np.float32)
-        var = Variable(f"{self.name}/{name}", value, trainable=trainable and self.trainable, regularizer=regularizer)
+        var = Variable(f"{self.name}/{name}", value, trainable=trainable, regularizer=regularizer, layer=self)
         self._variables.append(var)
         return var
 
