@@ -8,6 +8,7 @@ NumPy. Every tolerance is stated where it is used, with the reason for it.
 
 import math
 import subprocess
+import tempfile
 import sys
 
 import numpy as np
@@ -884,7 +885,8 @@ def test_permutation_with_an_all_zero_state_raises_instead_of_hanging():
     script = ("import numpy as np\nfrom pytrainc import _C\ntry:\n"
               "    _C.permutation(np.zeros(4, np.uint64), 3)\nexcept ValueError:\n    print('ValueError')\n")
     try:
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=15)
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=15,
+                             cwd=tempfile.gettempdir())  # not the repo root: it would shadow the installed package
     except subprocess.TimeoutExpired:
         pytest.fail("_C.permutation(all-zero state, 3) did not return within 15 s: an endless loop")
     assert out.stdout.strip() == "ValueError", (out.stdout, out.stderr)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import subprocess
+import tempfile
 import sys
 import textwrap
 
@@ -124,7 +125,8 @@ def _train_in_subprocess(extra_env=None):
     env = dict(os.environ)
     env.update(extra_env or {})
     script = SUBPROCESS_SCRIPT.format(tests_dir=os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                         cwd=tempfile.gettempdir())  # not the repo root, which shadows the installed package
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1]
 
