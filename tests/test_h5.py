@@ -376,7 +376,6 @@ def test_every_single_byte_flip_is_caught_or_harmless(tmp_path, name):
     # object headers), and a hang must fail the test, not the run.
     import json
     import subprocess
-import tempfile
 
     done = subprocess.run([sys.executable, "-c", _FLIP_SWEEP, str(tmp_path), name], capture_output=True,
                           text=True, timeout=300, cwd=tmp_path)  # not the repo root, which shadows the package
