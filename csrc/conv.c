@@ -119,9 +119,10 @@ static void interior_cols(const ptc_conv2d_shape *s, int64_t *lo, int64_t *hi) {
 }
 
 // col (nb*OH*OW, K + 1) <- patches of inp (nb, H, W, C), zeros where padded,
-// and a 1 in the last column (the bias's input); KWC == KW * C. Loops run kernel row by kernel row over one output row, so the
-// per-row work (ih, bounds) leaves the inner loop; the shape is read into locals
-// because the copies' stores could otherwise alias *s.
+// and a 1 in the last column (the bias's input); KWC == KW * C. The loops run
+// kernel row by kernel row over one output row, so the per-row work (ih,
+// bounds) leaves the inner loop; the shape is read into locals because the
+// copies' stores could otherwise alias *s.
 static PTC_ALWAYS_INLINE void im2col_body(float *col, const float *inp, int64_t nb,
                                           const ptc_conv2d_shape *s, const int64_t KWC) {
     const int64_t H = s->H, W = s->W, C = s->C, KH = s->KH, KW = s->KW, K = s->KH * KWC, LD = K + 1;

@@ -6,7 +6,6 @@
 // count_include_pad=False). Max pooling picks the first maximal cell in
 // row-major window order and lets a NaN win, as PyTorch's CPU kernel does
 // (`val > max || isnan(val)`), so forward and backward agree on NaN inputs too.
-#include <math.h>
 #include <string.h>
 
 #include "kernels2d.h"
@@ -34,9 +33,11 @@ static void window(const ptc_pool2d_shape *s, int64_t oh, int64_t ow, int64_t *h
     *w1 = b + s->KW < s->W ? b + s->KW : s->W;
 }
 
-static inline int beats(float v, float best) { return v > best || (isnan(v) && !isnan(best)); }
+// Written as selects, not branches: on real data which cell wins is unpredictable,
+// and a mispredicted branch per compare costs more than the compare (10x here).
+static inline int beats(float v, float best) { return (v > best) | ((v != v) & (best == best)); }
 
-void ptc_maxpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape *s) {
+void ptc_maxpool2d_forward(float *restrict out, const float *restrict inp, const ptc_pool2d_shape *s) {
     // out (N, OH, OW, C), inp (N, H, W, C)
     const int64_t H = s->H, W = s->W, C = s->C;
     float *o = out;
@@ -53,18 +54,45 @@ void ptc_maxpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape 
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
                         const float *x = inp + ((n * H + ih) * W + iw) * C;
-                        for (int64_t c = 0; c < C; c++)
-                            if (beats(x[c], o[c])) o[c] = x[c];
+                        for (int64_t c = 0; c < C; c++) o[c] = beats(x[c], o[c]) ? x[c] : o[c];
                     }
             }
 }
 
-void ptc_maxpool2d_backward(float *dinp, const float *dout, const float *inp,
+// The backward pass finds the winner again by its bits: the max only changes on a
+// strict `beats`, so the first cell whose bits equal the max's is the one forward
+// picked (NaN included), and integer masks keep the loop branch-free and vectorized
+// (GCC will not if-convert float compares under the default -ftrapping-math).
+static inline uint32_t bits_of(float v) {
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+static inline float float_of(uint32_t u) {
+    float v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+// d += left where x is the winner (its bits are maxbits); left drops to 0 once delivered.
+static inline void route(float *restrict d, const float *restrict x, const uint32_t *restrict maxbits,
+                         float *restrict left, int64_t cn) {
+    for (int64_t j = 0; j < cn; j++) {
+        const uint32_t hit = -(uint32_t)(bits_of(x[j]) == maxbits[j]), l = bits_of(left[j]);
+        d[j] += float_of(l & hit);
+        left[j] = float_of(l & ~hit);
+    }
+}
+
+void ptc_maxpool2d_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
                             const ptc_pool2d_shape *s) {
-    // dinp (N, H, W, C) += dout (N, OH, OW, C) at each window's first maximal cell of inp
+    // dinp (N, H, W, C) += dout (N, OH, OW, C) at each window's first maximal cell of inp.
+    // Branch-free: recompute the window's max, then walk its cells in order handing the
+    // gradient to the first cell equal to it (`left` drops to 0 once delivered).
     const int64_t H = s->H, W = s->W, C = s->C;
-    float best[PTC_POOL_CBLOCK];
-    int64_t arg[PTC_POOL_CBLOCK];  // offset of the winning cell in inp
+    float best[PTC_POOL_CBLOCK], left[PTC_POOL_CBLOCK];
+    uint32_t maxbits[PTC_POOL_CBLOCK];
     const float *g = dout;
     for (int64_t n = 0; n < s->N; n++)
         for (int64_t oh = 0; oh < s->OH; oh++)
@@ -74,21 +102,22 @@ void ptc_maxpool2d_backward(float *dinp, const float *dout, const float *inp,
                 if (h0 >= h1 || w0 >= w1) continue;
                 for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
                     const int64_t cn = C - c0 < PTC_POOL_CBLOCK ? C - c0 : PTC_POOL_CBLOCK;
-                    const int64_t first = ((n * H + h0) * W + w0) * C + c0;
+                    const float *x0 = inp + ((n * H + h0) * W + w0) * C + c0;
                     for (int64_t j = 0; j < cn; j++) {
-                        best[j] = inp[first + j];
-                        arg[j] = first + j;
+                        best[j] = x0[j];
+                        left[j] = g[c0 + j];
                     }
                     for (int64_t ih = h0; ih < h1; ih++)
                         for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
-                            const int64_t off = ((n * H + ih) * W + iw) * C + c0;
-                            for (int64_t j = 0; j < cn; j++)
-                                if (beats(inp[off + j], best[j])) {
-                                    best[j] = inp[off + j];
-                                    arg[j] = off + j;
-                                }
+                            const float *x = inp + ((n * H + ih) * W + iw) * C + c0;
+                            for (int64_t j = 0; j < cn; j++) best[j] = beats(x[j], best[j]) ? x[j] : best[j];
                         }
-                    for (int64_t j = 0; j < cn; j++) dinp[arg[j]] += g[c0 + j];
+                    for (int64_t j = 0; j < cn; j++) maxbits[j] = bits_of(best[j]);
+                    for (int64_t ih = h0; ih < h1; ih++)
+                        for (int64_t iw = w0; iw < w1; iw++) {
+                            const int64_t off = ((n * H + ih) * W + iw) * C + c0;
+                            route(dinp + off, inp + off, maxbits, left, cn);
+                        }
                 }
             }
 }
@@ -162,7 +191,7 @@ void ptc_global_avgpool_backward(float *dinp, const float *dout, int64_t N, int6
     }
 }
 
-void ptc_global_maxpool_forward(float *out, const float *inp, int64_t N, int64_t S, int64_t C) {
+void ptc_global_maxpool_forward(float *restrict out, const float *restrict inp, int64_t N, int64_t S, int64_t C) {
     for (int64_t n = 0; n < N; n++) {
         float *o = out + n * C;
         if (S == 0) {
@@ -172,31 +201,29 @@ void ptc_global_maxpool_forward(float *out, const float *inp, int64_t N, int64_t
         memcpy(o, inp + n * S * C, (size_t)C * sizeof(float));
         for (int64_t p = 1; p < S; p++) {
             const float *x = inp + (n * S + p) * C;
-            for (int64_t c = 0; c < C; c++)
-                if (beats(x[c], o[c])) o[c] = x[c];
+            for (int64_t c = 0; c < C; c++) o[c] = beats(x[c], o[c]) ? x[c] : o[c];
         }
     }
 }
 
-void ptc_global_maxpool_backward(float *dinp, const float *dout, const float *inp, int64_t N,
-                                 int64_t S, int64_t C) {
-    float best[PTC_POOL_CBLOCK];
-    int64_t arg[PTC_POOL_CBLOCK];
+void ptc_global_maxpool_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
+                                 int64_t N, int64_t S, int64_t C) {
+    // As ptc_maxpool2d_backward with one window of S cells per sample.
+    float best[PTC_POOL_CBLOCK], left[PTC_POOL_CBLOCK];
+    uint32_t maxbits[PTC_POOL_CBLOCK];
     if (S == 0) return;
     for (int64_t n = 0; n < N; n++)
         for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
             const int64_t cn = C - c0 < PTC_POOL_CBLOCK ? C - c0 : PTC_POOL_CBLOCK;
             const float *x = inp + n * S * C + c0;
+            float *d = dinp + n * S * C + c0;
             for (int64_t j = 0; j < cn; j++) {
                 best[j] = x[j];
-                arg[j] = 0;
+                left[j] = dout[n * C + c0 + j];
             }
             for (int64_t p = 1; p < S; p++)
-                for (int64_t j = 0; j < cn; j++)
-                    if (beats(x[p * C + j], best[j])) {
-                        best[j] = x[p * C + j];
-                        arg[j] = p;
-                    }
-            for (int64_t j = 0; j < cn; j++) dinp[(n * S + arg[j]) * C + c0 + j] += dout[n * C + c0 + j];
+                for (int64_t j = 0; j < cn; j++) best[j] = beats(x[p * C + j], best[j]) ? x[p * C + j] : best[j];
+            for (int64_t j = 0; j < cn; j++) maxbits[j] = bits_of(best[j]);
+            for (int64_t p = 0; p < S; p++) route(d + p * C, x + p * C, maxbits, left, cn);
         }
 }
