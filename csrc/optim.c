@@ -47,12 +47,20 @@ static void sgd_update(const ptc_optimizer *o, const opt_coefs *k, float *w, con
     }
     // v = momentum * v - lr * g; w += v, or with Nesterov w += momentum * v - lr * g.
     // With a constant lr this equals PyTorch's SGD (its buffer is -v / lr).
-    float *v = o->m + off;
-    for (int64_t i = 0; i < n; i++) {
-        const float gi = clipped(g[i], s, cv);
-        v[i] = v[i] * mom - gi * lr;
-        w[i] += o->nesterov ? v[i] * mom - gi * lr : v[i];
-    }
+    float *restrict v = o->m + off, *restrict wr = w;
+    const float *restrict gr = g;
+    // Branches hoisted out of the loops and restrict pointers, so they vectorize.
+    if (o->nesterov)
+        for (int64_t i = 0; i < n; i++) {
+            const float gi = clipped(gr[i], s, cv);
+            v[i] = v[i] * mom - gi * lr;
+            wr[i] += v[i] * mom - gi * lr;
+        }
+    else
+        for (int64_t i = 0; i < n; i++) {
+            v[i] = v[i] * mom - clipped(gr[i], s, cv) * lr;
+            wr[i] += v[i];
+        }
 }
 
 static void adam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
@@ -61,14 +69,24 @@ static void adam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, co
     // sqrt(v) uncorrected; PyTorch adds it to sqrt(v_hat). They agree when
     // sqrt(v) >> epsilon. AMSGrad divides by the running maximum of v instead.
     const float alpha = k->a, c1 = k->b, c2 = k->c, eps = (float)o->epsilon, cv = k->clipvalue;
-    float *m = o->m + off, *v = o->v + off;
-    float *vmax = o->amsgrad ? o->u + off : v;
+    float *restrict m = o->m + off, *restrict v = o->v + off, *restrict wr = w;
+    const float *restrict gr = g;
+    if (!o->amsgrad) {  // the common case, one branch-free loop that vectorizes
+        for (int64_t i = 0; i < n; i++) {
+            const float gi = clipped(gr[i], s, cv);
+            m[i] += (gi - m[i]) * c1;
+            v[i] += (gi * gi - v[i]) * c2;
+            wr[i] -= (m[i] * alpha) / (sqrtf(v[i]) + eps);
+        }
+        return;
+    }
+    float *restrict vmax = o->u + off;
     for (int64_t i = 0; i < n; i++) {
-        const float gi = clipped(g[i], s, cv);
+        const float gi = clipped(gr[i], s, cv);
         m[i] += (gi - m[i]) * c1;
         v[i] += (gi * gi - v[i]) * c2;
-        if (o->amsgrad && v[i] > vmax[i]) vmax[i] = v[i];
-        w[i] -= (m[i] * alpha) / (sqrtf(vmax[i]) + eps);
+        vmax[i] = v[i] > vmax[i] ? v[i] : vmax[i];
+        wr[i] -= (m[i] * alpha) / (sqrtf(vmax[i]) + eps);
     }
 }
 

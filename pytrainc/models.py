@@ -115,9 +115,17 @@ def _as_array(data, what):
 
 
 def _check_finite(arr, what):
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = int(np.size(arr) - np.isfinite(arr).sum())
-        raise ValueError(f"{what} contains {bad} NaN or infinite value(s); expected finite numbers")
+    """Refuse NaN and inf, checking a block of rows at a time so that the
+    boolean temporary stays small (a whole-array isfinite doubles peak memory)."""
+    if arr.dtype.kind != "f":
+        return
+    flat = arr.reshape(arr.shape[0], -1)
+    rows = max(1, (1 << 20) // max(1, flat.shape[1]))
+    for start in range(0, flat.shape[0], rows):
+        block = flat[start:start + rows]
+        if not np.isfinite(block).all():
+            bad = int(np.size(arr) - sum(np.isfinite(flat[i:i + rows]).sum() for i in range(0, flat.shape[0], rows)))
+            raise ValueError(f"{what} contains {bad} NaN or infinite value(s); expected finite numbers")
 
 
 def _to_float32(arr, what):
