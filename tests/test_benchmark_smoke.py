@@ -1,0 +1,22 @@
+"""The shipped benchmark runs: its correctness check against PyTorch passes and
+it prints the comparison table. Timings are printed, never asserted."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_vs_torch.py"
+
+
+def test_benchmark_quick_mode_checks_and_prints_table(tmp_path):
+    pytest.importorskip("torch")
+    r = subprocess.run([sys.executable, str(BENCH), "--quick", "--wait-idle", "0", "--cases", "seed002",
+                        "cnn-seed004"], capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                       env={**os.environ, "PYTRAINC_OFFLINE": "1"})
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "check FAILED" not in r.stdout
+    assert r.stdout.count("check ok") >= 2
+    assert "torch/pytrainc" in r.stdout
