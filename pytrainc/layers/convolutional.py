@@ -7,8 +7,7 @@ Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
 
 import math
 
-from pytrainc import activations, initializers, regularizers
-from pytrainc.layers.core import OP_CONV2D, Layer, _emit_activation
+from pytrainc.layers.core import OP_CONV2D, _emit_activation, _KernelLayer
 
 
 def _tuple(value, n, name):
@@ -39,7 +38,7 @@ def conv_output_length(length, kernel, stride, dilation, padding, name):
     return out, total // 2  # TensorFlow puts the odd cell of padding after
 
 
-class _Conv(Layer):
+class _Conv(_KernelLayer):
     _rank = 2
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
@@ -60,13 +59,8 @@ class _Conv(Layer):
         self.strides = _tuple(strides, self._rank, "strides")
         self.dilation_rate = _tuple(dilation_rate, self._rank, "dilation_rate")
         self.padding = padding
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel = self.bias = None
+        self._init_kernel(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                          bias_regularizer)
 
     def _check_input(self, input_shape):
         if len(input_shape) != self._rank + 2:
@@ -76,14 +70,8 @@ class _Conv(Layer):
 
     def build(self, input_shape):
         self._check_input(input_shape)
-        channels = input_shape[-1]
         self.compute_output_shape(input_shape)  # validates kernel vs input size
-        self.kernel = self.add_weight("kernel", tuple(self.kernel_size) + (channels, self.filters),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
-        self.built = True
+        self._build_kernel(tuple(self.kernel_size) + (input_shape[-1], self.filters), self.filters)
 
     def _geometry(self, input_shape):
         """(H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW) for the 2-D kernels."""
@@ -118,12 +106,7 @@ class _Conv(Layer):
         return {
             **super().get_config(),
             "filters": self.filters, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-            "padding": self.padding, "dilation_rate": list(self.dilation_rate), "activation": self.activation,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "padding": self.padding, "dilation_rate": list(self.dilation_rate), **self._kernel_config(),
         }
 
 

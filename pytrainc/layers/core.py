@@ -296,7 +296,39 @@ def Input(shape=None, batch_size=None, name=None, dtype=None):
     return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype).output
 
 
-class Dense(Layer):
+class _KernelLayer(Layer):
+    """Shared by Dense and the convolutions: an activation, a kernel and an
+    optional bias, with their initializers and regularizers."""
+
+    def _init_kernel(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                     bias_regularizer):
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+
+    def _build_kernel(self, kernel_shape, units):
+        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (units,), self.bias_initializer, regularizer=self.bias_regularizer)
+        self.built = True
+
+    def _kernel_config(self):
+        return {
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
+
+
+class Dense(_KernelLayer):
     """Densely connected layer: `activation(inputs @ kernel + bias)`.
 
     The kernel has shape (input features, units) as in Keras. Inputs of rank > 1
@@ -322,21 +354,11 @@ class Dense(Layer):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Received an invalid value for `units`, expected a positive integer. Received: units={units!r}")
         self.units = int(units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel = self.bias = None
+        self._init_kernel(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                          bias_regularizer)
 
     def build(self, input_shape):
-        in_dim = input_shape[-1]
-        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer)
-        self.built = True
+        self._build_kernel((input_shape[-1], self.units), self.units)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -351,16 +373,7 @@ class Dense(Layer):
                                                              self.activation))
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-        }
+        return {**super().get_config(), "units": self.units, **self._kernel_config()}
 
 
 class Activation(Layer):
