@@ -3,13 +3,18 @@
 
 #include "ptc.h"
 
+// Subtracting the row max keeps exp() from overflowing; the result is unchanged.
+static float row_max(const float *x, int64_t D) {
+    float mx = x[0];
+    for (int64_t d = 1; d < D; d++) mx = x[d] > mx ? x[d] : mx;
+    return mx;
+}
+
 static void softmax_rows(float *out, const float *inp, int64_t N, int64_t D) {
     for (int64_t n = 0; n < N; n++) {
         const float *x = inp + n * D;
         float *y = out + n * D;
-        // Subtracting the row max keeps exp() from overflowing; the result is unchanged.
-        float mx = x[0];
-        for (int64_t d = 1; d < D; d++) mx = x[d] > mx ? x[d] : mx;
+        const float mx = row_max(x, D);
         double sum = 0.0;
         for (int64_t d = 0; d < D; d++) {
             y[d] = expf(x[d] - mx);
@@ -31,8 +36,7 @@ static void log_softmax_rows(float *out, const float *inp, int64_t N, int64_t D)
     for (int64_t n = 0; n < N; n++) {
         const float *x = inp + n * D;
         float *y = out + n * D;
-        float mx = x[0];
-        for (int64_t d = 1; d < D; d++) mx = x[d] > mx ? x[d] : mx;
+        const float mx = row_max(x, D);
         double sum = 0.0;
         for (int64_t d = 0; d < D; d++) sum += exp((double)(x[d] - mx));
         const float lse = mx + (float)log(sum);

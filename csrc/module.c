@@ -584,18 +584,26 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "perm must have one index per sample");
         return NULL;
     }
-    const int64_t *pd = PyArray_DATA(perm);
-    for (npy_intp i = 0; i < n; i++)
-        if (pd[i] < 0 || pd[i] >= n) {
-            PyErr_Format(PyExc_ValueError, "perm[%zd] = %lld is out of range [0, %zd)", (Py_ssize_t)i,
-                         (long long)pd[i], (Py_ssize_t)n);
-            return NULL;
-        }
     if (batch_size <= 0 || batch_size > self->plan.max_batch) {
         PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
                      (long long)self->plan.max_batch, batch_size);
         return NULL;
     }
+    if (b0 < 0 || b1 < b0) {
+        PyErr_Format(PyExc_ValueError, "batches must satisfy 0 <= b0 <= b1. Received: b0=%lld, b1=%lld", b0, b1);
+        return NULL;
+    }
+    // Check only the indices these batches read: an epoch run batch by batch
+    // must not pay a pass over the whole permutation per batch.
+    const int64_t *pd = PyArray_DATA(perm);
+    const npy_intp lo = b0 >= (long long)n ? n : (npy_intp)(b0 * batch_size);
+    const npy_intp hi = b1 >= (long long)n ? n : (npy_intp)(b1 * batch_size);
+    for (npy_intp i = lo < n ? lo : n; i < (hi < n ? hi : n); i++)
+        if (pd[i] < 0 || pd[i] >= n) {
+            PyErr_Format(PyExc_ValueError, "perm[%zd] = %lld is out of range [0, %zd)", (Py_ssize_t)i,
+                         (long long)pd[i], (Py_ssize_t)n);
+            return NULL;
+        }
     if (!self->plan.opt.kind) {
         PyErr_SetString(PyExc_RuntimeError, "Plan has no optimizer: call set_optimizer first");
         return NULL;

@@ -128,10 +128,11 @@ def _check_finite(arr, what):
             raise ValueError(f"{what} contains {bad} NaN or infinite value(s); expected finite numbers")
 
 
-def _to_float32(arr, what):
-    """C-contiguous float32 copy (or view) of arr, refusing NaN, inf and values
-    that overflow float32."""
-    _check_finite(arr, what)
+def _to_float32(arr, what, checked=False):
+    """C-contiguous float32 copy (or view) of arr, refusing NaN, inf (unless the
+    caller already checked) and values that overflow float32."""
+    if not checked:
+        _check_finite(arr, what)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
     if out.dtype.kind == "f" and arr.dtype.itemsize > 4 and not np.isfinite(out).all():
@@ -599,7 +600,7 @@ class Model:
                             "pytrainc.utils.to_categorical(y).")
                 raise ValueError(f"{what} must have shape {(None,) + out_shape} to match the model's output. "
                                  f"Received: {what}.shape={y.shape}.{hint}")
-        return _to_float32(y.reshape(n, -1), what), y.shape
+        return _to_float32(y.reshape(n, -1), what, checked=True), y.shape  # checked on entry
 
     def _resolve_metrics(self, y_shape):
         if self._metrics is None:
