@@ -1,7 +1,10 @@
 // The training engine: runs a plan (ops over buffers) forward and backward
 // over mini-batches. Everything a batch needs is allocated in ptc_plan_init /
 // ptc_plan_reserve; the batch loops below never allocate.
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,29 +37,73 @@ static int64_t op_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
     }
 }
 
+// a * b into *r unless it overflows int64 (a, b >= 0); 0 on overflow.
+static int mul_ok(int64_t a, int64_t b, int64_t *r) {
+    if (a < 0 || b < 0 || (a != 0 && b > INT64_MAX / a)) return 0;
+    *r = a * b;
+    return 1;
+}
+
+static int add_ok(int64_t a, int64_t b, int64_t *r) {
+    if (a < 0 || b < 0 || a > INT64_MAX - b) return 0;
+    *r = a + b;
+    return 1;
+}
+
+// Largest float count one workspace may hold: its byte size must fit size_t and ptrdiff_t.
+#define PTC_MAX_FLOATS ((int64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(float) / 2))
+
+// Totals of a batch of max_batch samples, every product checked; the offsets
+// are written only when off and scratch_off are given (after allocation succeeded,
+// so a failed reserve leaves the plan as it was).
+static ptc_status plan_sizes(const ptc_plan *p, int64_t max_batch, int64_t *total, int64_t *scratch_total,
+                             int64_t *off, int64_t *scratch_off) {
+    int64_t t;
+    *total = 0;
+    *scratch_total = 0;
+    for (int b = 0; b < p->n_bufs; b++) {
+        if (off) off[b] = *total;
+        if (!mul_ok(p->buf_size[b], max_batch, &t) || !add_ok(*total, t, total)) return PTC_ERR_SIZE;
+    }
+    for (int i = 0; i < p->n_ops; i++) {
+        const ptc_op *op = &p->ops[i];
+        // sgemm takes int sizes: a dense's rows for the whole batch must fit one.
+        if (op->kind == PTC_OP_DENSE && (!mul_ok(op->iarg[0], max_batch, &t) || t > INT_MAX))
+            return PTC_ERR_SIZE;
+        if (op->kind == PTC_OP_CONV2D) {
+            ptc_conv2d_shape s = conv_shape(op, max_batch);
+            if (!ptc_conv2d_shape_valid(&s)) return PTC_ERR_SIZE;
+        }
+        if (op->kind == PTC_OP_DROPOUT && !mul_ok(p->buf_size[op->out], max_batch, &t)) return PTC_ERR_SIZE;
+        if (scratch_off) scratch_off[i] = *scratch_total;
+        if (!add_ok(*scratch_total, op_scratch(p, op, max_batch), scratch_total)) return PTC_ERR_SIZE;
+    }
+    if (*total > PTC_MAX_FLOATS || *scratch_total > PTC_MAX_FLOATS) return PTC_ERR_SIZE;
+    return PTC_OK;
+}
+
 ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     if (max_batch <= 0) return PTC_ERR_VALUE;
     if (max_batch <= p->max_batch && p->acts) return PTC_OK;
-    int64_t total = 0, scratch_total = 0;
-    for (int b = 0; b < p->n_bufs; b++) {
-        p->buf_off[b] = total;
-        total += p->buf_size[b] * max_batch;
-    }
-    for (int i = 0; i < p->n_ops; i++) {
-        p->scratch_off[i] = scratch_total;
-        scratch_total += op_scratch(p, &p->ops[i], max_batch);
-    }
+    int64_t total, scratch_total, ys, ws;
+    ptc_status st = plan_sizes(p, max_batch, &total, &scratch_total, NULL, NULL);
+    if (st != PTC_OK) return st;
+    if (!mul_ok(max_batch, p->y_size > 0 ? p->y_size : 1, &ys) ||
+        !mul_ok(max_batch, p->buf_size[p->output_buf], &ws) || ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS ||
+        max_batch > PTC_MAX_FLOATS / 2)
+        return PTC_ERR_SIZE;
     float *acts = malloc((size_t)total * sizeof(float));
     float *dacts = calloc((size_t)total, sizeof(float));
     int64_t *idx = malloc((size_t)max_batch * sizeof(int64_t));
-    float *ybatch = malloc((size_t)(max_batch * (p->y_size > 0 ? p->y_size : 1)) * sizeof(float));
+    float *ybatch = malloc((size_t)ys * sizeof(float));
     float *scratch = calloc((size_t)(scratch_total > 0 ? scratch_total : 1), sizeof(float));
     // Row weights: at most one per output float per sample.
-    float *wbatch = malloc((size_t)(max_batch * p->buf_size[p->output_buf]) * sizeof(float));
+    float *wbatch = malloc((size_t)ws * sizeof(float));
     if (!acts || !dacts || !idx || !ybatch || !scratch || !wbatch) {
         free(acts); free(dacts); free(idx); free(ybatch); free(scratch); free(wbatch);
         return PTC_ERR_NOMEM;
     }
+    plan_sizes(p, max_batch, &total, &scratch_total, p->buf_off, p->scratch_off);
     free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->scratch); free(p->wbatch);
     p->acts = acts; p->dacts = dacts; p->idx = idx; p->ybatch = ybatch; p->scratch = scratch;
     p->wbatch = wbatch;
@@ -126,9 +173,12 @@ ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_d
         return PTC_ERR_VALUE;
     if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
     const int64_t rows = p->buf_size[loss_buf] / last_dim;
-    int64_t y_size = rows * ptc_loss_y_size(kind, last_dim);
+    int64_t y_size, ys;
+    if (!mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size) || !mul_ok(p->max_batch, y_size, &ys) ||
+        ys > PTC_MAX_FLOATS)
+        return PTC_ERR_SIZE;
     if (y_size > p->y_size) {
-        float *yb = malloc((size_t)(p->max_batch * y_size) * sizeof(float));
+        float *yb = malloc((size_t)ys * sizeof(float));
         if (!yb) return PTC_ERR_NOMEM;
         free(p->ybatch);
         p->ybatch = yb;
@@ -165,10 +215,11 @@ ptc_status ptc_plan_check_params(const ptc_plan *p) {
         switch (op->kind) {
         case PTC_OP_DENSE: {
             const int64_t R = op->iarg[0], IN = op->iarg[1], OUT = op->iarg[2];
-            if (R <= 0 || IN <= 0 || OUT <= 0 || R * IN != p->buf_size[op->in[0]] ||
-                R * OUT != p->buf_size[op->out] || op->param[0] < 0)
+            int64_t ri, ro;
+            if (R <= 0 || IN <= 0 || OUT <= 0 || IN > INT_MAX || OUT > INT_MAX || !mul_ok(R, IN, &ri) ||
+                !mul_ok(R, OUT, &ro) || !mul_ok(IN, OUT, &need[0]) || ri != p->buf_size[op->in[0]] ||
+                ro != p->buf_size[op->out] || op->param[0] < 0)
                 return PTC_ERR_VALUE;
-            need[0] = IN * OUT;
             need[1] = OUT;
             break;
         }
@@ -247,12 +298,12 @@ ptc_status ptc_plan_check_params(const ptc_plan *p) {
             for (int k = 0; k < op->n_in; k++)
                 if (op->in[k] == op->out) return PTC_ERR_VALUE;
         for (int k = 0; k < PTC_MAX_PARAM; k++)
-            if (need[k] > 0 && op->param[k] >= 0 && op->param[k] + need[k] > p->n_params)
+            if (need[k] > 0 && op->param[k] >= 0 && (need[k] > p->n_params || op->param[k] > p->n_params - need[k]))
                 return PTC_ERR_VALUE;
     }
     for (int r = 0; r < p->n_regs; r++)
-        if (p->regs[r].offset < 0 || p->regs[r].size < 0 ||
-            p->regs[r].offset + p->regs[r].size > p->n_params)
+        if (p->regs[r].offset < 0 || p->regs[r].size < 0 || p->regs[r].size > p->n_params ||
+            p->regs[r].offset > p->n_params - p->regs[r].size)
             return PTC_ERR_VALUE;
     return PTC_OK;
 }

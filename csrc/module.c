@@ -6,6 +6,7 @@
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 
@@ -58,6 +59,11 @@ static int raise_status(ptc_status st, const char *what) {
         // The signal handler below chained to Python's, so this usually raises
         // KeyboardInterrupt (or whatever the user's SIGINT handler raises).
         if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
+        return -1;
+    case PTC_ERR_SIZE:
+        PyErr_Format(PyExc_ValueError,
+                     "%s: the requested sizes overflow or exceed what the kernels can index "
+                     "(a batch or layer too large for this machine)", what);
         return -1;
     default: PyErr_Format(PyExc_ValueError, "%s: invalid argument or data", what); return -1;
     }
@@ -844,6 +850,15 @@ static PyObject *py_permutation(PyObject *mod, PyObject *args) {
 // ---------------------------------------------------------------------------
 // Single kernels, for tests against references and finite differences.
 
+// sgemm takes int sizes: refuse a dense whose N, IN or OUT does not fit one.
+static int dense_dims_too_large(npy_intp N, npy_intp IN, npy_intp OUT) {
+    if (N <= INT_MAX && IN <= INT_MAX && OUT <= INT_MAX) return 0;
+    PyErr_Format(PyExc_ValueError,
+                 "dense sizes must each be at most %d (sgemm's int). Received: N=%zd, IN=%zd, OUT=%zd", INT_MAX,
+                 (Py_ssize_t)N, (Py_ssize_t)IN, (Py_ssize_t)OUT);
+    return 1;
+}
+
 // dense_forward(inp (N, IN), weight (IN, OUT), bias (OUT,) or None, ref) -> out (N, OUT)
 static PyObject *py_dense_forward(PyObject *mod, PyObject *args) {
     PyObject *io, *wo, *bo;
@@ -854,6 +869,7 @@ static PyObject *py_dense_forward(PyObject *mod, PyObject *args) {
     PyArrayObject *b = NULL;
     if (!w) return NULL;
     npy_intp N = PyArray_DIM(in, 0), IN = PyArray_DIM(in, 1), OUT = PyArray_DIM(w, 1);
+    if (dense_dims_too_large(N, IN, OUT)) return NULL;
     if (PyArray_DIM(w, 0) != IN) {
         PyErr_SetString(PyExc_ValueError, "weight must be (IN, OUT)");
         return NULL;
@@ -883,6 +899,7 @@ static PyObject *py_dense_backward(PyObject *mod, PyObject *args) {
     PyArrayObject *w = in ? check_array(wo, NPY_FLOAT32, 2, 0, "weight") : NULL;
     if (!w) return NULL;
     npy_intp N = PyArray_DIM(in, 0), IN = PyArray_DIM(in, 1), OUT = PyArray_DIM(w, 1);
+    if (dense_dims_too_large(N, IN, OUT)) return NULL;
     if (PyArray_DIM(w, 0) != IN || PyArray_DIM(g, 0) != N || PyArray_DIM(g, 1) != OUT) {
         PyErr_SetString(PyExc_ValueError, "shapes must be dout (N, OUT), inp (N, IN), weight (IN, OUT)");
         return NULL;

@@ -19,6 +19,7 @@ typedef enum {
     PTC_ERR_NOMEM = 2,        // allocation failed (MemoryError)
     PTC_ERR_INTERRUPTED = 3,  // a stop was requested (SIGINT): stopped at a batch boundary
     PTC_STOPPED_NONFINITE = 4,  // not an error: stopped after a batch whose loss is NaN or inf
+    PTC_ERR_SIZE = 5,         // a size product overflows, or exceeds what a kernel can index (ValueError)
 } ptc_status;
 
 // ---------------------------------------------------------------------------

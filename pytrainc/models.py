@@ -169,6 +169,10 @@ def _prepare_weights(sample_weight, class_weight, y32, n, what="sample_weight"):
     return None if w is None else np.ascontiguousarray(w, dtype=np.float32)
 
 
+def _engine_batch(batch_size, n):
+    """The rows the engine reserves for a batch: never more than the n samples present."""
+    return max(1, min(int(batch_size), int(n)))
+
 def _interruptible():
     return threading.current_thread() is threading.main_thread()
 
@@ -693,7 +697,7 @@ class Model:
             w32 = None if w32 is None else w32[:split]
         n = x32.shape[0]
         self._train_batch_size = batch_size
-        plan = self._ensure_plan(batch_size)
+        plan = self._ensure_plan(_engine_batch(batch_size, n))
         cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=int(epochs), steps=-(-n // batch_size))
         self.stop_training = False
@@ -720,7 +724,9 @@ class Model:
                 cbs.on_epoch_begin(epoch)
                 start_batch, sums = 0, None
             # A callback (BatchSizeScheduler) may have changed the batch size.
-            batch_size = self._batch_size(self._train_batch_size)
+            # A batch larger than the data is one batch of all samples, as in Keras:
+            # the engine never reserves more rows than there are samples.
+            batch_size = _engine_batch(self._batch_size(self._train_batch_size), n)
             plan = self._ensure_plan(batch_size)
             cbs.params["steps"] = -(-n // batch_size)
             epoch_rng = rng.copy()
@@ -728,7 +734,8 @@ class Model:
             logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs, epoch, start_batch, sums,
                                      epoch_rng)
             if val is not None:
-                vs = plan.evaluate(val[0], val[1], batch_size, _interruptible(), val[2])
+                vb = _engine_batch(batch_size, val[0].shape[0])
+                vs = self._ensure_plan(vb).evaluate(val[0], val[1], vb, _interruptible(), val[2])
                 logs.update({"val_" + k: v for k, v in self._logs(vs).items()})
             cbs.on_epoch_end(epoch, logs)
             for c in _backup_callbacks(cbs):
@@ -814,6 +821,7 @@ class Model:
         batch_size = self._batch_size(batch_size)
         self._verbose(verbose)
         x32, y32 = self._prepare_xy(x, y)
+        batch_size = _engine_batch(batch_size, x32.shape[0])
         plan = self._ensure_plan(batch_size)
         cbs = callbacks_module.CallbackList(callbacks, model=self)
         cbs.on_test_begin()
@@ -838,6 +846,7 @@ class Model:
         batch_size = self._batch_size(batch_size)
         self._verbose(verbose)
         x32 = self._prepare_x(x)
+        batch_size = _engine_batch(batch_size, x32.shape[0])
         plan = self._ensure_plan(batch_size)
         cbs = callbacks_module.CallbackList(callbacks, model=self)
         cbs.on_predict_begin()
