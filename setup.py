@@ -171,8 +171,8 @@ setup(
     ext_modules=[
         Extension(
             f"{PACKAGE}._C",
-            sources=sorted(glob("csrc/*.c")),
-            depends=sorted(glob("csrc/*.h")),  # rebuild on header edits; ship them in sdists
+            sources=sorted(glob("csrc/*.c") + glob("csrc/python/*.c")),
+            depends=sorted(glob("csrc/*.h") + glob("csrc/*.def") + glob("csrc/python/*.h")),  # rebuild on header edits; ship them in sdists
             include_dirs=["csrc", numpy.get_include()] + BLAS_KW["include_dirs"],
             library_dirs=BLAS_KW["library_dirs"],
             libraries=BLAS_KW["libraries"],

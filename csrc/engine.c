@@ -8,34 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ptc.h"
+#include "ops.h"
 
 static float *buf(const ptc_plan *p, float *base, int b) { return base + p->buf_off[b]; }
-
-static ptc_conv2d_shape conv_shape(const ptc_op *op, int64_t N) {
-    const int64_t *a = op->iarg;  // H W C KH KW F SH SW DH DW PT PL OH OW
-    ptc_conv2d_shape s = {N, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
-    return s;
-}
-
-static ptc_pool2d_shape pool_shape(const ptc_op *op, int64_t N) {
-    const int64_t *a = op->iarg;  // H W C KH KW SH SW PT PL OH OW
-    ptc_pool2d_shape s = {N, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]};
-    return s;
-}
-
-// Floats of workspace an op needs for a batch of N samples.
-static int64_t op_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
-    switch (op->kind) {
-    case PTC_OP_CONV2D: {
-        ptc_conv2d_shape s = conv_shape(op, N);
-        return ptc_conv2d_workspace(&s);
-    }
-    case PTC_OP_BATCHNORM: return 2 * op->iarg[0];
-    case PTC_OP_DROPOUT: return N * p->buf_size[op->out];
-    default: return 0;
-    }
-}
 
 // a * b into *r unless it overflows int64 (a, b >= 0); 0 on overflow.
 static int mul_ok(int64_t a, int64_t b, int64_t *r) {
@@ -67,16 +42,10 @@ static ptc_status plan_sizes(const ptc_plan *p, int64_t max_batch, int64_t *tota
     }
     for (int i = 0; i < p->n_ops; i++) {
         const ptc_op *op = &p->ops[i];
-        // sgemm takes int sizes: a dense's rows for the whole batch must fit one.
-        if (op->kind == PTC_OP_DENSE && (!mul_ok(op->iarg[0], max_batch, &t) || t > INT_MAX))
-            return PTC_ERR_SIZE;
-        if (op->kind == PTC_OP_CONV2D) {
-            ptc_conv2d_shape s = conv_shape(op, max_batch);
-            if (!ptc_conv2d_shape_valid(&s)) return PTC_ERR_SIZE;
-        }
-        if (op->kind == PTC_OP_DROPOUT && !mul_ok(p->buf_size[op->out], max_batch, &t)) return PTC_ERR_SIZE;
         if (scratch_off) scratch_off[i] = *scratch_total;
-        if (!add_ok(*scratch_total, op_scratch(p, op, max_batch), scratch_total)) return PTC_ERR_SIZE;
+        // -1: the op's kernels cannot index a batch this large.
+        if (!add_ok(*scratch_total, ptc_op_table[op->kind].scratch(p, op, max_batch), scratch_total))
+            return PTC_ERR_SIZE;
     }
     if (*total > PTC_MAX_FLOATS || *scratch_total > PTC_MAX_FLOATS) return PTC_ERR_SIZE;
     return PTC_OK;
@@ -113,7 +82,8 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
 
 ptc_status ptc_plan_check_rngs(const ptc_plan *p) {
     for (int i = 0; i < p->n_ops; i++)
-        if (p->ops[i].kind == PTC_OP_DROPOUT && (p->ops[i].iarg[0] >= p->n_rngs || !p->rngs)) return PTC_ERR_VALUE;
+        if (p->ops[i].kind == PTC_OP_DROPOUT && (p->ops[i].iarg[PTC_DROPOUT_RNG] >= p->n_rngs || !p->rngs))
+            return PTC_ERR_STATE;
     return PTC_OK;
 }
 
@@ -134,10 +104,15 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
         if (buf_size[b] <= 0) return PTC_ERR_VALUE;
     for (int i = 0; i < n_ops; i++) {
         const ptc_op *op = &ops[i];
-        if (op->out < 0 || op->out >= n_bufs || op->n_in < 1 || op->n_in > PTC_MAX_IN) return PTC_ERR_VALUE;
+        p->bad_op = i;
+        if (op->kind <= PTC_OP_NONE || op->kind >= PTC_OP_COUNT || op->out < 0 || op->out >= n_bufs ||
+            op->n_in < ptc_op_table[op->kind].min_in || op->n_in > ptc_op_table[op->kind].max_in)
+            return PTC_ERR_OP;
         for (int k = 0; k < op->n_in; k++)
-            if (op->in[k] < 0 || op->in[k] >= n_bufs) return PTC_ERR_VALUE;
+            if (op->in[k] < 0 || op->in[k] >= n_bufs || (op->in[k] == op->out && op->kind != PTC_OP_ACTIVITY_REG))
+                return PTC_ERR_OP;
     }
+    p->bad_op = -1;
     p->ops = malloc((size_t)(n_ops > 0 ? n_ops : 1) * sizeof(ptc_op));
     p->buf_size = malloc((size_t)n_bufs * sizeof(int64_t));
     p->buf_off = malloc((size_t)n_bufs * sizeof(int64_t));
@@ -156,6 +131,14 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     p->loss_rows = 1;
     p->y_size = buf_size[output_buf];
     p->n_sums = 3;
+    // Each op's shapes against the buffers, before any workspace is sized from them.
+    int64_t need[PTC_MAX_PARAM];
+    for (int i = 0; i < n_ops; i++)
+        if (ptc_op_table[ops[i].kind].check(p, &ops[i], need) != PTC_OK) {
+            ptc_plan_free(p);
+            p->bad_op = i;
+            return PTC_ERR_OP;
+        }
     ptc_status st = ptc_plan_reserve(p, max_batch);
     if (st != PTC_OK) ptc_plan_free(p);
     return st;
@@ -168,7 +151,7 @@ void ptc_plan_free(ptc_plan *p) {
 }
 
 ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
-    if (kind < PTC_LOSS_MSE || kind > PTC_LOSS_SOFTMAX_SPARSE_CCE) return PTC_ERR_VALUE;
+    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT) return PTC_ERR_VALUE;
     if (loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[p->output_buf])
         return PTC_ERR_VALUE;
     if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
@@ -208,99 +191,20 @@ ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
     return PTC_OK;
 }
 
-ptc_status ptc_plan_check_params(const ptc_plan *p) {
+ptc_status ptc_plan_check_params(ptc_plan *p) {
     for (int i = 0; i < p->n_ops; i++) {
         const ptc_op *op = &p->ops[i];
         int64_t need[PTC_MAX_PARAM] = {0};
-        switch (op->kind) {
-        case PTC_OP_DENSE: {
-            const int64_t R = op->iarg[0], IN = op->iarg[1], OUT = op->iarg[2];
-            int64_t ri, ro;
-            if (R <= 0 || IN <= 0 || OUT <= 0 || IN > INT_MAX || OUT > INT_MAX || !mul_ok(R, IN, &ri) ||
-                !mul_ok(R, OUT, &ro) || !mul_ok(IN, OUT, &need[0]) || ri != p->buf_size[op->in[0]] ||
-                ro != p->buf_size[op->out] || op->param[0] < 0)
-                return PTC_ERR_VALUE;
-            need[1] = OUT;
-            break;
-        }
-        case PTC_OP_ACTIVATION:
-            if (op->iarg[0] < 0 || op->iarg[0] >= PTC_ACT_COUNT || op->iarg[1] <= 0 ||
-                p->buf_size[op->out] % op->iarg[1] != 0 ||
-                p->buf_size[op->in[0]] != p->buf_size[op->out])
-                return PTC_ERR_VALUE;
-            break;
-        case PTC_OP_CONV2D: {
-            const int64_t *a = op->iarg;  // H W C KH KW F SH SW DH DW PT PL OH OW
-            for (int k = 0; k < 14; k++)
-                if (a[k] < (k == 10 || k == 11 ? 0 : 1)) return PTC_ERR_VALUE;
-            ptc_conv2d_shape s = conv_shape(op, p->max_batch > 0 ? p->max_batch : 1);
-            if (!ptc_conv2d_shape_valid(&s)) return PTC_ERR_VALUE;
-            if (a[0] * a[1] * a[2] != p->buf_size[op->in[0]] || a[12] * a[13] * a[5] != p->buf_size[op->out] ||
-                op->param[0] < 0)
-                return PTC_ERR_VALUE;
-            need[0] = a[3] * a[4] * a[2] * a[5];
-            need[1] = a[5];
-            break;
-        }
-        case PTC_OP_MAXPOOL2D:
-        case PTC_OP_AVGPOOL2D: {
-            const int64_t *a = op->iarg;  // H W C KH KW SH SW PT PL OH OW
-            for (int k = 0; k < 11; k++)
-                if (a[k] < (k == 7 || k == 8 ? 0 : 1)) return PTC_ERR_VALUE;
-            ptc_pool2d_shape s = pool_shape(op, 1);
-            if (!ptc_pool2d_shape_valid(&s)) return PTC_ERR_VALUE;
-            if (a[0] * a[1] * a[2] != p->buf_size[op->in[0]] || a[9] * a[10] * a[2] != p->buf_size[op->out])
-                return PTC_ERR_VALUE;
-            break;
-        }
-        case PTC_OP_GLOBAL_AVGPOOL:
-        case PTC_OP_GLOBAL_MAXPOOL:
-            if (op->iarg[0] <= 0 || op->iarg[1] <= 0 || op->iarg[0] * op->iarg[1] != p->buf_size[op->in[0]] ||
-                op->iarg[1] != p->buf_size[op->out])
-                return PTC_ERR_VALUE;
-            break;
-        case PTC_OP_BATCHNORM:
-            if (op->iarg[0] <= 0 || p->buf_size[op->in[0]] != p->buf_size[op->out] ||
-                p->buf_size[op->out] % op->iarg[0] != 0 || op->param[2] < 0 || op->param[3] < 0)
-                return PTC_ERR_VALUE;
-            for (int k = 0; k < 4; k++) need[k] = op->iarg[0];
-            break;
-        case PTC_OP_DROPOUT:
-            if (p->buf_size[op->in[0]] != p->buf_size[op->out] || op->iarg[0] < 0 ||
-                !(op->farg[0] >= 0.0 && op->farg[0] < 1.0))
-                return PTC_ERR_VALUE;
-            break;
-        case PTC_OP_ADD:
-        case PTC_OP_SUBTRACT:
-        case PTC_OP_MULTIPLY:
-        case PTC_OP_AVERAGE:
-            if (op->kind == PTC_OP_SUBTRACT && op->n_in != 2) return PTC_ERR_VALUE;
-            for (int k = 0; k < op->n_in; k++)
-                if (p->buf_size[op->in[k]] != p->buf_size[op->out] || op->in[k] == op->out) return PTC_ERR_VALUE;
-            break;
-        case PTC_OP_CONCAT: {
-            int64_t total = 0, outer = op->iarg[0];
-            if (outer <= 0) return PTC_ERR_VALUE;
-            for (int k = 0; k < op->n_in; k++) {
-                if (p->buf_size[op->in[k]] % outer != 0 || op->in[k] == op->out) return PTC_ERR_VALUE;
-                total += p->buf_size[op->in[k]];
-            }
-            if (total != p->buf_size[op->out]) return PTC_ERR_VALUE;
-            break;
-        }
-        case PTC_OP_ACTIVITY_REG:
-            if (op->out != op->in[0] || op->n_in != 1) return PTC_ERR_VALUE;
-            break;
-        default:
-            return PTC_ERR_VALUE;
-        }
-        if (op->kind != PTC_OP_ACTIVITY_REG)
-            for (int k = 0; k < op->n_in; k++)
-                if (op->in[k] == op->out) return PTC_ERR_VALUE;
-        for (int k = 0; k < PTC_MAX_PARAM; k++)
+        p->bad_op = i;
+        if (ptc_op_table[op->kind].check(p, op, need) != PTC_OK) return PTC_ERR_OP;
+        for (int k = 0; k < PTC_MAX_PARAM; k++) {
+            if (k >= ptc_op_table[op->kind].n_params && op->param[k] != -1) return PTC_ERR_OP;
+            if (op->param[k] < -1) return PTC_ERR_OP;
             if (need[k] > 0 && op->param[k] >= 0 && (need[k] > p->n_params || op->param[k] > p->n_params - need[k]))
-                return PTC_ERR_VALUE;
+                return PTC_ERR_OP;
+        }
     }
+    p->bad_op = -1;
     for (int r = 0; r < p->n_regs; r++)
         if (p->regs[r].offset < 0 || p->regs[r].size < 0 || p->regs[r].size > p->n_params ||
             p->regs[r].offset > p->n_params - p->regs[r].size)
@@ -322,240 +226,14 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *p, const ptc_regularizer *regs, i
     return PTC_OK;
 }
 
-static float *scratch(const ptc_plan *p, int i) { return p->scratch + p->scratch_off[i]; }
-static const float *param(const ptc_plan *p, const ptc_op *op, int k) {
-    return op->param[k] >= 0 ? p->params + op->param[k] : NULL;
-}
-static float *grad(const ptc_plan *p, const ptc_op *op, int k) {
-    return op->param[k] >= 0 ? p->grads + op->param[k] : NULL;
-}
-
-static void merge_forward(const ptc_plan *p, const ptc_op *op, float *out, int64_t n) {
-    memcpy(out, buf(p, p->acts, op->in[0]), (size_t)n * sizeof(float));
-    for (int k = 1; k < op->n_in; k++) {
-        const float *x = buf(p, p->acts, op->in[k]);
-        switch (op->kind) {
-        case PTC_OP_SUBTRACT: for (int64_t i = 0; i < n; i++) out[i] -= x[i]; break;
-        case PTC_OP_MULTIPLY: for (int64_t i = 0; i < n; i++) out[i] *= x[i]; break;
-        default: for (int64_t i = 0; i < n; i++) out[i] += x[i]; break;  // add, average
-        }
-    }
-    if (op->kind == PTC_OP_AVERAGE) {
-        const float inv = 1.0f / (float)op->n_in;
-        for (int64_t i = 0; i < n; i++) out[i] *= inv;
-    }
-}
-
-static void merge_backward(const ptc_plan *p, const ptc_op *op, const float *dout, int64_t n) {
-    for (int k = 0; k < op->n_in; k++) {
-        if (op->in[k] == p->input_buf) continue;
-        float *dx = buf(p, p->dacts, op->in[k]);
-        switch (op->kind) {
-        case PTC_OP_ADD: for (int64_t i = 0; i < n; i++) dx[i] += dout[i]; break;
-        case PTC_OP_SUBTRACT:
-            if (k == 0) for (int64_t i = 0; i < n; i++) dx[i] += dout[i];
-            else for (int64_t i = 0; i < n; i++) dx[i] -= dout[i];
-            break;
-        case PTC_OP_AVERAGE: {
-            const float inv = 1.0f / (float)op->n_in;
-            for (int64_t i = 0; i < n; i++) dx[i] += dout[i] * inv;
-            break;
-        }
-        case PTC_OP_MULTIPLY:  // d/dx_k prod_j x_j = prod_{j != k} x_j, recomputed (no division by x_k)
-            for (int64_t i = 0; i < n; i++) {
-                float g = dout[i];
-                for (int j = 0; j < op->n_in; j++)
-                    if (j != k) g *= buf(p, p->acts, op->in[j])[i];
-                dx[i] += g;
-            }
-            break;
-        }
-    }
-}
-
-// Concatenation: per sample, `outer` rows; input k contributes w_k floats per row.
-static void concat_pass(const ptc_plan *p, const ptc_op *op, int64_t N, int backward) {
-    const int64_t outer = op->iarg[0], rows = N * outer, wout = p->buf_size[op->out] / outer;
-    int64_t col = 0;
-    for (int k = 0; k < op->n_in; k++) {
-        const int64_t w = p->buf_size[op->in[k]] / outer;
-        if (!backward) {
-            const float *x = buf(p, p->acts, op->in[k]);
-            float *y = buf(p, p->acts, op->out);
-            for (int64_t r = 0; r < rows; r++) memcpy(y + r * wout + col, x + r * w, (size_t)w * sizeof(float));
-        } else if (op->in[k] != p->input_buf) {
-            float *dx = buf(p, p->dacts, op->in[k]);
-            const float *dy = buf(p, p->dacts, op->out);
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t c = 0; c < w; c++) dx[r * w + c] += dy[r * wout + col + c];
-        }
-        col += w;
-    }
-}
-
-static void dropout_forward(ptc_plan *p, const ptc_op *op, float *mask, float *out, const float *in,
-                            int64_t n, int training) {
-    const float rate = (float)op->farg[0];
-    if (!training || rate == 0.0f) {
-        memcpy(out, in, (size_t)n * sizeof(float));
-        return;
-    }
-    // Keras: survivors are scaled by 1 / (1 - rate) so the expected sum is unchanged.
-    ptc_rng *rng = &p->rngs[op->iarg[0]];
-    const float keep = 1.0f - rate, scale = 1.0f / keep;
-    for (int64_t i = 0; i < n; i++) {
-        mask[i] = ptc_rng_uniform(rng) < keep ? scale : 0.0f;
-        out[i] = in[i] * mask[i];
-    }
-}
-
 static void forward(ptc_plan *p, int64_t N, int training) {
     p->activity_penalty = 0.0;
-    for (int i = 0; i < p->n_ops; i++) {
-        const ptc_op *op = &p->ops[i];
-        float *out = buf(p, p->acts, op->out);
-        const float *in = buf(p, p->acts, op->in[0]);
-        const int64_t n_out = N * p->buf_size[op->out];
-        switch (op->kind) {
-        case PTC_OP_DENSE:  // iarg: rows per sample R, IN, OUT
-            ptc_dense_forward(out, in, param(p, op, 0), param(p, op, 1), N * op->iarg[0], op->iarg[1],
-                              op->iarg[2]);
-            break;
-        case PTC_OP_ACTIVATION:  // iarg: kind, width of the last axis D
-            ptc_act_forward((int)op->iarg[0], out, in, n_out / op->iarg[1], op->iarg[1], (float)op->farg[0]);
-            break;
-        case PTC_OP_CONV2D: {
-            ptc_conv2d_shape s = conv_shape(op, N);
-            ptc_conv2d_forward(out, in, param(p, op, 0), param(p, op, 1), &s, scratch(p, i));
-            break;
-        }
-        case PTC_OP_MAXPOOL2D: {
-            ptc_pool2d_shape s = pool_shape(op, N);
-            ptc_maxpool2d_forward(out, in, &s);
-            break;
-        }
-        case PTC_OP_AVGPOOL2D: {
-            ptc_pool2d_shape s = pool_shape(op, N);
-            ptc_avgpool2d_forward(out, in, &s);
-            break;
-        }
-        case PTC_OP_GLOBAL_AVGPOOL:
-            ptc_global_avgpool_forward(out, in, N, op->iarg[0], op->iarg[1]);
-            break;
-        case PTC_OP_GLOBAL_MAXPOOL:
-            ptc_global_maxpool_forward(out, in, N, op->iarg[0], op->iarg[1]);
-            break;
-        case PTC_OP_BATCHNORM:
-            // A frozen layer (iarg[1]) normalizes with its moving statistics, as Keras 3.
-            ptc_batchnorm_forward(out, in, param(p, op, 0), param(p, op, 1), p->params + op->param[2],
-                                  p->params + op->param[3], n_out / op->iarg[0], op->iarg[0],
-                                  (float)op->farg[0], (float)op->farg[1], training && !op->iarg[1],
-                                  scratch(p, i));
-            break;
-        case PTC_OP_DROPOUT:
-            dropout_forward(p, op, scratch(p, i), out, in, n_out, training);
-            break;
-        case PTC_OP_ADD:
-        case PTC_OP_SUBTRACT:
-        case PTC_OP_MULTIPLY:
-        case PTC_OP_AVERAGE:
-            merge_forward(p, op, out, n_out);
-            break;
-        case PTC_OP_CONCAT:
-            concat_pass(p, op, N, 0);
-            break;
-        case PTC_OP_ACTIVITY_REG: {  // Keras 3 adds the penalty of the whole batch, not its mean
-            double s1 = 0.0, s2 = 0.0;
-            for (int64_t k = 0; k < n_out; k++) {
-                s1 += fabsf(in[k]);
-                s2 += (double)in[k] * in[k];
-            }
-            p->activity_penalty += op->farg[0] * s1 + op->farg[1] * s2;
-            break;
-        }
-        }
-    }
+    for (int i = 0; i < p->n_ops; i++) ptc_op_table[p->ops[i].kind].forward(p, i, N, training);
 }
 
 static void backward(ptc_plan *p, int64_t N) {
-    for (int i = p->n_ops - 1; i >= 0; i--) {
-        const ptc_op *op = &p->ops[i];
-        if (op->flags & PTC_OPF_NO_BACKWARD) continue;
-        const int from_input = op->in[0] == p->input_buf;
-        const float *dout = buf(p, p->dacts, op->out);
-        float *din = from_input ? NULL : buf(p, p->dacts, op->in[0]);
-        const float *in = buf(p, p->acts, op->in[0]);
-        const int64_t n_out = N * p->buf_size[op->out];
-        switch (op->kind) {
-        case PTC_OP_DENSE:
-            ptc_dense_backward(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0), N * op->iarg[0],
-                               op->iarg[1], op->iarg[2]);
-            break;
-        case PTC_OP_ACTIVATION:
-            if (din)
-                ptc_act_backward((int)op->iarg[0], din, dout, in, buf(p, p->acts, op->out), n_out / op->iarg[1],
-                                 op->iarg[1], (float)op->farg[0]);
-            break;
-        case PTC_OP_CONV2D: {
-            ptc_conv2d_shape s = conv_shape(op, N);
-            ptc_conv2d_backward(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0), &s, scratch(p, i));
-            break;
-        }
-        case PTC_OP_MAXPOOL2D:
-            if (din) {
-                ptc_pool2d_shape s = pool_shape(op, N);
-                ptc_maxpool2d_backward(din, dout, in, &s);
-            }
-            break;
-        case PTC_OP_AVGPOOL2D:
-            if (din) {
-                ptc_pool2d_shape s = pool_shape(op, N);
-                ptc_avgpool2d_backward(din, dout, &s);
-            }
-            break;
-        case PTC_OP_GLOBAL_AVGPOOL:
-            if (din) ptc_global_avgpool_backward(din, dout, N, op->iarg[0], op->iarg[1]);
-            break;
-        case PTC_OP_GLOBAL_MAXPOOL:
-            if (din) ptc_global_maxpool_backward(din, dout, in, N, op->iarg[0], op->iarg[1]);
-            break;
-        case PTC_OP_BATCHNORM:
-            if (op->iarg[1]) {  // frozen: the moving statistics are constants
-                ptc_batchnorm_backward_inference(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0),
-                                                 n_out / op->iarg[0], op->iarg[0], scratch(p, i));
-            } else {
-                // Through the batch statistics; runs even without din, for gamma and beta.
-                ptc_batchnorm_backward(din, grad(p, op, 0), grad(p, op, 1), dout, in, param(p, op, 0),
-                                       n_out / op->iarg[0], op->iarg[0], scratch(p, i));
-            }
-            break;
-        case PTC_OP_DROPOUT:
-            if (din) {
-                const float *mask = scratch(p, i);
-                if (op->farg[0] == 0.0)
-                    for (int64_t k = 0; k < n_out; k++) din[k] += dout[k];
-                else
-                    for (int64_t k = 0; k < n_out; k++) din[k] += dout[k] * mask[k];
-            }
-            break;
-        case PTC_OP_ADD:
-        case PTC_OP_SUBTRACT:
-        case PTC_OP_MULTIPLY:
-        case PTC_OP_AVERAGE:
-            merge_backward(p, op, dout, n_out);
-            break;
-        case PTC_OP_CONCAT:
-            concat_pass(p, op, N, 1);
-            break;
-        case PTC_OP_ACTIVITY_REG:
-            if (din) {  // din aliases dout: add the penalty's gradient in place
-                const float l1 = (float)op->farg[0], l2x2 = (float)(2.0 * op->farg[1]);
-                for (int64_t k = 0; k < n_out; k++)
-                    din[k] += l1 * (float)((in[k] > 0.0f) - (in[k] < 0.0f)) + l2x2 * in[k];
-            }
-            break;
-        }
-    }
+    for (int i = p->n_ops - 1; i >= 0; i--)
+        if (!(p->ops[i].flags & PTC_OPF_NO_BACKWARD)) ptc_op_table[p->ops[i].kind].backward(p, i, N);
 }
 
 // Regularization penalty on the current weights; adds its gradient when grads.
@@ -564,15 +242,8 @@ static double regularize(ptc_plan *p, float *grads) {
     for (int r = 0; r < p->n_regs; r++) {
         const ptc_regularizer *reg = &p->regs[r];
         const float *w = p->params + reg->offset;
-        float *g = grads ? grads + reg->offset : NULL;
-        const float l1 = (float)reg->l1, l2x2 = (float)(2.0 * reg->l2);
-        double s1 = 0.0, s2 = 0.0;
-        for (int64_t i = 0; i < reg->size; i++) {
-            s1 += fabsf(w[i]);
-            s2 += (double)w[i] * w[i];
-            if (g) g[i] += l1 * (float)((w[i] > 0.0f) - (w[i] < 0.0f)) + l2x2 * w[i];
-        }
-        penalty += reg->l1 * s1 + reg->l2 * s2;
+        penalty += ptc_penalty_value(w, reg->size, reg->l1, reg->l2);
+        if (grads) ptc_penalty_grad(grads + reg->offset, w, reg->size, reg->l1, reg->l2);
     }
     return penalty;
 }
@@ -614,7 +285,7 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
 
 static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
     if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
-    if (p->loss_kind == 0) return PTC_ERR_VALUE;
+    if (p->loss_kind == PTC_LOSS_NONE) return PTC_ERR_STATE;
     return ptc_plan_check_rngs(p);
 }
 
@@ -630,7 +301,8 @@ ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int
                           int64_t *done, double *last_loss) {
     ptc_status st = check_batch(p, batch_size);
     *done = 0;
-    if (st != PTC_OK || !p->opt.kind) return PTC_ERR_VALUE;
+    if (st != PTC_OK) return st;
+    if (p->opt.kind == PTC_OPT_NONE) return PTC_ERR_STATE;
     for (int64_t b = b0; b < b1; b++) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t start = b * batch_size;

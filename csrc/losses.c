@@ -125,7 +125,7 @@ ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *p
                             const float *y, const float *w, int64_t N, int64_t D) {
     if (N <= 0 || D <= 0) return PTC_ERR_VALUE;
     const int sparse = kind == PTC_LOSS_SPARSE_CCE || kind == PTC_LOSS_SOFTMAX_SPARSE_CCE;
-    if (sparse && !sparse_labels_valid(y, N, D)) return PTC_ERR_VALUE;
+    if (sparse && !sparse_labels_valid(y, N, D)) return PTC_ERR_LABEL;
     const int64_t ys = sparse ? 1 : D;
     double sum = 0.0;
     for (int64_t n = 0; n < N; n++) {

@@ -15,12 +15,20 @@
 
 typedef enum {
     PTC_OK = 0,
-    PTC_ERR_VALUE = 1,        // bad argument or data (the binding raises ValueError)
+    PTC_ERR_VALUE = 1,        // a bad argument the binding checks for (ValueError)
     PTC_ERR_NOMEM = 2,        // allocation failed (MemoryError)
     PTC_ERR_INTERRUPTED = 3,  // a stop was requested (SIGINT): stopped at a batch boundary
     PTC_STOPPED_NONFINITE = 4,  // not an error: stopped after a batch whose loss is NaN or inf
     PTC_ERR_SIZE = 5,         // a size product overflows, or exceeds what a kernel can index (ValueError)
+    PTC_ERR_LABEL = 6,        // a sparse label is not an integer class in [0, D) (ValueError)
+    PTC_ERR_OP = 7,           // an op is malformed: plan->bad_op names it (ValueError)
+    PTC_ERR_STATE = 8,        // the plan lacks what a call needs: loss, optimizer, a dropout's RNG
 } ptc_status;
+
+// Registries (ops.def, kinds.def) expand into the enums below.
+#include "kinds.def"
+#include "ops.def"
+
 
 // ---------------------------------------------------------------------------
 // RNG: xoshiro256** seeded with splitmix64. One state drives weight
@@ -53,24 +61,9 @@ void ptc_dense_backward_ref(float *dinp, float *dweight, float *dbias, const flo
 
 // ---------------------------------------------------------------------------
 // Activations, applied row-wise on (N, D) buffers.
-typedef enum {
-    PTC_ACT_LINEAR = 0,
-    PTC_ACT_RELU = 1,
-    PTC_ACT_SIGMOID = 2,
-    PTC_ACT_TANH = 3,
-    PTC_ACT_SOFTMAX = 4,
-    PTC_ACT_LEAKY_RELU = 5,    // alpha: negative slope
-    PTC_ACT_ELU = 6,           // alpha
-    PTC_ACT_SELU = 7,
-    PTC_ACT_GELU = 8,          // exact (erf), Keras's default
-    PTC_ACT_GELU_TANH = 9,     // tanh approximation
-    PTC_ACT_HARD_SIGMOID = 10, // Keras 3: relu6(x + 3) / 6
-    PTC_ACT_SOFTPLUS = 11,
-    PTC_ACT_SOFTSIGN = 12,
-    PTC_ACT_SWISH = 13,        // x * sigmoid(x), also silu
-    PTC_ACT_LOG_SOFTMAX = 14,
-    PTC_ACT_COUNT
-} ptc_act_kind;
+#define PTC_ACT_ENUM(NAME) PTC_ACT_##NAME,
+typedef enum { PTC_ACTIVATIONS(PTC_ACT_ENUM) PTC_ACT_COUNT } ptc_act_kind;
+#undef PTC_ACT_ENUM
 
 // alpha is the kind's parameter (leaky_relu's slope, elu's alpha), ignored by others.
 void ptc_act_forward(int kind, float *out, const float *inp, int64_t N, int64_t D, float alpha);
@@ -82,21 +75,14 @@ void ptc_act_backward(int kind, float *dinp, const float *dout, const float *inp
 // Losses. Each returns the batch mean loss (Keras: mean over the last axis,
 // then over the batch) and, when dpred is not NULL, writes (=, not +=) its
 // gradient with respect to the prediction (or, for the fused kinds, the logits).
-typedef enum {
-    PTC_LOSS_MSE = 1,
-    PTC_LOSS_MAE = 2,
-    PTC_LOSS_BCE = 3,                  // probabilities, clipped to [eps, 1 - eps]
-    PTC_LOSS_CCE = 4,                  // probabilities, normalized then clipped
-    PTC_LOSS_SPARSE_CCE = 5,           // probabilities, integer labels stored as float
-    PTC_LOSS_SIGMOID_BCE = 6,          // fused: logits of a sigmoid output
-    PTC_LOSS_SOFTMAX_CCE = 7,          // fused: logits of a softmax output
-    PTC_LOSS_SOFTMAX_SPARSE_CCE = 8,   // fused: logits, integer labels
-} ptc_loss_kind;
+#define PTC_LOSS_ENUM(NAME) PTC_LOSS_##NAME,
+typedef enum { PTC_LOSS_NONE = 0, PTC_LOSSES(PTC_LOSS_ENUM) PTC_LOSS_COUNT } ptc_loss_kind;
+#undef PTC_LOSS_ENUM
 
 #define PTC_EPSILON 1e-7f  // Keras's backend.epsilon(), used for clipping
 
 // w: (N,) row weights or NULL; the loss is sum_n w_n loss_n / N (Keras's
-// sum_over_batch_size). Returns PTC_ERR_VALUE (and *loss untouched) if a
+// sum_over_batch_size). Returns PTC_ERR_LABEL (and *loss untouched) if a
 // sparse label is not an integer in [0, D).
 ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred,
                             const float *y, const float *w, int64_t N, int64_t D);
@@ -104,19 +90,9 @@ ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *p
 int64_t ptc_loss_y_size(int kind, int64_t D);
 
 // Metrics: weighted statistics accumulated over an epoch (metrics.c).
-typedef enum {
-    PTC_METRIC_BINARY_ACCURACY = 1,   // threshold
-    PTC_METRIC_CATEGORICAL_ACCURACY = 2,
-    PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY = 3,
-    PTC_METRIC_MSE = 4,
-    PTC_METRIC_MAE = 5,
-    PTC_METRIC_TOP_K = 6,             // k
-    PTC_METRIC_SPARSE_TOP_K = 7,      // k
-    PTC_METRIC_CONFUSION = 8,         // threshold, k = class_id or -1: [TP, FP, FN, TN]
-    PTC_METRIC_CLASS_CONFUSION = 9,   // threshold (NaN: argmax): per class [TP, FP, FN]
-    PTC_METRIC_AUC = 10,              // k = num_thresholds: bucket histograms of positives, negatives
-    PTC_METRIC_COUNT
-} ptc_metric_kind;
+#define PTC_METRIC_ENUM(NAME) PTC_METRIC_##NAME,
+typedef enum { PTC_METRIC_NONE = 0, PTC_METRICS(PTC_METRIC_ENUM) PTC_METRIC_COUNT } ptc_metric_kind;
+#undef PTC_METRIC_ENUM
 
 typedef struct {
     int kind;
@@ -135,27 +111,29 @@ void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *
 // ---------------------------------------------------------------------------
 // Optimizers: flat loops over the P trainable parameters, Keras 3's update formulas.
 // AdamW is PTC_OPT_ADAM with weight_decay > 0 (Keras: a subclass of Adam).
-typedef enum {
-    PTC_OPT_SGD = 1,
-    PTC_OPT_ADAM = 2,
-    PTC_OPT_RMSPROP = 3,
-    PTC_OPT_ADAGRAD = 4,
-    PTC_OPT_NADAM = 5,
-} ptc_opt_kind;
+#define PTC_OPT_ENUM(NAME) PTC_OPT_##NAME,
+typedef enum { PTC_OPT_NONE = 0, PTC_OPTIMIZERS(PTC_OPT_ENUM) PTC_OPT_COUNT } ptc_opt_kind;
+#undef PTC_OPT_ENUM
+#define PTC_HYPER_ENUM(NAME) PTC_HYPER_##NAME,
+typedef enum { PTC_OPTIMIZER_HYPER(PTC_HYPER_ENUM) PTC_HYPER_COUNT } ptc_hyper;
+#undef PTC_HYPER_ENUM
 
 // A learning-rate schedule: the rate as a function of the optimizer's
 // iteration count, evaluated before each step (as Keras does).
-typedef enum {
-    PTC_SCHED_CONSTANT = 0,
-    PTC_SCHED_EXPONENTIAL = 1,
-    PTC_SCHED_PIECEWISE = 2,
-    PTC_SCHED_INVERSE_TIME = 3,
-    PTC_SCHED_POLYNOMIAL = 4,
-    PTC_SCHED_COSINE = 5,
-    PTC_SCHED_COSINE_RESTARTS = 6,
-} ptc_sched_kind;
+#define PTC_SCHED_ENUM(NAME) PTC_SCHED_##NAME,
+typedef enum { PTC_SCHEDULES(PTC_SCHED_ENUM) PTC_SCHED_COUNT } ptc_sched_kind;
+#undef PTC_SCHED_ENUM
+// Per kind, the index of each named parameter in ptc_schedule.p: PTC_SCHED_<KIND>_<NAME>.
+#define PTC_SCHED_PARAM_ENUM(K, NAME) PTC_SCHED_##K##_##NAME,
+#define PTC_SCHED_PARAM_ENUMS(K) enum { PTC_SCHED_##K##_PARAMS(PTC_SCHED_PARAM_ENUM, K) PTC_SCHED_##K##_N_PARAMS };
+PTC_SCHEDULES(PTC_SCHED_PARAM_ENUMS)
+#undef PTC_SCHED_PARAM_ENUMS
+#undef PTC_SCHED_PARAM_ENUM
 
 #define PTC_SCHED_PARAMS 8
+#define PTC_SCHED_PARAMS_FIT(K) _Static_assert(PTC_SCHED_##K##_N_PARAMS <= PTC_SCHED_PARAMS, #K " has too many parameters");
+PTC_SCHEDULES(PTC_SCHED_PARAMS_FIT)
+#undef PTC_SCHED_PARAMS_FIT
 typedef struct {
     int kind;
     double p[PTC_SCHED_PARAMS];  // per kind, see schedules.c
@@ -200,34 +178,57 @@ typedef struct {
 void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P);
 
 // ---------------------------------------------------------------------------
-// The plan: an ordered list of ops over buffers whose per-sample sizes are fixed.
-typedef enum {
-    PTC_OP_DENSE = 1,       // in[0] -> out; param[0] kernel (IN, OUT), param[1] bias or -1;
-                            // iarg[0] rows per sample R, iarg[1] IN, iarg[2] OUT
-    PTC_OP_ACTIVATION = 2,  // in[0] -> out; iarg[0] activation kind, iarg[1] last-axis width;
-                            // farg[0] the kind's alpha
-    PTC_OP_CONV2D = 3,      // in[0] (H, W, C) -> out (OH, OW, F); param[0] kernel (KH, KW, C, F),
-                            // param[1] bias; iarg: H W C KH KW F SH SW DH DW PT PL OH OW
-    PTC_OP_MAXPOOL2D = 4,   // iarg: H W C KH KW SH SW PT PL OH OW
-    PTC_OP_AVGPOOL2D = 5,   // same iargs
-    PTC_OP_GLOBAL_AVGPOOL = 6,  // (S, C) -> (C,); iarg: S C
-    PTC_OP_GLOBAL_MAXPOOL = 7,  // same
-    PTC_OP_BATCHNORM = 8,   // params gamma, beta, moving_mean, moving_var (gamma/beta may be -1);
-                            // iarg[0] channels C (last axis); farg: momentum, epsilon
-    PTC_OP_DROPOUT = 9,     // iarg[0] index of its RNG in plan->rngs; farg[0] rate
-    PTC_OP_ADD = 10,        // n_in inputs of equal size
-    PTC_OP_SUBTRACT = 11,   // in[0] - in[1]
-    PTC_OP_MULTIPLY = 12,   // elementwise product of n_in inputs
-    PTC_OP_AVERAGE = 13,    // mean of n_in inputs
-    PTC_OP_CONCAT = 14,     // iarg[0] outer rows per sample; each input contributes size/outer per row
-    PTC_OP_ACTIVITY_REG = 15,  // out == in[0]; adds l1 sum|a| + l2 sum a^2 (farg 0, 1) to the loss
-} ptc_op_kind;
+// Merges (merge.c): n_in inputs of n floats; a NULL dins[k] is skipped.
+void ptc_add_forward(float *out, const float *const *ins, int n_in, int64_t n);
+void ptc_add_backward(float *const *dins, const float *dout, int n_in, int64_t n);
+void ptc_subtract_forward(float *out, const float *a, const float *b, int64_t n);
+void ptc_subtract_backward(float *da, float *db, const float *dout, int64_t n);
+void ptc_multiply_forward(float *out, const float *const *ins, int n_in, int64_t n);
+void ptc_multiply_backward(float *const *dins, const float *dout, const float *const *ins, int n_in, int64_t n);
+void ptc_average_forward(float *out, const float *const *ins, int n_in, int64_t n);
+void ptc_average_backward(float *const *dins, const float *dout, int n_in, int64_t n);
+// out (rows, sum widths) from inputs (rows, widths[k]).
+void ptc_concat_forward(float *out, const float *const *ins, const int64_t *widths, int n_in, int64_t rows);
+void ptc_concat_backward(float *const *dins, const float *dout, const int64_t *widths, int n_in, int64_t rows);
 
+// Dropout (dropout.c): mask (n,) holds 0 or 1 / (1 - rate), drawn from rng in order.
+void ptc_dropout_forward(float *out, float *mask, const float *inp, int64_t n, float rate, ptc_rng *rng,
+                         int training);
+void ptc_dropout_backward(float *dinp, const float *dout, const float *mask, int64_t n, float rate);
+
+// L1/L2 penalties (penalty.c): value l1 * sum|x| + l2 * sum x^2; grad g += its gradient.
+double ptc_penalty_value(const float *x, int64_t n, double l1, double l2);
+void ptc_penalty_grad(float *g, const float *x, int64_t n, double l1, double l2);
+
+// ---------------------------------------------------------------------------
+// The plan: an ordered list of ops over buffers whose per-sample sizes are fixed.
 #define PTC_MAX_IN 8
 #define PTC_MAX_PARAM 4
 #define PTC_MAX_IARG 16
 #define PTC_MAX_FARG 8
-#define PTC_OPF_NO_BACKWARD 1  // backward skipped: the loss is fused through this op
+
+// Op ids from ops.def, from 1 (0: no op).
+#define PTC_OP_ENUM(ID, name, MIN_IN, MAX_IN) PTC_OP_##ID,
+typedef enum { PTC_OP_NONE = 0, PTC_OPS(PTC_OP_ENUM) PTC_OP_COUNT } ptc_op_kind;
+#undef PTC_OP_ENUM
+
+// Per op, the slot of each named parameter and argument: PTC_<ID>_<NAME> indexes
+// op->param, op->iarg or op->farg, and PTC_<ID>_N_PARAMS/_N_IARGS/_N_FARGS count them.
+#define PTC_ARG_ENUM(ID, NAME) PTC_##ID##_##NAME,
+#define PTC_OP_ARG_ENUMS(ID, name, MIN_IN, MAX_IN)                                                  \
+    enum { PTC_##ID##_PARAMS(PTC_ARG_ENUM, ID) PTC_##ID##_N_PARAMS };                        \
+    enum { PTC_##ID##_IARGS(PTC_ARG_ENUM, ID) PTC_##ID##_N_IARGS };                          \
+    enum { PTC_##ID##_FARGS(PTC_ARG_ENUM, ID) PTC_##ID##_N_FARGS };                          \
+    _Static_assert(PTC_##ID##_N_PARAMS <= PTC_MAX_PARAM && PTC_##ID##_N_IARGS <= PTC_MAX_IARG && \
+                       PTC_##ID##_N_FARGS <= PTC_MAX_FARG && MIN_IN >= 1 && MAX_IN <= PTC_MAX_IN,  \
+                   #ID " does not fit an op row");
+PTC_OPS(PTC_OP_ARG_ENUMS)
+#undef PTC_OP_ARG_ENUMS
+#undef PTC_ARG_ENUM
+
+#define PTC_FLAG_ENUM(NAME, name, BIT) PTC_OPF_##NAME = BIT,
+enum { PTC_OP_FLAGS(PTC_FLAG_ENUM) };
+#undef PTC_FLAG_ENUM
 // Layout of one op row in the int64 table handed over by Python.
 #define PTC_OP_ROW (4 + PTC_MAX_IN + PTC_MAX_PARAM + PTC_MAX_IARG)
 
@@ -286,6 +287,7 @@ typedef struct {
     ptc_rng *rngs;
     int64_t n_rngs;
     double activity_penalty;  // activity regularization of the current batch
+    int bad_op;               // with PTC_ERR_OP: the index of the malformed op
 } ptc_plan;
 
 // Sets the RNG states dropout ops draw their masks from: (n, 4) uint64, borrowed.
@@ -307,7 +309,7 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *plan, const ptc_regularizer *regs
 ptc_status ptc_plan_set_loss(ptc_plan *plan, int kind, int loss_buf, int64_t last_dim);
 // PTC_ERR_VALUE unless every op's parameters and every regularizer lie inside
 // the n_params floats of plan->params (call after setting params and regs).
-ptc_status ptc_plan_check_params(const ptc_plan *plan);
+ptc_status ptc_plan_check_params(ptc_plan *plan);
 
 // Trains on batches [b0, b1) of an epoch whose sample order is perm (n samples,
 // batches of batch_size, the last one possibly smaller). x: (n_total, in size),

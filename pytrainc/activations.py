@@ -9,14 +9,17 @@ import numpy as np
 
 import math
 
-# ids of csrc/ptc.h's ptc_act_kind, with the parameter Keras's string form uses
+from pytrainc import _C
+
+# The C kernel (by its name in `_C.ACTIVATIONS`, csrc/kinds.def) and the parameter
+# Keras's string form of each activation uses.
 _KINDS = {
-    "linear": (0, 0.0), "relu": (1, 0.0), "sigmoid": (2, 0.0), "tanh": (3, 0.0), "softmax": (4, 0.0),
-    "leaky_relu": (5, 0.2), "elu": (6, 1.0), "selu": (7, 0.0), "gelu": (8, 0.0), "hard_sigmoid": (10, 0.0),
-    "softplus": (11, 0.0), "softsign": (12, 0.0), "swish": (13, 0.0), "silu": (13, 0.0),
-    "log_softmax": (14, 0.0),
+    "linear": ("linear", 0.0), "relu": ("relu", 0.0), "sigmoid": ("sigmoid", 0.0), "tanh": ("tanh", 0.0),
+    "softmax": ("softmax", 0.0), "leaky_relu": ("leaky_relu", 0.2), "elu": ("elu", 1.0), "selu": ("selu", 0.0),
+    "gelu": ("gelu", 0.0), "hard_sigmoid": ("hard_sigmoid", 0.0), "softplus": ("softplus", 0.0),
+    "softsign": ("softsign", 0.0), "swish": ("swish", 0.0), "silu": ("swish", 0.0),
+    "log_softmax": ("log_softmax", 0.0),
 }
-LEAKY_RELU, ELU = 5, 6
 
 
 def linear(x):
@@ -140,12 +143,14 @@ def get(identifier):
 
 def kind(name):
     """The C kernel id of an activation name."""
-    return _KINDS[get(name)][0]
+    kernel, alpha = _KINDS[get(name)]
+    return _C.ACTIVATIONS[kernel], alpha[0]
 
 
 def kind_and_alpha(name):
     """The C kernel id and parameter of an activation name."""
-    return _KINDS[get(name)]
+    kernel, alpha = _KINDS[get(name)]
+    return _C.ACTIVATIONS[kernel], alpha
 
 
 def serialize(identifier):

@@ -1,8 +1,9 @@
 """Losses, as `keras.losses`. The computation runs in C (csrc/losses.c); these
 objects name the loss and carry its options."""
 
-# ids of csrc/ptc.h's ptc_loss_kind
-MSE, MAE, BCE, CCE, SPARSE_CCE, SIGMOID_BCE, SOFTMAX_CCE, SOFTMAX_SPARSE_CCE = range(1, 9)
+from pytrainc import _C
+
+# Kind ids come from the C registry (csrc/kinds.def, `_C.LOSSES`); 0 means none.
 
 
 class Loss:
@@ -27,7 +28,7 @@ class Loss:
 class MeanSquaredError(Loss):
     """Mean of squared errors over the last axis, then over the batch."""
 
-    _kind = MSE
+    _kind = _C.LOSSES["mse"]
 
     def __init__(self, name="mean_squared_error"):
         super().__init__(name)
@@ -39,7 +40,7 @@ class MeanSquaredError(Loss):
 class MeanAbsoluteError(Loss):
     """Mean of absolute errors over the last axis, then over the batch."""
 
-    _kind = MAE
+    _kind = _C.LOSSES["mae"]
 
     def __init__(self, name="mean_absolute_error"):
         super().__init__(name)
@@ -56,8 +57,8 @@ class BinaryCrossentropy(Loss):
         name: Defaults to "binary_crossentropy".
     """
 
-    _kind = BCE
-    _fused = SIGMOID_BCE
+    _kind = _C.LOSSES["bce"]
+    _fused = _C.LOSSES["sigmoid_bce"]
 
     def __init__(self, from_logits=False, name="binary_crossentropy"):
         super().__init__(name, from_logits)
@@ -71,8 +72,8 @@ class CategoricalCrossentropy(Loss):
         name: Defaults to "categorical_crossentropy".
     """
 
-    _kind = CCE
-    _fused = SOFTMAX_CCE
+    _kind = _C.LOSSES["cce"]
+    _fused = _C.LOSSES["softmax_cce"]
 
     def __init__(self, from_logits=False, name="categorical_crossentropy"):
         super().__init__(name, from_logits)
@@ -86,8 +87,8 @@ class SparseCategoricalCrossentropy(Loss):
         name: Defaults to "sparse_categorical_crossentropy".
     """
 
-    _kind = SPARSE_CCE
-    _fused = SOFTMAX_SPARSE_CCE
+    _kind = _C.LOSSES["sparse_cce"]
+    _fused = _C.LOSSES["softmax_sparse_cce"]
     sparse = True
 
     def __init__(self, from_logits=False, name="sparse_categorical_crossentropy"):

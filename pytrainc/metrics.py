@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-# ids of csrc/ptc.h's ptc_metric_kind
-(BINARY_ACCURACY, CATEGORICAL_ACCURACY, SPARSE_CATEGORICAL_ACCURACY, MSE, MAE, TOP_K, SPARSE_TOP_K, CONFUSION,
- CLASS_CONFUSION, AUC_HIST) = range(1, 11)
+from pytrainc import _C
+
+# Kind ids come from the C registry (csrc/kinds.def, `_C.METRICS`); 0 means none.
 
 
 def _div(a, b):
@@ -53,7 +53,7 @@ class BinaryAccuracy(Metric):
         threshold: Defaults to 0.5.
     """
 
-    _kind = BINARY_ACCURACY
+    _kind = _C.METRICS["binary_accuracy"]
 
     def __init__(self, name="binary_accuracy", threshold=0.5):
         super().__init__(name)
@@ -66,7 +66,7 @@ class BinaryAccuracy(Metric):
 class CategoricalAccuracy(Metric):
     """Share of samples whose argmax matches the one-hot label's argmax."""
 
-    _kind = CATEGORICAL_ACCURACY
+    _kind = _C.METRICS["categorical_accuracy"]
 
     def __init__(self, name="categorical_accuracy"):
         super().__init__(name)
@@ -75,7 +75,7 @@ class CategoricalAccuracy(Metric):
 class SparseCategoricalAccuracy(Metric):
     """Share of samples whose argmax equals the integer label."""
 
-    _kind = SPARSE_CATEGORICAL_ACCURACY
+    _kind = _C.METRICS["sparse_categorical_accuracy"]
 
     def __init__(self, name="sparse_categorical_accuracy"):
         super().__init__(name)
@@ -89,7 +89,7 @@ class TopKCategoricalAccuracy(Metric):
         name: Defaults to "top_k_categorical_accuracy".
     """
 
-    _kind = TOP_K
+    _kind = _C.METRICS["top_k"]
 
     def __init__(self, k=5, name="top_k_categorical_accuracy"):
         super().__init__(name)
@@ -104,7 +104,7 @@ class TopKCategoricalAccuracy(Metric):
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
     """Share of samples whose integer label is among the k highest predictions. Defaults: k=5."""
 
-    _kind = SPARSE_TOP_K
+    _kind = _C.METRICS["sparse_top_k"]
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy"):
         super().__init__(k, name)
@@ -113,7 +113,7 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
 class MeanSquaredError(Metric):
     """Mean squared error."""
 
-    _kind = MSE
+    _kind = _C.METRICS["mse"]
     _direction = "down"
 
     def __init__(self, name="mean_squared_error"):
@@ -123,7 +123,7 @@ class MeanSquaredError(Metric):
 class MeanAbsoluteError(Metric):
     """Mean absolute error."""
 
-    _kind = MAE
+    _kind = _C.METRICS["mae"]
     _direction = "down"
 
     def __init__(self, name="mean_absolute_error"):
@@ -160,7 +160,7 @@ class Precision(Metric):
         name: Defaults to "precision".
     """
 
-    _kind = CONFUSION
+    _kind = _C.METRICS["confusion"]
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision"):
         super().__init__(name)
@@ -206,7 +206,7 @@ class F1Score(Metric):
         name: Defaults to "f1_score".
     """
 
-    _kind = CLASS_CONFUSION
+    _kind = _C.METRICS["class_confusion"]
 
     def __init__(self, average=None, threshold=None, name="f1_score"):
         super().__init__(name)
@@ -250,7 +250,7 @@ class AUC(Metric):
         name: Defaults to "auc".
     """
 
-    _kind = AUC_HIST
+    _kind = _C.METRICS["auc"]
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name="auc"):
         super().__init__(name)

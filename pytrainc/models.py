@@ -21,10 +21,9 @@ from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
 from pytrainc import h5, saving, utils
+from pytrainc._plan import PlanBuilder
 from pytrainc.layers import InputLayer, KerasTensor, Layer
 
-_OPF_NO_BACKWARD = 1
-_ACT_SIGMOID, _ACT_SOFTMAX = 2, 4
 _MODEL_FORMAT = "pytrainc.model"
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -32,60 +31,6 @@ IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "
 
 class StateDictError(ValueError, RuntimeError):
     """A state dict does not fit the model (a RuntimeError, as in PyTorch, and a ValueError)."""
-
-
-# ---------------------------------------------------------------------------
-# Plan building
-
-
-class _PlanBuilder:
-    """Collects buffers and op rows in the layout csrc/module.c decodes."""
-
-    def __init__(self, offsets):
-        self._offsets = offsets  # id(Variable) -> offset in the flat parameter array
-        self.sizes = []
-        self.rows = []
-        self.fargs = []
-        self.producer = {}  # buffer id -> index of the op that writes it
-        self.rng_layers = []  # layers whose RNG state the plan uses, by index
-
-    def rng(self, layer):
-        """Index of layer's RNG state in the plan's RNG table."""
-        for i, known in enumerate(self.rng_layers):
-            if known is layer:
-                return i
-        self.rng_layers.append(layer)
-        return len(self.rng_layers) - 1
-
-    def buffer(self, size):
-        self.sizes.append(int(size))
-        return len(self.sizes) - 1
-
-    def op(self, kind, ins, out, params=(), iargs=(), fargs=(), flags=0):
-        if len(ins) > _C.MAX_IN or len(params) > _C.MAX_PARAM or len(fargs) > _C.MAX_FARG:
-            raise ValueError("op has too many inputs, parameters or arguments")
-        row = np.zeros(_C.OP_ROW, dtype=np.int64)
-        row[0], row[1], row[2], row[3] = kind, flags, out, len(ins)
-        row[4:4 + len(ins)] = ins
-        p0 = 4 + _C.MAX_IN
-        row[p0:p0 + _C.MAX_PARAM] = -1
-        for k, var in enumerate(params):
-            if var is not None:
-                row[p0 + k] = self._offsets[id(var)]
-        i0 = p0 + _C.MAX_PARAM
-        row[i0:i0 + len(iargs)] = iargs
-        f = np.zeros(_C.MAX_FARG, dtype=np.float64)
-        f[:len(fargs)] = fargs
-        self.rows.append(row)
-        self.fargs.append(f)
-        self.producer[out] = len(self.rows) - 1
-        return len(self.rows) - 1
-
-    def tables(self):
-        n = len(self.rows)
-        ops = np.array(self.rows, dtype=np.int64).reshape(n, _C.OP_ROW)
-        fargs = np.array(self.fargs, dtype=np.float64).reshape(n, _C.MAX_FARG)
-        return ops, fargs, np.array(self.sizes, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------
@@ -495,21 +440,20 @@ class Model:
             return loss._fused, out_buf, None
         op_index = builder.producer.get(out_buf)
         if op_index is not None and loss._fused:
-            row = builder.rows[op_index]
-            i0 = 4 + _C.MAX_IN + _C.MAX_PARAM
-            act = int(row[i0]) if row[0] == layers_module.OP_ACTIVATION else -1
-            wants = _ACT_SIGMOID if isinstance(loss, losses_module.BinaryCrossentropy) else _ACT_SOFTMAX
+            op = builder.row(op_index)
+            wants = "sigmoid" if isinstance(loss, losses_module.BinaryCrossentropy) else "softmax"
             # Only when the activation's rows are the loss's rows: a Flatten or Reshape
             # after a softmax reuses its buffer with another last axis.
-            if act == wants and int(row[i0 + 1]) == self._graph["output"].sample_shape[-1]:
-                return loss._fused, int(row[4]), op_index
+            if (op.name == "activation" and op.iarg("kind") == _C.ACTIVATIONS[wants]
+                    and op.iarg("width") == self._graph["output"].sample_shape[-1]):
+                return loss._fused, op.inputs[0], op_index
         return loss._kind, out_buf, None
 
     def _ensure_plan(self, batch_size):
         self._pack()
         if self._plan is None:
             g = self._graph
-            builder = _PlanBuilder(self._offsets)
+            builder = PlanBuilder(self._offsets)
             in_buf = builder.buffer(math.prod(g["input"].sample_shape))
             bufs = {id(g["input"]): in_buf}
             for t in g["order"]:
@@ -521,7 +465,7 @@ class Model:
             if self.compiled:
                 loss_setup = self._loss_setup(builder, out_buf)
                 if loss_setup[2] is not None:
-                    builder.rows[loss_setup[2]][1] |= _OPF_NO_BACKWARD
+                    builder.set_flag(loss_setup[2], "no_backward")
             ops, fargs, sizes = builder.tables()
             plan = _C.Plan(ops, fargs, sizes, in_buf, out_buf, self._params, self._grads,
                            max(int(batch_size), 1), self._n_trainable)

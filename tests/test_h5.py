@@ -59,20 +59,6 @@ def same_arrays(a, b):
                                     for u, v in zip(a, b))
 
 
-def conv_runs():
-    """Conv2D, BatchNormalization and pooling kernels are being integrated into the engine."""
-    try:
-        convnet().predict(data(2, (8, 8, 3)), verbose=0)
-    except ValueError as err:
-        if "malformed" in str(err) or "unknown op" in str(err).lower():
-            return False
-        raise
-    return True
-
-
-needs_conv = pytest.mark.skipif(not conv_runs(), reason="the engine cannot run Conv2D/BatchNormalization/pooling "
-                                "plans yet (kernels being integrated): 'Plan: ... an op is malformed'")
-
 LAYOUTS = [("w.h5", "legacy"), ("w.hdf5", "legacy"), ("w.weights.h5", "keras3")]
 BUILDERS = {"mlp": mlp, "functional": functional, "convnet": convnet}
 
@@ -116,7 +102,6 @@ def test_weights_round_trip_predicts_identically(tmp_path, name, layout):
     np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-@needs_conv
 @pytest.mark.parametrize("name,layout", LAYOUTS)
 def test_conv_weights_round_trip_predicts_identically(tmp_path, name, layout):
     model = randomize(convnet())

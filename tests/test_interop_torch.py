@@ -49,21 +49,6 @@ def close(a, b, tol=TOL):
     np.testing.assert_allclose(a, b, rtol=0, atol=tol)
 
 
-def conv_runs():
-    """Conv2D, BatchNormalization and pooling kernels are being integrated into the engine."""
-    try:
-        Sequential([L.Input((6, 6, 2)), L.Conv2D(2, 3), L.BatchNormalization(), L.MaxPooling2D()]).predict(
-            data(2, (6, 6, 2)), verbose=0)
-    except ValueError as err:
-        if "malformed" in str(err) or "unknown op" in str(err).lower():
-            return False
-        raise
-    return True
-
-
-needs_conv = pytest.mark.skipif(not conv_runs(), reason="the engine cannot run Conv2D/BatchNormalization/pooling "
-                                "plans yet (kernels being integrated): 'Plan: ... an op is malformed'")
-
 # ---------------------------------------------------------------------------
 # Naive NumPy references, channels last
 
@@ -278,7 +263,6 @@ def test_to_torch_conv1d_and_global_pooling_against_numpy():
     close(run(interop.to_torch(model), x), y.mean(axis=1))
 
 
-@needs_conv
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_to_torch_conv_net_predicts_like_pytrainc(padding):
     model = convnet(padding)
@@ -374,12 +358,10 @@ def test_from_torch_batchnorm1d_mapping():
     assert isinstance(layer, L.BatchNormalization)
     assert layer.momentum == pytest.approx(0.8) and layer.epsilon == 1e-5
     np.testing.assert_array_equal(layer.moving_variance.numpy(), bn.running_var.numpy())
-    # Inference mode in pytrainc (the engine) when it can run BatchNormalization,
-    # and through to_torch's module always.
+    # Inference mode in pytrainc (the engine) and through to_torch's module.
     x = data() * 2
     close(run(interop.to_torch(model), x), torch_run(net, x))
-    if conv_runs():
-        close(model.predict(x, verbose=0), torch_run(net, x))
+    close(model.predict(x, verbose=0), torch_run(net, x))
 
 
 def torch_convnet(s=0):
@@ -442,7 +424,6 @@ def test_from_torch_conv_net_through_to_torch():
     close(run(interop.to_torch(model), x), torch_run(net, nchw(x)))
 
 
-@needs_conv
 def test_from_torch_conv_net_predicts_like_torch():
     net = torch_convnet_same_rows()
     model = interop.from_torch(net, (10, 6, 3))

@@ -67,20 +67,6 @@ def weighted_layers_match(pt_model, k_model):
             np.testing.assert_array_equal(u, v)
 
 
-def conv_runs():
-    try:
-        Sequential([L.Input((6, 6, 2)), L.Conv2D(2, 3), L.BatchNormalization(), L.MaxPooling2D()]).predict(
-            data(2, (6, 6, 2)), verbose=0)
-    except ValueError as err:
-        if "malformed" in str(err) or "unknown op" in str(err).lower():
-            return False
-        raise
-    return True
-
-
-needs_conv = pytest.mark.skipif(not conv_runs(), reason="the engine cannot run Conv2D/BatchNormalization/pooling "
-                                "plans yet (kernels being integrated): 'Plan: ... an op is malformed'")
-
 # ---------------------------------------------------------------------------
 # The same architectures on both sides
 
@@ -163,7 +149,6 @@ def test_pytrainc_conv_weights_load_into_keras(tmp_path, name):
     close(keras_predict(k_model, x), ours)
 
 
-@needs_conv
 @pytest.mark.parametrize("name", ["w.h5", "w.weights.h5"])
 def test_pytrainc_conv_predictions_match_keras(tmp_path, name):
     model = pt_convnet()
@@ -242,8 +227,7 @@ def test_keras_conv_weights_load_into_pytrainc(tmp_path, how):
     with torch.no_grad():
         ours = interop.to_torch(model)(torch.from_numpy(x)).numpy()
     close(ours, keras_predict(k_model, x))
-    if conv_runs():
-        close(model.predict(x, verbose=0), keras_predict(k_model, x))
+    close(model.predict(x, verbose=0), keras_predict(k_model, x))
 
 
 @pytest.mark.parametrize("name", ["k.weights.h5", "k.h5"])

@@ -687,7 +687,7 @@ def test_config_round_trips_through_json(opt):
     assert back.get_config() == opt.get_config()
     assert type(back.from_config(back.get_config())) is type(opt)
     assert back.learning_rate == pytest.approx(opt.learning_rate)
-    assert np.array_equal(back._hyper(), opt._hyper())
+    assert np.array_equal(back._hyper_array(), opt._hyper_array())
 
 
 # ---------------------------------------------------------------------------

@@ -1,22 +1,16 @@
 """Activation layers where Keras has them: ReLU, LeakyReLU, ELU, Softmax."""
 
-import math
-
-from pytrainc.layers.core import OP_ACTIVATION, Layer
-from pytrainc import activations
+from pytrainc.layers.core import Layer, _emit_activation
 
 
 class _ParamActivation(Layer):
-    _kind = 1
+    _activation = "relu"  # a name of pytrainc.activations
 
     def _alpha(self):
         return 0.0
 
     def _emit(self, builder, in_bufs, in_shapes):
-        shape = tuple(in_shapes[0])
-        out = builder.buffer(math.prod(shape))
-        builder.op(OP_ACTIVATION, in_bufs, out, iargs=[self._kind, shape[-1]], fargs=[self._alpha()])
-        return out
+        return _emit_activation(builder, in_bufs[0], tuple(in_shapes[0]), self._activation, self._alpha())
 
 
 class ReLU(_ParamActivation):
@@ -36,7 +30,7 @@ class ReLU(_ParamActivation):
         if negative_slope < 0:
             raise ValueError(f"negative_slope must be >= 0. Received: {negative_slope}")
         self.negative_slope = float(negative_slope)
-        self._kind = activations.LEAKY_RELU if self.negative_slope else 1
+        self._activation = "leaky_relu" if self.negative_slope else "relu"
 
     def _alpha(self):
         return self.negative_slope
@@ -48,7 +42,7 @@ class ReLU(_ParamActivation):
 class LeakyReLU(_ParamActivation):
     """`x` if `x > 0` else `negative_slope * x`. Args: negative_slope=0.3 (Keras's layer default)."""
 
-    _kind = activations.LEAKY_RELU
+    _activation = "leaky_relu"
 
     def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
@@ -66,7 +60,7 @@ class LeakyReLU(_ParamActivation):
 class ELU(_ParamActivation):
     """`x` if `x > 0` else `alpha * (exp(x) - 1)`. Args: alpha=1.0."""
 
-    _kind = activations.ELU
+    _activation = "elu"
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -82,7 +76,7 @@ class ELU(_ParamActivation):
 class Softmax(_ParamActivation):
     """Softmax over the last axis. Args: axis=-1 (only the last axis is supported)."""
 
-    _kind = 4
+    _activation = "softmax"
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

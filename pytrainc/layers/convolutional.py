@@ -7,7 +7,7 @@ Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
 
 import math
 
-from pytrainc.layers.core import OP_CONV2D, _emit_activation, _KernelLayer
+from pytrainc.layers.core import _emit_activation, _KernelLayer
 
 
 def _tuple(value, n, name):
@@ -97,8 +97,8 @@ class _Conv(_KernelLayer):
     def _emit(self, builder, in_bufs, in_shapes):
         H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = self._geometry((None,) + tuple(in_shapes[0]))
         out = builder.buffer(OH * OW * self.filters)
-        builder.op(OP_CONV2D, in_bufs, out, params=[self.kernel, self.bias],
-                   iargs=[H, W, C, KH, KW, self.filters, SH, SW, DH, DW, PT, PL, OH, OW])
+        builder.op("conv2d", in_bufs, out, params={"kernel": self.kernel, "bias": self.bias},
+                   h=H, w=W, c=C, kh=KH, kw=KW, f=self.filters, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW)
         shape = self.compute_output_shape((None,) + tuple(in_shapes[0]))[1:]
         return self._emit_activity(builder, _emit_activation(builder, out, shape, self.activation))
 

@@ -9,10 +9,6 @@ import numpy as np
 
 from pytrainc import activations, initializers, regularizers
 
-# ids of csrc/ptc.h's ptc_op_kind
-(OP_DENSE, OP_ACTIVATION, OP_CONV2D, OP_MAXPOOL2D, OP_AVGPOOL2D, OP_GLOBAL_AVGPOOL, OP_GLOBAL_MAXPOOL,
- OP_BATCHNORM, OP_DROPOUT, OP_ADD, OP_SUBTRACT, OP_MULTIPLY, OP_AVERAGE, OP_CONCAT, OP_ACTIVITY_REG) = range(1, 16)
-
 _NAME_COUNTS = {}
 
 
@@ -30,13 +26,18 @@ def _with_batch(shape):
     return (None,) + tuple(shape)
 
 
-def _emit_activation(builder, in_buf, shape, activation):
-    """Add an activation op after in_buf (nothing for linear); return the output buffer."""
+def _emit_activation(builder, in_buf, shape, activation, alpha=None):
+    """Add an activation op after in_buf (nothing for linear); return the output buffer.
+
+    activation is a name of `pytrainc.activations`; alpha overrides the parameter its
+    string form implies (a LeakyReLU layer's slope, an ELU layer's alpha).
+    """
     if activation == "linear":
         return in_buf
-    kind, alpha = activations.kind_and_alpha(activation)
+    kind, default_alpha = activations.kind_and_alpha(activation)
     out = builder.buffer(math.prod(shape))
-    builder.op(OP_ACTIVATION, [in_buf], out, iargs=[kind, shape[-1]], fargs=[alpha])
+    builder.op("activation", [in_buf], out, kind=kind, width=shape[-1],
+               alpha=default_alpha if alpha is None else alpha)
     return out
 
 
@@ -229,7 +230,7 @@ class Layer:
         """The activity regularizer's op on this layer's output, if any."""
         reg = self.activity_regularizer
         if reg is not None:
-            builder.op(OP_ACTIVITY_REG, [out_buf], out_buf, fargs=[reg.l1, reg.l2])
+            builder.op("activity_reg", [out_buf], out_buf, l1=reg.l1, l2=reg.l2)
         return out_buf
 
     def _emit(self, builder, in_bufs, in_shapes):
@@ -367,8 +368,8 @@ class Dense(_KernelLayer):
         shape = in_shapes[0]
         rows = math.prod(shape[:-1])
         out = builder.buffer(rows * self.units)
-        builder.op(OP_DENSE, in_bufs, out, params=[self.kernel, self.bias],
-                   iargs=[rows, shape[-1], self.units])
+        builder.op("dense", in_bufs, out, params={"kernel": self.kernel, "bias": self.bias},
+                   rows=rows, units_in=shape[-1], units_out=self.units)
         return self._emit_activity(builder, _emit_activation(builder, out, tuple(shape[:-1]) + (self.units,),
                                                              self.activation))
 

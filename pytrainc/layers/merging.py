@@ -9,12 +9,12 @@ Example (a residual block):
 
 import math
 
-from pytrainc.layers.core import OP_ADD, OP_AVERAGE, OP_CONCAT, OP_MULTIPLY, OP_SUBTRACT, Layer
+from pytrainc.layers.core import Layer
 
 
 class _Merge(Layer):
     _multi_input = True
-    _op = OP_ADD
+    _op = "add"
     _n = None  # exact number of inputs, or None for two or more
 
     def compute_output_shape(self, input_shapes):
@@ -45,20 +45,20 @@ class Add(_Merge):
 class Subtract(_Merge):
     """`inputs[0] - inputs[1]`."""
 
-    _op = OP_SUBTRACT
+    _op = "subtract"
     _n = 2
 
 
 class Multiply(_Merge):
     """Elementwise product of its inputs."""
 
-    _op = OP_MULTIPLY
+    _op = "multiply"
 
 
 class Average(_Merge):
     """Elementwise mean of its inputs."""
 
-    _op = OP_AVERAGE
+    _op = "average"
 
 
 class Concatenate(_Merge):
@@ -68,7 +68,7 @@ class Concatenate(_Merge):
         axis: Defaults to -1.
     """
 
-    _op = OP_CONCAT
+    _op = "concat"
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -100,7 +100,7 @@ class Concatenate(_Merge):
         a = self._axis(len(in_shapes[0]))
         outer = math.prod(in_shapes[0][:a])
         out = builder.buffer(sum(math.prod(s) for s in in_shapes))
-        builder.op(OP_CONCAT, in_bufs, out, iargs=[outer])
+        builder.op("concat", in_bufs, out, outer=outer)
         return out
 
     def get_config(self):

@@ -3,7 +3,7 @@
 import math
 
 from pytrainc import initializers, regularizers
-from pytrainc.layers.core import OP_BATCHNORM, Layer
+from pytrainc.layers.core import Layer
 
 
 class BatchNormalization(Layer):
@@ -65,9 +65,10 @@ class BatchNormalization(Layer):
     def _emit(self, builder, in_bufs, in_shapes):
         shape = tuple(in_shapes[0])
         out = builder.buffer(math.prod(shape))
-        builder.op(OP_BATCHNORM, in_bufs, out,
-                   params=[self.gamma, self.beta, self.moving_mean, self.moving_variance],
-                   iargs=[shape[-1], 0 if self.trainable else 1], fargs=[self.momentum, self.epsilon])
+        builder.op("batchnorm", in_bufs, out,
+                   params={"gamma": self.gamma, "beta": self.beta, "moving_mean": self.moving_mean,
+                           "moving_var": self.moving_variance},
+                   c=shape[-1], frozen=0 if self.trainable else 1, momentum=self.momentum, epsilon=self.epsilon)
         return out
 
     def get_config(self):

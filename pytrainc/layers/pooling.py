@@ -1,12 +1,13 @@
 """Pooling layers (channels_last), as `keras.layers.MaxPooling2D` and friends."""
 
 from pytrainc.layers.convolutional import _tuple, conv_output_length
-from pytrainc.layers.core import (OP_AVGPOOL2D, OP_GLOBAL_AVGPOOL, OP_GLOBAL_MAXPOOL, OP_MAXPOOL2D, Layer)
+from pytrainc._plan import op_spec
+from pytrainc.layers.core import Layer
 
 
 class _Pool(Layer):
     _rank = 2
-    _op = OP_MAXPOOL2D
+    _op = "maxpool2d"
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -41,7 +42,7 @@ class _Pool(Layer):
     def _emit(self, builder, in_bufs, in_shapes):
         g = self._geometry((None,) + tuple(in_shapes[0]))
         out = builder.buffer(g[9] * g[10] * g[2])
-        builder.op(self._op, in_bufs, out, iargs=list(g))
+        builder.op(self._op, in_bufs, out, **dict(zip(op_spec(self._op)["iargs"], g)))
         return out
 
     def get_config(self):
@@ -64,7 +65,7 @@ class MaxPooling2D(_Pool):
 class AveragePooling2D(MaxPooling2D):
     """Mean over pool_size windows ('same' padding averages real cells only, as Keras)."""
 
-    _op = OP_AVGPOOL2D
+    _op = "avgpool2d"
 
 
 class MaxPooling1D(_Pool):
@@ -76,11 +77,11 @@ class MaxPooling1D(_Pool):
 class AveragePooling1D(MaxPooling1D):
     """Mean over windows of steps."""
 
-    _op = OP_AVGPOOL2D
+    _op = "avgpool2d"
 
 
 class _GlobalPool(Layer):
-    _op = OP_GLOBAL_AVGPOOL
+    _op = "global_avgpool"
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
@@ -103,7 +104,7 @@ class _GlobalPool(Layer):
         for d in shape[:-1]:
             spatial *= d
         out = builder.buffer(channels)
-        builder.op(self._op, in_bufs, out, iargs=[spatial, channels])
+        builder.op(self._op, in_bufs, out, s=spatial, c=channels)
         return out
 
     def get_config(self):
@@ -117,7 +118,7 @@ class GlobalAveragePooling2D(_GlobalPool):
 class GlobalMaxPooling2D(_GlobalPool):
     """Max over height and width: (None, H, W, C) -> (None, C)."""
 
-    _op = OP_GLOBAL_MAXPOOL
+    _op = "global_maxpool"
 
 
 class GlobalAveragePooling1D(_GlobalPool):
@@ -127,7 +128,7 @@ class GlobalAveragePooling1D(_GlobalPool):
 class GlobalMaxPooling1D(_GlobalPool):
     """Max over steps: (None, steps, C) -> (None, C)."""
 
-    _op = OP_GLOBAL_MAXPOOL
+    _op = "global_maxpool"
 
 
 LAYERS = {c.__name__: c for c in (MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D,

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from pytrainc import _C, regularizers, utils
-from pytrainc.layers.core import OP_DROPOUT, Layer
+from pytrainc.layers.core import Layer
 
 
 class Dropout(Layer):
@@ -41,7 +41,7 @@ class Dropout(Layer):
 
     def _emit(self, builder, in_bufs, in_shapes):
         out = builder.buffer(math.prod(in_shapes[0]))
-        builder.op(OP_DROPOUT, in_bufs, out, iargs=[builder.rng(self)], fargs=[self.rate])
+        builder.op("dropout", in_bufs, out, rng=builder.rng(self), rate=self.rate)
         return out
 
     def get_config(self):

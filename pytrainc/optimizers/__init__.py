@@ -12,10 +12,11 @@ import math
 
 import numpy as np
 
+from pytrainc import _C
+
 from pytrainc.optimizers import schedules
 from pytrainc.optimizers.schedules import LearningRateSchedule
 
-_SGD, _ADAM, _RMSPROP, _ADAGRAD, _NADAM = 1, 2, 3, 4, 5
 _EMPTY = np.zeros(0, dtype=np.float32)
 
 
@@ -141,15 +142,18 @@ class Optimizer:
 
     # -- engine wiring
     def _hyper(self):
-        """float64 (13,): [learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, rho,
-        centered, amsgrad, weight_decay, clipnorm, clipvalue, global_clipnorm]; 0 is off."""
-        h = np.zeros(13, dtype=np.float64)
-        h[0] = self._lr0()
-        h[9] = self.weight_decay or 0.0
-        h[10] = self.clipnorm or 0.0
-        h[11] = self.clipvalue or 0.0
-        h[12] = self.global_clipnorm or 0.0
-        return h
+        """The hyper-parameters by their names in `_C.OPTIMIZER_HYPER`; absent ones are off (0)."""
+        return {"learning_rate": self._lr0(), "weight_decay": self.weight_decay or 0.0,
+                "clipnorm": self.clipnorm or 0.0, "clipvalue": self.clipvalue or 0.0,
+                "global_clipnorm": self.global_clipnorm or 0.0}
+
+    def _hyper_array(self):
+        """The hyper-parameters as the engine reads them: float64 in `_C.OPTIMIZER_HYPER` order, 0 for off."""
+        values = self._hyper()
+        unknown = sorted(set(values) - set(_C.OPTIMIZER_HYPER))
+        if unknown:
+            raise ValueError(f"Unknown optimizer hyper-parameters {unknown}. Expected: {_C.OPTIMIZER_HYPER}")
+        return np.array([float(values.get(name, 0.0)) for name in _C.OPTIMIZER_HYPER], dtype=np.float64)
 
     def _lr0(self):
         """The constant rate handed to the engine (a schedule's own rate overrides it)."""
@@ -186,7 +190,7 @@ class Optimizer:
         self._build(n_params)
         if slices is not None:
             slices = np.ascontiguousarray(slices, dtype=np.int64).reshape(-1, 2)
-        plan.set_optimizer(self._kind, self._hyper(), *self._engine_slots(), self._iterations, slices)
+        plan.set_optimizer(self._kind, self._hyper_array(), *self._engine_slots(), self._iterations, slices)
         if isinstance(self._learning_rate, LearningRateSchedule):
             sched = self._learning_rate
             plan.set_schedule(sched._kind, sched._params(), sched._table())
@@ -241,7 +245,7 @@ class SGD(Optimizer):
     >>> opt = pytrainc.optimizers.SGD(learning_rate=0.1, momentum=0.9)
     """
 
-    _kind = _SGD
+    _kind = _C.OPTIMIZERS["sgd"]
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
                  clipvalue=None, global_clipnorm=None, name="SGD"):
@@ -251,9 +255,7 @@ class SGD(Optimizer):
         self._slots = ("m",) if self.momentum else ()
 
     def _hyper(self):
-        h = super()._hyper()
-        h[1], h[2] = self.momentum, float(self.nesterov)
-        return h
+        return {**super()._hyper(), "momentum": self.momentum, "nesterov": float(self.nesterov)}
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -282,7 +284,7 @@ class Adam(Optimizer):
     >>> model.compile(optimizer=pytrainc.optimizers.Adam(learning_rate=1e-3), loss="mse")
     """
 
-    _kind = _ADAM
+    _kind = _C.OPTIMIZERS["adam"]
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adam"):
@@ -294,9 +296,8 @@ class Adam(Optimizer):
         self._slots = ("m", "v", "u") if self.amsgrad else ("m", "v")
 
     def _hyper(self):
-        h = super()._hyper()
-        h[3], h[4], h[5], h[8] = self.beta_1, self.beta_2, self.epsilon, float(self.amsgrad)
-        return h
+        return {**super()._hyper(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "amsgrad": float(self.amsgrad)}
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -356,7 +357,7 @@ class RMSprop(Optimizer):
     >>> opt = pytrainc.optimizers.RMSprop(learning_rate=1e-3, centered=True)
     """
 
-    _kind = _RMSPROP
+    _kind = _C.OPTIMIZERS["rmsprop"]
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop"):
@@ -368,9 +369,8 @@ class RMSprop(Optimizer):
         self._slots = ("v",) + (("m",) if self.momentum else ()) + (("u",) if self.centered else ())
 
     def _hyper(self):
-        h = super()._hyper()
-        h[1], h[5], h[6], h[7] = self.momentum, self.epsilon, self.rho, float(self.centered)
-        return h
+        return {**super()._hyper(), "momentum": self.momentum, "epsilon": self.epsilon, "rho": self.rho,
+                "centered": float(self.centered)}
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -397,7 +397,7 @@ class Adagrad(Optimizer):
     >>> opt = pytrainc.optimizers.Adagrad(learning_rate=0.1)
     """
 
-    _kind = _ADAGRAD
+    _kind = _C.OPTIMIZERS["adagrad"]
     _slots = ("v",)
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
@@ -410,9 +410,7 @@ class Adagrad(Optimizer):
         return self.initial_accumulator_value
 
     def _hyper(self):
-        h = super()._hyper()
-        h[5] = self.epsilon
-        return h
+        return {**super()._hyper(), "epsilon": self.epsilon}
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
@@ -442,7 +440,7 @@ class Nadam(Optimizer):
     >>> opt = pytrainc.optimizers.Nadam(learning_rate=2e-3)
     """
 
-    _kind = _NADAM
+    _kind = _C.OPTIMIZERS["nadam"]
     _slots = ("m", "v")
     _scalars = {"u_product": 1.0}
 
@@ -457,9 +455,7 @@ class Nadam(Optimizer):
         return self._state["m"], self._state["v"], self._state["u_product"]
 
     def _hyper(self):
-        h = super()._hyper()
-        h[3], h[4], h[5] = self.beta_1, self.beta_2, self.epsilon
-        return h
+        return {**super()._hyper(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

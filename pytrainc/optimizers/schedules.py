@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from pytrainc import _C
+from pytrainc._plan import pack_named
 
-_EXPONENTIAL, _PIECEWISE, _INVERSE_TIME, _POLYNOMIAL, _COSINE, _COSINE_RESTARTS = range(1, 7)
 _EMPTY = np.zeros(0, dtype=np.float64)
 
 
@@ -30,7 +30,7 @@ def _number(name, value, positive=False, allow_zero=True):
 class LearningRateSchedule:
     """Base class: `schedule(step)` returns the learning rate at that step."""
 
-    _kind = 0
+    _kind = _C.SCHEDULES["constant"]
 
     def _params(self):
         raise NotImplementedError
@@ -51,10 +51,13 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-def _pad(values):
-    p = np.zeros(8, dtype=np.float64)
-    p[:len(values)] = values
-    return p
+_NAMES = {kind: name for name, kind in _C.SCHEDULES.items()}
+
+
+def _pack(schedule, **values):
+    """The schedule's named parameters as the engine's float64 (8,) array (csrc/kinds.def)."""
+    name = _NAMES[schedule._kind]
+    return pack_named(_C.SCHEDULE_PARAMS[name], values, f"Schedule {name!r}", np.float64, 8)
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -73,7 +76,7 @@ class ExponentialDecay(LearningRateSchedule):
     >>> opt = pytrainc.optimizers.SGD(learning_rate=lr)
     """
 
-    _kind = _EXPONENTIAL
+    _kind = _C.SCHEDULES["exponential"]
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
         self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, positive=True)
@@ -83,7 +86,8 @@ class ExponentialDecay(LearningRateSchedule):
         self.name = name
 
     def _params(self):
-        return _pad([self.initial_learning_rate, self.decay_steps, self.decay_rate, float(self.staircase)])
+        return _pack(self, initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
+                     decay_rate=self.decay_rate, staircase=float(self.staircase))
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -96,7 +100,7 @@ class InverseTimeDecay(ExponentialDecay):
     Args as ExponentialDecay; `staircase` floors `step / decay_steps`. Defaults name="InverseTimeDecay".
     """
 
-    _kind = _INVERSE_TIME
+    _kind = _C.SCHEDULES["inverse_time"]
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
         super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
@@ -112,7 +116,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         name: Defaults to "PiecewiseConstant".
     """
 
-    _kind = _PIECEWISE
+    _kind = _C.SCHEDULES["piecewise"]
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         boundaries = [_number("boundaries", b) for b in boundaries]
@@ -126,7 +130,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self._tab = np.array(boundaries + values, dtype=np.float64)
 
     def _params(self):
-        return _pad([self.values[0]])
+        return _pack(self)  # its boundaries and values go in the table
 
     def _table(self):
         return self._tab
@@ -147,7 +151,7 @@ class PolynomialDecay(LearningRateSchedule):
         name: Defaults to "PolynomialDecay".
     """
 
-    _kind = _POLYNOMIAL
+    _kind = _C.SCHEDULES["polynomial"]
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
                  name="PolynomialDecay"):
@@ -159,8 +163,8 @@ class PolynomialDecay(LearningRateSchedule):
         self.name = name
 
     def _params(self):
-        return _pad([self.initial_learning_rate, self.decay_steps, self.end_learning_rate, self.power,
-                     float(self.cycle)])
+        return _pack(self, initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
+                     end_learning_rate=self.end_learning_rate, power=self.power, cycle=float(self.cycle))
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -180,7 +184,7 @@ class CosineDecay(LearningRateSchedule):
         warmup_steps: Defaults to 0.
     """
 
-    _kind = _COSINE
+    _kind = _C.SCHEDULES["cosine"]
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
                  warmup_steps=0):
@@ -193,7 +197,8 @@ class CosineDecay(LearningRateSchedule):
 
     def _params(self):
         target = math.nan if self.warmup_target is None else self.warmup_target
-        return _pad([self.initial_learning_rate, self.decay_steps, self.alpha, target, self.warmup_steps])
+        return _pack(self, initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
+                     alpha=self.alpha, warmup_target=target, warmup_steps=self.warmup_steps)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -213,7 +218,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         name: Defaults to "SGDRDecay".
     """
 
-    _kind = _COSINE_RESTARTS
+    _kind = _C.SCHEDULES["cosine_restarts"]
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
         self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, positive=True)
@@ -224,7 +229,8 @@ class CosineDecayRestarts(LearningRateSchedule):
         self.name = name
 
     def _params(self):
-        return _pad([self.initial_learning_rate, self.first_decay_steps, self.t_mul, self.m_mul, self.alpha])
+        return _pack(self, initial_learning_rate=self.initial_learning_rate, first_decay_steps=self.first_decay_steps,
+                     t_mul=self.t_mul, m_mul=self.m_mul, alpha=self.alpha)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,

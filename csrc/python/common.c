@@ -1,0 +1,117 @@
+// Array checks, status-to-exception mapping and Ctrl-C handling for the binding.
+#include "common.h"  // first: Python.h sets the POSIX feature macros signal.h needs
+
+#include <signal.h>
+#include <string.h>
+
+// Array checking
+
+// Returns a borrowed PyArrayObject* if obj is an ndarray of the given dtype,
+// C-contiguous and aligned (and writeable when asked), else sets TypeError/ValueError.
+PyArrayObject *ptc_py_check_array(PyObject *obj, int typenum, int ndim, int writeable, const char *name) {
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a numpy array. Received: %s", name, Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    PyArrayObject *a = (PyArrayObject *)obj;
+    if (PyArray_TYPE(a) != typenum) {
+        PyArray_Descr *want = PyArray_DescrFromType(typenum);
+        PyErr_Format(PyExc_TypeError, "%s must have dtype %S. Received: dtype=%S", name, (PyObject *)want,
+                     (PyObject *)PyArray_DESCR(a));
+        Py_XDECREF(want);
+        return NULL;
+    }
+    if (ndim >= 0 && PyArray_NDIM(a) != ndim) {
+        PyErr_Format(PyExc_ValueError, "%s must have %d dimension(s). Received: ndim=%d", name, ndim,
+                     PyArray_NDIM(a));
+        return NULL;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a)) {
+        PyErr_Format(PyExc_ValueError, "%s must be C-contiguous and aligned", name);
+        return NULL;
+    }
+    if (writeable && !PyArray_ISWRITEABLE(a)) {
+        PyErr_Format(PyExc_ValueError, "%s must be writeable", name);
+        return NULL;
+    }
+    return a;
+}
+
+// xoshiro256** never leaves the all-zero state (every draw would be 0, and
+// rejection sampling would loop forever), so such a state is refused.
+int ptc_py_rng_is_zero(const uint64_t *s) { return !(s[0] | s[1] | s[2] | s[3]); }
+
+int ptc_py_raise_status(ptc_status st, const char *what) {
+    switch (st) {
+    case PTC_OK:
+    case PTC_STOPPED_NONFINITE: return 0;
+    case PTC_ERR_NOMEM: PyErr_Format(PyExc_MemoryError, "%s: out of memory", what); return -1;
+    case PTC_ERR_INTERRUPTED:
+        // The signal handler below chained to Python's, so this usually raises
+        // KeyboardInterrupt (or whatever the user's SIGINT handler raises).
+        if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
+        return -1;
+    case PTC_ERR_SIZE:
+        PyErr_Format(PyExc_ValueError,
+                     "%s: the requested sizes overflow or exceed what the kernels can index "
+                     "(a batch or layer too large for this machine)", what);
+        return -1;
+    case PTC_ERR_LABEL:
+        PyErr_Format(PyExc_ValueError, "%s: a label is out of range for the loss (sparse labels must be integer "
+                     "class indices in [0, number of classes))", what);
+        return -1;
+    case PTC_ERR_OP: PyErr_Format(PyExc_ValueError, "%s: an op of the plan is malformed", what); return -1;
+    case PTC_ERR_STATE:
+        PyErr_Format(PyExc_RuntimeError, "%s: the plan lacks its loss, its optimizer or a dropout op's generator", what);
+        return -1;
+    case PTC_ERR_VALUE: PyErr_Format(PyExc_ValueError, "%s: invalid argument", what); return -1;
+    }
+    PyErr_Format(PyExc_SystemError, "%s: unknown status %d", what, (int)st);
+    return -1;
+}
+
+int ptc_py_raise_plan_status(ptc_status st, const ptc_plan *plan, const char *what) {
+    if (st != PTC_ERR_OP || plan->bad_op < 0) return ptc_py_raise_status(st, what);
+    const ptc_op *op = plan->ops ? &plan->ops[plan->bad_op] : NULL;
+    PyErr_Format(PyExc_ValueError,
+                 "%s: op %d is malformed: its kind, inputs, arguments or parameters do not fit the plan's buffers",
+                 what, plan->bad_op);
+    (void)op;
+    return -1;
+}
+
+// ---------------------------------------------------------------------------
+// Ctrl-C while the GIL is released: a SIGINT handler sets a flag the engine
+// reads between batches, then calls the previous (Python's) handler so that
+// Python's signal machinery also sees the signal.
+
+volatile int ptc_py_stop_flag = 0;
+static struct sigaction prev_sigint;
+static int sigint_installed = 0;
+
+static void on_sigint(int sig) {
+    ptc_py_stop_flag = 1;
+    if (!(prev_sigint.sa_flags & SA_SIGINFO) && prev_sigint.sa_handler != SIG_DFL &&
+        prev_sigint.sa_handler != SIG_IGN && prev_sigint.sa_handler != NULL)
+        prev_sigint.sa_handler(sig);
+}
+
+void ptc_py_watch_sigint(int enable) {
+    ptc_py_stop_flag = 0;
+    sigint_installed = 0;
+    if (!enable) return;
+    struct sigaction cur;
+    if (sigaction(SIGINT, NULL, &cur) != 0) return;
+    if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_IGN) return;  // respect an ignored SIGINT
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, &prev_sigint) == 0) sigint_installed = 1;
+}
+
+void ptc_py_unwatch_sigint(void) {
+    if (sigint_installed) sigaction(SIGINT, &prev_sigint, NULL);
+    sigint_installed = 0;
+}
+

@@ -1,0 +1,58 @@
+// Module init: the Plan type, every file's functions, the registry and constants.
+#define PTC_PY_MODULE
+#include "common.h"
+#include "../blas.h"
+
+// ---------------------------------------------------------------------------
+// BLAS
+
+static PyObject *py_blas_info(PyObject *mod, PyObject *noargs) {
+    const char *cfg = ptc_blas_info();
+    return Py_BuildValue("si", cfg ? cfg : "", ptc_blas_get_num_threads());
+}
+
+static PyObject *py_set_num_threads(PyObject *mod, PyObject *args) {
+    int n;
+    if (!PyArg_ParseTuple(args, "i", &n)) return NULL;
+    if (n < 1) {
+        PyErr_Format(PyExc_ValueError, "num_threads must be >= 1. Received: %d", n);
+        return NULL;
+    }
+    ptc_blas_set_num_threads(n);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"blas_info", py_blas_info, METH_NOARGS, "blas_info() -> (config, num_threads)"},
+    {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},
+    {NULL, NULL, 0, NULL},
+};
+
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_C", "pytrainc's C core.", -1, module_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__C(void) {
+    PyObject *m = NULL;
+    import_array();
+    if (PyType_Ready(&ptc_py_PlanType) < 0) return NULL;
+    if (!(m = PyModule_Create(&module_def))) return NULL;
+    Py_INCREF(&ptc_py_PlanType);
+    if (PyModule_AddObject(m, "Plan", (PyObject *)&ptc_py_PlanType) < 0) goto fail;
+    if (PyModule_AddFunctions(m, ptc_py_rng_methods) < 0 || PyModule_AddFunctions(m, ptc_py_kernel_methods) < 0 ||
+        PyModule_AddFunctions(m, ptc_py_kernel2d_methods) < 0 || PyModule_AddFunctions(m, ptc_py_op_methods) < 0 ||
+        ptc_py_add_registry(m) < 0)
+        goto fail;
+    if (PyModule_AddIntConstant(m, "OP_ROW", PTC_OP_ROW) < 0 || PyModule_AddIntConstant(m, "MAX_FARG", PTC_MAX_FARG) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_IN", PTC_MAX_IN) < 0 || PyModule_AddIntConstant(m, "MAX_PARAM", PTC_MAX_PARAM) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_IARG", PTC_MAX_IARG) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_METRICS", PTC_MAX_METRICS) < 0)
+        goto fail;
+    return m;
+fail:
+    Py_DECREF(&ptc_py_PlanType);
+    Py_DECREF(m);
+    return NULL;
+}
+

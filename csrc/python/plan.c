@@ -1,0 +1,667 @@
+// The Plan type: a compiled model the engine runs, with the arrays it borrows.
+#include "common.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+
+// ---------------------------------------------------------------------------
+// Plan object
+
+typedef struct {
+    PyObject_HEAD
+    ptc_plan plan;
+    int ready;
+    int busy;  // a call is running without the GIL
+    PyObject *params, *grads, *m, *v, *u, *iterations, *slices, *sched_table, *rngs;  // arrays whose memory the plan uses
+} PlanObject;
+
+static void Plan_dealloc(PlanObject *self) {
+    ptc_plan_free(&self->plan);
+    Py_XDECREF(self->params);
+    Py_XDECREF(self->grads);
+    Py_XDECREF(self->m);
+    Py_XDECREF(self->v);
+    Py_XDECREF(self->u);
+    Py_XDECREF(self->iterations);
+    Py_XDECREF(self->sched_table);
+    Py_XDECREF(self->slices);
+    Py_XDECREF(self->rngs);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+// Plan(ops int64 (n_ops, PTC_OP_ROW), fargs float64 (n_ops, PTC_MAX_FARG),
+//      buf_size int64 (n_bufs,), input_buf, output_buf, params float32 (P,),
+//      grads float32 (P,), max_batch, n_trainable): the optimizer updates params[:n_trainable]
+static int Plan_init(PlanObject *self, PyObject *args, PyObject *kwds) {
+    PyObject *ops_o = NULL, *fargs_o = NULL, *sizes_o = NULL, *params_o = NULL, *grads_o = NULL;
+    int input_buf, output_buf;
+    long long max_batch, n_trainable;
+    ptc_op *ops = NULL;
+    int ret = -1;
+    if (self->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "Plan is already initialized");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "OOOiiOOLL", &ops_o, &fargs_o, &sizes_o, &input_buf, &output_buf,
+                          &params_o, &grads_o, &max_batch, &n_trainable))
+        return -1;
+    PyArrayObject *opsa = ptc_py_check_array(ops_o, NPY_INT64, 2, 0, "ops");
+    PyArrayObject *fa = opsa ? ptc_py_check_array(fargs_o, NPY_FLOAT64, 2, 0, "fargs") : NULL;
+    PyArrayObject *sa = fa ? ptc_py_check_array(sizes_o, NPY_INT64, 1, 0, "buf_size") : NULL;
+    PyArrayObject *pa = sa ? ptc_py_check_array(params_o, NPY_FLOAT32, 1, 1, "params") : NULL;
+    PyArrayObject *ga = pa ? ptc_py_check_array(grads_o, NPY_FLOAT32, 1, 1, "grads") : NULL;
+    if (!ga) goto cleanup;
+    npy_intp n_ops = PyArray_DIM(opsa, 0);
+    if (PyArray_DIM(opsa, 1) != PTC_OP_ROW || PyArray_DIM(fa, 0) != n_ops || PyArray_DIM(fa, 1) != PTC_MAX_FARG) {
+        PyErr_Format(PyExc_ValueError, "ops must be (n, %d) and fargs (n, %d)", PTC_OP_ROW, PTC_MAX_FARG);
+        goto cleanup;
+    }
+    if (PyArray_DIM(pa, 0) != PyArray_DIM(ga, 0)) {
+        PyErr_SetString(PyExc_ValueError, "params and grads must have the same length");
+        goto cleanup;
+    }
+    ops = PyMem_Calloc((size_t)(n_ops > 0 ? n_ops : 1), sizeof(ptc_op));
+    if (!ops) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    const int64_t *rows = (const int64_t *)PyArray_DATA(opsa);
+    const double *fr = (const double *)PyArray_DATA(fa);
+    for (npy_intp i = 0; i < n_ops; i++) {
+        const int64_t *r = rows + i * PTC_OP_ROW;
+        ptc_op *op = &ops[i];
+        op->kind = (int)r[0];
+        op->flags = (int)r[1];
+        op->out = (int)r[2];
+        op->n_in = (int)r[3];
+        for (int k = 0; k < PTC_MAX_IN; k++) op->in[k] = (int)r[4 + k];
+        for (int k = 0; k < PTC_MAX_PARAM; k++) op->param[k] = r[4 + PTC_MAX_IN + k];
+        for (int k = 0; k < PTC_MAX_IARG; k++) op->iarg[k] = r[4 + PTC_MAX_IN + PTC_MAX_PARAM + k];
+        for (int k = 0; k < PTC_MAX_FARG; k++) op->farg[k] = fr[i * PTC_MAX_FARG + k];
+    }
+    ptc_status st = ptc_plan_init(&self->plan, ops, (int)n_ops, (const int64_t *)PyArray_DATA(sa),
+                                  (int)PyArray_DIM(sa, 0), input_buf, output_buf, (int64_t)max_batch);
+    if (ptc_py_raise_plan_status(st, &self->plan, "Plan")) goto cleanup;
+    self->plan.params = (float *)PyArray_DATA(pa);
+    self->plan.grads = (float *)PyArray_DATA(ga);
+    self->plan.n_params = (int64_t)PyArray_DIM(pa, 0);
+    if (n_trainable < 0 || n_trainable > self->plan.n_params) {
+        PyErr_Format(PyExc_ValueError, "n_trainable must be in [0, %lld]. Received: %lld",
+                     (long long)self->plan.n_params, n_trainable);
+        ptc_plan_free(&self->plan);
+        goto cleanup;
+    }
+    self->plan.n_trainable = (int64_t)n_trainable;
+    st = ptc_plan_check_params(&self->plan);
+    if (st != PTC_OK) {
+        PyErr_Format(PyExc_ValueError, "Plan: op %d is malformed or its parameters lie outside the parameter array",
+                     self->plan.bad_op);
+        ptc_plan_free(&self->plan);
+        goto cleanup;
+    }
+    Py_INCREF(params_o);
+    self->params = params_o;
+    Py_INCREF(grads_o);
+    self->grads = grads_o;
+    self->ready = 1;
+    ret = 0;
+cleanup:
+    PyMem_Free(ops);
+    return ret;
+}
+
+static int plan_usable(PlanObject *self) {
+    if (!self->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "Plan is not initialized");
+        return 0;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Plan is in use by another thread");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *Plan_set_loss(PlanObject *self, PyObject *args) {
+    int kind, loss_buf;
+    long long last_dim;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL", &kind, &loss_buf, &last_dim)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_loss(&self->plan, kind, loss_buf, (int64_t)last_dim), "set_loss")) return NULL;
+    Py_RETURN_NONE;
+}
+
+// set_metrics(spec int64 (n, 2) [kind, k], thresholds float64 (n,))
+static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
+    PyObject *so, *to;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OO", &so, &to)) return NULL;
+    PyArrayObject *s = ptc_py_check_array(so, NPY_INT64, 2, 0, "metrics");
+    PyArrayObject *t = s ? ptc_py_check_array(to, NPY_FLOAT64, 1, 0, "thresholds") : NULL;
+    if (!t) return NULL;
+    npy_intp n = PyArray_DIM(s, 0);
+    if (PyArray_DIM(s, 1) != 2 || PyArray_DIM(t, 0) != n || n > PTC_MAX_METRICS) {
+        PyErr_Format(PyExc_ValueError, "metrics must be (n, 2) and thresholds (n,), n <= %d", PTC_MAX_METRICS);
+        return NULL;
+    }
+    ptc_metric ms[PTC_MAX_METRICS];
+    const int64_t *sd = PyArray_DATA(s);
+    const double *td = PyArray_DATA(t);
+    for (npy_intp i = 0; i < n; i++) ms[i] = (ptc_metric){(int)sd[2 * i], sd[2 * i + 1], td[i], 0};
+    if (ptc_plan_set_metrics(&self->plan, ms, (int)n) != PTC_OK) {
+        PyErr_SetString(PyExc_ValueError, "a metric does not fit the model's output or targets");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+// set_regularizers(slices int64 (n, 2) [offset, size], coefs float64 (n, 2) [l1, l2])
+static PyObject *Plan_set_regularizers(PlanObject *self, PyObject *args) {
+    PyObject *so, *co;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OO", &so, &co)) return NULL;
+    PyArrayObject *s = ptc_py_check_array(so, NPY_INT64, 2, 0, "slices");
+    PyArrayObject *c = s ? ptc_py_check_array(co, NPY_FLOAT64, 2, 0, "coefs") : NULL;
+    if (!c) return NULL;
+    npy_intp n = PyArray_DIM(s, 0);
+    if (PyArray_DIM(s, 1) != 2 || PyArray_DIM(c, 0) != n || PyArray_DIM(c, 1) != 2) {
+        PyErr_SetString(PyExc_ValueError, "slices and coefs must both be (n, 2)");
+        return NULL;
+    }
+    ptc_regularizer *regs = PyMem_Calloc((size_t)(n > 0 ? n : 1), sizeof(ptc_regularizer));
+    if (!regs) return PyErr_NoMemory();
+    const int64_t *sd = PyArray_DATA(s);
+    const double *cd = PyArray_DATA(c);
+    for (npy_intp i = 0; i < n; i++)
+        regs[i] = (ptc_regularizer){sd[2 * i], sd[2 * i + 1], cd[2 * i], cd[2 * i + 1]};
+    ptc_status st = ptc_plan_set_regularizers(&self->plan, regs, (int)n);
+    PyMem_Free(regs);
+    if (ptc_py_raise_status(st, "set_regularizers")) return NULL;
+    if (ptc_plan_check_params(&self->plan) != PTC_OK) {
+        ptc_plan_set_regularizers(&self->plan, NULL, 0);
+        PyErr_SetString(PyExc_ValueError, "a regularized slice lies outside the parameter array");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+// An optimizer's hyper-parameters come as float64 in kinds.def's PTC_OPTIMIZER_HYPER
+// order; entries past the end of a shorter array (at least 8) read as 0 (off).
+#define HYP_NAME(NAME) #NAME,
+static const char *const hyp_names[PTC_HYPER_COUNT] = {PTC_OPTIMIZER_HYPER(HYP_NAME)};
+
+static int check_slot(PyArrayObject *a, const char *name, npy_intp want, const char *what) {
+    if (PyArray_DIM(a, 0) == want) return 0;
+    PyErr_Format(PyExc_ValueError, "optimizer slot %s (%s) must hold %zd floats. Received: %zd", name, what,
+                 (Py_ssize_t)want, (Py_ssize_t)PyArray_DIM(a, 0));
+    return -1;
+}
+
+// Fills an optimizer from (kind, hyper float64 (>= 8,) laid out as HYP_*, m, v, u
+// float32 (P,) or (0,) where unused (Nadam's u: (1,)), iterations int64 (1,),
+// slices int64 (n_vars, 2) [offset, size] tiling [0, P) in order, or NULL / None
+// for one variable). The optimizer borrows every array. Returns 0 or sets an exception.
+int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *mo, PyObject *vo, PyObject *uo,
+                           PyObject *io, PyObject *so, npy_intp P) {
+    memset(o, 0, sizeof(*o));
+    PyArrayObject *h = ptc_py_check_array(ho, NPY_FLOAT64, 1, 0, "hyper");
+    PyArrayObject *m = h ? ptc_py_check_array(mo, NPY_FLOAT32, 1, 1, "m") : NULL;
+    PyArrayObject *v = m ? ptc_py_check_array(vo, NPY_FLOAT32, 1, 1, "v") : NULL;
+    PyArrayObject *u = v ? ptc_py_check_array(uo, NPY_FLOAT32, 1, 1, "u") : NULL;
+    PyArrayObject *it = u ? ptc_py_check_array(io, NPY_INT64, 1, 1, "iterations") : NULL;
+    PyArrayObject *sl = NULL;
+    if (!it) return -1;
+    if (so && so != Py_None && !(sl = ptc_py_check_array(so, NPY_INT64, 2, 0, "slices"))) return -1;
+    if (kind < PTC_OPT_SGD || kind > PTC_OPT_NADAM) {
+        PyErr_Format(PyExc_ValueError, "unknown optimizer kind %d", kind);
+        return -1;
+    }
+    if (PyArray_DIM(h, 0) < 8) {
+        PyErr_Format(PyExc_ValueError, "hyper must hold at least 8 values. Received: %zd",
+                     (Py_ssize_t)PyArray_DIM(h, 0));
+        return -1;
+    }
+    double hd[PTC_HYPER_COUNT] = {0};
+    memcpy(hd, PyArray_DATA(h), (size_t)(PyArray_DIM(h, 0) < PTC_HYPER_COUNT ? PyArray_DIM(h, 0) : PTC_HYPER_COUNT) * sizeof(double));
+    // Rates, decay and clipping limits: finite and >= 0 (0 is "off" for the last four);
+    // momentum, epsilon and rho too where the kind reads them; betas in [0, 1).
+    int must[PTC_HYPER_COUNT] = {0};
+    must[PTC_HYPER_LEARNING_RATE] = must[PTC_HYPER_WEIGHT_DECAY] = must[PTC_HYPER_CLIPNORM] = must[PTC_HYPER_CLIPVALUE] = must[PTC_HYPER_GLOBAL_CLIPNORM] = 1;
+    must[PTC_HYPER_MOMENTUM] = kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP;
+    must[PTC_HYPER_EPSILON] = kind != PTC_OPT_SGD;
+    must[PTC_HYPER_RHO] = kind == PTC_OPT_RMSPROP;
+    must[PTC_HYPER_BETA_1] = must[PTC_HYPER_BETA_2] = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM;
+    for (int i = 0; i < PTC_HYPER_COUNT; i++) {
+        const int unit = i == PTC_HYPER_BETA_1 || i == PTC_HYPER_BETA_2;
+        if (must[i] && !(isfinite(hd[i]) && hd[i] >= 0.0 && (!unit || hd[i] < 1.0))) {
+            PyObject *val = PyFloat_FromDouble(hd[i]);
+            char name[32];
+            size_t n = 0;
+            for (; hyp_names[i][n] && n < sizeof(name) - 1; n++) name[n] = (char)tolower((unsigned char)hyp_names[i][n]);
+            name[n] = '\0';
+            if (val)
+                PyErr_Format(PyExc_ValueError, "optimizer %s must be %s. Received: %s=%R", name,
+                             unit ? "in [0, 1)" : "finite and >= 0", name, val);
+            Py_XDECREF(val);
+            return -1;
+        }
+    }
+    if ((hd[PTC_HYPER_CLIPNORM] > 0) + (hd[PTC_HYPER_CLIPVALUE] > 0) + (hd[PTC_HYPER_GLOBAL_CLIPNORM] > 0) > 1) {
+        PyErr_SetString(PyExc_ValueError, "Only one of clipnorm, clipvalue and global_clipnorm can be set");
+        return -1;
+    }
+    o->kind = kind;
+    o->learning_rate = hd[PTC_HYPER_LEARNING_RATE];
+    o->momentum = hd[PTC_HYPER_MOMENTUM];
+    o->nesterov = hd[PTC_HYPER_NESTEROV] != 0.0;
+    o->beta_1 = hd[PTC_HYPER_BETA_1];
+    o->beta_2 = hd[PTC_HYPER_BETA_2];
+    o->epsilon = hd[PTC_HYPER_EPSILON];
+    o->rho = hd[PTC_HYPER_RHO];
+    o->centered = hd[PTC_HYPER_CENTERED] != 0.0;
+    o->amsgrad = hd[PTC_HYPER_AMSGRAD] != 0.0;
+    o->weight_decay = hd[PTC_HYPER_WEIGHT_DECAY];
+    o->clipnorm = hd[PTC_HYPER_CLIPNORM];
+    o->clipvalue = hd[PTC_HYPER_CLIPVALUE];
+    o->global_clipnorm = hd[PTC_HYPER_GLOBAL_CLIPNORM];
+    const int need_m = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM ||
+                       ((kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP) && o->momentum > 0.0);
+    const int need_v = kind != PTC_OPT_SGD;
+    const npy_intp need_u = kind == PTC_OPT_NADAM ? 1
+                            : (kind == PTC_OPT_ADAM && o->amsgrad) || (kind == PTC_OPT_RMSPROP && o->centered) ? P
+                                                                                                              : -1;
+    if ((need_m && check_slot(m, "m", P, "first moment / momentum")) ||
+        (need_v && check_slot(v, "v", P, "second moment / velocity / accumulator")) ||
+        (need_u >= 0 && check_slot(u, "u", need_u,
+                                   kind == PTC_OPT_NADAM ? "Nadam's u_product" : "velocity_hat / average_gradient")))
+        return -1;
+    if (PyArray_DIM(it, 0) != 1) {
+        PyErr_SetString(PyExc_ValueError, "iterations must hold one int64 counter");
+        return -1;
+    }
+    if (sl) {
+        const npy_intp n = PyArray_DIM(sl, 0);
+        const int64_t *sd = PyArray_DATA(sl);
+        int64_t next = 0;
+        if (PyArray_DIM(sl, 1) != 2) {
+            PyErr_SetString(PyExc_ValueError, "slices must have shape (n_vars, 2): rows of [offset, size]");
+            return -1;
+        }
+        for (npy_intp j = 0; j < n; j++) {
+            if (sd[2 * j] != next || sd[2 * j + 1] < 0 || sd[2 * j + 1] > (int64_t)P - next) {
+                PyErr_Format(PyExc_ValueError, "slices must tile [0, %zd) in order; row %zd is [%lld, %lld], "
+                             "expected offset %lld", (Py_ssize_t)P, (Py_ssize_t)j, (long long)sd[2 * j],
+                             (long long)sd[2 * j + 1], (long long)next);
+                return -1;
+            }
+            next += sd[2 * j + 1];
+        }
+        if (next != (int64_t)P) {
+            PyErr_Format(PyExc_ValueError, "slices must tile [0, %zd); they end at %lld", (Py_ssize_t)P,
+                         (long long)next);
+            return -1;
+        }
+        o->slices = sd;
+        o->n_slices = (int64_t)n;
+    }
+    o->m = PyArray_DATA(m);
+    o->v = PyArray_DATA(v);
+    o->u = PyArray_DATA(u);
+    o->iterations = PyArray_DATA(it);
+    return 0;
+}
+
+// set_optimizer(kind, hyper, m, v, u, iterations, slices=None): the plan keeps
+// references to the state arrays and the slices.
+static PyObject *Plan_set_optimizer(PlanObject *self, PyObject *args) {
+    ptc_optimizer o;
+    int kind;
+    PyObject *ho, *mo, *vo, *uo, *io, *so = Py_None;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOOOOO|O", &kind, &ho, &mo, &vo, &uo, &io, &so)) return NULL;
+    if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, (npy_intp)self->plan.n_trainable)) return NULL;
+    Py_INCREF(mo); Py_XSETREF(self->m, mo);
+    Py_INCREF(vo); Py_XSETREF(self->v, vo);
+    Py_INCREF(uo); Py_XSETREF(self->u, uo);
+    Py_INCREF(io); Py_XSETREF(self->iterations, io);
+    Py_INCREF(so); Py_XSETREF(self->slices, so);
+    self->plan.opt = o;
+    Py_RETURN_NONE;
+}
+
+// Reads (kind, params float64 (8,), table float64 (2n + 1,) or (0,)) into s,
+// checking each kind's parameters so that evaluation never divides by zero.
+int ptc_py_parse_schedule(ptc_schedule *s, int kind, PyObject *po, PyObject *to) {
+    memset(s, 0, sizeof(*s));
+    PyArrayObject *p = ptc_py_check_array(po, NPY_FLOAT64, 1, 0, "schedule params");
+    PyArrayObject *t = p ? ptc_py_check_array(to, NPY_FLOAT64, 1, 0, "schedule table") : NULL;
+    if (!t) return -1;
+    if (PyArray_DIM(p, 0) != PTC_SCHED_PARAMS) {
+        PyErr_Format(PyExc_ValueError, "schedule params must hold %d values", PTC_SCHED_PARAMS);
+        return -1;
+    }
+    s->kind = kind;
+    memcpy(s->p, PyArray_DATA(p), sizeof(s->p));
+    npy_intp nt = PyArray_DIM(t, 0);
+    switch (kind) {
+    case PTC_SCHED_CONSTANT: break;
+    case PTC_SCHED_PIECEWISE:
+        if (nt < 1 || nt % 2 != 1) {
+            PyErr_SetString(PyExc_ValueError, "piecewise table must hold n boundaries and n + 1 values");
+            return -1;
+        }
+        s->n = (int64_t)(nt / 2);
+        s->table = PyArray_DATA(t);
+        break;
+    case PTC_SCHED_EXPONENTIAL: case PTC_SCHED_INVERSE_TIME: case PTC_SCHED_POLYNOMIAL:
+    case PTC_SCHED_COSINE: case PTC_SCHED_COSINE_RESTARTS:
+        // DECAY_STEPS (FIRST_DECAY_STEPS for restarts) has the same slot in every decaying kind.
+        _Static_assert(PTC_SCHED_EXPONENTIAL_DECAY_STEPS == 1 && PTC_SCHED_INVERSE_TIME_DECAY_STEPS == 1 &&
+                           PTC_SCHED_POLYNOMIAL_DECAY_STEPS == 1 && PTC_SCHED_COSINE_DECAY_STEPS == 1 &&
+                           PTC_SCHED_COSINE_RESTARTS_FIRST_DECAY_STEPS == 1,
+                       "decay_steps slot");
+        if (!(s->p[PTC_SCHED_EXPONENTIAL_DECAY_STEPS] > 0.0)) {
+            PyErr_SetString(PyExc_ValueError, "schedule decay_steps must be > 0");
+            return -1;
+        }
+        if (kind == PTC_SCHED_COSINE && s->p[PTC_SCHED_COSINE_WARMUP_STEPS] < 0.0) {
+            PyErr_SetString(PyExc_ValueError, "warmup_steps must be >= 0");
+            return -1;
+        }
+        if (kind == PTC_SCHED_COSINE_RESTARTS && !(s->p[PTC_SCHED_COSINE_RESTARTS_T_MUL] > 0.0)) {
+            PyErr_SetString(PyExc_ValueError, "t_mul must be > 0");
+            return -1;
+        }
+        break;
+    default:
+        PyErr_Format(PyExc_ValueError, "unknown schedule kind %d", kind);
+        return -1;
+    }
+    return 0;
+}
+
+// set_schedule(kind, params, table): the learning rate of every later step.
+static PyObject *Plan_set_schedule(PlanObject *self, PyObject *args) {
+    int kind;
+    PyObject *po, *to;
+    ptc_schedule s;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOO", &kind, &po, &to)) return NULL;
+    if (ptc_py_parse_schedule(&s, kind, po, to)) return NULL;
+    Py_INCREF(to);
+    Py_XSETREF(self->sched_table, to);
+    self->plan.opt.schedule = s;
+    Py_RETURN_NONE;
+}
+
+// set_rngs(states uint64 (n, 4)): the RNGs dropout ops draw masks from; kept by reference.
+static PyObject *Plan_set_rngs(PlanObject *self, PyObject *args) {
+    PyObject *so;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "O", &so)) return NULL;
+    PyArrayObject *s = ptc_py_check_array(so, NPY_UINT64, 2, 1, "rng states");
+    if (!s) return NULL;
+    if (PyArray_DIM(s, 1) != 4) {
+        PyErr_SetString(PyExc_ValueError, "rng states must be (n, 4) uint64");
+        return NULL;
+    }
+    for (npy_intp i = 0; i < PyArray_DIM(s, 0); i++)
+        if (ptc_py_rng_is_zero((const uint64_t *)PyArray_DATA(s) + 4 * i)) {
+            PyErr_Format(PyExc_ValueError, "rng state %zd is all zeros: seed it with rng_seed first", (Py_ssize_t)i);
+            return NULL;
+        }
+    if (ptc_py_raise_status(ptc_plan_set_rngs(&self->plan, (ptc_rng *)PyArray_DATA(s), (int64_t)PyArray_DIM(s, 0)),
+                     "set_rngs"))
+        return NULL;
+    Py_INCREF(so);
+    Py_XSETREF(self->rngs, so);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Plan_set_learning_rate(PlanObject *self, PyObject *args) {
+    double lr;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "d", &lr)) return NULL;
+    self->plan.opt.learning_rate = lr;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Plan_reserve(PlanObject *self, PyObject *args) {
+    long long n;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "L", &n)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_reserve(&self->plan, (int64_t)n), "reserve")) return NULL;
+    Py_RETURN_NONE;
+}
+
+// Checks x (n, in size) float32 and, if yo is not NULL, y (n, y_size) float32.
+static int check_data(PlanObject *self, PyObject *xo, PyObject *yo, PyArrayObject **x, PyArrayObject **y) {
+    *x = ptc_py_check_array(xo, NPY_FLOAT32, 2, 0, "x");
+    if (!*x) return -1;
+    int64_t dx = self->plan.buf_size[self->plan.input_buf];
+    if (PyArray_DIM(*x, 1) != dx) {
+        PyErr_Format(PyExc_ValueError, "x must have %lld features per sample. Received: %lld", (long long)dx,
+                     (long long)PyArray_DIM(*x, 1));
+        return -1;
+    }
+    if (!yo) return 0;
+    *y = ptc_py_check_array(yo, NPY_FLOAT32, 2, 0, "y");
+    if (!*y) return -1;
+    if (PyArray_DIM(*y, 0) != PyArray_DIM(*x, 0) || PyArray_DIM(*y, 1) != self->plan.y_size) {
+        PyErr_Format(PyExc_ValueError, "y must be (%lld, %lld). Received: (%lld, %lld)",
+                     (long long)PyArray_DIM(*x, 0), (long long)self->plan.y_size,
+                     (long long)PyArray_DIM(*y, 0), (long long)PyArray_DIM(*y, 1));
+        return -1;
+    }
+    if (self->plan.loss_kind == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "Plan has no loss: call set_loss first");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *new_sums(const PlanObject *self) {
+    npy_intp n = (npy_intp)self->plan.n_sums;
+    return PyArray_ZEROS(1, &n, NPY_FLOAT64, 0);
+}
+
+// Sample weights for one pass: None, or float32 (n,) finite and >= 0.
+int ptc_py_check_weights(PyObject *wo, npy_intp n, const float **w) {
+    *w = NULL;
+    if (wo == NULL || wo == Py_None) return 0;
+    PyArrayObject *a = ptc_py_check_array(wo, NPY_FLOAT32, 1, 0, "sample_weight");
+    if (!a) return -1;
+    if (PyArray_DIM(a, 0) != n) {
+        PyErr_Format(PyExc_ValueError, "sample_weight must have one weight per sample (%zd). Received: %zd",
+                     (Py_ssize_t)n, (Py_ssize_t)PyArray_DIM(a, 0));
+        return -1;
+    }
+    *w = PyArray_DATA(a);
+    return 0;
+}
+
+// train(x, y, perm int64 (n,), batch_size, b0, b1, interruptible, stop_on_nonfinite=False,
+//       sample_weight=None, sums=None) -> (sums, batches_done, last_batch_loss, stopped_on_nonfinite)
+// With sums (float64 (n_sums,)), the pass adds into it in place: the same
+// additions in the same order however an epoch is split into calls.
+static PyObject *Plan_train(PlanObject *self, PyObject *args) {
+    PyObject *xo, *yo, *po, *sums = NULL, *wo = NULL, *so = NULL;
+    long long batch_size, b0, b1;
+    int interruptible, stop_on_nonfinite = 0;
+    double last_loss = 0.0;
+    const float *w = NULL;
+    PyArrayObject *x, *y = NULL;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOOLLLp|pOO", &xo, &yo, &po, &batch_size, &b0, &b1,
+                                                &interruptible, &stop_on_nonfinite, &wo, &so))
+        return NULL;
+    if (check_data(self, xo, yo, &x, &y)) return NULL;
+    if (ptc_py_check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
+    PyArrayObject *perm = ptc_py_check_array(po, NPY_INT64, 1, 0, "perm");
+    if (!perm) return NULL;
+    npy_intp n = PyArray_DIM(x, 0);
+    if (PyArray_DIM(perm, 0) != n) {
+        PyErr_SetString(PyExc_ValueError, "perm must have one index per sample");
+        return NULL;
+    }
+    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
+        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
+                     (long long)self->plan.max_batch, batch_size);
+        return NULL;
+    }
+    if (b0 < 0 || b1 < b0) {
+        PyErr_Format(PyExc_ValueError, "batches must satisfy 0 <= b0 <= b1. Received: b0=%lld, b1=%lld", b0, b1);
+        return NULL;
+    }
+    // Check only the indices these batches read: an epoch run batch by batch
+    // must not pay a pass over the whole permutation per batch.
+    const int64_t *pd = PyArray_DATA(perm);
+    const npy_intp lo = b0 >= (long long)n ? n : (npy_intp)(b0 * batch_size);
+    const npy_intp hi = b1 >= (long long)n ? n : (npy_intp)(b1 * batch_size);
+    for (npy_intp i = lo < n ? lo : n; i < (hi < n ? hi : n); i++)
+        if (pd[i] < 0 || pd[i] >= n) {
+            PyErr_Format(PyExc_ValueError, "perm[%zd] = %lld is out of range [0, %zd)", (Py_ssize_t)i,
+                         (long long)pd[i], (Py_ssize_t)n);
+            return NULL;
+        }
+    if (!self->plan.opt.kind) {
+        PyErr_SetString(PyExc_RuntimeError, "Plan has no optimizer: call set_optimizer first");
+        return NULL;
+    }
+    if (so && so != Py_None) {
+        PyArrayObject *sa = ptc_py_check_array(so, NPY_FLOAT64, 1, 1, "sums");
+        if (!sa) return NULL;
+        if (PyArray_DIM(sa, 0) != (npy_intp)self->plan.n_sums) {
+            PyErr_Format(PyExc_ValueError, "sums must hold %lld values", (long long)self->plan.n_sums);
+            return NULL;
+        }
+        Py_INCREF(so);
+        sums = so;
+    } else if (!(sums = new_sums(self))) {
+        return NULL;
+    }
+    double *s = PyArray_DATA((PyArrayObject *)sums);
+    int64_t done = 0;
+    ptc_status st;
+    self->busy = 1;
+    self->plan.sample_weight = w;
+    ptc_py_watch_sigint(interruptible);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size,
+                        (int64_t)b0, (int64_t)b1, &ptc_py_stop_flag, stop_on_nonfinite, s, &done, &last_loss);
+    Py_END_ALLOW_THREADS
+    ptc_py_unwatch_sigint();
+    self->plan.sample_weight = NULL;
+    self->busy = 0;
+    int stopped = st == PTC_STOPPED_NONFINITE;
+    if (stopped) st = PTC_OK;
+    if (ptc_py_raise_plan_status(st, &self->plan, "train")) {
+        Py_DECREF(sums);
+        return NULL;
+    }
+    return Py_BuildValue("NLdO", sums, (long long)done, last_loss, stopped ? Py_True : Py_False);
+}
+
+// evaluate(x, y, batch_size, interruptible, sample_weight=None) -> sums
+static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
+    PyObject *xo, *yo, *sums, *wo = NULL;
+    long long batch_size;
+    int interruptible;
+    const float *w = NULL;
+    PyArrayObject *x, *y = NULL;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOLp|O", &xo, &yo, &batch_size, &interruptible, &wo))
+        return NULL;
+    if (check_data(self, xo, yo, &x, &y)) return NULL;
+    if (ptc_py_check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
+    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
+        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
+                     (long long)self->plan.max_batch, batch_size);
+        return NULL;
+    }
+    if (!(sums = new_sums(self))) return NULL;
+    ptc_status st;
+    self->busy = 1;
+    self->plan.sample_weight = w;
+    ptc_py_watch_sigint(interruptible);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
+                           (int64_t)batch_size, &ptc_py_stop_flag, PyArray_DATA((PyArrayObject *)sums));
+    Py_END_ALLOW_THREADS
+    ptc_py_unwatch_sigint();
+    self->plan.sample_weight = NULL;
+    self->busy = 0;
+    if (ptc_py_raise_plan_status(st, &self->plan, "evaluate")) {
+        Py_DECREF(sums);
+        return NULL;
+    }
+    return sums;
+}
+
+// predict(x, batch_size, interruptible) -> float32 (n, out size)
+static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
+    PyObject *xo, *out;
+    long long batch_size;
+    int interruptible;
+    PyArrayObject *x;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OLp", &xo, &batch_size, &interruptible)) return NULL;
+    if (check_data(self, xo, NULL, &x, NULL)) return NULL;
+    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
+        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
+                     (long long)self->plan.max_batch, batch_size);
+        return NULL;
+    }
+    npy_intp dims[2] = {PyArray_DIM(x, 0), (npy_intp)self->plan.buf_size[self->plan.output_buf]};
+    if (!(out = PyArray_EMPTY(2, dims, NPY_FLOAT32, 0))) return NULL;
+    ptc_status st;
+    self->busy = 1;
+    ptc_py_watch_sigint(interruptible);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, &ptc_py_stop_flag,
+                          PyArray_DATA((PyArrayObject *)out));
+    Py_END_ALLOW_THREADS
+    ptc_py_unwatch_sigint();
+    self->busy = 0;
+    if (ptc_py_raise_status(st, "predict")) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
+static PyObject *Plan_get_max_batch(PlanObject *self, void *closure) {
+    return PyLong_FromLongLong((long long)self->plan.max_batch);
+}
+
+static PyObject *Plan_get_n_sums(PlanObject *self, void *closure) {
+    return PyLong_FromLongLong((long long)self->plan.n_sums);
+}
+
+static PyMethodDef Plan_methods[] = {
+    {"set_loss", (PyCFunction)Plan_set_loss, METH_VARARGS, "set_loss(kind, loss_buf, last_dim)"},
+    {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS, "set_metrics(spec (n, 2), thresholds (n,))"},
+    {"set_regularizers", (PyCFunction)Plan_set_regularizers, METH_VARARGS, "set_regularizers(slices, coefs)"},
+    {"set_optimizer", (PyCFunction)Plan_set_optimizer, METH_VARARGS,
+     "set_optimizer(kind, hyper, m, v, u, iterations, slices=None)"},
+    {"set_learning_rate", (PyCFunction)Plan_set_learning_rate, METH_VARARGS, "set_learning_rate(lr)"},
+    {"set_schedule", (PyCFunction)Plan_set_schedule, METH_VARARGS, "set_schedule(kind, params, table)"},
+    {"set_rngs", (PyCFunction)Plan_set_rngs, METH_VARARGS, "set_rngs(states uint64 (n, 4))"},
+    {"reserve", (PyCFunction)Plan_reserve, METH_VARARGS, "reserve(max_batch)"},
+    {"train", (PyCFunction)Plan_train, METH_VARARGS,
+     "train(x, y, perm, batch_size, b0, b1, interruptible, stop_on_nonfinite=False) -> "
+     "(sums, batches_done, last_batch_loss, stopped_on_nonfinite)"},
+    {"evaluate", (PyCFunction)Plan_evaluate, METH_VARARGS, "evaluate(x, y, batch_size, interruptible) -> sums"},
+    {"predict", (PyCFunction)Plan_predict, METH_VARARGS, "predict(x, batch_size, interruptible) -> array"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Plan_getset[] = {
+    {"max_batch", (getter)Plan_get_max_batch, NULL, "largest batch the workspaces hold", NULL},
+    {"n_sums", (getter)Plan_get_n_sums, NULL, "length of the sums a pass returns", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject ptc_py_PlanType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pytrainc._C.Plan",
+    .tp_basicsize = sizeof(PlanObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A compiled model: ops over buffers, run by the C engine.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Plan_init,
+    .tp_dealloc = (destructor)Plan_dealloc,
+    .tp_methods = Plan_methods,
+    .tp_getset = Plan_getset,
+};
+

@@ -1,0 +1,129 @@
+"""Building a plan's op table from the C registry (csrc/ops.def, read as `_C.OPS`).
+
+Layers emit ops by name with named arguments; the builder packs each into the row
+layout the binding decodes, in the registry's order, and refuses a missing or an
+unknown name. No op id or argument position is written anywhere in Python.
+"""
+
+import numpy as np
+
+from pytrainc import _C
+
+# Row layout (csrc/python/plan.c): kind, flags, out, n_in, in[MAX_IN], param[MAX_PARAM], iarg[MAX_IARG].
+_IN0 = 4
+_PARAM0 = _IN0 + _C.MAX_IN
+_IARG0 = _PARAM0 + _C.MAX_PARAM
+_OP_NAMES = {spec["id"]: name for name, spec in _C.OPS.items()}
+
+
+def op_spec(name):
+    """The registry's entry for an op: id, input counts and argument names."""
+    try:
+        return _C.OPS[name]
+    except KeyError:
+        raise ValueError(f"Unknown op {name!r}. Registered ops: {sorted(_C.OPS)}") from None
+
+
+def kind_id(table, name, what):
+    """The id of a named kind in one of _C's kind tables (ACTIVATIONS, LOSSES, ...)."""
+    try:
+        return table[name]
+    except KeyError:
+        raise ValueError(f"Unknown {what} {name!r}. Expected one of {sorted(table)}") from None
+
+
+def pack_named(names, values, what, dtype=np.float64, size=None):
+    """values (a dict) as an array in the order of names; refuses missing and extra keys."""
+    missing = [n for n in names if n not in values]
+    extra = sorted(set(values) - set(names))
+    if missing or extra:
+        raise ValueError(f"{what} takes the arguments {list(names)}. Missing: {missing}; unknown: {extra}")
+    out = np.zeros(len(names) if size is None else size, dtype=dtype)
+    for i, n in enumerate(names):
+        out[i] = values[n]
+    return out
+
+
+class OpRow:
+    """A read-only view of one packed op: its name and named arguments, for fusion decisions."""
+
+    def __init__(self, row, fargs):
+        self._row, self._fargs = row, fargs
+        self.name = _OP_NAMES[int(row[0])]
+        self.spec = _C.OPS[self.name]
+
+    @property
+    def inputs(self):
+        return [int(b) for b in self._row[_IN0:_IN0 + int(self._row[3])]]
+
+    def iarg(self, name):
+        return int(self._row[_IARG0 + self.spec["iargs"].index(name)])
+
+    def farg(self, name):
+        return float(self._fargs[self.spec["fargs"].index(name)])
+
+
+class PlanBuilder:
+    """Collects buffers and op rows in the layout csrc/python/plan.c decodes."""
+
+    def __init__(self, offsets):
+        self._offsets = offsets  # id(Variable) -> offset in the flat parameter array
+        self.sizes = []
+        self._rows = []
+        self._fargs = []
+        self.producer = {}  # buffer id -> index of the op that writes it
+        self.rng_layers = []  # layers whose RNG state the plan uses, by index
+
+    def rng(self, layer):
+        """Index of layer's RNG state in the plan's RNG table."""
+        for i, known in enumerate(self.rng_layers):
+            if known is layer:
+                return i
+        self.rng_layers.append(layer)
+        return len(self.rng_layers) - 1
+
+    def buffer(self, size):
+        self.sizes.append(int(size))
+        return len(self.sizes) - 1
+
+    def op(self, name, ins, out, params=None, **args):
+        """Appends op `name` reading buffers ins and writing out; returns its index.
+
+        Args:
+            name: A registered op name (`_C.OPS`).
+            ins: Input buffer ids, between the op's `min_in` and `max_in` of them.
+            out: Output buffer id.
+            params: Dict of the op's parameter names to Variables (None: absent).
+                Every name the registry lists must be given.
+            **args: The op's integer and float arguments by name, all of them.
+        """
+        spec = op_spec(name)
+        if not spec["min_in"] <= len(ins) <= spec["max_in"]:
+            raise ValueError(f"Op {name!r} takes {spec['min_in']} to {spec['max_in']} inputs. Received: {len(ins)}")
+        row = np.zeros(_C.OP_ROW, dtype=np.int64)
+        row[0], row[2], row[3] = spec["id"], out, len(ins)
+        row[_IN0:_IN0 + len(ins)] = ins
+        variables = pack_named(spec["params"], params or {}, f"Op {name!r} parameters", dtype=object)
+        row[_PARAM0:_PARAM0 + _C.MAX_PARAM] = -1
+        for k, var in enumerate(variables):
+            if var is not None:
+                row[_PARAM0 + k] = self._offsets[id(var)]
+        iargs = {k: v for k, v in args.items() if k in spec["iargs"]}
+        fargs = {k: v for k, v in args.items() if k not in spec["iargs"]}
+        row[_IARG0:_IARG0 + _C.MAX_IARG] = pack_named(spec["iargs"], iargs, f"Op {name!r}", np.int64, _C.MAX_IARG)
+        self._rows.append(row)
+        self._fargs.append(pack_named(spec["fargs"], fargs, f"Op {name!r}", np.float64, _C.MAX_FARG))
+        self.producer[out] = len(self._rows) - 1
+        return len(self._rows) - 1
+
+    def row(self, index):
+        return OpRow(self._rows[index], self._fargs[index])
+
+    def set_flag(self, index, flag):
+        self._rows[index][1] |= _C.OP_FLAGS[flag]
+
+    def tables(self):
+        n = len(self._rows)
+        ops = np.array(self._rows, dtype=np.int64).reshape(n, _C.OP_ROW)
+        fargs = np.array(self._fargs, dtype=np.float64).reshape(n, _C.MAX_FARG)
+        return ops, fargs, np.array(self.sizes, dtype=np.int64)
