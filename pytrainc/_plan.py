@@ -108,6 +108,8 @@ class PlanBuilder:
         for k, var in enumerate(variables):
             if var is not None:
                 row[_PARAM0 + k] = self._offsets[id(var)]
+        names = spec["iargs"] + spec["fargs"]
+        pack_named(names, args, f"Op {name!r}", dtype=object)  # refuses missing and unknown names
         iargs = {k: v for k, v in args.items() if k in spec["iargs"]}
         fargs = {k: v for k, v in args.items() if k not in spec["iargs"]}
         row[_IARG0:_IARG0 + _C.MAX_IARG] = pack_named(spec["iargs"], iargs, f"Op {name!r}", np.int64, _C.MAX_IARG)

@@ -9,8 +9,8 @@ from pytrainc import _C
 class Loss:
     """Base class. `from_logits` tells that the model outputs logits."""
 
-    _kind = 0
-    _fused = 0  # the kind used on logits (a fused sigmoid/softmax), if any
+    _kind = None  # the C kernel, from _C.LOSSES; set by each subclass
+    _fused = None  # the kind used on logits (a fused sigmoid/softmax), if any
     sparse = False
 
     def __init__(self, name, from_logits=False):

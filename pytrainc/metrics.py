@@ -23,7 +23,7 @@ class Metric:
     and the sum of sample weights.
     """
 
-    _kind = 0
+    _kind = None  # the C kernel, from _C.METRICS; set by each subclass
     _direction = "up"
     _k = 0
     _threshold = 0.5

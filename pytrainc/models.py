@@ -437,6 +437,8 @@ class Model:
         """Choose the loss kind and buffer, fusing a final sigmoid/softmax into it."""
         loss = self.loss
         if loss.from_logits:
+            if loss._fused is None:
+                raise ValueError(f"Loss {loss.name!r} does not take logits (from_logits=True).")
             return loss._fused, out_buf, None
         op_index = builder.producer.get(out_buf)
         if op_index is not None and loss._fused:

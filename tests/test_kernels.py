@@ -41,10 +41,13 @@ EPS32 = float(np.finfo(np.float32).eps)  # 2**-23
 U32 = EPS32 / 2                          # unit roundoff of float32, 2**-24
 KERAS_EPSILON = 1e-7                     # keras.backend.epsilon(), the clip of the probability losses
 
-LINEAR, RELU, SIGMOID, TANH, SOFTMAX = range(5)
-MSE, MAE, BCE, CCE, SPARSE_CCE, SIGMOID_BCE, SOFTMAX_CCE, SOFTMAX_SPARSE_CCE = range(1, 9)
-BINARY_ACC, CATEGORICAL_ACC, SPARSE_CATEGORICAL_ACC, METRIC_MSE, METRIC_MAE = range(1, 6)
-SGD, ADAM, RMSPROP = 1, 2, 3
+# Kind ids from the C registry (csrc/kinds.def), by name.
+LINEAR, RELU, SIGMOID, TANH, SOFTMAX = (_C.ACTIVATIONS[n] for n in ("linear", "relu", "sigmoid", "tanh", "softmax"))
+MSE, MAE, BCE, CCE, SPARSE_CCE, SIGMOID_BCE, SOFTMAX_CCE, SOFTMAX_SPARSE_CCE = (
+    _C.LOSSES[n] for n in ("mse", "mae", "bce", "cce", "sparse_cce", "sigmoid_bce", "softmax_cce", "softmax_sparse_cce"))
+BINARY_ACC, CATEGORICAL_ACC, SPARSE_CATEGORICAL_ACC, METRIC_MSE, METRIC_MAE = (
+    _C.METRICS[n] for n in ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mse", "mae"))
+SGD, ADAM, RMSPROP = (_C.OPTIMIZERS[n] for n in ("sgd", "adam", "rmsprop"))
 
 
 def rng(seed=0):
@@ -215,7 +218,7 @@ def test_act_backward_matches_torch_autograd(kind):
 
 def test_act_backward_adds_nothing_where_dout_is_zero():
     x = act_input((3, 4))
-    for kind in range(5):
+    for kind in (LINEAR, RELU, SIGMOID, TANH, SOFTMAX):
         dx = _C.act_backward(kind, np.zeros_like(x), x, _C.act_forward(kind, x))
         assert np.all(dx == 0), kind
 
@@ -437,7 +440,7 @@ def test_sparse_loss_rejects_bad_labels(kind, label):
         _C.loss(kind, pred, f32([[0.0], [label]]))
 
 
-@pytest.mark.parametrize("kind", [0, 9, -1])
+@pytest.mark.parametrize("kind", [0, len(_C.LOSSES) + 1, -1])  # none, past the end, negative
 def test_loss_rejects_unknown_kind(kind):
     with pytest.raises(ValueError):
         _C.loss(kind, f32(np.ones((2, 3))), f32(np.ones((2, 3))))
@@ -492,7 +495,7 @@ def test_metric_sum_exact_accuracy_counts():
     assert _C.metric_sum(BINARY_ACC, pred, f32([[1, 0], [0, 1], [0, 0], [1, 1]])) == 3.5
 
 
-@pytest.mark.parametrize("kind", [0, 6])
+@pytest.mark.parametrize("kind", [0, _C.METRICS["top_k"]])  # none; a kind metric_sum does not take
 def test_metric_sum_rejects_unknown_kind(kind):
     with pytest.raises(ValueError):
         _C.metric_sum(kind, f32(np.ones((2, 3))), f32(np.ones((2, 3))))
@@ -1056,8 +1059,8 @@ def test_error_messages_name_the_problem():
     with pytest.raises(TypeError, match=r"inp must have dtype float32. Received: dtype=float64"):
         _C.dense_forward(X.astype(np.float64), W, None, False)
     with pytest.raises(ValueError, match="C-contiguous"):
-        _C.act_forward(1, X.T)
-    with pytest.raises(ValueError, match="unknown activation kind 99"):
-        _C.act_forward(99, X)
+        _C.act_forward(RELU, X.T)
+    with pytest.raises(ValueError, match=f"unknown activation kind {len(_C.ACTIVATIONS)}"):
+        _C.act_forward(len(_C.ACTIVATIONS), X)  # one past the last kind
     with pytest.raises(ValueError, match="wrong shape"):
         _C.loss(MSE, X, D2)

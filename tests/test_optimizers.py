@@ -28,7 +28,7 @@ from pytrainc.layers import Dense, Input
 from pytrainc.models import Sequential, load_model
 from pytrainc.optimizers import schedules
 
-KIND = {"sgd": 1, "adam": 2, "adamw": 2, "rmsprop": 3, "adagrad": 4, "nadam": 5}
+KIND = {**_C.OPTIMIZERS, "adamw": _C.OPTIMIZERS["adam"]}  # AdamW is Adam with weight decay in C
 CLASS = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "adamw": optimizers.AdamW,
          "rmsprop": optimizers.RMSprop, "adagrad": optimizers.Adagrad, "nadam": optimizers.Nadam}
 # Keras 3's defaults (sgd.py, adam.py, adamw.py, rmsprop.py, adagrad.py, nadam.py).
@@ -155,12 +155,10 @@ def slices_of(sizes=SIZES):
 
 
 def hyper_of(name, cfg):
-    """The documented float64 layout of `hyper`, built here independently of the classes."""
+    """`hyper` in the registry's order (_C.OPTIMIZER_HYPER), built here independently of the classes."""
     c = {**COMMON, **KERAS_DEFAULTS[name], **cfg}
     get = lambda k, d=0.0: float(c.get(k, d) or 0.0)  # noqa: E731
-    return np.array([get("learning_rate"), get("momentum"), get("nesterov"), get("beta_1"), get("beta_2"),
-                     get("epsilon"), get("rho"), get("centered"), get("amsgrad"), get("weight_decay"),
-                     get("clipnorm"), get("clipvalue"), get("global_clipnorm")], dtype=np.float64)
+    return np.array([get(name) for name in _C.OPTIMIZER_HYPER], dtype=np.float64)
 
 
 class CState:
@@ -738,33 +736,36 @@ def test_get_rejects_unknown_identifiers():
         Sequential([Input((2,)), Dense(1)]).compile(optimizer="sgdd", loss="mse")
 
 
+HYPER = _C.OPTIMIZER_HYPER
+
+
 def test_binding_rejects_bad_state_and_hyper():
     P = sum(SIZES)
     w, g = np.zeros(P, np.float32), np.ones(P, np.float32)
     st = CState("adam", {"learning_rate": 0.01, "amsgrad": True}, P)
     with pytest.raises(ValueError, match="slot u"):
-        _C.optimizer_step(2, st.h, w, g, st.m, st.v, np.zeros(0, np.float32), st.it)
+        _C.optimizer_step(_C.OPTIMIZERS["adam"], st.h, w, g, st.m, st.v, np.zeros(0, np.float32), st.it)
     with pytest.raises(ValueError, match="slot m"):
-        _C.optimizer_step(2, st.h, w, g, np.zeros(P - 1, np.float32), st.v, st.u, st.it)
+        _C.optimizer_step(_C.OPTIMIZERS["adam"], st.h, w, g, np.zeros(P - 1, np.float32), st.v, st.u, st.it)
     bad = st.h.copy()
-    bad[0] = -1.0
+    bad[HYPER.index("learning_rate")] = -1.0
     with pytest.raises(ValueError, match="learning_rate must be finite and >= 0"):
-        _C.optimizer_step(2, bad, w, g, st.m, st.v, st.u, st.it)
+        _C.optimizer_step(_C.OPTIMIZERS["adam"], bad, w, g, st.m, st.v, st.u, st.it)
     bad = st.h.copy()
-    bad[4] = 1.0
+    bad[HYPER.index("beta_2")] = 1.0
     with pytest.raises(ValueError, match=r"beta_2 must be in \[0, 1\)"):
-        _C.optimizer_step(2, bad, w, g, st.m, st.v, st.u, st.it)
+        _C.optimizer_step(_C.OPTIMIZERS["adam"], bad, w, g, st.m, st.v, st.u, st.it)
     bad = st.h.copy()
-    bad[10:12] = 1.0
+    bad[HYPER.index("clipnorm")] = bad[HYPER.index("clipvalue")] = 1.0
     with pytest.raises(ValueError, match="Only one of clipnorm"):
-        _C.optimizer_step(2, bad, w, g, st.m, st.v, st.u, st.it)
+        _C.optimizer_step(_C.OPTIMIZERS["adam"], bad, w, g, st.m, st.v, st.u, st.it)
     with pytest.raises(ValueError, match="at least 8"):
-        _C.optimizer_step(2, st.h[:7].copy(), w, g, st.m, st.v, st.u, st.it)
-    with pytest.raises(ValueError, match="unknown optimizer kind 6"):
-        _C.optimizer_step(6, st.h, w, g, st.m, st.v, st.u, st.it)
+        _C.optimizer_step(_C.OPTIMIZERS["adam"], st.h[:7].copy(), w, g, st.m, st.v, st.u, st.it)
+    with pytest.raises(ValueError, match=f"unknown optimizer kind {len(_C.OPTIMIZERS) + 1}"):
+        _C.optimizer_step(len(_C.OPTIMIZERS) + 1, st.h, w, g, st.m, st.v, st.u, st.it)
     with pytest.raises(ValueError, match="Nadam's u_product"):
-        _C.optimizer_step(5, st.h, w, g, st.m, st.v, st.u, st.it)
+        _C.optimizer_step(_C.OPTIMIZERS["nadam"], st.h, w, g, st.m, st.v, st.u, st.it)
     for sl in (np.array([[0, 10], [11, 30]]), np.array([[0, 10], [10, 20]]), np.array([[0, P, 1]])):
         with pytest.raises(ValueError, match="slices"):
-            _C.optimizer_step(2, st.h, w, g, st.m, st.v, st.u, st.it, sl.astype(np.int64))
+            _C.optimizer_step(_C.OPTIMIZERS["adam"], st.h, w, g, st.m, st.v, st.u, st.it, sl.astype(np.int64))
     assert st.it[0] == 0 and not w.any()  # nothing ran

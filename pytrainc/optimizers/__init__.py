@@ -75,7 +75,7 @@ class Optimizer:
             `clipnorm`, `clipvalue` and `global_clipnorm`.
     """
 
-    _kind = 0
+    _kind = None  # the C kernel, from _C.OPTIMIZERS; set by each subclass
     _slots = ()    # names of the (P,) float32 state arrays this optimizer uses
     _scalars = {}  # names and start values of its (1,) float32 scalar state
 

@@ -1,0 +1,231 @@
+"""Every registered op on its own (`_C.run_op`, through the engine's dispatch table):
+forward against torch or NumPy, backward against finite differences.
+
+CASES holds one or more cases per op of `_C.OPS`; tests/test_registry.py checks that
+none is missing.
+"""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pytrainc import _C
+from pytrainc._plan import PlanBuilder, pack_named
+
+RNG_STATE = np.array([1, 2, 3, 4], dtype=np.uint64)
+
+
+def run(name, ins, out_size, params=None, dout=None, training=True, **args):
+    """Runs op `name` on float32 inputs (N, size_k); params: {name: array} of its weights."""
+    spec = _C.OPS[name]
+    params = params or {}
+    flat, offsets = [], {}
+    for pname in spec["params"]:
+        if params.get(pname) is not None:
+            offsets[pname] = sum(a.size for a in flat)
+            flat.append(np.asarray(params[pname], np.float32).ravel())
+    param = np.full(_C.MAX_PARAM, -1, np.int64)
+    for k, pname in enumerate(spec["params"]):
+        param[k] = offsets.get(pname, -1)
+    iargs = pack_named(spec["iargs"], {k: v for k, v in args.items() if k in spec["iargs"]}, name, np.int64,
+                       _C.MAX_IARG)
+    fargs = pack_named(spec["fargs"], {k: v for k, v in args.items() if k not in spec["iargs"]}, name, np.float64,
+                       _C.MAX_FARG)
+    flat = np.concatenate(flat) if flat else np.zeros(0, np.float32)
+    out, dins, dparams = _C.run_op(spec["id"], [np.ascontiguousarray(x, np.float32) for x in ins], out_size, flat,
+                                   param, iargs, fargs, None if dout is None else np.float32(dout), training,
+                                   RNG_STATE.copy())
+    grads = {p: dparams[o:o + np.asarray(params[p]).size].reshape(np.shape(params[p])) for p, o in offsets.items()}
+    return out, dins, grads
+
+
+def f32(x):
+    return np.asarray(x, np.float32)
+
+
+def t(x):
+    return torch.from_numpy(np.asarray(x, np.float64))
+
+
+R = np.random.default_rng(0)
+N = 3
+
+
+def conv_case():
+    H, W, C, KH, KW, F_ = 5, 6, 2, 3, 2, 4
+    x, k, b = R.normal(size=(N, H, W, C)), R.normal(size=(KH, KW, C, F_)), R.normal(size=F_)
+    # stride 2x1, dilation 1x2, 'same'-like padding top 1, left 1 (torch pads symmetrically: OH, OW follow)
+    SH, SW, DH, DW, PT, PL = 2, 1, 1, 2, 1, 1
+    ref = F.conv2d(t(x).permute(0, 3, 1, 2), t(k).permute(3, 2, 0, 1), t(b), stride=(SH, SW), padding=(PT, PL),
+                   dilation=(DH, DW)).permute(0, 2, 3, 1).numpy()
+    OH, OW = ref.shape[1:3]
+    args = dict(h=H, w=W, c=C, kh=KH, kw=KW, f=F_, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW)
+    return dict(ins=[x.reshape(N, -1)], params={"kernel": k, "bias": b}, args=args, ref=ref.reshape(N, -1))
+
+
+def pool_case(name):
+    H, W, C, KH, KW, SH, SW = 5, 6, 3, 2, 3, 2, 2
+    # Distinct values 0.1 apart, so no finite-difference step (1e-2) changes a window's argmax.
+    x = R.permutation(N * H * W * C).reshape(N, H, W, C) * 0.1
+    tx = t(x).permute(0, 3, 1, 2)
+    pooled = F.max_pool2d(tx, (KH, KW), (SH, SW)) if name == "maxpool2d" else F.avg_pool2d(tx, (KH, KW), (SH, SW))
+    ref = pooled.permute(0, 2, 3, 1).numpy()
+    OH, OW = ref.shape[1:3]
+    args = dict(h=H, w=W, c=C, kh=KH, kw=KW, sh=SH, sw=SW, pt=0, pl=0, oh=OH, ow=OW)
+    return dict(ins=[x.reshape(N, -1)], args=args, ref=ref.reshape(N, -1))
+
+
+def batchnorm_case():
+    rows, C = 4, 3
+    x, g, b = R.normal(size=(N, rows, C)), R.uniform(0.5, 2, C), R.normal(size=C)
+    flat = x.reshape(-1, C)
+    ref = (flat - flat.mean(0)) / np.sqrt(flat.var(0) + 1e-3) * g + b  # Keras: biased batch variance
+    params = {"gamma": g, "beta": b, "moving_mean": np.zeros(C), "moving_var": np.ones(C)}
+    return dict(ins=[x.reshape(N, -1)], params=params, args=dict(c=C, frozen=0, momentum=0.99, epsilon=1e-3),
+                ref=ref.reshape(N, -1), fd_params=("gamma", "beta"))
+
+
+def merge_case(name):
+    a, b, c = (R.normal(size=(N, 5)) for _ in range(3))
+    ins = [a, b] if name == "subtract" else [a, b, c]
+    ref = {"add": a + b + c, "subtract": a - b, "multiply": a * b * c, "average": (a + b + c) / 3}[name]
+    return dict(ins=ins, args={}, ref=ref)
+
+
+def activation_cases():
+    x = R.normal(size=(N, 6)) * 2
+    tx = t(x)
+    refs = {
+        "linear": x, "relu": F.relu(tx), "sigmoid": torch.sigmoid(tx), "tanh": torch.tanh(tx),
+        "softmax": F.softmax(tx, -1), "leaky_relu": F.leaky_relu(tx, 0.2), "elu": F.elu(tx, 1.0), "selu": F.selu(tx),
+        "gelu": F.gelu(tx), "gelu_tanh": F.gelu(tx, approximate="tanh"), "hard_sigmoid": F.relu6(tx + 3) / 6,
+        "softplus": F.softplus(tx), "softsign": F.softsign(tx), "swish": F.silu(tx), "log_softmax": F.log_softmax(tx, -1),
+    }
+    assert set(refs) == set(_C.ACTIVATIONS), "an activation kind has no reference here"
+    alpha = {"leaky_relu": 0.2, "elu": 1.0}
+    return {f"activation-{k}": dict(op="activation", ins=[x], args=dict(kind=_C.ACTIVATIONS[k], width=6,
+                                                                       alpha=alpha.get(k, 0.0)), ref=np.asarray(v))
+            for k, v in refs.items()}
+
+
+CASES = {
+    "dense": dict(ins=[R.normal(size=(N, 8))], params={"kernel": R.normal(size=(4, 5)), "bias": R.normal(size=5)},
+                  args=dict(rows=2, units_in=4, units_out=5), ref=None),
+    "dense-nobias": dict(op="dense", ins=[R.normal(size=(N, 4))], params={"kernel": R.normal(size=(4, 2)), "bias": None},
+                         args=dict(rows=1, units_in=4, units_out=2), ref=None),
+    **activation_cases(),
+    "conv2d": conv_case(),
+    "maxpool2d": pool_case("maxpool2d"),
+    "avgpool2d": pool_case("avgpool2d"),
+    "global_avgpool": dict(ins=[R.normal(size=(N, 4 * 3))], args=dict(s=4, c=3), ref=None),
+    "global_maxpool": dict(ins=[R.permutation(N * 4 * 3).reshape(N, 12) * 0.1], args=dict(s=4, c=3), ref=None),
+    "batchnorm": batchnorm_case(),
+    "add": merge_case("add"),
+    "subtract": merge_case("subtract"),
+    "multiply": merge_case("multiply"),
+    "average": merge_case("average"),
+    "concat": dict(ins=[R.normal(size=(N, 2 * 3)), R.normal(size=(N, 2 * 1))], args=dict(outer=2), ref=None),
+    "activity_reg": dict(ins=[R.normal(size=(N, 5))], args=dict(l1=0.01, l2=0.02), ref=None, out_size=0),
+}
+# dropout is random: tested on its own below.
+CASES["dropout"] = None
+x0 = CASES["dense"]["ins"][0].reshape(N * 2, 4)
+CASES["dense"]["ref"] = (x0 @ CASES["dense"]["params"]["kernel"] + CASES["dense"]["params"]["bias"]).reshape(N, -1)
+CASES["dense-nobias"]["ref"] = CASES["dense-nobias"]["ins"][0] @ CASES["dense-nobias"]["params"]["kernel"]
+g = CASES["global_avgpool"]["ins"][0].reshape(N, 4, 3)
+CASES["global_avgpool"]["ref"] = g.mean(1)
+CASES["global_maxpool"]["ref"] = CASES["global_maxpool"]["ins"][0].reshape(N, 4, 3).max(1)
+c = CASES["concat"]["ins"]
+CASES["concat"]["ref"] = np.concatenate([c[0].reshape(N, 2, 3), c[1].reshape(N, 2, 1)], -1).reshape(N, -1)
+CASES["activity_reg"]["ref"] = CASES["activity_reg"]["ins"][0]
+
+DIFFERENTIABLE = [k for k, v in CASES.items() if v is not None]
+
+
+def op_of(key):
+    return CASES[key].get("op", key)
+
+
+def forward(case, ins=None, params=None, training=True):
+    ins = case["ins"] if ins is None else ins
+    params = case.get("params") if params is None else params
+    size = case.get("out_size", np.asarray(case["ref"]).shape[1])
+    return run(op_of(case["_key"]), ins, size, params, training=training, **case["args"])[0]
+
+
+@pytest.fixture(params=DIFFERENTIABLE)
+def case(request):
+    return {**CASES[request.param], "_key": request.param}
+
+
+def test_forward_matches_reference(case):
+    out = forward(case)
+    np.testing.assert_allclose(out, np.asarray(case["ref"]), rtol=2e-5, atol=2e-5)
+
+
+def test_backward_matches_finite_differences(case):
+    """d(sum(out * G))/d(input or parameter), central differences in float32 with eps 1e-2."""
+    ref_shape = np.asarray(case["ref"]).shape
+    G = R.normal(size=ref_shape)
+    size = case.get("out_size", ref_shape[1])
+    params = case.get("params") or {}
+    _, dins, dparams = run(op_of(case["_key"]), case["ins"], size, params, dout=G, **case["args"])
+
+    def loss(ins, ps):
+        out = forward(case, ins, ps).astype(np.float64)
+        total = float((out * G).sum())
+        if op_of(case["_key"]) == "activity_reg":  # the penalty the op adds to the loss
+            x = ins[0].astype(np.float32).astype(np.float64)
+            total += case["args"]["l1"] * np.abs(x).sum() + case["args"]["l2"] * (x * x).sum()
+        return total
+
+    eps = 1e-2
+    targets = [("in", k) for k in range(len(case["ins"]))]
+    targets += [("param", p) for p in case.get("fd_params", [p for p, v in params.items() if v is not None])]
+    for kind, key in targets:
+        base = [np.array(x, np.float64) for x in case["ins"]] if kind == "in" else \
+            {p: (None if v is None else np.array(v, np.float64)) for p, v in params.items()}
+        arr = base[key]
+        got = dins[key] if kind == "in" else dparams[key]
+        num = np.zeros(arr.shape)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + eps
+            up = loss(base, params) if kind == "in" else loss(case["ins"], base)
+            arr[idx] = old - eps
+            down = loss(base, params) if kind == "in" else loss(case["ins"], base)
+            arr[idx] = old
+            num[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(got, num, rtol=2e-2, atol=2e-2, err_msg=f"{case['_key']} d/d{kind} {key}")
+
+
+def test_dropout_masks_scale_survivors_and_route_gradients():
+    x = R.normal(size=(64, 50))
+    out, (dx,), _ = run("dropout", [x], 50, dout=np.ones((64, 50)), rng=0, rate=0.25)
+    mask = out / f32(x)
+    assert np.all(np.isclose(mask, 0.0) | np.isclose(mask, 1 / 0.75))
+    assert 0.2 < (mask == 0).mean() < 0.3
+    np.testing.assert_allclose(dx, mask, rtol=1e-6)
+    inference, _, _ = run("dropout", [x], 50, training=False, rng=0, rate=0.25)
+    np.testing.assert_array_equal(inference, f32(x))
+
+
+def test_run_op_refuses_malformed_ops():
+    with pytest.raises(ValueError, match="op 0 is malformed"):
+        run("dense", [R.normal(size=(2, 4))], 3, {"kernel": R.normal(size=(4, 3)), "bias": None},
+            rows=1, units_in=5, units_out=3)  # units_in does not match the input's width
+    builder = PlanBuilder({})
+    with pytest.raises(ValueError, match=r"parameters takes the arguments \['kernel', 'bias'\]. Missing: \['bias'\]"):
+        builder.op("dense", [0], 1, params={"kernel": None}, rows=1, units_in=4, units_out=3)
+    with pytest.raises(ValueError, match=r"Missing: \['units_out'\]; unknown: \['units'\]"):
+        builder.op("dense", [0], 1, params={"kernel": None, "bias": None}, rows=1, units_in=4, units=3)
+    with pytest.raises(ValueError, match="Unknown op 'dense2'"):
+        builder.op("dense2", [0], 1)
+    with pytest.raises(ValueError, match="takes 2 to 2 inputs"):
+        builder.op("subtract", [0], 1)
+    with pytest.raises(RuntimeError, match="generator"):
+        spec = _C.OPS["dropout"]
+        _C.run_op(spec["id"], [f32(np.ones((2, 2)))], 2, np.zeros(0, np.float32), np.full(_C.MAX_PARAM, -1),
+                  pack_named(spec["iargs"], {"rng": 1}, "", np.int64, _C.MAX_IARG),
+                  pack_named(spec["fargs"], {"rate": 0.5}, "", np.float64, _C.MAX_FARG), None, True, RNG_STATE.copy())

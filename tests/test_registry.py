@@ -1,0 +1,70 @@
+"""The op and kind registries (csrc/ops.def, csrc/kinds.def) are the only place ids are written.
+
+Checks that every registered op has a Python emitter, a kernel test (tests/test_ops.py)
+and a check in C; that no Python file writes a literal kind id; and that only the
+binding (csrc/python/) includes Python.h.
+"""
+
+import importlib.util
+import pathlib
+import re
+
+import pytest
+
+from pytrainc import _C
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SRC = ROOT / "pytrainc"
+CSRC = ROOT / "csrc"
+
+pytestmark = pytest.mark.skipif(not (CSRC / "ops.def").exists(), reason="needs the source tree (csrc/)")
+
+
+def python_sources(*folders):
+    return [p for folder in folders for p in sorted(folder.rglob("*.py"))]
+
+
+def _op_cases():
+    spec = importlib.util.spec_from_file_location("_test_ops_cases", ROOT / "tests" / "test_ops.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CASES
+
+
+def test_registry_exports_ids_and_argument_names():
+    assert sorted(spec["id"] for spec in _C.OPS.values()) == list(range(1, len(_C.OPS) + 1))
+    conv = _C.OPS["conv2d"]
+    assert conv["params"] == ("kernel", "bias") and conv["iargs"][:3] == ("h", "w", "c")
+    for table in (_C.ACTIVATIONS, _C.LOSSES, _C.METRICS, _C.OPTIMIZERS, _C.SCHEDULES):
+        assert len(set(table.values())) == len(table)
+    assert set(_C.SCHEDULE_PARAMS) == set(_C.SCHEDULES)
+    assert "learning_rate" in _C.OPTIMIZER_HYPER and _C.OP_FLAGS == {"no_backward": 1}
+
+
+@pytest.mark.parametrize("name", sorted(_C.OPS))
+def test_every_op_has_an_emitter_a_kernel_test_and_a_check(name):
+    emitters = [p for p in python_sources(SRC) if re.search(rf'(builder\.op\(|_op = )"{name}"', p.read_text())]
+    assert emitters, f"no layer in pytrainc/ emits op {name!r}"
+    tested = {case.get("op", key) if case else key for key, case in _op_cases().items()}
+    assert name in tested, f"tests/test_ops.py has no case for op {name!r}"
+    ops_c = (CSRC / "ops.c").read_text()
+    assert re.search(rf"(static ptc_status {name}_check\(|#define {name}_check )", ops_c), \
+        f"csrc/ops.c has no check for op {name!r}"
+
+
+def test_no_literal_kind_ids_in_python():
+    literal = re.compile(r"\b(_kind|_fused|_op)\s*=\s*-?\d|builder\.op\(\s*-?\d|"
+                         r"_C\.(act_forward|act_backward|loss|metric_sum|metric_accumulate|optimizer_step|"
+                         r"schedule_value|run_op)\(\s*-?\d|^\s*\(?OP_[A-Z0-9_]+\b.*=|=\s*range\(1,\s*\d+\)\s*$")
+    offenders = []
+    for path in python_sources(SRC, ROOT / "tests"):
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if literal.search(line) and "noqa: registry" not in line:
+                offenders.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()}")
+    assert not offenders, "literal kind ids (read them from _C instead):\n" + "\n".join(offenders)
+
+
+def test_only_the_binding_includes_python_h():
+    includes = [p.relative_to(ROOT) for p in sorted(CSRC.rglob("*.[ch]")) if re.search(r"#\s*include\s*[<\"]Python\.h", p.read_text())
+                and p.parent.name != "python"]
+    assert not includes, f"only csrc/python/ may include Python.h: {includes}"
