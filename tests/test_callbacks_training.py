@@ -16,7 +16,8 @@ import sys
 import numpy as np
 import pytest
 
-from pytrainc import callbacks, utils
+from pytrainc import utils
+from pytrainc.callbacks import _util
 from pytrainc.callbacks import (
     BatchSizeScheduler,
     Callback,
@@ -223,7 +224,7 @@ def test_verbose_1_on_a_terminal_draws_a_tqdm_bar(monkeypatch):
     assert len(finals) == 2
     for final, loss in zip(finals, history.history["loss"]):
         assert final.endswith(f" - loss: {loss:.4f}")
-    assert callbacks._active_bar is None
+    assert _util._active_bar is None
 
 
 # ------------------------------------------------- logs, TensorBoard and plots
