@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from pytrainc import saving
-from pytrainc.callbacks.callback import Callback
+from pytrainc.callbacks.callback import Callback, ResumePoint
 
 _KIND = "pytrainc.backup"
 _FILENAME = "backup.ptc"
@@ -101,18 +101,32 @@ class BackupAndRestore(Callback):
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq
         self.delete_checkpoint = bool(delete_checkpoint)
-        self._fit_interval = None if save_freq == "epoch" else save_freq
+        self.backup_interval = None if save_freq == "epoch" else save_freq
         self._path = os.path.join(self.backup_dir, _FILENAME)
+        self._callbacks = ()
+        self._resume = None
 
     # -- hooks called by fit
+    def set_callbacks(self, callbacks):
+        self._callbacks = callbacks
+
     def on_train_begin(self, logs=None):
+        self._resume = None
         if os.path.exists(self._path):
             self._restore()
 
-    def _after_epoch(self, epoch):
-        self._save(epoch + 1, 0, None, None)
+    def resume_point(self):
+        if self._resume is None:
+            return None
+        point, states = self._resume
+        self._resume = None
+        # The other callbacks' on_train_begin has just reset what the backup restores.
+        for cb, state in states:
+            for attr, value in state.items():
+                setattr(cb, attr, value)
+        return point
 
-    def _after_batches(self, epoch, batch, sums, epoch_rng):
+    def on_backup_point(self, epoch, batch, sums=None, epoch_rng=None):
         self._save(epoch, batch, sums, epoch_rng)
 
     def on_train_end(self, logs=None):
@@ -121,8 +135,7 @@ class BackupAndRestore(Callback):
 
     # -- the state
     def _others(self):
-        cbs = getattr(self.model, "_callbacks", None)
-        return [c for c in getattr(cbs, "callbacks", []) if c is not self]
+        return [c for c in self._callbacks if c is not self]
 
     def _save(self, epoch, batch, sums, epoch_rng):
         model = self.model
@@ -186,11 +199,11 @@ class BackupAndRestore(Callback):
         if [type(c).__name__ for c in others] != [c["class"] for c in callbacks]:
             raise ValueError(f"{self._path} was written by a fit with callbacks {[c['class'] for c in callbacks]}; "
                              f"this fit has {[type(c).__name__ for c in others]}. Resume with the same callbacks.")
-        # fit applies these after every callback's on_train_begin, which resets them.
         states = [(cb, {a: _decode(v, tensors) for a, v in saved["state"].items()})
                   for cb, saved in zip(others, callbacks)]
-        model._resume = {"epoch": int(position["epoch"]), "batch": int(position["batch"]),
-                         "epoch_rng": tensors["rng/global"], "sums": tensors.get("sums"), "callbacks": states}
+        point = ResumePoint(int(position["epoch"]), int(position["batch"]), tensors.get("sums"),
+                            tensors["rng/global"], self._path)
+        self._resume = (point, states)
 
 
 def _rng_layers(model):

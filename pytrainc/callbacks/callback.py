@@ -1,4 +1,6 @@
-"""`Callback`: the base class of all callbacks."""
+"""`Callback`: the base class of all callbacks, and the `ResumePoint` of a resumed `fit()`."""
+
+import collections
 
 
 class Callback:
@@ -26,6 +28,10 @@ class Callback:
     - `_train_progress_needed`: like `_train_batch_hooks_needed`, for
       `on_train_progress`.
 
+    `fit()` talks to callbacks that back up and restore training (such as
+    `BackupAndRestore`) through `set_callbacks`, `backup_interval`,
+    `on_backup_point` and `resume_point`; every other callback can ignore them.
+
     Attributes:
         model: The model being trained, set by `set_model()`. `None` until then.
         params: Dict of training parameters (`verbose`, `epochs`, `steps`), set
@@ -48,6 +54,10 @@ class Callback:
     _engine_batch_hook = None
     _train_progress_needed = None
 
+    # Number of batches between two `on_backup_point` calls within an epoch,
+    # or None: read by `CallbackList.backup_interval`.
+    backup_interval = None
+
     def __init__(self):
         self.model = None
         self.params = None
@@ -68,6 +78,52 @@ class Callback:
             model: The model the callback is used with.
         """
         self.model = model
+
+    def set_callbacks(self, callbacks):
+        """Receives the callbacks of the `CallbackList` this callback is in.
+
+        Called by `CallbackList` when it is built. Does nothing by default;
+        `BackupAndRestore` keeps the list to save and restore the state of
+        the other callbacks.
+
+        Args:
+            callbacks: List of all the callbacks of the `CallbackList`, this
+                one included, in the order they are called.
+        """
+
+    def on_backup_point(self, epoch, batch, sums=None, epoch_rng=None):
+        """Called by `fit()` at a point from which training can resume exactly.
+
+        After every epoch, once every callback's `on_epoch_end` has run, with
+        `epoch + 1` and `batch=0`. While some callback has a `backup_interval`
+        (see `CallbackList.backup_interval`), also every that many batches
+        within an epoch, except after its last batch.
+
+        Args:
+            epoch: Integer, the epoch training would resume at (0-based).
+            batch: Integer, the number of batches of `epoch` already done; 0
+                means the epoch starts from its beginning.
+            sums: With `batch > 0`, the float64 array of the running sums of
+                the epoch's loss and metrics (the engine reuses it: copy what
+                you keep); `None` otherwise. Defaults to `None`.
+            epoch_rng: With `batch > 0`, the state of the global generator at
+                the start of the epoch, which replays its shuffle; `None`
+                otherwise. Defaults to `None`.
+        """
+
+    def resume_point(self):
+        """Returns where `fit()` resumes an interrupted run, or `None`.
+
+        Called by `fit()` once, right after every callback's
+        `on_train_begin`. `BackupAndRestore` returns the position of the
+        backup it restored in its `on_train_begin`, after giving the other
+        callbacks back the state their `on_train_begin` has just reset.
+
+        Returns:
+            A `ResumePoint`, or `None` (the default) to start at `fit()`'s
+            `initial_epoch`.
+        """
+        return None
 
     def on_batch_begin(self, batch, logs=None):
         """A backwards compatibility alias for `on_train_batch_begin`."""
@@ -202,3 +258,47 @@ class Callback:
         Args:
             logs: Dict. Currently empty.
         """
+
+
+class ResumePoint(
+    collections.namedtuple("ResumePoint", ("epoch", "batch", "sums", "epoch_rng", "source"))
+):
+    """Where `fit()` resumes an interrupted run, as `Callback.resume_point` returns it.
+
+    Attributes:
+        epoch: Integer, the epoch to resume (0-based).
+        batch: Integer, the number of batches of `epoch` done before the
+            interruption; with 0 the epoch starts from its beginning.
+        sums: With `batch > 0`, the float64 array of the running sums of the
+            epoch's loss and metrics over those batches.
+        epoch_rng: With `batch > 0`, the state of the global generator at the
+            start of `epoch`, which replays the epoch's shuffle.
+        source: What the point was read from (a backup file), named in errors.
+    """
+
+    __slots__ = ()
+
+    def check_epoch(self, steps, n_sums):
+        """Checks that the epoch `fit()` is about to resume can resume there.
+
+        Args:
+            steps: Integer, the number of batches of the epoch in this `fit()`.
+            n_sums: Integer, the number of running sums the engine keeps.
+
+        Raises:
+            ValueError: If `batch` is not before the end of the epoch, or
+                `sums` does not hold `n_sums` values.
+        """
+        if self.batch >= steps:
+            raise ValueError(
+                f"{self.source}: the backup resumes epoch {self.epoch} at batch "
+                f"{self.batch}, past the end of the epoch, which has {steps} "
+                "batches in this fit(). Expected a batch position below "
+                f"{steps}: resume with the data and batch size of the interrupted fit()."
+            )
+        if self.sums.shape != (n_sums,):
+            raise ValueError(
+                f"{self.source}: the backup's running sums of the epoch's loss and "
+                f"metrics have shape {self.sums.shape}; this model keeps {n_sums}. "
+                "Resume with the model and metrics of the interrupted fit()."
+            )

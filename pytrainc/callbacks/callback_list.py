@@ -151,6 +151,8 @@ class CallbackList(Callback):
                     f"{kind!r}, which the engine does not detect. Expected one "
                     f"of {list(_ENGINE_BATCH_HOOK_KINDS)} or None."
                 )
+        for callback in self.callbacks:
+            callback.set_callbacks(self.callbacks)
         self.set_model(model)
         self.set_params(params)
 
@@ -220,6 +222,33 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             if getattr(callback, "_engine_batch_hook", None) == kind:
                 callback.on_train_batch_end(batch, logs)
+
+    @property
+    def backup_interval(self):
+        """The smallest `backup_interval` of the callbacks, or `None` if none has one.
+
+        `fit()` then calls `on_backup_point` every that many batches within
+        an epoch, and ends its calls to the C engine there.
+        """
+        return min((cb.backup_interval for cb in self.callbacks if cb.backup_interval), default=None)
+
+    def on_backup_point(self, epoch, batch, sums=None, epoch_rng=None):
+        """Calls every callback's `on_backup_point` (see `Callback.on_backup_point`)."""
+        for callback in self.callbacks:
+            callback.on_backup_point(epoch, batch, sums, epoch_rng)
+
+    def resume_point(self):
+        """Asks every callback's `resume_point`; returns the last one given, or `None`.
+
+        Called by `fit()` right after `on_train_begin` (see
+        `Callback.resume_point`).
+        """
+        point = None
+        for callback in self.callbacks:
+            found = callback.resume_point()
+            if found is not None:
+                point = found
+        return point
 
     @property
     def has_test_batch_hooks(self):
