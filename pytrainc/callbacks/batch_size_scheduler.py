@@ -61,6 +61,8 @@ class BatchSizeScheduler(Callback):
     >>> # history.history["batch_size"] -> [64]*10 + [128]*10 + [256]*10 + [512]*10
     """
 
+    _backup_state = {"batch_size": int}
+
     def __init__(self, schedule=None, every=None, factor=2, max_batch_size=None, verbose=0):
         super().__init__()
         owner = type(self).__name__

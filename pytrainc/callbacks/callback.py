@@ -15,8 +15,8 @@ class Callback:
     Python after every batch, which is slower than running the whole epoch in
     the C engine. Override epoch hooks when they are enough.
 
-    Three class (or instance) attributes let a callback say more precisely
-    what it needs; they are read by `CallbackList`:
+    Four class (or instance) attributes let a callback say more precisely
+    what it needs; the first three are read by `CallbackList`:
 
     - `_train_batch_hooks_needed`: `None` (the default) infers the need for
       per-batch calls from the overridden methods; `True` or `False` (for
@@ -27,6 +27,13 @@ class Callback:
       where the event happened (see `CallbackList.on_engine_batch_end`).
     - `_train_progress_needed`: like `_train_batch_hooks_needed`, for
       `on_train_progress`.
+    - `_backup_state`: the attributes that make up the callback's state
+      across epochs, as a dict of name to type, for example
+      `{"wait": int, "best": float, "best_weights": Optional[List[np.ndarray]]}`
+      (a class, or `typing.Optional`, `List` or `Dict` of classes).
+      `BackupAndRestore` saves them and, on resume, sets them again; it
+      refuses a backup that sets any other attribute, or a value of another
+      type. Defaults to `{}`: nothing to save.
 
     `fit()` talks to callbacks that back up and restore training (such as
     `BackupAndRestore`) through `set_callbacks`, `backup_interval`,
@@ -53,6 +60,7 @@ class Callback:
     _train_batch_hooks_needed = None
     _engine_batch_hook = None
     _train_progress_needed = None
+    _backup_state = {}
 
     # Number of batches between two `on_backup_point` calls within an epoch,
     # or None: read by `CallbackList.backup_interval`.

@@ -1,5 +1,7 @@
 """`EarlyStopping`: stops training when a monitored metric has stopped improving."""
 
+from typing import List, Optional
+
 import numpy as np
 
 from pytrainc.callbacks._util import _check_finite_number, _check_non_negative_int, _print
@@ -81,6 +83,13 @@ class EarlyStopping(MonitorCallback):
     """
 
     _monitor_subject = "Early stopping"
+    _backup_state = {
+        "wait": int,
+        "stopped_epoch": int,
+        "best": float,
+        "best_weights": Optional[List[np.ndarray]],
+        "best_epoch": int,
+    }
 
     def __init__(
         self,

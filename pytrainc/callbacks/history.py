@@ -1,5 +1,7 @@
 """`History`: the record of every epoch's logs that `fit()` returns."""
 
+from typing import Dict, List
+
 from pytrainc.callbacks.callback import Callback
 
 
@@ -29,6 +31,8 @@ class History(Callback):
     >>> history.epoch
     [0, 1]
     """
+
+    _backup_state = {"history": Dict[str, list], "epoch": List[int]}
 
     def __init__(self):
         super().__init__()

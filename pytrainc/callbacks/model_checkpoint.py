@@ -3,6 +3,7 @@
 import numbers
 import os
 import string
+from typing import Optional
 
 import numpy as np
 
@@ -95,6 +96,12 @@ class ModelCheckpoint(MonitorCallback):
     >>> # model.fit(x, y, validation_split=0.2, epochs=10, callbacks=[checkpoint])
     >>> # best = pytrainc.models.load_model("ckpt/best.ptc")
     """
+
+    _backup_state = {
+        "best": Optional[float],
+        "_batches_seen_since_last_saving": int,
+        "_last_batch_seen": int,
+    }
 
     def __init__(
         self,

@@ -67,6 +67,7 @@ class ReduceLROnPlateau(MonitorCallback):
     """
 
     _monitor_subject = "Learning rate reduction is"
+    _backup_state = {"wait": int, "cooldown_counter": int, "best": float}
 
     def __init__(
         self,
