@@ -50,17 +50,16 @@ def _print(message):
     sys.stdout.flush()
 
 
-def _check_non_negative_int(owner, name, value):
+def _check_int(owner, name, value, minimum=0):
+    """`value` as an int, refused unless it is an integer >= `minimum` (0 or 1)."""
+    expected = "a non-negative integer" if minimum == 0 else "a positive integer"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{owner} expects `{name}` to be a non-negative integer. "
+            f"{owner} expects `{name}` to be {expected}. "
             f"Received: {name}={value!r} of type {type(value).__name__}"
         )
-    if value < 0:
-        raise ValueError(
-            f"{owner} expects `{name}` to be a non-negative integer. "
-            f"Received: {name}={value}"
-        )
+    if value < minimum:
+        raise ValueError(f"{owner} expects `{name}` to be {expected}. Received: {name}={value}")
     return int(value)
 
 
@@ -75,20 +74,6 @@ def _check_finite_number(owner, name, value):
             f"{owner} expects `{name}` to be a finite number. Received: {name}={value}"
         )
     return float(value)
-
-
-def _check_positive_int(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{owner} expects `{name}` to be a positive integer. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < 1:
-        raise ValueError(
-            f"{owner} expects `{name}` to be a positive integer. "
-            f"Received: {name}={value}"
-        )
-    return int(value)
 
 
 def _check_verbose(owner, verbose):

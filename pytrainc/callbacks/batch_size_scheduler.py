@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from pytrainc.callbacks._util import _check_positive_int, _check_verbose, _print
+from pytrainc.callbacks._util import _check_int, _check_verbose, _print
 from pytrainc.callbacks.callback import Callback
 
 
@@ -80,7 +80,7 @@ class BatchSizeScheduler(Callback):
                 f"Received: schedule={schedule!r} of type {type(schedule).__name__}"
             )
         if every is not None:
-            every = _check_positive_int(owner, "every", every)
+            every = _check_int(owner, "every", every, minimum=1)
         if isinstance(factor, bool) or not isinstance(factor, numbers.Integral):
             raise TypeError(
                 "BatchSizeScheduler expects `factor` to be an integer >= 2. "
@@ -91,7 +91,7 @@ class BatchSizeScheduler(Callback):
                 f"BatchSizeScheduler expects `factor` to be an integer >= 2. Received: factor={factor}"
             )
         if max_batch_size is not None:
-            max_batch_size = _check_positive_int(owner, "max_batch_size", max_batch_size)
+            max_batch_size = _check_int(owner, "max_batch_size", max_batch_size, minimum=1)
         self.schedule = schedule
         self.every = every
         self.factor = int(factor)

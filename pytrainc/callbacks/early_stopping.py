@@ -4,7 +4,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from pytrainc.callbacks._util import _check_finite_number, _check_non_negative_int, _print
+from pytrainc.callbacks._util import _check_finite_number, _check_int, _print
 from pytrainc.callbacks.history import History
 from pytrainc.callbacks.monitor_callback import MonitorCallback
 
@@ -106,8 +106,8 @@ class EarlyStopping(MonitorCallback):
         # not passed to MonitorCallback (as in Keras).
         super().__init__(monitor=monitor, mode=mode, min_delta=min_delta)
         owner = type(self).__name__
-        self.patience = _check_non_negative_int(owner, "patience", patience)
-        self.start_from_epoch = _check_non_negative_int(
+        self.patience = _check_int(owner, "patience", patience)
+        self.start_from_epoch = _check_int(
             owner, "start_from_epoch", start_from_epoch
         )
         if baseline is not None:

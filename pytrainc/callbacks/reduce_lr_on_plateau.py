@@ -4,7 +4,7 @@ import numpy as np
 
 from pytrainc.callbacks._util import (
     _check_finite_number,
-    _check_non_negative_int,
+    _check_int,
     _check_verbose,
     _get_learning_rate,
     _print,
@@ -100,8 +100,8 @@ class ReduceLROnPlateau(MonitorCallback):
             )
         self.factor = factor
         self.min_lr = min_lr
-        self.patience = _check_non_negative_int(owner, "patience", patience)
-        self.cooldown = _check_non_negative_int(owner, "cooldown", cooldown)
+        self.patience = _check_int(owner, "patience", patience)
+        self.cooldown = _check_int(owner, "cooldown", cooldown)
         self.verbose = _check_verbose(owner, verbose)
         self.cooldown_counter = 0
         self.wait = 0

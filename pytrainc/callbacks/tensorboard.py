@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from pytrainc.callbacks._util import _check_non_negative_int, _fspath
+from pytrainc.callbacks._util import _check_int, _fspath
 from pytrainc.callbacks.callback import Callback
 
 
@@ -105,7 +105,7 @@ class TensorBoard(Callback):
         super().__init__()
         owner = type(self).__name__
         self.log_dir = _fspath(owner, "log_dir", log_dir)
-        self.histogram_freq = _check_non_negative_int(owner, "histogram_freq", histogram_freq)
+        self.histogram_freq = _check_int(owner, "histogram_freq", histogram_freq)
         if update_freq == "batch":
             update_freq = 1
         if update_freq != "epoch":
