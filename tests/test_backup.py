@@ -295,3 +295,31 @@ def test_untampered_backup_resumes(tmp_path):
     _fit(callbacks)
     assert not (tmp_path / "backup" / "backup.ptc").exists()  # Finished: deleted.
     assert callbacks[1].filepath == str(tmp_path / "ckpt.ptc")
+
+
+class _Counter(Callback):
+    """Counts epochs; only `count` is declared backup state."""
+
+    _backup_state = {"count": int}
+
+    def __init__(self, stop):
+        super().__init__()
+        self.stop, self.count, self.undeclared = stop, 0, 0
+
+    def on_train_begin(self, logs=None):
+        self.count = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.count += 1
+        self.undeclared += 1
+        if self.stop and epoch == 1:
+            raise RuntimeError("stop")  # Before the backup of epoch 1: the last one is after epoch 0.
+
+
+def test_a_callback_declares_the_state_its_backup_saves(tmp_path):
+    with pytest.raises(RuntimeError, match="stop"):
+        _fit([BackupAndRestore(tmp_path), _Counter(stop=True)])
+    resumed = _Counter(stop=False)
+    _fit([BackupAndRestore(tmp_path), resumed])
+    assert resumed.count == 3  # 1 restored, then epochs 1 and 2.
+    assert resumed.undeclared == 2

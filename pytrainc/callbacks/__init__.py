@@ -19,6 +19,10 @@ lacks. pytrainc-specific rules:
   every batch: see `CallbackList.on_engine_batch_end`.
 - `on_train_progress(steps_done, logs)` is called by `fit()` between chunks of
   an epoch run in C, for progress display; it is not a batch hook.
+- `fit()` reaches the callbacks that back up training through
+  `Callback.set_callbacks`, `backup_interval`, `on_backup_point` and
+  `resume_point`, and each callback class declares the state a backup saves
+  in `_backup_state` (see `BackupAndRestore`).
 """
 
 from pytrainc.callbacks.backup_and_restore import BackupAndRestore

@@ -106,6 +106,7 @@ class CallbackList(Callback):
 
     Example:
 
+    >>> from pytrainc.callbacks import EarlyStopping
     >>> class TinyModel:  # Anything with `stop_training` and `history`.
     ...     stop_training = False
     >>> model = TinyModel()
