@@ -649,23 +649,18 @@ class Model:
         self.stop_training = False
         rng = utils.global_rng()
         ordered = np.arange(n, dtype=np.int64)
-        self._callbacks = cbs
         cbs.on_train_begin()
         # BackupAndRestore may have restored an interrupted run: start where it stopped.
-        resume = self.__dict__.pop("_resume", None)
-        if resume is not None:
-            for cb, state in resume["callbacks"]:
-                for attr, value in state.items():
-                    setattr(cb, attr, value)
-        start_epoch = int(initial_epoch) if resume is None else resume["epoch"]
+        resume = cbs.resume_point()
+        start_epoch = int(initial_epoch) if resume is None else resume.epoch
         logs = {}
         for epoch in range(start_epoch, int(epochs)):
-            mid_epoch = resume is not None and epoch == resume["epoch"] and resume["batch"] > 0
+            mid_epoch = resume is not None and epoch == resume.epoch and resume.batch > 0
             if mid_epoch:
                 # The interrupted run already began this epoch (and its callbacks saw it):
                 # replay its shuffle from the saved generator state, then skip the batches done.
-                rng[...] = resume["epoch_rng"]
-                start_batch, sums = resume["batch"], resume["sums"].copy()
+                rng[...] = resume.epoch_rng
+                start_batch, sums = resume.batch, resume.sums.copy()
             else:
                 cbs.on_epoch_begin(epoch)
                 start_batch, sums = 0, None
@@ -675,6 +670,8 @@ class Model:
             batch_size = _engine_batch(self._batch_size(self._train_batch_size), n)
             plan = self._ensure_plan(batch_size)
             cbs.params["steps"] = -(-n // batch_size)
+            if mid_epoch:
+                resume.check_epoch(cbs.params["steps"], plan.n_sums)
             epoch_rng = rng.copy()
             perm = _C.permutation(rng, n) if shuffle else ordered
             logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs, epoch, start_batch, sums,
@@ -684,12 +681,10 @@ class Model:
                 vs = self._ensure_plan(vb).evaluate(val[0], val[1], vb, _interruptible(), val[2])
                 logs.update({"val_" + k: v for k, v in self._logs(vs).items()})
             cbs.on_epoch_end(epoch, logs)
-            for c in _backup_callbacks(cbs):
-                c._after_epoch(epoch)
+            cbs.on_backup_point(epoch + 1, 0)
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
-        self._callbacks = None
         return self.history
 
     def _train_epoch(self, plan, x, y, w, perm, batch_size, cbs, epoch=0, start_batch=0, sums=None,
@@ -698,17 +693,14 @@ class Model:
         n = x.shape[0]
         steps = -(-n // batch_size)
         interruptible = _interruptible()
-        engine_hooks = getattr(cbs, "engine_batch_hooks", ())
-        stop_nonfinite = "nonfinite_loss" in engine_hooks
+        stop_nonfinite = "nonfinite_loss" in cbs.engine_batch_hooks
         if sums is None:
             sums = np.zeros(plan.n_sums)
-        backups = _backup_callbacks(cbs)
-        interval = min((c._fit_interval for c in backups if c._fit_interval), default=0)
+        interval = cbs.backup_interval
 
         def checkpoint(done):
             if interval and done % interval == 0 and done < steps:
-                for c in backups:
-                    c._after_batches(epoch, done, sums, epoch_rng)
+                cbs.on_backup_point(epoch, done, sums, epoch_rng)
 
         if cbs.has_train_batch_hooks:
             for b in range(start_batch, steps):
@@ -1017,11 +1009,6 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config):
         return cls([layers_module.deserialize(c) for c in config["layers"]], name=config.get("name"))
-
-
-def _backup_callbacks(cbs):
-    """Callbacks that save training state for exact resume (BackupAndRestore)."""
-    return [c for c in getattr(cbs, "callbacks", []) if hasattr(c, "_after_batches")]
 
 
 def _refuse_keras_formats(filepath):

@@ -2,8 +2,10 @@
 kill -9) and started again with the same call ends with weights bitwise equal
 to an uninterrupted run with the same seed; checkpoints stay loadable."""
 
+import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +16,9 @@ import numpy as np
 import pytest
 
 import pytrainc
+from pytrainc import saving
 from pytrainc.backup import BackupAndRestore
+from pytrainc.callbacks import Callback, ModelCheckpoint
 
 SCRIPT = textwrap.dedent('''
     import os, sys, numpy as np, pytrainc
@@ -158,3 +162,164 @@ def test_damaged_backup_is_an_error_not_a_silent_restart(tmp_path):
     m.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError):
         m.fit(np.zeros((4, 3)), np.zeros((4, 1)), verbose=0, callbacks=[BackupAndRestore(tmp_path)])
+
+
+# ------------------------------------------------ crafted backups (issue 13, items 6 and 7)
+
+
+class _StopInEpoch1(Callback):
+    """Raises at batch 3 of epoch 1; with a backup every 2 batches, the last one is at (1, 2)."""
+
+    def __init__(self, active):
+        super().__init__()
+        self.active, self.epoch = active, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.active and self.epoch == 1 and batch == 3:
+            raise RuntimeError("stop")
+
+
+def _callbacks(tmp_path, stop=False):
+    return [BackupAndRestore(tmp_path / "backup", save_freq=2), ModelCheckpoint(str(tmp_path / "ckpt.ptc")),
+            _StopInEpoch1(stop)]
+
+
+def _fit(callbacks):
+    """A fit of 3 epochs of 5 batches."""
+    from pytrainc.layers import Dense, Input
+    from pytrainc.models import Sequential
+
+    pytrainc.utils.set_random_seed(5)
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    m = Sequential([Input((3,)), Dense(1)])
+    m.compile(optimizer="sgd", loss="mse")
+    m.fit(x, x.sum(axis=1, keepdims=True), batch_size=8, epochs=3, verbose=0, callbacks=callbacks)
+
+
+def _tamper(tmp_path, edit):
+    """Interrupts a fit mid-epoch, edits its backup with edit(tensors, meta), returns the backup's path."""
+    with pytest.raises(RuntimeError, match="stop"):
+        _fit(_callbacks(tmp_path, stop=True))
+    path = tmp_path / "backup" / "backup.ptc"
+    tensors, meta = saving.read_safetensors(path)
+    assert json.loads(meta["position"]) == {"epoch": 1, "batch": 2}
+    for key in ("format", "format_version"):  # Written again by write_safetensors.
+        meta.pop(key)
+    edit(tensors, meta)
+    saving.write_safetensors(path, tensors, meta)  # With a valid checksum, as anyone can.
+    return path
+
+
+def _edit_state(name, value):
+    def edit(tensors, meta):
+        callbacks = json.loads(meta["callbacks"])
+        assert callbacks[0]["class"] == "ModelCheckpoint"
+        callbacks[0]["state"][name] = value
+        meta["callbacks"] = json.dumps(callbacks)
+
+    return edit
+
+
+def test_crafted_backup_cannot_set_an_undeclared_attribute(tmp_path):
+    elsewhere = tmp_path / "elsewhere" / "model.ptc"
+    path = _tamper(tmp_path, _edit_state("filepath", str(elsewhere)))
+    message = (f"{re.escape(str(path))}: the backup sets ModelCheckpoint.filepath, which "
+               r"ModelCheckpoint does not declare as backup state. Expected only: \['best', ")
+    callbacks = _callbacks(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        _fit(callbacks)
+    assert callbacks[1].filepath == str(tmp_path / "ckpt.ptc")
+    assert not elsewhere.parent.exists()
+
+
+@pytest.mark.parametrize("name,value,declared", [("_last_batch_seen", "2", "int"),
+                                                 ("_last_batch_seen", True, "int"),
+                                                 ("best", [1.0], r"Optional\[float\]")])
+def test_crafted_backup_cannot_set_a_value_of_another_type(tmp_path, name, value, declared):
+    path = _tamper(tmp_path, _edit_state(name, value))
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: the backup gives ModelCheckpoint.{name} "
+                                         f"a value of type {type(value).__name__}; ModelCheckpoint declares {declared}$"):
+        _fit(_callbacks(tmp_path))
+
+
+def test_crafted_backup_cannot_refer_to_a_missing_tensor(tmp_path):
+    path = _tamper(tmp_path, _edit_state("best", {"__tensor__": "no/such/tensor"}))
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: a callback state refers to the tensor "
+                                         "'no/such/tensor', which the backup does not hold"):
+        _fit(_callbacks(tmp_path))
+
+
+@pytest.mark.parametrize("batch", [5, 6, 10**6])  # An epoch of 5 batches: 0..4 only.
+def test_backup_position_past_the_end_of_the_epoch_is_refused(tmp_path, batch):
+    def edit(tensors, meta):
+        meta["position"] = json.dumps({"epoch": 1, "batch": batch})
+
+    path = _tamper(tmp_path, edit)
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: the backup resumes epoch 1 at batch "
+                                         f"{batch}, past the end of the epoch, which has 5 batches"):
+        _fit(_callbacks(tmp_path))
+
+
+@pytest.mark.parametrize("position", [{"epoch": 1, "batch": -1}, {"epoch": "1", "batch": 2}, {"epoch": 1}, [1, 2]])
+def test_damaged_backup_position_is_refused(tmp_path, position):
+    def edit(tensors, meta):
+        meta["position"] = json.dumps(position)
+
+    path = _tamper(tmp_path, edit)
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: the backup's position is damaged"):
+        _fit(_callbacks(tmp_path))
+
+
+def test_backup_without_sums_is_refused(tmp_path):
+    path = _tamper(tmp_path, lambda tensors, meta: tensors.pop("sums"))
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: the backup resumes epoch 1 at batch 2 "
+                                         "but holds no running sums"):
+        _fit(_callbacks(tmp_path))
+
+
+def test_backup_with_sums_of_another_model_is_refused(tmp_path):
+    def edit(tensors, meta):
+        tensors["sums"] = np.concatenate([tensors["sums"], [0.0]])
+
+    path = _tamper(tmp_path, edit)
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: the backup's running sums .* have shape"):
+        _fit(_callbacks(tmp_path))
+
+
+def test_untampered_backup_resumes(tmp_path):
+    _tamper(tmp_path, lambda tensors, meta: None)
+    callbacks = _callbacks(tmp_path)
+    _fit(callbacks)
+    assert not (tmp_path / "backup" / "backup.ptc").exists()  # Finished: deleted.
+    assert callbacks[1].filepath == str(tmp_path / "ckpt.ptc")
+
+
+class _Counter(Callback):
+    """Counts epochs; only `count` is declared backup state."""
+
+    _backup_state = {"count": int}
+
+    def __init__(self, stop):
+        super().__init__()
+        self.stop, self.count, self.undeclared = stop, 0, 0
+
+    def on_train_begin(self, logs=None):
+        self.count = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.count += 1
+        self.undeclared += 1
+        if self.stop and epoch == 1:
+            raise RuntimeError("stop")  # Before the backup of epoch 1: the last one is after epoch 0.
+
+
+def test_a_callback_declares_the_state_its_backup_saves(tmp_path):
+    with pytest.raises(RuntimeError, match="stop"):
+        _fit([BackupAndRestore(tmp_path), _Counter(stop=True)])
+    resumed = _Counter(stop=False)
+    _fit([BackupAndRestore(tmp_path), resumed])
+    assert resumed.count == 3  # 1 restored, then epochs 1 and 2.
+    assert resumed.undeclared == 2

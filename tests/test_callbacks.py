@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from pytrainc import callbacks
+from pytrainc.callbacks import _util, progbar_logger
 from pytrainc.callbacks import (
     BatchSizeScheduler,
     Callback,
@@ -767,7 +768,8 @@ def test_module_exports():
         "TerminateOnNaN",
     ]
     for name in callbacks.__all__:
-        assert getattr(callbacks, name).__module__ in ("pytrainc.callbacks", "pytrainc.backup")
+        # One module per callback, as in Keras 3 (pytrainc.callbacks.early_stopping, ...).
+        assert getattr(callbacks, name).__module__.startswith("pytrainc.callbacks.")
 
 
 # ----------------------------------------------------------- shared fakes (new)
@@ -1531,7 +1533,7 @@ def test_progress_bar_on_a_terminal(monkeypatch):
         assert final.endswith(" - loss: 0.5000 - val_loss: 0.2500")
         assert "step/s" in final and "<" in final  # Speed and elapsed<ETA.
     assert "Epoch 2/2\n" in out
-    assert callbacks._active_bar is None
+    assert _util._active_bar is None
 
 
 def test_progress_bar_shows_running_metrics_mid_epoch(monkeypatch):
@@ -1572,7 +1574,7 @@ def test_messages_of_other_callbacks_do_not_break_the_bar(monkeypatch):
 def test_progress_without_tqdm_falls_back_to_plain_lines(monkeypatch):
     tty = TTY()
     monkeypatch.setattr(sys, "stdout", tty)
-    monkeypatch.setattr(callbacks, "_tqdm_bar_class", False)
+    monkeypatch.setattr(progbar_logger, "_tqdm_bar_class", False)
     assert not CallbackList([], add_progbar=True, verbose=1).has_train_progress_hooks
     drive_progress(1, {"loss": 0.5})
     lines = tty.getvalue().splitlines()
@@ -1733,12 +1735,12 @@ def test_bar_of_an_interrupted_fit_is_closed_by_the_next_fit(monkeypatch):
     first.on_train_begin()
     first.on_epoch_begin(0)
     first.on_train_progress(2, {"loss": 1.0})
-    stale = callbacks._active_bar
+    stale = _util._active_bar
     assert stale is not None
     # KeyboardInterrupt here: fit never reaches on_epoch_end / on_train_end.
     second = CallbackList([], add_progbar=False, verbose=0, epochs=1, steps=4)
     second.on_train_begin()
-    assert callbacks._active_bar is None
+    assert _util._active_bar is None
     assert stale.disable  # tqdm marks a closed bar disabled.
-    callbacks._print("message")
+    _util._print("message")
     assert tty.getvalue().endswith("\nmessage\n")

@@ -16,10 +16,12 @@ import sys
 import numpy as np
 import pytest
 
-from pytrainc import callbacks, utils
+from pytrainc import utils
+from pytrainc.callbacks import _util
 from pytrainc.callbacks import (
     BatchSizeScheduler,
     Callback,
+    CallbackList,
     CSVLogger,
     EarlyStopping,
     LearningRateScheduler,
@@ -169,6 +171,45 @@ def test_terminate_on_nan_stops_a_diverging_fit(capsys):
     assert model.stop_training is True
 
 
+# ------------------------------------------------------------- backup points
+
+
+class BackupPoints(Callback):
+    """Records the backup points fit() announces (the protocol BackupAndRestore uses)."""
+
+    def __init__(self, interval=None):
+        super().__init__()
+        self.backup_interval = interval
+        self.points = []
+        self.peers = None
+
+    def set_callbacks(self, callbacks):
+        self.peers = [type(cb).__name__ for cb in callbacks]
+
+    def on_backup_point(self, epoch, batch, sums=None, epoch_rng=None):
+        self.points.append((epoch, batch, sums is not None, epoch_rng is not None))
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_fit_announces_backup_points_after_epochs_and_every_backup_interval(verbose):
+    x, y = regression_data(n=64)
+    model = tiny_model()
+    every_3, epoch_only = BackupPoints(3), BackupPoints()
+    model.fit(x, y, batch_size=8, epochs=2, callbacks=[every_3, epoch_only], verbose=verbose)
+    # 8 batches an epoch: within it after batches 3 and 6 (not after the last), then (next epoch, 0).
+    within = [(e, b, True, True) for e in (0, 1) for b in (3, 6)]
+    assert every_3.points == within[:2] + [(1, 0, False, False)] + within[2:] + [(2, 0, False, False)]
+    assert every_3.points == epoch_only.points  # Every callback sees every point.
+    expected = ["BackupPoints", "BackupPoints", "History"] + (["ProgbarLogger"] if verbose else [])
+    assert every_3.peers == expected
+
+
+def test_callback_list_backup_interval_is_the_smallest_one_asked():
+    assert CallbackList([Callback(), BackupPoints()]).backup_interval is None
+    assert CallbackList([BackupPoints(5), BackupPoints(3), BackupPoints()]).backup_interval == 3
+    assert CallbackList([BackupPoints(5)]).resume_point() is None
+
+
 # -------------------------------------------------------------------- progress
 
 
@@ -223,7 +264,7 @@ def test_verbose_1_on_a_terminal_draws_a_tqdm_bar(monkeypatch):
     assert len(finals) == 2
     for final, loss in zip(finals, history.history["loss"]):
         assert final.endswith(f" - loss: {loss:.4f}")
-    assert callbacks._active_bar is None
+    assert _util._active_bar is None
 
 
 # ------------------------------------------------- logs, TensorBoard and plots

@@ -1,0 +1,258 @@
+"""`ProgbarLogger`: progress bars and per-epoch lines on `sys.stdout`."""
+
+import sys
+import time
+
+from pytrainc.callbacks import _util
+from pytrainc.callbacks._util import _print
+from pytrainc.callbacks.callback import Callback
+
+
+def _format_value(value):
+    # Keras's Progbar: 4 decimals, or scientific notation for tiny values.
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if abs(value) > 1e-3:
+        return f"{value:.4f}"
+    return f"{value:.4e}"
+
+
+def _format_logs(logs):
+    return " - ".join(f"{key}: {_format_value(value)}" for key, value in (logs or {}).items())
+
+
+def _dynamic_display(stream):
+    """Whether `stream` shows a bar redrawn in place: a terminal or a Jupyter kernel.
+
+    Anything else (a file, a pipe, pytest's capture) gets one plain line per
+    epoch, so logs stay readable.
+    """
+    isatty = getattr(stream, "isatty", None)
+    try:
+        if isatty is not None and isatty():
+            return True
+    except (ValueError, OSError):  # A closed stream.
+        return False
+    # ipykernel's OutStream is not a tty, but Jupyter renders `\r` and widgets.
+    return type(stream).__module__.startswith("ipykernel")
+
+
+_tqdm_bar_class = None
+
+
+def _tqdm_bar():
+    """Returns a `tqdm.auto.tqdm` subclass drawing Keras-like bars, or None without tqdm.
+
+    `tqdm.auto` picks the Jupyter widget in a notebook (when ipywidgets is
+    installed) and the terminal bar elsewhere.
+    """
+    global _tqdm_bar_class
+    if _tqdm_bar_class is None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            _tqdm_bar_class = False
+        else:
+
+            class _Bar(tqdm):
+                # tqdm joins its own `postfix` with ", "; a bar_format field of
+                # our own keeps Keras's " - key: value" layout.
+                metrics = ""
+
+                @property
+                def format_dict(self):
+                    values = super().format_dict
+                    values["metrics"] = self.metrics
+                    return values
+
+            _tqdm_bar_class = _Bar
+    return _tqdm_bar_class or None
+
+
+_BAR_FORMAT = "{n_fmt}/{total_fmt} |{bar:20}| {elapsed}<{remaining}, {rate_fmt}{metrics}"
+
+
+class ProgbarLogger(Callback):
+    """Prints the progress and metrics of training to `sys.stdout`.
+
+    Added automatically by `fit()`, `evaluate()` and `predict()` when
+    `verbose != 0`. Its verbosity, number of epochs and steps come from
+    `params` (`set_params`); the number of steps is read again at every
+    epoch, so `fit()` can update `params["steps"]` when the batch size changes.
+
+    With `verbose=1`, `fit()` prints `Epoch i/N` at the start of each epoch
+    (when `N > 1`). In a terminal or in Jupyter, a tqdm progress bar
+    (`tqdm.auto`) then shows the steps done, the elapsed time, the ETA, the
+    speed and the running loss and metrics, updated in place from
+    `on_train_progress` (and from `on_train_batch_end` when `fit()` runs
+    batch by batch); at the end of the epoch it stays on screen with the
+    epoch's metrics, validation included, for example
+    `32/32 |████████████████████| 00:01<00:00, 30.1step/s - loss: 0.1234`.
+    When the output is not a terminal (a file, a pipe, a captured stream) or
+    tqdm is not installed, it prints one plain line at the end of the epoch
+    instead: `32/32 - 1s - loss: 0.1234 - accuracy: 0.9500`.
+
+    With `verbose=2`, it prints one line per epoch:
+    `Epoch i/N - 32/32 - 1s - loss: 0.1234 - ...`. Values are formatted as
+    in Keras: 4 decimals, scientific notation when the absolute value is at
+    most 1e-3.
+
+    Messages that other callbacks print while a bar is on screen go through
+    `tqdm.write`, so they appear above the bar instead of inside it.
+
+    Its batch hooks only count steps, so it does not make `fit()` leave the C
+    engine after every batch.
+
+    Example:
+
+    >>> logger = ProgbarLogger()
+    >>> logger.set_params({"verbose": 1, "epochs": 2, "steps": 4})
+    >>> logger.on_epoch_begin(0)
+    Epoch 1/2
+    >>> logger.on_epoch_end(0, {"loss": 0.69314, "accuracy": 0.0001})
+    4/4 - 0s - loss: 0.6931 - accuracy: 1.0000e-04
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.verbose = 1
+        self.epochs = 1
+        self.seen = 0
+        self._start = None
+        self._called_in_fit = False
+        self._bar = None
+
+    @property
+    def target(self):
+        """Number of steps per epoch from `params["steps"]`, or `None`."""
+        return (self.params or {}).get("steps")
+
+    @property
+    def _train_progress_needed(self):
+        # Only a bar redrawn in place has a use for progress within an epoch.
+        return self.verbose == 1 and _dynamic_display(sys.stdout) and _tqdm_bar() is not None
+
+    def set_params(self, params):
+        super().set_params(params)
+        verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else verbose
+        self.epochs = params.get("epochs", 1)
+
+    def _reset(self):
+        self.seen = 0
+        self._start = time.time()
+
+    def _emit(self, logs, prefix=""):
+        if not self.verbose:
+            return
+        target = self.target if self.target else self.seen
+        parts = []
+        if prefix:
+            parts.append(prefix)
+        if target:
+            parts.append(f"{target}/{target}")
+        start = self._start if self._start is not None else time.time()
+        parts.append(f"{time.time() - start:.0f}s")
+        if logs:
+            parts.append(_format_logs(logs))
+        _print(" - ".join(parts))
+
+    # -- the tqdm bar (verbose=1 on a terminal or in Jupyter)
+
+    def _open_bar(self):
+        self._close_bar()
+        bar_class = _tqdm_bar()
+        if bar_class is None or not _dynamic_display(sys.stdout):
+            return
+        self._bar = bar_class(
+            total=self.target,
+            file=sys.stdout,
+            unit="step",
+            bar_format=_BAR_FORMAT,
+            leave=True,
+            dynamic_ncols=True,
+            mininterval=0.1,
+        )
+        _util._active_bar = self._bar
+
+    def _close_bar(self):
+        if self._bar is not None:
+            bar, self._bar = self._bar, None
+            if _util._active_bar is bar:
+                _util._active_bar = None
+            bar.close()
+
+    def _advance_bar(self, steps_done, logs, force=False):
+        bar = self._bar
+        target = self.target
+        if target and bar.total != target:
+            bar.total = target
+        bar.metrics = (" - " + _format_logs(logs)) if logs else ""
+        delta = steps_done - bar.n
+        if delta > 0 and not force:
+            bar.update(delta)  # Redraws at most every `mininterval` seconds.
+        else:
+            bar.n = steps_done
+            bar.refresh()
+
+    # -- hooks
+
+    def on_train_begin(self, logs=None):
+        # Inside fit(), validation runs silently.
+        self._called_in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._called_in_fit = False
+        self._close_bar()  # In case the last epoch was interrupted.
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset()
+        if self.verbose == 1 and self.epochs > 1:
+            _print(f"Epoch {epoch + 1}/{self.epochs}")
+        if self.verbose == 1:
+            self._open_bar()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is not None:
+            # Without progress calls the engine ran the whole epoch at once.
+            self._advance_bar(self.seen or self.target or 0, logs, force=True)
+            self._close_bar()
+            return
+        prefix = ""
+        if self.verbose == 2 and self.epochs > 1:
+            prefix = f"Epoch {epoch + 1}/{self.epochs}"
+        self._emit(logs, prefix)
+
+    def on_train_progress(self, steps_done, logs=None):
+        self.seen = steps_done
+        if self._bar is not None:
+            self._advance_bar(steps_done, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
+        if self._bar is not None:
+            self._advance_bar(batch + 1, logs)
+
+    def on_test_begin(self, logs=None):
+        if not self._called_in_fit:
+            self._reset()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._called_in_fit:
+            self.seen = batch + 1
+
+    def on_test_end(self, logs=None):
+        if not self._called_in_fit:
+            self._emit(logs)
+
+    def on_predict_begin(self, logs=None):
+        self._reset()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
+
+    def on_predict_end(self, logs=None):
+        # Prediction results are not metrics: print the count and time only.
+        self._emit(None)
