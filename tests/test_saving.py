@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from pytrainc import saving
+from pytrainc.saving import atomic, safetensors
 
 DTYPES = ["f8", "f4", "f2", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "?"]
 FORMATS = ["model.safetensors", "model.npz"]
@@ -841,7 +842,7 @@ def test_failed_replace_keeps_previous_file_and_removes_temp(tmp_path, monkeypat
         assert os.path.exists(src)  # the new file was fully written first
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(saving.os, "replace", failing_replace)
+    monkeypatch.setattr(atomic.os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk on fire"):
         saving.save({"new": np.zeros(5)}, path)
     assert path.read_bytes() == before
@@ -869,7 +870,7 @@ def test_failing_array_write_mid_save(tmp_path, monkeypatch):
     path = tmp_path / "m.safetensors"
     saving.save(sample_state(), path)
     before = path.read_bytes()
-    real_view = saving._as_bytes_view
+    real_view = safetensors._as_bytes_view
     calls = []
 
     def view_then_fail(array):
@@ -878,7 +879,7 @@ def test_failing_array_write_mid_save(tmp_path, monkeypatch):
             raise MemoryError("simulated")
         return real_view(array)
 
-    monkeypatch.setattr(saving, "_as_bytes_view", view_then_fail)
+    monkeypatch.setattr(safetensors, "_as_bytes_view", view_then_fail)
     with pytest.raises(MemoryError):
         saving.save(sample_state(), path)
     assert path.read_bytes() == before
@@ -893,7 +894,7 @@ def test_fsync_of_file_and_directory(tmp_path, monkeypatch):
         synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
         real_fsync(fd)
 
-    monkeypatch.setattr(saving.os, "fsync", recording_fsync)
+    monkeypatch.setattr(atomic.os, "fsync", recording_fsync)
     saving.save({"a": np.ones(2)}, tmp_path / "m.safetensors")
     assert synced == ["file", "dir"]
     synced.clear()
@@ -909,7 +910,7 @@ def test_failing_fsync_keeps_previous_file(tmp_path, monkeypatch):
     def failing_fsync(fd):
         raise OSError("I/O error")
 
-    monkeypatch.setattr(saving.os, "fsync", failing_fsync)
+    monkeypatch.setattr(atomic.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="I/O error"):
         saving.save({"a": np.zeros(2)}, path)
     assert path.read_bytes() == before
@@ -923,17 +924,18 @@ def test_process_killed_mid_save_keeps_previous_file(tmp_path):
     script = textwrap.dedent(f"""
         import os, numpy as np
         from pytrainc import saving
-        real = saving._as_bytes_view
+        from pytrainc.saving import safetensors
+        real = safetensors._as_bytes_view
         count = [0]
         def dying(array):
             count[0] += 1
             if count[0] == 2:  # second call: writing the data, header already out
                 os._exit(17)
             return real(array)
-        saving._as_bytes_view = dying
+        safetensors._as_bytes_view = dying
         saving.save({{"a": np.zeros(10**6)}}, {str(path)!r})
         """)
-    root = pathlib.Path(saving.__file__).resolve().parent.parent
+    root = pathlib.Path(saving.__file__).resolve().parent.parent.parent
     result = subprocess.run([sys.executable, "-c", script], cwd=root, timeout=120)
     assert result.returncode == 17
     assert path.read_bytes() == before
