@@ -15,9 +15,9 @@ import os
 import numpy as np
 
 from pytrainc import saving
+from pytrainc.saving import state_keys
 from pytrainc.callbacks import Callback
 
-_KIND = "pytrainc.backup"
 _FILENAME = "backup.ptc"
 
 # Attributes that make up a callback's state, for callbacks that do not
@@ -126,16 +126,13 @@ class BackupAndRestore(Callback):
 
     def _save(self, epoch, batch, sums, epoch_rng):
         model = self.model
-        tensors = {}
-        for k, v in model.state_dict().items():
-            tensors["model/" + k] = v
-        for k, v in model.optimizer.variables().items():
-            tensors["optimizer/" + k] = v
+        tensors = state_keys.prefixed(state_keys.MODEL, model.state_dict())
+        tensors.update(state_keys.prefixed(state_keys.OPTIMIZER, model.optimizer.variables()))
         from pytrainc import utils
 
-        tensors["rng/global"] = (epoch_rng if batch > 0 else utils.global_rng()).copy()
-        for i, layer in enumerate(_rng_layers(model)):
-            tensors[f"rng/layer/{i}"] = np.array(layer.rng_state, dtype=np.uint64)
+        tensors[state_keys.GLOBAL_RNG] = (epoch_rng if batch > 0 else utils.global_rng()).copy()
+        for i, layer in enumerate(state_keys.rng_layers(model)):
+            tensors[state_keys.backup_rng_key(i)] = state_keys.rng_array(layer.rng_state)
         if batch > 0:
             tensors["sums"] = np.array(sums, dtype=np.float64)
         callbacks = []
@@ -144,7 +141,7 @@ class BackupAndRestore(Callback):
             callbacks.append({"class": type(cb).__name__, "state": state})
         lr = model.optimizer._learning_rate
         meta = {
-            "pytrainc.kind": _KIND,
+            state_keys.KIND: state_keys.BACKUP_KIND,
             "position": json.dumps({"epoch": epoch, "batch": batch}),
             "batch_size": str(int(model._train_batch_size)),
             "learning_rate": json.dumps(lr if isinstance(lr, float) else None),
@@ -155,7 +152,7 @@ class BackupAndRestore(Callback):
 
     def _restore(self):
         tensors, meta = saving.read_safetensors(self._path)
-        if meta.get("pytrainc.kind") != _KIND:
+        if meta.get(state_keys.KIND) != state_keys.BACKUP_KIND:
             raise ValueError(f"{self._path} is not a pytrainc backup file")
         model = self.model
         try:
@@ -165,18 +162,17 @@ class BackupAndRestore(Callback):
             batch_size = int(meta["batch_size"])
         except (KeyError, ValueError) as exc:
             raise ValueError(f"{self._path}: the backup's metadata is damaged ({exc})") from None
-        weights = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
-        model.load_state_dict(weights, strict=True)
-        opt_state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}
-        model.optimizer._load_variables(opt_state)
+        model.load_state_dict(state_keys.unprefixed(state_keys.MODEL, tensors), strict=True)
+        model.optimizer._load_variables(state_keys.unprefixed(state_keys.OPTIMIZER, tensors))
         if lr is not None:
             model.optimizer.learning_rate = lr
         from pytrainc import utils
 
-        layers = _rng_layers(model)
-        states = [tensors.get(f"rng/layer/{i}") for i in range(len(layers))] + [tensors.get("rng/global")]
+        layers = state_keys.rng_layers(model)
+        states = [tensors.get(state_keys.backup_rng_key(i)) for i in range(len(layers))]
+        states.append(tensors.get(state_keys.GLOBAL_RNG))
         for state in states:
-            if state is None or state.shape != (4,) or state.dtype != np.uint64 or not state.any():
+            if not state_keys.is_rng_state(state):
                 raise ValueError(f"{self._path}: a generator state is missing or damaged")
         for layer, state in zip(layers, states):
             layer.rng_state[...] = state
@@ -190,8 +186,4 @@ class BackupAndRestore(Callback):
         states = [(cb, {a: _decode(v, tensors) for a, v in saved["state"].items()})
                   for cb, saved in zip(others, callbacks)]
         model._resume = {"epoch": int(position["epoch"]), "batch": int(position["batch"]),
-                         "epoch_rng": tensors["rng/global"], "sums": tensors.get("sums"), "callbacks": states}
-
-
-def _rng_layers(model):
-    return [layer for layer in model.layers if hasattr(layer, "rng_state")]
+                         "epoch_rng": tensors[state_keys.GLOBAL_RNG], "sums": tensors.get("sums"), "callbacks": states}

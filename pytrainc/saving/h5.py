@@ -47,6 +47,7 @@ import os
 import numpy as np
 
 from pytrainc.saving._common import FORMAT_VERSION, BadFile, bad_file, fspath, newer_version_problem, snake_case
+from pytrainc.saving import state_keys
 from pytrainc.saving.atomic import atomic_write_bytes
 
 __all__ = ["save_weights", "load_weights", "write_model", "read_model", "is_h5_path"]
@@ -323,8 +324,8 @@ def write_model(filepath, tensors, metadata, model):
     by_name = {}
     for i, layer in enumerate(model.layers):
         for v in layer.weights:
-            by_name[f"model/{i}.{v.name.rsplit('/', 1)[-1]}"] = v
-    model_keys = [k for k in tensors if k.startswith("model/")]
+            by_name[state_keys.MODEL + state_keys.state_name(i, v)] = v
+    model_keys = [k for k in tensors if k.startswith(state_keys.MODEL)]
     if set(model_keys) != set(by_name):
         raise ValueError(f"write_model: the 'model/' tensors {sorted(model_keys)} are not the model's weights "
                          f"{sorted(by_name)}")
