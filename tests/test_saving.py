@@ -979,6 +979,172 @@ def test_atomic_write_to_a_directory_fails_cleanly(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def _kill_mid_save(path):
+    """Runs a save of `path` in a child that is killed (SIGKILL) with part of the data on disk."""
+    script = textwrap.dedent(f"""
+        import os, signal, numpy as np
+        from pytrainc import saving
+        from pytrainc.saving import safetensors
+        real = safetensors._as_bytes_view
+        count = [0]
+        def dying(array):
+            count[0] += 1
+            if count[0] == 4:  # two checksum passes, then 'a' written, then 'b'
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(array)
+        safetensors._as_bytes_view = dying
+        saving.save({{"a": np.zeros(10**5), "b": np.zeros(10)}}, {str(path)!r})
+        """)
+    result = subprocess.run([sys.executable, "-c", script], timeout=120)
+    assert result.returncode == -9
+
+
+def temporaries(directory):
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.skipif(os.name == "nt", reason="stale temporary files are found by POSIX file locks")
+def test_next_save_removes_temporaries_of_killed_saves(tmp_path):
+    # Issue 13.8: kill -9 during a save left `.name.*.tmp` files behind forever.
+    path = tmp_path / "m.safetensors"
+    _kill_mid_save(path)
+    [first] = temporaries(tmp_path)
+    assert (tmp_path / first).stat().st_size > 0
+    _kill_mid_save(path)  # removes the first one, leaves its own
+    [second] = temporaries(tmp_path)
+    assert second != first
+    other = tmp_path / ".other.safetensors.0123456789ab.tmp"  # another target's: not ours to remove
+    other.write_bytes(b"x")
+    saving.save({"a": np.ones(2)}, path)
+    assert temporaries(tmp_path) == [other.name]
+    assert_same_arrays(saving.load(path), {"a": np.ones(2)})
+
+
+@pytest.mark.skipif(os.name == "nt", reason="stale temporary files are found by POSIX file locks")
+def test_temporary_of_a_live_save_is_kept(tmp_path):
+    # A save still running in another process holds the lock on its temporary file.
+    path = tmp_path / "m.safetensors"
+    live = tmp_path / ".m.safetensors.00000000beef.tmp"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import fcntl, os, sys
+        fd = os.open({str(live)!r}, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, b"half written")
+        print("locked", flush=True)
+        sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        saving.save({"a": np.ones(2)}, path)
+        assert temporaries(tmp_path) == [live.name]
+    finally:
+        holder.communicate("", timeout=60)
+    saving.save({"a": np.ones(2)}, path)  # its writer is gone now
+    assert temporaries(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name == "nt", reason="stale temporary files are found by POSIX file locks")
+def test_empty_temporary_is_kept_only_while_young(tmp_path):
+    # An empty, unlocked temporary may belong to a writer between creating and locking it.
+    path = tmp_path / "m.npz"
+    young = tmp_path / ".m.npz.0000000000aa.tmp"
+    old = tmp_path / ".m.npz.0000000000bb.tmp"
+    young.touch()
+    old.touch()
+    os.utime(old, (1_000_000, 1_000_000))
+    saving.save({"a": np.ones(2)}, path)
+    assert temporaries(tmp_path) == [young.name]
+
+
+def _raise_errno(code, filename=None):
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code), *([filename] if filename else []))
+
+    return fail
+
+
+@pytest.mark.parametrize("filename", FORMATS)
+def test_full_disk_error_names_the_target(tmp_path, monkeypatch, filename):
+    # Issue 13.8: ENOSPC came out with no file name at all.
+    import errno
+
+    path = tmp_path / filename
+    saving.save({"a": np.ones(2)}, path)
+    before = path.read_bytes()
+    monkeypatch.setattr(atomic.os, "fsync", _raise_errno(errno.ENOSPC))
+    with pytest.raises(OSError, match="No space left on device") as info:
+        saving.save({"a": np.zeros(2)}, path)
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC
+    assert info.value.filename == str(path)
+    assert path.read_bytes() == before
+    assert temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("code", ["EACCES", "EROFS"])
+def test_read_only_error_names_the_target_not_the_temporary(tmp_path, monkeypatch, code):
+    import errno
+
+    real_open = os.open
+
+    def refusing_open(name, flags, *args):
+        if flags & os.O_CREAT:  # creating the temporary file
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), name)
+        return real_open(name, flags, *args)
+
+    path = tmp_path / "m.safetensors"
+    monkeypatch.setattr(atomic.os, "open", refusing_open)
+    with pytest.raises(OSError) as info:
+        saving.save({"a": np.ones(2)}, path)
+    monkeypatch.undo()
+    assert info.value.filename == str(path)
+    assert ".tmp" not in str(info.value).replace(str(tmp_path), "")
+    assert f"creating a temporary file in '{tmp_path}'" in str(info.value)
+    assert isinstance(info.value, PermissionError) == (code == "EACCES")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="RLIMIT_FSIZE is POSIX")
+def test_file_size_limit_mid_write_names_the_target(tmp_path):
+    # A real kernel error in the middle of the write: EFBIG past RLIMIT_FSIZE.
+    path = tmp_path / "m.safetensors"
+    saving.save({"a": np.ones(2)}, path)
+    before = path.read_bytes()
+    script = textwrap.dedent(f"""
+        import resource, signal, numpy as np
+        from pytrainc import saving
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        try:
+            saving.save({{"a": np.zeros(10**5)}}, {str(path)!r})
+        except OSError as err:
+            print(err.errno, err.filename, err)
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    import errno
+
+    assert out.stdout.startswith(f"{errno.EFBIG} {path} "), out.stdout + out.stderr
+    assert path.read_bytes() == before
+    assert temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("filename", FORMATS)
+def test_unaligned_and_strided_arrays_are_copied_not_refused(tmp_path, filename):
+    # Issue 13.8: any memory layout is accepted, as the docs promise.
+    buffer = np.zeros(4 * 6 + 1, np.uint8)
+    unaligned = np.frombuffer(buffer.data, np.float32, count=6, offset=1).reshape(2, 3)
+    unaligned[...] = np.arange(6).reshape(2, 3)
+    assert not unaligned.flags.aligned
+    swapped = np.frombuffer(buffer.data, ">f4", count=6, offset=1).reshape(3, 2)
+    arrays = {"unaligned": unaligned, "transposed": unaligned.T, "big_endian": swapped[::2]}
+    saving.save(arrays, tmp_path / filename)
+    got = saving.load(tmp_path / filename)
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(got[name], array)
+        assert got[name].dtype.isnative and got[name].flags.aligned
+    saving.atomic_write_bytes(tmp_path / "raw.bin", [unaligned.T])
+    assert (tmp_path / "raw.bin").read_bytes() == np.ascontiguousarray(unaligned.T).tobytes()
+
+
 def test_npz_with_a_non_npy_member_is_refused(tmp_path):
     import zipfile as _zipfile
 
