@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from pytrainc import saving
+from pytrainc.saving import atomic, safetensors
 
 DTYPES = ["f8", "f4", "f2", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "?"]
 FORMATS = ["model.safetensors", "model.npz"]
@@ -841,7 +842,7 @@ def test_failed_replace_keeps_previous_file_and_removes_temp(tmp_path, monkeypat
         assert os.path.exists(src)  # the new file was fully written first
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(saving.os, "replace", failing_replace)
+    monkeypatch.setattr(atomic.os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk on fire"):
         saving.save({"new": np.zeros(5)}, path)
     assert path.read_bytes() == before
@@ -869,7 +870,7 @@ def test_failing_array_write_mid_save(tmp_path, monkeypatch):
     path = tmp_path / "m.safetensors"
     saving.save(sample_state(), path)
     before = path.read_bytes()
-    real_view = saving._as_bytes_view
+    real_view = safetensors._as_bytes_view
     calls = []
 
     def view_then_fail(array):
@@ -878,7 +879,7 @@ def test_failing_array_write_mid_save(tmp_path, monkeypatch):
             raise MemoryError("simulated")
         return real_view(array)
 
-    monkeypatch.setattr(saving, "_as_bytes_view", view_then_fail)
+    monkeypatch.setattr(safetensors, "_as_bytes_view", view_then_fail)
     with pytest.raises(MemoryError):
         saving.save(sample_state(), path)
     assert path.read_bytes() == before
@@ -893,7 +894,7 @@ def test_fsync_of_file_and_directory(tmp_path, monkeypatch):
         synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
         real_fsync(fd)
 
-    monkeypatch.setattr(saving.os, "fsync", recording_fsync)
+    monkeypatch.setattr(atomic.os, "fsync", recording_fsync)
     saving.save({"a": np.ones(2)}, tmp_path / "m.safetensors")
     assert synced == ["file", "dir"]
     synced.clear()
@@ -909,7 +910,7 @@ def test_failing_fsync_keeps_previous_file(tmp_path, monkeypatch):
     def failing_fsync(fd):
         raise OSError("I/O error")
 
-    monkeypatch.setattr(saving.os, "fsync", failing_fsync)
+    monkeypatch.setattr(atomic.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="I/O error"):
         saving.save({"a": np.zeros(2)}, path)
     assert path.read_bytes() == before
@@ -923,17 +924,18 @@ def test_process_killed_mid_save_keeps_previous_file(tmp_path):
     script = textwrap.dedent(f"""
         import os, numpy as np
         from pytrainc import saving
-        real = saving._as_bytes_view
+        from pytrainc.saving import safetensors
+        real = safetensors._as_bytes_view
         count = [0]
         def dying(array):
             count[0] += 1
             if count[0] == 2:  # second call: writing the data, header already out
                 os._exit(17)
             return real(array)
-        saving._as_bytes_view = dying
+        safetensors._as_bytes_view = dying
         saving.save({{"a": np.zeros(10**6)}}, {str(path)!r})
         """)
-    root = pathlib.Path(saving.__file__).resolve().parent.parent
+    root = pathlib.Path(saving.__file__).resolve().parent.parent.parent
     result = subprocess.run([sys.executable, "-c", script], cwd=root, timeout=120)
     assert result.returncode == 17
     assert path.read_bytes() == before
@@ -975,6 +977,172 @@ def test_atomic_write_to_a_directory_fails_cleanly(tmp_path):
     with pytest.raises(IsADirectoryError):
         saving.atomic_write_bytes(tmp_path, b"x")
     assert list(tmp_path.iterdir()) == []
+
+
+def _kill_mid_save(path):
+    """Runs a save of `path` in a child that is killed (SIGKILL) with part of the data on disk."""
+    script = textwrap.dedent(f"""
+        import os, signal, numpy as np
+        from pytrainc import saving
+        from pytrainc.saving import safetensors
+        real = safetensors._as_bytes_view
+        count = [0]
+        def dying(array):
+            count[0] += 1
+            if count[0] == 4:  # two checksum passes, then 'a' written, then 'b'
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(array)
+        safetensors._as_bytes_view = dying
+        saving.save({{"a": np.zeros(10**5), "b": np.zeros(10)}}, {str(path)!r})
+        """)
+    result = subprocess.run([sys.executable, "-c", script], timeout=120)
+    assert result.returncode == -9
+
+
+def temporaries(directory):
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.skipif(os.name == "nt", reason="stale temporary files are found by POSIX file locks")
+def test_next_save_removes_temporaries_of_killed_saves(tmp_path):
+    # Issue 13.8: kill -9 during a save left `.name.*.tmp` files behind forever.
+    path = tmp_path / "m.safetensors"
+    _kill_mid_save(path)
+    [first] = temporaries(tmp_path)
+    assert (tmp_path / first).stat().st_size > 0
+    _kill_mid_save(path)  # removes the first one, leaves its own
+    [second] = temporaries(tmp_path)
+    assert second != first
+    other = tmp_path / ".other.safetensors.0123456789ab.tmp"  # another target's: not ours to remove
+    other.write_bytes(b"x")
+    saving.save({"a": np.ones(2)}, path)
+    assert temporaries(tmp_path) == [other.name]
+    assert_same_arrays(saving.load(path), {"a": np.ones(2)})
+
+
+@pytest.mark.skipif(os.name == "nt", reason="stale temporary files are found by POSIX file locks")
+def test_temporary_of_a_live_save_is_kept(tmp_path):
+    # A save still running in another process holds the lock on its temporary file.
+    path = tmp_path / "m.safetensors"
+    live = tmp_path / ".m.safetensors.00000000beef.tmp"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import fcntl, os, sys
+        fd = os.open({str(live)!r}, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, b"half written")
+        print("locked", flush=True)
+        sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        saving.save({"a": np.ones(2)}, path)
+        assert temporaries(tmp_path) == [live.name]
+    finally:
+        holder.communicate("", timeout=60)
+    saving.save({"a": np.ones(2)}, path)  # its writer is gone now
+    assert temporaries(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name == "nt", reason="stale temporary files are found by POSIX file locks")
+def test_empty_temporary_is_kept_only_while_young(tmp_path):
+    # An empty, unlocked temporary may belong to a writer between creating and locking it.
+    path = tmp_path / "m.npz"
+    young = tmp_path / ".m.npz.0000000000aa.tmp"
+    old = tmp_path / ".m.npz.0000000000bb.tmp"
+    young.touch()
+    old.touch()
+    os.utime(old, (1_000_000, 1_000_000))
+    saving.save({"a": np.ones(2)}, path)
+    assert temporaries(tmp_path) == [young.name]
+
+
+def _raise_errno(code, filename=None):
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code), *([filename] if filename else []))
+
+    return fail
+
+
+@pytest.mark.parametrize("filename", FORMATS)
+def test_full_disk_error_names_the_target(tmp_path, monkeypatch, filename):
+    # Issue 13.8: ENOSPC came out with no file name at all.
+    import errno
+
+    path = tmp_path / filename
+    saving.save({"a": np.ones(2)}, path)
+    before = path.read_bytes()
+    monkeypatch.setattr(atomic.os, "fsync", _raise_errno(errno.ENOSPC))
+    with pytest.raises(OSError, match="No space left on device") as info:
+        saving.save({"a": np.zeros(2)}, path)
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC
+    assert info.value.filename == str(path)
+    assert path.read_bytes() == before
+    assert temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("code", ["EACCES", "EROFS"])
+def test_read_only_error_names_the_target_not_the_temporary(tmp_path, monkeypatch, code):
+    import errno
+
+    real_open = os.open
+
+    def refusing_open(name, flags, *args):
+        if flags & os.O_CREAT:  # creating the temporary file
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), name)
+        return real_open(name, flags, *args)
+
+    path = tmp_path / "m.safetensors"
+    monkeypatch.setattr(atomic.os, "open", refusing_open)
+    with pytest.raises(OSError) as info:
+        saving.save({"a": np.ones(2)}, path)
+    monkeypatch.undo()
+    assert info.value.filename == str(path)
+    assert ".tmp" not in str(info.value).replace(str(tmp_path), "")
+    assert f"creating a temporary file in '{tmp_path}'" in str(info.value)
+    assert isinstance(info.value, PermissionError) == (code == "EACCES")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="RLIMIT_FSIZE is POSIX")
+def test_file_size_limit_mid_write_names_the_target(tmp_path):
+    # A real kernel error in the middle of the write: EFBIG past RLIMIT_FSIZE.
+    path = tmp_path / "m.safetensors"
+    saving.save({"a": np.ones(2)}, path)
+    before = path.read_bytes()
+    script = textwrap.dedent(f"""
+        import resource, signal, numpy as np
+        from pytrainc import saving
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        try:
+            saving.save({{"a": np.zeros(10**5)}}, {str(path)!r})
+        except OSError as err:
+            print(err.errno, err.filename, err)
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    import errno
+
+    assert out.stdout.startswith(f"{errno.EFBIG} {path} "), out.stdout + out.stderr
+    assert path.read_bytes() == before
+    assert temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("filename", FORMATS)
+def test_unaligned_and_strided_arrays_are_copied_not_refused(tmp_path, filename):
+    # Issue 13.8: any memory layout is accepted, as the docs promise.
+    buffer = np.zeros(4 * 6 + 1, np.uint8)
+    unaligned = np.frombuffer(buffer.data, np.float32, count=6, offset=1).reshape(2, 3)
+    unaligned[...] = np.arange(6).reshape(2, 3)
+    assert not unaligned.flags.aligned
+    swapped = np.frombuffer(buffer.data, ">f4", count=6, offset=1).reshape(3, 2)
+    arrays = {"unaligned": unaligned, "transposed": unaligned.T, "big_endian": swapped[::2]}
+    saving.save(arrays, tmp_path / filename)
+    got = saving.load(tmp_path / filename)
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(got[name], array)
+        assert got[name].dtype.isnative and got[name].flags.aligned
+    saving.atomic_write_bytes(tmp_path / "raw.bin", [unaligned.T])
+    assert (tmp_path / "raw.bin").read_bytes() == np.ascontiguousarray(unaligned.T).tobytes()
 
 
 def test_npz_with_a_non_npy_member_is_refused(tmp_path):

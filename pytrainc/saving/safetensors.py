@@ -1,11 +1,10 @@
-"""Saving and loading of weights: atomic writes, safetensors and `.npz` files.
+"""The safetensors file: pytrainc's default layout for weights, state dicts and models.
 
-Loading never executes code from the file: no pickle, no `eval`, and
-`np.load` only with `allow_pickle=False`. Every writer goes through
-`atomic_write_bytes` (or the same temporary-file protocol), so a crash in the
-middle of a save never damages the file that was there before.
+Loading never executes code from the file. Writes are atomic (see
+`pytrainc.saving.atomic`), so a crash in the middle of a save never damages
+the file that was there before.
 
-The default file layout is safetensors
+The layout is safetensors
 (https://github.com/huggingface/safetensors): an 8-byte little-endian header
 length `N`, `N` bytes of UTF-8 JSON header, then the tensor bytes. Files
 written here are plain safetensors files that the official library reads;
@@ -22,34 +21,19 @@ pytrainc adds a few `__metadata__` strings that its own reader checks:
 
 import collections
 import collections.abc
-import contextlib
-import errno
 import hashlib
 import json
 import os
-import secrets
-import stat
 import struct
-import zipfile
-import zlib
 
 import numpy as np
 
-__all__ = [
-    "atomic_write_bytes",
-    "write_safetensors",
-    "read_safetensors",
-    "save",
-    "load",
-    "save_npz",
-    "load_npz",
-]
+from pytrainc.saving._common import (FORMAT_NAME, FORMAT_VERSION, KEY_FORMAT, KEY_VERSION, PICKLE_ADVICE,
+                                     bad_file, fspath, looks_like_pickle, newer_version_problem)
+from pytrainc.saving.atomic import atomic_write_bytes
 
-FORMAT_NAME = "pytrainc"
-FORMAT_VERSION = 1
+__all__ = ["write_safetensors", "read_safetensors"]
 
-_KEY_FORMAT = "format"
-_KEY_VERSION = "format_version"
 _KEY_ORDER = "pytrainc.order"
 _KEY_SHA256 = "pytrainc.sha256"
 _KEY_HEADER_SHA256 = "pytrainc.header_sha256"
@@ -94,160 +78,13 @@ _SUPPORTED_NUMPY = (
     "float64, float32, float16, int64, int32, int16, int8, uint64, uint32, uint16, uint8, bool"
 )
 
-_PICKLE_ADVICE = (
-    "pytrainc never unpickles files, because unpickling can run arbitrary code. "
-    "If this is a PyTorch checkpoint you trust, convert it once in PyTorch: "
-    "`from safetensors.torch import save_file; "
-    "save_file(torch.load(path, weights_only=True), 'model.safetensors')`, "
-    "then load 'model.safetensors' with pytrainc.load"
-)
-# The pickled magic number at the start of PyTorch's legacy (pre-1.6) format.
-_TORCH_LEGACY_MAGIC = (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
-
-
-def _fspath(path, argname="path"):
-    if isinstance(path, (str, bytes, os.PathLike)):
-        return os.fsdecode(path)
-    raise TypeError(
-        f"Expected `{argname}` to be a str or os.PathLike. "
-        f"Received: {argname}={path!r} of type {type(path).__name__}"
-    )
-
-
-class _BadFile(ValueError):
-    """A file that cannot be loaded; a plain ValueError to callers."""
-
-
-def _bad_file(path, problem):
-    return _BadFile(f"Cannot load '{path}': {problem}")
-
-
-def _newer_version_problem(version):
-    return (
-        f"it was written by a newer version of pytrainc (file format_version {version}; "
-        f"this pytrainc reads format_version {FORMAT_VERSION}). Upgrade pytrainc to load it"
-    )
-
-
-# --------------------------------------------------------------------------
-# Atomic writes
-# --------------------------------------------------------------------------
-
-
-def _fsync_directory(directory):
-    # Makes the rename itself durable. Windows cannot open directories, and a
-    # few file systems refuse fsync on them; neither is worth failing a save.
-    if os.name == "nt":
-        return
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError as err:
-        if err.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _atomic_file(path):
-    """Yields a binary file object whose contents replace `path` on success.
-
-    The temporary file lives next to `path` (a rename is only atomic within
-    one file system); on any exception, including KeyboardInterrupt, it is
-    removed and `path` is left as it was.
-    """
-    path = _fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    if not base:
-        raise IsADirectoryError(f"Expected a file path. Received a directory path: {path!r}")
-    mode = None
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        pass
-    else:
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(f"Expected a file path. Received a directory: {path!r}")
-        mode = stat.S_IMODE(st.st_mode)
-
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
-            # 0o666 lets the umask decide the permissions, as for open(path, "wb").
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if mode is not None:
-                # Keep the permissions of the file being replaced (best effort:
-                # only its owner may copy them).
-                with contextlib.suppress(OSError):
-                    os.chmod(tmp, mode)
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):  # never hide the original error
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def atomic_write_bytes(path, chunks):
-    """Writes bytes to a file atomically: readers see the old file or the new one.
-
-    The chunks go to a temporary file in the same directory, which is flushed,
-    fsync'ed and renamed over `path` with `os.replace`; the directory is then
-    fsync'ed. If anything fails (or the process dies) before the rename, the
-    previous contents of `path` are untouched, and on an exception the
-    temporary file is removed.
-
-    Args:
-        path: str or os.PathLike, the file to write.
-        chunks: a bytes-like object, or an iterable of bytes-like objects
-            (`bytes`, `bytearray`, `memoryview`, C-contiguous NumPy arrays)
-            written one after another without being joined first.
-
-    Returns:
-        None.
-
-    Raises:
-        TypeError: if `path` is not a path or a chunk is not bytes-like.
-        OSError: if the file cannot be written; `path` is then unchanged.
-
-    Example:
-
-    >>> atomic_write_bytes("notes.txt", [b"epoch 1\\n", b"epoch 2\\n"])
-    """
-    path = _fspath(path)
-    if isinstance(chunks, (bytes, bytearray, memoryview, np.ndarray)):
-        chunks = (chunks,)
-    elif isinstance(chunks, str) or not isinstance(chunks, collections.abc.Iterable):
-        raise TypeError(
-            "Expected `chunks` to be bytes-like or an iterable of bytes-like objects. "
-            f"Received: chunks of type {type(chunks).__name__}"
-        )
-    with _atomic_file(path) as f:
-        for chunk in chunks:
-            if isinstance(chunk, str):
-                raise TypeError(
-                    "Expected each chunk to be bytes-like. Received: a str; encode it first"
-                )
-            f.write(chunk)
-
 
 # --------------------------------------------------------------------------
 # Validation of what the caller gives us
 # --------------------------------------------------------------------------
 
 
-def _check_tensors(tensors, what, safetensors_dtypes_only):
+def check_tensors(tensors, what, safetensors_dtypes_only):
     """Returns an OrderedDict name -> ndarray after checking keys and dtypes."""
     if not isinstance(tensors, collections.abc.Mapping):
         hint = ""
@@ -312,7 +149,7 @@ def _check_metadata(metadata):
                 f"The metadata key {key!r} is reserved: pytrainc writes it itself. "
                 f"Received: metadata[{key!r}]={value!r}"
             )
-        expected = {_KEY_FORMAT: FORMAT_NAME, _KEY_VERSION: str(FORMAT_VERSION)}.get(key)
+        expected = {KEY_FORMAT: FORMAT_NAME, KEY_VERSION: str(FORMAT_VERSION)}.get(key)
         if expected is not None and value != expected:
             raise ValueError(
                 f"The metadata key {key!r} is reserved and must be {expected!r} "
@@ -381,8 +218,8 @@ def write_safetensors(path, tensors, metadata=None):
     >>> write_safetensors("w.safetensors", {"kernel": np.ones((2, 3), "float32")})
     >>> arrays, meta = read_safetensors("w.safetensors")
     """
-    path = _fspath(path)
-    arrays = _check_tensors(tensors, "`tensors`", safetensors_dtypes_only=True)
+    path = fspath(path)
+    arrays = check_tensors(tensors, "`tensors`", safetensors_dtypes_only=True)
     user_metadata = _check_metadata(metadata)
     if "__metadata__" in arrays:
         raise ValueError(
@@ -414,8 +251,8 @@ def write_safetensors(path, tensors, metadata=None):
             digest.update(_as_bytes_view(data))
 
     meta = dict(user_metadata)
-    meta[_KEY_FORMAT] = FORMAT_NAME
-    meta[_KEY_VERSION] = str(FORMAT_VERSION)
+    meta[KEY_FORMAT] = FORMAT_NAME
+    meta[KEY_VERSION] = str(FORMAT_VERSION)
     meta[_KEY_ORDER] = json.dumps(list(arrays), separators=(",", ":"), ensure_ascii=False)
     meta[_KEY_SHA256] = digest.hexdigest()
     meta[_KEY_HEADER_SHA256] = _canonical_header_digest(entries, meta)
@@ -437,18 +274,10 @@ def write_safetensors(path, tensors, metadata=None):
     atomic_write_bytes(path, chunks())
 
 
-def _looks_like_pickle(head):
-    # Pickle protocols 2 to 5 start with the PROTO opcode 0x80 and the
-    # protocol number; PyTorch's legacy format then pickles a magic number.
-    return (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or (
-        _TORCH_LEGACY_MAGIC in head[:32]
-    )
-
-
 def _sniff_foreign(path, head, size):
     """Raises a ValueError that names the format if `head` is not safetensors."""
     if size == 0:
-        raise _bad_file(path, "the file is empty (0 bytes); expected a safetensors file")
+        raise bad_file(path, "the file is empty (0 bytes); expected a safetensors file")
     # A safetensors file starts with its header length, whose low byte may be
     # anything (0x80 included, like a pickle); a plausible length followed by
     # '{' is safetensors, even if damaged further on.
@@ -458,30 +287,30 @@ def _sniff_foreign(path, head, size):
         and head[8:9] == b"{"
     ):
         return
-    if _looks_like_pickle(head):
-        raise _bad_file(
+    if looks_like_pickle(head):
+        raise bad_file(
             path,
             "this looks like a pickle file (for example a PyTorch .pt/.pth/.bin file "
-            f"saved with torch.save). {_PICKLE_ADVICE}",
+            f"saved with torch.save). {PICKLE_ADVICE}",
         )
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        raise _bad_file(
+        raise bad_file(
             path,
             "this is a zip archive: a PyTorch .pt/.pth file written by torch.save "
             "(which holds a pickle) or a NumPy .npz file. If it is a .npz file, "
             "rename it to end in '.npz' or use pytrainc.saving.load_npz. "
-            f"Otherwise: {_PICKLE_ADVICE}",
+            f"Otherwise: {PICKLE_ADVICE}",
         )
     if head[:6] == b"\x93NUMPY":
-        raise _bad_file(
+        raise bad_file(
             path, "this is a NumPy .npy file, not a safetensors file; read it with np.load"
         )
     if head[:8] == b"\x89HDF\r\n\x1a\n":
-        raise _bad_file(
+        raise bad_file(
             path, "this is an HDF5 file (such as a Keras .h5 file), not a safetensors file"
         )
     if head.startswith(b"version https://git-lfs"):
-        raise _bad_file(
+        raise bad_file(
             path,
             "this is a Git LFS pointer file, not the weights themselves; "
             "fetch the real file with `git lfs pull`",
@@ -510,13 +339,13 @@ def _parse_header(path, raw, buffer_size):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise _bad_file(
+        raise bad_file(
             path,
             f"the header is not valid UTF-8 ({err}); "
             "the file is damaged or not a safetensors file",
         ) from err
     if not text.startswith("{"):
-        raise _bad_file(path, "the header does not start with '{'; this is not a safetensors file")
+        raise bad_file(path, "the header does not start with '{'; this is not a safetensors file")
     try:
         header = json.loads(
             text,
@@ -524,25 +353,25 @@ def _parse_header(path, raw, buffer_size):
             parse_constant=_reject_json_constant,
         )
     except (ValueError, RecursionError) as err:
-        raise _bad_file(
+        raise bad_file(
             path,
             f"the header is not valid JSON ({err}); the file is damaged or not a safetensors file",
         ) from err
     if not isinstance(header, dict):
-        raise _bad_file(path, "the header is not a JSON object; this is not a safetensors file")
+        raise bad_file(path, "the header is not a JSON object; this is not a safetensors file")
 
     metadata = header.pop("__metadata__", None)
     if metadata is None:
         metadata = collections.OrderedDict()
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise _bad_file(
+        raise bad_file(
             path, "'__metadata__' must be a JSON object of strings; the header is damaged"
         )
 
     entries = collections.OrderedDict()
     for name, info in header.items():
         if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"the header entry of tensor {name!r} must be an object with "
                 f"'dtype', 'shape' and 'data_offsets'; received {info!r:.200}",
@@ -550,19 +379,19 @@ def _parse_header(path, raw, buffer_size):
         dtype_name = info["dtype"]
         if dtype_name not in _DTYPES:
             if dtype_name in _KNOWN_UNSUPPORTED:
-                raise _bad_file(
+                raise bad_file(
                     path,
                     f"tensor {name!r} has dtype {dtype_name}, which pytrainc does not support "
                     f"({_KNOWN_UNSUPPORTED[dtype_name]})",
                 )
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"tensor {name!r} has unknown dtype {dtype_name!r:.50}; expected one of "
                 f"{', '.join(_DTYPES)}. The file is damaged or not a safetensors file",
             )
         shape = info["shape"]
         if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"tensor {name!r} has shape {shape!r:.200}; "
                 "expected a list of non-negative integers",
@@ -574,13 +403,13 @@ def _parse_header(path, raw, buffer_size):
             or not all(_is_int(o) for o in offsets)
             or not 0 <= offsets[0] <= offsets[1]
         ):
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"tensor {name!r} has data_offsets {offsets!r:.200}; expected [begin, end] "
                 "with 0 <= begin <= end. The file is damaged",
             )
         if offsets[1] > buffer_size:
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"the file is truncated: tensor {name!r} needs bytes up to {offsets[1]} of "
                 f"the data buffer but only {buffer_size} bytes follow the header",
@@ -589,7 +418,7 @@ def _parse_header(path, raw, buffer_size):
         for d in shape:
             nbytes *= d
         if offsets[1] - offsets[0] != nbytes:
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"tensor {name!r} has dtype {dtype_name} and shape {shape} ({nbytes} bytes) "
                 f"but data_offsets {offsets} ({offsets[1] - offsets[0]} bytes); "
@@ -604,13 +433,13 @@ def _parse_header(path, raw, buffer_size):
         begin, end = entries[name]["data_offsets"]
         if begin != position:
             problem = "overlaps another tensor" if begin < position else "leaves a gap before it"
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"tensor {name!r} at data_offsets {[begin, end]} {problem}; the file is damaged",
             )
         position = end
     if position != buffer_size:
-        raise _bad_file(
+        raise bad_file(
             path,
             f"the tensors cover {position} bytes but the data buffer has {buffer_size} bytes "
             "after the header; the file is damaged or has trailing bytes",
@@ -620,35 +449,35 @@ def _parse_header(path, raw, buffer_size):
 
 def _check_pytrainc_metadata(path, entries, metadata):
     """Checks version, order and header digest. Returns the names in order."""
-    ours = metadata.get(_KEY_FORMAT) == FORMAT_NAME or any(
+    ours = metadata.get(KEY_FORMAT) == FORMAT_NAME or any(
         k in metadata for k in _BOOKKEEPING_KEYS
     )
     if not ours:
         # A file from another writer: no checksum to verify, header order.
         return list(entries), None
 
-    version = metadata.get(_KEY_VERSION)
+    version = metadata.get(KEY_VERSION)
     if not isinstance(version, str) or not version.isdigit() or not version.isascii():
-        raise _bad_file(
+        raise bad_file(
             path,
             f"the header has format_version {version!r:.50}; "
             "expected a number. The file is damaged",
         )
     if int(version) > FORMAT_VERSION:
-        raise _bad_file(path, _newer_version_problem(version))
+        raise bad_file(path, newer_version_problem(version))
     if int(version) != FORMAT_VERSION:
-        raise _bad_file(path, f"unknown format_version {version!r}; the file is damaged")
-    for key in (_KEY_FORMAT, *_BOOKKEEPING_KEYS):
+        raise bad_file(path, f"unknown format_version {version!r}; the file is damaged")
+    for key in (KEY_FORMAT, *_BOOKKEEPING_KEYS):
         if key not in metadata:
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"the header lacks the {key!r} entry that pytrainc writes; the file is damaged",
             )
 
     if _canonical_header_digest(entries, metadata) != metadata[_KEY_HEADER_SHA256]:
-        raise _bad_file(path, "header checksum mismatch: the file is damaged")
-    if metadata[_KEY_FORMAT] != FORMAT_NAME:  # covered by the digest; kept explicit
-        raise _bad_file(path, "the header names the wrong format; the file is damaged")
+        raise bad_file(path, "header checksum mismatch: the file is damaged")
+    if metadata[KEY_FORMAT] != FORMAT_NAME:  # covered by the digest; kept explicit
+        raise bad_file(path, "the header names the wrong format; the file is damaged")
 
     try:
         order = json.loads(metadata[_KEY_ORDER])
@@ -660,7 +489,7 @@ def _check_pytrainc_metadata(path, entries, metadata):
         or len(order) != len(entries)
         or set(order) != set(entries)
     ):
-        raise _bad_file(
+        raise bad_file(
             path,
             "the 'pytrainc.order' entry does not list the tensors of the file; "
             "the file is damaged",
@@ -709,33 +538,33 @@ def read_safetensors(path):
     >>> tensors["bias"].shape
     (3,)
     """
-    path = _fspath(path)
+    path = fspath(path)
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         head = f.read(64)
         _sniff_foreign(path, head, size)
         if size < 8:
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"the file has only {size} bytes, fewer than the 8-byte header length "
                 "of a safetensors file; it is truncated or not a safetensors file",
             )
         (header_size,) = struct.unpack("<Q", head[:8])
         if header_size > _MAX_HEADER_SIZE:
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"the header length field says {header_size} bytes, more than the "
                 f"{_MAX_HEADER_SIZE}-byte limit of the safetensors format; this is not "
                 "a safetensors file or it is damaged",
             )
         if 8 + header_size > size:
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"the header length field says {header_size} bytes but only {size - 8} "
                 "bytes follow it; the file is truncated or not a safetensors file",
             )
         if header_size < 2:
-            raise _bad_file(
+            raise bad_file(
                 path,
                 f"the header length field says {header_size} bytes, too small for a "
                 "JSON header; this is not a safetensors file",
@@ -755,21 +584,21 @@ def read_safetensors(path):
             try:
                 array = np.empty(info["shape"], dtype=_DTYPES[info["dtype"]])
             except (ValueError, OverflowError) as err:  # e.g. shape [0, 2**40, 2**40]
-                raise _bad_file(
+                raise bad_file(
                     path, f"tensor {name!r} has shape {info['shape']}, which NumPy cannot hold"
                 ) from err
             if array.nbytes:
                 view = memoryview(_as_bytes_view(array))
                 got = _readinto_exactly(f, view)
                 if got != array.nbytes:
-                    raise _bad_file(path, "the file is truncated (it changed while being read)")
+                    raise bad_file(path, "the file is truncated (it changed while being read)")
                 digest.update(view)
             arrays[name] = array
         if f.read(1):
-            raise _bad_file(path, "the file grew while being read")
+            raise bad_file(path, "the file grew while being read")
 
     if expected_sha is not None and digest.hexdigest() != expected_sha:
-        raise _bad_file(
+        raise bad_file(
             path,
             "checksum mismatch: the file is damaged (the SHA-256 of its tensor data "
             f"is {digest.hexdigest()}, the header records {expected_sha})",
@@ -779,7 +608,7 @@ def read_safetensors(path):
     for name in order:
         array = arrays[name]
         if entries[name]["dtype"] == "BOOL" and array.size and array.view(np.uint8).max() > 1:
-            raise _bad_file(
+            raise bad_file(
                 path, f"BOOL tensor {name!r} holds bytes other than 0 and 1; the file is damaged"
             )
         if not array.dtype.isnative:
@@ -789,292 +618,3 @@ def read_safetensors(path):
     return result, user_metadata
 
 
-# --------------------------------------------------------------------------
-# .npz
-# --------------------------------------------------------------------------
-
-
-def _npz_manifest(names):
-    """The zip comment of a pytrainc .npz file.
-
-    It names the format and version and fixes the list of members: the zip
-    central directory is not checksummed, and a damaged entry count or offset
-    there would otherwise make arrays silently disappear. Only a digest of
-    the names is stored, because a zip comment holds at most 65535 bytes.
-    """
-    names_json = json.dumps(list(names), ensure_ascii=False)
-    return json.dumps(
-        {
-            _KEY_FORMAT: FORMAT_NAME,
-            _KEY_VERSION: str(FORMAT_VERSION),
-            "count": len(names),
-            "names_sha256": hashlib.sha256(names_json.encode("utf-8")).hexdigest(),
-        },
-        separators=(",", ":"),
-    ).encode("ascii")
-
-
-def save_npz(mapping, path):
-    """Saves arrays to a NumPy `.npz` file, atomically.
-
-    The layout is the one `np.savez` writes (an uncompressed zip of `.npy`
-    files, in the order of the mapping), so `np.load` reads it. The zip
-    comment records pytrainc's format name, version and list of arrays, and
-    each member carries the zip CRC-32 that `load_npz` verifies.
-
-    Args:
-        mapping: mapping of str names to array-likes of a numeric or bool
-            dtype (complex included).
-        path: str or os.PathLike, the file to write (normally ending in `.npz`).
-
-    Returns:
-        None.
-
-    Raises:
-        TypeError: if `mapping` is not a mapping of str to numeric arrays.
-        OSError: if the file cannot be written; a previous file is unchanged.
-
-    Example:
-
-    >>> save_npz({"kernel": np.ones((2, 2))}, "weights.npz")
-    >>> load_npz("weights.npz")["kernel"].shape
-    (2, 2)
-    """
-    path = _fspath(path)
-    arrays = _check_tensors(mapping, "`mapping`", safetensors_dtypes_only=False)
-    with _atomic_file(path) as f:
-        # What np.savez does, without its keyword-argument interface (which
-        # would reject names such as "file" or "allow_pickle").
-        with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            for name, array in arrays.items():
-                with zf.open(name + ".npy", "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, array, allow_pickle=False)
-            zf.comment = _npz_manifest(arrays)
-
-
-# What zipfile and np.load raise on archives that are damaged in some way.
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    EOFError,
-    struct.error,
-    UnicodeDecodeError,
-    NotImplementedError,  # "zip file version 10.9", an unknown compression
-    RuntimeError,  # "File ... is encrypted, password required"
-    SyntaxError,  # a damaged .npy header dict, from ast.literal_eval
-    ValueError,
-    OSError,
-)
-
-
-def load_npz(path):
-    """Loads a NumPy `.npz` file without unpickling anything.
-
-    Args:
-        path: str or os.PathLike, a file written by `save_npz` or `np.savez`.
-
-    Returns:
-        An OrderedDict of name to NumPy array (in native byte order), in the
-        order of the archive.
-
-    Raises:
-        FileNotFoundError: if `path` does not exist.
-        ValueError: if the file is not a valid `.npz` file (empty, truncated,
-            failing its CRC-32, holding pickled object arrays, a PyTorch
-            checkpoint, written by a newer pytrainc); the message names the
-            file and the problem.
-
-    Example:
-
-    >>> save_npz({"bias": np.zeros(3)}, "weights.npz")
-    >>> list(load_npz("weights.npz"))
-    ['bias']
-    """
-    path = _fspath(path)
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        head = f.read(64)
-    if size == 0:
-        raise _bad_file(path, "the file is empty (0 bytes); expected a .npz file")
-    if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
-        if _looks_like_pickle(head):
-            raise _bad_file(
-                path, f"this looks like a pickle file, not a .npz file. {_PICKLE_ADVICE}"
-            )
-        if head[:6] == b"\x93NUMPY":
-            raise _bad_file(
-                path,
-                "this is a NumPy .npy file (one array), not a .npz file; read it with np.load",
-            )
-        raise _bad_file(
-            path,
-            "this is not a .npz file (it does not start with a zip signature); "
-            "it is damaged or of another format",
-        )
-
-    try:
-        with zipfile.ZipFile(path) as zf:
-            members = zf.namelist()
-            if any(n == "data.pkl" or n.endswith("/data.pkl") for n in members):
-                raise _bad_file(
-                    path,
-                    "this is a PyTorch checkpoint written by torch.save, not a .npz file. "
-                    f"{_PICKLE_ADVICE}",
-                )
-            stray = [n for n in members if not n.endswith(".npy")]
-            if stray:
-                raise _bad_file(path, f"the archive holds {stray[0]!r}, which is not a .npy array; "
-                                      "a .npz file holds only .npy members")
-            names = [n[:-4] for n in members]
-            _check_npz_comment(path, zf.comment, names)
-            # np.load reads only as many bytes as each .npy header asks for,
-            # so a damaged header could go unnoticed; testzip checks the
-            # CRC-32 of every member first.
-            bad = zf.testzip()
-            if bad is not None:
-                raise _bad_file(
-                    path,
-                    "checksum mismatch: the file is damaged "
-                    f"(the CRC-32 of member {bad!r} is wrong)",
-                )
-
-        result = collections.OrderedDict()
-        with np.load(path, allow_pickle=False) as npz:
-            for name in npz.files:
-                if name in result:
-                    raise _bad_file(path, f"the archive holds {name!r} twice; the file is damaged")
-                try:
-                    array = npz[name]
-                except ValueError as err:
-                    if "allow_pickle" not in str(err):
-                        raise
-                    raise _bad_file(
-                        path,
-                        f"the array {name!r} is an object array: pickled Python objects, "
-                        "which pytrainc never unpickles because unpickling can run arbitrary "
-                        "code. Save numeric arrays only",
-                    ) from err
-                if not array.dtype.isnative:  # the engine works in native byte order
-                    array = array.astype(array.dtype.newbyteorder("="))
-                result[name] = array
-    except (_BadFile, FileNotFoundError, PermissionError, IsADirectoryError):
-        raise
-    except _ZIP_ERRORS as err:
-        raise _bad_file(
-            path, f"the archive is truncated or damaged ({type(err).__name__}: {err})"
-        ) from err
-    return result
-
-
-def _check_npz_comment(path, comment, names):
-    if not comment:
-        return  # written by np.savez: the zip CRCs are all there is to check
-    try:
-        info = json.loads(comment.decode("ascii"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        info = None
-    if not isinstance(info, dict) or info.get(_KEY_FORMAT) != FORMAT_NAME:
-        if b"pytrainc" in comment or b"format_version" in comment:
-            raise _bad_file(
-                path,
-                "the pytrainc comment at the end of the archive is damaged or cut off "
-                "(is the file truncated?)",
-            )
-        return  # someone else's comment
-    version = info.get(_KEY_VERSION)
-    if not isinstance(version, str) or not version.isdigit() or not version.isascii():
-        raise _bad_file(
-            path, f"the archive has format_version {version!r:.50}; the file is damaged"
-        )
-    if int(version) > FORMAT_VERSION:
-        raise _bad_file(path, _newer_version_problem(version))
-    if int(version) != FORMAT_VERSION:
-        raise _bad_file(path, f"unknown format_version {version!r}; the file is damaged")
-    names_json = json.dumps(names, ensure_ascii=False)
-    if (
-        info.get("count") != len(names)
-        or info.get("names_sha256") != hashlib.sha256(names_json.encode("utf-8")).hexdigest()
-    ):
-        raise _bad_file(
-            path,
-            f"the archive lists {len(names)} arrays but was written with "
-            f"{info.get('count')!r:.20} (or with other names); the file is damaged",
-        )
-
-
-# --------------------------------------------------------------------------
-# Public entry points
-# --------------------------------------------------------------------------
-
-
-def _is_npz(path):
-    return path.lower().endswith(".npz")
-
-
-def save(obj, path):
-    """Saves a mapping of named arrays, such as `model.state_dict()`, to a file.
-
-    Paths ending in `.npz` get a NumPy `.npz` file (see `save_npz`); every
-    other path gets a safetensors file (see `write_safetensors`). The write
-    is atomic: a crash during the save leaves any previous file intact.
-
-    Args:
-        obj: mapping of str names to array-likes (NumPy arrays or anything
-            `np.asarray` accepts) of a numeric or bool dtype.
-        path: str or os.PathLike, the file to write, for example
-            `"model.safetensors"` or `"model.npz"`.
-
-    Returns:
-        None.
-
-    Raises:
-        TypeError: if `obj` is not a mapping (pass `model.state_dict()`, not
-            the model), a key is not a str, or an array has an object or
-            string dtype.
-        OSError: if the file cannot be written.
-
-    Example:
-
-    >>> weights = {"dense.kernel": np.ones((4, 2), "float32")}
-    >>> pytrainc.save(weights, "model.safetensors")
-    >>> pytrainc.load("model.safetensors")["dense.kernel"].shape
-    (4, 2)
-    """
-    path = _fspath(path)
-    if _is_npz(path):
-        save_npz(obj, path)
-    else:
-        arrays = _check_tensors(obj, "the object to save", safetensors_dtypes_only=True)
-        write_safetensors(path, arrays)
-
-
-def load(path):
-    """Loads named arrays saved by `save` (or by `safetensors` / `np.savez`).
-
-    Paths ending in `.npz` are read as NumPy `.npz` files; every other path as
-    a safetensors file. Nothing in the file is executed, and checksums are
-    verified.
-
-    Args:
-        path: str or os.PathLike, the file to read.
-
-    Returns:
-        An OrderedDict of name to NumPy array in the order they were saved.
-
-    Raises:
-        FileNotFoundError: if `path` does not exist.
-        ValueError: if the file is damaged, truncated, of another format (a
-            pickle or PyTorch .pth file, for example), or written by a newer
-            pytrainc; the message names the file and the problem.
-
-    Example:
-
-    >>> pytrainc.save({"bias": np.zeros(2)}, "model.safetensors")
-    >>> state = pytrainc.load("model.safetensors")
-    """
-    path = _fspath(path)
-    if _is_npz(path):
-        return load_npz(path)
-    tensors, _ = read_safetensors(path)
-    return tensors

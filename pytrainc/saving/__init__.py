@@ -1,0 +1,105 @@
+"""Saving and loading, one module per file format.
+
+- `atomic`: atomic writes (temporary file, fsync, rename) that every writer uses;
+- `safetensors`: the default layout for weights and state dicts;
+- `npz`: NumPy `.npz` files;
+- `h5`: HDF5 files in Keras's layouts (h5py needed);
+- `model_file`: a whole model (architecture, weights, optimizer) in one file;
+- `state_keys`: the names under which model, optimizer and generator state
+  are stored, shared by the model file and `BackupAndRestore`.
+
+Loading never executes code from the file: no pickle, no `eval`, and
+`np.load` only with `allow_pickle=False`. Every writer goes through
+`atomic_write_bytes` (or the same temporary-file protocol), so a crash in the
+middle of a save never damages the file that was there before.
+
+`save` and `load` choose the format from the path: `.npz` for NumPy's, any
+other extension for safetensors.
+"""
+
+from pytrainc.saving._common import FORMAT_NAME, FORMAT_VERSION, fspath
+from pytrainc.saving.atomic import atomic_write_bytes
+from pytrainc.saving.npz import load_npz, save_npz
+from pytrainc.saving.safetensors import check_tensors, read_safetensors, write_safetensors
+
+__all__ = [
+    "atomic_write_bytes",
+    "write_safetensors",
+    "read_safetensors",
+    "save",
+    "load",
+    "save_npz",
+    "load_npz",
+]
+
+
+def _is_npz(path):
+    return path.lower().endswith(".npz")
+
+
+def save(obj, path):
+    """Saves a mapping of named arrays, such as `model.state_dict()`, to a file.
+
+    Paths ending in `.npz` get a NumPy `.npz` file (see `save_npz`); every
+    other path gets a safetensors file (see `write_safetensors`). The write
+    is atomic: a crash during the save leaves any previous file intact.
+
+    Args:
+        obj: mapping of str names to array-likes (NumPy arrays or anything
+            `np.asarray` accepts) of a numeric or bool dtype.
+        path: str or os.PathLike, the file to write, for example
+            `"model.safetensors"` or `"model.npz"`.
+
+    Returns:
+        None.
+
+    Raises:
+        TypeError: if `obj` is not a mapping (pass `model.state_dict()`, not
+            the model), a key is not a str, or an array has an object or
+            string dtype.
+        OSError: if the file cannot be written.
+
+    Example:
+
+    >>> weights = {"dense.kernel": np.ones((4, 2), "float32")}
+    >>> pytrainc.save(weights, "model.safetensors")
+    >>> pytrainc.load("model.safetensors")["dense.kernel"].shape
+    (4, 2)
+    """
+    path = fspath(path)
+    if _is_npz(path):
+        save_npz(obj, path)
+    else:
+        arrays = check_tensors(obj, "the object to save", safetensors_dtypes_only=True)
+        write_safetensors(path, arrays)
+
+
+def load(path):
+    """Loads named arrays saved by `save` (or by `safetensors` / `np.savez`).
+
+    Paths ending in `.npz` are read as NumPy `.npz` files; every other path as
+    a safetensors file. Nothing in the file is executed, and checksums are
+    verified.
+
+    Args:
+        path: str or os.PathLike, the file to read.
+
+    Returns:
+        An OrderedDict of name to NumPy array in the order they were saved.
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: if the file is damaged, truncated, of another format (a
+            pickle or PyTorch .pth file, for example), or written by a newer
+            pytrainc; the message names the file and the problem.
+
+    Example:
+
+    >>> pytrainc.save({"bias": np.zeros(2)}, "model.safetensors")
+    >>> state = pytrainc.load("model.safetensors")
+    """
+    path = fspath(path)
+    if _is_npz(path):
+        return load_npz(path)
+    tensors, _ = read_safetensors(path)
+    return tensors
