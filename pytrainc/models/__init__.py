@@ -1,0 +1,11 @@
+"""Models, as `keras.models`: `Model` (functional), `Sequential`, and their files.
+
+`save_model`/`load_model` live in `pytrainc.saving.model_file`; they are
+importable from here as in Keras.
+"""
+
+from pytrainc.models.model import IncompatibleKeys, Model, StateDictError
+from pytrainc.models.sequential import Sequential
+from pytrainc.saving.model_file import _refuse_keras_formats, load_model, save_model  # noqa: E402,F401
+
+__all__ = ["IncompatibleKeys", "Model", "Sequential", "StateDictError", "load_model", "save_model"]

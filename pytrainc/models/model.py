@@ -1,0 +1,395 @@
+"""`keras.Model`: a graph of layer calls, with PyTorch-style state dicts.
+
+A model is a graph of layer calls. Compiling it for the engine gives a plan:
+an ordered list of ops over buffers, run by the C core. Parameters live in one
+flat float32 array (trainable ones first) and every weight is a view into it,
+so the engine, `get_weights` and `state_dict` all see the same memory. The
+training methods come from `pytrainc.trainers.Trainer`.
+"""
+
+import collections
+
+import numpy as np
+
+from pytrainc import h5, saving
+from pytrainc import layers as layers_module
+from pytrainc import losses as losses_module
+from pytrainc import metrics as metrics_module
+from pytrainc import optimizers as optimizers_module
+from pytrainc.layers import InputLayer, KerasTensor
+from pytrainc.saving.model_file import _refuse_keras_formats, save_model
+from pytrainc.trainers import Trainer
+
+IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class StateDictError(ValueError, RuntimeError):
+    """A state dict does not fit the model (a RuntimeError, as in PyTorch, and a ValueError)."""
+
+
+class Model(Trainer):
+    """A model: a graph of layers from an input to an output, as `keras.Model`.
+
+    Build one with the functional API, `Model(inputs=x, outputs=y)`, or use
+    `Sequential`. Then `compile`, `fit`, `evaluate`, `predict`.
+
+    Args:
+        inputs: The KerasTensor returned by `pytrainc.layers.Input`.
+        outputs: The KerasTensor returned by the last layer call.
+        name: Optional name.
+
+    Example:
+
+    >>> x = Input(shape=(8,))
+    >>> h = Dense(16, activation="relu")(x)
+    >>> model = Model(inputs=x, outputs=Dense(1)(h))
+    >>> model.compile(optimizer="adam", loss="mse")
+    """
+
+    _default_name = "functional"
+
+    def __init__(self, inputs=None, outputs=None, name=None):
+        self.name = name or layers_module._unique_name(self._default_name)
+        self.stop_training = False
+        self.history = None
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self._metric_specs = []
+        self._metrics = None  # resolved metric objects, fixed at the first fit/evaluate
+        self._graph = None
+        self._params = np.zeros(0, dtype=np.float32)
+        self._grads = np.zeros(0, dtype=np.float32)
+        self._pack_key = None
+        self._plan = None
+        if inputs is None and outputs is None:
+            if type(self) is Model:
+                raise ValueError("Model needs inputs and outputs, e.g. Model(inputs=x, outputs=y).")
+            return
+        self._set_graph(inputs, outputs)
+
+    # -- graph -------------------------------------------------------------
+    def _set_graph(self, inputs, outputs):
+        inputs = self._single(inputs, "inputs")
+        outputs = self._single(outputs, "outputs")
+        order, seen = [], set()
+
+        def visit(t):  # depth-first post-order: parents before children
+            stack = [(t, False)]
+            while stack:
+                node, expanded = stack.pop()
+                if expanded:
+                    order.append(node)
+                    continue
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                stack.append((node, True))
+                for parent in reversed(node._inputs):
+                    stack.append((parent, False))
+
+        visit(outputs)
+        sources = [t for t in order if not t._inputs]
+        if any(t is not inputs for t in sources):
+            raise ValueError("Graph disconnected: the outputs depend on an Input that is not the model's "
+                             f"`inputs`. Received inputs={inputs}")
+        if inputs not in sources:
+            raise ValueError(f"The outputs do not depend on the model's inputs {inputs}.")
+        layers, seen_layers = [], set()
+        for t in order:
+            layer = t._layer
+            if t._inputs and id(layer) not in seen_layers:
+                seen_layers.add(id(layer))
+                layers.append(layer)
+        self._graph = {"input": inputs, "output": outputs, "order": order, "layers": layers}
+        self._plan = None
+        self._pack_key = None
+        self._pack()
+
+    @staticmethod
+    def _single(tensors, what):
+        if isinstance(tensors, (list, tuple)):
+            if len(tensors) != 1:
+                raise ValueError(f"pytrainc models take one input and one output for now. "
+                                 f"Received {len(tensors)} {what}")
+            tensors = tensors[0]
+        if not isinstance(tensors, KerasTensor):
+            raise TypeError(f"`{what}` must be a KerasTensor from pytrainc.layers.Input or a layer call. "
+                            f"Received: {type(tensors).__name__}")
+        return tensors
+
+    @property
+    def built(self):
+        return self._graph is not None
+
+    @property
+    def layers(self):
+        return list(self._graph["layers"]) if self._graph else []
+
+    @property
+    def input_shape(self):
+        return self._graph["input"].shape if self._graph else None
+
+    @property
+    def output_shape(self):
+        return self._graph["output"].shape if self._graph else None
+
+    @property
+    def inputs(self):
+        return [self._graph["input"]] if self._graph else []
+
+    @property
+    def outputs(self):
+        return [self._graph["output"]] if self._graph else []
+
+    def _variables(self):
+        out, seen = [], set()
+        for layer in self.layers:
+            for v in layer.weights:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
+    def _pack(self):
+        """Move every weight into one flat array, trainable weights first."""
+        variables = self._variables()
+        trainable = [v for v in variables if v.trainable]
+        frozen = [v for v in variables if not v.trainable]
+        key = tuple((id(v), v.trainable) for v in trainable + frozen)
+        # Repack also when another model sharing these layers took the weights
+        # into its own buffer: the values then live there, and move back here.
+        if key == self._pack_key and all(v._value.base is self._params for v in variables):
+            return
+        total = sum(v._value.size for v in variables)
+        params = np.zeros(total, dtype=np.float32)
+        offsets, off = {}, 0
+        for v in trainable + frozen:
+            n = v._value.size
+            params[off:off + n] = v._value.reshape(-1)
+            v._value = params[off:off + n].reshape(v._value.shape)
+            offsets[id(v)] = off
+            off += n
+        self._params = params
+        self._grads = np.zeros(total, dtype=np.float32)
+        self._offsets = offsets
+        self._n_trainable = sum(v._value.size for v in trainable)
+        self._pack_key = key
+        self._plan = None
+
+    def _trainable_slices(self):
+        """(n, 2) int64 [offset, size] of each trainable weight in the flat array."""
+        rows = [(self._offsets[id(v)], v._value.size) for v in self._variables() if v.trainable]
+        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(f"{what}: the model has no input shape yet. Give the first layer an "
+                             "`input_shape`, start with `Input(shape)`, call `model.build(input_shape)` "
+                             "or fit it on data first.")
+
+    # -- weights -----------------------------------------------------------
+    @property
+    def weights(self):
+        return self._variables()
+
+    @property
+    def trainable_weights(self):
+        return [v for v in self._variables() if v.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for v in self._variables() if not v.trainable]
+
+    def count_params(self):
+        """Total number of weights (trainable and not)."""
+        self._require_built("count_params")
+        return int(sum(v._value.size for v in self._variables()))
+
+    def get_weights(self):
+        """Copies of all weights in Keras order (per Dense layer: kernel (in, out), then bias)."""
+        return [v.numpy() for v in self._variables()]
+
+    def set_weights(self, weights):
+        """Set all weights from a list in the order of `get_weights()`.
+
+        Raises:
+            ValueError: for a wrong number of arrays or a wrong shape (nothing is changed then).
+        """
+        variables = self._variables()
+        weights = list(weights)
+        if len(weights) != len(variables):
+            raise ValueError(f"set_weights expects a list of {len(variables)} arrays. Received: {len(weights)}")
+        arrays = []
+        for v, w in zip(variables, weights):
+            w = np.asarray(w)
+            if w.shape != v.shape:
+                raise ValueError(f"Weight {v.name} has shape {v.shape}. Received: shape={w.shape}")
+            if w.dtype.kind not in "fiub":
+                raise TypeError(f"Weight {v.name} must hold numbers. Received: dtype={w.dtype}")
+            arrays.append(w.astype(np.float32))
+        for v, w in zip(variables, arrays):
+            v._value[...] = w
+
+    def _state_names(self):
+        names = []
+        for i, layer in enumerate(self.layers):
+            for v in layer.weights:
+                names.append((f"{i}.{v.name.rsplit('/', 1)[-1]}", v))
+        return names
+
+    def state_dict(self):
+        """Return an ordered dict of name -> NumPy array copy, as `torch.nn.Module.state_dict`.
+
+        Names are `'{layer index}.{weight name}'`, e.g. `'0.kernel'`, `'0.bias'`,
+        indexing `model.layers`, so two models with the same architecture share names.
+        """
+        return collections.OrderedDict((name, v.numpy()) for name, v in self._state_names())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy weights from a state dict, as `torch.nn.Module.load_state_dict`.
+
+        Args:
+            state_dict: A mapping of name -> array, e.g. from `state_dict()` or `pytrainc.load`.
+            strict: If True, missing and unexpected keys are errors. Defaults to True.
+
+        Returns:
+            `IncompatibleKeys(missing_keys, unexpected_keys)`.
+
+        Raises:
+            StateDictError: (a RuntimeError and ValueError) listing missing keys,
+                unexpected keys (with strict=True) and shape mismatches (always).
+                Nothing is changed when it raises.
+        """
+        if not isinstance(state_dict, collections.abc.Mapping):
+            raise TypeError(f"load_state_dict expects a mapping of name -> array. Received: {type(state_dict).__name__}")
+        expected = self._state_names()
+        names = {n for n, _ in expected}
+        missing = [n for n, _ in expected if n not in state_dict]
+        unexpected = [k for k in state_dict if k not in names]
+        errors, updates = [], []
+        for name, v in expected:
+            if name not in state_dict:
+                continue
+            value = np.asarray(state_dict[name])
+            if value.shape != v.shape:
+                errors.append(f"size mismatch for {name}: the model has shape {v.shape}, "
+                              f"the state dict has shape {value.shape}")
+            elif value.dtype.kind not in "fiub":
+                errors.append(f"{name} has dtype {value.dtype}; expected numbers")
+            else:
+                updates.append((v, value))
+        if strict:
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(repr(k) for k in missing))
+            if unexpected:
+                errors.insert(1 if missing else 0,
+                              "Unexpected key(s) in state_dict: " + ", ".join(repr(k) for k in unexpected))
+        if errors:
+            raise StateDictError(f"Error(s) in loading state_dict for {self.name}:\n\t" + "\n\t".join(errors))
+        for v, value in updates:
+            v._value[...] = value
+        return IncompatibleKeys(missing, unexpected)
+
+
+    # -- description -------------------------------------------------------
+    def summary(self, print_fn=None):
+        """Print a table of layers, output shapes and parameter counts, as Keras."""
+        print_fn = print_fn or print
+        self._require_built("summary")
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for t in self._graph["order"]:
+            if t._inputs:
+                layer = t._layer
+                rows.append((f"{layer.name} ({type(layer).__name__})", str(t.shape), str(layer.count_params())))
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+        line = "-" * sum(widths)
+        print_fn(f'Model: "{self.name}"')
+        print_fn(line)
+        for i, r in enumerate(rows):
+            print_fn("".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+            print_fn("=" * sum(widths) if i == 0 else line)
+        trainable = sum(v._value.size for v in self.trainable_weights)
+        total = self.count_params()
+        print_fn(f" Total params: {total}")
+        print_fn(f" Trainable params: {trainable}")
+        print_fn(f" Non-trainable params: {total - trainable}")
+
+    # -- config and saving -------------------------------------------------
+    def get_config(self):
+        self._require_built("get_config")
+        order = self._graph["order"]
+        index = {id(t): i for i, t in enumerate(order)}
+        layer_index, layer_configs = {}, []
+        nodes = []
+        for t in order:
+            layer = t._layer
+            if id(layer) not in layer_index:
+                layer_index[id(layer)] = len(layer_configs)
+                layer_configs.append(layers_module.serialize(layer))
+            nodes.append([layer_index[id(layer)], [index[id(p)] for p in t._inputs]])
+        return {"name": self.name, "layers": layer_configs, "nodes": nodes,
+                "input": index[id(self._graph["input"])], "output": index[id(self._graph["output"])]}
+
+    @classmethod
+    def from_config(cls, config):
+        layers = [layers_module.deserialize(c) for c in config["layers"]]
+        tensors = []
+        for layer_i, parents in config["nodes"]:
+            layer = layers[layer_i]
+            if not parents:
+                if not isinstance(layer, InputLayer):
+                    raise ValueError("model config: a node without inputs must be an InputLayer")
+                tensors.append(layer.output)
+            else:
+                inputs = [tensors[i] for i in parents]
+                tensors.append(layer(inputs if layer._multi_input else inputs[0]))
+        return Model(inputs=tensors[config["input"]], outputs=tensors[config["output"]], name=config["name"])
+
+    def _compile_config(self):
+        if not self.compiled:
+            return None
+        return {"optimizer": optimizers_module.serialize(self.optimizer),
+                "loss": losses_module.serialize(self.loss),
+                "metrics": [metrics_module.serialize(m) for m in self._metric_specs]}
+
+    def save(self, filepath):
+        """Save architecture, weights and optimizer state to one file (see `save_model`)."""
+        save_model(self, filepath)
+
+    def save_weights(self, filepath):
+        """Save the weights atomically: `.h5` / `.hdf5` in Keras's legacy HDF5 layout and
+        `.weights.h5` in Keras 3's (both load into Keras with `load_weights`; see
+        `pytrainc.h5`, needs h5py), `.npz` as NumPy's format, any other extension in
+        the safetensors layout (the state dict).
+
+        Raises:
+            ValueError: for `.keras` paths, which are not supported yet.
+            ImportError: for an HDF5 path when h5py is not installed.
+        """
+        _refuse_keras_formats(filepath)
+        self._require_built("save_weights")
+        if h5.is_h5_path(filepath):
+            h5.save_weights(self, filepath)
+        else:
+            saving.save(self.state_dict(), filepath)
+
+    def load_weights(self, filepath):
+        """Load weights saved by `save_weights` (or `pytrainc.save(model.state_dict(), ...)`),
+        or saved by Keras in HDF5 (`.h5` / `.hdf5` / `.weights.h5`; layers with weights are
+        matched by order, see `pytrainc.h5.load_weights`).
+
+        Raises:
+            StateDictError: if the file's names or shapes do not fit this model.
+        """
+        _refuse_keras_formats(filepath)
+        self._require_built("load_weights")
+        if h5.is_h5_path(filepath):
+            h5.load_weights(self, filepath)
+        else:
+            self.load_state_dict(saving.load(filepath), strict=True)
+
+    def __call__(self, inputs):
+        raise TypeError("Calling a model on tensors is not supported yet; use model.predict(x) for data.")
+
+

@@ -1,0 +1,99 @@
+"""`keras.Sequential`: a linear stack of layers."""
+
+from pytrainc import layers as layers_module
+from pytrainc.layers import InputLayer, KerasTensor, Layer
+from pytrainc.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers, as `keras.Sequential`.
+
+    Args:
+        layers: Optional list of layers; it may start with `Input(shape)`.
+        name: Optional name.
+
+    Example:
+
+    >>> model = Sequential()
+    >>> model.add(Dense(10, input_dim=8, activation="relu"))
+    >>> model.add(Dense(1, activation="sigmoid"))
+    >>> model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    """
+
+    _default_name = "sequential"
+
+    def __init__(self, layers=None, name=None):
+        super().__init__(name=name)
+        self._stack = []
+        self._input = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer (or set the input with `Input(shape)` / `InputLayer`)."""
+        if isinstance(layer, KerasTensor):
+            if layer._inputs or not isinstance(layer._layer, InputLayer):
+                raise ValueError("Sequential accepts Input(shape) tensors, not outputs of other layers.")
+            layer = layer._layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input is not None:
+                raise ValueError("An InputLayer must come first in a Sequential model.")
+            self._input = layer
+        elif isinstance(layer, Layer):
+            if any(layer is l for l in self._stack):
+                raise ValueError(f"Layer '{layer.name}' is already in this model.")
+            if not self._stack and self._input is None and layer._input_shape_arg is not None:
+                self._input = InputLayer(shape=layer._input_shape_arg)
+            self._stack.append(layer)
+        else:
+            raise TypeError(f"Sequential.add expects a pytrainc layer. Received: {type(layer).__name__}")
+        self._rebuild()
+
+    def pop(self):
+        """Remove the last layer."""
+        if not self._stack:
+            raise TypeError("There are no layers in the model.")
+        layer = self._stack.pop()
+        self._rebuild()
+        return layer
+
+    def _rebuild(self):
+        if self._input is None or not self._stack:
+            self._graph = None
+            self._plan = None
+            return
+        t = self._input.output
+        for layer in self._stack:
+            t = layer(t)
+        self._set_graph(self._input.output, t)
+
+    def build(self, input_shape=None):
+        """Create the weights for inputs of `input_shape` (with or without the batch axis None)."""
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            if shape and shape[0] is None:
+                shape = shape[1:]
+            self._build_from_data(shape)
+
+    def _build_from_data(self, sample_shape):
+        if self._input is not None:
+            return
+        self._input = InputLayer(shape=tuple(sample_shape))
+        self._rebuild()
+        if self._graph is None:
+            raise ValueError("Sequential model has no layers.")
+
+    @property
+    def layers(self):
+        return list(self._stack)
+
+    def get_config(self):
+        config = {"name": self.name, "layers": [layers_module.serialize(l) for l in self._stack]}
+        if self._input is not None:
+            config["layers"].insert(0, layers_module.serialize(self._input))
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls([layers_module.deserialize(c) for c in config["layers"]], name=config.get("name"))
+

@@ -1,0 +1,97 @@
+"""Data checks for fit/evaluate/predict: once per call, never per batch.
+
+Inputs become C-contiguous float32 arrays the engine reads directly; NaN, inf,
+empty data and mismatched lengths are refused here with a clear ValueError.
+"""
+
+import math
+import threading
+
+import numpy as np
+
+
+def _as_array(data, what):
+    if data is None:
+        raise ValueError(f"{what} is required. Received: None")
+    if isinstance(data, (list, tuple)):
+        try:
+            data = np.asarray(data)
+        except ValueError as exc:
+            raise ValueError(f"{what} must be a rectangular array. Received a ragged list ({exc})") from None
+    if not isinstance(data, np.ndarray):
+        if hasattr(data, "__array__"):
+            data = np.asarray(data)
+        else:
+            raise TypeError(f"{what} must be a NumPy array or a list. Received: {type(data).__name__}")
+    if data.dtype.kind not in "fiub":
+        raise TypeError(f"{what} must hold numbers (a float, int or bool dtype). Received: dtype={data.dtype}")
+    if data.ndim == 0:
+        raise ValueError(f"{what} must have a batch axis. Received a scalar")
+    if data.shape[0] == 0:
+        raise ValueError(f"{what} is empty: expected at least one sample. Received: shape={data.shape}")
+    return data
+
+
+def _check_finite(arr, what):
+    """Refuse NaN and inf, checking a block of rows at a time so that the
+    boolean temporary stays small (a whole-array isfinite doubles peak memory)."""
+    if arr.dtype.kind != "f":
+        return
+    flat = arr.reshape(arr.shape[0], -1)
+    rows = max(1, (1 << 20) // max(1, flat.shape[1]))
+    for start in range(0, flat.shape[0], rows):
+        block = flat[start:start + rows]
+        if not np.isfinite(block).all():
+            bad = int(np.size(arr) - sum(np.isfinite(flat[i:i + rows]).sum() for i in range(0, flat.shape[0], rows)))
+            raise ValueError(f"{what} contains {bad} NaN or infinite value(s); expected finite numbers")
+
+
+def _to_float32(arr, what, checked=False):
+    """C-contiguous float32 copy (or view) of arr, refusing NaN, inf (unless the
+    caller already checked) and values that overflow float32."""
+    if not checked:
+        _check_finite(arr, what)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=np.float32)
+    if out.dtype.kind == "f" and arr.dtype.itemsize > 4 and not np.isfinite(out).all():
+        raise ValueError(f"{what} holds values outside the float32 range (|x| > 3.4e38); pytrainc computes "
+                         "in float32")
+    return out
+
+
+def _prepare_weights(sample_weight, class_weight, y32, n, what="sample_weight"):
+    """Per-sample float32 weights from sample_weight and/or class_weight (Keras's
+    rules: a missing class weighs 1, both multiply), or None."""
+    w = None
+    if sample_weight is not None:
+        w = _as_array(sample_weight, what)
+        if w.ndim == 2 and w.shape[1] == 1:
+            w = w[:, 0]
+        if w.ndim != 1 or w.shape[0] != n:
+            raise ValueError(f"{what} must have shape ({n},), one weight per sample. Received: shape={w.shape}")
+        w = _to_float32(w, what)
+        if (w < 0).any():
+            raise ValueError(f"{what} must be >= 0. Received a minimum of {w.min()}")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"class_weight must be a dict {{class index: weight}}. Received: {type(class_weight).__name__}")
+        for k, v in class_weight.items():
+            if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+                raise ValueError(f"class_weight keys must be class indices (ints). Received: {k!r}")
+            if not math.isfinite(float(v)) or float(v) < 0:
+                raise ValueError(f"class_weight values must be finite and >= 0. Received: {k}: {v!r}")
+        ids = np.argmax(y32, axis=1) if y32.shape[1] > 1 else np.round(y32[:, 0]).astype(np.int64)
+        cw = np.array([class_weight.get(int(c), 1.0) for c in range(int(ids.max()) + 1)], dtype=np.float32)
+        cw = cw[ids]
+        w = cw if w is None else w * cw
+    return None if w is None else np.ascontiguousarray(w, dtype=np.float32)
+
+
+def _engine_batch(batch_size, n):
+    """The rows the engine reserves for a batch: never more than the n samples present."""
+    return max(1, min(int(batch_size), int(n)))
+
+def _interruptible():
+    return threading.current_thread() is threading.main_thread()
+
+

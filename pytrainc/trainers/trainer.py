@@ -1,0 +1,457 @@
+"""The training half of a model, as Keras 3's `keras/src/trainers/trainer.py`:
+compile, fit, evaluate, predict and the per-batch helpers, all over one C plan.
+
+Each epoch runs in one C call (shuffle, gather, forward, backward, regularizers,
+optimizer step, loss and metric sums) with the GIL released; Python runs between
+epochs, or between chunks of batches only when a callback, a progress bar or a
+backup asks. `Model` inherits from `Trainer`; the graph, weights and saving live
+in `pytrainc/models/model.py`.
+"""
+
+import math
+import time
+
+import numpy as np
+
+from pytrainc import _C
+from pytrainc import callbacks as callbacks_module
+from pytrainc import losses as losses_module
+from pytrainc import metrics as metrics_module
+from pytrainc import optimizers as optimizers_module
+from pytrainc import utils
+from pytrainc._plan import PlanBuilder
+from pytrainc.trainers.data import (_as_array, _engine_batch, _interruptible, _prepare_weights, _to_float32,
+                                    _check_finite)
+
+
+class Trainer:
+    """compile/fit/evaluate/predict for a model whose graph `Model` defines."""
+
+    # -- compile -----------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """Configure training, as `keras.Model.compile`.
+
+        Args:
+            optimizer: Name ('sgd', 'adam', 'rmsprop') or Optimizer. Defaults to 'rmsprop'.
+            loss: Name ('mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy',
+                'sparse_categorical_crossentropy') or Loss. Required.
+            metrics: Optional list of names ('accuracy', 'mse', 'mae', ...) or Metric objects.
+
+        Raises:
+            ValueError: for unknown names or a missing loss.
+        """
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='mse'.")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss)
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, (str, metrics_module.Metric)):
+            metrics = [metrics]
+        self._metric_specs = [metrics_module.get(m) for m in metrics]
+        if len(self._metric_specs) > _C.MAX_METRICS:
+            raise ValueError(f"At most {_C.MAX_METRICS} metrics. Received: {len(self._metric_specs)}")
+        names = [m.name for m in self._metric_specs]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"Metric names must be unique and not 'loss'. Received: {names}")
+        self._metrics = None
+        self.compiled = True
+        self._plan = None
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [m.name for m in (self._metrics or self._metric_specs)]
+
+    @property
+    def metrics(self):
+        return list(self._metrics or self._metric_specs)
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"You must call compile() before {what}.")
+
+    # -- the plan ----------------------------------------------------------
+    def _loss_setup(self, builder, out_buf):
+        """Choose the loss kind and buffer, fusing a final sigmoid/softmax into it."""
+        loss = self.loss
+        if loss.from_logits:
+            if loss._fused is None:
+                raise ValueError(f"Loss {loss.name!r} does not take logits (from_logits=True).")
+            return loss._fused, out_buf, None
+        op_index = builder.producer.get(out_buf)
+        if op_index is not None and loss._fused:
+            op = builder.row(op_index)
+            wants = "sigmoid" if isinstance(loss, losses_module.BinaryCrossentropy) else "softmax"
+            # Only when the activation's rows are the loss's rows: a Flatten or Reshape
+            # after a softmax reuses its buffer with another last axis.
+            if (op.name == "activation" and op.iarg("kind") == _C.ACTIVATIONS[wants]
+                    and op.iarg("width") == self._graph["output"].sample_shape[-1]):
+                return loss._fused, op.inputs[0], op_index
+        return loss._kind, out_buf, None
+
+    def _ensure_plan(self, batch_size):
+        self._pack()
+        if self._plan is None:
+            g = self._graph
+            builder = PlanBuilder(self._offsets)
+            in_buf = builder.buffer(math.prod(g["input"].sample_shape))
+            bufs = {id(g["input"]): in_buf}
+            for t in g["order"]:
+                if t._inputs:
+                    bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs],
+                                                 [p.sample_shape for p in t._inputs])
+            out_buf = bufs[id(g["output"])]
+            loss_setup = None
+            if self.compiled:
+                loss_setup = self._loss_setup(builder, out_buf)
+                if loss_setup[2] is not None:
+                    builder.set_flag(loss_setup[2], "no_backward")
+            ops, fargs, sizes = builder.tables()
+            plan = _C.Plan(ops, fargs, sizes, in_buf, out_buf, self._params, self._grads,
+                           max(int(batch_size), 1), self._n_trainable)
+            # Dropout layers' generators move into one table the engine advances in
+            # place; each layer keeps a view of its row (saved for exact resume).
+            rngs = np.zeros((len(builder.rng_layers), 4), dtype=np.uint64)
+            for i, layer in enumerate(builder.rng_layers):
+                rngs[i] = layer.rng_state
+                layer.rng_state = rngs[i]
+            plan.set_rngs(rngs)
+            if loss_setup is not None:
+                plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
+                regs = [(self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)
+                        for v in self._variables() if v.regularizer is not None]
+                plan.set_regularizers(np.array([r[:2] for r in regs], dtype=np.int64).reshape(-1, 2),
+                                      np.array([r[2:] for r in regs], dtype=np.float64).reshape(-1, 2))
+                self.optimizer._attach(plan, self._n_trainable, self._trainable_slices())
+            self._plan = plan
+            self._plan_metrics = None
+        self._plan.reserve(int(batch_size))
+        if self.compiled and self._metrics is not None and self._plan_metrics is not self._metrics:
+            self._plan.set_metrics(np.array([[m._kind, m._k] for m in self._metrics], dtype=np.int64).reshape(-1, 2),
+                                   np.array([m._threshold for m in self._metrics], dtype=np.float64))
+            self._plan_metrics = self._metrics
+        return self._plan
+
+    def _logs(self, sums):
+        """Keras's logs from a pass's sums: [loss * samples, samples, weight sum, metric slots...]."""
+        logs = {"loss": float(sums[0] / sums[1])}
+        width = self._graph["output"].sample_shape[-1]
+        offset = 3
+        for m in self._metrics:
+            slots = m._slots(width)
+            logs[m.name] = m.result(sums[offset:offset + slots], sums[2])
+            offset += slots
+        return logs
+
+    # -- data --------------------------------------------------------------
+    def _prepare_x(self, x, what="x"):
+        x = _as_array(x, what)
+        if not self.built:
+            self._build_from_data(x.shape[1:])
+        expected = self._graph["input"].sample_shape
+        if tuple(x.shape[1:]) != tuple(expected):
+            raise ValueError(f"Model '{self.name}' expects input of shape {(None,) + tuple(expected)}. "
+                             f"Received: {what}.shape={x.shape}")
+        return _to_float32(x.reshape(x.shape[0], -1), what)
+
+    def _build_from_data(self, sample_shape):
+        raise ValueError(f"Model '{self.name}' is not built: it has no input shape.")
+
+    def _prepare_y(self, y, n, what="y", x_name="x"):
+        y = _as_array(y, what)
+        _check_finite(y, what)
+        if y.shape[0] != n:
+            raise ValueError(f"{x_name} and {what} must have the same number of samples. "
+                             f"Received: {x_name} has {n}, {what} has {y.shape[0]}")
+        out_shape = self._graph["output"].sample_shape
+        if self.loss.sparse:
+            expected = out_shape[:-1]
+            shape = y.shape[1:]
+            if shape and shape[-1] == 1 and len(shape) == len(expected) + 1:
+                shape = shape[:-1]
+            if tuple(shape) != tuple(expected):
+                raise ValueError(f"{self.loss.name} expects integer labels of shape {(None,) + expected} "
+                                 f"(or with a trailing 1) for outputs of shape {(None,) + out_shape}. "
+                                 f"Received: {what}.shape={y.shape}")
+            classes = out_shape[-1]
+            if y.dtype.kind == "f" and not np.all(y == np.floor(y)):
+                raise ValueError(f"{self.loss.name} expects integer class ids in {what}. Received non-integer values")
+            if y.min() < 0 or y.max() >= classes:
+                raise ValueError(f"{self.loss.name} expects class ids in [0, {classes}). "
+                                 f"Received values in [{y.min()}, {y.max()}]")
+        else:
+            shape = tuple(y.shape[1:])
+            if shape != tuple(out_shape) and not (out_shape[-1] == 1 and shape == tuple(out_shape[:-1])):
+                hint = ""
+                if isinstance(self.loss, losses_module.CategoricalCrossentropy) and shape in ((), (1,)):
+                    hint = (" Integer labels need loss='sparse_categorical_crossentropy' or "
+                            "pytrainc.utils.to_categorical(y).")
+                raise ValueError(f"{what} must have shape {(None,) + out_shape} to match the model's output. "
+                                 f"Received: {what}.shape={y.shape}.{hint}")
+        return _to_float32(y.reshape(n, -1), what, checked=True), y.shape  # checked on entry
+
+    def _resolve_metrics(self, y_shape):
+        if self._metrics is None:
+            out_shape = self._graph["output"].shape
+            self._metrics = [m.resolve(y_shape, out_shape, self.loss) if isinstance(m, metrics_module._Accuracy)
+                             else m for m in self._metric_specs]
+
+    def _prepare_xy(self, x, y):
+        x32 = self._prepare_x(x)
+        y32, y_shape = self._prepare_y(y, x32.shape[0])
+        self._resolve_metrics(y_shape)
+        return x32, y32
+
+    @staticmethod
+    def _batch_size(batch_size):
+        if batch_size is None:
+            return 32
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+        return int(batch_size)
+
+    # -- training ----------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0):
+        """Train the model, as `keras.Model.fit`.
+
+        Each epoch runs in one C call (shuffle, batches, forward, backward,
+        optimizer step, loss and metrics); Python runs once per epoch, or per
+        batch only when a callback overrides a batch hook.
+
+        Args:
+            x: Inputs, an array (any numeric dtype and layout) or a list.
+            y: Targets: one-hot or integer class ids as the loss expects.
+            batch_size: Defaults to 32.
+            epochs: Index of the last epoch. Defaults to 1.
+            verbose: 'auto' (= 1), 0 silent, 1 or 2 one line per epoch. Defaults to 'auto'.
+            callbacks: List of `pytrainc.callbacks.Callback`.
+            validation_split: Fraction in [0, 1) of the data, taken from the end
+                before shuffling, used for validation. Defaults to 0.0.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, val_sample_weight)`,
+                used instead of validation_split.
+            shuffle: Whether to shuffle the training data each epoch. Defaults to True.
+            class_weight: Optional dict {class index: weight} scaling each sample's
+                loss and metrics by its class's weight (classes not listed weigh 1).
+            sample_weight: Optional (n,) array of per-sample weights (multiplied by
+                class_weight's). The loss is sum(w * loss) / batch size, metrics
+                are weighted means, as in Keras.
+            initial_epoch: Epoch at which to start. Defaults to 0.
+
+        Returns:
+            A `History` whose `.history` maps 'loss', metric names and their
+            'val_' versions to per-epoch lists.
+
+        Raises:
+            RuntimeError: if the model is not compiled.
+            ValueError: for data of the wrong shape, NaN values, empty data,
+                bad labels or bad arguments.
+        """
+        self._require_compiled("fit")
+        batch_size = self._batch_size(batch_size)
+        verbose = self._verbose(verbose)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative int. Received: epochs={epochs!r}")
+        if not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+            raise ValueError(f"initial_epoch must be a non-negative int. Received: {initial_epoch!r}")
+        if not (0.0 <= float(validation_split) < 1.0):
+            raise ValueError(f"validation_split must be in [0, 1). Received: {validation_split}")
+        x32, y32 = self._prepare_xy(x, y)
+        w32 = _prepare_weights(sample_weight, class_weight, y32, x32.shape[0])
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight). "
+                                 f"Received: {type(validation_data).__name__} of length "
+                                 f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
+            xv = self._prepare_x(validation_data[0], "x_val")
+            yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val")
+            wv = (_prepare_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")
+                  if len(validation_data) == 3 else None)
+            val = (xv, yv, wv)
+        elif validation_split:
+            # Keras takes the last fraction, before any shuffling.
+            split = int(math.floor(x32.shape[0] * (1.0 - validation_split)))
+            if split == 0 or split == x32.shape[0]:
+                raise ValueError(f"validation_split={validation_split} leaves no training or no validation "
+                                 f"samples out of {x32.shape[0]}")
+            val = (x32[split:], y32[split:], None if w32 is None else w32[split:])
+            x32, y32 = x32[:split], y32[:split]
+            w32 = None if w32 is None else w32[:split]
+        n = x32.shape[0]
+        self._train_batch_size = batch_size
+        plan = self._ensure_plan(_engine_batch(batch_size, n))
+        cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                                            verbose=verbose, epochs=int(epochs), steps=-(-n // batch_size))
+        self.stop_training = False
+        rng = utils.global_rng()
+        ordered = np.arange(n, dtype=np.int64)
+        cbs.on_train_begin()
+        # BackupAndRestore may have restored an interrupted run: start where it stopped.
+        resume = cbs.resume_point()
+        start_epoch = int(initial_epoch) if resume is None else resume.epoch
+        logs = {}
+        for epoch in range(start_epoch, int(epochs)):
+            mid_epoch = resume is not None and epoch == resume.epoch and resume.batch > 0
+            if mid_epoch:
+                # The interrupted run already began this epoch (and its callbacks saw it):
+                # replay its shuffle from the saved generator state, then skip the batches done.
+                rng[...] = resume.epoch_rng
+                start_batch, sums = resume.batch, resume.sums.copy()
+            else:
+                cbs.on_epoch_begin(epoch)
+                start_batch, sums = 0, None
+            # A callback (BatchSizeScheduler) may have changed the batch size.
+            # A batch larger than the data is one batch of all samples, as in Keras:
+            # the engine never reserves more rows than there are samples.
+            batch_size = _engine_batch(self._batch_size(self._train_batch_size), n)
+            plan = self._ensure_plan(batch_size)
+            cbs.params["steps"] = -(-n // batch_size)
+            if mid_epoch:
+                resume.check_epoch(cbs.params["steps"], plan.n_sums)
+            epoch_rng = rng.copy()
+            perm = _C.permutation(rng, n) if shuffle else ordered
+            logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs, epoch, start_batch, sums,
+                                     epoch_rng)
+            if val is not None:
+                vb = _engine_batch(batch_size, val[0].shape[0])
+                vs = self._ensure_plan(vb).evaluate(val[0], val[1], vb, _interruptible(), val[2])
+                logs.update({"val_" + k: v for k, v in self._logs(vs).items()})
+            cbs.on_epoch_end(epoch, logs)
+            cbs.on_backup_point(epoch + 1, 0)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _train_epoch(self, plan, x, y, w, perm, batch_size, cbs, epoch=0, start_batch=0, sums=None,
+                     epoch_rng=None):
+        """One epoch: one C call, or C calls per batch / per chunk when callbacks ask."""
+        n = x.shape[0]
+        steps = -(-n // batch_size)
+        interruptible = _interruptible()
+        stop_nonfinite = "nonfinite_loss" in cbs.engine_batch_hooks
+        if sums is None:
+            sums = np.zeros(plan.n_sums)
+        interval = cbs.backup_interval
+
+        def checkpoint(done):
+            if interval and done % interval == 0 and done < steps:
+                cbs.on_backup_point(epoch, done, sums, epoch_rng)
+
+        if cbs.has_train_batch_hooks:
+            for b in range(start_batch, steps):
+                cbs.on_train_batch_begin(b)
+                _, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite, w,
+                                             sums)
+                logs = self._logs(sums)
+                if bad:
+                    cbs.on_engine_batch_end("nonfinite_loss", b, {**logs, "loss": last})
+                cbs.on_train_batch_end(b, logs)
+                checkpoint(b + 1)
+                if self.stop_training:
+                    break
+            return self._logs(sums)
+        progress = cbs.has_train_progress_hooks
+        # Without progress output or backups the whole epoch is one C call; with
+        # progress, chunks of batches sized to take about 0.15 s, so the bar
+        # updates but costs nothing; with backups, chunks end at their boundaries.
+        b, chunk = start_batch, (1 if progress else steps)
+        while b < steps:
+            end = min(steps, b + chunk)
+            if interval:
+                end = min(end, (b // interval + 1) * interval)
+            t0 = time.perf_counter()
+            _, done, last, bad = plan.train(x, y, perm, batch_size, b, end, interruptible, stop_nonfinite, w, sums)
+            elapsed = time.perf_counter() - t0
+            b += done
+            if bad:
+                if progress:
+                    cbs.on_train_progress(b, self._logs(sums))
+                cbs.on_engine_batch_end("nonfinite_loss", b - 1, {**self._logs(sums), "loss": last})
+                break
+            checkpoint(b)
+            if progress:
+                cbs.on_train_progress(b, self._logs(sums))
+                chunk = max(1, min(chunk * 4, int(chunk * 0.15 / max(elapsed, 1e-6))))
+        return self._logs(sums)
+
+    @staticmethod
+    def _verbose(verbose):
+        if verbose == "auto":
+            return 1
+        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+            raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+        return int(verbose)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
+                 callbacks=None):
+        """Loss and metrics on data, as `keras.Model.evaluate` (weighted by sample_weight when given).
+
+        Returns:
+            The loss (a float) when there are no metrics, else `[loss, *metrics]`;
+            a dict with `return_dict=True`.
+        """
+        self._require_compiled("evaluate")
+        batch_size = self._batch_size(batch_size)
+        self._verbose(verbose)
+        x32, y32 = self._prepare_xy(x, y)
+        batch_size = _engine_batch(batch_size, x32.shape[0])
+        plan = self._ensure_plan(batch_size)
+        cbs = callbacks_module.CallbackList(callbacks, model=self)
+        cbs.on_test_begin()
+        w32 = _prepare_weights(sample_weight, None, y32, x32.shape[0])
+        logs = self._logs(plan.evaluate(x32, y32, batch_size, _interruptible(), w32))
+        cbs.on_test_end(logs)
+        return self._format_logs(logs, return_dict)
+
+    def _format_logs(self, logs, return_dict):
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+        """Outputs for inputs x, computed in C in batches, as `keras.Model.predict`.
+
+        Returns:
+            A float32 array of shape `(len(x),) + output shape`.
+        """
+        self._require_built("predict")
+        batch_size = self._batch_size(batch_size)
+        self._verbose(verbose)
+        x32 = self._prepare_x(x)
+        batch_size = _engine_batch(batch_size, x32.shape[0])
+        plan = self._ensure_plan(batch_size)
+        cbs = callbacks_module.CallbackList(callbacks, model=self)
+        cbs.on_predict_begin()
+        out = plan.predict(x32, batch_size, _interruptible())
+        cbs.on_predict_end()
+        return out.reshape((x32.shape[0],) + tuple(self._graph["output"].sample_shape))
+
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on one batch (all of x). Returns that batch's loss
+        (and metrics), as Keras 2's train_on_batch with reset_metrics=True."""
+        self._require_compiled("train_on_batch")
+        x32, y32 = self._prepare_xy(x, y)
+        n = x32.shape[0]
+        w32 = _prepare_weights(sample_weight, class_weight, y32, n)
+        plan = self._ensure_plan(n)
+        sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible(), False, w32)
+        return self._format_logs(self._logs(sums), return_dict)
+
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """Loss (and metrics) of one batch, without training."""
+        self._require_compiled("test_on_batch")
+        x32, y32 = self._prepare_xy(x, y)
+        w32 = _prepare_weights(sample_weight, None, y32, x32.shape[0])
+        plan = self._ensure_plan(x32.shape[0])
+        sums = plan.evaluate(x32, y32, x32.shape[0], _interruptible(), w32)
+        return self._format_logs(self._logs(sums), return_dict)
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch (all of x)."""
+        x = _as_array(x, "x")
+        return self.predict(x, batch_size=x.shape[0], verbose=0)
+
