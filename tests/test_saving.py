@@ -995,7 +995,8 @@ def _kill_mid_save(path):
         safetensors._as_bytes_view = dying
         saving.save({{"a": np.zeros(10**5), "b": np.zeros(10)}}, {str(path)!r})
         """)
-    result = subprocess.run([sys.executable, "-c", script], timeout=120)
+    # cwd outside the repository: there `python -c` would import the source tree, which has no _C.
+    result = subprocess.run([sys.executable, "-c", script], cwd=path.parent, timeout=120)
     assert result.returncode == -9
 
 
@@ -1119,7 +1120,7 @@ def test_file_size_limit_mid_write_names_the_target(tmp_path):
         except OSError as err:
             print(err.errno, err.filename, err)
         """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     import errno
 
     assert out.stdout.startswith(f"{errno.EFBIG} {path} "), out.stdout + out.stderr
