@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "ptc.h"
+#include "ops.h"
 
 // Subtracting the row max keeps exp() from overflowing; the result is unchanged.
 static float row_max(const float *x, int64_t D) {
@@ -197,3 +198,30 @@ void ptc_act_backward(int kind, float *dinp_, const float *dout_, const float *i
         break;
     }
 }
+
+// ---------------------------------------------------------------------------
+// The plan's op adapters (ops.def, dispatched through ops.c's table).
+ptc_status ptc_op_activation_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    const int64_t kind = op->iarg[PTC_ACTIVATION_KIND], D = op->iarg[PTC_ACTIVATION_WIDTH];
+    if (kind < 0 || kind >= PTC_ACT_COUNT || D <= 0 || ptc_op_out_size(p, op) % D != 0 || ptc_op_in_size(p, op, 0) != ptc_op_out_size(p, op))
+        return PTC_ERR_OP;
+    return PTC_OK;
+}
+
+void ptc_op_activation_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    const int64_t D = op->iarg[PTC_ACTIVATION_WIDTH], n = N * ptc_op_out_size(p, op);
+    ptc_act_forward((int)op->iarg[PTC_ACTIVATION_KIND], ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), n / D, D,
+                    (float)op->farg[PTC_ACTIVATION_ALPHA]);
+}
+
+void ptc_op_activation_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);
+    if (!din) return;
+    const int64_t D = op->iarg[PTC_ACTIVATION_WIDTH], n = N * ptc_op_out_size(p, op);
+    ptc_act_backward((int)op->iarg[PTC_ACTIVATION_KIND], din, ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]),
+                     ptc_plan_act(p, op->out), n / D, D, (float)op->farg[PTC_ACTIVATION_ALPHA]);
+}
+
+PTC_OP_NO_SCRATCH(activation)

@@ -18,6 +18,7 @@
 
 #include "blas.h"
 #include "kernels2d.h"
+#include "ops.h"
 
 // a * b without overflow into *r; 0 if it would overflow (a, b >= 0).
 static int mul_ok(int64_t a, int64_t b, int64_t *r) {
@@ -379,4 +380,47 @@ void ptc_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const fl
             for (int64_t r = 0; r < s->N * s->OH * s->OW; r++) acc += dout[r * F + f];
             dbias[f] += (float)acc;
         }
+}
+
+// ---------------------------------------------------------------------------
+// The plan's op adapters (ops.def, dispatched through ops.c's table).
+static ptc_conv2d_shape conv_shape(const ptc_op *op, int64_t N) {
+    const int64_t *a = op->iarg;
+    ptc_conv2d_shape s = {N, a[PTC_CONV2D_H], a[PTC_CONV2D_W], a[PTC_CONV2D_C], a[PTC_CONV2D_KH], a[PTC_CONV2D_KW],
+                          a[PTC_CONV2D_F], a[PTC_CONV2D_SH], a[PTC_CONV2D_SW], a[PTC_CONV2D_DH], a[PTC_CONV2D_DW],
+                          a[PTC_CONV2D_PT], a[PTC_CONV2D_PL], a[PTC_CONV2D_OH], a[PTC_CONV2D_OW]};
+    return s;
+}
+
+ptc_status ptc_op_conv2d_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    const int64_t *a = op->iarg;
+    for (int k = 0; k < PTC_CONV2D_N_IARGS; k++)
+        if (a[k] < (k == PTC_CONV2D_PT || k == PTC_CONV2D_PL ? 0 : 1)) return PTC_ERR_OP;
+    ptc_conv2d_shape s = conv_shape(op, p->max_batch > 0 ? p->max_batch : 1);
+    if (!ptc_conv2d_shape_valid(&s)) return PTC_ERR_OP;
+    if (s.H * s.W * s.C != ptc_op_in_size(p, op, 0) || s.OH * s.OW * s.F != ptc_op_out_size(p, op) || op->param[PTC_CONV2D_KERNEL] < 0)
+        return PTC_ERR_OP;
+    need[PTC_CONV2D_KERNEL] = s.KH * s.KW * s.C * s.F;
+    need[PTC_CONV2D_BIAS] = s.F;
+    return PTC_OK;
+}
+
+int64_t ptc_op_conv2d_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
+    ptc_conv2d_shape s = conv_shape(op, N);
+    return ptc_conv2d_shape_valid(&s) ? ptc_conv2d_workspace(&s) : -1;
+}
+
+void ptc_op_conv2d_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    ptc_conv2d_shape s = conv_shape(op, N);
+    ptc_conv2d_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, PTC_CONV2D_KERNEL),
+                       ptc_plan_param(p, op, PTC_CONV2D_BIAS), &s, ptc_plan_scratch(p, i));
+}
+
+void ptc_op_conv2d_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    ptc_conv2d_shape s = conv_shape(op, N);
+    ptc_conv2d_backward(ptc_op_din(p, op, 0), ptc_plan_grad(p, op, PTC_CONV2D_KERNEL), ptc_plan_grad(p, op, PTC_CONV2D_BIAS),
+                        ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, PTC_CONV2D_KERNEL),
+                        &s, ptc_plan_scratch(p, i));
 }

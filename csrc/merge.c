@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ptc.h"
+#include "ops.h"
 
 void ptc_add_forward(float *out, const float *const *ins, int n_in, int64_t n) {
     memcpy(out, ins[0], (size_t)n * sizeof(float));
@@ -83,3 +84,109 @@ void ptc_concat_backward(float *const *dins, const float *dout, const int64_t *w
         col += w;
     }
 }
+
+// ---------------------------------------------------------------------------
+// The plan's op adapters (ops.def, dispatched through ops.c's table).
+static ptc_status merge_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    for (int k = 0; k < op->n_in; k++)
+        if (ptc_op_in_size(p, op, k) != ptc_op_out_size(p, op)) return PTC_ERR_OP;
+    return PTC_OK;
+}
+
+
+void ptc_op_add_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    const float *ins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, ins, NULL);
+    ptc_add_forward(ptc_plan_act(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_add_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *dins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, NULL, dins);
+    ptc_add_backward(dins, ptc_plan_dact(p, op->out), op->n_in, N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_subtract_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    ptc_subtract_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), ptc_plan_act(p, op->in[1]),
+                         N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_subtract_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    ptc_subtract_backward(ptc_op_din(p, op, 0), ptc_op_din(p, op, 1), ptc_plan_dact(p, op->out), N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_multiply_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    const float *ins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, ins, NULL);
+    ptc_multiply_forward(ptc_plan_act(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_multiply_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    const float *ins[PTC_MAX_IN];
+    float *dins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, ins, dins);
+    ptc_multiply_backward(dins, ptc_plan_dact(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_average_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    const float *ins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, ins, NULL);
+    ptc_average_forward(ptc_plan_act(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_average_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *dins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, NULL, dins);
+    ptc_average_backward(dins, ptc_plan_dact(p, op->out), op->n_in, N * ptc_op_out_size(p, op));
+}
+
+ptc_status ptc_op_concat_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    int64_t total = 0;
+    const int64_t outer = op->iarg[PTC_CONCAT_OUTER];
+    if (outer <= 0) return PTC_ERR_OP;
+    for (int k = 0; k < op->n_in; k++) {
+        if (ptc_op_in_size(p, op, k) % outer != 0) return PTC_ERR_OP;
+        total += ptc_op_in_size(p, op, k);
+    }
+    return total == ptc_op_out_size(p, op) ? PTC_OK : PTC_ERR_OP;
+}
+
+static void concat_widths(const ptc_plan *p, const ptc_op *op, int64_t *widths) {
+    for (int k = 0; k < op->n_in; k++) widths[k] = ptc_op_in_size(p, op, k) / op->iarg[PTC_CONCAT_OUTER];
+}
+
+void ptc_op_concat_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    const float *ins[PTC_MAX_IN];
+    int64_t widths[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, ins, NULL);
+    concat_widths(p, op, widths);
+    ptc_concat_forward(ptc_plan_act(p, op->out), ins, widths, op->n_in, N * op->iarg[PTC_CONCAT_OUTER]);
+}
+
+void ptc_op_concat_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *dins[PTC_MAX_IN];
+    int64_t widths[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, NULL, dins);
+    concat_widths(p, op, widths);
+    ptc_concat_backward(dins, ptc_plan_dact(p, op->out), widths, op->n_in, N * op->iarg[PTC_CONCAT_OUTER]);
+}
+
+PTC_OP_CHECK_AS(add, merge_check)
+PTC_OP_CHECK_AS(subtract, merge_check)
+PTC_OP_CHECK_AS(multiply, merge_check)
+PTC_OP_CHECK_AS(average, merge_check)
+PTC_OP_NO_SCRATCH(add)
+PTC_OP_NO_SCRATCH(subtract)
+PTC_OP_NO_SCRATCH(multiply)
+PTC_OP_NO_SCRATCH(average)
+PTC_OP_NO_SCRATCH(concat)

@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "kernels2d.h"
+#include "ops.h"
 
 #define PTC_BN_CBLOCK 64   // channels per block: per-channel state in stack arrays
 #define PTC_BN_RBLOCK 256  // rows summed in float before adding into the double totals
@@ -144,4 +145,43 @@ void ptc_batchnorm_backward_inference(float *restrict dinp, float *dgamma, float
             for (int64_t j = 0; j < cn; j++) d[j] += k[j] * g[j];
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// The plan's op adapters (ops.def, dispatched through ops.c's table).
+ptc_status ptc_op_batchnorm_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    const int64_t C = op->iarg[PTC_BATCHNORM_C];
+    if (C <= 0 || ptc_op_in_size(p, op, 0) != ptc_op_out_size(p, op) || ptc_op_out_size(p, op) % C != 0 ||
+        op->param[PTC_BATCHNORM_MOVING_MEAN] < 0 || op->param[PTC_BATCHNORM_MOVING_VAR] < 0)
+        return PTC_ERR_OP;
+    for (int k = 0; k < PTC_BATCHNORM_N_PARAMS; k++) need[k] = C;
+    return PTC_OK;
+}
+
+int64_t ptc_op_batchnorm_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
+    return 2 * op->iarg[PTC_BATCHNORM_C];  // the batch's mean and inverse deviation
+}
+
+void ptc_op_batchnorm_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    const int64_t C = op->iarg[PTC_BATCHNORM_C];
+    // A frozen layer normalizes with its moving statistics, as Keras 3.
+    ptc_batchnorm_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, PTC_BATCHNORM_GAMMA),
+                          ptc_plan_param(p, op, PTC_BATCHNORM_BETA), p->params + op->param[PTC_BATCHNORM_MOVING_MEAN],
+                          p->params + op->param[PTC_BATCHNORM_MOVING_VAR], N * ptc_op_out_size(p, op) / C, C,
+                          (float)op->farg[PTC_BATCHNORM_MOMENTUM], (float)op->farg[PTC_BATCHNORM_EPSILON],
+                          training && !op->iarg[PTC_BATCHNORM_FROZEN], ptc_plan_scratch(p, i));
+}
+
+void ptc_op_batchnorm_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    const int64_t C = op->iarg[PTC_BATCHNORM_C], rows = N * ptc_op_out_size(p, op) / C;
+    float *din = ptc_op_din(p, op, 0);
+    const float *dout = ptc_plan_dact(p, op->out), *in = ptc_plan_act(p, op->in[0]);
+    float *dgamma = ptc_plan_grad(p, op, PTC_BATCHNORM_GAMMA), *dbeta = ptc_plan_grad(p, op, PTC_BATCHNORM_BETA);
+    const float *gamma = ptc_plan_param(p, op, PTC_BATCHNORM_GAMMA);
+    if (op->iarg[PTC_BATCHNORM_FROZEN])  // the moving statistics are constants
+        ptc_batchnorm_backward_inference(din, dgamma, dbeta, dout, in, gamma, rows, C, ptc_plan_scratch(p, i));
+    else  // through the batch statistics; runs even without din, for gamma and beta
+        ptc_batchnorm_backward(din, dgamma, dbeta, dout, in, gamma, rows, C, ptc_plan_scratch(p, i));
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "ptc.h"
+#include "ops.h"
 
 double ptc_penalty_value(const float *x, int64_t n, double l1, double l2) {
     double s1 = 0.0, s2 = 0.0;
@@ -18,3 +19,25 @@ void ptc_penalty_grad(float *g, const float *x, int64_t n, double l1, double l2)
     const float a = (float)l1, b = (float)(2.0 * l2);
     for (int64_t i = 0; i < n; i++) g[i] += a * (float)((x[i] > 0.0f) - (x[i] < 0.0f)) + b * x[i];
 }
+
+// ---------------------------------------------------------------------------
+// The plan's op adapters (ops.def, dispatched through ops.c's table).
+ptc_status ptc_op_activity_reg_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    return op->out == op->in[0] && op->n_in == 1 ? PTC_OK : PTC_ERR_OP;
+}
+
+void ptc_op_activity_reg_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    p->activity_penalty += ptc_penalty_value(ptc_plan_act(p, op->in[0]), N * ptc_op_out_size(p, op),
+                                             op->farg[PTC_ACTIVITY_REG_L1], op->farg[PTC_ACTIVITY_REG_L2]);
+}
+
+void ptc_op_activity_reg_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);  // aliases dout: the penalty's gradient is added in place
+    if (din)
+        ptc_penalty_grad(din, ptc_plan_act(p, op->in[0]), N * ptc_op_out_size(p, op), op->farg[PTC_ACTIVITY_REG_L1],
+                         op->farg[PTC_ACTIVITY_REG_L2]);
+}
+
+PTC_OP_NO_SCRATCH(activity_reg)

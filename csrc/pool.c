@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels2d.h"
+#include "ops.h"
 
 #define PTC_POOL_CBLOCK 64  // channels handled at once by the argmax scans (stack arrays)
 
@@ -227,3 +228,96 @@ void ptc_global_maxpool_backward(float *restrict dinp, const float *restrict dou
             for (int64_t p = 0; p < S; p++) route(d + p * C, x + p * C, maxbits, left, cn);
         }
 }
+
+// ---------------------------------------------------------------------------
+// The plan's op adapters (ops.def, dispatched through ops.c's table).
+// MAXPOOL2D slots serve both.
+static ptc_pool2d_shape pool_shape(const ptc_op *op, int64_t N) {
+    const int64_t *a = op->iarg;
+    ptc_pool2d_shape s = {N, a[PTC_MAXPOOL2D_H], a[PTC_MAXPOOL2D_W], a[PTC_MAXPOOL2D_C], a[PTC_MAXPOOL2D_KH],
+                          a[PTC_MAXPOOL2D_KW], a[PTC_MAXPOOL2D_SH], a[PTC_MAXPOOL2D_SW], a[PTC_MAXPOOL2D_PT],
+                          a[PTC_MAXPOOL2D_PL], a[PTC_MAXPOOL2D_OH], a[PTC_MAXPOOL2D_OW]};
+    return s;
+}
+
+static ptc_status pool2d_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    for (int k = 0; k < PTC_MAXPOOL2D_N_IARGS; k++)
+        if (op->iarg[k] < (k == PTC_MAXPOOL2D_PT || k == PTC_MAXPOOL2D_PL ? 0 : 1)) return PTC_ERR_OP;
+    ptc_pool2d_shape s = pool_shape(op, 1);
+    if (!ptc_pool2d_shape_valid(&s)) return PTC_ERR_OP;
+    if (s.H * s.W * s.C != ptc_op_in_size(p, op, 0) || s.OH * s.OW * s.C != ptc_op_out_size(p, op)) return PTC_ERR_OP;
+    return PTC_OK;
+}
+
+void ptc_op_maxpool2d_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    ptc_pool2d_shape s = pool_shape(op, N);
+    ptc_maxpool2d_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), &s);
+}
+
+void ptc_op_maxpool2d_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);
+    if (!din) return;
+    ptc_pool2d_shape s = pool_shape(op, N);
+    ptc_maxpool2d_backward(din, ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]), &s);
+}
+
+void ptc_op_avgpool2d_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    ptc_pool2d_shape s = pool_shape(op, N);
+    ptc_avgpool2d_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), &s);
+}
+
+void ptc_op_avgpool2d_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);
+    if (!din) return;
+    ptc_pool2d_shape s = pool_shape(op, N);
+    ptc_avgpool2d_backward(din, ptc_plan_dact(p, op->out), &s);
+}
+
+// ---------------------------------------------------------------------------
+// global_avgpool, global_maxpool: (S, C) -> (C,), the same slots.
+static ptc_status global_pool_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    const int64_t S = op->iarg[PTC_GLOBAL_AVGPOOL_S], C = op->iarg[PTC_GLOBAL_AVGPOOL_C];
+    if (S <= 0 || C <= 0 || S * C != ptc_op_in_size(p, op, 0) || C != ptc_op_out_size(p, op)) return PTC_ERR_OP;
+    return PTC_OK;
+}
+
+void ptc_op_global_avgpool_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    ptc_global_avgpool_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), N, op->iarg[PTC_GLOBAL_AVGPOOL_S],
+                               op->iarg[PTC_GLOBAL_AVGPOOL_C]);
+}
+
+void ptc_op_global_avgpool_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);
+    if (din)
+        ptc_global_avgpool_backward(din, ptc_plan_dact(p, op->out), N, op->iarg[PTC_GLOBAL_AVGPOOL_S],
+                                    op->iarg[PTC_GLOBAL_AVGPOOL_C]);
+}
+
+void ptc_op_global_maxpool_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    ptc_global_maxpool_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), N, op->iarg[PTC_GLOBAL_MAXPOOL_S],
+                               op->iarg[PTC_GLOBAL_MAXPOOL_C]);
+}
+
+void ptc_op_global_maxpool_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);
+    if (din)
+        ptc_global_maxpool_backward(din, ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]), N,
+                                    op->iarg[PTC_GLOBAL_MAXPOOL_S], op->iarg[PTC_GLOBAL_MAXPOOL_C]);
+}
+
+PTC_OP_CHECK_AS(maxpool2d, pool2d_check)
+PTC_OP_CHECK_AS(avgpool2d, pool2d_check)
+PTC_OP_CHECK_AS(global_avgpool, global_pool_check)
+PTC_OP_CHECK_AS(global_maxpool, global_pool_check)
+PTC_OP_NO_SCRATCH(maxpool2d)
+PTC_OP_NO_SCRATCH(avgpool2d)
+PTC_OP_NO_SCRATCH(global_avgpool)
+PTC_OP_NO_SCRATCH(global_maxpool)

@@ -1,7 +1,7 @@
 """The op and kind registries (csrc/ops.def, csrc/kinds.def) are the only place ids are written.
 
 Checks that every registered op has a Python emitter, a kernel test (tests/test_ops.py)
-and a check in C; that no Python file writes a literal kind id; and that only the
+and a check in C (the table in ops.c also fails to link without it); that no Python file writes a literal kind id; and that only the
 binding (csrc/python/) includes Python.h.
 """
 
@@ -47,9 +47,9 @@ def test_every_op_has_an_emitter_a_kernel_test_and_a_check(name):
     assert emitters, f"no layer in pytrainc/ emits op {name!r}"
     tested = {case.get("op", key) if case else key for key, case in _op_cases().items()}
     assert name in tested, f"tests/test_ops.py has no case for op {name!r}"
-    ops_c = (CSRC / "ops.c").read_text()
-    assert re.search(rf"(static ptc_status {name}_check\(|#define {name}_check )", ops_c), \
-        f"csrc/ops.c has no check for op {name!r}"
+    c_sources = "".join(p.read_text() for p in sorted(CSRC.glob("*.c")))
+    assert re.search(rf"(ptc_status ptc_op_{name}_check\(|PTC_OP_CHECK_AS\({name}, )", c_sources), \
+        f"no C check for op {name!r} (ptc_op_{name}_check)"
 
 
 def test_no_literal_kind_ids_in_python():
