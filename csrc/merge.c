@@ -190,3 +190,46 @@ PTC_OP_NO_SCRATCH(subtract)
 PTC_OP_NO_SCRATCH(multiply)
 PTC_OP_NO_SCRATCH(average)
 PTC_OP_NO_SCRATCH(concat)
+
+// maximum, minimum: Keras folds ops.maximum over the inputs. NaN propagates (as
+// NumPy's and TensorFlow's maximum). The gradient goes to the first input holding
+// the result, TensorFlow's rule for ties (torch splits a tie evenly).
+static float pick(float best, float v, int is_max) {
+    if (best != best) return best;
+    if (v != v) return v;
+    return is_max ? (v > best ? v : best) : (v < best ? v : best);
+}
+
+static void extremum_forward(ptc_plan *p, int i, int64_t N, int is_max) {
+    const ptc_op *op = &p->ops[i];
+    const float *ins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, ins, NULL);
+    float *out = ptc_plan_act(p, op->out);
+    const int64_t n = N * ptc_op_out_size(p, op);
+    memcpy(out, ins[0], (size_t)n * sizeof(float));
+    for (int k = 1; k < op->n_in; k++)
+        for (int64_t j = 0; j < n; j++) out[j] = pick(out[j], ins[k][j], is_max);
+}
+
+static void extremum_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    const float *ins[PTC_MAX_IN];
+    float *dins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, ins, dins);
+    const float *out = ptc_plan_act(p, op->out), *dout = ptc_plan_dact(p, op->out);
+    const int64_t n = N * ptc_op_out_size(p, op);
+    for (int64_t j = 0; j < n; j++) {
+        int k = 0;  // the first input equal to the result (bitwise, so NaN finds its NaN)
+        while (k < op->n_in - 1 && ins[k][j] != out[j] && !(ins[k][j] != ins[k][j] && out[j] != out[j])) k++;
+        if (dins[k]) dins[k][j] += dout[j];
+    }
+}
+
+void ptc_op_maximum_forward(ptc_plan *p, int i, int64_t N, int training) { extremum_forward(p, i, N, 1); }
+void ptc_op_maximum_backward(ptc_plan *p, int i, int64_t N) { extremum_backward(p, i, N); }
+void ptc_op_minimum_forward(ptc_plan *p, int i, int64_t N, int training) { extremum_forward(p, i, N, 0); }
+void ptc_op_minimum_backward(ptc_plan *p, int i, int64_t N) { extremum_backward(p, i, N); }
+PTC_OP_CHECK_AS(maximum, merge_check)
+PTC_OP_CHECK_AS(minimum, merge_check)
+PTC_OP_NO_SCRATCH(maximum)
+PTC_OP_NO_SCRATCH(minimum)

@@ -89,7 +89,8 @@ def batchnorm_case():
 def merge_case(name):
     a, b, c = (R.normal(size=(N, 5)) for _ in range(3))
     ins = [a, b] if name == "subtract" else [a, b, c]
-    ref = {"add": a + b + c, "subtract": a - b, "multiply": a * b * c, "average": (a + b + c) / 3}[name]
+    ref = {"add": a + b + c, "subtract": a - b, "multiply": a * b * c, "average": (a + b + c) / 3,
+           "maximum": np.maximum(np.maximum(a, b), c), "minimum": np.minimum(np.minimum(a, b), c)}[name]
     return dict(ins=ins, args={}, ref=ref)
 
 
@@ -125,6 +126,8 @@ CASES = {
     "subtract": merge_case("subtract"),
     "multiply": merge_case("multiply"),
     "average": merge_case("average"),
+    "maximum": merge_case("maximum"),
+    "minimum": merge_case("minimum"),
     "concat": dict(ins=[R.normal(size=(N, 2 * 3)), R.normal(size=(N, 2 * 1))], args=dict(outer=2), ref=None),
     "activity_reg": dict(ins=[R.normal(size=(N, 5))], args=dict(l1=0.01, l2=0.02), ref=None, out_size=0),
 }
@@ -229,3 +232,15 @@ def test_run_op_refuses_malformed_ops():
         _C.run_op(spec["id"], [f32(np.ones((2, 2)))], 2, np.zeros(0, np.float32), np.full(_C.MAX_PARAM, -1),
                   pack_named(spec["iargs"], {"rng": 1}, "", np.int64, _C.MAX_IARG),
                   pack_named(spec["fargs"], {"rate": 0.5}, "", np.float64, _C.MAX_FARG), None, True, RNG_STATE.copy())
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_extremum_ties_route_to_the_first_input_and_nan_propagates(name):
+    a = f32([[1.0, 2.0, np.nan, 0.0]])
+    b = f32([[1.0, np.nan, 5.0, 0.0]])
+    c = f32([[1.0, 1.0, 1.0, 0.0]])
+    out, (da, db, dc), _ = run(name, [a, b, c], 4, dout=np.ones((1, 4)))
+    assert out[0, 0] == 1.0 and np.isnan(out[0, 1]) and np.isnan(out[0, 2])
+    np.testing.assert_array_equal(da, f32([[1, 0, 1, 1]]))  # ties (columns 0, 3) and a's NaN go to a
+    np.testing.assert_array_equal(db, f32([[0, 1, 0, 0]]))  # b's NaN wins column 1
+    np.testing.assert_array_equal(dc, f32([[0, 0, 0, 0]]))

@@ -7,7 +7,7 @@ from pytrainc.layers.activation import ELU, LeakyReLU, ReLU, Softmax
 from pytrainc.layers.convolutional import Conv1D, Conv2D
 from pytrainc.layers.core import (Activation, Dense, Input, InputLayer, KerasTensor, Layer, Variable,
                                   _unique_name)
-from pytrainc.layers.merging import Add, Average, Concatenate, Multiply, Subtract
+from pytrainc.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from pytrainc.layers.normalization import BatchNormalization
 from pytrainc.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,

@@ -107,4 +107,25 @@ class Concatenate(_Merge):
         return {**super().get_config(), "axis": self.axis}
 
 
-LAYERS = {c.__name__: c for c in (Add, Subtract, Multiply, Average, Concatenate)}
+class Maximum(_Merge):
+    """Elementwise maximum of its inputs, as `keras.layers.Maximum`.
+
+    NaN propagates; on ties the gradient goes to the first input holding the
+    maximum (TensorFlow's rule; torch splits a tie evenly).
+
+    Example:
+
+    >>> a, b = Input((4,)), Input((4,))
+    >>> y = Maximum()([a, b])
+    """
+
+    _op = "maximum"
+
+
+class Minimum(_Merge):
+    """Elementwise minimum of its inputs, as `keras.layers.Minimum` (ties as in `Maximum`)."""
+
+    _op = "minimum"
+
+
+LAYERS = {c.__name__: c for c in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)}
