@@ -93,19 +93,40 @@ static ptc_status merge_check(const ptc_plan *p, const ptc_op *op, int64_t need[
     return PTC_OK;
 }
 
+// Merges over n_in inputs of equal size share these two shapes of adapter.
+typedef void (*merge_fwd)(float *out, const float *const *ins, int n_in, int64_t n);
+typedef void (*merge_bwd)(float *const *dins, const float *dout, int n_in, int64_t n);
 
-void ptc_op_add_forward(ptc_plan *p, int i, int64_t N, int training) {
+static void merge_forward(ptc_plan *p, int i, int64_t N, merge_fwd kernel) {
     const ptc_op *op = &p->ops[i];
     const float *ins[PTC_MAX_IN];
     ptc_op_gather_ins(p, op, ins, NULL);
-    ptc_add_forward(ptc_plan_act(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
+    kernel(ptc_plan_act(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
 }
 
-void ptc_op_add_backward(ptc_plan *p, int i, int64_t N) {
+static void merge_backward(ptc_plan *p, int i, int64_t N, merge_bwd kernel) {
     const ptc_op *op = &p->ops[i];
     float *dins[PTC_MAX_IN];
     ptc_op_gather_ins(p, op, NULL, dins);
-    ptc_add_backward(dins, ptc_plan_dact(p, op->out), op->n_in, N * ptc_op_out_size(p, op));
+    kernel(dins, ptc_plan_dact(p, op->out), op->n_in, N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_add_forward(ptc_plan *p, int i, int64_t N, int training) { merge_forward(p, i, N, ptc_add_forward); }
+void ptc_op_add_backward(ptc_plan *p, int i, int64_t N) { merge_backward(p, i, N, ptc_add_backward); }
+void ptc_op_multiply_forward(ptc_plan *p, int i, int64_t N, int training) {
+    merge_forward(p, i, N, ptc_multiply_forward);
+}
+void ptc_op_average_forward(ptc_plan *p, int i, int64_t N, int training) {
+    merge_forward(p, i, N, ptc_average_forward);
+}
+void ptc_op_average_backward(ptc_plan *p, int i, int64_t N) { merge_backward(p, i, N, ptc_average_backward); }
+
+void ptc_op_multiply_backward(ptc_plan *p, int i, int64_t N) {  // needs the inputs too
+    const ptc_op *op = &p->ops[i];
+    const float *ins[PTC_MAX_IN];
+    float *dins[PTC_MAX_IN];
+    ptc_op_gather_ins(p, op, ins, dins);
+    ptc_multiply_backward(dins, ptc_plan_dact(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
 }
 
 void ptc_op_subtract_forward(ptc_plan *p, int i, int64_t N, int training) {
@@ -116,36 +137,8 @@ void ptc_op_subtract_forward(ptc_plan *p, int i, int64_t N, int training) {
 
 void ptc_op_subtract_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
-    ptc_subtract_backward(ptc_op_din(p, op, 0), ptc_op_din(p, op, 1), ptc_plan_dact(p, op->out), N * ptc_op_out_size(p, op));
-}
-
-void ptc_op_multiply_forward(ptc_plan *p, int i, int64_t N, int training) {
-    const ptc_op *op = &p->ops[i];
-    const float *ins[PTC_MAX_IN];
-    ptc_op_gather_ins(p, op, ins, NULL);
-    ptc_multiply_forward(ptc_plan_act(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
-}
-
-void ptc_op_multiply_backward(ptc_plan *p, int i, int64_t N) {
-    const ptc_op *op = &p->ops[i];
-    const float *ins[PTC_MAX_IN];
-    float *dins[PTC_MAX_IN];
-    ptc_op_gather_ins(p, op, ins, dins);
-    ptc_multiply_backward(dins, ptc_plan_dact(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
-}
-
-void ptc_op_average_forward(ptc_plan *p, int i, int64_t N, int training) {
-    const ptc_op *op = &p->ops[i];
-    const float *ins[PTC_MAX_IN];
-    ptc_op_gather_ins(p, op, ins, NULL);
-    ptc_average_forward(ptc_plan_act(p, op->out), ins, op->n_in, N * ptc_op_out_size(p, op));
-}
-
-void ptc_op_average_backward(ptc_plan *p, int i, int64_t N) {
-    const ptc_op *op = &p->ops[i];
-    float *dins[PTC_MAX_IN];
-    ptc_op_gather_ins(p, op, NULL, dins);
-    ptc_average_backward(dins, ptc_plan_dact(p, op->out), op->n_in, N * ptc_op_out_size(p, op));
+    ptc_subtract_backward(ptc_op_din(p, op, 0), ptc_op_din(p, op, 1), ptc_plan_dact(p, op->out),
+                          N * ptc_op_out_size(p, op));
 }
 
 ptc_status ptc_op_concat_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {

@@ -231,7 +231,8 @@ void ptc_global_maxpool_backward(float *restrict dinp, const float *restrict dou
 
 // ---------------------------------------------------------------------------
 // The plan's op adapters (ops.def, dispatched through ops.c's table).
-// MAXPOOL2D slots serve both.
+// maxpool2d and avgpool2d take the same arguments (ops.def's PTC_POOL2D_IARGS), so
+// the MAXPOOL2D slots serve both.
 static ptc_pool2d_shape pool_shape(const ptc_op *op, int64_t N) {
     const int64_t *a = op->iarg;
     ptc_pool2d_shape s = {N, a[PTC_MAXPOOL2D_H], a[PTC_MAXPOOL2D_W], a[PTC_MAXPOOL2D_C], a[PTC_MAXPOOL2D_KH],
@@ -249,32 +250,33 @@ static ptc_status pool2d_check(const ptc_plan *p, const ptc_op *op, int64_t need
     return PTC_OK;
 }
 
-void ptc_op_maxpool2d_forward(ptc_plan *p, int i, int64_t N, int training) {
+typedef void (*pool_fwd)(float *out, const float *inp, const ptc_pool2d_shape *s);
+
+static void pool_forward(ptc_plan *p, int i, int64_t N, pool_fwd kernel) {
     const ptc_op *op = &p->ops[i];
     ptc_pool2d_shape s = pool_shape(op, N);
-    ptc_maxpool2d_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), &s);
+    kernel(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), &s);
+}
+
+void ptc_op_maxpool2d_forward(ptc_plan *p, int i, int64_t N, int training) {
+    pool_forward(p, i, N, ptc_maxpool2d_forward);
+}
+void ptc_op_avgpool2d_forward(ptc_plan *p, int i, int64_t N, int training) {
+    pool_forward(p, i, N, ptc_avgpool2d_forward);
 }
 
 void ptc_op_maxpool2d_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
     float *din = ptc_op_din(p, op, 0);
-    if (!din) return;
     ptc_pool2d_shape s = pool_shape(op, N);
-    ptc_maxpool2d_backward(din, ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]), &s);
-}
-
-void ptc_op_avgpool2d_forward(ptc_plan *p, int i, int64_t N, int training) {
-    const ptc_op *op = &p->ops[i];
-    ptc_pool2d_shape s = pool_shape(op, N);
-    ptc_avgpool2d_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), &s);
+    if (din) ptc_maxpool2d_backward(din, ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]), &s);
 }
 
 void ptc_op_avgpool2d_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
     float *din = ptc_op_din(p, op, 0);
-    if (!din) return;
     ptc_pool2d_shape s = pool_shape(op, N);
-    ptc_avgpool2d_backward(din, ptc_plan_dact(p, op->out), &s);
+    if (din) ptc_avgpool2d_backward(din, ptc_plan_dact(p, op->out), &s);
 }
 
 // ---------------------------------------------------------------------------
