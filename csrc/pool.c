@@ -287,10 +287,19 @@ static ptc_status global_pool_check(const ptc_plan *p, const ptc_op *op, int64_t
     return PTC_OK;
 }
 
+typedef void (*global_fwd)(float *out, const float *inp, int64_t N, int64_t S, int64_t C);
+
+static void global_forward(ptc_plan *p, int i, int64_t N, global_fwd kernel) {
+    const ptc_op *op = &p->ops[i];  // the GLOBAL_AVGPOOL slots serve both kinds
+    kernel(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), N, op->iarg[PTC_GLOBAL_AVGPOOL_S],
+           op->iarg[PTC_GLOBAL_AVGPOOL_C]);
+}
+
 void ptc_op_global_avgpool_forward(ptc_plan *p, int i, int64_t N, int training) {
-    const ptc_op *op = &p->ops[i];
-    ptc_global_avgpool_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), N, op->iarg[PTC_GLOBAL_AVGPOOL_S],
-                               op->iarg[PTC_GLOBAL_AVGPOOL_C]);
+    global_forward(p, i, N, ptc_global_avgpool_forward);
+}
+void ptc_op_global_maxpool_forward(ptc_plan *p, int i, int64_t N, int training) {
+    global_forward(p, i, N, ptc_global_maxpool_forward);
 }
 
 void ptc_op_global_avgpool_backward(ptc_plan *p, int i, int64_t N) {
@@ -299,12 +308,6 @@ void ptc_op_global_avgpool_backward(ptc_plan *p, int i, int64_t N) {
     if (din)
         ptc_global_avgpool_backward(din, ptc_plan_dact(p, op->out), N, op->iarg[PTC_GLOBAL_AVGPOOL_S],
                                     op->iarg[PTC_GLOBAL_AVGPOOL_C]);
-}
-
-void ptc_op_global_maxpool_forward(ptc_plan *p, int i, int64_t N, int training) {
-    const ptc_op *op = &p->ops[i];
-    ptc_global_maxpool_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), N, op->iarg[PTC_GLOBAL_MAXPOOL_S],
-                               op->iarg[PTC_GLOBAL_MAXPOOL_C]);
 }
 
 void ptc_op_global_maxpool_backward(ptc_plan *p, int i, int64_t N) {
