@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from pytrainc import _C
 from pytrainc._plan import PlanBuilder, pack_named
+from pytrainc.testing import f32
 
 RNG_STATE = np.array([1, 2, 3, 4], dtype=np.uint64)
 
@@ -38,10 +39,6 @@ def run(name, ins, out_size, params=None, dout=None, training=True, **args):
                                    RNG_STATE.copy())
     grads = {p: dparams[o:o + np.asarray(params[p]).size].reshape(np.shape(params[p])) for p, o in offsets.items()}
     return out, dins, grads
-
-
-def f32(x):
-    return np.asarray(x, np.float32)
 
 
 def t(x):
