@@ -55,7 +55,7 @@ OPTIMIZERS = {  # name: (pytrainc optimizer factory, torch optimizer factory, pe
              lambda ps: torch.optim.Adam(ps, lr=3e-3, betas=(0.9, 0.999), eps=1e-7),
              # Keras adds epsilon to sqrt(v) with the bias corrections folded into the step
              # size; torch adds it to sqrt(v_hat). They are the same update when torch's
-             # epsilon at step t is epsilon / sqrt(1 - beta_2**t) (see test_kernels.py).
+             # epsilon at step t is epsilon / sqrt(1 - beta_2**t) (see tests/csrc/test_kernels.py).
              lambda opt, t: opt.param_groups[0].__setitem__("eps", 1e-7 / math.sqrt(1 - 0.999**t))),
 }
 

@@ -2,7 +2,7 @@
 models. Round trips are exact (weights bitwise, predictions identical); damaged,
 truncated, foreign, newer and wrong-architecture files raise errors that name
 the problem and change nothing. Files made by Keras itself are checked in
-test_keras_interop.py; here the Keras layouts are also built by hand."""
+tests/interop/test_keras_interop.py; here the Keras layouts are also built by hand."""
 
 import os
 import sys

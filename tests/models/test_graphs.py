@@ -6,7 +6,7 @@ tensors used twice are checked against the same function written in PyTorch
 (float64, same weights): `predict` against the forward output, and one SGD step
 with `learning_rate=1.0` on the mean squared error (`w_before - w_after` is the
 gradient) against autograd. Tolerance: 1e-4 relative to each tensor's scale, as
-in test_layers.py (float32 sums of at most a few thousand unit-scale terms err
+in tests/layers/test_layers.py (float32 sums of at most a few thousand unit-scale terms err
 by ~1e-6 of their scale; a wrong merge rule, a missing gradient path or a
 gradient that is not summed over a layer's uses changes results by O(1e-1)).
 

@@ -1,7 +1,7 @@
 """Every registered op on its own (`_C.run_op`, through the engine's dispatch table):
 forward against torch or NumPy, backward against finite differences.
 
-CASES holds one or more cases per op of `_C.OPS`; tests/test_registry.py checks that
+CASES holds one or more cases per op of `_C.OPS`; tests/csrc/test_registry.py checks that
 none is missing.
 """
 
