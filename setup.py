@@ -16,7 +16,7 @@ BLAS backends, chosen with the PYTRAINC_BLAS environment variable at build time:
   vendored, and the loader finds libopenblas at run time as any system library.
   Example: PYTRAINC_BLAS=system pip install .
   (scipy-openblas32 still lands in pip's isolated build env, unused). Run the
-  tests with PYTRAINC_BLAS=system set too: tests/test_build.py then checks the
+  tests with PYTRAINC_BLAS=system set too: tests/csrc/test_build.py then checks the
   system build instead of the vendored one.
 """
 

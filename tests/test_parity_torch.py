@@ -14,6 +14,7 @@ loss with respect to the logits; torch is given the logits too
 function the same way and the comparison can be tight.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -23,19 +24,11 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import pytrainc  # noqa: E402
+from pytrainc import testing  # noqa: E402
 from pytrainc.layers import Dense, Input  # noqa: E402
 from pytrainc.models import Sequential  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_single_thread():
-    # The tensors here are tiny; one torch thread avoids its OpenMP workers spinning against
-    # OpenBLAS's on a loaded machine (that contention, not the work, dominated the run time).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 N_SAMPLES, N_FEATURES, BATCH, EPOCHS = 200, 20, 16, 4
 STEPS_PER_EPOCH = -(-N_SAMPLES // BATCH)  # 13: the last batch holds 8 samples
@@ -62,7 +55,7 @@ OPTIMIZERS = {  # name: (pytrainc optimizer factory, torch optimizer factory, pe
              lambda ps: torch.optim.Adam(ps, lr=3e-3, betas=(0.9, 0.999), eps=1e-7),
              # Keras adds epsilon to sqrt(v) with the bias corrections folded into the step
              # size; torch adds it to sqrt(v_hat). They are the same update when torch's
-             # epsilon at step t is epsilon / sqrt(1 - beta_2**t) (see test_kernels.py).
+             # epsilon at step t is epsilon / sqrt(1 - beta_2**t) (see tests/csrc/test_kernels.py).
              lambda opt, t: opt.param_groups[0].__setitem__("eps", 1e-7 / math.sqrt(1 - 0.999**t))),
 }
 
@@ -160,13 +153,9 @@ def epoch_means(losses, sizes):
     return (losses * sizes).sum(axis=1) / sizes.sum(axis=1)
 
 
-def assert_weights_close(got, expected, rtol=RTOL):
-    assert len(got) == len(expected)
-    for k, (g, e) in enumerate(zip(got, expected)):
-        assert g.shape == e.shape, k
-        # Relative to the scale of each weight array: entries that pass through zero have no
-        # meaningful elementwise relative error.
-        np.testing.assert_allclose(g, e, rtol=rtol, atol=rtol * np.abs(e).max(), err_msg=f"weight {k}")
+# Relative to the scale of each weight array: entries that pass through zero have no
+# meaningful elementwise relative error.
+assert_weights_close = functools.partial(testing.assert_weights_close, rtol=RTOL)
 
 
 CASES = [(o, l) for o in OPTIMIZERS for l in LOSSES]

@@ -38,6 +38,7 @@ small enough for epsilon to matter; a missing bias correction changes the first
 step threefold.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -47,6 +48,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import pytrainc  # noqa: E402
+from pytrainc import testing  # noqa: E402
 
 BATCH, STEPS, CLASSES = 32, 32, 10
 LR, EPS, BETA_1, BETA_2 = 1e-3, 1e-7, 0.9, 0.999
@@ -135,11 +137,7 @@ def torch_losses(net, x, y, keras_epsilon=True):
     return np.array(losses)
 
 
-def assert_weights_close(got, want):
-    for i, (a, b) in enumerate(zip(got, want)):
-        assert a.shape == b.shape
-        scale = float(np.abs(b).max())
-        np.testing.assert_allclose(a, b, rtol=WEIGHT_RTOL, atol=WEIGHT_RTOL * scale, err_msg=f"weight {i}")
+assert_weights_close = functools.partial(testing.assert_weights_close, rtol=WEIGHT_RTOL)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ layout (`layer_names` / `weight_names`, as tf.keras 2 and Keras 3's
 `model.save("m.h5")` write it) and Keras 3's `.weights.h5`. The same
 architecture is built on each side; predictions agree within 1e-5."""
 
+import functools
 import os
 import sys
 
@@ -20,39 +21,25 @@ if keras.backend.backend() != "torch":
                 "run with KERAS_BACKEND=torch", allow_module_level=True)
 
 import pytrainc  # noqa: E402
-from pytrainc import h5, interop  # noqa: E402
+from pytrainc import h5, interop, testing  # noqa: E402
 from pytrainc import layers as L  # noqa: E402
 from pytrainc.models import Model, Sequential  # noqa: E402
+from pytrainc.testing import data, randomize  # noqa: E402
 
 K = keras.layers
 TOL = 1e-5
+close = functools.partial(testing.assert_close_abs, atol=TOL)
 # Keras's own variables trip NumPy 2's copy-keyword deprecation; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
 
 def seed(s=0):
-    pytrainc.utils.set_random_seed(s)
+    testing.seed(s)
     keras.utils.set_random_seed(s)
-
-
-def randomize(model, s=1):
-    rng = np.random.default_rng(s)
-    model.set_weights([(rng.uniform(0.5, 2.0, size=w.shape) if "variance" in v.name else
-                        rng.normal(size=w.shape) * 0.5).astype(np.float32)
-                       for w, v in zip(model.get_weights(), model.weights)])
-    return model
-
-
-def data(n=16, shape=(8,), s=0):
-    return np.random.default_rng(s).normal(size=(n,) + tuple(shape)).astype(np.float32)
 
 
 def keras_predict(model, x):
     return np.asarray(model.predict(x, verbose=0))
-
-
-def close(a, b):
-    np.testing.assert_allclose(a, b, rtol=0, atol=TOL)
 
 
 def weighted_layers_match(pt_model, k_model):

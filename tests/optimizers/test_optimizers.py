@@ -239,7 +239,7 @@ def test_step_matches_keras_numpy(name, cfg, dtype):
 
 
 def test_hyper_of_eight_values_means_no_extras():
-    # The 8-value layout (used by tests/test_kernels.py) equals the 13-value one with zeros.
+    # The 8-value layout (used by tests/csrc/test_kernels.py) equals the 13-value one with zeros.
     g = grad_seq(3, seed=2)
     out = []
     for n in (8, 13):

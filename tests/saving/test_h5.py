@@ -2,7 +2,7 @@
 models. Round trips are exact (weights bitwise, predictions identical); damaged,
 truncated, foreign, newer and wrong-architecture files raise errors that name
 the problem and change nothing. Files made by Keras itself are checked in
-test_keras_interop.py; here the Keras layouts are also built by hand."""
+tests/interop/test_keras_interop.py; here the Keras layouts are also built by hand."""
 
 import os
 import sys
@@ -12,15 +12,11 @@ import pytest
 
 h5py = pytest.importorskip("h5py")
 
-import pytrainc  # noqa: E402
 from pytrainc import h5, optimizers  # noqa: E402
 from pytrainc.layers import (Add, BatchNormalization, Conv2D, Dense, Dropout, Flatten, Input,  # noqa: E402
                              MaxPooling2D)
 from pytrainc.models import Model, Sequential, load_model, save_model  # noqa: E402
-
-
-def seed(s=0):
-    pytrainc.utils.set_random_seed(s)
+from pytrainc.testing import class_data, data, same_arrays, seed  # noqa: E402
 
 
 def mlp(s=0, units=10):
@@ -48,15 +44,6 @@ def randomize(model, s=1):
     model.set_weights([rng.normal(size=w.shape).astype(np.float32) + (2.0 if "variance" in v.name else 0.0)
                        for w, v in zip(model.get_weights(), model.weights)])
     return model
-
-
-def data(n=32, shape=(8,), s=0):
-    return np.random.default_rng(s).normal(size=(n,) + shape).astype(np.float32)
-
-
-def same_arrays(a, b):
-    return len(a) == len(b) and all(u.shape == v.shape and u.dtype == v.dtype and np.array_equal(u, v)
-                                    for u, v in zip(a, b))
 
 
 LAYOUTS = [("w.h5", "legacy"), ("w.hdf5", "legacy"), ("w.weights.h5", "keras3")]
@@ -98,7 +85,7 @@ def test_weights_round_trip_predicts_identically(tmp_path, name, layout):
     h5.save_weights(model, tmp_path / name)
     other = mlp(s=3)
     h5.load_weights(other, tmp_path / name)
-    x = data()
+    x = data(32)
     np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
@@ -477,11 +464,6 @@ def test_missing_h5py_gives_a_clear_import_error(tmp_path, monkeypatch):
 # Model.save_weights / load_weights dispatch .h5 paths here)
 
 
-def class_data(n=64, k=3, s=0):
-    rng = np.random.default_rng(s)
-    return rng.normal(size=(n, 8)).astype(np.float32), rng.integers(0, k, n)
-
-
 def compiled(kind):
     if kind == "sequential_adam":
         # No Dropout here: save_model keeps no Dropout generator state, so such a
@@ -537,7 +519,7 @@ def test_uncompiled_model_h5_round_trip(tmp_path):
     save_model(model, tmp_path / "m.h5")
     restored = load_model(tmp_path / "m.h5")
     assert not restored.compiled
-    np.testing.assert_array_equal(restored.predict(data(), verbose=0), model.predict(data(), verbose=0))
+    np.testing.assert_array_equal(restored.predict(data(32), verbose=0), model.predict(data(32), verbose=0))
 
 
 def test_model_file_weights_load_with_load_weights(tmp_path):

@@ -1,7 +1,8 @@
 """The op and kind registries (csrc/ops.def, csrc/kinds.def) are the only place ids are written.
 
-Checks that every registered op has a Python emitter, a kernel test (tests/test_ops.py)
-and a check in C (the table in ops.c also fails to link without it); that no Python file writes a literal kind id; and that only the
+Checks that every registered op has a Python emitter, a kernel test (tests/csrc/test_ops.py)
+and a check in C (the table in ops.c also fails to link without it); that no Python file
+writes a literal kind id; and that only the
 binding (csrc/python/) includes Python.h.
 """
 
@@ -13,7 +14,7 @@ import pytest
 
 from pytrainc import _C
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 SRC = ROOT / "pytrainc"
 CSRC = ROOT / "csrc"
 
@@ -25,7 +26,7 @@ def python_sources(*folders):
 
 
 def _op_cases():
-    spec = importlib.util.spec_from_file_location("_test_ops_cases", ROOT / "tests" / "test_ops.py")
+    spec = importlib.util.spec_from_file_location("_test_ops_cases", ROOT / "tests" / "csrc" / "test_ops.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.CASES
@@ -46,7 +47,7 @@ def test_every_op_has_an_emitter_a_kernel_test_and_a_check(name):
     emitters = [p for p in python_sources(SRC) if re.search(rf'(builder\.op\(|_op = )"{name}"', p.read_text())]
     assert emitters, f"no layer in pytrainc/ emits op {name!r}"
     tested = {case.get("op", key) if case else key for key, case in _op_cases().items()}
-    assert name in tested, f"tests/test_ops.py has no case for op {name!r}"
+    assert name in tested, f"tests/csrc/test_ops.py has no case for op {name!r}"
     c_sources = "".join(p.read_text() for p in sorted(CSRC.glob("*.c")))
     assert re.search(rf"(ptc_status ptc_op_{name}_check\(|PTC_OP_CHECK_AS\({name}, )", c_sources), \
         f"no C check for op {name!r} (ptc_op_{name}_check)"

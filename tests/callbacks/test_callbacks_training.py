@@ -7,7 +7,6 @@ Several tests rely on fit's side of the callback contracts (see the
 when the batch size changes.
 """
 
-import io
 import math
 import os
 import re
@@ -33,6 +32,7 @@ from pytrainc.callbacks import (
 from pytrainc.layers import Dense
 from pytrainc.models import Sequential, load_model
 from pytrainc.optimizers import SGD
+from pytrainc.testing import TTY
 
 
 def regression_data(n=64, features=3, seed=0):
@@ -47,11 +47,6 @@ def tiny_model(learning_rate=0.05, features=3, hidden=4):
     model = Sequential([Dense(hidden, input_dim=features, activation="tanh"), Dense(1)])
     model.compile(optimizer=SGD(learning_rate), loss="mse")
     return model
-
-
-class TTY(io.StringIO):
-    def isatty(self):
-        return True
 
 
 # -------------------------------------------------------------- ModelCheckpoint

@@ -6,13 +6,15 @@ tensors used twice are checked against the same function written in PyTorch
 (float64, same weights): `predict` against the forward output, and one SGD step
 with `learning_rate=1.0` on the mean squared error (`w_before - w_after` is the
 gradient) against autograd. Tolerance: 1e-4 relative to each tensor's scale, as
-in test_layers.py (float32 sums of at most a few thousand unit-scale terms err
+in tests/layers/test_layers.py (float32 sums of at most a few thousand unit-scale terms err
 by ~1e-6 of their scale; a wrong merge rule, a missing gradient path or a
 gradient that is not summed over a layer's uses changes results by O(1e-1)).
 
 Then a residual model trains, saves, loads, predicts bitwise identically and
 continues training bitwise identically; and malformed graphs raise clear errors.
 """
+
+import functools
 
 import numpy as np
 import pytest
@@ -21,51 +23,24 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import pytrainc  # noqa: E402
+from pytrainc import testing  # noqa: E402
 from pytrainc.layers import (Activation, Add, Average, BatchNormalization, Concatenate, Conv2D, Dense,  # noqa: E402
                              Dropout, Flatten, GlobalAveragePooling2D, Input, MaxPooling2D, Multiply, Subtract)
 from pytrainc.models import Model, load_model  # noqa: E402
+from pytrainc.testing import nchw, nhwc, normal, rng, torch_reference  # noqa: E402
 
 RTOL = 1e-4
 F64 = torch.float64
 
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-@pytest.fixture(autouse=True, scope="module")
-def _torch_single_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def gen(seed=0):
-    return np.random.default_rng(seed)
-
-
-def normal(r, shape, scale=1.0):
-    return (scale * r.standard_normal(shape)).astype(np.float32)
-
-
-def assert_close(actual, expected, rtol=RTOL, what=""):
-    """|actual - expected| <= rtol * (|expected| + max|expected|) elementwise."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    scale = float(np.abs(expected).max(initial=0.0))
-    assert scale > 0, f"{what}: the reference is all zero, the comparison would be vacuous"
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=what)
+# |actual - expected| <= RTOL * (|expected| + max|expected|) elementwise.
+assert_close = functools.partial(testing.assert_close, rtol=RTOL)
 
 
 def randomize(layers, r, scale=0.5):
     for layer in layers:
         layer.set_weights([normal(r, w.shape, scale) for w in layer.get_weights()])
-
-
-def torch_reference(fn, weights, x, y):
-    ws = [torch.tensor(np.asarray(w, dtype=np.float64), requires_grad=True) for w in weights]
-    out = fn(torch.tensor(np.asarray(x, dtype=np.float64)), *ws)
-    loss = F.mse_loss(out, torch.tensor(np.asarray(y, dtype=np.float64)))
-    loss.backward()
-    return out.detach().numpy(), float(loss.detach()), [w.grad.numpy() for w in ws]
 
 
 def check_graph(model, layers, fn, x, y, what=""):
@@ -84,14 +59,6 @@ def check_graph(model, layers, fn, x, y, what=""):
 
 def dense(x, w, b):
     return x @ w + b
-
-
-def nchw(t):
-    return t.permute(0, 3, 1, 2)
-
-
-def nhwc(t):
-    return t.permute(0, 2, 3, 1)
 
 
 def conv_same(x, k, b):
@@ -120,7 +87,7 @@ def test_functional_cnn_builds_keras_shapes_and_matches_torch():
     model = Model(inputs=x, outputs=head(y))
     assert model.output_shape == (None, 5) and model.input_shape == (None, 32, 32, 3)
     assert model.count_params() == 3 * 3 * 3 * 32 + 32 + 7200 * 5 + 5
-    r = gen(1)
+    r = rng(1)
     randomize([conv], r, 0.3)
     randomize([head], r, 0.05)
     xs, ys = r.random((4, 32, 32, 3)).astype(np.float32), normal(r, (4, 5))
@@ -157,7 +124,7 @@ def test_merge_graph_forward_and_gradients_match_torch(name):
     head = Dense(3)
     m = make()([b(x) for b in branches])
     model = Model(inputs=x, outputs=head(m))
-    r = gen(2)
+    r = rng(2)
     randomize(branches + [head], r)
     xs = normal(r, (5, 4, 5))
     ys = normal(r, (5,) + model.output_shape[1:])
@@ -177,7 +144,7 @@ def test_concatenate_of_conv_branches_matches_torch(axis):
     head = Dense(2)
     m = Concatenate(axis=axis)([c1(x), c2(x)])
     model = Model(inputs=x, outputs=head(m))
-    r = gen(3)
+    r = rng(3)
     randomize([c1, c2, head], r)
     xs = normal(r, (3, 6, 5, 2))
     ys = normal(r, (3,) + model.output_shape[1:])
@@ -201,7 +168,7 @@ def test_merging_a_tensor_with_itself(name, make, merge):
     d, head = Dense(4, activation="tanh"), Dense(2)
     h = d(x)
     model = Model(inputs=x, outputs=head(make()([h, h])))
-    r = gen(4)
+    r = rng(4)
     randomize([d, head], r)
     xs, ys = normal(r, (6, 5)), normal(r, (6, 2))
     check_graph(model, [d, head], lambda x, w0, b0, w1, b1: dense(merge(torch.tanh(dense(x, w0, b0))), w1, b1),
@@ -213,7 +180,7 @@ def test_merge_directly_on_the_model_input():
     x = Input((6,))
     d, head = Dense(6), Dense(2)
     model = Model(inputs=x, outputs=head(Multiply()([x, Subtract()([d(x), x])])))
-    r = gen(5)
+    r = rng(5)
     randomize([d, head], r)
     xs, ys = normal(r, (5, 6)), normal(r, (5, 2))
     check_graph(model, [d, head], lambda x, w0, b0, w1, b1: dense(x * (dense(x, w0, b0) - x), w1, b1), xs, ys)
@@ -242,7 +209,7 @@ def conv_residual():
 
 def test_dense_residual_block_matches_torch():
     model, layers = dense_residual()
-    r = gen(6)
+    r = rng(6)
     randomize(layers, r)
     xs, ys = normal(r, (7, 8)), normal(r, (7, 3))
 
@@ -254,7 +221,7 @@ def test_dense_residual_block_matches_torch():
 
 def test_conv_residual_block_matches_torch():
     model, layers = conv_residual()
-    r = gen(7)
+    r = rng(7)
     randomize(layers, r)
     xs, ys = normal(r, (4, 8, 8, 3)), normal(r, (4, 3))
 
@@ -278,7 +245,7 @@ def residual_classifier():
 
 
 def classification_data(n=256, seed=8):
-    r = gen(seed)
+    r = rng(seed)
     offsets = r.standard_normal((n, 1, 1, 3))
     x = (r.standard_normal((n, 8, 8, 3)) + offsets).astype(np.float32)
     # Classes from the signs of two channel means: visible through global average pooling.
@@ -323,7 +290,7 @@ def test_layer_applied_twice_in_a_chain_gets_the_summed_gradient():
     shared, head = Dense(6, activation="tanh"), Dense(2)
     model = Model(inputs=x, outputs=head(shared(shared(x))))
     assert model.count_params() == 6 * 6 + 6 + 6 * 2 + 2  # the shared weights count once
-    r = gen(9)
+    r = rng(9)
     randomize([shared, head], r)
     xs, ys = normal(r, (5, 6)), normal(r, (5, 2))
 
@@ -341,7 +308,7 @@ def test_layer_shared_by_parallel_branches_gets_the_summed_gradient():
     y = Concatenate()([shared(pre_a(x)), shared(pre_b(x))])
     model = Model(inputs=x, outputs=head(Flatten()(y)))
     assert len(model.get_weights()) == 8
-    r = gen(10)
+    r = rng(10)
     randomize([pre_a, pre_b, shared, head], r)
     xs, ys = normal(r, (3, 4, 4, 2)), normal(r, (3, 2))
 
@@ -355,7 +322,7 @@ def test_layer_shared_by_parallel_branches_gets_the_summed_gradient():
 
 def test_shared_gradient_sanity_one_use_only_differs():
     """The summed gradient differs clearly from the gradient of either use alone."""
-    r = gen(9)
+    r = rng(9)
     w, b = normal(r, (6, 6), 0.5), normal(r, (6,), 0.5)
     w2, b2 = normal(r, (6, 2), 0.5), normal(r, (2,), 0.5)
     xs, ys = normal(r, (5, 6)), normal(r, (5, 2))

@@ -11,7 +11,7 @@ import numpy as np
 
 import pytrainc
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TIMEOUT = 120
 
 

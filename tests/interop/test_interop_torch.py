@@ -6,6 +6,7 @@ with TensorFlow's 'same' padding, pooling over real cells, inference batch
 norm), which needs no pytrainc kernel; and `from_torch` models against the
 original PyTorch module. Predictions agree within 1e-5."""
 
+import functools
 import pickle
 import sys
 
@@ -16,37 +17,23 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 import pytrainc  # noqa: E402
-from pytrainc import interop  # noqa: E402
+from pytrainc import interop, testing  # noqa: E402
 from pytrainc import layers as L  # noqa: E402
 from pytrainc.models import Model, Sequential  # noqa: E402
+from pytrainc.testing import data, randomize  # noqa: E402
 
 TOL = 1e-5
+close = functools.partial(testing.assert_close_abs, atol=TOL)
 
 
 def seed(s=0):
-    pytrainc.utils.set_random_seed(s)
+    testing.seed(s)
     torch.manual_seed(s)
-
-
-def data(n=16, shape=(8,), s=0):
-    return np.random.default_rng(s).normal(size=(n,) + tuple(shape)).astype(np.float32)
-
-
-def randomize(model, s=1):
-    rng = np.random.default_rng(s)
-    model.set_weights([(rng.uniform(0.5, 2.0, size=w.shape) if "variance" in v.name else
-                        rng.normal(size=w.shape) * 0.5).astype(np.float32)
-                       for w, v in zip(model.get_weights(), model.weights)])
-    return model
 
 
 def run(module, x):
     with torch.no_grad():
         return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
-
-
-def close(a, b, tol=TOL):
-    np.testing.assert_allclose(a, b, rtol=0, atol=tol)
 
 
 # ---------------------------------------------------------------------------

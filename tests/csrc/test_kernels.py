@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from pytrainc import _C
+from pytrainc.testing import f32, gamma, rng
 
 try:  # a test dependency; the tests that do not compare with torch run without it
     import torch
@@ -23,22 +24,9 @@ except ImportError:
     torch = F = None
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_single_thread():
-    # The tensors here are tiny; one torch thread avoids its OpenMP workers spinning against
-    # OpenBLAS's on a loaded machine (that contention, not the work, dominated the run time).
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 EPS32 = float(np.finfo(np.float32).eps)  # 2**-23
-U32 = EPS32 / 2                          # unit roundoff of float32, 2**-24
 KERAS_EPSILON = 1e-7                     # keras.backend.epsilon(), the clip of the probability losses
 
 # Kind ids from the C registry (csrc/kinds.def), by name.
@@ -48,21 +36,6 @@ MSE, MAE, BCE, CCE, SPARSE_CCE, SIGMOID_BCE, SOFTMAX_CCE, SOFTMAX_SPARSE_CCE = (
 BINARY_ACC, CATEGORICAL_ACC, SPARSE_CATEGORICAL_ACC, METRIC_MSE, METRIC_MAE = (
     _C.METRICS[n] for n in ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mse", "mae"))
 SGD, ADAM, RMSPROP = (_C.OPTIMIZERS[n] for n in ("sgd", "adam", "rmsprop"))
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
-
-
-def f32(a):
-    return np.ascontiguousarray(a, dtype=np.float32)
-
-
-def gamma(n):
-    """Higham's gamma_n = n u / (1 - n u): the classic bound on the relative error of
-    an n-term float32 dot product, valid for any summation order (so for any sgemm
-    blocking and for FMA)."""
-    return n * U32 / (1 - n * U32)
 
 
 # ---------------------------------------------------------------------------

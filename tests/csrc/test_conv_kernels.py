@@ -27,26 +27,12 @@ import numpy as np
 import pytest
 
 from pytrainc import _C
+from pytrainc.testing import f32, gamma, rng
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32, 2**-24
-WORK_FLOATS = 1 << 21                       # PTC_CONV_WORK_FLOATS in csrc/kernels2d.h
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
-
-
-def f32(a):
-    return np.ascontiguousarray(a, dtype=np.float32)
-
-
-def gamma(n):
-    """Higham's gamma_n = n u / (1 - n u): bound on the relative error of an n-term
-    float32 sum of products, for any summation order (so for any sgemm blocking)."""
-    return n * U32 / (1 - n * U32)
+WORK_FLOATS = 1 << 21  # PTC_CONV_WORK_FLOATS in csrc/kernels2d.h
 
 
 def out_size(size, k, stride, dilation, padding):

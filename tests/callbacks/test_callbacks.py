@@ -8,7 +8,6 @@ stops when `wait >= patience and epoch > 0`.
 """
 
 import csv
-import io
 import os
 import sys
 
@@ -35,6 +34,7 @@ from pytrainc.callbacks import (
 )
 from pytrainc.optimizers import SGD
 from pytrainc.optimizers.schedules import ExponentialDecay
+from pytrainc.testing import TTY
 
 nan = float("nan")
 inf = float("inf")
@@ -1453,13 +1453,6 @@ def test_history_without_restore_has_no_restored_epoch():
 
 
 # ------------------------------------------------------- progress (tqdm / plain)
-
-
-class TTY(io.StringIO):
-    """A terminal stand-in: tqdm and ProgbarLogger see a tty."""
-
-    def isatty(self):
-        return True
 
 
 def drive_progress(verbose, logs, steps=12, epochs=2, chunks=(3, 9, 12)):

@@ -1,7 +1,7 @@
 """Every registered op on its own (`_C.run_op`, through the engine's dispatch table):
 forward against torch or NumPy, backward against finite differences.
 
-CASES holds one or more cases per op of `_C.OPS`; tests/test_registry.py checks that
+CASES holds one or more cases per op of `_C.OPS`; tests/csrc/test_registry.py checks that
 none is missing.
 """
 
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from pytrainc import _C
 from pytrainc._plan import PlanBuilder, pack_named
+from pytrainc.testing import f32
 
 RNG_STATE = np.array([1, 2, 3, 4], dtype=np.uint64)
 
@@ -38,10 +39,6 @@ def run(name, ins, out_size, params=None, dout=None, training=True, **args):
                                    RNG_STATE.copy())
     grads = {p: dparams[o:o + np.asarray(params[p]).size].reshape(np.shape(params[p])) for p, o in offsets.items()}
     return out, dins, grads
-
-
-def f32(x):
-    return np.asarray(x, np.float32)
 
 
 def t(x):

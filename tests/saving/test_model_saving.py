@@ -12,15 +12,7 @@ import pytrainc
 from pytrainc import losses, optimizers
 from pytrainc.layers import Dense, Input
 from pytrainc.models import Model, Sequential, load_model, save_model
-
-
-def seed(s=0):
-    pytrainc.utils.set_random_seed(s)
-
-
-def mlp(s=0, out=1, activation=None):
-    seed(s)
-    return Sequential([Input((8,)), Dense(10, activation="relu"), Dense(out, activation=activation)])
+from pytrainc.testing import class_data, mlp, same_arrays, seed
 
 
 def data(n=64, s=0):
@@ -28,16 +20,6 @@ def data(n=64, s=0):
     x = rng.normal(size=(n, 8)).astype(np.float32)
     y = (x[:, :3].sum(1, keepdims=True) + 0.1 * rng.normal(size=(n, 1))).astype(np.float32)
     return x, y
-
-
-def class_data(n=64, k=3, s=0):
-    rng = np.random.default_rng(s)
-    return rng.normal(size=(n, 8)).astype(np.float32), rng.integers(0, k, n)
-
-
-def same_arrays(a, b):
-    return len(a) == len(b) and all(u.shape == v.shape and u.dtype == v.dtype and np.array_equal(u, v)
-                                    for u, v in zip(a, b))
 
 
 # ---------------------------------------------------------------------------
@@ -210,7 +192,7 @@ def _compiled(kind, s=10):
         seed(s)
         model = Sequential([Dense(10, activation="relu"), Dense(1, activation="sigmoid")])
         model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
-        x, labels = class_data(k=2, s=s)
+        x, labels = class_data(classes=2, s=s)
         return model, (x, labels.astype(np.float32))
     raise AssertionError(kind)
 

@@ -17,19 +17,10 @@ from pytrainc import losses, metrics, optimizers
 from pytrainc.callbacks import Callback, EarlyStopping
 from pytrainc.layers import Activation, Dense, Input
 from pytrainc.models import Model, Sequential
+from pytrainc.testing import class_data, mlp, seed
 
 # ---------------------------------------------------------------------------
 # Helpers
-
-
-def seed(s=0):
-    pytrainc.utils.set_random_seed(s)
-
-
-def mlp(out=1, activation=None, hidden=10, features=8, s=0):
-    """Input(features) -> Dense(hidden, relu) -> Dense(out, activation)."""
-    seed(s)
-    return Sequential([Input((features,)), Dense(hidden, activation="relu"), Dense(out, activation=activation)])
 
 
 def regression_data(n=64, features=8, s=0):
@@ -38,13 +29,6 @@ def regression_data(n=64, features=8, s=0):
     w = rng.normal(size=(features, 1))
     y = (x @ w + 0.1 * rng.normal(size=(n, 1))).astype(np.float32)
     return x, y
-
-
-def class_data(n=64, features=8, classes=3, s=0):
-    rng = np.random.default_rng(s)
-    x = rng.normal(size=(n, features)).astype(np.float32)
-    labels = rng.integers(0, classes, size=n)
-    return x, labels
 
 
 def weights_equal(a, b):

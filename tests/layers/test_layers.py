@@ -25,6 +25,7 @@ Errors are measured against the tensor's scale, not elementwise, because
 float32 sums that cancel to near zero carry the absolute error of their terms.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -34,47 +35,26 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import pytrainc  # noqa: E402
-from pytrainc import initializers, regularizers  # noqa: E402
+from pytrainc import initializers, regularizers, testing  # noqa: E402
 from pytrainc.layers import (ELU, Activation, ActivityRegularization, AveragePooling1D,  # noqa: E402
                              AveragePooling2D, BatchNormalization, Concatenate, Add, Conv1D, Conv2D, Dense,
                              Dropout, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
                              GlobalMaxPooling1D, GlobalMaxPooling2D, Input, LeakyReLU, MaxPooling1D,
                              MaxPooling2D, ReLU, Reshape, Softmax)
 from pytrainc.models import Model, Sequential  # noqa: E402
+from pytrainc.testing import nchw, nhwc, normal, rng, torch_reference  # noqa: E402
 
 RTOL = 1e-4
 F64 = torch.float64
 
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-@pytest.fixture(autouse=True, scope="module")
-def _torch_single_thread():
-    # Tiny tensors: one torch thread avoids OpenMP workers competing with OpenBLAS's.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# |actual - expected| <= RTOL * (|expected| + max|expected|) elementwise (see the module docstring).
+assert_close = functools.partial(testing.assert_close, rtol=RTOL)
 
 
 # ---------------------------------------------------------------------------
 # helpers
-
-
-def gen(seed=0):
-    return np.random.default_rng(seed)
-
-
-def normal(r, shape, scale=1.0):
-    return (scale * r.standard_normal(shape)).astype(np.float32)
-
-
-def assert_close(actual, expected, rtol=RTOL, what=""):
-    """|actual - expected| <= rtol * (|expected| + max|expected|) elementwise (see the module docstring)."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    scale = float(np.abs(expected).max(initial=0.0))
-    assert scale > 0, f"{what}: the reference is all zero, the comparison would be vacuous"
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
 def randomize(model, r, scale=0.5):
@@ -91,18 +71,6 @@ def sgd_step(model, x, y, loss="mse"):
     return reported, [b - a for b, a in zip(before, after)]
 
 
-def torch_reference(fn, weights, x, y, penalty=None):
-    """Forward, loss and gradients of fn(x, *weights) in float64 with the MSE loss."""
-    ws = [torch.tensor(np.asarray(w, dtype=np.float64), requires_grad=True) for w in weights]
-    out = fn(torch.tensor(np.asarray(x, dtype=np.float64)), *ws)
-    loss = F.mse_loss(out, torch.tensor(np.asarray(y, dtype=np.float64)))
-    if penalty is not None:
-        loss = loss + penalty(out, *ws)
-    loss.backward()
-    grads = [w.grad.numpy() if w.grad is not None else np.zeros(w.shape) for w in ws]
-    return out.detach().numpy(), float(loss.detach()), grads
-
-
 def check_against_torch(model, fn, x, y, what):
     """predict == fn forward, and one SGD step's gradients == autograd's, for every weight."""
     weights = model.get_weights()
@@ -112,14 +80,6 @@ def check_against_torch(model, fn, x, y, what):
     assert reported == pytest.approx(loss, rel=RTOL), f"{what}: loss"
     for i, (g, ref) in enumerate(zip(got, grads)):
         assert_close(g, ref, what=f"{what}: gradient of weight {i} {weights[i].shape}")
-
-
-def nchw(t):
-    return t.permute(0, 3, 1, 2)
-
-
-def nhwc(t):
-    return t.permute(0, 2, 3, 1)
 
 
 def tf_same_pads(size, kernel, stride, dilation=1):
@@ -167,7 +127,7 @@ def torch_conv2d(x, kernel, bias, strides, padding, dilation):
 @pytest.mark.parametrize("case", list(CONV2D_CASES), ids=list(CONV2D_CASES))
 def test_conv2d_forward_and_gradients_match_torch(case):
     H, W, C, Fn, k, s, pad, d, N = CONV2D_CASES[case]
-    r = gen(1)
+    r = rng(1)
     model = Sequential([Input((H, W, C)), Dense(C), Conv2D(Fn, k, strides=s, padding=pad, dilation_rate=d)])
     randomize(model, r)
     x = normal(r, (N, H, W, C))
@@ -183,7 +143,7 @@ def test_conv2d_forward_and_gradients_match_torch(case):
 
 
 def test_conv2d_activation_and_no_bias_match_torch():
-    r = gen(2)
+    r = rng(2)
     model = Sequential([Input((6, 7, 2)), Dense(2), Conv2D(4, 3, padding="same", activation="relu", use_bias=False)])
     randomize(model, r)
     assert len(model.layers[1].get_weights()) == 1  # no bias
@@ -199,7 +159,7 @@ def test_conv2d_asymmetric_same_padding_sanity():
     """The 'same_even_kernel_asymmetric' case cannot pass with PyTorch-style symmetric or
     top/left padding: those outputs differ from TF's by far more than RTOL."""
     H, W, C, Fn, k, s, pad, d, N = CONV2D_CASES["same_even_kernel_asymmetric"]
-    r = gen(1)
+    r = rng(1)
     model = Sequential([Input((H, W, C)), Conv2D(Fn, k, padding="same")])
     randomize(model, r)
     x = normal(r, (N, H, W, C))
@@ -230,7 +190,7 @@ CONV1D_CASES = {  # name: (L, C, F, kernel, strides, padding, dilation)
 @pytest.mark.parametrize("case", list(CONV1D_CASES), ids=list(CONV1D_CASES))
 def test_conv1d_forward_and_gradients_match_torch(case):
     L, C, Fn, k, s, pad, d = CONV1D_CASES[case]
-    r = gen(3)
+    r = rng(3)
     model = Sequential([Input((L, C)), Dense(C), Conv1D(Fn, k, strides=s, padding=pad, dilation_rate=d)])
     randomize(model, r)
     assert model.layers[1].get_weights()[0].shape == (k, C, Fn)
@@ -249,7 +209,7 @@ def test_conv1d_forward_and_gradients_match_torch(case):
 
 
 def test_conv1d_causal_output_does_not_see_the_future():
-    r = gen(4)
+    r = rng(4)
     model = Sequential([Input((10, 2)), Conv1D(3, 4, padding="causal", dilation_rate=2)])
     randomize(model, r)
     x = normal(r, (1, 10, 2))
@@ -298,7 +258,7 @@ def torch_pool2d(kind, x, pool, strides, padding):
 @pytest.mark.parametrize("case", list(POOL_CASES), ids=list(POOL_CASES))
 def test_pooling2d_forward_and_gradients_match_torch(kind, case):
     H, W, C, pool, strides, pad = POOL_CASES[case]
-    r = gen(5)
+    r = rng(5)
     layer = (MaxPooling2D if kind == "max" else AveragePooling2D)(pool, strides=strides, padding=pad)
     model = Sequential([Input((H, W, C)), Dense(C), layer])
     randomize(model, r)
@@ -332,7 +292,7 @@ def test_average_pooling_same_ignores_padding_sanity():
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("pad", ["valid", "same"])
 def test_pooling1d_matches_torch(kind, pad):
-    r = gen(6)
+    r = rng(6)
     layer = (MaxPooling1D if kind == "max" else AveragePooling1D)(3, strides=2, padding=pad)
     model = Sequential([Input((11, 2)), Dense(2), layer])
     randomize(model, r)
@@ -351,7 +311,7 @@ def test_pooling1d_matches_torch(kind, pad):
     (GlobalMaxPooling2D, lambda t: t.amax(dim=(1, 2))),
 ])
 def test_global_pooling2d_matches_torch(layer_cls, reduce):
-    r = gen(7)
+    r = rng(7)
     model = Sequential([Input((5, 6, 3)), Dense(4), layer_cls()])
     randomize(model, r)
     assert model.output_shape == (None, 4)
@@ -361,7 +321,7 @@ def test_global_pooling2d_matches_torch(layer_cls, reduce):
 
 @pytest.mark.parametrize("layer_cls, reduce", [(GlobalAveragePooling1D, np.mean), (GlobalMaxPooling1D, np.max)])
 def test_global_pooling1d_and_keepdims(layer_cls, reduce):
-    r = gen(8)
+    r = rng(8)
     x = normal(r, (3, 7, 4))
     model = Sequential([Input((7, 4)), layer_cls()])
     assert_close(model.predict(x, verbose=0), reduce(x.astype(np.float64), axis=1))
@@ -375,7 +335,7 @@ def test_global_pooling1d_and_keepdims(layer_cls, reduce):
 
 
 def test_flatten_is_row_major_nhwc_and_matches_torch_after_permuting():
-    r = gen(9)
+    r = rng(9)
     model = Sequential([Input((3, 4, 5)), Dense(2), Flatten(), Dense(3)])
     randomize(model, r)
     assert model.output_shape == (None, 3)
@@ -400,7 +360,7 @@ def test_flatten_is_row_major_nhwc_and_matches_torch_after_permuting():
 @pytest.mark.parametrize("target, expected", [((3, 8), (3, 8)), ((-1, 4), (6, 4)), ((24,), (24,)),
                                               ((2, -1, 3), (2, 4, 3))])
 def test_reshape_values_shape_and_gradient(target, expected):
-    r = gen(10)
+    r = rng(10)
     x = normal(r, (3, 4, 6))
     plain = Sequential([Input((4, 6)), Reshape(target)])
     assert plain.output_shape == (None,) + expected
@@ -421,13 +381,13 @@ def test_softmax_then_flatten_with_categorical_crossentropy_follows_keras():
     normalizes the 6 probabilities (they sum to 2) before the log. A softmax fused into the loss
     would have to be over the 6 logits, which is another function, so it must not be fused here.
     ActivityRegularization(0, 0) in the second model only stops any fusion: both must agree."""
-    r = gen(28)
+    r = rng(28)
     x = normal(r, (5, 4))
     y = np.eye(6, dtype=np.float32)[r.integers(0, 6, 5)]
 
     def build(tail):
         model = Sequential([Input((4,)), Dense(6), Reshape((2, 3)), Activation("softmax"), Flatten()] + tail)
-        model.set_weights([normal(gen(29), (4, 6)), normal(gen(30), (6,))])
+        model.set_weights([normal(rng(29), (4, 6)), normal(rng(30), (6,))])
         model.compile(optimizer=pytrainc.optimizers.SGD(learning_rate=1.0), loss="categorical_crossentropy")
         return model
 
@@ -466,7 +426,7 @@ def set_bn(model, r):
 def test_batchnorm_training_forward_and_gradients_match_torch(conv):
     """train_on_batch normalizes with the batch's statistics: its loss and gradients equal
     F.batch_norm(training=True)'s (biased variance in the normalization, as both frameworks)."""
-    r = gen(11)
+    r = rng(11)
     shape = (5, 6, 3) if conv else (4,)
     model, bn = bn_model(shape, conv=conv)
     set_bn(model, r)
@@ -490,7 +450,7 @@ def test_batchnorm_training_forward_and_gradients_match_torch(conv):
 
 @pytest.mark.parametrize("center, scale", [(False, True), (True, False), (False, False)])
 def test_batchnorm_without_center_or_scale_matches_torch(center, scale):
-    r = gen(31)
+    r = rng(31)
     bn = BatchNormalization(center=center, scale=scale)
     model = Sequential([Input((4,)), Dense(5, use_bias=False), bn])
     names = [v.name.rsplit("/", 1)[-1] for v in model.weights]
@@ -516,7 +476,7 @@ def test_batchnorm_without_center_or_scale_matches_torch(center, scale):
 @pytest.mark.parametrize("conv", [False, True], ids=["dense", "conv2d"])
 def test_batchnorm_moving_statistics_follow_keras3(conv):
     """moving = moving * momentum + batch_stat * (1 - momentum), with the biased batch variance."""
-    r = gen(12)
+    r = rng(12)
     shape = (5, 6, 3) if conv else (4,)
     model, bn = bn_model(shape, momentum=0.8, conv=conv)
     set_bn(model, r)
@@ -551,7 +511,7 @@ def bn_inference(h, gamma, beta, mm, mv, eps=1e-3):
 
 
 def test_batchnorm_inference_uses_moving_statistics():
-    r = gen(13)
+    r = rng(13)
     model, bn = bn_model((4,))
     set_bn(model, r)
     x = normal(r, (7, 4), 2.0) + 1.0
@@ -594,18 +554,18 @@ def check_frozen_bn(model, bn, r):
 
 def test_frozen_batchnorm_from_constructor_uses_moving_statistics_in_fit():
     model, bn = bn_model((4,), trainable=False)
-    check_frozen_bn(model, bn, gen(14))
+    check_frozen_bn(model, bn, rng(14))
 
 
 def test_frozen_batchnorm_by_setting_trainable_after_build():
     """Keras 3's idiom `layer.trainable = False` (then compile) freezes a built layer."""
     model, bn = bn_model((4,))
     bn.trainable = False
-    check_frozen_bn(model, bn, gen(14))
+    check_frozen_bn(model, bn, rng(14))
 
 
 def test_setting_trainable_false_freezes_a_dense_layer():
-    r = gen(15)
+    r = rng(15)
     first = Dense(3)
     model = Sequential([Input((4,)), first, Dense(2)])
     first.trainable = False
@@ -668,7 +628,7 @@ def test_dropout_draws_a_new_mask_each_step():
 
 
 def test_dropout_does_nothing_in_predict_and_evaluate():
-    r = gen(16)
+    r = rng(16)
     model = Sequential([Input((6,)), Dense(50, activation="relu"), Dropout(0.5, seed=1), Dense(2)])
     randomize(model, r)
     x, y = normal(r, (9, 6)), normal(r, (9, 2))
@@ -688,7 +648,7 @@ def test_dropout_gradient_uses_the_forward_mask():
     The mask is read from a probe with the same seed (equal seeds give equal masks)."""
     d, rate, seed = 32, 0.4, 11
     mask = next_mask(dropout_probe(rate, d, seed=seed))
-    r = gen(17)
+    r = rng(17)
     model = Sequential([Input((5,)), Dense(d), Dropout(rate, seed=seed), Dense(2)])
     randomize(model, r)
     x, y = normal(r, (1, 5)), normal(r, (1, 2))
@@ -759,13 +719,13 @@ def activation_check(model, act, r, what):
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_activation_string_in_dense_matches_torch(name):
     model = Sequential([Input((4,)), Dense(6, activation=name)])
-    activation_check(model, ACTIVATIONS[name], gen(18), f"Dense(activation={name!r})")
+    activation_check(model, ACTIVATIONS[name], rng(18), f"Dense(activation={name!r})")
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_activation_layer_matches_torch(name):
     model = Sequential([Input((4,)), Dense(6), Activation(name)])
-    activation_check(model, ACTIVATIONS[name], gen(19), f"Activation({name!r})")
+    activation_check(model, ACTIVATIONS[name], rng(19), f"Activation({name!r})")
 
 
 @pytest.mark.parametrize("layer, act", [
@@ -779,24 +739,24 @@ def test_activation_layer_matches_torch(name):
 ], ids=["relu", "relu_slope", "leaky_default", "leaky_0.05", "elu", "elu_0.5", "softmax"])
 def test_activation_layers_match_torch(layer, act):
     model = Sequential([Input((4,)), Dense(6), layer])
-    activation_check(model, act, gen(20), type(layer).__name__)
+    activation_check(model, act, rng(20), type(layer).__name__)
 
 
 def test_activation_functions_are_accepted_as_objects():
     model = Sequential([Input((4,)), Dense(6, activation=pytrainc.activations.gelu)])
     assert model.layers[0].activation == "gelu"
-    activation_check(model, ACTIVATIONS["gelu"], gen(21), "Dense(activation=activations.gelu)")
+    activation_check(model, ACTIVATIONS["gelu"], rng(21), "Dense(activation=activations.gelu)")
 
 
 @pytest.mark.parametrize("name", [n for n in ACTIVATIONS if n != "silu"])
 def test_numpy_activation_functions_match_torch(name):
-    x = normal(gen(22), (5, 7), 3.0)
+    x = normal(rng(22), (5, 7), 3.0)
     got = getattr(pytrainc.activations, name)(x)
     assert_close(got, ACTIVATIONS[name](torch.tensor(x, dtype=F64)).numpy(), what=name)
 
 
 def test_activation_on_images_applies_per_pixel_and_softmax_on_channels():
-    r = gen(23)
+    r = rng(23)
     x = normal(r, (2, 3, 4, 5), 2.0)
     model = Sequential([Input((3, 4, 5)), Activation("softmax")])
     assert_close(model.predict(x, verbose=0), F.softmax(torch.tensor(x, dtype=F64), dim=-1).numpy())
@@ -848,7 +808,7 @@ def test_dense_regularizers_follow_keras_formulas(reg, slot):
     factory, l1, l2 = REGULARIZERS[reg]
     layer = Dense(3, activation="tanh", **{f"{slot}_regularizer": factory()})
     model = Sequential([Input((4,)), layer])
-    r = gen(24)
+    r = rng(24)
     randomize(model, r)
     # 8 samples: an activity penalty divided by the batch size (Keras 2) would be 8x too small.
     x, y = normal(r, (8, 4)), normal(r, (8, 3))
@@ -861,7 +821,7 @@ def test_dense_regularizers_follow_keras_formulas(reg, slot):
 def test_conv2d_regularizers_follow_keras_formulas(reg, slot):
     factory, l1, l2 = REGULARIZERS[reg]
     model = Sequential([Input((5, 5, 2)), Conv2D(3, 3, padding="same", **{f"{slot}_regularizer": factory()})])
-    r = gen(25)
+    r = rng(25)
     randomize(model, r)
     x, y = normal(r, (4, 5, 5, 2)), normal(r, (4, 5, 5, 3))
     regularized_check(model, lambda x, k, b: torch_conv2d(x, k, b, (1, 1), "same", (1, 1)),
@@ -869,7 +829,7 @@ def test_conv2d_regularizers_follow_keras_formulas(reg, slot):
 
 
 def test_activity_regularization_layer_and_penalty_reported_by_fit():
-    r = gen(26)
+    r = rng(26)
     model = Sequential([Input((4,)), Dense(3), ActivityRegularization(l1=0.01, l2=0.02)])
     randomize(model, r)
     x, y = normal(r, (8, 4)), normal(r, (8, 3))
@@ -884,7 +844,7 @@ def test_activity_regularization_layer_and_penalty_reported_by_fit():
 
 
 def test_regularizer_objects_compute_keras_penalties():
-    w = normal(gen(27), (6, 5))
+    w = normal(rng(27), (6, 5))
     w64 = w.astype(np.float64)
     assert regularizers.l2(0.01)(w) == pytest.approx(0.01 * np.sum(w64 ** 2), rel=1e-12)
     assert regularizers.L1(0.3)(w) == pytest.approx(0.3 * np.sum(np.abs(w64)), rel=1e-12)

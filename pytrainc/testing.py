@@ -1,0 +1,417 @@
+"""Helpers for tests: seeded data, tolerance checks, small models.
+
+pytrainc's own test suite (`tests/`) imports these instead of keeping a copy
+in each file; they are public so that tests of code built on pytrainc (a
+custom layer, a loss) can check it the same way. No comparison here has a
+default tolerance: each test passes its own and says where it comes from.
+
+The helpers that build a PyTorch reference import torch when they are called;
+torch is a test dependency, not a dependency of pytrainc.
+
+Example:
+
+>>> from pytrainc import testing
+>>> x, labels = testing.class_data(n=4, classes=2)
+>>> x.shape, x.dtype.name, labels.shape
+((4, 8), 'float32', (4,))
+>>> testing.assert_close(x * (1 + 1e-7), x, rtol=1e-6)
+"""
+
+import io
+
+import numpy as np
+
+from pytrainc import utils
+from pytrainc.layers import Dense, Input
+from pytrainc.models import Sequential
+
+__all__ = [
+    "TTY", "U32", "assert_close", "assert_close_abs", "assert_weights_close", "class_data", "data", "f32", "gamma",
+    "mlp", "nchw", "nhwc", "normal", "randomize", "rng", "same_arrays", "seed", "torch_reference",
+]
+
+U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32, 2**-24
+
+
+# ---------------------------------------------------------------------------
+# Seeds and data
+
+
+def seed(s=0):
+    """Seed pytrainc's generators (`pytrainc.utils.set_random_seed`).
+
+    Args:
+        s: An int, the seed. Defaults to `0`.
+
+    Example:
+
+    >>> from pytrainc import testing, utils
+    >>> testing.seed(3); a = utils.global_rng().copy()
+    >>> testing.seed(3); b = utils.global_rng().copy()
+    >>> bool((a == b).all())
+    True
+    """
+    utils.set_random_seed(s)
+
+
+def rng(seed=0):
+    """Return a NumPy generator with a fixed seed (`np.random.default_rng(seed)`).
+
+    Args:
+        seed: An int. Defaults to `0`.
+
+    Returns:
+        A `numpy.random.Generator`.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> float(testing.rng(1).standard_normal()) == float(testing.rng(1).standard_normal())
+    True
+    """
+    return np.random.default_rng(seed)
+
+
+def f32(a):
+    """Return `a` as a C-contiguous float32 array, the layout the kernels take.
+
+    Args:
+        a: An array or nested sequence. A scalar becomes an array of shape `(1,)`.
+
+    Returns:
+        A C-contiguous `numpy.ndarray` of dtype float32 (`a` itself when it already is one).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from pytrainc import testing
+    >>> a = testing.f32(np.arange(6.0).reshape(2, 3).T)
+    >>> a.dtype.name, a.flags["C_CONTIGUOUS"]
+    ('float32', True)
+    """
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def normal(r, shape, scale=1.0):
+    """Draw float32 samples of a normal distribution with mean 0.
+
+    Args:
+        r: A `numpy.random.Generator` (see `rng`); it is advanced.
+        shape: A tuple of ints.
+        scale: A float, the standard deviation. Defaults to `1.0`.
+
+    Returns:
+        A float32 array of shape `shape`: `scale * r.standard_normal(shape)`.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> testing.normal(testing.rng(0), (2, 3), scale=0.5).shape
+    (2, 3)
+    """
+    return (scale * r.standard_normal(shape)).astype(np.float32)
+
+
+def data(n=16, shape=(8,), s=0):
+    """Return float32 inputs drawn from a standard normal distribution.
+
+    Args:
+        n: An int, the number of samples. Defaults to `16`.
+        shape: A tuple of ints, the shape of one sample. Defaults to `(8,)`.
+        s: An int, the seed of the NumPy generator. Defaults to `0`.
+
+    Returns:
+        A float32 array of shape `(n, *shape)`.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> testing.data(4, (5, 5, 3)).shape
+    (4, 5, 5, 3)
+    """
+    return np.random.default_rng(s).normal(size=(n,) + tuple(shape)).astype(np.float32)
+
+
+def class_data(n=64, features=8, classes=3, s=0):
+    """Return standard normal float32 inputs and random integer class labels.
+
+    The labels do not depend on the inputs: the data is for checking what a
+    model computes, not what it can learn.
+
+    Args:
+        n: An int, the number of samples. Defaults to `64`.
+        features: An int, the size of one sample. Defaults to `8`.
+        classes: An int, the labels are drawn from `range(classes)`. Defaults to `3`.
+        s: An int, the seed of the NumPy generator. Defaults to `0`.
+
+    Returns:
+        A tuple `(x, labels)`: float32 of shape `(n, features)` and int64 of shape `(n,)`.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> x, labels = testing.class_data(n=10, classes=2)
+    >>> x.shape, sorted(set(labels.tolist())) <= [0, 1]
+    ((10, 8), True)
+    """
+    r = np.random.default_rng(s)
+    x = r.normal(size=(n, features)).astype(np.float32)
+    labels = r.integers(0, classes, size=n)
+    return x, labels
+
+
+# ---------------------------------------------------------------------------
+# Models
+
+
+def mlp(out=1, activation=None, hidden=10, features=8, s=0):
+    """Build `Input(features) -> Dense(hidden, relu) -> Dense(out, activation)` after `seed(s)`.
+
+    Args:
+        out: An int, the units of the output layer. Defaults to `1`.
+        activation: The output layer's activation (a name or `None`). Defaults to `None`.
+        hidden: An int, the units of the hidden layer. Defaults to `10`.
+        features: An int, the size of the input. Defaults to `8`.
+        s: An int, the seed of pytrainc's generator for the initial weights. Defaults to `0`.
+
+    Returns:
+        An uncompiled `pytrainc.models.Sequential`.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> testing.mlp(out=3, activation="softmax").output_shape
+    (None, 3)
+    >>> testing.same_arrays(testing.mlp(s=3).get_weights(), testing.mlp(s=3).get_weights())
+    True
+    """
+    seed(s)
+    return Sequential([Input((features,)), Dense(hidden, activation="relu"), Dense(out, activation=activation)])
+
+
+def randomize(model, s=1):
+    """Give every weight of `model` a random value, so that no bias or BatchNorm statistic is trivial.
+
+    Kernels, biases and BatchNorm means get `0.5 * standard normal` draws, BatchNorm
+    variances (weights whose name contains "variance") uniform draws in [0.5, 2).
+
+    Args:
+        model: A built pytrainc model; its weights are set in place.
+        s: An int, the seed of the NumPy generator. Defaults to `1`.
+
+    Returns:
+        `model`.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> w = testing.randomize(testing.mlp()).get_weights()
+    >>> bool((w[1] != 0).all())
+    True
+    """
+    r = np.random.default_rng(s)
+    model.set_weights([(r.uniform(0.5, 2.0, size=w.shape) if "variance" in v.name else
+                        r.normal(size=w.shape) * 0.5).astype(np.float32)
+                       for w, v in zip(model.get_weights(), model.weights)])
+    return model
+
+
+# ---------------------------------------------------------------------------
+# Comparisons
+
+
+def same_arrays(a, b):
+    """Tell whether two lists of arrays are equal bitwise: same length, shapes, dtypes and values.
+
+    Args:
+        a: A list of arrays (for example `model.get_weights()`).
+        b: A list of arrays.
+
+    Returns:
+        A bool.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from pytrainc import testing
+    >>> testing.same_arrays([np.ones(2, np.float32)], [np.ones(2, np.float64)])
+    False
+    """
+    return len(a) == len(b) and all(u.shape == v.shape and u.dtype == v.dtype and np.array_equal(u, v)
+                                    for u, v in zip(a, b))
+
+
+def assert_close(actual, expected, rtol, what=""):
+    """Assert `|actual - expected| <= rtol * (|expected| + max|expected|)` elementwise.
+
+    The tolerance is relative to the scale of the whole reference as well as to
+    each entry: float32 sums that cancel to near zero carry the absolute error
+    of their terms, so an entry near zero has no meaningful relative error. A
+    reference that is all zero is refused, since the comparison would then
+    accept anything within 0 of 0 and test nothing about the scale.
+
+    Args:
+        actual: An array, the value under test (compared in float64).
+        expected: An array of the same shape, the reference (compared in float64).
+        rtol: A float, the relative tolerance.
+        what: A string that names the comparison in the failure message. Defaults to `""`.
+
+    Raises:
+        AssertionError: if the shapes differ, `expected` is all zero, or an entry is off by more than the tolerance.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> testing.assert_close([1.0, 1e-9], [1.0, 0.0], rtol=1e-6)
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    scale = float(np.abs(expected).max(initial=0.0))
+    assert scale > 0, f"{what}: the reference is all zero, the comparison would be vacuous"
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=what)
+
+
+def assert_weights_close(got, expected, rtol):
+    """Assert two lists of weights agree, each array within `rtol` of its own scale.
+
+    For array k: `|got[k] - expected[k]| <= rtol * (|expected[k]| + max|expected[k]|)`.
+    Relative to the scale of each weight array, because entries that pass
+    through zero have no meaningful elementwise relative error. With `rtol=0`
+    the arrays must be equal.
+
+    Args:
+        got: A list of arrays, the weights under test.
+        expected: A list of arrays, the reference weights.
+        rtol: A float, the relative tolerance.
+
+    Raises:
+        AssertionError: if the lists differ in length, two arrays in shape, or an entry is off by
+            more than the tolerance.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from pytrainc import testing
+    >>> testing.assert_weights_close([np.array([1.0, 0.0])], [np.array([1.0, 1e-7])], rtol=1e-6)
+    """
+    assert len(got) == len(expected)
+    for k, (g, e) in enumerate(zip(got, expected)):
+        assert g.shape == e.shape, k
+        np.testing.assert_allclose(g, e, rtol=rtol, atol=rtol * np.abs(e).max(), err_msg=f"weight {k}")
+
+
+def assert_close_abs(actual, expected, atol):
+    """Assert `|actual - expected| <= atol` elementwise (no relative part).
+
+    For values of unit scale, such as two frameworks' predictions on the same
+    weights and inputs.
+
+    Args:
+        actual: An array, the value under test.
+        expected: An array, the reference.
+        atol: A float, the absolute tolerance.
+
+    Raises:
+        AssertionError: if an entry is off by more than `atol` (or the shapes do not broadcast).
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> testing.assert_close_abs([1.0, 2.0], [1.0, 2.0 + 1e-6], atol=1e-5)
+    """
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=atol)
+
+
+def gamma(n):
+    """Higham's gamma_n = n u / (1 - n u) for float32 (u = `U32`, 2**-24).
+
+    The classic bound on the relative error of an n-term float32 sum of
+    products, valid for any summation order (so for any sgemm blocking) and
+    with FMA: `|computed - exact| <= gamma(n) * sum(|terms|)`.
+
+    Args:
+        n: An int >= 0, the number of terms.
+
+    Returns:
+        A float.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> testing.gamma(1) == testing.U32 / (1 - testing.U32)
+    True
+    """
+    return n * U32 / (1 - n * U32)
+
+
+# ---------------------------------------------------------------------------
+# PyTorch references
+
+
+def torch_reference(fn, weights, x, y, penalty=None):
+    """Forward value, mean squared error and its gradients of `fn(x, *weights)`, by torch in float64.
+
+    Args:
+        fn: A function of torch tensors, `fn(x, *weights) -> output`.
+        weights: A list of arrays, converted to float64 tensors that require gradients.
+        x: An array, the input.
+        y: An array, the target of the mean squared error.
+        penalty: A function `penalty(output, *weights) -> scalar tensor` added to the loss, or `None`.
+            Defaults to `None`.
+
+    Returns:
+        A tuple `(output, loss, grads)`: a float64 array, a float and one float64 array per weight
+        (zeros for a weight the loss does not depend on).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from pytrainc import testing
+    >>> out, loss, grads = testing.torch_reference(lambda x, w: x * w, [np.ones(2)], np.ones((1, 2)), np.zeros((1, 2)))
+    >>> loss, grads[0].tolist()
+    (1.0, [1.0, 1.0])
+    """
+    import torch
+
+    ws = [torch.tensor(np.asarray(w, dtype=np.float64), requires_grad=True) for w in weights]
+    out = fn(torch.tensor(np.asarray(x, dtype=np.float64)), *ws)
+    loss = torch.nn.functional.mse_loss(out, torch.tensor(np.asarray(y, dtype=np.float64)))
+    if penalty is not None:
+        loss = loss + penalty(out, *ws)
+    loss.backward()
+    grads = [w.grad.numpy() if w.grad is not None else np.zeros(w.shape) for w in ws]
+    return out.detach().numpy(), float(loss.detach()), grads
+
+
+def nchw(t):
+    """Permute a channels-last torch tensor (N, H, W, C) to torch's (N, C, H, W) layout (a view)."""
+    return t.permute(0, 3, 1, 2)
+
+
+def nhwc(t):
+    """Permute a torch tensor (N, C, H, W) to pytrainc's channels-last (N, H, W, C) layout (a view)."""
+    return t.permute(0, 2, 3, 1)
+
+
+# ---------------------------------------------------------------------------
+# Stand-ins
+
+
+class TTY(io.StringIO):
+    """A terminal stand-in: an in-memory text stream that says it is a tty.
+
+    Progress bars (tqdm, `ProgbarLogger`) draw differently on a terminal; give
+    them one of these as their stream and read what they drew with `getvalue()`.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> tty = testing.TTY()
+    >>> _ = tty.write("epoch 1")
+    >>> tty.isatty(), tty.getvalue()
+    (True, 'epoch 1')
+    """
+
+    def isatty(self):
+        return True
