@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from pytrainc import _C
-from pytrainc import utils
+from pytrainc import _C, utils
+from pytrainc._identifiers import from_identifier
 
 _UNIFORM, _NORMAL, _TRUNCATED = 0, 1, 2
 
@@ -230,22 +230,10 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name.
     """
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown initializer: '{identifier}'. Expected one of {sorted(_ALIASES)}")
-        return cls()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"])
-        if cls is None:
-            raise ValueError(f"Unknown initializer class: {identifier['class_name']!r}")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
+    if callable(identifier) and not isinstance(identifier, Initializer):
         raise ValueError("pytrainc needs an initializer it can serialize: a name such as 'glorot_uniform' "
                          f"or a pytrainc.initializers.Initializer. Received: {identifier!r}")
-    raise ValueError(f"Could not interpret initializer: {identifier!r}")
+    return from_identifier(identifier, what="initializer", base=Initializer, names=_ALIASES, classes=_CLASSES)
 
 
 def serialize(initializer):

@@ -2,6 +2,7 @@
 objects name the loss and carry its options."""
 
 from pytrainc import _C
+from pytrainc._identifiers import from_identifier
 
 # Kind ids come from the C registry (csrc/kinds.def, `_C.LOSSES`); 0 means none.
 
@@ -165,19 +166,10 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name.
     """
-    if isinstance(identifier, Loss):
-        return identifier
-    if callable(identifier) and identifier in _FUNCTIONS:
+    if callable(identifier) and not isinstance(identifier, Loss) and identifier in _FUNCTIONS:
         identifier = _FUNCTIONS[identifier]
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown loss: '{identifier}'. Expected one of {sorted(_BY_NAME)}")
-        return cls()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
-    raise ValueError(f"Could not interpret loss: {identifier!r}. Expected a name such as 'mse' "
-                     "or a pytrainc.losses.Loss")
+    return from_identifier(identifier, what="loss", base=Loss, names=_BY_NAME, classes=_CLASSES,
+                           hint=". Expected a name such as 'mse' or a pytrainc.losses.Loss")
 
 
 def serialize(loss):

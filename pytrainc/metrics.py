@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from pytrainc import _C
+from pytrainc._identifiers import from_identifier
 
 # Kind ids come from the C registry (csrc/kinds.def, `_C.METRICS`); 0 means none.
 
@@ -338,19 +339,11 @@ def get(identifier):
 
     'accuracy' and 'acc' stay unresolved until fit sees the data.
     """
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier in ("accuracy", "acc"):
-            return _Accuracy(name=identifier)
-        cls = _BY_NAME.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown metric: '{identifier}'. Expected one of "
-                             f"{sorted(list(_BY_NAME) + ['accuracy', 'acc'])}")
-        return cls(name=identifier) if identifier in _BY_NAME else cls()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
-    raise ValueError(f"Could not interpret metric: {identifier!r}")
+    if identifier in ("accuracy", "acc"):
+        return _Accuracy(name=identifier)
+    return from_identifier(identifier, what="metric", base=Metric, names={**_BY_NAME, "accuracy": _Accuracy,
+                                                                         "acc": _Accuracy}, classes=_CLASSES,
+                           make=lambda cls, name: cls(name=name) if name in _BY_NAME else cls())
 
 
 def serialize(metric):

@@ -5,6 +5,8 @@ The penalty and its gradient are applied by the C engine each step.
 
 import math
 
+from pytrainc._identifiers import from_identifier
+
 
 class Regularizer:
     """Base class. `l1` and `l2` are the coefficients of sum|w| and sum w**2."""
@@ -73,16 +75,10 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 def get(identifier):
     """Return a Regularizer (or None) from None, a name, a config dict or an instance."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        by_name = {"l1": L1, "l2": L2, "l1_l2": L1L2, **_CLASSES}
-        if identifier not in by_name:
-            raise ValueError(f"Unknown regularizer: '{identifier}'. Expected one of {sorted(by_name)}")
-        return by_name[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
-    raise ValueError(f"Could not interpret regularizer: {identifier!r}")
+    if identifier is None:
+        return None
+    return from_identifier(identifier, what="regularizer", base=Regularizer,
+                           names={"l1": L1, "l2": L2, "l1_l2": L1L2, **_CLASSES}, classes=_CLASSES)
 
 
 def serialize(reg):

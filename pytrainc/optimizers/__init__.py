@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from pytrainc import _C
-
+from pytrainc._identifiers import from_identifier
 from pytrainc.optimizers import schedules
 from pytrainc.optimizers.schedules import LearningRateSchedule
 
@@ -483,20 +483,11 @@ def get(identifier):
     >>> pytrainc.optimizers.get("adam").learning_rate
     0.001
     """
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"Unknown optimizer: '{identifier}'. Expected one of {sorted(_BY_NAME)}")
-        return cls()
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown optimizer class: {identifier.get('class_name')!r}. "
-                             f"Expected one of {sorted(_CLASSES)}")
-        return cls.from_config(dict(identifier.get("config", {})))
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:  # names in any case, as Keras
+        identifier = identifier.lower()
+    if isinstance(identifier, dict) and "class_name" not in identifier:
+        identifier = {"class_name": None, **identifier}
+    return from_identifier(identifier, what="optimizer", base=Optimizer, names=_BY_NAME, classes=_CLASSES)
 
 
 def serialize(optimizer):
