@@ -377,8 +377,8 @@ def _parse_header(path, raw, buffer_size):
                 f"'dtype', 'shape' and 'data_offsets'; received {info!r:.200}",
             )
         dtype_name = info["dtype"]
-        if dtype_name not in _DTYPES:
-            if dtype_name in _KNOWN_UNSUPPORTED:
+        if not isinstance(dtype_name, str) or dtype_name not in _DTYPES:
+            if isinstance(dtype_name, str) and dtype_name in _KNOWN_UNSUPPORTED:
                 raise bad_file(
                     path,
                     f"tensor {name!r} has dtype {dtype_name}, which pytrainc does not support "
