@@ -7,18 +7,23 @@
   never a TypeError, KeyError, IndexError, RecursionError, ...
 """
 
+import collections
 import io
 import json
 import struct
 import subprocess
 import sys
 import textwrap
+import time
 import zipfile
 
 import numpy as np
 import pytest
 
+import pytrainc
 from pytrainc import saving
+from pytrainc.layers import Add, BatchNormalization, Dense, Dropout, Input
+from pytrainc.models import Model, Sequential, load_model
 
 # The memory caps of these tests read /proc: Linux.
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs fork and /proc (Linux)")
@@ -26,6 +31,32 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ne
 
 # ---------------------------------------------------------------------------
 # Helpers: models and the files they make
+
+
+def mlp():
+    return Sequential([Input((4,)), Dense(3, activation="relu"), Dropout(0.5), BatchNormalization(), Dense(2)],
+                      name="mlp")
+
+
+def functional():
+    x = Input((3,))
+    y = Add()([Dense(4, name="left")(x), Dense(4, name="right")(x)])
+    return Model(inputs=x, outputs=Dense(2, name="out")(y), name="fun")
+
+
+
+def trained(build):
+    pytrainc.utils.set_random_seed(0)
+    model = build()
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    x = np.random.default_rng(0).normal(size=(8,) + model.input_shape[1:]).astype(np.float32)
+    model.fit(x, np.zeros((8, 2), np.float32), epochs=1, batch_size=4, verbose=0)
+    return model
+
+
+def write_ptc(path, tensors, meta):
+    """A model file with whatever tensors and metadata, its checksums recomputed (anyone can)."""
+    saving.write_safetensors(path, tensors, meta)
 
 
 def expect_bad_file(call, path, match):
@@ -55,6 +86,27 @@ def _memory_capped(code, megabytes=600):
         """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     return out.stdout + out.stderr
+
+
+@linux_only
+def test_model_file_declaring_huge_layers_is_refused_before_building(tmp_path):
+    # Issue 13.3: a 2 KB .ptc whose config says units=2**28 took 8 GB and 26 s.
+    model = Sequential([Input((8,)), Dense(2)])
+    path = tmp_path / "m.ptc"
+    model.save(path)
+    tensors, meta = saving.read_safetensors(path)
+    config = json.loads(meta["model_config"])
+    config["layers"][1]["config"]["units"] = 2**28
+    meta["model_config"] = json.dumps(config)
+    crafted = tmp_path / "crafted.ptc"
+    write_ptc(crafted, tensors, meta)
+    assert crafted.stat().st_size < 2048
+    start = time.monotonic()
+    out = _memory_capped(f"load_model({str(crafted)!r})")
+    assert time.monotonic() - start < 60
+    assert out.startswith("BadFile Cannot load"), out
+    assert str(crafted) in out and "layer 'dense" in out and "shape (8, 268435456)" in out
+    assert "the file's tensors hold 18" in out
 
 
 @linux_only
@@ -89,3 +141,85 @@ def test_npz_member_that_is_not_npy(tmp_path):
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("a.npy", "not an array")
     expect_bad_file(saving.load, path, r"'a.npy' is not a valid .npy array")
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    """(tensors, metadata) of a compiled functional model's file, and a path to write variants to."""
+    path = tmp_path / "m.ptc"
+    trained(functional).save(path)
+    tensors, meta = saving.read_safetensors(path)
+    return tensors, meta, tmp_path / "variant.ptc"
+
+
+def _variant(model_file, change_meta=None, change_tensors=None):
+    tensors, meta, path = model_file
+    tensors, meta = collections.OrderedDict(tensors), dict(meta)
+    if change_meta:
+        change_meta(meta)
+    if change_tensors:
+        change_tensors(tensors)
+    write_ptc(path, tensors, meta)
+    return path
+
+
+def _edit_json(key, edit):
+    def change(meta):
+        value = json.loads(meta[key])
+        edit(value)
+        meta[key] = json.dumps(value)
+
+    return change
+
+
+def test_compile_config_missing_a_key(model_file):
+    path = _variant(model_file, _edit_json("compile_config", lambda cc: cc.pop("loss")))
+    expect_bad_file(load_model, path, r"compile configuration is .*expected an object with 'optimizer', 'loss'")
+
+
+def test_node_index_out_of_range(model_file):
+    path = _variant(model_file, _edit_json("model_config", lambda c: c["nodes"][2][1].__setitem__(0, 99)))
+    expect_bad_file(load_model, path, r"node 2 of the model configuration is \[2, \[99\]\]")
+    path = _variant(model_file, _edit_json("model_config", lambda c: c.__setitem__("output", 42)))
+    expect_bad_file(load_model, path, r"configuration's 'output' is 42")
+
+
+def test_deeply_nested_json(model_file):
+    deep = "[" * 100_000 + "]" * 100_000
+    path = _variant(model_file, lambda meta: meta.__setitem__("model_config", deep))
+    expect_bad_file(load_model, path, r"'model_config' entry is not valid JSON \(RecursionError")
+    path = _variant(model_file, lambda meta: meta.__setitem__("compile_config", deep))
+    expect_bad_file(load_model, path, r"'compile_config' entry is not valid JSON")
+
+
+def test_layer_config_of_the_wrong_type(model_file):
+    path = _variant(model_file, _edit_json("model_config", lambda c: c["layers"][1].__setitem__("config", [1])))
+    expect_bad_file(load_model, path, r"model configuration or its weights is damaged \(TypeError")
+
+
+def test_optimizer_state_of_the_wrong_shape(model_file):
+    def change(tensors):
+        tensors["optimizer/iterations"] = np.zeros(3, np.int64)
+
+    expect_bad_file(load_model, _variant(model_file, change_tensors=change),
+                    r"'optimizer/iterations' has shape \(3,\)")
+
+
+def test_weights_that_do_not_fit_the_configuration(model_file):
+    def change(tensors):
+        tensors["model/1.kernel"] = np.zeros((3, 5), np.float32)
+
+    expect_bad_file(load_model, _variant(model_file, change_tensors=change), r"size mismatch for 1.kernel")
+
+
+def test_loading_a_model_draws_from_the_global_generator_as_before(model_file):
+    # The check before building constructs the layers once more (Dropout draws its seed then);
+    # it puts the generator back, so loading draws what building the model alone draws.
+    tensors, meta, path = model_file
+    write_ptc(path, tensors, meta)
+    pytrainc.utils.set_random_seed(5)
+    load_model(path)
+    after_load = pytrainc.utils.global_rng().copy()
+    pytrainc.utils.set_random_seed(5)
+    Model.from_config(json.loads(meta["model_config"]))
+    assert np.array_equal(pytrainc.utils.global_rng(), after_load)
