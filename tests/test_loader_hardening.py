@@ -9,18 +9,25 @@
   is built.
 - Item 6: a damaged or crafted file raises a ValueError that names the file,
   never a TypeError, KeyError, IndexError, RecursionError, ...
+- A deterministic mutation fuzz of every loader (safetensors, npz, the model
+  file in both formats, HDF5 weights in both Keras layouts), each case in a
+  worker process with a timeout and a memory cap: only success or a
+  ValueError may come out.
 """
 
 import collections
 import io
 import json
 import os
+import random
+import select
 import signal
 import struct
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -34,6 +41,7 @@ from pytrainc.layers import Add, BatchNormalization, Dense, Dropout, Input  # no
 from pytrainc.models import Model, Sequential, load_model  # noqa: E402
 from pytrainc.saving import bounded  # noqa: E402
 from pytrainc.saving import h5 as h5_format  # noqa: E402
+from pytrainc.saving.safetensors import safetensors_chunks  # noqa: E402
 
 # The bounded HDF5 read forks, and the memory caps of these tests read /proc: Linux.
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs fork and /proc (Linux)")
@@ -54,6 +62,9 @@ def functional():
     return Model(inputs=x, outputs=Dense(2, name="out")(y), name="fun")
 
 
+ARCHITECTURES = {"mlp": mlp, "functional": functional}
+
+
 def trained(build):
     pytrainc.utils.set_random_seed(0)
     model = build()
@@ -63,9 +74,35 @@ def trained(build):
     return model
 
 
+def keras_like_h5(path, model, layout):
+    """The layouts Keras 3 writes (`model.save("m.h5")`, `save_weights("w.weights.h5")`), written with
+    h5py's defaults as Keras does: the old HDF5 format without checksums, strings in the global heap."""
+    with h5py.File(path, "w") as f:
+        if layout == "keras3":
+            f.create_group("vars").attrs["name"] = model.name
+            for layer, name in zip(model.layers, h5_format._keras3_names(model.layers)):
+                group = f.create_group(f"layers/{name}/vars")
+                group.attrs["name"] = layer.name
+                for i, v in enumerate(layer.weights):
+                    group.create_dataset(str(i), data=v.numpy())
+            return
+        f.attrs["backend"] = "torch"
+        f.attrs["keras_version"] = "3.15.1"
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": model.name}})
+        weights = f.create_group("model_weights")
+        weights.attrs["backend"] = "torch"
+        weights.attrs["layer_names"] = np.array([layer.name.encode() for layer in model.layers])
+        for layer in model.layers:
+            group = weights.create_group(layer.name)
+            names = [f"{model.name}/{layer.name}/{v.name.rsplit('/', 1)[-1]}" for v in h5_format._legacy_weights(layer)]
+            group.attrs["weight_names"] = np.array([n.encode() for n in names])
+            for n, v in zip(names, h5_format._legacy_weights(layer)):
+                group.create_dataset(n, data=v.numpy())
+
+
 def write_ptc(path, tensors, meta):
     """A model file with whatever tensors and metadata, its checksums recomputed (anyone can)."""
-    saving.write_safetensors(path, tensors, meta)
+    path.write_bytes(b"".join(safetensors_chunks(tensors, meta)))
 
 
 def expect_bad_file(call, path, match):
@@ -356,3 +393,247 @@ def test_h5_model_with_a_damaged_tensor_index(tmp_path):
         h5_format._set_str(f["pytrainc_model"], "tensor_index", json.dumps({"not": "a list"}))
         h5_format._set_str(f, h5_format._ATTR_SHA256, h5_format._digest(h5py, f, lambda d: d[()]))
     expect_bad_file(load_model, path, r"tensor index is not a list of \[name, dataset path\] pairs")
+
+
+# ---------------------------------------------------------------------------
+# The mutation fuzz
+
+_EVIL = [None, True, -1, 0, 2**28, 2**62, 10**30, 1e308, "x", "", [], {}, [[[]]], list(range(20)),
+         {"class_name": "Dense", "config": {"units": 2**28}}, {"class_name": "Nope"}]
+_INTERESTING_INTS = [0, 1, 2**31 - 1, 2**32, 2**63 - 1, 2**64 - 1, 2**40]
+
+
+def mutate_bytes(data, rng):
+    b = bytearray(data)
+    kind = rng.randrange(5)
+    if kind == 0:
+        for _ in range(rng.randint(1, 8)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif kind == 1:
+        del b[rng.randrange(len(b)):]
+    elif kind == 2:
+        at = rng.randrange(len(b))
+        b[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+    elif kind == 3:
+        at = rng.randrange(len(b))
+        del b[at:at + rng.randint(1, 64)]
+    else:
+        at = rng.randrange(max(1, len(b) - 8))
+        b[at:at + 8] = (rng.choice(_INTERESTING_INTS) + rng.randint(-1, 1)).to_bytes(9, "little", signed=True)[:8]
+    return bytes(b)
+
+
+def mutate_json(value, rng):
+    """A copy of a JSON value with one node replaced by an evil value (or removed)."""
+    nodes = [(None, None)]
+
+    def walk(v):
+        items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+        for k, child in items:
+            nodes.append((v, k))
+            walk(child)
+
+    value = json.loads(json.dumps(value))
+    walk(value)
+    parent, key = rng.choice(nodes)
+    if parent is None:
+        return rng.choice(_EVIL)
+    if isinstance(parent, dict) and rng.random() < 0.3:
+        del parent[key]
+    elif isinstance(parent[key], int) and not isinstance(parent[key], bool) and rng.random() < 0.5:
+        parent[key] = rng.choice([-1, 0, 2**28, 2**62, parent[key] + 1])
+    else:
+        parent[key] = json.loads(json.dumps(rng.choice(_EVIL)))
+    return value
+
+
+def mutate_model_file(tensors, meta, rng):
+    tensors, meta = collections.OrderedDict(tensors), dict(meta)
+    kind = rng.randrange(6)
+    if kind <= 1:
+        key = rng.choice([k for k in ("model_config", "compile_config") if k in meta])
+        meta[key] = json.dumps(mutate_json(json.loads(meta[key]), rng))
+    elif kind == 2:
+        key = rng.choice(sorted(k for k in meta if k not in ("format", "format_version")))
+        meta[key] = rng.choice(["", "{", "[" * 5000 + "]" * 5000, '"x"', "Sequential", "Functional", "1e400"])
+    elif kind == 3:
+        del tensors[rng.choice(list(tensors))]
+    elif kind == 4:
+        name = rng.choice(list(tensors) + ["model/9.kernel", "optimizer/zz", "rng/0"])
+        shape = tuple(rng.randint(0, 4) for _ in range(rng.randint(0, 3)))
+        tensors[name] = np.zeros(shape, rng.choice(["float32", "float64", "int64", "uint8", "bool", "uint64"]))
+    else:
+        name = rng.choice(list(tensors))
+        tensors[name] = tensors[name].reshape(-1)[::-1].copy() if tensors[name].size else tensors[name]
+        tensors[name] = tensors[name].astype(rng.choice(["float16", "int32", "uint64"]))
+    return tensors, meta
+
+
+def mutate_foreign_safetensors(data, rng):
+    """A safetensors file without pytrainc's checksums whose JSON header is mutated."""
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__", None)
+    raw = json.dumps(mutate_json(header, rng)).encode()
+    return struct.pack("<Q", len(raw)) + raw + data[8 + n:]
+
+
+def mutate_npz(data, rng):
+    """An .npz whose zip is valid (right CRCs) but whose members or .npy headers are mutated."""
+    members = []
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in zf.namelist():
+            members.append([name, zf.read(name)])
+    target = rng.choice(members)
+    kind = rng.randrange(3)
+    if kind == 0:
+        target[0] = rng.choice(["a.txt", "data.pkl", "x/y.npy", target[0] + ".npy", ".npy", members[0][0]])
+    else:
+        raw = target[1]
+        length = struct.unpack("<H", raw[8:10])[0]
+        header = raw[10:10 + length].decode("latin1")
+        fields = {"descr": "'<f4'", "fortran_order": "False", "shape": "(2, 3)"}
+        field = rng.choice(list(fields))
+        evil = rng.choice(["'|O'", "'<f16'", "[1]", "(2**40,)", "(-1,)", "'x'", "(" * 300, "(3, 0)", "()", "True"])
+        start = header.find(f"'{field}':")
+        end = header.find(",", start + len(field) + 3) if field != "shape" else header.find(")", start) + 1
+        header = header[:start] + f"'{field}': {evil}" + header[end:]
+        encoded = header.encode("latin1")
+        target[1] = raw[:8] + struct.pack("<H", len(encoded)) + encoded + raw[10 + length:]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, content in members:
+            zf.writestr(name, content)
+    return out.getvalue()
+
+
+_WORKER = r'''
+import json, os, resource, sys
+import numpy as np
+import pytrainc
+from pytrainc import saving
+from pytrainc.models import load_model
+from pytrainc.saving import bounded
+sys.path.insert(0, sys.argv[2])
+from test_loader_hardening import ARCHITECTURES
+
+bounded._BASE_SECONDS = 5.0  # a mutant that makes libhdf5 loop costs 5 s, not 10
+in_use = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+resource.setrlimit(resource.RLIMIT_AS, (in_use + 2 * 2**30, resource.RLIM_INFINITY))
+models = {}
+for line in open(sys.argv[1]):
+    case, loader, path = json.loads(line)
+    try:
+        if loader == "load":
+            saving.load(path)
+        elif loader == "load_model":
+            model = load_model(path)
+            model.predict(np.zeros((2,) + model.input_shape[1:], np.float32), verbose=0)  # a usable model
+        else:
+            if loader not in models:
+                models[loader] = ARCHITECTURES[loader]()
+            models[loader].load_weights(path)
+        outcome = "ok"
+    except ValueError:
+        outcome = "ValueError"
+    except Exception as err:
+        outcome = f"{type(err).__name__}: {str(err)[:300]}"
+    print(json.dumps([case, outcome]), flush=True)
+'''
+
+
+def _run_worker(cases, directory, timeout=60):
+    """{case: outcome} for [(case, loader, path)], in worker processes; a case that hangs past `timeout`
+    or kills its worker is 'hang' or 'crash', and the next worker goes on from the case after it."""
+    results = {}
+    while cases:
+        manifest = directory / "manifest.jsonl"
+        manifest.write_text("".join(json.dumps(c) + "\n" for c in cases))
+        worker = subprocess.Popen([sys.executable, "-c", _WORKER, str(manifest), os.path.dirname(__file__)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.set_blocking(worker.stdout.fileno(), False)
+        buffer, done = b"", 0
+        while done < len(cases):
+            ready, _, _ = select.select([worker.stdout], [], [], timeout)
+            chunk = worker.stdout.read() if ready else None
+            if not chunk:
+                worker.kill()
+                _, err = worker.communicate()
+                results[cases[done][0]] = "hang" if not ready else f"crash {worker.returncode}: {err[-300:]!r}"
+                done += 1
+                break
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                case, outcome = json.loads(line)
+                results[case] = outcome
+                done += 1
+        else:
+            worker.wait(timeout=60)
+        cases = cases[done:]
+    return results
+
+
+def _fuzz_cases(directory):
+    """[(case, loader, path)]: every loader's base files, mutated with fixed seeds."""
+    rng = random.Random(13)
+    cases = []
+    warnings.simplefilter("ignore")  # zipfile's duplicate names, NumPy's overflowing casts: on purpose
+
+    def add(loader, data, suffix):
+        path = directory / f"case{len(cases)}{suffix}"
+        path.write_bytes(data)
+        cases.append((len(cases), loader, str(path)))
+
+    bases = directory / "bases"
+    bases.mkdir()
+    sequential, fun = trained(mlp), trained(functional)
+    state = sequential.state_dict()
+    state["int"] = np.arange(5, dtype=np.int64)
+    saving.save(state, bases / "s.safetensors")
+    saving.save(state, bases / "s.npz")
+    np.savez_compressed(bases / "c.npz", **state)
+    sequential.save(bases / "m.ptc")
+    fun.save(bases / "f.ptc")
+    fun.save(bases / "f.h5")
+    sequential.save_weights(bases / "legacy.h5")
+    sequential.save_weights(bases / "w.weights.h5")
+    keras_like_h5(bases / "keras_legacy.h5", sequential, "legacy")
+    keras_like_h5(bases / "keras3.h5", sequential, "keras3")
+    raw = {p.name: p.read_bytes() for p in bases.iterdir()}
+
+    # Byte mutations: every format's own checks (checksums, sizes, signatures).
+    for name, loader, count in [("s.safetensors", "load", 200), ("s.npz", "load", 150), ("c.npz", "load", 150),
+                                ("m.ptc", "load_model", 150), ("f.h5", "load_model", 60),
+                                ("legacy.h5", "mlp", 60), ("w.weights.h5", "mlp", 60),
+                                ("keras_legacy.h5", "mlp", 180), ("keras3.h5", "mlp", 180)]:
+        suffix = ".weights.h5" if name.endswith(".weights.h5") else os.path.splitext(name)[1]
+        for _ in range(count):
+            add(loader, mutate_bytes(raw[name], rng), suffix)
+    # Structure mutations past the checksums, which anyone can recompute.
+    for _ in range(400):
+        add("load", mutate_foreign_safetensors(raw["s.safetensors"], rng), ".safetensors")
+    for _ in range(400):
+        add("load", mutate_npz(raw[rng.choice(["s.npz", "c.npz"])], rng), ".npz")
+    for base, arch in [("m.ptc", mlp), ("f.ptc", functional)]:
+        tensors, meta = saving.read_safetensors(bases / base)
+        for _ in range(500):
+            path = directory / f"case{len(cases)}.ptc"
+            write_ptc(path, *mutate_model_file(tensors, meta, rng))
+            cases.append((len(cases), "load_model", str(path)))
+    return cases
+
+
+@linux_only
+def test_mutation_fuzz_of_every_loader_gives_only_value_errors(tmp_path):
+    with warnings.catch_warnings():
+        cases = _fuzz_cases(tmp_path)
+    assert len(cases) >= 2900
+    results = _run_worker(cases, tmp_path)
+    assert len(results) == len(cases)
+    bad = {c: (cases[c][1], os.path.basename(cases[c][2]), r) for c, r in results.items()
+           if r not in ("ok", "ValueError")}
+    assert not bad, f"{len(bad)} cases: {list(bad.values())[:10]}"
+    # The fuzz reaches past the first checks: some mutants still load, most are refused.
+    outcomes = collections.Counter(results.values())
+    assert outcomes["ok"] > 100 and outcomes["ValueError"] > 2000, outcomes
