@@ -36,6 +36,12 @@ read as they are.
 Every write is atomic: the HDF5 image is built in memory by h5py and written
 with `pytrainc.saving.atomic.atomic_write_bytes` (temporary file in the same
 directory, fsync, `os.replace`, fsync of the directory).
+
+Every read is bounded: on Linux it runs in a child process with at most
+10 s plus 1 s per 10 MB of file and 256 MiB plus 4 times the file's size of
+memory (`pytrainc.saving.bounded`), because libhdf5 can loop forever or
+allocate without limit on a damaged file; and no dataset is read whose
+declared size, with those read before it, exceeds the file's size.
 """
 
 import collections
