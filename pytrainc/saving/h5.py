@@ -36,12 +36,19 @@ read as they are.
 Every write is atomic: the HDF5 image is built in memory by h5py and written
 with `pytrainc.saving.atomic.atomic_write_bytes` (temporary file in the same
 directory, fsync, `os.replace`, fsync of the directory).
+
+Every read is bounded: on Linux it runs in a child process with at most
+10 s plus 1 s per 10 MB of file and 256 MiB plus 4 times the file's size of
+memory (`pytrainc.saving.bounded`), because libhdf5 can loop forever or
+allocate without limit on a damaged file; and no dataset is read whose
+declared size, with those read before it, exceeds the file's size.
 """
 
 import collections
 import hashlib
 import io
 import json
+import math
 import os
 
 import numpy as np
@@ -49,6 +56,7 @@ import numpy as np
 from pytrainc.saving._common import FORMAT_VERSION, BadFile, bad_file, fspath, newer_version_problem, snake_case
 from pytrainc.saving import state_keys
 from pytrainc.saving.atomic import atomic_write_bytes
+from pytrainc.saving.bounded import run_bounded
 
 __all__ = ["save_weights", "load_weights", "write_model", "read_model", "is_h5_path"]
 
@@ -219,8 +227,11 @@ def _value_bytes(value):
     return head + arr.dtype.str.encode("ascii") + np.ascontiguousarray(arr).tobytes()
 
 
-def _digest(h5py, f):
-    """SHA-256 of every attribute (but the digest itself) and every dataset of an open file."""
+def _digest(h5py, f, read):
+    """SHA-256 of every attribute (but the digest itself) and every dataset of an open file.
+
+    `read(dataset)` returns a dataset's values.
+    """
     h = hashlib.sha256()
 
     def feed(tag, data):
@@ -240,7 +251,7 @@ def _digest(h5py, f):
         obj = f[name]
         feed(b"n", name.encode("utf8"))
         if isinstance(obj, h5py.Dataset):
-            data = np.ascontiguousarray(obj[()])
+            data = np.ascontiguousarray(read(obj))
             feed(b"d", f"{data.dtype.str}{data.shape}".encode("ascii"))
             feed(b"b", data.tobytes() if data.dtype.kind not in "OSU" else _value_bytes(data))
         feed_attrs(obj)
@@ -259,7 +270,7 @@ def _write_file(path, kind, fill):
         fill(f)
     # The digest is computed from the file as a reader will see it.
     with h5py.File(buffer, "r+") as f:
-        _set_str(f, _ATTR_SHA256, _digest(h5py, f))
+        _set_str(f, _ATTR_SHA256, _digest(h5py, f, lambda dataset: dataset[()]))
     atomic_write_bytes(path, buffer.getbuffer())
 
 
@@ -356,23 +367,42 @@ def write_model(filepath, tensors, metadata, model):
 # Reading
 
 
-class _Reader:
-    """An open HDF5 file whose h5py/HDF5 errors become ValueErrors naming the file."""
+def _check_file(path):
+    """(first 8 bytes, size) of a file to read, after the checks that need no HDF5."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Expected a file path. Received a directory: {path!r}")
+    with open(path, "rb") as raw:  # FileNotFoundError / PermissionError as they are
+        head = raw.read(8)
+        size = os.fstat(raw.fileno()).st_size
+    if size == 0:
+        raise bad_file(path, "the file is empty (0 bytes); expected an HDF5 file")
+    return head, size
 
-    def __init__(self, filepath):
+
+def _run_bounded(read, path, *args):
+    """`read(reader_args, *args)` in a child bounded in time and memory (see `pytrainc.saving.bounded`)."""
+    h5py = _h5py()
+    head, size = _check_file(path)
+    lock = getattr(getattr(h5py, "_objects", None), "phil", None)  # held by no other thread in the child
+    return run_bounded(path, size, read, (path, head, size), *args, lock=lock)
+
+
+class _Reader:
+    """An open HDF5 file whose h5py/HDF5 errors become ValueErrors naming the file.
+
+    `read` gives a dataset's values after checking its declared size: the
+    datasets read so far may not hold more bytes than the whole file.
+    """
+
+    def __init__(self, path, head, size):
         self.h5py = _h5py()
-        self.path = fspath(filepath, "filepath")
+        self.path, self.head, self.size = path, head, size
         self.file = None
+        self._values = {}
+        self._bytes = 0
 
     def __enter__(self):
-        path = self.path
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"Expected a file path. Received a directory: {path!r}")
-        with open(path, "rb") as raw:  # FileNotFoundError / PermissionError as they are
-            head = raw.read(8)
-            size = os.fstat(raw.fileno()).st_size
-        if size == 0:
-            raise bad_file(path, "the file is empty (0 bytes); expected an HDF5 file")
+        path, head, size = self.path, self.head, self.size
         try:
             self.file = self.h5py.File(path, "r")
         except OSError as err:
@@ -385,6 +415,24 @@ class _Reader:
                 raise bad_file(path, f"this is not an HDF5 file{hint}") from err
             raise bad_file(path, f"the HDF5 file is truncated or damaged ({err})") from err
         return self
+
+    def read(self, dataset, where=None):
+        """The values of `dataset` (an h5py Dataset), read once, after checking its declared size."""
+        where = where or dataset.name
+        if not isinstance(dataset, self.h5py.Dataset):
+            raise bad_file(self.path, f"'{where}' is a {type(dataset).__name__}, not a dataset")
+        if dataset.name in self._values:
+            return self._values[dataset.name]
+        shape, dtype = dataset.shape, dataset.dtype
+        nbytes = dtype.itemsize * (math.prod(shape) if shape is not None else 0)
+        self._bytes += nbytes
+        if self._bytes > self.size:
+            raise bad_file(self.path, f"dataset '{where}' declares shape {shape} of {dtype} ({nbytes} bytes), which "
+                                      f"brings the datasets to {self._bytes} bytes, more than the {self.size} bytes "
+                                      "of the whole file; it is damaged or crafted (pytrainc does not read "
+                                      "compressed datasets that expand past the file's size)")
+        value = self._values[dataset.name] = dataset[()]
+        return value
 
     def __exit__(self, exc_type, exc, tb):
         try:
@@ -418,7 +466,7 @@ class _Reader:
         stored = f.attrs.get(_ATTR_SHA256)
         if isinstance(stored, bytes):
             stored = stored.decode("ascii", "replace")
-        actual = _digest(self.h5py, f)
+        actual = _digest(self.h5py, f, self.read)
         if stored != actual:
             raise bad_file(self.path, f"checksum mismatch: the file is damaged (the SHA-256 of its contents is "
                                   f"{actual}, the file records {stored!r})")
@@ -442,8 +490,9 @@ def _numeric(path, where, value):
     return arr
 
 
-def _plan_legacy(path, group, model):
+def _plan_legacy(r, group, model):
     """[(Variable, array)] for the legacy layout, all shapes checked."""
+    path = r.path
     layers = [layer for layer in model.layers if layer.weights]
     saved = []
     for name in _get_name_list(group, "layer_names"):
@@ -463,7 +512,8 @@ def _plan_legacy(path, group, model):
                              f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]} in the model and "
                              f"{len(weight_names)} in the file {weight_names}")
         for v, wname in zip(variables, weight_names):
-            value = _numeric(path, f"dataset '{name}/{wname}'", group[name][wname][()])
+            where = f"{name}/{wname}"
+            value = _numeric(path, f"dataset '{where}'", r.read(group[name][wname], where))
             if value.shape != v.shape:
                 raise ValueError(f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
                                  f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
@@ -472,9 +522,10 @@ def _plan_legacy(path, group, model):
     return plan
 
 
-def _plan_keras3(h5py, path, f, model):
+def _plan_keras3(r, model):
     """[(Variable, array)] for the Keras 3 layout, all shapes checked."""
-    layers_group = f["layers"]
+    h5py, path = r.h5py, r.path
+    layers_group = r.file["layers"]
     saved = {}
     for name in layers_group:
         item = layers_group[name]
@@ -501,7 +552,8 @@ def _plan_keras3(h5py, path, f, model):
                              f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]}; the file's "
                              f"'layers/{name}/vars' holds {len(keys)} {keys}")
         for i, v in enumerate(variables):
-            value = _numeric(path, f"dataset 'layers/{name}/vars/{i}'", group[str(i)][()])
+            where = f"layers/{name}/vars/{i}"
+            value = _numeric(path, f"dataset '{where}'", r.read(group[str(i)], where))
             if value.shape != v.shape:
                 raise ValueError(f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
                                  f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
@@ -518,7 +570,12 @@ def load_weights(model, filepath):
     """Load weights from an HDF5 file: Keras's legacy layout (also inside a
     whole-model `.h5` file) or its Keras 3 `.weights.h5` layout, whoever wrote it.
 
-    Nothing changes when it raises.
+    Nothing changes when it raises. On Linux the file is read in a child
+    process that may take at most 10 s plus 1 s per 10 MB of file and
+    allocate at most 256 MiB plus 4 times the file's size: libhdf5 can loop
+    forever or allocate without limit on a damaged file (see
+    `pytrainc.saving.bounded`). Before any dataset is read, its declared size
+    is checked: the datasets together may not hold more bytes than the file.
 
     Args:
         model: A built pytrainc Model with the file's architecture.
@@ -528,8 +585,9 @@ def load_weights(model, filepath):
         ImportError: if h5py is not installed.
         FileNotFoundError: if the file does not exist.
         ValueError: for a file that is not HDF5, is truncated or damaged, is
-            from a newer pytrainc, holds no weights in a known layout, or does
-            not fit the model (the message names the layer and both shapes).
+            from a newer pytrainc, holds no weights in a known layout, does
+            not fit the model (the message names the layer and both shapes),
+            or whose reading goes past the limits above.
 
     Example:
 
@@ -537,23 +595,40 @@ def load_weights(model, filepath):
     >>> pytrainc.h5.load_weights(model, "w.weights.h5")
     """
     _check_model(model, "load_weights")
-    with _Reader(filepath) as r:
+    path = fspath(filepath, "filepath")
+    tensors, _ = _run_bounded(_read_weights, path, model)
+    variables = model.weights
+    plan = []
+    for key, value in tensors.items():
+        v = variables[int(key)]
+        if value.shape != v.shape:  # checked by the reader already; never assign a wrong shape
+            raise bad_file(path, f"weight '{v.name}' was read with shape {value.shape}, expected {v.shape}")
+        plan.append((v, value))
+    for v, value in plan:
+        v.assign(value)
+
+
+def _read_weights(reader_args, model):
+    """The arrays `load_weights` assigns, keyed by the index of their variable in `model.weights`."""
+    with _Reader(*reader_args) as r:
         r.check_pytrainc()
         f = r.file
         legacy = _find_legacy_group(f)
         if legacy is not None:
-            plan = _plan_legacy(r.path, legacy, model)
+            plan = _plan_legacy(r, legacy, model)
         elif "layers" in f and isinstance(f["layers"], r.h5py.Group):
-            plan = _plan_keras3(r.h5py, r.path, f, model)
+            plan = _plan_keras3(r, model)
         else:
             raise bad_file(r.path, "the file holds no weights in a layout pytrainc knows (neither Keras's legacy "
-                               "'layer_names' attribute nor Keras 3's 'layers' group)")
-    for v, value in plan:
-        v.assign(value.astype(np.float32))
+                                   "'layer_names' attribute nor Keras 3's 'layers' group)")
+    index = {id(v): i for i, v in enumerate(model.weights)}
+    return collections.OrderedDict((str(index[id(v)]), value.astype(np.float32)) for v, value in plan), {}
 
 
 def read_model(filepath):
     """Read a whole model written by `write_model`: `(tensors, metadata)` as given to it.
+
+    The file is read within the same bounds as `load_weights`.
 
     Raises:
         ImportError: if h5py is not installed.
@@ -562,7 +637,11 @@ def read_model(filepath):
             from a newer pytrainc, or is not a pytrainc model (a weights file,
             or a Keras model file, whose weights `model.load_weights` reads).
     """
-    with _Reader(filepath) as r:
+    return _run_bounded(_read_model, fspath(filepath, "filepath"))
+
+
+def _read_model(reader_args):
+    with _Reader(*reader_args) as r:
         kind = r.check_pytrainc()
         f = r.file
         if kind != FORMAT_MODEL or _MODEL_GROUP not in f:
@@ -582,7 +661,14 @@ def read_model(filepath):
             if key == "tensor_index":
                 continue
             metadata[key] = _get_str(group.attrs[key])
+        try:
+            index = json.loads(_get_str(group.attrs["tensor_index"]))
+        except (ValueError, RecursionError) as err:
+            raise bad_file(r.path, f"its tensor index is not valid JSON ({err})") from None
+        if not isinstance(index, list) or not all(isinstance(item, list) and len(item) == 2
+                                                  and all(isinstance(x, str) for x in item) for item in index):
+            raise bad_file(r.path, "its tensor index is not a list of [name, dataset path] pairs")
         tensors = collections.OrderedDict()
-        for key, location in json.loads(_get_str(group.attrs["tensor_index"])):
-            tensors[key] = np.asarray(f[location][()])
+        for key, location in index:
+            tensors[key] = _numeric(r.path, f"dataset '{location}'", r.read(f[location], location))
     return tensors, metadata

@@ -8,12 +8,21 @@ generator of `model.layers[i]`. Its metadata holds `pytrainc.kind`
 (`"pytrainc.model"`), `model_class`, `model_config` (the JSON of
 `model.get_config()`) and, for a compiled model, `compile_config`.
 
+Loading checks the file before it builds anything: the configuration's
+structure, and the size of every weight its layers would create against the
+tensors the file holds (a small file cannot make it allocate gigabytes).
+Every problem with the file's contents is a ValueError that names the file.
+
 `pytrainc.models.save_model` and `pytrainc.models.load_model` are these functions.
 """
 
 import json
+import math
+
+import numpy as np
 
 from pytrainc.saving import h5, state_keys
+from pytrainc.saving._common import BadFile, bad_file, fspath
 from pytrainc.saving.safetensors import read_safetensors, write_safetensors
 
 __all__ = ["save_model", "load_model"]
@@ -26,13 +35,9 @@ def _refuse_keras_formats(filepath):
                          "Use a .h5, .safetensors or .npz path.")
 
 
-def _model_class(name):
-    from pytrainc.models import Model, Sequential  # pytrainc.models imports this module
-
-    classes = {"Sequential": Sequential, "Functional": Model}
-    if name not in classes:
-        raise ValueError(f"Unknown model class {name!r} in the file")
-    return classes[name]
+_MODEL_CLASSES = ("Sequential", "Functional")
+# What building layers, losses, metrics and optimizers from a damaged configuration raises.
+_CONFIG_ERRORS = (KeyError, TypeError, IndexError, AttributeError, ValueError, RecursionError, OverflowError)
 
 
 def save_model(model, filepath):
@@ -78,43 +83,190 @@ def save_model(model, filepath):
         write_safetensors(filepath, tensors, meta)
 
 
+def _json_entry(path, meta, key):
+    try:
+        return json.loads(meta[key])
+    except KeyError:
+        raise bad_file(path, f"the metadata has no {key!r} entry; the file is damaged") from None
+    except (ValueError, RecursionError) as err:  # RecursionError: JSON nested too deeply
+        raise bad_file(path, f"the {key!r} entry is not valid JSON ({type(err).__name__}: {err})") from None
+
+
+def _config_error(path, what, err):
+    if isinstance(err, BadFile):
+        return err
+    return bad_file(path, f"the {what} is damaged ({type(err).__name__}: {str(err)[:300]})")
+
+
+def _walk(path, sequential, config):
+    """[(layer, [parent node indices])] of a model configuration, after checking its structure.
+
+    The layers are new instances, unbuilt; parent indices refer to the list itself.
+    """
+    from pytrainc.layers import InputLayer, deserialize
+
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise bad_file(path, "the model configuration is not an object with a 'layers' list")
+    layers = [deserialize(c) for c in config["layers"]]
+    if sequential:
+        if layers and not isinstance(layers[0], InputLayer) and layers[0]._input_shape_arg is not None:
+            # What Sequential.add makes of a first layer's `input_shape`.
+            layers.insert(0, InputLayer(shape=layers[0]._input_shape_arg, name="input_layer"))
+        if not layers or not isinstance(layers[0], InputLayer):
+            return []  # no input shape: Sequential builds no weights
+        return [(layer, [i - 1] if i else []) for i, layer in enumerate(layers)]
+    nodes = config.get("nodes")
+    if not isinstance(nodes, list):
+        raise bad_file(path, "the model configuration has no 'nodes' list")
+    walk = []
+    for n, node in enumerate(nodes):
+        if not (isinstance(node, list) and len(node) == 2 and _is_index(node[0], len(layers))
+                and isinstance(node[1], list) and all(_is_index(p, n) for p in node[1])):
+            raise bad_file(path, f"node {n} of the model configuration is {node!r:.200}; expected "
+                                 f"[layer index < {len(layers)}, [indices of earlier nodes]]")
+        walk.append((layers[node[0]], node[1]))
+    for key in ("input", "output"):
+        if not _is_index(config.get(key), len(nodes)):
+            raise bad_file(path, f"the model configuration's {key!r} is {config.get(key)!r:.50}; expected a node "
+                                 f"index < {len(nodes)}")
+    return walk
+
+
+def _is_index(value, n):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < n
+
+
+def _check_declared_weights(path, sequential, config, tensors):
+    """Refuses a configuration whose weights the file's tensors cannot fill, before any weight exists.
+
+    Building the model from a 2 KB file whose configuration says
+    `Dense(units=2**28)` would allocate gigabytes before its tensors are compared
+    with the layers. So the layers are first built on their own, their
+    `add_weight` recording shapes instead of creating arrays, and their total
+    may not exceed the values the file's `model/` tensors hold (the strict
+    `load_state_dict` afterwards compares each one). Constructing the layers
+    draws Dropout seeds from the global generator, which is put back.
+    """
+    from pytrainc import utils
+
+    present = sum(int(a.size) for a in state_keys.unprefixed(state_keys.MODEL, tensors).values())
+    declared = 0
+
+    def recorder(layer):
+        def add_weight(name, shape, *args, **kwargs):
+            nonlocal declared
+            shape = tuple(shape)
+            declared += math.prod(shape)
+            if declared > present:
+                raise bad_file(path, f"layer '{layer.name}' ({type(layer).__name__}) of the configuration creates a "
+                                     f"weight '{name}' of shape {shape}, which brings the model to {declared} "
+                                     f"weight values, but the file's tensors hold {present}")
+            return np.broadcast_to(np.float32(0), shape)
+
+        return add_weight
+
+    rng = utils.global_rng()
+    saved_rng = rng.copy()
+    try:
+        outputs = []
+        for layer, parents in _walk(path, sequential, config):
+            if not parents:
+                if not hasattr(layer, "output"):  # not an InputLayer
+                    raise bad_file(path, f"layer '{layer.name}' has no inputs in the configuration but is not an "
+                                         "InputLayer")
+                outputs.append(layer.output)
+                continue
+            layer.add_weight = recorder(layer)
+            inputs = [outputs[p] for p in parents]
+            outputs.append(layer(inputs if layer._multi_input else inputs[0]))
+    finally:
+        rng[...] = saved_rng
+
+
+def _check_compile_config(path, cc):
+    if not isinstance(cc, dict) or not {"optimizer", "loss", "metrics"} <= cc.keys() \
+            or not isinstance(cc["metrics"], list):
+        raise bad_file(path, f"the compile configuration is {cc!r:.200}; expected an object with 'optimizer', "
+                             "'loss' and a 'metrics' list")
+
+
+def _check_optimizer_state(path, optimizer, state, n_trainable):
+    for name, value in state.items():
+        if name in optimizer._slots:
+            expected = (n_trainable,)
+        elif name == "iterations" or name in optimizer._scalars:
+            expected = (1,)
+        else:
+            raise bad_file(path, f"the tensor 'optimizer/{name}' is no state of {type(optimizer).__name__}")
+        if value.shape != expected or (name == "iterations" and (value.dtype.kind not in "iu" or value[0] < 0)):
+            raise bad_file(path, f"the tensor 'optimizer/{name}' has shape {value.shape} and dtype {value.dtype}; "
+                                 f"expected shape {expected}" + (", a count >= 0" if name == "iterations" else ""))
+
+
 def load_model(filepath):
     """Load a model saved by `save_model` / `Model.save`, compiled if it was.
 
+    The file is checked before anything is built: its structure, and that the
+    weights its configuration describes fit in the tensors it holds, so that
+    a small crafted file cannot make it allocate more than about the file's
+    own size.
+
+    Args:
+        filepath: Path (str or PathLike) of a file written by `save_model`.
+
+    Returns:
+        The model, compiled with its optimizer state if it was saved compiled.
+
     Raises:
-        ValueError: if the file is not a pytrainc model or is damaged.
+        FileNotFoundError: if the file does not exist.
+        ValueError: if the file is not a pytrainc model or is damaged or
+            crafted (the message names the file and the problem).
+
+    Example:
+
+    >>> restored = pytrainc.models.load_model("model.ptc")
     """
     from pytrainc import losses, metrics, optimizers
 
-    if h5.is_h5_path(filepath):
-        tensors, meta = h5.read_model(filepath)
+    path = fspath(filepath, "filepath")
+    if h5.is_h5_path(path):
+        tensors, meta = h5.read_model(path)
     else:
-        tensors, meta = read_safetensors(filepath)
+        tensors, meta = read_safetensors(path)
     if meta.get(state_keys.KIND) != state_keys.MODEL_KIND:
-        raise ValueError(f"{filepath} is not a pytrainc model file (it holds no model configuration). "
+        raise ValueError(f"{path} is not a pytrainc model file (it holds no model configuration). "
                          "For a state dict use pytrainc.load(path) and model.load_state_dict().")
+    model_class = meta.get("model_class")
+    if model_class not in _MODEL_CLASSES:
+        raise bad_file(path, f"unknown model class {model_class!r:.50}; expected one of {_MODEL_CLASSES}")
+    config = _json_entry(path, meta, "model_config")
+    cc = _json_entry(path, meta, "compile_config") if "compile_config" in meta else None
+    if cc is not None:
+        _check_compile_config(path, cc)
+    from pytrainc.models import Model, Sequential  # pytrainc.models imports this module
+
+    sequential = model_class == "Sequential"
     try:
-        config = json.loads(meta["model_config"])
-        model = _model_class(meta.get("model_class")).from_config(config)
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{filepath}: the model configuration is damaged ({exc})") from None
-    model.load_state_dict(state_keys.unprefixed(state_keys.MODEL, tensors), strict=True)
+        _check_declared_weights(path, sequential, config, tensors)
+        model = (Sequential if sequential else Model).from_config(config)
+        model.load_state_dict(state_keys.unprefixed(state_keys.MODEL, tensors), strict=True)
+    except _CONFIG_ERRORS as err:
+        raise _config_error(path, "model configuration or its weights", err) from err
     for i, layer in enumerate(model.layers):
         saved = tensors.get(state_keys.layer_rng_key(i))
         if saved is not None and hasattr(layer, "rng_state"):
             if not state_keys.is_rng_state(saved):
-                raise ValueError(f"{filepath}: the generator state of layer {i} is damaged")
+                raise bad_file(path, f"the generator state of layer {i} is damaged")
             layer.rng_state[...] = saved
-    if "compile_config" in meta:
-        cc = json.loads(meta["compile_config"])
-        model.compile(optimizer=optimizers.get(cc["optimizer"]), loss=losses.get(cc["loss"]),
-                      metrics=[metrics.get(m) if isinstance(m, (str, dict)) else m for m in cc["metrics"]])
+    if cc is not None:
+        try:
+            model.compile(optimizer=optimizers.get(cc["optimizer"]), loss=losses.get(cc["loss"]),
+                          metrics=[metrics.get(m) if isinstance(m, (str, dict)) else m for m in cc["metrics"]])
+        except _CONFIG_ERRORS as err:
+            raise _config_error(path, "compile configuration", err) from err
         state = state_keys.unprefixed(state_keys.OPTIMIZER, tensors)
         model._pack()
-        for name in model.optimizer._slots:
-            if name in state and state[name].shape != (model._n_trainable,):
-                raise ValueError(f"{filepath}: optimizer slot {name!r} has shape {state[name].shape}, "
-                                 f"expected ({model._n_trainable},)")
+        _check_optimizer_state(path, model.optimizer, state, model._n_trainable)
         model.optimizer._build(model._n_trainable)
         model.optimizer._load_variables(state)
     return model

@@ -9,6 +9,7 @@ the reader checks the CRC-32 of every member and reads with
 import collections
 import hashlib
 import json
+import math
 import os
 import struct
 import zipfile
@@ -93,6 +94,7 @@ _ZIP_ERRORS = (
     NotImplementedError,  # "zip file version 10.9", an unknown compression
     RuntimeError,  # "File ... is encrypted, password required"
     SyntaxError,  # a damaged .npy header dict, from ast.literal_eval
+    RecursionError,  # a .npy header dict nested too deeply
     ValueError,
     OSError,
 )
@@ -168,23 +170,15 @@ def load_npz(path):
                     "checksum mismatch: the file is damaged "
                     f"(the CRC-32 of member {bad!r} is wrong)",
                 )
+            for info in zf.infolist():
+                _check_member(path, zf, info)
 
         result = collections.OrderedDict()
         with np.load(path, allow_pickle=False) as npz:
             for name in npz.files:
                 if name in result:
                     raise bad_file(path, f"the archive holds {name!r} twice; the file is damaged")
-                try:
-                    array = npz[name]
-                except ValueError as err:
-                    if "allow_pickle" not in str(err):
-                        raise
-                    raise bad_file(
-                        path,
-                        f"the array {name!r} is an object array: pickled Python objects, "
-                        "which pytrainc never unpickles because unpickling can run arbitrary "
-                        "code. Save numeric arrays only",
-                    ) from err
+                array = npz[name]  # object arrays were refused by _check_member
                 if not array.dtype.isnative:  # the engine works in native byte order
                     array = array.astype(array.dtype.newbyteorder("="))
                 result[name] = array
@@ -195,6 +189,42 @@ def load_npz(path):
             path, f"the archive is truncated or damaged ({type(err).__name__}: {err})"
         ) from err
     return result
+
+
+def _check_member(path, zf, info):
+    """Compares a member's .npy header with the member's size, before any array exists.
+
+    np.load allocates the array that a header declares before reading its
+    data, so a 2 KB file declaring a (2**30,) float32 array would take 4 GB.
+    After `testzip` the member sizes are the true ones: a .npy member is its
+    header, then exactly the array's bytes.
+    """
+    with zf.open(info) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            # NumPy's readers parse the header dict without eval. Version 3.0 is
+            # 2.0 with UTF-8 field names, which do not change the sizes.
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(member)
+        except Exception as err:  # NumPy's header parser raises ValueError, TokenError, IndexError, ...
+            raise bad_file(path, f"the member {info.filename!r} is not a valid .npy array "
+                                 f"({type(err).__name__}: {err})") from err
+        data_size = info.file_size - member.tell()
+    if dtype.hasobject:
+        raise bad_file(
+            path,
+            f"the array {info.filename[:-4]!r} is an object array: pickled Python objects, "
+            "which pytrainc never unpickles because unpickling can run arbitrary "
+            "code. Save numeric arrays only",
+        )
+    declared = dtype.itemsize * math.prod(shape)
+    if declared != data_size:
+        raise bad_file(
+            path,
+            f"the member {info.filename!r} declares an array of shape {shape} and dtype {dtype} "
+            f"({declared} bytes) but holds {data_size} bytes of data; the file is damaged or crafted",
+        )
 
 
 def _check_npz_comment(path, comment, names):

@@ -22,6 +22,7 @@ pytrainc adds a few `__metadata__` strings that its own reader checks:
 import collections
 import collections.abc
 import hashlib
+import io
 import json
 import os
 import struct
@@ -219,6 +220,15 @@ def write_safetensors(path, tensors, metadata=None):
     >>> arrays, meta = read_safetensors("w.safetensors")
     """
     path = fspath(path)
+    atomic_write_bytes(path, safetensors_chunks(tensors, metadata))
+
+
+def safetensors_chunks(tensors, metadata=None):
+    """The bytes of the safetensors file `write_safetensors` writes, as an iterator of chunks.
+
+    The arguments are checked before this returns, as `write_safetensors`
+    documents; the arrays are not copied.
+    """
     arrays = check_tensors(tensors, "`tensors`", safetensors_dtypes_only=True)
     user_metadata = _check_metadata(metadata)
     if "__metadata__" in arrays:
@@ -271,7 +281,7 @@ def write_safetensors(path, tensors, metadata=None):
             if data.nbytes:
                 yield _as_bytes_view(data)
 
-    atomic_write_bytes(path, chunks())
+    return chunks()
 
 
 def _sniff_foreign(path, head, size):
@@ -377,8 +387,8 @@ def _parse_header(path, raw, buffer_size):
                 f"'dtype', 'shape' and 'data_offsets'; received {info!r:.200}",
             )
         dtype_name = info["dtype"]
-        if dtype_name not in _DTYPES:
-            if dtype_name in _KNOWN_UNSUPPORTED:
+        if not isinstance(dtype_name, str) or dtype_name not in _DTYPES:
+            if isinstance(dtype_name, str) and dtype_name in _KNOWN_UNSUPPORTED:
                 raise bad_file(
                     path,
                     f"tensor {name!r} has dtype {dtype_name}, which pytrainc does not support "
@@ -540,62 +550,71 @@ def read_safetensors(path):
     """
     path = fspath(path)
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        head = f.read(64)
-        _sniff_foreign(path, head, size)
-        if size < 8:
-            raise bad_file(
-                path,
-                f"the file has only {size} bytes, fewer than the 8-byte header length "
-                "of a safetensors file; it is truncated or not a safetensors file",
-            )
-        (header_size,) = struct.unpack("<Q", head[:8])
-        if header_size > _MAX_HEADER_SIZE:
-            raise bad_file(
-                path,
-                f"the header length field says {header_size} bytes, more than the "
-                f"{_MAX_HEADER_SIZE}-byte limit of the safetensors format; this is not "
-                "a safetensors file or it is damaged",
-            )
-        if 8 + header_size > size:
-            raise bad_file(
-                path,
-                f"the header length field says {header_size} bytes but only {size - 8} "
-                "bytes follow it; the file is truncated or not a safetensors file",
-            )
-        if header_size < 2:
-            raise bad_file(
-                path,
-                f"the header length field says {header_size} bytes, too small for a "
-                "JSON header; this is not a safetensors file",
-            )
-        f.seek(8)
-        raw = f.read(header_size)
-        buffer_size = size - 8 - header_size
-        entries, metadata = _parse_header(path, raw, buffer_size)
-        order, expected_sha = _check_pytrainc_metadata(path, entries, metadata)
+        return _read(path, f, os.fstat(f.fileno()).st_size)
 
-        # The tensors tile the buffer, so reading them in offset order is one
-        # sequential pass; each lands in its own freshly allocated array.
-        digest = hashlib.sha256()
-        arrays = {}
-        for name in sorted(entries, key=lambda n: tuple(entries[n]["data_offsets"])):
-            info = entries[name]
-            try:
-                array = np.empty(info["shape"], dtype=_DTYPES[info["dtype"]])
-            except (ValueError, OverflowError) as err:  # e.g. shape [0, 2**40, 2**40]
-                raise bad_file(
-                    path, f"tensor {name!r} has shape {info['shape']}, which NumPy cannot hold"
-                ) from err
-            if array.nbytes:
-                view = memoryview(_as_bytes_view(array))
-                got = _readinto_exactly(f, view)
-                if got != array.nbytes:
-                    raise bad_file(path, "the file is truncated (it changed while being read)")
-                digest.update(view)
-            arrays[name] = array
-        if f.read(1):
-            raise bad_file(path, "the file grew while being read")
+
+def read_safetensors_bytes(data, name):
+    """`read_safetensors` of a file's bytes held in memory; errors call the file `name`."""
+    return _read(name, io.BytesIO(data), len(data))
+
+
+def _read(path, f, size):
+    """`read_safetensors` of the open binary file `f` of `size` bytes, named `path`."""
+    head = f.read(64)
+    _sniff_foreign(path, head, size)
+    if size < 8:
+        raise bad_file(
+            path,
+            f"the file has only {size} bytes, fewer than the 8-byte header length "
+            "of a safetensors file; it is truncated or not a safetensors file",
+        )
+    (header_size,) = struct.unpack("<Q", head[:8])
+    if header_size > _MAX_HEADER_SIZE:
+        raise bad_file(
+            path,
+            f"the header length field says {header_size} bytes, more than the "
+            f"{_MAX_HEADER_SIZE}-byte limit of the safetensors format; this is not "
+            "a safetensors file or it is damaged",
+        )
+    if 8 + header_size > size:
+        raise bad_file(
+            path,
+            f"the header length field says {header_size} bytes but only {size - 8} "
+            "bytes follow it; the file is truncated or not a safetensors file",
+        )
+    if header_size < 2:
+        raise bad_file(
+            path,
+            f"the header length field says {header_size} bytes, too small for a "
+            "JSON header; this is not a safetensors file",
+        )
+    f.seek(8)
+    raw = f.read(header_size)
+    buffer_size = size - 8 - header_size
+    entries, metadata = _parse_header(path, raw, buffer_size)
+    order, expected_sha = _check_pytrainc_metadata(path, entries, metadata)
+
+    # The tensors tile the buffer, so reading them in offset order is one
+    # sequential pass; each lands in its own freshly allocated array.
+    digest = hashlib.sha256()
+    arrays = {}
+    for name in sorted(entries, key=lambda n: tuple(entries[n]["data_offsets"])):
+        info = entries[name]
+        try:
+            array = np.empty(info["shape"], dtype=_DTYPES[info["dtype"]])
+        except (ValueError, OverflowError) as err:  # e.g. shape [0, 2**40, 2**40]
+            raise bad_file(
+                path, f"tensor {name!r} has shape {info['shape']}, which NumPy cannot hold"
+            ) from err
+        if array.nbytes:
+            view = memoryview(_as_bytes_view(array))
+            got = _readinto_exactly(f, view)
+            if got != array.nbytes:
+                raise bad_file(path, "the file is truncated (it changed while being read)")
+            digest.update(view)
+        arrays[name] = array
+    if f.read(1):
+        raise bad_file(path, "the file grew while being read")
 
     if expected_sha is not None and digest.hexdigest() != expected_sha:
         raise bad_file(
