@@ -2,6 +2,7 @@
 
 import os
 import random
+import re
 
 import numpy as np
 
@@ -99,3 +100,18 @@ def plot_history(history, metrics=None, path=None, **kwargs):
     from pytrainc.plotting import plot_history as _plot
 
     return _plot(history, metrics=metrics, path=path, **kwargs)
+
+
+def snake_case(class_name):
+    """Keras 3's `naming.to_snake_case`: 'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d'.
+
+    It gives layers their default names and their groups in Keras 3 `.weights.h5` files.
+
+    Example:
+
+    >>> snake_case("MaxPooling2D")
+    'max_pooling2d'
+    """
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -5,7 +5,6 @@ height 1. The kernel is stored (kernel_h, kernel_w, in_channels, filters) as
 Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
 """
 
-import math
 
 from pytrainc.layers.core import _emit_activation, _KernelLayer
 

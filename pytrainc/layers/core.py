@@ -3,11 +3,10 @@ creates its weights in `build`, and adds its ops to the model's plan in `_emit`;
 the C engine runs them."""
 
 import math
-import re
 
 import numpy as np
 
-from pytrainc import activations, initializers, regularizers
+from pytrainc import activations, initializers, regularizers, utils
 
 _NAME_COUNTS = {}
 
@@ -39,12 +38,6 @@ def _emit_activation(builder, in_buf, shape, activation, alpha=None):
     builder.op("activation", [in_buf], out, kind=kind, width=shape[-1],
                alpha=default_alpha if alpha is None else alpha)
     return out
-
-
-def _snake(name):
-    """Keras's to_snake_case: 'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d'."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _shape_tuple(shape, what):
@@ -146,7 +139,7 @@ class Layer:
             raise ValueError(f"pytrainc computes in float32. Received: dtype={dtype!r}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string. Received: {name!r}")
-        self.name = name or _unique_name(_snake(type(self).__name__))
+        self.name = name or _unique_name(utils.snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.built = False
         self._variables = []

@@ -5,7 +5,6 @@ model file) import it instead of keeping their own copy.
 """
 
 import os
-import re
 
 # The format name and version that pytrainc writes into every file it owns.
 FORMAT_NAME = "pytrainc"
@@ -60,11 +59,5 @@ def looks_like_pickle(head):
     )
 
 
-def snake_case(class_name):
-    """Keras 3's `naming.to_snake_case`: 'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d'.
-
-    It names a layer's group in Keras 3 `.weights.h5` files.
-    """
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+# Keras 3's naming.to_snake_case; it names a layer's group in `.weights.h5` files.
+from pytrainc.utils import snake_case  # noqa: E402,F401

@@ -53,7 +53,7 @@ import os
 
 import numpy as np
 
-from pytrainc.saving._common import FORMAT_VERSION, BadFile, bad_file, fspath, newer_version_problem, snake_case
+from pytrainc.saving._common import FORMAT_VERSION, bad_file, fspath, newer_version_problem, snake_case
 from pytrainc.saving import state_keys
 from pytrainc.saving.atomic import atomic_write_bytes
 from pytrainc.saving.bounded import run_bounded

@@ -3,7 +3,6 @@ kill -9) and started again with the same call ends with weights bitwise equal
 to an uninterrupted run with the same seed; checkpoints stay loadable."""
 
 import json
-import os
 import random
 import re
 import signal

@@ -157,7 +157,7 @@ def test_conv2d_backward_matches_naive_and_torch_autograd(case):
     ref = c_backward(g, x, w, geo, ref=True)
     # Bounds: dinp sums KH*KW*F products, dweight and dbias N*OH*OW; the sums of
     # |terms| come from the naive kernel run on absolute values.
-    N, (OH, OW), (KH, KW, C, Fo) = x.shape[0], geo["out_hw"], w.shape
+    N, (OH, OW), (KH, KW, _, Fo) = x.shape[0], geo["out_hw"], w.shape
     abs_terms = c_backward(np.abs(g), np.abs(x), np.abs(w), geo, ref=True)
     for name, f, r, a, n in zip(("dinp", "dweight", "dbias"), fast, ref, abs_terms,
                                 (KH * KW * Fo, N * OH * OW, N * OH * OW)):
