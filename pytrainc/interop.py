@@ -363,6 +363,7 @@ def to_torch(model):
 
     Example:
 
+    >>> import torch
     >>> module = pytrainc.interop.to_torch(model)
     >>> y = module(torch.from_numpy(x)).detach().numpy()   # == model.predict(x) within 1e-5
     """
@@ -475,6 +476,7 @@ def from_torch(module, input_shape):
 
     Example:
 
+    >>> import torch
     >>> net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
     >>> model = pytrainc.interop.from_torch(net, input_shape=(8,))
     """

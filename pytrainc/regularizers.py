@@ -57,7 +57,7 @@ class L2(Regularizer):
 
     Example:
 
-    >>> Dense(64, kernel_regularizer=pytrainc.regularizers.l2(0.01))
+    >>> layer = Dense(64, kernel_regularizer=pytrainc.regularizers.l2(0.01))
     """
 
     def __init__(self, l2=0.01):

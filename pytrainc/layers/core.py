@@ -378,7 +378,7 @@ class Activation(Layer):
 
     Example:
 
-    >>> Sequential([Input((4,)), Dense(3), Activation("softmax")])
+    >>> model = Sequential([Input((4,)), Dense(3), Activation("softmax")])
     """
 
     def __init__(self, activation, **kwargs):

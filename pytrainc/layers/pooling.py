@@ -55,7 +55,7 @@ class MaxPooling2D(_Pool):
 
     Example:
 
-    >>> MaxPooling2D((2, 2))   # (None, 30, 30, 32) -> (None, 15, 15, 32)
+    >>> pool = MaxPooling2D((2, 2))   # (None, 30, 30, 32) -> (None, 15, 15, 32)
     """
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):

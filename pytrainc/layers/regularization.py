@@ -22,7 +22,7 @@ class Dropout(Layer):
 
     Example:
 
-    >>> Sequential([Input((100,)), Dense(64, activation="relu"), Dropout(0.5), Dense(10)])
+    >>> model = Sequential([Input((100,)), Dense(64, activation="relu"), Dropout(0.5), Dense(10)])
     """
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):

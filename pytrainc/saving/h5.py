@@ -591,7 +591,7 @@ def load_weights(model, filepath):
 
     Example:
 
-    >>> keras_model.save_weights("w.weights.h5")
+    >>> pytrainc.h5.save_weights(model, "w.weights.h5")   # or keras_model.save_weights(...)
     >>> pytrainc.h5.load_weights(model, "w.weights.h5")
     """
     _check_model(model, "load_weights")

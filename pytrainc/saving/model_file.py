@@ -224,6 +224,7 @@ def load_model(filepath):
 
     Example:
 
+    >>> model.save("model.ptc")
     >>> restored = pytrainc.models.load_model("model.ptc")
     """
     from pytrainc import losses, metrics, optimizers
