@@ -1,6 +1,7 @@
 // Elementwise and row-wise activations on (N, D) buffers.
 #include <math.h>
 
+#include "isa.h"
 #include "ptc.h"
 
 // Subtracting the row max keeps exp() from overflowing; the result is unchanged.
@@ -50,7 +51,8 @@ static void log_softmax_rows(float *out, const float *inp, int64_t N, int64_t D)
 #define SQRT_2_OVER_PI 0.79788456080286535587989211986876f
 #define INV_SQRT_2 0.70710678118654752440084436210485f
 
-void ptc_act_forward(int kind, float *out_, const float *inp_, int64_t N, int64_t D, float alpha) {
+PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t N, int64_t D, float alpha),
+           (kind, out_, inp_, N, D, alpha)) {
     float *restrict out = out_;
     const float *restrict inp = inp_;
     int64_t n = N * D;
@@ -110,8 +112,10 @@ void ptc_act_forward(int kind, float *out_, const float *inp_, int64_t N, int64_
     }
 }
 
-void ptc_act_backward(int kind, float *dinp_, const float *dout_, const float *inp_,
-                      const float *out_, int64_t N, int64_t D, float alpha) {
+PTC_KERNEL(, ptc_act_backward,
+           (int kind, float *dinp_, const float *dout_, const float *inp_, const float *out_, int64_t N, int64_t D,
+            float alpha),
+           (kind, dinp_, dout_, inp_, out_, N, D, alpha)) {
     // The engine never aliases these buffers (an op's output is not its input);
     // restrict lets the elementwise loops vectorize.
     float *restrict dinp = dinp_;

@@ -8,6 +8,7 @@
 // (`val > max || isnan(val)`), so forward and backward agree on NaN inputs too.
 #include <string.h>
 
+#include "isa.h"
 #include "kernels2d.h"
 
 #define PTC_POOL_CBLOCK 64  // channels handled at once by the argmax scans (stack arrays)
@@ -37,7 +38,8 @@ static void window(const ptc_pool2d_shape *s, int64_t oh, int64_t ow, int64_t *h
 // and a mispredicted branch per compare costs more than the compare (10x here).
 static inline int beats(float v, float best) { return (v > best) | ((v != v) & (best == best)); }
 
-void ptc_maxpool2d_forward(float *restrict out, const float *restrict inp, const ptc_pool2d_shape *s) {
+PTC_KERNEL(, ptc_maxpool2d_forward, (float *restrict out, const float *restrict inp, const ptc_pool2d_shape *s),
+           (out, inp, s)) {
     // out (N, OH, OW, C), inp (N, H, W, C)
     const int64_t H = s->H, W = s->W, C = s->C;
     float *o = out;
@@ -85,8 +87,9 @@ static inline void route(float *restrict d, const float *restrict x, const uint3
     }
 }
 
-void ptc_maxpool2d_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
-                            const ptc_pool2d_shape *s) {
+PTC_KERNEL(, ptc_maxpool2d_backward,
+           (float *restrict dinp, const float *restrict dout, const float *restrict inp, const ptc_pool2d_shape *s),
+           (dinp, dout, inp, s)) {
     // dinp (N, H, W, C) += dout (N, OH, OW, C) at each window's first maximal cell of inp.
     // Branch-free: recompute the window's max, then walk its cells in order handing the
     // gradient to the first cell equal to it (`left` drops to 0 once delivered).
@@ -122,7 +125,8 @@ void ptc_maxpool2d_backward(float *restrict dinp, const float *restrict dout, co
             }
 }
 
-void ptc_avgpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape *s) {
+PTC_KERNEL(, ptc_avgpool2d_forward, (float *out, const float *inp, const ptc_pool2d_shape *s),
+           (out, inp, s)) {
     // out (N, OH, OW, C), inp (N, H, W, C)
     const int64_t H = s->H, W = s->W, C = s->C;
     float *o = out;
@@ -143,7 +147,8 @@ void ptc_avgpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape 
             }
 }
 
-void ptc_avgpool2d_backward(float *dinp, const float *dout, const ptc_pool2d_shape *s) {
+PTC_KERNEL(, ptc_avgpool2d_backward, (float *dinp, const float *dout, const ptc_pool2d_shape *s),
+           (dinp, dout, s)) {
     // dinp (N, H, W, C) += dout (N, OH, OW, C) / (real cells of the window), over the window
     const int64_t H = s->H, W = s->W, C = s->C;
     const float *g = dout;
@@ -165,7 +170,8 @@ void ptc_avgpool2d_backward(float *dinp, const float *dout, const ptc_pool2d_sha
 // ---------------------------------------------------------------------------
 // Global pooling: inp (N, S, C) -> out (N, C). S == 0 gives 0.
 
-void ptc_global_avgpool_forward(float *out, const float *inp, int64_t N, int64_t S, int64_t C) {
+PTC_KERNEL(, ptc_global_avgpool_forward, (float *out, const float *inp, int64_t N, int64_t S, int64_t C),
+           (out, inp, N, S, C)) {
     double acc[PTC_POOL_CBLOCK];  // double: S can be large (a 64x64 map is 4096 terms)
     for (int64_t n = 0; n < N; n++)
         for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
@@ -179,7 +185,8 @@ void ptc_global_avgpool_forward(float *out, const float *inp, int64_t N, int64_t
         }
 }
 
-void ptc_global_avgpool_backward(float *dinp, const float *dout, int64_t N, int64_t S, int64_t C) {
+PTC_KERNEL(, ptc_global_avgpool_backward, (float *dinp, const float *dout, int64_t N, int64_t S, int64_t C),
+           (dinp, dout, N, S, C)) {
     if (S == 0) return;
     const float scale = 1.0f / (float)S;
     for (int64_t n = 0; n < N; n++) {
@@ -191,7 +198,9 @@ void ptc_global_avgpool_backward(float *dinp, const float *dout, int64_t N, int6
     }
 }
 
-void ptc_global_maxpool_forward(float *restrict out, const float *restrict inp, int64_t N, int64_t S, int64_t C) {
+PTC_KERNEL(, ptc_global_maxpool_forward,
+           (float *restrict out, const float *restrict inp, int64_t N, int64_t S, int64_t C),
+           (out, inp, N, S, C)) {
     for (int64_t n = 0; n < N; n++) {
         float *o = out + n * C;
         if (S == 0) {
@@ -206,8 +215,10 @@ void ptc_global_maxpool_forward(float *restrict out, const float *restrict inp, 
     }
 }
 
-void ptc_global_maxpool_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
-                                 int64_t N, int64_t S, int64_t C) {
+PTC_KERNEL(, ptc_global_maxpool_backward,
+           (float *restrict dinp, const float *restrict dout, const float *restrict inp, int64_t N, int64_t S,
+            int64_t C),
+           (dinp, dout, inp, N, S, C)) {
     // As ptc_maxpool2d_backward with one window of S cells per sample.
     float best[PTC_POOL_CBLOCK], left[PTC_POOL_CBLOCK];
     uint32_t maxbits[PTC_POOL_CBLOCK];
