@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpenv.h"
 #include "ptc.h"
 
 static float *buf(const ptc_plan *p, float *base, int b) { return base + p->buf_off[b]; }
@@ -628,11 +629,13 @@ ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int
                           int64_t n, int64_t batch_size, int64_t b0, int64_t b1,
                           volatile const int *stop, int stop_on_nonfinite, double *sums,
                           int64_t *done, double *last_loss) {
+    ptc_fpenv fpe;  // FTZ/DAZ for the call, the caller's state back on return (fpenv.h)
+    ptc_fpenv_enter(&fpe);
     ptc_status st = check_batch(p, batch_size);
     *done = 0;
-    if (st != PTC_OK || !p->opt.kind) return PTC_ERR_VALUE;
+    if (st != PTC_OK || !p->opt.kind) return ptc_fpenv_return(&fpe, PTC_ERR_VALUE);
     for (int64_t b = b0; b < b1; b++) {
-        if (stop && *stop) return PTC_ERR_INTERRUPTED;
+        if (stop && *stop) return ptc_fpenv_return(&fpe, PTC_ERR_INTERRUPTED);
         int64_t start = b * batch_size;
         if (start >= n) break;
         int64_t N = n - start < batch_size ? n - start : batch_size;
@@ -642,47 +645,51 @@ ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int
         memset(p->grads, 0, (size_t)p->n_params * sizeof(float));
         const double before = sums[0];
         st = loss_and_metrics(p, N, buf(p, p->dacts, p->loss_buf), sums);
-        if (st != PTC_OK) return st;
+        if (st != PTC_OK) return ptc_fpenv_return(&fpe, st);
         backward(p, N);
         sums[0] += (regularize(p, p->grads) + p->activity_penalty) * (double)N;
         ptc_optimizer_step(&p->opt, p->params, p->grads, p->n_trainable);
         *done += 1;
         *last_loss = (sums[0] - before) / (double)N;
         // Keras's TerminateOnNaN acts after the batch's update, at the batch's end.
-        if (stop_on_nonfinite && !isfinite(*last_loss)) return PTC_STOPPED_NONFINITE;
+        if (stop_on_nonfinite && !isfinite(*last_loss)) return ptc_fpenv_return(&fpe, PTC_STOPPED_NONFINITE);
     }
-    return PTC_OK;
+    return ptc_fpenv_return(&fpe, PTC_OK);
 }
 
 ptc_status ptc_plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_t n,
                              int64_t batch_size, volatile const int *stop, double *sums) {
+    ptc_fpenv fpe;  // FTZ/DAZ for the call, the caller's state back on return (fpenv.h)
+    ptc_fpenv_enter(&fpe);
     ptc_status st = check_batch(p, batch_size);
-    if (st != PTC_OK) return st;
+    if (st != PTC_OK) return ptc_fpenv_return(&fpe, st);
     const double penalty = regularize(p, NULL);  // weights do not change here
     for (int64_t start = 0; start < n; start += batch_size) {
-        if (stop && *stop) return PTC_ERR_INTERRUPTED;
+        if (stop && *stop) return ptc_fpenv_return(&fpe, PTC_ERR_INTERRUPTED);
         int64_t N = n - start < batch_size ? n - start : batch_size;
         for (int64_t i = 0; i < N; i++) p->idx[i] = start + i;
         gather(p, x, y, p->idx, N);
         forward(p, N, 0);
         st = loss_and_metrics(p, N, NULL, sums);
-        if (st != PTC_OK) return st;
+        if (st != PTC_OK) return ptc_fpenv_return(&fpe, st);
         sums[0] += (penalty + p->activity_penalty) * (double)N;
     }
-    return PTC_OK;
+    return ptc_fpenv_return(&fpe, PTC_OK);
 }
 
 ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size,
                             volatile const int *stop, float *out) {
-    if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
+    ptc_fpenv fpe;  // FTZ/DAZ for the call, the caller's state back on return (fpenv.h)
+    ptc_fpenv_enter(&fpe);
+    if (batch_size <= 0 || batch_size > p->max_batch) return ptc_fpenv_return(&fpe, PTC_ERR_VALUE);
     const int64_t dout = p->buf_size[p->output_buf];
     for (int64_t start = 0; start < n; start += batch_size) {
-        if (stop && *stop) return PTC_ERR_INTERRUPTED;
+        if (stop && *stop) return ptc_fpenv_return(&fpe, PTC_ERR_INTERRUPTED);
         int64_t N = n - start < batch_size ? n - start : batch_size;
         for (int64_t i = 0; i < N; i++) p->idx[i] = start + i;
         gather(p, x, NULL, p->idx, N);
         forward(p, N, 0);
         memcpy(out + start * dout, buf(p, p->acts, p->output_buf), (size_t)(N * dout) * sizeof(float));
     }
-    return PTC_OK;
+    return ptc_fpenv_return(&fpe, PTC_OK);
 }
