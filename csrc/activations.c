@@ -73,7 +73,7 @@ PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t
         softmax_rows(out, inp, N, D);
         break;
     case PTC_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * inp[i];
+        for (int64_t i = 0; i < n; i++) out[i] = ptc_select(inp[i] > 0.0f, inp[i], alpha * inp[i]);
         break;
     case PTC_ACT_ELU:
         for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * expm1f(inp[i]);
@@ -117,7 +117,10 @@ PTC_KERNEL(, ptc_act_backward,
             float alpha),
            (kind, dinp_, dout_, inp_, out_, N, D, alpha)) {
     // The engine never aliases these buffers (an op's output is not its input);
-    // restrict lets the elementwise loops vectorize.
+    // restrict lets the elementwise loops vectorize. The selects compute both sides
+    // first: a load or a float operation under a condition is control flow to GCC,
+    // which then vectorizes only with masked loads (AVX2/AVX-512) or not at all (SSE2);
+    // ptc_select (isa.h) blends the two bitwise, so SSE2 vectorizes those too.
     float *restrict dinp = dinp_;
     const float *restrict dout = dout_, *restrict inp = inp_, *restrict out = out_;
     int64_t n = N * D;
@@ -125,8 +128,11 @@ PTC_KERNEL(, ptc_act_backward,
     case PTC_ACT_LINEAR:
         for (int64_t i = 0; i < n; i++) dinp[i] += dout[i];
         break;
-    case PTC_ACT_RELU:  // derivative 0 at 0, as PyTorch and TensorFlow (a select: vectorizes)
-        for (int64_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+    case PTC_ACT_RELU:  // derivative 0 at 0, as PyTorch and TensorFlow
+        for (int64_t i = 0; i < n; i++) {
+            const float g = dout[i];
+            dinp[i] += inp[i] > 0.0f ? g : 0.0f;
+        }
         break;
     case PTC_ACT_SIGMOID:
         for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - out[i]);
@@ -145,14 +151,20 @@ PTC_KERNEL(, ptc_act_backward,
         }
         break;
     case PTC_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : alpha * dout[i];
+        for (int64_t i = 0; i < n; i++) {
+            const float g = dout[i];
+            dinp[i] += ptc_select(inp[i] > 0.0f, g, alpha * g);
+        }
         break;
     case PTC_ACT_ELU:  // for x <= 0: d/dx alpha (e^x - 1) = y + alpha
-        for (int64_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : dout[i] * (out[i] + alpha);
+        for (int64_t i = 0; i < n; i++) {
+            const float g = dout[i];
+            dinp[i] += ptc_select(inp[i] > 0.0f, g, g * (out[i] + alpha));
+        }
         break;
     case PTC_ACT_SELU:
         for (int64_t i = 0; i < n; i++)
-            dinp[i] += dout[i] * (inp[i] > 0.0f ? SELU_SCALE : out[i] + SELU_SCALE * SELU_ALPHA);
+            dinp[i] += dout[i] * ptc_select(inp[i] > 0.0f, SELU_SCALE, out[i] + SELU_SCALE * SELU_ALPHA);
         break;
     case PTC_ACT_GELU:  // Phi(x) + x phi(x)
         for (int64_t i = 0; i < n; i++) {
@@ -173,7 +185,7 @@ PTC_KERNEL(, ptc_act_backward,
         break;
     case PTC_ACT_HARD_SIGMOID:  // slope 1/6 strictly inside (-3, 3)
         for (int64_t i = 0; i < n; i++)
-            dinp[i] += (inp[i] > -3.0f && inp[i] < 3.0f) ? dout[i] / 6.0f : 0.0f;
+            dinp[i] += ptc_select((inp[i] > -3.0f) & (inp[i] < 3.0f), dout[i] / 6.0f, 0.0f);
         break;
     case PTC_ACT_SOFTPLUS:
         for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * sigmoidf(inp[i]);

@@ -25,6 +25,9 @@
 #ifndef PTC_ISA_H
 #define PTC_ISA_H
 
+#include <stdint.h>
+#include <string.h>
+
 #if defined(__GNUC__)
 #define PTC_ALWAYS_INLINE inline __attribute__((always_inline))
 #define PTC_EXPORT __attribute__((visibility("default")))
@@ -74,5 +77,26 @@ PTC_EXPORT const char *ptc_isa_compiled(void);
 #define PTC_MULTIVERSION 0
 #define PTC_KERNEL(storage, name, params, args) storage void name params
 #endif
+
+// Branch-free selects for loops that must vectorize. GCC will not if-convert a
+// float compare under the default -ftrapping-math (it treats the choice as control
+// flow), but it does vectorize the compare's integer value and a bitwise blend of
+// two values computed beforehand. ptc_select(c, a, b) is c ? a : b for c in {0, 1}.
+static inline uint32_t ptc_bits_of(float v) {
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+static inline float ptc_float_of(uint32_t u) {
+    float v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+static inline float ptc_select(int c, float a, float b) {
+    const uint32_t m = -(uint32_t)c;
+    return ptc_float_of((ptc_bits_of(a) & m) | (ptc_bits_of(b) & ~m));
+}
 
 #endif  // PTC_ISA_H

@@ -64,26 +64,15 @@ PTC_KERNEL(, ptc_maxpool2d_forward, (float *restrict out, const float *restrict 
 // The backward pass finds the winner again by its bits: the max only changes on a
 // strict `beats`, so the first cell whose bits equal the max's is the one forward
 // picked (NaN included), and integer masks keep the loop branch-free and vectorized
-// (GCC will not if-convert float compares under the default -ftrapping-math).
-static inline uint32_t bits_of(float v) {
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
-
-static inline float float_of(uint32_t u) {
-    float v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
+// (GCC will not if-convert float compares under the default -ftrapping-math; isa.h).
 
 // d += left where x is the winner (its bits are maxbits); left drops to 0 once delivered.
 static inline void route(float *restrict d, const float *restrict x, const uint32_t *restrict maxbits,
                          float *restrict left, int64_t cn) {
     for (int64_t j = 0; j < cn; j++) {
-        const uint32_t hit = -(uint32_t)(bits_of(x[j]) == maxbits[j]), l = bits_of(left[j]);
-        d[j] += float_of(l & hit);
-        left[j] = float_of(l & ~hit);
+        const uint32_t hit = -(uint32_t)(ptc_bits_of(x[j]) == maxbits[j]), l = ptc_bits_of(left[j]);
+        d[j] += ptc_float_of(l & hit);
+        left[j] = ptc_float_of(l & ~hit);
     }
 }
 
@@ -115,7 +104,7 @@ PTC_KERNEL(, ptc_maxpool2d_backward,
                             const float *x = inp + ((n * H + ih) * W + iw) * C + c0;
                             for (int64_t j = 0; j < cn; j++) best[j] = beats(x[j], best[j]) ? x[j] : best[j];
                         }
-                    for (int64_t j = 0; j < cn; j++) maxbits[j] = bits_of(best[j]);
+                    for (int64_t j = 0; j < cn; j++) maxbits[j] = ptc_bits_of(best[j]);
                     for (int64_t ih = h0; ih < h1; ih++)
                         for (int64_t iw = w0; iw < w1; iw++) {
                             const int64_t off = ((n * H + ih) * W + iw) * C + c0;
@@ -234,7 +223,7 @@ PTC_KERNEL(, ptc_global_maxpool_backward,
             }
             for (int64_t p = 1; p < S; p++)
                 for (int64_t j = 0; j < cn; j++) best[j] = beats(x[p * C + j], best[j]) ? x[p * C + j] : best[j];
-            for (int64_t j = 0; j < cn; j++) maxbits[j] = bits_of(best[j]);
+            for (int64_t j = 0; j < cn; j++) maxbits[j] = ptc_bits_of(best[j]);
             for (int64_t p = 0; p < S; p++) route(d + p * C, x + p * C, maxbits, left, cn);
         }
 }
