@@ -10,6 +10,7 @@
 
 #include "fpenv.h"
 #include "ptc.h"
+#include "rng_mask.h"
 
 static float *buf(const ptc_plan *p, float *base, int b) { return base + p->buf_off[b]; }
 
@@ -404,10 +405,8 @@ static void dropout_forward(ptc_plan *p, const ptc_op *op, float *mask, float *o
     // Keras: survivors are scaled by 1 / (1 - rate) so the expected sum is unchanged.
     ptc_rng *rng = &p->rngs[op->iarg[0]];
     const float keep = 1.0f - rate, scale = 1.0f / keep;
-    for (int64_t i = 0; i < n; i++) {
-        mask[i] = ptc_rng_uniform(rng) < keep ? scale : 0.0f;
-        out[i] = in[i] * mask[i];
-    }
+    ptc_rng_fill_mask(rng, mask, n, keep, scale);  // as ptc_rng_uniform(rng) < keep per element
+    for (int64_t i = 0; i < n; i++) out[i] = in[i] * mask[i];
 }
 
 static void forward(ptc_plan *p, int64_t N, int training) {
