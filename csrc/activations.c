@@ -1,6 +1,7 @@
 // Elementwise and row-wise activations on (N, D) buffers.
 #include <math.h>
 
+#include "isa.h"
 #include "ptc.h"
 #include "ops.h"
 
@@ -51,7 +52,8 @@ static void log_softmax_rows(float *out, const float *inp, int64_t N, int64_t D)
 #define SQRT_2_OVER_PI 0.79788456080286535587989211986876f
 #define INV_SQRT_2 0.70710678118654752440084436210485f
 
-void ptc_act_forward(int kind, float *out_, const float *inp_, int64_t N, int64_t D, float alpha) {
+PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t N, int64_t D, float alpha),
+           (kind, out_, inp_, N, D, alpha)) {
     float *restrict out = out_;
     const float *restrict inp = inp_;
     int64_t n = N * D;
@@ -72,7 +74,7 @@ void ptc_act_forward(int kind, float *out_, const float *inp_, int64_t N, int64_
         softmax_rows(out, inp, N, D);
         break;
     case PTC_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * inp[i];
+        for (int64_t i = 0; i < n; i++) out[i] = ptc_select(inp[i] > 0.0f, inp[i], alpha * inp[i]);
         break;
     case PTC_ACT_ELU:
         for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * expm1f(inp[i]);
@@ -111,10 +113,15 @@ void ptc_act_forward(int kind, float *out_, const float *inp_, int64_t N, int64_
     }
 }
 
-void ptc_act_backward(int kind, float *dinp_, const float *dout_, const float *inp_,
-                      const float *out_, int64_t N, int64_t D, float alpha) {
+PTC_KERNEL(, ptc_act_backward,
+           (int kind, float *dinp_, const float *dout_, const float *inp_, const float *out_, int64_t N, int64_t D,
+            float alpha),
+           (kind, dinp_, dout_, inp_, out_, N, D, alpha)) {
     // The engine never aliases these buffers (an op's output is not its input);
-    // restrict lets the elementwise loops vectorize.
+    // restrict lets the elementwise loops vectorize. The selects compute both sides
+    // first: a load or a float operation under a condition is control flow to GCC,
+    // which then vectorizes only with masked loads (AVX2/AVX-512) or not at all (SSE2);
+    // ptc_select (isa.h) blends the two bitwise, so SSE2 vectorizes those too.
     float *restrict dinp = dinp_;
     const float *restrict dout = dout_, *restrict inp = inp_, *restrict out = out_;
     int64_t n = N * D;
@@ -122,8 +129,11 @@ void ptc_act_backward(int kind, float *dinp_, const float *dout_, const float *i
     case PTC_ACT_LINEAR:
         for (int64_t i = 0; i < n; i++) dinp[i] += dout[i];
         break;
-    case PTC_ACT_RELU:  // derivative 0 at 0, as PyTorch and TensorFlow (a select: vectorizes)
-        for (int64_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+    case PTC_ACT_RELU:  // derivative 0 at 0, as PyTorch and TensorFlow
+        for (int64_t i = 0; i < n; i++) {
+            const float g = dout[i];
+            dinp[i] += inp[i] > 0.0f ? g : 0.0f;
+        }
         break;
     case PTC_ACT_SIGMOID:
         for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - out[i]);
@@ -142,14 +152,20 @@ void ptc_act_backward(int kind, float *dinp_, const float *dout_, const float *i
         }
         break;
     case PTC_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : alpha * dout[i];
+        for (int64_t i = 0; i < n; i++) {
+            const float g = dout[i];
+            dinp[i] += ptc_select(inp[i] > 0.0f, g, alpha * g);
+        }
         break;
     case PTC_ACT_ELU:  // for x <= 0: d/dx alpha (e^x - 1) = y + alpha
-        for (int64_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : dout[i] * (out[i] + alpha);
+        for (int64_t i = 0; i < n; i++) {
+            const float g = dout[i];
+            dinp[i] += ptc_select(inp[i] > 0.0f, g, g * (out[i] + alpha));
+        }
         break;
     case PTC_ACT_SELU:
         for (int64_t i = 0; i < n; i++)
-            dinp[i] += dout[i] * (inp[i] > 0.0f ? SELU_SCALE : out[i] + SELU_SCALE * SELU_ALPHA);
+            dinp[i] += dout[i] * ptc_select(inp[i] > 0.0f, SELU_SCALE, out[i] + SELU_SCALE * SELU_ALPHA);
         break;
     case PTC_ACT_GELU:  // Phi(x) + x phi(x)
         for (int64_t i = 0; i < n; i++) {
@@ -170,7 +186,7 @@ void ptc_act_backward(int kind, float *dinp_, const float *dout_, const float *i
         break;
     case PTC_ACT_HARD_SIGMOID:  // slope 1/6 strictly inside (-3, 3)
         for (int64_t i = 0; i < n; i++)
-            dinp[i] += (inp[i] > -3.0f && inp[i] < 3.0f) ? dout[i] / 6.0f : 0.0f;
+            dinp[i] += ptc_select((inp[i] > -3.0f) & (inp[i] < 3.0f), dout[i] / 6.0f, 0.0f);
         break;
     case PTC_ACT_SOFTPLUS:
         for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * sigmoidf(inp[i]);

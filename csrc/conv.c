@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "isa.h"
 #include "kernels2d.h"
 #include "ops.h"
 
@@ -102,12 +103,6 @@ static inline void add_floats(float *restrict dst, const float *restrict src, in
     for (; i < n; i++) dst[i] += src[i];
 }
 
-#if defined(__GNUC__)
-#define PTC_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define PTC_ALWAYS_INLINE inline
-#endif
-
 // Output columns [*lo, *hi) whose window lies inside the image with its KW*C
 // inputs contiguous (unit dilation): the run is one copy, no bounds checks.
 static void interior_cols(const ptc_conv2d_shape *s, int64_t *lo, int64_t *hi) {
@@ -161,7 +156,8 @@ static PTC_ALWAYS_INLINE void im2col_body(float *col, const float *inp, int64_t 
 // A copy whose length is a compile-time constant is a few moves instead of a
 // loop, which matters for the short kernel rows of small-C layers (3x3 over
 // RGB: 9 floats); other lengths take the generic copy.
-static void im2col(float *col, const float *inp, int64_t nb, const ptc_conv2d_shape *s) {
+PTC_KERNEL(static, im2col, (float *col, const float *inp, int64_t nb, const ptc_conv2d_shape *s),
+           (col, inp, nb, s)) {
     switch (s->KW * s->C) {
     case 3: im2col_body(col, inp, nb, s, 3); break;    // 3 wide over one channel
     case 9: im2col_body(col, inp, nb, s, 9); break;    // 3 wide over RGB
@@ -204,7 +200,8 @@ static PTC_ALWAYS_INLINE void col2im_body(float *dinp, const float *dcol, int64_
             }
 }
 
-static void col2im(float *dinp, const float *dcol, int64_t nb, const ptc_conv2d_shape *s) {
+PTC_KERNEL(static, col2im, (float *dinp, const float *dcol, int64_t nb, const ptc_conv2d_shape *s),
+           (dinp, dcol, nb, s)) {
     switch (s->KW * s->C) {  // as im2col
     case 3: col2im_body(dinp, dcol, nb, s, 3); break;
     case 9: col2im_body(dinp, dcol, nb, s, 9); break;
@@ -214,7 +211,8 @@ static void col2im(float *dinp, const float *dcol, int64_t nb, const ptc_conv2d_
 }
 
 // acc (F,) += the sum of the rows of x (rows, F); the pointwise path's bias gradient.
-static void sum_rows(float *acc_out, const float *x, int64_t rows, int64_t F) {
+PTC_KERNEL(static, sum_rows, (float *acc_out, const float *x, int64_t rows, int64_t F),
+           (acc_out, x, rows, F)) {
     float acc[64];  // local: acc_out could alias x as far as the compiler knows
     for (int64_t f0 = 0; f0 < F; f0 += 64) {
         const int64_t fn = F - f0 < 64 ? F - f0 : 64;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ptc.h"
+#include "rng_mask.h"
 #include "ops.h"
 
 void ptc_dropout_forward(float *out, float *mask, const float *inp, int64_t n, float rate, ptc_rng *rng,
@@ -14,10 +15,8 @@ void ptc_dropout_forward(float *out, float *mask, const float *inp, int64_t n, f
         return;
     }
     const float keep = 1.0f - rate, scale = 1.0f / keep;
-    for (int64_t i = 0; i < n; i++) {
-        mask[i] = ptc_rng_uniform(rng) < keep ? scale : 0.0f;
-        out[i] = inp[i] * mask[i];
-    }
+    ptc_rng_fill_mask(rng, mask, n, keep, scale);  // as ptc_rng_uniform(rng) < keep per element, in order
+    for (int64_t i = 0; i < n; i++) out[i] = inp[i] * mask[i];
 }
 
 void ptc_dropout_backward(float *dinp, const float *dout, const float *mask, int64_t n, float rate) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpenv.h"
 #include "ops.h"
 
 static float *buf(const ptc_plan *p, float *base, int b) { return base + p->buf_off[b]; }
@@ -295,7 +296,7 @@ static void zero_dacts(ptc_plan *p, int64_t N) {
             memset(buf(p, p->dacts, b), 0, (size_t)(N * p->buf_size[b]) * sizeof(float));
 }
 
-ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm,
+static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm,
                           int64_t n, int64_t batch_size, int64_t b0, int64_t b1,
                           volatile const int *stop, int stop_on_nonfinite, double *sums,
                           int64_t *done, double *last_loss) {
@@ -326,7 +327,7 @@ ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int
     return PTC_OK;
 }
 
-ptc_status ptc_plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_t n,
+static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_t n,
                              int64_t batch_size, volatile const int *stop, double *sums) {
     ptc_status st = check_batch(p, batch_size);
     if (st != PTC_OK) return st;
@@ -344,7 +345,7 @@ ptc_status ptc_plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_
     return PTC_OK;
 }
 
-ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size,
+static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size,
                             volatile const int *stop, float *out) {
     if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
     const int64_t dout = p->buf_size[p->output_buf];
@@ -357,4 +358,34 @@ ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batc
         memcpy(out + start * dout, buf(p, p->acts, p->output_buf), (size_t)(N * dout) * sizeof(float));
     }
     return PTC_OK;
+}
+
+// The public calls run with denormals flushed (FTZ/DAZ, fpenv.h) and give the
+// caller back its floating-point state.
+ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,
+                          int64_t batch_size, int64_t b0, int64_t b1, volatile const int *stop,
+                          int stop_on_nonfinite, double *sums, int64_t *done, double *last_loss) {
+    ptc_fpenv fpe;
+    ptc_fpenv_enter(&fpe);
+    ptc_status st = plan_train(p, x, y, perm, n, batch_size, b0, b1, stop, stop_on_nonfinite, sums, done, last_loss);
+    ptc_fpenv_leave(&fpe);
+    return st;
+}
+
+ptc_status ptc_plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t batch_size,
+                             volatile const int *stop, double *sums) {
+    ptc_fpenv fpe;
+    ptc_fpenv_enter(&fpe);
+    ptc_status st = plan_evaluate(p, x, y, n, batch_size, stop, sums);
+    ptc_fpenv_leave(&fpe);
+    return st;
+}
+
+ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, volatile const int *stop,
+                            float *out) {
+    ptc_fpenv fpe;
+    ptc_fpenv_enter(&fpe);
+    ptc_status st = plan_predict(p, x, n, batch_size, stop, out);
+    ptc_fpenv_leave(&fpe);
+    return st;
 }

@@ -13,6 +13,7 @@
 // double across blocks (R can be N * H * W, tens of thousands of terms).
 #include <math.h>
 
+#include "isa.h"
 #include "kernels2d.h"
 #include "ops.h"
 
@@ -33,9 +34,10 @@
         }                                                                             \
     } while (0)
 
-void ptc_batchnorm_forward(float *restrict out, const float *restrict inp, const float *gamma,
-                           const float *beta, float *moving_mean, float *moving_var, int64_t R, int64_t C,
-                           float momentum, float epsilon, int training, float *work) {
+PTC_KERNEL(, ptc_batchnorm_forward,
+           (float *restrict out, const float *restrict inp, const float *gamma, const float *beta, float *moving_mean,
+            float *moving_var, int64_t R, int64_t C, float momentum, float epsilon, int training, float *work),
+           (out, inp, gamma, beta, moving_mean, moving_var, R, C, momentum, epsilon, training, work)) {
     // out (R, C), inp (R, C), gamma, beta, moving_mean, moving_var (C,), work (2, C): mean, inv std
     double sum[PTC_BN_CBLOCK], sq[PTC_BN_CBLOCK];
     float mean[PTC_BN_CBLOCK], scale[PTC_BN_CBLOCK], shift[PTC_BN_CBLOCK];
@@ -81,8 +83,8 @@ typedef struct {
     double sg[PTC_BN_CBLOCK], sgx[PTC_BN_CBLOCK];
 } bn_block;
 
-static void bn_sums(bn_block *b, const float *restrict dout, const float *restrict inp, const float *work,
-                    int64_t R, int64_t C, int64_t c0, int64_t cn) {
+static PTC_ALWAYS_INLINE void bn_sums(bn_block *b, const float *restrict dout, const float *restrict inp,
+                                      const float *work, int64_t R, int64_t C, int64_t c0, int64_t cn) {
     const float *g = dout + c0, *x = inp + c0;
     const float *mean = b->mean, *inv = b->inv;
     for (int64_t j = 0; j < cn; j++) {
@@ -94,9 +96,10 @@ static void bn_sums(bn_block *b, const float *restrict dout, const float *restri
     BN_BLOCKED_SUM(b->sgx, R, cn, g[r * C + j] * ((x[r * C + j] - mean[j]) * inv[j]));
 }
 
-void ptc_batchnorm_backward(float *restrict dinp, float *dgamma, float *dbeta, const float *restrict dout,
-                            const float *restrict inp, const float *gamma, int64_t R, int64_t C,
-                            const float *work) {
+PTC_KERNEL(, ptc_batchnorm_backward,
+           (float *restrict dinp, float *dgamma, float *dbeta, const float *restrict dout, const float *restrict inp,
+            const float *gamma, int64_t R, int64_t C, const float *work),
+           (dinp, dgamma, dbeta, dout, inp, gamma, R, C, work)) {
     // With xhat = (x - mean) * inv and the batch statistics depending on x:
     //   dx = gamma * inv * (dout - mean_r(dout) - xhat * mean_r(dout * xhat))
     bn_block b;
@@ -122,9 +125,10 @@ void ptc_batchnorm_backward(float *restrict dinp, float *dgamma, float *dbeta, c
     }
 }
 
-void ptc_batchnorm_backward_inference(float *restrict dinp, float *dgamma, float *dbeta,
-                                      const float *restrict dout, const float *restrict inp,
-                                      const float *gamma, int64_t R, int64_t C, const float *work) {
+PTC_KERNEL(, ptc_batchnorm_backward_inference,
+           (float *restrict dinp, float *dgamma, float *dbeta, const float *restrict dout, const float *restrict inp,
+            const float *gamma, int64_t R, int64_t C, const float *work),
+           (dinp, dgamma, dbeta, dout, inp, gamma, R, C, work)) {
     // Constant statistics: dx = gamma * inv * dout.
     bn_block b;
     float k[PTC_BN_CBLOCK];

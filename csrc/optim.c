@@ -6,6 +6,7 @@
 // in double and rounded once.
 #include <math.h>
 
+#include "isa.h"
 #include "ptc.h"
 
 // Per-step constants shared by every variable of one step.
@@ -38,8 +39,8 @@ static float norm_scale(double norm, double limit, int global) {
     return norm > limit ? (float)(limit / norm) : 1.0f;
 }
 
-static void sgd_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
-                       int64_t n, float s) {
+static PTC_ALWAYS_INLINE void sgd_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                         int64_t off, int64_t n, float s) {
     const float lr = k->lr, cv = k->clipvalue, mom = (float)o->momentum;
     if (o->momentum == 0.0) {
         for (int64_t i = 0; i < n; i++) w[i] -= clipped(g[i], s, cv) * lr;
@@ -63,8 +64,8 @@ static void sgd_update(const ptc_optimizer *o, const opt_coefs *k, float *w, con
         }
 }
 
-static void adam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
-                        int64_t n, float s) {
+static PTC_ALWAYS_INLINE void adam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                          int64_t off, int64_t n, float s) {
     // Keras folds both bias corrections into alpha = k->a and adds epsilon to
     // sqrt(v) uncorrected; PyTorch adds it to sqrt(v_hat). They agree when
     // sqrt(v) >> epsilon. AMSGrad divides by the running maximum of v instead.
@@ -90,35 +91,38 @@ static void adam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, co
     }
 }
 
-static void rmsprop_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
-                           int64_t n, float s) {
+static PTC_ALWAYS_INLINE void rmsprop_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                             int64_t off, int64_t n, float s) {
     // velocity = rho v + (1 - rho) g^2; centered subtracts the squared running
     // mean gradient; increment = lr g / sqrt(denominator + epsilon).
     const float lr = k->lr, rho = (float)o->rho, one_rho = k->a, eps = (float)o->epsilon;
     const float mom = (float)o->momentum, cv = k->clipvalue;
-    float *vel = o->v + off;
+    // The options in locals and restrict pointers: GCC then unswitches the loop into
+    // branch-free copies that vectorize (read through o, they could change with any store).
+    const int centered = o->centered, momentum = o->momentum > 0.0;
+    float *restrict vel = o->v + off, *restrict wr = w;
+    float *restrict avg = centered ? o->u + off : NULL, *restrict mb = momentum ? o->m + off : NULL;
+    const float *restrict gr = g;
     for (int64_t i = 0; i < n; i++) {
-        const float gi = clipped(g[i], s, cv);
+        const float gi = clipped(gr[i], s, cv);
         vel[i] = rho * vel[i] + one_rho * (gi * gi);
         float denom = vel[i];
-        if (o->centered) {
-            float *avg = o->u + off;
+        if (centered) {
             avg[i] = rho * avg[i] + one_rho * gi;
             denom = denom - avg[i] * avg[i];
         }
         const float inc = lr * gi / sqrtf(denom + eps);
-        if (o->momentum > 0.0) {
-            float *mb = o->m + off;
+        if (momentum) {
             mb[i] = mom * mb[i] + inc;
-            w[i] -= mb[i];
+            wr[i] -= mb[i];
         } else {
-            w[i] -= inc;
+            wr[i] -= inc;
         }
     }
 }
 
-static void adagrad_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
-                           int64_t n, float s) {
+static PTC_ALWAYS_INLINE void adagrad_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                             int64_t off, int64_t n, float s) {
     // accumulator += g^2; w -= lr g / sqrt(accumulator + epsilon). PyTorch adds
     // its epsilon outside the square root instead.
     const float lr = k->lr, eps = (float)o->epsilon, cv = k->clipvalue;
@@ -130,8 +134,8 @@ static void adagrad_update(const ptc_optimizer *o, const opt_coefs *k, float *w,
     }
 }
 
-static void nadam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
-                         int64_t n, float s) {
+static PTC_ALWAYS_INLINE void nadam_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                           int64_t off, int64_t n, float s) {
     // m_hat = u_{t+1} m / (1 - prod_{t+1}) + (1 - u_t) g / (1 - prod_t),
     // v_hat = v / (1 - beta_2^t), w -= lr m_hat / (sqrt(v_hat) + epsilon);
     // the coefficients are k->a, k->b, k->c (see opt_coefs).
@@ -175,8 +179,10 @@ static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr) {
     return k;
 }
 
-static void update_variable(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
-                            int64_t n, float s) {
+// One variable's update, compiled per ISA (isa.h) with the optimizers inlined.
+PTC_KERNEL(static, update_variable,
+           (const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off, int64_t n, float s),
+           (o, k, w, g, off, n, s)) {
     if (k->wd != 0.0f)  // Keras's _apply_weight_decay, before the update, with the same lr
         for (int64_t i = 0; i < n; i++) w[i] -= w[i] * k->wd * k->lr;
     switch (o->kind) {

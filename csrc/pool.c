@@ -8,6 +8,7 @@
 // (`val > max || isnan(val)`), so forward and backward agree on NaN inputs too.
 #include <string.h>
 
+#include "isa.h"
 #include "kernels2d.h"
 #include "ops.h"
 
@@ -38,7 +39,8 @@ static void window(const ptc_pool2d_shape *s, int64_t oh, int64_t ow, int64_t *h
 // and a mispredicted branch per compare costs more than the compare (10x here).
 static inline int beats(float v, float best) { return (v > best) | ((v != v) & (best == best)); }
 
-void ptc_maxpool2d_forward(float *restrict out, const float *restrict inp, const ptc_pool2d_shape *s) {
+PTC_KERNEL(, ptc_maxpool2d_forward, (float *restrict out, const float *restrict inp, const ptc_pool2d_shape *s),
+           (out, inp, s)) {
     // out (N, OH, OW, C), inp (N, H, W, C)
     const int64_t H = s->H, W = s->W, C = s->C;
     float *o = out;
@@ -63,31 +65,21 @@ void ptc_maxpool2d_forward(float *restrict out, const float *restrict inp, const
 // The backward pass finds the winner again by its bits: the max only changes on a
 // strict `beats`, so the first cell whose bits equal the max's is the one forward
 // picked (NaN included), and integer masks keep the loop branch-free and vectorized
-// (GCC will not if-convert float compares under the default -ftrapping-math).
-static inline uint32_t bits_of(float v) {
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
-
-static inline float float_of(uint32_t u) {
-    float v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
+// (GCC will not if-convert float compares under the default -ftrapping-math; isa.h).
 
 // d += left where x is the winner (its bits are maxbits); left drops to 0 once delivered.
 static inline void route(float *restrict d, const float *restrict x, const uint32_t *restrict maxbits,
                          float *restrict left, int64_t cn) {
     for (int64_t j = 0; j < cn; j++) {
-        const uint32_t hit = -(uint32_t)(bits_of(x[j]) == maxbits[j]), l = bits_of(left[j]);
-        d[j] += float_of(l & hit);
-        left[j] = float_of(l & ~hit);
+        const uint32_t hit = -(uint32_t)(ptc_bits_of(x[j]) == maxbits[j]), l = ptc_bits_of(left[j]);
+        d[j] += ptc_float_of(l & hit);
+        left[j] = ptc_float_of(l & ~hit);
     }
 }
 
-void ptc_maxpool2d_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
-                            const ptc_pool2d_shape *s) {
+PTC_KERNEL(, ptc_maxpool2d_backward,
+           (float *restrict dinp, const float *restrict dout, const float *restrict inp, const ptc_pool2d_shape *s),
+           (dinp, dout, inp, s)) {
     // dinp (N, H, W, C) += dout (N, OH, OW, C) at each window's first maximal cell of inp.
     // Branch-free: recompute the window's max, then walk its cells in order handing the
     // gradient to the first cell equal to it (`left` drops to 0 once delivered).
@@ -113,7 +105,7 @@ void ptc_maxpool2d_backward(float *restrict dinp, const float *restrict dout, co
                             const float *x = inp + ((n * H + ih) * W + iw) * C + c0;
                             for (int64_t j = 0; j < cn; j++) best[j] = beats(x[j], best[j]) ? x[j] : best[j];
                         }
-                    for (int64_t j = 0; j < cn; j++) maxbits[j] = bits_of(best[j]);
+                    for (int64_t j = 0; j < cn; j++) maxbits[j] = ptc_bits_of(best[j]);
                     for (int64_t ih = h0; ih < h1; ih++)
                         for (int64_t iw = w0; iw < w1; iw++) {
                             const int64_t off = ((n * H + ih) * W + iw) * C + c0;
@@ -123,7 +115,8 @@ void ptc_maxpool2d_backward(float *restrict dinp, const float *restrict dout, co
             }
 }
 
-void ptc_avgpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape *s) {
+PTC_KERNEL(, ptc_avgpool2d_forward, (float *out, const float *inp, const ptc_pool2d_shape *s),
+           (out, inp, s)) {
     // out (N, OH, OW, C), inp (N, H, W, C)
     const int64_t H = s->H, W = s->W, C = s->C;
     float *o = out;
@@ -144,7 +137,8 @@ void ptc_avgpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape 
             }
 }
 
-void ptc_avgpool2d_backward(float *dinp, const float *dout, const ptc_pool2d_shape *s) {
+PTC_KERNEL(, ptc_avgpool2d_backward, (float *dinp, const float *dout, const ptc_pool2d_shape *s),
+           (dinp, dout, s)) {
     // dinp (N, H, W, C) += dout (N, OH, OW, C) / (real cells of the window), over the window
     const int64_t H = s->H, W = s->W, C = s->C;
     const float *g = dout;
@@ -166,7 +160,8 @@ void ptc_avgpool2d_backward(float *dinp, const float *dout, const ptc_pool2d_sha
 // ---------------------------------------------------------------------------
 // Global pooling: inp (N, S, C) -> out (N, C). S == 0 gives 0.
 
-void ptc_global_avgpool_forward(float *out, const float *inp, int64_t N, int64_t S, int64_t C) {
+PTC_KERNEL(, ptc_global_avgpool_forward, (float *out, const float *inp, int64_t N, int64_t S, int64_t C),
+           (out, inp, N, S, C)) {
     double acc[PTC_POOL_CBLOCK];  // double: S can be large (a 64x64 map is 4096 terms)
     for (int64_t n = 0; n < N; n++)
         for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
@@ -180,7 +175,8 @@ void ptc_global_avgpool_forward(float *out, const float *inp, int64_t N, int64_t
         }
 }
 
-void ptc_global_avgpool_backward(float *dinp, const float *dout, int64_t N, int64_t S, int64_t C) {
+PTC_KERNEL(, ptc_global_avgpool_backward, (float *dinp, const float *dout, int64_t N, int64_t S, int64_t C),
+           (dinp, dout, N, S, C)) {
     if (S == 0) return;
     const float scale = 1.0f / (float)S;
     for (int64_t n = 0; n < N; n++) {
@@ -192,7 +188,9 @@ void ptc_global_avgpool_backward(float *dinp, const float *dout, int64_t N, int6
     }
 }
 
-void ptc_global_maxpool_forward(float *restrict out, const float *restrict inp, int64_t N, int64_t S, int64_t C) {
+PTC_KERNEL(, ptc_global_maxpool_forward,
+           (float *restrict out, const float *restrict inp, int64_t N, int64_t S, int64_t C),
+           (out, inp, N, S, C)) {
     for (int64_t n = 0; n < N; n++) {
         float *o = out + n * C;
         if (S == 0) {
@@ -207,8 +205,10 @@ void ptc_global_maxpool_forward(float *restrict out, const float *restrict inp, 
     }
 }
 
-void ptc_global_maxpool_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
-                                 int64_t N, int64_t S, int64_t C) {
+PTC_KERNEL(, ptc_global_maxpool_backward,
+           (float *restrict dinp, const float *restrict dout, const float *restrict inp, int64_t N, int64_t S,
+            int64_t C),
+           (dinp, dout, inp, N, S, C)) {
     // As ptc_maxpool2d_backward with one window of S cells per sample.
     float best[PTC_POOL_CBLOCK], left[PTC_POOL_CBLOCK];
     uint32_t maxbits[PTC_POOL_CBLOCK];
@@ -224,7 +224,7 @@ void ptc_global_maxpool_backward(float *restrict dinp, const float *restrict dou
             }
             for (int64_t p = 1; p < S; p++)
                 for (int64_t j = 0; j < cn; j++) best[j] = beats(x[p * C + j], best[j]) ? x[p * C + j] : best[j];
-            for (int64_t j = 0; j < cn; j++) maxbits[j] = bits_of(best[j]);
+            for (int64_t j = 0; j < cn; j++) maxbits[j] = ptc_bits_of(best[j]);
             for (int64_t p = 0; p < S; p++) route(d + p * C, x + p * C, maxbits, left, cn);
         }
 }

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "ptc.h"
+#include "rng_mask.h"
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -35,6 +36,19 @@ uint64_t ptc_rng_next(ptc_rng *rng) {
 float ptc_rng_uniform(ptc_rng *rng) {
     // Top 24 bits: every float in [0, 1) on a 2^-24 grid, never 1.0.
     return (float)(ptc_rng_next(rng) >> 40) * 0x1.0p-24f;
+}
+
+#define PTC_RNG_BLOCK 256  // draws per block (a stack array)
+
+void ptc_rng_fill_mask(ptc_rng *rng, float *mask, int64_t n, float keep, float scale) {
+    int32_t top[PTC_RNG_BLOCK];  // the top 24 bits of each draw, as ptc_rng_uniform takes them
+    for (int64_t i0 = 0; i0 < n; i0 += PTC_RNG_BLOCK) {
+        const int64_t m = n - i0 < PTC_RNG_BLOCK ? n - i0 : PTC_RNG_BLOCK;
+        for (int64_t j = 0; j < m; j++) top[j] = (int32_t)(ptc_rng_next(rng) >> 40);
+        float *restrict mk = mask + i0;
+        // (float)top * 2^-24 is exactly ptc_rng_uniform's value (top < 2^24 converts exactly).
+        for (int64_t j = 0; j < m; j++) mk[j] = (float)top[j] * 0x1.0p-24f < keep ? scale : 0.0f;
+    }
 }
 
 static double rng_uniform_double(ptc_rng *rng) {

@@ -11,7 +11,10 @@ Example:
 
 __version__ = "0.1.0"
 
+import ctypes
+import os
 import sys
+import warnings
 
 from pytrainc import _C
 from pytrainc import (activations, callbacks, datasets, h5, initializers, interop, layers, losses, metrics, models,
@@ -36,6 +39,44 @@ def blas_info():
     return {"config": config, "num_threads": int(num_threads)}
 
 
+_ISAS = ("baseline", "avx2", "avx512")
+
+
+def _c_string(name):
+    # csrc/isa.c exports these two for ctypes: module.c has no binding for them.
+    fn = getattr(ctypes.CDLL(_C.__file__), name)
+    fn.restype = ctypes.c_char_p
+    return fn().decode()
+
+
+if os.environ.get("PYTRAINC_ISA", _ISAS[0]) not in _ISAS:
+    warnings.warn(f"PYTRAINC_ISA expects one of {', '.join(_ISAS)}. Received: {os.environ['PYTRAINC_ISA']!r} "
+                  "(ignored)", stacklevel=2)
+
+
+def build_info():
+    """Describe how the C kernels outside BLAS were built and which copy runs.
+
+    On x86-64 the kernels (activations, pooling, batch normalization, im2col,
+    optimizer steps) are compiled three times, for baseline x86-64 (SSE2),
+    AVX2 (x86-64-v3) and AVX-512 (x86-64-v4), and the best one the CPU
+    supports is chosen when pytrainc loads. All three give bitwise identical
+    results. The environment variable `PYTRAINC_ISA=baseline|avx2|avx512`,
+    read at import, caps the choice. Other architectures build the baseline only.
+
+    Returns:
+        A dict with "kernel_isa" (the copy that runs: "baseline", "avx2" or
+        "avx512") and "kernel_isa_compiled" (the best copy in this build).
+
+    Example:
+
+    >>> import pytrainc
+    >>> pytrainc.build_info()["kernel_isa"] in ("baseline", "avx2", "avx512")
+    True
+    """
+    return {"kernel_isa": _c_string("ptc_isa_name"), "kernel_isa_compiled": _c_string("ptc_isa_compiled")}
+
+
 def set_num_threads(n):
     """Set the number of threads OpenBLAS uses for matmul (process-wide).
 
@@ -51,7 +92,7 @@ def set_num_threads(n):
 
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "datasets", "keras", "blas_info", "callbacks", "initializers", "layers", "load",
-    "load_model", "losses", "metrics", "models", "optimizers", "regularizers", "save", "save_model",
-    "saving", "set_num_threads", "utils",
+    "Input", "Model", "Sequential", "activations", "blas_info", "build_info", "callbacks", "datasets", "initializers",
+    "keras", "layers", "load", "load_model", "losses", "metrics", "models", "optimizers", "regularizers", "save",
+    "save_model", "saving", "set_num_threads", "utils",
 ]

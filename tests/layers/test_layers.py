@@ -35,7 +35,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import pytrainc  # noqa: E402
-from pytrainc import initializers, regularizers, testing  # noqa: E402
+from pytrainc import _C, initializers, regularizers, testing  # noqa: E402
 from pytrainc.layers import (ELU, Activation, ActivityRegularization, AveragePooling1D,  # noqa: E402
                              AveragePooling2D, BatchNormalization, Concatenate, Add, Conv1D, Conv2D, Dense,
                              Dropout, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -659,6 +659,21 @@ def test_dropout_gradient_uses_the_forward_mask():
     assert reported == pytest.approx(loss, rel=RTOL)
     for g, ref in zip(got, grads):
         assert_close(g, ref)
+
+
+def test_dropout_mask_is_the_seeded_uniform_draws():
+    # The engine draws masks in blocks (csrc/rng.c's ptc_rng_fill_mask); they must stay the
+    # draws of one ptc_rng_uniform per feature, in order: mask = scale where u < 1 - rate.
+    # 1000 features: whole blocks of 256 and a partial one; two steps: the state advances by 1000.
+    d, rate, seed = 1000, 0.3, 21
+    model = dropout_probe(rate, d, seed=seed)
+    state = pytrainc.utils.make_rng(seed)
+    keep = np.float32(1) - np.float32(rate)
+    for _ in range(2):
+        u = np.empty(d, np.float32)
+        _C.rng_fill(state, u, 0, 0.0, 1.0)  # low + (high - low) * u = u for [0, 1)
+        want = np.where(u < keep, np.float32(1) / keep, np.float32(0))
+        np.testing.assert_array_equal(next_mask(model), want)
 
 
 def test_dropout_is_reproducible_for_a_seed_and_after_set_random_seed():
