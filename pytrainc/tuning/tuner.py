@@ -12,6 +12,7 @@ workers finish, or on a restart.
 import concurrent.futures
 import multiprocessing
 import os
+import pickle
 
 import pytrainc
 from pytrainc.tuning import _records, _trial
@@ -43,6 +44,18 @@ def _cores():
 def _context_name():
     methods = multiprocessing.get_all_start_methods()
     return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _check_picklable(ctx):
+    """Workers get the hypermodel, the data and the callbacks by pickle: say so before starting them."""
+    try:
+        pickle.dumps(ctx)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise TypeError(
+            "n_jobs > 1 sends the hypermodel, the search's arguments and its callbacks to worker processes "
+            f"with pickle, and one of them cannot be pickled ({exc}). Define build_model (or the HyperModel "
+            "class) at the top level of an importable module, not as a lambda or a nested function."
+        ) from None
 
 
 class Tuner:
@@ -200,6 +213,7 @@ class Tuner:
             if self.n_jobs == 1:
                 self._loop(ctx, bar, None)
             else:
+                _check_picklable(ctx)
                 with concurrent.futures.ProcessPoolExecutor(
                         self.n_jobs, mp_context=multiprocessing.get_context(_context_name()),
                         initializer=_trial.worker_init, initargs=(ctx,)) as pool:

@@ -291,6 +291,12 @@ def test_a_damaged_record_is_reported_and_kept(tmp_path):
     assert path.read_text() == "{not json"
 
 
+def test_a_hypermodel_workers_cannot_receive(tmp_path):
+    tuner = RandomSearch(lambda hp: build_model(hp), max_trials=2, n_jobs=2, directory=tmp_path)
+    with pytest.raises(TypeError, match="cannot be pickled .* not as a lambda or a nested function"):
+        search(tuner)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"max_trials": 0}, "max_trials must be a positive int"),
     ({"executions_per_trial": 1.5}, "executions_per_trial must be a positive int"),
