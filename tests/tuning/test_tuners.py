@@ -313,3 +313,10 @@ def test_record_files_are_json(tmp_path):
     record = json.loads((tmp_path / "untitled_project" / "trial_0000" / "trial.json").read_text())
     assert record["status"] == "COMPLETED" and record["seed"] == 0
     assert record["blas_threads"] == max(1, len(os.sched_getaffinity(0)))  # cores // n_jobs
+
+
+def test_progress_bar_shows_the_best_score(tmp_path, capsys):
+    tuner = RandomSearch(build_model, max_trials=2, seed=0, directory=tmp_path)
+    tuner.search(X, Y, epochs=1, batch_size=16, validation_data=VAL, verbose=1)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "best val_loss=" in err
