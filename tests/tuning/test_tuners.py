@@ -320,3 +320,14 @@ def test_progress_bar_shows_the_best_score(tmp_path, capsys):
     tuner.search(X, Y, epochs=1, batch_size=16, validation_data=VAL, verbose=1)
     err = capsys.readouterr().err
     assert "2/2" in err and "best val_loss=" in err
+
+
+def test_a_resumed_trial_keeps_its_blas_thread_count(tmp_path):
+    # What a search killed during trial 0 leaves: its RUNNING record, written with 1 BLAS thread.
+    RandomSearch(build_model, max_trials=2, seed=0, directory=tmp_path)
+    trial_dir = tmp_path / "untitled_project" / "trial_0000"
+    trial_dir.mkdir()
+    (trial_dir / "trial.json").write_text(json.dumps({"trial_id": 0, "status": "RUNNING", "blas_threads": 1}))
+    tuner = search(RandomSearch(build_model, max_trials=2, seed=0, directory=tmp_path, threads_per_trial=2,
+                                backup_freq="epoch"))
+    assert [tuner._records[t]["blas_threads"] for t in (0, 1)] == [1, 2]
