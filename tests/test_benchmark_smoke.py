@@ -20,3 +20,12 @@ def test_benchmark_quick_mode_checks_and_prints_table(tmp_path):
     assert "check FAILED" not in r.stdout
     assert r.stdout.count("check ok") >= 2
     assert "torch/pytrainc" in r.stdout
+
+
+@pytest.mark.slow
+def test_tuning_benchmark_quick_mode_checks_and_prints_table(tmp_path):
+    r = subprocess.run([sys.executable, str(BENCH.parent / "bench_tuning.py"), "--quick"], capture_output=True,
+                       text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "check ok: n_jobs=2 table == serial table" in r.stdout
+    assert "builtin n_jobs=2" in r.stdout and "trials/min" in r.stdout

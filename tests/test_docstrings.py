@@ -8,6 +8,7 @@ temporary directory. `pytrainc.datasets` is left out: its examples download data
 
 import doctest
 import importlib
+import importlib.util
 import pkgutil
 
 import numpy as np
@@ -17,12 +18,16 @@ import pytrainc
 from pytrainc import callbacks, layers, models, optimizers
 
 SKIP = ("pytrainc.datasets",)
+# Modules of optional extras (`pip install ".[tune]"`): left out when their library is absent.
+OPTIONAL = {"pytrainc.integrations.optuna": "optuna", "pytrainc.integrations.hyperopt": "hyperopt"}
 
 
 def _examples():
     found = []
     for info in pkgutil.walk_packages(pytrainc.__path__, "pytrainc."):
         if info.name.startswith(SKIP):
+            continue
+        if info.name in OPTIONAL and importlib.util.find_spec(OPTIONAL[info.name]) is None:
             continue
         module = importlib.import_module(info.name)
         found += [t for t in doctest.DocTestFinder().find(module) if t.examples and t.name.startswith(info.name)]
