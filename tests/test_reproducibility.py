@@ -78,22 +78,40 @@ def test_different_seed_gives_different_weights():
 
 
 def test_seed_controls_shuffling_not_only_initialization():
-    # Same initial weights, two different shuffle streams: the runs must diverge. Re-seeding
-    # between build and fit makes the initialization identical and only the shuffle differ.
+    # Same initial weights, two different shuffle streams: the runs must diverge. A model's
+    # shuffle generator is seeded when it is built (issue 13.4), so the two models are built
+    # after different seeds and given the same initial weights.
     x, y = make_data()
     runs = []
+    w0 = None
     for shuffle_seed in (7, 8):
+        pytrainc.utils.set_random_seed(shuffle_seed)
+        model = Sequential([Input((12,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
+        if w0 is None:
+            w0 = model.get_weights()
+        model.set_weights(w0)
+        model.fit(x, y, batch_size=32, epochs=1, shuffle=True, verbose=0)
+        runs.append(model.get_weights())
+    wa, wb = runs
+    assert not np.array_equal(wa[0], wb[0])
+
+
+def test_shuffle_comes_from_the_model_not_from_later_draws():
+    # Re-seeding or drawing from the global generator after the model is built (another
+    # model built, say) leaves its shuffles as they were: each model owns its generator.
+    x, y = make_data()
+    runs = []
+    for reseed in (None, 8):
         pytrainc.utils.set_random_seed(99)
         model = Sequential([Input((12,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
         model.compile(optimizer="sgd", loss="categorical_crossentropy")
-        w0 = model.get_weights()
-        pytrainc.utils.set_random_seed(shuffle_seed)
-        model.fit(x, y, batch_size=32, epochs=1, shuffle=True, verbose=0)
-        runs.append((w0, model.get_weights()))
-    (w0a, wa), (w0b, wb) = runs
-    for a, b in zip(w0a, w0b):
-        np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(wa[0], wb[0])
+        if reseed is not None:
+            pytrainc.utils.set_random_seed(reseed)
+            Sequential([Input((12,)), Dense(64)])
+        model.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=0)
+        runs.append(model.get_weights())
+    assert_bitwise_equal((runs[0], {}), (runs[1], {}))
 
 
 def test_shuffle_false_ignores_the_seed_after_building():

@@ -8,10 +8,11 @@ training methods come from `pytrainc.trainers.Trainer`.
 """
 
 import collections
+import threading
 
 import numpy as np
 
-from pytrainc import h5, saving
+from pytrainc import h5, saving, utils
 from pytrainc import layers as layers_module
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
@@ -62,6 +63,11 @@ class Model(Trainer):
         self._grads = np.zeros(0, dtype=np.float32)
         self._pack_key = None
         self._plan = None
+        self._shuffle_rng = None
+        # fit, evaluate and predict hold it for the whole call: one model used
+        # from several threads runs one call at a time (reentrant, so a callback
+        # may call predict on its own model).
+        self._call_lock = threading.RLock()
         if inputs is None and outputs is None:
             if type(self) is Model:
                 raise ValueError("Model needs inputs and outputs, e.g. Model(inputs=x, outputs=y).")
@@ -105,6 +111,21 @@ class Model(Trainer):
         self._plan = None
         self._pack_key = None
         self._pack()
+        # The model's own shuffle generator starts where the global one is once the
+        # weights are drawn, so fit right after building shuffles as a fit from the
+        # global generator would, and no other model's draws can move it later.
+        self._shuffle_rng = utils.global_rng().copy()
+
+    @property
+    def shuffle_rng(self):
+        """The generator state (uint64, shape (4,)) from which `fit` draws its shuffles.
+
+        Seeded from the global generator (`pytrainc.utils.set_random_seed`) when the
+        model is built, and advanced in place by each shuffled epoch, so a model's
+        training does not depend on what other models draw, in this thread or another.
+        `None` until the model is built.
+        """
+        return self._shuffle_rng
 
     @staticmethod
     def _single(tensors, what):

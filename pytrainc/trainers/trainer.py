@@ -8,6 +8,7 @@ backup asks. `Model` inherits from `Trainer`; the graph, weights and saving live
 in `pytrainc/models/model.py`.
 """
 
+import functools
 import math
 import time
 
@@ -18,10 +19,22 @@ from pytrainc import callbacks as callbacks_module
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
-from pytrainc import utils
 from pytrainc._plan import PlanBuilder
 from pytrainc.trainers.data import (_as_array, _engine_batch, _interruptible, _prepare_weights, _to_float32,
                                     _check_finite)
+
+
+def _one_call_at_a_time(method):
+    """Runs method holding the model's call lock: the plan's workspaces, weights and
+    optimizer state serve one engine call at a time, so a call from a second thread
+    waits for the first to end instead of failing with "Plan is in use"."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._call_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class Trainer:
@@ -211,6 +224,7 @@ class Trainer:
         return int(batch_size)
 
     # -- training ----------------------------------------------------------
+    @_one_call_at_a_time
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0):
@@ -285,7 +299,7 @@ class Trainer:
         cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=int(epochs), steps=-(-n // batch_size))
         self.stop_training = False
-        rng = utils.global_rng()
+        rng = self._shuffle_rng  # the model's own: other models' draws never move it
         ordered = np.arange(n, dtype=np.int64)
         cbs.on_train_begin()
         # BackupAndRestore may have restored an interrupted run: start where it stopped.
@@ -385,6 +399,7 @@ class Trainer:
             raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
         return int(verbose)
 
+    @_one_call_at_a_time
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
                  callbacks=None):
         """Loss and metrics on data, as `keras.Model.evaluate` (weighted by sample_weight when given).
@@ -412,11 +427,36 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+    @_one_call_at_a_time
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         """Outputs for inputs x, computed in C in batches, as `keras.Model.predict`.
 
+        Threads: one model may be used from several threads. Its `fit`, `evaluate`
+        and `predict` calls run one at a time (each holds the model's lock, and the
+        GIL is released while the engine runs), so `predict` from several threads
+        works and gives the same outputs as serial calls, but does not run in
+        parallel; a call waits for the one before it, a whole `fit` included. For
+        parallel predictions, give each thread its own model (for example
+        `Model.from_config(model.get_config())` and `set_weights`). Ctrl-C stops
+        only a call made by the main thread.
+
+        Args:
+            x: Inputs, an array (any numeric dtype and layout) or a list.
+            batch_size: Defaults to 32.
+            verbose: 'auto', 0, 1 or 2 (no progress bar is shown). Defaults to 'auto'.
+            callbacks: List of `pytrainc.callbacks.Callback`. Defaults to None.
+
         Returns:
             A float32 array of shape `(len(x),) + output shape`.
+
+        Raises:
+            ValueError: for inputs of the wrong shape, NaN or inf values, or bad arguments.
+
+        Example:
+
+        >>> model = Sequential([Input((3,)), Dense(2)])
+        >>> model.predict(np.zeros((4, 3)), verbose=0).shape
+        (4, 2)
         """
         self._require_built("predict")
         batch_size = self._batch_size(batch_size)
@@ -430,6 +470,7 @@ class Trainer:
         cbs.on_predict_end()
         return out.reshape((x32.shape[0],) + tuple(self._graph["output"].sample_shape))
 
+    @_one_call_at_a_time
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch (all of x). Returns that batch's loss
         (and metrics), as Keras 2's train_on_batch with reset_metrics=True."""
@@ -441,6 +482,7 @@ class Trainer:
         sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible(), False, w32)
         return self._format_logs(self._logs(sums), return_dict)
 
+    @_one_call_at_a_time
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch, without training."""
         self._require_compiled("test_on_batch")
