@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from pytrainc import _C
+from pytrainc._checks import number
 
 # Kind ids come from the C registry (csrc/kinds.def, `_C.METRICS`); 0 means none.
 
@@ -57,7 +58,7 @@ class BinaryAccuracy(Metric):
 
     def __init__(self, name="binary_accuracy", threshold=0.5):
         super().__init__(name)
-        self._threshold = float(threshold)
+        self._threshold = number("threshold", threshold, low=0.0, high=1.0)
 
     def get_config(self):
         return {"name": self.name, "threshold": self._threshold}
@@ -350,7 +351,8 @@ def get(identifier):
         return cls(name=identifier) if identifier in _BY_NAME else cls()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
-    raise ValueError(f"Could not interpret metric: {identifier!r}")
+    raise ValueError(f"Could not interpret metric: {identifier!r}. Expected a name such as 'accuracy', "
+                     "a config dict or a pytrainc.metrics.Metric")
 
 
 def serialize(metric):

@@ -3,7 +3,7 @@
 The penalty and its gradient are applied by the C engine each step.
 """
 
-import math
+from pytrainc._checks import number
 
 
 class Regularizer:
@@ -27,10 +27,7 @@ class Regularizer:
 
 
 def _coef(name, value):
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"Value for argument {name} must be a non-negative finite number. Received: {name}={value}")
-    return value
+    return number(name, value, low=0.0)
 
 
 class L1L2(Regularizer):
@@ -82,7 +79,8 @@ def get(identifier):
         return by_name[identifier]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
-    raise ValueError(f"Could not interpret regularizer: {identifier!r}")
+    raise ValueError(f"Could not interpret regularizer: {identifier!r}. Expected None, a name such as 'l2', "
+                     "a config dict or a pytrainc.regularizers.Regularizer")
 
 
 def serialize(reg):
