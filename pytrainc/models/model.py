@@ -24,6 +24,21 @@ from pytrainc.trainers import Trainer
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+def _value_problem(name, value):
+    """Why the weights `value` cannot be loaded as float32 (NaN, inf, overflow), or None."""
+    if value.dtype.kind != "f":
+        return None
+    bad = value.size - int(np.count_nonzero(np.isfinite(value)))
+    if bad:
+        return f"{name} holds {bad} NaN or infinite value(s); expected finite numbers"
+    if value.dtype.itemsize > 4:
+        with np.errstate(over="ignore"):
+            over = value.size - int(np.count_nonzero(np.isfinite(value.astype(np.float32))))
+        if over:
+            return f"{name} holds {over} value(s) outside the float32 range (|x| > 3.4e38)"
+    return None
+
+
 class StateDictError(ValueError, RuntimeError):
     """A state dict does not fit the model (a RuntimeError, as in PyTorch, and a ValueError)."""
 
@@ -70,7 +85,8 @@ class Model(Trainer):
         self._call_lock = threading.RLock()
         if inputs is None and outputs is None:
             if type(self) is Model:
-                raise ValueError("Model needs inputs and outputs, e.g. Model(inputs=x, outputs=y).")
+                raise ValueError("Model needs inputs and outputs, e.g. Model(inputs=x, outputs=y). "
+                                 f"Received: inputs={inputs!r}, outputs={outputs!r}")
             return
         self._set_graph(inputs, outputs)
 
@@ -279,8 +295,9 @@ class Model(Trainer):
 
         Raises:
             StateDictError: (a RuntimeError and ValueError) listing missing keys,
-                unexpected keys (with strict=True) and shape mismatches (always).
-                Nothing is changed when it raises.
+                unexpected keys (with strict=True), and always shape mismatches,
+                non-numeric arrays and values that are NaN, infinite or beyond
+                float32's range. Nothing is changed when it raises.
         """
         if not isinstance(state_dict, collections.abc.Mapping):
             raise TypeError(f"load_state_dict expects a mapping of name -> array. Received: {type(state_dict).__name__}")
@@ -298,6 +315,8 @@ class Model(Trainer):
                               f"the state dict has shape {value.shape}")
             elif value.dtype.kind not in "fiub":
                 errors.append(f"{name} has dtype {value.dtype}; expected numbers")
+            elif _value_problem(name, value):
+                errors.append(_value_problem(name, value))
             else:
                 updates.append((v, value))
         if strict:

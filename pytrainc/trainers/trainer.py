@@ -20,8 +20,8 @@ from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
 from pytrainc._plan import PlanBuilder
-from pytrainc.trainers.data import (_as_array, _engine_batch, _interruptible, _prepare_weights, _to_float32,
-                                    _check_finite)
+from pytrainc.trainers.data import (_as_array, _check_finite, _check_probability_targets, _check_validation_split,
+                                    _engine_batch, _interruptible, _prepare_weights, _to_float32)
 
 
 def _one_call_at_a_time(method):
@@ -54,7 +54,7 @@ class Trainer:
             ValueError: for unknown names or a missing loss.
         """
         if loss is None:
-            raise ValueError("compile needs a loss, e.g. loss='mse'.")
+            raise ValueError("compile needs a loss, e.g. loss='mse'. Received: loss=None")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
         if metrics is None:
@@ -201,6 +201,7 @@ class Trainer:
                             "pytrainc.utils.to_categorical(y).")
                 raise ValueError(f"{what} must have shape {(None,) + out_shape} to match the model's output. "
                                  f"Received: {what}.shape={y.shape}.{hint}")
+        _check_probability_targets(self.loss, y, what)
         return _to_float32(y.reshape(n, -1), what, checked=True), y.shape  # checked on entry
 
     def _resolve_metrics(self, y_shape):
@@ -267,10 +268,11 @@ class Trainer:
         verbose = self._verbose(verbose)
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative int. Received: epochs={epochs!r}")
-        if not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
-            raise ValueError(f"initial_epoch must be a non-negative int. Received: {initial_epoch!r}")
-        if not (0.0 <= float(validation_split) < 1.0):
-            raise ValueError(f"validation_split must be in [0, 1). Received: {validation_split}")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+            raise ValueError(f"initial_epoch must be a non-negative int. Received: initial_epoch={initial_epoch!r}")
+        _check_validation_split(validation_split)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise ValueError(f"shuffle must be True or False. Received: shuffle={shuffle!r}")
         x32, y32 = self._prepare_xy(x, y)
         w32 = _prepare_weights(sample_weight, class_weight, y32, x32.shape[0])
         val = None
