@@ -78,40 +78,39 @@ def test_different_seed_gives_different_weights():
 
 
 def test_seed_controls_shuffling_not_only_initialization():
-    # Same initial weights, two different shuffle streams: the runs must diverge. A model's
-    # shuffle generator is seeded when it is built (issue 13.4), so the two models are built
-    # after different seeds and given the same initial weights.
+    # Same initial weights, two different shuffle streams: the runs must diverge. Re-seeding
+    # between build and fit makes the initialization identical and only the shuffle differ.
     x, y = make_data()
     runs = []
-    w0 = None
     for shuffle_seed in (7, 8):
-        pytrainc.utils.set_random_seed(shuffle_seed)
-        model = Sequential([Input((12,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
-        model.compile(optimizer="sgd", loss="categorical_crossentropy")
-        if w0 is None:
-            w0 = model.get_weights()
-        model.set_weights(w0)
-        model.fit(x, y, batch_size=32, epochs=1, shuffle=True, verbose=0)
-        runs.append(model.get_weights())
-    wa, wb = runs
-    assert not np.array_equal(wa[0], wb[0])
-
-
-def test_shuffle_comes_from_the_model_not_from_later_draws():
-    # Re-seeding or drawing from the global generator after the model is built (another
-    # model built, say) leaves its shuffles as they were: each model owns its generator.
-    x, y = make_data()
-    runs = []
-    for reseed in (None, 8):
         pytrainc.utils.set_random_seed(99)
         model = Sequential([Input((12,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
         model.compile(optimizer="sgd", loss="categorical_crossentropy")
-        if reseed is not None:
-            pytrainc.utils.set_random_seed(reseed)
+        w0 = model.get_weights()
+        pytrainc.utils.set_random_seed(shuffle_seed)
+        model.fit(x, y, batch_size=32, epochs=1, shuffle=True, verbose=0)
+        runs.append((w0, model.get_weights()))
+    (w0a, wa), (w0b, wb) = runs
+    for a, b in zip(w0a, w0b):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(wa[0], wb[0])
+
+
+def test_other_models_draws_leave_a_models_shuffles_alone():
+    # Each model shuffles from its own generator (issue 13.4): building another model
+    # between building and fitting this one, which draws from the global generator,
+    # changes nothing, in this thread as in another.
+    x, y = make_data()
+    runs = []
+    for build_another in (False, True):
+        pytrainc.utils.set_random_seed(99)
+        model = Sequential([Input((12,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
+        if build_another:
             Sequential([Input((12,)), Dense(64)])
-        model.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=0)
-        runs.append(model.get_weights())
-    assert_bitwise_equal((runs[0], {}), (runs[1], {}))
+        history = model.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=0)
+        runs.append((model.get_weights(), history.history))
+    assert_bitwise_equal(*runs)
 
 
 def test_shuffle_false_ignores_the_seed_after_building():
@@ -208,3 +207,35 @@ def test_set_random_seed_rejects_bad_seeds():
         pytrainc.utils.set_random_seed(-1)
     with pytest.raises(ValueError):
         pytrainc.utils.set_random_seed(2**64)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "hand-off (issue 13.4): at epoch ends BackupAndRestore saves utils.global_rng() as 'rng/global' "
+    "and restores it there, but fit now shuffles from model.shuffle_rng; it must save and restore "
+    "that instead. Remove this marker with that change."))
+def test_resume_from_an_epoch_end_backup_replays_the_models_shuffles(tmp_path):
+    from pytrainc.callbacks import BackupAndRestore, Callback
+
+    class Crash(Callback):
+        def __init__(self, at):
+            super().__init__()
+            self.at = at
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == self.at:
+                raise RuntimeError("crash")
+
+    x, y = make_data()
+
+    def run(crash_at, backup):
+        pytrainc.utils.set_random_seed(11)
+        model = Sequential([Input((12,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=5, verbose=0,
+                  callbacks=[BackupAndRestore(tmp_path / backup), Crash(crash_at)])
+        return model.get_weights()
+
+    reference = run(-1, "ref")
+    with pytest.raises(RuntimeError, match="crash"):
+        run(2, "b")  # the backup of epoch 2's end is written after on_epoch_end: the last is epoch 1's
+    assert_bitwise_equal((run(-1, "b"), {}), (reference, {}))

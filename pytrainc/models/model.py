@@ -79,6 +79,7 @@ class Model(Trainer):
         self._pack_key = None
         self._plan = None
         self._shuffle_rng = None
+        self._shuffle_seedings = None  # utils._SEEDINGS when _shuffle_rng was copied
         # fit, evaluate and predict hold it for the whole call: one model used
         # from several threads runs one call at a time (reentrant, so a callback
         # may call predict on its own model).
@@ -127,20 +128,34 @@ class Model(Trainer):
         self._plan = None
         self._pack_key = None
         self._pack()
-        # The model's own shuffle generator starts where the global one is once the
-        # weights are drawn, so fit right after building shuffles as a fit from the
-        # global generator would, and no other model's draws can move it later.
-        self._shuffle_rng = utils.global_rng().copy()
+        self._copy_global_rng()
 
     @property
     def shuffle_rng(self):
         """The generator state (uint64, shape (4,)) from which `fit` draws its shuffles.
 
-        Seeded from the global generator (`pytrainc.utils.set_random_seed`) when the
-        model is built, and advanced in place by each shuffled epoch, so a model's
-        training does not depend on what other models draw, in this thread or another.
-        `None` until the model is built.
+        A copy of the global generator taken when the model is built (once its
+        weights are drawn) and again at the first `fit` after each
+        `pytrainc.utils.set_random_seed`; each shuffled epoch advances it in place.
+        So a model's shuffles do not depend on what other models draw, in this
+        thread or another, and `set_random_seed` still reseeds them. `None` until
+        the model is built.
         """
+        return self._shuffle_rng
+
+    def _copy_global_rng(self):
+        # Right after building, the copy continues the stream the weights came from:
+        # a fit right after building shuffles as a fit from the global generator would.
+        if self._shuffle_rng is None:
+            self._shuffle_rng = utils.global_rng().copy()
+        else:
+            self._shuffle_rng[...] = utils.global_rng()  # in place: callers may hold it
+        self._shuffle_seedings = utils._SEEDINGS
+
+    def _fit_shuffle_rng(self):
+        """The shuffle generator for a fit, copied anew if set_random_seed ran since."""
+        if self._shuffle_seedings != utils._SEEDINGS:
+            self._copy_global_rng()
         return self._shuffle_rng
 
     @staticmethod

@@ -301,7 +301,7 @@ class Trainer:
         cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=int(epochs), steps=-(-n // batch_size))
         self.stop_training = False
-        rng = self._shuffle_rng  # the model's own: other models' draws never move it
+        rng = self._fit_shuffle_rng()  # the model's own: other models' draws never move it
         ordered = np.arange(n, dtype=np.int64)
         cbs.on_train_begin()
         # BackupAndRestore may have restored an interrupted run: start where it stopped.
