@@ -37,6 +37,7 @@ PRELUDE = textwrap.dedent('''
     from pytrainc.optimizers import schedules as S
 
     nan, inf = float("nan"), float("inf")
+    NO_KIND = 999  # an id that no registry table (_C.LOSSES, _C.ACTIVATIONS, ...) holds
     X = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4)
     Y = np.linspace(0, 1, 8, dtype=np.float32).reshape(8, 1)
     Y2 = np.eye(2, dtype=np.float32)[np.arange(8) % 2]
@@ -443,10 +444,10 @@ CASES = [
     case("c_rng_fill_zero_state", "_C.rng_fill(np.zeros(4, np.uint64), np.zeros(3, np.float32), 0, 0.0, 1.0)", V, r"all zeros"),
     case("c_rng_fill_dist", "_C.rng_fill(utils.make_rng(1), np.zeros(3, np.float32), 7, 0.0, 1.0)", V, r"unknown distribution 7"),
     case("c_permutation_negative", "_C.permutation(utils.make_rng(1), -1)", V, r"n must be non-negative\. Received: -1"),
-    case("c_act_kind", "_C.act_forward(999, X)", V, r"activation kind.*999"),
-    case("c_loss_kind", "_C.loss(999, X, X)", V, r"unknown loss kind 999: expected one of _C\.LOSSES"),
+    case("c_act_kind", "_C.act_forward(NO_KIND, X)", V, r"activation kind.*999"),
+    case("c_loss_kind", "_C.loss(NO_KIND, X, X)", V, r"unknown loss kind 999: expected one of _C\.LOSSES"),
     case("c_set_num_threads", "_C.set_num_threads(0)", V, r"num_threads must be >= 1 and <= 2147483647\. Received: 0"),
-    case("c_schedule_kind", "_C.schedule_value(999, np.zeros(8), np.zeros(0), np.zeros(1, np.int64))", V, r"unknown schedule kind 999"),
+    case("c_schedule_kind", "_C.schedule_value(NO_KIND, np.zeros(8), np.zeros(0), np.zeros(1, np.int64))", V, r"unknown schedule kind 999"),
     case("c_run_op_unknown", "_C.run_op('nope')", (TypeError, ValueError), r"nope|argument"),
     case("c_plan_ops_shape", "_C.Plan(np.zeros((1, 3), np.int64), np.zeros((1, 8)), np.zeros(1, np.int64), 0, 0, np.zeros(1, np.float32), np.zeros(1, np.float32), 1, 0)", V,
          r"ops must be \(n, \d+\) and fargs \(n, 8\)"),
@@ -461,9 +462,9 @@ CASES = [
     case("c_plan_x_features", "m = plan_args(); m._plan.predict(np.ones((2, 3), np.float32), 1, False)", V,
          r"x must have 4 features per sample\. Received: 3"),
     case("c_plan_rngs_zero", "m = plan_args(); m._plan.set_rngs(np.zeros((1, 4), np.uint64))", V, r"rng state 0 is all zeros"),
-    case("c_optimizer_kind", "m = plan_args(); z = np.zeros(0, np.float32); m._plan.set_optimizer(99, np.zeros(8), z, z, z, np.zeros(1, np.int64))", V,
-         r"unknown optimizer kind 99"),
-    case("c_optimizer_lr_nan", "m = plan_args(); z = np.zeros(0, np.float32); h = np.zeros(8); h[0] = nan; m._plan.set_optimizer(1, h, z, z, z, np.zeros(1, np.int64))", V,
+    case("c_optimizer_kind", "m = plan_args(); z = np.zeros(0, np.float32); m._plan.set_optimizer(NO_KIND, np.zeros(8), z, z, z, np.zeros(1, np.int64))", V,
+         r"unknown optimizer kind 999"),
+    case("c_optimizer_lr_nan", "m = plan_args(); z = np.zeros(0, np.float32); h = np.zeros(8); h[0] = nan; m._plan.set_optimizer(_C.OPTIMIZERS['sgd'], h, z, z, z, np.zeros(1, np.int64))", V,
          r"optimizer learning_rate must be finite and >= 0\. Received: learning_rate=nan"),
 ]
 
