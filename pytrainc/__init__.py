@@ -80,14 +80,20 @@ def build_info():
 def set_num_threads(n):
     """Set the number of threads OpenBLAS uses for matmul (process-wide).
 
+    OpenBLAS uses at most the MAX_THREADS of its build (see `blas_info()`);
+    a larger n is capped there.
+
     Args:
-        n: An int >= 1.
+        n: An int in [1, 2**31 - 1].
 
     Raises:
-        ValueError: if n < 1.
+        TypeError: if n is not an int.
+        ValueError: if n is out of range.
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads expects an int. Received: {n!r}")
+    if not 1 <= n <= 2**31 - 1:
+        raise ValueError(f"num_threads must be an int in [1, {2**31 - 1}]. Received: {n}")
     _C.set_num_threads(n)
 
 

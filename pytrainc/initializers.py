@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from pytrainc import _C, utils
+from pytrainc._checks import number
 from pytrainc._identifiers import from_identifier
 
 _UNIFORM, _NORMAL, _TRUNCATED = 0, 1, 2
@@ -66,7 +67,7 @@ class Constant(Initializer):
     """
 
     def __init__(self, value=0.0):
-        self.value = float(value)
+        self.value = number("value", value)
 
     def __call__(self, shape, dtype=None):
         return np.full(tuple(shape), self.value, dtype=np.float32)
@@ -80,7 +81,7 @@ class RandomUniform(_Random):
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         super().__init__(seed)
-        self.minval, self.maxval = float(minval), float(maxval)
+        self.minval, self.maxval = number("minval", minval), number("maxval", maxval)
 
     def __call__(self, shape, dtype=None):
         return self._fill(shape, _UNIFORM, self.minval, self.maxval)
@@ -94,7 +95,7 @@ class RandomNormal(_Random):
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean, self.stddev = number("mean", mean), number("stddev", stddev, low=0.0)
 
     def __call__(self, shape, dtype=None):
         return self._fill(shape, _NORMAL, self.mean, self.stddev)
@@ -136,8 +137,7 @@ class VarianceScaling(_Random):
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         super().__init__(seed)
-        if scale <= 0:
-            raise ValueError(f"scale must be positive. Received: scale={scale}")
+        scale = number("scale", scale, low=0.0, low_open=True)
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg'. Received: mode={mode!r}")
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
@@ -175,7 +175,7 @@ class Orthogonal(_Random):
 
     def __init__(self, gain=1.0, seed=None):
         super().__init__(seed)
-        self.gain = float(gain)
+        self.gain = number("gain", gain)
 
     def __call__(self, shape, dtype=None):
         shape = tuple(int(s) for s in shape)

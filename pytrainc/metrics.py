@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from pytrainc import _C
+from pytrainc._checks import number
 from pytrainc._identifiers import from_identifier
 
 # Kind ids come from the C registry (csrc/kinds.def, `_C.METRICS`); 0 means none.
@@ -58,7 +59,7 @@ class BinaryAccuracy(Metric):
 
     def __init__(self, name="binary_accuracy", threshold=0.5):
         super().__init__(name)
-        self._threshold = float(threshold)
+        self._threshold = number("threshold", threshold, low=0.0, high=1.0)
 
     def get_config(self):
         return {"name": self.name, "threshold": self._threshold}
@@ -343,7 +344,8 @@ def get(identifier):
         return _Accuracy(name=identifier)
     return from_identifier(identifier, what="metric", base=Metric, names={**_BY_NAME, "accuracy": _Accuracy,
                                                                          "acc": _Accuracy}, classes=_CLASSES,
-                           make=lambda cls, name: cls(name=name) if name in _BY_NAME else cls())
+                           make=lambda cls, name: cls(name=name) if name in _BY_NAME else cls(),
+                           hint=". Expected a name such as 'accuracy', a config dict or a pytrainc.metrics.Metric")
 
 
 def serialize(metric):

@@ -3,8 +3,7 @@
 The penalty and its gradient are applied by the C engine each step.
 """
 
-import math
-
+from pytrainc._checks import number
 from pytrainc._identifiers import from_identifier
 
 
@@ -29,10 +28,7 @@ class Regularizer:
 
 
 def _coef(name, value):
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"Value for argument {name} must be a non-negative finite number. Received: {name}={value}")
-    return value
+    return number(name, value, low=0.0)
 
 
 class L1L2(Regularizer):
@@ -78,7 +74,8 @@ def get(identifier):
     if identifier is None:
         return None
     return from_identifier(identifier, what="regularizer", base=Regularizer,
-                           names={"l1": L1, "l2": L2, "l1_l2": L1L2, **_CLASSES}, classes=_CLASSES)
+                           names={"l1": L1, "l2": L2, "l1_l2": L1L2, **_CLASSES}, classes=_CLASSES,
+                           hint=". Expected None, a name such as 'l2', a config dict or a pytrainc.regularizers.Regularizer")
 
 
 def serialize(reg):

@@ -12,6 +12,9 @@ from pytrainc import _C
 # shuffling and dropout. The C core advances it in place.
 _GLOBAL_RNG = np.zeros(4, dtype=np.uint64)
 _C.rng_seed(_GLOBAL_RNG, int.from_bytes(os.urandom(8), "little"))
+# How many times set_random_seed ran: a model whose shuffle generator is older
+# takes a new copy of the global one at its next fit (pytrainc/models/model.py).
+_SEEDINGS = 0
 
 
 def global_rng():
@@ -39,7 +42,10 @@ def set_random_seed(seed):
 
     Seeds pytrainc's own generator (weight initialization, shuffling, dropout)
     and, as `keras.utils.set_random_seed` does, Python's `random` and NumPy's
-    global generator. Two runs that build and fit the same model after the
+    global generator. Each model shuffles from its own copy of pytrainc's
+    generator, taken when the model is built and again at its first `fit` after
+    each `set_random_seed`; so what other models draw (in this thread or
+    another) never changes a model's shuffles. Two runs that build and fit the same model after the
     same seed, on the same machine with the same number of BLAS threads
     (`pytrainc.set_num_threads`), produce bitwise identical weights; OpenBLAS
     may split large matrix products differently for another thread count.
@@ -51,8 +57,10 @@ def set_random_seed(seed):
 
     >>> pytrainc.utils.set_random_seed(42)
     """
+    global _SEEDINGS
     seed = _check_seed(seed)
     _C.rng_seed(_GLOBAL_RNG, seed)
+    _SEEDINGS += 1
     random.seed(seed)
     np.random.seed(seed % 2**32)
 

@@ -81,37 +81,71 @@ int ptc_py_raise_plan_status(ptc_status st, const ptc_plan *plan, const char *wh
 }
 
 // ---------------------------------------------------------------------------
-// Ctrl-C while the GIL is released: a SIGINT handler sets a flag the engine
-// reads between batches, then calls the previous (Python's) handler so that
-// Python's signal machinery also sees the signal.
+// Ctrl-C while the GIL is released. Every engine call has its own stop token
+// (a local int the engine reads between batches), so no call can reset or
+// see another's. At most one call, the main thread's (Python delivers SIGINT
+// to the main thread only), registers its token with the SIGINT handler; the
+// handler sets that token, then calls the previous (Python's) handler so that
+// Python's signal machinery also sees the signal. Calls in other threads are
+// never stopped by Ctrl-C.
 
-volatile int ptc_py_stop_flag = 0;
+static volatile int *volatile sigint_token = NULL;  // the registered call's token, or NULL
 static struct sigaction prev_sigint;
-static int sigint_installed = 0;
 
 static void on_sigint(int sig) {
-    ptc_py_stop_flag = 1;
+    volatile int *token = sigint_token;
+    if (token) *token = 1;
     if (!(prev_sigint.sa_flags & SA_SIGINFO) && prev_sigint.sa_handler != SIG_DFL &&
         prev_sigint.sa_handler != SIG_IGN && prev_sigint.sa_handler != NULL)
         prev_sigint.sa_handler(sig);
 }
 
-void ptc_py_watch_sigint(int enable) {
-    ptc_py_stop_flag = 0;
-    sigint_installed = 0;
-    if (!enable) return;
+// Whether the calling thread is Python's main thread (the one signals go to);
+// -1 with an exception set if threading cannot tell.
+static int in_main_thread(void) {
+    PyObject *threading = NULL, *main = NULL, *ident = NULL;
+    int ret = -1;
+    if (!(threading = PyImport_ImportModule("threading"))) goto cleanup;
+    if (!(main = PyObject_CallMethod(threading, "main_thread", NULL))) goto cleanup;
+    if (!(ident = PyObject_GetAttrString(main, "ident"))) goto cleanup;
+    unsigned long id = PyLong_AsUnsignedLong(ident);
+    if (id == (unsigned long)-1 && PyErr_Occurred()) goto cleanup;
+    ret = id == PyThread_get_thread_ident();
+cleanup:
+    Py_XDECREF(ident);
+    Py_XDECREF(main);
+    Py_XDECREF(threading);
+    return ret;
+}
+
+int ptc_py_stop_begin(ptc_py_stop *stop, int interruptible) {
+    stop->token = 0;
+    stop->watching = 0;
+    if (!interruptible || sigint_token) return 0;
+    int is_main = in_main_thread();
+    if (is_main < 0) return -1;
+    if (!is_main) return 0;  // Ctrl-C never stops a call made by another thread
+    // A Ctrl-C that arrived before this call is raised now, not swallowed.
+    if (PyErr_CheckSignals() < 0) return -1;
     struct sigaction cur;
-    if (sigaction(SIGINT, NULL, &cur) != 0) return;
-    if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_IGN) return;  // respect an ignored SIGINT
+    if (sigaction(SIGINT, NULL, &cur) != 0) return 0;
+    if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_IGN) return 0;  // respect an ignored SIGINT
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, &prev_sigint) == 0) sigint_installed = 1;
+    sigint_token = &stop->token;  // before the handler can run
+    if (sigaction(SIGINT, &sa, &prev_sigint) == 0) {
+        stop->watching = 1;
+    } else {
+        sigint_token = NULL;
+    }
+    return 0;
 }
 
-void ptc_py_unwatch_sigint(void) {
-    if (sigint_installed) sigaction(SIGINT, &prev_sigint, NULL);
-    sigint_installed = 0;
+void ptc_py_stop_end(ptc_py_stop *stop) {
+    if (!stop->watching) return;
+    sigaction(SIGINT, &prev_sigint, NULL);
+    sigint_token = NULL;
+    stop->watching = 0;
 }
-

@@ -27,10 +27,17 @@ int ptc_py_raise_status(ptc_status st, const char *what);
 // With PTC_ERR_OP, names the plan's malformed op.
 int ptc_py_raise_plan_status(ptc_status st, const ptc_plan *plan, const char *what);
 
-// Ctrl-C while the GIL is released: ptc_py_stop_flag becomes 1 (see common.c).
-extern volatile int ptc_py_stop_flag;
-void ptc_py_watch_sigint(int enable);
-void ptc_py_unwatch_sigint(void);
+// Ctrl-C while the GIL is released (see common.c): each engine call owns one
+// stop token, passed to the engine as &token. ptc_py_stop_begin(stop, 1)
+// registers it with the SIGINT handler when no other call holds the handler
+// (Python code passes interruptible=1 from the main thread only); returns -1
+// with KeyboardInterrupt set for a Ctrl-C that is already pending.
+typedef struct {
+    volatile int token;
+    int watching;
+} ptc_py_stop;
+int ptc_py_stop_begin(ptc_py_stop *stop, int interruptible);
+void ptc_py_stop_end(ptc_py_stop *stop);
 
 extern PyTypeObject ptc_py_PlanType;
 // Shared by the Plan and the single-kernel entry points (plan.c): 0, or -1 with an exception.

@@ -29,13 +29,15 @@ static PyObject *py_dense_forward(PyObject *mod, PyObject *args) {
     npy_intp N = PyArray_DIM(in, 0), IN = PyArray_DIM(in, 1), OUT = PyArray_DIM(w, 1);
     if (dense_dims_too_large(N, IN, OUT)) return NULL;
     if (PyArray_DIM(w, 0) != IN) {
-        PyErr_SetString(PyExc_ValueError, "weight must be (IN, OUT)");
+        PyErr_Format(PyExc_ValueError, "weight must be (IN, OUT) with IN = %zd, inp's columns. Received: weight (%zd, %zd)",
+                     (Py_ssize_t)IN, (Py_ssize_t)PyArray_DIM(w, 0), (Py_ssize_t)OUT);
         return NULL;
     }
     if (bo != Py_None) {
         if (!(b = ptc_py_check_array(bo, NPY_FLOAT32, 1, 0, "bias"))) return NULL;
         if (PyArray_DIM(b, 0) != OUT) {
-            PyErr_SetString(PyExc_ValueError, "bias must be (OUT,)");
+            PyErr_Format(PyExc_ValueError, "bias must be (OUT,) = (%zd,). Received: (%zd,)", (Py_ssize_t)OUT,
+                         (Py_ssize_t)PyArray_DIM(b, 0));
             return NULL;
         }
     }
@@ -59,7 +61,10 @@ static PyObject *py_dense_backward(PyObject *mod, PyObject *args) {
     npy_intp N = PyArray_DIM(in, 0), IN = PyArray_DIM(in, 1), OUT = PyArray_DIM(w, 1);
     if (dense_dims_too_large(N, IN, OUT)) return NULL;
     if (PyArray_DIM(w, 0) != IN || PyArray_DIM(g, 0) != N || PyArray_DIM(g, 1) != OUT) {
-        PyErr_SetString(PyExc_ValueError, "shapes must be dout (N, OUT), inp (N, IN), weight (IN, OUT)");
+        PyErr_Format(PyExc_ValueError, "shapes must be dout (N, OUT), inp (N, IN), weight (IN, OUT). Received: "
+                     "dout (%zd, %zd), inp (%zd, %zd), weight (%zd, %zd)", (Py_ssize_t)PyArray_DIM(g, 0),
+                     (Py_ssize_t)PyArray_DIM(g, 1), (Py_ssize_t)N, (Py_ssize_t)IN, (Py_ssize_t)PyArray_DIM(w, 0),
+                     (Py_ssize_t)OUT);
         return NULL;
     }
     npy_intp d1[2] = {N, IN}, d2[2] = {IN, OUT}, d3[1] = {OUT};
@@ -123,12 +128,19 @@ static PyObject *py_loss(PyObject *mod, PyObject *args) {
     PyObject *po, *yo, *wo = NULL;
     const float *w = NULL;
     if (!PyArg_ParseTuple(args, "iOO|O", &kind, &po, &yo, &wo)) return NULL;
+    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT) {
+        PyErr_Format(PyExc_ValueError, "unknown loss kind %d: expected one of _C.LOSSES' values", kind);
+        return NULL;
+    }
     PyArrayObject *p = ptc_py_check_array(po, NPY_FLOAT32, 2, 0, "pred");
     PyArrayObject *y = p ? ptc_py_check_array(yo, NPY_FLOAT32, 2, 0, "y") : NULL;
     if (!y) return NULL;
     npy_intp N = PyArray_DIM(p, 0), D = PyArray_DIM(p, 1);
     if (PyArray_DIM(y, 0) != N || PyArray_DIM(y, 1) != ptc_loss_y_size(kind, D)) {
-        PyErr_SetString(PyExc_ValueError, "y has the wrong shape for this loss");
+        PyErr_Format(PyExc_ValueError, "y has the wrong shape for this loss: expected (%zd, %lld) for pred (%zd, %zd). "
+                     "Received: (%zd, %zd)",
+                     (Py_ssize_t)N, (long long)ptc_loss_y_size(kind, D), (Py_ssize_t)N, (Py_ssize_t)D,
+                     (Py_ssize_t)PyArray_DIM(y, 0), (Py_ssize_t)PyArray_DIM(y, 1));
         return NULL;
     }
     if (ptc_py_check_weights(wo, N, &w)) return NULL;
@@ -156,8 +168,13 @@ static PyObject *py_metric_accumulate(PyObject *mod, PyObject *args) {
     PyArrayObject *y = p ? ptc_py_check_array(yo, NPY_FLOAT32, 2, 0, "y") : NULL;
     if (!y) return NULL;
     npy_intp N = PyArray_DIM(p, 0), D = PyArray_DIM(p, 1), ys = PyArray_DIM(y, 1);
-    if (PyArray_DIM(y, 0) != N || mt.kind <= 0 || mt.kind >= PTC_METRIC_COUNT || ptc_metric_check(&mt, D, ys) != PTC_OK) {
-        PyErr_SetString(PyExc_ValueError, "bad metric kind, parameter or y shape");
+    if (mt.kind <= 0 || mt.kind >= PTC_METRIC_COUNT) {
+        PyErr_Format(PyExc_ValueError, "unknown metric kind %d: expected one of _C.METRICS' values", mt.kind);
+        return NULL;
+    }
+    if (PyArray_DIM(y, 0) != N || ptc_metric_check(&mt, D, ys) != PTC_OK) {
+        PyErr_Format(PyExc_ValueError, "metric kind %d with k=%lld does not fit the pred or y shape. Received: pred (%zd, %zd), y (%zd, %zd)",
+                     mt.kind, k, (Py_ssize_t)N, (Py_ssize_t)D, (Py_ssize_t)PyArray_DIM(y, 0), (Py_ssize_t)ys);
         return NULL;
     }
     if (ptc_py_check_weights(wo, N, &w)) return NULL;

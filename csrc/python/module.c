@@ -11,14 +11,18 @@ static PyObject *py_blas_info(PyObject *mod, PyObject *noargs) {
     return Py_BuildValue("si", cfg ? cfg : "", ptc_blas_get_num_threads());
 }
 
+// set_num_threads(n): any Python int; out of [1, INT_MAX] is a ValueError, never an OverflowError.
 static PyObject *py_set_num_threads(PyObject *mod, PyObject *args) {
-    int n;
-    if (!PyArg_ParseTuple(args, "i", &n)) return NULL;
-    if (n < 1) {
-        PyErr_Format(PyExc_ValueError, "num_threads must be >= 1. Received: %d", n);
+    PyObject *no;
+    int overflow = 0;
+    if (!PyArg_ParseTuple(args, "O!", &PyLong_Type, &no)) return NULL;
+    long long n = PyLong_AsLongLongAndOverflow(no, &overflow);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (overflow || n < 1 || n > INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "num_threads must be >= 1 and <= %d. Received: %R", INT_MAX, no);
         return NULL;
     }
-    ptc_blas_set_num_threads(n);
+    ptc_blas_set_num_threads((int)n);
     Py_RETURN_NONE;
 }
 

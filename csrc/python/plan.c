@@ -535,14 +535,18 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
     double *s = PyArray_DATA((PyArrayObject *)sums);
     int64_t done = 0;
     ptc_status st;
+    ptc_py_stop stop;
+    if (ptc_py_stop_begin(&stop, interruptible)) {
+        Py_DECREF(sums);
+        return NULL;
+    }
     self->busy = 1;
     self->plan.sample_weight = w;
-    ptc_py_watch_sigint(interruptible);
     Py_BEGIN_ALLOW_THREADS
     st = ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size,
-                        (int64_t)b0, (int64_t)b1, &ptc_py_stop_flag, stop_on_nonfinite, s, &done, &last_loss);
+                        (int64_t)b0, (int64_t)b1, &stop.token, stop_on_nonfinite, s, &done, &last_loss);
     Py_END_ALLOW_THREADS
-    ptc_py_unwatch_sigint();
+    ptc_py_stop_end(&stop);
     self->plan.sample_weight = NULL;
     self->busy = 0;
     int stopped = st == PTC_STOPPED_NONFINITE;
@@ -572,14 +576,18 @@ static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
     }
     if (!(sums = new_sums(self))) return NULL;
     ptc_status st;
+    ptc_py_stop stop;
+    if (ptc_py_stop_begin(&stop, interruptible)) {
+        Py_DECREF(sums);
+        return NULL;
+    }
     self->busy = 1;
     self->plan.sample_weight = w;
-    ptc_py_watch_sigint(interruptible);
     Py_BEGIN_ALLOW_THREADS
     st = ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
-                           (int64_t)batch_size, &ptc_py_stop_flag, PyArray_DATA((PyArrayObject *)sums));
+                           (int64_t)batch_size, &stop.token, PyArray_DATA((PyArrayObject *)sums));
     Py_END_ALLOW_THREADS
-    ptc_py_unwatch_sigint();
+    ptc_py_stop_end(&stop);
     self->plan.sample_weight = NULL;
     self->busy = 0;
     if (ptc_py_raise_plan_status(st, &self->plan, "evaluate")) {
@@ -605,13 +613,17 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     npy_intp dims[2] = {PyArray_DIM(x, 0), (npy_intp)self->plan.buf_size[self->plan.output_buf]};
     if (!(out = PyArray_EMPTY(2, dims, NPY_FLOAT32, 0))) return NULL;
     ptc_status st;
+    ptc_py_stop stop;
+    if (ptc_py_stop_begin(&stop, interruptible)) {
+        Py_DECREF(out);
+        return NULL;
+    }
     self->busy = 1;
-    ptc_py_watch_sigint(interruptible);
     Py_BEGIN_ALLOW_THREADS
-    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, &ptc_py_stop_flag,
+    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, &stop.token,
                           PyArray_DATA((PyArrayObject *)out));
     Py_END_ALLOW_THREADS
-    ptc_py_unwatch_sigint();
+    ptc_py_stop_end(&stop);
     self->busy = 0;
     if (ptc_py_raise_status(st, "predict")) {
         Py_DECREF(out);

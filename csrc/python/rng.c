@@ -8,7 +8,7 @@ static ptc_rng *rng_state_any(PyObject *o) {
     PyArrayObject *a = ptc_py_check_array(o, NPY_UINT64, 1, 1, "rng state");
     if (!a) return NULL;
     if (PyArray_DIM(a, 0) != 4) {
-        PyErr_SetString(PyExc_ValueError, "rng state must hold 4 uint64 words");
+        PyErr_Format(PyExc_ValueError, "rng state must hold 4 uint64 words. Received: %zd", (Py_ssize_t)PyArray_DIM(a, 0));
         return NULL;
     }
     return (ptc_rng *)PyArray_DATA(a);
@@ -69,7 +69,7 @@ static PyObject *py_permutation(PyObject *mod, PyObject *args) {
     ptc_rng *r = rng_state(so);
     if (!r) return NULL;
     if (n < 0) {
-        PyErr_SetString(PyExc_ValueError, "n must be non-negative");
+        PyErr_Format(PyExc_ValueError, "n must be non-negative. Received: %zd", n);
         return NULL;
     }
     npy_intp dim = n;

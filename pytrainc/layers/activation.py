@@ -1,5 +1,6 @@
 """Activation layers where Keras has them: ReLU, LeakyReLU, ELU, Softmax."""
 
+from pytrainc._checks import number
 from pytrainc.layers.core import Layer, _emit_activation
 
 
@@ -27,9 +28,7 @@ class ReLU(_ParamActivation):
         if max_value is not None or threshold != 0.0:
             raise ValueError("pytrainc's ReLU supports max_value=None and threshold=0.0 only. "
                              f"Received: max_value={max_value!r}, threshold={threshold!r}")
-        if negative_slope < 0:
-            raise ValueError(f"negative_slope must be >= 0. Received: {negative_slope}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = number("negative_slope", negative_slope, low=0.0)
         self._activation = "leaky_relu" if self.negative_slope else "relu"
 
     def _alpha(self):
@@ -46,9 +45,7 @@ class LeakyReLU(_ParamActivation):
 
     def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
-        if negative_slope < 0:
-            raise ValueError(f"negative_slope must be >= 0. Received: {negative_slope}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = number("negative_slope", negative_slope, low=0.0)
 
     def _alpha(self):
         return self.negative_slope
@@ -64,7 +61,7 @@ class ELU(_ParamActivation):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        self.alpha = number("alpha", alpha)
 
     def _alpha(self):
         return self.alpha

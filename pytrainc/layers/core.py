@@ -144,7 +144,8 @@ class Layer:
         self.built = False
         self._variables = []
         if input_dim is not None and input_shape is not None:
-            raise ValueError("Pass either input_shape or input_dim, not both.")
+            raise ValueError("Pass either input_shape or input_dim, not both. "
+                             f"Received: input_shape={input_shape!r}, input_dim={input_dim!r}")
         if input_dim is not None:
             input_shape = (input_dim,)
         self._input_shape_arg = _shape_tuple(input_shape, "input_shape") if input_shape is not None else None
@@ -259,7 +260,7 @@ class InputLayer(Layer):
         if shape is None:
             shape = input_shape
         if shape is None:
-            raise ValueError("InputLayer needs a shape, e.g. InputLayer(shape=(8,)).")
+            raise ValueError("InputLayer needs a shape, e.g. InputLayer(shape=(8,)). Received: shape=None")
         super().__init__(name=name, **kwargs)
         self.shape = _shape_tuple(shape, "shape")
         self.batch_size = batch_size

@@ -3,6 +3,7 @@
 import math
 
 from pytrainc import initializers, regularizers
+from pytrainc._checks import number
 from pytrainc.layers.core import Layer
 
 
@@ -37,11 +38,8 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         if axis not in (-1,) and not (isinstance(axis, (list, tuple)) and list(axis) == [-1]):
             raise ValueError(f"pytrainc's BatchNormalization normalizes the last axis (axis=-1). Received: axis={axis!r}")
-        momentum, epsilon = float(momentum), float(epsilon)
-        if not (0.0 <= momentum <= 1.0) or not math.isfinite(momentum):
-            raise ValueError(f"momentum must be in [0, 1]. Received: momentum={momentum}")
-        if not (epsilon > 0.0) or not math.isfinite(epsilon):
-            raise ValueError(f"epsilon must be > 0. Received: epsilon={epsilon}")
+        momentum = number("momentum", momentum, low=0.0, high=1.0)
+        epsilon = number("epsilon", epsilon, low=0.0, low_open=True)
         self.axis, self.momentum, self.epsilon = -1, momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)

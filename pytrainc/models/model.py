@@ -8,10 +8,11 @@ training methods come from `pytrainc.trainers.Trainer`.
 """
 
 import collections
+import threading
 
 import numpy as np
 
-from pytrainc import h5, saving
+from pytrainc import h5, saving, utils
 from pytrainc import layers as layers_module
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
@@ -21,6 +22,21 @@ from pytrainc.saving.model_file import _refuse_keras_formats, save_model
 from pytrainc.trainers import Trainer
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _value_problem(name, value):
+    """Why the weights `value` cannot be loaded as float32 (NaN, inf, overflow), or None."""
+    if value.dtype.kind != "f":
+        return None
+    bad = value.size - int(np.count_nonzero(np.isfinite(value)))
+    if bad:
+        return f"{name} holds {bad} NaN or infinite value(s); expected finite numbers"
+    if value.dtype.itemsize > 4:
+        with np.errstate(over="ignore"):
+            over = value.size - int(np.count_nonzero(np.isfinite(value.astype(np.float32))))
+        if over:
+            return f"{name} holds {over} value(s) outside the float32 range (|x| > 3.4e38)"
+    return None
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -62,9 +78,16 @@ class Model(Trainer):
         self._grads = np.zeros(0, dtype=np.float32)
         self._pack_key = None
         self._plan = None
+        self._shuffle_rng = None
+        self._shuffle_seedings = None  # utils._SEEDINGS when _shuffle_rng was copied
+        # fit, evaluate and predict hold it for the whole call: one model used
+        # from several threads runs one call at a time (reentrant, so a callback
+        # may call predict on its own model).
+        self._call_lock = threading.RLock()
         if inputs is None and outputs is None:
             if type(self) is Model:
-                raise ValueError("Model needs inputs and outputs, e.g. Model(inputs=x, outputs=y).")
+                raise ValueError("Model needs inputs and outputs, e.g. Model(inputs=x, outputs=y). "
+                                 f"Received: inputs={inputs!r}, outputs={outputs!r}")
             return
         self._set_graph(inputs, outputs)
 
@@ -105,6 +128,35 @@ class Model(Trainer):
         self._plan = None
         self._pack_key = None
         self._pack()
+        self._copy_global_rng()
+
+    @property
+    def shuffle_rng(self):
+        """The generator state (uint64, shape (4,)) from which `fit` draws its shuffles.
+
+        A copy of the global generator taken when the model is built (once its
+        weights are drawn) and again at the first `fit` after each
+        `pytrainc.utils.set_random_seed`; each shuffled epoch advances it in place.
+        So a model's shuffles do not depend on what other models draw, in this
+        thread or another, and `set_random_seed` still reseeds them. `None` until
+        the model is built.
+        """
+        return self._shuffle_rng
+
+    def _copy_global_rng(self):
+        # Right after building, the copy continues the stream the weights came from:
+        # a fit right after building shuffles as a fit from the global generator would.
+        if self._shuffle_rng is None:
+            self._shuffle_rng = utils.global_rng().copy()
+        else:
+            self._shuffle_rng[...] = utils.global_rng()  # in place: callers may hold it
+        self._shuffle_seedings = utils._SEEDINGS
+
+    def _fit_shuffle_rng(self):
+        """The shuffle generator for a fit, copied anew if set_random_seed ran since."""
+        if self._shuffle_seedings != utils._SEEDINGS:
+            self._copy_global_rng()
+        return self._shuffle_rng
 
     @staticmethod
     def _single(tensors, what):
@@ -258,8 +310,9 @@ class Model(Trainer):
 
         Raises:
             StateDictError: (a RuntimeError and ValueError) listing missing keys,
-                unexpected keys (with strict=True) and shape mismatches (always).
-                Nothing is changed when it raises.
+                unexpected keys (with strict=True), and always shape mismatches,
+                non-numeric arrays and values that are NaN, infinite or beyond
+                float32's range. Nothing is changed when it raises.
         """
         if not isinstance(state_dict, collections.abc.Mapping):
             raise TypeError(f"load_state_dict expects a mapping of name -> array. Received: {type(state_dict).__name__}")
@@ -277,6 +330,8 @@ class Model(Trainer):
                               f"the state dict has shape {value.shape}")
             elif value.dtype.kind not in "fiub":
                 errors.append(f"{name} has dtype {value.dtype}; expected numbers")
+            elif _value_problem(name, value):
+                errors.append(_value_problem(name, value))
             else:
                 updates.append((v, value))
         if strict:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from pytrainc import _C
+from pytrainc._checks import number
 from pytrainc._identifiers import from_identifier
 from pytrainc.optimizers import schedules
 from pytrainc.optimizers.schedules import LearningRateSchedule
@@ -20,23 +21,9 @@ from pytrainc.optimizers.schedules import LearningRateSchedule
 _EMPTY = np.zeros(0, dtype=np.float32)
 
 
-def _number(name, value, low=0.0, high=math.inf, low_open=False, high_open=False, optional=False):
-    """Check that value is a finite number in the given interval (None passes if optional)."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"Argument `{name}` must be a number{' or None' if optional else ''}. "
-                        f"Received: {name}={value!r}")
-    value = float(value)
-    below = value <= low if low_open else value < low
-    above = value >= high if high_open else value > high
-    if not math.isfinite(value) or below or above:
-        if high == math.inf:
-            bound = f"{'>' if low_open else '>='} {low:g}"
-        else:
-            bound = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"Argument `{name}` must be a finite number {bound}. Received: {name}={value}")
-    return value
+def _number(name, value, **bounds):
+    """A finite number >= 0 unless `bounds` say otherwise: no optimizer argument is negative."""
+    return number(name, value, **{"low": 0.0, **bounds})
 
 
 def _learning_rate(value):
@@ -487,7 +474,8 @@ def get(identifier):
         identifier = identifier.lower()
     if isinstance(identifier, dict) and "class_name" not in identifier:
         identifier = {"class_name": None, **identifier}
-    return from_identifier(identifier, what="optimizer", base=Optimizer, names=_BY_NAME, classes=_CLASSES)
+    return from_identifier(identifier, what="optimizer", base=Optimizer, names=_BY_NAME, classes=_CLASSES,
+                           hint=". Expected a name such as 'adam', a dict from `serialize` or a pytrainc.optimizers.Optimizer")
 
 
 def serialize(optimizer):

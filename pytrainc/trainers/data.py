@@ -9,6 +9,8 @@ import threading
 
 import numpy as np
 
+from pytrainc import losses
+
 
 def _as_array(data, what):
     if data is None:
@@ -59,6 +61,41 @@ def _to_float32(arr, what, checked=False):
     return out
 
 
+def _check_validation_split(value):
+    """fit's validation_split: a number in [0, 1)."""
+    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+          and 0.0 <= float(value) < 1.0)
+    if not ok:
+        raise ValueError(f"validation_split must be in [0, 1), a fraction of the samples. "
+                         f"Received: validation_split={value!r}")
+
+
+def _check_probability_targets(loss, y, what):
+    """Binary and categorical cross-entropy read targets as probabilities: refuse any
+    outside [0, 1], which would give a loss with no minimum. Once per call, on the
+    (already finite) targets."""
+    if isinstance(loss, (losses.BinaryCrossentropy, losses.CategoricalCrossentropy)) and y.size:
+        low, high = y.min(), y.max()
+        if low < 0 or high > 1:
+            raise ValueError(f"{loss.name} expects targets in [0, 1]. Received: {what} with values in "
+                             f"[{low}, {high}]")
+
+
+def _class_ids(y32, what="y"):
+    """Class index per sample for class_weight: argmax of one-hot rows, or the value of
+    a single column, which must then hold integer class ids >= 0."""
+    if y32.shape[1] > 1:
+        return np.argmax(y32, axis=1)
+    col = y32[:, 0]
+    if not np.all(col == np.round(col)):
+        raise ValueError("class_weight needs class targets: one-hot rows or integer class ids. "
+                         f"Received: {what} with non-integer values (regression targets?)")
+    if col.min() < 0:
+        raise ValueError("class_weight needs class targets: one-hot rows or integer class ids >= 0. "
+                         f"Received: {what} with values in [{col.min()}, {col.max()}]")
+    return col.astype(np.int64)
+
+
 def _prepare_weights(sample_weight, class_weight, y32, n, what="sample_weight"):
     """Per-sample float32 weights from sample_weight and/or class_weight (Keras's
     rules: a missing class weighs 1, both multiply), or None."""
@@ -78,9 +115,10 @@ def _prepare_weights(sample_weight, class_weight, y32, n, what="sample_weight"):
         for k, v in class_weight.items():
             if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
                 raise ValueError(f"class_weight keys must be class indices (ints). Received: {k!r}")
-            if not math.isfinite(float(v)) or float(v) < 0:
+            is_number = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            if not is_number or not math.isfinite(float(v)) or float(v) < 0:
                 raise ValueError(f"class_weight values must be finite and >= 0. Received: {k}: {v!r}")
-        ids = np.argmax(y32, axis=1) if y32.shape[1] > 1 else np.round(y32[:, 0]).astype(np.int64)
+        ids = _class_ids(y32)
         cw = np.array([class_weight.get(int(c), 1.0) for c in range(int(ids.max()) + 1)], dtype=np.float32)
         cw = cw[ids]
         w = cw if w is None else w * cw

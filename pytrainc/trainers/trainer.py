@@ -8,6 +8,7 @@ backup asks. `Model` inherits from `Trainer`; the graph, weights and saving live
 in `pytrainc/models/model.py`.
 """
 
+import functools
 import math
 import time
 
@@ -18,10 +19,22 @@ from pytrainc import callbacks as callbacks_module
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
-from pytrainc import utils
 from pytrainc._plan import PlanBuilder
-from pytrainc.trainers.data import (_as_array, _engine_batch, _interruptible, _prepare_weights, _to_float32,
-                                    _check_finite)
+from pytrainc.trainers.data import (_as_array, _check_finite, _check_probability_targets, _check_validation_split,
+                                    _engine_batch, _interruptible, _prepare_weights, _to_float32)
+
+
+def _one_call_at_a_time(method):
+    """Runs method holding the model's call lock: the plan's workspaces, weights and
+    optimizer state serve one engine call at a time, so a call from a second thread
+    waits for the first to end instead of failing with "Plan is in use"."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._call_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class Trainer:
@@ -41,7 +54,7 @@ class Trainer:
             ValueError: for unknown names or a missing loss.
         """
         if loss is None:
-            raise ValueError("compile needs a loss, e.g. loss='mse'.")
+            raise ValueError("compile needs a loss, e.g. loss='mse'. Received: loss=None")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
         if metrics is None:
@@ -188,6 +201,7 @@ class Trainer:
                             "pytrainc.utils.to_categorical(y).")
                 raise ValueError(f"{what} must have shape {(None,) + out_shape} to match the model's output. "
                                  f"Received: {what}.shape={y.shape}.{hint}")
+        _check_probability_targets(self.loss, y, what)
         return _to_float32(y.reshape(n, -1), what, checked=True), y.shape  # checked on entry
 
     def _resolve_metrics(self, y_shape):
@@ -211,6 +225,7 @@ class Trainer:
         return int(batch_size)
 
     # -- training ----------------------------------------------------------
+    @_one_call_at_a_time
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0):
@@ -253,10 +268,11 @@ class Trainer:
         verbose = self._verbose(verbose)
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative int. Received: epochs={epochs!r}")
-        if not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
-            raise ValueError(f"initial_epoch must be a non-negative int. Received: {initial_epoch!r}")
-        if not (0.0 <= float(validation_split) < 1.0):
-            raise ValueError(f"validation_split must be in [0, 1). Received: {validation_split}")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+            raise ValueError(f"initial_epoch must be a non-negative int. Received: initial_epoch={initial_epoch!r}")
+        _check_validation_split(validation_split)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise ValueError(f"shuffle must be True or False. Received: shuffle={shuffle!r}")
         x32, y32 = self._prepare_xy(x, y)
         w32 = _prepare_weights(sample_weight, class_weight, y32, x32.shape[0])
         val = None
@@ -285,7 +301,7 @@ class Trainer:
         cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=int(epochs), steps=-(-n // batch_size))
         self.stop_training = False
-        rng = utils.global_rng()
+        rng = self._fit_shuffle_rng()  # the model's own: other models' draws never move it
         ordered = np.arange(n, dtype=np.int64)
         cbs.on_train_begin()
         # BackupAndRestore may have restored an interrupted run: start where it stopped.
@@ -385,6 +401,7 @@ class Trainer:
             raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
         return int(verbose)
 
+    @_one_call_at_a_time
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
                  callbacks=None):
         """Loss and metrics on data, as `keras.Model.evaluate` (weighted by sample_weight when given).
@@ -412,11 +429,36 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+    @_one_call_at_a_time
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         """Outputs for inputs x, computed in C in batches, as `keras.Model.predict`.
 
+        Threads: one model may be used from several threads. Its `fit`, `evaluate`
+        and `predict` calls run one at a time (each holds the model's lock, and the
+        GIL is released while the engine runs), so `predict` from several threads
+        works and gives the same outputs as serial calls, but does not run in
+        parallel; a call waits for the one before it, a whole `fit` included. For
+        parallel predictions, give each thread its own model (for example
+        `Model.from_config(model.get_config())` and `set_weights`). Ctrl-C stops
+        only a call made by the main thread.
+
+        Args:
+            x: Inputs, an array (any numeric dtype and layout) or a list.
+            batch_size: Defaults to 32.
+            verbose: 'auto', 0, 1 or 2 (no progress bar is shown). Defaults to 'auto'.
+            callbacks: List of `pytrainc.callbacks.Callback`. Defaults to None.
+
         Returns:
             A float32 array of shape `(len(x),) + output shape`.
+
+        Raises:
+            ValueError: for inputs of the wrong shape, NaN or inf values, or bad arguments.
+
+        Example:
+
+        >>> model = Sequential([Input((3,)), Dense(2)])
+        >>> model.predict(np.zeros((4, 3)), verbose=0).shape
+        (4, 2)
         """
         self._require_built("predict")
         batch_size = self._batch_size(batch_size)
@@ -430,6 +472,7 @@ class Trainer:
         cbs.on_predict_end()
         return out.reshape((x32.shape[0],) + tuple(self._graph["output"].sample_shape))
 
+    @_one_call_at_a_time
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch (all of x). Returns that batch's loss
         (and metrics), as Keras 2's train_on_batch with reset_metrics=True."""
@@ -441,6 +484,7 @@ class Trainer:
         sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible(), False, w32)
         return self._format_logs(self._logs(sums), return_dict)
 
+    @_one_call_at_a_time
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch, without training."""
         self._require_compiled("test_on_batch")

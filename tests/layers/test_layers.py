@@ -866,7 +866,7 @@ def test_regularizer_objects_compute_keras_penalties():
     assert regularizers.l1_l2(l1=0.1, l2=0.2)(w) == pytest.approx(0.1 * np.abs(w64).sum() + 0.2 * (w64 ** 2).sum(),
                                                                   rel=1e-12)
     assert regularizers.get("l1_l2")(w) == 0.0  # Keras 3's L1L2 defaults to l1=l2=0
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="finite number >= 0"):
         regularizers.l2(-0.1)
 
 
