@@ -353,9 +353,24 @@ class Model(Trainer):
                 "loss": losses_module.serialize(self.loss),
                 "metrics": [metrics_module.serialize(m) for m in self._metric_specs]}
 
-    def save(self, filepath):
-        """Save architecture, weights and optimizer state to one file (see `save_model`)."""
-        save_model(self, filepath)
+    def save(self, filepath, overwrite=True):
+        """Save architecture, weights and optimizer state to one file, as `keras.Model.save`.
+
+        Args:
+            filepath: str or PathLike. `.keras` writes Keras 3's format
+                (`keras.models.load_model` reads it), `.ptc` pytrainc's own and
+                `.h5` / `.hdf5` HDF5; other suffixes are refused.
+            overwrite: Whether to replace an existing file. Defaults to True.
+
+        Raises:
+            ValueError: for another suffix, or an unbuilt model.
+
+        Example:
+
+        >>> model.save("model.keras")
+        >>> restored = pytrainc.models.load_model("model.keras")
+        """
+        save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath):
         """Save the weights atomically: `.h5` / `.hdf5` in Keras's legacy HDF5 layout and
@@ -364,7 +379,7 @@ class Model(Trainer):
         the safetensors layout (the state dict).
 
         Raises:
-            ValueError: for `.keras` paths, which are not supported yet.
+            ValueError: for `.keras` paths (a `.keras` file holds a whole model: use `save`).
             ImportError: for an HDF5 path when h5py is not installed.
         """
         _refuse_keras_formats(filepath)
