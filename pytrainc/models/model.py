@@ -17,6 +17,7 @@ from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
 from pytrainc.layers import InputLayer, KerasTensor
+from pytrainc.saving import model_file
 from pytrainc.saving.model_file import _refuse_keras_formats, save_model
 from pytrainc.trainers import Trainer
 
@@ -404,7 +405,35 @@ class Model(Trainer):
         else:
             self.load_state_dict(saving.load(filepath), strict=True)
 
+    def __reduce__(self):
+        """Pickling, `copy.copy` and `copy.deepcopy` go through the configuration, weights and optimizer state.
+
+        The copy is what saving and loading the model would give (see
+        `pytrainc.saving.model_file.model_state`): the same architecture and
+        compile settings, copies of the weights, of the optimizer's slots and
+        iteration count and of the Dropout generators, so it predicts bitwise
+        as the original and continues training bitwise as the original would.
+        `copy.copy` gives such an independent copy too: two models sharing one
+        flat parameter buffer and one C plan could not train apart. Making a
+        copy draws nothing from the global generator.
+
+        Raises:
+            TypeError: for a subclass of `Model` or `Sequential`, whose own
+                attributes a configuration cannot carry.
+        """
+        from pytrainc.models.sequential import Sequential
+
+        if type(self) not in (Model, Sequential):
+            raise TypeError(f"Cannot pickle or copy a {type(self).__name__}: pytrainc copies Model and Sequential "
+                            "through their configuration, which a subclass's own attributes are not part of")
+        return _restore_model, model_file.model_state(self)
+
     def __call__(self, inputs):
         raise TypeError("Calling a model on tensors is not supported yet; use model.predict(x) for data.")
 
 
+def _restore_model(tensors, meta):
+    from pytrainc import utils
+
+    with utils._global_rng_kept():
+        return model_file.model_from_state("a pickled model", tensors, meta)

@@ -91,7 +91,7 @@ def save_model(model, filepath, overwrite=True):
     >>> pytrainc.models.save_model(model, "model.keras")
     >>> restored = pytrainc.models.load_model("model.keras")
     """
-    from pytrainc.models import Model, Sequential
+    from pytrainc.models import Model
 
     if not isinstance(model, Model):
         raise TypeError(f"save_model expects a pytrainc Model. Received: {type(model).__name__}")
@@ -103,6 +103,22 @@ def save_model(model, filepath, overwrite=True):
     if kind == "keras":
         keras_file.save_keras(model, path)
         return
+    tensors, meta = model_state(model)
+    if kind == "h5":
+        h5.write_model(filepath, tensors, meta, model)
+    else:
+        write_safetensors(filepath, tensors, meta)
+
+
+def model_state(model):
+    """`(tensors, metadata)`: a model as pytrainc's model file holds it (also unbuilt, for pickling).
+
+    The tensors are the weights (`model/<state dict name>`), the Dropout
+    generators and, for a compiled model, the optimizer's variables; the
+    metadata the model's class, configuration and compile configuration, as JSON.
+    """
+    from pytrainc.models import Sequential
+
     tensors = state_keys.prefixed(state_keys.MODEL, model.state_dict())
     meta = {
         state_keys.KIND: state_keys.MODEL_KIND,
@@ -117,10 +133,7 @@ def save_model(model, filepath, overwrite=True):
     if compile_config is not None:
         meta["compile_config"] = json.dumps(compile_config)
         tensors.update(state_keys.prefixed(state_keys.OPTIMIZER, model.optimizer.variables()))
-    if kind == "h5":
-        h5.write_model(filepath, tensors, meta, model)
-    else:
-        write_safetensors(filepath, tensors, meta)
+    return tensors, meta
 
 
 def _json_entry(path, meta, key):
@@ -275,8 +288,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     >>> model.save("model.keras")
     >>> restored = pytrainc.models.load_model("model.keras")
     """
-    from pytrainc import losses, metrics, optimizers
-
     path = fspath(filepath, "filepath")
     if custom_objects:
         raise ValueError("pytrainc builds only its own layers, losses and optimizers and imports no code, so "
@@ -287,6 +298,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         tensors, meta = h5.read_model(path)
     else:
         tensors, meta = read_safetensors(path)
+    return model_from_state(path, tensors, meta, compile=compile)
+
+
+def model_from_state(path, tensors, meta, compile=True):
+    """The model that `model_state` describes, checked as a file's contents are; errors name `path`."""
+    from pytrainc import losses, metrics, optimizers
+
     if meta.get(state_keys.KIND) != state_keys.MODEL_KIND:
         raise ValueError(f"{path} is not a pytrainc model file (it holds no model configuration). "
                          "For a state dict use pytrainc.load(path) and model.load_state_dict().")
