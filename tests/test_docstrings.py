@@ -17,6 +17,8 @@ import pytrainc
 from pytrainc import callbacks, layers, models, optimizers
 
 SKIP = ("pytrainc.datasets",)
+# Modules whose examples need an optional dependency, skipped without it.
+OPTIONAL = {"pytrainc.wrappers": "sklearn", "pytrainc.onnx": "onnxruntime"}
 
 
 def _examples():
@@ -51,6 +53,9 @@ def test_there_are_examples():
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_docstring_example_runs(name, tmp_path, monkeypatch):
+    for prefix, dependency in OPTIONAL.items():
+        if name.startswith(prefix):
+            pytest.importorskip(dependency)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTRAINC_OFFLINE", "1")
     test = EXAMPLES[name]
