@@ -116,6 +116,8 @@ class SKLBase(BaseEstimator):
         n_features_in_: The number of features seen by `fit`.
     """
 
+    _multi_output = False  # whether y may have several columns
+
     def __init__(self, model, warm_start=False, model_kwargs=None, fit_kwargs=None, random_state=None):
         _require_sklearn(type(self).__name__)
         self.model = model
@@ -128,6 +130,7 @@ class SKLBase(BaseEstimator):
         tags = super().__sklearn_tags__()
         # Without a random_state, weights are drawn and data shuffled from pytrainc's global generator.
         tags.non_deterministic = self.random_state is None
+        tags.target_tags.multi_output = self._multi_output
         return tags
 
     @property
@@ -168,7 +171,8 @@ class SKLBase(BaseEstimator):
             RuntimeError: if the model is not compiled.
             ValueError: for targets of a type the estimator does not take.
         """
-        X, y = _validate(self, X, y, reset=not (self.warm_start and hasattr(self, "model_")))
+        X, y = _validate(self, X, y, reset=not (self.warm_start and hasattr(self, "model_")),
+                         multi_output=self._multi_output)
         y = self._process_target(y, reset=True)
         with self._generator():
             model = self._get_model(X, y)
@@ -327,6 +331,19 @@ class SKLearnRegressor(RegressorMixin, SKLBase):
     (2,)
     """
 
+    _multi_output = True
+
+    def predict(self, X):
+        """Predictions for `X`, as float64 (scikit-learn's regressors' dtype; the model computes in float32).
+
+        Args:
+            X: array-like of shape (n_samples, n_features).
+
+        Returns:
+            A float64 array of shape (n_samples,) or (n_samples, n_outputs).
+        """
+        return super().predict(X).astype(np.float64)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = True
@@ -365,6 +382,8 @@ class SKLearnTransformer(TransformerMixin, SKLBase):
     >>> trs.fit(X, X[:, :2]).transform(X).shape
     (20, 2)
     """
+
+    _multi_output = True
 
     def transform(self, X):
         """The model's outputs for `X`.
