@@ -18,7 +18,7 @@ from pytrainc import callbacks, layers, models, optimizers
 
 SKIP = ("pytrainc.datasets",)
 # Modules whose examples need an optional dependency, skipped without it.
-OPTIONAL = {"pytrainc.wrappers": "sklearn", "pytrainc.onnx": "onnxruntime"}
+OPTIONAL = {"pytrainc.wrappers": "sklearn", "pytrainc.onnx": "onnxruntime", "pytrainc.models.model.Model.export": "onnx"}
 
 
 def _examples():

@@ -405,6 +405,45 @@ class Model(Trainer):
         else:
             self.load_state_dict(saving.load(filepath), strict=True)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Export the model for inference, as `keras.Model.export`; pytrainc writes `format="onnx"`.
+
+        See `pytrainc.onnx.export`: a graph of ONNX operators that computes what
+        `predict` computes, for onnxruntime and other ONNX runtimes.
+
+        Args:
+            filepath: str or PathLike, the file to write, e.g. 'model.onnx'.
+            format: Only "onnx"; Keras's default "tf_saved_model" (TensorFlow's
+                format) and its other formats are refused. Defaults to "tf_saved_model".
+            verbose: Accepted for Keras compatibility; nothing is printed. Defaults to None.
+            input_signature: Must be None: the input is the model's, with a
+                dynamic batch dimension. Defaults to None.
+            **kwargs: `opset_version` (13 to 17, defaults to 17).
+
+        Returns:
+            The `onnx.ModelProto` written.
+
+        Raises:
+            ValueError: for another format, an input signature, or a layer with no ONNX form.
+            ImportError: if onnx is not installed.
+
+        Example:
+
+        >>> proto = model.export("model.onnx", format="onnx")
+        """
+        if format != "onnx":
+            raise ValueError(f"pytrainc exports format='onnx' only (Keras's other formats need TensorFlow, "
+                             f"OpenVINO or LiteRT). Received: format={format!r}")
+        if input_signature is not None:
+            raise ValueError("pytrainc exports the model's own input (with a dynamic batch dimension); "
+                             f"input_signature must be None. Received: {input_signature!r:.100}")
+        unknown = sorted(set(kwargs) - {"opset_version"})
+        if unknown:
+            raise TypeError(f"export got unexpected keyword argument(s): {unknown}")
+        from pytrainc import onnx
+
+        return onnx.export(self, filepath, **kwargs)
+
     def __reduce__(self):
         """Pickling, `copy.copy` and `copy.deepcopy` go through the configuration, weights and optimizer state.
 

@@ -21,8 +21,8 @@ if keras.backend.backend() != "torch":
                 "run with KERAS_BACKEND=torch", allow_module_level=True)
 
 from pytrainc import layers as L  # noqa: E402
-from pytrainc import optimizers, regularizers, testing  # noqa: E402
-from pytrainc.models import Model, Sequential, load_model  # noqa: E402
+from pytrainc import optimizers, testing  # noqa: E402
+from pytrainc.models import Sequential, load_model  # noqa: E402
 from pytrainc.optimizers import schedules  # noqa: E402
 
 K = keras.layers
@@ -32,69 +32,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore:__array__ implementation doesn'
               pytest.mark.usefixtures("torch_single_thread")]
 
 
-def dense():
-    return Sequential([
-        L.Input((8,)), L.Dense(16, activation="relu", kernel_regularizer=regularizers.l2(0.01),
-                               bias_initializer="ones"),
-        L.Dropout(0.25, seed=4), L.BatchNormalization(momentum=0.9, epsilon=1e-2),
-        L.Dense(6, activation="tanh", use_bias=False, kernel_initializer="he_normal"),
-        L.ActivityRegularization(l1=0.01), L.Dense(3), L.Activation("softmax")])
-
-
-def activations():
-    names = ["sigmoid", "elu", "selu", "gelu", "softplus", "softsign", "swish", "hard_sigmoid", "leaky_relu",
-             "log_softmax", "linear"]
-    stack = [L.Input((12,)), L.Dense(12), L.ReLU(), L.Dense(12), L.ReLU(negative_slope=0.1), L.Dense(12),
-             L.LeakyReLU(0.2), L.Dense(12), L.ELU(0.5), L.Reshape((3, 4)), L.Dense(5, activation="relu"),
-             L.Flatten(), L.Softmax()]
-    stack += [L.Dense(6, activation=name) for name in names]
-    return Sequential(stack)
-
-
-def cnn():
-    return Sequential([
-        L.Input((11, 9, 3)), L.Conv2D(4, 3, activation="relu", padding="same"), L.BatchNormalization(),
-        L.MaxPooling2D(), L.Conv2D(6, (3, 2), strides=2, padding="same"),
-        L.AveragePooling2D(2, strides=1, padding="same"), L.Conv2D(5, 2, dilation_rate=(2, 1)),
-        L.MaxPooling2D((1, 2), padding="same"), L.Flatten(), L.Dense(5, activation="relu"), L.Dense(2)])
-
-
-def cnn1d():
-    x = L.Input((20, 3))
-    h = L.Conv1D(4, 3, padding="causal", activation="relu")(x)
-    h = L.MaxPooling1D(2)(h)
-    h = L.Conv1D(5, 3, strides=2, padding="same")(h)
-    h = L.AveragePooling1D(2, padding="same")(h)
-    h = L.Conv1D(3, 2, dilation_rate=2)(h)
-    y = L.Dense(2)(L.Concatenate()([L.GlobalAveragePooling1D()(h), L.GlobalMaxPooling1D()(h)]))
-    return Model(inputs=x, outputs=y)
-
-
-def merges():
-    x = L.Input((6,), name="features")
-    a, b = L.Dense(6)(x), L.Dense(6, activation="relu")(x)
-    c = L.Add()([a, b, x])
-    d = L.Subtract()([a, b])
-    f = L.Average()([c, d, L.Multiply()([a, b])])
-    g = L.Minimum()([L.Maximum()([f, a]), b])
-    return Model(inputs=x, outputs=L.Dense(2)(L.Concatenate(axis=1)([g, d])))
-
-
-def residual():
-    x = L.Input((8, 8, 3))
-    h = L.Conv2D(4, 3, padding="same", activation="relu")(x)
-    r = L.BatchNormalization()(L.Add()([h, L.Conv2D(4, 3, padding="same")(h)]))
-    y = L.Dense(3)(L.Concatenate()([L.GlobalMaxPooling2D()(r), L.GlobalAveragePooling2D(keepdims=False)(r)]))
-    return Model(inputs=x, outputs=y)
-
-
-ARCHITECTURES = {"dense": dense, "activations": activations, "cnn": cnn, "cnn1d": cnn1d, "merges": merges,
-                 "residual": residual}
-
-
-def build(name, s=0):
-    testing.seed(s)
-    return testing.randomize(ARCHITECTURES[name](), s=s + 1)
+ARCHITECTURES = testing.ARCHITECTURES
+build = testing.architecture
 
 
 def sample(model, n=7, s=2):
