@@ -28,6 +28,18 @@ from pytrainc.saving import load, save
 keras = sys.modules[__name__]
 
 
+# Imported on first use: they import optional dependencies (scikit-learn, onnx).
+_LAZY_MODULES = ("wrappers", "onnx")
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def blas_info():
     """Describe the BLAS behind matmul.
 

@@ -26,8 +26,9 @@ from pytrainc.layers import Dense, Input
 from pytrainc.models import Sequential
 
 __all__ = [
-    "TTY", "U32", "assert_close", "assert_close_abs", "assert_weights_close", "class_data", "data", "f32", "gamma",
-    "mlp", "nchw", "nhwc", "normal", "randomize", "rng", "same_arrays", "seed", "torch_reference",
+    "ARCHITECTURES", "TTY", "U32", "architecture", "assert_close", "assert_close_abs", "assert_weights_close",
+    "class_data", "data", "f32", "gamma", "mlp", "nchw", "nhwc", "normal", "randomize", "rng", "same_arrays", "seed",
+    "torch_reference",
 ]
 
 U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32, 2**-24
@@ -214,6 +215,97 @@ def randomize(model, s=1):
                         r.normal(size=w.shape) * 0.5).astype(np.float32)
                        for w, v in zip(model.get_weights(), model.weights)])
     return model
+
+
+def _dense_stack():
+    from pytrainc import layers as L, regularizers
+
+    return Sequential([
+        L.Input((8,)), L.Dense(16, activation="relu", kernel_regularizer=regularizers.l2(0.01), bias_initializer="ones"),
+        L.Dropout(0.25, seed=4), L.BatchNormalization(momentum=0.9, epsilon=1e-2),
+        L.Dense(6, activation="tanh", use_bias=False, kernel_initializer="he_normal"),
+        L.ActivityRegularization(l1=0.01), L.Dense(3), L.Activation("softmax")])
+
+
+def _activation_stack():
+    from pytrainc import layers as L
+
+    names = ["sigmoid", "elu", "selu", "gelu", "softplus", "softsign", "swish", "hard_sigmoid", "leaky_relu",
+             "log_softmax", "linear"]
+    stack = [L.Input((12,)), L.Dense(12), L.ReLU(), L.Dense(12), L.ReLU(negative_slope=0.1), L.Dense(12),
+             L.LeakyReLU(0.2), L.Dense(12), L.ELU(0.5), L.Reshape((3, 4)), L.Dense(5, activation="relu"),
+             L.Flatten(), L.Softmax()]
+    return Sequential(stack + [L.Dense(6, activation=name) for name in names])
+
+
+def _cnn():
+    from pytrainc import layers as L
+
+    return Sequential([
+        L.Input((11, 9, 3)), L.Conv2D(4, 3, activation="relu", padding="same"), L.BatchNormalization(),
+        L.MaxPooling2D(), L.Conv2D(6, (3, 2), strides=2, padding="same"),
+        L.AveragePooling2D(2, strides=1, padding="same"), L.Conv2D(5, 2, dilation_rate=(2, 1)),
+        L.MaxPooling2D((1, 2), padding="same"), L.Flatten(), L.Dense(5, activation="relu"), L.Dense(2)])
+
+
+def _cnn1d():
+    from pytrainc import layers as L
+    from pytrainc.models import Model
+
+    x = L.Input((20, 3))
+    h = L.Conv1D(4, 3, padding="causal", activation="relu")(x)
+    h = L.Conv1D(5, 3, strides=2, padding="same")(L.MaxPooling1D(2)(h))
+    h = L.Conv1D(3, 2, dilation_rate=2)(L.AveragePooling1D(2, padding="same")(h))
+    y = L.Dense(2)(L.Concatenate()([L.GlobalAveragePooling1D()(h), L.GlobalMaxPooling1D()(h)]))
+    return Model(inputs=x, outputs=y)
+
+
+def _merges():
+    from pytrainc import layers as L
+    from pytrainc.models import Model
+
+    x = L.Input((6,), name="features")
+    a, b = L.Dense(6)(x), L.Dense(6, activation="relu")(x)
+    c, d = L.Add()([a, b, x]), L.Subtract()([a, b])
+    f = L.Average()([c, d, L.Multiply()([a, b])])
+    g = L.Minimum()([L.Maximum()([f, a]), b])
+    return Model(inputs=x, outputs=L.Dense(2)(L.Concatenate(axis=1)([g, d])))
+
+
+def _residual():
+    from pytrainc import layers as L
+    from pytrainc.models import Model
+
+    x = L.Input((8, 8, 3))
+    h = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+    r = L.BatchNormalization()(L.Add()([h, L.Conv2D(4, 3, padding="same")(h)]))
+    y = L.Dense(3)(L.Concatenate()([L.GlobalMaxPooling2D()(r), L.GlobalAveragePooling2D(keepdims=False)(r)]))
+    return Model(inputs=x, outputs=y)
+
+
+# Models that together hold every layer class and activation, for format and export tests.
+ARCHITECTURES = {"dense": _dense_stack, "activations": _activation_stack, "cnn": _cnn, "cnn1d": _cnn1d,
+                 "merges": _merges, "residual": _residual}
+
+
+def architecture(name, s=0):
+    """Build one of `ARCHITECTURES` after `seed(s)`, with `randomize(model, s + 1)` weights.
+
+    Args:
+        name: A key of `ARCHITECTURES`: "dense", "activations", "cnn", "cnn1d", "merges" or "residual".
+        s: An int, the seed. Defaults to `0`.
+
+    Returns:
+        A built, uncompiled model.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> testing.architecture("residual").output_shape
+    (None, 3)
+    """
+    seed(s)
+    return randomize(ARCHITECTURES[name](), s=s + 1)
 
 
 # ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Utilities: seeding and label encoding."""
 
+import contextlib
 import os
 import random
 import re
@@ -20,6 +21,16 @@ _SEEDINGS = 0
 def global_rng():
     """Return the global RNG state array (advanced in place by the C core)."""
     return _GLOBAL_RNG
+
+
+@contextlib.contextmanager
+def _global_rng_kept():
+    """Runs its block without a lasting draw from the global generator (for copies and unpickling)."""
+    saved = _GLOBAL_RNG.copy()
+    try:
+        yield
+    finally:
+        _GLOBAL_RNG[...] = saved
 
 
 def make_rng(seed):

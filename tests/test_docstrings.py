@@ -18,8 +18,9 @@ import pytrainc
 from pytrainc import callbacks, layers, models, optimizers
 
 SKIP = ("pytrainc.datasets",)
-# Modules of optional extras (`pip install ".[tune]"`): left out when their library is absent.
-OPTIONAL = {"pytrainc.integrations.optuna": "optuna", "pytrainc.integrations.hyperopt": "hyperopt"}
+# Modules of optional extras (`[tune]`, `[sklearn]`, `[onnx]`): left out when their library is absent.
+OPTIONAL = {"pytrainc.integrations.optuna": "optuna", "pytrainc.integrations.hyperopt": "hyperopt",
+            "pytrainc.wrappers": "sklearn", "pytrainc.onnx": "onnxruntime", "pytrainc.models.model.Model.export": "onnx"}
 
 
 def _examples():
@@ -56,6 +57,9 @@ def test_there_are_examples():
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_docstring_example_runs(name, tmp_path, monkeypatch):
+    for prefix, dependency in OPTIONAL.items():
+        if name.startswith(prefix):
+            pytest.importorskip(dependency)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTRAINC_OFFLINE", "1")
     test = EXAMPLES[name]

@@ -1,6 +1,7 @@
 """`Callback`: the base class of all callbacks, and the `ResumePoint` of a resumed `fit()`."""
 
 import collections
+import copy
 
 
 class Callback:
@@ -56,6 +57,10 @@ class Callback:
     # `super().__init__()` still has both attributes.
     model = None
     params = None
+    # Attributes a copy (pickle, copy.copy, copy.deepcopy) does not carry, with the value it gets instead:
+    # the model a fit bound (fit binds the copy to its own), open files, writers and progress bars.
+    # Subclasses add theirs; the names of every class in the MRO count.
+    _transient = {"model": None}
 
     _train_batch_hooks_needed = None
     _engine_batch_hook = None
@@ -69,6 +74,20 @@ class Callback:
     def __init__(self):
         self.model = None
         self.params = None
+
+    def __getstate__(self):
+        """The callback's settings and state for a copy, without the `_transient` attributes.
+
+        Returns:
+            A dict of the instance's attributes, those named in `_transient`
+            (by this class or a base class) replaced by their fresh values.
+        """
+        state = dict(self.__dict__)
+        for cls in type(self).__mro__:
+            for name, fresh in vars(cls).get("_transient", {}).items():
+                if name in state:
+                    state[name] = copy.copy(fresh)
+        return state
 
     def set_params(self, params):
         """Stores the training parameters in `self.params`.

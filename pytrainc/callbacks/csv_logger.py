@@ -38,6 +38,8 @@ class CSVLogger(Callback):
     >>> # model.fit(x, y, epochs=5, callbacks=[csv_logger])
     """
 
+    _transient = {"csv_file": None, "writer": None}  # a copy opens its own file when its fit begins
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         owner = type(self).__name__

@@ -11,26 +11,21 @@ from pytrainc.callbacks._util import _check_verbose, _fspath, _print, _warn
 from pytrainc.callbacks.monitor_callback import MonitorCallback
 
 
-# Keras's zip format, which pytrainc does not write (HDF5 `.h5` it does, through h5py).
-_KERAS_ONLY_SUFFIXES = (".keras",)
-
-
 def _check_checkpoint_suffix(path, save_weights_only):
     lower = path.lower()
-    if lower.endswith(_KERAS_ONLY_SUFFIXES):
+    if save_weights_only and lower.endswith(".keras"):
         raise ValueError(
-            "ModelCheckpoint cannot write Keras '.keras' files: pytrainc writes "
-            "HDF5 ('.h5', Keras's layouts), the safetensors layout (any other "
-            "extension) or, for weights only, '.npz'. Use for example "
-            "filepath='ckpt/model-{epoch:02d}.h5' or 'ckpt/model-{epoch:02d}.ptc'. "
-            f"Received: filepath={path!r}"
+            "ModelCheckpoint with save_weights_only=True writes weights, and a "
+            "'.keras' file holds a whole model. Use save_weights_only=False to "
+            "write Keras 3's '.keras' format, or a weights path such as "
+            f"'ckpt/{{epoch:02d}}.weights.h5'. Received: filepath={path!r}"
         )
     if not save_weights_only and lower.endswith(".npz"):
         raise ValueError(
             "ModelCheckpoint saves a whole model (architecture, weights and "
-            "optimizer state) in the safetensors layout, not as '.npz'. Pass "
+            "optimizer state) with model.save, not as '.npz'. Pass "
             "save_weights_only=True to write the weights to a '.npz' file, or "
-            f"use another extension such as '.ptc'. Received: filepath={path!r}"
+            f"use '.keras' or '.ptc'. Received: filepath={path!r}"
         )
 
 
@@ -56,10 +51,11 @@ class ModelCheckpoint(MonitorCallback):
     `filepath`, the single file then always holds the best model.
 
     Args:
-        filepath: str or `os.PathLike`, where to save. `.h5` writes HDF5 in
-            Keras's layouts (h5py needed), `.npz` with `save_weights_only=True`
-            a NumPy archive, any other extension the safetensors layout.
-            Keras's zip format `.keras` is refused (`ValueError`).
+        filepath: str or `os.PathLike`, where to save. For whole models
+            (`model.save`): `.keras` (Keras 3's format), `.ptc` (pytrainc's)
+            or `.h5`. For weights (`save_weights_only=True`): `.weights.h5`
+            (Keras 3's), `.h5`, `.npz` or any other extension for the
+            safetensors layout; `.keras` is refused there (`ValueError`).
         monitor: The metric name to monitor, such as `"val_loss"` or
             `"val_accuracy"` (only used with `save_best_only=True`). Defaults
             to `"val_loss"`.
@@ -82,8 +78,8 @@ class ModelCheckpoint(MonitorCallback):
             only when the model beats it. Defaults to `None`.
 
     Raises:
-        ValueError: If `filepath` ends in `.keras` (or in `.npz` without
-            `save_weights_only`), has positional `{}` fields, or `save_freq`
+        ValueError: If `filepath` ends in `.keras` with `save_weights_only`
+            (or in `.npz` without it), has positional `{}` fields, or `save_freq`
             is not `"epoch"` or a positive integer; when training starts, if
             `mode="auto"` cannot tell the direction of `monitor`.
         KeyError: At save time, if `filepath` names a key missing from the
@@ -92,9 +88,9 @@ class ModelCheckpoint(MonitorCallback):
     Example:
 
     >>> checkpoint = ModelCheckpoint(
-    ...     "ckpt/best.ptc", monitor="val_accuracy", mode="max", save_best_only=True)
+    ...     "ckpt/best.keras", monitor="val_accuracy", mode="max", save_best_only=True)
     >>> # model.fit(x, y, validation_split=0.2, epochs=10, callbacks=[checkpoint])
-    >>> # best = pytrainc.models.load_model("ckpt/best.ptc")
+    >>> # best = pytrainc.models.load_model("ckpt/best.keras")
     """
 
     _backup_state = {

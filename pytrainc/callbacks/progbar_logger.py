@@ -115,6 +115,8 @@ class ProgbarLogger(Callback):
     4/4 - 0s - loss: 0.6931 - accuracy: 1.0000e-04
     """
 
+    _transient = {"_bar": None}
+
     def __init__(self):
         super().__init__()
         self.verbose = 1

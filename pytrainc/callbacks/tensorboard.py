@@ -90,6 +90,8 @@ class TensorBoard(Callback):
     >>> # Then: tensorboard --logdir ./logs
     """
 
+    _transient = {"_writers": {}}  # a copy opens its own event files
+
     def __init__(
         self,
         log_dir="logs",

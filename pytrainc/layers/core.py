@@ -2,6 +2,7 @@
 creates its weights in `build`, and adds its ops to the model's plan in `_emit`;
 the C engine runs them."""
 
+import copyreg
 import math
 
 import numpy as np
@@ -244,8 +245,39 @@ class Layer:
     def from_config(cls, config):
         return cls(**config)
 
+    def __reduce__(self):
+        """Pickling, `copy.copy` and `copy.deepcopy` go through the config and the weights.
+
+        The copy is a new, independent layer: built for the same input shape,
+        with copies of the weights (and of a Dropout layer's generator state).
+        Making it draws nothing from the global generator. Classes outside
+        pytrainc's own layers are copied attribute by attribute.
+        """
+        from pytrainc import layers as layers_module
+
+        if layers_module._LAYER_CLASSES.get(type(self).__name__) is not type(self):
+            return copyreg.__newobj__, (type(self),), dict(self.__dict__)
+        rng = getattr(self, "rng_state", None)
+        return _restore_layer, (layers_module.serialize(self), self._build_shape, self.get_weights(),
+                                [v._trainable for v in self._variables], None if rng is None else rng.copy())
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _restore_layer(config, build_shape, weights, trainable, rng):
+    from pytrainc import layers as layers_module
+
+    with utils._global_rng_kept():
+        layer = layers_module.deserialize(config)
+        if build_shape is not None:
+            layer._build_for(build_shape)
+    layer.set_weights(weights)
+    for v, flag in zip(layer._variables, trainable):
+        v.trainable = flag
+    if rng is not None:
+        layer.rng_state[...] = rng
+    return layer
 
 
 class InputLayer(Layer):

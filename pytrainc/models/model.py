@@ -18,6 +18,7 @@ from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
 from pytrainc.layers import InputLayer, KerasTensor
+from pytrainc.saving import model_file
 from pytrainc.saving.model_file import _refuse_keras_formats, save_model
 from pytrainc.trainers import Trainer
 
@@ -408,9 +409,24 @@ class Model(Trainer):
                 "loss": losses_module.serialize(self.loss),
                 "metrics": [metrics_module.serialize(m) for m in self._metric_specs]}
 
-    def save(self, filepath):
-        """Save architecture, weights and optimizer state to one file (see `save_model`)."""
-        save_model(self, filepath)
+    def save(self, filepath, overwrite=True):
+        """Save architecture, weights and optimizer state to one file, as `keras.Model.save`.
+
+        Args:
+            filepath: str or PathLike. `.keras` writes Keras 3's format
+                (`keras.models.load_model` reads it), `.ptc` pytrainc's own and
+                `.h5` / `.hdf5` HDF5; other suffixes are refused.
+            overwrite: Whether to replace an existing file. Defaults to True.
+
+        Raises:
+            ValueError: for another suffix, or an unbuilt model.
+
+        Example:
+
+        >>> model.save("model.keras")
+        >>> restored = pytrainc.models.load_model("model.keras")
+        """
+        save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath):
         """Save the weights atomically: `.h5` / `.hdf5` in Keras's legacy HDF5 layout and
@@ -419,7 +435,7 @@ class Model(Trainer):
         the safetensors layout (the state dict).
 
         Raises:
-            ValueError: for `.keras` paths, which are not supported yet.
+            ValueError: for `.keras` paths (a `.keras` file holds a whole model: use `save`).
             ImportError: for an HDF5 path when h5py is not installed.
         """
         _refuse_keras_formats(filepath)
@@ -444,7 +460,74 @@ class Model(Trainer):
         else:
             self.load_state_dict(saving.load(filepath), strict=True)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Export the model for inference, as `keras.Model.export`; pytrainc writes `format="onnx"`.
+
+        See `pytrainc.onnx.export`: a graph of ONNX operators that computes what
+        `predict` computes, for onnxruntime and other ONNX runtimes.
+
+        Args:
+            filepath: str or PathLike, the file to write, e.g. 'model.onnx'.
+            format: Only "onnx"; Keras's default "tf_saved_model" (TensorFlow's
+                format) and its other formats are refused. Defaults to "tf_saved_model".
+            verbose: Accepted for Keras compatibility; nothing is printed. Defaults to None.
+            input_signature: Must be None: the input is the model's, with a
+                dynamic batch dimension. Defaults to None.
+            **kwargs: `opset_version` (13 to 17, defaults to 17).
+
+        Returns:
+            The `onnx.ModelProto` written.
+
+        Raises:
+            ValueError: for another format, an input signature, or a layer with no ONNX form.
+            ImportError: if onnx is not installed.
+
+        Example:
+
+        >>> proto = model.export("model.onnx", format="onnx")
+        """
+        if format != "onnx":
+            raise ValueError(f"pytrainc exports format='onnx' only (Keras's other formats need TensorFlow, "
+                             f"OpenVINO or LiteRT). Received: format={format!r}")
+        if input_signature is not None:
+            raise ValueError("pytrainc exports the model's own input (with a dynamic batch dimension); "
+                             f"input_signature must be None. Received: {input_signature!r:.100}")
+        unknown = sorted(set(kwargs) - {"opset_version"})
+        if unknown:
+            raise TypeError(f"export got unexpected keyword argument(s): {unknown}")
+        from pytrainc import onnx
+
+        return onnx.export(self, filepath, **kwargs)
+
+    def __reduce__(self):
+        """Pickling, `copy.copy` and `copy.deepcopy` go through the configuration, weights and optimizer state.
+
+        The copy is what saving and loading the model would give (see
+        `pytrainc.saving.model_file.model_state`): the same architecture and
+        compile settings, copies of the weights, of the optimizer's slots and
+        iteration count and of the Dropout generators, so it predicts bitwise
+        as the original and continues training bitwise as the original would.
+        `copy.copy` gives such an independent copy too: two models sharing one
+        flat parameter buffer and one C plan could not train apart. Making a
+        copy draws nothing from the global generator.
+
+        Raises:
+            TypeError: for a subclass of `Model` or `Sequential`, whose own
+                attributes a configuration cannot carry.
+        """
+        from pytrainc.models.sequential import Sequential
+
+        if type(self) not in (Model, Sequential):
+            raise TypeError(f"Cannot pickle or copy a {type(self).__name__}: pytrainc copies Model and Sequential "
+                            "through their configuration, which a subclass's own attributes are not part of")
+        return _restore_model, model_file.model_state(self)
+
     def __call__(self, inputs):
         raise TypeError("Calling a model on tensors is not supported yet; use model.predict(x) for data.")
 
 
+def _restore_model(tensors, meta):
+    from pytrainc import utils
+
+    with utils._global_rng_kept():
+        return model_file.model_from_state("a pickled model", tensors, meta)

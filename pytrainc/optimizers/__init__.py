@@ -8,6 +8,7 @@ weight's gradient clipped to that norm), `clipvalue` and `global_clipnorm`
 clipping arguments may be set.
 """
 
+import copyreg
 import math
 
 import numpy as np
@@ -207,8 +208,26 @@ class Optimizer:
     def from_config(cls, config):
         return cls(**config)
 
+    def __reduce__(self):
+        """Pickling, `copy.copy` and `copy.deepcopy` go through the config and `variables()`.
+
+        The copy has the same hyper-parameters, iteration count and slots (as
+        copies), bound to no model: the model it is compiled into next uses them
+        if their sizes fit. Classes outside pytrainc's optimizers are copied
+        attribute by attribute.
+        """
+        if _CLASSES.get(type(self).__name__) is not type(self):
+            return copyreg.__newobj__, (type(self),), {**self.__dict__, "_plan": None}
+        return _restore_optimizer, (serialize(self), self.variables())
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate!r}>"
+
+
+def _restore_optimizer(config, variables):
+    optimizer = get(config)
+    optimizer._load_variables(variables)
+    return optimizer
 
 
 class SGD(Optimizer):

@@ -4,7 +4,10 @@
 - `safetensors`: the default layout for weights and state dicts;
 - `npz`: NumPy `.npz` files;
 - `h5`: HDF5 files in Keras's layouts (h5py needed);
-- `model_file`: a whole model (architecture, weights, optimizer) in one file;
+- `model_file`: a whole model (architecture, weights, optimizer) in one file,
+  `save_model` / `load_model`, which dispatch by suffix;
+- `keras_file`: Keras 3's `.keras` zip, read and written; `keras_config` turns
+  pytrainc's configurations into Keras's `config.json` and back;
 - `state_keys`: the names under which model, optimizer and generator state
   are stored, shared by the model file and `BackupAndRestore`.
 

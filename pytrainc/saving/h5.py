@@ -58,7 +58,7 @@ from pytrainc.saving import state_keys
 from pytrainc.saving.atomic import atomic_write_bytes
 from pytrainc.saving.bounded import run_bounded
 
-__all__ = ["save_weights", "load_weights", "write_model", "read_model", "is_h5_path"]
+__all__ = ["save_weights", "load_weights", "write_model", "read_model", "is_h5_path", "h5_image", "read_image"]
 
 FORMAT_WEIGHTS = "pytrainc.weights"
 FORMAT_MODEL = "pytrainc.model"
@@ -258,13 +258,39 @@ def _digest(h5py, f, read):
     return h.hexdigest()
 
 
+def _new_image(h5py, buffer):
+    # libver 'v108': object headers and the superblock in the HDF5 1.8 format, which
+    # carry checksums (any HDF5 since 2008, so every Keras, reads them).
+    return h5py.File(buffer, "w", libver=("v108", "latest"))
+
+
+def h5_image(fill):
+    """The bytes of an HDF5 file built in memory by `fill(h5py_file)`, with no pytrainc stamp.
+
+    For HDF5 files that live inside another file (the `model.weights.h5` of a
+    `.keras` zip), which that file's writer then writes atomically.
+
+    Args:
+        fill: A function of the open, writable h5py.File.
+
+    Returns:
+        The file's bytes.
+
+    Raises:
+        ImportError: if h5py is not installed.
+    """
+    h5py = _h5py()
+    buffer = io.BytesIO()
+    with _new_image(h5py, buffer) as f:
+        fill(f)
+    return buffer.getvalue()
+
+
 def _write_file(path, kind, fill):
     """Build an HDF5 file in memory with `fill(h5py_file)`, stamp and digest it, write it atomically."""
     h5py = _h5py()
     buffer = io.BytesIO()
-    # libver 'v108': object headers and the superblock in the HDF5 1.8 format, which
-    # carry checksums (any HDF5 since 2008, so every Keras, reads them).
-    with h5py.File(buffer, "w", libver=("v108", "latest")) as f:
+    with _new_image(h5py, buffer) as f:
         _set_str(f, _ATTR_FORMAT, kind)
         f.attrs[_ATTR_VERSION] = FORMAT_VERSION
         fill(f)
@@ -394,9 +420,10 @@ class _Reader:
     datasets read so far may not hold more bytes than the whole file.
     """
 
-    def __init__(self, path, head, size):
+    def __init__(self, path, head, size, source=None):
         self.h5py = _h5py()
         self.path, self.head, self.size = path, head, size
+        self.source = path if source is None else source  # a path, or a file object holding the image
         self.file = None
         self._values = {}
         self._bytes = 0
@@ -404,7 +431,7 @@ class _Reader:
     def __enter__(self):
         path, head, size = self.path, self.head, self.size
         try:
-            self.file = self.h5py.File(path, "r")
+            self.file = self.h5py.File(self.source, "r")
         except OSError as err:
             if head != _HDF5_SIGNATURE:
                 hint = ""
@@ -471,6 +498,61 @@ class _Reader:
             raise bad_file(self.path, f"checksum mismatch: the file is damaged (the SHA-256 of its contents is "
                                   f"{actual}, the file records {stored!r})")
         return kind
+
+
+def read_image(label, data):
+    """Every dataset of an HDF5 file held in memory, read as `load_weights` reads files.
+
+    The image (for example the `model.weights.h5` entry of a `.keras` zip) is
+    parsed in the same bounded child process, within the limits of a file of
+    its size; links to other objects or files, external and virtual datasets
+    are refused, and the datasets together may not declare more bytes than the
+    image holds.
+
+    Args:
+        label: What error messages call the image, e.g. `"m.keras' entry 'model.weights.h5"`
+            (they read "Cannot load '<label>': ...").
+        data: The image's bytes.
+
+    Returns:
+        An OrderedDict of dataset path (without the leading '/', e.g.
+        'layers/dense/vars/0') to NumPy array, in sorted path order.
+
+    Raises:
+        ImportError: if h5py is not installed.
+        ValueError: for an image that is not HDF5, is damaged, holds links,
+            external, virtual or non-numeric datasets, or whose reading goes
+            past the limits.
+    """
+    h5py = _h5py()
+    if not data:
+        raise bad_file(label, "it is empty (0 bytes); expected an HDF5 file")
+    lock = getattr(getattr(h5py, "_objects", None), "phil", None)
+    tensors, _ = run_bounded(label, len(data), _read_image, label, data, lock=lock)
+    return tensors
+
+
+def _read_image(label, data):
+    with _Reader(label, bytes(data[:8]), len(data), source=io.BytesIO(data)) as r:
+        h5py, out, groups = r.h5py, collections.OrderedDict(), [r.file]
+        while groups:
+            group = groups.pop()
+            for name in sorted(group):
+                where = f"{group.name.rstrip('/')}/{name}".lstrip("/")
+                if not isinstance(group.get(name, getlink=True), h5py.HardLink):
+                    raise bad_file(label, f"'{where}' is a link; pytrainc reads no links (they can point into "
+                                          "other files)")
+                item = group[name]
+                if isinstance(item, h5py.Group):
+                    groups.append(item)
+                elif not isinstance(item, h5py.Dataset):
+                    raise bad_file(label, f"'{where}' is a {type(item).__name__}, neither a group nor a dataset")
+                elif item.external or item.is_virtual:
+                    raise bad_file(label, f"dataset '{where}' is external or virtual (its values live in "
+                                          "other files); pytrainc reads only data stored in the file")
+                else:
+                    out[where] = _numeric(label, f"dataset '{where}'", r.read(item, where))
+    return collections.OrderedDict(sorted(out.items())), {}
 
 
 def _find_legacy_group(f):

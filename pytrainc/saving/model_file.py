@@ -1,7 +1,13 @@
 """pytrainc's model file: architecture, weights and optimizer state in one file.
 
-The file is a safetensors file (see `pytrainc.saving.safetensors`), or HDF5
-for paths ending in `.h5` / `.hdf5` (see `pytrainc.saving.h5.write_model`).
+`save_model` writes by the path's suffix: `.keras` Keras 3's zip (see
+`pytrainc.saving.keras_file`), `.h5` / `.hdf5` HDF5 (see
+`pytrainc.saving.h5.write_model`) and `.ptc` pytrainc's own format, a
+safetensors file (see `pytrainc.saving.safetensors`); any other suffix is
+refused, so that no file is written in one format under another's name.
+`load_model` reads all three, a `.keras` zip also under another name.
+
+pytrainc's own file
 Its tensors are named as `pytrainc.saving.state_keys` says: `model/...` for
 the weights, `optimizer/...` for the optimizer's variables, `rng/<i>` for the
 generator of `model.layers[i]`. Its metadata holds `pytrainc.kind`
@@ -18,21 +24,39 @@ Every problem with the file's contents is a ValueError that names the file.
 
 import json
 import math
+import os
 
 import numpy as np
 
-from pytrainc.saving import h5, state_keys
+from pytrainc.saving import h5, keras_file, state_keys
 from pytrainc.saving._common import BadFile, bad_file, fspath
 from pytrainc.saving.safetensors import read_safetensors, write_safetensors
 
 __all__ = ["save_model", "load_model"]
 
 
+OWN_SUFFIX = ".ptc"
+
+
 def _refuse_keras_formats(filepath):
-    suffix = str(filepath).lower()
-    if suffix.endswith(".keras"):
-        raise ValueError(f".keras files are not supported yet. Received: {filepath}. "
-                         "Use a .h5, .safetensors or .npz path.")
+    """Refuses a `.keras` path for weights: a `.keras` file holds a whole model, as in Keras 3."""
+    if keras_file.is_keras_path(filepath):
+        raise ValueError("A .keras file holds a whole model: save it with model.save(path) and load it with "
+                         "pytrainc.models.load_model(path). For weights only, use a '.weights.h5' path (Keras 3's "
+                         f"weights format), '.h5', '.safetensors' or '.npz'. Received: {os.fspath(filepath)}")
+
+
+def _save_format(path):
+    lower = path.lower()
+    if keras_file.is_keras_path(lower):
+        return "keras"
+    if h5.is_h5_path(lower):
+        return "h5"
+    if lower.endswith(OWN_SUFFIX):
+        return "ptc"
+    raise ValueError("Invalid filepath extension for saving. Use '.keras' for Keras 3's format (which "
+                     f"keras.models.load_model reads), '{OWN_SUFFIX}' for pytrainc's own format or '.h5'. For "
+                     f"weights only, use model.save_weights. Received: filepath={path!r}")
 
 
 _MODEL_CLASSES = ("Sequential", "Functional")
@@ -40,29 +64,61 @@ _MODEL_CLASSES = ("Sequential", "Functional")
 _CONFIG_ERRORS = (KeyError, TypeError, IndexError, AttributeError, ValueError, RecursionError, OverflowError)
 
 
-def save_model(model, filepath):
+def save_model(model, filepath, overwrite=True):
     """Save a model to one file: architecture, weights and optimizer state.
 
-    The file uses the safetensors layout (weights as tensors, the
-    configuration as JSON metadata), or HDF5 for paths ending in `.h5` /
-    `.hdf5` (see `pytrainc.h5.write_model`; needs h5py), and is written
-    atomically; `load_model` restores a model that predicts identically and
-    continues training.
+    The path's suffix chooses the format: `.keras` writes Keras 3's zip
+    (`keras.models.load_model` reads it; see `pytrainc.saving.keras_file`),
+    `.ptc` pytrainc's own format (the safetensors layout: weights as tensors,
+    the configuration as JSON metadata) and `.h5` / `.hdf5` HDF5 (see
+    `pytrainc.h5.write_model`). `.keras` and `.h5` need h5py. The file is
+    written atomically; `load_model` restores a model that predicts
+    identically and continues training as the saved one would.
 
     Args:
         model: A built Model.
-        filepath: Destination path (str or PathLike), e.g. 'model.ptc'.
+        filepath: Destination path (str or PathLike), e.g. 'model.keras' or 'model.ptc'.
+        overwrite: Whether to replace an existing file. Defaults to True.
+
+    Raises:
+        TypeError: if `model` is not a pytrainc Model.
+        ValueError: for an unbuilt model or a suffix other than `.keras`,
+            `.ptc`, `.h5` and `.hdf5`.
+        FileExistsError: if the file exists and `overwrite` is False.
 
     Example:
 
-    >>> pytrainc.models.save_model(model, "model.ptc")
-    >>> restored = pytrainc.models.load_model("model.ptc")
+    >>> pytrainc.models.save_model(model, "model.keras")
+    >>> restored = pytrainc.models.load_model("model.keras")
     """
-    from pytrainc.models import Model, Sequential
+    from pytrainc.models import Model
 
     if not isinstance(model, Model):
         raise TypeError(f"save_model expects a pytrainc Model. Received: {type(model).__name__}")
+    path = fspath(filepath, "filepath")
+    kind = _save_format(path)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} exists and overwrite=False")
     model._require_built("save")
+    if kind == "keras":
+        keras_file.save_keras(model, path)
+        return
+    tensors, meta = model_state(model)
+    if kind == "h5":
+        h5.write_model(filepath, tensors, meta, model)
+    else:
+        write_safetensors(filepath, tensors, meta)
+
+
+def model_state(model):
+    """`(tensors, metadata)`: a model as pytrainc's model file holds it (also unbuilt, for pickling).
+
+    The tensors are the weights (`model/<state dict name>`), the Dropout
+    generators and, for a compiled model, the optimizer's variables; the
+    metadata the model's class, configuration and compile configuration, as JSON.
+    """
+    from pytrainc.models import Sequential
+
     tensors = state_keys.prefixed(state_keys.MODEL, model.state_dict())
     meta = {
         state_keys.KIND: state_keys.MODEL_KIND,
@@ -77,10 +133,7 @@ def save_model(model, filepath):
     if compile_config is not None:
         meta["compile_config"] = json.dumps(compile_config)
         tensors.update(state_keys.prefixed(state_keys.OPTIMIZER, model.optimizer.variables()))
-    if h5.is_h5_path(filepath):
-        h5.write_model(filepath, tensors, meta, model)
-    else:
-        write_safetensors(filepath, tensors, meta)
+    return tensors, meta
 
 
 def _json_entry(path, meta, key):
@@ -136,20 +189,19 @@ def _is_index(value, n):
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < n
 
 
-def _check_declared_weights(path, sequential, config, tensors):
+def _check_declared_weights(path, sequential, config, present):
     """Refuses a configuration whose weights the file's tensors cannot fill, before any weight exists.
 
     Building the model from a 2 KB file whose configuration says
     `Dense(units=2**28)` would allocate gigabytes before its tensors are compared
     with the layers. So the layers are first built on their own, their
     `add_weight` recording shapes instead of creating arrays, and their total
-    may not exceed the values the file's `model/` tensors hold (the strict
-    `load_state_dict` afterwards compares each one). Constructing the layers
-    draws Dropout seeds from the global generator, which is put back.
+    may not exceed `present`, the number of weight values the file holds (a
+    strict comparison of each weight follows). Constructing the layers draws
+    Dropout seeds from the global generator, which is put back.
     """
     from pytrainc import utils
 
-    present = sum(int(a.size) for a in state_keys.unprefixed(state_keys.MODEL, tensors).values())
     declared = 0
 
     def recorder(layer):
@@ -203,37 +255,56 @@ def _check_optimizer_state(path, optimizer, state, n_trainable):
                                  f"expected shape {expected}" + (", a count >= 0" if name == "iterations" else ""))
 
 
-def load_model(filepath):
-    """Load a model saved by `save_model` / `Model.save`, compiled if it was.
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a model saved by `save_model` / `Model.save`, or by Keras 3 as `.keras`, compiled if it was.
 
     The file is checked before anything is built: its structure, and that the
     weights its configuration describes fit in the tensors it holds, so that
     a small crafted file cannot make it allocate more than about the file's
-    own size.
+    own size. Nothing in the file is executed: no pickle, no `eval`, no import.
 
     Args:
-        filepath: Path (str or PathLike) of a file written by `save_model`.
+        filepath: Path (str or PathLike): a `.keras` zip (Keras's or pytrainc's,
+            under any name), an `.h5` / `.hdf5` file or a pytrainc model file.
+        custom_objects: Keras's argument; pytrainc builds only its own classes,
+            so it must be None or empty. Defaults to None.
+        compile: Whether to compile the model with its saved optimizer state.
+            Defaults to True.
+        safe_mode: Keras's argument for `.keras` files: lambdas are refused
+            (whatever its value, since pytrainc runs no code from files).
+            Defaults to True.
 
     Returns:
         The model, compiled with its optimizer state if it was saved compiled.
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: if the file is not a pytrainc model or is damaged or
-            crafted (the message names the file and the problem).
+        ValueError: if the file is not a model file or is damaged or
+            crafted, or holds what pytrainc does not build (the message names
+            the file and the problem, and for a `.keras` zip its member).
 
     Example:
 
-    >>> model.save("model.ptc")
-    >>> restored = pytrainc.models.load_model("model.ptc")
+    >>> model.save("model.keras")
+    >>> restored = pytrainc.models.load_model("model.keras")
     """
-    from pytrainc import losses, metrics, optimizers
-
     path = fspath(filepath, "filepath")
+    if custom_objects:
+        raise ValueError("pytrainc builds only its own layers, losses and optimizers and imports no code, so "
+                         f"`custom_objects` must be None. Received: {sorted(custom_objects)!r:.200}")
+    if keras_file.is_keras_path(path) or (not h5.is_h5_path(path) and keras_file.looks_like_keras(path)):
+        return keras_file.load_keras(path, compile=compile, safe_mode=safe_mode)
     if h5.is_h5_path(path):
         tensors, meta = h5.read_model(path)
     else:
         tensors, meta = read_safetensors(path)
+    return model_from_state(path, tensors, meta, compile=compile)
+
+
+def model_from_state(path, tensors, meta, compile=True):
+    """The model that `model_state` describes, checked as a file's contents are; errors name `path`."""
+    from pytrainc import losses, metrics, optimizers
+
     if meta.get(state_keys.KIND) != state_keys.MODEL_KIND:
         raise ValueError(f"{path} is not a pytrainc model file (it holds no model configuration). "
                          "For a state dict use pytrainc.load(path) and model.load_state_dict().")
@@ -241,14 +312,15 @@ def load_model(filepath):
     if model_class not in _MODEL_CLASSES:
         raise bad_file(path, f"unknown model class {model_class!r:.50}; expected one of {_MODEL_CLASSES}")
     config = _json_entry(path, meta, "model_config")
-    cc = _json_entry(path, meta, "compile_config") if "compile_config" in meta else None
+    cc = _json_entry(path, meta, "compile_config") if compile and "compile_config" in meta else None
     if cc is not None:
         _check_compile_config(path, cc)
     from pytrainc.models import Model, Sequential  # pytrainc.models imports this module
 
     sequential = model_class == "Sequential"
     try:
-        _check_declared_weights(path, sequential, config, tensors)
+        present = sum(int(a.size) for a in state_keys.unprefixed(state_keys.MODEL, tensors).values())
+        _check_declared_weights(path, sequential, config, present)
         model = (Sequential if sequential else Model).from_config(config)
         model.load_state_dict(state_keys.unprefixed(state_keys.MODEL, tensors), strict=True)
     except _CONFIG_ERRORS as err:

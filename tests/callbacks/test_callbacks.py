@@ -910,14 +910,15 @@ def test_checkpoint_unknown_monitor_with_auto_mode_fails_at_train_begin(tmp_path
 
 
 @pytest.mark.parametrize("name", ["m.keras", "M.KERAS", "m-{epoch}.keras"])
-def test_checkpoint_keras_zip_format_is_refused(tmp_path, name):
-    with pytest.raises(ValueError, match=r"cannot write Keras '.keras' files"):
+def test_checkpoint_keras_zip_format_is_refused_for_weights_only(tmp_path, name):
+    with pytest.raises(ValueError, match=r"save_weights_only=True writes weights, and a '.keras' file holds a whole"):
         ModelCheckpoint(str(tmp_path / name), save_weights_only=True)
+    ModelCheckpoint(str(tmp_path / name))  # a whole model: Keras 3's format
 
 
-def test_checkpoint_keras_format_after_formatting_is_refused(tmp_path):
-    cb = ModelCheckpoint(str(tmp_path / "m.{ext}"))
-    with pytest.raises(ValueError, match=r"cannot write Keras"):
+def test_checkpoint_keras_format_after_formatting_is_refused_for_weights_only(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "m.{ext}"), save_weights_only=True)
+    with pytest.raises(ValueError, match=r"'.keras' file holds a whole model"):
         run_fit(SavingModel(), [cb], 1, logs=[{"ext": "keras"}])
 
 

@@ -1,0 +1,290 @@
+"""Export a model to ONNX for serving: `pytrainc.onnx.export(model, path)` or `model.export(path, format="onnx")`.
+
+The graph is built with the `onnx` package (an optional dependency:
+`pip install "pytrainc[onnx]"`), checked with `onnx.checker` and written
+atomically. Its input is named after the model's InputLayer, with a dynamic
+batch dimension `batch`; its output is named `output`. Tensors stay channels
+last between layers, as in pytrainc; convolutions and poolings, which ONNX
+defines channels first, are wrapped in two `Transpose` nodes each.
+
+Every pytrainc layer has an ONNX equivalent (the table below, `ONNX_LAYERS`):
+Dense (MatMul, Add), Conv1D/Conv2D (Conv, with TensorFlow's 'same' padding as
+explicit pads), Max/AveragePooling1D/2D (MaxPool, AveragePool without the
+padded cells), the global poolings (ReduceMean / ReduceMax), Flatten and
+Reshape (Reshape), BatchNormalization at inference (Sub, Mul, Add with the
+moving statistics), Activation, ReLU, LeakyReLU, ELU and Softmax, the merge
+layers (Sum, Sub, Mul, Mean, Max, Min, Concat); Dropout and
+ActivityRegularization are the identity at inference. So is every activation
+(gelu through Erf, swish as x * Sigmoid(x)). A layer of any other class (a
+subclass of your own) is refused with a ValueError that names it.
+"""
+
+import math
+
+import numpy as np
+
+from pytrainc import activations
+from pytrainc import layers as layers_module
+from pytrainc.saving._common import fspath
+from pytrainc.saving.atomic import atomic_write_bytes
+
+__all__ = ["export", "ONNX_LAYERS", "DEFAULT_OPSET"]
+
+DEFAULT_OPSET = 17  # ReduceMean/ReduceMax take `axes` as an attribute up to 17; onnxruntime runs 7 to 21+
+_SELU_ALPHA, _SELU_GAMMA = 1.6732632423543772, 1.0507009873554805  # Keras's constants, as pytrainc's selu
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("ONNX export needs the optional dependency onnx. Install it with `pip install onnx` "
+                          "(or `pip install \"pytrainc[onnx]\"`).") from None
+    return onnx
+
+
+class _Graph:
+    """Nodes and initializers being collected, with unique value names."""
+
+    def __init__(self, onnx):
+        self.onnx, self.nodes, self.initializers, self._count = onnx, [], [], 0
+
+    def _name(self, base):
+        self._count += 1
+        return f"{base}_{self._count}"
+
+    def const(self, base, value, dtype=np.float32):
+        name = self._name(base)
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def op(self, op_type, inputs, base, **attrs):
+        out = self._name(base)
+        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        return out
+
+
+def _activation(g, x, activation, base, alpha=None):
+    name = activations.get(activation)
+    _, default_alpha = activations.kind_and_alpha(name)
+    alpha = default_alpha if alpha is None else alpha
+    if name == "linear":
+        return x
+    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus", "softsign": "Softsign"}
+    if name in simple:
+        return g.op(simple[name], [x], f"{base}_{name}")
+    if name in ("softmax", "log_softmax"):
+        return g.op("Softmax" if name == "softmax" else "LogSoftmax", [x], f"{base}_{name}", axis=-1)
+    if name == "leaky_relu":
+        return g.op("LeakyRelu", [x], f"{base}_{name}", alpha=float(alpha))
+    if name == "elu":
+        return g.op("Elu", [x], f"{base}_{name}", alpha=float(alpha))
+    if name == "selu":
+        return g.op("Selu", [x], f"{base}_{name}", alpha=_SELU_ALPHA, gamma=_SELU_GAMMA)
+    if name == "hard_sigmoid":  # Keras 3's relu6(x + 3) / 6
+        return g.op("HardSigmoid", [x], f"{base}_{name}", alpha=1.0 / 6.0, beta=0.5)
+    if name == "swish":
+        return g.op("Mul", [x, g.op("Sigmoid", [x], f"{base}_sigmoid")], f"{base}_swish")
+    if name == "gelu":  # the exact form: x * (1 + erf(x / sqrt(2))) / 2
+        erf = g.op("Erf", [g.op("Div", [x, g.const("sqrt2", math.sqrt(2.0))], f"{base}_scaled")], f"{base}_erf")
+        one_plus = g.op("Add", [erf, g.const("one", 1.0)], f"{base}_erf1")
+        return g.op("Mul", [g.op("Mul", [x, one_plus], f"{base}_xerf"), g.const("half", 0.5)], f"{base}_gelu")
+    raise ValueError(f"The activation {name!r} has no ONNX form in pytrainc")
+
+
+def _channels_first(g, x, rank, base):
+    return g.op("Transpose", [x], f"{base}_nchw", perm=[0, rank + 1] + list(range(1, rank + 1)))
+
+
+def _channels_last(g, x, rank, base):
+    return g.op("Transpose", [x], f"{base}_nhwc", perm=[0] + list(range(2, rank + 2)) + [1])
+
+
+def _pads(before, out, stride, span, length):
+    """Explicit (before, after) padding of one axis: TensorFlow puts the odd cell after."""
+    return before, max((out - 1) * stride + span - length - before, 0)
+
+
+def _dense(g, layer, xs, shapes):
+    y = g.op("MatMul", [xs[0], g.const(f"{layer.name}_kernel", layer.kernel.numpy())], layer.name)
+    if layer.bias is not None:
+        y = g.op("Add", [y, g.const(f"{layer.name}_bias", layer.bias.numpy())], f"{layer.name}_bias")
+    return _activation(g, y, layer.activation, layer.name)
+
+
+def _conv(g, layer, xs, shapes):
+    H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + tuple(shapes[0]))
+    rank = layer._rank
+    top, bottom = _pads(PT, OH, SH, (KH - 1) * DH + 1, H)
+    left, right = _pads(PL, OW, SW, (KW - 1) * DW + 1, W)
+    kernel = layer.kernel.numpy()  # (KH, KW, C, F) or (K, C, F)
+    kernel = kernel.transpose(3, 2, 0, 1) if rank == 2 else kernel.transpose(2, 1, 0)
+    inputs = [_channels_first(g, xs[0], rank, layer.name), g.const(f"{layer.name}_kernel", kernel)]
+    if layer.bias is not None:
+        inputs.append(g.const(f"{layer.name}_bias", layer.bias.numpy()))
+    if rank == 2:
+        attrs = dict(kernel_shape=[KH, KW], strides=[SH, SW], dilations=[DH, DW], pads=[top, left, bottom, right])
+    else:
+        attrs = dict(kernel_shape=[KW], strides=[SW], dilations=[DW], pads=[left, right])
+    y = _channels_last(g, g.op("Conv", inputs, layer.name, **attrs), rank, layer.name)
+    return _activation(g, y, layer.activation, layer.name)
+
+
+def _pool(g, layer, xs, shapes):
+    H, W, C, KH, KW, SH, SW, PT, PL, OH, OW = layer._geometry((None,) + tuple(shapes[0]))
+    rank = layer._rank
+    top, bottom = _pads(PT, OH, SH, KH, H)
+    left, right = _pads(PL, OW, SW, KW, W)
+    if rank == 2:
+        attrs = dict(kernel_shape=[KH, KW], strides=[SH, SW], pads=[top, left, bottom, right])
+    else:
+        attrs = dict(kernel_shape=[KW], strides=[SW], pads=[left, right])
+    if layer._op == "maxpool2d":
+        op = "MaxPool"
+    else:
+        op, attrs["count_include_pad"] = "AveragePool", 0  # Keras averages the real cells only
+    return _channels_last(g, g.op(op, [_channels_first(g, xs[0], rank, layer.name)], layer.name, **attrs), rank,
+                          layer.name)
+
+
+def _global_pool(g, layer, xs, shapes):
+    op = "ReduceMax" if layer._op == "global_maxpool" else "ReduceMean"
+    return g.op(op, xs, layer.name, axes=list(range(1, len(shapes[0]))), keepdims=int(layer.keepdims))
+
+
+def _reshape_to(g, layer, x, sample_shape):
+    # 0 keeps the batch dimension as it is.
+    return g.op("Reshape", [x, g.const(f"{layer.name}_shape", [0, *sample_shape], np.int64)], layer.name)
+
+
+def _flatten(g, layer, xs, shapes):
+    return _reshape_to(g, layer, xs[0], [-1])
+
+
+def _reshape(g, layer, xs, shapes):
+    return _reshape_to(g, layer, xs[0], list(layer.target_shape))
+
+
+def _batchnorm(g, layer, xs, shapes):
+    # As csrc/norm.c: (x - mean) * float32(1 / sqrt(var + epsilon)) * gamma + beta.
+    var = layer.moving_variance.numpy().astype(np.float64)
+    y = g.op("Sub", [xs[0], g.const(f"{layer.name}_mean", layer.moving_mean.numpy())], f"{layer.name}_centered")
+    y = g.op("Mul", [y, g.const(f"{layer.name}_invstd", 1.0 / np.sqrt(var + layer.epsilon))], f"{layer.name}_normed")
+    if layer.gamma is not None:
+        y = g.op("Mul", [y, g.const(f"{layer.name}_gamma", layer.gamma.numpy())], f"{layer.name}_scaled")
+    if layer.beta is not None:
+        y = g.op("Add", [y, g.const(f"{layer.name}_beta", layer.beta.numpy())], layer.name)
+    return y
+
+
+def _param_activation(g, layer, xs, shapes):
+    return _activation(g, xs[0], layer._activation, layer.name, layer._alpha())
+
+
+def _merge(op_type):
+    def emit(g, layer, xs, shapes):
+        return g.op(op_type, xs, layer.name)
+
+    return emit
+
+
+def _chain(op_type):
+    def emit(g, layer, xs, shapes):  # Mul takes two inputs: a chain for more
+        y = xs[0]
+        for x in xs[1:]:
+            y = g.op(op_type, [y, x], layer.name)
+        return y
+
+    return emit
+
+
+def _identity(g, layer, xs, shapes):
+    return xs[0]
+
+
+ONNX_LAYERS = {
+    "Dense": _dense, "Conv1D": _conv, "Conv2D": _conv,
+    "MaxPooling1D": _pool, "MaxPooling2D": _pool, "AveragePooling1D": _pool, "AveragePooling2D": _pool,
+    "GlobalAveragePooling1D": _global_pool, "GlobalAveragePooling2D": _global_pool,
+    "GlobalMaxPooling1D": _global_pool, "GlobalMaxPooling2D": _global_pool,
+    "Flatten": _flatten, "Reshape": _reshape,
+    "BatchNormalization": _batchnorm,
+    "Activation": lambda g, layer, xs, shapes: _activation(g, xs[0], layer.activation, layer.name),
+    "ReLU": _param_activation, "LeakyReLU": _param_activation, "ELU": _param_activation,
+    "Softmax": _param_activation,
+    "Dropout": _identity, "ActivityRegularization": _identity,
+    "Add": _merge("Sum"), "Subtract": _merge("Sub"), "Multiply": _chain("Mul"), "Average": _merge("Mean"),
+    "Maximum": _merge("Max"), "Minimum": _merge("Min"),
+    "Concatenate": lambda g, layer, xs, shapes: g.op("Concat", xs, layer.name, axis=layer.axis),
+}
+
+
+def export(model, filepath, opset_version=None):
+    """Export a built model to an ONNX file for inference (onnxruntime, ...).
+
+    The exported graph computes what `model.predict` computes (inference:
+    Dropout off, BatchNormalization with its moving statistics), in float32,
+    for any batch size.
+
+    Args:
+        model: A built pytrainc Model.
+        filepath: Destination path (str or PathLike), e.g. 'model.onnx'.
+        opset_version: The ONNX opset to declare, 13 to 17. Defaults to None (17).
+
+    Returns:
+        The `onnx.ModelProto` that was written.
+
+    Raises:
+        ImportError: if onnx is not installed.
+        TypeError: if `model` is not a pytrainc Model.
+        ValueError: for an unbuilt model, a layer with no ONNX form (named),
+            or an opset outside 13 to 17.
+
+    Example:
+
+    >>> proto = pytrainc.onnx.export(model, "model.onnx")
+    >>> import onnxruntime
+    >>> session = onnxruntime.InferenceSession("model.onnx")
+    >>> session.run(None, {session.get_inputs()[0].name: x[:2]})[0].shape
+    (2, 1)
+    """
+    from pytrainc.models import Model
+
+    onnx = _onnx()
+    path = fspath(filepath, "filepath")
+    if not isinstance(model, Model):
+        raise TypeError(f"export expects a pytrainc Model. Received: {type(model).__name__}")
+    model._require_built("export")
+    opset = DEFAULT_OPSET if opset_version is None else opset_version
+    if isinstance(opset, bool) or not isinstance(opset, int) or not 13 <= opset <= 17:
+        raise ValueError(f"opset_version must be an int from 13 to 17. Received: opset_version={opset_version!r}")
+    missing = sorted({f"{layer.name} ({type(layer).__name__})" for layer in model.layers
+                      if ONNX_LAYERS.get(type(layer).__name__) is None
+                      or layers_module._LAYER_CLASSES.get(type(layer).__name__) is not type(layer)})
+    if missing:
+        raise ValueError(f"These layers have no ONNX form in pytrainc: {missing}. Layers that export: "
+                         f"{sorted(ONNX_LAYERS)}")
+    graph = model._graph
+    g = _Graph(onnx)
+    input_name = graph["input"]._layer.name
+    values = {id(graph["input"]): input_name}
+    for tensor in graph["order"]:
+        if tensor._inputs:
+            layer = tensor._layer
+            values[id(tensor)] = ONNX_LAYERS[type(layer).__name__](
+                g, layer, [values[id(t)] for t in tensor._inputs], [t.sample_shape for t in tensor._inputs])
+    out = values[id(graph["output"])]
+    g.nodes.append(onnx.helper.make_node("Identity", [out], ["output"], name="output"))
+    float32 = onnx.TensorProto.FLOAT
+    proto = onnx.helper.make_model(
+        onnx.helper.make_graph(
+            g.nodes, model.name,
+            [onnx.helper.make_tensor_value_info(input_name, float32, ["batch", *graph["input"].sample_shape])],
+            [onnx.helper.make_tensor_value_info("output", float32, ["batch", *graph["output"].sample_shape])],
+            g.initializers),
+        producer_name="pytrainc", opset_imports=[onnx.helper.make_opsetid("", opset)])
+    proto.ir_version = min(proto.ir_version, 8)  # readable by onnxruntime releases since 1.14
+    onnx.checker.check_model(proto, full_check=True)
+    data = proto.SerializeToString()
+    atomic_write_bytes(path, data)
+    return proto

@@ -1,0 +1,481 @@
+"""Keras 3 configurations: pytrainc models as Keras's `config.json` describes them, and back.
+
+Keras 3 writes a model as nested `{"module", "class_name", "config",
+"registered_name"}` objects (keras/src/saving/serialization_lib.py): layers
+with `module` "keras.layers", initializers "keras.initializers", and so on, a
+functional model's layers with their `inbound_nodes` naming the layer calls
+they take their inputs from. pytrainc's layers have Keras's class names and
+config keys; this module adds what only Keras has (the dtype policy, the
+constraint and quantization keys at their defaults) on the way out, and on
+the way in refuses what pytrainc does not implement (a constraint, `groups=2`,
+a custom class) with a message naming the layer and the key.
+
+Nothing in a configuration is executed or imported: class names are looked
+up in pytrainc's own tables, and Keras's serialized lambdas (`__lambda__`) are
+refused whatever `safe_mode` says (pytrainc has no Lambda layer; with the
+default `safe_mode=True` the message is Keras's).
+
+`keras_layer_order` repeats Keras's `map_graph` (keras/src/ops/function.py):
+the order of a functional model's `layers` that Keras computes when it
+rebuilds the model, which names the groups of `model.weights.h5`.
+"""
+
+from pytrainc import layers as layers_module
+from pytrainc.saving._common import bad_file
+
+KERAS_VERSION = "3.15.1"  # the Keras release whose layout the files follow (and that the tests load them with)
+_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+_CHANNELS_LAST = {"data_format": "channels_last"}
+_CONV = {**_CHANNELS_LAST, "groups": 1, "kernel_constraint": None, "bias_constraint": None}
+# Keras config keys that pytrainc's layers do not have, with the one value pytrainc implements. Written
+# into every file; a Keras file with another value is refused.
+_LAYER_EXTRAS = {
+    "Dense": {"kernel_constraint": None, "bias_constraint": None, "quantization_config": None, "lora_rank": None,
+              "lora_alpha": None},
+    "Conv1D": _CONV, "Conv2D": _CONV,
+    "BatchNormalization": {"beta_constraint": None, "gamma_constraint": None, "synchronized": False,
+                           "renorm": False, "renorm_clipping": None},
+    "ReLU": {"max_value": None, "threshold": 0.0},
+    "Dropout": {"noise_shape": None},
+    "Flatten": _CHANNELS_LAST,
+    **{name: _CHANNELS_LAST for name in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+                                         "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+                                         "GlobalMaxPooling2D")},
+}
+# Keras config keys whose value has no effect given the extras above (renorm is off).
+_LAYER_IGNORED = {"BatchNormalization": {"renorm_momentum"}}
+_WRITTEN_ONLY = {"lora_rank", "lora_alpha"}  # Keras writes these only when set; so do we (never)
+_INITIALIZER_EXTRAS = {"input_axes": None, "output_axes": None}
+_OPTIMIZER_EXTRAS = {"use_ema": False, "loss_scale_factor": None, "gradient_accumulation_steps": None}
+_OPTIMIZER_IGNORED = {"ema_momentum", "ema_overwrite_frequency"}  # no effect without use_ema
+_OPTIMIZER_WRITTEN = {**_OPTIMIZER_EXTRAS, "ema_momentum": 0.99, "ema_overwrite_frequency": None}
+_LOSS_EXTRAS = {"reduction": "sum_over_batch_size", "label_smoothing": 0.0, "axis": -1, "ignore_class": None}
+_LOSS_WRITTEN = {"BinaryCrossentropy": ("label_smoothing", "axis"), "CategoricalCrossentropy": ("label_smoothing",
+                                                                                                "axis"),
+                 "SparseCategoricalCrossentropy": ("ignore_class",)}
+_METRIC_EXTRAS = {"top_k": None, "multi_label": False, "num_labels": None, "label_weights": None,
+                  "from_logits": False}
+_MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
+            "schedule": "keras.optimizers.schedules"}
+_MODEL_MODULES = {"Sequential": "keras", "Functional": "keras.src.models.functional"}
+
+
+# ---------------------------------------------------------------------------
+# pytrainc -> Keras
+
+
+def _keras_object(module, serialized):
+    """pytrainc's `{"class_name", "config"}` as Keras's nested object."""
+    if serialized is None or isinstance(serialized, str):
+        return serialized
+    return {"module": module, "class_name": serialized["class_name"], "config": serialized["config"],
+            "registered_name": None}
+
+
+def _nested_to_keras(key, value):
+    if not isinstance(value, dict) or "class_name" not in value:
+        return value
+    family = "initializer" if key.endswith("_initializer") else "regularizer"
+    return _keras_object(_MODULES[family], value)
+
+
+def _shape_list(shape):
+    if isinstance(shape, list):  # a merge layer's inputs
+        return [[None, *s] for s in shape]
+    return [None, *shape]
+
+
+def layer_to_keras(layer):
+    """The Keras 3 serialization of a pytrainc layer (without a functional model's `inbound_nodes`).
+
+    Raises:
+        ValueError: for a layer class that is not one of pytrainc's own.
+    """
+    name = type(layer).__name__
+    if layers_module._LAYER_CLASSES.get(name) is not type(layer):
+        raise ValueError(f"Only pytrainc's own layers can be written to a .keras file. Received: layer "
+                         f"'{layer.name}' of class {type(layer).__module__}.{type(layer).__qualname__}")
+    if isinstance(layer, layers_module.InputLayer):
+        config = {"batch_shape": [None, *layer.shape], "dtype": "float32", "sparse": False, "ragged": False,
+                  "name": layer.name, "optional": False}
+        return {"module": "keras.layers", "class_name": name, "config": config, "registered_name": None}
+    config = {k: _nested_to_keras(k, v) for k, v in layer.get_config().items() if k != "input_shape"}
+    config["dtype"] = dict(_POLICY)
+    for key, value in _LAYER_EXTRAS.get(name, {}).items():
+        if key not in _WRITTEN_ONLY:
+            config.setdefault(key, value)
+    out = {"module": "keras.layers", "class_name": name, "config": config, "registered_name": None}
+    if layer._build_shape is not None:
+        out["build_config"] = {"input_shape": _shape_list(layer._build_shape)}
+    return out
+
+
+def keras_layer_order(model):
+    """`(layers, nodes)`: a functional model's layers (InputLayer first) in the order Keras gives them, and
+    its layer calls (KerasTensors) from the input on, as `keras.src.ops.function.map_graph` orders them."""
+    g = model._graph
+    nodes, op_index, finished = [], {}, set()
+    stack = [(g["output"], False)]
+    while stack:  # _build_map: depth first from the output, each node after its inputs
+        tensor, done = stack.pop()
+        if done:
+            finished.add(id(tensor))
+            nodes.append(tensor)
+            continue
+        if id(tensor) in finished:
+            continue
+        op_index.setdefault(id(tensor._layer), len(op_index))
+        stack.append((tensor, True))
+        stack.extend((parent, False) for parent in reversed(tensor._inputs))
+    node_depth, op_depth, by_id = {}, {}, {}
+    for tensor in reversed(nodes):
+        layer = tensor._layer
+        by_id[id(layer)] = layer
+        depth = max(node_depth.setdefault(id(tensor), 0), op_depth.get(id(layer), 0))
+        op_depth[id(layer)] = node_depth[id(tensor)] = depth
+        for parent in tensor._inputs:
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    order = sorted(op_depth, key=lambda i: (-op_depth[i], op_index[i]))
+    return [by_id[i] for i in order], nodes
+
+
+def model_to_keras(model):
+    """`(config, layers)`: Keras 3's serialization of a built model (without its compile configuration), and
+    its layers in the order of Keras's `model.layers` (which names the groups of `model.weights.h5`)."""
+    from pytrainc.models import Sequential
+
+    if isinstance(model, Sequential):
+        input_layer = model._input
+        layer_configs = [layer_to_keras(input_layer)] + [layer_to_keras(layer) for layer in model.layers]
+        shape = [None, *input_layer.shape]
+        config = {"name": model.name, "trainable": True, "dtype": dict(_POLICY), "layers": layer_configs,
+                  "build_input_shape": shape}
+        out = {"module": _MODEL_MODULES["Sequential"], "class_name": "Sequential", "config": config,
+               "registered_name": None, "build_config": {"input_shape": shape}}
+        return out, model.layers
+    layers, nodes = keras_layer_order(model)
+    node_index = {}  # id(tensor) -> its index among its layer's calls
+    calls = {}
+    for tensor in nodes:
+        node_index[id(tensor)] = calls.get(id(tensor._layer), 0)
+        calls[id(tensor._layer)] = node_index[id(tensor)] + 1
+
+    def history(tensor):
+        return [tensor._layer.name, node_index[id(tensor)], 0]
+
+    def keras_tensor(tensor):
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(tensor.shape), "dtype": "float32", "keras_history": history(tensor)}}
+
+    layer_configs = []
+    for layer in layers:
+        entry = layer_to_keras(layer)
+        entry["name"] = layer.name
+        inbound = []
+        for tensor in nodes:
+            if tensor._layer is layer and tensor._inputs:
+                args = [keras_tensor(t) for t in tensor._inputs]
+                inbound.append({"args": [args] if layer._multi_input else args, "kwargs": {}})
+        entry["inbound_nodes"] = inbound
+        layer_configs.append(entry)
+    config = {"name": model.name, "trainable": True, "layers": layer_configs,
+              "input_layers": history(model._graph["input"]), "output_layers": history(model._graph["output"])}
+    out = {"module": _MODEL_MODULES["Functional"], "class_name": "Functional", "config": config,
+           "registered_name": "Functional", "build_config": {"input_shape": None}}
+    return out, layers  # Keras's Functional.layers holds the InputLayer too
+
+
+def _with_extras(config, extras):
+    return {**config, **{k: v for k, v in extras.items() if k not in config}}
+
+
+def compile_to_keras(model):
+    """Keras 3's `compile_config` of a compiled model."""
+    from pytrainc import losses, metrics, optimizers
+
+    opt = optimizers.serialize(model.optimizer)
+    config = {k: _keras_object(_MODULES["schedule"], v) if k == "learning_rate" and isinstance(v, dict) else v
+              for k, v in opt["config"].items()}
+    optimizer = _keras_object("keras.optimizers", {"class_name": opt["class_name"],
+                                                   "config": _with_extras(config, _OPTIMIZER_WRITTEN)})
+    loss = losses.serialize(model.loss)
+    extras = {"reduction": "sum_over_batch_size",
+              **{k: _LOSS_EXTRAS[k] for k in _LOSS_WRITTEN.get(loss["class_name"], ())}}
+    loss = _keras_object("keras.losses", {"class_name": loss["class_name"],
+                                          "config": _with_extras(loss["config"], extras)})
+    metric_list = [_keras_object("keras.metrics", metrics.serialize(m)) for m in model._metric_specs]
+    return {"optimizer": optimizer, "loss": loss, "loss_weights": None, "metrics": metric_list,
+            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+
+# ---------------------------------------------------------------------------
+# Keras -> pytrainc
+
+
+class _In:
+    """Reading one configuration: the label errors name, and `safe_mode`."""
+
+    def __init__(self, label, safe_mode):
+        self.label, self.safe_mode = label, safe_mode
+
+    def refuse(self, problem):
+        return bad_file(self.label, problem)
+
+    def check_dict(self, value, what):
+        if not isinstance(value, dict):
+            raise self.refuse(f"{what} is {type(value).__name__} {value!r:.100}; expected an object")
+        return value
+
+    def check_object(self, obj, what, modules=("keras",)):
+        """A Keras nested object's class name and config, after checking that it names no code."""
+        self.check_dict(obj, what)
+        cls = obj.get("class_name")
+        if cls == "__lambda__":
+            if self.safe_mode:
+                raise self.refuse(f"{what} is a Python lambda. Requested the deserialization of a Python lambda. "
+                                  "This carries a potential risk of arbitrary code execution and thus it is "
+                                  "disallowed by default (Keras's safe_mode=True)")
+            raise self.refuse(f"{what} is a Python lambda, which pytrainc never runs (it has no Lambda layer and "
+                              "executes no code from files, whatever safe_mode says)")
+        if not isinstance(cls, str):
+            raise self.refuse(f"{what} has class_name {cls!r:.60}; expected a string")
+        module = obj.get("module")
+        registered = obj.get("registered_name")
+        if (module is not None and not (isinstance(module, str) and module.split(".")[0] in modules)) or \
+                (isinstance(registered, str) and ">" in registered):
+            raise self.refuse(f"{what} is the custom class {cls!r} (module {module!r:.80}, registered_name "
+                              f"{registered!r:.80}); pytrainc builds only Keras's built-in classes and imports "
+                              "no code")
+        return cls, obj.get("config", {})
+
+    def strip(self, config, extras, ignored, what):
+        """`config` without the keys of `extras` (which must hold their value) and `ignored`."""
+        out = {}
+        for key, value in self.check_dict(config, f"the config of {what}").items():
+            if key in ignored:
+                continue
+            if key in extras:
+                if value != extras[key] and not (extras[key] is None and value in ([], {})):
+                    raise self.refuse(f"{what} has {key}={value!r:.100}; pytrainc implements only "
+                                      f"{key}={extras[key]!r}")
+                continue
+            out[key] = value
+        return out
+
+    def dtype(self, value, what):
+        if isinstance(value, dict):
+            cls, config = self.check_object(value, f"the dtype of {what}")
+            value = config.get("name") if cls in ("DTypePolicy", "FloatDTypePolicy") and isinstance(config, dict) \
+                else value
+        if value not in (None, "float32"):
+            raise self.refuse(f"{what} computes in dtype {value!r:.100}; pytrainc computes in float32 only")
+
+    def nested(self, value, family, what):
+        """An initializer, regularizer or schedule: pytrainc's `{"class_name", "config"}`, a name or None."""
+        if value is None or isinstance(value, str):
+            return value
+        cls, config = self.check_object(value, what)
+        if family == "initializer":
+            config = self.strip(config, _INITIALIZER_EXTRAS, (), what)
+        return {"class_name": cls, "config": self.check_dict(config, f"the config of {what}")}
+
+
+def _layer_from_keras(r, entry, index):
+    what = f"layer {index}"
+    cls, config = r.check_object(entry, what)
+    name = r.check_dict(config, f"the config of {what}").get("name", entry.get("name"))
+    what = f"layer {index} ('{name}', {cls})" if isinstance(name, str) else what
+    if cls not in layers_module._LAYER_CLASSES:
+        raise r.refuse(f"{what}: unknown layer class {cls!r}; pytrainc reads the layers "
+                       f"{sorted(layers_module._LAYER_CLASSES)}")
+    if cls == "InputLayer":
+        config = dict(config)
+        shape = config.pop("batch_shape", config.pop("batch_input_shape", None))
+        r.dtype(config.pop("dtype", None), what)
+        config = r.strip(config, {"sparse": False, "ragged": False, "optional": False}, ("batch_size",), what)
+        if not isinstance(shape, list) or len(shape) < 2 or any(not isinstance(d, int) or isinstance(d, bool)
+                                                                for d in shape[1:]):
+            raise r.refuse(f"{what} has batch_shape {shape!r:.100}; pytrainc needs a list [batch, d1, ...] with "
+                           "every sample dimension known")
+        return {"class_name": cls, "config": {**config, "shape": shape[1:]}}
+    config = dict(config)
+    r.dtype(config.pop("dtype", None), what)
+    config = r.strip(config, _LAYER_EXTRAS.get(cls, {}), _LAYER_IGNORED.get(cls, ()), what)
+    for key, value in list(config.items()):
+        if key.endswith("_initializer"):
+            config[key] = r.nested(value, "initializer", f"the {key} of {what}")
+        elif key.endswith("_regularizer"):
+            config[key] = r.nested(value, "regularizer", f"the {key} of {what}")
+        elif isinstance(value, dict):
+            r.check_object(value, f"the {key} of {what}")  # a serialized function or object: refused below
+            raise r.refuse(f"{what} has {key}={value!r:.120}; pytrainc reads only built-in names here")
+    return {"class_name": cls, "config": config}
+
+
+def _tensor_history(r, arg, what):
+    if not (isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__"):
+        raise r.refuse(f"{what} takes {arg!r:.100}; expected a Keras tensor")
+    hist = r.check_dict(arg.get("config"), what).get("keras_history")
+    if not (isinstance(hist, list) and len(hist) == 3 and isinstance(hist[0], str)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in hist[1:])):
+        raise r.refuse(f"{what} has keras_history {hist!r:.100}; expected [layer name, node index, tensor index]")
+    if hist[2] != 0:
+        raise r.refuse(f"{what} takes output {hist[2]} of layer '{hist[0]}'; pytrainc's layers have one output")
+    return hist[0], hist[1]
+
+
+def _io_layer(r, value, key):
+    """The (name, node index) of a functional model's single input or output."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+            and isinstance(value[1], int) and value[2] == 0):
+        raise r.refuse(f"the model's {key} is {value!r:.120}; pytrainc models have one input and one output, "
+                       "[layer name, node index, 0]")
+    return value[0], value[1]
+
+
+def _functional_from_keras(r, config, layer_entries, pt_layers):
+    """pytrainc's `nodes`, `input` and `output` for a Keras functional model's layer calls."""
+    names = [e.get("name", c["config"].get("name")) for e, c in zip(layer_entries, pt_layers)]
+    pending = []  # (layer index, node index within the layer, [(name, node index) of its inputs])
+    for i, entry in enumerate(layer_entries):
+        inbound = entry.get("inbound_nodes", [])
+        if not isinstance(inbound, list):
+            raise r.refuse(f"layer '{names[i]}' has inbound_nodes {inbound!r:.100}; expected a list")
+        if pt_layers[i]["class_name"] == "InputLayer":
+            if inbound:
+                raise r.refuse(f"the InputLayer '{names[i]}' has inbound nodes")
+            pending.append((i, 0, []))
+            continue
+        for k, node in enumerate(inbound):
+            what = f"call {k} of layer '{names[i]}'"
+            node = r.check_dict(node, what)
+            args, kwargs = node.get("args"), node.get("kwargs", {})
+            # Keras passes `mask=None` to layers that take a mask; pytrainc has no masks.
+            if not (kwargs is None or (isinstance(kwargs, dict) and set(kwargs) <= {"mask", "training"}
+                                       and all(v is None for v in kwargs.values()))) \
+                    or not isinstance(args, list) or len(args) != 1:
+                raise r.refuse(f"{what} has args {args!r:.100} and kwargs {kwargs!r:.100}; pytrainc's layers "
+                               "take one argument (a tensor, or a list of tensors for merge layers)")
+            args = args[0] if isinstance(args[0], list) else [args[0]]
+            pending.append((i, k, [_tensor_history(r, a, what) for a in args]))
+    resolved, nodes = {}, []
+    while pending:  # in Keras's order; a call waits for the calls it takes its inputs from
+        waiting = []
+        for i, k, parents in pending:
+            if all(p in resolved for p in parents):
+                resolved[(names[i], k)] = len(nodes)
+                nodes.append([i, [resolved[p] for p in parents]])
+            else:
+                waiting.append((i, k, parents))
+        if len(waiting) == len(pending):
+            missing = sorted({p for _, _, ps in waiting for p in ps if p not in resolved})
+            raise r.refuse(f"the layer calls take inputs from calls that do not exist or form a cycle: "
+                           f"{missing[:5]!r:.200}")
+        pending = waiting
+    io = {}
+    for key in ("input_layers", "output_layers"):
+        ref = _io_layer(r, config.get(key), key)
+        if ref not in resolved:
+            raise r.refuse(f"the model's {key} names {list(ref)!r:.100}, which is no layer call of the model")
+        io[key] = resolved[ref]
+    if pt_layers[nodes[io["input_layers"]][0]]["class_name"] != "InputLayer":
+        raise r.refuse("the model's input is not an InputLayer")
+    return {"name": config.get("name"), "layers": pt_layers, "nodes": nodes, "input": io["input_layers"],
+            "output": io["output_layers"]}
+
+
+def model_from_keras(label, config, safe_mode=True):
+    """pytrainc's view of a Keras 3 `config.json`.
+
+    Args:
+        label: What errors name, e.g. `"m.keras' entry 'config.json"`.
+        config: The parsed JSON.
+        safe_mode: Keras's argument; lambdas are refused either way.
+
+    Returns:
+        A dict: `sequential` (bool), `config` (pytrainc's model configuration),
+        `groups` (layer name -> its group under `layers/` in `model.weights.h5`),
+        `trainable` (the model's flag) and `compile_config` (Keras's, or None).
+
+    Raises:
+        ValueError: naming `label` and the layer or key, for anything pytrainc
+            does not build.
+    """
+    r = _In(label, safe_mode)
+    cls, model_config = r.check_object(config, "the model")
+    if cls not in ("Sequential", "Functional", "Model"):
+        raise r.refuse(f"the model is of class {cls!r:.60}; pytrainc reads Sequential and Functional models")
+    model_config = r.check_dict(model_config, "the model's config")
+    entries = model_config.get("layers")
+    if not isinstance(entries, list):
+        raise r.refuse("the model's config has no 'layers' list")
+    pt_layers = [_layer_from_keras(r, entry, i) for i, entry in enumerate(entries)]
+    layer_names = [c["config"].get("name") for c in pt_layers]
+    if len(set(layer_names)) != len(layer_names) or not all(isinstance(n, str) for n in layer_names):
+        raise r.refuse(f"the model's layer names are not unique strings: {layer_names!r:.200}")
+    sequential = cls == "Sequential"
+    if sequential:
+        if any(c["class_name"] == "InputLayer" for c in pt_layers[1:]):
+            raise r.refuse("an InputLayer of the Sequential model is not its first layer")
+        named = [n for n, c in zip(layer_names, pt_layers) if c["class_name"] != "InputLayer"]
+        pt_config = {"name": model_config.get("name"), "layers": pt_layers}
+    else:
+        named = layer_names
+        pt_config = _functional_from_keras(r, model_config, entries, pt_layers)
+    groups, used = {}, {}
+    for name, c in zip(layer_names, pt_layers):
+        if name in named:
+            groups[name] = _group_name(c["class_name"], used)
+    compile_config = config.get("compile_config")
+    return {"sequential": sequential, "config": pt_config, "groups": groups,
+            "trainable": model_config.get("trainable", True) is not False,
+            "compile_config": compile_config or None}
+
+
+def _group_name(class_name, used):
+    from pytrainc.utils import snake_case
+
+    base = snake_case(class_name)
+    used[base] = used.get(base, -1) + 1
+    return base if used[base] == 0 else f"{base}_{used[base]}"
+
+
+def compile_from_keras(label, cc, safe_mode=True):
+    """`(optimizer, loss, metrics)` identifiers for pytrainc's `get` functions from a Keras `compile_config`."""
+    r = _In(label, safe_mode)
+    r.check_dict(cc, "the compile configuration")
+    for key in ("loss_weights", "weighted_metrics"):
+        if cc.get(key) not in (None, [], {}):
+            raise r.refuse(f"the compile configuration has {key}={cc.get(key)!r:.100}; pytrainc supports "
+                           f"{key}=None only")
+    optimizer = cc.get("optimizer", "rmsprop")
+    if not isinstance(optimizer, str):
+        cls, config = r.check_object(optimizer, "the optimizer")
+        config = r.strip(config, _OPTIMIZER_EXTRAS, _OPTIMIZER_IGNORED, f"the optimizer ({cls})")
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = r.nested(config["learning_rate"], "schedule", "the learning rate schedule")
+        optimizer = {"class_name": cls, "config": config}
+    loss = _loss_or_metric(r, cc.get("loss"), "the loss", _LOSS_EXTRAS)
+    metrics = cc.get("metrics") or []
+    if not isinstance(metrics, list):
+        raise r.refuse(f"the compile configuration's metrics are {metrics!r:.100}; pytrainc's models have one "
+                       "output and take a list of metrics")
+    metrics = [_loss_or_metric(r, m, f"metric {i}", _METRIC_EXTRAS) for i, m in enumerate(metrics)]
+    return optimizer, loss, metrics
+
+
+def _loss_or_metric(r, value, what, extras):
+    if isinstance(value, str):
+        return value
+    cls, config = r.check_object(value, what)
+    if cls == "function" and isinstance(config, str):  # a Keras function such as keras.losses.mse, by name
+        return config
+    config = dict(r.check_dict(config, f"the config of {what}"))
+    r.dtype(config.pop("dtype", None), what)
+    return {"class_name": cls, "config": r.strip(config, extras, (), f"{what} ({cls})")}
+
+
+__all__ = ["KERAS_VERSION", "layer_to_keras", "keras_layer_order", "model_to_keras", "compile_to_keras",
+           "model_from_keras", "compile_from_keras"]
