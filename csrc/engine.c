@@ -327,17 +327,24 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
     return PTC_OK;
 }
 
-static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_t n,
-                             int64_t batch_size, volatile const int *stop, double *sums) {
+// Inference on the N samples from start, in order (evaluate, predict): returns N.
+static int64_t infer_batch(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t start,
+                           int64_t batch_size) {
+    const int64_t N = n - start < batch_size ? n - start : batch_size;
+    for (int64_t i = 0; i < N; i++) p->idx[i] = start + i;
+    gather(p, x, y, p->idx, N);
+    forward(p, N, 0);
+    return N;
+}
+
+static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t batch_size,
+                                volatile const int *stop, double *sums) {
     ptc_status st = check_batch(p, batch_size);
     if (st != PTC_OK) return st;
     const double penalty = regularize(p, NULL);  // weights do not change here
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
-        int64_t N = n - start < batch_size ? n - start : batch_size;
-        for (int64_t i = 0; i < N; i++) p->idx[i] = start + i;
-        gather(p, x, y, p->idx, N);
-        forward(p, N, 0);
+        const int64_t N = infer_batch(p, x, y, n, start, batch_size);
         st = loss_and_metrics(p, N, NULL, sums);
         if (st != PTC_OK) return st;
         sums[0] += (penalty + p->activity_penalty) * (double)N;
@@ -345,16 +352,13 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
     return PTC_OK;
 }
 
-static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size,
-                            volatile const int *stop, float *out) {
+static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, volatile const int *stop,
+                               float *out) {
     if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
     const int64_t dout = p->buf_size[p->output_buf];
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
-        int64_t N = n - start < batch_size ? n - start : batch_size;
-        for (int64_t i = 0; i < N; i++) p->idx[i] = start + i;
-        gather(p, x, NULL, p->idx, N);
-        forward(p, N, 0);
+        const int64_t N = infer_batch(p, x, NULL, n, start, batch_size);
         memcpy(out + start * dout, buf(p, p->acts, p->output_buf), (size_t)(N * dout) * sizeof(float));
     }
     return PTC_OK;

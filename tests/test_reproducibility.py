@@ -209,10 +209,6 @@ def test_set_random_seed_rejects_bad_seeds():
         pytrainc.utils.set_random_seed(2**64)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hand-off (issue 13.4): at epoch ends BackupAndRestore saves utils.global_rng() as 'rng/global' "
-    "and restores it there, but fit now shuffles from model.shuffle_rng; it must save and restore "
-    "that instead. Remove this marker with that change."))
 def test_resume_from_an_epoch_end_backup_replays_the_models_shuffles(tmp_path):
     from pytrainc.callbacks import BackupAndRestore, Callback
 

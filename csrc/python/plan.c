@@ -131,16 +131,32 @@ static PyObject *Plan_set_loss(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+// Parses (int64 (n, 2), float64 (n,) or (n, 2)) from args, the two tables the
+// metric and regularizer setters take; 0, or -1 with a ValueError naming them.
+static int table_pair(PyObject *args, const char *name_a, PyArrayObject **a, const char *name_b, int ndim_b,
+                      PyArrayObject **b, npy_intp *n) {
+    PyObject *ao, *bo;
+    if (!PyArg_ParseTuple(args, "OO", &ao, &bo)) return -1;
+    *a = ptc_py_check_array(ao, NPY_INT64, 2, 0, name_a);
+    *b = *a ? ptc_py_check_array(bo, NPY_FLOAT64, ndim_b, 0, name_b) : NULL;
+    if (!*b) return -1;
+    *n = PyArray_DIM(*a, 0);
+    if (PyArray_DIM(*a, 1) != 2 || PyArray_DIM(*b, 0) != *n || (ndim_b == 2 && PyArray_DIM(*b, 1) != 2)) {
+        PyErr_Format(PyExc_ValueError, "%s must be (n, 2) and %s (n%s). Received: (%zd, %zd) and %zd rows", name_a,
+                     name_b, ndim_b == 2 ? ", 2)" : ",)", (Py_ssize_t)*n, (Py_ssize_t)PyArray_DIM(*a, 1),
+                     (Py_ssize_t)PyArray_DIM(*b, 0));
+        return -1;
+    }
+    return 0;
+}
+
 // set_metrics(spec int64 (n, 2) [kind, k], thresholds float64 (n,))
 static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
-    PyObject *so, *to;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OO", &so, &to)) return NULL;
-    PyArrayObject *s = ptc_py_check_array(so, NPY_INT64, 2, 0, "metrics");
-    PyArrayObject *t = s ? ptc_py_check_array(to, NPY_FLOAT64, 1, 0, "thresholds") : NULL;
-    if (!t) return NULL;
-    npy_intp n = PyArray_DIM(s, 0);
-    if (PyArray_DIM(s, 1) != 2 || PyArray_DIM(t, 0) != n || n > PTC_MAX_METRICS) {
-        PyErr_Format(PyExc_ValueError, "metrics must be (n, 2) and thresholds (n,), n <= %d", PTC_MAX_METRICS);
+    PyArrayObject *s, *t;
+    npy_intp n;
+    if (!plan_usable(self) || table_pair(args, "metrics", &s, "thresholds", 1, &t, &n)) return NULL;
+    if (n > PTC_MAX_METRICS) {
+        PyErr_Format(PyExc_ValueError, "at most %d metrics. Received: %zd", PTC_MAX_METRICS, (Py_ssize_t)n);
         return NULL;
     }
     ptc_metric ms[PTC_MAX_METRICS];
@@ -156,16 +172,9 @@ static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
 
 // set_regularizers(slices int64 (n, 2) [offset, size], coefs float64 (n, 2) [l1, l2])
 static PyObject *Plan_set_regularizers(PlanObject *self, PyObject *args) {
-    PyObject *so, *co;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OO", &so, &co)) return NULL;
-    PyArrayObject *s = ptc_py_check_array(so, NPY_INT64, 2, 0, "slices");
-    PyArrayObject *c = s ? ptc_py_check_array(co, NPY_FLOAT64, 2, 0, "coefs") : NULL;
-    if (!c) return NULL;
-    npy_intp n = PyArray_DIM(s, 0);
-    if (PyArray_DIM(s, 1) != 2 || PyArray_DIM(c, 0) != n || PyArray_DIM(c, 1) != 2) {
-        PyErr_SetString(PyExc_ValueError, "slices and coefs must both be (n, 2)");
-        return NULL;
-    }
+    PyArrayObject *s, *c;
+    npy_intp n;
+    if (!plan_usable(self) || table_pair(args, "slices", &s, "coefs", 2, &c, &n)) return NULL;
     ptc_regularizer *regs = PyMem_Calloc((size_t)(n > 0 ? n : 1), sizeof(ptc_regularizer));
     if (!regs) return PyErr_NoMemory();
     const int64_t *sd = PyArray_DATA(s);

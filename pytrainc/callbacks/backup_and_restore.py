@@ -19,7 +19,7 @@ import typing
 
 import numpy as np
 
-from pytrainc import saving, utils
+from pytrainc import saving
 from pytrainc.callbacks.callback import Callback, ResumePoint
 
 _KIND = "pytrainc.backup"
@@ -196,7 +196,9 @@ class BackupAndRestore(Callback):
             tensors["model/" + k] = v
         for k, v in model.optimizer.variables().items():
             tensors["optimizer/" + k] = v
-        tensors["rng/global"] = (epoch_rng if batch > 0 else utils.global_rng()).copy()
+        # The generator fit shuffles from: the model's own (its key keeps the name of the
+        # global generator it started as, so backups read as before).
+        tensors["rng/global"] = (epoch_rng if batch > 0 else model._fit_shuffle_rng()).copy()
         for i, layer in enumerate(_rng_layers(model)):
             tensors[f"rng/layer/{i}"] = np.array(layer.rng_state, dtype=np.uint64)
         if batch > 0:
@@ -262,7 +264,7 @@ class BackupAndRestore(Callback):
             model.optimizer.learning_rate = lr
         for layer, state in zip(layers, rngs):
             layer.rng_state[...] = state
-        utils.global_rng()[...] = rngs[-1]
+        model._fit_shuffle_rng()[...] = rngs[-1]
         model._train_batch_size = batch_size
         self._resume = (ResumePoint(epoch, batch, sums, tensors["rng/global"], path), states)
 
