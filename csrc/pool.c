@@ -39,6 +39,19 @@ static void window(const ptc_pool2d_shape *s, int64_t oh, int64_t ow, int64_t *h
 // and a mispredicted branch per compare costs more than the compare (10x here).
 static inline int beats(float v, float best) { return (v > best) | ((v != v) & (best == best)); }
 
+// The max of a full 2x2 window (cells x0..x3 in window order, C floats each) in one pass:
+// the same order of beats as the general loop. ptc_select keeps GCC from folding the
+// chained NaN tests into a select of booleans, which it cannot vectorize.
+static inline void max_2x2(float *restrict o, const float *restrict x0, const float *restrict x1,
+                           const float *restrict x2, const float *restrict x3, int64_t C) {
+    for (int64_t j = 0; j < C; j++) {
+        float best = x0[j];
+        best = ptc_select(beats(x1[j], best), x1[j], best);
+        best = ptc_select(beats(x2[j], best), x2[j], best);
+        o[j] = ptc_select(beats(x3[j], best), x3[j], best);
+    }
+}
+
 PTC_KERNEL(, ptc_maxpool2d_forward, (float *restrict out, const float *restrict inp, const ptc_pool2d_shape *s),
            (out, inp, s)) {
     // out (N, OH, OW, C), inp (N, H, W, C)
@@ -51,6 +64,11 @@ PTC_KERNEL(, ptc_maxpool2d_forward, (float *restrict out, const float *restrict 
                 window(s, oh, ow, &h0, &h1, &w0, &w1);
                 if (h0 >= h1 || w0 >= w1) {
                     memset(o, 0, (size_t)C * sizeof(float));
+                    continue;
+                }
+                if (h1 - h0 == 2 && w1 - w0 == 2) {
+                    const float *x0 = inp + ((n * H + h0) * W + w0) * C, *x2 = x0 + W * C;
+                    max_2x2(o, x0, x0 + C, x2, x2 + C, C);
                     continue;
                 }
                 memcpy(o, inp + ((n * H + h0) * W + w0) * C, (size_t)C * sizeof(float));
@@ -77,6 +95,35 @@ static inline void route(float *restrict d, const float *restrict x, const uint3
     }
 }
 
+// A full 2x2 window, MaxPooling2D(2)'s usual case: the max and the routing in one pass
+// over the channels, kept in registers, making the same choices in the same cell order
+// as the general loop below. One pointer per cell (C floats each, cells in window order),
+// so that the compiler knows the four stores apart; the max as in max_2x2.
+static inline void route_2x2(float *restrict d0, float *restrict d1, float *restrict d2, float *restrict d3,
+                             const float *restrict x0, const float *restrict x1, const float *restrict x2,
+                             const float *restrict x3, const float *restrict g, int64_t C) {
+    for (int64_t j = 0; j < C; j++) {
+        const float a = x0[j], b = x1[j], c = x2[j], e = x3[j];
+        float best = a;
+        best = ptc_select(beats(b, best), b, best);
+        best = ptc_select(beats(c, best), c, best);
+        best = ptc_select(beats(e, best), e, best);
+        const uint32_t mb = ptc_bits_of(best);
+        uint32_t l = ptc_bits_of(g[j]), hit;
+        hit = -(uint32_t)(ptc_bits_of(a) == mb);
+        d0[j] += ptc_float_of(l & hit);
+        l &= ~hit;
+        hit = -(uint32_t)(ptc_bits_of(b) == mb);
+        d1[j] += ptc_float_of(l & hit);
+        l &= ~hit;
+        hit = -(uint32_t)(ptc_bits_of(c) == mb);
+        d2[j] += ptc_float_of(l & hit);
+        l &= ~hit;
+        hit = -(uint32_t)(ptc_bits_of(e) == mb);
+        d3[j] += ptc_float_of(l & hit);
+    }
+}
+
 PTC_KERNEL(, ptc_maxpool2d_backward,
            (float *restrict dinp, const float *restrict dout, const float *restrict inp, const ptc_pool2d_shape *s),
            (dinp, dout, inp, s)) {
@@ -93,6 +140,12 @@ PTC_KERNEL(, ptc_maxpool2d_backward,
                 int64_t h0, h1, w0, w1;
                 window(s, oh, ow, &h0, &h1, &w0, &w1);
                 if (h0 >= h1 || w0 >= w1) continue;
+                if (h1 - h0 == 2 && w1 - w0 == 2) {
+                    const int64_t r0 = ((n * H + h0) * W + w0) * C, r1 = r0 + W * C;
+                    route_2x2(dinp + r0, dinp + r0 + C, dinp + r1, dinp + r1 + C, inp + r0, inp + r0 + C, inp + r1,
+                              inp + r1 + C, g, C);
+                    continue;
+                }
                 for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
                     const int64_t cn = C - c0 < PTC_POOL_CBLOCK ? C - c0 : PTC_POOL_CBLOCK;
                     const float *x0 = inp + ((n * H + h0) * W + w0) * C + c0;

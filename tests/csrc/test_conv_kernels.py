@@ -422,6 +422,31 @@ def test_maxpool_propagates_nan_like_torch():
     assert dinp[0, 1, 0, 1] == 1 and dinp[0, :2, :2, 1].sum() == 1
 
 
+def test_maxpool_2x2_picks_the_first_winner_bitwise():
+    # Full 2x2 windows take their own one-pass path (csrc/pool.c). Its choices must be the
+    # general rule's, bit for bit: a NaN beats any number (the first NaN wins, payload
+    # included), otherwise a strictly greater value; ties (0.0 vs -0.0 included) keep the
+    # first cell. The odd width also sends the last column's windows to the general path.
+    vals = np.array([0.0, -0.0, 1.0, -1.0, np.nan, -np.nan, np.inf], np.float32)
+    vals[5] = np.frombuffer(np.uint32(0x7fc00123).tobytes(), np.float32)[0]  # another NaN payload
+    x = vals[rng(16).integers(0, len(vals), size=(3, 6, 7, 37))]
+    geo = dict(pool=(2, 2), strides=(2, 2), pads=(0, 0), out_hw=(3, 4))  # 'same': the last column half real
+    g = f32(rng(17).standard_normal((3, 3, 4, 37)))
+    want_out, want_din = np.zeros((3, 3, 4, 37), np.float32), np.zeros_like(x)
+    for n, oh, ow, c in np.ndindex(*want_out.shape):
+        cells = [(h, w) for h in (2 * oh, 2 * oh + 1) for w in (2 * ow, 2 * ow + 1) if w < 7]
+        best = cells[0]
+        for h, w in cells[1:]:
+            v, b = x[n, h, w, c], x[n, best[0], best[1], c]
+            if v > b or (np.isnan(v) and not np.isnan(b)):
+                best = (h, w)
+        want_out[n, oh, ow, c] = x[n, best[0], best[1], c]
+        want_din[n, best[0], best[1], c] += g[n, oh, ow, c]
+    out = c_pool_forward("max", x, geo)
+    assert out.tobytes() == want_out.tobytes()
+    assert c_pool_backward("max", g, x, geo).tobytes() == want_din.tobytes()
+
+
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pool2d_backward_against_finite_differences(kind):
     # Max pooling is piecewise linear and average pooling linear: with inputs spaced

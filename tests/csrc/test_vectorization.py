@@ -51,6 +51,8 @@ LOOPS = {
     ],
     "pool.c": [
         "o[c] = beats(x[c], o[c]) ? x[c] : o[c]",  # max pooling forward, 2d and global
+        "best = ptc_select(beats(x1[j], best), x1[j], best)",  # ... a full 2x2 window
+        "d3[j] += ptc_float_of(l & hit)",  # max pooling backward, a full 2x2 window
         "beats(x[j], best[j]) ? x[j] : best[j]",  # max pooling backward: the max again
         "d[j] += ptc_float_of(l & hit)",  # ... and the routing
         "o[c] += x[c]",  # average pooling
