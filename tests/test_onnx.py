@@ -4,7 +4,6 @@ predictions equal `model.predict` within 1e-5 for models that together hold ever
 
 import functools
 
-import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
