@@ -337,7 +337,10 @@ def _io_layer(r, value, key):
 
 def _functional_from_keras(r, config, layer_entries, pt_layers):
     """pytrainc's `nodes`, `input` and `output` for a Keras functional model's layer calls."""
-    names = [e.get("name", c["config"].get("name")) for e, c in zip(layer_entries, pt_layers)]
+    names = [c["config"]["name"] for c in pt_layers]  # unique strings, checked by the caller
+    for entry, name in zip(layer_entries, names):
+        if entry.get("name", name) != name:
+            raise r.refuse(f"layer '{name}' is listed under the name {entry.get('name')!r:.100}")
     pending = []  # (layer index, node index within the layer, [(name, node index) of its inputs])
     for i, entry in enumerate(layer_entries):
         inbound = entry.get("inbound_nodes", [])
@@ -413,8 +416,8 @@ def model_from_keras(label, config, safe_mode=True):
         raise r.refuse("the model's config has no 'layers' list")
     pt_layers = [_layer_from_keras(r, entry, i) for i, entry in enumerate(entries)]
     layer_names = [c["config"].get("name") for c in pt_layers]
-    if len(set(layer_names)) != len(layer_names) or not all(isinstance(n, str) for n in layer_names):
-        raise r.refuse(f"the model's layer names are not unique strings: {layer_names!r:.200}")
+    if not all(isinstance(n, str) and n for n in layer_names) or len(set(layer_names)) != len(layer_names):
+        raise r.refuse(f"the model's layer names are not unique, non-empty strings: {layer_names!r:.200}")
     sequential = cls == "Sequential"
     if sequential:
         if any(c["class_name"] == "InputLayer" for c in pt_layers[1:]):

@@ -247,6 +247,9 @@ def test_huge_layer_is_refused_before_building(tmp_path, keras_bytes):
     (lambda c: c.update(class_name="MyModel"), r"pytrainc reads Sequential and Functional"),
     (lambda c: c["config"].update(output_layers=["nowhere", 0, 0]), r"no layer call of the model"),
     (lambda c: c.update(config=[]), r"expected an object"),
+    (lambda c: first_layer(c, "Dense")["config"].update(name=["a"]), r"layer names are not unique"),
+    (lambda c: first_layer(c, "Dense")["config"].update(name=""), r"layer names are not unique, non-empty"),
+    (lambda c: first_layer(c, "Dense").update(name="other"), r"listed under the name 'other'"),
 ])
 def test_configurations_pytrainc_does_not_build(tmp_path, keras_bytes, edit, problem):
     with pytest.raises(ValueError, match=r"edited.keras' entry 'config.json'.*" + problem):

@@ -469,6 +469,23 @@ def mutate_model_file(tensors, meta, rng):
     return tensors, meta
 
 
+def mutate_keras(data, rng):
+    """A .keras zip whose members are valid zip members (right CRCs) but whose config.json or HDF5 is mutated."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        members = [[name, zf.read(name)] for name in zf.namelist()]
+    target = rng.choice([m for m in members if m[0] != "metadata.json"])
+    if target[0] == "config.json" or rng.random() < 0.6:
+        target = next(m for m in members if m[0] == "config.json")
+        target[1] = json.dumps(mutate_json(json.loads(target[1]), rng)).encode()
+    else:
+        target[1] = mutate_bytes(target[1], rng)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, content in members:
+            zf.writestr(name, content)
+    return out.getvalue()
+
+
 def mutate_foreign_safetensors(data, rng):
     """A safetensors file without pytrainc's checksums whose JSON header is mutated."""
     (n,) = struct.unpack("<Q", data[:8])
@@ -596,6 +613,8 @@ def _fuzz_cases(directory):
     sequential.save(bases / "m.ptc")
     fun.save(bases / "f.ptc")
     fun.save(bases / "f.h5")
+    sequential.save(bases / "m.keras")
+    fun.save(bases / "f.keras")
     sequential.save_weights(bases / "legacy.h5")
     sequential.save_weights(bases / "w.weights.h5")
     keras_like_h5(bases / "keras_legacy.h5", sequential, "legacy")
@@ -605,6 +624,7 @@ def _fuzz_cases(directory):
     # Byte mutations: every format's own checks (checksums, sizes, signatures).
     for name, loader, count in [("s.safetensors", "load", 200), ("s.npz", "load", 150), ("c.npz", "load", 150),
                                 ("m.ptc", "load_model", 150), ("f.h5", "load_model", 60),
+                                ("m.keras", "load_model", 60), ("f.keras", "load_model", 60),
                                 ("legacy.h5", "mlp", 60), ("w.weights.h5", "mlp", 60),
                                 ("keras_legacy.h5", "mlp", 180), ("keras3.h5", "mlp", 180)]:
         suffix = ".weights.h5" if name.endswith(".weights.h5") else os.path.splitext(name)[1]
@@ -615,6 +635,8 @@ def _fuzz_cases(directory):
         add("load", mutate_foreign_safetensors(raw["s.safetensors"], rng), ".safetensors")
     for _ in range(400):
         add("load", mutate_npz(raw[rng.choice(["s.npz", "c.npz"])], rng), ".npz")
+    for _ in range(300):  # .keras past the zip's CRCs: the configuration and the HDF5 member
+        add("load_model", mutate_keras(raw[rng.choice(["m.keras", "f.keras"])], rng), ".keras")
     for base, arch in [("m.ptc", mlp), ("f.ptc", functional)]:
         tensors, meta = saving.read_safetensors(bases / base)
         for _ in range(500):
@@ -628,7 +650,7 @@ def _fuzz_cases(directory):
 def test_mutation_fuzz_of_every_loader_gives_only_value_errors(tmp_path):
     with warnings.catch_warnings():
         cases = _fuzz_cases(tmp_path)
-    assert len(cases) >= 2900
+    assert len(cases) >= 3300
     results = _run_worker(cases, tmp_path)
     assert len(results) == len(cases)
     bad = {c: (cases[c][1], os.path.basename(cases[c][2]), r) for c, r in results.items()
