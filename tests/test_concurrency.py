@@ -154,6 +154,12 @@ CTRL_C = textwrap.dedent('''
                 started.set()
                 out = [worker_model.predict(x, verbose=0) for _ in range(300)]
                 result["worker"] = f"predicted {len(out)}"
+            elif mode == "plan":
+                # Asking the binding for Ctrl-C from another thread is ignored, too.
+                plan = worker_model._ensure_plan(32)
+                started.set()
+                out = [plan.predict(x, 32, True) for _ in range(300)]
+                result["worker"] = f"predicted {len(out)}"
             else:
                 h = worker_model.fit(x, y, epochs=12, batch_size=32, verbose=0, callbacks=[Started()])
                 result["worker"] = f"epochs {len(h.history['loss'])}"
@@ -182,7 +188,8 @@ CTRL_C = textwrap.dedent('''
 
 
 @pytest.mark.skipif(os.name != "posix", reason="raises SIGINT in a child process")
-@pytest.mark.parametrize("mode,worker", [("fit", "epochs 12"), ("predict", "predicted 300"), ("idle", "epochs 12")])
+@pytest.mark.parametrize("mode,worker", [("fit", "epochs 12"), ("predict", "predicted 300"), ("plan", "predicted 300"),
+                                         ("idle", "epochs 12")])
 def test_ctrl_c_stops_only_the_main_threads_call(mode, worker, tmp_path):
     proc = subprocess.run([sys.executable, "-c", CTRL_C, mode], capture_output=True, text=True, timeout=180,
                           cwd=tmp_path)
