@@ -9,6 +9,7 @@ PYTRAINC_ISA caps the choice, which is how these tests run the lower copies.
 import os
 import platform
 import subprocess
+import tempfile
 import sys
 import textwrap
 
@@ -38,8 +39,9 @@ def run(code, isa=None):
     env.pop("PYTRAINC_ISA", None)
     if isa is not None:
         env["PYTRAINC_ISA"] = isa
+    # cwd outside the repository: from its root `python -c` would import the source tree (no _C).
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                         timeout=300)
+                         timeout=300, cwd=tempfile.gettempdir())
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1]
 

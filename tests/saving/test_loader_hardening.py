@@ -24,6 +24,7 @@ import select
 import signal
 import struct
 import subprocess
+import tempfile
 import sys
 import textwrap
 import time
@@ -224,7 +225,9 @@ def _memory_capped(code, megabytes=600):
         except Exception as err:
             print(type(err).__name__, err)
         """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    # cwd outside the repository: from its root `python -c` would import the source tree (no _C).
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=tempfile.gettempdir())
     return out.stdout + out.stderr
 
 
@@ -567,7 +570,7 @@ def _run_worker(cases, directory, timeout=60):
         manifest = directory / "manifest.jsonl"
         manifest.write_text("".join(json.dumps(c) + "\n" for c in cases))
         worker = subprocess.Popen([sys.executable, "-c", _WORKER, str(manifest), os.path.dirname(__file__)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=directory)
         os.set_blocking(worker.stdout.fileno(), False)
         buffer, done = b"", 0
         while done < len(cases):

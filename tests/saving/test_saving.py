@@ -1033,7 +1033,7 @@ def test_temporary_of_a_live_save_is_kept(tmp_path):
         os.write(fd, b"half written")
         print("locked", flush=True)
         sys.stdin.read()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         assert holder.stdout.readline() == "locked\n"
         saving.save({"a": np.ones(2)}, path)
