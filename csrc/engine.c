@@ -11,15 +11,6 @@
 #include "fpenv.h"
 #include "ops.h"
 
-static float *buf(const ptc_plan *p, float *base, int b) { return base + p->buf_off[b]; }
-
-// a * b into *r unless it overflows int64 (a, b >= 0); 0 on overflow.
-static int mul_ok(int64_t a, int64_t b, int64_t *r) {
-    if (a < 0 || b < 0 || (a != 0 && b > INT64_MAX / a)) return 0;
-    *r = a * b;
-    return 1;
-}
-
 static int add_ok(int64_t a, int64_t b, int64_t *r) {
     if (a < 0 || b < 0 || a > INT64_MAX - b) return 0;
     *r = a + b;
@@ -39,7 +30,7 @@ static ptc_status plan_sizes(const ptc_plan *p, int64_t max_batch, int64_t *tota
     *scratch_total = 0;
     for (int b = 0; b < p->n_bufs; b++) {
         if (off) off[b] = *total;
-        if (!mul_ok(p->buf_size[b], max_batch, &t) || !add_ok(*total, t, total)) return PTC_ERR_SIZE;
+        if (!ptc_mul_ok(p->buf_size[b], max_batch, &t) || !add_ok(*total, t, total)) return PTC_ERR_SIZE;
     }
     for (int i = 0; i < p->n_ops; i++) {
         const ptc_op *op = &p->ops[i];
@@ -58,8 +49,8 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     int64_t total, scratch_total, ys, ws;
     ptc_status st = plan_sizes(p, max_batch, &total, &scratch_total, NULL, NULL);
     if (st != PTC_OK) return st;
-    if (!mul_ok(max_batch, p->y_size > 0 ? p->y_size : 1, &ys) ||
-        !mul_ok(max_batch, p->buf_size[p->output_buf], &ws) || ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS ||
+    if (!ptc_mul_ok(max_batch, p->y_size > 0 ? p->y_size : 1, &ys) ||
+        !ptc_mul_ok(max_batch, p->buf_size[p->output_buf], &ws) || ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS ||
         max_batch > PTC_MAX_FLOATS / 2)
         return PTC_ERR_SIZE;
     float *acts = malloc((size_t)total * sizeof(float));
@@ -158,7 +149,7 @@ ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_d
     if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
     const int64_t rows = p->buf_size[loss_buf] / last_dim;
     int64_t y_size, ys;
-    if (!mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size) || !mul_ok(p->max_batch, y_size, &ys) ||
+    if (!ptc_mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size) || !ptc_mul_ok(p->max_batch, y_size, &ys) ||
         ys > PTC_MAX_FLOATS)
         return PTC_ERR_SIZE;
     if (y_size > p->y_size) {
@@ -251,7 +242,7 @@ static double regularize(ptc_plan *p, float *grads) {
 
 static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *idx, int64_t N) {
     const int64_t dx = p->buf_size[p->input_buf], dy = p->y_size, R = p->loss_rows;
-    float *xb = buf(p, p->acts, p->input_buf);
+    float *xb = ptc_plan_act(p, p->input_buf);
     for (int64_t n = 0; n < N; n++) {
         memcpy(xb + n * dx, x + idx[n] * dx, (size_t)dx * sizeof(float));
         if (y) memcpy(p->ybatch + n * dy, y + idx[n] * dy, (size_t)dy * sizeof(float));
@@ -266,7 +257,7 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     // over the last axis and then over everything else.
     const int64_t R = p->loss_rows, D = p->buf_size[p->loss_buf] / R, ys = p->y_size / R;
     const float *w = p->sample_weight ? p->wbatch : NULL;
-    ptc_status st = ptc_loss_compute(p->loss_kind, &loss, dloss, buf(p, p->acts, p->loss_buf),
+    ptc_status st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf),
                                      p->ybatch, w, N * R, D);
     if (st != PTC_OK) return st;
     double wsum = (double)N;
@@ -279,7 +270,7 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     sums[1] += (double)N;
     sums[2] += wsum;
     for (int k = 0; k < p->n_metrics; k++)
-        ptc_metric_accumulate(&p->metrics[k], buf(p, p->acts, p->output_buf), p->ybatch, ys, w,
+        ptc_metric_accumulate(&p->metrics[k], ptc_plan_act(p, p->output_buf), p->ybatch, ys, w,
                               1.0f / (float)R, N * R, D, sums + 3 + p->metrics[k].offset);
     return PTC_OK;
 }
@@ -293,7 +284,7 @@ static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
 static void zero_dacts(ptc_plan *p, int64_t N) {
     for (int b = 0; b < p->n_bufs; b++)
         if (b != p->input_buf)
-            memset(buf(p, p->dacts, b), 0, (size_t)(N * p->buf_size[b]) * sizeof(float));
+            memset(ptc_plan_dact(p, b), 0, (size_t)(N * p->buf_size[b]) * sizeof(float));
 }
 
 static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm,
@@ -314,7 +305,7 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
         zero_dacts(p, N);
         memset(p->grads, 0, (size_t)p->n_params * sizeof(float));
         const double before = sums[0];
-        st = loss_and_metrics(p, N, buf(p, p->dacts, p->loss_buf), sums);
+        st = loss_and_metrics(p, N, ptc_plan_dact(p, p->loss_buf), sums);
         if (st != PTC_OK) return st;
         backward(p, N);
         sums[0] += (regularize(p, p->grads) + p->activity_penalty) * (double)N;
@@ -359,7 +350,7 @@ static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t b
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         const int64_t N = infer_batch(p, x, NULL, n, start, batch_size);
-        memcpy(out + start * dout, buf(p, p->acts, p->output_buf), (size_t)(N * dout) * sizeof(float));
+        memcpy(out + start * dout, ptc_plan_act(p, p->output_buf), (size_t)(N * dout) * sizeof(float));
     }
     return PTC_OK;
 }

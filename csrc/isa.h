@@ -30,10 +30,8 @@
 
 #if defined(__GNUC__)
 #define PTC_ALWAYS_INLINE inline __attribute__((always_inline))
-#define PTC_EXPORT __attribute__((visibility("default")))
 #else
 #define PTC_ALWAYS_INLINE inline
-#define PTC_EXPORT
 #endif
 
 typedef enum {
@@ -48,10 +46,9 @@ typedef enum {
 extern int ptc_isa;
 
 // "baseline", "avx2" or "avx512": the level kernels run (ptc_isa), and the best
-// level compiled into this build. Exported (default visibility) so that pytrainc's
-// Python side can read them through ctypes without a binding in module.c.
-PTC_EXPORT const char *ptc_isa_name(void);
-PTC_EXPORT const char *ptc_isa_compiled(void);
+// level compiled into this build (pytrainc.build_info() through the binding).
+const char *ptc_isa_name(void);
+const char *ptc_isa_compiled(void);
 
 // GCC >= 11 knows the x86-64-v3/v4 levels; other compilers (Clang included, untested
 // here) and other architectures build the baseline only, as does -DPTC_NO_MULTIVERSION.

@@ -11,7 +11,6 @@ Example:
 
 __version__ = "0.1.0"
 
-import ctypes
 import os
 import sys
 import warnings
@@ -54,13 +53,6 @@ def blas_info():
 _ISAS = ("baseline", "avx2", "avx512")
 
 
-def _c_string(name):
-    # csrc/isa.c exports these two for ctypes: module.c has no binding for them.
-    fn = getattr(ctypes.CDLL(_C.__file__), name)
-    fn.restype = ctypes.c_char_p
-    return fn().decode()
-
-
 if os.environ.get("PYTRAINC_ISA", _ISAS[0]) not in _ISAS:
     warnings.warn(f"PYTRAINC_ISA expects one of {', '.join(_ISAS)}. Received: {os.environ['PYTRAINC_ISA']!r} "
                   "(ignored)", stacklevel=2)
@@ -86,7 +78,7 @@ def build_info():
     >>> pytrainc.build_info()["kernel_isa"] in ("baseline", "avx2", "avx512")
     True
     """
-    return {"kernel_isa": _c_string("ptc_isa_name"), "kernel_isa_compiled": _c_string("ptc_isa_compiled")}
+    return _C.build_info()
 
 
 def set_num_threads(n):

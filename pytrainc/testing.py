@@ -18,6 +18,8 @@ Example:
 """
 
 import io
+import os
+import sys
 
 import numpy as np
 
@@ -28,7 +30,7 @@ from pytrainc.models import Sequential
 __all__ = [
     "ARCHITECTURES", "TTY", "U32", "architecture", "assert_close", "assert_close_abs", "assert_weights_close",
     "class_data", "data", "f32", "gamma", "mlp", "nchw", "nhwc", "normal", "randomize", "rng", "same_arrays", "seed",
-    "torch_reference",
+    "keras_torch", "torch_reference",
 ]
 
 U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32, 2**-24
@@ -507,3 +509,30 @@ class TTY(io.StringIO):
 
     def isatty(self):
         return True
+
+
+def keras_torch():
+    """Keras 3 on its torch backend, the reference pytrainc's interop tests run against.
+
+    Sets `KERAS_BACKEND=torch` unless keras is already imported, and skips the
+    calling test module (pytest) when keras or h5py is missing or keras was
+    imported with another backend.
+
+    Returns:
+        The `keras` module.
+
+    Example:
+
+    >>> keras = testing.keras_torch()  # doctest: +SKIP
+    """
+    import pytest
+
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "torch"
+    pytest.importorskip("torch")
+    pytest.importorskip("h5py")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip(f"keras was imported with the {keras.backend.backend()!r} backend before this module; these "
+                    "tests run with KERAS_BACKEND=torch", allow_module_level=True)
+    return keras

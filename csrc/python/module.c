@@ -2,6 +2,7 @@
 #define PTC_PY_MODULE
 #include "common.h"
 #include "../blas.h"
+#include "../isa.h"
 
 // ---------------------------------------------------------------------------
 // BLAS
@@ -26,7 +27,12 @@ static PyObject *py_set_num_threads(PyObject *mod, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *py_build_info(PyObject *mod, PyObject *noargs) {
+    return Py_BuildValue("{s:s,s:s}", "kernel_isa", ptc_isa_name(), "kernel_isa_compiled", ptc_isa_compiled());
+}
+
 static PyMethodDef module_methods[] = {
+    {"build_info", py_build_info, METH_NOARGS, "build_info() -> {'kernel_isa': ..., 'kernel_isa_compiled': ...}"},
     {"blas_info", py_blas_info, METH_NOARGS, "blas_info() -> (config, num_threads)"},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "set_num_threads(n)"},
     {NULL, NULL, 0, NULL},

@@ -4,21 +4,14 @@ layer both libraries have: `keras.models.load_model` reads pytrainc's files and 
 over so that training continues alike on the other side."""
 
 import functools
-import os
-import sys
 import warnings
 
 import numpy as np
 import pytest
 
-if "keras" not in sys.modules:
-    os.environ["KERAS_BACKEND"] = "torch"
-torch = pytest.importorskip("torch")
-h5py = pytest.importorskip("h5py")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "torch":
-    pytest.skip(f"keras was imported with the {keras.backend.backend()!r} backend before this module; these tests "
-                "run with KERAS_BACKEND=torch", allow_module_level=True)
+from pytrainc import testing  # noqa: E402
+
+keras = testing.keras_torch()
 
 from pytrainc import layers as L  # noqa: E402
 from pytrainc import optimizers, testing  # noqa: E402

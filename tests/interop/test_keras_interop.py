@@ -5,20 +5,15 @@ layout (`layer_names` / `weight_names`, as tf.keras 2 and Keras 3's
 architecture is built on each side; predictions agree within 1e-5."""
 
 import functools
-import os
-import sys
 
 import numpy as np
 import pytest
 
-if "keras" not in sys.modules:
-    os.environ["KERAS_BACKEND"] = "torch"
-torch = pytest.importorskip("torch")
-h5py = pytest.importorskip("h5py")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "torch":
-    pytest.skip(f"keras was imported with the {keras.backend.backend()!r} backend before this module; these tests "
-                "run with KERAS_BACKEND=torch", allow_module_level=True)
+from pytrainc import testing  # noqa: E402
+
+keras = testing.keras_torch()
+import h5py  # noqa: E402
+import torch  # noqa: E402
 
 import pytrainc  # noqa: E402
 from pytrainc import h5, interop, testing  # noqa: E402

@@ -1,13 +1,11 @@
 """Maximum and Minimum merges: training against torch, predictions against Keras 3, config round trip."""
 
-import os
-
 import numpy as np
 import pytest
 import torch
 
 from pytrainc import layers as L
-from pytrainc import optimizers
+from pytrainc import optimizers, testing
 from pytrainc.models import Model
 
 
@@ -52,8 +50,7 @@ def test_training_matches_torch(kind):
 
 @pytest.mark.parametrize("kind", ["max", "min"])
 def test_predictions_match_keras(kind):
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    keras = pytest.importorskip("keras")
+    keras = testing.keras_torch()
     model = build(kind)
     x = keras.Input((6,))
     a, b = keras.layers.Dense(4)(x), keras.layers.Dense(4)(x)
