@@ -41,8 +41,16 @@ RPATH_FLAG = re.compile(r"^-Wl,(-rpath[,=]|-R)")
 # lets the optimizer loops vectorize; IEEE results (NaN, inf) are unchanged.
 # -ffp-contract=off: no a * b + c fused into an FMA, so the AVX2/AVX-512 copies of
 # the kernels (csrc/isa.h) round exactly as the baseline copy does.
-COMPILE_ARGS = ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                "-fvisibility=hidden", "-fno-math-errno", "-ffp-contract=off"]
+COMPILE_ARGS = [
+    "-O3",
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+    "-Wno-unused-parameter",
+    "-fvisibility=hidden",
+    "-fno-math-errno",
+    "-ffp-contract=off",
+]
 
 
 def read_version():
@@ -50,8 +58,7 @@ def read_version():
     with open(os.path.join(PACKAGE, "__init__.py"), encoding="utf-8") as f:
         match = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", f.read(), re.M)
     if match is None:
-        raise SystemExit(f"setup.py expects a line `__version__ = \"X.Y.Z\"` in "
-                         f"{PACKAGE}/__init__.py. Received none.")
+        raise SystemExit(f'setup.py expects a line `__version__ = "X.Y.Z"` in {PACKAGE}/__init__.py. Received none.')
     return match.group(1)
 
 
@@ -65,8 +72,7 @@ def read_readme():
 
 def scipy_openblas_libraries(lib_dir):
     """The shared libraries of scipy-openblas32 that the extension loads at run time."""
-    libs = sorted(name for name in os.listdir(lib_dir)
-                  if name.startswith("libscipy_openblas") and ".so" in name)
+    libs = sorted(name for name in os.listdir(lib_dir) if name.startswith("libscipy_openblas") and ".so" in name)
     if not libs:
         raise SystemExit(f"scipy-openblas32 has no shared library in {lib_dir}")
     return libs
@@ -76,14 +82,16 @@ def blas_config():
     """Extension keyword arguments for the selected BLAS, and the files to vendor."""
     if BLAS == "system":
         try:
-            out = subprocess.run(["pkg-config", "--cflags", "--libs", "openblas"],
-                                 check=True, capture_output=True, text=True).stdout
+            out = subprocess.run(
+                ["pkg-config", "--cflags", "--libs", "openblas"], check=True, capture_output=True, text=True
+            ).stdout
         except (OSError, subprocess.CalledProcessError) as exc:
-            raise SystemExit("PYTRAINC_BLAS=system needs `pkg-config --cflags --libs "
-                             "openblas` to succeed (apt-get install libopenblas-dev "
-                             f"pkg-config). It failed: {exc}") from exc
-        kw = {"include_dirs": [], "library_dirs": [], "libraries": [],
-              "extra_compile_args": [], "extra_link_args": []}
+            raise SystemExit(
+                "PYTRAINC_BLAS=system needs `pkg-config --cflags --libs "
+                "openblas` to succeed (apt-get install libopenblas-dev "
+                f"pkg-config). It failed: {exc}"
+            ) from exc
+        kw = {"include_dirs": [], "library_dirs": [], "libraries": [], "extra_compile_args": [], "extra_link_args": []}
         for flag in shlex.split(out):
             if flag.startswith("-I"):
                 kw["include_dirs"].append(flag[2:])
@@ -124,8 +132,7 @@ class BuildExt(build_ext):
     def build_extensions(self):
         # Some interpreters (pyenv, conda) put `-Wl,-rpath,<their lib dir>` in
         # LDSHARED; a wheel must not carry that absolute path of the build machine.
-        self.compiler.linker_so = [arg for arg in self.compiler.linker_so
-                                   if not RPATH_FLAG.match(arg)]
+        self.compiler.linker_so = [arg for arg in self.compiler.linker_so if not RPATH_FLAG.match(arg)]
         super().build_extensions()
 
     def run(self):
@@ -147,8 +154,10 @@ class BuildExt(build_ext):
         build_py = self.get_finalized_command("build_py")
         for src in VENDORED_LIBS:
             name = os.path.basename(src)
-            yield (os.path.join(self.build_lib, PACKAGE, VENDOR_DIR, name),
-                   os.path.join(build_py.get_package_dir(PACKAGE), VENDOR_DIR, name))
+            yield (
+                os.path.join(self.build_lib, PACKAGE, VENDOR_DIR, name),
+                os.path.join(build_py.get_package_dir(PACKAGE), VENDOR_DIR, name),
+            )
 
     def get_outputs(self):
         outputs = super().get_outputs()
@@ -174,7 +183,9 @@ setup(
         Extension(
             f"{PACKAGE}._C",
             sources=sorted(glob("csrc/*.c") + glob("csrc/python/*.c")),
-            depends=sorted(glob("csrc/*.h") + glob("csrc/*.def") + glob("csrc/python/*.h")),  # rebuild on header edits; ship them in sdists
+            depends=sorted(
+                glob("csrc/*.h") + glob("csrc/*.def") + glob("csrc/python/*.h")
+            ),  # rebuild on header edits; ship them in sdists
             include_dirs=["csrc", numpy.get_include()] + BLAS_KW["include_dirs"],
             library_dirs=BLAS_KW["library_dirs"],
             libraries=BLAS_KW["libraries"],

@@ -43,8 +43,11 @@ LR_RANGE = (1e-4, 1e-1)
 
 def build_model(hp):
     model = Sequential([Dense(10, input_dim=8, activation="relu"), Dense(1, activation="sigmoid")])
-    model.compile(loss="binary_crossentropy", metrics=["accuracy"],
-                  optimizer=pytrainc.optimizers.Adam(hp.Float("learning_rate", *LR_RANGE, sampling="log")))
+    model.compile(
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+        optimizer=pytrainc.optimizers.Adam(hp.Float("learning_rate", *LR_RANGE, sampling="log")),
+    )
     return model
 
 
@@ -54,8 +57,16 @@ def data():
 
 
 def builtin(x, y, args, n_jobs, root, name):
-    tuner = RandomSearch(build_model, objective="val_loss", max_trials=args.trials, seed=14, n_jobs=n_jobs,
-                         threads_per_trial=1, directory=root, project_name=name)
+    tuner = RandomSearch(
+        build_model,
+        objective="val_loss",
+        max_trials=args.trials,
+        seed=14,
+        n_jobs=n_jobs,
+        threads_per_trial=1,
+        directory=root,
+        project_name=name,
+    )
     start = time.perf_counter()
     tuner.search(x, y, batch_size=10, epochs=args.epochs, validation_split=0.1, verbose=0)
     return time.perf_counter() - start, tuner
@@ -80,8 +91,11 @@ def pytrainc_optuna(x, y, args, optuna):
 
     def objective(trial):
         model = Sequential([Dense(10, input_dim=8, activation="relu"), Dense(1, activation="sigmoid")])
-        model.compile(loss="binary_crossentropy", metrics=["accuracy"],
-                      optimizer=pytrainc.optimizers.Adam(trial.suggest_float("learning_rate", *LR_RANGE, log=True)))
+        model.compile(
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+            optimizer=pytrainc.optimizers.Adam(trial.suggest_float("learning_rate", *LR_RANGE, log=True)),
+        )
         history = model.fit(x, y, batch_size=10, epochs=args.epochs, validation_split=0.1, verbose=0)
         return min(history.history["val_loss"])
 
@@ -135,8 +149,10 @@ def check(x, y, serial, parallel, args):
     history = model.fit(x, y, batch_size=10, epochs=args.epochs, validation_split=0.1, verbose=0)
     if min(history.history["val_loss"]) != best["score"]:
         sys.exit(f"check FAILED: best trial score {best['score']} != plain fit's {min(history.history['val_loss'])}")
-    print(f"check ok: n_jobs=2 table == serial table ({len(strip)} trials); best val_loss {best['score']:.6f} "
-          f"reproduced by a plain fit")
+    print(
+        f"check ok: n_jobs=2 table == serial table ({len(strip)} trials); best val_loss {best['score']:.6f} "
+        f"reproduced by a plain fit"
+    )
 
 
 def main():

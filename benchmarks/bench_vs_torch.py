@@ -46,8 +46,8 @@ import time
 import numpy as np
 
 CHECK_RTOL = 1e-4
-CHECK_BATCHES = 4   # batches per epoch in the correctness check
-CHECK_EPOCHS = 2   # ReLU flips from rounding grow with steps: ~1e-6 after 4, ~1e-5 after 12 (mlp-wide)
+CHECK_BATCHES = 4  # batches per epoch in the correctness check
+CHECK_EPOCHS = 2  # ReLU flips from rounding grow with steps: ~1e-6 after 4, ~1e-5 after 12 (mlp-wide)
 SEED = 1234
 RESULT_MARK = "@@RESULT "
 BUSY_CORES = 0.25  # CPU (in cores) other processes may use during a timing sample before it is retaken
@@ -62,18 +62,48 @@ BUSY_CORES = 0.25  # CPU (in cores) other processes may use during a timing samp
 #   "schedule" ExponentialDecay(1e-3, 100, 0.96) per step, "early_stopping" EarlyStopping(val_loss,
 #   patience=10**6: never stops), "checkpoint" ModelCheckpoint(val_loss, save_best_only=True).
 #   base: the case without extras, whose step time the overhead is measured against.
-SEED002 = dict(in_dim=8, hidden=[10], out=1, loss="binary", optimizer="adam",
-               batch_sizes=[10], n_train=1000, n_val=100, epochs=50)
+SEED002 = dict(
+    in_dim=8, hidden=[10], out=1, loss="binary", optimizer="adam", batch_sizes=[10], n_train=1000, n_val=100, epochs=50
+)
 CASES = {
     "seed002": SEED002,
     "seed002-callbacks": dict(SEED002, extras=["schedule", "early_stopping", "checkpoint"], base="seed002"),
     "seed002-callbacks-nockpt": dict(SEED002, extras=["schedule", "early_stopping"], base="seed002"),
-    "cnn-seed004": dict(kind="cnn", in_shape=[32, 32, 3], filters=32, hidden=[64], out=10, loss="sparse",
-                        optimizer="adam", batch_sizes=[32], n_train=10000, n_val=1000, epochs=1),
-    "mlp-medium": dict(in_dim=784, hidden=[256, 128], out=10, loss="sparse", optimizer="adam",
-                       batch_sizes=[64, 256], n_train=20000, n_val=2000, epochs=3),
-    "mlp-wide": dict(in_dim=1024, hidden=[1024, 1024], out=10, loss="sparse", optimizer="sgd_momentum",
-                     batch_sizes=[128], n_train=8192, n_val=1024, epochs=2),
+    "cnn-seed004": dict(
+        kind="cnn",
+        in_shape=[32, 32, 3],
+        filters=32,
+        hidden=[64],
+        out=10,
+        loss="sparse",
+        optimizer="adam",
+        batch_sizes=[32],
+        n_train=10000,
+        n_val=1000,
+        epochs=1,
+    ),
+    "mlp-medium": dict(
+        in_dim=784,
+        hidden=[256, 128],
+        out=10,
+        loss="sparse",
+        optimizer="adam",
+        batch_sizes=[64, 256],
+        n_train=20000,
+        n_val=2000,
+        epochs=3,
+    ),
+    "mlp-wide": dict(
+        in_dim=1024,
+        hidden=[1024, 1024],
+        out=10,
+        loss="sparse",
+        optimizer="sgd_momentum",
+        batch_sizes=[128],
+        n_train=8192,
+        n_val=1024,
+        epochs=2,
+    ),
 }
 QUICK = {
     "seed002": dict(n_train=200, n_val=20, epochs=3),
@@ -115,12 +145,18 @@ def pytrainc_model(case):
     from pytrainc.models import Sequential
 
     if case.get("kind") == "cnn":
-        layers = [Input(tuple(case["in_shape"])), Conv2D(case["filters"], (3, 3), activation="relu"),
-                  MaxPooling2D((2, 2)), Flatten()]
+        layers = [
+            Input(tuple(case["in_shape"])),
+            Conv2D(case["filters"], (3, 3), activation="relu"),
+            MaxPooling2D((2, 2)),
+            Flatten(),
+        ]
         layers += [Dense(w, activation="relu") for w in case["hidden"]]
     else:
-        layers = [Dense(w, activation="relu", **({"input_dim": case["in_dim"]} if i == 0 else {}))
-                  for i, w in enumerate(case["hidden"])]
+        layers = [
+            Dense(w, activation="relu", **({"input_dim": case["in_dim"]} if i == 0 else {}))
+            for i, w in enumerate(case["hidden"])
+        ]
     binary = case["loss"] == "binary"
     layers.append(Dense(case["out"], activation="sigmoid" if binary else "softmax"))
     model = Sequential(layers)
@@ -131,8 +167,9 @@ def pytrainc_model(case):
         opt = pytrainc.optimizers.Adam(**dict(ADAM, learning_rate=lr))
     else:
         opt = pytrainc.optimizers.SGD(**SGD_MOMENTUM)
-    model.compile(optimizer=opt, loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=opt, loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -149,8 +186,16 @@ def pytrainc_callbacks(case, ckpt_dir):
 
 
 def pytrainc_fit(model, data, val, batch_size, epochs, shuffle=True, callbacks=None):
-    return model.fit(data[0], data[1], batch_size=batch_size, epochs=epochs, shuffle=shuffle, verbose=0,
-                     validation_data=val, callbacks=callbacks).history
+    return model.fit(
+        data[0],
+        data[1],
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=shuffle,
+        verbose=0,
+        validation_data=val,
+        callbacks=callbacks,
+    ).history
 
 
 def cnn_flat_hwc(case):
@@ -190,8 +235,12 @@ class TorchTrainer:
         mods = []
         if case.get("kind") == "cnn":
             h, w, c = cnn_flat_hwc(case)
-            mods += [torch.nn.Conv2d(case["in_shape"][2], case["filters"], 3), torch.nn.ReLU(),
-                     torch.nn.MaxPool2d(2), torch.nn.Flatten()]
+            mods += [
+                torch.nn.Conv2d(case["in_shape"][2], case["filters"], 3),
+                torch.nn.ReLU(),
+                torch.nn.MaxPool2d(2),
+                torch.nn.Flatten(),
+            ]
             dims = [h * w * c] + list(case["hidden"]) + [case["out"]]
         else:
             dims = [case["in_dim"]] + list(case["hidden"]) + [case["out"]]
@@ -221,11 +270,17 @@ class TorchTrainer:
         self.keras_eps = case["optimizer"] == "adam"
         self.t = 0
         if case["optimizer"] == "adam":
-            self.opt = torch.optim.Adam(self.model.parameters(), lr=ADAM["learning_rate"],
-                                        betas=(ADAM["beta_1"], ADAM["beta_2"]), eps=ADAM["epsilon"], **impl)
+            self.opt = torch.optim.Adam(
+                self.model.parameters(),
+                lr=ADAM["learning_rate"],
+                betas=(ADAM["beta_1"], ADAM["beta_2"]),
+                eps=ADAM["epsilon"],
+                **impl,
+            )
         else:
-            self.opt = torch.optim.SGD(self.model.parameters(), lr=SGD_MOMENTUM["learning_rate"],
-                                       momentum=SGD_MOMENTUM["momentum"], **impl)
+            self.opt = torch.optim.SGD(
+                self.model.parameters(), lr=SGD_MOMENTUM["learning_rate"], momentum=SGD_MOMENTUM["momentum"], **impl
+            )
         if case["loss"] == "binary":
             self.loss_fn = torch.nn.BCEWithLogitsLoss()
             self.correct = lambda out, y: ((out > 0).to(y.dtype) == y).sum()
@@ -265,7 +320,7 @@ class TorchTrainer:
             perm = torch.randperm(n) if shuffle else torch.arange(n)
             loss_sum, hits = 0.0, 0
             for start in range(0, n, batch_size):
-                idx = perm[start:start + batch_size]
+                idx = perm[start : start + batch_size]
                 xb, yb = x[idx], y[idx]
                 out = model(xb)
                 loss = loss_fn(out, yb)
@@ -355,9 +410,11 @@ class PeakRSS:
 def set_threads(framework, threads):
     if framework == "pytrainc":
         import pytrainc
+
         pytrainc.set_num_threads(threads)
     else:
         import torch
+
         torch.set_num_threads(threads)
 
 
@@ -366,17 +423,24 @@ def versions():
     import torch
 
     import pytrainc
+
     keep = ("ATen parallel backend", "at::get_num_threads", "Intel(R) oneAPI", "MKL-DNN", "OpenMP 2")
     lines = [ln.strip() for ln in torch.__config__.parallel_info().splitlines()]
     torch_summary = "; ".join(ln for ln in lines if ln.startswith(keep))
-    return {"blas": pytrainc.blas_info(), "pytrainc": pytrainc.__version__, "torch": torch.__version__,
-            "torch_parallel": torch_summary, "torch_cpu": torch.backends.cpu.get_cpu_capability(),
-            "numpy": np.__version__}
+    return {
+        "blas": pytrainc.blas_info(),
+        "pytrainc": pytrainc.__version__,
+        "torch": torch.__version__,
+        "torch_parallel": torch_summary,
+        "torch_cpu": torch.backends.cpu.get_cpu_capability(),
+        "numpy": np.__version__,
+    }
 
 
 def job_check(args):
     """Same initial weights, same batches in order: the losses must agree."""
     import pytrainc
+
     case, threads = args["case"], args["threads"]
     set_threads("pytrainc", threads)
     set_threads("torch", threads)
@@ -390,10 +454,12 @@ def job_check(args):
             val = make_data(case, min(case["n_val"], 4 * bs), SEED + 1)
             for torch_variant in torch_variants(case):
                 model = pytrainc_model(case)
-                trainer = TorchTrainer(case, weights=model.get_weights(), ckpt_dir=ckpt_dir,
-                                       channels_last=torch_variant == "torch-cl")
-                ours = pytrainc_fit(model, data, val, bs, CHECK_EPOCHS, shuffle=False,
-                                    callbacks=pytrainc_callbacks(case, ckpt_dir))
+                trainer = TorchTrainer(
+                    case, weights=model.get_weights(), ckpt_dir=ckpt_dir, channels_last=torch_variant == "torch-cl"
+                )
+                ours = pytrainc_fit(
+                    model, data, val, bs, CHECK_EPOCHS, shuffle=False, callbacks=pytrainc_callbacks(case, ckpt_dir)
+                )
                 theirs = trainer.fit(data, val, bs, CHECK_EPOCHS, shuffle=False)
                 worst = 0.0
                 for key in ("loss", "val_loss"):
@@ -402,9 +468,16 @@ def job_check(args):
                 w_ours = torch_layout(model.get_weights(), case)
                 w_theirs = [p.detach().numpy() for p in trainer.model.parameters()]
                 wdiff = max(float(np.max(np.abs(a - b))) for a, b in zip(w_ours, w_theirs, strict=True))
-                results.append({"batch_size": bs, "peer": torch_variant, "rel_err": worst, "weight_diff": wdiff,
-                                "pytrainc": ours["loss"] + ours["val_loss"],
-                                "torch": theirs["loss"] + theirs["val_loss"]})
+                results.append(
+                    {
+                        "batch_size": bs,
+                        "peer": torch_variant,
+                        "rel_err": worst,
+                        "weight_diff": wdiff,
+                        "pytrainc": ours["loss"] + ours["val_loss"],
+                        "torch": theirs["loss"] + theirs["val_loss"],
+                    }
+                )
     finally:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     return {"results": results, "versions": versions()}
@@ -437,6 +510,7 @@ def job_time(args):
     counter = None
     if framework == "pytrainc":
         import pytrainc
+
         pytrainc.utils.set_random_seed(SEED)
         model = pytrainc_model(case)
         poll = None
@@ -449,13 +523,16 @@ def job_time(args):
             pytrainc_fit(model, data, val, bs, case["epochs"], callbacks=cbs + ([poll] if count and poll else []))
     else:
         import torch
+
         torch.manual_seed(SEED)
-        trainer = TorchTrainer(case, optimizer_impl=args["torch_optimizer"], ckpt_dir=ckpt_dir,
-                               channels_last=framework == "torch-cl")
+        trainer = TorchTrainer(
+            case, optimizer_impl=args["torch_optimizer"], ckpt_dir=ckpt_dir, channels_last=framework == "torch-cl"
+        )
         data, val = trainer.tensors(data), trainer.tensors(val)
 
         def fit(count=False):
             trainer.fit(data, val, bs, case["epochs"])
+
     t0 = time.perf_counter()
     with PeakRSS() as mem:  # the warm-up fit: the first training in this process
         fit(count=True)
@@ -477,9 +554,17 @@ def job_time(args):
             break
     samples = clean or busy
     shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return {"saves": saves, "times": [w for w, _ in samples], "cpu_times": [c for _, c in samples], "busy": not clean,
-            "discarded": len(busy) if clean else 0, "other_cores": max(others), "mem_bytes": mem.extra_bytes,
-            "mem_method": mem.method, "fits_per_sample": k}
+    return {
+        "saves": saves,
+        "times": [w for w, _ in samples],
+        "cpu_times": [c for _, c in samples],
+        "busy": not clean,
+        "discarded": len(busy) if clean else 0,
+        "other_cores": max(others),
+        "mem_bytes": mem.extra_bytes,
+        "mem_method": mem.method,
+        "fits_per_sample": k,
+    }
 
 
 def _other_cores(busy0, cpu0, wall):
@@ -521,11 +606,12 @@ def run_worker(job, **args):
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
-        raise SystemExit(f"benchmark worker {job} {args.get('framework', '')} failed "
-                         f"with exit status {proc.returncode}")
+        raise SystemExit(
+            f"benchmark worker {job} {args.get('framework', '')} failed with exit status {proc.returncode}"
+        )
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_MARK):
-            return json.loads(line[len(RESULT_MARK):])
+            return json.loads(line[len(RESULT_MARK) :])
     raise SystemExit(f"benchmark worker {job} printed no result:\n{proc.stdout}{proc.stderr}")
 
 
@@ -556,14 +642,34 @@ def fmt_rate(x):
 
 
 def format_table(rows):
-    head = ["case", "batch", "framework", "step_us", "cpu_us", "epoch_ms", "samples/s", "spread", "peak_extra_MiB",
-            "torch/pytrainc"]
+    head = [
+        "case",
+        "batch",
+        "framework",
+        "step_us",
+        "cpu_us",
+        "epoch_ms",
+        "samples/s",
+        "spread",
+        "peak_extra_MiB",
+        "torch/pytrainc",
+    ]
     body = []
     for r in rows:
-        body.append([r["case"], str(r["batch_size"]), r["framework"], f"{r['step_us']:.1f}", f"{r['cpu_step_us']:.1f}",
-                     f"{r['epoch_ms']:.2f}", fmt_rate(r["samples_per_s"]), f"{r['spread']:.0%}",
-                     f"{r['mem_bytes'] / 2**20:.1f}",
-                     (f"{r['ratio']:.2f}x" + (f" ({r['peer']})" if "peer" in r else "")) if "ratio" in r else ""])
+        body.append(
+            [
+                r["case"],
+                str(r["batch_size"]),
+                r["framework"],
+                f"{r['step_us']:.1f}",
+                f"{r['cpu_step_us']:.1f}",
+                f"{r['epoch_ms']:.2f}",
+                fmt_rate(r["samples_per_s"]),
+                f"{r['spread']:.0%}",
+                f"{r['mem_bytes'] / 2**20:.1f}",
+                (f"{r['ratio']:.2f}x" + (f" ({r['peer']})" if "peer" in r else "")) if "ratio" in r else "",
+            ]
+        )
     widths = [max(len(row[i]) for row in [head] + body) for i in range(len(head))]
     lines = []
     for k, row in enumerate([head] + body):
@@ -584,22 +690,31 @@ def print_overheads(rows):
             continue
         b = by_key[(base, r["batch_size"], "pytrainc")]
         t_cb, t_base = by_key[(r["case"], r["batch_size"], "torch")], by_key[(base, r["batch_size"], "torch")]
-        lines.append(f"{r['case']} ({' + '.join(CASES[r['case']]['extras'])}): torch/pytrainc {r['ratio']:.2f}x "
-                     f"vs {b['ratio']:.2f}x for {base} ({r['ratio'] / b['ratio'] - 1:+.0%}); overhead = step with "
-                     f"/ step without: pytrainc {r['step_us'] / b['step_us']:.2f}x "
-                     f"(+{r['step_us'] - b['step_us']:.1f} us/step), torch {t_cb['step_us'] / t_base['step_us']:.2f}x "
-                     f"(+{t_cb['step_us'] - t_base['step_us']:.1f} us/step)")
+        lines.append(
+            f"{r['case']} ({' + '.join(CASES[r['case']]['extras'])}): torch/pytrainc {r['ratio']:.2f}x "
+            f"vs {b['ratio']:.2f}x for {base} ({r['ratio'] / b['ratio'] - 1:+.0%}); overhead = step with "
+            f"/ step without: pytrainc {r['step_us'] / b['step_us']:.2f}x "
+            f"(+{r['step_us'] - b['step_us']:.1f} us/step), torch {t_cb['step_us'] / t_base['step_us']:.2f}x "
+            f"(+{t_cb['step_us'] - t_base['step_us']:.1f} us/step)"
+        )
         if "checkpoint" in CASES[r["case"]]["extras"]:
             msg = f"  checkpoints written per fit (warm-up): pytrainc {r['saves']}, torch {t_cb['saves']}"
             # The same case without ModelCheckpoint, if measured: the rest is the cost of the checkpoints.
-            no_ckpt = [c for c, spec in CASES.items() if spec.get("base") == base and
-                       spec["extras"] == [e for e in CASES[r["case"]]["extras"] if e != "checkpoint"]]
+            no_ckpt = [
+                c
+                for c, spec in CASES.items()
+                if spec.get("base") == base
+                and spec["extras"] == [e for e in CASES[r["case"]]["extras"] if e != "checkpoint"]
+            ]
             if no_ckpt and (no_ckpt[0], r["batch_size"], "pytrainc") in by_key:
                 n_ours, n_theirs = (by_key[(no_ckpt[0], r["batch_size"], f)] for f in ("pytrainc", "torch"))
-                per = [(a["fit_s"] - b["fit_s"]) / a["saves"] * 1e3 if a["saves"] else float("nan")
-                       for a, b in ((r, n_ours), (t_cb, n_theirs))]
-                msg += (f"; fit time minus {no_ckpt[0]}'s, per checkpoint: pytrainc {per[0]:.2f} ms, "
-                        f"torch {per[1]:.2f} ms")
+                per = [
+                    (a["fit_s"] - b["fit_s"]) / a["saves"] * 1e3 if a["saves"] else float("nan")
+                    for a, b in ((r, n_ours), (t_cb, n_theirs))
+                ]
+                msg += (
+                    f"; fit time minus {no_ckpt[0]}'s, per checkpoint: pytrainc {per[0]:.2f} ms, torch {per[1]:.2f} ms"
+                )
             lines.append(msg)
     if lines:
         print("\n" + "\n".join(lines))
@@ -608,15 +723,32 @@ def print_overheads(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, < 30 s)")
-    parser.add_argument("--threads", type=int, default=default_threads(),
-                        help="threads for both frameworks (default: all cores, %(default)s here)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timing samples per row, the median is reported (default 5; --quick 2)")
-    parser.add_argument("--wait-idle", type=float, default=None, metavar="SECONDS",
-                        help="before each row wait up to this long for an idle machine (default 120; --quick 0)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=default_threads(),
+        help="threads for both frameworks (default: all cores, %(default)s here)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timing samples per row, the median is reported (default 5; --quick 2)",
+    )
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="before each row wait up to this long for an idle machine (default 120; --quick 0)",
+    )
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
-    parser.add_argument("--torch-optimizer", choices=["fused", "foreach", "default"], default="fused",
-                        help="PyTorch optimizer implementation (default: fused, its fastest on CPU)")
+    parser.add_argument(
+        "--torch-optimizer",
+        choices=["fused", "foreach", "default"],
+        default="fused",
+        help="PyTorch optimizer implementation (default: fused, its fastest on CPU)",
+    )
     parser.add_argument("--_worker", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
 
@@ -636,16 +768,20 @@ def main(argv=None):
     t_start = time.perf_counter()
 
     def print_header(info):
-        print(f"machine: {cpu_model()}, nproc={os.cpu_count()}, {platform.system()} {platform.release()}, "
-              f"Python {platform.python_version()}, NumPy {info['numpy']}")
+        print(
+            f"machine: {cpu_model()}, nproc={os.cpu_count()}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, NumPy {info['numpy']}"
+        )
         print(f"threads: {opts.threads} for both frameworks")
-        print(f"pytrainc {info['pytrainc']}: {info['blas']['config']} "
-              f"(num_threads={info['blas']['num_threads']})")
+        print(f"pytrainc {info['pytrainc']}: {info['blas']['config']} (num_threads={info['blas']['num_threads']})")
         openblas_env = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}
         if openblas_env:
             print("  environment: " + " ".join(f"{k}={v}" for k, v in sorted(openblas_env.items())))
-        print(f"torch {info['torch']} (CPU capability {info['torch_cpu']}, {opts.torch_optimizer} optimizer): "
-              f"{info['torch_parallel']}", flush=True)
+        print(
+            f"torch {info['torch']} (CPU capability {info['torch_cpu']}, {opts.torch_optimizer} optimizer): "
+            f"{info['torch_parallel']}",
+            flush=True,
+        )
 
     rows = []
     for name in opts.cases:
@@ -655,12 +791,16 @@ def main(argv=None):
             print_header(check["versions"])
         for res in check["results"]:
             peer = f" vs {res['peer']}" if res["peer"] != "torch" else ""
-            msg = (f"{name}{peer} batch {res['batch_size']}: {CHECK_BATCHES} batches x {CHECK_EPOCHS} epochs, "
-                   f"shuffle=False, loss and val_loss max rel diff {res['rel_err']:.1e} "
-                   f"(weights max abs diff {res['weight_diff']:.1e})")
+            msg = (
+                f"{name}{peer} batch {res['batch_size']}: {CHECK_BATCHES} batches x {CHECK_EPOCHS} epochs, "
+                f"shuffle=False, loss and val_loss max rel diff {res['rel_err']:.1e} "
+                f"(weights max abs diff {res['weight_diff']:.1e})"
+            )
             if not res["rel_err"] <= CHECK_RTOL:
-                print(f"check FAILED: {msg} > {CHECK_RTOL:g}\n  pytrainc: {res['pytrainc']}\n  torch:    "
-                      f"{res['torch']}", file=sys.stderr)
+                print(
+                    f"check FAILED: {msg} > {CHECK_RTOL:g}\n  pytrainc: {res['pytrainc']}\n  torch:    {res['torch']}",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"check ok: {msg}")
         for bs in case["batch_sizes"]:
@@ -668,21 +808,37 @@ def main(argv=None):
             pair = {}
             for framework in ["pytrainc"] + torch_variants(case):
                 if wait_idle > 0 and not wait_for_idle(wait_idle):
-                    print(f"note: the machine stayed busy for {wait_idle:.0f} s; timing {name}/{bs}/{framework} "
-                          "anyway", flush=True)
-                res = run_worker("time", case=case, framework=framework, batch_size=bs, threads=opts.threads,
-                                 repeats=repeats, torch_optimizer=opts.torch_optimizer, min_sample_s=min_sample_s,
-                                 max_samples=repeats if opts.quick else 3 * repeats)
+                    print(
+                        f"note: the machine stayed busy for {wait_idle:.0f} s; timing {name}/{bs}/{framework} anyway",
+                        flush=True,
+                    )
+                res = run_worker(
+                    "time",
+                    case=case,
+                    framework=framework,
+                    batch_size=bs,
+                    threads=opts.threads,
+                    repeats=repeats,
+                    torch_optimizer=opts.torch_optimizer,
+                    min_sample_s=min_sample_s,
+                    max_samples=repeats if opts.quick else 3 * repeats,
+                )
                 t = statistics.median(res["times"])
                 pair[framework] = {
-                    "case": name, "batch_size": bs, "framework": framework,
-                    "fit_s": t, "epoch_ms": 1e3 * t / case["epochs"],
+                    "case": name,
+                    "batch_size": bs,
+                    "framework": framework,
+                    "fit_s": t,
+                    "epoch_ms": 1e3 * t / case["epochs"],
                     "step_us": 1e6 * t / (case["epochs"] * steps),
                     "cpu_step_us": 1e6 * statistics.median(res["cpu_times"]) / (case["epochs"] * steps),
                     "samples_per_s": case["n_train"] * case["epochs"] / t,
                     "spread": (max(res["times"]) - min(res["times"])) / t,
-                    "mem_bytes": res["mem_bytes"], "mem_method": res["mem_method"],
-                    "busy": res["busy"], "discarded": res["discarded"], "other_cores": res["other_cores"],
+                    "mem_bytes": res["mem_bytes"],
+                    "mem_method": res["mem_method"],
+                    "busy": res["busy"],
+                    "discarded": res["discarded"],
+                    "other_cores": res["other_cores"],
                     "saves": res["saves"],
                 }
             # The peer is PyTorch's fastest variant measured (cnn: NCHW or channels_last).
@@ -695,26 +851,35 @@ def main(argv=None):
     print()
     print(format_table(rows))
     methods = sorted({r["mem_method"] for r in rows})
-    print(f"\nstep = fit time / (epochs x batches per epoch), validation included; cpu = CPU time of the process "
-          f"(all its threads, spinning included) per step; median of {repeats} timing "
-          f"samples after one warm-up fit, each row and framework in a fresh process; spread = (max - min) / "
-          f"median; peak_extra = RSS high-water mark during the warm-up fit - RSS before it "
-          f"({', '.join(methods)}); torch/pytrainc > 1 means pytrainc is faster. Total "
-          f"{time.perf_counter() - t_start:.0f} s.")
+    print(
+        f"\nstep = fit time / (epochs x batches per epoch), validation included; cpu = CPU time of the process "
+        f"(all its threads, spinning included) per step; median of {repeats} timing "
+        f"samples after one warm-up fit, each row and framework in a fresh process; spread = (max - min) / "
+        f"median; peak_extra = RSS high-water mark during the warm-up fit - RSS before it "
+        f"({', '.join(methods)}); torch/pytrainc > 1 means pytrainc is faster. Total "
+        f"{time.perf_counter() - t_start:.0f} s."
+    )
     if any(len(torch_variants(CASES[r["case"]])) > 1 for r in rows):
-        print("torch = NCHW (contiguous) tensors, torch-cl = memory_format=torch.channels_last; the ratio is "
-              "against the faster of the two, named in parentheses.")
+        print(
+            "torch = NCHW (contiguous) tensors, torch-cl = memory_format=torch.channels_last; the ratio is "
+            "against the faster of the two, named in parentheses."
+        )
     print_overheads(rows)
     retaken = [r for r in rows if r["discarded"]]
     if retaken:
-        print("note: samples taken while other processes used the CPU were discarded and retaken: " +
-              ", ".join(f"{r['case']}/{r['batch_size']}/{r['framework']} ({r['discarded']})" for r in retaken))
+        print(
+            "note: samples taken while other processes used the CPU were discarded and retaken: "
+            + ", ".join(f"{r['case']}/{r['batch_size']}/{r['framework']} ({r['discarded']})" for r in retaken)
+        )
     busy = [r for r in rows if r["busy"]]
     if busy:
-        print("WARNING: other processes used the CPU during every sample of these rows, so their timings are "
-              "not trustworthy (rerun on an idle machine): " + ", ".join(
-                  f"{r['case']}/{r['batch_size']}/{r['framework']} (up to {r['other_cores']:.2f} cores)"
-                  for r in busy))
+        print(
+            "WARNING: other processes used the CPU during every sample of these rows, so their timings are "
+            "not trustworthy (rerun on an idle machine): "
+            + ", ".join(
+                f"{r['case']}/{r['batch_size']}/{r['framework']} (up to {r['other_cores']:.2f} cores)" for r in busy
+            )
+        )
     return 0
 
 

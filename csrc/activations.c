@@ -58,58 +58,58 @@ PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t
     const float *restrict inp = inp_;
     int64_t n = N * D;
     switch (kind) {
-    case PTC_ACT_LINEAR:
-        for (int64_t i = 0; i < n; i++) out[i] = inp[i];
-        break;
-    case PTC_ACT_RELU:
-        for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
-        break;
-    case PTC_ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++) out[i] = sigmoidf(inp[i]);
-        break;
-    case PTC_ACT_TANH:
-        for (int64_t i = 0; i < n; i++) out[i] = tanhf(inp[i]);
-        break;
-    case PTC_ACT_SOFTMAX:
-        softmax_rows(out, inp, N, D);
-        break;
-    case PTC_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++) out[i] = ptc_select(inp[i] > 0.0f, inp[i], alpha * inp[i]);
-        break;
-    case PTC_ACT_ELU:
-        for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * expm1f(inp[i]);
-        break;
-    case PTC_ACT_SELU:
-        for (int64_t i = 0; i < n; i++)
-            out[i] = SELU_SCALE * (inp[i] > 0.0f ? inp[i] : SELU_ALPHA * expm1f(inp[i]));
-        break;
-    case PTC_ACT_GELU:
-        for (int64_t i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT_2));
-        break;
-    case PTC_ACT_GELU_TANH:
-        for (int64_t i = 0; i < n; i++) {
-            float x = inp[i];
-            out[i] = 0.5f * x * (1.0f + tanhf(SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));
-        }
-        break;
-    case PTC_ACT_HARD_SIGMOID:
-        for (int64_t i = 0; i < n; i++) {
-            float y = inp[i] / 6.0f + 0.5f;
-            out[i] = y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
-        }
-        break;
-    case PTC_ACT_SOFTPLUS:  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for any x
-        for (int64_t i = 0; i < n; i++) out[i] = fmaxf(inp[i], 0.0f) + log1pf(expf(-fabsf(inp[i])));
-        break;
-    case PTC_ACT_SOFTSIGN:
-        for (int64_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + fabsf(inp[i]));
-        break;
-    case PTC_ACT_SWISH:
-        for (int64_t i = 0; i < n; i++) out[i] = inp[i] * sigmoidf(inp[i]);
-        break;
-    case PTC_ACT_LOG_SOFTMAX:
-        log_softmax_rows(out, inp, N, D);
-        break;
+        case PTC_ACT_LINEAR:
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i];
+            break;
+        case PTC_ACT_RELU:
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+            break;
+        case PTC_ACT_SIGMOID:
+            for (int64_t i = 0; i < n; i++) out[i] = sigmoidf(inp[i]);
+            break;
+        case PTC_ACT_TANH:
+            for (int64_t i = 0; i < n; i++) out[i] = tanhf(inp[i]);
+            break;
+        case PTC_ACT_SOFTMAX:
+            softmax_rows(out, inp, N, D);
+            break;
+        case PTC_ACT_LEAKY_RELU:
+            for (int64_t i = 0; i < n; i++) out[i] = ptc_select(inp[i] > 0.0f, inp[i], alpha * inp[i]);
+            break;
+        case PTC_ACT_ELU:
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * expm1f(inp[i]);
+            break;
+        case PTC_ACT_SELU:
+            for (int64_t i = 0; i < n; i++)
+                out[i] = SELU_SCALE * (inp[i] > 0.0f ? inp[i] : SELU_ALPHA * expm1f(inp[i]));
+            break;
+        case PTC_ACT_GELU:
+            for (int64_t i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT_2));
+            break;
+        case PTC_ACT_GELU_TANH:
+            for (int64_t i = 0; i < n; i++) {
+                float x = inp[i];
+                out[i] = 0.5f * x * (1.0f + tanhf(SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));
+            }
+            break;
+        case PTC_ACT_HARD_SIGMOID:
+            for (int64_t i = 0; i < n; i++) {
+                float y = inp[i] / 6.0f + 0.5f;
+                out[i] = y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+            }
+            break;
+        case PTC_ACT_SOFTPLUS:  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for any x
+            for (int64_t i = 0; i < n; i++) out[i] = fmaxf(inp[i], 0.0f) + log1pf(expf(-fabsf(inp[i])));
+            break;
+        case PTC_ACT_SOFTSIGN:
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + fabsf(inp[i]));
+            break;
+        case PTC_ACT_SWISH:
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i] * sigmoidf(inp[i]);
+            break;
+        case PTC_ACT_LOG_SOFTMAX:
+            log_softmax_rows(out, inp, N, D);
+            break;
     }
 }
 
@@ -126,92 +126,92 @@ PTC_KERNEL(, ptc_act_backward,
     const float *restrict dout = dout_, *restrict inp = inp_, *restrict out = out_;
     int64_t n = N * D;
     switch (kind) {
-    case PTC_ACT_LINEAR:
-        for (int64_t i = 0; i < n; i++) dinp[i] += dout[i];
-        break;
-    case PTC_ACT_RELU:  // derivative 0 at 0, as PyTorch and TensorFlow
-        for (int64_t i = 0; i < n; i++) {
-            const float g = dout[i];
-            dinp[i] += inp[i] > 0.0f ? g : 0.0f;
-        }
-        break;
-    case PTC_ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - out[i]);
-        break;
-    case PTC_ACT_TANH:
-        for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
-        break;
-    case PTC_ACT_SOFTMAX:
-        // dx_i = y_i * (dy_i - sum_j dy_j y_j)
-        for (int64_t r = 0; r < N; r++) {
-            const float *y = out + r * D, *dy = dout + r * D;
-            float *dx = dinp + r * D;
-            double dot = 0.0;
-            for (int64_t d = 0; d < D; d++) dot += (double)dy[d] * y[d];
-            for (int64_t d = 0; d < D; d++) dx[d] += y[d] * (dy[d] - (float)dot);
-        }
-        break;
-    case PTC_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++) {
-            const float g = dout[i];
-            dinp[i] += ptc_select(inp[i] > 0.0f, g, alpha * g);
-        }
-        break;
-    case PTC_ACT_ELU:  // for x <= 0: d/dx alpha (e^x - 1) = y + alpha
-        for (int64_t i = 0; i < n; i++) {
-            const float g = dout[i];
-            dinp[i] += ptc_select(inp[i] > 0.0f, g, g * (out[i] + alpha));
-        }
-        break;
-    case PTC_ACT_SELU:
-        for (int64_t i = 0; i < n; i++)
-            dinp[i] += dout[i] * ptc_select(inp[i] > 0.0f, SELU_SCALE, out[i] + SELU_SCALE * SELU_ALPHA);
-        break;
-    case PTC_ACT_GELU:  // Phi(x) + x phi(x)
-        for (int64_t i = 0; i < n; i++) {
-            float x = inp[i];
-            float cdf = 0.5f * (1.0f + erff(x * INV_SQRT_2));
-            float pdf = 0.39894228040143267794f * expf(-0.5f * x * x);
-            dinp[i] += dout[i] * (cdf + x * pdf);
-        }
-        break;
-    case PTC_ACT_GELU_TANH:
-        for (int64_t i = 0; i < n; i++) {
-            float x = inp[i];
-            float u = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
-            float t = tanhf(u);
-            float du = SQRT_2_OVER_PI * (1.0f + 3.0f * 0.044715f * x * x);
-            dinp[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
-        }
-        break;
-    case PTC_ACT_HARD_SIGMOID:  // slope 1/6 strictly inside (-3, 3)
-        for (int64_t i = 0; i < n; i++)
-            dinp[i] += ptc_select((inp[i] > -3.0f) & (inp[i] < 3.0f), dout[i] / 6.0f, 0.0f);
-        break;
-    case PTC_ACT_SOFTPLUS:
-        for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * sigmoidf(inp[i]);
-        break;
-    case PTC_ACT_SOFTSIGN:
-        for (int64_t i = 0; i < n; i++) {
-            float d = 1.0f + fabsf(inp[i]);
-            dinp[i] += dout[i] / (d * d);
-        }
-        break;
-    case PTC_ACT_SWISH:
-        for (int64_t i = 0; i < n; i++) {
-            float s = sigmoidf(inp[i]);
-            dinp[i] += dout[i] * (s + inp[i] * s * (1.0f - s));
-        }
-        break;
-    case PTC_ACT_LOG_SOFTMAX:  // dx_i = dy_i - softmax_i * sum_j dy_j
-        for (int64_t r = 0; r < N; r++) {
-            const float *y = out + r * D, *dy = dout + r * D;
-            float *dx = dinp + r * D;
-            double sum = 0.0;
-            for (int64_t d = 0; d < D; d++) sum += dy[d];
-            for (int64_t d = 0; d < D; d++) dx[d] += dy[d] - expf(y[d]) * (float)sum;
-        }
-        break;
+        case PTC_ACT_LINEAR:
+            for (int64_t i = 0; i < n; i++) dinp[i] += dout[i];
+            break;
+        case PTC_ACT_RELU:  // derivative 0 at 0, as PyTorch and TensorFlow
+            for (int64_t i = 0; i < n; i++) {
+                const float g = dout[i];
+                dinp[i] += inp[i] > 0.0f ? g : 0.0f;
+            }
+            break;
+        case PTC_ACT_SIGMOID:
+            for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - out[i]);
+            break;
+        case PTC_ACT_TANH:
+            for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
+            break;
+        case PTC_ACT_SOFTMAX:
+            // dx_i = y_i * (dy_i - sum_j dy_j y_j)
+            for (int64_t r = 0; r < N; r++) {
+                const float *y = out + r * D, *dy = dout + r * D;
+                float *dx = dinp + r * D;
+                double dot = 0.0;
+                for (int64_t d = 0; d < D; d++) dot += (double)dy[d] * y[d];
+                for (int64_t d = 0; d < D; d++) dx[d] += y[d] * (dy[d] - (float)dot);
+            }
+            break;
+        case PTC_ACT_LEAKY_RELU:
+            for (int64_t i = 0; i < n; i++) {
+                const float g = dout[i];
+                dinp[i] += ptc_select(inp[i] > 0.0f, g, alpha * g);
+            }
+            break;
+        case PTC_ACT_ELU:  // for x <= 0: d/dx alpha (e^x - 1) = y + alpha
+            for (int64_t i = 0; i < n; i++) {
+                const float g = dout[i];
+                dinp[i] += ptc_select(inp[i] > 0.0f, g, g * (out[i] + alpha));
+            }
+            break;
+        case PTC_ACT_SELU:
+            for (int64_t i = 0; i < n; i++)
+                dinp[i] += dout[i] * ptc_select(inp[i] > 0.0f, SELU_SCALE, out[i] + SELU_SCALE * SELU_ALPHA);
+            break;
+        case PTC_ACT_GELU:  // Phi(x) + x phi(x)
+            for (int64_t i = 0; i < n; i++) {
+                float x = inp[i];
+                float cdf = 0.5f * (1.0f + erff(x * INV_SQRT_2));
+                float pdf = 0.39894228040143267794f * expf(-0.5f * x * x);
+                dinp[i] += dout[i] * (cdf + x * pdf);
+            }
+            break;
+        case PTC_ACT_GELU_TANH:
+            for (int64_t i = 0; i < n; i++) {
+                float x = inp[i];
+                float u = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
+                float t = tanhf(u);
+                float du = SQRT_2_OVER_PI * (1.0f + 3.0f * 0.044715f * x * x);
+                dinp[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
+            }
+            break;
+        case PTC_ACT_HARD_SIGMOID:  // slope 1/6 strictly inside (-3, 3)
+            for (int64_t i = 0; i < n; i++)
+                dinp[i] += ptc_select((inp[i] > -3.0f) & (inp[i] < 3.0f), dout[i] / 6.0f, 0.0f);
+            break;
+        case PTC_ACT_SOFTPLUS:
+            for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * sigmoidf(inp[i]);
+            break;
+        case PTC_ACT_SOFTSIGN:
+            for (int64_t i = 0; i < n; i++) {
+                float d = 1.0f + fabsf(inp[i]);
+                dinp[i] += dout[i] / (d * d);
+            }
+            break;
+        case PTC_ACT_SWISH:
+            for (int64_t i = 0; i < n; i++) {
+                float s = sigmoidf(inp[i]);
+                dinp[i] += dout[i] * (s + inp[i] * s * (1.0f - s));
+            }
+            break;
+        case PTC_ACT_LOG_SOFTMAX:  // dx_i = dy_i - softmax_i * sum_j dy_j
+            for (int64_t r = 0; r < N; r++) {
+                const float *y = out + r * D, *dy = dout + r * D;
+                float *dx = dinp + r * D;
+                double sum = 0.0;
+                for (int64_t d = 0; d < D; d++) sum += dy[d];
+                for (int64_t d = 0; d < D; d++) dx[d] += dy[d] - expf(y[d]) * (float)sum;
+            }
+            break;
     }
 }
 
@@ -219,7 +219,8 @@ PTC_KERNEL(, ptc_act_backward,
 // The plan's op adapters (ops.def, dispatched through ops.c's table).
 ptc_status ptc_op_activation_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
     const int64_t kind = op->iarg[PTC_ACTIVATION_KIND], D = op->iarg[PTC_ACTIVATION_WIDTH];
-    if (kind < 0 || kind >= PTC_ACT_COUNT || D <= 0 || ptc_op_out_size(p, op) % D != 0 || ptc_op_in_size(p, op, 0) != ptc_op_out_size(p, op))
+    if (kind < 0 || kind >= PTC_ACT_COUNT || D <= 0 || ptc_op_out_size(p, op) % D != 0 ||
+        ptc_op_in_size(p, op, 0) != ptc_op_out_size(p, op))
         return PTC_ERR_OP;
     return PTC_OK;
 }

@@ -18,9 +18,8 @@
 #define PTC_OPENBLAS(name) scipy_openblas_##name
 #endif
 
-void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha,
-                    const float *A, int lda, const float *B, int ldb,
-                    float beta, float *C, int ldc) {
+void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                    int ldb, float beta, float *C, int ldc) {
     // op(A) (M, K), op(B) (K, N), C (M, N)
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
@@ -32,14 +31,17 @@ void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha,
         }
         return;
     }
-    PTC_CBLAS(sgemm)(CblasRowMajor, transa ? CblasTrans : CblasNoTrans,
-                     transb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta,
-                     C, ldc);
+    PTC_CBLAS(sgemm)(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transb ? CblasTrans : CblasNoTrans, M, N, K,
+                     alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void ptc_blas_set_num_threads(int n) { PTC_OPENBLAS(set_num_threads)(n); }
+void ptc_blas_set_num_threads(int n) {
+    PTC_OPENBLAS(set_num_threads)(n);
+}
 
-int ptc_blas_get_num_threads(void) { return PTC_OPENBLAS(get_num_threads)(); }
+int ptc_blas_get_num_threads(void) {
+    return PTC_OPENBLAS(get_num_threads)();
+}
 
 const char *ptc_blas_info(void) {
     const char *config = PTC_OPENBLAS(get_config)();

@@ -14,9 +14,8 @@
 // M == 0 or N == 0 returns without touching C; K == 0 gives C = beta * C
 // (C = 0 when beta == 0, as BLAS defines it) without calling BLAS, whose
 // argument check would reject the zero leading dimensions such shapes carry.
-void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha,
-                    const float *A, int lda, const float *B, int ldb,
-                    float beta, float *C, int ldc);
+void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                    int ldb, float beta, float *C, int ldc);
 
 // Threads of the BLAS thread pool (process-wide, shared by every caller).
 void ptc_blas_set_num_threads(int n);

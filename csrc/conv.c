@@ -49,8 +49,8 @@ int ptc_conv2d_shape_valid(const ptc_conv2d_shape *s) {
 // A 1x1, stride-1, unpadded conv whose output covers the input is a dense
 // layer over the N*H*W pixels: inp is already the im2col matrix.
 static int is_pointwise(const ptc_conv2d_shape *s) {
-    return s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PT == 0 && s->PL == 0 &&
-           s->OH == s->H && s->OW == s->W;
+    return s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PT == 0 && s->PL == 0 && s->OH == s->H &&
+           s->OW == s->W;
 }
 
 int64_t ptc_conv2d_chunk(const ptc_conv2d_shape *s) {
@@ -89,7 +89,9 @@ static inline void copy_floats(float *restrict dst, const float *restrict src, i
     if (i < n) memcpy(dst + n - 4, src + n - 4, 4 * sizeof(float));
 }
 
-static inline void zero_floats(float *dst, int64_t n) { memset(dst, 0, (size_t)n * sizeof(float)); }
+static inline void zero_floats(float *dst, int64_t n) {
+    memset(dst, 0, (size_t)n * sizeof(float));
+}
 
 // dst += src over n floats, in 4-float blocks and a scalar tail.
 static inline void add_floats(float *restrict dst, const float *restrict src, int64_t n) {
@@ -108,8 +110,8 @@ static inline void add_floats(float *restrict dst, const float *restrict src, in
 static void interior_cols(const ptc_conv2d_shape *s, int64_t *lo, int64_t *hi) {
     *lo = *hi = 0;
     if (s->DW != 1 || s->W - s->KW + s->PL < 0) return;
-    *lo = (s->PL + s->SW - 1) / s->SW;                  // first ow with ow*SW - PL >= 0
-    int64_t h = (s->W - s->KW + s->PL) / s->SW + 1;     // past the last ow with ow*SW - PL + KW <= W
+    *lo = (s->PL + s->SW - 1) / s->SW;               // first ow with ow*SW - PL >= 0
+    int64_t h = (s->W - s->KW + s->PL) / s->SW + 1;  // past the last ow with ow*SW - PL + KW <= W
     *hi = h < s->OW ? h : s->OW;
     if (*lo > *hi) *lo = *hi;
 }
@@ -119,8 +121,8 @@ static void interior_cols(const ptc_conv2d_shape *s, int64_t *lo, int64_t *hi) {
 // kernel row by kernel row over one output row, so the per-row work (ih,
 // bounds) leaves the inner loop; the shape is read into locals because the
 // copies' stores could otherwise alias *s.
-static PTC_ALWAYS_INLINE void im2col_body(float *col, const float *inp, int64_t nb,
-                                          const ptc_conv2d_shape *s, const int64_t KWC) {
+static PTC_ALWAYS_INLINE void im2col_body(float *col, const float *inp, int64_t nb, const ptc_conv2d_shape *s,
+                                          const int64_t KWC) {
     const int64_t H = s->H, W = s->W, C = s->C, KH = s->KH, KW = s->KW, K = s->KH * KWC, LD = K + 1;
     const int64_t OH = s->OH, OW = s->OW, SH = s->SH, SW = s->SW, DH = s->DH, DW = s->DW;
     const int64_t PT = s->PT, PL = s->PL;
@@ -145,8 +147,10 @@ static PTC_ALWAYS_INLINE void im2col_body(float *col, const float *inp, int64_t 
                     for (int64_t kw = 0; kw < KW; kw++) {
                         const int64_t iw = ow * SW - PL + kw * DW;
                         float *d = dst + ow * LD + kw * C;
-                        if (iw >= 0 && iw < W) copy_floats(d, row + iw * C, C);
-                        else zero_floats(d, C);
+                        if (iw >= 0 && iw < W)
+                            copy_floats(d, row + iw * C, C);
+                        else
+                            zero_floats(d, C);
                     }
                 }
             }
@@ -156,13 +160,19 @@ static PTC_ALWAYS_INLINE void im2col_body(float *col, const float *inp, int64_t 
 // A copy whose length is a compile-time constant is a few moves instead of a
 // loop, which matters for the short kernel rows of small-C layers (3x3 over
 // RGB: 9 floats); other lengths take the generic copy.
-PTC_KERNEL(static, im2col, (float *col, const float *inp, int64_t nb, const ptc_conv2d_shape *s),
-           (col, inp, nb, s)) {
+PTC_KERNEL(static, im2col, (float *col, const float *inp, int64_t nb, const ptc_conv2d_shape *s), (col, inp, nb, s)) {
     switch (s->KW * s->C) {
-    case 3: im2col_body(col, inp, nb, s, 3); break;    // 3 wide over one channel
-    case 9: im2col_body(col, inp, nb, s, 9); break;    // 3 wide over RGB
-    case 15: im2col_body(col, inp, nb, s, 15); break;  // 5 wide over RGB
-    default: im2col_body(col, inp, nb, s, s->KW * s->C);
+        case 3:
+            im2col_body(col, inp, nb, s, 3);
+            break;  // 3 wide over one channel
+        case 9:
+            im2col_body(col, inp, nb, s, 9);
+            break;  // 3 wide over RGB
+        case 15:
+            im2col_body(col, inp, nb, s, 15);
+            break;  // 5 wide over RGB
+        default:
+            im2col_body(col, inp, nb, s, s->KW * s->C);
     }
 }
 
@@ -171,8 +181,8 @@ PTC_KERNEL(static, im2col, (float *col, const float *inp, int64_t nb, const ptc_
 // Pixel by pixel (unlike im2col): consecutive adds then land in different input
 // rows, where a kernel-row-major order would re-add the floats just stored by
 // the previous, overlapping window and stall on store forwarding.
-static PTC_ALWAYS_INLINE void col2im_body(float *dinp, const float *dcol, int64_t nb,
-                                          const ptc_conv2d_shape *s, const int64_t KWC) {
+static PTC_ALWAYS_INLINE void col2im_body(float *dinp, const float *dcol, int64_t nb, const ptc_conv2d_shape *s,
+                                          const int64_t KWC) {
     const int64_t H = s->H, W = s->W, C = s->C, KH = s->KH, KW = s->KW;
     const int64_t OH = s->OH, OW = s->OW, SH = s->SH, SW = s->SW, DH = s->DH, DW = s->DW;
     const int64_t PT = s->PT, PL = s->PL;
@@ -203,16 +213,22 @@ static PTC_ALWAYS_INLINE void col2im_body(float *dinp, const float *dcol, int64_
 PTC_KERNEL(static, col2im, (float *dinp, const float *dcol, int64_t nb, const ptc_conv2d_shape *s),
            (dinp, dcol, nb, s)) {
     switch (s->KW * s->C) {  // as im2col
-    case 3: col2im_body(dinp, dcol, nb, s, 3); break;
-    case 9: col2im_body(dinp, dcol, nb, s, 9); break;
-    case 15: col2im_body(dinp, dcol, nb, s, 15); break;
-    default: col2im_body(dinp, dcol, nb, s, s->KW * s->C);
+        case 3:
+            col2im_body(dinp, dcol, nb, s, 3);
+            break;
+        case 9:
+            col2im_body(dinp, dcol, nb, s, 9);
+            break;
+        case 15:
+            col2im_body(dinp, dcol, nb, s, 15);
+            break;
+        default:
+            col2im_body(dinp, dcol, nb, s, s->KW * s->C);
     }
 }
 
 // acc (F,) += the sum of the rows of x (rows, F); the pointwise path's bias gradient.
-PTC_KERNEL(static, sum_rows, (float *acc_out, const float *x, int64_t rows, int64_t F),
-           (acc_out, x, rows, F)) {
+PTC_KERNEL(static, sum_rows, (float *acc_out, const float *x, int64_t rows, int64_t F), (acc_out, x, rows, F)) {
     float acc[64];  // local: acc_out could alias x as far as the compiler knows
     for (int64_t f0 = 0; f0 < F; f0 += 64) {
         const int64_t fn = F - f0 < 64 ? F - f0 : 64;
@@ -223,8 +239,8 @@ PTC_KERNEL(static, sum_rows, (float *acc_out, const float *x, int64_t rows, int6
     }
 }
 
-void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
-                        const ptc_conv2d_shape *s, float *work) {
+void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias, const ptc_conv2d_shape *s,
+                        float *work) {
     // out (N*OH*OW, F), inp (N, H, W, C), weight (K, F), bias (F,),
     // work: col (chunk*OH*OW, K + 1), then [weight; bias] (K + 1, F)
     const int64_t K = s->KH * s->KW * s->C, F = s->F, P = s->OH * s->OW, HWC = s->H * s->W * s->C;
@@ -239,8 +255,8 @@ void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const
                 for (int64_t r = 0; r < rows; r++) memcpy(o + r * F, bias, (size_t)F * sizeof(float));
                 beta = 1.0f;
             }
-            ptc_blas_sgemm(0, 0, (int)rows, (int)F, (int)K, 1.0f, inp + n0 * HWC, (int)K, weight, (int)F,
-                           beta, o, (int)F);
+            ptc_blas_sgemm(0, 0, (int)rows, (int)F, (int)K, 1.0f, inp + n0 * HWC, (int)K, weight, (int)F, beta, o,
+                           (int)F);
         }
         return;
     }
@@ -257,14 +273,13 @@ void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const
     for (int64_t n0 = 0; n0 < s->N; n0 += chunk) {
         const int64_t nb = s->N - n0 < chunk ? s->N - n0 : chunk, rows = nb * P;
         im2col(work, inp + n0 * HWC, nb, s);
-        ptc_blas_sgemm(0, 0, (int)rows, (int)F, (int)kk, 1.0f, work, (int)LD, wmat, (int)F, 0.0f,
-                       out + n0 * P * F, (int)F);
+        ptc_blas_sgemm(0, 0, (int)rows, (int)F, (int)kk, 1.0f, work, (int)LD, wmat, (int)F, 0.0f, out + n0 * P * F,
+                       (int)F);
     }
 }
 
-void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                         const float *inp, const float *weight, const ptc_conv2d_shape *s,
-                         float *work) {
+void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                         const float *weight, const ptc_conv2d_shape *s, float *work) {
     // dinp (N, H, W, C), dweight (K, F), dbias (F,), dout (N*OH*OW, F),
     // work: col / dcol (chunk*OH*OW, K + 1), then [dweight; dbias] of this call (K + 1, F)
     const int64_t K = s->KH * s->KW * s->C, F = s->F, P = s->OH * s->OW, HWC = s->H * s->W * s->C;
@@ -274,26 +289,24 @@ void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
         for (int64_t n0 = 0; n0 < s->N; n0 += chunk) {
             const int64_t rows = (s->N - n0 < chunk ? s->N - n0 : chunk) * P;
             const float *g = dout + n0 * P * F, *x = inp + n0 * HWC;  // (rows, F), (rows, C)
-            ptc_blas_sgemm(1, 0, (int)K, (int)F, (int)rows, 1.0f, x, (int)K, g, (int)F, 1.0f, dweight,
-                           (int)F);
+            ptc_blas_sgemm(1, 0, (int)K, (int)F, (int)rows, 1.0f, x, (int)K, g, (int)F, 1.0f, dweight, (int)F);
             if (dinp)
-                ptc_blas_sgemm(0, 1, (int)rows, (int)K, (int)F, 1.0f, g, (int)F, weight, (int)F, 1.0f,
-                               dinp + n0 * HWC, (int)K);
+                ptc_blas_sgemm(0, 1, (int)rows, (int)K, (int)F, 1.0f, g, (int)F, weight, (int)F, 1.0f, dinp + n0 * HWC,
+                               (int)K);
         }
         if (dbias) sum_rows(dbias, dout, s->N * P, F);
         return;
     }
-    const int64_t LD = K + 1;  // the dbias row is computed even when unwanted: a free extra row of sgemm
+    const int64_t LD = K + 1;            // the dbias row is computed even when unwanted: a free extra row of sgemm
     float *dwb = work + chunk * P * LD;  // (K + 1, F)
     for (int64_t n0 = 0; n0 < s->N; n0 += chunk) {
         const int64_t nb = s->N - n0 < chunk ? s->N - n0 : chunk, rows = nb * P;
         const float *g = dout + n0 * P * F;  // (rows, F)
         im2col(work, inp + n0 * HWC, nb, s);
-        ptc_blas_sgemm(1, 0, (int)LD, (int)F, (int)rows, 1.0f, work, (int)LD, g, (int)F,
-                       n0 == 0 ? 0.0f : 1.0f, dwb, (int)F);
+        ptc_blas_sgemm(1, 0, (int)LD, (int)F, (int)rows, 1.0f, work, (int)LD, g, (int)F, n0 == 0 ? 0.0f : 1.0f, dwb,
+                       (int)F);
         if (dinp && K > 0) {
-            ptc_blas_sgemm(0, 1, (int)rows, (int)K, (int)F, 1.0f, g, (int)F, weight, (int)F, 0.0f, work,
-                           (int)LD);
+            ptc_blas_sgemm(0, 1, (int)rows, (int)K, (int)F, 1.0f, g, (int)F, weight, (int)F, 0.0f, work, (int)LD);
             col2im(dinp + n0 * HWC, work, nb, s);
         }
     }
@@ -328,8 +341,8 @@ void ptc_conv2d_forward_ref(float *out, const float *inp, const float *weight, c
                 }
 }
 
-void ptc_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
-                             const float *inp, const float *weight, const ptc_conv2d_shape *s) {
+void ptc_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                             const float *weight, const ptc_conv2d_shape *s) {
     const int64_t H = s->H, W = s->W, C = s->C, F = s->F;
     // dweight[kh, kw, c, f] = sum over n, oh, ow of inp[n, ih, iw, c] * dout[n, oh, ow, f]
     for (int64_t kh = 0; kh < s->KH; kh++)
@@ -384,9 +397,21 @@ void ptc_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const fl
 // The plan's op adapters (ops.def, dispatched through ops.c's table).
 static ptc_conv2d_shape conv_shape(const ptc_op *op, int64_t N) {
     const int64_t *a = op->iarg;
-    ptc_conv2d_shape s = {N, a[PTC_CONV2D_H], a[PTC_CONV2D_W], a[PTC_CONV2D_C], a[PTC_CONV2D_KH], a[PTC_CONV2D_KW],
-                          a[PTC_CONV2D_F], a[PTC_CONV2D_SH], a[PTC_CONV2D_SW], a[PTC_CONV2D_DH], a[PTC_CONV2D_DW],
-                          a[PTC_CONV2D_PT], a[PTC_CONV2D_PL], a[PTC_CONV2D_OH], a[PTC_CONV2D_OW]};
+    ptc_conv2d_shape s = {N,
+                          a[PTC_CONV2D_H],
+                          a[PTC_CONV2D_W],
+                          a[PTC_CONV2D_C],
+                          a[PTC_CONV2D_KH],
+                          a[PTC_CONV2D_KW],
+                          a[PTC_CONV2D_F],
+                          a[PTC_CONV2D_SH],
+                          a[PTC_CONV2D_SW],
+                          a[PTC_CONV2D_DH],
+                          a[PTC_CONV2D_DW],
+                          a[PTC_CONV2D_PT],
+                          a[PTC_CONV2D_PL],
+                          a[PTC_CONV2D_OH],
+                          a[PTC_CONV2D_OW]};
     return s;
 }
 
@@ -396,7 +421,8 @@ ptc_status ptc_op_conv2d_check(const ptc_plan *p, const ptc_op *op, int64_t need
         if (a[k] < (k == PTC_CONV2D_PT || k == PTC_CONV2D_PL ? 0 : 1)) return PTC_ERR_OP;
     ptc_conv2d_shape s = conv_shape(op, p->max_batch > 0 ? p->max_batch : 1);
     if (!ptc_conv2d_shape_valid(&s)) return PTC_ERR_OP;
-    if (s.H * s.W * s.C != ptc_op_in_size(p, op, 0) || s.OH * s.OW * s.F != ptc_op_out_size(p, op) || op->param[PTC_CONV2D_KERNEL] < 0)
+    if (s.H * s.W * s.C != ptc_op_in_size(p, op, 0) || s.OH * s.OW * s.F != ptc_op_out_size(p, op) ||
+        op->param[PTC_CONV2D_KERNEL] < 0)
         return PTC_ERR_OP;
     need[PTC_CONV2D_KERNEL] = s.KH * s.KW * s.C * s.F;
     need[PTC_CONV2D_BIAS] = s.F;
@@ -418,7 +444,7 @@ void ptc_op_conv2d_forward(ptc_plan *p, int i, int64_t N, int training) {
 void ptc_op_conv2d_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
     ptc_conv2d_shape s = conv_shape(op, N);
-    ptc_conv2d_backward(ptc_op_din(p, op, 0), ptc_plan_grad(p, op, PTC_CONV2D_KERNEL), ptc_plan_grad(p, op, PTC_CONV2D_BIAS),
-                        ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, PTC_CONV2D_KERNEL),
-                        &s, ptc_plan_scratch(p, i));
+    ptc_conv2d_backward(ptc_op_din(p, op, 0), ptc_plan_grad(p, op, PTC_CONV2D_KERNEL),
+                        ptc_plan_grad(p, op, PTC_CONV2D_BIAS), ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]),
+                        ptc_plan_param(p, op, PTC_CONV2D_KERNEL), &s, ptc_plan_scratch(p, i));
 }

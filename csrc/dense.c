@@ -6,26 +6,23 @@
 #include "ptc.h"
 #include "ops.h"
 
-void ptc_dense_forward(float *out, const float *inp, const float *weight, const float *bias,
-                       int64_t N, int64_t IN, int64_t OUT) {
+void ptc_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int64_t IN,
+                       int64_t OUT) {
     // out (N, OUT), inp (N, IN), weight (IN, OUT), bias (OUT,)
     float beta = 0.0f;
     if (bias) {  // start from the broadcast bias and let sgemm accumulate onto it
         for (int64_t n = 0; n < N; n++) memcpy(out + n * OUT, bias, (size_t)OUT * sizeof(float));
         beta = 1.0f;
     }
-    ptc_blas_sgemm(0, 0, (int)N, (int)OUT, (int)IN, 1.0f, inp, (int)IN, weight, (int)OUT, beta,
-                   out, (int)OUT);
+    ptc_blas_sgemm(0, 0, (int)N, (int)OUT, (int)IN, 1.0f, inp, (int)IN, weight, (int)OUT, beta, out, (int)OUT);
 }
 
-void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                        const float *inp, const float *weight, int64_t N, int64_t IN, int64_t OUT) {
+void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                        const float *weight, int64_t N, int64_t IN, int64_t OUT) {
     // dweight (IN, OUT) += inp^T @ dout; dinp (N, IN) += dout @ weight^T; dbias += sum_n dout
-    ptc_blas_sgemm(1, 0, (int)IN, (int)OUT, (int)N, 1.0f, inp, (int)IN, dout, (int)OUT, 1.0f,
-                   dweight, (int)OUT);
+    ptc_blas_sgemm(1, 0, (int)IN, (int)OUT, (int)N, 1.0f, inp, (int)IN, dout, (int)OUT, 1.0f, dweight, (int)OUT);
     if (dinp)
-        ptc_blas_sgemm(0, 1, (int)N, (int)IN, (int)OUT, 1.0f, dout, (int)OUT, weight, (int)OUT,
-                       1.0f, dinp, (int)IN);
+        ptc_blas_sgemm(0, 1, (int)N, (int)IN, (int)OUT, 1.0f, dout, (int)OUT, weight, (int)OUT, 1.0f, dinp, (int)IN);
     if (dbias)
         for (int64_t n = 0; n < N; n++) {
             const float *row = dout + n * OUT;
@@ -33,8 +30,8 @@ void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *
         }
 }
 
-void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
-                           int64_t N, int64_t IN, int64_t OUT) {
+void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int64_t IN,
+                           int64_t OUT) {
     for (int64_t n = 0; n < N; n++)
         for (int64_t o = 0; o < OUT; o++) {
             double acc = bias ? bias[o] : 0.0;
@@ -43,8 +40,8 @@ void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, co
         }
 }
 
-void ptc_dense_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
-                            const float *inp, const float *weight, int64_t N, int64_t IN, int64_t OUT) {
+void ptc_dense_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int64_t N, int64_t IN, int64_t OUT) {
     for (int64_t i = 0; i < IN; i++)
         for (int64_t o = 0; o < OUT; o++) {
             double acc = 0.0;
@@ -87,13 +84,14 @@ int64_t ptc_op_dense_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
 void ptc_op_dense_forward(ptc_plan *p, int i, int64_t N, int training) {
     const ptc_op *op = &p->ops[i];
     ptc_dense_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, PTC_DENSE_KERNEL),
-                      ptc_plan_param(p, op, PTC_DENSE_BIAS), N * op->iarg[PTC_DENSE_ROWS],
-                      op->iarg[PTC_DENSE_UNITS_IN], op->iarg[PTC_DENSE_UNITS_OUT]);
+                      ptc_plan_param(p, op, PTC_DENSE_BIAS), N * op->iarg[PTC_DENSE_ROWS], op->iarg[PTC_DENSE_UNITS_IN],
+                      op->iarg[PTC_DENSE_UNITS_OUT]);
 }
 
 void ptc_op_dense_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
-    ptc_dense_backward(ptc_op_din(p, op, 0), ptc_plan_grad(p, op, PTC_DENSE_KERNEL), ptc_plan_grad(p, op, PTC_DENSE_BIAS),
-                       ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, PTC_DENSE_KERNEL),
-                       N * op->iarg[PTC_DENSE_ROWS], op->iarg[PTC_DENSE_UNITS_IN], op->iarg[PTC_DENSE_UNITS_OUT]);
+    ptc_dense_backward(ptc_op_din(p, op, 0), ptc_plan_grad(p, op, PTC_DENSE_KERNEL),
+                       ptc_plan_grad(p, op, PTC_DENSE_BIAS), ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]),
+                       ptc_plan_param(p, op, PTC_DENSE_KERNEL), N * op->iarg[PTC_DENSE_ROWS],
+                       op->iarg[PTC_DENSE_UNITS_IN], op->iarg[PTC_DENSE_UNITS_OUT]);
 }

@@ -8,8 +8,7 @@
 #include "rng_mask.h"
 #include "ops.h"
 
-void ptc_dropout_forward(float *out, float *mask, const float *inp, int64_t n, float rate, ptc_rng *rng,
-                         int training) {
+void ptc_dropout_forward(float *out, float *mask, const float *inp, int64_t n, float rate, ptc_rng *rng, int training) {
     if (!training || rate == 0.0f) {
         memcpy(out, inp, (size_t)n * sizeof(float));
         return;
@@ -30,7 +29,8 @@ void ptc_dropout_backward(float *dinp, const float *dout, const float *mask, int
 // The plan's op adapters (ops.def, dispatched through ops.c's table).
 ptc_status ptc_op_dropout_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
     const double rate = op->farg[PTC_DROPOUT_RATE];
-    if (ptc_op_in_size(p, op, 0) != ptc_op_out_size(p, op) || op->iarg[PTC_DROPOUT_RNG] < 0 || !(rate >= 0.0 && rate < 1.0))
+    if (ptc_op_in_size(p, op, 0) != ptc_op_out_size(p, op) || op->iarg[PTC_DROPOUT_RNG] < 0 ||
+        !(rate >= 0.0 && rate < 1.0))
         return PTC_ERR_OP;
     return PTC_OK;
 }
@@ -43,8 +43,8 @@ int64_t ptc_op_dropout_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
 void ptc_op_dropout_forward(ptc_plan *p, int i, int64_t N, int training) {
     const ptc_op *op = &p->ops[i];
     ptc_dropout_forward(ptc_plan_act(p, op->out), ptc_plan_scratch(p, i), ptc_plan_act(p, op->in[0]),
-                        N * ptc_op_out_size(p, op), (float)op->farg[PTC_DROPOUT_RATE], &p->rngs[op->iarg[PTC_DROPOUT_RNG]],
-                        training);
+                        N * ptc_op_out_size(p, op), (float)op->farg[PTC_DROPOUT_RATE],
+                        &p->rngs[op->iarg[PTC_DROPOUT_RNG]], training);
 }
 
 void ptc_op_dropout_backward(ptc_plan *p, int i, int64_t N) {

@@ -23,8 +23,8 @@ static int add_ok(int64_t a, int64_t b, int64_t *r) {
 // Totals of a batch of max_batch samples, every product checked; the offsets
 // are written only when off and scratch_off are given (after allocation succeeded,
 // so a failed reserve leaves the plan as it was).
-static ptc_status plan_sizes(const ptc_plan *p, int64_t max_batch, int64_t *total, int64_t *scratch_total,
-                             int64_t *off, int64_t *scratch_off) {
+static ptc_status plan_sizes(const ptc_plan *p, int64_t max_batch, int64_t *total, int64_t *scratch_total, int64_t *off,
+                             int64_t *scratch_off) {
     int64_t t;
     *total = 0;
     *scratch_total = 0;
@@ -61,12 +61,26 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     // Row weights: at most one per output float per sample.
     float *wbatch = malloc((size_t)ws * sizeof(float));
     if (!acts || !dacts || !idx || !ybatch || !scratch || !wbatch) {
-        free(acts); free(dacts); free(idx); free(ybatch); free(scratch); free(wbatch);
+        free(acts);
+        free(dacts);
+        free(idx);
+        free(ybatch);
+        free(scratch);
+        free(wbatch);
         return PTC_ERR_NOMEM;
     }
     plan_sizes(p, max_batch, &total, &scratch_total, p->buf_off, p->scratch_off);
-    free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->scratch); free(p->wbatch);
-    p->acts = acts; p->dacts = dacts; p->idx = idx; p->ybatch = ybatch; p->scratch = scratch;
+    free(p->acts);
+    free(p->dacts);
+    free(p->idx);
+    free(p->ybatch);
+    free(p->scratch);
+    free(p->wbatch);
+    p->acts = acts;
+    p->dacts = dacts;
+    p->idx = idx;
+    p->ybatch = ybatch;
+    p->scratch = scratch;
     p->wbatch = wbatch;
     p->max_batch = max_batch;
     return PTC_OK;
@@ -86,11 +100,10 @@ ptc_status ptc_plan_set_rngs(ptc_plan *p, ptc_rng *rngs, int64_t n) {
     return PTC_OK;
 }
 
-ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_t *buf_size,
-                         int n_bufs, int input_buf, int output_buf, int64_t max_batch) {
+ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_t *buf_size, int n_bufs, int input_buf,
+                         int output_buf, int64_t max_batch) {
     memset(p, 0, sizeof(*p));
-    if (n_ops < 0 || n_bufs <= 0 || input_buf < 0 || input_buf >= n_bufs || output_buf < 0 ||
-        output_buf >= n_bufs)
+    if (n_ops < 0 || n_bufs <= 0 || input_buf < 0 || input_buf >= n_bufs || output_buf < 0 || output_buf >= n_bufs)
         return PTC_ERR_VALUE;
     for (int b = 0; b < n_bufs; b++)
         if (buf_size[b] <= 0) return PTC_ERR_VALUE;
@@ -137,8 +150,17 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
 }
 
 void ptc_plan_free(ptc_plan *p) {
-    free(p->ops); free(p->buf_size); free(p->buf_off); free(p->scratch_off); free(p->scratch);
-    free(p->acts); free(p->dacts); free(p->idx); free(p->ybatch); free(p->regs); free(p->wbatch);
+    free(p->ops);
+    free(p->buf_size);
+    free(p->buf_off);
+    free(p->scratch_off);
+    free(p->scratch);
+    free(p->acts);
+    free(p->dacts);
+    free(p->idx);
+    free(p->ybatch);
+    free(p->regs);
+    free(p->wbatch);
     memset(p, 0, sizeof(*p));
 }
 
@@ -257,8 +279,7 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     // over the last axis and then over everything else.
     const int64_t R = p->loss_rows, D = p->buf_size[p->loss_buf] / R, ys = p->y_size / R;
     const float *w = p->sample_weight ? p->wbatch : NULL;
-    ptc_status st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf),
-                                     p->ybatch, w, N * R, D);
+    ptc_status st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf), p->ybatch, w, N * R, D);
     if (st != PTC_OK) return st;
     double wsum = (double)N;
     if (w) {
@@ -270,8 +291,8 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     sums[1] += (double)N;
     sums[2] += wsum;
     for (int k = 0; k < p->n_metrics; k++)
-        ptc_metric_accumulate(&p->metrics[k], ptc_plan_act(p, p->output_buf), p->ybatch, ys, w,
-                              1.0f / (float)R, N * R, D, sums + 3 + p->metrics[k].offset);
+        ptc_metric_accumulate(&p->metrics[k], ptc_plan_act(p, p->output_buf), p->ybatch, ys, w, 1.0f / (float)R, N * R,
+                              D, sums + 3 + p->metrics[k].offset);
     return PTC_OK;
 }
 
@@ -283,14 +304,12 @@ static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
 
 static void zero_dacts(ptc_plan *p, int64_t N) {
     for (int b = 0; b < p->n_bufs; b++)
-        if (b != p->input_buf)
-            memset(ptc_plan_dact(p, b), 0, (size_t)(N * p->buf_size[b]) * sizeof(float));
+        if (b != p->input_buf) memset(ptc_plan_dact(p, b), 0, (size_t)(N * p->buf_size[b]) * sizeof(float));
 }
 
-static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm,
-                          int64_t n, int64_t batch_size, int64_t b0, int64_t b1,
-                          volatile const int *stop, int stop_on_nonfinite, double *sums,
-                          int64_t *done, double *last_loss) {
+static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,
+                             int64_t batch_size, int64_t b0, int64_t b1, volatile const int *stop,
+                             int stop_on_nonfinite, double *sums, int64_t *done, double *last_loss) {
     ptc_status st = check_batch(p, batch_size);
     *done = 0;
     if (st != PTC_OK) return st;
@@ -319,8 +338,7 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
 }
 
 // Inference on the N samples from start, in order (evaluate, predict): returns N.
-static int64_t infer_batch(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t start,
-                           int64_t batch_size) {
+static int64_t infer_batch(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t start, int64_t batch_size) {
     const int64_t N = n - start < batch_size ? n - start : batch_size;
     for (int64_t i = 0; i < N; i++) p->idx[i] = start + i;
     gather(p, x, y, p->idx, N);
@@ -358,8 +376,8 @@ static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t b
 // The public calls run with denormals flushed (FTZ/DAZ, fpenv.h) and give the
 // caller back its floating-point state.
 ptc_status ptc_plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,
-                          int64_t batch_size, int64_t b0, int64_t b1, volatile const int *stop,
-                          int stop_on_nonfinite, double *sums, int64_t *done, double *last_loss) {
+                          int64_t batch_size, int64_t b0, int64_t b1, volatile const int *stop, int stop_on_nonfinite,
+                          double *sums, int64_t *done, double *last_loss) {
     ptc_fpenv fpe;
     ptc_fpenv_enter(&fpe);
     ptc_status st = plan_train(p, x, y, perm, n, batch_size, b0, b1, stop, stop_on_nonfinite, sums, done, last_loss);

@@ -24,9 +24,15 @@ void ptc_fpenv_enter(ptc_fpenv *saved) {
     _mm_setcsr(saved->mxcsr | ((PTC_MXCSR_DAZ | PTC_MXCSR_FTZ) & mxcsr_mask()));
 }
 
-void ptc_fpenv_leave(const ptc_fpenv *saved) { _mm_setcsr(saved->mxcsr); }
+void ptc_fpenv_leave(const ptc_fpenv *saved) {
+    _mm_setcsr(saved->mxcsr);
+}
 #else
-void ptc_fpenv_enter(ptc_fpenv *saved) { saved->mxcsr = 0; }
+void ptc_fpenv_enter(ptc_fpenv *saved) {
+    saved->mxcsr = 0;
+}
 
-void ptc_fpenv_leave(const ptc_fpenv *saved) { (void)saved; }
+void ptc_fpenv_leave(const ptc_fpenv *saved) {
+    (void)saved;
+}
 #endif

@@ -13,10 +13,9 @@ static const char *const isa_names[] = {"baseline", "avx2", "avx512"};
 // bits include the OS check (XGETBV) for the AVX and AVX-512 register state.
 static int cpu_level(void) {
     __builtin_cpu_init();  // constructors may run before libgcc's own
-    const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                   __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-                   __builtin_cpu_supports("f16c") && __builtin_cpu_supports("movbe") &&
-                   __builtin_cpu_supports("lzcnt");
+    const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+                   __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("f16c") &&
+                   __builtin_cpu_supports("movbe") && __builtin_cpu_supports("lzcnt");
     const int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
                    __builtin_cpu_supports("avx512vl");
@@ -39,6 +38,10 @@ __attribute__((constructor)) static void isa_init(void) {
 }
 #endif
 
-const char *ptc_isa_name(void) { return isa_names[ptc_isa]; }
+const char *ptc_isa_name(void) {
+    return isa_names[ptc_isa];
+}
 
-const char *ptc_isa_compiled(void) { return isa_names[PTC_ISA_BEST]; }
+const char *ptc_isa_compiled(void) {
+    return isa_names[PTC_ISA_BEST];
+}

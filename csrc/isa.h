@@ -52,23 +52,32 @@ const char *ptc_isa_compiled(void);
 
 // GCC >= 11 knows the x86-64-v3/v4 levels; other compilers (Clang included, untested
 // here) and other architectures build the baseline only, as does -DPTC_NO_MULTIVERSION.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
-    !defined(PTC_NO_MULTIVERSION)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && !defined(PTC_NO_MULTIVERSION)
 #define PTC_MULTIVERSION 1
 #define PTC_TARGET_AVX2 __attribute__((target("arch=x86-64-v3")))
 #define PTC_TARGET_AVX512 __attribute__((target("arch=x86-64-v4")))
 
-#define PTC_KERNEL(storage, name, params, args)                              \
-    static PTC_ALWAYS_INLINE void name##_impl params;                        \
-    PTC_TARGET_AVX2 static void name##_avx2 params { name##_impl args; }     \
-    PTC_TARGET_AVX512 static void name##_avx512 params { name##_impl args; } \
-    storage void name params {                                               \
-        switch (ptc_isa) {                                                   \
-        case PTC_ISA_AVX512: name##_avx512 args; break;                      \
-        case PTC_ISA_AVX2: name##_avx2 args; break;                          \
-        default: name##_impl args; break;                                    \
-        }                                                                    \
-    }                                                                        \
+#define PTC_KERNEL(storage, name, params, args)          \
+    static PTC_ALWAYS_INLINE void name##_impl params;    \
+    PTC_TARGET_AVX2 static void name##_avx2 params {     \
+        name##_impl args;                                \
+    }                                                    \
+    PTC_TARGET_AVX512 static void name##_avx512 params { \
+        name##_impl args;                                \
+    }                                                    \
+    storage void name params {                           \
+        switch (ptc_isa) {                               \
+            case PTC_ISA_AVX512:                         \
+                name##_avx512 args;                      \
+                break;                                   \
+            case PTC_ISA_AVX2:                           \
+                name##_avx2 args;                        \
+                break;                                   \
+            default:                                     \
+                name##_impl args;                        \
+                break;                                   \
+        }                                                \
+    }                                                    \
     static PTC_ALWAYS_INLINE void name##_impl params
 #else
 #define PTC_MULTIVERSION 0

@@ -54,28 +54,27 @@ int64_t ptc_conv2d_workspace(const ptc_conv2d_shape *s);
 
 // out (N, OH, OW, F) = conv(inp (N, H, W, C), weight (KH, KW, C, F)) + bias (F,) or NULL.
 // work: ptc_conv2d_workspace(s) floats.
-void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
-                        const ptc_conv2d_shape *s, float *work);
+void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias, const ptc_conv2d_shape *s,
+                        float *work);
 // Accumulates (+=) dinp (N, H, W, C) (may be NULL: the model input), dweight
 // (KH, KW, C, F) and dbias (F,) (may be NULL) from dout (N, OH, OW, F).
-void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                         const float *inp, const float *weight, const ptc_conv2d_shape *s,
-                         float *work);
+void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                         const float *weight, const ptc_conv2d_shape *s, float *work);
 // Naive direct loops of the same pair, accumulating in double, for tests.
 void ptc_conv2d_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
                             const ptc_conv2d_shape *s);
-void ptc_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
-                             const float *inp, const float *weight, const ptc_conv2d_shape *s);
+void ptc_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                             const float *weight, const ptc_conv2d_shape *s);
 
 // ---------------------------------------------------------------------------
 // 2D pooling. Padded cells are ignored (TF/Keras 'same'): max over the real
 // cells, average over the real cells only. A window with no real cell (only
 // possible with pads >= the window) outputs 0 and passes no gradient.
 typedef struct {
-    int64_t N, H, W, C;  // input (N, H, W, C)
+    int64_t N, H, W, C;      // input (N, H, W, C)
     int64_t KH, KW, SH, SW;  // pool size and strides
-    int64_t PT, PL;      // padding before
-    int64_t OH, OW;      // output (N, OH, OW, C)
+    int64_t PT, PL;          // padding before
+    int64_t OH, OW;          // output (N, OH, OW, C)
 } ptc_pool2d_shape;
 
 // 1 if sizes >= 0, window and strides >= 1, pads >= 0; 0 otherwise.
@@ -84,8 +83,7 @@ int ptc_pool2d_shape_valid(const ptc_pool2d_shape *s);
 void ptc_maxpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape *s);
 // Routes each output gradient to the first maximal input cell of its window in
 // row-major window order (recomputed from inp; no stored indices), as PyTorch does.
-void ptc_maxpool2d_backward(float *dinp, const float *dout, const float *inp,
-                            const ptc_pool2d_shape *s);
+void ptc_maxpool2d_backward(float *dinp, const float *dout, const float *inp, const ptc_pool2d_shape *s);
 void ptc_avgpool2d_forward(float *out, const float *inp, const ptc_pool2d_shape *s);
 void ptc_avgpool2d_backward(float *dinp, const float *dout, const ptc_pool2d_shape *s);
 
@@ -94,8 +92,7 @@ void ptc_global_avgpool_forward(float *out, const float *inp, int64_t N, int64_t
 void ptc_global_avgpool_backward(float *dinp, const float *dout, int64_t N, int64_t S, int64_t C);
 void ptc_global_maxpool_forward(float *out, const float *inp, int64_t N, int64_t S, int64_t C);
 // The first maximal position of each (n, c) gets the gradient.
-void ptc_global_maxpool_backward(float *dinp, const float *dout, const float *inp, int64_t N,
-                                 int64_t S, int64_t C);
+void ptc_global_maxpool_backward(float *dinp, const float *dout, const float *inp, int64_t N, int64_t S, int64_t C);
 
 // ---------------------------------------------------------------------------
 // Batch normalization over the rows of inp (R, C), per channel, as Keras 3's
@@ -106,18 +103,16 @@ void ptc_global_maxpool_backward(float *dinp, const float *dout, const float *in
 // training == 0: normalizes with moving_mean/moving_var (must not be NULL).
 // gamma/beta may be NULL (scale=False / center=False).
 // work (2, C): the mean and 1/sqrt(var + epsilon) used, written for backward.
-void ptc_batchnorm_forward(float *out, const float *inp, const float *gamma, const float *beta,
-                           float *moving_mean, float *moving_var, int64_t R, int64_t C,
-                           float momentum, float epsilon, int training, float *work);
+void ptc_batchnorm_forward(float *out, const float *inp, const float *gamma, const float *beta, float *moving_mean,
+                           float *moving_var, int64_t R, int64_t C, float momentum, float epsilon, int training,
+                           float *work);
 // Training-mode backward (through the batch statistics). Accumulates dinp
 // (R, C), dgamma (C,) and dbeta (C,); dinp, dgamma and dbeta may each be NULL.
-void ptc_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                            const float *inp, const float *gamma, int64_t R, int64_t C,
-                            const float *work);
+void ptc_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                            const float *gamma, int64_t R, int64_t C, const float *work);
 // Inference-mode backward (statistics are constants: a frozen layer, Keras's
 // trainable=False). Same arguments and accumulation as above.
-void ptc_batchnorm_backward_inference(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                                      const float *inp, const float *gamma, int64_t R, int64_t C,
-                                      const float *work);
+void ptc_batchnorm_backward_inference(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                                      const float *gamma, int64_t R, int64_t C, const float *work);
 
 #endif  // PTC_KERNELS2D_H

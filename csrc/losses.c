@@ -19,7 +19,9 @@ static int sparse_labels_valid(const float *y, int64_t N, int64_t D) {
     return 1;
 }
 
-static inline float clipf(float p, float lo, float hi) { return p < lo ? lo : (p > hi ? hi : p); }
+static inline float clipf(float p, float lo, float hi) {
+    return p < lo ? lo : (p > hi ? hi : p);
+}
 
 // Row kernels: each returns the loss of one row of D predictions (the mean
 // over the last axis) and, when dp is not NULL, writes g * d(row loss)/d(pred).
@@ -99,8 +101,7 @@ static double cce_row(float *dp, const float *p, const float *ys, int64_t cls, i
 
 // Fused softmax + cross-entropy on logits z: loss = sum_d t_d (lse(z) - z_d),
 // gradient softmax(z) * sum(t) - t.
-static double softmax_cce_row(float *dz, const float *z, const float *ys, int64_t cls, int64_t D,
-                              float scale) {
+static double softmax_cce_row(float *dz, const float *z, const float *ys, int64_t cls, int64_t D, float scale) {
     float mx = z[0];
     for (int64_t d = 1; d < D; d++) mx = z[d] > mx ? z[d] : mx;
     double se = 0.0;
@@ -121,8 +122,8 @@ static double softmax_cce_row(float *dz, const float *z, const float *ys, int64_
     return loss;
 }
 
-ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred,
-                            const float *y, const float *w, int64_t N, int64_t D) {
+ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred, const float *y, const float *w,
+                            int64_t N, int64_t D) {
     if (N <= 0 || D <= 0) return PTC_ERR_VALUE;
     const int sparse = kind == PTC_LOSS_SPARSE_CCE || kind == PTC_LOSS_SOFTMAX_SPARSE_CCE;
     if (sparse && !sparse_labels_valid(y, N, D)) return PTC_ERR_LABEL;
@@ -135,15 +136,32 @@ ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *p
         const float *p = pred + n * D, *t = y + n * ys;
         double row;
         switch (kind) {
-        case PTC_LOSS_MSE: row = mse_row(dp, p, t, D, g); break;
-        case PTC_LOSS_MAE: row = mae_row(dp, p, t, D, g); break;
-        case PTC_LOSS_BCE: row = bce_row(dp, p, t, D, g); break;
-        case PTC_LOSS_SIGMOID_BCE: row = sigmoid_bce_row(dp, p, t, D, g); break;
-        case PTC_LOSS_CCE: row = cce_row(dp, p, t, 0, D, g); break;
-        case PTC_LOSS_SOFTMAX_CCE: row = softmax_cce_row(dp, p, t, 0, D, g); break;
-        case PTC_LOSS_SPARSE_CCE: row = cce_row(dp, p, NULL, (int64_t)t[0], D, g); break;
-        case PTC_LOSS_SOFTMAX_SPARSE_CCE: row = softmax_cce_row(dp, p, NULL, (int64_t)t[0], D, g); break;
-        default: return PTC_ERR_VALUE;
+            case PTC_LOSS_MSE:
+                row = mse_row(dp, p, t, D, g);
+                break;
+            case PTC_LOSS_MAE:
+                row = mae_row(dp, p, t, D, g);
+                break;
+            case PTC_LOSS_BCE:
+                row = bce_row(dp, p, t, D, g);
+                break;
+            case PTC_LOSS_SIGMOID_BCE:
+                row = sigmoid_bce_row(dp, p, t, D, g);
+                break;
+            case PTC_LOSS_CCE:
+                row = cce_row(dp, p, t, 0, D, g);
+                break;
+            case PTC_LOSS_SOFTMAX_CCE:
+                row = softmax_cce_row(dp, p, t, 0, D, g);
+                break;
+            case PTC_LOSS_SPARSE_CCE:
+                row = cce_row(dp, p, NULL, (int64_t)t[0], D, g);
+                break;
+            case PTC_LOSS_SOFTMAX_SPARSE_CCE:
+                row = softmax_cce_row(dp, p, NULL, (int64_t)t[0], D, g);
+                break;
+            default:
+                return PTC_ERR_VALUE;
         }
         sum += (double)wn * row;
     }

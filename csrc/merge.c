@@ -111,15 +111,21 @@ static void merge_backward(ptc_plan *p, int i, int64_t N, merge_bwd kernel) {
     kernel(dins, ptc_plan_dact(p, op->out), op->n_in, N * ptc_op_out_size(p, op));
 }
 
-void ptc_op_add_forward(ptc_plan *p, int i, int64_t N, int training) { merge_forward(p, i, N, ptc_add_forward); }
-void ptc_op_add_backward(ptc_plan *p, int i, int64_t N) { merge_backward(p, i, N, ptc_add_backward); }
+void ptc_op_add_forward(ptc_plan *p, int i, int64_t N, int training) {
+    merge_forward(p, i, N, ptc_add_forward);
+}
+void ptc_op_add_backward(ptc_plan *p, int i, int64_t N) {
+    merge_backward(p, i, N, ptc_add_backward);
+}
 void ptc_op_multiply_forward(ptc_plan *p, int i, int64_t N, int training) {
     merge_forward(p, i, N, ptc_multiply_forward);
 }
 void ptc_op_average_forward(ptc_plan *p, int i, int64_t N, int training) {
     merge_forward(p, i, N, ptc_average_forward);
 }
-void ptc_op_average_backward(ptc_plan *p, int i, int64_t N) { merge_backward(p, i, N, ptc_average_backward); }
+void ptc_op_average_backward(ptc_plan *p, int i, int64_t N) {
+    merge_backward(p, i, N, ptc_average_backward);
+}
 
 void ptc_op_multiply_backward(ptc_plan *p, int i, int64_t N) {  // needs the inputs too
     const ptc_op *op = &p->ops[i];
@@ -218,10 +224,18 @@ static void extremum_backward(ptc_plan *p, int i, int64_t N) {
     }
 }
 
-void ptc_op_maximum_forward(ptc_plan *p, int i, int64_t N, int training) { extremum_forward(p, i, N, 1); }
-void ptc_op_maximum_backward(ptc_plan *p, int i, int64_t N) { extremum_backward(p, i, N); }
-void ptc_op_minimum_forward(ptc_plan *p, int i, int64_t N, int training) { extremum_forward(p, i, N, 0); }
-void ptc_op_minimum_backward(ptc_plan *p, int i, int64_t N) { extremum_backward(p, i, N); }
+void ptc_op_maximum_forward(ptc_plan *p, int i, int64_t N, int training) {
+    extremum_forward(p, i, N, 1);
+}
+void ptc_op_maximum_backward(ptc_plan *p, int i, int64_t N) {
+    extremum_backward(p, i, N);
+}
+void ptc_op_minimum_forward(ptc_plan *p, int i, int64_t N, int training) {
+    extremum_forward(p, i, N, 0);
+}
+void ptc_op_minimum_backward(ptc_plan *p, int i, int64_t N) {
+    extremum_backward(p, i, N);
+}
 PTC_OP_CHECK_AS(maximum, merge_check)
 PTC_OP_CHECK_AS(minimum, merge_check)
 PTC_OP_NO_SCRATCH(maximum)

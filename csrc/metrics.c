@@ -31,99 +31,110 @@ static int64_t auc_bucket(float p, int64_t n) {
     int64_t lo = 0, hi = n;  // invariant: thresholds [0, lo) are < p, [hi, n) are >= p
     while (lo < hi) {
         int64_t mid = (lo + hi) / 2;
-        if (p > auc_threshold(mid, n)) lo = mid + 1;
-        else hi = mid;
+        if (p > auc_threshold(mid, n))
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
 
 int64_t ptc_metric_slots(const ptc_metric *m, int64_t D) {
     switch (m->kind) {
-    case PTC_METRIC_CONFUSION: return 4;
-    case PTC_METRIC_CLASS_CONFUSION: return 3 * D;
-    case PTC_METRIC_AUC: return 2 * (m->k + 1);
-    default: return 1;
+        case PTC_METRIC_CONFUSION:
+            return 4;
+        case PTC_METRIC_CLASS_CONFUSION:
+            return 3 * D;
+        case PTC_METRIC_AUC:
+            return 2 * (m->k + 1);
+        default:
+            return 1;
     }
 }
 
 ptc_status ptc_metric_check(const ptc_metric *m, int64_t D, int64_t ys) {
     switch (m->kind) {
-    case PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY:
-    case PTC_METRIC_SPARSE_TOP_K:
-        return ys == 1 ? PTC_OK : PTC_ERR_VALUE;
-    case PTC_METRIC_TOP_K:
-        return ys == D && m->k >= 1 ? PTC_OK : PTC_ERR_VALUE;
-    case PTC_METRIC_CONFUSION:
-        return ys == D && m->k < D ? PTC_OK : PTC_ERR_VALUE;
-    case PTC_METRIC_CLASS_CONFUSION:
-        return (ys == D || ys == 1) ? PTC_OK : PTC_ERR_VALUE;
-    case PTC_METRIC_AUC:
-        return ys == D && m->k >= 2 ? PTC_OK : PTC_ERR_VALUE;
-    case PTC_METRIC_BINARY_ACCURACY: case PTC_METRIC_CATEGORICAL_ACCURACY:
-    case PTC_METRIC_MSE: case PTC_METRIC_MAE:
-        return ys == D ? PTC_OK : PTC_ERR_VALUE;
-    default:
-        return PTC_ERR_VALUE;
+        case PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY:
+        case PTC_METRIC_SPARSE_TOP_K:
+            return ys == 1 ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_TOP_K:
+            return ys == D && m->k >= 1 ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_CONFUSION:
+            return ys == D && m->k < D ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_CLASS_CONFUSION:
+            return (ys == D || ys == 1) ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_AUC:
+            return ys == D && m->k >= 2 ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_BINARY_ACCURACY:
+        case PTC_METRIC_CATEGORICAL_ACCURACY:
+        case PTC_METRIC_MSE:
+        case PTC_METRIC_MAE:
+            return ys == D ? PTC_OK : PTC_ERR_VALUE;
+        default:
+            return PTC_ERR_VALUE;
     }
 }
 
-void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *y, int64_t ys,
-                           const float *w, float scale, int64_t N, int64_t D, double *acc) {
+void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *y, int64_t ys, const float *w,
+                           float scale, int64_t N, int64_t D, double *acc) {
     for (int64_t n = 0; n < N; n++) {
         const float *p = pred + n * D, *t = y + n * ys;
         const double wn = (w ? (double)w[n] : 1.0) * scale;
         double row = 0.0;
         switch (m->kind) {
-        case PTC_METRIC_BINARY_ACCURACY:  // mean over the last axis of (p > threshold) == y
-            for (int64_t d = 0; d < D; d++) row += ((p[d] > (float)m->threshold ? 1.0f : 0.0f) == t[d]);
-            acc[0] += wn * row / (double)D;
-            break;
-        case PTC_METRIC_CATEGORICAL_ACCURACY:
-            acc[0] += wn * (argmax(p, D) == argmax(t, D));
-            break;
-        case PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY:
-            acc[0] += wn * ((float)argmax(p, D) == t[0]);
-            break;
-        case PTC_METRIC_MSE:
-            for (int64_t d = 0; d < D; d++) row += (double)(p[d] - t[d]) * (p[d] - t[d]);
-            acc[0] += wn * row / (double)D;
-            break;
-        case PTC_METRIC_MAE:
-            for (int64_t d = 0; d < D; d++) row += fabs((double)p[d] - t[d]);
-            acc[0] += wn * row / (double)D;
-            break;
-        case PTC_METRIC_TOP_K:
-            acc[0] += wn * in_top_k(p, argmax(t, D), D, m->k);
-            break;
-        case PTC_METRIC_SPARSE_TOP_K: {
-            int64_t c = (int64_t)t[0];
-            acc[0] += wn * (c >= 0 && c < D && in_top_k(p, c, D, m->k));
-            break;
-        }
-        case PTC_METRIC_CONFUSION:  // [TP, FP, FN, TN] over elements (one column when k >= 0)
-            for (int64_t d = m->k >= 0 ? m->k : 0; d < (m->k >= 0 ? m->k + 1 : D); d++) {
-                int pp = p[d] > (float)m->threshold, tp = t[d] != 0.0f;
-                acc[pp ? (tp ? 0 : 1) : (tp ? 2 : 3)] += wn;
+            case PTC_METRIC_BINARY_ACCURACY:  // mean over the last axis of (p > threshold) == y
+                for (int64_t d = 0; d < D; d++) row += ((p[d] > (float)m->threshold ? 1.0f : 0.0f) == t[d]);
+                acc[0] += wn * row / (double)D;
+                break;
+            case PTC_METRIC_CATEGORICAL_ACCURACY:
+                acc[0] += wn * (argmax(p, D) == argmax(t, D));
+                break;
+            case PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY:
+                acc[0] += wn * ((float)argmax(p, D) == t[0]);
+                break;
+            case PTC_METRIC_MSE:
+                for (int64_t d = 0; d < D; d++) row += (double)(p[d] - t[d]) * (p[d] - t[d]);
+                acc[0] += wn * row / (double)D;
+                break;
+            case PTC_METRIC_MAE:
+                for (int64_t d = 0; d < D; d++) row += fabs((double)p[d] - t[d]);
+                acc[0] += wn * row / (double)D;
+                break;
+            case PTC_METRIC_TOP_K:
+                acc[0] += wn * in_top_k(p, argmax(t, D), D, m->k);
+                break;
+            case PTC_METRIC_SPARSE_TOP_K: {
+                int64_t c = (int64_t)t[0];
+                acc[0] += wn * (c >= 0 && c < D && in_top_k(p, c, D, m->k));
+                break;
             }
-            break;
-        case PTC_METRIC_CLASS_CONFUSION: {  // per class [TP, FP, FN]; F1Score
-            const int by_argmax = isnan(m->threshold);
-            const int64_t pa = by_argmax ? argmax(p, D) : -1, ta = ys == 1 ? (int64_t)t[0] : -1;
-            for (int64_t d = 0; d < D; d++) {
-                int pp = by_argmax ? d == pa : p[d] > (float)m->threshold;
-                int tp = ys == 1 ? d == ta : t[d] != 0.0f;
-                if (pp && tp) acc[3 * d] += wn;
-                else if (pp) acc[3 * d + 1] += wn;
-                else if (tp) acc[3 * d + 2] += wn;
+            case PTC_METRIC_CONFUSION:  // [TP, FP, FN, TN] over elements (one column when k >= 0)
+                for (int64_t d = m->k >= 0 ? m->k : 0; d < (m->k >= 0 ? m->k + 1 : D); d++) {
+                    int pp = p[d] > (float)m->threshold, tp = t[d] != 0.0f;
+                    acc[pp ? (tp ? 0 : 1) : (tp ? 2 : 3)] += wn;
+                }
+                break;
+            case PTC_METRIC_CLASS_CONFUSION: {  // per class [TP, FP, FN]; F1Score
+                const int by_argmax = isnan(m->threshold);
+                const int64_t pa = by_argmax ? argmax(p, D) : -1, ta = ys == 1 ? (int64_t)t[0] : -1;
+                for (int64_t d = 0; d < D; d++) {
+                    int pp = by_argmax ? d == pa : p[d] > (float)m->threshold;
+                    int tp = ys == 1 ? d == ta : t[d] != 0.0f;
+                    if (pp && tp)
+                        acc[3 * d] += wn;
+                    else if (pp)
+                        acc[3 * d + 1] += wn;
+                    else if (tp)
+                        acc[3 * d + 2] += wn;
+                }
+                break;
             }
-            break;
-        }
-        case PTC_METRIC_AUC:  // histograms of buckets: positives in [0, k], negatives in [k+1, 2k+1]
-            for (int64_t d = 0; d < D; d++) {
-                int64_t b = auc_bucket(p[d], m->k);
-                acc[(t[d] != 0.0f ? 0 : m->k + 1) + b] += wn;
-            }
-            break;
+            case PTC_METRIC_AUC:  // histograms of buckets: positives in [0, k], negatives in [k+1, 2k+1]
+                for (int64_t d = 0; d < D; d++) {
+                    int64_t b = auc_bucket(p[d], m->k);
+                    acc[(t[d] != 0.0f ? 0 : m->k + 1) + b] += wn;
+                }
+                break;
         }
     }
 }

@@ -22,16 +22,16 @@
 
 // tot[j] += sum over rows r of f(r, j), in float partials of PTC_BN_RBLOCK rows
 // (vectorizable) added into double totals (R can be tens of thousands of rows).
-#define BN_BLOCKED_SUM(tot, R, cn, expr)                                              \
-    do {                                                                              \
-        float part_[PTC_BN_CBLOCK];                                                   \
-        for (int64_t r0 = 0; r0 < (R); r0 += PTC_BN_RBLOCK) {                         \
-            const int64_t r1 = (R) - r0 < PTC_BN_RBLOCK ? (R) : r0 + PTC_BN_RBLOCK;   \
-            for (int64_t j = 0; j < (cn); j++) part_[j] = 0.0f;                       \
-            for (int64_t r = r0; r < r1; r++)                                         \
-                for (int64_t j = 0; j < (cn); j++) part_[j] += (expr);                \
-            for (int64_t j = 0; j < (cn); j++) (tot)[j] += part_[j];                  \
-        }                                                                             \
+#define BN_BLOCKED_SUM(tot, R, cn, expr)                                            \
+    do {                                                                            \
+        float part_[PTC_BN_CBLOCK];                                                 \
+        for (int64_t r0 = 0; r0 < (R); r0 += PTC_BN_RBLOCK) {                       \
+            const int64_t r1 = (R) - r0 < PTC_BN_RBLOCK ? (R) : r0 + PTC_BN_RBLOCK; \
+            for (int64_t j = 0; j < (cn); j++) part_[j] = 0.0f;                     \
+            for (int64_t r = r0; r < r1; r++)                                       \
+                for (int64_t j = 0; j < (cn); j++) part_[j] += (expr);              \
+            for (int64_t j = 0; j < (cn); j++) (tot)[j] += part_[j];                \
+        }                                                                           \
     } while (0)
 
 PTC_KERNEL(, ptc_batchnorm_forward,
@@ -170,8 +170,9 @@ void ptc_op_batchnorm_forward(ptc_plan *p, int i, int64_t N, int training) {
     const ptc_op *op = &p->ops[i];
     const int64_t C = op->iarg[PTC_BATCHNORM_C];
     // A frozen layer normalizes with its moving statistics, as Keras 3.
-    ptc_batchnorm_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, PTC_BATCHNORM_GAMMA),
-                          ptc_plan_param(p, op, PTC_BATCHNORM_BETA), p->params + op->param[PTC_BATCHNORM_MOVING_MEAN],
+    ptc_batchnorm_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]),
+                          ptc_plan_param(p, op, PTC_BATCHNORM_GAMMA), ptc_plan_param(p, op, PTC_BATCHNORM_BETA),
+                          p->params + op->param[PTC_BATCHNORM_MOVING_MEAN],
                           p->params + op->param[PTC_BATCHNORM_MOVING_VAR], N * ptc_op_out_size(p, op) / C, C,
                           (float)op->farg[PTC_BATCHNORM_MOMENTUM], (float)op->farg[PTC_BATCHNORM_EPSILON],
                           training && !op->iarg[PTC_BATCHNORM_FROZEN], ptc_plan_scratch(p, i));

@@ -36,39 +36,49 @@ extern const ptc_op_info ptc_op_table[PTC_OP_COUNT];
 // Every op's four adapters, declared from the registry: ptc_op_<name>_check, _scratch,
 // _forward and _backward. Each family file (dense.c, conv.c, merge.c, ...) defines
 // those of its ops next to their kernels; the table in ops.c fails to link without them.
-#define PTC_OP_DECLS(ID, name, MIN_IN, MAX_IN)                                                        \
+#define PTC_OP_DECLS(ID, name, MIN_IN, MAX_IN)                                                          \
     ptc_status ptc_op_##name##_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]); \
-    int64_t ptc_op_##name##_scratch(const ptc_plan *p, const ptc_op *op, int64_t N);                  \
-    void ptc_op_##name##_forward(ptc_plan *p, int i, int64_t N, int training);                        \
+    int64_t ptc_op_##name##_scratch(const ptc_plan *p, const ptc_op *op, int64_t N);                    \
+    void ptc_op_##name##_forward(ptc_plan *p, int i, int64_t N, int training);                          \
     void ptc_op_##name##_backward(ptc_plan *p, int i, int64_t N);
 PTC_OPS(PTC_OP_DECLS)
 #undef PTC_OP_DECLS
 
 // An op that needs no workspace.
-#define PTC_OP_NO_SCRATCH(name)                                                         \
+#define PTC_OP_NO_SCRATCH(name)                                                       \
     int64_t ptc_op_##name##_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) { \
-        (void)p, (void)op, (void)N;                                                     \
-        return 0;                                                                       \
+        (void)p, (void)op, (void)N;                                                   \
+        return 0;                                                                     \
     }
 // An op whose check is a shared one (ops with the same arguments).
-#define PTC_OP_CHECK_AS(name, shared)                                                                     \
+#define PTC_OP_CHECK_AS(name, shared)                                                                    \
     ptc_status ptc_op_##name##_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) { \
-        return shared(p, op, need);                                                                       \
+        return shared(p, op, need);                                                                      \
     }
 
 // Helpers the adapters share: buffer b of the activations or their gradients,
 // parameter k of an op (NULL when absent) and its gradient, op i's workspace.
-static inline float *ptc_plan_act(const ptc_plan *p, int b) { return p->acts + p->buf_off[b]; }
-static inline float *ptc_plan_dact(const ptc_plan *p, int b) { return p->dacts + p->buf_off[b]; }
+static inline float *ptc_plan_act(const ptc_plan *p, int b) {
+    return p->acts + p->buf_off[b];
+}
+static inline float *ptc_plan_dact(const ptc_plan *p, int b) {
+    return p->dacts + p->buf_off[b];
+}
 static inline const float *ptc_plan_param(const ptc_plan *p, const ptc_op *op, int k) {
     return op->param[k] >= 0 ? p->params + op->param[k] : NULL;
 }
 static inline float *ptc_plan_grad(const ptc_plan *p, const ptc_op *op, int k) {
     return op->param[k] >= 0 ? p->grads + op->param[k] : NULL;
 }
-static inline float *ptc_plan_scratch(const ptc_plan *p, int i) { return p->scratch + p->scratch_off[i]; }
-static inline int64_t ptc_op_in_size(const ptc_plan *p, const ptc_op *op, int k) { return p->buf_size[op->in[k]]; }
-static inline int64_t ptc_op_out_size(const ptc_plan *p, const ptc_op *op) { return p->buf_size[op->out]; }
+static inline float *ptc_plan_scratch(const ptc_plan *p, int i) {
+    return p->scratch + p->scratch_off[i];
+}
+static inline int64_t ptc_op_in_size(const ptc_plan *p, const ptc_op *op, int k) {
+    return p->buf_size[op->in[k]];
+}
+static inline int64_t ptc_op_out_size(const ptc_plan *p, const ptc_op *op) {
+    return p->buf_size[op->out];
+}
 // Gradient of input k, or NULL for the model input (nothing upstream needs it).
 static inline float *ptc_op_din(const ptc_plan *p, const ptc_op *op, int k) {
     return op->in[k] == p->input_buf ? NULL : ptc_plan_dact(p, op->in[k]);

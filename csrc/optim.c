@@ -12,9 +12,9 @@
 // Per-step constants shared by every variable of one step.
 typedef struct {
     float lr;
-    float wd;          // weight_decay, 0: none
-    float clipvalue;   // INFINITY: none
-    float a, b, c;     // per kind, see opt_coefs
+    float wd;         // weight_decay, 0: none
+    float clipvalue;  // INFINITY: none
+    float a, b, c;    // per kind, see opt_coefs
 } opt_coefs;
 
 // The gradient the update sees: scaled by a clip-by-norm factor, then clipped
@@ -154,27 +154,30 @@ static PTC_ALWAYS_INLINE void nadam_update(const ptc_optimizer *o, const opt_coe
 // Scalars of step t = iterations + 1. Nadam's u_product (o->u[0]) advances here,
 // once per step, as in Keras's Nadam._backend_update_step.
 static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr) {
-    opt_coefs k = {(float)lr, (float)o->weight_decay, o->clipvalue > 0.0 ? (float)o->clipvalue : INFINITY,
-                   0.0f, 0.0f, 0.0f};
+    opt_coefs k = {(float)lr, (float)o->weight_decay, o->clipvalue > 0.0 ? (float)o->clipvalue : INFINITY, 0.0f, 0.0f,
+                   0.0f};
     const double t = (double)(*o->iterations + 1);
     switch (o->kind) {
-    case PTC_OPT_ADAM:
-        k.a = (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));
-        k.b = (float)(1.0 - o->beta_1);
-        k.c = (float)(1.0 - o->beta_2);
-        break;
-    case PTC_OPT_RMSPROP: k.a = (float)(1.0 - o->rho); break;
-    case PTC_OPT_NADAM: {
-        const double u_t = o->beta_1 * (1.0 - 0.5 * pow(0.96, t));
-        const double u_next = o->beta_1 * (1.0 - 0.5 * pow(0.96, t + 1.0));
-        o->u[0] = (float)((double)o->u[0] * u_t);  // Keras keeps u_product in float32
-        const double prod = (double)o->u[0], prod_next = prod * u_next;
-        k.a = (float)(u_next / (1.0 - prod_next));
-        k.b = (float)((1.0 - u_t) / (1.0 - prod));
-        k.c = (float)(1.0 / (1.0 - pow(o->beta_2, t)));
-        break;
-    }
-    default: break;
+        case PTC_OPT_ADAM:
+            k.a = (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));
+            k.b = (float)(1.0 - o->beta_1);
+            k.c = (float)(1.0 - o->beta_2);
+            break;
+        case PTC_OPT_RMSPROP:
+            k.a = (float)(1.0 - o->rho);
+            break;
+        case PTC_OPT_NADAM: {
+            const double u_t = o->beta_1 * (1.0 - 0.5 * pow(0.96, t));
+            const double u_next = o->beta_1 * (1.0 - 0.5 * pow(0.96, t + 1.0));
+            o->u[0] = (float)((double)o->u[0] * u_t);  // Keras keeps u_product in float32
+            const double prod = (double)o->u[0], prod_next = prod * u_next;
+            k.a = (float)(u_next / (1.0 - prod_next));
+            k.b = (float)((1.0 - u_t) / (1.0 - prod));
+            k.c = (float)(1.0 / (1.0 - pow(o->beta_2, t)));
+            break;
+        }
+        default:
+            break;
     }
     return k;
 }
@@ -186,20 +189,30 @@ PTC_KERNEL(static, update_variable,
     if (k->wd != 0.0f)  // Keras's _apply_weight_decay, before the update, with the same lr
         for (int64_t i = 0; i < n; i++) w[i] -= w[i] * k->wd * k->lr;
     switch (o->kind) {
-    case PTC_OPT_SGD: sgd_update(o, k, w, g, off, n, s); break;
-    case PTC_OPT_ADAM: adam_update(o, k, w, g, off, n, s); break;
-    case PTC_OPT_RMSPROP: rmsprop_update(o, k, w, g, off, n, s); break;
-    case PTC_OPT_ADAGRAD: adagrad_update(o, k, w, g, off, n, s); break;
-    case PTC_OPT_NADAM: nadam_update(o, k, w, g, off, n, s); break;
-    default: break;
+        case PTC_OPT_SGD:
+            sgd_update(o, k, w, g, off, n, s);
+            break;
+        case PTC_OPT_ADAM:
+            adam_update(o, k, w, g, off, n, s);
+            break;
+        case PTC_OPT_RMSPROP:
+            rmsprop_update(o, k, w, g, off, n, s);
+            break;
+        case PTC_OPT_ADAGRAD:
+            adagrad_update(o, k, w, g, off, n, s);
+            break;
+        case PTC_OPT_NADAM:
+            nadam_update(o, k, w, g, off, n, s);
+            break;
+        default:
+            break;
     }
 }
 
 void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
     if (opt->kind < PTC_OPT_SGD || opt->kind > PTC_OPT_NADAM) return;
-    const double lr = opt->schedule.kind == PTC_SCHED_CONSTANT
-                          ? opt->learning_rate
-                          : ptc_schedule_value(&opt->schedule, *opt->iterations);
+    const double lr = opt->schedule.kind == PTC_SCHED_CONSTANT ? opt->learning_rate
+                                                               : ptc_schedule_value(&opt->schedule, *opt->iterations);
     const opt_coefs k = opt_coefs_init(opt, lr);
     if (opt->clipnorm > 0.0 && opt->slices) {
         // Keras clips each variable's gradient by its own norm.

@@ -19,15 +19,15 @@ int ptc_pool2d_shape_valid(const ptc_pool2d_shape *s) {
     if (s->KH < 1 || s->KW < 1 || s->SH < 1 || s->SW < 1 || s->PT < 0 || s->PL < 0) return 0;
     // Keep window offsets far from overflow: sizes and offsets below 2^40.
     const int64_t lim = (int64_t)1 << 40;
-    if (s->H > lim || s->W > lim || s->C > lim || s->OH > lim || s->OW > lim || s->KH > lim ||
-        s->KW > lim || s->SH > lim || s->SW > lim || s->PT > lim || s->PL > lim)
+    if (s->H > lim || s->W > lim || s->C > lim || s->OH > lim || s->OW > lim || s->KH > lim || s->KW > lim ||
+        s->SH > lim || s->SW > lim || s->PT > lim || s->PL > lim)
         return 0;
     return 1;
 }
 
 // The real cells of output (oh, ow)'s window: rows [*h0, *h1), columns [*w0, *w1).
-static void window(const ptc_pool2d_shape *s, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1,
-                   int64_t *w0, int64_t *w1) {
+static void window(const ptc_pool2d_shape *s, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1, int64_t *w0,
+                   int64_t *w1) {
     int64_t a = oh * s->SH - s->PT, b = ow * s->SW - s->PL;
     *h0 = a < 0 ? 0 : a;
     *h1 = a + s->KH < s->H ? a + s->KH : s->H;
@@ -37,7 +37,9 @@ static void window(const ptc_pool2d_shape *s, int64_t oh, int64_t ow, int64_t *h
 
 // Written as selects, not branches: on real data which cell wins is unpredictable,
 // and a mispredicted branch per compare costs more than the compare (10x here).
-static inline int beats(float v, float best) { return (v > best) | ((v != v) & (best == best)); }
+static inline int beats(float v, float best) {
+    return (v > best) | ((v != v) & (best == best));
+}
 
 // The max of a full 2x2 window (cells x0..x3 in window order, C floats each) in one pass:
 // the same order of beats as the general loop. ptc_select keeps GCC from folding the
@@ -168,8 +170,7 @@ PTC_KERNEL(, ptc_maxpool2d_backward,
             }
 }
 
-PTC_KERNEL(, ptc_avgpool2d_forward, (float *out, const float *inp, const ptc_pool2d_shape *s),
-           (out, inp, s)) {
+PTC_KERNEL(, ptc_avgpool2d_forward, (float *out, const float *inp, const ptc_pool2d_shape *s), (out, inp, s)) {
     // out (N, OH, OW, C), inp (N, H, W, C)
     const int64_t H = s->H, W = s->W, C = s->C;
     float *o = out;
@@ -190,8 +191,7 @@ PTC_KERNEL(, ptc_avgpool2d_forward, (float *out, const float *inp, const ptc_poo
             }
 }
 
-PTC_KERNEL(, ptc_avgpool2d_backward, (float *dinp, const float *dout, const ptc_pool2d_shape *s),
-           (dinp, dout, s)) {
+PTC_KERNEL(, ptc_avgpool2d_backward, (float *dinp, const float *dout, const ptc_pool2d_shape *s), (dinp, dout, s)) {
     // dinp (N, H, W, C) += dout (N, OH, OW, C) / (real cells of the window), over the window
     const int64_t H = s->H, W = s->W, C = s->C;
     const float *g = dout;
@@ -242,8 +242,7 @@ PTC_KERNEL(, ptc_global_avgpool_backward, (float *dinp, const float *dout, int64
 }
 
 PTC_KERNEL(, ptc_global_maxpool_forward,
-           (float *restrict out, const float *restrict inp, int64_t N, int64_t S, int64_t C),
-           (out, inp, N, S, C)) {
+           (float *restrict out, const float *restrict inp, int64_t N, int64_t S, int64_t C), (out, inp, N, S, C)) {
     for (int64_t n = 0; n < N; n++) {
         float *o = out + n * C;
         if (S == 0) {
@@ -288,9 +287,18 @@ PTC_KERNEL(, ptc_global_maxpool_backward,
 // the MAXPOOL2D slots serve both.
 static ptc_pool2d_shape pool_shape(const ptc_op *op, int64_t N) {
     const int64_t *a = op->iarg;
-    ptc_pool2d_shape s = {N, a[PTC_MAXPOOL2D_H], a[PTC_MAXPOOL2D_W], a[PTC_MAXPOOL2D_C], a[PTC_MAXPOOL2D_KH],
-                          a[PTC_MAXPOOL2D_KW], a[PTC_MAXPOOL2D_SH], a[PTC_MAXPOOL2D_SW], a[PTC_MAXPOOL2D_PT],
-                          a[PTC_MAXPOOL2D_PL], a[PTC_MAXPOOL2D_OH], a[PTC_MAXPOOL2D_OW]};
+    ptc_pool2d_shape s = {N,
+                          a[PTC_MAXPOOL2D_H],
+                          a[PTC_MAXPOOL2D_W],
+                          a[PTC_MAXPOOL2D_C],
+                          a[PTC_MAXPOOL2D_KH],
+                          a[PTC_MAXPOOL2D_KW],
+                          a[PTC_MAXPOOL2D_SH],
+                          a[PTC_MAXPOOL2D_SW],
+                          a[PTC_MAXPOOL2D_PT],
+                          a[PTC_MAXPOOL2D_PL],
+                          a[PTC_MAXPOOL2D_OH],
+                          a[PTC_MAXPOOL2D_OW]};
     return s;
 }
 

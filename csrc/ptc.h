@@ -15,32 +15,33 @@
 
 typedef enum {
     PTC_OK = 0,
-    PTC_ERR_VALUE = 1,        // a bad argument the binding checks for (ValueError)
-    PTC_ERR_NOMEM = 2,        // allocation failed (MemoryError)
-    PTC_ERR_INTERRUPTED = 3,  // a stop was requested (SIGINT): stopped at a batch boundary
+    PTC_ERR_VALUE = 1,          // a bad argument the binding checks for (ValueError)
+    PTC_ERR_NOMEM = 2,          // allocation failed (MemoryError)
+    PTC_ERR_INTERRUPTED = 3,    // a stop was requested (SIGINT): stopped at a batch boundary
     PTC_STOPPED_NONFINITE = 4,  // not an error: stopped after a batch whose loss is NaN or inf
-    PTC_ERR_SIZE = 5,         // a size product overflows, or exceeds what a kernel can index (ValueError)
-    PTC_ERR_LABEL = 6,        // a sparse label is not an integer class in [0, D) (ValueError)
-    PTC_ERR_OP = 7,           // an op is malformed: plan->bad_op names it (ValueError)
-    PTC_ERR_STATE = 8,        // the plan lacks what a call needs: loss, optimizer, a dropout's RNG
+    PTC_ERR_SIZE = 5,           // a size product overflows, or exceeds what a kernel can index (ValueError)
+    PTC_ERR_LABEL = 6,          // a sparse label is not an integer class in [0, D) (ValueError)
+    PTC_ERR_OP = 7,             // an op is malformed: plan->bad_op names it (ValueError)
+    PTC_ERR_STATE = 8,          // the plan lacks what a call needs: loss, optimizer, a dropout's RNG
 } ptc_status;
 
 // Registries (ops.def, kinds.def) expand into the enums below.
 #include "kinds.def"
 #include "ops.def"
 
-
 // ---------------------------------------------------------------------------
 // RNG: xoshiro256** seeded with splitmix64. One state drives weight
 // initialization, shuffling and dropout masks, so equal seeds give bitwise
 // equal runs. https://prng.di.unimi.it/
-typedef struct { uint64_t s[4]; } ptc_rng;
+typedef struct {
+    uint64_t s[4];
+} ptc_rng;
 
 void ptc_rng_seed(ptc_rng *rng, uint64_t seed);
 uint64_t ptc_rng_next(ptc_rng *rng);
-float ptc_rng_uniform(ptc_rng *rng);                 // [0, 1)
-uint64_t ptc_rng_below(ptc_rng *rng, uint64_t n);    // [0, n), n > 0
-double ptc_rng_normal(ptc_rng *rng);                 // N(0, 1)
+float ptc_rng_uniform(ptc_rng *rng);               // [0, 1)
+uint64_t ptc_rng_below(ptc_rng *rng, uint64_t n);  // [0, n), n > 0
+double ptc_rng_normal(ptc_rng *rng);               // N(0, 1)
 void ptc_rng_fill_uniform(ptc_rng *rng, float *out, int64_t n, float low, float high);
 void ptc_rng_fill_normal(ptc_rng *rng, float *out, int64_t n, float mean, float stddev);
 void ptc_rng_fill_truncated_normal(ptc_rng *rng, float *out, int64_t n, float mean, float stddev);
@@ -48,16 +49,16 @@ void ptc_rng_permutation(ptc_rng *rng, int64_t *perm, int64_t n);
 
 // ---------------------------------------------------------------------------
 // Dense: out = inp @ weight + bias, weight stored (IN, OUT) as in Keras.
-void ptc_dense_forward(float *out, const float *inp, const float *weight, const float *bias,
-                       int64_t N, int64_t IN, int64_t OUT);
+void ptc_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int64_t IN,
+                       int64_t OUT);
 // dinp may be NULL (no gradient needed, e.g. the model input); bias/dbias may be NULL.
-void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                        const float *inp, const float *weight, int64_t N, int64_t IN, int64_t OUT);
+void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                        const float *weight, int64_t N, int64_t IN, int64_t OUT);
 // Naive triple-loop reference of the same pair, for tests.
-void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
-                           int64_t N, int64_t IN, int64_t OUT);
-void ptc_dense_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
-                            const float *inp, const float *weight, int64_t N, int64_t IN, int64_t OUT);
+void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int64_t IN,
+                           int64_t OUT);
+void ptc_dense_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int64_t N, int64_t IN, int64_t OUT);
 
 // ---------------------------------------------------------------------------
 // Activations, applied row-wise on (N, D) buffers.
@@ -68,8 +69,8 @@ typedef enum { PTC_ACTIVATIONS(PTC_ACT_ENUM) PTC_ACT_COUNT } ptc_act_kind;
 // alpha is the kind's parameter (leaky_relu's slope, elu's alpha), ignored by others.
 void ptc_act_forward(int kind, float *out, const float *inp, int64_t N, int64_t D, float alpha);
 // dinp += d(loss)/d(inp) given dout, the forward input and output.
-void ptc_act_backward(int kind, float *dinp, const float *dout, const float *inp,
-                      const float *out, int64_t N, int64_t D, float alpha);
+void ptc_act_backward(int kind, float *dinp, const float *dout, const float *inp, const float *out, int64_t N,
+                      int64_t D, float alpha);
 
 // ---------------------------------------------------------------------------
 // Losses. Each returns the batch mean loss (Keras: mean over the last axis,
@@ -84,8 +85,8 @@ typedef enum { PTC_LOSS_NONE = 0, PTC_LOSSES(PTC_LOSS_ENUM) PTC_LOSS_COUNT } ptc
 // w: (N,) row weights or NULL; the loss is sum_n w_n loss_n / N (Keras's
 // sum_over_batch_size). Returns PTC_ERR_LABEL (and *loss untouched) if a
 // sparse label is not an integer in [0, D).
-ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred,
-                            const float *y, const float *w, int64_t N, int64_t D);
+ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred, const float *y, const float *w,
+                            int64_t N, int64_t D);
 // Width of y per sample for a loss on predictions of width D.
 int64_t ptc_loss_y_size(int kind, int64_t D);
 
@@ -96,17 +97,17 @@ typedef enum { PTC_METRIC_NONE = 0, PTC_METRICS(PTC_METRIC_ENUM) PTC_METRIC_COUN
 
 typedef struct {
     int kind;
-    int64_t k;          // see the kinds above
+    int64_t k;  // see the kinds above
     double threshold;
-    int64_t offset;     // first slot in the pass's sums
+    int64_t offset;  // first slot in the pass's sums
 } ptc_metric;
 
 int64_t ptc_metric_slots(const ptc_metric *m, int64_t D);
 // PTC_ERR_VALUE unless the metric fits predictions of width D and targets of width ys.
 ptc_status ptc_metric_check(const ptc_metric *m, int64_t D, int64_t ys);
 // Adds the statistics of N rows (pred (N, D), y (N, ys)), each weighted by w[n] * scale.
-void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *y, int64_t ys,
-                           const float *w, float scale, int64_t N, int64_t D, double *acc);
+void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *y, int64_t ys, const float *w,
+                           float scale, int64_t N, int64_t D, double *acc);
 
 // ---------------------------------------------------------------------------
 // Optimizers: flat loops over the P trainable parameters, Keras 3's update formulas.
@@ -131,7 +132,8 @@ PTC_SCHEDULES(PTC_SCHED_PARAM_ENUMS)
 #undef PTC_SCHED_PARAM_ENUM
 
 #define PTC_SCHED_PARAMS 8
-#define PTC_SCHED_PARAMS_FIT(K) _Static_assert(PTC_SCHED_##K##_N_PARAMS <= PTC_SCHED_PARAMS, #K " has too many parameters");
+#define PTC_SCHED_PARAMS_FIT(K) \
+    _Static_assert(PTC_SCHED_##K##_N_PARAMS <= PTC_SCHED_PARAMS, #K " has too many parameters");
 PTC_SCHEDULES(PTC_SCHED_PARAMS_FIT)
 #undef PTC_SCHED_PARAMS_FIT
 typedef struct {
@@ -152,27 +154,27 @@ double ptc_schedule_value(const ptc_schedule *s, int64_t iteration);
 typedef struct {
     int kind;
     double learning_rate;
-    double momentum;       // SGD, RMSprop
-    int nesterov;          // SGD
+    double momentum;                 // SGD, RMSprop
+    int nesterov;                    // SGD
     double beta_1, beta_2, epsilon;  // Adam, Nadam (epsilon also RMSprop, Adagrad)
-    double rho;            // RMSprop
-    int centered;          // RMSprop
-    int amsgrad;           // Adam
+    double rho;                      // RMSprop
+    int centered;                    // RMSprop
+    int amsgrad;                     // Adam
     // Common to all kinds, 0 meaning off (Keras's None). Keras applies at most
     // one of the three clippings, checked by the caller.
     double weight_decay;     // decoupled: w -= w * weight_decay * lr before the update
     double clipnorm;         // per variable: g *= clipnorm / max(||g||, clipnorm)
     double clipvalue;        // g = clip(g, -clipvalue, clipvalue)
     double global_clipnorm;  // over all P: g *= global_clipnorm / max(||g||, global_clipnorm)
-    float *m;              // (P,) see the slot table above; borrowed
-    float *v;              // (P,) borrowed
-    float *u;              // (P,), or (1,) for Nadam; borrowed
-    int64_t *iterations;   // (1,) steps taken so far; borrowed
+    float *m;                // (P,) see the slot table above; borrowed
+    float *v;                // (P,) borrowed
+    float *u;                // (P,), or (1,) for Nadam; borrowed
+    int64_t *iterations;     // (1,) steps taken so far; borrowed
     // Variables as [offset, size] pairs tiling [0, P) in order: the units of
     // clipnorm. NULL: the P parameters are one variable. Borrowed.
-    const int64_t *slices;   // (n_slices, 2)
+    const int64_t *slices;  // (n_slices, 2)
     int64_t n_slices;
-    ptc_schedule schedule; // kind PTC_SCHED_CONSTANT: learning_rate is used as is
+    ptc_schedule schedule;  // kind PTC_SCHED_CONSTANT: learning_rate is used as is
 } ptc_optimizer;
 
 void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P);
@@ -192,8 +194,7 @@ void ptc_concat_forward(float *out, const float *const *ins, const int64_t *widt
 void ptc_concat_backward(float *const *dins, const float *dout, const int64_t *widths, int n_in, int64_t rows);
 
 // Dropout (dropout.c): mask (n,) holds 0 or 1 / (1 - rate), drawn from rng in order.
-void ptc_dropout_forward(float *out, float *mask, const float *inp, int64_t n, float rate, ptc_rng *rng,
-                         int training);
+void ptc_dropout_forward(float *out, float *mask, const float *inp, int64_t n, float rate, ptc_rng *rng, int training);
 void ptc_dropout_backward(float *dinp, const float *dout, const float *mask, int64_t n, float rate);
 
 // L1/L2 penalties (penalty.c): value l1 * sum|x| + l2 * sum x^2; grad g += its gradient.
@@ -215,12 +216,12 @@ typedef enum { PTC_OP_NONE = 0, PTC_OPS(PTC_OP_ENUM) PTC_OP_COUNT } ptc_op_kind;
 // Per op, the slot of each named parameter and argument: PTC_<ID>_<NAME> indexes
 // op->param, op->iarg or op->farg, and PTC_<ID>_N_PARAMS/_N_IARGS/_N_FARGS count them.
 #define PTC_ARG_ENUM(ID, NAME) PTC_##ID##_##NAME,
-#define PTC_OP_ARG_ENUMS(ID, name, MIN_IN, MAX_IN)                                                  \
-    enum { PTC_##ID##_PARAMS(PTC_ARG_ENUM, ID) PTC_##ID##_N_PARAMS };                        \
-    enum { PTC_##ID##_IARGS(PTC_ARG_ENUM, ID) PTC_##ID##_N_IARGS };                          \
-    enum { PTC_##ID##_FARGS(PTC_ARG_ENUM, ID) PTC_##ID##_N_FARGS };                          \
-    _Static_assert(PTC_##ID##_N_PARAMS <= PTC_MAX_PARAM && PTC_##ID##_N_IARGS <= PTC_MAX_IARG && \
-                       PTC_##ID##_N_FARGS <= PTC_MAX_FARG && MIN_IN >= 1 && MAX_IN <= PTC_MAX_IN,  \
+#define PTC_OP_ARG_ENUMS(ID, name, MIN_IN, MAX_IN)                                                \
+    enum { PTC_##ID##_PARAMS(PTC_ARG_ENUM, ID) PTC_##ID##_N_PARAMS };                             \
+    enum { PTC_##ID##_IARGS(PTC_ARG_ENUM, ID) PTC_##ID##_N_IARGS };                               \
+    enum { PTC_##ID##_FARGS(PTC_ARG_ENUM, ID) PTC_##ID##_N_FARGS };                               \
+    _Static_assert(PTC_##ID##_N_PARAMS <= PTC_MAX_PARAM && PTC_##ID##_N_IARGS <= PTC_MAX_IARG &&  \
+                       PTC_##ID##_N_FARGS <= PTC_MAX_FARG && MIN_IN >= 1 && MAX_IN <= PTC_MAX_IN, \
                    #ID " does not fit an op row");
 PTC_OPS(PTC_OP_ARG_ENUMS)
 #undef PTC_OP_ARG_ENUMS
@@ -235,7 +236,7 @@ enum { PTC_OP_FLAGS(PTC_FLAG_ENUM) };
 typedef struct {
     int kind;
     int flags;
-    int out;                       // buffer id
+    int out;  // buffer id
     int n_in;
     int in[PTC_MAX_IN];            // buffer ids
     int64_t param[PTC_MAX_PARAM];  // offsets into the flat parameter array, -1 if none
@@ -254,29 +255,29 @@ typedef struct {
     int n_ops;
     ptc_op *ops;
     int n_bufs;
-    int64_t *buf_size;    // (n_bufs,) floats per sample
-    int64_t *buf_off;     // (n_bufs,) offset of each buffer in acts/dacts, per batch row count
+    int64_t *buf_size;  // (n_bufs,) floats per sample
+    int64_t *buf_off;   // (n_bufs,) offset of each buffer in acts/dacts, per batch row count
     int input_buf, output_buf;
     int64_t max_batch;
-    float *acts;          // (max_batch * sum(buf_size),) activations
-    float *dacts;         // same layout, gradients of the activations
-    int64_t *idx;         // (max_batch,) sample indices of the current batch
-    float *ybatch;        // (max_batch, y_size) gathered targets
+    float *acts;    // (max_batch * sum(buf_size),) activations
+    float *dacts;   // same layout, gradients of the activations
+    int64_t *idx;   // (max_batch,) sample indices of the current batch
+    float *ybatch;  // (max_batch, y_size) gathered targets
     // parameters, gradients (borrowed from Python): (P,)
     float *params, *grads;
     int64_t n_params;
     int64_t n_trainable;  // the optimizer updates params[:n_trainable]; the rest is frozen
     // loss
     int loss_kind;
-    int loss_buf;         // buffer the loss reads: output, or logits when fused
-    int64_t loss_rows;    // rows of the last axis per sample (1 for (N, D) outputs)
+    int loss_buf;       // buffer the loss reads: output, or logits when fused
+    int64_t loss_rows;  // rows of the last axis per sample (1 for (N, D) outputs)
     int64_t y_size;
     // metrics, computed on the output buffer; their slots follow the 3 fixed sums
     int n_metrics;
     ptc_metric metrics[PTC_MAX_METRICS];
-    int64_t n_sums;       // 3 + all metric slots: [loss * samples, samples, weight sum, ...]
+    int64_t n_sums;              // 3 + all metric slots: [loss * samples, samples, weight sum, ...]
     const float *sample_weight;  // (n,) of the current pass or NULL; borrowed for one call
-    float *wbatch;        // (max_batch * loss_rows,) gathered row weights
+    float *wbatch;               // (max_batch * loss_rows,) gathered row weights
     int n_regs;
     ptc_regularizer *regs;
     ptc_optimizer opt;
@@ -299,8 +300,8 @@ ptc_status ptc_plan_check_rngs(const ptc_plan *plan);
 ptc_status ptc_plan_set_metrics(ptc_plan *plan, const ptc_metric *metrics, int n);
 
 // Takes ownership of nothing: copies ops and sizes. Workspaces sized for max_batch.
-ptc_status ptc_plan_init(ptc_plan *plan, const ptc_op *ops, int n_ops, const int64_t *buf_size,
-                         int n_bufs, int input_buf, int output_buf, int64_t max_batch);
+ptc_status ptc_plan_init(ptc_plan *plan, const ptc_op *ops, int n_ops, const int64_t *buf_size, int n_bufs,
+                         int input_buf, int output_buf, int64_t max_batch);
 ptc_status ptc_plan_reserve(ptc_plan *plan, int64_t max_batch);
 void ptc_plan_free(ptc_plan *plan);
 ptc_status ptc_plan_set_regularizers(ptc_plan *plan, const ptc_regularizer *regs, int n_regs);
@@ -317,15 +318,14 @@ ptc_status ptc_plan_check_params(ptc_plan *plan);
 // PTC_ERR_INTERRUPTED when *stop becomes non-zero, and, when stop_on_nonfinite,
 // with PTC_STOPPED_NONFINITE after a batch whose loss is not finite. *done
 // counts batches run; *last_loss is the loss of the last one.
-ptc_status ptc_plan_train(ptc_plan *plan, const float *x, const float *y, const int64_t *perm,
-                          int64_t n, int64_t batch_size, int64_t b0, int64_t b1,
-                          volatile const int *stop, int stop_on_nonfinite, double *sums,
-                          int64_t *done, double *last_loss);
+ptc_status ptc_plan_train(ptc_plan *plan, const float *x, const float *y, const int64_t *perm, int64_t n,
+                          int64_t batch_size, int64_t b0, int64_t b1, volatile const int *stop, int stop_on_nonfinite,
+                          double *sums, int64_t *done, double *last_loss);
 // Loss and metrics over all n samples in order, no parameter change.
-ptc_status ptc_plan_evaluate(ptc_plan *plan, const float *x, const float *y, int64_t n,
-                             int64_t batch_size, volatile const int *stop, double *sums);
+ptc_status ptc_plan_evaluate(ptc_plan *plan, const float *x, const float *y, int64_t n, int64_t batch_size,
+                             volatile const int *stop, double *sums);
 // Output buffer for all n samples: out (n, out size).
-ptc_status ptc_plan_predict(ptc_plan *plan, const float *x, int64_t n, int64_t batch_size,
-                            volatile const int *stop, float *out);
+ptc_status ptc_plan_predict(ptc_plan *plan, const float *x, int64_t n, int64_t batch_size, volatile const int *stop,
+                            float *out);
 
 #endif  // PTC_H

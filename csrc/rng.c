@@ -6,7 +6,9 @@
 #include "ptc.h"
 #include "rng_mask.h"
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
@@ -95,7 +97,8 @@ void ptc_rng_fill_truncated_normal(ptc_rng *rng, float *out, int64_t n, float me
     // As Keras's truncated_normal: redraw values more than two stddevs out.
     for (int64_t i = 0; i < n; i++) {
         double z;
-        do z = ptc_rng_normal(rng); while (z < -2.0 || z > 2.0);
+        do z = ptc_rng_normal(rng);
+        while (z < -2.0 || z > 2.0);
         out[i] = (float)(mean + stddev * z);
     }
 }

@@ -16,12 +16,12 @@ X_train = np.random.random((640, 100))
 y_train = np.eye(10)[np.random.randint(10, size=640)]
 
 model = Sequential()
-model.add(Dense(64, input_dim=100, activation='relu', kernel_regularizer=l2(0.01)))
-model.add(Dense(10, activation='softmax'))
-model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])
+model.add(Dense(64, input_dim=100, activation="relu", kernel_regularizer=l2(0.01)))
+model.add(Dense(10, activation="softmax"))
+model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
 
 model.fit(X_train, y_train, epochs=5 if QUICK else 100, batch_size=64)
-save_model(model, 'model.h5')
+save_model(model, "model.h5")
 
 # The reported loss includes the penalty 0.01 * sum(kernel**2) of the first layer.
 penalty = 0.01 * float(np.sum(model.layers[0].kernel.numpy() ** 2))

@@ -18,6 +18,7 @@ Run: python examples/seed001_pytorch_loop.py
 With PYTRAINC_EXAMPLE_QUICK=1 (or --quick) it runs at most 100 epochs instead
 of the seed's 1000. The file is written to the current directory.
 """
+
 import os
 import sys
 
@@ -35,11 +36,13 @@ EPOCHS = 100 if QUICK else 1000
 # 定义模型
 def Net():
     # fc1 = Linear(10, 20), relu; fc2 = Linear(20, 1)
-    return Sequential([
-        Input((10,)),
-        Dense(20, activation='relu', name='fc1'),
-        Dense(1, name='fc2'),
-    ])
+    return Sequential(
+        [
+            Input((10,)),
+            Dense(20, activation="relu", name="fc1"),
+            Dense(1, name="fc2"),
+        ]
+    )
 
 
 # 训练和验证数据 (the seed leaves them undefined): a noisy linear target,
@@ -54,10 +57,10 @@ val_labels = (val_data @ true_w + 0.5 * rng.normal(size=(64, 1))).astype(np.floa
 # 初始化模型、损失函数和优化器
 pytrainc.utils.set_random_seed(0)
 model = Net()
-model.compile(loss='mse', optimizer=SGD(learning_rate=0.01))  # criterion = nn.MSELoss(), optim.SGD(lr=0.01)
+model.compile(loss="mse", optimizer=SGD(learning_rate=0.01))  # criterion = nn.MSELoss(), optim.SGD(lr=0.01)
 
 # 训练模型
-best_val_loss = float('inf')  # the seed compares before assigning; start from +inf
+best_val_loss = float("inf")  # the seed compares before assigning; start from +inf
 epoch = -1
 for epoch in range(EPOCHS):
     # 训练
@@ -72,7 +75,7 @@ for epoch in range(EPOCHS):
     best_val_loss = val_loss
 
     # 保存模型
-    pytrainc.save(model.state_dict(), 'model.safetensors')
+    pytrainc.save(model.state_dict(), "model.safetensors")
 
 stopped = val_loss > best_val_loss
 print(f"epochs run: {epoch + 1} of {EPOCHS}")

@@ -16,12 +16,14 @@ import pytrainc as tf  # was: import tensorflow as tf
 
 
 def dropout_model(X, y, input_size, hidden_size, output_size, dropout_rate):
-    model = tf.keras.Sequential([
-        tf.keras.layers.Dense(hidden_size, input_dim=input_size, activation='relu'),
-        tf.keras.layers.Dropout(dropout_rate),
-        tf.keras.layers.Dense(output_size, activation='softmax')
-    ])
-    model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.Dense(hidden_size, input_dim=input_size, activation="relu"),
+            tf.keras.layers.Dropout(dropout_rate),
+            tf.keras.layers.Dense(output_size, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(X, y, epochs=10, batch_size=32)
     return model
 
@@ -37,6 +39,7 @@ if __name__ == "__main__":
     except ValueError as err:
         print("The seed's integer labels are refused:", err)
     # The same three classes, one-hot encoded.
-    model = dropout_model(X, tf.keras.utils.to_categorical(y - 1, 3), input_size=2, hidden_size=4, output_size=3,
-                          dropout_rate=0.5)
+    model = dropout_model(
+        X, tf.keras.utils.to_categorical(y - 1, 3), input_size=2, hidden_size=4, output_size=3, dropout_rate=0.5
+    )
     print("predictions:", np.round(model.predict(X, verbose=0).astype(float), 3).tolist())

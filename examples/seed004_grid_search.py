@@ -33,11 +33,11 @@ from pytrainc.tuning import GridSearch, HyperModel
 # 定义一个简单的网络结构 (seed 004, section 4.1)
 def simple_network(input_shape, num_classes):
     inputs = tf.keras.layers.Input(shape=input_shape)
-    x = tf.keras.layers.Conv2D(32, (3, 3), activation='relu')(inputs)
+    x = tf.keras.layers.Conv2D(32, (3, 3), activation="relu")(inputs)
     x = tf.keras.layers.MaxPooling2D((2, 2))(x)
     x = tf.keras.layers.Flatten()(x)
-    x = tf.keras.layers.Dense(64, activation='relu')(x)
-    x = tf.keras.layers.Dense(num_classes, activation='softmax')(x)
+    x = tf.keras.layers.Dense(64, activation="relu")(x)
+    x = tf.keras.layers.Dense(num_classes, activation="softmax")(x)
     return tf.keras.Model(inputs, x)
 
 
@@ -49,14 +49,20 @@ class Seed004Grid(HyperModel):
 
     def build(self, hp):
         model = simple_network(self.input_shape, self.num_classes)
-        model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=hp.Choice('learning_rate', [0.001, 0.01, 0.1])),
-                      loss=tf.keras.losses.categorical_crossentropy,
-                      metrics=['accuracy'])
+        model.compile(
+            optimizer=tf.keras.optimizers.Adam(learning_rate=hp.Choice("learning_rate", [0.001, 0.01, 0.1])),
+            loss=tf.keras.losses.categorical_crossentropy,
+            metrics=["accuracy"],
+        )
         return model
 
     def fit(self, hp, model, *args, **kwargs):
-        return model.fit(*args, batch_size=hp.Choice('batch_size', [32, 64, 128]),
-                         epochs=hp.Choice('num_epochs', [10, 20, 30]), **kwargs)
+        return model.fit(
+            *args,
+            batch_size=hp.Choice("batch_size", [32, 64, 128]),
+            epochs=hp.Choice("num_epochs", [10, 20, 30]),
+            **kwargs,
+        )
 
 
 def cached_cifar10():
@@ -103,9 +109,16 @@ def main():
     x_train, x_test = x_train / 255.0, x_test / 255.0
     y_train, y_test = tf.keras.utils.to_categorical(y_train, 10), tf.keras.utils.to_categorical(y_test, 10)
 
-    tuner = GridSearch(Seed004Grid(x_train.shape[1:], 10), objective="val_accuracy", directory=".",
-                       project_name="seed004_search", overwrite=args.overwrite, seed=4, n_jobs=args.n_jobs,
-                       threads_per_trial=1)  # one BLAS thread: fastest for this small CNN, by far on a busy machine
+    tuner = GridSearch(
+        Seed004Grid(x_train.shape[1:], 10),
+        objective="val_accuracy",
+        directory=".",
+        project_name="seed004_search",
+        overwrite=args.overwrite,
+        seed=4,
+        n_jobs=args.n_jobs,
+        threads_per_trial=1,
+    )  # one BLAS thread: fastest for this small CNN, by far on a busy machine
     tuner.search(x_train, y_train, validation_data=(x_test, y_test))
     tuner.results_summary(3)
     best = tuner.get_best_hyperparameters(1)[0].values

@@ -16,8 +16,22 @@ import sys
 import warnings
 
 from pytrainc import _C
-from pytrainc import (activations, callbacks, datasets, h5, initializers, interop, layers, losses, metrics, models,
-                      optimizers, regularizers, saving, utils)
+from pytrainc import (
+    activations,
+    callbacks,
+    datasets,
+    h5,
+    initializers,
+    interop,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    saving,
+    utils,
+)
 from pytrainc.layers import Input
 from pytrainc.models import Model, Sequential, load_model, save_model
 from pytrainc.saving import load, save
@@ -54,8 +68,10 @@ _ISAS = ("baseline", "avx2", "avx512")
 
 
 if os.environ.get("PYTRAINC_ISA", _ISAS[0]) not in _ISAS:
-    warnings.warn(f"PYTRAINC_ISA expects one of {', '.join(_ISAS)}. Received: {os.environ['PYTRAINC_ISA']!r} "
-                  "(ignored)", stacklevel=2)
+    warnings.warn(
+        f"PYTRAINC_ISA expects one of {', '.join(_ISAS)}. Received: {os.environ['PYTRAINC_ISA']!r} (ignored)",
+        stacklevel=2,
+    )
 
 
 def build_info():
@@ -102,7 +118,27 @@ def set_num_threads(n):
 
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "blas_info", "build_info", "callbacks", "datasets", "initializers",
-    "keras", "layers", "load", "load_model", "losses", "metrics", "models", "optimizers", "regularizers", "save",
-    "save_model", "saving", "set_num_threads", "utils",
+    "Input",
+    "Model",
+    "Sequential",
+    "activations",
+    "blas_info",
+    "build_info",
+    "callbacks",
+    "datasets",
+    "initializers",
+    "keras",
+    "layers",
+    "load",
+    "load_model",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "regularizers",
+    "save",
+    "save_model",
+    "saving",
+    "set_num_threads",
+    "utils",
 ]

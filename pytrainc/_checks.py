@@ -35,8 +35,9 @@ def number(name, value, low=-math.inf, high=math.inf, low_open=False, high_open=
     if value is None and optional:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"Argument `{name}` must be a number{' or None' if optional else ''}. "
-                        f"Received: {name}={value!r}")
+        raise TypeError(
+            f"Argument `{name}` must be a number{' or None' if optional else ''}. Received: {name}={value!r}"
+        )
     value = float(value)
     below = value <= low if low_open else value < low
     above = value >= high if high_open else value > high

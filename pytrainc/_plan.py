@@ -54,7 +54,7 @@ class OpRow:
 
     @property
     def inputs(self):
-        return [int(b) for b in self._row[_IN0:_IN0 + int(self._row[3])]]
+        return [int(b) for b in self._row[_IN0 : _IN0 + int(self._row[3])]]
 
     def iarg(self, name):
         return int(self._row[_IARG0 + self.spec["iargs"].index(name)])
@@ -102,9 +102,9 @@ class PlanBuilder:
             raise ValueError(f"Op {name!r} takes {spec['min_in']} to {spec['max_in']} inputs. Received: {len(ins)}")
         row = np.zeros(_C.OP_ROW, dtype=np.int64)
         row[0], row[2], row[3] = spec["id"], out, len(ins)
-        row[_IN0:_IN0 + len(ins)] = ins
+        row[_IN0 : _IN0 + len(ins)] = ins
         variables = pack_named(spec["params"], params or {}, f"Op {name!r} parameters", dtype=object)
-        row[_PARAM0:_PARAM0 + _C.MAX_PARAM] = -1
+        row[_PARAM0 : _PARAM0 + _C.MAX_PARAM] = -1
         for k, var in enumerate(variables):
             if var is not None:
                 row[_PARAM0 + k] = self._offsets[id(var)]
@@ -112,7 +112,7 @@ class PlanBuilder:
         pack_named(names, args, f"Op {name!r}", dtype=object)  # refuses missing and unknown names
         iargs = {k: v for k, v in args.items() if k in spec["iargs"]}
         fargs = {k: v for k, v in args.items() if k not in spec["iargs"]}
-        row[_IARG0:_IARG0 + _C.MAX_IARG] = pack_named(spec["iargs"], iargs, f"Op {name!r}", np.int64, _C.MAX_IARG)
+        row[_IARG0 : _IARG0 + _C.MAX_IARG] = pack_named(spec["iargs"], iargs, f"Op {name!r}", np.int64, _C.MAX_IARG)
         self._rows.append(row)
         self._fargs.append(pack_named(spec["fargs"], fargs, f"Op {name!r}", np.float64, _C.MAX_FARG))
         self.producer[out] = len(self._rows) - 1

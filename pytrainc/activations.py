@@ -14,10 +14,20 @@ from pytrainc import _C
 # The C kernel (by its name in `_C.ACTIVATIONS`, csrc/kinds.def) and the parameter
 # Keras's string form of each activation uses.
 _KINDS = {
-    "linear": ("linear", 0.0), "relu": ("relu", 0.0), "sigmoid": ("sigmoid", 0.0), "tanh": ("tanh", 0.0),
-    "softmax": ("softmax", 0.0), "leaky_relu": ("leaky_relu", 0.2), "elu": ("elu", 1.0), "selu": ("selu", 0.0),
-    "gelu": ("gelu", 0.0), "hard_sigmoid": ("hard_sigmoid", 0.0), "softplus": ("softplus", 0.0),
-    "softsign": ("softsign", 0.0), "swish": ("swish", 0.0), "silu": ("swish", 0.0),
+    "linear": ("linear", 0.0),
+    "relu": ("relu", 0.0),
+    "sigmoid": ("sigmoid", 0.0),
+    "tanh": ("tanh", 0.0),
+    "softmax": ("softmax", 0.0),
+    "leaky_relu": ("leaky_relu", 0.2),
+    "elu": ("elu", 1.0),
+    "selu": ("selu", 0.0),
+    "gelu": ("gelu", 0.0),
+    "hard_sigmoid": ("hard_sigmoid", 0.0),
+    "softplus": ("softplus", 0.0),
+    "softsign": ("softsign", 0.0),
+    "swish": ("swish", 0.0),
+    "silu": ("swish", 0.0),
     "log_softmax": ("log_softmax", 0.0),
 }
 
@@ -71,7 +81,7 @@ def gelu(x, approximate=False):
     """Gaussian error linear unit: `x * P(X <= x)`, X ~ N(0, 1); tanh form when approximate."""
     x = np.asarray(x, dtype=np.float64)
     if approximate:
-        y = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        y = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
     else:
         y = 0.5 * x * (1 + np.vectorize(math.erf, otypes=[float])(x / math.sqrt(2))) if x.size else x
     return np.asarray(y, dtype=np.float32)
@@ -110,9 +120,22 @@ def log_softmax(x, axis=-1):
     return (x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).astype(np.float32)
 
 
-_FUNCTIONS = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
-              "leaky_relu": leaky_relu, "elu": elu, "selu": selu, "gelu": gelu, "hard_sigmoid": hard_sigmoid,
-              "softplus": softplus, "softsign": softsign, "swish": swish, "log_softmax": log_softmax}
+_FUNCTIONS = {
+    "linear": linear,
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "selu": selu,
+    "gelu": gelu,
+    "hard_sigmoid": hard_sigmoid,
+    "softplus": softplus,
+    "softsign": softsign,
+    "swish": swish,
+    "log_softmax": log_softmax,
+}
 
 
 def get(identifier):
@@ -137,8 +160,9 @@ def get(identifier):
     for name, fn in _FUNCTIONS.items():
         if identifier is fn:
             return name
-    raise ValueError(f"Unknown activation: {identifier!r}. Expected a name in {sorted(_KINDS)} "
-                     "or a function of pytrainc.activations")
+    raise ValueError(
+        f"Unknown activation: {identifier!r}. Expected a name in {sorted(_KINDS)} or a function of pytrainc.activations"
+    )
 
 
 def kind(name):

@@ -141,8 +141,10 @@ class VarianceScaling(_Random):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg'. Received: mode={mode!r}")
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError("distribution must be 'truncated_normal', 'untruncated_normal' or "
-                             f"'uniform'. Received: distribution={distribution!r}")
+            raise ValueError(
+                "distribution must be 'truncated_normal', 'untruncated_normal' or "
+                f"'uniform'. Received: distribution={distribution!r}"
+            )
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
 
     def __call__(self, shape, dtype=None):
@@ -204,22 +206,36 @@ def _preset(name, scale, mode, distribution, doc):
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
 
 
-GlorotUniform = _preset("GlorotUniform", 1.0, "fan_avg", "uniform",
-                        "Glorot uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).")
-GlorotNormal = _preset("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
-                       "Glorot normal: truncated normal, stddev sqrt(2 / (fan_in + fan_out)).")
+GlorotUniform = _preset(
+    "GlorotUniform", 1.0, "fan_avg", "uniform", "Glorot uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out))."
+)
+GlorotNormal = _preset(
+    "GlorotNormal",
+    1.0,
+    "fan_avg",
+    "truncated_normal",
+    "Glorot normal: truncated normal, stddev sqrt(2 / (fan_in + fan_out)).",
+)
 HeUniform = _preset("HeUniform", 2.0, "fan_in", "uniform", "He uniform: l = sqrt(6 / fan_in).")
 HeNormal = _preset("HeNormal", 2.0, "fan_in", "truncated_normal", "He normal: stddev sqrt(2 / fan_in).")
 LecunUniform = _preset("LecunUniform", 1.0, "fan_in", "uniform", "LeCun uniform: l = sqrt(3 / fan_in).")
 LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal", "LeCun normal: stddev sqrt(1 / fan_in).")
 
 _ALIASES = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant,
-    "random_uniform": RandomUniform, "random_normal": RandomNormal, "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling, "orthogonal": Orthogonal,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_uniform": RandomUniform,
+    "random_normal": RandomNormal,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "orthogonal": Orthogonal,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
 }
 _CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
 
@@ -231,8 +247,10 @@ def get(identifier):
         ValueError: for an unknown name.
     """
     if callable(identifier) and not isinstance(identifier, Initializer):
-        raise ValueError("pytrainc needs an initializer it can serialize: a name such as 'glorot_uniform' "
-                         f"or a pytrainc.initializers.Initializer. Received: {identifier!r}")
+        raise ValueError(
+            "pytrainc needs an initializer it can serialize: a name such as 'glorot_uniform' "
+            f"or a pytrainc.initializers.Initializer. Received: {identifier!r}"
+        )
     return from_identifier(identifier, what="initializer", base=Initializer, names=_ALIASES, classes=_CLASSES)
 
 

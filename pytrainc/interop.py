@@ -41,8 +41,9 @@ def _torch():
     try:
         import torch
     except ImportError:
-        raise ImportError("pytrainc.interop needs PyTorch, an optional dependency. Install it with "
-                          "`pip install torch`.") from None
+        raise ImportError(
+            "pytrainc.interop needs PyTorch, an optional dependency. Install it with `pip install torch`."
+        ) from None
     return torch
 
 
@@ -51,8 +52,17 @@ def _torch():
 # first use (so importing this module does not import torch) and published as
 # attributes of this module, so `torch.save(module)` can pickle them.
 
-_MODULE_NAMES = ("Conv2dNHWC", "Conv1dNLC", "Pool2dNHWC", "Pool1dNLC", "GlobalPool", "BatchNormNHWC",
-                 "Reshape", "Merge", "PytraincGraph")
+_MODULE_NAMES = (
+    "Conv2dNHWC",
+    "Conv1dNLC",
+    "Pool2dNHWC",
+    "Pool1dNLC",
+    "GlobalPool",
+    "BatchNormNHWC",
+    "Reshape",
+    "Merge",
+    "PytraincGraph",
+)
 _classes = None
 
 
@@ -107,8 +117,9 @@ def _modules():
                 y = F.max_pool2d(x, self.kernel_size, self.stride)
             elif any(self.pad):
                 ones = torch.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype, device=x.device)
-                y = F.avg_pool2d(F.pad(x, self.pad), self.kernel_size, self.stride) / \
-                    F.avg_pool2d(F.pad(ones, self.pad), self.kernel_size, self.stride)
+                y = F.avg_pool2d(F.pad(x, self.pad), self.kernel_size, self.stride) / F.avg_pool2d(
+                    F.pad(ones, self.pad), self.kernel_size, self.stride
+                )
             else:
                 y = F.avg_pool2d(x, self.kernel_size, self.stride)
             return y.permute(0, 2, 3, 1)
@@ -224,8 +235,17 @@ def _t(array):
 def _torch_activation(name, alpha=None):
     """A torch module for a pytrainc activation name (None for linear)."""
     nn = _torch().nn
-    simple = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "selu": nn.SELU, "gelu": nn.GELU,
-              "hard_sigmoid": nn.Hardsigmoid, "softsign": nn.Softsign, "swish": nn.SiLU, "silu": nn.SiLU}
+    simple = {
+        "relu": nn.ReLU,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "selu": nn.SELU,
+        "gelu": nn.GELU,
+        "hard_sigmoid": nn.Hardsigmoid,
+        "softsign": nn.Softsign,
+        "swish": nn.SiLU,
+        "silu": nn.SiLU,
+    }
     if name == "linear":
         return None
     if name in simple:
@@ -296,8 +316,9 @@ def _convert_layer(layer, in_shapes):
         if isinstance(layer, L.MaxPooling1D):
             return M.Pool1dNLC(kind, (1, KW), (1, SW), pad[:2] + (0, 0))
         return M.Pool2dNHWC(kind, (KH, KW), (SH, SW), pad)
-    if isinstance(layer, (L.GlobalAveragePooling2D, L.GlobalAveragePooling1D, L.GlobalMaxPooling2D,
-                          L.GlobalMaxPooling1D)):
+    if isinstance(
+        layer, (L.GlobalAveragePooling2D, L.GlobalAveragePooling1D, L.GlobalMaxPooling2D, L.GlobalMaxPooling1D)
+    ):
         kind = "max" if isinstance(layer, (L.GlobalMaxPooling2D, L.GlobalMaxPooling1D)) else "avg"
         return M.GlobalPool(kind, layer.keepdims)
     if isinstance(layer, L.BatchNormalization):
@@ -331,14 +352,21 @@ def _convert_layer(layer, in_shapes):
         return nn.ELU(layer.alpha)
     if isinstance(layer, L.Softmax):
         return nn.Softmax(dim=-1)
-    merges = {L.Add: "add", L.Subtract: "subtract", L.Multiply: "multiply", L.Average: "average",
-              L.Concatenate: "concatenate"}
+    merges = {
+        L.Add: "add",
+        L.Subtract: "subtract",
+        L.Multiply: "multiply",
+        L.Average: "average",
+        L.Concatenate: "concatenate",
+    }
     for cls, kind in merges.items():
         if type(layer) is cls:
             return M.Merge(kind, getattr(layer, "axis", -1))
-    raise ValueError(f"to_torch: layer '{layer.name}' ({type(layer).__name__}) has no PyTorch equivalent here. "
-                     "Supported: Dense, Conv1D, Conv2D, pooling, BatchNormalization, Dropout, Flatten, Reshape, "
-                     "activations, ActivityRegularization and the merge layers")
+    raise ValueError(
+        f"to_torch: layer '{layer.name}' ({type(layer).__name__}) has no PyTorch equivalent here. "
+        "Supported: Dense, Conv1D, Conv2D, pooling, BatchNormalization, Dropout, Flatten, Reshape, "
+        "activations, ActivityRegularization and the merge layers"
+    )
 
 
 def to_torch(model):
@@ -434,9 +462,11 @@ def _padding_for(where, module, spatial, kernel, stride, dilation):
     choices = {_keras_padding(where, spatial[a], kernel[a], stride[a], dilation[a], pad[a]) for a in (0, 1)}
     if len(choices) == 1 and None not in choices:
         return choices.pop()
-    raise ValueError(f"from_torch: {where} pads {pad} with stride {stride} on a {spatial[0]}x{spatial[1]} input; "
-                     "pytrainc pads as Keras ('valid', or 'same' with the extra cell after) and that reads "
-                     "other cells. Use padding=0, or the padding 'same' gives for this size")
+    raise ValueError(
+        f"from_torch: {where} pads {pad} with stride {stride} on a {spatial[0]}x{spatial[1]} input; "
+        "pytrainc pads as Keras ('valid', or 'same' with the extra cell after) and that reads "
+        "other cells. Use padding=0, or the padding 'same' gives for this size"
+    )
 
 
 def _flatten(module, nn):
@@ -487,8 +517,10 @@ def from_torch(module, input_shape):
     torch = _torch()
     nn = torch.nn
     if not isinstance(module, nn.Sequential):
-        raise TypeError(f"from_torch expects a torch.nn.Sequential. Received: {type(module).__name__}. Wrap "
-                        "the layers in nn.Sequential, or convert a custom module's parts one by one")
+        raise TypeError(
+            f"from_torch expects a torch.nn.Sequential. Received: {type(module).__name__}. Wrap "
+            "the layers in nn.Sequential, or convert a custom module's parts one by one"
+        )
     shape = _shape_tuple(input_shape, "input_shape")
     if len(shape) not in (1, 3):
         raise ValueError(f"from_torch: input_shape must be (features,) or (H, W, C). Received: {shape}")
@@ -510,11 +542,14 @@ def from_torch(module, input_shape):
             continue
         if kind is nn.Linear:
             if image:
-                raise ValueError(f"from_torch: {what} is applied to a (N, C, H, W) tensor, where it acts on the "
-                                 "width axis; pytrainc's Dense acts on channels. Add nn.Flatten() before it")
+                raise ValueError(
+                    f"from_torch: {what} is applied to a (N, C, H, W) tensor, where it acts on the "
+                    "width axis; pytrainc's Dense acts on channels. Add nn.Flatten() before it"
+                )
             if child.in_features != shape[-1]:
-                raise ValueError(f"from_torch: {what} expects {child.in_features} input features. "
-                                 f"Received: {shape[-1]}")
+                raise ValueError(
+                    f"from_torch: {what} expects {child.in_features} input features. Received: {shape[-1]}"
+                )
             w = numpy(child.weight)
             if perm is not None:
                 w = w[:, perm]
@@ -526,17 +561,27 @@ def from_torch(module, input_shape):
             if not image or perm is not None:
                 raise ValueError(f"from_torch: {what} needs (N, C, H, W) input; give input_shape=(H, W, C)")
             if child.groups != 1 or child.padding_mode != "zeros":
-                raise ValueError(f"from_torch: {what} is not supported: pytrainc's Conv2D has groups=1 and zero "
-                                 f"padding. Received: groups={child.groups}, padding_mode={child.padding_mode!r}")
+                raise ValueError(
+                    f"from_torch: {what} is not supported: pytrainc's Conv2D has groups=1 and zero "
+                    f"padding. Received: groups={child.groups}, padding_mode={child.padding_mode!r}"
+                )
             if child.in_channels != shape[-1]:
-                raise ValueError(f"from_torch: {what} expects {child.in_channels} channels. Received input "
-                                 f"shape (H, W, C)={shape}")
+                raise ValueError(
+                    f"from_torch: {what} expects {child.in_channels} channels. Received input shape (H, W, C)={shape}"
+                )
             kernel, stride, dilation = child.kernel_size, child.stride, child.dilation
             padding = _padding_for(what, child, shape[:2], kernel, stride, dilation)
             values = [numpy(child.weight).transpose(2, 3, 1, 0)] + (
-                [numpy(child.bias)] if child.bias is not None else [])  # (out, in, kh, kw) -> (kh, kw, in, out)
-            layer = L.Conv2D(child.out_channels, tuple(kernel), strides=tuple(stride), padding=padding,
-                             dilation_rate=tuple(dilation), use_bias=child.bias is not None)
+                [numpy(child.bias)] if child.bias is not None else []
+            )  # (out, in, kh, kw) -> (kh, kw, in, out)
+            layer = L.Conv2D(
+                child.out_channels,
+                tuple(kernel),
+                strides=tuple(stride),
+                padding=padding,
+                dilation_rate=tuple(dilation),
+                use_bias=child.bias is not None,
+            )
             add(layer, values)
             shape = layer.compute_output_shape((None,) + shape)[1:]
         elif kind in (nn.MaxPool2d, nn.AvgPool2d):
@@ -568,11 +613,15 @@ def from_torch(module, input_shape):
             shape = (1, 1, shape[-1])
         elif kind in (nn.BatchNorm1d, nn.BatchNorm2d):
             if (kind is nn.BatchNorm2d) != image or (kind is nn.BatchNorm1d and len(shape) != 1):
-                raise ValueError(f"from_torch: {what} does not fit its input of pytrainc shape {shape} "
-                                 "(BatchNorm1d on (N, C) features, BatchNorm2d on images)")
+                raise ValueError(
+                    f"from_torch: {what} does not fit its input of pytrainc shape {shape} "
+                    "(BatchNorm1d on (N, C) features, BatchNorm2d on images)"
+                )
             if not child.track_running_stats or child.running_mean is None or child.momentum is None:
-                raise ValueError(f"from_torch: {what} is not supported: it needs track_running_stats=True and a "
-                                 "momentum (pytrainc keeps an exponential moving average)")
+                raise ValueError(
+                    f"from_torch: {what} is not supported: it needs track_running_stats=True and a "
+                    "momentum (pytrainc keeps an exponential moving average)"
+                )
             if child.num_features != shape[-1]:
                 raise ValueError(f"from_torch: {what} expects {child.num_features} channels. Received: {shape[-1]}")
             order = perm if perm is not None else slice(None)
@@ -580,8 +629,12 @@ def from_torch(module, input_shape):
             if child.affine:
                 values += [numpy(child.weight)[order], numpy(child.bias)[order]]
             values += [numpy(child.running_mean)[order], numpy(child.running_var)[order]]
-            add(L.BatchNormalization(momentum=1.0 - child.momentum, epsilon=child.eps, center=child.affine,
-                                     scale=child.affine), values)
+            add(
+                L.BatchNormalization(
+                    momentum=1.0 - child.momentum, epsilon=child.eps, center=child.affine, scale=child.affine
+                ),
+                values,
+            )
         elif kind is nn.Dropout:
             add(L.Dropout(child.p))
         elif kind is nn.Flatten:
@@ -599,8 +652,10 @@ def from_torch(module, input_shape):
             dim = child.dim
             ok = dim is not None and ((image and dim in (1, -3)) or (not image and dim in (-1, rank - 1)))
             if not ok:
-                raise ValueError(f"from_torch: {what} must normalize the features or channels (dim=1 for "
-                                 f"(N, C) and (N, C, H, W)). Received: dim={dim}")
+                raise ValueError(
+                    f"from_torch: {what} must normalize the features or channels (dim=1 for "
+                    f"(N, C) and (N, C, H, W)). Received: dim={dim}"
+                )
             add(L.Activation("softmax" if kind is nn.Softmax else "log_softmax"))
         elif kind is nn.ReLU:
             add(L.Activation("relu"))
@@ -610,25 +665,37 @@ def from_torch(module, input_shape):
             add(L.ELU(alpha=child.alpha))
         elif kind is nn.GELU:
             if child.approximate != "none":
-                raise ValueError(f"from_torch: {what} is not supported: pytrainc's 'gelu' is the exact (erf) form. "
-                                 f"Received: approximate={child.approximate!r}")
+                raise ValueError(
+                    f"from_torch: {what} is not supported: pytrainc's 'gelu' is the exact (erf) form. "
+                    f"Received: approximate={child.approximate!r}"
+                )
             add(L.Activation("gelu"))
         elif kind is nn.Softplus:
             if child.beta != 1:
                 raise ValueError(f"from_torch: {what} is not supported: pytrainc's softplus has beta=1")
             add(L.Activation("softplus"))
         elif kind in (nn.Sigmoid, nn.Tanh, nn.SELU, nn.SiLU, nn.Softsign, nn.Hardsigmoid):
-            names = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.SELU: "selu", nn.SiLU: "swish",
-                     nn.Softsign: "softsign", nn.Hardsigmoid: "hard_sigmoid"}
+            names = {
+                nn.Sigmoid: "sigmoid",
+                nn.Tanh: "tanh",
+                nn.SELU: "selu",
+                nn.SiLU: "swish",
+                nn.Softsign: "softsign",
+                nn.Hardsigmoid: "hard_sigmoid",
+            }
             add(L.Activation(names[kind]))
         else:
-            raise ValueError(f"from_torch: {what} is not supported. Supported: Linear, Conv2d, MaxPool2d, "
-                             "AvgPool2d, AdaptiveAvgPool2d(1), AdaptiveMaxPool2d(1), BatchNorm1d, BatchNorm2d, "
-                             "Dropout, Flatten, Identity, Sequential, ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, "
-                             "Tanh, Softmax, LogSoftmax, SiLU, Softplus, Softsign, Hardsigmoid")
+            raise ValueError(
+                f"from_torch: {what} is not supported. Supported: Linear, Conv2d, MaxPool2d, "
+                "AvgPool2d, AdaptiveAvgPool2d(1), AdaptiveMaxPool2d(1), BatchNorm1d, BatchNorm2d, "
+                "Dropout, Flatten, Identity, Sequential, ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, "
+                "Tanh, Softmax, LogSoftmax, SiLU, Softplus, Softsign, Hardsigmoid"
+            )
     if perm is not None:
-        raise ValueError("from_torch: the module ends with flattened (C, H, W) values without a Linear after "
-                         "them; pytrainc flattens in (H, W, C) order, so its outputs would come in another order")
+        raise ValueError(
+            "from_torch: the module ends with flattened (C, H, W) values without a Linear after "
+            "them; pytrainc flattens in (H, W, C) order, so its outputs would come in another order"
+        )
     if not out_layers:
         raise ValueError("from_torch: the module has no layers to convert")
     model = Sequential([L.Input(tuple(_shape_tuple(input_shape, "input_shape")))] + out_layers)
@@ -636,4 +703,3 @@ def from_torch(module, input_shape):
         if values:
             layer.set_weights(values)
     return model
-

@@ -146,13 +146,19 @@ def sparse_categorical_crossentropy(y_true, y_pred):
 
 
 mse, mae = mean_squared_error, mean_absolute_error
-_FUNCTIONS = {mean_squared_error: "mse", mean_absolute_error: "mae", binary_crossentropy: "binary_crossentropy",
-              categorical_crossentropy: "categorical_crossentropy",
-              sparse_categorical_crossentropy: "sparse_categorical_crossentropy"}
+_FUNCTIONS = {
+    mean_squared_error: "mse",
+    mean_absolute_error: "mae",
+    binary_crossentropy: "binary_crossentropy",
+    categorical_crossentropy: "categorical_crossentropy",
+    sparse_categorical_crossentropy: "sparse_categorical_crossentropy",
+}
 
 _BY_NAME = {
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -168,8 +174,14 @@ def get(identifier):
     """
     if callable(identifier) and not isinstance(identifier, Loss) and identifier in _FUNCTIONS:
         identifier = _FUNCTIONS[identifier]
-    return from_identifier(identifier, what="loss", base=Loss, names=_BY_NAME, classes=_CLASSES,
-                           hint=". Expected a name such as 'mse' or a pytrainc.losses.Loss")
+    return from_identifier(
+        identifier,
+        what="loss",
+        base=Loss,
+        names=_BY_NAME,
+        classes=_CLASSES,
+        hint=". Expected a name such as 'mse' or a pytrainc.losses.Loss",
+    )
 
 
 def serialize(loss):

@@ -213,8 +213,10 @@ class F1Score(Metric):
     def __init__(self, average=None, threshold=None, name="f1_score"):
         super().__init__(name)
         if average not in (None, "micro", "macro", "weighted"):
-            raise ValueError("Invalid `average` argument value. Expected one of: {None, 'micro', 'macro', "
-                             f"'weighted'}}. Received: average={average!r}")
+            raise ValueError(
+                "Invalid `average` argument value. Expected one of: {None, 'micro', 'macro', "
+                f"'weighted'}}. Received: average={average!r}"
+            )
         self.average = average
         self.threshold = threshold
         self._threshold = math.nan if threshold is None else _threshold(threshold)
@@ -261,8 +263,9 @@ class AUC(Metric):
         if curve not in ("ROC", "PR"):
             raise ValueError(f"Invalid `curve` argument value. Expected 'ROC' or 'PR'. Received: curve={curve!r}")
         if summation_method != "interpolation":
-            raise ValueError("pytrainc's AUC supports summation_method='interpolation' only. "
-                             f"Received: {summation_method!r}")
+            raise ValueError(
+                f"pytrainc's AUC supports summation_method='interpolation' only. Received: {summation_method!r}"
+            )
         self._k = num_thresholds
         self.num_thresholds, self.curve, self.summation_method = num_thresholds, curve, summation_method
 
@@ -272,7 +275,7 @@ class AUC(Metric):
     def result(self, acc, weight_sum):
         n = self._k
         acc = np.asarray(acc, dtype=np.float64)
-        pos, neg = acc[:n + 1], acc[n + 1:]
+        pos, neg = acc[: n + 1], acc[n + 1 :]
         # Predictions in bucket b exceed thresholds 0..b-1: count above threshold i = sum of buckets > i.
         tp = np.cumsum(pos[::-1])[::-1][1:]
         fp = np.cumsum(neg[::-1])[::-1][1:]
@@ -289,15 +292,20 @@ class AUC(Metric):
             dp = p[:-1] - p[1:]
             slope = np.where(np.maximum(dp, 0) > 0, dtp / np.maximum(dp, 0), 0.0)
             intercept = tp[1:] - slope * p[1:]
-            ratio = np.where((p[:-1] > 0) & (p[1:] > 0), np.where(p[1:] > 0, p[:-1] / np.maximum(p[1:], 1e-300), 0.0),
-                             1.0)
+            ratio = np.where(
+                (p[:-1] > 0) & (p[1:] > 0), np.where(p[1:] > 0, p[:-1] / np.maximum(p[1:], 1e-300), 0.0), 1.0
+            )
             denom = np.maximum(tp[1:] + fn[1:], 0)
             inc = np.where(denom > 0, slope * (dtp + intercept * np.log(ratio)) / np.where(denom > 0, denom, 1), 0.0)
             return float(np.sum(inc))
 
     def get_config(self):
-        return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
-                "summation_method": self.summation_method}
+        return {
+            "name": self.name,
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+        }
 
 
 class _Accuracy(Metric):
@@ -311,26 +319,46 @@ class _Accuracy(Metric):
         # keras/src/trainers/compile_utils.py get_metric
         if y_pred_shape[-1] == 1:
             cls = BinaryAccuracy
-        elif (getattr(loss, "sparse", False) or len(y_true_shape) < len(y_pred_shape)
-              or (y_true_shape[-1] == 1 and y_pred_shape[-1] > 1)):
+        elif (
+            getattr(loss, "sparse", False)
+            or len(y_true_shape) < len(y_pred_shape)
+            or (y_true_shape[-1] == 1 and y_pred_shape[-1] > 1)
+        ):
             cls = SparseCategoricalAccuracy
         else:
             cls = CategoricalAccuracy
         return cls(name=self.name)
 
 
-_CLASSES_LIST = (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
-                 SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError,
-                 Precision, Recall, F1Score, AUC)
+_CLASSES_LIST = (
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+    RootMeanSquaredError,
+    Precision,
+    Recall,
+    F1Score,
+    AUC,
+)
 _BY_NAME = {
-    "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
     "root_mean_squared_error": RootMeanSquaredError,
-    "precision": Precision, "recall": Recall, "f1_score": F1Score, "auc": AUC,
+    "precision": Precision,
+    "recall": Recall,
+    "f1_score": F1Score,
+    "auc": AUC,
 }
 _CLASSES = {c.__name__: c for c in _CLASSES_LIST}
 
@@ -342,10 +370,15 @@ def get(identifier):
     """
     if identifier in ("accuracy", "acc"):
         return _Accuracy(name=identifier)
-    return from_identifier(identifier, what="metric", base=Metric, names={**_BY_NAME, "accuracy": _Accuracy,
-                                                                         "acc": _Accuracy}, classes=_CLASSES,
-                           make=lambda cls, name: cls(name=name) if name in _BY_NAME else cls(),
-                           hint=". Expected a name such as 'accuracy', a config dict or a pytrainc.metrics.Metric")
+    return from_identifier(
+        identifier,
+        what="metric",
+        base=Metric,
+        names={**_BY_NAME, "accuracy": _Accuracy, "acc": _Accuracy},
+        classes=_CLASSES,
+        make=lambda cls, name: cls(name=name) if name in _BY_NAME else cls(),
+        hint=". Expected a name such as 'accuracy', a config dict or a pytrainc.metrics.Metric",
+    )
 
 
 def serialize(metric):

@@ -38,8 +38,10 @@ def _onnx():
     try:
         import onnx
     except ImportError:
-        raise ImportError("ONNX export needs the optional dependency onnx. Install it with `pip install onnx` "
-                          "(or `pip install \"pytrainc[onnx]\"`).") from None
+        raise ImportError(
+            "ONNX export needs the optional dependency onnx. Install it with `pip install onnx` "
+            '(or `pip install "pytrainc[onnx]"`).'
+        ) from None
     return onnx
 
 
@@ -143,8 +145,9 @@ def _pool(g, layer, xs, shapes):
         op = "MaxPool"
     else:
         op, attrs["count_include_pad"] = "AveragePool", 0  # Keras averages the real cells only
-    return _channels_last(g, g.op(op, [_channels_first(g, xs[0], rank, layer.name)], layer.name, **attrs), rank,
-                          layer.name)
+    return _channels_last(
+        g, g.op(op, [_channels_first(g, xs[0], rank, layer.name)], layer.name, **attrs), rank, layer.name
+    )
 
 
 def _global_pool(g, layer, xs, shapes):
@@ -203,18 +206,33 @@ def _identity(g, layer, xs, shapes):
 
 
 ONNX_LAYERS = {
-    "Dense": _dense, "Conv1D": _conv, "Conv2D": _conv,
-    "MaxPooling1D": _pool, "MaxPooling2D": _pool, "AveragePooling1D": _pool, "AveragePooling2D": _pool,
-    "GlobalAveragePooling1D": _global_pool, "GlobalAveragePooling2D": _global_pool,
-    "GlobalMaxPooling1D": _global_pool, "GlobalMaxPooling2D": _global_pool,
-    "Flatten": _flatten, "Reshape": _reshape,
+    "Dense": _dense,
+    "Conv1D": _conv,
+    "Conv2D": _conv,
+    "MaxPooling1D": _pool,
+    "MaxPooling2D": _pool,
+    "AveragePooling1D": _pool,
+    "AveragePooling2D": _pool,
+    "GlobalAveragePooling1D": _global_pool,
+    "GlobalAveragePooling2D": _global_pool,
+    "GlobalMaxPooling1D": _global_pool,
+    "GlobalMaxPooling2D": _global_pool,
+    "Flatten": _flatten,
+    "Reshape": _reshape,
     "BatchNormalization": _batchnorm,
     "Activation": lambda g, layer, xs, shapes: _activation(g, xs[0], layer.activation, layer.name),
-    "ReLU": _param_activation, "LeakyReLU": _param_activation, "ELU": _param_activation,
+    "ReLU": _param_activation,
+    "LeakyReLU": _param_activation,
+    "ELU": _param_activation,
     "Softmax": _param_activation,
-    "Dropout": _identity, "ActivityRegularization": _identity,
-    "Add": _merge("Sum"), "Subtract": _merge("Sub"), "Multiply": _chain("Mul"), "Average": _merge("Mean"),
-    "Maximum": _merge("Max"), "Minimum": _merge("Min"),
+    "Dropout": _identity,
+    "ActivityRegularization": _identity,
+    "Add": _merge("Sum"),
+    "Subtract": _merge("Sub"),
+    "Multiply": _chain("Mul"),
+    "Average": _merge("Mean"),
+    "Maximum": _merge("Max"),
+    "Minimum": _merge("Min"),
     "Concatenate": lambda g, layer, xs, shapes: g.op("Concat", xs, layer.name, axis=layer.axis),
 }
 
@@ -258,12 +276,18 @@ def export(model, filepath, opset_version=None):
     opset = DEFAULT_OPSET if opset_version is None else opset_version
     if isinstance(opset, bool) or not isinstance(opset, int) or not 13 <= opset <= 17:
         raise ValueError(f"opset_version must be an int from 13 to 17. Received: opset_version={opset_version!r}")
-    missing = sorted({f"{layer.name} ({type(layer).__name__})" for layer in model.layers
-                      if ONNX_LAYERS.get(type(layer).__name__) is None
-                      or layers_module._LAYER_CLASSES.get(type(layer).__name__) is not type(layer)})
+    missing = sorted(
+        {
+            f"{layer.name} ({type(layer).__name__})"
+            for layer in model.layers
+            if ONNX_LAYERS.get(type(layer).__name__) is None
+            or layers_module._LAYER_CLASSES.get(type(layer).__name__) is not type(layer)
+        }
+    )
     if missing:
-        raise ValueError(f"These layers have no ONNX form in pytrainc: {missing}. Layers that export: "
-                         f"{sorted(ONNX_LAYERS)}")
+        raise ValueError(
+            f"These layers have no ONNX form in pytrainc: {missing}. Layers that export: {sorted(ONNX_LAYERS)}"
+        )
     graph = model._graph
     g = _Graph(onnx)
     input_name = graph["input"]._layer.name
@@ -272,17 +296,22 @@ def export(model, filepath, opset_version=None):
         if tensor._inputs:
             layer = tensor._layer
             values[id(tensor)] = ONNX_LAYERS[type(layer).__name__](
-                g, layer, [values[id(t)] for t in tensor._inputs], [t.sample_shape for t in tensor._inputs])
+                g, layer, [values[id(t)] for t in tensor._inputs], [t.sample_shape for t in tensor._inputs]
+            )
     out = values[id(graph["output"])]
     g.nodes.append(onnx.helper.make_node("Identity", [out], ["output"], name="output"))
     float32 = onnx.TensorProto.FLOAT
     proto = onnx.helper.make_model(
         onnx.helper.make_graph(
-            g.nodes, model.name,
+            g.nodes,
+            model.name,
             [onnx.helper.make_tensor_value_info(input_name, float32, ["batch", *graph["input"].sample_shape])],
             [onnx.helper.make_tensor_value_info("output", float32, ["batch", *graph["output"].sample_shape])],
-            g.initializers),
-        producer_name="pytrainc", opset_imports=[onnx.helper.make_opsetid("", opset)])
+            g.initializers,
+        ),
+        producer_name="pytrainc",
+        opset_imports=[onnx.helper.make_opsetid("", opset)],
+    )
     proto.ir_version = min(proto.ir_version, 8)  # readable by onnxruntime releases since 1.14
     onnx.checker.check_model(proto, full_check=True)
     data = proto.SerializeToString()

@@ -31,8 +31,7 @@ def _import_matplotlib():
         from matplotlib.ticker import MaxNLocator
     except ImportError as exc:
         raise ImportError(
-            "plot_history draws with matplotlib, which is not installed. "
-            "Install it with `pip install matplotlib`."
+            "plot_history draws with matplotlib, which is not installed. Install it with `pip install matplotlib`."
         ) from exc
     return Figure, MaxNLocator
 
@@ -83,15 +82,10 @@ def _check_metrics(metrics, data):
     names = []
     for metric in metrics:
         if not isinstance(metric, str):
-            raise TypeError(
-                f"plot_history expects metric names as strings. Received: {metric!r}"
-            )
+            raise TypeError(f"plot_history expects metric names as strings. Received: {metric!r}")
         name = _base(metric)
         if name not in data and "val_" + name not in data:
-            raise ValueError(
-                f"plot_history found no values for {metric!r}. Available keys: "
-                f"{', '.join(data)}"
-            )
+            raise ValueError(f"plot_history found no values for {metric!r}. Available keys: {', '.join(data)}")
         if name not in names:
             names.append(name)
     return names
@@ -198,7 +192,7 @@ def plot_history(
         figsize = (6.4 * ncols, 4.0 * nrows)
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in axes[len(names):]:
+    for ax in axes[len(names) :]:
         ax.set_visible(False)
 
     marks = []
@@ -216,25 +210,41 @@ def plot_history(
             values = [_float(v) for v in data[key]]
             xs = xs_for(values)
             step = "steps-mid" if name in _SETTINGS else "default"
-            ax.plot(xs, values, style, color=color, label=key, drawstyle=step,
-                    marker="o" if len(values) <= 30 else None, markersize=3)
+            ax.plot(
+                xs,
+                values,
+                style,
+                color=color,
+                label=key,
+                drawstyle=step,
+                marker="o" if len(values) <= 30 else None,
+                markersize=3,
+            )
             drawn[key] = (xs, values)
         if name == "learning_rate" and all(v > 0 for _, vs in drawn.values() for v in vs if not math.isnan(v)):
             ax.set_yscale("log")
 
         for label, short, color, changes in marks:
             for i, (x, value) in enumerate(changes):
-                ax.axvline(x, color=color, linestyle=":", linewidth=1.2,
-                           label=f"{label} change" if i == 0 else None)
-                ax.annotate(f"{short} {value:.3g}", xy=(x, 1.0), xycoords=("data", "axes fraction"),
-                            xytext=(-2, -3), textcoords="offset points", rotation=90,
-                            ha="right", va="top", fontsize=7, color=color, zorder=6,
-                            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+                ax.axvline(x, color=color, linestyle=":", linewidth=1.2, label=f"{label} change" if i == 0 else None)
+                ax.annotate(
+                    f"{short} {value:.3g}",
+                    xy=(x, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(-2, -3),
+                    textcoords="offset points",
+                    rotation=90,
+                    ha="right",
+                    va="top",
+                    fontsize=7,
+                    color=color,
+                    zorder=6,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                )
 
         if restored_epoch is not None:
             rx = int(restored_epoch) + 1
-            ax.axvline(rx, color=_RESTORED_COLOR, linestyle="-.", linewidth=1.2,
-                       label=f"restored weights (epoch {rx})")
+            ax.axvline(rx, color=_RESTORED_COLOR, linestyle="-.", linewidth=1.2, label=f"restored weights (epoch {rx})")
             # A star on the curve EarlyStopping most likely monitored.
             for key in () if name in _SETTINGS else ("val_" + name, name):
                 if key in drawn and rx in drawn[key][0]:

@@ -73,9 +73,14 @@ def get(identifier):
     """Return a Regularizer (or None) from None, a name, a config dict or an instance."""
     if identifier is None:
         return None
-    return from_identifier(identifier, what="regularizer", base=Regularizer,
-                           names={"l1": L1, "l2": L2, "l1_l2": L1L2, **_CLASSES}, classes=_CLASSES,
-                           hint=". Expected None, a name such as 'l2', a config dict or a pytrainc.regularizers.Regularizer")
+    return from_identifier(
+        identifier,
+        what="regularizer",
+        base=Regularizer,
+        names={"l1": L1, "l2": L2, "l1_l2": L1L2, **_CLASSES},
+        classes=_CLASSES,
+        hint=". Expected None, a name such as 'l2', a config dict or a pytrainc.regularizers.Regularizer",
+    )
 
 
 def serialize(reg):

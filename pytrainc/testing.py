@@ -28,9 +28,27 @@ from pytrainc.layers import Dense, Input
 from pytrainc.models import Sequential
 
 __all__ = [
-    "ARCHITECTURES", "TTY", "U32", "architecture", "assert_close", "assert_close_abs", "assert_weights_close",
-    "class_data", "data", "f32", "gamma", "mlp", "nchw", "nhwc", "normal", "randomize", "rng", "same_arrays", "seed",
-    "keras_torch", "torch_reference",
+    "ARCHITECTURES",
+    "TTY",
+    "U32",
+    "architecture",
+    "assert_close",
+    "assert_close_abs",
+    "assert_weights_close",
+    "class_data",
+    "data",
+    "f32",
+    "gamma",
+    "mlp",
+    "nchw",
+    "nhwc",
+    "normal",
+    "randomize",
+    "rng",
+    "same_arrays",
+    "seed",
+    "keras_torch",
+    "torch_reference",
 ]
 
 U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32, 2**-24
@@ -213,41 +231,86 @@ def randomize(model, s=1):
     True
     """
     r = np.random.default_rng(s)
-    model.set_weights([(r.uniform(0.5, 2.0, size=w.shape) if "variance" in v.name else
-                        r.normal(size=w.shape) * 0.5).astype(np.float32)
-                       for w, v in zip(model.get_weights(), model.weights)])
+    model.set_weights(
+        [
+            (r.uniform(0.5, 2.0, size=w.shape) if "variance" in v.name else r.normal(size=w.shape) * 0.5).astype(
+                np.float32
+            )
+            for w, v in zip(model.get_weights(), model.weights)
+        ]
+    )
     return model
 
 
 def _dense_stack():
     from pytrainc import layers as L, regularizers
 
-    return Sequential([
-        L.Input((8,)), L.Dense(16, activation="relu", kernel_regularizer=regularizers.l2(0.01), bias_initializer="ones"),
-        L.Dropout(0.25, seed=4), L.BatchNormalization(momentum=0.9, epsilon=1e-2),
-        L.Dense(6, activation="tanh", use_bias=False, kernel_initializer="he_normal"),
-        L.ActivityRegularization(l1=0.01), L.Dense(3), L.Activation("softmax")])
+    return Sequential(
+        [
+            L.Input((8,)),
+            L.Dense(16, activation="relu", kernel_regularizer=regularizers.l2(0.01), bias_initializer="ones"),
+            L.Dropout(0.25, seed=4),
+            L.BatchNormalization(momentum=0.9, epsilon=1e-2),
+            L.Dense(6, activation="tanh", use_bias=False, kernel_initializer="he_normal"),
+            L.ActivityRegularization(l1=0.01),
+            L.Dense(3),
+            L.Activation("softmax"),
+        ]
+    )
 
 
 def _activation_stack():
     from pytrainc import layers as L
 
-    names = ["sigmoid", "elu", "selu", "gelu", "softplus", "softsign", "swish", "hard_sigmoid", "leaky_relu",
-             "log_softmax", "linear"]
-    stack = [L.Input((12,)), L.Dense(12), L.ReLU(), L.Dense(12), L.ReLU(negative_slope=0.1), L.Dense(12),
-             L.LeakyReLU(0.2), L.Dense(12), L.ELU(0.5), L.Reshape((3, 4)), L.Dense(5, activation="relu"),
-             L.Flatten(), L.Softmax()]
+    names = [
+        "sigmoid",
+        "elu",
+        "selu",
+        "gelu",
+        "softplus",
+        "softsign",
+        "swish",
+        "hard_sigmoid",
+        "leaky_relu",
+        "log_softmax",
+        "linear",
+    ]
+    stack = [
+        L.Input((12,)),
+        L.Dense(12),
+        L.ReLU(),
+        L.Dense(12),
+        L.ReLU(negative_slope=0.1),
+        L.Dense(12),
+        L.LeakyReLU(0.2),
+        L.Dense(12),
+        L.ELU(0.5),
+        L.Reshape((3, 4)),
+        L.Dense(5, activation="relu"),
+        L.Flatten(),
+        L.Softmax(),
+    ]
     return Sequential(stack + [L.Dense(6, activation=name) for name in names])
 
 
 def _cnn():
     from pytrainc import layers as L
 
-    return Sequential([
-        L.Input((11, 9, 3)), L.Conv2D(4, 3, activation="relu", padding="same"), L.BatchNormalization(),
-        L.MaxPooling2D(), L.Conv2D(6, (3, 2), strides=2, padding="same"),
-        L.AveragePooling2D(2, strides=1, padding="same"), L.Conv2D(5, 2, dilation_rate=(2, 1)),
-        L.MaxPooling2D((1, 2), padding="same"), L.Flatten(), L.Dense(5, activation="relu"), L.Dense(2)])
+    return Sequential(
+        [
+            L.Input((11, 9, 3)),
+            L.Conv2D(4, 3, activation="relu", padding="same"),
+            L.BatchNormalization(),
+            L.MaxPooling2D(),
+            L.Conv2D(6, (3, 2), strides=2, padding="same"),
+            L.AveragePooling2D(2, strides=1, padding="same"),
+            L.Conv2D(5, 2, dilation_rate=(2, 1)),
+            L.MaxPooling2D((1, 2), padding="same"),
+            L.Flatten(),
+            L.Dense(5, activation="relu"),
+            L.Dense(2),
+        ]
+    )
 
 
 def _cnn1d():
@@ -286,8 +349,14 @@ def _residual():
 
 
 # Models that together hold every layer class and activation, for format and export tests.
-ARCHITECTURES = {"dense": _dense_stack, "activations": _activation_stack, "cnn": _cnn, "cnn1d": _cnn1d,
-                 "merges": _merges, "residual": _residual}
+ARCHITECTURES = {
+    "dense": _dense_stack,
+    "activations": _activation_stack,
+    "cnn": _cnn,
+    "cnn1d": _cnn1d,
+    "merges": _merges,
+    "residual": _residual,
+}
 
 
 def architecture(name, s=0):
@@ -331,8 +400,9 @@ def same_arrays(a, b):
     >>> testing.same_arrays([np.ones(2, np.float32)], [np.ones(2, np.float64)])
     False
     """
-    return len(a) == len(b) and all(u.shape == v.shape and u.dtype == v.dtype and np.array_equal(u, v)
-                                    for u, v in zip(a, b))
+    return len(a) == len(b) and all(
+        u.shape == v.shape and u.dtype == v.dtype and np.array_equal(u, v) for u, v in zip(a, b)
+    )
 
 
 def assert_close(actual, expected, rtol, what=""):
@@ -533,6 +603,9 @@ def keras_torch():
     pytest.importorskip("h5py")
     keras = pytest.importorskip("keras")
     if keras.backend.backend() != "torch":
-        pytest.skip(f"keras was imported with the {keras.backend.backend()!r} backend before this module; these "
-                    "tests run with KERAS_BACKEND=torch", allow_module_level=True)
+        pytest.skip(
+            f"keras was imported with the {keras.backend.backend()!r} backend before this module; these "
+            "tests run with KERAS_BACKEND=torch",
+            allow_module_level=True,
+        )
     return keras

@@ -13,9 +13,14 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_vs_torch.
 
 def test_benchmark_quick_mode_checks_and_prints_table(tmp_path):
     pytest.importorskip("torch")
-    r = subprocess.run([sys.executable, str(BENCH), "--quick", "--wait-idle", "0", "--cases", "seed002",
-                        "cnn-seed004"], capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                       env={**os.environ, "PYTRAINC_OFFLINE": "1"})
+    r = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--wait-idle", "0", "--cases", "seed002", "cnn-seed004"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "PYTRAINC_OFFLINE": "1"},
+    )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "check FAILED" not in r.stdout
     assert r.stdout.count("check ok") >= 2
@@ -24,8 +29,13 @@ def test_benchmark_quick_mode_checks_and_prints_table(tmp_path):
 
 @pytest.mark.slow
 def test_tuning_benchmark_quick_mode_checks_and_prints_table(tmp_path):
-    r = subprocess.run([sys.executable, str(BENCH.parent / "bench_tuning.py"), "--quick"], capture_output=True,
-                       text=True, timeout=600, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, str(BENCH.parent / "bench_tuning.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "check ok: n_jobs=2 table == serial table" in r.stdout
     assert "builtin n_jobs=2" in r.stdout and "trials/min" in r.stdout

@@ -122,7 +122,7 @@ def test_predict_during_fit_in_another_thread_waits_instead_of_failing():
     assert outputs and all(o.shape == (10, 1) and np.isfinite(o).all() for o in outputs)
 
 
-CTRL_C = textwrap.dedent('''
+CTRL_C = textwrap.dedent("""
     import signal, sys, threading, time
     import numpy as np
     import pytrainc
@@ -184,7 +184,7 @@ CTRL_C = textwrap.dedent('''
         result["main"] = "interrupted" if not done.is_set() else "interrupted after the worker ended"
     done.wait(120)
     print("RESULT", result["main"], "|", result.get("worker"), flush=True)
-''')
+""")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="raises SIGINT in a child process")
@@ -192,8 +192,9 @@ CTRL_C = textwrap.dedent('''
 # KeyboardInterrupt sometimes surfaced only at interpreter shutdown, a timing race of the test itself.
 @pytest.mark.parametrize("mode,worker", [("fit", "epochs 40"), ("predict", "predicted 300"), ("plan", "predicted 300")])
 def test_ctrl_c_stops_only_the_main_threads_call(mode, worker, tmp_path):
-    proc = subprocess.run([sys.executable, "-c", CTRL_C, mode], capture_output=True, text=True, timeout=180,
-                          cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", CTRL_C, mode], capture_output=True, text=True, timeout=180, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")][-1]
     assert line == f"RESULT interrupted | {worker}", proc.stdout + proc.stderr

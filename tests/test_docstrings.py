@@ -19,8 +19,13 @@ from pytrainc import callbacks, layers, models, optimizers
 
 SKIP = ("pytrainc.datasets",)
 # Modules of optional extras (`[tune]`, `[sklearn]`, `[onnx]`): left out when their library is absent.
-OPTIONAL = {"pytrainc.integrations.optuna": "optuna", "pytrainc.integrations.hyperopt": "hyperopt",
-            "pytrainc.wrappers": "sklearn", "pytrainc.onnx": "onnxruntime", "pytrainc.models.model.Model.export": "onnx"}
+OPTIONAL = {
+    "pytrainc.integrations.optuna": "optuna",
+    "pytrainc.integrations.hyperopt": "hyperopt",
+    "pytrainc.wrappers": "sklearn",
+    "pytrainc.onnx": "onnxruntime",
+    "pytrainc.models.model.Model.export": "onnx",
+}
 
 
 def _examples():
@@ -42,12 +47,12 @@ def _namespace():
     names = {"np": np, "pytrainc": pytrainc, "keras": pytrainc}
     for module in (layers, models, callbacks, optimizers):
         names.update({k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
-    model = models.Sequential([layers.Input((8,)), layers.Dense(4, activation="relu"),
-                               layers.Dense(1, activation="sigmoid")])
+    model = models.Sequential(
+        [layers.Input((8,)), layers.Dense(4, activation="relu"), layers.Dense(1, activation="sigmoid")]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     r = np.random.default_rng(0)
-    names.update(model=model, x=r.random((64, 8)).astype(np.float32),
-                 y=r.integers(0, 2, (64, 1)).astype(np.float32))
+    names.update(model=model, x=r.random((64, 8)).astype(np.float32), y=r.integers(0, 2, (64, 1)).astype(np.float32))
     return names
 
 

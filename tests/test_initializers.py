@@ -26,20 +26,29 @@ def test_orthogonal_rejects_vectors_and_round_trips():
     assert isinstance(o, initializers.Orthogonal) and clone.gain == 0.5 and clone.seed == 4
 
 
-@pytest.mark.parametrize("name,limit", [
-    ("glorot_uniform", math.sqrt(6 / (300 + 200))), ("he_uniform", math.sqrt(6 / 300)),
-    ("lecun_uniform", math.sqrt(3 / 300)),
-])
+@pytest.mark.parametrize(
+    "name,limit",
+    [
+        ("glorot_uniform", math.sqrt(6 / (300 + 200))),
+        ("he_uniform", math.sqrt(6 / 300)),
+        ("lecun_uniform", math.sqrt(3 / 300)),
+    ],
+)
 def test_uniform_variants_bounds_and_variance(name, limit):
     w = initializers.get(name)((300, 200)).astype(np.float64)
     assert np.abs(w).max() < limit
     # variance of U(-l, l) is l^2 / 3; 60,000 draws: the estimate is within 2% (about 7 standard errors)
-    assert w.var() == pytest.approx(limit ** 2 / 3, rel=0.02)
+    assert w.var() == pytest.approx(limit**2 / 3, rel=0.02)
 
 
-@pytest.mark.parametrize("name,std", [
-    ("glorot_normal", math.sqrt(2 / 500)), ("he_normal", math.sqrt(2 / 300)), ("lecun_normal", math.sqrt(1 / 300)),
-])
+@pytest.mark.parametrize(
+    "name,std",
+    [
+        ("glorot_normal", math.sqrt(2 / 500)),
+        ("he_normal", math.sqrt(2 / 300)),
+        ("lecun_normal", math.sqrt(1 / 300)),
+    ],
+)
 def test_truncated_normal_variants(name, std):
     w = initializers.get(name)((300, 200)).astype(np.float64)
     # Keras scales the truncated normal so that its stddev is the target one.

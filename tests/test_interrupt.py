@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to a subprocess")
 
-SCRIPT = r'''
+SCRIPT = r"""
 import sys
 import time
 
@@ -80,7 +80,7 @@ except KeyboardInterrupt:
     print("AFTER_INTERRUPT_OK" if ok else "AFTER_INTERRUPT_BROKEN", flush=True)
     raise
 print("FIT_RETURNED", flush=True)
-'''
+"""
 
 START_TIMEOUT = 60.0  # interpreter start, import, data: generous on a loaded machine
 EXIT_TIMEOUT = 4.0  # from SIGINT to process exit; one epoch takes longer than this
@@ -112,8 +112,9 @@ def _wait_for(lines, marker, timeout, seen):
 def _run(tmp_path, mode, marker, delay):
     script = tmp_path / "train_interrupt.py"
     script.write_text(SCRIPT)
-    proc = subprocess.Popen([sys.executable, str(script), mode], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), mode], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     lines = queue.Queue()
     stdout_lines = []
     reader = threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="
 CALLS = 10_000
 MAX_DRIFT = 1024 * 1024
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import gc, json, os, sys
     import numpy as np
     from pytrainc import layers as L, models
@@ -58,15 +58,24 @@ SCRIPT = textwrap.dedent('''
     for _ in range(n):
         call()
     print(json.dumps({"drift": rss() - before}))
-''')
+""")
 
 
-@pytest.mark.parametrize("name,calls", [("fit", CALLS), ("predict", CALLS), ("evaluate", CALLS),
-                                        ("build_delete", CALLS), ("load", CALLS),
-                                        pytest.param("save", 1_000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name,calls",
+    [
+        ("fit", CALLS),
+        ("predict", CALLS),
+        ("evaluate", CALLS),
+        ("build_delete", CALLS),
+        ("load", CALLS),
+        pytest.param("save", 1_000, marks=pytest.mark.slow),
+    ],
+)
 def test_rss_does_not_drift(name, calls, tmp_path):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, name, str(calls)], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, name, str(calls)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     drift = json.loads(proc.stdout.strip().splitlines()[-1])["drift"]
     assert drift < MAX_DRIFT, f"{name}: RSS grew by {drift / 1024:.0f} KiB over {calls} calls"

@@ -20,9 +20,14 @@ def _model(out, activation, loss, mets, n_in=6):
 
 
 def _kernel(metric, pred, y, w=None):
-    return pytrainc._C.metric_accumulate(metric._kind, metric._k, metric._threshold,
-                                         np.ascontiguousarray(pred, np.float32), np.ascontiguousarray(y, np.float32),
-                                         None if w is None else np.ascontiguousarray(w, np.float32))
+    return pytrainc._C.metric_accumulate(
+        metric._kind,
+        metric._k,
+        metric._threshold,
+        np.ascontiguousarray(pred, np.float32),
+        np.ascontiguousarray(y, np.float32),
+        None if w is None else np.ascontiguousarray(w, np.float32),
+    )
 
 
 def keras_auc_roc(pred, y, n=200):
@@ -41,15 +46,21 @@ def keras_auc_roc(pred, y, n=200):
 def exact_auc(pred, y):
     p, t = pred.reshape(-1), y.reshape(-1) != 0
     pos, neg = p[t], p[~t]
-    return float(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
-                 / (len(pos) * len(neg)))
+    return float(
+        ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg))
+    )
 
 
 def test_binary_metrics_in_fit_match_numpy():
     x = RNG.normal(size=(300, 6))
     y = (RNG.random((300, 1)) < 0.4).astype(np.float32)
-    mets = [metrics.Precision(), metrics.Recall(), metrics.AUC(), metrics.Precision(thresholds=0.3, name="p3"),
-            "binary_accuracy"]
+    mets = [
+        metrics.Precision(),
+        metrics.Recall(),
+        metrics.AUC(),
+        metrics.Precision(thresholds=0.3, name="p3"),
+        "binary_accuracy",
+    ]
     m = _model(1, "sigmoid", "binary_crossentropy", mets)
     logs = m.evaluate(x, y, batch_size=64, return_dict=True, verbose=0)
     pred = m.predict(x, verbose=0)
@@ -79,9 +90,14 @@ def test_multiclass_metrics_match_numpy():
     x = RNG.normal(size=(240, 6))
     ids = RNG.integers(0, 5, 240)
     y = pytrainc.utils.to_categorical(ids, 5)
-    mets = [metrics.F1Score(average="macro", name="f1m"), metrics.F1Score(average="micro", name="f1u"),
-            metrics.F1Score(average="weighted", name="f1w"), metrics.F1Score(), metrics.TopKCategoricalAccuracy(k=2),
-            "categorical_accuracy"]
+    mets = [
+        metrics.F1Score(average="macro", name="f1m"),
+        metrics.F1Score(average="micro", name="f1u"),
+        metrics.F1Score(average="weighted", name="f1w"),
+        metrics.F1Score(),
+        metrics.TopKCategoricalAccuracy(k=2),
+        "categorical_accuracy",
+    ]
     m = _model(5, "softmax", "categorical_crossentropy", mets)
     logs = m.evaluate(x, y, batch_size=50, return_dict=True, verbose=0)
     pred = m.predict(x, verbose=0)
@@ -136,8 +152,10 @@ def test_sample_weight_gradient_matches_torch():
     m = Sequential([Input((6,)), Dense(3, activation="softmax")])
     m.compile(optimizer=pytrainc.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
     k, b = [torch.tensor(a, requires_grad=True) for a in m.get_weights()]
-    loss = (torch.nn.functional.cross_entropy(torch.tensor(x) @ k + b, torch.tensor(ids), reduction="none")
-            * torch.tensor(w)).sum() / 16
+    loss = (
+        torch.nn.functional.cross_entropy(torch.tensor(x) @ k + b, torch.tensor(ids), reduction="none")
+        * torch.tensor(w)
+    ).sum() / 16
     loss.backward()
     got = m.train_on_batch(x, ids, sample_weight=w)
     assert got == pytest.approx(loss.item(), rel=1e-5)
@@ -151,11 +169,11 @@ def test_class_weight_equals_sample_weight():
     a = _model(3, "softmax", "sparse_categorical_crossentropy", ["accuracy"])
     b = _model(3, "softmax", "sparse_categorical_crossentropy", ["accuracy"])
     for mdl in (a, b):
-        mdl.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"])
+        mdl.compile(
+            optimizer=pytrainc.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
     ha = a.fit(x, ids, batch_size=20, epochs=2, shuffle=False, class_weight=cw, verbose=0)
-    hb = b.fit(x, ids, batch_size=20, epochs=2, shuffle=False,
-               sample_weight=np.array([cw[i] for i in ids]), verbose=0)
+    hb = b.fit(x, ids, batch_size=20, epochs=2, shuffle=False, sample_weight=np.array([cw[i] for i in ids]), verbose=0)
     assert ha.history == hb.history
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
@@ -165,27 +183,33 @@ def test_class_weight_equals_sample_weight():
     assert not np.array_equal(plain.get_weights()[0], a.get_weights()[0])
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    ({"sample_weight": np.ones(5)}, ValueError, r"shape \(60,\)"),
-    ({"sample_weight": -np.ones(60)}, ValueError, ">= 0"),
-    ({"sample_weight": np.full(60, np.nan)}, ValueError, "NaN"),
-    ({"class_weight": [1, 2, 3]}, TypeError, "dict"),
-    ({"class_weight": {"a": 1.0}}, ValueError, "class indices"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"sample_weight": np.ones(5)}, ValueError, r"shape \(60,\)"),
+        ({"sample_weight": -np.ones(60)}, ValueError, ">= 0"),
+        ({"sample_weight": np.full(60, np.nan)}, ValueError, "NaN"),
+        ({"class_weight": [1, 2, 3]}, TypeError, "dict"),
+        ({"class_weight": {"a": 1.0}}, ValueError, "class indices"),
+    ],
+)
 def test_bad_weights(kwargs, exc, match):
     m = _model(3, "softmax", "sparse_categorical_crossentropy", [])
     with pytest.raises(exc, match=match):
         m.fit(RNG.normal(size=(60, 6)), RNG.integers(0, 3, 60), verbose=0, **kwargs)
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: metrics.AUC(num_thresholds=1), "num_thresholds"),
-    (lambda: metrics.AUC(curve="XY"), "curve"),
-    (lambda: metrics.F1Score(average="mean"), "average"),
-    (lambda: metrics.Precision(thresholds=1.5), r"\[0, 1\]"),
-    (lambda: metrics.TopKCategoricalAccuracy(k=0), "positive"),
-    (lambda: metrics.get("nope"), "Unknown metric"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: metrics.AUC(num_thresholds=1), "num_thresholds"),
+        (lambda: metrics.AUC(curve="XY"), "curve"),
+        (lambda: metrics.F1Score(average="mean"), "average"),
+        (lambda: metrics.Precision(thresholds=1.5), r"\[0, 1\]"),
+        (lambda: metrics.TopKCategoricalAccuracy(k=0), "positive"),
+        (lambda: metrics.get("nope"), "Unknown metric"),
+    ],
+)
 def test_bad_metric_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()
@@ -196,5 +220,13 @@ def test_metric_names_in_history_follow_keras():
     y = (RNG.random((30, 1)) < 0.5).astype(np.float32)
     m = _model(1, "sigmoid", "binary_crossentropy", ["precision", "recall", "auc"])
     h = m.fit(x, y, epochs=1, validation_split=0.2, verbose=0)
-    assert set(h.history) == {"loss", "precision", "recall", "auc", "val_loss", "val_precision", "val_recall",
-                              "val_auc"}
+    assert set(h.history) == {
+        "loss",
+        "precision",
+        "recall",
+        "auc",
+        "val_loss",
+        "val_precision",
+        "val_recall",
+        "val_auc",
+    }

@@ -47,16 +47,24 @@ LOSSES = {  # name: (pytrainc loss, output units, output activation)
 }
 
 OPTIMIZERS = {  # name: (pytrainc optimizer factory, torch optimizer factory, per-step hook)
-    "sgd_momentum": (lambda: pytrainc.optimizers.SGD(learning_rate=0.05, momentum=0.9),
-                     lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9), None),
-    "sgd_nesterov": (lambda: pytrainc.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
-                     lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True), None),
-    "adam": (lambda: pytrainc.optimizers.Adam(learning_rate=3e-3, epsilon=1e-7),
-             lambda ps: torch.optim.Adam(ps, lr=3e-3, betas=(0.9, 0.999), eps=1e-7),
-             # Keras adds epsilon to sqrt(v) with the bias corrections folded into the step
-             # size; torch adds it to sqrt(v_hat). They are the same update when torch's
-             # epsilon at step t is epsilon / sqrt(1 - beta_2**t) (see tests/csrc/test_kernels.py).
-             lambda opt, t: opt.param_groups[0].__setitem__("eps", 1e-7 / math.sqrt(1 - 0.999**t))),
+    "sgd_momentum": (
+        lambda: pytrainc.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+        lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+        None,
+    ),
+    "sgd_nesterov": (
+        lambda: pytrainc.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+        lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+        None,
+    ),
+    "adam": (
+        lambda: pytrainc.optimizers.Adam(learning_rate=3e-3, epsilon=1e-7),
+        lambda ps: torch.optim.Adam(ps, lr=3e-3, betas=(0.9, 0.999), eps=1e-7),
+        # Keras adds epsilon to sqrt(v) with the bias corrections folded into the step
+        # size; torch adds it to sqrt(v_hat). They are the same update when torch's
+        # epsilon at step t is epsilon / sqrt(1 - beta_2**t) (see tests/csrc/test_kernels.py).
+        lambda opt, t: opt.param_groups[0].__setitem__("eps", 1e-7 / math.sqrt(1 - 0.999**t)),
+    ),
 }
 
 
@@ -79,13 +87,20 @@ def make_data(loss_name, seed=0):
 def make_model(loss_name, opt_name, seed=0):
     loss, units, activation = LOSSES[loss_name]
     pytrainc.utils.set_random_seed(seed)  # the glorot_uniform kernels come from the global RNG
-    model = Sequential([Input((N_FEATURES,)), Dense(32, activation="relu"), Dense(16, activation="tanh"),
-                        Dense(units, activation=activation)])
+    model = Sequential(
+        [
+            Input((N_FEATURES,)),
+            Dense(32, activation="relu"),
+            Dense(16, activation="tanh"),
+            Dense(units, activation=activation),
+        ]
+    )
     # Random biases too (the default initializer gives zeros), so that their handling
     # matters from the first step.
     r = np.random.default_rng(100 + seed)
-    weights = [w + (0.1 * r.standard_normal(w.shape)).astype(np.float32) if w.ndim == 1 else w
-               for w in model.get_weights()]
+    weights = [
+        w + (0.1 * r.standard_normal(w.shape)).astype(np.float32) if w.ndim == 1 else w for w in model.get_weights()
+    ]
     model.set_weights(weights)
     model.compile(optimizer=OPTIMIZERS[opt_name][0](), loss=loss)
     return model
@@ -94,8 +109,13 @@ def make_model(loss_name, opt_name, seed=0):
 def torch_mlp(weights):
     """torch.nn.Sequential with pytrainc's weights: Linear.weight is the kernel transposed."""
     k1, b1, k2, b2, k3, b3 = weights
-    net = torch.nn.Sequential(torch.nn.Linear(*k1.shape), torch.nn.ReLU(), torch.nn.Linear(*k2.shape),
-                              torch.nn.Tanh(), torch.nn.Linear(*k3.shape))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(*k1.shape),
+        torch.nn.ReLU(),
+        torch.nn.Linear(*k2.shape),
+        torch.nn.Tanh(),
+        torch.nn.Linear(*k3.shape),
+    )
     with torch.no_grad():
         for layer, k, b in zip((net[0], net[2], net[4]), (k1, k2, k3), (b1, b2, b3)):
             layer.weight.copy_(torch.from_numpy(k.T.copy()))
@@ -233,8 +253,7 @@ def test_parity_detects_torch_adam_epsilon_placement():
     # with a large epsilon the runs separate clearly.
     x, y = make_data("categorical_crossentropy")
     model = make_model("categorical_crossentropy", "adam")
-    model.compile(optimizer=pytrainc.optimizers.Adam(learning_rate=3e-3, epsilon=1e-2),
-                  loss="categorical_crossentropy")
+    model.compile(optimizer=pytrainc.optimizers.Adam(learning_rate=3e-3, epsilon=1e-2), loss="categorical_crossentropy")
     w0 = model.get_weights()
     net = torch_mlp(w0)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3, eps=1e-2)

@@ -33,11 +33,13 @@ def train(seed, epochs=3, optimizer="adam", shuffle=True, validation_split=0.2):
     """Seed, build, compile and fit; returns (weights, history dict)."""
     x, y = make_data()
     pytrainc.utils.set_random_seed(seed)
-    model = Sequential([Input((12,)), Dense(24, activation="relu"), Dense(16, activation="tanh"),
-                        Dense(3, activation="softmax")])
+    model = Sequential(
+        [Input((12,)), Dense(24, activation="relu"), Dense(16, activation="tanh"), Dense(3, activation="softmax")]
+    )
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(x, y, batch_size=32, epochs=epochs, shuffle=shuffle, validation_split=validation_split,
-                        verbose=0)
+    history = model.fit(
+        x, y, batch_size=32, epochs=epochs, shuffle=shuffle, validation_split=validation_split, verbose=0
+    )
     return model.get_weights(), history.history
 
 
@@ -142,8 +144,9 @@ def _train_in_subprocess(extra_env=None):
     env = dict(os.environ)
     env.update(extra_env or {})
     script = SUBPROCESS_SCRIPT.format(tests_dir=os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
-                         cwd=tempfile.gettempdir())  # not the repo root, which shadows the installed package
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, cwd=tempfile.gettempdir()
+    )  # not the repo root, which shadows the installed package
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1]
 
@@ -195,9 +198,11 @@ def test_thread_count_observation(restore_threads):
             assert out.tobytes() == outs[n].tobytes()  # deterministic at a fixed thread count
         assert np.all(np.abs(out - exact) <= bound)
         outs[n] = out
-    print(f"\n[observation] 1 vs 2 BLAS threads: small-MLP fit identical={fits[1][0] == fits[2][0]}; "
-          f"128x784x256 sgemm identical={outs[1].tobytes() == outs[2].tobytes()}, "
-          f"max |diff|={np.abs(outs[1] - outs[2]).max():.3g}")
+    print(
+        f"\n[observation] 1 vs 2 BLAS threads: small-MLP fit identical={fits[1][0] == fits[2][0]}; "
+        f"128x784x256 sgemm identical={outs[1].tobytes() == outs[2].tobytes()}, "
+        f"max |diff|={np.abs(outs[1] - outs[2]).max():.3g}"
+    )
 
 
 def test_set_random_seed_rejects_bad_seeds():
@@ -227,8 +232,9 @@ def test_resume_from_an_epoch_end_backup_replays_the_models_shuffles(tmp_path):
         pytrainc.utils.set_random_seed(11)
         model = Sequential([Input((12,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
         model.compile(optimizer="sgd", loss="categorical_crossentropy")
-        model.fit(x, y, batch_size=16, epochs=5, verbose=0,
-                  callbacks=[BackupAndRestore(tmp_path / backup), Crash(crash_at)])
+        model.fit(
+            x, y, batch_size=16, epochs=5, verbose=0, callbacks=[BackupAndRestore(tmp_path / backup), Crash(crash_at)]
+        )
         return model.get_weights()
 
     reference = run(-1, "ref")

@@ -79,8 +79,11 @@ def simple_network(input_shape=(32, 32, 3), num_classes=CLASSES):
 
 
 def compile_seed(model):
-    model.compile(optimizer=pytrainc.keras.optimizers.Adam(learning_rate=LR, epsilon=EPS),
-                  loss=pytrainc.keras.losses.categorical_crossentropy, metrics=["accuracy"])
+    model.compile(
+        optimizer=pytrainc.keras.optimizers.Adam(learning_rate=LR, epsilon=EPS),
+        loss=pytrainc.keras.losses.categorical_crossentropy,
+        metrics=["accuracy"],
+    )
 
 
 def synthetic_cifar(n=BATCH * STEPS, seed=4):
@@ -116,19 +119,24 @@ class TorchSeedNet(torch.nn.Module):
         return self.fc2(h)
 
     def keras_weights(self):
-        return [self.conv.weight.detach().permute(2, 3, 1, 0).numpy(), self.conv.bias.detach().numpy(),
-                self.fc1.weight.detach().T.numpy(), self.fc1.bias.detach().numpy(),
-                self.fc2.weight.detach().T.numpy(), self.fc2.bias.detach().numpy()]
+        return [
+            self.conv.weight.detach().permute(2, 3, 1, 0).numpy(),
+            self.conv.bias.detach().numpy(),
+            self.fc1.weight.detach().T.numpy(),
+            self.fc1.bias.detach().numpy(),
+            self.fc2.weight.detach().T.numpy(),
+            self.fc2.bias.detach().numpy(),
+        ]
 
 
 def torch_losses(net, x, y, keras_epsilon=True):
     opt = torch.optim.Adam(net.parameters(), lr=LR, betas=(BETA_1, BETA_2), eps=EPS)
     losses = []
     for t in range(1, STEPS + 1):
-        xb = torch.tensor(x[(t - 1) * BATCH:t * BATCH], dtype=torch.float64)
-        yb = torch.tensor(y[(t - 1) * BATCH:t * BATCH], dtype=torch.float64)
+        xb = torch.tensor(x[(t - 1) * BATCH : t * BATCH], dtype=torch.float64)
+        yb = torch.tensor(y[(t - 1) * BATCH : t * BATCH], dtype=torch.float64)
         if keras_epsilon:
-            opt.param_groups[0]["eps"] = EPS / math.sqrt(1 - BETA_2 ** t)  # Keras's epsilon placement
+            opt.param_groups[0]["eps"] = EPS / math.sqrt(1 - BETA_2**t)  # Keras's epsilon placement
         opt.zero_grad()
         loss = F.cross_entropy(net(xb), yb)  # probabilities as targets: mean of -sum(y log softmax)
         loss.backward()
@@ -150,8 +158,9 @@ def pytrainc_run():
     compile_seed(model)
     x, y = synthetic_cifar()
     initial = model.get_weights()
-    losses = np.array([model.train_on_batch(x[b * BATCH:(b + 1) * BATCH], y[b * BATCH:(b + 1) * BATCH])[0]
-                       for b in range(STEPS)])
+    losses = np.array(
+        [model.train_on_batch(x[b * BATCH : (b + 1) * BATCH], y[b * BATCH : (b + 1) * BATCH])[0] for b in range(STEPS)]
+    )
     return x, y, initial, losses, model.get_weights()
 
 

@@ -22,8 +22,7 @@ PyArrayObject *ptc_py_check_array(PyObject *obj, int typenum, int ndim, int writ
         return NULL;
     }
     if (ndim >= 0 && PyArray_NDIM(a) != ndim) {
-        PyErr_Format(PyExc_ValueError, "%s must have %d dimension(s). Received: ndim=%d", name, ndim,
-                     PyArray_NDIM(a));
+        PyErr_Format(PyExc_ValueError, "%s must have %d dimension(s). Received: ndim=%d", name, ndim, PyArray_NDIM(a));
         return NULL;
     }
     if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a)) {
@@ -39,32 +38,45 @@ PyArrayObject *ptc_py_check_array(PyObject *obj, int typenum, int ndim, int writ
 
 // xoshiro256** never leaves the all-zero state (every draw would be 0, and
 // rejection sampling would loop forever), so such a state is refused.
-int ptc_py_rng_is_zero(const uint64_t *s) { return !(s[0] | s[1] | s[2] | s[3]); }
+int ptc_py_rng_is_zero(const uint64_t *s) {
+    return !(s[0] | s[1] | s[2] | s[3]);
+}
 
 int ptc_py_raise_status(ptc_status st, const char *what) {
     switch (st) {
-    case PTC_OK:
-    case PTC_STOPPED_NONFINITE: return 0;
-    case PTC_ERR_NOMEM: PyErr_Format(PyExc_MemoryError, "%s: out of memory", what); return -1;
-    case PTC_ERR_INTERRUPTED:
-        // The signal handler below chained to Python's, so this usually raises
-        // KeyboardInterrupt (or whatever the user's SIGINT handler raises).
-        if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
-        return -1;
-    case PTC_ERR_SIZE:
-        PyErr_Format(PyExc_ValueError,
-                     "%s: the requested sizes overflow or exceed what the kernels can index "
-                     "(a batch or layer too large for this machine)", what);
-        return -1;
-    case PTC_ERR_LABEL:
-        PyErr_Format(PyExc_ValueError, "%s: a label is out of range for the loss (sparse labels must be integer "
-                     "class indices in [0, number of classes))", what);
-        return -1;
-    case PTC_ERR_OP: PyErr_Format(PyExc_ValueError, "%s: an op of the plan is malformed", what); return -1;
-    case PTC_ERR_STATE:
-        PyErr_Format(PyExc_RuntimeError, "%s: the plan lacks its loss, its optimizer or a dropout op's generator", what);
-        return -1;
-    case PTC_ERR_VALUE: PyErr_Format(PyExc_ValueError, "%s: invalid argument", what); return -1;
+        case PTC_OK:
+        case PTC_STOPPED_NONFINITE:
+            return 0;
+        case PTC_ERR_NOMEM:
+            PyErr_Format(PyExc_MemoryError, "%s: out of memory", what);
+            return -1;
+        case PTC_ERR_INTERRUPTED:
+            // The signal handler below chained to Python's, so this usually raises
+            // KeyboardInterrupt (or whatever the user's SIGINT handler raises).
+            if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
+            return -1;
+        case PTC_ERR_SIZE:
+            PyErr_Format(PyExc_ValueError,
+                         "%s: the requested sizes overflow or exceed what the kernels can index "
+                         "(a batch or layer too large for this machine)",
+                         what);
+            return -1;
+        case PTC_ERR_LABEL:
+            PyErr_Format(PyExc_ValueError,
+                         "%s: a label is out of range for the loss (sparse labels must be integer "
+                         "class indices in [0, number of classes))",
+                         what);
+            return -1;
+        case PTC_ERR_OP:
+            PyErr_Format(PyExc_ValueError, "%s: an op of the plan is malformed", what);
+            return -1;
+        case PTC_ERR_STATE:
+            PyErr_Format(PyExc_RuntimeError, "%s: the plan lacks its loss, its optimizer or a dropout op's generator",
+                         what);
+            return -1;
+        case PTC_ERR_VALUE:
+            PyErr_Format(PyExc_ValueError, "%s: invalid argument", what);
+            return -1;
     }
     PyErr_Format(PyExc_SystemError, "%s: unknown status %d", what, (int)st);
     return -1;

@@ -29,7 +29,8 @@ static PyObject *py_dense_forward(PyObject *mod, PyObject *args) {
     npy_intp N = PyArray_DIM(in, 0), IN = PyArray_DIM(in, 1), OUT = PyArray_DIM(w, 1);
     if (dense_dims_too_large(N, IN, OUT)) return NULL;
     if (PyArray_DIM(w, 0) != IN) {
-        PyErr_Format(PyExc_ValueError, "weight must be (IN, OUT) with IN = %zd, inp's columns. Received: weight (%zd, %zd)",
+        PyErr_Format(PyExc_ValueError,
+                     "weight must be (IN, OUT) with IN = %zd, inp's columns. Received: weight (%zd, %zd)",
                      (Py_ssize_t)IN, (Py_ssize_t)PyArray_DIM(w, 0), (Py_ssize_t)OUT);
         return NULL;
     }
@@ -61,17 +62,20 @@ static PyObject *py_dense_backward(PyObject *mod, PyObject *args) {
     npy_intp N = PyArray_DIM(in, 0), IN = PyArray_DIM(in, 1), OUT = PyArray_DIM(w, 1);
     if (dense_dims_too_large(N, IN, OUT)) return NULL;
     if (PyArray_DIM(w, 0) != IN || PyArray_DIM(g, 0) != N || PyArray_DIM(g, 1) != OUT) {
-        PyErr_Format(PyExc_ValueError, "shapes must be dout (N, OUT), inp (N, IN), weight (IN, OUT). Received: "
-                     "dout (%zd, %zd), inp (%zd, %zd), weight (%zd, %zd)", (Py_ssize_t)PyArray_DIM(g, 0),
-                     (Py_ssize_t)PyArray_DIM(g, 1), (Py_ssize_t)N, (Py_ssize_t)IN, (Py_ssize_t)PyArray_DIM(w, 0),
-                     (Py_ssize_t)OUT);
+        PyErr_Format(PyExc_ValueError,
+                     "shapes must be dout (N, OUT), inp (N, IN), weight (IN, OUT). Received: "
+                     "dout (%zd, %zd), inp (%zd, %zd), weight (%zd, %zd)",
+                     (Py_ssize_t)PyArray_DIM(g, 0), (Py_ssize_t)PyArray_DIM(g, 1), (Py_ssize_t)N, (Py_ssize_t)IN,
+                     (Py_ssize_t)PyArray_DIM(w, 0), (Py_ssize_t)OUT);
         return NULL;
     }
     npy_intp d1[2] = {N, IN}, d2[2] = {IN, OUT}, d3[1] = {OUT};
     PyObject *di = PyArray_ZEROS(2, d1, NPY_FLOAT32, 0), *dw = PyArray_ZEROS(2, d2, NPY_FLOAT32, 0),
              *db = PyArray_ZEROS(1, d3, NPY_FLOAT32, 0);
     if (!di || !dw || !db) {
-        Py_XDECREF(di); Py_XDECREF(dw); Py_XDECREF(db);
+        Py_XDECREF(di);
+        Py_XDECREF(dw);
+        Py_XDECREF(db);
         return NULL;
     }
     (ref ? ptc_dense_backward_ref : ptc_dense_backward)(
@@ -137,7 +141,8 @@ static PyObject *py_loss(PyObject *mod, PyObject *args) {
     if (!y) return NULL;
     npy_intp N = PyArray_DIM(p, 0), D = PyArray_DIM(p, 1);
     if (PyArray_DIM(y, 0) != N || PyArray_DIM(y, 1) != ptc_loss_y_size(kind, D)) {
-        PyErr_Format(PyExc_ValueError, "y has the wrong shape for this loss: expected (%zd, %lld) for pred (%zd, %zd). "
+        PyErr_Format(PyExc_ValueError,
+                     "y has the wrong shape for this loss: expected (%zd, %lld) for pred (%zd, %zd). "
                      "Received: (%zd, %zd)",
                      (Py_ssize_t)N, (long long)ptc_loss_y_size(kind, D), (Py_ssize_t)N, (Py_ssize_t)D,
                      (Py_ssize_t)PyArray_DIM(y, 0), (Py_ssize_t)PyArray_DIM(y, 1));
@@ -147,8 +152,8 @@ static PyObject *py_loss(PyObject *mod, PyObject *args) {
     PyObject *dp = PyArray_ZEROS(2, PyArray_DIMS(p), NPY_FLOAT32, 0);
     if (!dp) return NULL;
     double loss = 0.0;
-    ptc_status st = ptc_loss_compute(kind, &loss, PyArray_DATA((PyArrayObject *)dp), PyArray_DATA(p), PyArray_DATA(y),
-                                     w, N, D);
+    ptc_status st =
+        ptc_loss_compute(kind, &loss, PyArray_DATA((PyArrayObject *)dp), PyArray_DATA(p), PyArray_DATA(y), w, N, D);
     if (ptc_py_raise_status(st, "loss")) {
         Py_DECREF(dp);
         return NULL;
@@ -173,8 +178,10 @@ static PyObject *py_metric_accumulate(PyObject *mod, PyObject *args) {
         return NULL;
     }
     if (PyArray_DIM(y, 0) != N || ptc_metric_check(&mt, D, ys) != PTC_OK) {
-        PyErr_Format(PyExc_ValueError, "metric kind %d with k=%lld does not fit the pred or y shape. Received: pred (%zd, %zd), y (%zd, %zd)",
-                     mt.kind, k, (Py_ssize_t)N, (Py_ssize_t)D, (Py_ssize_t)PyArray_DIM(y, 0), (Py_ssize_t)ys);
+        PyErr_Format(
+            PyExc_ValueError,
+            "metric kind %d with k=%lld does not fit the pred or y shape. Received: pred (%zd, %zd), y (%zd, %zd)",
+            mt.kind, k, (Py_ssize_t)N, (Py_ssize_t)D, (Py_ssize_t)PyArray_DIM(y, 0), (Py_ssize_t)ys);
         return NULL;
     }
     if (ptc_py_check_weights(wo, N, &w)) return NULL;
@@ -221,10 +228,8 @@ static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
         return NULL;
     }
     if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, P)) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    ptc_optimizer_step(&o, PyArray_DATA(p), PyArray_DATA(g), P);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS ptc_optimizer_step(&o, PyArray_DATA(p), PyArray_DATA(g), P);
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 // schedule_value(kind, params, table, steps int64 (n,)) -> float64 (n,)
@@ -252,7 +257,8 @@ PyMethodDef ptc_py_kernel_methods[] = {
     {"loss", py_loss, METH_VARARGS, "loss(kind, pred, y) -> (loss, dpred)"},
     {"metric_sum", py_metric_sum, METH_VARARGS, "metric_sum(kind, pred, y)"},
     {"metric_accumulate", py_metric_accumulate, METH_VARARGS, "metric_accumulate(kind, k, threshold, pred, y, w=None)"},
-    {"optimizer_step", py_optimizer_step, METH_VARARGS, "optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None)"},
+    {"optimizer_step", py_optimizer_step, METH_VARARGS,
+     "optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None)"},
     {"schedule_value", py_schedule_value, METH_VARARGS, "schedule_value(kind, params, table, steps)"},
     {NULL, NULL, 0, NULL},
 };

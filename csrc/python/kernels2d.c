@@ -31,8 +31,7 @@ static int check_dims(PyArrayObject *a, int ndim, const int64_t *dims, const cha
             size_t lw = 0, lg = 0;
             for (int j = 0; j < ndim; j++) {
                 lw += (size_t)snprintf(want + lw, sizeof(want) - lw, j ? ", %lld" : "%lld", (long long)dims[j]);
-                lg += (size_t)snprintf(got + lg, sizeof(got) - lg, j ? ", %lld" : "%lld",
-                                       (long long)PyArray_DIM(a, j));
+                lg += (size_t)snprintf(got + lg, sizeof(got) - lg, j ? ", %lld" : "%lld", (long long)PyArray_DIM(a, j));
                 if (lw >= sizeof(want) || lg >= sizeof(got)) break;
             }
             PyErr_Format(PyExc_ValueError, "%s must have shape (%s). Received: shape=(%s)", name, want, got);
@@ -102,8 +101,8 @@ static PyObject *py_conv2d_workspace(PyObject *mod, PyObject *args) {
     ptc_conv2d_shape s;
     long long c2;
     memset(&s, 0, sizeof(s));
-    if (!PyArg_ParseTuple(args, "(LLLL)(LLLL)(LL)(LL)(LL)(LL)", &s.N, &s.H, &s.W, &s.C, &s.KH, &s.KW, &c2, &s.F,
-                          &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL, &s.OH, &s.OW))
+    if (!PyArg_ParseTuple(args, "(LLLL)(LLLL)(LL)(LL)(LL)(LL)", &s.N, &s.H, &s.W, &s.C, &s.KH, &s.KW, &c2, &s.F, &s.SH,
+                          &s.SW, &s.DH, &s.DW, &s.PT, &s.PL, &s.OH, &s.OW))
         return NULL;
     if (c2 != s.C) {
         PyErr_Format(PyExc_ValueError, "kernel channels %lld differ from input channels %lld", c2, (long long)s.C);
@@ -115,11 +114,18 @@ static PyObject *py_conv2d_workspace(PyObject *mod, PyObject *args) {
 
 // Fills s from inp (N, H, W, C) and weight (KH, KW, C, F); ValueError on mismatch.
 static int conv_shape_from(ptc_conv2d_shape *s, PyArrayObject *in, PyArrayObject *w) {
-    s->N = PyArray_DIM(in, 0); s->H = PyArray_DIM(in, 1); s->W = PyArray_DIM(in, 2); s->C = PyArray_DIM(in, 3);
-    s->KH = PyArray_DIM(w, 0); s->KW = PyArray_DIM(w, 1); s->F = PyArray_DIM(w, 3);
+    s->N = PyArray_DIM(in, 0);
+    s->H = PyArray_DIM(in, 1);
+    s->W = PyArray_DIM(in, 2);
+    s->C = PyArray_DIM(in, 3);
+    s->KH = PyArray_DIM(w, 0);
+    s->KW = PyArray_DIM(w, 1);
+    s->F = PyArray_DIM(w, 3);
     if (PyArray_DIM(w, 2) != s->C) {
-        PyErr_Format(PyExc_ValueError, "weight must be (KH, KW, C, F) with C = %lld input channels. "
-                     "Received: weight C=%lld", (long long)s->C, (long long)PyArray_DIM(w, 2));
+        PyErr_Format(PyExc_ValueError,
+                     "weight must be (KH, KW, C, F) with C = %lld input channels. "
+                     "Received: weight C=%lld",
+                     (long long)s->C, (long long)PyArray_DIM(w, 2));
         return -1;
     }
     return conv_shape_ok(s) ? 0 : -1;
@@ -150,11 +156,9 @@ static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
     }
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in), *wd = PyArray_DATA(w), *bd = b ? PyArray_DATA(b) : NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (ref) ptc_conv2d_forward_ref(o, x, wd, bd, &s);
+    Py_BEGIN_ALLOW_THREADS if (ref) ptc_conv2d_forward_ref(o, x, wd, bd, &s);
     else ptc_conv2d_forward(o, x, wd, bd, &s, work);
-    Py_END_ALLOW_THREADS
-    if (owned && ws_free(work, ws)) goto fail;
+    Py_END_ALLOW_THREADS if (owned && ws_free(work, ws)) goto fail;
     return out;
 fail:
     Py_XDECREF(out);
@@ -169,8 +173,8 @@ static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
     ptc_conv2d_shape s;
     int ref, owned = 0;
     memset(&s, 0, sizeof(s));
-    if (!PyArg_ParseTuple(args, "OOO(LL)(LL)(LL)pOOO|O", &go, &io, &wo, &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL,
-                          &ref, &dio, &dwo, &dbo, &wko))
+    if (!PyArg_ParseTuple(args, "OOO(LL)(LL)(LL)pOOO|O", &go, &io, &wo, &s.SH, &s.SW, &s.DH, &s.DW, &s.PT, &s.PL, &ref,
+                          &dio, &dwo, &dbo, &wko))
         return NULL;
     PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 4, 0, "dout");
     PyArrayObject *in = g ? ptc_py_check_array(io, NPY_FLOAT32, 4, 0, "inp") : NULL;
@@ -189,11 +193,9 @@ static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
     if (!ref && !work) return NULL;
     float *dip = di ? PyArray_DATA(di) : NULL, *dwp = PyArray_DATA(dw), *dbp = db ? PyArray_DATA(db) : NULL;
     const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *wp = PyArray_DATA(w);
-    Py_BEGIN_ALLOW_THREADS
-    if (ref) ptc_conv2d_backward_ref(dip, dwp, dbp, gp, xp, wp, &s);
+    Py_BEGIN_ALLOW_THREADS if (ref) ptc_conv2d_backward_ref(dip, dwp, dbp, gp, xp, wp, &s);
     else ptc_conv2d_backward(dip, dwp, dbp, gp, xp, wp, &s, work);
-    Py_END_ALLOW_THREADS
-    if (owned && ws_free(work, ws)) return NULL;
+    Py_END_ALLOW_THREADS if (owned && ws_free(work, ws)) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -208,7 +210,10 @@ static int pool_shape_ok(const ptc_pool2d_shape *s) {
 }
 
 static void pool_dims_from(ptc_pool2d_shape *s, PyArrayObject *in) {
-    s->N = PyArray_DIM(in, 0); s->H = PyArray_DIM(in, 1); s->W = PyArray_DIM(in, 2); s->C = PyArray_DIM(in, 3);
+    s->N = PyArray_DIM(in, 0);
+    s->H = PyArray_DIM(in, 1);
+    s->W = PyArray_DIM(in, 2);
+    s->C = PyArray_DIM(in, 3);
 }
 
 // maxpool2d_forward / avgpool2d_forward(inp (N, H, W, C), pool, strides, pads, out_hw) -> (N, OH, OW, C)
@@ -226,14 +231,16 @@ static PyObject *pool2d_forward(PyObject *args, int is_max) {
     if (!(out = PyArray_ZEROS(4, dims, NPY_FLOAT32, 0))) return NULL;
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in);
-    Py_BEGIN_ALLOW_THREADS
-    (is_max ? ptc_maxpool2d_forward : ptc_avgpool2d_forward)(o, x, &s);
-    Py_END_ALLOW_THREADS
-    return out;
+    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_maxpool2d_forward : ptc_avgpool2d_forward)(o, x, &s);
+    Py_END_ALLOW_THREADS return out;
 }
 
-static PyObject *py_maxpool2d_forward(PyObject *mod, PyObject *args) { return pool2d_forward(args, 1); }
-static PyObject *py_avgpool2d_forward(PyObject *mod, PyObject *args) { return pool2d_forward(args, 0); }
+static PyObject *py_maxpool2d_forward(PyObject *mod, PyObject *args) {
+    return pool2d_forward(args, 1);
+}
+static PyObject *py_avgpool2d_forward(PyObject *mod, PyObject *args) {
+    return pool2d_forward(args, 0);
+}
 
 // maxpool2d_backward(dout (N, OH, OW, C), inp (N, H, W, C), pool, strides, pads, dinp): accumulates
 // avgpool2d_backward(dout, pool, strides, pads, dinp (N, H, W, C)): accumulates
@@ -242,8 +249,9 @@ static PyObject *pool2d_backward(PyObject *args, int is_max) {
     PyArrayObject *in = NULL;
     ptc_pool2d_shape s;
     memset(&s, 0, sizeof(s));
-    int ok = is_max ? PyArg_ParseTuple(args, "OO(LL)(LL)(LL)O", &go, &io, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio)
-                    : PyArg_ParseTuple(args, "O(LL)(LL)(LL)O", &go, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio);
+    int ok = is_max
+                 ? PyArg_ParseTuple(args, "OO(LL)(LL)(LL)O", &go, &io, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio)
+                 : PyArg_ParseTuple(args, "O(LL)(LL)(LL)O", &go, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio);
     if (!ok) return NULL;
     PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 4, 0, "dout");
     if (g && is_max) in = ptc_py_check_array(io, NPY_FLOAT32, 4, 0, "inp");
@@ -257,15 +265,17 @@ static PyObject *pool2d_backward(PyObject *args, int is_max) {
     if (check_dims(g, 4, gd, "dout") || (in && check_dims(in, 4, xd, "inp"))) return NULL;
     float *d = PyArray_DATA(di);
     const float *gp = PyArray_DATA(g), *xp = in ? PyArray_DATA(in) : NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (is_max) ptc_maxpool2d_backward(d, gp, xp, &s);
+    Py_BEGIN_ALLOW_THREADS if (is_max) ptc_maxpool2d_backward(d, gp, xp, &s);
     else ptc_avgpool2d_backward(d, gp, &s);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
-static PyObject *py_maxpool2d_backward(PyObject *mod, PyObject *args) { return pool2d_backward(args, 1); }
-static PyObject *py_avgpool2d_backward(PyObject *mod, PyObject *args) { return pool2d_backward(args, 0); }
+static PyObject *py_maxpool2d_backward(PyObject *mod, PyObject *args) {
+    return pool2d_backward(args, 1);
+}
+static PyObject *py_avgpool2d_backward(PyObject *mod, PyObject *args) {
+    return pool2d_backward(args, 0);
+}
 
 // global_{avg,max}pool_forward(inp (N, S, C)) -> (N, C)
 static PyObject *global_pool_forward(PyObject *args, int is_max) {
@@ -278,14 +288,16 @@ static PyObject *global_pool_forward(PyObject *args, int is_max) {
     if (!(out = PyArray_ZEROS(2, dims, NPY_FLOAT32, 0))) return NULL;
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in);
-    Py_BEGIN_ALLOW_THREADS
-    (is_max ? ptc_global_maxpool_forward : ptc_global_avgpool_forward)(o, x, N, S, C);
-    Py_END_ALLOW_THREADS
-    return out;
+    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_global_maxpool_forward : ptc_global_avgpool_forward)(o, x, N, S, C);
+    Py_END_ALLOW_THREADS return out;
 }
 
-static PyObject *py_global_avgpool_forward(PyObject *mod, PyObject *args) { return global_pool_forward(args, 0); }
-static PyObject *py_global_maxpool_forward(PyObject *mod, PyObject *args) { return global_pool_forward(args, 1); }
+static PyObject *py_global_avgpool_forward(PyObject *mod, PyObject *args) {
+    return global_pool_forward(args, 0);
+}
+static PyObject *py_global_maxpool_forward(PyObject *mod, PyObject *args) {
+    return global_pool_forward(args, 1);
+}
 
 // global_avgpool_backward(dout (N, C), dinp (N, S, C)); global_maxpool_backward(dout, inp, dinp): accumulate
 static PyObject *global_pool_backward(PyObject *args, int is_max) {
@@ -302,15 +314,17 @@ static PyObject *global_pool_backward(PyObject *args, int is_max) {
     if (check_dims(g, 2, gd, "dout") || (in && check_dims(in, 3, xd, "inp"))) return NULL;
     float *d = PyArray_DATA(di);
     const float *gp = PyArray_DATA(g), *xp = in ? PyArray_DATA(in) : NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (is_max) ptc_global_maxpool_backward(d, gp, xp, N, S, C);
+    Py_BEGIN_ALLOW_THREADS if (is_max) ptc_global_maxpool_backward(d, gp, xp, N, S, C);
     else ptc_global_avgpool_backward(d, gp, N, S, C);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
-static PyObject *py_global_avgpool_backward(PyObject *mod, PyObject *args) { return global_pool_backward(args, 0); }
-static PyObject *py_global_maxpool_backward(PyObject *mod, PyObject *args) { return global_pool_backward(args, 1); }
+static PyObject *py_global_avgpool_backward(PyObject *mod, PyObject *args) {
+    return global_pool_backward(args, 0);
+}
+static PyObject *py_global_maxpool_backward(PyObject *mod, PyObject *args) {
+    return global_pool_backward(args, 1);
+}
 
 // batchnorm_forward(inp (R, C), gamma, beta, moving_mean, moving_var (C,) or None, momentum, epsilon,
 //                   training) -> (out (R, C), work (2, C)); the moving statistics are updated in place
@@ -319,8 +333,7 @@ static PyObject *py_batchnorm_forward(PyObject *mod, PyObject *args) {
     PyArrayObject *gm, *bt, *mm, *mv;
     float momentum, epsilon;
     int training;
-    if (!PyArg_ParseTuple(args, "OOOOOffp", &io, &gmo, &bto, &mmo, &mvo, &momentum, &epsilon, &training))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOffp", &io, &gmo, &bto, &mmo, &mvo, &momentum, &epsilon, &training)) return NULL;
     PyArrayObject *in = ptc_py_check_array(io, NPY_FLOAT32, 2, 0, "inp");
     if (!in || opt_array(gmo, 1, 0, "gamma", &gm) || opt_array(bto, 1, 0, "beta", &bt) ||
         opt_array(mmo, 1, 1, "moving_mean", &mm) || opt_array(mvo, 1, 1, "moving_var", &mv))
@@ -347,10 +360,8 @@ static PyObject *py_batchnorm_forward(PyObject *mod, PyObject *args) {
     float *o = PyArray_DATA((PyArrayObject *)out), *wk = PyArray_DATA((PyArrayObject *)work);
     const float *x = PyArray_DATA(in), *gp = gm ? PyArray_DATA(gm) : NULL, *bp = bt ? PyArray_DATA(bt) : NULL;
     float *mmp = mm ? PyArray_DATA(mm) : NULL, *mvp = mv ? PyArray_DATA(mv) : NULL;
-    Py_BEGIN_ALLOW_THREADS
-    ptc_batchnorm_forward(o, x, gp, bp, mmp, mvp, R, C, momentum, epsilon, training, wk);
-    Py_END_ALLOW_THREADS
-    return Py_BuildValue("NN", out, work);
+    Py_BEGIN_ALLOW_THREADS ptc_batchnorm_forward(o, x, gp, bp, mmp, mvp, R, C, momentum, epsilon, training, wk);
+    Py_END_ALLOW_THREADS return Py_BuildValue("NN", out, work);
 }
 
 // batchnorm_backward(dout (R, C), inp (R, C), gamma (C,) or None, work (2, C), training,
@@ -374,26 +385,31 @@ static PyObject *py_batchnorm_backward(PyObject *mod, PyObject *args) {
     float *dip = di ? PyArray_DATA(di) : NULL, *dgp = dg ? PyArray_DATA(dg) : NULL, *dbp = db ? PyArray_DATA(db) : NULL;
     const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *gmp = gm ? PyArray_DATA(gm) : NULL,
                 *wp = PyArray_DATA(wk);
-    Py_BEGIN_ALLOW_THREADS
-    (training ? ptc_batchnorm_backward : ptc_batchnorm_backward_inference)(dip, dgp, dbp, gp, xp, gmp, R, C, wp);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS(training ? ptc_batchnorm_backward : ptc_batchnorm_backward_inference)(dip, dgp, dbp, gp, xp,
+                                                                                                 gmp, R, C, wp);
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 // End of the Conv2D / pooling / batch normalization kernel bindings.
 
 PyMethodDef ptc_py_kernel2d_methods[] = {
-    {"conv2d_workspace", py_conv2d_workspace, METH_VARARGS, "conv2d_workspace(inp_shape, kernel_shape, strides, dilation, pads, out_hw) -> (floats, chunk)"},
-    {"conv2d_forward", py_conv2d_forward, METH_VARARGS, "conv2d_forward(inp, weight, bias, strides, dilation, pads, out_hw, ref[, work])"},
-    {"conv2d_backward", py_conv2d_backward, METH_VARARGS, "conv2d_backward(dout, inp, weight, strides, dilation, pads, ref, dinp, dweight, dbias[, work])"},
+    {"conv2d_workspace", py_conv2d_workspace, METH_VARARGS,
+     "conv2d_workspace(inp_shape, kernel_shape, strides, dilation, pads, out_hw) -> (floats, chunk)"},
+    {"conv2d_forward", py_conv2d_forward, METH_VARARGS,
+     "conv2d_forward(inp, weight, bias, strides, dilation, pads, out_hw, ref[, work])"},
+    {"conv2d_backward", py_conv2d_backward, METH_VARARGS,
+     "conv2d_backward(dout, inp, weight, strides, dilation, pads, ref, dinp, dweight, dbias[, work])"},
     {"maxpool2d_forward", py_maxpool2d_forward, METH_VARARGS, "maxpool2d_forward(inp, pool, strides, pads, out_hw)"},
-    {"maxpool2d_backward", py_maxpool2d_backward, METH_VARARGS, "maxpool2d_backward(dout, inp, pool, strides, pads, dinp)"},
+    {"maxpool2d_backward", py_maxpool2d_backward, METH_VARARGS,
+     "maxpool2d_backward(dout, inp, pool, strides, pads, dinp)"},
     {"avgpool2d_forward", py_avgpool2d_forward, METH_VARARGS, "avgpool2d_forward(inp, pool, strides, pads, out_hw)"},
     {"avgpool2d_backward", py_avgpool2d_backward, METH_VARARGS, "avgpool2d_backward(dout, pool, strides, pads, dinp)"},
     {"global_avgpool_forward", py_global_avgpool_forward, METH_VARARGS, "global_avgpool_forward(inp)"},
     {"global_avgpool_backward", py_global_avgpool_backward, METH_VARARGS, "global_avgpool_backward(dout, dinp)"},
     {"global_maxpool_forward", py_global_maxpool_forward, METH_VARARGS, "global_maxpool_forward(inp)"},
     {"global_maxpool_backward", py_global_maxpool_backward, METH_VARARGS, "global_maxpool_backward(dout, inp, dinp)"},
-    {"batchnorm_forward", py_batchnorm_forward, METH_VARARGS, "batchnorm_forward(inp, gamma, beta, moving_mean, moving_var, momentum, epsilon, training) -> (out, work)"},
-    {"batchnorm_backward", py_batchnorm_backward, METH_VARARGS, "batchnorm_backward(dout, inp, gamma, work, training, dinp, dgamma, dbeta)"},
+    {"batchnorm_forward", py_batchnorm_forward, METH_VARARGS,
+     "batchnorm_forward(inp, gamma, beta, moving_mean, moving_var, momentum, epsilon, training) -> (out, work)"},
+    {"batchnorm_backward", py_batchnorm_backward, METH_VARARGS,
+     "batchnorm_backward(dout, inp, gamma, work, training, dinp, dgamma, dbeta)"},
     {NULL, NULL, 0, NULL},
 };

@@ -38,7 +38,6 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_C", "pytrainc's C core.", -1, module_methods, NULL, NULL, NULL, NULL,
 };
@@ -54,8 +53,10 @@ PyMODINIT_FUNC PyInit__C(void) {
         PyModule_AddFunctions(m, ptc_py_kernel2d_methods) < 0 || PyModule_AddFunctions(m, ptc_py_op_methods) < 0 ||
         ptc_py_add_registry(m) < 0)
         goto fail;
-    if (PyModule_AddIntConstant(m, "OP_ROW", PTC_OP_ROW) < 0 || PyModule_AddIntConstant(m, "MAX_FARG", PTC_MAX_FARG) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_IN", PTC_MAX_IN) < 0 || PyModule_AddIntConstant(m, "MAX_PARAM", PTC_MAX_PARAM) < 0 ||
+    if (PyModule_AddIntConstant(m, "OP_ROW", PTC_OP_ROW) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_FARG", PTC_MAX_FARG) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_IN", PTC_MAX_IN) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_PARAM", PTC_MAX_PARAM) < 0 ||
         PyModule_AddIntConstant(m, "MAX_IARG", PTC_MAX_IARG) < 0 ||
         PyModule_AddIntConstant(m, "MAX_METRICS", PTC_MAX_METRICS) < 0)
         goto fail;
@@ -65,4 +66,3 @@ fail:
     Py_DECREF(m);
     return NULL;
 }
-

@@ -18,8 +18,8 @@ static PyObject *py_run_op(PyObject *mod, PyObject *args) {
     ptc_plan plan;
     int planned = 0;
     memset(&plan, 0, sizeof(plan));
-    if (!PyArg_ParseTuple(args, "iOLOOOOOpO", &kind, &ins_o, &out_size, &params_o, &pidx_o, &iargs_o, &fargs_o,
-                          &dout_o, &training, &rng_o))
+    if (!PyArg_ParseTuple(args, "iOLOOOOOpO", &kind, &ins_o, &out_size, &params_o, &pidx_o, &iargs_o, &fargs_o, &dout_o,
+                          &training, &rng_o))
         return NULL;
     if (kind <= PTC_OP_NONE || kind >= PTC_OP_COUNT) {
         PyErr_Format(PyExc_ValueError, "op kind must be in [1, %d). Received: %d", PTC_OP_COUNT, kind);
@@ -45,7 +45,8 @@ static PyObject *py_run_op(PyObject *mod, PyObject *args) {
     PyArrayObject *aa = ia ? ptc_py_check_array(iargs_o, NPY_INT64, 1, 0, "iargs") : NULL;
     PyArrayObject *fa = aa ? ptc_py_check_array(fargs_o, NPY_FLOAT64, 1, 0, "fargs") : NULL;
     if (!fa) return NULL;
-    if (PyArray_DIM(ia, 0) != PTC_MAX_PARAM || PyArray_DIM(aa, 0) != PTC_MAX_IARG || PyArray_DIM(fa, 0) != PTC_MAX_FARG) {
+    if (PyArray_DIM(ia, 0) != PTC_MAX_PARAM || PyArray_DIM(aa, 0) != PTC_MAX_IARG ||
+        PyArray_DIM(fa, 0) != PTC_MAX_FARG) {
         PyErr_Format(PyExc_ValueError, "param, iargs and fargs must hold %d, %d and %d values", PTC_MAX_PARAM,
                      PTC_MAX_IARG, PTC_MAX_FARG);
         return NULL;
@@ -104,7 +105,8 @@ static PyObject *py_run_op(PyObject *mod, PyObject *args) {
     ptc_op_table[kind].forward(&plan, 0, (int64_t)N, training);
     npy_intp odims[2] = {N, (npy_intp)sizes[out_buf]};
     if (!(out = PyArray_EMPTY(2, odims, NPY_FLOAT32, 0))) goto cleanup;
-    memcpy(PyArray_DATA((PyArrayObject *)out), ptc_plan_act(&plan, out_buf), (size_t)(N * sizes[out_buf]) * sizeof(float));
+    memcpy(PyArray_DATA((PyArrayObject *)out), ptc_plan_act(&plan, out_buf),
+           (size_t)(N * sizes[out_buf]) * sizeof(float));
     if (!(dins = PyList_New(0))) goto cleanup;
     if (dout_o != Py_None) {
         PyArrayObject *da = ptc_py_check_array(dout_o, NPY_FLOAT32, 2, 0, "dout");

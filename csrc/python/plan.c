@@ -9,11 +9,11 @@
 // Plan object
 
 typedef struct {
-    PyObject_HEAD
-    ptc_plan plan;
+    PyObject_HEAD ptc_plan plan;
     int ready;
     int busy;  // a call is running without the GIL
-    PyObject *params, *grads, *m, *v, *u, *iterations, *slices, *sched_table, *rngs;  // arrays whose memory the plan uses
+    PyObject *params, *grads, *m, *v, *u, *iterations, *slices, *sched_table,
+        *rngs;  // arrays whose memory the plan uses
 } PlanObject;
 
 static void Plan_dealloc(PlanObject *self) {
@@ -43,8 +43,8 @@ static int Plan_init(PlanObject *self, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_RuntimeError, "Plan is already initialized");
         return -1;
     }
-    if (!PyArg_ParseTuple(args, "OOOiiOOLL", &ops_o, &fargs_o, &sizes_o, &input_buf, &output_buf,
-                          &params_o, &grads_o, &max_batch, &n_trainable))
+    if (!PyArg_ParseTuple(args, "OOOiiOOLL", &ops_o, &fargs_o, &sizes_o, &input_buf, &output_buf, &params_o, &grads_o,
+                          &max_batch, &n_trainable))
         return -1;
     PyArrayObject *opsa = ptc_py_check_array(ops_o, NPY_INT64, 2, 0, "ops");
     PyArrayObject *fa = opsa ? ptc_py_check_array(fargs_o, NPY_FLOAT64, 2, 0, "fargs") : NULL;
@@ -179,8 +179,7 @@ static PyObject *Plan_set_regularizers(PlanObject *self, PyObject *args) {
     if (!regs) return PyErr_NoMemory();
     const int64_t *sd = PyArray_DATA(s);
     const double *cd = PyArray_DATA(c);
-    for (npy_intp i = 0; i < n; i++)
-        regs[i] = (ptc_regularizer){sd[2 * i], sd[2 * i + 1], cd[2 * i], cd[2 * i + 1]};
+    for (npy_intp i = 0; i < n; i++) regs[i] = (ptc_regularizer){sd[2 * i], sd[2 * i + 1], cd[2 * i], cd[2 * i + 1]};
     ptc_status st = ptc_plan_set_regularizers(&self->plan, regs, (int)n);
     PyMem_Free(regs);
     if (ptc_py_raise_status(st, "set_regularizers")) return NULL;
@@ -229,11 +228,13 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
         return -1;
     }
     double hd[PTC_HYPER_COUNT] = {0};
-    memcpy(hd, PyArray_DATA(h), (size_t)(PyArray_DIM(h, 0) < PTC_HYPER_COUNT ? PyArray_DIM(h, 0) : PTC_HYPER_COUNT) * sizeof(double));
+    memcpy(hd, PyArray_DATA(h),
+           (size_t)(PyArray_DIM(h, 0) < PTC_HYPER_COUNT ? PyArray_DIM(h, 0) : PTC_HYPER_COUNT) * sizeof(double));
     // Rates, decay and clipping limits: finite and >= 0 (0 is "off" for the last four);
     // momentum, epsilon and rho too where the kind reads them; betas in [0, 1).
     int must[PTC_HYPER_COUNT] = {0};
-    must[PTC_HYPER_LEARNING_RATE] = must[PTC_HYPER_WEIGHT_DECAY] = must[PTC_HYPER_CLIPNORM] = must[PTC_HYPER_CLIPVALUE] = must[PTC_HYPER_GLOBAL_CLIPNORM] = 1;
+    must[PTC_HYPER_LEARNING_RATE] = must[PTC_HYPER_WEIGHT_DECAY] = must[PTC_HYPER_CLIPNORM] =
+        must[PTC_HYPER_CLIPVALUE] = must[PTC_HYPER_GLOBAL_CLIPNORM] = 1;
     must[PTC_HYPER_MOMENTUM] = kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP;
     must[PTC_HYPER_EPSILON] = kind != PTC_OPT_SGD;
     must[PTC_HYPER_RHO] = kind == PTC_OPT_RMSPROP;
@@ -244,7 +245,8 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
             PyObject *val = PyFloat_FromDouble(hd[i]);
             char name[32];
             size_t n = 0;
-            for (; hyp_names[i][n] && n < sizeof(name) - 1; n++) name[n] = (char)tolower((unsigned char)hyp_names[i][n]);
+            for (; hyp_names[i][n] && n < sizeof(name) - 1; n++)
+                name[n] = (char)tolower((unsigned char)hyp_names[i][n]);
             name[n] = '\0';
             if (val)
                 PyErr_Format(PyExc_ValueError, "optimizer %s must be %s. Received: %s=%R", name,
@@ -274,13 +276,13 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     const int need_m = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM ||
                        ((kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP) && o->momentum > 0.0);
     const int need_v = kind != PTC_OPT_SGD;
-    const npy_intp need_u = kind == PTC_OPT_NADAM ? 1
+    const npy_intp need_u = kind == PTC_OPT_NADAM                                                              ? 1
                             : (kind == PTC_OPT_ADAM && o->amsgrad) || (kind == PTC_OPT_RMSPROP && o->centered) ? P
-                                                                                                              : -1;
+                                                                                                               : -1;
     if ((need_m && check_slot(m, "m", P, "first moment / momentum")) ||
         (need_v && check_slot(v, "v", P, "second moment / velocity / accumulator")) ||
-        (need_u >= 0 && check_slot(u, "u", need_u,
-                                   kind == PTC_OPT_NADAM ? "Nadam's u_product" : "velocity_hat / average_gradient")))
+        (need_u >= 0 &&
+         check_slot(u, "u", need_u, kind == PTC_OPT_NADAM ? "Nadam's u_product" : "velocity_hat / average_gradient")))
         return -1;
     if (PyArray_DIM(it, 0) != 1) {
         PyErr_SetString(PyExc_ValueError, "iterations must hold one int64 counter");
@@ -296,9 +298,11 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
         }
         for (npy_intp j = 0; j < n; j++) {
             if (sd[2 * j] != next || sd[2 * j + 1] < 0 || sd[2 * j + 1] > (int64_t)P - next) {
-                PyErr_Format(PyExc_ValueError, "slices must tile [0, %zd) in order; row %zd is [%lld, %lld], "
-                             "expected offset %lld", (Py_ssize_t)P, (Py_ssize_t)j, (long long)sd[2 * j],
-                             (long long)sd[2 * j + 1], (long long)next);
+                PyErr_Format(PyExc_ValueError,
+                             "slices must tile [0, %zd) in order; row %zd is [%lld, %lld], "
+                             "expected offset %lld",
+                             (Py_ssize_t)P, (Py_ssize_t)j, (long long)sd[2 * j], (long long)sd[2 * j + 1],
+                             (long long)next);
                 return -1;
             }
             next += sd[2 * j + 1];
@@ -326,11 +330,16 @@ static PyObject *Plan_set_optimizer(PlanObject *self, PyObject *args) {
     PyObject *ho, *mo, *vo, *uo, *io, *so = Py_None;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOOOOO|O", &kind, &ho, &mo, &vo, &uo, &io, &so)) return NULL;
     if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, (npy_intp)self->plan.n_trainable)) return NULL;
-    Py_INCREF(mo); Py_XSETREF(self->m, mo);
-    Py_INCREF(vo); Py_XSETREF(self->v, vo);
-    Py_INCREF(uo); Py_XSETREF(self->u, uo);
-    Py_INCREF(io); Py_XSETREF(self->iterations, io);
-    Py_INCREF(so); Py_XSETREF(self->slices, so);
+    Py_INCREF(mo);
+    Py_XSETREF(self->m, mo);
+    Py_INCREF(vo);
+    Py_XSETREF(self->v, vo);
+    Py_INCREF(uo);
+    Py_XSETREF(self->u, uo);
+    Py_INCREF(io);
+    Py_XSETREF(self->iterations, io);
+    Py_INCREF(so);
+    Py_XSETREF(self->slices, so);
     self->plan.opt = o;
     Py_RETURN_NONE;
 }
@@ -350,38 +359,42 @@ int ptc_py_parse_schedule(ptc_schedule *s, int kind, PyObject *po, PyObject *to)
     memcpy(s->p, PyArray_DATA(p), sizeof(s->p));
     npy_intp nt = PyArray_DIM(t, 0);
     switch (kind) {
-    case PTC_SCHED_CONSTANT: break;
-    case PTC_SCHED_PIECEWISE:
-        if (nt < 1 || nt % 2 != 1) {
-            PyErr_SetString(PyExc_ValueError, "piecewise table must hold n boundaries and n + 1 values");
+        case PTC_SCHED_CONSTANT:
+            break;
+        case PTC_SCHED_PIECEWISE:
+            if (nt < 1 || nt % 2 != 1) {
+                PyErr_SetString(PyExc_ValueError, "piecewise table must hold n boundaries and n + 1 values");
+                return -1;
+            }
+            s->n = (int64_t)(nt / 2);
+            s->table = PyArray_DATA(t);
+            break;
+        case PTC_SCHED_EXPONENTIAL:
+        case PTC_SCHED_INVERSE_TIME:
+        case PTC_SCHED_POLYNOMIAL:
+        case PTC_SCHED_COSINE:
+        case PTC_SCHED_COSINE_RESTARTS:
+            // DECAY_STEPS (FIRST_DECAY_STEPS for restarts) has the same slot in every decaying kind.
+            _Static_assert(PTC_SCHED_EXPONENTIAL_DECAY_STEPS == 1 && PTC_SCHED_INVERSE_TIME_DECAY_STEPS == 1 &&
+                               PTC_SCHED_POLYNOMIAL_DECAY_STEPS == 1 && PTC_SCHED_COSINE_DECAY_STEPS == 1 &&
+                               PTC_SCHED_COSINE_RESTARTS_FIRST_DECAY_STEPS == 1,
+                           "decay_steps slot");
+            if (!(s->p[PTC_SCHED_EXPONENTIAL_DECAY_STEPS] > 0.0)) {
+                PyErr_SetString(PyExc_ValueError, "schedule decay_steps must be > 0");
+                return -1;
+            }
+            if (kind == PTC_SCHED_COSINE && s->p[PTC_SCHED_COSINE_WARMUP_STEPS] < 0.0) {
+                PyErr_SetString(PyExc_ValueError, "warmup_steps must be >= 0");
+                return -1;
+            }
+            if (kind == PTC_SCHED_COSINE_RESTARTS && !(s->p[PTC_SCHED_COSINE_RESTARTS_T_MUL] > 0.0)) {
+                PyErr_SetString(PyExc_ValueError, "t_mul must be > 0");
+                return -1;
+            }
+            break;
+        default:
+            PyErr_Format(PyExc_ValueError, "unknown schedule kind %d", kind);
             return -1;
-        }
-        s->n = (int64_t)(nt / 2);
-        s->table = PyArray_DATA(t);
-        break;
-    case PTC_SCHED_EXPONENTIAL: case PTC_SCHED_INVERSE_TIME: case PTC_SCHED_POLYNOMIAL:
-    case PTC_SCHED_COSINE: case PTC_SCHED_COSINE_RESTARTS:
-        // DECAY_STEPS (FIRST_DECAY_STEPS for restarts) has the same slot in every decaying kind.
-        _Static_assert(PTC_SCHED_EXPONENTIAL_DECAY_STEPS == 1 && PTC_SCHED_INVERSE_TIME_DECAY_STEPS == 1 &&
-                           PTC_SCHED_POLYNOMIAL_DECAY_STEPS == 1 && PTC_SCHED_COSINE_DECAY_STEPS == 1 &&
-                           PTC_SCHED_COSINE_RESTARTS_FIRST_DECAY_STEPS == 1,
-                       "decay_steps slot");
-        if (!(s->p[PTC_SCHED_EXPONENTIAL_DECAY_STEPS] > 0.0)) {
-            PyErr_SetString(PyExc_ValueError, "schedule decay_steps must be > 0");
-            return -1;
-        }
-        if (kind == PTC_SCHED_COSINE && s->p[PTC_SCHED_COSINE_WARMUP_STEPS] < 0.0) {
-            PyErr_SetString(PyExc_ValueError, "warmup_steps must be >= 0");
-            return -1;
-        }
-        if (kind == PTC_SCHED_COSINE_RESTARTS && !(s->p[PTC_SCHED_COSINE_RESTARTS_T_MUL] > 0.0)) {
-            PyErr_SetString(PyExc_ValueError, "t_mul must be > 0");
-            return -1;
-        }
-        break;
-    default:
-        PyErr_Format(PyExc_ValueError, "unknown schedule kind %d", kind);
-        return -1;
     }
     return 0;
 }
@@ -415,7 +428,7 @@ static PyObject *Plan_set_rngs(PlanObject *self, PyObject *args) {
             return NULL;
         }
     if (ptc_py_raise_status(ptc_plan_set_rngs(&self->plan, (ptc_rng *)PyArray_DATA(s), (int64_t)PyArray_DIM(s, 0)),
-                     "set_rngs"))
+                            "set_rngs"))
         return NULL;
     Py_INCREF(so);
     Py_XSETREF(self->rngs, so);
@@ -450,9 +463,8 @@ static int check_data(PlanObject *self, PyObject *xo, PyObject *yo, PyArrayObjec
     *y = ptc_py_check_array(yo, NPY_FLOAT32, 2, 0, "y");
     if (!*y) return -1;
     if (PyArray_DIM(*y, 0) != PyArray_DIM(*x, 0) || PyArray_DIM(*y, 1) != self->plan.y_size) {
-        PyErr_Format(PyExc_ValueError, "y must be (%lld, %lld). Received: (%lld, %lld)",
-                     (long long)PyArray_DIM(*x, 0), (long long)self->plan.y_size,
-                     (long long)PyArray_DIM(*y, 0), (long long)PyArray_DIM(*y, 1));
+        PyErr_Format(PyExc_ValueError, "y must be (%lld, %lld). Received: (%lld, %lld)", (long long)PyArray_DIM(*x, 0),
+                     (long long)self->plan.y_size, (long long)PyArray_DIM(*y, 0), (long long)PyArray_DIM(*y, 1));
         return -1;
     }
     if (self->plan.loss_kind == 0) {
@@ -521,8 +533,8 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
     const npy_intp hi = b1 >= (long long)n ? n : (npy_intp)(b1 * batch_size);
     for (npy_intp i = lo < n ? lo : n; i < (hi < n ? hi : n); i++)
         if (pd[i] < 0 || pd[i] >= n) {
-            PyErr_Format(PyExc_ValueError, "perm[%zd] = %lld is out of range [0, %zd)", (Py_ssize_t)i,
-                         (long long)pd[i], (Py_ssize_t)n);
+            PyErr_Format(PyExc_ValueError, "perm[%zd] = %lld is out of range [0, %zd)", (Py_ssize_t)i, (long long)pd[i],
+                         (Py_ssize_t)n);
             return NULL;
         }
     if (!self->plan.opt.kind) {
@@ -551,11 +563,10 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
     }
     self->busy = 1;
     self->plan.sample_weight = w;
-    Py_BEGIN_ALLOW_THREADS
-    st = ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size,
-                        (int64_t)b0, (int64_t)b1, &stop.token, stop_on_nonfinite, s, &done, &last_loss);
-    Py_END_ALLOW_THREADS
-    ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS st =
+        ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size, (int64_t)b0,
+                       (int64_t)b1, &stop.token, stop_on_nonfinite, s, &done, &last_loss);
+    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
     self->plan.sample_weight = NULL;
     self->busy = 0;
     int stopped = st == PTC_STOPPED_NONFINITE;
@@ -592,11 +603,10 @@ static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
     }
     self->busy = 1;
     self->plan.sample_weight = w;
-    Py_BEGIN_ALLOW_THREADS
-    st = ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
-                           (int64_t)batch_size, &stop.token, PyArray_DATA((PyArrayObject *)sums));
-    Py_END_ALLOW_THREADS
-    ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS st =
+        ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
+                          (int64_t)batch_size, &stop.token, PyArray_DATA((PyArrayObject *)sums));
+    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
     self->plan.sample_weight = NULL;
     self->busy = 0;
     if (ptc_py_raise_plan_status(st, &self->plan, "evaluate")) {
@@ -628,11 +638,9 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
         return NULL;
     }
     self->busy = 1;
-    Py_BEGIN_ALLOW_THREADS
-    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, &stop.token,
-                          PyArray_DATA((PyArrayObject *)out));
-    Py_END_ALLOW_THREADS
-    ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size,
+                                                 &stop.token, PyArray_DATA((PyArrayObject *)out));
+    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
     self->busy = 0;
     if (ptc_py_raise_status(st, "predict")) {
         Py_DECREF(out);
@@ -674,8 +682,7 @@ static PyGetSetDef Plan_getset[] = {
 };
 
 PyTypeObject ptc_py_PlanType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "pytrainc._C.Plan",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pytrainc._C.Plan",
     .tp_basicsize = sizeof(PlanObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "A compiled model: ops over buffers, run by the C engine.",
@@ -685,4 +692,3 @@ PyTypeObject ptc_py_PlanType = {
     .tp_methods = Plan_methods,
     .tp_getset = Plan_getset,
 };
-

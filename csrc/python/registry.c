@@ -84,7 +84,8 @@ static const char *const sched_names[] = {PTC_SCHEDULES(KIND_STR) NULL};
 static const char *const flag_names[] = {PTC_OP_FLAGS(FLAG_STR) NULL};
 static const int flag_bits[] = {PTC_OP_FLAGS(FLAG_BIT) 0};
 #define SCHED_PARAM_STR(K, NAME) #NAME,
-#define SCHED_PARAM_LIST(K) static const char *const sched_##K##_params[] = {PTC_SCHED_##K##_PARAMS(SCHED_PARAM_STR, K) NULL};
+#define SCHED_PARAM_LIST(K) \
+    static const char *const sched_##K##_params[] = {PTC_SCHED_##K##_PARAMS(SCHED_PARAM_STR, K) NULL};
 PTC_SCHEDULES(SCHED_PARAM_LIST)
 #define SCHED_PARAM_ROW(K) sched_##K##_params,
 static const char *const *const sched_params[] = {PTC_SCHEDULES(SCHED_PARAM_ROW) NULL};
@@ -100,7 +101,10 @@ int ptc_py_add_registry(PyObject *m) {
         if (set_lower(flags, flag_names[i], PyLong_FromLong(flag_bits[i])) < 0) Py_CLEAR(flags);
     for (int i = 0; sp && sched_names[i]; i++)
         if (set_lower(sp, sched_names[i], name_tuple(sched_params[i])) < 0) Py_CLEAR(sp);
-    struct { const char *name; PyObject *value; } items[] = {
+    struct {
+        const char *name;
+        PyObject *value;
+    } items[] = {
         {"OPS", ops_dict()},
         {"OP_FLAGS", flags},
         {"ACTIVATIONS", kinds_dict(act_names, 0)},

@@ -8,7 +8,8 @@ static ptc_rng *rng_state_any(PyObject *o) {
     PyArrayObject *a = ptc_py_check_array(o, NPY_UINT64, 1, 1, "rng state");
     if (!a) return NULL;
     if (PyArray_DIM(a, 0) != 4) {
-        PyErr_Format(PyExc_ValueError, "rng state must hold 4 uint64 words. Received: %zd", (Py_ssize_t)PyArray_DIM(a, 0));
+        PyErr_Format(PyExc_ValueError, "rng state must hold 4 uint64 words. Received: %zd",
+                     (Py_ssize_t)PyArray_DIM(a, 0));
         return NULL;
     }
     return (ptc_rng *)PyArray_DATA(a);
@@ -45,10 +46,18 @@ static PyObject *py_rng_fill(PyObject *mod, PyObject *args) {
     float *d = PyArray_DATA(out);
     int64_t n = (int64_t)PyArray_SIZE(out);
     switch (dist) {
-    case 0: ptc_rng_fill_uniform(r, d, n, (float)a, (float)b); break;
-    case 1: ptc_rng_fill_normal(r, d, n, (float)a, (float)b); break;
-    case 2: ptc_rng_fill_truncated_normal(r, d, n, (float)a, (float)b); break;
-    default: PyErr_Format(PyExc_ValueError, "unknown distribution %d", dist); return NULL;
+        case 0:
+            ptc_rng_fill_uniform(r, d, n, (float)a, (float)b);
+            break;
+        case 1:
+            ptc_rng_fill_normal(r, d, n, (float)a, (float)b);
+            break;
+        case 2:
+            ptc_rng_fill_truncated_normal(r, d, n, (float)a, (float)b);
+            break;
+        default:
+            PyErr_Format(PyExc_ValueError, "unknown distribution %d", dist);
+            return NULL;
     }
     Py_RETURN_NONE;
 }

@@ -19,9 +19,7 @@ def _warn(message):
     """
     stacklevel = 2  # The caller of _warn, as with a plain stacklevel=2.
     frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-        _PACKAGE_DIR
-    ):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back
         stacklevel += 1
     warnings.warn(message, UserWarning, stacklevel=stacklevel)
@@ -55,8 +53,7 @@ def _check_int(owner, name, value, minimum=0):
     expected = "a non-negative integer" if minimum == 0 else "a positive integer"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{owner} expects `{name}` to be {expected}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
+            f"{owner} expects `{name}` to be {expected}. Received: {name}={value!r} of type {type(value).__name__}"
         )
     if value < minimum:
         raise ValueError(f"{owner} expects `{name}` to be {expected}. Received: {name}={value}")
@@ -66,13 +63,10 @@ def _check_int(owner, name, value, minimum=0):
 def _check_finite_number(owner, name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
-            f"{owner} expects `{name}` to be a real number. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
+            f"{owner} expects `{name}` to be a real number. Received: {name}={value!r} of type {type(value).__name__}"
         )
     if not math.isfinite(value):
-        raise ValueError(
-            f"{owner} expects `{name}` to be a finite number. Received: {name}={value}"
-        )
+        raise ValueError(f"{owner} expects `{name}` to be a finite number. Received: {name}={value}")
     return float(value)
 
 

@@ -53,8 +53,7 @@ def _decode(value, tensors, path):
             name = value["__tensor__"]
             if not isinstance(name, str) or name not in tensors:
                 raise ValueError(
-                    f"{path}: a callback state refers to the tensor {name!r}, which the backup "
-                    "does not hold"
+                    f"{path}: a callback state refers to the tensor {name!r}, which the backup does not hold"
                 )
             return tensors[name]
         if isinstance(value.get("__list__"), list):
@@ -142,9 +141,7 @@ class BackupAndRestore(Callback):
         super().__init__()
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")
-        if save_freq != "epoch" and (
-            isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq <= 0
-        ):
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq <= 0):
             raise ValueError(
                 "Invalid value for argument `save_freq`. Expected 'epoch' or a positive integer. "
                 f"Received: save_freq={save_freq!r}"
@@ -235,13 +232,11 @@ class BackupAndRestore(Callback):
         epoch, batch = _position(path, position)
         if batch_size < 1:
             raise ValueError(
-                f"{path}: the backup's batch size is damaged. Expected a positive integer. "
-                f"Received: {batch_size}"
+                f"{path}: the backup's batch size is damaged. Expected a positive integer. Received: {batch_size}"
             )
         if lr is not None and type(lr) not in (int, float):
             raise ValueError(
-                f"{path}: the backup's learning rate is damaged. Expected a number or null. "
-                f"Received: {repr(lr)[:200]}"
+                f"{path}: the backup's learning rate is damaged. Expected a number or null. Received: {repr(lr)[:200]}"
             )
         sums = tensors.get("sums")
         if batch > 0 and (sums is None or sums.dtype != np.float64 or sums.ndim != 1):
@@ -256,9 +251,9 @@ class BackupAndRestore(Callback):
         for state in rngs:
             if state is None or state.shape != (4,) or state.dtype != np.uint64 or not state.any():
                 raise ValueError(f"{path}: a generator state is missing or damaged")
-        weights = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
+        weights = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
         model.load_state_dict(weights, strict=True)
-        opt_state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}
+        opt_state = {k[len("optimizer/") :]: v for k, v in tensors.items() if k.startswith("optimizer/")}
         model.optimizer._load_variables(opt_state)
         if lr is not None:
             model.optimizer.learning_rate = lr
@@ -272,12 +267,10 @@ class BackupAndRestore(Callback):
         """Pairs each other callback with the state the backup gives it, as its class declares it."""
         path = self._path
         if not isinstance(saved, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("class"), str) and isinstance(c.get("state"), dict)
-            for c in saved
+            isinstance(c, dict) and isinstance(c.get("class"), str) and isinstance(c.get("state"), dict) for c in saved
         ):
             raise ValueError(
-                f"{path}: the backup's callback states are damaged. Expected a list of "
-                "{'class': str, 'state': dict}."
+                f"{path}: the backup's callback states are damaged. Expected a list of {{'class': str, 'state': dict}}."
             )
         others = self._others()
         if [type(c).__name__ for c in others] != [c["class"] for c in saved]:

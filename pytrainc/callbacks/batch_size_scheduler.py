@@ -87,9 +87,7 @@ class BatchSizeScheduler(Callback):
                 f"Received: factor={factor!r} of type {type(factor).__name__}"
             )
         if factor < 2:
-            raise ValueError(
-                f"BatchSizeScheduler expects `factor` to be an integer >= 2. Received: factor={factor}"
-            )
+            raise ValueError(f"BatchSizeScheduler expects `factor` to be an integer >= 2. Received: factor={factor}")
         if max_batch_size is not None:
             max_batch_size = _check_int(owner, "max_batch_size", max_batch_size, minimum=1)
         self.schedule = schedule
@@ -128,8 +126,7 @@ class BatchSizeScheduler(Callback):
         initial = self._model_batch_size()
         if isinstance(initial, bool) or not isinstance(initial, (numbers.Integral, np.integer)) or initial < 1:
             raise ValueError(
-                "BatchSizeScheduler expects the model's batch size to be a "
-                f"positive integer. Received: {initial!r}"
+                f"BatchSizeScheduler expects the model's batch size to be a positive integer. Received: {initial!r}"
             )
         initial = int(initial)
         if self.max_batch_size is not None and self.max_batch_size < initial:

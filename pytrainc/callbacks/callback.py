@@ -287,9 +287,7 @@ class Callback:
         """
 
 
-class ResumePoint(
-    collections.namedtuple("ResumePoint", ("epoch", "batch", "sums", "epoch_rng", "source"))
-):
+class ResumePoint(collections.namedtuple("ResumePoint", ("epoch", "batch", "sums", "epoch_rng", "source"))):
     """Where `fit()` resumes an interrupted run, as `Callback.resume_point` returns it.
 
     Attributes:

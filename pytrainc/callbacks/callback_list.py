@@ -19,11 +19,7 @@ _TEST_BATCH_HOOKS = ("on_test_batch_begin", "on_test_batch_end")
 _PREDICT_BATCH_HOOKS = ("on_predict_batch_begin", "on_predict_batch_end")
 _PROGRESS_HOOKS = ("on_train_progress",)
 _DEFAULT_HOOKS = {
-    name: {
-        cls.__dict__[name]
-        for cls in (Callback, ProgbarLogger)
-        if name in cls.__dict__
-    }
+    name: {cls.__dict__[name] for cls in (Callback, ProgbarLogger) if name in cls.__dict__}
     for name in _TRAIN_BATCH_HOOKS + _TEST_BATCH_HOOKS + _PREDICT_BATCH_HOOKS + _PROGRESS_HOOKS
 }
 
@@ -188,9 +184,7 @@ class CallbackList(Callback):
         `ProgbarLogger` wants them only with `verbose=1`, tqdm installed and
         `sys.stdout` a terminal or Jupyter.
         """
-        return any(
-            _declared(cb, "_train_progress_needed", _PROGRESS_HOOKS) for cb in self.callbacks
-        )
+        return any(_declared(cb, "_train_progress_needed", _PROGRESS_HOOKS) for cb in self.callbacks)
 
     @property
     def engine_batch_hooks(self):
@@ -201,9 +195,7 @@ class CallbackList(Callback):
         `fit()` calls `on_engine_batch_end("nonfinite_loss", batch, logs)`.
         """
         return frozenset(
-            cb._engine_batch_hook
-            for cb in self.callbacks
-            if getattr(cb, "_engine_batch_hook", None) is not None
+            cb._engine_batch_hook for cb in self.callbacks if getattr(cb, "_engine_batch_hook", None) is not None
         )
 
     def on_engine_batch_end(self, kind, batch, logs=None):

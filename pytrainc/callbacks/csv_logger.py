@@ -45,13 +45,11 @@ class CSVLogger(Callback):
         owner = type(self).__name__
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(
-                f"{owner} expects `separator` to be a one-character string. "
-                f"Received: separator={separator!r}"
+                f"{owner} expects `separator` to be a one-character string. Received: separator={separator!r}"
             )
-        if separator in "\r\n\"":
+        if separator in '\r\n"':
             raise ValueError(
-                f"{owner} cannot use a line break or '\"' as the separator. "
-                f"Received: separator={separator!r}"
+                f"{owner} cannot use a line break or '\"' as the separator. Received: separator={separator!r}"
             )
         self.sep = separator
         self.filename = _fspath(owner, "filename", filename)
@@ -98,9 +96,7 @@ class CSVLogger(Callback):
     def _handle_value(value):
         if isinstance(value, str):
             return value
-        if isinstance(value, collections.abc.Iterable) and not (
-            isinstance(value, np.ndarray) and value.ndim == 0
-        ):
+        if isinstance(value, collections.abc.Iterable) and not (isinstance(value, np.ndarray) and value.ndim == 0):
             return f'"[{", ".join(map(str, value))}]"'
         return value
 
@@ -130,9 +126,7 @@ class CSVLogger(Callback):
                 f"file's columns are fixed at the first epoch ({', '.join(self.keys)})."
             )
         if self.writer is None:
-            self.writer = csv.DictWriter(
-                self.csv_file, fieldnames=["epoch"] + self.keys, dialect=self._dialect()
-            )
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys, dialect=self._dialect())
             if self.append_header:
                 self.writer.writeheader()
         row = {"epoch": epoch}

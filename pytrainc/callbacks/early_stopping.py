@@ -107,9 +107,7 @@ class EarlyStopping(MonitorCallback):
         super().__init__(monitor=monitor, mode=mode, min_delta=min_delta)
         owner = type(self).__name__
         self.patience = _check_int(owner, "patience", patience)
-        self.start_from_epoch = _check_int(
-            owner, "start_from_epoch", start_from_epoch
-        )
+        self.start_from_epoch = _check_int(owner, "start_from_epoch", start_from_epoch)
         if baseline is not None:
             baseline = _check_finite_number(owner, "baseline", baseline)
         self.baseline = baseline
@@ -169,10 +167,7 @@ class EarlyStopping(MonitorCallback):
             _print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                _print(
-                    "Restoring model weights from the end of the best epoch: "
-                    f"{self.best_epoch + 1}."
-                )
+                _print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
             self.restored_epoch = self.best_epoch
             history = getattr(self.model, "history", None)

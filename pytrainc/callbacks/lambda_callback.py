@@ -7,8 +7,14 @@ _CALLBACK_HOOKS = frozenset(
     name for name in dir(Callback) if name.startswith("on_") and callable(getattr(Callback, name))
 )
 # The hooks of LambdaCallback's signature, in its order (Keras's).
-_NAMED_HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end",
-                "on_train_batch_begin", "on_train_batch_end")
+_NAMED_HOOKS = (
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_begin",
+    "on_train_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+)
 
 
 class LambdaCallback(Callback):
@@ -58,8 +64,14 @@ class LambdaCallback(Callback):
         **kwargs,
     ):
         super().__init__()
-        functions = (on_epoch_begin, on_epoch_end, on_train_begin, on_train_end,
-                     on_train_batch_begin, on_train_batch_end)
+        functions = (
+            on_epoch_begin,
+            on_epoch_end,
+            on_train_begin,
+            on_train_end,
+            on_train_batch_begin,
+            on_train_batch_end,
+        )
         hooks = dict(zip(_NAMED_HOOKS, functions))
         for name, function in kwargs.items():
             if name not in _CALLBACK_HOOKS:

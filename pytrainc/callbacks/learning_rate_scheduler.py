@@ -95,10 +95,7 @@ class LearningRateScheduler(Callback):
         learning_rate = float(learning_rate)
         _set_learning_rate(owner, self.model, learning_rate)
         if self.verbose > 0:
-            _print(
-                f"Epoch {epoch + 1}: LearningRateScheduler setting learning "
-                f"rate to {learning_rate}."
-            )
+            _print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {learning_rate}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

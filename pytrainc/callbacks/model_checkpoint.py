@@ -201,8 +201,7 @@ class ModelCheckpoint(MonitorCallback):
             ) from None
         except (ValueError, TypeError, IndexError, AttributeError) as exc:
             raise ValueError(
-                f'Failed to format this callback filepath: "{self.filepath}". '
-                f"Reason: {exc}. Values: {values!r}"
+                f'Failed to format this callback filepath: "{self.filepath}". Reason: {exc}. Values: {values!r}'
             ) from None
 
     def _should_save_model(self, epoch, logs, filepath):

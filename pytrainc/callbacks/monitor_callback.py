@@ -120,14 +120,10 @@ class MonitorCallback(Callback):
                 f"{type(monitor).__name__}"
             )
         if not monitor:
-            raise ValueError(
-                f"{owner} expects `monitor` to be a non-empty metric name. "
-                "Received: monitor=''"
-            )
+            raise ValueError(f"{owner} expects `monitor` to be a non-empty metric name. Received: monitor=''")
         if mode not in ("auto", "min", "max"):
             _warn(
-                f"{owner} mode {mode!r} is unknown: expected one of 'auto', "
-                "'min', 'max'. Falling back to 'auto' mode."
+                f"{owner} mode {mode!r} is unknown: expected one of 'auto', 'min', 'max'. Falling back to 'auto' mode."
             )
             mode = "auto"
         if baseline is not None:

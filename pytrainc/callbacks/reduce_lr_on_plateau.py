@@ -84,10 +84,7 @@ class ReduceLROnPlateau(MonitorCallback):
         owner = type(self).__name__
         factor = _check_finite_number(owner, "factor", factor)
         if factor >= 1.0:
-            raise ValueError(
-                "ReduceLROnPlateau does not support a factor >= 1.0. "
-                f"Received factor={factor}"
-            )
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
         if factor <= 0.0:
             raise ValueError(
                 "ReduceLROnPlateau expects a factor in (0, 1): the new rate is "
@@ -95,9 +92,7 @@ class ReduceLROnPlateau(MonitorCallback):
             )
         min_lr = _check_finite_number(owner, "min_lr", min_lr)
         if min_lr < 0:
-            raise ValueError(
-                f"ReduceLROnPlateau expects `min_lr` >= 0. Received: min_lr={min_lr}"
-            )
+            raise ValueError(f"ReduceLROnPlateau expects `min_lr` >= 0. Received: min_lr={min_lr}")
         self.factor = factor
         self.min_lr = min_lr
         self.patience = _check_int(owner, "patience", patience)
@@ -145,9 +140,6 @@ class ReduceLROnPlateau(MonitorCallback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     _set_learning_rate(owner, self.model, new_lr)
                     if self.verbose > 0:
-                        _print(
-                            f"Epoch {epoch + 1}: ReduceLROnPlateau reducing "
-                            f"learning rate to {new_lr}."
-                        )
+                        _print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
                     self.cooldown_counter = self.cooldown
                     self.wait = 0

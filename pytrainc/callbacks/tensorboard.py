@@ -119,8 +119,7 @@ class TensorBoard(Callback):
             update_freq = int(update_freq)
         if write_images:
             raise ValueError(
-                "TensorBoard(write_images=True) is not supported by pytrainc yet. "
-                "Received: write_images=True"
+                "TensorBoard(write_images=True) is not supported by pytrainc yet. Received: write_images=True"
             )
         if profile_batch not in (0, None):
             raise ValueError(

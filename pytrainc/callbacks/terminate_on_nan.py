@@ -56,8 +56,7 @@ class TerminateOnNaN(Callback):
             return
         if self.raise_error:
             raise RuntimeError(
-                f"NaN or Inf loss encountered at batch {batch}. "
-                f"Loss value: {loss}. Terminating training immediately."
+                f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. Terminating training immediately."
             )
         if self._reported == batch and self.model.stop_training:
             return  # Already reported by the other route for this batch.

@@ -97,11 +97,9 @@ class _DtypeSpec:
             raise ValueError(f"Expected a numpy dtype state tuple. Received: {_short(state)}")
         byte_order = _text(state[1])
         if byte_order not in _BYTE_ORDERS:
-            raise ValueError(f"Expected a dtype byte order in {_BYTE_ORDERS}. "
-                             f"Received: {_short(state[1])}")
+            raise ValueError(f"Expected a dtype byte order in {_BYTE_ORDERS}. Received: {_short(state[1])}")
         if any(item is not None for item in state[2:5]):
-            raise ValueError("Expected a plain numeric dtype. Received: a dtype with "
-                             "subarray, names or fields")
+            raise ValueError("Expected a plain numeric dtype. Received: a dtype with subarray, names or fields")
         if not all(_is_int(item) for item in (state[0],) + state[5:8]):
             raise ValueError(f"Expected integer fields in a dtype state. Received: {_short(state)}")
         if len(state) == 9 and state[8] is not None:
@@ -113,8 +111,9 @@ def _dtype(typestr, align=False, copy=False, *rest):
     """Stands for `numpy.dtype` while unpickling."""
     name = _text(typestr)
     if rest or name not in _DTYPES or not _is_int(align) or not _is_int(copy):
-        raise ValueError(f"Expected a numpy dtype in {sorted(_DTYPES)}. "
-                         f"Received: dtype{_short((typestr, align, copy) + rest)}")
+        raise ValueError(
+            f"Expected a numpy dtype in {sorted(_DTYPES)}. Received: dtype{_short((typestr, align, copy) + rest)}"
+        )
     return _DtypeSpec(_DTYPES[name])
 
 
@@ -136,8 +135,7 @@ class _ArraySpec:
                 raise ValueError(f"Expected array state version 1. Received: {_short(state[0])}")
             state = state[1:]
         shape, spec, is_fortran, raw = state
-        if (not isinstance(shape, tuple) or len(shape) > 32
-                or not all(_is_int(n) and n >= 0 for n in shape)):
+        if not isinstance(shape, tuple) or len(shape) > 32 or not all(_is_int(n) and n >= 0 for n in shape):
             raise ValueError(f"Expected an array shape of non-negative ints. Received: {_short(shape)}")
         if not isinstance(spec, _DtypeSpec):
             raise ValueError(f"Expected a numpy dtype in the array state. Received: {_short(spec)}")
@@ -150,8 +148,10 @@ class _ArraySpec:
             dtype = dtype.newbyteorder(spec.byte_order)
         expected = math.prod(shape) * dtype.itemsize
         if len(raw) != expected:
-            raise ValueError(f"Expected {expected} data bytes for an array of shape {shape} and "
-                             f"dtype {dtype}. Received: {len(raw)} bytes")
+            raise ValueError(
+                f"Expected {expected} data bytes for an array of shape {shape} and "
+                f"dtype {dtype}. Received: {len(raw)} bytes"
+            )
         array = np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if is_fortran else "C")
         self.array = np.array(array, dtype=dtype.newbyteorder("="), order="C")  # own, writable copy
 
@@ -159,16 +159,17 @@ class _ArraySpec:
 def _reconstruct(marker, shape, typecode):
     """Stands for `numpy.core.multiarray._reconstruct` while unpickling."""
     if marker is not _NDARRAY or shape != (0,) or _text(typecode) != "b":
-        raise ValueError("Expected _reconstruct(numpy.ndarray, (0,), b'b'). "
-                         f"Received: _reconstruct{_short((marker, shape, typecode))}")
+        raise ValueError(
+            "Expected _reconstruct(numpy.ndarray, (0,), b'b'). "
+            f"Received: _reconstruct{_short((marker, shape, typecode))}"
+        )
     return _ArraySpec()
 
 
 def _latin1_encode(text, encoding):
     """Stands for `_codecs.encode`, which Python 3 uses for bytes under protocol 2."""
     if not isinstance(text, str) or encoding != "latin1":
-        raise ValueError(f"Expected _codecs.encode(str, 'latin1'). "
-                         f"Received: encode{_short((text, encoding))}")
+        raise ValueError(f"Expected _codecs.encode(str, 'latin1'). Received: encode{_short((text, encoding))}")
     return text.encode("latin-1")
 
 
@@ -187,12 +188,13 @@ class _Unpickler(pickle.Unpickler):
         stand_in = _STAND_INS.get((module, name))
         if stand_in is not None:
             return stand_in
-        raise ValueError(f"Refusing to load the global {module}.{name}: the file may be "
-                         "malicious. Only NumPy array reconstruction is allowed")
+        raise ValueError(
+            f"Refusing to load the global {module}.{name}: the file may be "
+            "malicious. Only NumPy array reconstruction is allowed"
+        )
 
     def persistent_load(self, pid):
-        raise ValueError(f"Refusing to load a persistent id ({_short(pid)}): the file may be "
-                         "malicious")
+        raise ValueError(f"Refusing to load a persistent id ({_short(pid)}): the file may be malicious")
 
 
 def load(fileobj, source):
@@ -217,8 +219,9 @@ def load(fileobj, source):
     except ValueError as err:
         raise ValueError(f"Cannot load '{source}': {err}") from err
     except Exception as err:  # any damage: truncated data, bad opcodes, bad memo, ...
-        raise ValueError(f"Cannot load '{source}': the pickle is damaged or truncated "
-                         f"({type(err).__name__}: {err})") from err
+        raise ValueError(
+            f"Cannot load '{source}': the pickle is damaged or truncated ({type(err).__name__}: {err})"
+        ) from err
 
 
 def _materialize(obj, depth, done):
@@ -232,8 +235,7 @@ def _materialize(obj, depth, done):
         return obj
     if isinstance(obj, _ArraySpec):
         if obj.array is None:
-            raise ValueError("Expected every array to have its state. Received: an array "
-                             "without BUILD")
+            raise ValueError("Expected every array to have its state. Received: an array without BUILD")
         return obj.array
     if not isinstance(obj, (list, tuple, dict)):
         raise ValueError(f"Expected only plain values and arrays. Received: {type(obj).__name__}")
@@ -242,8 +244,7 @@ def _materialize(obj, depth, done):
     key = id(obj)
     if key in done:
         if done[key] is _IN_PROGRESS:
-            raise ValueError("Expected no reference cycles. Received a container that "
-                             "contains itself")
+            raise ValueError("Expected no reference cycles. Received a container that contains itself")
         return done[key]
     done[key] = _IN_PROGRESS
     if isinstance(obj, dict):

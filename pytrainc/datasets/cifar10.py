@@ -84,20 +84,24 @@ def _read_batches(path, names):
                 if name in batches:
                     raise ValueError(f"Cannot load '{path}': the archive holds {member.name} twice")
                 if not member.isfile():
-                    raise ValueError(f"Cannot load '{path}': expected {member.name} to be a "
-                                     "regular file. Received: a link or special file")
+                    raise ValueError(
+                        f"Cannot load '{path}': expected {member.name} to be a "
+                        "regular file. Received: a link or special file"
+                    )
                 with archive.extractfile(member) as f:
-                    batches[name] = _check_batch(_safe_pickle.load(f, f"{path}:{member.name}"),
-                                                 f"{path}:{member.name}")
+                    batches[name] = _check_batch(_safe_pickle.load(f, f"{path}:{member.name}"), f"{path}:{member.name}")
     except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError):
         raise
     except _ARCHIVE_ERRORS as err:
-        raise ValueError(f"Cannot load '{path}': the archive is truncated or damaged "
-                         f"({type(err).__name__}: {err})") from err
+        raise ValueError(
+            f"Cannot load '{path}': the archive is truncated or damaged ({type(err).__name__}: {err})"
+        ) from err
     missing = [f"{_DIRNAME}/{name}" for name in names if name not in batches]
     if missing:
-        raise ValueError(f"Cannot load '{path}': expected the CIFAR-10 batches {missing} in the "
-                         "archive. Received an archive without them")
+        raise ValueError(
+            f"Cannot load '{path}': expected the CIFAR-10 batches {missing} in the "
+            "archive. Received an archive without them"
+        )
     return batches
 
 
@@ -105,18 +109,21 @@ def _check_batch(batch, source):
     """Returns (data, labels) of one unpickled batch after checking its layout."""
     if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
         keys = sorted(map(str, batch)) if isinstance(batch, dict) else type(batch).__name__
-        raise ValueError(f"Cannot load '{source}': expected a dict with 'data' and 'labels'. "
-                         f"Received: {keys}")
+        raise ValueError(f"Cannot load '{source}': expected a dict with 'data' and 'labels'. Received: {keys}")
     data, labels = batch["data"], batch["labels"]
     if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != _PIXELS:
         shape = data.shape if isinstance(data, np.ndarray) else type(data).__name__
-        raise ValueError(f"Cannot load '{source}': expected 'data' of shape (N, {_PIXELS}). "
-                         f"Received: {shape}")
-    if (not isinstance(labels, list) or len(labels) != data.shape[0]
-            or not all(type(v) is int and 0 <= v < _NUM_CLASSES for v in labels)):
-        raise ValueError(f"Cannot load '{source}': expected 'labels' to be a list of "
-                         f"{data.shape[0]} ints in [0, {_NUM_CLASSES}). Received: "
-                         f"{type(labels).__name__} of length {_length(labels)}")
+        raise ValueError(f"Cannot load '{source}': expected 'data' of shape (N, {_PIXELS}). Received: {shape}")
+    if (
+        not isinstance(labels, list)
+        or len(labels) != data.shape[0]
+        or not all(type(v) is int and 0 <= v < _NUM_CLASSES for v in labels)
+    ):
+        raise ValueError(
+            f"Cannot load '{source}': expected 'labels' to be a list of "
+            f"{data.shape[0]} ints in [0, {_NUM_CLASSES}). Received: "
+            f"{type(labels).__name__} of length {_length(labels)}"
+        )
     return data, np.array(labels, dtype=np.uint8)
 
 

@@ -52,16 +52,22 @@ def load_data(path="mnist.npz"):
     arrays = saving.load_npz(file_path)  # allow_pickle=False, CRCs checked
     missing = [key for key in _KEYS if key not in arrays]
     if missing:
-        raise ValueError(f"Cannot load '{file_path}': expected the arrays {list(_KEYS)}. "
-                         f"Received: {list(arrays)} (missing {missing})")
+        raise ValueError(
+            f"Cannot load '{file_path}': expected the arrays {list(_KEYS)}. "
+            f"Received: {list(arrays)} (missing {missing})"
+        )
     splits = []
     for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
         x, y = arrays[x_key], arrays[y_key]
         if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != _IMAGE_SHAPE:
-            raise ValueError(f"Cannot load '{file_path}': expected {x_key} of dtype uint8 and "
-                             f"shape (N, 28, 28). Received: dtype={x.dtype}, shape={x.shape}")
+            raise ValueError(
+                f"Cannot load '{file_path}': expected {x_key} of dtype uint8 and "
+                f"shape (N, 28, 28). Received: dtype={x.dtype}, shape={x.shape}"
+            )
         if y.dtype != np.uint8 or y.shape != (x.shape[0],):
-            raise ValueError(f"Cannot load '{file_path}': expected {y_key} of dtype uint8 and "
-                             f"shape ({x.shape[0]},). Received: dtype={y.dtype}, shape={y.shape}")
+            raise ValueError(
+                f"Cannot load '{file_path}': expected {y_key} of dtype uint8 and "
+                f"shape ({x.shape[0]},). Received: dtype={y.dtype}, shape={y.shape}"
+            )
         splits.append((x, y))
     return tuple(splits)

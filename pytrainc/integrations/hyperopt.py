@@ -67,19 +67,34 @@ def objective(build_model, *fit_args, objective="val_loss", seed=0, **fit_kwargs
             model = build_model(params)
             history = model.fit(*fit_args, **fit_kwargs).history
         except Exception as exc:
-            return {"status": _hyperopt.STATUS_FAIL, "error": f"{type(exc).__name__}: {exc}",
-                    "traceback": traceback.format_exc(), "eval_time": time.perf_counter() - start}
+            return {
+                "status": _hyperopt.STATUS_FAIL,
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(),
+                "eval_time": time.perf_counter() - start,
+            }
         if goal.name not in history:
-            raise ValueError(f"Objective value missing in the fit's history, expected: {goal.name!r}, "
-                             f"found: {sorted(history)}")
-        values = [v if math.isfinite(v) else math.inf * (1 if goal.direction == "min" else -1)
-                  for v in map(float, history[goal.name])]
+            raise ValueError(
+                f"Objective value missing in the fit's history, expected: {goal.name!r}, found: {sorted(history)}"
+            )
+        values = [
+            v if math.isfinite(v) else math.inf * (1 if goal.direction == "min" else -1)
+            for v in map(float, history[goal.name])
+        ]
         best = min(range(len(values)), key=lambda i: goal.sort_key(values[i]))
         loss = values[best] if goal.direction == "min" else -values[best]
         if not math.isfinite(loss):
-            return {"status": _hyperopt.STATUS_FAIL, "error": f"{goal.name} was never finite",
-                    "eval_time": time.perf_counter() - start}
-        return {"loss": loss, "status": _hyperopt.STATUS_OK, "best_epoch": best, "history": history,
-                "eval_time": time.perf_counter() - start}
+            return {
+                "status": _hyperopt.STATUS_FAIL,
+                "error": f"{goal.name} was never finite",
+                "eval_time": time.perf_counter() - start,
+            }
+        return {
+            "loss": loss,
+            "status": _hyperopt.STATUS_OK,
+            "best_epoch": best,
+            "history": history,
+            "eval_time": time.perf_counter() - start,
+        }
 
     return fn

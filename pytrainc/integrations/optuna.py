@@ -57,8 +57,9 @@ class PruningCallback(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.monitor not in logs:
-            raise ValueError(f"PruningCallback monitors {self.monitor!r}, which the epoch's logs lack. "
-                             f"Available: {sorted(logs)}")
+            raise ValueError(
+                f"PruningCallback monitors {self.monitor!r}, which the epoch's logs lack. Available: {sorted(logs)}"
+            )
         value = float(logs[self.monitor])
         if not math.isfinite(value):  # Optuna refuses to report NaN; a diverged trial is a pruned one
             raise _optuna.TrialPruned(f"Trial was pruned at epoch {epoch}: {self.monitor} is {value}.")

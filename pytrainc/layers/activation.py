@@ -26,8 +26,10 @@ class ReLU(_ParamActivation):
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         if max_value is not None or threshold != 0.0:
-            raise ValueError("pytrainc's ReLU supports max_value=None and threshold=0.0 only. "
-                             f"Received: max_value={max_value!r}, threshold={threshold!r}")
+            raise ValueError(
+                "pytrainc's ReLU supports max_value=None and threshold=0.0 only. "
+                f"Received: max_value={max_value!r}, threshold={threshold!r}"
+            )
         self.negative_slope = number("negative_slope", negative_slope, low=0.0)
         self._activation = "leaky_relu" if self.negative_slope else "relu"
 

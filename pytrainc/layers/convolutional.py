@@ -5,7 +5,6 @@ height 1. The kernel is stored (kernel_h, kernel_w, in_channels, filters) as
 Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
 """
 
-
 from pytrainc.layers.core import _emit_activation, _KernelLayer
 
 
@@ -26,9 +25,11 @@ def conv_output_length(length, kernel, stride, dilation, padding, name):
     span = (kernel - 1) * dilation + 1
     if padding == "valid":
         if span > length:
-            raise ValueError(f"{name}: the kernel (size {kernel}, dilation {dilation}, spanning {span}) is larger "
-                             f"than its input (size {length}) with padding='valid'. Use padding='same' or a "
-                             "smaller kernel.")
+            raise ValueError(
+                f"{name}: the kernel (size {kernel}, dilation {dilation}, spanning {span}) is larger "
+                f"than its input (size {length}) with padding='valid'. Use padding='same' or a "
+                "smaller kernel."
+            )
         return (length - span) // stride + 1, 0
     if padding == "causal":
         return (length - 1) // stride + 1, span - 1
@@ -40,13 +41,29 @@ def conv_output_length(length, kernel, stride, dilation, padding, name):
 class _Conv(_KernelLayer):
     _rank = 2
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-            raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
-                             f"Received filters={filters!r}.")
+            raise ValueError(
+                f"Invalid value for argument `filters`. Expected a strictly positive value. "
+                f"Received filters={filters!r}."
+            )
         if data_format not in (None, "channels_last"):
             raise ValueError(f"pytrainc supports data_format='channels_last' only. Received: {data_format!r}")
         allowed = ("valid", "same", "causal") if self._rank == 1 else ("valid", "same")
@@ -58,14 +75,17 @@ class _Conv(_KernelLayer):
         self.strides = _tuple(strides, self._rank, "strides")
         self.dilation_rate = _tuple(dilation_rate, self._rank, "dilation_rate")
         self.padding = padding
-        self._init_kernel(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                          bias_regularizer)
+        self._init_kernel(
+            activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        )
 
     def _check_input(self, input_shape):
         if len(input_shape) != self._rank + 2:
             want = "(batch, height, width, channels)" if self._rank == 2 else "(batch, steps, channels)"
-            raise ValueError(f"{type(self).__name__} '{self.name}' expects inputs of rank {self._rank + 2}, "
-                             f"{want}. Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects inputs of rank {self._rank + 2}, "
+                f"{want}. Received: input_shape={tuple(input_shape)}"
+            )
 
     def build(self, input_shape):
         self._check_input(input_shape)
@@ -96,16 +116,38 @@ class _Conv(_KernelLayer):
     def _emit(self, builder, in_bufs, in_shapes):
         H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = self._geometry((None,) + tuple(in_shapes[0]))
         out = builder.buffer(OH * OW * self.filters)
-        builder.op("conv2d", in_bufs, out, params={"kernel": self.kernel, "bias": self.bias},
-                   h=H, w=W, c=C, kh=KH, kw=KW, f=self.filters, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW)
+        builder.op(
+            "conv2d",
+            in_bufs,
+            out,
+            params={"kernel": self.kernel, "bias": self.bias},
+            h=H,
+            w=W,
+            c=C,
+            kh=KH,
+            kw=KW,
+            f=self.filters,
+            sh=SH,
+            sw=SW,
+            dh=DH,
+            dw=DW,
+            pt=PT,
+            pl=PL,
+            oh=OH,
+            ow=OW,
+        )
         shape = self.compute_output_shape((None,) + tuple(in_shapes[0]))[1:]
         return self._emit_activity(builder, _emit_activation(builder, out, shape, self.activation))
 
     def get_config(self):
         return {
             **super().get_config(),
-            "filters": self.filters, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-            "padding": self.padding, "dilation_rate": list(self.dilation_rate), **self._kernel_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "dilation_rate": list(self.dilation_rate),
+            **self._kernel_config(),
         }
 
 
@@ -132,10 +174,18 @@ class Conv2D(_Conv):
 
     _rank = 2
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), **kwargs):
-        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                         dilation_rate=dilation_rate, **kwargs)
+    def __init__(
+        self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1), **kwargs
+    ):
+        super().__init__(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            **kwargs,
+        )
 
 
 class Conv1D(_Conv):

@@ -36,8 +36,7 @@ def _emit_activation(builder, in_buf, shape, activation, alpha=None):
         return in_buf
     kind, default_alpha = activations.kind_and_alpha(activation)
     out = builder.buffer(math.prod(shape))
-    builder.op("activation", [in_buf], out, kind=kind, width=shape[-1],
-               alpha=default_alpha if alpha is None else alpha)
+    builder.op("activation", [in_buf], out, kind=kind, width=shape[-1], alpha=default_alpha if alpha is None else alpha)
     return out
 
 
@@ -132,8 +131,16 @@ class Layer:
 
     _multi_input = False  # merge layers take a list of inputs
 
-    def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None, dtype=None,
-                 activity_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        name=None,
+        trainable=True,
+        input_shape=None,
+        input_dim=None,
+        dtype=None,
+        activity_regularizer=None,
+        **kwargs,
+    ):
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): {sorted(kwargs)}")
         if dtype not in (None, "float32", np.float32):
@@ -145,8 +152,10 @@ class Layer:
         self.built = False
         self._variables = []
         if input_dim is not None and input_shape is not None:
-            raise ValueError("Pass either input_shape or input_dim, not both. "
-                             f"Received: input_shape={input_shape!r}, input_dim={input_dim!r}")
+            raise ValueError(
+                "Pass either input_shape or input_dim, not both. "
+                f"Received: input_shape={input_shape!r}, input_dim={input_dim!r}"
+            )
         if input_dim is not None:
             input_shape = (input_dim,)
         self._input_shape_arg = _shape_tuple(input_shape, "input_shape") if input_shape is not None else None
@@ -178,8 +187,9 @@ class Layer:
     def set_weights(self, weights):
         weights = list(weights)
         if len(weights) != len(self._variables):
-            raise ValueError(f"Layer '{self.name}' expects {len(self._variables)} weight arrays. "
-                             f"Received: {len(weights)}")
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(self._variables)} weight arrays. Received: {len(weights)}"
+            )
         for v, w in zip(self._variables, weights):
             v.assign(w)
 
@@ -199,8 +209,10 @@ class Layer:
             self.built = True
             self._build_shape = sample_shape
         elif self._build_shape is not None and sample_shape != self._build_shape:
-            raise ValueError(f"Layer '{self.name}' was built for input shape {_with_batch(self._build_shape)}. "
-                             f"Received: {_with_batch(sample_shape)}")
+            raise ValueError(
+                f"Layer '{self.name}' was built for input shape {_with_batch(self._build_shape)}. "
+                f"Received: {_with_batch(sample_shape)}"
+            )
 
     def __call__(self, inputs):
         multi = isinstance(inputs, (list, tuple))
@@ -208,13 +220,17 @@ class Layer:
         if multi and not self._multi_input:
             raise ValueError(f"Layer '{self.name}' takes one input. Received: {len(tensors)} inputs")
         if not multi and self._multi_input:
-            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) takes a list of inputs, "
-                             f"e.g. {type(self).__name__}()([x1, x2]). Received: {type(inputs).__name__}")
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) takes a list of inputs, "
+                f"e.g. {type(self).__name__}()([x1, x2]). Received: {type(inputs).__name__}"
+            )
         for t in tensors:
             if not isinstance(t, KerasTensor):
-                raise TypeError(f"Layer '{self.name}' must be called on the output of pytrainc.layers.Input or "
-                                f"of another layer. Received: {type(t).__name__}. To run a model on "
-                                "data, use model.predict(x).")
+                raise TypeError(
+                    f"Layer '{self.name}' must be called on the output of pytrainc.layers.Input or "
+                    f"of another layer. Received: {type(t).__name__}. To run a model on "
+                    "data, use model.predict(x)."
+                )
         shapes = [tuple(t.sample_shape) for t in tensors]
         sample_shape = shapes if multi else shapes[0]
         self._build_for(sample_shape)
@@ -258,8 +274,13 @@ class Layer:
         if layers_module._LAYER_CLASSES.get(type(self).__name__) is not type(self):
             return copyreg.__newobj__, (type(self),), dict(self.__dict__)
         rng = getattr(self, "rng_state", None)
-        return _restore_layer, (layers_module.serialize(self), self._build_shape, self.get_weights(),
-                                [v._trainable for v in self._variables], None if rng is None else rng.copy())
+        return _restore_layer, (
+            layers_module.serialize(self),
+            self._build_shape,
+            self.get_weights(),
+            [v._trainable for v in self._variables],
+            None if rng is None else rng.copy(),
+        )
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
@@ -327,8 +348,9 @@ class _KernelLayer(Layer):
     """Shared by Dense and the convolutions: an activation, a kernel and an
     optional bias, with their initializers and regularizers."""
 
-    def _init_kernel(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                     bias_regularizer):
+    def _init_kernel(
+        self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+    ):
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -338,8 +360,9 @@ class _KernelLayer(Layer):
         self.kernel = self.bias = None
 
     def _build_kernel(self, kernel_shape, units):
-        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+        self.kernel = self.add_weight(
+            "kernel", kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer
+        )
         if self.use_bias:
             self.bias = self.add_weight("bias", (units,), self.bias_initializer, regularizer=self.bias_regularizer)
         self.built = True
@@ -375,14 +398,26 @@ class Dense(_KernelLayer):
     >>> model = Sequential([Input((8,)), Dense(10, activation="relu"), Dense(1)])
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Received an invalid value for `units`, expected a positive integer. Received: units={units!r}")
+            raise ValueError(
+                f"Received an invalid value for `units`, expected a positive integer. Received: units={units!r}"
+            )
         self.units = int(units)
-        self._init_kernel(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                          bias_regularizer)
+        self._init_kernel(
+            activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        )
 
     def build(self, input_shape):
         self._build_kernel((input_shape[-1], self.units), self.units)
@@ -394,10 +429,18 @@ class Dense(_KernelLayer):
         shape = in_shapes[0]
         rows = math.prod(shape[:-1])
         out = builder.buffer(rows * self.units)
-        builder.op("dense", in_bufs, out, params={"kernel": self.kernel, "bias": self.bias},
-                   rows=rows, units_in=shape[-1], units_out=self.units)
-        return self._emit_activity(builder, _emit_activation(builder, out, tuple(shape[:-1]) + (self.units,),
-                                                             self.activation))
+        builder.op(
+            "dense",
+            in_bufs,
+            out,
+            params={"kernel": self.kernel, "bias": self.bias},
+            rows=rows,
+            units_in=shape[-1],
+            units_out=self.units,
+        )
+        return self._emit_activity(
+            builder, _emit_activation(builder, out, tuple(shape[:-1]) + (self.units,), self.activation)
+        )
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, **self._kernel_config()}
@@ -423,5 +466,3 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
-
-

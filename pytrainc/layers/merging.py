@@ -22,8 +22,10 @@ class _Merge(Layer):
         first = tuple(input_shapes[0])
         for s in input_shapes[1:]:
             if tuple(s) != first:
-                raise ValueError(f"{type(self).__name__} '{self.name}' needs inputs of the same shape. "
-                                 f"Received: {[tuple(s) for s in input_shapes]}")
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}' needs inputs of the same shape. "
+                    f"Received: {[tuple(s) for s in input_shapes]}"
+                )
         return first
 
     def _check_count(self, input_shapes):
@@ -79,8 +81,9 @@ class Concatenate(_Merge):
     def _axis(self, rank):
         axis = self.axis if self.axis > 0 else rank + 1 + self.axis  # rank counts sample axes; +1 for batch
         if not 1 <= axis <= rank:
-            raise ValueError(f"Concatenate '{self.name}': axis {self.axis} is out of range for inputs of rank "
-                             f"{rank + 1}")
+            raise ValueError(
+                f"Concatenate '{self.name}': axis {self.axis} is out of range for inputs of rank {rank + 1}"
+            )
         return axis - 1  # index into the sample shape
 
     def compute_output_shape(self, input_shapes):
@@ -91,10 +94,12 @@ class Concatenate(_Merge):
             raise ValueError(f"Concatenate '{self.name}' needs inputs of the same rank. Received: {shapes}")
         a = self._axis(rank)
         for s in shapes[1:]:
-            if s[:a] + s[a + 1:] != shapes[0][:a] + shapes[0][a + 1:]:
-                raise ValueError(f"Concatenate '{self.name}' needs inputs whose shapes match except on the "
-                                 f"concatenation axis. Received: {[(None,) + s for s in shapes]}")
-        return (None,) + shapes[0][:a] + (sum(s[a] for s in shapes),) + shapes[0][a + 1:]
+            if s[:a] + s[a + 1 :] != shapes[0][:a] + shapes[0][a + 1 :]:
+                raise ValueError(
+                    f"Concatenate '{self.name}' needs inputs whose shapes match except on the "
+                    f"concatenation axis. Received: {[(None,) + s for s in shapes]}"
+                )
+        return (None,) + shapes[0][:a] + (sum(s[a] for s in shapes),) + shapes[0][a + 1 :]
 
     def _emit(self, builder, in_bufs, in_shapes):
         a = self._axis(len(in_shapes[0]))

@@ -32,12 +32,26 @@ class BatchNormalization(Layer):
     >>> x = Input((8,)); y = BatchNormalization()(Dense(16)(x))
     """
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if axis not in (-1,) and not (isinstance(axis, (list, tuple)) and list(axis) == [-1]):
-            raise ValueError(f"pytrainc's BatchNormalization normalizes the last axis (axis=-1). Received: axis={axis!r}")
+            raise ValueError(
+                f"pytrainc's BatchNormalization normalizes the last axis (axis=-1). Received: axis={axis!r}"
+            )
         momentum = number("momentum", momentum, low=0.0, high=1.0)
         epsilon = number("epsilon", epsilon, low=0.0, low_open=True)
         self.axis, self.momentum, self.epsilon = -1, momentum, epsilon
@@ -63,16 +77,31 @@ class BatchNormalization(Layer):
     def _emit(self, builder, in_bufs, in_shapes):
         shape = tuple(in_shapes[0])
         out = builder.buffer(math.prod(shape))
-        builder.op("batchnorm", in_bufs, out,
-                   params={"gamma": self.gamma, "beta": self.beta, "moving_mean": self.moving_mean,
-                           "moving_var": self.moving_variance},
-                   c=shape[-1], frozen=0 if self.trainable else 1, momentum=self.momentum, epsilon=self.epsilon)
+        builder.op(
+            "batchnorm",
+            in_bufs,
+            out,
+            params={
+                "gamma": self.gamma,
+                "beta": self.beta,
+                "moving_mean": self.moving_mean,
+                "moving_var": self.moving_variance,
+            },
+            c=shape[-1],
+            frozen=0 if self.trainable else 1,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+        )
         return out
 
     def get_config(self):
         return {
-            **super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),

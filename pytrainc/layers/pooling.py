@@ -23,8 +23,10 @@ class _Pool(Layer):
     def _geometry(self, input_shape):
         if len(input_shape) != self._rank + 2:
             want = "(batch, height, width, channels)" if self._rank == 2 else "(batch, steps, channels)"
-            raise ValueError(f"{type(self).__name__} '{self.name}' expects inputs of rank {self._rank + 2}, "
-                             f"{want}. Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects inputs of rank {self._rank + 2}, "
+                f"{want}. Received: input_shape={tuple(input_shape)}"
+            )
         if self._rank == 2:
             H, W, C = input_shape[1:]
             (KH, KW), (SH, SW) = self.pool_size, self.strides
@@ -46,8 +48,12 @@ class _Pool(Layer):
         return out
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
-                "padding": self.padding}
+        return {
+            **super().get_config(),
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+        }
 
 
 class MaxPooling2D(_Pool):
@@ -91,8 +97,10 @@ class _GlobalPool(Layer):
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) < 3:
-            raise ValueError(f"{type(self).__name__} '{self.name}' expects inputs with spatial axes, "
-                             f"(batch, ..., channels). Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects inputs with spatial axes, "
+                f"(batch, ..., channels). Received: input_shape={tuple(input_shape)}"
+            )
         if self.keepdims:
             return (None,) + (1,) * (len(input_shape) - 2) + (input_shape[-1],)
         return (None, input_shape[-1])
@@ -131,6 +139,16 @@ class GlobalMaxPooling1D(_GlobalPool):
     _op = "global_maxpool"
 
 
-LAYERS = {c.__name__: c for c in (MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D,
-                                  GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D,
-                                  GlobalMaxPooling1D)}
+LAYERS = {
+    c.__name__: c
+    for c in (
+        MaxPooling2D,
+        AveragePooling2D,
+        MaxPooling1D,
+        AveragePooling1D,
+        GlobalAveragePooling2D,
+        GlobalMaxPooling2D,
+        GlobalAveragePooling1D,
+        GlobalMaxPooling1D,
+    )
+}

@@ -27,17 +27,23 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not math.isfinite(rate) \
-                or not 0 <= rate < 1:
-            raise ValueError(f"Invalid value received for argument `rate`. Expected a float value between 0 and 1 "
-                             f"(1 excluded). Received: rate={rate!r}")
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, float, np.floating))
+            or not math.isfinite(rate)
+            or not 0 <= rate < 1
+        ):
+            raise ValueError(
+                f"Invalid value received for argument `rate`. Expected a float value between 0 and 1 "
+                f"(1 excluded). Received: rate={rate!r}"
+            )
         if noise_shape is not None:
-            raise ValueError("pytrainc's Dropout does not support noise_shape yet. Received: "
-                             f"noise_shape={noise_shape!r}")
+            raise ValueError(
+                f"pytrainc's Dropout does not support noise_shape yet. Received: noise_shape={noise_shape!r}"
+            )
         self.rate = float(rate)
         self.seed = seed
-        self.rng_state = utils.make_rng(seed) if seed is not None else utils.make_rng(
-            _C.rng_next(utils.global_rng()))
+        self.rng_state = utils.make_rng(seed) if seed is not None else utils.make_rng(_C.rng_next(utils.global_rng()))
 
     def _emit(self, builder, in_bufs, in_shapes):
         out = builder.buffer(math.prod(in_shapes[0]))

@@ -45,12 +45,16 @@ class Reshape(Layer):
         known = math.prod(d for d in self.target_shape if d != -1)
         if -1 in self.target_shape:
             if size % known:
-                raise ValueError(f"Reshape '{self.name}': cannot reshape {tuple(input_shape[1:])} "
-                                 f"({size} values) into {self.target_shape}")
+                raise ValueError(
+                    f"Reshape '{self.name}': cannot reshape {tuple(input_shape[1:])} "
+                    f"({size} values) into {self.target_shape}"
+                )
             return (None,) + tuple(size // known if d == -1 else d for d in self.target_shape)
         if known != size:
-            raise ValueError(f"Reshape '{self.name}': total size of the new shape {self.target_shape} ({known}) "
-                             f"must equal the input's {tuple(input_shape[1:])} ({size})")
+            raise ValueError(
+                f"Reshape '{self.name}': total size of the new shape {self.target_shape} ({known}) "
+                f"must equal the input's {tuple(input_shape[1:])} ({size})"
+            )
         return (None,) + self.target_shape
 
     def _emit(self, builder, in_bufs, in_shapes):

@@ -87,8 +87,10 @@ class Model(Trainer):
         self._call_lock = threading.RLock()
         if inputs is None and outputs is None:
             if type(self) is Model:
-                raise ValueError("Model needs inputs and outputs, e.g. Model(inputs=x, outputs=y). "
-                                 f"Received: inputs={inputs!r}, outputs={outputs!r}")
+                raise ValueError(
+                    "Model needs inputs and outputs, e.g. Model(inputs=x, outputs=y). "
+                    f"Received: inputs={inputs!r}, outputs={outputs!r}"
+                )
             return
         self._set_graph(inputs, outputs)
 
@@ -115,8 +117,10 @@ class Model(Trainer):
         visit(outputs)
         sources = [t for t in order if not t._inputs]
         if any(t is not inputs for t in sources):
-            raise ValueError("Graph disconnected: the outputs depend on an Input that is not the model's "
-                             f"`inputs`. Received inputs={inputs}")
+            raise ValueError(
+                "Graph disconnected: the outputs depend on an Input that is not the model's "
+                f"`inputs`. Received inputs={inputs}"
+            )
         if inputs not in sources:
             raise ValueError(f"The outputs do not depend on the model's inputs {inputs}.")
         layers, seen_layers = [], set()
@@ -163,12 +167,15 @@ class Model(Trainer):
     def _single(tensors, what):
         if isinstance(tensors, (list, tuple)):
             if len(tensors) != 1:
-                raise ValueError(f"pytrainc models take one input and one output for now. "
-                                 f"Received {len(tensors)} {what}")
+                raise ValueError(
+                    f"pytrainc models take one input and one output for now. Received {len(tensors)} {what}"
+                )
             tensors = tensors[0]
         if not isinstance(tensors, KerasTensor):
-            raise TypeError(f"`{what}` must be a KerasTensor from pytrainc.layers.Input or a layer call. "
-                            f"Received: {type(tensors).__name__}")
+            raise TypeError(
+                f"`{what}` must be a KerasTensor from pytrainc.layers.Input or a layer call. "
+                f"Received: {type(tensors).__name__}"
+            )
         return tensors
 
     @property
@@ -219,8 +226,8 @@ class Model(Trainer):
         offsets, off = {}, 0
         for v in trainable + frozen:
             n = v._value.size
-            params[off:off + n] = v._value.reshape(-1)
-            v._value = params[off:off + n].reshape(v._value.shape)
+            params[off : off + n] = v._value.reshape(-1)
+            v._value = params[off : off + n].reshape(v._value.shape)
             offsets[id(v)] = off
             off += n
         self._params = params
@@ -237,9 +244,11 @@ class Model(Trainer):
 
     def _require_built(self, what):
         if not self.built:
-            raise ValueError(f"{what}: the model has no input shape yet. Give the first layer an "
-                             "`input_shape`, start with `Input(shape)`, call `model.build(input_shape)` "
-                             "or fit it on data first.")
+            raise ValueError(
+                f"{what}: the model has no input shape yet. Give the first layer an "
+                "`input_shape`, start with `Input(shape)`, call `model.build(input_shape)` "
+                "or fit it on data first."
+            )
 
     # -- weights -----------------------------------------------------------
     @property
@@ -316,7 +325,9 @@ class Model(Trainer):
                 float32's range. Nothing is changed when it raises.
         """
         if not isinstance(state_dict, collections.abc.Mapping):
-            raise TypeError(f"load_state_dict expects a mapping of name -> array. Received: {type(state_dict).__name__}")
+            raise TypeError(
+                f"load_state_dict expects a mapping of name -> array. Received: {type(state_dict).__name__}"
+            )
         expected = self._state_names()
         names = {n for n, _ in expected}
         missing = [n for n, _ in expected if n not in state_dict]
@@ -327,8 +338,9 @@ class Model(Trainer):
                 continue
             value = np.asarray(state_dict[name])
             if value.shape != v.shape:
-                errors.append(f"size mismatch for {name}: the model has shape {v.shape}, "
-                              f"the state dict has shape {value.shape}")
+                errors.append(
+                    f"size mismatch for {name}: the model has shape {v.shape}, the state dict has shape {value.shape}"
+                )
             elif value.dtype.kind not in "fiub":
                 errors.append(f"{name} has dtype {value.dtype}; expected numbers")
             elif _value_problem(name, value):
@@ -339,14 +351,14 @@ class Model(Trainer):
             if missing:
                 errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(repr(k) for k in missing))
             if unexpected:
-                errors.insert(1 if missing else 0,
-                              "Unexpected key(s) in state_dict: " + ", ".join(repr(k) for k in unexpected))
+                errors.insert(
+                    1 if missing else 0, "Unexpected key(s) in state_dict: " + ", ".join(repr(k) for k in unexpected)
+                )
         if errors:
             raise StateDictError(f"Error(s) in loading state_dict for {self.name}:\n\t" + "\n\t".join(errors))
         for v, value in updates:
             v._value[...] = value
         return IncompatibleKeys(missing, unexpected)
-
 
     # -- description -------------------------------------------------------
     def summary(self, print_fn=None):
@@ -384,8 +396,13 @@ class Model(Trainer):
                 layer_index[id(layer)] = len(layer_configs)
                 layer_configs.append(layers_module.serialize(layer))
             nodes.append([layer_index[id(layer)], [index[id(p)] for p in t._inputs]])
-        return {"name": self.name, "layers": layer_configs, "nodes": nodes,
-                "input": index[id(self._graph["input"])], "output": index[id(self._graph["output"])]}
+        return {
+            "name": self.name,
+            "layers": layer_configs,
+            "nodes": nodes,
+            "input": index[id(self._graph["input"])],
+            "output": index[id(self._graph["output"])],
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -405,9 +422,11 @@ class Model(Trainer):
     def _compile_config(self):
         if not self.compiled:
             return None
-        return {"optimizer": optimizers_module.serialize(self.optimizer),
-                "loss": losses_module.serialize(self.loss),
-                "metrics": [metrics_module.serialize(m) for m in self._metric_specs]}
+        return {
+            "optimizer": optimizers_module.serialize(self.optimizer),
+            "loss": losses_module.serialize(self.loss),
+            "metrics": [metrics_module.serialize(m) for m in self._metric_specs],
+        }
 
     def save(self, filepath, overwrite=True):
         """Save architecture, weights and optimizer state to one file, as `keras.Model.save`.
@@ -487,11 +506,15 @@ class Model(Trainer):
         >>> proto = model.export("model.onnx", format="onnx")
         """
         if format != "onnx":
-            raise ValueError(f"pytrainc exports format='onnx' only (Keras's other formats need TensorFlow, "
-                             f"OpenVINO or LiteRT). Received: format={format!r}")
+            raise ValueError(
+                f"pytrainc exports format='onnx' only (Keras's other formats need TensorFlow, "
+                f"OpenVINO or LiteRT). Received: format={format!r}"
+            )
         if input_signature is not None:
-            raise ValueError("pytrainc exports the model's own input (with a dynamic batch dimension); "
-                             f"input_signature must be None. Received: {input_signature!r:.100}")
+            raise ValueError(
+                "pytrainc exports the model's own input (with a dynamic batch dimension); "
+                f"input_signature must be None. Received: {input_signature!r:.100}"
+            )
         unknown = sorted(set(kwargs) - {"opset_version"})
         if unknown:
             raise TypeError(f"export got unexpected keyword argument(s): {unknown}")
@@ -518,8 +541,10 @@ class Model(Trainer):
         from pytrainc.models.sequential import Sequential
 
         if type(self) not in (Model, Sequential):
-            raise TypeError(f"Cannot pickle or copy a {type(self).__name__}: pytrainc copies Model and Sequential "
-                            "through their configuration, which a subclass's own attributes are not part of")
+            raise TypeError(
+                f"Cannot pickle or copy a {type(self).__name__}: pytrainc copies Model and Sequential "
+                "through their configuration, which a subclass's own attributes are not part of"
+            )
         return _restore_model, model_file.model_state(self)
 
     def __call__(self, inputs):

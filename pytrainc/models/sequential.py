@@ -96,4 +96,3 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config):
         return cls([layers_module.deserialize(c) for c in config["layers"]], name=config.get("name"))
-

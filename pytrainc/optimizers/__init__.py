@@ -33,8 +33,10 @@ def _learning_rate(value):
     if isinstance(value, LearningRateSchedule):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError("Argument `learning_rate` should be a float or an instance of LearningRateSchedule. "
-                        f"Received: learning_rate={value!r}")
+        raise TypeError(
+            "Argument `learning_rate` should be a float or an instance of LearningRateSchedule. "
+            f"Received: learning_rate={value!r}"
+        )
     return _number("learning_rate", value)
 
 
@@ -64,19 +66,22 @@ class Optimizer:
     """
 
     _kind = None  # the C kernel, from _C.OPTIMIZERS; set by each subclass
-    _slots = ()    # names of the (P,) float32 state arrays this optimizer uses
+    _slots = ()  # names of the (P,) float32 state arrays this optimizer uses
     _scalars = {}  # names and start values of its (1,) float32 scalar state
 
-    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None):
+    def __init__(
+        self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None
+    ):
         self._learning_rate = _learning_rate(learning_rate)
         self.weight_decay = _number("weight_decay", weight_decay, optional=True)
         self.clipnorm = _number("clipnorm", clipnorm, low_open=True, optional=True)
         self.clipvalue = _number("clipvalue", clipvalue, low_open=True, optional=True)
         self.global_clipnorm = _number("global_clipnorm", global_clipnorm, low_open=True, optional=True)
         if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
-                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
         self.name = name if name is not None else type(self).__name__.lower()
         self._iterations = np.zeros(1, dtype=np.int64)
         self._state = {}
@@ -99,10 +104,12 @@ class Optimizer:
     def learning_rate(self, value):
         value = _learning_rate(value)
         if isinstance(self._learning_rate, LearningRateSchedule) and not isinstance(value, LearningRateSchedule):
-            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
-                            "`learning_rate` constructor argument, hence its learning rate is not settable. "
-                            "If you need the learning rate to be settable, you should instantiate the "
-                            "optimizer with a float `learning_rate` argument.")
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not settable. "
+                "If you need the learning rate to be settable, you should instantiate the "
+                "optimizer with a float `learning_rate` argument."
+            )
         self._learning_rate = value
         if self._plan is not None:
             if isinstance(value, LearningRateSchedule):
@@ -131,9 +138,13 @@ class Optimizer:
     # -- engine wiring
     def _hyper(self):
         """The hyper-parameters by their names in `_C.OPTIMIZER_HYPER`; absent ones are off (0)."""
-        return {"learning_rate": self._lr0(), "weight_decay": self.weight_decay or 0.0,
-                "clipnorm": self.clipnorm or 0.0, "clipvalue": self.clipvalue or 0.0,
-                "global_clipnorm": self.global_clipnorm or 0.0}
+        return {
+            "learning_rate": self._lr0(),
+            "weight_decay": self.weight_decay or 0.0,
+            "clipnorm": self.clipnorm or 0.0,
+            "clipvalue": self.clipvalue or 0.0,
+            "global_clipnorm": self.global_clipnorm or 0.0,
+        }
 
     def _hyper_array(self):
         """The hyper-parameters as the engine reads them: float64 in `_C.OPTIMIZER_HYPER` order, 0 for off."""
@@ -201,8 +212,14 @@ class Optimizer:
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr = schedules.serialize(lr)
-        return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
-                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
+        return {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -253,8 +270,17 @@ class SGD(Optimizer):
 
     _kind = _C.OPTIMIZERS["sgd"]
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, name="SGD"):
+    def __init__(
+        self,
+        learning_rate=0.01,
+        momentum=0.0,
+        nesterov=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="SGD",
+    ):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
         self.momentum = _number("momentum", momentum, high=1.0)
         self.nesterov = bool(nesterov)
@@ -292,8 +318,19 @@ class Adam(Optimizer):
 
     _kind = _C.OPTIMIZERS["adam"]
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adam"):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adam",
+    ):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
         self.beta_1 = _number("beta_1", beta_1, high=1.0, high_open=True)
         self.beta_2 = _number("beta_2", beta_2, high=1.0, high_open=True)
@@ -302,12 +339,22 @@ class Adam(Optimizer):
         self._slots = ("m", "v", "u") if self.amsgrad else ("m", "v")
 
     def _hyper(self):
-        return {**super()._hyper(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": float(self.amsgrad)}
+        return {
+            **super()._hyper(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": float(self.amsgrad),
+        }
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class AdamW(Adam):
@@ -331,12 +378,24 @@ class AdamW(Adam):
     >>> opt = pytrainc.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01)
     """
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adamw"):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adamw",
+    ):
         if weight_decay is None:
             raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm, clipvalue,
-                         global_clipnorm, name)
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm, clipvalue, global_clipnorm, name
+        )
 
 
 class RMSprop(Optimizer):
@@ -365,8 +424,19 @@ class RMSprop(Optimizer):
 
     _kind = _C.OPTIMIZERS["rmsprop"]
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop"):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="rmsprop",
+    ):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
         self.rho = _number("rho", rho, high=1.0, high_open=True)
         self.momentum = _number("momentum", momentum)
@@ -375,12 +445,22 @@ class RMSprop(Optimizer):
         self._slots = ("v",) + (("m",) if self.momentum else ()) + (("u",) if self.centered else ())
 
     def _hyper(self):
-        return {**super()._hyper(), "momentum": self.momentum, "epsilon": self.epsilon, "rho": self.rho,
-                "centered": float(self.centered)}
+        return {
+            **super()._hyper(),
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "rho": self.rho,
+            "centered": float(self.centered),
+        }
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                "centered": self.centered}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 class Adagrad(Optimizer):
@@ -406,8 +486,17 @@ class Adagrad(Optimizer):
     _kind = _C.OPTIMIZERS["adagrad"]
     _slots = ("v",)
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="adagrad"):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        initial_accumulator_value=0.1,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adagrad",
+    ):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
         self.initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
         self.epsilon = _number("epsilon", epsilon)
@@ -419,8 +508,11 @@ class Adagrad(Optimizer):
         return {**super()._hyper(), "epsilon": self.epsilon}
 
     def get_config(self):
-        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
 
 
 class Nadam(Optimizer):
@@ -450,8 +542,18 @@ class Nadam(Optimizer):
     _slots = ("m", "v")
     _scalars = {"u_product": 1.0}
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="nadam"):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="nadam",
+    ):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
         self.beta_1 = _number("beta_1", beta_1, high=1.0, high_open=True)
         self.beta_2 = _number("beta_2", beta_2, high=1.0, high_open=True)
@@ -493,8 +595,14 @@ def get(identifier):
         identifier = identifier.lower()
     if isinstance(identifier, dict) and "class_name" not in identifier:
         identifier = {"class_name": None, **identifier}
-    return from_identifier(identifier, what="optimizer", base=Optimizer, names=_BY_NAME, classes=_CLASSES,
-                           hint=". Expected a name such as 'adam', a dict from `serialize` or a pytrainc.optimizers.Optimizer")
+    return from_identifier(
+        identifier,
+        what="optimizer",
+        base=Optimizer,
+        names=_BY_NAME,
+        classes=_CLASSES,
+        hint=". Expected a name such as 'adam', a dict from `serialize` or a pytrainc.optimizers.Optimizer",
+    )
 
 
 def serialize(optimizer):

@@ -86,12 +86,22 @@ class ExponentialDecay(LearningRateSchedule):
         self.name = name
 
     def _params(self):
-        return _pack(self, initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
-                     decay_rate=self.decay_rate, staircase=float(self.staircase))
+        return _pack(
+            self,
+            initial_learning_rate=self.initial_learning_rate,
+            decay_steps=self.decay_steps,
+            decay_rate=self.decay_rate,
+            staircase=float(self.staircase),
+        )
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
 
 
 class InverseTimeDecay(ExponentialDecay):
@@ -122,8 +132,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         boundaries = [_number("boundaries", b) for b in boundaries]
         values = [_number("values", v, positive=True) for v in values]
         if len(values) != len(boundaries) + 1:
-            raise ValueError("The length of boundaries should be 1 less than the length of values. "
-                             f"Received: boundaries={boundaries}, values={values}")
+            raise ValueError(
+                "The length of boundaries should be 1 less than the length of values. "
+                f"Received: boundaries={boundaries}, values={values}"
+            )
         if any(b2 <= b1 for b1, b2 in zip(boundaries, boundaries[1:])):
             raise ValueError(f"boundaries must be strictly increasing. Received: {boundaries}")
         self.boundaries, self.values, self.name = boundaries, values, name
@@ -153,8 +165,15 @@ class PolynomialDecay(LearningRateSchedule):
 
     _kind = _C.SCHEDULES["polynomial"]
 
-    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
-                 name="PolynomialDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        end_learning_rate=0.0001,
+        power=1.0,
+        cycle=False,
+        name="PolynomialDecay",
+    ):
         self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, positive=True)
         self.decay_steps = _number("decay_steps", decay_steps, positive=True, allow_zero=False)
         self.end_learning_rate = _number("end_learning_rate", end_learning_rate, positive=True)
@@ -163,13 +182,24 @@ class PolynomialDecay(LearningRateSchedule):
         self.name = name
 
     def _params(self):
-        return _pack(self, initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
-                     end_learning_rate=self.end_learning_rate, power=self.power, cycle=float(self.cycle))
+        return _pack(
+            self,
+            initial_learning_rate=self.initial_learning_rate,
+            decay_steps=self.decay_steps,
+            end_learning_rate=self.end_learning_rate,
+            power=self.power,
+            cycle=float(self.cycle),
+        )
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
-                "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
 
 
 class CosineDecay(LearningRateSchedule):
@@ -186,8 +216,9 @@ class CosineDecay(LearningRateSchedule):
 
     _kind = _C.SCHEDULES["cosine"]
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
-                 warmup_steps=0):
+    def __init__(
+        self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None, warmup_steps=0
+    ):
         self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, positive=True)
         self.decay_steps = _number("decay_steps", decay_steps, positive=True, allow_zero=False)
         self.alpha = _number("alpha", alpha)
@@ -197,13 +228,24 @@ class CosineDecay(LearningRateSchedule):
 
     def _params(self):
         target = math.nan if self.warmup_target is None else self.warmup_target
-        return _pack(self, initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
-                     alpha=self.alpha, warmup_target=target, warmup_steps=self.warmup_steps)
+        return _pack(
+            self,
+            initial_learning_rate=self.initial_learning_rate,
+            decay_steps=self.decay_steps,
+            alpha=self.alpha,
+            warmup_target=target,
+            warmup_steps=self.warmup_steps,
+        )
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
-                "warmup_steps": self.warmup_steps}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "name": self.name,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
 
 
 class CosineDecayRestarts(LearningRateSchedule):
@@ -229,16 +271,37 @@ class CosineDecayRestarts(LearningRateSchedule):
         self.name = name
 
     def _params(self):
-        return _pack(self, initial_learning_rate=self.initial_learning_rate, first_decay_steps=self.first_decay_steps,
-                     t_mul=self.t_mul, m_mul=self.m_mul, alpha=self.alpha)
+        return _pack(
+            self,
+            initial_learning_rate=self.initial_learning_rate,
+            first_decay_steps=self.first_decay_steps,
+            t_mul=self.t_mul,
+            m_mul=self.m_mul,
+            alpha=self.alpha,
+        )
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
-                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
 
 
-_CLASSES = {c.__name__: c for c in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay,
-                                    CosineDecay, CosineDecayRestarts)}
+_CLASSES = {
+    c.__name__: c
+    for c in (
+        ExponentialDecay,
+        InverseTimeDecay,
+        PiecewiseConstantDecay,
+        PolynomialDecay,
+        CosineDecay,
+        CosineDecayRestarts,
+    )
+}
 
 
 def serialize(schedule):

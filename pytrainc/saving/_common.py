@@ -29,8 +29,7 @@ def fspath(path, argname="path"):
     if isinstance(path, (str, bytes, os.PathLike)):
         return os.fsdecode(path)
     raise TypeError(
-        f"Expected `{argname}` to be a str or os.PathLike. "
-        f"Received: {argname}={path!r} of type {type(path).__name__}"
+        f"Expected `{argname}` to be a str or os.PathLike. Received: {argname}={path!r} of type {type(path).__name__}"
     )
 
 

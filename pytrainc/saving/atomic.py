@@ -206,9 +206,7 @@ def atomic_write_bytes(path, chunks):
     with atomic_file(path) as f:
         for chunk in chunks:
             if isinstance(chunk, str):
-                raise TypeError(
-                    "Expected each chunk to be bytes-like. Received: a str; encode it first"
-                )
+                raise TypeError("Expected each chunk to be bytes-like. Received: a str; encode it first")
             if isinstance(chunk, np.ndarray) and not chunk.flags.c_contiguous:
                 chunk = np.ascontiguousarray(chunk)
             f.write(chunk)

@@ -144,8 +144,11 @@ def _collect(path, size, pid, fd):
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise bad_file(path, f"reading it took more than {time_limit(size):.0f} s, the limit for a file of "
-                                     f"{size} bytes (libhdf5 can loop forever on a damaged file); the file is damaged")
+                raise bad_file(
+                    path,
+                    f"reading it took more than {time_limit(size):.0f} s, the limit for a file of "
+                    f"{size} bytes (libhdf5 can loop forever on a damaged file); the file is damaged",
+                )
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
                 continue
@@ -154,8 +157,11 @@ def _collect(path, size, pid, fd):
                 break
             payload += chunk
             if len(payload) > cap:
-                raise bad_file(path, f"reading it produced more than {cap} bytes, more than a file of {size} bytes "
-                                     "can hold; the file is damaged")
+                raise bad_file(
+                    path,
+                    f"reading it produced more than {cap} bytes, more than a file of {size} bytes "
+                    "can hold; the file is damaged",
+                )
     except BaseException:  # a limit, or KeyboardInterrupt
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -180,8 +186,11 @@ def _result(path, size, payload, status):
     error = json.loads(body.decode("utf-8"))
     name, message = error["type"], error["message"]
     if name == "MemoryError":
-        raise bad_file(path, f"reading it needs more than {memory_limit(size) >> 20} MiB, the limit for a file "
-                             f"of {size} bytes; the file is damaged or crafted")
+        raise bad_file(
+            path,
+            f"reading it needs more than {memory_limit(size) >> 20} MiB, the limit for a file "
+            f"of {size} bytes; the file is damaged or crafted",
+        )
     if name == BadFile.__name__:
         raise BadFile(message)
     if name in _RAISED_AS_IS:

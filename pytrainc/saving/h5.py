@@ -79,8 +79,10 @@ def _h5py():
     try:
         import h5py
     except ImportError:
-        raise ImportError("Reading and writing HDF5 (.h5) files needs the optional dependency h5py. "
-                          "Install it with `pip install h5py`.") from None
+        raise ImportError(
+            "Reading and writing HDF5 (.h5) files needs the optional dependency h5py. "
+            "Install it with `pip install h5py`."
+        ) from None
     return h5py
 
 
@@ -157,8 +159,9 @@ def _get_name_list(group, name):
         if isinstance(item, (bytes, np.bytes_)):
             item = bytes(item).decode("utf8")
         if not isinstance(item, str):
-            raise TypeError(f"attribute {name!r} of group {group.name!r} holds {type(item).__name__} values, "
-                            "expected names")
+            raise TypeError(
+                f"attribute {name!r} of group {group.name!r} holds {type(item).__name__} values, expected names"
+            )
         out.append(item)
     return out
 
@@ -175,11 +178,15 @@ def _check_layer_names(layers):
     seen = set()
     for layer in layers:
         if "/" in layer.name or layer.name in (".", ""):
-            raise ValueError(f"Layer name {layer.name!r} cannot name an HDF5 group (it contains '/' or is "
-                             "empty). Rename the layer to save it as .h5")
+            raise ValueError(
+                f"Layer name {layer.name!r} cannot name an HDF5 group (it contains '/' or is "
+                "empty). Rename the layer to save it as .h5"
+            )
         if layer.name in seen:
-            raise ValueError(f"Two layers of the model are named {layer.name!r}; the HDF5 layout keys layers "
-                             "by name, so names must be unique. Rename one of them")
+            raise ValueError(
+                f"Two layers of the model are named {layer.name!r}; the HDF5 layout keys layers "
+                "by name, so names must be unique. Rename one of them"
+            )
         seen.add(layer.name)
 
 
@@ -364,13 +371,16 @@ def write_model(filepath, tensors, metadata, model):
             by_name[state_keys.MODEL + state_keys.state_name(i, v)] = v
     model_keys = [k for k in tensors if k.startswith(state_keys.MODEL)]
     if set(model_keys) != set(by_name):
-        raise ValueError(f"write_model: the 'model/' tensors {sorted(model_keys)} are not the model's weights "
-                         f"{sorted(by_name)}")
+        raise ValueError(
+            f"write_model: the 'model/' tensors {sorted(model_keys)} are not the model's weights {sorted(by_name)}"
+        )
     arrays = {id(by_name[k]): np.asarray(tensors[k]) for k in model_keys}
     for k in model_keys:
         if arrays[id(by_name[k])].shape != by_name[k].shape:
-            raise ValueError(f"write_model: tensor {k!r} has shape {arrays[id(by_name[k])].shape}, the model's "
-                             f"weight {by_name[k].shape}")
+            raise ValueError(
+                f"write_model: tensor {k!r} has shape {arrays[id(by_name[k])].shape}, the model's "
+                f"weight {by_name[k].shape}"
+            )
 
     def fill(f):
         paths = _write_legacy(f.create_group(_KERAS_WEIGHTS_GROUP), model, arrays)
@@ -454,10 +464,13 @@ class _Reader:
         nbytes = dtype.itemsize * (math.prod(shape) if shape is not None else 0)
         self._bytes += nbytes
         if self._bytes > self.size:
-            raise bad_file(self.path, f"dataset '{where}' declares shape {shape} of {dtype} ({nbytes} bytes), which "
-                                      f"brings the datasets to {self._bytes} bytes, more than the {self.size} bytes "
-                                      "of the whole file; it is damaged or crafted (pytrainc does not read "
-                                      "compressed datasets that expand past the file's size)")
+            raise bad_file(
+                self.path,
+                f"dataset '{where}' declares shape {shape} of {dtype} ({nbytes} bytes), which "
+                f"brings the datasets to {self._bytes} bytes, more than the {self.size} bytes "
+                "of the whole file; it is damaged or crafted (pytrainc does not read "
+                "compressed datasets that expand past the file's size)",
+            )
         value = self._values[dataset.name] = dataset[()]
         return value
 
@@ -467,12 +480,26 @@ class _Reader:
         except Exception:  # a damaged file can fail to close; never hide the first error
             if exc_type is None:
                 raise
-        if exc_type is not None and issubclass(exc_type, (OSError, KeyError, RuntimeError, TypeError,
-                                                          AttributeError, IndexError, UnicodeDecodeError,
-                                                          json.JSONDecodeError)) \
-                and not issubclass(exc_type, (FileNotFoundError, PermissionError, IsADirectoryError)):
-            raise bad_file(self.path, f"the HDF5 file is damaged or not in the expected layout "
-                                  f"({exc_type.__name__}: {exc})") from exc
+        if (
+            exc_type is not None
+            and issubclass(
+                exc_type,
+                (
+                    OSError,
+                    KeyError,
+                    RuntimeError,
+                    TypeError,
+                    AttributeError,
+                    IndexError,
+                    UnicodeDecodeError,
+                    json.JSONDecodeError,
+                ),
+            )
+            and not issubclass(exc_type, (FileNotFoundError, PermissionError, IsADirectoryError))
+        ):
+            raise bad_file(
+                self.path, f"the HDF5 file is damaged or not in the expected layout ({exc_type.__name__}: {exc})"
+            ) from exc
         return False
 
     def check_pytrainc(self):
@@ -495,8 +522,11 @@ class _Reader:
             stored = stored.decode("ascii", "replace")
         actual = _digest(self.h5py, f, self.read)
         if stored != actual:
-            raise bad_file(self.path, f"checksum mismatch: the file is damaged (the SHA-256 of its contents is "
-                                  f"{actual}, the file records {stored!r})")
+            raise bad_file(
+                self.path,
+                f"checksum mismatch: the file is damaged (the SHA-256 of its contents is "
+                f"{actual}, the file records {stored!r})",
+            )
         return kind
 
 
@@ -540,16 +570,20 @@ def _read_image(label, data):
             for name in sorted(group):
                 where = f"{group.name.rstrip('/')}/{name}".lstrip("/")
                 if not isinstance(group.get(name, getlink=True), h5py.HardLink):
-                    raise bad_file(label, f"'{where}' is a link; pytrainc reads no links (they can point into "
-                                          "other files)")
+                    raise bad_file(
+                        label, f"'{where}' is a link; pytrainc reads no links (they can point into other files)"
+                    )
                 item = group[name]
                 if isinstance(item, h5py.Group):
                     groups.append(item)
                 elif not isinstance(item, h5py.Dataset):
                     raise bad_file(label, f"'{where}' is a {type(item).__name__}, neither a group nor a dataset")
                 elif item.external or item.is_virtual:
-                    raise bad_file(label, f"dataset '{where}' is external or virtual (its values live in "
-                                          "other files); pytrainc reads only data stored in the file")
+                    raise bad_file(
+                        label,
+                        f"dataset '{where}' is external or virtual (its values live in "
+                        "other files); pytrainc reads only data stored in the file",
+                    )
                 else:
                     out[where] = _numeric(label, f"dataset '{where}'", r.read(item, where))
     return collections.OrderedDict(sorted(out.items())), {}
@@ -582,24 +616,30 @@ def _plan_legacy(r, group, model):
         if weight_names:
             saved.append((name, weight_names))
     if len(saved) != len(layers):
-        raise ValueError(f"Cannot load '{path}' into model '{model.name}': the file has weights for "
-                         f"{len(saved)} layer(s) {[n for n, _ in saved]}, the model has {len(layers)} layer(s) "
-                         f"with weights {[layer.name for layer in layers]}. Layers are matched by order.")
+        raise ValueError(
+            f"Cannot load '{path}' into model '{model.name}': the file has weights for "
+            f"{len(saved)} layer(s) {[n for n, _ in saved]}, the model has {len(layers)} layer(s) "
+            f"with weights {[layer.name for layer in layers]}. Layers are matched by order."
+        )
     plan = []
     for k, (layer, (name, weight_names)) in enumerate(zip(layers, saved)):
         variables = _legacy_weights(layer)
         if len(weight_names) != len(variables):
-            raise ValueError(f"Cannot load '{path}': layer #{k} with weights, '{layer.name}' "
-                             f"({type(layer).__name__}) in the model and '{name}' in the file, has "
-                             f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]} in the model and "
-                             f"{len(weight_names)} in the file {weight_names}")
+            raise ValueError(
+                f"Cannot load '{path}': layer #{k} with weights, '{layer.name}' "
+                f"({type(layer).__name__}) in the model and '{name}' in the file, has "
+                f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]} in the model and "
+                f"{len(weight_names)} in the file {weight_names}"
+            )
         for v, wname in zip(variables, weight_names):
             where = f"{name}/{wname}"
             value = _numeric(path, f"dataset '{where}'", r.read(group[name][wname], where))
             if value.shape != v.shape:
-                raise ValueError(f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
-                                 f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
-                                 f"{tuple(v.shape)}, the file's '{name}/{wname}' has shape {value.shape}")
+                raise ValueError(
+                    f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
+                    f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
+                    f"{tuple(v.shape)}, the file's '{name}/{wname}' has shape {value.shape}"
+                )
             plan.append((v, value))
     return plan
 
@@ -623,28 +663,36 @@ def _plan_keras3(r, model):
         if not variables:
             continue
         if name not in saved:
-            raise ValueError(f"Cannot load '{path}': the model's layer '{layer.name}' ({type(layer).__name__}) "
-                             f"has weights, stored by Keras 3 as 'layers/{name}', which the file does not have. "
-                             f"The file has weights for {sorted(saved)}")
+            raise ValueError(
+                f"Cannot load '{path}': the model's layer '{layer.name}' ({type(layer).__name__}) "
+                f"has weights, stored by Keras 3 as 'layers/{name}', which the file does not have. "
+                f"The file has weights for {sorted(saved)}"
+            )
         used.add(name)
         group = saved[name]
         keys = sorted(group, key=lambda s: int(s) if s.isdigit() else -1)
         if keys != [str(i) for i in range(len(variables))]:
-            raise ValueError(f"Cannot load '{path}': layer '{layer.name}' ({type(layer).__name__}) has "
-                             f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]}; the file's "
-                             f"'layers/{name}/vars' holds {len(keys)} {keys}")
+            raise ValueError(
+                f"Cannot load '{path}': layer '{layer.name}' ({type(layer).__name__}) has "
+                f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]}; the file's "
+                f"'layers/{name}/vars' holds {len(keys)} {keys}"
+            )
         for i, v in enumerate(variables):
             where = f"layers/{name}/vars/{i}"
             value = _numeric(path, f"dataset '{where}'", r.read(group[str(i)], where))
             if value.shape != v.shape:
-                raise ValueError(f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
-                                 f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
-                                 f"{tuple(v.shape)}, the file's 'layers/{name}/vars/{i}' has shape {value.shape}")
+                raise ValueError(
+                    f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
+                    f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
+                    f"{tuple(v.shape)}, the file's 'layers/{name}/vars/{i}' has shape {value.shape}"
+                )
             plan.append((v, value))
     extra = sorted(set(saved) - used)
     if extra:
-        raise ValueError(f"Cannot load '{path}' into model '{model.name}': the file has weights for layer(s) "
-                         f"{extra} that the model does not have (Keras 3 names layers by class and order)")
+        raise ValueError(
+            f"Cannot load '{path}' into model '{model.name}': the file has weights for layer(s) "
+            f"{extra} that the model does not have (Keras 3 names layers by class and order)"
+        )
     return plan
 
 
@@ -701,8 +749,11 @@ def _read_weights(reader_args, model):
         elif "layers" in f and isinstance(f["layers"], r.h5py.Group):
             plan = _plan_keras3(r, model)
         else:
-            raise bad_file(r.path, "the file holds no weights in a layout pytrainc knows (neither Keras's legacy "
-                                   "'layer_names' attribute nor Keras 3's 'layers' group)")
+            raise bad_file(
+                r.path,
+                "the file holds no weights in a layout pytrainc knows (neither Keras's legacy "
+                "'layer_names' attribute nor Keras 3's 'layers' group)",
+            )
     index = {id(v): i for i, v in enumerate(model.weights)}
     return collections.OrderedDict((str(index[id(v)]), value.astype(np.float32)) for v, value in plan), {}
 
@@ -728,12 +779,13 @@ def _read_model(reader_args):
         f = r.file
         if kind != FORMAT_MODEL or _MODEL_GROUP not in f:
             if kind == FORMAT_WEIGHTS or _find_legacy_group(f) is f or "layers" in f:
-                problem = ("it holds weights only, no architecture: build the model and call "
-                           "model.load_weights(path)")
+                problem = "it holds weights only, no architecture: build the model and call model.load_weights(path)"
             elif "model_config" in f.attrs:
-                problem = ("it is a Keras model file; pytrainc cannot rebuild a Keras architecture. Build the "
-                           "same architecture with pytrainc and call model.load_weights(path), which reads the "
-                           "weights of this file")
+                problem = (
+                    "it is a Keras model file; pytrainc cannot rebuild a Keras architecture. Build the "
+                    "same architecture with pytrainc and call model.load_weights(path), which reads the "
+                    "weights of this file"
+                )
             else:
                 problem = "it is not a pytrainc model file (it holds no model configuration)"
             raise bad_file(r.path, problem)
@@ -747,8 +799,9 @@ def _read_model(reader_args):
             index = json.loads(_get_str(group.attrs["tensor_index"]))
         except (ValueError, RecursionError) as err:
             raise bad_file(r.path, f"its tensor index is not valid JSON ({err})") from None
-        if not isinstance(index, list) or not all(isinstance(item, list) and len(item) == 2
-                                                  and all(isinstance(x, str) for x in item) for item in index):
+        if not isinstance(index, list) or not all(
+            isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item) for item in index
+        ):
             raise bad_file(r.path, "its tensor index is not a list of [name, dataset path] pairs")
         tensors = collections.OrderedDict()
         for key, location in index:

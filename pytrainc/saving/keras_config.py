@@ -30,17 +30,38 @@ _CONV = {**_CHANNELS_LAST, "groups": 1, "kernel_constraint": None, "bias_constra
 # Keras config keys that pytrainc's layers do not have, with the one value pytrainc implements. Written
 # into every file; a Keras file with another value is refused.
 _LAYER_EXTRAS = {
-    "Dense": {"kernel_constraint": None, "bias_constraint": None, "quantization_config": None, "lora_rank": None,
-              "lora_alpha": None},
-    "Conv1D": _CONV, "Conv2D": _CONV,
-    "BatchNormalization": {"beta_constraint": None, "gamma_constraint": None, "synchronized": False,
-                           "renorm": False, "renorm_clipping": None},
+    "Dense": {
+        "kernel_constraint": None,
+        "bias_constraint": None,
+        "quantization_config": None,
+        "lora_rank": None,
+        "lora_alpha": None,
+    },
+    "Conv1D": _CONV,
+    "Conv2D": _CONV,
+    "BatchNormalization": {
+        "beta_constraint": None,
+        "gamma_constraint": None,
+        "synchronized": False,
+        "renorm": False,
+        "renorm_clipping": None,
+    },
     "ReLU": {"max_value": None, "threshold": 0.0},
     "Dropout": {"noise_shape": None},
     "Flatten": _CHANNELS_LAST,
-    **{name: _CHANNELS_LAST for name in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
-                                         "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
-                                         "GlobalMaxPooling2D")},
+    **{
+        name: _CHANNELS_LAST
+        for name in (
+            "MaxPooling1D",
+            "MaxPooling2D",
+            "AveragePooling1D",
+            "AveragePooling2D",
+            "GlobalAveragePooling1D",
+            "GlobalAveragePooling2D",
+            "GlobalMaxPooling1D",
+            "GlobalMaxPooling2D",
+        )
+    },
 }
 # Keras config keys whose value has no effect given the extras above (renorm is off).
 _LAYER_IGNORED = {"BatchNormalization": {"renorm_momentum"}}
@@ -50,13 +71,17 @@ _OPTIMIZER_EXTRAS = {"use_ema": False, "loss_scale_factor": None, "gradient_accu
 _OPTIMIZER_IGNORED = {"ema_momentum", "ema_overwrite_frequency"}  # no effect without use_ema
 _OPTIMIZER_WRITTEN = {**_OPTIMIZER_EXTRAS, "ema_momentum": 0.99, "ema_overwrite_frequency": None}
 _LOSS_EXTRAS = {"reduction": "sum_over_batch_size", "label_smoothing": 0.0, "axis": -1, "ignore_class": None}
-_LOSS_WRITTEN = {"BinaryCrossentropy": ("label_smoothing", "axis"), "CategoricalCrossentropy": ("label_smoothing",
-                                                                                                "axis"),
-                 "SparseCategoricalCrossentropy": ("ignore_class",)}
-_METRIC_EXTRAS = {"top_k": None, "multi_label": False, "num_labels": None, "label_weights": None,
-                  "from_logits": False}
-_MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
-            "schedule": "keras.optimizers.schedules"}
+_LOSS_WRITTEN = {
+    "BinaryCrossentropy": ("label_smoothing", "axis"),
+    "CategoricalCrossentropy": ("label_smoothing", "axis"),
+    "SparseCategoricalCrossentropy": ("ignore_class",),
+}
+_METRIC_EXTRAS = {"top_k": None, "multi_label": False, "num_labels": None, "label_weights": None, "from_logits": False}
+_MODULES = {
+    "initializer": "keras.initializers",
+    "regularizer": "keras.regularizers",
+    "schedule": "keras.optimizers.schedules",
+}
 _MODEL_MODULES = {"Sequential": "keras", "Functional": "keras.src.models.functional"}
 
 
@@ -68,8 +93,12 @@ def _keras_object(module, serialized):
     """pytrainc's `{"class_name", "config"}` as Keras's nested object."""
     if serialized is None or isinstance(serialized, str):
         return serialized
-    return {"module": module, "class_name": serialized["class_name"], "config": serialized["config"],
-            "registered_name": None}
+    return {
+        "module": module,
+        "class_name": serialized["class_name"],
+        "config": serialized["config"],
+        "registered_name": None,
+    }
 
 
 def _nested_to_keras(key, value):
@@ -93,11 +122,19 @@ def layer_to_keras(layer):
     """
     name = type(layer).__name__
     if layers_module._LAYER_CLASSES.get(name) is not type(layer):
-        raise ValueError(f"Only pytrainc's own layers can be written to a .keras file. Received: layer "
-                         f"'{layer.name}' of class {type(layer).__module__}.{type(layer).__qualname__}")
+        raise ValueError(
+            f"Only pytrainc's own layers can be written to a .keras file. Received: layer "
+            f"'{layer.name}' of class {type(layer).__module__}.{type(layer).__qualname__}"
+        )
     if isinstance(layer, layers_module.InputLayer):
-        config = {"batch_shape": [None, *layer.shape], "dtype": "float32", "sparse": False, "ragged": False,
-                  "name": layer.name, "optional": False}
+        config = {
+            "batch_shape": [None, *layer.shape],
+            "dtype": "float32",
+            "sparse": False,
+            "ragged": False,
+            "name": layer.name,
+            "optional": False,
+        }
         return {"module": "keras.layers", "class_name": name, "config": config, "registered_name": None}
     config = {k: _nested_to_keras(k, v) for k, v in layer.get_config().items() if k != "input_shape"}
     config["dtype"] = dict(_POLICY)
@@ -148,10 +185,20 @@ def model_to_keras(model):
         input_layer = model._input
         layer_configs = [layer_to_keras(input_layer)] + [layer_to_keras(layer) for layer in model.layers]
         shape = [None, *input_layer.shape]
-        config = {"name": model.name, "trainable": True, "dtype": dict(_POLICY), "layers": layer_configs,
-                  "build_input_shape": shape}
-        out = {"module": _MODEL_MODULES["Sequential"], "class_name": "Sequential", "config": config,
-               "registered_name": None, "build_config": {"input_shape": shape}}
+        config = {
+            "name": model.name,
+            "trainable": True,
+            "dtype": dict(_POLICY),
+            "layers": layer_configs,
+            "build_input_shape": shape,
+        }
+        out = {
+            "module": _MODEL_MODULES["Sequential"],
+            "class_name": "Sequential",
+            "config": config,
+            "registered_name": None,
+            "build_config": {"input_shape": shape},
+        }
         return out, model.layers
     layers, nodes = keras_layer_order(model)
     node_index = {}  # id(tensor) -> its index among its layer's calls
@@ -164,8 +211,10 @@ def model_to_keras(model):
         return [tensor._layer.name, node_index[id(tensor)], 0]
 
     def keras_tensor(tensor):
-        return {"class_name": "__keras_tensor__",
-                "config": {"shape": list(tensor.shape), "dtype": "float32", "keras_history": history(tensor)}}
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {"shape": list(tensor.shape), "dtype": "float32", "keras_history": history(tensor)},
+        }
 
     layer_configs = []
     for layer in layers:
@@ -178,10 +227,20 @@ def model_to_keras(model):
                 inbound.append({"args": [args] if layer._multi_input else args, "kwargs": {}})
         entry["inbound_nodes"] = inbound
         layer_configs.append(entry)
-    config = {"name": model.name, "trainable": True, "layers": layer_configs,
-              "input_layers": history(model._graph["input"]), "output_layers": history(model._graph["output"])}
-    out = {"module": _MODEL_MODULES["Functional"], "class_name": "Functional", "config": config,
-           "registered_name": "Functional", "build_config": {"input_shape": None}}
+    config = {
+        "name": model.name,
+        "trainable": True,
+        "layers": layer_configs,
+        "input_layers": history(model._graph["input"]),
+        "output_layers": history(model._graph["output"]),
+    }
+    out = {
+        "module": _MODEL_MODULES["Functional"],
+        "class_name": "Functional",
+        "config": config,
+        "registered_name": "Functional",
+        "build_config": {"input_shape": None},
+    }
     return out, layers  # Keras's Functional.layers holds the InputLayer too
 
 
@@ -194,18 +253,32 @@ def compile_to_keras(model):
     from pytrainc import losses, metrics, optimizers
 
     opt = optimizers.serialize(model.optimizer)
-    config = {k: _keras_object(_MODULES["schedule"], v) if k == "learning_rate" and isinstance(v, dict) else v
-              for k, v in opt["config"].items()}
-    optimizer = _keras_object("keras.optimizers", {"class_name": opt["class_name"],
-                                                   "config": _with_extras(config, _OPTIMIZER_WRITTEN)})
+    config = {
+        k: _keras_object(_MODULES["schedule"], v) if k == "learning_rate" and isinstance(v, dict) else v
+        for k, v in opt["config"].items()
+    }
+    optimizer = _keras_object(
+        "keras.optimizers", {"class_name": opt["class_name"], "config": _with_extras(config, _OPTIMIZER_WRITTEN)}
+    )
     loss = losses.serialize(model.loss)
-    extras = {"reduction": "sum_over_batch_size",
-              **{k: _LOSS_EXTRAS[k] for k in _LOSS_WRITTEN.get(loss["class_name"], ())}}
-    loss = _keras_object("keras.losses", {"class_name": loss["class_name"],
-                                          "config": _with_extras(loss["config"], extras)})
+    extras = {
+        "reduction": "sum_over_batch_size",
+        **{k: _LOSS_EXTRAS[k] for k in _LOSS_WRITTEN.get(loss["class_name"], ())},
+    }
+    loss = _keras_object(
+        "keras.losses", {"class_name": loss["class_name"], "config": _with_extras(loss["config"], extras)}
+    )
     metric_list = [_keras_object("keras.metrics", metrics.serialize(m)) for m in model._metric_specs]
-    return {"optimizer": optimizer, "loss": loss, "loss_weights": None, "metrics": metric_list,
-            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+    return {
+        "optimizer": optimizer,
+        "loss": loss,
+        "loss_weights": None,
+        "metrics": metric_list,
+        "weighted_metrics": None,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -232,20 +305,27 @@ class _In:
         cls = obj.get("class_name")
         if cls == "__lambda__":
             if self.safe_mode:
-                raise self.refuse(f"{what} is a Python lambda. Requested the deserialization of a Python lambda. "
-                                  "This carries a potential risk of arbitrary code execution and thus it is "
-                                  "disallowed by default (Keras's safe_mode=True)")
-            raise self.refuse(f"{what} is a Python lambda, which pytrainc never runs (it has no Lambda layer and "
-                              "executes no code from files, whatever safe_mode says)")
+                raise self.refuse(
+                    f"{what} is a Python lambda. Requested the deserialization of a Python lambda. "
+                    "This carries a potential risk of arbitrary code execution and thus it is "
+                    "disallowed by default (Keras's safe_mode=True)"
+                )
+            raise self.refuse(
+                f"{what} is a Python lambda, which pytrainc never runs (it has no Lambda layer and "
+                "executes no code from files, whatever safe_mode says)"
+            )
         if not isinstance(cls, str):
             raise self.refuse(f"{what} has class_name {cls!r:.60}; expected a string")
         module = obj.get("module")
         registered = obj.get("registered_name")
-        if (module is not None and not (isinstance(module, str) and module.split(".")[0] in modules)) or \
-                (isinstance(registered, str) and ">" in registered):
-            raise self.refuse(f"{what} is the custom class {cls!r} (module {module!r:.80}, registered_name "
-                              f"{registered!r:.80}); pytrainc builds only Keras's built-in classes and imports "
-                              "no code")
+        if (module is not None and not (isinstance(module, str) and module.split(".")[0] in modules)) or (
+            isinstance(registered, str) and ">" in registered
+        ):
+            raise self.refuse(
+                f"{what} is the custom class {cls!r} (module {module!r:.80}, registered_name "
+                f"{registered!r:.80}); pytrainc builds only Keras's built-in classes and imports "
+                "no code"
+            )
         return cls, obj.get("config", {})
 
     def strip(self, config, extras, ignored, what):
@@ -256,8 +336,9 @@ class _In:
                 continue
             if key in extras:
                 if value != extras[key] and not (extras[key] is None and value in ([], {})):
-                    raise self.refuse(f"{what} has {key}={value!r:.100}; pytrainc implements only "
-                                      f"{key}={extras[key]!r}")
+                    raise self.refuse(
+                        f"{what} has {key}={value!r:.100}; pytrainc implements only {key}={extras[key]!r}"
+                    )
                 continue
             out[key] = value
         return out
@@ -265,8 +346,9 @@ class _In:
     def dtype(self, value, what):
         if isinstance(value, dict):
             cls, config = self.check_object(value, f"the dtype of {what}")
-            value = config.get("name") if cls in ("DTypePolicy", "FloatDTypePolicy") and isinstance(config, dict) \
-                else value
+            value = (
+                config.get("name") if cls in ("DTypePolicy", "FloatDTypePolicy") and isinstance(config, dict) else value
+            )
         if value not in (None, "float32"):
             raise self.refuse(f"{what} computes in dtype {value!r:.100}; pytrainc computes in float32 only")
 
@@ -286,17 +368,23 @@ def _layer_from_keras(r, entry, index):
     name = r.check_dict(config, f"the config of {what}").get("name", entry.get("name"))
     what = f"layer {index} ('{name}', {cls})" if isinstance(name, str) else what
     if cls not in layers_module._LAYER_CLASSES:
-        raise r.refuse(f"{what}: unknown layer class {cls!r}; pytrainc reads the layers "
-                       f"{sorted(layers_module._LAYER_CLASSES)}")
+        raise r.refuse(
+            f"{what}: unknown layer class {cls!r}; pytrainc reads the layers {sorted(layers_module._LAYER_CLASSES)}"
+        )
     if cls == "InputLayer":
         config = dict(config)
         shape = config.pop("batch_shape", config.pop("batch_input_shape", None))
         r.dtype(config.pop("dtype", None), what)
         config = r.strip(config, {"sparse": False, "ragged": False, "optional": False}, ("batch_size",), what)
-        if not isinstance(shape, list) or len(shape) < 2 or any(not isinstance(d, int) or isinstance(d, bool)
-                                                                for d in shape[1:]):
-            raise r.refuse(f"{what} has batch_shape {shape!r:.100}; pytrainc needs a list [batch, d1, ...] with "
-                           "every sample dimension known")
+        if (
+            not isinstance(shape, list)
+            or len(shape) < 2
+            or any(not isinstance(d, int) or isinstance(d, bool) for d in shape[1:])
+        ):
+            raise r.refuse(
+                f"{what} has batch_shape {shape!r:.100}; pytrainc needs a list [batch, d1, ...] with "
+                "every sample dimension known"
+            )
         return {"class_name": cls, "config": {**config, "shape": shape[1:]}}
     config = dict(config)
     r.dtype(config.pop("dtype", None), what)
@@ -316,8 +404,12 @@ def _tensor_history(r, arg, what):
     if not (isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__"):
         raise r.refuse(f"{what} takes {arg!r:.100}; expected a Keras tensor")
     hist = r.check_dict(arg.get("config"), what).get("keras_history")
-    if not (isinstance(hist, list) and len(hist) == 3 and isinstance(hist[0], str)
-            and all(isinstance(i, int) and not isinstance(i, bool) for i in hist[1:])):
+    if not (
+        isinstance(hist, list)
+        and len(hist) == 3
+        and isinstance(hist[0], str)
+        and all(isinstance(i, int) and not isinstance(i, bool) for i in hist[1:])
+    ):
         raise r.refuse(f"{what} has keras_history {hist!r:.100}; expected [layer name, node index, tensor index]")
     if hist[2] != 0:
         raise r.refuse(f"{what} takes output {hist[2]} of layer '{hist[0]}'; pytrainc's layers have one output")
@@ -328,10 +420,17 @@ def _io_layer(r, value, key):
     """The (name, node index) of a functional model's single input or output."""
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
         value = value[0]
-    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
-            and isinstance(value[1], int) and value[2] == 0):
-        raise r.refuse(f"the model's {key} is {value!r:.120}; pytrainc models have one input and one output, "
-                       "[layer name, node index, 0]")
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and value[2] == 0
+    ):
+        raise r.refuse(
+            f"the model's {key} is {value!r:.120}; pytrainc models have one input and one output, "
+            "[layer name, node index, 0]"
+        )
     return value[0], value[1]
 
 
@@ -356,11 +455,22 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
             node = r.check_dict(node, what)
             args, kwargs = node.get("args"), node.get("kwargs", {})
             # Keras passes `mask=None` to layers that take a mask; pytrainc has no masks.
-            if not (kwargs is None or (isinstance(kwargs, dict) and set(kwargs) <= {"mask", "training"}
-                                       and all(v is None for v in kwargs.values()))) \
-                    or not isinstance(args, list) or len(args) != 1:
-                raise r.refuse(f"{what} has args {args!r:.100} and kwargs {kwargs!r:.100}; pytrainc's layers "
-                               "take one argument (a tensor, or a list of tensors for merge layers)")
+            if (
+                not (
+                    kwargs is None
+                    or (
+                        isinstance(kwargs, dict)
+                        and set(kwargs) <= {"mask", "training"}
+                        and all(v is None for v in kwargs.values())
+                    )
+                )
+                or not isinstance(args, list)
+                or len(args) != 1
+            ):
+                raise r.refuse(
+                    f"{what} has args {args!r:.100} and kwargs {kwargs!r:.100}; pytrainc's layers "
+                    "take one argument (a tensor, or a list of tensors for merge layers)"
+                )
             args = args[0] if isinstance(args[0], list) else [args[0]]
             pending.append((i, k, [_tensor_history(r, a, what) for a in args]))
     resolved, nodes = {}, []
@@ -374,8 +484,9 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
                 waiting.append((i, k, parents))
         if len(waiting) == len(pending):
             missing = sorted({p for _, _, ps in waiting for p in ps if p not in resolved})
-            raise r.refuse(f"the layer calls take inputs from calls that do not exist or form a cycle: "
-                           f"{missing[:5]!r:.200}")
+            raise r.refuse(
+                f"the layer calls take inputs from calls that do not exist or form a cycle: {missing[:5]!r:.200}"
+            )
         pending = waiting
     io = {}
     for key in ("input_layers", "output_layers"):
@@ -385,8 +496,13 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
         io[key] = resolved[ref]
     if pt_layers[nodes[io["input_layers"]][0]]["class_name"] != "InputLayer":
         raise r.refuse("the model's input is not an InputLayer")
-    return {"name": config.get("name"), "layers": pt_layers, "nodes": nodes, "input": io["input_layers"],
-            "output": io["output_layers"]}
+    return {
+        "name": config.get("name"),
+        "layers": pt_layers,
+        "nodes": nodes,
+        "input": io["input_layers"],
+        "output": io["output_layers"],
+    }
 
 
 def model_from_keras(label, config, safe_mode=True):
@@ -432,9 +548,13 @@ def model_from_keras(label, config, safe_mode=True):
         if name in named:
             groups[name] = _group_name(c["class_name"], used)
     compile_config = config.get("compile_config")
-    return {"sequential": sequential, "config": pt_config, "groups": groups,
-            "trainable": model_config.get("trainable", True) is not False,
-            "compile_config": compile_config or None}
+    return {
+        "sequential": sequential,
+        "config": pt_config,
+        "groups": groups,
+        "trainable": model_config.get("trainable", True) is not False,
+        "compile_config": compile_config or None,
+    }
 
 
 def _group_name(class_name, used):
@@ -451,8 +571,9 @@ def compile_from_keras(label, cc, safe_mode=True):
     r.check_dict(cc, "the compile configuration")
     for key in ("loss_weights", "weighted_metrics"):
         if cc.get(key) not in (None, [], {}):
-            raise r.refuse(f"the compile configuration has {key}={cc.get(key)!r:.100}; pytrainc supports "
-                           f"{key}=None only")
+            raise r.refuse(
+                f"the compile configuration has {key}={cc.get(key)!r:.100}; pytrainc supports {key}=None only"
+            )
     optimizer = cc.get("optimizer", "rmsprop")
     if not isinstance(optimizer, str):
         cls, config = r.check_object(optimizer, "the optimizer")
@@ -463,8 +584,10 @@ def compile_from_keras(label, cc, safe_mode=True):
     loss = _loss_or_metric(r, cc.get("loss"), "the loss", _LOSS_EXTRAS)
     metrics = cc.get("metrics") or []
     if not isinstance(metrics, list):
-        raise r.refuse(f"the compile configuration's metrics are {metrics!r:.100}; pytrainc's models have one "
-                       "output and take a list of metrics")
+        raise r.refuse(
+            f"the compile configuration's metrics are {metrics!r:.100}; pytrainc's models have one "
+            "output and take a list of metrics"
+        )
     metrics = [_loss_or_metric(r, m, f"metric {i}", _METRIC_EXTRAS) for i, m in enumerate(metrics)]
     return optimizer, loss, metrics
 
@@ -480,5 +603,12 @@ def _loss_or_metric(r, value, what, extras):
     return {"class_name": cls, "config": r.strip(config, extras, (), f"{what} ({cls})")}
 
 
-__all__ = ["KERAS_VERSION", "layer_to_keras", "keras_layer_order", "model_to_keras", "compile_to_keras",
-           "model_from_keras", "compile_from_keras"]
+__all__ = [
+    "KERAS_VERSION",
+    "layer_to_keras",
+    "keras_layer_order",
+    "model_to_keras",
+    "compile_to_keras",
+    "model_from_keras",
+    "compile_from_keras",
+]

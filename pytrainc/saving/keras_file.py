@@ -131,9 +131,11 @@ def save_keras(model, filepath):
     config, keras_layers = keras_config.model_to_keras(model)
     if model.compiled:
         config["compile_config"] = keras_config.compile_to_keras(model)
-    metadata = {"keras_version": keras_config.KERAS_VERSION,
-                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-                "pytrainc_version": __version__}
+    metadata = {
+        "keras_version": keras_config.KERAS_VERSION,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        "pytrainc_version": __version__,
+    }
     image = h5.h5_image(lambda f: _fill_weights(f, model, keras_layers))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as z:
@@ -172,7 +174,7 @@ def _fill_weights(f, model, keras_layers):
             value = np.float32(optimizer._state[slot][0])
         else:
             off = model._offsets[id(v)]
-            value = optimizer._state[slot][off:off + v._value.size].reshape(v.shape)
+            value = optimizer._state[slot][off : off + v._value.size].reshape(v.shape)
         group.create_dataset(str(i), data=value)
 
 
@@ -190,17 +192,24 @@ def _entry(label_path, z, name, limit=None):
     label = f"{label_path}' entry '{name}"
     info = z.getinfo(name)
     if limit is not None and info.file_size > limit:
-        raise bad_file(label, f"it declares {info.file_size} bytes, more than the {limit} bytes pytrainc reads "
-                              "for it; the file is damaged or crafted")
+        raise bad_file(
+            label,
+            f"it declares {info.file_size} bytes, more than the {limit} bytes pytrainc reads "
+            "for it; the file is damaged or crafted",
+        )
     if info.file_size > _BOMB_FLOOR and info.file_size > _MAX_EXPANSION * max(info.compress_size, 1):
-        raise bad_file(label, f"it declares {info.file_size} bytes but stores only {info.compress_size}; "
-                              "refusing a potential decompression bomb")
+        raise bad_file(
+            label,
+            f"it declares {info.file_size} bytes but stores only {info.compress_size}; "
+            "refusing a potential decompression bomb",
+        )
     try:
         with z.open(info) as member:
             data = member.read(info.file_size + 1)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as err:
-        raise bad_file(label, f"the zip member cannot be read ({type(err).__name__}: {err}); the file is "
-                              "damaged") from None
+        raise bad_file(
+            label, f"the zip member cannot be read ({type(err).__name__}: {err}); the file is damaged"
+        ) from None
     if len(data) != info.file_size:
         raise bad_file(label, f"it holds {len(data)} bytes, not the {info.file_size} it declares")
     return data
@@ -229,8 +238,9 @@ def _open_zip(path):
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or ".." in parts or "\x00" in name or (len(name) > 1 and name[1] == ":"):
             z.close()
-            raise bad_file(label, "the member's name leaves the archive (an absolute path or '..'); the file is "
-                                  "crafted")
+            raise bad_file(
+                label, "the member's name leaves the archive (an absolute path or '..'); the file is crafted"
+            )
         if name in seen:
             z.close()
             raise bad_file(label, "the archive holds two members of this name")
@@ -247,10 +257,8 @@ def _read_archive(path):
         names = set(z.namelist())
         for name in (CONFIG, WEIGHTS):
             if name not in names:
-                hint = " (Keras's weights_format='npz' is not read by pytrainc)" if "model.weights.npz" in names \
-                    else ""
-                raise bad_file(path, f"the zip archive has no member '{name}', which Keras 3's .keras files "
-                                     f"have{hint}")
+                hint = " (Keras's weights_format='npz' is not read by pytrainc)" if "model.weights.npz" in names else ""
+                raise bad_file(path, f"the zip archive has no member '{name}', which Keras 3's .keras files have{hint}")
         raw_config = _entry(path, z, CONFIG, _MAX_CONFIG_BYTES)
         if METADATA in names:
             _json(f"{path}' entry '{METADATA}", _entry(path, z, METADATA, _MAX_METADATA_BYTES))
@@ -305,8 +313,9 @@ def load_keras(filepath, compile=True, safe_mode=True):
     wlabel = f"{path}' entry '{WEIGHTS}"
     layer_tensors = {k: v for k, v in tensors.items() if k.startswith("layers/")}
     try:
-        model_file._check_declared_weights(label, info["sequential"], info["config"],
-                                           sum(int(a.size) for a in layer_tensors.values()))
+        model_file._check_declared_weights(
+            label, info["sequential"], info["config"], sum(int(a.size) for a in layer_tensors.values())
+        )
         model = (Sequential if info["sequential"] else Model).from_config(info["config"])
     except model_file._CONFIG_ERRORS as err:
         raise model_file._config_error(label, "model configuration", err) from err
@@ -321,8 +330,9 @@ def load_keras(filepath, compile=True, safe_mode=True):
     if cc is not None:
         optimizer, loss, metric_ids = keras_config.compile_from_keras(label, cc, safe_mode)
         try:
-            model.compile(optimizer=optimizers.get(optimizer), loss=losses.get(loss),
-                          metrics=[metrics.get(m) for m in metric_ids])
+            model.compile(
+                optimizer=optimizers.get(optimizer), loss=losses.get(loss), metrics=[metrics.get(m) for m in metric_ids]
+            )
         except model_file._CONFIG_ERRORS as err:
             raise model_file._config_error(label, "compile configuration", err) from err
         model._pack()
@@ -344,18 +354,24 @@ def _assign_layers(label, by_name, groups, tensors):
     for layer_name, group in groups.items():
         layer = by_name[layer_name]
         prefix = f"layers/{group}/vars/"
-        saved = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        saved = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         used.update(prefix + k for k in saved)
         if sorted(saved) != sorted(str(i) for i in range(len(layer.weights))):
-            raise bad_file(label, f"layer '{layer.name}' ({type(layer).__name__}) has {len(layer.weights)} "
-                                  f"weight(s) {[tuple(v.shape) for v in layer.weights]}; the file's "
-                                  f"'{prefix.rstrip('/')}' holds {sorted(saved)}")
+            raise bad_file(
+                label,
+                f"layer '{layer.name}' ({type(layer).__name__}) has {len(layer.weights)} "
+                f"weight(s) {[tuple(v.shape) for v in layer.weights]}; the file's "
+                f"'{prefix.rstrip('/')}' holds {sorted(saved)}",
+            )
         for i, v in enumerate(layer.weights):
             value = saved[str(i)]
             if value.shape != v.shape:
-                raise bad_file(label, f"shape mismatch for layer '{layer.name}' ({type(layer).__name__}), weight "
-                                      f"'{v.name}': the model expects shape {tuple(v.shape)}, the file's "
-                                      f"'{prefix}{i}' has shape {value.shape}")
+                raise bad_file(
+                    label,
+                    f"shape mismatch for layer '{layer.name}' ({type(layer).__name__}), weight "
+                    f"'{v.name}': the model expects shape {tuple(v.shape)}, the file's "
+                    f"'{prefix}{i}' has shape {value.shape}",
+                )
             plan.append((v, value))
         rng = tensors.get(f"{_EXTRA}/rng/{group}")
         if rng is not None and hasattr(layer, "rng_state"):
@@ -376,20 +392,26 @@ def _assign_optimizer(label, model, keras_layers, tensors, identifier):
     optimizer = model.optimizer
     layout = _optimizer_layout(model, keras_layers)
     prefix = "optimizer/vars/"
-    saved = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    saved = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
     if not saved:
         return  # compiled in Keras but saved before its optimizer was built: a fresh optimizer
     if sorted(saved) != sorted(str(i) for i in range(len(layout))):
-        raise bad_file(label, f"the optimizer {type(optimizer).__name__} has {len(layout)} variables in Keras's "
-                              f"layout; the file's 'optimizer/vars' holds {len(saved)}")
+        raise bad_file(
+            label,
+            f"the optimizer {type(optimizer).__name__} has {len(layout)} variables in Keras's "
+            f"layout; the file's 'optimizer/vars' holds {len(saved)}",
+        )
     optimizer._build(model._n_trainable)
     values = {}
     for i, (slot, v) in enumerate(layout):
         value = saved[str(i)]
         expected = () if v is None else v.shape
         if value.shape != expected or (slot == "iterations" and (value.dtype.kind not in "iu" or value < 0)):
-            raise bad_file(label, f"optimizer variable {i} ({slot}) has shape {value.shape} and dtype "
-                                  f"{value.dtype}; expected shape {expected}")
+            raise bad_file(
+                label,
+                f"optimizer variable {i} ({slot}) has shape {value.shape} and dtype "
+                f"{value.dtype}; expected shape {expected}",
+            )
         if slot == "iterations":
             values["iterations"] = np.asarray(value, dtype=np.int64).reshape(1)
         elif slot == "learning_rate":
@@ -400,6 +422,5 @@ def _assign_optimizer(label, model, keras_layers, tensors, identifier):
         else:
             values.setdefault(slot, optimizer._state[slot].copy())
             off = model._offsets[id(v)]
-            values[slot][off:off + v._value.size] = value.reshape(-1)
+            values[slot][off : off + v._value.size] = value.reshape(-1)
     optimizer._load_variables(values)
-

@@ -41,9 +41,11 @@ OWN_SUFFIX = ".ptc"
 def _refuse_keras_formats(filepath):
     """Refuses a `.keras` path for weights: a `.keras` file holds a whole model, as in Keras 3."""
     if keras_file.is_keras_path(filepath):
-        raise ValueError("A .keras file holds a whole model: save it with model.save(path) and load it with "
-                         "pytrainc.models.load_model(path). For weights only, use a '.weights.h5' path (Keras 3's "
-                         f"weights format), '.h5', '.safetensors' or '.npz'. Received: {os.fspath(filepath)}")
+        raise ValueError(
+            "A .keras file holds a whole model: save it with model.save(path) and load it with "
+            "pytrainc.models.load_model(path). For weights only, use a '.weights.h5' path (Keras 3's "
+            f"weights format), '.h5', '.safetensors' or '.npz'. Received: {os.fspath(filepath)}"
+        )
 
 
 def _save_format(path):
@@ -54,9 +56,11 @@ def _save_format(path):
         return "h5"
     if lower.endswith(OWN_SUFFIX):
         return "ptc"
-    raise ValueError("Invalid filepath extension for saving. Use '.keras' for Keras 3's format (which "
-                     f"keras.models.load_model reads), '{OWN_SUFFIX}' for pytrainc's own format or '.h5'. For "
-                     f"weights only, use model.save_weights. Received: filepath={path!r}")
+    raise ValueError(
+        "Invalid filepath extension for saving. Use '.keras' for Keras 3's format (which "
+        f"keras.models.load_model reads), '{OWN_SUFFIX}' for pytrainc's own format or '.h5'. For "
+        f"weights only, use model.save_weights. Received: filepath={path!r}"
+    )
 
 
 _MODEL_CLASSES = ("Sequential", "Functional")
@@ -173,15 +177,25 @@ def _walk(path, sequential, config):
         raise bad_file(path, "the model configuration has no 'nodes' list")
     walk = []
     for n, node in enumerate(nodes):
-        if not (isinstance(node, list) and len(node) == 2 and _is_index(node[0], len(layers))
-                and isinstance(node[1], list) and all(_is_index(p, n) for p in node[1])):
-            raise bad_file(path, f"node {n} of the model configuration is {node!r:.200}; expected "
-                                 f"[layer index < {len(layers)}, [indices of earlier nodes]]")
+        if not (
+            isinstance(node, list)
+            and len(node) == 2
+            and _is_index(node[0], len(layers))
+            and isinstance(node[1], list)
+            and all(_is_index(p, n) for p in node[1])
+        ):
+            raise bad_file(
+                path,
+                f"node {n} of the model configuration is {node!r:.200}; expected "
+                f"[layer index < {len(layers)}, [indices of earlier nodes]]",
+            )
         walk.append((layers[node[0]], node[1]))
     for key in ("input", "output"):
         if not _is_index(config.get(key), len(nodes)):
-            raise bad_file(path, f"the model configuration's {key!r} is {config.get(key)!r:.50}; expected a node "
-                                 f"index < {len(nodes)}")
+            raise bad_file(
+                path,
+                f"the model configuration's {key!r} is {config.get(key)!r:.50}; expected a node index < {len(nodes)}",
+            )
     return walk
 
 
@@ -210,9 +224,12 @@ def _check_declared_weights(path, sequential, config, present):
             shape = tuple(shape)
             declared += math.prod(shape)
             if declared > present:
-                raise bad_file(path, f"layer '{layer.name}' ({type(layer).__name__}) of the configuration creates a "
-                                     f"weight '{name}' of shape {shape}, which brings the model to {declared} "
-                                     f"weight values, but the file's tensors hold {present}")
+                raise bad_file(
+                    path,
+                    f"layer '{layer.name}' ({type(layer).__name__}) of the configuration creates a "
+                    f"weight '{name}' of shape {shape}, which brings the model to {declared} "
+                    f"weight values, but the file's tensors hold {present}",
+                )
             return np.broadcast_to(np.float32(0), shape)
 
         return add_weight
@@ -224,8 +241,9 @@ def _check_declared_weights(path, sequential, config, present):
         for layer, parents in _walk(path, sequential, config):
             if not parents:
                 if not hasattr(layer, "output"):  # not an InputLayer
-                    raise bad_file(path, f"layer '{layer.name}' has no inputs in the configuration but is not an "
-                                         "InputLayer")
+                    raise bad_file(
+                        path, f"layer '{layer.name}' has no inputs in the configuration but is not an InputLayer"
+                    )
                 outputs.append(layer.output)
                 continue
             layer.add_weight = recorder(layer)
@@ -236,10 +254,16 @@ def _check_declared_weights(path, sequential, config, present):
 
 
 def _check_compile_config(path, cc):
-    if not isinstance(cc, dict) or not {"optimizer", "loss", "metrics"} <= cc.keys() \
-            or not isinstance(cc["metrics"], list):
-        raise bad_file(path, f"the compile configuration is {cc!r:.200}; expected an object with 'optimizer', "
-                             "'loss' and a 'metrics' list")
+    if (
+        not isinstance(cc, dict)
+        or not {"optimizer", "loss", "metrics"} <= cc.keys()
+        or not isinstance(cc["metrics"], list)
+    ):
+        raise bad_file(
+            path,
+            f"the compile configuration is {cc!r:.200}; expected an object with 'optimizer', "
+            "'loss' and a 'metrics' list",
+        )
 
 
 def _check_optimizer_state(path, optimizer, state, n_trainable):
@@ -251,8 +275,11 @@ def _check_optimizer_state(path, optimizer, state, n_trainable):
         else:
             raise bad_file(path, f"the tensor 'optimizer/{name}' is no state of {type(optimizer).__name__}")
         if value.shape != expected or (name == "iterations" and (value.dtype.kind not in "iu" or value[0] < 0)):
-            raise bad_file(path, f"the tensor 'optimizer/{name}' has shape {value.shape} and dtype {value.dtype}; "
-                                 f"expected shape {expected}" + (", a count >= 0" if name == "iterations" else ""))
+            raise bad_file(
+                path,
+                f"the tensor 'optimizer/{name}' has shape {value.shape} and dtype {value.dtype}; "
+                f"expected shape {expected}" + (", a count >= 0" if name == "iterations" else ""),
+            )
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -290,8 +317,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """
     path = fspath(filepath, "filepath")
     if custom_objects:
-        raise ValueError("pytrainc builds only its own layers, losses and optimizers and imports no code, so "
-                         f"`custom_objects` must be None. Received: {sorted(custom_objects)!r:.200}")
+        raise ValueError(
+            "pytrainc builds only its own layers, losses and optimizers and imports no code, so "
+            f"`custom_objects` must be None. Received: {sorted(custom_objects)!r:.200}"
+        )
     if keras_file.is_keras_path(path) or (not h5.is_h5_path(path) and keras_file.looks_like_keras(path)):
         return keras_file.load_keras(path, compile=compile, safe_mode=safe_mode)
     if h5.is_h5_path(path):
@@ -306,8 +335,10 @@ def model_from_state(path, tensors, meta, compile=True):
     from pytrainc import losses, metrics, optimizers
 
     if meta.get(state_keys.KIND) != state_keys.MODEL_KIND:
-        raise ValueError(f"{path} is not a pytrainc model file (it holds no model configuration). "
-                         "For a state dict use pytrainc.load(path) and model.load_state_dict().")
+        raise ValueError(
+            f"{path} is not a pytrainc model file (it holds no model configuration). "
+            "For a state dict use pytrainc.load(path) and model.load_state_dict()."
+        )
     model_class = meta.get("model_class")
     if model_class not in _MODEL_CLASSES:
         raise bad_file(path, f"unknown model class {model_class!r:.50}; expected one of {_MODEL_CLASSES}")
@@ -333,8 +364,11 @@ def model_from_state(path, tensors, meta, compile=True):
             layer.rng_state[...] = saved
     if cc is not None:
         try:
-            model.compile(optimizer=optimizers.get(cc["optimizer"]), loss=losses.get(cc["loss"]),
-                          metrics=[metrics.get(m) if isinstance(m, (str, dict)) else m for m in cc["metrics"]])
+            model.compile(
+                optimizer=optimizers.get(cc["optimizer"]),
+                loss=losses.get(cc["loss"]),
+                metrics=[metrics.get(m) if isinstance(m, (str, dict)) else m for m in cc["metrics"]],
+            )
         except _CONFIG_ERRORS as err:
             raise _config_error(path, "compile configuration", err) from err
         state = state_keys.unprefixed(state_keys.OPTIMIZER, tensors)

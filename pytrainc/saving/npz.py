@@ -17,8 +17,18 @@ import zlib
 
 import numpy as np
 
-from pytrainc.saving._common import (FORMAT_NAME, FORMAT_VERSION, KEY_FORMAT, KEY_VERSION, PICKLE_ADVICE, BadFile,
-                                     bad_file, fspath, looks_like_pickle, newer_version_problem)
+from pytrainc.saving._common import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    KEY_FORMAT,
+    KEY_VERSION,
+    PICKLE_ADVICE,
+    BadFile,
+    bad_file,
+    fspath,
+    looks_like_pickle,
+    newer_version_problem,
+)
 from pytrainc.saving.atomic import atomic_file
 from pytrainc.saving.safetensors import check_tensors
 
@@ -131,9 +141,7 @@ def load_npz(path):
         raise bad_file(path, "the file is empty (0 bytes); expected a .npz file")
     if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
         if looks_like_pickle(head):
-            raise bad_file(
-                path, f"this looks like a pickle file, not a .npz file. {PICKLE_ADVICE}"
-            )
+            raise bad_file(path, f"this looks like a pickle file, not a .npz file. {PICKLE_ADVICE}")
         if head[:6] == b"\x93NUMPY":
             raise bad_file(
                 path,
@@ -141,8 +149,7 @@ def load_npz(path):
             )
         raise bad_file(
             path,
-            "this is not a .npz file (it does not start with a zip signature); "
-            "it is damaged or of another format",
+            "this is not a .npz file (it does not start with a zip signature); it is damaged or of another format",
         )
 
     try:
@@ -151,13 +158,14 @@ def load_npz(path):
             if any(n == "data.pkl" or n.endswith("/data.pkl") for n in members):
                 raise bad_file(
                     path,
-                    "this is a PyTorch checkpoint written by torch.save, not a .npz file. "
-                    f"{PICKLE_ADVICE}",
+                    f"this is a PyTorch checkpoint written by torch.save, not a .npz file. {PICKLE_ADVICE}",
                 )
             stray = [n for n in members if not n.endswith(".npy")]
             if stray:
-                raise bad_file(path, f"the archive holds {stray[0]!r}, which is not a .npy array; "
-                                      "a .npz file holds only .npy members")
+                raise bad_file(
+                    path,
+                    f"the archive holds {stray[0]!r}, which is not a .npy array; a .npz file holds only .npy members",
+                )
             names = [n[:-4] for n in members]
             _check_npz_comment(path, zf.comment, names)
             # np.load reads only as many bytes as each .npy header asks for,
@@ -167,8 +175,7 @@ def load_npz(path):
             if bad is not None:
                 raise bad_file(
                     path,
-                    "checksum mismatch: the file is damaged "
-                    f"(the CRC-32 of member {bad!r} is wrong)",
+                    f"checksum mismatch: the file is damaged (the CRC-32 of member {bad!r} is wrong)",
                 )
             for info in zf.infolist():
                 _check_member(path, zf, info)
@@ -185,9 +192,7 @@ def load_npz(path):
     except (BadFile, FileNotFoundError, PermissionError, IsADirectoryError):
         raise
     except _ZIP_ERRORS as err:
-        raise bad_file(
-            path, f"the archive is truncated or damaged ({type(err).__name__}: {err})"
-        ) from err
+        raise bad_file(path, f"the archive is truncated or damaged ({type(err).__name__}: {err})") from err
     return result
 
 
@@ -204,12 +209,14 @@ def _check_member(path, zf, info):
             version = np.lib.format.read_magic(member)
             # NumPy's readers parse the header dict without eval. Version 3.0 is
             # 2.0 with UTF-8 field names, which do not change the sizes.
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
-                else np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, _, dtype = read_header(member)
         except Exception as err:  # NumPy's header parser raises ValueError, TokenError, IndexError, ...
-            raise bad_file(path, f"the member {info.filename!r} is not a valid .npy array "
-                                 f"({type(err).__name__}: {err})") from err
+            raise bad_file(
+                path, f"the member {info.filename!r} is not a valid .npy array ({type(err).__name__}: {err})"
+            ) from err
         data_size = info.file_size - member.tell()
     if dtype.hasobject:
         raise bad_file(
@@ -238,15 +245,12 @@ def _check_npz_comment(path, comment, names):
         if b"pytrainc" in comment or b"format_version" in comment:
             raise bad_file(
                 path,
-                "the pytrainc comment at the end of the archive is damaged or cut off "
-                "(is the file truncated?)",
+                "the pytrainc comment at the end of the archive is damaged or cut off (is the file truncated?)",
             )
         return  # someone else's comment
     version = info.get(KEY_VERSION)
     if not isinstance(version, str) or not version.isdigit() or not version.isascii():
-        raise bad_file(
-            path, f"the archive has format_version {version!r:.50}; the file is damaged"
-        )
+        raise bad_file(path, f"the archive has format_version {version!r:.50}; the file is damaged")
     if int(version) > FORMAT_VERSION:
         raise bad_file(path, newer_version_problem(version))
     if int(version) != FORMAT_VERSION:
@@ -261,5 +265,3 @@ def _check_npz_comment(path, comment, names):
             f"the archive lists {len(names)} arrays but was written with "
             f"{info.get('count')!r:.20} (or with other names); the file is damaged",
         )
-
-

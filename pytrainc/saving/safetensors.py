@@ -29,8 +29,17 @@ import struct
 
 import numpy as np
 
-from pytrainc.saving._common import (FORMAT_NAME, FORMAT_VERSION, KEY_FORMAT, KEY_VERSION, PICKLE_ADVICE,
-                                     bad_file, fspath, looks_like_pickle, newer_version_problem)
+from pytrainc.saving._common import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    KEY_FORMAT,
+    KEY_VERSION,
+    PICKLE_ADVICE,
+    bad_file,
+    fspath,
+    looks_like_pickle,
+    newer_version_problem,
+)
 from pytrainc.saving.atomic import atomic_write_bytes
 
 __all__ = ["write_safetensors", "read_safetensors"]
@@ -66,18 +75,14 @@ _NAME_OF_KIND = {(dt.kind, dt.itemsize): name for name, dt in _DTYPES.items()}
 # so that every tensor is aligned to its element size. We do the same.
 _DTYPE_RANK = {
     name: i
-    for i, name in enumerate(
-        ["BOOL", "U8", "I8", "I16", "U16", "F16", "I32", "U32", "F32", "F64", "I64", "U64"]
-    )
+    for i, name in enumerate(["BOOL", "U8", "I8", "I16", "U16", "F16", "I32", "U32", "F32", "F64", "I64", "U64"])
 }
 _KNOWN_UNSUPPORTED = {
     "BF16": "NumPy has no bfloat16; convert it in PyTorch with `tensor.float()`",
     "F8_E4M3": "NumPy has no float8; convert it in PyTorch with `tensor.float()`",
     "F8_E5M2": "NumPy has no float8; convert it in PyTorch with `tensor.float()`",
 }
-_SUPPORTED_NUMPY = (
-    "float64, float32, float16, int64, int32, int16, int8, uint64, uint32, uint16, uint8, bool"
-)
+_SUPPORTED_NUMPY = "float64, float32, float16, int64, int32, int16, int8, uint64, uint32, uint16, uint8, bool"
 
 
 # --------------------------------------------------------------------------
@@ -90,10 +95,7 @@ def check_tensors(tensors, what, safetensors_dtypes_only):
     if not isinstance(tensors, collections.abc.Mapping):
         hint = ""
         if callable(getattr(tensors, "state_dict", None)):
-            hint = (
-                " It has a `state_dict()` method: save it with "
-                "`pytrainc.save(model.state_dict(), path)`."
-            )
+            hint = " It has a `state_dict()` method: save it with `pytrainc.save(model.state_dict(), path)`."
         raise TypeError(
             f"Expected {what} to be a mapping of str names to arrays "
             f"(for example `model.state_dict()`). Received: object of type "
@@ -103,15 +105,13 @@ def check_tensors(tensors, what, safetensors_dtypes_only):
     for name, value in tensors.items():
         if not isinstance(name, str):
             raise TypeError(
-                f"Expected every key of {what} to be a str. "
-                f"Received: key {name!r} of type {type(name).__name__}"
+                f"Expected every key of {what} to be a str. Received: key {name!r} of type {type(name).__name__}"
             )
         try:
             array = np.asarray(value)
         except Exception as err:  # a failing __array__ of a foreign object
             raise TypeError(
-                f"Expected {what}[{name!r}] to be array-like. "
-                f"Received: object of type {type(value).__name__} ({err})"
+                f"Expected {what}[{name!r}] to be array-like. Received: object of type {type(value).__name__} ({err})"
             ) from err
         if safetensors_dtypes_only:
             supported = (array.dtype.kind, array.dtype.itemsize) in _NAME_OF_KIND
@@ -123,8 +123,7 @@ def check_tensors(tensors, what, safetensors_dtypes_only):
             if array.dtype.kind in "OUSV":
                 why = " (object, string and structured arrays cannot be saved without pickle)"
             raise TypeError(
-                f"Expected {what}[{name!r}] to be an array of {expected}. "
-                f"Received: dtype={array.dtype}{why}"
+                f"Expected {what}[{name!r}] to be an array of {expected}. Received: dtype={array.dtype}{why}"
             )
         out[name] = array
     return out
@@ -135,8 +134,7 @@ def _check_metadata(metadata):
         return {}
     if not isinstance(metadata, collections.abc.Mapping):
         raise TypeError(
-            "Expected `metadata` to be a dict of str to str. "
-            f"Received: object of type {type(metadata).__name__}"
+            f"Expected `metadata` to be a dict of str to str. Received: object of type {type(metadata).__name__}"
         )
     out = {}
     for key, value in metadata.items():
@@ -291,11 +289,7 @@ def _sniff_foreign(path, head, size):
     # A safetensors file starts with its header length, whose low byte may be
     # anything (0x80 included, like a pickle); a plausible length followed by
     # '{' is safetensors, even if damaged further on.
-    if (
-        len(head) >= 9
-        and struct.unpack("<Q", head[:8])[0] <= _MAX_HEADER_SIZE
-        and head[8:9] == b"{"
-    ):
+    if len(head) >= 9 and struct.unpack("<Q", head[:8])[0] <= _MAX_HEADER_SIZE and head[8:9] == b"{":
         return
     if looks_like_pickle(head):
         raise bad_file(
@@ -312,18 +306,13 @@ def _sniff_foreign(path, head, size):
             f"Otherwise: {PICKLE_ADVICE}",
         )
     if head[:6] == b"\x93NUMPY":
-        raise bad_file(
-            path, "this is a NumPy .npy file, not a safetensors file; read it with np.load"
-        )
+        raise bad_file(path, "this is a NumPy .npy file, not a safetensors file; read it with np.load")
     if head[:8] == b"\x89HDF\r\n\x1a\n":
-        raise bad_file(
-            path, "this is an HDF5 file (such as a Keras .h5 file), not a safetensors file"
-        )
+        raise bad_file(path, "this is an HDF5 file (such as a Keras .h5 file), not a safetensors file")
     if head.startswith(b"version https://git-lfs"):
         raise bad_file(
             path,
-            "this is a Git LFS pointer file, not the weights themselves; "
-            "fetch the real file with `git lfs pull`",
+            "this is a Git LFS pointer file, not the weights themselves; fetch the real file with `git lfs pull`",
         )
 
 
@@ -351,8 +340,7 @@ def _parse_header(path, raw, buffer_size):
     except UnicodeDecodeError as err:
         raise bad_file(
             path,
-            f"the header is not valid UTF-8 ({err}); "
-            "the file is damaged or not a safetensors file",
+            f"the header is not valid UTF-8 ({err}); the file is damaged or not a safetensors file",
         ) from err
     if not text.startswith("{"):
         raise bad_file(path, "the header does not start with '{'; this is not a safetensors file")
@@ -374,9 +362,7 @@ def _parse_header(path, raw, buffer_size):
     if metadata is None:
         metadata = collections.OrderedDict()
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise bad_file(
-            path, "'__metadata__' must be a JSON object of strings; the header is damaged"
-        )
+        raise bad_file(path, "'__metadata__' must be a JSON object of strings; the header is damaged")
 
     entries = collections.OrderedDict()
     for name, info in header.items():
@@ -403,8 +389,7 @@ def _parse_header(path, raw, buffer_size):
         if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
             raise bad_file(
                 path,
-                f"tensor {name!r} has shape {shape!r:.200}; "
-                "expected a list of non-negative integers",
+                f"tensor {name!r} has shape {shape!r:.200}; expected a list of non-negative integers",
             )
         offsets = info["data_offsets"]
         if (
@@ -459,9 +444,7 @@ def _parse_header(path, raw, buffer_size):
 
 def _check_pytrainc_metadata(path, entries, metadata):
     """Checks version, order and header digest. Returns the names in order."""
-    ours = metadata.get(KEY_FORMAT) == FORMAT_NAME or any(
-        k in metadata for k in _BOOKKEEPING_KEYS
-    )
+    ours = metadata.get(KEY_FORMAT) == FORMAT_NAME or any(k in metadata for k in _BOOKKEEPING_KEYS)
     if not ours:
         # A file from another writer: no checksum to verify, header order.
         return list(entries), None
@@ -470,8 +453,7 @@ def _check_pytrainc_metadata(path, entries, metadata):
     if not isinstance(version, str) or not version.isdigit() or not version.isascii():
         raise bad_file(
             path,
-            f"the header has format_version {version!r:.50}; "
-            "expected a number. The file is damaged",
+            f"the header has format_version {version!r:.50}; expected a number. The file is damaged",
         )
     if int(version) > FORMAT_VERSION:
         raise bad_file(path, newer_version_problem(version))
@@ -501,8 +483,7 @@ def _check_pytrainc_metadata(path, entries, metadata):
     ):
         raise bad_file(
             path,
-            "the 'pytrainc.order' entry does not list the tensors of the file; "
-            "the file is damaged",
+            "the 'pytrainc.order' entry does not list the tensors of the file; the file is damaged",
         )
     return order, metadata[_KEY_SHA256]
 
@@ -603,9 +584,7 @@ def _read(path, f, size):
         try:
             array = np.empty(info["shape"], dtype=_DTYPES[info["dtype"]])
         except (ValueError, OverflowError) as err:  # e.g. shape [0, 2**40, 2**40]
-            raise bad_file(
-                path, f"tensor {name!r} has shape {info['shape']}, which NumPy cannot hold"
-            ) from err
+            raise bad_file(path, f"tensor {name!r} has shape {info['shape']}, which NumPy cannot hold") from err
         if array.nbytes:
             view = memoryview(_as_bytes_view(array))
             got = _readinto_exactly(f, view)
@@ -627,13 +606,9 @@ def _read(path, f, size):
     for name in order:
         array = arrays[name]
         if entries[name]["dtype"] == "BOOL" and array.size and array.view(np.uint8).max() > 1:
-            raise bad_file(
-                path, f"BOOL tensor {name!r} holds bytes other than 0 and 1; the file is damaged"
-            )
+            raise bad_file(path, f"BOOL tensor {name!r} holds bytes other than 0 and 1; the file is damaged")
         if not array.dtype.isnative:
             array = array.astype(array.dtype.newbyteorder("="))
         result[name] = array
     user_metadata = {k: v for k, v in metadata.items() if k not in _BOOKKEEPING_KEYS}
     return result, user_metadata
-
-

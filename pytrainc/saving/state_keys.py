@@ -38,7 +38,7 @@ def prefixed(prefix, mapping):
 
 def unprefixed(prefix, tensors):
     """The entries of `tensors` whose name starts with `prefix`, with the prefix removed."""
-    return collections.OrderedDict((k[len(prefix):], v) for k, v in tensors.items() if k.startswith(prefix))
+    return collections.OrderedDict((k[len(prefix) :], v) for k, v in tensors.items() if k.startswith(prefix))
 
 
 def layer_rng_key(layer_index):

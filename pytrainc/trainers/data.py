@@ -42,9 +42,9 @@ def _check_finite(arr, what):
     flat = arr.reshape(arr.shape[0], -1)
     rows = max(1, (1 << 20) // max(1, flat.shape[1]))
     for start in range(0, flat.shape[0], rows):
-        block = flat[start:start + rows]
+        block = flat[start : start + rows]
         if not np.isfinite(block).all():
-            bad = int(np.size(arr) - sum(np.isfinite(flat[i:i + rows]).sum() for i in range(0, flat.shape[0], rows)))
+            bad = int(np.size(arr) - sum(np.isfinite(flat[i : i + rows]).sum() for i in range(0, flat.shape[0], rows)))
             raise ValueError(f"{what} contains {bad} NaN or infinite value(s); expected finite numbers")
 
 
@@ -56,18 +56,21 @@ def _to_float32(arr, what, checked=False):
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
     if out.dtype.kind == "f" and arr.dtype.itemsize > 4 and not np.isfinite(out).all():
-        raise ValueError(f"{what} holds values outside the float32 range (|x| > 3.4e38); pytrainc computes "
-                         "in float32")
+        raise ValueError(f"{what} holds values outside the float32 range (|x| > 3.4e38); pytrainc computes in float32")
     return out
 
 
 def _check_validation_split(value):
     """fit's validation_split: a number in [0, 1)."""
-    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
-          and 0.0 <= float(value) < 1.0)
+    ok = (
+        not isinstance(value, (bool, np.bool_))
+        and isinstance(value, (int, float, np.integer, np.floating))
+        and 0.0 <= float(value) < 1.0
+    )
     if not ok:
-        raise ValueError(f"validation_split must be in [0, 1), a fraction of the samples. "
-                         f"Received: validation_split={value!r}")
+        raise ValueError(
+            f"validation_split must be in [0, 1), a fraction of the samples. Received: validation_split={value!r}"
+        )
 
 
 def _check_probability_targets(loss, y, what):
@@ -77,8 +80,7 @@ def _check_probability_targets(loss, y, what):
     if isinstance(loss, (losses.BinaryCrossentropy, losses.CategoricalCrossentropy)) and y.size:
         low, high = y.min(), y.max()
         if low < 0 or high > 1:
-            raise ValueError(f"{loss.name} expects targets in [0, 1]. Received: {what} with values in "
-                             f"[{low}, {high}]")
+            raise ValueError(f"{loss.name} expects targets in [0, 1]. Received: {what} with values in [{low}, {high}]")
 
 
 def _class_ids(y32, what="y"):
@@ -88,11 +90,15 @@ def _class_ids(y32, what="y"):
         return np.argmax(y32, axis=1)
     col = y32[:, 0]
     if not np.all(col == np.round(col)):
-        raise ValueError("class_weight needs class targets: one-hot rows or integer class ids. "
-                         f"Received: {what} with non-integer values (regression targets?)")
+        raise ValueError(
+            "class_weight needs class targets: one-hot rows or integer class ids. "
+            f"Received: {what} with non-integer values (regression targets?)"
+        )
     if col.min() < 0:
-        raise ValueError("class_weight needs class targets: one-hot rows or integer class ids >= 0. "
-                         f"Received: {what} with values in [{col.min()}, {col.max()}]")
+        raise ValueError(
+            "class_weight needs class targets: one-hot rows or integer class ids >= 0. "
+            f"Received: {what} with values in [{col.min()}, {col.max()}]"
+        )
     return col.astype(np.int64)
 
 
@@ -111,7 +117,9 @@ def _prepare_weights(sample_weight, class_weight, y32, n, what="sample_weight"):
             raise ValueError(f"{what} must be >= 0. Received a minimum of {w.min()}")
     if class_weight is not None:
         if not isinstance(class_weight, dict):
-            raise TypeError(f"class_weight must be a dict {{class index: weight}}. Received: {type(class_weight).__name__}")
+            raise TypeError(
+                f"class_weight must be a dict {{class index: weight}}. Received: {type(class_weight).__name__}"
+            )
         for k, v in class_weight.items():
             if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
                 raise ValueError(f"class_weight keys must be class indices (ints). Received: {k!r}")
@@ -129,7 +137,6 @@ def _engine_batch(batch_size, n):
     """The rows the engine reserves for a batch: never more than the n samples present."""
     return max(1, min(int(batch_size), int(n)))
 
+
 def _interruptible():
     return threading.current_thread() is threading.main_thread()
-
-

@@ -20,8 +20,16 @@ from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
 from pytrainc._plan import PlanBuilder
-from pytrainc.trainers.data import (_as_array, _check_finite, _check_probability_targets, _check_validation_split,
-                                    _engine_batch, _interruptible, _prepare_weights, _to_float32)
+from pytrainc.trainers.data import (
+    _as_array,
+    _check_finite,
+    _check_probability_targets,
+    _check_validation_split,
+    _engine_batch,
+    _interruptible,
+    _prepare_weights,
+    _to_float32,
+)
 
 
 def _one_call_at_a_time(method):
@@ -97,8 +105,11 @@ class Trainer:
             wants = "sigmoid" if isinstance(loss, losses_module.BinaryCrossentropy) else "softmax"
             # Only when the activation's rows are the loss's rows: a Flatten or Reshape
             # after a softmax reuses its buffer with another last axis.
-            if (op.name == "activation" and op.iarg("kind") == _C.ACTIVATIONS[wants]
-                    and op.iarg("width") == self._graph["output"].sample_shape[-1]):
+            if (
+                op.name == "activation"
+                and op.iarg("kind") == _C.ACTIVATIONS[wants]
+                and op.iarg("width") == self._graph["output"].sample_shape[-1]
+            ):
                 return loss._fused, op.inputs[0], op_index
         return loss._kind, out_buf, None
 
@@ -111,8 +122,9 @@ class Trainer:
             bufs = {id(g["input"]): in_buf}
             for t in g["order"]:
                 if t._inputs:
-                    bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs],
-                                                 [p.sample_shape for p in t._inputs])
+                    bufs[id(t)] = t._layer._emit(
+                        builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs]
+                    )
             out_buf = bufs[id(g["output"])]
             loss_setup = None
             if self.compiled:
@@ -120,8 +132,17 @@ class Trainer:
                 if loss_setup[2] is not None:
                     builder.set_flag(loss_setup[2], "no_backward")
             ops, fargs, sizes = builder.tables()
-            plan = _C.Plan(ops, fargs, sizes, in_buf, out_buf, self._params, self._grads,
-                           max(int(batch_size), 1), self._n_trainable)
+            plan = _C.Plan(
+                ops,
+                fargs,
+                sizes,
+                in_buf,
+                out_buf,
+                self._params,
+                self._grads,
+                max(int(batch_size), 1),
+                self._n_trainable,
+            )
             # Dropout layers' generators move into one table the engine advances in
             # place; each layer keeps a view of its row (saved for exact resume).
             rngs = np.zeros((len(builder.rng_layers), 4), dtype=np.uint64)
@@ -131,17 +152,24 @@ class Trainer:
             plan.set_rngs(rngs)
             if loss_setup is not None:
                 plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
-                regs = [(self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)
-                        for v in self._variables() if v.regularizer is not None]
-                plan.set_regularizers(np.array([r[:2] for r in regs], dtype=np.int64).reshape(-1, 2),
-                                      np.array([r[2:] for r in regs], dtype=np.float64).reshape(-1, 2))
+                regs = [
+                    (self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)
+                    for v in self._variables()
+                    if v.regularizer is not None
+                ]
+                plan.set_regularizers(
+                    np.array([r[:2] for r in regs], dtype=np.int64).reshape(-1, 2),
+                    np.array([r[2:] for r in regs], dtype=np.float64).reshape(-1, 2),
+                )
                 self.optimizer._attach(plan, self._n_trainable, self._trainable_slices())
             self._plan = plan
             self._plan_metrics = None
         self._plan.reserve(int(batch_size))
         if self.compiled and self._metrics is not None and self._plan_metrics is not self._metrics:
-            self._plan.set_metrics(np.array([[m._kind, m._k] for m in self._metrics], dtype=np.int64).reshape(-1, 2),
-                                   np.array([m._threshold for m in self._metrics], dtype=np.float64))
+            self._plan.set_metrics(
+                np.array([[m._kind, m._k] for m in self._metrics], dtype=np.int64).reshape(-1, 2),
+                np.array([m._threshold for m in self._metrics], dtype=np.float64),
+            )
             self._plan_metrics = self._metrics
         return self._plan
 
@@ -152,7 +180,7 @@ class Trainer:
         offset = 3
         for m in self._metrics:
             slots = m._slots(width)
-            logs[m.name] = m.result(sums[offset:offset + slots], sums[2])
+            logs[m.name] = m.result(sums[offset : offset + slots], sums[2])
             offset += slots
         return logs
 
@@ -163,8 +191,10 @@ class Trainer:
             self._build_from_data(x.shape[1:])
         expected = self._graph["input"].sample_shape
         if tuple(x.shape[1:]) != tuple(expected):
-            raise ValueError(f"Model '{self.name}' expects input of shape {(None,) + tuple(expected)}. "
-                             f"Received: {what}.shape={x.shape}")
+            raise ValueError(
+                f"Model '{self.name}' expects input of shape {(None,) + tuple(expected)}. "
+                f"Received: {what}.shape={x.shape}"
+            )
         return _to_float32(x.reshape(x.shape[0], -1), what)
 
     def _build_from_data(self, sample_shape):
@@ -174,8 +204,10 @@ class Trainer:
         y = _as_array(y, what)
         _check_finite(y, what)
         if y.shape[0] != n:
-            raise ValueError(f"{x_name} and {what} must have the same number of samples. "
-                             f"Received: {x_name} has {n}, {what} has {y.shape[0]}")
+            raise ValueError(
+                f"{x_name} and {what} must have the same number of samples. "
+                f"Received: {x_name} has {n}, {what} has {y.shape[0]}"
+            )
         out_shape = self._graph["output"].sample_shape
         if self.loss.sparse:
             expected = out_shape[:-1]
@@ -183,32 +215,41 @@ class Trainer:
             if shape and shape[-1] == 1 and len(shape) == len(expected) + 1:
                 shape = shape[:-1]
             if tuple(shape) != tuple(expected):
-                raise ValueError(f"{self.loss.name} expects integer labels of shape {(None,) + expected} "
-                                 f"(or with a trailing 1) for outputs of shape {(None,) + out_shape}. "
-                                 f"Received: {what}.shape={y.shape}")
+                raise ValueError(
+                    f"{self.loss.name} expects integer labels of shape {(None,) + expected} "
+                    f"(or with a trailing 1) for outputs of shape {(None,) + out_shape}. "
+                    f"Received: {what}.shape={y.shape}"
+                )
             classes = out_shape[-1]
             if y.dtype.kind == "f" and not np.all(y == np.floor(y)):
                 raise ValueError(f"{self.loss.name} expects integer class ids in {what}. Received non-integer values")
             if y.min() < 0 or y.max() >= classes:
-                raise ValueError(f"{self.loss.name} expects class ids in [0, {classes}). "
-                                 f"Received values in [{y.min()}, {y.max()}]")
+                raise ValueError(
+                    f"{self.loss.name} expects class ids in [0, {classes}). Received values in [{y.min()}, {y.max()}]"
+                )
         else:
             shape = tuple(y.shape[1:])
             if shape != tuple(out_shape) and not (out_shape[-1] == 1 and shape == tuple(out_shape[:-1])):
                 hint = ""
                 if isinstance(self.loss, losses_module.CategoricalCrossentropy) and shape in ((), (1,)):
-                    hint = (" Integer labels need loss='sparse_categorical_crossentropy' or "
-                            "pytrainc.utils.to_categorical(y).")
-                raise ValueError(f"{what} must have shape {(None,) + out_shape} to match the model's output. "
-                                 f"Received: {what}.shape={y.shape}.{hint}")
+                    hint = (
+                        " Integer labels need loss='sparse_categorical_crossentropy' or "
+                        "pytrainc.utils.to_categorical(y)."
+                    )
+                raise ValueError(
+                    f"{what} must have shape {(None,) + out_shape} to match the model's output. "
+                    f"Received: {what}.shape={y.shape}.{hint}"
+                )
         _check_probability_targets(self.loss, y, what)
         return _to_float32(y.reshape(n, -1), what, checked=True), y.shape  # checked on entry
 
     def _resolve_metrics(self, y_shape):
         if self._metrics is None:
             out_shape = self._graph["output"].shape
-            self._metrics = [m.resolve(y_shape, out_shape, self.loss) if isinstance(m, metrics_module._Accuracy)
-                             else m for m in self._metric_specs]
+            self._metrics = [
+                m.resolve(y_shape, out_shape, self.loss) if isinstance(m, metrics_module._Accuracy) else m
+                for m in self._metric_specs
+            ]
 
     def _prepare_xy(self, x, y):
         x32 = self._prepare_x(x)
@@ -226,9 +267,21 @@ class Trainer:
 
     # -- training ----------------------------------------------------------
     @_one_call_at_a_time
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
-            initial_epoch=0):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+    ):
         """Train the model, as `keras.Model.fit`.
 
         Each epoch runs in one C call (shuffle, batches, forward, backward,
@@ -278,28 +331,42 @@ class Trainer:
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight). "
-                                 f"Received: {type(validation_data).__name__} of length "
-                                 f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
+                raise ValueError(
+                    "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight). "
+                    f"Received: {type(validation_data).__name__} of length "
+                    f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}"
+                )
             xv = self._prepare_x(validation_data[0], "x_val")
             yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val")
-            wv = (_prepare_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")
-                  if len(validation_data) == 3 else None)
+            wv = (
+                _prepare_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")
+                if len(validation_data) == 3
+                else None
+            )
             val = (xv, yv, wv)
         elif validation_split:
             # Keras takes the last fraction, before any shuffling.
             split = int(math.floor(x32.shape[0] * (1.0 - validation_split)))
             if split == 0 or split == x32.shape[0]:
-                raise ValueError(f"validation_split={validation_split} leaves no training or no validation "
-                                 f"samples out of {x32.shape[0]}")
+                raise ValueError(
+                    f"validation_split={validation_split} leaves no training or no validation "
+                    f"samples out of {x32.shape[0]}"
+                )
             val = (x32[split:], y32[split:], None if w32 is None else w32[split:])
             x32, y32 = x32[:split], y32[:split]
             w32 = None if w32 is None else w32[:split]
         n = x32.shape[0]
         self._train_batch_size = batch_size
         plan = self._ensure_plan(_engine_batch(batch_size, n))
-        cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                                            verbose=verbose, epochs=int(epochs), steps=-(-n // batch_size))
+        cbs = callbacks_module.CallbackList(
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=int(epochs),
+            steps=-(-n // batch_size),
+        )
         self.stop_training = False
         rng = self._fit_shuffle_rng()  # the model's own: other models' draws never move it
         ordered = np.arange(n, dtype=np.int64)
@@ -328,8 +395,7 @@ class Trainer:
                 resume.check_epoch(cbs.params["steps"], plan.n_sums)
             epoch_rng = rng.copy()
             perm = _C.permutation(rng, n) if shuffle else ordered
-            logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs, epoch, start_batch, sums,
-                                     epoch_rng)
+            logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs, epoch, start_batch, sums, epoch_rng)
             if val is not None:
                 vb = _engine_batch(batch_size, val[0].shape[0])
                 vs = self._ensure_plan(vb).evaluate(val[0], val[1], vb, _interruptible(), val[2])
@@ -341,8 +407,7 @@ class Trainer:
         cbs.on_train_end(logs)
         return self.history
 
-    def _train_epoch(self, plan, x, y, w, perm, batch_size, cbs, epoch=0, start_batch=0, sums=None,
-                     epoch_rng=None):
+    def _train_epoch(self, plan, x, y, w, perm, batch_size, cbs, epoch=0, start_batch=0, sums=None, epoch_rng=None):
         """One epoch: one C call, or C calls per batch / per chunk when callbacks ask."""
         n = x.shape[0]
         steps = -(-n // batch_size)
@@ -359,8 +424,7 @@ class Trainer:
         if cbs.has_train_batch_hooks:
             for b in range(start_batch, steps):
                 cbs.on_train_batch_begin(b)
-                _, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite, w,
-                                             sums)
+                _, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite, w, sums)
                 logs = self._logs(sums)
                 if bad:
                     cbs.on_engine_batch_end("nonfinite_loss", b, {**logs, "loss": last})
@@ -402,8 +466,9 @@ class Trainer:
         return int(verbose)
 
     @_one_call_at_a_time
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
-                 callbacks=None):
+    def evaluate(
+        self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False, callbacks=None
+    ):
         """Loss and metrics on data, as `keras.Model.evaluate` (weighted by sample_weight when given).
 
         Returns:
@@ -498,4 +563,3 @@ class Trainer:
         """Outputs for one batch (all of x)."""
         x = _as_array(x, "x")
         return self.predict(x, batch_size=x.shape[0], verbose=0)
-

@@ -35,5 +35,13 @@ from pytrainc.tuning.objective import Objective
 from pytrainc.tuning.random_search import RandomSearch
 from pytrainc.tuning.tuner import Tuner
 
-__all__ = ["BayesianOptimization", "GridSearch", "HyperModel", "HyperParameters", "Hyperband", "Objective",
-           "RandomSearch", "Tuner"]
+__all__ = [
+    "BayesianOptimization",
+    "GridSearch",
+    "HyperModel",
+    "HyperParameters",
+    "Hyperband",
+    "Objective",
+    "RandomSearch",
+    "Tuner",
+]

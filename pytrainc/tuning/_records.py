@@ -42,8 +42,10 @@ def _read_json(path):
         with open(path, "rb") as f:
             return json.loads(f.read())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is damaged ({exc}); it is left as it is. Remove it to run that trial again, "
-                         "or pass overwrite=True to start the search afresh.") from None
+        raise ValueError(
+            f"{path} is damaged ({exc}); it is left as it is. Remove it to run that trial again, "
+            "or pass overwrite=True to start the search afresh."
+        ) from None
 
 
 def write_record(directory, record):
@@ -78,8 +80,10 @@ def open_project(directory, project_name, overwrite, config):
         raise ValueError(f"Expected {path!r} (directory/project_name) to be a folder. Received a file")
     tuner_file = os.path.join(path, _TUNER_FILE)
     if os.path.isdir(path) and os.listdir(path) and not os.path.isfile(tuner_file):
-        raise ValueError(f"{path!r} exists and is not a pytrainc search (no {_TUNER_FILE}); "
-                         "choose another directory/project_name (overwrite=True never removes such a folder)")
+        raise ValueError(
+            f"{path!r} exists and is not a pytrainc search (no {_TUNER_FILE}); "
+            "choose another directory/project_name (overwrite=True never removes such a folder)"
+        )
     if overwrite and os.path.isdir(path):
         shutil.rmtree(path)
     os.makedirs(path, exist_ok=True)
@@ -89,12 +93,16 @@ def open_project(directory, project_name, overwrite, config):
             raise ValueError(f"{tuner_file} is not a pytrainc search file")
         for key in ("tuner", "objective"):
             if stored.get(key) != config[key]:
-                raise ValueError(f"{path!r} holds a search with {key}={stored.get(key)!r}; this one has "
-                                 f"{key}={config[key]!r}. Pass overwrite=True to start afresh, or another "
-                                 "project_name.")
+                raise ValueError(
+                    f"{path!r} holds a search with {key}={stored.get(key)!r}; this one has "
+                    f"{key}={config[key]!r}. Pass overwrite=True to start afresh, or another "
+                    "project_name."
+                )
         if config.get("seed") is not None and stored.get("seed") != config["seed"]:
-            raise ValueError(f"{path!r} holds a search with seed={stored.get('seed')}; this one has "
-                             f"seed={config['seed']}. Pass overwrite=True to start afresh, or another project_name.")
+            raise ValueError(
+                f"{path!r} holds a search with seed={stored.get('seed')}; this one has "
+                f"seed={config['seed']}. Pass overwrite=True to start afresh, or another project_name."
+            )
         return path, stored
     if config.get("seed") is None:  # a fresh search without a seed: draw one, and keep it for restarts
         config = {**config, "seed": int.from_bytes(os.urandom(4), "little")}

@@ -46,8 +46,12 @@ class BestEpoch(Callback):
     crash keeps the best epoch of the part that ran before it.
     """
 
-    _backup_state = {"best": Optional[float], "best_epoch": Optional[int],
-                     "best_logs": Optional[Dict[str, float]], "best_weights": Optional[Dict[str, np.ndarray]]}
+    _backup_state = {
+        "best": Optional[float],
+        "best_epoch": Optional[int],
+        "best_logs": Optional[Dict[str, float]],
+        "best_weights": Optional[Dict[str, np.ndarray]],
+    }
 
     def __init__(self, objective):
         super().__init__()
@@ -71,8 +75,19 @@ class BestEpoch(Callback):
 class Context:
     """What every trial of a search shares; sent once to each worker process."""
 
-    def __init__(self, hypermodel, objective, fit_args, fit_kwargs, callbacks, project_dir, executions_per_trial,
-                 seed, threads, backup_freq):
+    def __init__(
+        self,
+        hypermodel,
+        objective,
+        fit_args,
+        fit_kwargs,
+        callbacks,
+        project_dir,
+        executions_per_trial,
+        seed,
+        threads,
+        backup_freq,
+    ):
         self.hypermodel, self.objective = hypermodel, objective
         self.fit_args, self.fit_kwargs, self.callbacks = fit_args, fit_kwargs, callbacks
         self.project_dir, self.executions_per_trial = project_dir, executions_per_trial
@@ -112,8 +127,10 @@ def _execute(ctx, spec, hp, trial_dir, execution):
         return best.best, best.best_logs or {}, best.best_epoch, model
     if isinstance(result, dict):
         if ctx.objective.name not in result:
-            raise ObjectiveError(f"Objective value missing in the dict HyperModel.fit returned, expected: "
-                                 f"{ctx.objective.name!r}, found: {sorted(result)}")
+            raise ObjectiveError(
+                f"Objective value missing in the dict HyperModel.fit returned, expected: "
+                f"{ctx.objective.name!r}, found: {sorted(result)}"
+            )
         return _finite(result[ctx.objective.name]), {k: float(v) for k, v in result.items()}, None, model
     if _finite(result) is None and not isinstance(result, (int, float, np.number)):
         raise TypeError(f"HyperModel.fit must return a History, a float or a dict. Received: {type(result).__name__}")
@@ -135,8 +152,13 @@ def run_trial(ctx, spec):
         # A resumed trial keeps its BLAS thread count: it changes the last bits of larger GEMMs.
         threads = int(previous.get("blas_threads", threads))
     pytrainc.set_num_threads(threads)
-    record = {"trial_id": trial_id, "status": "RUNNING", "seed": ctx.seed, "blas_threads": threads,
-              **{k: spec[k] for k in ("epochs", "initial_epoch", "parent", "bracket", "round") if k in spec}}
+    record = {
+        "trial_id": trial_id,
+        "status": "RUNNING",
+        "seed": ctx.seed,
+        "blas_threads": threads,
+        **{k: spec[k] for k in ("epochs", "initial_epoch", "parent", "bracket", "round") if k in spec},
+    }
     if ctx.backup_freq is not None:
         _records.write_record(trial_dir, record)
     hp = _hyperparameters(ctx, spec)
@@ -153,15 +175,26 @@ def run_trial(ctx, spec):
     except (ObjectiveError, KeyboardInterrupt):
         raise
     except Exception as exc:  # build_model or fit raised: the trial failed, the search goes on
-        record.update(status="FAILED", score=None, hyperparameters=hp.get_config(),
-                      error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
-                      elapsed=time.perf_counter() - start)
+        record.update(
+            status="FAILED",
+            score=None,
+            hyperparameters=hp.get_config(),
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(),
+            elapsed=time.perf_counter() - start,
+        )
         _records.write_record(trial_dir, record)
         return record
     finite = [s for s in scores if s is not None]
-    record.update(status="COMPLETED", hyperparameters=hp.get_config(),
-                  score=float(np.mean(finite)) if len(finite) == len(scores) else None,
-                  executions=scores, best_epoch=best[2], metrics=best[1], elapsed=time.perf_counter() - start)
+    record.update(
+        status="COMPLETED",
+        hyperparameters=hp.get_config(),
+        score=float(np.mean(finite)) if len(finite) == len(scores) else None,
+        executions=scores,
+        best_epoch=best[2],
+        metrics=best[1],
+        elapsed=time.perf_counter() - start,
+    )
     _records.write_record(trial_dir, record)
     return record
 

@@ -106,20 +106,25 @@ class BayesianOptimization(Tuner):
         if any(t not in records for t in range(trial_id)):
             return WAIT
         space = [hp for hp in self._space(records, upto=trial_id) if not isinstance(hp, Fixed)]
-        done = [records[t] for t in range(trial_id)
-                if records[t]["status"] == "COMPLETED" and records[t].get("score") is not None]
+        done = [
+            records[t]
+            for t in range(trial_id)
+            if records[t]["status"] == "COMPLETED" and records[t].get("score") is not None
+        ]
         if not space or len(done) < 2:
             return {"values": {}, "sampler": "random"}
-        x = np.array([[hp.to_unit(r["hyperparameters"]["values"].get(hp.name, hp.default)) for hp in space]
-                      for r in done])
+        x = np.array(
+            [[hp.to_unit(r["hyperparameters"]["values"].get(hp.name, hp.default)) for hp in space] for r in done]
+        )
         sign = 1.0 if self.objective.direction == "min" else -1.0
         y = sign * np.array([r["score"] for r in done])
         y = (y - y.mean()) / (y.std() if y.std() > 0 else 1.0)
         fitted = _fit(x, y, self.alpha)
         rng = np.random.default_rng([self.seed, trial_id, 0x6270])
         best_x = x[int(np.argmin(y))]
-        candidates = np.concatenate([rng.random((2000, len(space))),
-                                     np.clip(best_x + 0.05 * rng.standard_normal((500, len(space))), 0, 1)])
+        candidates = np.concatenate(
+            [rng.random((2000, len(space))), np.clip(best_x + 0.05 * rng.standard_normal((500, len(space))), 0, 1)]
+        )
         if fitted is None:
             pick = candidates[0]
         else:

@@ -80,6 +80,11 @@ class GridSearch(Tuner):
             iterator = (dict(zip(names, combo)) for combo in itertools.product(*(hp.grid_values() for hp in space)))
             defaults = (records[0].get("hyperparameters") or {}).get("values", {})
             seen = {self._key(space, defaults)}
-            cached = self._grid_cache = {"space": space, "iterator": iterator, "combos": [], "seen": seen,
-                                         "exhausted": False}
+            cached = self._grid_cache = {
+                "space": space,
+                "iterator": iterator,
+                "combos": [],
+                "seen": seen,
+                "exhausted": False,
+            }
         return cached

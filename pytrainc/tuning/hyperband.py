@@ -18,14 +18,23 @@ def schedule(max_epochs, factor, iterations, min_epochs=1):
     out = []
     for it in range(iterations):
         for s in range(s_max, -1, -1):
-            n = int(math.ceil((s_max + 1) / (s + 1) * factor ** s))
+            n = int(math.ceil((s_max + 1) / (s + 1) * factor**s))
             previous = 0
             for r in range(s + 1):
-                count = max(1, int(n * factor ** -r))
+                count = max(1, int(n * factor**-r))
                 epochs = min(max_epochs, max(min_epochs, int(round(max_epochs * factor ** (r - s)))))
                 for slot in range(count):
-                    out.append({"iteration": it, "bracket": s, "round": r, "slot": slot, "count": count,
-                                "epochs": epochs, "initial_epoch": previous})
+                    out.append(
+                        {
+                            "iteration": it,
+                            "bracket": s,
+                            "round": r,
+                            "slot": slot,
+                            "count": count,
+                            "epochs": epochs,
+                            "initial_epoch": previous,
+                        }
+                    )
                 previous = epochs
     return out
 
@@ -71,8 +80,11 @@ class Hyperband(Tuner):
     _default_max_trials = None
 
     def __init__(self, hypermodel, max_epochs=100, factor=3, hyperband_iterations=1, **kwargs):
-        for name, value, low in (("max_epochs", max_epochs, 1), ("factor", factor, 2),
-                                 ("hyperband_iterations", hyperband_iterations, 1)):
+        for name, value, low in (
+            ("max_epochs", max_epochs, 1),
+            ("factor", factor, 2),
+            ("hyperband_iterations", hyperband_iterations, 1),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}. Received: {name}={value!r}")
         super().__init__(hypermodel, **kwargs)
@@ -87,15 +99,21 @@ class Hyperband(Tuner):
         if trial_id >= len(self._schedule) or not self._within_max_trials(trial_id):
             return DONE
         entry = self._schedule[trial_id]
-        spec = {"epochs": entry["epochs"], "initial_epoch": entry["initial_epoch"], "bracket": entry["bracket"],
-                "round": entry["round"], "parent": None}
+        spec = {
+            "epochs": entry["epochs"],
+            "initial_epoch": entry["initial_epoch"],
+            "bracket": entry["bracket"],
+            "round": entry["round"],
+            "parent": None,
+        }
         if entry["round"] == 0:
             return {**spec, "values": {}, "sampler": "random"}
         previous = self._rounds[(entry["iteration"], entry["bracket"], entry["round"] - 1)]
         if any(t not in records for t in previous):
             return WAIT
-        done = [records[t] for t in previous
-                if records[t]["status"] == "COMPLETED" and records[t].get("score") is not None]
+        done = [
+            records[t] for t in previous if records[t]["status"] == "COMPLETED" and records[t].get("score") is not None
+        ]
         done.sort(key=lambda r: (self.objective.sort_key(r["score"]), r["trial_id"]))
         if entry["slot"] >= len(done):
             return SKIP

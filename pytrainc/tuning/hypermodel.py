@@ -59,8 +59,7 @@ class FunctionHyperModel(HyperModel):
 
     def __init__(self, build_model):
         if not callable(build_model):
-            raise TypeError(f"hypermodel must be a HyperModel or a callable build_model(hp). "
-                            f"Received: {build_model!r}")
+            raise TypeError(f"hypermodel must be a HyperModel or a callable build_model(hp). Received: {build_model!r}")
         self.build_model = build_model
 
     def build(self, hp):

@@ -32,11 +32,13 @@ def _check_name(name):
 
 def _check_sampling(name, sampling, min_value):
     if sampling not in _SAMPLINGS:
-        raise ValueError(f"Hyperparameter '{name}': sampling must be one of {list(_SAMPLINGS)}. "
-                         f"Received: sampling={sampling!r}")
+        raise ValueError(
+            f"Hyperparameter '{name}': sampling must be one of {list(_SAMPLINGS)}. Received: sampling={sampling!r}"
+        )
     if sampling == "log" and min_value <= 0:
-        raise ValueError(f"Hyperparameter '{name}': sampling='log' needs min_value > 0. "
-                         f"Received: min_value={min_value}")
+        raise ValueError(
+            f"Hyperparameter '{name}': sampling='log' needs min_value > 0. Received: min_value={min_value}"
+        )
 
 
 class HyperParameter:
@@ -89,8 +91,10 @@ class Choice(HyperParameter):
             raise ValueError(f"Choice '{name}' needs a non-empty list of values. Received: values={values!r}")
         kinds = {type(v) for v in values}
         if len(kinds) > 1 or not kinds <= {int, float, str, bool}:
-            raise TypeError(f"Choice '{name}' needs values of one type among int, float, str and bool. "
-                            f"Received types: {sorted(k.__name__ for k in kinds)}")
+            raise TypeError(
+                f"Choice '{name}' needs values of one type among int, float, str and bool. "
+                f"Received types: {sorted(k.__name__ for k in kinds)}"
+            )
         values = list(values)
         if default is None:
             default = values[0]
@@ -125,24 +129,33 @@ class _Numeric(HyperParameter):
         _check_name(name)
         kind = type(self).__name__
         if not min_value <= max_value:
-            raise ValueError(f"{kind} '{name}' needs min_value <= max_value. "
-                             f"Received: min_value={min_value}, max_value={max_value}")
+            raise ValueError(
+                f"{kind} '{name}' needs min_value <= max_value. Received: min_value={min_value}, max_value={max_value}"
+            )
         _check_sampling(name, sampling, min_value)
         if step is not None and (step <= 0 or (sampling == "log" and step <= 1)):
-            raise ValueError(f"{kind} '{name}': step must be > 0 (> 1 with sampling='log', where it is a factor). "
-                             f"Received: step={step}")
+            raise ValueError(
+                f"{kind} '{name}': step must be > 0 (> 1 with sampling='log', where it is a factor). "
+                f"Received: step={step}"
+            )
         self.min_value, self.max_value = self._cast(min_value), self._cast(max_value)
         self.step, self.sampling = step, sampling
         if default is None:
             default = self.min_value
         elif not self.min_value <= default <= self.max_value:
-            raise ValueError(f"{kind} '{name}': default must be in [{min_value}, {max_value}]. "
-                             f"Received: default={default}")
+            raise ValueError(
+                f"{kind} '{name}': default must be in [{min_value}, {max_value}]. Received: default={default}"
+            )
         super().__init__(name, self._cast(default), conditions)
 
     def get_config(self):
-        return {**super().get_config(), "min_value": self.min_value, "max_value": self.max_value,
-                "step": self.step, "sampling": self.sampling}
+        return {
+            **super().get_config(),
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "step": self.step,
+            "sampling": self.sampling,
+        }
 
     def _steps(self):
         """The legal values when there is a step (None when the range is continuous)."""
@@ -152,7 +165,7 @@ class _Numeric(HyperParameter):
         while v <= self.max_value * (1 + 1e-12) and len(out) <= 1_000_000:
             out.append(self._cast(v))
             k += 1
-            v = self.min_value * self.step ** k if self.sampling == "log" else self.min_value + k * self.step
+            v = self.min_value * self.step**k if self.sampling == "log" else self.min_value + k * self.step
         return out
 
     def _from_continuous(self, u):
@@ -214,8 +227,10 @@ class Float(_Numeric):
     def grid_values(self):
         steps = self._steps()
         if steps is None:
-            raise ValueError(f"GridSearch needs a step for Float '{self.name}' (a grid of a continuous range is "
-                             "not defined). Pass step=..., or use hp.Choice.")
+            raise ValueError(
+                f"GridSearch needs a step for Float '{self.name}' (a grid of a continuous range is "
+                "not defined). Pass step=..., or use hp.Choice."
+            )
         return steps
 
 
@@ -368,8 +383,9 @@ class HyperParameters:
             ValueError: if the parent is not defined.
         """
         if parent_name not in self._space:
-            raise ValueError(f"`HyperParameter` named: {parent_name} not defined. "
-                             "Define the parent before its conditional_scope.")
+            raise ValueError(
+                f"`HyperParameter` named: {parent_name} not defined. Define the parent before its conditional_scope."
+            )
         if not isinstance(parent_values, (list, tuple)):
             parent_values = [parent_values]
         self._scopes.append((parent_name, list(parent_values)))
@@ -403,17 +419,37 @@ class HyperParameters:
         """One of `values`; `default` defaults to the first."""
         return self._retrieve(Choice(name, values, ordered, default, self._conditions(parent_name, parent_values)))
 
-    def Int(self, name, min_value, max_value, step=None, sampling="linear", default=None, parent_name=None,
-            parent_values=None):
+    def Int(
+        self,
+        name,
+        min_value,
+        max_value,
+        step=None,
+        sampling="linear",
+        default=None,
+        parent_name=None,
+        parent_values=None,
+    ):
         """An int in [min_value, max_value]; `step` defaults to 1 (a factor with sampling='log')."""
-        return self._retrieve(Int(name, min_value, max_value, step, sampling, default,
-                                  self._conditions(parent_name, parent_values)))
+        return self._retrieve(
+            Int(name, min_value, max_value, step, sampling, default, self._conditions(parent_name, parent_values))
+        )
 
-    def Float(self, name, min_value, max_value, step=None, sampling="linear", default=None, parent_name=None,
-              parent_values=None):
+    def Float(
+        self,
+        name,
+        min_value,
+        max_value,
+        step=None,
+        sampling="linear",
+        default=None,
+        parent_name=None,
+        parent_values=None,
+    ):
         """A float in [min_value, max_value]; continuous unless `step` is given."""
-        return self._retrieve(Float(name, min_value, max_value, step, sampling, default,
-                                    self._conditions(parent_name, parent_values)))
+        return self._retrieve(
+            Float(name, min_value, max_value, step, sampling, default, self._conditions(parent_name, parent_values))
+        )
 
     def Boolean(self, name, default=False, parent_name=None, parent_values=None):
         """True or False."""
@@ -426,8 +462,10 @@ class HyperParameters:
     # -- configuration
     def get_config(self):
         """A JSON-able dict: the space and the values."""
-        return {"space": [{"class_name": type(hp).__name__, "config": hp.get_config()} for hp in self.space],
-                "values": dict(self.values)}
+        return {
+            "space": [{"class_name": type(hp).__name__, "config": hp.get_config()} for hp in self.space],
+            "values": dict(self.values),
+        }
 
     @classmethod
     def from_config(cls, config):

@@ -2,13 +2,43 @@
 
 __all__ = ["Objective", "get_objective"]
 
-_MIN = {"loss", "mse", "mae", "mean_squared_error", "mean_absolute_error", "root_mean_squared_error", "rmse",
-        "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-        "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "hinge", "squared_hinge",
-        "kl_divergence", "kld", "poisson", "huber", "logcosh", "cosine_similarity_loss"}
-_MAX = {"accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-        "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "precision", "recall", "f1_score",
-        "fbeta_score", "auc", "r2_score"}
+_MIN = {
+    "loss",
+    "mse",
+    "mae",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "root_mean_squared_error",
+    "rmse",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "hinge",
+    "squared_hinge",
+    "kl_divergence",
+    "kld",
+    "poisson",
+    "huber",
+    "logcosh",
+    "cosine_similarity_loss",
+}
+_MAX = {
+    "accuracy",
+    "acc",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "precision",
+    "recall",
+    "f1_score",
+    "fbeta_score",
+    "auc",
+    "r2_score",
+}
 
 
 def infer_direction(name):
@@ -94,5 +124,6 @@ def get_objective(objective):
                 f'`Objective("{objective}", direction="min")`.'
             )
         return Objective(objective, direction)
-    raise TypeError(f"objective must be a str or an Objective. Received: {objective!r} of type "
-                    f"{type(objective).__name__}")
+    raise TypeError(
+        f"objective must be a str or an Objective. Received: {objective!r} of type {type(objective).__name__}"
+    )

@@ -29,8 +29,7 @@ def _positive_int(name, value, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''}. "
-                         f"Received: {name}={value!r}")
+        raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''}. Received: {name}={value!r}")
     return value
 
 
@@ -104,17 +103,30 @@ class Tuner:
 
     _default_max_trials = 10
 
-    def __init__(self, hypermodel, objective=None, max_trials="default", executions_per_trial=1,
-                 max_consecutive_failed_trials=3, directory=".", project_name="untitled_project", overwrite=False,
-                 seed=None, n_jobs=1, threads_per_trial=None, backup_freq=None):
+    def __init__(
+        self,
+        hypermodel,
+        objective=None,
+        max_trials="default",
+        executions_per_trial=1,
+        max_consecutive_failed_trials=3,
+        directory=".",
+        project_name="untitled_project",
+        overwrite=False,
+        seed=None,
+        n_jobs=1,
+        threads_per_trial=None,
+        backup_freq=None,
+    ):
         self.hypermodel = get_hypermodel(hypermodel)
         self.objective = get_objective(objective)
         if max_trials == "default":
             max_trials = self._default_max_trials
         self.max_trials = _positive_int("max_trials", max_trials, allow_none=True)
         self.executions_per_trial = _positive_int("executions_per_trial", executions_per_trial)
-        self.max_consecutive_failed_trials = _positive_int("max_consecutive_failed_trials",
-                                                           max_consecutive_failed_trials)
+        self.max_consecutive_failed_trials = _positive_int(
+            "max_consecutive_failed_trials", max_consecutive_failed_trials
+        )
         self.n_jobs = _positive_int("n_jobs", n_jobs)
         self.threads_per_trial = _positive_int("threads_per_trial", threads_per_trial, allow_none=True)
         if self.threads_per_trial is None:
@@ -144,8 +156,10 @@ class Tuner:
             return None
         fit_overridden = type(self.hypermodel).fit is not HyperModel.fit
         if not hp.space and not fit_overridden:
-            raise ValueError("The search space is empty: build_model(hp) defined no hyperparameter "
-                             "(call hp.Int, hp.Float, hp.Choice, hp.Boolean or hp.Fixed in it).")
+            raise ValueError(
+                "The search space is empty: build_model(hp) defined no hyperparameter "
+                "(call hp.Int, hp.Float, hp.Choice, hp.Boolean or hp.Fixed in it)."
+            )
         return hp
 
     def _space(self, records, upto=None):
@@ -200,9 +214,18 @@ class Tuner:
         callbacks = fit_kwargs.pop("callbacks", None) or []
         verbose = fit_kwargs.pop("verbose", 1)
         fit_kwargs["verbose"] = 2 if verbose == 2 else 0
-        ctx = _trial.Context(self.hypermodel, self.objective, fit_args, fit_kwargs, list(callbacks),
-                             self.project_dir, self.executions_per_trial, self.seed, self.threads_per_trial,
-                             self.backup_freq)
+        ctx = _trial.Context(
+            self.hypermodel,
+            self.objective,
+            fit_args,
+            fit_kwargs,
+            list(callbacks),
+            self.project_dir,
+            self.executions_per_trial,
+            self.seed,
+            self.threads_per_trial,
+            self.backup_freq,
+        )
         bar = None
         if verbose:
             from tqdm.auto import tqdm
@@ -215,8 +238,11 @@ class Tuner:
             else:
                 _check_picklable(ctx)
                 with concurrent.futures.ProcessPoolExecutor(
-                        self.n_jobs, mp_context=multiprocessing.get_context(_context_name()),
-                        initializer=_trial.worker_init, initargs=(ctx,)) as pool:
+                    self.n_jobs,
+                    mp_context=multiprocessing.get_context(_context_name()),
+                    initializer=_trial.worker_init,
+                    initargs=(ctx,),
+                ) as pool:
                     self._loop(ctx, bar, pool)
         finally:
             pytrainc.set_num_threads(before)
@@ -284,8 +310,9 @@ class Tuner:
         self._records[record["trial_id"]] = record
         if record["trial_id"] == 0 and record["status"] == "COMPLETED" and self._initial_space is not None:
             if not self._initial_space.space and not record["hyperparameters"]["space"]:
-                raise ValueError("The search space is empty: neither build(hp) nor fit(hp, ...) defined a "
-                                 "hyperparameter.")
+                raise ValueError(
+                    "The search space is empty: neither build(hp) nor fit(hp, ...) defined a hyperparameter."
+                )
         if bar is not None:
             best = self.get_best_trials(1)
             if best:
@@ -334,8 +361,10 @@ class Tuner:
         Returns:
             A list of compiled models, best first.
         """
-        return [pytrainc.models.load_model(_records.checkpoint_path(self.project_dir, r["trial_id"]))
-                for r in self.get_best_trials(num_models)]
+        return [
+            pytrainc.models.load_model(_records.checkpoint_path(self.project_dir, r["trial_id"]))
+            for r in self.get_best_trials(num_models)
+        ]
 
     def trials_table(self):
         """One dict per recorded trial, by trial id: id, status, hyperparameter values, score, metrics.
@@ -367,8 +396,10 @@ class Tuner:
         try:
             import pandas
         except ImportError:
-            raise ImportError("trials_dataframe() needs pandas (pip install pandas); "
-                              "trials_table() gives the same rows as a list of dicts") from None
+            raise ImportError(
+                "trials_dataframe() needs pandas (pip install pandas); "
+                "trials_table() gives the same rows as a list of dicts"
+            ) from None
         return pandas.DataFrame(self.trials_table())
 
     def results_summary(self, num_trials=10, print_fn=print):

@@ -45,8 +45,10 @@ __all__ = ["SKLearnClassifier", "SKLearnRegressor", "SKLearnTransformer"]
 
 def _require_sklearn(name):
     if sklearn is None:
-        raise ImportError(f"{name} needs scikit-learn. Install it with `pip install scikit-learn` "
-                          "(or `pip install \"pytrainc[sklearn]\"`).")
+        raise ImportError(
+            f"{name} needs scikit-learn. Install it with `pip install scikit-learn` "
+            '(or `pip install "pytrainc[sklearn]"`).'
+        )
 
 
 def _check_target_type(y):
@@ -70,9 +72,11 @@ def _fresh_copy(model):
     from pytrainc import losses, metrics, optimizers
 
     clone = type(model).from_config(model.get_config())
-    clone.compile(optimizer=optimizers.deserialize(optimizers.serialize(model.optimizer)),
-                  loss=losses.get(losses.serialize(model.loss)),
-                  metrics=[metrics.get(metrics.serialize(m)) for m in model._metric_specs])
+    clone.compile(
+        optimizer=optimizers.deserialize(optimizers.serialize(model.optimizer)),
+        loss=losses.get(losses.serialize(model.loss)),
+        metrics=[metrics.get(metrics.serialize(m)) for m in model._metric_specs],
+    )
     return clone
 
 
@@ -148,12 +152,15 @@ class SKLBase(BaseEstimator):
                 raise RuntimeError("Given model needs to be compiled, and have a loss and an optimizer.")
             return _fresh_copy(self.model)
         if not callable(self.model):
-            raise TypeError(f"`model` must be a compiled pytrainc Model or a callable returning one. Received: "
-                            f"{type(self.model).__name__}")
+            raise TypeError(
+                f"`model` must be a compiled pytrainc Model or a callable returning one. Received: "
+                f"{type(self.model).__name__}"
+            )
         model = self.model(X=X, y=y, **(self.model_kwargs or {}))
         if not isinstance(model, Model):
-            raise TypeError(f"`model(X=X, y=y, **model_kwargs)` must return a pytrainc Model. Received: "
-                            f"{type(model).__name__}")
+            raise TypeError(
+                f"`model(X=X, y=y, **model_kwargs)` must return a pytrainc Model. Received: {type(model).__name__}"
+            )
         return model
 
     def fit(self, X, y, **kwargs):
@@ -171,8 +178,9 @@ class SKLBase(BaseEstimator):
             RuntimeError: if the model is not compiled.
             ValueError: for targets of a type the estimator does not take.
         """
-        X, y = _validate(self, X, y, reset=not (self.warm_start and hasattr(self, "model_")),
-                         multi_output=self._multi_output)
+        X, y = _validate(
+            self, X, y, reset=not (self.warm_start and hasattr(self, "model_")), multi_output=self._multi_output
+        )
         y = self._process_target(y, reset=True)
         with self._generator():
             model = self._get_model(X, y)
@@ -285,6 +293,7 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
     def _process_target(self, y, reset=False):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import OneHotEncoder
+
         target_type = _check_target_type(y)
         if target_type not in ("binary", "multiclass"):
             raise ValueError(f"Only binary and multiclass target types are supported. Target type: {target_type}")
@@ -400,4 +409,3 @@ class SKLearnTransformer(TransformerMixin, SKLBase):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = []
         return tags
-

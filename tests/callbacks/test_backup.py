@@ -19,7 +19,7 @@ from pytrainc import saving
 from pytrainc.backup import BackupAndRestore
 from pytrainc.callbacks import Callback, ModelCheckpoint
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import os, sys, numpy as np, pytrainc
     from pytrainc.layers import Dense, Dropout, Input
     from pytrainc.models import Sequential
@@ -54,14 +54,15 @@ SCRIPT = textwrap.dedent('''
     history = model.fit(x, y, batch_size=8, epochs=epochs, validation_split=0.25, callbacks=callbacks, verbose=0)
     np.save(out, np.concatenate([w.ravel() for w in model.get_weights()]))
     print("DONE", len(history.history["loss"]), flush=True)
-''')
+""")
 
 
 def _run(tmp_path, *args, timeout=120):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
-    return subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, str(script), *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=tmp_path
+    )
 
 
 def _reference(tmp_path, dropout, save_freq, epochs):
@@ -92,8 +93,20 @@ def test_kill_9_at_random_moments(tmp_path):
     dropout, save_freq, epochs = 0.3, 3, 10
     ref, _ = _reference(tmp_path, dropout, save_freq, epochs)
     script = tmp_path / "train.py"
-    timing = subprocess.Popen([sys.executable, str(script), "-1", str(tmp_path / "timing"), str(tmp_path / "t.npy"),
-                               str(dropout), str(save_freq), str(epochs)], stdout=subprocess.PIPE, text=True)
+    timing = subprocess.Popen(
+        [
+            sys.executable,
+            str(script),
+            "-1",
+            str(tmp_path / "timing"),
+            str(tmp_path / "t.npy"),
+            str(dropout),
+            str(save_freq),
+            str(epochs),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     timing.stdout.readline()
     t0 = time.perf_counter()
     timing.communicate(timeout=120)
@@ -104,9 +117,13 @@ def test_kill_9_at_random_moments(tmp_path):
     rnd = random.Random(1234)
     kills = 0
     for attempt in range(40):
-        proc = subprocess.Popen([sys.executable, str(script), "-1", str(backup), str(out), str(dropout),
-                                 str(save_freq), str(epochs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, cwd=tmp_path)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), "-1", str(backup), str(out), str(dropout), str(save_freq), str(epochs)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
         assert proc.stdout.readline().startswith("STARTED")
         time.sleep(rnd.uniform(0.0, duration / 3))
         if proc.poll() is None and kills < 8:
@@ -145,8 +162,9 @@ def test_wrong_callbacks_on_resume_are_refused(tmp_path):
         m.fit(x, y, epochs=3, verbose=0, callbacks=[BackupAndRestore(tmp_path)])
 
 
-@pytest.mark.parametrize("kwargs", [{"backup_dir": ""}, {"backup_dir": "x", "save_freq": 0},
-                                    {"backup_dir": "x", "save_freq": "batch"}])
+@pytest.mark.parametrize(
+    "kwargs", [{"backup_dir": ""}, {"backup_dir": "x", "save_freq": 0}, {"backup_dir": "x", "save_freq": "batch"}]
+)
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         BackupAndRestore(**kwargs)
@@ -182,8 +200,11 @@ class _StopInEpoch1(Callback):
 
 
 def _callbacks(tmp_path, stop=False):
-    return [BackupAndRestore(tmp_path / "backup", save_freq=2), ModelCheckpoint(str(tmp_path / "ckpt.ptc")),
-            _StopInEpoch1(stop)]
+    return [
+        BackupAndRestore(tmp_path / "backup", save_freq=2),
+        ModelCheckpoint(str(tmp_path / "ckpt.ptc")),
+        _StopInEpoch1(stop),
+    ]
 
 
 def _fit(callbacks):
@@ -225,8 +246,10 @@ def _edit_state(name, value):
 def test_crafted_backup_cannot_set_an_undeclared_attribute(tmp_path):
     elsewhere = tmp_path / "elsewhere" / "model.ptc"
     path = _tamper(tmp_path, _edit_state("filepath", str(elsewhere)))
-    message = (f"{re.escape(str(path))}: the backup sets ModelCheckpoint.filepath, which "
-               r"ModelCheckpoint does not declare as backup state. Expected only: \['best', ")
+    message = (
+        f"{re.escape(str(path))}: the backup sets ModelCheckpoint.filepath, which "
+        r"ModelCheckpoint does not declare as backup state. Expected only: \['best', "
+    )
     callbacks = _callbacks(tmp_path)
     with pytest.raises(ValueError, match=message):
         _fit(callbacks)
@@ -234,20 +257,27 @@ def test_crafted_backup_cannot_set_an_undeclared_attribute(tmp_path):
     assert not elsewhere.parent.exists()
 
 
-@pytest.mark.parametrize("name,value,declared", [("_last_batch_seen", "2", "int"),
-                                                 ("_last_batch_seen", True, "int"),
-                                                 ("best", [1.0], r"Optional\[float\]")])
+@pytest.mark.parametrize(
+    "name,value,declared",
+    [("_last_batch_seen", "2", "int"), ("_last_batch_seen", True, "int"), ("best", [1.0], r"Optional\[float\]")],
+)
 def test_crafted_backup_cannot_set_a_value_of_another_type(tmp_path, name, value, declared):
     path = _tamper(tmp_path, _edit_state(name, value))
-    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: the backup gives ModelCheckpoint.{name} "
-                                         f"a value of type {type(value).__name__}; ModelCheckpoint declares {declared}$"):
+    with pytest.raises(
+        ValueError,
+        match=f"{re.escape(str(path))}: the backup gives ModelCheckpoint.{name} "
+        f"a value of type {type(value).__name__}; ModelCheckpoint declares {declared}$",
+    ):
         _fit(_callbacks(tmp_path))
 
 
 def test_crafted_backup_cannot_refer_to_a_missing_tensor(tmp_path):
     path = _tamper(tmp_path, _edit_state("best", {"__tensor__": "no/such/tensor"}))
-    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: a callback state refers to the tensor "
-                                         "'no/such/tensor', which the backup does not hold"):
+    with pytest.raises(
+        ValueError,
+        match=f"{re.escape(str(path))}: a callback state refers to the tensor "
+        "'no/such/tensor', which the backup does not hold",
+    ):
         _fit(_callbacks(tmp_path))
 
 
@@ -257,8 +287,11 @@ def test_backup_position_past_the_end_of_the_epoch_is_refused(tmp_path, batch):
         meta["position"] = json.dumps({"epoch": 1, "batch": batch})
 
     path = _tamper(tmp_path, edit)
-    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: the backup resumes epoch 1 at batch "
-                                         f"{batch}, past the end of the epoch, which has 5 batches"):
+    with pytest.raises(
+        ValueError,
+        match=f"{re.escape(str(path))}: the backup resumes epoch 1 at batch "
+        f"{batch}, past the end of the epoch, which has 5 batches",
+    ):
         _fit(_callbacks(tmp_path))
 
 
@@ -274,8 +307,9 @@ def test_damaged_backup_position_is_refused(tmp_path, position):
 
 def test_backup_without_sums_is_refused(tmp_path):
     path = _tamper(tmp_path, lambda tensors, meta: tensors.pop("sums"))
-    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: the backup resumes epoch 1 at batch 2 "
-                                         "but holds no running sums"):
+    with pytest.raises(
+        ValueError, match=f"{re.escape(str(path))}: the backup resumes epoch 1 at batch 2 but holds no running sums"
+    ):
         _fit(_callbacks(tmp_path))
 
 

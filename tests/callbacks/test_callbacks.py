@@ -394,10 +394,14 @@ def test_missing_monitor_warns_with_available_keys_and_keeps_training():
         history = run_fit(FakeModel(), [cb], 3, logs=logs)
     assert epochs_run(history) == 3
     messages = [str(w.message) for w in record]
-    assert messages == [
-        "Early stopping conditioned on metric `val_loss` which is not available. "
-        "Available metrics are: loss,accuracy"
-    ] * 3
+    assert (
+        messages
+        == [
+            "Early stopping conditioned on metric `val_loss` which is not available. "
+            "Available metrics are: loss,accuracy"
+        ]
+        * 3
+    )
     assert os.path.basename(record[0].filename) == "test_callbacks.py"
 
 
@@ -449,10 +453,7 @@ def test_verbose_prints_stop_and_restore_messages(capsys):
     cb = EarlyStopping(monitor="loss", patience=3, verbose=1, restore_best_weights=True)
     run_fit(FakeModel(), [cb], 10, logs=[{"loss": 1.0 + i} for i in range(10)])
     out = capsys.readouterr().out
-    assert out == (
-        "Epoch 4: early stopping\n"
-        "Restoring model weights from the end of the best epoch: 1.\n"
-    )
+    assert out == ("Epoch 4: early stopping\nRestoring model weights from the end of the best epoch: 1.\n")
 
 
 def test_silent_by_default(capsys):
@@ -490,9 +491,7 @@ def test_callbacks_run_in_order_with_same_logs_and_history_last():
 
 def test_default_callbacks_are_appended_last():
     user = Callback()
-    cbs = CallbackList(
-        [user], add_history=True, add_progbar=True, verbose=1, epochs=1, steps=1
-    )
+    cbs = CallbackList([user], add_history=True, add_progbar=True, verbose=1, epochs=1, steps=1)
     assert cbs.callbacks[0] is user
     assert isinstance(cbs.callbacks[1], History)
     assert isinstance(cbs.callbacks[2], ProgbarLogger)
@@ -518,9 +517,7 @@ def test_existing_history_and_progbar_are_not_duplicated():
 def test_set_model_and_params_reach_every_callback():
     model = FakeModel()
     user, es = Callback(), EarlyStopping()
-    cbs = CallbackList(
-        [user, es], add_history=True, model=model, verbose=0, epochs=3, steps=7
-    )
+    cbs = CallbackList([user, es], add_history=True, model=model, verbose=0, epochs=3, steps=7)
     for cb in cbs.callbacks:
         assert cb.model is model
         assert cb.params == {"verbose": 0, "epochs": 3, "steps": 7}
@@ -697,7 +694,7 @@ def test_progbar_verbose_1(capsys):
     assert lines[2] == "Epoch 2/2"
     # Elapsed time is not asserted exactly (no timing in assertions).
     head, sep, rest = lines[1].partition("s - ")
-    assert head.startswith("12/12 - ") and head[len("12/12 - "):].isdigit() and sep
+    assert head.startswith("12/12 - ") and head[len("12/12 - ") :].isdigit() and sep
     assert rest == "loss: 0.1234 - accuracy: 0.5000 - val_loss: 1.0000e-04"
     assert lines[3].startswith("12/12 - ")
     assert lines[3].endswith("s - loss: 2.0000 - accuracy: 0.7500 - val_loss: nan")
@@ -879,8 +876,11 @@ def test_checkpoint_verbose_messages(tmp_path, capsys):
 
 def test_checkpoint_missing_filepath_key_raises_keyerror(tmp_path):
     cb = ModelCheckpoint(str(tmp_path / "w-{val_acc:.2f}.ptc"))
-    with pytest.raises(KeyError, match=r"Failed to format this callback filepath.*val_acc.*"
-                                       r"Available keys: loss, val_loss, epoch"):
+    with pytest.raises(
+        KeyError,
+        match=r"Failed to format this callback filepath.*val_acc.*"
+        r"Available keys: loss, val_loss, epoch",
+    ):
         run_fit(SavingModel(), [cb], 1, [0.5])
 
 
@@ -904,8 +904,7 @@ def test_checkpoint_unknown_monitor_with_auto_mode_fails_at_train_begin(tmp_path
         run_fit(SavingModel(), [cb], 1, logs=[{"score": 1.0}])
     # Without save_best_only the monitor is not used.
     model = SavingModel()
-    run_fit(model, [ModelCheckpoint(str(tmp_path / "m.ptc"), monitor="score")], 1,
-            logs=[{"score": 1.0}])
+    run_fit(model, [ModelCheckpoint(str(tmp_path / "m.ptc"), monitor="score")], 1, logs=[{"score": 1.0}])
     assert len(model.saves) == 1
 
 
@@ -934,8 +933,13 @@ def test_checkpoint_writes_h5_that_loads(tmp_path, name, weights_only):
     model = Sequential([Input((3,)), Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
     path = tmp_path / name
-    model.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1, verbose=0,
-              callbacks=[ModelCheckpoint(str(path), save_weights_only=weights_only)])
+    model.fit(
+        np.ones((8, 3)),
+        np.zeros((8, 2)),
+        epochs=1,
+        verbose=0,
+        callbacks=[ModelCheckpoint(str(path), save_weights_only=weights_only)],
+    )
     if weights_only:
         other = Sequential([Input((3,)), Dense(2)])
         other.load_weights(path)
@@ -1014,9 +1018,12 @@ def test_reduce_lr_verbose_message(capsys):
 def test_reduce_lr_missing_monitor_warns_and_logs_rate():
     model = SavingModel(learning_rate=0.5)
     cb = ReduceLROnPlateau(patience=0)
-    with pytest.warns(UserWarning, match=r"Learning rate reduction is conditioned on metric "
-                                         r"`val_loss` which is not available. Available "
-                                         r"metrics are: loss,learning_rate"):
+    with pytest.warns(
+        UserWarning,
+        match=r"Learning rate reduction is conditioned on metric "
+        r"`val_loss` which is not available. Available "
+        r"metrics are: loss,learning_rate",
+    ):
         history = run_fit(model, [cb], 1, logs=[{"loss": 1.0}])
     assert history.history["learning_rate"] == [0.5]
 
@@ -1035,8 +1042,11 @@ def test_reduce_lr_with_schedule_optimizer_raises_typeerror():
     optimizer = SGD(ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5))
     model = SavingModel(optimizer=optimizer)
     cb = ReduceLROnPlateau(monitor="loss", patience=0)
-    with pytest.raises(TypeError, match=r"ReduceLROnPlateau cannot set the learning rate.*"
-                                        r"LearningRateSchedule"):
+    with pytest.raises(
+        TypeError,
+        match=r"ReduceLROnPlateau cannot set the learning rate.*"
+        r"LearningRateSchedule",
+    ):
         run_fit(model, [cb], 2, logs=[{"loss": 1.0}, {"loss": 1.0}])
 
 
@@ -1147,8 +1157,7 @@ class BatchJournal(Callback):
 
 
 def test_terminate_on_nan_is_an_engine_hook_not_a_batch_hook():
-    cbs = CallbackList([TerminateOnNaN()], add_history=True, add_progbar=True,
-                       verbose=1, epochs=1, steps=1)
+    cbs = CallbackList([TerminateOnNaN()], add_history=True, add_progbar=True, verbose=1, epochs=1, steps=1)
     assert not cbs.has_train_batch_hooks
     assert cbs.engine_batch_hooks == {"nonfinite_loss"}
     assert CallbackList([EarlyStopping()]).engine_batch_hooks == frozenset()
@@ -1347,11 +1356,7 @@ def test_csv_logger_content(tmp_path):
         run_fit(FakeModel(), [CSVLogger(path)], 2, logs=logs)
     # Keras's layout: epoch from 0, then the first epoch's keys sorted;
     # csv's Excel dialect ends lines with \r\n.
-    assert read_bytes(path) == (
-        b"epoch,accuracy,loss,val_loss\r\n"
-        b"0,0.25,0.5,0.75\r\n"
-        b"1,0.5,0.25,0.5\r\n"
-    )
+    assert read_bytes(path) == (b"epoch,accuracy,loss,val_loss\r\n0,0.25,0.5,0.75\r\n1,0.5,0.25,0.5\r\n")
 
 
 def test_csv_logger_missing_values_iterables_and_separator(tmp_path):
@@ -1370,8 +1375,7 @@ def test_csv_logger_overwrites_by_default_and_appends_on_request(tmp_path):
     # Appending keeps the header's columns, even if the keys come in another
     # order or with new ones (left out with a warning).
     with pytest.warns(UserWarning, match=r"not writing 'accuracy'"):
-        run_fit(FakeModel(), [CSVLogger(path, append=True)], 1,
-                logs=[{"accuracy": 0.5, "loss": 1.0}])
+        run_fit(FakeModel(), [CSVLogger(path, append=True)], 1, logs=[{"accuracy": 0.5, "loss": 1.0}])
     assert read_bytes(path) == b"epoch,loss\r\n0,2.0\r\n0,1.0\r\n"
 
 
@@ -1612,9 +1616,7 @@ class TensorBoardModel(SavingModel):
 
 
 def read_events(directory):
-    event_accumulator = pytest.importorskip(
-        "tensorboard.backend.event_processing.event_accumulator"
-    )
+    event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
     accumulator = event_accumulator.EventAccumulator(
         str(directory), size_guidance={event_accumulator.SCALARS: 0, event_accumulator.HISTOGRAMS: 0}
     )

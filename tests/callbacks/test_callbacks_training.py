@@ -56,8 +56,9 @@ def test_checkpoint_writes_models_that_load_back(tmp_path):
     x, y = regression_data()
     model = tiny_model()
     pattern = str(tmp_path / "ckpt" / "m-{epoch:02d}-{val_loss:.3f}.ptc")
-    history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
-                        callbacks=[ModelCheckpoint(pattern)])
+    history = model.fit(
+        x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0, callbacks=[ModelCheckpoint(pattern)]
+    )
     expected = [f"m-{e + 1:02d}-{v:.3f}.ptc" for e, v in enumerate(history.history["val_loss"])]
     assert sorted(os.listdir(tmp_path / "ckpt")) == expected
     last = load_model(str(tmp_path / "ckpt" / expected[-1]))
@@ -73,8 +74,7 @@ def test_best_weights_checkpoint_matches_early_stopping_restore(tmp_path, name):
     path = str(tmp_path / name)
     checkpoint = ModelCheckpoint(path, save_best_only=True, save_weights_only=True)
     stopper = EarlyStopping(patience=100, restore_best_weights=True)
-    model.fit(x, y, epochs=8, batch_size=8, validation_split=0.25, verbose=0,
-              callbacks=[checkpoint, stopper])
+    model.fit(x, y, epochs=8, batch_size=8, validation_split=0.25, verbose=0, callbacks=[checkpoint, stopper])
     # Both keep the epoch with the lowest val_loss; EarlyStopping restored it.
     assert checkpoint.best == stopper.best
     fresh = tiny_model()
@@ -95,8 +95,9 @@ def test_lr_scheduler_rate_reaches_the_engine():
     w0 = np.array([[0.5], [-0.25]], dtype=np.float32)
     b0 = np.array([0.1], dtype=np.float32)
     model.set_weights([w0, b0])
-    history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0,
-                        callbacks=[LearningRateScheduler(lambda epoch, lr: 0.5)])
+    history = model.fit(
+        x, y, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=[LearningRateScheduler(lambda epoch, lr: 0.5)]
+    )
     x64, y64 = x.astype(np.float64), y.astype(np.float64)
     dpred = 2.0 * (x64 @ w0 + b0 - y64) / len(x)  # d mean((p - y)^2) / dp
     w1 = w0 - 0.5 * (x64.T @ dpred)
@@ -125,8 +126,7 @@ def test_batch_size_scheduler_changes_the_steps_of_fit():
     # Contract: fit reads model._train_batch_size after on_epoch_begin.
     x, y = regression_data(n=64)
     model = tiny_model()
-    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0,
-                        callbacks=[BatchSizeScheduler(every=1)])
+    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[BatchSizeScheduler(every=1)])
     assert history.history["batch_size"] == [16, 32, 64]
     assert model.optimizer.iterations == 4 + 2 + 1
 
@@ -153,8 +153,7 @@ def test_terminate_on_nan_stops_a_diverging_fit(capsys):
     utils.set_random_seed(0)
     model = Sequential([Dense(1, input_dim=3)])
     model.compile(optimizer=SGD(1e3), loss="mse")
-    history = model.fit(x, y, batch_size=8, epochs=5, shuffle=False, verbose=0,
-                        callbacks=[TerminateOnNaN()])
+    history = model.fit(x, y, batch_size=8, epochs=5, shuffle=False, verbose=0, callbacks=[TerminateOnNaN()])
     out = capsys.readouterr().out
     match = re.fullmatch(r"Batch (\d+): Invalid loss, terminating training\n", out)
     assert match, out
@@ -303,8 +302,7 @@ def test_csv_tensorboard_and_plot_of_a_real_fit(tmp_path):
         assert len(tags) == len(model.weights)
         val = EventAccumulator(str(tmp_path / "tb" / "validation"))
         val.Reload()
-        np.testing.assert_allclose([e.value for e in val.Scalars("epoch_loss")],
-                                   history.history["val_loss"], rtol=1e-6)
+        np.testing.assert_allclose([e.value for e in val.Scalars("epoch_loss")], history.history["val_loss"], rtol=1e-6)
 
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")

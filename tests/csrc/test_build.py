@@ -31,8 +31,7 @@ vendored_only = pytest.mark.skipif(SYSTEM_BLAS, reason="PYTRAINC_BLAS=system ven
 
 def _readelf_dynamic(path):
     """(NEEDED libraries, RPATH/RUNPATH entries) of a shared object, via readelf -d."""
-    out = subprocess.run(["readelf", "-d", str(path)], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(["readelf", "-d", str(path)], check=True, capture_output=True, text=True).stdout
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]*)\]", out)
     paths = []
     for value in re.findall(r"\((?:RPATH|RUNPATH)\)\s+Library (?:rpath|runpath): \[([^\]]*)\]", out):

@@ -65,23 +65,24 @@ def nhwc(t):
 
 # (N, H, W, C, KH, KW, F, strides, dilation, padding)
 CONV_CASES = [
-    (2, 32, 32, 3, 3, 3, 8, (1, 1), (1, 1), "valid"),   # the seed CNN's layer (fewer filters)
+    (2, 32, 32, 3, 3, 3, 8, (1, 1), (1, 1), "valid"),  # the seed CNN's layer (fewer filters)
     (2, 7, 6, 3, 3, 3, 4, (1, 1), (1, 1), "same"),
-    (2, 8, 9, 2, 4, 2, 5, (2, 2), (1, 1), "same"),      # even kernel and stride: asymmetric padding
+    (2, 8, 9, 2, 4, 2, 5, (2, 2), (1, 1), "same"),  # even kernel and stride: asymmetric padding
     (3, 9, 11, 4, 3, 2, 3, (2, 3), (1, 1), "valid"),
-    (2, 10, 8, 3, 3, 3, 4, (1, 1), (2, 1), "same"),     # dilation
-    (2, 11, 12, 2, 2, 3, 3, (2, 1), (1, 2), "valid"),   # dilation and strides
-    (2, 5, 4, 6, 1, 1, 7, (1, 1), (1, 1), "valid"),     # 1x1 stride 1: no im2col
-    (2, 6, 7, 3, 1, 1, 4, (2, 2), (1, 1), "valid"),     # 1x1 strided: im2col
-    (2, 6, 7, 3, 1, 1, 4, (1, 1), (1, 1), "same"),      # 1x1 'same' is the pointwise case too
-    (3, 1, 20, 4, 1, 5, 6, (1, 2), (1, 1), "same"),     # Conv1D as H = 1
-    (2, 1, 17, 3, 1, 3, 5, (1, 1), (1, 3), "valid"),    # Conv1D with dilation
-    (1, 3, 3, 2, 5, 5, 2, (1, 1), (1, 1), "same"),      # kernel larger than the image
-    (4, 5, 5, 1, 2, 2, 1, (1, 1), (1, 1), "valid"),     # one channel, one filter
-    (9, 64, 64, 8, 3, 3, 4, (1, 1), (1, 1), "same"),    # im2col in chunks: 7 + 2 samples
+    (2, 10, 8, 3, 3, 3, 4, (1, 1), (2, 1), "same"),  # dilation
+    (2, 11, 12, 2, 2, 3, 3, (2, 1), (1, 2), "valid"),  # dilation and strides
+    (2, 5, 4, 6, 1, 1, 7, (1, 1), (1, 1), "valid"),  # 1x1 stride 1: no im2col
+    (2, 6, 7, 3, 1, 1, 4, (2, 2), (1, 1), "valid"),  # 1x1 strided: im2col
+    (2, 6, 7, 3, 1, 1, 4, (1, 1), (1, 1), "same"),  # 1x1 'same' is the pointwise case too
+    (3, 1, 20, 4, 1, 5, 6, (1, 2), (1, 1), "same"),  # Conv1D as H = 1
+    (2, 1, 17, 3, 1, 3, 5, (1, 1), (1, 3), "valid"),  # Conv1D with dilation
+    (1, 3, 3, 2, 5, 5, 2, (1, 1), (1, 1), "same"),  # kernel larger than the image
+    (4, 5, 5, 1, 2, 2, 1, (1, 1), (1, 1), "valid"),  # one channel, one filter
+    (9, 64, 64, 8, 3, 3, 4, (1, 1), (1, 1), "same"),  # im2col in chunks: 7 + 2 samples
 ]
-CONV_IDS = ["x".join(map(str, c[:4])) + f"-k{c[4]}{c[5]}f{c[6]}s{c[7][0]}{c[7][1]}d{c[8][0]}{c[8][1]}{c[9]}"
-            for c in CONV_CASES]
+CONV_IDS = [
+    "x".join(map(str, c[:4])) + f"-k{c[4]}{c[5]}f{c[6]}s{c[7][0]}{c[7][1]}d{c[8][0]}{c[8][1]}{c[9]}" for c in CONV_CASES
+]
 
 
 def conv_setup(case, seed=0):
@@ -159,8 +160,9 @@ def test_conv2d_backward_matches_naive_and_torch_autograd(case):
     # |terms| come from the naive kernel run on absolute values.
     N, (OH, OW), (KH, KW, _, Fo) = x.shape[0], geo["out_hw"], w.shape
     abs_terms = c_backward(np.abs(g), np.abs(x), np.abs(w), geo, ref=True)
-    for name, f, r, a, n in zip(("dinp", "dweight", "dbias"), fast, ref, abs_terms,
-                                (KH * KW * Fo, N * OH * OW, N * OH * OW)):
+    for name, f, r, a, n in zip(
+        ("dinp", "dweight", "dbias"), fast, ref, abs_terms, (KH * KW * Fo, N * OH * OW, N * OH * OW)
+    ):
         bound = gamma(n + 1) * a.astype(np.float64) + 1e-38
         assert np.all(np.abs(f.astype(np.float64) - r) <= bound), name
     out, xt, wt, bt = torch_conv(x, w, b, geo)
@@ -260,30 +262,42 @@ def test_conv2d_caller_workspace_sized_for_a_larger_batch_and_reused():
         for got, want in zip(grads, c_backward(g, xs, w, geo)):
             np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="work must hold"):
-        _C.conv2d_forward(x, w, b, geo["strides"], geo["dilation"], geo["pads"], geo["out_hw"], False,
-                          work[: floats - 1])
+        _C.conv2d_forward(
+            x, w, b, geo["strides"], geo["dilation"], geo["pads"], geo["out_hw"], False, work[: floats - 1]
+        )
 
 
-@pytest.mark.parametrize("bad", [
-    dict(w_shape=(3, 3, 4, 5)),                 # kernel channels differ from the input's
-    dict(b_shape=(4,)),                         # bias is not (F,)
-    dict(x_shape=(2, 6, 6)),                    # inp not 4-D
-    dict(w_shape=(3, 3, 3)),                    # weight not 4-D
-    dict(strides=(0, 1)),
-    dict(dilation=(1, 0)),
-    dict(pads=(-1, 0)),
-    dict(out_hw=(-1, 4)),
-    dict(w_shape=(0, 3, 3, 5)),                 # empty kernel window
-    dict(out_hw=(1 << 40, 1 << 40)),            # sizes overflowing int64
-    dict(out_hw=(1 << 16, 1 << 16)),            # OH * OW beyond what sgemm's int can index
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(w_shape=(3, 3, 4, 5)),  # kernel channels differ from the input's
+        dict(b_shape=(4,)),  # bias is not (F,)
+        dict(x_shape=(2, 6, 6)),  # inp not 4-D
+        dict(w_shape=(3, 3, 3)),  # weight not 4-D
+        dict(strides=(0, 1)),
+        dict(dilation=(1, 0)),
+        dict(pads=(-1, 0)),
+        dict(out_hw=(-1, 4)),
+        dict(w_shape=(0, 3, 3, 5)),  # empty kernel window
+        dict(out_hw=(1 << 40, 1 << 40)),  # sizes overflowing int64
+        dict(out_hw=(1 << 16, 1 << 16)),  # OH * OW beyond what sgemm's int can index
+    ],
+)
 def test_conv2d_forward_rejects_bad_shapes(bad):
     x = np.zeros(bad.get("x_shape", (2, 6, 6, 3)), np.float32)
     w = np.zeros(bad.get("w_shape", (3, 3, 3, 5)), np.float32)
     b = np.zeros(bad.get("b_shape", (5,)), np.float32)
     with pytest.raises(ValueError):
-        _C.conv2d_forward(x, w, b, bad.get("strides", (1, 1)), bad.get("dilation", (1, 1)),
-                          bad.get("pads", (0, 0)), bad.get("out_hw", (4, 4)), False)
+        _C.conv2d_forward(
+            x,
+            w,
+            b,
+            bad.get("strides", (1, 1)),
+            bad.get("dilation", (1, 1)),
+            bad.get("pads", (0, 0)),
+            bad.get("out_hw", (4, 4)),
+            False,
+        )
 
 
 @pytest.mark.parametrize("bad", ["dout", "dinp", "dweight", "dbias", "strides", "readonly"])
@@ -296,8 +310,7 @@ def test_conv2d_backward_rejects_bad_shapes(bad):
     if bad == "readonly":
         dweight.flags.writeable = False
     with pytest.raises(ValueError):
-        _C.conv2d_backward(g, x, w, (0, 1) if bad == "strides" else (1, 1), (1, 1), (0, 0), False,
-                           dinp, dweight, dbias)
+        _C.conv2d_backward(g, x, w, (0, 1) if bad == "strides" else (1, 1), (1, 1), (0, 0), False, dinp, dweight, dbias)
 
 
 def test_conv2d_empty_batch():
@@ -314,14 +327,14 @@ def test_conv2d_empty_batch():
 
 # (N, H, W, C, pool, strides, padding)
 POOL_CASES = [
-    (2, 30, 30, 8, (2, 2), (2, 2), "valid"),    # the seed CNN's MaxPooling2D(2)
-    (2, 7, 7, 3, (2, 2), (2, 2), "valid"),      # odd size: the last row/column dropped
-    (2, 7, 8, 3, (2, 2), (2, 2), "same"),       # 'same': one padded row after
+    (2, 30, 30, 8, (2, 2), (2, 2), "valid"),  # the seed CNN's MaxPooling2D(2)
+    (2, 7, 7, 3, (2, 2), (2, 2), "valid"),  # odd size: the last row/column dropped
+    (2, 7, 8, 3, (2, 2), (2, 2), "same"),  # 'same': one padded row after
     (3, 9, 10, 2, (3, 3), (2, 2), "same"),
     (2, 6, 9, 4, (3, 2), (1, 3), "same"),
-    (1, 5, 5, 70, (3, 3), (1, 1), "same"),      # C > 64: the argmax scan's channel blocks
-    (2, 2, 3, 2, (4, 4), (1, 1), "same"),       # window larger than the image
-    (2, 1, 12, 3, (1, 3), (1, 2), "same"),      # 1-D pooling as H = 1
+    (1, 5, 5, 70, (3, 3), (1, 1), "same"),  # C > 64: the argmax scan's channel blocks
+    (2, 2, 3, 2, (4, 4), (1, 1), "same"),  # window larger than the image
+    (2, 1, 12, 3, (1, 3), (1, 2), "same"),  # 1-D pooling as H = 1
 ]
 POOL_IDS = ["x".join(map(str, c[:4])) + f"-p{c[4][0]}{c[4][1]}s{c[5][0]}{c[5][1]}{c[6]}" for c in POOL_CASES]
 
@@ -398,8 +411,10 @@ def test_maxpool_routes_ties_to_the_first_cell_like_torch():
     # Values from {0, 1, 2}: most windows hold ties; PyTorch sends the gradient to the
     # first maximal cell in row-major window order, and so must the kernel.
     x = f32(rng(13).integers(0, 3, size=(2, 9, 8, 5)))
-    for geo in (dict(pool=(2, 2), strides=(2, 2), pads=(0, 0), out_hw=(4, 4)),
-                dict(pool=(3, 3), strides=(1, 2), pads=(1, 1), out_hw=(9, 4))):
+    for geo in (
+        dict(pool=(2, 2), strides=(2, 2), pads=(0, 0), out_hw=(4, 4)),
+        dict(pool=(3, 3), strides=(1, 2), pads=(1, 1), out_hw=(9, 4)),
+    ):
         out = c_pool_forward("max", x, geo)
         ref, xt = torch_pool(x, geo, "max")
         np.testing.assert_array_equal(out, nhwc(ref))
@@ -428,7 +443,7 @@ def test_maxpool_2x2_picks_the_first_winner_bitwise():
     # included), otherwise a strictly greater value; ties (0.0 vs -0.0 included) keep the
     # first cell. The odd width also sends the last column's windows to the general path.
     vals = np.array([0.0, -0.0, 1.0, -1.0, np.nan, -np.nan, np.inf], np.float32)
-    vals[5] = np.frombuffer(np.uint32(0x7fc00123).tobytes(), np.float32)[0]  # another NaN payload
+    vals[5] = np.frombuffer(np.uint32(0x7FC00123).tobytes(), np.float32)[0]  # another NaN payload
     x = vals[rng(16).integers(0, len(vals), size=(3, 6, 7, 37))]
     geo = dict(pool=(2, 2), strides=(2, 2), pads=(0, 0), out_hw=(3, 4))  # 'same': the last column half real
     g = f32(rng(17).standard_normal((3, 3, 4, 37)))
@@ -488,21 +503,28 @@ def test_pool2d_backward_accumulates():
         np.testing.assert_allclose(acc, start + once, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("call", [
-    lambda x: _C.maxpool2d_forward(x, (0, 2), (1, 1), (0, 0), (3, 3)),
-    lambda x: _C.avgpool2d_forward(x, (2, 2), (0, 1), (0, 0), (3, 3)),
-    lambda x: _C.maxpool2d_forward(x, (2, 2), (1, 1), (-1, 0), (3, 3)),
-    lambda x: _C.avgpool2d_forward(x, (2, 2), (1, 1), (0, 0), (3, -3)),
-    lambda x: _C.maxpool2d_forward(x[0], (2, 2), (1, 1), (0, 0), (3, 3)),
-    lambda x: _C.maxpool2d_backward(np.zeros((2, 3, 3, 4), np.float32), x, (2, 2), (2, 2), (0, 0), np.zeros_like(x)),
-    lambda x: _C.maxpool2d_backward(np.zeros((2, 3, 3, 3), np.float32), x, (2, 2), (2, 2), (0, 0),
-                                    np.zeros((2, 6, 5, 3), np.float32)),
-    lambda x: _C.avgpool2d_backward(np.zeros((1, 3, 3, 3), np.float32), (2, 2), (2, 2), (0, 0), np.zeros_like(x)),
-    lambda x: _C.global_avgpool_forward(x),
-    lambda x: _C.global_avgpool_backward(np.zeros((2, 4), np.float32), np.zeros((2, 5, 3), np.float32)),
-    lambda x: _C.global_maxpool_backward(np.zeros((2, 3), np.float32), np.zeros((2, 4, 3), np.float32),
-                                         np.zeros((2, 5, 3), np.float32)),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: _C.maxpool2d_forward(x, (0, 2), (1, 1), (0, 0), (3, 3)),
+        lambda x: _C.avgpool2d_forward(x, (2, 2), (0, 1), (0, 0), (3, 3)),
+        lambda x: _C.maxpool2d_forward(x, (2, 2), (1, 1), (-1, 0), (3, 3)),
+        lambda x: _C.avgpool2d_forward(x, (2, 2), (1, 1), (0, 0), (3, -3)),
+        lambda x: _C.maxpool2d_forward(x[0], (2, 2), (1, 1), (0, 0), (3, 3)),
+        lambda x: _C.maxpool2d_backward(
+            np.zeros((2, 3, 3, 4), np.float32), x, (2, 2), (2, 2), (0, 0), np.zeros_like(x)
+        ),
+        lambda x: _C.maxpool2d_backward(
+            np.zeros((2, 3, 3, 3), np.float32), x, (2, 2), (2, 2), (0, 0), np.zeros((2, 6, 5, 3), np.float32)
+        ),
+        lambda x: _C.avgpool2d_backward(np.zeros((1, 3, 3, 3), np.float32), (2, 2), (2, 2), (0, 0), np.zeros_like(x)),
+        lambda x: _C.global_avgpool_forward(x),
+        lambda x: _C.global_avgpool_backward(np.zeros((2, 4), np.float32), np.zeros((2, 5, 3), np.float32)),
+        lambda x: _C.global_maxpool_backward(
+            np.zeros((2, 3), np.float32), np.zeros((2, 4, 3), np.float32), np.zeros((2, 5, 3), np.float32)
+        ),
+    ],
+)
 def test_pooling_rejects_bad_shapes(call):
     with pytest.raises(ValueError):
         call(np.zeros((2, 6, 6, 3), np.float32))
@@ -575,9 +597,11 @@ def c_bn(x, gamma_, beta_, mm, mv, training, momentum=KERAS_MOMENTUM, eps=KERAS_
 
 def c_bn_backward(g, x, gamma_, work, training, want=(True, True, True)):
     R, C = x.shape
-    d = [np.zeros((R, C), np.float32) if want[0] else None,
-         np.zeros(C, np.float32) if want[1] else None,
-         np.zeros(C, np.float32) if want[2] else None]
+    d = [
+        np.zeros((R, C), np.float32) if want[0] else None,
+        np.zeros(C, np.float32) if want[1] else None,
+        np.zeros(C, np.float32) if want[2] else None,
+    ]
     _C.batchnorm_backward(g, x, gamma_, work, training, *d)
     return d
 
@@ -592,8 +616,16 @@ def test_batchnorm_training_matches_torch(R, C, affine):
     gt = torch.from_numpy(gm.copy()).requires_grad_() if affine else None
     btt = torch.from_numpy(bt.copy()).requires_grad_() if affine else None
     # torch's momentum weighs the new statistic: Keras's momentum m is torch's 1 - m.
-    ref = F.batch_norm(xt, torch.from_numpy(mm.copy()), torch.from_numpy(mv.copy()), gt, btt,
-                       training=True, momentum=1 - KERAS_MOMENTUM, eps=KERAS_EPSILON)
+    ref = F.batch_norm(
+        xt,
+        torch.from_numpy(mm.copy()),
+        torch.from_numpy(mv.copy()),
+        gt,
+        btt,
+        training=True,
+        momentum=1 - KERAS_MOMENTUM,
+        eps=KERAS_EPSILON,
+    )
     assert_close_scaled(out, ref.detach().numpy(), name="out")
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(work[0], x64.mean(axis=0), rtol=1e-6, atol=1e-6)
@@ -680,8 +712,7 @@ def test_batchnorm_large_mean_is_stable():
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(work[1], 1 / np.sqrt(x64.var(axis=0) + KERAS_EPSILON), rtol=1e-5)
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-3)
-    np.testing.assert_allclose(out.std(axis=0), np.sqrt(x64.var(axis=0) / (x64.var(axis=0) + KERAS_EPSILON)),
-                               rtol=1e-4)
+    np.testing.assert_allclose(out.std(axis=0), np.sqrt(x64.var(axis=0) / (x64.var(axis=0) + KERAS_EPSILON)), rtol=1e-4)
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -694,8 +725,11 @@ def test_batchnorm_backward_against_finite_differences(training):
     G = rng(38).standard_normal((R, C))
 
     def loss(x_, g_, b_):
-        return float(np.sum(G * c_bn(x_, g_, b_, None if training else mm, None if training else mv,
-                                     training)[0].astype(np.float64)))
+        return float(
+            np.sum(
+                G * c_bn(x_, g_, b_, None if training else mm, None if training else mv, training)[0].astype(np.float64)
+            )
+        )
 
     _, work = c_bn(x, gm, bt, None if training else mm, None if training else mv, training)
     grads = c_bn_backward(f32(G), x, gm, work, training)
@@ -729,19 +763,24 @@ def test_batchnorm_backward_accumulates_and_skips_null_gradients():
     np.testing.assert_array_equal(only_params[1], once[1])
 
 
-@pytest.mark.parametrize("call", [
-    lambda x, c: _C.batchnorm_forward(x, np.ones(c + 1, np.float32), None, None, None, 0.99, 1e-3, True),
-    lambda x, c: _C.batchnorm_forward(x, None, np.ones(c - 1, np.float32), None, None, 0.99, 1e-3, True),
-    lambda x, c: _C.batchnorm_forward(x, None, None, np.zeros(c, np.float32), np.ones(c + 1, np.float32),
-                                      0.99, 1e-3, True),
-    lambda x, c: _C.batchnorm_forward(x, None, None, None, None, 0.99, 1e-3, False),  # inference needs stats
-    lambda x, c: _C.batchnorm_forward(x, None, None, None, None, 0.99, 0.0, True),    # epsilon must be > 0
-    lambda x, c: _C.batchnorm_forward(x[None], None, None, None, None, 0.99, 1e-3, True),
-    lambda x, c: _C.batchnorm_backward(x, x, None, np.zeros((2, c + 1), np.float32), True, None, None, None),
-    lambda x, c: _C.batchnorm_backward(x[:-1], x, None, np.zeros((2, c), np.float32), True, None, None, None),
-    lambda x, c: _C.batchnorm_backward(x, x, None, np.zeros((2, c), np.float32), True, np.zeros((1, c), np.float32),
-                                       None, None),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, c: _C.batchnorm_forward(x, np.ones(c + 1, np.float32), None, None, None, 0.99, 1e-3, True),
+        lambda x, c: _C.batchnorm_forward(x, None, np.ones(c - 1, np.float32), None, None, 0.99, 1e-3, True),
+        lambda x, c: _C.batchnorm_forward(
+            x, None, None, np.zeros(c, np.float32), np.ones(c + 1, np.float32), 0.99, 1e-3, True
+        ),
+        lambda x, c: _C.batchnorm_forward(x, None, None, None, None, 0.99, 1e-3, False),  # inference needs stats
+        lambda x, c: _C.batchnorm_forward(x, None, None, None, None, 0.99, 0.0, True),  # epsilon must be > 0
+        lambda x, c: _C.batchnorm_forward(x[None], None, None, None, None, 0.99, 1e-3, True),
+        lambda x, c: _C.batchnorm_backward(x, x, None, np.zeros((2, c + 1), np.float32), True, None, None, None),
+        lambda x, c: _C.batchnorm_backward(x[:-1], x, None, np.zeros((2, c), np.float32), True, None, None, None),
+        lambda x, c: _C.batchnorm_backward(
+            x, x, None, np.zeros((2, c), np.float32), True, np.zeros((1, c), np.float32), None, None
+        ),
+    ],
+)
 def test_batchnorm_rejects_bad_shapes(call):
     with pytest.raises(ValueError):
         call(np.zeros((8, 4), np.float32), 4)

@@ -55,7 +55,7 @@ def adam_reference(x, y, w0, lr, beta_1, beta_2, eps, batch):
     w, m, v = w0.copy(), np.zeros_like(w0), np.zeros_like(w0)
     f32 = np.float32
     for t, s in enumerate(range(0, len(x), batch), start=1):
-        xb, yb = x[s:s + batch], y[s:s + batch]
+        xb, yb = x[s : s + batch], y[s : s + batch]
         g = (xb.T @ (f32(2.0 / (len(xb) * y.shape[1])) * (xb @ w - yb))).astype(np.float32)
         alpha = f32(lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t))
         m += (g - m) * f32(1.0 - beta_1)

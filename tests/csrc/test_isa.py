@@ -19,8 +19,10 @@ import pytrainc
 
 ISAS = ("baseline", "avx2", "avx512")
 # The CPU flags (Linux /proc/cpuinfo names) each copy needs: csrc/isa.c's cpu_level.
-NEEDS = {"avx2": {"avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"},
-         "avx512": {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}}
+NEEDS = {
+    "avx2": {"avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"},
+    "avx512": {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"},
+}
 
 
 def cpu_flags():
@@ -40,8 +42,14 @@ def run(code, isa=None):
     if isa is not None:
         env["PYTRAINC_ISA"] = isa
     # cwd outside the repository: from its root `python -c` would import the source tree (no _C).
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                         timeout=300, cwd=tempfile.gettempdir())
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tempfile.gettempdir(),
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1]
 

@@ -19,6 +19,7 @@ from pytrainc.testing import f32, gamma, rng
 
 try:  # a test dependency; the tests that do not compare with torch run without it
     import torch
+
     F = torch.nn.functional
 except ImportError:
     torch = F = None
@@ -27,14 +28,16 @@ needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 EPS32 = float(np.finfo(np.float32).eps)  # 2**-23
-KERAS_EPSILON = 1e-7                     # keras.backend.epsilon(), the clip of the probability losses
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of the probability losses
 
 # Kind ids from the C registry (csrc/kinds.def), by name.
 LINEAR, RELU, SIGMOID, TANH, SOFTMAX = (_C.ACTIVATIONS[n] for n in ("linear", "relu", "sigmoid", "tanh", "softmax"))
 MSE, MAE, BCE, CCE, SPARSE_CCE, SIGMOID_BCE, SOFTMAX_CCE, SOFTMAX_SPARSE_CCE = (
-    _C.LOSSES[n] for n in ("mse", "mae", "bce", "cce", "sparse_cce", "sigmoid_bce", "softmax_cce", "softmax_sparse_cce"))
+    _C.LOSSES[n] for n in ("mse", "mae", "bce", "cce", "sparse_cce", "sigmoid_bce", "softmax_cce", "softmax_sparse_cce")
+)
 BINARY_ACC, CATEGORICAL_ACC, SPARSE_CATEGORICAL_ACC, METRIC_MSE, METRIC_MAE = (
-    _C.METRICS[n] for n in ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mse", "mae"))
+    _C.METRICS[n] for n in ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mse", "mae")
+)
 SGD, ADAM, RMSPROP = (_C.OPTIMIZERS[n] for n in ("sgd", "adam", "rmsprop"))
 
 
@@ -42,14 +45,23 @@ SGD, ADAM, RMSPROP = (_C.OPTIMIZERS[n] for n in ("sgd", "adam", "rmsprop"))
 # Dense
 
 DENSE_SHAPES = [  # (N, IN, OUT): one row, one column, odd sizes, a size past sgemm's blocking
-    (1, 1, 1), (1, 7, 3), (5, 3, 1), (2, 1, 9), (17, 33, 9), (64, 129, 65), (3, 0, 4),
+    (1, 1, 1),
+    (1, 7, 3),
+    (5, 3, 1),
+    (2, 1, 9),
+    (17, 33, 9),
+    (64, 129, 65),
+    (3, 0, 4),
 ]
 
 
 def dense_inputs(N, IN, OUT, seed=0):
     r = rng(seed)
-    return (f32(r.standard_normal((N, IN))), f32(r.standard_normal((IN, OUT)) / math.sqrt(max(IN, 1))),
-            f32(r.standard_normal(OUT)))
+    return (
+        f32(r.standard_normal((N, IN))),
+        f32(r.standard_normal((IN, OUT)) / math.sqrt(max(IN, 1))),
+        f32(r.standard_normal(OUT)),
+    )
 
 
 @pytest.mark.parametrize("N,IN,OUT", DENSE_SHAPES)
@@ -76,8 +88,11 @@ def test_dense_backward_matches_naive_and_float64(N, IN, OUT):
     g = f32(rng(2).standard_normal((N, OUT)))
     x64, w64, g64 = x.astype(np.float64), w.astype(np.float64), g.astype(np.float64)
     exact = (g64 @ w64.T, x64.T @ g64, g64.sum(axis=0))
-    bounds = (gamma(OUT) * (np.abs(g64) @ np.abs(w64.T)), gamma(N) * (np.abs(x64.T) @ np.abs(g64)),
-              gamma(N) * np.abs(g64).sum(axis=0))
+    bounds = (
+        gamma(OUT) * (np.abs(g64) @ np.abs(w64.T)),
+        gamma(N) * (np.abs(x64.T) @ np.abs(g64)),
+        gamma(N) * np.abs(g64).sum(axis=0),
+    )
     fast = _C.dense_backward(g, x, w, False)
     ref = _C.dense_backward(g, x, w, True)
     for name, f, r, e, bound in zip(("dinp", "dweight", "dbias"), fast, ref, exact, bounds):
@@ -130,8 +145,13 @@ def act_numpy(kind, x):
 
 
 def act_torch(kind, x):
-    return {LINEAR: lambda t: t, RELU: torch.relu, SIGMOID: torch.sigmoid, TANH: torch.tanh,
-            SOFTMAX: lambda t: torch.softmax(t, dim=1)}[kind](x)
+    return {
+        LINEAR: lambda t: t,
+        RELU: torch.relu,
+        SIGMOID: torch.sigmoid,
+        TANH: torch.tanh,
+        SOFTMAX: lambda t: torch.softmax(t, dim=1),
+    }[kind](x)
 
 
 def act_input(shape=(7, 5), seed=0):
@@ -336,8 +356,18 @@ def test_clipped_probability_losses_follow_keras_formula():
     loss, d = _C.loss(BCE, p, y)
     assert loss == pytest.approx(keras_loss_numpy(BCE, p, y), rel=1e-6)
     lo, hi = float(np.float32(KERAS_EPSILON)), float(np.float32(1 - KERAS_EPSILON))
-    by_hand = -np.array([np.log(lo), np.log(1 - hi), np.log(lo), np.log(np.float32(0.3)),
-                         np.log(hi), np.log(1 - lo), np.log(1 - hi), np.log(1 - np.float32(0.7))])
+    by_hand = -np.array(
+        [
+            np.log(lo),
+            np.log(1 - hi),
+            np.log(lo),
+            np.log(np.float32(0.3)),
+            np.log(hi),
+            np.log(1 - lo),
+            np.log(1 - hi),
+            np.log(1 - np.float32(0.7)),
+        ]
+    )
     assert loss == pytest.approx(by_hand.mean(), rel=1e-6)
     assert np.all(np.isfinite(d))
     # Where the clip is active (strictly outside the interval), the clamp passes no gradient, as in torch.
@@ -363,8 +393,11 @@ def test_clipped_probability_losses_follow_keras_formula():
     np.testing.assert_allclose(d, pt.grad.numpy(), rtol=1e-5, atol=1e-7)
 
     # The upper clip: a certain and correct prediction still costs -log(1 - 1e-7) ~ 1.19e-7, not 0.
-    for kind, p1, y1 in ((CCE, [[1.0, 0.0, 0.0]], [[1.0, 0.0, 0.0]]), (SPARSE_CCE, [[0.0, 1.0]], [[1.0]]),
-                         (BCE, [[1.0]], [[1.0]])):
+    for kind, p1, y1 in (
+        (CCE, [[1.0, 0.0, 0.0]], [[1.0, 0.0, 0.0]]),
+        (SPARSE_CCE, [[0.0, 1.0]], [[1.0]]),
+        (BCE, [[1.0]], [[1.0]]),
+    ):
         loss, _ = _C.loss(kind, f32(p1), f32(y1))
         assert loss == pytest.approx(-math.log(float(np.float32(1 - KERAS_EPSILON))), rel=1e-3), kind
 
@@ -441,7 +474,7 @@ def test_metric_sum_matches_numpy(kind):
     r = rng(7)
     N, D = 50, 4
     pred = f32(r.uniform(0, 1, (N, D)))
-    pred[0] = [0.5, 0.5, 0.2, 0.1]        # threshold: 0.5 is not > 0.5; argmax ties: the first wins
+    pred[0] = [0.5, 0.5, 0.2, 0.1]  # threshold: 0.5 is not > 0.5; argmax ties: the first wins
     pred[1] = [0.3, 0.7, 0.7, 0.0]
     if kind == BINARY_ACC:
         y = f32(r.integers(0, 2, (N, D)))
@@ -553,8 +586,10 @@ def grads_sequence(P, steps, seed=0):
     return [f32(base + 0.3 * np.abs(base) * r.standard_normal(P)) for _ in range(steps)]
 
 
-@pytest.mark.parametrize("case,alpha_in_float64", [(c, False) for c in sorted(OPT_CASES)] +
-                         [(c, True) for c in sorted(OPT_CASES) if OPT_CASES[c][0] == ADAM])
+@pytest.mark.parametrize(
+    "case,alpha_in_float64",
+    [(c, False) for c in sorted(OPT_CASES)] + [(c, True) for c in sorted(OPT_CASES) if OPT_CASES[c][0] == ADAM],
+)
 def test_optimizer_step_matches_keras_formulas(case, alpha_in_float64):
     kind, h = OPT_CASES[case]
     P, steps = 37, 8
@@ -627,7 +662,7 @@ def test_adam_matches_torch_with_equivalent_epsilon():
     got = pytrainc_run(ADAM, h, w0, grads)
 
     def set_eps(opt, t):
-        opt.param_groups[0]["eps"] = eps / math.sqrt(1 - 0.999 ** t)
+        opt.param_groups[0]["eps"] = eps / math.sqrt(1 - 0.999**t)
 
     expected = torch_run(lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.9, 0.999), eps=eps), w0, grads, set_eps)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
@@ -656,10 +691,12 @@ def test_rmsprop_matches_torch_with_tiny_epsilon(momentum, centered):
     P, steps = 40, 25
     w0 = f32(rng(8).standard_normal(P))
     grads = grads_sequence(P, steps, seed=9)
-    got = pytrainc_run(RMSPROP, hyper(lr=0.01, momentum=momentum, rho=0.9, epsilon=1e-14, centered=centered),
-                       w0, grads)
-    expected = torch_run(lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-12, momentum=momentum,
-                                                        centered=centered), w0, grads)
+    got = pytrainc_run(RMSPROP, hyper(lr=0.01, momentum=momentum, rho=0.9, epsilon=1e-14, centered=centered), w0, grads)
+    expected = torch_run(
+        lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-12, momentum=momentum, centered=centered),
+        w0,
+        grads,
+    )
     np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-6)
     assert np.abs(got - w0).max() > 0.05
 
@@ -836,8 +873,9 @@ def _state_whose_next_output_is(x):
     return np.array([0x1234, s1, 0x5678, 0x9ABC], np.uint64)
 
 
-@pytest.mark.parametrize("a,b", [(0.0, 1.0), (-1.0, 1.0), (1.0, 2.0), (0.5, 1.5), (10.0, 11.0), (-3.0, -2.0),
-                                 (-0.05, 0.05)])
+@pytest.mark.parametrize(
+    "a,b", [(0.0, 1.0), (-1.0, 1.0), (1.0, 2.0), (0.5, 1.5), (10.0, 11.0), (-3.0, -2.0), (-0.05, 0.05)]
+)
 def test_rng_uniform_never_returns_the_upper_bound(a, b):
     # The largest uniform, 1 - 2**-24, comes from an output with its top 24 bits set. A state
     # that produces it is built directly, so the edge case is tested deterministically.
@@ -858,11 +896,14 @@ def test_rng_fill_rejects_an_all_zero_state():
 def test_permutation_with_an_all_zero_state_raises_instead_of_hanging():
     # With the state stuck at 0, the rejection loop of ptc_rng_below (Lemire) never ends for
     # n >= 3, with the GIL held: Ctrl-C cannot stop it. Run it in a subprocess with a deadline.
-    script = ("import numpy as np\nfrom pytrainc import _C\ntry:\n"
-              "    _C.permutation(np.zeros(4, np.uint64), 3)\nexcept ValueError:\n    print('ValueError')\n")
+    script = (
+        "import numpy as np\nfrom pytrainc import _C\ntry:\n"
+        "    _C.permutation(np.zeros(4, np.uint64), 3)\nexcept ValueError:\n    print('ValueError')\n"
+    )
     try:
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=15,
-                             cwd=tempfile.gettempdir())  # not the repo root: it would shadow the installed package
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=15, cwd=tempfile.gettempdir()
+        )  # not the repo root: it would shadow the installed package
     except subprocess.TimeoutExpired:
         pytest.fail("_C.permutation(all-zero state, 3) did not return within 15 s: an endless loop")
     assert out.stdout.strip() == "ValueError", (out.stdout, out.stderr)
@@ -927,32 +968,44 @@ TE, VE = TypeError, ValueError
 
 def _opt(kind, h=H, params=None, grads=P5, m=None, v=None, u=None, it=None):
     """Arguments of optimizer_step with fresh valid defaults, one of them replaced."""
-    return (kind, h, P5.copy() if params is None else params, grads, Z5.copy() if m is None else m,
-            Z5.copy() if v is None else v, Z5.copy() if u is None else u, IT.copy() if it is None else it)
+    return (
+        kind,
+        h,
+        P5.copy() if params is None else params,
+        grads,
+        Z5.copy() if m is None else m,
+        Z5.copy() if v is None else v,
+        Z5.copy() if u is None else u,
+        IT.copy() if it is None else it,
+    )
 
 
 # name: (function, arguments, exception, pattern its message must match: the reason, not just any error)
 BAD_CALLS = {
     "dense_forward float64 inp": (_C.dense_forward, lambda: (X.astype(np.float64), W, B, False), TE, "inp.*dtype"),
     "dense_forward list inp": (_C.dense_forward, lambda: (X.tolist(), W, B, False), TE, "inp.*numpy array"),
-    "dense_forward non-contiguous inp": (_C.dense_forward, lambda: (_noncontig(X), W, B, False), VE,
-                                         "inp.*contiguous"),
-    "dense_forward transposed weight": (_C.dense_forward, lambda: (X, f32(np.ones((2, 3))).T, B, False), VE,
-                                        "weight.*contiguous"),
+    "dense_forward non-contiguous inp": (_C.dense_forward, lambda: (_noncontig(X), W, B, False), VE, "inp.*contiguous"),
+    "dense_forward transposed weight": (
+        _C.dense_forward,
+        lambda: (X, f32(np.ones((2, 3))).T, B, False),
+        VE,
+        "weight.*contiguous",
+    ),
     "dense_forward 1-d inp": (_C.dense_forward, lambda: (X[0].copy(), W, B, False), VE, "inp.*dimension"),
-    "dense_forward IN mismatch": (_C.dense_forward, lambda: (X, f32(np.ones((4, 2))), B, False), VE,
-                                  r"weight.*\(IN, OUT\)"),
+    "dense_forward IN mismatch": (
+        _C.dense_forward,
+        lambda: (X, f32(np.ones((4, 2))), B, False),
+        VE,
+        r"weight.*\(IN, OUT\)",
+    ),
     "dense_forward bias size": (_C.dense_forward, lambda: (X, W, f32(np.ones(3)), False), VE, r"bias.*\(OUT,\)"),
-    "dense_forward bias 2-d": (_C.dense_forward, lambda: (X, W, f32(np.ones((1, 2))), False), VE,
-                               "bias.*dimension"),
+    "dense_forward bias 2-d": (_C.dense_forward, lambda: (X, W, f32(np.ones((1, 2))), False), VE, "bias.*dimension"),
     "dense_forward bias int": (_C.dense_forward, lambda: (X, W, np.ones(2, np.int32), False), TE, "bias.*dtype"),
     "dense_forward missing arg": (_C.dense_forward, lambda: (X, W, B), TE, "argument"),
     "dense_backward dout shape": (_C.dense_backward, lambda: (f32(np.ones((4, 3))), X, W, False), VE, "shape"),
     "dense_backward N mismatch": (_C.dense_backward, lambda: (f32(np.ones((5, 2))), X, W, False), VE, "shape"),
-    "dense_backward float16": (_C.dense_backward, lambda: (D2.astype(np.float16), X, W, False), TE,
-                               "dout.*dtype"),
-    "dense_backward non-contiguous": (_C.dense_backward, lambda: (_noncontig(D2), X, W, False), VE,
-                                      "dout.*contiguous"),
+    "dense_backward float16": (_C.dense_backward, lambda: (D2.astype(np.float16), X, W, False), TE, "dout.*dtype"),
+    "dense_backward non-contiguous": (_C.dense_backward, lambda: (_noncontig(D2), X, W, False), VE, "dout.*contiguous"),
     "act_forward unknown kind": (_C.act_forward, lambda: (99, X), VE, "activation kind 99"),
     "act_forward negative kind": (_C.act_forward, lambda: (-1, X), VE, "activation kind -1"),
     "act_forward 3-d": (_C.act_forward, lambda: (1, f32(np.ones((2, 2, 2)))), VE, "x.*dimension"),
@@ -977,32 +1030,58 @@ BAD_CALLS = {
     "opt grads length": (_C.optimizer_step, lambda: _opt(SGD, grads=f32(np.ones(4))), VE, "same length"),
     "opt adam m too short": (_C.optimizer_step, lambda: _opt(ADAM, m=f32(np.zeros(4))), VE, "5 floats"),
     "opt adam v empty": (_C.optimizer_step, lambda: _opt(ADAM, v=f32(np.zeros(0))), VE, "5 floats"),
-    "opt centered u empty": (_C.optimizer_step, lambda: _opt(RMSPROP, h=hyper(centered=True), u=f32(np.zeros(0))),
-                             VE, "5 floats"),
-    "opt momentum m empty": (_C.optimizer_step, lambda: _opt(SGD, h=hyper(momentum=0.9), m=f32(np.zeros(0))), VE,
-                             "5 floats"),
-    "opt iterations int32": (_C.optimizer_step, lambda: _opt(SGD, it=np.zeros(1, np.int32)), TE,
-                             "iterations.*dtype"),
+    "opt centered u empty": (
+        _C.optimizer_step,
+        lambda: _opt(RMSPROP, h=hyper(centered=True), u=f32(np.zeros(0))),
+        VE,
+        "5 floats",
+    ),
+    "opt momentum m empty": (
+        _C.optimizer_step,
+        lambda: _opt(SGD, h=hyper(momentum=0.9), m=f32(np.zeros(0))),
+        VE,
+        "5 floats",
+    ),
+    "opt iterations int32": (_C.optimizer_step, lambda: _opt(SGD, it=np.zeros(1, np.int32)), TE, "iterations.*dtype"),
     "opt iterations shape": (_C.optimizer_step, lambda: _opt(SGD, it=np.zeros(2, np.int64)), VE, "counter"),
     "opt read-only params": (_C.optimizer_step, lambda: _opt(SGD, params=_ro(P5)), VE, "params.*writeable"),
     "opt read-only m": (_C.optimizer_step, lambda: _opt(ADAM, m=_ro(Z5)), VE, "m must be writeable"),
-    "opt non-contiguous params": (_C.optimizer_step, lambda: _opt(SGD, params=_noncontig(P5)), VE,
-                                  "params.*contiguous"),
-    "opt 2-d params": (_C.optimizer_step, lambda: _opt(SGD, params=f32(np.ones((5, 1)))), VE,
-                       "params.*dimension"),
+    "opt non-contiguous params": (
+        _C.optimizer_step,
+        lambda: _opt(SGD, params=_noncontig(P5)),
+        VE,
+        "params.*contiguous",
+    ),
+    "opt 2-d params": (_C.optimizer_step, lambda: _opt(SGD, params=f32(np.ones((5, 1)))), VE, "params.*dimension"),
     "rng_seed short state": (_C.rng_seed, lambda: (np.zeros(3, np.uint64), 1), VE, "4 uint64"),
     "rng_seed int64 state": (_C.rng_seed, lambda: (np.zeros(4, np.int64), 1), TE, "state.*dtype"),
     "rng_seed read-only state": (_C.rng_seed, lambda: (_ro(np.zeros(4, np.uint64)), 1), VE, "state.*writeable"),
     "rng_seed float seed": (_C.rng_seed, lambda: (np.zeros(4, np.uint64), 1.5), TE, "int"),
     "rng_fill float64 out": (_C.rng_fill, lambda: (ST.copy(), np.zeros(3), 0, 0.0, 1.0), TE, "out.*dtype"),
-    "rng_fill read-only out": (_C.rng_fill, lambda: (ST.copy(), _ro(np.zeros(3, np.float32)), 0, 0.0, 1.0), VE,
-                               "out.*writeable"),
-    "rng_fill non-contiguous out": (_C.rng_fill, lambda: (ST.copy(), np.zeros((3, 4), np.float32)[:, ::2], 0, 0.0,
-                                                          1.0), VE, "out.*contiguous"),
-    "rng_fill unknown dist": (_C.rng_fill, lambda: (ST.copy(), np.zeros(3, np.float32), 3, 0.0, 1.0), VE,
-                              "distribution 3"),
-    "rng_fill 2-d state": (_C.rng_fill, lambda: (np.zeros((2, 2), np.uint64), np.zeros(3, np.float32), 0, 0.0, 1.0),
-                           VE, "state.*dimension"),
+    "rng_fill read-only out": (
+        _C.rng_fill,
+        lambda: (ST.copy(), _ro(np.zeros(3, np.float32)), 0, 0.0, 1.0),
+        VE,
+        "out.*writeable",
+    ),
+    "rng_fill non-contiguous out": (
+        _C.rng_fill,
+        lambda: (ST.copy(), np.zeros((3, 4), np.float32)[:, ::2], 0, 0.0, 1.0),
+        VE,
+        "out.*contiguous",
+    ),
+    "rng_fill unknown dist": (
+        _C.rng_fill,
+        lambda: (ST.copy(), np.zeros(3, np.float32), 3, 0.0, 1.0),
+        VE,
+        "distribution 3",
+    ),
+    "rng_fill 2-d state": (
+        _C.rng_fill,
+        lambda: (np.zeros((2, 2), np.uint64), np.zeros(3, np.float32), 0, 0.0, 1.0),
+        VE,
+        "state.*dimension",
+    ),
     "permutation negative n": (_C.permutation, lambda: (ST.copy(), -1), VE, "non-negative"),
     "permutation bad state": (_C.permutation, lambda: (np.zeros(5, np.uint64), 3), VE, "4 uint64"),
     "permutation float n": (_C.permutation, lambda: (ST.copy(), 3.0), TE, "integer"),

@@ -29,15 +29,26 @@ def run(name, ins, out_size, params=None, dout=None, training=True, **args):
     param = np.full(_C.MAX_PARAM, -1, np.int64)
     for k, pname in enumerate(spec["params"]):
         param[k] = offsets.get(pname, -1)
-    iargs = pack_named(spec["iargs"], {k: v for k, v in args.items() if k in spec["iargs"]}, name, np.int64,
-                       _C.MAX_IARG)
-    fargs = pack_named(spec["fargs"], {k: v for k, v in args.items() if k not in spec["iargs"]}, name, np.float64,
-                       _C.MAX_FARG)
+    iargs = pack_named(
+        spec["iargs"], {k: v for k, v in args.items() if k in spec["iargs"]}, name, np.int64, _C.MAX_IARG
+    )
+    fargs = pack_named(
+        spec["fargs"], {k: v for k, v in args.items() if k not in spec["iargs"]}, name, np.float64, _C.MAX_FARG
+    )
     flat = np.concatenate(flat) if flat else np.zeros(0, np.float32)
-    out, dins, dparams = _C.run_op(spec["id"], [np.ascontiguousarray(x, np.float32) for x in ins], out_size, flat,
-                                   param, iargs, fargs, None if dout is None else np.float32(dout), training,
-                                   RNG_STATE.copy())
-    grads = {p: dparams[o:o + np.asarray(params[p]).size].reshape(np.shape(params[p])) for p, o in offsets.items()}
+    out, dins, dparams = _C.run_op(
+        spec["id"],
+        [np.ascontiguousarray(x, np.float32) for x in ins],
+        out_size,
+        flat,
+        param,
+        iargs,
+        fargs,
+        None if dout is None else np.float32(dout),
+        training,
+        RNG_STATE.copy(),
+    )
+    grads = {p: dparams[o : o + np.asarray(params[p]).size].reshape(np.shape(params[p])) for p, o in offsets.items()}
     return out, dins, grads
 
 
@@ -54,8 +65,18 @@ def conv_case():
     x, k, b = R.normal(size=(N, H, W, C)), R.normal(size=(KH, KW, C, F_)), R.normal(size=F_)
     # stride 2x1, dilation 1x2, 'same'-like padding top 1, left 1 (torch pads symmetrically: OH, OW follow)
     SH, SW, DH, DW, PT, PL = 2, 1, 1, 2, 1, 1
-    ref = F.conv2d(t(x).permute(0, 3, 1, 2), t(k).permute(3, 2, 0, 1), t(b), stride=(SH, SW), padding=(PT, PL),
-                   dilation=(DH, DW)).permute(0, 2, 3, 1).numpy()
+    ref = (
+        F.conv2d(
+            t(x).permute(0, 3, 1, 2),
+            t(k).permute(3, 2, 0, 1),
+            t(b),
+            stride=(SH, SW),
+            padding=(PT, PL),
+            dilation=(DH, DW),
+        )
+        .permute(0, 2, 3, 1)
+        .numpy()
+    )
     OH, OW = ref.shape[1:3]
     args = dict(h=H, w=W, c=C, kh=KH, kw=KW, f=F_, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW)
     return dict(ins=[x.reshape(N, -1)], params={"kernel": k, "bias": b}, args=args, ref=ref.reshape(N, -1))
@@ -79,15 +100,26 @@ def batchnorm_case():
     flat = x.reshape(-1, C)
     ref = (flat - flat.mean(0)) / np.sqrt(flat.var(0) + 1e-3) * g + b  # Keras: biased batch variance
     params = {"gamma": g, "beta": b, "moving_mean": np.zeros(C), "moving_var": np.ones(C)}
-    return dict(ins=[x.reshape(N, -1)], params=params, args=dict(c=C, frozen=0, momentum=0.99, epsilon=1e-3),
-                ref=ref.reshape(N, -1), fd_params=("gamma", "beta"))
+    return dict(
+        ins=[x.reshape(N, -1)],
+        params=params,
+        args=dict(c=C, frozen=0, momentum=0.99, epsilon=1e-3),
+        ref=ref.reshape(N, -1),
+        fd_params=("gamma", "beta"),
+    )
 
 
 def merge_case(name):
     a, b, c = (R.normal(size=(N, 5)) for _ in range(3))
     ins = [a, b] if name == "subtract" else [a, b, c]
-    ref = {"add": a + b + c, "subtract": a - b, "multiply": a * b * c, "average": (a + b + c) / 3,
-           "maximum": np.maximum(np.maximum(a, b), c), "minimum": np.minimum(np.minimum(a, b), c)}[name]
+    ref = {
+        "add": a + b + c,
+        "subtract": a - b,
+        "multiply": a * b * c,
+        "average": (a + b + c) / 3,
+        "maximum": np.maximum(np.maximum(a, b), c),
+        "minimum": np.minimum(np.minimum(a, b), c),
+    }[name]
     return dict(ins=ins, args={}, ref=ref)
 
 
@@ -95,23 +127,49 @@ def activation_cases():
     x = R.normal(size=(N, 6)) * 2
     tx = t(x)
     refs = {
-        "linear": x, "relu": F.relu(tx), "sigmoid": torch.sigmoid(tx), "tanh": torch.tanh(tx),
-        "softmax": F.softmax(tx, -1), "leaky_relu": F.leaky_relu(tx, 0.2), "elu": F.elu(tx, 1.0), "selu": F.selu(tx),
-        "gelu": F.gelu(tx), "gelu_tanh": F.gelu(tx, approximate="tanh"), "hard_sigmoid": F.relu6(tx + 3) / 6,
-        "softplus": F.softplus(tx), "softsign": F.softsign(tx), "swish": F.silu(tx), "log_softmax": F.log_softmax(tx, -1),
+        "linear": x,
+        "relu": F.relu(tx),
+        "sigmoid": torch.sigmoid(tx),
+        "tanh": torch.tanh(tx),
+        "softmax": F.softmax(tx, -1),
+        "leaky_relu": F.leaky_relu(tx, 0.2),
+        "elu": F.elu(tx, 1.0),
+        "selu": F.selu(tx),
+        "gelu": F.gelu(tx),
+        "gelu_tanh": F.gelu(tx, approximate="tanh"),
+        "hard_sigmoid": F.relu6(tx + 3) / 6,
+        "softplus": F.softplus(tx),
+        "softsign": F.softsign(tx),
+        "swish": F.silu(tx),
+        "log_softmax": F.log_softmax(tx, -1),
     }
     assert set(refs) == set(_C.ACTIVATIONS), "an activation kind has no reference here"
     alpha = {"leaky_relu": 0.2, "elu": 1.0}
-    return {f"activation-{k}": dict(op="activation", ins=[x], args=dict(kind=_C.ACTIVATIONS[k], width=6,
-                                                                       alpha=alpha.get(k, 0.0)), ref=np.asarray(v))
-            for k, v in refs.items()}
+    return {
+        f"activation-{k}": dict(
+            op="activation",
+            ins=[x],
+            args=dict(kind=_C.ACTIVATIONS[k], width=6, alpha=alpha.get(k, 0.0)),
+            ref=np.asarray(v),
+        )
+        for k, v in refs.items()
+    }
 
 
 CASES = {
-    "dense": dict(ins=[R.normal(size=(N, 8))], params={"kernel": R.normal(size=(4, 5)), "bias": R.normal(size=5)},
-                  args=dict(rows=2, units_in=4, units_out=5), ref=None),
-    "dense-nobias": dict(op="dense", ins=[R.normal(size=(N, 4))], params={"kernel": R.normal(size=(4, 2)), "bias": None},
-                         args=dict(rows=1, units_in=4, units_out=2), ref=None),
+    "dense": dict(
+        ins=[R.normal(size=(N, 8))],
+        params={"kernel": R.normal(size=(4, 5)), "bias": R.normal(size=5)},
+        args=dict(rows=2, units_in=4, units_out=5),
+        ref=None,
+    ),
+    "dense-nobias": dict(
+        op="dense",
+        ins=[R.normal(size=(N, 4))],
+        params={"kernel": R.normal(size=(4, 2)), "bias": None},
+        args=dict(rows=1, units_in=4, units_out=2),
+        ref=None,
+    ),
     **activation_cases(),
     "conv2d": conv_case(),
     "maxpool2d": pool_case("maxpool2d"),
@@ -184,8 +242,11 @@ def test_backward_matches_finite_differences(case):
     targets = [("in", k) for k in range(len(case["ins"]))]
     targets += [("param", p) for p in case.get("fd_params", [p for p, v in params.items() if v is not None])]
     for kind, key in targets:
-        base = [np.array(x, np.float64) for x in case["ins"]] if kind == "in" else \
-            {p: (None if v is None else np.array(v, np.float64)) for p, v in params.items()}
+        base = (
+            [np.array(x, np.float64) for x in case["ins"]]
+            if kind == "in"
+            else {p: (None if v is None else np.array(v, np.float64)) for p, v in params.items()}
+        )
         arr = base[key]
         got = dins[key] if kind == "in" else dparams[key]
         num = np.zeros(arr.shape)
@@ -213,8 +274,15 @@ def test_dropout_masks_scale_survivors_and_route_gradients():
 
 def test_run_op_refuses_malformed_ops():
     with pytest.raises(ValueError, match="op 0 is malformed"):
-        run("dense", [R.normal(size=(2, 4))], 3, {"kernel": R.normal(size=(4, 3)), "bias": None},
-            rows=1, units_in=5, units_out=3)  # units_in does not match the input's width
+        run(
+            "dense",
+            [R.normal(size=(2, 4))],
+            3,
+            {"kernel": R.normal(size=(4, 3)), "bias": None},
+            rows=1,
+            units_in=5,
+            units_out=3,
+        )  # units_in does not match the input's width
     builder = PlanBuilder({})
     with pytest.raises(ValueError, match=r"parameters takes the arguments \['kernel', 'bias'\]. Missing: \['bias'\]"):
         builder.op("dense", [0], 1, params={"kernel": None}, rows=1, units_in=4, units_out=3)
@@ -226,9 +294,18 @@ def test_run_op_refuses_malformed_ops():
         builder.op("subtract", [0], 1)
     with pytest.raises(RuntimeError, match="generator"):
         spec = _C.OPS["dropout"]
-        _C.run_op(spec["id"], [f32(np.ones((2, 2)))], 2, np.zeros(0, np.float32), np.full(_C.MAX_PARAM, -1),
-                  pack_named(spec["iargs"], {"rng": 1}, "", np.int64, _C.MAX_IARG),
-                  pack_named(spec["fargs"], {"rate": 0.5}, "", np.float64, _C.MAX_FARG), None, True, RNG_STATE.copy())
+        _C.run_op(
+            spec["id"],
+            [f32(np.ones((2, 2)))],
+            2,
+            np.zeros(0, np.float32),
+            np.full(_C.MAX_PARAM, -1),
+            pack_named(spec["iargs"], {"rng": 1}, "", np.int64, _C.MAX_IARG),
+            pack_named(spec["fargs"], {"rate": 0.5}, "", np.float64, _C.MAX_FARG),
+            None,
+            True,
+            RNG_STATE.copy(),
+        )
 
 
 @pytest.mark.parametrize("name", ["maximum", "minimum"])

@@ -20,8 +20,9 @@ HUGE = 2**61
 
 
 def _run_child(tmp_path, code):
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, f"child exited with {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -34,7 +35,9 @@ def _model():
 
 @pytest.mark.parametrize("call", ["fit", "predict", "evaluate", "scheduler"])
 def test_huge_batch_size_does_not_overflow_the_heap(tmp_path, call):
-    out = _run_child(tmp_path, f"""
+    out = _run_child(
+        tmp_path,
+        f"""
         import numpy as np
         from pytrainc.callbacks import BatchSizeScheduler
         from pytrainc.layers import Dense
@@ -53,7 +56,8 @@ def test_huge_batch_size_does_not_overflow_the_heap(tmp_path, call):
             model.fit(x, y, batch_size=4, epochs=2, verbose=0,
                       callbacks=[BatchSizeScheduler(lambda epoch, size: {HUGE})])
         print("survived")
-    """)
+    """,
+    )
     assert "survived" in out
 
 
@@ -77,8 +81,14 @@ def test_batch_larger_than_data_is_one_batch_of_all_samples():
 def test_scheduled_huge_batch_is_capped_and_recorded():
     model = _model()
     x, y = np.ones((10, 6)), np.ones((10, 2))
-    history = model.fit(x, y, batch_size=2, epochs=2, verbose=0,
-                        callbacks=[BatchSizeScheduler(lambda epoch, size: HUGE if epoch else size)])
+    history = model.fit(
+        x,
+        y,
+        batch_size=2,
+        epochs=2,
+        verbose=0,
+        callbacks=[BatchSizeScheduler(lambda epoch, size: HUGE if epoch else size)],
+    )
     assert len(history.history["loss"]) == 2
     assert model._plan.max_batch == 10
 
@@ -102,5 +112,6 @@ def test_dense_kernel_refuses_sizes_beyond_sgemm_int():
     with pytest.raises(ValueError, match=r"OUT=2147483648"):
         _C.dense_forward(np.zeros((1, 1), np.float32), np.zeros((1, 2**31), np.float32), None, False)
     with pytest.raises(ValueError, match=r"OUT=2147483648"):
-        _C.dense_backward(np.zeros((1, 2**31), np.float32), np.zeros((1, 1), np.float32),
-                          np.zeros((1, 2**31), np.float32), False)
+        _C.dense_backward(
+            np.zeros((1, 2**31), np.float32), np.zeros((1, 1), np.float32), np.zeros((1, 2**31), np.float32), False
+        )

@@ -87,8 +87,9 @@ def gcc_major():
     return int(out.split(".")[0]) if out.split(".")[0].isdigit() else 0
 
 
-pytestmark = pytest.mark.skipif(platform.machine() != "x86_64" or gcc_major() < 11,
-                                reason="the per-ISA copies are built by GCC >= 11 on x86-64")
+pytestmark = pytest.mark.skipif(
+    platform.machine() != "x86_64" or gcc_major() < 11, reason="the per-ISA copies are built by GCC >= 11 on x86-64"
+)
 
 
 def loop_lines(source, snippet):
@@ -111,13 +112,29 @@ def reports(tmp_path_factory):
     includes = ["-I", str(CSRC), "-I", np.get_include()]
     try:
         import scipy_openblas32  # the cblas.h that blas.h's includers may pull in
+
         includes += ["-I", scipy_openblas32.get_include_dir()]
     except ImportError:
         pass
-    procs = {name: subprocess.Popen(["gcc", *compile_args(), "-fPIC", *includes, "-c", str(CSRC / name), "-o",
-                                     str(tmp / (name + ".o")), "-fopt-info-vec-optimized"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name in sorted(LOOPS)}
+    procs = {
+        name: subprocess.Popen(
+            [
+                "gcc",
+                *compile_args(),
+                "-fPIC",
+                *includes,
+                "-c",
+                str(CSRC / name),
+                "-o",
+                str(tmp / (name + ".o")),
+                "-fopt-info-vec-optimized",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in sorted(LOOPS)
+    }
     out = {}
     for name, proc in procs.items():
         _, err = proc.communicate()
@@ -130,8 +147,9 @@ def test_kernel_loops_vectorize(name, reports):
     returncode, report = reports[name]
     assert returncode == 0, report
     sizes = {}
-    for m in re.finditer(r"%s:(\d+):\d+: optimized: loop vectorized using (\d+) byte vectors" % re.escape(name),
-                         report):
+    for m in re.finditer(
+        r"%s:(\d+):\d+: optimized: loop vectorized using (\d+) byte vectors" % re.escape(name), report
+    ):
         sizes.setdefault(int(m.group(1)), set()).add(int(m.group(2)))
     source = (CSRC / name).read_text(encoding="utf-8")
     missing = []

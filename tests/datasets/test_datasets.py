@@ -27,8 +27,14 @@ from pytrainc.datasets import _cache, _safe_pickle, cifar10, mnist
 
 KERAS_CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
-CIFAR_SIZES = {"data_batch_1": 3, "data_batch_2": 2, "data_batch_3": 1, "data_batch_4": 2,
-               "data_batch_5": 3, "test_batch": 4}
+CIFAR_SIZES = {
+    "data_batch_1": 3,
+    "data_batch_2": 2,
+    "data_batch_3": 1,
+    "data_batch_4": 2,
+    "data_batch_5": 3,
+    "test_batch": 4,
+}
 TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 
 
@@ -103,13 +109,37 @@ def py2_list(items, emit):
 
 def py2_uint8_array(a):
     assert a.dtype == np.uint8 and a.ndim == 2
-    dtype = (b"cnumpy\ndtype\n" + py2_str(b"u1") + py2_int(0) + py2_int(1) + b"\x87R"
-             + b"(" + py2_int(3) + py2_str(b"|") + b"NNN" + b"J\xff\xff\xff\xff" * 2
-             + py2_int(0) + b"tb")
-    return (b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n"
-            + py2_int(0) + b"\x85" + py2_str(b"b") + b"\x87R"
-            + b"(" + py2_int(1) + py2_int(a.shape[0]) + py2_int(a.shape[1]) + b"\x86"
-            + dtype + b"\x89" + py2_str(np.ascontiguousarray(a).tobytes()) + b"tb")
+    dtype = (
+        b"cnumpy\ndtype\n"
+        + py2_str(b"u1")
+        + py2_int(0)
+        + py2_int(1)
+        + b"\x87R"
+        + b"("
+        + py2_int(3)
+        + py2_str(b"|")
+        + b"NNN"
+        + b"J\xff\xff\xff\xff" * 2
+        + py2_int(0)
+        + b"tb"
+    )
+    return (
+        b"cnumpy.core.multiarray\n_reconstruct\n"
+        + b"cnumpy\nndarray\n"
+        + py2_int(0)
+        + b"\x85"
+        + py2_str(b"b")
+        + b"\x87R"
+        + b"("
+        + py2_int(1)
+        + py2_int(a.shape[0])
+        + py2_int(a.shape[1])
+        + b"\x86"
+        + dtype
+        + b"\x89"
+        + py2_str(np.ascontiguousarray(a).tobytes())
+        + b"tb"
+    )
 
 
 def py2_batch(name, data, labels):
@@ -124,16 +154,24 @@ def py2_batch(name, data, labels):
 
 def py3_batch(name, data, labels):
     """What Python 3 and NumPy 2 write for the same dict at protocol 2."""
-    return pickle.dumps({b"data": data, b"labels": list(labels), b"batch_label": name.encode(),
-                         b"filenames": [b"img_%d.png" % i for i in range(len(labels))]}, protocol=2)
+    return pickle.dumps(
+        {
+            b"data": data,
+            b"labels": list(labels),
+            b"batch_label": name.encode(),
+            b"filenames": [b"img_%d.png" % i for i in range(len(labels))],
+        },
+        protocol=2,
+    )
 
 
 def cifar_source(seed=0):
     """Per batch: (data of shape (n, 3072) uint8, labels as a list of ints)."""
     rng = np.random.default_rng(seed)
-    return {name: (rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
-                   [int(v) for v in rng.integers(0, 10, size=n)])
-            for name, n in CIFAR_SIZES.items()}
+    return {
+        name: (rng.integers(0, 256, size=(n, 3072), dtype=np.uint8), [int(v) for v in rng.integers(0, 10, size=n)])
+        for name, n in CIFAR_SIZES.items()
+    }
 
 
 def tar_gz(members):
@@ -152,8 +190,7 @@ def tar_gz(members):
 
 
 def cifar_archive(source, writer=py2_batch, replace=None, drop=()):
-    members = {"cifar-10-batches-py/batches.meta": b"(not read)",
-               "cifar-10-batches-py/readme.html": b"<html></html>"}
+    members = {"cifar-10-batches-py/batches.meta": b"(not read)", "cifar-10-batches-py/readme.html": b"<html></html>"}
     for name, (data, labels) in source.items():
         if name not in drop:
             members[f"cifar-10-batches-py/{name}"] = writer(name, data, labels)
@@ -168,6 +205,7 @@ def install_cifar(monkeypatch, cache, blob):
 def keras_cifar_reference(archive_path):
     """Keras's cifar10.load_data on our archive, with the trusting pickle.load it used."""
     with tarfile.open(archive_path) as tar:
+
         def load_batch(name):
             d = pickle.load(tar.extractfile(f"cifar-10-batches-py/{name}"), encoding="bytes")
             d = {k.decode("utf8"): v for k, v in d.items()}
@@ -184,10 +222,12 @@ def keras_cifar_reference(archive_path):
 
 def mnist_blob(tmp_path, compressed=False, seed=0, **overrides):
     rng = np.random.default_rng(seed)
-    arrays = {"x_train": rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8),
-              "y_train": rng.integers(0, 10, size=5, dtype=np.uint8),
-              "x_test": rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8),
-              "y_test": rng.integers(0, 10, size=3, dtype=np.uint8)}
+    arrays = {
+        "x_train": rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, size=5, dtype=np.uint8),
+        "x_test": rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, size=3, dtype=np.uint8),
+    }
     arrays.update(overrides)
     arrays = {k: v for k, v in arrays.items() if v is not None}
     path = tmp_path / "built.npz"
@@ -274,8 +314,12 @@ def test_mnist_shapes_dtypes_values(monkeypatch, cache, tmp_path, offline, compr
     blob, arrays = mnist_blob(tmp_path, compressed=compressed)
     install(monkeypatch, mnist, cache / "mnist.npz", blob)
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    for got, key, shape in [(x_train, "x_train", (5, 28, 28)), (y_train, "y_train", (5,)),
-                            (x_test, "x_test", (3, 28, 28)), (y_test, "y_test", (3,))]:
+    for got, key, shape in [
+        (x_train, "x_train", (5, 28, 28)),
+        (y_train, "y_train", (5,)),
+        (x_test, "x_test", (3, 28, 28)),
+        (y_test, "y_test", (3,)),
+    ]:
         assert got.dtype == np.uint8 and got.shape == shape, key
         np.testing.assert_array_equal(got, arrays[key])
     assert offline.calls == []
@@ -297,8 +341,11 @@ def test_mnist_cached_file_with_wrong_checksum(monkeypatch, cache, tmp_path, off
     blob, _ = mnist_blob(tmp_path)
     path = cache / "mnist.npz"
     path.write_bytes(blob)  # SHA256 stays Keras's digest, which this file does not have
-    with pytest.raises(ValueError, match=rf"'{re.escape(str(path))}'.*expected sha256 {KERAS_MNIST_SHA256}. "
-                                         rf"Received: sha256 {sha256(blob)}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"'{re.escape(str(path))}'.*expected sha256 {KERAS_MNIST_SHA256}. "
+        rf"Received: sha256 {sha256(blob)}",
+    ):
         mnist.load_data()
     assert path.read_bytes() == blob  # the user's file is left alone
     assert offline.calls == []
@@ -307,7 +354,7 @@ def test_mnist_cached_file_with_wrong_checksum(monkeypatch, cache, tmp_path, off
 @pytest.mark.parametrize("keep", [0.3, 0.9])
 def test_mnist_truncated_archive(monkeypatch, cache, tmp_path, keep):
     blob, _ = mnist_blob(tmp_path)
-    install(monkeypatch, mnist, cache / "mnist.npz", blob[:int(len(blob) * keep)])
+    install(monkeypatch, mnist, cache / "mnist.npz", blob[: int(len(blob) * keep)])
     with pytest.raises(ValueError, match="Cannot load"):
         mnist.load_data()
 
@@ -317,8 +364,13 @@ def test_mnist_object_array_is_not_unpickled(monkeypatch, cache, tmp_path):
     evil = np.empty(5, dtype=object)
     evil[:] = [MarkerPayload(marker)] * 5
     path = tmp_path / "evil.npz"
-    np.savez(path, x_train=np.zeros((5, 28, 28), np.uint8), y_train=evil,
-             x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.zeros(3, np.uint8))
+    np.savez(
+        path,
+        x_train=np.zeros((5, 28, 28), np.uint8),
+        y_train=evil,
+        x_test=np.zeros((3, 28, 28), np.uint8),
+        y_test=np.zeros(3, np.uint8),
+    )
     install(monkeypatch, mnist, cache / "mnist.npz", path.read_bytes())
     with pytest.raises(ValueError, match="object array"):
         mnist.load_data()
@@ -329,12 +381,15 @@ def test_mnist_object_array_is_not_unpickled(monkeypatch, cache, tmp_path):
     assert marker.exists()
 
 
-@pytest.mark.parametrize("overrides, match", [
-    ({"y_test": None}, r"missing \['y_test'\]"),
-    ({"x_train": np.zeros((5, 28, 28), np.float32)}, r"x_train of dtype uint8.*float32"),
-    ({"x_test": np.zeros((3, 28, 27), np.uint8)}, r"x_test .*shape \(N, 28, 28\).*\(3, 28, 27\)"),
-    ({"y_train": np.zeros(4, np.uint8)}, r"y_train .*shape \(5,\).*\(4,\)"),
-])
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"y_test": None}, r"missing \['y_test'\]"),
+        ({"x_train": np.zeros((5, 28, 28), np.float32)}, r"x_train of dtype uint8.*float32"),
+        ({"x_test": np.zeros((3, 28, 27), np.uint8)}, r"x_test .*shape \(N, 28, 28\).*\(3, 28, 27\)"),
+        ({"y_train": np.zeros(4, np.uint8)}, r"y_train .*shape \(5,\).*\(4,\)"),
+    ],
+)
 def test_mnist_wrong_layout(monkeypatch, cache, tmp_path, overrides, match):
     blob, _ = mnist_blob(tmp_path, **overrides)
     install(monkeypatch, mnist, cache / "mnist.npz", blob)
@@ -416,7 +471,7 @@ def test_cifar_cached_file_with_wrong_checksum(cache, offline):
 @pytest.mark.parametrize("keep", [0.02, 0.5, 0.97])
 def test_cifar_truncated_archive(monkeypatch, cache, keep):
     blob = cifar_archive(cifar_source())
-    install_cifar(monkeypatch, cache, blob[:int(len(blob) * keep)])
+    install_cifar(monkeypatch, cache, blob[: int(len(blob) * keep)])
     with pytest.raises(ValueError, match="Cannot load"):
         cifar10.load_data()
 
@@ -446,14 +501,18 @@ def bad_batch(**changes):
     return py2_batch("data_batch_3", data, labels)
 
 
-@pytest.mark.parametrize("blob, match", [
-    (bad_batch(labels=[10]), r"'labels' to be a list of 1 ints in \[0, 10\)"),
-    (bad_batch(labels=[1, 2]), r"'labels' to be a list of 1 ints"),
-    (bad_batch(data=np.zeros((1, 3071), np.uint8)), r"'data' of shape \(N, 3072\). Received: \(1, 3071\)"),
-    (b"\x80\x02}(U\x04dataU\x03abcU\x06labels]u.", r"'data' of shape \(N, 3072\). Received: bytes"),
-    (b"\x80\x02]q\x00.", r"expected a dict with 'data' and 'labels'"),
-    (bad_batch()[:-1000], r"damaged or truncated"),
-], ids=["label-10", "label-count", "data-width", "data-bytes", "not-a-dict", "truncated"])
+@pytest.mark.parametrize(
+    "blob, match",
+    [
+        (bad_batch(labels=[10]), r"'labels' to be a list of 1 ints in \[0, 10\)"),
+        (bad_batch(labels=[1, 2]), r"'labels' to be a list of 1 ints"),
+        (bad_batch(data=np.zeros((1, 3071), np.uint8)), r"'data' of shape \(N, 3072\). Received: \(1, 3071\)"),
+        (b"\x80\x02}(U\x04dataU\x03abcU\x06labels]u.", r"'data' of shape \(N, 3072\). Received: bytes"),
+        (b"\x80\x02]q\x00.", r"expected a dict with 'data' and 'labels'"),
+        (bad_batch()[:-1000], r"damaged or truncated"),
+    ],
+    ids=["label-10", "label-count", "data-width", "data-bytes", "not-a-dict", "truncated"],
+)
 def test_cifar_batch_with_wrong_layout(monkeypatch, cache, blob, match):
     archive = cifar_archive(cifar_source(), replace={"cifar-10-batches-py/data_batch_3": blob})
     install_cifar(monkeypatch, cache, archive)
@@ -473,8 +532,11 @@ def test_cifar_malicious_batch_is_refused_and_not_run(monkeypatch, cache, tmp_pa
     evil = pickle.dumps({b"data": data, b"labels": labels, b"x": payload_type(marker)}, protocol=2)
     archive = cifar_archive(cifar_source(), replace={"cifar-10-batches-py/data_batch_2": evil})
     install_cifar(monkeypatch, cache, archive)
-    with pytest.raises(ValueError, match=r"data_batch_2.*Refusing to load the global "
-                                         r"(io\.open|posix\.system)"):
+    with pytest.raises(
+        ValueError,
+        match=r"data_batch_2.*Refusing to load the global "
+        r"(io\.open|posix\.system)",
+    ):
         cifar10.load_data()
     assert not marker.exists()
     result = pickle.loads(evil)  # the payload is live: pickle.load would have run it
@@ -488,18 +550,21 @@ def reduce_pickle(module, name, args_pickle=b")"):
     return b"\x80\x02c" + module + b"\n" + name + b"\n" + args_pickle + b"R."
 
 
-@pytest.mark.parametrize("blob", [
-    reduce_pickle(b"builtins", b"eval", b"X\x06\x00\x00\x001 + 1\x85"),
-    reduce_pickle(b"__builtin__", b"eval", b"X\x06\x00\x00\x001 + 1\x85"),
-    reduce_pickle(b"os", b"system", b"X\x04\x00\x00\x00true\x85"),
-    reduce_pickle(b"numpy", b"load", b"X\x01\x00\x00\x00x\x85"),
-    reduce_pickle(b"numpy.core.multiarray", b"scalar"),
-    reduce_pickle(b"numpy.core.multiarray ", b"_reconstruct"),  # near miss
-    pickle.dumps(os.system, protocol=4),  # STACK_GLOBAL
-    b"(X\x04\x00\x00\x00trueios\nsystem\n.",  # protocol 0 INST
-    b"\x80\x02(cos\nsystem\nX\x04\x00\x00\x00trueo.",  # OBJ
-], ids=["eval", "py2-eval", "os.system", "numpy.load", "scalar", "near-miss", "stack-global",
-        "inst", "obj"])
+@pytest.mark.parametrize(
+    "blob",
+    [
+        reduce_pickle(b"builtins", b"eval", b"X\x06\x00\x00\x001 + 1\x85"),
+        reduce_pickle(b"__builtin__", b"eval", b"X\x06\x00\x00\x001 + 1\x85"),
+        reduce_pickle(b"os", b"system", b"X\x04\x00\x00\x00true\x85"),
+        reduce_pickle(b"numpy", b"load", b"X\x01\x00\x00\x00x\x85"),
+        reduce_pickle(b"numpy.core.multiarray", b"scalar"),
+        reduce_pickle(b"numpy.core.multiarray ", b"_reconstruct"),  # near miss
+        pickle.dumps(os.system, protocol=4),  # STACK_GLOBAL
+        b"(X\x04\x00\x00\x00trueios\nsystem\n.",  # protocol 0 INST
+        b"\x80\x02(cos\nsystem\nX\x04\x00\x00\x00trueo.",  # OBJ
+    ],
+    ids=["eval", "py2-eval", "os.system", "numpy.load", "scalar", "near-miss", "stack-global", "inst", "obj"],
+)
 def test_safe_pickle_refuses_every_other_global(blob):
     with pytest.raises(ValueError, match="Refusing to load the global"):
         _safe_pickle.load(io.BytesIO(blob), "batch")
@@ -531,36 +596,62 @@ def u1_dtype(typestr=b"u1", state=b"(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xf
     return b"cnumpy\ndtype\n" + py2_str(typestr) + b"K\x00K\x01\x87R" + state + b"b"
 
 
-@pytest.mark.parametrize("blob, match", [
-    # _reconstruct with anything but (numpy.ndarray, (0,), b"b")
-    (b"\x80\x02" + RECONSTRUCT + b"U\x01xK\x00\x85U\x01b\x87R.", r"Expected _reconstruct\(numpy.ndarray"),
-    (b"\x80\x02" + RECONSTRUCT + NDARRAY + b"K\x05\x85U\x01b\x87R.", r"Expected _reconstruct"),
-    # numpy.ndarray called directly, or given a state
-    (b"\x80\x02" + NDARRAY + b")R.", "Refusing to call numpy.ndarray"),
-    (b"\x80\x02" + RECONSTRUCT + b"}(U\x01aK\x01ub.", "Refusing to set the state of _reconstruct"),
-    (b"\x80\x02" + RECONSTRUCT + b"N}(U\x01aK\x01u\x86b.", "Refusing to set the state of _reconstruct"),
-    # dtypes other than uint8, or not plain
-    (b"\x80\x02" + u1_dtype(b"O8") + b".", r"Expected a numpy dtype in \['u1'\]"),
-    (b"\x80\x02" + u1_dtype(b"f8") + b".", r"Expected a numpy dtype in \['u1'\]"),
-    (b"\x80\x02" + u1_dtype(state=b"(K\x03U\x01|N(U\x01at}J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t")
-     + b".",
-     "subarray, names or fields"),
-    # array states that do not describe the bytes they carry
-    (b"\x80\x02" + ARRAY_HEAD + b"(K\x01K\x02K\x03\x86" + u1_dtype() + b"\x89U\x05abcdet" + b"b.",
-     r"Expected 6 data bytes .* Received: 5 bytes"),
-    (b"\x80\x02" + ARRAY_HEAD + b"(K\x01K\x02\x85" + u1_dtype() + b"\x89](K\x01K\x02et" + b"b.",
-     "Expected the array data as bytes. Received: list"),
-    (b"\x80\x02" + ARRAY_HEAD + b"(K\x01K\x02\x85U\x01u\x89U\x02abt" + b"b.",
-     "Expected a numpy dtype in the array state"),
-    (b"\x80\x02" + ARRAY_HEAD + b".", "an array without BUILD"),
-    # _codecs.encode only encodes a str as latin1
-    (b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00aX\x05\x00\x00\x00rot13\x86R.",
-     r"Expected _codecs.encode\(str, 'latin1'\)"),
-    # containers that contain themselves
-    (b"\x80\x02]q\x00h\x00a.", "reference cycles"),
-], ids=["reconstruct-not-ndarray", "reconstruct-shape", "call-ndarray", "build-on-stand-in",
-        "build-slots-on-stand-in", "object-dtype", "float-dtype", "structured-dtype",
-        "short-data", "list-data", "no-dtype", "no-build", "codecs-rot13", "cycle"])
+@pytest.mark.parametrize(
+    "blob, match",
+    [
+        # _reconstruct with anything but (numpy.ndarray, (0,), b"b")
+        (b"\x80\x02" + RECONSTRUCT + b"U\x01xK\x00\x85U\x01b\x87R.", r"Expected _reconstruct\(numpy.ndarray"),
+        (b"\x80\x02" + RECONSTRUCT + NDARRAY + b"K\x05\x85U\x01b\x87R.", r"Expected _reconstruct"),
+        # numpy.ndarray called directly, or given a state
+        (b"\x80\x02" + NDARRAY + b")R.", "Refusing to call numpy.ndarray"),
+        (b"\x80\x02" + RECONSTRUCT + b"}(U\x01aK\x01ub.", "Refusing to set the state of _reconstruct"),
+        (b"\x80\x02" + RECONSTRUCT + b"N}(U\x01aK\x01u\x86b.", "Refusing to set the state of _reconstruct"),
+        # dtypes other than uint8, or not plain
+        (b"\x80\x02" + u1_dtype(b"O8") + b".", r"Expected a numpy dtype in \['u1'\]"),
+        (b"\x80\x02" + u1_dtype(b"f8") + b".", r"Expected a numpy dtype in \['u1'\]"),
+        (
+            b"\x80\x02" + u1_dtype(state=b"(K\x03U\x01|N(U\x01at}J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t") + b".",
+            "subarray, names or fields",
+        ),
+        # array states that do not describe the bytes they carry
+        (
+            b"\x80\x02" + ARRAY_HEAD + b"(K\x01K\x02K\x03\x86" + u1_dtype() + b"\x89U\x05abcdet" + b"b.",
+            r"Expected 6 data bytes .* Received: 5 bytes",
+        ),
+        (
+            b"\x80\x02" + ARRAY_HEAD + b"(K\x01K\x02\x85" + u1_dtype() + b"\x89](K\x01K\x02et" + b"b.",
+            "Expected the array data as bytes. Received: list",
+        ),
+        (
+            b"\x80\x02" + ARRAY_HEAD + b"(K\x01K\x02\x85U\x01u\x89U\x02abt" + b"b.",
+            "Expected a numpy dtype in the array state",
+        ),
+        (b"\x80\x02" + ARRAY_HEAD + b".", "an array without BUILD"),
+        # _codecs.encode only encodes a str as latin1
+        (
+            b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00aX\x05\x00\x00\x00rot13\x86R.",
+            r"Expected _codecs.encode\(str, 'latin1'\)",
+        ),
+        # containers that contain themselves
+        (b"\x80\x02]q\x00h\x00a.", "reference cycles"),
+    ],
+    ids=[
+        "reconstruct-not-ndarray",
+        "reconstruct-shape",
+        "call-ndarray",
+        "build-on-stand-in",
+        "build-slots-on-stand-in",
+        "object-dtype",
+        "float-dtype",
+        "structured-dtype",
+        "short-data",
+        "list-data",
+        "no-dtype",
+        "no-build",
+        "codecs-rot13",
+        "cycle",
+    ],
+)
 def test_safe_pickle_checks_what_the_allowed_globals_receive(blob, match):
     with pytest.raises(ValueError, match=match):
         _safe_pickle.load(io.BytesIO(blob), "batch")
@@ -582,6 +673,7 @@ def test_safe_pickle_never_hands_numpy_callables_to_the_file(monkeypatch):
         raise AssertionError("numpy's _reconstruct was called with data from the file")
 
     import numpy._core.multiarray
+
     data, labels = cifar_source()["data_batch_1"]
     blobs = py2_batch("data_batch_1", data, labels), py3_batch("data_batch_1", data, labels)
     monkeypatch.setattr(numpy._core.multiarray, "_reconstruct", booby_trap)
@@ -615,20 +707,37 @@ def test_safe_pickle_shared_references_are_converted_once(monkeypatch):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module, fname, url, digest", [
-    (cifar10, "cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-     KERAS_CIFAR10_SHA256),
-    (mnist, "mnist.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
-     KERAS_MNIST_SHA256),
-], ids=["cifar10", "mnist"])
-def test_missing_archive_without_network_says_what_to_download_and_where(
-        tmp_path, offline, module, fname, url, digest):
+@pytest.mark.parametrize(
+    "module, fname, url, digest",
+    [
+        (
+            cifar10,
+            "cifar-10-python.tar.gz",
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+            KERAS_CIFAR10_SHA256,
+        ),
+        (
+            mnist,
+            "mnist.npz",
+            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+            KERAS_MNIST_SHA256,
+        ),
+    ],
+    ids=["cifar10", "mnist"],
+)
+def test_missing_archive_without_network_says_what_to_download_and_where(tmp_path, offline, module, fname, url, digest):
     expected_path = tmp_path / "cache" / fname
     with pytest.raises(FileNotFoundError) as info:
         module.load_data()
     message = str(info.value)
-    for part in (f"'{fname}'", url, f"sha256 {digest}", f"put it at '{expected_path}'",
-                 "PYTRAINC_DATA", "Temporary failure in name resolution"):
+    for part in (
+        f"'{fname}'",
+        url,
+        f"sha256 {digest}",
+        f"put it at '{expected_path}'",
+        "PYTRAINC_DATA",
+        "Temporary failure in name resolution",
+    ):
         assert part in message, part
     assert offline.calls == [url]
     assert listing(tmp_path / "cache") == []
@@ -705,8 +814,7 @@ def test_download_is_invisible_until_verified(monkeypatch, tmp_path):
     monkeypatch.setattr(_cache, "urlopen", FakeOpener(lambda: FakeResponse(blob, on_read=check)))
     mnist.load_data()
     assert len(seen) > 2
-    assert all(len(names) == 1 and names[0].startswith(".mnist.npz.") and names[0].endswith(".tmp")
-               for names in seen)
+    assert all(len(names) == 1 and names[0].startswith(".mnist.npz.") and names[0].endswith(".tmp") for names in seen)
     assert listing(cache) == ["mnist.npz"]
 
 
@@ -714,17 +822,23 @@ def test_download_with_wrong_checksum_is_discarded(monkeypatch, tmp_path):
     blob, _ = mnist_blob(tmp_path)
     monkeypatch.setattr(_cache, "_CHUNK_SIZE", 500)
     monkeypatch.setattr(_cache, "urlopen", FakeOpener(lambda: FakeResponse(blob)))
-    with pytest.raises(ValueError, match=rf"wrong checksum: expected sha256 {KERAS_MNIST_SHA256}. "
-                                         rf"Received: sha256 {sha256(blob)}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"wrong checksum: expected sha256 {KERAS_MNIST_SHA256}. "
+        rf"Received: sha256 {sha256(blob)}",
+    ):
         mnist.load_data()
     assert listing(tmp_path / "cache") == []
 
 
-@pytest.mark.parametrize("error, expected", [
-    (ConnectionResetError(104, "Connection reset by peer"), FileNotFoundError),
-    (TimeoutError("The read operation timed out"), FileNotFoundError),
-    (KeyboardInterrupt(), KeyboardInterrupt),
-])
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (ConnectionResetError(104, "Connection reset by peer"), FileNotFoundError),
+        (TimeoutError("The read operation timed out"), FileNotFoundError),
+        (KeyboardInterrupt(), KeyboardInterrupt),
+    ],
+)
 def test_download_cut_midway_leaves_nothing(monkeypatch, tmp_path, error, expected):
     blob, _ = mnist_blob(tmp_path)
     monkeypatch.setattr(mnist, "SHA256", sha256(blob))

@@ -14,13 +14,14 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed004_grid_searc
 
 def _best_params(out):
     line = next(line for line in out.splitlines() if line.startswith("best_params: "))
-    return ast.literal_eval(line[len("best_params: "):])
+    return ast.literal_eval(line[len("best_params: ") :])
 
 
 def _run(tmp_path):
     env = {**os.environ, "PYTRAINC_OFFLINE": "1", "PYTRAINC_DATA": str(tmp_path / "data")}
-    r = subprocess.run([sys.executable, str(EXAMPLE), "--quick"], cwd=tmp_path, env=env, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(EXAMPLE), "--quick"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
 

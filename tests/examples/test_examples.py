@@ -20,8 +20,9 @@ def run_example(name, tmp_path, quick=False):
     env.pop("PYTRAINC_EXAMPLE_QUICK", None)
     if quick:
         env["PYTRAINC_EXAMPLE_QUICK"] = "1"
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 
@@ -55,8 +56,9 @@ def _check_state_dict_file(path):
     loaded = pytrainc.load(path)
     # Net(): Linear(10, 20) relu, Linear(20, 1)
     pytrainc.utils.set_random_seed(0)  # the example's seed: `net` starts from its initial weights
-    net = pytrainc.models.Sequential([pytrainc.layers.Input((10,)), pytrainc.layers.Dense(20, activation="relu"),
-                                      pytrainc.layers.Dense(1)])
+    net = pytrainc.models.Sequential(
+        [pytrainc.layers.Input((10,)), pytrainc.layers.Dense(20, activation="relu"), pytrainc.layers.Dense(1)]
+    )
     expected = net.state_dict()
     assert list(loaded) == list(expected)
     assert {k: v.shape for k, v in loaded.items()} == {k: v.shape for k, v in expected.items()}

@@ -12,10 +12,20 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _run(name, tmp_path, *args):
-    env = {**os.environ, "PYTRAINC_EXAMPLE_QUICK": "1", "PYTRAINC_OFFLINE": "1",
-           "PYTRAINC_DATA": str(tmp_path / "data")}
-    r = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=tmp_path, env=env, capture_output=True,
-                       text=True, timeout=300)
+    env = {
+        **os.environ,
+        "PYTRAINC_EXAMPLE_QUICK": "1",
+        "PYTRAINC_OFFLINE": "1",
+        "PYTRAINC_DATA": str(tmp_path / "data"),
+    }
+    r = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
 

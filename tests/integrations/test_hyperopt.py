@@ -28,8 +28,16 @@ def test_fmin_runs_records_failures_and_resumes(tmp_path):
     fn = objective(build_model, X, Y, epochs=3, batch_size=16, validation_data=(X, Y), objective="val_accuracy")
     save = str(tmp_path / "trials.pkl")
     trials = hyperopt.Trials()
-    hyperopt.fmin(fn, SPACE, algo=hyperopt.tpe.suggest, max_evals=12, trials=trials, show_progressbar=False,
-                  rstate=np.random.default_rng(0), trials_save_file=save)
+    hyperopt.fmin(
+        fn,
+        SPACE,
+        algo=hyperopt.tpe.suggest,
+        max_evals=12,
+        trials=trials,
+        show_progressbar=False,
+        rstate=np.random.default_rng(0),
+        trials_save_file=save,
+    )
     results = trials.results
     assert len(results) == 12
     ok = [r for r in results if r["status"] == "ok"]
@@ -41,8 +49,16 @@ def test_fmin_runs_records_failures_and_resumes(tmp_path):
     point = hyperopt.space_eval(SPACE, {k: v[0] for k, v in params.items()})
     assert fn(point).get("loss") == results[0].get("loss")
     # fmin resumes from its save file: it only runs the evaluations still missing.
-    resumed = hyperopt.fmin(fn, SPACE, algo=hyperopt.tpe.suggest, max_evals=15, show_progressbar=False,
-                            rstate=np.random.default_rng(0), trials_save_file=save, return_argmin=False)
+    resumed = hyperopt.fmin(
+        fn,
+        SPACE,
+        algo=hyperopt.tpe.suggest,
+        max_evals=15,
+        show_progressbar=False,
+        rstate=np.random.default_rng(0),
+        trials_save_file=save,
+        return_argmin=False,
+    )
     assert resumed is not None
     import pickle
 

@@ -21,8 +21,15 @@ def objective(trial):
     set_random_seed(trial.number)
     model = Sequential([Input((8,)), Dense(8, activation="relu"), Dense(1, activation="sigmoid")])
     model.compile(optimizer=Adam(trial.suggest_float("lr", 1e-6, 1e-1, log=True)), loss="binary_crossentropy")
-    history = model.fit(X, Y, batch_size=16, epochs=EPOCHS, validation_data=(X, Y), verbose=0,
-                        callbacks=[PruningCallback(trial, monitor="val_loss")])
+    history = model.fit(
+        X,
+        Y,
+        batch_size=16,
+        epochs=EPOCHS,
+        validation_data=(X, Y),
+        verbose=0,
+        callbacks=[PruningCallback(trial, monitor="val_loss")],
+    )
     return history.history["val_loss"][-1]
 
 
@@ -34,8 +41,7 @@ def test_pruning_stops_bad_trials_early():
         study.enqueue_trial({"lr": lr})
     study.optimize(objective, n_trials=3)
     states = [t.state for t in study.trials]
-    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-                      optuna.trial.TrialState.PRUNED]
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.PRUNED]
     pruned = study.trials[1]
     assert max(pruned.intermediate_values) < EPOCHS - 1  # stopped before the last epoch
     assert len(study.trials[0].intermediate_values) == EPOCHS

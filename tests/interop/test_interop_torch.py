@@ -74,14 +74,15 @@ def ref_pool2d(x, kind, pool, strides, padding):
     for i in range(OH):
         for j in range(OW):
             h0, w0 = i * strides[0] - pt, j * strides[1] - pl
-            window = x[:, max(h0, 0):h0 + pool[0], max(w0, 0):w0 + pool[1], :]  # real cells only
+            window = x[:, max(h0, 0) : h0 + pool[0], max(w0, 0) : w0 + pool[1], :]  # real cells only
             out[:, i, j, :] = window.max(axis=(1, 2)) if kind == "max" else window.mean(axis=(1, 2))
     return out
 
 
 def ref_bn(x, bn):
-    return ((x - bn.moving_mean.numpy()) / np.sqrt(bn.moving_variance.numpy() + bn.epsilon) * bn.gamma.numpy()
-            + bn.beta.numpy())
+    return (x - bn.moving_mean.numpy()) / np.sqrt(
+        bn.moving_variance.numpy() + bn.epsilon
+    ) * bn.gamma.numpy() + bn.beta.numpy()
 
 
 def ref_forward(model, x):
@@ -89,8 +90,14 @@ def ref_forward(model, x):
     y = x.astype(np.float64)
     for layer in model.layers:
         if isinstance(layer, L.Conv2D):
-            y = ref_conv2d(y, layer.kernel.numpy(), layer.bias.numpy() if layer.use_bias else None, layer.strides,
-                           layer.padding, layer.dilation_rate)
+            y = ref_conv2d(
+                y,
+                layer.kernel.numpy(),
+                layer.bias.numpy() if layer.use_bias else None,
+                layer.strides,
+                layer.padding,
+                layer.dilation_rate,
+            )
             y = getattr(pytrainc.activations, layer.activation)(y).astype(np.float64)
         elif isinstance(layer, L.BatchNormalization):
             y = ref_bn(y, layer)
@@ -113,33 +120,61 @@ def ref_forward(model, x):
 
 def convnet(padding="same", s=0):
     seed(s)
-    return randomize(Sequential([
-        L.Input((13, 11, 3)),
-        L.Conv2D(4, (3, 2), strides=(2, 1), padding=padding, activation="relu"),
-        L.BatchNormalization(momentum=0.9, epsilon=1e-2),
-        L.MaxPooling2D((2, 2), padding="same"),
-        L.Conv2D(5, 2, dilation_rate=(1, 2) if padding == "valid" else 1, padding=padding),
-        L.AveragePooling2D((2, 2), strides=1, padding=padding),
-        L.Flatten(),
-        L.Dropout(0.3),
-        L.Dense(6, activation="tanh"),
-        L.Dense(2),
-    ]), s=s + 1)
+    return randomize(
+        Sequential(
+            [
+                L.Input((13, 11, 3)),
+                L.Conv2D(4, (3, 2), strides=(2, 1), padding=padding, activation="relu"),
+                L.BatchNormalization(momentum=0.9, epsilon=1e-2),
+                L.MaxPooling2D((2, 2), padding="same"),
+                L.Conv2D(5, 2, dilation_rate=(1, 2) if padding == "valid" else 1, padding=padding),
+                L.AveragePooling2D((2, 2), strides=1, padding=padding),
+                L.Flatten(),
+                L.Dropout(0.3),
+                L.Dense(6, activation="tanh"),
+                L.Dense(2),
+            ]
+        ),
+        s=s + 1,
+    )
 
 
 # ---------------------------------------------------------------------------
 # to_torch
 
 
-ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu", "gelu", "hard_sigmoid",
-               "softplus", "softsign", "swish", "log_softmax", "linear"]
+ACTIVATIONS = [
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "hard_sigmoid",
+    "softplus",
+    "softsign",
+    "swish",
+    "log_softmax",
+    "linear",
+]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_to_torch_dense_predicts_like_pytrainc(activation):
     seed(0)
-    model = randomize(Sequential([L.Input((8,)), L.Dense(12, activation=activation), L.Dropout(0.5),
-                                  L.Dense(5, use_bias=False), L.Dense(3, activation=activation)]))
+    model = randomize(
+        Sequential(
+            [
+                L.Input((8,)),
+                L.Dense(12, activation=activation),
+                L.Dropout(0.5),
+                L.Dense(5, use_bias=False),
+                L.Dense(3, activation=activation),
+            ]
+        )
+    )
     module = interop.to_torch(model)
     x = data() * 3
     close(run(module, x), model.predict(x, verbose=0))
@@ -168,9 +203,25 @@ def test_to_torch_structure_weights_and_mode():
 
 def test_to_torch_activation_layers():
     seed(0)
-    model = randomize(Sequential([L.Input((8,)), L.Dense(6), L.ReLU(negative_slope=0.1), L.Dense(6), L.LeakyReLU(),
-                                  L.Dense(6), L.ELU(alpha=0.7), L.ActivityRegularization(l2=0.1), L.Dense(6),
-                                  L.ReLU(), L.Activation("gelu"), L.Dense(4), L.Softmax()]))
+    model = randomize(
+        Sequential(
+            [
+                L.Input((8,)),
+                L.Dense(6),
+                L.ReLU(negative_slope=0.1),
+                L.Dense(6),
+                L.LeakyReLU(),
+                L.Dense(6),
+                L.ELU(alpha=0.7),
+                L.ActivityRegularization(l2=0.1),
+                L.Dense(6),
+                L.ReLU(),
+                L.Activation("gelu"),
+                L.Dense(4),
+                L.Softmax(),
+            ]
+        )
+    )
     module = interop.to_torch(model)
     x = data() * 3
     close(run(module, x), model.predict(x, verbose=0))
@@ -220,8 +271,7 @@ def test_to_torch_conv_kernel_and_batchnorm_mapping():
     module = interop.to_torch(model)
     conv = module[0].conv
     assert isinstance(conv, nn.Conv2d) and conv.weight.shape == (4, 3, 3, 2)  # (F, C, KH, KW)
-    np.testing.assert_array_equal(conv.weight.detach().numpy(),
-                                  model.layers[0].kernel.numpy().transpose(3, 2, 0, 1))
+    np.testing.assert_array_equal(conv.weight.detach().numpy(), model.layers[0].kernel.numpy().transpose(3, 2, 0, 1))
     bn = module[2].bn
     keras_bn = model.layers[1]
     assert isinstance(bn, nn.BatchNorm2d)
@@ -236,9 +286,17 @@ def test_to_torch_conv_kernel_and_batchnorm_mapping():
 
 def test_to_torch_conv1d_and_global_pooling_against_numpy():
     seed(0)
-    model = randomize(Sequential([L.Input((10, 3)), L.Conv1D(4, 3, padding="causal", dilation_rate=2),
-                                  L.MaxPooling1D(2, padding="same"), L.Conv1D(2, 2, strides=2, padding="same"),
-                                  L.GlobalAveragePooling1D()]))
+    model = randomize(
+        Sequential(
+            [
+                L.Input((10, 3)),
+                L.Conv1D(4, 3, padding="causal", dilation_rate=2),
+                L.MaxPooling1D(2, padding="same"),
+                L.Conv1D(2, 2, strides=2, padding="same"),
+                L.GlobalAveragePooling1D(),
+            ]
+        )
+    )
     x = data(3, (10, 3))
     y = x.astype(np.float64)
     c1 = model.layers[0]
@@ -302,12 +360,25 @@ def torch_run(module, x):
 
 def test_from_torch_mlp_predicts_like_torch():
     seed(0)
-    net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 16, bias=False), nn.Tanh(),
-                        nn.Sequential(nn.Linear(16, 4), nn.Softmax(dim=1)))
+    net = nn.Sequential(
+        nn.Linear(8, 16),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(16, 16, bias=False),
+        nn.Tanh(),
+        nn.Sequential(nn.Linear(16, 4), nn.Softmax(dim=1)),
+    )
     model = interop.from_torch(net, input_shape=(8,))
     assert isinstance(model, Sequential) and not model.compiled
-    assert [type(layer) for layer in model.layers] == [L.Dense, L.Activation, L.Dropout, L.Dense, L.Activation,
-                                                       L.Dense, L.Activation]
+    assert [type(layer) for layer in model.layers] == [
+        L.Dense,
+        L.Activation,
+        L.Dropout,
+        L.Dense,
+        L.Activation,
+        L.Dense,
+        L.Activation,
+    ]
     assert model.layers[2].rate == 0.3 and not model.layers[3].use_bias
     np.testing.assert_array_equal(model.layers[0].kernel.numpy(), net[0].weight.detach().numpy().T)
     x = data() * 2
@@ -317,9 +388,22 @@ def test_from_torch_mlp_predicts_like_torch():
     model.fit(x, np.arange(16) % 4, epochs=1, verbose=0)
 
 
-TORCH_ACTIVATIONS = [nn.ReLU(), nn.Sigmoid(), nn.Tanh(), nn.SELU(), nn.SiLU(), nn.GELU(), nn.ELU(alpha=0.5),
-                     nn.LeakyReLU(0.05), nn.Softplus(), nn.Softsign(), nn.Hardsigmoid(), nn.Softmax(dim=-1),
-                     nn.LogSoftmax(dim=1), nn.Identity()]
+TORCH_ACTIVATIONS = [
+    nn.ReLU(),
+    nn.Sigmoid(),
+    nn.Tanh(),
+    nn.SELU(),
+    nn.SiLU(),
+    nn.GELU(),
+    nn.ELU(alpha=0.5),
+    nn.LeakyReLU(0.05),
+    nn.Softplus(),
+    nn.Softsign(),
+    nn.Hardsigmoid(),
+    nn.Softmax(dim=-1),
+    nn.LogSoftmax(dim=1),
+    nn.Identity(),
+]
 
 
 @pytest.mark.parametrize("act", TORCH_ACTIVATIONS, ids=lambda m: type(m).__name__)
@@ -354,11 +438,19 @@ def test_from_torch_batchnorm1d_mapping():
 def torch_convnet(s=0):
     seed(s)
     net = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-        nn.MaxPool2d(2),                                  # 11x9 -> 5x4
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # 11x9 -> 5x4
         nn.Conv2d(4, 6, (3, 2), stride=2, padding=(1, 0), bias=False),  # 'same' rows, 'valid' columns
         nn.AvgPool2d(2, stride=1),
-        nn.Flatten(), nn.Dropout(0.2), nn.Linear(6 * 2 * 1, 8), nn.BatchNorm1d(8), nn.GELU(), nn.Linear(8, 3))
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(6 * 2 * 1, 8),
+        nn.BatchNorm1d(8),
+        nn.GELU(),
+        nn.Linear(8, 3),
+    )
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -374,10 +466,19 @@ def torch_convnet_same_rows():
     # one padding for both axes, so this is refused; build the supported variant.
     seed(0)
     net = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=False),  # on 5x3: TF 'same' pads (1, 1) too
         nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
-        nn.Flatten(), nn.Dropout(0.2), nn.Linear(6 * 3 * 2, 8), nn.BatchNorm1d(8), nn.GELU(), nn.Linear(8, 3))
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(6 * 3 * 2, 8),
+        nn.BatchNorm1d(8),
+        nn.GELU(),
+        nn.Linear(8, 3),
+    )
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -403,8 +504,19 @@ def test_from_torch_conv_net_through_to_torch():
     net = torch_convnet_same_rows()
     model = interop.from_torch(net, (10, 6, 3))
     assert [type(layer).__name__ for layer in model.layers] == [
-        "Conv2D", "BatchNormalization", "Activation", "MaxPooling2D", "Conv2D", "AveragePooling2D", "Flatten",
-        "Dropout", "Dense", "BatchNormalization", "Activation", "Dense"]
+        "Conv2D",
+        "BatchNormalization",
+        "Activation",
+        "MaxPooling2D",
+        "Conv2D",
+        "AveragePooling2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
+        "BatchNormalization",
+        "Activation",
+        "Dense",
+    ]
     assert model.layers[0].padding == "same" and model.layers[4].padding == "same"
     assert model.layers[5].padding == "same"
     x = data(5, (10, 6, 3), s=7)
@@ -433,37 +545,41 @@ def test_from_torch_flatten_column_order_matters():
 
 def test_from_torch_global_pooling():
     seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2),
-                        nn.Softmax(dim=1)).eval()
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2), nn.Softmax(dim=1)
+    ).eval()
     model = interop.from_torch(net, (6, 5, 3))
     x = data(4, (6, 5, 3))
     close(run(interop.to_torch(model), x), torch_run(net, nchw(x)))
 
 
-@pytest.mark.parametrize("layers,shape,message", [
-    ([nn.Linear(4, 3), nn.ReLU6()], (4,), r"layer #1 \(ReLU6\(\)\) is not supported"),
-    ([nn.LSTM(4, 3)], (4,), r"layer #0 \(LSTM.*is not supported"),
-    ([nn.Conv2d(4, 4, 3, groups=2)], (8, 8, 4), r"groups=2"),
-    ([nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")], (8, 8, 3), r"padding_mode='reflect'"),
-    ([nn.Conv2d(3, 4, 3, stride=2, padding=1)], (8, 8, 3), r"pads \(1, 1\) with stride \(2, 2\) on a 8x8 input"),
-    ([nn.Conv2d(3, 4, 3)], (8, 8, 2), r"expects 3 channels"),
-    ([nn.Linear(8, 2)], (8, 8, 3), r"acts on the width axis.*nn.Flatten"),
-    ([nn.Linear(7, 2)], (8,), r"expects 7 input features. Received: 8"),
-    ([nn.Conv2d(3, 4, 3), nn.Flatten()], (8, 8, 3), r"ends with flattened \(C, H, W\) values"),
-    ([nn.Softmax(dim=2)], (4, 4, 3), r"dim=2"),
-    ([nn.Softmax()], (4,), r"dim=None"),
-    ([nn.GELU(approximate="tanh")], (4,), r"approximate='tanh'"),
-    ([nn.Softplus(beta=2)], (4,), r"beta=1"),
-    ([nn.Dropout2d(0.1)], (4, 4, 3), r"Dropout2d.*is not supported"),
-    ([nn.BatchNorm2d(3, track_running_stats=False)], (4, 4, 3), r"track_running_stats=True"),
-    ([nn.BatchNorm2d(3, momentum=None)], (4, 4, 3), r"momentum"),
-    ([nn.BatchNorm1d(3)], (4, 4, 3), r"does not fit its input"),
-    ([nn.MaxPool2d(2, ceil_mode=True)], (5, 5, 3), r"ceil_mode=True"),
-    ([nn.AvgPool2d(3, stride=1, padding=1)], (5, 5, 3), r"count_include_pad=True"),
-    ([nn.Flatten(start_dim=2)], (4, 4, 3), r"start_dim=1"),
-    ([nn.Identity()], (4,), r"no layers to convert"),
-    ([nn.Linear(3, 2)], (3, 3), r"input_shape must be \(features,\) or \(H, W, C\)"),
-])
+@pytest.mark.parametrize(
+    "layers,shape,message",
+    [
+        ([nn.Linear(4, 3), nn.ReLU6()], (4,), r"layer #1 \(ReLU6\(\)\) is not supported"),
+        ([nn.LSTM(4, 3)], (4,), r"layer #0 \(LSTM.*is not supported"),
+        ([nn.Conv2d(4, 4, 3, groups=2)], (8, 8, 4), r"groups=2"),
+        ([nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")], (8, 8, 3), r"padding_mode='reflect'"),
+        ([nn.Conv2d(3, 4, 3, stride=2, padding=1)], (8, 8, 3), r"pads \(1, 1\) with stride \(2, 2\) on a 8x8 input"),
+        ([nn.Conv2d(3, 4, 3)], (8, 8, 2), r"expects 3 channels"),
+        ([nn.Linear(8, 2)], (8, 8, 3), r"acts on the width axis.*nn.Flatten"),
+        ([nn.Linear(7, 2)], (8,), r"expects 7 input features. Received: 8"),
+        ([nn.Conv2d(3, 4, 3), nn.Flatten()], (8, 8, 3), r"ends with flattened \(C, H, W\) values"),
+        ([nn.Softmax(dim=2)], (4, 4, 3), r"dim=2"),
+        ([nn.Softmax()], (4,), r"dim=None"),
+        ([nn.GELU(approximate="tanh")], (4,), r"approximate='tanh'"),
+        ([nn.Softplus(beta=2)], (4,), r"beta=1"),
+        ([nn.Dropout2d(0.1)], (4, 4, 3), r"Dropout2d.*is not supported"),
+        ([nn.BatchNorm2d(3, track_running_stats=False)], (4, 4, 3), r"track_running_stats=True"),
+        ([nn.BatchNorm2d(3, momentum=None)], (4, 4, 3), r"momentum"),
+        ([nn.BatchNorm1d(3)], (4, 4, 3), r"does not fit its input"),
+        ([nn.MaxPool2d(2, ceil_mode=True)], (5, 5, 3), r"ceil_mode=True"),
+        ([nn.AvgPool2d(3, stride=1, padding=1)], (5, 5, 3), r"count_include_pad=True"),
+        ([nn.Flatten(start_dim=2)], (4, 4, 3), r"start_dim=1"),
+        ([nn.Identity()], (4,), r"no layers to convert"),
+        ([nn.Linear(3, 2)], (3, 3), r"input_shape must be \(features,\) or \(H, W, C\)"),
+    ],
+)
 def test_from_torch_unsupported(layers, shape, message):
     with pytest.raises(ValueError, match=message):
         interop.from_torch(nn.Sequential(*layers), shape)

@@ -21,8 +21,10 @@ from pytrainc.optimizers import schedules  # noqa: E402
 K = keras.layers
 TOL = 1e-5
 close = functools.partial(testing.assert_close_abs, atol=TOL)
-pytestmark = [pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
-              pytest.mark.usefixtures("torch_single_thread")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
+    pytest.mark.usefixtures("torch_single_thread"),
+]
 
 
 ARCHITECTURES = testing.ARCHITECTURES
@@ -62,8 +64,12 @@ def test_pytrainc_loads_keras_files(tmp_path, name):
     build(name).save(tmp_path / "ours.keras")
     k_model = keras_load(tmp_path / "ours.keras")
     r = np.random.default_rng(5)
-    k_model.set_weights([(r.uniform(0.5, 2, w.shape) if "variance" in v.path else r.normal(size=w.shape) * 0.5)
-                         .astype(np.float32) for w, v in zip(k_model.get_weights(), k_model.weights)])
+    k_model.set_weights(
+        [
+            (r.uniform(0.5, 2, w.shape) if "variance" in v.path else r.normal(size=w.shape) * 0.5).astype(np.float32)
+            for w, v in zip(k_model.get_weights(), k_model.weights)
+        ]
+    )
     k_model.save(tmp_path / "theirs.keras")
     model = load_model(tmp_path / "theirs.keras")
     x = sample(model)
@@ -73,8 +79,15 @@ def test_pytrainc_loads_keras_files(tmp_path, name):
 def keras_native(kind):
     """Models written in Keras's own code, with its default names (dense_3, ...) and arguments."""
     if kind == "sequential":
-        return keras.Sequential([keras.Input((8,)), K.Dense(16, activation="relu"), K.Dropout(0.3),
-                                 K.BatchNormalization(), K.Dense(3, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input((8,)),
+                K.Dense(16, activation="relu"),
+                K.Dropout(0.3),
+                K.BatchNormalization(),
+                K.Dense(3, activation="softmax"),
+            ]
+        )
     x = keras.Input((6, 6, 2))
     h = K.Conv2D(3, 3, padding="same", activation="relu")(x)
     h = K.Add()([h, K.Conv2D(3, 1)(x)])

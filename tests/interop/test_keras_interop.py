@@ -56,9 +56,18 @@ def weighted_layers_match(pt_model, k_model):
 def pt_mlp(kind, s=0):
     seed(s)
     if kind == "sequential":
-        return randomize(Sequential([L.Input((8,)), L.Dense(16, activation="relu"), L.Dropout(0.3),
-                                     L.Dense(6, use_bias=False, activation="tanh"), L.Dense(3, activation="softmax")]),
-                         s=s + 1)
+        return randomize(
+            Sequential(
+                [
+                    L.Input((8,)),
+                    L.Dense(16, activation="relu"),
+                    L.Dropout(0.3),
+                    L.Dense(6, use_bias=False, activation="tanh"),
+                    L.Dense(3, activation="softmax"),
+                ]
+            ),
+            s=s + 1,
+        )
     x = L.Input((8,))
     h = L.Dense(8, activation="relu")(x)
     y = L.Dense(3, activation="softmax")(L.Concatenate()([L.Add()([x, h]), L.Dense(4, activation="gelu")(h)]))
@@ -67,8 +76,15 @@ def pt_mlp(kind, s=0):
 
 def k_mlp(kind):
     if kind == "sequential":
-        return keras.Sequential([keras.Input((8,)), K.Dense(16, activation="relu"), K.Dropout(0.3),
-                                 K.Dense(6, use_bias=False, activation="tanh"), K.Dense(3, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input((8,)),
+                K.Dense(16, activation="relu"),
+                K.Dropout(0.3),
+                K.Dense(6, use_bias=False, activation="tanh"),
+                K.Dense(3, activation="softmax"),
+            ]
+        )
     x = keras.Input((8,))
     h = K.Dense(8, activation="relu")(x)
     y = K.Dense(3, activation="softmax")(K.Concatenate()([K.Add()([x, h]), K.Dense(4, activation="gelu")(h)]))
@@ -77,17 +93,40 @@ def k_mlp(kind):
 
 def pt_convnet(s=0):
     seed(s)
-    return randomize(Sequential([
-        L.Input((11, 9, 3)), L.Conv2D(4, 3, activation="relu"), L.BatchNormalization(), L.MaxPooling2D(),
-        L.Conv2D(6, (3, 2), strides=2, padding="same"), L.AveragePooling2D(2, strides=1, padding="same"),
-        L.Flatten(), L.Dropout(0.2), L.Dense(5, activation="relu"), L.Dense(2)]), s=s + 1)
+    return randomize(
+        Sequential(
+            [
+                L.Input((11, 9, 3)),
+                L.Conv2D(4, 3, activation="relu"),
+                L.BatchNormalization(),
+                L.MaxPooling2D(),
+                L.Conv2D(6, (3, 2), strides=2, padding="same"),
+                L.AveragePooling2D(2, strides=1, padding="same"),
+                L.Flatten(),
+                L.Dropout(0.2),
+                L.Dense(5, activation="relu"),
+                L.Dense(2),
+            ]
+        ),
+        s=s + 1,
+    )
 
 
 def k_convnet():
-    return keras.Sequential([
-        keras.Input((11, 9, 3)), K.Conv2D(4, 3, activation="relu"), K.BatchNormalization(), K.MaxPooling2D(),
-        K.Conv2D(6, (3, 2), strides=2, padding="same"), K.AveragePooling2D(2, strides=1, padding="same"),
-        K.Flatten(), K.Dropout(0.2), K.Dense(5, activation="relu"), K.Dense(2)])
+    return keras.Sequential(
+        [
+            keras.Input((11, 9, 3)),
+            K.Conv2D(4, 3, activation="relu"),
+            K.BatchNormalization(),
+            K.MaxPooling2D(),
+            K.Conv2D(6, (3, 2), strides=2, padding="same"),
+            K.AveragePooling2D(2, strides=1, padding="same"),
+            K.Flatten(),
+            K.Dropout(0.2),
+            K.Dense(5, activation="relu"),
+            K.Dense(2),
+        ]
+    )
 
 
 def keras_legacy_weights(k_model, path):
@@ -214,8 +253,9 @@ def test_keras_conv_weights_load_into_pytrainc(tmp_path, how):
 
 @pytest.mark.parametrize("name", ["k.weights.h5", "k.h5"])
 def test_keras_file_of_another_architecture_is_refused(tmp_path, name):
-    k_model = keras.Sequential([keras.Input((8,)), K.Dense(12, activation="relu"), K.Dense(6, use_bias=False),
-                                K.Dense(3)])
+    k_model = keras.Sequential(
+        [keras.Input((8,)), K.Dense(12, activation="relu"), K.Dense(6, use_bias=False), K.Dense(3)]
+    )
     path = tmp_path / name
     if name.endswith(".weights.h5"):
         k_model.save_weights(str(path))
@@ -224,8 +264,11 @@ def test_keras_file_of_another_architecture_is_refused(tmp_path, name):
     model = pt_mlp("sequential")
     before = model.get_weights()
     first = model.layers[0].name
-    with pytest.raises(ValueError, match=rf"shape mismatch for layer '{first}' \(Dense\).*expects shape \(8, 16\)"
-                                         r".*has shape \(8, 12\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"shape mismatch for layer '{first}' \(Dense\).*expects shape \(8, 16\)"
+        r".*has shape \(8, 12\)",
+    ):
         h5.load_weights(model, path)
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
 

@@ -36,11 +36,32 @@ F = torch.nn.functional
 
 import pytrainc  # noqa: E402
 from pytrainc import _C, initializers, regularizers, testing  # noqa: E402
-from pytrainc.layers import (ELU, Activation, ActivityRegularization, AveragePooling1D,  # noqa: E402
-                             AveragePooling2D, BatchNormalization, Concatenate, Add, Conv1D, Conv2D, Dense,
-                             Dropout, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
-                             GlobalMaxPooling1D, GlobalMaxPooling2D, Input, LeakyReLU, MaxPooling1D,
-                             MaxPooling2D, ReLU, Reshape, Softmax)
+from pytrainc.layers import (
+    ELU,
+    Activation,
+    ActivityRegularization,
+    AveragePooling1D,  # noqa: E402
+    AveragePooling2D,
+    BatchNormalization,
+    Concatenate,
+    Add,
+    Conv1D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    Input,
+    LeakyReLU,
+    MaxPooling1D,
+    MaxPooling2D,
+    ReLU,
+    Reshape,
+    Softmax,
+)
 from pytrainc.models import Model, Sequential  # noqa: E402
 from pytrainc.testing import nchw, nhwc, normal, rng, torch_reference  # noqa: E402
 
@@ -132,8 +153,11 @@ def test_conv2d_forward_and_gradients_match_torch(case):
     randomize(model, r)
     x = normal(r, (N, H, W, C))
     y = normal(r, (N,) + model.output_shape[1:])
-    oh, ow = (-(-H // s[0]), -(-W // s[1])) if pad == "same" else (
-        (H - (k[0] - 1) * d[0] - 1) // s[0] + 1, (W - (k[1] - 1) * d[1] - 1) // s[1] + 1)
+    oh, ow = (
+        (-(-H // s[0]), -(-W // s[1]))
+        if pad == "same"
+        else ((H - (k[0] - 1) * d[0] - 1) // s[0] + 1, (W - (k[1] - 1) * d[1] - 1) // s[1] + 1)
+    )
     assert model.output_shape == (None, oh, ow, Fn)
 
     def fn(x, w0, b0, kern, bias):
@@ -306,10 +330,13 @@ def test_pooling1d_matches_torch(kind, pad):
     check_against_torch(model, fn, x, y, f"{kind}1d {pad}")
 
 
-@pytest.mark.parametrize("layer_cls, reduce", [
-    (GlobalAveragePooling2D, lambda t: t.mean(dim=(1, 2))),
-    (GlobalMaxPooling2D, lambda t: t.amax(dim=(1, 2))),
-])
+@pytest.mark.parametrize(
+    "layer_cls, reduce",
+    [
+        (GlobalAveragePooling2D, lambda t: t.mean(dim=(1, 2))),
+        (GlobalMaxPooling2D, lambda t: t.amax(dim=(1, 2))),
+    ],
+)
 def test_global_pooling2d_matches_torch(layer_cls, reduce):
     r = rng(7)
     model = Sequential([Input((5, 6, 3)), Dense(4), layer_cls()])
@@ -357,8 +384,9 @@ def test_flatten_is_row_major_nhwc_and_matches_torch_after_permuting():
     np.testing.assert_array_equal(plain.predict(x, verbose=0), x.reshape(4, -1))
 
 
-@pytest.mark.parametrize("target, expected", [((3, 8), (3, 8)), ((-1, 4), (6, 4)), ((24,), (24,)),
-                                              ((2, -1, 3), (2, 4, 3))])
+@pytest.mark.parametrize(
+    "target, expected", [((3, 8), (3, 8)), ((-1, 4), (6, 4)), ((24,), (24,)), ((2, -1, 3), (2, 4, 3))]
+)
 def test_reshape_values_shape_and_gradient(target, expected):
     r = rng(10)
     x = normal(r, (3, 4, 6))
@@ -418,8 +446,15 @@ def set_bn(model, r):
     """Random kernel, gamma, beta; positive moving variance."""
     ws = model.get_weights()
     c = ws[1].shape[0]
-    model.set_weights([normal(r, ws[0].shape, 0.7), 1 + normal(r, (c,), 0.3), normal(r, (c,), 0.5),
-                       normal(r, (c,), 0.5), (0.5 + r.random(c)).astype(np.float32)])
+    model.set_weights(
+        [
+            normal(r, ws[0].shape, 0.7),
+            1 + normal(r, (c,), 0.3),
+            normal(r, (c,), 0.5),
+            normal(r, (c,), 0.5),
+            (0.5 + r.random(c)).astype(np.float32),
+        ]
+    )
 
 
 @pytest.mark.parametrize("conv", [False, True], ids=["dense", "conv2d"])
@@ -455,9 +490,12 @@ def test_batchnorm_without_center_or_scale_matches_torch(center, scale):
     model = Sequential([Input((4,)), Dense(5, use_bias=False), bn])
     names = [v.name.rsplit("/", 1)[-1] for v in model.weights]
     assert names == ["kernel"] + ["gamma"] * scale + ["beta"] * center + ["moving_mean", "moving_variance"]
-    model.set_weights([normal(r, (4, 5))] + [1 + normal(r, (5,), 0.3) for _ in range(scale)]
-                      + [normal(r, (5,), 0.5) for _ in range(center)] + [np.zeros(5, np.float32),
-                                                                         np.ones(5, np.float32)])
+    model.set_weights(
+        [normal(r, (4, 5))]
+        + [1 + normal(r, (5,), 0.3) for _ in range(scale)]
+        + [normal(r, (5,), 0.5) for _ in range(center)]
+        + [np.zeros(5, np.float32), np.ones(5, np.float32)]
+    )
     x, y = normal(r, (6, 4), 2.0) + 1.0, normal(r, (6, 5))
     n = 1 + scale + center
 
@@ -544,8 +582,9 @@ def check_frozen_bn(model, bn, r):
     reported, got = sgd_step(model, x, y)
     assert reported == pytest.approx(loss, rel=RTOL)
     assert_close(got[0], grads[0], what="kernel")
-    for name, before, after in zip(["gamma", "beta", "moving_mean", "moving_variance"], [gamma, beta, mm, mv],
-                                   model.get_weights()[1:]):
+    for name, before, after in zip(
+        ["gamma", "beta", "moving_mean", "moving_variance"], [gamma, beta, mm, mv], model.get_weights()[1:]
+    ):
         np.testing.assert_array_equal(after, before, err_msg=name)
     model.fit(x, y, batch_size=3, epochs=2, verbose=0)
     np.testing.assert_array_equal(bn.moving_mean.numpy(), mm)
@@ -653,8 +692,9 @@ def test_dropout_gradient_uses_the_forward_mask():
     randomize(model, r)
     x, y = normal(r, (1, 5)), normal(r, (1, 2))
     m = torch.tensor(mask, dtype=F64)
-    _, loss, grads = torch_reference(lambda x, w0, b0, w1, b1: torch_dense(torch_dense(x, w0, b0) * m, w1, b1),
-                                     model.get_weights(), x, y)
+    _, loss, grads = torch_reference(
+        lambda x, w0, b0, w1, b1: torch_dense(torch_dense(x, w0, b0) * m, w1, b1), model.get_weights(), x, y
+    )
     reported, got = sgd_step(model, x, y)
     assert reported == pytest.approx(loss, rel=RTOL)
     for g, ref in zip(got, grads):
@@ -743,15 +783,19 @@ def test_activation_layer_matches_torch(name):
     activation_check(model, ACTIVATIONS[name], rng(19), f"Activation({name!r})")
 
 
-@pytest.mark.parametrize("layer, act", [
-    (ReLU(), F.relu),
-    (ReLU(negative_slope=0.1), lambda t: F.leaky_relu(t, 0.1)),
-    (LeakyReLU(), lambda t: F.leaky_relu(t, 0.3)),  # the layer's default slope is 0.3, not 0.2
-    (LeakyReLU(negative_slope=0.05), lambda t: F.leaky_relu(t, 0.05)),
-    (ELU(), F.elu),
-    (ELU(alpha=0.5), lambda t: F.elu(t, 0.5)),
-    (Softmax(), lambda t: F.softmax(t, dim=-1)),
-], ids=["relu", "relu_slope", "leaky_default", "leaky_0.05", "elu", "elu_0.5", "softmax"])
+@pytest.mark.parametrize(
+    "layer, act",
+    [
+        (ReLU(), F.relu),
+        (ReLU(negative_slope=0.1), lambda t: F.leaky_relu(t, 0.1)),
+        (LeakyReLU(), lambda t: F.leaky_relu(t, 0.3)),  # the layer's default slope is 0.3, not 0.2
+        (LeakyReLU(negative_slope=0.05), lambda t: F.leaky_relu(t, 0.05)),
+        (ELU(), F.elu),
+        (ELU(alpha=0.5), lambda t: F.elu(t, 0.5)),
+        (Softmax(), lambda t: F.softmax(t, dim=-1)),
+    ],
+    ids=["relu", "relu_slope", "leaky_default", "leaky_0.05", "elu", "elu_0.5", "softmax"],
+)
 def test_activation_layers_match_torch(layer, act):
     model = Sequential([Input((4,)), Dense(6), layer])
     activation_check(model, act, rng(20), type(layer).__name__)
@@ -782,7 +826,7 @@ def test_activation_on_images_applies_per_pixel_and_softmax_on_channels():
 
 
 def penalty_of(l1, l2):
-    return lambda t: l1 * t.abs().sum() + l2 * (t ** 2).sum()
+    return lambda t: l1 * t.abs().sum() + l2 * (t**2).sum()
 
 
 REGULARIZERS = {  # name: (factory, l1, l2)
@@ -827,8 +871,9 @@ def test_dense_regularizers_follow_keras_formulas(reg, slot):
     randomize(model, r)
     # 8 samples: an activity penalty divided by the batch size (Keras 2) would be 8x too small.
     x, y = normal(r, (8, 4)), normal(r, (8, 3))
-    regularized_check(model, lambda x, w, b: torch.tanh(torch_dense(x, w, b)), {"kernel": 0, "bias": 1}.get(slot),
-                      slot, l1, l2, x, y)
+    regularized_check(
+        model, lambda x, w, b: torch.tanh(torch_dense(x, w, b)), {"kernel": 0, "bias": 1}.get(slot), slot, l1, l2, x, y
+    )
 
 
 @pytest.mark.parametrize("slot", ["kernel", "bias", "activity"])
@@ -839,8 +884,16 @@ def test_conv2d_regularizers_follow_keras_formulas(reg, slot):
     r = rng(25)
     randomize(model, r)
     x, y = normal(r, (4, 5, 5, 2)), normal(r, (4, 5, 5, 3))
-    regularized_check(model, lambda x, k, b: torch_conv2d(x, k, b, (1, 1), "same", (1, 1)),
-                      {"kernel": 0, "bias": 1}.get(slot), slot, l1, l2, x, y)
+    regularized_check(
+        model,
+        lambda x, k, b: torch_conv2d(x, k, b, (1, 1), "same", (1, 1)),
+        {"kernel": 0, "bias": 1}.get(slot),
+        slot,
+        l1,
+        l2,
+        x,
+        y,
+    )
 
 
 def test_activity_regularization_layer_and_penalty_reported_by_fit():
@@ -861,10 +914,11 @@ def test_activity_regularization_layer_and_penalty_reported_by_fit():
 def test_regularizer_objects_compute_keras_penalties():
     w = normal(rng(27), (6, 5))
     w64 = w.astype(np.float64)
-    assert regularizers.l2(0.01)(w) == pytest.approx(0.01 * np.sum(w64 ** 2), rel=1e-12)
+    assert regularizers.l2(0.01)(w) == pytest.approx(0.01 * np.sum(w64**2), rel=1e-12)
     assert regularizers.L1(0.3)(w) == pytest.approx(0.3 * np.sum(np.abs(w64)), rel=1e-12)
-    assert regularizers.l1_l2(l1=0.1, l2=0.2)(w) == pytest.approx(0.1 * np.abs(w64).sum() + 0.2 * (w64 ** 2).sum(),
-                                                                  rel=1e-12)
+    assert regularizers.l1_l2(l1=0.1, l2=0.2)(w) == pytest.approx(
+        0.1 * np.abs(w64).sum() + 0.2 * (w64**2).sum(), rel=1e-12
+    )
     assert regularizers.get("l1_l2")(w) == 0.0  # Keras 3's L1L2 defaults to l1=l2=0
     with pytest.raises(ValueError, match="finite number >= 0"):
         regularizers.l2(-0.1)
@@ -873,8 +927,8 @@ def test_regularizer_objects_compute_keras_penalties():
 # ---------------------------------------------------------------------------
 # Initializers
 
-FANS_DENSE = (300, 200)          # fan_in 300, fan_out 200
-FANS_CONV = (3, 3, 16, 32)       # fan_in 144, fan_out 288
+FANS_DENSE = (300, 200)  # fan_in 300, fan_out 200
+FANS_CONV = (3, 3, 16, 32)  # fan_in 144, fan_out 288
 
 
 def fans(shape):
@@ -913,7 +967,7 @@ def check_distribution(w, kind, a, b):
         def cdf(s):
             return np.clip((s - a) / (b - a), 0, 1)
     elif kind == "normal":
-        mean, var, kurt = a, b ** 2, 3.0
+        mean, var, kurt = a, b**2, 3.0
 
         def cdf(s):
             return normal_cdf((s - a) / b)
@@ -922,10 +976,11 @@ def check_distribution(w, kind, a, b):
         z = normal_cdf(np.array([2.0]))[0] - normal_cdf(np.array([-2.0]))[0]
         # variance of a unit normal truncated to [-2, 2]: 1 - 2 * 2 * phi(2) / Z
         phi2 = math.exp(-2) / math.sqrt(2 * math.pi)
-        mean, var, kurt = a, b ** 2 * (1 - 4 * phi2 / z), 3.0  # kurtosis below the normal's: bound safe
+        mean, var, kurt = a, b**2 * (1 - 4 * phi2 / z), 3.0  # kurtosis below the normal's: bound safe
 
         def cdf(s):
             return (normal_cdf((s - a) / b) - normal_cdf(np.array([-2.0]))[0]) / z
+
     sd = math.sqrt(var)
     assert abs(w.mean() - mean) < 5 * sd / math.sqrt(n)
     # Var of the sample variance is (mu4 - sigma**4) / n = (kurtosis - 1) sigma**4 / n.
@@ -960,21 +1015,27 @@ def test_variance_scaling_initializers_have_keras_distributions(name, shape):
         check_distribution(w, "truncated", 0.0, math.sqrt(scale / fan) / 0.87962566103423978)
 
 
-@pytest.mark.parametrize("name, kind, a, b", [
-    ("random_uniform", "uniform", -0.05, 0.05),
-    ("random_normal", "normal", 0.0, 0.05),
-    ("truncated_normal", "truncated", 0.0, 0.05),
-])
+@pytest.mark.parametrize(
+    "name, kind, a, b",
+    [
+        ("random_uniform", "uniform", -0.05, 0.05),
+        ("random_normal", "normal", 0.0, 0.05),
+        ("truncated_normal", "truncated", 0.0, 0.05),
+    ],
+)
 def test_random_initializers_keras_defaults(name, kind, a, b):
     pytrainc.utils.set_random_seed(32)
     check_distribution(initializers.get(name)((200, 300)), kind, a, b)
 
 
-@pytest.mark.parametrize("init, kind, a, b", [
-    (initializers.RandomUniform(minval=1.0, maxval=3.0, seed=1), "uniform", 1.0, 3.0),
-    (initializers.RandomNormal(mean=2.0, stddev=0.5, seed=2), "normal", 2.0, 0.5),
-    (initializers.TruncatedNormal(mean=-1.0, stddev=0.3, seed=3), "truncated", -1.0, 0.3),
-])
+@pytest.mark.parametrize(
+    "init, kind, a, b",
+    [
+        (initializers.RandomUniform(minval=1.0, maxval=3.0, seed=1), "uniform", 1.0, 3.0),
+        (initializers.RandomNormal(mean=2.0, stddev=0.5, seed=2), "normal", 2.0, 0.5),
+        (initializers.TruncatedNormal(mean=-1.0, stddev=0.3, seed=3), "truncated", -1.0, 0.3),
+    ],
+)
 def test_random_initializers_with_arguments(init, kind, a, b):
     check_distribution(init((250, 240)), kind, a, b)
 
@@ -984,15 +1045,17 @@ def test_constant_initializers():
     np.testing.assert_array_equal(initializers.get("ones")((2, 5)), np.ones((2, 5), np.float32))
     np.testing.assert_array_equal(initializers.Constant(0.25)((4,)), np.full(4, 0.25, np.float32))
     assert initializers.get("constant")((2,)).tolist() == [0.0, 0.0]
-    model = Sequential([Input((3,)), Dense(2, kernel_initializer=initializers.Constant(1.5),
-                                           bias_initializer="ones")])
+    model = Sequential([Input((3,)), Dense(2, kernel_initializer=initializers.Constant(1.5), bias_initializer="ones")])
     k, b = model.get_weights()
     np.testing.assert_array_equal(k, np.full((3, 2), 1.5, np.float32))
     np.testing.assert_array_equal(b, np.ones(2, np.float32))
 
 
-SEEDED_INITS = list(VS_INITS) + ["random_uniform", "random_normal", "truncated_normal"] + (
-    ["orthogonal"] if hasattr(initializers, "Orthogonal") else [])
+SEEDED_INITS = (
+    list(VS_INITS)
+    + ["random_uniform", "random_normal", "truncated_normal"]
+    + (["orthogonal"] if hasattr(initializers, "Orthogonal") else [])
+)
 
 
 @pytest.mark.parametrize("name", SEEDED_INITS)
@@ -1014,8 +1077,14 @@ def test_initializers_are_reproducible(name):
 
 def test_models_built_after_set_random_seed_have_identical_weights():
     def build():
-        return Sequential([Input((6, 6, 2)), Conv2D(3, 3, kernel_initializer="he_normal"), Flatten(),
-                           Dense(4, kernel_initializer="lecun_uniform", bias_initializer="random_normal")])
+        return Sequential(
+            [
+                Input((6, 6, 2)),
+                Conv2D(3, 3, kernel_initializer="he_normal"),
+                Flatten(),
+                Dense(4, kernel_initializer="lecun_uniform", bias_initializer="random_normal"),
+            ]
+        )
 
     pytrainc.utils.set_random_seed(77)
     a = build().get_weights()
@@ -1052,8 +1121,9 @@ def test_conv_model_fed_wrong_channel_count_names_both_shapes():
         model.fit(np.zeros((2, 32, 32), np.float32), np.zeros((2, 15, 15, 4)), verbose=0)
 
 
-@pytest.mark.parametrize("layer", [Conv2D(4, 3), MaxPooling2D(), AveragePooling2D()],
-                         ids=["conv2d", "maxpool", "avgpool"])
+@pytest.mark.parametrize(
+    "layer", [Conv2D(4, 3), MaxPooling2D(), AveragePooling2D()], ids=["conv2d", "maxpool", "avgpool"]
+)
 def test_image_layers_refuse_wrong_rank(layer):
     with pytest.raises(ValueError, match=r"rank 4.*\(None, 32, 3\)"):
         Sequential([Input((32, 3)), layer])
@@ -1072,11 +1142,15 @@ def test_built_conv_layer_refuses_other_channel_count():
         conv(Input((32, 32, 1)))
 
 
-@pytest.mark.parametrize("make, shape", [
-    (lambda: Conv2D(2, (5, 5)), (4, 4, 1)),
-    (lambda: Conv2D(2, (3, 3), dilation_rate=3), (6, 6, 1)),  # spans 7 > 6
-    (lambda: Conv1D(2, 6), (5, 1)),
-], ids=["conv2d", "conv2d_dilated", "conv1d"])
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: Conv2D(2, (5, 5)), (4, 4, 1)),
+        (lambda: Conv2D(2, (3, 3), dilation_rate=3), (6, 6, 1)),  # spans 7 > 6
+        (lambda: Conv1D(2, 6), (5, 1)),
+    ],
+    ids=["conv2d", "conv2d_dilated", "conv1d"],
+)
 def test_kernel_larger_than_input_with_valid_padding(make, shape):
     with pytest.raises(ValueError, match="larger than its input"):
         Sequential([Input(shape), make()])
@@ -1127,13 +1201,35 @@ def test_merge_layers_refuse_mismatched_shapes_and_single_tensors():
         Add()(a)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Conv2D(0, 3), lambda: Conv2D(2, 0), lambda: Conv2D(2, 3, strides=0), lambda: Conv2D(2, 3, padding="full"),
-    lambda: Conv2D(2, 3, padding="causal"), lambda: MaxPooling2D(padding="full"), lambda: Conv1D(2, (3, 3)),
-    lambda: BatchNormalization(axis=1), lambda: BatchNormalization(momentum=1.5),
-    lambda: BatchNormalization(epsilon=0.0), lambda: Conv2D(2, 3, data_format="channels_first"),
-], ids=["filters0", "kernel0", "strides0", "padding_full", "conv2d_causal", "pool_padding", "conv1d_2d_kernel",
-        "bn_axis", "bn_momentum", "bn_epsilon", "channels_first"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Conv2D(0, 3),
+        lambda: Conv2D(2, 0),
+        lambda: Conv2D(2, 3, strides=0),
+        lambda: Conv2D(2, 3, padding="full"),
+        lambda: Conv2D(2, 3, padding="causal"),
+        lambda: MaxPooling2D(padding="full"),
+        lambda: Conv1D(2, (3, 3)),
+        lambda: BatchNormalization(axis=1),
+        lambda: BatchNormalization(momentum=1.5),
+        lambda: BatchNormalization(epsilon=0.0),
+        lambda: Conv2D(2, 3, data_format="channels_first"),
+    ],
+    ids=[
+        "filters0",
+        "kernel0",
+        "strides0",
+        "padding_full",
+        "conv2d_causal",
+        "pool_padding",
+        "conv1d_2d_kernel",
+        "bn_axis",
+        "bn_momentum",
+        "bn_epsilon",
+        "channels_first",
+    ],
+)
 def test_layer_arguments_are_validated(make):
     with pytest.raises(ValueError):
         make()

@@ -24,8 +24,22 @@ F = torch.nn.functional
 
 import pytrainc  # noqa: E402
 from pytrainc import testing  # noqa: E402
-from pytrainc.layers import (Activation, Add, Average, BatchNormalization, Concatenate, Conv2D, Dense,  # noqa: E402
-                             Dropout, Flatten, GlobalAveragePooling2D, Input, MaxPooling2D, Multiply, Subtract)
+from pytrainc.layers import (
+    Activation,
+    Add,
+    Average,
+    BatchNormalization,
+    Concatenate,
+    Conv2D,
+    Dense,  # noqa: E402
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    Input,
+    MaxPooling2D,
+    Multiply,
+    Subtract,
+)
 from pytrainc.models import Model, load_model  # noqa: E402
 from pytrainc.testing import nchw, nhwc, normal, rng, torch_reference  # noqa: E402
 
@@ -156,12 +170,15 @@ def test_concatenate_of_conv_branches_matches_torch(axis):
     check_graph(model, [c1, c2, head], fn, xs, ys, f"concat axis {axis}")
 
 
-@pytest.mark.parametrize("name, make, merge", [
-    ("add", Add, lambda h: h + h),
-    ("multiply", Multiply, lambda h: h * h),
-    ("average", Average, lambda h: h),
-    ("concat", Concatenate, lambda h: torch.cat([h, h], dim=-1)),
-])
+@pytest.mark.parametrize(
+    "name, make, merge",
+    [
+        ("add", Add, lambda h: h + h),
+        ("multiply", Multiply, lambda h: h * h),
+        ("average", Average, lambda h: h),
+        ("concat", Concatenate, lambda h: torch.cat([h, h], dim=-1)),
+    ],
+)
 def test_merging_a_tensor_with_itself(name, make, merge):
     """Both inputs of the merge are one tensor: its gradient is the sum over both uses (2h for h*h)."""
     x = Input((5,))
@@ -171,8 +188,14 @@ def test_merging_a_tensor_with_itself(name, make, merge):
     r = rng(4)
     randomize([d, head], r)
     xs, ys = normal(r, (6, 5)), normal(r, (6, 2))
-    check_graph(model, [d, head], lambda x, w0, b0, w1, b1: dense(merge(torch.tanh(dense(x, w0, b0))), w1, b1),
-                xs, ys, f"{name} of h with itself")
+    check_graph(
+        model,
+        [d, head],
+        lambda x, w0, b0, w1, b1: dense(merge(torch.tanh(dense(x, w0, b0))), w1, b1),
+        xs,
+        ys,
+        f"{name} of h with itself",
+    )
 
 
 def test_merge_directly_on_the_model_input():
@@ -256,8 +279,9 @@ def classification_data(n=256, seed=8):
 def test_residual_model_trains_saves_loads_and_resumes_identically(tmp_path):
     pytrainc.utils.set_random_seed(12)
     model = residual_classifier()
-    model.compile(optimizer=pytrainc.optimizers.Adam(learning_rate=0.01), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=pytrainc.optimizers.Adam(learning_rate=0.01), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     x, y = classification_data()
     hist = model.fit(x, y, batch_size=32, epochs=6, verbose=0)
     losses = hist.history["loss"]
@@ -326,11 +350,19 @@ def test_shared_gradient_sanity_one_use_only_differs():
     w, b = normal(r, (6, 6), 0.5), normal(r, (6,), 0.5)
     w2, b2 = normal(r, (6, 2), 0.5), normal(r, (2,), 0.5)
     xs, ys = normal(r, (5, 6)), normal(r, (5, 2))
-    full = torch_reference(lambda x, w, b, w2, b2: dense(torch.tanh(dense(torch.tanh(dense(x, w, b)), w, b)), w2, b2),
-                           [w, b, w2, b2], xs, ys)[2][0]
+    full = torch_reference(
+        lambda x, w, b, w2, b2: dense(torch.tanh(dense(torch.tanh(dense(x, w, b)), w, b)), w2, b2),
+        [w, b, w2, b2],
+        xs,
+        ys,
+    )[2][0]
     wt, bt = torch.tensor(w, dtype=F64), torch.tensor(b, dtype=F64)
-    inner_only = torch_reference(lambda x, w, b, w2, b2: dense(torch.tanh(dense(torch.tanh(dense(x, w, b)), wt, bt)),
-                                                               w2, b2), [w, b, w2, b2], xs, ys)[2][0]
+    inner_only = torch_reference(
+        lambda x, w, b, w2, b2: dense(torch.tanh(dense(torch.tanh(dense(x, w, b)), wt, bt)), w2, b2),
+        [w, b, w2, b2],
+        xs,
+        ys,
+    )[2][0]
     assert np.abs(full - inner_only).max() > 100 * RTOL * np.abs(full).max()
 
 
@@ -366,8 +398,8 @@ def test_model_inputs_and_outputs_must_be_tensors():
 
 def test_merge_of_mismatched_branches_is_refused_when_the_graph_is_built():
     x = Input((8, 8, 3))
-    a = Conv2D(4, 3)(x)                   # (6, 6, 4)
-    b = Conv2D(4, 3, padding="same")(x)   # (8, 8, 4)
+    a = Conv2D(4, 3)(x)  # (6, 6, 4)
+    b = Conv2D(4, 3, padding="same")(x)  # (8, 8, 4)
     with pytest.raises(ValueError, match=r"Add.*same shape.*\(None, 6, 6, 4\).*\(None, 8, 8, 4\)"):
         Add()([a, b])
     with pytest.raises(ValueError, match=r"Concatenate.*except on the concatenation axis"):

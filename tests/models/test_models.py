@@ -159,15 +159,21 @@ def test_compile_resolves_strings_with_keras_defaults():
     m = mlp()
     m.compile(loss="mse")  # Keras's default optimizer is rmsprop
     assert isinstance(m.optimizer, optimizers.RMSprop) and m.optimizer.learning_rate == pytest.approx(0.001)
-    for name, cls, lr in [("sgd", optimizers.SGD, 0.01), ("adam", optimizers.Adam, 0.001),
-                          ("rmsprop", optimizers.RMSprop, 0.001)]:
+    for name, cls, lr in [
+        ("sgd", optimizers.SGD, 0.01),
+        ("adam", optimizers.Adam, 0.001),
+        ("rmsprop", optimizers.RMSprop, 0.001),
+    ]:
         m.compile(optimizer=name, loss="mse")
         assert isinstance(m.optimizer, cls)
         assert m.optimizer.learning_rate == pytest.approx(lr)
-    for name, cls in [("mse", losses.MeanSquaredError), ("mae", losses.MeanAbsoluteError),
-                      ("binary_crossentropy", losses.BinaryCrossentropy),
-                      ("categorical_crossentropy", losses.CategoricalCrossentropy),
-                      ("sparse_categorical_crossentropy", losses.SparseCategoricalCrossentropy)]:
+    for name, cls in [
+        ("mse", losses.MeanSquaredError),
+        ("mae", losses.MeanAbsoluteError),
+        ("binary_crossentropy", losses.BinaryCrossentropy),
+        ("categorical_crossentropy", losses.CategoricalCrossentropy),
+        ("sparse_categorical_crossentropy", losses.SparseCategoricalCrossentropy),
+    ]:
         m.compile(optimizer="sgd", loss=name)
         assert isinstance(m.loss, cls) and not m.loss.from_logits
     opt = optimizers.Adam(learning_rate=0.02)
@@ -223,8 +229,7 @@ LOSS_CASES = {
     "cce_sigmoid_probs": ("categorical_crossentropy", 3, "sigmoid", "cce_prob", "onehot"),
     "cce_logits": (lambda: losses.CategoricalCrossentropy(from_logits=True), 3, None, "cce_logits", "onehot"),
     "sparse_softmax": ("sparse_categorical_crossentropy", 3, "softmax", "cce_logits", "sparse"),
-    "sparse_logits": (lambda: losses.SparseCategoricalCrossentropy(from_logits=True), 3, None, "cce_logits",
-                      "sparse"),
+    "sparse_logits": (lambda: losses.SparseCategoricalCrossentropy(from_logits=True), 3, None, "cce_logits", "sparse"),
 }
 
 
@@ -277,7 +282,7 @@ def _keras_step(name, cfg, w, g, state, t):
         b1, b2, eps = cfg.get("beta_1", 0.9), cfg.get("beta_2", 0.999), cfg.get("epsilon", 1e-7)
         m = state.setdefault("m", np.zeros_like(w))
         v = state.setdefault("v", np.zeros_like(w))
-        alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
         m += (g - m) * (1 - b1)
         v += (g * g - v) * (1 - b2)
         return w - alpha * m / (np.sqrt(v) + eps)
@@ -333,19 +338,26 @@ def test_optimizer_objects_follow_keras_update_formulas(name, cfg):
 # Metrics: 'accuracy' resolution
 
 
-@pytest.mark.parametrize("units,activation,loss,fmt,expected", [
-    (1, "sigmoid", "binary_crossentropy", "bin", metrics.BinaryAccuracy),
-    (1, "sigmoid", "binary_crossentropy", "bin_flat", metrics.BinaryAccuracy),
-    (3, "softmax", "categorical_crossentropy", "onehot", metrics.CategoricalAccuracy),
-    (3, "softmax", "sparse_categorical_crossentropy", "sparse", metrics.SparseCategoricalAccuracy),
-    (3, "softmax", "sparse_categorical_crossentropy", "sparse_col", metrics.SparseCategoricalAccuracy),
-    (3, None, "mse", "onehot", metrics.CategoricalAccuracy),
-])
+@pytest.mark.parametrize(
+    "units,activation,loss,fmt,expected",
+    [
+        (1, "sigmoid", "binary_crossentropy", "bin", metrics.BinaryAccuracy),
+        (1, "sigmoid", "binary_crossentropy", "bin_flat", metrics.BinaryAccuracy),
+        (3, "softmax", "categorical_crossentropy", "onehot", metrics.CategoricalAccuracy),
+        (3, "softmax", "sparse_categorical_crossentropy", "sparse", metrics.SparseCategoricalAccuracy),
+        (3, "softmax", "sparse_categorical_crossentropy", "sparse_col", metrics.SparseCategoricalAccuracy),
+        (3, None, "mse", "onehot", metrics.CategoricalAccuracy),
+    ],
+)
 def test_accuracy_resolves_from_shapes_as_keras(units, activation, loss, fmt, expected):
     x, labels = class_data(n=60, classes=max(units, 2), s=12)
-    y = {"bin": lambda: labels.reshape(-1, 1).astype(np.float32), "bin_flat": lambda: labels.astype(np.float32),
-         "onehot": lambda: _onehot(labels, units), "sparse": lambda: labels,
-         "sparse_col": lambda: labels.reshape(-1, 1)}[fmt]()
+    y = {
+        "bin": lambda: labels.reshape(-1, 1).astype(np.float32),
+        "bin_flat": lambda: labels.astype(np.float32),
+        "onehot": lambda: _onehot(labels, units),
+        "sparse": lambda: labels,
+        "sparse_col": lambda: labels.reshape(-1, 1),
+    }[fmt]()
     model = mlp(out=units, activation=activation, s=13)
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
     hist = fit_quiet(model, x, y, epochs=2, batch_size=16, validation_split=0.25)
@@ -517,7 +529,7 @@ def test_shuffle_false_matches_manual_minibatch_steps():
     hist = fit_quiet(a, x, y, epochs=2, batch_size=32, shuffle=False)
     losses_seen = []
     for _ in range(2):
-        epoch = [(b.train_on_batch(x[i:i + 32], y[i:i + 32]), len(x[i:i + 32])) for i in range(0, 70, 32)]
+        epoch = [(b.train_on_batch(x[i : i + 32], y[i : i + 32]), len(x[i : i + 32])) for i in range(0, 70, 32)]
         losses_seen.append(sum(l * n for l, n in epoch) / 70)
     assert weights_equal(a.get_weights(), b.get_weights())
     np.testing.assert_allclose(hist.history["loss"], losses_seen, rtol=1e-6)
@@ -580,8 +592,9 @@ def test_on_batch_methods():
 
 def test_summary_lists_layers_shapes_and_counts(capsys):
     seed(0)
-    model = Sequential([Input((8,)), Dense(10, activation="relu", name="hidden"), Dense(1, name="out")],
-                       name="my_model")
+    model = Sequential(
+        [Input((8,)), Dense(10, activation="relu", name="hidden"), Dense(1, name="out")], name="my_model"
+    )
     model.summary()
     text = capsys.readouterr().out
     lines = []
@@ -688,8 +701,9 @@ def test_inputs_of_any_dtype_and_layout_match_float32(name, x):
     assert hist == ref_hist
     assert weights_equal(model.get_weights(), ref_model.get_weights())
     np.testing.assert_array_equal(model.predict(x, verbose=0), ref_model.predict(_BASE_X, verbose=0))
-    assert model.evaluate(x, _BASE_Y, verbose=0, return_dict=True) == \
-        ref_model.evaluate(_BASE_X, _BASE_Y, verbose=0, return_dict=True)
+    assert model.evaluate(x, _BASE_Y, verbose=0, return_dict=True) == ref_model.evaluate(
+        _BASE_X, _BASE_Y, verbose=0, return_dict=True
+    )
 
 
 def test_float64_inputs_are_rounded_to_float32():
@@ -699,10 +713,17 @@ def test_float64_inputs_are_rounded_to_float32():
     np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x.astype(np.float32), verbose=0))
 
 
-@pytest.mark.parametrize("labels", [
-    lambda l: l, lambda l: l.reshape(-1, 1), lambda l: l.astype(np.float32), lambda l: l.astype(np.uint8),
-    lambda l: l.tolist(),
-], ids=["int64", "column", "float", "uint8", "list"])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        lambda l: l,
+        lambda l: l.reshape(-1, 1),
+        lambda l: l.astype(np.float32),
+        lambda l: l.astype(np.uint8),
+        lambda l: l.tolist(),
+    ],
+    ids=["int64", "column", "float", "uint8", "list"],
+)
 def test_sparse_label_forms_match(labels):
     x, l = class_data(n=40, classes=4, s=50)
 
@@ -753,10 +774,18 @@ def test_callbacks_run_in_order_and_share_the_logs_dict():
     model.compile(optimizer="sgd", loss="mse")
     hist = fit_quiet(model, x, y, epochs=2, validation_split=0.25, callbacks=[Recorder("a", log), Recorder("b", log)])
     assert [(t, e, ep) for t, e, ep, _ in log] == [
-        ("a", "train_begin", None), ("b", "train_begin", None),
-        ("a", "epoch_begin", 0), ("b", "epoch_begin", 0), ("a", "epoch_end", 0), ("b", "epoch_end", 0),
-        ("a", "epoch_begin", 1), ("b", "epoch_begin", 1), ("a", "epoch_end", 1), ("b", "epoch_end", 1),
-        ("a", "train_end", None), ("b", "train_end", None),
+        ("a", "train_begin", None),
+        ("b", "train_begin", None),
+        ("a", "epoch_begin", 0),
+        ("b", "epoch_begin", 0),
+        ("a", "epoch_end", 0),
+        ("b", "epoch_end", 0),
+        ("a", "epoch_begin", 1),
+        ("b", "epoch_begin", 1),
+        ("a", "epoch_end", 1),
+        ("b", "epoch_end", 1),
+        ("a", "train_end", None),
+        ("b", "train_end", None),
     ]
     ends = [logs for t, e, _, logs in log if e == "epoch_end"]
     assert ends[0] is ends[1] and ends[2] is ends[3]
@@ -819,8 +848,7 @@ def test_exception_in_callback_propagates_and_model_stays_usable(hook):
     assert all(np.isfinite(w).all() for w in model.get_weights())
     hist = fit_quiet(model, x, y, epochs=2)
     assert len(hist.history["loss"]) == 2
-    np.testing.assert_allclose(model.predict(x, verbose=0), np_forward(model.get_weights(), x), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(model.predict(x, verbose=0), np_forward(model.get_weights(), x), rtol=1e-5, atol=1e-5)
 
 
 def test_batch_hook_called_once_per_batch_with_running_logs_and_same_result():
@@ -833,8 +861,7 @@ def test_batch_hook_called_once_per_batch_with_running_logs_and_same_result():
 
     def run(callbacks):
         model = mlp(out=3, activation="softmax", s=61)
-        model.compile(optimizer=optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(optimizer=optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         first_batch_loss = model.evaluate(x[:32], labels[:32], batch_size=32, verbose=0, return_dict=True)
         hist = fit_quiet(model, x, labels, epochs=3, batch_size=32, shuffle=False, callbacks=callbacks)
         return model, hist.history, first_batch_loss
@@ -940,24 +967,43 @@ def _with(arr, index, value):
     return arr
 
 
-@pytest.mark.parametrize("x,y,exc,match", [
-    (X20[:, :7], Y20, ValueError, r"expects input of shape \(None, 8\).*\(20, 7\)"),
-    (X20.reshape(20, 2, 4), Y20, ValueError, r"expects input of shape \(None, 8\).*\(20, 2, 4\)"),
-    (X20[:, 0], Y20, ValueError, r"expects input of shape \(None, 8\).*\(20,\)"),
-    (X20, Y20[:19], ValueError, r"same number of samples.*20.*19"),
-    (X20[:0], Y20[:0], ValueError, r"empty"),
-    (_with(X20, (3, 2), np.nan), Y20, ValueError, r"x contains 1 NaN or infinite"),
-    (_with(X20, (0, 0), -np.inf), Y20, ValueError, r"x contains 1 NaN or infinite"),
-    (X20, _with(Y20, (5, 0), np.nan), ValueError, r"y contains 1 NaN or infinite"),
-    (X20, _with(Y20, (5, 0), np.inf), ValueError, r"y contains 1 NaN or infinite"),
-    (X20.astype(str), Y20, TypeError, r"x must hold numbers.*dtype=<U"),
-    (X20, Y20.astype(str), TypeError, r"y must hold numbers"),
-    (X20.astype(object), Y20, TypeError, r"dtype=object"),
-    ([[1.0] * 8, [1.0] * 7], Y20[:2], ValueError, r"rectangular"),
-    (X20, None, ValueError, r"y is required"),
-    (X20, np.zeros((20, 2)), ValueError, r"y must have shape \(None, 1\).*\(20, 2\)"),
-], ids=["features", "rank3", "rank1", "count", "empty", "nan_x", "inf_x", "nan_y", "inf_y", "str_x", "str_y",
-        "object_x", "ragged", "no_y", "y_width"])
+@pytest.mark.parametrize(
+    "x,y,exc,match",
+    [
+        (X20[:, :7], Y20, ValueError, r"expects input of shape \(None, 8\).*\(20, 7\)"),
+        (X20.reshape(20, 2, 4), Y20, ValueError, r"expects input of shape \(None, 8\).*\(20, 2, 4\)"),
+        (X20[:, 0], Y20, ValueError, r"expects input of shape \(None, 8\).*\(20,\)"),
+        (X20, Y20[:19], ValueError, r"same number of samples.*20.*19"),
+        (X20[:0], Y20[:0], ValueError, r"empty"),
+        (_with(X20, (3, 2), np.nan), Y20, ValueError, r"x contains 1 NaN or infinite"),
+        (_with(X20, (0, 0), -np.inf), Y20, ValueError, r"x contains 1 NaN or infinite"),
+        (X20, _with(Y20, (5, 0), np.nan), ValueError, r"y contains 1 NaN or infinite"),
+        (X20, _with(Y20, (5, 0), np.inf), ValueError, r"y contains 1 NaN or infinite"),
+        (X20.astype(str), Y20, TypeError, r"x must hold numbers.*dtype=<U"),
+        (X20, Y20.astype(str), TypeError, r"y must hold numbers"),
+        (X20.astype(object), Y20, TypeError, r"dtype=object"),
+        ([[1.0] * 8, [1.0] * 7], Y20[:2], ValueError, r"rectangular"),
+        (X20, None, ValueError, r"y is required"),
+        (X20, np.zeros((20, 2)), ValueError, r"y must have shape \(None, 1\).*\(20, 2\)"),
+    ],
+    ids=[
+        "features",
+        "rank3",
+        "rank1",
+        "count",
+        "empty",
+        "nan_x",
+        "inf_x",
+        "nan_y",
+        "inf_y",
+        "str_x",
+        "str_y",
+        "object_x",
+        "ragged",
+        "no_y",
+        "y_width",
+    ],
+)
 def test_fit_rejects_bad_data_without_training(reg_model, x, y, exc, match):
     w0 = reg_model.get_weights()
     with pytest.raises(exc, match=match):
@@ -999,12 +1045,15 @@ def test_integer_labels_with_categorical_crossentropy_suggest_the_fix():
     fit_quiet(model, x, pytrainc.utils.to_categorical(labels, 3))  # the suggested fix works
 
 
-@pytest.mark.parametrize("y,match", [
-    (np.full(20, 3), r"class ids in \[0, 3\).*\[3, 3\]"),
-    (np.full(20, -1), r"class ids in \[0, 3\)"),
-    (np.full(20, 1.5), r"integer class ids"),
-    (np.zeros((20, 2)), r"integer labels of shape"),
-])
+@pytest.mark.parametrize(
+    "y,match",
+    [
+        (np.full(20, 3), r"class ids in \[0, 3\).*\[3, 3\]"),
+        (np.full(20, -1), r"class ids in \[0, 3\)"),
+        (np.full(20, 1.5), r"integer class ids"),
+        (np.zeros((20, 2)), r"integer labels of shape"),
+    ],
+)
 def test_sparse_labels_out_of_range_or_not_integer(y, match):
     model = mlp(out=3, activation="softmax")
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
@@ -1033,29 +1082,51 @@ def test_unknown_names_are_rejected():
 
 def test_fit_evaluate_before_compile_raise_runtime_error():
     model = mlp()
-    for call in (lambda: model.fit(X20, Y20, verbose=0), lambda: model.evaluate(X20, Y20, verbose=0),
-                 lambda: model.train_on_batch(X20, Y20), lambda: model.test_on_batch(X20, Y20)):
+    for call in (
+        lambda: model.fit(X20, Y20, verbose=0),
+        lambda: model.evaluate(X20, Y20, verbose=0),
+        lambda: model.train_on_batch(X20, Y20),
+        lambda: model.test_on_batch(X20, Y20),
+    ):
         with pytest.raises(RuntimeError, match="compile"):
             call()
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"batch_size": 0}, r"batch_size must be a positive int.*0"),
-    ({"batch_size": -4}, r"batch_size must be a positive int.*-4"),
-    ({"batch_size": 2.5}, r"batch_size must be a positive int"),
-    ({"validation_split": 1.0}, r"validation_split must be in \[0, 1\).*1.0"),
-    ({"validation_split": -0.1}, r"validation_split must be in \[0, 1\)"),
-    ({"validation_split": 1.5}, r"validation_split must be in \[0, 1\)"),
-    ({"validation_data": (X20,)}, r"validation_data must be a tuple \(x_val, y_val\)"),
-    ({"validation_data": (X20, Y20, Y20, Y20)}, r"validation_data must be a tuple"),
-    ({"validation_data": X20}, r"validation_data must be a tuple"),
-    ({"validation_data": (X20[:, :7], Y20)}, r"\(None, 8\).*x_val.shape=\(20, 7\)"),
-    ({"validation_data": (X20, Y20[:5])}, r"same number of samples.*5"),
-    ({"validation_data": (_with(X20, (0, 0), np.nan), Y20)}, r"x_val contains 1 NaN"),
-    ({"validation_data": (X20, _with(Y20, (0, 0), np.inf))}, r"y_val contains 1 NaN"),
-    ({"epochs": -1}, r"epochs must be a non-negative int"),
-], ids=["bs0", "bs_neg", "bs_float", "vs1", "vs_neg", "vs_big", "vd1", "vd3", "vd_array", "vd_shape", "vd_count",
-        "vd_nan_x", "vd_inf_y", "epochs"])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"batch_size": 0}, r"batch_size must be a positive int.*0"),
+        ({"batch_size": -4}, r"batch_size must be a positive int.*-4"),
+        ({"batch_size": 2.5}, r"batch_size must be a positive int"),
+        ({"validation_split": 1.0}, r"validation_split must be in \[0, 1\).*1.0"),
+        ({"validation_split": -0.1}, r"validation_split must be in \[0, 1\)"),
+        ({"validation_split": 1.5}, r"validation_split must be in \[0, 1\)"),
+        ({"validation_data": (X20,)}, r"validation_data must be a tuple \(x_val, y_val\)"),
+        ({"validation_data": (X20, Y20, Y20, Y20)}, r"validation_data must be a tuple"),
+        ({"validation_data": X20}, r"validation_data must be a tuple"),
+        ({"validation_data": (X20[:, :7], Y20)}, r"\(None, 8\).*x_val.shape=\(20, 7\)"),
+        ({"validation_data": (X20, Y20[:5])}, r"same number of samples.*5"),
+        ({"validation_data": (_with(X20, (0, 0), np.nan), Y20)}, r"x_val contains 1 NaN"),
+        ({"validation_data": (X20, _with(Y20, (0, 0), np.inf))}, r"y_val contains 1 NaN"),
+        ({"epochs": -1}, r"epochs must be a non-negative int"),
+    ],
+    ids=[
+        "bs0",
+        "bs_neg",
+        "bs_float",
+        "vs1",
+        "vs_neg",
+        "vs_big",
+        "vd1",
+        "vd3",
+        "vd_array",
+        "vd_shape",
+        "vd_count",
+        "vd_nan_x",
+        "vd_inf_y",
+        "epochs",
+    ],
+)
 def test_bad_fit_arguments(reg_model, kwargs, match):
     w0 = reg_model.get_weights()
     with pytest.raises(ValueError, match=match):

@@ -33,8 +33,15 @@ def regression(n=48, s=0):
 def compiled(kind, s=3):
     seed(s)
     if kind == "sequential_dropout_nadam":
-        model = Sequential([L.Input((8,)), L.Dense(12, activation="relu", kernel_regularizer="l2"), L.Dropout(0.3),
-                            L.BatchNormalization(), L.Dense(1)])
+        model = Sequential(
+            [
+                L.Input((8,)),
+                L.Dense(12, activation="relu", kernel_regularizer="l2"),
+                L.Dropout(0.3),
+                L.BatchNormalization(),
+                L.Dense(1),
+            ]
+        )
         model.compile(optimizer=optimizers.Nadam(0.01), loss="mse", metrics=["mae"])
         return model, regression(s=s)
     if kind == "functional_adam_schedule":
@@ -42,8 +49,11 @@ def compiled(kind, s=3):
         h = L.Dense(8, activation="tanh")(x)
         y = L.Dense(3, activation="softmax")(L.Concatenate()([L.Add()([x, h]), L.Dropout(0.2)(h)]))
         model = Model(inputs=x, outputs=y)
-        model.compile(optimizer=optimizers.Adam(schedules.CosineDecay(0.02, 10), amsgrad=True),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=optimizers.Adam(schedules.CosineDecay(0.02, 10), amsgrad=True),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         return model, class_data(n=48, s=s)
     if kind == "built_by_fit_sgd":
         model = Sequential([L.Dense(6, activation="relu"), L.Dense(1)])
@@ -147,11 +157,18 @@ def _halve(epoch, lr):
 def test_callbacks_copy_without_their_model_and_open_files(tmp_path, how):
     pytest.importorskip("tensorboardX")
     model, (x, y) = compiled("sequential_dropout_nadam")
-    cbs = [callbacks.EarlyStopping(patience=5, restore_best_weights=True), callbacks.History(),
-           callbacks.ModelCheckpoint(str(tmp_path / "m.keras")), callbacks.ReduceLROnPlateau(patience=1),
-           callbacks.LearningRateScheduler(_halve), callbacks.TerminateOnNaN(),
-           callbacks.CSVLogger(str(tmp_path / "log.csv")), callbacks.TensorBoard(str(tmp_path / "tb")),
-           callbacks.BackupAndRestore(str(tmp_path / "backup")), callbacks.ProgbarLogger()]
+    cbs = [
+        callbacks.EarlyStopping(patience=5, restore_best_weights=True),
+        callbacks.History(),
+        callbacks.ModelCheckpoint(str(tmp_path / "m.keras")),
+        callbacks.ReduceLROnPlateau(patience=1),
+        callbacks.LearningRateScheduler(_halve),
+        callbacks.TerminateOnNaN(),
+        callbacks.CSVLogger(str(tmp_path / "log.csv")),
+        callbacks.TensorBoard(str(tmp_path / "tb")),
+        callbacks.BackupAndRestore(str(tmp_path / "backup")),
+        callbacks.ProgbarLogger(),
+    ]
     pytest.importorskip("h5py")
     model.fit(x, y, epochs=2, validation_split=0.25, verbose=0, callbacks=cbs)
     for cb in cbs:
@@ -166,8 +183,14 @@ def test_callbacks_copy_without_their_model_and_open_files(tmp_path, how):
 
 
 def test_losses_metrics_schedules_and_initializers_pickle():
-    for obj in [losses.BinaryCrossentropy(from_logits=True), metrics.AUC(curve="PR"), metrics.get("accuracy"),
-                schedules.PiecewiseConstantDecay([3, 6], [0.1, 0.01, 0.001]), regularizers.l1_l2(0.1, 0.2),
-                GlorotUniform(seed=3), Orthogonal(gain=2.0)]:
+    for obj in [
+        losses.BinaryCrossentropy(from_logits=True),
+        metrics.AUC(curve="PR"),
+        metrics.get("accuracy"),
+        schedules.PiecewiseConstantDecay([3, 6], [0.1, 0.01, 0.001]),
+        regularizers.l1_l2(0.1, 0.2),
+        GlorotUniform(seed=3),
+        Orthogonal(gain=2.0),
+    ]:
         clone = pickled(obj)
         assert type(clone) is type(obj) and clone.get_config() == obj.get_config()

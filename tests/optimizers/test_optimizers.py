@@ -29,21 +29,33 @@ from pytrainc.models import Sequential, load_model
 from pytrainc.optimizers import schedules
 
 KIND = {**_C.OPTIMIZERS, "adamw": _C.OPTIMIZERS["adam"]}  # AdamW is Adam with weight decay in C
-CLASS = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "adamw": optimizers.AdamW,
-         "rmsprop": optimizers.RMSprop, "adagrad": optimizers.Adagrad, "nadam": optimizers.Nadam}
+CLASS = {
+    "sgd": optimizers.SGD,
+    "adam": optimizers.Adam,
+    "adamw": optimizers.AdamW,
+    "rmsprop": optimizers.RMSprop,
+    "adagrad": optimizers.Adagrad,
+    "nadam": optimizers.Nadam,
+}
 # Keras 3's defaults (sgd.py, adam.py, adamw.py, rmsprop.py, adagrad.py, nadam.py).
 KERAS_DEFAULTS = {
     "sgd": {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
     "adam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
-    "adamw": {"learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
-              "amsgrad": False},
+    "adamw": {
+        "learning_rate": 0.001,
+        "weight_decay": 0.004,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-7,
+        "amsgrad": False,
+    },
     "rmsprop": {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
     "adagrad": {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7},
     "nadam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
 }
 COMMON = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None}
 
-SIZES = [7, 1, 12, 20]          # four variables in one flat array
+SIZES = [7, 1, 12, 20]  # four variables in one flat array
 G_SCALE = [3.0, 0.1, 1.0, 0.05]  # per-variable gradient scale: clipnorm=1 bites on two of them
 
 
@@ -62,8 +74,7 @@ class KerasRef:
         self.name, self.c = name, dtype
         self.cfg = {**COMMON, **KERAS_DEFAULTS[name], **cfg}
         init = self.cfg.get("initial_accumulator_value", 0.0)
-        self.state = [{"m": np.zeros(n, dtype), "v": np.full(n, init, dtype), "u": np.zeros(n, dtype)}
-                      for n in sizes]
+        self.state = [{"m": np.zeros(n, dtype), "v": np.full(n, init, dtype), "u": np.zeros(n, dtype)} for n in sizes]
         self.iterations = 0
         self.u_product = dtype(1.0)  # Nadam
 
@@ -89,7 +100,7 @@ class KerasRef:
             ws = [w - w * c(cfg["weight_decay"]) * c(lr) for w in ws]
         t = self.iterations + 1
         if self.name == "nadam":  # Nadam._backend_update_step, once per step
-            self.u_product = c(self.u_product * (cfg["beta_1"] * (1.0 - 0.5 * 0.96 ** t)))
+            self.u_product = c(self.u_product * (cfg["beta_1"] * (1.0 - 0.5 * 0.96**t)))
         out = [self.update_step(w, g, st, t, lr) for w, g, st in zip(ws, gs, self.state)]
         self.iterations += 1
         return out
@@ -105,7 +116,7 @@ class KerasRef:
             return w + (st["m"] * c(mom) - g * lr if cfg["nesterov"] else st["m"])
         if name in ("adam", "adamw"):
             b1, b2 = cfg["beta_1"], cfg["beta_2"]
-            alpha = c(float(lr) * math.sqrt(1 - b2 ** t) / (1 - b1 ** t))  # float64 scalars
+            alpha = c(float(lr) * math.sqrt(1 - b2**t) / (1 - b1**t))  # float64 scalars
             st["m"] = st["m"] + (g - st["m"]) * c(1 - b1)
             st["v"] = st["v"] + (g * g - st["v"]) * c(1 - b2)
             v = st["v"]
@@ -131,13 +142,13 @@ class KerasRef:
             return w - (lr * g) / np.sqrt(st["v"] + c(cfg["epsilon"]))
         if name == "nadam":
             b1, b2 = cfg["beta_1"], cfg["beta_2"]
-            u_t = c(b1 * (1.0 - 0.5 * 0.96 ** t))
+            u_t = c(b1 * (1.0 - 0.5 * 0.96**t))
             u_t_1 = c(b1 * (1.0 - 0.5 * 0.96 ** (t + 1)))
             u_product_t_1 = self.u_product * u_t_1
             st["m"] = st["m"] + (g - st["m"]) * c(1 - b1)
             st["v"] = st["v"] + (g * g - st["v"]) * c(1 - b2)
             m_hat = (u_t_1 * st["m"]) / (c(1) - u_product_t_1) + ((c(1) - u_t) * g) / (c(1) - self.u_product)
-            v_hat = st["v"] / c(1 - b2 ** t)
+            v_hat = st["v"] / c(1 - b2**t)
             return w - (m_hat * lr) / (np.sqrt(v_hat) + c(cfg["epsilon"]))
         raise AssertionError(name)
 
@@ -178,8 +189,9 @@ class CState:
 
 def grad_seq(steps, seed, sizes=SIZES, scales=G_SCALE):
     rng = np.random.default_rng(seed)
-    return [np.concatenate([rng.normal(size=n) * s for n, s in zip(sizes, scales)]).astype(np.float32)
-            for _ in range(steps)]
+    return [
+        np.concatenate([rng.normal(size=n) * s for n, s in zip(sizes, scales)]).astype(np.float32) for _ in range(steps)
+    ]
 
 
 CASES = [
@@ -209,8 +221,9 @@ CASES = [
     ("nadam", {"learning_rate": 0.005, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-4}),
     ("nadam", {"learning_rate": 0.01, "weight_decay": 0.1, "clipvalue": 0.5}),
 ]
-CASE_IDS = [f"{n}-" + ("-".join(f"{k}={v}" for k, v in c.items() if k != "learning_rate") or "defaults")
-            for n, c in CASES]
+CASE_IDS = [
+    f"{n}-" + ("-".join(f"{k}={v}" for k, v in c.items() if k != "learning_rate") or "defaults") for n, c in CASES
+]
 TOL = {np.float32: dict(rtol=2e-5, atol=1e-6), np.float64: dict(rtol=2e-4, atol=1e-5)}
 
 
@@ -228,8 +241,14 @@ def test_step_matches_keras_numpy(name, cfg, dtype):
         ref_w = ref.apply(ref_w, split(g), cfg["learning_rate"])
         np.testing.assert_allclose(w, np.concatenate(ref_w), **TOL[dtype])
     assert st.it[0] == ref.iterations == 8
-    slots = {"sgd": "m" if cfg.get("momentum") else "", "adam": "mv", "adamw": "mv", "adagrad": "v", "nadam": "mv",
-             "rmsprop": "v" + ("m" if cfg.get("momentum") else "") + ("u" if cfg.get("centered") else "")}[name]
+    slots = {
+        "sgd": "m" if cfg.get("momentum") else "",
+        "adam": "mv",
+        "adamw": "mv",
+        "adagrad": "v",
+        "nadam": "mv",
+        "rmsprop": "v" + ("m" if cfg.get("momentum") else "") + ("u" if cfg.get("centered") else ""),
+    }[name]
     if cfg.get("amsgrad"):
         slots += "u"
     for key in slots:
@@ -269,7 +288,7 @@ def test_grads_are_not_modified_by_clipping():
 
 def huge_grads():
     g = grad_seq(1, seed=4)[0]
-    g[:SIZES[0]] *= 1e6  # the first variable's gradient explodes
+    g[: SIZES[0]] *= 1e6  # the first variable's gradient explodes
     return g
 
 
@@ -282,7 +301,7 @@ def test_clipnorm_is_per_variable():
         if norm > 1.0:  # clipped to norm 1, direction kept
             assert np.linalg.norm(dw) == pytest.approx(1.0, rel=1e-5)
             np.testing.assert_allclose(dw, gv / norm, rtol=1e-5, atol=1e-7)
-        else:           # a small variable is untouched even though the total norm is huge
+        else:  # a small variable is untouched even though the total norm is huge
             np.testing.assert_allclose(dw, gv, rtol=1e-6)
     assert np.linalg.norm(split(g)[3]) < 1.0 < np.linalg.norm(split(g)[2])  # both branches ran
 
@@ -374,42 +393,82 @@ def adam_eps(eps, beta_2):
     # They are the same update when eps_t = eps / sqrt(1 - b2^t).
     def per_step(opt, t):
         for group in opt.param_groups:
-            group["eps"] = eps / math.sqrt(1 - beta_2 ** t)
+            group["eps"] = eps / math.sqrt(1 - beta_2**t)
+
     return per_step
 
 
 TORCH_CASES = {
     # With a constant rate, Keras's velocity v equals -lr times torch's momentum buffer.
     "sgd": ("sgd", {"learning_rate": 0.1}, lambda p: torch.optim.SGD(p, lr=0.1), None),
-    "sgd_momentum": ("sgd", {"learning_rate": 0.05, "momentum": 0.9},
-                     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), None),
-    "sgd_nesterov": ("sgd", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True},
-                     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True), None),
+    "sgd_momentum": (
+        "sgd",
+        {"learning_rate": 0.05, "momentum": 0.9},
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+        None,
+    ),
+    "sgd_nesterov": (
+        "sgd",
+        {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True},
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+        None,
+    ),
     # Adam and AdamW with a large epsilon (1e-3) mapped per step (adam_eps), so a wrong placement shows.
-    "adam": ("adam", {"learning_rate": 0.01, "epsilon": 1e-3},
-             lambda p: torch.optim.Adam(p, lr=0.01), adam_eps(1e-3, 0.999)),
-    "adam_amsgrad": ("adam", {"learning_rate": 0.01, "epsilon": 1e-3, "beta_2": 0.9, "amsgrad": True},
-                     lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.9, 0.9), amsgrad=True), adam_eps(1e-3, 0.9)),
+    "adam": (
+        "adam",
+        {"learning_rate": 0.01, "epsilon": 1e-3},
+        lambda p: torch.optim.Adam(p, lr=0.01),
+        adam_eps(1e-3, 0.999),
+    ),
+    "adam_amsgrad": (
+        "adam",
+        {"learning_rate": 0.01, "epsilon": 1e-3, "beta_2": 0.9, "amsgrad": True},
+        lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.9, 0.9), amsgrad=True),
+        adam_eps(1e-3, 0.9),
+    ),
     # torch's AdamW multiplies by (1 - lr wd) before the Adam step; Keras subtracts w wd lr before it: the same.
-    "adamw": ("adamw", {"learning_rate": 0.01, "weight_decay": 0.1, "epsilon": 1e-3},
-              lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1), adam_eps(1e-3, 0.999)),
+    "adamw": (
+        "adamw",
+        {"learning_rate": 0.01, "weight_decay": 0.1, "epsilon": 1e-3},
+        lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1),
+        adam_eps(1e-3, 0.999),
+    ),
     # RMSprop: torch adds eps outside the square root, Keras inside: equal for eps far below sqrt(v).
-    "rmsprop": ("rmsprop", {"learning_rate": 0.01, "epsilon": 1e-12},
-                lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-12), None),
-    "rmsprop_centered_momentum": ("rmsprop", {"learning_rate": 0.01, "epsilon": 1e-12, "momentum": 0.5,
-                                              "centered": True},
-                                  lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-12, momentum=0.5,
-                                                                centered=True), None),
+    "rmsprop": (
+        "rmsprop",
+        {"learning_rate": 0.01, "epsilon": 1e-12},
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-12),
+        None,
+    ),
+    "rmsprop_centered_momentum": (
+        "rmsprop",
+        {"learning_rate": 0.01, "epsilon": 1e-12, "momentum": 0.5, "centered": True},
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-12, momentum=0.5, centered=True),
+        None,
+    ),
     # Adagrad: torch's eps is also outside the root; its accumulator starts at 0 unless told (Keras: 0.1).
-    "adagrad": ("adagrad", {"learning_rate": 0.1, "epsilon": 1e-12},
-                lambda p: torch.optim.Adagrad(p, lr=0.1, initial_accumulator_value=0.1, eps=1e-12), None),
+    "adagrad": (
+        "adagrad",
+        {"learning_rate": 0.1, "epsilon": 1e-12},
+        lambda p: torch.optim.Adagrad(p, lr=0.1, initial_accumulator_value=0.1, eps=1e-12),
+        None,
+    ),
     # NAdam: torch's mu_t = beta_1 (1 - 0.5 * 0.96^(t * momentum_decay)); Keras's is momentum_decay = 1
     # (torch's default 4e-3 is a different schedule); the rest of the update is the same formula.
-    "nadam": ("nadam", {"learning_rate": 0.01},
-              lambda p: torch.optim.NAdam(p, lr=0.01, eps=1e-7, momentum_decay=1.0), None),
-    "nadam_decoupled_wd": ("nadam", {"learning_rate": 0.01, "weight_decay": 0.1},
-                           lambda p: torch.optim.NAdam(p, lr=0.01, eps=1e-7, momentum_decay=1.0, weight_decay=0.1,
-                                                       decoupled_weight_decay=True), None),
+    "nadam": (
+        "nadam",
+        {"learning_rate": 0.01},
+        lambda p: torch.optim.NAdam(p, lr=0.01, eps=1e-7, momentum_decay=1.0),
+        None,
+    ),
+    "nadam_decoupled_wd": (
+        "nadam",
+        {"learning_rate": 0.01, "weight_decay": 0.1},
+        lambda p: torch.optim.NAdam(
+            p, lr=0.01, eps=1e-7, momentum_decay=1.0, weight_decay=0.1, decoupled_weight_decay=True
+        ),
+        None,
+    ),
 }
 
 
@@ -446,8 +505,13 @@ def test_clipping_matches_torch_clip_utilities():
     other = torch_run(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), w0, grads, clip=globally)
     assert not np.allclose(ours, other, rtol=1e-3)  # per-variable is not global
     ours = c_run("adam", {"learning_rate": 0.01, "epsilon": 1e-3, "clipvalue": 0.5}, w0, grads)
-    theirs = torch_run(lambda p: torch.optim.Adam(p, lr=0.01), w0, grads, per_step=adam_eps(1e-3, 0.999),
-                       clip=lambda ps: torch.nn.utils.clip_grad_value_(ps, 0.5))
+    theirs = torch_run(
+        lambda p: torch.optim.Adam(p, lr=0.01),
+        w0,
+        grads,
+        per_step=adam_eps(1e-3, 0.999),
+        clip=lambda ps: torch.nn.utils.clip_grad_value_(ps, 0.5),
+    )
     np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-6)
 
 
@@ -472,7 +536,7 @@ MODEL_CASES = [
     ("adam", {"learning_rate": 0.01, "amsgrad": True}),
     ("adamw", {"learning_rate": 0.01, "weight_decay": 0.05}),
     ("rmsprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True, "epsilon": 1e-4}),
-    ("adagrad", {"learning_rate": 0.1, "clipnorm": 0.5}),   # per variable: kernel and bias separately
+    ("adagrad", {"learning_rate": 0.1, "clipnorm": 0.5}),  # per variable: kernel and bias separately
     ("nadam", {"learning_rate": 0.01, "global_clipnorm": 0.5}),
     ("sgd", {"learning_rate": 0.05, "clipvalue": 0.2, "weight_decay": 0.1}),
     ("adam", {"learning_rate": schedules.ExponentialDecay(0.02, decay_steps=2, decay_rate=0.5)}),
@@ -563,10 +627,10 @@ def test_learning_rate_set_to_a_schedule_reaches_the_engine():
     sched = schedules.PiecewiseConstantDecay([5], [0.05, 0.0])
     model = dense_model(4, 2, seed=4)
     model.compile(optimizer=optimizers.SGD(learning_rate=0.05), loss="mse")
-    model.fit(x, y, epochs=1, batch_size=8, verbose=0)     # iterations 0..3
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)  # iterations 0..3
     model.optimizer.learning_rate = sched
-    assert model.optimizer.learning_rate == 0.05            # sched(4)
-    model.fit(x, y, epochs=1, batch_size=8, verbose=0)      # steps at 4, 5 move; 6, 7 use rate 0
+    assert model.optimizer.learning_rate == 0.05  # sched(4)
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)  # steps at 4, 5 move; 6, 7 use rate 0
     assert model.optimizer.learning_rate == 0.0
     w = model.get_weights()
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
@@ -646,8 +710,9 @@ def test_adagrad_accumulator_starts_at_initial_value():
     x, y = regression()
     model.train_on_batch(x, y)
     gW, gb = mse_grads([w for w in dense_model(4, 2, seed=7).get_weights()], x, y)
-    np.testing.assert_allclose(model.optimizer.variables()["v"], 0.25 + np.concatenate([gW.ravel(), gb]) ** 2,
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        model.optimizer.variables()["v"], 0.25 + np.concatenate([gW.ravel(), gb]) ** 2, rtol=1e-5
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -667,11 +732,17 @@ def test_defaults_are_keras_defaults(name):
 
 CONFIG_CASES = [
     optimizers.SGD(learning_rate=0.3, momentum=0.5, nesterov=True, weight_decay=0.01, clipnorm=2.0),
-    optimizers.Adam(learning_rate=schedules.CosineDecay(0.01, 100, warmup_target=0.1, warmup_steps=5),
-                    amsgrad=True, clipvalue=0.5),
+    optimizers.Adam(
+        learning_rate=schedules.CosineDecay(0.01, 100, warmup_target=0.1, warmup_steps=5), amsgrad=True, clipvalue=0.5
+    ),
     optimizers.AdamW(weight_decay=0.2, global_clipnorm=1.5, beta_1=0.8),
-    optimizers.RMSprop(learning_rate=schedules.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001]),
-                       rho=0.8, momentum=0.1, centered=True, name="my_rms"),
+    optimizers.RMSprop(
+        learning_rate=schedules.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001]),
+        rho=0.8,
+        momentum=0.1,
+        centered=True,
+        name="my_rms",
+    ),
     optimizers.Adagrad(initial_accumulator_value=0.0, epsilon=1e-3),
     optimizers.Nadam(learning_rate=0.002, beta_2=0.99, weight_decay=0.0),
 ]
@@ -709,8 +780,12 @@ BAD_ARGS = [
     (optimizers.SGD, {"clipnorm": -1.0}, ValueError, "clipnorm"),
     (optimizers.Adam, {"clipvalue": 0}, ValueError, "clipvalue"),
     (optimizers.Adam, {"global_clipnorm": math.inf}, ValueError, "global_clipnorm"),
-    (optimizers.Adam, {"clipnorm": 1.0, "clipvalue": 1.0}, ValueError,
-     "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set"),
+    (
+        optimizers.Adam,
+        {"clipnorm": 1.0, "clipvalue": 1.0},
+        ValueError,
+        "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set",
+    ),
     (optimizers.SGD, {"clipnorm": 1.0, "global_clipnorm": 1.0}, ValueError, "Only one of"),
     (optimizers.Adam, {"weight_decay": -0.01}, ValueError, "weight_decay"),
     (optimizers.AdamW, {"weight_decay": None}, ValueError, "`weight_decay` must be a float"),
@@ -718,8 +793,9 @@ BAD_ARGS = [
 ]
 
 
-@pytest.mark.parametrize("cls,kwargs,exc,match", BAD_ARGS,
-                         ids=[f"{c.__name__}-{'-'.join(k)}-{i}" for i, (c, k, _, _) in enumerate(BAD_ARGS)])
+@pytest.mark.parametrize(
+    "cls,kwargs,exc,match", BAD_ARGS, ids=[f"{c.__name__}-{'-'.join(k)}-{i}" for i, (c, k, _, _) in enumerate(BAD_ARGS)]
+)
 def test_bad_arguments_raise(cls, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         cls(**kwargs)

@@ -49,12 +49,12 @@ def keras_restarts(step, lr0, first, t_mul, m_mul, alpha):
     frac = step / first
     if t_mul != 1.0:
         i = math.floor(math.log(1 - frac * (1 - t_mul)) / math.log(t_mul))
-        sum_r = (1 - t_mul ** i) / (1 - t_mul)
-        frac = (frac - sum_r) / t_mul ** i
+        sum_r = (1 - t_mul**i) / (1 - t_mul)
+        frac = (frac - sum_r) / t_mul**i
     else:
         i = math.floor(frac)
         frac -= i
-    return lr0 * ((1 - alpha) * 0.5 * m_mul ** i * (1 + math.cos(math.pi * frac)) + alpha)
+    return lr0 * ((1 - alpha) * 0.5 * m_mul**i * (1 + math.cos(math.pi * frac)) + alpha)
 
 
 CASES = [
@@ -62,16 +62,22 @@ CASES = [
     (schedules.ExponentialDecay(0.1, 10, 0.5, staircase=True), lambda s: keras_exponential(s, 0.1, 10, 0.5, True)),
     (schedules.InverseTimeDecay(0.1, 1, 0.5), lambda s: keras_inverse_time(s, 0.1, 1, 0.5, False)),
     (schedules.InverseTimeDecay(0.1, 10, 0.5, staircase=True), lambda s: keras_inverse_time(s, 0.1, 10, 0.5, True)),
-    (schedules.PiecewiseConstantDecay([10, 100], [1.0, 0.5, 0.1]),
-     lambda s: 1.0 if s <= 10 else (0.5 if s <= 100 else 0.1)),
+    (
+        schedules.PiecewiseConstantDecay([10, 100], [1.0, 0.5, 0.1]),
+        lambda s: 1.0 if s <= 10 else (0.5 if s <= 100 else 0.1),
+    ),
     (schedules.PolynomialDecay(0.1, 100, 0.001, power=2.0), lambda s: keras_polynomial(s, 0.1, 100, 0.001, 2.0, False)),
     (schedules.PolynomialDecay(0.1, 10, 0.001, cycle=True), lambda s: keras_polynomial(s, 0.1, 10, 0.001, 1.0, True)),
     (schedules.CosineDecay(0.1, 100, alpha=0.1), lambda s: keras_cosine(s, 0.1, 100, 0.1, None, 0)),
-    (schedules.CosineDecay(0.0, 100, warmup_target=0.2, warmup_steps=10),
-     lambda s: keras_cosine(s, 0.0, 100, 0.0, 0.2, 10)),
+    (
+        schedules.CosineDecay(0.0, 100, warmup_target=0.2, warmup_steps=10),
+        lambda s: keras_cosine(s, 0.0, 100, 0.0, 0.2, 10),
+    ),
     (schedules.CosineDecayRestarts(0.1, 10), lambda s: keras_restarts(s, 0.1, 10, 2.0, 1.0, 0.0)),
-    (schedules.CosineDecayRestarts(0.1, 10, t_mul=1.0, m_mul=0.5, alpha=0.05),
-     lambda s: keras_restarts(s, 0.1, 10, 1.0, 0.5, 0.05)),
+    (
+        schedules.CosineDecayRestarts(0.1, 10, t_mul=1.0, m_mul=0.5, alpha=0.05),
+        lambda s: keras_restarts(s, 0.1, 10, 1.0, 0.5, 0.05),
+    ),
 ]
 
 
@@ -108,7 +114,7 @@ def test_engine_applies_schedule_per_step():
     for step in range(10):
         b.optimizer.learning_rate = sched(step)
         i = (step % 5) * 8
-        b.train_on_batch(x[i:i + 8], y[i:i + 8])
+        b.train_on_batch(x[i : i + 8], y[i : i + 8])
     assert a.optimizer.iterations == 10
     assert a.optimizer.learning_rate == pytest.approx(sched(10))
     for wa, wb in zip(a.get_weights(), b.get_weights()):
@@ -148,13 +154,16 @@ def test_model_with_schedule_saves_and_resumes(tmp_path):
         np.testing.assert_array_equal(wa, wb)
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: schedules.ExponentialDecay(0.1, 0, 0.5), "decay_steps"),
-    (lambda: schedules.ExponentialDecay(-0.1, 10, 0.5), "initial_learning_rate"),
-    (lambda: schedules.PiecewiseConstantDecay([1, 2], [0.1]), "1 less"),
-    (lambda: schedules.PiecewiseConstantDecay([2, 1], [0.1, 0.2, 0.3]), "increasing"),
-    (lambda: schedules.CosineDecayRestarts(0.1, 10, t_mul=0), "t_mul"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: schedules.ExponentialDecay(0.1, 0, 0.5), "decay_steps"),
+        (lambda: schedules.ExponentialDecay(-0.1, 10, 0.5), "initial_learning_rate"),
+        (lambda: schedules.PiecewiseConstantDecay([1, 2], [0.1]), "1 less"),
+        (lambda: schedules.PiecewiseConstantDecay([2, 1], [0.1, 0.2, 0.3]), "increasing"),
+        (lambda: schedules.CosineDecayRestarts(0.1, 10, t_mul=0), "t_mul"),
+    ],
+)
 def test_bad_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()

@@ -13,16 +13,31 @@ import pytest
 h5py = pytest.importorskip("h5py")
 
 from pytrainc import h5, optimizers  # noqa: E402
-from pytrainc.layers import (Add, BatchNormalization, Conv2D, Dense, Dropout, Flatten, Input,  # noqa: E402
-                             MaxPooling2D)
+from pytrainc.layers import (
+    Add,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,  # noqa: E402
+    MaxPooling2D,
+)
 from pytrainc.models import Model, Sequential, load_model, save_model  # noqa: E402
 from pytrainc.testing import class_data, data, same_arrays, seed  # noqa: E402
 
 
 def mlp(s=0, units=10):
     seed(s)
-    return Sequential([Input((8,)), Dense(units, activation="relu"), Dropout(0.2), Dense(4, use_bias=False),
-                       Dense(3, activation="softmax")])
+    return Sequential(
+        [
+            Input((8,)),
+            Dense(units, activation="relu"),
+            Dropout(0.2),
+            Dense(4, use_bias=False),
+            Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def functional(s=0):
@@ -34,15 +49,20 @@ def functional(s=0):
 
 def convnet(s=0):
     seed(s)
-    return Sequential([Input((8, 8, 3)), Conv2D(4, 3, activation="relu"), BatchNormalization(), MaxPooling2D(),
-                       Flatten(), Dense(5)])
+    return Sequential(
+        [Input((8, 8, 3)), Conv2D(4, 3, activation="relu"), BatchNormalization(), MaxPooling2D(), Flatten(), Dense(5)]
+    )
 
 
 def randomize(model, s=1):
     """Give every weight (BatchNorm statistics too) a distinct random value."""
     rng = np.random.default_rng(s)
-    model.set_weights([rng.normal(size=w.shape).astype(np.float32) + (2.0 if "variance" in v.name else 0.0)
-                       for w, v in zip(model.get_weights(), model.weights)])
+    model.set_weights(
+        [
+            rng.normal(size=w.shape).astype(np.float32) + (2.0 if "variance" in v.name else 0.0)
+            for w, v in zip(model.get_weights(), model.weights)
+        ]
+    )
     return model
 
 
@@ -129,8 +149,7 @@ def test_keras3_layout_names_layers_by_class_and_order(tmp_path):
         assert sorted(f["layers"]) == ["batch_normalization", "conv2d", "dense", "flatten", "max_pooling2d"]
         bn = model.layers[1]
         for i, name in enumerate(["gamma", "beta", "moving_mean", "moving_variance"]):
-            np.testing.assert_array_equal(f["layers/batch_normalization/vars"][str(i)][()],
-                                          getattr(bn, name).numpy())
+            np.testing.assert_array_equal(f["layers/batch_normalization/vars"][str(i)][()], getattr(bn, name).numpy())
         np.testing.assert_array_equal(f["layers/conv2d/vars/0"][()], model.layers[0].kernel.numpy())
 
 
@@ -153,8 +172,14 @@ def test_layers_are_matched_by_order_not_name(tmp_path):
     model = randomize(mlp())
     h5.save_weights(model, tmp_path / "w.h5")
     seed(7)
-    other = Sequential([Input((8,)), Dense(10, activation="relu", name="first"), Dense(4, use_bias=False, name="x"),
-                        Dense(3, name="out")])  # no Dropout, other names
+    other = Sequential(
+        [
+            Input((8,)),
+            Dense(10, activation="relu", name="first"),
+            Dense(4, use_bias=False, name="x"),
+            Dense(3, name="out"),
+        ]
+    )  # no Dropout, other names
     h5.load_weights(other, tmp_path / "w.h5")
     assert same_arrays(other.get_weights(), model.get_weights())
 
@@ -212,8 +237,11 @@ def test_wrong_shape_names_the_layer_and_shapes(tmp_path):
     first = other.layers[0].name
     with pytest.raises(ValueError, match=rf"layer '{first}' \(Dense\).*expects shape \(8, 12\).*has shape \(8, 10\)"):
         h5.load_weights(other, tmp_path / "w.h5")
-    with pytest.raises(ValueError, match=rf"layer '{first}' \(Dense\).*expects shape \(8, 12\).*"
-                                         r"layers/dense/vars/0' has shape \(8, 10\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"layer '{first}' \(Dense\).*expects shape \(8, 12\).*"
+        r"layers/dense/vars/0' has shape \(8, 10\)",
+    ):
         h5.load_weights(other, tmp_path / "w.weights.h5")
     assert same_arrays(other.get_weights(), before)
 
@@ -349,8 +377,13 @@ def test_every_single_byte_flip_is_caught_or_harmless(tmp_path, name):
     import json
     import subprocess
 
-    done = subprocess.run([sys.executable, "-c", _FLIP_SWEEP, str(tmp_path), name], capture_output=True,
-                          text=True, timeout=300, cwd=tmp_path)  # not the repo root, which shadows the package
+    done = subprocess.run(
+        [sys.executable, "-c", _FLIP_SWEEP, str(tmp_path), name],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )  # not the repo root, which shadows the package
     assert done.returncode == 0, done.stderr[-3000:]
     counts = json.loads(done.stdout.strip().splitlines()[-1])
     assert counts["changed"] == [], "byte flips that changed the weights silently"
@@ -360,13 +393,16 @@ def test_every_single_byte_flip_is_caught_or_harmless(tmp_path, name):
     assert counts["caught"] >= 0.9 * total  # superblock, object headers, names and data are all checked
 
 
-@pytest.mark.parametrize("content,problem", [
-    (b"", "empty"),
-    (b"hello, world" * 10, "not an HDF5 file"),
-    (b"PK\x03\x04" + bytes(60), "zip archive"),
-    ((16).to_bytes(8, "little") + b'{"__metadata__":{}}' + bytes(8), "safetensors"),
-    (b"\x89HDF\r\n\x1a\n" + bytes(100), "truncated or damaged"),
-])
+@pytest.mark.parametrize(
+    "content,problem",
+    [
+        (b"", "empty"),
+        (b"hello, world" * 10, "not an HDF5 file"),
+        (b"PK\x03\x04" + bytes(60), "zip archive"),
+        ((16).to_bytes(8, "little") + b'{"__metadata__":{}}' + bytes(8), "safetensors"),
+        (b"\x89HDF\r\n\x1a\n" + bytes(100), "truncated or damaged"),
+    ],
+)
 def test_foreign_files(tmp_path, content, problem):
     path = tmp_path / "x.h5"
     path.write_bytes(content)
@@ -387,16 +423,22 @@ def test_newer_format_version_is_refused(tmp_path):
     saved_bytes(tmp_path)
     with h5py.File(tmp_path / "w.h5", "r+") as f:
         f.attrs["pytrainc.format_version"] = 2
-    with pytest.raises(ValueError, match=r"newer version of pytrainc \(file format_version 2; this pytrainc reads "
-                                         r"format_version 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"newer version of pytrainc \(file format_version 2; this pytrainc reads "
+        r"format_version 1\)",
+    ):
         h5.load_weights(mlp(), tmp_path / "w.h5")
 
 
-@pytest.mark.parametrize("attr,value,problem", [
-    ("pytrainc.format", "pytrainc.tokenizer", "unknown pytrainc.format"),
-    ("pytrainc.format_version", "one", "format_version is 'one'"),
-    ("pytrainc.sha256", "0" * 64, "checksum mismatch"),
-])
+@pytest.mark.parametrize(
+    "attr,value,problem",
+    [
+        ("pytrainc.format", "pytrainc.tokenizer", "unknown pytrainc.format"),
+        ("pytrainc.format_version", "one", "format_version is 'one'"),
+        ("pytrainc.sha256", "0" * 64, "checksum mismatch"),
+    ],
+)
 def test_damaged_pytrainc_attributes(tmp_path, attr, value, problem):
     saved_bytes(tmp_path)
     with h5py.File(tmp_path / "w.h5", "r+") as f:
@@ -469,17 +511,23 @@ def compiled(kind):
         # No Dropout here: save_model keeps no Dropout generator state, so such a
         # model would not continue bit for bit after loading (in any format).
         seed(10)
-        model = Sequential([Input((8,)), Dense(10, activation="relu"), Dense(4, use_bias=False),
-                            Dense(3, activation="softmax")])
-        model.compile(optimizer=optimizers.Adam(learning_rate=0.01, beta_1=0.8),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model = Sequential(
+            [Input((8,)), Dense(10, activation="relu"), Dense(4, use_bias=False), Dense(3, activation="softmax")]
+        )
+        model.compile(
+            optimizer=optimizers.Adam(learning_rate=0.01, beta_1=0.8),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     else:
         seed(10)
         x = Input((8,))
         h = Dense(8, activation="tanh")(x)
         model = Model(inputs=x, outputs=Dense(3, activation="softmax")(Add()([x, h])))
-        model.compile(optimizer=optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
-                      loss="sparse_categorical_crossentropy")
+        model.compile(
+            optimizer=optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+            loss="sparse_categorical_crossentropy",
+        )
     return model, class_data(s=10)
 
 

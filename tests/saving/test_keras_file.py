@@ -30,8 +30,15 @@ def compiled(kind, s=3):
     """A compiled model of each kind, and its data; Dropout and BatchNormalization make training state-full."""
     seed(s)
     if kind == "sequential_nadam_dropout":
-        model = Sequential([L.Input((8,)), L.Dense(12, activation="relu", kernel_regularizer="l2"), L.Dropout(0.3),
-                            L.BatchNormalization(), L.Dense(1)])
+        model = Sequential(
+            [
+                L.Input((8,)),
+                L.Dense(12, activation="relu", kernel_regularizer="l2"),
+                L.Dropout(0.3),
+                L.BatchNormalization(),
+                L.Dense(1),
+            ]
+        )
         model.compile(optimizer=optimizers.Nadam(learning_rate=0.01), loss="mse", metrics=["mae"])
         return model, regression(s=s)
     if kind == "functional_adam_schedule":
@@ -40,16 +47,26 @@ def compiled(kind, s=3):
         y = L.Dense(3, activation="softmax")(L.Concatenate()([L.Add()([x, h]), L.Dropout(0.2, seed=5)(h)]))
         model = Model(inputs=x, outputs=y)
         lr = schedules.ExponentialDecay(0.02, decay_steps=3, decay_rate=0.7)
-        model.compile(optimizer=optimizers.Adam(learning_rate=lr, amsgrad=True),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=optimizers.Adam(learning_rate=lr, amsgrad=True),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         return model, class_data(n=48, s=s)
     if kind == "rmsprop_frozen":
         model = Sequential([L.Input((8,)), L.Dense(6, activation="elu", trainable=False), L.Dense(1)])
         model.compile(optimizer=optimizers.RMSprop(momentum=0.5, centered=True), loss="mae")
         return model, regression(s=s)
     if kind == "sgd_cnn":
-        model = Sequential([L.Input((6, 6, 2)), L.Conv2D(3, 3, padding="same", activation="relu"),
-                            L.MaxPooling2D(), L.Flatten(), L.Dense(1)])
+        model = Sequential(
+            [
+                L.Input((6, 6, 2)),
+                L.Conv2D(3, 3, padding="same", activation="relu"),
+                L.MaxPooling2D(),
+                L.Flatten(),
+                L.Dense(1),
+            ]
+        )
         model.compile(optimizer=optimizers.SGD(0.05, momentum=0.9, nesterov=True), loss="mse")
         x = np.random.default_rng(s).normal(size=(32, 6, 6, 2)).astype(np.float32)
         return model, (x, x.mean(axis=(1, 2, 3))[:, None])
@@ -95,7 +112,10 @@ def test_members_are_keras_layout(tmp_path):
         f = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
     assert metadata["keras_version"] == "3.15.1"
     assert (config["module"], config["class_name"], config["registered_name"]) == (
-        "keras.src.models.functional", "Functional", "Functional")
+        "keras.src.models.functional",
+        "Functional",
+        "Functional",
+    )
     kinds = [(e["class_name"], e["module"]) for e in config["config"]["layers"]]
     assert kinds[0] == ("InputLayer", "keras.layers") and all(m == "keras.layers" for _, m in kinds)
     dense = next(e for e in config["config"]["layers"] if e["class_name"] == "Dense")
@@ -156,8 +176,9 @@ def test_save_suffixes(tmp_path):
         model.load_weights(tmp_path / "m.keras")
     # A .keras zip under another name still loads as one.
     (tmp_path / "renamed.bin").write_bytes((tmp_path / "m.keras").read_bytes())
-    np.testing.assert_array_equal(load_model(tmp_path / "renamed.bin").predict(x, verbose=0),
-                                  model.predict(x, verbose=0))
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "renamed.bin").predict(x, verbose=0), model.predict(x, verbose=0)
+    )
     with pytest.raises(ValueError, match="custom_objects"):
         load_model(tmp_path / "m.keras", custom_objects={"MyLayer": object})
 
@@ -215,8 +236,11 @@ def test_names_leaving_the_archive(tmp_path, keras_bytes, entry):
 
 
 def test_zip_bomb_is_refused_before_reading(tmp_path, keras_bytes):
-    path = rezip(tmp_path / "bomb.keras", [(n, d) for n, d in members(keras_bytes) if n != "model.weights.h5"]
-                 + [("model.weights.h5", bytes(8 << 20))], compress=zipfile.ZIP_DEFLATED)
+    path = rezip(
+        tmp_path / "bomb.keras",
+        [(n, d) for n, d in members(keras_bytes) if n != "model.weights.h5"] + [("model.weights.h5", bytes(8 << 20))],
+        compress=zipfile.ZIP_DEFLATED,
+    )
     assert path.stat().st_size < 100_000
     with pytest.raises(ValueError, match=r"bomb.keras' entry 'model.weights.h5'.*decompression bomb"):
         load_model(path)
@@ -235,22 +259,38 @@ def test_huge_layer_is_refused_before_building(tmp_path, keras_bytes):
         load_model(path)
 
 
-@pytest.mark.parametrize("edit,problem", [
-    (lambda c: first_layer(c, "Dense").update(class_name="LSTM"), r"unknown layer class 'LSTM'"),
-    (lambda c: first_layer(c, "Dense").update(module="my_package.layers"), r"custom class 'Dense'.*my_package"),
-    (lambda c: first_layer(c, "Dense").update(registered_name="MyPackage>Dense"), r"custom class"),
-    (lambda c: first_layer(c, "Dense")["config"].update(kernel_constraint={"module": "keras.constraints",
-     "class_name": "NonNeg", "config": {}}), r"kernel_constraint=.*implements only kernel_constraint=None"),
-    (lambda c: first_layer(c, "Dense")["config"].update(activation={"module": "builtins", "class_name": "function",
-     "config": "my_activation", "registered_name": "function"}), r"custom class 'function'"),
-    (lambda c: first_layer(c, "Dense")["config"].update(dtype="mixed_float16"), r"float32 only"),
-    (lambda c: c.update(class_name="MyModel"), r"pytrainc reads Sequential and Functional"),
-    (lambda c: c["config"].update(output_layers=["nowhere", 0, 0]), r"no layer call of the model"),
-    (lambda c: c.update(config=[]), r"expected an object"),
-    (lambda c: first_layer(c, "Dense")["config"].update(name=["a"]), r"layer names are not unique"),
-    (lambda c: first_layer(c, "Dense")["config"].update(name=""), r"layer names are not unique, non-empty"),
-    (lambda c: first_layer(c, "Dense").update(name="other"), r"listed under the name 'other'"),
-])
+@pytest.mark.parametrize(
+    "edit,problem",
+    [
+        (lambda c: first_layer(c, "Dense").update(class_name="LSTM"), r"unknown layer class 'LSTM'"),
+        (lambda c: first_layer(c, "Dense").update(module="my_package.layers"), r"custom class 'Dense'.*my_package"),
+        (lambda c: first_layer(c, "Dense").update(registered_name="MyPackage>Dense"), r"custom class"),
+        (
+            lambda c: first_layer(c, "Dense")["config"].update(
+                kernel_constraint={"module": "keras.constraints", "class_name": "NonNeg", "config": {}}
+            ),
+            r"kernel_constraint=.*implements only kernel_constraint=None",
+        ),
+        (
+            lambda c: first_layer(c, "Dense")["config"].update(
+                activation={
+                    "module": "builtins",
+                    "class_name": "function",
+                    "config": "my_activation",
+                    "registered_name": "function",
+                }
+            ),
+            r"custom class 'function'",
+        ),
+        (lambda c: first_layer(c, "Dense")["config"].update(dtype="mixed_float16"), r"float32 only"),
+        (lambda c: c.update(class_name="MyModel"), r"pytrainc reads Sequential and Functional"),
+        (lambda c: c["config"].update(output_layers=["nowhere", 0, 0]), r"no layer call of the model"),
+        (lambda c: c.update(config=[]), r"expected an object"),
+        (lambda c: first_layer(c, "Dense")["config"].update(name=["a"]), r"layer names are not unique"),
+        (lambda c: first_layer(c, "Dense")["config"].update(name=""), r"layer names are not unique, non-empty"),
+        (lambda c: first_layer(c, "Dense").update(name="other"), r"listed under the name 'other'"),
+    ],
+)
 def test_configurations_pytrainc_does_not_build(tmp_path, keras_bytes, edit, problem):
     with pytest.raises(ValueError, match=r"edited.keras' entry 'config.json'.*" + problem):
         load_model(with_config(tmp_path, keras_bytes, edit))
@@ -310,11 +350,16 @@ def test_weights_that_do_not_fit(tmp_path, keras_bytes):
     with pytest.raises(ValueError, match=r"entry 'model.weights.h5'.*shape mismatch for layer 'dense.*vars/1"):
         load_model(rewrite_weights(tmp_path, keras_bytes, reshape, "shape.keras"))
     with pytest.raises(ValueError, match=r"entry 'model.weights.h5'.*no layer of the model has"):
-        load_model(rewrite_weights(tmp_path, keras_bytes, lambda f: f.create_dataset(
-            "layers/lstm/vars/0", data=np.zeros(2, np.float32)), "extra.keras"))
+        load_model(
+            rewrite_weights(
+                tmp_path,
+                keras_bytes,
+                lambda f: f.create_dataset("layers/lstm/vars/0", data=np.zeros(2, np.float32)),
+                "extra.keras",
+            )
+        )
     with pytest.raises(ValueError, match=r"entry 'model.weights.h5'.*optimizer"):
-        load_model(rewrite_weights(tmp_path, keras_bytes, lambda f: f.__delitem__("optimizer/vars/3"),
-                                   "opt.keras"))
+        load_model(rewrite_weights(tmp_path, keras_bytes, lambda f: f.__delitem__("optimizer/vars/3"), "opt.keras"))
 
 
 def test_links_in_the_weights_are_refused(tmp_path, keras_bytes):

@@ -53,8 +53,9 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ne
 
 
 def mlp():
-    return Sequential([Input((4,)), Dense(3, activation="relu"), Dropout(0.5), BatchNormalization(), Dense(2)],
-                      name="mlp")
+    return Sequential(
+        [Input((4,)), Dense(3, activation="relu"), Dropout(0.5), BatchNormalization(), Dense(2)], name="mlp"
+    )
 
 
 def functional():
@@ -195,16 +196,19 @@ def test_ctrl_c_stops_a_hanging_h5_read_at_once(weights_h5, tmp_path):
                         and open(f"/proc/{{d}}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
             print("interrupted after", round(time.monotonic() - start), "s; children:", children)
         """)
-    (tmp_path / "tests_helper_model.py").write_text(textwrap.dedent("""
+    (tmp_path / "tests_helper_model.py").write_text(
+        textwrap.dedent("""
         from pytrainc.layers import BatchNormalization, Dense, Dropout, Input
         from pytrainc.models import Sequential
         def build():
             return Sequential([Input((4,)), Dense(3, activation="relu"), Dropout(0.5), BatchNormalization(),
                                Dense(2)], name="mlp")
-        """))
+        """)
+    )
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() in ("interrupted after 1 s; children: []", "interrupted after 2 s; children: []"), \
+    assert out.stdout.strip() in ("interrupted after 1 s; children: []", "interrupted after 2 s; children: []"), (
         out.stdout + out.stderr
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -226,8 +230,9 @@ def _memory_capped(code, megabytes=600):
             print(type(err).__name__, err)
         """)
     # cwd outside the repository: from its root `python -c` would import the source tree (no _C).
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                         cwd=tempfile.gettempdir())
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir()
+    )
     return out.stdout + out.stderr
 
 
@@ -264,10 +269,12 @@ def test_h5_declaring_a_huge_dataset_is_refused_before_reading(tmp_path):
         group.create_dataset("dense/kernel:0", shape=(2**30,), dtype="f4")  # never written: no storage
         group.create_dataset("dense/bias:0", data=np.zeros(3, "f4"))
     assert path.stat().st_size < 8192
-    out = _memory_capped(f"""
+    out = _memory_capped(
+        f"""
             from pytrainc.layers import Dense, Input
             from pytrainc.models import Sequential
-            Sequential([Input((4,)), Dense(3)]).load_weights({str(path)!r})""".strip())
+            Sequential([Input((4,)), Dense(3)]).load_weights({str(path)!r})""".strip()
+    )
     assert out.startswith("BadFile Cannot load"), out
     assert "dataset 'dense/dense/kernel:0' declares shape (1073741824,) of float32 (4294967296 bytes)" in out
     del model
@@ -365,8 +372,7 @@ def test_optimizer_state_of_the_wrong_shape(model_file):
     def change(tensors):
         tensors["optimizer/iterations"] = np.zeros(3, np.int64)
 
-    expect_bad_file(load_model, _variant(model_file, change_tensors=change),
-                    r"'optimizer/iterations' has shape \(3,\)")
+    expect_bad_file(load_model, _variant(model_file, change_tensors=change), r"'optimizer/iterations' has shape \(3,\)")
 
 
 def test_weights_that_do_not_fit_the_configuration(model_file):
@@ -401,8 +407,24 @@ def test_h5_model_with_a_damaged_tensor_index(tmp_path):
 # ---------------------------------------------------------------------------
 # The mutation fuzz
 
-_EVIL = [None, True, -1, 0, 2**28, 2**62, 10**30, 1e308, "x", "", [], {}, [[[]]], list(range(20)),
-         {"class_name": "Dense", "config": {"units": 2**28}}, {"class_name": "Nope"}]
+_EVIL = [
+    None,
+    True,
+    -1,
+    0,
+    2**28,
+    2**62,
+    10**30,
+    1e308,
+    "x",
+    "",
+    [],
+    {},
+    [[[]]],
+    list(range(20)),
+    {"class_name": "Dense", "config": {"units": 2**28}},
+    {"class_name": "Nope"},
+]
 _INTERESTING_INTS = [0, 1, 2**31 - 1, 2**32, 2**63 - 1, 2**64 - 1, 2**40]
 
 
@@ -413,16 +435,16 @@ def mutate_bytes(data, rng):
         for _ in range(rng.randint(1, 8)):
             b[rng.randrange(len(b))] = rng.randrange(256)
     elif kind == 1:
-        del b[rng.randrange(len(b)):]
+        del b[rng.randrange(len(b)) :]
     elif kind == 2:
         at = rng.randrange(len(b))
         b[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
     elif kind == 3:
         at = rng.randrange(len(b))
-        del b[at:at + rng.randint(1, 64)]
+        del b[at : at + rng.randint(1, 64)]
     else:
         at = rng.randrange(max(1, len(b) - 8))
-        b[at:at + 8] = (rng.choice(_INTERESTING_INTS) + rng.randint(-1, 1)).to_bytes(9, "little", signed=True)[:8]
+        b[at : at + 8] = (rng.choice(_INTERESTING_INTS) + rng.randint(-1, 1)).to_bytes(9, "little", signed=True)[:8]
     return bytes(b)
 
 
@@ -492,10 +514,10 @@ def mutate_keras(data, rng):
 def mutate_foreign_safetensors(data, rng):
     """A safetensors file without pytrainc's checksums whose JSON header is mutated."""
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     header.pop("__metadata__", None)
     raw = json.dumps(mutate_json(header, rng)).encode()
-    return struct.pack("<Q", len(raw)) + raw + data[8 + n:]
+    return struct.pack("<Q", len(raw)) + raw + data[8 + n :]
 
 
 def mutate_npz(data, rng):
@@ -511,7 +533,7 @@ def mutate_npz(data, rng):
     else:
         raw = target[1]
         length = struct.unpack("<H", raw[8:10])[0]
-        header = raw[10:10 + length].decode("latin1")
+        header = raw[10 : 10 + length].decode("latin1")
         fields = {"descr": "'<f4'", "fortran_order": "False", "shape": "(2, 3)"}
         field = rng.choice(list(fields))
         evil = rng.choice(["'|O'", "'<f16'", "[1]", "(2**40,)", "(-1,)", "'x'", "(" * 300, "(3, 0)", "()", "True"])
@@ -519,7 +541,7 @@ def mutate_npz(data, rng):
         end = header.find(",", start + len(field) + 3) if field != "shape" else header.find(")", start) + 1
         header = header[:start] + f"'{field}': {evil}" + header[end:]
         encoded = header.encode("latin1")
-        target[1] = raw[:8] + struct.pack("<H", len(encoded)) + encoded + raw[10 + length:]
+        target[1] = raw[:8] + struct.pack("<H", len(encoded)) + encoded + raw[10 + length :]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         for name, content in members:
@@ -527,7 +549,7 @@ def mutate_npz(data, rng):
     return out.getvalue()
 
 
-_WORKER = r'''
+_WORKER = r"""
 import json, os, resource, sys
 import numpy as np
 import pytrainc
@@ -559,7 +581,7 @@ for line in open(sys.argv[1]):
     except Exception as err:
         outcome = f"{type(err).__name__}: {str(err)[:300]}"
     print(json.dumps([case, outcome]), flush=True)
-'''
+"""
 
 
 def _run_worker(cases, directory, timeout=60):
@@ -569,8 +591,12 @@ def _run_worker(cases, directory, timeout=60):
     while cases:
         manifest = directory / "manifest.jsonl"
         manifest.write_text("".join(json.dumps(c) + "\n" for c in cases))
-        worker = subprocess.Popen([sys.executable, "-c", _WORKER, str(manifest), os.path.dirname(__file__)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=directory)
+        worker = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(manifest), os.path.dirname(__file__)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=directory,
+        )
         os.set_blocking(worker.stdout.fileno(), False)
         buffer, done = b"", 0
         while done < len(cases):
@@ -625,11 +651,19 @@ def _fuzz_cases(directory):
     raw = {p.name: p.read_bytes() for p in bases.iterdir()}
 
     # Byte mutations: every format's own checks (checksums, sizes, signatures).
-    for name, loader, count in [("s.safetensors", "load", 200), ("s.npz", "load", 150), ("c.npz", "load", 150),
-                                ("m.ptc", "load_model", 150), ("f.h5", "load_model", 60),
-                                ("m.keras", "load_model", 60), ("f.keras", "load_model", 60),
-                                ("legacy.h5", "mlp", 60), ("w.weights.h5", "mlp", 60),
-                                ("keras_legacy.h5", "mlp", 180), ("keras3.h5", "mlp", 180)]:
+    for name, loader, count in [
+        ("s.safetensors", "load", 200),
+        ("s.npz", "load", 150),
+        ("c.npz", "load", 150),
+        ("m.ptc", "load_model", 150),
+        ("f.h5", "load_model", 60),
+        ("m.keras", "load_model", 60),
+        ("f.keras", "load_model", 60),
+        ("legacy.h5", "mlp", 60),
+        ("w.weights.h5", "mlp", 60),
+        ("keras_legacy.h5", "mlp", 180),
+        ("keras3.h5", "mlp", 180),
+    ]:
         suffix = ".weights.h5" if name.endswith(".weights.h5") else os.path.splitext(name)[1]
         for _ in range(count):
             add(loader, mutate_bytes(raw[name], rng), suffix)
@@ -656,8 +690,9 @@ def test_mutation_fuzz_of_every_loader_gives_only_value_errors(tmp_path):
     assert len(cases) >= 3300
     results = _run_worker(cases, tmp_path)
     assert len(results) == len(cases)
-    bad = {c: (cases[c][1], os.path.basename(cases[c][2]), r) for c, r in results.items()
-           if r not in ("ok", "ValueError")}
+    bad = {
+        c: (cases[c][1], os.path.basename(cases[c][2]), r) for c, r in results.items() if r not in ("ok", "ValueError")
+    }
     assert not bad, f"{len(bad)} cases: {list(bad.values())[:10]}"
     # The fuzz reaches past the first checks: some mutants still load, most are refused.
     outcomes = collections.Counter(results.values())

@@ -169,18 +169,25 @@ def _compiled(kind, s=10):
         inp = Input((8,))
         out = Dense(3, activation="softmax")(Dense(12, activation="tanh")(inp))
         model = Model(inputs=inp, outputs=out)
-        model.compile(optimizer=optimizers.Adam(learning_rate=0.01, beta_1=0.8),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=optimizers.Adam(learning_rate=0.01, beta_1=0.8),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         return model, class_data(s=s)
     if kind == "sgd_nesterov":
         model = mlp(s=s)
-        model.compile(optimizer=optimizers.SGD(learning_rate=0.02, momentum=0.9, nesterov=True), loss="mse",
-                      metrics=["mae"])
+        model.compile(
+            optimizer=optimizers.SGD(learning_rate=0.02, momentum=0.9, nesterov=True), loss="mse", metrics=["mae"]
+        )
         return model, data(s=s)
     if kind == "rmsprop_centered":
         model = mlp(s=s, out=3)
-        model.compile(optimizer=optimizers.RMSprop(learning_rate=0.005, momentum=0.3, centered=True),
-                      loss=losses.CategoricalCrossentropy(from_logits=True), metrics=["acc"])
+        model.compile(
+            optimizer=optimizers.RMSprop(learning_rate=0.005, momentum=0.3, centered=True),
+            loss=losses.CategoricalCrossentropy(from_logits=True),
+            metrics=["acc"],
+        )
         x, labels = class_data(s=s)
         return model, (x, pytrainc.utils.to_categorical(labels, 3))
     if kind == "frozen_first_layer":
@@ -247,8 +254,11 @@ def test_fresh_optimizer_state_differs_from_saved_state(tmp_path):
     model.fit(x, y, epochs=3, batch_size=16, verbose=0)
     model.save(tmp_path / "m.ptc")
     restored = load_model(tmp_path / "m.ptc")
-    restored.compile(optimizer=optimizers.Adam(learning_rate=0.01, beta_1=0.8),
-                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    restored.compile(
+        optimizer=optimizers.Adam(learning_rate=0.01, beta_1=0.8),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     seed(99)
     model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     seed(99)

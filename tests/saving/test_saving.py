@@ -280,9 +280,7 @@ def test_npz_is_numpy_compatible(tmp_path):
         assert_same_arrays({k: npz[k] for k in npz.files}, state)
     # and files written by np.savez load too (no pytrainc comment)
     np.savez(tmp_path / "plain.npz", b=np.arange(3), a=np.eye(2))
-    assert_same_arrays(
-        saving.load_npz(tmp_path / "plain.npz"), {"b": np.arange(3), "a": np.eye(2)}
-    )
+    assert_same_arrays(saving.load_npz(tmp_path / "plain.npz"), {"b": np.arange(3), "a": np.eye(2)})
 
 
 # --------------------------------------------------------------------------
@@ -388,9 +386,7 @@ def saved(tmp_path):
     return path
 
 
-@pytest.mark.parametrize(
-    "cut", ["4", "8", "header_middle", "header_end", "data_middle", "minus_one"]
-)
+@pytest.mark.parametrize("cut", ["4", "8", "header_middle", "header_end", "data_middle", "minus_one"])
 def test_truncated_file(saved, cut):
     raw = saved.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
@@ -418,9 +414,7 @@ def test_flipped_bit_in_data_fails_the_checksum(saved):
     raw = bytearray(saved.read_bytes())
     raw[-3] ^= 0x10  # a byte of the last tensor's data
     saved.write_bytes(bytes(raw))
-    with pytest.raises(
-        ValueError, match=r"model.safetensors.*checksum mismatch: the file is damaged"
-    ):
+    with pytest.raises(ValueError, match=r"model.safetensors.*checksum mismatch: the file is damaged"):
         saving.load(saved)
 
 
@@ -525,9 +519,7 @@ def test_garbage_bytes(tmp_path):
 def test_header_length_larger_than_file(tmp_path):
     path = tmp_path / "m.safetensors"
     path.write_bytes(struct.pack("<Q", 1000) + b'{"a": 1}')
-    with pytest.raises(
-        ValueError, match=r"header length field says 1000 bytes but only 8 bytes follow"
-    ):
+    with pytest.raises(ValueError, match=r"header length field says 1000 bytes but only 8 bytes follow"):
         saving.load(path)
 
 
@@ -630,9 +622,7 @@ def test_hand_made_valid_file_loads(tmp_path):
     data = np.arange(4, dtype="<f4").tobytes() + b"\x01\x00"
     header = {"w": F32_4, "m": {"dtype": "BOOL", "shape": [2], "data_offsets": [16, 18]}}
     path.write_bytes(raw_safetensors(header, data, pad=False))
-    assert_same_arrays(
-        saving.load(path), {"w": np.arange(4, dtype=np.float32), "m": np.array([True, False])}
-    )
+    assert_same_arrays(saving.load(path), {"w": np.arange(4, dtype=np.float32), "m": np.array([True, False])})
 
 
 @pytest.mark.parametrize("filename", ["model.safetensors", "model.pth", "model.npz", "model.bin"])
@@ -647,9 +637,7 @@ def test_pickle_is_never_unpickled(tmp_path, filename, protocol):
 
     path = tmp_path / filename
     path.write_bytes(payload)
-    with pytest.raises(
-        ValueError, match=rf"{filename}.*pickle.*never unpickles.*safetensors.torch"
-    ):
+    with pytest.raises(ValueError, match=rf"{filename}.*pickle.*never unpickles.*safetensors.torch"):
         saving.load(path)
     assert not marker.exists()
 
@@ -694,9 +682,7 @@ def test_npz_with_object_array_is_never_unpickled(tmp_path):
     marker = tmp_path / "code_ran"
     path = tmp_path / "objects.npz"
     np.savez(path, ok=np.ones(2), evil=np.array([PickleBomb(marker)], dtype=object))
-    with pytest.raises(
-        ValueError, match=r"objects.npz.*'evil' is an object array.*never unpickles"
-    ):
+    with pytest.raises(ValueError, match=r"objects.npz.*'evil' is an object array.*never unpickles"):
         saving.load(path)
     assert not marker.exists()
 
@@ -731,9 +717,7 @@ def test_npz_loader_rejects_non_zip_files(tmp_path):
 
 def test_newer_format_version(saved):
     rewrite_header(saved, lambda h: h["__metadata__"].update(format_version="2"))
-    with pytest.raises(
-        ValueError, match=r"model.safetensors.*newer version of pytrainc.*format_version 2"
-    ):
+    with pytest.raises(ValueError, match=r"model.safetensors.*newer version of pytrainc.*format_version 2"):
         saving.load(saved)
 
 
@@ -1026,14 +1010,24 @@ def test_temporary_of_a_live_save_is_kept(tmp_path):
     # A save still running in another process holds the lock on its temporary file.
     path = tmp_path / "m.safetensors"
     live = tmp_path / ".m.safetensors.00000000beef.tmp"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import fcntl, os, sys
         fd = os.open({str(live)!r}, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, b"half written")
         print("locked", flush=True)
         sys.stdin.read()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     try:
         assert holder.stdout.readline() == "locked\n"
         saving.save({"a": np.ones(2)}, path)

@@ -45,8 +45,11 @@ def test_log_sampling_covers_the_decades():
 
 
 def test_unit_mapping_round_trips():
-    for hp, value in ((Int("u", 8, 64, step=8), 40), (Float("lr", 1e-4, 1e-1, sampling="log"), 3e-3),
-                      (Int("n", 1, 100, sampling="log"), 10)):
+    for hp, value in (
+        (Int("u", 8, 64, step=8), 40),
+        (Float("lr", 1e-4, 1e-1, sampling="log"), 3e-3),
+        (Int("n", 1, 100, sampling="log"), 10),
+    ):
         assert hp.from_unit(hp.to_unit(value)) == pytest.approx(value)
 
 
@@ -80,16 +83,19 @@ def test_conditional_scope_needs_its_parent():
             pass
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda hp: hp.Int("u", 5, 1), ValueError, "min_value <= max_value"),
-    (lambda hp: hp.Int("u", 1.5, 3), TypeError, "must be an int"),
-    (lambda hp: hp.Float("f", 0.0, 1.0, sampling="log"), ValueError, "min_value > 0"),
-    (lambda hp: hp.Float("f", 0.1, 1.0, sampling="cubic"), ValueError, "sampling must be one of"),
-    (lambda hp: hp.Choice("c", []), ValueError, "non-empty list"),
-    (lambda hp: hp.Choice("c", [1, "a"]), TypeError, "values of one type"),
-    (lambda hp: hp.Choice("c", [1, 2], default=3), ValueError, "default must be one of"),
-    (lambda hp: hp.Int("", 1, 2), ValueError, "non-empty str"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda hp: hp.Int("u", 5, 1), ValueError, "min_value <= max_value"),
+        (lambda hp: hp.Int("u", 1.5, 3), TypeError, "must be an int"),
+        (lambda hp: hp.Float("f", 0.0, 1.0, sampling="log"), ValueError, "min_value > 0"),
+        (lambda hp: hp.Float("f", 0.1, 1.0, sampling="cubic"), ValueError, "sampling must be one of"),
+        (lambda hp: hp.Choice("c", []), ValueError, "non-empty list"),
+        (lambda hp: hp.Choice("c", [1, "a"]), TypeError, "values of one type"),
+        (lambda hp: hp.Choice("c", [1, 2], default=3), ValueError, "default must be one of"),
+        (lambda hp: hp.Int("", 1, 2), ValueError, "non-empty str"),
+    ],
+)
 def test_bad_definitions(call, error, match):
     with pytest.raises(error, match=match):
         call(HyperParameters())

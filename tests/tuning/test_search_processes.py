@@ -54,7 +54,7 @@ class KillOnce(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 '''
 
-SCRIPT = '''
+SCRIPT = """
 import json, sys
 from pytrainc.tuning import Hyperband, RandomSearch
 from space import X, Y, KillOnce, build_model
@@ -74,7 +74,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
 
 @pytest.fixture
@@ -83,8 +83,14 @@ def child(tmp_path):
     (tmp_path / "search.py").write_text(SCRIPT)
 
     def run(*args, env=None, check=True):
-        proc = subprocess.run([sys.executable, "search.py", *map(str, args)], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=300, env={**os.environ, **(env or {})})
+        proc = subprocess.run(
+            [sys.executable, "search.py", *map(str, args)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **(env or {})},
+        )
         if check:
             assert proc.returncode == 0, proc.stderr
             return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -9,7 +9,7 @@ import pytest
 from pytrainc.layers import Dense, Input
 from pytrainc.models import Sequential
 from pytrainc.optimizers import Adam
-from pytrainc.tuning import (BayesianOptimization, GridSearch, HyperModel, Hyperband, Objective, RandomSearch)
+from pytrainc.tuning import BayesianOptimization, GridSearch, HyperModel, Hyperband, Objective, RandomSearch
 
 R = np.random.default_rng(0)
 X = R.random((64, 8)).astype(np.float32)
@@ -18,16 +18,19 @@ VAL = (X[:32], Y[:32])
 
 
 def build_model(hp):
-    model = Sequential([Input((8,)), Dense(hp.Int("units", 2, 8, step=2), activation="relu"),
-                        Dense(1, activation="sigmoid")])
-    model.compile(optimizer=Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    model = Sequential(
+        [Input((8,)), Dense(hp.Int("units", 2, 8, step=2), activation="relu"), Dense(1, activation="sigmoid")]
+    )
+    model.compile(
+        optimizer=Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
 def grid_model(hp):
-    model = Sequential([Input((8,)), Dense(hp.Int("units", 2, 8, step=2), activation="relu"),
-                        Dense(1, activation="sigmoid")])
+    model = Sequential(
+        [Input((8,)), Dense(hp.Int("units", 2, 8, step=2), activation="relu"), Dense(1, activation="sigmoid")]
+    )
     model.compile(optimizer=Adam(hp.Choice("lr", [0.01, 0.1])), loss="binary_crossentropy", metrics=["accuracy"])
     return model
 
@@ -58,8 +61,12 @@ def test_grid_finds_the_known_best_combination(tmp_path):
     y = 2 * x - 1
 
     def build(hp):
-        model = Sequential([Input((1,)), Dense(1, activation=hp.Choice("activation", ["relu", "linear"]),
-                                               use_bias=hp.Boolean("use_bias"))])
+        model = Sequential(
+            [
+                Input((1,)),
+                Dense(1, activation=hp.Choice("activation", ["relu", "linear"]), use_bias=hp.Boolean("use_bias")),
+            ]
+        )
         model.compile(optimizer=Adam(hp.Choice("lr", [1e-4, 0.1])), loss="mse")
         return model
 
@@ -69,7 +76,10 @@ def test_grid_finds_the_known_best_combination(tmp_path):
     assert len(rows) == 8 and all(r["status"] == "COMPLETED" for r in rows)
     # The stable order of the grid: defaults first, then the product with the last name changing fastest.
     assert [(r["activation"], r["use_bias"], r["lr"]) for r in rows[:3]] == [
-        ("relu", False, 1e-4), ("relu", False, 0.1), ("relu", True, 1e-4)]
+        ("relu", False, 1e-4),
+        ("relu", False, 0.1),
+        ("relu", True, 1e-4),
+    ]
     assert tuner.get_best_hyperparameters()[0].values == {"activation": "linear", "use_bias": True, "lr": 0.1}
     assert tuner.get_best_trials()[0]["score"] < 0.05
 
@@ -115,8 +125,9 @@ class FitTuned(HyperModel):
         return grid_model(hp)
 
     def fit(self, hp, model, *args, **kwargs):
-        return model.fit(*args, batch_size=hp.Choice("batch_size", [8, 32]), epochs=hp.Choice("epochs", [1, 3]),
-                         **kwargs)
+        return model.fit(
+            *args, batch_size=hp.Choice("batch_size", [8, 32]), epochs=hp.Choice("epochs", [1, 3]), **kwargs
+        )
 
 
 def test_hypermodel_fit_tunes_batch_size_and_epochs(tmp_path):
@@ -151,12 +162,18 @@ class Quadratic(HyperModel):
         return None
 
     def fit(self, hp, model, *args, **kwargs):
-        return {"score": -(hp["x"] - 0.3) ** 2}
+        return {"score": -((hp["x"] - 0.3) ** 2)}
 
 
 def test_bayesian_optimization_closes_in_on_the_optimum(tmp_path):
-    tuner = BayesianOptimization(Quadratic(), objective=Objective("score", "max"), max_trials=12,
-                                 num_initial_points=4, directory=tmp_path, seed=0)
+    tuner = BayesianOptimization(
+        Quadratic(),
+        objective=Objective("score", "max"),
+        max_trials=12,
+        num_initial_points=4,
+        directory=tmp_path,
+        seed=0,
+    )
     tuner.search(verbose=0)
     xs = [r["x"] for r in tuner.trials_table()]
     assert abs(xs[0] - 0.3) > 0.05  # the random start is not already there
@@ -187,14 +204,19 @@ def test_trials_dataframe(tmp_path):
 def test_results_summary(tmp_path):
     lines = []
     search(RandomSearch(build_model, max_trials=2, seed=0, directory=tmp_path)).results_summary(1, lines.append)
-    assert lines[:4] == ["Results summary", f"Results in {tmp_path / 'untitled_project'}", "Showing 1 best trials",
-                         'Objective(name="val_loss", direction="min")']
+    assert lines[:4] == [
+        "Results summary",
+        f"Results in {tmp_path / 'untitled_project'}",
+        "Showing 1 best trials",
+        'Objective(name="val_loss", direction="min")',
+    ]
     assert lines[5].startswith("Trial ") and lines[-1].startswith("Score: ")
 
 
 def test_backups_let_a_trial_resume(tmp_path):
-    tuner = search(RandomSearch(build_model, max_trials=2, seed=5, directory=tmp_path, project_name="b",
-                                backup_freq="epoch"))
+    tuner = search(
+        RandomSearch(build_model, max_trials=2, seed=5, directory=tmp_path, project_name="b", backup_freq="epoch")
+    )
     plain = search(RandomSearch(build_model, max_trials=2, seed=5, directory=tmp_path, project_name="p"))
     assert table(tuner) == table(plain)  # a backup changes nothing in the results
     assert not any(name.startswith("backup") for name in os.listdir(tmp_path / "b" / "trial_0000"))
@@ -297,12 +319,15 @@ def test_a_hypermodel_workers_cannot_receive(tmp_path):
         search(tuner)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"max_trials": 0}, "max_trials must be a positive int"),
-    ({"executions_per_trial": 1.5}, "executions_per_trial must be a positive int"),
-    ({"n_jobs": 0}, "n_jobs must be a positive int"),
-    ({"project_name": ""}, "project_name must be a non-empty folder name"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"max_trials": 0}, "max_trials must be a positive int"),
+        ({"executions_per_trial": 1.5}, "executions_per_trial must be a positive int"),
+        ({"n_jobs": 0}, "n_jobs must be a positive int"),
+        ({"project_name": ""}, "project_name must be a non-empty folder name"),
+    ],
+)
 def test_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         RandomSearch(build_model, directory=tmp_path, **kwargs)
@@ -328,6 +353,7 @@ def test_a_resumed_trial_keeps_its_blas_thread_count(tmp_path):
     trial_dir = tmp_path / "untitled_project" / "trial_0000"
     trial_dir.mkdir()
     (trial_dir / "trial.json").write_text(json.dumps({"trial_id": 0, "status": "RUNNING", "blas_threads": 1}))
-    tuner = search(RandomSearch(build_model, max_trials=2, seed=0, directory=tmp_path, threads_per_trial=2,
-                                backup_freq="epoch"))
+    tuner = search(
+        RandomSearch(build_model, max_trials=2, seed=0, directory=tmp_path, threads_per_trial=2, backup_freq="epoch")
+    )
     assert [tuner._records[t]["blas_threads"] for t in (0, 1)] == [1, 2]

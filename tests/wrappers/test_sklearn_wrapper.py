@@ -36,17 +36,27 @@ def dynamic_model(X, y, loss, out_activation="softmax", layers=(10,)):
 QUIET = {"verbose": 0}
 # Float32 outputs can differ in the last bit with a row's position in OpenBLAS's blocks, and this check's
 # tolerance (rtol=1e-7) is below float32's epsilon (1.2e-7). Regressor and transformer pass it by chance.
-ORDER = {"check_methods_sample_order_invariance": "float32 results differ in the last bit with a row's position "
-                                                  "in a BLAS block (rtol 1e-7 < float32 epsilon)"}
+ORDER = {
+    "check_methods_sample_order_invariance": "float32 results differ in the last bit with a row's position "
+    "in a BLAS block (rtol 1e-7 < float32 epsilon)"
+}
 
 
 @parametrize_with_checks(
-    [SKLearnClassifier(dynamic_model, model_kwargs={"loss": "categorical_crossentropy", "layers": [20, 20, 20]},
-                       fit_kwargs={"epochs": 5, **QUIET}, random_state=0),
-     SKLearnRegressor(dynamic_model, model_kwargs={"loss": "mse", "out_activation": "linear"}, fit_kwargs=QUIET,
-                      random_state=0),
-     SKLearnTransformer(dynamic_model, model_kwargs={"loss": "mse", "out_activation": "linear"}, fit_kwargs=QUIET,
-                        random_state=0)],
+    [
+        SKLearnClassifier(
+            dynamic_model,
+            model_kwargs={"loss": "categorical_crossentropy", "layers": [20, 20, 20]},
+            fit_kwargs={"epochs": 5, **QUIET},
+            random_state=0,
+        ),
+        SKLearnRegressor(
+            dynamic_model, model_kwargs={"loss": "mse", "out_activation": "linear"}, fit_kwargs=QUIET, random_state=0
+        ),
+        SKLearnTransformer(
+            dynamic_model, model_kwargs={"loss": "mse", "out_activation": "linear"}, fit_kwargs=QUIET, random_state=0
+        ),
+    ],
     expected_failed_checks=lambda estimator: ORDER,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
@@ -60,8 +70,13 @@ def classification(n=120, s=0):
 
 
 def classifier(random_state=1, **kwargs):
-    return SKLearnClassifier(dynamic_model, model_kwargs={"loss": "categorical_crossentropy", "layers": [16]},
-                             fit_kwargs={"epochs": 30, "batch_size": 16, **QUIET}, random_state=random_state, **kwargs)
+    return SKLearnClassifier(
+        dynamic_model,
+        model_kwargs={"loss": "categorical_crossentropy", "layers": [16]},
+        fit_kwargs={"epochs": 30, "batch_size": 16, **QUIET},
+        random_state=random_state,
+        **kwargs,
+    )
 
 
 def test_pipeline_learns_string_labels():
@@ -76,16 +91,26 @@ def test_pipeline_learns_string_labels():
 
 def test_grid_search_and_cross_val_score():
     X, y = classification()
-    grid = GridSearchCV(make_pipeline(StandardScaler(), classifier()),
-                        {"sklearnclassifier__model_kwargs": [{"loss": "categorical_crossentropy", "layers": [2]},
-                                                             {"loss": "categorical_crossentropy", "layers": [16]}]},
-                        cv=2).fit(X, y)
+    grid = GridSearchCV(
+        make_pipeline(StandardScaler(), classifier()),
+        {
+            "sklearnclassifier__model_kwargs": [
+                {"loss": "categorical_crossentropy", "layers": [2]},
+                {"loss": "categorical_crossentropy", "layers": [16]},
+            ]
+        },
+        cv=2,
+    ).fit(X, y)
     assert grid.best_params_["sklearnclassifier__model_kwargs"]["layers"] in ([2], [16])
     r = np.random.default_rng(0)
     Xr = r.normal(size=(90, 4))
     yr = Xr @ [1.0, -2.0, 0.5, 0.0] + 0.1 * r.normal(size=90)
-    reg = SKLearnRegressor(dynamic_model, model_kwargs={"loss": "mse", "out_activation": "linear", "layers": [16]},
-                           fit_kwargs={"epochs": 60, "batch_size": 16, **QUIET}, random_state=0)
+    reg = SKLearnRegressor(
+        dynamic_model,
+        model_kwargs={"loss": "mse", "out_activation": "linear", "layers": [16]},
+        fit_kwargs={"epochs": 60, "batch_size": 16, **QUIET},
+        random_state=0,
+    )
     scores = cross_val_score(reg, Xr, yr, cv=3)
     assert scores.shape == (3,) and scores.mean() > 0.8
     binary = cross_val_score(make_pipeline(StandardScaler(), classifier()), X, y == "yes", cv=3, scoring="roc_auc")
@@ -126,7 +151,11 @@ def test_clone_keeps_every_argument_and_copies_a_model():
     twin = clone(est)
     params = twin.get_params()
     assert {k: params[k] for k in ("warm_start", "model_kwargs", "fit_kwargs", "random_state")} == {
-        "warm_start": True, "model_kwargs": {"a": 1}, "fit_kwargs": {"epochs": 3}, "random_state": 4}
+        "warm_start": True,
+        "model_kwargs": {"a": 1},
+        "fit_kwargs": {"epochs": 3},
+        "random_state": 4,
+    }
     assert params["model"] is not model and params["model"].get_config() == model.get_config()
     fitted = SKLearnRegressor(model, fit_kwargs=QUIET).fit(np.ones((8, 3)), np.ones(8))
     np.testing.assert_array_equal(copy.deepcopy(fitted).predict(np.ones((2, 3))), fitted.predict(np.ones((2, 3))))
