@@ -228,8 +228,10 @@ static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
         return NULL;
     }
     if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, P)) return NULL;
-    Py_BEGIN_ALLOW_THREADS ptc_optimizer_step(&o, PyArray_DATA(p), PyArray_DATA(g), P);
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    ptc_optimizer_step(&o, PyArray_DATA(p), PyArray_DATA(g), P);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 // schedule_value(kind, params, table, steps int64 (n,)) -> float64 (n,)

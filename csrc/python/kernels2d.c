@@ -156,9 +156,13 @@ static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
     }
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in), *wd = PyArray_DATA(w), *bd = b ? PyArray_DATA(b) : NULL;
-    Py_BEGIN_ALLOW_THREADS if (ref) ptc_conv2d_forward_ref(o, x, wd, bd, &s);
-    else ptc_conv2d_forward(o, x, wd, bd, &s, work);
-    Py_END_ALLOW_THREADS if (owned && ws_free(work, ws)) goto fail;
+    Py_BEGIN_ALLOW_THREADS
+    if (ref)
+        ptc_conv2d_forward_ref(o, x, wd, bd, &s);
+    else
+        ptc_conv2d_forward(o, x, wd, bd, &s, work);
+    Py_END_ALLOW_THREADS
+    if (owned && ws_free(work, ws)) goto fail;
     return out;
 fail:
     Py_XDECREF(out);
@@ -193,9 +197,13 @@ static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
     if (!ref && !work) return NULL;
     float *dip = di ? PyArray_DATA(di) : NULL, *dwp = PyArray_DATA(dw), *dbp = db ? PyArray_DATA(db) : NULL;
     const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *wp = PyArray_DATA(w);
-    Py_BEGIN_ALLOW_THREADS if (ref) ptc_conv2d_backward_ref(dip, dwp, dbp, gp, xp, wp, &s);
-    else ptc_conv2d_backward(dip, dwp, dbp, gp, xp, wp, &s, work);
-    Py_END_ALLOW_THREADS if (owned && ws_free(work, ws)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (ref)
+        ptc_conv2d_backward_ref(dip, dwp, dbp, gp, xp, wp, &s);
+    else
+        ptc_conv2d_backward(dip, dwp, dbp, gp, xp, wp, &s, work);
+    Py_END_ALLOW_THREADS
+    if (owned && ws_free(work, ws)) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -231,8 +239,10 @@ static PyObject *pool2d_forward(PyObject *args, int is_max) {
     if (!(out = PyArray_ZEROS(4, dims, NPY_FLOAT32, 0))) return NULL;
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in);
-    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_maxpool2d_forward : ptc_avgpool2d_forward)(o, x, &s);
-    Py_END_ALLOW_THREADS return out;
+    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_maxpool2d_forward : ptc_avgpool2d_forward)
+    (o, x, &s);
+    Py_END_ALLOW_THREADS
+    return out;
 }
 
 static PyObject *py_maxpool2d_forward(PyObject *mod, PyObject *args) {
@@ -265,9 +275,13 @@ static PyObject *pool2d_backward(PyObject *args, int is_max) {
     if (check_dims(g, 4, gd, "dout") || (in && check_dims(in, 4, xd, "inp"))) return NULL;
     float *d = PyArray_DATA(di);
     const float *gp = PyArray_DATA(g), *xp = in ? PyArray_DATA(in) : NULL;
-    Py_BEGIN_ALLOW_THREADS if (is_max) ptc_maxpool2d_backward(d, gp, xp, &s);
-    else ptc_avgpool2d_backward(d, gp, &s);
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max)
+        ptc_maxpool2d_backward(d, gp, xp, &s);
+    else
+        ptc_avgpool2d_backward(d, gp, &s);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_maxpool2d_backward(PyObject *mod, PyObject *args) {
@@ -288,8 +302,10 @@ static PyObject *global_pool_forward(PyObject *args, int is_max) {
     if (!(out = PyArray_ZEROS(2, dims, NPY_FLOAT32, 0))) return NULL;
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in);
-    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_global_maxpool_forward : ptc_global_avgpool_forward)(o, x, N, S, C);
-    Py_END_ALLOW_THREADS return out;
+    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_global_maxpool_forward : ptc_global_avgpool_forward)
+    (o, x, N, S, C);
+    Py_END_ALLOW_THREADS
+    return out;
 }
 
 static PyObject *py_global_avgpool_forward(PyObject *mod, PyObject *args) {
@@ -314,9 +330,13 @@ static PyObject *global_pool_backward(PyObject *args, int is_max) {
     if (check_dims(g, 2, gd, "dout") || (in && check_dims(in, 3, xd, "inp"))) return NULL;
     float *d = PyArray_DATA(di);
     const float *gp = PyArray_DATA(g), *xp = in ? PyArray_DATA(in) : NULL;
-    Py_BEGIN_ALLOW_THREADS if (is_max) ptc_global_maxpool_backward(d, gp, xp, N, S, C);
-    else ptc_global_avgpool_backward(d, gp, N, S, C);
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max)
+        ptc_global_maxpool_backward(d, gp, xp, N, S, C);
+    else
+        ptc_global_avgpool_backward(d, gp, N, S, C);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_global_avgpool_backward(PyObject *mod, PyObject *args) {
@@ -360,8 +380,10 @@ static PyObject *py_batchnorm_forward(PyObject *mod, PyObject *args) {
     float *o = PyArray_DATA((PyArrayObject *)out), *wk = PyArray_DATA((PyArrayObject *)work);
     const float *x = PyArray_DATA(in), *gp = gm ? PyArray_DATA(gm) : NULL, *bp = bt ? PyArray_DATA(bt) : NULL;
     float *mmp = mm ? PyArray_DATA(mm) : NULL, *mvp = mv ? PyArray_DATA(mv) : NULL;
-    Py_BEGIN_ALLOW_THREADS ptc_batchnorm_forward(o, x, gp, bp, mmp, mvp, R, C, momentum, epsilon, training, wk);
-    Py_END_ALLOW_THREADS return Py_BuildValue("NN", out, work);
+    Py_BEGIN_ALLOW_THREADS
+    ptc_batchnorm_forward(o, x, gp, bp, mmp, mvp, R, C, momentum, epsilon, training, wk);
+    Py_END_ALLOW_THREADS
+    return Py_BuildValue("NN", out, work);
 }
 
 // batchnorm_backward(dout (R, C), inp (R, C), gamma (C,) or None, work (2, C), training,
@@ -385,9 +407,10 @@ static PyObject *py_batchnorm_backward(PyObject *mod, PyObject *args) {
     float *dip = di ? PyArray_DATA(di) : NULL, *dgp = dg ? PyArray_DATA(dg) : NULL, *dbp = db ? PyArray_DATA(db) : NULL;
     const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *gmp = gm ? PyArray_DATA(gm) : NULL,
                 *wp = PyArray_DATA(wk);
-    Py_BEGIN_ALLOW_THREADS(training ? ptc_batchnorm_backward : ptc_batchnorm_backward_inference)(dip, dgp, dbp, gp, xp,
-                                                                                                 gmp, R, C, wp);
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS(training ? ptc_batchnorm_backward : ptc_batchnorm_backward_inference)
+    (dip, dgp, dbp, gp, xp, gmp, R, C, wp);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 // End of the Conv2D / pooling / batch normalization kernel bindings.
 

@@ -563,10 +563,11 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
     }
     self->busy = 1;
     self->plan.sample_weight = w;
-    Py_BEGIN_ALLOW_THREADS st =
-        ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size, (int64_t)b0,
-                       (int64_t)b1, &stop.token, stop_on_nonfinite, s, &done, &last_loss);
-    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size, (int64_t)b0,
+                        (int64_t)b1, &stop.token, stop_on_nonfinite, s, &done, &last_loss);
+    Py_END_ALLOW_THREADS
+    ptc_py_stop_end(&stop);
     self->plan.sample_weight = NULL;
     self->busy = 0;
     int stopped = st == PTC_STOPPED_NONFINITE;
@@ -603,10 +604,11 @@ static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
     }
     self->busy = 1;
     self->plan.sample_weight = w;
-    Py_BEGIN_ALLOW_THREADS st =
-        ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
-                          (int64_t)batch_size, &stop.token, PyArray_DATA((PyArrayObject *)sums));
-    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
+                           (int64_t)batch_size, &stop.token, PyArray_DATA((PyArrayObject *)sums));
+    Py_END_ALLOW_THREADS
+    ptc_py_stop_end(&stop);
     self->plan.sample_weight = NULL;
     self->busy = 0;
     if (ptc_py_raise_plan_status(st, &self->plan, "evaluate")) {
@@ -638,9 +640,11 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
         return NULL;
     }
     self->busy = 1;
-    Py_BEGIN_ALLOW_THREADS st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size,
-                                                 &stop.token, PyArray_DATA((PyArrayObject *)out));
-    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, &stop.token,
+                          PyArray_DATA((PyArrayObject *)out));
+    Py_END_ALLOW_THREADS
+    ptc_py_stop_end(&stop);
     self->busy = 0;
     if (ptc_py_raise_status(st, "predict")) {
         Py_DECREF(out);
