@@ -134,8 +134,8 @@ static int conv_shape_from(ptc_conv2d_shape *s, PyArrayObject *in, PyArrayObject
 // conv2d_forward(inp (N, H, W, C), weight (KH, KW, C, F), bias (F,) or None, strides, dilation, pads,
 //                out_hw, ref[, work]) -> out (N, OH, OW, F)
 static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
-    PyObject *io, *wo, *bo, *out = NULL, *wko = NULL;
-    PyArrayObject *b;
+    PyObject *io = NULL, *wo = NULL, *bo = NULL, *out = NULL, *wko = NULL;
+    PyArrayObject *b = NULL;
     ptc_conv2d_shape s;
     int ref, owned = 0;
     float *work = NULL;
@@ -172,8 +172,8 @@ fail:
 // conv2d_backward(dout (N, OH, OW, F), inp, weight, strides, dilation, pads, ref,
 //                 dinp (N, H, W, C) or None, dweight (KH, KW, C, F), dbias (F,) or None[, work]): accumulates
 static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
-    PyObject *go, *io, *wo, *dio, *dwo, *dbo, *wko = NULL;
-    PyArrayObject *di, *db;
+    PyObject *go = NULL, *io = NULL, *wo = NULL, *dio = NULL, *dwo = NULL, *dbo = NULL, *wko = NULL;
+    PyArrayObject *di = NULL, *db = NULL;
     ptc_conv2d_shape s;
     int ref, owned = 0;
     memset(&s, 0, sizeof(s));
@@ -226,7 +226,7 @@ static void pool_dims_from(ptc_pool2d_shape *s, PyArrayObject *in) {
 
 // maxpool2d_forward / avgpool2d_forward(inp (N, H, W, C), pool, strides, pads, out_hw) -> (N, OH, OW, C)
 static PyObject *pool2d_forward(PyObject *args, int is_max) {
-    PyObject *io, *out;
+    PyObject *io = NULL, *out = NULL;
     ptc_pool2d_shape s;
     memset(&s, 0, sizeof(s));
     if (!PyArg_ParseTuple(args, "O(LL)(LL)(LL)(LL)", &io, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &s.OH, &s.OW))
@@ -255,7 +255,7 @@ static PyObject *py_avgpool2d_forward(PyObject *mod, PyObject *args) {
 // maxpool2d_backward(dout (N, OH, OW, C), inp (N, H, W, C), pool, strides, pads, dinp): accumulates
 // avgpool2d_backward(dout, pool, strides, pads, dinp (N, H, W, C)): accumulates
 static PyObject *pool2d_backward(PyObject *args, int is_max) {
-    PyObject *go, *io = NULL, *dio;
+    PyObject *go = NULL, *io = NULL, *dio = NULL;
     PyArrayObject *in = NULL;
     ptc_pool2d_shape s;
     memset(&s, 0, sizeof(s));
@@ -293,7 +293,7 @@ static PyObject *py_avgpool2d_backward(PyObject *mod, PyObject *args) {
 
 // global_{avg,max}pool_forward(inp (N, S, C)) -> (N, C)
 static PyObject *global_pool_forward(PyObject *args, int is_max) {
-    PyObject *io, *out;
+    PyObject *io = NULL, *out = NULL;
     if (!PyArg_ParseTuple(args, "O", &io)) return NULL;
     PyArrayObject *in = ptc_py_check_array(io, NPY_FLOAT32, 3, 0, "inp");
     if (!in) return NULL;
@@ -317,7 +317,7 @@ static PyObject *py_global_maxpool_forward(PyObject *mod, PyObject *args) {
 
 // global_avgpool_backward(dout (N, C), dinp (N, S, C)); global_maxpool_backward(dout, inp, dinp): accumulate
 static PyObject *global_pool_backward(PyObject *args, int is_max) {
-    PyObject *go, *io = NULL, *dio;
+    PyObject *go = NULL, *io = NULL, *dio = NULL;
     PyArrayObject *in = NULL;
     int ok = is_max ? PyArg_ParseTuple(args, "OOO", &go, &io, &dio) : PyArg_ParseTuple(args, "OO", &go, &dio);
     if (!ok) return NULL;
@@ -349,8 +349,8 @@ static PyObject *py_global_maxpool_backward(PyObject *mod, PyObject *args) {
 // batchnorm_forward(inp (R, C), gamma, beta, moving_mean, moving_var (C,) or None, momentum, epsilon,
 //                   training) -> (out (R, C), work (2, C)); the moving statistics are updated in place
 static PyObject *py_batchnorm_forward(PyObject *mod, PyObject *args) {
-    PyObject *io, *gmo, *bto, *mmo, *mvo, *out = NULL, *work = NULL;
-    PyArrayObject *gm, *bt, *mm, *mv;
+    PyObject *io = NULL, *gmo = NULL, *bto = NULL, *mmo = NULL, *mvo = NULL, *out = NULL, *work = NULL;
+    PyArrayObject *gm = NULL, *bt = NULL, *mm = NULL, *mv = NULL;
     float momentum, epsilon;
     int training;
     if (!PyArg_ParseTuple(args, "OOOOOffp", &io, &gmo, &bto, &mmo, &mvo, &momentum, &epsilon, &training)) return NULL;
@@ -389,8 +389,8 @@ static PyObject *py_batchnorm_forward(PyObject *mod, PyObject *args) {
 // batchnorm_backward(dout (R, C), inp (R, C), gamma (C,) or None, work (2, C), training,
 //                    dinp (R, C) or None, dgamma (C,) or None, dbeta (C,) or None): accumulates
 static PyObject *py_batchnorm_backward(PyObject *mod, PyObject *args) {
-    PyObject *go, *io, *gmo, *wko, *dio, *dgo, *dbo;
-    PyArrayObject *gm, *di, *dg, *db;
+    PyObject *go = NULL, *io = NULL, *gmo = NULL, *wko = NULL, *dio = NULL, *dgo = NULL, *dbo = NULL;
+    PyArrayObject *gm = NULL, *di = NULL, *dg = NULL, *db = NULL;
     int training;
     if (!PyArg_ParseTuple(args, "OOOOpOOO", &go, &io, &gmo, &wko, &training, &dio, &dgo, &dbo)) return NULL;
     PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 2, 0, "dout");
