@@ -239,8 +239,11 @@ static PyObject *pool2d_forward(PyObject *args, int is_max) {
     if (!(out = PyArray_ZEROS(4, dims, NPY_FLOAT32, 0))) return NULL;
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in);
-    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_maxpool2d_forward : ptc_avgpool2d_forward)
-    (o, x, &s);
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max)
+        ptc_maxpool2d_forward(o, x, &s);
+    else
+        ptc_avgpool2d_forward(o, x, &s);
     Py_END_ALLOW_THREADS
     return out;
 }
@@ -250,6 +253,18 @@ static PyObject *py_maxpool2d_forward(PyObject *mod, PyObject *args) {
 }
 static PyObject *py_avgpool2d_forward(PyObject *mod, PyObject *args) {
     return pool2d_forward(args, 0);
+}
+
+// The arrays of a pooling backward: dout (g_ndim dims), inp (only for max pooling: argmax
+// needs it) and dinp (x_ndim dims, writeable). 0, or -1 with the exception set.
+static int pool_backward_arrays(PyObject *go, PyObject *io, PyObject *dio, int is_max, int g_ndim, int x_ndim,
+                                PyArrayObject **g, PyArrayObject **in, PyArrayObject **di) {
+    *in = NULL;
+    *di = NULL;
+    *g = ptc_py_check_array(go, NPY_FLOAT32, g_ndim, 0, "dout");
+    if (*g && is_max) *in = ptc_py_check_array(io, NPY_FLOAT32, x_ndim, 0, "inp");
+    if (*g && (*in || !is_max)) *di = ptc_py_check_array(dio, NPY_FLOAT32, x_ndim, 1, "dinp");
+    return *di ? 0 : -1;
 }
 
 // maxpool2d_backward(dout (N, OH, OW, C), inp (N, H, W, C), pool, strides, pads, dinp): accumulates
@@ -263,10 +278,8 @@ static PyObject *pool2d_backward(PyObject *args, int is_max) {
                  ? PyArg_ParseTuple(args, "OO(LL)(LL)(LL)O", &go, &io, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio)
                  : PyArg_ParseTuple(args, "O(LL)(LL)(LL)O", &go, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio);
     if (!ok) return NULL;
-    PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 4, 0, "dout");
-    if (g && is_max) in = ptc_py_check_array(io, NPY_FLOAT32, 4, 0, "inp");
-    PyArrayObject *di = g && (in || !is_max) ? ptc_py_check_array(dio, NPY_FLOAT32, 4, 1, "dinp") : NULL;
-    if (!di) return NULL;
+    PyArrayObject *g = NULL, *di = NULL;
+    if (pool_backward_arrays(go, io, dio, is_max, 4, 4, &g, &in, &di)) return NULL;
     pool_dims_from(&s, di);
     s.OH = PyArray_DIM(g, 1);
     s.OW = PyArray_DIM(g, 2);
@@ -302,8 +315,11 @@ static PyObject *global_pool_forward(PyObject *args, int is_max) {
     if (!(out = PyArray_ZEROS(2, dims, NPY_FLOAT32, 0))) return NULL;
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in);
-    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_global_maxpool_forward : ptc_global_avgpool_forward)
-    (o, x, N, S, C);
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max)
+        ptc_global_maxpool_forward(o, x, N, S, C);
+    else
+        ptc_global_avgpool_forward(o, x, N, S, C);
     Py_END_ALLOW_THREADS
     return out;
 }
@@ -321,10 +337,8 @@ static PyObject *global_pool_backward(PyObject *args, int is_max) {
     PyArrayObject *in = NULL;
     int ok = is_max ? PyArg_ParseTuple(args, "OOO", &go, &io, &dio) : PyArg_ParseTuple(args, "OO", &go, &dio);
     if (!ok) return NULL;
-    PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 2, 0, "dout");
-    if (g && is_max) in = ptc_py_check_array(io, NPY_FLOAT32, 3, 0, "inp");
-    PyArrayObject *di = g && (in || !is_max) ? ptc_py_check_array(dio, NPY_FLOAT32, 3, 1, "dinp") : NULL;
-    if (!di) return NULL;
+    PyArrayObject *g = NULL, *di = NULL;
+    if (pool_backward_arrays(go, io, dio, is_max, 2, 3, &g, &in, &di)) return NULL;
     int64_t N = PyArray_DIM(di, 0), S = PyArray_DIM(di, 1), C = PyArray_DIM(di, 2);
     int64_t gd[2] = {N, C}, xd[3] = {N, S, C};
     if (check_dims(g, 2, gd, "dout") || (in && check_dims(in, 3, xd, "inp"))) return NULL;
@@ -407,8 +421,11 @@ static PyObject *py_batchnorm_backward(PyObject *mod, PyObject *args) {
     float *dip = di ? PyArray_DATA(di) : NULL, *dgp = dg ? PyArray_DATA(dg) : NULL, *dbp = db ? PyArray_DATA(db) : NULL;
     const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *gmp = gm ? PyArray_DATA(gm) : NULL,
                 *wp = PyArray_DATA(wk);
-    Py_BEGIN_ALLOW_THREADS(training ? ptc_batchnorm_backward : ptc_batchnorm_backward_inference)
-    (dip, dgp, dbp, gp, xp, gmp, R, C, wp);
+    Py_BEGIN_ALLOW_THREADS
+    if (training)
+        ptc_batchnorm_backward(dip, dgp, dbp, gp, xp, gmp, R, C, wp);
+    else
+        ptc_batchnorm_backward_inference(dip, dgp, dbp, gp, xp, gmp, R, C, wp);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }

@@ -494,6 +494,14 @@ int ptc_py_check_weights(PyObject *wo, npy_intp n, const float **w) {
     return 0;
 }
 
+// 0 if batch_size fits the reserved workspaces, else -1 with a ValueError.
+static int check_batch_size(const PlanObject *self, long long batch_size) {
+    if (batch_size > 0 && batch_size <= self->plan.max_batch) return 0;
+    PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld", (long long)self->plan.max_batch,
+                 batch_size);
+    return -1;
+}
+
 // train(x, y, perm int64 (n,), batch_size, b0, b1, interruptible, stop_on_nonfinite=False,
 //       sample_weight=None, sums=None) -> (sums, batches_done, last_batch_loss, stopped_on_nonfinite)
 // With sums (float64 (n_sums,)), the pass adds into it in place: the same
@@ -517,11 +525,7 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "perm must have one index per sample");
         return NULL;
     }
-    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
-        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
-                     (long long)self->plan.max_batch, batch_size);
-        return NULL;
-    }
+    if (check_batch_size(self, batch_size)) return NULL;
     if (b0 < 0 || b1 < b0) {
         PyErr_Format(PyExc_ValueError, "batches must satisfy 0 <= b0 <= b1. Received: b0=%lld, b1=%lld", b0, b1);
         return NULL;
@@ -587,11 +591,7 @@ static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
         return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
     if (ptc_py_check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
-    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
-        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
-                     (long long)self->plan.max_batch, batch_size);
-        return NULL;
-    }
+    if (check_batch_size(self, batch_size)) return NULL;
     if (!(sums = new_sums(self))) return NULL;
     ptc_status st;
     ptc_py_stop stop;
@@ -621,11 +621,7 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     PyArrayObject *x = NULL;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "OLp", &xo, &batch_size, &interruptible)) return NULL;
     if (check_data(self, xo, NULL, &x, NULL)) return NULL;
-    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
-        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
-                     (long long)self->plan.max_batch, batch_size);
-        return NULL;
-    }
+    if (check_batch_size(self, batch_size)) return NULL;
     npy_intp dims[2] = {PyArray_DIM(x, 0), (npy_intp)self->plan.buf_size[self->plan.output_buf]};
     if (!(out = PyArray_EMPTY(2, dims, NPY_FLOAT32, 0))) return NULL;
     ptc_status st;
