@@ -14,7 +14,7 @@ import pytest
 
 import pytrainc
 from pytrainc import testing
-from pytrainc.datasets import _cache, boston_housing, california_housing
+from pytrainc.datasets import boston_housing, california_housing
 from pytrainc.utils import pad_sequences
 
 KERAS_DIGESTS = {
@@ -24,17 +24,9 @@ KERAS_DIGESTS = {
 FEATURES = {boston_housing: 13, california_housing: 8}
 
 
-class Offline:
-    def __call__(self, url, timeout=None):
-        raise OSError("no network in tests")
-
-
 @pytest.fixture(autouse=True)
-def cache(monkeypatch, tmp_path):
-    monkeypatch.setenv("PYTRAINC_DATA", str(tmp_path / "cache"))
-    monkeypatch.setattr(_cache, "urlopen", Offline())
-    (tmp_path / "cache").mkdir()
-    return tmp_path / "cache"
+def cache(data_cache):
+    return data_cache
 
 
 def install(monkeypatch, cache, module, n, **overrides):
