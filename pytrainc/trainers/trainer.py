@@ -152,10 +152,11 @@ class Trainer:
             plan.set_rngs(rngs)
             if loss_setup is not None:
                 plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
+                # Keras 3 counts the regularizers of trainable weights only (Layer.losses).
                 regs = [
                     (self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)
                     for v in self._variables()
-                    if v.regularizer is not None
+                    if v.regularizer is not None and v.trainable
                 ]
                 plan.set_regularizers(
                     np.array([r[:2] for r in regs], dtype=np.int64).reshape(-1, 2),
