@@ -81,7 +81,12 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        return ["loss"] + [m.name for m in (self._metrics or self._metric_specs)]
+        """Keras 3's names: `[]` before compile, `["loss"]`, and `"compile_metrics"` (the one
+        container Keras keeps every compiled metric in) when there are metrics. Each metric's own
+        name is in `[m.name for m in model.metrics]` and in `evaluate(..., return_dict=True)`."""
+        if not getattr(self, "compiled", False):
+            return []
+        return ["loss"] + (["compile_metrics"] if (self._metrics or self._metric_specs) else [])
 
     @property
     def metrics(self):
