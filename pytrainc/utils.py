@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from pytrainc import _C
+from pytrainc._model_visualization import model_to_dot, plot_model  # noqa: F401 (keras.utils names)
 
 # The process-wide xoshiro256** state (4 uint64 words) shared by initializers,
 # shuffling and dropout. The C core advances it in place.
