@@ -115,14 +115,16 @@ PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t
         case PTC_ACT_LOG_SOFTMAX:
             log_softmax_rows(out, inp, N, D);
             break;
-        case PTC_ACT_RELU6:
-            for (int64_t i = 0; i < n; i++) out[i] = fminf(fmaxf(inp[i], 0.0f), 6.0f);
+        case PTC_ACT_RELU6:  // comparisons, not fminf/fmaxf: NaN stays NaN, as torch
+            for (int64_t i = 0; i < n; i++)
+                out[i] = ptc_select(inp[i] < 0.0f, 0.0f, ptc_select(inp[i] > 6.0f, 6.0f, inp[i]));
             break;
         case PTC_ACT_MISH:  // x tanh(softplus(x))
             for (int64_t i = 0; i < n; i++) out[i] = inp[i] * tanhf(softplusf(inp[i]));
             break;
         case PTC_ACT_HARD_TANH:
-            for (int64_t i = 0; i < n; i++) out[i] = fminf(fmaxf(inp[i], -1.0f), 1.0f);
+            for (int64_t i = 0; i < n; i++)
+                out[i] = ptc_select(inp[i] < -1.0f, -1.0f, ptc_select(inp[i] > 1.0f, 1.0f, inp[i]));
             break;
         case PTC_ACT_LOG_SIGMOID:  // -softplus(-x)
             for (int64_t i = 0; i < n; i++) out[i] = -softplusf(-inp[i]);
@@ -148,13 +150,13 @@ PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t
                 out[i] = ptc_select(x <= -1.0f, 0.0f, ptc_select(x >= 1.0f, x, q));
             }
             break;
-        case PTC_ACT_HARD_SHRINK:  // x where |x| > threshold, else 0
-            for (int64_t i = 0; i < n; i++) out[i] = ptc_select(fabsf(inp[i]) > alpha, inp[i], 0.0f);
+        case PTC_ACT_HARD_SHRINK:  // x where |x| > threshold, else 0 (NaN stays NaN, as torch)
+            for (int64_t i = 0; i < n; i++) out[i] = ptc_select((inp[i] >= -alpha) & (inp[i] <= alpha), 0.0f, inp[i]);
             break;
         case PTC_ACT_SOFT_SHRINK:  // x -+ threshold beyond +-threshold, else 0
             for (int64_t i = 0; i < n; i++) {
                 const float x = inp[i];
-                out[i] = ptc_select(x > alpha, x - alpha, ptc_select(x < -alpha, x + alpha, 0.0f));
+                out[i] = ptc_select((x >= -alpha) & (x <= alpha), 0.0f, x - copysignf(alpha, x));  // NaN stays NaN
             }
             break;
     }
@@ -259,8 +261,8 @@ PTC_KERNEL(, ptc_act_backward,
                 for (int64_t d = 0; d < D; d++) dx[d] += dy[d] - expf(y[d]) * (float)sum;
             }
             break;
-        case PTC_ACT_RELU6:  // slope 1 strictly inside (0, 6), as torch's hardtanh-style clamps
-            for (int64_t i = 0; i < n; i++) dinp[i] += ptc_select((inp[i] > 0.0f) & (inp[i] < 6.0f), dout[i], 0.0f);
+        case PTC_ACT_RELU6:  // slope 1 strictly inside (0, 6), with torch's mask: a NaN input passes g
+            for (int64_t i = 0; i < n; i++) dinp[i] += ptc_select((inp[i] <= 0.0f) | (inp[i] >= 6.0f), 0.0f, dout[i]);
             break;
         case PTC_ACT_MISH:  // tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)
             for (int64_t i = 0; i < n; i++) {
@@ -269,7 +271,7 @@ PTC_KERNEL(, ptc_act_backward,
             }
             break;
         case PTC_ACT_HARD_TANH:
-            for (int64_t i = 0; i < n; i++) dinp[i] += ptc_select((inp[i] > -1.0f) & (inp[i] < 1.0f), dout[i], 0.0f);
+            for (int64_t i = 0; i < n; i++) dinp[i] += ptc_select((inp[i] <= -1.0f) | (inp[i] >= 1.0f), 0.0f, dout[i]);
             break;
         case PTC_ACT_LOG_SIGMOID:  // sigmoid(-x)
             for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * sigmoidf(-inp[i]);
@@ -286,13 +288,13 @@ PTC_KERNEL(, ptc_act_backward,
         case PTC_ACT_CELU:  // e^(x / alpha) = y / alpha + 1 below 0
             for (int64_t i = 0; i < n; i++) {
                 const float g = dout[i];
-                dinp[i] += ptc_select(inp[i] > 0.0f, g, g * (out[i] / alpha + 1.0f));
+                dinp[i] += ptc_select(inp[i] <= 0.0f, g * (out[i] / alpha + 1.0f), g);
             }
             break;
-        case PTC_ACT_HARD_SILU:  // 0 below -3, 1 above 3, (2x + 3) / 6 between
+        case PTC_ACT_HARD_SILU:  // 0 to -3, 1 from 3, (2x + 3) / 6 between: torch's boundaries
             for (int64_t i = 0; i < n; i++) {
                 const float x = inp[i], g = dout[i];
-                dinp[i] += ptc_select(x < -3.0f, 0.0f, ptc_select(x > 3.0f, g, g * (2.0f * x + 3.0f) / 6.0f));
+                dinp[i] += ptc_select(x <= -3.0f, 0.0f, ptc_select(x < 3.0f, g * (2.0f * x + 3.0f) / 6.0f, g));
             }
             break;
         case PTC_ACT_SQUAREPLUS:  // (1 + x / sqrt(x^2 + b)) / 2
@@ -309,7 +311,8 @@ PTC_KERNEL(, ptc_act_backward,
             break;
         case PTC_ACT_HARD_SHRINK:
         case PTC_ACT_SOFT_SHRINK:
-            for (int64_t i = 0; i < n; i++) dinp[i] += ptc_select(fabsf(inp[i]) > alpha, dout[i], 0.0f);
+            for (int64_t i = 0; i < n; i++)
+                dinp[i] += ptc_select((inp[i] >= -alpha) & (inp[i] <= alpha), 0.0f, dout[i]);
             break;
     }
 }

@@ -45,3 +45,32 @@ def test_the_new_names_are_keras_names():
         "exponential",
     ):
         assert callable(keras.activations.get(name)) and name in activations._KINDS
+
+
+EDGES = np.array([[np.nan, np.inf, -np.inf, 0.5, -0.5, 6, 0, -1, 1, 3, -3, 2.0]], np.float32)
+TORCH = {
+    "relu6": "relu6",
+    "hard_tanh": "hardtanh",
+    "hard_silu": "hardswish",
+    "hard_shrink": "hardshrink",
+    "soft_shrink": "softshrink",
+    "celu": "celu",
+    "log_sigmoid": "logsigmoid",
+    "tanh_shrink": "tanhshrink",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH))
+def test_kernels_at_kinks_nan_and_inf_equal_torch(name):
+    """Values and gradients where the piecewise kinds switch, and at NaN and +-inf: torch's rules."""
+    import torch
+    import torch.nn.functional as F
+
+    kind, alpha = activations.kind_and_alpha(name)
+    y = pytrainc._C.act_forward(kind, EDGES, alpha)
+    g = pytrainc._C.act_backward(kind, np.ones_like(EDGES), EDGES, y, alpha)
+    t = torch.tensor(EDGES, requires_grad=True)
+    ty = getattr(F, TORCH[name])(t)
+    (tg,) = torch.autograd.grad(ty.sum(), t)
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-6, atol=1e-7, equal_nan=True)
+    np.testing.assert_allclose(g, tg.numpy(), rtol=1e-6, atol=1e-7, equal_nan=True)
