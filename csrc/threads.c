@@ -20,10 +20,13 @@
 #define PTC_SETCSR(v) ((void)(v))
 #endif
 
-// A worker spins this many pauses (a few tens of microseconds) for the next
+// A worker spins this many pauses (some tens of microseconds) for the next
 // region before it sleeps: regions come every few microseconds during a step,
-// and a futex wake-up costs more than that.
-#define PTC_SPIN 20000
+// and a futex wake-up costs more than that. Longer spins lose on a loaded
+// machine, where the spinning thread takes a core another thread needs: W3 at
+// batch 32 took 36-44 ms per step with 2,000 against 105-111 ms with 20,000
+// (load average 9-15 on 2 cores, issue 15's A/B).
+#define PTC_SPIN 2000
 
 typedef struct {
     ptc_range_fn fn;
