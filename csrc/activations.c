@@ -4,6 +4,7 @@
 #include "isa.h"
 #include "ptc.h"
 #include "ops.h"
+#include "threads.h"
 
 // Subtracting the row max keeps exp() from overflowing; the result is unchanged.
 static float row_max(const float *x, int64_t D) {
@@ -327,11 +328,39 @@ ptc_status ptc_op_activation_check(const ptc_plan *p, const ptc_op *op, int64_t 
     return PTC_OK;
 }
 
+// Rows split over the pool (threads.h): every kernel works row by row, so the parts
+// give the same floats as one call.
+typedef struct {
+    int kind;
+    float *out, *dinp;
+    const float *inp, *dout, *y;
+    int64_t D;
+    float alpha;
+} act_job;
+
+static void act_forward_part(void *ctx, int64_t lo, int64_t hi, int part) {
+    const act_job *a = ctx;
+    ptc_act_forward(a->kind, a->out + lo * a->D, a->inp + lo * a->D, hi - lo, a->D, a->alpha);
+}
+
+static void act_backward_part(void *ctx, int64_t lo, int64_t hi, int part) {
+    const act_job *a = ctx;
+    const int64_t o = lo * a->D;
+    ptc_act_backward(a->kind, a->dinp + o, a->dout + o, a->inp + o, a->y + o, hi - lo, a->D, a->alpha);
+}
+
+// Work of n floats: ReLU-like kinds are one compare each, the others call libm.
+static int64_t act_work(int kind, int64_t n) {
+    return kind == PTC_ACT_RELU || kind == PTC_ACT_LINEAR || kind == PTC_ACT_LEAKY_RELU ? n : 8 * n;
+}
+
 void ptc_op_activation_forward(ptc_plan *p, int i, int64_t N, int training) {
     const ptc_op *op = &p->ops[i];
     const int64_t D = op->iarg[PTC_ACTIVATION_WIDTH], n = N * ptc_op_out_size(p, op);
-    ptc_act_forward((int)op->iarg[PTC_ACTIVATION_KIND], ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), n / D, D,
-                    (float)op->farg[PTC_ACTIVATION_ALPHA]);
+    act_job a = {
+        (int)op->iarg[PTC_ACTIVATION_KIND],   ptc_plan_act(p, op->out), NULL, ptc_plan_act(p, op->in[0]), NULL, NULL, D,
+        (float)op->farg[PTC_ACTIVATION_ALPHA]};
+    ptc_parallel_for(n / D, 1, act_work(a.kind, n), act_forward_part, &a);
 }
 
 void ptc_op_activation_backward(ptc_plan *p, int i, int64_t N) {
@@ -339,8 +368,15 @@ void ptc_op_activation_backward(ptc_plan *p, int i, int64_t N) {
     float *din = ptc_op_din(p, op, 0);
     if (!din) return;
     const int64_t D = op->iarg[PTC_ACTIVATION_WIDTH], n = N * ptc_op_out_size(p, op);
-    ptc_act_backward((int)op->iarg[PTC_ACTIVATION_KIND], din, ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]),
-                     ptc_plan_act(p, op->out), n / D, D, (float)op->farg[PTC_ACTIVATION_ALPHA]);
+    act_job a = {(int)op->iarg[PTC_ACTIVATION_KIND],
+                 NULL,
+                 din,
+                 ptc_plan_act(p, op->in[0]),
+                 ptc_plan_dact(p, op->out),
+                 ptc_plan_act(p, op->out),
+                 D,
+                 (float)op->farg[PTC_ACTIVATION_ALPHA]};
+    ptc_parallel_for(n / D, 1, 3 * act_work(a.kind, n), act_backward_part, &a);
 }
 
 PTC_OP_NO_SCRATCH(activation)

@@ -17,7 +17,17 @@
 void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                     int ldb, float beta, float *C, int ldc);
 
-// Threads of the BLAS thread pool (process-wide, shared by every caller).
+// Products of at least 2^18 multiply-adds are split over pytrainc's thread pool
+// (threads.h) in a fixed partition per thread count: along M or N (each element
+// of C computed as one call would), or along K for small M and N (partial sums
+// added in part order, so results differ from one thread's in rounding only).
+
+// Once at load: sizes pytrainc's pool from OpenBLAS's thread count and makes
+// OpenBLAS single-threaded (its idle threads would spin on the pool's cores).
+void ptc_blas_init(void);
+
+// Threads of pytrainc's pool (process-wide, shared by every caller; threads.h),
+// which runs both the split sgemm calls and the kernels outside BLAS.
 void ptc_blas_set_num_threads(int n);
 int ptc_blas_get_num_threads(void);
 

@@ -20,6 +20,7 @@
 #include "isa.h"
 #include "kernels2d.h"
 #include "ops.h"
+#include "threads.h"
 
 // a * b without overflow into *r; 0 if it would overflow (a, b >= 0).
 static int mul_ok(int64_t a, int64_t b, int64_t *r) {
@@ -227,6 +228,30 @@ PTC_KERNEL(static, col2im, (float *dinp, const float *dcol, int64_t nb, const pt
     }
 }
 
+// im2col and col2im split by sample over the pool (threads.h): samples own disjoint
+// rows of col and of dinp, so any split gives the same floats.
+typedef struct {
+    float *dst;
+    const float *src;
+    const ptc_conv2d_shape *s;
+    int backward;
+} col_job;
+
+static void col_part(void *ctx, int64_t lo, int64_t hi, int part) {
+    const col_job *c = ctx;
+    const int64_t col_rows = c->s->OH * c->s->OW * (c->s->KH * c->s->KW * c->s->C + 1),
+                  img = c->s->H * c->s->W * c->s->C;
+    if (c->backward)
+        col2im(c->dst + lo * img, c->src + lo * col_rows, hi - lo, c->s);
+    else
+        im2col(c->dst + lo * col_rows, c->src + lo * img, hi - lo, c->s);
+}
+
+static void cols_parallel(float *dst, const float *src, int64_t nb, const ptc_conv2d_shape *s, int backward) {
+    col_job c = {dst, src, s, backward};
+    ptc_parallel_for(nb, 1, nb * s->OH * s->OW * (s->KH * s->KW * s->C + 1), col_part, &c);
+}
+
 // acc (F,) += the sum of the rows of x (rows, F); the pointwise path's bias gradient.
 PTC_KERNEL(static, sum_rows, (float *acc_out, const float *x, int64_t rows, int64_t F), (acc_out, x, rows, F)) {
     float acc[64];  // local: acc_out could alias x as far as the compiler knows
@@ -272,7 +297,7 @@ void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const
     }
     for (int64_t n0 = 0; n0 < s->N; n0 += chunk) {
         const int64_t nb = s->N - n0 < chunk ? s->N - n0 : chunk, rows = nb * P;
-        im2col(work, inp + n0 * HWC, nb, s);
+        cols_parallel(work, inp + n0 * HWC, nb, s, 0);
         ptc_blas_sgemm(0, 0, (int)rows, (int)F, (int)kk, 1.0f, work, (int)LD, wmat, (int)F, 0.0f, out + n0 * P * F,
                        (int)F);
     }
@@ -302,12 +327,12 @@ void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
     for (int64_t n0 = 0; n0 < s->N; n0 += chunk) {
         const int64_t nb = s->N - n0 < chunk ? s->N - n0 : chunk, rows = nb * P;
         const float *g = dout + n0 * P * F;  // (rows, F)
-        im2col(work, inp + n0 * HWC, nb, s);
+        cols_parallel(work, inp + n0 * HWC, nb, s, 0);
         ptc_blas_sgemm(1, 0, (int)LD, (int)F, (int)rows, 1.0f, work, (int)LD, g, (int)F, n0 == 0 ? 0.0f : 1.0f, dwb,
                        (int)F);
         if (dinp && K > 0) {
             ptc_blas_sgemm(0, 1, (int)rows, (int)K, (int)F, 1.0f, g, (int)F, weight, (int)F, 0.0f, work, (int)LD);
-            col2im(dinp + n0 * HWC, work, nb, s);
+            cols_parallel(dinp + n0 * HWC, work, nb, s, 1);
         }
     }
     for (int64_t i = 0; i < K * F; i++) dweight[i] += dwb[i];

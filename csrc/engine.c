@@ -10,6 +10,7 @@
 
 #include "fpenv.h"
 #include "ops.h"
+#include "threads.h"
 
 static int add_ok(int64_t a, int64_t b, int64_t *r) {
     if (a < 0 || b < 0 || a > INT64_MAX - b) return 0;
@@ -304,7 +305,7 @@ static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
 
 static void zero_dacts(ptc_plan *p, int64_t N) {
     for (int b = 0; b < p->n_bufs; b++)
-        if (b != p->input_buf) memset(ptc_plan_dact(p, b), 0, (size_t)(N * p->buf_size[b]) * sizeof(float));
+        if (b != p->input_buf) ptc_parallel_zero(ptc_plan_dact(p, b), N * p->buf_size[b]);
 }
 
 static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,
@@ -322,7 +323,7 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
         gather(p, x, y, perm + start, N);
         forward(p, N, 1);
         zero_dacts(p, N);
-        memset(p->grads, 0, (size_t)p->n_params * sizeof(float));
+        ptc_parallel_zero(p->grads, p->n_params);
         const double before = sums[0];
         st = loss_and_metrics(p, N, ptc_plan_dact(p, p->loss_buf), sums);
         if (st != PTC_OK) return st;

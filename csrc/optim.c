@@ -8,6 +8,7 @@
 
 #include "isa.h"
 #include "ptc.h"
+#include "threads.h"
 
 // Per-step constants shared by every variable of one step.
 typedef struct {
@@ -209,6 +210,28 @@ PTC_KERNEL(static, update_variable,
     }
 }
 
+// One variable's update split over the pool (threads.h): elementwise, so any split
+// gives the same floats.
+typedef struct {
+    const ptc_optimizer *o;
+    const opt_coefs *k;
+    float *w;
+    const float *g;
+    int64_t off;
+    float s;
+} update_job;
+
+static void update_part(void *ctx, int64_t lo, int64_t hi, int part) {
+    const update_job *u = ctx;
+    update_variable(u->o, u->k, u->w + lo, u->g + lo, u->off + lo, hi - lo, u->s);
+}
+
+static void update_parallel(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
+                            int64_t n, float s) {
+    update_job u = {o, k, w, g, off, s};
+    ptc_parallel_for(n, 16, 4 * n, update_part, &u);  // w, g and up to two moments per float
+}
+
 void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
     if (opt->kind < PTC_OPT_SGD || opt->kind > PTC_OPT_NADAM) return;
     const double lr = opt->schedule.kind == PTC_SCHED_CONSTANT ? opt->learning_rate
@@ -219,7 +242,7 @@ void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, i
         for (int64_t j = 0; j < opt->n_slices; j++) {
             const int64_t off = opt->slices[2 * j], n = opt->slices[2 * j + 1];
             const float s = norm_scale(sqrt(sum_squares(grads + off, n)), opt->clipnorm, 0);
-            update_variable(opt, &k, params + off, grads + off, off, n, s);
+            update_parallel(opt, &k, params + off, grads + off, off, n, s);
         }
     } else {
         float s = 1.0f;
@@ -227,7 +250,7 @@ void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, i
             s = norm_scale(sqrt(sum_squares(grads, P)), opt->clipnorm, 0);
         else if (opt->global_clipnorm > 0.0)
             s = norm_scale(sqrt(sum_squares(grads, P)), opt->global_clipnorm, 1);
-        update_variable(opt, &k, params, grads, 0, P, s);
+        update_parallel(opt, &k, params, grads, 0, P, s);
     }
     *opt->iterations += 1;
 }

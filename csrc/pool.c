@@ -11,6 +11,7 @@
 #include "isa.h"
 #include "kernels2d.h"
 #include "ops.h"
+#include "threads.h"
 
 #define PTC_POOL_CBLOCK 64  // channels handled at once by the argmax scans (stack arrays)
 
@@ -313,10 +314,45 @@ static ptc_status pool2d_check(const ptc_plan *p, const ptc_op *op, int64_t need
 
 typedef void (*pool_fwd)(float *out, const float *inp, const ptc_pool2d_shape *s);
 
+// The pooling kernels split by sample over the pool (threads.h): samples own
+// disjoint rows of out and dinp, so any split gives the same floats.
+typedef struct {
+    pool_fwd fwd;
+    int max;  // backward: 1 max, 0 average
+    float *out;
+    const float *inp, *dout;
+    ptc_pool2d_shape s;
+} pool_job;
+
+static void pool_part(void *ctx, int64_t lo, int64_t hi, int part) {
+    const pool_job *j = ctx;
+    ptc_pool2d_shape s = j->s;
+    s.N = hi - lo;
+    const int64_t in = lo * s.H * s.W * s.C, out = lo * s.OH * s.OW * s.C;
+    if (j->fwd)
+        j->fwd(j->out + out, j->inp + in, &s);
+    else if (j->max)
+        ptc_maxpool2d_backward(j->out + in, j->dout + out, j->inp + in, &s);
+    else
+        ptc_avgpool2d_backward(j->out + in, j->dout + out, &s);
+}
+
+static void pool_run(pool_job *j, int64_t N) {
+    ptc_parallel_for(N, 1, N * j->s.H * j->s.W * j->s.C * (j->fwd ? 1 : 2), pool_part, j);
+}
+
 static void pool_forward(ptc_plan *p, int i, int64_t N, pool_fwd kernel) {
     const ptc_op *op = &p->ops[i];
-    ptc_pool2d_shape s = pool_shape(op, N);
-    kernel(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), &s);
+    pool_job j = {kernel, 0, ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]), NULL, pool_shape(op, N)};
+    pool_run(&j, N);
+}
+
+static void pool_backward(ptc_plan *p, int i, int64_t N, int max) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);
+    if (!din) return;
+    pool_job j = {NULL, max, din, ptc_plan_act(p, op->in[0]), ptc_plan_dact(p, op->out), pool_shape(op, N)};
+    pool_run(&j, N);
 }
 
 void ptc_op_maxpool2d_forward(ptc_plan *p, int i, int64_t N, int training) {
@@ -327,17 +363,11 @@ void ptc_op_avgpool2d_forward(ptc_plan *p, int i, int64_t N, int training) {
 }
 
 void ptc_op_maxpool2d_backward(ptc_plan *p, int i, int64_t N) {
-    const ptc_op *op = &p->ops[i];
-    float *din = ptc_op_din(p, op, 0);
-    ptc_pool2d_shape s = pool_shape(op, N);
-    if (din) ptc_maxpool2d_backward(din, ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]), &s);
+    pool_backward(p, i, N, 1);
 }
 
 void ptc_op_avgpool2d_backward(ptc_plan *p, int i, int64_t N) {
-    const ptc_op *op = &p->ops[i];
-    float *din = ptc_op_din(p, op, 0);
-    ptc_pool2d_shape s = pool_shape(op, N);
-    if (din) ptc_avgpool2d_backward(din, ptc_plan_dact(p, op->out), &s);
+    pool_backward(p, i, N, 0);
 }
 
 // ---------------------------------------------------------------------------

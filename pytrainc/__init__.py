@@ -58,7 +58,8 @@ def blas_info():
 
     Returns:
         A dict with "config" (the OpenBLAS build string: version, kernel, max
-        threads) and "num_threads" (threads it uses now).
+        threads) and "num_threads" (the threads pytrainc's pool uses now; see
+        `set_num_threads`).
     """
     config, num_threads = _C.blas_info()
     return {"config": config, "num_threads": int(num_threads)}
@@ -98,10 +99,17 @@ def build_info():
 
 
 def set_num_threads(n):
-    """Set the number of threads OpenBLAS uses for matmul (process-wide).
+    """Set the number of threads pytrainc uses (process-wide).
 
-    OpenBLAS uses at most the MAX_THREADS of its build (see `blas_info()`);
-    a larger n is capped there.
+    pytrainc runs one thread pool of its own (the calling thread included)
+    for matrix products, which it splits over the pool, and for the work
+    outside them (activations, optimizer steps, im2col, pooling). OpenBLAS
+    itself runs single-threaded, so that its idle threads never spin on the
+    pool's cores. The default is OpenBLAS's thread count at import
+    (`OPENBLAS_NUM_THREADS`, else the cores available). Small work stays on
+    one thread. Results are bitwise reproducible at a fixed thread count;
+    another count can change them in the last bits. At most 64 threads; a
+    larger n is capped there.
 
     Args:
         n: An int in [1, 2**31 - 1].

@@ -45,6 +45,7 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC PyInit__C(void) {
     PyObject *m = NULL;
     import_array();
+    ptc_blas_init();
     if (PyType_Ready(&ptc_py_PlanType) < 0) return NULL;
     if (!(m = PyModule_Create(&module_def))) return NULL;
     Py_INCREF(&ptc_py_PlanType);
