@@ -67,8 +67,8 @@ PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t
         case PTC_ACT_LINEAR:
             for (int64_t i = 0; i < n; i++) out[i] = inp[i];
             break;
-        case PTC_ACT_RELU:
-            for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        case PTC_ACT_RELU:  // NaN stays NaN (!(NaN <= 0)), as torch.relu and tf.nn.relu
+            for (int64_t i = 0; i < n; i++) out[i] = !(inp[i] <= 0.0f) ? inp[i] : 0.0f;
             break;
         case PTC_ACT_SIGMOID:
             for (int64_t i = 0; i < n; i++) out[i] = sigmoidf(inp[i]);
@@ -179,10 +179,10 @@ PTC_KERNEL(, ptc_act_backward,
         case PTC_ACT_LINEAR:
             for (int64_t i = 0; i < n; i++) dinp[i] += dout[i];
             break;
-        case PTC_ACT_RELU:  // derivative 0 at 0, as PyTorch and TensorFlow
+        case PTC_ACT_RELU:  // derivative 0 at 0, as PyTorch and TensorFlow; 1 at NaN, as torch
             for (int64_t i = 0; i < n; i++) {
                 const float g = dout[i];
-                dinp[i] += inp[i] > 0.0f ? g : 0.0f;
+                dinp[i] += !(inp[i] <= 0.0f) ? g : 0.0f;
             }
             break;
         case PTC_ACT_SIGMOID:

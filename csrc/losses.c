@@ -87,7 +87,9 @@ static double cce_row(float *dp, const float *p, const float *ys, int64_t cls, i
         float t = ys ? ys[d] : (d == cls ? 1.0f : 0.0f);
         float q = (float)(p[d] / s);
         float qc = clipf(q, lo, hi);
-        if (t != 0.0f) loss -= (double)t * log(qc);
+        // Keras sums t * log(q) over every class for dense targets, so a NaN q (an inf in p)
+        // makes the loss NaN even where t is 0; the sparse kind takes only the class's q.
+        if (ys || t != 0.0f) loss -= (double)t * log(qc);
         if (dp) {
             float dq = (q >= lo && q <= hi) ? -t / q : 0.0f;  // d loss / d q
             dp[d] = dq;

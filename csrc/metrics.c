@@ -5,17 +5,26 @@
 
 #include "ptc.h"
 
+// NaN sorts above every number, as in numpy.argmax and torch.argmax/topk (Keras's
+// ops on the torch backend): the first maximum, or the first NaN, wins.
+static inline int beats(float v, float best) {
+    return v > best || (v != v && best == best);
+}
+
 static int64_t argmax(const float *x, int64_t D) {
-    int64_t best = 0;  // first maximum wins, as numpy and Keras
+    int64_t best = 0;
     for (int64_t d = 1; d < D; d++)
-        if (x[d] > x[best]) best = d;
+        if (beats(x[d], x[best])) best = d;
     return best;
 }
 
 // tf.math.in_top_k: the target is in the top k unless k or more classes score strictly higher.
+// A NaN target score is never in the top k (TensorFlow, and Keras's torch in_top_k); a NaN
+// elsewhere scores higher than any number (torch.topk's order).
 static int in_top_k(const float *p, int64_t target, int64_t D, int64_t k) {
+    if (p[target] != p[target]) return 0;
     int64_t higher = 0;
-    for (int64_t d = 0; d < D; d++) higher += p[d] > p[target];
+    for (int64_t d = 0; d < D; d++) higher += beats(p[d], p[target]);
     return higher < k;
 }
 

@@ -1,4 +1,4 @@
-"""Plots of training histories with matplotlib (an optional dependency).
+"""Plots of training histories and of searches with matplotlib (an optional dependency).
 
 `plot_history` draws the training and validation curves that `fit()`
 recorded in its `History`, and marks two events pytrainc's callbacks log:
@@ -13,7 +13,7 @@ import collections.abc
 import math
 import os
 
-__all__ = ["plot_history"]
+__all__ = ["plot_history", "plot_tuner"]
 
 # Logged quantities that are settings rather than results: drawn as marks, and
 # as curves only when asked for by name.
@@ -31,7 +31,7 @@ def _import_matplotlib():
         from matplotlib.ticker import MaxNLocator
     except ImportError as exc:
         raise ImportError(
-            "plot_history draws with matplotlib, which is not installed. Install it with `pip install matplotlib`."
+            "pytrainc.plotting draws with matplotlib, which is not installed. Install it with `pip install matplotlib`."
         ) from exc
     return Figure, MaxNLocator
 
@@ -262,6 +262,81 @@ def plot_history(
 
     if title:
         figure.suptitle(title)
+    if path is None:
+        return figure
+    figure.savefig(os.fspath(path), dpi=dpi)
+    return None
+
+
+def plot_tuner(tuner, hyperparameter=None, path=None, figsize=None, dpi=100):
+    """Plots a search: the objective per trial, and its dependence on one hyperparameter.
+
+    The left panel shows each completed trial's score against its trial id and
+    the best score so far; the right one (when the search has a hyperparameter
+    that varies) the scores against `hyperparameter`'s values, on a log axis
+    for `sampling="log"`, one tick per value for a `Choice` or `Boolean`.
+
+    Args:
+        tuner: A `pytrainc.tuning` tuner, after (or during) `search`.
+        hyperparameter: Name of the hyperparameter of the right panel. Defaults
+            to `None`: the first one that is not `Fixed`.
+        path: Where to save the figure (format from the suffix). Defaults to
+            `None`: return the figure.
+        figsize: Matplotlib figure size in inches. Defaults to `None` (6 by 4
+            per panel).
+        dpi: Resolution of a saved figure. Defaults to `100`.
+
+    Returns:
+        The matplotlib `Figure` when `path` is `None`, else `None`.
+
+    Raises:
+        ValueError: if no trial has completed with a score, or
+            `hyperparameter` is not in the search space.
+        ImportError: if matplotlib is not installed.
+    """
+    from pytrainc.tuning.hyperparameters import Boolean, Choice, Fixed
+
+    Figure, MaxNLocator = _import_matplotlib()
+    rows = [r for r in tuner.trials_table() if r["status"] == "COMPLETED" and r.get("score") is not None]
+    if not rows:
+        raise ValueError("plot_tuner needs a completed trial with a score. Received: none (run search first)")
+    space = {hp.name: hp for hp in tuner._space(tuner._records) if not isinstance(hp, Fixed)}
+    if hyperparameter is not None and hyperparameter not in space:
+        raise ValueError(
+            f"plot_tuner: {hyperparameter!r} is not a hyperparameter of the search. Known: {sorted(space)}"
+        )
+    hp = space[hyperparameter] if hyperparameter is not None else next(iter(space.values()), None)
+    panels = 2 if hp is not None else 1
+    figure = Figure(figsize=figsize or (6 * panels, 4), layout="constrained")
+    axes = figure.subplots(1, panels, squeeze=False)[0]
+    objective = tuner.objective
+    better = min if objective.direction == "min" else max
+    ids, scores = [r["trial_id"] for r in rows], [r["score"] for r in rows]
+    best = [better(scores[: i + 1]) for i in range(len(scores))]
+    ax = axes[0]
+    ax.plot(ids, scores, "o", label="trial")
+    ax.step(ids, best, where="post", label=f"best so far ({objective.direction})")
+    ax.set_xlabel("Trial")
+    ax.set_ylabel(objective.name)
+    ax.set_title(f"{objective.name} per trial")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    if hp is not None:
+        ax = axes[1]
+        pairs = [(r[hp.name], r["score"]) for r in rows if r.get(hp.name) is not None]
+        if isinstance(hp, (Choice, Boolean)):
+            labels = list(hp.values) if isinstance(hp, Choice) else [False, True]
+            ax.plot([labels.index(v) for v, _ in pairs], [s for _, s in pairs], "o")
+            ax.set_xticks(range(len(labels)), [str(v) for v in labels])
+        else:
+            ax.plot([v for v, _ in pairs], [s for _, s in pairs], "o")
+            if getattr(hp, "sampling", None) == "log":
+                ax.set_xscale("log")
+        ax.set_xlabel(hp.name)
+        ax.set_ylabel(objective.name)
+        ax.set_title(f"{objective.name} against {hp.name}")
+        ax.grid(True, alpha=0.3)
     if path is None:
         return figure
     figure.savefig(os.fspath(path), dpi=dpi)

@@ -18,10 +18,11 @@ import pytrainc
 from pytrainc import callbacks, layers, models, optimizers
 
 SKIP = ("pytrainc.datasets",)
-# Modules of optional extras (`[tune]`, `[sklearn]`, `[onnx]`): left out when their library is absent.
+# Modules of optional extras (`[tune]`, `[ray]`, `[sklearn]`, `[onnx]`): left out when their library is absent.
 OPTIONAL = {
     "pytrainc.integrations.optuna": "optuna",
     "pytrainc.integrations.hyperopt": "hyperopt",
+    "pytrainc.integrations.ray": "ray",  # the `[ray]` extra, not in `[test]`
     "pytrainc.wrappers": "sklearn",
     "pytrainc.onnx": "onnxruntime",
     "pytrainc.models.model.Model.export": "onnx",

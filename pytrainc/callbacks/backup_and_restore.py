@@ -215,6 +215,10 @@ class BackupAndRestore(Callback):
         }
         os.makedirs(self.backup_dir, exist_ok=True)
         saving.write_safetensors(self._path, tensors, meta)
+        for cb in self._others():
+            hook = getattr(cb, "on_backup_saved", None)  # Keras callbacks have none
+            if hook is not None:
+                hook(self._path, epoch, batch)
 
     def _restore(self):
         path = self._path

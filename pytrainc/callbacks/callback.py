@@ -138,6 +138,23 @@ class Callback:
                 otherwise. Defaults to `None`.
         """
 
+    def on_backup_saved(self, path, epoch, batch):
+        """Called by `BackupAndRestore` right after it has written a backup.
+
+        The file at `path` holds everything `fit()` needs to resume at
+        (`epoch`, `batch`), the arguments of the `on_backup_point` that wrote
+        it; it is replaced by the next backup and removed when training ends
+        (unless `delete_checkpoint=False`), so copy it to keep it.
+        `pytrainc.integrations.ray.ReportCallback` sends it to Ray Tune as
+        the checkpoint of the epoch it reports. Does nothing by default.
+
+        Args:
+            path: str, the backup file.
+            epoch: Integer, the epoch training resumes at (0-based).
+            batch: Integer, the batches of `epoch` already done (0 after an
+                epoch's end).
+        """
+
     def resume_point(self):
         """Returns where `fit()` resumes an interrupted run, or `None`.
 

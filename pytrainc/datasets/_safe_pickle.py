@@ -35,12 +35,30 @@ Why this reader is safe:
   bytes objects that way under protocol 2 (so batches re-saved by
   `pickle.dump(d, f, protocol=2)` load too); it only encodes a str.
 
-Loading still needs memory for what the file holds; the archive's SHA-256 is
-checked against the pinned official digest before this reader sees it.
+Why it is bounded in memory and time (the archive's SHA-256 is checked against
+the pinned official digest before this reader sees it, but a reader must not
+depend on that):
+
+- At most `MAX_BYTES` (64 MiB; an official batch is 31 MB) are read, into memory.
+- Before anything is unpickled, `pickletools.genops` walks the opcodes without
+  building objects: at most `MAX_OPCODES` of them (2**19, walked in under a
+  second; an official batch has about 40,000, 90,000 once re-saved by Python 3),
+  and no memo index at or past `MAX_OPCODES`. CPython's unpickler
+  sizes its memo by the largest index, so 9 bytes (`PROTO 2, NONE, LONG_BINPUT
+  0x0fffffff, STOP`) would make it allocate 4 GB. A length prefix larger than the
+  data that follows it is refused here too, before the unpickler could allocate
+  a buffer of the declared length. Every container is built by opcodes, so none
+  can hold more than `MAX_OPCODES` items, and no value can be larger than the
+  bytes read.
+- The unpickler then reads from those bytes in memory; `_materialize` visits each
+  object once. So a batch costs at most a few times `MAX_BYTES` of memory and time
+  linear in its size.
 """
 
+import io
 import math
 import pickle
+import pickletools
 
 import numpy as np
 
@@ -52,6 +70,10 @@ _DTYPES = {"u1": np.dtype(np.uint8)}
 _BYTE_ORDERS = ("|", "<", ">", "=")
 # A CIFAR batch is a dict of flat values; this bounds nesting in `_materialize`.
 _MAX_DEPTH = 16
+# Bounds on one pickle (see the module docstring): its size, its opcodes, its memo indices.
+MAX_BYTES = 64 << 20
+MAX_OPCODES = 1 << 19
+_MEMO_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
 
 
 class _StandIn:
@@ -214,7 +236,11 @@ def load(fileobj, source):
             of a plain uint8 array.
     """
     try:
-        obj = _Unpickler(fileobj, encoding="bytes").load()
+        blob = fileobj.read(MAX_BYTES + 1)
+        if len(blob) > MAX_BYTES:
+            raise ValueError(f"Expected a pickle of at most {MAX_BYTES} bytes. Received a larger one")
+        _check_opcodes(blob)
+        obj = _Unpickler(io.BytesIO(blob), encoding="bytes").load()
         return _materialize(obj, 0, {})
     except ValueError as err:
         raise ValueError(f"Cannot load '{source}': {err}") from err
@@ -222,6 +248,22 @@ def load(fileobj, source):
         raise ValueError(
             f"Cannot load '{source}': the pickle is damaged or truncated ({type(err).__name__}: {err})"
         ) from err
+
+
+def _check_opcodes(blob):
+    """Walks the opcodes (building nothing) and refuses too many of them or a large memo index."""
+    ops = pickletools.genops(io.BytesIO(blob))
+    for count in range(1, MAX_OPCODES + 2):
+        try:
+            opcode, arg, _ = next(ops)
+        except StopIteration:
+            return
+        except Exception as err:  # a length past the end, a bad opcode, an overlong decimal, ...
+            raise ValueError(f"the pickle is damaged or truncated ({type(err).__name__}: {err})") from None
+        if count > MAX_OPCODES:
+            raise ValueError(f"Expected at most {MAX_OPCODES} pickle opcodes. Received more")
+        if opcode.name in _MEMO_PUTS and not 0 <= arg < MAX_OPCODES:
+            raise ValueError(f"Expected memo indices below {MAX_OPCODES}. Received {opcode.name} {arg}")
 
 
 def _materialize(obj, depth, done):

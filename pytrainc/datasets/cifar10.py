@@ -22,6 +22,12 @@ _TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 _TEST_BATCH = "test_batch"
 _NUM_CLASSES = 10
 _PIXELS = 3 * 32 * 32  # one row of "data": the red, then green, then blue 32x32 plane
+# Bounds on the archive, checked from each member's header before its data is read or skipped
+# (skipping a member of a .gz stream decompresses it): the official archive has 9 members and
+# 186 MB of them, the largest 31 MB. A batch itself is bounded by _safe_pickle.MAX_BYTES.
+_MAX_MEMBERS = 64
+_MAX_MEMBER_BYTES = 64 << 20
+_MAX_ARCHIVE_BYTES = 512 << 20
 # Reading a damaged .tar.gz raises any of these.
 _ARCHIVE_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
 
@@ -75,9 +81,17 @@ def _read_batches(path, names):
     """Reads the named batches of `cifar-10-batches-py/` in one pass over the archive."""
     wanted = {f"{_DIRNAME}/{name}": name for name in names}
     batches = {}
+    count = total = 0
     try:
         with tarfile.open(path, mode="r:gz") as archive:
             for member in archive:  # in archive order: a .gz stream cannot seek back cheaply
+                count, total = count + 1, total + member.size
+                if count > _MAX_MEMBERS or member.size > _MAX_MEMBER_BYTES or total > _MAX_ARCHIVE_BYTES:
+                    raise ValueError(
+                        f"Cannot load '{path}': expected at most {_MAX_MEMBERS} members of at most "
+                        f"{_MAX_MEMBER_BYTES} bytes each, {_MAX_ARCHIVE_BYTES} in all. Received member {count} "
+                        f"({member.name!r}, {member.size} bytes) with {total} bytes so far"
+                    )
                 name = wanted.get(member.name)
                 if name is None:
                     continue

@@ -1,4 +1,4 @@
-"""`BayesianOptimization`: a Gaussian process with expected improvement, in NumPy.
+"""`BayesianOptimization`: a Gaussian process with expected improvement, in NumPy, or Optuna's TPE.
 
 Why NumPy and not a library: the process sees at most a few hundred trials,
 so fitting it is one Cholesky factorization of an (n, n) matrix and choosing
@@ -7,14 +7,16 @@ Tuner uses scikit-learn's `GaussianProcessRegressor` and scikit-optimize is
 no longer maintained; either would add a dependency (scikit-learn and SciPy,
 tens of MB) that pytrainc does not otherwise need, and neither is seeded per
 trial as the trials here are. SciPy is not needed either: the normal CDF
-comes from `math.erf`.
+comes from `math.erf`. `sampler="tpe"` asks Optuna's `TPESampler` instead (a
+maintained implementation, when Optuna is installed: `pip install ".[tune]"`),
+told every earlier trial and seeded per trial the same way.
 """
 
 import math
 
 import numpy as np
 
-from pytrainc.tuning.hyperparameters import Fixed
+from pytrainc.tuning.hyperparameters import Boolean, Choice, Fixed
 from pytrainc.tuning.tuner import DONE, WAIT, Tuner
 
 __all__ = ["BayesianOptimization"]
@@ -72,6 +74,9 @@ class BayesianOptimization(Tuner):
         num_initial_points: Random trials before the process is used.
             Defaults to `None` (3 per hyperparameter of `build`, at least 3).
         alpha: Noise added to the kernel's diagonal. Defaults to `1e-4`.
+        sampler: `"gp"` (the Gaussian process) or `"tpe"` (Optuna's
+            `TPESampler`, told every earlier trial: a `Choice` or `Boolean` as
+            a categorical, a number by its [0, 1] position). Defaults to `"gp"`.
         **kwargs: The arguments of `Tuner`.
 
     Example:
@@ -87,7 +92,17 @@ class BayesianOptimization(Tuner):
     4
     """
 
-    def __init__(self, hypermodel, num_initial_points=None, alpha=1e-4, **kwargs):
+    def __init__(self, hypermodel, num_initial_points=None, alpha=1e-4, sampler="gp", **kwargs):
+        if sampler not in ("gp", "tpe"):
+            raise ValueError(f"sampler must be 'gp' or 'tpe'. Received: sampler={sampler!r}")
+        if sampler == "tpe":
+            try:
+                import optuna  # noqa: F401
+            except ImportError:
+                raise ImportError(
+                    "sampler='tpe' needs Optuna (pip install optuna, or pytrainc's [tune] extra)"
+                ) from None
+        self.sampler = sampler
         super().__init__(hypermodel, **kwargs)
         if self.max_trials is None:
             raise ValueError("BayesianOptimization needs max_trials (a positive int). Received: max_trials=None")
@@ -113,6 +128,8 @@ class BayesianOptimization(Tuner):
         ]
         if not space or len(done) < 2:
             return {"values": {}, "sampler": "random"}
+        if self.sampler == "tpe":
+            return {"values": self._propose_tpe(space, done, trial_id), "sampler": "random"}
         x = np.array(
             [[hp.to_unit(r["hyperparameters"]["values"].get(hp.name, hp.default)) for hp in space] for r in done]
         )
@@ -135,3 +152,38 @@ class BayesianOptimization(Tuner):
             sigma = np.sqrt(np.maximum(1.0 - (v * v).sum(0), 0.0))
             pick = candidates[int(np.argmax(expected_improvement(mu, sigma, y.min())))]
         return {"values": {hp.name: hp.from_unit(float(u)) for hp, u in zip(space, pick)}, "sampler": "random"}
+
+    def _propose_tpe(self, space, done, trial_id):
+        """Optuna's TPESampler, told every completed trial, asked for trial `trial_id`'s values."""
+        import optuna
+
+        categorical = (Choice, Boolean)
+        dists = {
+            hp.name: optuna.distributions.CategoricalDistribution(
+                hp.values if isinstance(hp, Choice) else [False, True]
+            )
+            if isinstance(hp, categorical)
+            else optuna.distributions.FloatDistribution(0.0, 1.0)
+            for hp in space
+        }
+        seed = int(np.random.default_rng([self.seed, trial_id, 0x7470]).integers(2**31))
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created" per trial
+        try:
+            study = optuna.create_study(
+                direction="minimize" if self.objective.direction == "min" else "maximize",
+                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=0),
+            )
+            for r in done:
+                values = r["hyperparameters"]["values"]
+                params = {}
+                for hp in space:
+                    v = values.get(hp.name, hp.default)
+                    params[hp.name] = v if isinstance(hp, categorical) else hp.to_unit(v)
+                study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=r["score"]))
+            asked = study.ask(dists).params
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+        return {
+            hp.name: asked[hp.name] if isinstance(hp, categorical) else hp.from_unit(asked[hp.name]) for hp in space
+        }

@@ -402,6 +402,19 @@ class Tuner:
             ) from None
         return pandas.DataFrame(self.trials_table())
 
+    def plot(self, hyperparameter=None, path=None, **kwargs):
+        """Plots the objective per trial and against one hyperparameter, with matplotlib.
+
+        A shortcut for `pytrainc.plotting.plot_tuner(self, ...)`; see there for
+        the arguments.
+
+        Returns:
+            The matplotlib `Figure` when `path` is `None`, else `None`.
+        """
+        from pytrainc import plotting
+
+        return plotting.plot_tuner(self, hyperparameter=hyperparameter, path=path, **kwargs)
+
     def results_summary(self, num_trials=10, print_fn=print):
         """Prints the best trials: their hyperparameters and scores, as Keras Tuner does.
 

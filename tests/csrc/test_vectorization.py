@@ -25,11 +25,11 @@ CSRC = ROOT / "csrc"
 # file: source text found on or inside each loop that must vectorize (every occurrence).
 LOOPS = {
     "activations.c": [
-        "out[i] = inp[i] > 0.0f ? inp[i] : 0.0f",  # relu
+        "out[i] = !(inp[i] <= 0.0f) ? inp[i] : 0.0f",  # relu (NaN stays NaN)
         "ptc_select(inp[i] > 0.0f, inp[i], alpha * inp[i])",  # leaky relu
         "out[i] = y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y)",  # hard sigmoid
         "out[i] = inp[i] / (1.0f + fabsf(inp[i]))",  # softsign
-        "dinp[i] += inp[i] > 0.0f ? g : 0.0f",  # relu backward
+        "dinp[i] += !(inp[i] <= 0.0f) ? g : 0.0f",  # relu backward
         "dinp[i] += dout[i] * out[i] * (1.0f - out[i])",  # sigmoid backward
         "dinp[i] += dout[i] * (1.0f - out[i] * out[i])",  # tanh backward
         "ptc_select(inp[i] > 0.0f, g, alpha * g)",  # leaky relu backward

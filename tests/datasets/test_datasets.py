@@ -553,8 +553,8 @@ def reduce_pickle(module, name, args_pickle=b")"):
 @pytest.mark.parametrize(
     "blob",
     [
-        reduce_pickle(b"builtins", b"eval", b"X\x06\x00\x00\x001 + 1\x85"),
-        reduce_pickle(b"__builtin__", b"eval", b"X\x06\x00\x00\x001 + 1\x85"),
+        reduce_pickle(b"builtins", b"eval", b"X\x05\x00\x00\x001 + 1\x85"),
+        reduce_pickle(b"__builtin__", b"eval", b"X\x05\x00\x00\x001 + 1\x85"),
         reduce_pickle(b"os", b"system", b"X\x04\x00\x00\x00true\x85"),
         reduce_pickle(b"numpy", b"load", b"X\x01\x00\x00\x00x\x85"),
         reduce_pickle(b"numpy.core.multiarray", b"scalar"),

@@ -181,6 +181,44 @@ def test_bayesian_optimization_closes_in_on_the_optimum(tmp_path):
     assert min(abs(x - 0.3) for x in xs[:4]) > min(abs(x - 0.3) for x in xs[4:])
 
 
+class QuadraticWithChoice(Quadratic):
+    def build(self, hp):
+        hp.Float("x", 0.0, 1.0)
+        hp.Choice("shift", [0.0, 0.5])
+        return None
+
+    def fit(self, hp, model, *args, **kwargs):
+        return {"score": -((hp["x"] - 0.3) ** 2) - hp["shift"]}
+
+
+def test_bayesian_optimization_with_optunas_tpe_closes_in_and_is_reproducible(tmp_path):
+    pytest.importorskip("optuna")
+
+    def run(name):
+        tuner = BayesianOptimization(
+            QuadraticWithChoice(),
+            objective=Objective("score", "max"),
+            max_trials=16,
+            num_initial_points=4,
+            sampler="tpe",
+            directory=tmp_path,
+            project_name=name,
+            seed=0,
+        )
+        tuner.search(verbose=0)
+        return tuner
+
+    a, b = run("a"), run("b")
+    rows = [{k: v for k, v in r.items() if k != "elapsed"} for r in a.trials_table()]
+    assert rows == [{k: v for k, v in r.items() if k != "elapsed"} for r in b.trials_table()]
+    best = a.get_best_hyperparameters()[0]
+    assert best["shift"] == 0.0 and abs(best["x"] - 0.3) < 0.1
+    later = rows[4:]
+    assert sum(r["shift"] == 0.0 for r in later) > len(later) / 2  # TPE prefers the better category
+    with pytest.raises(ValueError, match="sampler must be 'gp' or 'tpe'. Received: sampler='cma'"):
+        BayesianOptimization(Quadratic(), objective=Objective("score", "max"), max_trials=2, sampler="cma")
+
+
 def test_plain_if_conditionals_are_drawn_when_reached(tmp_path):
     def build(hp):
         model = Sequential([Input((8,))])

@@ -117,6 +117,36 @@ def test_grid_search_and_cross_val_score():
     assert binary.mean() > 0.8  # roc_auc reads the binary decision_function, one score per sample
 
 
+def test_randomized_and_successive_halving_searches():
+    """RandomizedSearchCV and HalvingRandomSearchCV (issue 14): the halving search fits its
+    candidates on growing sample budgets, refits the best on all of them, and is reproducible."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
+
+    X, y = classification(n=240)
+    space = {
+        "sklearnclassifier__model_kwargs": [
+            {"loss": "categorical_crossentropy", "layers": [units]} for units in (2, 4, 8, 16, 32)
+        ],
+        "sklearnclassifier__random_state": [0, 1, 2],
+    }
+    pipe = make_pipeline(StandardScaler(), classifier())
+    randomized = RandomizedSearchCV(pipe, space, n_iter=4, cv=2, random_state=0).fit(X, y)
+    assert len(randomized.cv_results_["params"]) == 4 and randomized.best_score_ > 0.6
+
+    def halving():
+        return HalvingRandomSearchCV(pipe, space, n_candidates=6, factor=2, min_resources=60, cv=2, random_state=0).fit(
+            X, y
+        )
+
+    a, b = halving(), halving()
+    assert list(a.n_resources_) == [60, 120, 240]  # the sample budget doubles each iteration
+    assert list(a.n_candidates_) == [6, 3, 2]
+    assert a.best_params_ == b.best_params_
+    np.testing.assert_array_equal(a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"])
+    assert a.best_score_ > 0.6 and a.score(X, y) > 0.6  # the refit best estimator predicts
+
+
 def test_seeded_fits_are_bitwise_equal_and_leave_the_global_generator():
     X, y = classification()
     before = utils.global_rng().copy()
