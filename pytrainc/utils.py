@@ -1,4 +1,4 @@
-"""Utilities: seeding and label encoding."""
+"""Utilities: seeding, label encoding and `PyDataset`/`Sequence` (keras.utils names)."""
 
 import contextlib
 import os
@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from pytrainc import _C
+from pytrainc.data.py_dataset import PyDataset, Sequence  # noqa: F401 (keras.utils names)
 
 # The process-wide xoshiro256** state (4 uint64 words) shared by initializers,
 # shuffling and dropout. The C core advances it in place.
