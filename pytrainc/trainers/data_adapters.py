@@ -221,22 +221,24 @@ _END = object()
 class Reader:
     """A thread reading and checking batches into a bounded queue.
 
-    `take()` returns every batch ready (waiting for one); `close()` stops the
-    thread between batches and joins it. The thread never reads ahead of its
-    epoch's generator, so a batch of the next epoch is never consumed here.
+    `take()` returns every batch ready (waiting for one); `release()` says the
+    engine is done with some of them; the bound counts batches queued or taken
+    and not released. `close()` stops the thread between batches and joins it.
+    The thread never reads ahead of its epoch's generator, so a batch of the
+    next epoch is never consumed here.
     """
 
     def __init__(self, batches, convert, first, start_index=1):
         self._batches, self._convert, self._index = batches, convert, start_index
         self._cond = threading.Condition()
         self._items = collections.deque([first])
-        self._bytes = first.nbytes
+        self._count, self._bytes = 1, first.nbytes  # queued or taken, not released
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="pytrainc-data", daemon=True)
         self._thread.start()
 
     def _full(self, nbytes):
-        return self._items and (len(self._items) >= _QUEUE_BATCHES or self._bytes + nbytes > _QUEUE_BYTES)
+        return self._count and (self._count >= _QUEUE_BATCHES or self._bytes + nbytes > _QUEUE_BYTES)
 
     def _run(self):
         end = _END
@@ -252,6 +254,7 @@ class Reader:
                     if self._stop:
                         return
                     self._items.append(item)
+                    self._count += 1
                     self._bytes += item.nbytes
                     self._cond.notify_all()
         except BaseException as exc:  # surfaces in the training thread, unchanged
@@ -266,9 +269,13 @@ class Reader:
                 self._cond.wait(0.05)  # short waits: Ctrl-C is seen between them
             items = list(self._items)
             self._items.clear()
-            self._bytes = 0
-            self._cond.notify_all()
         return items
+
+    def release(self, batches):
+        with self._cond:
+            self._count -= len(batches)
+            self._bytes -= sum(b.nbytes for b in batches)
+            self._cond.notify_all()
 
     def close(self):
         with self._cond:
@@ -364,6 +371,7 @@ def chunks(reader, staging, single=False):
             batches.append(item)
         for run in runs(batches, single):
             yield staging.chunk(run)
+            reader.release(run)
         if isinstance(end, _Failure):
             raise end.exc
         if end is _END:
