@@ -164,25 +164,30 @@ class BatchedTrainer:
         return self._logs(sums)
 
     def _evaluate_feed(self, feed):
-        """The engine's sums over one pass of batched data, or None when it yields no batch."""
+        """(the engine's sums, batches) over one pass of batched data, or (None, 0) when it yields no batch."""
         pending = self._feed_first(feed, targets=True)
         if pending is None:
-            return None
+            return None, 0
         plan_box = [self._ensure_plan(pending[1].n)]
         sums = np.zeros(plan_box[0].n_sums)
         interruptible = _interruptible()
+        batches = 0
         with contextlib.closing(self._feed_chunks(pending, plan_box)) as chunks:
             for chunk in chunks:
                 plan_box[0].evaluate(chunk.x, chunk.y, chunk.batch_size, interruptible, chunk.w, sums)
-        return sums
+                batches += chunk.count
+        return sums, batches
 
     def _predict_feed(self, feed):
-        """Outputs (n, output size) for every batch of batched data, in order."""
+        """(outputs (n, output size) for every batch of batched data in order, batches)."""
         pending = self._feed_first(feed, targets=False)
         if pending is None:
             raise ValueError("predict needs at least one batch. Received: x yielded no batch")
         plan_box = [self._ensure_plan(pending[1].n)]
         interruptible = _interruptible()
+        outs, batches = [], 0
         with contextlib.closing(self._feed_chunks(pending, plan_box)) as chunks:
-            outs = [plan_box[0].predict(c.x, c.batch_size, interruptible) for c in chunks]
-        return np.concatenate(outs) if len(outs) > 1 else outs[0]
+            for chunk in chunks:
+                outs.append(plan_box[0].predict(chunk.x, chunk.batch_size, interruptible))
+                batches += chunk.count
+        return (np.concatenate(outs) if len(outs) > 1 else outs[0]), batches

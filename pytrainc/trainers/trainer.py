@@ -455,7 +455,7 @@ class Trainer(BatchedTrainer):
                 logs = self._train_epoch(plan, xe, ye, we, perm, batch_size, cbs, epoch, start_batch, sums, epoch_rng)
             if val is not None and should_validate(epoch):
                 if isinstance(val, data_adapters.EpochFeed):
-                    vs = self._evaluate_feed(val)
+                    vs = self._evaluate_feed(val)[0]
                 else:
                     vb = _engine_batch(val_batch_size, val[0].shape[0])
                     vs = self._ensure_plan(vb).evaluate(val[0], val[1], vb, _interruptible(), val[2])
@@ -553,15 +553,16 @@ class Trainer(BatchedTrainer):
         """
         self._require_compiled("evaluate")
         batch_size = self._batch_size(batch_size)
-        self._verbose(verbose)
+        verbose = self._verbose(verbose)
         steps = data_adapters.check_steps(steps, "steps")
         if data_adapters.is_batched(x):
             data_adapters.refuse_arrays_args(x, y=y, sample_weight=sample_weight)
-            sums = self._evaluate_feed(data_adapters.EpochFeed(x, steps))
+            cbs = self._pass_callbacks(callbacks, verbose, None)
+            cbs.on_test_begin()
+            sums, batches = self._evaluate_feed(data_adapters.EpochFeed(x, steps))
             if sums is None:
                 raise ValueError("evaluate needs at least one batch. Received: x yielded no batch")
-            cbs = callbacks_module.CallbackList(callbacks, model=self)
-            cbs.on_test_begin()
+            cbs.params["steps"] = batches
             logs = self._logs(sums)
             cbs.on_test_end(logs)
             return self._format_logs(logs, return_dict)
@@ -572,11 +573,17 @@ class Trainer(BatchedTrainer):
             x32, y32, w32 = x32[:rows], y32[:rows], None if w32 is None else w32[:rows]
         batch_size = _engine_batch(batch_size, x32.shape[0])
         plan = self._ensure_plan(batch_size)
-        cbs = callbacks_module.CallbackList(callbacks, model=self)
+        cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_test_begin()
         logs = self._logs(plan.evaluate(x32, y32, batch_size, _interruptible(), w32))
         cbs.on_test_end(logs)
         return self._format_logs(logs, return_dict)
+
+    def _pass_callbacks(self, callbacks, verbose, steps):
+        """The callbacks of an evaluate or predict call, with Keras's progress line unless verbose=0."""
+        return callbacks_module.CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=steps
+        )
 
     def _format_logs(self, logs, return_dict):
         if return_dict:
@@ -618,12 +625,12 @@ class Trainer(BatchedTrainer):
         (4, 2)
         """
         batch_size = self._batch_size(batch_size)
-        self._verbose(verbose)
+        verbose = self._verbose(verbose)
         steps = data_adapters.check_steps(steps, "steps")
         if data_adapters.is_batched(x):
-            cbs = callbacks_module.CallbackList(callbacks, model=self)
+            cbs = self._pass_callbacks(callbacks, verbose, None)
             cbs.on_predict_begin()
-            out = self._predict_feed(data_adapters.EpochFeed(x, steps))
+            out, cbs.params["steps"] = self._predict_feed(data_adapters.EpochFeed(x, steps))
             cbs.on_predict_end()
             return out.reshape((out.shape[0],) + tuple(self._graph["output"].sample_shape))
         self._require_built("predict")
@@ -632,7 +639,7 @@ class Trainer(BatchedTrainer):
             x32 = x32[: steps * batch_size]
         batch_size = _engine_batch(batch_size, x32.shape[0])
         plan = self._ensure_plan(batch_size)
-        cbs = callbacks_module.CallbackList(callbacks, model=self)
+        cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_predict_begin()
         out = plan.predict(x32, batch_size, _interruptible())
         cbs.on_predict_end()
