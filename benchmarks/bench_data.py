@@ -9,6 +9,7 @@ interleaved, and the table shows median ms/step and speed relative to arrays
 
     python benchmarks/bench_data.py            # 20,000 samples, batch 64 and 256, a minute or two
     python benchmarks/bench_data.py --quick    # 4,096 samples: a smoke test
+    python benchmarks/bench_data.py --threads 1  # one BLAS thread: steadier on a busy machine
 """
 
 import argparse
@@ -66,13 +67,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="OpenBLAS threads (default: its own)")
     args = parser.parse_args()
+    if args.threads:
+        pytrainc.set_num_threads(args.threads)
     n, epochs = (4096, 1) if args.quick else (20000, 2)
     r = np.random.default_rng(0)
     x = r.random((n, 784), dtype=np.float32)
     y = r.integers(0, 10, size=n).astype(np.float32)
     kinds = ("arrays", "pydataset", "generator")
-    print(f"load average {os.getloadavg()[0]:.2f}, {n} samples, {epochs} epoch(s), {args.repeats} repeats")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}, {n} samples, {epochs} epoch(s), {args.repeats} repeats, "
+        f"{pytrainc.blas_info()['num_threads']} BLAS thread(s)"
+    )
     print(f"{'batch':>6} {'input':>10} {'ms/step':>9} {'vs arrays':>10}")
     for batch in (64, 256):
         reference = run("arrays", x, y, batch, epochs)[1].get_weights()

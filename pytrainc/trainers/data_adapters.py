@@ -21,6 +21,8 @@ from pytrainc.data.py_dataset import PyDataset
 
 _QUEUE_BATCHES = 8
 _QUEUE_BYTES = 64 << 20
+_TAKE_BATCHES = _QUEUE_BATCHES // 2
+_TAKE_BYTES = _QUEUE_BYTES // 2
 _JOIN_SECONDS = 10.0
 
 RAN_OUT = (
@@ -264,11 +266,19 @@ class Reader:
             self._cond.notify_all()
 
     def take(self):
+        """The batches ready, waiting for one; at most half the queue's bound, so that the
+        thread reads the next batches while the engine trains on these."""
         with self._cond:
             while not self._items:
                 self._cond.wait(0.05)  # short waits: Ctrl-C is seen between them
-            items = list(self._items)
-            self._items.clear()
+            items, count, nbytes = [], 0, 0
+            while self._items:
+                item = self._items[0]
+                size = getattr(item, "nbytes", 0)
+                if items and isinstance(item, Batch) and (count >= _TAKE_BATCHES or nbytes + size > _TAKE_BYTES):
+                    break
+                items.append(self._items.popleft())
+                count, nbytes = count + 1, nbytes + size
         return items
 
     def release(self, batches):
