@@ -19,6 +19,7 @@ from pytrainc import _C
 from pytrainc import (
     activations,
     callbacks,
+    data,
     datasets,
     h5,
     initializers,
@@ -133,6 +134,7 @@ __all__ = [
     "blas_info",
     "build_info",
     "callbacks",
+    "data",
     "datasets",
     "initializers",
     "keras",

@@ -562,6 +562,12 @@ def nhwc(t):
 # Stand-ins
 
 
+# Keras 3's end-of-epoch lines (verbose=1 and verbose=2) as regular expressions of the step
+# count (for example KERAS_LINE_1 % "4/4"); the times vary, the layout does not.
+KERAS_LINE_1 = r"%s ━{20} \d+s \d+(?:s|ms|us)/step"
+KERAS_LINE_2 = r"%s - \d+s - \d+(?:s|ms|us)/step"
+
+
 class TTY(io.StringIO):
     """A terminal stand-in: an in-memory text stream that says it is a tty.
 

@@ -1,4 +1,4 @@
-"""Utilities: seeding and label encoding."""
+"""Utilities: seeding, label encoding and `PyDataset`/`Sequence` (keras.utils names)."""
 
 import contextlib
 import os
@@ -9,6 +9,7 @@ import numpy as np
 
 from pytrainc import _C
 from pytrainc._model_visualization import model_to_dot, plot_model  # noqa: F401 (keras.utils names)
+from pytrainc.data.py_dataset import PyDataset, Sequence  # noqa: F401 (keras.utils names)
 
 # The process-wide xoshiro256** state (4 uint64 words) shared by initializers,
 # shuffling and dropout. The C core advances it in place.

@@ -479,6 +479,20 @@ static PyObject *new_sums(const PlanObject *self) {
     return PyArray_ZEROS(1, &n, NPY_FLOAT64, 0);
 }
 
+// The sums a pass adds into: the caller's float64 (n_sums,) array (a new
+// reference) when given, else new zeros.
+static PyObject *caller_sums(const PlanObject *self, PyObject *so) {
+    if (!so || so == Py_None) return new_sums(self);
+    PyArrayObject *sa = ptc_py_check_array(so, NPY_FLOAT64, 1, 1, "sums");
+    if (!sa) return NULL;
+    if (PyArray_DIM(sa, 0) != (npy_intp)self->plan.n_sums) {
+        PyErr_Format(PyExc_ValueError, "sums must hold %lld values", (long long)self->plan.n_sums);
+        return NULL;
+    }
+    Py_INCREF(so);
+    return so;
+}
+
 // Sample weights for one pass: None, or float32 (n,) finite and >= 0.
 int ptc_py_check_weights(PyObject *wo, npy_intp n, const float **w) {
     *w = NULL;
@@ -545,18 +559,7 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
         PyErr_SetString(PyExc_RuntimeError, "Plan has no optimizer: call set_optimizer first");
         return NULL;
     }
-    if (so && so != Py_None) {
-        PyArrayObject *sa = ptc_py_check_array(so, NPY_FLOAT64, 1, 1, "sums");
-        if (!sa) return NULL;
-        if (PyArray_DIM(sa, 0) != (npy_intp)self->plan.n_sums) {
-            PyErr_Format(PyExc_ValueError, "sums must hold %lld values", (long long)self->plan.n_sums);
-            return NULL;
-        }
-        Py_INCREF(so);
-        sums = so;
-    } else if (!(sums = new_sums(self))) {
-        return NULL;
-    }
+    if (!(sums = caller_sums(self, so))) return NULL;
     double *s = PyArray_DATA((PyArrayObject *)sums);
     int64_t done = 0;
     ptc_status st;
@@ -580,19 +583,21 @@ cleanup:
     return result;
 }
 
-// evaluate(x, y, batch_size, interruptible, sample_weight=None) -> sums
+// evaluate(x, y, batch_size, interruptible, sample_weight=None, sums=None) -> sums
+// With sums, the pass adds into it in place, as train's: batches fed in chunks
+// give the same sums as one call over their concatenation.
 static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
-    PyObject *xo = NULL, *yo = NULL, *sums = NULL, *wo = NULL, *result = NULL;
+    PyObject *xo = NULL, *yo = NULL, *sums = NULL, *wo = NULL, *so = NULL, *result = NULL;
     long long batch_size;
     int interruptible;
     const float *w = NULL;
     PyArrayObject *x = NULL, *y = NULL;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOLp|O", &xo, &yo, &batch_size, &interruptible, &wo))
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOLp|OO", &xo, &yo, &batch_size, &interruptible, &wo, &so))
         return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
     if (ptc_py_check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
     if (check_batch_size(self, batch_size)) return NULL;
-    if (!(sums = new_sums(self))) return NULL;
+    if (!(sums = caller_sums(self, so))) return NULL;
     ptc_status st;
     ptc_py_stop stop;
     if (ptc_py_stop_begin(&stop, interruptible)) goto cleanup;

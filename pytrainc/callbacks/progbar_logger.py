@@ -23,6 +23,44 @@ def _format_logs(logs):
     return " - ".join(f"{key}: {_format_value(value)}" for key, value in (logs or {}).items())
 
 
+def _format_step_time(seconds):
+    """Keras's `Progbar._format_time` for one step: `5ms/step`, `120us/step`, `2s/step`."""
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
+
+
+def _count(done, target):
+    """Keras's step count: right-aligned to the target's digits, or `done/Unknown`."""
+    if not target:
+        return "%7d/Unknown" % done
+    return f"%{len(str(target))}d/%d" % (done, target)
+
+
+_BAR_WIDTH = 20  # Keras's Progbar width
+_DONE, _TODO = "━", "─"
+
+
+def _keras_line(done, target, elapsed, logs, verbose):
+    """The line Keras 3 prints at the end of an epoch (or of evaluate/predict).
+
+    verbose=1: `4/4 ━━━━━━━━━━━━━━━━━━━━ 0s 5ms/step - loss: 0.1234` (the bar
+    without Keras's colors: done steps thick, the rest thin); verbose=2:
+    `4/4 - 0s - 5ms/step - loss: 0.1234`.
+    """
+    step = _format_step_time(elapsed / done if done else 0.0)
+    metrics = (" - " + _format_logs(logs)) if logs else ""
+    if verbose == 2:
+        return f"{_count(done, target)} - {elapsed:.0f}s - {step}{metrics}"
+    bar = ""
+    if target:
+        filled = int(_BAR_WIDTH * min(done, target) / target)
+        bar = " " + _DONE * filled + _TODO * (_BAR_WIDTH - filled)
+    return f"{_count(done, target)}{bar} {elapsed:.0f}s {step}{metrics}"
+
+
 def _dynamic_display(stream):
     """Whether `stream` shows a bar redrawn in place: a terminal or a Jupyter kernel.
 
@@ -57,21 +95,34 @@ def _tqdm_bar():
         else:
 
             class _Bar(tqdm):
-                # tqdm joins its own `postfix` with ", "; a bar_format field of
-                # our own keeps Keras's " - key: value" layout.
+                # tqdm joins its own `postfix` with ", "; fields of our own keep
+                # Keras's layout: `3/10 ━━━━━━────── 1s 5ms/step - loss: 0.1234`.
                 metrics = ""
 
                 @property
                 def format_dict(self):
                     values = super().format_dict
-                    values["metrics"] = self.metrics
+                    n, total, elapsed = values["n"], values["total"], values["elapsed"]
+                    values["text_count"] = _count(n, total)
+                    values["text_rest"] = (
+                        f"{elapsed:.0f}s {_format_step_time(elapsed / n if n else 0.0)}" + self.metrics
+                    )
+                    # Never cut the metrics at the terminal's width: shorten the bar
+                    # (down to none) and let a line longer than that wrap.
+                    cols = values.get("ncols") or 80
+                    text = len(values["text_count"]) + len(values["text_rest"])
+                    width = min(_BAR_WIDTH, cols - text - 3) if total else 0
+                    values["bar_format"] = (
+                        "{text_count} {bar:%d} {text_rest}" % width if width >= 1 else "{text_count} {text_rest}"
+                    )
+                    values["ncols"] = None
                     return values
 
             _tqdm_bar_class = _Bar
     return _tqdm_bar_class or None
 
 
-_BAR_FORMAT = "{n_fmt}/{total_fmt} |{bar:20}| {elapsed}<{remaining}, {rate_fmt}{metrics}"
+_BAR_FORMAT = "{text_count} {bar:20} {text_rest}"
 
 
 class ProgbarLogger(Callback):
@@ -82,22 +133,23 @@ class ProgbarLogger(Callback):
     `params` (`set_params`); the number of steps is read again at every
     epoch, so `fit()` can update `params["steps"]` when the batch size changes.
 
-    With `verbose=1`, `fit()` prints `Epoch i/N` at the start of each epoch
-    (when `N > 1`). In a terminal or in Jupyter, a tqdm progress bar
-    (`tqdm.auto`) then shows the steps done, the elapsed time, the ETA, the
-    speed and the running loss and metrics, updated in place from
-    `on_train_progress` (and from `on_train_batch_end` when `fit()` runs
-    batch by batch); at the end of the epoch it stays on screen with the
-    epoch's metrics, validation included, for example
-    `32/32 |████████████████████| 00:01<00:00, 30.1step/s - loss: 0.1234`.
-    When the output is not a terminal (a file, a pipe, a captured stream) or
-    tqdm is not installed, it prints one plain line at the end of the epoch
-    instead: `32/32 - 1s - loss: 0.1234 - accuracy: 0.9500`.
+    With `verbose=1` or 2, `fit()` prints `Epoch i/N` at the start of each
+    epoch (when `N > 1`), as Keras 3. With `verbose=1` in a terminal or in
+    Jupyter, a tqdm progress bar (`tqdm.auto`) then shows Keras's layout, the
+    steps done, the elapsed time, the time per step and the running loss and
+    metrics, updated in place from `on_train_progress` (and from
+    `on_train_batch_end` when `fit()` runs batch by batch); at the end of the
+    epoch it stays on screen with the epoch's metrics, validation included:
+    `32/32 ━━━━━━━━━━━━━━━━━━━━ 1s 31ms/step - loss: 0.1234`. The bar gets
+    shorter (or goes) in a narrow terminal: the metrics are never cut. When
+    the output is not a terminal (a file, a pipe, a captured stream) or tqdm is
+    not installed, it prints that line once at the end of the epoch.
 
-    With `verbose=2`, it prints one line per epoch:
-    `Epoch i/N - 32/32 - 1s - loss: 0.1234 - ...`. Values are formatted as
-    in Keras: 4 decimals, scientific notation when the absolute value is at
-    most 1e-3.
+    With `verbose=2`, the epoch's line is Keras's
+    `32/32 - 1s - 31ms/step - loss: 0.1234 - ...`. Values are formatted as in
+    Keras: 4 decimals, scientific notation when the absolute value is at most
+    1e-3. `evaluate` and `predict` print the same line (without metrics for
+    `predict`).
 
     Messages that other callbacks print while a bar is on screen go through
     `tqdm.write`, so they appear above the bar instead of inside it.
@@ -111,8 +163,8 @@ class ProgbarLogger(Callback):
     >>> logger.set_params({"verbose": 1, "epochs": 2, "steps": 4})
     >>> logger.on_epoch_begin(0)
     Epoch 1/2
-    >>> logger.on_epoch_end(0, {"loss": 0.69314, "accuracy": 0.0001})
-    4/4 - 0s - loss: 0.6931 - accuracy: 1.0000e-04
+    >>> logger.on_epoch_end(0, {"loss": 0.69314, "accuracy": 0.0001})  # doctest: +ELLIPSIS
+    4/4 ━━━━━━━━━━━━━━━━━━━━ 0s ...s/step - loss: 0.6931 - accuracy: 1.0000e-04
     """
 
     _transient = {"_bar": None}
@@ -146,20 +198,12 @@ class ProgbarLogger(Callback):
         self.seen = 0
         self._start = time.time()
 
-    def _emit(self, logs, prefix=""):
+    def _emit(self, logs):
         if not self.verbose:
             return
         target = self.target if self.target else self.seen
-        parts = []
-        if prefix:
-            parts.append(prefix)
-        if target:
-            parts.append(f"{target}/{target}")
         start = self._start if self._start is not None else time.time()
-        parts.append(f"{time.time() - start:.0f}s")
-        if logs:
-            parts.append(_format_logs(logs))
-        _print(" - ".join(parts))
+        _print(_keras_line(target, target, time.time() - start, logs, self.verbose))
 
     # -- the tqdm bar (verbose=1 on a terminal or in Jupyter)
 
@@ -172,6 +216,7 @@ class ProgbarLogger(Callback):
             total=self.target,
             file=sys.stdout,
             unit="step",
+            ascii=_TODO + _DONE,
             bar_format=_BAR_FORMAT,
             leave=True,
             dynamic_ncols=True,
@@ -211,7 +256,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._reset()
-        if self.verbose == 1 and self.epochs > 1:
+        if self.verbose and self.epochs > 1:
             _print(f"Epoch {epoch + 1}/{self.epochs}")
         if self.verbose == 1:
             self._open_bar()
@@ -222,10 +267,7 @@ class ProgbarLogger(Callback):
             self._advance_bar(self.seen or self.target or 0, logs, force=True)
             self._close_bar()
             return
-        prefix = ""
-        if self.verbose == 2 and self.epochs > 1:
-            prefix = f"Epoch {epoch + 1}/{self.epochs}"
-        self._emit(logs, prefix)
+        self._emit(logs)
 
     def on_train_progress(self, steps_done, logs=None):
         self.seen = steps_done

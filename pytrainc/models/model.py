@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from pytrainc import h5, saving, utils
+from pytrainc import h5, saving, summary_utils, utils
 from pytrainc import layers as layers_module
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
@@ -361,27 +361,23 @@ class Model(Trainer):
         return IncompatibleKeys(missing, unexpected)
 
     # -- description -------------------------------------------------------
-    def summary(self, print_fn=None):
-        """Print a table of layers, output shapes and parameter counts, as Keras."""
-        print_fn = print_fn or print
+    def summary(self, line_length=None, positions=None, print_fn=None):
+        """Print a table of layers, output shapes and parameter counts in Keras 3's layout
+        (with "Connected to" for a graph that is not a chain), then the totals with their sizes.
+
+        Args:
+            line_length: Width of the table. Defaults to Keras's (88, or 108 with
+                connections, at most the terminal's width - 4).
+            positions: Right edges of the columns as fractions of line_length. Defaults to Keras's.
+            print_fn: Function called with the whole text. Defaults to printing to stdout.
+        """
         self._require_built("summary")
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        for t in self._graph["order"]:
-            if t._inputs:
-                layer = t._layer
-                rows.append((f"{layer.name} ({type(layer).__name__})", str(t.shape), str(layer.count_params())))
-        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
-        line = "-" * sum(widths)
-        print_fn(f'Model: "{self.name}"')
-        print_fn(line)
-        for i, r in enumerate(rows):
-            print_fn("".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-            print_fn("=" * sum(widths) if i == 0 else line)
-        trainable = sum(v._value.size for v in self.trainable_weights)
-        total = self.count_params()
-        print_fn(f" Total params: {total}")
-        print_fn(f" Trainable params: {trainable}")
-        print_fn(f" Non-trainable params: {total - trainable}")
+        summary_utils.print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+
+    def __repr__(self):
+        # Keras 3's Layer.__repr__; a graph model built from inputs and outputs is Keras's "Functional".
+        kind = "Functional" if type(self) is Model else type(self).__name__
+        return f"<{kind} name={self.name}, built={self.built}>"
 
     # -- config and saving -------------------------------------------------
     def get_config(self):

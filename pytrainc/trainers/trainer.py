@@ -11,6 +11,7 @@ in `pytrainc/models/model.py`.
 import functools
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -20,6 +21,8 @@ from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
 from pytrainc._plan import PlanBuilder
+from pytrainc.trainers import data_adapters
+from pytrainc.trainers.batched import BatchedTrainer, _ArrayEpochs, _validation_schedule
 from pytrainc.trainers.data import (
     _as_array,
     _check_finite,
@@ -45,7 +48,7 @@ def _one_call_at_a_time(method):
     return locked
 
 
-class Trainer:
+class Trainer(BatchedTrainer):
     """compile/fit/evaluate/predict for a model whose graph `Model` defines."""
 
     # -- compile -----------------------------------------------------------
@@ -287,16 +290,26 @@ class Trainer:
         class_weight=None,
         sample_weight=None,
         initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
     ):
         """Train the model, as `keras.Model.fit`.
 
-        Each epoch runs in one C call (shuffle, batches, forward, backward,
-        optimizer step, loss and metrics); Python runs once per epoch, or per
-        batch only when a callback overrides a batch hook.
+        Each epoch of arrays runs in one C call (shuffle, batches, forward,
+        backward, optimizer step, loss and metrics); Python runs once per epoch,
+        or per batch only when a callback overrides a batch hook. Data in
+        batches (a generator or iterator, a `PyDataset`, a torch `DataLoader`, a
+        `pytrainc.data.Dataset`) is read by a background thread into a bounded
+        queue while the C engine trains on the batches already read.
 
         Args:
-            x: Inputs, an array (any numeric dtype and layout) or a list.
-            y: Targets: one-hot or integer class ids as the loss expects.
+            x: Inputs: an array (any numeric dtype and layout, a pandas
+                DataFrame, a torch tensor) or a list; or data in batches yielding
+                `(x, y)` or `(x, y, sample_weight)`, in their own order.
+            y: Targets: one-hot or integer class ids as the loss expects
+                (None when x yields batches).
             batch_size: Defaults to 32.
             epochs: Index of the last epoch. Defaults to 1.
             verbose: 'auto' (= 1), 0 silent, 1 or 2 one line per epoch. Defaults to 'auto'.
@@ -312,6 +325,15 @@ class Trainer:
                 class_weight's). The loss is sum(w * loss) / batch size, metrics
                 are weighted means, as in Keras.
             initial_epoch: Epoch at which to start. Defaults to 0.
+            steps_per_epoch: Batches per epoch, as Keras 3: the next epoch continues
+                where this one stopped, and an epoch also ends where a pass over data
+                of known length ends (with Keras's "ran out of data" warning).
+                Defaults to None: one pass over the data per epoch.
+            validation_steps: Batches per validation with validation data in
+                batches (continued from one validation to the next). Defaults to None.
+            validation_batch_size: Batch size for validation arrays. Defaults to batch_size.
+            validation_freq: Validate after every that many epochs (an int), or after
+                the (1-based) epochs listed. Defaults to 1.
 
         Returns:
             A `History` whose `.history` maps 'loss', metric names and their
@@ -332,10 +354,28 @@ class Trainer:
         _check_validation_split(validation_split)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise ValueError(f"shuffle must be True or False. Received: shuffle={shuffle!r}")
-        x32, y32 = self._prepare_xy(x, y)
-        w32 = _prepare_weights(sample_weight, class_weight, y32, x32.shape[0])
+        steps_per_epoch = data_adapters.check_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = data_adapters.check_steps(validation_steps, "validation_steps")
+        val_batch_size = batch_size if validation_batch_size is None else self._batch_size(validation_batch_size)
+        should_validate = _validation_schedule(validation_freq)
+        feed = pending = None
+        if data_adapters.is_batched(x):
+            data_adapters.refuse_arrays_args(
+                x, y=y, sample_weight=sample_weight, class_weight=class_weight, validation_split=validation_split
+            )
+            feed = data_adapters.EpochFeed(x, steps_per_epoch)
+            pending = self._feed_first(feed, targets=True)
+            if pending is None:
+                raise ValueError("fit needs at least one batch. Received: x yielded no batch")
+            # Only to size the plan below: the batches bring their own sizes.
+            x32, y32, w32 = pending[1].x, pending[1].y, None
+        else:
+            x32, y32 = self._prepare_xy(x, y)
+            w32 = _prepare_weights(sample_weight, class_weight, y32, x32.shape[0])
         val = None
-        if validation_data is not None:
+        if data_adapters.is_batched(validation_data):
+            val = data_adapters.EpochFeed(validation_data, validation_steps)
+        elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError(
                     "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight). "
@@ -371,8 +411,14 @@ class Trainer:
             model=self,
             verbose=verbose,
             epochs=int(epochs),
-            steps=-(-n // batch_size),
+            steps=feed.steps_per_epoch if feed is not None else (steps_per_epoch or -(-n // batch_size)),
         )
+        if cbs.backup_interval and (feed is not None or steps_per_epoch):
+            raise ValueError(
+                "Backups within an epoch (BackupAndRestore's save_freq as a number of batches) need arrays "
+                "without steps_per_epoch: the position in an iterator cannot be restored. Use save_freq='epoch'"
+            )
+        array_epoch = _ArrayEpochs(n, steps_per_epoch)
         self.stop_training = False
         rng = self._fit_shuffle_rng()  # the model's own: other models' draws never move it
         ordered = np.arange(n, dtype=np.int64)
@@ -382,6 +428,11 @@ class Trainer:
         start_epoch = int(initial_epoch) if resume is None else resume.epoch
         logs = {}
         for epoch in range(start_epoch, int(epochs)):
+            if feed is not None and pending is None:
+                pending = self._feed_first(feed, targets=True)
+                if pending is None:  # a one-shot iterator, exhausted
+                    warnings.warn(data_adapters.RAN_OUT, stacklevel=3)
+                    break
             mid_epoch = resume is not None and epoch == resume.epoch and resume.batch > 0
             if mid_epoch:
                 # The interrupted run already began this epoch (and its callbacks saw it):
@@ -391,21 +442,33 @@ class Trainer:
             else:
                 cbs.on_epoch_begin(epoch)
                 start_batch, sums = 0, None
-            # A callback (BatchSizeScheduler) may have changed the batch size.
-            # A batch larger than the data is one batch of all samples, as in Keras:
-            # the engine never reserves more rows than there are samples.
-            batch_size = _engine_batch(self._batch_size(self._train_batch_size), n)
-            plan = self._ensure_plan(batch_size)
-            cbs.params["steps"] = -(-n // batch_size)
-            if mid_epoch:
-                resume.check_epoch(cbs.params["steps"], plan.n_sums)
-            epoch_rng = rng.copy()
-            perm = _C.permutation(rng, n) if shuffle else ordered
-            logs = self._train_epoch(plan, x32, y32, w32, perm, batch_size, cbs, epoch, start_batch, sums, epoch_rng)
-            if val is not None:
-                vb = _engine_batch(batch_size, val[0].shape[0])
-                vs = self._ensure_plan(vb).evaluate(val[0], val[1], vb, _interruptible(), val[2])
-                logs.update({"val_" + k: v for k, v in self._logs(vs).items()})
+            if feed is not None:
+                logs = self._fit_feed_epoch(feed, pending, cbs)
+                pending = None
+            else:
+                # A callback (BatchSizeScheduler) may have changed the batch size.
+                # A batch larger than the data is one batch of all samples, as in Keras:
+                # the engine never reserves more rows than there are samples.
+                batch_size = _engine_batch(self._batch_size(self._train_batch_size), n)
+                plan = self._ensure_plan(batch_size)
+                cbs.params["steps"] = steps_per_epoch or -(-n // batch_size)
+                if mid_epoch:
+                    resume.check_epoch(cbs.params["steps"], plan.n_sums)
+                epoch_rng = rng.copy()
+                if array_epoch.starts_pass(batch_size):
+                    array_epoch.perm = _C.permutation(rng, n) if shuffle else ordered
+                xe, ye, we, perm = array_epoch.take(x32, y32, w32, ordered)
+                logs = self._train_epoch(plan, xe, ye, we, perm, batch_size, cbs, epoch, start_batch, sums, epoch_rng)
+            if val is not None and should_validate(epoch):
+                if isinstance(val, data_adapters.EpochFeed):
+                    vs = self._evaluate_feed(val)[0]
+                else:
+                    vb = _engine_batch(val_batch_size, val[0].shape[0])
+                    vs = self._ensure_plan(vb).evaluate(val[0], val[1], vb, _interruptible(), val[2])
+                if vs is None:
+                    warnings.warn(data_adapters.RAN_OUT, stacklevel=3)
+                else:
+                    logs.update({"val_" + k: v for k, v in self._logs(vs).items()})
             cbs.on_epoch_end(epoch, logs)
             cbs.on_backup_point(epoch + 1, 0)
             if self.stop_training:
@@ -473,9 +536,22 @@ class Trainer:
 
     @_one_call_at_a_time
     def evaluate(
-        self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False, callbacks=None
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        return_dict=False,
+        callbacks=None,
+        steps=None,
     ):
         """Loss and metrics on data, as `keras.Model.evaluate` (weighted by sample_weight when given).
+
+        Args:
+            x: Inputs as arrays, or data in batches yielding `(x, y)` or
+                `(x, y, sample_weight)` (see `fit`).
+            steps: Batches to evaluate; None: all of the data. Defaults to None.
 
         Returns:
             The loss (a float) when there are no metrics, else `[loss, *metrics]`;
@@ -483,16 +559,37 @@ class Trainer:
         """
         self._require_compiled("evaluate")
         batch_size = self._batch_size(batch_size)
-        self._verbose(verbose)
+        verbose = self._verbose(verbose)
+        steps = data_adapters.check_steps(steps, "steps")
+        if data_adapters.is_batched(x):
+            data_adapters.refuse_arrays_args(x, y=y, sample_weight=sample_weight)
+            cbs = self._pass_callbacks(callbacks, verbose, None)
+            cbs.on_test_begin()
+            sums, batches = self._evaluate_feed(data_adapters.EpochFeed(x, steps))
+            if sums is None:
+                raise ValueError("evaluate needs at least one batch. Received: x yielded no batch")
+            cbs.params["steps"] = batches
+            logs = self._logs(sums)
+            cbs.on_test_end(logs)
+            return self._format_logs(logs, return_dict)
         x32, y32 = self._prepare_xy(x, y)
+        w32 = _prepare_weights(sample_weight, None, y32, x32.shape[0])
+        if steps is not None:
+            rows = min(x32.shape[0], steps * batch_size)
+            x32, y32, w32 = x32[:rows], y32[:rows], None if w32 is None else w32[:rows]
         batch_size = _engine_batch(batch_size, x32.shape[0])
         plan = self._ensure_plan(batch_size)
-        cbs = callbacks_module.CallbackList(callbacks, model=self)
+        cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_test_begin()
-        w32 = _prepare_weights(sample_weight, None, y32, x32.shape[0])
         logs = self._logs(plan.evaluate(x32, y32, batch_size, _interruptible(), w32))
         cbs.on_test_end(logs)
         return self._format_logs(logs, return_dict)
+
+    def _pass_callbacks(self, callbacks, verbose, steps):
+        """The callbacks of an evaluate or predict call, with Keras's progress line unless verbose=0."""
+        return callbacks_module.CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=steps
+        )
 
     def _format_logs(self, logs, return_dict):
         if return_dict:
@@ -501,7 +598,7 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     @_one_call_at_a_time
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None, steps=None):
         """Outputs for inputs x, computed in C in batches, as `keras.Model.predict`.
 
         Threads: one model may be used from several threads. Its `fit`, `evaluate`
@@ -514,10 +611,12 @@ class Trainer:
         only a call made by the main thread.
 
         Args:
-            x: Inputs, an array (any numeric dtype and layout) or a list.
+            x: Inputs, an array (any numeric dtype and layout) or a list; or data
+                in batches yielding `x`, `(x,)` or `(x, y, ...)` (see `fit`).
             batch_size: Defaults to 32.
             verbose: 'auto', 0, 1 or 2 (no progress bar is shown). Defaults to 'auto'.
             callbacks: List of `pytrainc.callbacks.Callback`. Defaults to None.
+            steps: Batches to predict; None: all of the data. Defaults to None.
 
         Returns:
             A float32 array of shape `(len(x),) + output shape`.
@@ -531,13 +630,22 @@ class Trainer:
         >>> model.predict(np.zeros((4, 3)), verbose=0).shape
         (4, 2)
         """
-        self._require_built("predict")
         batch_size = self._batch_size(batch_size)
-        self._verbose(verbose)
+        verbose = self._verbose(verbose)
+        steps = data_adapters.check_steps(steps, "steps")
+        if data_adapters.is_batched(x):
+            cbs = self._pass_callbacks(callbacks, verbose, None)
+            cbs.on_predict_begin()
+            out, cbs.params["steps"] = self._predict_feed(data_adapters.EpochFeed(x, steps))
+            cbs.on_predict_end()
+            return out.reshape((out.shape[0],) + tuple(self._graph["output"].sample_shape))
+        self._require_built("predict")
         x32 = self._prepare_x(x)
+        if steps is not None:
+            x32 = x32[: steps * batch_size]
         batch_size = _engine_batch(batch_size, x32.shape[0])
         plan = self._ensure_plan(batch_size)
-        cbs = callbacks_module.CallbackList(callbacks, model=self)
+        cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_predict_begin()
         out = plan.predict(x32, batch_size, _interruptible())
         cbs.on_predict_end()

@@ -602,10 +602,11 @@ def test_summary_lists_layers_shapes_and_counts(capsys):
     model.summary(print_fn=lines.append)
     assert "\n".join(lines) + "\n" == text
     assert "my_model" in text
-    hidden = next(line for line in lines if line.startswith("hidden"))
-    out = next(line for line in lines if line.startswith("out"))
-    assert "Dense" in hidden and "(None, 10)" in hidden and hidden.split()[-1] == "90"
-    assert "Dense" in out and "(None, 1)" in out and out.split()[-1] == "11"
+    rows = text.splitlines()
+    hidden = next(line for line in rows if line.startswith("│ hidden"))
+    out = next(line for line in rows if line.startswith("│ out"))
+    assert "Dense" in hidden and "(None, 10)" in hidden and hidden.split()[-2] == "90"
+    assert "Dense" in out and "(None, 1)" in out and out.split()[-2] == "11"
     assert "Total params: 101" in text
     assert "Trainable params: 101" in text
     assert "Non-trainable params: 0" in text

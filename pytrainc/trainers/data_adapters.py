@@ -1,0 +1,388 @@
+"""Data given in batches (Python generators and iterators, `PyDataset`, torch
+`DataLoader`s, `pytrainc.data.Dataset`) fed to the C engine, as Keras 3's
+`EpochIterator` and data adapters (keras/src/trainers/epoch_iterator.py).
+
+A background thread reads and checks batches into a bounded queue (at most
+`_QUEUE_BATCHES` batches and `_QUEUE_BYTES` bytes). The trainer takes every batch
+that is ready, stacks each run of equal-sized batches (a last smaller one may end
+a run) into a reused staging array and trains on the run in one engine call with
+an identity order: iterators own their order. The engine's sums are added in
+place, so the sums match one call over the same batches given as arrays.
+"""
+
+import collections
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from pytrainc.data.py_dataset import PyDataset
+
+_QUEUE_BATCHES = 8
+_QUEUE_BYTES = 64 << 20
+_TAKE_BATCHES = _QUEUE_BATCHES // 2
+_TAKE_BYTES = _QUEUE_BYTES // 2
+_JOIN_SECONDS = 10.0
+
+RAN_OUT = (
+    "Your input ran out of data; interrupting training. Make sure that your dataset or generator can "
+    "generate at least `steps_per_epoch * epochs` batches. You may need to use the `.repeat()` "
+    "function when building your dataset."
+)
+
+
+def is_batched(data):
+    """Whether data comes in batches (an iterator, iterable or PyDataset) rather than as arrays."""
+    if data is None or isinstance(data, (np.ndarray, list, tuple, dict, str, bytes)):
+        return False
+    if isinstance(data, PyDataset):
+        return True
+    if hasattr(data, "__array__"):  # pandas objects, torch tensors: arrays
+        return False
+    return hasattr(data, "__iter__") or hasattr(data, "__next__")
+
+
+def kind_name(data):
+    if isinstance(data, PyDataset):
+        return "PyDataset"
+    module = type(data).__module__ or ""
+    if module.startswith("torch."):
+        return "torch DataLoader"
+    if module.startswith("pytrainc.data"):
+        return "Dataset"
+    return "generator"
+
+
+def refuse_arrays_args(data, **args):
+    """Keras's errors for arguments that batched data must carry itself."""
+    kind = kind_name(data)
+    for name, what in (("y", "the targets"), ("sample_weight", "the sample weights")):
+        if args.get(name) is not None:
+            raise ValueError(
+                f"When providing `x` as a {kind}, `{name}` should not be passed. "
+                f"Instead, {what} should be included as part of the {kind}."
+            )
+    if args.get("class_weight") is not None:
+        raise ValueError(
+            f"Argument `class_weight` is not supported for {kind} inputs. Received: class_weight={args['class_weight']}"
+        )
+    if args.get("validation_split"):
+        raise ValueError(
+            f"`validation_split` is only supported for arrays, not for a {kind}. "
+            f"Received: validation_split={args['validation_split']}; pass validation_data instead"
+        )
+
+
+def check_steps(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be None or a positive int. Received: {name}={value!r}")
+    return int(value)
+
+
+def _indexed(dataset):
+    """A PyDataset's batches in index order, read by `workers` threads when > 1."""
+    n = len(dataset)
+    if dataset.workers <= 1:
+        for i in range(n):
+            yield dataset[i]
+        return
+    pool = ThreadPoolExecutor(dataset.workers, thread_name_prefix="pytrainc-pydataset")
+    try:
+        ahead, i = collections.deque(), 0
+        while i < n or ahead:
+            while i < n and len(ahead) < max(1, dataset.max_queue_size):
+                ahead.append(pool.submit(dataset.__getitem__, i))
+                i += 1
+            yield ahead.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class EpochFeed:
+    """Raw batches epoch by epoch, with Keras 3's rules for `steps_per_epoch`.
+
+    Without steps_per_epoch an epoch is one pass over the data (until the
+    iterator is exhausted). With it, an epoch takes that many batches and the
+    next epoch continues the same iterator; an epoch also ends where data of
+    known length ends (Keras then warns that the input ran out), and the next
+    one starts a new pass. A one-shot generator or iterator has no new pass:
+    an epoch after it is exhausted gets no batch and fit stops with Keras's
+    warning (Keras itself replays the first batches it peeked at).
+    """
+
+    def __init__(self, data, steps_per_epoch=None):
+        if isinstance(data, PyDataset):
+            if data.use_multiprocessing:
+                raise ValueError(
+                    "pytrainc reads PyDataset batches with threads: pass use_multiprocessing=False "
+                    f"(and workers > 1 for parallel reads). Received: use_multiprocessing=True, workers={data.workers}"
+                )
+            n = len(data)
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"A PyDataset's len() must be a positive int. Received: {n!r}")
+        self.data = data
+        self.steps = steps_per_epoch
+        self.one_shot = hasattr(data, "__next__") and not isinstance(data, PyDataset)
+        self.num_batches = None
+        if isinstance(data, PyDataset):
+            self.num_batches = int(len(data))
+        elif not self.one_shot and hasattr(data, "__len__"):
+            try:
+                self.num_batches = int(len(data)) or None
+            except TypeError:  # a Dataset of unknown length
+                self.num_batches = None
+        self.ran_out = False
+        self._it = None
+        self._seen = 0
+
+    @property
+    def steps_per_epoch(self):
+        """Steps an epoch takes as far as known beforehand, else None."""
+        return self.steps or self.num_batches
+
+    def _new_iterator(self):
+        if isinstance(self.data, PyDataset):
+            return _indexed(self.data)
+        if self.one_shot:
+            return self.data
+        return iter(self.data)
+
+    def epoch(self):
+        """A generator of one epoch's raw batches (run on the reader thread)."""
+        data = self.data if isinstance(self.data, PyDataset) else None
+        if data is not None:
+            data.on_epoch_begin()
+        steps = self.steps or self.num_batches
+        self.ran_out = False
+        if steps:
+            if self._it is None or self.steps is None:
+                self._it, self._seen = self._new_iterator(), 0
+            for _ in range(steps):
+                if self.num_batches and self._seen >= self.num_batches:
+                    self.ran_out = bool(self.steps)
+                    break
+                try:
+                    raw = next(self._it)
+                except StopIteration:
+                    self.ran_out, self._it = True, None
+                    break
+                self._seen += 1
+                yield raw
+            if self.num_batches and self._seen >= self.num_batches:
+                self._it = None
+        else:
+            yield from self._new_iterator()
+        if data is not None:
+            data.on_epoch_end()
+
+
+class Batch:
+    """One checked batch: float32 C-contiguous x (n, in size), y (n, y size) or None, w (n,) or None."""
+
+    __slots__ = ("x", "y", "w", "n", "nbytes")
+
+    def __init__(self, x, y=None, w=None):
+        self.x, self.y, self.w = x, y, w
+        self.n = x.shape[0]
+        self.nbytes = x.nbytes + (0 if y is None else y.nbytes) + (0 if w is None else w.nbytes)
+
+
+def owned(arr, source):
+    """arr, copied if it shares memory with the caller's source: a generator may
+    refill its buffer for the next batch while this one waits in the queue."""
+    if arr is source or np.may_share_memory(arr, source):
+        return arr.copy()
+    return arr
+
+
+def unpack(raw, index, targets):
+    """(x, y, sample_weight) from a raw batch, as Keras's `unpack_x_y_sample_weight`."""
+    if isinstance(raw, list):
+        raw = tuple(raw)
+    if not isinstance(raw, tuple):
+        raw = (raw,)
+    if len(raw) not in (1, 2, 3) or (targets and len(raw) == 1):
+        expected = "(x, y) or (x, y, sample_weight)" if targets else "x, (x,), (x, y) or (x, y, sample_weight)"
+        raise ValueError(f"Each batch must be {expected}. Received: batch {index} is a tuple of length {len(raw)}")
+    return raw + (None,) * (3 - len(raw))
+
+
+class _Failure:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc):
+        self.exc = exc
+
+
+_END = object()
+
+
+class Reader:
+    """A thread reading and checking batches into a bounded queue.
+
+    `take()` returns every batch ready (waiting for one); `release()` says the
+    engine is done with some of them; the bound counts batches queued or taken
+    and not released. `close()` stops the thread between batches and joins it.
+    The thread never reads ahead of its epoch's generator, so a batch of the
+    next epoch is never consumed here.
+    """
+
+    def __init__(self, batches, convert, first, start_index=1):
+        self._batches, self._convert, self._index = batches, convert, start_index
+        self._cond = threading.Condition()
+        self._items = collections.deque([first])
+        self._count, self._bytes = 1, first.nbytes  # queued or taken, not released
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="pytrainc-data", daemon=True)
+        self._thread.start()
+
+    def _full(self, nbytes):
+        return self._count and (self._count >= _QUEUE_BATCHES or self._bytes + nbytes > _QUEUE_BYTES)
+
+    def _run(self):
+        end = _END
+        try:
+            for raw in self._batches:
+                if self._stop:
+                    return
+                item = self._convert(raw, self._index)
+                self._index += 1
+                with self._cond:
+                    while not self._stop and self._full(item.nbytes):
+                        self._cond.wait()
+                    if self._stop:
+                        return
+                    self._items.append(item)
+                    self._count += 1
+                    self._bytes += item.nbytes
+                    self._cond.notify_all()
+        except BaseException as exc:  # surfaces in the training thread, unchanged
+            end = _Failure(exc)
+        with self._cond:
+            self._items.append(end)
+            self._cond.notify_all()
+
+    def take(self):
+        """The batches ready, waiting for one; at most half the queue's bound, so that the
+        thread reads the next batches while the engine trains on these."""
+        with self._cond:
+            while not self._items:
+                self._cond.wait(0.05)  # short waits: Ctrl-C is seen between them
+            items, count, nbytes = [], 0, 0
+            while self._items:
+                item = self._items[0]
+                size = getattr(item, "nbytes", 0)
+                if items and isinstance(item, Batch) and (count >= _TAKE_BATCHES or nbytes + size > _TAKE_BYTES):
+                    break
+                items.append(self._items.popleft())
+                count, nbytes = count + 1, nbytes + size
+        return items
+
+    def release(self, batches):
+        with self._cond:
+            self._count -= len(batches)
+            self._bytes -= sum(b.nbytes for b in batches)
+            self._cond.notify_all()
+
+    def close(self):
+        with self._cond:
+            self._stop = True
+            self._items.clear()
+            self._cond.notify_all()
+        if self._thread is not threading.current_thread():
+            self._thread.join(_JOIN_SECONDS)
+            if self._thread.is_alive():
+                warnings.warn(
+                    f"The data reader thread is still inside the data's next() after {_JOIN_SECONDS:.0f} s; "
+                    "it ends when that call returns",
+                    stacklevel=3,
+                )
+
+
+class Chunk:
+    """Batches for one engine call: count batches of batch_size rows (the last may be smaller)."""
+
+    __slots__ = ("x", "y", "w", "order", "batch_size", "count")
+
+    def __init__(self, x, y, w, order, batch_size, count):
+        self.x, self.y, self.w, self.order = x, y, w, order
+        self.batch_size, self.count = batch_size, count
+
+
+class Staging:
+    """Reused contiguous arrays that runs of batches are stacked into."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def _buffer(self, key, rows, width, dtype):
+        buf = self._arrays.get(key)
+        if buf is None or buf.shape[0] < rows or buf.shape[1:] != width:
+            buf = np.empty((rows,) + width, dtype=dtype)
+            self._arrays[key] = buf
+        return buf[:rows]
+
+    def order(self, rows):
+        order = self._arrays.get("order")
+        if order is None or order.shape[0] < rows:
+            order = self._arrays["order"] = np.arange(rows, dtype=np.int64)
+        return order[:rows]
+
+    def stack(self, key, parts):
+        if parts[0] is None:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        out = self._buffer(key, sum(p.shape[0] for p in parts), parts[0].shape[1:], parts[0].dtype)
+        np.concatenate(parts, out=out)
+        return out
+
+    def chunk(self, run):
+        x = self.stack("x", [b.x for b in run])
+        return Chunk(
+            x,
+            self.stack("y", [b.y for b in run]),
+            self.stack("w", [b.w for b in run]),
+            self.order(x.shape[0]),
+            run[0].n,
+            len(run),
+        )
+
+
+def runs(batches, single=False):
+    """Split batches into runs one engine call can take: equal sizes (a smaller last
+    batch may end a run), all with sample weights or all without."""
+    run = []
+    for b in batches:
+        if run and (single or b.n > run[0].n or run[-1].n < run[0].n or (b.w is None) != (run[0].w is None)):
+            yield run
+            run = []
+        run.append(b)
+    if run:
+        yield run
+
+
+def chunks(reader, staging, single=False):
+    """Engine calls' worth of batches as the reader makes them ready, until the epoch ends.
+
+    Raises:
+        The reader's exception (the data's own, or a check's ValueError), unchanged.
+    """
+    while True:
+        items = reader.take()
+        batches, end = [], None
+        for item in items:
+            if item is _END or isinstance(item, _Failure):
+                end = item
+                break
+            batches.append(item)
+        for run in runs(batches, single):
+            yield staging.chunk(run)
+            reader.release(run)
+        if isinstance(end, _Failure):
+            raise end.exc
+        if end is _END:
+            return
