@@ -27,6 +27,7 @@ from pytrainc import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     regularizers,
     saving,

@@ -1,0 +1,130 @@
+"""Tracing a layer's `call` once on symbolic inputs, and emitting the recorded ops into a plan.
+
+A `Layer` subclass that defines `call` (and `Lambda`) is traced when it is first called on a
+symbolic tensor: `call` runs once on placeholder `KerasTensor`s, every `pytrainc.ops` function
+and every sublayer it uses records a node, and the layer keeps that graph. When the model's
+plan is built, the layer emits the graph's nodes in order (primitive ops, fused ops of the
+sublayers); the epoch then runs in C with no Python per batch.
+"""
+
+import inspect
+
+from pytrainc.layers.core import KerasTensor, Layer, _with_batch
+from pytrainc.ops import _trace
+
+
+def _key(shapes):
+    return tuple(tuple(s) for s in shapes)
+
+
+def _accepts(fn, name):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _run_call(layer, inputs, args, kwargs):
+    if "training" not in kwargs and _accepts(layer.call, "training"):
+        kwargs = {**kwargs, "training": None}
+    _trace._TRACING.append(layer)
+    try:
+        return layer.call(inputs, *args, **kwargs)
+    finally:
+        _trace._TRACING.pop()
+
+
+def _graph(layer, out, placeholders):
+    """Nodes from the placeholders to out, parents first; refuses tensors from outside the call."""
+    order, seen, ph = [], set(), {id(p) for p in placeholders}
+    stack = [(out, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in ph:
+            continue
+        if not node._inputs:
+            raise ValueError(
+                f"The call of layer '{layer.name}' uses a symbolic tensor {node} that is not one of its "
+                "inputs (a tensor from outside the layer): pass it as an input instead."
+            )
+        stack.append((node, True))
+        for parent in reversed(node._inputs):
+            stack.append((parent, False))
+    return order
+
+
+def call(layer, inputs, args, kwargs):
+    """`layer(inputs)` for a traced layer: records the trace once per input shape."""
+    multi = isinstance(inputs, (list, tuple))
+    tensors = list(inputs) if multi else [inputs]
+    symbolic = [isinstance(t, KerasTensor) for t in tensors]
+    if not any(symbolic):  # eager: the ops run on the arrays through the C kernels
+        import numpy as np
+
+        shapes = [tuple(np.shape(t))[1:] for t in tensors]
+        layer._build_for(shapes if multi else shapes[0])
+        return layer.call(inputs, *args, **kwargs)
+    if not all(symbolic):
+        raise TypeError(f"Layer '{layer.name}' was called on a mix of symbolic tensors and arrays")
+    for v in list(args) + list(kwargs.values()):
+        if isinstance(v, KerasTensor):
+            raise ValueError(
+                f"Layer '{layer.name}': symbolic tensors must be passed as the inputs (the first argument), "
+                "e.g. layer([x, y]). Received one as an extra argument."
+            )
+    shapes = [tuple(t.sample_shape) for t in tensors]
+    layer._build_for(shapes if multi else shapes[0])
+    traces = layer.__dict__.setdefault("_traces", {})
+    key = _key(shapes)
+    if key not in traces:
+        placeholders = [KerasTensor(s) for s in shapes]
+        out = _run_call(layer, placeholders if multi else placeholders[0], args, kwargs)
+        if isinstance(out, (list, tuple)):
+            raise ValueError(f"The call of layer '{layer.name}' returned {len(out)} tensors: one output for now")
+        if not isinstance(out, KerasTensor):
+            raise TypeError(
+                f"The call of layer '{layer.name}' must return a tensor computed from its inputs with "
+                f"pytrainc.ops. Received: {type(out).__name__}"
+            )
+        order = _graph(layer, out, placeholders)
+        sublayers, constants = [], []
+        for t in order:
+            node = t._layer
+            if isinstance(node, Layer):
+                if all(s is not node for s in sublayers):
+                    sublayers.append(node)
+                constants += node._hidden_constants()
+            else:
+                constants += node._constants
+        layer._sublayers = list(dict.fromkeys(getattr(layer, "_sublayers", []) + sublayers))
+        layer._constants = list(dict.fromkeys(getattr(layer, "_constants", []) + constants))
+        traces[key] = (placeholders, out, order)
+    return KerasTensor(traces[key][1].sample_shape, layer=layer, inputs=tensors)
+
+
+def output_shape(layer, input_shape):
+    """compute_output_shape from the trace (input_shape with the batch axis)."""
+    multi = isinstance(input_shape, list)
+    shapes = [tuple(s)[1:] for s in input_shape] if multi else [tuple(input_shape)[1:]]
+    trace = getattr(layer, "_traces", {}).get(_key(shapes))
+    if trace is None:
+        placeholders = [KerasTensor(s) for s in shapes]
+        layer._build_for(shapes if multi else shapes[0])
+        return _run_call(layer, placeholders if multi else placeholders[0], (), {}).shape
+    return _with_batch(trace[1].sample_shape)
+
+
+def emit(layer, builder, in_bufs, in_shapes):
+    """The traced graph's ops in order; returns the output buffer."""
+    placeholders, out, order = layer._traces[_key(in_shapes)]
+    bufs = {id(p): b for p, b in zip(placeholders, in_bufs)}
+    for t in order:
+        bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
+    return bufs[id(out)]
