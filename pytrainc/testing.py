@@ -630,6 +630,7 @@ def run_op(name, ins, out_size, params=None, dout=None, training=True, rng_state
 
     Example:
 
+    >>> from pytrainc import testing
     >>> out, _, _ = testing.run_op("unary", [np.ones((2, 3))], 3, kind=pytrainc._C.UNARY_KINDS["neg"], alpha=0, beta=0)
     >>> out.tolist()
     [[-1.0, -1.0, -1.0], [-1.0, -1.0, -1.0]]

@@ -123,8 +123,34 @@ class KerasTensor:
         name = self._layer.name if self._layer else "?"
         return f"<KerasTensor shape={self.shape}, source={name}>"
 
-    # Operators record pytrainc.ops primitives (NumPy's ufuncs defer to them).
-    __array_ufunc__ = None
+    # Operators and NumPy's ufuncs on a symbolic tensor record pytrainc.ops primitives.
+    _UFUNCS = {
+        "add": "add",
+        "subtract": "subtract",
+        "multiply": "multiply",
+        "true_divide": "divide",
+        "divide": "divide",
+        "power": "power",
+        "maximum": "maximum",
+        "minimum": "minimum",
+        "negative": "negative",
+        "exp": "exp",
+        "log": "log",
+        "log1p": "log1p",
+        "sqrt": "sqrt",
+        "square": "square",
+        "absolute": "abs",
+        "tanh": "tanh",
+        "matmul": "matmul",
+        "greater": "greater",
+        "less": "less",
+    }
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = self._UFUNCS.get(ufunc.__name__)
+        if method != "__call__" or kwargs or name is None:
+            self._no_value(f"NumPy's {ufunc.__name__} cannot run on it (no NumPy array exists); use pytrainc.ops")
+        return getattr(_ops(), name)(*inputs)
 
     def __add__(self, other):
         return _ops().add(self, other)
@@ -306,7 +332,7 @@ class Layer:
             count = sum(1 for v in self._variables if v.name.rsplit("/", 1)[-1].startswith("variable"))
             name = "variable" if count == 0 else f"variable_{count}"
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
-        value = np.ascontiguousarray(np.reshape(init(shape), shape), dtype=np.float32)
+        value = np.array(np.reshape(init(shape), shape), dtype=np.float32, order="C")  # 0-d stays 0-d
         var = Variable(
             f"{self.name}/{name}", value, trainable=trainable, regularizer=regularizers.get(regularizer), layer=self
         )

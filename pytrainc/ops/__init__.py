@@ -10,7 +10,7 @@ Example:
 
 >>> import numpy as np
 >>> from pytrainc import ops
->>> ops.relu(ops.matmul(np.ones((2, 3)), np.ones((3, 4))) - 2.0)[0, 0]
+>>> float(ops.relu(ops.matmul(np.ones((2, 3)), np.ones((3, 4))) - 2.0)[0, 0])
 1.0
 """
 
