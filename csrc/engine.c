@@ -136,6 +136,7 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     p->loss_rows = 1;
     p->y_size = buf_size[output_buf];
     p->n_sums = 3;
+    p->y_buf = -1;
     // Each op's shapes against the buffers, before any workspace is sized from them.
     int64_t need[PTC_MAX_PARAM];
     for (int i = 0; i < n_ops; i++)
@@ -164,26 +165,68 @@ void ptc_plan_free(ptc_plan *p) {
     memset(p, 0, sizeof(*p));
 }
 
-ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
-    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT) return PTC_ERR_VALUE;
-    if (loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[p->output_buf])
-        return PTC_ERR_VALUE;
-    if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
-    const int64_t rows = p->buf_size[loss_buf] / last_dim;
-    int64_t y_size, ys;
-    if (!ptc_mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size) || !ptc_mul_ok(p->max_batch, y_size, &ys) ||
-        ys > PTC_MAX_FLOATS)
-        return PTC_ERR_SIZE;
+// Room for y_size floats of targets per sample in ybatch.
+static ptc_status reserve_targets(ptc_plan *p, int64_t y_size) {
+    int64_t ys;
+    if (!ptc_mul_ok(p->max_batch, y_size, &ys) || ys > PTC_MAX_FLOATS) return PTC_ERR_SIZE;
     if (y_size > p->y_size) {
         float *yb = malloc((size_t)ys * sizeof(float));
         if (!yb) return PTC_ERR_NOMEM;
         free(p->ybatch);
         p->ybatch = yb;
     }
+    return PTC_OK;
+}
+
+ptc_status ptc_plan_set_traced_loss(ptc_plan *p, int loss_buf, int y_buf, int64_t last_dim) {
+    if (loss_buf < 0 || loss_buf >= p->n_bufs || y_buf < 0 || y_buf >= p->n_bufs || y_buf == p->input_buf ||
+        p->buf_size[y_buf] != p->buf_size[p->output_buf])
+        return PTC_ERR_VALUE;
+    if (last_dim <= 0 || p->buf_size[p->output_buf] % last_dim != 0) return PTC_ERR_VALUE;
+    for (int i = 0; i < p->n_ops; i++)
+        if (p->ops[i].out == y_buf) return PTC_ERR_VALUE;  // the targets' buffer is written by the engine only
+    ptc_status st = reserve_targets(p, p->buf_size[y_buf]);
+    if (st != PTC_OK) return st;
+    p->loss_kind = PTC_LOSS_TRACED;
+    p->loss_buf = loss_buf;
+    p->y_buf = y_buf;
+    p->loss_rows = p->buf_size[p->output_buf] / last_dim;
+    p->y_size = p->buf_size[y_buf];
+    return PTC_OK;
+}
+
+// The traced loss of a batch (sum_over_batch_size) and, when dloss, its gradient (=).
+static double traced_loss(const ptc_plan *p, int64_t N, float *dloss) {
+    const int64_t L = p->buf_size[p->loss_buf], R = p->loss_rows;
+    const float *v = ptc_plan_act(p, p->loss_buf), *w = p->sample_weight ? p->wbatch : NULL;
+    const double scale = 1.0 / ((double)N * (double)L);
+    double total = 0.0;
+    for (int64_t n = 0; n < N; n++) {
+        const double wn = w ? (double)w[n * R] : 1.0;
+        double row = 0.0;
+        for (int64_t l = 0; l < L; l++) row += (double)v[n * L + l];
+        total += wn * row;
+        if (dloss)
+            for (int64_t l = 0; l < L; l++) dloss[n * L + l] = (float)(wn * scale);
+    }
+    return total * scale;
+}
+
+ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
+    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT || kind == PTC_LOSS_TRACED) return PTC_ERR_VALUE;
+    if (loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[p->output_buf])
+        return PTC_ERR_VALUE;
+    if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
+    const int64_t rows = p->buf_size[loss_buf] / last_dim;
+    int64_t y_size;
+    if (!ptc_mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size)) return PTC_ERR_SIZE;
+    ptc_status st = reserve_targets(p, y_size);
+    if (st != PTC_OK) return st;
     p->loss_kind = kind;
     p->loss_buf = loss_buf;
     p->loss_rows = rows;
     p->y_size = y_size;
+    p->y_buf = -1;
     return PTC_OK;
 }
 
@@ -271,6 +314,13 @@ static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *i
         if (y && p->sample_weight)
             for (int64_t r = 0; r < R; r++) p->wbatch[n * R + r] = p->sample_weight[idx[n]];
     }
+    if (p->y_buf >= 0) {  // a traced loss reads the targets from a plan buffer (zeros when predicting)
+        float *yb = ptc_plan_act(p, p->y_buf);
+        if (y)
+            memcpy(yb, p->ybatch, (size_t)(N * dy) * sizeof(float));
+        else
+            memset(yb, 0, (size_t)(N * dy) * sizeof(float));
+    }
 }
 
 static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double *sums) {
@@ -279,7 +329,11 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     // over the last axis and then over everything else.
     const int64_t R = p->loss_rows, D = p->buf_size[p->loss_buf] / R, ys = p->y_size / R;
     const float *w = p->sample_weight ? p->wbatch : NULL;
-    ptc_status st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf), p->ybatch, w, N * R, D);
+    ptc_status st = PTC_OK;
+    if (p->loss_kind == PTC_LOSS_TRACED)
+        loss = traced_loss(p, N, dloss);
+    else
+        st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf), p->ybatch, w, N * R, D);
     if (st != PTC_OK) return st;
     double wsum = (double)N;
     if (w) {

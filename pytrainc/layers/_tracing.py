@@ -50,8 +50,9 @@ def _graph(layer, out, placeholders):
         if id(node) in ph:
             continue
         if not node._inputs:
+            label = getattr(layer, "_trace_label", f"layer '{layer.name}'")
             raise ValueError(
-                f"The call of layer '{layer.name}' uses a symbolic tensor {node} that is not one of its "
+                f"The call of {label} uses a symbolic tensor {node} that is not one of its "
                 "inputs (a tensor from outside the layer): pass it as an input instead."
             )
         stack.append((node, True))
@@ -119,6 +120,53 @@ def output_shape(layer, input_shape):
         layer._build_for(shapes if multi else shapes[0])
         return _run_call(layer, placeholders if multi else placeholders[0], (), {}).shape
     return _with_batch(trace[1].sample_shape)
+
+
+class _LossContext:
+    """The tracing context of a loss (for error messages)."""
+
+    def __init__(self, loss):
+        self.name = loss.name
+        self._trace_label = f"loss '{loss.name}'"
+
+
+def trace_loss(loss, out_shape):
+    """Traces `loss.call(y_true, y_pred)` once for predictions of per-sample shape out_shape."""
+    traces = loss.__dict__.setdefault("_traces", {})
+    key = tuple(out_shape)
+    if key not in traces:
+        y_true, y_pred = KerasTensor(out_shape), KerasTensor(out_shape)
+        _trace._TRACING.append(_LossContext(loss))
+        try:
+            out = loss.call(y_true, y_pred)
+        finally:
+            _trace._TRACING.pop()
+        if not isinstance(out, KerasTensor):
+            raise TypeError(
+                f"Loss '{loss.name}' must return per-sample loss values computed from y_true and y_pred "
+                f"with pytrainc.ops. Received: {type(out).__name__}"
+            )
+        if len(out.shape) > len(y_pred.shape):
+            raise ValueError(
+                f"Loss '{loss.name}' returned shape {out.shape}, of higher rank than y_pred {y_pred.shape}: "
+                "expected per-sample losses, e.g. (None,) from ops.mean(..., axis=-1)"
+            )
+        order = _graph(_LossContext(loss), out, [y_true, y_pred])
+        loss._constants = [c for t in order for c in getattr(t._layer, "_constants", ())]
+        traces[key] = ((y_true, y_pred), out, order)
+    return traces[key]
+
+
+def emit_loss(loss, builder, out_buf, out_shape):
+    """The traced loss's ops after the model's: returns (buffer of the per-sample losses, targets' buffer)."""
+    (y_true, y_pred), out, order = trace_loss(loss, out_shape)
+    import math
+
+    y_buf = builder.buffer(math.prod(out_shape))
+    bufs = {id(y_true): y_buf, id(y_pred): out_buf}
+    for t in order:
+        bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
+    return bufs[id(out)], y_buf
 
 
 def emit(layer, builder, in_bufs, in_shapes):

@@ -211,8 +211,8 @@ class KerasTensor:
     def _no_value(self, what):
         from pytrainc.ops import _trace
 
-        layer = _trace.tracing_layer()
-        where = f" in the call of layer '{layer.name}'" if layer is not None else ""
+        ctx = _trace.tracing_layer()
+        where = f" in the call of {_trace.label(ctx)}" if ctx is not None else ""
         raise TypeError(
             f"A symbolic tensor {self.shape} has no value while it is traced{where}: {what}. The code is "
             "traced once and runs in C; express a data-dependent choice with pytrainc.ops "

@@ -212,18 +212,16 @@ class Model(Trainer):
         return out
 
     def _constant_variables(self):
-        """Constant operands of traced ops: hidden non-trainable parameters (not in weights or state_dict)."""
-        out, seen = [], set()
+        """Constant operands of traced ops (layers, op nodes, the loss): hidden non-trainable
+        parameters, not in weights or state_dict."""
+        found = list(getattr(self.loss, "_constants", ())) if self.compiled else []
         for t in self._graph["order"] if self._graph else ():
             node = t._layer
-            found = (
-                node._constants if getattr(node, "_is_op_node", False) else (node._hidden_constants() if node else [])
-            )
-            for c in found:
-                if id(c) not in seen:
-                    seen.add(id(c))
-                    out.append(c)
-        return out
+            if getattr(node, "_is_op_node", False):
+                found += node._constants
+            elif node is not None:
+                found += node._hidden_constants()
+        return list({id(c): c for c in found}.values())
 
     def _pack(self):
         """Move every weight into one flat array, trainable weights first (then frozen ones and constants)."""

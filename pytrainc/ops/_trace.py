@@ -25,8 +25,13 @@ def tracing_layer():
 
 def where(op):
     """' in layer 'name'' when tracing, for error messages."""
-    layer = tracing_layer()
-    return f"{op} (in layer '{layer.name}')" if layer is not None else op
+    ctx = tracing_layer()
+    return f"{op} (in {label(ctx)})" if ctx is not None else op
+
+
+def label(ctx):
+    """ "layer 'name'" or "loss 'name'": what is being traced."""
+    return getattr(ctx, "_trace_label", f"layer '{ctx.name}'")
 
 
 def _keras_tensor_cls():

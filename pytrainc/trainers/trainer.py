@@ -113,7 +113,15 @@ class Trainer:
                 return loss._fused, op.inputs[0], op_index
         return loss._kind, out_buf, None
 
+    def _traced_loss(self):
+        """The compiled loss when it is traced (a function or a Loss with call), else None."""
+        return self.loss if self.compiled and self.loss._traced else None
+
     def _ensure_plan(self, batch_size):
+        if self._traced_loss() is not None:  # traced first: its constants join the flat parameters
+            from pytrainc.layers import _tracing
+
+            _tracing.trace_loss(self.loss, self._graph["output"].sample_shape)
         self._pack()
         if self._plan is None:
             g = self._graph
@@ -126,8 +134,10 @@ class Trainer:
                         builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs]
                     )
             out_buf = bufs[id(g["output"])]
-            loss_setup = None
-            if self.compiled:
+            loss_setup = traced = None
+            if self._traced_loss() is not None:
+                traced = _tracing.emit_loss(self.loss, builder, out_buf, g["output"].sample_shape)
+            elif self.compiled:
                 loss_setup = self._loss_setup(builder, out_buf)
                 if loss_setup[2] is not None:
                     builder.set_flag(loss_setup[2], "no_backward")
@@ -150,8 +160,11 @@ class Trainer:
                 rngs[i] = layer.rng_state
                 layer.rng_state = rngs[i]
             plan.set_rngs(rngs)
-            if loss_setup is not None:
+            if traced is not None:
+                plan.set_traced_loss(traced[0], traced[1], g["output"].sample_shape[-1])
+            elif loss_setup is not None:
                 plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
+            if self.compiled:
                 regs = [
                     (self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)
                     for v in self._variables()
