@@ -33,28 +33,31 @@ enum { PTC_REDUCE_KINDS(KIND_ENUM) REDUCE_COUNT };
 
 #define RANK 5  // per-sample axes D1..D5
 
+#define ARRAYS 4  // arrays a box walks at once: the output and up to three operands
+
 // A box of 6 axes (the batch, then D1..D5) walked row by row (the last axis is a row), with
-// the offsets of up to three arrays: off[a] = sum_k idx[k] * s[a][k].
+// the offsets of up to four arrays: off[a] = sum_k idx[k] * s[a][k].
 typedef struct {
     int64_t d[RANK + 1];
-    int64_t s[3][RANK + 1];
+    int64_t s[ARRAYS][RANK + 1];
 } box;
 
-typedef void (*row_fn)(void *ctx, const int64_t off[3], int64_t n, const int64_t inner[3]);
+typedef void (*row_fn)(void *ctx, const int64_t off[ARRAYS], int64_t n, const int64_t inner[ARRAYS]);
 
 static void box_walk(const box *b, row_fn f, void *ctx) {
-    int64_t rows = 1, idx[RANK] = {0}, off[3] = {0, 0, 0};
+    int64_t rows = 1, idx[RANK] = {0}, off[ARRAYS] = {0};
     for (int k = 0; k <= RANK; k++)
         if (b->d[k] <= 0) return;
     for (int k = 0; k < RANK; k++) rows *= b->d[k];
-    const int64_t inner[3] = {b->s[0][RANK], b->s[1][RANK], b->s[2][RANK]};
+    int64_t inner[ARRAYS];
+    for (int a = 0; a < ARRAYS; a++) inner[a] = b->s[a][RANK];
     for (int64_t r = 0; r < rows; r++) {
         f(ctx, off, b->d[RANK], inner);
         for (int k = RANK - 1; k >= 0; k--) {  // odometer over the outer axes
             idx[k]++;
-            for (int a = 0; a < 3; a++) off[a] += b->s[a][k];
+            for (int a = 0; a < ARRAYS; a++) off[a] += b->s[a][k];
             if (idx[k] < b->d[k]) break;
-            for (int a = 0; a < 3; a++) off[a] -= b->s[a][k] * b->d[k];
+            for (int a = 0; a < ARRAYS; a++) off[a] -= b->s[a][k] * b->d[k];
             idx[k] = 0;
         }
     }
@@ -80,13 +83,18 @@ static int64_t masked_strides(const int64_t d[RANK], int64_t mask, int64_t s[RAN
     return size;
 }
 
-// Operand k (0: a, 1: b) of a binary/matmul op: a parameter, or the next input buffer.
+// Operand k of a binary/matmul/where op: its parameter (-1), or the index of its input (the
+// operands that are not parameters come from the inputs, in order).
 static int operand_input(const ptc_op *op, int k) {
-    return op->param[k] >= 0 ? -1 : (k == 0 || op->param[0] >= 0 ? 0 : 1);
+    if (op->param[k] >= 0) return -1;
+    int in = 0;
+    for (int j = 0; j < k; j++) in += op->param[j] < 0;
+    return in;
 }
 
-static int operands_fit(const ptc_op *op) {
-    const int n = (op->param[0] < 0) + (op->param[1] < 0);
+static int operands_fit(const ptc_op *op, int n_operands) {
+    int n = 0;
+    for (int k = 0; k < n_operands; k++) n += op->param[k] < 0;
     return n >= 1 && n == op->n_in;
 }
 
@@ -301,14 +309,14 @@ typedef struct {
     const float *a, *b, *dout, *y;
 } binary_ctx;
 
-static void binary_row(void *c, const int64_t off[3], int64_t n, const int64_t s[3]) {
+static void binary_row(void *c, const int64_t off[ARRAYS], int64_t n, const int64_t s[ARRAYS]) {
     const binary_ctx *x = c;
     float *out = x->out + off[0];
     const float *a = x->a + off[1], *b = x->b + off[2];
     for (int64_t i = 0; i < n; i++) out[i] = binary_value(x->kind, a[i * s[1]], b[i * s[2]]);
 }
 
-static void binary_grad_row(void *c, const int64_t off[3], int64_t n, const int64_t s[3]) {
+static void binary_grad_row(void *c, const int64_t off[ARRAYS], int64_t n, const int64_t s[ARRAYS]) {
     const binary_ctx *x = c;
     const float *g = x->dout + off[0], *y = x->y + off[0], *a = x->a + off[1], *b = x->b + off[2];
     float *da = x->da ? x->da + off[1] : NULL, *db = x->db ? x->db + off[2] : NULL;
@@ -320,37 +328,50 @@ static void binary_grad_row(void *c, const int64_t off[3], int64_t n, const int6
     }
 }
 
-// The output box of a binary op on N samples: strides of out, a and b (a parameter's batch stride is 0).
-static void binary_box(const ptc_plan *p, const ptc_op *op, int64_t N, box *bx) {
+// The output box of an op on N samples over dims starting at iarg first, with the strides of
+// the output and of n operands broadcast by masks (a parameter's batch stride is 0).
+static void masked_box(const ptc_op *op, int first, const int64_t *masks, int n, int64_t N, box *bx) {
     int64_t d[RANK], s[RANK];
-    dims_of(op, PTC_BINARY_D1, d);
+    dims_of(op, first, d);
+    memset(bx, 0, sizeof(*bx));
     bx->d[0] = N;
-    const int64_t masks[3] = {0, op->iarg[PTC_BINARY_MASK_A], op->iarg[PTC_BINARY_MASK_B]};
-    for (int a = 0; a < 3; a++) {
-        const int64_t size = masked_strides(d, masks[a], s);
+    for (int a = 0; a <= n; a++) {
+        const int64_t size = masked_strides(d, a > 0 ? masks[a - 1] : 0, s);
         bx->s[a][0] = (a > 0 && op->param[a - 1] >= 0) ? 0 : size;
         for (int j = 0; j < RANK; j++) bx->s[a][j + 1] = s[j];
     }
     for (int j = 0; j < RANK; j++) bx->d[j + 1] = d[j];
 }
 
-ptc_status ptc_op_binary_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+static void binary_box(const ptc_plan *p, const ptc_op *op, int64_t N, box *bx) {
+    const int64_t masks[2] = {op->iarg[PTC_BINARY_MASK_A], op->iarg[PTC_BINARY_MASK_B]};
+    masked_box(op, PTC_BINARY_D1, masks, 2, N, bx);
+}
+
+// Shapes of n masked operands against dims from iarg first: PTC_OK, with need[] of parameters.
+static ptc_status masked_check(const ptc_plan *p, const ptc_op *op, int first, const int64_t *masks, int n,
+                               int64_t need[PTC_MAX_PARAM]) {
     int64_t d[RANK], s[RANK], size = 1;
-    const int64_t kind = op->iarg[PTC_BINARY_KIND];
-    if (kind < 0 || kind >= BINARY_COUNT || !dims_of(op, PTC_BINARY_D1, d) || !operands_fit(op)) return PTC_ERR_OP;
+    if (!dims_of(op, first, d) || !operands_fit(op, n)) return PTC_ERR_OP;
     for (int j = 0; j < RANK; j++)
         if (!ptc_mul_ok(size, d[j], &size)) return PTC_ERR_OP;
     if (size != ptc_op_out_size(p, op)) return PTC_ERR_OP;
-    const int64_t masks[2] = {op->iarg[PTC_BINARY_MASK_A], op->iarg[PTC_BINARY_MASK_B]};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < n; k++) {
         if (masks[k] < 0 || masks[k] >= (1 << RANK)) return PTC_ERR_OP;
-        const int64_t n = masked_strides(d, masks[k], s), in = operand_input(op, k);
+        const int64_t m = masked_strides(d, masks[k], s), in = operand_input(op, k);
         if (in < 0)
-            need[k] = n;
-        else if (ptc_op_in_size(p, op, (int)in) != n)
+            need[k] = m;
+        else if (ptc_op_in_size(p, op, (int)in) != m)
             return PTC_ERR_OP;
     }
     return PTC_OK;
+}
+
+ptc_status ptc_op_binary_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    const int64_t kind = op->iarg[PTC_BINARY_KIND];
+    const int64_t masks[2] = {op->iarg[PTC_BINARY_MASK_A], op->iarg[PTC_BINARY_MASK_B]};
+    if (kind < 0 || kind >= BINARY_COUNT) return PTC_ERR_OP;
+    return masked_check(p, op, PTC_BINARY_D1, masks, 2, need);
 }
 
 void ptc_op_binary_forward(ptc_plan *p, int i, int64_t N, int training) {
@@ -393,7 +414,7 @@ typedef struct {
     const float *inp, *dout;
 } reduce_ctx;
 
-static void reduce_row(void *c, const int64_t off[3], int64_t n, const int64_t s[3]) {
+static void reduce_row(void *c, const int64_t off[ARRAYS], int64_t n, const int64_t s[ARRAYS]) {
     const reduce_ctx *x = c;
     const float *in = x->inp + off[0];
     float *out = x->out + off[1];
@@ -407,7 +428,7 @@ static void reduce_row(void *c, const int64_t off[3], int64_t n, const int64_t s
     }
 }
 
-static void reduce_count_row(void *c, const int64_t off[3], int64_t n, const int64_t s[3]) {
+static void reduce_count_row(void *c, const int64_t off[ARRAYS], int64_t n, const int64_t s[ARRAYS]) {
     const reduce_ctx *x = c;
     const float *in = x->inp + off[0], *out = x->out + off[1];
     float *cnt = x->cnt + off[1];
@@ -415,7 +436,7 @@ static void reduce_count_row(void *c, const int64_t off[3], int64_t n, const int
         if (in[i] == out[i * s[1]] || (in[i] != in[i] && out[i * s[1]] != out[i * s[1]])) cnt[i * s[1]] += 1.0f;
 }
 
-static void reduce_grad_row(void *c, const int64_t off[3], int64_t n, const int64_t s[3]) {
+static void reduce_grad_row(void *c, const int64_t off[ARRAYS], int64_t n, const int64_t s[ARRAYS]) {
     const reduce_ctx *x = c;
     const float *in = x->inp + off[0], *out = x->out + off[1], *g = x->dout + off[1], *cnt = x->cnt + off[1];
     float *din = x->din + off[0];
@@ -439,8 +460,8 @@ static int64_t reduce_box(const ptc_op *op, int64_t N, box *bx) {
     const int64_t out_size = masked_strides(d, op->iarg[PTC_REDUCE_AXES], s);
     bx->s[1][0] = out_size;
     for (int j = 0; j < RANK; j++) bx->s[1][j + 1] = s[j];
-    memset(bx->s[2], 0, sizeof(bx->s[2]));
-    return in_size / out_size;  // elements per output
+    memset(bx->s[2], 0, 2 * sizeof(bx->s[2]));  // s[2], s[3]: unused
+    return in_size / out_size;                  // elements per output
 }
 
 ptc_status ptc_op_reduce_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
@@ -494,7 +515,7 @@ typedef struct {
     int backward;
 } copy_ctx;
 
-static void transpose_row(void *c, const int64_t off[3], int64_t n, const int64_t s[3]) {
+static void transpose_row(void *c, const int64_t off[ARRAYS], int64_t n, const int64_t s[ARRAYS]) {
     const copy_ctx *x = c;
     if (x->backward)
         for (int64_t i = 0; i < n; i++) x->dst[off[1] + i * s[1]] += x->src[off[0] + i];
@@ -522,7 +543,7 @@ static int transpose_box(const ptc_op *op, int64_t N, box *bx) {
         bx->s[0][j + 1] = os[j];
         bx->s[1][j + 1] = s[op->iarg[PTC_TRANSPOSE_P1 + j]];
     }
-    memset(bx->s[2], 0, sizeof(bx->s[2]));
+    memset(bx->s[2], 0, 2 * sizeof(bx->s[2]));  // s[2], s[3]: unused
     return 1;
 }
 
@@ -581,7 +602,7 @@ ptc_status ptc_op_matmul_check(const ptc_plan *p, const ptc_op *op, int64_t need
     mm_dims d;
     int64_t t, o;
     mm_dims_of(op, &d);
-    if (d.batch <= 0 || d.m <= 0 || d.k <= 0 || d.cols <= 0 || !operands_fit(op)) return PTC_ERR_OP;
+    if (d.batch <= 0 || d.m <= 0 || d.k <= 0 || d.cols <= 0 || !operands_fit(op, 2)) return PTC_ERR_OP;
     if (d.batch > INT_MAX || d.m > INT_MAX || d.k > INT_MAX || d.cols > INT_MAX) return PTC_ERR_OP;
     if (!ptc_mul_ok(d.batch, d.m, &t) || !ptc_mul_ok(t, d.cols, &o) || o != ptc_op_out_size(p, op)) return PTC_ERR_OP;
     const int64_t sizes[2] = {(op->iarg[PTC_MATMUL_BCAST_A] ? 1 : d.batch) * d.m * d.k,
@@ -644,6 +665,64 @@ void ptc_op_matmul_backward(ptc_plan *p, int i, int64_t N) {
         }
 }
 
+// ---------------------------------------------------------------------------
+// where: cond != 0 ? a : b; the gradient goes to the operand chosen, none to cond (as torch.where).
+typedef struct {
+    float *out, *da, *db;
+    const float *c, *a, *b, *dout;
+} where_ctx;
+
+static void where_row(void *ctx, const int64_t off[ARRAYS], int64_t n, const int64_t s[ARRAYS]) {
+    const where_ctx *x = ctx;
+    const float *c = x->c + off[1], *a = x->a + off[2], *b = x->b + off[3];
+    if (x->out) {
+        float *out = x->out + off[0];
+        for (int64_t i = 0; i < n; i++) out[i] = c[i * s[1]] != 0.0f ? a[i * s[2]] : b[i * s[3]];
+        return;
+    }
+    const float *g = x->dout + off[0];
+    for (int64_t i = 0; i < n; i++) {
+        if (c[i * s[1]] != 0.0f) {
+            if (x->da) x->da[off[2] + i * s[2]] += g[i];
+        } else if (x->db) {
+            x->db[off[3] + i * s[3]] += g[i];
+        }
+    }
+}
+
+static void where_box(const ptc_op *op, int64_t N, box *bx) {
+    const int64_t masks[3] = {op->iarg[PTC_WHERE_MASK_C], op->iarg[PTC_WHERE_MASK_A], op->iarg[PTC_WHERE_MASK_B]};
+    masked_box(op, PTC_WHERE_D1, masks, 3, N, bx);
+}
+
+ptc_status ptc_op_where_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    const int64_t masks[3] = {op->iarg[PTC_WHERE_MASK_C], op->iarg[PTC_WHERE_MASK_A], op->iarg[PTC_WHERE_MASK_B]};
+    return masked_check(p, op, PTC_WHERE_D1, masks, 3, need);
+}
+
+void ptc_op_where_forward(ptc_plan *p, int i, int64_t N, int training) {
+    const ptc_op *op = &p->ops[i];
+    box bx;
+    where_box(op, N, &bx);
+    where_ctx c = {ptc_plan_act(p, op->out), NULL, NULL, operand(p, op, 0), operand(p, op, 1), operand(p, op, 2), NULL};
+    box_walk(&bx, where_row, &c);
+}
+
+void ptc_op_where_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    box bx;
+    where_box(op, N, &bx);
+    where_ctx c = {NULL,
+                   doperand(p, op, 1),
+                   doperand(p, op, 2),
+                   operand(p, op, 0),
+                   operand(p, op, 1),
+                   operand(p, op, 2),
+                   ptc_plan_dact(p, op->out)};
+    if (c.da || c.db) box_walk(&bx, where_row, &c);
+}
+
+PTC_OP_NO_SCRATCH(where)
 PTC_OP_NO_SCRATCH(unary)
 PTC_OP_NO_SCRATCH(binary)
 PTC_OP_NO_SCRATCH(transpose)

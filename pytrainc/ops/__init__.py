@@ -22,7 +22,8 @@ import numpy as np
 from pytrainc import _C
 from pytrainc import activations as _activations
 from pytrainc.ops import _trace
-from pytrainc.ops._trace import as_array, dims_args, full_shape, is_scalar, is_symbolic, is_variable, mask_of, where
+from pytrainc.ops._trace import as_array, dims_args, full_shape, is_scalar, is_symbolic, is_variable, mask_of
+from pytrainc.ops._trace import where as _at
 
 _U, _B, _R = _C.UNARY_KINDS, _C.BINARY_KINDS, _C.REDUCE_KINDS
 
@@ -30,7 +31,7 @@ _U, _B, _R = _C.UNARY_KINDS, _C.BINARY_KINDS, _C.REDUCE_KINDS
 def _refuse_weights_only(op, *xs):
     if _trace.tracing_layer() is not None and any(is_variable(x) for x in xs):
         raise ValueError(
-            f"{where(op)}: an op on weights or constants alone (no tensor that depends on the layer's "
+            f"{_at(op)}: an op on weights or constants alone (no tensor that depends on the layer's "
             "inputs) cannot be traced into the plan yet. Combine the weight with the inputs directly, "
             "e.g. ops.matmul(inputs, self.w) rather than ops.matmul(inputs, self.w * 2)."
         )
@@ -101,18 +102,7 @@ def _binary(op, kind, x1, x2):
         else:
             var = _param(x, op)
             operands.append((var, tuple(var.shape)))
-    shapes = [s for _, s in operands]
-    rank = builtins.max(len(s) for s in shapes)
-    for x, s in operands:
-        if is_symbolic(x) and len(s) != rank:
-            raise ValueError(
-                f"{where(op)}: a tensor of shape {s} cannot be broadcast against shape "
-                f"{builtins.max(shapes, key=len)}: its batch axis would not be the batch axis of the result"
-            )
-    out = _trace.broadcast(op, shapes)
-    sample = out[1:]
-    # Per-sample views: a parameter's axis aligned with the batch (extent 1) is dropped.
-    dims = [s[1:] if (is_symbolic(x) or len(s) == rank) else s for x, s in operands]
+    sample, dims = _broadcast_operands(op, operands)
     constants = [x for x, _ in operands if not is_symbolic(x) and x is not x1 and x is not x2]
     params = {slot: (None if is_symbolic(x) else x) for slot, (x, _) in zip(("lhs", "rhs"), operands)}
     inputs = [x for x, _ in operands if is_symbolic(x)]
@@ -127,6 +117,58 @@ def _binary(op, kind, x1, x2):
         return buf
 
     return _trace.symbolic(op, sample, inputs, emit, constants)
+
+
+def where(condition, x1, x2):
+    """x1 where condition is non-zero, else x2, with broadcasting; no gradient flows to condition.
+
+    The gradient of the branch not taken is 0 (as torch.where), so `where(x > 0, log(x), 0.0)`
+    trains; its forward value still computes both branches, as in Keras.
+    """
+    op = "ops.where"
+    operands = (condition, x1, x2)
+    if not any(is_symbolic(x) for x in operands):
+        _refuse_weights_only(op, *operands)
+        arrays = [as_array(x, op) for x in operands]
+        out = _trace.broadcast(op, [a.shape for a in arrays])
+        masks = {f"mask_{k}": mask_of(a.shape, len(out)) for k, a in zip("cab", arrays)}
+        res = _trace.run_eager("where", arrays, builtins.max(math.prod(out), 1), **dims_args(out), **masks)
+        return res.reshape(out)
+    entries = []
+    for x in operands:
+        if is_symbolic(x):
+            entries.append((x, (None,) + tuple(x.sample_shape)))
+        else:
+            var = _param(x, op)
+            entries.append((var, tuple(var.shape)))
+    sample, dims = _broadcast_operands(op, entries)
+    masks = {f"mask_{k}": mask_of(d, len(sample)) for k, d in zip("cab", dims)}
+    params = {slot: (None if is_symbolic(x) else x) for slot, (x, _) in zip(("cond", "lhs", "rhs"), entries)}
+    constants = [x for x, _ in entries if not is_symbolic(x) and all(x is not o for o in operands)]
+    size = math.prod(sample)
+
+    def emit(builder, bufs):
+        buf = builder.buffer(size)
+        builder.op("where", bufs, buf, params=params, **dims_args(sample), **masks)
+        return buf
+
+    return _trace.symbolic(op, sample, [x for x, _ in entries if is_symbolic(x)], emit, constants)
+
+
+def _broadcast_operands(op, entries):
+    """The per-sample result shape and each operand's per-sample dims, from (operand, full shape) pairs."""
+    shapes = [s for _, s in entries]
+    rank = builtins.max(len(s) for s in shapes)
+    for x, s in entries:
+        if is_symbolic(x) and len(s) != rank:
+            raise ValueError(
+                f"{_at(op)}: a tensor of shape {s} cannot be broadcast against shape "
+                f"{builtins.max(shapes, key=len)}: its batch axis would not be the batch axis of the result"
+            )
+    out = _trace.broadcast(op, shapes)
+    # Per-sample views: a parameter's axis aligned with the batch (extent 1) is dropped.
+    dims = [s[1:] if (is_symbolic(x) or len(s) == rank) else s for x, s in entries]
+    return out[1:], dims
 
 
 def add(x1, x2):
@@ -252,7 +294,7 @@ def ones_like(x, dtype=None):
 def _activation(op, name, x, axis=-1):
     shape = full_shape(x)
     if name in ("softmax", "log_softmax") and len(shape) > 0 and axis not in (-1, len(shape) - 1):
-        raise ValueError(f"{where(op)} computes over the last axis (axis=-1). Received: axis={axis!r}")
+        raise ValueError(f"{_at(op)} computes over the last axis (axis=-1). Received: axis={axis!r}")
     kind, alpha = _activations.kind_and_alpha(name)
     width = int(shape[-1]) if len(shape) > 1 or (len(shape) == 1 and not is_symbolic(x)) else 1
     if not is_symbolic(x):
@@ -322,7 +364,7 @@ def _axes(op, axis, rank):
     out = []
     for a in axes:
         if not -rank <= int(a) < rank:
-            raise ValueError(f"{where(op)}: axis {a} is out of range for a tensor of rank {rank}")
+            raise ValueError(f"{_at(op)}: axis {a} is out of range for a tensor of rank {rank}")
         out.append(int(a) % rank)
     return tuple(sorted(set(out)))
 
@@ -333,14 +375,14 @@ def _reduce(op, kind, x, axis, keepdims):
     symbolic = is_symbolic(x)
     if symbolic and 0 in axes:
         raise ValueError(
-            f"{where(op)} reduces over the batch axis (axis={axis!r}) of a tensor of shape {shape}: "
+            f"{_at(op)} reduces over the batch axis (axis={axis!r}) of a tensor of shape {shape}: "
             "traced ops work per sample. Reduce over the sample axes, e.g. axis=-1."
         )
     out_shape = tuple(1 if j in axes else d for j, d in enumerate(shape) if keepdims or j not in axes)
     first = 1 if symbolic else 0
     dims = tuple(shape[first:])
     if len(dims) > _trace.MAX_SAMPLE_RANK:
-        raise ValueError(f"{where(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
+        raise ValueError(f"{_at(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
     pad = _trace.MAX_SAMPLE_RANK - len(dims)
     mask = builtins.sum(1 << (pad + a - first) for a in axes)
     if not symbolic:
@@ -424,27 +466,27 @@ def matmul(x1, x2):
 def _mm_describe(op, sa, a_ps, sb, b_ps):
     """matmul's iargs and output shape from full shapes (None: a symbolic batch axis)."""
     if len(sa) == 0 or len(sb) == 0:
-        raise ValueError(f"{where(op)} takes tensors of rank >= 1. Received: shapes {sa} and {sb}")
+        raise ValueError(f"{_at(op)} takes tensors of rank >= 1. Received: shapes {sa} and {sb}")
     if b_ps and len(sb) <= 2:
         raise ValueError(
-            f"{where(op)}: the second operand of shape {sb} would contract over the batch axis. "
+            f"{_at(op)}: the second operand of shape {sb} would contract over the batch axis. "
             "Expected a weight (K, units) or a per-sample tensor of rank >= 3."
         )
     a_vec, b_vec = len(sa) == 1, len(sb) == 1
     if a_ps and len(sa) == 1:
-        raise ValueError(f"{where(op)}: the first operand of shape {sa} would contract over the batch axis")
+        raise ValueError(f"{_at(op)}: the first operand of shape {sa} would contract over the batch axis")
     ma = (1,) + tuple(sa) if a_vec else tuple(sa)
     mb = tuple(sb) + (1,) if b_vec else tuple(sb)
     rows_are_batch = a_ps and len(sa) == 2  # (None, K): each sample is one row
     if rows_are_batch:
         if len(mb) > 2:
             raise ValueError(
-                f"{where(op)}: shapes {sa} and {sb}: a stack of matrices against the batch's rows would "
+                f"{_at(op)}: shapes {sa} and {sb}: a stack of matrices against the batch's rows would "
                 "move the batch axis. Expected a weight of shape (K, units)."
             )
         ma = (None, 1, sa[1])
     if ma[-1] != mb[-2]:
-        raise ValueError(f"{where(op)}: contraction dims differ: shapes {sa} and {sb} (expected {ma[-1]} == {mb[-2]})")
+        raise ValueError(f"{_at(op)}: contraction dims differ: shapes {sa} and {sb} (expected {ma[-1]} == {mb[-2]})")
     fa, fb = ma[:-2], mb[:-2]
     fo = _trace.broadcast(op, [fa, fb]) if (fa or fb) else ()
     symbolic = a_ps or b_ps
@@ -459,7 +501,7 @@ def _mm_describe(op, sa, a_ps, sb, b_ps):
             flags.append(1)
         else:
             raise ValueError(
-                f"{where(op)}: shapes {sa} and {sb}: batch dims must be equal or all 1 "
+                f"{_at(op)}: shapes {sa} and {sb}: batch dims must be equal or all 1 "
                 f"(partial broadcasting is not supported yet)"
             )
     M, K, C = int(ma[-2]), int(ma[-1]), int(mb[-1])
@@ -471,7 +513,7 @@ def _mm_describe(op, sa, a_ps, sb, b_ps):
     if b_vec:
         shape = shape[:-1]
     if symbolic and not rows_are_batch and not fo:
-        raise ValueError(f"{where(op)}: shapes {sa} and {sb} have no batch axis")
+        raise ValueError(f"{_at(op)}: shapes {sa} and {sb} have no batch axis")
     batch = math.prod(batch_dims) if batch_dims else 1
     args = dict(batch=batch, m=M, k=K, cols=C, bcast_a=flags[0], bcast_b=flags[1])
     return {"shape": shape, "args": args}
@@ -499,15 +541,15 @@ def transpose(x, axes=None):
     rank = len(shape)
     axes = tuple(reversed(range(rank))) if axes is None else tuple(int(a) % rank for a in axes)
     if sorted(axes) != list(range(rank)):
-        raise ValueError(f"{where(op)}: axes must be a permutation of range({rank}). Received: {axes}")
+        raise ValueError(f"{_at(op)}: axes must be a permutation of range({rank}). Received: {axes}")
     symbolic = is_symbolic(x)
     if symbolic and axes[0] != 0:
-        raise ValueError(f"{where(op)} would move the batch axis: axes={axes} for shape {shape}; keep axis 0 first")
+        raise ValueError(f"{_at(op)} would move the batch axis: axes={axes} for shape {shape}; keep axis 0 first")
     perm = [a - 1 for a in axes[1:]] if symbolic else list(axes)
     dims = tuple(shape[1:]) if symbolic else tuple(shape)
     pad = _trace.MAX_SAMPLE_RANK - len(dims)
     if pad < 0:
-        raise ValueError(f"{where(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
+        raise ValueError(f"{_at(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
     P = list(range(pad)) + [pad + p for p in perm]
     args = {**dims_args(dims), **{f"p{j + 1}": p for j, p in enumerate(P)}}
     out_shape = tuple(shape[a] for a in axes)
@@ -538,7 +580,7 @@ def reshape(x, newshape):
         return np.reshape(np.asarray(x), [(-1 if d is None else d) for d in newshape])
     if not newshape or newshape[0] not in (None, -1):
         raise ValueError(
-            f"{where(op)}: the first entry of newshape is the batch axis and must be None or -1. "
+            f"{_at(op)}: the first entry of newshape is the batch axis and must be None or -1. "
             f"Received: newshape={newshape} for shape {x.shape}"
         )
     rest = [int(d) for d in newshape[1:]]
@@ -546,10 +588,10 @@ def reshape(x, newshape):
     if rest.count(-1) == 1:
         known = math.prod(d for d in rest if d != -1)
         if known <= 0 or size % known:
-            raise ValueError(f"{where(op)}: cannot reshape {x.shape} to {newshape}")
+            raise ValueError(f"{_at(op)}: cannot reshape {x.shape} to {newshape}")
         rest[rest.index(-1)] = size // known
     if math.prod(rest) != size or any(d <= 0 for d in rest):
-        raise ValueError(f"{where(op)}: cannot reshape {x.shape} ({size} values per sample) to {newshape}")
+        raise ValueError(f"{_at(op)}: cannot reshape {x.shape} ({size} values per sample) to {newshape}")
     return _alias(op, x, tuple(rest))
 
 
@@ -561,7 +603,7 @@ def expand_dims(x, axis):
     rank = len(x.shape) + 1
     a = int(axis) % rank if -rank <= int(axis) < rank else None
     if a is None or a == 0:
-        raise ValueError(f"{where(op)}: axis {axis} must be a sample axis of the result (not 0, the batch)")
+        raise ValueError(f"{_at(op)}: axis {axis} must be a sample axis of the result (not 0, the batch)")
     shape = list(x.shape)
     shape.insert(a, 1)
     return _alias(op, x, tuple(shape[1:]))
@@ -576,7 +618,7 @@ def squeeze(x, axis=None):
     axes = [j for j in range(1, len(shape)) if shape[j] == 1] if axis is None else list(_axes(op, axis, len(shape)))
     for a in axes:
         if a == 0 or shape[a] != 1:
-            raise ValueError(f"{where(op)}: cannot squeeze axis {a} of shape {shape} (expected extent 1)")
+            raise ValueError(f"{_at(op)}: cannot squeeze axis {a} of shape {shape} (expected extent 1)")
     return _alias(op, x, tuple(d for j, d in enumerate(shape) if j not in axes and j > 0))
 
 
@@ -585,10 +627,10 @@ def concatenate(xs, axis=0):
     op = "ops.concatenate"
     xs = list(xs)
     if not 1 <= len(xs) <= _C.MAX_IN:
-        raise ValueError(f"{where(op)} joins 1 to {_C.MAX_IN} tensors. Received: {len(xs)}")
+        raise ValueError(f"{_at(op)} joins 1 to {_C.MAX_IN} tensors. Received: {len(xs)}")
     symbolic = any(is_symbolic(x) for x in xs)
     if symbolic and not all(is_symbolic(x) for x in xs):
-        raise ValueError(f"{where(op)}: traced code can concatenate only tensors computed from the inputs")
+        raise ValueError(f"{_at(op)}: traced code can concatenate only tensors computed from the inputs")
     shapes = [full_shape(x) for x in xs]
     rank = len(shapes[0])
     a = _axes(op, axis, rank)[0] if rank else None
@@ -597,9 +639,9 @@ def concatenate(xs, axis=0):
         or any(len(s) != rank for s in shapes)
         or any(s[:a] + s[a + 1 :] != shapes[0][:a] + shapes[0][a + 1 :] for s in shapes)
     ):
-        raise ValueError(f"{where(op)}: shapes {shapes} do not match except along axis {axis}")
+        raise ValueError(f"{_at(op)}: shapes {shapes} do not match except along axis {axis}")
     if symbolic and a == 0:
-        raise ValueError(f"{where(op)}: axis {axis} is the batch axis; join along a sample axis, e.g. axis=-1")
+        raise ValueError(f"{_at(op)}: axis {axis} is the batch axis; join along a sample axis, e.g. axis=-1")
     out_shape = shapes[0][:a] + (builtins.sum(s[a] for s in shapes),) + shapes[0][a + 1 :]
     outer = math.prod(shapes[0][1 if symbolic else 0 : a])
     if not symbolic:
@@ -620,7 +662,7 @@ def cast(x, dtype):
     if not is_symbolic(x):
         return np.asarray(x).astype(dtype)
     if np.dtype(dtype).kind != "f" and np.dtype(dtype).kind != "b":
-        raise ValueError(f"{where('ops.cast')}: traced tensors are float32. Received: dtype={dtype!r}")
+        raise ValueError(f"{_at('ops.cast')}: traced tensors are float32. Received: dtype={dtype!r}")
     return x
 
 

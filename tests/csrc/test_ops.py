@@ -190,6 +190,13 @@ def prim_cases():
             args=dict(batch=2, m=3, k=4, cols=5, bcast_a=0, bcast_b=0),
             ref=(m1 @ m2).reshape(N, -1),
         ),
+        "where": dict(  # the condition is a weight (0/1, no gradient): finite differences skip it
+            ins=[a.reshape(N, -1), b.reshape(N, -1)],
+            params={"cond": (w > 0).astype(float), "lhs": None, "rhs": None},
+            fd_params=[],
+            args=dict(**dims_args((2, 3, 4)), mask_c=mask_of((4,), 3), mask_a=0, mask_b=mask_of((3, 1), 3)),
+            ref=np.where(w > 0, a, b[:, None]).reshape(N, -1),
+        ),
         "transpose": dict(
             ins=[x.reshape(N, -1)],
             args=dict(**dims_args((2, 3, 4)), p1=0, p2=1, p3=4, p4=2, p5=3),

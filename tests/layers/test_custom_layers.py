@@ -135,7 +135,9 @@ def test_lambda_layer_trains_as_torch():
     x, y = xy(32, 4, 5)
     inp = keras.Input((4,))
     h = keras.layers.Dense(8)(inp)
-    h = keras.layers.Lambda(lambda t: ops.tanh(t) * 0.5 + ops.square(t) / 4.0 - ops.exp(-ops.abs(t)))(h)
+    h = keras.layers.Lambda(
+        lambda t: ops.tanh(t) * 0.5 + ops.square(t) / 4.0 - ops.exp(-ops.abs(t)) + ops.where(t > 0, t, t * 0.1)
+    )(h)
     model = keras.Model(inp, keras.layers.Dense(1)(h))
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
     w0 = model.get_weights()
@@ -143,7 +145,7 @@ def test_lambda_layer_trains_as_torch():
 
     def fn(t, k1, b1, k2, b2):
         u = t @ k1 + b1
-        u = torch.tanh(u) * 0.5 + u**2 / 4.0 - torch.exp(-torch.abs(u))
+        u = torch.tanh(u) * 0.5 + u**2 / 4.0 - torch.exp(-torch.abs(u)) + torch.where(u > 0, u, u * 0.1)
         return u @ k2 + b2
 
     ref = _torch_sgd(fn, w0, x, y, 50, 0.05)

@@ -53,6 +53,7 @@ EAGER = {
     "tanh": (lambda: ops.tanh(A), lambda: np.tanh(A)),
     "softmax": (lambda: ops.softmax(A), lambda: softmax(A)),
     "log_softmax": (lambda: ops.log_softmax(A), lambda: np.log(softmax(A))),
+    "where": (lambda: ops.where(A > 0, A, B), lambda: np.where(A > 0, A, B)),
     "stop_gradient": (lambda: ops.stop_gradient(A), lambda: A),
     "cast": (lambda: ops.cast(A, "float32"), lambda: A),
     "convert_to_tensor": (lambda: ops.convert_to_tensor([[1.0, 2.0]]), lambda: np.array([[1.0, 2.0]], np.float32)),
@@ -84,6 +85,10 @@ SYMBOLIC = {
     "concat": (lambda x: ops.concatenate([x, -x], axis=1), lambda x: np.concatenate([x, -x], 1)),
     "expand": (lambda x: ops.squeeze(ops.expand_dims(x, 2), 2), lambda x: x),
     "minimum": (lambda x: ops.minimum(x, ops.zeros_like(x) + 0.2), lambda x: np.minimum(x, 0.2)),
+    "where": (
+        lambda x: ops.where(x > 0, ops.log(ops.abs(x)), -1.0),
+        lambda x: np.where(x > 0, np.log(np.abs(x)), -1.0),
+    ),
     "compare": (lambda x: ops.greater(x, 0.0) * x, lambda x: (x > 0) * x),
     "rank-2": (
         lambda x: ops.reshape(x, (None, 12)) @ np.ones((12, 2), np.float32),

@@ -206,6 +206,23 @@ def test_transpose_matches_torch(seed):
     np.testing.assert_allclose(dins[0].reshape(x.shape), gx, **TOL)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_where_broadcasting_matches_torch(seed):
+    r = np.random.default_rng(seed)
+    out, sa, sb = random_broadcast_pair(r)
+    sc = tuple(1 if r.random() < 0.5 else d for d in out)
+    c, a = (r.random(size=(N,) + sc) > 0.5).astype(float), r.normal(size=(N,) + sa)
+    b = r.normal(size=sb)  # a weight
+    ref, G, (ga, gb) = torch_grads(lambda x, y: torch.where(torch.tensor(c) != 0, x, y), a, b)
+    args = dict(**dims_args(out), mask_c=mask_of(sc, 0), mask_a=mask_of(sa, 0), mask_b=mask_of(sb, 0))
+    ins = [c.reshape(N, -1), a.reshape(N, -1)]
+    got, dins, dparams = run_op("where", ins, int(np.prod(out)), {"rhs": b}, G.reshape(N, -1), **args)
+    np.testing.assert_allclose(got.reshape(ref.shape), ref, **TOL)
+    np.testing.assert_allclose(dins[1].reshape(a.shape), ga, **TOL)
+    np.testing.assert_allclose(dparams["rhs"], gb, rtol=1e-5, atol=1e-4)
+    assert not dins[0].any()  # no gradient to the condition
+
+
 def test_comparisons_pass_no_gradient():
     a, b = np.array([[1.0, 2.0, 3.0]]), np.array([[2.0, 2.0, 2.0]])
     args = dict(kind=_C.BINARY_KINDS["greater"], **dims_args((3,)), mask_a=0, mask_b=0)
