@@ -178,13 +178,26 @@ static ptc_status reserve_targets(ptc_plan *p, int64_t y_size) {
     return PTC_OK;
 }
 
+// A buffer the engine alone writes (no op outputs to it), other than the model input.
+static int engine_owned(const ptc_plan *p, int b) {
+    if (b < 0 || b >= p->n_bufs || b == p->input_buf) return 0;
+    for (int i = 0; i < p->n_ops; i++)
+        if (p->ops[i].out == b) return 0;
+    return 1;
+}
+
+ptc_status ptc_plan_set_targets_buf(ptc_plan *p, int y_buf) {
+    if (p->loss_kind == PTC_LOSS_NONE || !engine_owned(p, y_buf) || p->buf_size[y_buf] != p->y_size)
+        return PTC_ERR_VALUE;
+    p->y_buf = y_buf;
+    return PTC_OK;
+}
+
 ptc_status ptc_plan_set_traced_loss(ptc_plan *p, int loss_buf, int y_buf, int64_t last_dim) {
-    if (loss_buf < 0 || loss_buf >= p->n_bufs || y_buf < 0 || y_buf >= p->n_bufs || y_buf == p->input_buf ||
+    if (loss_buf < 0 || loss_buf >= p->n_bufs || !engine_owned(p, y_buf) ||
         p->buf_size[y_buf] != p->buf_size[p->output_buf])
         return PTC_ERR_VALUE;
     if (last_dim <= 0 || p->buf_size[p->output_buf] % last_dim != 0) return PTC_ERR_VALUE;
-    for (int i = 0; i < p->n_ops; i++)
-        if (p->ops[i].out == y_buf) return PTC_ERR_VALUE;  // the targets' buffer is written by the engine only
     ptc_status st = reserve_targets(p, p->buf_size[y_buf]);
     if (st != PTC_OK) return st;
     p->loss_kind = PTC_LOSS_TRACED;
@@ -193,6 +206,20 @@ ptc_status ptc_plan_set_traced_loss(ptc_plan *p, int loss_buf, int y_buf, int64_
     p->loss_rows = p->buf_size[p->output_buf] / last_dim;
     p->y_size = p->buf_size[y_buf];
     return PTC_OK;
+}
+
+// A traced metric (Keras's MeanMetricWrapper): sum_n w_n mean_l v_nl over buffer b's L values per
+// sample; the result divides the epoch's sum by the sum of the sample weights.
+static double traced_mean(const ptc_plan *p, int b, int64_t N) {
+    const int64_t L = p->buf_size[b], R = p->loss_rows;
+    const float *v = ptc_plan_act(p, b), *w = p->sample_weight ? p->wbatch : NULL;
+    double total = 0.0;
+    for (int64_t n = 0; n < N; n++) {
+        double row = 0.0;
+        for (int64_t l = 0; l < L; l++) row += (double)v[n * L + l];
+        total += (w ? (double)w[n * R] : 1.0) * row / (double)L;
+    }
+    return total;
 }
 
 // The traced loss of a batch (sum_over_batch_size) and, when dloss, its gradient (=).
@@ -236,7 +263,8 @@ ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
     int64_t offset = 0;
     for (int i = 0; i < n; i++)
         if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||
-            ptc_metric_check(&metrics[i], D, ys) != PTC_OK)
+            ptc_metric_check(&metrics[i], D, ys) != PTC_OK ||
+            (metrics[i].kind == PTC_METRIC_TRACED_MEAN && (metrics[i].k < 0 || metrics[i].k >= p->n_bufs)))
             return PTC_ERR_VALUE;
     for (int i = 0; i < n; i++) {
         p->metrics[i] = metrics[i];
@@ -327,7 +355,8 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     double loss = 0.0;
     // Outputs of shape (R, D) per sample are R rows of D: Keras takes the mean
     // over the last axis and then over everything else.
-    const int64_t R = p->loss_rows, D = p->buf_size[p->loss_buf] / R, ys = p->y_size / R;
+    // D: the output's row width (a traced loss's buffer has its own size).
+    const int64_t R = p->loss_rows, D = p->buf_size[p->output_buf] / R, ys = p->y_size / R;
     const float *w = p->sample_weight ? p->wbatch : NULL;
     ptc_status st = PTC_OK;
     if (p->loss_kind == PTC_LOSS_TRACED)
@@ -344,9 +373,14 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     sums[0] += loss * (double)N;
     sums[1] += (double)N;
     sums[2] += wsum;
-    for (int k = 0; k < p->n_metrics; k++)
-        ptc_metric_accumulate(&p->metrics[k], ptc_plan_act(p, p->output_buf), p->ybatch, ys, w, 1.0f / (float)R, N * R,
-                              D, sums + 3 + p->metrics[k].offset);
+    for (int k = 0; k < p->n_metrics; k++) {
+        const ptc_metric *m = &p->metrics[k];
+        if (m->kind == PTC_METRIC_TRACED_MEAN)
+            sums[3 + m->offset] += traced_mean(p, (int)m->k, N);
+        else
+            ptc_metric_accumulate(m, ptc_plan_act(p, p->output_buf), p->ybatch, ys, w, 1.0f / (float)R, N * R, D,
+                                  sums + 3 + m->offset);
+    }
     return PTC_OK;
 }
 

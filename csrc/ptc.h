@@ -314,6 +314,9 @@ ptc_status ptc_plan_set_loss(ptc_plan *plan, int kind, int loss_buf, int64_t las
 // The loss is Keras's sum_over_batch_size: sum_n w_n sum_l v_nl / (N * L) over L values per
 // sample; the backward starts from its gradient w_n / (N * L). last_dim as in set_loss (metrics).
 ptc_status ptc_plan_set_traced_loss(ptc_plan *plan, int loss_buf, int y_buf, int64_t last_dim);
+// Copies each batch's targets (y_size floats per sample) to buffer y_buf too, for traced metrics
+// under a built-in loss; call after set_loss. PTC_ERR_VALUE if the buffer does not fit.
+ptc_status ptc_plan_set_targets_buf(ptc_plan *plan, int y_buf);
 // PTC_ERR_VALUE unless every op's parameters and every regularizer lie inside
 // the n_params floats of plan->params (call after setting params and regs).
 ptc_status ptc_plan_check_params(ptc_plan *plan);

@@ -3,6 +3,7 @@ objects name the loss and carry its options."""
 
 from pytrainc import _C
 from pytrainc._identifiers import from_identifier
+from pytrainc.ops._trace import FunctionWrapper
 
 # Kind ids come from the C registry (csrc/kinds.def, `_C.LOSSES`); 0 means none.
 
@@ -203,7 +204,7 @@ _BY_NAME = {
 _CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
 
 
-class LossFunctionWrapper(Loss):
+class LossFunctionWrapper(FunctionWrapper, Loss):
     """A loss function `fn(y_true, y_pred, **kwargs)` written with `pytrainc.ops`, traced into the plan.
 
     Args:
@@ -214,21 +215,7 @@ class LossFunctionWrapper(Loss):
 
     def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
         super().__init__(name or getattr(fn, "__name__", "loss"), reduction=reduction)
-        self.fn = fn
-        self._fn_kwargs = kwargs
-
-    def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred, **self._fn_kwargs)
-
-    def get_config(self):
-        return {"name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        raise ValueError(
-            f"Loss {config.get('name')!r} is a Python function: loading never runs code. Pass it again, "
-            "e.g. compile(loss=my_loss)."
-        )
+        self._wrap(fn, kwargs)
 
 
 def get(identifier):

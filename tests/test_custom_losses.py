@@ -116,7 +116,7 @@ def test_bad_losses_are_refused_with_the_loss_name():
     with pytest.raises(TypeError, match="in the call of loss 'branches': it cannot be used as a Python bool"):
         fit(branches)
 
-    with pytest.raises(TypeError, match="Loss 'constant' must return per-sample loss values.*Received: float"):
+    with pytest.raises(TypeError, match="Loss .constant. must return per-sample values.*Received: float"):
         fit(keras.losses.LossFunctionWrapper(lambda t, p: 1.0, name="constant"))
 
     with pytest.raises(ValueError, match="reduce with 'sum_over_batch_size'.*Received: reduction='sum'"):

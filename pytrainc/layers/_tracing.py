@@ -123,46 +123,49 @@ def output_shape(layer, input_shape):
 
 
 class _LossContext:
-    """The tracing context of a loss (for error messages)."""
+    """The tracing context of a loss or a metric function (for error messages)."""
 
-    def __init__(self, loss):
+    def __init__(self, loss, what="loss"):
         self.name = loss.name
-        self._trace_label = f"loss '{loss.name}'"
+        self._trace_label = f"{what} '{loss.name}'"
 
 
-def trace_loss(loss, out_shape):
-    """Traces `loss.call(y_true, y_pred)` once for predictions of per-sample shape out_shape."""
+def trace_loss(loss, out_shape, what="Loss"):
+    """Traces `loss.call(y_true, y_pred)` once for predictions of per-sample shape out_shape
+    (a loss, or a metric function: what names it in messages)."""
     traces = loss.__dict__.setdefault("_traces", {})
     key = tuple(out_shape)
     if key not in traces:
         y_true, y_pred = KerasTensor(out_shape), KerasTensor(out_shape)
-        _trace._TRACING.append(_LossContext(loss))
+        _trace._TRACING.append(_LossContext(loss, what.lower()))
         try:
             out = loss.call(y_true, y_pred)
         finally:
             _trace._TRACING.pop()
         if not isinstance(out, KerasTensor):
             raise TypeError(
-                f"Loss '{loss.name}' must return per-sample loss values computed from y_true and y_pred "
+                f"{what} '{loss.name}' must return per-sample values computed from y_true and y_pred "
                 f"with pytrainc.ops. Received: {type(out).__name__}"
             )
         if len(out.shape) > len(y_pred.shape):
             raise ValueError(
-                f"Loss '{loss.name}' returned shape {out.shape}, of higher rank than y_pred {y_pred.shape}: "
+                f"{what} '{loss.name}' returned shape {out.shape}, of higher rank than y_pred {y_pred.shape}: "
                 "expected per-sample losses, e.g. (None,) from ops.mean(..., axis=-1)"
             )
-        order = _graph(_LossContext(loss), out, [y_true, y_pred])
+        order = _graph(_LossContext(loss, what.lower()), out, [y_true, y_pred])
         loss._constants = [c for t in order for c in getattr(t._layer, "_constants", ())]
         traces[key] = ((y_true, y_pred), out, order)
     return traces[key]
 
 
-def emit_loss(loss, builder, out_buf, out_shape):
-    """The traced loss's ops after the model's: returns (buffer of the per-sample losses, targets' buffer)."""
-    (y_true, y_pred), out, order = trace_loss(loss, out_shape)
+def emit_loss(loss, builder, out_buf, out_shape, y_buf=None, what="Loss"):
+    """The traced loss's (or metric's) ops after the model's: returns (buffer of its per-sample
+    values, targets' buffer), with a new targets' buffer unless y_buf is given."""
+    (y_true, y_pred), out, order = trace_loss(loss, out_shape, what)
     import math
 
-    y_buf = builder.buffer(math.prod(out_shape))
+    if y_buf is None:
+        y_buf = builder.buffer(math.prod(out_shape))
     bufs = {id(y_true): y_buf, id(y_pred): out_buf}
     for t in order:
         bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])

@@ -214,7 +214,10 @@ class Model(Trainer):
     def _constant_variables(self):
         """Constant operands of traced ops (layers, op nodes, the loss): hidden non-trainable
         parameters, not in weights or state_dict."""
-        found = list(getattr(self.loss, "_constants", ())) if self.compiled else []
+        found = []
+        if self.compiled:
+            for f in [self.loss] + list(self._metric_specs):
+                found += getattr(f, "_constants", ())
         for t in self._graph["order"] if self._graph else ():
             node = t._layer
             if getattr(node, "_is_op_node", False):

@@ -175,5 +175,29 @@ def run_eager(name, ins, out_size, **args):
     return out
 
 
+class FunctionWrapper:
+    """Shared by LossFunctionWrapper and MeanMetricWrapper: a user function `fn(y_true, y_pred)`
+    traced as the object's `call`; its config holds only the name (loading never runs code)."""
+
+    _what = "loss"  # the compile argument that takes it
+
+    def _wrap(self, fn, kwargs):
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        raise ValueError(
+            f"{cls._what.capitalize()} {config.get('name')!r} is a Python function: loading never runs code. "
+            f"Pass it again, e.g. compile({cls._what}=...)."
+        )
+
+
 def sample_size(shape):
     return math.prod(shape)

@@ -117,11 +117,25 @@ class Trainer:
         """The compiled loss when it is traced (a function or a Loss with call), else None."""
         return self.loss if self.compiled and self.loss._traced else None
 
-    def _ensure_plan(self, batch_size):
-        if self._traced_loss() is not None:  # traced first: its constants join the flat parameters
-            from pytrainc.layers import _tracing
+    def _traced_metrics(self):
+        """The compiled metric functions (MeanMetricWrapper), traced into the plan."""
+        return (
+            [m for m in self._metric_specs if isinstance(m, metrics_module.MeanMetricWrapper)] if self.compiled else []
+        )
 
-            _tracing.trace_loss(self.loss, self._graph["output"].sample_shape)
+    def _ensure_plan(self, batch_size):
+        from pytrainc.layers import _tracing
+
+        out_shape = self._graph["output"].sample_shape
+        if self._traced_loss() is not None:  # traced first: its constants join the flat parameters
+            _tracing.trace_loss(self.loss, out_shape)
+        for m in self._traced_metrics():
+            if self.loss.sparse:
+                raise ValueError(
+                    f"Metric function {m.name!r}: with a sparse loss ({self.loss.name}) the targets are class ids; "
+                    "metric functions need targets of the output's shape"
+                )
+            _tracing.trace_loss(m, out_shape, "Metric")
         self._pack()
         if self._plan is None:
             g = self._graph
@@ -135,9 +149,13 @@ class Trainer:
                     )
             out_buf = bufs[id(g["output"])]
             loss_setup = traced = None
+            y_buf = None
             if self._traced_loss() is not None:
-                traced = _tracing.emit_loss(self.loss, builder, out_buf, g["output"].sample_shape)
-            elif self.compiled:
+                traced = _tracing.emit_loss(self.loss, builder, out_buf, out_shape)
+                y_buf = traced[1]
+            for m in self._traced_metrics():
+                m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, out_shape, y_buf, "Metric")
+            if self._traced_loss() is None and self.compiled:
                 loss_setup = self._loss_setup(builder, out_buf)
                 if loss_setup[2] is not None:
                     builder.set_flag(loss_setup[2], "no_backward")
@@ -164,6 +182,8 @@ class Trainer:
                 plan.set_traced_loss(traced[0], traced[1], g["output"].sample_shape[-1])
             elif loss_setup is not None:
                 plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
+                if y_buf is not None:
+                    plan.set_targets_buf(y_buf)
             if self.compiled:
                 regs = [
                     (self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)
