@@ -756,6 +756,19 @@ ACTIVATIONS = {  # name: torch function
     "silu": F.silu,
     "softmax": lambda t: F.softmax(t, dim=-1),
     "log_softmax": lambda t: F.log_softmax(t, dim=-1),
+    "relu6": F.relu6,
+    "mish": F.mish,
+    "hard_tanh": F.hardtanh,
+    "log_sigmoid": F.logsigmoid,
+    "tanh_shrink": F.tanhshrink,
+    "exponential": torch.exp,
+    "celu": F.celu,  # alpha 1.0, Keras's default
+    "hard_silu": F.hardswish,
+    "hard_swish": F.hardswish,
+    "squareplus": lambda t: (t + torch.sqrt(t * t + 4)) / 2,  # b = 4, Keras's default
+    "sparse_plus": lambda t: torch.where(t <= -1, 0.0, torch.where(t >= 1, t, (t + 1) ** 2 / 4)),
+    "hard_shrink": lambda t: F.hardshrink(t, 0.5),
+    "soft_shrink": lambda t: F.softshrink(t, 0.5),
 }
 
 
