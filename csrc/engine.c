@@ -137,6 +137,7 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     p->loss_rows = 1;
     p->y_size = buf_size[output_buf];
     p->n_sums = 3;
+    p->y_buf = -1;
     // Each op's shapes against the buffers, before any workspace is sized from them.
     int64_t need[PTC_MAX_PARAM];
     for (int i = 0; i < n_ops; i++)
@@ -165,26 +166,95 @@ void ptc_plan_free(ptc_plan *p) {
     memset(p, 0, sizeof(*p));
 }
 
-ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
-    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT) return PTC_ERR_VALUE;
-    if (loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[p->output_buf])
-        return PTC_ERR_VALUE;
-    if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
-    const int64_t rows = p->buf_size[loss_buf] / last_dim;
-    int64_t y_size, ys;
-    if (!ptc_mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size) || !ptc_mul_ok(p->max_batch, y_size, &ys) ||
-        ys > PTC_MAX_FLOATS)
-        return PTC_ERR_SIZE;
+// Room for y_size floats of targets per sample in ybatch.
+static ptc_status reserve_targets(ptc_plan *p, int64_t y_size) {
+    int64_t ys;
+    if (!ptc_mul_ok(p->max_batch, y_size, &ys) || ys > PTC_MAX_FLOATS) return PTC_ERR_SIZE;
     if (y_size > p->y_size) {
         float *yb = malloc((size_t)ys * sizeof(float));
         if (!yb) return PTC_ERR_NOMEM;
         free(p->ybatch);
         p->ybatch = yb;
     }
+    return PTC_OK;
+}
+
+// A buffer the engine alone writes (no op outputs to it), other than the model input.
+static int engine_owned(const ptc_plan *p, int b) {
+    if (b < 0 || b >= p->n_bufs || b == p->input_buf) return 0;
+    for (int i = 0; i < p->n_ops; i++)
+        if (p->ops[i].out == b) return 0;
+    return 1;
+}
+
+ptc_status ptc_plan_set_targets_buf(ptc_plan *p, int y_buf) {
+    if (p->loss_kind == PTC_LOSS_NONE || !engine_owned(p, y_buf) || p->buf_size[y_buf] != p->y_size)
+        return PTC_ERR_VALUE;
+    p->y_buf = y_buf;
+    return PTC_OK;
+}
+
+ptc_status ptc_plan_set_traced_loss(ptc_plan *p, int loss_buf, int y_buf, int64_t last_dim) {
+    if (loss_buf < 0 || loss_buf >= p->n_bufs || !engine_owned(p, y_buf) ||
+        p->buf_size[y_buf] != p->buf_size[p->output_buf])
+        return PTC_ERR_VALUE;
+    if (last_dim <= 0 || p->buf_size[p->output_buf] % last_dim != 0) return PTC_ERR_VALUE;
+    ptc_status st = reserve_targets(p, p->buf_size[y_buf]);
+    if (st != PTC_OK) return st;
+    p->loss_kind = PTC_LOSS_TRACED;
+    p->loss_buf = loss_buf;
+    p->y_buf = y_buf;
+    p->loss_rows = p->buf_size[p->output_buf] / last_dim;
+    p->y_size = p->buf_size[y_buf];
+    return PTC_OK;
+}
+
+// A traced metric (Keras's MeanMetricWrapper): sum_n w_n mean_l v_nl over buffer b's L values per
+// sample; the result divides the epoch's sum by the sum of the sample weights.
+static double traced_mean(const ptc_plan *p, int b, int64_t N) {
+    const int64_t L = p->buf_size[b], R = p->loss_rows;
+    const float *v = ptc_plan_act(p, b), *w = p->sample_weight ? p->wbatch : NULL;
+    double total = 0.0;
+    for (int64_t n = 0; n < N; n++) {
+        double row = 0.0;
+        for (int64_t l = 0; l < L; l++) row += (double)v[n * L + l];
+        total += (w ? (double)w[n * R] : 1.0) * row / (double)L;
+    }
+    return total;
+}
+
+// The traced loss of a batch (sum_over_batch_size) and, when dloss, its gradient (=).
+static double traced_loss(const ptc_plan *p, int64_t N, float *dloss) {
+    const int64_t L = p->buf_size[p->loss_buf], R = p->loss_rows;
+    const float *v = ptc_plan_act(p, p->loss_buf), *w = p->sample_weight ? p->wbatch : NULL;
+    const double scale = 1.0 / ((double)N * (double)L);
+    double total = 0.0;
+    for (int64_t n = 0; n < N; n++) {
+        const double wn = w ? (double)w[n * R] : 1.0;
+        double row = 0.0;
+        for (int64_t l = 0; l < L; l++) row += (double)v[n * L + l];
+        total += wn * row;
+        if (dloss)
+            for (int64_t l = 0; l < L; l++) dloss[n * L + l] = (float)(wn * scale);
+    }
+    return total * scale;
+}
+
+ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
+    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT || kind == PTC_LOSS_TRACED) return PTC_ERR_VALUE;
+    if (loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[p->output_buf])
+        return PTC_ERR_VALUE;
+    if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
+    const int64_t rows = p->buf_size[loss_buf] / last_dim;
+    int64_t y_size;
+    if (!ptc_mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size)) return PTC_ERR_SIZE;
+    ptc_status st = reserve_targets(p, y_size);
+    if (st != PTC_OK) return st;
     p->loss_kind = kind;
     p->loss_buf = loss_buf;
     p->loss_rows = rows;
     p->y_size = y_size;
+    p->y_buf = -1;
     return PTC_OK;
 }
 
@@ -194,7 +264,8 @@ ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
     int64_t offset = 0;
     for (int i = 0; i < n; i++)
         if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||
-            ptc_metric_check(&metrics[i], D, ys) != PTC_OK)
+            ptc_metric_check(&metrics[i], D, ys) != PTC_OK ||
+            (metrics[i].kind == PTC_METRIC_TRACED_MEAN && (metrics[i].k < 0 || metrics[i].k >= p->n_bufs)))
             return PTC_ERR_VALUE;
     for (int i = 0; i < n; i++) {
         p->metrics[i] = metrics[i];
@@ -272,15 +343,27 @@ static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *i
         if (y && p->sample_weight)
             for (int64_t r = 0; r < R; r++) p->wbatch[n * R + r] = p->sample_weight[idx[n]];
     }
+    if (p->y_buf >= 0) {  // a traced loss reads the targets from a plan buffer (zeros when predicting)
+        float *yb = ptc_plan_act(p, p->y_buf);
+        if (y)
+            memcpy(yb, p->ybatch, (size_t)(N * dy) * sizeof(float));
+        else
+            memset(yb, 0, (size_t)(N * dy) * sizeof(float));
+    }
 }
 
 static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double *sums) {
     double loss = 0.0;
     // Outputs of shape (R, D) per sample are R rows of D: Keras takes the mean
     // over the last axis and then over everything else.
-    const int64_t R = p->loss_rows, D = p->buf_size[p->loss_buf] / R, ys = p->y_size / R;
+    // D: the output's row width (a traced loss's buffer has its own size).
+    const int64_t R = p->loss_rows, D = p->buf_size[p->output_buf] / R, ys = p->y_size / R;
     const float *w = p->sample_weight ? p->wbatch : NULL;
-    ptc_status st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf), p->ybatch, w, N * R, D);
+    ptc_status st = PTC_OK;
+    if (p->loss_kind == PTC_LOSS_TRACED)
+        loss = traced_loss(p, N, dloss);
+    else
+        st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf), p->ybatch, w, N * R, D);
     if (st != PTC_OK) return st;
     double wsum = (double)N;
     if (w) {
@@ -291,9 +374,14 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     sums[0] += loss * (double)N;
     sums[1] += (double)N;
     sums[2] += wsum;
-    for (int k = 0; k < p->n_metrics; k++)
-        ptc_metric_accumulate(&p->metrics[k], ptc_plan_act(p, p->output_buf), p->ybatch, ys, w, 1.0f / (float)R, N * R,
-                              D, sums + 3 + p->metrics[k].offset);
+    for (int k = 0; k < p->n_metrics; k++) {
+        const ptc_metric *m = &p->metrics[k];
+        if (m->kind == PTC_METRIC_TRACED_MEAN)
+            sums[3 + m->offset] += traced_mean(p, (int)m->k, N);
+        else
+            ptc_metric_accumulate(m, ptc_plan_act(p, p->output_buf), p->ybatch, ys, w, 1.0f / (float)R, N * R, D,
+                                  sums + 3 + m->offset);
+    }
     return PTC_OK;
 }
 

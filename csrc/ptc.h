@@ -289,6 +289,7 @@ typedef struct {
     int64_t n_rngs;
     double activity_penalty;  // activity regularization of the current batch
     int bad_op;               // with PTC_ERR_OP: the index of the malformed op
+    int y_buf;                // buffer the batch's targets are copied to (a traced loss reads it), or -1
 } ptc_plan;
 
 // Sets the RNG states dropout ops draw their masks from: (n, 4) uint64, borrowed.
@@ -308,6 +309,14 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *plan, const ptc_regularizer *regs
 // kind is a ptc_loss_kind; loss_buf is the output buffer or, for a fused loss, its logits.
 // last_dim is the width D of the output's last axis (the loss sees rows of D).
 ptc_status ptc_plan_set_loss(ptc_plan *plan, int kind, int loss_buf, int64_t last_dim);
+// A loss traced from Python (pytrainc.ops): loss_buf holds each sample's loss values, computed
+// by the plan's ops from the output and from y_buf, which each batch's targets are copied to.
+// The loss is Keras's sum_over_batch_size: sum_n w_n sum_l v_nl / (N * L) over L values per
+// sample; the backward starts from its gradient w_n / (N * L). last_dim as in set_loss (metrics).
+ptc_status ptc_plan_set_traced_loss(ptc_plan *plan, int loss_buf, int y_buf, int64_t last_dim);
+// Copies each batch's targets (y_size floats per sample) to buffer y_buf too, for traced metrics
+// under a built-in loss; call after set_loss. PTC_ERR_VALUE if the buffer does not fit.
+ptc_status ptc_plan_set_targets_buf(ptc_plan *plan, int y_buf);
 // PTC_ERR_VALUE unless every op's parameters and every regularizer lie inside
 // the n_params floats of plan->params (call after setting params and regs).
 ptc_status ptc_plan_check_params(ptc_plan *plan);

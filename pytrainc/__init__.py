@@ -28,6 +28,7 @@ from pytrainc import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     regularizers,
     saving,

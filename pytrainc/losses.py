@@ -3,20 +3,58 @@ objects name the loss and carry its options."""
 
 from pytrainc import _C
 from pytrainc._identifiers import from_identifier
+from pytrainc.ops._trace import FunctionWrapper
 
 # Kind ids come from the C registry (csrc/kinds.def, `_C.LOSSES`); 0 means none.
 
 
 class Loss:
-    """Base class. `from_logits` tells that the model outputs logits."""
+    """Base class. `from_logits` tells that the model outputs logits.
+
+    A subclass that defines `call(y_true, y_pred)` with `pytrainc.ops` is a custom loss, as in
+    Keras: `call` is traced once into the model's plan and returns per-sample loss values, which
+    are reduced with Keras's default "sum_over_batch_size" (the mean over all of them, weighted
+    by the sample weights).
+
+    Args:
+        name: Defaults to the snake-cased class name.
+        from_logits: Whether predictions are logits (built-in cross-entropies). Defaults to False.
+        reduction: Only "sum_over_batch_size" (Keras's default). Defaults to "sum_over_batch_size".
+
+    Example:
+
+    >>> class Squares(pytrainc.losses.Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return pytrainc.ops.mean(pytrainc.ops.square(y_true - y_pred), axis=-1)
+    >>> Squares().name
+    'squares'
+    """
 
     _kind = None  # the C kernel, from _C.LOSSES; set by each subclass
     _fused = None  # the kind used on logits (a fused sigmoid/softmax), if any
     sparse = False
 
-    def __init__(self, name, from_logits=False):
+    def __init__(self, name=None, from_logits=False, reduction="sum_over_batch_size", dtype=None):
+        if reduction != "sum_over_batch_size":
+            raise ValueError(
+                f"pytrainc losses reduce with 'sum_over_batch_size' (Keras's default). Received: reduction={reduction!r}"
+            )
+        if dtype not in (None, "float32"):
+            raise ValueError(f"pytrainc computes in float32. Received: dtype={dtype!r}")
+        if name is None:
+            from pytrainc import utils
+
+            name = utils.snake_case(type(self).__name__)
         self.name = name
         self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        """Per-sample loss values from symbolic targets and predictions (custom losses define it)."""
+        raise NotImplementedError(f"Loss {self.name!r} ({type(self).__name__}) does not define call()")
+
+    @property
+    def _traced(self):
+        return type(self).call is not Loss.call
 
     def get_config(self):
         return {"name": self.name, "from_logits": self.from_logits}
@@ -166,12 +204,31 @@ _BY_NAME = {
 _CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
 
 
+class LossFunctionWrapper(FunctionWrapper, Loss):
+    """A loss function `fn(y_true, y_pred, **kwargs)` written with `pytrainc.ops`, traced into the plan.
+
+    Args:
+        fn: Returns per-sample loss values, e.g. `ops.mean(ops.square(y_true - y_pred), axis=-1)`.
+        name: Defaults to the function's name.
+        **kwargs: Passed to fn.
+    """
+
+    def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction=reduction)
+        self._wrap(fn, kwargs)
+
+
 def get(identifier):
-    """Return a Loss from a name, a config dict or a Loss instance.
+    """Return a Loss from a name, a config dict, a Loss instance or a loss function.
+
+    A function `fn(y_true, y_pred)` other than pytrainc's own is wrapped as a
+    `LossFunctionWrapper`, traced into the plan.
 
     Raises:
         ValueError: for an unknown name.
     """
+    if callable(identifier) and not isinstance(identifier, (Loss, type)) and identifier not in _FUNCTIONS:
+        return LossFunctionWrapper(identifier)
     if callable(identifier) and not isinstance(identifier, Loss) and identifier in _FUNCTIONS:
         identifier = _FUNCTIONS[identifier]
     return from_identifier(

@@ -9,6 +9,7 @@ import numpy as np
 from pytrainc import _C
 from pytrainc._checks import number
 from pytrainc._identifiers import from_identifier
+from pytrainc.ops._trace import FunctionWrapper
 
 # Kind ids come from the C registry (csrc/kinds.def, `_C.METRICS`); 0 means none.
 
@@ -330,6 +331,35 @@ class _Accuracy(Metric):
         return cls(name=self.name)
 
 
+class MeanMetricWrapper(FunctionWrapper, Metric):
+    """A metric function `fn(y_true, y_pred)` written with `pytrainc.ops`, as Keras's MeanMetricWrapper.
+
+    The function is traced once into the model's plan; each sample's values are averaged over
+    their trailing axes, and the epoch's result is the sample-weighted mean of those.
+
+    Args:
+        fn: Returns per-sample values, e.g. `ops.mean(ops.abs(y_true - y_pred), axis=-1)`.
+        name: Defaults to the function's name.
+        **kwargs: Passed to fn.
+
+    Example:
+
+    >>> def max_error(y_true, y_pred):
+    ...     return pytrainc.ops.max(pytrainc.ops.abs(y_true - y_pred), axis=-1)
+    >>> pytrainc.metrics.MeanMetricWrapper(max_error).name
+    'max_error'
+    """
+
+    _kind = _C.METRICS["traced_mean"]
+    _direction = "down"
+    _what = "metrics"
+
+    def __init__(self, fn, name=None, **kwargs):
+        super().__init__(name or getattr(fn, "__name__", "metric"))
+        self._wrap(fn, kwargs)
+        self._k = -1  # the buffer of its per-sample values, set when a plan is built
+
+
 _CLASSES_LIST = (
     BinaryAccuracy,
     CategoricalAccuracy,
@@ -370,6 +400,8 @@ def get(identifier):
     """
     if identifier in ("accuracy", "acc"):
         return _Accuracy(name=identifier)
+    if callable(identifier) and not isinstance(identifier, (Metric, type)):
+        return MeanMetricWrapper(identifier)
     return from_identifier(
         identifier,
         what="metric",

@@ -44,6 +44,7 @@ __all__ = [
     "nhwc",
     "normal",
     "randomize",
+    "run_op",
     "rng",
     "same_arrays",
     "seed",
@@ -615,3 +616,61 @@ def keras_torch():
             allow_module_level=True,
         )
     return keras
+
+
+def run_op(name, ins, out_size, params=None, dout=None, training=True, rng_state=None, **args):
+    """Runs registered op `name` once through `_C.run_op` (the engine's dispatch table).
+
+    Args:
+        name: An op of `_C.OPS`.
+        ins: Inputs, arrays of shape (N, size_k).
+        out_size: Floats per sample of the output (0: in place).
+        params: Dict of the op's parameter names to arrays (None: absent). Defaults to None.
+        dout: Optional (N, out_size) gradient of the output; then the backward runs too.
+        training: Defaults to True.
+        rng_state: Optional uint64 (4,) generator state (dropout). Defaults to [1, 2, 3, 4].
+        **args: The op's integer and float arguments by name.
+
+    Returns:
+        (out, dins, dparams): the output, the inputs' gradients and {param name: gradient}.
+
+    Example:
+
+    >>> from pytrainc import testing
+    >>> out, _, _ = testing.run_op("unary", [np.ones((2, 3))], 3, kind=pytrainc._C.UNARY_KINDS["neg"], alpha=0, beta=0)
+    >>> out.tolist()
+    [[-1.0, -1.0, -1.0], [-1.0, -1.0, -1.0]]
+    """
+    from pytrainc import _C
+    from pytrainc._plan import pack_named
+
+    spec = _C.OPS[name]
+    params = params or {}
+    flat, offsets = [], {}
+    for pname in spec["params"]:
+        if params.get(pname) is not None:
+            offsets[pname] = sum(a.size for a in flat)
+            flat.append(np.asarray(params[pname], np.float32).ravel())
+    param = np.full(_C.MAX_PARAM, -1, np.int64)
+    for k, pname in enumerate(spec["params"]):
+        param[k] = offsets.get(pname, -1)
+    iargs = pack_named(
+        spec["iargs"], {k: v for k, v in args.items() if k in spec["iargs"]}, name, np.int64, _C.MAX_IARG
+    )
+    fargs = pack_named(
+        spec["fargs"], {k: v for k, v in args.items() if k not in spec["iargs"]}, name, np.float64, _C.MAX_FARG
+    )
+    out, dins, dparams = _C.run_op(
+        spec["id"],
+        [np.ascontiguousarray(x, np.float32) for x in ins],
+        out_size,
+        np.concatenate(flat) if flat else np.zeros(0, np.float32),
+        param,
+        iargs,
+        fargs,
+        None if dout is None else np.float32(dout),
+        training,
+        np.array([1, 2, 3, 4], np.uint64) if rng_state is None else rng_state,
+    )
+    grads = {p: dparams[o : o + np.asarray(params[p]).size].reshape(np.shape(params[p])) for p, o in offsets.items()}
+    return out, dins, grads

@@ -131,6 +131,23 @@ static PyObject *Plan_set_loss(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *Plan_set_traced_loss(PlanObject *self, PyObject *args) {
+    int loss_buf, y_buf;
+    long long last_dim;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL", &loss_buf, &y_buf, &last_dim)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_traced_loss(&self->plan, loss_buf, y_buf, (int64_t)last_dim),
+                            "set_traced_loss"))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Plan_set_targets_buf(PlanObject *self, PyObject *args) {
+    int y_buf;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "i", &y_buf)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_targets_buf(&self->plan, y_buf), "set_targets_buf")) return NULL;
+    Py_RETURN_NONE;
+}
+
 // Parses (int64 (n, 2), float64 (n,) or (n, 2)) from args, the two tables the
 // metric and regularizer setters take; 0, or -1 with a ValueError naming them.
 static int table_pair(PyObject *args, const char *name_a, PyArrayObject **a, const char *name_b, int ndim_b,
@@ -657,6 +674,8 @@ static PyObject *Plan_get_n_sums(PlanObject *self, void *closure) {
 
 static PyMethodDef Plan_methods[] = {
     {"set_loss", (PyCFunction)Plan_set_loss, METH_VARARGS, "set_loss(kind, loss_buf, last_dim)"},
+    {"set_targets_buf", (PyCFunction)Plan_set_targets_buf, METH_VARARGS, "set_targets_buf(y_buf)"},
+    {"set_traced_loss", (PyCFunction)Plan_set_traced_loss, METH_VARARGS, "set_traced_loss(loss_buf, y_buf, last_dim)"},
     {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS, "set_metrics(spec (n, 2), thresholds (n,))"},
     {"set_regularizers", (PyCFunction)Plan_set_regularizers, METH_VARARGS, "set_regularizers(slices, coefs)"},
     {"set_optimizer", (PyCFunction)Plan_set_optimizer, METH_VARARGS,

@@ -79,6 +79,9 @@ static const char *const metric_names[] = {PTC_METRICS(KIND_STR) NULL};
 static const char *const opt_names[] = {PTC_OPTIMIZERS(KIND_STR) NULL};
 static const char *const hyper_names[] = {PTC_OPTIMIZER_HYPER(KIND_STR) NULL};
 static const char *const sched_names[] = {PTC_SCHEDULES(KIND_STR) NULL};
+static const char *const unary_names[] = {PTC_UNARY_KINDS(KIND_STR) NULL};
+static const char *const binary_names[] = {PTC_BINARY_KINDS(KIND_STR) NULL};
+static const char *const reduce_names[] = {PTC_REDUCE_KINDS(KIND_STR) NULL};
 #define FLAG_STR(NAME, name, BIT) #NAME,
 #define FLAG_BIT(NAME, name, BIT) BIT,
 static const char *const flag_names[] = {PTC_OP_FLAGS(FLAG_STR) NULL};
@@ -114,6 +117,9 @@ int ptc_py_add_registry(PyObject *m) {
         {"OPTIMIZER_HYPER", name_tuple(hyper_names)},
         {"SCHEDULES", kinds_dict(sched_names, 0)},
         {"SCHEDULE_PARAMS", sp},
+        {"UNARY_KINDS", kinds_dict(unary_names, 0)},
+        {"BINARY_KINDS", kinds_dict(binary_names, 0)},
+        {"REDUCE_KINDS", kinds_dict(reduce_names, 0)},
     };
     int ret = 0;
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {

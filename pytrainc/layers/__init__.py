@@ -5,7 +5,17 @@ creates its weights in `build`, and adds its ops to the model's plan in
 from pytrainc.layers import activation, convolutional, merging, normalization, pooling, regularization, reshaping
 from pytrainc.layers.activation import ELU, LeakyReLU, ReLU, Softmax
 from pytrainc.layers.convolutional import Conv1D, Conv2D
-from pytrainc.layers.core import Activation, Dense, Input, InputLayer, KerasTensor, Layer, Variable, _unique_name
+from pytrainc.layers.core import (
+    Activation,
+    Dense,
+    Input,
+    InputLayer,
+    KerasTensor,
+    Lambda,
+    Layer,
+    Variable,
+    _unique_name,
+)
 from pytrainc.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from pytrainc.layers.normalization import BatchNormalization
 from pytrainc.layers.pooling import (

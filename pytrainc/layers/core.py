@@ -113,9 +113,135 @@ class KerasTensor:
     def sample_shape(self):
         return self.shape[1:]
 
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    dtype = "float32"
+
     def __repr__(self):
         name = self._layer.name if self._layer else "?"
         return f"<KerasTensor shape={self.shape}, source={name}>"
+
+    # Operators and NumPy's ufuncs on a symbolic tensor record pytrainc.ops primitives.
+    _UFUNCS = {
+        "add": "add",
+        "subtract": "subtract",
+        "multiply": "multiply",
+        "true_divide": "divide",
+        "divide": "divide",
+        "power": "power",
+        "maximum": "maximum",
+        "minimum": "minimum",
+        "negative": "negative",
+        "exp": "exp",
+        "log": "log",
+        "log1p": "log1p",
+        "sqrt": "sqrt",
+        "square": "square",
+        "absolute": "abs",
+        "tanh": "tanh",
+        "matmul": "matmul",
+        "greater": "greater",
+        "less": "less",
+    }
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = self._UFUNCS.get(ufunc.__name__)
+        if method != "__call__" or kwargs or name is None:
+            self._no_value(f"NumPy's {ufunc.__name__} cannot run on it (no NumPy array exists); use pytrainc.ops")
+        return getattr(_ops(), name)(*inputs)
+
+    def __add__(self, other):
+        return _ops().add(self, other)
+
+    def __radd__(self, other):
+        return _ops().add(other, self)
+
+    def __sub__(self, other):
+        return _ops().subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops().subtract(other, self)
+
+    def __mul__(self, other):
+        return _ops().multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops().multiply(other, self)
+
+    def __truediv__(self, other):
+        return _ops().divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops().divide(other, self)
+
+    def __pow__(self, other):
+        return _ops().power(self, other)
+
+    def __rpow__(self, other):
+        return _ops().power(other, self)
+
+    def __matmul__(self, other):
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops().matmul(other, self)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __abs__(self):
+        return _ops().abs(self)
+
+    def __gt__(self, other):
+        return _ops().greater(self, other)
+
+    def __ge__(self, other):
+        return _ops().greater_equal(self, other)
+
+    def __lt__(self, other):
+        return _ops().less(self, other)
+
+    def __le__(self, other):
+        return _ops().less_equal(self, other)
+
+    __hash__ = object.__hash__
+
+    def _no_value(self, what):
+        from pytrainc.ops import _trace
+
+        ctx = _trace.tracing_layer()
+        where = f" in the call of {_trace.label(ctx)}" if ctx is not None else ""
+        raise TypeError(
+            f"A symbolic tensor {self.shape} has no value while it is traced{where}: {what}. The code is "
+            "traced once and runs in C; express a data-dependent choice with pytrainc.ops "
+            "(ops.where-style arithmetic, ops.maximum, ops.clip, comparisons as 0/1 floats)."
+        )
+
+    def __bool__(self):
+        self._no_value("it cannot be used as a Python bool (`if`, `while`, `and`, `or`)")
+
+    def __float__(self):
+        self._no_value("it cannot be converted to a Python float")
+
+    def __int__(self):
+        self._no_value("it cannot be converted to a Python int")
+
+    def __array__(self, dtype=None, copy=None):
+        self._no_value("it cannot be converted to a NumPy array (use pytrainc.ops functions, not NumPy's)")
+
+    def __iter__(self):
+        self._no_value("it cannot be iterated over")
+
+    def numpy(self):
+        self._no_value("it has no .numpy()")
+
+
+def _ops():
+    from pytrainc import ops
+
+    return ops
 
 
 class Layer:
@@ -163,44 +289,101 @@ class Layer:
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # -- weights
-    def add_weight(self, name, shape, initializer, regularizer=None, trainable=True):
-        value = np.ascontiguousarray(initializers.get(initializer)(shape), dtype=np.float32)
-        var = Variable(f"{self.name}/{name}", value, trainable=trainable, regularizer=regularizer, layer=self)
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable=True,
+        autocast=True,
+        regularizer=None,
+        constraint=None,
+        aggregation="none",
+        overwrite_with_gradient=False,
+        name=None,
+        **kwargs,
+    ):
+        """Adds a weight to the layer, as Keras 3's `Layer.add_weight`.
+
+        Args:
+            shape: Tuple of ints. Defaults to None (a scalar).
+            initializer: Name or callable. Defaults to None ('glorot_uniform', Keras's
+                default for float weights).
+            dtype: Only float32 (or None).
+            trainable: Whether the optimizer trains it. Defaults to True.
+            regularizer: Optional regularizer. Defaults to None.
+            constraint: Not supported: must be None.
+            name: Optional name. Defaults to 'variable', 'variable_1', ...
+
+        Returns:
+            The `Variable`, a view into the model's flat parameter array once the model is built.
+        """
+        if isinstance(shape, str):  # pytrainc's own positional form: (name, shape, initializer, ...)
+            name, shape, initializer = shape, initializer, dtype
+            dtype = None
+        if kwargs:
+            raise TypeError(f"add_weight got unexpected keyword argument(s): {sorted(kwargs)}")
+        if dtype not in (None, "float32", np.float32):
+            raise ValueError(f"pytrainc weights are float32. Received: dtype={dtype!r}")
+        if constraint is not None:
+            raise ValueError(f"add_weight: constraints are not supported yet. Received: constraint={constraint!r}")
+        shape = () if shape is None else ((int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
+        if name is None:
+            count = sum(1 for v in self._variables if v.name.rsplit("/", 1)[-1].startswith("variable"))
+            name = "variable" if count == 0 else f"variable_{count}"
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        value = np.array(np.reshape(init(shape), shape), dtype=np.float32, order="C")  # 0-d stays 0-d
+        var = Variable(
+            f"{self.name}/{name}", value, trainable=trainable, regularizer=regularizers.get(regularizer), layer=self
+        )
         self._variables.append(var)
         return var
 
     @property
     def weights(self):
-        return list(self._variables)
+        """This layer's weights, then those of the layers its traced `call` uses."""
+        out, seen = list(self._variables), {id(v) for v in self._variables}
+        for sub in getattr(self, "_sublayers", ()):
+            for v in sub.weights:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
 
     @property
     def trainable_weights(self):
-        return [v for v in self._variables if v.trainable]
+        return [v for v in self.weights if v.trainable]
 
     @property
     def non_trainable_weights(self):
-        return [v for v in self._variables if not v.trainable]
+        return [v for v in self.weights if not v.trainable]
 
     def get_weights(self):
-        return [v.numpy() for v in self._variables]
+        return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights):
-        weights = list(weights)
-        if len(weights) != len(self._variables):
-            raise ValueError(
-                f"Layer '{self.name}' expects {len(self._variables)} weight arrays. Received: {len(weights)}"
-            )
-        for v, w in zip(self._variables, weights):
+        weights, variables = list(weights), self.weights
+        if len(weights) != len(variables):
+            raise ValueError(f"Layer '{self.name}' expects {len(variables)} weight arrays. Received: {len(weights)}")
+        for v, w in zip(variables, weights):
             v.assign(w)
 
     def count_params(self):
-        return int(sum(v._value.size for v in self._variables))
+        return int(sum(v._value.size for v in self.weights))
+
+    def _hidden_constants(self):
+        """Constant operands of the ops traced in `call` (hidden, non-trainable parameters)."""
+        return list(getattr(self, "_constants", ()))
 
     # -- graph
     def build(self, input_shape):
         self.built = True
 
     def compute_output_shape(self, input_shape):
+        if self._traced():
+            from pytrainc.layers import _tracing
+
+            return _tracing.output_shape(self, input_shape)
         return input_shape
 
     def _build_for(self, sample_shape):
@@ -214,7 +397,20 @@ class Layer:
                 f"Received: {_with_batch(sample_shape)}"
             )
 
-    def __call__(self, inputs):
+    def call(self, inputs, *args, **kwargs):
+        """The layer's computation, written with `pytrainc.ops` (traced once on symbolic inputs)."""
+        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not define call()")
+
+    def _traced(self):
+        return type(self).call is not Layer.call
+
+    def __call__(self, inputs, *args, **kwargs):
+        if self._traced():
+            from pytrainc.layers import _tracing
+
+            return _tracing.call(self, inputs, args, kwargs)
+        if args or kwargs:
+            raise TypeError(f"Layer '{self.name}' takes only its inputs. Received extra arguments {args} {kwargs}")
         multi = isinstance(inputs, (list, tuple))
         tensors = list(inputs) if multi else [inputs]
         if multi and not self._multi_input:
@@ -246,6 +442,10 @@ class Layer:
 
     def _emit(self, builder, in_bufs, in_shapes):
         """Add this layer's ops to the plan; return the output buffer id."""
+        if self._traced():
+            from pytrainc.layers import _tracing
+
+            return self._emit_activity(builder, _tracing.emit(self, builder, in_bufs, in_shapes))
         raise NotImplementedError
 
     # -- config
@@ -466,3 +666,51 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors written with `pytrainc.ops` as a layer, traced into the plan.
+
+    Args:
+        function: Called once on the symbolic input, e.g. `lambda x: ops.square(x) + 1.0`.
+        output_shape: Optional per-sample output shape (with or without the batch axis); when
+            given it must match the traced shape. Defaults to None (inferred from the trace).
+        arguments: Optional dict of keyword arguments passed to `function`. Defaults to None.
+
+    Example:
+
+    >>> x = Input((4,))
+    >>> y = Lambda(lambda t: t * 2.0)(x)
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda needs a callable. Received: {type(function).__name__}")
+        if mask is not None:
+            raise ValueError("Lambda: masks are not supported. Received: mask={mask!r}")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self._output_shape = None if output_shape is None else tuple(output_shape)
+
+    def call(self, inputs):
+        out = self.function(inputs, **self.arguments)
+        if self._output_shape is not None and isinstance(out, KerasTensor):
+            want = self._output_shape[1:] if len(self._output_shape) == len(out.shape) else self._output_shape
+            if tuple(want) != tuple(out.sample_shape) and tuple(self._output_shape) != tuple(out.shape):
+                raise ValueError(
+                    f"Lambda '{self.name}' was given output_shape={self._output_shape}; its function returns "
+                    f"shape {out.shape}"
+                )
+        return out
+
+    def get_config(self):
+        config = {**super().get_config(), "output_shape": self._output_shape}
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        raise ValueError(
+            "A Lambda layer cannot be loaded from a config: its function is Python code and loading never "
+            "runs code. Rebuild the model in code and load its weights (load_weights)."
+        )

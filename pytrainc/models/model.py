@@ -126,7 +126,7 @@ class Model(Trainer):
         layers, seen_layers = [], set()
         for t in order:
             layer = t._layer
-            if t._inputs and id(layer) not in seen_layers:
+            if t._inputs and id(layer) not in seen_layers and not getattr(layer, "_is_op_node", False):
                 seen_layers.add(id(layer))
                 layers.append(layer)
         self._graph = {"input": inputs, "output": outputs, "order": order, "layers": layers}
@@ -211,9 +211,24 @@ class Model(Trainer):
                     out.append(v)
         return out
 
+    def _constant_variables(self):
+        """Constant operands of traced ops (layers, op nodes, the loss): hidden non-trainable
+        parameters, not in weights or state_dict."""
+        found = []
+        if self.compiled:
+            for f in [self.loss] + list(self._metric_specs):
+                found += getattr(f, "_constants", ())
+        for t in self._graph["order"] if self._graph else ():
+            node = t._layer
+            if getattr(node, "_is_op_node", False):
+                found += node._constants
+            elif node is not None:
+                found += node._hidden_constants()
+        return list({id(c): c for c in found}.values())
+
     def _pack(self):
-        """Move every weight into one flat array, trainable weights first."""
-        variables = self._variables()
+        """Move every weight into one flat array, trainable weights first (then frozen ones and constants)."""
+        variables = self._variables() + self._constant_variables()
         trainable = [v for v in variables if v.trainable]
         frozen = [v for v in variables if not v.trainable]
         key = tuple((id(v), v.trainable) for v in trainable + frozen)
@@ -297,7 +312,9 @@ class Model(Trainer):
         names = []
         for i, layer in enumerate(self.layers):
             for v in layer.weights:
-                names.append((f"{i}.{v.name.rsplit('/', 1)[-1]}", v))
+                owner = v._layer  # a sublayer of a traced layer: its name tells its weights apart
+                prefix = "" if owner is None or owner is layer else f"{owner.name}."
+                names.append((f"{i}.{prefix}{v.name.rsplit('/', 1)[-1]}", v))
         return names
 
     def state_dict(self):

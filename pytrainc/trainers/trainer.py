@@ -121,7 +121,29 @@ class Trainer(BatchedTrainer):
                 return loss._fused, op.inputs[0], op_index
         return loss._kind, out_buf, None
 
+    def _traced_loss(self):
+        """The compiled loss when it is traced (a function or a Loss with call), else None."""
+        return self.loss if self.compiled and self.loss._traced else None
+
+    def _traced_metrics(self):
+        """The compiled metric functions (MeanMetricWrapper), traced into the plan."""
+        return (
+            [m for m in self._metric_specs if isinstance(m, metrics_module.MeanMetricWrapper)] if self.compiled else []
+        )
+
     def _ensure_plan(self, batch_size):
+        from pytrainc.layers import _tracing
+
+        out_shape = self._graph["output"].sample_shape
+        if self._traced_loss() is not None:  # traced first: its constants join the flat parameters
+            _tracing.trace_loss(self.loss, out_shape)
+        for m in self._traced_metrics():
+            if self.loss.sparse:
+                raise ValueError(
+                    f"Metric function {m.name!r}: with a sparse loss ({self.loss.name}) the targets are class ids; "
+                    "metric functions need targets of the output's shape"
+                )
+            _tracing.trace_loss(m, out_shape, "Metric")
         self._pack()
         if self._plan is None:
             g = self._graph
@@ -134,8 +156,14 @@ class Trainer(BatchedTrainer):
                         builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs]
                     )
             out_buf = bufs[id(g["output"])]
-            loss_setup = None
-            if self.compiled:
+            loss_setup = traced = None
+            y_buf = None
+            if self._traced_loss() is not None:
+                traced = _tracing.emit_loss(self.loss, builder, out_buf, out_shape)
+                y_buf = traced[1]
+            for m in self._traced_metrics():
+                m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, out_shape, y_buf, "Metric")
+            if self._traced_loss() is None and self.compiled:
                 loss_setup = self._loss_setup(builder, out_buf)
                 if loss_setup[2] is not None:
                     builder.set_flag(loss_setup[2], "no_backward")
@@ -158,8 +186,13 @@ class Trainer(BatchedTrainer):
                 rngs[i] = layer.rng_state
                 layer.rng_state = rngs[i]
             plan.set_rngs(rngs)
-            if loss_setup is not None:
+            if traced is not None:
+                plan.set_traced_loss(traced[0], traced[1], g["output"].sample_shape[-1])
+            elif loss_setup is not None:
                 plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
+                if y_buf is not None:
+                    plan.set_targets_buf(y_buf)
+            if self.compiled:
                 # Keras 3 counts the regularizers of trainable weights only (Layer.losses).
                 regs = [
                     (self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)

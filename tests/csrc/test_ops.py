@@ -12,44 +12,14 @@ import torch.nn.functional as F
 
 from pytrainc import _C
 from pytrainc._plan import PlanBuilder, pack_named
-from pytrainc.testing import f32
+from pytrainc.testing import f32, run_op
 
 RNG_STATE = np.array([1, 2, 3, 4], dtype=np.uint64)
 
 
 def run(name, ins, out_size, params=None, dout=None, training=True, **args):
     """Runs op `name` on float32 inputs (N, size_k); params: {name: array} of its weights."""
-    spec = _C.OPS[name]
-    params = params or {}
-    flat, offsets = [], {}
-    for pname in spec["params"]:
-        if params.get(pname) is not None:
-            offsets[pname] = sum(a.size for a in flat)
-            flat.append(np.asarray(params[pname], np.float32).ravel())
-    param = np.full(_C.MAX_PARAM, -1, np.int64)
-    for k, pname in enumerate(spec["params"]):
-        param[k] = offsets.get(pname, -1)
-    iargs = pack_named(
-        spec["iargs"], {k: v for k, v in args.items() if k in spec["iargs"]}, name, np.int64, _C.MAX_IARG
-    )
-    fargs = pack_named(
-        spec["fargs"], {k: v for k, v in args.items() if k not in spec["iargs"]}, name, np.float64, _C.MAX_FARG
-    )
-    flat = np.concatenate(flat) if flat else np.zeros(0, np.float32)
-    out, dins, dparams = _C.run_op(
-        spec["id"],
-        [np.ascontiguousarray(x, np.float32) for x in ins],
-        out_size,
-        flat,
-        param,
-        iargs,
-        fargs,
-        None if dout is None else np.float32(dout),
-        training,
-        RNG_STATE.copy(),
-    )
-    grads = {p: dparams[o : o + np.asarray(params[p]).size].reshape(np.shape(params[p])) for p, o in offsets.items()}
-    return out, dins, grads
+    return run_op(name, ins, out_size, params, dout, training, RNG_STATE.copy(), **args)
 
 
 def t(x):
@@ -168,6 +138,85 @@ def activation_cases():
     }
 
 
+def prim_cases():
+    """The primitive ops of pytrainc.ops (csrc/prim.c), with broadcasting and weights as operands.
+
+    Per-sample shapes (2, 3, 4) sit in D3..D5 (left-padded to D1..D5): bit 2 + j of a mask is axis j.
+    """
+    from pytrainc.ops._trace import dims_args, mask_of
+
+    U, B, Rk = _C.UNARY_KINDS, _C.BINARY_KINDS, _C.REDUCE_KINDS
+    a, b = R.normal(size=(N, 2, 3, 4)), R.normal(size=(N, 3, 1))
+    w = R.normal(size=(4,))
+    x = R.normal(size=(N, 2, 3, 4))
+    m1, m2, wk = R.normal(size=(N, 2, 3, 4)), R.normal(size=(N, 2, 4, 5)), R.normal(size=(4, 3))
+    bcast = dict(kind=B["divide"], **dims_args((2, 3, 4)), mask_a=mask_of((2, 3, 4), 3), mask_b=mask_of((3, 1), 3))
+    b_pos = np.abs(b) + 0.5
+    return {
+        "unary-exp": dict(
+            op="unary", ins=[x.reshape(N, -1)], args=dict(kind=U["exp"], alpha=0, beta=0), ref=np.exp(x).reshape(N, -1)
+        ),
+        "unary-pow": dict(
+            op="unary",
+            ins=[np.abs(x.reshape(N, -1)) + 0.5],
+            args=dict(kind=U["pow_scalar"], alpha=1.5, beta=0),
+            ref=(np.abs(x.reshape(N, -1)) + 0.5) ** 1.5,
+        ),
+        "binary-broadcast": dict(
+            op="binary",
+            ins=[a.reshape(N, -1), b_pos.reshape(N, -1)],
+            params={"lhs": None, "rhs": None},
+            args=bcast,
+            ref=(a / b_pos[:, None]).reshape(N, -1),
+        ),
+        "binary-weight": dict(
+            op="binary",
+            ins=[a.reshape(N, -1)],
+            params={"lhs": None, "rhs": w},
+            args=dict(kind=B["multiply"], **dims_args((2, 3, 4)), mask_a=0, mask_b=mask_of((4,), 3)),
+            ref=(a * w).reshape(N, -1),
+        ),
+        "reduce-mean": dict(
+            op="reduce",
+            ins=[x.reshape(N, -1)],
+            args=dict(kind=Rk["mean"], **dims_args((2, 3, 4)), axes=(1 << 2) | (1 << 4)),
+            ref=x.mean(axis=(1, 3)).reshape(N, -1),
+        ),
+        "reduce-max": dict(
+            op="reduce",
+            ins=[x.reshape(N, -1)],
+            args=dict(kind=Rk["max"], **dims_args((2, 3, 4)), axes=(1 << 3) | (1 << 4)),
+            ref=x.max(axis=(2, 3)).reshape(N, -1),
+        ),
+        "matmul-weight": dict(
+            op="matmul",
+            ins=[x.reshape(N, -1)],
+            params={"lhs": None, "rhs": wk},
+            args=dict(batch=1, m=6, k=4, cols=3, bcast_a=0, bcast_b=1),
+            ref=(x.reshape(N, 6, 4) @ wk).reshape(N, -1),
+        ),
+        "matmul-batched": dict(
+            op="matmul",
+            ins=[m1.reshape(N, -1), m2.reshape(N, -1)],
+            params={"lhs": None, "rhs": None},
+            args=dict(batch=2, m=3, k=4, cols=5, bcast_a=0, bcast_b=0),
+            ref=(m1 @ m2).reshape(N, -1),
+        ),
+        "where": dict(  # the condition is a weight (0/1, no gradient): finite differences skip it
+            ins=[a.reshape(N, -1), b.reshape(N, -1)],
+            params={"cond": (w > 0).astype(float), "lhs": None, "rhs": None},
+            fd_params=[],
+            args=dict(**dims_args((2, 3, 4)), mask_c=mask_of((4,), 3), mask_a=0, mask_b=mask_of((3, 1), 3)),
+            ref=np.where(w > 0, a, b[:, None]).reshape(N, -1),
+        ),
+        "transpose": dict(
+            ins=[x.reshape(N, -1)],
+            args=dict(**dims_args((2, 3, 4)), p1=0, p2=1, p3=4, p4=2, p5=3),
+            ref=x.transpose(0, 3, 1, 2).reshape(N, -1),
+        ),
+    }
+
+
 CASES = {
     "dense": dict(
         ins=[R.normal(size=(N, 8))],
@@ -197,6 +246,7 @@ CASES = {
     "minimum": merge_case("minimum"),
     "concat": dict(ins=[R.normal(size=(N, 2 * 3)), R.normal(size=(N, 2 * 1))], args=dict(outer=2), ref=None),
     "activity_reg": dict(ins=[R.normal(size=(N, 5))], args=dict(l1=0.01, l2=0.02), ref=None, out_size=0),
+    **prim_cases(),
 }
 # dropout is random: tested on its own below.
 CASES["dropout"] = None

@@ -1,0 +1,181 @@
+"""Tracing a layer's `call` once on symbolic inputs, and emitting the recorded ops into a plan.
+
+A `Layer` subclass that defines `call` (and `Lambda`) is traced when it is first called on a
+symbolic tensor: `call` runs once on placeholder `KerasTensor`s, every `pytrainc.ops` function
+and every sublayer it uses records a node, and the layer keeps that graph. When the model's
+plan is built, the layer emits the graph's nodes in order (primitive ops, fused ops of the
+sublayers); the epoch then runs in C with no Python per batch.
+"""
+
+import inspect
+
+from pytrainc.layers.core import KerasTensor, Layer, _with_batch
+from pytrainc.ops import _trace
+
+
+def _key(shapes):
+    return tuple(tuple(s) for s in shapes)
+
+
+def _accepts(fn, name):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _run_call(layer, inputs, args, kwargs):
+    if "training" not in kwargs and _accepts(layer.call, "training"):
+        kwargs = {**kwargs, "training": None}
+    _trace._TRACING.append(layer)
+    try:
+        return layer.call(inputs, *args, **kwargs)
+    finally:
+        _trace._TRACING.pop()
+
+
+def _graph(layer, out, placeholders):
+    """Nodes from the placeholders to out, parents first; refuses tensors from outside the call."""
+    order, seen, ph = [], set(), {id(p) for p in placeholders}
+    stack = [(out, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in ph:
+            continue
+        if not node._inputs:
+            label = getattr(layer, "_trace_label", f"layer '{layer.name}'")
+            raise ValueError(
+                f"The call of {label} uses a symbolic tensor {node} that is not one of its "
+                "inputs (a tensor from outside the layer): pass it as an input instead."
+            )
+        stack.append((node, True))
+        for parent in reversed(node._inputs):
+            stack.append((parent, False))
+    return order
+
+
+def call(layer, inputs, args, kwargs):
+    """`layer(inputs)` for a traced layer: records the trace once per input shape."""
+    multi = isinstance(inputs, (list, tuple))
+    tensors = list(inputs) if multi else [inputs]
+    symbolic = [isinstance(t, KerasTensor) for t in tensors]
+    if not any(symbolic):  # eager: the ops run on the arrays through the C kernels
+        import numpy as np
+
+        shapes = [tuple(np.shape(t))[1:] for t in tensors]
+        layer._build_for(shapes if multi else shapes[0])
+        return layer.call(inputs, *args, **kwargs)
+    if not all(symbolic):
+        raise TypeError(f"Layer '{layer.name}' was called on a mix of symbolic tensors and arrays")
+    for v in list(args) + list(kwargs.values()):
+        if isinstance(v, KerasTensor):
+            raise ValueError(
+                f"Layer '{layer.name}': symbolic tensors must be passed as the inputs (the first argument), "
+                "e.g. layer([x, y]). Received one as an extra argument."
+            )
+    shapes = [tuple(t.sample_shape) for t in tensors]
+    layer._build_for(shapes if multi else shapes[0])
+    traces = layer.__dict__.setdefault("_traces", {})
+    key = _key(shapes)
+    if key not in traces:
+        placeholders = [KerasTensor(s) for s in shapes]
+        out = _run_call(layer, placeholders if multi else placeholders[0], args, kwargs)
+        if isinstance(out, (list, tuple)):
+            raise ValueError(f"The call of layer '{layer.name}' returned {len(out)} tensors: one output for now")
+        if not isinstance(out, KerasTensor):
+            raise TypeError(
+                f"The call of layer '{layer.name}' must return a tensor computed from its inputs with "
+                f"pytrainc.ops. Received: {type(out).__name__}"
+            )
+        order = _graph(layer, out, placeholders)
+        sublayers, constants = [], []
+        for t in order:
+            node = t._layer
+            if isinstance(node, Layer):
+                if all(s is not node for s in sublayers):
+                    sublayers.append(node)
+                constants += node._hidden_constants()
+            else:
+                constants += node._constants
+        layer._sublayers = list(dict.fromkeys(getattr(layer, "_sublayers", []) + sublayers))
+        layer._constants = list(dict.fromkeys(getattr(layer, "_constants", []) + constants))
+        traces[key] = (placeholders, out, order)
+    return KerasTensor(traces[key][1].sample_shape, layer=layer, inputs=tensors)
+
+
+def output_shape(layer, input_shape):
+    """compute_output_shape from the trace (input_shape with the batch axis)."""
+    multi = isinstance(input_shape, list)
+    shapes = [tuple(s)[1:] for s in input_shape] if multi else [tuple(input_shape)[1:]]
+    trace = getattr(layer, "_traces", {}).get(_key(shapes))
+    if trace is None:
+        placeholders = [KerasTensor(s) for s in shapes]
+        layer._build_for(shapes if multi else shapes[0])
+        return _run_call(layer, placeholders if multi else placeholders[0], (), {}).shape
+    return _with_batch(trace[1].sample_shape)
+
+
+class _LossContext:
+    """The tracing context of a loss or a metric function (for error messages)."""
+
+    def __init__(self, loss, what="loss"):
+        self.name = loss.name
+        self._trace_label = f"{what} '{loss.name}'"
+
+
+def trace_loss(loss, out_shape, what="Loss"):
+    """Traces `loss.call(y_true, y_pred)` once for predictions of per-sample shape out_shape
+    (a loss, or a metric function: what names it in messages)."""
+    traces = loss.__dict__.setdefault("_traces", {})
+    key = tuple(out_shape)
+    if key not in traces:
+        y_true, y_pred = KerasTensor(out_shape), KerasTensor(out_shape)
+        _trace._TRACING.append(_LossContext(loss, what.lower()))
+        try:
+            out = loss.call(y_true, y_pred)
+        finally:
+            _trace._TRACING.pop()
+        if not isinstance(out, KerasTensor):
+            raise TypeError(
+                f"{what} '{loss.name}' must return per-sample values computed from y_true and y_pred "
+                f"with pytrainc.ops. Received: {type(out).__name__}"
+            )
+        if len(out.shape) > len(y_pred.shape):
+            raise ValueError(
+                f"{what} '{loss.name}' returned shape {out.shape}, of higher rank than y_pred {y_pred.shape}: "
+                "expected per-sample losses, e.g. (None,) from ops.mean(..., axis=-1)"
+            )
+        order = _graph(_LossContext(loss, what.lower()), out, [y_true, y_pred])
+        loss._constants = [c for t in order for c in getattr(t._layer, "_constants", ())]
+        traces[key] = ((y_true, y_pred), out, order)
+    return traces[key]
+
+
+def emit_loss(loss, builder, out_buf, out_shape, y_buf=None, what="Loss"):
+    """The traced loss's (or metric's) ops after the model's: returns (buffer of its per-sample
+    values, targets' buffer), with a new targets' buffer unless y_buf is given."""
+    (y_true, y_pred), out, order = trace_loss(loss, out_shape, what)
+    import math
+
+    if y_buf is None:
+        y_buf = builder.buffer(math.prod(out_shape))
+    bufs = {id(y_true): y_buf, id(y_pred): out_buf}
+    for t in order:
+        bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
+    return bufs[id(out)], y_buf
+
+
+def emit(layer, builder, in_bufs, in_shapes):
+    """The traced graph's ops in order; returns the output buffer."""
+    placeholders, out, order = layer._traces[_key(in_shapes)]
+    bufs = {id(p): b for p, b in zip(placeholders, in_bufs)}
+    for t in order:
+        bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
+    return bufs[id(out)]

@@ -1,0 +1,690 @@
+"""`keras.ops` for pytrainc: the math custom layers, Lambda layers and losses write.
+
+On symbolic tensors (the functional API's `KerasTensor`, or the inputs of a layer's `call`
+while it is traced) each function records a primitive op that the model's plan runs in C,
+forward and backward. On NumPy arrays or array-likes it runs eagerly through the same C
+kernels and returns a NumPy array. Shapes follow NumPy's broadcasting rules; the batch axis
+of a symbolic tensor is its axis 0 (None) and primitive ops never reduce or move it.
+
+Example:
+
+>>> import numpy as np
+>>> from pytrainc import ops
+>>> float(ops.relu(ops.matmul(np.ones((2, 3)), np.ones((3, 4))) - 2.0)[0, 0])
+1.0
+"""
+
+import builtins
+import math
+
+import numpy as np
+
+from pytrainc import _C
+from pytrainc import activations as _activations
+from pytrainc.ops import _trace
+from pytrainc.ops._trace import as_array, dims_args, full_shape, is_scalar, is_symbolic, is_variable, mask_of
+from pytrainc.ops._trace import where as _at
+
+_U, _B, _R = _C.UNARY_KINDS, _C.BINARY_KINDS, _C.REDUCE_KINDS
+
+
+def _refuse_weights_only(op, *xs):
+    if _trace.tracing_layer() is not None and any(is_variable(x) for x in xs):
+        raise ValueError(
+            f"{_at(op)}: an op on weights or constants alone (no tensor that depends on the layer's "
+            "inputs) cannot be traced into the plan yet. Combine the weight with the inputs directly, "
+            "e.g. ops.matmul(inputs, self.w) rather than ops.matmul(inputs, self.w * 2)."
+        )
+
+
+def _param(x, op):
+    """A parameter operand: a Variable as is, anything else as a hidden constant."""
+    return x if is_variable(x) else _trace.constant(np.asarray(x, np.float32), op)
+
+
+# -- elementwise ------------------------------------------------------------------------------
+def _unary(op, kind, x, alpha=0.0, beta=0.0, no_grad=False):
+    if not is_symbolic(x):
+        _refuse_weights_only(op, x)
+        a = as_array(x, op)
+        return _trace.run_eager("unary", [a], builtins.max(a.size, 1), kind=_U[kind], alpha=alpha, beta=beta).reshape(
+            a.shape
+        )
+    size = math.prod(x.sample_shape)
+
+    def emit(builder, bufs):
+        out = builder.buffer(size)
+        index = builder.op("unary", bufs, out, kind=_U[kind], alpha=float(alpha), beta=float(beta))
+        if no_grad:
+            builder.set_flag(index, "no_backward")
+        return out
+
+    return _trace.symbolic(op, x.sample_shape, [x], emit)
+
+
+# binary kind -> (unary kind for tensor op scalar, unary kind for scalar op tensor, scalar transform)
+_SCALAR_FORMS = {
+    "add": ("add_scalar", "add_scalar", lambda s: s),
+    "subtract": ("add_scalar", "rsub_scalar", None),
+    "multiply": ("mul_scalar", "mul_scalar", lambda s: s),
+    "divide": ("div_scalar", "rdiv_scalar", lambda s: s),
+    "power": ("pow_scalar", "rpow_scalar", lambda s: s),
+}
+
+
+def _binary(op, kind, x1, x2):
+    if not (is_symbolic(x1) or is_symbolic(x2)):
+        _refuse_weights_only(op, x1, x2)
+        a, b = as_array(x1, op), as_array(x2, op)
+        out = _trace.broadcast(op, [a.shape, b.shape])
+        if len(out) > _trace.MAX_SAMPLE_RANK:
+            raise ValueError(f"{op} runs eagerly on arrays of rank <= {_trace.MAX_SAMPLE_RANK}. Received: {out}")
+        res = _trace.run_eager(
+            "binary",
+            [a, b],
+            builtins.max(math.prod(out), 1),
+            kind=_B[kind],
+            **dims_args(out),
+            mask_a=mask_of(a.shape, len(out)),
+            mask_b=mask_of(b.shape, len(out)),
+        )
+        return res.reshape(out)
+    forms = _SCALAR_FORMS.get(kind)
+    if forms and (is_scalar(x1) or is_scalar(x2)):
+        if is_scalar(x2):
+            value = float(x2) if kind != "subtract" else -float(x2)
+            return _unary(op, forms[0], x1, alpha=value)
+        return _unary(op, forms[1], x2, alpha=float(x1))
+    operands = []
+    for x in (x1, x2):
+        if is_symbolic(x):
+            operands.append((x, (None,) + tuple(x.sample_shape)))
+        else:
+            var = _param(x, op)
+            operands.append((var, tuple(var.shape)))
+    sample, dims = _broadcast_operands(op, operands)
+    constants = [x for x, _ in operands if not is_symbolic(x) and x is not x1 and x is not x2]
+    params = {slot: (None if is_symbolic(x) else x) for slot, (x, _) in zip(("lhs", "rhs"), operands)}
+    inputs = [x for x, _ in operands if is_symbolic(x)]
+    size = math.prod(sample)
+    masks = [mask_of(d, len(sample)) for d in dims]
+
+    def emit(builder, bufs):
+        buf = builder.buffer(size)
+        builder.op(
+            "binary", bufs, buf, params=params, kind=_B[kind], **dims_args(sample), mask_a=masks[0], mask_b=masks[1]
+        )
+        return buf
+
+    return _trace.symbolic(op, sample, inputs, emit, constants)
+
+
+def where(condition, x1, x2):
+    """x1 where condition is non-zero, else x2, with broadcasting; no gradient flows to condition.
+
+    The gradient of the branch not taken is 0 (as torch.where), so `where(x > 0, log(x), 0.0)`
+    trains; its forward value still computes both branches, as in Keras.
+    """
+    op = "ops.where"
+    operands = (condition, x1, x2)
+    if not any(is_symbolic(x) for x in operands):
+        _refuse_weights_only(op, *operands)
+        arrays = [as_array(x, op) for x in operands]
+        out = _trace.broadcast(op, [a.shape for a in arrays])
+        masks = {f"mask_{k}": mask_of(a.shape, len(out)) for k, a in zip("cab", arrays)}
+        res = _trace.run_eager("where", arrays, builtins.max(math.prod(out), 1), **dims_args(out), **masks)
+        return res.reshape(out)
+    entries = []
+    for x in operands:
+        if is_symbolic(x):
+            entries.append((x, (None,) + tuple(x.sample_shape)))
+        else:
+            var = _param(x, op)
+            entries.append((var, tuple(var.shape)))
+    sample, dims = _broadcast_operands(op, entries)
+    masks = {f"mask_{k}": mask_of(d, len(sample)) for k, d in zip("cab", dims)}
+    params = {slot: (None if is_symbolic(x) else x) for slot, (x, _) in zip(("cond", "lhs", "rhs"), entries)}
+    constants = [x for x, _ in entries if not is_symbolic(x) and all(x is not o for o in operands)]
+    size = math.prod(sample)
+
+    def emit(builder, bufs):
+        buf = builder.buffer(size)
+        builder.op("where", bufs, buf, params=params, **dims_args(sample), **masks)
+        return buf
+
+    return _trace.symbolic(op, sample, [x for x, _ in entries if is_symbolic(x)], emit, constants)
+
+
+def _broadcast_operands(op, entries):
+    """The per-sample result shape and each operand's per-sample dims, from (operand, full shape) pairs."""
+    shapes = [s for _, s in entries]
+    rank = builtins.max(len(s) for s in shapes)
+    for x, s in entries:
+        if is_symbolic(x) and len(s) != rank:
+            raise ValueError(
+                f"{_at(op)}: a tensor of shape {s} cannot be broadcast against shape "
+                f"{builtins.max(shapes, key=len)}: its batch axis would not be the batch axis of the result"
+            )
+    out = _trace.broadcast(op, shapes)
+    # Per-sample views: a parameter's axis aligned with the batch (extent 1) is dropped.
+    dims = [s[1:] if (is_symbolic(x) or len(s) == rank) else s for x, s in entries]
+    return out[1:], dims
+
+
+def add(x1, x2):
+    """`x1 + x2` with broadcasting."""
+    return _binary("ops.add", "add", x1, x2)
+
+
+def subtract(x1, x2):
+    """`x1 - x2` with broadcasting."""
+    return _binary("ops.subtract", "subtract", x1, x2)
+
+
+def multiply(x1, x2):
+    """`x1 * x2` with broadcasting."""
+    return _binary("ops.multiply", "multiply", x1, x2)
+
+
+def divide(x1, x2):
+    """`x1 / x2` with broadcasting."""
+    return _binary("ops.divide", "divide", x1, x2)
+
+
+true_divide = divide
+
+
+def power(x1, x2):
+    """`x1 ** x2` with broadcasting."""
+    return _binary("ops.power", "power", x1, x2)
+
+
+def maximum(x1, x2):
+    """Elementwise maximum (a tie splits the gradient, as torch.maximum)."""
+    return _binary("ops.maximum", "maximum", x1, x2)
+
+
+def minimum(x1, x2):
+    """Elementwise minimum (a tie splits the gradient, as torch.minimum)."""
+    return _binary("ops.minimum", "minimum", x1, x2)
+
+
+def _comparison(kind):
+    def fn(x1, x2):
+        return _binary(f"ops.{kind}", kind, x1, x2)
+
+    fn.__name__ = kind
+    fn.__doc__ = f"`{kind}(x1, x2)` as 0.0/1.0 floats; no gradient flows through it."
+    return fn
+
+
+greater, greater_equal, less, less_equal = (_comparison(k) for k in ("greater", "greater_equal", "less", "less_equal"))
+equal, not_equal, logical_and, logical_or = (
+    _comparison(k) for k in ("equal", "not_equal", "logical_and", "logical_or")
+)
+
+
+def logical_not(x):
+    """1.0 where x is 0, else 0.0; no gradient."""
+    return _unary("ops.logical_not", "logical_not", x)
+
+
+def _simple_unary(kind, doc):
+    def fn(x):
+        return _unary(f"ops.{kind}", kind, x)
+
+    fn.__name__ = kind
+    fn.__doc__ = doc
+    return fn
+
+
+negative = _simple_unary("neg", "`-x`.")
+negative.__name__ = "negative"
+exp = _simple_unary("exp", "Elementwise e**x.")
+log = _simple_unary("log", "Elementwise natural logarithm.")
+log1p = _simple_unary("log1p", "Elementwise log(1 + x).")
+sqrt = _simple_unary("sqrt", "Elementwise square root.")
+rsqrt = _simple_unary("rsqrt", "Elementwise 1 / sqrt(x).")
+square = _simple_unary("square", "Elementwise x * x.")
+sign = _simple_unary("sign", "Elementwise sign (-1, 0 or 1); no gradient.")
+
+
+def abs(x):  # noqa: A001 (keras.ops.abs)
+    """Elementwise absolute value."""
+    return _unary("ops.abs", "abs", x)
+
+
+absolute = abs
+
+
+def clip(x, x_min, x_max):
+    """x limited to [x_min, x_max] (Python numbers); the gradient passes inside the closed interval."""
+    if not (is_scalar(x_min) and is_scalar(x_max)):
+        raise ValueError(f"ops.clip takes numbers as bounds. Received: x_min={x_min!r}, x_max={x_max!r}")
+    return _unary("ops.clip", "clip", x, alpha=float(x_min), beta=float(x_max))
+
+
+def stop_gradient(variable):
+    """The value of `variable`, through which no gradient flows."""
+    if not is_symbolic(variable):
+        return np.array(as_array(variable, "ops.stop_gradient"))
+    return _unary("ops.stop_gradient", "identity", variable, no_grad=True)
+
+
+def full_like(x, fill_value, dtype=None):
+    """A tensor of x's shape filled with fill_value."""
+    if not is_symbolic(x):
+        return np.full_like(np.asarray(x), fill_value, dtype=dtype or np.float32)
+    if not is_scalar(fill_value):
+        raise ValueError(f"ops.full_like takes a number as fill_value. Received: {fill_value!r}")
+    return _unary("ops.full_like", "fill", x, alpha=float(fill_value), no_grad=True)
+
+
+def zeros_like(x, dtype=None):
+    """Zeros of x's shape."""
+    return full_like(x, 0.0, dtype)
+
+
+def ones_like(x, dtype=None):
+    """Ones of x's shape."""
+    return full_like(x, 1.0, dtype)
+
+
+# -- activations (the fused activation op, over the last axis) ---------------------------------
+def _activation(op, name, x, axis=-1):
+    shape = full_shape(x)
+    if name in ("softmax", "log_softmax") and len(shape) > 0 and axis not in (-1, len(shape) - 1):
+        raise ValueError(f"{_at(op)} computes over the last axis (axis=-1). Received: axis={axis!r}")
+    kind, alpha = _activations.kind_and_alpha(name)
+    width = int(shape[-1]) if len(shape) > 1 or (len(shape) == 1 and not is_symbolic(x)) else 1
+    if not is_symbolic(x):
+        _refuse_weights_only(op, x)
+        a = as_array(x, op)
+        return _trace.run_eager(
+            "activation", [a], builtins.max(a.size, 1), kind=kind, width=width, alpha=alpha
+        ).reshape(a.shape)
+    size = math.prod(x.sample_shape)
+
+    def emit(builder, bufs):
+        out = builder.buffer(size)
+        builder.op("activation", bufs, out, kind=kind, width=width, alpha=alpha)
+        return out
+
+    return _trace.symbolic(op, x.sample_shape, [x], emit)
+
+
+def relu(x):
+    """max(x, 0)."""
+    return _activation("ops.relu", "relu", x)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x))."""
+    return _activation("ops.sigmoid", "sigmoid", x)
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return _activation("ops.tanh", "tanh", x)
+
+
+def softplus(x):
+    """log(1 + exp(x))."""
+    return _activation("ops.softplus", "softplus", x)
+
+
+def silu(x):
+    """x * sigmoid(x)."""
+    return _activation("ops.silu", "silu", x)
+
+
+swish = silu
+
+
+def gelu(x, approximate=True):
+    """Gaussian error linear unit; Keras's ops.gelu defaults to the tanh approximation."""
+    return _activation("ops.gelu", "gelu_tanh" if approximate else "gelu", x)
+
+
+def softmax(x, axis=-1):
+    """Softmax over the last axis."""
+    return _activation("ops.softmax", "softmax", x, axis)
+
+
+def log_softmax(x, axis=-1):
+    """Log-softmax over the last axis."""
+    return _activation("ops.log_softmax", "log_softmax", x, axis)
+
+
+# -- reductions -------------------------------------------------------------------------------
+def _axes(op, axis, rank):
+    if axis is None:
+        return tuple(range(rank))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -rank <= int(a) < rank:
+            raise ValueError(f"{_at(op)}: axis {a} is out of range for a tensor of rank {rank}")
+        out.append(int(a) % rank)
+    return tuple(sorted(set(out)))
+
+
+def _reduce(op, kind, x, axis, keepdims):
+    shape = full_shape(x)
+    axes = _axes(op, axis, len(shape))
+    symbolic = is_symbolic(x)
+    if symbolic and 0 in axes:
+        raise ValueError(
+            f"{_at(op)} reduces over the batch axis (axis={axis!r}) of a tensor of shape {shape}: "
+            "traced ops work per sample. Reduce over the sample axes, e.g. axis=-1."
+        )
+    out_shape = tuple(1 if j in axes else d for j, d in enumerate(shape) if keepdims or j not in axes)
+    first = 1 if symbolic else 0
+    dims = tuple(shape[first:])
+    if len(dims) > _trace.MAX_SAMPLE_RANK:
+        raise ValueError(f"{_at(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
+    pad = _trace.MAX_SAMPLE_RANK - len(dims)
+    mask = builtins.sum(1 << (pad + a - first) for a in axes)
+    if not symbolic:
+        _refuse_weights_only(op, x)
+        a = as_array(x, op)
+        if a.ndim == 0:
+            return a.copy()
+        out_size = builtins.max(math.prod(d for j, d in enumerate(a.shape) if j not in axes), 1)
+        return _trace.run_eager("reduce", [a], out_size, kind=_R[kind], **dims_args(dims), axes=mask).reshape(out_shape)
+    size = math.prod(out_shape[1:])
+
+    def emit(builder, bufs):
+        out = builder.buffer(size)
+        builder.op("reduce", bufs, out, kind=_R[kind], **dims_args(dims), axes=mask)
+        return out
+
+    return _trace.symbolic(op, out_shape[1:], [x], emit)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 (keras.ops.sum)
+    """Sum over `axis` (None: all axes; a symbolic tensor's batch axis cannot be reduced)."""
+    return _reduce("ops.sum", "sum", x, axis, keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over `axis`."""
+    return _reduce("ops.mean", "mean", x, axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 (keras.ops.max)
+    """Maximum over `axis` (ties split the gradient, as torch.amax)."""
+    if initial is not None:
+        raise ValueError(f"ops.max does not take `initial` in pytrainc. Received: initial={initial!r}")
+    return _reduce("ops.max", "max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 (keras.ops.min)
+    """Minimum over `axis`."""
+    if initial is not None:
+        raise ValueError(f"ops.min does not take `initial` in pytrainc. Received: initial={initial!r}")
+    return _reduce("ops.min", "min", x, axis, keepdims)
+
+
+# -- matmul -------------------------------------------------------------------------------------
+def matmul(x1, x2):
+    """Matrix product with NumPy's rules (batched over leading axes, 1-D operands promoted).
+
+    On a symbolic `x1` of shape (None, K) the rows are the batch: `matmul(x, w)` with a weight
+    `w` of shape (K, U) is a dense layer's product (one sgemm over the batch).
+    """
+    op = "ops.matmul"
+    if not (is_symbolic(x1) or is_symbolic(x2)):
+        _refuse_weights_only(op, x1, x2)
+        a, b = as_array(x1, op), as_array(x2, op)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"ops.matmul takes tensors of rank >= 1. Received: shapes {a.shape} and {b.shape}")
+        desc = _mm_describe(op, a.shape, False, b.shape, False)
+        out = _trace.run_eager("matmul", [a, b], builtins.max(math.prod(desc["shape"]), 1), **desc["args"])
+        return out.reshape(desc["shape"])
+    ops_ = []
+    for x in (x1, x2):
+        ops_.append((x, True) if is_symbolic(x) else (_param(x, op), False))
+    (a, a_ps), (b, b_ps) = ops_
+    sa = (None,) + tuple(a.sample_shape) if a_ps else tuple(a.shape)
+    sb = (None,) + tuple(b.sample_shape) if b_ps else tuple(b.shape)
+    desc = _mm_describe(op, sa, a_ps, sb, b_ps)
+    params = {"lhs": None if a_ps else a, "rhs": None if b_ps else b}
+    constants = [v for v, ps in ops_ if not ps and v is not x1 and v is not x2]
+    inputs = [v for v, ps in ops_ if ps]
+    sample = desc["shape"][1:]
+    size = math.prod(sample)
+
+    def emit(builder, bufs):
+        out = builder.buffer(size)
+        builder.op("matmul", bufs, out, params=params, **desc["args"])
+        return out
+
+    return _trace.symbolic(op, sample, inputs, emit, constants)
+
+
+def _mm_describe(op, sa, a_ps, sb, b_ps):
+    """matmul's iargs and output shape from full shapes (None: a symbolic batch axis)."""
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"{_at(op)} takes tensors of rank >= 1. Received: shapes {sa} and {sb}")
+    if b_ps and len(sb) <= 2:
+        raise ValueError(
+            f"{_at(op)}: the second operand of shape {sb} would contract over the batch axis. "
+            "Expected a weight (K, units) or a per-sample tensor of rank >= 3."
+        )
+    a_vec, b_vec = len(sa) == 1, len(sb) == 1
+    if a_ps and len(sa) == 1:
+        raise ValueError(f"{_at(op)}: the first operand of shape {sa} would contract over the batch axis")
+    ma = (1,) + tuple(sa) if a_vec else tuple(sa)
+    mb = tuple(sb) + (1,) if b_vec else tuple(sb)
+    rows_are_batch = a_ps and len(sa) == 2  # (None, K): each sample is one row
+    if rows_are_batch:
+        if len(mb) > 2:
+            raise ValueError(
+                f"{_at(op)}: shapes {sa} and {sb}: a stack of matrices against the batch's rows would "
+                "move the batch axis. Expected a weight of shape (K, units)."
+            )
+        ma = (None, 1, sa[1])
+    if ma[-1] != mb[-2]:
+        raise ValueError(f"{_at(op)}: contraction dims differ: shapes {sa} and {sb} (expected {ma[-1]} == {mb[-2]})")
+    fa, fb = ma[:-2], mb[:-2]
+    fo = _trace.broadcast(op, [fa, fb]) if (fa or fb) else ()
+    symbolic = a_ps or b_ps
+    batch_dims = fo[1:] if symbolic and fo else fo
+    flags = []
+    for f in (fa, fb):
+        aligned = (1,) * (len(fo) - len(f)) + tuple(f)
+        own = aligned[1:] if symbolic and fo else aligned
+        if tuple(own) == tuple(batch_dims):
+            flags.append(0)
+        elif all(d == 1 for d in own):
+            flags.append(1)
+        else:
+            raise ValueError(
+                f"{_at(op)}: shapes {sa} and {sb}: batch dims must be equal or all 1 "
+                f"(partial broadcasting is not supported yet)"
+            )
+    M, K, C = int(ma[-2]), int(ma[-1]), int(mb[-1])
+    shape = tuple(fo) + (M, C)
+    if rows_are_batch:
+        shape = (None, C)
+    elif a_vec:
+        shape = shape[:-2] + (C,)
+    if b_vec:
+        shape = shape[:-1]
+    if symbolic and not rows_are_batch and not fo:
+        raise ValueError(f"{_at(op)}: shapes {sa} and {sb} have no batch axis")
+    batch = math.prod(batch_dims) if batch_dims else 1
+    args = dict(batch=batch, m=M, k=K, cols=C, bcast_a=flags[0], bcast_b=flags[1])
+    return {"shape": shape, "args": args}
+
+
+dot = None  # set below: for rank <= 2 operands ops.dot is matmul
+
+
+def _dot(x1, x2):
+    """`ops.dot` for operands of rank <= 2 (matmul's contraction)."""
+    if len(full_shape(x1)) > 2 or len(full_shape(x2)) > 2:
+        raise ValueError(f"ops.dot supports operands of rank <= 2. Received: {full_shape(x1)} and {full_shape(x2)}")
+    return matmul(x1, x2)
+
+
+dot = _dot
+dot.__name__ = "dot"
+
+
+# -- shape ops ----------------------------------------------------------------------------------
+def transpose(x, axes=None):
+    """Permutes the axes (a symbolic tensor's batch axis stays first)."""
+    op = "ops.transpose"
+    shape = full_shape(x)
+    rank = len(shape)
+    axes = tuple(reversed(range(rank))) if axes is None else tuple(int(a) % rank for a in axes)
+    if sorted(axes) != list(range(rank)):
+        raise ValueError(f"{_at(op)}: axes must be a permutation of range({rank}). Received: {axes}")
+    symbolic = is_symbolic(x)
+    if symbolic and axes[0] != 0:
+        raise ValueError(f"{_at(op)} would move the batch axis: axes={axes} for shape {shape}; keep axis 0 first")
+    perm = [a - 1 for a in axes[1:]] if symbolic else list(axes)
+    dims = tuple(shape[1:]) if symbolic else tuple(shape)
+    pad = _trace.MAX_SAMPLE_RANK - len(dims)
+    if pad < 0:
+        raise ValueError(f"{_at(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
+    P = list(range(pad)) + [pad + p for p in perm]
+    args = {**dims_args(dims), **{f"p{j + 1}": p for j, p in enumerate(P)}}
+    out_shape = tuple(shape[a] for a in axes)
+    if not symbolic:
+        _refuse_weights_only(op, x)
+        a = as_array(x, op)
+        return _trace.run_eager("transpose", [a], builtins.max(a.size, 1), **args).reshape(out_shape)
+    size = math.prod(dims)
+
+    def emit(builder, bufs):
+        out = builder.buffer(size)
+        builder.op("transpose", bufs, out, **args)
+        return out
+
+    return _trace.symbolic(op, out_shape[1:], [x], emit)
+
+
+def _alias(op, x, sample_shape):
+    """A view of x with another shape: no op, the same plan buffer."""
+    return _trace.symbolic(op, sample_shape, [x], lambda builder, bufs: bufs[0])
+
+
+def reshape(x, newshape):
+    """x with shape `newshape`; on a symbolic tensor newshape[0] is the batch axis (None or -1)."""
+    op = "ops.reshape"
+    newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
+    if not is_symbolic(x):
+        return np.reshape(np.asarray(x), [(-1 if d is None else d) for d in newshape])
+    if not newshape or newshape[0] not in (None, -1):
+        raise ValueError(
+            f"{_at(op)}: the first entry of newshape is the batch axis and must be None or -1. "
+            f"Received: newshape={newshape} for shape {x.shape}"
+        )
+    rest = [int(d) for d in newshape[1:]]
+    size = math.prod(x.sample_shape)
+    if rest.count(-1) == 1:
+        known = math.prod(d for d in rest if d != -1)
+        if known <= 0 or size % known:
+            raise ValueError(f"{_at(op)}: cannot reshape {x.shape} to {newshape}")
+        rest[rest.index(-1)] = size // known
+    if math.prod(rest) != size or any(d <= 0 for d in rest):
+        raise ValueError(f"{_at(op)}: cannot reshape {x.shape} ({size} values per sample) to {newshape}")
+    return _alias(op, x, tuple(rest))
+
+
+def expand_dims(x, axis):
+    """x with a new axis of extent 1 at `axis` (not the batch axis of a symbolic tensor)."""
+    op = "ops.expand_dims"
+    if not is_symbolic(x):
+        return np.expand_dims(np.asarray(x), axis)
+    rank = len(x.shape) + 1
+    a = int(axis) % rank if -rank <= int(axis) < rank else None
+    if a is None or a == 0:
+        raise ValueError(f"{_at(op)}: axis {axis} must be a sample axis of the result (not 0, the batch)")
+    shape = list(x.shape)
+    shape.insert(a, 1)
+    return _alias(op, x, tuple(shape[1:]))
+
+
+def squeeze(x, axis=None):
+    """x without its axes of extent 1 (`axis`: those only; never a symbolic batch axis)."""
+    op = "ops.squeeze"
+    if not is_symbolic(x):
+        return np.squeeze(np.asarray(x), axis)
+    shape = x.shape
+    axes = [j for j in range(1, len(shape)) if shape[j] == 1] if axis is None else list(_axes(op, axis, len(shape)))
+    for a in axes:
+        if a == 0 or shape[a] != 1:
+            raise ValueError(f"{_at(op)}: cannot squeeze axis {a} of shape {shape} (expected extent 1)")
+    return _alias(op, x, tuple(d for j, d in enumerate(shape) if j not in axes and j > 0))
+
+
+def concatenate(xs, axis=0):
+    """Joins tensors along `axis` (a sample axis for symbolic tensors)."""
+    op = "ops.concatenate"
+    xs = list(xs)
+    if not 1 <= len(xs) <= _C.MAX_IN:
+        raise ValueError(f"{_at(op)} joins 1 to {_C.MAX_IN} tensors. Received: {len(xs)}")
+    symbolic = any(is_symbolic(x) for x in xs)
+    if symbolic and not all(is_symbolic(x) for x in xs):
+        raise ValueError(f"{_at(op)}: traced code can concatenate only tensors computed from the inputs")
+    shapes = [full_shape(x) for x in xs]
+    rank = len(shapes[0])
+    a = _axes(op, axis, rank)[0] if rank else None
+    if (
+        a is None
+        or any(len(s) != rank for s in shapes)
+        or any(s[:a] + s[a + 1 :] != shapes[0][:a] + shapes[0][a + 1 :] for s in shapes)
+    ):
+        raise ValueError(f"{_at(op)}: shapes {shapes} do not match except along axis {axis}")
+    if symbolic and a == 0:
+        raise ValueError(f"{_at(op)}: axis {axis} is the batch axis; join along a sample axis, e.g. axis=-1")
+    out_shape = shapes[0][:a] + (builtins.sum(s[a] for s in shapes),) + shapes[0][a + 1 :]
+    outer = math.prod(shapes[0][1 if symbolic else 0 : a])
+    if not symbolic:
+        arrays = [as_array(x, op) for x in xs]
+        return _trace.run_eager("concat", arrays, math.prod(out_shape), outer=outer).reshape(out_shape)
+    size = math.prod(out_shape[1:])
+
+    def emit(builder, bufs):
+        out = builder.buffer(size)
+        builder.op("concat", bufs, out, outer=outer)
+        return out
+
+    return _trace.symbolic(op, out_shape[1:], xs, emit)
+
+
+def cast(x, dtype):
+    """x as `dtype`; traced code computes in float32, so there a float dtype is the only choice."""
+    if not is_symbolic(x):
+        return np.asarray(x).astype(dtype)
+    if np.dtype(dtype).kind != "f" and np.dtype(dtype).kind != "b":
+        raise ValueError(f"{_at('ops.cast')}: traced tensors are float32. Received: dtype={dtype!r}")
+    return x
+
+
+def convert_to_tensor(x, dtype=None, sparse=None):
+    """A NumPy array of x (a symbolic tensor is returned as is)."""
+    if is_symbolic(x):
+        return cast(x, dtype or "float32")
+    arr = np.asarray(x)
+    if dtype is not None:
+        return arr.astype(dtype)
+    return arr.astype(np.float32) if arr.dtype == np.float64 else arr
+
+
+def shape(x):
+    """Keras's shape tuple (None for a symbolic batch axis)."""
+    return tuple(full_shape(x))
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise AttributeError(
+        f"pytrainc.ops has no function {name!r}: keras.ops.{name} is not supported yet, in tracing or eagerly. "
+        f"Supported: {sorted(n for n in globals() if not n.startswith('_') and callable(globals()[n]))}"
+    )
