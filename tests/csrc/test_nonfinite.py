@@ -230,7 +230,9 @@ LOSS_PRED = {  # probabilities for the probability losses, logits for the fused 
 
 
 def test_every_loss_kind_is_in_the_table():
-    assert set(LOSS_PRED) == set(_C.LOSSES)
+    # "traced" has no row kernel: the plan reduces values that traced primitives computed, each of
+    # which is in the op table below (tests/test_custom_losses.py runs it end to end).
+    assert set(LOSS_PRED) == set(_C.LOSSES) - {"traced"}
 
 
 def loss_target(name):
