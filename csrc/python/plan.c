@@ -642,7 +642,7 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
                                                  &stop.token, PyArray_DATA((PyArrayObject *)out));
     Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
     self->busy = 0;
-    if (ptc_py_raise_status(st, "predict")) {
+    if (ptc_py_raise_plan_status(st, &self->plan, "predict")) {
         Py_DECREF(out);
         return NULL;
     }
