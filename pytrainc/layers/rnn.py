@@ -26,6 +26,7 @@ class _RNN(Layer):
 
     _op = None
     _gates = 1
+    _keras3_vars = "cell/vars"  # where Keras 3's .weights.h5 keeps the weights (its cell's)
 
     def __init__(
         self,

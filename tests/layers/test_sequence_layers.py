@@ -321,3 +321,36 @@ def test_bad_arguments_and_shapes_are_refused_clearly():
         model = Sequential([L.Input((2**20, 1)), L.LSTM(2**10, recurrent_initializer="zeros"), L.Dense(1)])
         model.compile(optimizer="sgd", loss="mse")
         model.predict(np.zeros((1, 2**20, 1), np.float32), verbose=0)
+
+
+def test_weights_h5_files_move_both_ways_with_keras(tmp_path):
+    """Keras 3 keeps a recurrent layer's weights in 'layers/<name>/cell/vars': both directions agree."""
+    keras = testing.keras_torch()
+    vocab = 11
+
+    def k_build():
+        inp = keras.Input((T,))
+        h = keras.layers.Embedding(vocab, IN)(inp)
+        h = keras.layers.LSTM(U, return_sequences=True)(h)
+        h = keras.layers.LayerNormalization()(h)
+        h = keras.layers.SimpleRNN(U, return_sequences=True)(h)
+        return keras.Model(inp, keras.layers.Dense(1)(keras.layers.GRU(3)(h)))
+
+    def p_build():
+        inp = L.Input((T,))
+        h = L.LSTM(U, return_sequences=True)(L.Embedding(vocab, IN)(inp))
+        h = L.SimpleRNN(U, return_sequences=True)(L.LayerNormalization()(h))
+        return Model(inp, L.Dense(1)(L.GRU(3)(h)))
+
+    ids = np.random.default_rng(7).integers(0, vocab, size=(5, T)).astype(np.float32)
+    k_model = k_build()
+    k_model.save_weights(tmp_path / "k.weights.h5")
+    model = p_build()
+    model.load_weights(tmp_path / "k.weights.h5")
+    expected = k_model.predict(ids.astype(np.int64), verbose=0)
+    testing.assert_close_abs(model.predict(ids, verbose=0), expected, 1e-5)
+    model.set_weights([w * 0.9 for w in model.get_weights()])
+    model.save_weights(tmp_path / "p.weights.h5")
+    k_back = k_build()
+    k_back.load_weights(tmp_path / "p.weights.h5")
+    testing.assert_close_abs(k_back.predict(ids.astype(np.int64), verbose=0), model.predict(ids, verbose=0), 1e-5)
