@@ -367,3 +367,22 @@ def test_extremum_ties_route_to_the_first_input_and_nan_propagates(name):
     np.testing.assert_array_equal(da, f32([[1, 0, 1, 1]]))  # ties (columns 0, 3) and a's NaN go to a
     np.testing.assert_array_equal(db, f32([[0, 1, 0, 0]]))  # b's NaN wins column 1
     np.testing.assert_array_equal(dc, f32([[0, 0, 0, 0]]))
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("seqs,back", [(0, 0), (1, 1)])
+def test_rnn_kernels_match_their_naive_reference(cell, seqs, back):
+    """The cells with BLAS's sgemm against the same cells with the naive double-accumulating gemm."""
+    N_, T_, IN_, U_ = 4, 7, 3, 5
+    g = {"simple_rnn": 1, "lstm": 4, "gru": 3}[cell] * U_
+    r = np.random.default_rng(9)
+    x, k, rk = (r.normal(size=s).astype(np.float32) for s in ((N_, T_, IN_), (IN_, g), (U_, g)))
+    b = r.normal(size=(2, g) if cell == "gru" else g).astype(np.float32)
+    dout = r.normal(size=(N_, T_, U_) if seqs else (N_, U_)).astype(np.float32)
+    acts = _C.ACTIVATIONS["tanh"], _C.ACTIVATIONS["sigmoid"]
+    fast = _C.rnn_run(cell, x, k, rk, b, dout, *acts, back, seqs, False)
+    ref = _C.rnn_run(cell, x, k, rk, b, dout, *acts, back, seqs, True)
+    for name, got, want in zip(("out", "dinp", "dkernel", "drkernel", "dbias"), fast, ref):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=name)
+    _, _, _, _, no_bias = _C.rnn_run(cell, x, k, rk, None, dout, *acts, back, seqs, False)
+    assert no_bias is None
