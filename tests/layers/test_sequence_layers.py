@@ -354,3 +354,18 @@ def test_weights_h5_files_move_both_ways_with_keras(tmp_path):
     k_back = k_build()
     k_back.load_weights(tmp_path / "p.weights.h5")
     testing.assert_close_abs(k_back.predict(ids.astype(np.int64), verbose=0), model.predict(ids, verbose=0), 1e-5)
+
+
+def test_to_torch_computes_what_predict_computes():
+    from pytrainc.interop import to_torch
+
+    inp = L.Input((T,))
+    h = L.LSTM(U, return_sequences=True, go_backwards=True)(L.Embedding(11, IN)(inp))
+    h = L.SimpleRNN(U, return_sequences=True)(L.LayerNormalization()(h))
+    model = Model(inp, L.Dense(1)(L.GRU(3)(h)))
+    rng = np.random.default_rng(8)
+    model.set_weights([(rng.normal(size=w.shape) * 0.5).astype(np.float32) for w in model.get_weights()])
+    ids = rng.integers(0, 11, size=(5, T)).astype(np.float32)
+    with torch.no_grad():
+        got = to_torch(model)(torch.from_numpy(ids)).numpy()
+    testing.assert_close_abs(got, model.predict(ids, verbose=0), 1e-5)
