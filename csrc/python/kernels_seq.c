@@ -12,7 +12,7 @@
 //         act, ract, go_backwards, return_sequences, ref) -> (out, dinp, dkernel, drkernel, dbias or None)
 static PyObject *py_rnn_run(PyObject *mod, PyObject *args) {
     const char *name;
-    PyObject *io, *ko, *ro, *bo, *go, *result = NULL;
+    PyObject *io = NULL, *ko = NULL, *ro = NULL, *bo = NULL, *go = NULL, *result = NULL;
     PyObject *out = NULL, *dinp = NULL, *dk = NULL, *dr = NULL, *db = NULL;
     int act, ract, back, seqs, ref;
     float *work = NULL;
