@@ -34,6 +34,11 @@ static inline float sigmoidf(float x) {
     return e / (1.0f + e);
 }
 
+// log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for any x.
+static inline float softplusf(float x) {
+    return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
+}
+
 static void log_softmax_rows(float *out, const float *inp, int64_t N, int64_t D) {
     for (int64_t n = 0; n < N; n++) {
         const float *x = inp + n * D;
@@ -98,8 +103,8 @@ PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t
                 out[i] = y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
             }
             break;
-        case PTC_ACT_SOFTPLUS:  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for any x
-            for (int64_t i = 0; i < n; i++) out[i] = fmaxf(inp[i], 0.0f) + log1pf(expf(-fabsf(inp[i])));
+        case PTC_ACT_SOFTPLUS:
+            for (int64_t i = 0; i < n; i++) out[i] = softplusf(inp[i]);
             break;
         case PTC_ACT_SOFTSIGN:
             for (int64_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + fabsf(inp[i]));
@@ -109,6 +114,50 @@ PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t
             break;
         case PTC_ACT_LOG_SOFTMAX:
             log_softmax_rows(out, inp, N, D);
+            break;
+        case PTC_ACT_RELU6:  // comparisons, not fminf/fmaxf: NaN stays NaN, as torch
+            for (int64_t i = 0; i < n; i++)
+                out[i] = ptc_select(inp[i] < 0.0f, 0.0f, ptc_select(inp[i] > 6.0f, 6.0f, inp[i]));
+            break;
+        case PTC_ACT_MISH:  // x tanh(softplus(x))
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i] * tanhf(softplusf(inp[i]));
+            break;
+        case PTC_ACT_HARD_TANH:
+            for (int64_t i = 0; i < n; i++)
+                out[i] = ptc_select(inp[i] < -1.0f, -1.0f, ptc_select(inp[i] > 1.0f, 1.0f, inp[i]));
+            break;
+        case PTC_ACT_LOG_SIGMOID:  // -softplus(-x)
+            for (int64_t i = 0; i < n; i++) out[i] = -softplusf(-inp[i]);
+            break;
+        case PTC_ACT_TANH_SHRINK:
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i] - tanhf(inp[i]);
+            break;
+        case PTC_ACT_EXPONENTIAL:
+            for (int64_t i = 0; i < n; i++) out[i] = expf(inp[i]);
+            break;
+        case PTC_ACT_CELU:  // max(x, 0) + min(alpha (e^(x / alpha) - 1), 0)
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : alpha * expm1f(inp[i] / alpha);
+            break;
+        case PTC_ACT_HARD_SILU:
+            for (int64_t i = 0; i < n; i++) out[i] = inp[i] * fminf(fmaxf(inp[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+            break;
+        case PTC_ACT_SQUAREPLUS:  // (x + sqrt(x^2 + b)) / 2
+            for (int64_t i = 0; i < n; i++) out[i] = 0.5f * (inp[i] + sqrtf(inp[i] * inp[i] + alpha));
+            break;
+        case PTC_ACT_SPARSE_PLUS:  // 0 below -1, x above 1, (x + 1)^2 / 4 between
+            for (int64_t i = 0; i < n; i++) {
+                const float x = inp[i], q = 0.25f * (x + 1.0f) * (x + 1.0f);
+                out[i] = ptc_select(x <= -1.0f, 0.0f, ptc_select(x >= 1.0f, x, q));
+            }
+            break;
+        case PTC_ACT_HARD_SHRINK:  // x where |x| > threshold, else 0 (NaN stays NaN, as torch)
+            for (int64_t i = 0; i < n; i++) out[i] = ptc_select((inp[i] >= -alpha) & (inp[i] <= alpha), 0.0f, inp[i]);
+            break;
+        case PTC_ACT_SOFT_SHRINK:  // x -+ threshold beyond +-threshold, else 0
+            for (int64_t i = 0; i < n; i++) {
+                const float x = inp[i];
+                out[i] = ptc_select((x >= -alpha) & (x <= alpha), 0.0f, x - copysignf(alpha, x));  // NaN stays NaN
+            }
             break;
     }
 }
@@ -211,6 +260,59 @@ PTC_KERNEL(, ptc_act_backward,
                 for (int64_t d = 0; d < D; d++) sum += dy[d];
                 for (int64_t d = 0; d < D; d++) dx[d] += dy[d] - expf(y[d]) * (float)sum;
             }
+            break;
+        case PTC_ACT_RELU6:  // slope 1 strictly inside (0, 6), with torch's mask: a NaN input passes g
+            for (int64_t i = 0; i < n; i++) dinp[i] += ptc_select((inp[i] <= 0.0f) | (inp[i] >= 6.0f), 0.0f, dout[i]);
+            break;
+        case PTC_ACT_MISH:  // tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)
+            for (int64_t i = 0; i < n; i++) {
+                const float x = inp[i], t = tanhf(softplusf(x));
+                dinp[i] += dout[i] * (t + x * sigmoidf(x) * (1.0f - t * t));
+            }
+            break;
+        case PTC_ACT_HARD_TANH:
+            for (int64_t i = 0; i < n; i++) dinp[i] += ptc_select((inp[i] <= -1.0f) | (inp[i] >= 1.0f), 0.0f, dout[i]);
+            break;
+        case PTC_ACT_LOG_SIGMOID:  // sigmoid(-x)
+            for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * sigmoidf(-inp[i]);
+            break;
+        case PTC_ACT_TANH_SHRINK:  // tanh(x)^2
+            for (int64_t i = 0; i < n; i++) {
+                const float t = tanhf(inp[i]);
+                dinp[i] += dout[i] * t * t;
+            }
+            break;
+        case PTC_ACT_EXPONENTIAL:
+            for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i];
+            break;
+        case PTC_ACT_CELU:  // e^(x / alpha) = y / alpha + 1 below 0
+            for (int64_t i = 0; i < n; i++) {
+                const float g = dout[i];
+                dinp[i] += ptc_select(inp[i] <= 0.0f, g * (out[i] / alpha + 1.0f), g);
+            }
+            break;
+        case PTC_ACT_HARD_SILU:  // 0 to -3, 1 from 3, (2x + 3) / 6 between: torch's boundaries
+            for (int64_t i = 0; i < n; i++) {
+                const float x = inp[i], g = dout[i];
+                dinp[i] += ptc_select(x <= -3.0f, 0.0f, ptc_select(x < 3.0f, g * (2.0f * x + 3.0f) / 6.0f, g));
+            }
+            break;
+        case PTC_ACT_SQUAREPLUS:  // (1 + x / sqrt(x^2 + b)) / 2
+            for (int64_t i = 0; i < n; i++) {
+                const float x = inp[i];
+                dinp[i] += dout[i] * 0.5f * (1.0f + x / sqrtf(x * x + alpha));
+            }
+            break;
+        case PTC_ACT_SPARSE_PLUS:
+            for (int64_t i = 0; i < n; i++) {
+                const float x = inp[i], g = dout[i];
+                dinp[i] += ptc_select(x <= -1.0f, 0.0f, ptc_select(x >= 1.0f, g, g * 0.5f * (x + 1.0f)));
+            }
+            break;
+        case PTC_ACT_HARD_SHRINK:
+        case PTC_ACT_SOFT_SHRINK:
+            for (int64_t i = 0; i < n; i++)
+                dinp[i] += ptc_select((inp[i] >= -alpha) & (inp[i] <= alpha), 0.0f, dout[i]);
             break;
     }
 }

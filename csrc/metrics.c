@@ -115,11 +115,14 @@ void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *
                 }
                 break;
             case PTC_METRIC_CLASS_CONFUSION: {  // per class [TP, FP, FN]; F1Score
-                const int by_argmax = isnan(m->threshold);
-                const int64_t pa = by_argmax ? argmax(p, D) : -1, ta = ys == 1 ? (int64_t)t[0] : -1;
+                // Keras 3's FBetaScore: without a threshold a class is predicted where its value is the
+                // row's maximum and not zero (so an all-zero row predicts nothing); a single column is
+                // the positive class, its target 0 or 1 (integer class ids only with D > 1).
+                const int by_argmax = isnan(m->threshold), sparse = ys == 1 && D > 1;
+                const int64_t pa = by_argmax ? argmax(p, D) : -1, ta = sparse ? (int64_t)t[0] : -1;
                 for (int64_t d = 0; d < D; d++) {
-                    int pp = by_argmax ? d == pa : p[d] > (float)m->threshold;
-                    int tp = ys == 1 ? d == ta : t[d] != 0.0f;
+                    int pp = by_argmax ? p[d] == p[pa] && fabsf(p[d]) > 1e-9f : p[d] > (float)m->threshold;
+                    int tp = sparse ? d == ta : t[d] != 0.0f;
                     if (pp && tp)
                         acc[3 * d] += wn;
                     else if (pp)

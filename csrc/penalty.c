@@ -43,18 +43,21 @@ ptc_status ptc_op_activity_reg_check(const ptc_plan *p, const ptc_op *op, int64_
     return op->out == op->in[0] && op->n_in == 1 ? PTC_OK : PTC_ERR_OP;
 }
 
+// Keras 3 (Layer.__call__) divides a layer's activity penalty by the batch size, so its strength
+// does not grow with the batch; the gradient is scaled the same way.
 void ptc_op_activity_reg_forward(ptc_plan *p, int i, int64_t N, int training) {
     const ptc_op *op = &p->ops[i];
     p->activity_penalty += ptc_penalty_value(ptc_plan_act(p, op->in[0]), N * ptc_op_out_size(p, op),
-                                             op->farg[PTC_ACTIVITY_REG_L1], op->farg[PTC_ACTIVITY_REG_L2]);
+                                             op->farg[PTC_ACTIVITY_REG_L1], op->farg[PTC_ACTIVITY_REG_L2]) /
+                           (double)N;
 }
 
 void ptc_op_activity_reg_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
     float *din = ptc_op_din(p, op, 0);  // aliases dout: the penalty's gradient is added in place
     if (din)
-        ptc_penalty_grad(din, ptc_plan_act(p, op->in[0]), N * ptc_op_out_size(p, op), op->farg[PTC_ACTIVITY_REG_L1],
-                         op->farg[PTC_ACTIVITY_REG_L2]);
+        ptc_penalty_grad(din, ptc_plan_act(p, op->in[0]), N * ptc_op_out_size(p, op),
+                         op->farg[PTC_ACTIVITY_REG_L1] / (double)N, op->farg[PTC_ACTIVITY_REG_L2] / (double)N);
 }
 
 PTC_OP_NO_SCRATCH(activity_reg)

@@ -29,6 +29,19 @@ _KINDS = {
     "swish": ("swish", 0.0),
     "silu": ("swish", 0.0),
     "log_softmax": ("log_softmax", 0.0),
+    "relu6": ("relu6", 0.0),
+    "mish": ("mish", 0.0),
+    "hard_tanh": ("hard_tanh", 0.0),
+    "log_sigmoid": ("log_sigmoid", 0.0),
+    "tanh_shrink": ("tanh_shrink", 0.0),
+    "exponential": ("exponential", 0.0),
+    "celu": ("celu", 1.0),
+    "hard_silu": ("hard_silu", 0.0),
+    "hard_swish": ("hard_silu", 0.0),
+    "squareplus": ("squareplus", 4.0),
+    "sparse_plus": ("sparse_plus", 0.0),
+    "hard_shrink": ("hard_shrink", 0.5),
+    "soft_shrink": ("soft_shrink", 0.5),
 }
 
 
@@ -120,6 +133,82 @@ def log_softmax(x, axis=-1):
     return (x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).astype(np.float32)
 
 
+def _f64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def relu6(x):
+    """`min(max(x, 0), 6)`."""
+    return np.clip(_f64(x), 0, 6).astype(np.float32)
+
+
+def mish(x):
+    """`x * tanh(softplus(x))` (Misra, 2019)."""
+    x = _f64(x)
+    return (x * np.tanh(softplus(x).astype(np.float64))).astype(np.float32)
+
+
+def hard_tanh(x):
+    """`clip(x, -1, 1)`."""
+    return np.clip(_f64(x), -1, 1).astype(np.float32)
+
+
+def log_sigmoid(x):
+    """`log(sigmoid(x)) = -softplus(-x)`, computed stably."""
+    x = _f64(x)
+    return (-(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))).astype(np.float32)
+
+
+def tanh_shrink(x):
+    """`x - tanh(x)`."""
+    x = _f64(x)
+    return (x - np.tanh(x)).astype(np.float32)
+
+
+def exponential(x):
+    """`exp(x)`."""
+    return np.exp(_f64(x)).astype(np.float32)
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: `max(x, 0) + min(alpha * (exp(x / alpha) - 1), 0)`."""
+    x = _f64(x)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha)).astype(np.float32)
+
+
+def hard_silu(x):
+    """`x * relu6(x + 3) / 6` (also called hard_swish)."""
+    x = _f64(x)
+    return (x * np.clip(x + 3, 0, 6) / 6).astype(np.float32)
+
+
+hard_swish = hard_silu
+
+
+def squareplus(x, b=4):
+    """`(x + sqrt(x**2 + b)) / 2` (Barron, 2021)."""
+    x = _f64(x)
+    return ((x + np.sqrt(x * x + b)) / 2).astype(np.float32)
+
+
+def sparse_plus(x):
+    """0 for `x <= -1`, `x` for `x >= 1`, `(x + 1)**2 / 4` between."""
+    x = _f64(x)
+    return np.where(x <= -1, 0.0, np.where(x >= 1, x, 0.25 * (x + 1) ** 2)).astype(np.float32)
+
+
+def hard_shrink(x, threshold=0.5):
+    """`x` where `|x| > threshold`, else 0."""
+    x = _f64(x)
+    return np.where(np.abs(x) > threshold, x, 0.0).astype(np.float32)
+
+
+def soft_shrink(x, threshold=0.5):
+    """`x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0."""
+    x = _f64(x)
+    return np.where(x > threshold, x - threshold, np.where(x < -threshold, x + threshold, 0.0)).astype(np.float32)
+
+
 _FUNCTIONS = {
     "linear": linear,
     "relu": relu,
@@ -135,6 +224,18 @@ _FUNCTIONS = {
     "softsign": softsign,
     "swish": swish,
     "log_softmax": log_softmax,
+    "relu6": relu6,
+    "mish": mish,
+    "hard_tanh": hard_tanh,
+    "log_sigmoid": log_sigmoid,
+    "tanh_shrink": tanh_shrink,
+    "exponential": exponential,
+    "celu": celu,
+    "hard_silu": hard_silu,
+    "squareplus": squareplus,
+    "sparse_plus": sparse_plus,
+    "hard_shrink": hard_shrink,
+    "soft_shrink": soft_shrink,
 }
 
 

@@ -257,6 +257,39 @@ def _t(array):
     return torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)))
 
 
+class _ByName(dict):
+    """A table keyed by torch.nn class names, looked up by class (torch is imported lazily)."""
+
+    def __contains__(self, kind):
+        return dict.__contains__(self, kind.__name__)
+
+    def __getitem__(self, kind):
+        return dict.__getitem__(self, kind.__name__)
+
+
+# from_torch: torch activations and pytrainc's names for them.
+_SIMPLE_ACTIVATIONS = _ByName(
+    Sigmoid="sigmoid",
+    Tanh="tanh",
+    SELU="selu",
+    SiLU="swish",
+    Softsign="softsign",
+    Hardsigmoid="hard_sigmoid",
+    ReLU6="relu6",
+    Mish="mish",
+    LogSigmoid="log_sigmoid",
+    Tanhshrink="tanh_shrink",
+    Hardswish="hard_silu",
+)
+# ... and those with parameters: (attributes, Keras's default values, name).
+_KERAS_DEFAULTS = _ByName(
+    Hardtanh=(("min_val", "max_val"), (-1.0, 1.0), "hard_tanh"),
+    CELU=(("alpha",), (1.0,), "celu"),
+    Hardshrink=(("lambd",), (0.5,), "hard_shrink"),
+    Softshrink=(("lambd",), (0.5,), "soft_shrink"),
+)
+
+
 def _torch_activation(name, alpha=None):
     """A torch module for a pytrainc activation name (None for linear)."""
     nn = _torch().nn
@@ -270,6 +303,13 @@ def _torch_activation(name, alpha=None):
         "softsign": nn.Softsign,
         "swish": nn.SiLU,
         "silu": nn.SiLU,
+        "relu6": nn.ReLU6,
+        "mish": nn.Mish,
+        "hard_tanh": nn.Hardtanh,
+        "log_sigmoid": nn.LogSigmoid,
+        "tanh_shrink": nn.Tanhshrink,
+        "hard_silu": nn.Hardswish,
+        "hard_swish": nn.Hardswish,
     }
     if name == "linear":
         return None
@@ -283,6 +323,12 @@ def _torch_activation(name, alpha=None):
         return nn.LeakyReLU(0.2 if alpha is None else alpha)
     if name == "elu":
         return nn.ELU(1.0 if alpha is None else alpha)
+    if name == "celu":
+        return nn.CELU(1.0 if alpha is None else alpha)
+    if name == "hard_shrink":
+        return nn.Hardshrink(0.5 if alpha is None else alpha)
+    if name == "soft_shrink":
+        return nn.Softshrink(0.5 if alpha is None else alpha)
     if name == "softplus":
         # PyTorch returns x itself above `threshold`; at 20 that differs from log(1 + e^x) by 2e-9.
         return nn.Softplus()
@@ -555,8 +601,9 @@ def from_torch(module, input_shape):
     AdaptiveMaxPool2d(1), BatchNorm1d / BatchNorm2d (with running statistics),
     Dropout, Flatten, Identity, nested Sequential, and the activations ReLU,
     LeakyReLU, ELU, SELU, GELU (exact), Sigmoid, Tanh, Softmax and LogSoftmax
-    (over the features or channels), SiLU, Softplus (beta=1), Softsign and
-    Hardsigmoid.
+    (over the features or channels), SiLU, Softplus (beta=1), Softsign,
+    Hardsigmoid, ReLU6, Mish, Hardtanh (-1, 1), LogSigmoid, Tanhshrink,
+    Hardswish, CELU (alpha=1), Hardshrink and Softshrink (lambd=0.5).
 
     Args:
         module: A `torch.nn.Sequential`.
@@ -743,22 +790,24 @@ def from_torch(module, input_shape):
             if child.beta != 1:
                 raise ValueError(f"from_torch: {what} is not supported: pytrainc's softplus has beta=1")
             add(L.Activation("softplus"))
-        elif kind in (nn.Sigmoid, nn.Tanh, nn.SELU, nn.SiLU, nn.Softsign, nn.Hardsigmoid):
-            names = {
-                nn.Sigmoid: "sigmoid",
-                nn.Tanh: "tanh",
-                nn.SELU: "selu",
-                nn.SiLU: "swish",
-                nn.Softsign: "softsign",
-                nn.Hardsigmoid: "hard_sigmoid",
-            }
-            add(L.Activation(names[kind]))
+        elif kind in _KERAS_DEFAULTS:
+            # Keras's activation names carry their default parameters only.
+            attr, value, name = _KERAS_DEFAULTS[kind]
+            if any(getattr(child, a) != v for a, v in zip(attr, value)):
+                raise ValueError(
+                    f"from_torch: {what} is not supported: pytrainc's {name!r} has "
+                    + ", ".join(f"{a}={v}" for a, v in zip(attr, value))
+                )
+            add(L.Activation(name))
+        elif kind in _SIMPLE_ACTIVATIONS:
+            add(L.Activation(_SIMPLE_ACTIVATIONS[kind]))
         else:
             raise ValueError(
                 f"from_torch: {what} is not supported. Supported: Linear, Conv2d, MaxPool2d, "
                 "AvgPool2d, AdaptiveAvgPool2d(1), AdaptiveMaxPool2d(1), BatchNorm1d, BatchNorm2d, "
                 "Dropout, Flatten, Identity, Sequential, ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, "
-                "Tanh, Softmax, LogSoftmax, SiLU, Softplus, Softsign, Hardsigmoid"
+                "Tanh, Softmax, LogSoftmax, SiLU, Softplus, Softsign, Hardsigmoid, ReLU6, Mish, Hardtanh, "
+                "LogSigmoid, Tanhshrink, Hardswish, CELU, Hardshrink, Softshrink"
             )
     if perm is not None:
         raise ValueError(

@@ -68,8 +68,8 @@ class _Graph:
 
 
 def _activation(g, x, activation, base, alpha=None):
-    name = activations.get(activation)
-    _, default_alpha = activations.kind_and_alpha(name)
+    _, default_alpha = activations.kind_and_alpha(activations.get(activation))
+    name = activations._KINDS[activations.get(activation)][0]  # the kernel's name: "silu" is "swish"
     alpha = default_alpha if alpha is None else alpha
     if name == "linear":
         return x
@@ -92,6 +92,43 @@ def _activation(g, x, activation, base, alpha=None):
         erf = g.op("Erf", [g.op("Div", [x, g.const("sqrt2", math.sqrt(2.0))], f"{base}_scaled")], f"{base}_erf")
         one_plus = g.op("Add", [erf, g.const("one", 1.0)], f"{base}_erf1")
         return g.op("Mul", [g.op("Mul", [x, one_plus], f"{base}_xerf"), g.const("half", 0.5)], f"{base}_gelu")
+    return _composed_activation(g, x, name, base, float(alpha))
+
+
+def _composed_activation(g, x, name, base, alpha):
+    """The activations ONNX has no single op for at opsets 13-17, from its elementwise ops."""
+    out = f"{base}_{name}"
+    if name in ("relu6", "hard_tanh"):
+        lo, hi = (0.0, 6.0) if name == "relu6" else (-1.0, 1.0)
+        return g.op("Clip", [x, g.const(f"{name}_lo", lo), g.const(f"{name}_hi", hi)], out)
+    if name == "exponential":
+        return g.op("Exp", [x], out)
+    if name == "celu":
+        return g.op("Celu", [x], out, alpha=alpha)
+    if name in ("hard_shrink", "soft_shrink"):  # Shrink: x -+ bias beyond +-lambd, else 0
+        return g.op("Shrink", [x], out, lambd=alpha, bias=alpha if name == "soft_shrink" else 0.0)
+    if name == "mish":
+        return g.op("Mul", [x, g.op("Tanh", [g.op("Softplus", [x], f"{base}_sp")], f"{base}_tsp")], out)
+    if name == "log_sigmoid":
+        neg = g.op("Neg", [x], f"{base}_neg")
+        return g.op("Neg", [g.op("Softplus", [neg], f"{base}_spneg")], out)
+    if name == "tanh_shrink":
+        return g.op("Sub", [x, g.op("Tanh", [x], f"{base}_tanh")], out)
+    if name == "hard_silu":
+        return g.op("Mul", [x, g.op("HardSigmoid", [x], f"{base}_hs", alpha=1.0 / 6.0, beta=0.5)], out)
+    if name == "squareplus":
+        root = g.op(
+            "Sqrt",
+            [g.op("Add", [g.op("Mul", [x, x], f"{base}_sq"), g.const("b", alpha)], f"{base}_sqb")],
+            f"{base}_root",
+        )
+        return g.op("Mul", [g.op("Add", [x, root], f"{base}_sum"), g.const("half", 0.5)], out)
+    if name == "sparse_plus":  # 0 below -1, x above 1, (x + 1)^2 / 4 between
+        x1 = g.op("Add", [x, g.const("one", 1.0)], f"{base}_x1")
+        quad = g.op("Mul", [g.op("Mul", [x1, x1], f"{base}_x1sq"), g.const("quarter", 0.25)], f"{base}_quad")
+        upper = g.op("Where", [g.op("GreaterOrEqual", [x, g.const("one", 1.0)], f"{base}_ge1"), x, quad], f"{base}_up")
+        low = g.op("LessOrEqual", [x, g.const("minus_one", -1.0)], f"{base}_le")
+        return g.op("Where", [low, g.const("zero", 0.0), upper], out)
     raise ValueError(f"The activation {name!r} has no ONNX form in pytrainc")
 
 

@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from pytrainc import _C
+from pytrainc._model_visualization import model_to_dot, plot_model  # noqa: F401 (keras.utils names)
 
 # The process-wide xoshiro256** state (4 uint64 words) shared by initializers,
 # shuffling and dropout. The C core advances it in place.
@@ -134,3 +135,85 @@ def snake_case(class_name):
     name = re.sub(r"\W+", "", class_name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
+    """Pads sequences to the same length, as `keras.utils.pad_sequences`.
+
+    Each sequence longer than `maxlen` is cut (from the start with
+    `truncating="pre"`, from the end with `"post"`); each shorter one is filled
+    with `value` (before it with `padding="pre"`, after it with `"post"`).
+
+    Args:
+        sequences: A list of sequences (lists or arrays; items may themselves
+            be arrays of one common shape).
+        maxlen: Optional int >= 0, the length of every output row. Defaults to
+            None: the longest sequence's length.
+        dtype: The output's dtype. Defaults to `"int32"`; use `object` for
+            variable-length strings.
+        padding: `"pre"` or `"post"`. Defaults to `"pre"`.
+        truncating: `"pre"` or `"post"`. Defaults to `"pre"`.
+        value: The padding value (float or str). Defaults to 0.0.
+
+    Returns:
+        An array of shape `(len(sequences), maxlen) + item shape`.
+
+    Raises:
+        ValueError: for a non-iterable item, items of differing shapes, or an
+            unknown `padding`/`truncating`.
+
+    Example:
+
+    >>> pytrainc.utils.pad_sequences([[1], [2, 3], [4, 5, 6]])
+    array([[0, 0, 1],
+           [0, 2, 3],
+           [4, 5, 6]], dtype=int32)
+    >>> pytrainc.utils.pad_sequences([[1], [2, 3], [4, 5, 6]], maxlen=2, padding="post", truncating="post", value=-1)
+    array([[ 1, -1],
+           [ 2,  3],
+           [ 4,  5]], dtype=int32)
+    """
+    if not hasattr(sequences, "__len__"):
+        raise ValueError(f"sequences must be a list of sequences. Received: {type(sequences).__name__}")
+    if padding not in ("pre", "post"):
+        raise ValueError(f"padding must be 'pre' or 'post'. Received: padding={padding!r}")
+    if truncating not in ("pre", "post"):
+        raise ValueError(f"truncating must be 'pre' or 'post'. Received: truncating={truncating!r}")
+    lengths, item_shape = [], None
+    for i, seq in enumerate(sequences):
+        try:
+            lengths.append(len(seq))
+        except TypeError:
+            raise ValueError(
+                f"sequences must be a list of sequences. Received: {type(seq).__name__} at position {i}"
+            ) from None
+        if item_shape is None and len(seq):
+            item_shape = np.asarray(seq).shape[1:]
+    item_shape = item_shape or ()
+    if maxlen is None:
+        maxlen = max(lengths, default=0)
+    elif isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 0:
+        raise ValueError(f"maxlen must be None or an int >= 0. Received: maxlen={maxlen!r}")
+    dtype = np.dtype(dtype)
+    if isinstance(value, str) and dtype != object and dtype.kind not in "US":
+        raise ValueError(
+            f"dtype {dtype} cannot hold the padding value {value!r}: use dtype=object for variable-length strings"
+        )
+    out = np.full((len(lengths), int(maxlen)) + tuple(item_shape), value, dtype=dtype)
+    if maxlen == 0:
+        return out
+    for i, seq in enumerate(sequences):
+        if not lengths[i]:
+            continue
+        kept = seq[-maxlen:] if truncating == "pre" else seq[:maxlen]
+        kept = np.asarray(kept, dtype=dtype)
+        if kept.shape[1:] != tuple(item_shape):
+            raise ValueError(
+                f"Every item must have the shape {tuple(item_shape)} of the first non-empty sequence's items. "
+                f"Received: {kept.shape[1:]} in the sequence at position {i}"
+            )
+        if padding == "post":
+            out[i, : len(kept)] = kept
+        else:
+            out[i, maxlen - len(kept) :] = kept
+    return out

@@ -4,6 +4,8 @@ predictions equal `model.predict` within 1e-5 for models that together hold ever
 
 import functools
 
+import numpy as np
+
 import pytest
 
 onnx = pytest.importorskip("onnx")
@@ -85,3 +87,38 @@ def test_without_onnx_the_export_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_onnx)
     with pytest.raises(ImportError, match=r"needs the optional dependency onnx.*pip install"):
         pytrainc.onnx.export(testing.architecture("dense"), tmp_path / "m.onnx")
+
+
+NEW_ACTIVATIONS = [
+    "relu6",
+    "hard_tanh",
+    "exponential",
+    "celu",
+    "hard_shrink",
+    "soft_shrink",
+    "mish",
+    "log_sigmoid",
+    "tanh_shrink",
+    "hard_silu",
+    "squareplus",
+    "sparse_plus",
+]
+ALL_ACTIVATIONS = sorted(pytrainc.activations._KINDS)
+CHUNKS = [ALL_ACTIVATIONS[i : i + 7] for i in range(0, len(ALL_ACTIVATIONS), 7)]  # a merge takes at most 8
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+@pytest.mark.parametrize("names", CHUNKS, ids=lambda names: names[0])
+def test_every_activation_exports(tmp_path, opset, names):
+    x = L.Input((6,), name="features")
+    outs = [L.Dense(4, activation=name, name=f"d_{name}")(x) for name in names]
+    model = pytrainc.models.Model(x, L.Concatenate(name="output")(outs))
+    proto = pytrainc.onnx.export(model, tmp_path / "m.onnx", opset_version=opset)
+    onnx.checker.check_model(proto)
+    data = testing.data(33, (6,), s=5) * 3  # both sides of every kink
+    # Relative as well: exponential reaches 1e4 here, where 1e-5 is below float32's spacing.
+    np.testing.assert_allclose(run(tmp_path / "m.onnx", data), model.predict(data, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_the_new_activations_are_all_exported():
+    assert set(NEW_ACTIVATIONS) <= set(ALL_ACTIVATIONS)

@@ -19,7 +19,7 @@ static int dense_dims_too_large(npy_intp N, npy_intp IN, npy_intp OUT) {
 
 // dense_forward(inp (N, IN), weight (IN, OUT), bias (OUT,) or None, ref) -> out (N, OUT)
 static PyObject *py_dense_forward(PyObject *mod, PyObject *args) {
-    PyObject *io, *wo, *bo;
+    PyObject *io = NULL, *wo = NULL, *bo = NULL;
     int ref;
     if (!PyArg_ParseTuple(args, "OOOp", &io, &wo, &bo, &ref)) return NULL;
     PyArrayObject *in = ptc_py_check_array(io, NPY_FLOAT32, 2, 0, "inp");
@@ -52,7 +52,7 @@ static PyObject *py_dense_forward(PyObject *mod, PyObject *args) {
 
 // dense_backward(dout (N, OUT), inp (N, IN), weight (IN, OUT), ref) -> (dinp, dweight, dbias)
 static PyObject *py_dense_backward(PyObject *mod, PyObject *args) {
-    PyObject *go, *io, *wo;
+    PyObject *go = NULL, *io = NULL, *wo = NULL;
     int ref;
     if (!PyArg_ParseTuple(args, "OOOp", &go, &io, &wo, &ref)) return NULL;
     PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 2, 0, "dout");
@@ -93,7 +93,7 @@ static int act_kind_ok(int kind) {
 // act_forward(kind, x (N, D), alpha=0) -> y
 static PyObject *py_act_forward(PyObject *mod, PyObject *args) {
     int kind;
-    PyObject *xo;
+    PyObject *xo = NULL;
     double alpha = 0.0;
     if (!PyArg_ParseTuple(args, "iO|d", &kind, &xo, &alpha) || !act_kind_ok(kind)) return NULL;
     PyArrayObject *x = ptc_py_check_array(xo, NPY_FLOAT32, 2, 0, "x");
@@ -108,7 +108,7 @@ static PyObject *py_act_forward(PyObject *mod, PyObject *args) {
 // act_backward(kind, dout, x, y, alpha=0) -> dx
 static PyObject *py_act_backward(PyObject *mod, PyObject *args) {
     int kind;
-    PyObject *go, *xo, *yo;
+    PyObject *go = NULL, *xo = NULL, *yo = NULL;
     double alpha = 0.0;
     if (!PyArg_ParseTuple(args, "iOOO|d", &kind, &go, &xo, &yo, &alpha) || !act_kind_ok(kind)) return NULL;
     PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 2, 0, "dout");
@@ -129,7 +129,7 @@ static PyObject *py_act_backward(PyObject *mod, PyObject *args) {
 // loss(kind, pred (N, D), y (N, y_size), w=None) -> (loss, dpred)
 static PyObject *py_loss(PyObject *mod, PyObject *args) {
     int kind;
-    PyObject *po, *yo, *wo = NULL;
+    PyObject *po = NULL, *yo = NULL, *wo = NULL;
     const float *w = NULL;
     if (!PyArg_ParseTuple(args, "iOO|O", &kind, &po, &yo, &wo)) return NULL;
     if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT) {
@@ -164,7 +164,7 @@ static PyObject *py_loss(PyObject *mod, PyObject *args) {
 // metric_accumulate(kind, k, threshold, pred (N, D), y (N, ys), w=None) -> float64 slots
 static PyObject *py_metric_accumulate(PyObject *mod, PyObject *args) {
     ptc_metric mt = {0, 0, 0.0, 0};
-    PyObject *po, *yo, *wo = NULL;
+    PyObject *po = NULL, *yo = NULL, *wo = NULL;
     long long k;
     const float *w = NULL;
     if (!PyArg_ParseTuple(args, "iLdOO|O", &mt.kind, &k, &mt.threshold, &po, &yo, &wo)) return NULL;
@@ -195,7 +195,7 @@ static PyObject *py_metric_accumulate(PyObject *mod, PyObject *args) {
 // metric_sum(kind, pred, y) -> float: the single-slot metrics 1-5 with default parameters
 static PyObject *py_metric_sum(PyObject *mod, PyObject *args) {
     int kind;
-    PyObject *po, *yo;
+    PyObject *po = NULL, *yo = NULL;
     if (!PyArg_ParseTuple(args, "iOO", &kind, &po, &yo)) return NULL;
     if (kind < PTC_METRIC_BINARY_ACCURACY || kind > PTC_METRIC_MAE) {
         PyErr_SetString(PyExc_ValueError, "bad metric kind or y shape");
@@ -217,7 +217,7 @@ static PyObject *py_metric_sum(PyObject *mod, PyObject *args) {
 static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
     ptc_optimizer o;
     int kind;
-    PyObject *ho, *po, *go, *mo, *vo, *uo, *io, *so = Py_None;
+    PyObject *ho = NULL, *po = NULL, *go = NULL, *mo = NULL, *vo = NULL, *uo = NULL, *io = NULL, *so = Py_None;
     if (!PyArg_ParseTuple(args, "iOOOOOOO|O", &kind, &ho, &po, &go, &mo, &vo, &uo, &io, &so)) return NULL;
     PyArrayObject *p = ptc_py_check_array(po, NPY_FLOAT32, 1, 1, "params");
     PyArrayObject *g = p ? ptc_py_check_array(go, NPY_FLOAT32, 1, 0, "grads") : NULL;
@@ -228,14 +228,16 @@ static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
         return NULL;
     }
     if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, P)) return NULL;
-    Py_BEGIN_ALLOW_THREADS ptc_optimizer_step(&o, PyArray_DATA(p), PyArray_DATA(g), P);
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    ptc_optimizer_step(&o, PyArray_DATA(p), PyArray_DATA(g), P);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 // schedule_value(kind, params, table, steps int64 (n,)) -> float64 (n,)
 static PyObject *py_schedule_value(PyObject *mod, PyObject *args) {
     int kind;
-    PyObject *po, *to, *so;
+    PyObject *po = NULL, *to = NULL, *so = NULL;
     ptc_schedule s;
     if (!PyArg_ParseTuple(args, "iOOO", &kind, &po, &to, &so)) return NULL;
     if (ptc_py_parse_schedule(&s, kind, po, to)) return NULL;

@@ -134,8 +134,8 @@ static int conv_shape_from(ptc_conv2d_shape *s, PyArrayObject *in, PyArrayObject
 // conv2d_forward(inp (N, H, W, C), weight (KH, KW, C, F), bias (F,) or None, strides, dilation, pads,
 //                out_hw, ref[, work]) -> out (N, OH, OW, F)
 static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
-    PyObject *io, *wo, *bo, *out = NULL, *wko = NULL;
-    PyArrayObject *b;
+    PyObject *io = NULL, *wo = NULL, *bo = NULL, *out = NULL, *wko = NULL;
+    PyArrayObject *b = NULL;
     ptc_conv2d_shape s;
     int ref, owned = 0;
     float *work = NULL;
@@ -156,9 +156,13 @@ static PyObject *py_conv2d_forward(PyObject *mod, PyObject *args) {
     }
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in), *wd = PyArray_DATA(w), *bd = b ? PyArray_DATA(b) : NULL;
-    Py_BEGIN_ALLOW_THREADS if (ref) ptc_conv2d_forward_ref(o, x, wd, bd, &s);
-    else ptc_conv2d_forward(o, x, wd, bd, &s, work);
-    Py_END_ALLOW_THREADS if (owned && ws_free(work, ws)) goto fail;
+    Py_BEGIN_ALLOW_THREADS
+    if (ref)
+        ptc_conv2d_forward_ref(o, x, wd, bd, &s);
+    else
+        ptc_conv2d_forward(o, x, wd, bd, &s, work);
+    Py_END_ALLOW_THREADS
+    if (owned && ws_free(work, ws)) goto fail;
     return out;
 fail:
     Py_XDECREF(out);
@@ -168,8 +172,8 @@ fail:
 // conv2d_backward(dout (N, OH, OW, F), inp, weight, strides, dilation, pads, ref,
 //                 dinp (N, H, W, C) or None, dweight (KH, KW, C, F), dbias (F,) or None[, work]): accumulates
 static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
-    PyObject *go, *io, *wo, *dio, *dwo, *dbo, *wko = NULL;
-    PyArrayObject *di, *db;
+    PyObject *go = NULL, *io = NULL, *wo = NULL, *dio = NULL, *dwo = NULL, *dbo = NULL, *wko = NULL;
+    PyArrayObject *di = NULL, *db = NULL;
     ptc_conv2d_shape s;
     int ref, owned = 0;
     memset(&s, 0, sizeof(s));
@@ -193,9 +197,13 @@ static PyObject *py_conv2d_backward(PyObject *mod, PyObject *args) {
     if (!ref && !work) return NULL;
     float *dip = di ? PyArray_DATA(di) : NULL, *dwp = PyArray_DATA(dw), *dbp = db ? PyArray_DATA(db) : NULL;
     const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *wp = PyArray_DATA(w);
-    Py_BEGIN_ALLOW_THREADS if (ref) ptc_conv2d_backward_ref(dip, dwp, dbp, gp, xp, wp, &s);
-    else ptc_conv2d_backward(dip, dwp, dbp, gp, xp, wp, &s, work);
-    Py_END_ALLOW_THREADS if (owned && ws_free(work, ws)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (ref)
+        ptc_conv2d_backward_ref(dip, dwp, dbp, gp, xp, wp, &s);
+    else
+        ptc_conv2d_backward(dip, dwp, dbp, gp, xp, wp, &s, work);
+    Py_END_ALLOW_THREADS
+    if (owned && ws_free(work, ws)) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -218,7 +226,7 @@ static void pool_dims_from(ptc_pool2d_shape *s, PyArrayObject *in) {
 
 // maxpool2d_forward / avgpool2d_forward(inp (N, H, W, C), pool, strides, pads, out_hw) -> (N, OH, OW, C)
 static PyObject *pool2d_forward(PyObject *args, int is_max) {
-    PyObject *io, *out;
+    PyObject *io = NULL, *out = NULL;
     ptc_pool2d_shape s;
     memset(&s, 0, sizeof(s));
     if (!PyArg_ParseTuple(args, "O(LL)(LL)(LL)(LL)", &io, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &s.OH, &s.OW))
@@ -231,8 +239,13 @@ static PyObject *pool2d_forward(PyObject *args, int is_max) {
     if (!(out = PyArray_ZEROS(4, dims, NPY_FLOAT32, 0))) return NULL;
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in);
-    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_maxpool2d_forward : ptc_avgpool2d_forward)(o, x, &s);
-    Py_END_ALLOW_THREADS return out;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max)
+        ptc_maxpool2d_forward(o, x, &s);
+    else
+        ptc_avgpool2d_forward(o, x, &s);
+    Py_END_ALLOW_THREADS
+    return out;
 }
 
 static PyObject *py_maxpool2d_forward(PyObject *mod, PyObject *args) {
@@ -242,10 +255,22 @@ static PyObject *py_avgpool2d_forward(PyObject *mod, PyObject *args) {
     return pool2d_forward(args, 0);
 }
 
+// The arrays of a pooling backward: dout (g_ndim dims), inp (only for max pooling: argmax
+// needs it) and dinp (x_ndim dims, writeable). 0, or -1 with the exception set.
+static int pool_backward_arrays(PyObject *go, PyObject *io, PyObject *dio, int is_max, int g_ndim, int x_ndim,
+                                PyArrayObject **g, PyArrayObject **in, PyArrayObject **di) {
+    *in = NULL;
+    *di = NULL;
+    *g = ptc_py_check_array(go, NPY_FLOAT32, g_ndim, 0, "dout");
+    if (*g && is_max) *in = ptc_py_check_array(io, NPY_FLOAT32, x_ndim, 0, "inp");
+    if (*g && (*in || !is_max)) *di = ptc_py_check_array(dio, NPY_FLOAT32, x_ndim, 1, "dinp");
+    return *di ? 0 : -1;
+}
+
 // maxpool2d_backward(dout (N, OH, OW, C), inp (N, H, W, C), pool, strides, pads, dinp): accumulates
 // avgpool2d_backward(dout, pool, strides, pads, dinp (N, H, W, C)): accumulates
 static PyObject *pool2d_backward(PyObject *args, int is_max) {
-    PyObject *go, *io = NULL, *dio;
+    PyObject *go = NULL, *io = NULL, *dio = NULL;
     PyArrayObject *in = NULL;
     ptc_pool2d_shape s;
     memset(&s, 0, sizeof(s));
@@ -253,10 +278,8 @@ static PyObject *pool2d_backward(PyObject *args, int is_max) {
                  ? PyArg_ParseTuple(args, "OO(LL)(LL)(LL)O", &go, &io, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio)
                  : PyArg_ParseTuple(args, "O(LL)(LL)(LL)O", &go, &s.KH, &s.KW, &s.SH, &s.SW, &s.PT, &s.PL, &dio);
     if (!ok) return NULL;
-    PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 4, 0, "dout");
-    if (g && is_max) in = ptc_py_check_array(io, NPY_FLOAT32, 4, 0, "inp");
-    PyArrayObject *di = g && (in || !is_max) ? ptc_py_check_array(dio, NPY_FLOAT32, 4, 1, "dinp") : NULL;
-    if (!di) return NULL;
+    PyArrayObject *g = NULL, *di = NULL;
+    if (pool_backward_arrays(go, io, dio, is_max, 4, 4, &g, &in, &di)) return NULL;
     pool_dims_from(&s, di);
     s.OH = PyArray_DIM(g, 1);
     s.OW = PyArray_DIM(g, 2);
@@ -265,9 +288,13 @@ static PyObject *pool2d_backward(PyObject *args, int is_max) {
     if (check_dims(g, 4, gd, "dout") || (in && check_dims(in, 4, xd, "inp"))) return NULL;
     float *d = PyArray_DATA(di);
     const float *gp = PyArray_DATA(g), *xp = in ? PyArray_DATA(in) : NULL;
-    Py_BEGIN_ALLOW_THREADS if (is_max) ptc_maxpool2d_backward(d, gp, xp, &s);
-    else ptc_avgpool2d_backward(d, gp, &s);
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max)
+        ptc_maxpool2d_backward(d, gp, xp, &s);
+    else
+        ptc_avgpool2d_backward(d, gp, &s);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_maxpool2d_backward(PyObject *mod, PyObject *args) {
@@ -279,7 +306,7 @@ static PyObject *py_avgpool2d_backward(PyObject *mod, PyObject *args) {
 
 // global_{avg,max}pool_forward(inp (N, S, C)) -> (N, C)
 static PyObject *global_pool_forward(PyObject *args, int is_max) {
-    PyObject *io, *out;
+    PyObject *io = NULL, *out = NULL;
     if (!PyArg_ParseTuple(args, "O", &io)) return NULL;
     PyArrayObject *in = ptc_py_check_array(io, NPY_FLOAT32, 3, 0, "inp");
     if (!in) return NULL;
@@ -288,8 +315,13 @@ static PyObject *global_pool_forward(PyObject *args, int is_max) {
     if (!(out = PyArray_ZEROS(2, dims, NPY_FLOAT32, 0))) return NULL;
     float *o = PyArray_DATA((PyArrayObject *)out);
     const float *x = PyArray_DATA(in);
-    Py_BEGIN_ALLOW_THREADS(is_max ? ptc_global_maxpool_forward : ptc_global_avgpool_forward)(o, x, N, S, C);
-    Py_END_ALLOW_THREADS return out;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max)
+        ptc_global_maxpool_forward(o, x, N, S, C);
+    else
+        ptc_global_avgpool_forward(o, x, N, S, C);
+    Py_END_ALLOW_THREADS
+    return out;
 }
 
 static PyObject *py_global_avgpool_forward(PyObject *mod, PyObject *args) {
@@ -301,22 +333,24 @@ static PyObject *py_global_maxpool_forward(PyObject *mod, PyObject *args) {
 
 // global_avgpool_backward(dout (N, C), dinp (N, S, C)); global_maxpool_backward(dout, inp, dinp): accumulate
 static PyObject *global_pool_backward(PyObject *args, int is_max) {
-    PyObject *go, *io = NULL, *dio;
+    PyObject *go = NULL, *io = NULL, *dio = NULL;
     PyArrayObject *in = NULL;
     int ok = is_max ? PyArg_ParseTuple(args, "OOO", &go, &io, &dio) : PyArg_ParseTuple(args, "OO", &go, &dio);
     if (!ok) return NULL;
-    PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 2, 0, "dout");
-    if (g && is_max) in = ptc_py_check_array(io, NPY_FLOAT32, 3, 0, "inp");
-    PyArrayObject *di = g && (in || !is_max) ? ptc_py_check_array(dio, NPY_FLOAT32, 3, 1, "dinp") : NULL;
-    if (!di) return NULL;
+    PyArrayObject *g = NULL, *di = NULL;
+    if (pool_backward_arrays(go, io, dio, is_max, 2, 3, &g, &in, &di)) return NULL;
     int64_t N = PyArray_DIM(di, 0), S = PyArray_DIM(di, 1), C = PyArray_DIM(di, 2);
     int64_t gd[2] = {N, C}, xd[3] = {N, S, C};
     if (check_dims(g, 2, gd, "dout") || (in && check_dims(in, 3, xd, "inp"))) return NULL;
     float *d = PyArray_DATA(di);
     const float *gp = PyArray_DATA(g), *xp = in ? PyArray_DATA(in) : NULL;
-    Py_BEGIN_ALLOW_THREADS if (is_max) ptc_global_maxpool_backward(d, gp, xp, N, S, C);
-    else ptc_global_avgpool_backward(d, gp, N, S, C);
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_max)
+        ptc_global_maxpool_backward(d, gp, xp, N, S, C);
+    else
+        ptc_global_avgpool_backward(d, gp, N, S, C);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_global_avgpool_backward(PyObject *mod, PyObject *args) {
@@ -329,8 +363,8 @@ static PyObject *py_global_maxpool_backward(PyObject *mod, PyObject *args) {
 // batchnorm_forward(inp (R, C), gamma, beta, moving_mean, moving_var (C,) or None, momentum, epsilon,
 //                   training) -> (out (R, C), work (2, C)); the moving statistics are updated in place
 static PyObject *py_batchnorm_forward(PyObject *mod, PyObject *args) {
-    PyObject *io, *gmo, *bto, *mmo, *mvo, *out = NULL, *work = NULL;
-    PyArrayObject *gm, *bt, *mm, *mv;
+    PyObject *io = NULL, *gmo = NULL, *bto = NULL, *mmo = NULL, *mvo = NULL, *out = NULL, *work = NULL;
+    PyArrayObject *gm = NULL, *bt = NULL, *mm = NULL, *mv = NULL;
     float momentum, epsilon;
     int training;
     if (!PyArg_ParseTuple(args, "OOOOOffp", &io, &gmo, &bto, &mmo, &mvo, &momentum, &epsilon, &training)) return NULL;
@@ -360,15 +394,17 @@ static PyObject *py_batchnorm_forward(PyObject *mod, PyObject *args) {
     float *o = PyArray_DATA((PyArrayObject *)out), *wk = PyArray_DATA((PyArrayObject *)work);
     const float *x = PyArray_DATA(in), *gp = gm ? PyArray_DATA(gm) : NULL, *bp = bt ? PyArray_DATA(bt) : NULL;
     float *mmp = mm ? PyArray_DATA(mm) : NULL, *mvp = mv ? PyArray_DATA(mv) : NULL;
-    Py_BEGIN_ALLOW_THREADS ptc_batchnorm_forward(o, x, gp, bp, mmp, mvp, R, C, momentum, epsilon, training, wk);
-    Py_END_ALLOW_THREADS return Py_BuildValue("NN", out, work);
+    Py_BEGIN_ALLOW_THREADS
+    ptc_batchnorm_forward(o, x, gp, bp, mmp, mvp, R, C, momentum, epsilon, training, wk);
+    Py_END_ALLOW_THREADS
+    return Py_BuildValue("NN", out, work);
 }
 
 // batchnorm_backward(dout (R, C), inp (R, C), gamma (C,) or None, work (2, C), training,
 //                    dinp (R, C) or None, dgamma (C,) or None, dbeta (C,) or None): accumulates
 static PyObject *py_batchnorm_backward(PyObject *mod, PyObject *args) {
-    PyObject *go, *io, *gmo, *wko, *dio, *dgo, *dbo;
-    PyArrayObject *gm, *di, *dg, *db;
+    PyObject *go = NULL, *io = NULL, *gmo = NULL, *wko = NULL, *dio = NULL, *dgo = NULL, *dbo = NULL;
+    PyArrayObject *gm = NULL, *di = NULL, *dg = NULL, *db = NULL;
     int training;
     if (!PyArg_ParseTuple(args, "OOOOpOOO", &go, &io, &gmo, &wko, &training, &dio, &dgo, &dbo)) return NULL;
     PyArrayObject *g = ptc_py_check_array(go, NPY_FLOAT32, 2, 0, "dout");
@@ -385,9 +421,13 @@ static PyObject *py_batchnorm_backward(PyObject *mod, PyObject *args) {
     float *dip = di ? PyArray_DATA(di) : NULL, *dgp = dg ? PyArray_DATA(dg) : NULL, *dbp = db ? PyArray_DATA(db) : NULL;
     const float *gp = PyArray_DATA(g), *xp = PyArray_DATA(in), *gmp = gm ? PyArray_DATA(gm) : NULL,
                 *wp = PyArray_DATA(wk);
-    Py_BEGIN_ALLOW_THREADS(training ? ptc_batchnorm_backward : ptc_batchnorm_backward_inference)(dip, dgp, dbp, gp, xp,
-                                                                                                 gmp, R, C, wp);
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    if (training)
+        ptc_batchnorm_backward(dip, dgp, dbp, gp, xp, gmp, R, C, wp);
+    else
+        ptc_batchnorm_backward_inference(dip, dgp, dbp, gp, xp, gmp, R, C, wp);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 // End of the Conv2D / pooling / batch normalization kernel bindings.
 

@@ -14,7 +14,7 @@ static PyObject *py_blas_info(PyObject *mod, PyObject *noargs) {
 
 // set_num_threads(n): any Python int; out of [1, INT_MAX] is a ValueError, never an OverflowError.
 static PyObject *py_set_num_threads(PyObject *mod, PyObject *args) {
-    PyObject *no;
+    PyObject *no = NULL;
     int overflow = 0;
     if (!PyArg_ParseTuple(args, "O!", &PyLong_Type, &no)) return NULL;
     long long n = PyLong_AsLongLongAndOverflow(no, &overflow);

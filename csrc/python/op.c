@@ -13,7 +13,8 @@
 static PyObject *py_run_op(PyObject *mod, PyObject *args) {
     int kind, training;
     long long out_size;
-    PyObject *ins_o, *params_o, *pidx_o, *iargs_o, *fargs_o, *dout_o, *rng_o, *result = NULL;
+    PyObject *ins_o = NULL, *params_o = NULL, *pidx_o = NULL, *iargs_o = NULL, *fargs_o = NULL, *dout_o = NULL,
+             *rng_o = NULL, *result = NULL;
     PyObject *out = NULL, *dins = NULL, *dparams = NULL;
     ptc_plan plan;
     int planned = 0;
@@ -30,7 +31,7 @@ static PyObject *py_run_op(PyObject *mod, PyObject *args) {
         return NULL;
     }
     const int n_in = (int)PyList_GET_SIZE(ins_o), in_place = out_size == 0;
-    PyArrayObject *ins[PTC_MAX_IN];
+    PyArrayObject *ins[PTC_MAX_IN] = {NULL};
     npy_intp N = -1;
     for (int k = 0; k < n_in; k++) {
         if (!(ins[k] = ptc_py_check_array(PyList_GET_ITEM(ins_o, k), NPY_FLOAT32, 2, 0, "ins[k]"))) return NULL;

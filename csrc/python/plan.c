@@ -135,7 +135,7 @@ static PyObject *Plan_set_loss(PlanObject *self, PyObject *args) {
 // metric and regularizer setters take; 0, or -1 with a ValueError naming them.
 static int table_pair(PyObject *args, const char *name_a, PyArrayObject **a, const char *name_b, int ndim_b,
                       PyArrayObject **b, npy_intp *n) {
-    PyObject *ao, *bo;
+    PyObject *ao = NULL, *bo = NULL;
     if (!PyArg_ParseTuple(args, "OO", &ao, &bo)) return -1;
     *a = ptc_py_check_array(ao, NPY_INT64, 2, 0, name_a);
     *b = *a ? ptc_py_check_array(bo, NPY_FLOAT64, ndim_b, 0, name_b) : NULL;
@@ -152,7 +152,7 @@ static int table_pair(PyObject *args, const char *name_a, PyArrayObject **a, con
 
 // set_metrics(spec int64 (n, 2) [kind, k], thresholds float64 (n,))
 static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
-    PyArrayObject *s, *t;
+    PyArrayObject *s = NULL, *t = NULL;
     npy_intp n;
     if (!plan_usable(self) || table_pair(args, "metrics", &s, "thresholds", 1, &t, &n)) return NULL;
     if (n > PTC_MAX_METRICS) {
@@ -172,7 +172,7 @@ static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
 
 // set_regularizers(slices int64 (n, 2) [offset, size], coefs float64 (n, 2) [l1, l2])
 static PyObject *Plan_set_regularizers(PlanObject *self, PyObject *args) {
-    PyArrayObject *s, *c;
+    PyArrayObject *s = NULL, *c = NULL;
     npy_intp n;
     if (!plan_usable(self) || table_pair(args, "slices", &s, "coefs", 2, &c, &n)) return NULL;
     ptc_regularizer *regs = PyMem_Calloc((size_t)(n > 0 ? n : 1), sizeof(ptc_regularizer));
@@ -327,7 +327,7 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
 static PyObject *Plan_set_optimizer(PlanObject *self, PyObject *args) {
     ptc_optimizer o;
     int kind;
-    PyObject *ho, *mo, *vo, *uo, *io, *so = Py_None;
+    PyObject *ho = NULL, *mo = NULL, *vo = NULL, *uo = NULL, *io = NULL, *so = Py_None;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOOOOO|O", &kind, &ho, &mo, &vo, &uo, &io, &so)) return NULL;
     if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, (npy_intp)self->plan.n_trainable)) return NULL;
     Py_INCREF(mo);
@@ -402,7 +402,7 @@ int ptc_py_parse_schedule(ptc_schedule *s, int kind, PyObject *po, PyObject *to)
 // set_schedule(kind, params, table): the learning rate of every later step.
 static PyObject *Plan_set_schedule(PlanObject *self, PyObject *args) {
     int kind;
-    PyObject *po, *to;
+    PyObject *po = NULL, *to = NULL;
     ptc_schedule s;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOO", &kind, &po, &to)) return NULL;
     if (ptc_py_parse_schedule(&s, kind, po, to)) return NULL;
@@ -414,7 +414,7 @@ static PyObject *Plan_set_schedule(PlanObject *self, PyObject *args) {
 
 // set_rngs(states uint64 (n, 4)): the RNGs dropout ops draw masks from; kept by reference.
 static PyObject *Plan_set_rngs(PlanObject *self, PyObject *args) {
-    PyObject *so;
+    PyObject *so = NULL;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "O", &so)) return NULL;
     PyArrayObject *s = ptc_py_check_array(so, NPY_UINT64, 2, 1, "rng states");
     if (!s) return NULL;
@@ -494,17 +494,25 @@ int ptc_py_check_weights(PyObject *wo, npy_intp n, const float **w) {
     return 0;
 }
 
+// 0 if batch_size fits the reserved workspaces, else -1 with a ValueError.
+static int check_batch_size(const PlanObject *self, long long batch_size) {
+    if (batch_size > 0 && batch_size <= self->plan.max_batch) return 0;
+    PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld", (long long)self->plan.max_batch,
+                 batch_size);
+    return -1;
+}
+
 // train(x, y, perm int64 (n,), batch_size, b0, b1, interruptible, stop_on_nonfinite=False,
 //       sample_weight=None, sums=None) -> (sums, batches_done, last_batch_loss, stopped_on_nonfinite)
 // With sums (float64 (n_sums,)), the pass adds into it in place: the same
 // additions in the same order however an epoch is split into calls.
 static PyObject *Plan_train(PlanObject *self, PyObject *args) {
-    PyObject *xo, *yo, *po, *sums = NULL, *wo = NULL, *so = NULL;
+    PyObject *xo = NULL, *yo = NULL, *po = NULL, *sums = NULL, *wo = NULL, *so = NULL, *result = NULL;
     long long batch_size, b0, b1;
     int interruptible, stop_on_nonfinite = 0;
     double last_loss = 0.0;
     const float *w = NULL;
-    PyArrayObject *x, *y = NULL;
+    PyArrayObject *x = NULL, *y = NULL;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOOLLLp|pOO", &xo, &yo, &po, &batch_size, &b0, &b1,
                                                 &interruptible, &stop_on_nonfinite, &wo, &so))
         return NULL;
@@ -517,11 +525,7 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "perm must have one index per sample");
         return NULL;
     }
-    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
-        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
-                     (long long)self->plan.max_batch, batch_size);
-        return NULL;
-    }
+    if (check_batch_size(self, batch_size)) return NULL;
     if (b0 < 0 || b1 < b0) {
         PyErr_Format(PyExc_ValueError, "batches must satisfy 0 <= b0 <= b1. Received: b0=%lld, b1=%lld", b0, b1);
         return NULL;
@@ -557,96 +561,85 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
     int64_t done = 0;
     ptc_status st;
     ptc_py_stop stop;
-    if (ptc_py_stop_begin(&stop, interruptible)) {
-        Py_DECREF(sums);
-        return NULL;
-    }
+    if (ptc_py_stop_begin(&stop, interruptible)) goto cleanup;
     self->busy = 1;
     self->plan.sample_weight = w;
-    Py_BEGIN_ALLOW_THREADS st =
-        ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size, (int64_t)b0,
-                       (int64_t)b1, &stop.token, stop_on_nonfinite, s, &done, &last_loss);
-    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_train(&self->plan, PyArray_DATA(x), PyArray_DATA(y), pd, (int64_t)n, (int64_t)batch_size, (int64_t)b0,
+                        (int64_t)b1, &stop.token, stop_on_nonfinite, s, &done, &last_loss);
+    Py_END_ALLOW_THREADS
+    ptc_py_stop_end(&stop);
     self->plan.sample_weight = NULL;
     self->busy = 0;
     int stopped = st == PTC_STOPPED_NONFINITE;
     if (stopped) st = PTC_OK;
-    if (ptc_py_raise_plan_status(st, &self->plan, "train")) {
-        Py_DECREF(sums);
-        return NULL;
-    }
-    return Py_BuildValue("NLdO", sums, (long long)done, last_loss, stopped ? Py_True : Py_False);
+    if (ptc_py_raise_plan_status(st, &self->plan, "train")) goto cleanup;
+    result = Py_BuildValue("OLdO", sums, (long long)done, last_loss, stopped ? Py_True : Py_False);
+cleanup:
+    Py_XDECREF(sums);
+    return result;
 }
 
 // evaluate(x, y, batch_size, interruptible, sample_weight=None) -> sums
 static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
-    PyObject *xo, *yo, *sums, *wo = NULL;
+    PyObject *xo = NULL, *yo = NULL, *sums = NULL, *wo = NULL, *result = NULL;
     long long batch_size;
     int interruptible;
     const float *w = NULL;
-    PyArrayObject *x, *y = NULL;
+    PyArrayObject *x = NULL, *y = NULL;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOLp|O", &xo, &yo, &batch_size, &interruptible, &wo))
         return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
     if (ptc_py_check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
-    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
-        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
-                     (long long)self->plan.max_batch, batch_size);
-        return NULL;
-    }
+    if (check_batch_size(self, batch_size)) return NULL;
     if (!(sums = new_sums(self))) return NULL;
     ptc_status st;
     ptc_py_stop stop;
-    if (ptc_py_stop_begin(&stop, interruptible)) {
-        Py_DECREF(sums);
-        return NULL;
-    }
+    if (ptc_py_stop_begin(&stop, interruptible)) goto cleanup;
     self->busy = 1;
     self->plan.sample_weight = w;
-    Py_BEGIN_ALLOW_THREADS st =
-        ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
-                          (int64_t)batch_size, &stop.token, PyArray_DATA((PyArrayObject *)sums));
-    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_evaluate(&self->plan, PyArray_DATA(x), PyArray_DATA(y), (int64_t)PyArray_DIM(x, 0),
+                           (int64_t)batch_size, &stop.token, PyArray_DATA((PyArrayObject *)sums));
+    Py_END_ALLOW_THREADS
+    ptc_py_stop_end(&stop);
     self->plan.sample_weight = NULL;
     self->busy = 0;
-    if (ptc_py_raise_plan_status(st, &self->plan, "evaluate")) {
-        Py_DECREF(sums);
-        return NULL;
-    }
-    return sums;
+    if (ptc_py_raise_plan_status(st, &self->plan, "evaluate")) goto cleanup;
+    result = sums;
+    sums = NULL;
+cleanup:
+    Py_XDECREF(sums);
+    return result;
 }
 
 // predict(x, batch_size, interruptible) -> float32 (n, out size)
 static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
-    PyObject *xo, *out;
+    PyObject *xo = NULL, *out = NULL, *result = NULL;
     long long batch_size;
     int interruptible;
-    PyArrayObject *x;
+    PyArrayObject *x = NULL;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "OLp", &xo, &batch_size, &interruptible)) return NULL;
     if (check_data(self, xo, NULL, &x, NULL)) return NULL;
-    if (batch_size <= 0 || batch_size > self->plan.max_batch) {
-        PyErr_Format(PyExc_ValueError, "batch_size must be in [1, %lld]. Received: %lld",
-                     (long long)self->plan.max_batch, batch_size);
-        return NULL;
-    }
+    if (check_batch_size(self, batch_size)) return NULL;
     npy_intp dims[2] = {PyArray_DIM(x, 0), (npy_intp)self->plan.buf_size[self->plan.output_buf]};
     if (!(out = PyArray_EMPTY(2, dims, NPY_FLOAT32, 0))) return NULL;
     ptc_status st;
     ptc_py_stop stop;
-    if (ptc_py_stop_begin(&stop, interruptible)) {
-        Py_DECREF(out);
-        return NULL;
-    }
+    if (ptc_py_stop_begin(&stop, interruptible)) goto cleanup;
     self->busy = 1;
-    Py_BEGIN_ALLOW_THREADS st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size,
-                                                 &stop.token, PyArray_DATA((PyArrayObject *)out));
-    Py_END_ALLOW_THREADS ptc_py_stop_end(&stop);
+    Py_BEGIN_ALLOW_THREADS
+    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, &stop.token,
+                          PyArray_DATA((PyArrayObject *)out));
+    Py_END_ALLOW_THREADS
+    ptc_py_stop_end(&stop);
     self->busy = 0;
-    if (ptc_py_raise_plan_status(st, &self->plan, "predict")) {
-        Py_DECREF(out);
-        return NULL;
-    }
-    return out;
+    if (ptc_py_raise_plan_status(st, &self->plan, "predict")) goto cleanup;
+    result = out;
+    out = NULL;
+cleanup:
+    Py_XDECREF(out);
+    return result;
 }
 
 static PyObject *Plan_get_max_batch(PlanObject *self, void *closure) {
@@ -681,8 +674,10 @@ static PyGetSetDef Plan_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+// clang-format off: PyVarObject_HEAD_INIT ends in a comma clang-format cannot see.
 PyTypeObject ptc_py_PlanType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pytrainc._C.Plan",
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pytrainc._C.Plan",
     .tp_basicsize = sizeof(PlanObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "A compiled model: ops over buffers, run by the C engine.",
@@ -692,3 +687,4 @@ PyTypeObject ptc_py_PlanType = {
     .tp_methods = Plan_methods,
     .tp_getset = Plan_getset,
 };
+// clang-format on

@@ -25,7 +25,7 @@ static ptc_rng *rng_state(PyObject *o) {
 }
 
 static PyObject *py_rng_seed(PyObject *mod, PyObject *args) {
-    PyObject *so;
+    PyObject *so = NULL;
     unsigned long long seed;
     if (!PyArg_ParseTuple(args, "OK", &so, &seed)) return NULL;
     ptc_rng *r = rng_state_any(so);
@@ -36,7 +36,7 @@ static PyObject *py_rng_seed(PyObject *mod, PyObject *args) {
 
 // rng_fill(state, out float32, dist, a, b): dist 0 uniform [a, b), 1 normal(a, b), 2 truncated normal(a, b)
 static PyObject *py_rng_fill(PyObject *mod, PyObject *args) {
-    PyObject *so, *oo;
+    PyObject *so = NULL, *oo = NULL;
     int dist;
     double a, b;
     if (!PyArg_ParseTuple(args, "OOidd", &so, &oo, &dist, &a, &b)) return NULL;
@@ -64,7 +64,7 @@ static PyObject *py_rng_fill(PyObject *mod, PyObject *args) {
 
 // rng_next(state) -> int: the next 64 random bits (used to seed per-layer generators)
 static PyObject *py_rng_next(PyObject *mod, PyObject *args) {
-    PyObject *so;
+    PyObject *so = NULL;
     if (!PyArg_ParseTuple(args, "O", &so)) return NULL;
     ptc_rng *r = rng_state(so);
     if (!r) return NULL;
@@ -72,7 +72,7 @@ static PyObject *py_rng_next(PyObject *mod, PyObject *args) {
 }
 
 static PyObject *py_permutation(PyObject *mod, PyObject *args) {
-    PyObject *so;
+    PyObject *so = NULL;
     Py_ssize_t n;
     if (!PyArg_ParseTuple(args, "On", &so, &n)) return NULL;
     ptc_rng *r = rng_state(so);

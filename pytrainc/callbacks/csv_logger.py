@@ -13,8 +13,10 @@ from pytrainc.callbacks.callback import Callback
 class CSVLogger(Callback):
     """Streams the logs of every epoch to a CSV file.
 
-    The columns are Keras's: `epoch` (from 0), then the log keys of the first
-    epoch in sorted order; a missing value is written as `NA`, and a 1-D
+    The columns are Keras 3's: `epoch` (from 0), then the log keys of the
+    first epoch in sorted order, followed, when that epoch has no `val_` key,
+    by `val_<key>` for each of them (as Keras, even if validation never comes);
+    a missing value is written as `NA`, and a 1-D
     iterable value as `"[a, b]"`. Rows use the `csv` module's Excel dialect
     with `separator` as the delimiter (lines end in `\\r\\n`, as in Keras),
     the file is UTF-8, and it is flushed after every epoch, so an interrupted
@@ -113,11 +115,10 @@ class CSVLogger(Callback):
                 self.append = previous
         if self.keys is None:
             self.keys = sorted(logs.keys())
-            # As Keras: columns for validation metrics the model will log.
-            names = getattr(self.model, "metrics_names", None) or []
-            for name in names:
-                if isinstance(name, str) and name.startswith("val_") and name not in self.keys:
-                    self.keys.append(name)
+            # Keras 3's rule: a first epoch without validation keys (no validation yet, as with
+            # validation_freq > 1, or none at all) gets a `val_` column for every key, written NA.
+            if self.keys and not any(key.startswith("val_") for key in self.keys):
+                self.keys += [f"val_{key}" for key in self.keys]
         extra = [key for key in logs if key not in self.keys and key not in self._skipped]
         if extra:
             self._skipped.update(extra)

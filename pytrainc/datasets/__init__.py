@@ -1,4 +1,5 @@
-"""Datasets, as `keras.datasets`: `cifar10` and `mnist`.
+"""Datasets, as `keras.datasets`: `boston_housing`, `california_housing`, `cifar10`,
+`fashion_mnist` and `mnist`.
 
 Each `load_data()` returns `(x_train, y_train), (x_test, y_test)` with Keras's
 shapes and dtypes. The official archives are kept in a cache directory:
@@ -17,7 +18,7 @@ Example:
 ((60000, 28, 28), dtype('uint8'))
 """
 
-from pytrainc.datasets import cifar10, mnist
+from pytrainc.datasets import boston_housing, california_housing, cifar10, fashion_mnist, mnist
 from pytrainc.datasets._cache import data_dir
 
-__all__ = ["cifar10", "data_dir", "mnist"]
+__all__ = ["boston_housing", "california_housing", "cifar10", "data_dir", "fashion_mnist", "mnist"]

@@ -23,8 +23,8 @@ class BatchNormalization(Layer):
         epsilon: Defaults to 1e-3.
         center: Whether to add beta. Defaults to True.
         scale: Whether to multiply by gamma. Defaults to True.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-        moving_variance_initializer: Defaults 'zeros', 'ones', 'zeros', 'ones'.
+        beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer: Default
+            to 'zeros', 'ones', 'zeros', 'ones'.
         beta_regularizer, gamma_regularizer: Defaults to None.
 
     Example:

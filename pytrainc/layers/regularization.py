@@ -55,8 +55,9 @@ class Dropout(Layer):
 
 
 class ActivityRegularization(Layer):
-    """Adds `l1 * sum(|x|) + l2 * sum(x**2)` of its input to the loss; passes
-    the input through unchanged.
+    """Adds `(l1 * sum(|x|) + l2 * sum(x**2)) / batch_size` of its input to the
+    loss, as Keras 3 does for every activity regularizer; passes the input
+    through unchanged.
 
     Args:
         l1: Defaults to 0.0.

@@ -93,7 +93,12 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        return ["loss"] + [m.name for m in (self._metrics or self._metric_specs)]
+        """Keras 3's names: `[]` before compile, `["loss"]`, and `"compile_metrics"` (the one
+        container Keras keeps every compiled metric in) when there are metrics. Each metric's own
+        name is in `[m.name for m in model.metrics]` and in `evaluate(..., return_dict=True)`."""
+        if not getattr(self, "compiled", False):
+            return []
+        return ["loss"] + (["compile_metrics"] if (self._metrics or self._metric_specs) else [])
 
     @property
     def metrics(self):
@@ -167,10 +172,11 @@ class Trainer:
             plan.set_rngs(rngs)
             if loss_setup is not None:
                 plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
+                # Keras 3 counts the regularizers of trainable weights only (Layer.losses).
                 regs = [
                     (self._offsets[id(v)], v._value.size, v.regularizer.l1, v.regularizer.l2)
                     for v in self._variables()
-                    if v.regularizer is not None
+                    if v.regularizer is not None and v.trainable
                 ]
                 plan.set_regularizers(
                     np.array([r[:2] for r in regs], dtype=np.int64).reshape(-1, 2),

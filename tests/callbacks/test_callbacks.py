@@ -1364,26 +1364,30 @@ def test_csv_logger_missing_values_iterables_and_separator(tmp_path):
     logs = [{"loss": 1.0, "sizes": [1, 2]}, {"sizes": np.array([3])}]
     run_fit(FakeModel(), [CSVLogger(str(path), separator="\t")], 2, logs=logs)
     rows = list(csv.reader(open(path, newline=""), delimiter="\t"))
-    assert rows == [["epoch", "loss", "sizes"], ["0", "1.0", '"[1, 2]"'], ["1", "NA", '"[3]"']]
+    assert rows == [
+        ["epoch", "loss", "sizes", "val_loss", "val_sizes"],  # Keras 3: val_ columns when the first epoch has none
+        ["0", "1.0", '"[1, 2]"', "NA", "NA"],
+        ["1", "NA", '"[3]"', "NA", "NA"],
+    ]
 
 
 def test_csv_logger_overwrites_by_default_and_appends_on_request(tmp_path):
     path = tmp_path / "log.csv"
     run_fit(FakeModel(), [CSVLogger(path)], 1, logs=[{"loss": 3.0}])
     run_fit(FakeModel(), [CSVLogger(path)], 1, logs=[{"loss": 2.0}])
-    assert read_bytes(path) == b"epoch,loss\r\n0,2.0\r\n"
+    assert read_bytes(path) == b"epoch,loss,val_loss\r\n0,2.0,NA\r\n"
     # Appending keeps the header's columns, even if the keys come in another
     # order or with new ones (left out with a warning).
     with pytest.warns(UserWarning, match=r"not writing 'accuracy'"):
         run_fit(FakeModel(), [CSVLogger(path, append=True)], 1, logs=[{"accuracy": 0.5, "loss": 1.0}])
-    assert read_bytes(path) == b"epoch,loss\r\n0,2.0\r\n0,1.0\r\n"
+    assert read_bytes(path) == b"epoch,loss,val_loss\r\n0,2.0,NA\r\n0,1.0,NA\r\n"
 
 
 def test_csv_logger_append_to_missing_or_empty_file_writes_header(tmp_path):
     path = tmp_path / "log.csv"
     path.write_bytes(b"")
     run_fit(FakeModel(), [CSVLogger(path, append=True)], 1, logs=[{"loss": 1.0}])
-    assert read_bytes(path) == b"epoch,loss\r\n0,1.0\r\n"
+    assert read_bytes(path) == b"epoch,loss,val_loss\r\n0,1.0,NA\r\n"
 
 
 def test_csv_logger_rows_are_on_disk_after_each_epoch(tmp_path):

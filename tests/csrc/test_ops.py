@@ -142,9 +142,21 @@ def activation_cases():
         "softsign": F.softsign(tx),
         "swish": F.silu(tx),
         "log_softmax": F.log_softmax(tx, -1),
+        "relu6": F.relu6(tx),
+        "mish": F.mish(tx),
+        "hard_tanh": F.hardtanh(tx),
+        "log_sigmoid": F.logsigmoid(tx),
+        "tanh_shrink": F.tanhshrink(tx),
+        "exponential": torch.exp(tx),
+        "celu": F.celu(tx, 0.7),
+        "hard_silu": F.hardswish(tx),
+        "squareplus": (tx + torch.sqrt(tx * tx + 4)) / 2,
+        "sparse_plus": torch.where(tx <= -1, 0.0, torch.where(tx >= 1, tx, (tx + 1) ** 2 / 4)),
+        "hard_shrink": F.hardshrink(tx, 0.5),
+        "soft_shrink": F.softshrink(tx, 0.5),
     }
     assert set(refs) == set(_C.ACTIVATIONS), "an activation kind has no reference here"
-    alpha = {"leaky_relu": 0.2, "elu": 1.0}
+    alpha = {"leaky_relu": 0.2, "elu": 1.0, "celu": 0.7, "squareplus": 4.0, "hard_shrink": 0.5, "soft_shrink": 0.5}
     return {
         f"activation-{k}": dict(
             op="activation",
@@ -284,7 +296,8 @@ def test_backward_matches_finite_differences(case):
         total = float((out * G).sum())
         if op_of(case["_key"]) == "activity_reg":  # the penalty the op adds to the loss
             x = ins[0].astype(np.float32).astype(np.float64)
-            total += case["args"]["l1"] * np.abs(x).sum() + case["args"]["l2"] * (x * x).sum()
+            # Keras 3 divides an activity penalty by the batch size (rows of the input here).
+            total += (case["args"]["l1"] * np.abs(x).sum() + case["args"]["l2"] * (x * x).sum()) / len(x)
         return total
 
     eps = 1e-2

@@ -79,3 +79,57 @@ def test_only_the_binding_includes_python_h():
         if re.search(r"#\s*include\s*[<\"]Python\.h", p.read_text()) and p.parent.name != "python"
     ]
     assert not includes, f"only csrc/python/ may include Python.h: {includes}"
+
+
+def _binding_declarators():
+    """(file:line, declarator) of every PyObject/PyArrayObject pointer declared in a function body
+    in csrc/python/ (one statement may span lines; parameters and struct fields are not locals)."""
+    start = re.compile(r"^\s+(?:PyObject|PyArrayObject) \*")
+    for path in sorted((CSRC / "python").glob("*.c")):
+        lines = path.read_text().splitlines()
+        in_body, in_struct, i = False, False, 0
+        while i < len(lines):
+            line = lines[i]
+            if in_body and re.search(r"\bstruct\s*\{$", line):
+                in_struct = True  # a local struct type: its fields are not variables
+            elif in_struct and line.lstrip().startswith("}"):
+                in_struct = False
+            elif in_struct:
+                pass
+            elif re.match(r"^\S.*\)\s*\{$", line) and not line.startswith(("typedef", "struct")):
+                in_body = True
+            elif line == "}":
+                in_body = False
+            elif in_body and start.match(line):
+                first = i
+                statement = line
+                while not statement.rstrip().endswith(";"):
+                    i += 1
+                    statement += " " + lines[i].strip()
+                decl = statement.strip().split(" ", 1)[1].rstrip(";")
+                parts, depth, cur = [], 0, ""
+                for ch in decl:
+                    depth += ch in "([{"
+                    depth -= ch in ")]}"
+                    if ch == "," and depth == 0:
+                        parts.append(cur)
+                        cur = ""
+                    else:
+                        cur += ch
+                yield from ((f"{path.name}:{first + 1}", p.strip()) for p in parts + [cur])
+            i += 1
+
+
+def test_every_binding_pointer_starts_initialized():
+    # STYLE.md: every PyObject * starts NULL (or a value), so one cleanup path can release it.
+    found = list(_binding_declarators())
+    assert len(found) > 50, "the declarator scan found too little: its pattern no longer matches the binding"
+    bare = [f"{where}: {d}" for where, d in found if "=" not in d]
+    assert not bare, "uninitialized PyObject/PyArrayObject pointers:\n" + "\n".join(bare)
+
+
+def test_binding_functions_with_goto_have_one_cleanup_label():
+    for path in sorted((CSRC / "python").glob("*.c")):
+        for body in re.split(r"\n(?=\S[^\n]*\)\s*\{\n)", path.read_text()):
+            if "goto cleanup" in body:
+                assert body.count("\ncleanup:") == 1, f"{path.name}: {body.splitlines()[0]}"

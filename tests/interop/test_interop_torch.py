@@ -158,6 +158,15 @@ ACTIVATIONS = [
     "swish",
     "log_softmax",
     "linear",
+    "relu6",
+    "mish",
+    "hard_tanh",
+    "log_sigmoid",
+    "tanh_shrink",
+    "hard_silu",
+    "celu",
+    "hard_shrink",
+    "soft_shrink",
 ]
 
 
@@ -403,6 +412,15 @@ TORCH_ACTIVATIONS = [
     nn.Softmax(dim=-1),
     nn.LogSoftmax(dim=1),
     nn.Identity(),
+    nn.ReLU6(),
+    nn.Mish(),
+    nn.Hardtanh(),
+    nn.LogSigmoid(),
+    nn.Tanhshrink(),
+    nn.Hardswish(),
+    nn.CELU(),
+    nn.Hardshrink(),
+    nn.Softshrink(),
 ]
 
 
@@ -556,7 +574,13 @@ def test_from_torch_global_pooling():
 @pytest.mark.parametrize(
     "layers,shape,message",
     [
-        ([nn.Linear(4, 3), nn.ReLU6()], (4,), r"layer #1 \(ReLU6\(\)\) is not supported"),
+        ([nn.Linear(4, 3), nn.PReLU()], (4,), r"layer #1 \(PReLU\(.*\)\) is not supported"),
+        (
+            [nn.Linear(4, 3), nn.CELU(0.3)],
+            (4,),
+            r"layer #1 \(CELU\(alpha=0.3\)\) is not supported: pytrainc's 'celu' has alpha=1.0",
+        ),
+        ([nn.Linear(4, 3), nn.Hardtanh(0, 2)], (4,), r"pytrainc's 'hard_tanh' has min_val=-1.0, max_val=1.0"),
         ([nn.LSTM(4, 3)], (4,), r"layer #0 \(LSTM.*is not supported"),
         ([nn.Conv2d(4, 4, 3, groups=2)], (8, 8, 4), r"groups=2"),
         ([nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")], (8, 8, 3), r"padding_mode='reflect'"),

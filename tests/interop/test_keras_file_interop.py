@@ -108,7 +108,8 @@ def test_pytrainc_loads_models_built_in_keras(tmp_path, kind):
     close(model.predict(x, verbose=0), keras_predict(k_model, x))
     assert model.compiled and type(model.optimizer).__name__ == "Adam"
     assert model.optimizer.iterations == 4
-    assert model.metrics_names == ["loss", "accuracy"]
+    assert model.metrics_names == k_model.metrics_names == ["loss", "compile_metrics"]
+    assert [m.name for m in model.metrics] == ["accuracy"]
 
 
 def trainable_model(s=0):

@@ -756,6 +756,19 @@ ACTIVATIONS = {  # name: torch function
     "silu": F.silu,
     "softmax": lambda t: F.softmax(t, dim=-1),
     "log_softmax": lambda t: F.log_softmax(t, dim=-1),
+    "relu6": F.relu6,
+    "mish": F.mish,
+    "hard_tanh": F.hardtanh,
+    "log_sigmoid": F.logsigmoid,
+    "tanh_shrink": F.tanhshrink,
+    "exponential": torch.exp,
+    "celu": F.celu,  # alpha 1.0, Keras's default
+    "hard_silu": F.hardswish,
+    "hard_swish": F.hardswish,
+    "squareplus": lambda t: (t + torch.sqrt(t * t + 4)) / 2,  # b = 4, Keras's default
+    "sparse_plus": lambda t: torch.where(t <= -1, 0.0, torch.where(t >= 1, t, (t + 1) ** 2 / 4)),
+    "hard_shrink": lambda t: F.hardshrink(t, 0.5),
+    "soft_shrink": lambda t: F.softshrink(t, 0.5),
 }
 
 
@@ -847,7 +860,8 @@ def regularized_check(model, fn, weights_index, slot, l1, l2, x, y):
     pen = penalty_of(l1, l2)
 
     def penalty(out, *ws):
-        return pen(out) if slot == "activity" else pen(ws[weights_index])
+        # Keras 3 (Layer.__call__) divides an activity penalty by the batch size.
+        return pen(out) / out.shape[0] if slot == "activity" else pen(ws[weights_index])
 
     weights = model.get_weights()
     _, loss, grads = torch_reference(fn, weights, x, y, penalty)
@@ -869,7 +883,7 @@ def test_dense_regularizers_follow_keras_formulas(reg, slot):
     model = Sequential([Input((4,)), layer])
     r = rng(24)
     randomize(model, r)
-    # 8 samples: an activity penalty divided by the batch size (Keras 2) would be 8x too small.
+    # 8 samples: an activity penalty not divided by the batch size (Keras 3 divides) would be 8x too large.
     x, y = normal(r, (8, 4)), normal(r, (8, 3))
     regularized_check(
         model, lambda x, w, b: torch.tanh(torch_dense(x, w, b)), {"kernel": 0, "bias": 1}.get(slot), slot, l1, l2, x, y
@@ -906,7 +920,7 @@ def test_activity_regularization_layer_and_penalty_reported_by_fit():
     model.compile(optimizer=pytrainc.optimizers.SGD(learning_rate=0.0), loss="mse")
     w, b = (torch.tensor(v, dtype=F64) for v in model.get_weights())
     out = torch_dense(torch.tensor(x, dtype=F64), w, b)
-    want = float(F.mse_loss(out, torch.tensor(y, dtype=F64)) + penalty_of(0.01, 0.02)(out))
+    want = float(F.mse_loss(out, torch.tensor(y, dtype=F64)) + penalty_of(0.01, 0.02)(out) / len(x))
     hist = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert hist.history["loss"][0] == pytest.approx(want, rel=RTOL)
 

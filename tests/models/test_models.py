@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import pytrainc
-from pytrainc import losses, metrics, optimizers
+from pytrainc import losses, metrics, optimizers, testing
 from pytrainc.callbacks import Callback, EarlyStopping
 from pytrainc.layers import Activation, Dense, Input
 from pytrainc.models import Model, Sequential
@@ -364,7 +364,8 @@ def test_accuracy_resolves_from_shapes_as_keras(units, activation, loss, fmt, ex
     assert list(hist.history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert all(len(v) == 2 for v in hist.history.values())
     assert [type(m) for m in model.metrics] == [expected]
-    assert model.metrics_names == ["loss", "accuracy"]
+    assert model.metrics_names == ["loss", "compile_metrics"]  # Keras 3
+    assert [m.name for m in model.metrics] == ["accuracy"]
     p = model.predict(x, verbose=0)
     if expected is metrics.BinaryAccuracy:
         want = np.mean((p[:, 0] > 0.5) == (labels == 1))
@@ -1145,3 +1146,18 @@ def test_bad_batch_size_in_evaluate_and_predict(reg_model):
 def test_dense_rejects_bad_units(units):
     with pytest.raises(ValueError, match=r"units.*positive integer.*Received: units="):
         Dense(units)
+
+
+def test_metrics_names_as_keras_3():
+    keras = testing.keras_torch()
+
+    def names(lib):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1, activation="sigmoid")])
+        seen = [list(model.metrics_names)]
+        model.compile(optimizer="sgd", loss="binary_crossentropy")
+        seen.append(list(model.metrics_names))
+        model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+        seen.append(list(model.metrics_names))
+        return seen
+
+    assert names(pytrainc) == names(keras) == [[], ["loss"], ["loss", "compile_metrics"]]
