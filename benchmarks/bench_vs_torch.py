@@ -62,6 +62,8 @@ BUSY_CORES = 0.25  # CPU (in cores) other processes may use during a timing samp
 #   "schedule" ExponentialDecay(1e-3, 100, 0.96) per step, "early_stopping" EarlyStopping(val_loss,
 #   patience=10**6: never stops), "checkpoint" ModelCheckpoint(val_loss, save_best_only=True).
 #   base: the case without extras, whose step time the overhead is measured against.
+# kind="lstm": IMDB-style (seq_len,) word ids -> Embedding(vocab, embed) -> LSTM(units) -> Dense(out);
+#   PyTorch: nn.Embedding -> nn.LSTM (its second bias frozen at 0: Keras has one) -> last step -> Linear.
 SEED002 = dict(
     in_dim=8, hidden=[10], out=1, loss="binary", optimizer="adam", batch_sizes=[10], n_train=1000, n_val=100, epochs=50
 )
@@ -93,6 +95,20 @@ CASES = {
         n_val=2000,
         epochs=3,
     ),
+    "lstm-imdb": dict(
+        kind="lstm",
+        seq_len=100,
+        vocab=1000,
+        embed=64,
+        units=128,
+        out=1,
+        loss="binary",
+        optimizer="adam",
+        batch_sizes=[32],
+        n_train=1024,
+        n_val=128,
+        epochs=1,
+    ),
     "mlp-wide": dict(
         in_dim=1024,
         hidden=[1024, 1024],
@@ -112,6 +128,7 @@ QUICK = {
     "cnn-seed004": dict(n_train=256, n_val=64, epochs=1),
     "mlp-medium": dict(n_train=1024, n_val=128, epochs=1),
     "mlp-wide": dict(n_train=256, n_val=128, epochs=1),
+    "lstm-imdb": dict(n_train=128, n_val=32, epochs=1),
 }
 # Keras's defaults, used on both sides.
 ADAM = dict(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
@@ -127,7 +144,10 @@ CKPT_NAME = "ckpt.ptc"
 def make_data(case, n, seed):
     """Inputs uniform in [0, 1) as in the seed script; labels random."""
     rng = np.random.default_rng(seed)
-    x = rng.random((n, *case["in_shape"]) if case.get("kind") == "cnn" else (n, case["in_dim"]), dtype=np.float32)
+    if case.get("kind") == "lstm":  # word ids, stored as float32 as pytrainc takes them
+        x = rng.integers(0, case["vocab"], size=(n, case["seq_len"])).astype(np.float32)
+    else:
+        x = rng.random((n, *case["in_shape"]) if case.get("kind") == "cnn" else (n, case["in_dim"]), dtype=np.float32)
     if case["loss"] == "binary":
         y = rng.integers(0, 2, size=(n, 1)).astype(np.float32)
     else:
@@ -141,10 +161,12 @@ def datasets(case, seed=SEED):
 
 def pytrainc_model(case):
     import pytrainc
-    from pytrainc.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+    from pytrainc.layers import LSTM, Conv2D, Dense, Embedding, Flatten, Input, MaxPooling2D
     from pytrainc.models import Sequential
 
-    if case.get("kind") == "cnn":
+    if case.get("kind") == "lstm":
+        layers = [Input((case["seq_len"],)), Embedding(case["vocab"], case["embed"]), LSTM(case["units"])]
+    elif case.get("kind") == "cnn":
         layers = [
             Input(tuple(case["in_shape"])),
             Conv2D(case["filters"], (3, 3), activation="relu"),
@@ -207,6 +229,10 @@ def cnn_flat_hwc(case):
 def torch_layout(weights, case):
     """pytrainc's get_weights() in the layout and order of the PyTorch model's parameters."""
     out = []
+    if case.get("kind") == "lstm":  # embeddings; kernel, recurrent kernel, bias -> weight_ih, weight_hh, b_ih, b_hh
+        emb, kernel, rkernel, bias = weights[:4]
+        out = [emb, np.ascontiguousarray(kernel.T), np.ascontiguousarray(rkernel.T), bias, np.zeros_like(bias)]
+        weights = weights[4:]
     for k in range(0, len(weights), 2):
         w, b = weights[k], weights[k + 1]
         if w.ndim == 4:  # Conv2D kernel (KH, KW, C, F) -> (F, C, KH, KW)
@@ -221,6 +247,21 @@ def torch_layout(weights, case):
     return out
 
 
+class _TorchLSTMLast:
+    """Builds nn.LSTM(batch_first) returning the last step's hidden state (Keras's return_sequences=False)."""
+
+    def __new__(cls, torch, case):
+        class LSTMLast(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = torch.nn.LSTM(case["embed"], case["units"], batch_first=True)
+
+            def forward(self, x):
+                return self.lstm(x)[0][:, -1]
+
+        return LSTMLast()
+
+
 class TorchTrainer:
     """The plain PyTorch a competent user writes: no DataLoader (the data is in
     memory), torch.randperm each epoch and one indexed gather per batch, logits
@@ -233,7 +274,11 @@ class TorchTrainer:
 
         self.torch = torch
         mods = []
-        if case.get("kind") == "cnn":
+        self.lstm = case.get("kind") == "lstm"
+        if self.lstm:
+            mods += [torch.nn.Embedding(case["vocab"], case["embed"]), _TorchLSTMLast(torch, case)]
+            dims = [case["units"], case["out"]]
+        elif case.get("kind") == "cnn":
             h, w, c = cnn_flat_hwc(case)
             mods += [
                 torch.nn.Conv2d(case["in_shape"][2], case["filters"], 3),
@@ -257,6 +302,11 @@ class TorchTrainer:
             with torch.no_grad():
                 for p, w in zip(self.model.parameters(), torch_layout(weights, case), strict=True):
                     p.copy_(torch.from_numpy(w))
+        if self.lstm:  # Keras's LSTM has one bias: torch's second stays 0 (the first is b_ih + b_hh)
+            mods[1].lstm.bias_hh_l0.requires_grad_(False)
+            if weights is None:
+                with torch.no_grad():
+                    mods[1].lstm.bias_hh_l0.zero_()
         extras = case.get("extras", ())
         self.schedule = "schedule" in extras
         self.early_stopping = "early_stopping" in extras
@@ -292,6 +342,8 @@ class TorchTrainer:
         """(x, y) NumPy -> tensors, once, outside the timed fit: a PyTorch user's images are NCHW."""
         torch = self.torch
         x, y = (torch.from_numpy(a) for a in arrays)
+        if self.lstm:  # a PyTorch user's word ids are int64
+            x = x.long()
         if self.cnn:  # NHWC -> NCHW; for channels_last the permuted view already has its strides
             x = x.permute(0, 3, 1, 2)
             x = x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)

@@ -312,9 +312,15 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *p, const ptc_regularizer *regs, i
     return PTC_OK;
 }
 
-static void forward(ptc_plan *p, int64_t N, int training) {
+// Stops after an op that met bad data (an Embedding id out of range): its status.
+static ptc_status forward(ptc_plan *p, int64_t N, int training) {
     p->activity_penalty = 0.0;
-    for (int i = 0; i < p->n_ops; i++) ptc_op_table[p->ops[i].kind].forward(p, i, N, training);
+    p->op_error = PTC_OK;
+    for (int i = 0; i < p->n_ops; i++) {
+        ptc_op_table[p->ops[i].kind].forward(p, i, N, training);
+        if (p->op_error != PTC_OK) return p->op_error;
+    }
+    return PTC_OK;
 }
 
 static void backward(ptc_plan *p, int64_t N) {
@@ -409,7 +415,7 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
         if (start >= n) break;
         int64_t N = n - start < batch_size ? n - start : batch_size;
         gather(p, x, y, perm + start, N);
-        forward(p, N, 1);
+        if ((st = forward(p, N, 1)) != PTC_OK) return st;
         zero_dacts(p, N);
         ptc_parallel_zero(p->grads, p->n_params);
         const double before = sums[0];
@@ -426,13 +432,13 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
     return PTC_OK;
 }
 
-// Inference on the N samples from start, in order (evaluate, predict): returns N.
-static int64_t infer_batch(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t start, int64_t batch_size) {
-    const int64_t N = n - start < batch_size ? n - start : batch_size;
-    for (int64_t i = 0; i < N; i++) p->idx[i] = start + i;
-    gather(p, x, y, p->idx, N);
-    forward(p, N, 0);
-    return N;
+// Inference on the *N samples from start, in order (evaluate, predict).
+static ptc_status infer_batch(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t start, int64_t batch_size,
+                              int64_t *N) {
+    *N = n - start < batch_size ? n - start : batch_size;
+    for (int64_t i = 0; i < *N; i++) p->idx[i] = start + i;
+    gather(p, x, y, p->idx, *N);
+    return forward(p, *N, 0);
 }
 
 static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t batch_size,
@@ -442,7 +448,8 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
     const double penalty = regularize(p, NULL);  // weights do not change here
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
-        const int64_t N = infer_batch(p, x, y, n, start, batch_size);
+        int64_t N;
+        if ((st = infer_batch(p, x, y, n, start, batch_size, &N)) != PTC_OK) return st;
         st = loss_and_metrics(p, N, NULL, sums);
         if (st != PTC_OK) return st;
         sums[0] += (penalty + p->activity_penalty) * (double)N;
@@ -456,7 +463,9 @@ static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t b
     const int64_t dout = p->buf_size[p->output_buf];
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
-        const int64_t N = infer_batch(p, x, NULL, n, start, batch_size);
+        int64_t N;
+        const ptc_status st = infer_batch(p, x, NULL, n, start, batch_size, &N);
+        if (st != PTC_OK) return st;
         memcpy(out + start * dout, ptc_plan_act(p, p->output_buf), (size_t)(N * dout) * sizeof(float));
     }
     return PTC_OK;

@@ -23,6 +23,7 @@ typedef enum {
     PTC_ERR_LABEL = 6,          // a sparse label is not an integer class in [0, D) (ValueError)
     PTC_ERR_OP = 7,             // an op is malformed: plan->bad_op names it (ValueError)
     PTC_ERR_STATE = 8,          // the plan lacks what a call needs: loss, optimizer, a dropout's RNG
+    PTC_ERR_INDEX = 9,          // an op's integer input (an Embedding id) is out of range: plan->bad_op names it
 } ptc_status;
 
 // Registries (ops.def, kinds.def) expand into the enums below.
@@ -202,6 +203,44 @@ double ptc_penalty_value(const float *x, int64_t n, double l1, double l2);
 void ptc_penalty_grad(float *g, const float *x, int64_t n, double l1, double l2);
 
 // ---------------------------------------------------------------------------
+// Sequences (embedding.c, rnn.c, layernorm.c). R rows of ids (stored as floats) index
+// embeddings (V, D); *bad receives the first id that is not an integer in [0, V).
+ptc_status ptc_embedding_forward(float *out, const float *ids, const float *emb, int64_t R, int64_t V, int64_t D,
+                                 double *bad);
+void ptc_embedding_backward(float *demb, const float *dout, const float *ids, int64_t R, int64_t V, int64_t D);
+
+// Recurrent layers over N sequences of T steps: inp (N, T, IN) -> out (N, U) or (N, T, U).
+// G = k * U gate columns (SimpleRNN 1, GRU 3, LSTM 4). act/ract are elementwise
+// ptc_act_kind values (linear, relu, sigmoid, tanh, hard_sigmoid). gemm is
+// ptc_blas_sgemm, or a naive loop for the references tests compare against.
+typedef void (*ptc_gemm_fn)(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc);
+typedef struct {
+    int64_t N, T, IN, U;
+    int act, ract, go_backwards, return_sequences;
+    ptc_gemm_fn gemm;
+} ptc_rnn_shape;
+typedef enum { PTC_CELL_SIMPLE = 1, PTC_CELL_GRU = 3, PTC_CELL_LSTM = 4 } ptc_rnn_cell;  // gates per unit
+// Floats of work (gates of every step, states) forward keeps for backward.
+int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s);
+// kernel (IN, G), rkernel (U, G), bias (G,) or for the GRU (2, G), or NULL.
+void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const float *kernel, const float *rkernel,
+                     const float *bias, const ptc_rnn_shape *s);
+// Backpropagation through time from dout; overwrites work. dinp, dbias may be NULL.
+void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, float *dbias, const float *dout,
+                      const float *inp, const float *kernel, const float *rkernel, float *work, const ptc_rnn_shape *s);
+// Whether an activation kind is elementwise with a derivative from its output (the cells' kinds).
+int ptc_rnn_act_ok(int kind);
+// Layer normalization of R rows of C; stats (R, 2) keeps each row's mean and inverse deviation.
+void ptc_layernorm_forward(float *out, float *stats, const float *inp, const float *gamma, const float *beta, int64_t R,
+                           int64_t C, float epsilon);
+void ptc_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                            const float *gamma, const float *stats, int64_t R, int64_t C);
+// Row-major naive C = alpha * op(A) @ op(B) + beta * C, in double: the references' gemm.
+void ptc_gemm_ref(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                  int ldb, float beta, float *C, int ldc);
+
+// ---------------------------------------------------------------------------
 // The plan: an ordered list of ops over buffers whose per-sample sizes are fixed.
 #define PTC_MAX_IN 8
 #define PTC_MAX_PARAM 4
@@ -290,6 +329,10 @@ typedef struct {
     double activity_penalty;  // activity regularization of the current batch
     int bad_op;               // with PTC_ERR_OP: the index of the malformed op
     int y_buf;                // buffer the batch's targets are copied to (a traced loss reads it), or -1
+    // Set by a forward op that met bad data (PTC_ERR_INDEX): bad_op and bad_value
+    // name the op and the value; the engine stops the pass after that op.
+    ptc_status op_error;
+    double bad_value;
 } ptc_plan;
 
 // Sets the RNG states dropout ops draw their masks from: (n, 4) uint64, borrowed.

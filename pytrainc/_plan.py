@@ -118,6 +118,10 @@ class PlanBuilder:
         self.producer[out] = len(self._rows) - 1
         return len(self._rows) - 1
 
+    @property
+    def n_ops(self):
+        return len(self._rows)
+
     def row(self, index):
         return OpRow(self._rows[index], self._fargs[index])
 

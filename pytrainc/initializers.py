@@ -227,6 +227,8 @@ _ALIASES = {
     "constant": Constant,
     "random_uniform": RandomUniform,
     "random_normal": RandomNormal,
+    "uniform": RandomUniform,  # Keras's short aliases (Embedding's default is "uniform")
+    "normal": RandomNormal,
     "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling,
     "orthogonal": Orthogonal,

@@ -26,7 +26,12 @@ BatchNorm's weight, bias, running mean and variance, with
 same epsilon (Keras's default 1e-3; PyTorch's is 1e-5). In training, PyTorch
 updates its running variance with the unbiased batch variance and Keras with
 the biased one, so the statistics drift apart slightly if you train both;
-predictions in inference mode agree.
+predictions in inference mode agree. `to_torch` also converts Embedding
+(nn.Embedding on the float ids cast to int64), LayerNormalization
+(nn.LayerNorm) and SimpleRNN/LSTM/GRU (nn.RNN/LSTM/GRU: Keras's LSTM gates are
+torch's order, the GRU's z, r, h are torch's rows r, z, n reordered, and Keras's
+single bias is torch's bias_ih with bias_hh zero; the GRU's two bias rows are
+torch's two biases); `from_torch` does not read them yet.
 """
 
 import math
@@ -62,6 +67,8 @@ _MODULE_NAMES = (
     "Reshape",
     "Merge",
     "PytraincGraph",
+    "EmbeddingIds",
+    "Recurrent",
 )
 _classes = None
 
@@ -193,6 +200,24 @@ def _modules():
 
         def extra_repr(self):
             return f"kind={self.kind!r}" + (f", axis={self.axis}" if self.kind == "concatenate" else "")
+
+    class EmbeddingIds(nn.Embedding):
+        """`nn.Embedding` on pytrainc's float ids (its buffers are float32): cast to int64 first."""
+
+        def forward(self, x):
+            return super().forward(x.long())
+
+    class Recurrent(nn.Module):
+        """`nn.RNN`/`nn.LSTM`/`nn.GRU` (batch_first) as Keras runs it: reversed input for go_backwards,
+        every step or the last one."""
+
+        def __init__(self, rnn, return_sequences, go_backwards):
+            super().__init__()
+            self.rnn, self.return_sequences, self.go_backwards = rnn, return_sequences, go_backwards
+
+        def forward(self, x):
+            y = self.rnn(torch.flip(x, [1]) if self.go_backwards else x)[0]
+            return y if self.return_sequences else y[:, -1]
 
     class PytraincGraph(nn.Module):
         """A functional pytrainc model as a module: `layers[i]` runs pytrainc's layer i, and
@@ -398,6 +423,19 @@ def _convert_layer(layer, in_shapes):
         return nn.ELU(layer.alpha)
     if isinstance(layer, L.Softmax):
         return nn.Softmax(dim=-1)
+    if isinstance(layer, L.Embedding):
+        emb = M.EmbeddingIds(layer.input_dim, layer.output_dim)
+        emb.weight = _t(layer.embeddings.numpy())
+        return emb
+    if isinstance(layer, L.LayerNormalization):
+        norm = nn.LayerNorm(shape[-1], eps=layer.epsilon, elementwise_affine=layer.scale, bias=layer.center)
+        if layer.scale:
+            norm.weight = _t(layer.gamma.numpy())
+        if layer.center:
+            norm.bias = _t(layer.beta.numpy())
+        return norm
+    if isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU)):
+        return _convert_recurrent(layer, shape)
     merges = {
         L.Add: "add",
         L.Subtract: "subtract",
@@ -411,8 +449,39 @@ def _convert_layer(layer, in_shapes):
     raise ValueError(
         f"to_torch: layer '{layer.name}' ({type(layer).__name__}) has no PyTorch equivalent here. "
         "Supported: Dense, Conv1D, Conv2D, pooling, BatchNormalization, Dropout, Flatten, Reshape, "
-        "activations, ActivityRegularization and the merge layers"
+        "activations, ActivityRegularization, the merge layers, Embedding, SimpleRNN, LSTM, GRU and "
+        "LayerNormalization"
     )
+
+
+def _convert_recurrent(layer, shape):
+    """Keras's gates (LSTM i, f, c, o: torch's order; GRU z, r, h: torch's rows r, z, n reordered) and its
+    one bias (torch's bias_ih, bias_hh at 0; the GRU's two rows are torch's two biases)."""
+    from pytrainc import layers as L
+
+    nn = _torch().nn
+    u, acts = layer.units, (layer.activation, getattr(layer, "recurrent_activation", "sigmoid"))
+    if isinstance(layer, L.SimpleRNN):
+        if layer.activation not in ("tanh", "relu"):
+            raise ValueError(f"to_torch: nn.RNN computes tanh or relu. Received: activation={layer.activation!r}")
+        rnn, perm = nn.RNN(shape[-1], u, nonlinearity=layer.activation, bias=layer.use_bias, batch_first=True), None
+    else:
+        if acts != ("tanh", "sigmoid"):
+            raise ValueError(
+                f"to_torch: nn.{type(layer).__name__} computes activation='tanh', recurrent_activation='sigmoid'. "
+                f"Received: {acts}"
+            )
+        cls = nn.LSTM if isinstance(layer, L.LSTM) else nn.GRU
+        rnn = cls(shape[-1], u, bias=layer.use_bias, batch_first=True)
+        perm = np.r_[u : 2 * u, 0:u, 2 * u : 3 * u] if isinstance(layer, L.GRU) else None  # its own inverse
+    order = (lambda a: a[perm]) if perm is not None else (lambda a: a)
+    rnn.weight_ih_l0 = _t(order(layer.kernel.numpy().T))
+    rnn.weight_hh_l0 = _t(order(layer.recurrent_kernel.numpy().T))
+    if layer.use_bias:
+        bias = layer.bias.numpy()
+        b_ih, b_hh = (bias[0], bias[1]) if isinstance(layer, L.GRU) else (bias, np.zeros_like(bias))
+        rnn.bias_ih_l0, rnn.bias_hh_l0 = _t(order(b_ih)), _t(order(b_hh))
+    return _modules().Recurrent(rnn, layer.return_sequences, layer.go_backwards)
 
 
 def to_torch(model):

@@ -7,7 +7,7 @@ batch dimension `batch`; its output is named `output`. Tensors stay channels
 last between layers, as in pytrainc; convolutions and poolings, which ONNX
 defines channels first, are wrapped in two `Transpose` nodes each.
 
-Every pytrainc layer has an ONNX equivalent (the table below, `ONNX_LAYERS`):
+The layers below have an ONNX equivalent (the table `ONNX_LAYERS`):
 Dense (MatMul, Add), Conv1D/Conv2D (Conv, with TensorFlow's 'same' padding as
 explicit pads), Max/AveragePooling1D/2D (MaxPool, AveragePool without the
 padded cells), the global poolings (ReduceMean / ReduceMax), Flatten and
@@ -15,8 +15,9 @@ Reshape (Reshape), BatchNormalization at inference (Sub, Mul, Add with the
 moving statistics), Activation, ReLU, LeakyReLU, ELU and Softmax, the merge
 layers (Sum, Sub, Mul, Mean, Max, Min, Concat); Dropout and
 ActivityRegularization are the identity at inference. So is every activation
-(gelu through Erf, swish as x * Sigmoid(x)). A layer of any other class (a
-subclass of your own) is refused with a ValueError that names it.
+(gelu through Erf, swish as x * Sigmoid(x)). The sequence layers (Embedding,
+SimpleRNN, LSTM, GRU, LayerNormalization) have no ONNX form yet. A layer of any
+other class (a subclass of your own) is refused with a ValueError that names it.
 """
 
 import math

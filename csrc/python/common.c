@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include "../ops.h"
+
 // Array checking
 
 // Returns a borrowed PyArrayObject* if obj is an ndarray of the given dtype,
@@ -77,12 +79,38 @@ int ptc_py_raise_status(ptc_status st, const char *what) {
         case PTC_ERR_VALUE:
             PyErr_Format(PyExc_ValueError, "%s: invalid argument", what);
             return -1;
+        case PTC_ERR_INDEX:
+            PyErr_Format(PyExc_ValueError, "%s: an index input (an Embedding id) is not an integer in range", what);
+            return -1;
     }
     PyErr_Format(PyExc_SystemError, "%s: unknown status %d", what, (int)st);
     return -1;
 }
 
+// A ValueError naming op bad_op and the id it received; its op_index attribute
+// lets Python name the layer that emitted the op.
+static int raise_index_error(const ptc_plan *plan, const char *what) {
+    const ptc_op *op = &plan->ops[plan->bad_op];
+    PyObject *value = PyFloat_FromDouble(plan->bad_value);
+    PyObject *msg =
+        value ? PyUnicode_FromFormat(
+                    "%s: op %d (%s) expects integer ids in [0, %lld) (input_dim). Received: a value of %R", what,
+                    plan->bad_op, ptc_op_table[op->kind].name, (long long)op->iarg[PTC_EMBEDDING_V], value)
+              : NULL;
+    Py_XDECREF(value);
+    PyObject *exc = msg ? PyObject_CallFunctionObjArgs(PyExc_ValueError, msg, NULL) : NULL;
+    PyObject *index = exc ? PyLong_FromLong(plan->bad_op) : NULL;
+    if (index && PyObject_SetAttrString(exc, "op_index", index) == 0) PyErr_SetObject(PyExc_ValueError, exc);
+    Py_XDECREF(index);
+    Py_XDECREF(exc);
+    Py_XDECREF(msg);
+    return -1;
+}
+
 int ptc_py_raise_plan_status(ptc_status st, const ptc_plan *plan, const char *what) {
+    if (st == PTC_ERR_INDEX && plan->ops && plan->bad_op >= 0 && plan->bad_op < plan->n_ops &&
+        plan->ops[plan->bad_op].kind == PTC_OP_EMBEDDING)
+        return raise_index_error(plan, what);
     if (st != PTC_ERR_OP || plan->bad_op < 0) return ptc_py_raise_status(st, what);
     const ptc_op *op = plan->ops ? &plan->ops[plan->bad_op] : NULL;
     PyErr_Format(PyExc_ValueError,

@@ -51,6 +51,7 @@ extern PyMethodDef ptc_py_rng_methods[];
 extern PyMethodDef ptc_py_kernel_methods[];
 extern PyMethodDef ptc_py_kernel2d_methods[];
 extern PyMethodDef ptc_py_op_methods[];
+extern PyMethodDef ptc_py_kernel_seq_methods[];  // kernels_seq.c: recurrent kernels
 // Adds _C.OPS, _C.ACTIVATIONS, ... (registry.c).
 int ptc_py_add_registry(PyObject *module);
 

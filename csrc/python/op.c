@@ -104,6 +104,7 @@ static PyObject *py_run_op(PyObject *mod, PyObject *args) {
     for (int k = 0; k < n_in; k++)
         memcpy(ptc_plan_act(&plan, k), PyArray_DATA(ins[k]), (size_t)(N * sizes[k]) * sizeof(float));
     ptc_op_table[kind].forward(&plan, 0, (int64_t)N, training);
+    if (ptc_py_raise_plan_status(plan.op_error, &plan, "run_op")) goto cleanup;
     npy_intp odims[2] = {N, (npy_intp)sizes[out_buf]};
     if (!(out = PyArray_EMPTY(2, odims, NPY_FLOAT32, 0))) goto cleanup;
     memcpy(PyArray_DATA((PyArrayObject *)out), ptc_plan_act(&plan, out_buf),

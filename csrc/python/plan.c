@@ -656,7 +656,7 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     ptc_py_stop_end(&stop);
     self->busy = 0;
-    if (ptc_py_raise_status(st, "predict")) goto cleanup;
+    if (ptc_py_raise_plan_status(st, &self->plan, "predict")) goto cleanup;
     result = out;
     out = NULL;
 cleanup:

@@ -31,12 +31,20 @@ from pytrainc.layers.pooling import (
 from pytrainc.layers.regularization import ActivityRegularization, Dropout
 from pytrainc.layers.reshaping import Flatten, Reshape
 
+# Sequences and layer normalization (issue #11)
+from pytrainc.layers import embedding, layer_normalization, rnn
+from pytrainc.layers.embedding import Embedding
+from pytrainc.layers.layer_normalization import LayerNormalization
+from pytrainc.layers.rnn import GRU, LSTM, SimpleRNN
+
 # Keras's aliases
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
 
 _LAYER_CLASSES = {"InputLayer": InputLayer, "Dense": Dense, "Activation": Activation}
 for _module in (activation, convolutional, merging, normalization, pooling, regularization, reshaping):
+    _LAYER_CLASSES.update(_module.LAYERS)
+for _module in (embedding, layer_normalization, rnn):
     _LAYER_CLASSES.update(_module.LAYERS)
 
 

@@ -218,7 +218,10 @@ def _write_keras3(f, model):
     layers = model.layers
     _set_str(f.create_group("vars"), "name", model.name)
     for layer, name in zip(layers, _keras3_names(layers)):
-        group = f.create_group(f"layers/{name}/vars")
+        sub = getattr(layer, "_keras3_vars", "vars")  # recurrent layers: their cell's, 'cell/vars'
+        if sub != "vars":
+            f.create_group(f"layers/{name}/vars")  # the layer's own, empty, as Keras writes it
+        group = f.create_group(f"layers/{name}/{sub}")
         _set_str(group, "name", layer.name)
         for i, v in enumerate(layer.weights):
             group.create_dataset(str(i), data=v.numpy())
@@ -651,10 +654,12 @@ def _plan_keras3(r, model):
     saved = {}
     for name in layers_group:
         item = layers_group[name]
-        if not isinstance(item, h5py.Group) or "vars" not in item:
+        if not isinstance(item, h5py.Group):
             continue
-        if len(item["vars"]):
-            saved[name] = item["vars"]
+        for sub in ("vars", "cell/vars"):  # a recurrent layer keeps its weights in its cell's group
+            if sub in item and isinstance(item[sub], h5py.Group) and len(item[sub]):
+                saved[name] = (sub, item[sub])
+                break
     layers = model.layers
     used = set()
     plan = []
@@ -669,22 +674,22 @@ def _plan_keras3(r, model):
                 f"The file has weights for {sorted(saved)}"
             )
         used.add(name)
-        group = saved[name]
+        sub, group = saved[name]
         keys = sorted(group, key=lambda s: int(s) if s.isdigit() else -1)
         if keys != [str(i) for i in range(len(variables))]:
             raise ValueError(
                 f"Cannot load '{path}': layer '{layer.name}' ({type(layer).__name__}) has "
                 f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]}; the file's "
-                f"'layers/{name}/vars' holds {len(keys)} {keys}"
+                f"'layers/{name}/{sub}' holds {len(keys)} {keys}"
             )
         for i, v in enumerate(variables):
-            where = f"layers/{name}/vars/{i}"
+            where = f"layers/{name}/{sub}/{i}"
             value = _numeric(path, f"dataset '{where}'", r.read(group[str(i)], where))
             if value.shape != v.shape:
                 raise ValueError(
                     f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
                     f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
-                    f"{tuple(v.shape)}, the file's 'layers/{name}/vars/{i}' has shape {value.shape}"
+                    f"{tuple(v.shape)}, the file's '{where}' has shape {value.shape}"
                 )
             plan.append((v, value))
     extra = sorted(set(saved) - used)

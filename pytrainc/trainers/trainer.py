@@ -43,9 +43,21 @@ def _one_call_at_a_time(method):
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
         with self._call_lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except ValueError as e:
+                layer = _layer_of_op(self, getattr(e, "op_index", None))
+                if layer is None:
+                    raise
+                raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}): {e}") from None
 
     return locked
+
+
+def _layer_of_op(model, index):
+    """The layer that emitted op `index` of the model's plan (the engine names ops by index)."""
+    layers = getattr(model, "_op_layers", None)
+    return layers[index] if isinstance(index, int) and layers and 0 <= index < len(layers) else None
 
 
 class Trainer(BatchedTrainer):
@@ -150,11 +162,14 @@ class Trainer(BatchedTrainer):
             builder = PlanBuilder(self._offsets)
             in_buf = builder.buffer(math.prod(g["input"].sample_shape))
             bufs = {id(g["input"]): in_buf}
+            op_layers = []  # per op, the layer that emitted it (for errors the engine reports by op)
             for t in g["order"]:
                 if t._inputs:
                     bufs[id(t)] = t._layer._emit(
                         builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs]
                     )
+                    op_layers += [t._layer] * (builder.n_ops - len(op_layers))
+            self._op_layers = op_layers
             out_buf = bufs[id(g["output"])]
             loss_setup = traced = None
             y_buf = None

@@ -217,6 +217,48 @@ def prim_cases():
     }
 
 
+def torch_rnn(cell, inputs, units, seed=0):
+    """A torch nn.RNN/LSTM/GRU (float64, seeded) and its weights in Keras's layout.
+
+    Keras and torch share the LSTM's gate order (i, f, c/g, o); the GRU's Keras z, r, h
+    are torch's rows z (U:2U), r (0:U), n (2U:3U), and its bias rows are torch's b_ih
+    and b_hh. The other cells' single bias is b_ih + b_hh.
+    """
+    torch.manual_seed(seed)
+    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN}[cell]
+    m = module(inputs, units, batch_first=True).double()
+    perm = np.r_[units : 2 * units, 0:units, 2 * units : 3 * units] if cell == "gru" else slice(None)
+    wi, wh, bi, bh = (p.detach().numpy()[perm] for p in (m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0))
+    bias = np.stack([bi, bh]) if cell == "gru" else bi + bh
+    return m, perm, {"kernel": wi.T, "recurrent_kernel": wh.T, "bias": bias}
+
+
+def rnn_case(cell, return_sequences=0, go_backwards=0, T=3, IN=2, U=2):
+    m, _, params = torch_rnn(cell, IN, U)
+    x = R.normal(size=(N, T, IN))
+    with torch.no_grad():
+        y = m(t(x[:, ::-1].copy() if go_backwards else x))[0].numpy()  # Keras: outputs in processing order
+    ref = y.reshape(N, -1) if return_sequences else y[:, -1]
+    args = dict(t=T, units_in=IN, units=U, act=_C.ACTIVATIONS["tanh"], recurrent_act=_C.ACTIVATIONS["sigmoid"])
+    args.update(go_backwards=go_backwards, return_sequences=return_sequences)
+    return dict(op=cell, ins=[x.reshape(N, -1)], params=params, args=args, ref=ref)
+
+
+def layernorm_case():
+    x, g, b = R.normal(size=(N, 2, 5)), R.uniform(0.5, 2, 5), R.normal(size=5)
+    ref = F.layer_norm(t(x), (5,), t(g), t(b), eps=1e-3).numpy().reshape(N, -1)
+    return dict(ins=[x.reshape(N, -1)], params={"gamma": g, "beta": b}, args=dict(c=5, epsilon=1e-3), ref=ref)
+
+
+def embedding_case():
+    V, D, T = 5, 3, 4
+    ids, emb = R.integers(0, V, size=(N, T)).astype(np.float64), R.normal(size=(V, D))
+    ids[0, :2] = 1  # a repeated id: its rows of the gradient add up
+    ref = emb[ids.astype(int)].reshape(N, -1)
+    # Ids have no gradient (and a finite-difference step would make them non-integers).
+    return dict(ins=[ids], params={"embeddings": emb}, args=dict(t=T, v=V, d=D), ref=ref, fd_ins=False)
+
+
 CASES = {
     "dense": dict(
         ins=[R.normal(size=(N, 8))],
@@ -247,6 +289,13 @@ CASES = {
     "concat": dict(ins=[R.normal(size=(N, 2 * 3)), R.normal(size=(N, 2 * 1))], args=dict(outer=2), ref=None),
     "activity_reg": dict(ins=[R.normal(size=(N, 5))], args=dict(l1=0.01, l2=0.02), ref=None, out_size=0),
     **prim_cases(),
+    "embedding": embedding_case(),
+    "layernorm": layernorm_case(),
+    **{
+        f"{cell}{'-seq' if seq else ''}{'-back' if back else ''}": rnn_case(cell, seq, back)
+        for cell in ("simple_rnn", "lstm", "gru")
+        for seq, back in ((0, 0), (1, 0), (1, 1))
+    },
 }
 # dropout is random: tested on its own below.
 CASES["dropout"] = None
@@ -302,7 +351,7 @@ def test_backward_matches_finite_differences(case):
         return total
 
     eps = 1e-2
-    targets = [("in", k) for k in range(len(case["ins"]))]
+    targets = [("in", k) for k in range(len(case["ins"]))] if case.get("fd_ins", True) else []
     targets += [("param", p) for p in case.get("fd_params", [p for p, v in params.items() if v is not None])]
     for kind, key in targets:
         base = (
@@ -381,3 +430,22 @@ def test_extremum_ties_route_to_the_first_input_and_nan_propagates(name):
     np.testing.assert_array_equal(da, f32([[1, 0, 1, 1]]))  # ties (columns 0, 3) and a's NaN go to a
     np.testing.assert_array_equal(db, f32([[0, 1, 0, 0]]))  # b's NaN wins column 1
     np.testing.assert_array_equal(dc, f32([[0, 0, 0, 0]]))
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("seqs,back", [(0, 0), (1, 1)])
+def test_rnn_kernels_match_their_naive_reference(cell, seqs, back):
+    """The cells with BLAS's sgemm against the same cells with the naive double-accumulating gemm."""
+    N_, T_, IN_, U_ = 4, 7, 3, 5
+    g = {"simple_rnn": 1, "lstm": 4, "gru": 3}[cell] * U_
+    r = np.random.default_rng(9)
+    x, k, rk = (r.normal(size=s).astype(np.float32) for s in ((N_, T_, IN_), (IN_, g), (U_, g)))
+    b = r.normal(size=(2, g) if cell == "gru" else g).astype(np.float32)
+    dout = r.normal(size=(N_, T_, U_) if seqs else (N_, U_)).astype(np.float32)
+    acts = _C.ACTIVATIONS["tanh"], _C.ACTIVATIONS["sigmoid"]
+    fast = _C.rnn_run(cell, x, k, rk, b, dout, *acts, back, seqs, False)
+    ref = _C.rnn_run(cell, x, k, rk, b, dout, *acts, back, seqs, True)
+    for name, got, want in zip(("out", "dinp", "dkernel", "drkernel", "dbias"), fast, ref):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=name)
+    _, _, _, _, no_bias = _C.rnn_run(cell, x, k, rk, None, dout, *acts, back, seqs, False)
+    assert no_bias is None

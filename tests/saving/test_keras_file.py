@@ -262,7 +262,7 @@ def test_huge_layer_is_refused_before_building(tmp_path, keras_bytes):
 @pytest.mark.parametrize(
     "edit,problem",
     [
-        (lambda c: first_layer(c, "Dense").update(class_name="LSTM"), r"unknown layer class 'LSTM'"),
+        (lambda c: first_layer(c, "Dense").update(class_name="ConvLSTM2D"), r"unknown layer class 'ConvLSTM2D'"),
         (lambda c: first_layer(c, "Dense").update(module="my_package.layers"), r"custom class 'Dense'.*my_package"),
         (lambda c: first_layer(c, "Dense").update(registered_name="MyPackage>Dense"), r"custom class"),
         (

@@ -1,0 +1,311 @@
+// Recurrent layers as one fused op each: Keras 3's SimpleRNN, GRU (reset_after=True)
+// and LSTM (keras/src/layers/rnn/{simple_rnn,gru,lstm}.py), weights in Keras's layout:
+// kernel (IN, G), recurrent kernel (U, G), gate columns in Keras's order
+//   LSTM  i, f, c, o:  c' = f * c + i * act(x_c + h W_c),  h' = o * act(c')
+//   GRU   z, r, h:     hh = act(x_h + r * (h W_h + b_h)),   h' = z * h + (1 - z) * hh
+//   SimpleRNN:         h' = act(x + h W)
+// with i, f, o, z, r = ract(x_g + h W_g (+ b_g)), x = inp @ kernel + bias, zero initial
+// states. The input projection of all T steps is one gemm; each step adds its recurrent
+// gemm. Forward keeps every step's activated gates and states in the op's workspace;
+// backward (through time, last step first) turns them into gate gradients in place
+// and finishes with one gemm each for d(input) and d(kernel).
+//
+// Workspace (floats): Z (N, T, G) gates by input time, H (N, T, U) hidden states by
+// step, S (N, T, U) cell states (LSTM) or h W_h + b_h (GRU) by step, dh and dc (N, U),
+// rec (N, G) the GRU's recurrent gates. go_backwards reads input time T - 1 - s at
+// step s; outputs are in step order, as Keras returns them.
+#include <math.h>
+#include <string.h>
+
+#include "blas.h"
+#include "ptc.h"
+#include "ops.h"
+
+static inline float act_f(int kind, float x) {
+    switch (kind) {
+        case PTC_ACT_RELU:
+            return x > 0.0f ? x : 0.0f;
+        case PTC_ACT_SIGMOID:
+            return 1.0f / (1.0f + expf(-x));
+        case PTC_ACT_TANH:
+            return tanhf(x);
+        case PTC_ACT_HARD_SIGMOID: {  // Keras 3: relu6(x + 3) / 6
+            const float y = x / 6.0f + 0.5f;
+            return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+        }
+        default:
+            return x;
+    }
+}
+
+// The derivative from the activation's output y (all kinds here allow it).
+static inline float act_d(int kind, float y) {
+    switch (kind) {
+        case PTC_ACT_RELU:
+            return y > 0.0f ? 1.0f : 0.0f;
+        case PTC_ACT_SIGMOID:
+            return y * (1.0f - y);
+        case PTC_ACT_TANH:
+            return 1.0f - y * y;
+        case PTC_ACT_HARD_SIGMOID:
+            return y > 0.0f && y < 1.0f ? 1.0f / 6.0f : 0.0f;
+        default:
+            return 1.0f;
+    }
+}
+
+int ptc_rnn_act_ok(int kind) {
+    return kind == PTC_ACT_LINEAR || kind == PTC_ACT_RELU || kind == PTC_ACT_SIGMOID || kind == PTC_ACT_TANH ||
+           kind == PTC_ACT_HARD_SIGMOID;
+}
+
+void ptc_gemm_ref(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                  int ldb, float beta, float *C, int ldc) {
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double acc = 0.0;
+            for (int k = 0; k < K; k++)
+                acc += (double)(transa ? A[(int64_t)k * lda + m] : A[(int64_t)m * lda + k]) *
+                       (transb ? B[(int64_t)n * ldb + k] : B[(int64_t)k * ldb + n]);
+            float *c = C + (int64_t)m * ldc + n;
+            *c = (float)(alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+}
+
+int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s) {
+    const int64_t N = s->N, T = s->T, U = s->U, G = cell * U;
+    return N * T * G + 2 * N * T * U + 2 * N * U + N * G;
+}
+
+typedef struct {
+    float *Z, *H, *S, *dh, *dc, *rec;
+    int64_t G, TG, TU;
+} rnn_work;
+
+static rnn_work rnn_split(int cell, float *work, const ptc_rnn_shape *s) {
+    rnn_work w;
+    const int64_t N = s->N, T = s->T, U = s->U;
+    w.G = cell * U;
+    w.TG = T * w.G;
+    w.TU = T * U;
+    w.Z = work;
+    w.H = w.Z + N * w.TG;
+    w.S = w.H + N * w.TU;
+    w.dh = w.S + N * w.TU;
+    w.dc = w.dh + N * U;
+    w.rec = w.dc + N * U;
+    return w;
+}
+
+void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const float *kernel, const float *rkernel,
+                     const float *bias, const ptc_rnn_shape *s) {
+    // out (N, U) or (N, T, U), inp (N, T, IN), kernel (IN, G), rkernel (U, G), bias (G,) or (2, G)
+    const int64_t N = s->N, T = s->T, IN = s->IN, U = s->U;
+    const rnn_work w = rnn_split(cell, work, s);
+    const int64_t G = w.G, TG = w.TG, TU = w.TU;
+    float beta = 0.0f;
+    if (bias) {  // Z (N * T, G) = inp @ kernel + bias, the bias broadcast first
+        for (int64_t r = 0; r < N * T; r++) memcpy(w.Z + r * G, bias, (size_t)G * sizeof(float));
+        beta = 1.0f;
+    }
+    s->gemm(0, 0, (int)(N * T), (int)G, (int)IN, 1.0f, inp, (int)IN, kernel, (int)G, beta, w.Z, (int)G);
+    const float *rbias = cell == PTC_CELL_GRU && bias ? bias + G : NULL;
+    for (int64_t st = 0; st < T; st++) {
+        const int64_t t = s->go_backwards ? T - 1 - st : st;
+        float *z = w.Z + t * G, *h = w.H + st * U, *c = w.S + st * U;
+        const float *hp = st > 0 ? h - U : NULL, *cp = st > 0 ? c - U : NULL;  // rows n at n * TU
+        if (cell == PTC_CELL_GRU) {  // rec (N, G) = h W + b_rec: its h part is reset before it is added
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t j = 0; j < G; j++) w.rec[n * G + j] = rbias ? rbias[j] : 0.0f;
+            if (hp) s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, w.rec, (int)G);
+        } else if (hp) {
+            s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, z, (int)TG);
+        }
+        for (int64_t n = 0; n < N; n++) {
+            float *zn = z + n * TG, *hn = h + n * TU, *cn = c + n * TU;
+            const float *hpn = hp ? hp + n * TU : NULL, *cpn = cp ? cp + n * TU : NULL;
+            if (cell == PTC_CELL_SIMPLE) {
+                for (int64_t j = 0; j < U; j++) hn[j] = act_f(s->act, zn[j]);
+            } else if (cell == PTC_CELL_LSTM) {
+                for (int64_t j = 0; j < U; j++) {
+                    const float i = act_f(s->ract, zn[j]), f = act_f(s->ract, zn[U + j]);
+                    const float g = act_f(s->act, zn[2 * U + j]), o = act_f(s->ract, zn[3 * U + j]);
+                    zn[j] = i, zn[U + j] = f, zn[2 * U + j] = g, zn[3 * U + j] = o;
+                    cn[j] = f * (cpn ? cpn[j] : 0.0f) + i * g;
+                    hn[j] = o * act_f(s->act, cn[j]);
+                }
+            } else {
+                const float *rn = w.rec + n * G;
+                for (int64_t j = 0; j < U; j++) {
+                    const float zz = act_f(s->ract, zn[j] + rn[j]), r = act_f(s->ract, zn[U + j] + rn[U + j]);
+                    const float hh = act_f(s->act, zn[2 * U + j] + r * rn[2 * U + j]);
+                    zn[j] = zz, zn[U + j] = r, zn[2 * U + j] = hh;
+                    cn[j] = rn[2 * U + j];
+                    hn[j] = zz * (hpn ? hpn[j] : 0.0f) + (1.0f - zz) * hh;
+                }
+            }
+        }
+    }
+    if (s->return_sequences)
+        memcpy(out, w.H, (size_t)(N * TU) * sizeof(float));
+    else
+        for (int64_t n = 0; n < N; n++) memcpy(out + n * U, w.H + n * TU + (T - 1) * U, (size_t)U * sizeof(float));
+}
+
+// One step's gate gradients from dh (and the LSTM's dc), written over its gates in z;
+// for the GRU also rec's gradient (its reset-scaled h part) and dh's direct share.
+static void rnn_step_backward(int cell, const ptc_rnn_shape *s, const rnn_work *w, int64_t st, float *z) {
+    const int64_t N = s->N, U = s->U, G = w->G, TG = w->TG, TU = w->TU;
+    for (int64_t n = 0; n < N; n++) {
+        float *zn = z + n * TG, *dh = w->dh + n * U, *dc = w->dc + n * U;
+        const float *hn = w->H + n * TU + st * U, *cn = w->S + n * TU + st * U;
+        const float *hpn = st > 0 ? hn - U : NULL, *cpn = st > 0 ? cn - U : NULL;
+        if (cell == PTC_CELL_SIMPLE) {
+            for (int64_t j = 0; j < U; j++) zn[j] = dh[j] * act_d(s->act, hn[j]);
+        } else if (cell == PTC_CELL_LSTM) {
+            for (int64_t j = 0; j < U; j++) {
+                const float i = zn[j], f = zn[U + j], g = zn[2 * U + j], o = zn[3 * U + j];
+                const float tc = act_f(s->act, cn[j]);
+                const float dcj = dc[j] + dh[j] * o * act_d(s->act, tc);
+                zn[j] = dcj * g * act_d(s->ract, i);
+                zn[U + j] = dcj * (cpn ? cpn[j] : 0.0f) * act_d(s->ract, f);
+                zn[2 * U + j] = dcj * i * act_d(s->act, g);
+                zn[3 * U + j] = dh[j] * tc * act_d(s->ract, o);
+                dc[j] = dcj * f;
+            }
+        } else {
+            float *rn = w->rec + n * G;
+            for (int64_t j = 0; j < U; j++) {
+                const float zz = zn[j], r = zn[U + j], hh = zn[2 * U + j];
+                const float dzz = dh[j] * ((hpn ? hpn[j] : 0.0f) - hh) * act_d(s->ract, zz);
+                const float dhh = dh[j] * (1.0f - zz) * act_d(s->act, hh);
+                const float dr = dhh * cn[j] * act_d(s->ract, r);
+                zn[j] = rn[j] = dzz;
+                zn[U + j] = rn[U + j] = dr;
+                zn[2 * U + j] = dhh;
+                rn[2 * U + j] = dhh * r;
+                dh[j] *= zz;  // h' = z * h + ...: the direct path to the previous state
+            }
+        }
+    }
+}
+
+void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, float *dbias, const float *dout,
+                      const float *inp, const float *kernel, const float *rkernel, float *work,
+                      const ptc_rnn_shape *s) {
+    const int64_t N = s->N, T = s->T, IN = s->IN, U = s->U;
+    const rnn_work w = rnn_split(cell, work, s);
+    const int64_t G = w.G, TG = w.TG, TU = w.TU;
+    memset(w.dh, 0, (size_t)(2 * N * U) * sizeof(float));  // dh and dc
+    for (int64_t st = T - 1; st >= 0; st--) {
+        const int64_t t = s->go_backwards ? T - 1 - st : st;
+        float *z = w.Z + t * G;
+        for (int64_t n = 0; n < N; n++) {
+            const float *g = s->return_sequences ? dout + n * TU + st * U : (st == T - 1 ? dout + n * U : NULL);
+            if (g)
+                for (int64_t j = 0; j < U; j++) w.dh[n * U + j] += g[j];
+        }
+        rnn_step_backward(cell, s, &w, st, z);
+        // The recurrent gemm's gradients: its source is z, or rec for the GRU.
+        const float *dsrc = cell == PTC_CELL_GRU ? w.rec : z;
+        const int ld = cell == PTC_CELL_GRU ? (int)G : (int)TG;
+        if (cell == PTC_CELL_GRU && dbias)
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t j = 0; j < G; j++) dbias[G + j] += w.rec[n * G + j];
+        if (st == 0) break;  // the initial state is a constant
+        const float *hp = w.H + (st - 1) * U;
+        s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)TU, dsrc, ld, 1.0f, drkernel, (int)G);
+        s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G, cell == PTC_CELL_GRU ? 1.0f : 0.0f, w.dh,
+                (int)U);
+    }
+    // Z now holds d(x projection) (N * T, G): one gemm for each of dkernel and dinp.
+    s->gemm(1, 0, (int)IN, (int)G, (int)(N * T), 1.0f, inp, (int)IN, w.Z, (int)G, 1.0f, dkernel, (int)G);
+    if (dinp) s->gemm(0, 1, (int)(N * T), (int)IN, (int)G, 1.0f, w.Z, (int)G, kernel, (int)G, 1.0f, dinp, (int)IN);
+    if (dbias)
+        for (int64_t r = 0; r < N * T; r++)
+            for (int64_t j = 0; j < G; j++) dbias[j] += w.Z[r * G + j];
+}
+
+// ---------------------------------------------------------------------------
+// The plan's op adapters (ops.def, dispatched through ops.c's table). The three
+// cells share their arguments (PTC_RNN_IARGS), so the SIMPLE_RNN slots serve all.
+enum { KERNEL = PTC_SIMPLE_RNN_KERNEL, RKERNEL = PTC_SIMPLE_RNN_RECURRENT_KERNEL, BIAS = PTC_SIMPLE_RNN_BIAS };
+_Static_assert(PTC_LSTM_BIAS == BIAS && PTC_GRU_BIAS == BIAS && PTC_GRU_GO_BACKWARDS == PTC_SIMPLE_RNN_GO_BACKWARDS,
+               "the cells share one argument layout");
+static ptc_rnn_shape op_shape(const ptc_op *op, int64_t N) {
+    ptc_rnn_shape s = {N,
+                       op->iarg[PTC_SIMPLE_RNN_T],
+                       op->iarg[PTC_SIMPLE_RNN_UNITS_IN],
+                       op->iarg[PTC_SIMPLE_RNN_UNITS],
+                       (int)op->iarg[PTC_SIMPLE_RNN_ACT],
+                       (int)op->iarg[PTC_SIMPLE_RNN_RECURRENT_ACT],
+                       (int)op->iarg[PTC_SIMPLE_RNN_GO_BACKWARDS],
+                       (int)op->iarg[PTC_SIMPLE_RNN_RETURN_SEQUENCES],
+                       ptc_blas_sgemm};
+    return s;
+}
+
+static int cell_of(int kind) {
+    return kind == PTC_OP_LSTM ? PTC_CELL_LSTM : kind == PTC_OP_GRU ? PTC_CELL_GRU : PTC_CELL_SIMPLE;
+}
+
+static ptc_status rnn_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    const ptc_rnn_shape s = op_shape(op, 1);
+    const int64_t G = cell_of(op->kind) * s.U;
+    int64_t tin, tout;
+    if (s.T <= 0 || s.IN <= 0 || s.U <= 0 || s.U > INT64_MAX / 4 || !ptc_rnn_act_ok(s.act) || !ptc_rnn_act_ok(s.ract) ||
+        (s.go_backwards != 0 && s.go_backwards != 1) || (s.return_sequences != 0 && s.return_sequences != 1) ||
+        !ptc_mul_ok(s.T, s.IN, &tin) || !ptc_mul_ok(s.T, G, &tout) || tin != ptc_op_in_size(p, op, 0) ||
+        ptc_op_out_size(p, op) != (s.return_sequences ? s.T * s.U : s.U) || !ptc_mul_ok(s.IN, G, &need[KERNEL]) ||
+        !ptc_mul_ok(s.U, G, &need[RKERNEL]) || op->param[KERNEL] < 0 || op->param[RKERNEL] < 0)
+        return PTC_ERR_OP;
+    need[BIAS] = op->kind == PTC_OP_GRU ? 2 * G : G;
+    return PTC_OK;
+}
+PTC_OP_CHECK_AS(simple_rnn, rnn_check)
+PTC_OP_CHECK_AS(lstm, rnn_check)
+PTC_OP_CHECK_AS(gru, rnn_check)
+
+static int64_t rnn_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
+    (void)p;
+    const ptc_rnn_shape s = op_shape(op, N);
+    const int64_t G = cell_of(op->kind) * s.U;
+    int64_t rows, a, b;
+    // sgemm's int sizes (the N * T rows of the input projection, T * G floats between
+    // a sequence's rows of gates, IN and G columns), and the workspace's size.
+    if (!ptc_mul_ok(N, s.T, &rows) || rows > INT_MAX || s.T * G > INT_MAX || s.IN > INT_MAX ||
+        !ptc_mul_ok(rows, G + 2 * s.U, &a) || !ptc_mul_ok(N, G + 2 * s.U, &b) || a > INT64_MAX - b)
+        return -1;
+    return ptc_rnn_work_size(cell_of(op->kind), &s);
+}
+
+static void rnn_forward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    const ptc_rnn_shape s = op_shape(op, N);
+    ptc_rnn_forward(cell_of(op->kind), ptc_plan_act(p, op->out), ptc_plan_scratch(p, i), ptc_plan_act(p, op->in[0]),
+                    ptc_plan_param(p, op, KERNEL), ptc_plan_param(p, op, RKERNEL), ptc_plan_param(p, op, BIAS), &s);
+}
+
+static void rnn_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    const ptc_rnn_shape s = op_shape(op, N);
+    ptc_rnn_backward(cell_of(op->kind), ptc_op_din(p, op, 0), ptc_plan_grad(p, op, KERNEL),
+                     ptc_plan_grad(p, op, RKERNEL), ptc_plan_grad(p, op, BIAS), ptc_plan_dact(p, op->out),
+                     ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, KERNEL), ptc_plan_param(p, op, RKERNEL),
+                     ptc_plan_scratch(p, i), &s);
+}
+
+#define RNN_ADAPTERS(name)                                                            \
+    int64_t ptc_op_##name##_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) { \
+        return rnn_scratch(p, op, N);                                                 \
+    }                                                                                 \
+    void ptc_op_##name##_forward(ptc_plan *p, int i, int64_t N, int training) {       \
+        (void)training;                                                               \
+        rnn_forward(p, i, N);                                                         \
+    }                                                                                 \
+    void ptc_op_##name##_backward(ptc_plan *p, int i, int64_t N) {                    \
+        rnn_backward(p, i, N);                                                        \
+    }
+RNN_ADAPTERS(simple_rnn)
+RNN_ADAPTERS(lstm)
+RNN_ADAPTERS(gru)

@@ -1,0 +1,121 @@
+"""Embedding, as `keras.layers.Embedding`."""
+
+import math
+import warnings
+
+import numpy as np
+
+from pytrainc import initializers, regularizers
+from pytrainc.layers.core import Layer
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r} (of type {type(value).__name__})."
+        )
+    return int(value)
+
+
+def _no_constraint(layer, **constraints):
+    """pytrainc has no weight constraints yet: refuse one rather than ignore it."""
+    given = sorted(k for k, v in constraints.items() if v is not None)
+    if given:
+        raise ValueError(f"{layer} does not support weight constraints yet. Received: {given}")
+
+
+class Embedding(Layer):
+    """Turns non-negative integer ids into dense vectors: `out[..., :] = embeddings[id]`.
+
+    Ids arrive as numbers (pytrainc's buffers are float32); each must be an integer in
+    `[0, input_dim)`, checked in C: any other value stops fit/evaluate/predict with a
+    ValueError naming the layer. float32 holds integers exactly up to 2**24, which bounds
+    `input_dim`. The gradient is a scatter-add into the embedding matrix, in a fixed order.
+
+    Args:
+        input_dim: Positive int, the vocabulary size (largest id + 1).
+        output_dim: Positive int, the size of each vector.
+        embeddings_initializer: Defaults to 'uniform' (RandomUniform(-0.05, 0.05)).
+        embeddings_regularizer: Optional regularizer. Defaults to None.
+        embeddings_constraint: Not supported (must be None).
+        mask_zero: Whether id 0 is padding. Stored and saved; masks are not propagated to
+            later layers yet. Defaults to False.
+        input_length: Deprecated in Keras 3; accepted with a warning and ignored.
+
+    Example:
+
+    >>> model = Sequential([Input((20,)), Embedding(1000, 16), GlobalAveragePooling1D(), Dense(1)])
+    """
+
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        weights=None,
+        lora_rank=None,
+        **kwargs,
+    ):
+        if kwargs.pop("input_length", None) is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
+        super().__init__(**kwargs)
+        self.input_dim = _positive_int("input_dim", input_dim)
+        self.output_dim = _positive_int("output_dim", output_dim)
+        if self.input_dim > 2**24:
+            raise ValueError(
+                "Embedding reads its ids from float32 buffers, exact for integers up to 2**24: "
+                f"input_dim must be at most {2**24}. Received: input_dim={input_dim}"
+            )
+        _no_constraint("Embedding", embeddings_constraint=embeddings_constraint)
+        if lora_rank:
+            raise ValueError(f"pytrainc's Embedding does not support LoRA. Received: lora_rank={lora_rank!r}")
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.mask_zero = bool(mask_zero)
+        self.embeddings = None
+        self._initial_weights = weights
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(
+            "embeddings",
+            (self.input_dim, self.output_dim),
+            self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+        )
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def _emit(self, builder, in_bufs, in_shapes):
+        t = math.prod(in_shapes[0])
+        out = builder.buffer(t * self.output_dim)
+        builder.op(
+            "embedding",
+            in_bufs,
+            out,
+            params={"embeddings": self.embeddings},
+            t=t,
+            v=self.input_dim,
+            d=self.output_dim,
+        )
+        return self._emit_activity(builder, out)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "mask_zero": self.mask_zero,
+        }
+
+
+LAYERS = {"Embedding": Embedding}

@@ -1,0 +1,288 @@
+"""Recurrent layers, as `keras.layers.SimpleRNN`, `LSTM` and `GRU`: each is one fused C op
+(csrc/rnn.c) that runs all time steps forward and backpropagates through time."""
+
+import numpy as np
+
+from pytrainc import _C, activations, initializers, regularizers
+from pytrainc.layers.core import Layer
+from pytrainc.layers.embedding import _no_constraint, _positive_int
+
+# The elementwise activations the fused cells compute (their derivative follows from the output).
+_CELL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "hard_sigmoid")
+
+
+def _cell_activation(layer, arg, value):
+    name = activations.get(value)
+    if name not in _CELL_ACTIVATIONS:
+        raise ValueError(f"{layer}'s {arg} must be one of {list(_CELL_ACTIVATIONS)}. Received: {arg}={value!r}")
+    return name
+
+
+class _RNN(Layer):
+    """Shared by SimpleRNN, LSTM and GRU: Keras 3's arguments, weights and the fused op.
+
+    Subclasses set `_op` (the op's name) and `_gates` (columns of the kernel per unit).
+    """
+
+    _op = None
+    _gates = 1
+    _keras3_vars = "cell/vars"  # where Keras 3's .weights.h5 keeps the weights (its cell's)
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        **kwargs,
+    ):
+        kwargs.pop("use_cudnn", None)  # a TensorFlow choice; results are the same
+        kwargs.pop("implementation", None)
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.units = _positive_int("units", units)
+        self.activation = _cell_activation(cls, "activation", activation)
+        self.recurrent_activation = _cell_activation(cls, "recurrent_activation", recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        _no_constraint(
+            cls,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+        )
+        for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value < 1:
+                raise ValueError(f"{cls}'s {arg} must be a float in [0, 1). Received: {arg}={value!r}")
+            if value != 0:
+                raise ValueError(
+                    f"pytrainc's {cls} does not support {arg} yet (it would be silently ignored): "
+                    f"use a Dropout layer before or after it. Received: {arg}={value!r}"
+                )
+        self.dropout, self.recurrent_dropout, self.seed = float(dropout), float(recurrent_dropout), seed
+        if return_state:
+            raise ValueError(
+                f"pytrainc's {cls} does not support return_state=True yet (layers have one output). "
+                "Received: return_state=True"
+            )
+        if stateful:
+            raise ValueError(f"pytrainc's {cls} does not support stateful=True. Received: stateful=True")
+        self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
+        self.return_state, self.stateful = False, False
+        self.unroll = bool(unroll)  # the fused op's results do not depend on it
+        self.kernel = self.recurrent_kernel = self.bias = None
+
+    def _bias_shape(self):
+        return (self._gates * self.units,)
+
+    def _bias_init(self):
+        return self.bias_initializer
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__} expects input of shape (batch, timesteps, features). "
+                f"Received: shape={tuple(input_shape)}"
+            )
+        g = self._gates * self.units
+        self.kernel = self.add_weight(
+            "kernel", (input_shape[-1], g), self.kernel_initializer, regularizer=self.kernel_regularizer
+        )
+        self.recurrent_kernel = self.add_weight(
+            "recurrent_kernel", (self.units, g), self.recurrent_initializer, regularizer=self.recurrent_regularizer
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                "bias", self._bias_shape(), self._bias_init(), regularizer=self.bias_regularizer
+            )
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        if self.return_sequences:
+            return (input_shape[0], input_shape[1], self.units)
+        return (input_shape[0], self.units)
+
+    def _emit(self, builder, in_bufs, in_shapes):
+        t, features = in_shapes[0]
+        out = builder.buffer((t if self.return_sequences else 1) * self.units)
+        builder.op(
+            self._op,
+            in_bufs,
+            out,
+            params={"kernel": self.kernel, "recurrent_kernel": self.recurrent_kernel, "bias": self.bias},
+            t=t,
+            units_in=features,
+            units=self.units,
+            act=_C.ACTIVATIONS[self.activation],
+            recurrent_act=_C.ACTIVATIONS[self.recurrent_activation],
+            go_backwards=int(self.go_backwards),
+            return_sequences=int(self.return_sequences),
+        )
+        return self._emit_activity(builder, out)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "recurrent_activation": self.recurrent_activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+        }
+
+
+class SimpleRNN(_RNN):
+    """Fully connected recurrence: `h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`.
+
+    Args:
+        units: Positive int, the state's size.
+        activation: One of 'tanh', 'relu', 'sigmoid', 'hard_sigmoid', 'linear'. Defaults to 'tanh'.
+        use_bias: Defaults to True.
+        kernel_initializer, recurrent_initializer, bias_initializer: Defaults
+            'glorot_uniform', 'orthogonal', 'zeros'.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: Defaults to None.
+        dropout, recurrent_dropout: Only 0 is supported yet (a non-zero value is refused).
+        return_sequences: Return every step's state (timesteps, units) instead of the last.
+            Defaults to False.
+        return_state: Only False is supported yet.
+        go_backwards: Process the sequence from its end; outputs stay in processing order,
+            as Keras. Defaults to False.
+        unroll: Accepted and ignored (it does not change results).
+
+    Example:
+
+    >>> model = Sequential([Input((10, 3)), SimpleRNN(8), Dense(1)])
+    """
+
+    _op = "simple_rnn"
+    _gates = 1
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        if "recurrent_activation" in kwargs:
+            raise TypeError("SimpleRNN got an unexpected keyword argument 'recurrent_activation'")
+        super().__init__(units, activation=activation, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["recurrent_activation"]
+        return config
+
+
+class _ForgetBias(initializers.Initializer):
+    """Keras's LSTM bias with unit_forget_bias: bias_initializer's values, ones for the forget gate."""
+
+    def __init__(self, init, units):
+        self.init, self.units = init, units
+
+    def __call__(self, shape, dtype=None):
+        u = self.units
+        return np.concatenate([self.init((u,)), np.ones(u, np.float32), self.init((2 * u,))]).astype(np.float32)
+
+
+class LSTM(_RNN):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997) with Keras 3's gates i, f, c, o:
+    `c_t = f * c_{t-1} + i * activation(x W_c + h U_c + b_c)`, `h_t = o * activation(c_t)`.
+
+    Args:
+        units: Positive int, the state's size.
+        activation: Defaults to 'tanh'. recurrent_activation: Defaults to 'sigmoid'
+            (each one of 'tanh', 'sigmoid', 'hard_sigmoid', 'relu', 'linear').
+        use_bias: Defaults to True.
+        kernel_initializer, recurrent_initializer, bias_initializer: Defaults
+            'glorot_uniform', 'orthogonal', 'zeros'.
+        unit_forget_bias: Start the forget gate's bias at 1 (Jozefowicz et al.). Defaults to True.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: Defaults to None.
+        dropout, recurrent_dropout: Only 0 is supported yet (a non-zero value is refused).
+        return_sequences: Defaults to False. return_state: Only False is supported yet.
+        go_backwards: Defaults to False. unroll: Accepted and ignored.
+
+    Example:
+
+    >>> model = Sequential([Input((100,)), Embedding(1000, 32), LSTM(64), Dense(1, activation="sigmoid")])
+    """
+
+    _op = "lstm"
+    _gates = 4
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _bias_init(self):
+        return _ForgetBias(self.bias_initializer, self.units) if self.unit_forget_bias else self.bias_initializer
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRU(_RNN):
+    """Gated recurrent unit (Cho et al., 2014), Keras 3's reset_after=True form with gates z, r, h:
+    `hh = activation(x W_h + b_h + r * (h U_h + b'_h))`, `h_t = z * h_{t-1} + (1 - z) * hh`,
+    bias of shape (2, 3 * units) (input and recurrent rows), as torch's nn.GRU.
+
+    Args:
+        units: Positive int, the state's size.
+        activation: Defaults to 'tanh'. recurrent_activation: Defaults to 'sigmoid'.
+        reset_after: Only True (Keras 3's default) is supported yet.
+        The other arguments as LSTM's.
+
+    Example:
+
+    >>> model = Sequential([Input((30, 1)), GRU(16), Dense(1)])
+    """
+
+    _op = "gru"
+    _gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        if not reset_after:
+            raise ValueError(
+                "pytrainc's GRU supports reset_after=True (Keras 3's default, and torch's nn.GRU) only. "
+                "Received: reset_after=False"
+            )
+        self.reset_after = True
+
+    def _bias_shape(self):
+        return (2, self._gates * self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+LAYERS = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
