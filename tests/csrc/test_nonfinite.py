@@ -154,6 +154,8 @@ def test_op_forward_propagates_nan(key, which):
     case = op_case(key)
     if op_of(case["_key"]) == "activity_reg":
         pytest.skip("no output of its own: its penalty is checked in test_activity_penalty_of_nan_is_nan")
+    if op_of(case["_key"]) == "embedding":
+        pytest.skip("its input holds ids, not values: a NaN id is refused (test_embedding_refuses_a_nan_id)")
     ins = [np.array(x, np.float64) for x in case["ins"]]
     base = op_out(case, ins)
 
@@ -187,10 +189,19 @@ def test_op_backward_propagates_a_nan_gradient(key):
     dout[0, :] = nan
     _, dins, dparams = run(op_of(case["_key"]), case["ins"], size, case.get("params"), dout=dout,
                            training=case["training"], **case["args"])  # fmt: skip
-    assert any(np.isnan(d[0]).any() for d in dins), f"{key}: a NaN gradient reached no input"
+    if op_of(case["_key"]) != "embedding":  # ids take no gradient; the embeddings' gradient is checked below
+        assert any(np.isnan(d[0]).any() for d in dins), f"{key}: a NaN gradient reached no input"
     for name, g in dparams.items():
-        if name in ("kernel", "bias", "gamma", "beta"):
+        if name in ("kernel", "bias", "gamma", "beta", "embeddings", "recurrent_kernel"):
             assert np.isnan(g).any(), f"{key}: a NaN gradient reached no {name} gradient"
+
+
+def test_embedding_refuses_a_nan_id():
+    case = CASES["embedding"]
+    ids = np.array(case["ins"][0], dtype=np.float64)
+    ids[0, 0] = nan
+    with pytest.raises(ValueError, match="expects integer ids"):
+        run("embedding", [ids], np.asarray(case["ref"]).shape[1], case.get("params"), **case["args"])
 
 
 def test_dropout_keeps_a_dropped_nan_as_torch():
