@@ -266,12 +266,6 @@ def get(identifier):
     )
 
 
-def kind(name):
-    """The C kernel id of an activation name."""
-    kernel, alpha = _KINDS[get(name)]
-    return _C.ACTIVATIONS[kernel], alpha[0]
-
-
 def kind_and_alpha(name):
     """The C kernel id and parameter of an activation name."""
     kernel, alpha = _KINDS[get(name)]

@@ -18,8 +18,10 @@ class Loss:
 
     Args:
         name: Defaults to the snake-cased class name.
-        from_logits: Whether predictions are logits (built-in cross-entropies). Defaults to False.
         reduction: Only "sum_over_batch_size" (Keras's default). Defaults to "sum_over_batch_size".
+        dtype: Only float32 (or None). Defaults to None.
+        from_logits: Keyword only, pytrainc's own (not in keras.losses.Loss): whether predictions are
+            logits, for the built-in cross-entropies. Defaults to False.
 
     Example:
 
@@ -34,7 +36,7 @@ class Loss:
     _fused = None  # the kind used on logits (a fused sigmoid/softmax), if any
     sparse = False
 
-    def __init__(self, name=None, from_logits=False, reduction="sum_over_batch_size", dtype=None):
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None, *, from_logits=False):
         if reduction != "sum_over_batch_size":
             raise ValueError(
                 f"pytrainc losses reduce with 'sum_over_batch_size' (Keras's default). Received: reduction={reduction!r}"
@@ -100,7 +102,7 @@ class BinaryCrossentropy(Loss):
     _fused = _C.LOSSES["sigmoid_bce"]
 
     def __init__(self, from_logits=False, name="binary_crossentropy"):
-        super().__init__(name, from_logits)
+        super().__init__(name, from_logits=from_logits)
 
 
 class CategoricalCrossentropy(Loss):
@@ -115,7 +117,7 @@ class CategoricalCrossentropy(Loss):
     _fused = _C.LOSSES["softmax_cce"]
 
     def __init__(self, from_logits=False, name="categorical_crossentropy"):
-        super().__init__(name, from_logits)
+        super().__init__(name, from_logits=from_logits)
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -131,7 +133,7 @@ class SparseCategoricalCrossentropy(Loss):
     sparse = True
 
     def __init__(self, from_logits=False, name="sparse_categorical_crossentropy"):
-        super().__init__(name, from_logits)
+        super().__init__(name, from_logits=from_logits)
 
 
 # Keras's loss functions, for code such as `loss=keras.losses.categorical_crossentropy`.

@@ -128,3 +128,15 @@ def test_builtin_losses_keep_their_fused_path():
     m.compile(optimizer="sgd", loss="mse")
     assert m._traced_loss() is None
     assert not keras.losses.get("binary_crossentropy")._traced
+
+
+def test_loss_base_signature_is_keras_3s_plus_keyword_from_logits():
+    import inspect
+
+    from pytrainc import testing
+
+    real_keras = testing.keras_torch()
+    ours = [(p.name, p.default) for p in inspect.signature(keras.losses.Loss).parameters.values()]
+    theirs = [(p.name, p.default) for p in inspect.signature(real_keras.losses.Loss).parameters.values()]
+    assert ours[: len(theirs)] == theirs and ours[len(theirs) :] == [("from_logits", False)]
+    assert inspect.signature(keras.losses.Loss).parameters["from_logits"].kind is inspect.Parameter.KEYWORD_ONLY

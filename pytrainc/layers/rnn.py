@@ -18,6 +18,13 @@ def _cell_activation(layer, arg, value):
     return name
 
 
+def _forward(local):
+    """A subclass __init__'s arguments, by name, for _RNN.__init__ (each subclass spells out its
+    Keras 3 signature, so positional arguments land where Keras puts them)."""
+    named = {k: v for k, v in local.items() if k not in ("self", "__class__", "kwargs")}
+    return {**named, **local["kwargs"]}
+
+
 class _RNN(Layer):
     """Shared by SimpleRNN, LSTM and GRU: Keras 3's arguments, weights and the fused op.
 
@@ -31,6 +38,7 @@ class _RNN(Layer):
     def __init__(
         self,
         units,
+        *,
         activation="tanh",
         recurrent_activation="sigmoid",
         use_bias=True,
@@ -192,10 +200,34 @@ class SimpleRNN(_RNN):
     _op = "simple_rnn"
     _gates = 1
 
-    def __init__(self, units, activation="tanh", **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        seed=None,
+        **kwargs,
+    ):
         if "recurrent_activation" in kwargs:
             raise TypeError("SimpleRNN got an unexpected keyword argument 'recurrent_activation'")
-        super().__init__(units, activation=activation, **kwargs)
+        super().__init__(**_forward(locals()))
 
     def get_config(self):
         config = super().get_config()
@@ -239,8 +271,37 @@ class LSTM(_RNN):
     _op = "lstm"
     _gates = 4
 
-    def __init__(self, units, unit_forget_bias=True, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        use_cudnn="auto",
+        **kwargs,
+    ):
+        args = _forward(locals())
+        args.pop("unit_forget_bias")
+        super().__init__(**args)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_init(self):
@@ -269,8 +330,37 @@ class GRU(_RNN):
     _op = "gru"
     _gates = 3
 
-    def __init__(self, units, reset_after=True, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        reset_after=True,
+        use_cudnn="auto",
+        **kwargs,
+    ):
+        args = _forward(locals())
+        args.pop("reset_after")
+        super().__init__(**args)
         if not reset_after:
             raise ValueError(
                 "pytrainc's GRU supports reset_after=True (Keras 3's default, and torch's nn.GRU) only. "

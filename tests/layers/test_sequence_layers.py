@@ -369,3 +369,23 @@ def test_to_torch_computes_what_predict_computes():
     with torch.no_grad():
         got = to_torch(model)(torch.from_numpy(ids)).numpy()
     testing.assert_close_abs(got, model.predict(ids, verbose=0), 1e-5)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU", "Embedding", "LayerNormalization"])
+def test_signature_is_keras_3s(name):
+    """Names, order and defaults as keras==3.15.1, so positional arguments land where Keras puts them."""
+    import inspect
+
+    keras = testing.keras_torch()
+    skip = {"self", "kwargs", "lora_rank", "lora_alpha", "quantization_config"}  # Keras-only LoRA / quantization
+
+    def params(cls):
+        return [(p.name, p.default) for p in inspect.signature(cls).parameters.values() if p.name not in skip]
+
+    assert params(getattr(L, name)) == params(getattr(keras.layers, name))
+
+
+def test_positional_arguments_reach_their_keras_parameter():
+    assert L.LSTM(4, "relu").activation == "relu"
+    assert L.GRU(4, "relu", "hard_sigmoid").recurrent_activation == "hard_sigmoid"
+    assert L.SimpleRNN(4, "relu", False).use_bias is False
