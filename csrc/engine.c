@@ -50,16 +50,15 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     int64_t total, scratch_total, ys, ws;
     ptc_status st = plan_sizes(p, max_batch, &total, &scratch_total, NULL, NULL);
     if (st != PTC_OK) return st;
-    if (!ptc_mul_ok(max_batch, p->y_size > 0 ? p->y_size : 1, &ys) ||
-        !ptc_mul_ok(max_batch, p->buf_size[p->output_buf], &ws) || ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS ||
-        max_batch > PTC_MAX_FLOATS / 2)
+    // Row weights: at most one per output float per sample.
+    if (!ptc_mul_ok(max_batch, p->y_size > 0 ? p->y_size : 1, &ys) || !ptc_mul_ok(max_batch, p->out_size, &ws) ||
+        ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS || max_batch > PTC_MAX_FLOATS / 2)
         return PTC_ERR_SIZE;
     float *acts = malloc((size_t)total * sizeof(float));
     float *dacts = calloc((size_t)total, sizeof(float));
     int64_t *idx = malloc((size_t)max_batch * sizeof(int64_t));
     float *ybatch = malloc((size_t)ys * sizeof(float));
     float *scratch = calloc((size_t)(scratch_total > 0 ? scratch_total : 1), sizeof(float));
-    // Row weights: at most one per output float per sample.
     float *wbatch = malloc((size_t)ws * sizeof(float));
     if (!acts || !dacts || !idx || !ybatch || !scratch || !wbatch) {
         free(acts);
@@ -83,6 +82,8 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     p->ybatch = ybatch;
     p->scratch = scratch;
     p->wbatch = wbatch;
+    p->y_cap = ys;
+    p->w_cap = ws;
     p->max_batch = max_batch;
     return PTC_OK;
 }
@@ -133,11 +134,13 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     p->n_bufs = n_bufs;
     p->input_buf = input_buf;
     p->output_buf = output_buf;
-    p->loss_buf = output_buf;
-    p->loss_rows = 1;
+    p->n_inputs = p->n_outputs = 1;
+    p->inputs[0] = input_buf;
+    p->outputs[0] = output_buf;
+    p->x_size = buf_size[input_buf];
+    p->out_size = buf_size[output_buf];
     p->y_size = buf_size[output_buf];
     p->n_sums = 3;
-    p->y_buf = -1;
     // Each op's shapes against the buffers, before any workspace is sized from them.
     int64_t need[PTC_MAX_PARAM];
     for (int i = 0; i < n_ops; i++)
@@ -166,54 +169,167 @@ void ptc_plan_free(ptc_plan *p) {
     memset(p, 0, sizeof(*p));
 }
 
-// Room for y_size floats of targets per sample in ybatch.
-static ptc_status reserve_targets(ptc_plan *p, int64_t y_size) {
-    int64_t ys;
-    if (!ptc_mul_ok(p->max_batch, y_size, &ys) || ys > PTC_MAX_FLOATS) return PTC_ERR_SIZE;
-    if (y_size > p->y_size) {
+// Room in ybatch and wbatch for the current heads' targets and row weights.
+static ptc_status grow_rows(ptc_plan *p) {
+    int64_t ys, ws;
+    if (!ptc_mul_ok(p->max_batch, p->y_size > 0 ? p->y_size : 1, &ys) || !ptc_mul_ok(p->max_batch, p->out_size, &ws) ||
+        ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS)
+        return PTC_ERR_SIZE;
+    if (ys > p->y_cap) {
         float *yb = malloc((size_t)ys * sizeof(float));
         if (!yb) return PTC_ERR_NOMEM;
         free(p->ybatch);
         p->ybatch = yb;
+        p->y_cap = ys;
+    }
+    if (ws > p->w_cap) {
+        float *wb = malloc((size_t)ws * sizeof(float));
+        if (!wb) return PTC_ERR_NOMEM;
+        free(p->wbatch);
+        p->wbatch = wb;
+        p->w_cap = ws;
     }
     return PTC_OK;
 }
 
-// A buffer the engine alone writes (no op outputs to it), other than the model input.
-static int engine_owned(const ptc_plan *p, int b) {
-    if (b < 0 || b >= p->n_bufs || b == p->input_buf) return 0;
+static int is_input(const ptc_plan *p, int b) {
+    for (int i = 0; i < p->n_inputs; i++)
+        if (p->inputs[i] == b) return 1;
+    return 0;
+}
+
+// A buffer no op writes to.
+static int op_free(const ptc_plan *p, int b) {
+    if (b < 0 || b >= p->n_bufs) return 0;
     for (int i = 0; i < p->n_ops; i++)
         if (p->ops[i].out == b) return 0;
     return 1;
 }
 
-ptc_status ptc_plan_set_targets_buf(ptc_plan *p, int y_buf) {
-    if (p->loss_kind == PTC_LOSS_NONE || !engine_owned(p, y_buf) || p->buf_size[y_buf] != p->y_size)
-        return PTC_ERR_VALUE;
-    p->y_buf = y_buf;
+// A buffer the engine alone writes (no op outputs to it), other than a model input.
+static int engine_owned(const ptc_plan *p, int b) {
+    return op_free(p, b) && !is_input(p, b);
+}
+
+// Buffers in [0, n_bufs), none twice; n in [1, PTC_MAX_IO].
+static int distinct_bufs(const ptc_plan *p, const int *bufs, int n) {
+    if (n < 1 || n > PTC_MAX_IO) return 0;
+    for (int i = 0; i < n; i++) {
+        if (bufs[i] < 0 || bufs[i] >= p->n_bufs) return 0;
+        for (int j = 0; j < i; j++)
+            if (bufs[j] == bufs[i]) return 0;
+    }
+    return 1;
+}
+
+ptc_status ptc_plan_set_inputs(ptc_plan *p, const int *bufs, int n) {
+    if (!distinct_bufs(p, bufs, n)) return PTC_ERR_VALUE;
+    int64_t x_size = 0;
+    for (int i = 0; i < n; i++) {
+        if (!op_free(p, bufs[i])) return PTC_ERR_VALUE;
+        x_size += p->buf_size[bufs[i]];
+    }
+    for (int h = 0; h < p->n_heads; h++)  // a target buffer must not become an input
+        for (int i = 0; i < n; i++)
+            if (p->heads[h].y_buf == bufs[i]) return PTC_ERR_VALUE;
+    memcpy(p->inputs, bufs, (size_t)n * sizeof(int));
+    p->n_inputs = n;
+    p->input_buf = bufs[0];
+    p->x_size = x_size;
     return PTC_OK;
+}
+
+// Assigns the heads' target columns, row-weight blocks and sum slots, then the metrics' slots.
+static void layout(ptc_plan *p) {
+    int64_t y_off = 0, r_off = 0, slot = 2;
+    for (int h = 0; h < p->n_heads; h++) {
+        ptc_head *hd = &p->heads[h];
+        hd->y_off = y_off;
+        hd->r_off = r_off;
+        y_off += hd->y_size;
+        r_off += hd->rows;
+        hd->loss_slot = p->n_heads > 1 ? slot++ : -1;
+        hd->wsum_slot = slot++;
+        const int64_t D = p->buf_size[p->outputs[h]] / hd->rows;
+        for (int k = 0; k < p->n_metrics; k++)
+            if (p->metrics[k].head == h) {
+                p->metrics[k].offset = slot;
+                slot += ptc_metric_slots(&p->metrics[k], D);
+            }
+    }
+    p->y_size = p->n_heads > 0 ? y_off : p->buf_size[p->output_buf];
+    p->n_sums = p->n_heads > 0 ? slot : 3;
+}
+
+ptc_status ptc_plan_set_outputs(ptc_plan *p, const int *bufs, int n) {
+    if (!distinct_bufs(p, bufs, n)) return PTC_ERR_VALUE;
+    int64_t out_size = 0;
+    for (int i = 0; i < n; i++) out_size += p->buf_size[bufs[i]];
+    const int64_t old = p->out_size;
+    p->out_size = out_size;
+    ptc_status st = grow_rows(p);
+    if (st != PTC_OK) {
+        p->out_size = old;
+        return st;
+    }
+    memcpy(p->outputs, bufs, (size_t)n * sizeof(int));
+    p->n_outputs = n;
+    p->output_buf = bufs[0];
+    p->n_heads = 0;
+    p->n_metrics = 0;
+    layout(p);
+    return PTC_OK;
+}
+
+// Installs head h (h <= n_heads) and lays the heads out again; on failure nothing changes.
+static ptc_status set_head(ptc_plan *p, int h, const ptc_head *hd) {
+    if (h < 0 || h >= p->n_outputs || h > p->n_heads || !isfinite(hd->weight) || hd->weight < 0.0) return PTC_ERR_VALUE;
+    const ptc_head old = p->heads[h];
+    const int old_n = p->n_heads;
+    const int64_t old_y = p->y_size;
+    p->heads[h] = *hd;
+    if (h == p->n_heads) p->n_heads++;
+    layout(p);
+    ptc_status st = grow_rows(p);
+    if (st != PTC_OK) {
+        p->heads[h] = old;
+        p->n_heads = old_n;
+        layout(p);
+        p->y_size = old_y;
+    }
+    return st;
+}
+
+ptc_status ptc_plan_set_head_targets_buf(ptc_plan *p, int h, int y_buf) {
+    if (h < 0 || h >= p->n_heads || !engine_owned(p, y_buf) || p->buf_size[y_buf] != p->heads[h].y_size)
+        return PTC_ERR_VALUE;
+    p->heads[h].y_buf = y_buf;
+    return PTC_OK;
+}
+
+ptc_status ptc_plan_set_targets_buf(ptc_plan *p, int y_buf) {
+    return ptc_plan_set_head_targets_buf(p, 0, y_buf);
+}
+
+ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y_buf, int64_t last_dim, double weight) {
+    if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
+    const int64_t out = p->buf_size[p->outputs[h]];
+    if (loss_buf < 0 || loss_buf >= p->n_bufs || !engine_owned(p, y_buf) || p->buf_size[y_buf] != out)
+        return PTC_ERR_VALUE;
+    if (last_dim <= 0 || out % last_dim != 0) return PTC_ERR_VALUE;
+    const ptc_head hd = {PTC_LOSS_TRACED, loss_buf, y_buf, out / last_dim, out, 0, 0, weight, -1, 0};
+    return set_head(p, h, &hd);
 }
 
 ptc_status ptc_plan_set_traced_loss(ptc_plan *p, int loss_buf, int y_buf, int64_t last_dim) {
-    if (loss_buf < 0 || loss_buf >= p->n_bufs || !engine_owned(p, y_buf) ||
-        p->buf_size[y_buf] != p->buf_size[p->output_buf])
-        return PTC_ERR_VALUE;
-    if (last_dim <= 0 || p->buf_size[p->output_buf] % last_dim != 0) return PTC_ERR_VALUE;
-    ptc_status st = reserve_targets(p, p->buf_size[y_buf]);
-    if (st != PTC_OK) return st;
-    p->loss_kind = PTC_LOSS_TRACED;
-    p->loss_buf = loss_buf;
-    p->y_buf = y_buf;
-    p->loss_rows = p->buf_size[p->output_buf] / last_dim;
-    p->y_size = p->buf_size[y_buf];
-    return PTC_OK;
+    return ptc_plan_set_head_traced_loss(p, 0, loss_buf, y_buf, last_dim, 1.0);
 }
 
 // A traced metric (Keras's MeanMetricWrapper): sum_n w_n mean_l v_nl over buffer b's L values per
-// sample; the result divides the epoch's sum by the sum of the sample weights.
-static double traced_mean(const ptc_plan *p, int b, int64_t N) {
-    const int64_t L = p->buf_size[b], R = p->loss_rows;
-    const float *v = ptc_plan_act(p, b), *w = p->sample_weight ? p->wbatch : NULL;
+// sample; the result divides the epoch's sum by the sum of the sample weights. w: R row weights per sample.
+static double traced_mean(const ptc_plan *p, int b, const float *w, int64_t R, int64_t N) {
+    const int64_t L = p->buf_size[b];
+    const float *v = ptc_plan_act(p, b);
     double total = 0.0;
     for (int64_t n = 0; n < N; n++) {
         double row = 0.0;
@@ -223,11 +339,12 @@ static double traced_mean(const ptc_plan *p, int b, int64_t N) {
     return total;
 }
 
-// The traced loss of a batch (sum_over_batch_size) and, when dloss, its gradient (=).
-static double traced_loss(const ptc_plan *p, int64_t N, float *dloss) {
-    const int64_t L = p->buf_size[p->loss_buf], R = p->loss_rows;
-    const float *v = ptc_plan_act(p, p->loss_buf), *w = p->sample_weight ? p->wbatch : NULL;
-    const double scale = 1.0 / ((double)N * (double)L);
+// A head's traced loss of a batch (sum_over_batch_size) and, when dloss, its gradient (=)
+// times the head's loss weight.
+static double traced_loss(const ptc_plan *p, const ptc_head *hd, const float *w, int64_t N, float *dloss) {
+    const int64_t L = p->buf_size[hd->loss_buf], R = hd->rows;
+    const float *v = ptc_plan_act(p, hd->loss_buf);
+    const double scale = 1.0 / ((double)N * (double)L), dscale = hd->weight * scale;
     double total = 0.0;
     for (int64_t n = 0; n < N; n++) {
         const double wn = w ? (double)w[n * R] : 1.0;
@@ -235,45 +352,43 @@ static double traced_loss(const ptc_plan *p, int64_t N, float *dloss) {
         for (int64_t l = 0; l < L; l++) row += (double)v[n * L + l];
         total += wn * row;
         if (dloss)
-            for (int64_t l = 0; l < L; l++) dloss[n * L + l] = (float)(wn * scale);
+            for (int64_t l = 0; l < L; l++) dloss[n * L + l] = (float)(wn * dscale);
     }
     return total * scale;
 }
 
-ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
+ptc_status ptc_plan_set_head_loss(ptc_plan *p, int h, int kind, int loss_buf, int64_t last_dim, double weight) {
     if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT || kind == PTC_LOSS_TRACED) return PTC_ERR_VALUE;
-    if (loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[p->output_buf])
+    if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
+    if (loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[p->outputs[h]])
         return PTC_ERR_VALUE;
     if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
     const int64_t rows = p->buf_size[loss_buf] / last_dim;
     int64_t y_size;
     if (!ptc_mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size)) return PTC_ERR_SIZE;
-    ptc_status st = reserve_targets(p, y_size);
-    if (st != PTC_OK) return st;
-    p->loss_kind = kind;
-    p->loss_buf = loss_buf;
-    p->loss_rows = rows;
-    p->y_size = y_size;
-    p->y_buf = -1;
-    return PTC_OK;
+    const ptc_head hd = {kind, loss_buf, -1, rows, y_size, 0, 0, weight, -1, 0};
+    return set_head(p, h, &hd);
+}
+
+ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
+    return ptc_plan_set_head_loss(p, 0, kind, loss_buf, last_dim, 1.0);
 }
 
 ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
     if (n < 0 || n > PTC_MAX_METRICS) return PTC_ERR_VALUE;
-    const int64_t R = p->loss_rows, D = p->buf_size[p->output_buf] / R, ys = p->y_size / R;
-    int64_t offset = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        const int h = metrics[i].head;
+        if (h < 0 || h >= (p->n_heads > 0 ? p->n_heads : 1)) return PTC_ERR_VALUE;
+        const int64_t R = p->n_heads > 0 ? p->heads[h].rows : 1, D = p->buf_size[p->outputs[h]] / R;
+        const int64_t ys = (p->n_heads > 0 ? p->heads[h].y_size : p->y_size) / R;
         if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||
             ptc_metric_check(&metrics[i], D, ys) != PTC_OK ||
             (metrics[i].kind == PTC_METRIC_TRACED_MEAN && (metrics[i].k < 0 || metrics[i].k >= p->n_bufs)))
             return PTC_ERR_VALUE;
-    for (int i = 0; i < n; i++) {
-        p->metrics[i] = metrics[i];
-        p->metrics[i].offset = offset;
-        offset += ptc_metric_slots(&metrics[i], D);
     }
+    memcpy(p->metrics, metrics, (size_t)n * sizeof(ptc_metric));
     p->n_metrics = n;
-    p->n_sums = 3 + offset;
+    layout(p);
     return PTC_OK;
 }
 
@@ -340,66 +455,105 @@ static double regularize(ptc_plan *p, float *grads) {
     return penalty;
 }
 
+static inline float *head_y(const ptc_plan *p, const ptc_head *hd) {
+    return p->ybatch + p->max_batch * hd->y_off;
+}
+static inline float *head_w(const ptc_plan *p, const ptc_head *hd) {
+    return p->sample_weight ? p->wbatch + p->max_batch * hd->r_off : NULL;
+}
+
+// Copies the batch's rows of x into the input buffers and, per head, its columns of y
+// into its block of ybatch, its sample weights into its row weights and its targets
+// into its target buffer (zeros when predicting).
 static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *idx, int64_t N) {
-    const int64_t dx = p->buf_size[p->input_buf], dy = p->y_size, R = p->loss_rows;
-    float *xb = ptc_plan_act(p, p->input_buf);
-    for (int64_t n = 0; n < N; n++) {
-        memcpy(xb + n * dx, x + idx[n] * dx, (size_t)dx * sizeof(float));
-        if (y) memcpy(p->ybatch + n * dy, y + idx[n] * dy, (size_t)dy * sizeof(float));
-        if (y && p->sample_weight)
-            for (int64_t r = 0; r < R; r++) p->wbatch[n * R + r] = p->sample_weight[idx[n]];
+    const int64_t dx = p->x_size;
+    for (int i = 0, off = 0; i < p->n_inputs; off += (int)p->buf_size[p->inputs[i]], i++) {
+        const int64_t d = p->buf_size[p->inputs[i]];
+        float *xb = ptc_plan_act(p, p->inputs[i]);
+        for (int64_t n = 0; n < N; n++) memcpy(xb + n * d, x + idx[n] * dx + off, (size_t)d * sizeof(float));
     }
-    if (p->y_buf >= 0) {  // a traced loss reads the targets from a plan buffer (zeros when predicting)
-        float *yb = ptc_plan_act(p, p->y_buf);
-        if (y)
-            memcpy(yb, p->ybatch, (size_t)(N * dy) * sizeof(float));
-        else
-            memset(yb, 0, (size_t)(N * dy) * sizeof(float));
+    for (int h = 0; h < p->n_heads; h++) {
+        const ptc_head *hd = &p->heads[h];
+        const int64_t dy = hd->y_size, R = hd->rows;
+        float *yb = head_y(p, hd), *wb = head_w(p, hd);
+        if (y) {
+            for (int64_t n = 0; n < N; n++)
+                memcpy(yb + n * dy, y + idx[n] * p->y_size + hd->y_off, (size_t)dy * sizeof(float));
+            if (wb) {
+                const int64_t cols = p->w_cols, col = cols > 1 ? h : 0;
+                for (int64_t n = 0; n < N; n++)
+                    for (int64_t r = 0; r < R; r++) wb[n * R + r] = p->sample_weight[idx[n] * cols + col];
+            }
+        }
+        if (hd->y_buf >= 0) {  // a traced loss or metric reads the targets from a plan buffer
+            float *t = ptc_plan_act(p, hd->y_buf);
+            if (y)
+                memcpy(t, yb, (size_t)(N * dy) * sizeof(float));
+            else
+                memset(t, 0, (size_t)(N * dy) * sizeof(float));
+        }
     }
 }
 
-static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double *sums) {
-    double loss = 0.0;
-    // Outputs of shape (R, D) per sample are R rows of D: Keras takes the mean
-    // over the last axis and then over everything else.
-    // D: the output's row width (a traced loss's buffer has its own size).
-    const int64_t R = p->loss_rows, D = p->buf_size[p->output_buf] / R, ys = p->y_size / R;
-    const float *w = p->sample_weight ? p->wbatch : NULL;
-    ptc_status st = PTC_OK;
-    if (p->loss_kind == PTC_LOSS_TRACED)
-        loss = traced_loss(p, N, dloss);
-    else
-        st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf), p->ybatch, w, N * R, D);
-    if (st != PTC_OK) return st;
-    double wsum = (double)N;
-    if (w) {
-        wsum = 0.0;
-        for (int64_t r = 0; r < N * R; r++) wsum += w[r];
-        wsum /= (double)R;
+// Each head's loss and metrics; when train, the gradient of sum_h weight_h * loss_h is written
+// into the heads' loss buffers' gradients.
+static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, int train, double *sums) {
+    double total = 0.0;
+    for (int h = 0; h < p->n_heads; h++) {
+        const ptc_head *hd = &p->heads[h];
+        // Outputs of shape (R, D) per sample are R rows of D: Keras takes the mean
+        // over the last axis and then over everything else.
+        const int64_t R = hd->rows, D = p->buf_size[p->outputs[h]] / R;
+        const float *w = head_w(p, hd);
+        float *dloss = train ? ptc_plan_dact(p, hd->loss_buf) : NULL;
+        double loss = 0.0;
+        if (hd->kind == PTC_LOSS_TRACED) {
+            loss = traced_loss(p, hd, w, N, dloss);
+        } else {
+            ptc_status st =
+                ptc_loss_compute(hd->kind, &loss, dloss, ptc_plan_act(p, hd->loss_buf), head_y(p, hd), w, N * R, D);
+            if (st != PTC_OK) return st;
+            if (dloss && hd->weight != 1.0) {
+                const float lw = (float)hd->weight;
+                const int64_t L = N * p->buf_size[hd->loss_buf];
+                for (int64_t l = 0; l < L; l++) dloss[l] *= lw;
+            }
+        }
+        double wsum = (double)N;
+        if (w) {
+            wsum = 0.0;
+            for (int64_t r = 0; r < N * R; r++) wsum += w[r];
+            wsum /= (double)R;
+        }
+        total += hd->weight * loss;
+        if (hd->loss_slot >= 0) sums[hd->loss_slot] += loss * (double)N;
+        sums[hd->wsum_slot] += wsum;
     }
-    sums[0] += loss * (double)N;
+    sums[0] += total * (double)N;
     sums[1] += (double)N;
-    sums[2] += wsum;
     for (int k = 0; k < p->n_metrics; k++) {
         const ptc_metric *m = &p->metrics[k];
+        const ptc_head *hd = &p->heads[m->head];
+        const int64_t R = hd->rows, D = p->buf_size[p->outputs[m->head]] / R, ys = hd->y_size / R;
+        const float *w = m->unweighted ? NULL : head_w(p, hd);
         if (m->kind == PTC_METRIC_TRACED_MEAN)
-            sums[3 + m->offset] += traced_mean(p, (int)m->k, N);
+            sums[m->offset] += traced_mean(p, (int)m->k, w, R, N);
         else
-            ptc_metric_accumulate(m, ptc_plan_act(p, p->output_buf), p->ybatch, ys, w, 1.0f / (float)R, N * R, D,
-                                  sums + 3 + m->offset);
+            ptc_metric_accumulate(m, ptc_plan_act(p, p->outputs[m->head]), head_y(p, hd), ys, w, 1.0f / (float)R, N * R,
+                                  D, sums + m->offset);
     }
     return PTC_OK;
 }
 
 static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
     if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
-    if (p->loss_kind == PTC_LOSS_NONE) return PTC_ERR_STATE;
+    if (p->n_heads < p->n_outputs) return PTC_ERR_STATE;  // an output without a loss
     return ptc_plan_check_rngs(p);
 }
 
 static void zero_dacts(ptc_plan *p, int64_t N) {
     for (int b = 0; b < p->n_bufs; b++)
-        if (b != p->input_buf) ptc_parallel_zero(ptc_plan_dact(p, b), N * p->buf_size[b]);
+        if (!is_input(p, b)) ptc_parallel_zero(ptc_plan_dact(p, b), N * p->buf_size[b]);
 }
 
 static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,
@@ -419,7 +573,7 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
         zero_dacts(p, N);
         ptc_parallel_zero(p->grads, p->n_params);
         const double before = sums[0];
-        st = loss_and_metrics(p, N, ptc_plan_dact(p, p->loss_buf), sums);
+        st = loss_and_metrics(p, N, 1, sums);
         if (st != PTC_OK) return st;
         backward(p, N);
         sums[0] += (regularize(p, p->grads) + p->activity_penalty) * (double)N;
@@ -450,7 +604,7 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
         if ((st = infer_batch(p, x, y, n, start, batch_size, &N)) != PTC_OK) return st;
-        st = loss_and_metrics(p, N, NULL, sums);
+        st = loss_and_metrics(p, N, 0, sums);
         if (st != PTC_OK) return st;
         sums[0] += (penalty + p->activity_penalty) * (double)N;
     }
@@ -460,13 +614,22 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
 static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, volatile const int *stop,
                                float *out) {
     if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
-    const int64_t dout = p->buf_size[p->output_buf];
+    const int64_t dout = p->out_size;
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
         const ptc_status st = infer_batch(p, x, NULL, n, start, batch_size, &N);
         if (st != PTC_OK) return st;
-        memcpy(out + start * dout, ptc_plan_act(p, p->output_buf), (size_t)(N * dout) * sizeof(float));
+        if (p->n_outputs == 1) {
+            memcpy(out + start * dout, ptc_plan_act(p, p->output_buf), (size_t)(N * dout) * sizeof(float));
+            continue;
+        }
+        for (int k = 0, off = 0; k < p->n_outputs; off += (int)p->buf_size[p->outputs[k]], k++) {
+            const int64_t d = p->buf_size[p->outputs[k]];
+            const float *o = ptc_plan_act(p, p->outputs[k]);
+            for (int64_t i = 0; i < N; i++)
+                memcpy(out + (start + i) * dout + off, o + i * d, (size_t)d * sizeof(float));
+        }
     }
     return PTC_OK;
 }

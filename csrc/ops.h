@@ -79,9 +79,11 @@ static inline int64_t ptc_op_in_size(const ptc_plan *p, const ptc_op *op, int k)
 static inline int64_t ptc_op_out_size(const ptc_plan *p, const ptc_op *op) {
     return p->buf_size[op->out];
 }
-// Gradient of input k, or NULL for the model input (nothing upstream needs it).
+// Gradient of input k, or NULL for a model input (nothing upstream needs it).
 static inline float *ptc_op_din(const ptc_plan *p, const ptc_op *op, int k) {
-    return op->in[k] == p->input_buf ? NULL : ptc_plan_dact(p, op->in[k]);
+    for (int i = 0; i < p->n_inputs; i++)
+        if (op->in[k] == p->inputs[i]) return NULL;
+    return ptc_plan_dact(p, op->in[k]);
 }
 // Pointers to the inputs' activations and (NULL for the model input) their gradients.
 static inline void ptc_op_gather_ins(const ptc_plan *p, const ptc_op *op, const float **ins, float **dins) {

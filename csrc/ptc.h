@@ -100,7 +100,9 @@ typedef struct {
     int kind;
     int64_t k;  // see the kinds above
     double threshold;
-    int64_t offset;  // first slot in the pass's sums
+    int64_t offset;  // its first slot in the pass's sums (assigned by ptc_plan_set_metrics)
+    int head;        // the output (loss head) it scores
+    int unweighted;  // Keras's `metrics=`: sample weights do not count (`weighted_metrics=` do)
 } ptc_metric;
 
 int64_t ptc_metric_slots(const ptc_metric *m, int64_t D);
@@ -289,34 +291,58 @@ typedef struct {
 } ptc_regularizer;
 
 #define PTC_MAX_METRICS 16
+// Most inputs and most outputs of one plan.
+#define PTC_MAX_IO 16
+
+// The loss of one output. The total loss is sum_h weight_h * loss_h (Keras 3's compile(loss_weights=)).
+typedef struct {
+    int kind;           // ptc_loss_kind, PTC_LOSS_TRACED for a loss traced into the plan's ops
+    int loss_buf;       // buffer the loss reads: the output, its logits when fused, a traced loss's values
+    int y_buf;          // buffer the batch's targets are copied to (traced losses and metrics read it), or -1
+    int64_t rows;       // rows of the output's last axis per sample (1 for (N, D) outputs)
+    int64_t y_size;     // target floats per sample
+    int64_t y_off;      // its first column in each row of y, and its block of ybatch is at max_batch * y_off
+    int64_t r_off;      // its block of wbatch (rows row weights per sample) is at max_batch * r_off
+    double weight;      // loss_weight
+    int64_t loss_slot;  // sums[loss_slot] += loss * samples; -1 with one head (sums[0] is its loss)
+    int64_t wsum_slot;  // sums[wsum_slot] += the batch's sample weights (samples when unweighted)
+} ptc_head;
 
 typedef struct {
     int n_ops;
     ptc_op *ops;
     int n_bufs;
-    int64_t *buf_size;  // (n_bufs,) floats per sample
-    int64_t *buf_off;   // (n_bufs,) offset of each buffer in acts/dacts, per batch row count
-    int input_buf, output_buf;
+    int64_t *buf_size;          // (n_bufs,) floats per sample
+    int64_t *buf_off;           // (n_bufs,) offset of each buffer in acts/dacts, per batch row count
+    int input_buf, output_buf;  // the first input and output
+    // Several inputs: each row of x holds the inputs' rows side by side (x_size floats), gathered into
+    // each input's buffer. Several outputs: predict writes their rows side by side (out_size floats).
+    int n_inputs, n_outputs;
+    int inputs[PTC_MAX_IO], outputs[PTC_MAX_IO];
+    int64_t x_size, out_size;
     int64_t max_batch;
-    float *acts;    // (max_batch * sum(buf_size),) activations
-    float *dacts;   // same layout, gradients of the activations
-    int64_t *idx;   // (max_batch,) sample indices of the current batch
-    float *ybatch;  // (max_batch, y_size) gathered targets
+    float *acts;           // (max_batch * sum(buf_size),) activations
+    float *dacts;          // same layout, gradients of the activations
+    int64_t *idx;          // (max_batch,) sample indices of the current batch
+    float *ybatch;         // per head, (max_batch, its y_size) gathered targets
+    int64_t y_cap, w_cap;  // floats allocated in ybatch and wbatch
     // parameters, gradients (borrowed from Python): (P,)
     float *params, *grads;
     int64_t n_params;
     int64_t n_trainable;  // the optimizer updates params[:n_trainable]; the rest is frozen
-    // loss
-    int loss_kind;
-    int loss_buf;       // buffer the loss reads: output, or logits when fused
-    int64_t loss_rows;  // rows of the last axis per sample (1 for (N, D) outputs)
-    int64_t y_size;
-    // metrics, computed on the output buffer; their slots follow the 3 fixed sums
+    // losses: one head per output (n_heads == n_outputs once compiled)
+    int n_heads;
+    ptc_head heads[PTC_MAX_IO];
+    int64_t y_size;  // target floats per sample: the heads' side by side
+    // metrics, each computed on its head's output
     int n_metrics;
     ptc_metric metrics[PTC_MAX_METRICS];
-    int64_t n_sums;              // 3 + all metric slots: [loss * samples, samples, weight sum, ...]
-    const float *sample_weight;  // (n,) of the current pass or NULL; borrowed for one call
-    float *wbatch;               // (max_batch * loss_rows,) gathered row weights
+    // [total loss * samples, samples, then per head: (its loss * samples when several heads),
+    //  its weight sum, its metrics' slots...]; with one head: [loss * samples, samples, weight sum, ...]
+    int64_t n_sums;
+    const float *sample_weight;  // (n, w_cols) of the current pass or NULL; borrowed for one call
+    int w_cols;                  // 1: every head reads column 0; else one column per head
+    float *wbatch;               // per head, (max_batch * rows,) gathered row weights
     int n_regs;
     ptc_regularizer *regs;
     ptc_optimizer opt;
@@ -328,7 +354,6 @@ typedef struct {
     int64_t n_rngs;
     double activity_penalty;  // activity regularization of the current batch
     int bad_op;               // with PTC_ERR_OP: the index of the malformed op
-    int y_buf;                // buffer the batch's targets are copied to (a traced loss reads it), or -1
     // Set by a forward op that met bad data (PTC_ERR_INDEX): bad_op and bad_value
     // name the op and the value; the engine stops the pass after that op.
     ptc_status op_error;
@@ -340,7 +365,16 @@ ptc_status ptc_plan_set_rngs(ptc_plan *plan, ptc_rng *rngs, int64_t n);
 // PTC_ERR_VALUE if a dropout op names an RNG the plan was not given.
 ptc_status ptc_plan_check_rngs(const ptc_plan *plan);
 
-// Sets the metrics (copied; offsets assigned here). PTC_ERR_VALUE if one does not fit.
+// Several inputs (buffers no op writes) or outputs, in order; n in [1, PTC_MAX_IO]. Setting
+// the outputs drops the heads and metrics. PTC_ERR_VALUE for a bad, repeated or written buffer.
+ptc_status ptc_plan_set_inputs(ptc_plan *plan, const int *bufs, int n);
+ptc_status ptc_plan_set_outputs(ptc_plan *plan, const int *bufs, int n);
+// Sets the loss of output `head` (heads are set in order: head <= n_heads), with its loss_weight.
+ptc_status ptc_plan_set_head_loss(ptc_plan *plan, int head, int kind, int loss_buf, int64_t last_dim, double weight);
+ptc_status ptc_plan_set_head_traced_loss(ptc_plan *plan, int head, int loss_buf, int y_buf, int64_t last_dim,
+                                         double weight);
+ptc_status ptc_plan_set_head_targets_buf(ptc_plan *plan, int head, int y_buf);
+// Sets the metrics (copied; offsets assigned here). PTC_ERR_VALUE if one does not fit its head.
 ptc_status ptc_plan_set_metrics(ptc_plan *plan, const ptc_metric *metrics, int n);
 
 // Takes ownership of nothing: copies ops and sizes. Workspaces sized for max_batch.
@@ -349,6 +383,7 @@ ptc_status ptc_plan_init(ptc_plan *plan, const ptc_op *ops, int n_ops, const int
 ptc_status ptc_plan_reserve(ptc_plan *plan, int64_t max_batch);
 void ptc_plan_free(ptc_plan *plan);
 ptc_status ptc_plan_set_regularizers(ptc_plan *plan, const ptc_regularizer *regs, int n_regs);
+// The next three set head 0 with loss_weight 1.
 // kind is a ptc_loss_kind; loss_buf is the output buffer or, for a fused loss, its logits.
 // last_dim is the width D of the output's last axis (the loss sees rows of D).
 ptc_status ptc_plan_set_loss(ptc_plan *plan, int kind, int loss_buf, int64_t last_dim);

@@ -123,28 +123,72 @@ static int plan_usable(PlanObject *self) {
     return 1;
 }
 
+// set_loss(kind, loss_buf, last_dim, head=0, weight=1.0)
 static PyObject *Plan_set_loss(PlanObject *self, PyObject *args) {
-    int kind, loss_buf;
+    int kind, loss_buf, head = 0;
     long long last_dim;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL", &kind, &loss_buf, &last_dim)) return NULL;
-    if (ptc_py_raise_status(ptc_plan_set_loss(&self->plan, kind, loss_buf, (int64_t)last_dim), "set_loss")) return NULL;
-    Py_RETURN_NONE;
-}
-
-static PyObject *Plan_set_traced_loss(PlanObject *self, PyObject *args) {
-    int loss_buf, y_buf;
-    long long last_dim;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL", &loss_buf, &y_buf, &last_dim)) return NULL;
-    if (ptc_py_raise_status(ptc_plan_set_traced_loss(&self->plan, loss_buf, y_buf, (int64_t)last_dim),
-                            "set_traced_loss"))
+    double weight = 1.0;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL|id", &kind, &loss_buf, &last_dim, &head, &weight))
+        return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_head_loss(&self->plan, head, kind, loss_buf, (int64_t)last_dim, weight),
+                            "set_loss"))
         return NULL;
     Py_RETURN_NONE;
 }
 
+// set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0)
+static PyObject *Plan_set_traced_loss(PlanObject *self, PyObject *args) {
+    int loss_buf, y_buf, head = 0;
+    long long last_dim;
+    double weight = 1.0;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL|id", &loss_buf, &y_buf, &last_dim, &head, &weight))
+        return NULL;
+    if (ptc_py_raise_status(
+            ptc_plan_set_head_traced_loss(&self->plan, head, loss_buf, y_buf, (int64_t)last_dim, weight),
+            "set_traced_loss"))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+// set_targets_buf(y_buf, head=0)
 static PyObject *Plan_set_targets_buf(PlanObject *self, PyObject *args) {
-    int y_buf;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "i", &y_buf)) return NULL;
-    if (ptc_py_raise_status(ptc_plan_set_targets_buf(&self->plan, y_buf), "set_targets_buf")) return NULL;
+    int y_buf, head = 0;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "i|i", &y_buf, &head)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_head_targets_buf(&self->plan, head, y_buf), "set_targets_buf")) return NULL;
+    Py_RETURN_NONE;
+}
+
+// Parses a sequence of buffer ids (int64 (n,), 1 <= n <= PTC_MAX_IO) into bufs.
+static int buf_list(PyObject *o, const char *what, int *bufs, int *n) {
+    PyArrayObject *a = ptc_py_check_array(o, NPY_INT64, 1, 0, what);
+    if (!a) return -1;
+    const npy_intp len = PyArray_DIM(a, 0);
+    if (len < 1 || len > PTC_MAX_IO) {
+        PyErr_Format(PyExc_ValueError, "%s: expected 1 to %d buffers. Received: %zd", what, PTC_MAX_IO,
+                     (Py_ssize_t)len);
+        return -1;
+    }
+    const int64_t *d = PyArray_DATA(a);
+    for (npy_intp i = 0; i < len; i++) bufs[i] = d[i] < 0 || d[i] > INT_MAX ? -1 : (int)d[i];
+    *n = (int)len;
+    return 0;
+}
+
+// set_inputs(bufs int64 (n,)): each row of x holds the inputs' rows side by side.
+static PyObject *Plan_set_inputs(PlanObject *self, PyObject *args) {
+    PyObject *o = NULL;
+    int bufs[PTC_MAX_IO], n;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "O", &o) || buf_list(o, "inputs", bufs, &n)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_inputs(&self->plan, bufs, n), "set_inputs")) return NULL;
+    Py_RETURN_NONE;
+}
+
+// set_outputs(bufs int64 (n,)): predict writes the outputs' rows side by side; drops the losses and metrics.
+static PyObject *Plan_set_outputs(PlanObject *self, PyObject *args) {
+    PyObject *o = NULL;
+    int bufs[PTC_MAX_IO], n;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "O", &o) || buf_list(o, "outputs", bufs, &n)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_outputs(&self->plan, bufs, n), "set_outputs")) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -167,11 +211,27 @@ static int table_pair(PyObject *args, const char *name_a, PyArrayObject **a, con
     return 0;
 }
 
-// set_metrics(spec int64 (n, 2) [kind, k], thresholds float64 (n,))
+// set_metrics(spec int64 (n, 2) [kind, k], thresholds float64 (n,), heads_unweighted int64 (n, 2) = zeros):
+// per metric, the head it scores and whether sample weights are left out (Keras's `metrics=`).
 static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
-    PyArrayObject *s = NULL, *t = NULL;
+    PyArrayObject *s = NULL, *t = NULL, *hu = NULL;
+    PyObject *huo = NULL;
     npy_intp n;
-    if (!plan_usable(self) || table_pair(args, "metrics", &s, "thresholds", 1, &t, &n)) return NULL;
+    if (!plan_usable(self)) return NULL;
+    if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 3) {
+        huo = PyTuple_GET_ITEM(args, 2);
+        args = PyTuple_GetSlice(args, 0, 2);
+        if (!args) return NULL;
+        const int bad = table_pair(args, "metrics", &s, "thresholds", 1, &t, &n);
+        Py_DECREF(args);
+        if (bad || !(hu = ptc_py_check_array(huo, NPY_INT64, 2, 0, "heads"))) return NULL;
+        if (PyArray_DIM(hu, 0) != n || PyArray_DIM(hu, 1) != 2) {
+            PyErr_Format(PyExc_ValueError, "heads must be (%zd, 2)", (Py_ssize_t)n);
+            return NULL;
+        }
+    } else if (table_pair(args, "metrics", &s, "thresholds", 1, &t, &n)) {
+        return NULL;
+    }
     if (n > PTC_MAX_METRICS) {
         PyErr_Format(PyExc_ValueError, "at most %d metrics. Received: %zd", PTC_MAX_METRICS, (Py_ssize_t)n);
         return NULL;
@@ -179,7 +239,10 @@ static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
     ptc_metric ms[PTC_MAX_METRICS];
     const int64_t *sd = PyArray_DATA(s);
     const double *td = PyArray_DATA(t);
-    for (npy_intp i = 0; i < n; i++) ms[i] = (ptc_metric){(int)sd[2 * i], sd[2 * i + 1], td[i], 0};
+    const int64_t *hd = hu ? PyArray_DATA(hu) : NULL;
+    for (npy_intp i = 0; i < n; i++)
+        ms[i] =
+            (ptc_metric){(int)sd[2 * i], sd[2 * i + 1], td[i], 0, hd ? (int)hd[2 * i] : 0, hd ? hd[2 * i + 1] != 0 : 0};
     if (ptc_plan_set_metrics(&self->plan, ms, (int)n) != PTC_OK) {
         PyErr_SetString(PyExc_ValueError, "a metric does not fit the model's output or targets");
         return NULL;
@@ -470,7 +533,7 @@ static PyObject *Plan_reserve(PlanObject *self, PyObject *args) {
 static int check_data(PlanObject *self, PyObject *xo, PyObject *yo, PyArrayObject **x, PyArrayObject **y) {
     *x = ptc_py_check_array(xo, NPY_FLOAT32, 2, 0, "x");
     if (!*x) return -1;
-    int64_t dx = self->plan.buf_size[self->plan.input_buf];
+    int64_t dx = self->plan.x_size;
     if (PyArray_DIM(*x, 1) != dx) {
         PyErr_Format(PyExc_ValueError, "x must have %lld features per sample. Received: %lld", (long long)dx,
                      (long long)PyArray_DIM(*x, 1));
@@ -484,7 +547,7 @@ static int check_data(PlanObject *self, PyObject *xo, PyObject *yo, PyArrayObjec
                      (long long)self->plan.y_size, (long long)PyArray_DIM(*y, 0), (long long)PyArray_DIM(*y, 1));
         return -1;
     }
-    if (self->plan.loss_kind == 0) {
+    if (self->plan.n_heads < self->plan.n_outputs) {
         PyErr_SetString(PyExc_RuntimeError, "Plan has no loss: call set_loss first");
         return -1;
     }
@@ -525,6 +588,28 @@ int ptc_py_check_weights(PyObject *wo, npy_intp n, const float **w) {
     return 0;
 }
 
+// A pass's sample weights: None, float32 (n,) shared by every head, or (n, n_heads) with several
+// heads; sets the plan's w_cols.
+static int plan_weights(PlanObject *self, PyObject *wo, npy_intp n, const float **w) {
+    *w = NULL;
+    self->plan.w_cols = 1;
+    if (wo == NULL || wo == Py_None) return 0;
+    if (!PyArray_Check(wo) || PyArray_NDIM((PyArrayObject *)wo) != 2) return ptc_py_check_weights(wo, n, w);
+    PyArrayObject *a = ptc_py_check_array(wo, NPY_FLOAT32, 2, 0, "sample_weight");
+    if (!a) return -1;
+    if (PyArray_DIM(a, 0) != n || PyArray_DIM(a, 1) != self->plan.n_heads || self->plan.n_heads < 2) {
+        PyErr_Format(PyExc_ValueError,
+                     "sample_weight must be (%zd,) or (%zd, %d), one column per output. Received: "
+                     "(%zd, %zd)",
+                     (Py_ssize_t)n, (Py_ssize_t)n, self->plan.n_heads, (Py_ssize_t)PyArray_DIM(a, 0),
+                     (Py_ssize_t)PyArray_DIM(a, 1));
+        return -1;
+    }
+    self->plan.w_cols = self->plan.n_heads;
+    *w = PyArray_DATA(a);
+    return 0;
+}
+
 // 0 if batch_size fits the reserved workspaces, else -1 with a ValueError.
 static int check_batch_size(const PlanObject *self, long long batch_size) {
     if (batch_size > 0 && batch_size <= self->plan.max_batch) return 0;
@@ -548,7 +633,7 @@ static PyObject *Plan_train(PlanObject *self, PyObject *args) {
                                                 &interruptible, &stop_on_nonfinite, &wo, &so))
         return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
-    if (ptc_py_check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
+    if (plan_weights(self, wo, PyArray_DIM(x, 0), &w)) return NULL;
     PyArrayObject *perm = ptc_py_check_array(po, NPY_INT64, 1, 0, "perm");
     if (!perm) return NULL;
     npy_intp n = PyArray_DIM(x, 0);
@@ -612,7 +697,7 @@ static PyObject *Plan_evaluate(PlanObject *self, PyObject *args) {
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "OOLp|OO", &xo, &yo, &batch_size, &interruptible, &wo, &so))
         return NULL;
     if (check_data(self, xo, yo, &x, &y)) return NULL;
-    if (ptc_py_check_weights(wo, PyArray_DIM(x, 0), &w)) return NULL;
+    if (plan_weights(self, wo, PyArray_DIM(x, 0), &w)) return NULL;
     if (check_batch_size(self, batch_size)) return NULL;
     if (!(sums = caller_sums(self, so))) return NULL;
     ptc_status st;
@@ -644,7 +729,7 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "OLp", &xo, &batch_size, &interruptible)) return NULL;
     if (check_data(self, xo, NULL, &x, NULL)) return NULL;
     if (check_batch_size(self, batch_size)) return NULL;
-    npy_intp dims[2] = {PyArray_DIM(x, 0), (npy_intp)self->plan.buf_size[self->plan.output_buf]};
+    npy_intp dims[2] = {PyArray_DIM(x, 0), (npy_intp)self->plan.out_size};
     if (!(out = PyArray_EMPTY(2, dims, NPY_FLOAT32, 0))) return NULL;
     ptc_status st;
     ptc_py_stop stop;
@@ -673,10 +758,14 @@ static PyObject *Plan_get_n_sums(PlanObject *self, void *closure) {
 }
 
 static PyMethodDef Plan_methods[] = {
-    {"set_loss", (PyCFunction)Plan_set_loss, METH_VARARGS, "set_loss(kind, loss_buf, last_dim)"},
-    {"set_targets_buf", (PyCFunction)Plan_set_targets_buf, METH_VARARGS, "set_targets_buf(y_buf)"},
-    {"set_traced_loss", (PyCFunction)Plan_set_traced_loss, METH_VARARGS, "set_traced_loss(loss_buf, y_buf, last_dim)"},
-    {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS, "set_metrics(spec (n, 2), thresholds (n,))"},
+    {"set_loss", (PyCFunction)Plan_set_loss, METH_VARARGS, "set_loss(kind, loss_buf, last_dim, head=0, weight=1.0)"},
+    {"set_targets_buf", (PyCFunction)Plan_set_targets_buf, METH_VARARGS, "set_targets_buf(y_buf, head=0)"},
+    {"set_traced_loss", (PyCFunction)Plan_set_traced_loss, METH_VARARGS,
+     "set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0)"},
+    {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS,
+     "set_metrics(spec (n, 2), thresholds (n,), heads_unweighted (n, 2)=zeros)"},
+    {"set_inputs", (PyCFunction)Plan_set_inputs, METH_VARARGS, "set_inputs(bufs int64 (n,))"},
+    {"set_outputs", (PyCFunction)Plan_set_outputs, METH_VARARGS, "set_outputs(bufs int64 (n,))"},
     {"set_regularizers", (PyCFunction)Plan_set_regularizers, METH_VARARGS, "set_regularizers(slices, coefs)"},
     {"set_optimizer", (PyCFunction)Plan_set_optimizer, METH_VARARGS,
      "set_optimizer(kind, hyper, m, v, u, iterations, slices=None)"},
