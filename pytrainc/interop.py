@@ -221,18 +221,25 @@ def _modules():
 
     class PytraincGraph(nn.Module):
         """A functional pytrainc model as a module: `layers[i]` runs pytrainc's layer i, and
-        `nodes` lists each call as (layer index, indices of its input values); value 0 is the input."""
+        `nodes` lists each call as (layer index, indices of its input values); values 0 to
+        n_inputs - 1 are the inputs (`forward(x0, x1, ...)`). `output` is one value's index, or
+        a list of them: forward then returns a list of tensors, as the model's predict."""
 
-        def __init__(self, layers, nodes, output):
+        def __init__(self, layers, nodes, output, n_inputs=1):
             super().__init__()
             self.layers = nn.ModuleList(layers)
             self.nodes = [(int(i), tuple(int(p) for p in parents)) for i, parents in nodes]
-            self.output = int(output)
+            self.output = [int(o) for o in output] if isinstance(output, (list, tuple)) else int(output)
+            self.n_inputs = int(n_inputs)
 
-        def forward(self, x):
-            values = [x]
+        def forward(self, *xs):
+            if len(xs) != self.n_inputs:
+                raise ValueError(f"This module takes {self.n_inputs} input tensor(s). Received: {len(xs)}")
+            values = list(xs)
             for i, parents in self.nodes:
                 values.append(self.layers[i](*[values[p] for p in parents]))
+            if isinstance(self.output, list):
+                return [values[o] for o in self.output]
             return values[self.output]
 
     _classes = types.SimpleNamespace(**{name: obj for name, obj in locals().items() if name in _MODULE_NAMES})
@@ -492,7 +499,8 @@ def to_torch(model):
     pytrainc layer (a shared layer is one module called twice). The module
     takes and returns pytrainc's channels-last layout (e.g. (N, H, W, C)
     images), and is returned in eval mode, as `predict` runs; call `.train()`
-    to train it in PyTorch.
+    to train it in PyTorch. A model with several inputs takes them as
+    separate arguments, in order; with several outputs it returns a list.
 
     Args:
         model: A built pytrainc Model.
@@ -518,7 +526,8 @@ def to_torch(model):
     model._require_built("to_torch")
     graph = model._graph
     layer_index = {id(layer): i for i, layer in enumerate(model.layers)}
-    modules, nodes, value_of = [None] * len(layer_index), [], {id(graph["input"]): 0}
+    modules, nodes = [None] * len(layer_index), []
+    value_of = {id(t): k for k, t in enumerate(graph["inputs"])}
     for t in graph["order"]:
         if not t._inputs:
             continue
@@ -526,14 +535,17 @@ def to_torch(model):
         if modules[i] is None:
             modules[i] = _convert_layer(t._layer, [p.sample_shape for p in t._inputs])
         nodes.append((i, [value_of[id(p)] for p in t._inputs]))
-        value_of[id(t)] = len(nodes)
+        value_of[id(t)] = len(graph["inputs"]) + len(nodes) - 1
     if isinstance(model, Sequential):
         flat = []
         for m in modules:
             flat.extend(m.children() if type(m) is torch.nn.Sequential else [m])
         module = torch.nn.Sequential(*flat)
     else:
-        module = _modules().PytraincGraph(modules, nodes, value_of[id(graph["output"])])
+        outputs = [value_of[id(t)] for t in graph["outputs"]]
+        module = _modules().PytraincGraph(
+            modules, nodes, outputs if len(outputs) > 1 else outputs[0], len(graph["inputs"])
+        )
     return module.eval()
 
 

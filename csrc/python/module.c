@@ -60,7 +60,8 @@ PyMODINIT_FUNC PyInit__C(void) {
         PyModule_AddIntConstant(m, "MAX_IN", PTC_MAX_IN) < 0 ||
         PyModule_AddIntConstant(m, "MAX_PARAM", PTC_MAX_PARAM) < 0 ||
         PyModule_AddIntConstant(m, "MAX_IARG", PTC_MAX_IARG) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_METRICS", PTC_MAX_METRICS) < 0)
+        PyModule_AddIntConstant(m, "MAX_METRICS", PTC_MAX_METRICS) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_IO", PTC_MAX_IO) < 0)
         goto fail;
     return m;
 fail:

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from pytrainc import h5, saving, summary_utils, utils
+from pytrainc import _C, h5, saving, summary_utils, utils
 from pytrainc import layers as layers_module
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
@@ -73,7 +73,9 @@ class Model(Trainer):
         self.loss = None
         self.compiled = False
         self._metric_specs = []
+        self._heads = []  # per output, its loss head (compile_utils.Head)
         self._metrics = None  # resolved metric objects, fixed at the first fit/evaluate
+        self._metric_info = None  # per resolved metric: (head, unweighted, log name)
         self._graph = None
         self._params = np.zeros(0, dtype=np.float32)
         self._grads = np.zeros(0, dtype=np.float32)
@@ -96,8 +98,8 @@ class Model(Trainer):
 
     # -- graph -------------------------------------------------------------
     def _set_graph(self, inputs, outputs):
-        inputs = self._single(inputs, "inputs")
-        outputs = self._single(outputs, "outputs")
+        input_list, input_names, input_struct = self._tensors(inputs, "inputs")
+        output_list, output_names, output_struct = self._tensors(outputs, "outputs")
         order, seen = [], set()
 
         def visit(t):  # depth-first post-order: parents before children
@@ -114,22 +116,42 @@ class Model(Trainer):
                 for parent in reversed(node._inputs):
                     stack.append((parent, False))
 
-        visit(outputs)
+        for t in output_list:
+            visit(t)
         sources = [t for t in order if not t._inputs]
-        if any(t is not inputs for t in sources):
+        if any(all(t is not i for i in input_list) for t in sources):
             raise ValueError(
-                "Graph disconnected: the outputs depend on an Input that is not the model's "
-                f"`inputs`. Received inputs={inputs}"
+                "Graph disconnected: the outputs depend on an Input that is not among the model's "
+                f"`inputs`. Received inputs={input_list}"
             )
-        if inputs not in sources:
-            raise ValueError(f"The outputs do not depend on the model's inputs {inputs}.")
+        unused = [i for i in input_list if all(i is not t for t in sources)]
+        if unused:
+            raise ValueError(f"The outputs do not depend on the model's input(s) {unused}.")
+        if len({id(t) for t in input_list}) != len(input_list) or len({id(t) for t in output_list}) != len(output_list):
+            raise ValueError("A model's inputs, and its outputs, must be distinct tensors (each listed once).")
+        if any(any(o is i for i in input_list) for o in output_list):
+            raise ValueError("An output of a pytrainc model must be computed by a layer, not be one of its inputs.")
+        for what, names in (("input", input_names), ("output", output_names)):
+            if len(set(names)) != len(names):
+                raise ValueError(f"The model's {what} names must be unique. Received: {names}")
         layers, seen_layers = [], set()
         for t in order:
             layer = t._layer
             if t._inputs and id(layer) not in seen_layers and not getattr(layer, "_is_op_node", False):
                 seen_layers.add(id(layer))
                 layers.append(layer)
-        self._graph = {"input": inputs, "output": outputs, "order": order, "layers": layers}
+        self._graph = {
+            "input": input_list[0],
+            "output": output_list[0],
+            "inputs": input_list,
+            "outputs": output_list,
+            "input_names": input_names,
+            "output_names": output_names,
+            "input_struct": input_struct,
+            "output_struct": output_struct,
+            "order": order,
+            "layers": layers,
+        }
         self._plan = None
         self._pack_key = None
         self._pack()
@@ -164,19 +186,33 @@ class Model(Trainer):
         return self._shuffle_rng
 
     @staticmethod
-    def _single(tensors, what):
-        if isinstance(tensors, (list, tuple)):
-            if len(tensors) != 1:
-                raise ValueError(
-                    f"pytrainc models take one input and one output for now. Received {len(tensors)} {what}"
+    def _tensors(tensors, what):
+        """(tensors as a list, their names, how they were given: 'single', 'list' or 'dict').
+
+        An input's name is its InputLayer's, an output's the layer that computed it (Keras 3's
+        `output_names`); dict keys name them when given as a dict."""
+        struct = "single"
+        if isinstance(tensors, dict):
+            struct = "dict"
+            names, tensors = [str(k) for k in tensors], list(tensors.values())
+        elif isinstance(tensors, (list, tuple)):
+            struct = "list"
+            tensors, names = list(tensors), None
+        else:
+            tensors, names = [tensors], None
+        if not tensors:
+            raise ValueError(f"`{what}` must hold at least one tensor. Received: an empty {struct}")
+        for t in tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"`{what}` must be KerasTensors from pytrainc.layers.Input or layer calls (one, a list or "
+                    f"a dict). Received: {type(t).__name__}"
                 )
-            tensors = tensors[0]
-        if not isinstance(tensors, KerasTensor):
-            raise TypeError(
-                f"`{what}` must be a KerasTensor from pytrainc.layers.Input or a layer call. "
-                f"Received: {type(tensors).__name__}"
-            )
-        return tensors
+        if len(tensors) > _C.MAX_IO:
+            raise ValueError(f"A pytrainc model takes at most {_C.MAX_IO} {what}. Received: {len(tensors)}")
+        if names is None:
+            names = [t._layer.name for t in tensors]
+        return tensors, names, struct
 
     @property
     def built(self):
@@ -188,19 +224,65 @@ class Model(Trainer):
 
     @property
     def input_shape(self):
-        return self._graph["input"].shape if self._graph else None
+        """The input's shape, or a list of shapes for several inputs (as Keras)."""
+        if not self._graph:
+            return None
+        shapes = [t.shape for t in self._graph["inputs"]]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self):
-        return self._graph["output"].shape if self._graph else None
+        """The output's shape, or a list of shapes for several outputs (as Keras)."""
+        if not self._graph:
+            return None
+        shapes = [t.shape for t in self._graph["outputs"]]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def inputs(self):
-        return [self._graph["input"]] if self._graph else []
+        return list(self._graph["inputs"]) if self._graph else []
 
     @property
     def outputs(self):
-        return [self._graph["output"]] if self._graph else []
+        return list(self._graph["outputs"]) if self._graph else []
+
+    @property
+    def input_names(self):
+        """The names keying dict inputs: the InputLayers' names (or the keys of a dict of inputs)."""
+        return list(self._graph["input_names"]) if self._graph else []
+
+    @property
+    def output_names(self):
+        """Keras 3's output names: the layers computing the outputs (or the keys of a dict of outputs)."""
+        return list(self._graph["output_names"]) if self._graph else []
+
+    def get_layer(self, name=None, index=None):
+        """A layer of the model by name or by index in `model.layers`, as `keras.Model.get_layer`
+        (the model's InputLayers are found by name too).
+
+        Raises:
+            ValueError: for both or neither argument, an index out of range or an unknown name.
+        """
+        if (name is None) == (index is None):
+            raise ValueError(
+                f"Provide either a layer name or layer index at `get_layer`. Received: name={name!r}, index={index!r}"
+            )
+        layers = self.layers
+        if index is not None:
+            if (
+                isinstance(index, bool)
+                or not isinstance(index, (int, np.integer))
+                or not -len(layers) <= index < len(layers)
+            ):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index!r} but model only has {len(layers)} layers."
+                )
+            return layers[index]
+        inputs = [t._layer for t in self._graph["inputs"]] if self._graph else []
+        for layer in inputs + layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}.")
 
     def _variables(self):
         out, seen = [], set()
@@ -216,7 +298,7 @@ class Model(Trainer):
         parameters, not in weights or state_dict."""
         found = []
         if self.compiled:
-            for f in [self.loss] + list(self._metric_specs):
+            for f in self._compiled_functions():
                 found += getattr(f, "_constants", ())
         for t in self._graph["order"] if self._graph else ():
             node = t._layer
@@ -409,13 +491,17 @@ class Model(Trainer):
                 layer_index[id(layer)] = len(layer_configs)
                 layer_configs.append(layers_module.serialize(layer))
             nodes.append([layer_index[id(layer)], [index[id(p)] for p in t._inputs]])
-        return {
-            "name": self.name,
-            "layers": layer_configs,
-            "nodes": nodes,
-            "input": index[id(self._graph["input"])],
-            "output": index[id(self._graph["output"])],
-        }
+        g = self._graph
+        config = {"name": self.name, "layers": layer_configs, "nodes": nodes}
+        for key in ("input", "output"):
+            tensors, struct = g[key + "s"], g[key + "_struct"]
+            if struct == "single":
+                config[key] = index[id(tensors[0])]
+            elif struct == "list":
+                config[key] = [index[id(t)] for t in tensors]
+            else:
+                config[key] = {n: index[id(t)] for n, t in zip(g[key + "_names"], tensors)}
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -430,16 +516,39 @@ class Model(Trainer):
             else:
                 inputs = [tensors[i] for i in parents]
                 tensors.append(layer(inputs if layer._multi_input else inputs[0]))
-        return Model(inputs=tensors[config["input"]], outputs=tensors[config["output"]], name=config["name"])
+
+        def pick(ref):
+            if isinstance(ref, dict):
+                return {n: tensors[i] for n, i in ref.items()}
+            if isinstance(ref, list):
+                return [tensors[i] for i in ref]
+            return tensors[ref]
+
+        return Model(inputs=pick(config["input"]), outputs=pick(config["output"]), name=config["name"])
 
     def _compile_config(self):
         if not self.compiled:
             return None
-        return {
-            "optimizer": optimizers_module.serialize(self.optimizer),
-            "loss": losses_module.serialize(self.loss),
-            "metrics": [metrics_module.serialize(m) for m in self._metric_specs],
-        }
+
+        def listed(specs):
+            return [metrics_module.serialize(m) for m in specs]
+
+        heads = self._heads
+        config = {"optimizer": optimizers_module.serialize(self.optimizer)}
+        if len(heads) == 1:
+            head = heads[0]
+            config.update(loss=losses_module.serialize(head.loss), metrics=listed(head.metric_specs))
+            if head.weighted_specs:
+                config["weighted_metrics"] = listed(head.weighted_specs)
+            if head.weight is not None:
+                config["loss_weights"] = float(head.weight)
+            return config
+        # Several outputs: each entry keyed by output name, as compile takes them.
+        config["loss"] = {h.name: losses_module.serialize(h.loss) for h in heads}
+        config["metrics"] = {h.name: listed(h.metric_specs) for h in heads}
+        config["weighted_metrics"] = {h.name: listed(h.weighted_specs) for h in heads}
+        config["loss_weights"] = {h.name: h.loss_weight for h in heads}
+        return config
 
     def save(self, filepath, overwrite=True):
         """Save architecture, weights and optimizer state to one file, as `keras.Model.save`.

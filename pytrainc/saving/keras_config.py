@@ -152,7 +152,10 @@ def keras_layer_order(model):
     its layer calls (KerasTensors) from the input on, as `keras.src.ops.function.map_graph` orders them."""
     g = model._graph
     nodes, op_index, finished = [], {}, set()
-    stack = [(g["output"], False)]
+    outputs = g["outputs"]
+    if g["output_struct"] == "dict":  # Keras flattens a dict in sorted key order (keras.tree)
+        outputs = [t for _, t in sorted(zip(g["output_names"], outputs), key=lambda p: p[0])]
+    stack = [(t, False) for t in reversed(outputs)]  # Keras maps the first output's graph first
     while stack:  # _build_map: depth first from the output, each node after its inputs
         tensor, done = stack.pop()
         if done:
@@ -227,12 +230,22 @@ def model_to_keras(model):
                 inbound.append({"args": [args] if layer._multi_input else args, "kwargs": {}})
         entry["inbound_nodes"] = inbound
         layer_configs.append(entry)
+
+    def io(key):
+        g = model._graph
+        tensors, struct = g[key + "s"], g[key + "_struct"]
+        if struct == "single":
+            return history(tensors[0])
+        if struct == "dict":
+            return {n: history(t) for n, t in zip(g[key + "_names"], tensors)}
+        return [history(t) for t in tensors]
+
     config = {
         "name": model.name,
         "trainable": True,
         "layers": layer_configs,
-        "input_layers": history(model._graph["input"]),
-        "output_layers": history(model._graph["output"]),
+        "input_layers": io("input"),
+        "output_layers": io("output"),
     }
     out = {
         "module": _MODEL_MODULES["Functional"],
@@ -260,21 +273,36 @@ def compile_to_keras(model):
     optimizer = _keras_object(
         "keras.optimizers", {"class_name": opt["class_name"], "config": _with_extras(config, _OPTIMIZER_WRITTEN)}
     )
-    loss = losses.serialize(model.loss)
-    extras = {
-        "reduction": "sum_over_batch_size",
-        **{k: _LOSS_EXTRAS[k] for k in _LOSS_WRITTEN.get(loss["class_name"], ())},
-    }
-    loss = _keras_object(
-        "keras.losses", {"class_name": loss["class_name"], "config": _with_extras(loss["config"], extras)}
-    )
-    metric_list = [_keras_object("keras.metrics", metrics.serialize(m)) for m in model._metric_specs]
+
+    def keras_loss(loss):
+        loss = losses.serialize(loss)
+        extras = {
+            "reduction": "sum_over_batch_size",
+            **{k: _LOSS_EXTRAS[k] for k in _LOSS_WRITTEN.get(loss["class_name"], ())},
+        }
+        return _keras_object(
+            "keras.losses", {"class_name": loss["class_name"], "config": _with_extras(loss["config"], extras)}
+        )
+
+    def metric_list(specs):
+        return [_keras_object("keras.metrics", metrics.serialize(m)) for m in specs]
+
+    heads = model._heads
+    if len(heads) == 1:  # Keras's single-output layout
+        loss, weights = keras_loss(heads[0].loss), heads[0].weight
+        plain = metric_list(heads[0].metric_specs)
+        weighted = metric_list(heads[0].weighted_specs) or None
+    else:  # keyed by output name, as Keras writes a compile given dicts
+        loss = {h.name: keras_loss(h.loss) for h in heads}
+        weights = {h.name: h.loss_weight for h in heads}
+        plain = {h.name: metric_list(h.metric_specs) for h in heads if h.metric_specs}
+        weighted = {h.name: metric_list(h.weighted_specs) for h in heads if h.weighted_specs} or None
     return {
         "optimizer": optimizer,
         "loss": loss,
-        "loss_weights": None,
-        "metrics": metric_list,
-        "weighted_metrics": None,
+        "loss_weights": weights,
+        "metrics": plain,
+        "weighted_metrics": weighted,
         "run_eagerly": False,
         "steps_per_execution": 1,
         "jit_compile": False,
@@ -417,21 +445,22 @@ def _tensor_history(r, arg, what):
 
 
 def _io_layer(r, value, key):
-    """The (name, node index) of a functional model's single input or output."""
-    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
-        value = value[0]
-    if not (
-        isinstance(value, list)
-        and len(value) == 3
-        and isinstance(value[0], str)
-        and isinstance(value[1], int)
-        and value[2] == 0
-    ):
-        raise r.refuse(
-            f"the model's {key} is {value!r:.120}; pytrainc models have one input and one output, "
-            "[layer name, node index, 0]"
-        )
-    return value[0], value[1]
+    """(how the inputs or outputs are given: 'single', 'list' or 'dict', their names or None,
+    [(layer name, node index)]) of a functional model: [name, node, 0], a list or a dict of them."""
+
+    def ref(v):
+        if not (isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) and isinstance(v[1], int) and v[2] == 0):
+            raise r.refuse(
+                f"the model's {key} is {value!r:.120}; expected [layer name, node index, 0], or a list "
+                "or a dict of them"
+            )
+        return v[0], v[1]
+
+    if isinstance(value, dict) and value:
+        return "dict", [str(k) for k in value], [ref(v) for v in value.values()]
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        return "list", None, [ref(v) for v in value]
+    return "single", None, [ref(value)]
 
 
 def _functional_from_keras(r, config, layer_entries, pt_layers):
@@ -490,12 +519,15 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
         pending = waiting
     io = {}
     for key in ("input_layers", "output_layers"):
-        ref = _io_layer(r, config.get(key), key)
-        if ref not in resolved:
-            raise r.refuse(f"the model's {key} names {list(ref)!r:.100}, which is no layer call of the model")
-        io[key] = resolved[ref]
-    if pt_layers[nodes[io["input_layers"]][0]]["class_name"] != "InputLayer":
-        raise r.refuse("the model's input is not an InputLayer")
+        struct, keys, refs = _io_layer(r, config.get(key), key)
+        for ref in refs:
+            if ref not in resolved:
+                raise r.refuse(f"the model's {key} names {list(ref)!r:.100}, which is no layer call of the model")
+        found = [resolved[ref] for ref in refs]
+        # A one-entry list is Keras's usual way to write a single input or output.
+        io[key] = dict(zip(keys, found)) if struct == "dict" else found if len(found) > 1 else found[0]
+        if key == "input_layers" and any(pt_layers[nodes[i][0]]["class_name"] != "InputLayer" for i in found):
+            raise r.refuse("an input of the model is not an InputLayer")
     return {
         "name": config.get("name"),
         "layers": pt_layers,
@@ -566,14 +598,11 @@ def _group_name(class_name, used):
 
 
 def compile_from_keras(label, cc, safe_mode=True):
-    """`(optimizer, loss, metrics)` identifiers for pytrainc's `get` functions from a Keras `compile_config`."""
+    """`(optimizer, loss, metrics, extras)` identifiers for pytrainc's `get` functions from a Keras
+    `compile_config`; loss and metrics may be per output (lists or dicts), extras holds compile's
+    `loss_weights` and `weighted_metrics`."""
     r = _In(label, safe_mode)
     r.check_dict(cc, "the compile configuration")
-    for key in ("loss_weights", "weighted_metrics"):
-        if cc.get(key) not in (None, [], {}):
-            raise r.refuse(
-                f"the compile configuration has {key}={cc.get(key)!r:.100}; pytrainc supports {key}=None only"
-            )
     optimizer = cc.get("optimizer", "rmsprop")
     if not isinstance(optimizer, str):
         cls, config = r.check_object(optimizer, "the optimizer")
@@ -581,15 +610,40 @@ def compile_from_keras(label, cc, safe_mode=True):
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = r.nested(config["learning_rate"], "schedule", "the learning rate schedule")
         optimizer = {"class_name": cls, "config": config}
-    loss = _loss_or_metric(r, cc.get("loss"), "the loss", _LOSS_EXTRAS)
-    metrics = cc.get("metrics") or []
-    if not isinstance(metrics, list):
-        raise r.refuse(
-            f"the compile configuration's metrics are {metrics!r:.100}; pytrainc's models have one "
-            "output and take a list of metrics"
-        )
-    metrics = [_loss_or_metric(r, m, f"metric {i}", _METRIC_EXTRAS) for i, m in enumerate(metrics)]
-    return optimizer, loss, metrics
+    loss = _per_output(r, cc.get("loss"), "the loss", _LOSS_EXTRAS, 1)
+    metrics = _per_output(r, cc.get("metrics") or [], "metrics", _METRIC_EXTRAS, 2)
+    extras = {
+        "weighted_metrics": _per_output(r, cc.get("weighted_metrics") or None, "weighted metrics", _METRIC_EXTRAS, 2)
+    }
+    weights = cc.get("loss_weights")
+    numbers = (int, float)
+    if not (
+        weights is None
+        or isinstance(weights, numbers)
+        or (isinstance(weights, list) and all(isinstance(w, numbers) for w in weights))
+        or (isinstance(weights, dict) and all(isinstance(w, numbers) for w in weights.values()))
+    ):
+        raise r.refuse(f"the compile configuration has loss_weights={weights!r:.100}; expected numbers")
+    extras["loss_weights"] = weights
+    return optimizer, loss, metrics, extras
+
+
+def _per_output(r, value, what, extras, depth):
+    """A loss (depth 1) or a list of metrics (depth 2), or a list or dict of them per output."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and "class_name" not in value:
+        return {str(k): _per_output(r, v, f"{what}[{k!r}]", extras, depth) for k, v in value.items()}
+    if depth == 1:
+        if isinstance(value, list):
+            return [_per_output(r, v, f"{what}[{i}]", extras, 1) for i, v in enumerate(value)]
+        return _loss_or_metric(r, value, what, extras)
+    if isinstance(value, list) and any(v is None or isinstance(v, list) for v in value):  # a list per output
+        return [_per_output(r, v, f"{what}[{i}]", extras, 2) for i, v in enumerate(value)]
+    return [
+        _loss_or_metric(r, m, f"{what} {i}", extras)
+        for i, m in enumerate(value if isinstance(value, list) else [value])
+    ]
 
 
 def _loss_or_metric(r, value, what, extras):

@@ -302,7 +302,7 @@ def load_keras(filepath, compile=True, safe_mode=True):
     >>> model.save("model.keras")          # or, in Keras 3, keras_model.save("model.keras")
     >>> restored = pytrainc.saving.keras_file.load_keras("model.keras")   # or pytrainc.models.load_model
     """
-    from pytrainc import losses, metrics, optimizers
+    from pytrainc import optimizers
     from pytrainc.models import Model, Sequential
     from pytrainc.saving import model_file
 
@@ -324,15 +324,13 @@ def load_keras(filepath, compile=True, safe_mode=True):
             layer.trainable = False
     by_name = {layer.name: layer for layer in model.layers}
     if not info["sequential"]:
-        by_name[model._graph["input"]._layer.name] = model._graph["input"]._layer
+        by_name.update({t._layer.name: t._layer for t in model._graph["inputs"]})
     _assign_layers(wlabel, by_name, info["groups"], tensors)
     cc = info["compile_config"] if compile else None
     if cc is not None:
-        optimizer, loss, metric_ids = keras_config.compile_from_keras(label, cc, safe_mode)
+        optimizer, loss, metric_ids, extras = keras_config.compile_from_keras(label, cc, safe_mode)
         try:
-            model.compile(
-                optimizer=optimizers.get(optimizer), loss=losses.get(loss), metrics=[metrics.get(m) for m in metric_ids]
-            )
+            model.compile(optimizer=optimizers.get(optimizer), loss=loss, metrics=metric_ids, **extras)
         except model_file._CONFIG_ERRORS as err:
             raise model_file._config_error(label, "compile configuration", err) from err
         model._pack()
@@ -345,7 +343,7 @@ def keras_order_of(model, info):
     """The model's layers in the order of Keras's `model.layers` for the file's configuration."""
     by_name = {layer.name: layer for layer in model.layers}
     if not info["sequential"]:
-        by_name[model._graph["input"]._layer.name] = model._graph["input"]._layer
+        by_name.update({t._layer.name: t._layer for t in model._graph["inputs"]})
     return [by_name[name] for name in info["groups"]]
 
 

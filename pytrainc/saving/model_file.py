@@ -191,10 +191,13 @@ def _walk(path, sequential, config):
             )
         walk.append((layers[node[0]], node[1]))
     for key in ("input", "output"):
-        if not _is_index(config.get(key), len(nodes)):
+        ref = config.get(key)
+        refs = list(ref.values()) if isinstance(ref, dict) else ref if isinstance(ref, list) else [ref]
+        if not refs or not all(_is_index(r, len(nodes)) for r in refs):
             raise bad_file(
                 path,
-                f"the model configuration's {key!r} is {config.get(key)!r:.50}; expected a node index < {len(nodes)}",
+                f"the model configuration's {key!r} is {ref!r:.50}; expected a node index < {len(nodes)} "
+                "(or a list or dict of them)",
             )
     return walk
 
@@ -257,12 +260,12 @@ def _check_compile_config(path, cc):
     if (
         not isinstance(cc, dict)
         or not {"optimizer", "loss", "metrics"} <= cc.keys()
-        or not isinstance(cc["metrics"], list)
+        or not isinstance(cc["metrics"], (list, dict))
     ):
         raise bad_file(
             path,
             f"the compile configuration is {cc!r:.200}; expected an object with 'optimizer', "
-            "'loss' and a 'metrics' list",
+            "'loss' and 'metrics' (a list, or a dict per output)",
         )
 
 
@@ -366,8 +369,12 @@ def model_from_state(path, tensors, meta, compile=True):
         try:
             model.compile(
                 optimizer=optimizers.get(cc["optimizer"]),
-                loss=losses.get(cc["loss"]),
-                metrics=[metrics.get(m) if isinstance(m, (str, dict)) else m for m in cc["metrics"]],
+                loss=cc["loss"] if isinstance(cc["metrics"], dict) else losses.get(cc["loss"]),
+                metrics=cc["metrics"]
+                if isinstance(cc["metrics"], dict)
+                else [metrics.get(m) if isinstance(m, (str, dict)) else m for m in cc["metrics"]],
+                loss_weights=cc.get("loss_weights"),
+                weighted_metrics=cc.get("weighted_metrics"),
             )
         except _CONFIG_ERRORS as err:
             raise _config_error(path, "compile configuration", err) from err

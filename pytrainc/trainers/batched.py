@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from pytrainc.trainers import data_adapters
-from pytrainc.trainers.data import _as_array, _interruptible, _prepare_weights
+from pytrainc.trainers.data import _as_array, _interruptible
 
 _NO_BATCH = object()
 
@@ -80,19 +80,22 @@ class BatchedTrainer:
         def convert(raw, index):
             x, y, w = data_adapters.unpack(raw, index, targets)
             x_name = f"x (batch {index})"
-            xa = _as_array(x, x_name)
-            x32 = keep(self._prepare_x(xa, x_name), xa)
+            # Several inputs or outputs are concatenated into new arrays: nothing to keep then.
+            xa = _as_array(x, x_name) if not self.built or len(self._graph["inputs"]) == 1 else None
+            x32 = self._prepare_x(x, x_name) if xa is None else keep(self._prepare_x(xa, x_name), xa)
             if not targets:
                 return data_adapters.Batch(x32)
             y_name = f"y (batch {index})"
-            ya = _as_array(y, y_name)
-            y32, y_shape = self._prepare_y(ya, x32.shape[0], y_name, x_name)
+            ya = _as_array(y, y_name) if len(self._graph["outputs"]) == 1 else None
+            y32, y_shapes = self._prepare_y(y if ya is None else ya, x32.shape[0], y_name, x_name)
             if self._metrics is None:  # the first batch, on the calling thread
-                self._resolve_metrics(y_shape)
+                self._resolve_metrics(y_shapes)
             w32 = None
             if w is not None:
-                w32 = _prepare_weights(w, None, y32, x32.shape[0], f"sample_weight (batch {index})")
-            return data_adapters.Batch(x32, keep(y32, ya), w32 if w32 is None else keep(w32, w32))
+                w32 = self._prepare_sample_weights(w, None, y32, x32.shape[0], f"sample_weight (batch {index})")
+            return data_adapters.Batch(
+                x32, y32 if ya is None else keep(y32, ya), w32 if w32 is None else keep(w32, w32)
+            )
 
         return convert
 

@@ -21,7 +21,7 @@ from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
 from pytrainc._plan import PlanBuilder
-from pytrainc.trainers import data_adapters
+from pytrainc.trainers import compile_utils, data_adapters
 from pytrainc.trainers.batched import BatchedTrainer, _ArrayEpochs, _validation_schedule
 from pytrainc.trainers.data import (
     _as_array,
@@ -64,44 +64,80 @@ class Trainer(BatchedTrainer):
     """compile/fit/evaluate/predict for a model whose graph `Model` defines."""
 
     # -- compile -----------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None):
         """Configure training, as `keras.Model.compile`.
+
+        With several outputs, `loss`, `loss_weights`, `metrics` and `weighted_metrics`
+        may each be one value for every output, a list in output order or a dict
+        keyed by output name (`model.output_names`), as in Keras 3. The loss
+        minimized is `sum(loss_weight_k * loss_k)`, each output's loss being its own
+        mean over the batch.
 
         Args:
             optimizer: Name ('sgd', 'adam', 'rmsprop') or Optimizer. Defaults to 'rmsprop'.
             loss: Name ('mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy',
-                'sparse_categorical_crossentropy') or Loss. Required.
-            metrics: Optional list of names ('accuracy', 'mse', 'mae', ...) or Metric objects.
+                'sparse_categorical_crossentropy'), Loss or loss function; per output
+                as above. Required; a dict must name every output.
+            loss_weights: Optional float, or list/dict of floats, scaling each output's
+                loss in the total. Defaults to None (1 for each).
+            metrics: Optional list of names ('accuracy', 'mse', 'mae', ...) or Metric
+                objects; for several outputs a list of such lists or a dict. As in
+                Keras 3 these ignore `sample_weight` and `class_weight`. Defaults to None.
+            weighted_metrics: Like `metrics`, but weighted by `sample_weight` and
+                `class_weight`. Defaults to None.
 
         Raises:
-            ValueError: for unknown names or a missing loss.
+            ValueError: for unknown names, a missing loss, or structures that do
+                not fit the outputs (the message lists the output names).
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mse'. Received: loss=None")
-        self.optimizer = optimizers_module.get(optimizer)
-        self.loss = losses_module.get(loss)
-        if metrics is None:
-            metrics = []
-        if isinstance(metrics, (str, metrics_module.Metric)):
-            metrics = [metrics]
-        self._metric_specs = [metrics_module.get(m) for m in metrics]
-        if len(self._metric_specs) > _C.MAX_METRICS:
-            raise ValueError(f"At most {_C.MAX_METRICS} metrics. Received: {len(self._metric_specs)}")
-        names = [m.name for m in self._metric_specs]
-        if len(set(names)) != len(names) or "loss" in names:
-            raise ValueError(f"Metric names must be unique and not 'loss'. Received: {names}")
+        heads = compile_utils.build_heads(self._head_names(), loss, loss_weights, metrics, weighted_metrics)
+        optimizer = optimizers_module.get(optimizer)
+        specs = [m for h in heads for m in h.metric_specs + h.weighted_specs]
+        if len(specs) > _C.MAX_METRICS:
+            raise ValueError(f"At most {_C.MAX_METRICS} metrics. Received: {len(specs)}")
+        names = compile_utils.metric_names(heads)
+        reserved = {"loss"} | ({f"{h.name}_loss" for h in heads} if len(heads) > 1 else set())
+        if len(set(names)) != len(names) or reserved & set(names):
+            raise ValueError(f"Metric names must be unique and not {sorted(reserved)}. Received: {names}")
+        self.optimizer = optimizer
+        self._heads = heads
+        if len(heads) == 1:
+            self.loss = heads[0].loss
+        elif isinstance(loss, dict):
+            self.loss = {h.name: h.loss for h in heads}
+        else:
+            self.loss = [h.loss for h in heads]
+        self._metric_specs = specs
         self._metrics = None
+        self._metric_info = None
         self.compiled = True
         self._plan = None
+
+    def _head_names(self):
+        """The output names compile keys its dicts by (the last layer's for a Sequential not built yet)."""
+        if self.built:
+            return list(self._graph["output_names"])
+        stack = getattr(self, "_stack", None)
+        return [stack[-1].name if stack else "output"]
+
+    def _compiled_functions(self):
+        """Every compiled loss and metric (their traced constants join the flat parameters)."""
+        return [h.loss for h in self._heads] + list(self._metric_specs) if self.compiled else []
 
     @property
     def metrics_names(self):
         """Keras 3's names: `[]` before compile, `["loss"]`, and `"compile_metrics"` (the one
-        container Keras keeps every compiled metric in) when there are metrics. Each metric's own
+        container Keras keeps every compiled metric in) when there are metrics; with several
+        outputs, after the first fit/evaluate, each output's `<name>_loss` too. Each metric's own
         name is in `[m.name for m in model.metrics]` and in `evaluate(..., return_dict=True)`."""
         if not getattr(self, "compiled", False):
             return []
-        return ["loss"] + (["compile_metrics"] if (self._metrics or self._metric_specs) else [])
+        names = ["loss"] + (["compile_metrics"] if (self._metrics or self._metric_specs) else [])
+        if len(self._heads) > 1 and self._metrics is not None:
+            names += [f"{h.name}_loss" for h in self._heads]
+        return names
 
     @property
     def metrics(self):
@@ -112,15 +148,16 @@ class Trainer(BatchedTrainer):
             raise RuntimeError(f"You must call compile() before {what}.")
 
     # -- the plan ----------------------------------------------------------
-    def _loss_setup(self, builder, out_buf):
-        """Choose the loss kind and buffer, fusing a final sigmoid/softmax into it."""
-        loss = self.loss
+    def _loss_setup(self, builder, head, out_buf, consumed, fused_logits):
+        """Choose the loss kind and buffer of one head, fusing a final sigmoid/softmax into it
+        when nothing else in the model reads the activation's output."""
+        loss = head.loss
         if loss.from_logits:
             if loss._fused is None:
                 raise ValueError(f"Loss {loss.name!r} does not take logits (from_logits=True).")
             return loss._fused, out_buf, None
         op_index = builder.producer.get(out_buf)
-        if op_index is not None and loss._fused:
+        if op_index is not None and loss._fused and out_buf not in consumed:
             op = builder.row(op_index)
             wants = "sigmoid" if isinstance(loss, losses_module.BinaryCrossentropy) else "softmax"
             # Only when the activation's rows are the loss's rows: a Flatten or Reshape
@@ -128,40 +165,37 @@ class Trainer(BatchedTrainer):
             if (
                 op.name == "activation"
                 and op.iarg("kind") == _C.ACTIVATIONS[wants]
-                and op.iarg("width") == self._graph["output"].sample_shape[-1]
+                and op.iarg("width") == self._graph["outputs"][head.index].sample_shape[-1]
+                and op.inputs[0] not in fused_logits
             ):
                 return loss._fused, op.inputs[0], op_index
         return loss._kind, out_buf, None
 
-    def _traced_loss(self):
-        """The compiled loss when it is traced (a function or a Loss with call), else None."""
-        return self.loss if self.compiled and self.loss._traced else None
-
-    def _traced_metrics(self):
-        """The compiled metric functions (MeanMetricWrapper), traced into the plan."""
-        return (
-            [m for m in self._metric_specs if isinstance(m, metrics_module.MeanMetricWrapper)] if self.compiled else []
-        )
+    def _traced_metrics(self, head):
+        """A head's compiled metric functions (MeanMetricWrapper), traced into the plan."""
+        return [m for m in head.metric_specs + head.weighted_specs if isinstance(m, metrics_module.MeanMetricWrapper)]
 
     def _ensure_plan(self, batch_size):
         from pytrainc.layers import _tracing
 
-        out_shape = self._graph["output"].sample_shape
-        if self._traced_loss() is not None:  # traced first: its constants join the flat parameters
-            _tracing.trace_loss(self.loss, out_shape)
-        for m in self._traced_metrics():
-            if self.loss.sparse:
-                raise ValueError(
-                    f"Metric function {m.name!r}: with a sparse loss ({self.loss.name}) the targets are class ids; "
-                    "metric functions need targets of the output's shape"
-                )
-            _tracing.trace_loss(m, out_shape, "Metric")
+        g = self._graph
+        heads = self._heads if self.compiled else []
+        for head in heads:  # traced first: their constants join the flat parameters
+            out_shape = g["outputs"][head.index].sample_shape
+            if head.loss._traced:
+                _tracing.trace_loss(head.loss, out_shape)
+            for m in self._traced_metrics(head):
+                if head.loss.sparse:
+                    raise ValueError(
+                        f"Metric function {m.name!r}: with a sparse loss ({head.loss.name}) the targets are "
+                        "class ids; metric functions need targets of the output's shape"
+                    )
+                _tracing.trace_loss(m, out_shape, "Metric")
         self._pack()
         if self._plan is None:
-            g = self._graph
             builder = PlanBuilder(self._offsets)
-            in_buf = builder.buffer(math.prod(g["input"].sample_shape))
-            bufs = {id(g["input"]): in_buf}
+            in_bufs = [builder.buffer(math.prod(t.sample_shape)) for t in g["inputs"]]
+            bufs = {id(t): b for t, b in zip(g["inputs"], in_bufs)}
             op_layers = []  # per op, the layer that emitted it (for errors the engine reports by op)
             for t in g["order"]:
                 if t._inputs:
@@ -170,30 +204,44 @@ class Trainer(BatchedTrainer):
                     )
                     op_layers += [t._layer] * (builder.n_ops - len(op_layers))
             self._op_layers = op_layers
-            out_buf = bufs[id(g["output"])]
-            loss_setup = traced = None
-            y_buf = None
-            if self._traced_loss() is not None:
-                traced = _tracing.emit_loss(self.loss, builder, out_buf, out_shape)
-                y_buf = traced[1]
-            for m in self._traced_metrics():
-                m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, out_shape, y_buf, "Metric")
-            if self._traced_loss() is None and self.compiled:
-                loss_setup = self._loss_setup(builder, out_buf)
-                if loss_setup[2] is not None:
-                    builder.set_flag(loss_setup[2], "no_backward")
+            out_bufs = [bufs[id(t)] for t in g["outputs"]]
+            if len(set(out_bufs)) != len(out_bufs) or set(out_bufs) & set(in_bufs):
+                raise ValueError(
+                    "Two outputs of the model hold the same values (an output that is a Reshape or Flatten "
+                    "of another, or of an input): pytrainc needs each output computed by its own layer"
+                )
+            consumed = {b for i in range(builder.n_ops) for b in builder.row(i).inputs}
+            setups, fused_logits = [], set()
+            for head in heads:
+                out_buf, out_shape = out_bufs[head.index], g["outputs"][head.index].sample_shape
+                traced = y_buf = setup = None
+                if head.loss._traced:
+                    traced = _tracing.emit_loss(head.loss, builder, out_buf, out_shape)
+                    y_buf = traced[1]
+                for m in self._traced_metrics(head):
+                    m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, out_shape, y_buf, "Metric")
+                if traced is None:
+                    setup = self._loss_setup(builder, head, out_buf, consumed, fused_logits)
+                    if setup[2] is not None:
+                        builder.set_flag(setup[2], "no_backward")
+                        fused_logits.add(setup[1])
+                setups.append((traced, setup, y_buf))
             ops, fargs, sizes = builder.tables()
             plan = _C.Plan(
                 ops,
                 fargs,
                 sizes,
-                in_buf,
-                out_buf,
+                in_bufs[0],
+                out_bufs[0],
                 self._params,
                 self._grads,
                 max(int(batch_size), 1),
                 self._n_trainable,
             )
+            if len(in_bufs) > 1:
+                plan.set_inputs(np.array(in_bufs, dtype=np.int64))
+            if len(out_bufs) > 1:
+                plan.set_outputs(np.array(out_bufs, dtype=np.int64))
             # Dropout layers' generators move into one table the engine advances in
             # place; each layer keeps a view of its row (saved for exact resume).
             rngs = np.zeros((len(builder.rng_layers), 4), dtype=np.uint64)
@@ -201,12 +249,14 @@ class Trainer(BatchedTrainer):
                 rngs[i] = layer.rng_state
                 layer.rng_state = rngs[i]
             plan.set_rngs(rngs)
-            if traced is not None:
-                plan.set_traced_loss(traced[0], traced[1], g["output"].sample_shape[-1])
-            elif loss_setup is not None:
-                plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
-                if y_buf is not None:
-                    plan.set_targets_buf(y_buf)
+            for head, (traced, setup, y_buf) in zip(heads, setups):
+                width = g["outputs"][head.index].sample_shape[-1]
+                if traced is not None:
+                    plan.set_traced_loss(traced[0], traced[1], width, head.index, head.loss_weight)
+                else:
+                    plan.set_loss(setup[0], setup[1], width, head.index, head.loss_weight)
+                    if y_buf is not None:
+                        plan.set_targets_buf(y_buf, head.index)
             if self.compiled:
                 # Keras 3 counts the regularizers of trainable weights only (Layer.losses).
                 regs = [
@@ -226,30 +276,62 @@ class Trainer(BatchedTrainer):
             self._plan.set_metrics(
                 np.array([[m._kind, m._k] for m in self._metrics], dtype=np.int64).reshape(-1, 2),
                 np.array([m._threshold for m in self._metrics], dtype=np.float64),
+                np.array([[h, unweighted] for h, unweighted, _ in self._metric_info], dtype=np.int64).reshape(-1, 2),
             )
             self._plan_metrics = self._metrics
         return self._plan
 
     def _logs(self, sums):
-        """Keras's logs from a pass's sums: [loss * samples, samples, weight sum, metric slots...]."""
-        logs = {"loss": float(sums[0] / sums[1])}
-        width = self._graph["output"].sample_shape[-1]
-        offset = 3
-        for m in self._metrics:
-            slots = m._slots(width)
-            logs[m.name] = m.result(sums[offset : offset + slots], sums[2])
-            offset += slots
+        """Keras's logs from a pass's sums: [total loss * samples, samples, then per head:
+        (its loss * samples with several heads), its weight sum, its metrics' slots...]."""
+        samples = sums[1]
+        logs = {"loss": float(sums[0] / samples)}
+        metric_logs = {}
+        slot = 2
+        several = len(self._heads) > 1
+        for head in self._heads:
+            if several:
+                logs[f"{head.name}_loss"] = float(sums[slot] / samples)
+                slot += 1
+            wsum = sums[slot]
+            slot += 1
+            width = self._graph["outputs"][head.index].sample_shape[-1]
+            for m, (h, unweighted, name) in zip(self._metrics, self._metric_info):
+                if h == head.index:
+                    slots = m._slots(width)
+                    metric_logs[name] = m.result(sums[slot : slot + slots], samples if unweighted else wsum)
+                    slot += slots
+        logs.update(metric_logs)
         return logs
 
     # -- data --------------------------------------------------------------
     def _prepare_x(self, x, what="x"):
-        x = _as_array(x, what)
+        """The inputs as one C-contiguous float32 (n, sum of input sizes) array: each input's
+        rows side by side, as the engine gathers them."""
         if not self.built:
+            x = _as_array(compile_utils.single(x, None), what)
             self._build_from_data(x.shape[1:])
-        expected = self._graph["input"].sample_shape
-        if tuple(x.shape[1:]) != tuple(expected):
+        g = self._graph
+        names = g["input_names"]
+        if len(names) == 1:
+            return self._prepare_input(compile_utils.single(x, names[0]), g["inputs"][0], what)
+        arrays = compile_utils.per_name(x, names, what, "input")
+        parts = [self._prepare_input(a, t, f"{what}[{n!r}]") for a, n, t in zip(arrays, names, g["inputs"])]
+        counts = [p.shape[0] for p in parts]
+        if len(set(counts)) > 1:
             raise ValueError(
-                f"Model '{self.name}' expects input of shape {(None,) + tuple(expected)}. "
+                f"{what}: every input must have the same number of samples. Received: "
+                + ", ".join(f"{n!r} has {c}" for n, c in zip(names, counts))
+            )
+        return np.concatenate(parts, axis=1)
+
+    def _prepare_input(self, x, tensor, what):
+        x = _as_array(x, what)
+        expected = tensor.sample_shape
+        if tuple(x.shape[1:]) != tuple(expected):
+            input_name = "" if len(self._graph["inputs"]) == 1 else f" {tensor._layer.name!r}"
+            raise ValueError(
+                f"Model '{self.name}' expects input{input_name} of shape {(None,) + tuple(expected)}. "
                 f"Received: {what}.shape={x.shape}"
             )
         return _to_float32(x.reshape(x.shape[0], -1), what)
@@ -258,6 +340,21 @@ class Trainer(BatchedTrainer):
         raise ValueError(f"Model '{self.name}' is not built: it has no input shape.")
 
     def _prepare_y(self, y, n, what="y", x_name="x"):
+        """The targets as one float32 (n, sum of the heads' target sizes) array, and each
+        output's target shape (for metrics that resolve from them)."""
+        g = self._graph
+        names = g["output_names"]
+        if len(names) == 1:
+            y32, shape = self._prepare_target(self._heads[0], compile_utils.single(y, names[0]), n, what, x_name)
+            return y32, [shape]
+        arrays = compile_utils.per_name(y, names, what, "output")
+        parts = [
+            self._prepare_target(head, a, n, f"{what}[{head.name!r}]", x_name) for head, a in zip(self._heads, arrays)
+        ]
+        return np.concatenate([p[0] for p in parts], axis=1), [p[1] for p in parts]
+
+    def _prepare_target(self, head, y, n, what, x_name):
+        loss = head.loss
         y = _as_array(y, what)
         _check_finite(y, what)
         if y.shape[0] != n:
@@ -265,30 +362,30 @@ class Trainer(BatchedTrainer):
                 f"{x_name} and {what} must have the same number of samples. "
                 f"Received: {x_name} has {n}, {what} has {y.shape[0]}"
             )
-        out_shape = self._graph["output"].sample_shape
-        if self.loss.sparse:
+        out_shape = self._graph["outputs"][head.index].sample_shape
+        if loss.sparse:
             expected = out_shape[:-1]
             shape = y.shape[1:]
             if shape and shape[-1] == 1 and len(shape) == len(expected) + 1:
                 shape = shape[:-1]
             if tuple(shape) != tuple(expected):
                 raise ValueError(
-                    f"{self.loss.name} expects integer labels of shape {(None,) + expected} "
+                    f"{loss.name} expects integer labels of shape {(None,) + expected} "
                     f"(or with a trailing 1) for outputs of shape {(None,) + out_shape}. "
                     f"Received: {what}.shape={y.shape}"
                 )
             classes = out_shape[-1]
             if y.dtype.kind == "f" and not np.all(y == np.floor(y)):
-                raise ValueError(f"{self.loss.name} expects integer class ids in {what}. Received non-integer values")
+                raise ValueError(f"{loss.name} expects integer class ids in {what}. Received non-integer values")
             if y.min() < 0 or y.max() >= classes:
                 raise ValueError(
-                    f"{self.loss.name} expects class ids in [0, {classes}). Received values in [{y.min()}, {y.max()}]"
+                    f"{loss.name} expects class ids in [0, {classes}). Received values in [{y.min()}, {y.max()}]"
                 )
         else:
             shape = tuple(y.shape[1:])
             if shape != tuple(out_shape) and not (out_shape[-1] == 1 and shape == tuple(out_shape[:-1])):
                 hint = ""
-                if isinstance(self.loss, losses_module.CategoricalCrossentropy) and shape in ((), (1,)):
+                if isinstance(loss, losses_module.CategoricalCrossentropy) and shape in ((), (1,)):
                     hint = (
                         " Integer labels need loss='sparse_categorical_crossentropy' or "
                         "pytrainc.utils.to_categorical(y)."
@@ -297,22 +394,62 @@ class Trainer(BatchedTrainer):
                     f"{what} must have shape {(None,) + out_shape} to match the model's output. "
                     f"Received: {what}.shape={y.shape}.{hint}"
                 )
-        _check_probability_targets(self.loss, y, what)
+        _check_probability_targets(loss, y, what)
         return _to_float32(y.reshape(n, -1), what, checked=True), y.shape  # checked on entry
 
-    def _resolve_metrics(self, y_shape):
+    def _prepare_sample_weights(self, sample_weight, class_weight, y32, n, what="sample_weight"):
+        """Per-sample weights for the engine: None, (n,) shared by every output, or (n, outputs)
+        from a list or dict of one array per output (None in it: weights of 1)."""
+        names = self._graph["output_names"]
+        if len(names) == 1:
+            return _prepare_weights(compile_utils.single(sample_weight, names[0]), class_weight, y32, n, what)
+        if class_weight is not None:
+            raise ValueError("`class_weight` is only supported for Models with a single output.")
+        if sample_weight is None:
+            return None
+        scalars = isinstance(sample_weight, (list, tuple)) and all(np.ndim(w) == 0 for w in sample_weight)
+        if not isinstance(sample_weight, (list, tuple, dict)) or scalars:
+            return _prepare_weights(sample_weight, None, None, n, what)
+        per = compile_utils.per_name(sample_weight, names, what, "output")
+        cols = [
+            np.ones(n, dtype=np.float32) if w is None else _prepare_weights(w, None, None, n, f"{what}[{name!r}]")
+            for name, w in zip(names, per)
+        ]
+        return np.ascontiguousarray(np.stack(cols, axis=1))
+
+    def _resolve_metrics(self, y_shapes):
         if self._metrics is None:
-            out_shape = self._graph["output"].shape
-            self._metrics = [
-                m.resolve(y_shape, out_shape, self.loss) if isinstance(m, metrics_module._Accuracy) else m
-                for m in self._metric_specs
-            ]
+            table = []
+            for head in self._heads:
+                out_shape = self._graph["outputs"][head.index].shape
+                for unweighted, specs in ((1, head.metric_specs), (0, head.weighted_specs)):
+                    for m in specs:
+                        if isinstance(m, metrics_module._Accuracy):
+                            m = m.resolve(y_shapes[head.index], out_shape, head.loss)
+                        table.append((m, head.index, unweighted))
+            names = compile_utils.metric_names(self._heads)
+            self._metric_info = [(h, unweighted, name) for (_, h, unweighted), name in zip(table, names)]
+            self._metrics = [t[0] for t in table]
 
     def _prepare_xy(self, x, y):
         x32 = self._prepare_x(x)
-        y32, y_shape = self._prepare_y(y, x32.shape[0])
-        self._resolve_metrics(y_shape)
+        y32, y_shapes = self._prepare_y(y, x32.shape[0])
+        self._resolve_metrics(y_shapes)
         return x32, y32
+
+    def _outputs_of(self, out):
+        """predict's result from the engine's (n, sum of output sizes): one array, or a list
+        (a dict when the model's outputs were a dict) of one array per output."""
+        g = self._graph
+        n = out.shape[0]
+        if len(g["outputs"]) == 1:
+            return out.reshape((n,) + tuple(g["output"].sample_shape))
+        parts, off = [], 0
+        for t in g["outputs"]:
+            size = math.prod(t.sample_shape)
+            parts.append(np.ascontiguousarray(out[:, off : off + size]).reshape((n,) + tuple(t.sample_shape)))
+            off += size
+        return dict(zip(g["output_names"], parts)) if g["output_struct"] == "dict" else parts
 
     @staticmethod
     def _batch_size(batch_size):
@@ -419,7 +556,7 @@ class Trainer(BatchedTrainer):
             x32, y32, w32 = pending[1].x, pending[1].y, None
         else:
             x32, y32 = self._prepare_xy(x, y)
-            w32 = _prepare_weights(sample_weight, class_weight, y32, x32.shape[0])
+            w32 = self._prepare_sample_weights(sample_weight, class_weight, y32, x32.shape[0])
         val = None
         if data_adapters.is_batched(validation_data):
             val = data_adapters.EpochFeed(validation_data, validation_steps)
@@ -433,7 +570,7 @@ class Trainer(BatchedTrainer):
             xv = self._prepare_x(validation_data[0], "x_val")
             yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val")
             wv = (
-                _prepare_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")
+                self._prepare_sample_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")
                 if len(validation_data) == 3
                 else None
             )
@@ -621,7 +758,7 @@ class Trainer(BatchedTrainer):
             cbs.on_test_end(logs)
             return self._format_logs(logs, return_dict)
         x32, y32 = self._prepare_xy(x, y)
-        w32 = _prepare_weights(sample_weight, None, y32, x32.shape[0])
+        w32 = self._prepare_sample_weights(sample_weight, None, y32, x32.shape[0])
         if steps is not None:
             rows = min(x32.shape[0], steps * batch_size)
             x32, y32, w32 = x32[:rows], y32[:rows], None if w32 is None else w32[:rows]
@@ -640,9 +777,15 @@ class Trainer(BatchedTrainer):
         )
 
     def _format_logs(self, logs, return_dict):
+        """The dict, or Keras 3's list (`Trainer._flatten_metrics_in_order`): the values of
+        'loss', of each compiled metric's own name and of each output's '<name>_loss' found in
+        the logs, in that order, then every other key's in sorted order."""
         if return_dict:
             return logs
-        values = list(logs.values())
+        order = ["loss"] + [m.name for m in self._metrics or ()]
+        if len(self._heads) > 1:
+            order += [f"{h.name}_loss" for h in self._heads]
+        values = [logs[k] for k in order if k in logs] + [logs[k] for k in sorted(logs) if k not in order]
         return values[0] if len(values) == 1 else values
 
     @_one_call_at_a_time
@@ -686,7 +829,7 @@ class Trainer(BatchedTrainer):
             cbs.on_predict_begin()
             out, cbs.params["steps"] = self._predict_feed(data_adapters.EpochFeed(x, steps))
             cbs.on_predict_end()
-            return out.reshape((out.shape[0],) + tuple(self._graph["output"].sample_shape))
+            return self._outputs_of(out)
         self._require_built("predict")
         x32 = self._prepare_x(x)
         if steps is not None:
@@ -697,7 +840,7 @@ class Trainer(BatchedTrainer):
         cbs.on_predict_begin()
         out = plan.predict(x32, batch_size, _interruptible())
         cbs.on_predict_end()
-        return out.reshape((x32.shape[0],) + tuple(self._graph["output"].sample_shape))
+        return self._outputs_of(out)
 
     @_one_call_at_a_time
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
@@ -706,7 +849,7 @@ class Trainer(BatchedTrainer):
         self._require_compiled("train_on_batch")
         x32, y32 = self._prepare_xy(x, y)
         n = x32.shape[0]
-        w32 = _prepare_weights(sample_weight, class_weight, y32, n)
+        w32 = self._prepare_sample_weights(sample_weight, class_weight, y32, n)
         plan = self._ensure_plan(n)
         sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible(), False, w32)
         return self._format_logs(self._logs(sums), return_dict)
@@ -716,12 +859,12 @@ class Trainer(BatchedTrainer):
         """Loss (and metrics) of one batch, without training."""
         self._require_compiled("test_on_batch")
         x32, y32 = self._prepare_xy(x, y)
-        w32 = _prepare_weights(sample_weight, None, y32, x32.shape[0])
+        w32 = self._prepare_sample_weights(sample_weight, None, y32, x32.shape[0])
         plan = self._ensure_plan(x32.shape[0])
         sums = plan.evaluate(x32, y32, x32.shape[0], _interruptible(), w32)
         return self._format_logs(self._logs(sums), return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of x)."""
-        x = _as_array(x, "x")
-        return self.predict(x, batch_size=x.shape[0], verbose=0)
+        self._require_built("predict_on_batch")
+        return self.predict(x, batch_size=self._prepare_x(x).shape[0], verbose=0)

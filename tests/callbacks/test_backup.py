@@ -40,6 +40,17 @@ SCRIPT = textwrap.dedent("""
     lr = pytrainc.optimizers.schedules.ExponentialDecay(0.02, decay_steps=7, decay_rate=0.9)
     model.compile(optimizer=pytrainc.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    if sys.argv[7:] == ["multi"]:  # two inputs, two outputs: each head's sums are resumed too
+        from pytrainc.layers import Concatenate
+        from pytrainc.models import Model
+        a, b = Input((5,), name="a"), Input((3,), name="b")
+        h = Dense(32, activation="relu")(Concatenate()([a, b]))
+        if dropout:
+            h = Dropout(dropout)(h)
+        model = Model([a, b], [Dense(3, activation="softmax", name="cls")(h), Dense(1, name="reg")(h)])
+        model.compile(optimizer=pytrainc.optimizers.Adam(lr), loss=["sparse_categorical_crossentropy", "mse"],
+                      loss_weights=[1.0, 0.5], metrics=[["accuracy"], []], weighted_metrics=[[], ["mae"]])
+        x, y = [x[:, :5], x[:, 5:]], [y, x[:, :1] * 2]
 
     class Crash(Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -65,33 +76,38 @@ def _run(tmp_path, *args, timeout=120):
     )
 
 
-def _reference(tmp_path, dropout, save_freq, epochs):
+def _reference(tmp_path, dropout, save_freq, epochs, *extra):
     out = tmp_path / "ref.npy"
-    r = _run(tmp_path, -1, tmp_path / "ref_backup", out, dropout, save_freq, epochs)
+    r = _run(tmp_path, -1, tmp_path / "ref_backup", out, dropout, save_freq, epochs, *extra)
     assert r.returncode == 0, r.stderr
     assert not (tmp_path / "ref_backup" / "backup.ptc").exists()  # deleted after a finished fit
     return np.load(out), r.stdout
 
 
-@pytest.mark.parametrize("dropout,save_freq,crash_epoch", [(0.0, "epoch", 2), (0.3, 5, 1), (0.3, 4, 3)])
-def test_exit_mid_training_then_resume_is_bitwise_equal(tmp_path, dropout, save_freq, crash_epoch):
-    ref, ref_out = _reference(tmp_path, dropout, save_freq, 12)
+@pytest.mark.parametrize(
+    "dropout,save_freq,crash_epoch,model",
+    [(0.0, "epoch", 2, "single"), (0.3, 5, 1, "single"), (0.3, 4, 3, "single"), (0.3, 5, 1, "multi")],
+)
+def test_exit_mid_training_then_resume_is_bitwise_equal(tmp_path, dropout, save_freq, crash_epoch, model):
+    ref, ref_out = _reference(tmp_path, dropout, save_freq, 12, model)
     backup = tmp_path / "backup"
     out = tmp_path / "resumed.npy"
-    first = _run(tmp_path, crash_epoch, backup, out, dropout, save_freq, 12)
+    first = _run(tmp_path, crash_epoch, backup, out, dropout, save_freq, 12, model)
     assert first.returncode == 3  # the simulated crash
     assert (backup / "backup.ptc").exists()
-    second = _run(tmp_path, -1, backup, out, dropout, save_freq, 12)
+    second = _run(tmp_path, -1, backup, out, dropout, save_freq, 12, model)
     assert second.returncode == 0, second.stderr
     np.testing.assert_array_equal(np.load(out), ref)
     assert second.stdout.split("DONE")[1] == ref_out.split("DONE")[1]  # same number of epochs in History
 
 
-def test_kill_9_at_random_moments(tmp_path):
+@pytest.mark.parametrize("model", ["single", "multi"])
+def test_kill_9_at_random_moments(tmp_path, model):
     """kill -9 anywhere (also while a backup or checkpoint is being written):
-    the latest checkpoint always loads, and the run finishes with the reference weights."""
+    the latest checkpoint always loads, and the run finishes with the reference weights;
+    also for a model with two inputs and two outputs."""
     dropout, save_freq, epochs = 0.3, 3, 10
-    ref, _ = _reference(tmp_path, dropout, save_freq, epochs)
+    ref, _ = _reference(tmp_path, dropout, save_freq, epochs, model)
     script = tmp_path / "train.py"
     timing = subprocess.Popen(
         [
@@ -103,9 +119,11 @@ def test_kill_9_at_random_moments(tmp_path):
             str(dropout),
             str(save_freq),
             str(epochs),
+            model,
         ],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=tmp_path,
     )
     timing.stdout.readline()
     t0 = time.perf_counter()
@@ -118,7 +136,17 @@ def test_kill_9_at_random_moments(tmp_path):
     kills = 0
     for attempt in range(40):
         proc = subprocess.Popen(
-            [sys.executable, str(script), "-1", str(backup), str(out), str(dropout), str(save_freq), str(epochs)],
+            [
+                sys.executable,
+                str(script),
+                "-1",
+                str(backup),
+                str(out),
+                str(dropout),
+                str(save_freq),
+                str(epochs),
+                model,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
