@@ -32,7 +32,7 @@ def test_metric_functions_match_numpy_and_the_builtin_metric(loss):
     x, y = xy()
     w = np.random.default_rng(1).uniform(0.2, 2.0, size=40).astype(np.float32)
     m = model()
-    m.compile(optimizer="sgd", loss=loss, metrics=[max_error, squared, "mse"])
+    m.compile(optimizer="sgd", loss=loss, weighted_metrics=[max_error, squared, "mse"])
     logs = m.evaluate(x, y, sample_weight=w, batch_size=16, verbose=0, return_dict=True)
     p = m.predict(x, verbose=0)
     np.testing.assert_allclose(logs["max_error"], np.sum(w * np.abs(y - p).max(-1)) / w.sum(), rtol=1e-5)

@@ -130,17 +130,20 @@ def test_sparse_top_k_and_rmse():
 
 
 def test_sample_weight_loss_and_metrics_follow_keras():
-    """Keras: loss = sum(w * loss_i) / batch size; metrics are weighted means."""
+    """Keras 3: loss = sum(w * loss_i) / batch size; `weighted_metrics` are weighted means and
+    `metrics` ignore the sample weights (trainers/compile_utils.py)."""
     x = RNG.normal(size=(40, 6))
     y = (RNG.random((40, 1)) < 0.5).astype(np.float32)
     w = RNG.random(40).astype(np.float32) * 2
     m = _model(1, "sigmoid", "binary_crossentropy", ["accuracy"])
+    m.compile(optimizer=m.optimizer, loss="binary_crossentropy", metrics=["accuracy"], weighted_metrics=["accuracy"])
     logs = m.evaluate(x, y, batch_size=40, sample_weight=w, return_dict=True, verbose=0)
     p = m.predict(x, verbose=0).astype(np.float64)[:, 0]
     li = -(y[:, 0] * np.log(p) + (1 - y[:, 0]) * np.log(1 - p))
     assert logs["loss"] == pytest.approx(np.sum(w * li) / 40, rel=1e-5)
     w64 = w.astype(np.float64)
-    assert logs["accuracy"] == pytest.approx(np.sum(w64 * ((p > 0.5) == y[:, 0])) / w64.sum(), rel=1e-9)
+    assert logs["weighted_accuracy"] == pytest.approx(np.sum(w64 * ((p > 0.5) == y[:, 0])) / w64.sum(), rel=1e-9)
+    assert logs["accuracy"] == pytest.approx(np.mean((p > 0.5) == y[:, 0]), rel=1e-9)
 
 
 def test_sample_weight_gradient_matches_torch():

@@ -4,8 +4,18 @@
 importable from here as in Keras.
 """
 
-from pytrainc.models.model import IncompatibleKeys, Model, StateDictError
+from pytrainc.models.cloning import clone_model
+from pytrainc.models.model import IncompatibleKeys, Model, StateDictError, model_from_json
 from pytrainc.models.sequential import Sequential
 from pytrainc.saving.model_file import _refuse_keras_formats, load_model, save_model  # noqa: E402,F401
 
-__all__ = ["IncompatibleKeys", "Model", "Sequential", "StateDictError", "load_model", "save_model"]
+__all__ = [
+    "IncompatibleKeys",
+    "Model",
+    "Sequential",
+    "StateDictError",
+    "clone_model",
+    "load_model",
+    "model_from_json",
+    "save_model",
+]

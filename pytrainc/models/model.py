@@ -45,14 +45,22 @@ class StateDictError(ValueError, RuntimeError):
 
 
 class Model(Trainer):
-    """A model: a graph of layers from an input to an output, as `keras.Model`.
+    """A model: a graph of layers from its inputs to its outputs, as `keras.Model`.
 
     Build one with the functional API, `Model(inputs=x, outputs=y)`, or use
-    `Sequential`. Then `compile`, `fit`, `evaluate`, `predict`.
+    `Sequential`. Then `compile`, `fit`, `evaluate`, `predict`. A model with
+    several inputs takes its data as a list in input order or a dict keyed by
+    input name (`input_names`, the `Input` names); with several outputs each
+    output has its own loss (see `compile`), its targets come as a list or a
+    dict keyed by output name (`output_names`, the names of the layers
+    computing them), and `predict` returns a list (a dict when the outputs
+    were given as a dict).
 
     Args:
-        inputs: The KerasTensor returned by `pytrainc.layers.Input`.
-        outputs: The KerasTensor returned by the last layer call.
+        inputs: The KerasTensor returned by `pytrainc.layers.Input`, or a list
+            or dict of them.
+        outputs: The KerasTensor returned by the last layer call, or a list or
+            dict of them.
         name: Optional name.
 
     Example:
@@ -61,6 +69,14 @@ class Model(Trainer):
     >>> h = Dense(16, activation="relu")(x)
     >>> model = Model(inputs=x, outputs=Dense(1)(h))
     >>> model.compile(optimizer="adam", loss="mse")
+
+    Several inputs and outputs:
+
+    >>> num, cat = Input(shape=(4,), name="num"), Input(shape=(3,), name="cat")
+    >>> h = Dense(8, activation="relu")(Concatenate()([num, cat]))
+    >>> model = Model([num, cat], [Dense(1, name="price")(h), Dense(3, activation="softmax", name="kind")(h)])
+    >>> model.compile(loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+    ...               loss_weights={"price": 0.5, "kind": 1.0}, metrics={"kind": ["accuracy"]})
     """
 
     _default_name = "functional"
@@ -670,7 +686,69 @@ class Model(Trainer):
         return _restore_model, model_file.model_state(self)
 
     def __call__(self, inputs):
-        raise TypeError("Calling a model on tensors is not supported yet; use model.predict(x) for data.")
+        """Call the model on KerasTensors, as a layer of another model: each of its layer calls
+        is made again on the new inputs, so the new graph shares this model's layers and
+        weights (training either trains both).
+
+        Unlike Keras, the outer model lists the inner model's layers themselves in its
+        `layers` (not the model as one layer).
+
+        Args:
+            inputs: A KerasTensor, or a list (in input order) or dict (keyed by input name)
+                of them, one per input of this model.
+
+        Returns:
+            The output KerasTensor, or a list or dict of them as the model's outputs.
+
+        Raises:
+            TypeError: for data instead of KerasTensors (use `predict`).
+            ValueError: for the wrong number or shapes of inputs.
+        """
+        self._require_built("Calling a model")
+        g = self._graph
+        names = g["input_names"]
+        if isinstance(inputs, dict):
+            if set(inputs) != set(names):
+                raise ValueError(f"Model '{self.name}' takes inputs named {names}. Received: keys {list(inputs)}")
+            tensors = [inputs[n] for n in names]
+        else:
+            tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(tensors) != len(names):
+            raise ValueError(f"Model '{self.name}' takes {len(names)} input(s) {names}. Received: {len(tensors)}")
+        for t, inp in zip(tensors, g["inputs"]):
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"Model '{self.name}' can be called on KerasTensors only (to use it as a layer). "
+                    f"Received: {type(t).__name__}. To run a model on data, use model.predict(x)."
+                )
+            if tuple(t.sample_shape) != tuple(inp.sample_shape):
+                raise ValueError(
+                    f"Model '{self.name}' expects input '{inp._layer.name}' of shape {inp.shape}. "
+                    f"Received: shape={t.shape}"
+                )
+        values = {id(inp): t for inp, t in zip(g["inputs"], tensors)}
+        for t in g["order"]:
+            if t._inputs:
+                layer, parents = t._layer, [values[id(p)] for p in t._inputs]
+                values[id(t)] = layer(parents if layer._multi_input else parents[0])
+        outputs = [values[id(t)] for t in g["outputs"]]
+        if g["output_struct"] == "dict":
+            return dict(zip(g["output_names"], outputs))
+        return outputs if g["output_struct"] == "list" else outputs[0]
+
+    def to_json(self, **kwargs):
+        """The model's architecture as Keras 3's JSON (what `keras.models.model_from_json` and
+        `pytrainc.models.model_from_json` read), as `keras.Model.to_json`.
+
+        Args:
+            **kwargs: Passed to `json.dumps`.
+        """
+        import json
+
+        from pytrainc.saving import keras_config
+
+        self._require_built("to_json")
+        return json.dumps(keras_config.model_to_keras(self)[0], **kwargs)
 
 
 def _restore_model(tensors, meta):
@@ -678,3 +756,35 @@ def _restore_model(tensors, meta):
 
     with utils._global_rng_kept():
         return model_file.model_from_state("a pickled model", tensors, meta)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A new model (fresh weights) from the JSON of `to_json`, or of Keras's `model.to_json()`.
+
+    Args:
+        json_string: The JSON text.
+        custom_objects: Keras's argument; pytrainc builds only its own classes, so it must be
+            None or empty. Defaults to None.
+
+    Raises:
+        ValueError: for a JSON text pytrainc cannot build (the message names the problem).
+
+    Example:
+
+    >>> clone = pytrainc.models.model_from_json(model.to_json())
+    """
+    import json
+
+    from pytrainc.models.sequential import Sequential
+    from pytrainc.saving import keras_config
+
+    if custom_objects:
+        raise ValueError(
+            f"pytrainc builds only its own classes; custom_objects must be empty. Received: {custom_objects!r:.80}"
+        )
+    try:
+        config = json.loads(json_string)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"model_from_json expects a JSON text. Received: {str(json_string)[:60]!r} ({err})") from None
+    info = keras_config.model_from_keras("the JSON model", config)
+    return (Sequential if info["sequential"] else Model).from_config(info["config"])

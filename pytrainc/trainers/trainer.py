@@ -491,10 +491,13 @@ class Trainer(BatchedTrainer):
 
         Args:
             x: Inputs: an array (any numeric dtype and layout, a pandas
-                DataFrame, a torch tensor) or a list; or data in batches yielding
+                DataFrame, a torch tensor) or a list; for several inputs a list
+                of arrays in input order or a dict keyed by input name
+                (`model.input_names`); or data in batches yielding
                 `(x, y)` or `(x, y, sample_weight)`, in their own order.
             y: Targets: one-hot or integer class ids as the loss expects
-                (None when x yields batches).
+                (None when x yields batches); for several outputs a list in
+                output order or a dict keyed by output name.
             batch_size: Defaults to 32.
             epochs: Index of the last epoch. Defaults to 1.
             verbose: 'auto' (= 1), 0 silent, 1 or 2 one line per epoch. Defaults to 'auto'.
@@ -505,10 +508,13 @@ class Trainer(BatchedTrainer):
                 used instead of validation_split.
             shuffle: Whether to shuffle the training data each epoch. Defaults to True.
             class_weight: Optional dict {class index: weight} scaling each sample's
-                loss and metrics by its class's weight (classes not listed weigh 1).
+                loss and weighted metrics by its class's weight (classes not listed
+                weigh 1). Models with several outputs refuse it, as Keras does.
             sample_weight: Optional (n,) array of per-sample weights (multiplied by
-                class_weight's). The loss is sum(w * loss) / batch size, metrics
-                are weighted means, as in Keras.
+                class_weight's); for several outputs one array for all of them, or a
+                list/dict with one per output. The loss is sum(w * loss) / batch size
+                and `weighted_metrics` are weighted means, as in Keras; `metrics`
+                ignore the weights.
             initial_epoch: Epoch at which to start. Defaults to 0.
             steps_per_epoch: Batches per epoch, as Keras 3: the next epoch continues
                 where this one stopped, and an epoch also ends where a pass over data
@@ -739,8 +745,9 @@ class Trainer(BatchedTrainer):
             steps: Batches to evaluate; None: all of the data. Defaults to None.
 
         Returns:
-            The loss (a float) when there are no metrics, else `[loss, *metrics]`;
-            a dict with `return_dict=True`.
+            The loss (a float) when there are no metrics, else Keras's list: the
+            loss, each output's loss (several outputs), then the metrics; a dict
+            with `return_dict=True`.
         """
         self._require_compiled("evaluate")
         batch_size = self._batch_size(batch_size)
@@ -810,7 +817,9 @@ class Trainer(BatchedTrainer):
             steps: Batches to predict; None: all of the data. Defaults to None.
 
         Returns:
-            A float32 array of shape `(len(x),) + output shape`.
+            A float32 array of shape `(len(x),) + output shape`; for several outputs a
+            list of such arrays, or a dict keyed by output name when the model's
+            outputs were given as a dict.
 
         Raises:
             ValueError: for inputs of the wrong shape, NaN or inf values, or bad arguments.
@@ -830,8 +839,7 @@ class Trainer(BatchedTrainer):
             out, cbs.params["steps"] = self._predict_feed(data_adapters.EpochFeed(x, steps))
             cbs.on_predict_end()
             return self._outputs_of(out)
-        self._require_built("predict")
-        x32 = self._prepare_x(x)
+        x32 = self._prepare_x(x)  # builds a Sequential without an input shape, as Keras
         if steps is not None:
             x32 = x32[: steps * batch_size]
         batch_size = _engine_batch(batch_size, x32.shape[0])
@@ -866,5 +874,4 @@ class Trainer(BatchedTrainer):
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of x)."""
-        self._require_built("predict_on_batch")
         return self.predict(x, batch_size=self._prepare_x(x).shape[0], verbose=0)
