@@ -144,9 +144,10 @@ class Model(Trainer):
         if unused:
             raise ValueError(f"The outputs do not depend on the model's input(s) {unused}.")
         if len({id(t) for t in input_list}) != len(input_list) or len({id(t) for t in output_list}) != len(output_list):
-            raise ValueError("A model's inputs, and its outputs, must be distinct tensors (each listed once).")
-        if any(any(o is i for i in input_list) for o in output_list):
-            raise ValueError("An output of a pytrainc model must be computed by a layer, not be one of its inputs.")
+            raise ValueError(
+                "A model's inputs, and its outputs, must be distinct tensors: one is listed more than once. "
+                f"Received: inputs={input_list}, outputs={output_list}"
+            )
         for what, names in (("input", input_names), ("output", output_names)):
             if len(set(names)) != len(names):
                 raise ValueError(f"The model's {what} names must be unique. Received: {names}")

@@ -205,10 +205,10 @@ class Trainer(BatchedTrainer):
                     op_layers += [t._layer] * (builder.n_ops - len(op_layers))
             self._op_layers = op_layers
             out_bufs = [bufs[id(t)] for t in g["outputs"]]
-            if len(set(out_bufs)) != len(out_bufs) or set(out_bufs) & set(in_bufs):
+            if len(set(out_bufs)) != len(out_bufs):
                 raise ValueError(
                     "Two outputs of the model hold the same values (an output that is a Reshape or Flatten "
-                    "of another, or of an input): pytrainc needs each output computed by its own layer"
+                    "of another): pytrainc needs each output computed by its own layer"
                 )
             consumed = {b for i in range(builder.n_ops) for b in builder.row(i).inputs}
             setups, fused_logits = [], set()
