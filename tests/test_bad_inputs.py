@@ -351,10 +351,16 @@ CASES = [
         r"Graph disconnected.*Received inputs=",
     ),
     case(
-        "model_two_inputs",
-        "a, b = L.Input((4,)), L.Input((4,)); models.Model([a, b], L.Add()([a, b]))",
+        "model_repeated_input",
+        "a = L.Input((4,)); models.Model([a, a], L.Dense(1)(a))",
         V,
-        r"one input and one output.*Received 2 inputs",
+        r"distinct tensors: one is listed more than once",
+    ),
+    case(
+        "model_two_inputs_one_array",
+        "a, b = L.Input((4,), name='a'), L.Input((4,), name='b'); models.Model([a, b], L.Add()([a, b])).predict(X)",
+        V,
+        r"2 inputs \['a', 'b'\]; expected a list of 2 arrays or a dict keyed by input name\. Received: ndarray",
     ),
     case("sequential_not_layer", "models.Sequential([3])", T, r"expects a pytrainc layer\. Received: int"),
     case(
@@ -383,7 +389,7 @@ CASES = [
         RuntimeError,
         r"must call compile\(\) before evaluate",
     ),
-    case("model_call", "mlp()(X)", T, r"Calling a model on tensors is not supported.*model\.predict"),
+    case("model_call", "mlp()(X)", T, r"can be called on KerasTensors only.*model\.predict"),
     case("save_weights_keras", "mlp().save_weights('w.keras')", V, r"\.keras"),
     # -- compile
     case("compile_no_loss", "mlp(loss=None).compile(optimizer='sgd')", V, r"needs a loss.*Received: loss=None"),
@@ -393,16 +399,17 @@ CASES = [
     case("compile_optimizer_int", "mlp(optimizer=3)", V, r"Could not interpret optimizer: 3\. Expected"),
     case("compile_metric_unknown", "mlp(metrics=['nope'])", V, r"Unknown metric: 'nope'\. Expected one of"),
     case(
-        "compile_metric_duplicate",
-        "mlp(metrics=['mse', 'mse'])",
+        "compile_metric_flat_list_two_outputs",
+        "a = L.Input((4,)); models.Model(a, [L.Dense(1, name='p')(a), L.Dense(1, name='q')(a)]).compile(loss='mse', "
+        "metrics=['mae'])",
         V,
-        r"unique and not 'loss'\. Received: \['mse', 'mse'\]",
+        r"several outputs takes a list of lists of metrics.*\['p', 'q'\]",
     ),
     case(
         "compile_metric_loss_name",
         "mlp(metrics=[metrics.MeanSquaredError(name='loss')])",
         V,
-        r"not 'loss'\. Received: \['loss'\]",
+        r"not \['loss'\]\. Received: \['loss'\]",
     ),
     case(
         "compile_too_many_metrics",

@@ -262,6 +262,8 @@ def test_class_weight_is_refused_for_several_outputs_as_keras(model):
     xa, xb, yr, yc = data()
     with pytest.raises(ValueError, match="`class_weight` is only supported for Models with a single output"):
         model.fit([xa, xb], [yr, yc], class_weight={0: 1.0, 1: 2.0}, verbose=0)
+    with pytest.raises(ValueError, match="`class_weight` is only supported for Models with a single output"):
+        model.fit([xa, xb], [yr, yc], class_weight={0: 1.0, 1: 2.0}, validation_split=0.2, verbose=0)
 
 
 def test_an_input_of_the_wrong_shape_is_named(model):
