@@ -283,3 +283,33 @@ def test_graph_errors():
         Model(a, L.Dense(1)(L.Concatenate()([a, b])))
     with pytest.raises(ValueError, match="distinct"):
         Model(a, [out, out])
+
+
+def test_traced_losses_and_metric_functions_per_output_as_keras():
+    def abs_error(y_true, y_pred):
+        return pytrainc.ops.mean(pytrainc.ops.abs(y_true - y_pred), axis=-1)
+
+    def k_abs_error(y_true, y_pred):
+        return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+    testing.seed(0)
+    pt, km = two_in_two_out(pytrainc), two_in_two_out(keras)
+    same_weights(pt, km)
+    xa, xb, yr, yc = data()
+    yc1 = np.eye(3, dtype=np.float32)[yc]
+    pt.compile(
+        optimizer=pytrainc.optimizers.SGD(0.1),
+        loss=[abs_error, "categorical_crossentropy"],
+        metrics=[[abs_error], [abs_error]],
+    )
+    km.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=[k_abs_error, "categorical_crossentropy"],
+        metrics=[[k_abs_error], [k_abs_error]],
+    )
+    hp = pt.fit([xa, xb], [yr, yc1], batch_size=8, epochs=3, shuffle=False, verbose=0)
+    hk = km.fit([xa, xb], [yr, yc1], batch_size=8, epochs=3, shuffle=False, verbose=0)
+    renamed = {k.replace("k_abs_error", "abs_error"): v for k, v in hk.history.items()}
+    assert sorted(hp.history) == sorted(renamed)
+    for key in renamed:
+        close(np.array(hp.history[key]), np.array(renamed[key]))
