@@ -37,6 +37,9 @@ from pytrainc.layers.embedding import Embedding
 from pytrainc.layers.layer_normalization import LayerNormalization
 from pytrainc.layers.rnn import GRU, LSTM, SimpleRNN
 
+# Masks, sequence wrappers and attention (issue #11, session 9)
+from pytrainc.layers.embedding import Masking
+
 # Keras's aliases
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D

@@ -5,6 +5,7 @@ from pytrainc.layers.core import Layer, _emit_activation
 
 
 class _ParamActivation(Layer):
+    supports_masking = True  # Keras 3: the input's mask passes through
     _activation = "relu"  # a name of pytrainc.activations
 
     def _alpha(self):
