@@ -227,6 +227,9 @@ typedef struct {
     float dropout, recurrent_dropout;
     int training;
     ptc_rng *rng;
+    // With return_sequences: the steps in input order rather than processing order, and
+    // zeros (not the carried state) as the output of masked steps.
+    int input_order, zero_masked;
 } ptc_rnn_shape;
 typedef enum { PTC_CELL_SIMPLE = 1, PTC_CELL_GRU = 3, PTC_CELL_LSTM = 4 } ptc_rnn_cell;  // gates per unit
 // Floats of work (gates of every step, states) forward keeps for backward.

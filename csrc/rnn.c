@@ -265,7 +265,17 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
             if (s->mask && s->mask[n * T + t] == 0.0f) rnn_carry(cell, hn, cn, hpn, cpn, U);
         }
     }
-    if (s->return_sequences)
+    if (s->return_sequences && (s->input_order || (s->zero_masked && s->mask))) {
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t st = 0; st < T; st++) {
+                const int64_t t = s->go_backwards ? T - 1 - st : st;
+                float *o = out + n * TU + (s->input_order ? t : st) * U;
+                if (s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f)
+                    memset(o, 0, (size_t)U * sizeof(float));
+                else
+                    memcpy(o, w.H + n * TU + st * U, (size_t)U * sizeof(float));
+            }
+    } else if (s->return_sequences)
         memcpy(out, w.H, (size_t)(N * TU) * sizeof(float));
     else
         for (int64_t n = 0; n < N; n++) memcpy(out + n * U, w.H + n * TU + (T - 1) * U, (size_t)U * sizeof(float));
@@ -329,7 +339,9 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
         const int64_t t = s->go_backwards ? T - 1 - st : st;
         float *z = w.Z + t * G;
         for (int64_t n = 0; n < N; n++) {
-            const float *g = s->return_sequences ? dout + n * TU + st * U : (st == T - 1 ? dout + n * U : NULL);
+            const float *g = s->return_sequences ? dout + n * TU + (s->input_order ? t : st) * U
+                                                 : (st == T - 1 ? dout + n * U : NULL);
+            if (s->return_sequences && s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f) g = NULL;
             if (g)
                 for (int64_t j = 0; j < U; j++) w.dh[n * U + j] += g[j];
         }
@@ -384,7 +396,9 @@ static ptc_rnn_shape op_shape(const ptc_op *op, int64_t N) {
                        (float)op->farg[PTC_SIMPLE_RNN_DROPOUT],
                        (float)op->farg[PTC_SIMPLE_RNN_RECURRENT_DROPOUT],
                        0,
-                       NULL};
+                       NULL,
+                       (int)op->iarg[PTC_SIMPLE_RNN_INPUT_ORDER],
+                       (int)op->iarg[PTC_SIMPLE_RNN_ZERO_MASKED]};
     return s;
 }
 
@@ -398,6 +412,7 @@ static ptc_status rnn_check(const ptc_plan *p, const ptc_op *op, int64_t need[PT
     int64_t tin, tout;
     if (s.T <= 0 || s.IN <= 0 || s.U <= 0 || s.U > INT64_MAX / 4 || !ptc_rnn_act_ok(s.act) || !ptc_rnn_act_ok(s.ract) ||
         (s.go_backwards != 0 && s.go_backwards != 1) || (s.return_sequences != 0 && s.return_sequences != 1) ||
+        (s.input_order != 0 && s.input_order != 1) || (s.zero_masked != 0 && s.zero_masked != 1) ||
         !ptc_mul_ok(s.T, s.IN, &tin) || !ptc_mul_ok(s.T, G, &tout) || tin != ptc_op_in_size(p, op, 0) ||
         ptc_op_out_size(p, op) != (s.return_sequences ? s.T * s.U : s.U) || !ptc_mul_ok(s.IN, G, &need[KERNEL]) ||
         !ptc_mul_ok(s.U, G, &need[RKERNEL]) || op->param[KERNEL] < 0 || op->param[RKERNEL] < 0 ||

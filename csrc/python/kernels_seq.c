@@ -58,8 +58,8 @@ static PyObject *py_rnn_run(PyObject *mod, PyObject *args) {
         }
     }
     const ptc_rnn_shape s = {
-        N,    T,    IN, U,   act, ract, back, seqs, ref ? ptc_gemm_ref : ptc_blas_sgemm, m ? PyArray_DATA(m) : NULL,
-        0.0f, 0.0f, 0,  NULL};
+        N,    T,    IN, U,    act, ract, back, seqs, ref ? ptc_gemm_ref : ptc_blas_sgemm, m ? PyArray_DATA(m) : NULL,
+        0.0f, 0.0f, 0,  NULL, 0,   0};
     npy_intp odims[3] = {N, seqs ? T : U, U}, bdims[1] = {BG};
     if (!(out = PyArray_ZEROS(seqs ? 3 : 2, odims, NPY_FLOAT32, 0)) ||
         !(dinp = PyArray_ZEROS(3, PyArray_DIMS(in), NPY_FLOAT32, 0)) ||

@@ -34,6 +34,10 @@ class _RNN(Layer):
     _op = None
     _gates = 1
     supports_masking = True
+    # Set by Bidirectional on its layers (Keras flips the backward sequence back and forces
+    # zero_output_for_mask with return_sequences).
+    _input_order = False
+    _zero_output_for_mask = False
     _keras3_vars = "cell/vars"  # where Keras 3's .weights.h5 keeps the weights (its cell's)
 
     def __init__(
@@ -152,6 +156,8 @@ class _RNN(Layer):
             rng=builder.rng(self) if hasattr(self, "rng_state") else 0,
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
+            input_order=int(self._input_order),
+            zero_masked=int(self._zero_output_for_mask),
         )
         return self._emit_activity(builder, out)
 

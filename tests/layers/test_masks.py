@@ -50,22 +50,6 @@ def copy_weights(model, k_model, seed=1):
     return weights
 
 
-def assert_matches_keras(body, x, y, input_shape, k_x=None):
-    """Predictions, and the gradients of the mean squared error, of body in pytrainc and Keras."""
-    model, k_model = build(L, body, input_shape), build(keras.layers, body, input_shape)
-    weights = copy_weights(model, k_model)
-    k_x = x if k_x is None else k_x
-    testing.assert_close(model.predict(x, verbose=0), k_model.predict(k_x, verbose=0), 1e-5, "predictions")
-    out = k_model(torch.tensor(k_x))
-    ((out - torch.tensor(y)) ** 2).mean().backward()
-    k_grads = [v.value.grad.numpy() for v in k_model.weights]
-    model.compile(optimizer=optimizers.SGD(1.0), loss="mse")
-    model.train_on_batch(x, y)  # one step of rate 1 moves each weight by minus its gradient
-    for k, (w0, w1, e) in enumerate(zip(weights, model.get_weights(), k_grads)):
-        testing.assert_close_abs(w0 - w1, e, 1e-5 * max(1.0, float(np.abs(e).max())))
-    return model
-
-
 def rnn_body(cell, return_sequences, go_backwards):
     def body(lib, x):
         h = lib.Embedding(V, D, mask_zero=True)(x)
@@ -82,7 +66,7 @@ def rnn_body(cell, return_sequences, go_backwards):
 def test_recurrent_layers_skip_padded_steps_as_keras(cell, return_sequences, go_backwards):
     ids = padded_ids()
     y = np.random.default_rng(2).normal(size=(len(ids), 1)).astype(np.float32)
-    assert_matches_keras(rnn_body(cell, return_sequences, go_backwards), ids, y, (T,), ids.astype(np.int64))
+    testing.keras_parity(rnn_body(cell, return_sequences, go_backwards), ids, y, (T,), ids.astype(np.int64))
 
 
 def test_a_skipped_step_is_as_if_it_were_not_there():
@@ -121,7 +105,7 @@ def padded_features(n=6, seed=3):
 def test_masking_and_mask_propagation_through_dense_match_keras():
     x = padded_features()
     y = np.random.default_rng(4).normal(size=(len(x), 1)).astype(np.float32)
-    assert_matches_keras(stacked_body, x, y, (T, 2))
+    testing.keras_parity(stacked_body, x, y, (T, 2))
 
 
 def test_fifty_training_steps_on_padded_sequences_match_keras():
