@@ -690,8 +690,8 @@ def _plan_keras3(r, model):
             if keys != [str(i) for i in range(len(variables))]:
                 raise ValueError(
                     f"Cannot load '{path}': layer '{layer.name}' ({type(layer).__name__}) has "
-                    f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]} in 'layers/{name}/{sub}'; "
-                    f"the file's holds {len(keys)} {keys}"
+                    f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]}; the file's "
+                    f"'layers/{name}/{sub}' holds {len(keys)} {keys}"
                 )
             for i, v in enumerate(variables):
                 where = f"layers/{name}/{sub}/{i}"
