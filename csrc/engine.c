@@ -89,9 +89,11 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
 }
 
 ptc_status ptc_plan_check_rngs(const ptc_plan *p) {
-    for (int i = 0; i < p->n_ops; i++)
-        if (p->ops[i].kind == PTC_OP_DROPOUT && (p->ops[i].iarg[PTC_DROPOUT_RNG] >= p->n_rngs || !p->rngs))
-            return PTC_ERR_STATE;
+    for (int i = 0; i < p->n_ops; i++) {
+        const int64_t rng =
+            p->ops[i].kind == PTC_OP_DROPOUT ? p->ops[i].iarg[PTC_DROPOUT_RNG] : ptc_rnn_op_rng(&p->ops[i]);
+        if (rng >= 0 && (rng >= p->n_rngs || !p->rngs)) return PTC_ERR_STATE;
+    }
     return PTC_OK;
 }
 

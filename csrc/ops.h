@@ -44,6 +44,9 @@ extern const ptc_op_info ptc_op_table[PTC_OP_COUNT];
 PTC_OPS(PTC_OP_DECLS)
 #undef PTC_OP_DECLS
 
+// The generator a recurrent op with dropout draws from (rnn.c), or -1 (another op, no dropout).
+int64_t ptc_rnn_op_rng(const ptc_op *op);
+
 // An op that needs no workspace.
 #define PTC_OP_NO_SCRATCH(name)                                                       \
     int64_t ptc_op_##name##_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) { \

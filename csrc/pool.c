@@ -375,6 +375,8 @@ void ptc_op_avgpool2d_backward(ptc_plan *p, int i, int64_t N) {
 static ptc_status global_pool_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
     const int64_t S = op->iarg[PTC_GLOBAL_AVGPOOL_S], C = op->iarg[PTC_GLOBAL_AVGPOOL_C];
     if (S <= 0 || C <= 0 || S * C != ptc_op_in_size(p, op, 0) || C != ptc_op_out_size(p, op)) return PTC_ERR_OP;
+    if (op->n_in > 1 && (op->kind != PTC_OP_GLOBAL_AVGPOOL || ptc_op_in_size(p, op, 1) != S))
+        return PTC_ERR_OP;  // a mask (S,) per sample (mask.c)
     return PTC_OK;
 }
 
@@ -387,7 +389,13 @@ static void global_forward(ptc_plan *p, int i, int64_t N, global_fwd kernel) {
 }
 
 void ptc_op_global_avgpool_forward(ptc_plan *p, int i, int64_t N, int training) {
-    global_forward(p, i, N, ptc_global_avgpool_forward);
+    const ptc_op *op = &p->ops[i];
+    if (op->n_in > 1)
+        ptc_global_avgpool_masked_forward(ptc_plan_act(p, op->out), ptc_plan_act(p, op->in[0]),
+                                          ptc_plan_act(p, op->in[1]), N, op->iarg[PTC_GLOBAL_AVGPOOL_S],
+                                          op->iarg[PTC_GLOBAL_AVGPOOL_C]);
+    else
+        global_forward(p, i, N, ptc_global_avgpool_forward);
 }
 void ptc_op_global_maxpool_forward(ptc_plan *p, int i, int64_t N, int training) {
     global_forward(p, i, N, ptc_global_maxpool_forward);
@@ -396,7 +404,10 @@ void ptc_op_global_maxpool_forward(ptc_plan *p, int i, int64_t N, int training) 
 void ptc_op_global_avgpool_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
     float *din = ptc_op_din(p, op, 0);
-    if (din)
+    if (din && op->n_in > 1)
+        ptc_global_avgpool_masked_backward(din, ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[1]), N,
+                                           op->iarg[PTC_GLOBAL_AVGPOOL_S], op->iarg[PTC_GLOBAL_AVGPOOL_C]);
+    else if (din)
         ptc_global_avgpool_backward(din, ptc_plan_dact(p, op->out), N, op->iarg[PTC_GLOBAL_AVGPOOL_S],
                                     op->iarg[PTC_GLOBAL_AVGPOOL_C]);
 }

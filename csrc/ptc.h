@@ -221,6 +221,17 @@ typedef struct {
     int64_t N, T, IN, U;
     int act, ract, go_backwards, return_sequences;
     ptc_gemm_fn gemm;
+    // (N, T) by input time, or NULL: Keras's mask. A step whose entry is 0 is skipped (the
+    // states carry over and its output repeats the previous one, zeros before the first).
+    const float *mask;
+    // Keras's dropout= and recurrent_dropout= rates, applied when training: masks of 0 or
+    // 1 / (1 - rate) per sequence, the same at every step, drawn from rng by the forward pass.
+    float dropout, recurrent_dropout;
+    int training;
+    ptc_rng *rng;
+    // With return_sequences: the steps in input order rather than processing order, and
+    // zeros (not the carried state) as the output of masked steps.
+    int input_order, zero_masked;
 } ptc_rnn_shape;
 typedef enum { PTC_CELL_SIMPLE = 1, PTC_CELL_GRU = 3, PTC_CELL_LSTM = 4 } ptc_rnn_cell;  // gates per unit
 // Floats of work (gates of every step, states) forward keeps for backward.
@@ -238,6 +249,16 @@ void ptc_layernorm_forward(float *out, float *stats, const float *inp, const flo
                            int64_t C, float epsilon);
 void ptc_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
                             const float *gamma, const float *stats, int64_t R, int64_t C);
+// Keras's masks (mask.c) over R = N * T steps of C floats: mask (R,) is 1 where a step has a
+// value other than value; Masking zeroes the other steps. Global average pooling over the
+// kept steps of inp (N, S, C), mask (N, S).
+void ptc_seq_mask_forward(float *mask, const float *inp, int64_t R, int64_t C, float value);
+void ptc_masking_forward(float *out, const float *inp, int64_t R, int64_t C, float value);
+void ptc_masking_backward(float *dinp, const float *dout, const float *inp, int64_t R, int64_t C, float value);
+void ptc_global_avgpool_masked_forward(float *out, const float *inp, const float *mask, int64_t N, int64_t S,
+                                       int64_t C);
+void ptc_global_avgpool_masked_backward(float *dinp, const float *dout, const float *mask, int64_t N, int64_t S,
+                                        int64_t C);
 // Row-major naive C = alpha * op(A) @ op(B) + beta * C, in double: the references' gemm.
 void ptc_gemm_ref(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                   int ldb, float beta, float *C, int ldc);

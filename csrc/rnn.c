@@ -14,12 +14,25 @@
 // step, S (N, T, U) cell states (LSTM) or h W_h + b_h (GRU) by step, dh and dc (N, U),
 // rec (N, G) the GRU's recurrent gates. go_backwards reads input time T - 1 - s at
 // step s; outputs are in step order, as Keras returns them.
+//
+// A mask (Keras's, keras/src/backend/torch/rnn.py) skips steps per sequence: a skipped
+// step stores the previous states as its own, so its gates get no gradient and dh, dc
+// pass through it unchanged to the step before.
+//
+// Dropout as Keras 3's cells (keras/src/layers/rnn/dropout_rnn_cell.py): in training, the
+// inputs and the previous state h are multiplied by masks drawn once per sequence. With
+// recurrent_dropout, Keras's LSTM and GRU switch to their implementation 1, one mask per
+// gate for each (the GRU's h' = z * h + ... keeps the undropped h); otherwise one mask
+// serves all gates. Dropped projections run one gemm per mask on a masked copy (xd).
+// Their workspace follows the one above: xd (max(N * T * IN, N * U)), the input masks
+// (M, N, IN) and the recurrent masks (M, N, U).
 #include <math.h>
 #include <string.h>
 
 #include "blas.h"
 #include "ptc.h"
 #include "ops.h"
+#include "rng_mask.h"
 
 static inline float act_f(int kind, float x) {
     switch (kind) {
@@ -72,14 +85,27 @@ void ptc_gemm_ref(int transa, int transb, int M, int N, int K, float alpha, cons
         }
 }
 
+// Masks per kind of dropout: one per gate with recurrent dropout (LSTM, GRU), else one.
+static int64_t rnn_n_masks(int cell, const ptc_rnn_shape *s) {
+    return cell != PTC_CELL_SIMPLE && s->recurrent_dropout > 0.0f ? cell : 1;
+}
+
+static int64_t rnn_drop_size(int cell, const ptc_rnn_shape *s) {
+    const int64_t N = s->N, M = rnn_n_masks(cell, s), xd = N * s->T * s->IN;
+    if (s->dropout <= 0.0f && s->recurrent_dropout <= 0.0f) return 0;
+    return (xd > N * s->U ? xd : N * s->U) + (s->dropout > 0.0f ? M * N * s->IN : 0) +
+           (s->recurrent_dropout > 0.0f ? M * N * s->U : 0);
+}
+
 int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, U = s->U, G = cell * U;
-    return N * T * G + 2 * N * T * U + 2 * N * U + N * G;
+    return N * T * G + 2 * N * T * U + 2 * N * U + N * G + rnn_drop_size(cell, s);
 }
 
 typedef struct {
     float *Z, *H, *S, *dh, *dc, *rec;
-    int64_t G, TG, TU;
+    float *xd, *drop, *rdrop;  // dropout (NULL when off or not training)
+    int64_t G, TG, TU, M;
 } rnn_work;
 
 static rnn_work rnn_split(int cell, float *work, const ptc_rnn_shape *s) {
@@ -88,13 +114,88 @@ static rnn_work rnn_split(int cell, float *work, const ptc_rnn_shape *s) {
     w.G = cell * U;
     w.TG = T * w.G;
     w.TU = T * U;
+    w.M = rnn_n_masks(cell, s);
     w.Z = work;
     w.H = w.Z + N * w.TG;
     w.S = w.H + N * w.TU;
     w.dh = w.S + N * w.TU;
     w.dc = w.dh + N * U;
     w.rec = w.dc + N * U;
+    w.xd = w.rec + N * w.G;
+    const int64_t xd = N * T * s->IN > N * U ? N * T * s->IN : N * U;
+    w.drop = s->training && s->dropout > 0.0f ? w.xd + xd : NULL;
+    w.rdrop = s->training && s->recurrent_dropout > 0.0f ? w.xd + xd + (w.drop ? w.M * N * s->IN : 0) : NULL;
     return w;
+}
+
+// dst[:, cols of mask g] += (src * mask g) @ W[:, cols of mask g] for the M masks (N, K), each
+// over G / M columns; src has rows of K floats (stride lds), per rows per sample (the input's
+// T steps, or 1 for the state).
+typedef struct {
+    int64_t rows, per, K, M, G;
+    const float *masks;
+    float *xd;
+} rnn_dropped;
+
+static void dropped_copy(const rnn_dropped *d, int64_t g, const float *src, int64_t lds) {
+    const float *m = d->masks + g * (d->rows / d->per) * d->K;
+    for (int64_t r = 0; r < d->rows; r++)
+        for (int64_t k = 0; k < d->K; k++) d->xd[r * d->K + k] = src[r * lds + k] * m[(r / d->per) * d->K + k];
+}
+
+static void dropped_forward(const ptc_rnn_shape *s, const rnn_dropped *d, const float *src, int64_t lds, const float *W,
+                            float *dst, int64_t ldd) {
+    const int64_t cw = d->G / d->M;
+    for (int64_t g = 0; g < d->M; g++) {
+        dropped_copy(d, g, src, lds);
+        s->gemm(0, 0, (int)d->rows, (int)cw, (int)d->K, 1.0f, d->xd, (int)d->K, W + g * cw, (int)d->G, 1.0f,
+                dst + g * cw, (int)ldd);
+    }
+}
+
+// Its gradients: dW += (src * mask)^T @ ddst, and, when dsrc, dsrc += (ddst @ W^T) * mask.
+static void dropped_backward(const ptc_rnn_shape *s, const rnn_dropped *d, const float *src, int64_t lds,
+                             const float *W, const float *ddst, int64_t ldd, float *dW, float *dsrc, int64_t ldsrc) {
+    const int64_t cw = d->G / d->M;
+    for (int64_t g = 0; g < d->M; g++) {
+        dropped_copy(d, g, src, lds);
+        s->gemm(1, 0, (int)d->K, (int)cw, (int)d->rows, 1.0f, d->xd, (int)d->K, ddst + g * cw, (int)ldd, 1.0f,
+                dW + g * cw, (int)d->G);
+        if (!dsrc) continue;
+        s->gemm(0, 1, (int)d->rows, (int)d->K, (int)cw, 1.0f, ddst + g * cw, (int)ldd, W + g * cw, (int)d->G, 0.0f,
+                d->xd, (int)d->K);
+        const float *m = d->masks + g * (d->rows / d->per) * d->K;
+        for (int64_t r = 0; r < d->rows; r++)
+            for (int64_t k = 0; k < d->K; k++) dsrc[r * ldsrc + k] += d->xd[r * d->K + k] * m[(r / d->per) * d->K + k];
+    }
+}
+
+static rnn_dropped input_dropped(const ptc_rnn_shape *s, const rnn_work *w) {
+    const rnn_dropped d = {s->N * s->T, s->T, s->IN, w->M, w->G, w->drop, w->xd};
+    return d;
+}
+
+static rnn_dropped state_dropped(const ptc_rnn_shape *s, const rnn_work *w) {
+    const rnn_dropped d = {s->N, 1, s->U, w->M, w->G, w->rdrop, w->xd};
+    return d;
+}
+
+// Whether the recurrent gemm of backward adds into dh (beta 1) rather than writing it.
+static int dh_accumulates(int cell, const ptc_rnn_shape *s, const rnn_work *w) {
+    return cell == PTC_CELL_GRU || s->mask || w->rdrop;
+}
+
+// A skipped step: its states are the previous ones (zeros before the first step).
+static void rnn_carry(int cell, float *hn, float *cn, const float *hpn, const float *cpn, int64_t U) {
+    if (hpn)
+        memcpy(hn, hpn, (size_t)U * sizeof(float));
+    else
+        memset(hn, 0, (size_t)U * sizeof(float));
+    if (cell != PTC_CELL_LSTM) return;  // the GRU's S row is not a state
+    if (cpn)
+        memcpy(cn, cpn, (size_t)U * sizeof(float));
+    else
+        memset(cn, 0, (size_t)U * sizeof(float));
 }
 
 void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const float *kernel, const float *rkernel,
@@ -108,7 +209,19 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
         for (int64_t r = 0; r < N * T; r++) memcpy(w.Z + r * G, bias, (size_t)G * sizeof(float));
         beta = 1.0f;
     }
-    s->gemm(0, 0, (int)(N * T), (int)G, (int)IN, 1.0f, inp, (int)IN, kernel, (int)G, beta, w.Z, (int)G);
+    if (w.drop || w.rdrop) {
+        const float keep = 1.0f - s->dropout, rkeep = 1.0f - s->recurrent_dropout;
+        if (w.drop) ptc_rng_fill_mask(s->rng, w.drop, w.M * N * IN, keep, 1.0f / keep);
+        if (w.rdrop) ptc_rng_fill_mask(s->rng, w.rdrop, w.M * N * U, rkeep, 1.0f / rkeep);
+    }
+    if (w.drop) {
+        if (!bias) memset(w.Z, 0, (size_t)(N * TG) * sizeof(float));
+        const rnn_dropped d = input_dropped(s, &w);
+        dropped_forward(s, &d, inp, IN, kernel, w.Z, G);
+    } else {
+        s->gemm(0, 0, (int)(N * T), (int)G, (int)IN, 1.0f, inp, (int)IN, kernel, (int)G, beta, w.Z, (int)G);
+    }
+    const rnn_dropped rd = state_dropped(s, &w);
     const float *rbias = cell == PTC_CELL_GRU && bias ? bias + G : NULL;
     for (int64_t st = 0; st < T; st++) {
         const int64_t t = s->go_backwards ? T - 1 - st : st;
@@ -117,7 +230,12 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
         if (cell == PTC_CELL_GRU) {  // rec (N, G) = h W + b_rec: its h part is reset before it is added
             for (int64_t n = 0; n < N; n++)
                 for (int64_t j = 0; j < G; j++) w.rec[n * G + j] = rbias ? rbias[j] : 0.0f;
-            if (hp) s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, w.rec, (int)G);
+            if (hp && w.rdrop)
+                dropped_forward(s, &rd, hp, TU, rkernel, w.rec, G);
+            else if (hp)
+                s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, w.rec, (int)G);
+        } else if (hp && w.rdrop) {
+            dropped_forward(s, &rd, hp, TU, rkernel, z, TG);
         } else if (hp) {
             s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, z, (int)TG);
         }
@@ -144,9 +262,20 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
                     hn[j] = zz * (hpn ? hpn[j] : 0.0f) + (1.0f - zz) * hh;
                 }
             }
+            if (s->mask && s->mask[n * T + t] == 0.0f) rnn_carry(cell, hn, cn, hpn, cpn, U);
         }
     }
-    if (s->return_sequences)
+    if (s->return_sequences && (s->input_order || (s->zero_masked && s->mask))) {
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t st = 0; st < T; st++) {
+                const int64_t t = s->go_backwards ? T - 1 - st : st;
+                float *o = out + n * TU + (s->input_order ? t : st) * U;
+                if (s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f)
+                    memset(o, 0, (size_t)U * sizeof(float));
+                else
+                    memcpy(o, w.H + n * TU + st * U, (size_t)U * sizeof(float));
+            }
+    } else if (s->return_sequences)
         memcpy(out, w.H, (size_t)(N * TU) * sizeof(float));
     else
         for (int64_t n = 0; n < N; n++) memcpy(out + n * U, w.H + n * TU + (T - 1) * U, (size_t)U * sizeof(float));
@@ -154,10 +283,18 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
 
 // One step's gate gradients from dh (and the LSTM's dc), written over its gates in z;
 // for the GRU also rec's gradient (its reset-scaled h part) and dh's direct share.
+// With a mask, a skipped step's gates get zeros and dh, dc are left to pass through; the
+// other rows' dh is zeroed once used, as the recurrent gemm then adds into it (beta 1).
 static void rnn_step_backward(int cell, const ptc_rnn_shape *s, const rnn_work *w, int64_t st, float *z) {
     const int64_t N = s->N, U = s->U, G = w->G, TG = w->TG, TU = w->TU;
+    const int64_t t = s->go_backwards ? s->T - 1 - st : st;
     for (int64_t n = 0; n < N; n++) {
         float *zn = z + n * TG, *dh = w->dh + n * U, *dc = w->dc + n * U;
+        if (s->mask && s->mask[n * s->T + t] == 0.0f) {
+            memset(zn, 0, (size_t)G * sizeof(float));
+            if (cell == PTC_CELL_GRU) memset(w->rec + n * G, 0, (size_t)G * sizeof(float));
+            continue;
+        }
         const float *hn = w->H + n * TU + st * U, *cn = w->S + n * TU + st * U;
         const float *hpn = st > 0 ? hn - U : NULL, *cpn = st > 0 ? cn - U : NULL;
         if (cell == PTC_CELL_SIMPLE) {
@@ -187,6 +324,7 @@ static void rnn_step_backward(int cell, const ptc_rnn_shape *s, const rnn_work *
                 dh[j] *= zz;  // h' = z * h + ...: the direct path to the previous state
             }
         }
+        if (dh_accumulates(cell, s, w) && cell != PTC_CELL_GRU) memset(dh, 0, (size_t)U * sizeof(float));
     }
 }
 
@@ -201,7 +339,9 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
         const int64_t t = s->go_backwards ? T - 1 - st : st;
         float *z = w.Z + t * G;
         for (int64_t n = 0; n < N; n++) {
-            const float *g = s->return_sequences ? dout + n * TU + st * U : (st == T - 1 ? dout + n * U : NULL);
+            const float *g = s->return_sequences ? dout + n * TU + (s->input_order ? t : st) * U
+                                                 : (st == T - 1 ? dout + n * U : NULL);
+            if (s->return_sequences && s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f) g = NULL;
             if (g)
                 for (int64_t j = 0; j < U; j++) w.dh[n * U + j] += g[j];
         }
@@ -214,13 +354,23 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
                 for (int64_t j = 0; j < G; j++) dbias[G + j] += w.rec[n * G + j];
         if (st == 0) break;  // the initial state is a constant
         const float *hp = w.H + (st - 1) * U;
+        if (w.rdrop) {
+            const rnn_dropped rd = state_dropped(s, &w);
+            dropped_backward(s, &rd, hp, TU, rkernel, dsrc, ld, drkernel, w.dh, U);
+            continue;
+        }
         s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)TU, dsrc, ld, 1.0f, drkernel, (int)G);
-        s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G, cell == PTC_CELL_GRU ? 1.0f : 0.0f, w.dh,
-                (int)U);
+        s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G,
+                dh_accumulates(cell, s, &w) ? 1.0f : 0.0f, w.dh, (int)U);
     }
     // Z now holds d(x projection) (N * T, G): one gemm for each of dkernel and dinp.
-    s->gemm(1, 0, (int)IN, (int)G, (int)(N * T), 1.0f, inp, (int)IN, w.Z, (int)G, 1.0f, dkernel, (int)G);
-    if (dinp) s->gemm(0, 1, (int)(N * T), (int)IN, (int)G, 1.0f, w.Z, (int)G, kernel, (int)G, 1.0f, dinp, (int)IN);
+    if (w.drop) {
+        const rnn_dropped d = input_dropped(s, &w);
+        dropped_backward(s, &d, inp, IN, kernel, w.Z, G, dkernel, dinp, IN);
+    } else {
+        s->gemm(1, 0, (int)IN, (int)G, (int)(N * T), 1.0f, inp, (int)IN, w.Z, (int)G, 1.0f, dkernel, (int)G);
+        if (dinp) s->gemm(0, 1, (int)(N * T), (int)IN, (int)G, 1.0f, w.Z, (int)G, kernel, (int)G, 1.0f, dinp, (int)IN);
+    }
     if (dbias)
         for (int64_t r = 0; r < N * T; r++)
             for (int64_t j = 0; j < G; j++) dbias[j] += w.Z[r * G + j];
@@ -241,7 +391,14 @@ static ptc_rnn_shape op_shape(const ptc_op *op, int64_t N) {
                        (int)op->iarg[PTC_SIMPLE_RNN_RECURRENT_ACT],
                        (int)op->iarg[PTC_SIMPLE_RNN_GO_BACKWARDS],
                        (int)op->iarg[PTC_SIMPLE_RNN_RETURN_SEQUENCES],
-                       ptc_blas_sgemm};
+                       ptc_blas_sgemm,
+                       NULL,
+                       (float)op->farg[PTC_SIMPLE_RNN_DROPOUT],
+                       (float)op->farg[PTC_SIMPLE_RNN_RECURRENT_DROPOUT],
+                       0,
+                       NULL,
+                       (int)op->iarg[PTC_SIMPLE_RNN_INPUT_ORDER],
+                       (int)op->iarg[PTC_SIMPLE_RNN_ZERO_MASKED]};
     return s;
 }
 
@@ -255,13 +412,23 @@ static ptc_status rnn_check(const ptc_plan *p, const ptc_op *op, int64_t need[PT
     int64_t tin, tout;
     if (s.T <= 0 || s.IN <= 0 || s.U <= 0 || s.U > INT64_MAX / 4 || !ptc_rnn_act_ok(s.act) || !ptc_rnn_act_ok(s.ract) ||
         (s.go_backwards != 0 && s.go_backwards != 1) || (s.return_sequences != 0 && s.return_sequences != 1) ||
+        (s.input_order != 0 && s.input_order != 1) || (s.zero_masked != 0 && s.zero_masked != 1) ||
         !ptc_mul_ok(s.T, s.IN, &tin) || !ptc_mul_ok(s.T, G, &tout) || tin != ptc_op_in_size(p, op, 0) ||
         ptc_op_out_size(p, op) != (s.return_sequences ? s.T * s.U : s.U) || !ptc_mul_ok(s.IN, G, &need[KERNEL]) ||
-        !ptc_mul_ok(s.U, G, &need[RKERNEL]) || op->param[KERNEL] < 0 || op->param[RKERNEL] < 0)
+        !ptc_mul_ok(s.U, G, &need[RKERNEL]) || op->param[KERNEL] < 0 || op->param[RKERNEL] < 0 ||
+        (op->n_in > 1 && ptc_op_in_size(p, op, 1) != s.T) ||  // the mask, (T,) per sample
+        !(s.dropout >= 0.0f && s.dropout < 1.0f) || !(s.recurrent_dropout >= 0.0f && s.recurrent_dropout < 1.0f) ||
+        op->iarg[PTC_SIMPLE_RNN_RNG] < 0)
         return PTC_ERR_OP;
     need[BIAS] = op->kind == PTC_OP_GRU ? 2 * G : G;
     return PTC_OK;
 }
+int64_t ptc_rnn_op_rng(const ptc_op *op) {
+    if (op->kind != PTC_OP_SIMPLE_RNN && op->kind != PTC_OP_LSTM && op->kind != PTC_OP_GRU) return -1;
+    const ptc_rnn_shape s = op_shape(op, 1);
+    return s.dropout > 0.0f || s.recurrent_dropout > 0.0f ? op->iarg[PTC_SIMPLE_RNN_RNG] : -1;
+}
+
 PTC_OP_CHECK_AS(simple_rnn, rnn_check)
 PTC_OP_CHECK_AS(lstm, rnn_check)
 PTC_OP_CHECK_AS(gru, rnn_check)
@@ -270,25 +437,35 @@ static int64_t rnn_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
     (void)p;
     const ptc_rnn_shape s = op_shape(op, N);
     const int64_t G = cell_of(op->kind) * s.U;
-    int64_t rows, a, b;
+    int64_t rows, a, b, c, d;
     // sgemm's int sizes (the N * T rows of the input projection, T * G floats between
     // a sequence's rows of gates, IN and G columns), and the workspace's size.
     if (!ptc_mul_ok(N, s.T, &rows) || rows > INT_MAX || s.T * G > INT_MAX || s.IN > INT_MAX ||
-        !ptc_mul_ok(rows, G + 2 * s.U, &a) || !ptc_mul_ok(N, G + 2 * s.U, &b) || a > INT64_MAX - b)
-        return -1;
+        !ptc_mul_ok(rows, G + 2 * s.U, &a) || !ptc_mul_ok(N, G + 2 * s.U, &b) || a > INT64_MAX - b ||
+        !ptc_mul_ok(rows, s.IN, &c) || !ptc_mul_ok(N, 4 * (s.IN + s.U), &d) || c > INT64_MAX / 4 - d)
+        return -1;  // and dropout's copy and masks (up to 4 of each)
     return ptc_rnn_work_size(cell_of(op->kind), &s);
 }
 
-static void rnn_forward(ptc_plan *p, int i, int64_t N) {
+// The op's shape with its optional second input, the mask (N, T), and its generator.
+static ptc_rnn_shape op_masked_shape(const ptc_plan *p, const ptc_op *op, int64_t N, int training) {
+    ptc_rnn_shape s = op_shape(op, N);
+    s.mask = op->n_in > 1 ? ptc_plan_act(p, op->in[1]) : NULL;
+    s.training = training;
+    s.rng = s.dropout > 0.0f || s.recurrent_dropout > 0.0f ? &p->rngs[op->iarg[PTC_SIMPLE_RNN_RNG]] : NULL;
+    return s;
+}
+
+static void rnn_forward(ptc_plan *p, int i, int64_t N, int training) {
     const ptc_op *op = &p->ops[i];
-    const ptc_rnn_shape s = op_shape(op, N);
+    const ptc_rnn_shape s = op_masked_shape(p, op, N, training);
     ptc_rnn_forward(cell_of(op->kind), ptc_plan_act(p, op->out), ptc_plan_scratch(p, i), ptc_plan_act(p, op->in[0]),
                     ptc_plan_param(p, op, KERNEL), ptc_plan_param(p, op, RKERNEL), ptc_plan_param(p, op, BIAS), &s);
 }
 
 static void rnn_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
-    const ptc_rnn_shape s = op_shape(op, N);
+    const ptc_rnn_shape s = op_masked_shape(p, op, N, 1);  // backward follows a training pass
     ptc_rnn_backward(cell_of(op->kind), ptc_op_din(p, op, 0), ptc_plan_grad(p, op, KERNEL),
                      ptc_plan_grad(p, op, RKERNEL), ptc_plan_grad(p, op, BIAS), ptc_plan_dact(p, op->out),
                      ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, KERNEL), ptc_plan_param(p, op, RKERNEL),
@@ -300,8 +477,7 @@ static void rnn_backward(ptc_plan *p, int i, int64_t N) {
         return rnn_scratch(p, op, N);                                                 \
     }                                                                                 \
     void ptc_op_##name##_forward(ptc_plan *p, int i, int64_t N, int training) {       \
-        (void)training;                                                               \
-        rnn_forward(p, i, N);                                                         \
+        rnn_forward(p, i, N, training);                                               \
     }                                                                                 \
     void ptc_op_##name##_backward(ptc_plan *p, int i, int64_t N) {                    \
         rnn_backward(p, i, N);                                                        \

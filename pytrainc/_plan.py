@@ -5,6 +5,8 @@ layout the binding decodes, in the registry's order, and refuses a missing or an
 unknown name. No op id or argument position is written anywhere in Python.
 """
 
+import warnings
+
 import numpy as np
 
 from pytrainc import _C
@@ -73,6 +75,36 @@ class PlanBuilder:
         self._fargs = []
         self.producer = {}  # buffer id -> index of the op that writes it
         self.rng_layers = []  # layers whose RNG state the plan uses, by index
+        # Keras's masks: id(KerasTensor) -> the buffer of its mask, (T,) per sample, 1 for a step
+        # that counts. During a layer's _emit, input_masks holds its inputs' masks (None: no mask)
+        # and the layer may set output_mask (Keras's compute_mask).
+        self._masks = {}
+        self.input_masks = ()
+        self.output_mask = None
+
+    def emit(self, tensor, bufs):
+        """Emits the layer call that produces `tensor` from buffers bufs[id(input)]; returns its buffer.
+
+        Masks move as Keras 3 moves them (Layer.__call__): a layer that `supports_masking`
+        hands its first input's mask on unless its _emit sets another `output_mask`; any
+        other layer drops it, with Keras's warning.
+        """
+        layer, parents = tensor._layer, tensor._inputs
+        self.input_masks = tuple(self._masks.get(id(p)) for p in parents)
+        first = self.input_masks[0] if self.input_masks else None
+        self.output_mask = first if getattr(layer, "supports_masking", False) else None
+        out = layer._emit(self, [bufs[id(p)] for p in parents], [p.sample_shape for p in parents])
+        if first is not None and not getattr(layer, "supports_masking", False):
+            warnings.warn(
+                f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask attached "
+                "to it. However, this layer does not support masking and will therefore destroy the mask "
+                "information. Downstream layers will not see the mask.",
+                stacklevel=2,
+            )
+        if self.output_mask is not None:
+            self._masks[id(tensor)] = self.output_mask
+        self.input_masks, self.output_mask = (), None
+        return out
 
     def rng(self, layer):
         """Index of layer's RNG state in the plan's RNG table."""

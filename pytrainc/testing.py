@@ -674,3 +674,48 @@ def run_op(name, ins, out_size, params=None, dout=None, training=True, rng_state
     )
     grads = {p: dparams[o : o + np.asarray(params[p]).size].reshape(np.shape(params[p])) for p, o in offsets.items()}
     return out, dins, grads
+
+
+def keras_parity(body, x, y, input_shape, k_x=None, rtol=1e-5, seed=1):
+    """Asserts a graph built by pytrainc and by Keras 3 (torch backend) agrees: predictions, and
+    the gradient of the mean squared error of every weight, with the same random weights.
+
+    Args:
+        body: `body(layers_module, input_tensor) -> output tensor`, called with `pytrainc.layers`
+            and with `keras.layers`.
+        x: The inputs (float32); y: the targets of the mean squared error.
+        input_shape: Per-sample input shape.
+        k_x: The inputs as Keras takes them (e.g. int64 ids). Defaults to None (x).
+        rtol: Relative tolerance of predictions and gradients. Defaults to 1e-5.
+        seed: Seed of the weights. Defaults to 1.
+
+    Returns:
+        (model, k_model): the pytrainc model after one SGD step of rate 1, and the Keras model.
+
+    Example:
+
+    >>> testing.keras_parity(lambda lib, x: lib.Dense(2)(x), x, y, (3,))  # doctest: +SKIP
+    """
+    import torch
+
+    from pytrainc import layers as L
+    from pytrainc import optimizers
+    from pytrainc.models import Model
+
+    keras = keras_torch()
+    model = Model(inp := L.Input(input_shape), body(L, inp))
+    k_model = keras.Model(k_inp := keras.Input(input_shape), body(keras.layers, k_inp))
+    r = np.random.default_rng(seed)
+    weights = [(r.normal(size=w.shape) * 0.5).astype(np.float32) for w in model.get_weights()]
+    model.set_weights(weights)
+    k_model.set_weights(weights)
+    k_x = x if k_x is None else k_x
+    assert_close(model.predict(x, verbose=0), k_model.predict(k_x, verbose=0), rtol, "predictions")
+    out = k_model(torch.tensor(k_x))
+    ((out - torch.tensor(y)) ** 2).mean().backward()
+    k_grads = [v.value.grad.numpy() for v in k_model.weights]
+    model.compile(optimizer=optimizers.SGD(1.0), loss="mse")
+    model.train_on_batch(x, y)  # one step of rate 1 moves each weight by minus its gradient
+    for w0, w1, e in zip(weights, model.get_weights(), k_grads):
+        assert_close_abs(w0 - w1, e, rtol * max(1.0, float(np.abs(e).max())))
+    return model, k_model

@@ -9,14 +9,15 @@
 
 // rnn_run(cell "simple_rnn" | "lstm" | "gru", inp float32 (N, T, IN), kernel (IN, G), rkernel (U, G),
 //         bias (G,) or, for the GRU, (2, G), or None, dout float32 (N, U) or (N, T, U),
-//         act, ract, go_backwards, return_sequences, ref) -> (out, dinp, dkernel, drkernel, dbias or None)
+//         act, ract, go_backwards, return_sequences, ref, mask float32 (N, T) or None = None)
+//         -> (out, dinp, dkernel, drkernel, dbias or None)
 static PyObject *py_rnn_run(PyObject *mod, PyObject *args) {
     const char *name;
-    PyObject *io = NULL, *ko = NULL, *ro = NULL, *bo = NULL, *go = NULL, *result = NULL;
+    PyObject *io = NULL, *ko = NULL, *ro = NULL, *bo = NULL, *go = NULL, *mo = Py_None, *result = NULL;
     PyObject *out = NULL, *dinp = NULL, *dk = NULL, *dr = NULL, *db = NULL;
     int act, ract, back, seqs, ref;
     float *work = NULL;
-    if (!PyArg_ParseTuple(args, "sOOOOOiippp", &name, &io, &ko, &ro, &bo, &go, &act, &ract, &back, &seqs, &ref))
+    if (!PyArg_ParseTuple(args, "sOOOOOiippp|O", &name, &io, &ko, &ro, &bo, &go, &act, &ract, &back, &seqs, &ref, &mo))
         return NULL;
     const int cell = !strcmp(name, "lstm")         ? PTC_CELL_LSTM
                      : !strcmp(name, "gru")        ? PTC_CELL_GRU
@@ -48,7 +49,17 @@ static PyObject *py_rnn_run(PyObject *mod, PyObject *args) {
             return NULL;
         }
     }
-    const ptc_rnn_shape s = {N, T, IN, U, act, ract, back, seqs, ref ? ptc_gemm_ref : ptc_blas_sgemm};
+    PyArrayObject *m = NULL;
+    if (mo != Py_None) {
+        if (!(m = ptc_py_check_array(mo, NPY_FLOAT32, 2, 0, "mask"))) return NULL;
+        if (PyArray_DIM(m, 0) != N || PyArray_DIM(m, 1) != T) {
+            PyErr_SetString(PyExc_ValueError, "rnn_run: mask must be (N, T)");
+            return NULL;
+        }
+    }
+    const ptc_rnn_shape s = {
+        N,    T,    IN, U,    act, ract, back, seqs, ref ? ptc_gemm_ref : ptc_blas_sgemm, m ? PyArray_DATA(m) : NULL,
+        0.0f, 0.0f, 0,  NULL, 0,   0};
     npy_intp odims[3] = {N, seqs ? T : U, U}, bdims[1] = {BG};
     if (!(out = PyArray_ZEROS(seqs ? 3 : 2, odims, NPY_FLOAT32, 0)) ||
         !(dinp = PyArray_ZEROS(3, PyArray_DIMS(in), NPY_FLOAT32, 0)) ||
@@ -78,7 +89,7 @@ cleanup:
 
 PyMethodDef ptc_py_kernel_seq_methods[] = {
     {"rnn_run", py_rnn_run, METH_VARARGS,
-     "rnn_run(cell, inp, kernel, rkernel, bias, dout, act, ract, go_backwards, return_sequences, ref) -> "
+     "rnn_run(cell, inp, kernel, rkernel, bias, dout, act, ract, go_backwards, return_sequences, ref, mask=None) -> "
      "(out, dinp, dkernel, drkernel, dbias)"},
     {NULL, NULL, 0, NULL},
 };

@@ -38,6 +38,13 @@ from pytrainc.layers.embedding import Embedding
 from pytrainc.layers.layer_normalization import LayerNormalization
 from pytrainc.layers.rnn import GRU, LSTM, SimpleRNN
 
+# Masks, sequence wrappers and attention (issue #11, session 9)
+from pytrainc.layers import attention, normalization_traced, sequence_wrappers
+from pytrainc.layers.attention import MultiHeadAttention
+from pytrainc.layers.embedding import Masking
+from pytrainc.layers.normalization_traced import Dot, GroupNormalization, UnitNormalization
+from pytrainc.layers.sequence_wrappers import Bidirectional, Permute, RepeatVector, TimeDistributed
+
 # Keras's aliases
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
@@ -47,6 +54,9 @@ for _module in (activation, convolutional, merging, normalization, pooling, regu
     _LAYER_CLASSES.update(_module.LAYERS)
 for _module in (embedding, layer_normalization, rnn):
     _LAYER_CLASSES.update(_module.LAYERS)
+_LAYER_CLASSES.update(sequence_wrappers.LAYERS)
+_LAYER_CLASSES.update(normalization_traced.LAYERS)
+_LAYER_CLASSES.update(attention.LAYERS)
 
 
 def deserialize(config):

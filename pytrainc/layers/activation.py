@@ -9,6 +9,7 @@ from pytrainc.ops import _trace
 
 
 class _ParamActivation(Layer):
+    supports_masking = True  # Keras 3: the input's mask passes through
     _activation = "relu"  # a name of pytrainc.activations
 
     def _alpha(self):

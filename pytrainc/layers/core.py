@@ -267,6 +267,7 @@ class Layer:
     """
 
     _multi_input = False  # merge layers take a list of inputs
+    supports_masking = False  # Keras 3: whether the layer hands its input's mask on (PlanBuilder.emit)
 
     def __init__(
         self,
@@ -634,6 +635,8 @@ class Dense(_KernelLayer):
     >>> model = Sequential([Input((8,)), Dense(10, activation="relu"), Dense(1)])
     """
 
+    supports_masking = True  # Keras 3: the input's mask passes through
+
     def __init__(
         self,
         units,
@@ -692,6 +695,8 @@ class Activation(Layer):
 
     >>> model = Sequential([Input((4,)), Dense(3), Activation("softmax")])
     """
+
+    supports_masking = True  # Keras 3: the input's mask passes through
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

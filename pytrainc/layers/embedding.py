@@ -38,8 +38,9 @@ class Embedding(Layer):
         embeddings_initializer: Defaults to 'uniform' (RandomUniform(-0.05, 0.05)).
         embeddings_regularizer: Optional regularizer. Defaults to None.
         embeddings_constraint: Not supported (must be None).
-        mask_zero: Whether id 0 is padding. Stored and saved; masks are not propagated to
-            later layers yet. Defaults to False.
+        mask_zero: Whether id 0 is padding: the layer then gives its output Keras's mask (a
+            step counts where its id is not 0), which the recurrent layers and
+            GlobalAveragePooling1D honour. Defaults to False.
         input_length: Deprecated in Keras 3; accepted with a warning and ignored.
 
     Example:
@@ -105,6 +106,9 @@ class Embedding(Layer):
             v=self.input_dim,
             d=self.output_dim,
         )
+        if self.mask_zero:  # Keras's compute_mask: not_equal(ids, 0)
+            builder.output_mask = builder.buffer(t)
+            builder.op("seq_mask", in_bufs, builder.output_mask, t=t, c=1, value=0.0)
         return self._emit_activity(builder, out)
 
     def get_config(self):
@@ -118,4 +122,47 @@ class Embedding(Layer):
         }
 
 
-LAYERS = {"Embedding": Embedding}
+class Masking(Layer):
+    """Marks the steps whose features all equal `mask_value` as padding, as Keras's Masking.
+
+    The output is the input with those steps set to 0, and it carries Keras's mask (a step
+    counts where any feature differs from `mask_value`), which the recurrent layers and
+    GlobalAveragePooling1D honour.
+
+    Args:
+        mask_value: The padding value. Defaults to 0.0.
+
+    Example:
+
+    >>> model = Sequential([Input((10, 3)), Masking(), LSTM(8), Dense(1)])
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.floating, np.integer)):
+            raise ValueError(f"Masking's mask_value must be a number. Received: mask_value={mask_value!r}")
+        self.mask_value = mask_value
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) < 3:
+            raise ValueError(
+                f"Masking expects input of shape (batch, timesteps, features). Received: shape={tuple(input_shape)}"
+            )
+        return input_shape
+
+    def _emit(self, builder, in_bufs, in_shapes):
+        shape = tuple(in_shapes[0])
+        t, c = math.prod(shape[:-1]), shape[-1]
+        builder.output_mask = builder.buffer(t)
+        builder.op("seq_mask", in_bufs, builder.output_mask, t=t, c=c, value=float(self.mask_value))
+        out = builder.buffer(t * c)
+        builder.op("masking", in_bufs, out, t=t, c=c, value=float(self.mask_value))
+        return self._emit_activity(builder, out)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
+LAYERS = {"Embedding": Embedding, "Masking": Masking}

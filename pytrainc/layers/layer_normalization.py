@@ -26,6 +26,8 @@ class LayerNormalization(Layer):
     >>> x = Input((10, 16)); y = LayerNormalization()(Dense(16)(x))
     """
 
+    supports_masking = True  # Keras 3: the input's mask passes through
+
     def __init__(
         self,
         axis=-1,

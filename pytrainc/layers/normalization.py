@@ -35,6 +35,8 @@ class BatchNormalization(Layer):
     >>> x = Input((8,)); y = BatchNormalization()(Dense(16)(x))
     """
 
+    supports_masking = True  # Keras 3: the input's mask passes through
+
     def __init__(
         self,
         axis=-1,

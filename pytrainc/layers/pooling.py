@@ -130,7 +130,15 @@ class GlobalMaxPooling2D(_GlobalPool):
 
 
 class GlobalAveragePooling1D(_GlobalPool):
-    """Mean over steps: (None, steps, C) -> (None, C)."""
+    """Mean over steps: (None, steps, C) -> (None, C); with a mask (Embedding(mask_zero=True),
+    Masking), the mean over the steps that count, as Keras."""
+
+    supports_masking = True
+
+    def _emit(self, builder, in_bufs, in_shapes):
+        mask = builder.input_masks[0] if builder.input_masks else None
+        builder.output_mask = None
+        return super()._emit(builder, in_bufs + ([mask] if mask is not None else []), in_shapes)
 
 
 class GlobalMaxPooling1D(_GlobalPool):

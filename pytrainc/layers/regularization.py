@@ -25,6 +25,8 @@ class Dropout(Layer):
     >>> model = Sequential([Input((100,)), Dense(64, activation="relu"), Dropout(0.5), Dense(10)])
     """
 
+    supports_masking = True  # Keras 3: the input's mask passes through
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if (
@@ -63,6 +65,8 @@ class ActivityRegularization(Layer):
         l1: Defaults to 0.0.
         l2: Defaults to 0.0.
     """
+
+    supports_masking = True  # Keras 3: the input's mask passes through
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         kwargs.pop("activity_regularizer", None)

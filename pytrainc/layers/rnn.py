@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from pytrainc import _C, activations, initializers, regularizers
+from pytrainc import _C, activations, initializers, regularizers, utils
 from pytrainc.layers.core import Layer
 from pytrainc.layers.embedding import _no_constraint, _positive_int
 
@@ -33,6 +33,11 @@ class _RNN(Layer):
 
     _op = None
     _gates = 1
+    supports_masking = True
+    # Set by Bidirectional on its layers (Keras flips the backward sequence back and forces
+    # zero_output_for_mask with return_sequences).
+    _input_order = False
+    _zero_output_for_mask = False
     _keras3_vars = "cell/vars"  # where Keras 3's .weights.h5 keeps the weights (its cell's)
 
     def __init__(
@@ -84,12 +89,11 @@ class _RNN(Layer):
         for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value < 1:
                 raise ValueError(f"{cls}'s {arg} must be a float in [0, 1). Received: {arg}={value!r}")
-            if value != 0:
-                raise ValueError(
-                    f"pytrainc's {cls} does not support {arg} yet (it would be silently ignored): "
-                    f"use a Dropout layer before or after it. Received: {arg}={value!r}"
-                )
         self.dropout, self.recurrent_dropout, self.seed = float(dropout), float(recurrent_dropout), seed
+        if self.dropout or self.recurrent_dropout:  # the generator the fused op draws its masks from
+            self.rng_state = (
+                utils.make_rng(seed) if seed is not None else utils.make_rng(_C.rng_next(utils.global_rng()))
+            )
         if return_state:
             raise ValueError(
                 f"pytrainc's {cls} does not support return_state=True yet (layers have one output). "
@@ -135,9 +139,11 @@ class _RNN(Layer):
     def _emit(self, builder, in_bufs, in_shapes):
         t, features = in_shapes[0]
         out = builder.buffer((t if self.return_sequences else 1) * self.units)
+        mask = builder.input_masks[0] if builder.input_masks else None
+        builder.output_mask = mask if self.return_sequences else None  # Keras's RNN.compute_mask
         builder.op(
             self._op,
-            in_bufs,
+            in_bufs + ([mask] if mask is not None else []),
             out,
             params={"kernel": self.kernel, "recurrent_kernel": self.recurrent_kernel, "bias": self.bias},
             t=t,
@@ -147,6 +153,11 @@ class _RNN(Layer):
             recurrent_act=_C.ACTIVATIONS[self.recurrent_activation],
             go_backwards=int(self.go_backwards),
             return_sequences=int(self.return_sequences),
+            rng=builder.rng(self) if hasattr(self, "rng_state") else 0,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            input_order=int(self._input_order),
+            zero_masked=int(self._zero_output_for_mask),
         )
         return self._emit_activity(builder, out)
 
@@ -184,7 +195,10 @@ class SimpleRNN(_RNN):
         kernel_initializer, recurrent_initializer, bias_initializer: Defaults
             'glorot_uniform', 'orthogonal', 'zeros'.
         kernel_regularizer, recurrent_regularizer, bias_regularizer: Defaults to None.
-        dropout, recurrent_dropout: Only 0 is supported yet (a non-zero value is refused).
+        dropout, recurrent_dropout: Fractions in [0, 1) of the inputs and of the previous state
+            dropped in training, with masks drawn once per sequence from the layer's seeded
+            generator (Keras's cells). Default to 0.
+        seed: Optional int for that generator. Defaults to None (drawn from the global one).
         return_sequences: Return every step's state (timesteps, units) instead of the last.
             Defaults to False.
         return_state: Only False is supported yet.
@@ -259,7 +273,10 @@ class LSTM(_RNN):
             'glorot_uniform', 'orthogonal', 'zeros'.
         unit_forget_bias: Start the forget gate's bias at 1 (Jozefowicz et al.). Defaults to True.
         kernel_regularizer, recurrent_regularizer, bias_regularizer: Defaults to None.
-        dropout, recurrent_dropout: Only 0 is supported yet (a non-zero value is refused).
+        dropout, recurrent_dropout: Fractions in [0, 1) of the inputs and of the previous state
+            dropped in training, masks drawn once per sequence from the layer's seeded generator;
+            with recurrent_dropout one mask per gate, as Keras. Default to 0.
+        seed: Optional int for that generator. Defaults to None.
         return_sequences: Defaults to False. return_state: Only False is supported yet.
         go_backwards: Defaults to False. unroll: Accepted and ignored.
 

@@ -214,17 +214,29 @@ def _write_legacy(group, model, arrays=None):
     return paths
 
 
+def _keras3_groups(layer):
+    """[(group under 'layers/<name>', its variables)]: Keras 3 keeps a recurrent layer's weights
+    in its cell's group, 'cell/vars', and a wrapper's in its sublayers' ('layer/vars',
+    'forward_layer/cell/vars' and 'backward_layer/cell/vars')."""
+    if hasattr(layer, "_keras3_weight_groups"):  # e.g. MultiHeadAttention's query_dense/vars, ...
+        return layer._keras3_weight_groups()
+    subs = getattr(layer, "_keras3_vars", "vars")
+    if isinstance(subs, str):
+        return [(subs, layer.weights)]
+    return [(sub, part.weights) for sub, part in zip(subs, layer._sublayers)]
+
+
 def _write_keras3(f, model):
     layers = model.layers
     _set_str(f.create_group("vars"), "name", model.name)
     for layer, name in zip(layers, _keras3_names(layers)):
-        sub = getattr(layer, "_keras3_vars", "vars")  # recurrent layers: their cell's, 'cell/vars'
-        if sub != "vars":
-            f.create_group(f"layers/{name}/vars")  # the layer's own, empty, as Keras writes it
-        group = f.create_group(f"layers/{name}/{sub}")
-        _set_str(group, "name", layer.name)
-        for i, v in enumerate(layer.weights):
-            group.create_dataset(str(i), data=v.numpy())
+        for sub, variables in _keras3_groups(layer):
+            if sub != "vars" and f"layers/{name}/vars" not in f:
+                f.create_group(f"layers/{name}/vars")  # the layer's own, empty, as Keras writes it
+            group = f.create_group(f"layers/{name}/{sub}")
+            _set_str(group, "name", layer.name)
+            for i, v in enumerate(variables):
+                group.create_dataset(str(i), data=v.numpy())
 
 
 def _value_bytes(value):
@@ -651,21 +663,19 @@ def _plan_keras3(r, model):
     """[(Variable, array)] for the Keras 3 layout, all shapes checked."""
     h5py, path = r.h5py, r.path
     layers_group = r.file["layers"]
-    saved = {}
-    for name in layers_group:
-        item = layers_group[name]
-        if not isinstance(item, h5py.Group):
-            continue
-        for sub in ("vars", "cell/vars"):  # a recurrent layer keeps its weights in its cell's group
-            if sub in item and isinstance(item[sub], h5py.Group) and len(item[sub]):
-                saved[name] = (sub, item[sub])
-                break
+
+    def has_data(group):  # a dataset anywhere under group (visititems stops at a true result)
+        return bool(group.visititems(lambda key, obj: True if isinstance(obj, h5py.Dataset) else None))
+
+    # The layers the file has weights for.
+    saved = {
+        name for name in layers_group if isinstance(layers_group[name], h5py.Group) and has_data(layers_group[name])
+    }
     layers = model.layers
     used = set()
     plan = []
     for layer, name in zip(layers, _keras3_names(layers)):
-        variables = layer.weights
-        if not variables:
+        if not layer.weights:
             continue
         if name not in saved:
             raise ValueError(
@@ -674,24 +684,25 @@ def _plan_keras3(r, model):
                 f"The file has weights for {sorted(saved)}"
             )
         used.add(name)
-        sub, group = saved[name]
-        keys = sorted(group, key=lambda s: int(s) if s.isdigit() else -1)
-        if keys != [str(i) for i in range(len(variables))]:
-            raise ValueError(
-                f"Cannot load '{path}': layer '{layer.name}' ({type(layer).__name__}) has "
-                f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]}; the file's "
-                f"'layers/{name}/{sub}' holds {len(keys)} {keys}"
-            )
-        for i, v in enumerate(variables):
-            where = f"layers/{name}/{sub}/{i}"
-            value = _numeric(path, f"dataset '{where}'", r.read(group[str(i)], where))
-            if value.shape != v.shape:
+        for sub, variables in _keras3_groups(layer):
+            group = layers_group[name].get(sub)
+            keys = sorted(group, key=lambda s: int(s) if s.isdigit() else -1) if isinstance(group, h5py.Group) else []
+            if keys != [str(i) for i in range(len(variables))]:
                 raise ValueError(
-                    f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
-                    f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
-                    f"{tuple(v.shape)}, the file's '{where}' has shape {value.shape}"
+                    f"Cannot load '{path}': layer '{layer.name}' ({type(layer).__name__}) has "
+                    f"{len(variables)} weight(s) {[tuple(v.shape) for v in variables]}; the file's "
+                    f"'layers/{name}/{sub}' holds {len(keys)} {keys}"
                 )
-            plan.append((v, value))
+            for i, v in enumerate(variables):
+                where = f"layers/{name}/{sub}/{i}"
+                value = _numeric(path, f"dataset '{where}'", r.read(group[str(i)], where))
+                if value.shape != v.shape:
+                    raise ValueError(
+                        f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
+                        f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
+                        f"{tuple(v.shape)}, the file's '{where}' has shape {value.shape}"
+                    )
+                plan.append((v, value))
     extra = sorted(set(saved) - used)
     if extra:
         raise ValueError(

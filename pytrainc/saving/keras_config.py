@@ -147,6 +147,10 @@ def layer_to_keras(layer):
         }
         return {"module": "keras.layers", "class_name": name, "config": config, "registered_name": None}
     config = {k: _nested_to_keras(k, v) for k, v in layer.get_config().items() if k != "input_shape"}
+    for key, attr in _WRAPPED.items():  # a wrapper's layers, serialized as Keras nests them
+        if isinstance(config.get(key), dict):
+            inner = getattr(layer, attr[type(layer).__name__])
+            config[key] = layer_to_keras(inner)
     config["dtype"] = dict(_POLICY)
     for key, value in _LAYER_EXTRAS.get(name, {}).items():
         if key not in _WRITTEN_ONLY:
@@ -400,6 +404,13 @@ class _In:
         return {"class_name": cls, "config": self.check_dict(config, f"the config of {what}")}
 
 
+# Wrappers' nested layers: config key -> {wrapper class: the attribute holding that layer}.
+_WRAPPED = {
+    "layer": {"TimeDistributed": "layer", "Bidirectional": "forward_layer"},
+    "backward_layer": {"Bidirectional": "backward_layer"},
+}
+
+
 def _layer_from_keras(r, entry, index):
     what = f"layer {index}"
     cls, config = r.check_object(entry, what)
@@ -436,6 +447,8 @@ def _layer_from_keras(r, entry, index):
             config[key] = r.nested(value, "initializer", f"the {key} of {what}")
         elif key.endswith("_regularizer"):
             config[key] = r.nested(value, "regularizer", f"the {key} of {what}")
+        elif isinstance(value, dict) and cls in _WRAPPED.get(key, {}):  # checked as any layer
+            config[key] = _layer_from_keras(r, value, f"{index}'s {key}")
         elif isinstance(value, dict):
             r.check_object(value, f"the {key} of {what}")  # a serialized function or object: refused below
             raise r.refuse(f"{what} has {key}={value!r:.120}; pytrainc reads only built-in names here")

@@ -199,9 +199,7 @@ class Trainer(BatchedTrainer):
             op_layers = []  # per op, the layer that emitted it (for errors the engine reports by op)
             for t in g["order"]:
                 if t._inputs:
-                    bufs[id(t)] = t._layer._emit(
-                        builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs]
-                    )
+                    bufs[id(t)] = builder.emit(t, bufs)  # with Keras's mask propagation
                     op_layers += [t._layer] * (builder.n_ops - len(op_layers))
             self._op_layers = op_layers
             out_bufs = [bufs[id(t)] for t in g["outputs"]]

@@ -240,7 +240,8 @@ def rnn_case(cell, return_sequences=0, go_backwards=0, T=3, IN=2, U=2):
         y = m(t(x[:, ::-1].copy() if go_backwards else x))[0].numpy()  # Keras: outputs in processing order
     ref = y.reshape(N, -1) if return_sequences else y[:, -1]
     args = dict(t=T, units_in=IN, units=U, act=_C.ACTIVATIONS["tanh"], recurrent_act=_C.ACTIVATIONS["sigmoid"])
-    args.update(go_backwards=go_backwards, return_sequences=return_sequences)
+    args.update(go_backwards=go_backwards, return_sequences=return_sequences, rng=0, dropout=0.0, recurrent_dropout=0.0)
+    args.update(input_order=0, zero_masked=0)
     return dict(op=cell, ins=[x.reshape(N, -1)], params=params, args=args, ref=ref)
 
 
@@ -257,6 +258,121 @@ def embedding_case():
     ref = emb[ids.astype(int)].reshape(N, -1)
     # Ids have no gradient (and a finite-difference step would make them non-integers).
     return dict(ins=[ids], params={"embeddings": emb}, args=dict(t=T, v=V, d=D), ref=ref, fd_ins=False)
+
+
+def step_mask(T, seed=0):
+    """A (N, T) mask of 0/1 with a skipped first step, a hole and a row that keeps every step."""
+    m = np.ones((N, T))
+    m[0, 0] = 0
+    m[1, 1:2] = 0
+    m[2, -1] = 0
+    return m
+
+
+def masked_rnn_case(cell, return_sequences, go_backwards):
+    """The cell with Keras's mask, against a NumPy transcription of Keras's masked rnn loop
+    (keras/src/backend/torch/rnn.py: a skipped step keeps the states and the previous output)
+    driven by torch's cells one step at a time."""
+    case = rnn_case(cell, return_sequences, go_backwards)
+    T, IN, U = case["args"]["t"], case["args"]["units_in"], case["args"]["units"]
+    m, _, _ = torch_rnn(cell, IN, U)
+    x = case["ins"][0].reshape(N, T, IN)
+    mask = step_mask(T)
+    order = range(T - 1, -1, -1) if go_backwards else range(T)
+    h = torch.zeros(1, N, U, dtype=torch.float64)
+    c = torch.zeros(1, N, U, dtype=torch.float64)
+    outs = []
+    with torch.no_grad():
+        for st in order:
+            xt = t(x[:, st : st + 1])
+            if cell == "lstm":
+                _, (h1, c1) = m(xt, (h, c))
+            else:
+                _, h1 = m(xt, h)
+                c1 = c
+            keep = t(mask[:, st]).reshape(1, N, 1) > 0
+            h, c = torch.where(keep, h1, h), torch.where(keep, c1, c)
+            outs.append(h[0].numpy())
+    y = np.stack(outs, 1)
+    case["ref"] = y.reshape(N, -1) if return_sequences else y[:, -1]
+    case["ins"] = case["ins"] + [mask]
+    case["fd_ins"] = [0]  # the mask has no gradient
+    return case
+
+
+def dropout_masks(count, size, rate, state):
+    """count masks of size floats, as rng_mask.h draws them: 1 / keep where a uniform is below keep."""
+    u = np.zeros(count * size, np.float32)
+    _C.rng_fill(state, u, 0, 0.0, 1.0)
+    keep = np.float32(1) - np.float32(rate)
+    return (u < keep).reshape(count, size) / keep
+
+
+def keras_cells_reference(cell, x, params, dm, rm):
+    """Keras 3's cells step by step in float64 (keras/src/layers/rnn/*.py, implementation 1):
+    gate g's input is x * dm[g % len(dm)] and its recurrent input h * rm[g % len(rm)]."""
+    n, steps, _ = x.shape
+    k, rk, b = params["kernel"], params["recurrent_kernel"], params["bias"]
+    gates = {"simple_rnn": 1, "lstm": 4, "gru": 3}[cell]
+    u = rk.shape[0]
+    ib, rb = (b[0], b[1]) if cell == "gru" else (b, np.zeros_like(b))
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    h, c, outs = np.zeros((n, u)), np.zeros((n, u)), []
+    for st in range(steps):
+        cols = [slice(g * u, (g + 1) * u) for g in range(gates)]
+        xs = [(x[:, st] * dm[g % len(dm)]) @ k[:, cols[g]] + ib[cols[g]] for g in range(gates)]
+        rs = [(h * rm[g % len(rm)]) @ rk[:, cols[g]] + rb[cols[g]] for g in range(gates)]
+        if cell == "simple_rnn":
+            h = np.tanh(xs[0] + rs[0])
+        elif cell == "lstm":
+            i, f, o = sig(xs[0] + rs[0]), sig(xs[1] + rs[1]), sig(xs[3] + rs[3])
+            c = f * c + i * np.tanh(xs[2] + rs[2])
+            h = o * np.tanh(c)
+        else:
+            z, r = sig(xs[0] + rs[0]), sig(xs[1] + rs[1])
+            h = z * h + (1 - z) * np.tanh(xs[2] + r * rs[2])
+        outs.append(h)
+    return np.stack(outs, 1)
+
+
+def dropout_rnn_case(cell, dropout, recurrent_dropout):
+    """Dropout of the inputs and the state with the masks the op draws from RNG_STATE: input masks
+    first, then recurrent ones, one per gate with recurrent dropout (LSTM, GRU) as Keras."""
+    case = rnn_case(cell, 1, 0)
+    T, IN, U = case["args"]["t"], case["args"]["units_in"], case["args"]["units"]
+    case["args"].update(dropout=dropout, recurrent_dropout=recurrent_dropout)
+    count = {"simple_rnn": 1, "lstm": 4, "gru": 3}[cell] if recurrent_dropout else 1
+    state = RNG_STATE.copy()
+    dm = dropout_masks(count, N * IN, dropout, state).reshape(count, N, IN) if dropout else np.ones((1, N, IN))
+    rm = dropout_masks(count, N * U, recurrent_dropout, state).reshape(count, N, U) if recurrent_dropout else [1.0]
+    x = case["ins"][0].reshape(N, T, IN)
+    case["ref"] = keras_cells_reference(cell, x, case["params"], dm, rm).reshape(N, -1)
+    return case
+
+
+def masked_avgpool_case():
+    x = R.normal(size=(N, 4, 3))
+    mask = step_mask(4)
+    ref = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+    return dict(op="global_avgpool", ins=[x.reshape(N, -1), mask], args=dict(s=4, c=3), ref=ref, fd_ins=[0])
+
+
+def masking_cases():
+    x = R.normal(size=(N, 4, 3))
+    x[0, 1] = 0.5  # every feature equals the mask value: the step is dropped
+    x[1, 2, 0] = 0.5  # one feature does: the step is kept
+    x[2, 0] = np.nan  # NaN differs from everything: kept
+    kept = np.any(x != 0.5, axis=-1)
+    args = dict(t=4, c=3, value=0.5)
+    finite = np.where(np.isnan(x), 1.0, x)  # finite differences need finite values
+    return {
+        "seq_mask": dict(ins=[x.reshape(N, -1)], args=args, ref=kept.astype(float), fd_ins=[]),
+        # A step at the mask value is a discontinuity for finite differences: the gradient is
+        # checked on its own below.
+        "masking": dict(
+            ins=[finite.reshape(N, -1)], args=args, ref=np.where(kept[..., None], finite, 0).reshape(N, -1), fd_ins=[]
+        ),
+    }
 
 
 CASES = {
@@ -296,6 +412,18 @@ CASES = {
         for cell in ("simple_rnn", "lstm", "gru")
         for seq, back in ((0, 0), (1, 0), (1, 1))
     },
+    **{
+        f"{cell}-mask{'-seq' if seq else ''}{'-back' if back else ''}": masked_rnn_case(cell, seq, back)
+        for cell in ("simple_rnn", "lstm", "gru")
+        for seq, back in ((0, 0), (1, 1), (0, 1))
+    },
+    **{
+        f"{cell}-dropout-{rate}-{rate_r}": dropout_rnn_case(cell, rate, rate_r)
+        for cell in ("simple_rnn", "lstm", "gru")
+        for rate, rate_r in ((0.4, 0.0), (0.0, 0.5), (0.3, 0.4))
+    },
+    "global_avgpool-mask": masked_avgpool_case(),
+    **masking_cases(),
 }
 # dropout is random: tested on its own below.
 CASES["dropout"] = None
@@ -351,7 +479,9 @@ def test_backward_matches_finite_differences(case):
         return total
 
     eps = 1e-2
-    targets = [("in", k) for k in range(len(case["ins"]))] if case.get("fd_ins", True) else []
+    fd_ins = case.get("fd_ins", True)  # True, False or the indices of the inputs to check
+    fd_ins = range(len(case["ins"])) if fd_ins is True else (fd_ins or [])
+    targets = [("in", k) for k in fd_ins]
     targets += [("param", p) for p in case.get("fd_params", [p for p, v in params.items() if v is not None])]
     for kind, key in targets:
         base = (
@@ -420,6 +550,33 @@ def test_run_op_refuses_malformed_ops():
         )
 
 
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+def test_rnn_dropout_is_off_in_inference_and_masks_are_per_sequence(cell):
+    case = {**CASES[f"{cell}-dropout-0.3-0.4"], "_key": f"{cell}-dropout-0.3-0.4"}
+    size = case["ref"].shape[1]
+    plain = run(cell, case["ins"], size, case["params"], **{**case["args"], "dropout": 0.0, "recurrent_dropout": 0.0})
+    inference = run(cell, case["ins"], size, case["params"], training=False, **case["args"])
+    np.testing.assert_array_equal(inference[0], plain[0])
+    assert not np.allclose(forward(case), plain[0], atol=1e-3)
+    # One input mask per sequence: a sequence of identical steps gets identical dropped steps.
+    steps = np.repeat(R.normal(size=(N, 1, 2)), 3, axis=1).reshape(N, -1)
+    args = {**case["args"], "recurrent_dropout": 0.0, "dropout": 0.5}
+    zero_k = {**case["params"], "recurrent_kernel": np.zeros_like(case["params"]["recurrent_kernel"])}
+    if cell == "simple_rnn":  # no recurrence: every step's output is the same function of its dropped input
+        out = run(cell, [steps], size, zero_k, **args)[0].reshape(N, 3, -1)
+        np.testing.assert_array_equal(out[:, 0], out[:, 1])
+        np.testing.assert_array_equal(out[:, 0], out[:, 2])
+
+
+def test_masking_routes_gradients_to_the_kept_steps_only():
+    case = CASES["masking"]
+    dout = R.normal(size=(N, 12))
+    _, (dx,), _ = run("masking", case["ins"], 12, dout=dout, **case["args"])
+    kept = np.repeat(CASES["seq_mask"]["ref"], 3, axis=1)
+    assert kept.min() == 0 and kept.max() == 1
+    np.testing.assert_array_equal(dx, f32(dout) * kept)
+
+
 @pytest.mark.parametrize("name", ["maximum", "minimum"])
 def test_extremum_ties_route_to_the_first_input_and_nan_propagates(name):
     a = f32([[1.0, 2.0, np.nan, 0.0]])
@@ -443,9 +600,11 @@ def test_rnn_kernels_match_their_naive_reference(cell, seqs, back):
     b = r.normal(size=(2, g) if cell == "gru" else g).astype(np.float32)
     dout = r.normal(size=(N_, T_, U_) if seqs else (N_, U_)).astype(np.float32)
     acts = _C.ACTIVATIONS["tanh"], _C.ACTIVATIONS["sigmoid"]
-    fast = _C.rnn_run(cell, x, k, rk, b, dout, *acts, back, seqs, False)
-    ref = _C.rnn_run(cell, x, k, rk, b, dout, *acts, back, seqs, True)
-    for name, got, want in zip(("out", "dinp", "dkernel", "drkernel", "dbias"), fast, ref):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=name)
+    mask = (r.uniform(size=(N_, T_)) > 0.3).astype(np.float32)
+    for m in (None, mask):
+        fast = _C.rnn_run(cell, x, k, rk, b, dout, *acts, back, seqs, False, m)
+        ref = _C.rnn_run(cell, x, k, rk, b, dout, *acts, back, seqs, True, m)
+        for name, got, want in zip(("out", "dinp", "dkernel", "drkernel", "dbias"), fast, ref):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=f"{name}, mask {m is not None}")
     _, _, _, _, no_bias = _C.rnn_run(cell, x, k, rk, None, dout, *acts, back, seqs, False)
     assert no_bias is None

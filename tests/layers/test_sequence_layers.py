@@ -304,10 +304,10 @@ def test_bad_arguments_and_shapes_are_refused_clearly():
         L.Embedding(2**25, 3)
     with pytest.raises(ValueError, match="return_state"):
         L.LSTM(4, return_state=True)
-    with pytest.raises(ValueError, match="does not support dropout yet"):
-        L.SimpleRNN(4, dropout=0.2)
-    with pytest.raises(ValueError, match="recurrent_dropout"):
-        L.GRU(4, recurrent_dropout=0.1)
+    with pytest.raises(ValueError, match=r"dropout must be a float in \[0, 1\). Received: dropout=1.0"):
+        L.SimpleRNN(4, dropout=1.0)
+    with pytest.raises(ValueError, match="recurrent_dropout must be a float"):
+        L.GRU(4, recurrent_dropout=-0.1)
     with pytest.raises(ValueError, match="reset_after=True"):
         L.GRU(4, reset_after=False)
     with pytest.raises(ValueError, match="activation must be one of"):
@@ -389,3 +389,37 @@ def test_positional_arguments_reach_their_keras_parameter():
     assert L.LSTM(4, "relu").activation == "relu"
     assert L.GRU(4, "relu", "hard_sigmoid").recurrent_activation == "hard_sigmoid"
     assert L.SimpleRNN(4, "relu", False).use_bias is False
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_dropout_trains_reproducibly_and_is_off_in_predict(cell):
+    """dropout= and recurrent_dropout= draw their masks in C from the layer's seeded generator
+    (the masks themselves are checked against Keras's cell formulas in tests/csrc/test_ops.py)."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(16, T, IN)).astype(np.float32)
+    y = rng.normal(size=(16, 1)).astype(np.float32)
+
+    def build(dropout, recurrent_dropout):
+        testing.seed(0)
+        layer = CELLS[cell](U, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=3)
+        model = Sequential([L.Input((T, IN)), layer, L.Dense(1)])
+        model.compile(optimizer=optimizers.SGD(0.05), loss="mse")
+        return model
+
+    runs = []
+    for _ in range(2):
+        model = build(0.3, 0.2)
+        runs.append(model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"])
+        runs.append(model.get_weights())
+    assert runs[0] == runs[2] and testing.same_arrays(runs[1], runs[3])
+    plain = build(0.0, 0.0)
+    plain.set_weights(model.get_weights())
+    np.testing.assert_array_equal(model.predict(x, verbose=0), plain.predict(x, verbose=0))
+    assert model.evaluate(x, y, verbose=0) == plain.evaluate(x, y, verbose=0)
+    before = plain.get_weights()
+    dropped = build(0.3, 0.2)
+    dropped.set_weights(before)
+    assert dropped.train_on_batch(x, y) != plain.train_on_batch(x, y)  # the masks act in training
+    config = model.layers[0].get_config()
+    assert (config["dropout"], config["recurrent_dropout"], config["seed"]) == (0.3, 0.2, 3)
+    assert CELLS[cell].from_config(config).recurrent_dropout == 0.2
