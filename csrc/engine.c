@@ -89,7 +89,8 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
 
 ptc_status ptc_plan_check_rngs(const ptc_plan *p) {
     for (int i = 0; i < p->n_ops; i++)
-        if (p->ops[i].kind == PTC_OP_DROPOUT && (p->ops[i].iarg[PTC_DROPOUT_RNG] >= p->n_rngs || !p->rngs))
+        if ((p->ops[i].kind == PTC_OP_DROPOUT && (p->ops[i].iarg[PTC_DROPOUT_RNG] >= p->n_rngs || !p->rngs)) ||
+            (p->ops[i].kind == PTC_OP_RANDOM && (p->ops[i].iarg[PTC_RANDOM_RNG] >= p->n_rngs || !p->rngs)))
             return PTC_ERR_STATE;
     return PTC_OK;
 }

@@ -206,6 +206,11 @@ class KerasTensor:
     def __le__(self, other):
         return _ops().less_equal(self, other)
 
+    def __getitem__(self, key):
+        from pytrainc.ops import _index
+
+        return _index.getitem(self, key)
+
     __hash__ = object.__hash__
 
     def _no_value(self, what):

@@ -346,14 +346,23 @@ def gelu(x, approximate=True):
     return _activation("ops.gelu", "gelu_tanh" if approximate else "gelu", x)
 
 
+def _last_axis(x, axis):
+    rank = len(full_shape(x))
+    return rank == 0 or (isinstance(axis, (int, np.integer)) and int(axis) in (-1, rank - 1))
+
+
 def softmax(x, axis=-1):
-    """Softmax over the last axis."""
-    return _activation("ops.softmax", "softmax", x, axis)
+    """Softmax over `axis` (the fused kernel on the last axis; exp(log_softmax) on another)."""
+    if _last_axis(x, axis):
+        return _activation("ops.softmax", "softmax", x, axis)
+    return exp(_compose.log_softmax_any(x, axis))
 
 
 def log_softmax(x, axis=-1):
-    """Log-softmax over the last axis."""
-    return _activation("ops.log_softmax", "log_softmax", x, axis)
+    """Log-softmax over `axis` (the fused kernel on the last axis; x - logsumexp on another)."""
+    if _last_axis(x, axis):
+        return _activation("ops.log_softmax", "log_softmax", x, axis)
+    return _compose.log_softmax_any(x, axis)
 
 
 # -- reductions -------------------------------------------------------------------------------
@@ -679,6 +688,11 @@ def convert_to_tensor(x, dtype=None, sparse=None):
 def shape(x):
     """Keras's shape tuple (None for a symbolic batch axis)."""
     return tuple(full_shape(x))
+
+
+from pytrainc.ops import _compose  # noqa: E402 (they are written with the ops above)
+from pytrainc.ops._compose import arange, einsum, logsumexp, one_hot, stack, std, var  # noqa: E402
+from pytrainc.ops._index import argmax, argmin, prod, split, take, take_along_axis  # noqa: E402
 
 
 def __getattr__(name):
