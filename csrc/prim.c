@@ -131,6 +131,8 @@ static float unary_value(int kind, float x, float a, float b) {
             return x / a;
         case FILL:
             return a;
+        case TRUNC:  // ops.cast to an integer dtype
+            return truncf(x);
         default:
             return NAN;
     }
@@ -174,7 +176,7 @@ static float unary_slope(int kind, float x, float y, float a, float b) {
         case CLIP:
             return (x >= a && x <= b) ? 1.0f : 0.0f;
         default:
-            return 0.0f;  // SIGN, LOGICAL_NOT, FILL
+            return 0.0f;  // SIGN, LOGICAL_NOT, FILL, TRUNC
     }
 }
 

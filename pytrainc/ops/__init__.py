@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from pytrainc import _C
+from pytrainc import _C, _metric_state
 from pytrainc import activations as _activations
 from pytrainc.ops import _trace
 from pytrainc.ops._trace import as_array, dims_args, full_shape, is_scalar, is_symbolic, is_variable, mask_of
@@ -382,6 +382,14 @@ def _reduce(op, kind, x, axis, keepdims):
     shape = full_shape(x)
     axes = _axes(op, axis, len(shape))
     symbolic = is_symbolic(x)
+    if symbolic and 0 in axes and kind == "sum" and _metric_state.in_update():
+        return _batch_sum(op, x, axes)
+    if symbolic and 0 in axes and _metric_state.in_update():
+        raise ValueError(
+            f"{_at(op)} reduces over the batch axis (axis={axis!r}): in update_state only ops.sum may, "
+            "as a running sum into a state variable (var.assign_add(ops.sum(values))); keep a count "
+            "variable and divide in result() for a mean"
+        )
     if symbolic and 0 in axes:
         raise ValueError(
             f"{_at(op)} reduces over the batch axis (axis={axis!r}) of a tensor of shape {shape}: "
@@ -409,6 +417,16 @@ def _reduce(op, kind, x, axis, keepdims):
         return out
 
     return _trace.symbolic(op, out_shape[1:], [x], emit)
+
+
+def _batch_sum(op, x, axes):
+    """A metric's update_state: the sum over the sample axes of `axes`, marked as summed over
+    the batch too (the engine does that part, accumulating it into the metric's state)."""
+    rest = tuple(a for a in axes if a != 0)
+    per_sample = _reduce(op, "sum", x, rest, False) if rest else x
+    out = _alias(op, per_sample, tuple(per_sample.sample_shape))
+    out._batch_summed = True
+    return out
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 (keras.ops.sum)
@@ -667,10 +685,16 @@ def concatenate(xs, axis=0):
 
 
 def cast(x, dtype):
-    """x as `dtype`; traced code computes in float32, so there a float dtype is the only choice."""
+    """x as `dtype`. Traced tensors stay float32 and take the cast's values: a bool cast is
+    x != 0 (0.0/1.0), an integer cast truncates toward 0; neither passes a gradient."""
     if not is_symbolic(x):
         return np.asarray(x).astype(dtype)
-    if np.dtype(dtype).kind != "f" and np.dtype(dtype).kind != "b":
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        return not_equal(x, 0.0)
+    if kind in "iu":
+        return _unary("ops.cast", "trunc", x)
+    if kind != "f":
         raise ValueError(f"{_at('ops.cast')}: traced tensors are float32. Received: dtype={dtype!r}")
     return x
 

@@ -143,10 +143,23 @@ class Trainer(BatchedTrainer):
             [m for m in self._metric_specs if isinstance(m, metrics_module.MeanMetricWrapper)] if self.compiled else []
         )
 
+    def _state_metrics(self):
+        """The compiled Metric subclasses with state (update_state traced into the plan)."""
+        return [m for m in self._metric_specs if m._stateful()] if self.compiled else []
+
+    def _state_y_shape(self, metric):
+        y_shape = getattr(self, "_y_sample_shape", None)
+        if y_shape is None:
+            raise ValueError(f"Metric '{metric.name}' traces update_state on the targets: call fit or evaluate first")
+        return y_shape
+
     def _ensure_plan(self, batch_size):
+        from pytrainc import _metric_state
         from pytrainc.layers import _tracing
 
         out_shape = self._graph["output"].sample_shape
+        for m in self._state_metrics():
+            _metric_state.trace_update(m, self._state_y_shape(m), out_shape)
         if self._traced_loss() is not None:  # traced first: its constants join the flat parameters
             _tracing.trace_loss(self.loss, out_shape)
         for m in self._traced_metrics():
@@ -178,6 +191,8 @@ class Trainer(BatchedTrainer):
                 y_buf = traced[1]
             for m in self._traced_metrics():
                 m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, out_shape, y_buf, "Metric")
+            for m in self._state_metrics():
+                m._k, y_buf = _metric_state.emit(m, builder, out_buf, self._state_y_shape(m), out_shape, y_buf)
             if self._traced_loss() is None and self.compiled:
                 loss_setup = self._loss_setup(builder, out_buf)
                 if loss_setup[2] is not None:
@@ -223,9 +238,14 @@ class Trainer(BatchedTrainer):
             self._plan_metrics = None
         self._plan.reserve(int(batch_size))
         if self.compiled and self._metrics is not None and self._plan_metrics is not self._metrics:
+            rows = [row for m in self._metrics for row in m._plan_rows()]
+            if len(rows) > _C.MAX_METRICS:
+                raise ValueError(
+                    f"At most {_C.MAX_METRICS} metric slots (a state element takes one). Received: {len(rows)}"
+                )
             self._plan.set_metrics(
-                np.array([[m._kind, m._k] for m in self._metrics], dtype=np.int64).reshape(-1, 2),
-                np.array([m._threshold for m in self._metrics], dtype=np.float64),
+                np.array([r[:2] for r in rows], dtype=np.int64).reshape(-1, 2),
+                np.array([r[2] for r in rows], dtype=np.float64),
             )
             self._plan_metrics = self._metrics
         return self._plan
@@ -237,7 +257,7 @@ class Trainer(BatchedTrainer):
         offset = 3
         for m in self._metrics:
             slots = m._slots(width)
-            logs[m.name] = m.result(sums[offset : offset + slots], sums[2])
+            logs[m.name] = m._epoch_result(sums[offset : offset + slots], sums[2])
             offset += slots
         return logs
 
@@ -301,6 +321,7 @@ class Trainer(BatchedTrainer):
         return _to_float32(y.reshape(n, -1), what, checked=True), y.shape  # checked on entry
 
     def _resolve_metrics(self, y_shape):
+        self._y_sample_shape = tuple(y_shape[1:])  # a Metric subclass's update_state is traced on it
         if self._metrics is None:
             out_shape = self._graph["output"].shape
             self._metrics = [
