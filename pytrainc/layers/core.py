@@ -40,6 +40,17 @@ def _emit_activation(builder, in_buf, shape, activation, alpha=None):
     return out
 
 
+def _feature_axis(layer, axis, input_shape):
+    """`axis` (Keras's, over the shape with the batch axis) as an index into the per-sample shape."""
+    rank = len(input_shape)
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise ValueError(
+            f"Layer '{layer.name}': axis={axis} must name a feature axis of inputs of shape "
+            f"{tuple(input_shape)} (1 to {rank - 1}, or -1 to {1 - rank})"
+        )
+    return axis % rank - 1
+
+
 def _shape_tuple(shape, what):
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
