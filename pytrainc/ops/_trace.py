@@ -146,6 +146,9 @@ class OpNode:
     def _emit(self, builder, in_bufs, in_shapes):
         return self._emit_fn(builder, in_bufs)
 
+    def count_params(self):  # a row of model.summary() (its constants are not weights)
+        return 0
+
     def __repr__(self):
         return f"<OpNode {self.name}>"
 
