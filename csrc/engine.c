@@ -90,8 +90,10 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
 
 ptc_status ptc_plan_check_rngs(const ptc_plan *p) {
     for (int i = 0; i < p->n_ops; i++) {
-        const int64_t rng =
-            p->ops[i].kind == PTC_OP_DROPOUT ? p->ops[i].iarg[PTC_DROPOUT_RNG] : ptc_rnn_op_rng(&p->ops[i]);
+        const ptc_op *op = &p->ops[i];
+        const int64_t rng = op->kind == PTC_OP_DROPOUT  ? op->iarg[PTC_DROPOUT_RNG]
+                            : op->kind == PTC_OP_RANDOM ? op->iarg[PTC_RANDOM_RNG]
+                                                        : ptc_rnn_op_rng(op);
         if (rng >= 0 && (rng >= p->n_rngs || !p->rngs)) return PTC_ERR_STATE;
     }
     return PTC_OK;

@@ -24,6 +24,7 @@
 
 #include "blas.h"
 #include "ops.h"
+#include "prim.h"
 
 #define KIND_ENUM(NAME) NAME,
 enum { PTC_UNARY_KINDS(KIND_ENUM) UNARY_COUNT };
@@ -83,31 +84,6 @@ static int64_t masked_strides(const int64_t d[RANK], int64_t mask, int64_t s[RAN
     return size;
 }
 
-// Operand k of a binary/matmul/where op: its parameter (-1), or the index of its input (the
-// operands that are not parameters come from the inputs, in order).
-static int operand_input(const ptc_op *op, int k) {
-    if (op->param[k] >= 0) return -1;
-    int in = 0;
-    for (int j = 0; j < k; j++) in += op->param[j] < 0;
-    return in;
-}
-
-static int operands_fit(const ptc_op *op, int n_operands) {
-    int n = 0;
-    for (int k = 0; k < n_operands; k++) n += op->param[k] < 0;
-    return n >= 1 && n == op->n_in;
-}
-
-static const float *operand(const ptc_plan *p, const ptc_op *op, int k) {
-    const int in = operand_input(op, k);
-    return in < 0 ? ptc_plan_param(p, op, k) : ptc_plan_act(p, op->in[in]);
-}
-
-static float *doperand(const ptc_plan *p, const ptc_op *op, int k) {
-    const int in = operand_input(op, k);
-    return in < 0 ? ptc_plan_grad(p, op, k) : ptc_op_din(p, op, in);
-}
-
 // ---------------------------------------------------------------------------
 // unary: elementwise with scalars a, b. Gradients follow torch's (abs'(0) = 0, clip passes
 // the gradient on its closed interval, as torch.clamp).
@@ -155,6 +131,8 @@ static float unary_value(int kind, float x, float a, float b) {
             return x / a;
         case FILL:
             return a;
+        case TRUNC:  // ops.cast to an integer dtype
+            return truncf(x);
         default:
             return NAN;
     }
@@ -198,7 +176,7 @@ static float unary_slope(int kind, float x, float y, float a, float b) {
         case CLIP:
             return (x >= a && x <= b) ? 1.0f : 0.0f;
         default:
-            return 0.0f;  // SIGN, LOGICAL_NOT, FILL
+            return 0.0f;  // SIGN, LOGICAL_NOT, FILL, TRUNC
     }
 }
 
@@ -607,14 +585,7 @@ ptc_status ptc_op_matmul_check(const ptc_plan *p, const ptc_op *op, int64_t need
     if (!ptc_mul_ok(d.batch, d.m, &t) || !ptc_mul_ok(t, d.cols, &o) || o != ptc_op_out_size(p, op)) return PTC_ERR_OP;
     const int64_t sizes[2] = {(op->iarg[PTC_MATMUL_BCAST_A] ? 1 : d.batch) * d.m * d.k,
                               (op->iarg[PTC_MATMUL_BCAST_B] ? 1 : d.batch) * d.k * d.cols};
-    for (int k = 0; k < 2; k++) {
-        const int in = operand_input(op, k);
-        if (in < 0)
-            need[k] = sizes[k];
-        else if (ptc_op_in_size(p, op, in) != sizes[k])
-            return PTC_ERR_OP;
-    }
-    return PTC_OK;
+    return operand_sizes_fit(p, op, sizes, 2, need);
 }
 
 int64_t ptc_op_matmul_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {

@@ -34,6 +34,7 @@ from pytrainc import (
     saving,
     utils,
 )
+from pytrainc import random  # keras.random (after ops, which it uses)
 from pytrainc.layers import Input
 from pytrainc.models import Model, Sequential, load_model, save_model
 from pytrainc.saving import load, save

@@ -6,12 +6,16 @@ import math
 
 import numpy as np
 
-from pytrainc import _C
+from pytrainc import _C, _metric_state
 from pytrainc._checks import number
 from pytrainc._identifiers import from_identifier
 from pytrainc.ops._trace import FunctionWrapper
 
 # Kind ids come from the C registry (csrc/kinds.def, `_C.METRICS`); 0 means none.
+
+
+def _snake(name):
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 def _div(a, b):
@@ -21,9 +25,30 @@ def _div(a, b):
 class Metric:
     """Base class: a named statistic accumulated over an epoch.
 
-    Subclasses give the C kernel (`_kind`, `_k`, `_threshold`), the number of
-    accumulator slots for outputs of width D, and the result from those slots
-    and the sum of sample weights.
+    Built-in subclasses give the C kernel (`_kind`, `_k`, `_threshold`), the number of
+    accumulator slots for outputs of width D, and the result from those slots and the sum of
+    sample weights.
+
+    A user subclass, as in Keras 3, creates state with `add_variable` (or `add_weight`) and
+    defines `update_state(y_true, y_pred, sample_weight=None)` with `pytrainc.ops`, accumulating
+    with `variable.assign_add(ops.sum(values))`, and `result()` (and optionally `reset_state()`).
+    `update_state` is traced once into the plan (sample_weight is None there; fit's sample
+    weights, if any, weight each sample's contribution); `result()` runs once per epoch on the
+    NumPy state.
+
+    Example:
+
+    >>> from pytrainc import ops
+    >>> class Positives(pytrainc.metrics.Metric):
+    ...     def __init__(self, name="positives", **kwargs):
+    ...         super().__init__(name=name, **kwargs)
+    ...         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+    ...     def update_state(self, y_true, y_pred, sample_weight=None):
+    ...         self.count.assign_add(ops.sum(ops.cast(y_pred > 0.5, "float32")))
+    ...     def result(self):
+    ...         return self.count
+    >>> Positives().name
+    'positives'
     """
 
     _kind = None  # the C kernel, from _C.METRICS; set by each subclass
@@ -31,11 +56,65 @@ class Metric:
     _k = 0
     _threshold = 0.5
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name=None, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Metric got unexpected keyword argument(s): {sorted(kwargs)}")
+        if dtype not in (None, "float32", np.float32):
+            raise ValueError(f"pytrainc metrics compute in float32. Received: dtype={dtype!r}")
+        self.name = name if name is not None else _snake(type(self).__name__)
+        self.dtype = "float32"
+        if self._stateful():
+            self._kind = _metric_state._STATE_KIND
+
+    @classmethod
+    def _stateful(cls):
+        return cls.update_state is not Metric.update_state
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        raise NotImplementedError(f"Metric '{self.name}' defines no update_state")
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """Adds a state variable (Keras 3's Metric.add_variable); its value is reset and
+        accumulated once per epoch."""
+        from pytrainc import initializers
+
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape or ())
+        init = initializers.get(initializer)
+        value = np.asarray(init(shape) if shape else init((1,)).reshape(()), np.float32)
+        variables = self.__dict__.setdefault("_state_variables", [])
+        variable = _metric_state.StateVariable(self, name or f"variable_{len(variables)}", value)
+        variables.append(variable)
+        return variable
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
+        """Keras's older spelling of add_variable."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, aggregation=aggregation, name=name)
+
+    @property
+    def variables(self):
+        return list(self.__dict__.get("_state_variables", []))
+
+    def reset_state(self):
+        """Sets every state variable to zeros (Keras 3's default reset_state)."""
+        for v in self.variables:
+            v.assign(0.0)
+
+    def _record(self, variable, value):
+        return _metric_state.record(self, variable, value)
 
     def _slots(self, width):
-        return 1
+        return _metric_state.n_slots(self) if self._stateful() else 1
+
+    def _plan_rows(self):
+        """(kind, k, threshold) of each of the metric's rows in the plan."""
+        if self._stateful():
+            return [(self._kind, k, 0.0) for k in self._k]
+        return [(self._kind, self._k, self._threshold)]
+
+    def _epoch_result(self, acc, weight_sum):
+        if self._stateful():
+            return _metric_state.result(self, acc)
+        return self.result(acc, weight_sum)
 
     def result(self, acc, weight_sum):
         return float(_div(acc[0], weight_sum))

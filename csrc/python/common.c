@@ -92,10 +92,12 @@ int ptc_py_raise_status(ptc_status st, const char *what) {
 static int raise_index_error(const ptc_plan *plan, const char *what) {
     const ptc_op *op = &plan->ops[plan->bad_op];
     PyObject *value = PyFloat_FromDouble(plan->bad_value);
+    const int take = op->kind == PTC_OP_TAKE;  // ops.take: indices in [-A, A); an Embedding: ids in [0, V)
+    const long long n = take ? (long long)op->iarg[PTC_TAKE_EXTENT] : (long long)op->iarg[PTC_EMBEDDING_V];
     PyObject *msg =
-        value ? PyUnicode_FromFormat(
-                    "%s: op %d (%s) expects integer ids in [0, %lld) (input_dim). Received: a value of %R", what,
-                    plan->bad_op, ptc_op_table[op->kind].name, (long long)op->iarg[PTC_EMBEDDING_V], value)
+        value ? PyUnicode_FromFormat("%s: op %d (%s) expects integer %s in [%lld, %lld)%s. Received: a value of %R",
+                                     what, plan->bad_op, ptc_op_table[op->kind].name, take ? "indices" : "ids",
+                                     take ? -n : 0LL, n, take ? "" : " (input_dim)", value)
               : NULL;
     Py_XDECREF(value);
     PyObject *exc = msg ? PyObject_CallFunctionObjArgs(PyExc_ValueError, msg, NULL) : NULL;
@@ -109,7 +111,7 @@ static int raise_index_error(const ptc_plan *plan, const char *what) {
 
 int ptc_py_raise_plan_status(ptc_status st, const ptc_plan *plan, const char *what) {
     if (st == PTC_ERR_INDEX && plan->ops && plan->bad_op >= 0 && plan->bad_op < plan->n_ops &&
-        plan->ops[plan->bad_op].kind == PTC_OP_EMBEDDING)
+        (plan->ops[plan->bad_op].kind == PTC_OP_EMBEDDING || plan->ops[plan->bad_op].kind == PTC_OP_TAKE))
         return raise_index_error(plan, what);
     if (st != PTC_ERR_OP || plan->bad_op < 0) return ptc_py_raise_status(st, what);
     const ptc_op *op = plan->ops ? &plan->ops[plan->bad_op] : NULL;

@@ -29,10 +29,12 @@ def _run_call(layer, inputs, args, kwargs):
     if "training" not in kwargs and _accepts(layer.call, "training"):
         kwargs = {**kwargs, "training": None}
     _trace._TRACING.append(layer)
+    _trace._INPUTS.append(list(inputs) if isinstance(inputs, (list, tuple)) else [inputs])
     try:
         return layer.call(inputs, *args, **kwargs)
     finally:
         _trace._TRACING.pop()
+        _trace._INPUTS.pop()
 
 
 def _graph(layer, out, placeholders):
@@ -138,10 +140,12 @@ def trace_loss(loss, out_shape, what="Loss"):
     if key not in traces:
         y_true, y_pred = KerasTensor(out_shape), KerasTensor(out_shape)
         _trace._TRACING.append(_LossContext(loss, what.lower()))
+        _trace._INPUTS.append([y_pred])
         try:
             out = loss.call(y_true, y_pred)
         finally:
             _trace._TRACING.pop()
+            _trace._INPUTS.pop()
         if not isinstance(out, KerasTensor):
             raise TypeError(
                 f"{what} '{loss.name}' must return per-sample values computed from y_true and y_pred "

@@ -217,6 +217,17 @@ class KerasTensor:
     def __le__(self, other):
         return _ops().less_equal(self, other)
 
+    def __eq__(self, other):  # as Keras's KerasTensor: an elementwise comparison, not identity
+        return _ops().equal(self, other)
+
+    def __ne__(self, other):
+        return _ops().not_equal(self, other)
+
+    def __getitem__(self, key):
+        from pytrainc.ops import _index
+
+        return _index.getitem(self, key)
+
     __hash__ = object.__hash__
 
     def _no_value(self, what):

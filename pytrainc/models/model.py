@@ -18,6 +18,7 @@ from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
 from pytrainc.layers import InputLayer, KerasTensor
+from pytrainc.models import subclassed as _subclassed
 from pytrainc.saving import model_file
 from pytrainc.saving.model_file import _refuse_keras_formats, save_model
 from pytrainc.trainers import Trainer
@@ -686,7 +687,7 @@ class Model(Trainer):
             )
         return _restore_model, model_file.model_state(self)
 
-    def __call__(self, inputs):
+    def __call__(self, inputs, training=None):
         """Call the model on KerasTensors, as a layer of another model: each of its layer calls
         is made again on the new inputs, so the new graph shares this model's layers and
         weights (training either trains both).
@@ -705,6 +706,8 @@ class Model(Trainer):
             TypeError: for data instead of KerasTensors (use `predict`).
             ValueError: for the wrong number or shapes of inputs.
         """
+        if _subclassed.has_call(self):
+            return _subclassed.call(self, inputs, training)
         self._require_built("Calling a model")
         g = self._graph
         names = g["input_names"]
@@ -750,6 +753,19 @@ class Model(Trainer):
 
         self._require_built("to_json")
         return json.dumps(keras_config.model_to_keras(self)[0], **kwargs)
+
+    # -- subclassed models (`call` composes layers created in __init__): models/subclassed.py
+    def _build_from_data(self, sample_shape):
+        if _subclassed.has_call(self):
+            return _subclassed.build(self, sample_shape)
+        return super()._build_from_data(sample_shape)
+
+    def build(self, input_shape=None):
+        """Builds a subclassed model for inputs of `input_shape` (with or without the batch axis None)."""
+        if _subclassed.has_call(self):
+            return _subclassed.build_from_shape(self, input_shape)
+        if not self.built:
+            raise ValueError(f"Model '{self.name}' has no call to build from; give it inputs and outputs")
 
 
 def _restore_model(tensors, meta):

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from pytrainc import _C
+from pytrainc import _C, _metric_state
 from pytrainc import activations as _activations
 from pytrainc.ops import _trace
 from pytrainc.ops._trace import as_array, dims_args, full_shape, is_scalar, is_symbolic, is_variable, mask_of
@@ -346,14 +346,23 @@ def gelu(x, approximate=True):
     return _activation("ops.gelu", "gelu_tanh" if approximate else "gelu", x)
 
 
+def _last_axis(x, axis):
+    rank = len(full_shape(x))
+    return rank == 0 or (isinstance(axis, (int, np.integer)) and int(axis) in (-1, rank - 1))
+
+
 def softmax(x, axis=-1):
-    """Softmax over the last axis."""
-    return _activation("ops.softmax", "softmax", x, axis)
+    """Softmax over `axis` (the fused kernel on the last axis; exp(log_softmax) on another)."""
+    if _last_axis(x, axis):
+        return _activation("ops.softmax", "softmax", x, axis)
+    return exp(_compose.log_softmax_any(x, axis))
 
 
 def log_softmax(x, axis=-1):
-    """Log-softmax over the last axis."""
-    return _activation("ops.log_softmax", "log_softmax", x, axis)
+    """Log-softmax over `axis` (the fused kernel on the last axis; x - logsumexp on another)."""
+    if _last_axis(x, axis):
+        return _activation("ops.log_softmax", "log_softmax", x, axis)
+    return _compose.log_softmax_any(x, axis)
 
 
 # -- reductions -------------------------------------------------------------------------------
@@ -373,6 +382,14 @@ def _reduce(op, kind, x, axis, keepdims):
     shape = full_shape(x)
     axes = _axes(op, axis, len(shape))
     symbolic = is_symbolic(x)
+    if symbolic and 0 in axes and kind == "sum" and _metric_state.in_update():
+        return _batch_sum(op, x, axes)
+    if symbolic and 0 in axes and _metric_state.in_update():
+        raise ValueError(
+            f"{_at(op)} reduces over the batch axis (axis={axis!r}): in update_state only ops.sum may, "
+            "as a running sum into a state variable (var.assign_add(ops.sum(values))); keep a count "
+            "variable and divide in result() for a mean"
+        )
     if symbolic and 0 in axes:
         raise ValueError(
             f"{_at(op)} reduces over the batch axis (axis={axis!r}) of a tensor of shape {shape}: "
@@ -400,6 +417,16 @@ def _reduce(op, kind, x, axis, keepdims):
         return out
 
     return _trace.symbolic(op, out_shape[1:], [x], emit)
+
+
+def _batch_sum(op, x, axes):
+    """A metric's update_state: the sum over the sample axes of `axes`, marked as summed over
+    the batch too (the engine does that part, accumulating it into the metric's state)."""
+    rest = tuple(a for a in axes if a != 0)
+    per_sample = _reduce(op, "sum", x, rest, False) if rest else x
+    out = _alias(op, per_sample, tuple(per_sample.sample_shape))
+    out._batch_summed = True
+    return out
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 (keras.ops.sum)
@@ -653,10 +680,16 @@ def concatenate(xs, axis=0):
 
 
 def cast(x, dtype):
-    """x as `dtype`; traced code computes in float32, so there a float dtype is the only choice."""
+    """x as `dtype`. Traced tensors stay float32 and take the cast's values: a bool cast is
+    x != 0 (0.0/1.0), an integer cast truncates toward 0; neither passes a gradient."""
     if not is_symbolic(x):
         return np.asarray(x).astype(dtype)
-    if np.dtype(dtype).kind != "f" and np.dtype(dtype).kind != "b":
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        return not_equal(x, 0.0)
+    if kind in "iu":
+        return _unary("ops.cast", "trunc", x)
+    if kind != "f":
         raise ValueError(f"{_at('ops.cast')}: traced tensors are float32. Received: dtype={dtype!r}")
     return x
 
@@ -674,6 +707,11 @@ def convert_to_tensor(x, dtype=None, sparse=None):
 def shape(x):
     """Keras's shape tuple (None for a symbolic batch axis)."""
     return tuple(full_shape(x))
+
+
+from pytrainc.ops import _compose  # noqa: E402 (they are written with the ops above)
+from pytrainc.ops._compose import arange, einsum, logsumexp, one_hot, stack, std, var  # noqa: E402
+from pytrainc.ops._index import argmax, argmin, prod, split, take, take_along_axis  # noqa: E402
 
 
 def __getattr__(name):

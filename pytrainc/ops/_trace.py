@@ -16,11 +16,18 @@ from pytrainc import _C
 MAX_SAMPLE_RANK = 5  # D1..D5 in csrc/ops.def: rank <= 6 with the batch axis
 
 _TRACING = []  # layers whose call is being traced, innermost last
+_INPUTS = []  # the placeholder inputs of each traced call, in step with _TRACING
 _CONSTANTS = [0]
 
 
 def tracing_layer():
     return _TRACING[-1] if _TRACING else None
+
+
+def trace_input():
+    """A placeholder input of the innermost traced call (an op that reads only the batch size
+    hangs from it), or None outside tracing."""
+    return _INPUTS[-1][0] if _INPUTS and _INPUTS[-1] else None
 
 
 def where(op):
@@ -139,6 +146,9 @@ class OpNode:
     def _emit(self, builder, in_bufs, in_shapes):
         return self._emit_fn(builder, in_bufs)
 
+    def count_params(self):  # a row of model.summary() (its constants are not weights)
+        return 0
+
     def __repr__(self):
         return f"<OpNode {self.name}>"
 
@@ -162,8 +172,9 @@ def symbolic(op, shape, inputs, emit, constants=()):
     return KerasTensor(shape, layer=OpNode(op, emit, constants), inputs=inputs)
 
 
-def run_eager(name, ins, out_size, **args):
-    """Runs op `name` on one sample: ins are float32 arrays, flattened to (1, size)."""
+def run_eager(name, ins, out_size, rng_state=None, **args):
+    """Runs op `name` on one sample: ins are float32 arrays, flattened to (1, size); an op that
+    draws (random, dropout) runs in training mode from generator state rng_state."""
     spec = _C.OPS[name]
     from pytrainc._plan import pack_named
 
@@ -183,8 +194,8 @@ def run_eager(name, ins, out_size, **args):
         iargs,
         fargs,
         None,
-        False,
-        None,
+        rng_state is not None,
+        rng_state,
     )
     return out
 

@@ -175,13 +175,26 @@ class Trainer(BatchedTrainer):
         """A head's compiled metric functions (MeanMetricWrapper), traced into the plan."""
         return [m for m in head.metric_specs + head.weighted_specs if isinstance(m, metrics_module.MeanMetricWrapper)]
 
+    def _state_metrics(self, head):
+        """A head's compiled Metric subclasses with state (update_state traced into the plan)."""
+        return [m for m in head.metric_specs + head.weighted_specs if m._stateful()]
+
+    def _state_y_shape(self, metric, head):
+        y_shapes = getattr(self, "_y_sample_shapes", None)
+        if y_shapes is None:
+            raise ValueError(f"Metric '{metric.name}' traces update_state on the targets: call fit or evaluate first")
+        return y_shapes[head.index]
+
     def _ensure_plan(self, batch_size):
+        from pytrainc import _metric_state
         from pytrainc.layers import _tracing
 
         g = self._graph
         heads = self._heads if self.compiled else []
         for head in heads:  # traced first: their constants join the flat parameters
             out_shape = g["outputs"][head.index].sample_shape
+            for m in self._state_metrics(head):
+                _metric_state.trace_update(m, self._state_y_shape(m, head), out_shape)
             if head.loss._traced:
                 _tracing.trace_loss(head.loss, out_shape)
             for m in self._traced_metrics(head):
@@ -218,6 +231,9 @@ class Trainer(BatchedTrainer):
                     y_buf = traced[1]
                 for m in self._traced_metrics(head):
                     m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, out_shape, y_buf, "Metric")
+                for m in self._state_metrics(head):
+                    y_shape = self._state_y_shape(m, head)
+                    m._k, y_buf = _metric_state.emit(m, builder, out_buf, y_shape, out_shape, y_buf)
                 if traced is None:
                     setup = self._loss_setup(builder, head, out_buf, consumed, fused_logits)
                     if setup[2] is not None:
@@ -271,10 +287,19 @@ class Trainer(BatchedTrainer):
             self._plan_metrics = None
         self._plan.reserve(int(batch_size))
         if self.compiled and self._metrics is not None and self._plan_metrics is not self._metrics:
+            rows, row_heads = [], []
+            for m, (h, unweighted, _) in zip(self._metrics, self._metric_info):
+                for row in m._plan_rows():  # a Metric subclass has one row per state element
+                    rows.append(row)
+                    row_heads.append((h, unweighted))
+            if len(rows) > _C.MAX_METRICS:
+                raise ValueError(
+                    f"At most {_C.MAX_METRICS} metric slots (a state element takes one). Received: {len(rows)}"
+                )
             self._plan.set_metrics(
-                np.array([[m._kind, m._k] for m in self._metrics], dtype=np.int64).reshape(-1, 2),
-                np.array([m._threshold for m in self._metrics], dtype=np.float64),
-                np.array([[h, unweighted] for h, unweighted, _ in self._metric_info], dtype=np.int64).reshape(-1, 2),
+                np.array([r[:2] for r in rows], dtype=np.int64).reshape(-1, 2),
+                np.array([r[2] for r in rows], dtype=np.float64),
+                np.array(row_heads, dtype=np.int64).reshape(-1, 2),
             )
             self._plan_metrics = self._metrics
         return self._plan
@@ -297,7 +322,7 @@ class Trainer(BatchedTrainer):
             for m, (h, unweighted, name) in zip(self._metrics, self._metric_info):
                 if h == head.index:
                     slots = m._slots(width)
-                    metric_logs[name] = m.result(sums[slot : slot + slots], samples if unweighted else wsum)
+                    metric_logs[name] = m._epoch_result(sums[slot : slot + slots], samples if unweighted else wsum)
                     slot += slots
         logs.update(metric_logs)
         return logs
@@ -416,6 +441,8 @@ class Trainer(BatchedTrainer):
         return np.ascontiguousarray(np.stack(cols, axis=1))
 
     def _resolve_metrics(self, y_shapes):
+        # a Metric subclass's update_state is traced on its head's per-sample target shape
+        self._y_sample_shapes = [tuple(s[1:]) for s in y_shapes]
         if self._metrics is None:
             table = []
             for head in self._heads:

@@ -375,6 +375,59 @@ def masking_cases():
     }
 
 
+def index_cases():
+    """The index primitives (csrc/prim_index.c) on (OUTER, EXTENT, INNER) = (2, 5, 3) per sample."""
+    x = R.normal(size=(N, 2, 5, 3))
+    distinct = R.permutation(N * 30).reshape(N, 2, 5, 3) * 0.1  # no finite-difference step moves an argmax
+    dims = dict(outer=2, extent=5, inner=3)
+    idx = np.array([4, 0, -1, 0], np.float64)  # a repeated and a negative index: their gradients add
+    per_sample = R.integers(-5, 5, size=(N, 2, 4, 3)).astype(np.float64)
+    weight = R.normal(size=(5, 3))
+    prod_x = x.copy()
+    prod_x[0, 0, 1, 0] = 0.0  # one zero factor: only it gets a gradient, the product of the others
+    return {
+        "slice": dict(
+            ins=[x.reshape(N, -1)], args=dict(**dims, start=4, step=-2, len=3), ref=x[:, :, 4::-2].reshape(N, -1)
+        ),
+        "take-constant": dict(
+            op="take",
+            ins=[x.reshape(N, -1)],
+            params={"x": None, "idx": idx},
+            fd_params=[],
+            args=dict(**dims, j=4, along=0),
+            ref=np.take(x, idx.astype(int), axis=2).reshape(N, -1),
+        ),
+        "take-weight": dict(  # an embedding lookup: per-sample ids into a weight's rows
+            op="take",
+            ins=[R.integers(0, 5, size=(N, 4)).astype(np.float64)],
+            params={"x": weight, "idx": None},
+            fd_ins=False,
+            args=dict(outer=1, extent=5, inner=3, j=4, along=0),
+            ref=None,
+        ),
+        "take-along": dict(
+            op="take",
+            ins=[x.reshape(N, -1), per_sample.reshape(N, -1)],
+            params={"x": None, "idx": None},
+            fd_ins=[0],
+            args=dict(**dims, j=4, along=1),
+            ref=np.take_along_axis(x, np.where(per_sample < 0, per_sample + 5, per_sample).astype(int), 2).reshape(
+                N, -1
+            ),
+        ),
+        "arg_reduce": dict(
+            ins=[distinct.reshape(N, -1)], args=dict(**dims, argmin=0), ref=distinct.argmax(2).reshape(N, -1)
+        ),
+        "arg_reduce-min": dict(
+            op="arg_reduce",
+            ins=[distinct.reshape(N, -1)],
+            args=dict(**dims, argmin=1),
+            ref=distinct.argmin(2).reshape(N, -1),
+        ),
+        "prod": dict(ins=[prod_x.reshape(N, -1)], args=dims, ref=prod_x.prod(2).reshape(N, -1)),
+    }
+
+
 CASES = {
     "dense": dict(
         ins=[R.normal(size=(N, 8))],
@@ -407,6 +460,7 @@ CASES = {
     **prim_cases(),
     "embedding": embedding_case(),
     "layernorm": layernorm_case(),
+    **index_cases(),
     **{
         f"{cell}{'-seq' if seq else ''}{'-back' if back else ''}": rnn_case(cell, seq, back)
         for cell in ("simple_rnn", "lstm", "gru")
@@ -425,8 +479,11 @@ CASES = {
     "global_avgpool-mask": masked_avgpool_case(),
     **masking_cases(),
 }
-# dropout is random: tested on its own below.
+# dropout and random are random: tested on their own below.
 CASES["dropout"] = None
+CASES["random"] = None
+tw = CASES["take-weight"]
+tw["ref"] = tw["params"]["x"][tw["ins"][0].astype(int)].reshape(N, -1)
 x0 = CASES["dense"]["ins"][0].reshape(N * 2, 4)
 CASES["dense"]["ref"] = (x0 @ CASES["dense"]["params"]["kernel"] + CASES["dense"]["params"]["bias"]).reshape(N, -1)
 CASES["dense-nobias"]["ref"] = CASES["dense-nobias"]["ins"][0] @ CASES["dense-nobias"]["params"]["kernel"]
@@ -512,6 +569,31 @@ def test_dropout_masks_scale_survivors_and_route_gradients():
     np.testing.assert_allclose(dx, mask, rtol=1e-6)
     inference, _, _ = run("dropout", [x], 50, training=False, rng=0, rate=0.25)
     np.testing.assert_array_equal(inference, f32(x))
+
+
+def test_random_draws_normal_and_uniform_values_from_the_generator():
+    x = np.zeros((64, 100))
+    normal, _, _ = run("random", [x], 100, rng=0, uniform=0, low_or_mean=1.0, high_or_stddev=2.0)
+    assert abs(normal.mean() - 1.0) < 0.1 and abs(normal.std() - 2.0) < 0.1
+    again, _, _ = run("random", [x], 100, rng=0, uniform=0, low_or_mean=1.0, high_or_stddev=2.0)
+    np.testing.assert_array_equal(normal, again)  # the same generator state: the same draws
+    uniform, (dx,), _ = run(
+        "random", [x], 100, dout=np.ones((64, 100)), rng=0, uniform=1, low_or_mean=-1, high_or_stddev=3
+    )
+    assert uniform.min() >= -1.0 and uniform.max() < 3.0 and abs(uniform.mean() - 1.0) < 0.1
+    np.testing.assert_array_equal(dx, 0.0)  # no gradient to the input, whose values it ignores
+    inference, _, _ = run("random", [x], 100, training=False, rng=0, uniform=1, low_or_mean=-1, high_or_stddev=3)
+    np.testing.assert_array_equal(inference, uniform)  # keras.random draws in inference too
+
+
+def test_take_refuses_an_index_out_of_range_naming_the_op():
+    x = R.normal(size=(2, 5))
+    with pytest.raises(
+        ValueError, match=r"op 0 \(take\) expects integer indices in \[-5, 5\). Received: a value of 5.0"
+    ):
+        run("take", [x, np.full((2, 1), 5.0)], 1, {"x": None, "idx": None}, outer=1, extent=5, inner=1, j=1, along=1)
+    with pytest.raises(ValueError, match=r"Received: a value of 0.5"):
+        run("take", [x], 1, {"x": None, "idx": np.array([0.5])}, outer=1, extent=5, inner=1, j=1, along=0)
 
 
 def test_run_op_refuses_malformed_ops():

@@ -28,12 +28,8 @@ KNOWN_FAILING = {
     "sequential_basic": "a Sequential without Input built by calling it on an array (#9)",
     "sequential_feature_extractor": "get_layer and layer.output on a Sequential (#10)",
     "sequential_transfer_freeze": "a Sequential inside a Sequential (#10)",
-    "subclass_dropout_training_arg": "pytrainc.random (#9)",
-    "subclass_mlp_block_model": "subclassed Model (#9)",
     "subclass_nontrainable_weight": "Variable.assign_add in a layer's call (#9)",
     "train_eval_add_loss_layer": "Layer.add_loss (#9)",
-    "train_eval_custom_loss_fn": "ops.one_hot (#9)",
-    "train_eval_metric_subclass": "Metric subclasses with state (#9)",
     "train_eval_multi_output_metrics": "several inputs and outputs (#10)",
     "transformer_block": "a Sequential without Input built when first called, inside a layer (#9)",
 }

@@ -1,0 +1,91 @@
+"""Subclassed models (`class M(keras.Model)` whose `__init__` creates layers and whose `call`
+composes them), as Keras 3's.
+
+The model is built on first use (fit, evaluate, predict, build, or a call on an array) from the
+data's per-sample shape: `call` runs once on a symbolic `Input` of that shape, the layers and
+`pytrainc.ops` it uses record the same graph the functional API does, and the model then
+compiles into a plan like a functional model (weights in one flat array, the epoch in C).
+"""
+
+import inspect
+
+import numpy as np
+
+from pytrainc.ops import _trace
+
+
+def has_call(model):
+    """True for a Model subclass that defines `call`."""
+    from pytrainc.models.model import Model
+
+    return getattr(type(model), "call", None) is not None and type(model).call is not getattr(Model, "call", None)
+
+
+class _ModelContext:
+    """The tracing context of a model's call (for error messages)."""
+
+    def __init__(self, model):
+        self.name = model.name
+        self._trace_label = f"model '{model.name}'"
+
+
+def _training_kwargs(fn):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"training": None} if "training" in params else {}
+
+
+def build(model, sample_shape):
+    """Traces model.call on an Input of per-sample shape sample_shape and sets the model's graph."""
+    from pytrainc.layers import Input, KerasTensor
+
+    if model.built:
+        return
+    inp = Input(shape=tuple(int(d) for d in sample_shape))
+    _trace._TRACING.append(_ModelContext(model))
+    _trace._INPUTS.append([inp])
+    try:
+        out = model.call(inp, **_training_kwargs(model.call))
+    finally:
+        _trace._TRACING.pop()
+        _trace._INPUTS.pop()
+    if isinstance(out, (list, tuple)) and len(out) == 1:
+        out = out[0]
+    if not isinstance(out, KerasTensor):
+        raise TypeError(
+            f"The call of model '{model.name}' must return a tensor computed from its input with layers and "
+            f"pytrainc.ops. Received: {type(out).__name__}"
+        )
+    if out is inp:
+        raise ValueError(f"The call of model '{model.name}' returns its input unchanged: it has no layers to train")
+    model._set_graph(inp, out)
+
+
+def build_from_shape(model, input_shape):
+    """model.build(input_shape), with or without the batch axis None."""
+    if input_shape is None:
+        raise ValueError(f"Model '{model.name}'.build needs an input_shape, e.g. (None, 8)")
+    shape = tuple(input_shape)
+    build(model, shape[1:] if shape and shape[0] is None else shape)
+
+
+def call(model, inputs, training=None):
+    """model(x) on an array: the predictions, as predict returns them (built from x if needed)."""
+    from pytrainc.layers import KerasTensor
+
+    if isinstance(inputs, KerasTensor):
+        raise TypeError(
+            f"Model '{model.name}' was called on a symbolic tensor: nesting a subclassed model in another "
+            "model is not supported yet; call its layers there instead"
+        )
+    if training:
+        raise ValueError(
+            f"Model '{model.name}'(x, training=True) would run one training-mode pass outside fit; "
+            "pytrainc runs training passes only inside fit (use predict for inference)"
+        )
+    x = np.asarray(inputs)
+    if not model.built:
+        build(model, x.shape[1:])
+    return model.predict(x, batch_size=max(len(x), 1), verbose=0)
