@@ -326,6 +326,33 @@ def job(framework, threads, items, quick, predict):
     return out
 
 
+RSS_CASE = ("W2", 32)  # the fit whose peak RSS the footer reports
+
+
+def rss_job(framework, threads, quick):
+    """Peak RSS of one W2 fit in this fresh process, which imports only `framework` (and NumPy):
+    the timing workers run every workload and predict at batch 1024 in one process, so their
+    peak is the largest case's, not a W2 fit's."""
+    if framework.startswith("keras"):
+        os.environ["KERAS_BACKEND"] = "tensorflow" if framework == "keras-tf" else "torch"
+    name, b = RSS_CASE
+    w = dict(WORKLOADS[name], name=name)
+    if quick:
+        w["n_train"] = min(w["n_train"], QUICK_TRAIN)
+    import importlib
+
+    for module in sorted({"keras-torch": {"keras"}, "keras-tf": {"keras"}}.get(framework, set())):
+        importlib.import_module(module)
+    importlib.import_module(MODULES.get(framework, "pytrainc"))
+    set_threads(framework, threads)
+    imported = _status_kib("VmRSS") / 1024
+    trainer(framework, w)(b, 1)
+    own = {"keras-torch": {"keras", "torch"}, "keras-tf": {"keras", "tensorflow"}}.get(framework)
+    own = own or {MODULES.get(framework, "pytrainc")}
+    foreign = sorted(({"pytrainc"} | set(MODULES.values())) - own & set(sys.modules))
+    return {"peak_rss_mib": _status_kib("VmHWM") / 1024, "import_rss_mib": imported, "foreign": foreign}
+
+
 def batches(name, quick):
     """The workload's batch sizes; --quick: its smallest only."""
     sizes = WORKLOADS[name]["batch_sizes"]
@@ -333,7 +360,12 @@ def batches(name, quick):
 
 
 def run_worker(framework, **args):
-    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", json.dumps({"framework": framework, **args})]
+    return run_worker_spec({"framework": framework, **args})
+
+
+def run_worker_spec(spec):
+    framework = spec.get("framework") or spec["rss"]["framework"]
+    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", json.dumps(spec)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     sys.stdout.write("".join(ln + "\n" for ln in proc.stdout.splitlines() if ln.startswith("check ")))
     if proc.returncode != 0:
@@ -474,7 +506,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args._worker:
         spec = json.loads(args._worker)
-        print(RESULT_MARK + json.dumps(job(**spec)), flush=True)
+        out = rss_job(**spec["rss"]) if "rss" in spec else job(**spec)
+        print(RESULT_MARK + json.dumps(out), flush=True)
         return 0
     frameworks = ["pytrainc"] + [f for f in args.frameworks if f != "pytrainc" and installed(f)]
     skipped = [f for f in args.frameworks if f not in frameworks and f != "pytrainc"]
@@ -498,18 +531,32 @@ def main(argv=None):
                 results[f]["steps"].setdefault(k, []).extend(v)
             results[f]["predict"].update(out["predict"])
             results[f]["peak_rss_mib"] = max(results[f]["peak_rss_mib"], out["peak_rss_mib"])
+    rss = {}
+    for f in frameworks:
+        if f != "onnxruntime":  # it only predicts
+            rss[f] = run_worker_spec({"rss": dict(framework=f, threads=args.threads, quick=args.quick)})
     load1 = os.getloadavg()
     print(f"\nper training step, microseconds (median of {rounds} interleaved round(s)); ratio > 1: pytrainc faster")
     rows = report(results, frameworks, peak, bw)
     prows = report_predict(results, frameworks)
+    name, b = RSS_CASE
     print(
-        "\npeak RSS per worker process (MiB): " + ", ".join(f"{f} {results[f]['peak_rss_mib']:.0f}" for f in frameworks)
+        f"\npeak RSS of a {name} fit at batch {b} (MiB; a fresh process importing only that framework; "
+        "after import in brackets): "
+        + ", ".join(f"{f} {r['peak_rss_mib']:.0f} ({r['import_rss_mib']:.0f})" for f, r in rss.items())
+    )
+    for f, r in rss.items():
+        if r["foreign"]:
+            print(f"warning: the {f} RSS worker also imported {', '.join(r['foreign'])}")
+    print(
+        "peak RSS per timing worker (MiB; every workload and predict in one process): "
+        + ", ".join(f"{f} {results[f]['peak_rss_mib']:.0f}" for f in frameworks)
     )
     print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f} (1 min)")
     if args.json:
         with open(args.json, "w") as fh:
             payload = dict(env=env, threads=args.threads, peak_flops=peak, copy_bw=bw, load=[load0, load1])
-            json.dump(dict(payload, rows=rows, predict=prows, samples=results), fh, indent=1)
+            json.dump(dict(payload, rows=rows, predict=prows, samples=results, rss=rss), fh, indent=1)
     if args.plot:
         plot(rows, args.plot)
     return 0
