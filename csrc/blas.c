@@ -32,21 +32,6 @@ static void sgemm(int transa, int transb, int M, int N, int K, float alpha, cons
         }
         return;
     }
-    if (M == 1 || N == 1) {
-        // A one-row (a batch of 1) or one-column product is a matrix-vector product: sgemm would
-        // pack the whole matrix operand first (as long as the product itself at batch 1), sgemv
-        // streams it once. C is zeroed first when beta == 0 so that no NaN in it survives a scaling.
-        const int n = M == 1 ? N : M, ldy = M == 1 ? 1 : ldc;
-        if (beta == 0.0f)
-            for (int i = 0; i < n; i++) C[(int64_t)i * ldy] = 0.0f;
-        if (M == 1)  // C (1, N) = op(B)^T-applied row of op(A): the vector's stride is lda when A is transposed
-            PTC_CBLAS(sgemv)(CblasRowMajor, transb ? CblasNoTrans : CblasTrans, transb ? N : K, transb ? K : N, alpha,
-                             B, ldb, A, transa ? lda : 1, beta, C, 1);
-        else  // C (M, 1) = op(A) @ the column of op(B), whose stride is ldb unless B is transposed
-            PTC_CBLAS(sgemv)(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transa ? K : M, transa ? M : K, alpha,
-                             A, lda, B, transb ? 1 : ldb, beta, C, ldc);
-        return;
-    }
     PTC_CBLAS(sgemm)(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transb ? CblasTrans : CblasNoTrans, M, N, K,
                      alpha, A, lda, B, ldb, beta, C, ldc);
 }
