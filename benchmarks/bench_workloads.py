@@ -8,8 +8,10 @@ Workloads (issue 15): W1 the seed-002 network (8-10-1, batch 10); W2 784-256-128
 Adam, batch 32/64/256; W3 the seed-004 CNN (Conv2D(32, 3x3) - MaxPool(2) - Dense(64) -
 Dense(10) on 32x32x3), batch 32/128; W4 784-1024-1024-10, batch 256; W5 W2 with
 Dropout(0.5) after each hidden layer and L2(1e-4) on every kernel, batch 64; W6 two conv
-blocks (32 and 64 filters) - Dense(64) - Dense(10), batch 32. All use ReLU, Adam
-(Keras's defaults) and softmax + sparse categorical cross-entropy (W1: sigmoid + binary).
+blocks (32 and 64 filters) - Dense(64) - Dense(10), batch 32; W7 (issue 11's target) word
+ids (sequence 100) - Embedding(1000, 64) - LSTM(128) - Dense(1, sigmoid), batch 32; W8 the
+same with GRU(128). All use ReLU, Adam (Keras's defaults) and softmax + sparse categorical
+cross-entropy (W1, W7, W8: sigmoid + binary).
 
 Peers, each only where it is installed: PyTorch (eager, the usual loop, fused Adam;
 CNNs in NCHW and channels_last), Keras 3 on its torch backend and on TensorFlow,
@@ -52,7 +54,12 @@ WORKLOADS = {
     "W6": dict(
         in_shape=[32, 32, 3], convs=[32, 64], hidden=[64], out=10, loss="sparse", batch_sizes=[32], n_train=1024
     ),
+    # issue 11's recurrent target: word ids - Embedding(1000, 64) - LSTM(128) (GRU(128)) - Dense(1, sigmoid)
+    "W7": dict(rnn="LSTM", seq_len=100, vocab=1000, embed=64, units=128, out=1, loss="binary", batch_sizes=[32]),
+    "W8": dict(rnn="GRU", seq_len=100, vocab=1000, embed=64, units=128, out=1, loss="binary", batch_sizes=[32]),
 }
+for _w in ("W7", "W8"):
+    WORKLOADS[_w].update(in_shape=[WORKLOADS[_w]["seq_len"]], hidden=[], n_train=1024)
 QUICK_TRAIN = 256  # samples per epoch with --quick
 PREDICT_MODELS = ("W2", "W3")
 PREDICT_BATCHES = (1, 32, 1024)
@@ -68,7 +75,7 @@ def applies(framework, w):
     if framework == "torch-cl":
         return bool(w.get("convs"))
     if framework == "sklearn":
-        return not w.get("convs") and not w.get("dropout")
+        return not w.get("convs") and not w.get("dropout") and not w.get("rnn")
     return True
 
 
@@ -86,7 +93,10 @@ def installed(framework):
 
 def make_data(w, n, seed=SEED):
     rng = np.random.default_rng(seed)
-    x = rng.random((n, *w["in_shape"]), dtype=np.float32)
+    if w.get("rnn"):  # word ids, stored as float32 as pytrainc and Keras take them
+        x = rng.integers(0, w["vocab"], size=(n, w["seq_len"])).astype(np.float32)
+    else:
+        x = rng.random((n, *w["in_shape"]), dtype=np.float32)
     if w["loss"] == "binary":
         return x, rng.integers(0, 2, size=(n, 1)).astype(np.float32)
     return x, rng.integers(0, w["out"], size=n).astype(np.int64)
@@ -95,6 +105,13 @@ def make_data(w, n, seed=SEED):
 def layer_dims(w):
     """[(kind, macs per sample, outputs per sample)] of the trainable layers, and the parameter count."""
     dims, params = [], 0
+    if w.get("rnn"):  # the embedding gathers (no MACs); the cell's input and recurrent products per step
+        gates = {"LSTM": 4, "GRU": 3}[w["rnn"]] * w["units"]
+        t, e, u = w["seq_len"], w["embed"], w["units"]
+        dims.append(("rnn", t * (e + u) * gates, t * gates))
+        params = w["vocab"] * e + (e + u) * gates + gates * (2 if w["rnn"] == "GRU" else 1) + u * w["out"] + w["out"]
+        dims.append(("dense", u * w["out"], w["out"]))
+        return dims, params
     if w.get("convs"):
         h, wd, c = w["in_shape"]
         for f in w["convs"]:
@@ -127,6 +144,8 @@ def keras_like_model(mod, w):
     """The workload in Keras's API: `mod` is pytrainc or keras."""
     L = mod.layers
     layers = [L.Input(tuple(w["in_shape"]))]
+    if w.get("rnn"):
+        layers += [L.Embedding(w["vocab"], w["embed"]), getattr(L, w["rnn"])(w["units"])]
     for f in w.get("convs", []):
         layers += [L.Conv2D(f, (3, 3), activation="relu"), L.MaxPooling2D((2, 2))]
     if w.get("convs"):
@@ -156,13 +175,17 @@ class TorchStep:
 
         self.torch, nn = torch, torch.nn
         mods, c = [], w["in_shape"][-1]
+        self.rnn = bool(w.get("rnn"))
+        if self.rnn:  # nn.LSTM / nn.GRU (batch_first) and the last step's hidden state, as Keras returns it
+            cell = getattr(nn, w["rnn"])(w["embed"], w["units"], batch_first=True)
+            mods += [nn.Embedding(w["vocab"], w["embed"]), _LastStep(cell)]
         for f in w.get("convs", []):
             mods += [nn.Conv2d(c, f, 3), nn.ReLU(), nn.MaxPool2d(2)]
             c = f
         if w.get("convs"):
             mods.append(nn.Flatten())
         dims = layer_dims(w)[0]
-        width = dims[len(w.get("convs", []))][1] // (w["hidden"] + [w["out"]])[0]
+        width = w["units"] if self.rnn else dims[len(w.get("convs", []))][1] // (w["hidden"] + [w["out"]])[0]
         for out in w["hidden"]:
             mods += [nn.Linear(width, out), nn.ReLU()] + ([nn.Dropout(w["dropout"])] if w.get("dropout") else [])
             width = out
@@ -182,7 +205,7 @@ class TorchStep:
 
     def tensors(self, x, y=None):
         torch = self.torch
-        x = torch.from_numpy(x)
+        x = torch.from_numpy(x.astype(np.int64) if self.rnn else x)
         if self.cnn:  # a PyTorch user's images are NCHW
             x = x.permute(0, 3, 1, 2)
             x = x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
@@ -201,6 +224,21 @@ class TorchStep:
                 loss.backward()
                 opt.step()
                 loss.item()  # what a loop that logs its loss syncs on
+
+
+def _LastStep(cell):
+    """A torch module running `cell` (nn.LSTM or nn.GRU, batch_first) and returning its last step's output."""
+    import torch
+
+    class LastStep(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = cell
+
+        def forward(self, x):
+            return self.cell(x)[0][:, -1]
+
+    return LastStep()
 
 
 # ---------------------------------------------------------------------------
@@ -326,6 +364,33 @@ def job(framework, threads, items, quick, predict):
     return out
 
 
+RSS_CASE = ("W2", 32)  # the fit whose peak RSS the footer reports
+
+
+def rss_job(framework, threads, quick):
+    """Peak RSS of one W2 fit in this fresh process, which imports only `framework` (and NumPy):
+    the timing workers run every workload and predict at batch 1024 in one process, so their
+    peak is the largest case's, not a W2 fit's."""
+    if framework.startswith("keras"):
+        os.environ["KERAS_BACKEND"] = "tensorflow" if framework == "keras-tf" else "torch"
+    name, b = RSS_CASE
+    w = dict(WORKLOADS[name], name=name)
+    if quick:
+        w["n_train"] = min(w["n_train"], QUICK_TRAIN)
+    import importlib
+
+    for module in sorted({"keras-torch": {"keras"}, "keras-tf": {"keras"}}.get(framework, set())):
+        importlib.import_module(module)
+    importlib.import_module(MODULES.get(framework, "pytrainc"))
+    set_threads(framework, threads)
+    imported = _status_kib("VmRSS") / 1024
+    trainer(framework, w)(b, 1)
+    own = {"keras-torch": {"keras", "torch"}, "keras-tf": {"keras", "tensorflow"}}.get(framework)
+    own = own or {MODULES.get(framework, "pytrainc")}
+    foreign = sorted(({"pytrainc"} | set(MODULES.values())) - own & set(sys.modules))
+    return {"peak_rss_mib": _status_kib("VmHWM") / 1024, "import_rss_mib": imported, "foreign": foreign}
+
+
 def batches(name, quick):
     """The workload's batch sizes; --quick: its smallest only."""
     sizes = WORKLOADS[name]["batch_sizes"]
@@ -333,7 +398,12 @@ def batches(name, quick):
 
 
 def run_worker(framework, **args):
-    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", json.dumps({"framework": framework, **args})]
+    return run_worker_spec({"framework": framework, **args})
+
+
+def run_worker_spec(spec):
+    framework = spec.get("framework") or spec["rss"]["framework"]
+    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", json.dumps(spec)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     sys.stdout.write("".join(ln + "\n" for ln in proc.stdout.splitlines() if ln.startswith("check ")))
     if proc.returncode != 0:
@@ -474,7 +544,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args._worker:
         spec = json.loads(args._worker)
-        print(RESULT_MARK + json.dumps(job(**spec)), flush=True)
+        out = rss_job(**spec["rss"]) if "rss" in spec else job(**spec)
+        print(RESULT_MARK + json.dumps(out), flush=True)
         return 0
     frameworks = ["pytrainc"] + [f for f in args.frameworks if f != "pytrainc" and installed(f)]
     skipped = [f for f in args.frameworks if f not in frameworks and f != "pytrainc"]
@@ -498,18 +569,32 @@ def main(argv=None):
                 results[f]["steps"].setdefault(k, []).extend(v)
             results[f]["predict"].update(out["predict"])
             results[f]["peak_rss_mib"] = max(results[f]["peak_rss_mib"], out["peak_rss_mib"])
+    rss = {}
+    for f in frameworks:
+        if f != "onnxruntime":  # it only predicts
+            rss[f] = run_worker_spec({"rss": dict(framework=f, threads=args.threads, quick=args.quick)})
     load1 = os.getloadavg()
     print(f"\nper training step, microseconds (median of {rounds} interleaved round(s)); ratio > 1: pytrainc faster")
     rows = report(results, frameworks, peak, bw)
     prows = report_predict(results, frameworks)
+    name, b = RSS_CASE
     print(
-        "\npeak RSS per worker process (MiB): " + ", ".join(f"{f} {results[f]['peak_rss_mib']:.0f}" for f in frameworks)
+        f"\npeak RSS of a {name} fit at batch {b} (MiB; a fresh process importing only that framework; "
+        "after import in brackets): "
+        + ", ".join(f"{f} {r['peak_rss_mib']:.0f} ({r['import_rss_mib']:.0f})" for f, r in rss.items())
+    )
+    for f, r in rss.items():
+        if r["foreign"]:
+            print(f"warning: the {f} RSS worker also imported {', '.join(r['foreign'])}")
+    print(
+        "peak RSS per timing worker (MiB; every workload and predict in one process): "
+        + ", ".join(f"{f} {results[f]['peak_rss_mib']:.0f}" for f in frameworks)
     )
     print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f} (1 min)")
     if args.json:
         with open(args.json, "w") as fh:
             payload = dict(env=env, threads=args.threads, peak_flops=peak, copy_bw=bw, load=[load0, load1])
-            json.dump(dict(payload, rows=rows, predict=prows, samples=results), fh, indent=1)
+            json.dump(dict(payload, rows=rows, predict=prows, samples=results, rss=rss), fh, indent=1)
     if args.plot:
         plot(rows, args.plot)
     return 0

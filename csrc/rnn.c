@@ -30,18 +30,61 @@
 #include <string.h>
 
 #include "blas.h"
-#include "ptc.h"
+#include "isa.h"
 #include "ops.h"
+#include "ptc.h"
 #include "rng_mask.h"
 
-static inline float act_f(int kind, float x) {
+// exp, sigmoid and tanh without libm calls or branches, so that the gate loops vectorize
+// (PTC_KERNEL copies) and every copy performs the same float operations (bitwise equal).
+// exp: Cephes's expf (range reduction by ln 2 in two parts, a degree-6 polynomial, 2^n
+// from the exponent bits), within 2 ulp of libm's over [-87, 88] (clamped outside: exp(-87)
+// is below FLT_MIN, flushed anyway); n is rounded with the 1.5 * 2^23 trick, NaN kept.
+static PTC_ALWAYS_INLINE float ptc_exp_fast(float x) {
+    x = ptc_select(x < -87.0f, -87.0f, x);  // bit selects (isa.h): a float ?: stays a branch
+    x = ptc_select(x > 88.0f, 88.0f, x);
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const float nn = ptc_select(n > -127.0f, n, -127.0f);  // a NaN n (NaN x) converts defined; p keeps NaN
+    const int32_t e = ((int32_t)nn + 127) << 23;           // 2^n
+    float scale;
+    memcpy(&scale, &e, sizeof(scale));
+    return p * scale;
+}
+
+static PTC_ALWAYS_INLINE float ptc_sigmoid_fast(float x) {
+    return 1.0f / (1.0f + ptc_exp_fast(-x));
+}
+
+// tanh: Cephes's odd polynomial below |x| = 0.625 (no cancellation near 0), else
+// 1 - 2 / (exp(2|x|) + 1) with the sign put back; both computed, one selected.
+static PTC_ALWAYS_INLINE float ptc_tanh_fast(float x) {
+    const float a = fabsf(x), z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    const float small = p * z * x + x;
+    const float big = 1.0f - 2.0f / (ptc_exp_fast(2.0f * a) + 1.0f);
+    return ptc_select(a < 0.625f, small, copysignf(big, x));
+}
+
+static PTC_ALWAYS_INLINE float act_f(int kind, float x) {
     switch (kind) {
         case PTC_ACT_RELU:
             return x > 0.0f ? x : 0.0f;
         case PTC_ACT_SIGMOID:
-            return 1.0f / (1.0f + expf(-x));
+            return ptc_sigmoid_fast(x);
         case PTC_ACT_TANH:
-            return tanhf(x);
+            return ptc_tanh_fast(x);
         case PTC_ACT_HARD_SIGMOID: {  // Keras 3: relu6(x + 3) / 6
             const float y = x / 6.0f + 0.5f;
             return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
@@ -52,7 +95,7 @@ static inline float act_f(int kind, float x) {
 }
 
 // The derivative from the activation's output y (all kinds here allow it).
-static inline float act_d(int kind, float y) {
+static PTC_ALWAYS_INLINE float act_d(int kind, float y) {
     switch (kind) {
         case PTC_ACT_RELU:
             return y > 0.0f ? 1.0f : 0.0f;
@@ -100,6 +143,134 @@ static int64_t rnn_drop_size(int cell, const ptc_rnn_shape *s) {
 int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, U = s->U, G = cell * U;
     return N * T * G + 2 * N * T * U + 2 * N * U + N * G + rnn_drop_size(cell, s);
+}
+
+// One sample's gate math of one step (U units), shared by the generic path (any act,
+// ract) and by kernels compiled per ISA for Keras's default tanh and sigmoid, where the
+// constant kinds fold the switches away and the loops vectorize; both perform the same
+// float operations, so they give the same bits. The arrays of one call never overlap.
+// Each row runs one of two loops, with the previous state or with the zero initial one,
+// so that no load sits under a condition (which would keep the loop scalar).
+#define PTC_RNN_ROW(prev, ...)                                    \
+    do {                                                          \
+        if (prev)                                                 \
+            for (int64_t j = 0; j < U; j++) __VA_ARGS__(prev[j]); \
+        else                                                      \
+            for (int64_t j = 0; j < U; j++) __VA_ARGS__(0.0f);    \
+    } while (0)
+
+// LSTM forward: zn (4U) pre-activations in, activated gates out; c = f * c_prev + i * g,
+// h = o * act(c).
+static PTC_ALWAYS_INLINE void lstm_forward_elem(int act, int ract, float *restrict zn, float *restrict cn,
+                                                float *restrict hn, int64_t U, int64_t j, float cp) {
+    const float i = act_f(ract, zn[j]), f = act_f(ract, zn[U + j]);
+    const float g = act_f(act, zn[2 * U + j]), o = act_f(ract, zn[3 * U + j]);
+    zn[j] = i, zn[U + j] = f, zn[2 * U + j] = g, zn[3 * U + j] = o;
+    const float c = f * cp + i * g;
+    cn[j] = c;
+    hn[j] = o * act_f(act, c);
+}
+
+static PTC_ALWAYS_INLINE void lstm_forward_row_body(int act, int ract, float *restrict zn, float *restrict cn,
+                                                    float *restrict hn, const float *restrict cpn, int64_t U) {
+#define PTC_STEP(cp) lstm_forward_elem(act, ract, zn, cn, hn, U, j, cp)
+    PTC_RNN_ROW(cpn, PTC_STEP);
+#undef PTC_STEP
+}
+
+// GRU forward: zn (3U) input projections, rn (3U) recurrent ones (h W + b_rec); cn keeps
+// the candidate's recurrent part for backward.
+static PTC_ALWAYS_INLINE void gru_forward_elem(int act, int ract, float *restrict zn, float *restrict cn,
+                                               float *restrict hn, const float *restrict rn, int64_t U, int64_t j,
+                                               float hp) {
+    const float zz = act_f(ract, zn[j] + rn[j]), r = act_f(ract, zn[U + j] + rn[U + j]);
+    const float hh = act_f(act, zn[2 * U + j] + r * rn[2 * U + j]);
+    zn[j] = zz, zn[U + j] = r, zn[2 * U + j] = hh;
+    cn[j] = rn[2 * U + j];
+    hn[j] = zz * hp + (1.0f - zz) * hh;
+}
+
+static PTC_ALWAYS_INLINE void gru_forward_row_body(int act, int ract, float *restrict zn, float *restrict cn,
+                                                   float *restrict hn, const float *restrict rn,
+                                                   const float *restrict hpn, int64_t U) {
+#define PTC_STEP(hp) gru_forward_elem(act, ract, zn, cn, hn, rn, U, j, hp)
+    PTC_RNN_ROW(hpn, PTC_STEP);
+#undef PTC_STEP
+}
+
+// LSTM backward: activated gates in zn become their pre-activation gradients; dc carries
+// the cell state's gradient to the previous step.
+static PTC_ALWAYS_INLINE void lstm_backward_elem(int act, int ract, float *restrict zn, const float *restrict dh,
+                                                 float *restrict dc, const float *restrict cn, int64_t U, int64_t j,
+                                                 float cp) {
+    const float i = zn[j], f = zn[U + j], g = zn[2 * U + j], o = zn[3 * U + j];
+    const float tc = act_f(act, cn[j]);
+    const float dcj = dc[j] + dh[j] * o * act_d(act, tc);
+    zn[j] = dcj * g * act_d(ract, i);
+    zn[U + j] = dcj * cp * act_d(ract, f);
+    zn[2 * U + j] = dcj * i * act_d(act, g);
+    zn[3 * U + j] = dh[j] * tc * act_d(ract, o);
+    dc[j] = dcj * f;
+}
+
+static PTC_ALWAYS_INLINE void lstm_backward_row_body(int act, int ract, float *restrict zn, const float *restrict dh,
+                                                     float *restrict dc, const float *restrict cn,
+                                                     const float *restrict cpn, int64_t U) {
+#define PTC_STEP(cp) lstm_backward_elem(act, ract, zn, dh, dc, cn, U, j, cp)
+    PTC_RNN_ROW(cpn, PTC_STEP);
+#undef PTC_STEP
+}
+
+// GRU backward: gate gradients into zn, rec's gradient (its reset-scaled h part) into rn,
+// and dh's direct share of the previous state.
+static PTC_ALWAYS_INLINE void gru_backward_elem(int act, int ract, float *restrict zn, float *restrict rn,
+                                                float *restrict dh, const float *restrict cn, int64_t U, int64_t j,
+                                                float hp) {
+    const float zz = zn[j], r = zn[U + j], hh = zn[2 * U + j];
+    const float dzz = dh[j] * (hp - hh) * act_d(ract, zz);
+    const float dhh = dh[j] * (1.0f - zz) * act_d(act, hh);
+    const float dr = dhh * cn[j] * act_d(ract, r);
+    zn[j] = rn[j] = dzz;
+    zn[U + j] = rn[U + j] = dr;
+    zn[2 * U + j] = dhh;
+    rn[2 * U + j] = dhh * r;
+    dh[j] *= zz;  // h' = z * h + ...: the direct path to the previous state
+}
+
+static PTC_ALWAYS_INLINE void gru_backward_row_body(int act, int ract, float *restrict zn, float *restrict rn,
+                                                    float *restrict dh, const float *restrict cn,
+                                                    const float *restrict hpn, int64_t U) {
+#define PTC_STEP(hp) gru_backward_elem(act, ract, zn, rn, dh, cn, U, j, hp)
+    PTC_RNN_ROW(hpn, PTC_STEP);
+#undef PTC_STEP
+}
+
+PTC_KERNEL(static, lstm_forward_row_keras,
+           (float *restrict zn, float *restrict cn, float *restrict hn, const float *restrict cpn, int64_t U),
+           (zn, cn, hn, cpn, U)) {
+    lstm_forward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, cn, hn, cpn, U);
+}
+PTC_KERNEL(static, gru_forward_row_keras,
+           (float *restrict zn, float *restrict cn, float *restrict hn, const float *restrict rn,
+            const float *restrict hpn, int64_t U),
+           (zn, cn, hn, rn, hpn, U)) {
+    gru_forward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, cn, hn, rn, hpn, U);
+}
+PTC_KERNEL(static, lstm_backward_row_keras,
+           (float *restrict zn, const float *restrict dh, float *restrict dc, const float *restrict cn,
+            const float *restrict cpn, int64_t U),
+           (zn, dh, dc, cn, cpn, U)) {
+    lstm_backward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, dh, dc, cn, cpn, U);
+}
+PTC_KERNEL(static, gru_backward_row_keras,
+           (float *restrict zn, float *restrict rn, float *restrict dh, const float *restrict cn,
+            const float *restrict hpn, int64_t U),
+           (zn, rn, dh, cn, hpn, U)) {
+    gru_backward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, rn, dh, cn, hpn, U);
+}
+
+static int keras_acts(const ptc_rnn_shape *s) {
+    return s->act == PTC_ACT_TANH && s->ract == PTC_ACT_SIGMOID;
 }
 
 typedef struct {
@@ -245,22 +416,16 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
             if (cell == PTC_CELL_SIMPLE) {
                 for (int64_t j = 0; j < U; j++) hn[j] = act_f(s->act, zn[j]);
             } else if (cell == PTC_CELL_LSTM) {
-                for (int64_t j = 0; j < U; j++) {
-                    const float i = act_f(s->ract, zn[j]), f = act_f(s->ract, zn[U + j]);
-                    const float g = act_f(s->act, zn[2 * U + j]), o = act_f(s->ract, zn[3 * U + j]);
-                    zn[j] = i, zn[U + j] = f, zn[2 * U + j] = g, zn[3 * U + j] = o;
-                    cn[j] = f * (cpn ? cpn[j] : 0.0f) + i * g;
-                    hn[j] = o * act_f(s->act, cn[j]);
-                }
+                if (keras_acts(s))
+                    lstm_forward_row_keras(zn, cn, hn, cpn, U);
+                else
+                    lstm_forward_row_body(s->act, s->ract, zn, cn, hn, cpn, U);
             } else {
                 const float *rn = w.rec + n * G;
-                for (int64_t j = 0; j < U; j++) {
-                    const float zz = act_f(s->ract, zn[j] + rn[j]), r = act_f(s->ract, zn[U + j] + rn[U + j]);
-                    const float hh = act_f(s->act, zn[2 * U + j] + r * rn[2 * U + j]);
-                    zn[j] = zz, zn[U + j] = r, zn[2 * U + j] = hh;
-                    cn[j] = rn[2 * U + j];
-                    hn[j] = zz * (hpn ? hpn[j] : 0.0f) + (1.0f - zz) * hh;
-                }
+                if (keras_acts(s))
+                    gru_forward_row_keras(zn, cn, hn, rn, hpn, U);
+                else
+                    gru_forward_row_body(s->act, s->ract, zn, cn, hn, rn, hpn, U);
             }
             if (s->mask && s->mask[n * T + t] == 0.0f) rnn_carry(cell, hn, cn, hpn, cpn, U);
         }
@@ -300,29 +465,16 @@ static void rnn_step_backward(int cell, const ptc_rnn_shape *s, const rnn_work *
         if (cell == PTC_CELL_SIMPLE) {
             for (int64_t j = 0; j < U; j++) zn[j] = dh[j] * act_d(s->act, hn[j]);
         } else if (cell == PTC_CELL_LSTM) {
-            for (int64_t j = 0; j < U; j++) {
-                const float i = zn[j], f = zn[U + j], g = zn[2 * U + j], o = zn[3 * U + j];
-                const float tc = act_f(s->act, cn[j]);
-                const float dcj = dc[j] + dh[j] * o * act_d(s->act, tc);
-                zn[j] = dcj * g * act_d(s->ract, i);
-                zn[U + j] = dcj * (cpn ? cpn[j] : 0.0f) * act_d(s->ract, f);
-                zn[2 * U + j] = dcj * i * act_d(s->act, g);
-                zn[3 * U + j] = dh[j] * tc * act_d(s->ract, o);
-                dc[j] = dcj * f;
-            }
+            if (keras_acts(s))
+                lstm_backward_row_keras(zn, dh, dc, cn, cpn, U);
+            else
+                lstm_backward_row_body(s->act, s->ract, zn, dh, dc, cn, cpn, U);
         } else {
             float *rn = w->rec + n * G;
-            for (int64_t j = 0; j < U; j++) {
-                const float zz = zn[j], r = zn[U + j], hh = zn[2 * U + j];
-                const float dzz = dh[j] * ((hpn ? hpn[j] : 0.0f) - hh) * act_d(s->ract, zz);
-                const float dhh = dh[j] * (1.0f - zz) * act_d(s->act, hh);
-                const float dr = dhh * cn[j] * act_d(s->ract, r);
-                zn[j] = rn[j] = dzz;
-                zn[U + j] = rn[U + j] = dr;
-                zn[2 * U + j] = dhh;
-                rn[2 * U + j] = dhh * r;
-                dh[j] *= zz;  // h' = z * h + ...: the direct path to the previous state
-            }
+            if (keras_acts(s))
+                gru_backward_row_keras(zn, rn, dh, cn, hpn, U);
+            else
+                gru_backward_row_body(s->act, s->ract, zn, rn, dh, cn, hpn, U);
         }
         if (dh_accumulates(cell, s, w) && cell != PTC_CELL_GRU) memset(dh, 0, (size_t)U * sizeof(float));
     }

@@ -94,7 +94,7 @@ def test_unknown_pytrainc_isa_warns():
 # Trains models that between them run every kernel that has per-ISA copies
 # (every activation forward and backward, conv + im2col/col2im, max/average and
 # global pooling, batch normalization, dropout, every optimizer and clipping
-# mode) and prints one digest of the weights and histories.
+# mode, the LSTM and GRU gate math) and prints one digest of the weights and histories.
 TRAIN_ALL = """
     import hashlib, json
     import numpy as np
@@ -132,6 +132,10 @@ TRAIN_ALL = """
                              O.RMSprop(), O.Adam(global_clipnorm=0.5)]):
         fit([L.Input((24,))] + [L.Dense(33, activation=a) for a in acts[k % 2::2]] + [L.Dense(4, "softmax")],
             xd, y, opt)
+    xs = r.standard_normal((64, 6, 5)).astype(np.float32)  # the recurrent cells' gate kernels (rnn.c)
+    for cell in (L.LSTM, L.GRU):
+        fit([L.Input((6, 5)), cell(19, return_sequences=True), cell(7), L.Dense(4, activation="softmax")],
+            xs, y, O.Adam())
     print(h.hexdigest())
 """
 

@@ -690,3 +690,34 @@ def test_rnn_kernels_match_their_naive_reference(cell, seqs, back):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=f"{name}, mask {m is not None}")
     _, _, _, _, no_bias = _C.rnn_run(cell, x, k, rk, None, dout, *acts, back, seqs, False)
     assert no_bias is None
+
+
+@pytest.mark.parametrize("act,exact", [("tanh", np.tanh), ("sigmoid", lambda v: 1.0 / (1.0 + np.exp(-v)))])
+def test_rnn_cells_fast_activations_are_accurate_and_keep_nan_and_inf(act, exact):
+    """rnn.c's branch-free exp, sigmoid and tanh (the gate loops vectorize with them): a one-unit
+    SimpleRNN over one step with kernel 1 and no bias outputs act(x) itself."""
+    x = np.r_[np.linspace(-30, 30, 20001), [0.0, -0.0, 1e-30, 0.62, 0.63, 87.5, 89.0, -87.5, -89.0, 1e4, -1e4]]
+    x = np.r_[x, [np.inf, -np.inf, np.nan]].astype(np.float32)
+    kind = _C.ACTIVATIONS[act]
+    out = _C.rnn_run(
+        "simple_rnn",
+        x.reshape(-1, 1, 1),
+        f32([[1.0]]),
+        f32([[0.0]]),
+        None,
+        np.zeros((x.size, 1), np.float32),
+        kind,
+        _C.ACTIVATIONS["sigmoid"],
+        0,
+        0,
+        False,
+    )[0].ravel()
+    with np.errstate(over="ignore"):  # exp(1e4) in float64: inf, and the sigmoid 0 it should be
+        want = exact(x[:-1].astype(np.float64))
+    got = out[:-1].astype(np.float64)
+    # within 3e-7 absolute and 4 float32 ulps relative (sigmoid's tail below 1e-30 flushes to 0)
+    assert np.all(
+        np.abs(got - want) <= np.maximum(3e-7 * np.minimum(1.0, np.abs(want)) + 1e-37, 4 * 2**-23 * np.abs(want))
+    )
+    assert np.isnan(out[-1])
+    assert np.all((out[:-1] >= (-1.0 if act == "tanh" else 0.0)) & (out[:-1] <= 1.0))
