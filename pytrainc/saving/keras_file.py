@@ -154,12 +154,12 @@ def _vars_group(f, where, name):
 def _fill_weights(f, model, keras_layers):
     # Keras's model.layers: a Sequential's without its InputLayer, a functional model's with it.
     for layer, group_name in zip(keras_layers, _group_names(keras_layers)):
-        group = _vars_group(f, f"layers/{group_name}", layer.name)
-        sub = getattr(layer, "_keras3_vars", "vars")  # a recurrent layer's weights are its cell's
-        if sub != "vars":
-            group = _vars_group(f, f"layers/{group_name}/{sub.rsplit('/', 1)[0]}", layer.name)
-        for i, v in enumerate(layer.weights):
-            group.create_dataset(str(i), data=v.numpy())
+        _vars_group(f, f"layers/{group_name}", layer.name)  # the layer's own (empty for a wrapper or RNN)
+        for sub, variables in h5._keras3_groups(layer):  # an RNN's cell's 'cell/vars', a wrapper's sublayers'
+            group = f[f"layers/{group_name}/vars"] if sub == "vars" else f.create_group(f"layers/{group_name}/{sub}")
+            group.attrs["name"] = layer.name
+            for i, v in enumerate(variables):
+                group.create_dataset(str(i), data=v.numpy())
         if hasattr(layer, "rng_state"):
             f.create_dataset(f"{_EXTRA}/rng/{group_name}", data=state_keys.rng_array(layer.rng_state))
     _vars_group(f, "", model.name)
@@ -354,31 +354,35 @@ def _assign_layers(label, by_name, groups, tensors):
     plan, used = [], set()
     for layer_name, group in groups.items():
         layer = by_name[layer_name]
-        # A recurrent layer's weights are its cell's ('cell/vars'), as Keras writes them; earlier
-        # pytrainc files kept them in the layer's own 'vars', which is still read.
-        for sub in dict.fromkeys((getattr(layer, "_keras3_vars", "vars"), "vars")):
+        parts = h5._keras3_groups(layer)
+        if (
+            len(parts) == 1
+            and parts[0][0] != "vars"
+            and not any(k.startswith(f"layers/{group}/{parts[0][0]}/") for k in tensors)
+        ):
+            # earlier pytrainc files kept a recurrent layer's weights in its own 'vars'
+            parts = [("vars", parts[0][1])]
+        for sub, variables in parts:
             prefix = f"layers/{group}/{sub}/"
             saved = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            if saved:
-                break
-        used.update(prefix + k for k in saved)
-        if sorted(saved) != sorted(str(i) for i in range(len(layer.weights))):
-            raise bad_file(
-                label,
-                f"layer '{layer.name}' ({type(layer).__name__}) has {len(layer.weights)} "
-                f"weight(s) {[tuple(v.shape) for v in layer.weights]}; the file's "
-                f"'{prefix.rstrip('/')}' holds {sorted(saved)}",
-            )
-        for i, v in enumerate(layer.weights):
-            value = saved[str(i)]
-            if value.shape != v.shape:
+            used.update(prefix + k for k in saved)
+            if sorted(saved) != sorted(str(i) for i in range(len(variables))):
                 raise bad_file(
                     label,
-                    f"shape mismatch for layer '{layer.name}' ({type(layer).__name__}), weight "
-                    f"'{v.name}': the model expects shape {tuple(v.shape)}, the file's "
-                    f"'{prefix}{i}' has shape {value.shape}",
+                    f"layer '{layer.name}' ({type(layer).__name__}) has {len(variables)} "
+                    f"weight(s) {[tuple(v.shape) for v in variables]} in '{sub}'; the file's "
+                    f"'{prefix.rstrip('/')}' holds {sorted(saved)}",
                 )
-            plan.append((v, value))
+            for i, v in enumerate(variables):
+                value = saved[str(i)]
+                if value.shape != v.shape:
+                    raise bad_file(
+                        label,
+                        f"shape mismatch for layer '{layer.name}' ({type(layer).__name__}), weight "
+                        f"'{v.name}': the model expects shape {tuple(v.shape)}, the file's "
+                        f"'{prefix}{i}' has shape {value.shape}",
+                    )
+                plan.append((v, value))
         rng = tensors.get(f"{_EXTRA}/rng/{group}")
         if rng is not None and hasattr(layer, "rng_state"):
             if not state_keys.is_rng_state(rng):
