@@ -15,11 +15,11 @@ place, so the sums match one call over the same batches given as arrays.
 import collections
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from pytrainc.data.py_dataset import PyDataset
+from pytrainc.trainers import workers
 
 _QUEUE_BATCHES = 8
 _QUEUE_BYTES = 64 << 20
@@ -83,22 +83,10 @@ def check_steps(value, name):
 
 
 def _indexed(dataset):
-    """A PyDataset's batches in index order, read by `workers` threads when > 1."""
-    n = len(dataset)
-    if dataset.workers <= 1:
-        for i in range(n):
-            yield dataset[i]
-        return
-    pool = ThreadPoolExecutor(dataset.workers, thread_name_prefix="pytrainc-pydataset")
-    try:
-        ahead, i = collections.deque(), 0
-        while i < n or ahead:
-            while i < n and len(ahead) < max(1, dataset.max_queue_size):
-                ahead.append(pool.submit(dataset.__getitem__, i))
-                i += 1
-            yield ahead.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """A PyDataset's batches in index order, read ahead by its workers when it has some."""
+    if dataset.workers > 1 or dataset.use_multiprocessing:  # Keras 3's rule for starting workers
+        return workers.ordered(dataset)
+    return (dataset[i] for i in range(len(dataset)))
 
 
 class EpochFeed:
@@ -115,11 +103,6 @@ class EpochFeed:
 
     def __init__(self, data, steps_per_epoch=None):
         if isinstance(data, PyDataset):
-            if data.use_multiprocessing:
-                raise ValueError(
-                    "pytrainc reads PyDataset batches with threads: pass use_multiprocessing=False "
-                    f"(and workers > 1 for parallel reads). Received: use_multiprocessing=True, workers={data.workers}"
-                )
             n = len(data)
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"A PyDataset's len() must be a positive int. Received: {n!r}")
@@ -151,32 +134,46 @@ class EpochFeed:
         return iter(self.data)
 
     def epoch(self):
-        """A generator of one epoch's raw batches (run on the reader thread)."""
+        """A generator of one epoch's raw batches (run on the reader thread).
+
+        Closed before its end (an error, Ctrl-C, stop_training), it closes the
+        pass it reads from, which stops a PyDataset's workers."""
         data = self.data if isinstance(self.data, PyDataset) else None
         if data is not None:
             data.on_epoch_begin()
         steps = self.steps or self.num_batches
         self.ran_out = False
-        if steps:
-            if self._it is None or self.steps is None:
-                self._it, self._seen = self._new_iterator(), 0
-            for _ in range(steps):
+        try:
+            if steps:
+                if self._it is None or self.steps is None:
+                    self._it, self._seen = self._new_iterator(), 0
+                for _ in range(steps):
+                    if self.num_batches and self._seen >= self.num_batches:
+                        self.ran_out = bool(self.steps)
+                        break
+                    try:
+                        raw = next(self._it)
+                    except StopIteration:
+                        self.ran_out, self._it = True, None
+                        break
+                    self._seen += 1
+                    yield raw
                 if self.num_batches and self._seen >= self.num_batches:
-                    self.ran_out = bool(self.steps)
-                    break
-                try:
-                    raw = next(self._it)
-                except StopIteration:
-                    self.ran_out, self._it = True, None
-                    break
-                self._seen += 1
-                yield raw
-            if self.num_batches and self._seen >= self.num_batches:
-                self._it = None
-        else:
-            yield from self._new_iterator()
+                    self.close()
+            else:
+                for raw in self._new_iterator():  # not `yield from`: closing this must not close a user's generator
+                    yield raw
+        except GeneratorExit:
+            self.close()
+            raise
         if data is not None:
             data.on_epoch_end()
+
+    def close(self):
+        """Abandon the current pass (a PyDataset's workers stop; a one-shot iterator is left as it is)."""
+        it, self._it = self._it, None
+        if it is not None and not self.one_shot and hasattr(it, "close"):
+            it.close()
 
 
 class Batch:
@@ -338,6 +335,8 @@ class Reader:
             self._cond.notify_all()
         if self._thread is not threading.current_thread():
             self._thread.join(_JOIN_SECONDS)
+            if not self._thread.is_alive() and hasattr(self._batches, "close"):
+                self._batches.close()  # an epoch ended early: stops a PyDataset's workers now
             if self._thread.is_alive():
                 warnings.warn(
                     f"The data reader thread is still inside the data's next() after {_JOIN_SECONDS:.0f} s; "

@@ -276,8 +276,6 @@ def test_malformed_batches_are_refused_with_their_index():
         _fit_error(_slices(x, y), y=y)
     with pytest.raises(ValueError, match="validation_split"):
         _fit_error(_slices(x, y), validation_split=0.2)
-    with pytest.raises(ValueError, match="use_multiprocessing=False"):
-        _fit_error(_Slices(x, y, use_multiprocessing=True))
     with pytest.raises(ValueError, match="steps_per_epoch must be None or a positive int"):
         _fit_error(_slices(x, y), steps_per_epoch=0)
 
