@@ -14,7 +14,14 @@ batch 10, 50 epochs, Adam with the learning rate log-uniform in [1e-4, 1e-1],
 - `plain loop`: the same fits in a Python loop, no tuner (its overhead);
 - `pytrainc+optuna`: pytrainc fits under an Optuna study (if Optuna is installed);
 - `torch+optuna`: PyTorch 2.13 (1 thread, its fastest for this size) under
-  an Optuna study, the same network, loss, optimizer and data (if installed).
+  an Optuna study, the same network, loss, optimizer and data (if installed);
+- `pytrainc+ray`: pytrainc fits as Ray Tune trials, 2 at a time on a local
+  Ray runtime of 2 CPUs (`reuse_actors=True`, one report per trial; Ray's
+  start-up is printed apart, not timed) (if `ray[tune]` is installed);
+- `keras+kerastuner`: Keras 3 on its torch backend (1 thread) under Keras
+  Tuner's `RandomSearch`, the same network and search (if keras-tuner is
+  installed: it also needs `six`, which it does not declare). Its import
+  (seconds) is not timed.
 
 Before timing, it checks that the n_jobs=2 search's trials table equals the
 serial one's and that the best trial's score is what a plain fit with that
@@ -137,6 +144,86 @@ def torch_optuna(x, y, args, optuna, torch):
     return time.perf_counter() - start
 
 
+def pytrainc_ray(x, y, args):
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+    from ray import tune
+
+    start = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    print(f"ray.init: {time.perf_counter() - start:.1f} s (not timed)")
+    epochs = args.epochs
+
+    def trainable(config):
+        pytrainc.set_num_threads(1)
+        model = Sequential([Dense(10, input_dim=8, activation="relu"), Dense(1, activation="sigmoid")])
+        model.compile(
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+            optimizer=pytrainc.optimizers.Adam(config["learning_rate"]),
+        )
+        history = model.fit(x, y, batch_size=10, epochs=epochs, validation_split=0.1, verbose=0)
+        tune.report({"val_loss": min(history.history["val_loss"])})
+
+    with tempfile.TemporaryDirectory() as root:
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, {"cpu": 1}),
+            param_space={"learning_rate": tune.loguniform(*LR_RANGE)},
+            tune_config=tune.TuneConfig(
+                metric="val_loss",
+                mode="min",
+                num_samples=args.trials,
+                max_concurrent_trials=2,
+                reuse_actors=True,
+                search_alg=tune.search.BasicVariantGenerator(random_state=14),
+            ),
+            run_config=tune.RunConfig(storage_path=root, verbose=0),
+        )
+        start = time.perf_counter()
+        results = tuner.fit()
+        seconds = time.perf_counter() - start
+    ray.shutdown()
+    if results.errors or len(results) != args.trials:
+        sys.exit(f"check FAILED: the Ray search ended {len(results)} trials with {len(results.errors)} errors")
+    return seconds
+
+
+def keras_kerastuner(x, y, args):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    import keras_tuner
+    import torch
+
+    if keras.backend.backend() != "torch":
+        return None
+    torch.set_num_threads(1)
+
+    def build(hp):
+        model = keras.Sequential(
+            [keras.Input((8,)), keras.layers.Dense(10, activation="relu"), keras.layers.Dense(1, activation="sigmoid")]
+        )
+        model.compile(
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+            optimizer=keras.optimizers.Adam(hp.Float("learning_rate", *LR_RANGE, sampling="log")),
+        )
+        return model
+
+    with tempfile.TemporaryDirectory() as root:
+        tuner = keras_tuner.RandomSearch(
+            build, objective="val_loss", max_trials=args.trials, seed=14, directory=root, project_name="kt"
+        )
+        start = time.perf_counter()
+        tuner.search(x, y, batch_size=10, epochs=args.epochs, validation_split=0.1, verbose=0)
+        return time.perf_counter() - start
+
+
+def _importable(name):
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
 def check(x, y, serial, parallel, args):
     """The parallel search gives the serial trials table; the best score is a plain fit's with its seed."""
     strip = [{k: v for k, v in r.items() if k != "elapsed"} for r in serial.trials_table()]
@@ -188,12 +275,28 @@ def main():
         times["pytrainc+optuna"] = pytrainc_optuna(x, y, args, optuna)
         if torch is not None:
             times["torch+optuna"] = torch_optuna(x, y, args, optuna, torch)
+    missing = []
+    if _importable("ray") and _importable("ray.tune"):
+        times["pytrainc+ray"] = pytrainc_ray(x, y, args)
+    else:
+        missing.append("Ray Tune (pip install 'ray[tune]==2.60.0')")
+    if _importable("keras_tuner") and _importable("keras") and torch is not None:
+        start = time.perf_counter()
+        seconds = keras_kerastuner(x, y, args)
+        if seconds is None:
+            missing.append("Keras Tuner (keras is imported with another backend than torch)")
+        else:
+            print(f"keras + keras_tuner import: {time.perf_counter() - start - seconds:.1f} s (not timed)")
+            times["keras+kerastuner"] = seconds
+    else:
+        missing.append("Keras Tuner (pip install keras-tuner==1.4.8 six==1.17.0)")
     peer = times.get("torch+optuna")
     print(f"\n{'search':<20} {'seconds':>9} {'trials/min':>11} {'vs torch+optuna':>16}")
     for name, seconds in times.items():
         ratio = f"{peer / seconds:.1f}x" if peer else "-"
         print(f"{name:<20} {seconds:>9.2f} {args.trials / seconds * 60:>11.0f} {ratio:>16}")
-    print("not measured: Ray Tune, Keras Tuner (not installed here)")
+    if missing:
+        print("not measured (not installed here): " + ", ".join(missing))
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

@@ -51,6 +51,20 @@ def _rows(model):
     return rows, chain or isinstance(model, Sequential)
 
 
+def _optimizer_params(model):
+    """(count, bytes) of the optimizer's state as Keras 3 counts `optimizer.variables` once the
+    optimizer is built (a fit or train_on_batch bound it), else None: its iteration counter and
+    learning rate (not a variable with a schedule), 4 bytes each, and each slot and scalar."""
+    from pytrainc.optimizers.schedules import LearningRateSchedule
+
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or (not getattr(optimizer, "_state", None) and getattr(optimizer, "_plan", None) is None):
+        return None
+    count = 1 + (not isinstance(optimizer._learning_rate, LearningRateSchedule))
+    count += sum(state.size for state in optimizer._state.values())
+    return count, 4 * count
+
+
 def _widths(line_length, positions):
     widths, current = [], 0
     for pos in positions:
@@ -98,31 +112,58 @@ def _plain_table(header, rows, widths, justify):
     return "\n".join(lines)
 
 
-def print_summary(model, line_length=None, positions=None, print_fn=None):
-    """Print the model's layers, output shapes, parameter counts (and, for a graph
-    that is not a chain, what each layer is connected to), then the totals."""
+def _parts(model):
+    """(title, header, justify, rows, chain, totals) of the summary."""
     rows, chain = _rows(model)
     header = ["Layer (type)", "Output Shape", "Param #"]
     justify = ["left", "left", "right"]
     if chain:
-        default_length, default_positions = 88, [0.45, 0.80, 1.0]
         rows = [r[:3] for r in rows]
     else:
-        default_length, default_positions = 108, [0.3, 0.56, 0.74, 1.0]
         header.append("Connected to")
         justify.append("left")
-    line_length = line_length or min(default_length, shutil.get_terminal_size().columns - 4)
-    widths = _widths(line_length, positions or default_positions)
     trainable = sum(v._value.size * v._value.itemsize for v in model.trainable_weights)
     frozen = sum(v._value.size * v._value.itemsize for v in model.non_trainable_weights)
     n_trainable = sum(v._value.size for v in model.trainable_weights)
     n_frozen = sum(v._value.size for v in model.non_trainable_weights)
+    optimizer = _optimizer_params(model)
+    n_optimizer, optimizer_bytes = optimizer or (0, 0)
     totals = [
-        f" Total params: {n_trainable + n_frozen:,} ({readable_memory_size(trainable + frozen)})",
+        f" Total params: {n_trainable + n_frozen + n_optimizer:,} "
+        f"({readable_memory_size(trainable + frozen + optimizer_bytes)})",
         f" Trainable params: {n_trainable:,} ({readable_memory_size(trainable)})",
         f" Non-trainable params: {n_frozen:,} ({readable_memory_size(frozen)})",
     ]
-    title = f'Model: "{model.name}"'
+    if optimizer is not None:
+        totals.append(f" Optimizer params: {n_optimizer:,} ({readable_memory_size(optimizer_bytes)})")
+    return f'Model: "{model.name}"', header, justify, rows, chain, totals
+
+
+def summary_html(model):
+    """The summary as an HTML table, for Jupyter's rich display (`Model._repr_html_`)."""
+    from html import escape
+
+    title, header, justify, rows, _, totals = _parts(model)
+    cell = "<td style='text-align:{}'>{}</td>"
+    head = "".join(f"<th style='text-align:{j}'>{escape(h)}</th>" for h, j in zip(header, justify))
+    body = "".join("<tr>" + "".join(cell.format(j, escape(v)) for v, j in zip(row, justify)) + "</tr>" for row in rows)
+    foot = "<br>".join(escape(t.strip()) for t in totals)
+    return (
+        f"<div><p><b>{escape(title)}</b></p><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table><p>{foot}</p></div>"
+    )
+
+
+def print_summary(model, line_length=None, positions=None, print_fn=None):
+    """Print the model's layers, output shapes, parameter counts (and, for a graph
+    that is not a chain, what each layer is connected to), then the totals."""
+    title, header, justify, rows, chain, totals = _parts(model)
+    if chain:
+        default_length, default_positions = 88, [0.45, 0.80, 1.0]
+    else:
+        default_length, default_positions = 108, [0.3, 0.56, 0.74, 1.0]
+    line_length = line_length or min(default_length, shutil.get_terminal_size().columns - 4)
+    widths = _widths(line_length, positions or default_positions)
     try:
         import rich.console
         import rich.markup

@@ -20,6 +20,7 @@ Example:
 import io
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from pytrainc.models import Sequential
 
 __all__ = [
     "ARCHITECTURES",
+    "ArraySlices",
     "TTY",
     "U32",
     "architecture",
@@ -719,3 +721,41 @@ def keras_parity(body, x, y, input_shape, k_x=None, rtol=1e-5, seed=1):
     for w0, w1, e in zip(weights, model.get_weights(), k_grads):
         assert_close_abs(w0 - w1, e, rtol * max(1.0, float(np.abs(e).max())))
     return model, k_model
+
+
+# ---------------------------------------------------------------------------
+# Data in batches
+
+
+class ArraySlices(utils.PyDataset):
+    """A PyDataset of consecutive slices of arrays, importable (so picklable) for
+    tests of worker processes.
+
+    Args:
+        x, y: The arrays; batch `i` is rows `i * batch` to `(i + 1) * batch`.
+        batch: Rows per batch.
+        fail_at: A batch index whose read raises `OSError`, or None. Defaults to `None`.
+        slow: Seconds a read sleeps, scaled by `(i * 5) % 3` so that workers finish
+            out of order. Defaults to `0.0`.
+        pid_dir: A folder where each read leaves a file named after the reading
+            process's id, or None. Defaults to `None`.
+        **kwargs: `workers`, `use_multiprocessing`, `max_queue_size`.
+    """
+
+    def __init__(self, x, y, batch, fail_at=None, slow=0.0, pid_dir=None, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y, self.batch = x, y, batch
+        self.fail_at, self.slow, self.pid_dir = fail_at, slow, pid_dir
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch)
+
+    def __getitem__(self, i):
+        if self.pid_dir is not None:
+            open(os.path.join(self.pid_dir, str(os.getpid())), "a").close()
+        if self.slow:
+            time.sleep(self.slow * ((i * 5) % 3))
+        if i == self.fail_at:
+            raise OSError(f"batch {i} is unreadable")
+        part = slice(i * self.batch, (i + 1) * self.batch)
+        return self.x[part], self.y[part]

@@ -64,3 +64,6 @@ def test_tuning_benchmark_quick_mode_checks_and_prints_table(tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "check ok: n_jobs=2 table == serial table" in r.stdout
     assert "builtin n_jobs=2" in r.stdout and "trials/min" in r.stdout
+    # Each peer is either measured or named as not installed.
+    assert ("pytrainc+ray " in r.stdout) != ("Ray Tune (pip install" in r.stdout)
+    assert ("keras+kerastuner " in r.stdout) != ("Keras Tuner (" in r.stdout)

@@ -5,7 +5,9 @@ per module as there: `Callback`, `CallbackList`, `History`, `ProgbarLogger`,
 `MonitorCallback`, `EarlyStopping`, `ModelCheckpoint`, `ReduceLROnPlateau`,
 `LearningRateScheduler`, `TerminateOnNaN`, `CSVLogger`, `LambdaCallback`,
 `TensorBoard` and `BackupAndRestore`, plus `BatchSizeScheduler`, which Keras
-lacks. pytrainc-specific rules:
+lacks, and `KerasCallback`, which runs a Keras-style callback that is not a
+pytrainc `Callback` (for example optuna-integration's `KerasPruningCallback`).
+pytrainc-specific rules:
 
 - A monitored value that is not finite (NaN, +inf or -inf) never counts as an
   improvement, in either direction.
@@ -32,6 +34,7 @@ from pytrainc.callbacks.callback_list import CallbackList
 from pytrainc.callbacks.csv_logger import CSVLogger
 from pytrainc.callbacks.early_stopping import EarlyStopping
 from pytrainc.callbacks.history import History
+from pytrainc.callbacks.keras_callback import KerasCallback
 from pytrainc.callbacks.lambda_callback import LambdaCallback
 from pytrainc.callbacks.learning_rate_scheduler import LearningRateScheduler
 from pytrainc.callbacks.model_checkpoint import ModelCheckpoint
@@ -49,6 +52,7 @@ __all__ = [
     "CallbackList",
     "EarlyStopping",
     "History",
+    "KerasCallback",
     "LambdaCallback",
     "LearningRateScheduler",
     "ModelCheckpoint",

@@ -3,6 +3,7 @@
 from pytrainc.callbacks._util import _close_stale_bar
 from pytrainc.callbacks.callback import Callback
 from pytrainc.callbacks.history import History
+from pytrainc.callbacks.keras_callback import KerasCallback, is_keras_like
 from pytrainc.callbacks.progbar_logger import ProgbarLogger
 
 
@@ -57,6 +58,8 @@ def _flatten_callbacks(callbacks):
         return []
     if isinstance(callbacks, Callback):
         return [callbacks]
+    if is_keras_like(callbacks):
+        return [KerasCallback(callbacks)]
     if not isinstance(callbacks, (list, tuple)):
         raise TypeError(
             "CallbackList expects `callbacks` to be a list of Callback instances. "
@@ -68,11 +71,13 @@ def _flatten_callbacks(callbacks):
             flat.extend(_flatten_callbacks(item))
         elif isinstance(item, Callback):
             flat.append(item)
+        elif is_keras_like(item):  # a Keras callback (e.g. optuna-integration's KerasPruningCallback)
+            flat.append(KerasCallback(item))
         else:
             raise TypeError(
                 "CallbackList expects every callback to be an instance of "
-                "pytrainc.callbacks.Callback. "
-                f"Received: {item!r} of type {type(item).__name__}"
+                "pytrainc.callbacks.Callback, or an object with Keras's callback methods "
+                f"(set_model, set_params, on_epoch_end, ...). Received: {item!r} of type {type(item).__name__}"
             )
     return flat
 
@@ -87,7 +92,8 @@ class CallbackList(Callback):
 
     Args:
         callbacks: List of `Callback` instances (nested lists are flattened), a
-            single `Callback`, or `None`. Defaults to `None`.
+            single `Callback`, or `None`; a Keras-style callback that is not a
+            `Callback` is wrapped in a `KerasCallback`. Defaults to `None`.
         add_history: Whether to append a `History` unless the list already
             holds one. Defaults to `False`.
         add_progbar: Whether to append a `ProgbarLogger` unless the list

@@ -80,24 +80,50 @@ def _dynamic_display(stream):
 _tqdm_bar_class = None
 
 
-def _tqdm_bar():
-    """Returns a `tqdm.auto.tqdm` subclass drawing Keras-like bars, or None without tqdm.
+def _in_notebook_kernel():
+    """Whether this process is a Jupyter kernel (IPython's shell there runs under IPKernelApp)."""
+    ipython = sys.modules.get("IPython")
+    try:
+        shell = ipython.get_ipython() if ipython is not None else None
+        return shell is not None and "IPKernelApp" in shell.config
+    except Exception:  # an IPython too old or half-initialized: no notebook
+        return False
 
-    `tqdm.auto` picks the Jupyter widget in a notebook (when ipywidgets is
-    installed) and the terminal bar elsewhere.
-    """
+
+def _tqdm_base():
+    """tqdm's notebook widget in a Jupyter kernel with ipywidgets, its terminal bar otherwise.
+
+    Chosen here rather than by `tqdm.auto`, which warns on stderr in a kernel
+    without ipywidgets; the terminal bar renders as text there."""
+    if _in_notebook_kernel():
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+        except ImportError:
+            pass
+        else:
+            return tqdm
+    from tqdm.std import tqdm
+
+    return tqdm
+
+
+def _tqdm_bar():
+    """Returns a tqdm subclass drawing Keras-like bars (see `_tqdm_base`), or None without tqdm."""
     global _tqdm_bar_class
     if _tqdm_bar_class is None:
         try:
-            from tqdm.auto import tqdm
+            tqdm = _tqdm_base()
         except ImportError:
             _tqdm_bar_class = False
         else:
+            widget = tqdm.__module__ == "tqdm.notebook"
 
             class _Bar(tqdm):
                 # tqdm joins its own `postfix` with ", "; fields of our own keep
                 # Keras's layout: `3/10 ━━━━━━────── 1s 5ms/step - loss: 0.1234`.
                 metrics = ""
+                is_widget = widget
 
                 @property
                 def format_dict(self):
@@ -107,6 +133,9 @@ def _tqdm_bar():
                     values["text_rest"] = (
                         f"{elapsed:.0f}s {_format_step_time(elapsed / n if n else 0.0)}" + self.metrics
                     )
+                    if widget:  # the widget draws the bar between the two texts
+                        values["bar_format"] = "{text_count} {bar} {text_rest}"
+                        return values
                     # Never cut the metrics at the terminal's width: shorten the bar
                     # (down to none) and let a line longer than that wrap.
                     cols = values.get("ncols") or 80
@@ -135,7 +164,7 @@ class ProgbarLogger(Callback):
 
     With `verbose=1` or 2, `fit()` prints `Epoch i/N` at the start of each
     epoch (when `N > 1`), as Keras 3. With `verbose=1` in a terminal or in
-    Jupyter, a tqdm progress bar (`tqdm.auto`) then shows Keras's layout, the
+    Jupyter, a tqdm progress bar then shows Keras's layout, the
     steps done, the elapsed time, the time per step and the running loss and
     metrics, updated in place from `on_train_progress` (and from
     `on_train_batch_end` when `fit()` runs batch by batch); at the end of the
@@ -208,6 +237,12 @@ class ProgbarLogger(Callback):
     # -- the tqdm bar (verbose=1 on a terminal or in Jupyter)
 
     def _open_bar(self):
+        if self._bar is not None and self._bar.is_widget:
+            # In Jupyter, one widget per fit: it starts each epoch again; the
+            # epochs' lines are printed below it as text.
+            self._bar.reset(total=self.target)
+            self._bar.metrics = ""
+            return
         self._close_bar()
         bar_class = _tqdm_bar()
         if bar_class is None or not _dynamic_display(sys.stdout):
@@ -265,6 +300,9 @@ class ProgbarLogger(Callback):
         if self._bar is not None:
             # Without progress calls the engine ran the whole epoch at once.
             self._advance_bar(self.seen or self.target or 0, logs, force=True)
+            if self._bar.is_widget:
+                self._emit(logs)  # the widget stays for the next epoch
+                return
             self._close_bar()
             return
         self._emit(logs)

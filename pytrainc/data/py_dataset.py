@@ -11,11 +11,15 @@ class PyDataset:
     background thread while the C engine trains on the batches already read.
 
     Args:
-        workers: Number of threads calling `__getitem__` in parallel (batches
-            still arrive in index order). Defaults to 1.
-        use_multiprocessing: Must stay False: pytrainc reads batches with
-            threads, not processes (fit refuses True). Defaults to False.
-        max_queue_size: Batches read ahead when `workers > 1`. Defaults to 10.
+        workers: Number of threads (or processes) calling `__getitem__` in
+            parallel; batches still arrive in index order. Defaults to 1.
+        use_multiprocessing: Whether the workers are processes rather than
+            threads, for a `__getitem__` that holds the GIL (Python-heavy
+            decoding or augmentation). Each pass over the data starts them
+            from a forkserver and sends them the dataset by pickle, so the
+            class must be importable and picklable. Defaults to False.
+        max_queue_size: Calls of `__getitem__` submitted ahead of the batch
+            being read, when there are workers. Defaults to 10.
 
     Example:
 

@@ -8,6 +8,11 @@ machines shares an RDB storage; every process runs the same script:
     study.optimize(objective, n_trials=20)
 
 (`postgresql://user@host/db` instead of SQLite for machines that share no disk.)
+
+Code written for Keras can keep optuna-integration's
+`KerasPruningCallback(trial, "val_loss")`: `fit()` runs Keras-style callbacks
+through `pytrainc.callbacks.KerasCallback` (it needs Keras installed, which
+it subclasses; this module does not).
 """
 
 import math

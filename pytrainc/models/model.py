@@ -491,6 +491,12 @@ class Model(Trainer):
         self._require_built("summary")
         summary_utils.print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
+    def _repr_html_(self):
+        """Jupyter's rich display: the summary as an HTML table (the repr only, while unbuilt)."""
+        if not self.built:
+            return None  # Jupyter then shows repr()
+        return summary_utils.summary_html(self)
+
     def __repr__(self):
         # Keras 3's Layer.__repr__; a graph model built from inputs and outputs is Keras's "Functional".
         kind = "Functional" if type(self) is Model else type(self).__name__

@@ -70,32 +70,28 @@ class BatchedTrainer:
     """The batched-data half of `Trainer`."""
 
     def _batch_converter(self, feed, targets):
-        """A function checking one raw batch into a `data_adapters.Batch` (run on the reader thread)."""
-        # A plain generator may refill one buffer for every batch: keep copies.
-        copy = data_adapters.kind_name(feed.data) == "generator"
+        """A function checking one raw batch into a `data_adapters.Batch` (run on the reader thread).
 
-        def keep(arr, source):
-            return data_adapters.owned(arr, source) if copy else arr
+        The batch may still share memory with the data's own arrays: the reader
+        copies it into a slot before it asks the data for the next one."""
 
         def convert(raw, index):
             x, y, w = data_adapters.unpack(raw, index, targets)
             x_name = f"x (batch {index})"
-            # Several inputs or outputs are concatenated into new arrays: nothing to keep then.
-            xa = _as_array(x, x_name) if not self.built or len(self._graph["inputs"]) == 1 else None
-            x32 = self._prepare_x(x, x_name) if xa is None else keep(self._prepare_x(xa, x_name), xa)
+            # Several inputs or outputs come as lists or dicts of arrays, which _prepare_x/_y join.
+            several_in = self.built and len(self._graph["inputs"]) > 1
+            x32 = self._prepare_x(x if several_in else _as_array(x, x_name), x_name)
             if not targets:
                 return data_adapters.Batch(x32)
             y_name = f"y (batch {index})"
-            ya = _as_array(y, y_name) if len(self._graph["outputs"]) == 1 else None
-            y32, y_shapes = self._prepare_y(y if ya is None else ya, x32.shape[0], y_name, x_name)
+            several_out = len(self._graph["outputs"]) > 1
+            y32, y_shapes = self._prepare_y(y if several_out else _as_array(y, y_name), x32.shape[0], y_name, x_name)
             if self._metrics is None:  # the first batch, on the calling thread
                 self._resolve_metrics(y_shapes)
             w32 = None
             if w is not None:
                 w32 = self._prepare_sample_weights(w, None, y32, x32.shape[0], f"sample_weight (batch {index})")
-            return data_adapters.Batch(
-                x32, y32 if ya is None else keep(y32, ya), w32 if w32 is None else keep(w32, w32)
-            )
+            return data_adapters.Batch(x32, y32, w32)
 
         return convert
 
@@ -117,7 +113,7 @@ class BatchedTrainer:
         batches, first, convert = pending
         reader = data_adapters.Reader(batches, convert, first)
         try:
-            for chunk in data_adapters.chunks(reader, data_adapters.Staging(), single):
+            for chunk in data_adapters.chunks(reader, single):
                 if chunk.batch_size > plan_box[0].max_batch:
                     plan_box[0] = self._ensure_plan(chunk.batch_size)
                 yield chunk

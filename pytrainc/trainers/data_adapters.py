@@ -2,27 +2,27 @@
 `DataLoader`s, `pytrainc.data.Dataset`) fed to the C engine, as Keras 3's
 `EpochIterator` and data adapters (keras/src/trainers/epoch_iterator.py).
 
-A background thread reads and checks batches into a bounded queue (at most
-`_QUEUE_BATCHES` batches and `_QUEUE_BYTES` bytes). The trainer takes every batch
-that is ready, stacks each run of equal-sized batches (a last smaller one may end
-a run) into a reused staging array and trains on the run in one engine call with
-an identity order: iterators own their order. The engine's sums are added in
+A background thread reads and checks batches, copying each into the next slot
+of a preallocated ring (at most `_QUEUE_BATCHES` batches and `_QUEUE_BYTES`
+bytes). The trainer takes the batches that are ready and trains on each run of
+equal-sized batches in consecutive slots (a last smaller one may end a run) in
+one engine call, on a view of the slots, with an identity order: iterators own
+their order. The training thread thus does no copy and little Python between
+engine calls, which keeps its GIL hand-offs with the reader short. The engine's sums are added in
 place, so the sums match one call over the same batches given as arrays.
 """
 
 import collections
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from pytrainc.data.py_dataset import PyDataset
+from pytrainc.trainers import workers
 
 _QUEUE_BATCHES = 8
 _QUEUE_BYTES = 64 << 20
-_TAKE_BATCHES = _QUEUE_BATCHES // 2
-_TAKE_BYTES = _QUEUE_BYTES // 2
 _JOIN_SECONDS = 10.0
 
 RAN_OUT = (
@@ -83,22 +83,10 @@ def check_steps(value, name):
 
 
 def _indexed(dataset):
-    """A PyDataset's batches in index order, read by `workers` threads when > 1."""
-    n = len(dataset)
-    if dataset.workers <= 1:
-        for i in range(n):
-            yield dataset[i]
-        return
-    pool = ThreadPoolExecutor(dataset.workers, thread_name_prefix="pytrainc-pydataset")
-    try:
-        ahead, i = collections.deque(), 0
-        while i < n or ahead:
-            while i < n and len(ahead) < max(1, dataset.max_queue_size):
-                ahead.append(pool.submit(dataset.__getitem__, i))
-                i += 1
-            yield ahead.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """A PyDataset's batches in index order, read ahead by its workers when it has some."""
+    if dataset.workers > 1 or dataset.use_multiprocessing:  # Keras 3's rule for starting workers
+        return workers.ordered(dataset)
+    return (dataset[i] for i in range(len(dataset)))
 
 
 class EpochFeed:
@@ -115,11 +103,6 @@ class EpochFeed:
 
     def __init__(self, data, steps_per_epoch=None):
         if isinstance(data, PyDataset):
-            if data.use_multiprocessing:
-                raise ValueError(
-                    "pytrainc reads PyDataset batches with threads: pass use_multiprocessing=False "
-                    f"(and workers > 1 for parallel reads). Received: use_multiprocessing=True, workers={data.workers}"
-                )
             n = len(data)
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"A PyDataset's len() must be a positive int. Received: {n!r}")
@@ -151,51 +134,105 @@ class EpochFeed:
         return iter(self.data)
 
     def epoch(self):
-        """A generator of one epoch's raw batches (run on the reader thread)."""
+        """A generator of one epoch's raw batches (run on the reader thread).
+
+        Closed before its end (an error, Ctrl-C, stop_training), it closes the
+        pass it reads from, which stops a PyDataset's workers."""
         data = self.data if isinstance(self.data, PyDataset) else None
         if data is not None:
             data.on_epoch_begin()
         steps = self.steps or self.num_batches
         self.ran_out = False
-        if steps:
-            if self._it is None or self.steps is None:
-                self._it, self._seen = self._new_iterator(), 0
-            for _ in range(steps):
+        try:
+            if steps:
+                if self._it is None or self.steps is None:
+                    self._it, self._seen = self._new_iterator(), 0
+                for _ in range(steps):
+                    if self.num_batches and self._seen >= self.num_batches:
+                        self.ran_out = bool(self.steps)
+                        break
+                    try:
+                        raw = next(self._it)
+                    except StopIteration:
+                        self.ran_out, self._it = True, None
+                        break
+                    self._seen += 1
+                    yield raw
                 if self.num_batches and self._seen >= self.num_batches:
-                    self.ran_out = bool(self.steps)
-                    break
-                try:
-                    raw = next(self._it)
-                except StopIteration:
-                    self.ran_out, self._it = True, None
-                    break
-                self._seen += 1
-                yield raw
-            if self.num_batches and self._seen >= self.num_batches:
-                self._it = None
-        else:
-            yield from self._new_iterator()
+                    self.close()
+            else:
+                for raw in self._new_iterator():  # not `yield from`: closing this must not close a user's generator
+                    yield raw
+        except GeneratorExit:
+            self.close()
+            raise
         if data is not None:
             data.on_epoch_end()
 
+    def close(self):
+        """Abandon the current pass (a PyDataset's workers stop; a one-shot iterator is left as it is)."""
+        it, self._it = self._it, None
+        if it is not None and not self.one_shot and hasattr(it, "close"):
+            it.close()
+
 
 class Batch:
-    """One checked batch: float32 C-contiguous x (n, in size), y (n, y size) or None, w (n,) or None."""
+    """One checked batch: float32 C-contiguous x (n, in size), y (n, y size) or None, w (n,) or None.
 
-    __slots__ = ("x", "y", "w", "n", "nbytes")
+    Once queued, x, y and w are views of a slot of the reader's `Slots`
+    (`store`), starting at row `row`."""
 
-    def __init__(self, x, y=None, w=None):
+    __slots__ = ("x", "y", "w", "n", "store", "row")
+
+    def __init__(self, x, y=None, w=None, store=None, row=0):
         self.x, self.y, self.w = x, y, w
         self.n = x.shape[0]
-        self.nbytes = x.nbytes + (0 if y is None else y.nbytes) + (0 if w is None else w.nbytes)
+        self.store, self.row = store, row
 
 
-def owned(arr, source):
-    """arr, copied if it shares memory with the caller's source: a generator may
-    refill its buffer for the next batch while this one waits in the queue."""
-    if arr is source or np.may_share_memory(arr, source):
-        return arr.copy()
-    return arr
+class Slots:
+    """Preallocated float32 rows for `count` batches of at most `rows` samples each.
+
+    The reader copies every batch into the next free slot: no allocation per
+    batch (a fresh copy of a few hundred KB costs an mmap and its page faults),
+    a generator may refill its own buffer as soon as it has yielded it, and
+    consecutive slots are one contiguous array, so a run of batches goes to the
+    engine as a view, without stacking on the training thread."""
+
+    def __init__(self, first, count):
+        self.rows, self.count = first.n, count
+        total = first.n * count
+        self.x = np.empty((total, first.x.shape[1]), dtype=np.float32)
+        self.y = None if first.y is None else np.empty((total, first.y.shape[1]), dtype=np.float32)
+        self.w = None
+        self.order = np.arange(total, dtype=np.int64)
+        self.next = 0
+
+    @staticmethod
+    def count_for(batch):
+        """Slots that fit the queue's bounds: `_QUEUE_BATCHES` batches and `_QUEUE_BYTES` bytes (at least one)."""
+        width = batch.x.shape[1] + (0 if batch.y is None else batch.y.shape[1]) + 1
+        return int(max(1, min(_QUEUE_BATCHES, _QUEUE_BYTES // (4 * width * batch.n))))
+
+    def fits(self, batch):
+        return batch.n <= self.rows and (batch.y is None) == (self.y is None)
+
+    def place(self, batch):
+        """batch copied into the next slot (the caller made sure that slot is free)."""
+        row = self.next * self.rows
+        self.next = (self.next + 1) % self.count
+        rows = slice(row, row + batch.n)
+        np.copyto(self.x[rows], batch.x)
+        y = w = None
+        if batch.y is not None:
+            y = self.y[rows]
+            np.copyto(y, batch.y)
+        if batch.w is not None:
+            if self.w is None:
+                self.w = np.empty(self.x.shape[0], dtype=np.float32)
+            w = self.w[rows]
+            np.copyto(w, batch.w)
+        return Batch(self.x[rows], y, w, self, row)
 
 
 def unpack(raw, index, targets):
@@ -221,26 +258,29 @@ _END = object()
 
 
 class Reader:
-    """A thread reading and checking batches into a bounded queue.
+    """A thread reading and checking batches into a bounded queue of slots.
 
-    `take()` returns every batch ready (waiting for one); `release()` says the
-    engine is done with some of them; the bound counts batches queued or taken
-    and not released. `close()` stops the thread between batches and joins it.
-    The thread never reads ahead of its epoch's generator, so a batch of the
-    next epoch is never consumed here.
+    `take()` returns the batches ready (waiting for one); `release()` says the
+    engine is done with some of them, in the order taken; the bound counts
+    batches queued or taken and not released, one per slot. `close()` stops the
+    thread between batches and joins it. The thread never reads ahead of its
+    epoch's generator, so a batch of the next epoch is never consumed here.
     """
 
     def __init__(self, batches, convert, first, start_index=1):
         self._batches, self._convert, self._index = batches, convert, start_index
         self._cond = threading.Condition()
-        self._items = collections.deque([first])
-        self._count, self._bytes = 1, first.nbytes  # queued or taken, not released
+        self._slots = Slots(first, Slots.count_for(first))
+        self._items = collections.deque([self._slots.place(first)])
+        self._count = 1  # queued or taken, not released
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="pytrainc-data", daemon=True)
         self._thread.start()
 
-    def _full(self, nbytes):
-        return self._count and (self._count >= _QUEUE_BATCHES or self._bytes + nbytes > _QUEUE_BYTES)
+    def _place(self, item):
+        if not self._slots.fits(item):  # a larger batch: new slots (batches queued keep the old ones alive)
+            self._slots = Slots(item, Slots.count_for(item))
+        return self._slots.place(item)
 
     def _run(self):
         end = _END
@@ -251,13 +291,14 @@ class Reader:
                 item = self._convert(raw, self._index)
                 self._index += 1
                 with self._cond:
-                    while not self._stop and self._full(item.nbytes):
+                    while not self._stop and self._count >= self._slots.count:
                         self._cond.wait()
                     if self._stop:
                         return
+                item = self._place(item)  # into a free slot: the engine reads none of it
+                with self._cond:
                     self._items.append(item)
                     self._count += 1
-                    self._bytes += item.nbytes
                     self._cond.notify_all()
         except BaseException as exc:  # surfaces in the training thread, unchanged
             end = _Failure(exc)
@@ -266,25 +307,25 @@ class Reader:
             self._cond.notify_all()
 
     def take(self):
-        """The batches ready, waiting for one; at most half the queue's bound, so that the
+        """The batches ready, waiting for one; at most half the slots, so that the
         thread reads the next batches while the engine trains on these."""
         with self._cond:
             while not self._items:
                 self._cond.wait(0.05)  # short waits: Ctrl-C is seen between them
-            items, count, nbytes = [], 0, 0
-            while self._items:
-                item = self._items[0]
-                size = getattr(item, "nbytes", 0)
-                if items and isinstance(item, Batch) and (count >= _TAKE_BATCHES or nbytes + size > _TAKE_BYTES):
-                    break
+            limit = max(1, self._slots.count // 2)
+            items = []
+            while self._items and (len(items) < limit or not isinstance(self._items[0], Batch)):
                 items.append(self._items.popleft())
-                count, nbytes = count + 1, nbytes + size
         return items
+
+    def ready(self):
+        """Whether take() would return without waiting."""
+        with self._cond:
+            return bool(self._items)
 
     def release(self, batches):
         with self._cond:
             self._count -= len(batches)
-            self._bytes -= sum(b.nbytes for b in batches)
             self._cond.notify_all()
 
     def close(self):
@@ -294,6 +335,8 @@ class Reader:
             self._cond.notify_all()
         if self._thread is not threading.current_thread():
             self._thread.join(_JOIN_SECONDS)
+            if not self._thread.is_alive() and hasattr(self._batches, "close"):
+                self._batches.close()  # an epoch ended early: stops a PyDataset's workers now
             if self._thread.is_alive():
                 warnings.warn(
                     f"The data reader thread is still inside the data's next() after {_JOIN_SECONDS:.0f} s; "
@@ -307,57 +350,30 @@ class Chunk:
 
     __slots__ = ("x", "y", "w", "order", "batch_size", "count")
 
-    def __init__(self, x, y, w, order, batch_size, count):
-        self.x, self.y, self.w, self.order = x, y, w, order
-        self.batch_size, self.count = batch_size, count
-
-
-class Staging:
-    """Reused contiguous arrays that runs of batches are stacked into."""
-
-    def __init__(self):
-        self._arrays = {}
-
-    def _buffer(self, key, rows, width, dtype):
-        buf = self._arrays.get(key)
-        if buf is None or buf.shape[0] < rows or buf.shape[1:] != width:
-            buf = np.empty((rows,) + width, dtype=dtype)
-            self._arrays[key] = buf
-        return buf[:rows]
-
-    def order(self, rows):
-        order = self._arrays.get("order")
-        if order is None or order.shape[0] < rows:
-            order = self._arrays["order"] = np.arange(rows, dtype=np.int64)
-        return order[:rows]
-
-    def stack(self, key, parts):
-        if parts[0] is None:
-            return None
-        if len(parts) == 1:
-            return parts[0]
-        out = self._buffer(key, sum(p.shape[0] for p in parts), parts[0].shape[1:], parts[0].dtype)
-        np.concatenate(parts, out=out)
-        return out
-
-    def chunk(self, run):
-        x = self.stack("x", [b.x for b in run])
-        return Chunk(
-            x,
-            self.stack("y", [b.y for b in run]),
-            self.stack("w", [b.w for b in run]),
-            self.order(x.shape[0]),
-            run[0].n,
-            len(run),
-        )
+    def __init__(self, run):
+        first, last = run[0], run[-1]
+        store, rows = first.store, slice(first.row, last.row + last.n)
+        self.x = store.x[rows]
+        self.y = None if first.y is None else store.y[rows]
+        self.w = None if first.w is None else store.w[rows]
+        self.order = store.order[: rows.stop - rows.start]
+        self.batch_size, self.count = first.n, len(run)
 
 
 def runs(batches, single=False):
     """Split batches into runs one engine call can take: equal sizes (a smaller last
-    batch may end a run), all with sample weights or all without."""
+    batch may end a run), all with sample weights or all without, in consecutive slots."""
     run = []
     for b in batches:
-        if run and (single or b.n > run[0].n or run[-1].n < run[0].n or (b.w is None) != (run[0].w is None)):
+        prev = run[-1] if run else None
+        if prev and (
+            single
+            or b.n > run[0].n
+            or prev.n < run[0].n
+            or (b.w is None) != (run[0].w is None)
+            or b.store is not prev.store
+            or b.row != prev.row + prev.n
+        ):
             yield run
             run = []
         run.append(b)
@@ -365,24 +381,40 @@ def runs(batches, single=False):
         yield run
 
 
-def chunks(reader, staging, single=False):
+def chunks(reader, single=False):
     """Engine calls' worth of batches as the reader makes them ready, until the epoch ends.
+
+    The slots of a chunk are released only once the next chunk is ready, just
+    before it is yielded to the engine call: the reader, woken by the release,
+    then takes the GIL while the training thread is inside the engine, instead
+    of while the training thread still has Python to run (each such contention
+    costs up to the interpreter's 5 ms switch interval).
 
     Raises:
         The reader's exception (the data's own, or a check's ValueError), unchanged.
     """
-    while True:
-        items = reader.take()
-        batches, end = [], None
-        for item in items:
-            if item is _END or isinstance(item, _Failure):
-                end = item
-                break
-            batches.append(item)
-        for run in runs(batches, single):
-            yield staging.chunk(run)
-            reader.release(run)
-        if isinstance(end, _Failure):
-            raise end.exc
-        if end is _END:
-            return
+    done = []
+    try:
+        while True:
+            if done and not reader.ready():
+                reader.release(done)  # nothing queued: free the slots first, the reader may need them
+                done = []
+            items = reader.take()
+            batches, end = [], None
+            for item in items:
+                if item is _END or isinstance(item, _Failure):
+                    end = item
+                    break
+                batches.append(item)
+            for run in runs(batches, single):
+                if done:
+                    reader.release(done)
+                done = run
+                yield Chunk(run)
+            if isinstance(end, _Failure):
+                raise end.exc
+            if end is _END:
+                return
+    finally:
+        if done:
+            reader.release(done)

@@ -538,7 +538,7 @@ def test_subclass_without_super_init_still_has_attributes():
 
 
 def test_callbacklist_rejects_non_callbacks():
-    pattern = r"instance of pytrainc.callbacks.Callback. Received: 'early'"
+    pattern = r"instance of pytrainc.callbacks.Callback, or an object with Keras's callback methods .*Received: 'early'"
     with pytest.raises(TypeError, match=pattern):
         CallbackList(["early"])
     with pytest.raises(TypeError, match=r"list of Callback instances"):
@@ -756,6 +756,7 @@ def test_module_exports():
         "CallbackList",
         "EarlyStopping",
         "History",
+        "KerasCallback",
         "LambdaCallback",
         "LearningRateScheduler",
         "ModelCheckpoint",
