@@ -69,6 +69,7 @@ _MODULE_NAMES = (
     "PytraincGraph",
     "EmbeddingIds",
     "Recurrent",
+    "ChannelsLast",
 )
 _classes = None
 
@@ -234,6 +235,18 @@ def _modules():
             for i, parents in self.nodes:
                 values.append(self.layers[i](*[values[p] for p in parents]))
             return values[self.output]
+
+    class ChannelsLast(nn.Module):
+        """A channels-first torch module (ConvTranspose2d, Upsample, ZeroPad2d, ...) on channels-last tensors."""
+
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+        def forward(self, x):
+            order = (0, x.dim() - 1) + tuple(range(1, x.dim() - 1))
+            back = (0,) + tuple(range(2, x.dim())) + (1,)
+            return self.module(x.permute(*order)).permute(*back)
 
     _classes = types.SimpleNamespace(**{name: obj for name, obj in locals().items() if name in _MODULE_NAMES})
     for name in _MODULE_NAMES:
@@ -436,6 +449,9 @@ def _convert_layer(layer, in_shapes):
         return norm
     if isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU)):
         return _convert_recurrent(layer, shape)
+    converted = _convert_conv_variant(layer, shape)  # issue #11: transposed convs, resampling
+    if converted is not None:
+        return converted
     merges = {
         L.Add: "add",
         L.Subtract: "subtract",
@@ -452,6 +468,49 @@ def _convert_layer(layer, in_shapes):
         "activations, ActivityRegularization, the merge layers, Embedding, SimpleRNN, LSTM, GRU and "
         "LayerNormalization"
     )
+
+
+def _convert_conv_variant(layer, shape):
+    """Transposed convolutions, upsampling, zero padding and cropping as channels-first torch modules, or None."""
+    from pytrainc import layers as L
+
+    nn = _torch().nn
+    M = _modules()
+    one_d = len(shape) == 2
+    if isinstance(layer, (L.Conv2DTranspose, L.Conv1DTranspose)):
+        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + shape)
+        # torch's natural output, (in - 1) * stride + span, cropped (or padded) to Keras's window.
+        after_h = (H - 1) * SH + (KH - 1) * DH + 1 - PT - OH
+        after_w = (W - 1) * SW + (KW - 1) * DW + 1 - PL - OW
+        # Cells past torch's natural output come from its output_padding (they hold the bias), the rest is cropped.
+        extra_h, extra_w = max(-after_h, 0), max(-after_w, 0)
+        if one_d:
+            conv = nn.ConvTranspose1d(
+                C, layer.filters, KW, stride=SW, dilation=DW, output_padding=extra_w, bias=layer.use_bias
+            )
+            weight, pad = layer.kernel.numpy().transpose(2, 1, 0), nn.ZeroPad1d((-PL, -(after_w + extra_w)))
+        else:
+            conv = nn.ConvTranspose2d(
+                C, layer.filters, (KH, KW), (SH, SW), dilation=(DH, DW), output_padding=(extra_h, extra_w),
+                bias=layer.use_bias,
+            )  # fmt: skip
+            weight = layer.kernel.numpy().transpose(3, 2, 0, 1)
+            pad = nn.ZeroPad2d((-PL, -(after_w + extra_w), -PT, -(after_h + extra_h)))
+        conv.weight = _t(weight)  # Keras (k..., filters, in) -> torch (in, filters, k...)
+        if layer.use_bias:
+            conv.bias = _t(layer.bias.numpy())
+        return _with_activation(M.ChannelsLast(nn.Sequential(conv, pad)), layer.activation)
+    if isinstance(layer, (L.UpSampling1D, L.UpSampling2D)):
+        mode = getattr(layer, "interpolation", "nearest")
+        scale = layer.size if one_d else tuple(float(s) for s in layer.size)
+        kwargs = {"align_corners": False} if mode == "bilinear" else {}
+        return M.ChannelsLast(nn.Upsample(scale_factor=scale, mode=mode, **kwargs))
+    if isinstance(layer, (L.ZeroPadding1D, L.ZeroPadding2D, L.Cropping1D, L.Cropping2D)):
+        H, W, C, OH, OW, PT, PL = layer._geometry((None,) + shape)
+        if one_d:
+            return M.ChannelsLast(nn.ZeroPad1d((PL, OW - W - PL)))
+        return M.ChannelsLast(nn.ZeroPad2d((PL, OW - W - PL, PT, OH - H - PT)))  # negative amounts crop
+    return None
 
 
 def _convert_recurrent(layer, shape):

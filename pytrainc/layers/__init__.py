@@ -37,6 +37,18 @@ from pytrainc.layers.embedding import Embedding
 from pytrainc.layers.layer_normalization import LayerNormalization
 from pytrainc.layers.rnn import GRU, LSTM, SimpleRNN
 
+# Convolution variants, resampling (issue #11)
+from pytrainc.layers import conv_transpose, resampling
+from pytrainc.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
+from pytrainc.layers.resampling import (
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
+
 # Keras's aliases
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
@@ -45,6 +57,8 @@ _LAYER_CLASSES = {"InputLayer": InputLayer, "Dense": Dense, "Activation": Activa
 for _module in (activation, convolutional, merging, normalization, pooling, regularization, reshaping):
     _LAYER_CLASSES.update(_module.LAYERS)
 for _module in (embedding, layer_normalization, rnn):
+    _LAYER_CLASSES.update(_module.LAYERS)
+for _module in (conv_transpose, resampling):
     _LAYER_CLASSES.update(_module.LAYERS)
 
 

@@ -62,6 +62,10 @@ _LAYER_EXTRAS = {
             "GlobalMaxPooling2D",
         )
     },
+    # Convolution variants and resampling (issue #11)
+    "Conv1DTranspose": {**_CHANNELS_LAST, "kernel_constraint": None, "bias_constraint": None},
+    "Conv2DTranspose": {**_CHANNELS_LAST, "kernel_constraint": None, "bias_constraint": None},
+    **{name: _CHANNELS_LAST for name in ("UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Cropping2D")},
 }
 # Keras config keys whose value has no effect given the extras above (renorm is off).
 _LAYER_IGNORED = {"BatchNormalization": {"renorm_momentum"}}

@@ -259,6 +259,35 @@ def embedding_case():
     return dict(ins=[ids], params={"embeddings": emb}, args=dict(t=T, v=V, d=D), ref=ref, fd_ins=False)
 
 
+def conv_transpose_case():
+    H, W, C, KH, KW, F_, SH, SW = 3, 4, 2, 3, 2, 3, 2, 1
+    x, k, b = R.normal(size=(N, H, W, C)), R.normal(size=(KH, KW, F_, C)), R.normal(size=F_)
+    # torch's transposed conv with padding (1, 0): the adjoint of a Conv2D with padding before 1, 0.
+    ref = F.conv_transpose2d(t(x).permute(0, 3, 1, 2), t(k).permute(3, 2, 0, 1), t(b), stride=(SH, SW), padding=(1, 0))
+    ref = ref.permute(0, 2, 3, 1).numpy()
+    OH, OW = ref.shape[1:3]
+    args = dict(h=H, w=W, c=C, kh=KH, kw=KW, f=F_, sh=SH, sw=SW, dh=1, dw=1, pt=1, pl=0, oh=OH, ow=OW)
+    return dict(ins=[x.reshape(N, -1)], params={"kernel": k, "bias": b}, args=args, ref=ref.reshape(N, -1))
+
+
+def upsample_case(bilinear):
+    H, W, C, SH, SW = 3, 2, 2, 2, 3
+    x = R.normal(size=(N, H, W, C))
+    mode = dict(mode="bilinear", align_corners=False) if bilinear else dict(mode="nearest")
+    ref = F.interpolate(t(x).permute(0, 3, 1, 2), scale_factor=(SH, SW), **mode).permute(0, 2, 3, 1).numpy()
+    args = dict(h=H, w=W, c=C, sh=SH, sw=SW, bilinear=int(bilinear))
+    return dict(op="upsample2d", ins=[x.reshape(N, -1)], args=args, ref=ref.reshape(N, -1))
+
+
+def pad2d_case(pt, pl, oh, ow):
+    H, W, C = 3, 4, 2
+    x = R.normal(size=(N, H, W, C))
+    pads = (0, 0, pl, ow - W - pl, pt, oh - H - pt)  # F.pad: last axis first; negative amounts crop
+    ref = F.pad(t(x), pads).numpy()
+    args = dict(h=H, w=W, c=C, oh=oh, ow=ow, pt=pt, pl=pl)
+    return dict(op="pad2d", ins=[x.reshape(N, -1)], args=args, ref=ref.reshape(N, -1))
+
+
 CASES = {
     "dense": dict(
         ins=[R.normal(size=(N, 8))],
@@ -296,6 +325,12 @@ CASES = {
         for cell in ("simple_rnn", "lstm", "gru")
         for seq, back in ((0, 0), (1, 0), (1, 1))
     },
+    # Convolution variants and resampling (issue #11)
+    "conv2d_transpose": conv_transpose_case(),
+    "upsample2d": upsample_case(False),
+    "upsample2d-bilinear": upsample_case(True),
+    "pad2d": pad2d_case(1, 2, 5, 7),
+    "pad2d-crop": pad2d_case(-1, 0, 1, 3),
 }
 # dropout is random: tested on its own below.
 CASES["dropout"] = None

@@ -1,0 +1,203 @@
+"""Convolution variants, resampling, noise and preprocessing layers (issue #11) against Keras 3.15.1
+(torch backend) and torch: predictions and every weight's gradient, `.weights.h5` both ways, `.keras`
+both ways, `to_torch`, configs, and clear errors.
+
+Tolerances: predictions within 1e-5 (float32 on both sides, sums of a few dozen products);
+gradients within 1e-4 relative to their largest entry (the same sums, then a mean squared error's
+backward: a wrong index or a missing term is off by far more).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from pytrainc import testing
+
+keras = testing.keras_torch()
+
+from pytrainc import layers as L  # noqa: E402
+from pytrainc import optimizers  # noqa: E402
+from pytrainc.models import Sequential, load_model  # noqa: E402
+
+K = keras.layers
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
+    pytest.mark.usefixtures("torch_single_thread"),
+]
+
+# name -> (input shape, pytrainc layer factory, Keras layer factory): the same arguments on both sides.
+T2 = dict(kernel_size=3, strides=2, padding="same")
+CASES = {
+    "conv2d_transpose-same": ((5, 6, 3), lambda: L.Conv2DTranspose(4, **T2), lambda: K.Conv2DTranspose(4, **T2)),
+    "conv2d_transpose-valid-op": (
+        (4, 5, 2),
+        lambda: L.Conv2DTranspose(3, (2, 3), strides=(3, 2), output_padding=(1, 1), activation="relu"),
+        lambda: K.Conv2DTranspose(3, (2, 3), strides=(3, 2), output_padding=(1, 1), activation="relu"),
+    ),
+    "conv2d_transpose-dilated": (
+        (4, 4, 2),
+        lambda: L.Conv2DTranspose(2, 3, dilation_rate=2, padding="same", use_bias=False),
+        lambda: K.Conv2DTranspose(2, 3, dilation_rate=2, padding="same", use_bias=False),
+    ),
+    "conv1d_transpose": (
+        (7, 3),
+        lambda: L.Conv1DTranspose(4, 3, strides=2, padding="same", output_padding=1),
+        lambda: K.Conv1DTranspose(4, 3, strides=2, padding="same", output_padding=1),
+    ),
+    "upsampling2d": ((3, 4, 2), lambda: L.UpSampling2D((2, 3)), lambda: K.UpSampling2D((2, 3))),
+    "upsampling2d-bilinear": (
+        (3, 4, 2),
+        lambda: L.UpSampling2D(2, interpolation="bilinear"),
+        lambda: K.UpSampling2D(2, interpolation="bilinear"),
+    ),
+    "upsampling1d": ((4, 3), lambda: L.UpSampling1D(3), lambda: K.UpSampling1D(3)),
+    "zero_padding2d": ((3, 4, 2), lambda: L.ZeroPadding2D(((1, 0), (2, 1))), lambda: K.ZeroPadding2D(((1, 0), (2, 1)))),
+    "zero_padding1d": ((4, 3), lambda: L.ZeroPadding1D((2, 1)), lambda: K.ZeroPadding1D((2, 1))),
+    "cropping2d": ((5, 6, 2), lambda: L.Cropping2D(((1, 2), (0, 3))), lambda: K.Cropping2D(((1, 2), (0, 3)))),
+    "cropping1d": ((6, 3), lambda: L.Cropping1D((2, 1)), lambda: K.Cropping1D((2, 1))),
+}
+
+
+def models(name, seed=0):
+    """The case's layer between an input and a Dense(1) head, in pytrainc and in Keras, same weights."""
+    shape, make, k_make = CASES[name]
+    model = Sequential([L.Input(shape), make(), L.Flatten(), L.Dense(1)])
+    k_model = keras.Sequential([keras.Input(shape), k_make(), K.Flatten(), K.Dense(1)])
+    rng = np.random.default_rng(seed)
+    weights = [(rng.normal(size=w.shape) * 0.5).astype(np.float32) for w in model.get_weights()]
+    model.set_weights(weights)
+    k_model.set_weights(weights)
+    return model, k_model, weights
+
+
+def data(model, n=5, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n,) + model.input_shape[1:]).astype(np.float32), rng.normal(size=(n, 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_predictions_and_gradients_match_keras(name):
+    model, k_model, weights = models(name)
+    x, y = data(model)
+    assert model.layers[0].compute_output_shape((None,) + model.input_shape[1:]) == tuple(
+        k_model.layers[0].compute_output_shape((None,) + model.input_shape[1:])
+    )
+    testing.assert_close_abs(model.predict(x, verbose=0), k_model.predict(x, verbose=0), 1e-5)
+    xt = torch.tensor(x, requires_grad=True)
+    loss = ((k_model(xt) - torch.tensor(y)) ** 2).mean()
+    loss.backward()
+    k_grads = [v.value.grad.numpy() for v in k_model.weights]
+    model.compile(optimizer=optimizers.SGD(1.0), loss="mse")
+    model.train_on_batch(x, y)  # one SGD step of rate 1 moves each weight by minus its gradient
+    for got, want in zip([w0 - w1 for w0, w1 in zip(weights, model.get_weights())], k_grads):
+        testing.assert_close_abs(got, want, 1e-4 * max(1.0, float(np.abs(want).max())))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_weights_h5_both_ways_and_keras_files(tmp_path, name):
+    model, k_model, _ = models(name)
+    x, _ = data(model)
+    k_model.set_weights([w * 0.7 for w in k_model.get_weights()])
+    k_model.save_weights(tmp_path / "k.weights.h5")
+    model.load_weights(tmp_path / "k.weights.h5")
+    testing.assert_close_abs(model.predict(x, verbose=0), k_model.predict(x, verbose=0), 1e-5)
+    model.save_weights(tmp_path / "p.weights.h5")
+    k_model.load_weights(tmp_path / "p.weights.h5")
+    testing.assert_close_abs(k_model.predict(x, verbose=0), model.predict(x, verbose=0), 1e-5)
+    # .keras: Keras reads pytrainc's file and pytrainc reads Keras's, with the same predictions.
+    model.save(tmp_path / "p.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        k_loaded = keras.models.load_model(tmp_path / "p.keras")
+    testing.assert_close_abs(k_loaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-5)
+    k_model.save(tmp_path / "k.keras")
+    loaded = load_model(tmp_path / "k.keras")
+    testing.assert_close_abs(loaded.predict(x, verbose=0), k_model.predict(x, verbose=0), 1e-5)
+    assert loaded.layers[0].get_config() | {"name": None} == model.layers[0].get_config() | {"name": None}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_to_torch_computes_what_predict_computes(name):
+    from pytrainc.interop import to_torch
+
+    model, _, _ = models(name)
+    x, _ = data(model)
+    with torch.no_grad():
+        got = to_torch(model)(torch.from_numpy(x)).numpy()
+    testing.assert_close_abs(got, model.predict(x, verbose=0), 1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_config_round_trip_and_training_is_reproducible(name):
+    model, _, _ = models(name)
+    x, y = data(model, n=16)
+    clone = Sequential.from_config(model.get_config())
+    assert [type(layer) for layer in clone.layers] == [type(layer) for layer in model.layers]
+    runs = []
+    for _ in range(2):
+        testing.seed(0)
+        m, _, _ = models(name)
+        m.compile(optimizer="adam", loss="mse")
+        m.fit(x, y, epochs=2, batch_size=4, verbose=0)
+        runs.append(m.get_weights())
+    assert testing.same_arrays(*runs)
+
+
+def test_conv_transpose_matches_torch_conv_transpose2d():
+    """With padding='valid' and output_padding=None, Keras's and torch's transposed convolutions coincide."""
+    rng = np.random.default_rng(3)
+    layer = L.Conv2DTranspose(3, (3, 3), strides=(2, 3))  # kernel >= stride: Keras adds no cells
+    model = Sequential([L.Input((4, 5, 2)), layer])
+    k, b = rng.normal(size=(3, 3, 3, 2)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    model.set_weights([k, b])
+    x = rng.normal(size=(2, 4, 5, 2)).astype(np.float32)
+    ref = torch.nn.functional.conv_transpose2d(
+        testing.nchw(torch.tensor(x)), torch.tensor(k).permute(3, 2, 0, 1), torch.tensor(b), stride=(2, 3)
+    )
+    testing.assert_close_abs(model.predict(x, verbose=0), testing.nhwc(ref).numpy(), 1e-5)
+
+
+def test_global_pooling_2d_keepdims_matches_keras():
+    x = np.random.default_rng(4).normal(size=(3, 4, 5, 2)).astype(np.float32)
+    for cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        model = Sequential([L.Input((4, 5, 2)), getattr(L, cls)(keepdims=True)])
+        k_model = keras.Sequential([keras.Input((4, 5, 2)), getattr(K, cls)(keepdims=True)])
+        assert model.output_shape == (None, 1, 1, 2)
+        testing.assert_close_abs(model.predict(x, verbose=0), k_model.predict(x, verbose=0), 1e-6)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Conv2DTranspose", "Conv1DTranspose", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"]
+    + ["Cropping1D", "Cropping2D"],
+)
+def test_signature_is_keras_3s(name):
+    import inspect
+
+    def params(cls):
+        return [(p.name, p.default) for p in inspect.signature(cls).parameters.values() if p.name != "kwargs"]
+
+    assert params(getattr(L, name)) == params(getattr(K, name))
+
+
+def test_bad_arguments_are_refused_clearly():
+    with pytest.raises(ValueError, match="output_padding` must be strictly less than `strides`"):
+        L.Conv2DTranspose(2, 3, strides=2, output_padding=2)
+    with pytest.raises(ValueError, match="strides > 1` not supported in conjunction with `dilation_rate > 1"):
+        L.Conv1DTranspose(2, 3, strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match="padding"):
+        L.Conv1DTranspose(2, 3, padding="causal")
+    with pytest.raises(ValueError, match="channels_last"):
+        L.Conv2DTranspose(2, 3, data_format="channels_first")
+    with pytest.raises(ValueError, match="channels_last"):
+        L.UpSampling2D(data_format="channels_first")
+    with pytest.raises(ValueError, match="interpolation='nearest' and 'bilinear'. Received: interpolation='bicubic'"):
+        L.UpSampling2D(interpolation="bicubic")
+    with pytest.raises(ValueError, match="must be smaller than the input"):
+        Sequential([L.Input((4, 3)), L.Cropping1D((2, 2))])
+    with pytest.raises(ValueError, match=r"expects inputs of rank 4, \(batch, height, width, channels\)"):
+        Sequential([L.Input((4, 3)), L.ZeroPadding2D()])
+    with pytest.raises(ValueError, match="constraints"):
+        L.Conv2DTranspose(2, 3, kernel_constraint="non_neg")
