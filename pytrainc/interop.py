@@ -377,7 +377,9 @@ def _convert_layer(layer, in_shapes):
         return _with_activation(linear, layer.activation)
     if isinstance(layer, L.Conv2D):
         H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + shape)
-        conv = nn.Conv2d(C, layer.filters, (KH, KW), stride=(SH, SW), dilation=(DH, DW), bias=layer.use_bias)
+        conv = nn.Conv2d(
+            C, layer.filters, (KH, KW), stride=(SH, SW), dilation=(DH, DW), groups=layer.groups, bias=layer.use_bias
+        )
         with torch.no_grad():
             conv.weight = _t(layer.kernel.numpy().transpose(3, 2, 0, 1))  # (kh, kw, in, out) -> (out, in, kh, kw)
             if layer.use_bias:
@@ -387,7 +389,7 @@ def _convert_layer(layer, in_shapes):
         return _with_activation(M.Conv2dNHWC(conv, (left, right, top, bottom)), layer.activation)
     if isinstance(layer, L.Conv1D):
         H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + shape)
-        conv = nn.Conv1d(C, layer.filters, KW, stride=SW, dilation=DW, bias=layer.use_bias)
+        conv = nn.Conv1d(C, layer.filters, KW, stride=SW, dilation=DW, groups=layer.groups, bias=layer.use_bias)
         with torch.no_grad():
             conv.weight = _t(layer.kernel.numpy().transpose(2, 1, 0))  # (k, in, out) -> (out, in, k)
             if layer.use_bias:
@@ -500,6 +502,31 @@ def _convert_conv_variant(layer, shape):
         if layer.use_bias:
             conv.bias = _t(layer.bias.numpy())
         return _with_activation(M.ChannelsLast(nn.Sequential(conv, pad)), layer.activation)
+    if isinstance(layer, (L.DepthwiseConv1D, L.DepthwiseConv2D, L.SeparableConv1D, L.SeparableConv2D)):
+        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + shape)
+        separable, mid = isinstance(layer, L.SeparableConv2D), C * layer.depth_multiplier
+        bias = None if separable else layer.bias
+        kernel = (layer.depthwise_kernel if separable else layer.kernel).numpy().reshape(KH, KW, 1, mid)
+        pad = _pads(PT, H, OH, SH, (KH - 1) * DH + 1), _pads(PL, W, OW, SW, (KW - 1) * DW + 1)
+        if one_d:
+            conv = nn.Conv1d(C, mid, KW, stride=SW, dilation=DW, groups=C, bias=bias is not None)
+            conv.weight, module = _t(kernel[0].transpose(2, 1, 0)), M.Conv1dNLC(conv, pad[1])
+        else:
+            conv = nn.Conv2d(C, mid, (KH, KW), stride=(SH, SW), dilation=(DH, DW), groups=C, bias=bias is not None)
+            conv.weight, module = _t(kernel.transpose(3, 2, 0, 1)), M.Conv2dNHWC(conv, pad[1] + pad[0])
+        if bias is not None:
+            conv.bias = _t(bias.numpy())
+        if separable:
+            point = nn.Linear(mid, layer.filters, bias=layer.use_bias)  # a 1x1 conv on channels-last pixels
+            point.weight = _t(layer.pointwise_kernel.numpy().reshape(mid, layer.filters).T)
+            if layer.use_bias:
+                point.bias = _t(layer.bias.numpy())
+            module = nn.Sequential(module, point)
+        return _with_activation(module, layer.activation)
+    if isinstance(layer, L.AlphaDropout):
+        return nn.AlphaDropout(layer.rate)  # torch's formula is Keras's
+    if isinstance(layer, (L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D)):
+        return M.ChannelsLast({3: nn.Dropout1d, 4: nn.Dropout2d, 5: nn.Dropout3d}[len(shape) + 1](layer.rate))
     if isinstance(layer, (L.UpSampling1D, L.UpSampling2D)):
         mode = getattr(layer, "interpolation", "nearest")
         scale = layer.size if one_d else tuple(float(s) for s in layer.size)

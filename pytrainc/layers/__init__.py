@@ -38,8 +38,18 @@ from pytrainc.layers.layer_normalization import LayerNormalization
 from pytrainc.layers.rnn import GRU, LSTM, SimpleRNN
 
 # Convolution variants, resampling (issue #11)
-from pytrainc.layers import conv_transpose, resampling
+from pytrainc.layers import conv_depthwise, conv_transpose, noise, prelu, resampling
+from pytrainc.layers.conv_depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
 from pytrainc.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
+from pytrainc.layers.noise import (
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from pytrainc.layers.prelu import PReLU
 from pytrainc.layers.resampling import (
     Cropping1D,
     Cropping2D,
@@ -58,7 +68,7 @@ for _module in (activation, convolutional, merging, normalization, pooling, regu
     _LAYER_CLASSES.update(_module.LAYERS)
 for _module in (embedding, layer_normalization, rnn):
     _LAYER_CLASSES.update(_module.LAYERS)
-for _module in (conv_transpose, resampling):
+for _module in (conv_depthwise, conv_transpose, noise, prelu, resampling):
     _LAYER_CLASSES.update(_module.LAYERS)
 
 

@@ -138,7 +138,9 @@ class _ConvTranspose(_Conv):
 
     def get_config(self):
         op = self.output_padding
-        return {**super().get_config(), "output_padding": None if op is None else list(op)}
+        config = {**super().get_config(), "output_padding": None if op is None else list(op)}
+        config.pop("groups")  # Keras's transposed convolutions have no groups
+        return config
 
 
 class Conv2DTranspose(_ConvTranspose):

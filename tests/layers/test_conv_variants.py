@@ -57,12 +57,61 @@ CASES = {
     "zero_padding1d": ((4, 3), lambda: L.ZeroPadding1D((2, 1)), lambda: K.ZeroPadding1D((2, 1))),
     "cropping2d": ((5, 6, 2), lambda: L.Cropping2D(((1, 2), (0, 3))), lambda: K.Cropping2D(((1, 2), (0, 3)))),
     "cropping1d": ((6, 3), lambda: L.Cropping1D((2, 1)), lambda: K.Cropping1D((2, 1))),
+    "conv2d-groups": (
+        (5, 6, 4),
+        lambda: L.Conv2D(6, 3, strides=2, padding="same", groups=2),
+        lambda: K.Conv2D(6, 3, strides=2, padding="same", groups=2),
+    ),
+    "conv1d-groups": ((7, 6), lambda: L.Conv1D(3, 2, groups=3), lambda: K.Conv1D(3, 2, groups=3)),
+    "depthwise_conv2d": (
+        (5, 6, 3),
+        lambda: L.DepthwiseConv2D(3, padding="same", depth_multiplier=2, activation="tanh"),
+        lambda: K.DepthwiseConv2D(3, padding="same", depth_multiplier=2, activation="tanh"),
+    ),
+    "depthwise_conv2d-strided": (
+        (6, 5, 2),
+        lambda: L.DepthwiseConv2D((2, 3), strides=(2, 1), use_bias=False),
+        lambda: K.DepthwiseConv2D((2, 3), strides=(2, 1), use_bias=False),
+    ),
+    "depthwise_conv1d": (
+        (7, 3),
+        lambda: L.DepthwiseConv1D(3, dilation_rate=2),
+        lambda: K.DepthwiseConv1D(3, dilation_rate=2),
+    ),
+    "separable_conv2d": (
+        (5, 6, 3),
+        lambda: L.SeparableConv2D(4, 3, padding="same", depth_multiplier=2),
+        lambda: K.SeparableConv2D(4, 3, padding="same", depth_multiplier=2),
+    ),
+    "separable_conv1d": (
+        (7, 3),
+        lambda: L.SeparableConv1D(5, 3, strides=2, activation="relu"),
+        lambda: K.SeparableConv1D(5, 3, strides=2, activation="relu"),
+    ),
+    "prelu": (
+        (3, 4, 2),
+        lambda: L.PReLU("random_normal", shared_axes=[1, 2]),
+        lambda: K.PReLU("random_normal", shared_axes=[1, 2]),
+    ),
+    "prelu-full": ((5,), lambda: L.PReLU(), lambda: K.PReLU()),
 }
+
+# Noise layers: the identity in predict (so predictions agree with Keras), random in training.
+NOISE = {
+    "gaussian_noise": ((4, 3), lambda: L.GaussianNoise(0.3, seed=1), lambda: K.GaussianNoise(0.3, seed=1)),
+    "gaussian_dropout": ((6,), lambda: L.GaussianDropout(0.4, seed=2), lambda: K.GaussianDropout(0.4, seed=2)),
+    "alpha_dropout": ((6,), lambda: L.AlphaDropout(0.2, seed=3), lambda: K.AlphaDropout(0.2, seed=3)),
+    "spatial_dropout1d": ((5, 4), lambda: L.SpatialDropout1D(0.5, seed=4), lambda: K.SpatialDropout1D(0.5, seed=4)),
+    "spatial_dropout2d": ((3, 4, 2), lambda: L.SpatialDropout2D(0.5), lambda: K.SpatialDropout2D(0.5)),
+    "spatial_dropout3d": ((2, 3, 4, 2), lambda: L.SpatialDropout3D(0.25), lambda: K.SpatialDropout3D(0.25)),
+}
+# torch has no GaussianNoise/GaussianDropout module, and its PReLU's alpha is per channel only.
+TORCH_MODULES = sorted((set(CASES) | set(NOISE)) - {"gaussian_noise", "gaussian_dropout", "prelu", "prelu-full"})
 
 
 def models(name, seed=0):
     """The case's layer between an input and a Dense(1) head, in pytrainc and in Keras, same weights."""
-    shape, make, k_make = CASES[name]
+    shape, make, k_make = CASES[name] if name in CASES else NOISE[name]
     model = Sequential([L.Input(shape), make(), L.Flatten(), L.Dense(1)])
     k_model = keras.Sequential([keras.Input(shape), k_make(), K.Flatten(), K.Dense(1)])
     rng = np.random.default_rng(seed)
@@ -95,7 +144,7 @@ def test_predictions_and_gradients_match_keras(name):
         testing.assert_close_abs(got, want, 1e-4 * max(1.0, float(np.abs(want).max())))
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(NOISE))
 def test_weights_h5_both_ways_and_keras_files(tmp_path, name):
     model, k_model, _ = models(name)
     x, _ = data(model)
@@ -118,18 +167,18 @@ def test_weights_h5_both_ways_and_keras_files(tmp_path, name):
     assert loaded.layers[0].get_config() | {"name": None} == model.layers[0].get_config() | {"name": None}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", TORCH_MODULES)
 def test_to_torch_computes_what_predict_computes(name):
     from pytrainc.interop import to_torch
 
     model, _, _ = models(name)
     x, _ = data(model)
     with torch.no_grad():
-        got = to_torch(model)(torch.from_numpy(x)).numpy()
+        got = to_torch(model).eval()(torch.from_numpy(x)).numpy()
     testing.assert_close_abs(got, model.predict(x, verbose=0), 1e-5)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(NOISE))
 def test_config_round_trip_and_training_is_reproducible(name):
     model, _, _ = models(name)
     x, y = data(model, n=16)
@@ -171,7 +220,8 @@ def test_global_pooling_2d_keepdims_matches_keras():
 @pytest.mark.parametrize(
     "name",
     ["Conv2DTranspose", "Conv1DTranspose", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"]
-    + ["Cropping1D", "Cropping2D"],
+    + ["Cropping1D", "Cropping2D", "DepthwiseConv2D", "SeparableConv2D", "GaussianNoise", "GaussianDropout"]
+    + ["AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "PReLU"],
 )
 def test_signature_is_keras_3s(name):
     import inspect
@@ -201,3 +251,72 @@ def test_bad_arguments_are_refused_clearly():
         Sequential([L.Input((4, 3)), L.ZeroPadding2D()])
     with pytest.raises(ValueError, match="constraints"):
         L.Conv2DTranspose(2, 3, kernel_constraint="non_neg")
+
+
+def noise_run(op, x, dout, **args):
+    return testing.run_op(op, [x], x.shape[1], dout=dout, rng_state=np.array([5, 6, 7, 8], np.uint64), **args)
+
+
+def test_noise_ops_draw_keras_distributions_and_route_gradients():
+    rng = np.random.default_rng(5)
+    n, width = 400, 50
+    x = rng.normal(size=(n, width)).astype(np.float32)
+    g = np.ones_like(x)
+    # GaussianNoise: x + N(0, 0.3); gradient 1.
+    out, (dx,), _ = noise_run("gaussian_noise", x, g, s=1, c=width, rng=0, stddev=0.3)
+    assert abs((out - x).mean()) < 0.01 and abs((out - x).std() - 0.3) < 0.01
+    np.testing.assert_array_equal(dx, g)
+    # GaussianDropout: x * N(1, sqrt(rate / (1 - rate))); gradient the factor.
+    out, (dx,), _ = noise_run("gaussian_dropout", x, g, s=1, c=width, rng=0, rate=0.2)
+    factor = out / x
+    assert abs(factor.mean() - 1) < 0.01 and abs(factor.std() - 0.5) < 0.01
+    testing.assert_close_abs(dx, factor, 1e-4)
+    # AlphaDropout: kept values a * x + b, dropped ones a * alpha_p + b; SELU-normal inputs keep mean 0, var 1.
+    rate, alpha_p = 0.2, -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+    a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
+    b = -a * alpha_p * rate
+    out, (dx,), _ = noise_run("alpha_dropout", x, g, s=1, c=width, rng=0, rate=rate)
+    dropped = np.isclose(out, a * alpha_p + b, atol=1e-6) & ~np.isclose(x, alpha_p, atol=1e-3)
+    assert abs(dropped.mean() - rate) < 0.01
+    testing.assert_close_abs(out[~dropped], (a * x + b)[~dropped], 1e-5)
+    assert abs(out.mean()) < 0.02 and abs(out.var() - 1) < 0.03
+    np.testing.assert_allclose(dx, np.where(dropped, 0.0, a), rtol=1e-6)
+    # SpatialDropout: one keep/drop per (sample, channel) over all positions, survivors scaled by 1 / (1 - rate).
+    S, C = 10, 5
+    out, (dx,), _ = noise_run("spatial_dropout", x, g, s=S, c=C, rng=0, rate=0.4)
+    mask = (out / x).reshape(n, S, C)
+    assert np.allclose(mask, mask[:, :1]) and abs((mask[:, 0] == 0).mean() - 0.4) < 0.03
+    assert np.allclose(mask[mask != 0], 1 / 0.6)
+    testing.assert_close_abs(dx.reshape(n, S, C), mask, 1e-5)
+    for op, arg in (("gaussian_noise", "stddev"), ("alpha_dropout", "rate"), ("spatial_dropout", "rate")):
+        inference, _, _ = testing.run_op(op, [x], width, training=False, s=1, c=width, rng=0, **{arg: 0.3})
+        np.testing.assert_array_equal(inference, x)
+
+
+def test_noise_layers_are_identity_in_predict_and_differ_by_seed_in_training():
+    x = np.random.default_rng(6).normal(size=(32, 6)).astype(np.float32)
+    y = np.zeros((32, 1), np.float32)
+    for make in (lambda s: L.GaussianNoise(0.5, seed=s), lambda s: L.AlphaDropout(0.3, seed=s)):
+        runs = []
+        for seed in (1, 1, 2):
+            testing.seed(0)
+            model = Sequential([L.Input((6,)), make(seed), L.Dense(1)])
+            kernel, bias = model.get_weights()
+            testing.assert_close_abs(model.predict(x, verbose=0), x @ kernel + bias, 1e-5)
+            model.compile(optimizer="sgd", loss="mse")
+            model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+            runs.append(model.get_weights())
+        assert testing.same_arrays(runs[0], runs[1]) and not testing.same_arrays(runs[0], runs[2])
+
+
+def test_noise_arguments_are_refused_clearly():
+    with pytest.raises(ValueError, match=r"`stddev`. Expected a float value between 0 and 1 \(1 included\)"):
+        L.GaussianNoise(1.5)
+    with pytest.raises(ValueError, match="`rate`. Expected a float value between 0 and 1"):
+        L.GaussianDropout(1.0)
+    with pytest.raises(ValueError, match="noise_shape"):
+        L.AlphaDropout(0.1, noise_shape=(None, 1))
+    with pytest.raises(ValueError, match="channels_last"):
+        L.SpatialDropout2D(0.1, data_format="channels_first")
+    with pytest.raises(ValueError, match=r"expects inputs of rank 4"):
+        Sequential([L.Input((4, 3)), L.SpatialDropout2D(0.1)])
