@@ -38,7 +38,7 @@ from pytrainc.layers.layer_normalization import LayerNormalization
 from pytrainc.layers.rnn import GRU, LSTM, SimpleRNN
 
 # Convolution variants, resampling (issue #11)
-from pytrainc.layers import conv_depthwise, conv_transpose, noise, prelu, resampling
+from pytrainc.layers import conv_depthwise, conv_transpose, noise, prelu, preprocessing, resampling
 from pytrainc.layers.conv_depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
 from pytrainc.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
 from pytrainc.layers.noise import (
@@ -50,6 +50,7 @@ from pytrainc.layers.noise import (
     SpatialDropout3D,
 )
 from pytrainc.layers.prelu import PReLU
+from pytrainc.layers.preprocessing import CategoryEncoding, Normalization, Rescaling
 from pytrainc.layers.resampling import (
     Cropping1D,
     Cropping2D,
@@ -68,7 +69,7 @@ for _module in (activation, convolutional, merging, normalization, pooling, regu
     _LAYER_CLASSES.update(_module.LAYERS)
 for _module in (embedding, layer_normalization, rnn):
     _LAYER_CLASSES.update(_module.LAYERS)
-for _module in (conv_depthwise, conv_transpose, noise, prelu, resampling):
+for _module in (conv_depthwise, conv_transpose, noise, prelu, preprocessing, resampling):
     _LAYER_CLASSES.update(_module.LAYERS)
 
 

@@ -320,3 +320,83 @@ def test_noise_arguments_are_refused_clearly():
         L.SpatialDropout2D(0.1, data_format="channels_first")
     with pytest.raises(ValueError, match=r"expects inputs of rank 4"):
         Sequential([L.Input((4, 3)), L.SpatialDropout2D(0.1)])
+
+
+def preprocessing_models(kind):
+    rng = np.random.default_rng(7)
+    if kind == "normalization":
+        x = (rng.normal(size=(40, 3, 4)) * [1, 2, 3, 4] + [0, 1, 2, 3]).astype(np.float32)
+        norm, k_norm = L.Normalization(), K.Normalization()
+        norm.adapt(x)
+        k_norm.adapt(x)
+        layers = (norm, k_norm)
+    elif kind == "normalization-given":
+        x = rng.normal(size=(40, 3, 4)).astype(np.float32)
+        stats = dict(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 4.0, 0.5, 2.0])
+        layers = (L.Normalization(**stats), K.Normalization(**stats))
+    elif kind == "rescaling":
+        x = rng.uniform(0, 255, size=(40, 3, 4)).astype(np.float32)
+        layers = (L.Rescaling(1 / 127.5, offset=-1.0), K.Rescaling(1 / 127.5, offset=-1.0))
+    else:
+        mode = kind.split("-")[1]
+        x = rng.integers(0, 6, size=(40, 1 if mode == "one_hot" else 3)).astype(np.float32)
+        layers = (L.CategoryEncoding(6, output_mode=mode), K.CategoryEncoding(6, output_mode=mode))
+    model = Sequential([L.Input(x.shape[1:]), layers[0], L.Flatten(), L.Dense(1)])
+    k_model = keras.Sequential([keras.Input(x.shape[1:]), layers[1], K.Flatten(), K.Dense(1)])
+    k_model.layers[-1].set_weights(model.layers[-1].get_weights())
+    return model, k_model, x
+
+
+PREPROCESSING = ["normalization", "normalization-given", "rescaling"] + [
+    f"category_encoding-{m}" for m in ("one_hot", "multi_hot", "count")
+]
+
+
+@pytest.mark.parametrize("kind", PREPROCESSING)
+def test_preprocessing_layers_match_keras_and_move_between_files(tmp_path, kind):
+    model, k_model, x = preprocessing_models(kind)
+    assert [w.shape for w in model.weights] == [tuple(w.shape) for w in k_model.weights]
+    for got, want in zip(model.layers[0].get_weights(), k_model.layers[0].get_weights()):
+        testing.assert_close_abs(got, want, 1e-5)
+    testing.assert_close_abs(model.predict(x, verbose=0), k_model.predict(x, verbose=0), 1e-5)
+    k_model.save_weights(tmp_path / "k.weights.h5")
+    model.load_weights(tmp_path / "k.weights.h5")
+    model.save_weights(tmp_path / "p.weights.h5")
+    k_model.load_weights(tmp_path / "p.weights.h5")
+    testing.assert_close_abs(k_model.predict(x, verbose=0), model.predict(x, verbose=0), 1e-5)
+    model.save(tmp_path / "p.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        k_loaded = keras.models.load_model(tmp_path / "p.keras")
+    testing.assert_close_abs(k_loaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-5)
+    k_model.save(tmp_path / "k.keras")
+    loaded = load_model(tmp_path / "k.keras")
+    testing.assert_close_abs(loaded.predict(x, verbose=0), k_model.predict(x, verbose=0), 1e-5)
+    clone = Sequential.from_config(model.get_config())
+    assert type(clone.layers[0]) is type(model.layers[0])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((len(x), 1), np.float32), epochs=1, batch_size=8, verbose=0)  # trains through it
+
+
+def test_normalization_of_a_constant_feature_follows_keras_floor():
+    x = np.random.default_rng(8).normal(size=(6, 2)).astype(np.float32)
+    model = Sequential([L.Input((2,)), L.Normalization(mean=[0.0, 1.0], variance=[0.0, 1.0])])
+    k_model = keras.Sequential([keras.Input((2,)), K.Normalization(mean=[0.0, 1.0], variance=[0.0, 1.0])])
+    np.testing.assert_allclose(model.predict(x, verbose=0), k_model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_preprocessing_arguments_are_refused_clearly():
+    with pytest.raises(ValueError, match="axis=-1"):
+        L.Normalization(axis=1)
+    with pytest.raises(ValueError, match="both `mean` and `variance`"):
+        L.Normalization(mean=1.0)
+    with pytest.raises(ValueError, match="invert=True"):
+        L.Normalization(invert=True)
+    with pytest.raises(ValueError, match="output_mode"):
+        L.CategoryEncoding(3, output_mode="tf_idf")
+    with pytest.raises(ValueError, match="finite number"):
+        L.Rescaling(float("nan"))
+    with pytest.raises(ValueError, match="features"):
+        norm = L.Normalization()
+        norm.adapt(np.ones((4, 3)))
+        norm.adapt(np.ones((4, 2)))
