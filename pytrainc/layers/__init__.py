@@ -50,7 +50,7 @@ from pytrainc.layers.noise import (
     SpatialDropout3D,
 )
 from pytrainc.layers.prelu import PReLU
-from pytrainc.layers.preprocessing import CategoryEncoding, Normalization, Rescaling
+from pytrainc.layers.preprocessing import CategoryEncoding, Discretization, Normalization, Rescaling
 from pytrainc.layers.resampling import (
     Cropping1D,
     Cropping2D,

@@ -157,6 +157,15 @@ class Normalization(Layer):
         }
 
 
+def _encode(ids, num_tokens, output_mode):
+    """Keras's encode_categorical_inputs: one_hot replaces a last axis of 1 (else adds one); multi_hot
+    and count reduce over the last axis."""
+    hits = ops.equal(ops.expand_dims(ids, -1), np.arange(num_tokens, dtype=np.float32))  # (..., n, num_tokens)
+    if output_mode == "one_hot" and ids.sample_shape[-1:] != (1,):
+        return hits
+    return ops.sum(hits, axis=-2) if output_mode == "count" else ops.max(hits, axis=-2)
+
+
 class CategoryEncoding(Layer):
     """Integer ids in [0, num_tokens) as one-hot, multi-hot or count vectors.
 
@@ -184,20 +193,92 @@ class CategoryEncoding(Layer):
             raise ValueError("pytrainc's CategoryEncoding produces dense outputs only. Received: sparse=True")
         self.num_tokens, self.output_mode, self.sparse = num_tokens, output_mode, False
 
-    def _one_hot_input(self, sample_shape):
-        return self.output_mode == "one_hot" and (len(sample_shape) == 0 or sample_shape[-1] != 1)
-
     def call(self, inputs):
-        tokens = np.arange(self.num_tokens, dtype=np.float32)
-        if self._one_hot_input(inputs.sample_shape):
-            return ops.equal(ops.expand_dims(inputs, -1), tokens)
-        hits = ops.equal(ops.expand_dims(inputs, -1), tokens)  # (..., n, num_tokens)
-        if self.output_mode == "count":
-            return ops.sum(hits, axis=-2)
-        return ops.max(hits, axis=-2)
+        return _encode(inputs, self.num_tokens, self.output_mode)
 
     def get_config(self):
         return {**super().get_config(), "num_tokens": self.num_tokens, "output_mode": self.output_mode, "sparse": False}
 
 
-LAYERS = {"Rescaling": Rescaling, "Normalization": Normalization, "CategoryEncoding": CategoryEncoding}
+class Discretization(Layer):
+    """Buckets of a continuous input: `output[i] = #{b in bin_boundaries : b <= x[i]}` (NumPy's
+    `digitize`, as Keras), traced into the plan as one comparison and one sum.
+
+    Args:
+        bin_boundaries: Sorted list of floats, or None to learn them with `adapt`. Defaults to None.
+        num_bins: The number of bins `adapt` makes (len(bin_boundaries) + 1). Defaults to None.
+        epsilon: Accepted for Keras compatibility; `adapt` computes exact quantiles (Keras's summary
+            approximates them within epsilon). Defaults to 0.01.
+        output_mode: 'int' (bucket ids as floats) or 'one_hot' / 'multi_hot' / 'count' (as
+            CategoryEncoding over the bins). Defaults to 'int'.
+        sparse: Must be False.
+
+    Example:
+
+    >>> layer = Discretization(bin_boundaries=[0.0, 1.0])   # -0.5 -> 0, 0.5 -> 1, 2.0 -> 2
+    """
+
+    def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int", sparse=False, dtype=None,
+                 name=None):  # fmt: skip
+        super().__init__(name=name, dtype=dtype)
+        if bin_boundaries is not None and num_bins is not None and len(bin_boundaries) != num_bins - 1:
+            raise ValueError(  # both come back from an adapted layer's config, consistent
+                "Both `num_bins` and `bin_boundaries` should not be set. "
+                f"Received: num_bins={num_bins} and bin_boundaries={bin_boundaries}"
+            )
+        if bin_boundaries is None and num_bins is None:
+            raise ValueError("Discretization needs `bin_boundaries` or `num_bins` (then call adapt).")
+        if output_mode not in ("int", "one_hot", "multi_hot", "count"):
+            raise ValueError(
+                "output_mode must be one of 'int', 'one_hot', 'multi_hot', 'count'. "
+                f"Received: output_mode={output_mode!r}"
+            )
+        if sparse:
+            raise ValueError("pytrainc's Discretization produces dense outputs only. Received: sparse=True")
+        if bin_boundaries is not None:
+            bin_boundaries = [float(b) for b in bin_boundaries]
+            if any(b1 < b0 for b0, b1 in zip(bin_boundaries, bin_boundaries[1:])):
+                raise ValueError(f"`bin_boundaries` must be sorted. Received: bin_boundaries={bin_boundaries}")
+        self.bin_boundaries, self.num_bins, self.epsilon = bin_boundaries, num_bins, float(epsilon)
+        self.output_mode, self.sparse = output_mode, False
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Sets `bin_boundaries` to the num_bins - 1 inner quantiles of `data` (all values pooled)."""
+        if self.num_bins is None:
+            raise ValueError("Discretization.adapt needs `num_bins` (the layer was given bin_boundaries)")
+        data = np.asarray(data, np.float64).ravel()
+        if data.size == 0 or not np.all(np.isfinite(data)):
+            raise ValueError(f"Discretization.adapt expects non-empty finite data. Received: shape={data.shape}")
+        self.bin_boundaries = [float(q) for q in np.quantile(data, np.arange(1, self.num_bins) / self.num_bins)]
+
+    def call(self, inputs):
+        if self.bin_boundaries is None:
+            raise ValueError(f"Discretization '{self.name}' has no bin_boundaries yet: call adapt(data) first")
+        if not self.bin_boundaries:
+            ids = ops.zeros_like(inputs)
+        else:
+            boundaries = np.asarray(self.bin_boundaries, np.float32)
+            ids = ops.sum(ops.greater_equal(ops.expand_dims(inputs, -1), boundaries), axis=-1)
+        if self.output_mode == "int":
+            return ids
+        return _encode(ids, len(self.bin_boundaries) + 1, self.output_mode)
+
+    def get_config(self):
+        config = Layer.get_config(self)
+        config.pop("trainable")
+        return {
+            **config,
+            "bin_boundaries": self.bin_boundaries,
+            "num_bins": self.num_bins,
+            "epsilon": self.epsilon,
+            "output_mode": self.output_mode,
+            "sparse": False,
+        }
+
+
+LAYERS = {
+    "Rescaling": Rescaling,
+    "Normalization": Normalization,
+    "CategoryEncoding": CategoryEncoding,
+    "Discretization": Discretization,
+}

@@ -400,3 +400,21 @@ def test_preprocessing_arguments_are_refused_clearly():
         norm = L.Normalization()
         norm.adapt(np.ones((4, 3)))
         norm.adapt(np.ones((4, 2)))
+
+
+def test_discretization_buckets_as_numpy_digitize():
+    x = np.random.default_rng(9).normal(size=(50, 3)).astype(np.float32)
+    x[0, :2] = [0.0, 1.0]  # on a boundary: the upper bucket, as digitize
+    bounds = [-1.0, 0.0, 1.0]
+    model = Sequential([L.Input((3,)), L.Discretization(bin_boundaries=bounds)])
+    np.testing.assert_array_equal(model.predict(x, verbose=0), np.digitize(x, bounds))
+    hot = Sequential([L.Input((3,)), L.Discretization(bin_boundaries=bounds, output_mode="count")])
+    want = np.stack([(np.digitize(x, bounds) == k).sum(1) for k in range(4)], 1)
+    np.testing.assert_array_equal(hot.predict(x, verbose=0), want)
+    layer = L.Discretization(num_bins=4)
+    layer.adapt(x)
+    np.testing.assert_allclose(layer.bin_boundaries, np.quantile(x.astype(np.float64), [0.25, 0.5, 0.75]))
+    clone = Sequential.from_config(Sequential([L.Input((3,)), layer]).get_config())
+    assert clone.layers[0].bin_boundaries == layer.bin_boundaries
+    with pytest.raises(ValueError, match="Both `num_bins` and `bin_boundaries`"):
+        L.Discretization(bin_boundaries=[0.0], num_bins=3)
