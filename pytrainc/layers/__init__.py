@@ -38,9 +38,10 @@ from pytrainc.layers.layer_normalization import LayerNormalization
 from pytrainc.layers.rnn import GRU, LSTM, SimpleRNN
 
 # Convolution variants, resampling (issue #11)
-from pytrainc.layers import conv_depthwise, conv_transpose, noise, prelu, preprocessing, resampling
+from pytrainc.layers import conv_depthwise, conv_transpose, lookup, noise, prelu, preprocessing, resampling
 from pytrainc.layers.conv_depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
 from pytrainc.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
+from pytrainc.layers.lookup import IntegerLookup, StringLookup
 from pytrainc.layers.noise import (
     AlphaDropout,
     GaussianDropout,
@@ -69,7 +70,7 @@ for _module in (activation, convolutional, merging, normalization, pooling, regu
     _LAYER_CLASSES.update(_module.LAYERS)
 for _module in (embedding, layer_normalization, rnn):
     _LAYER_CLASSES.update(_module.LAYERS)
-for _module in (conv_depthwise, conv_transpose, noise, prelu, preprocessing, resampling):
+for _module in (conv_depthwise, conv_transpose, lookup, noise, prelu, preprocessing, resampling):
     _LAYER_CLASSES.update(_module.LAYERS)
 
 

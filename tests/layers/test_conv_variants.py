@@ -418,3 +418,28 @@ def test_discretization_buckets_as_numpy_digitize():
     assert clone.layers[0].bin_boundaries == layer.bin_boundaries
     with pytest.raises(ValueError, match="Both `num_bins` and `bin_boundaries`"):
         L.Discretization(bin_boundaries=[0.0], num_bins=3)
+
+
+def test_lookups_map_raw_data_outside_the_model_as_keras():
+    words = np.array([["b", "a", "c"], ["a", "a", "z"]])
+    lookup = L.StringLookup()
+    lookup.adapt(np.array(["a", "b", "a", "c", "b", "a", "d"]))
+    assert lookup.get_vocabulary() == ["[UNK]", "a", "b", "d", "c"]  # by count, ties in reverse token order
+    np.testing.assert_array_equal(lookup(words), [[2, 1, 4], [1, 1, 0]])
+    masked = L.StringLookup(vocabulary=["x", "y"], mask_token="")
+    np.testing.assert_array_equal(masked(np.array(["", "y", "q"])), [0, 3, 1])
+    assert masked.vocabulary_size() == 4
+    back = L.StringLookup(vocabulary=["x", "y"], invert=True)
+    assert back(np.array([2, 0, 1])).tolist() == ["y", "[UNK]", "x"]
+    ints = L.IntegerLookup(vocabulary=[12, 36, 1138], output_mode="multi_hot")
+    np.testing.assert_array_equal(ints(np.array([[12, 5], [36, 36]])), [[1, 1, 0, 0], [0, 0, 1, 0]])
+    clone = L.StringLookup.from_config(lookup.get_config())
+    np.testing.assert_array_equal(clone(words), lookup(words))
+    # ids made by the lookup train a model; inside a model the lookup refuses with a pointer to the data pipeline
+    model = Sequential([L.Input((3,)), L.Embedding(lookup.vocabulary_size(), 2), L.Flatten(), L.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(lookup(words).astype(np.float32), np.zeros((2, 1), np.float32), epochs=1, verbose=0)
+    with pytest.raises(TypeError, match="Apply it to the data before fit/predict"):
+        lookup(L.Input((3,)))
+    with pytest.raises(ValueError, match="num_oov_indices 0 or 1"):
+        L.IntegerLookup(num_oov_indices=2)
