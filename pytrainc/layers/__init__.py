@@ -17,6 +17,7 @@ from pytrainc.layers.core import (
     _unique_name,
 )
 from pytrainc.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from pytrainc.layers.merging import add, average, concatenate, maximum, minimum, multiply, subtract
 from pytrainc.layers.normalization import BatchNormalization
 from pytrainc.layers.pooling import (
     AveragePooling1D,

@@ -134,3 +134,46 @@ class Minimum(_Merge):
 
 
 LAYERS = {c.__name__: c for c in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)}
+
+
+# Keras's functional forms: `layers.add([a, b])` is `layers.Add()([a, b])`.
+def add(inputs, **kwargs):
+    """Sums a list of tensors, as `keras.layers.add`."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """Subtracts the second of two tensors from the first, as `keras.layers.subtract`."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """Elementwise product of a list of tensors, as `keras.layers.multiply`."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """Elementwise mean of a list of tensors, as `keras.layers.average`."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """Elementwise maximum of a list of tensors, as `keras.layers.maximum`."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """Elementwise minimum of a list of tensors, as `keras.layers.minimum`."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """Joins a list of tensors along `axis`, as `keras.layers.concatenate`.
+
+    Example:
+
+    >>> a, b = Input((3,)), Input((2,))
+    >>> concatenate([a, b]).shape
+    (None, 5)
+    """
+    return Concatenate(axis=axis, **kwargs)(inputs)

@@ -46,8 +46,18 @@ _LAYER_EXTRAS = {
         "renorm": False,
         "renorm_clipping": None,
     },
-    "ReLU": {"max_value": None, "threshold": 0.0},
     "Dropout": {"noise_shape": None},
+    "Embedding": {"quantization_config": None},
+    **{
+        name: {
+            "kernel_constraint": None,
+            "recurrent_constraint": None,
+            "bias_constraint": None,
+            "zero_output_for_mask": False,
+        }
+        for name in ("SimpleRNN", "LSTM", "GRU")
+    },
+    "LayerNormalization": {"beta_constraint": None, "gamma_constraint": None, "rms_scaling": False},
     "Flatten": _CHANNELS_LAST,
     **{
         name: _CHANNELS_LAST
@@ -144,7 +154,7 @@ def layer_to_keras(layer):
     if isinstance(layer, layers_module.InputLayer):
         config = {
             "batch_shape": [None, *layer.shape],
-            "dtype": "float32",
+            "dtype": layer.input_dtype,
             "sparse": False,
             "ragged": False,
             "name": layer.name,
@@ -389,7 +399,11 @@ def _layer_from_keras(r, entry, index):
     if cls == "InputLayer":
         config = dict(config)
         shape = config.pop("batch_shape", config.pop("batch_input_shape", None))
-        r.dtype(config.pop("dtype", None), what)
+        dtype = config.pop("dtype", None)
+        if dtype in layers_module.core._INT_INPUT_DTYPES:
+            config["dtype"] = dtype  # ids, fed to the float32 plan
+        else:
+            r.dtype(dtype, what)
         config = r.strip(config, {"sparse": False, "ragged": False, "optional": False}, ("batch_size",), what)
         if (
             not isinstance(shape, list)

@@ -155,6 +155,9 @@ def _fill_weights(f, model, keras_layers):
     # Keras's model.layers: a Sequential's without its InputLayer, a functional model's with it.
     for layer, group_name in zip(keras_layers, _group_names(keras_layers)):
         group = _vars_group(f, f"layers/{group_name}", layer.name)
+        sub = getattr(layer, "_keras3_vars", "vars")  # a recurrent layer's weights are its cell's
+        if sub != "vars":
+            group = _vars_group(f, f"layers/{group_name}/{sub.rsplit('/', 1)[0]}", layer.name)
         for i, v in enumerate(layer.weights):
             group.create_dataset(str(i), data=v.numpy())
         if hasattr(layer, "rng_state"):
@@ -353,8 +356,13 @@ def _assign_layers(label, by_name, groups, tensors):
     plan, used = [], set()
     for layer_name, group in groups.items():
         layer = by_name[layer_name]
-        prefix = f"layers/{group}/vars/"
-        saved = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        # A recurrent layer's weights are its cell's ('cell/vars'), as Keras writes them; earlier
+        # pytrainc files kept them in the layer's own 'vars', which is still read.
+        for sub in dict.fromkeys((getattr(layer, "_keras3_vars", "vars"), "vars")):
+            prefix = f"layers/{group}/{sub}/"
+            saved = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            if saved:
+                break
         used.update(prefix + k for k in saved)
         if sorted(saved) != sorted(str(i) for i in range(len(layer.weights))):
             raise bad_file(
