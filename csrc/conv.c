@@ -473,3 +473,12 @@ void ptc_op_conv2d_backward(ptc_plan *p, int i, int64_t N) {
                         ptc_plan_grad(p, op, PTC_CONV2D_BIAS), ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]),
                         ptc_plan_param(p, op, PTC_CONV2D_KERNEL), &s, ptc_plan_scratch(p, i));
 }
+
+// im2col and its adjoint for the other convolution families (conv_transpose.c, conv_grouped.c).
+void ptc_conv2d_im2col(float *col, const float *inp, int64_t nb, const ptc_conv2d_shape *s) {
+    cols_parallel(col, inp, nb, s, 0);
+}
+
+void ptc_conv2d_col2im(float *dinp, const float *col, int64_t nb, const ptc_conv2d_shape *s) {
+    cols_parallel(dinp, col, nb, s, 1);
+}

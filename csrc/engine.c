@@ -88,12 +88,29 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     return PTC_OK;
 }
 
+// The generator an op draws from, or -1 for an op that draws nothing.
+static int64_t op_rng(const ptc_op *op) {
+    switch (op->kind) {
+        case PTC_OP_DROPOUT:
+            return op->iarg[PTC_DROPOUT_RNG];
+        case PTC_OP_RANDOM:
+            return op->iarg[PTC_RANDOM_RNG];
+        case PTC_OP_GAUSSIAN_NOISE:
+            return op->iarg[PTC_GAUSSIAN_NOISE_RNG];
+        case PTC_OP_GAUSSIAN_DROPOUT:
+            return op->iarg[PTC_GAUSSIAN_DROPOUT_RNG];
+        case PTC_OP_ALPHA_DROPOUT:
+            return op->iarg[PTC_ALPHA_DROPOUT_RNG];
+        case PTC_OP_SPATIAL_DROPOUT:
+            return op->iarg[PTC_SPATIAL_DROPOUT_RNG];
+        default:
+            return ptc_rnn_op_rng(op);
+    }
+}
+
 ptc_status ptc_plan_check_rngs(const ptc_plan *p) {
     for (int i = 0; i < p->n_ops; i++) {
-        const ptc_op *op = &p->ops[i];
-        const int64_t rng = op->kind == PTC_OP_DROPOUT  ? op->iarg[PTC_DROPOUT_RNG]
-                            : op->kind == PTC_OP_RANDOM ? op->iarg[PTC_RANDOM_RNG]
-                                                        : ptc_rnn_op_rng(op);
+        const int64_t rng = op_rng(&p->ops[i]);
         if (rng >= 0 && (rng >= p->n_rngs || !p->rngs)) return PTC_ERR_STATE;
     }
     return PTC_OK;

@@ -115,4 +115,12 @@ void ptc_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const floa
 void ptc_batchnorm_backward_inference(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
                                       const float *gamma, int64_t R, int64_t C, const float *work);
 
+// ---------------------------------------------------------------------------
+// im2col and its adjoint (conv.c), shared by the transposed and grouped convolutions:
+// col (nb*OH*OW, K + 1) <- the patches of inp (nb, H, W, C) with a 1 in the last column;
+// dinp (nb, H, W, C) += the adjoint applied to col (its last column ignored). Split by
+// sample over the thread pool (any split gives the same floats).
+void ptc_conv2d_im2col(float *col, const float *inp, int64_t nb, const ptc_conv2d_shape *s);
+void ptc_conv2d_col2im(float *dinp, const float *col, int64_t nb, const ptc_conv2d_shape *s);
+
 #endif  // PTC_KERNELS2D_H

@@ -69,6 +69,7 @@ _MODULE_NAMES = (
     "PytraincGraph",
     "EmbeddingIds",
     "Recurrent",
+    "ChannelsLast",
 )
 _classes = None
 
@@ -242,6 +243,18 @@ def _modules():
                 return [values[o] for o in self.output]
             return values[self.output]
 
+    class ChannelsLast(nn.Module):
+        """A channels-first torch module (ConvTranspose2d, Upsample, ZeroPad2d, ...) on channels-last tensors."""
+
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+        def forward(self, x):
+            order = (0, x.dim() - 1) + tuple(range(1, x.dim() - 1))
+            back = (0,) + tuple(range(2, x.dim())) + (1,)
+            return self.module(x.permute(*order)).permute(*back)
+
     _classes = types.SimpleNamespace(**{name: obj for name, obj in locals().items() if name in _MODULE_NAMES})
     for name in _MODULE_NAMES:
         cls = getattr(_classes, name)
@@ -371,7 +384,9 @@ def _convert_layer(layer, in_shapes):
         return _with_activation(linear, layer.activation)
     if isinstance(layer, L.Conv2D):
         H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + shape)
-        conv = nn.Conv2d(C, layer.filters, (KH, KW), stride=(SH, SW), dilation=(DH, DW), bias=layer.use_bias)
+        conv = nn.Conv2d(
+            C, layer.filters, (KH, KW), stride=(SH, SW), dilation=(DH, DW), groups=layer.groups, bias=layer.use_bias
+        )
         with torch.no_grad():
             conv.weight = _t(layer.kernel.numpy().transpose(3, 2, 0, 1))  # (kh, kw, in, out) -> (out, in, kh, kw)
             if layer.use_bias:
@@ -381,7 +396,7 @@ def _convert_layer(layer, in_shapes):
         return _with_activation(M.Conv2dNHWC(conv, (left, right, top, bottom)), layer.activation)
     if isinstance(layer, L.Conv1D):
         H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + shape)
-        conv = nn.Conv1d(C, layer.filters, KW, stride=SW, dilation=DW, bias=layer.use_bias)
+        conv = nn.Conv1d(C, layer.filters, KW, stride=SW, dilation=DW, groups=layer.groups, bias=layer.use_bias)
         with torch.no_grad():
             conv.weight = _t(layer.kernel.numpy().transpose(2, 1, 0))  # (k, in, out) -> (out, in, k)
             if layer.use_bias:
@@ -455,6 +470,9 @@ def _convert_layer(layer, in_shapes):
         return norm
     if isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU)):
         return _convert_recurrent(layer, shape)
+    converted = _convert_conv_variant(layer, shape)  # issue #11: transposed convs, resampling
+    if converted is not None:
+        return converted
     merges = {
         L.Add: "add",
         L.Subtract: "subtract",
@@ -471,6 +489,74 @@ def _convert_layer(layer, in_shapes):
         "activations, ActivityRegularization, the merge layers, Embedding, SimpleRNN, LSTM, GRU and "
         "LayerNormalization"
     )
+
+
+def _convert_conv_variant(layer, shape):
+    """Transposed convolutions, upsampling, zero padding and cropping as channels-first torch modules, or None."""
+    from pytrainc import layers as L
+
+    nn = _torch().nn
+    M = _modules()
+    one_d = len(shape) == 2
+    if isinstance(layer, (L.Conv2DTranspose, L.Conv1DTranspose)):
+        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + shape)
+        # torch's natural output, (in - 1) * stride + span, cropped (or padded) to Keras's window.
+        after_h = (H - 1) * SH + (KH - 1) * DH + 1 - PT - OH
+        after_w = (W - 1) * SW + (KW - 1) * DW + 1 - PL - OW
+        # Cells past torch's natural output come from its output_padding (they hold the bias), the rest is cropped.
+        extra_h, extra_w = max(-after_h, 0), max(-after_w, 0)
+        if one_d:
+            conv = nn.ConvTranspose1d(
+                C, layer.filters, KW, stride=SW, dilation=DW, output_padding=extra_w, bias=layer.use_bias
+            )
+            weight, pad = layer.kernel.numpy().transpose(2, 1, 0), nn.ZeroPad1d((-PL, -(after_w + extra_w)))
+        else:
+            conv = nn.ConvTranspose2d(
+                C, layer.filters, (KH, KW), (SH, SW), dilation=(DH, DW), output_padding=(extra_h, extra_w),
+                bias=layer.use_bias,
+            )  # fmt: skip
+            weight = layer.kernel.numpy().transpose(3, 2, 0, 1)
+            pad = nn.ZeroPad2d((-PL, -(after_w + extra_w), -PT, -(after_h + extra_h)))
+        conv.weight = _t(weight)  # Keras (k..., filters, in) -> torch (in, filters, k...)
+        if layer.use_bias:
+            conv.bias = _t(layer.bias.numpy())
+        return _with_activation(M.ChannelsLast(nn.Sequential(conv, pad)), layer.activation)
+    if isinstance(layer, (L.DepthwiseConv1D, L.DepthwiseConv2D, L.SeparableConv1D, L.SeparableConv2D)):
+        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = layer._geometry((None,) + shape)
+        separable, mid = isinstance(layer, L.SeparableConv2D), C * layer.depth_multiplier
+        bias = None if separable else layer.bias
+        kernel = (layer.depthwise_kernel if separable else layer.kernel).numpy().reshape(KH, KW, 1, mid)
+        pad = _pads(PT, H, OH, SH, (KH - 1) * DH + 1), _pads(PL, W, OW, SW, (KW - 1) * DW + 1)
+        if one_d:
+            conv = nn.Conv1d(C, mid, KW, stride=SW, dilation=DW, groups=C, bias=bias is not None)
+            conv.weight, module = _t(kernel[0].transpose(2, 1, 0)), M.Conv1dNLC(conv, pad[1])
+        else:
+            conv = nn.Conv2d(C, mid, (KH, KW), stride=(SH, SW), dilation=(DH, DW), groups=C, bias=bias is not None)
+            conv.weight, module = _t(kernel.transpose(3, 2, 0, 1)), M.Conv2dNHWC(conv, pad[1] + pad[0])
+        if bias is not None:
+            conv.bias = _t(bias.numpy())
+        if separable:
+            point = nn.Linear(mid, layer.filters, bias=layer.use_bias)  # a 1x1 conv on channels-last pixels
+            point.weight = _t(layer.pointwise_kernel.numpy().reshape(mid, layer.filters).T)
+            if layer.use_bias:
+                point.bias = _t(layer.bias.numpy())
+            module = nn.Sequential(module, point)
+        return _with_activation(module, layer.activation)
+    if isinstance(layer, L.AlphaDropout):
+        return nn.AlphaDropout(layer.rate)  # torch's formula is Keras's
+    if isinstance(layer, (L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D)):
+        return M.ChannelsLast({3: nn.Dropout1d, 4: nn.Dropout2d, 5: nn.Dropout3d}[len(shape) + 1](layer.rate))
+    if isinstance(layer, (L.UpSampling1D, L.UpSampling2D)):
+        mode = getattr(layer, "interpolation", "nearest")
+        scale = layer.size if one_d else tuple(float(s) for s in layer.size)
+        kwargs = {"align_corners": False} if mode == "bilinear" else {}
+        return M.ChannelsLast(nn.Upsample(scale_factor=scale, mode=mode, **kwargs))
+    if isinstance(layer, (L.ZeroPadding1D, L.ZeroPadding2D, L.Cropping1D, L.Cropping2D)):
+        H, W, C, OH, OW, PT, PL = layer._geometry((None,) + shape)
+        if one_d:
+            return M.ChannelsLast(nn.ZeroPad1d((PL, OW - W - PL)))
+        return M.ChannelsLast(nn.ZeroPad2d((PL, OW - W - PL, PT, OH - H - PT)))  # negative amounts crop
+    return None
 
 
 def _convert_recurrent(layer, shape):

@@ -166,6 +166,8 @@ def _conv(g, layer, xs, shapes):
         attrs = dict(kernel_shape=[KH, KW], strides=[SH, SW], dilations=[DH, DW], pads=[top, left, bottom, right])
     else:
         attrs = dict(kernel_shape=[KW], strides=[SW], dilations=[DW], pads=[left, right])
+    if layer.groups > 1:
+        attrs["group"] = layer.groups
     y = _channels_last(g, g.op("Conv", inputs, layer.name, **attrs), rank, layer.name)
     return _activation(g, y, layer.activation, layer.name)
 

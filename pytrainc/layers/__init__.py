@@ -45,6 +45,30 @@ from pytrainc.layers.embedding import Masking
 from pytrainc.layers.normalization_traced import Dot, GroupNormalization, UnitNormalization
 from pytrainc.layers.sequence_wrappers import Bidirectional, Permute, RepeatVector, TimeDistributed
 
+# Convolution variants, resampling (issue #11)
+from pytrainc.layers import conv_depthwise, conv_transpose, lookup, noise, prelu, preprocessing, resampling
+from pytrainc.layers.conv_depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
+from pytrainc.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
+from pytrainc.layers.lookup import IntegerLookup, StringLookup
+from pytrainc.layers.noise import (
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from pytrainc.layers.prelu import PReLU
+from pytrainc.layers.preprocessing import CategoryEncoding, Discretization, Normalization, Rescaling
+from pytrainc.layers.resampling import (
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
+
 # Keras's aliases
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
@@ -57,6 +81,8 @@ for _module in (embedding, layer_normalization, rnn):
 _LAYER_CLASSES.update(sequence_wrappers.LAYERS)
 _LAYER_CLASSES.update(normalization_traced.LAYERS)
 _LAYER_CLASSES.update(attention.LAYERS)
+for _module in (conv_depthwise, conv_transpose, lookup, noise, prelu, preprocessing, resampling):
+    _LAYER_CLASSES.update(_module.LAYERS)
 
 
 def deserialize(config):

@@ -49,6 +49,7 @@ class _Conv(_KernelLayer):
         padding="valid",
         data_format=None,
         dilation_rate=1,
+        groups=1,
         activation=None,
         use_bias=True,
         kernel_initializer="glorot_uniform",
@@ -75,6 +76,14 @@ class _Conv(_KernelLayer):
         self.strides = _tuple(strides, self._rank, "strides")
         self.dilation_rate = _tuple(dilation_rate, self._rank, "dilation_rate")
         self.padding = padding
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"The number of groups must be a positive integer. Received: groups={groups!r}.")
+        if filters % groups != 0:
+            raise ValueError(
+                "The number of filters must be evenly divisible by the number of groups. "
+                f"Received: groups={groups}, filters={filters}."
+            )
+        self.groups = groups
         self._init_kernel(
             activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
         )
@@ -90,7 +99,13 @@ class _Conv(_KernelLayer):
     def build(self, input_shape):
         self._check_input(input_shape)
         self.compute_output_shape(input_shape)  # validates kernel vs input size
-        self._build_kernel(tuple(self.kernel_size) + (input_shape[-1], self.filters), self.filters)
+        if input_shape[-1] % self.groups != 0:
+            raise ValueError(
+                "The number of input channels must be evenly divisible by the number of groups. Received "
+                f"groups={self.groups}, but the input has {input_shape[-1]} channels (full input shape is "
+                f"{tuple(input_shape)})."
+            )
+        self._build_kernel(tuple(self.kernel_size) + (input_shape[-1] // self.groups, self.filters), self.filters)
 
     def _geometry(self, input_shape):
         """(H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW) for the 2-D kernels."""
@@ -116,8 +131,9 @@ class _Conv(_KernelLayer):
     def _emit(self, builder, in_bufs, in_shapes):
         H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = self._geometry((None,) + tuple(in_shapes[0]))
         out = builder.buffer(OH * OW * self.filters)
+        grouped = {"g": self.groups} if self.groups > 1 else {}  # conv2d_grouped (conv_grouped.c)
         builder.op(
-            "conv2d",
+            "conv2d_grouped" if grouped else "conv2d",
             in_bufs,
             out,
             params={"kernel": self.kernel, "bias": self.bias},
@@ -135,6 +151,7 @@ class _Conv(_KernelLayer):
             pl=PL,
             oh=OH,
             ow=OW,
+            **grouped,
         )
         shape = self.compute_output_shape((None,) + tuple(in_shapes[0]))[1:]
         return self._emit_activity(builder, _emit_activation(builder, out, shape, self.activation))
@@ -147,6 +164,7 @@ class _Conv(_KernelLayer):
             "strides": list(self.strides),
             "padding": self.padding,
             "dilation_rate": list(self.dilation_rate),
+            "groups": self.groups,
             **self._kernel_config(),
         }
 
@@ -160,6 +178,8 @@ class Conv2D(_Conv):
         strides: int or (sh, sw). Defaults to (1, 1).
         padding: 'valid' or 'same' (TensorFlow's rule: extra padding after). Defaults to 'valid'.
         dilation_rate: int or (dh, dw). Defaults to (1, 1).
+        groups: Positive int dividing the input channels and filters: each group of channels is
+            convolved with its own filters (kernel (kh, kw, in / groups, filters)). Defaults to 1.
         activation: Defaults to None (linear).
         use_bias: Defaults to True.
         kernel_initializer: Defaults to 'glorot_uniform'.
@@ -175,7 +195,15 @@ class Conv2D(_Conv):
     _rank = 2
 
     def __init__(
-        self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1), **kwargs
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        data_format=None,
+        dilation_rate=(1, 1),
+        groups=1,
+        **kwargs,
     ):
         super().__init__(
             filters,
@@ -184,6 +212,7 @@ class Conv2D(_Conv):
             padding=padding,
             data_format=data_format,
             dilation_rate=dilation_rate,
+            groups=groups,
             **kwargs,
         )
 

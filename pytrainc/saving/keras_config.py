@@ -26,7 +26,7 @@ from pytrainc.saving._common import bad_file
 KERAS_VERSION = "3.15.1"  # the Keras release whose layout the files follow (and that the tests load them with)
 _POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
 _CHANNELS_LAST = {"data_format": "channels_last"}
-_CONV = {**_CHANNELS_LAST, "groups": 1, "kernel_constraint": None, "bias_constraint": None}
+_CONV = {**_CHANNELS_LAST, "kernel_constraint": None, "bias_constraint": None}
 # Keras config keys that pytrainc's layers do not have, with the one value pytrainc implements. Written
 # into every file; a Keras file with another value is refused.
 _LAYER_EXTRAS = {
@@ -72,6 +72,21 @@ _LAYER_EXTRAS = {
             "GlobalMaxPooling2D",
         )
     },
+    # Convolution variants and resampling (issue #11)
+    "Conv1DTranspose": {**_CHANNELS_LAST, "kernel_constraint": None, "bias_constraint": None},
+    "Conv2DTranspose": {**_CHANNELS_LAST, "kernel_constraint": None, "bias_constraint": None},
+    **{name: _CHANNELS_LAST for name in ("UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Cropping2D")},
+    **{
+        name: {**_CHANNELS_LAST, "depthwise_constraint": None, "bias_constraint": None}
+        for name in ("DepthwiseConv1D", "DepthwiseConv2D")
+    },
+    **{
+        name: {**_CHANNELS_LAST, "depthwise_constraint": None, "pointwise_constraint": None, "bias_constraint": None}
+        for name in ("SeparableConv1D", "SeparableConv2D")
+    },
+    "AlphaDropout": {"noise_shape": None},
+    "PReLU": {"alpha_constraint": None},
+    **{name: _CHANNELS_LAST for name in ("SpatialDropout2D", "SpatialDropout3D")},
 }
 # Keras config keys whose value has no effect given the extras above (renorm is off).
 _LAYER_IGNORED = {"BatchNormalization": {"renorm_momentum"}}

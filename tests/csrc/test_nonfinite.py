@@ -145,7 +145,7 @@ def op_out(case, ins):
 
 
 def test_every_op_is_in_the_table():
-    names = {op_of(op_case(k)["_key"]) for k in TABLE_KEYS} | {"dropout", "random"}
+    names = {op_of(op_case(k)["_key"]) for k in TABLE_KEYS} | {"dropout", "random"} | set(NOISE_OPS)
     assert names == set(_C.OPS) - {"activation"}
 
 
@@ -213,6 +213,22 @@ def test_embedding_refuses_a_nan_id():
     ids[0, 0] = nan
     with pytest.raises(ValueError, match="expects integer ids"):
         run("embedding", [ids], np.asarray(case["ref"]).shape[1], case.get("params"), **case["args"])
+
+
+# The noise layers' ops (random, so outside CASES): a NaN stays NaN, except where AlphaDropout
+# drops it (Keras's formula replaces a dropped value by a constant), and a NaN gradient passes back.
+NOISE_OPS = {"gaussian_noise": "stddev", "gaussian_dropout": "rate", "alpha_dropout": "rate", "spatial_dropout": "rate"}
+
+
+@pytest.mark.parametrize("op", sorted(NOISE_OPS))
+def test_noise_ops_propagate_nan_forward_and_backward(op):
+    x = np.ones((4, 8))
+    x[0, 3] = nan
+    dout = np.ones((4, 8))
+    dout[1, 2] = nan
+    out, (dx,), _ = run(op, [x], 8, dout=dout, rng=0, s=2, c=4, **{NOISE_OPS[op]: 0.001})  # almost nothing dropped
+    assert np.isnan(out[0, 3]) and np.isfinite(out[1:]).all(), out
+    assert np.isnan(dx[1, 2]) and np.isfinite(dx[2:]).all(), dx
 
 
 def test_dropout_keeps_a_dropped_nan_as_torch():

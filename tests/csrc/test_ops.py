@@ -428,6 +428,46 @@ def index_cases():
     }
 
 
+def conv_transpose_case():
+    H, W, C, KH, KW, F_, SH, SW = 3, 4, 2, 3, 2, 3, 2, 1
+    x, k, b = R.normal(size=(N, H, W, C)), R.normal(size=(KH, KW, F_, C)), R.normal(size=F_)
+    # torch's transposed conv with padding (1, 0): the adjoint of a Conv2D with padding before 1, 0.
+    ref = F.conv_transpose2d(t(x).permute(0, 3, 1, 2), t(k).permute(3, 2, 0, 1), t(b), stride=(SH, SW), padding=(1, 0))
+    ref = ref.permute(0, 2, 3, 1).numpy()
+    OH, OW = ref.shape[1:3]
+    args = dict(h=H, w=W, c=C, kh=KH, kw=KW, f=F_, sh=SH, sw=SW, dh=1, dw=1, pt=1, pl=0, oh=OH, ow=OW)
+    return dict(ins=[x.reshape(N, -1)], params={"kernel": k, "bias": b}, args=args, ref=ref.reshape(N, -1))
+
+
+def upsample_case(bilinear):
+    H, W, C, SH, SW = 3, 2, 2, 2, 3
+    x = R.normal(size=(N, H, W, C))
+    mode = dict(mode="bilinear", align_corners=False) if bilinear else dict(mode="nearest")
+    ref = F.interpolate(t(x).permute(0, 3, 1, 2), scale_factor=(SH, SW), **mode).permute(0, 2, 3, 1).numpy()
+    args = dict(h=H, w=W, c=C, sh=SH, sw=SW, bilinear=int(bilinear))
+    return dict(op="upsample2d", ins=[x.reshape(N, -1)], args=args, ref=ref.reshape(N, -1))
+
+
+def pad2d_case(pt, pl, oh, ow):
+    H, W, C = 3, 4, 2
+    x = R.normal(size=(N, H, W, C))
+    pads = (0, 0, pl, ow - W - pl, pt, oh - H - pt)  # F.pad: last axis first; negative amounts crop
+    ref = F.pad(t(x), pads).numpy()
+    args = dict(h=H, w=W, c=C, oh=oh, ow=ow, pt=pt, pl=pl)
+    return dict(op="pad2d", ins=[x.reshape(N, -1)], args=args, ref=ref.reshape(N, -1))
+
+
+def grouped_conv_case(G, Cg, Fg):
+    H, W, KH, KW, C, F_ = 4, 5, 2, 3, G * Cg, G * Fg
+    x, k, b = R.normal(size=(N, H, W, C)), R.normal(size=(KH, KW, Cg, F_)), R.normal(size=F_)
+    ref = F.conv2d(t(x).permute(0, 3, 1, 2), t(k).permute(3, 2, 0, 1), t(b), stride=(1, 2), padding=(1, 1), groups=G)
+    ref = ref.permute(0, 2, 3, 1).numpy()
+    OH, OW = ref.shape[1:3]
+    args = dict(h=H, w=W, c=C, kh=KH, kw=KW, f=F_, sh=1, sw=2, dh=1, dw=1, pt=1, pl=1, oh=OH, ow=OW, g=G)
+    return dict(op="conv2d_grouped", ins=[x.reshape(N, -1)], params={"kernel": k, "bias": b}, args=args,
+                ref=ref.reshape(N, -1))  # fmt: skip
+
+
 CASES = {
     "dense": dict(
         ins=[R.normal(size=(N, 8))],
@@ -478,12 +518,22 @@ CASES = {
     },
     "global_avgpool-mask": masked_avgpool_case(),
     **masking_cases(),
+    # Convolution variants and resampling (issue #11)
+    "conv2d_transpose": conv_transpose_case(),
+    "upsample2d": upsample_case(False),
+    "upsample2d-bilinear": upsample_case(True),
+    "pad2d": pad2d_case(1, 2, 5, 7),
+    "pad2d-crop": pad2d_case(-1, 0, 1, 3),
+    "conv2d_grouped": grouped_conv_case(2, 2, 3),
+    "conv2d_grouped-depthwise": grouped_conv_case(3, 1, 2),
 }
 # dropout and random are random: tested on their own below.
 CASES["dropout"] = None
 CASES["random"] = None
 tw = CASES["take-weight"]
 tw["ref"] = tw["params"]["x"][tw["ins"][0].astype(int)].reshape(N, -1)
+# ... and so are the noise layers' ops (tests/layers/test_conv_variants.py checks their draws and gradients).
+CASES.update(gaussian_noise=None, gaussian_dropout=None, alpha_dropout=None, spatial_dropout=None)
 x0 = CASES["dense"]["ins"][0].reshape(N * 2, 4)
 CASES["dense"]["ref"] = (x0 @ CASES["dense"]["params"]["kernel"] + CASES["dense"]["params"]["bias"]).reshape(N, -1)
 CASES["dense-nobias"]["ref"] = CASES["dense-nobias"]["ins"][0] @ CASES["dense-nobias"]["params"]["kernel"]

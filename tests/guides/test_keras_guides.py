@@ -15,13 +15,11 @@ snippets = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(snippets)
 
 KNOWN_FAILING = {
-    "functional_autoencoder_nested": "Conv2DTranspose, UpSampling2D (#11)",
     "functional_custom_layer_in_graph": "Model.from_config(custom_objects=) (#9)",
     "functional_multi_io_tickets": "several inputs and outputs, variable-length Input (#10)",
     "functional_shared_embedding": "variable-length Input(shape=(None,)) (#10)",
     "losses_and_optimizers_breadth": "Adamax, Huber, R2Score (#11)",
-    "preprocessing_normalization_adapt": "Normalization.adapt (#11)",
-    "preprocessing_rescaling_cnn": "Rescaling (#11)",
+    "preprocessing_normalization_adapt": "a layer called eagerly on a NumPy array (#11)",
     "rnn_lstm_classifier": "variable-length Input(shape=(None,)) (#10)",
     "rnn_return_state": "return_state: a layer with several outputs (#10, #11)",
     "save_load_registered_custom_layer": "saving.register_keras_serializable (#9)",

@@ -1,0 +1,65 @@
+"""PReLU, as `keras.layers.PReLU`: `relu(x) - alpha * relu(-x)` with a learned `alpha`.
+
+Written with `pytrainc.ops` as Keras writes it, so it is traced into the plan's elementwise and
+broadcasting primitives (C forward and backward); `alpha` has the input's sample shape with the
+`shared_axes` set to 1, and its gradient is summed over them by the broadcast's backward.
+"""
+
+from pytrainc import initializers, ops, regularizers
+from pytrainc.layers.core import Layer
+from pytrainc.layers.embedding import _no_constraint
+
+
+class PReLU(Layer):
+    """Parametric ReLU: `x` for `x >= 0`, `alpha * x` otherwise, `alpha` learned per position and channel.
+
+    Args:
+        alpha_initializer: Defaults to 'Zeros'.
+        alpha_regularizer: Defaults to None.
+        alpha_constraint: Not supported (must be None).
+        shared_axes: Axes (1 = the first after the batch) along which alpha is shared, e.g. [1, 2]
+            for one alpha per channel of an image. Defaults to None.
+
+    Example:
+
+    >>> y = PReLU(shared_axes=[1, 2])(Input((8, 8, 3)))   # alpha of shape (1, 1, 3)
+    """
+
+    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
+                 **kwargs):  # fmt: skip
+        super().__init__(**kwargs)
+        _no_constraint("PReLU", alpha_constraint=alpha_constraint)
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
+            shared_axes = [shared_axes]
+        self.shared_axes = None if shared_axes is None else [int(a) for a in shared_axes]
+        self.alpha = None
+
+    def build(self, input_shape):
+        shape = list(input_shape[1:])
+        for axis in self.shared_axes or ():
+            if not 1 <= axis <= len(shape):
+                raise ValueError(
+                    f"PReLU '{self.name}': shared_axes must be between 1 and {len(shape)} for inputs of shape "
+                    f"{tuple(input_shape)}. Received: shared_axes={self.shared_axes}"
+                )
+            shape[axis - 1] = 1
+        self.alpha = self.add_weight(
+            shape=tuple(shape), name="alpha", initializer=self.alpha_initializer, regularizer=self.alpha_regularizer
+        )
+        self.built = True
+
+    def call(self, inputs):
+        return ops.relu(inputs) - self.alpha * ops.relu(-inputs)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "alpha_initializer": initializers.serialize(self.alpha_initializer),
+            "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "shared_axes": self.shared_axes,
+        }
+
+
+LAYERS = {"PReLU": PReLU}
