@@ -258,6 +258,13 @@ ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_d
     return PTC_OK;
 }
 
+ptc_status ptc_plan_set_loss_params(ptc_plan *p, const double *params) {
+    for (int i = 0; i < PTC_LOSS_N_PARAMS; i++)
+        if (!isfinite(params[i])) return PTC_ERR_VALUE;
+    memcpy(p->loss_params, params, sizeof(p->loss_params));
+    return PTC_OK;
+}
+
 ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
     if (n < 0 || n > PTC_MAX_METRICS) return PTC_ERR_VALUE;
     const int64_t R = p->loss_rows, D = p->buf_size[p->output_buf] / R, ys = p->y_size / R;
@@ -369,7 +376,8 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, float *dloss, double 
     if (p->loss_kind == PTC_LOSS_TRACED)
         loss = traced_loss(p, N, dloss);
     else
-        st = ptc_loss_compute(p->loss_kind, &loss, dloss, ptc_plan_act(p, p->loss_buf), p->ybatch, w, N * R, D);
+        st = ptc_loss_compute(p->loss_kind, p->loss_params, &loss, dloss, ptc_plan_act(p, p->loss_buf), p->ybatch, w,
+                              N * R, D);
     if (st != PTC_OK) return st;
     double wsum = (double)N;
     if (w) {

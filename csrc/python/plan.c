@@ -141,6 +141,21 @@ static PyObject *Plan_set_traced_loss(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+// set_loss_params(params float64 (len(_C.LOSS_PARAMS),)): the built-in loss's parameters.
+static PyObject *Plan_set_loss_params(PlanObject *self, PyObject *args) {
+    PyObject *po = NULL;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "O", &po)) return NULL;
+    PyArrayObject *a = ptc_py_check_array(po, NPY_FLOAT64, 1, 0, "params");
+    if (!a) return NULL;
+    if (PyArray_DIM(a, 0) != PTC_LOSS_N_PARAMS) {
+        PyErr_Format(PyExc_ValueError, "loss params must hold %d values (_C.LOSS_PARAMS). Received: %zd",
+                     PTC_LOSS_N_PARAMS, (Py_ssize_t)PyArray_DIM(a, 0));
+        return NULL;
+    }
+    if (ptc_py_raise_status(ptc_plan_set_loss_params(&self->plan, PyArray_DATA(a)), "set_loss_params")) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *Plan_set_targets_buf(PlanObject *self, PyObject *args) {
     int y_buf;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "i", &y_buf)) return NULL;
@@ -689,6 +704,7 @@ static PyMethodDef Plan_methods[] = {
      "(sums, batches_done, last_batch_loss, stopped_on_nonfinite)"},
     {"evaluate", (PyCFunction)Plan_evaluate, METH_VARARGS, "evaluate(x, y, batch_size, interruptible) -> sums"},
     {"predict", (PyCFunction)Plan_predict, METH_VARARGS, "predict(x, batch_size, interruptible) -> array"},
+    {"set_loss_params", (PyCFunction)Plan_set_loss_params, METH_VARARGS, "set_loss_params(params float64)"},
     {NULL, NULL, 0, NULL},
 };
 

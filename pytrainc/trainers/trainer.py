@@ -122,7 +122,7 @@ class Trainer(BatchedTrainer):
         op_index = builder.producer.get(out_buf)
         if op_index is not None and loss._fused:
             op = builder.row(op_index)
-            wants = "sigmoid" if isinstance(loss, losses_module.BinaryCrossentropy) else "softmax"
+            wants = loss._fuses
             # Only when the activation's rows are the loss's rows: a Flatten or Reshape
             # after a softmax reuses its buffer with another last axis.
             if (
@@ -205,6 +205,7 @@ class Trainer(BatchedTrainer):
                 plan.set_traced_loss(traced[0], traced[1], g["output"].sample_shape[-1])
             elif loss_setup is not None:
                 plan.set_loss(loss_setup[0], loss_setup[1], g["output"].sample_shape[-1])
+                plan.set_loss_params(self.loss._param_array())
                 if y_buf is not None:
                     plan.set_targets_buf(y_buf)
             if self.compiled:
@@ -280,9 +281,13 @@ class Trainer(BatchedTrainer):
             classes = out_shape[-1]
             if y.dtype.kind == "f" and not np.all(y == np.floor(y)):
                 raise ValueError(f"{self.loss.name} expects integer class ids in {what}. Received non-integer values")
-            if y.min() < 0 or y.max() >= classes:
+            ignore = getattr(self.loss, "ignore_class", None)
+            ids = y if ignore is None else y[y != ignore]
+            if ids.size and (ids.min() < 0 or ids.max() >= classes):
+                also = "" if ignore is None else f" (or ignore_class={ignore})"
                 raise ValueError(
-                    f"{self.loss.name} expects class ids in [0, {classes}). Received values in [{y.min()}, {y.max()}]"
+                    f"{self.loss.name} expects class ids in [0, {classes}){also}. "
+                    f"Received values in [{ids.min()}, {ids.max()}]"
                 )
         else:
             shape = tuple(y.shape[1:])

@@ -237,6 +237,13 @@ LOSS_PRED = {  # probabilities for the probability losses, logits for the fused 
     "sigmoid_bce": [[0.2, -1.3, 0.5]],
     "softmax_cce": [[0.2, -1.3, 0.5]],
     "softmax_sparse_cce": [[0.2, -1.3, 0.5]],
+    **{  # issue #11's kinds, their parameters all 0 (_C.loss's default)
+        name: [[0.2, 0.3, 0.5]]
+        for name in ("huber", "log_cosh", "kld", "poisson", "hinge", "squared_hinge", "categorical_hinge", "cosine")
+        + ("mape", "msle", "bfce", "cfce", "dice", "tversky")
+    },
+    "sigmoid_bfce": [[0.2, -1.3, 0.5]],
+    "softmax_cfce": [[0.2, -1.3, 0.5]],
 }
 
 
