@@ -164,6 +164,11 @@ double ptc_schedule_value(const ptc_schedule *s, int64_t iteration);
 //   RMSprop  v (velocity), m (momentum) when momentum > 0, u (average_gradient) when centered
 //   Adagrad  v (accumulator), which the caller starts at initial_accumulator_value
 //   Nadam    m (momentum), v (velocity), u (1,): the scalar u_product, starting at 1
+//   Adamax   m (momentum), v (norm)
+//   Adadelta v (accumulated_grad), u (accumulated_delta_var)
+//   Lion     m (momentum)
+//   Ftrl     v (accumulator), which the caller starts at initial_accumulator_value, m (linear)
+//   Lamb     m (momentum), v (velocity)
 typedef struct {
     int kind;
     double learning_rate;
@@ -179,10 +184,12 @@ typedef struct {
     double clipnorm;         // per variable: g *= clipnorm / max(||g||, clipnorm)
     double clipvalue;        // g = clip(g, -clipvalue, clipvalue)
     double global_clipnorm;  // over all P: g *= global_clipnorm / max(||g||, global_clipnorm)
-    float *m;                // (P,) see the slot table above; borrowed
-    float *v;                // (P,) borrowed
-    float *u;                // (P,), or (1,) for Nadam; borrowed
-    int64_t *iterations;     // (1,) steps taken so far; borrowed
+    // Ftrl (Keras's names): learning_rate_power <= 0, l1/l2/l2_shrinkage_regularization_strength, beta.
+    double lr_power, l1, l2, l2_shrinkage, ftrl_beta;
+    float *m;             // (P,) see the slot table above; borrowed
+    float *v;             // (P,) borrowed
+    float *u;             // (P,), or (1,) for Nadam; borrowed
+    int64_t *iterations;  // (1,) steps taken so far; borrowed
     // Variables as [offset, size] pairs tiling [0, P) in order: the units of
     // clipnorm. NULL: the P parameters are one variable. Borrowed.
     const int64_t *slices;  // (n_slices, 2)

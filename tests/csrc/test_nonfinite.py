@@ -369,7 +369,7 @@ def hyper(**kw):
     d = dict(learning_rate=0.01, momentum=0.0, nesterov=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-7, rho=0.9,
              centered=0.0, amsgrad=0.0, weight_decay=0.0, clipnorm=0.0, clipvalue=0.0, global_clipnorm=0.0)  # fmt: skip
     d.update(kw)
-    return np.array([d[k] for k in _C.OPTIMIZER_HYPER], np.float64)
+    return np.array([d.get(k, 0.0) for k in _C.OPTIMIZER_HYPER], np.float64)
 
 
 SETTINGS = {
