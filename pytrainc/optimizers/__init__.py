@@ -32,6 +32,15 @@ def _learning_rate(value):
         value = schedules.deserialize(value)
     if isinstance(value, LearningRateSchedule):
         return value
+    if callable(value):
+        # Keras calls a callable rate at every step; the C engine cannot call Python per batch, and
+        # evaluating it once per epoch would train differently, so it is refused.
+        raise TypeError(
+            "pytrainc cannot call a Python function for the learning rate: Keras calls it at every step, "
+            "inside the C engine's epoch. Use a pytrainc.optimizers.schedules.LearningRateSchedule, or set "
+            "optimizer.learning_rate between epochs (callbacks.LearningRateScheduler). "
+            f"Received: learning_rate={value!r}"
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(
             "Argument `learning_rate` should be a float or an instance of LearningRateSchedule. "

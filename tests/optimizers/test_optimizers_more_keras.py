@@ -139,3 +139,11 @@ def test_state_is_saved_with_the_model_and_resumes_exactly(tmp_path, name):
     resumed.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0)
     for a, b in zip(resumed.get_weights(), straight.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_callable_learning_rate_is_refused_clearly():
+    with pytest.raises(TypeError, match="at every step"):
+        optimizers.Adamax(learning_rate=lambda: 0.01)
+    opt = optimizers.Lion()
+    with pytest.raises(TypeError, match="LearningRateSchedule"):
+        opt.learning_rate = lambda: 0.01
