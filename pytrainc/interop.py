@@ -393,6 +393,11 @@ def _convert_layer(layer, in_shapes):
         kind = "max" if isinstance(layer, (L.GlobalMaxPooling2D, L.GlobalMaxPooling1D)) else "avg"
         return M.GlobalPool(kind, layer.keepdims)
     if isinstance(layer, L.BatchNormalization):
+        if layer._channel_axis((None, *shape)) != len(shape) - 1:
+            raise ValueError(
+                f"to_torch: layer '{layer.name}' normalizes axis {layer.axis}; only the last axis (channels "
+                "last) converts to torch"
+            )
         channels = shape[-1]
         bn_class = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
         # Keras: moving = moving * momentum + batch * (1 - momentum); PyTorch: the other way round.
@@ -416,13 +421,20 @@ def _convert_layer(layer, in_shapes):
     if isinstance(layer, L.Activation):
         return _torch_activation(layer.activation) or nn.Identity()
     if isinstance(layer, L.ReLU):
+        if layer._activation is None:
+            raise ValueError(
+                f"to_torch: layer '{layer.name}' is a ReLU with threshold={layer.threshold} or "
+                f"max_value={layer.max_value}, which has no torch module"
+            )
+        if layer._activation == "relu6":
+            return nn.ReLU6()
         return nn.LeakyReLU(layer.negative_slope) if layer.negative_slope else nn.ReLU()
     if isinstance(layer, L.LeakyReLU):
         return nn.LeakyReLU(layer.negative_slope)
     if isinstance(layer, L.ELU):
         return nn.ELU(layer.alpha)
     if isinstance(layer, L.Softmax):
-        return nn.Softmax(dim=-1)
+        return nn.Softmax(dim=layer.axis)
     if isinstance(layer, L.Embedding):
         emb = M.EmbeddingIds(layer.input_dim, layer.output_dim)
         emb.weight = _t(layer.embeddings.numpy())

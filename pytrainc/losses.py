@@ -1,5 +1,17 @@
 """Losses, as `keras.losses`. The computation runs in C (csrc/losses.c); these
-objects name the loss and carry its options."""
+objects name the loss and carry its options.
+
+Where pytrainc is deliberately more exact than Keras 3 on its torch backend (and the same as
+Keras on its TensorFlow backend):
+
+- A cross-entropy right after a final sigmoid or softmax is computed on the logits, in one
+  fused kernel (`log_softmax`/`softplus`), so probabilities that round to 0 or 1 still give
+  finite losses and true gradients. Keras's torch backend clips the probabilities to
+  [1e-7, 1 - 1e-7] instead; its TensorFlow backend reads the logits as pytrainc does. The
+  difference shows only for saturated outputs.
+- Each batch's loss is summed over its samples in double precision before it is divided and
+  reported, so epoch losses do not drift with the batch size; Keras sums in float32.
+"""
 
 import numpy as np
 

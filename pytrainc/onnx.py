@@ -207,19 +207,35 @@ def _reshape(g, layer, xs, shapes):
 
 
 def _batchnorm(g, layer, xs, shapes):
-    # As csrc/norm.c: (x - mean) * float32(1 / sqrt(var + epsilon)) * gamma + beta.
+    # As csrc/norm.c: (x - mean) * float32(1 / sqrt(var + epsilon)) * gamma + beta, each (C,)
+    # vector shaped to broadcast along the normalized axis.
+    shape = tuple(shapes[0])
+    trailing = (1,) * (len(shape) - 1 - layer._channel_axis((None, *shape)))
+
+    def const(suffix, values):
+        return g.const(f"{layer.name}_{suffix}", np.asarray(values).reshape((-1, *trailing)))
+
     var = layer.moving_variance.numpy().astype(np.float64)
-    y = g.op("Sub", [xs[0], g.const(f"{layer.name}_mean", layer.moving_mean.numpy())], f"{layer.name}_centered")
-    y = g.op("Mul", [y, g.const(f"{layer.name}_invstd", 1.0 / np.sqrt(var + layer.epsilon))], f"{layer.name}_normed")
+    y = g.op("Sub", [xs[0], const("mean", layer.moving_mean.numpy())], f"{layer.name}_centered")
+    y = g.op("Mul", [y, const("invstd", 1.0 / np.sqrt(var + layer.epsilon))], f"{layer.name}_normed")
     if layer.gamma is not None:
-        y = g.op("Mul", [y, g.const(f"{layer.name}_gamma", layer.gamma.numpy())], f"{layer.name}_scaled")
+        y = g.op("Mul", [y, const("gamma", layer.gamma.numpy())], f"{layer.name}_scaled")
     if layer.beta is not None:
-        y = g.op("Add", [y, g.const(f"{layer.name}_beta", layer.beta.numpy())], layer.name)
+        y = g.op("Add", [y, const("beta", layer.beta.numpy())], layer.name)
     return y
 
 
 def _param_activation(g, layer, xs, shapes):
+    if layer._activation is None:
+        raise ValueError(
+            f"ONNX export: layer '{layer.name}' is a ReLU with threshold={layer.threshold} or "
+            f"max_value={layer.max_value}, which has no ONNX export yet"
+        )
     return _activation(g, xs[0], layer._activation, layer.name, layer._alpha())
+
+
+def _softmax(g, layer, xs, shapes):
+    return g.op("Softmax", [xs[0]], layer.name, axis=layer.axis)
 
 
 def _merge(op_type):
@@ -262,7 +278,7 @@ ONNX_LAYERS = {
     "ReLU": _param_activation,
     "LeakyReLU": _param_activation,
     "ELU": _param_activation,
-    "Softmax": _param_activation,
+    "Softmax": _softmax,
     "Dropout": _identity,
     "ActivityRegularization": _identity,
     "Add": _merge("Sum"),

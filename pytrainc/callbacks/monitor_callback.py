@@ -1,4 +1,11 @@
-"""`MonitorCallback`: the shared base of callbacks that watch a metric improve."""
+"""`MonitorCallback`: the shared base of callbacks that watch a metric improve.
+
+Deliberately unlike Keras 3: a monitored value that is NaN or infinite never counts as an
+improvement. Keras's `_is_improvement` accepts any value while there is no reference yet, so a
+NaN first epoch becomes its "best" (and no later value compares better than NaN), and it ranks
+`inf`/`-inf` like numbers. EarlyStopping, ModelCheckpoint(save_best_only=True) and
+ReduceLROnPlateau all share pytrainc's rule.
+"""
 
 import math
 import operator

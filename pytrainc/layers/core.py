@@ -40,6 +40,17 @@ def _emit_activation(builder, in_buf, shape, activation, alpha=None):
     return out
 
 
+def _feature_axis(layer, axis, input_shape):
+    """`axis` (Keras's, over the shape with the batch axis) as an index into the per-sample shape."""
+    rank = len(input_shape)
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise ValueError(
+            f"Layer '{layer.name}': axis={axis} must name a feature axis of inputs of shape "
+            f"{tuple(input_shape)} (1 to {rank - 1}, or -1 to {1 - rank})"
+        )
+    return axis % rank - 1
+
+
 def _shape_tuple(shape, what):
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
@@ -509,7 +520,7 @@ class InputLayer(Layer):
         name: Optional name.
     """
 
-    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, dtype=None, **kwargs):
         if shape is None:
             shape = input_shape
         if shape is None:
@@ -517,11 +528,35 @@ class InputLayer(Layer):
         super().__init__(name=name, **kwargs)
         self.shape = _shape_tuple(shape, "shape")
         self.batch_size = batch_size
+        self.input_dtype = _input_dtype(dtype)
         self.built = True
         self.output = KerasTensor(self.shape, layer=self)
 
     def get_config(self):
-        return {"name": self.name, "shape": list(self.shape)}
+        config = {"name": self.name, "shape": list(self.shape)}
+        if self.input_dtype != "float32":
+            config["dtype"] = self.input_dtype
+        return config
+
+
+_INT_INPUT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+
+
+def _input_dtype(dtype):
+    """Keras's Input dtype: float32, or integer ids (token or class ids for an Embedding). The plan
+    computes in float32, which holds every integer up to 2**24 exactly."""
+    if dtype is None:
+        return "float32"
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name == "float32" or name in _INT_INPUT_DTYPES:
+        return name
+    raise ValueError(
+        f"Input dtype must be float32 or an integer type ({', '.join(_INT_INPUT_DTYPES)}); pytrainc computes "
+        f"in float32. Received: dtype={dtype!r}"
+    )
 
 
 def Input(shape=None, batch_size=None, name=None, dtype=None):
@@ -531,7 +566,8 @@ def Input(shape=None, batch_size=None, name=None, dtype=None):
         shape: Per-sample shape (no batch axis), e.g. `(8,)`.
         batch_size: Ignored; accepted for Keras compatibility. Defaults to None.
         name: Optional name.
-        dtype: Only float32 (or None) is accepted.
+        dtype: "float32" (None) or an integer type for ids such as an Embedding's input; the
+            plan computes in float32, exact for integers up to 2**24.
 
     Returns:
         A KerasTensor to call layers on, or to pass to `Sequential` / `Model`.

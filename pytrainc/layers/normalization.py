@@ -2,9 +2,12 @@
 
 import math
 
+import numpy as np
+
 from pytrainc import initializers, regularizers
 from pytrainc._checks import number
-from pytrainc.layers.core import Layer
+from pytrainc.layers.core import Layer, _feature_axis
+from pytrainc.ops import _trace
 
 
 class BatchNormalization(Layer):
@@ -18,7 +21,7 @@ class BatchNormalization(Layer):
     moving statistics are used.
 
     Args:
-        axis: Only -1 (channels last) is supported. Defaults to -1.
+        axis: The features axis to normalize, e.g. 1 after a channels-first layer. Defaults to -1.
         momentum: Defaults to 0.99.
         epsilon: Defaults to 1e-3.
         center: Whether to add beta. Defaults to True.
@@ -48,13 +51,13 @@ class BatchNormalization(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if axis not in (-1,) and not (isinstance(axis, (list, tuple)) and list(axis) == [-1]):
-            raise ValueError(
-                f"pytrainc's BatchNormalization normalizes the last axis (axis=-1). Received: axis={axis!r}"
-            )
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:
+            axis = axis[0]
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"BatchNormalization's axis must be one integer axis. Received: axis={axis!r}")
         momentum = number("momentum", momentum, low=0.0, high=1.0)
         epsilon = number("epsilon", epsilon, low=0.0, low_open=True)
-        self.axis, self.momentum, self.epsilon = -1, momentum, epsilon
+        self.axis, self.momentum, self.epsilon = int(axis), momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
@@ -64,8 +67,12 @@ class BatchNormalization(Layer):
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
+    def _channel_axis(self, input_shape):
+        """The normalized axis as an index into the per-sample shape (the batch axis cannot be it)."""
+        return _feature_axis(self, self.axis, input_shape)
+
     def build(self, input_shape):
-        c = (input_shape[-1],)
+        c = (input_shape[1 + self._channel_axis(input_shape)],)
         if self.scale:
             self.gamma = self.add_weight("gamma", c, self.gamma_initializer, regularizer=self.gamma_regularizer)
         if self.center:
@@ -75,11 +82,20 @@ class BatchNormalization(Layer):
         self.built = True
 
     def _emit(self, builder, in_bufs, in_shapes):
+        # in_shapes are per-sample; the C op normalizes the last axis, so another axis is moved
+        # there and back by two transposes (Keras's axis=1 for channels-first data).
         shape = tuple(in_shapes[0])
+        a = self._channel_axis((None, *shape))
+        dims = list(shape)
+        buf = in_bufs[0]
+        if a != len(dims) - 1:
+            perm = [j for j in range(len(dims)) if j != a] + [a]
+            buf = _trace.emit_transpose(builder, buf, dims, perm)
+            dims = [shape[p] for p in perm]
         out = builder.buffer(math.prod(shape))
         builder.op(
             "batchnorm",
-            in_bufs,
+            [buf],
             out,
             params={
                 "gamma": self.gamma,
@@ -87,11 +103,14 @@ class BatchNormalization(Layer):
                 "moving_mean": self.moving_mean,
                 "moving_var": self.moving_variance,
             },
-            c=shape[-1],
+            c=dims[-1],
             frozen=0 if self.trainable else 1,
             momentum=self.momentum,
             epsilon=self.epsilon,
         )
+        if a != len(shape) - 1:
+            back = [perm.index(j) for j in range(len(shape))]
+            out = _trace.emit_transpose(builder, out, dims, back)
         return out
 
     def get_config(self):

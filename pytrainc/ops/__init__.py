@@ -547,22 +547,17 @@ def transpose(x, axes=None):
         raise ValueError(f"{_at(op)} would move the batch axis: axes={axes} for shape {shape}; keep axis 0 first")
     perm = [a - 1 for a in axes[1:]] if symbolic else list(axes)
     dims = tuple(shape[1:]) if symbolic else tuple(shape)
-    pad = _trace.MAX_SAMPLE_RANK - len(dims)
-    if pad < 0:
+    if len(dims) > _trace.MAX_SAMPLE_RANK:
         raise ValueError(f"{_at(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
-    P = list(range(pad)) + [pad + p for p in perm]
-    args = {**dims_args(dims), **{f"p{j + 1}": p for j, p in enumerate(P)}}
     out_shape = tuple(shape[a] for a in axes)
     if not symbolic:
         _refuse_weights_only(op, x)
         a = as_array(x, op)
+        args = _trace.transpose_args(dims, perm)
         return _trace.run_eager("transpose", [a], builtins.max(a.size, 1), **args).reshape(out_shape)
-    size = math.prod(dims)
 
     def emit(builder, bufs):
-        out = builder.buffer(size)
-        builder.op("transpose", bufs, out, **args)
-        return out
+        return _trace.emit_transpose(builder, bufs[0], dims, perm)
 
     return _trace.symbolic(op, out_shape[1:], [x], emit)
 

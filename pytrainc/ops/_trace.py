@@ -88,6 +88,20 @@ def dims_args(dims):
     return {f"d{j + 1}": d for j, d in enumerate(pad_dims(dims))}
 
 
+def transpose_args(dims, perm):
+    """The transpose op's named arguments: per-sample dims and output axis j = input axis perm[j]."""
+    pad = MAX_SAMPLE_RANK - len(dims)
+    P = list(range(pad)) + [pad + p for p in perm]
+    return {**dims_args(dims), **{f"p{j + 1}": p for j, p in enumerate(P)}}
+
+
+def emit_transpose(builder, buf, dims, perm):
+    """Emits a transpose of the per-sample axes of `buf` (sample shape `dims`) and returns its output."""
+    out = builder.buffer(math.prod(dims))
+    builder.op("transpose", [buf], out, **transpose_args(dims, perm))
+    return out
+
+
 def mask_of(operand_dims, rank):
     """Bit j of D(j+1) set where the right-aligned operand has extent 1 (or no axis)."""
     padded = (1,) * (MAX_SAMPLE_RANK - len(operand_dims)) + tuple(operand_dims)

@@ -31,9 +31,12 @@ class LearningRateSchedule:
     """Base class: `schedule(step)` returns the learning rate at that step."""
 
     _kind = _C.SCHEDULES["constant"]
+    _config = ()  # get_config's keys, in Keras's order; all but "name" are the engine's parameters
 
     def _params(self):
-        raise NotImplementedError
+        # Booleans go in as 0/1 and a missing (None) value as NaN, as csrc/schedules.c reads them.
+        values = {k: getattr(self, k) for k in self._config if k != "name"}
+        return _pack(self, **{k: math.nan if v is None else float(v) for k, v in values.items()})
 
     def _table(self):
         return _EMPTY
@@ -44,7 +47,7 @@ class LearningRateSchedule:
         return float(out[0]) if steps.ndim == 0 else out.reshape(steps.shape)
 
     def get_config(self):
-        raise NotImplementedError
+        return {k: getattr(self, k) for k in self._config}
 
     @classmethod
     def from_config(cls, config):
@@ -76,6 +79,7 @@ class ExponentialDecay(LearningRateSchedule):
     >>> opt = pytrainc.optimizers.SGD(learning_rate=lr)
     """
 
+    _config = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name")
     _kind = _C.SCHEDULES["exponential"]
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
@@ -84,24 +88,6 @@ class ExponentialDecay(LearningRateSchedule):
         self.decay_rate = _number("decay_rate", decay_rate, positive=True)
         self.staircase = bool(staircase)
         self.name = name
-
-    def _params(self):
-        return _pack(
-            self,
-            initial_learning_rate=self.initial_learning_rate,
-            decay_steps=self.decay_steps,
-            decay_rate=self.decay_rate,
-            staircase=float(self.staircase),
-        )
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class InverseTimeDecay(ExponentialDecay):
@@ -163,6 +149,7 @@ class PolynomialDecay(LearningRateSchedule):
         name: Defaults to "PolynomialDecay".
     """
 
+    _config = ("initial_learning_rate", "decay_steps", "end_learning_rate", "power", "cycle", "name")
     _kind = _C.SCHEDULES["polynomial"]
 
     def __init__(
@@ -181,26 +168,6 @@ class PolynomialDecay(LearningRateSchedule):
         self.cycle = bool(cycle)
         self.name = name
 
-    def _params(self):
-        return _pack(
-            self,
-            initial_learning_rate=self.initial_learning_rate,
-            decay_steps=self.decay_steps,
-            end_learning_rate=self.end_learning_rate,
-            power=self.power,
-            cycle=float(self.cycle),
-        )
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "end_learning_rate": self.end_learning_rate,
-            "power": self.power,
-            "cycle": self.cycle,
-            "name": self.name,
-        }
-
 
 class CosineDecay(LearningRateSchedule):
     """Cosine decay with optional linear warmup (Loshchilov and Hutter, SGDR), as Keras 3.
@@ -214,6 +181,7 @@ class CosineDecay(LearningRateSchedule):
         warmup_steps: Defaults to 0.
     """
 
+    _config = ("initial_learning_rate", "decay_steps", "alpha", "name", "warmup_target", "warmup_steps")
     _kind = _C.SCHEDULES["cosine"]
 
     def __init__(
@@ -225,27 +193,6 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_target = None if warmup_target is None else _number("warmup_target", warmup_target, positive=True)
         self.warmup_steps = _number("warmup_steps", warmup_steps, positive=True)
         self.name = name
-
-    def _params(self):
-        target = math.nan if self.warmup_target is None else self.warmup_target
-        return _pack(
-            self,
-            initial_learning_rate=self.initial_learning_rate,
-            decay_steps=self.decay_steps,
-            alpha=self.alpha,
-            warmup_target=target,
-            warmup_steps=self.warmup_steps,
-        )
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "alpha": self.alpha,
-            "name": self.name,
-            "warmup_target": self.warmup_target,
-            "warmup_steps": self.warmup_steps,
-        }
 
 
 class CosineDecayRestarts(LearningRateSchedule):
@@ -260,6 +207,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         name: Defaults to "SGDRDecay".
     """
 
+    _config = ("initial_learning_rate", "first_decay_steps", "t_mul", "m_mul", "alpha", "name")
     _kind = _C.SCHEDULES["cosine_restarts"]
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
@@ -269,26 +217,6 @@ class CosineDecayRestarts(LearningRateSchedule):
         self.m_mul = _number("m_mul", m_mul, positive=True)
         self.alpha = _number("alpha", alpha)
         self.name = name
-
-    def _params(self):
-        return _pack(
-            self,
-            initial_learning_rate=self.initial_learning_rate,
-            first_decay_steps=self.first_decay_steps,
-            t_mul=self.t_mul,
-            m_mul=self.m_mul,
-            alpha=self.alpha,
-        )
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "first_decay_steps": self.first_decay_steps,
-            "t_mul": self.t_mul,
-            "m_mul": self.m_mul,
-            "alpha": self.alpha,
-            "name": self.name,
-        }
 
 
 _CLASSES = {

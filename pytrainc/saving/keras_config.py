@@ -46,7 +46,6 @@ _LAYER_EXTRAS = {
         "renorm": False,
         "renorm_clipping": None,
     },
-    "ReLU": {"max_value": None, "threshold": 0.0},
     "Dropout": {"noise_shape": None},
     "Flatten": _CHANNELS_LAST,
     **{

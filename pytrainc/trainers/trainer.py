@@ -412,6 +412,9 @@ class Trainer(BatchedTrainer):
         val_batch_size = batch_size if validation_batch_size is None else self._batch_size(validation_batch_size)
         should_validate = _validation_schedule(validation_freq)
         feed = pending = None
+        # Keras splits off validation_split's samples before class_weight applies, so the
+        # validation part keeps only its sample_weight.
+        split_first = bool(validation_split) and validation_data is None and class_weight is not None
         if data_adapters.is_batched(x):
             data_adapters.refuse_arrays_args(
                 x, y=y, sample_weight=sample_weight, class_weight=class_weight, validation_split=validation_split
@@ -424,7 +427,7 @@ class Trainer(BatchedTrainer):
             x32, y32, w32 = pending[1].x, pending[1].y, None
         else:
             x32, y32 = self._prepare_xy(x, y)
-            w32 = _prepare_weights(sample_weight, class_weight, y32, x32.shape[0])
+            w32 = _prepare_weights(sample_weight, None if split_first else class_weight, y32, x32.shape[0])
         val = None
         if data_adapters.is_batched(validation_data):
             val = data_adapters.EpochFeed(validation_data, validation_steps)
@@ -454,6 +457,8 @@ class Trainer(BatchedTrainer):
             val = (x32[split:], y32[split:], None if w32 is None else w32[split:])
             x32, y32 = x32[:split], y32[:split]
             w32 = None if w32 is None else w32[:split]
+            if split_first:
+                w32 = _prepare_weights(w32, class_weight, y32, split)
         n = x32.shape[0]
         self._train_batch_size = batch_size
         plan = self._ensure_plan(_engine_batch(batch_size, n))

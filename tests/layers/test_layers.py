@@ -1225,7 +1225,7 @@ def test_merge_layers_refuse_mismatched_shapes_and_single_tensors():
         lambda: Conv2D(2, 3, padding="causal"),
         lambda: MaxPooling2D(padding="full"),
         lambda: Conv1D(2, (3, 3)),
-        lambda: BatchNormalization(axis=1),
+        lambda: BatchNormalization(axis=1.5),
         lambda: BatchNormalization(momentum=1.5),
         lambda: BatchNormalization(epsilon=0.0),
         lambda: Conv2D(2, 3, data_format="channels_first"),
