@@ -222,11 +222,15 @@ static PTC_ALWAYS_INLINE void ftrl_update(const ptc_optimizer *o, const opt_coef
     }
 }
 
-// Lamb's per-variable step r = m_hat / (sqrt(v_hat) + epsilon), after the weight decay and
-// the updates of m and v; returns sum(r^2) and adds sum(w^2) to *w2
-// (keras/src/optimizers/lamb.py).
-static double lamb_moments(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off, int64_t n,
-                           float s, double *w2) {
+// Keras's _apply_weight_decay on one variable, compiled per ISA (isa.h) as update_variable.
+PTC_KERNEL(static, decay_variable, (const opt_coefs *k, float *w, int64_t n), (k, w, n)) {
+    for (int64_t i = 0; i < n; i++) w[i] -= w[i] * k->wd * k->lr;
+}
+
+// Lamb's per-variable step r = m_hat / (sqrt(v_hat) + epsilon), after the updates of m and v; returns sum(r^2) and adds
+// sum(w^2) to *w2 (keras/src/optimizers/lamb.py).
+static double lamb_moments(const ptc_optimizer *o, const opt_coefs *k, const float *w, const float *g, int64_t off,
+                           int64_t n, float s, double *w2) {
     const float c1 = (float)(1.0 - o->beta_1), c2 = (float)(1.0 - o->beta_2), eps = (float)o->epsilon;
     const float bc1 = k->b, bc2 = k->c, cv = k->clipvalue;
     float *m = o->m + off, *v = o->v + off;
@@ -237,7 +241,6 @@ static double lamb_moments(const ptc_optimizer *o, const opt_coefs *k, float *w,
         v[i] += (gi * gi - v[i]) * c2;
         const float r = (m[i] / bc1) / (sqrtf(v[i] / bc2) + eps);
         r2 += (double)r * r;
-        if (k->wd != 0.0f) w[i] -= w[i] * k->wd * k->lr;  // Keras's decay, before the norm of w
         ww += (double)w[i] * w[i];
     }
     *w2 += ww;
@@ -248,6 +251,7 @@ static double lamb_moments(const ptc_optimizer *o, const opt_coefs *k, float *w,
 // either is 0). Serial (the norms are sums), so the result does not depend on the threads.
 static void lamb_variable(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off, int64_t n,
                           float s) {
+    if (k->wd != 0.0f) decay_variable(k, w, n);
     double w2 = 0.0;
     const double r2 = lamb_moments(o, k, w, g, off, n, s, &w2);
     const float wn = (float)sqrt(w2), rn = (float)sqrt(r2);
