@@ -395,6 +395,14 @@ ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_d
     return ptc_plan_set_head_loss(p, 0, kind, loss_buf, last_dim, 1.0);
 }
 
+ptc_status ptc_plan_set_loss_params(ptc_plan *p, int h, const double *params) {
+    if (h < 0 || h >= p->n_heads) return PTC_ERR_VALUE;  // after the head's set_loss
+    for (int i = 0; i < PTC_LOSS_N_PARAMS; i++)
+        if (!isfinite(params[i])) return PTC_ERR_VALUE;
+    memcpy(p->heads[h].loss_params, params, sizeof(p->heads[h].loss_params));
+    return PTC_OK;
+}
+
 ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
     if (n < 0 || n > PTC_MAX_METRICS) return PTC_ERR_VALUE;
     for (int i = 0; i < n; i++) {
@@ -531,8 +539,8 @@ static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, int train, double *su
         if (hd->kind == PTC_LOSS_TRACED) {
             loss = traced_loss(p, hd, w, N, dloss);
         } else {
-            ptc_status st =
-                ptc_loss_compute(hd->kind, &loss, dloss, ptc_plan_act(p, hd->loss_buf), head_y(p, hd), w, N * R, D);
+            ptc_status st = ptc_loss_compute(hd->kind, hd->loss_params, &loss, dloss, ptc_plan_act(p, hd->loss_buf),
+                                             head_y(p, hd), w, N * R, D);
             if (st != PTC_OK) return st;
             if (dloss && hd->weight != 1.0) {
                 const float lw = (float)hd->weight;

@@ -81,6 +81,11 @@ ptc_status ptc_metric_check(const ptc_metric *m, int64_t D, int64_t ys) {
             return ys == D ? PTC_OK : PTC_ERR_VALUE;
         case PTC_METRIC_TRACED_MEAN:  // reads its own buffer (k), checked by ptc_plan_set_metrics
             return PTC_OK;
+        case PTC_METRIC_LOSS_MEAN:
+            return m->k <= INT32_MAX && ptc_loss_is_metric((int)m->k) && ys == ptc_loss_y_size((int)m->k, D) &&
+                           isfinite(m->threshold)
+                       ? PTC_OK
+                       : PTC_ERR_VALUE;
         default:
             return PTC_ERR_VALUE;
     }
@@ -88,6 +93,10 @@ ptc_status ptc_metric_check(const ptc_metric *m, int64_t D, int64_t ys) {
 
 void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *y, int64_t ys, const float *w,
                            float scale, int64_t N, int64_t D, double *acc) {
+    if (m->kind == PTC_METRIC_LOSS_MEAN) {  // Keras's loss metrics: the weighted mean of the rows' losses
+        acc[0] += ptc_loss_row_sum((int)m->k, m->threshold, pred, y, w, scale, N, D);
+        return;
+    }
     for (int64_t n = 0; n < N; n++) {
         const float *p = pred + n * D, *t = y + n * ys;
         const double wn = (w ? (double)w[n] : 1.0) * scale;

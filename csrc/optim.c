@@ -152,6 +152,115 @@ static PTC_ALWAYS_INLINE void nadam_update(const ptc_optimizer *o, const opt_coe
     }
 }
 
+static PTC_ALWAYS_INLINE void adamax_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                            int64_t off, int64_t n, float s) {
+    // keras/src/optimizers/adamax.py: m += (g - m)(1 - beta_1), u = max(beta_2 u, |g|),
+    // w -= lr m / ((1 - beta_1^t)(u + epsilon)); k->a = 1 - beta_1^t.
+    const float lr = k->lr, c1 = (float)(1.0 - o->beta_1), b2 = (float)o->beta_2, eps = (float)o->epsilon;
+    const float bc = k->a, cv = k->clipvalue;
+    float *restrict m = o->m + off, *restrict u = o->v + off, *restrict wr = w;
+    const float *restrict gr = g;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(gr[i], s, cv), ag = fabsf(gi), bu = b2 * u[i];
+        m[i] += (gi - m[i]) * c1;
+        u[i] = bu > ag || bu != bu ? bu : ag;  // torch.maximum keeps a NaN
+        wr[i] -= (lr * m[i]) / (bc * (u[i] + eps));
+    }
+}
+
+static PTC_ALWAYS_INLINE void adadelta_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                              int64_t off, int64_t n, float s) {
+    // keras/src/optimizers/adadelta.py: the accumulated squared gradient a, the step
+    // delta = -sqrt(d + eps) g / sqrt(a + eps), the accumulated squared step d; w += lr delta.
+    const float lr = k->lr, rho = (float)o->rho, one_rho = (float)(1.0 - o->rho), eps = (float)o->epsilon;
+    const float cv = k->clipvalue;
+    float *restrict a = o->v + off, *restrict dv = o->u + off, *restrict wr = w;
+    const float *restrict gr = g;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(gr[i], s, cv);
+        a[i] = rho * a[i] + one_rho * (gi * gi);
+        const float delta = -(sqrtf(dv[i] + eps) * gi) / sqrtf(a[i] + eps);
+        dv[i] = rho * dv[i] + one_rho * (delta * delta);
+        wr[i] += lr * delta;
+    }
+}
+
+static inline float signf(float x) {
+    return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);  // 0 and NaN stay, as torch.sign
+}
+
+static PTC_ALWAYS_INLINE void lion_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                          int64_t off, int64_t n, float s) {
+    // keras/src/optimizers/lion.py: w -= lr sign(beta_1 m + (1 - beta_1) g), then
+    // m = beta_2 m + (1 - beta_2) g.
+    const float lr = k->lr, b1 = (float)o->beta_1, b2 = (float)o->beta_2, cv = k->clipvalue;
+    const float c1 = (float)(1.0 - o->beta_1), c2 = (float)(1.0 - o->beta_2);
+    float *restrict m = o->m + off, *restrict wr = w;
+    const float *restrict gr = g;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(gr[i], s, cv);
+        wr[i] -= lr * signf(m[i] * b1 + gi * c1);
+        m[i] = m[i] * b2 + gi * c2;
+    }
+}
+
+static PTC_ALWAYS_INLINE void ftrl_update(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g,
+                                          int64_t off, int64_t n, float s) {
+    // keras/src/optimizers/ftrl.py, with l2 = l2_regularization_strength + beta / (2 lr) (k->a):
+    // the accumulator n_new = n + g^2, the linear term z += g + 2 l2_shrinkage w - (n_new^-p - n^-p) / lr w,
+    // w = (clip(z, -l1, l1) - z) / (n_new^-p / lr + 2 l2), with p = learning_rate_power.
+    const float lr = k->lr, l2 = k->a, np_ = (float)-o->lr_power, l1 = (float)o->l1;
+    const float shrink2 = (float)(2.0 * o->l2_shrinkage), cv = k->clipvalue;
+    float *restrict acc = o->v + off, *restrict z = o->m + off, *restrict wr = w;
+    const float *restrict gr = g;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(gr[i], s, cv), na = acc[i] + gi * gi, pn = powf(na, np_);
+        z[i] += (gi + shrink2 * wr[i]) - (pn - powf(acc[i], np_)) / lr * wr[i];
+        const float quadratic = pn / lr + 2.0f * l2, zc = z[i] < -l1 ? -l1 : (z[i] > l1 ? l1 : z[i]);
+        wr[i] = (zc - z[i]) / quadratic;
+        acc[i] = na;
+    }
+}
+
+// Keras's _apply_weight_decay on one variable, compiled per ISA (isa.h) as update_variable.
+PTC_KERNEL(static, decay_variable, (const opt_coefs *k, float *w, int64_t n), (k, w, n)) {
+    for (int64_t i = 0; i < n; i++) w[i] -= w[i] * k->wd * k->lr;
+}
+
+// Lamb's per-variable step r = m_hat / (sqrt(v_hat) + epsilon), after the updates of m and v; returns sum(r^2) and adds
+// sum(w^2) to *w2 (keras/src/optimizers/lamb.py).
+static double lamb_moments(const ptc_optimizer *o, const opt_coefs *k, const float *w, const float *g, int64_t off,
+                           int64_t n, float s, double *w2) {
+    const float c1 = (float)(1.0 - o->beta_1), c2 = (float)(1.0 - o->beta_2), eps = (float)o->epsilon;
+    const float bc1 = k->b, bc2 = k->c, cv = k->clipvalue;
+    float *m = o->m + off, *v = o->v + off;
+    double r2 = 0.0, ww = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = clipped(g[i], s, cv);
+        m[i] += (gi - m[i]) * c1;
+        v[i] += (gi * gi - v[i]) * c2;
+        const float r = (m[i] / bc1) / (sqrtf(v[i] / bc2) + eps);
+        r2 += (double)r * r;
+        ww += (double)w[i] * w[i];
+    }
+    *w2 += ww;
+    return r2;
+}
+
+// One Lamb variable: the moments, then w -= ratio lr r with ratio = ||w|| / ||r|| (1 when
+// either is 0). Serial (the norms are sums), so the result does not depend on the threads.
+static void lamb_variable(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off, int64_t n,
+                          float s) {
+    if (k->wd != 0.0f) decay_variable(k, w, n);
+    double w2 = 0.0;
+    const double r2 = lamb_moments(o, k, w, g, off, n, s, &w2);
+    const float wn = (float)sqrt(w2), rn = (float)sqrt(r2);
+    const float ratio = wn > 0.0f ? (rn > 0.0f ? wn / rn : 1.0f) : 1.0f, step = ratio * k->lr;
+    const float eps = (float)o->epsilon, bc1 = k->b, bc2 = k->c;
+    const float *m = o->m + off, *v = o->v + off;
+    for (int64_t i = 0; i < n; i++) w[i] -= step * ((m[i] / bc1) / (sqrtf(v[i] / bc2) + eps));
+}
+
 // Scalars of step t = iterations + 1. Nadam's u_product (o->u[0]) advances here,
 // once per step, as in Keras's Nadam._backend_update_step.
 static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr) {
@@ -166,6 +275,16 @@ static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr) {
             break;
         case PTC_OPT_RMSPROP:
             k.a = (float)(1.0 - o->rho);
+            break;
+        case PTC_OPT_ADAMAX:
+            k.a = (float)(1.0 - pow(o->beta_1, t));
+            break;
+        case PTC_OPT_FTRL:
+            k.a = (float)(o->l2 + o->ftrl_beta / (2.0 * lr));
+            break;
+        case PTC_OPT_LAMB:
+            k.b = (float)(1.0 - pow(o->beta_1, t));
+            k.c = (float)(1.0 - pow(o->beta_2, t));
             break;
         case PTC_OPT_NADAM: {
             const double u_t = o->beta_1 * (1.0 - 0.5 * pow(0.96, t));
@@ -205,6 +324,18 @@ PTC_KERNEL(static, update_variable,
         case PTC_OPT_NADAM:
             nadam_update(o, k, w, g, off, n, s);
             break;
+        case PTC_OPT_ADAMAX:
+            adamax_update(o, k, w, g, off, n, s);
+            break;
+        case PTC_OPT_ADADELTA:
+            adadelta_update(o, k, w, g, off, n, s);
+            break;
+        case PTC_OPT_LION:
+            lion_update(o, k, w, g, off, n, s);
+            break;
+        case PTC_OPT_FTRL:
+            ftrl_update(o, k, w, g, off, n, s);
+            break;
         default:
             break;
     }
@@ -228,28 +359,31 @@ static void update_part(void *ctx, int64_t lo, int64_t hi, int part) {
 
 static void update_parallel(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
                             int64_t n, float s) {
+    if (o->kind == PTC_OPT_LAMB) {  // per variable, with norms: not split
+        lamb_variable(o, k, w, g, off, n, s);
+        return;
+    }
     update_job u = {o, k, w, g, off, s};
     ptc_parallel_for(n, 16, 4 * n, update_part, &u);  // w, g and up to two moments per float
 }
 
 void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
-    if (opt->kind < PTC_OPT_SGD || opt->kind > PTC_OPT_NADAM) return;
+    if (opt->kind < PTC_OPT_SGD || opt->kind >= PTC_OPT_COUNT) return;
     const double lr = opt->schedule.kind == PTC_SCHED_CONSTANT ? opt->learning_rate
                                                                : ptc_schedule_value(&opt->schedule, *opt->iterations);
     const opt_coefs k = opt_coefs_init(opt, lr);
-    if (opt->clipnorm > 0.0 && opt->slices) {
-        // Keras clips each variable's gradient by its own norm.
+    // At most one clipping is set (checked by the caller); global_clipnorm scales every gradient alike.
+    const float gs =
+        opt->global_clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads, P)), opt->global_clipnorm, 1) : 1.0f;
+    if ((opt->clipnorm > 0.0 || opt->kind == PTC_OPT_LAMB) && opt->slices) {
+        // Keras clips each variable's gradient by its own norm; Lamb's trust ratio is per variable too.
         for (int64_t j = 0; j < opt->n_slices; j++) {
             const int64_t off = opt->slices[2 * j], n = opt->slices[2 * j + 1];
-            const float s = norm_scale(sqrt(sum_squares(grads + off, n)), opt->clipnorm, 0);
+            const float s = opt->clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads + off, n)), opt->clipnorm, 0) : gs;
             update_parallel(opt, &k, params + off, grads + off, off, n, s);
         }
     } else {
-        float s = 1.0f;
-        if (opt->clipnorm > 0.0)
-            s = norm_scale(sqrt(sum_squares(grads, P)), opt->clipnorm, 0);
-        else if (opt->global_clipnorm > 0.0)
-            s = norm_scale(sqrt(sum_squares(grads, P)), opt->global_clipnorm, 1);
+        const float s = opt->clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads, P)), opt->clipnorm, 0) : gs;
         update_parallel(opt, &k, params, grads, 0, P, s);
     }
     *opt->iterations += 1;

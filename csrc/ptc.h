@@ -83,13 +83,25 @@ typedef enum { PTC_LOSS_NONE = 0, PTC_LOSSES(PTC_LOSS_ENUM) PTC_LOSS_COUNT } ptc
 
 #define PTC_EPSILON 1e-7f  // Keras's backend.epsilon(), used for clipping
 
-// w: (N,) row weights or NULL; the loss is sum_n w_n loss_n / N (Keras's
-// sum_over_batch_size). Returns PTC_ERR_LABEL (and *loss untouched) if a
-// sparse label is not an integer in [0, D).
-ptc_status ptc_loss_compute(int kind, double *loss, float *dpred, const float *pred, const float *y, const float *w,
-                            int64_t N, int64_t D);
+// A loss's parameters (kinds.def's PTC_LOSS_PARAMS): PTC_LOSS_P_<NAME> indexes the array.
+#define PTC_LOSS_PARAM_ENUM(NAME) PTC_LOSS_P_##NAME,
+typedef enum { PTC_LOSS_PARAMS(PTC_LOSS_PARAM_ENUM) PTC_LOSS_N_PARAMS } ptc_loss_param;
+#undef PTC_LOSS_PARAM_ENUM
+
+// params: (PTC_LOSS_N_PARAMS,) or NULL for all zero. w: (N,) row weights or NULL; the loss
+// is sum_n w_n loss_n / N (Keras's sum_over_batch_size; with IGNORE, over the rows whose
+// label is not IGNORE_CLASS, Keras's mask). Returns PTC_ERR_LABEL (and *loss untouched) if a
+// sparse label is not an integer in [0, D) (or IGNORE_CLASS).
+ptc_status ptc_loss_compute(int kind, const double *params, double *loss, float *dpred, const float *pred,
+                            const float *y, const float *w, int64_t N, int64_t D);
 // Width of y per sample for a loss on predictions of width D.
 int64_t ptc_loss_y_size(int kind, int64_t D);
+// Whether a LOSS_MEAN metric can use the kind: a mean of row losses whose only parameter is
+// LABEL_SMOOTHING.
+int ptc_loss_is_metric(int kind);
+// sum_n w_n * scale * loss_n over N rows of D (w NULL: 1) for such a kind, without gradient.
+double ptc_loss_row_sum(int kind, double smoothing, const float *pred, const float *y, const float *w, float scale,
+                        int64_t N, int64_t D);
 
 // Metrics: weighted statistics accumulated over an epoch (metrics.c).
 #define PTC_METRIC_ENUM(NAME) PTC_METRIC_##NAME,
@@ -154,6 +166,11 @@ double ptc_schedule_value(const ptc_schedule *s, int64_t iteration);
 //   RMSprop  v (velocity), m (momentum) when momentum > 0, u (average_gradient) when centered
 //   Adagrad  v (accumulator), which the caller starts at initial_accumulator_value
 //   Nadam    m (momentum), v (velocity), u (1,): the scalar u_product, starting at 1
+//   Adamax   m (momentum), v (norm)
+//   Adadelta v (accumulated_grad), u (accumulated_delta_var)
+//   Lion     m (momentum)
+//   Ftrl     v (accumulator), which the caller starts at initial_accumulator_value, m (linear)
+//   Lamb     m (momentum), v (velocity)
 typedef struct {
     int kind;
     double learning_rate;
@@ -169,10 +186,12 @@ typedef struct {
     double clipnorm;         // per variable: g *= clipnorm / max(||g||, clipnorm)
     double clipvalue;        // g = clip(g, -clipvalue, clipvalue)
     double global_clipnorm;  // over all P: g *= global_clipnorm / max(||g||, global_clipnorm)
-    float *m;                // (P,) see the slot table above; borrowed
-    float *v;                // (P,) borrowed
-    float *u;                // (P,), or (1,) for Nadam; borrowed
-    int64_t *iterations;     // (1,) steps taken so far; borrowed
+    // Ftrl (Keras's names): learning_rate_power <= 0, l1/l2/l2_shrinkage_regularization_strength, beta.
+    double lr_power, l1, l2, l2_shrinkage, ftrl_beta;
+    float *m;             // (P,) see the slot table above; borrowed
+    float *v;             // (P,) borrowed
+    float *u;             // (P,), or (1,) for Nadam; borrowed
+    int64_t *iterations;  // (1,) steps taken so far; borrowed
     // Variables as [offset, size] pairs tiling [0, P) in order: the units of
     // clipnorm. NULL: the P parameters are one variable. Borrowed.
     const int64_t *slices;  // (n_slices, 2)
@@ -327,6 +346,7 @@ typedef struct {
     double weight;      // loss_weight
     int64_t loss_slot;  // sums[loss_slot] += loss * samples; -1 with one head (sums[0] is its loss)
     int64_t wsum_slot;  // sums[wsum_slot] += the batch's sample weights (samples when unweighted)
+    double loss_params[PTC_LOSS_N_PARAMS];  // a built-in loss's parameters (PTC_LOSS_PARAMS); zero unless set
 } ptc_head;
 
 typedef struct {
@@ -408,6 +428,8 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *plan, const ptc_regularizer *regs
 // kind is a ptc_loss_kind; loss_buf is the output buffer or, for a fused loss, its logits.
 // last_dim is the width D of the output's last axis (the loss sees rows of D).
 ptc_status ptc_plan_set_loss(ptc_plan *plan, int kind, int loss_buf, int64_t last_dim);
+// The built-in loss's parameters, (PTC_LOSS_N_PARAMS,) copied. PTC_ERR_VALUE if one is not finite.
+ptc_status ptc_plan_set_loss_params(ptc_plan *plan, int head, const double *params);
 // A loss traced from Python (pytrainc.ops): loss_buf holds each sample's loss values, computed
 // by the plan's ops from the output and from y_buf, which each batch's targets are copied to.
 // The loss is Keras's sum_over_batch_size: sum_n w_n sum_l v_nl / (N * L) over L values per

@@ -13,7 +13,10 @@ Keras on its TensorFlow backend):
   reported, so epoch losses do not drift with the batch size; Keras sums in float32.
 """
 
+import numpy as np
+
 from pytrainc import _C
+from pytrainc._checks import number
 from pytrainc._identifiers import from_identifier
 from pytrainc.ops._trace import FunctionWrapper
 
@@ -46,6 +49,7 @@ class Loss:
 
     _kind = None  # the C kernel, from _C.LOSSES; set by each subclass
     _fused = None  # the kind used on logits (a fused sigmoid/softmax), if any
+    _fuses = "softmax"  # the final activation that _fused folds in
     sparse = False
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None, *, from_logits=False):
@@ -69,6 +73,14 @@ class Loss:
     @property
     def _traced(self):
         return type(self).call is not Loss.call
+
+    def _params(self):
+        """The C kernel's named parameters (_C.LOSS_PARAMS), those that are not 0."""
+        return {}
+
+    def _param_array(self):
+        params = self._params()
+        return np.array([float(params.get(n, 0.0)) for n in _C.LOSS_PARAMS], dtype=np.float64)
 
     def get_config(self):
         return {"name": self.name, "from_logits": self.from_logits}
@@ -102,34 +114,84 @@ class MeanAbsoluteError(Loss):
         return {"name": self.name}
 
 
+def _smoothing(value):
+    return number("label_smoothing", value, low=0.0, high=1.0)
+
+
+def _last_axis(cls, axis):
+    if isinstance(axis, bool) or axis != -1:
+        raise ValueError(f"pytrainc's {cls} reduces over the last axis: axis=-1. Received: axis={axis!r}")
+    return -1
+
+
 class BinaryCrossentropy(Loss):
     """Binary cross-entropy on probabilities (clipped to [1e-7, 1 - 1e-7]) or logits.
 
     Args:
         from_logits: Whether predictions are logits. Defaults to False.
+        label_smoothing: Float in [0, 1]: targets become t (1 - s) + s / 2. Defaults to 0.0.
+        axis: Only -1. Defaults to -1.
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
         name: Defaults to "binary_crossentropy".
+        dtype: Only float32 (or None). Defaults to None.
     """
 
     _kind = _C.LOSSES["bce"]
     _fused = _C.LOSSES["sigmoid_bce"]
+    _fuses = "sigmoid"
 
-    def __init__(self, from_logits=False, name="binary_crossentropy"):
-        super().__init__(name, from_logits=from_logits)
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(name, reduction, dtype, from_logits=from_logits)
+        self.label_smoothing = _smoothing(label_smoothing)
+        self.axis = _last_axis(type(self).__name__, axis)
+
+    def _params(self):
+        return {"label_smoothing": self.label_smoothing}
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "reduction": "sum_over_batch_size",
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(BinaryCrossentropy):
     """Cross-entropy with one-hot (or soft) labels, on probabilities or logits.
 
     Args:
         from_logits: Whether predictions are logits. Defaults to False.
+        label_smoothing: Float in [0, 1]: targets become t (1 - s) + s / num_classes. Defaults to 0.0.
+        axis: Only -1. Defaults to -1.
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
         name: Defaults to "categorical_crossentropy".
+        dtype: Only float32 (or None). Defaults to None.
     """
 
     _kind = _C.LOSSES["cce"]
     _fused = _C.LOSSES["softmax_cce"]
+    _fuses = "softmax"
 
-    def __init__(self, from_logits=False, name="categorical_crossentropy"):
-        super().__init__(name, from_logits=from_logits)
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -137,15 +199,344 @@ class SparseCategoricalCrossentropy(Loss):
 
     Args:
         from_logits: Whether predictions are logits. Defaults to False.
+        ignore_class: Optional int: samples (or positions) with this label are left out, and
+            the loss is the mean over the others, as Keras's mask. Defaults to None.
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        axis: Only -1. Defaults to -1.
         name: Defaults to "sparse_categorical_crossentropy".
+        dtype: Only float32 (or None). Defaults to None.
     """
 
     _kind = _C.LOSSES["sparse_cce"]
     _fused = _C.LOSSES["softmax_sparse_cce"]
     sparse = True
 
-    def __init__(self, from_logits=False, name="sparse_categorical_crossentropy"):
-        super().__init__(name, from_logits=from_logits)
+    def __init__(
+        self,
+        from_logits=False,
+        ignore_class=None,
+        reduction="sum_over_batch_size",
+        axis=-1,
+        name="sparse_categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(name, reduction, dtype, from_logits=from_logits)
+        if ignore_class is not None and (
+            isinstance(ignore_class, bool) or not isinstance(ignore_class, (int, np.integer))
+        ):
+            raise ValueError(f"ignore_class must be an int or None. Received: ignore_class={ignore_class!r}")
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
+        self.axis = _last_axis(type(self).__name__, axis)
+
+    def _params(self):
+        if self.ignore_class is None:
+            return {}
+        return {"ignore": 1.0, "ignore_class": float(self.ignore_class)}
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "reduction": "sum_over_batch_size",
+            "from_logits": self.from_logits,
+            "ignore_class": self.ignore_class,
+            "axis": self.axis,
+        }
+
+
+class _KerasLoss(Loss):
+    """A built-in loss with Keras's trailing (reduction, name, dtype) arguments and no logits."""
+
+    _default_name = None
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name or self._default_name, reduction, dtype)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": "sum_over_batch_size"}
+
+
+class MeanAbsolutePercentageError(_KerasLoss):
+    """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) over the last axis. Name defaults to
+    "mean_absolute_percentage_error"."""
+
+    _kind = _C.LOSSES["mape"]
+    _default_name = "mean_absolute_percentage_error"
+
+
+class MeanSquaredLogarithmicError(_KerasLoss):
+    """mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))**2) over the last axis. Name
+    defaults to "mean_squared_logarithmic_error"."""
+
+    _kind = _C.LOSSES["msle"]
+    _default_name = "mean_squared_logarithmic_error"
+
+
+class LogCosh(_KerasLoss):
+    """mean(log(cosh(y_pred - y_true))) over the last axis. Name defaults to "log_cosh"."""
+
+    _kind = _C.LOSSES["log_cosh"]
+    _default_name = "log_cosh"
+
+
+class KLDivergence(_KerasLoss):
+    """sum(y_true * log(y_true / y_pred)) over the last axis, both clipped to [1e-7, 1]. Name
+    defaults to "kl_divergence"."""
+
+    _kind = _C.LOSSES["kld"]
+    _default_name = "kl_divergence"
+
+
+class Poisson(_KerasLoss):
+    """mean(y_pred - y_true * log(y_pred + 1e-7)) over the last axis. Name defaults to "poisson"."""
+
+    _kind = _C.LOSSES["poisson"]
+    _default_name = "poisson"
+
+
+class Hinge(_KerasLoss):
+    """mean(max(1 - y_true * y_pred, 0)) over the last axis; a batch of 0/1 targets is read as
+    -1/1, as Keras does. Name defaults to "hinge"."""
+
+    _kind = _C.LOSSES["hinge"]
+    _default_name = "hinge"
+
+
+class SquaredHinge(_KerasLoss):
+    """mean(max(1 - y_true * y_pred, 0)**2) over the last axis (0/1 targets as in Hinge). Name
+    defaults to "squared_hinge"."""
+
+    _kind = _C.LOSSES["squared_hinge"]
+    _default_name = "squared_hinge"
+
+
+class CategoricalHinge(_KerasLoss):
+    """max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0) per row. Name defaults to
+    "categorical_hinge"."""
+
+    _kind = _C.LOSSES["categorical_hinge"]
+    _default_name = "categorical_hinge"
+
+
+class CosineSimilarity(_KerasLoss):
+    """-sum(l2_normalize(y_true) * l2_normalize(y_pred)) over the last axis.
+
+    Args:
+        axis: Only -1. Defaults to -1.
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        name: Defaults to "cosine_similarity".
+        dtype: Only float32 (or None). Defaults to None.
+    """
+
+    _kind = _C.LOSSES["cosine"]
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
+        super().__init__(reduction, name, dtype)
+        self.axis = _last_axis("CosineSimilarity", axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Huber(_KerasLoss):
+    """0.5 e**2 where |e| <= delta, else delta * (|e| - delta / 2), e = y_pred - y_true, averaged
+    over the last axis.
+
+    Args:
+        delta: A positive float, where the loss turns from quadratic to linear. Defaults to 1.0.
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        name: Defaults to "huber_loss".
+        dtype: Only float32 (or None). Defaults to None.
+
+    Example:
+
+    >>> pytrainc.losses.Huber(delta=2.0).get_config()["delta"]
+    2.0
+    """
+
+    _kind = _C.LOSSES["huber"]
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+        super().__init__(reduction, name, dtype)
+        self.delta = number("delta", delta, low=0.0)
+
+    def _params(self):
+        return {"delta": self.delta}
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+class BinaryFocalCrossentropy(Loss):
+    """Binary focal cross-entropy (Lin et al., 2018): (1 - p_t)**gamma * bce, averaged over the
+    last axis, with p_t = t p + (1 - t)(1 - p).
+
+    Args:
+        apply_class_balancing: Whether to weigh class 1 by alpha and class 0 by 1 - alpha.
+            Defaults to False.
+        alpha: Float in [0, 1]. Defaults to 0.25.
+        gamma: Focusing parameter >= 0. Defaults to 2.0.
+        from_logits: Whether predictions are logits. Defaults to False.
+        label_smoothing: Float in [0, 1], as in BinaryCrossentropy. Defaults to 0.0.
+        axis: Only -1. Defaults to -1.
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        name: Defaults to "binary_focal_crossentropy".
+        dtype: Only float32 (or None). Defaults to None.
+    """
+
+    _kind = _C.LOSSES["bfce"]
+    _fused = _C.LOSSES["sigmoid_bfce"]
+    _fuses = "sigmoid"
+
+    def __init__(
+        self,
+        apply_class_balancing=False,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_focal_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(name, reduction, dtype, from_logits=from_logits)
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha = number("alpha", alpha, low=0.0, high=1.0)
+        self.gamma = number("gamma", gamma, low=0.0)
+        self.label_smoothing = _smoothing(label_smoothing)
+        self.axis = _last_axis(type(self).__name__, axis)
+
+    def _params(self):
+        return {
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "label_smoothing": self.label_smoothing,
+            "class_balancing": float(self.apply_class_balancing),
+        }
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "reduction": "sum_over_batch_size",
+            "apply_class_balancing": self.apply_class_balancing,
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+class CategoricalFocalCrossentropy(Loss):
+    """Categorical focal cross-entropy: sum(alpha * (1 - p)**gamma * -y_true * log(p)) over the
+    classes, p normalized and clipped (softmax of logits with from_logits=True).
+
+    Args:
+        alpha: A float weight for every class (Keras's list form is not supported). Defaults to 0.25.
+        gamma: Focusing parameter >= 0. Defaults to 2.0.
+        from_logits: Whether predictions are logits. Defaults to False.
+        label_smoothing: Float in [0, 1], as in CategoricalCrossentropy. Defaults to 0.0.
+        axis: Only -1. Defaults to -1.
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        name: Defaults to "categorical_focal_crossentropy".
+        dtype: Only float32 (or None). Defaults to None.
+    """
+
+    _kind = _C.LOSSES["cfce"]
+    _fused = _C.LOSSES["softmax_cfce"]
+
+    def __init__(
+        self,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_focal_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(name, reduction, dtype, from_logits=from_logits)
+        if isinstance(alpha, (list, tuple, np.ndarray)):
+            raise ValueError(
+                f"pytrainc's CategoricalFocalCrossentropy takes one float alpha. Received: alpha={alpha!r}"
+            )
+        self.alpha = number("alpha", alpha)
+        self.gamma = number("gamma", gamma, low=0.0)
+        self.label_smoothing = _smoothing(label_smoothing)
+        self.axis = _last_axis(type(self).__name__, axis)
+
+    def _params(self):
+        return {"alpha": self.alpha, "gamma": self.gamma, "label_smoothing": self.label_smoothing}
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "reduction": "sum_over_batch_size",
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+def _overlap_axis(cls, axis):
+    if axis is None or (not isinstance(axis, bool) and axis == -1):
+        return axis
+    raise ValueError(
+        f"pytrainc's {cls} reduces over the whole batch (axis=None) or the last axis (axis=-1). Received: axis={axis!r}"
+    )
+
+
+class Dice(_KerasLoss):
+    """1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7).
+
+    Args:
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        name: Defaults to "dice".
+        axis: None (one value over the whole batch, as Keras) or -1 (per row). Defaults to None.
+        dtype: Only float32 (or None). Defaults to None.
+    """
+
+    _kind = _C.LOSSES["dice"]
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(reduction, name, dtype)
+        self.axis = _overlap_axis(type(self).__name__, axis)
+
+    def _params(self):
+        return {"per_row": float(self.axis is not None)}
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Tversky(Dice):
+    """1 - TP / (TP + alpha FP + beta FN + 1e-7) with Keras's TP = sum(y_true y_pred),
+    FP = sum((1 - y_pred) y_true), FN = sum(y_pred (1 - y_true)).
+
+    Args:
+        alpha: Weight of FP. Defaults to 0.5.
+        beta: Weight of FN. Defaults to 0.5.
+        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        name: Defaults to "tversky".
+        axis: None (over the whole batch) or -1 (per row). Defaults to None.
+        dtype: Only float32 (or None). Defaults to None.
+    """
+
+    _kind = _C.LOSSES["tversky"]
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None, dtype=None):
+        super().__init__(reduction, name, axis, dtype)
+        self.alpha = number("alpha", alpha)
+        self.beta = number("beta", beta)
+
+    def _params(self):
+        return {**super()._params(), "alpha": self.alpha, "beta": self.beta}
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta}
 
 
 # Keras's loss functions, for code such as `loss=keras.losses.categorical_crossentropy`.
@@ -170,40 +561,199 @@ def mean_absolute_error(y_true, y_pred):
     return np.mean(np.abs(np.asarray(y_pred, np.float64) - np.asarray(y_true, np.float64)), axis=-1)
 
 
-def binary_crossentropy(y_true, y_pred):
-    """Mean over the last axis of the binary cross-entropy of clipped probabilities."""
-    import numpy as np
-
-    p, t = _probs(y_pred), np.asarray(y_true, np.float64)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Mean over the last axis of the binary cross-entropy of clipped probabilities (or logits)."""
+    _last_axis("binary_crossentropy", axis)
+    t = np.asarray(y_true, np.float64) * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    z = np.asarray(y_pred, np.float64)
+    if from_logits:
+        return np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))), axis=-1)
+    p = _probs(z)
     return np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), axis=-1)
 
 
-def categorical_crossentropy(y_true, y_pred):
-    """-sum(y_true * log(y_pred)) over the last axis, predictions normalized and clipped."""
-    import numpy as np
-
+def _class_probs(y_pred, from_logits):
     p = np.asarray(y_pred, np.float64)
-    p = _probs(p / p.sum(axis=-1, keepdims=True))
-    return -np.sum(np.asarray(y_true, np.float64) * np.log(p), axis=-1)
+    if from_logits:
+        p = np.exp(p - p.max(axis=-1, keepdims=True))
+    return _probs(p / p.sum(axis=-1, keepdims=True))
 
 
-def sparse_categorical_crossentropy(y_true, y_pred):
-    """Categorical cross-entropy with integer labels."""
-    import numpy as np
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """-sum(y_true * log(y_pred)) over the last axis, predictions normalized and clipped (or logits)."""
+    _last_axis("categorical_crossentropy", axis)
+    t = np.asarray(y_true, np.float64)
+    t = t * (1.0 - label_smoothing) + label_smoothing / t.shape[-1]
+    if from_logits:  # log_softmax, unclipped, as Keras's from_logits=True
+        z = np.asarray(y_pred, np.float64)
+        m = z.max(axis=-1, keepdims=True)
+        return -np.sum(t * (z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))), axis=-1)
+    return -np.sum(t * np.log(_class_probs(y_pred, False)), axis=-1)
 
-    p = np.asarray(y_pred, np.float64)
-    p = _probs(p / p.sum(axis=-1, keepdims=True))
-    ids = np.asarray(y_true).astype(np.int64).reshape(p.shape[:-1])
-    return -np.log(np.take_along_axis(p, ids[..., None], axis=-1)[..., 0])
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Categorical cross-entropy with integer labels; labels equal to ignore_class give 0."""
+    _last_axis("sparse_categorical_crossentropy", axis)
+    z = np.asarray(y_pred, np.float64)
+    ids = np.asarray(y_true).astype(np.int64).reshape(z.shape[:-1])
+    keep = np.ones(ids.shape, bool) if ignore_class is None else ids != ignore_class
+    ids = np.where(keep, ids, 0)
+    if from_logits:
+        m = z.max(axis=-1, keepdims=True)
+        logp = z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+    else:
+        logp = np.log(_class_probs(z, False))
+    return np.where(keep, -np.take_along_axis(logp, ids[..., None], axis=-1)[..., 0], 0.0)
+
+
+def _pair(y_true, y_pred):
+    return np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Mean over the last axis of 0.5 e**2 (|e| <= delta) or delta * (|e| - delta / 2)."""
+    t, p = _pair(y_true, y_pred)
+    e = np.abs(p - t)
+    return np.mean(np.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2), axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """Mean over the last axis of log(cosh(y_pred - y_true))."""
+    t, p = _pair(y_true, y_pred)
+    x = p - t
+    return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1)
+
+
+def kl_divergence(y_true, y_pred):
+    """sum(y_true * log(y_true / y_pred)) over the last axis, both clipped to [1e-7, 1]."""
+    t, p = _pair(y_true, y_pred)
+    t, p = np.clip(t, 1e-7, 1), np.clip(p, 1e-7, 1)
+    return np.sum(t * np.log(t / p), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """Mean over the last axis of y_pred - y_true * log(y_pred + 1e-7)."""
+    t, p = _pair(y_true, y_pred)
+    return np.mean(p - t * np.log(p + 1e-7), axis=-1)
+
+
+def _hinge_targets(t):
+    return 2.0 * t - 1.0 if np.all((t == 0) | (t == 1)) else t
+
+
+def hinge(y_true, y_pred):
+    """Mean over the last axis of max(1 - y_true * y_pred, 0); 0/1 targets are read as -1/1."""
+    t, p = _pair(y_true, y_pred)
+    return np.mean(np.maximum(1.0 - _hinge_targets(t) * p, 0.0), axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """Mean over the last axis of max(1 - y_true * y_pred, 0)**2; 0/1 targets are read as -1/1."""
+    t, p = _pair(y_true, y_pred)
+    return np.mean(np.maximum(1.0 - _hinge_targets(t) * p, 0.0) ** 2, axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0) over the last axis."""
+    t, p = _pair(y_true, y_pred)
+    return np.maximum(np.max((1.0 - t) * p, axis=-1) - np.sum(t * p, axis=-1) + 1.0, 0.0)
+
+
+def _normalize(x):
+    return x * np.minimum(1.0 / np.sqrt(np.sum(x * x, axis=-1, keepdims=True)), 1e7)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """-sum(l2_normalize(y_true) * l2_normalize(y_pred)) over the last axis."""
+    _last_axis("cosine_similarity", axis)
+    t, p = _pair(y_true, y_pred)
+    with np.errstate(divide="ignore"):
+        return -np.sum(_normalize(t) * _normalize(p), axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) over the last axis."""
+    t, p = _pair(y_true, y_pred)
+    return 100.0 * np.mean(np.abs((t - p) / np.maximum(np.abs(t), 1e-7)), axis=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Mean over the last axis of (log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))**2."""
+    t, p = _pair(y_true, y_pred)
+    return np.mean((np.log(np.maximum(p, 1e-7) + 1.0) - np.log(np.maximum(t, 1e-7) + 1.0)) ** 2, axis=-1)
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def binary_focal_crossentropy(
+    y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
+    """Mean over the last axis of (1 - p_t)**gamma * bce, as keras.losses.binary_focal_crossentropy."""
+    _last_axis("binary_focal_crossentropy", axis)
+    t, p = _pair(y_true, y_pred)
+    t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    p = _sigmoid(p) if from_logits else p
+    o = np.clip(p, 1e-7, 1 - 1e-7)
+    bce = -(t * np.log(o) + (1 - t) * np.log(1 - o))
+    focal = (1.0 - (t * p + (1 - t) * (1 - p))) ** gamma * bce
+    if apply_class_balancing:
+        focal = (t * alpha + (1 - t) * (1 - alpha)) * focal
+    return np.mean(focal, axis=-1)
+
+
+def categorical_focal_crossentropy(
+    y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
+    """sum(alpha * (1 - p)**gamma * -y_true * log(p)) over the last axis, p normalized and clipped."""
+    _last_axis("categorical_focal_crossentropy", axis)
+    t, p = _pair(y_true, y_pred)
+    t = t * (1.0 - label_smoothing) + label_smoothing / t.shape[-1]
+    if from_logits:
+        p = np.exp(p - p.max(axis=-1, keepdims=True))
+    p = np.clip(p / p.sum(axis=-1, keepdims=True), 1e-7, 1 - 1e-7)
+    return np.sum(alpha * (1.0 - p) ** gamma * -t * np.log(p), axis=-1)
+
+
+def dice(y_true, y_pred, axis=None):
+    """1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7), over all axes (None) or the last."""
+    t, p = _pair(y_true, y_pred)
+    axis = _overlap_axis("dice", axis)
+    return 1.0 - 2.0 * np.sum(t * p, axis=axis) / (np.sum(t, axis=axis) + np.sum(p, axis=axis) + 1e-7)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """1 - TP / (TP + alpha FP + beta FN + 1e-7), with Keras's FP = sum((1 - y_pred) y_true)."""
+    t, p = _pair(y_true, y_pred)
+    axis = _overlap_axis("tversky", axis)
+    tp = np.sum(t * p, axis=axis)
+    fp, fn = np.sum((1 - p) * t, axis=axis), np.sum(p * (1 - t), axis=axis)
+    return 1.0 - tp / (tp + alpha * fp + beta * fn + 1e-7)
 
 
 mse, mae = mean_squared_error, mean_absolute_error
+mape, msle, kld = mean_absolute_percentage_error, mean_squared_logarithmic_error, kl_divergence
 _FUNCTIONS = {
     mean_squared_error: "mse",
     mean_absolute_error: "mae",
     binary_crossentropy: "binary_crossentropy",
     categorical_crossentropy: "categorical_crossentropy",
     sparse_categorical_crossentropy: "sparse_categorical_crossentropy",
+    huber: "huber",
+    log_cosh: "log_cosh",
+    kl_divergence: "kl_divergence",
+    poisson: "poisson",
+    hinge: "hinge",
+    squared_hinge: "squared_hinge",
+    categorical_hinge: "categorical_hinge",
+    cosine_similarity: "cosine_similarity",
+    mean_absolute_percentage_error: "mean_absolute_percentage_error",
+    mean_squared_logarithmic_error: "mean_squared_logarithmic_error",
+    binary_focal_crossentropy: "binary_focal_crossentropy",
+    categorical_focal_crossentropy: "categorical_focal_crossentropy",
+    dice: "dice",
+    tversky: "tversky",
 }
 
 _BY_NAME = {
@@ -214,6 +764,26 @@ _BY_NAME = {
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "bce": BinaryCrossentropy,
+    "huber": Huber,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "kullback_leibler_divergence": KLDivergence,
+    "poisson": Poisson,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
+    "cosine_similarity": CosineSimilarity,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "dice": Dice,
+    "tversky": Tversky,
 }
 _CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
 

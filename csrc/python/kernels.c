@@ -126,14 +126,26 @@ static PyObject *py_act_backward(PyObject *mod, PyObject *args) {
     return dx;
 }
 
-// loss(kind, pred (N, D), y (N, y_size), w=None) -> (loss, dpred)
+// loss(kind, pred (N, D), y (N, y_size), w=None, params=None) -> (loss, dpred); params: float64
+// (len(_C.LOSS_PARAMS),), None for all zero.
 static PyObject *py_loss(PyObject *mod, PyObject *args) {
     int kind;
-    PyObject *po = NULL, *yo = NULL, *wo = NULL;
+    PyObject *po = NULL, *yo = NULL, *wo = NULL, *lo = NULL;
     const float *w = NULL;
-    if (!PyArg_ParseTuple(args, "iOO|O", &kind, &po, &yo, &wo)) return NULL;
-    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT) {
-        PyErr_Format(PyExc_ValueError, "unknown loss kind %d: expected one of _C.LOSSES' values", kind);
+    const double *lp = NULL;
+    if (!PyArg_ParseTuple(args, "iOO|OO", &kind, &po, &yo, &wo, &lo)) return NULL;
+    if (lo && lo != Py_None) {
+        PyArrayObject *la = ptc_py_check_array(lo, NPY_FLOAT64, 1, 0, "params");
+        if (!la) return NULL;
+        if (PyArray_DIM(la, 0) != PTC_LOSS_N_PARAMS) {
+            PyErr_Format(PyExc_ValueError, "params must hold %d values (_C.LOSS_PARAMS). Received: %zd",
+                         PTC_LOSS_N_PARAMS, (Py_ssize_t)PyArray_DIM(la, 0));
+            return NULL;
+        }
+        lp = PyArray_DATA(la);
+    }
+    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT || kind == PTC_LOSS_TRACED) {
+        PyErr_Format(PyExc_ValueError, "unknown loss kind %d: expected one of _C.LOSSES' values (not traced)", kind);
         return NULL;
     }
     PyArrayObject *p = ptc_py_check_array(po, NPY_FLOAT32, 2, 0, "pred");
@@ -153,7 +165,7 @@ static PyObject *py_loss(PyObject *mod, PyObject *args) {
     if (!dp) return NULL;
     double loss = 0.0;
     ptc_status st =
-        ptc_loss_compute(kind, &loss, PyArray_DATA((PyArrayObject *)dp), PyArray_DATA(p), PyArray_DATA(y), w, N, D);
+        ptc_loss_compute(kind, lp, &loss, PyArray_DATA((PyArrayObject *)dp), PyArray_DATA(p), PyArray_DATA(y), w, N, D);
     if (ptc_py_raise_status(st, "loss")) {
         Py_DECREF(dp);
         return NULL;

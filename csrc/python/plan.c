@@ -151,6 +151,24 @@ static PyObject *Plan_set_traced_loss(PlanObject *self, PyObject *args) {
 }
 
 // set_targets_buf(y_buf, head=0)
+
+// set_loss_params(params float64 (len(_C.LOSS_PARAMS),), head=0): a built-in loss's parameters.
+static PyObject *Plan_set_loss_params(PlanObject *self, PyObject *args) {
+    PyObject *po = NULL;
+    int head = 0;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "O|i", &po, &head)) return NULL;
+    PyArrayObject *a = ptc_py_check_array(po, NPY_FLOAT64, 1, 0, "params");
+    if (!a) return NULL;
+    if (PyArray_DIM(a, 0) != PTC_LOSS_N_PARAMS) {
+        PyErr_Format(PyExc_ValueError, "loss params must hold %d values (_C.LOSS_PARAMS). Received: %zd",
+                     PTC_LOSS_N_PARAMS, (Py_ssize_t)PyArray_DIM(a, 0));
+        return NULL;
+    }
+    if (ptc_py_raise_status(ptc_plan_set_loss_params(&self->plan, head, PyArray_DATA(a)), "set_loss_params"))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *Plan_set_targets_buf(PlanObject *self, PyObject *args) {
     int y_buf, head = 0;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "i|i", &y_buf, &head)) return NULL;
@@ -298,7 +316,7 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     PyArrayObject *sl = NULL;
     if (!it) return -1;
     if (so && so != Py_None && !(sl = ptc_py_check_array(so, NPY_INT64, 2, 0, "slices"))) return -1;
-    if (kind < PTC_OPT_SGD || kind > PTC_OPT_NADAM) {
+    if (kind < PTC_OPT_SGD || kind >= PTC_OPT_COUNT) {
         PyErr_Format(PyExc_ValueError, "unknown optimizer kind %d", kind);
         return -1;
     }
@@ -316,12 +334,24 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     must[PTC_HYPER_LEARNING_RATE] = must[PTC_HYPER_WEIGHT_DECAY] = must[PTC_HYPER_CLIPNORM] =
         must[PTC_HYPER_CLIPVALUE] = must[PTC_HYPER_GLOBAL_CLIPNORM] = 1;
     must[PTC_HYPER_MOMENTUM] = kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP;
-    must[PTC_HYPER_EPSILON] = kind != PTC_OPT_SGD;
-    must[PTC_HYPER_RHO] = kind == PTC_OPT_RMSPROP;
-    must[PTC_HYPER_BETA_1] = must[PTC_HYPER_BETA_2] = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM;
+    must[PTC_HYPER_EPSILON] = kind != PTC_OPT_SGD && kind != PTC_OPT_LION && kind != PTC_OPT_FTRL;
+    must[PTC_HYPER_RHO] = kind == PTC_OPT_RMSPROP || kind == PTC_OPT_ADADELTA;
+    must[PTC_HYPER_BETA_1] = must[PTC_HYPER_BETA_2] = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM ||
+                                                      kind == PTC_OPT_ADAMAX || kind == PTC_OPT_LION ||
+                                                      kind == PTC_OPT_LAMB;
+    must[PTC_HYPER_L1] = must[PTC_HYPER_L2] = must[PTC_HYPER_L2_SHRINKAGE] = must[PTC_HYPER_FTRL_BETA] =
+        kind == PTC_OPT_FTRL;
+    // Ftrl divides by the rate; its power is <= 0 (checked below).
+    if (kind == PTC_OPT_FTRL && !(hd[PTC_HYPER_LEARNING_RATE] > 0.0 && hd[PTC_HYPER_LEARNING_RATE_POWER] <= 0.0 &&
+                                  isfinite(hd[PTC_HYPER_LEARNING_RATE_POWER]))) {
+        PyErr_SetString(PyExc_ValueError, "Ftrl needs learning_rate > 0 and a finite learning_rate_power <= 0");
+        return -1;
+    }
     for (int i = 0; i < PTC_HYPER_COUNT; i++) {
-        const int unit = i == PTC_HYPER_BETA_1 || i == PTC_HYPER_BETA_2;
-        if (must[i] && !(isfinite(hd[i]) && hd[i] >= 0.0 && (!unit || hd[i] < 1.0))) {
+        // Lion's beta_1 may be 1 (Keras: (0, 1]); the others' betas are in [0, 1).
+        const int unit = (i == PTC_HYPER_BETA_1 && kind != PTC_OPT_LION) || i == PTC_HYPER_BETA_2;
+        if (must[i] && !(isfinite(hd[i]) && hd[i] >= 0.0 && (!unit || hd[i] < 1.0) &&
+                         (i != PTC_HYPER_BETA_1 || kind != PTC_OPT_LION || hd[i] <= 1.0))) {
             PyObject *val = PyFloat_FromDouble(hd[i]);
             char name[32];
             size_t n = 0;
@@ -353,12 +383,20 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     o->clipnorm = hd[PTC_HYPER_CLIPNORM];
     o->clipvalue = hd[PTC_HYPER_CLIPVALUE];
     o->global_clipnorm = hd[PTC_HYPER_GLOBAL_CLIPNORM];
-    const int need_m = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM ||
+    o->lr_power = hd[PTC_HYPER_LEARNING_RATE_POWER];
+    o->l1 = hd[PTC_HYPER_L1];
+    o->l2 = hd[PTC_HYPER_L2];
+    o->l2_shrinkage = hd[PTC_HYPER_L2_SHRINKAGE];
+    o->ftrl_beta = hd[PTC_HYPER_FTRL_BETA];
+    const int need_m = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM || kind == PTC_OPT_ADAMAX ||
+                       kind == PTC_OPT_LION || kind == PTC_OPT_FTRL || kind == PTC_OPT_LAMB ||
                        ((kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP) && o->momentum > 0.0);
-    const int need_v = kind != PTC_OPT_SGD;
-    const npy_intp need_u = kind == PTC_OPT_NADAM                                                              ? 1
-                            : (kind == PTC_OPT_ADAM && o->amsgrad) || (kind == PTC_OPT_RMSPROP && o->centered) ? P
-                                                                                                               : -1;
+    const int need_v = kind != PTC_OPT_SGD && kind != PTC_OPT_LION;
+    const npy_intp need_u =
+        kind == PTC_OPT_NADAM ? 1
+        : (kind == PTC_OPT_ADAM && o->amsgrad) || (kind == PTC_OPT_RMSPROP && o->centered) || kind == PTC_OPT_ADADELTA
+            ? P
+            : -1;
     if ((need_m && check_slot(m, "m", P, "first moment / momentum")) ||
         (need_v && check_slot(v, "v", P, "second moment / velocity / accumulator")) ||
         (need_u >= 0 &&
@@ -778,6 +816,7 @@ static PyMethodDef Plan_methods[] = {
      "(sums, batches_done, last_batch_loss, stopped_on_nonfinite)"},
     {"evaluate", (PyCFunction)Plan_evaluate, METH_VARARGS, "evaluate(x, y, batch_size, interruptible) -> sums"},
     {"predict", (PyCFunction)Plan_predict, METH_VARARGS, "predict(x, batch_size, interruptible) -> array"},
+    {"set_loss_params", (PyCFunction)Plan_set_loss_params, METH_VARARGS, "set_loss_params(params float64, head=0)"},
     {NULL, NULL, 0, NULL},
 };
 

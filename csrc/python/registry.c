@@ -78,6 +78,7 @@ static const char *const loss_names[] = {PTC_LOSSES(KIND_STR) NULL};
 static const char *const metric_names[] = {PTC_METRICS(KIND_STR) NULL};
 static const char *const opt_names[] = {PTC_OPTIMIZERS(KIND_STR) NULL};
 static const char *const hyper_names[] = {PTC_OPTIMIZER_HYPER(KIND_STR) NULL};
+static const char *const loss_param_names[] = {PTC_LOSS_PARAMS(KIND_STR) NULL};
 static const char *const sched_names[] = {PTC_SCHEDULES(KIND_STR) NULL};
 static const char *const unary_names[] = {PTC_UNARY_KINDS(KIND_STR) NULL};
 static const char *const binary_names[] = {PTC_BINARY_KINDS(KIND_STR) NULL};
@@ -97,6 +98,8 @@ _Static_assert(sizeof(act_names) / sizeof(act_names[0]) == PTC_ACT_COUNT + 1, "a
 _Static_assert(sizeof(loss_names) / sizeof(loss_names[0]) == PTC_LOSS_COUNT, "loss table out of step");
 _Static_assert(sizeof(sched_names) / sizeof(sched_names[0]) == PTC_SCHED_COUNT + 1, "schedule table out of step");
 _Static_assert(sizeof(hyper_names) / sizeof(hyper_names[0]) == PTC_HYPER_COUNT + 1, "hyper table out of step");
+_Static_assert(sizeof(loss_param_names) / sizeof(loss_param_names[0]) == PTC_LOSS_N_PARAMS + 1,
+               "loss parameter table out of step");
 
 int ptc_py_add_registry(PyObject *m) {
     PyObject *flags = PyDict_New(), *sp = PyDict_New();
@@ -120,6 +123,7 @@ int ptc_py_add_registry(PyObject *m) {
         {"UNARY_KINDS", kinds_dict(unary_names, 0)},
         {"BINARY_KINDS", kinds_dict(binary_names, 0)},
         {"REDUCE_KINDS", kinds_dict(reduce_names, 0)},
+        {"LOSS_PARAMS", name_tuple(loss_param_names)},
     };
     int ret = 0;
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {

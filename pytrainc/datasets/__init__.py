@@ -1,5 +1,5 @@
 """Datasets, as `keras.datasets`: `boston_housing`, `california_housing`, `cifar10`,
-`fashion_mnist` and `mnist`.
+`fashion_mnist` and `mnist`, and `cifar100`, `imdb` and `reuters`.
 
 Each `load_data()` returns `(x_train, y_train), (x_test, y_test)` with Keras's
 shapes and dtypes. The official archives are kept in a cache directory:
@@ -22,3 +22,7 @@ from pytrainc.datasets import boston_housing, california_housing, cifar10, fashi
 from pytrainc.datasets._cache import data_dir
 
 __all__ = ["boston_housing", "california_housing", "cifar10", "data_dir", "fashion_mnist", "mnist"]
+# Issue #11's datasets.
+from pytrainc.datasets import cifar100, imdb, reuters  # noqa: E402
+
+__all__ += ["cifar100", "imdb", "reuters"]

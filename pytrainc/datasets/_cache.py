@@ -63,14 +63,16 @@ def data_dir():
     return os.path.abspath(os.path.join(os.path.expanduser("~"), ".pytrainc", "datasets"))
 
 
-def get_file(fname, origin, sha256):
+def get_file(fname, origin, sha256, algorithm="sha256"):
     """Returns the path of a verified archive, downloading it if it is absent.
 
     Args:
         fname: str, the file name in the cache directory (an absolute path is
             used as is, as Keras's `get_file` does).
         origin: str, the official URL of the file.
-        sha256: str, the expected hex SHA-256 digest of the file.
+        sha256: str, the expected hex digest of the file.
+        algorithm: "sha256", or "md5" for the files Keras pins by MD5 only (the
+            word indexes of imdb and reuters). Defaults to "sha256".
 
     Returns:
         The path (str) of the file, whose digest matched.
@@ -83,21 +85,21 @@ def get_file(fname, origin, sha256):
     """
     path = os.path.join(data_dir(), fname)
     if os.path.isfile(path):
-        actual = file_sha256(path)
+        actual = file_sha256(path, algorithm)
         if actual != sha256:
             raise ValueError(
                 f"The cached file '{path}' is damaged or not the official {os.path.basename(path)}: "
-                f"expected sha256 {sha256}. Received: sha256 {actual}. Delete it to download it "
+                f"expected {algorithm} {sha256}. Received: {algorithm} {actual}. Delete it to download it "
                 f"again from {origin}"
             )
         return path
     if os.environ.get("PYTRAINC_OFFLINE", "") not in ("", "0"):
         raise FileNotFoundError(_missing_message(path, origin, sha256, "PYTRAINC_OFFLINE is set, so no download"))
-    download(origin, path, sha256)
+    download(origin, path, sha256, algorithm)
     return path
 
 
-def download(url, path, sha256):
+def download(url, path, sha256, algorithm="sha256"):
     """Downloads `url` to `path` through a verified temporary file.
 
     Args:
@@ -123,14 +125,14 @@ def download(url, path, sha256):
             # atomic_write_bytes removes its temporary file when the chunks
             # raise, so a failed or mismatched download never reaches `path`.
             # A local error (disk full) stays an OSError of its own.
-            saving.atomic_write_bytes(path, _verified_chunks(response, url, sha256))
+            saving.atomic_write_bytes(path, _verified_chunks(response, url, sha256, algorithm))
         except _DownloadFailed as err:
             reason = err.__cause__
             raise FileNotFoundError(_missing_message(path, url, sha256, reason)) from reason
 
 
-def _verified_chunks(response, url, sha256):
-    digest = hashlib.sha256()
+def _verified_chunks(response, url, sha256, algorithm="sha256"):
+    digest = hashlib.new(algorithm)
     while True:
         try:
             chunk = response.read(_CHUNK_SIZE)
@@ -143,8 +145,8 @@ def _verified_chunks(response, url, sha256):
     actual = digest.hexdigest()
     if actual != sha256:
         raise ValueError(
-            f"The file downloaded from {url} has the wrong checksum: expected sha256 {sha256}. "
-            f"Received: sha256 {actual}. It was discarded; try again, or download it yourself"
+            f"The file downloaded from {url} has the wrong checksum: expected {algorithm} {sha256}. "
+            f"Received: {algorithm} {actual}. It was discarded; try again, or download it yourself"
         )
 
 
@@ -157,9 +159,9 @@ def _missing_message(path, url, sha256, reason):
     )
 
 
-def file_sha256(path):
-    """Returns the hex SHA-256 digest of a file, read in chunks."""
-    digest = hashlib.sha256()
+def file_sha256(path, algorithm="sha256"):
+    """Returns the hex SHA-256 (or `algorithm`'s) digest of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK_SIZE), b""):
             digest.update(chunk)

@@ -129,14 +129,24 @@ class _DtypeSpec:
         self.byte_order = byte_order
 
 
-def _dtype(typestr, align=False, copy=False, *rest):
+def _dtype(typestr, align=False, copy=False, *rest, dtypes=_DTYPES):
     """Stands for `numpy.dtype` while unpickling."""
     name = _text(typestr)
-    if rest or name not in _DTYPES or not _is_int(align) or not _is_int(copy):
+    if rest or name not in dtypes or not _is_int(align) or not _is_int(copy):
         raise ValueError(
-            f"Expected a numpy dtype in {sorted(_DTYPES)}. Received: dtype{_short((typestr, align, copy) + rest)}"
+            f"Expected a numpy dtype in {sorted(dtypes)}. Received: dtype{_short((typestr, align, copy) + rest)}"
         )
-    return _DtypeSpec(_DTYPES[name])
+    return _DtypeSpec(dtypes[name])
+
+
+# With int_lists=True (imdb.npz, reuters.npz): also object arrays whose items are lists of ints.
+_INT_LIST_DTYPES = {**_DTYPES, "O8": np.dtype(object)}
+
+
+def _int_list(item):
+    if not isinstance(item, list) or not all(type(v) is int for v in item):
+        raise ValueError(f"Expected an object array of lists of ints. Received an item {_short(item)}")
+    return item
 
 
 class _ArraySpec:
@@ -163,9 +173,17 @@ class _ArraySpec:
             raise ValueError(f"Expected a numpy dtype in the array state. Received: {_short(spec)}")
         if not _is_int(is_fortran):
             raise ValueError(f"Expected a bool is_fortran flag. Received: {_short(is_fortran)}")
+        dtype = spec.dtype
+        if dtype == object:  # numpy pickles an object array's items as a list
+            if not isinstance(raw, list) or len(raw) != math.prod(shape):
+                raise ValueError(f"Expected {math.prod(shape)} items for an object array of shape {shape}")
+            array = np.empty(len(raw), dtype=object)
+            for i, item in enumerate(raw):
+                array[i] = _int_list(item)
+            self.array = array.reshape(shape, order="F" if is_fortran else "C")
+            return
         if not isinstance(raw, bytes):
             raise ValueError(f"Expected the array data as bytes. Received: {type(raw).__name__}")
-        dtype = spec.dtype
         if spec.byte_order in "<>":
             dtype = dtype.newbyteorder(spec.byte_order)
         expected = math.prod(shape) * dtype.itemsize
@@ -205,9 +223,17 @@ _STAND_INS = {
 }
 
 
+_INT_LIST_STAND_INS = {
+    **_STAND_INS,
+    ("numpy", "dtype"): _StandIn("numpy.dtype", lambda *a: _dtype(*a, dtypes=_INT_LIST_DTYPES)),
+}
+
+
 class _Unpickler(pickle.Unpickler):
+    stand_ins = _STAND_INS
+
     def find_class(self, module, name):
-        stand_in = _STAND_INS.get((module, name))
+        stand_in = self.stand_ins.get((module, name))
         if stand_in is not None:
             return stand_in
         raise ValueError(
@@ -219,12 +245,17 @@ class _Unpickler(pickle.Unpickler):
         raise ValueError(f"Refusing to load a persistent id ({_short(pid)}): the file may be malicious")
 
 
-def load(fileobj, source):
+def load(fileobj, source, max_bytes=None, max_opcodes=None, int_lists=False):
     """Reads one pickled CIFAR batch without running code from it.
 
     Args:
         fileobj: A binary file object positioned at the pickle.
         source: str, names the file in error messages.
+        max_bytes, max_opcodes: The bounds of the module docstring; a caller whose official
+            files are larger (CIFAR-100's train batch, imdb.npz) raises them. None (the
+            default): `MAX_BYTES` and `MAX_OPCODES`.
+        int_lists: Whether object arrays of lists of ints (the sequences of imdb.npz and
+            reuters.npz) are allowed too. Defaults to False.
 
     Returns:
         The unpickled object with byte-string dict keys decoded as UTF-8 and
@@ -236,11 +267,15 @@ def load(fileobj, source):
             of a plain uint8 array.
     """
     try:
-        blob = fileobj.read(MAX_BYTES + 1)
-        if len(blob) > MAX_BYTES:
-            raise ValueError(f"Expected a pickle of at most {MAX_BYTES} bytes. Received a larger one")
-        _check_opcodes(blob)
-        obj = _Unpickler(io.BytesIO(blob), encoding="bytes").load()
+        max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+        blob = fileobj.read(max_bytes + 1)
+        if len(blob) > max_bytes:
+            raise ValueError(f"Expected a pickle of at most {max_bytes} bytes. Received a larger one")
+        _check_opcodes(blob, MAX_OPCODES if max_opcodes is None else max_opcodes)
+        unpickler = _Unpickler(io.BytesIO(blob), encoding="bytes")
+        if int_lists:
+            unpickler.stand_ins = _INT_LIST_STAND_INS
+        obj = unpickler.load()
         return _materialize(obj, 0, {})
     except ValueError as err:
         raise ValueError(f"Cannot load '{source}': {err}") from err
@@ -250,8 +285,9 @@ def load(fileobj, source):
         ) from err
 
 
-def _check_opcodes(blob):
+def _check_opcodes(blob, max_opcodes=MAX_OPCODES):
     """Walks the opcodes (building nothing) and refuses too many of them or a large memo index."""
+    MAX_OPCODES = max_opcodes  # noqa: N806  (the bound of this call, named as the module's)
     ops = pickletools.genops(io.BytesIO(blob))
     for count in range(1, MAX_OPCODES + 2):
         try:

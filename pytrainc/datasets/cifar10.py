@@ -77,19 +77,24 @@ def load_data():
     return (x_train, y_train), (x_test, y_test)
 
 
-def _read_batches(path, names):
-    """Reads the named batches of `cifar-10-batches-py/` in one pass over the archive."""
-    wanted = {f"{_DIRNAME}/{name}": name for name in names}
+def _read_batches(path, names, dirname=_DIRNAME, label_key="labels", num_classes=_NUM_CLASSES, max_member=None):
+    """Reads the named batches of `cifar-10-batches-py/` (or `dirname`) in one pass over the archive.
+
+    CIFAR-100 (cifar100.py) reads its two batches here too, with its own directory, label key,
+    number of classes and a member bound for its 154 MB training batch.
+    """
+    wanted = {f"{dirname}/{name}": name for name in names}
+    member_bytes = _MAX_MEMBER_BYTES if max_member is None else max_member
     batches = {}
     count = total = 0
     try:
         with tarfile.open(path, mode="r:gz") as archive:
             for member in archive:  # in archive order: a .gz stream cannot seek back cheaply
                 count, total = count + 1, total + member.size
-                if count > _MAX_MEMBERS or member.size > _MAX_MEMBER_BYTES or total > _MAX_ARCHIVE_BYTES:
+                if count > _MAX_MEMBERS or member.size > member_bytes or total > _MAX_ARCHIVE_BYTES:
                     raise ValueError(
                         f"Cannot load '{path}': expected at most {_MAX_MEMBERS} members of at most "
-                        f"{_MAX_MEMBER_BYTES} bytes each, {_MAX_ARCHIVE_BYTES} in all. Received member {count} "
+                        f"{member_bytes} bytes each, {_MAX_ARCHIVE_BYTES} in all. Received member {count} "
                         f"({member.name!r}, {member.size} bytes) with {total} bytes so far"
                     )
                 name = wanted.get(member.name)
@@ -103,28 +108,31 @@ def _read_batches(path, names):
                         "regular file. Received: a link or special file"
                     )
                 with archive.extractfile(member) as f:
-                    batches[name] = _check_batch(_safe_pickle.load(f, f"{path}:{member.name}"), f"{path}:{member.name}")
+                    source = f"{path}:{member.name}"
+                    limit = None if max_member is None else max_member
+                    batches[name] = _check_batch(_safe_pickle.load(f, source, limit), source, label_key, num_classes)
     except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError):
         raise
     except _ARCHIVE_ERRORS as err:
         raise ValueError(
             f"Cannot load '{path}': the archive is truncated or damaged ({type(err).__name__}: {err})"
         ) from err
-    missing = [f"{_DIRNAME}/{name}" for name in names if name not in batches]
+    missing = [f"{dirname}/{name}" for name in names if name not in batches]
     if missing:
         raise ValueError(
-            f"Cannot load '{path}': expected the CIFAR-10 batches {missing} in the "
+            f"Cannot load '{path}': expected the CIFAR batches {missing} in the "
             "archive. Received an archive without them"
         )
     return batches
 
 
-def _check_batch(batch, source):
+def _check_batch(batch, source, label_key="labels", num_classes=_NUM_CLASSES):
     """Returns (data, labels) of one unpickled batch after checking its layout."""
-    if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
+    if not isinstance(batch, dict) or "data" not in batch or label_key not in batch:
         keys = sorted(map(str, batch)) if isinstance(batch, dict) else type(batch).__name__
-        raise ValueError(f"Cannot load '{source}': expected a dict with 'data' and 'labels'. Received: {keys}")
-    data, labels = batch["data"], batch["labels"]
+        raise ValueError(f"Cannot load '{source}': expected a dict with 'data' and {label_key!r}. Received: {keys}")
+    data, labels = batch["data"], batch[label_key]
+    _NUM_CLASSES = num_classes  # noqa: N806  (this batch's number of classes)
     if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != _PIXELS:
         shape = data.shape if isinstance(data, np.ndarray) else type(data).__name__
         raise ValueError(f"Cannot load '{source}': expected 'data' of shape (N, {_PIXELS}). Received: {shape}")
@@ -134,7 +142,7 @@ def _check_batch(batch, source):
         or not all(type(v) is int and 0 <= v < _NUM_CLASSES for v in labels)
     ):
         raise ValueError(
-            f"Cannot load '{source}': expected 'labels' to be a list of "
+            f"Cannot load '{source}': expected {label_key!r} to be a list of "
             f"{data.shape[0]} ints in [0, {_NUM_CLASSES}). Received: "
             f"{type(labels).__name__} of length {_length(labels)}"
         )

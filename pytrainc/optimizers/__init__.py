@@ -32,6 +32,15 @@ def _learning_rate(value):
         value = schedules.deserialize(value)
     if isinstance(value, LearningRateSchedule):
         return value
+    if callable(value):
+        # Keras calls a callable rate at every step; the C engine cannot call Python per batch, and
+        # evaluating it once per epoch would train differently, so it is refused.
+        raise TypeError(
+            "pytrainc cannot call a Python function for the learning rate: Keras calls it at every step, "
+            "inside the C engine's epoch. Use a pytrainc.optimizers.schedules.LearningRateSchedule, or set "
+            "optimizer.learning_rate between epochs (callbacks.LearningRateScheduler). "
+            f"Received: learning_rate={value!r}"
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(
             "Argument `learning_rate` should be a float or an instance of LearningRateSchedule. "
@@ -569,7 +578,270 @@ class Nadam(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
-_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam)}
+class Adamax(Optimizer):
+    """Adamax (Kingma and Ba, 2014, section 7), Adam with the infinity norm, as Keras 3.
+
+    `m += (g - m) * (1 - beta_1)`, `u = max(beta_2 * u, |g|)`,
+    `w -= lr * m / ((1 - beta_1**t) * (u + epsilon))`.
+
+    Args:
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        beta_1: Float in [0, 1). Defaults to 0.9.
+        beta_2: Float in [0, 1). Defaults to 0.999.
+        epsilon: Float >= 0. Defaults to 1e-7.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
+        name: Defaults to "adamax".
+
+    State: `m` (Keras's "momentum"), `v` ("norm").
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.Adamax(learning_rate=2e-3)
+    """
+
+    _kind = _C.OPTIMIZERS["adamax"]
+    _slots = ("m", "v")
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adamax",
+    ):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.beta_1 = _number("beta_1", beta_1, high=1.0, high_open=True)
+        self.beta_2 = _number("beta_2", beta_2, high=1.0, high_open=True)
+        self.epsilon = _number("epsilon", epsilon)
+
+    def _hyper(self):
+        return {**super()._hyper(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Lamb(Adamax):
+    """LAMB (You et al., 2019), Adam with a per-weight trust ratio, as Keras 3.
+
+    Adam's moments, `r = m_hat / (sqrt(v_hat) + epsilon)` with both bias-corrected, then
+    `w -= lr * ratio * r` with `ratio = ||w|| / ||r||` over each weight (1 when either is 0).
+
+    Args:
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        beta_1: Float in [0, 1). Defaults to 0.9.
+        beta_2: Float in [0, 1). Defaults to 0.999.
+        epsilon: Float >= 0. Defaults to 1e-7.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
+        name: Defaults to "lamb".
+
+    State: `m` (Keras's "momentum"), `v` ("velocity").
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.Lamb(learning_rate=1e-3)
+    """
+
+    _kind = _C.OPTIMIZERS["lamb"]
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="lamb",
+    ):
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm, clipvalue, global_clipnorm, name
+        )
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012) with Keras 3's formula.
+
+    `a = rho * a + (1 - rho) * g**2`, `delta = -sqrt(d + epsilon) * g / sqrt(a + epsilon)`,
+    `d = rho * d + (1 - rho) * delta**2`, `w += lr * delta`.
+
+    Args:
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        rho: Float in [0, 1]. Defaults to 0.95.
+        epsilon: Float >= 0. Defaults to 1e-7.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
+        name: Defaults to "adadelta".
+
+    State: `v` (Keras's "accumulated_grad"), `u` ("accumulated_delta_var").
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.Adadelta(learning_rate=1.0)
+    """
+
+    _kind = _C.OPTIMIZERS["adadelta"]
+    _slots = ("v", "u")
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.95,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adadelta",
+    ):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.rho = _number("rho", rho, high=1.0)
+        self.epsilon = _number("epsilon", epsilon)
+
+    def _hyper(self):
+        return {**super()._hyper(), "rho": self.rho, "epsilon": self.epsilon}
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al., 2023), the sign of an interpolated momentum, as Keras 3.
+
+    `w -= lr * sign(beta_1 * m + (1 - beta_1) * g)`, then `m = beta_2 * m + (1 - beta_2) * g`.
+
+    Args:
+        learning_rate: Float >= 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        beta_1: Float in (0, 1]. Defaults to 0.9.
+        beta_2: Float in [0, 1). Defaults to 0.99.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
+        name: Defaults to "lion".
+
+    State: `m` (Keras's "momentum").
+
+    Raises:
+        ValueError: if beta_1 is not in (0, 1], as Keras.
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.Lion(learning_rate=1e-4)
+    """
+
+    _kind = _C.OPTIMIZERS["lion"]
+    _slots = ("m",)
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.99,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="lion",
+    ):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        if isinstance(beta_1, (int, float)) and not isinstance(beta_1, bool) and (beta_1 <= 0 or beta_1 > 1):
+            raise ValueError(
+                "Argument `beta_1` must be in the [0, 1] range. Otherwise, the "
+                f"optimizer degenerates to SignSGD. Received: beta_1={beta_1}."
+            )
+        self.beta_1 = _number("beta_1", beta_1, low_open=True, high=1.0)
+        self.beta_2 = _number("beta_2", beta_2, high=1.0, high_open=True)
+
+    def _hyper(self):
+        return {**super()._hyper(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+class Ftrl(Optimizer):
+    """FTRL-Proximal (McMahan et al., 2013) with Keras 3's formula.
+
+    With `p = learning_rate_power` and `l2 = l2_regularization_strength + beta / (2 lr)`:
+    `n_new = n + g**2`, `z += g + 2 * l2_shrinkage * w - (n_new**-p - n**-p) / lr * w`,
+    `w = (clip(z, -l1, l1) - z) / (n_new**-p / lr + 2 * l2)`, `n = n_new`.
+
+    Args:
+        learning_rate: Float > 0 or a `schedules.LearningRateSchedule`. Defaults to 0.001.
+        learning_rate_power: Float <= 0. Defaults to -0.5.
+        initial_accumulator_value: Float >= 0. Defaults to 0.1.
+        l1_regularization_strength: Float >= 0. Defaults to 0.0.
+        l2_regularization_strength: Float >= 0. Defaults to 0.0.
+        l2_shrinkage_regularization_strength: Float >= 0. Defaults to 0.0.
+        beta: Float >= 0. Defaults to 0.0.
+        weight_decay, clipnorm, clipvalue, global_clipnorm: See `Optimizer`. Default to None.
+        name: Defaults to "ftrl".
+
+    State: `v` (Keras's "accumulator"), `m` ("linear").
+
+    Example:
+
+    >>> opt = pytrainc.optimizers.Ftrl(learning_rate=0.1, l1_regularization_strength=0.01)
+    """
+
+    _kind = _C.OPTIMIZERS["ftrl"]
+    _slots = ("v", "m")
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        learning_rate_power=-0.5,
+        initial_accumulator_value=0.1,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        l2_shrinkage_regularization_strength=0.0,
+        beta=0.0,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="ftrl",
+    ):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.learning_rate_power = number("learning_rate_power", learning_rate_power, high=0.0)
+        self.initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
+        self.l1_regularization_strength = _number("l1_regularization_strength", l1_regularization_strength)
+        self.l2_regularization_strength = _number("l2_regularization_strength", l2_regularization_strength)
+        self.l2_shrinkage_regularization_strength = _number(
+            "l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength
+        )
+        self.beta = _number("beta", beta)
+
+    def _slot_initial_value(self, name):
+        return self.initial_accumulator_value if name == "v" else 0.0
+
+    def _hyper(self):
+        return {
+            **super()._hyper(),
+            "learning_rate_power": self.learning_rate_power,
+            "l1": self.l1_regularization_strength,
+            "l2": self.l2_regularization_strength,
+            "l2_shrinkage": self.l2_shrinkage_regularization_strength,
+            "ftrl_beta": self.beta,
+        }
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "learning_rate_power": self.learning_rate_power,
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+            "beta": self.beta,
+        }
+
+
+_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Lion, Ftrl, Lamb)}
 _BY_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 

@@ -95,12 +95,9 @@ _INITIALIZER_EXTRAS = {"input_axes": None, "output_axes": None}
 _OPTIMIZER_EXTRAS = {"use_ema": False, "loss_scale_factor": None, "gradient_accumulation_steps": None}
 _OPTIMIZER_IGNORED = {"ema_momentum", "ema_overwrite_frequency"}  # no effect without use_ema
 _OPTIMIZER_WRITTEN = {**_OPTIMIZER_EXTRAS, "ema_momentum": 0.99, "ema_overwrite_frequency": None}
-_LOSS_EXTRAS = {"reduction": "sum_over_batch_size", "label_smoothing": 0.0, "axis": -1, "ignore_class": None}
-_LOSS_WRITTEN = {
-    "BinaryCrossentropy": ("label_smoothing", "axis"),
-    "CategoricalCrossentropy": ("label_smoothing", "axis"),
-    "SparseCategoricalCrossentropy": ("ignore_class",),
-}
+# The losses' own configs carry label_smoothing, axis and ignore_class (losses.py).
+_LOSS_EXTRAS = {"reduction": "sum_over_batch_size"}
+_LOSS_WRITTEN = {}
 _METRIC_EXTRAS = {"top_k": None, "multi_label": False, "num_labels": None, "label_weights": None, "from_logits": False}
 _MODULES = {
     "initializer": "keras.initializers",

@@ -159,7 +159,7 @@ class Trainer(BatchedTrainer):
         op_index = builder.producer.get(out_buf)
         if op_index is not None and loss._fused and out_buf not in consumed:
             op = builder.row(op_index)
-            wants = "sigmoid" if isinstance(loss, losses_module.BinaryCrossentropy) else "softmax"
+            wants = loss._fuses
             # Only when the activation's rows are the loss's rows: a Flatten or Reshape
             # after a softmax reuses its buffer with another last axis.
             if (
@@ -269,6 +269,7 @@ class Trainer(BatchedTrainer):
                     plan.set_traced_loss(traced[0], traced[1], width, head.index, head.loss_weight)
                 else:
                     plan.set_loss(setup[0], setup[1], width, head.index, head.loss_weight)
+                    plan.set_loss_params(head.loss._param_array(), head.index)
                     if y_buf is not None:
                         plan.set_targets_buf(y_buf, head.index)
             if self.compiled:
@@ -400,9 +401,13 @@ class Trainer(BatchedTrainer):
             classes = out_shape[-1]
             if y.dtype.kind == "f" and not np.all(y == np.floor(y)):
                 raise ValueError(f"{loss.name} expects integer class ids in {what}. Received non-integer values")
-            if y.min() < 0 or y.max() >= classes:
+            ignore = getattr(loss, "ignore_class", None)
+            ids = y if ignore is None else y[y != ignore]
+            if ids.size and (ids.min() < 0 or ids.max() >= classes):
+                also = "" if ignore is None else f" (or ignore_class={ignore})"
                 raise ValueError(
-                    f"{loss.name} expects class ids in [0, {classes}). Received values in [{y.min()}, {y.max()}]"
+                    f"{loss.name} expects class ids in [0, {classes}){also}. "
+                    f"Received values in [{ids.min()}, {ids.max()}]"
                 )
         else:
             shape = tuple(y.shape[1:])

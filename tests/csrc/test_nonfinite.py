@@ -264,6 +264,13 @@ LOSS_PRED = {  # probabilities for the probability losses, logits for the fused 
     "sigmoid_bce": [[0.2, -1.3, 0.5]],
     "softmax_cce": [[0.2, -1.3, 0.5]],
     "softmax_sparse_cce": [[0.2, -1.3, 0.5]],
+    **{  # issue #11's kinds, their parameters all 0 (_C.loss's default)
+        name: [[0.2, 0.3, 0.5]]
+        for name in ("huber", "log_cosh", "kld", "poisson", "hinge", "squared_hinge", "categorical_hinge", "cosine")
+        + ("mape", "msle", "bfce", "cfce", "dice", "tversky")
+    },
+    "sigmoid_bfce": [[0.2, -1.3, 0.5]],
+    "softmax_cfce": [[0.2, -1.3, 0.5]],
 }
 
 
@@ -389,7 +396,7 @@ def hyper(**kw):
     d = dict(learning_rate=0.01, momentum=0.0, nesterov=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-7, rho=0.9,
              centered=0.0, amsgrad=0.0, weight_decay=0.0, clipnorm=0.0, clipvalue=0.0, global_clipnorm=0.0)  # fmt: skip
     d.update(kw)
-    return np.array([d[k] for k in _C.OPTIMIZER_HYPER], np.float64)
+    return np.array([d.get(k, 0.0) for k in _C.OPTIMIZER_HYPER], np.float64)
 
 
 SETTINGS = {
