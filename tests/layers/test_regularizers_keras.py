@@ -30,8 +30,11 @@ def test_evaluate_loss_equals_keras(frozen, batch_size):
     r = np.random.default_rng(3)
     x, y = r.normal(size=(16, 4)).astype(np.float32), r.normal(size=(16, 2)).astype(np.float32)
     ours, theirs = build(pytrainc, frozen), build(keras, frozen)
-    theirs.set_weights([w * 3 for w in ours.get_weights()])  # larger weights: penalties that matter
-    ours.set_weights(theirs.get_weights())
+    # Weights drawn here (not the initializers', which depend on the global seed's history), and
+    # large: penalties that matter.
+    weights = [r.normal(0.0, 1.5, w.shape).astype(np.float32) for w in ours.get_weights()]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
     got = ours.evaluate(x, y, batch_size=batch_size, verbose=0)
     want = theirs.evaluate(x, y, batch_size=batch_size, verbose=0)
     assert got == pytest.approx(want, rel=2e-6)

@@ -62,7 +62,7 @@ def test_built_on_first_fit_or_call_and_weights_work(tmp_path):
     assert [layer.name for layer in model.layers] == [model.dense1.name, model.dense2.name, model.out.name]
     lines = []
     model.summary(print_fn=lines.append)
-    assert "res" in lines[0] and "Total params: 49" in "\n".join(lines)
+    assert "res" in lines[0] and "Trainable params: 49" in "\n".join(lines)
     np.testing.assert_allclose(model(x[:3]), model.predict(x[:3], verbose=0))
     path = tmp_path / "w.weights.h5"
     model.save_weights(path)
