@@ -30,11 +30,58 @@ def from_identifier(identifier, *, what, base, names, classes, make=None, hint="
     if isinstance(identifier, str):
         cls = names.get(identifier) or classes.get(identifier)
         if cls is None:
-            raise ValueError(f"Unknown {what}: '{identifier}'. Expected one of {sorted(names)}")
+            custom = _custom(base, what, [identifier], identifier)
+            if custom is not None:
+                return custom if isinstance(custom, base) else custom()
+            raise ValueError(f"Unknown {what}: '{identifier}'. Expected one of {sorted(names)}. {_hint()}")
         return make(cls, identifier) if make else cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = classes.get(identifier["class_name"])
+        name, registered = identifier["class_name"], identifier.get("registered_name")
+        cls = (_custom(base, what, [registered], name) if registered else None) or classes.get(name)
+        cls = cls or _custom(base, what, [name], name) or _wrapper_class(base, name)
         if cls is None:
-            raise ValueError(f"Unknown {what} class: {identifier['class_name']!r}. Expected one of {sorted(classes)}")
+            raise ValueError(
+                f"Unknown {what} class: {name!r} (not built in, registered or in custom_objects). Expected one of {sorted(classes)}. {_hint()}"
+            )
+        if isinstance(cls, base):  # a custom function, wrapped
+            return cls
         return cls.from_config(dict(identifier.get("config", {})))
     raise ValueError(f"Could not interpret {what}: {identifier!r}{hint}")
+
+
+def _hint():
+    from pytrainc.saving import object_registration
+
+    return object_registration.LOAD_HINT
+
+
+def _wrapper_class(base, name):
+    """The family's wrapper of functions (LossFunctionWrapper, MeanMetricWrapper) if it is called `name`."""
+    from pytrainc.ops._trace import FunctionWrapper
+
+    for sub in base.__subclasses__():
+        if issubclass(sub, FunctionWrapper) and sub.__name__ == name:
+            return sub
+    return None
+
+
+def _custom(base, what, names, label):
+    """A custom object registered or in scope under one of `names`: a subclass of `base`, or a
+    function wrapped by the family's wrapper (a loss or metric function). None if there is none."""
+    import inspect
+
+    from pytrainc.saving import object_registration
+
+    obj = object_registration.find(names)
+    if obj is None or (isinstance(obj, type) and issubclass(obj, base)):
+        return obj
+    from pytrainc.ops._trace import FunctionWrapper
+
+    wrapper = next((sub for sub in base.__subclasses__() if issubclass(sub, FunctionWrapper)), None)
+    if (inspect.isfunction(obj) or inspect.isbuiltin(obj)) and wrapper:
+        return wrapper(obj)
+    raise TypeError(
+        f"The custom object {label!r} is {obj!r:.80}; expected a subclass of {base.__module__}.{base.__name__}"
+        + (" or a function" if wrapper else "")
+        + f" for a {what}"
+    )

@@ -679,4 +679,6 @@ def get(identifier):
 def serialize(metric):
     if isinstance(metric, _Accuracy):
         return metric.name
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    from pytrainc.saving import object_registration
+
+    return object_registration.tagged({"class_name": type(metric).__name__, "config": metric.get_config()}, metric)

@@ -218,3 +218,16 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         else:
             out[i, maxlen - len(kept) :] = kept
     return out
+
+
+# Keras's keras.utils names for custom objects (issue #9, session 10); imported last, since
+# pytrainc.saving imports this module.
+from pytrainc.saving.object_registration import (  # noqa: E402,F401
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+from pytrainc.saving.serialization_lib import deserialize_keras_object, serialize_keras_object  # noqa: E402,F401

@@ -86,12 +86,21 @@ for _module in (conv_depthwise, conv_transpose, lookup, noise, prelu, preprocess
 
 
 def deserialize(config):
-    """Build a layer from `{'class_name': ..., 'config': ...}`."""
-    cls = _LAYER_CLASSES.get(config.get("class_name"))
+    """A new layer from `serialize`'s dict: pytrainc's own class, or a registered or given custom one."""
+    from pytrainc.saving import object_registration
+
+    name, registered = config.get("class_name"), config.get("registered_name")
+    cls = object_registration.find([registered], Layer) if registered else None
+    cls = cls or _LAYER_CLASSES.get(name) or object_registration.find([name], Layer)
     if cls is None:
-        raise ValueError(f"Unknown layer class: {config.get('class_name')!r}. Known: {sorted(_LAYER_CLASSES)}")
+        raise ValueError(
+            f"Unknown layer class: {name!r} (registered_name {registered!r}). {object_registration.LOAD_HINT}. "
+            f"pytrainc's own layers: {sorted(_LAYER_CLASSES)}"
+        )
     return cls.from_config(dict(config.get("config", {})))
 
 
 def serialize(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    from pytrainc.saving import object_registration
+
+    return object_registration.tagged({"class_name": type(layer).__name__, "config": layer.get_config()}, layer)

@@ -528,8 +528,9 @@ class Model(Trainer):
         return config
 
     @classmethod
-    def from_config(cls, config):
-        layers = [layers_module.deserialize(c) for c in config["layers"]]
+    def from_config(cls, config, custom_objects=None):
+        with saving.object_registration.loading_scope(custom_objects):  # Keras's argument: custom layers
+            layers = [layers_module.deserialize(c) for c in config["layers"]]
         tensors = []
         for layer_i, parents in config["nodes"]:
             layer = layers[layer_i]
@@ -786,8 +787,8 @@ def model_from_json(json_string, custom_objects=None):
 
     Args:
         json_string: The JSON text.
-        custom_objects: Keras's argument; pytrainc builds only its own classes, so it must be
-            None or empty. Defaults to None.
+        custom_objects: Optional dict of name to class or function, for the custom classes the
+            JSON names (see `pytrainc.saving.CustomObjectScope`). Defaults to None.
 
     Raises:
         ValueError: for a JSON text pytrainc cannot build (the message names the problem).
@@ -801,13 +802,12 @@ def model_from_json(json_string, custom_objects=None):
     from pytrainc.models.sequential import Sequential
     from pytrainc.saving import keras_config
 
-    if custom_objects:
-        raise ValueError(
-            f"pytrainc builds only its own classes; custom_objects must be empty. Received: {custom_objects!r:.80}"
-        )
+    from pytrainc.saving import object_registration
+
     try:
         config = json.loads(json_string)
     except (TypeError, ValueError) as err:
         raise ValueError(f"model_from_json expects a JSON text. Received: {str(json_string)[:60]!r} ({err})") from None
-    info = keras_config.model_from_keras("the JSON model", config)
-    return (Sequential if info["sequential"] else Model).from_config(info["config"])
+    with object_registration.loading_scope(custom_objects):
+        info = keras_config.model_from_keras("the JSON model", config)
+        return (Sequential if info["sequential"] else Model).from_config(info["config"])

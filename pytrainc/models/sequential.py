@@ -94,5 +94,8 @@ class Sequential(Model):
         return config
 
     @classmethod
-    def from_config(cls, config):
-        return cls([layers_module.deserialize(c) for c in config["layers"]], name=config.get("name"))
+    def from_config(cls, config, custom_objects=None):
+        from pytrainc.saving import object_registration
+
+        with object_registration.loading_scope(custom_objects):  # Keras's argument: custom layers
+            return cls([layers_module.deserialize(c) for c in config["layers"]], name=config.get("name"))

@@ -214,13 +214,25 @@ class FunctionWrapper:
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
-        return {"name": self.name}
+        from pytrainc.saving import object_registration
+
+        return {"name": self.name, "fn": object_registration.get_registered_name(self.fn)}
 
     @classmethod
     def from_config(cls, config):
+        """The wrapper of the custom function the config names (registered or in `custom_objects`)."""
+        import inspect
+
+        from pytrainc.saving import object_registration
+
+        config = dict(config)
+        fn = object_registration.find([config.pop("fn", None), config.get("name")])
+        if inspect.isfunction(fn) or inspect.isbuiltin(fn):
+            config.pop("reduction", None)  # Keras's, the one pytrainc implements
+            return cls(fn, name=config.pop("name", None), **config)
         raise ValueError(
-            f"{cls._what.capitalize()} {config.get('name')!r} is a Python function: loading never runs code. "
-            f"Pass it again, e.g. compile({cls._what}=...)."
+            f"{cls._what.capitalize()} {config.get('name')!r} is a Python function, which the file only names. "
+            f"{object_registration.LOAD_HINT}; or pass it again, e.g. compile({cls._what}=...)."
         )
 
 

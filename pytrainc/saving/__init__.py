@@ -25,6 +25,17 @@ from pytrainc.saving.atomic import atomic_write_bytes
 from pytrainc.saving.npz import load_npz, save_npz
 from pytrainc.saving.safetensors import check_tensors, read_safetensors, write_safetensors
 
+# Keras's `keras.saving` names: custom objects and (de)serialization (issue #9, session 10)
+from pytrainc.saving.object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+from pytrainc.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
+
 __all__ = [
     "atomic_write_bytes",
     "write_safetensors",
@@ -33,6 +44,19 @@ __all__ = [
     "load",
     "save_npz",
     "load_npz",
+    # Keras's keras.saving (issue #9, session 10)
+    "CustomObjectScope",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "serialize_keras_object",
+    "deserialize_keras_object",
+    "save_model",
+    "load_model",
+    "save_weights",
+    "load_weights",
 ]
 
 
@@ -106,3 +130,51 @@ def load(path):
         return load_npz(path)
     tensors, _ = read_safetensors(path)
     return tensors
+
+
+# Keras 3's `keras.saving.save_model` / `load_model` / `save_weights` / `load_weights` (pytrainc.models
+# imports this package, so these import it on first call).
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """Saves a model to one file, as `keras.saving.save_model`: `model.save(filepath)` (see
+    `pytrainc.saving.model_file.save_model`)."""
+    from pytrainc.saving import model_file
+
+    if kwargs:
+        raise TypeError(f"save_model got unexpected keyword argument(s): {sorted(kwargs)}")
+    return model_file.save_model(model, filepath, overwrite=overwrite)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved by `save_model`, as `keras.saving.load_model` (see
+    `pytrainc.saving.model_file.load_model`)."""
+    from pytrainc.saving import model_file
+
+    return model_file.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_weights(model, filepath, overwrite=True, **kwargs):
+    """Saves a model's weights, as `keras.saving.save_weights`: `model.save_weights(filepath)`.
+
+    Raises:
+        FileExistsError: with `overwrite=False`, for a path that exists.
+    """
+    import os
+
+    if kwargs:
+        raise TypeError(f"save_weights got unexpected keyword argument(s): {sorted(kwargs)}")
+    if not overwrite and os.path.exists(fspath(filepath, "filepath")):
+        raise FileExistsError(f"save_weights(overwrite=False): the file exists. Received: filepath={filepath!r}")
+    return model.save_weights(filepath)
+
+
+def load_weights(model, filepath, skip_mismatch=False, **kwargs):
+    """Loads a model's weights, as `keras.saving.load_weights`: `model.load_weights(filepath)`.
+
+    Raises:
+        ValueError: for `skip_mismatch=True`, which pytrainc does not implement (every weight must fit).
+    """
+    if kwargs:
+        raise TypeError(f"load_weights got unexpected keyword argument(s): {sorted(kwargs)}")
+    if skip_mismatch:
+        raise ValueError("pytrainc loads weights strictly: skip_mismatch must be False. Received: skip_mismatch=True")
+    return model.load_weights(filepath)

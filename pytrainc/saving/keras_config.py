@@ -21,6 +21,7 @@ rebuilds the model, which names the groups of `model.weights.h5`.
 """
 
 from pytrainc import layers as layers_module
+from pytrainc.saving import keras_custom
 from pytrainc.saving._common import bad_file
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose layout the files follow (and that the tests load them with)
@@ -111,15 +112,18 @@ _MODEL_MODULES = {"Sequential": "keras", "Functional": "keras.src.models.functio
 # pytrainc -> Keras
 
 
-def _keras_object(module, serialized):
-    """pytrainc's `{"class_name", "config"}` as Keras's nested object."""
+def _keras_object(module, serialized, owner=None):
+    """pytrainc's `{"class_name", "config"}` as Keras's nested object (of the object `owner`, whose
+    class, if custom, gives its module and registered name)."""
     if serialized is None or isinstance(serialized, str):
         return serialized
+    custom = None if owner is None else keras_custom.registered(type(owner))
+    module, registered = custom or (module, None)
     return {
         "module": module,
         "class_name": serialized["class_name"],
         "config": serialized["config"],
-        "registered_name": None,
+        "registered_name": registered,
     }
 
 
@@ -143,7 +147,8 @@ def layer_to_keras(layer):
         ValueError: for a layer class that is not one of pytrainc's own.
     """
     name = type(layer).__name__
-    if layers_module._LAYER_CLASSES.get(name) is not type(layer):
+    custom = keras_custom.registered(type(layer))
+    if layers_module._LAYER_CLASSES.get(name) is not type(layer) and custom is None:
         raise ValueError(
             f"Only pytrainc's own layers can be written to a .keras file. Received: layer "
             f"'{layer.name}' of class {type(layer).__module__}.{type(layer).__qualname__}"
@@ -167,7 +172,8 @@ def layer_to_keras(layer):
     for key, value in _LAYER_EXTRAS.get(name, {}).items():
         if key not in _WRITTEN_ONLY:
             config.setdefault(key, value)
-    out = {"module": "keras.layers", "class_name": name, "config": config, "registered_name": None}
+    module, registered = custom or ("keras.layers", None)
+    out = {"module": module, "class_name": name, "config": config, "registered_name": registered}
     if layer._build_shape is not None:
         out["build_config"] = {"input_shape": _shape_list(layer._build_shape)}
     return out
@@ -301,17 +307,24 @@ def compile_to_keras(model):
     )
 
     def keras_loss(loss):
-        loss = losses.serialize(loss)
+        if keras_custom.wrapped_function(loss) is not None:
+            return keras_custom.function_to_keras(loss.fn)
+        owner, loss = loss, losses.serialize(loss)
         extras = {
             "reduction": "sum_over_batch_size",
             **{k: _LOSS_EXTRAS[k] for k in _LOSS_WRITTEN.get(loss["class_name"], ())},
         }
         return _keras_object(
-            "keras.losses", {"class_name": loss["class_name"], "config": _with_extras(loss["config"], extras)}
+            "keras.losses", {"class_name": loss["class_name"], "config": _with_extras(loss["config"], extras)}, owner
         )
 
     def metric_list(specs):
-        return [_keras_object("keras.metrics", metrics.serialize(m)) for m in specs]
+        return [
+            keras_custom.function_to_keras(m.fn)
+            if keras_custom.wrapped_function(m) is not None
+            else _keras_object("keras.metrics", metrics.serialize(m), m)
+            for m in specs
+        ]
 
     heads = model._heads
     if len(heads) == 1:  # Keras's single-output layout
@@ -353,7 +366,7 @@ class _In:
             raise self.refuse(f"{what} is {type(value).__name__} {value!r:.100}; expected an object")
         return value
 
-    def check_object(self, obj, what, modules=("keras",)):
+    def check_object(self, obj, what):
         """A Keras nested object's class name and config, after checking that it names no code."""
         self.check_dict(obj, what)
         cls = obj.get("class_name")
@@ -372,13 +385,12 @@ class _In:
             raise self.refuse(f"{what} has class_name {cls!r:.60}; expected a string")
         module = obj.get("module")
         registered = obj.get("registered_name")
-        if (module is not None and not (isinstance(module, str) and module.split(".")[0] in modules)) or (
-            isinstance(registered, str) and ">" in registered
-        ):
+        if keras_custom.names_custom(obj) and keras_custom.find(obj) is None:
+            kind = f"function {obj.get('config')!r:.80}" if cls == "function" else f"class {cls!r}"
             raise self.refuse(
-                f"{what} is the custom class {cls!r} (module {module!r:.80}, registered_name "
-                f"{registered!r:.80}); pytrainc builds only Keras's built-in classes and imports "
-                "no code"
+                f"{what} is the custom {kind} (module {module!r:.80}, registered_name "
+                f"{registered!r:.80}), which is neither registered nor in custom_objects. "
+                + keras_custom.object_registration.LOAD_HINT
             )
         return cls, obj.get("config", {})
 
@@ -428,9 +440,13 @@ def _layer_from_keras(r, entry, index):
     cls, config = r.check_object(entry, what)
     name = r.check_dict(config, f"the config of {what}").get("name", entry.get("name"))
     what = f"layer {index} ('{name}', {cls})" if isinstance(name, str) else what
+    custom = keras_custom.layer_from_keras(r, entry, cls, config, what)
+    if custom is not None:
+        return custom
     if cls not in layers_module._LAYER_CLASSES:
         raise r.refuse(
-            f"{what}: unknown layer class {cls!r}; pytrainc reads the layers {sorted(layers_module._LAYER_CLASSES)}"
+            f"{what}: unknown layer class {cls!r}. {keras_custom.object_registration.LOAD_HINT}. pytrainc "
+            f"reads the layers {sorted(layers_module._LAYER_CLASSES)}"
         )
     if cls == "InputLayer":
         config = dict(config)
@@ -693,7 +709,10 @@ def _loss_or_metric(r, value, what, extras):
         return config
     config = dict(r.check_dict(config, f"the config of {what}"))
     r.dtype(config.pop("dtype", None), what)
-    return {"class_name": cls, "config": r.strip(config, extras, (), f"{what} ({cls})")}
+    out = {"class_name": cls, "config": r.strip(config, extras, (), f"{what} ({cls})")}
+    if keras_custom.names_custom(value):  # a custom class the program gave (check_object found it)
+        out["registered_name"] = value.get("registered_name") or cls
+    return out
 
 
 __all__ = [

@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-from pytrainc.saving import h5, keras_file, state_keys
+from pytrainc.saving import h5, keras_file, object_registration, state_keys
 from pytrainc.saving._common import BadFile, bad_file, fspath
 from pytrainc.saving.safetensors import read_safetensors, write_safetensors
 
@@ -296,8 +296,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Args:
         filepath: Path (str or PathLike): a `.keras` zip (Keras's or pytrainc's,
             under any name), an `.h5` / `.hdf5` file or a pytrainc model file.
-        custom_objects: Keras's argument; pytrainc builds only its own classes,
-            so it must be None or empty. Defaults to None.
+        custom_objects: Optional dict of name to class or function: the custom
+            layers, losses, metrics and activations the file names, besides those
+            registered with `pytrainc.saving.register_keras_serializable` (see
+            `CustomObjectScope`). Defaults to None.
         compile: Whether to compile the model with its saved optimizer state.
             Defaults to True.
         safe_mode: Keras's argument for `.keras` files: lambdas are refused
@@ -319,18 +321,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     >>> restored = pytrainc.models.load_model("model.keras")
     """
     path = fspath(filepath, "filepath")
-    if custom_objects:
-        raise ValueError(
-            "pytrainc builds only its own layers, losses and optimizers and imports no code, so "
-            f"`custom_objects` must be None. Received: {sorted(custom_objects)!r:.200}"
-        )
-    if keras_file.is_keras_path(path) or (not h5.is_h5_path(path) and keras_file.looks_like_keras(path)):
-        return keras_file.load_keras(path, compile=compile, safe_mode=safe_mode)
-    if h5.is_h5_path(path):
-        tensors, meta = h5.read_model(path)
-    else:
-        tensors, meta = read_safetensors(path)
-    return model_from_state(path, tensors, meta, compile=compile)
+    with object_registration.loading_scope(custom_objects):
+        if keras_file.is_keras_path(path) or (not h5.is_h5_path(path) and keras_file.looks_like_keras(path)):
+            return keras_file.load_keras(path, compile=compile, safe_mode=safe_mode)
+        if h5.is_h5_path(path):
+            tensors, meta = h5.read_model(path)
+        else:
+            tensors, meta = read_safetensors(path)
+        return model_from_state(path, tensors, meta, compile=compile)
 
 
 def model_from_state(path, tensors, meta, compile=True):
