@@ -137,7 +137,8 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
             op->n_in < ptc_op_table[op->kind].min_in || op->n_in > ptc_op_table[op->kind].max_in)
             return PTC_ERR_OP;
         for (int k = 0; k < op->n_in; k++)
-            if (op->in[k] < 0 || op->in[k] >= n_bufs || (op->in[k] == op->out && op->kind != PTC_OP_ACTIVITY_REG))
+            if (op->in[k] < 0 || op->in[k] >= n_bufs ||
+                (op->in[k] == op->out && op->kind != PTC_OP_ACTIVITY_REG && op->kind != PTC_OP_ADD_LOSS))
                 return PTC_ERR_OP;
     }
     p->bad_op = -1;

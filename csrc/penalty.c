@@ -61,3 +61,41 @@ void ptc_op_activity_reg_backward(ptc_plan *p, int i, int64_t N) {
 }
 
 PTC_OP_NO_SCRATCH(activity_reg)
+
+// Layer.add_loss (issue #9): Keras 3 adds ops.sum of each added loss to the batch's total loss
+// (Model.compute_loss), so a traced value adds the sum over the batch and its sample axes;
+// a mean over the batch axis divides that sum by N. Summed in double, in a fixed order.
+static double add_loss_sum(const float *x, int64_t n) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += x[i];
+    return s;
+}
+
+ptc_status ptc_op_add_loss_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    (void)p;
+    (void)need;
+    const int64_t per_batch = op->iarg[PTC_ADD_LOSS_PER_BATCH];
+    return op->out == op->in[0] && op->n_in == 1 && (per_batch == 0 || per_batch == 1) ? PTC_OK : PTC_ERR_OP;
+}
+
+static double add_loss_factor(const ptc_op *op, int64_t N) {
+    return op->farg[PTC_ADD_LOSS_SCALE] / (op->iarg[PTC_ADD_LOSS_PER_BATCH] ? (double)N : 1.0);
+}
+
+void ptc_op_add_loss_forward(ptc_plan *p, int i, int64_t N, int training) {
+    (void)training;
+    const ptc_op *op = &p->ops[i];
+    p->activity_penalty +=
+        add_loss_factor(op, N) * add_loss_sum(ptc_plan_act(p, op->in[0]), N * ptc_op_out_size(p, op));
+}
+
+void ptc_op_add_loss_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);  // aliases dout: the loss's gradient is added in place
+    if (!din) return;
+    const float g = (float)add_loss_factor(op, N);
+    const int64_t n = N * ptc_op_out_size(p, op);
+    for (int64_t j = 0; j < n; j++) din[j] += g;
+}
+
+PTC_OP_NO_SCRATCH(add_loss)

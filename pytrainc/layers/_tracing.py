@@ -9,6 +9,7 @@ sublayers); the epoch then runs in C with no Python per batch.
 
 import inspect
 
+from pytrainc import _layer_losses
 from pytrainc.layers.core import KerasTensor, Layer, _with_batch
 from pytrainc.ops import _trace
 
@@ -30,11 +31,13 @@ def _run_call(layer, inputs, args, kwargs):
         kwargs = {**kwargs, "training": None}
     _trace._TRACING.append(layer)
     _trace._INPUTS.append(list(inputs) if isinstance(inputs, (list, tuple)) else [inputs])
+    outer, layer._pending_losses = layer.__dict__.get("_pending_losses"), []  # what add_loss records
     try:
         return layer.call(inputs, *args, **kwargs)
     finally:
         _trace._TRACING.pop()
         _trace._INPUTS.pop()
+        layer._added_losses, layer._pending_losses = layer._pending_losses, outer
 
 
 def _graph(layer, out, placeholders):
@@ -73,6 +76,7 @@ def call(layer, inputs, args, kwargs):
 
         shapes = [tuple(np.shape(t))[1:] for t in tensors]
         layer._build_for(shapes if multi else shapes[0])
+        layer._eager_losses = []  # Keras clears a layer's losses at each call
         return layer.call(inputs, *args, **kwargs)
     if not all(symbolic):
         raise TypeError(f"Layer '{layer.name}' was called on a mix of symbolic tensors and arrays")
@@ -97,8 +101,9 @@ def call(layer, inputs, args, kwargs):
                 f"pytrainc.ops. Received: {type(out).__name__}"
             )
         order = _graph(layer, out, placeholders)
+        losses = _layer_losses.check(layer, placeholders, out, order, layer._added_losses)
         sublayers, constants = [], []
-        for t in order:
+        for t in order + [node for _, graph, _ in losses for node in graph]:
             node = t._layer
             if isinstance(node, Layer):
                 if all(s is not node for s in sublayers):
@@ -109,6 +114,7 @@ def call(layer, inputs, args, kwargs):
         layer._sublayers = list(dict.fromkeys(getattr(layer, "_sublayers", []) + sublayers))
         layer._constants = list(dict.fromkeys(getattr(layer, "_constants", []) + constants))
         traces[key] = (placeholders, out, order)
+        layer.__dict__.setdefault("_trace_losses", {})[key] = losses
     return KerasTensor(traces[key][1].sample_shape, layer=layer, inputs=tensors)
 
 
@@ -182,4 +188,5 @@ def emit(layer, builder, in_bufs, in_shapes):
     bufs = {id(p): b for p, b in zip(placeholders, in_bufs)}
     for t in order:
         bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
+    _layer_losses.emit(builder, layer.__dict__.get("_trace_losses", {}).get(_key(in_shapes), ()), bufs)
     return bufs[id(out)]

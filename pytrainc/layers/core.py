@@ -394,6 +394,34 @@ class Layer:
     def count_params(self):
         return int(sum(v._value.size for v in self.weights))
 
+    def add_loss(self, loss):
+        """Adds a loss to the model's, as Keras 3's `Layer.add_loss`: called in `call` on a tensor
+        computed from the inputs, it is traced into the plan, and the sum of its values over the
+        batch (`ops.sum(x)`, `0.1 * ops.mean(x)`, or any per-sample tensor) joins every batch's
+        loss, with its gradient. Called eagerly, the value is kept in `layer.losses`.
+
+        Args:
+            loss: A tensor traced in this layer's call, or an array-like (eager).
+
+        Example:
+
+        >>> class ActivityRegularization(pytrainc.layers.Layer):
+        ...     def call(self, inputs):
+        ...         self.add_loss(1e-2 * pytrainc.ops.mean(inputs))
+        ...         return inputs
+        """
+        from pytrainc import _layer_losses
+
+        _layer_losses.add(self, loss)
+
+    @property
+    def losses(self):
+        """The losses added by the last eager call (traced ones are part of the plan's loss)."""
+        out = list(self.__dict__.get("_eager_losses", ()))
+        for sub in getattr(self, "_sublayers", ()):
+            out += sub.losses
+        return out
+
     def _hidden_constants(self):
         """Constant operands of the ops traced in `call` (hidden, non-trainable parameters)."""
         return list(getattr(self, "_constants", ()))

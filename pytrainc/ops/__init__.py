@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from pytrainc import _C, _metric_state
+from pytrainc import _C, _layer_losses, _metric_state
 from pytrainc import activations as _activations
 from pytrainc.ops import _trace
 from pytrainc.ops._trace import as_array, dims_args, full_shape, is_scalar, is_symbolic, is_variable, mask_of
@@ -93,8 +93,8 @@ def _binary(op, kind, x1, x2):
     if forms and (is_scalar(x1) or is_scalar(x2)):
         if is_scalar(x2):
             value = float(x2) if kind != "subtract" else -float(x2)
-            return _unary(op, forms[0], x1, alpha=value)
-        return _unary(op, forms[1], x2, alpha=float(x1))
+            return _layer_losses.keep_mark(_unary(op, forms[0], x1, alpha=value), x1, kind in ("multiply", "divide"))
+        return _layer_losses.keep_mark(_unary(op, forms[1], x2, alpha=float(x1)), x2, kind == "multiply")
     operands = []
     for x in (x1, x2):
         if is_symbolic(x):
@@ -384,6 +384,9 @@ def _reduce(op, kind, x, axis, keepdims):
     symbolic = is_symbolic(x)
     if symbolic and 0 in axes and kind == "sum" and _metric_state.in_update():
         return _batch_sum(op, x, axes)
+    if symbolic and 0 in axes and kind in ("sum", "mean") and _layer_losses.in_layer_call():
+        rest = tuple(a for a in axes if a != 0)  # a loss for add_loss (pytrainc/_layer_losses.py)
+        return _layer_losses.batch_reduced(op, _reduce(op, kind, x, rest, False) if rest else x, kind)
     if symbolic and 0 in axes and _metric_state.in_update():
         raise ValueError(
             f"{_at(op)} reduces over the batch axis (axis={axis!r}): in update_state only ops.sum may, "

@@ -153,7 +153,7 @@ def test_every_op_is_in_the_table():
 @pytest.mark.parametrize("which", ["first", "last"])  # the first and last element of sample 0 that feed an output
 def test_op_forward_propagates_nan(key, which):
     case = op_case(key)
-    if op_of(case["_key"]) == "activity_reg":
+    if op_of(case["_key"]) in ("activity_reg", "add_loss"):
         pytest.skip("no output of its own: its penalty is checked in test_activity_penalty_of_nan_is_nan")
     if case["_key"] in IDS_INPUT:
         pytest.skip("its input holds ids, not values: a NaN id is refused (test_embedding_refuses_a_nan_id)")

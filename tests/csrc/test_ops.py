@@ -526,6 +526,11 @@ CASES = {
     "pad2d-crop": pad2d_case(-1, 0, 1, 3),
     "conv2d_grouped": grouped_conv_case(2, 2, 3),
     "conv2d_grouped-depthwise": grouped_conv_case(3, 1, 2),
+    # Layer.add_loss (issue #9)
+    "add_loss": dict(ins=[R.normal(size=(N, 5))], args=dict(per_batch=0, scale=0.5), ref=None, out_size=0),
+    "add_loss-mean": dict(
+        op="add_loss", ins=[R.normal(size=(N, 3))], args=dict(per_batch=1, scale=2.0), ref=None, out_size=0
+    ),
 }
 # dropout and random are random: tested on their own below.
 CASES["dropout"] = None
@@ -543,6 +548,8 @@ CASES["global_maxpool"]["ref"] = CASES["global_maxpool"]["ins"][0].reshape(N, 4,
 c = CASES["concat"]["ins"]
 CASES["concat"]["ref"] = np.concatenate([c[0].reshape(N, 2, 3), c[1].reshape(N, 2, 1)], -1).reshape(N, -1)
 CASES["activity_reg"]["ref"] = CASES["activity_reg"]["ins"][0]
+for _k in ("add_loss", "add_loss-mean"):
+    CASES[_k]["ref"] = CASES[_k]["ins"][0]
 
 DIFFERENTIABLE = [k for k, v in CASES.items() if v is not None]
 
@@ -583,6 +590,9 @@ def test_backward_matches_finite_differences(case):
             x = ins[0].astype(np.float32).astype(np.float64)
             # Keras 3 divides an activity penalty by the batch size (rows of the input here).
             total += (case["args"]["l1"] * np.abs(x).sum() + case["args"]["l2"] * (x * x).sum()) / len(x)
+        if op_of(case["_key"]) == "add_loss":  # Keras 3 adds ops.sum of an added loss (a mean: over the batch)
+            x = ins[0].astype(np.float32).astype(np.float64)
+            total += case["args"]["scale"] * x.sum() / (len(x) if case["args"]["per_batch"] else 1)
         return total
 
     eps = 1e-2

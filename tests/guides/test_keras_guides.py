@@ -15,19 +15,16 @@ snippets = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(snippets)
 
 KNOWN_FAILING = {
-    "functional_custom_layer_in_graph": "Model.from_config(custom_objects=) (#9)",
     "functional_multi_io_tickets": "several inputs and outputs, variable-length Input (#10)",
     "functional_shared_embedding": "variable-length Input(shape=(None,)) (#10)",
     "losses_and_optimizers_breadth": "Adamax, Huber, R2Score (#11)",
     "preprocessing_normalization_adapt": "a layer called eagerly on a NumPy array (#11)",
     "rnn_lstm_classifier": "variable-length Input(shape=(None,)) (#10)",
     "rnn_return_state": "return_state: a layer with several outputs (#10, #11)",
-    "save_load_registered_custom_layer": "saving.register_keras_serializable (#9)",
     "sequential_basic": "a Sequential without Input built by calling it on an array (#9)",
     "sequential_feature_extractor": "get_layer and layer.output on a Sequential (#10)",
     "sequential_transfer_freeze": "a Sequential inside a Sequential (#10)",
     "subclass_nontrainable_weight": "Variable.assign_add in a layer's call (#9)",
-    "train_eval_add_loss_layer": "Layer.add_loss (#9)",
     "train_eval_multi_output_metrics": "several inputs and outputs (#10)",
     "transformer_block": "a Sequential without Input built when first called, inside a layer (#9)",
 }
