@@ -642,4 +642,6 @@ def get(identifier):
 
 
 def serialize(loss):
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    from pytrainc.saving import object_registration  # a custom class: its registered name, to load it by
+
+    return object_registration.tagged({"class_name": type(loss).__name__, "config": loss.get_config()}, loss)

@@ -25,6 +25,8 @@ def _rows(model):
     from pytrainc.models.sequential import Sequential
 
     graph = model._graph
+    if graph is None and isinstance(model, Sequential):  # Keras 3's table of an unbuilt Sequential
+        return [(f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)", "-") for layer in model.layers], True
     producers, nodes = {}, {}
     for t in graph["order"]:
         layer = t._layer

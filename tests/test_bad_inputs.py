@@ -404,7 +404,7 @@ CASES = [
         RuntimeError,
         r"must call compile\(\) before evaluate",
     ),
-    case("model_call", "mlp()(X)", T, r"can be called on KerasTensors only.*model\.predict"),
+    case("model_call_training", "mlp()(X, training=True)", V, r"training=True.*outside fit"),
     case("save_weights_keras", "mlp().save_weights('w.keras')", V, r"\.keras"),
     # -- compile
     case("compile_no_loss", "mlp(loss=None).compile(optimizer='sgd')", V, r"needs a loss.*Received: loss=None"),

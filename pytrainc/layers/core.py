@@ -104,6 +104,26 @@ class Variable:
             raise ValueError(f"Variable '{self.name}' has shape {self._value.shape}. Received: shape={value.shape}")
         self._value[...] = value
 
+    def assign_add(self, value):
+        """Adds `value` in place (eagerly, as Keras's `Variable.assign_add`); returns the variable."""
+        self._refuse_symbolic("assign_add", value)
+        self.assign(self._value + np.asarray(value, np.float32))
+        return self
+
+    def assign_sub(self, value):
+        """Subtracts `value` in place (eagerly); returns the variable."""
+        self._refuse_symbolic("assign_sub", value)
+        self.assign(self._value - np.asarray(value, np.float32))
+        return self
+
+    def _refuse_symbolic(self, what, value):
+        if isinstance(value, KerasTensor):
+            raise ValueError(
+                f"Variable '{self.name}'.{what} of a traced value: updating a weight inside a traced call is "
+                "not supported yet (only a Metric's state variables accumulate in the plan). Call the layer "
+                "on arrays to update it eagerly."
+            )
+
     def __array__(self, dtype=None, copy=None):
         return self._value.copy() if dtype is None else self._value.astype(dtype)
 

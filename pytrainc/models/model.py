@@ -488,7 +488,8 @@ class Model(Trainer):
             positions: Right edges of the columns as fractions of line_length. Defaults to Keras's.
             print_fn: Function called with the whole text. Defaults to printing to stdout.
         """
-        self._require_built("summary")
+        if getattr(self, "_stack", None) is None:  # an unbuilt Sequential prints Keras's "? / 0 (unbuilt)" rows
+            self._require_built("summary")
         summary_utils.print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
     def _repr_html_(self):
@@ -709,12 +710,18 @@ class Model(Trainer):
         Returns:
             The output KerasTensor, or a list or dict of them as the model's outputs.
 
+        Called on arrays, it returns the predictions, as `predict` (building a Sequential without
+        an `Input` from their shape, as Keras does on the first call).
+
         Raises:
-            TypeError: for data instead of KerasTensors (use `predict`).
             ValueError: for the wrong number or shapes of inputs.
         """
         if _subclassed.has_call(self):
             return _subclassed.call(self, inputs, training)
+        if _subclassed.on_data(inputs):  # Keras 3: model(x) on arrays gives the predictions
+            return _subclassed.call_on_data(self, inputs, training)
+        if not self.built and isinstance(inputs, KerasTensor):
+            self._build_from_data(tuple(inputs.sample_shape))  # a Sequential without Input: built on first call
         self._require_built("Calling a model")
         g = self._graph
         names = g["input_names"]

@@ -80,12 +80,35 @@ def call(model, inputs, training=None):
             f"Model '{model.name}' was called on a symbolic tensor: nesting a subclassed model in another "
             "model is not supported yet; call its layers there instead"
         )
+    return call_on_data(model, inputs, training)
+
+
+def on_data(inputs):
+    """Whether a model call's inputs are data (arrays), not KerasTensors."""
+    from pytrainc.layers import KerasTensor
+
+    first = inputs
+    if isinstance(inputs, (list, tuple)) and inputs:
+        first = inputs[0]
+    elif isinstance(inputs, dict) and inputs:
+        first = next(iter(inputs.values()))
+    return not isinstance(first, KerasTensor)
+
+
+def call_on_data(model, inputs, training=None):
+    """model(x) on arrays, as Keras 3's: the predictions (as predict returns them), built from x if needed."""
     if training:
         raise ValueError(
             f"Model '{model.name}'(x, training=True) would run one training-mode pass outside fit; "
             "pytrainc runs training passes only inside fit (use predict for inference)"
         )
-    x = np.asarray(inputs)
+    single = not isinstance(inputs, (list, tuple, dict))
+    x = np.asarray(inputs) if single else inputs
     if not model.built:
-        build(model, x.shape[1:])
-    return model.predict(x, batch_size=max(len(x), 1), verbose=0)
+        if not single:
+            raise ValueError(
+                f"Model '{model.name}' is not built: build it (or fit it) before calling it on several inputs"
+            )
+        model._build_from_data(x.shape[1:])
+    n = len(x) if single else len(next(iter(x.values())) if isinstance(x, dict) else x[0])
+    return model.predict(x, batch_size=max(n, 1), verbose=0)

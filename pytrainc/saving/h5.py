@@ -219,7 +219,9 @@ def _keras3_groups(layer):
         return layer._keras3_weight_groups()
     subs = getattr(layer, "_keras3_vars", "vars")
     if isinstance(subs, str):
-        return [(subs, layer.weights)]
+        from pytrainc.saving import keras_custom  # a custom layer's: trainable ones first, as Keras saves them
+
+        return [(subs, keras_custom.keras_order(layer) or layer.weights)]
     return [(sub, part.weights) for sub, part in zip(subs, layer._sublayers)]
 
 

@@ -8,8 +8,6 @@ class name) and a custom function as `{"class_name": "function", "config": <its 
 `pytrainc.saving.object_registration`, never imports the `module` the file gives.
 """
 
-import inspect
-
 from pytrainc.saving import object_registration
 
 
@@ -68,5 +66,10 @@ def layer_from_keras(r, entry, cls, config, what):
     return {"class_name": cls, "registered_name": registered_name or cls, "config": config}
 
 
-def is_function(obj):
-    return inspect.isfunction(obj) or inspect.isbuiltin(obj)
+def keras_order(layer):
+    """A custom layer's own weights in Keras's order (`Layer.save_own_variables`: the trainable ones, then
+    the others, each in creation order); None for pytrainc's own layers and those with sublayers."""
+    if registered(type(layer)) is None or getattr(layer, "_sublayers", None):
+        return None
+    own = layer._variables
+    return [v for v in own if v._trainable] + [v for v in own if not v._trainable]

@@ -21,12 +21,9 @@ KNOWN_FAILING = {
     "preprocessing_normalization_adapt": "a layer called eagerly on a NumPy array (#11)",
     "rnn_lstm_classifier": "variable-length Input(shape=(None,)) (#10)",
     "rnn_return_state": "return_state: a layer with several outputs (#10, #11)",
-    "sequential_basic": "a Sequential without Input built by calling it on an array (#9)",
     "sequential_feature_extractor": "get_layer and layer.output on a Sequential (#10)",
     "sequential_transfer_freeze": "a Sequential inside a Sequential (#10)",
-    "subclass_nontrainable_weight": "Variable.assign_add in a layer's call (#9)",
     "train_eval_multi_output_metrics": "several inputs and outputs (#10)",
-    "transformer_block": "a Sequential without Input built when first called, inside a layer (#9)",
 }
 
 

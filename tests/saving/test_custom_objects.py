@@ -27,11 +27,13 @@ def custom_classes(K):
             self.units = units
 
         def build(self, input_shape):
+            # a non-trainable weight first: Keras saves the trainable ones first
+            self.c = self.add_weight(shape=(self.units,), initializer="random_uniform", trainable=False, name="c")
             self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal", name="w")
             self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b")
 
         def call(self, x):
-            return K.ops.tanh(K.ops.matmul(x, self.w) + self.b)
+            return K.ops.tanh(K.ops.matmul(x, self.w) + self.b) * self.c
 
         def get_config(self):
             return {**super().get_config(), "units": self.units}
