@@ -442,6 +442,27 @@ class Layer:
             out += sub.losses
         return out
 
+    @property
+    def rng_state(self):
+        """The layer's generator state: a Dropout's own, or that of the one `pytrainc.random.SeedGenerator`
+        a custom layer holds (saved with the model and in backups, so training resumes exactly).
+        AttributeError for a layer without one, as `hasattr` expects."""
+        own = self.__dict__.get("rng_state")
+        if own is not None:
+            return own
+        gen = _seed_generator(self)
+        if gen is None:
+            raise AttributeError(f"Layer '{self.name}' draws no random numbers: it has no rng_state")
+        return gen.rng_state
+
+    @rng_state.setter
+    def rng_state(self, value):
+        gen = None if "rng_state" in self.__dict__ else _seed_generator(self)
+        if gen is not None:
+            gen.rng_state = value  # the plan's table row, as a Dropout's
+        else:
+            self.__dict__["rng_state"] = value
+
     def _hidden_constants(self):
         """Constant operands of the ops traced in `call` (hidden, non-trainable parameters)."""
         return list(getattr(self, "_constants", ()))
@@ -555,6 +576,14 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _seed_generator(layer):
+    """The one SeedGenerator among a layer's attributes, else None (none, or several)."""
+    from pytrainc.random import SeedGenerator
+
+    gens = [v for v in vars(layer).values() if isinstance(v, SeedGenerator)]
+    return gens[0] if len(gens) == 1 else None
 
 
 def _restore_layer(config, build_shape, weights, trainable, rng):
