@@ -48,8 +48,14 @@ class CustomObjectScope:
 
     Example:
 
-    >>> with pytrainc.saving.custom_object_scope({"MyLayer": MyLayer}):
-    ...     model = pytrainc.models.load_model("model.keras")
+    >>> def squares(y_true, y_pred):
+    ...     return pytrainc.ops.mean(pytrainc.ops.square(y_true - y_pred), axis=-1)
+    >>> model.compile(optimizer="adam", loss=squares)
+    >>> model.save("model.keras")
+    >>> with pytrainc.saving.custom_object_scope({"squares": squares}):
+    ...     restored = pytrainc.models.load_model("model.keras")
+    >>> restored.loss.fn is squares
+    True
     """
 
     def __init__(self, custom_objects):
@@ -82,7 +88,11 @@ def get_custom_objects():
 
     Example:
 
-    >>> pytrainc.saving.get_custom_objects()["MyObject"] = MyObject
+    >>> def halve(y_true, y_pred):
+    ...     return 0.5 * pytrainc.ops.mean(y_true - y_pred, axis=-1)
+    >>> pytrainc.saving.get_custom_objects()["halve"] = halve
+    >>> pytrainc.losses.get("halve").fn is halve
+    True
     """
     return GLOBAL_CUSTOM_OBJECTS
 

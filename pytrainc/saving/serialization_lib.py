@@ -131,8 +131,13 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
 
     Example:
 
-    >>> config = pytrainc.saving.serialize_keras_object(MyLayer(4))
-    >>> layer = pytrainc.saving.deserialize_keras_object(config, custom_objects={"MyLayer": MyLayer})
+    >>> class Double(pytrainc.layers.Layer):
+    ...     def call(self, x):
+    ...         return 2.0 * x
+    >>> config = pytrainc.saving.serialize_keras_object(Double(name="double"))
+    >>> layer = pytrainc.saving.deserialize_keras_object(config, custom_objects={"Double": Double})
+    >>> layer.name
+    'double'
     """
     module_objects = kwargs.pop("module_objects", None)
     if kwargs:
