@@ -40,9 +40,7 @@ def from_identifier(identifier, *, what, base, names, classes, make=None, hint="
         cls = (_custom(base, what, [registered], name) if registered else None) or classes.get(name)
         cls = cls or _custom(base, what, [name], name) or _wrapper_class(base, name)
         if cls is None:
-            raise ValueError(
-                f"Unknown {what} class: {name!r} (not built in, registered or in custom_objects). Expected one of {sorted(classes)}. {_hint()}"
-            )
+            raise ValueError(f"Unknown {what} class: {name!r}. Expected one of {sorted(classes)}. {_hint()}")
         if isinstance(cls, base):  # a custom function, wrapped
             return cls
         return cls.from_config(dict(identifier.get("config", {})))

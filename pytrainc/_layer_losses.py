@@ -59,24 +59,27 @@ def check(layer, placeholders, out, order, losses):
     [(value, its graph, per_batch)]."""
     from pytrainc.layers import _tracing
 
-    def refuse(node):
+    def refuse(reduced):
         return ValueError(
-            f"The call of layer '{layer.name}' uses a sum or mean over the batch axis in {node._layer.name}: "
-            "traced ops work per sample, and a reduction over the batch can only be passed to self.add_loss, "
-            "scaled by a number (e.g. self.add_loss(0.1 * ops.sum(x))). Reduce over the sample axes, e.g. axis=-1."
+            f"{reduced._layer.name} (in layer '{layer.name}') reduces over the batch axis: traced ops work per "
+            "sample, and a sum or mean over the batch can only be passed to self.add_loss, scaled by a number "
+            "(e.g. self.add_loss(0.1 * ops.sum(x))). Reduce over the sample axes, e.g. axis=-1."
         )
+
+    def marked_input(node):
+        return next((p for p in node._inputs if getattr(p, MARK, None) is not None), None)
 
     if getattr(out, MARK, None) is not None:
         raise refuse(out)
     for node in order:
-        if any(getattr(p, MARK, None) is not None for p in node._inputs):
-            raise refuse(node)
+        if marked_input(node) is not None:
+            raise refuse(marked_input(node))
     traced = []
     for value in losses:
         graph = _tracing._graph(layer, value, placeholders)
         for node in graph:
-            if getattr(node, MARK, None) is None and any(getattr(p, MARK, None) is not None for p in node._inputs):
-                raise refuse(node)
+            if getattr(node, MARK, None) is None and marked_input(node) is not None:
+                raise refuse(marked_input(node))
         traced.append((value, graph, getattr(value, MARK, None) == "mean"))
     return traced
 

@@ -231,7 +231,7 @@ class FunctionWrapper:
             config.pop("reduction", None)  # Keras's, the one pytrainc implements
             return cls(fn, name=config.pop("name", None), **config)
         raise ValueError(
-            f"{cls._what.capitalize()} {config.get('name')!r} is a Python function, which the file only names. "
+            f"{cls._what.capitalize()} {config.get('name')!r} is a Python function: loading never runs code. "
             f"{object_registration.LOAD_HINT}; or pass it again, e.g. compile({cls._what}=...)."
         )
 

@@ -88,7 +88,7 @@ def test_batch_reductions_outside_add_loss_are_refused():
         def call(self, inputs):
             return 2.0 * ops.mean(inputs)
 
-    with pytest.raises(ValueError, match="layer 'bad'.*over the batch axis.*add_loss"):
+    with pytest.raises(ValueError, match="ops.multiply \\(in layer 'bad'\\) reduces over the batch axis.*add_loss"):
         Bad(name="bad")(keras.Input((3,)))
 
     class Squared(keras.layers.Layer):
@@ -96,7 +96,9 @@ def test_batch_reductions_outside_add_loss_are_refused():
             self.add_loss(ops.square(ops.sum(inputs)))
             return inputs
 
-    with pytest.raises(ValueError, match="layer 'squared'.*scaled by a number"):
+    with pytest.raises(
+        ValueError, match="ops.sum \\(in layer 'squared'\\) reduces over the batch axis.*scaled by a number"
+    ):
         Squared(name="squared")(keras.Input((3,)))
 
     class Outside(keras.layers.Layer):

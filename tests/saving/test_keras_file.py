@@ -179,8 +179,8 @@ def test_save_suffixes(tmp_path):
     np.testing.assert_array_equal(
         load_model(tmp_path / "renamed.bin").predict(x, verbose=0), model.predict(x, verbose=0)
     )
-    with pytest.raises(ValueError, match="custom_objects"):
-        load_model(tmp_path / "m.keras", custom_objects={"MyLayer": object})
+    with pytest.raises(TypeError, match="custom_objects must be a dict"):
+        load_model(tmp_path / "m.keras", custom_objects=["MyLayer"])
 
 
 def test_model_checkpoint_writes_keras_files(tmp_path):
@@ -280,7 +280,7 @@ def test_huge_layer_is_refused_before_building(tmp_path, keras_bytes):
                     "registered_name": "function",
                 }
             ),
-            r"custom class 'function'",
+            r"custom function 'my_activation'.*neither registered nor in custom_objects",
         ),
         (lambda c: first_layer(c, "Dense")["config"].update(dtype="mixed_float16"), r"float32 only"),
         (lambda c: c.update(class_name="MyModel"), r"pytrainc reads Sequential and Functional"),
