@@ -111,3 +111,11 @@ def test_function_initializer_builds_a_layer_and_serializes_as_keras_does():
     np.testing.assert_array_equal(again((1, 2)), [[0.5, 0.5]])
     with pytest.raises(ValueError, match="Unknown initializer"):
         I.deserialize(config)  # a function is found by name only through custom_objects
+
+
+def test_regularizers_deserialize_round_trips():
+    from pytrainc import regularizers as R
+
+    reg = R.deserialize(R.serialize(R.L1L2(l1=0.1, l2=0.2)))
+    assert isinstance(reg, R.L1L2) and (reg.l1, reg.l2) == (0.1, 0.2)
+    assert R.deserialize(None) is None and isinstance(R.deserialize("l2"), R.L2)
