@@ -83,18 +83,6 @@ def call(model, inputs, training=None):
     return call_on_data(model, inputs, training)
 
 
-def on_data(inputs):
-    """Whether a model call's inputs are data (arrays), not KerasTensors."""
-    from pytrainc.layers import KerasTensor
-
-    first = inputs
-    if isinstance(inputs, (list, tuple)) and inputs:
-        first = inputs[0]
-    elif isinstance(inputs, dict) and inputs:
-        first = next(iter(inputs.values()))
-    return not isinstance(first, KerasTensor)
-
-
 def call_on_data(model, inputs, training=None):
     """model(x) on arrays, as Keras 3's: the predictions (as predict returns them), built from x if needed."""
     if training:
