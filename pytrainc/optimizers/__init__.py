@@ -6,18 +6,21 @@ Every optimizer takes Keras's common arguments `weight_decay` (decoupled:
 weight's gradient clipped to that norm), `clipvalue` and `global_clipnorm`
 (all gradients together clipped to that norm); at most one of the three
 clipping arguments may be set. One module per family: base.py (the `Optimizer`
-base class), sgd.py, adam.py, rmsprop.py, ftrl.py.
+base class), sgd.py, adam.py, rmsprop.py, ftrl.py, adafactor.py.
 """
 
 from pytrainc._identifiers import from_identifier
 from pytrainc.optimizers import schedules
+from pytrainc.optimizers.adafactor import Adafactor
 from pytrainc.optimizers.adam import Adam, Adamax, AdamW, Lamb, Nadam
 from pytrainc.optimizers.base import Optimizer, _restore_optimizer  # noqa: F401 (pickles name it here)
 from pytrainc.optimizers.ftrl import Ftrl
 from pytrainc.optimizers.rmsprop import Adadelta, Adagrad, RMSprop
 from pytrainc.optimizers.sgd import SGD, Lion
 
-_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Lion, Ftrl, Lamb)}
+_CLASSES = {
+    c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Lion, Ftrl, Lamb, Adafactor)
+}
 _BY_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 

@@ -9,6 +9,7 @@ clipping arguments may be set.
 """
 
 import copyreg
+import re
 
 import numpy as np
 
@@ -100,6 +101,7 @@ class Optimizer:
         self._iterations = np.zeros(1, dtype=np.int64)
         self._state = {}
         self._plan = None  # set by the model: learning-rate changes reach the engine
+        self._exclude_ids, self._exclude_pattern = set(), None  # see exclude_from_weight_decay
 
     # -- public state
     @property
@@ -148,6 +150,28 @@ class Optimizer:
             if name in self._state:
                 out[name] = self._state[name].copy()
         return out
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Exclude variables from weight decay, as Keras: call it before the model trains.
+
+        Args:
+            var_list: Variables (e.g. `model.layers[0].bias`) to exclude. Defaults to None.
+            var_names: Strings: a variable whose name contains a match of any of them (as
+                `re.search`) is excluded, e.g. `var_names=["bias"]`. Defaults to None.
+
+        Raises:
+            ValueError: if the optimizer is already bound to a model's plan (Keras: built).
+        """
+        if self._plan is not None:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer is built.")
+        self._exclude_ids = {id(v) for v in var_list or ()}
+        self._exclude_pattern = re.compile("|".join(set(var_names))) if var_names else None
+
+    def _use_weight_decay(self, variable):
+        """Whether `variable` decays (Keras's `_use_weight_decay`)."""
+        if id(variable) in self._exclude_ids:
+            return False
+        return self._exclude_pattern is None or self._exclude_pattern.search(variable.name) is None
 
     # -- engine wiring
     def _hyper(self):
@@ -206,12 +230,13 @@ class Optimizer:
         Args:
             plan: A `_C.Plan`.
             n_params: Number of trainable parameters (the plan's flat prefix).
-            slices: int64 (n_vars, 2) [offset, size] of each trainable weight in
-                the flat order (the units of `clipnorm`), or None for one weight.
+            slices: int64 rows [offset, size] or [offset, size, R, C, flags]
+                (`Model._trainable_slices`) of each trainable weight in the flat order
+                (the units of `clipnorm`), or None for one weight.
         """
         self._build(n_params)
         if slices is not None:
-            slices = np.ascontiguousarray(slices, dtype=np.int64).reshape(-1, 2)
+            slices = np.ascontiguousarray(slices, dtype=np.int64)
         plan.set_optimizer(self._kind, self._hyper_array(), *self._engine_slots(), self._iterations, slices)
         if isinstance(self._learning_rate, LearningRateSchedule):
             sched = self._learning_rate
