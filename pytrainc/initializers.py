@@ -196,6 +196,59 @@ class Orthogonal(_Random):
         return {"gain": self.gain, "seed": self.seed}
 
 
+class Identity(Initializer):
+    """`gain` times the identity matrix, for 2-D shapes only (as Keras's
+    `keras.initializers.Identity`, also exported as `IdentityInitializer` and `identity`).
+
+    Args:
+        gain: Multiplicative factor. Defaults to 1.0.
+
+    Example:
+
+    >>> Identity(2.0)((2, 3)).tolist()
+    [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
+    def __init__(self, gain=1.0):
+        self.gain = number("gain", gain)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(s) for s in shape)
+        if len(shape) != 2:
+            raise ValueError(
+                "Identity matrix initializer can only be used for 2D matrices. "
+                f"Received: shape={shape} of rank {len(shape)}."
+            )
+        return (self.gain * np.eye(*shape)).astype(np.float32)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+class _Function(Initializer):
+    """A plain function `f(shape, dtype=None)` given as an initializer, as Keras accepts one: called
+    once when the layer builds; its result must have the requested shape and be finite."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = getattr(fn, "__name__", type(fn).__name__)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(s) for s in shape)
+        value = np.asarray(self.fn(shape, dtype="float32"))
+        if value.shape != shape:
+            raise ValueError(
+                f"Initializer function {self.name!r} must return an array of shape {shape}. "
+                f"Received: shape {value.shape}"
+            )
+        if value.dtype.kind not in "biuf" or not np.all(np.isfinite(value)):
+            raise ValueError(f"Initializer function {self.name!r} must return finite numbers. Received: {value.dtype}")
+        return value.astype(np.float32)
+
+    def get_config(self):
+        return self.name
+
+
 def _preset(name, scale, mode, distribution, doc):
     def __init__(self, seed=None):
         VarianceScaling.__init__(self, scale, mode, distribution, seed)
@@ -239,7 +292,17 @@ _ALIASES = {
     "lecun_uniform": LecunUniform,
     "lecun_normal": LecunNormal,
 }
+_ALIASES["identity"] = Identity
 _CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
+
+# Keras 3 exports each class under its snake-case name and some under a second name too
+# (`keras.initializers.glorot_uniform is keras.initializers.GlorotUniform`).
+zeros, ones, constant, identity = Zeros, Ones, Constant, Identity
+random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
+variance_scaling, orthogonal = VarianceScaling, Orthogonal
+glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNormal, HeUniform, HeNormal
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
 
 
 def get(identifier):
@@ -248,13 +311,37 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name.
     """
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()  # Keras accepts the class itself (`kernel_initializer=GlorotUniform`)
     if callable(identifier) and not isinstance(identifier, Initializer):
-        raise ValueError(
-            "pytrainc needs an initializer it can serialize: a name such as 'glorot_uniform' "
-            f"or a pytrainc.initializers.Initializer. Received: {identifier!r}"
-        )
+        return _Function(identifier)
     return from_identifier(identifier, what="initializer", base=Initializer, names=_ALIASES, classes=_CLASSES)
 
 
 def serialize(initializer):
+    if isinstance(initializer, _Function):  # Keras's form for a function: found by name on load
+        return {
+            "module": "builtins",
+            "class_name": "function",
+            "config": initializer.name,
+            "registered_name": "function",
+        }
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The initializer a `serialize` dict describes, as `keras.initializers.deserialize`.
+
+    Args:
+        config: A dict `{"class_name": ..., "config": {...}}` or a name.
+        custom_objects: Optional dict of name -> initializer class or function, for those that
+            are not built in. Defaults to None.
+    """
+    if custom_objects and isinstance(config, dict):
+        name = config.get("config") if config.get("class_name") == "function" else config.get("class_name")
+        found = custom_objects.get(name) if isinstance(name, str) else None
+        if found is not None:
+            if isinstance(found, type):
+                return found(**config.get("config", {})) if isinstance(config.get("config"), dict) else found()
+            return _Function(found)
+    return get(config)

@@ -71,3 +71,51 @@ def test_constant_zeros_ones_and_unknown():
     assert np.all(initializers.Constant(2.5)((2, 2)) == 2.5)
     with pytest.raises(ValueError, match="Unknown initializer"):
         initializers.get("nope")
+
+
+# -- Keras 3's aliases, Identity, and plain functions as initializers --------------------------
+
+
+def test_snake_case_names_are_the_classes_as_in_keras():
+    from pytrainc import initializers as I
+
+    assert I.glorot_uniform is I.GlorotUniform and I.he_normal is I.HeNormal and I.zeros is I.Zeros
+    assert I.IdentityInitializer is I.Identity and I.OrthogonalInitializer is I.Orthogonal
+    assert isinstance(I.get("identity"), I.Identity)
+    assert isinstance(I.get(I.GlorotUniform), I.GlorotUniform)  # the class itself, as Keras accepts
+
+
+def test_identity_matches_keras():
+    from pytrainc import initializers as I
+    from pytrainc.testing import keras_torch
+
+    keras = keras_torch()
+    for shape in [(2, 3), (4, 4), (5, 2)]:
+        want = np.asarray(keras.initializers.Identity(gain=1.5)(shape))
+        np.testing.assert_array_equal(I.Identity(gain=1.5)(shape), want)
+    assert I.deserialize(I.serialize(I.Identity(2.0))).gain == 2.0
+
+
+def test_function_initializer_builds_a_layer_and_serializes_as_keras_does():
+    import pytrainc
+    from pytrainc import initializers as I
+
+    def halves(shape, dtype=None):
+        return np.full(shape, 0.5)
+
+    model = pytrainc.Sequential([pytrainc.Input((3,)), pytrainc.layers.Dense(2, kernel_initializer=halves)])
+    np.testing.assert_array_equal(model.layers[0].get_weights()[0], np.full((3, 2), 0.5, np.float32))
+    config = model.layers[0].get_config()["kernel_initializer"]
+    assert config == {"module": "builtins", "class_name": "function", "config": "halves", "registered_name": "function"}
+    again = I.deserialize(config, custom_objects={"halves": halves})
+    np.testing.assert_array_equal(again((1, 2)), [[0.5, 0.5]])
+    with pytest.raises(ValueError, match="Unknown initializer"):
+        I.deserialize(config)  # a function is found by name only through custom_objects
+
+
+def test_regularizers_deserialize_round_trips():
+    from pytrainc import regularizers as R
+
+    reg = R.deserialize(R.serialize(R.L1L2(l1=0.1, l2=0.2)))
+    assert isinstance(reg, R.L1L2) and (reg.l1, reg.l2) == (0.1, 0.2)
+    assert R.deserialize(None) is None and isinstance(R.deserialize("l2"), R.L2)
