@@ -318,10 +318,10 @@ static void adafactor_variable(const ptc_optimizer *o, const opt_coefs *k, float
 
 // Scalars of step t = iterations + 1. Nadam's u_product (o->u[0]) advances here,
 // once per step, as in Keras's Nadam._backend_update_step.
-static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr) {
+static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr, int64_t step) {
     opt_coefs k = {(float)lr, (float)o->weight_decay, o->clipvalue > 0.0 ? (float)o->clipvalue : INFINITY, 0.0f, 0.0f,
                    0.0f};
-    const double t = (double)(*o->iterations + 1);
+    const double t = (double)(step + 1);
     switch (o->kind) {
         case PTC_OPT_ADAM:
             k.a = (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));
@@ -440,11 +440,12 @@ static int per_variable(const ptc_optimizer *o) {
     return 0;
 }
 
-void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
-    if (opt->kind < PTC_OPT_SGD || opt->kind >= PTC_OPT_COUNT) return;
-    const double lr = opt->schedule.kind == PTC_SCHED_CONSTANT ? opt->learning_rate
-                                                               : ptc_schedule_value(&opt->schedule, *opt->iterations);
-    const opt_coefs k = opt_coefs_init(opt, lr);
+// One update with the gradients grads (P,) at update step `step`, the schedule read at `batch`.
+static void optimizer_update(ptc_optimizer *opt, float *params, const float *grads, int64_t P, int64_t step,
+                             int64_t batch) {
+    const double lr =
+        opt->schedule.kind == PTC_SCHED_CONSTANT ? opt->learning_rate : ptc_schedule_value(&opt->schedule, batch);
+    const opt_coefs k = opt_coefs_init(opt, lr, step);
     // At most one clipping is set (checked by the caller); global_clipnorm scales every gradient alike.
     const float gs =
         opt->global_clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads, P)), opt->global_clipnorm, 1) : 1.0f;
@@ -470,6 +471,33 @@ void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, i
     } else {
         const float s = opt->clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads, P)), opt->clipnorm, 0) : gs;
         update_parallel(opt, &k, params, grads, 0, P, s);
+    }
+}
+
+// Keras's base_optimizer order (_backend_apply_gradients): accumulate, or update with the mean of
+// the accumulated gradients and reset them; then the moving average (its momentum 0 at the first
+// step), and the overwrite of the weights by it every ema_overwrite_frequency steps.
+void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
+    if (opt->kind < PTC_OPT_SGD || opt->kind >= PTC_OPT_COUNT) return;
+    const int64_t batch = *opt->iterations, n = opt->accumulation_steps > 1 && opt->acc ? opt->accumulation_steps : 1;
+    const int64_t step = batch / n;  // Keras's optimizer.iterations
+    if (n == 1) {
+        optimizer_update(opt, params, grads, P, step, batch);
+    } else if ((batch + 1) % n != 0) {
+        for (int64_t i = 0; i < P; i++) opt->acc[i] += grads[i];
+    } else {
+        const float nf = (float)n;
+        for (int64_t i = 0; i < P; i++) opt->acc[i] = (grads[i] + opt->acc[i]) / nf;
+        optimizer_update(opt, params, opt->acc, P, step, batch);
+        for (int64_t i = 0; i < P; i++) opt->acc[i] = 0.0f;
+    }
+    if (opt->use_ema && opt->ema) {
+        const float mom = step != 0 ? (float)opt->ema_momentum : 0.0f, one_mom = 1.0f - mom;
+        float *restrict e = opt->ema;
+        const float *restrict w = params;
+        for (int64_t i = 0; i < P; i++) e[i] = mom * e[i] + one_mom * w[i];
+        if (opt->ema_overwrite_frequency > 0 && (step + 1) % opt->ema_overwrite_frequency == 0)
+            for (int64_t i = 0; i < P; i++) params[i] = e[i];
     }
     *opt->iterations += 1;
 }

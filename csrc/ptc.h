@@ -197,6 +197,16 @@ typedef struct {
     double lr_power, l1, l2, l2_shrinkage, ftrl_beta;
     // Adafactor (Keras's names).
     double beta_2_decay, epsilon_1, epsilon_2, clip_threshold;
+    // Every kind (Keras's base optimizer): the moving average ema of the weights, updated after
+    // each step and copied over them every ema_overwrite_frequency steps (0: never), and
+    // gradient accumulation: acc sums the gradients of accumulation_steps - 1 batches, the
+    // next one updates with their mean (1: every batch). The counter *iterations counts
+    // batches; the steps (bias corrections, EMA) count updates: *iterations / accumulation_steps.
+    int use_ema;
+    double ema_momentum;
+    int64_t ema_overwrite_frequency, accumulation_steps;
+    float *ema;           // (P,) when use_ema, else NULL; borrowed
+    float *acc;           // (P,) when accumulation_steps > 1, else NULL; borrowed
     float *m;             // (P,) see the slot table above; borrowed
     float *v;             // (P,) borrowed
     float *u;             // (P,), or (1,) for Nadam; borrowed

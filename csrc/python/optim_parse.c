@@ -18,12 +18,39 @@ static int check_slot(PyArrayObject *a, const char *name, npy_intp want, const c
     return -1;
 }
 
+// The base optimizer's EMA and gradient accumulation (hyper USE_EMA, EMA_MOMENTUM in [0, 1],
+// EMA_OVERWRITE_FREQUENCY and GRADIENT_ACCUMULATION_STEPS whole numbers >= 0, 0: off) with
+// their (P,) float32 arrays, None when off.
+static int parse_ema_accumulation(ptc_optimizer *o, const double *hd, PyObject *eo, PyObject *ao, npy_intp P) {
+    const double mom = hd[PTC_HYPER_EMA_MOMENTUM], freq = hd[PTC_HYPER_EMA_OVERWRITE_FREQUENCY];
+    const double steps = hd[PTC_HYPER_GRADIENT_ACCUMULATION_STEPS];
+    if (!(mom >= 0.0 && mom <= 1.0) || !(freq >= 0.0 && freq < 9e15 && freq == floor(freq)) ||
+        !(steps >= 0.0 && steps < 9e15 && steps == floor(steps))) {
+        PyErr_SetString(PyExc_ValueError,
+                        "optimizer ema_momentum must be in [0, 1], ema_overwrite_frequency and "
+                        "gradient_accumulation_steps whole numbers >= 0");
+        return -1;
+    }
+    o->use_ema = hd[PTC_HYPER_USE_EMA] != 0.0;
+    o->ema_momentum = mom;
+    o->ema_overwrite_frequency = (int64_t)freq;
+    o->accumulation_steps = steps > 1.0 ? (int64_t)steps : 1;
+    PyArrayObject *e = NULL, *a = NULL;
+    if (o->use_ema && !(e = ptc_py_check_array(eo, NPY_FLOAT32, 1, 1, "ema"))) return -1;
+    if (o->accumulation_steps > 1 && !(a = ptc_py_check_array(ao, NPY_FLOAT32, 1, 1, "acc"))) return -1;
+    if ((e && check_slot(e, "ema", P, "moving average")) || (a && check_slot(a, "acc", P, "gradient accumulator")))
+        return -1;
+    o->ema = e ? PyArray_DATA(e) : NULL;
+    o->acc = a ? PyArray_DATA(a) : NULL;
+    return 0;
+}
+
 // Fills an optimizer from (kind, hyper float64 (>= 8,) laid out as HYP_*, m, v, u
 // float32 (P,) or (0,) where unused (Nadam's u: (1,)), iterations int64 (1,),
 // slices int64 (n_vars, 2) [offset, size] tiling [0, P) in order, or NULL / None
 // for one variable). The optimizer borrows every array. Returns 0 or sets an exception.
 int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *mo, PyObject *vo, PyObject *uo,
-                           PyObject *io, PyObject *so, npy_intp P) {
+                           PyObject *eo, PyObject *ao, PyObject *io, PyObject *so, npy_intp P) {
     memset(o, 0, sizeof(*o));
     PyArrayObject *h = ptc_py_check_array(ho, NPY_FLOAT64, 1, 0, "hyper");
     PyArrayObject *m = h ? ptc_py_check_array(mo, NPY_FLOAT32, 1, 1, "m") : NULL;
@@ -115,6 +142,7 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     o->epsilon_1 = hd[PTC_HYPER_EPSILON_1];
     o->epsilon_2 = hd[PTC_HYPER_EPSILON_2];
     o->clip_threshold = hd[PTC_HYPER_CLIP_THRESHOLD];
+    if (parse_ema_accumulation(o, hd, eo, ao, P)) return -1;
     const int need_m = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM || kind == PTC_OPT_ADAMAX ||
                        kind == PTC_OPT_LION || kind == PTC_OPT_FTRL || kind == PTC_OPT_LAMB ||
                        kind == PTC_OPT_ADAFACTOR ||

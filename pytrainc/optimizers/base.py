@@ -26,6 +26,15 @@ def _betas(beta_1, beta_2):
     return _number("beta_1", beta_1, high=1.0, high_open=True), _number("beta_2", beta_2, high=1.0, high_open=True)
 
 
+def _whole(name, value, low):
+    """None (off), or an int >= low, as Keras checks ema_overwrite_frequency and gradient_accumulation_steps."""
+    if value is None or value == 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"`{name}` must be an integer >= {low} or None. Received: {name}={value!r}")
+    return int(value)
+
+
 def _number(name, value, **bounds):
     """A finite number >= 0 unless `bounds` say otherwise: no optimizer argument is negative."""
     return number(name, value, **{"low": 0.0, **bounds})
@@ -71,6 +80,19 @@ class Optimizer:
             `[-clipvalue, clipvalue]`. Defaults to None.
         global_clipnorm: Float > 0 or None. If set, all gradients are scaled together
             so that their global norm is at most this value. Defaults to None.
+        use_ema: Whether to keep an exponential moving average of the weights (in C, after
+            each step: `ema = m * ema + (1 - m) * w`, m = 0 at the first step), which
+            `fit` copies over the weights at its end and `callbacks.SwapEMAWeights` swaps
+            in for evaluation. Defaults to False.
+        ema_momentum: Float in [0, 1], m above. Defaults to 0.99.
+        ema_overwrite_frequency: Int >= 1 or None: every this many steps the weights are
+            overwritten by their average. Defaults to None.
+        loss_scale_factor: Float > 0 or None, accepted for Keras (pytrainc does not scale
+            the loss: in float32 the scaling cancels out). Defaults to None.
+        gradient_accumulation_steps: Int >= 2 or None: the gradients of this many batches
+            are summed in C and the weights updated with their mean once per that many
+            batches; `iterations` counts updates, schedules see the batch count, as
+            Keras. Defaults to None.
         name: The optimizer's name.
 
     Raises:
@@ -85,7 +107,18 @@ class Optimizer:
     _hyper_alias = {}  # an argument's name in _C.OPTIMIZER_HYPER when it differs from the argument's
 
     def __init__(
-        self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None
+        self,
+        learning_rate,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
     ):
         self._learning_rate = _learning_rate(learning_rate)
         self.weight_decay = _number("weight_decay", weight_decay, optional=True)
@@ -97,6 +130,12 @@ class Optimizer:
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
                 f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
             )
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = _number("ema_momentum", ema_momentum, high=1.0)
+        self.ema_overwrite_frequency = _whole("ema_overwrite_frequency", ema_overwrite_frequency, 1)
+        # pytrainc trains in float32 without a scaled loss: Keras's loss scaling cancels out.
+        self.loss_scale_factor = _number("loss_scale_factor", loss_scale_factor, low_open=True, optional=True)
+        self.gradient_accumulation_steps = _whole("gradient_accumulation_steps", gradient_accumulation_steps, 2)
         self.name = name if name is not None else type(self).__name__.lower()
         self._iterations = np.zeros(1, dtype=np.int64)
         self._state = {}
@@ -113,7 +152,7 @@ class Optimizer:
         An optimizer built with a schedule cannot be given a float (as in Keras).
         """
         if isinstance(self._learning_rate, LearningRateSchedule):
-            return self._learning_rate(self.iterations)
+            return self._learning_rate(int(self._iterations[0]))  # Keras: at the batch count
         return self._learning_rate
 
     @learning_rate.setter
@@ -135,8 +174,13 @@ class Optimizer:
 
     @property
     def iterations(self):
-        """Number of update steps taken so far."""
-        return int(self._iterations[0])
+        """Number of update steps taken so far (Keras: batches // gradient_accumulation_steps)."""
+        return int(self._iterations[0]) // (self.gradient_accumulation_steps or 1)
+
+    def _state_slots(self):
+        """The (P,) state arrays: the kind's `_slots`, then `ema` (Keras's "average") with
+        use_ema and `acc` ("accumulated_gradient") with gradient accumulation."""
+        return self._slots + (("ema",) if self.use_ema else ()) + (("acc",) if self.gradient_accumulation_steps else ())
 
     def variables(self):
         """The optimizer state as a dict of copies: 'iterations', then each slot and scalar.
@@ -146,10 +190,23 @@ class Optimizer:
         train_on_batch).
         """
         out = {"iterations": self._iterations.copy()}
-        for name in self._slots + tuple(self._scalars):
+        for name in self._state_slots() + tuple(self._scalars):
             if name in self._state:
                 out[name] = self._state[name].copy()
         return out
+
+    def finalize_variable_values(self, var_list):
+        """Keras's end-of-fit hook: with use_ema, the weights take their moving average.
+
+        Args:
+            var_list: The model's trainable variables, in the flat order.
+        """
+        if self.use_ema and "ema" in self._state:
+            ema, off = self._state["ema"], 0
+            for var in var_list:
+                n = var._value.size
+                var.assign(ema[off : off + n].reshape(var.shape))
+                off += n
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Exclude variables from weight decay, as Keras: call it before the model trains.
@@ -186,6 +243,10 @@ class Optimizer:
             "clipnorm": self.clipnorm or 0.0,
             "clipvalue": self.clipvalue or 0.0,
             "global_clipnorm": self.global_clipnorm or 0.0,
+            "use_ema": float(self.use_ema),
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency or 0.0,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps or 0.0,
         }
         for arg in self._config_args:
             name = self._hyper_alias.get(arg, arg)
@@ -212,10 +273,11 @@ class Optimizer:
 
     def _build(self, n_params):
         """Allocate (or keep, when sizes match) the state for n_params parameters."""
-        for name in self._slots:
+        for name in self._state_slots():
             cur = self._state.get(name)
             if cur is None or cur.shape != (n_params,):
-                self._state[name] = np.full(n_params, self._slot_initial_value(name), dtype=np.float32)
+                start = 0.0 if name in ("ema", "acc") else self._slot_initial_value(name)
+                self._state[name] = np.full(n_params, start, dtype=np.float32)
         for name, start in self._scalars.items():
             if name not in self._state:
                 self._state[name] = np.full(1, start, dtype=np.float32)
@@ -223,6 +285,10 @@ class Optimizer:
     def _engine_slots(self):
         """The arrays passed to the engine as its m, v and u."""
         return tuple(self._state.get(k, _EMPTY) for k in ("m", "v", "u"))
+
+    def _base_slots(self):
+        """The arrays passed to the engine as its ema and acc (None when off)."""
+        return self._state.get("ema") if self.use_ema else None, self._state.get("acc")
 
     def _attach(self, plan, n_params, slices=None):
         """Bind to a plan: the engine updates the state arrays in place.
@@ -237,7 +303,9 @@ class Optimizer:
         self._build(n_params)
         if slices is not None:
             slices = np.ascontiguousarray(slices, dtype=np.int64)
-        plan.set_optimizer(self._kind, self._hyper_array(), *self._engine_slots(), self._iterations, slices)
+        plan.set_optimizer(
+            self._kind, self._hyper_array(), *self._engine_slots(), self._iterations, slices, *self._base_slots()
+        )
         if isinstance(self._learning_rate, LearningRateSchedule):
             sched = self._learning_rate
             plan.set_schedule(sched._kind, sched._params(), sched._table())
@@ -247,7 +315,7 @@ class Optimizer:
         """Restore state saved by `variables()`; sizes are checked by the caller's model."""
         if "iterations" in values:
             self._iterations[...] = np.asarray(values["iterations"], dtype=np.int64).reshape(1)
-        for name in self._slots + tuple(self._scalars):
+        for name in self._state_slots() + tuple(self._scalars):
             if name in values:
                 arr = np.ascontiguousarray(values[name], dtype=np.float32).reshape(-1)
                 if name in self._state and self._state[name].shape == arr.shape:
@@ -267,6 +335,11 @@ class Optimizer:
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
             **{arg: getattr(self, arg) for arg in self._config_args},
         }
 

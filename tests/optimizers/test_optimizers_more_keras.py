@@ -47,6 +47,11 @@ CASES = [
     ("Adafactor", {"learning_rate": 0.05, "global_clipnorm": 1.0}),
     ("Adam", {"learning_rate": 0.01, "weight_decay": 0.2}),
     ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 0.3}),
+    ("Adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.9}),
+    ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "use_ema": True, "ema_overwrite_frequency": 7}),
+    ("Adam", {"learning_rate": 0.01, "gradient_accumulation_steps": 3}),
+    ("Nadam", {"learning_rate": 0.01, "gradient_accumulation_steps": 2, "clipnorm": 0.5}),
+    ("Adafactor", {"learning_rate": 0.05, "gradient_accumulation_steps": 4, "use_ema": True}),
 ]
 
 
@@ -85,10 +90,15 @@ def test_fifty_steps_match_keras(case):
     for step in grads:
         kopt.apply_gradients(zip([keras.ops.convert_to_tensor(g) for g in step], kvars))
         g = np.concatenate([x.ravel() for x in step])
-        _C.optimizer_step(opt._kind, opt._hyper_array(), w, g, *opt._engine_slots(), opt._iterations, slices)
+        _C.optimizer_step(
+            opt._kind, opt._hyper_array(), w, g, *opt._engine_slots(), opt._iterations, slices, *opt._base_slots()
+        )
     want = np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in kvars])
     np.testing.assert_allclose(w, want, rtol=1e-5, atol=1e-6)
-    assert opt.iterations == 50 == int(kopt.iterations)
+    assert opt.iterations == 50 // cfg.get("gradient_accumulation_steps", 1) == int(kopt.iterations)
+    if cfg.get("use_ema"):
+        kema = np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in kopt._model_variables_moving_average])
+        np.testing.assert_allclose(opt._state["ema"], kema, rtol=1e-5, atol=1e-6)
     if name == "Adafactor":  # the factored moments, at each weight's offset
         off = 0
         for i, s in enumerate(SHAPES):
@@ -194,6 +204,8 @@ def _models(name, cfg, exclude=None):
         ("Adafactor", {"learning_rate": 0.05}, None),
         ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.5}, ["bias"]),
         ("Adafactor", {"learning_rate": 0.05, "weight_decay": 0.2}, ["kernel"]),
+        ("Adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.8}, None),
+        ("SGD", {"learning_rate": 0.05, "gradient_accumulation_steps": 3, "use_ema": True}, None),
     ],
 )
 def test_training_a_model_matches_keras(name, cfg, exclude):
@@ -224,3 +236,43 @@ def test_bad_slice_rows_are_refused():
         _C.optimizer_step(opt._kind, opt._hyper_array(), w, g, *opt._engine_slots(), opt._iterations, bad)
     with pytest.raises(ValueError, match="shape"):
         _C.optimizer_step(opt._kind, opt._hyper_array(), w, g, *opt._engine_slots(), opt._iterations, bad[:, :3])
+
+
+@pytest.mark.parametrize(
+    "cfg,match",
+    [
+        ({"gradient_accumulation_steps": 1}, "gradient_accumulation_steps"),
+        ({"ema_overwrite_frequency": 0.5}, "ema_overwrite_frequency"),
+        ({"use_ema": True, "ema_momentum": 1.5}, "ema_momentum"),
+    ],
+)
+def test_bad_base_options_are_refused(cfg, match):
+    with pytest.raises(ValueError, match=match):
+        optimizers.Adam(**cfg)
+
+
+def test_accumulation_and_ema_state_resume_exactly(tmp_path):
+    r = testing.rng(3)
+    x, y = f32(r.standard_normal((28, 4))), f32(r.standard_normal((28, 2)))
+
+    def make():
+        testing.seed(0)
+        m = pytrainc.Sequential([pytrainc.layers.Input((4,)), pytrainc.layers.Dense(2)])
+        opt = optimizers.Adam(learning_rate=0.05, gradient_accumulation_steps=3, use_ema=True)
+        m.compile(optimizer=opt, loss="mse")
+        return m
+
+    straight = make()
+    straight.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)  # 7 batches: 2 updates and 1 pending
+    straight.optimizer.use_ema = False  # compare the raw weights, not the end-of-fit average
+    straight.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    half = make()
+    half.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    half.save(tmp_path / "m.ptc")
+    resumed = pytrainc.models.load_model(tmp_path / "m.ptc")
+    assert {"ema", "acc"} <= set(resumed.optimizer.variables())
+    np.testing.assert_array_equal(resumed.optimizer.variables()["acc"], half.optimizer.variables()["acc"])
+    resumed.optimizer.use_ema = False
+    resumed.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
