@@ -111,9 +111,17 @@ class TruncatedNormal(RandomNormal):
         return self._fill(shape, _TRUNCATED, self.mean, self.stddev)
 
 
-def _fans(shape):
-    # Keras's compute_fans: dense kernels (in, out); conv kernels (..., in, out).
+def _fans(shape, input_axes=None, output_axes=None):
+    # Keras's compute_fans: the given axes, else dense kernels (in, out), conv kernels (..., in, out).
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        try:
+            return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
+        except IndexError:
+            raise ValueError(
+                f"input_axes={list(input_axes)} and output_axes={list(output_axes)} must be axes of the "
+                f"shape to initialize. Received: shape={shape}"
+            ) from None
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -133,10 +141,16 @@ class VarianceScaling(_Random):
         distribution: 'truncated_normal', 'untruncated_normal' or 'uniform'.
             Defaults to 'truncated_normal'.
         seed: Optional int. Defaults to None (the global generator).
+        input_axes, output_axes: Optional lists of ints: the axes whose sizes multiply into
+            fan_in and fan_out (both, or neither: then Keras's rule for dense and conv kernels).
+            Defaults to None.
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(
+        self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None, output_axes=None
+    ):
         super().__init__(seed)
+        self.input_axes, self.output_axes = _axes("input_axes", input_axes), _axes("output_axes", output_axes)
         scale = number("scale", scale, low=0.0, low_open=True)
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg'. Received: mode={mode!r}")
@@ -148,7 +162,7 @@ class VarianceScaling(_Random):
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, fan)
         if self.distribution == "uniform":
@@ -160,7 +174,13 @@ class VarianceScaling(_Random):
         return self._fill(shape, _TRUNCATED, 0.0, math.sqrt(scale) / 0.87962566103423978)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+            **_axes_config(self),
+        }
 
 
 class Orthogonal(_Random):
@@ -249,12 +269,29 @@ class _Function(Initializer):
         return self.name
 
 
+def _axes(name, axes):
+    if axes is None:
+        return None
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        axes = [axes]
+    if not isinstance(axes, (list, tuple)) or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes
+    ):
+        raise ValueError(f"{name} must be None or a list of ints. Received: {name}={axes!r}")
+    return [int(a) for a in axes]
+
+
+def _axes_config(init):
+    # written only when set, so files of models that never set them stay as they were
+    return {k: getattr(init, k) for k in ("input_axes", "output_axes") if getattr(init, k) is not None}
+
+
 def _preset(name, scale, mode, distribution, doc):
-    def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **_axes_config(self)}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
 

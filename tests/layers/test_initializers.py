@@ -119,3 +119,21 @@ def test_regularizers_deserialize_round_trips():
     reg = R.deserialize(R.serialize(R.L1L2(l1=0.1, l2=0.2)))
     assert isinstance(reg, R.L1L2) and (reg.l1, reg.l2) == (0.1, 0.2)
     assert R.deserialize(None) is None and isinstance(R.deserialize("l2"), R.L2)
+
+
+def test_variance_scaling_input_and_output_axes_match_keras_fans():
+    from pytrainc import initializers as I
+    from pytrainc.testing import keras_torch
+
+    keras = keras_torch()
+    shape = (4, 3, 5, 6)  # e.g. an EinsumDense kernel whose fans are not the conv rule's
+    ours = I.GlorotUniform(seed=0, input_axes=[0, 1], output_axes=[2, 3])
+    limit = np.sqrt(6.0 / (12 + 30))
+    x = ours(shape)
+    assert x.shape == shape and np.abs(x).max() <= limit and np.abs(x).max() > 0.9 * limit
+    theirs = keras.initializers.GlorotUniform(seed=0, input_axes=[0, 1], output_axes=[2, 3])
+    assert np.abs(np.asarray(theirs(shape))).max() <= limit
+    assert I.deserialize(I.serialize(ours)).get_config() == ours.get_config()
+    assert "input_axes" not in I.GlorotUniform(seed=0).get_config()  # unchanged files when unset
+    with pytest.raises(ValueError, match="must be axes of the shape"):
+        I.HeNormal(input_axes=[5], output_axes=[0])((2, 2))
