@@ -277,7 +277,8 @@ static void adafactor_variable(const ptc_optimizer *o, const opt_coefs *k, float
     double w2 = 0.0;
     for (int64_t i = 0; i < n; i++) w2 += (double)w[i] * w[i];
     const float rms_w = (float)sqrt(w2 / (double)n);
-    const float alpha = (rms_w > (float)o->epsilon_2 ? rms_w : (float)o->epsilon_2) * k->a;
+    // torch.maximum keeps a NaN: a NaN weight or update makes the whole variable NaN, as in Keras.
+    const float alpha = (rms_w > (float)o->epsilon_2 || rms_w != rms_w ? rms_w : (float)o->epsilon_2) * k->a;
     if (R > 0 && C > 0) {
         const int64_t B = n / (R * C);
         for (int64_t b = 0; b < B; b++) {
@@ -312,7 +313,7 @@ static void adafactor_variable(const ptc_optimizer *o, const opt_coefs *k, float
         u2 += (double)u * u;
     }
     const float rms_u = (float)sqrt(u2 / (double)n) / (float)o->clip_threshold;
-    const float step = alpha / (rms_u > 1.0f ? rms_u : 1.0f);
+    const float step = alpha / (rms_u > 1.0f || rms_u != rms_u ? rms_u : 1.0f);
     for (int64_t i = 0; i < n; i++) w[i] -= step * (clipped(g[i], s, cv) / sqrtf(v[i]));
 }
 
