@@ -261,12 +261,68 @@ static void lamb_variable(const ptc_optimizer *o, const opt_coefs *k, float *w, 
     for (int64_t i = 0; i < n; i++) w[i] -= step * ((m[i] / bc1) / (sqrtf(v[i] / bc2) + eps));
 }
 
+// Adafactor's per-variable step (keras/src/optimizers/adafactor.py), with k->a = rho_t =
+// min(lr, 1 / sqrt(t)), k->b = beta_2_t = 1 - t^beta_2_decay. A weight of shape (B, R, C)
+// (R, C > 0: rank >= 2, B the product of the leading axes) keeps the running row means r (B, R)
+// in o->m and column means c (B, C) in o->u from its offset, and v = r / mean(r) (x) c;
+// below rank 2 (R = C = 0) v is the running mean of g^2 + epsilon_1 itself. Then
+// u = g / sqrt(v), w -= max(epsilon_2, rms(w)) rho_t u / max(1, rms(u) / clip_threshold).
+// Serial: the means and RMSs are sums (in double), so the result is thread-independent.
+static void adafactor_variable(const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off,
+                               int64_t n, int64_t R, int64_t C, float s) {
+    if (n == 0) return;
+    if (k->wd != 0.0f) decay_variable(k, w, n);
+    const float b2 = k->b, one_b2 = 1.0f - k->b, eps1 = (float)o->epsilon_1, cv = k->clipvalue;
+    float *v = o->v + off;
+    double w2 = 0.0;
+    for (int64_t i = 0; i < n; i++) w2 += (double)w[i] * w[i];
+    const float rms_w = (float)sqrt(w2 / (double)n);
+    // torch.maximum keeps a NaN: a NaN weight or update makes the whole variable NaN, as in Keras.
+    const float alpha = (rms_w > (float)o->epsilon_2 || rms_w != rms_w ? rms_w : (float)o->epsilon_2) * k->a;
+    if (R > 0 && C > 0) {
+        const int64_t B = n / (R * C);
+        for (int64_t b = 0; b < B; b++) {
+            const float *gb = g + b * R * C;
+            float *r = o->m + off + b * R, *c = o->u + off + b * C, *vb = v + b * R * C;
+            double rsum = 0.0;
+            for (int64_t j = 0; j < C; j++) vb[j] = 0.0f;  // column sums, in v's first row until v is formed
+            for (int64_t i = 0; i < R; i++) {
+                double row = 0.0;
+                for (int64_t j = 0; j < C; j++) {
+                    const float gi = clipped(gb[i * C + j], s, cv), q = gi * gi + eps1;
+                    row += q;
+                    vb[j] += q;
+                }
+                r[i] = b2 * r[i] + one_b2 * (float)(row / (double)C);
+                rsum += r[i];
+            }
+            for (int64_t j = 0; j < C; j++) c[j] = b2 * c[j] + one_b2 * (vb[j] / (float)R);
+            const float rmean = (float)(rsum / (double)R);
+            for (int64_t i = 0; i < R; i++)
+                for (int64_t j = 0; j < C; j++) vb[i * C + j] = (r[i] / rmean) * c[j];
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            const float gi = clipped(g[i], s, cv);
+            v[i] = b2 * v[i] + one_b2 * (gi * gi + eps1);
+        }
+    }
+    double u2 = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float u = clipped(g[i], s, cv) / sqrtf(v[i]);
+        u2 += (double)u * u;
+    }
+    const float rms_u = (float)sqrt(u2 / (double)n) / (float)o->clip_threshold;
+    const float step = alpha / (rms_u > 1.0f || rms_u != rms_u ? rms_u : 1.0f);
+    for (int64_t i = 0; i < n; i++) w[i] -= step * (clipped(g[i], s, cv) / sqrtf(v[i]));
+}
+
 // Scalars of step t = iterations + 1. Nadam's u_product (o->u[0]) advances here,
 // once per step, as in Keras's Nadam._backend_update_step.
-static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr) {
+static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr, int64_t step) {
     opt_coefs k = {(float)lr, (float)o->weight_decay, o->clipvalue > 0.0 ? (float)o->clipvalue : INFINITY, 0.0f, 0.0f,
                    0.0f};
-    const double t = (double)(*o->iterations + 1);
+    const double t = (double)(step + 1);
     switch (o->kind) {
         case PTC_OPT_ADAM:
             k.a = (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));
@@ -286,6 +342,13 @@ static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr) {
             k.b = (float)(1.0 - pow(o->beta_1, t));
             k.c = (float)(1.0 - pow(o->beta_2, t));
             break;
+        case PTC_OPT_ADAFACTOR: {
+            // Keras computes these in float32; relative_step's min(lr, 1 / sqrt(t)) equals rho_t.
+            const float tf = (float)t, inv = 1.0f / sqrtf(tf);
+            k.a = (float)lr < inv ? (float)lr : inv;
+            k.b = 1.0f - powf(tf, (float)o->beta_2_decay);
+            break;
+        }
         case PTC_OPT_NADAM: {
             const double u_t = o->beta_1 * (1.0 - 0.5 * pow(0.96, t));
             const double u_next = o->beta_1 * (1.0 - 0.5 * pow(0.96, t + 1.0));
@@ -367,24 +430,75 @@ static void update_parallel(const ptc_optimizer *o, const opt_coefs *k, float *w
     ptc_parallel_for(n, 16, 4 * n, update_part, &u);  // w, g and up to two moments per float
 }
 
-void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
-    if (opt->kind < PTC_OPT_SGD || opt->kind >= PTC_OPT_COUNT) return;
-    const double lr = opt->schedule.kind == PTC_SCHED_CONSTANT ? opt->learning_rate
-                                                               : ptc_schedule_value(&opt->schedule, *opt->iterations);
-    const opt_coefs k = opt_coefs_init(opt, lr);
+// Whether the step goes variable by variable: per-variable norms (clipnorm, Lamb's trust
+// ratio, Adafactor's RMSs and factored moments) or a variable excluded from weight decay.
+static int per_variable(const ptc_optimizer *o) {
+    if (!o->slices) return 0;
+    if (o->clipnorm > 0.0 || o->kind == PTC_OPT_LAMB || o->kind == PTC_OPT_ADAFACTOR) return 1;
+    if (o->weight_decay == 0.0 || o->slice_cols != PTC_SLICE_WIDTH) return 0;
+    for (int64_t j = 0; j < o->n_slices; j++)
+        if (o->slices[j * PTC_SLICE_WIDTH + PTC_SLICE_FLAGS] & PTC_SLICE_NO_DECAY) return 1;
+    return 0;
+}
+
+// One update with the gradients grads (P,) at update step `step`, the schedule read at `batch`.
+static void optimizer_update(ptc_optimizer *opt, float *params, const float *grads, int64_t P, int64_t step,
+                             int64_t batch) {
+    const double lr =
+        opt->schedule.kind == PTC_SCHED_CONSTANT ? opt->learning_rate : ptc_schedule_value(&opt->schedule, batch);
+    const opt_coefs k = opt_coefs_init(opt, lr, step);
     // At most one clipping is set (checked by the caller); global_clipnorm scales every gradient alike.
     const float gs =
         opt->global_clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads, P)), opt->global_clipnorm, 1) : 1.0f;
-    if ((opt->clipnorm > 0.0 || opt->kind == PTC_OPT_LAMB) && opt->slices) {
+    if (per_variable(opt)) {
         // Keras clips each variable's gradient by its own norm; Lamb's trust ratio is per variable too.
+        const int w = opt->slice_cols;
         for (int64_t j = 0; j < opt->n_slices; j++) {
-            const int64_t off = opt->slices[2 * j], n = opt->slices[2 * j + 1];
+            const int64_t *row = opt->slices + j * w, off = row[PTC_SLICE_OFFSET], n = row[PTC_SLICE_SIZE];
             const float s = opt->clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads + off, n)), opt->clipnorm, 0) : gs;
-            update_parallel(opt, &k, params + off, grads + off, off, n, s);
+            opt_coefs kv = k;
+            if (w == PTC_SLICE_WIDTH && (row[PTC_SLICE_FLAGS] & PTC_SLICE_NO_DECAY)) kv.wd = 0.0f;
+            if (opt->kind == PTC_OPT_ADAFACTOR) {
+                const int64_t R = w == PTC_SLICE_WIDTH ? row[PTC_SLICE_DIM_R] : 0;
+                const int64_t C = w == PTC_SLICE_WIDTH ? row[PTC_SLICE_DIM_C] : 0;
+                adafactor_variable(opt, &kv, params + off, grads + off, off, n, R, C, s);
+            } else {
+                update_parallel(opt, &kv, params + off, grads + off, off, n, s);
+            }
         }
+    } else if (opt->kind == PTC_OPT_ADAFACTOR) {  // one variable of rank 1
+        const float s = opt->clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads, P)), opt->clipnorm, 0) : gs;
+        adafactor_variable(opt, &k, params, grads, 0, P, 0, 0, s);
     } else {
         const float s = opt->clipnorm > 0.0 ? norm_scale(sqrt(sum_squares(grads, P)), opt->clipnorm, 0) : gs;
         update_parallel(opt, &k, params, grads, 0, P, s);
+    }
+}
+
+// Keras's base_optimizer order (_backend_apply_gradients): accumulate, or update with the mean of
+// the accumulated gradients and reset them; then the moving average (its momentum 0 at the first
+// step), and the overwrite of the weights by it every ema_overwrite_frequency steps.
+void ptc_optimizer_step(ptc_optimizer *opt, float *params, const float *grads, int64_t P) {
+    if (opt->kind < PTC_OPT_SGD || opt->kind >= PTC_OPT_COUNT) return;
+    const int64_t batch = *opt->iterations, n = opt->accumulation_steps > 1 && opt->acc ? opt->accumulation_steps : 1;
+    const int64_t step = batch / n;  // Keras's optimizer.iterations
+    if (n == 1) {
+        optimizer_update(opt, params, grads, P, step, batch);
+    } else if ((batch + 1) % n != 0) {
+        for (int64_t i = 0; i < P; i++) opt->acc[i] += grads[i];
+    } else {
+        const float nf = (float)n;
+        for (int64_t i = 0; i < P; i++) opt->acc[i] = (grads[i] + opt->acc[i]) / nf;
+        optimizer_update(opt, params, opt->acc, P, step, batch);
+        for (int64_t i = 0; i < P; i++) opt->acc[i] = 0.0f;
+    }
+    if (opt->use_ema && opt->ema) {
+        const float mom = step != 0 ? (float)opt->ema_momentum : 0.0f, one_mom = 1.0f - mom;
+        float *restrict e = opt->ema;
+        const float *restrict w = params;
+        for (int64_t i = 0; i < P; i++) e[i] = mom * e[i] + one_mom * w[i];
+        if (opt->ema_overwrite_frequency > 0 && (step + 1) % opt->ema_overwrite_frequency == 0)
+            for (int64_t i = 0; i < P; i++) params[i] = e[i];
     }
     *opt->iterations += 1;
 }

@@ -171,6 +171,13 @@ double ptc_schedule_value(const ptc_schedule *s, int64_t iteration);
 //   Lion     m (momentum)
 //   Ftrl     v (accumulator), which the caller starts at initial_accumulator_value, m (linear)
 //   Lamb     m (momentum), v (velocity)
+//   Adafactor v (velocity); for a weight of shape (..., R, C) (rank >= 2) m holds r (..., R) and u
+//            holds c (..., C), each from the weight's own offset (Keras's r and c)
+//
+// A variable's row in ptc_optimizer.slices: [offset, size] and, in rows of
+// PTC_SLICE_WIDTH, the shape of its last two axes (R, C; 0, 0 below rank 2) and flags.
+enum { PTC_SLICE_OFFSET, PTC_SLICE_SIZE, PTC_SLICE_DIM_R, PTC_SLICE_DIM_C, PTC_SLICE_FLAGS, PTC_SLICE_WIDTH };
+#define PTC_SLICE_NO_DECAY 1  // flag: exclude_from_weight_decay
 typedef struct {
     int kind;
     double learning_rate;
@@ -188,14 +195,27 @@ typedef struct {
     double global_clipnorm;  // over all P: g *= global_clipnorm / max(||g||, global_clipnorm)
     // Ftrl (Keras's names): learning_rate_power <= 0, l1/l2/l2_shrinkage_regularization_strength, beta.
     double lr_power, l1, l2, l2_shrinkage, ftrl_beta;
+    // Adafactor (Keras's names).
+    double beta_2_decay, epsilon_1, epsilon_2, clip_threshold;
+    // Every kind (Keras's base optimizer): the moving average ema of the weights, updated after
+    // each step and copied over them every ema_overwrite_frequency steps (0: never), and
+    // gradient accumulation: acc sums the gradients of accumulation_steps - 1 batches, the
+    // next one updates with their mean (1: every batch). The counter *iterations counts
+    // batches; the steps (bias corrections, EMA) count updates: *iterations / accumulation_steps.
+    int use_ema;
+    double ema_momentum;
+    int64_t ema_overwrite_frequency, accumulation_steps;
+    float *ema;           // (P,) when use_ema, else NULL; borrowed
+    float *acc;           // (P,) when accumulation_steps > 1, else NULL; borrowed
     float *m;             // (P,) see the slot table above; borrowed
     float *v;             // (P,) borrowed
     float *u;             // (P,), or (1,) for Nadam; borrowed
     int64_t *iterations;  // (1,) steps taken so far; borrowed
-    // Variables as [offset, size] pairs tiling [0, P) in order: the units of
+    // Variables as rows [offset, size, ...] tiling [0, P) in order: the units of
     // clipnorm. NULL: the P parameters are one variable. Borrowed.
-    const int64_t *slices;  // (n_slices, 2)
+    const int64_t *slices;  // (n_slices, slice_cols)
     int64_t n_slices;
+    int slice_cols;         // 2 ([offset, size]) or PTC_SLICE_WIDTH
     ptc_schedule schedule;  // kind PTC_SCHED_CONSTANT: learning_rate is used as is
 } ptc_optimizer;
 

@@ -42,7 +42,7 @@ void ptc_py_stop_end(ptc_py_stop *stop);
 extern PyTypeObject ptc_py_PlanType;
 // Shared by the Plan and the single-kernel entry points (plan.c): 0, or -1 with an exception.
 int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *mo, PyObject *vo, PyObject *uo,
-                           PyObject *io, PyObject *so, npy_intp P);
+                           PyObject *eo, PyObject *ao, PyObject *io, PyObject *so, npy_intp P);
 int ptc_py_parse_schedule(ptc_schedule *s, int kind, PyObject *po, PyObject *to);
 // Sample weights: None, or float32 (n,) finite and >= 0.
 int ptc_py_check_weights(PyObject *wo, npy_intp n, const float **w);

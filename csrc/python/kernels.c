@@ -223,14 +223,15 @@ static PyObject *py_metric_sum(PyObject *mod, PyObject *args) {
     return PyFloat_FromDouble(v);
 }
 
-// optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None):
+// optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None, ema=None, acc=None):
 // one step on flat arrays, updating params, m, v, u and iterations in place
 // (grads are read only: clipping scales them on the fly).
 static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
     ptc_optimizer o;
     int kind;
     PyObject *ho = NULL, *po = NULL, *go = NULL, *mo = NULL, *vo = NULL, *uo = NULL, *io = NULL, *so = Py_None;
-    if (!PyArg_ParseTuple(args, "iOOOOOOO|O", &kind, &ho, &po, &go, &mo, &vo, &uo, &io, &so)) return NULL;
+    PyObject *eo = Py_None, *ao = Py_None;
+    if (!PyArg_ParseTuple(args, "iOOOOOOO|OOO", &kind, &ho, &po, &go, &mo, &vo, &uo, &io, &so, &eo, &ao)) return NULL;
     PyArrayObject *p = ptc_py_check_array(po, NPY_FLOAT32, 1, 1, "params");
     PyArrayObject *g = p ? ptc_py_check_array(go, NPY_FLOAT32, 1, 0, "grads") : NULL;
     if (!g) return NULL;
@@ -239,7 +240,7 @@ static PyObject *py_optimizer_step(PyObject *mod, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "params and grads must have the same length");
         return NULL;
     }
-    if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, P)) return NULL;
+    if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, eo, ao, io, so, P)) return NULL;
     Py_BEGIN_ALLOW_THREADS
     ptc_optimizer_step(&o, PyArray_DATA(p), PyArray_DATA(g), P);
     Py_END_ALLOW_THREADS
@@ -272,7 +273,7 @@ PyMethodDef ptc_py_kernel_methods[] = {
     {"metric_sum", py_metric_sum, METH_VARARGS, "metric_sum(kind, pred, y)"},
     {"metric_accumulate", py_metric_accumulate, METH_VARARGS, "metric_accumulate(kind, k, threshold, pred, y, w=None)"},
     {"optimizer_step", py_optimizer_step, METH_VARARGS,
-     "optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None)"},
+     "optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None, ema=None, acc=None)"},
     {"schedule_value", py_schedule_value, METH_VARARGS, "schedule_value(kind, params, table, steps)"},
     {NULL, NULL, 0, NULL},
 };

@@ -18,12 +18,39 @@ static int check_slot(PyArrayObject *a, const char *name, npy_intp want, const c
     return -1;
 }
 
+// The base optimizer's EMA and gradient accumulation (hyper USE_EMA, EMA_MOMENTUM in [0, 1],
+// EMA_OVERWRITE_FREQUENCY and GRADIENT_ACCUMULATION_STEPS whole numbers >= 0, 0: off) with
+// their (P,) float32 arrays, None when off.
+static int parse_ema_accumulation(ptc_optimizer *o, const double *hd, PyObject *eo, PyObject *ao, npy_intp P) {
+    const double mom = hd[PTC_HYPER_EMA_MOMENTUM], freq = hd[PTC_HYPER_EMA_OVERWRITE_FREQUENCY];
+    const double steps = hd[PTC_HYPER_GRADIENT_ACCUMULATION_STEPS];
+    if (!(mom >= 0.0 && mom <= 1.0) || !(freq >= 0.0 && freq < 9e15 && freq == floor(freq)) ||
+        !(steps >= 0.0 && steps < 9e15 && steps == floor(steps))) {
+        PyErr_SetString(PyExc_ValueError,
+                        "optimizer ema_momentum must be in [0, 1], ema_overwrite_frequency and "
+                        "gradient_accumulation_steps whole numbers >= 0");
+        return -1;
+    }
+    o->use_ema = hd[PTC_HYPER_USE_EMA] != 0.0;
+    o->ema_momentum = mom;
+    o->ema_overwrite_frequency = (int64_t)freq;
+    o->accumulation_steps = steps > 1.0 ? (int64_t)steps : 1;
+    PyArrayObject *e = NULL, *a = NULL;
+    if (o->use_ema && !(e = ptc_py_check_array(eo, NPY_FLOAT32, 1, 1, "ema"))) return -1;
+    if (o->accumulation_steps > 1 && !(a = ptc_py_check_array(ao, NPY_FLOAT32, 1, 1, "acc"))) return -1;
+    if ((e && check_slot(e, "ema", P, "moving average")) || (a && check_slot(a, "acc", P, "gradient accumulator")))
+        return -1;
+    o->ema = e ? PyArray_DATA(e) : NULL;
+    o->acc = a ? PyArray_DATA(a) : NULL;
+    return 0;
+}
+
 // Fills an optimizer from (kind, hyper float64 (>= 8,) laid out as HYP_*, m, v, u
 // float32 (P,) or (0,) where unused (Nadam's u: (1,)), iterations int64 (1,),
 // slices int64 (n_vars, 2) [offset, size] tiling [0, P) in order, or NULL / None
 // for one variable). The optimizer borrows every array. Returns 0 or sets an exception.
 int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *mo, PyObject *vo, PyObject *uo,
-                           PyObject *io, PyObject *so, npy_intp P) {
+                           PyObject *eo, PyObject *ao, PyObject *io, PyObject *so, npy_intp P) {
     memset(o, 0, sizeof(*o));
     PyArrayObject *h = ptc_py_check_array(ho, NPY_FLOAT64, 1, 0, "hyper");
     PyArrayObject *m = h ? ptc_py_check_array(mo, NPY_FLOAT32, 1, 1, "m") : NULL;
@@ -51,7 +78,9 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     must[PTC_HYPER_LEARNING_RATE] = must[PTC_HYPER_WEIGHT_DECAY] = must[PTC_HYPER_CLIPNORM] =
         must[PTC_HYPER_CLIPVALUE] = must[PTC_HYPER_GLOBAL_CLIPNORM] = 1;
     must[PTC_HYPER_MOMENTUM] = kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP;
-    must[PTC_HYPER_EPSILON] = kind != PTC_OPT_SGD && kind != PTC_OPT_LION && kind != PTC_OPT_FTRL;
+    must[PTC_HYPER_EPSILON] =
+        kind != PTC_OPT_SGD && kind != PTC_OPT_LION && kind != PTC_OPT_FTRL && kind != PTC_OPT_ADAFACTOR;
+    must[PTC_HYPER_EPSILON_1] = must[PTC_HYPER_EPSILON_2] = must[PTC_HYPER_CLIP_THRESHOLD] = kind == PTC_OPT_ADAFACTOR;
     must[PTC_HYPER_RHO] = kind == PTC_OPT_RMSPROP || kind == PTC_OPT_ADADELTA;
     must[PTC_HYPER_BETA_1] = must[PTC_HYPER_BETA_2] = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM ||
                                                       kind == PTC_OPT_ADAMAX || kind == PTC_OPT_LION ||
@@ -62,6 +91,10 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     if (kind == PTC_OPT_FTRL && !(hd[PTC_HYPER_LEARNING_RATE] > 0.0 && hd[PTC_HYPER_LEARNING_RATE_POWER] <= 0.0 &&
                                   isfinite(hd[PTC_HYPER_LEARNING_RATE_POWER]))) {
         PyErr_SetString(PyExc_ValueError, "Ftrl needs learning_rate > 0 and a finite learning_rate_power <= 0");
+        return -1;
+    }
+    if (kind == PTC_OPT_ADAFACTOR && !(hd[PTC_HYPER_CLIP_THRESHOLD] > 0.0 && isfinite(hd[PTC_HYPER_BETA_2_DECAY]))) {
+        PyErr_SetString(PyExc_ValueError, "Adafactor needs clip_threshold > 0 and a finite beta_2_decay");
         return -1;
     }
     for (int i = 0; i < PTC_HYPER_COUNT; i++) {
@@ -105,15 +138,21 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
     o->l2 = hd[PTC_HYPER_L2];
     o->l2_shrinkage = hd[PTC_HYPER_L2_SHRINKAGE];
     o->ftrl_beta = hd[PTC_HYPER_FTRL_BETA];
+    o->beta_2_decay = hd[PTC_HYPER_BETA_2_DECAY];
+    o->epsilon_1 = hd[PTC_HYPER_EPSILON_1];
+    o->epsilon_2 = hd[PTC_HYPER_EPSILON_2];
+    o->clip_threshold = hd[PTC_HYPER_CLIP_THRESHOLD];
+    if (parse_ema_accumulation(o, hd, eo, ao, P)) return -1;
     const int need_m = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM || kind == PTC_OPT_ADAMAX ||
                        kind == PTC_OPT_LION || kind == PTC_OPT_FTRL || kind == PTC_OPT_LAMB ||
+                       kind == PTC_OPT_ADAFACTOR ||
                        ((kind == PTC_OPT_SGD || kind == PTC_OPT_RMSPROP) && o->momentum > 0.0);
     const int need_v = kind != PTC_OPT_SGD && kind != PTC_OPT_LION;
-    const npy_intp need_u =
-        kind == PTC_OPT_NADAM ? 1
-        : (kind == PTC_OPT_ADAM && o->amsgrad) || (kind == PTC_OPT_RMSPROP && o->centered) || kind == PTC_OPT_ADADELTA
-            ? P
-            : -1;
+    const npy_intp need_u = kind == PTC_OPT_NADAM ? 1
+                            : (kind == PTC_OPT_ADAM && o->amsgrad) || (kind == PTC_OPT_RMSPROP && o->centered) ||
+                                    kind == PTC_OPT_ADADELTA || kind == PTC_OPT_ADAFACTOR
+                                ? P
+                                : -1;
     if ((need_m && check_slot(m, "m", P, "first moment / momentum")) ||
         (need_v && check_slot(v, "v", P, "second moment / velocity / accumulator")) ||
         (need_u >= 0 &&
@@ -127,20 +166,34 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
         const npy_intp n = PyArray_DIM(sl, 0);
         const int64_t *sd = PyArray_DATA(sl);
         int64_t next = 0;
-        if (PyArray_DIM(sl, 1) != 2) {
-            PyErr_SetString(PyExc_ValueError, "slices must have shape (n_vars, 2): rows of [offset, size]");
+        const npy_intp w = PyArray_DIM(sl, 1);
+        if (w != 2 && w != PTC_SLICE_WIDTH) {
+            PyErr_Format(PyExc_ValueError,
+                         "slices must have shape (n_vars, 2) or (n_vars, %d): rows of [offset, size] or "
+                         "[offset, size, R, C, flags]",
+                         PTC_SLICE_WIDTH);
             return -1;
         }
         for (npy_intp j = 0; j < n; j++) {
-            if (sd[2 * j] != next || sd[2 * j + 1] < 0 || sd[2 * j + 1] > (int64_t)P - next) {
+            const int64_t *row = sd + j * w;
+            if (row[0] != next || row[1] < 0 || row[1] > (int64_t)P - next) {
                 PyErr_Format(PyExc_ValueError,
                              "slices must tile [0, %zd) in order; row %zd is [%lld, %lld], "
                              "expected offset %lld",
-                             (Py_ssize_t)P, (Py_ssize_t)j, (long long)sd[2 * j], (long long)sd[2 * j + 1],
-                             (long long)next);
+                             (Py_ssize_t)P, (Py_ssize_t)j, (long long)row[0], (long long)row[1], (long long)next);
                 return -1;
             }
-            next += sd[2 * j + 1];
+            // The last two axes (R, C) of a weight factor its size, or both are 0.
+            if (w == PTC_SLICE_WIDTH &&
+                (row[PTC_SLICE_DIM_R] < 0 || row[PTC_SLICE_DIM_C] < 0 ||
+                 (row[PTC_SLICE_DIM_R] > 0) != (row[PTC_SLICE_DIM_C] > 0) ||
+                 (row[PTC_SLICE_DIM_R] > 0 && row[1] % (row[PTC_SLICE_DIM_R] * row[PTC_SLICE_DIM_C]) != 0))) {
+                PyErr_Format(PyExc_ValueError, "slices row %zd: R=%lld, C=%lld do not divide its size %lld",
+                             (Py_ssize_t)j, (long long)row[PTC_SLICE_DIM_R], (long long)row[PTC_SLICE_DIM_C],
+                             (long long)row[1]);
+                return -1;
+            }
+            next += row[1];
         }
         if (next != (int64_t)P) {
             PyErr_Format(PyExc_ValueError, "slices must tile [0, %zd); they end at %lld", (Py_ssize_t)P,
@@ -149,6 +202,7 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
         }
         o->slices = sd;
         o->n_slices = (int64_t)n;
+        o->slice_cols = (int)w;
     }
     o->m = PyArray_DATA(m);
     o->v = PyArray_DATA(v);

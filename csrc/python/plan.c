@@ -8,7 +8,7 @@ typedef struct {
     PyObject_HEAD ptc_plan plan;
     int ready;
     int busy;  // a call is running without the GIL
-    PyObject *params, *grads, *m, *v, *u, *iterations, *slices, *sched_table,
+    PyObject *params, *grads, *m, *v, *u, *iterations, *slices, *sched_table, *ema, *acc,
         *rngs;  // arrays whose memory the plan uses
 } PlanObject;
 
@@ -22,6 +22,8 @@ static void Plan_dealloc(PlanObject *self) {
     Py_XDECREF(self->iterations);
     Py_XDECREF(self->sched_table);
     Py_XDECREF(self->slices);
+    Py_XDECREF(self->ema);
+    Py_XDECREF(self->acc);
     Py_XDECREF(self->rngs);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -285,14 +287,19 @@ static PyObject *Plan_set_regularizers(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-// set_optimizer(kind, hyper, m, v, u, iterations, slices=None): the plan keeps
-// references to the state arrays and the slices.
+// set_optimizer(kind, hyper, m, v, u, iterations, slices=None, ema=None, acc=None): the plan
+// keeps references to the state arrays and the slices.
 static PyObject *Plan_set_optimizer(PlanObject *self, PyObject *args) {
     ptc_optimizer o;
     int kind;
-    PyObject *ho = NULL, *mo = NULL, *vo = NULL, *uo = NULL, *io = NULL, *so = Py_None;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOOOOO|O", &kind, &ho, &mo, &vo, &uo, &io, &so)) return NULL;
-    if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, io, so, (npy_intp)self->plan.n_trainable)) return NULL;
+    PyObject *ho = NULL, *mo = NULL, *vo = NULL, *uo = NULL, *io = NULL, *so = Py_None, *eo = Py_None, *ao = Py_None;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iOOOOO|OOO", &kind, &ho, &mo, &vo, &uo, &io, &so, &eo, &ao))
+        return NULL;
+    if (ptc_py_parse_optimizer(&o, kind, ho, mo, vo, uo, eo, ao, io, so, (npy_intp)self->plan.n_trainable)) return NULL;
+    Py_INCREF(eo);
+    Py_XSETREF(self->ema, eo);
+    Py_INCREF(ao);
+    Py_XSETREF(self->acc, ao);
     Py_INCREF(mo);
     Py_XSETREF(self->m, mo);
     Py_INCREF(vo);
@@ -596,7 +603,7 @@ static PyMethodDef Plan_methods[] = {
     {"set_outputs", (PyCFunction)Plan_set_outputs, METH_VARARGS, "set_outputs(bufs int64 (n,))"},
     {"set_regularizers", (PyCFunction)Plan_set_regularizers, METH_VARARGS, "set_regularizers(slices, coefs)"},
     {"set_optimizer", (PyCFunction)Plan_set_optimizer, METH_VARARGS,
-     "set_optimizer(kind, hyper, m, v, u, iterations, slices=None)"},
+     "set_optimizer(kind, hyper, m, v, u, iterations, slices=None, ema=None, acc=None)"},
     {"set_learning_rate", (PyCFunction)Plan_set_learning_rate, METH_VARARGS, "set_learning_rate(lr)"},
     {"set_schedule", (PyCFunction)Plan_set_schedule, METH_VARARGS, "set_schedule(kind, params, table)"},
     {"set_rngs", (PyCFunction)Plan_set_rngs, METH_VARARGS, "set_rngs(states uint64 (n, 4))"},

@@ -124,6 +124,8 @@ int ptc_py_add_registry(PyObject *m) {
         {"BINARY_KINDS", kinds_dict(binary_names, 0)},
         {"REDUCE_KINDS", kinds_dict(reduce_names, 0)},
         {"LOSS_PARAMS", name_tuple(loss_param_names)},
+        // An optimizer's variable rows (ptc.h): their width and the flag bits of their last column.
+        {"OPTIMIZER_SLICE", Py_BuildValue("{s:i,s:i}", "width", PTC_SLICE_WIDTH, "no_decay", PTC_SLICE_NO_DECAY)},
     };
     int ret = 0;
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {

@@ -43,6 +43,7 @@ from pytrainc.callbacks.progbar_logger import ProgbarLogger
 from pytrainc.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from pytrainc.callbacks.tensorboard import TensorBoard
 from pytrainc.callbacks.terminate_on_nan import TerminateOnNaN
+from pytrainc.callbacks.swap_ema_weights import SwapEMAWeights
 
 __all__ = [
     "BackupAndRestore",
@@ -61,4 +62,5 @@ __all__ = [
     "ReduceLROnPlateau",
     "TensorBoard",
     "TerminateOnNaN",
+    "SwapEMAWeights",
 ]

@@ -353,9 +353,20 @@ class Model(Trainer):
         self._plan = None
 
     def _trainable_slices(self):
-        """(n, 2) int64 [offset, size] of each trainable weight in the flat array."""
-        rows = [(self._offsets[id(v)], v._value.size) for v in self._variables() if v.trainable]
-        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+        """(n, 5) int64 rows [offset, size, R, C, flags] of each trainable weight in the flat array.
+
+        R, C: the weight's last two axes (0, 0 below rank 2; Adafactor factors them); flags:
+        `_C.OPTIMIZER_SLICE["no_decay"]` when the optimizer excludes it from weight decay.
+        """
+        no_decay = _C.OPTIMIZER_SLICE["no_decay"]
+        rows = []
+        for v in self._variables():
+            if v.trainable:
+                shape = v._value.shape
+                r, c = shape[-2:] if len(shape) >= 2 else (0, 0)
+                flags = no_decay if self.optimizer is not None and not self.optimizer._use_weight_decay(v) else 0
+                rows.append((self._offsets[id(v)], v._value.size, r, c, flags))
+        return np.array(rows, dtype=np.int64).reshape(-1, _C.OPTIMIZER_SLICE["width"])
 
     def _require_built(self, what):
         if not self.built:

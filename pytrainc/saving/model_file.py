@@ -294,7 +294,7 @@ def _check_compile_config(path, cc):
 
 def _check_optimizer_state(path, optimizer, state, n_trainable):
     for name, value in state.items():
-        if name in optimizer._slots:
+        if name in optimizer._state_slots():
             expected = (n_trainable,)
         elif name == "iterations" or name in optimizer._scalars:
             expected = (1,)

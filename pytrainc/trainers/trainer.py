@@ -353,6 +353,8 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
             cbs.on_backup_point(epoch + 1, 0)
             if self.stop_training:
                 break
+        if self.optimizer is not None and epochs > 0:  # Keras: with use_ema, the weights take their average
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(logs)
         return self.history
 

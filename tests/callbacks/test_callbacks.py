@@ -763,6 +763,7 @@ def test_module_exports():
         "MonitorCallback",
         "ProgbarLogger",
         "ReduceLROnPlateau",
+        "SwapEMAWeights",
         "TensorBoard",
         "TerminateOnNaN",
     ]

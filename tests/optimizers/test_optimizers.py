@@ -802,10 +802,10 @@ def test_bad_arguments_raise(cls, kwargs, exc, match):
 
 
 def test_get_rejects_unknown_identifiers():
-    with pytest.raises(ValueError, match="Unknown optimizer: 'adafactor'"):
-        optimizers.get("adafactor")
+    with pytest.raises(ValueError, match="Unknown optimizer: 'adagradd'"):
+        optimizers.get("adagradd")
     with pytest.raises(ValueError, match="Unknown optimizer class"):
-        optimizers.get({"class_name": "Adafactor", "config": {}})
+        optimizers.get({"class_name": "Adagradd", "config": {}})
     with pytest.raises(ValueError, match="Could not interpret optimizer"):
         optimizers.get(0.1)
     with pytest.raises(ValueError, match="Unknown optimizer"):
