@@ -24,6 +24,7 @@ def _rows(model):
     """(layers' rows, whether the model is a chain): name (type), output shape, params, connections."""
     from pytrainc.models.sequential import Sequential
 
+    from pytrainc.layers import _outputs
     from pytrainc.saving.keras_config import _call_of
 
     graph = model._graph
@@ -48,8 +49,8 @@ def _rows(model):
         outputs = producers[id(layer)]
         connections = [connection(p) for out in outputs for p in out._inputs]
         shape = str(outputs[0].shape) if len(outputs) == 1 else "?"
-        if len(outputs) == 1 and getattr(layer, "return_state", False):  # Keras lists the outputs' shapes
-            shape = "[" + ", ".join(str((None, *s)) for s in layer._output_layout(t._inputs[0].sample_shape)) + "]"
+        if len(outputs) == 1 and getattr(t, "_several", False):  # Keras lists the outputs' shapes
+            shape = "[" + ", ".join(str((None, *s)) for s in _outputs.layout(t)) + "]"
         rows.append(
             (
                 f"{layer.name} ({type(layer).__name__})",

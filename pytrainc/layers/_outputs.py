@@ -7,8 +7,9 @@ whose backward adds the part's gradient back). The graph, the plan and the train
 handle these nodes as any op node; saving and Keras's JSON name them by the layer call and
 the output's index, as Keras's `keras_history` does ([layer name, node index, tensor index]).
 
-A layer with several outputs defines `_output_layout(sample_shape)`: the per-sample shape of
-each output, in Keras's order, for the input sample shape its whole-call tensor came from.
+A layer with several outputs defines `_output_layout(input_shapes)`: the per-sample shape of
+each output, in Keras's order, for the per-sample shapes of the call's inputs; the call's
+whole-call tensor is marked `_several`.
 """
 
 import math
@@ -30,8 +31,7 @@ class CallOutput:
     def __init__(self, layer, index, call_tensor):
         self.layer, self.index, self._call_tensor = layer, int(index), call_tensor
         self.name = layer.name  # Keras names every output of a call by its layer (output_names)
-        seq = call_tensor._inputs[0].sample_shape
-        shapes = [tuple(s) for s in layer._output_layout(seq)]
+        shapes = [tuple(s) for s in layout(call_tensor)]
         self._start, self._shape = sum(math.prod(s) for s in shapes[: self.index]), shapes[self.index]
         self.tensor = KerasTensor(self._shape, layer=self, inputs=[call_tensor])
 
@@ -56,8 +56,13 @@ class CallOutput:
 
 def outputs_of(layer, call_tensor):
     """The tensors a call returns, one `CallOutput` node per output of its whole-call tensor."""
-    n = len(layer._output_layout(call_tensor._inputs[0].sample_shape))
-    return [CallOutput(layer, i, call_tensor).tensor for i in range(n)]
+    call_tensor._several = True
+    return [CallOutput(layer, i, call_tensor).tensor for i in range(len(layout(call_tensor)))]
+
+
+def layout(call_tensor):
+    """The per-sample shapes of the outputs of a call with several outputs."""
+    return call_tensor._layer._output_layout([t.sample_shape for t in call_tensor._inputs])
 
 
 def is_call_output(tensor):
@@ -84,8 +89,7 @@ class OutputRef:
 
     def _recall(self, parents):
         call = parents[0]
-        outputs = call._layer is self.layer and getattr(self.layer, "return_state", False)
-        if not outputs or self.index >= len(self.layer._output_layout(call._inputs[0].sample_shape)):
+        if not (call._layer is self.layer and getattr(call, "_several", False)) or self.index >= len(layout(call)):
             raise ValueError(
                 f"The model configuration takes output {self.index} of a call of layer '{self.layer.name}', "
                 "which has no such output"

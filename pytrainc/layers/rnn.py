@@ -138,9 +138,9 @@ class _RNN(Layer):
     def _n_states(self):
         return 2 if self._gates == 4 else 1  # the LSTM's h and c, the others' h
 
-    def _output_layout(self, sample_shape):
+    def _output_layout(self, input_shapes):
         """Per-sample shapes of a call's outputs with return_state: Keras's [output, *states]."""
-        main = tuple(self.compute_output_shape((None, *sample_shape))[1:])
+        main = tuple(self.compute_output_shape((None, *input_shapes[0]))[1:])
         return [main] + [(self.units,)] * self._n_states
 
     def __call__(self, inputs, initial_state=None, mask=None, training=None):
@@ -189,7 +189,8 @@ class _RNN(Layer):
         out = super().__call__(inputs)
         out._inputs = (inputs, *states)
         if self.return_state:
-            out.shape = (None, sum(math.prod(s) for s in self._output_layout(inputs.sample_shape)))
+            out._several = True
+            out.shape = (None, sum(math.prod(s) for s in self._output_layout([inputs.sample_shape])))
         return out
 
     def _recall(self, parents):

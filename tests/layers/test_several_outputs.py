@@ -1,6 +1,7 @@
-"""Recurrent layers with several outputs (issue #10): `return_state=True` and `initial_state=`, the
-encoder-decoder pattern of Keras's guides, against Keras 3 (torch backend) with the same weights;
-graph, summary and every saved form with outputs of index > 0; clear errors for bad input.
+"""Layers with several outputs (issue #10): recurrent layers' `return_state=True` and `initial_state=`
+(the encoder-decoder pattern of Keras's guides) and MultiHeadAttention's `return_attention_scores=True`,
+against Keras 3 (torch backend) with the same weights; graph, summary and every saved form with
+outputs of index > 0; clear errors for bad input.
 
 Tolerances: Keras and pytrainc both compute in float32, with sums in another order, so outputs
 agree to a few float32 ulps (1e-6 absolute here); training 5 SGD steps keeps losses within 1e-5
@@ -182,3 +183,36 @@ def test_bad_initial_states_and_configs_are_refused():
     bad = [n[:2] + [5] if len(n) == 3 else n for n in config["nodes"]]
     with pytest.raises(ValueError, match="has no such output"):
         Model.from_config({**config, "nodes": bad})
+
+
+def attention(lib, causal=False, mask=False):
+    q, v = lib.layers.Input((5, 8), name="q"), lib.layers.Input((3, 8), name="v")
+    inputs, kwargs = [q, v], {}
+    if mask:
+        kwargs["attention_mask"] = lib.layers.Input((5, 3), name="m")
+        inputs.append(kwargs["attention_mask"])
+    mha = lib.layers.MultiHeadAttention(2, 4, name="mha")
+    out, scores = mha(q, v, return_attention_scores=True, use_causal_mask=causal, **kwargs)
+    return lib.models.Model(inputs, [out, scores])
+
+
+@pytest.mark.parametrize("causal,mask", [(False, False), (True, False), (False, True)])
+def test_attention_scores_are_keras(causal, mask):
+    km, pm = attention(keras, causal, mask), attention(pytrainc, causal, mask)
+    copy_weights(km, pm)
+    rng = np.random.default_rng(0)
+    x = [rng.normal(size=(4, 5, 8)), rng.normal(size=(4, 3, 8))] + ([rng.random((4, 5, 3)) > 0.3] if mask else [])
+    x = [a.astype(np.float32) for a in x]
+    ref = km.predict(x, verbose=0)
+    got = pm.predict(x)
+    assert got[1].shape == (4, 2, 5, 3)
+    close(ref, got)
+    inputs = [L.Input(t.shape[1:]) for t in pm.inputs]
+    close(got, Model(inputs, pm(inputs)).predict(x), 0)  # called as a layer
+    if causal or mask:  # Keras's loss reads the mask it attaches to the scores (of the wrong shape)
+        return
+    y = [rng.normal(size=r.shape).astype(np.float32) for r in ref]
+    km.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    pm.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
+    for _ in range(5):
+        assert abs(km.train_on_batch(x, y)[0] - pm.train_on_batch(x, y)[0]) < 1e-5
