@@ -123,8 +123,12 @@ class MultiHeadAttention(Layer):
             )
         self._call_form = form
         inputs = [query, value] + ([key] if key is not None else []) + ([attention_mask] if form[1] else [])
+        first = "_call_io" not in self.__dict__
         call = self._recall(inputs)
-        return _outputs.outputs_of(self, call) if return_attention_scores else call
+        out = _outputs.outputs_of(self, call) if return_attention_scores else call
+        if first:  # Keras's node 0
+            self._call_io = (inputs, out)
+        return out
 
     def _recall(self, parents):  # the call's graph node, on new inputs (a model rebuilt or called as a layer)
         if self._call_form is None:

@@ -163,8 +163,12 @@ class _RNN(Layer):
                 )
             inputs, initial_state = inputs[0], list(inputs[1:]) or None
         states = [] if initial_state is None else self._check_states(initial_state)
+        first = "_call_io" not in self.__dict__
         call = self._call_tensor(inputs, states)
-        return _outputs.outputs_of(self, call) if self.return_state else call
+        out = _outputs.outputs_of(self, call) if self.return_state else call
+        if first:  # Keras's node 0: the sequence and the initial states in, every output out
+            self._call_io = ([inputs, *states] if states else inputs, out)
+        return out
 
     def _check_states(self, initial_state):
         cls, n = type(self).__name__, self._n_states

@@ -17,7 +17,7 @@ import pytest
 import pytrainc
 from pytrainc import layers as L
 from pytrainc import testing
-from pytrainc.models import Model
+from pytrainc.models import Model, Sequential
 
 keras = testing.keras_torch()
 
@@ -216,3 +216,25 @@ def test_attention_scores_are_keras(causal, mask):
     pm.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
     for _ in range(5):
         assert abs(km.train_on_batch(x, y)[0] - pm.train_on_batch(x, y)[0]) < 1e-5
+
+
+def test_layer_input_and_output_are_the_first_calls_tensors_as_keras():
+    x = L.Input((5, 3), name="x")
+    h0, c0 = L.Input((4,)), L.Input((4,))
+    lstm = L.LSTM(4, return_state=True)
+    outs = lstm(x, initial_state=[h0, c0])
+    assert lstm.input == [x, h0, c0] and lstm.output == outs and len(outs) == 3
+    dense = L.Dense(2)
+    y = dense(outs[0])
+    dense(outs[1])  # a second call: Keras's input/output stay the first call's
+    assert dense.input is outs[0] and dense.output is y
+    inp = x._layer
+    assert inp.input is x and inp.output is x  # an InputLayer's tensor is both
+    with pytest.raises(AttributeError, match="has never been called and thus has no defined output"):
+        L.Dense(3).output
+    # Keras's feature extraction: a model to an intermediate layer's output, sharing its weights
+    model = Sequential([L.Input((6,)), L.Dense(5, name="mid"), L.Dense(1)])
+    features = Model(model.inputs, model.get_layer("mid").output)
+    data = np.ones((2, 6), np.float32)
+    w = model.get_layer("mid").get_weights()
+    close([features.predict(data)], [data @ w[0] + w[1]], 1e-6)
