@@ -432,6 +432,14 @@ class Layer:
             from pytrainc.layers import _tracing
 
             return self._note_call(inputs, _tracing.call(self, inputs, args, kwargs))
+        from pytrainc.layers import _eager
+
+        if _eager.is_data(inputs) and not args and set(kwargs) <= {"training"}:
+            first = "_call_io" not in self.__dict__
+            out = _eager.call_layer(self, inputs, **kwargs)  # layer(x) on arrays, as Keras runs it
+            if first:  # an eager call is no node of a graph: `input`/`output` stay unset, as Keras's
+                self.__dict__.pop("_call_io", None)
+            return out
         if args or kwargs:
             raise TypeError(f"Layer '{self.name}' takes only its inputs. Received extra arguments {args} {kwargs}")
         multi = isinstance(inputs, (list, tuple))
