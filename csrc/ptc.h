@@ -271,10 +271,18 @@ typedef struct {
     // With return_sequences: the steps in input order rather than processing order, and
     // zeros (not the carried state) as the output of masked steps.
     int input_order, zero_masked;
+    // Keras's initial_state: h0 and the LSTM's c0 (N, U), or NULL (zeros), and their gradients
+    // (NULL: not needed). With return_state, each sample's row of out (and dout) holds its output
+    // then the final h (U) and the LSTM's final c (U) (ptc_rnn_out_size floats).
+    const float *h0, *c0;
+    float *dh0, *dc0;
+    int return_state;
 } ptc_rnn_shape;
 typedef enum { PTC_CELL_SIMPLE = 1, PTC_CELL_GRU = 3, PTC_CELL_LSTM = 4 } ptc_rnn_cell;  // gates per unit
 // Floats of work (gates of every step, states) forward keeps for backward.
 int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s);
+// Floats of one sample's output: (T, U) or (U,), and with return_state the final states.
+int64_t ptc_rnn_out_size(int cell, const ptc_rnn_shape *s);
 // kernel (IN, G), rkernel (U, G), bias (G,) or for the GRU (2, G), or NULL.
 void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const float *kernel, const float *rkernel,
                      const float *bias, const ptc_rnn_shape *s);

@@ -140,6 +140,11 @@ static int64_t rnn_drop_size(int cell, const ptc_rnn_shape *s) {
            (s->recurrent_dropout > 0.0f ? M * N * s->U : 0);
 }
 
+int64_t ptc_rnn_out_size(int cell, const ptc_rnn_shape *s) {
+    const int64_t states = s->return_state ? (cell == PTC_CELL_LSTM ? 2 : 1) : 0;
+    return (s->return_sequences ? s->T * s->U : s->U) + states * s->U;
+}
+
 int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, U = s->U, G = cell * U;
     return N * T * G + 2 * N * T * U + 2 * N * U + N * G + rnn_drop_size(cell, s);
@@ -397,22 +402,24 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
     for (int64_t st = 0; st < T; st++) {
         const int64_t t = s->go_backwards ? T - 1 - st : st;
         float *z = w.Z + t * G, *h = w.H + st * U, *c = w.S + st * U;
-        const float *hp = st > 0 ? h - U : NULL, *cp = st > 0 ? c - U : NULL;  // rows n at n * TU
+        // The previous states: rows n at n * ps, the initial ones (or none: zeros) before the first step.
+        const float *hp = st > 0 ? h - U : s->h0, *cp = st > 0 ? c - U : s->c0;
+        const int64_t ps = st > 0 ? TU : U;
         if (cell == PTC_CELL_GRU) {  // rec (N, G) = h W + b_rec: its h part is reset before it is added
             for (int64_t n = 0; n < N; n++)
                 for (int64_t j = 0; j < G; j++) w.rec[n * G + j] = rbias ? rbias[j] : 0.0f;
             if (hp && w.rdrop)
-                dropped_forward(s, &rd, hp, TU, rkernel, w.rec, G);
+                dropped_forward(s, &rd, hp, ps, rkernel, w.rec, G);
             else if (hp)
-                s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, w.rec, (int)G);
+                s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)ps, rkernel, (int)G, 1.0f, w.rec, (int)G);
         } else if (hp && w.rdrop) {
-            dropped_forward(s, &rd, hp, TU, rkernel, z, TG);
+            dropped_forward(s, &rd, hp, ps, rkernel, z, TG);
         } else if (hp) {
-            s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, z, (int)TG);
+            s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)ps, rkernel, (int)G, 1.0f, z, (int)TG);
         }
         for (int64_t n = 0; n < N; n++) {
             float *zn = z + n * TG, *hn = h + n * TU, *cn = c + n * TU;
-            const float *hpn = hp ? hp + n * TU : NULL, *cpn = cp ? cp + n * TU : NULL;
+            const float *hpn = hp ? hp + n * ps : NULL, *cpn = cp ? cp + n * ps : NULL;
             if (cell == PTC_CELL_SIMPLE) {
                 for (int64_t j = 0; j < U; j++) hn[j] = act_f(s->act, zn[j]);
             } else if (cell == PTC_CELL_LSTM) {
@@ -430,20 +437,30 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
             if (s->mask && s->mask[n * T + t] == 0.0f) rnn_carry(cell, hn, cn, hpn, cpn, U);
         }
     }
+    const int64_t OS = ptc_rnn_out_size(cell, s);  // floats per sample of out
     if (s->return_sequences && (s->input_order || (s->zero_masked && s->mask))) {
         for (int64_t n = 0; n < N; n++)
             for (int64_t st = 0; st < T; st++) {
                 const int64_t t = s->go_backwards ? T - 1 - st : st;
-                float *o = out + n * TU + (s->input_order ? t : st) * U;
+                float *o = out + n * OS + (s->input_order ? t : st) * U;
                 if (s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f)
                     memset(o, 0, (size_t)U * sizeof(float));
                 else
                     memcpy(o, w.H + n * TU + st * U, (size_t)U * sizeof(float));
             }
-    } else if (s->return_sequences)
+    } else if (s->return_sequences && !s->return_state)
         memcpy(out, w.H, (size_t)(N * TU) * sizeof(float));
+    else if (s->return_sequences)
+        for (int64_t n = 0; n < N; n++) memcpy(out + n * OS, w.H + n * TU, (size_t)TU * sizeof(float));
     else
-        for (int64_t n = 0; n < N; n++) memcpy(out + n * U, w.H + n * TU + (T - 1) * U, (size_t)U * sizeof(float));
+        for (int64_t n = 0; n < N; n++) memcpy(out + n * OS, w.H + n * TU + (T - 1) * U, (size_t)U * sizeof(float));
+    if (!s->return_state) return;
+    const int64_t main = s->return_sequences ? TU : U;  // the final states follow each sample's output
+    for (int64_t n = 0; n < N; n++) {
+        memcpy(out + n * OS + main, w.H + n * TU + (T - 1) * U, (size_t)U * sizeof(float));
+        if (cell == PTC_CELL_LSTM)
+            memcpy(out + n * OS + main + U, w.S + n * TU + (T - 1) * U, (size_t)U * sizeof(float));
+    }
 }
 
 // One step's gate gradients from dh (and the LSTM's dc), written over its gates in z;
@@ -461,7 +478,8 @@ static void rnn_step_backward(int cell, const ptc_rnn_shape *s, const rnn_work *
             continue;
         }
         const float *hn = w->H + n * TU + st * U, *cn = w->S + n * TU + st * U;
-        const float *hpn = st > 0 ? hn - U : NULL, *cpn = st > 0 ? cn - U : NULL;
+        const float *hpn = st > 0 ? hn - U : (s->h0 ? s->h0 + n * U : NULL);
+        const float *cpn = st > 0 ? cn - U : (s->c0 ? s->c0 + n * U : NULL);
         if (cell == PTC_CELL_SIMPLE) {
             for (int64_t j = 0; j < U; j++) zn[j] = dh[j] * act_d(s->act, hn[j]);
         } else if (cell == PTC_CELL_LSTM) {
@@ -486,13 +504,20 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
     const int64_t N = s->N, T = s->T, IN = s->IN, U = s->U;
     const rnn_work w = rnn_split(cell, work, s);
     const int64_t G = w.G, TG = w.TG, TU = w.TU;
+    const int64_t OS = ptc_rnn_out_size(cell, s), main = s->return_sequences ? TU : U;
     memset(w.dh, 0, (size_t)(2 * N * U) * sizeof(float));  // dh and dc
+    if (s->return_state)                                   // the final states' gradients
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t j = 0; j < U; j++) {
+                w.dh[n * U + j] = dout[n * OS + main + j];
+                if (cell == PTC_CELL_LSTM) w.dc[n * U + j] = dout[n * OS + main + U + j];
+            }
     for (int64_t st = T - 1; st >= 0; st--) {
         const int64_t t = s->go_backwards ? T - 1 - st : st;
         float *z = w.Z + t * G;
         for (int64_t n = 0; n < N; n++) {
-            const float *g = s->return_sequences ? dout + n * TU + (s->input_order ? t : st) * U
-                                                 : (st == T - 1 ? dout + n * U : NULL);
+            const float *g = s->return_sequences ? dout + n * OS + (s->input_order ? t : st) * U
+                                                 : (st == T - 1 ? dout + n * OS : NULL);
             if (s->return_sequences && s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f) g = NULL;
             if (g)
                 for (int64_t j = 0; j < U; j++) w.dh[n * U + j] += g[j];
@@ -504,16 +529,21 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
         if (cell == PTC_CELL_GRU && dbias)
             for (int64_t n = 0; n < N; n++)
                 for (int64_t j = 0; j < G; j++) dbias[G + j] += w.rec[n * G + j];
-        if (st == 0) break;  // the initial state is a constant
-        const float *hp = w.H + (st - 1) * U;
+        if (st == 0 && !s->h0) break;  // the zero initial state is a constant
+        const float *hp = st > 0 ? w.H + (st - 1) * U : s->h0;
+        const int64_t ps = st > 0 ? TU : U;
         if (w.rdrop) {
             const rnn_dropped rd = state_dropped(s, &w);
-            dropped_backward(s, &rd, hp, TU, rkernel, dsrc, ld, drkernel, w.dh, U);
+            dropped_backward(s, &rd, hp, ps, rkernel, dsrc, ld, drkernel, w.dh, U);
             continue;
         }
-        s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)TU, dsrc, ld, 1.0f, drkernel, (int)G);
+        s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)ps, dsrc, ld, 1.0f, drkernel, (int)G);
         s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G,
                 dh_accumulates(cell, s, &w) ? 1.0f : 0.0f, w.dh, (int)U);
+    }
+    if (s->h0) {  // dh and dc now hold the initial states' gradients
+        for (int64_t k = 0; s->dh0 && k < N * U; k++) s->dh0[k] += w.dh[k];
+        for (int64_t k = 0; s->c0 && s->dc0 && k < N * U; k++) s->dc0[k] += w.dc[k];
     }
     // Z now holds d(x projection) (N * T, G): one gemm for each of dkernel and dinp.
     if (w.drop) {
@@ -550,7 +580,12 @@ static ptc_rnn_shape op_shape(const ptc_op *op, int64_t N) {
                        0,
                        NULL,
                        (int)op->iarg[PTC_SIMPLE_RNN_INPUT_ORDER],
-                       (int)op->iarg[PTC_SIMPLE_RNN_ZERO_MASKED]};
+                       (int)op->iarg[PTC_SIMPLE_RNN_ZERO_MASKED],
+                       NULL,
+                       NULL,
+                       NULL,
+                       NULL,
+                       (int)op->iarg[PTC_SIMPLE_RNN_RETURN_STATE]};
     return s;
 }
 
@@ -558,17 +593,28 @@ static int cell_of(int kind) {
     return kind == PTC_OP_LSTM ? PTC_CELL_LSTM : kind == PTC_OP_GRU ? PTC_CELL_GRU : PTC_CELL_SIMPLE;
 }
 
+// Inputs after the sequence that are initial states (h0, and c0 for the LSTM), 0 without.
+static int op_n_states(const ptc_op *op) {
+    return op->iarg[PTC_SIMPLE_RNN_INITIAL_STATE] ? (op->kind == PTC_OP_LSTM ? 2 : 1) : 0;
+}
+
 static ptc_status rnn_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
     const ptc_rnn_shape s = op_shape(op, 1);
-    const int64_t G = cell_of(op->kind) * s.U;
+    const int64_t G = cell_of(op->kind) * s.U, init = op->iarg[PTC_SIMPLE_RNN_INITIAL_STATE];
+    const int ns = op_n_states(op);
     int64_t tin, tout;
+    if ((init != 0 && init != 1) || (s.return_state != 0 && s.return_state != 1) || op->n_in < 1 + ns ||
+        op->n_in > 2 + ns)
+        return PTC_ERR_OP;
+    for (int k = 1; k <= ns; k++)
+        if (ptc_op_in_size(p, op, k) != s.U) return PTC_ERR_OP;
     if (s.T <= 0 || s.IN <= 0 || s.U <= 0 || s.U > INT64_MAX / 4 || !ptc_rnn_act_ok(s.act) || !ptc_rnn_act_ok(s.ract) ||
         (s.go_backwards != 0 && s.go_backwards != 1) || (s.return_sequences != 0 && s.return_sequences != 1) ||
         (s.input_order != 0 && s.input_order != 1) || (s.zero_masked != 0 && s.zero_masked != 1) ||
         !ptc_mul_ok(s.T, s.IN, &tin) || !ptc_mul_ok(s.T, G, &tout) || tin != ptc_op_in_size(p, op, 0) ||
-        ptc_op_out_size(p, op) != (s.return_sequences ? s.T * s.U : s.U) || !ptc_mul_ok(s.IN, G, &need[KERNEL]) ||
+        ptc_op_out_size(p, op) != ptc_rnn_out_size(cell_of(op->kind), &s) || !ptc_mul_ok(s.IN, G, &need[KERNEL]) ||
         !ptc_mul_ok(s.U, G, &need[RKERNEL]) || op->param[KERNEL] < 0 || op->param[RKERNEL] < 0 ||
-        (op->n_in > 1 && ptc_op_in_size(p, op, 1) != s.T) ||  // the mask, (T,) per sample
+        (op->n_in > 1 + ns && ptc_op_in_size(p, op, 1 + ns) != s.T) ||  // the mask, (T,) per sample
         !(s.dropout >= 0.0f && s.dropout < 1.0f) || !(s.recurrent_dropout >= 0.0f && s.recurrent_dropout < 1.0f) ||
         op->iarg[PTC_SIMPLE_RNN_RNG] < 0)
         return PTC_ERR_OP;
@@ -599,10 +645,14 @@ static int64_t rnn_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
     return ptc_rnn_work_size(cell_of(op->kind), &s);
 }
 
-// The op's shape with its optional second input, the mask (N, T), and its generator.
+// The op's shape with its optional inputs, the initial states (N, U) and the mask (N, T), and
+// its generator.
 static ptc_rnn_shape op_masked_shape(const ptc_plan *p, const ptc_op *op, int64_t N, int training) {
     ptc_rnn_shape s = op_shape(op, N);
-    s.mask = op->n_in > 1 ? ptc_plan_act(p, op->in[1]) : NULL;
+    const int ns = op_n_states(op);
+    s.mask = op->n_in > 1 + ns ? ptc_plan_act(p, op->in[1 + ns]) : NULL;
+    s.h0 = ns > 0 ? ptc_plan_act(p, op->in[1]) : NULL;
+    s.c0 = ns > 1 ? ptc_plan_act(p, op->in[2]) : NULL;
     s.training = training;
     s.rng = s.dropout > 0.0f || s.recurrent_dropout > 0.0f ? &p->rngs[op->iarg[PTC_SIMPLE_RNN_RNG]] : NULL;
     return s;
@@ -617,7 +667,10 @@ static void rnn_forward(ptc_plan *p, int i, int64_t N, int training) {
 
 static void rnn_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
-    const ptc_rnn_shape s = op_masked_shape(p, op, N, 1);  // backward follows a training pass
+    ptc_rnn_shape s = op_masked_shape(p, op, N, 1);  // backward follows a training pass
+    const int ns = op_n_states(op);
+    s.dh0 = ns > 0 ? ptc_op_din(p, op, 1) : NULL;
+    s.dc0 = ns > 1 ? ptc_op_din(p, op, 2) : NULL;
     ptc_rnn_backward(cell_of(op->kind), ptc_op_din(p, op, 0), ptc_plan_grad(p, op, KERNEL),
                      ptc_plan_grad(p, op, RKERNEL), ptc_plan_grad(p, op, BIAS), ptc_plan_dact(p, op->out),
                      ptc_plan_act(p, op->in[0]), ptc_plan_param(p, op, KERNEL), ptc_plan_param(p, op, RKERNEL),

@@ -2,8 +2,9 @@
 
 The graph is built with the `onnx` package (an optional dependency:
 `pip install "pytrainc[onnx]"`), checked with `onnx.checker` and written
-atomically. Its input is named after the model's InputLayer, with a dynamic
-batch dimension `batch`; its output is named `output`. Tensors stay channels
+atomically. Its inputs are named after the model's InputLayers, with a dynamic
+batch dimension `batch`; one output is named `output`, several outputs (in the
+model's output order) by the model's `output_names`. Tensors stay channels
 last between layers, as in pytrainc; convolutions and poolings, which ONNX
 defines channels first, are wrapped in two `Transpose` nodes each.
 
@@ -49,11 +50,14 @@ def _onnx():
 class _Graph:
     """Nodes and initializers being collected, with unique value names."""
 
-    def __init__(self, onnx):
+    def __init__(self, onnx, reserved=()):
         self.onnx, self.nodes, self.initializers, self._count = onnx, [], [], 0
+        self._reserved = set(reserved)  # the graph's input and output names
 
     def _name(self, base):
         self._count += 1
+        while f"{base}_{self._count}" in self._reserved:
+            self._count += 1
         return f"{base}_{self._count}"
 
     def const(self, base, value, dtype=np.float32):
@@ -345,24 +349,36 @@ def export(model, filepath, opset_version=None):
             f"These layers have no ONNX form in pytrainc: {missing}. Layers that export: {sorted(ONNX_LAYERS)}"
         )
     graph = model._graph
-    g = _Graph(onnx)
-    input_name = graph["input"]._layer.name
-    values = {id(graph["input"]): input_name}
+    input_names = [t._layer.name for t in graph["inputs"]]
+    output_names = ["output"] if len(graph["outputs"]) == 1 else list(graph["output_names"])
+    if set(input_names) & set(output_names):
+        raise ValueError(
+            f"ONNX names a graph's inputs and outputs apart: the model's input names {input_names} and output "
+            f"names {output_names} share {sorted(set(input_names) & set(output_names))}"
+        )
+    g = _Graph(onnx, input_names + output_names)
+    values = {id(t): name for t, name in zip(graph["inputs"], input_names)}
     for tensor in graph["order"]:
         if tensor._inputs:
             layer = tensor._layer
             values[id(tensor)] = ONNX_LAYERS[type(layer).__name__](
                 g, layer, [values[id(t)] for t in tensor._inputs], [t.sample_shape for t in tensor._inputs]
             )
-    out = values[id(graph["output"])]
-    g.nodes.append(onnx.helper.make_node("Identity", [out], ["output"], name="output"))
+    for tensor, name in zip(graph["outputs"], output_names):
+        g.nodes.append(onnx.helper.make_node("Identity", [values[id(tensor)]], [name], name=name))
     float32 = onnx.TensorProto.FLOAT
     proto = onnx.helper.make_model(
         onnx.helper.make_graph(
             g.nodes,
             model.name,
-            [onnx.helper.make_tensor_value_info(input_name, float32, ["batch", *graph["input"].sample_shape])],
-            [onnx.helper.make_tensor_value_info("output", float32, ["batch", *graph["output"].sample_shape])],
+            [
+                onnx.helper.make_tensor_value_info(name, float32, ["batch", *t.sample_shape])
+                for t, name in zip(graph["inputs"], input_names)
+            ],
+            [
+                onnx.helper.make_tensor_value_info(name, float32, ["batch", *t.sample_shape])
+                for t, name in zip(graph["outputs"], output_names)
+            ],
             g.initializers,
         ),
         producer_name="pytrainc",

@@ -24,24 +24,35 @@ def _rows(model):
     """(layers' rows, whether the model is a chain): name (type), output shape, params, connections."""
     from pytrainc.models.sequential import Sequential
 
+    from pytrainc.layers import _outputs
+    from pytrainc.saving.keras_config import _call_of
+
     graph = model._graph
     if graph is None and isinstance(model, Sequential):  # Keras 3's table of an unbuilt Sequential
         return [(f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)", "-") for layer in model.layers], True
+    order = [t for t in graph["order"] if _call_of(t) is t]  # a call with several outputs is one row
     producers, nodes = {}, {}
-    for t in graph["order"]:
+    for t in order:
         layer = t._layer
         producers.setdefault(id(layer), []).append(t)
         nodes[id(t)] = len(producers[id(layer)]) - 1
-    chain = all(len(t._inputs) <= 1 for t in graph["order"]) and all(len(v) == 1 for v in producers.values())
+
+    def connection(p):  # Keras's layer[node][tensor index]
+        call = _call_of(p)
+        return f"{call._layer.name}[{nodes[id(call)]}][{p._layer.index if call is not p else 0}]"
+
+    chain = all(len(t._inputs) <= 1 for t in order) and all(len(v) == 1 for v in producers.values())
     rows, seen = [], set()
-    for t in graph["order"]:
+    for t in order:
         layer = t._layer
         if id(layer) in seen or (isinstance(model, Sequential) and not t._inputs):
             continue
         seen.add(id(layer))
         outputs = producers[id(layer)]
-        connections = [f"{p._layer.name}[{nodes[id(p)]}][0]" for out in outputs for p in out._inputs]
+        connections = [connection(p) for out in outputs for p in out._inputs]
         shape = str(outputs[0].shape) if len(outputs) == 1 else "?"
+        if len(outputs) == 1 and getattr(t, "_several", False):  # Keras lists the outputs' shapes
+            shape = "[" + ", ".join(str((None, *s)) for s in _outputs.layout(t)) + "]"
         rows.append(
             (
                 f"{layer.name} ({type(layer).__name__})",

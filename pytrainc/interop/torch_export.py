@@ -330,6 +330,11 @@ def to_torch(model):
     for t in graph["order"]:
         if not t._inputs:
             continue
+        if getattr(t, "_several", False):
+            raise ValueError(
+                f"to_torch does not convert layers with several outputs yet. Received: layer '{t._layer.name}' "
+                f"({type(t._layer).__name__}) with return_state=True or return_attention_scores=True"
+            )
         i = layer_index[id(t._layer)]
         if modules[i] is None:
             modules[i] = _convert_layer(t._layer, [p.sample_shape for p in t._inputs])

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from pytrainc import initializers, ops, regularizers
+from pytrainc.layers import _outputs
 from pytrainc.layers.core import Layer
 from pytrainc.layers.embedding import _no_constraint, _positive_int
 from pytrainc.ops import _trace
@@ -111,22 +112,39 @@ class MultiHeadAttention(Layer):
     ):
         if value is None:
             raise TypeError("MultiHeadAttention is called as mha(query, value, key=None, ...). Received no value")
-        if return_attention_scores:
-            raise ValueError(
-                "pytrainc's MultiHeadAttention does not return attention scores yet (layers have one output). "
-                "Received: return_attention_scores=True"
-            )
         if any(m is not None for m in (query_mask, value_mask, key_mask)):
             raise ValueError("pytrainc's MultiHeadAttention takes masks as attention_mask (batch, T, S) for now")
-        form = (key is not None, attention_mask is not None, bool(use_causal_mask))
+        form = (key is not None, attention_mask is not None, bool(use_causal_mask), bool(return_attention_scores))
         if self._call_form not in (None, form):
             raise ValueError(
-                f"MultiHeadAttention '{self.name}' was first called with (key, attention_mask, use_causal_mask) "
+                f"MultiHeadAttention '{self.name}' was first called with (key, attention_mask, use_causal_mask, "
+                "return_attention_scores) "
                 f"given as {self._call_form}; pytrainc traces one form per layer. Received: {form}"
             )
         self._call_form = form
         inputs = [query, value] + ([key] if key is not None else []) + ([attention_mask] if form[1] else [])
-        return super().__call__(inputs)
+        first = "_call_io" not in self.__dict__
+        call = self._recall(inputs)
+        out = _outputs.outputs_of(self, call) if return_attention_scores else call
+        if first:  # Keras's node 0
+            self._call_io = (inputs, out)
+        return out
+
+    def _recall(self, parents):  # the call's graph node, on new inputs (a model rebuilt or called as a layer)
+        if self._call_form is None:
+            raise ValueError(
+                f"pytrainc cannot rebuild the call of MultiHeadAttention '{self.name}' from a model configuration "
+                "yet: the configuration does not keep the call's key, attention_mask, use_causal_mask and "
+                "return_attention_scores arguments. Build the model in code and load its weights instead."
+            )
+        call = super().__call__(list(parents))
+        call._several = self._call_form[3]
+        return call
+
+    def _output_layout(self, input_shapes):
+        """With return_attention_scores: Keras's (output (T, dim), scores (heads, T, S))."""
+        (t, dim), s = input_shapes[0], input_shapes[1][0]
+        return [(t, self._output_shape or dim), (self.num_heads, t, s)]
 
     def build(self, input_shape):
         if len(input_shape[0]) != 3 or len(input_shape[1]) != 3:
@@ -177,7 +195,7 @@ class MultiHeadAttention(Layer):
         return _trace.symbolic(f"MultiHeadAttention {name}", (steps, width), [x], emit)
 
     def call(self, inputs, training=None):
-        has_key, has_mask, causal = self._call_form
+        has_key, has_mask, causal, with_scores = self._call_form
         query, value = inputs[0], inputs[1]
         key = inputs[2] if has_key else value
         mask = inputs[-1] if has_mask else None
@@ -199,10 +217,16 @@ class MultiHeadAttention(Layer):
         probs = ops.softmax(scores, axis=-1)
         if keep is not None:  # an all-masked row gives zeros, not a uniform distribution (Keras)
             probs = ops.where(keep, probs, 0.0)
+        probs_kept = probs
         if self.dropout:
             probs = self._dropout_layer(probs)
         context = ops.transpose(ops.matmul(probs, ops.transpose(vv, (0, 2, 1, 3))), (0, 2, 1, 3))  # (t, h, v)
-        return self._project(ops.reshape(context, (-1, t, h * v)), "attention_output")
+        out = self._project(ops.reshape(context, (-1, t, h * v)), "attention_output")
+        if not with_scores:
+            return out
+        # Both outputs in a row (layers/_outputs.py slices them); the scores before dropout, as Keras's.
+        width = self._output_shape or query.sample_shape[-1]
+        return ops.concatenate([ops.reshape(out, (-1, t * width)), ops.reshape(probs_kept, (-1, h * t * s))], axis=-1)
 
     def _keras3_weight_groups(self):
         """Where Keras 3's .weights.h5 keeps each projection's kernel and bias."""

@@ -500,11 +500,15 @@ class Layer:
         if self._traced():
             from pytrainc.layers import _tracing
 
-            return _tracing.call(self, inputs, args, kwargs)
+            return self._note_call(inputs, _tracing.call(self, inputs, args, kwargs))
         from pytrainc.layers import _eager
 
         if _eager.is_data(inputs) and not args and set(kwargs) <= {"training"}:
-            return _eager.call_layer(self, inputs, **kwargs)  # layer(x) on arrays, as Keras runs it
+            first = "_call_io" not in self.__dict__
+            out = _eager.call_layer(self, inputs, **kwargs)  # layer(x) on arrays, as Keras runs it
+            if first:  # an eager call is no node of a graph: `input`/`output` stay unset, as Keras's
+                self.__dict__.pop("_call_io", None)
+            return out
         if args or kwargs:
             raise TypeError(f"Layer '{self.name}' takes only its inputs. Received extra arguments {args} {kwargs}")
         multi = isinstance(inputs, (list, tuple))
@@ -527,7 +531,28 @@ class Layer:
         sample_shape = shapes if multi else shapes[0]
         self._build_for(sample_shape)
         out = self.compute_output_shape(_with_batch(sample_shape))
-        return KerasTensor(out[1:], layer=self, inputs=tensors)
+        return self._note_call(inputs, KerasTensor(out[1:], layer=self, inputs=tensors))
+
+    def _note_call(self, inputs, outputs):
+        """Keeps the tensors of the first symbolic call, Keras's node 0 (`input`, `output`)."""
+        if "_call_io" not in self.__dict__ and isinstance(outputs, (KerasTensor, list, tuple)):
+            self._call_io = (list(inputs) if isinstance(inputs, tuple) else inputs, outputs)
+        return outputs
+
+    def _call_tensors(self, which):
+        if "_call_io" not in self.__dict__:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has no defined {which}.")
+        return self._call_io[0 if which == "input" else 1]
+
+    @property
+    def input(self):
+        """The input tensor(s) of the layer's first call (Keras's `Operation.input`)."""
+        return self._call_tensors("input")
+
+    @property
+    def output(self):
+        """The output tensor(s) of the layer's first call: a list for a call with several outputs."""
+        return self._call_tensors("output")
 
     def _emit_activity(self, builder, out_buf):
         """The activity regularizer's op on this layer's output, if any."""
@@ -623,7 +648,8 @@ class InputLayer(Layer):
         self.batch_size = batch_size
         self.input_dtype = _input_dtype(dtype)
         self.built = True
-        self.output = KerasTensor(self.shape, layer=self)
+        tensor = KerasTensor(self.shape, layer=self)
+        self._call_io = (tensor, tensor)  # `input` and `output`, as Keras's InputLayer
 
     def get_config(self):
         config = {"name": self.name, "shape": list(self.shape)}

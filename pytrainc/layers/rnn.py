@@ -1,10 +1,13 @@
 """Recurrent layers, as `keras.layers.SimpleRNN`, `LSTM` and `GRU`: each is one fused C op
 (csrc/rnn.c) that runs all time steps forward and backpropagates through time."""
 
+import math
+
 import numpy as np
 
 from pytrainc import _C, activations, initializers, regularizers, utils
-from pytrainc.layers.core import Layer
+from pytrainc.layers import _outputs
+from pytrainc.layers.core import KerasTensor, Layer
 from pytrainc.layers.embedding import _no_constraint, _positive_int
 
 # The elementwise activations the fused cells compute (their derivative follows from the output).
@@ -94,15 +97,10 @@ class _RNN(Layer):
             self.rng_state = (
                 utils.make_rng(seed) if seed is not None else utils.make_rng(_C.rng_next(utils.global_rng()))
             )
-        if return_state:
-            raise ValueError(
-                f"pytrainc's {cls} does not support return_state=True yet (layers have one output). "
-                "Received: return_state=True"
-            )
         if stateful:
             raise ValueError(f"pytrainc's {cls} does not support stateful=True. Received: stateful=True")
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
-        self.return_state, self.stateful = False, False
+        self.return_state, self.stateful = bool(return_state), False
         self.unroll = bool(unroll)  # the fused op's results do not depend on it
         self.kernel = self.recurrent_kernel = self.bias = None
 
@@ -136,11 +134,82 @@ class _RNN(Layer):
             return (input_shape[0], input_shape[1], self.units)
         return (input_shape[0], self.units)
 
+    @property
+    def _n_states(self):
+        return 2 if self._gates == 4 else 1  # the LSTM's h and c, the others' h
+
+    def _output_layout(self, input_shapes):
+        """Per-sample shapes of a call's outputs with return_state: Keras's [output, *states]."""
+        main = tuple(self.compute_output_shape((None, *input_shapes[0]))[1:])
+        return [main] + [(self.units,)] * self._n_states
+
+    def __call__(self, inputs, initial_state=None, mask=None, training=None):
+        """Keras 3's RNN call: `inputs` (batch, timesteps, features), `initial_state` a list of the
+        states' tensors (LSTM: [h, c], GRU and SimpleRNN: [h], each (batch, units)); with
+        return_state, returns [output, *final states] as Keras. As in Keras 3 (whose
+        Layer.__call__ fills `mask` only for a call with one tensor argument), a call with
+        initial_state does not mask its steps (its sequence output still carries the mask)."""
+        cls = type(self).__name__
+        if mask is not None:
+            raise ValueError(
+                f"pytrainc's {cls} takes its mask from its input (Masking, Embedding(mask_zero=True)), "
+                f"not as an argument. Received: mask={mask!r}"
+            )
+        if isinstance(inputs, (list, tuple)):  # [sequences, *initial states], as Keras 2 took them
+            if initial_state is not None or not inputs:
+                raise ValueError(
+                    f"{cls} takes a tensor and initial_state=, or one list [sequences, *initial states]. "
+                    f"Received: {len(inputs)} inputs and initial_state={initial_state!r}"
+                )
+            inputs, initial_state = inputs[0], list(inputs[1:]) or None
+        states = [] if initial_state is None else self._check_states(initial_state)
+        first = "_call_io" not in self.__dict__
+        call = self._call_tensor(inputs, states)
+        out = _outputs.outputs_of(self, call) if self.return_state else call
+        if first:  # Keras's node 0: the sequence and the initial states in, every output out
+            self._call_io = ([inputs, *states] if states else inputs, out)
+        return out
+
+    def _check_states(self, initial_state):
+        cls, n = type(self).__name__, self._n_states
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        names = "[h, c]" if n == 2 else "[h]"
+        if len(states) != n or not all(isinstance(t, KerasTensor) for t in states):
+            raise ValueError(
+                f"{cls} takes initial_state as a list of {n} KerasTensor(s) {names}, each of shape "
+                f"(None, {self.units}). Received: {initial_state!r}"
+            )
+        for t in states:
+            if tuple(t.sample_shape) != (self.units,):
+                raise ValueError(
+                    f"{cls}'s initial_state tensors must have shape (None, {self.units}). Received: shape={t.shape}"
+                )
+        return states
+
+    def _call_tensor(self, inputs, states):
+        """The call's one graph node: its output, or with return_state all outputs in a row."""
+        if self.return_state and self.activity_regularizer is not None:
+            raise ValueError(f"pytrainc's {type(self).__name__} takes no activity_regularizer with return_state=True")
+        out = super().__call__(inputs)
+        out._inputs = (inputs, *states)
+        if self.return_state:
+            out._several = True
+            out.shape = (None, sum(math.prod(s) for s in self._output_layout([inputs.sample_shape])))
+        return out
+
+    def _recall(self, parents):
+        return self._call_tensor(parents[0], list(parents[1:]))
+
     def _emit(self, builder, in_bufs, in_shapes):
         t, features = in_shapes[0]
-        out = builder.buffer((t if self.return_sequences else 1) * self.units)
-        mask = builder.input_masks[0] if builder.input_masks else None
-        builder.output_mask = mask if self.return_sequences else None  # Keras's RNN.compute_mask
+        size = (t if self.return_sequences else 1) * self.units
+        out = builder.buffer(size + (self._n_states * self.units if self.return_state else 0))
+        seq_mask = builder.input_masks[0] if builder.input_masks else None
+        builder.output_mask = seq_mask if self.return_sequences else None  # Keras's RNN.compute_mask
+        # Keras 3's Layer.__call__ hands a call the input's mask only when it has one tensor
+        # argument: with initial_state= the steps are not masked (the output still carries the
+        # mask, Layer.__call__'s fallback to the first argument's).
+        mask = seq_mask if len(in_bufs) == 1 else None
         builder.op(
             self._op,
             in_bufs + ([mask] if mask is not None else []),
@@ -158,6 +227,8 @@ class _RNN(Layer):
             recurrent_dropout=self.recurrent_dropout,
             input_order=int(self._input_order),
             zero_masked=int(self._zero_output_for_mask),
+            initial_state=int(len(in_bufs) > 1),
+            return_state=int(self.return_state),
         )
         return self._emit_activity(builder, out)
 
@@ -201,7 +272,8 @@ class SimpleRNN(_RNN):
         seed: Optional int for that generator. Defaults to None (drawn from the global one).
         return_sequences: Return every step's state (timesteps, units) instead of the last.
             Defaults to False.
-        return_state: Only False is supported yet.
+        return_state: Also return the final state(s): the call returns [output, h] (LSTM:
+            [output, h, c]), as Keras. Defaults to False.
         go_backwards: Process the sequence from its end; outputs stay in processing order,
             as Keras. Defaults to False.
         unroll: Accepted and ignored (it does not change results).
@@ -277,7 +349,7 @@ class LSTM(_RNN):
             dropped in training, masks drawn once per sequence from the layer's seeded generator;
             with recurrent_dropout one mask per gate, as Keras. Default to 0.
         seed: Optional int for that generator. Defaults to None.
-        return_sequences: Defaults to False. return_state: Only False is supported yet.
+        return_sequences: Defaults to False. return_state: Defaults to False (see SimpleRNN).
         go_backwards: Defaults to False. unroll: Accepted and ignored.
 
     Example:

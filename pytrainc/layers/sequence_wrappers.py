@@ -220,6 +220,11 @@ class Bidirectional(Layer):
             )
         if weights is not None:
             raise ValueError("pytrainc's Bidirectional does not take weights=; use set_weights")
+        for which, rnn in (("layer", layer), ("backward_layer", backward_layer)):
+            if getattr(rnn, "return_state", False):
+                raise ValueError(
+                    f"pytrainc's Bidirectional does not support return_state=True on its {which} yet. Received: {rnn}"
+                )
         # Keras's names: forward_<name>, backward_<name> (a saved config's forward_ is not doubled)
         base = layer.name.removeprefix("forward_")
         config = layers_module.serialize(layer)

@@ -17,7 +17,7 @@ from pytrainc import layers as layers_module
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc import optimizers as optimizers_module
-from pytrainc.layers import InputLayer, KerasTensor
+from pytrainc.layers import InputLayer, KerasTensor, _outputs
 from pytrainc.models import subclassed as _subclassed
 from pytrainc.saving import model_file
 from pytrainc.saving.model_file import _refuse_keras_formats, save_model
@@ -230,6 +230,12 @@ class Model(Trainer):
             raise ValueError(f"A pytrainc model takes at most {_C.MAX_IO} {what}. Received: {len(tensors)}")
         if names is None:
             names = [t._layer.name for t in tensors]
+            # Outputs of one call with several outputs share its layer's name in Keras; here they
+            # are told apart by their index after the first (an encoder's [h, c]: encoder_1, encoder_2).
+            names = [
+                f"{n}_{t._layer.index}" if names.count(n) > 1 and _outputs.is_call_output(t) and t._layer.index else n
+                for n, t in zip(names, tensors)
+            ]
         return tensors, names, struct
 
     @property
@@ -535,10 +541,10 @@ class Model(Trainer):
         nodes = []
         for t in order:
             layer = t._layer
-            if id(layer) not in layer_index:
+            if id(layer) not in layer_index and not _outputs.is_call_output(t):
                 layer_index[id(layer)] = len(layer_configs)
                 layer_configs.append(layers_module.serialize(layer))
-            nodes.append([layer_index[id(layer)], [index[id(p)] for p in t._inputs]])
+            nodes.append(_outputs.node_config(t, layer_index, index))
         g = self._graph
         config = {"name": self.name, "layers": layer_configs, "nodes": nodes}
         for key in ("input", "output"):
@@ -556,15 +562,14 @@ class Model(Trainer):
         with saving.object_registration.loading_scope(custom_objects):  # Keras's argument: custom layers
             layers = [layers_module.deserialize(c) for c in config["layers"]]
         tensors = []
-        for layer_i, parents in config["nodes"]:
-            layer = layers[layer_i]
+        for node in config["nodes"]:
+            layer, parents = _outputs.node_layer(layers, node), node[1]
             if not parents:
                 if not isinstance(layer, InputLayer):
                     raise ValueError("model config: a node without inputs must be an InputLayer")
                 tensors.append(layer.output)
             else:
-                inputs = [tensors[i] for i in parents]
-                tensors.append(layer(inputs if layer._multi_input else inputs[0]))
+                tensors.append(_outputs.recall(layer, [tensors[i] for i in parents]))
 
         def pick(ref):
             if isinstance(ref, dict):
@@ -772,8 +777,7 @@ class Model(Trainer):
         values = {id(inp): t for inp, t in zip(g["inputs"], tensors)}
         for t in g["order"]:
             if t._inputs:
-                layer, parents = t._layer, [values[id(p)] for p in t._inputs]
-                values[id(t)] = layer(parents if layer._multi_input else parents[0])
+                values[id(t)] = _outputs.recall(t._layer, [values[id(p)] for p in t._inputs])
         outputs = [values[id(t)] for t in g["outputs"]]
         if g["output_struct"] == "dict":
             return dict(zip(g["output_names"], outputs))

@@ -71,6 +71,12 @@ class Sequential(Model):
         t = self._input.output
         for layer in self._stack:
             t = layer(t)
+            if isinstance(t, list):  # Keras's Sequential refuses these too
+                self._stack.remove(layer)
+                raise ValueError(
+                    "All layers in a Sequential model should have a single output tensor. For multi-output "
+                    f"layers, use the functional API. Received: layer '{layer.name}' with {len(t)} outputs"
+                )
         self._set_graph(self._input.output, t)
 
     def build(self, input_shape=None):

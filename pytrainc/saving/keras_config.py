@@ -184,7 +184,7 @@ def keras_layer_order(model):
     its layer calls (KerasTensors) from the input on, as `keras.src.ops.function.map_graph` orders them."""
     g = model._graph
     nodes, op_index, finished = [], {}, set()
-    outputs = g["outputs"]
+    outputs = [_call_of(t) for t in g["outputs"]]
     if g["output_struct"] == "dict":  # Keras flattens a dict in sorted key order (keras.tree)
         outputs = [t for _, t in sorted(zip(g["output_names"], outputs), key=lambda p: p[0])]
     stack = [(t, False) for t in reversed(outputs)]  # Keras maps the first output's graph first
@@ -198,17 +198,23 @@ def keras_layer_order(model):
             continue
         op_index.setdefault(id(tensor._layer), len(op_index))
         stack.append((tensor, True))
-        stack.extend((parent, False) for parent in reversed(tensor._inputs))
+        stack.extend((_call_of(parent), False) for parent in reversed(tensor._inputs))
     node_depth, op_depth, by_id = {}, {}, {}
     for tensor in reversed(nodes):
         layer = tensor._layer
         by_id[id(layer)] = layer
         depth = max(node_depth.setdefault(id(tensor), 0), op_depth.get(id(layer), 0))
         op_depth[id(layer)] = node_depth[id(tensor)] = depth
-        for parent in tensor._inputs:
+        for parent in map(_call_of, tensor._inputs):
             node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
     order = sorted(op_depth, key=lambda i: (-op_depth[i], op_index[i]))
     return [by_id[i] for i in order], nodes
+
+
+def _call_of(tensor):
+    """The layer call a tensor comes from: itself, or for an output of a call with several outputs
+    (layers/_outputs.py) the call's node."""
+    return tensor._inputs[0] if getattr(tensor._layer, "_is_call_output", False) else tensor
 
 
 def model_to_keras(model):
@@ -242,8 +248,9 @@ def model_to_keras(model):
         node_index[id(tensor)] = calls.get(id(tensor._layer), 0)
         calls[id(tensor._layer)] = node_index[id(tensor)] + 1
 
-    def history(tensor):
-        return [tensor._layer.name, node_index[id(tensor)], 0]
+    def history(tensor):  # a call's output i of several is [layer, node, i], as Keras's keras_history
+        call = _call_of(tensor)
+        return [call._layer.name, node_index[id(call)], tensor._layer.index if call is not tensor else 0]
 
     def keras_tensor(tensor):
         return {
@@ -259,6 +266,9 @@ def model_to_keras(model):
         for tensor in nodes:
             if tensor._layer is layer and tensor._inputs:
                 args = [keras_tensor(t) for t in tensor._inputs]
+                if len(args) > 1 and not layer._multi_input:  # a recurrent layer's initial_state
+                    inbound.append({"args": args[:1], "kwargs": {"initial_state": args[1:]}})
+                    continue
                 inbound.append({"args": [args] if layer._multi_input else args, "kwargs": {}})
         entry["inbound_nodes"] = inbound
         layer_configs.append(entry)
@@ -494,9 +504,7 @@ def _tensor_history(r, arg, what):
         and all(isinstance(i, int) and not isinstance(i, bool) for i in hist[1:])
     ):
         raise r.refuse(f"{what} has keras_history {hist!r:.100}; expected [layer name, node index, tensor index]")
-    if hist[2] != 0:
-        raise r.refuse(f"{what} takes output {hist[2]} of layer '{hist[0]}'; pytrainc's layers have one output")
-    return hist[0], hist[1]
+    return hist[0], hist[1], hist[2]
 
 
 def _io_layer(r, value, key):
@@ -504,12 +512,17 @@ def _io_layer(r, value, key):
     [(layer name, node index)]) of a functional model: [name, node, 0], a list or a dict of them."""
 
     def ref(v):
-        if not (isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) and isinstance(v[1], int) and v[2] == 0):
+        if not (
+            isinstance(v, list)
+            and len(v) == 3
+            and isinstance(v[0], str)
+            and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in v[1:])
+        ):
             raise r.refuse(
-                f"the model's {key} is {value!r:.120}; expected [layer name, node index, 0], or a list "
-                "or a dict of them"
+                f"the model's {key} is {value!r:.120}; expected [layer name, node index, tensor index], "
+                "or a list or a dict of them"
             )
-        return v[0], v[1]
+        return v[0], v[1], v[2]
 
     if isinstance(value, dict) and value:
         return "dict", [str(k) for k in value], [ref(v) for v in value.values()]
@@ -538,6 +551,11 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
             what = f"call {k} of layer '{names[i]}'"
             node = r.check_dict(node, what)
             args, kwargs = node.get("args"), node.get("kwargs", {})
+            states = []  # a recurrent layer's initial_state=, tensors after its sequence
+            if isinstance(kwargs, dict) and "initial_state" in kwargs:
+                kwargs = dict(kwargs)
+                states = kwargs.pop("initial_state")
+                states = states if isinstance(states, list) else [states]
             # Keras passes `mask=None` to layers that take a mask; pytrainc has no masks.
             if (
                 not (
@@ -545,7 +563,8 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
                     or (
                         isinstance(kwargs, dict)
                         and set(kwargs) <= {"mask", "training"}
-                        and all(v is None for v in kwargs.values())
+                        and kwargs.get("mask") is None
+                        and kwargs.get("training") in (None, False)
                     )
                 )
                 or not isinstance(args, list)
@@ -555,19 +574,34 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
                     f"{what} has args {args!r:.100} and kwargs {kwargs!r:.100}; pytrainc's layers "
                     "take one argument (a tensor, or a list of tensors for merge layers)"
                 )
-            args = args[0] if isinstance(args[0], list) else [args[0]]
+            args = (args[0] if isinstance(args[0], list) else [args[0]]) + states
             pending.append((i, k, [_tensor_history(r, a, what) for a in args]))
-    resolved, nodes = {}, []
+    index_of = {name: i for i, name in enumerate(names)}
+    resolved, nodes, outputs = {}, [], {}
+
+    def tensor_node(ref):  # the node of a call's output: the call's own, or (several outputs) its slice
+        name, k, t = ref
+        i = index_of[name]
+        if not pt_layers[i]["config"].get("return_state"):
+            if t != 0:
+                raise r.refuse(f"the model takes output {t} of layer '{name}', which has one output")
+            return resolved[(name, k)]
+        if (name, k, t) not in outputs:
+            outputs[(name, k, t)] = len(nodes)
+            nodes.append([i, [resolved[(name, k)]], t])
+        return outputs[(name, k, t)]
+
     while pending:  # in Keras's order; a call waits for the calls it takes its inputs from
         waiting = []
         for i, k, parents in pending:
-            if all(p in resolved for p in parents):
+            if all(p[:2] in resolved for p in parents):
+                inputs = [tensor_node(p) for p in parents]
                 resolved[(names[i], k)] = len(nodes)
-                nodes.append([i, [resolved[p] for p in parents]])
+                nodes.append([i, inputs])
             else:
                 waiting.append((i, k, parents))
         if len(waiting) == len(pending):
-            missing = sorted({p for _, _, ps in waiting for p in ps if p not in resolved})
+            missing = sorted({p[:2] for _, _, ps in waiting for p in ps if p[:2] not in resolved})
             raise r.refuse(
                 f"the layer calls take inputs from calls that do not exist or form a cycle: {missing[:5]!r:.200}"
             )
@@ -576,9 +610,9 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
     for key in ("input_layers", "output_layers"):
         struct, keys, refs = _io_layer(r, config.get(key), key)
         for ref in refs:
-            if ref not in resolved:
+            if ref[:2] not in resolved:
                 raise r.refuse(f"the model's {key} names {list(ref)!r:.100}, which is no layer call of the model")
-        found = [resolved[ref] for ref in refs]
+        found = [tensor_node(ref) for ref in refs]
         # A one-entry list is Keras's usual way to write a single input or output.
         io[key] = dict(zip(keys, found)) if struct == "dict" else found if len(found) > 1 else found[0]
         if key == "input_layers" and any(pt_layers[nodes[i][0]]["class_name"] != "InputLayer" for i in found):

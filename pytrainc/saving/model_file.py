@@ -182,6 +182,7 @@ def _walk(path, sequential, config):
     The layers are new instances, unbuilt; parent indices refer to the list itself.
     """
     from pytrainc.layers import InputLayer, deserialize
+    from pytrainc.layers._outputs import node_layer
 
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise bad_file(path, "the model configuration is not an object with a 'layers' list")
@@ -202,17 +203,18 @@ def _walk(path, sequential, config):
     for n, node in enumerate(nodes):
         if not (
             isinstance(node, list)
-            and len(node) == 2
+            and len(node) in (2, 3)
             and _is_index(node[0], len(layers))
             and isinstance(node[1], list)
             and all(_is_index(p, n) for p in node[1])
+            and (len(node) == 2 or (len(node[1]) == 1 and _is_index(node[2], 8)))
         ):
             raise bad_file(
                 path,
                 f"node {n} of the model configuration is {node!r:.200}; expected "
-                f"[layer index < {len(layers)}, [indices of earlier nodes]]",
+                f"[layer index < {len(layers)}, [indices of earlier nodes]] (and an output index < 8)",
             )
-        walk.append((layers[node[0]], node[1]))
+        walk.append((node_layer(layers, node), node[1]))
     for key in ("input", "output"):
         ref = config.get(key)
         refs = list(ref.values()) if isinstance(ref, dict) else ref if isinstance(ref, list) else [ref]
@@ -241,6 +243,7 @@ def _check_declared_weights(path, sequential, config, present):
     Dropout seeds from the global generator, which is put back.
     """
     from pytrainc import utils
+    from pytrainc.layers._outputs import recall
 
     declared = 0
 
@@ -273,8 +276,7 @@ def _check_declared_weights(path, sequential, config, present):
                 outputs.append(layer.output)
                 continue
             layer.add_weight = recorder(layer)
-            inputs = [outputs[p] for p in parents]
-            outputs.append(layer(inputs if layer._multi_input else inputs[0]))
+            outputs.append(recall(layer, [outputs[p] for p in parents]))
     finally:
         rng[...] = saved_rng
 

@@ -18,7 +18,7 @@ import numpy as np
 from pytrainc import _C
 from pytrainc import callbacks as callbacks_module
 from pytrainc import optimizers as optimizers_module
-from pytrainc.trainers import compile_utils, data_adapters
+from pytrainc.trainers import batch_hooks, compile_utils, data_adapters
 from pytrainc.trainers.batched import BatchedTrainer, _ArrayEpochs, _validation_schedule
 from pytrainc.trainers.data_prep import DataPreparer
 from pytrainc.trainers.plan_compiler import PlanCompiler
@@ -340,14 +340,17 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
                 xe, ye, we, perm = array_epoch.take(x32, y32, w32, ordered)
                 logs = self._train_epoch(plan, xe, ye, we, perm, batch_size, cbs, epoch, start_batch, sums, epoch_rng)
             if val is not None and should_validate(epoch):
+                cbs.on_test_begin()  # Keras's validation hooks, on fit's callbacks
                 if isinstance(val, data_adapters.EpochFeed):
                     vs = self._evaluate_feed(val)[0]
                 else:
                     vb = _engine_batch(val_batch_size, val[0].shape[0])
-                    vs = self._ensure_plan(vb).evaluate(val[0], val[1], vb, _interruptible(), val[2])
+                    vs = batch_hooks.evaluate_arrays(self, self._ensure_plan(vb), *val, vb, cbs)
                 if vs is None:
                     warnings.warn(data_adapters.RAN_OUT, stacklevel=3)
+                    cbs.on_test_end({})
                 else:
+                    cbs.on_test_end(self._logs(vs))
                     logs.update({"val_" + k: v for k, v in self._logs(vs).items()})
             cbs.on_epoch_end(epoch, logs)
             cbs.on_backup_point(epoch + 1, 0)
@@ -464,7 +467,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         plan = self._ensure_plan(batch_size)
         cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_test_begin()
-        logs = self._logs(plan.evaluate(x32, y32, batch_size, _interruptible(), w32))
+        logs = self._logs(batch_hooks.evaluate_arrays(self, plan, x32, y32, w32, batch_size, cbs))
         cbs.on_test_end(logs)
         return self._format_logs(logs, return_dict)
 
@@ -537,7 +540,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         plan = self._ensure_plan(batch_size)
         cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_predict_begin()
-        out = plan.predict(x32, batch_size, _interruptible())
+        out = batch_hooks.predict_arrays(self, plan, x32, batch_size, cbs)
         cbs.on_predict_end()
         return self._outputs_of(out)
 

@@ -241,7 +241,7 @@ def rnn_case(cell, return_sequences=0, go_backwards=0, T=3, IN=2, U=2):
     ref = y.reshape(N, -1) if return_sequences else y[:, -1]
     args = dict(t=T, units_in=IN, units=U, act=_C.ACTIVATIONS["tanh"], recurrent_act=_C.ACTIVATIONS["sigmoid"])
     args.update(go_backwards=go_backwards, return_sequences=return_sequences, rng=0, dropout=0.0, recurrent_dropout=0.0)
-    args.update(input_order=0, zero_masked=0)
+    args.update(input_order=0, zero_masked=0, initial_state=0, return_state=0)
     return dict(op=cell, ins=[x.reshape(N, -1)], params=params, args=args, ref=ref)
 
 
