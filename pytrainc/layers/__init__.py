@@ -95,3 +95,10 @@ def deserialize(config):
 
 def serialize(layer):
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+# Attention, AdditiveAttention (issue #11, session 10)
+from pytrainc.layers import attention_dot
+from pytrainc.layers.attention_dot import AdditiveAttention, Attention
+
+_LAYER_CLASSES.update(attention_dot.LAYERS)
