@@ -125,3 +125,9 @@ SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2
 MaxPool3D, AvgPool3D = MaxPooling3D, AveragePooling3D
 GlobalAvgPool1D, GlobalAvgPool3D = GlobalAveragePooling1D, GlobalAveragePooling3D
 GlobalMaxPool1D, GlobalMaxPool3D = GlobalMaxPooling1D, GlobalMaxPooling3D
+
+# TextVectorization (issue #11, session 10)
+from pytrainc.layers import text_vectorization
+from pytrainc.layers.text_vectorization import TextVectorization
+
+_LAYER_CLASSES.update(text_vectorization.LAYERS)
