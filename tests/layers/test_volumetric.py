@@ -103,3 +103,30 @@ def test_aliases_and_errors():
         L.ZeroPadding3D((1, 2))
     x = L.Input((4,))
     assert Model(x, L.Identity()(x)).predict(np.ones((2, 4), np.float32), verbose=0).tolist() == [[1.0] * 4] * 2
+
+
+def test_to_torch_predicts_like_pytrainc():
+    import torch
+
+    from pytrainc import interop
+
+    model = Sequential(
+        [
+            L.Input((5, 6, 7, 2)),
+            L.ZeroPadding3D(((1, 0), (0, 1), (1, 1))),
+            L.Conv3D(3, (2, 3, 2), strides=(1, 2, 1), padding="same", dilation_rate=1, activation="relu"),
+            L.MaxPooling3D(2, padding="same"),
+            L.UpSampling3D((1, 2, 1)),
+            L.Cropping3D(((0, 1), (1, 0), (0, 0))),
+            L.Conv3D(2, 2, dilation_rate=(1, 2, 1)),
+            L.AveragePooling3D((1, 1, 2)),
+            L.Identity(),
+            L.GlobalMaxPooling3D(),
+        ]
+    )
+    testing.randomize(model)
+    x = np.random.default_rng(5).normal(size=(3, 5, 6, 7, 2)).astype(np.float32)
+    module = interop.to_torch(model).eval()
+    with torch.no_grad():
+        got = module(torch.from_numpy(x)).numpy()
+    testing.assert_close(got, model.predict(x, verbose=0), 1e-5, "to_torch")
