@@ -93,6 +93,16 @@ def merge_case(name):
     return dict(ins=ins, args={}, ref=ref)
 
 
+def sparsemax_reference(x):
+    """Sparsemax by its definition: the Euclidean projection of each row onto the simplex, by bisection on tau."""
+    lo, hi = x.max(-1, keepdims=True) - 1, x.max(-1, keepdims=True)
+    for _ in range(200):
+        tau = (lo + hi) / 2
+        over = np.maximum(x - tau, 0).sum(-1, keepdims=True) > 1
+        lo, hi = np.where(over, tau, lo), np.where(over, hi, tau)
+    return np.maximum(x - (lo + hi) / 2, 0)
+
+
 def activation_cases():
     x = R.normal(size=(N, 6)) * 2
     tx = t(x)
@@ -124,6 +134,8 @@ def activation_cases():
         "sparse_plus": torch.where(tx <= -1, 0.0, torch.where(tx >= 1, tx, (tx + 1) ** 2 / 4)),
         "hard_shrink": F.hardshrink(tx, 0.5),
         "soft_shrink": F.softshrink(tx, 0.5),
+        "sparse_sigmoid": torch.clamp((tx + 1) / 2, 0, 1),
+        "sparsemax": sparsemax_reference(x),
     }
     assert set(refs) == set(_C.ACTIVATIONS), "an activation kind has no reference here"
     alpha = {"leaky_relu": 0.2, "elu": 1.0, "celu": 0.7, "squareplus": 4.0, "hard_shrink": 0.5, "soft_shrink": 0.5}
