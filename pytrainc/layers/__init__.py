@@ -131,3 +131,9 @@ from pytrainc.layers import text_vectorization
 from pytrainc.layers.text_vectorization import TextVectorization
 
 _LAYER_CLASSES.update(text_vectorization.LAYERS)
+
+# RMSNormalization (issue #11, session 10)
+from pytrainc.layers import rms_normalization
+from pytrainc.layers.rms_normalization import RMSNormalization
+
+_LAYER_CLASSES.update(rms_normalization.LAYERS)
