@@ -1058,10 +1058,22 @@ CASES = [
     # -- initializers and regularizers
     case("initializers_get_unknown", "I.get('nope')", V, r"Unknown initializer: 'nope'\. Expected one of"),
     case(
-        "initializers_get_callable",
-        "I.get(lambda shape: 0)",
+        "initializers_function_wrong_shape",
+        "I.get(lambda shape, dtype=None: 0)((2, 3))",
         V,
-        r"an initializer it can serialize.*Received: <function",
+        r"Initializer function '<lambda>' must return an array of shape \(2, 3\)\. Received: shape \(\)",
+    ),
+    case(
+        "initializers_function_nan",
+        "I.get(lambda shape, dtype=None: np.full(shape, np.nan))((2,))",
+        V,
+        r"Initializer function '<lambda>' must return finite numbers",
+    ),
+    case(
+        "identity_initializer_rank",
+        "I.Identity()((2, 2, 2))",
+        V,
+        r"only be used for 2D matrices\. Received: shape=\(2, 2, 2\) of rank 3",
     ),
     case(
         "initializers_get_class",
