@@ -65,6 +65,12 @@ static void sparsemax_rows(float *out, const float *inp, int64_t N, int64_t D) {
     for (int64_t n = 0; n < N; n++) {
         const float *x = inp + n * D;
         float *y = out + n * D;
+        int undefined = 0;  // a NaN or +inf: no projection onto the simplex, the row is NaN (as softmax's)
+        for (int64_t d = 0; d < D; d++) undefined |= isnan(x[d]) || x[d] == INFINITY;
+        if (undefined) {
+            for (int64_t d = 0; d < D; d++) y[d] = NAN;
+            continue;
+        }
         for (int64_t d = 0; d < D; d++) y[d] = x[d];
         qsort(y, (size_t)D, sizeof(float), descending);
         double cum = 0.0, tau_cum = 0.0;
