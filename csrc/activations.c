@@ -1,5 +1,6 @@
 // Elementwise and row-wise activations on (N, D) buffers.
 #include <math.h>
+#include <stdlib.h>
 
 #include "isa.h"
 #include "ptc.h"
@@ -49,6 +50,37 @@ static void log_softmax_rows(float *out, const float *inp, int64_t N, int64_t D)
         for (int64_t d = 0; d < D; d++) sum += exp((double)(x[d] - mx));
         const float lse = mx + (float)log(sum);
         for (int64_t d = 0; d < D; d++) y[d] = x[d] - lse;
+    }
+}
+
+static int descending(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+// Sparsemax (Martins & Astudillo, 2016; Keras's ops.sparsemax): y = max(x - tau, 0) with tau such
+// that the row sums to 1. The output row holds the sorted copy of the input while tau is found
+// (k, the support size, is the largest with 1 + k z_k > z_1 + ... + z_k), so no workspace is needed.
+static void sparsemax_rows(float *out, const float *inp, int64_t N, int64_t D) {
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = inp + n * D;
+        float *y = out + n * D;
+        int undefined = 0;  // a NaN or +inf: no projection onto the simplex, the row is NaN (as softmax's)
+        for (int64_t d = 0; d < D; d++) undefined |= isnan(x[d]) || x[d] == INFINITY;
+        if (undefined) {
+            for (int64_t d = 0; d < D; d++) y[d] = NAN;
+            continue;
+        }
+        for (int64_t d = 0; d < D; d++) y[d] = x[d];
+        qsort(y, (size_t)D, sizeof(float), descending);
+        double cum = 0.0, tau_cum = 0.0;
+        int64_t k = 0;
+        for (int64_t d = 0; d < D; d++) {
+            cum += y[d];
+            if (1.0 + (double)(d + 1) * y[d] > cum) k = d + 1, tau_cum = cum;
+        }
+        const float tau = k > 0 ? (float)((tau_cum - 1.0) / (double)k) : 0.0f;
+        for (int64_t d = 0; d < D; d++) y[d] = fmaxf(x[d] - tau, 0.0f);
     }
 }
 
@@ -159,6 +191,13 @@ PTC_KERNEL(, ptc_act_forward, (int kind, float *out_, const float *inp_, int64_t
                 const float x = inp[i];
                 out[i] = ptc_select((x >= -alpha) & (x <= alpha), 0.0f, x - copysignf(alpha, x));  // NaN stays NaN
             }
+            break;
+        case PTC_ACT_SPARSE_SIGMOID:  // comparisons, so NaN stays NaN
+            for (int64_t i = 0; i < n; i++)
+                out[i] = ptc_select(inp[i] <= -1.0f, 0.0f, ptc_select(inp[i] >= 1.0f, 1.0f, 0.5f * (inp[i] + 1.0f)));
+            break;
+        case PTC_ACT_SPARSEMAX:
+            sparsemax_rows(out, inp, N, D);
             break;
     }
 }
@@ -314,6 +353,23 @@ PTC_KERNEL(, ptc_act_backward,
         case PTC_ACT_SOFT_SHRINK:
             for (int64_t i = 0; i < n; i++)
                 dinp[i] += ptc_select((inp[i] >= -alpha) & (inp[i] <= alpha), 0.0f, dout[i]);
+            break;
+        case PTC_ACT_SPARSE_SIGMOID:  // 1/2 strictly inside (-1, 1), 0 at and beyond the kinks
+            for (int64_t i = 0; i < n; i++)
+                dinp[i] += ptc_select((inp[i] > -1.0f) & (inp[i] < 1.0f), 0.5f * dout[i], 0.0f);
+            break;
+        case PTC_ACT_SPARSEMAX:  // on the support S (y > 0): dx_i = dy_i - mean of dy over S; 0 elsewhere
+            for (int64_t r = 0; r < N; r++) {
+                const float *y = out + r * D, *dy = dout + r * D;
+                float *dx = dinp + r * D;
+                double sum = 0.0;
+                int64_t k = 0;
+                for (int64_t d = 0; d < D; d++)
+                    if (y[d] > 0.0f) sum += dy[d], k++;
+                const float mean = k > 0 ? (float)(sum / (double)k) : 0.0f;
+                for (int64_t d = 0; d < D; d++)
+                    if (y[d] > 0.0f) dx[d] += dy[d] - mean;
+            }
             break;
     }
 }

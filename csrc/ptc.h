@@ -314,7 +314,7 @@ void ptc_gemm_ref(int transa, int transb, int M, int N, int K, float alpha, cons
 // The plan: an ordered list of ops over buffers whose per-sample sizes are fixed.
 #define PTC_MAX_IN 8
 #define PTC_MAX_PARAM 4
-#define PTC_MAX_IARG 16
+#define PTC_MAX_IARG 24  // conv3d has 21
 #define PTC_MAX_FARG 8
 
 // Op ids from ops.def, from 1 (0: no op).

@@ -42,7 +42,12 @@ _KINDS = {
     "sparse_plus": ("sparse_plus", 0.0),
     "hard_shrink": ("hard_shrink", 0.5),
     "soft_shrink": ("soft_shrink", 0.5),
+    "sparse_sigmoid": ("sparse_sigmoid", 0.0),
+    "sparsemax": ("sparsemax", 0.0),
 }
+# Activations composed from pytrainc.ops (their output shape or arguments differ from x's):
+# layers.Activation traces them; Dense(activation=...) refuses them.
+_COMPOSED = ("glu",)
 
 
 def linear(x):
@@ -217,6 +222,43 @@ def soft_shrink(x, threshold=0.5):
     return np.where(x > threshold, x - threshold, np.where(x < -threshold, x + threshold, 0.0)).astype(np.float32)
 
 
+def sparse_sigmoid(x):
+    """0 for `x <= -1`, 1 for `x >= 1`, `(x + 1) / 2` between (Blondel et al., 2019)."""
+    x = _f64(x)
+    return np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, 0.5 * (x + 1))).astype(np.float32)
+
+
+def sparsemax(x, axis=-1):
+    """`max(x - tau, 0)` with `tau` making each slice along `axis` sum to 1 (Martins & Astudillo, 2016)."""
+    x = np.moveaxis(_f64(x), axis, -1)
+    z = -np.sort(-x, axis=-1)
+    k = np.arange(1, x.shape[-1] + 1)
+    cum = np.cumsum(z, axis=-1)
+    support = np.sum(1 + k * z > cum, axis=-1, keepdims=True)
+    tau = (np.take_along_axis(cum, support - 1, axis=-1) - 1) / support
+    return np.moveaxis(np.maximum(x - tau, 0.0), -1, axis).astype(np.float32)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit (Dauphin et al., 2017): `a * sigmoid(b)`, x split into halves a, b along
+    `axis`. Works on arrays and, inside a model, on symbolic tensors (traced from pytrainc.ops)."""
+    from pytrainc import ops
+
+    a, b = ops.split(x, 2, axis=axis)
+    return ops.multiply(a, ops.sigmoid(b))
+
+
+def threshold(x, threshold, default_value):
+    """`x` where `x > threshold`, else `default_value`, on arrays or symbolic tensors."""
+    from pytrainc import ops
+    from pytrainc.ops._trace import is_symbolic
+
+    if not is_symbolic(x):
+        x = np.asarray(x, np.float32)
+        return np.where(x > threshold, x, np.float32(default_value)).astype(np.float32)
+    return ops.where(ops.greater(x, threshold), x, float(default_value))
+
+
 _FUNCTIONS = {
     "linear": linear,
     "relu": relu,
@@ -244,6 +286,9 @@ _FUNCTIONS = {
     "sparse_plus": sparse_plus,
     "hard_shrink": hard_shrink,
     "soft_shrink": soft_shrink,
+    "sparse_sigmoid": sparse_sigmoid,
+    "sparsemax": sparsemax,
+    "glu": glu,
 }
 
 
@@ -263,7 +308,7 @@ def get(identifier):
     if identifier is None:
         return "linear"
     if isinstance(identifier, str):
-        if identifier in _KINDS:
+        if identifier in _KINDS or identifier in _COMPOSED:
             return identifier
         raise ValueError(f"Unknown activation: '{identifier}'. Expected one of {sorted(_KINDS)}")
     for name, fn in _FUNCTIONS.items():
@@ -276,7 +321,13 @@ def get(identifier):
 
 def kind_and_alpha(name):
     """The C kernel id and parameter of an activation name."""
-    kernel, alpha = _KINDS[get(name)]
+    name = get(name)
+    if name in _COMPOSED:
+        raise ValueError(
+            f"Activation '{name}' changes the shape of its input: use layers.Activation('{name}') after the "
+            f"layer, or activations.{name} in a custom layer. Received: activation='{name}' on a layer"
+        )
+    kernel, alpha = _KINDS[name]
     return _C.ACTIVATIONS[kernel], alpha
 
 

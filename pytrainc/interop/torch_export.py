@@ -257,7 +257,9 @@ def _convert_conv_variant(layer, shape):
         if one_d:
             return M.ChannelsLast(nn.ZeroPad1d((PL, OW - W - PL)))
         return M.ChannelsLast(nn.ZeroPad2d((PL, OW - W - PL, PT, OH - H - PT)))  # negative amounts crop
-    return None
+    from pytrainc.interop.torch_export3d import convert_volumetric  # 3-D layers, Identity (session 10)
+
+    return convert_volumetric(layer, shape)
 
 
 def _convert_recurrent(layer, shape):

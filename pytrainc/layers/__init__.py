@@ -104,3 +104,45 @@ def serialize(layer):
     from pytrainc.saving import object_registration
 
     return object_registration.tagged({"class_name": type(layer).__name__, "config": layer.get_config()}, layer)
+
+
+# Attention, AdditiveAttention (issue #11, session 10)
+from pytrainc.layers import attention_dot
+from pytrainc.layers.attention_dot import AdditiveAttention, Attention
+
+_LAYER_CLASSES.update(attention_dot.LAYERS)
+
+# 3-D layers and Identity (issue #11, session 10)
+from pytrainc.layers import volumetric
+from pytrainc.layers.volumetric import (
+    AveragePooling3D,
+    Conv3D,
+    Cropping3D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling3D,
+    Identity,
+    MaxPooling3D,
+    UpSampling3D,
+    ZeroPadding3D,
+)
+
+_LAYER_CLASSES.update(volumetric.LAYERS)
+# More of Keras's aliases
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+MaxPool3D, AvgPool3D = MaxPooling3D, AveragePooling3D
+GlobalAvgPool1D, GlobalAvgPool3D = GlobalAveragePooling1D, GlobalAveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool3D = GlobalMaxPooling1D, GlobalMaxPooling3D
+
+# TextVectorization (issue #11, session 10)
+from pytrainc.layers import text_vectorization
+from pytrainc.layers.text_vectorization import TextVectorization
+
+_LAYER_CLASSES.update(text_vectorization.LAYERS)
+
+# RMSNormalization (issue #11, session 10)
+from pytrainc.layers import rms_normalization
+from pytrainc.layers.rms_normalization import RMSNormalization
+
+_LAYER_CLASSES.update(rms_normalization.LAYERS)

@@ -88,34 +88,41 @@ def call(layer, inputs, args, kwargs):
             )
     shapes = [tuple(t.sample_shape) for t in tensors]
     layer._build_for(shapes if multi else shapes[0])
-    traces = layer.__dict__.setdefault("_traces", {})
     key = _key(shapes)
-    if key not in traces:
-        placeholders = [KerasTensor(s) for s in shapes]
-        out = _run_call(layer, placeholders if multi else placeholders[0], args, kwargs)
-        if isinstance(out, (list, tuple)):
-            raise ValueError(f"The call of layer '{layer.name}' returned {len(out)} tensors: one output for now")
-        if not isinstance(out, KerasTensor):
-            raise TypeError(
-                f"The call of layer '{layer.name}' must return a tensor computed from its inputs with "
-                f"pytrainc.ops. Received: {type(out).__name__}"
-            )
-        order = _graph(layer, out, placeholders)
-        losses = _layer_losses.check(layer, placeholders, out, order, layer._added_losses)
-        sublayers, constants = [], []
-        for t in order + [node for _, graph, _ in losses for node in graph]:
-            node = t._layer
-            if isinstance(node, Layer):
-                if all(s is not node for s in sublayers):
-                    sublayers.append(node)
-                constants += node._hidden_constants()
-            else:
-                constants += node._constants
-        layer._sublayers = list(dict.fromkeys(getattr(layer, "_sublayers", []) + sublayers))
-        layer._constants = list(dict.fromkeys(getattr(layer, "_constants", []) + constants))
-        traces[key] = (placeholders, out, order)
-        layer.__dict__.setdefault("_trace_losses", {})[key] = losses
-    return KerasTensor(traces[key][1].sample_shape, layer=layer, inputs=tensors)
+    if key not in layer.__dict__.get("_traces", {}):
+        record(layer, key, [KerasTensor(s) for s in shapes], multi, args, kwargs)
+    return KerasTensor(layer._traces[key][1].sample_shape, layer=layer, inputs=tensors)
+
+
+def record(layer, key, placeholders, multi=True, args=(), kwargs=None):
+    """Traces `layer.call` once on placeholders and keeps the graph as layer._traces[key]
+    (with the sublayers and constants it uses, and the losses it adds); a layer with several call
+    forms (e.g. with and without masks) records one trace per form under its own key."""
+    traces = layer.__dict__.setdefault("_traces", {})
+    out = _run_call(layer, placeholders if multi else placeholders[0], args, kwargs or {})
+    if isinstance(out, (list, tuple)):
+        raise ValueError(f"The call of layer '{layer.name}' returned {len(out)} tensors: one output for now")
+    if not isinstance(out, KerasTensor):
+        raise TypeError(
+            f"The call of layer '{layer.name}' must return a tensor computed from its inputs with "
+            f"pytrainc.ops. Received: {type(out).__name__}"
+        )
+    order = _graph(layer, out, placeholders)
+    losses = _layer_losses.check(layer, placeholders, out, order, layer._added_losses)
+    sublayers, constants = [], []
+    for t in order + [node for _, graph, _ in losses for node in graph]:
+        node = t._layer
+        if isinstance(node, Layer):
+            if all(s is not node for s in sublayers):
+                sublayers.append(node)
+            constants += node._hidden_constants()
+        else:
+            constants += node._constants
+    layer._sublayers = list(dict.fromkeys(getattr(layer, "_sublayers", []) + sublayers))
+    layer._constants = list(dict.fromkeys(getattr(layer, "_constants", []) + constants))
+    traces[key] = (placeholders, out, order)
+    layer.__dict__.setdefault("_trace_losses", {})[key] = losses
+    return traces[key]
 
 
 def output_shape(layer, input_shape):
@@ -182,11 +189,12 @@ def emit_loss(loss, builder, out_buf, out_shape, y_buf=None, what="Loss"):
     return bufs[id(out)], y_buf
 
 
-def emit(layer, builder, in_bufs, in_shapes):
-    """The traced graph's ops in order; returns the output buffer."""
-    placeholders, out, order = layer._traces[_key(in_shapes)]
+def emit(layer, builder, in_bufs, in_shapes, key=None):
+    """The traced graph's ops in order (the trace of in_shapes, or of key); returns the output buffer."""
+    key = _key(in_shapes) if key is None else key
+    placeholders, out, order = layer._traces[key]
     bufs = {id(p): b for p, b in zip(placeholders, in_bufs)}
     for t in order:
         bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
-    _layer_losses.emit(builder, layer.__dict__.get("_trace_losses", {}).get(_key(in_shapes), ()), bufs)
+    _layer_losses.emit(builder, layer.__dict__.get("_trace_losses", {}).get(key, ()), bufs)
     return bufs[id(out)]

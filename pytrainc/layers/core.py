@@ -820,7 +820,15 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 
+    def _traced(self):  # activations composed from pytrainc.ops (glu) are traced into the plan
+        return self.activation in activations._COMPOSED
+
+    def call(self, inputs):
+        return activations._FUNCTIONS[self.activation](inputs)
+
     def _emit(self, builder, in_bufs, in_shapes):
+        if self._traced():
+            return super()._emit(builder, in_bufs, in_shapes)
         return self._emit_activity(builder, _emit_activation(builder, in_bufs[0], in_shapes[0], self.activation))
 
     def get_config(self):

@@ -9,7 +9,10 @@ from pytrainc import activations, testing
 
 keras = testing.keras_torch()
 
-NAMES = sorted(activations._KINDS)
+# Keras 3.15.1's sparsemax sums every cumulative sum of the support into its threshold, so its rows do
+# not sum to 1 once two values are in the support (keras-team/keras#23425, fixed by #23469 after 3.15.1):
+# pytrainc follows the definition; tests/activations/test_activations_extra.py checks it against the projection.
+NAMES = sorted(set(activations._KINDS) - {"sparsemax"})
 X = np.concatenate([np.linspace(-8, 8, 321), [-6, -3, -1, -0.5, 0, 0.5, 1, 3, 6]]).astype(np.float32).reshape(-1, 10)
 
 

@@ -93,6 +93,16 @@ def merge_case(name):
     return dict(ins=ins, args={}, ref=ref)
 
 
+def sparsemax_reference(x):
+    """Sparsemax by its definition: the Euclidean projection of each row onto the simplex, by bisection on tau."""
+    lo, hi = x.max(-1, keepdims=True) - 1, x.max(-1, keepdims=True)
+    for _ in range(200):
+        tau = (lo + hi) / 2
+        over = np.maximum(x - tau, 0).sum(-1, keepdims=True) > 1
+        lo, hi = np.where(over, tau, lo), np.where(over, hi, tau)
+    return np.maximum(x - (lo + hi) / 2, 0)
+
+
 def activation_cases():
     x = R.normal(size=(N, 6)) * 2
     tx = t(x)
@@ -124,6 +134,8 @@ def activation_cases():
         "sparse_plus": torch.where(tx <= -1, 0.0, torch.where(tx >= 1, tx, (tx + 1) ** 2 / 4)),
         "hard_shrink": F.hardshrink(tx, 0.5),
         "soft_shrink": F.softshrink(tx, 0.5),
+        "sparse_sigmoid": torch.clamp((tx + 1) / 2, 0, 1),
+        "sparsemax": sparsemax_reference(x),
     }
     assert set(refs) == set(_C.ACTIVATIONS), "an activation kind has no reference here"
     alpha = {"leaky_relu": 0.2, "elu": 1.0, "celu": 0.7, "squareplus": 4.0, "hard_shrink": 0.5, "soft_shrink": 0.5}
@@ -539,6 +551,22 @@ tw = CASES["take-weight"]
 tw["ref"] = tw["params"]["x"][tw["ins"][0].astype(int)].reshape(N, -1)
 # ... and so are the noise layers' ops (tests/layers/test_conv_variants.py checks their draws and gradients).
 CASES.update(gaussian_noise=None, gaussian_dropout=None, alpha_dropout=None, spatial_dropout=None)
+
+
+def conv3d_case(ref, N=N, D=3, H=4, W=3, C=2, F_=3):
+    """Conv3D against torch's conv3d: strides (2, 1, 1), dilation (1, 1, 2), padding before (1, 0, 1)."""
+    x, k, b = R.normal(size=(N, D, H, W, C)), R.normal(size=(2, 2, 2, C, F_)), R.normal(size=F_)
+    st, dil, pad = (2, 1, 1), (1, 1, 2), (1, 0, 1)
+    ref_out = F.conv3d(t(x).permute(0, 4, 1, 2, 3), t(k).permute(4, 3, 0, 1, 2), t(b), st, pad, dil)
+    ref_out = ref_out.permute(0, 2, 3, 4, 1).numpy()
+    od, oh, ow = ref_out.shape[1:4]
+    args = dict(d=D, h=H, w=W, c=C, kd=2, kh=2, kw=2, f=F_, sd=2, sh=1, sw=1, dd=1, dh=1, dw=2, pf=1, pt=0, pl=1)
+    args.update(od=od, oh=oh, ow=ow, ref=ref)
+    return dict(op="conv3d", ins=[x.reshape(N, -1)], params={"kernel": k, "bias": b}, args=args,
+                ref=ref_out.reshape(N, -1))  # fmt: skip
+
+
+CASES.update({"conv3d": conv3d_case(0), "conv3d-ref": conv3d_case(1)})  # Conv3D (issue #11, session 10)
 x0 = CASES["dense"]["ins"][0].reshape(N * 2, 4)
 CASES["dense"]["ref"] = (x0 @ CASES["dense"]["params"]["kernel"] + CASES["dense"]["params"]["bias"]).reshape(N, -1)
 CASES["dense-nobias"]["ref"] = CASES["dense-nobias"]["ins"][0] @ CASES["dense-nobias"]["params"]["kernel"]
@@ -781,3 +809,17 @@ def test_rnn_cells_fast_activations_are_accurate_and_keep_nan_and_inf(act, exact
     )
     assert np.isnan(out[-1])
     assert np.all((out[:-1] >= (-1.0 if act == "tanh" else 0.0)) & (out[:-1] <= 1.0))
+
+
+def test_conv3d_matches_its_naive_reference_over_chunks():
+    """The im2col + sgemm kernel against the naive sums (REF = 1), forward and every gradient, on
+    a batch whose im2col matrix spans several chunks of samples."""
+    case = conv3d_case(0, N=200, D=8, H=9, W=10, C=5, F_=4)  # about 2.6M floats of im2col
+    G = R.normal(size=np.asarray(case["ref"]).shape)
+    size = G.shape[1]
+    fast = run("conv3d", case["ins"], size, case["params"], dout=G, **case["args"])
+    naive = run("conv3d", case["ins"], size, case["params"], dout=G, **{**case["args"], "ref": 1})
+    np.testing.assert_allclose(fast[0], case["ref"], rtol=1e-4, atol=1e-4)
+    for a, b in [(fast[0], naive[0]), (fast[1][0], naive[1][0])] + [(fast[2][k], naive[2][k]) for k in fast[2]]:
+        # float32 sums of up to 64000 products in a different order: tolerance scaled by the largest value
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=3e-5 * float(np.abs(b).max()))

@@ -1,0 +1,145 @@
+"""The activations added for issue #11 in session 10 (sparse_sigmoid and sparsemax as C kernels,
+glu traced from pytrainc.ops, threshold) and Dropout(noise_shape=): values and gradients against
+torch or the definitions, the strings in layers, and Keras's names."""
+
+import numpy as np
+import pytest
+import torch
+
+import pytrainc
+from pytrainc import activations, testing
+from pytrainc import layers as L
+from pytrainc.models import Model, Sequential
+
+keras = testing.keras_torch()
+R = np.random.default_rng(0)
+
+
+def projection(x):
+    """Sparsemax by its definition (the Euclidean projection of each row onto the simplex), by bisection."""
+    x = np.asarray(x, np.float64)
+    lo, hi = x.max(-1, keepdims=True) - 1, x.max(-1, keepdims=True)
+    for _ in range(200):
+        tau = (lo + hi) / 2
+        over = np.maximum(x - tau, 0).sum(-1, keepdims=True) > 1
+        lo, hi = np.where(over, tau, lo), np.where(over, hi, tau)
+    return np.maximum(x - (lo + hi) / 2, 0)
+
+
+def keras_sparsemax_fixed(x):
+    """Keras's formula with keras-team/keras#23469's fix (tau from the k-th cumulative sum)."""
+    z = -np.sort(-x, -1)
+    cum = np.cumsum(z, -1)
+    support = z - (cum - 1) / np.arange(1, x.shape[-1] + 1) > 0
+    k = support.sum(-1, keepdims=True)
+    return np.maximum(x - (np.where(support, z, 0).sum(-1, keepdims=True) - 1) / k, 0)
+
+
+def test_keras_names_exist():
+    for name in ("sparse_sigmoid", "sparsemax", "glu", "threshold"):
+        assert callable(getattr(keras.activations, name)) and callable(getattr(activations, name))
+
+
+def test_sparsemax_is_the_projection_in_numpy_and_in_c_and_its_gradient():
+    x = (R.normal(size=(50, 7)) * 1.5).astype(np.float32)
+    x[0] = [0.1, 0.2, 0.3, 0.4, 0.5, -3, 2]
+    want = projection(x)
+    np.testing.assert_allclose(activations.sparsemax(x), want, atol=2e-6)
+    np.testing.assert_allclose(keras_sparsemax_fixed(x.astype(np.float64)), want, atol=2e-6)
+    np.testing.assert_allclose(activations.sparsemax(x.T, axis=0).T, want, atol=2e-6)
+    kind, alpha = activations.kind_and_alpha("sparsemax")
+    y = pytrainc._C.act_forward(kind, x, alpha)
+    np.testing.assert_allclose(y, want, atol=2e-6)
+    np.testing.assert_allclose(y.sum(-1), 1.0, atol=1e-5)
+    # The Jacobian on the support S: I - 1 1^T / |S| (Martins & Astudillo, eq. 12)
+    g = R.normal(size=x.shape).astype(np.float32)
+    dx = pytrainc._C.act_backward(kind, g, x, y, alpha)
+    s = y > 0
+    expected = np.where(s, g - (g * s).sum(-1, keepdims=True) / s.sum(-1, keepdims=True), 0.0)
+    np.testing.assert_allclose(dx, expected, atol=1e-5)
+
+
+def test_sparse_sigmoid_equals_keras_and_torch_gradient():
+    x = np.array([[-2, -1, -0.5, 0, 0.3, 1, 2, np.nan]], np.float32)
+    theirs = keras.ops.convert_to_numpy(keras.activations.sparse_sigmoid(keras.ops.convert_to_tensor(x[:, :-1])))
+    np.testing.assert_allclose(activations.sparse_sigmoid(x[:, :-1]), theirs, atol=1e-7)
+    kind, alpha = activations.kind_and_alpha("sparse_sigmoid")
+    y = pytrainc._C.act_forward(kind, x, alpha)
+    np.testing.assert_allclose(y[:, :-1], theirs, atol=1e-7)
+    assert np.isnan(y[0, -1])
+    t = torch.tensor(x[:, :-1], requires_grad=True)  # Keras's torch backend: gradient 0 at the kinks
+    (g,) = torch.autograd.grad(keras.activations.sparse_sigmoid(t).sum(), t)
+    dx = pytrainc._C.act_backward(kind, np.ones_like(x), x, y, alpha)
+    np.testing.assert_allclose(dx[:, :-1], g.numpy(), atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["sparse_sigmoid", "sparsemax"])
+def test_dense_activation_strings_train(name):
+    x, y = testing.data(32, (6,)), testing.data(32, (1,), s=1)
+    model = Sequential([L.Input((6,)), L.Dense(5, activation=name), L.Activation(name), L.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=20, batch_size=8, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < before
+    assert L.Activation.from_config(L.Activation(name).get_config()).activation == name
+
+
+def test_glu_layer_matches_torch_with_gradients():
+    """Against torch's F.glu (Keras 3.15.1's Activation('glu') keeps the input shape symbolically, so a
+    Keras model with a layer after it does not build)."""
+    x, y = testing.data(8, (5,)), testing.data(8, (1,), s=1)
+    model = Sequential([L.Input((5,)), L.Dense(6), L.Activation("glu"), L.Dense(1)])
+    testing.randomize(model)
+    w = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in model.get_weights()]
+    out = torch.nn.functional.glu(torch.tensor(x, dtype=torch.float64) @ w[0] + w[1], -1) @ w[2] + w[3]
+    testing.assert_close(model.predict(x, verbose=0), out.detach().numpy(), 1e-5, "glu forward")
+    ((out - torch.tensor(y, dtype=torch.float64)) ** 2).mean().backward()
+    before = model.get_weights()
+    model.compile(optimizer=pytrainc.optimizers.SGD(1.0), loss="mse")
+    model.train_on_batch(x, y)
+    for w0, w1, t in zip(before, model.get_weights(), w):
+        testing.assert_close_abs(w0 - w1, t.grad.numpy(), 1e-5)
+    a = R.normal(size=(3, 4, 6)).astype(np.float32)
+    want = keras.ops.convert_to_numpy(keras.activations.glu(keras.ops.convert_to_tensor(a), axis=1))
+    np.testing.assert_allclose(activations.glu(a, axis=1), want, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="changes the shape"):
+        Model(i := L.Input((4,)), L.Dense(4, activation="glu")(i)).predict(a[:, 0, :4], verbose=0)
+
+
+def test_threshold_on_arrays_and_in_a_traced_layer():
+    a = R.normal(size=(4, 5)).astype(np.float32)
+    want = keras.ops.convert_to_numpy(keras.activations.threshold(keras.ops.convert_to_tensor(a), 0.1, -2.0))
+    np.testing.assert_allclose(activations.threshold(a, 0.1, -2.0), want)
+    model = Model(i := L.Input((5,)), L.Lambda(lambda t: activations.threshold(t, 0.1, -2.0))(i))
+    np.testing.assert_allclose(model.predict(a, verbose=0), want)
+
+
+def test_dropout_noise_shape_drops_whole_blocks():
+    layer = L.Dropout(0.5, noise_shape=(None, 1, 6), seed=3)
+    model = Model(i := L.Input((4, 6)), layer(i))
+    x = np.ones((64, 4, 6), np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)  # identity in inference
+
+    class Builder:  # records the op the layer emits
+        def buffer(self, size):
+            return 1
+
+        def rng(self, layer):
+            return 0
+
+        def op(self, name, ins, out, **args):
+            self.emitted = (name, args)
+
+    builder = Builder()
+    layer._emit(builder, [0], [(4, 6)])
+    assert builder.emitted == ("spatial_dropout", {"rng": 0, "s": 4, "c": 6, "rate": 0.5})
+    flat = x.reshape(64, 24)
+    out = testing.run_op("spatial_dropout", [flat], 24, rng_state=layer.rng_state.copy(), s=4, c=6, rng=0, rate=0.5)
+    mask = out[0].reshape(64, 4, 6)
+    assert set(np.unique(mask)) <= {0.0, 2.0}
+    assert (mask == mask[:, :1, :]).all() and 0.3 < (mask == 0).mean() < 0.7
+    assert L.Dropout.from_config(layer.get_config()).noise_shape == (None, 1, 6)
+    same = Model(j := L.Input((4, 6)), L.Dropout(0.5, noise_shape=(None, 4, 6))(j))
+    np.testing.assert_array_equal(same.predict(x, verbose=0), x)
+    with pytest.raises(ValueError, match="1s on leading axes"):
+        Model(k := L.Input((4, 6)), L.Dropout(0.5, noise_shape=(None, 4, 1))(k))
