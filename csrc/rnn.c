@@ -356,6 +356,13 @@ static int dh_accumulates(int cell, const ptc_rnn_shape *s, const rnn_work *w) {
     return cell == PTC_CELL_GRU || s->mask || w->rdrop;
 }
 
+// Whether backward leaves d(recurrent kernel) to one gemm over every step after the loop:
+// the gate gradients must stay in Z by step (not the GRU's rec, rewritten at each step),
+// H and Z in the same time order (not go_backwards), and no per-step masked copy (dropout).
+static int drk_batched(int cell, const ptc_rnn_shape *s, const rnn_work *w) {
+    return cell != PTC_CELL_GRU && !s->go_backwards && !w->rdrop;
+}
+
 // A skipped step: its states are the previous ones (zeros before the first step).
 static void rnn_carry(int cell, float *hn, float *cn, const float *hpn, const float *cpn, int64_t U) {
     if (hpn)
@@ -487,6 +494,7 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
     const rnn_work w = rnn_split(cell, work, s);
     const int64_t G = w.G, TG = w.TG, TU = w.TU;
     memset(w.dh, 0, (size_t)(2 * N * U) * sizeof(float));  // dh and dc
+    const int batched = drk_batched(cell, s, &w);
     for (int64_t st = T - 1; st >= 0; st--) {
         const int64_t t = s->go_backwards ? T - 1 - st : st;
         float *z = w.Z + t * G;
@@ -511,7 +519,7 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
             dropped_backward(s, &rd, hp, TU, rkernel, dsrc, ld, drkernel, w.dh, U);
             continue;
         }
-        s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)TU, dsrc, ld, 1.0f, drkernel, (int)G);
+        if (!batched) s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)TU, dsrc, ld, 1.0f, drkernel, (int)G);
         s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G,
                 dh_accumulates(cell, s, &w) ? 1.0f : 0.0f, w.dh, (int)U);
     }
@@ -526,6 +534,14 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
     if (dbias)
         for (int64_t r = 0; r < N * T; r++)
             for (int64_t j = 0; j < G; j++) dbias[j] += w.Z[r * G + j];
+    if (batched && T > 1) {
+        // d(recurrent kernel) of all steps in one gemm (K = N * T - 1 rather than T gemms
+        // of K = N): row r of H (sample n, step st) meets row r + 1 of Z (step st + 1's gate
+        // gradients). The pairs that straddle two samples meet a first step's row, zeroed
+        // first (Z is spent: dkernel, dinp and dbias have read it).
+        for (int64_t n = 0; n < N; n++) memset(w.Z + n * TG, 0, (size_t)G * sizeof(float));
+        s->gemm(1, 0, (int)U, (int)G, (int)(N * T - 1), 1.0f, w.H, (int)U, w.Z + G, (int)G, 1.0f, drkernel, (int)G);
+    }
 }
 
 // ---------------------------------------------------------------------------
