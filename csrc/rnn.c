@@ -34,6 +34,7 @@
 #include "ops.h"
 #include "ptc.h"
 #include "rng_mask.h"
+#include "threads.h"
 
 // exp, sigmoid and tanh without libm calls or branches, so that the gate loops vectorize
 // (PTC_KERNEL copies) and every copy performs the same float operations (bitwise equal).
@@ -376,6 +377,125 @@ static void rnn_carry(int cell, float *hn, float *cn, const float *hpn, const fl
         memset(cn, 0, (size_t)U * sizeof(float));
 }
 
+// The forward recurrence (rbias: the GRU's recurrent bias or NULL).
+static void rnn_forward_steps(int cell, const ptc_rnn_shape *s, const rnn_work *w, const float *rkernel,
+                              const float *rbias) {
+    const int64_t N = s->N, T = s->T, U = s->U, G = w->G, TG = w->TG, TU = w->TU;
+    const rnn_dropped rd = state_dropped(s, w);
+    for (int64_t st = 0; st < T; st++) {
+        const int64_t t = s->go_backwards ? T - 1 - st : st;
+        float *z = w->Z + t * G, *h = w->H + st * U, *c = w->S + st * U;
+        const float *hp = st > 0 ? h - U : NULL, *cp = st > 0 ? c - U : NULL;  // rows n at n * TU
+        if (cell == PTC_CELL_GRU) {  // rec (N, G) = h W + b_rec: its h part is reset before it is added
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t j = 0; j < G; j++) w->rec[n * G + j] = rbias ? rbias[j] : 0.0f;
+            if (hp && w->rdrop)
+                dropped_forward(s, &rd, hp, TU, rkernel, w->rec, G);
+            else if (hp)
+                s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, w->rec, (int)G);
+        } else if (hp && w->rdrop) {
+            dropped_forward(s, &rd, hp, TU, rkernel, z, TG);
+        } else if (hp) {
+            s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, z, (int)TG);
+        }
+        for (int64_t n = 0; n < N; n++) {
+            float *zn = z + n * TG, *hn = h + n * TU, *cn = c + n * TU;
+            const float *hpn = hp ? hp + n * TU : NULL, *cpn = cp ? cp + n * TU : NULL;
+            if (cell == PTC_CELL_SIMPLE) {
+                for (int64_t j = 0; j < U; j++) hn[j] = act_f(s->act, zn[j]);
+            } else if (cell == PTC_CELL_LSTM) {
+                if (keras_acts(s))
+                    lstm_forward_row_keras(zn, cn, hn, cpn, U);
+                else
+                    lstm_forward_row_body(s->act, s->ract, zn, cn, hn, cpn, U);
+            } else {
+                const float *rn = w->rec + n * G;
+                if (keras_acts(s))
+                    gru_forward_row_keras(zn, cn, hn, rn, hpn, U);
+                else
+                    gru_forward_row_body(s->act, s->ract, zn, cn, hn, rn, hpn, U);
+            }
+            if (s->mask && s->mask[n * T + t] == 0.0f) rnn_carry(cell, hn, cn, hpn, cpn, U);
+        }
+    }
+}
+
+static void rnn_step_backward(int cell, const ptc_rnn_shape *s, const rnn_work *w, int64_t st, float *z);
+
+// The backward recurrence, last step first; drkernel NULL when its gemm is left for after.
+static void rnn_backward_steps(int cell, const ptc_rnn_shape *s, const rnn_work *w, const float *dout,
+                               const float *rkernel, float *drkernel, float *dbias) {
+    const int64_t N = s->N, T = s->T, U = s->U, G = w->G, TG = w->TG, TU = w->TU;
+    for (int64_t st = T - 1; st >= 0; st--) {
+        const int64_t t = s->go_backwards ? T - 1 - st : st;
+        float *z = w->Z + t * G;
+        for (int64_t n = 0; n < N; n++) {
+            const float *g = s->return_sequences ? dout + n * TU + (s->input_order ? t : st) * U
+                                                 : (st == T - 1 ? dout + n * U : NULL);
+            if (s->return_sequences && s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f) g = NULL;
+            if (g)
+                for (int64_t j = 0; j < U; j++) w->dh[n * U + j] += g[j];
+        }
+        rnn_step_backward(cell, s, w, st, z);
+        // The recurrent gemm's gradients: its source is z, or rec for the GRU.
+        const float *dsrc = cell == PTC_CELL_GRU ? w->rec : z;
+        const int ld = cell == PTC_CELL_GRU ? (int)G : (int)TG;
+        if (cell == PTC_CELL_GRU && dbias)
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t j = 0; j < G; j++) dbias[G + j] += w->rec[n * G + j];
+        if (st == 0) break;  // the initial state is a constant
+        const float *hp = w->H + (st - 1) * U;
+        if (w->rdrop) {
+            const rnn_dropped rd = state_dropped(s, w);
+            dropped_backward(s, &rd, hp, TU, rkernel, dsrc, ld, drkernel, w->dh, U);
+            continue;
+        }
+        if (drkernel) s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)TU, dsrc, ld, 1.0f, drkernel, (int)G);
+        s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G, dh_accumulates(cell, s, w) ? 1.0f : 0.0f,
+                w->dh, (int)U);
+    }
+}
+
+// The recurrences of samples [n0, n1) (independent sequences): the same steps over a view of
+// those rows, so that the pool runs a whole pass in one region rather than two per step.
+typedef struct {
+    int cell, parts;
+    const ptc_rnn_shape *s;
+    const rnn_work *w;
+    const float *rkernel, *rbias, *dout;  // dout NULL: forward
+    float *drkernel, *dbias;
+} rnn_pass;
+
+static void rnn_rows(void *ctx, int64_t n0, int64_t n1, int part) {
+    (void)part;
+    const rnn_pass *p = ctx;
+    ptc_rnn_shape s = *p->s;
+    rnn_work w = *p->w;
+    const int64_t U = s.U, G = w.G;
+    s.N = n1 - n0;
+    if (p->parts > 1) s.gemm = ptc_blas_sgemm_serial;  // the pool is this region's
+    if (s.mask) s.mask += n0 * s.T;
+    w.Z += n0 * w.TG, w.H += n0 * w.TU, w.S += n0 * w.TU, w.dh += n0 * U, w.dc += n0 * U, w.rec += n0 * G;
+    if (!p->dout)
+        rnn_forward_steps(p->cell, &s, &w, p->rkernel, p->rbias);
+    else
+        rnn_backward_steps(p->cell, &s, &w, p->dout + n0 * (s.return_sequences ? w.TU : U), p->rkernel, p->drkernel,
+                           p->dbias);
+}
+
+// Rows split only where no step writes a buffer the rows share: not under recurrent dropout
+// (one masked copy), and in backward only with drkernel left for after (the GRU's dbias and
+// drkernel sum over the rows at every step). BLAS's products inside then run one thread each.
+#define PTC_RNN_ROW_GRAIN 8
+static void rnn_steps(int cell, const ptc_rnn_shape *s, const rnn_work *w, const float *rkernel, const float *rbias,
+                      const float *dout, float *drkernel, float *dbias) {
+    rnn_pass p = {cell, 1, s, w, rkernel, rbias, dout, drkernel, dbias};
+    const int split = s->gemm == ptc_blas_sgemm && !w->rdrop && (!dout || (!drkernel && cell != PTC_CELL_GRU));
+    const int64_t work = s->N * s->T * w->G * (s->U + 1), grain = split ? PTC_RNN_ROW_GRAIN : s->N + 1;
+    p.parts = ptc_parallel_parts(s->N, grain, work);
+    ptc_parallel_for(s->N, grain, work, rnn_rows, &p);
+}
+
 void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const float *kernel, const float *rkernel,
                      const float *bias, const ptc_rnn_shape *s) {
     // out (N, U) or (N, T, U), inp (N, T, IN), kernel (IN, G), rkernel (U, G), bias (G,) or (2, G)
@@ -399,44 +519,7 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
     } else {
         s->gemm(0, 0, (int)(N * T), (int)G, (int)IN, 1.0f, inp, (int)IN, kernel, (int)G, beta, w.Z, (int)G);
     }
-    const rnn_dropped rd = state_dropped(s, &w);
-    const float *rbias = cell == PTC_CELL_GRU && bias ? bias + G : NULL;
-    for (int64_t st = 0; st < T; st++) {
-        const int64_t t = s->go_backwards ? T - 1 - st : st;
-        float *z = w.Z + t * G, *h = w.H + st * U, *c = w.S + st * U;
-        const float *hp = st > 0 ? h - U : NULL, *cp = st > 0 ? c - U : NULL;  // rows n at n * TU
-        if (cell == PTC_CELL_GRU) {  // rec (N, G) = h W + b_rec: its h part is reset before it is added
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t j = 0; j < G; j++) w.rec[n * G + j] = rbias ? rbias[j] : 0.0f;
-            if (hp && w.rdrop)
-                dropped_forward(s, &rd, hp, TU, rkernel, w.rec, G);
-            else if (hp)
-                s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, w.rec, (int)G);
-        } else if (hp && w.rdrop) {
-            dropped_forward(s, &rd, hp, TU, rkernel, z, TG);
-        } else if (hp) {
-            s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)TU, rkernel, (int)G, 1.0f, z, (int)TG);
-        }
-        for (int64_t n = 0; n < N; n++) {
-            float *zn = z + n * TG, *hn = h + n * TU, *cn = c + n * TU;
-            const float *hpn = hp ? hp + n * TU : NULL, *cpn = cp ? cp + n * TU : NULL;
-            if (cell == PTC_CELL_SIMPLE) {
-                for (int64_t j = 0; j < U; j++) hn[j] = act_f(s->act, zn[j]);
-            } else if (cell == PTC_CELL_LSTM) {
-                if (keras_acts(s))
-                    lstm_forward_row_keras(zn, cn, hn, cpn, U);
-                else
-                    lstm_forward_row_body(s->act, s->ract, zn, cn, hn, cpn, U);
-            } else {
-                const float *rn = w.rec + n * G;
-                if (keras_acts(s))
-                    gru_forward_row_keras(zn, cn, hn, rn, hpn, U);
-                else
-                    gru_forward_row_body(s->act, s->ract, zn, cn, hn, rn, hpn, U);
-            }
-            if (s->mask && s->mask[n * T + t] == 0.0f) rnn_carry(cell, hn, cn, hpn, cpn, U);
-        }
-    }
+    rnn_steps(cell, s, &w, rkernel, cell == PTC_CELL_GRU && bias ? bias + G : NULL, NULL, NULL, NULL);
     if (s->return_sequences && (s->input_order || (s->zero_masked && s->mask))) {
         for (int64_t n = 0; n < N; n++)
             for (int64_t st = 0; st < T; st++) {
@@ -492,37 +575,10 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
                       const ptc_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, IN = s->IN, U = s->U;
     const rnn_work w = rnn_split(cell, work, s);
-    const int64_t G = w.G, TG = w.TG, TU = w.TU;
+    const int64_t G = w.G, TG = w.TG;
     memset(w.dh, 0, (size_t)(2 * N * U) * sizeof(float));  // dh and dc
     const int batched = drk_batched(cell, s, &w);
-    for (int64_t st = T - 1; st >= 0; st--) {
-        const int64_t t = s->go_backwards ? T - 1 - st : st;
-        float *z = w.Z + t * G;
-        for (int64_t n = 0; n < N; n++) {
-            const float *g = s->return_sequences ? dout + n * TU + (s->input_order ? t : st) * U
-                                                 : (st == T - 1 ? dout + n * U : NULL);
-            if (s->return_sequences && s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f) g = NULL;
-            if (g)
-                for (int64_t j = 0; j < U; j++) w.dh[n * U + j] += g[j];
-        }
-        rnn_step_backward(cell, s, &w, st, z);
-        // The recurrent gemm's gradients: its source is z, or rec for the GRU.
-        const float *dsrc = cell == PTC_CELL_GRU ? w.rec : z;
-        const int ld = cell == PTC_CELL_GRU ? (int)G : (int)TG;
-        if (cell == PTC_CELL_GRU && dbias)
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t j = 0; j < G; j++) dbias[G + j] += w.rec[n * G + j];
-        if (st == 0) break;  // the initial state is a constant
-        const float *hp = w.H + (st - 1) * U;
-        if (w.rdrop) {
-            const rnn_dropped rd = state_dropped(s, &w);
-            dropped_backward(s, &rd, hp, TU, rkernel, dsrc, ld, drkernel, w.dh, U);
-            continue;
-        }
-        if (!batched) s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)TU, dsrc, ld, 1.0f, drkernel, (int)G);
-        s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G,
-                dh_accumulates(cell, s, &w) ? 1.0f : 0.0f, w.dh, (int)U);
-    }
+    rnn_steps(cell, s, &w, rkernel, NULL, dout, batched ? NULL : drkernel, dbias);
     // Z now holds d(x projection) (N * T, G): one gemm for each of dkernel and dinp.
     if (w.drop) {
         const rnn_dropped d = input_dropped(s, &w);
