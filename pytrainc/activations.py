@@ -50,9 +50,17 @@ def linear(x):
     return np.asarray(x, dtype=np.float32)
 
 
-def relu(x):
-    """Rectified linear unit: `max(x, 0)`."""
-    return np.maximum(np.asarray(x, dtype=np.float32), 0)
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Rectified linear unit: `max(x, 0)`; with Keras's options, `x` where `x > threshold` (else 0)
+    clipped to `[0, max_value]`, minus `negative_slope * max(threshold - x, 0)`."""
+    x = np.asarray(x, dtype=np.float32)
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        return np.maximum(x, 0)
+    x64 = x.astype(np.float64)
+    out = np.where(x64 > threshold, x64, 0.0) if threshold != 0 else np.maximum(x64, 0)
+    if max_value is not None:
+        out = np.clip(out, 0.0, max_value)
+    return (out - negative_slope * np.maximum(threshold - x64, 0)).astype(np.float32)
 
 
 def sigmoid(x):
@@ -272,9 +280,17 @@ def kind_and_alpha(name):
     return _C.ACTIVATIONS[kernel], alpha
 
 
-def serialize(identifier):
-    return get(identifier)
+def serialize(activation):
+    """The activation's name, as Keras 3 serializes a built-in activation."""
+    return get(activation)
 
 
-def deserialize(name):
-    return get(name)
+def deserialize(config, custom_objects=None):
+    """The activation a name (or Keras's `{"class_name": "function", "config": name}`) denotes;
+    `custom_objects` may map names to activation functions of your own."""
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        config = config.get("config")
+    if custom_objects and isinstance(config, str) and config in custom_objects:
+        return custom_objects[config]
+    name = get(config)
+    return _FUNCTIONS.get(name, name)

@@ -111,9 +111,17 @@ class TruncatedNormal(RandomNormal):
         return self._fill(shape, _TRUNCATED, self.mean, self.stddev)
 
 
-def _fans(shape):
-    # Keras's compute_fans: dense kernels (in, out); conv kernels (..., in, out).
+def _fans(shape, input_axes=None, output_axes=None):
+    # Keras's compute_fans: the given axes, else dense kernels (in, out), conv kernels (..., in, out).
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        try:
+            return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
+        except IndexError:
+            raise ValueError(
+                f"input_axes={list(input_axes)} and output_axes={list(output_axes)} must be axes of the "
+                f"shape to initialize. Received: shape={shape}"
+            ) from None
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -133,10 +141,16 @@ class VarianceScaling(_Random):
         distribution: 'truncated_normal', 'untruncated_normal' or 'uniform'.
             Defaults to 'truncated_normal'.
         seed: Optional int. Defaults to None (the global generator).
+        input_axes, output_axes: Optional lists of ints: the axes whose sizes multiply into
+            fan_in and fan_out (both, or neither: then Keras's rule for dense and conv kernels).
+            Defaults to None.
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(
+        self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None, output_axes=None
+    ):
         super().__init__(seed)
+        self.input_axes, self.output_axes = _axes("input_axes", input_axes), _axes("output_axes", output_axes)
         scale = number("scale", scale, low=0.0, low_open=True)
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg'. Received: mode={mode!r}")
@@ -148,7 +162,7 @@ class VarianceScaling(_Random):
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, fan)
         if self.distribution == "uniform":
@@ -160,7 +174,13 @@ class VarianceScaling(_Random):
         return self._fill(shape, _TRUNCATED, 0.0, math.sqrt(scale) / 0.87962566103423978)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+            **_axes_config(self),
+        }
 
 
 class Orthogonal(_Random):
@@ -196,12 +216,82 @@ class Orthogonal(_Random):
         return {"gain": self.gain, "seed": self.seed}
 
 
-def _preset(name, scale, mode, distribution, doc):
-    def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+class Identity(Initializer):
+    """`gain` times the identity matrix, for 2-D shapes only (as Keras's
+    `keras.initializers.Identity`, also exported as `IdentityInitializer` and `identity`).
+
+    Args:
+        gain: Multiplicative factor. Defaults to 1.0.
+
+    Example:
+
+    >>> Identity(2.0)((2, 3)).tolist()
+    [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
+    def __init__(self, gain=1.0):
+        self.gain = number("gain", gain)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(s) for s in shape)
+        if len(shape) != 2:
+            raise ValueError(
+                "Identity matrix initializer can only be used for 2D matrices. "
+                f"Received: shape={shape} of rank {len(shape)}."
+            )
+        return (self.gain * np.eye(*shape)).astype(np.float32)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"gain": self.gain}
+
+
+class _Function(Initializer):
+    """A plain function `f(shape, dtype=None)` given as an initializer, as Keras accepts one: called
+    once when the layer builds; its result must have the requested shape and be finite."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = getattr(fn, "__name__", type(fn).__name__)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(s) for s in shape)
+        value = np.asarray(self.fn(shape, dtype="float32"))
+        if value.shape != shape:
+            raise ValueError(
+                f"Initializer function {self.name!r} must return an array of shape {shape}. "
+                f"Received: shape {value.shape}"
+            )
+        if value.dtype.kind not in "biuf" or not np.all(np.isfinite(value)):
+            raise ValueError(f"Initializer function {self.name!r} must return finite numbers. Received: {value.dtype}")
+        return value.astype(np.float32)
+
+    def get_config(self):
+        return self.name
+
+
+def _axes(name, axes):
+    if axes is None:
+        return None
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        axes = [axes]
+    if not isinstance(axes, (list, tuple)) or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes
+    ):
+        raise ValueError(f"{name} must be None or a list of ints. Received: {name}={axes!r}")
+    return [int(a) for a in axes]
+
+
+def _axes_config(init):
+    # written only when set, so files of models that never set them stay as they were
+    return {k: getattr(init, k) for k in ("input_axes", "output_axes") if getattr(init, k) is not None}
+
+
+def _preset(name, scale, mode, distribution, doc):
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
+
+    def get_config(self):
+        return {"seed": self.seed, **_axes_config(self)}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
 
@@ -239,7 +329,17 @@ _ALIASES = {
     "lecun_uniform": LecunUniform,
     "lecun_normal": LecunNormal,
 }
+_ALIASES["identity"] = Identity
 _CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
+
+# Keras 3 exports each class under its snake-case name and some under a second name too
+# (`keras.initializers.glorot_uniform is keras.initializers.GlorotUniform`).
+zeros, ones, constant, identity = Zeros, Ones, Constant, Identity
+random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
+variance_scaling, orthogonal = VarianceScaling, Orthogonal
+glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNormal, HeUniform, HeNormal
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
 
 
 def get(identifier):
@@ -248,13 +348,37 @@ def get(identifier):
     Raises:
         ValueError: for an unknown name.
     """
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()  # Keras accepts the class itself (`kernel_initializer=GlorotUniform`)
     if callable(identifier) and not isinstance(identifier, Initializer):
-        raise ValueError(
-            "pytrainc needs an initializer it can serialize: a name such as 'glorot_uniform' "
-            f"or a pytrainc.initializers.Initializer. Received: {identifier!r}"
-        )
+        return _Function(identifier)
     return from_identifier(identifier, what="initializer", base=Initializer, names=_ALIASES, classes=_CLASSES)
 
 
 def serialize(initializer):
+    if isinstance(initializer, _Function):  # Keras's form for a function: found by name on load
+        return {
+            "module": "builtins",
+            "class_name": "function",
+            "config": initializer.name,
+            "registered_name": "function",
+        }
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The initializer a `serialize` dict describes, as `keras.initializers.deserialize`.
+
+    Args:
+        config: A dict `{"class_name": ..., "config": {...}}` or a name.
+        custom_objects: Optional dict of name -> initializer class or function, for those that
+            are not built in. Defaults to None.
+    """
+    if custom_objects and isinstance(config, dict):
+        name = config.get("config") if config.get("class_name") == "function" else config.get("class_name")
+        found = custom_objects.get(name) if isinstance(name, str) else None
+        if found is not None:
+            if isinstance(found, type):
+                return found(**config.get("config", {})) if isinstance(config.get("config"), dict) else found()
+            return _Function(found)
+    return get(config)

@@ -85,3 +85,11 @@ def get(identifier):
 
 def serialize(reg):
     return None if reg is None else {"class_name": type(reg).__name__, "config": reg.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The regularizer a `serialize` dict describes (None for None), as
+    `keras.regularizers.deserialize`. `custom_objects` may name Regularizer subclasses."""
+    if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]](**config.get("config", {}))
+    return get(config)

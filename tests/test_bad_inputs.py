@@ -140,10 +140,22 @@ CASES = [
     case("dense_dtype", "L.Dense(4, dtype='float64')", V, r"float32\. Received: dtype='float64'"),
     case("dense_name_int", "L.Dense(4, name=3)", T, r"name must be a string\. Received: 3"),
     case(
-        "dense_call_on_array",
-        "L.Dense(3)(np.ones((2, 4)))",
+        "concatenate_on_a_tensor_and_an_array",
+        "a = L.Input((4,)); L.Concatenate()([a, np.ones((2, 4))])",
         T,
         r"must be called on the output of.*Input.*Received: ndarray",
+    ),
+    case(
+        "dense_call_on_strings",
+        "L.Dense(3)(np.array([['a', 'b']]))",
+        V,
+        r"numeric arrays with a batch axis.*Received: dtype=<U1, shape=\(1, 2\)",
+    ),
+    case(
+        "dense_call_on_array_training",
+        "L.Dense(3)(np.ones((2, 4)), training=True)",
+        V,
+        r"inference mode.*Received: training=True",
     ),
     case("dense_call_on_list", "a = L.Input((4,)); L.Dense(3)([a, a])", V, r"takes one input\. Received: 2 inputs"),
     case(
@@ -404,7 +416,7 @@ CASES = [
         RuntimeError,
         r"must call compile\(\) before evaluate",
     ),
-    case("model_call", "mlp()(X)", T, r"can be called on KerasTensors only.*model\.predict"),
+    case("model_call_empty", "mlp()(X[:0])", V, r"at least one sample\. Received: dtype=float32, shape=\(0, 4\)"),
     case("save_weights_keras", "mlp().save_weights('w.keras')", V, r"\.keras"),
     # -- compile
     case("compile_no_loss", "mlp(loss=None).compile(optimizer='sgd')", V, r"needs a loss.*Received: loss=None"),
@@ -1058,10 +1070,22 @@ CASES = [
     # -- initializers and regularizers
     case("initializers_get_unknown", "I.get('nope')", V, r"Unknown initializer: 'nope'\. Expected one of"),
     case(
-        "initializers_get_callable",
-        "I.get(lambda shape: 0)",
+        "initializers_function_wrong_shape",
+        "I.get(lambda shape, dtype=None: 0)((2, 3))",
         V,
-        r"an initializer it can serialize.*Received: <function",
+        r"Initializer function '<lambda>' must return an array of shape \(2, 3\)\. Received: shape \(\)",
+    ),
+    case(
+        "initializers_function_nan",
+        "I.get(lambda shape, dtype=None: np.full(shape, np.nan))((2,))",
+        V,
+        r"Initializer function '<lambda>' must return finite numbers",
+    ),
+    case(
+        "identity_initializer_rank",
+        "I.Identity()((2, 2, 2))",
+        V,
+        r"only be used for 2D matrices\. Received: shape=\(2, 2, 2\) of rank 3",
     ),
     case(
         "initializers_get_class",

@@ -16,6 +16,7 @@ those attributes, and only to values of those types.
 import json
 import os
 import typing
+import warnings
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from pytrainc.callbacks.callback import Callback, ResumePoint
 
 _KIND = "pytrainc.backup"
 _FILENAME = "backup.ptc"
+_PREV_FILENAME = "backup.prev.ptc"  # with double_checkpoint=True
 
 
 def _encode(value, prefix, tensors):
@@ -122,6 +124,10 @@ class BackupAndRestore(Callback):
             (created if needed).
         save_freq: `"epoch"` (after every epoch) or a positive integer, a
             number of batches. Defaults to `"epoch"`.
+        double_checkpoint: Whether to keep the previous backup too
+            (`backup.prev.ptc`): if the last one cannot be read (a damaged
+            disk, a file edited by hand), `fit()` warns and resumes from the
+            previous one. Twice the disk space. Defaults to `False`.
         delete_checkpoint: Whether to remove the backup when training
             finishes. Defaults to `True`.
 
@@ -137,7 +143,7 @@ class BackupAndRestore(Callback):
     >>> # model.fit(x, y, epochs=10, callbacks=[cb])  # Run again after a crash.
     """
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
         super().__init__()
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")
@@ -148,9 +154,11 @@ class BackupAndRestore(Callback):
             )
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq
+        self.double_checkpoint = bool(double_checkpoint)
         self.delete_checkpoint = bool(delete_checkpoint)
         self.backup_interval = None if save_freq == "epoch" else save_freq
         self._path = os.path.join(self.backup_dir, _FILENAME)
+        self._prev_path = os.path.join(self.backup_dir, _PREV_FILENAME)
         self._callbacks = ()
         self._resume = None
 
@@ -161,7 +169,15 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         self._resume = None
         if os.path.exists(self._path):
-            self._restore()
+            try:
+                self._restore(self._path)
+            except ValueError as exc:
+                if not (self.double_checkpoint and os.path.exists(self._prev_path)):
+                    raise
+                warnings.warn(f"{exc}; resuming from the previous backup, {self._prev_path}", stacklevel=2)
+                self._restore(self._prev_path)
+        elif self.double_checkpoint and os.path.exists(self._prev_path):
+            self._restore(self._prev_path)  # a crash between keeping the last backup and writing the next
 
     def resume_point(self):
         if self._resume is None:
@@ -179,8 +195,10 @@ class BackupAndRestore(Callback):
         self._save(epoch, batch, sums, epoch_rng)
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self._path):
-            os.remove(self._path)
+        if self.delete_checkpoint:
+            for path in (self._path, self._prev_path):
+                if os.path.exists(path):
+                    os.remove(path)
 
     # -- the state
     def _others(self):
@@ -214,14 +232,15 @@ class BackupAndRestore(Callback):
             "callbacks": json.dumps(callbacks),
         }
         os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint and os.path.exists(self._path):
+            os.replace(self._path, self._prev_path)  # atomic: one of the two always holds a backup
         saving.write_safetensors(self._path, tensors, meta)
         for cb in self._others():
             hook = getattr(cb, "on_backup_saved", None)  # Keras callbacks have none
             if hook is not None:
                 hook(self._path, epoch, batch)
 
-    def _restore(self):
-        path = self._path
+    def _restore(self, path):
         tensors, meta = saving.read_safetensors(path)
         if meta.get("pytrainc.kind") != _KIND:
             raise ValueError(f"{path} is not a pytrainc backup file")
@@ -248,7 +267,7 @@ class BackupAndRestore(Callback):
                 f"{path}: the backup resumes epoch {epoch} at batch {batch} but holds no running "
                 "sums of that epoch's loss and metrics (a 1-D float64 tensor 'sums')"
             )
-        states = self._callback_states(callbacks, tensors)
+        states = self._callback_states(callbacks, tensors, path)
         model = self.model
         layers = _rng_layers(model)
         rngs = [tensors.get(f"rng/layer/{i}") for i in range(len(layers))] + [tensors.get("rng/global")]
@@ -267,9 +286,8 @@ class BackupAndRestore(Callback):
         model._train_batch_size = batch_size
         self._resume = (ResumePoint(epoch, batch, sums, tensors["rng/global"], path), states)
 
-    def _callback_states(self, saved, tensors):
+    def _callback_states(self, saved, tensors, path):
         """Pairs each other callback with the state the backup gives it, as its class declares it."""
-        path = self._path
         if not isinstance(saved, list) or not all(
             isinstance(c, dict) and isinstance(c.get("class"), str) and isinstance(c.get("state"), dict) for c in saved
         ):

@@ -432,6 +432,10 @@ class Layer:
             from pytrainc.layers import _tracing
 
             return _tracing.call(self, inputs, args, kwargs)
+        from pytrainc.layers import _eager
+
+        if _eager.is_data(inputs) and not args and set(kwargs) <= {"training"}:
+            return _eager.call_layer(self, inputs, **kwargs)  # layer(x) on arrays, as Keras runs it
         if args or kwargs:
             raise TypeError(f"Layer '{self.name}' takes only its inputs. Received extra arguments {args} {kwargs}")
         multi = isinstance(inputs, (list, tuple))

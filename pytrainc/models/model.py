@@ -714,6 +714,10 @@ class Model(Trainer):
         """
         if _subclassed.has_call(self):
             return _subclassed.call(self, inputs, training)
+        from pytrainc.layers import _eager
+
+        if _eager.is_data(inputs):
+            return _eager.call_model(self, inputs, training)  # model(x) on arrays, as Keras runs it
         self._require_built("Calling a model")
         g = self._graph
         names = g["input_names"]

@@ -119,13 +119,20 @@ def _binary(op, kind, x1, x2):
     return _trace.symbolic(op, sample, inputs, emit, constants)
 
 
-def where(condition, x1, x2):
+def where(condition, x1=None, x2=None):
     """x1 where condition is non-zero, else x2, with broadcasting; no gradient flows to condition.
+    With neither x1 nor x2, the indices of the non-zero elements (eagerly, as `np.nonzero`).
 
     The gradient of the branch not taken is 0 (as torch.where), so `where(x > 0, log(x), 0.0)`
     trains; its forward value still computes both branches, as in Keras.
     """
     op = "ops.where"
+    if x1 is None and x2 is None:
+        if is_symbolic(condition):
+            raise ValueError(f"{_at(op)}: where(condition) alone has a data-dependent shape; give x1 and x2")
+        return tuple(np.nonzero(as_array(condition, op)))
+    if x1 is None or x2 is None:
+        raise ValueError(f"{_at(op)}: give both x1 and x2, or neither. Received: x1={x1!r}, x2={x2!r}")
     operands = (condition, x1, x2)
     if not any(is_symbolic(x) for x in operands):
         _refuse_weights_only(op, *operands)

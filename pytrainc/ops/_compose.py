@@ -68,8 +68,9 @@ def log_softmax_any(x, axis):
     return _ops.subtract(x, logsumexp(x, axis=axis, keepdims=True))
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
     """`keras.ops.arange`: a constant NumPy array (float32 unless the arguments are ints), usable in traced code."""
+    step = 1 if step is None else step
     out = np.arange(start, stop, step) if stop is not None else np.arange(start, step=step)
     if dtype is not None:
         return out.astype(dtype)

@@ -384,3 +384,44 @@ def test_a_callback_declares_the_state_its_backup_saves(tmp_path):
     _fit([BackupAndRestore(tmp_path), resumed])
     assert resumed.count == 3  # 1 restored, then epochs 1 and 2.
     assert resumed.undeclared == 2
+
+
+# ------------------------------------------------ double_checkpoint (Keras 3's option)
+
+
+def _fit_epochs(epochs, callbacks):
+    from pytrainc.layers import Dense, Input
+    from pytrainc.models import Sequential
+
+    pytrainc.utils.set_random_seed(5)
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    m = Sequential([Input((3,)), Dense(1)])
+    m.compile(optimizer="adam", loss="mse")
+    m.fit(x, x.sum(axis=1, keepdims=True), batch_size=8, epochs=epochs, verbose=0, callbacks=callbacks)
+    return m.get_weights()
+
+
+def test_double_checkpoint_resumes_from_the_previous_backup_when_the_last_is_damaged(tmp_path):
+    want = _fit_epochs(3, [])
+    cb = BackupAndRestore(tmp_path, double_checkpoint=True, delete_checkpoint=False)
+    _fit_epochs(2, [cb])  # backups after epochs 1 and 2: backup.prev.ptc and backup.ptc
+    tensors, meta = saving.read_safetensors(tmp_path / "backup.prev.ptc")
+    assert json.loads(meta["position"]) == {"epoch": 1, "batch": 0}
+    last = tmp_path / "backup.ptc"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # damaged
+    cb = BackupAndRestore(tmp_path, double_checkpoint=True)
+    with pytest.warns(UserWarning, match="resuming from the previous backup"):
+        got = _fit_epochs(3, [cb])  # epochs 2 and 3 again, from the backup after epoch 1
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert not last.exists() and not (tmp_path / "backup.prev.ptc").exists()  # finished: both deleted
+
+
+def test_without_double_checkpoint_a_damaged_backup_is_still_an_error(tmp_path):
+    cb = BackupAndRestore(tmp_path, delete_checkpoint=False)
+    _fit_epochs(2, [cb])
+    assert not (tmp_path / "backup.prev.ptc").exists()
+    last = tmp_path / "backup.ptc"
+    last.write_bytes(last.read_bytes()[:100])
+    with pytest.raises(ValueError):
+        _fit_epochs(3, [BackupAndRestore(tmp_path)])

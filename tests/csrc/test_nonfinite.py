@@ -276,7 +276,7 @@ LOSS_PRED = {  # probabilities for the probability losses, logits for the fused 
 
 def test_every_loss_kind_is_in_the_table():
     # "traced" has no row kernel: the plan reduces values that traced primitives computed, each of
-    # which is in the op table below (tests/test_custom_losses.py runs it end to end).
+    # which is in the op table below (tests/losses/test_custom_losses.py runs it end to end).
     assert set(LOSS_PRED) == set(_C.LOSSES) - {"traced"}
 
 

@@ -393,7 +393,7 @@ def test_model_inputs_and_outputs_must_be_tensors():
     with pytest.raises(TypeError, match="KerasTensor"):
         Model(inputs=np.zeros((1, 4)), outputs=Dense(2)(x))
     with pytest.raises(TypeError, match="Input or of another layer"):
-        Dense(2)(np.zeros((1, 4)))
+        Concatenate()([x, np.zeros((1, 4))])  # arrays alone run eagerly (tests/layers/test_eager_call.py)
 
 
 def test_merge_of_mismatched_branches_is_refused_when_the_graph_is_built():

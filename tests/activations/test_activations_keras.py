@@ -74,3 +74,33 @@ def test_kernels_at_kinks_nan_and_inf_equal_torch(name):
     (tg,) = torch.autograd.grad(ty.sum(), t)
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-6, atol=1e-7, equal_nan=True)
     np.testing.assert_allclose(g, tg.numpy(), rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+def test_relu_options_and_serialization_match_keras():
+    from pytrainc import activations as A
+    from pytrainc.testing import keras_torch
+
+    keras = keras_torch()
+    x = np.linspace(-3, 8, 23, dtype=np.float32)
+    for kw in [
+        {},
+        {"negative_slope": 0.1},
+        {"max_value": 6.0},
+        {"threshold": 1.0, "negative_slope": 0.2, "max_value": 5},
+    ]:
+        want = np.asarray(keras.activations.relu(keras.ops.convert_to_tensor(x), **kw))
+        np.testing.assert_allclose(A.relu(x, **kw), want, rtol=1e-6, atol=1e-6)
+    assert A.deserialize(A.serialize("gelu")) is A.gelu
+    assert A.deserialize({"module": "builtins", "class_name": "function", "config": "tanh"}) is A.tanh
+    mine = lambda x: x  # noqa: E731
+    assert A.deserialize("mine", custom_objects={"mine": mine}) is mine
+
+
+def test_ops_where_without_branches_and_arange_default_step_as_keras():
+    from pytrainc import ops
+
+    idx = ops.where(np.array([[0, 1], [2, 0]]))
+    assert [list(i) for i in idx] == [[0, 1], [1, 0]]
+    assert ops.arange(3).tolist() == [0, 1, 2] and ops.arange(1, 7, 2).tolist() == [1, 3, 5]
+    with pytest.raises(ValueError, match="give both x1 and x2, or neither"):
+        ops.where(np.ones(2), 1.0)

@@ -1,0 +1,70 @@
+"""A layer or a model called on arrays, as Keras runs `layer(x)` eagerly: pytrainc builds (once
+per input shape) a functional model around the layer, shares its weights, and runs `predict` in
+C on the arrays, in inference mode. The result is a NumPy array (Keras returns a backend tensor).
+
+Used by `Layer.__call__` and `Model.__call__` when no input is symbolic.
+"""
+
+import numpy as np
+
+
+def is_data(inputs):
+    """Whether `inputs` (one value, a list or a dict) are arrays rather than KerasTensors."""
+    from pytrainc.layers.core import KerasTensor
+
+    values = list(inputs.values()) if isinstance(inputs, dict) else inputs
+    values = list(values) if isinstance(values, (list, tuple)) else [values]
+    return bool(values) and not any(isinstance(v, KerasTensor) for v in values)
+
+
+def _arrays(owner, inputs):
+    items = list(inputs.items()) if isinstance(inputs, dict) else None
+    values = [v for _, v in items] if items else (list(inputs) if isinstance(inputs, (list, tuple)) else [inputs])
+    arrays = []
+    for v in values:
+        a = np.asarray(v.numpy() if hasattr(v, "numpy") and not isinstance(v, np.ndarray) else v)
+        if a.dtype.kind not in "biuf" or a.ndim < 1 or a.shape[0] == 0:
+            raise ValueError(
+                f"{owner} called on data expects numeric arrays with a batch axis and at least one sample. "
+                f"Received: dtype={a.dtype}, shape={a.shape}"
+            )
+        arrays.append(a)
+    return arrays, items
+
+
+def _check_training(owner, training):
+    if training:
+        raise ValueError(
+            f"{owner} called on arrays runs in inference mode (as predict): pytrainc trains only inside "
+            "fit's C loop. Received: training=True"
+        )
+
+
+def call_layer(layer, inputs, training=None):
+    """`layer(x)` on arrays: the layer's output for them, as a NumPy array."""
+    from pytrainc.layers.core import Input
+    from pytrainc.models.model import Model
+
+    owner = f"Layer '{layer.name}'"
+    _check_training(owner, training)
+    arrays, items = _arrays(owner, inputs)
+    multi = isinstance(inputs, (list, tuple)) or items is not None
+    key = tuple((a.shape[1:], a.dtype.kind in "iub") for a in arrays)
+    cache = layer.__dict__.setdefault("_eager_models", {})
+    model = cache.get(key)
+    if model is None:
+        ins = [Input(a.shape[1:], dtype="int32" if a.dtype.kind in "iub" else None) for a in arrays]
+        out = layer(dict(zip([k for k, _ in items], ins)) if items else (ins if multi else ins[0]))
+        model = Model(ins, out, name=f"{layer.name}_eager")
+        cache[key] = model
+    return model.predict(arrays if len(arrays) > 1 else arrays[0], batch_size=max(len(arrays[0]), 1), verbose=0)
+
+
+def call_model(model, inputs, training=None):
+    """`model(x)` on arrays: `predict` on them in one batch, as Keras's eager call returns."""
+    _check_training(f"Model '{model.name}'", training)
+    arrays, items = _arrays(f"Model '{model.name}'", inputs)
+    if not model.built:
+        model._build_from_data(arrays[0].shape[1:])
+    data = dict(items) if items else inputs
+    return model.predict(data, batch_size=max(len(arrays[0]), 1), verbose=0)

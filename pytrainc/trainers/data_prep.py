@@ -1,0 +1,180 @@
+"""Data preparation for fit/evaluate/predict: inputs and targets checked against the model's
+shapes and losses and packed as the engine reads them (one float32 row per sample, several
+inputs or outputs side by side), sample and class weights, and predict's results split back
+into one array per output.
+
+`Trainer` inherits `DataPreparer`.
+"""
+
+import math
+
+import numpy as np
+
+from pytrainc import losses as losses_module
+from pytrainc import metrics as metrics_module
+from pytrainc.trainers import compile_utils
+from pytrainc.trainers.data import _as_array, _check_finite, _check_probability_targets, _prepare_weights, _to_float32
+
+
+class DataPreparer:
+    """The data half of `Trainer`: arrays in, engine-ready float32 arrays out."""
+
+    def _prepare_x(self, x, what="x"):
+        """The inputs as one C-contiguous float32 (n, sum of input sizes) array: each input's
+        rows side by side, as the engine gathers them."""
+        if not self.built:
+            x = _as_array(compile_utils.single(x, None), what)
+            self._build_from_data(x.shape[1:])
+        g = self._graph
+        names = g["input_names"]
+        if len(names) == 1:
+            return self._prepare_input(compile_utils.single(x, names[0]), g["inputs"][0], what)
+        arrays = compile_utils.per_name(x, names, what, "input")
+        parts = [self._prepare_input(a, t, f"{what}[{n!r}]") for a, n, t in zip(arrays, names, g["inputs"])]
+        counts = [p.shape[0] for p in parts]
+        if len(set(counts)) > 1:
+            raise ValueError(
+                f"{what}: every input must have the same number of samples. Received: "
+                + ", ".join(f"{n!r} has {c}" for n, c in zip(names, counts))
+            )
+        return np.concatenate(parts, axis=1)
+
+    def _prepare_input(self, x, tensor, what):
+        x = _as_array(x, what)
+        expected = tensor.sample_shape
+        if tuple(x.shape[1:]) != tuple(expected):
+            input_name = "" if len(self._graph["inputs"]) == 1 else f" {tensor._layer.name!r}"
+            raise ValueError(
+                f"Model '{self.name}' expects input{input_name} of shape {(None,) + tuple(expected)}. "
+                f"Received: {what}.shape={x.shape}"
+            )
+        return _to_float32(x.reshape(x.shape[0], -1), what)
+
+    def _build_from_data(self, sample_shape):
+        raise ValueError(f"Model '{self.name}' is not built: it has no input shape.")
+
+    def _prepare_y(self, y, n, what="y", x_name="x"):
+        """The targets as one float32 (n, sum of the heads' target sizes) array, and each
+        output's target shape (for metrics that resolve from them)."""
+        g = self._graph
+        names = g["output_names"]
+        if len(names) == 1:
+            y32, shape = self._prepare_target(self._heads[0], compile_utils.single(y, names[0]), n, what, x_name)
+            return y32, [shape]
+        arrays = compile_utils.per_name(y, names, what, "output")
+        parts = [
+            self._prepare_target(head, a, n, f"{what}[{head.name!r}]", x_name) for head, a in zip(self._heads, arrays)
+        ]
+        return np.concatenate([p[0] for p in parts], axis=1), [p[1] for p in parts]
+
+    def _prepare_target(self, head, y, n, what, x_name):
+        loss = head.loss
+        y = _as_array(y, what)
+        _check_finite(y, what)
+        if y.shape[0] != n:
+            raise ValueError(
+                f"{x_name} and {what} must have the same number of samples. "
+                f"Received: {x_name} has {n}, {what} has {y.shape[0]}"
+            )
+        out_shape = self._graph["outputs"][head.index].sample_shape
+        if loss.sparse:
+            expected = out_shape[:-1]
+            shape = y.shape[1:]
+            if shape and shape[-1] == 1 and len(shape) == len(expected) + 1:
+                shape = shape[:-1]
+            if tuple(shape) != tuple(expected):
+                raise ValueError(
+                    f"{loss.name} expects integer labels of shape {(None,) + expected} "
+                    f"(or with a trailing 1) for outputs of shape {(None,) + out_shape}. "
+                    f"Received: {what}.shape={y.shape}"
+                )
+            classes = out_shape[-1]
+            if y.dtype.kind == "f" and not np.all(y == np.floor(y)):
+                raise ValueError(f"{loss.name} expects integer class ids in {what}. Received non-integer values")
+            ignore = getattr(loss, "ignore_class", None)
+            ids = y if ignore is None else y[y != ignore]
+            if ids.size and (ids.min() < 0 or ids.max() >= classes):
+                also = "" if ignore is None else f" (or ignore_class={ignore})"
+                raise ValueError(
+                    f"{loss.name} expects class ids in [0, {classes}){also}. "
+                    f"Received values in [{ids.min()}, {ids.max()}]"
+                )
+        else:
+            shape = tuple(y.shape[1:])
+            if shape != tuple(out_shape) and not (out_shape[-1] == 1 and shape == tuple(out_shape[:-1])):
+                hint = ""
+                if isinstance(loss, losses_module.CategoricalCrossentropy) and shape in ((), (1,)):
+                    hint = (
+                        " Integer labels need loss='sparse_categorical_crossentropy' or "
+                        "pytrainc.utils.to_categorical(y)."
+                    )
+                raise ValueError(
+                    f"{what} must have shape {(None,) + out_shape} to match the model's output. "
+                    f"Received: {what}.shape={y.shape}.{hint}"
+                )
+        _check_probability_targets(loss, y, what)
+        return _to_float32(y.reshape(n, -1), what, checked=True), y.shape  # checked on entry
+
+    def _prepare_sample_weights(self, sample_weight, class_weight, y32, n, what="sample_weight"):
+        """Per-sample weights for the engine: None, (n,) shared by every output, or (n, outputs)
+        from a list or dict of one array per output (None in it: weights of 1)."""
+        names = self._graph["output_names"]
+        if len(names) == 1:
+            return _prepare_weights(compile_utils.single(sample_weight, names[0]), class_weight, y32, n, what)
+        if class_weight is not None:
+            raise ValueError("`class_weight` is only supported for Models with a single output.")
+        if sample_weight is None:
+            return None
+        scalars = isinstance(sample_weight, (list, tuple)) and all(np.ndim(w) == 0 for w in sample_weight)
+        if not isinstance(sample_weight, (list, tuple, dict)) or scalars:
+            return _prepare_weights(sample_weight, None, None, n, what)
+        per = compile_utils.per_name(sample_weight, names, what, "output")
+        cols = [
+            np.ones(n, dtype=np.float32) if w is None else _prepare_weights(w, None, None, n, f"{what}[{name!r}]")
+            for name, w in zip(names, per)
+        ]
+        return np.ascontiguousarray(np.stack(cols, axis=1))
+
+    def _resolve_metrics(self, y_shapes):
+        # a Metric subclass's update_state is traced on its head's per-sample target shape
+        self._y_sample_shapes = [tuple(s[1:]) for s in y_shapes]
+        if self._metrics is None:
+            table = []
+            for head in self._heads:
+                out_shape = self._graph["outputs"][head.index].shape
+                for unweighted, specs in ((1, head.metric_specs), (0, head.weighted_specs)):
+                    for m in specs:
+                        if isinstance(m, metrics_module._Accuracy):
+                            m = m.resolve(y_shapes[head.index], out_shape, head.loss)
+                        table.append((m, head.index, unweighted))
+            names = compile_utils.metric_names(self._heads)
+            self._metric_info = [(h, unweighted, name) for (_, h, unweighted), name in zip(table, names)]
+            self._metrics = [t[0] for t in table]
+
+    def _prepare_xy(self, x, y):
+        x32 = self._prepare_x(x)
+        y32, y_shapes = self._prepare_y(y, x32.shape[0])
+        self._resolve_metrics(y_shapes)
+        return x32, y32
+
+    def _outputs_of(self, out):
+        """predict's result from the engine's (n, sum of output sizes): one array, or a list
+        (a dict when the model's outputs were a dict) of one array per output."""
+        g = self._graph
+        n = out.shape[0]
+        if len(g["outputs"]) == 1:
+            return out.reshape((n,) + tuple(g["output"].sample_shape))
+        parts, off = [], 0
+        for t in g["outputs"]:
+            size = math.prod(t.sample_shape)
+            parts.append(np.ascontiguousarray(out[:, off : off + size]).reshape((n,) + tuple(t.sample_shape)))
+            off += size
+        return dict(zip(g["output_names"], parts)) if g["output_struct"] == "dict" else parts
+
+    @staticmethod
+    def _batch_size(batch_size):
+        if batch_size is None:
+            return 32
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+        return int(batch_size)
