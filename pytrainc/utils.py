@@ -11,6 +11,24 @@ from pytrainc import _C
 from pytrainc._model_visualization import model_to_dot, plot_model  # noqa: F401 (keras.utils names)
 from pytrainc.data.py_dataset import PyDataset, Sequence  # noqa: F401 (keras.utils names)
 
+# -- More of keras.utils (issue #12): each in its own module, imported here by name --
+from pytrainc.dataset_utils import (  # noqa: F401 (keras.utils names)
+    image_dataset_from_directory,
+    split_dataset,
+    text_dataset_from_directory,
+    timeseries_dataset_from_array,
+)
+from pytrainc.file_utils import get_file  # noqa: F401 (keras.utils name)
+from pytrainc.image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: F401 (keras.utils names)
+from pytrainc.io_utils import (  # noqa: F401 (keras.utils names)
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
+from pytrainc.progbar import Progbar  # noqa: F401 (keras.utils name)
+
+# -- end of more keras.utils --
+
 # The process-wide xoshiro256** state (4 uint64 words) shared by initializers,
 # shuffling and dropout. The C core advances it in place.
 _GLOBAL_RNG = np.zeros(4, dtype=np.uint64)
@@ -218,3 +236,104 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         else:
             out[i, maxlen - len(kept) :] = kept
     return out
+
+
+# -- More of keras.utils (issue #12): small helpers --
+def normalize(x, axis=-1, order=2):
+    """A copy of `x` divided by its `order`-norm along `axis`, as `keras.utils.normalize`
+    (a norm of 0 divides by 1).
+
+    Args:
+        x: An array.
+        axis: The axis along which to normalize. Defaults to -1.
+        order: The norm's order (2: Euclidean). Defaults to 2.
+
+    Returns:
+        The normalized array.
+
+    Example:
+
+    >>> normalize(np.array([[3.0, 4.0]])).tolist()
+    [[0.6, 0.8]]
+    """
+    x = np.asarray(x)
+    norm = np.linalg.norm(x, order, axis, keepdims=True)  # Keras's `axis or -1` would turn 0 into -1
+    norm[norm == 0] = 1
+    return x / norm
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """`(x,)`, `(x, y)` or `(x, y, sample_weight)`, as `keras.utils.pack_x_y_sample_weight`
+    (x alone is returned as is unless it is a tuple or list).
+
+    Example:
+
+    >>> pack_x_y_sample_weight(1, 2)
+    (1, 2)
+    """
+    if y is None:
+        return x if not isinstance(x, (tuple, list)) else (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """`(x, y, sample_weight)` from `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`, the
+    missing ones None, as `keras.utils.unpack_x_y_sample_weight`.
+
+    Raises:
+        ValueError: for a tuple of more than 3 elements.
+
+    Example:
+
+    >>> unpack_x_y_sample_weight((1, 2))
+    (1, 2, None)
+    """
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return (data, None, None)
+    if len(data) <= 3:
+        return tuple(data) + (None,) * (3 - len(data))
+    raise ValueError(f"Data is expected as x, (x,), (x, y) or (x, y, sample_weight). Received a tuple of {len(data)}")
+
+
+def get_source_inputs(tensor):
+    """The `Input` tensors a symbolic tensor is computed from, as `keras.utils.get_source_inputs`.
+
+    Args:
+        tensor: A symbolic tensor of the functional API.
+
+    Returns:
+        A list of the input tensors, each once, in the order they are first reached.
+    """
+    sources, seen, stack = [], set(), [tensor]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        parents = getattr(t, "_inputs", ())
+        if not parents:
+            sources.append(t)
+        stack.extend(reversed(parents))
+    return sources
+
+
+def clear_session(free_memory=True):
+    """Resets pytrainc's global naming state, as `keras.utils.clear_session`: layer and
+    model names start again at `dense`, `functional`... The random generator is left
+    alone (`set_random_seed` reseeds it).
+
+    Args:
+        free_memory: Whether to run Python's garbage collector too. Defaults to True.
+    """
+    import gc
+
+    from pytrainc.layers import core
+
+    core._NAME_COUNTS.clear()
+    if free_memory:
+        gc.collect()
+
+
+# -- end of more keras.utils --

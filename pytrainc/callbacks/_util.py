@@ -6,6 +6,8 @@ import os
 import sys
 import warnings
 
+from pytrainc import io_utils
+
 # The `pytrainc/` directory: `_warn` skips the frames of every module in it.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -40,6 +42,9 @@ def _close_stale_bar():
 
 
 def _print(message):
+    if not io_utils.is_interactive_logging_enabled():  # to the `pytrainc` logger instead
+        io_utils.print_msg(message)
+        return
     bar = _active_bar
     if bar is not None and not getattr(bar, "disable", False):
         type(bar).write(message, file=sys.stdout)

@@ -3,6 +3,7 @@
 import sys
 import time
 
+from pytrainc import io_utils
 from pytrainc.callbacks import _util
 from pytrainc.callbacks._util import _print
 from pytrainc.callbacks.callback import Callback
@@ -67,6 +68,8 @@ def _dynamic_display(stream):
     Anything else (a file, a pipe, pytest's capture) gets one plain line per
     epoch, so logs stay readable.
     """
+    if not io_utils.is_interactive_logging_enabled():  # lines go to the `pytrainc` logger
+        return False
     isatty = getattr(stream, "isatty", None)
     try:
         if isatty is not None and isatty():

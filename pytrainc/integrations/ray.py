@@ -25,6 +25,13 @@ looks, so `fit()` resumes at the epoch reported, bitwise as if uninterrupted:
 each machine (`ray start --head`, then `ray start --address=HEAD:6379` on the
 others) and call `ray.init(address="auto")` (or `"ray://HEAD:10001"`) before
 `Tuner.fit`; give `RunConfig(storage_path=...)` a directory every node sees.
+`Tuner.restore(path, trainable)` resumes a search whose driver died: its running
+trials go on from their last reported checkpoint. A cluster of several nodes on
+one machine's loopback (for tests: `ray.cluster_utils.Cluster` with
+`node_ip_address="127.0.0.1"`) needs `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0` in
+every process, or `ray.init(address=...)` rewrites 127.0.0.1 to the machine's
+network address, where that GCS does not listen, and waits for it forever
+(tests/integrations/test_ray_cluster.py).
 """
 
 import glob

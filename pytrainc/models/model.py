@@ -371,6 +371,18 @@ class Model(Trainer):
         return self._variables()
 
     @property
+    def trainable(self):
+        """Whether the model's layers train; setting it sets every layer's `trainable`, as Keras
+        does (`base_model.trainable = False` freezes a pretrained base inside a new model)."""
+        return self.__dict__.get("_model_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        self.__dict__["_model_trainable"] = bool(value)
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
+    @property
     def trainable_weights(self):
         return [v for v in self._variables() if v.trainable]
 

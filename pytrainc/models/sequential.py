@@ -39,6 +39,12 @@ class Sequential(Model):
             if self._stack or self._input is not None:
                 raise ValueError("An InputLayer must come first in a Sequential model.")
             self._input = layer
+        elif isinstance(layer, Model):  # a model as one stage (its layers and weights shared)
+            if layer is self or any(layer is l for l in self._stack):
+                raise ValueError(f"Model '{layer.name}' is already in this model.")
+            if not self._stack and self._input is None and layer.built:
+                self._input = InputLayer(shape=tuple(layer._graph["input"].sample_shape))
+            self._stack.append(layer)
         elif isinstance(layer, Layer):
             if any(layer is l for l in self._stack):
                 raise ValueError(f"Layer '{layer.name}' is already in this model.")
@@ -85,7 +91,12 @@ class Sequential(Model):
 
     @property
     def layers(self):
-        return list(self._stack)
+        """The stack's layers, a model in it contributing its own layers (as pytrainc's functional
+        models list the layers of a model called inside them; Keras lists the model as one)."""
+        out = []
+        for layer in self._stack:
+            out += layer.layers if isinstance(layer, Model) else [layer]
+        return out
 
     def get_config(self):
         config = {"name": self.name, "layers": [layers_module.serialize(l) for l in self._stack]}
@@ -95,4 +106,14 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls([layers_module.deserialize(c) for c in config["layers"]], name=config.get("name"))
+        return cls([_deserialize(c) for c in config["layers"]], name=config.get("name"))
+
+
+def _deserialize(config):
+    """A stage of a Sequential's config: a layer, or a nested Sequential or functional model."""
+    kind = config.get("class_name") if isinstance(config, dict) else None
+    if kind == "Sequential":
+        return Sequential.from_config(dict(config.get("config", {})))
+    if kind in ("Functional", "Model"):
+        return Model.from_config(dict(config.get("config", {})))
+    return layers_module.deserialize(config)

@@ -155,6 +155,27 @@ def _config_error(path, what, err):
     return bad_file(path, f"the {what} is damaged ({type(err).__name__}: {str(err)[:300]})")
 
 
+def _flat_stages(path, configs, depth=0):
+    """A Sequential's layer configs with nested Sequentials' layers in their place (their own
+    InputLayer dropped past the first stage), as `Sequential.layers` lists them."""
+    out = []
+    for c in configs:
+        kind = c.get("class_name") if isinstance(c, dict) else None
+        if kind in ("Model", "Functional"):
+            raise bad_file(path, "a functional model inside a Sequential cannot be read from a .ptc file yet")
+        if kind != "Sequential":
+            out.append(c)
+            continue
+        inner = c.get("config", {}).get("layers") if isinstance(c.get("config"), dict) else None
+        if not isinstance(inner, list) or depth > 32:
+            raise bad_file(path, "a nested Sequential of the configuration has no 'layers' list")
+        inner = _flat_stages(path, inner, depth + 1)
+        if out and inner and isinstance(inner[0], dict) and inner[0].get("class_name") == "InputLayer":
+            inner = inner[1:]
+        out += inner
+    return out
+
+
 def _walk(path, sequential, config):
     """[(layer, [parent node indices])] of a model configuration, after checking its structure.
 
@@ -164,7 +185,9 @@ def _walk(path, sequential, config):
 
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise bad_file(path, "the model configuration is not an object with a 'layers' list")
-    layers = [deserialize(c) for c in config["layers"]]
+    layers = [deserialize(c) for c in _flat_stages(path, config["layers"])] if sequential else None
+    if not sequential:
+        layers = [deserialize(c) for c in config["layers"]]
     if sequential:
         if layers and not isinstance(layers[0], InputLayer) and layers[0]._input_shape_arg is not None:
             # What Sequential.add makes of a first layer's `input_shape`.

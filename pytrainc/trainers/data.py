@@ -10,11 +10,16 @@ import threading
 import numpy as np
 
 from pytrainc import losses
+from pytrainc.trainers import pandas_data
 
 
 def _as_array(data, what):
     if data is None:
         raise ValueError(f"{what} is required. Received: None")
+    # -- pandas (issue #12): a DataFrame or Series gives its values, a view when it can --
+    if pandas_data.is_pandas(data):
+        data = pandas_data.to_numpy(data, what)
+    # -- end of pandas --
     if isinstance(data, (list, tuple)):
         try:
             data = np.asarray(data)
@@ -32,6 +37,19 @@ def _as_array(data, what):
     if data.shape[0] == 0:
         raise ValueError(f"{what} is empty: expected at least one sample. Received: shape={data.shape}")
     return data
+
+
+def _adjust_input_rank(x, expected):
+    """x with Keras 3's rank adjustment for an input of sample shape `expected`
+    (`Functional._adjust_input_rank`): a last axis of size 1 that the input lacks is
+    dropped, and one that the input has is added, so that a pandas Series or any
+    (n,) array feeds a one-column input. Other shapes are left for the caller to refuse."""
+    shape, expected = tuple(x.shape[1:]), tuple(expected)
+    if len(shape) == len(expected) + 1 and shape == expected + (1,):
+        return x.reshape(x.shape[:-1])
+    if expected and expected[-1] == 1 and shape == expected[:-1]:
+        return x.reshape(x.shape + (1,))
+    return x
 
 
 def _check_finite(arr, what):

@@ -13,7 +13,14 @@ import numpy as np
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc.trainers import compile_utils
-from pytrainc.trainers.data import _as_array, _check_finite, _check_probability_targets, _prepare_weights, _to_float32
+from pytrainc.trainers.data import (
+    _adjust_input_rank,
+    _as_array,
+    _check_finite,
+    _check_probability_targets,
+    _prepare_weights,
+    _to_float32,
+)
 
 
 class DataPreparer:
@@ -40,7 +47,7 @@ class DataPreparer:
         return np.concatenate(parts, axis=1)
 
     def _prepare_input(self, x, tensor, what):
-        x = _as_array(x, what)
+        x = _adjust_input_rank(_as_array(x, what), tensor.sample_shape)  # Keras 3's rule (a Series, a (n,) array)
         expected = tensor.sample_shape
         if tuple(x.shape[1:]) != tuple(expected):
             input_name = "" if len(self._graph["inputs"]) == 1 else f" {tensor._layer.name!r}"

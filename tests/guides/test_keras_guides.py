@@ -23,7 +23,6 @@ KNOWN_FAILING = {
     "rnn_return_state": "return_state: a layer with several outputs (#10, #11)",
     "save_load_registered_custom_layer": "saving.register_keras_serializable (#9)",
     "sequential_feature_extractor": "get_layer and layer.output on a Sequential (#10)",
-    "sequential_transfer_freeze": "a Sequential inside a Sequential (#10)",
     "subclass_nontrainable_weight": "Variable.assign_add in a layer's call (#9)",
     "train_eval_add_loss_layer": "Layer.add_loss (#9)",
     "train_eval_multi_output_metrics": "several inputs and outputs (#10)",
