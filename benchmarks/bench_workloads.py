@@ -245,7 +245,18 @@ def _LastStep(cell):
 # Workers
 
 
+_LIMITS = []  # threadpoolctl's limits, kept for the worker's life
+
+
 def set_threads(framework, threads):
+    """Every framework at `threads`. scikit-learn has no setting of its own: its products run on
+    NumPy's and SciPy's OpenBLAS (and libgomp), limited through threadpoolctl once loaded (not in
+    the other workers: pytrainc keeps its OpenBLAS single-threaded and runs its own pool)."""
+    if framework == "sklearn":
+        import sklearn.neural_network  # noqa: F401  (loads the pools the limit covers)
+        from threadpoolctl import threadpool_limits
+
+        _LIMITS.append(threadpool_limits(limits=threads))
     if framework == "keras-tf":
         import tensorflow as tf
 

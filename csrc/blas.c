@@ -36,6 +36,11 @@ static void sgemm(int transa, int transb, int M, int N, int K, float alpha, cons
                      alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void ptc_blas_sgemm_serial(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda,
+                           const float *B, int ldb, float beta, float *C, int ldc) {
+    sgemm(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 // Products smaller than this many multiply-adds run on one thread (about 5 us).
 #define PTC_GEMM_MIN_MACS ((int64_t)1 << 18)
 // Part boundaries: multiples of OpenBLAS's register blocking along M and N, of a cache-sized run along K.

@@ -22,6 +22,11 @@ void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha, co
 // of C computed as one call would), or along K for small M and N (partial sums
 // added in part order, so results differ from one thread's in rounding only).
 
+// The same product on the calling thread only, for a caller that already runs one part of
+// a region of the pool (same results as ptc_blas_sgemm at one thread).
+void ptc_blas_sgemm_serial(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda,
+                           const float *B, int ldb, float beta, float *C, int ldc);
+
 // Once at load: sizes pytrainc's pool from OpenBLAS's thread count and makes
 // OpenBLAS single-threaded (its idle threads would spin on the pool's cores).
 void ptc_blas_init(void);

@@ -34,6 +34,7 @@
 #include "ops.h"
 #include "ptc.h"
 #include "rng_mask.h"
+#include "threads.h"
 
 // exp, sigmoid and tanh without libm calls or branches, so that the gate loops vectorize
 // (PTC_KERNEL copies) and every copy performs the same float operations (bitwise equal).
@@ -361,6 +362,13 @@ static int dh_accumulates(int cell, const ptc_rnn_shape *s, const rnn_work *w) {
     return cell == PTC_CELL_GRU || s->mask || w->rdrop;
 }
 
+// Whether backward leaves d(recurrent kernel) to one gemm over every step after the loop:
+// the gate gradients must stay in Z by step (not the GRU's rec, rewritten at each step),
+// H and Z in the same time order (not go_backwards), and no per-step masked copy (dropout).
+static int drk_batched(int cell, const ptc_rnn_shape *s, const rnn_work *w) {
+    return cell != PTC_CELL_GRU && !s->go_backwards && !w->rdrop;
+}
+
 // A skipped step: its states are the previous ones (zeros before the first step).
 static void rnn_carry(int cell, float *hn, float *cn, const float *hpn, const float *cpn, int64_t U) {
     if (hpn)
@@ -372,6 +380,131 @@ static void rnn_carry(int cell, float *hn, float *cn, const float *hpn, const fl
         memcpy(cn, cpn, (size_t)U * sizeof(float));
     else
         memset(cn, 0, (size_t)U * sizeof(float));
+}
+
+// The forward recurrence (rbias: the GRU's recurrent bias or NULL).
+static void rnn_forward_steps(int cell, const ptc_rnn_shape *s, const rnn_work *w, const float *rkernel,
+                              const float *rbias) {
+    const int64_t N = s->N, T = s->T, U = s->U, G = w->G, TG = w->TG, TU = w->TU;
+    const rnn_dropped rd = state_dropped(s, w);
+    for (int64_t st = 0; st < T; st++) {
+        const int64_t t = s->go_backwards ? T - 1 - st : st;
+        float *z = w->Z + t * G, *h = w->H + st * U, *c = w->S + st * U;
+        // The previous states: rows n at n * ps, the initial ones (or none: zeros) before the first step.
+        const float *hp = st > 0 ? h - U : s->h0, *cp = st > 0 ? c - U : s->c0;
+        const int64_t ps = st > 0 ? TU : U;
+        if (cell == PTC_CELL_GRU) {  // rec (N, G) = h W + b_rec: its h part is reset before it is added
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t j = 0; j < G; j++) w->rec[n * G + j] = rbias ? rbias[j] : 0.0f;
+            if (hp && w->rdrop)
+                dropped_forward(s, &rd, hp, ps, rkernel, w->rec, G);
+            else if (hp)
+                s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)ps, rkernel, (int)G, 1.0f, w->rec, (int)G);
+        } else if (hp && w->rdrop) {
+            dropped_forward(s, &rd, hp, ps, rkernel, z, TG);
+        } else if (hp) {
+            s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)ps, rkernel, (int)G, 1.0f, z, (int)TG);
+        }
+        for (int64_t n = 0; n < N; n++) {
+            float *zn = z + n * TG, *hn = h + n * TU, *cn = c + n * TU;
+            const float *hpn = hp ? hp + n * ps : NULL, *cpn = cp ? cp + n * ps : NULL;
+            if (cell == PTC_CELL_SIMPLE) {
+                for (int64_t j = 0; j < U; j++) hn[j] = act_f(s->act, zn[j]);
+            } else if (cell == PTC_CELL_LSTM) {
+                if (keras_acts(s))
+                    lstm_forward_row_keras(zn, cn, hn, cpn, U);
+                else
+                    lstm_forward_row_body(s->act, s->ract, zn, cn, hn, cpn, U);
+            } else {
+                const float *rn = w->rec + n * G;
+                if (keras_acts(s))
+                    gru_forward_row_keras(zn, cn, hn, rn, hpn, U);
+                else
+                    gru_forward_row_body(s->act, s->ract, zn, cn, hn, rn, hpn, U);
+            }
+            if (s->mask && s->mask[n * T + t] == 0.0f) rnn_carry(cell, hn, cn, hpn, cpn, U);
+        }
+    }
+}
+
+static void rnn_step_backward(int cell, const ptc_rnn_shape *s, const rnn_work *w, int64_t st, float *z);
+
+// The backward recurrence, last step first; drkernel NULL when its gemm is left for after.
+static void rnn_backward_steps(int cell, const ptc_rnn_shape *s, const rnn_work *w, const float *dout,
+                               const float *rkernel, float *drkernel, float *dbias) {
+    const int64_t N = s->N, T = s->T, U = s->U, G = w->G, TG = w->TG, TU = w->TU;
+    const int64_t OS = ptc_rnn_out_size(cell, s);  // floats per sample of dout
+    for (int64_t st = T - 1; st >= 0; st--) {
+        const int64_t t = s->go_backwards ? T - 1 - st : st;
+        float *z = w->Z + t * G;
+        for (int64_t n = 0; n < N; n++) {
+            const float *g = s->return_sequences ? dout + n * OS + (s->input_order ? t : st) * U
+                                                 : (st == T - 1 ? dout + n * OS : NULL);
+            if (s->return_sequences && s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f) g = NULL;
+            if (g)
+                for (int64_t j = 0; j < U; j++) w->dh[n * U + j] += g[j];
+        }
+        rnn_step_backward(cell, s, w, st, z);
+        // The recurrent gemm's gradients: its source is z, or rec for the GRU.
+        const float *dsrc = cell == PTC_CELL_GRU ? w->rec : z;
+        const int ld = cell == PTC_CELL_GRU ? (int)G : (int)TG;
+        if (cell == PTC_CELL_GRU && dbias)
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t j = 0; j < G; j++) dbias[G + j] += w->rec[n * G + j];
+        if (st == 0 && !s->h0) break;  // the zero initial state is a constant
+        const float *hp = st > 0 ? w->H + (st - 1) * U : s->h0;
+        const int64_t ps = st > 0 ? TU : U;
+        if (w->rdrop) {
+            const rnn_dropped rd = state_dropped(s, w);
+            dropped_backward(s, &rd, hp, ps, rkernel, dsrc, ld, drkernel, w->dh, U);
+            continue;
+        }
+        if (drkernel) s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)ps, dsrc, ld, 1.0f, drkernel, (int)G);
+        s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G, dh_accumulates(cell, s, w) ? 1.0f : 0.0f,
+                w->dh, (int)U);
+    }
+}
+
+// The recurrences of samples [n0, n1) (independent sequences): the same steps over a view of
+// those rows, so that the pool runs a whole pass in one region rather than two per step.
+typedef struct {
+    int cell, parts;
+    const ptc_rnn_shape *s;
+    const rnn_work *w;
+    const float *rkernel, *rbias, *dout;  // dout NULL: forward
+    float *drkernel, *dbias;
+} rnn_pass;
+
+static void rnn_rows(void *ctx, int64_t n0, int64_t n1, int part) {
+    (void)part;
+    const rnn_pass *p = ctx;
+    ptc_rnn_shape s = *p->s;
+    rnn_work w = *p->w;
+    const int64_t U = s.U, G = w.G;
+    s.N = n1 - n0;
+    if (p->parts > 1) s.gemm = ptc_blas_sgemm_serial;  // the pool is this region's
+    if (s.mask) s.mask += n0 * s.T;
+    if (s.h0) s.h0 += n0 * U;  // initial states: rows n at n * U
+    if (s.c0) s.c0 += n0 * U;
+    w.Z += n0 * w.TG, w.H += n0 * w.TU, w.S += n0 * w.TU, w.dh += n0 * U, w.dc += n0 * U, w.rec += n0 * G;
+    if (!p->dout)
+        rnn_forward_steps(p->cell, &s, &w, p->rkernel, p->rbias);
+    else
+        rnn_backward_steps(p->cell, &s, &w, p->dout + n0 * ptc_rnn_out_size(p->cell, &s), p->rkernel, p->drkernel,
+                           p->dbias);
+}
+
+// Rows split only where no step writes a buffer the rows share: not under recurrent dropout
+// (one masked copy), and in backward only with drkernel left for after (the GRU's dbias and
+// drkernel sum over the rows at every step). BLAS's products inside then run one thread each.
+#define PTC_RNN_ROW_GRAIN 8
+static void rnn_steps(int cell, const ptc_rnn_shape *s, const rnn_work *w, const float *rkernel, const float *rbias,
+                      const float *dout, float *drkernel, float *dbias) {
+    rnn_pass p = {cell, 1, s, w, rkernel, rbias, dout, drkernel, dbias};
+    const int split = s->gemm == ptc_blas_sgemm && !w->rdrop && (!dout || (!drkernel && cell != PTC_CELL_GRU));
+    const int64_t work = s->N * s->T * w->G * (s->U + 1), grain = split ? PTC_RNN_ROW_GRAIN : s->N + 1;
+    p.parts = ptc_parallel_parts(s->N, grain, work);
+    ptc_parallel_for(s->N, grain, work, rnn_rows, &p);
 }
 
 void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const float *kernel, const float *rkernel,
@@ -397,46 +530,7 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
     } else {
         s->gemm(0, 0, (int)(N * T), (int)G, (int)IN, 1.0f, inp, (int)IN, kernel, (int)G, beta, w.Z, (int)G);
     }
-    const rnn_dropped rd = state_dropped(s, &w);
-    const float *rbias = cell == PTC_CELL_GRU && bias ? bias + G : NULL;
-    for (int64_t st = 0; st < T; st++) {
-        const int64_t t = s->go_backwards ? T - 1 - st : st;
-        float *z = w.Z + t * G, *h = w.H + st * U, *c = w.S + st * U;
-        // The previous states: rows n at n * ps, the initial ones (or none: zeros) before the first step.
-        const float *hp = st > 0 ? h - U : s->h0, *cp = st > 0 ? c - U : s->c0;
-        const int64_t ps = st > 0 ? TU : U;
-        if (cell == PTC_CELL_GRU) {  // rec (N, G) = h W + b_rec: its h part is reset before it is added
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t j = 0; j < G; j++) w.rec[n * G + j] = rbias ? rbias[j] : 0.0f;
-            if (hp && w.rdrop)
-                dropped_forward(s, &rd, hp, ps, rkernel, w.rec, G);
-            else if (hp)
-                s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)ps, rkernel, (int)G, 1.0f, w.rec, (int)G);
-        } else if (hp && w.rdrop) {
-            dropped_forward(s, &rd, hp, ps, rkernel, z, TG);
-        } else if (hp) {
-            s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)ps, rkernel, (int)G, 1.0f, z, (int)TG);
-        }
-        for (int64_t n = 0; n < N; n++) {
-            float *zn = z + n * TG, *hn = h + n * TU, *cn = c + n * TU;
-            const float *hpn = hp ? hp + n * ps : NULL, *cpn = cp ? cp + n * ps : NULL;
-            if (cell == PTC_CELL_SIMPLE) {
-                for (int64_t j = 0; j < U; j++) hn[j] = act_f(s->act, zn[j]);
-            } else if (cell == PTC_CELL_LSTM) {
-                if (keras_acts(s))
-                    lstm_forward_row_keras(zn, cn, hn, cpn, U);
-                else
-                    lstm_forward_row_body(s->act, s->ract, zn, cn, hn, cpn, U);
-            } else {
-                const float *rn = w.rec + n * G;
-                if (keras_acts(s))
-                    gru_forward_row_keras(zn, cn, hn, rn, hpn, U);
-                else
-                    gru_forward_row_body(s->act, s->ract, zn, cn, hn, rn, hpn, U);
-            }
-            if (s->mask && s->mask[n * T + t] == 0.0f) rnn_carry(cell, hn, cn, hpn, cpn, U);
-        }
-    }
+    rnn_steps(cell, s, &w, rkernel, cell == PTC_CELL_GRU && bias ? bias + G : NULL, NULL, NULL, NULL);
     const int64_t OS = ptc_rnn_out_size(cell, s);  // floats per sample of out
     if (s->return_sequences && (s->input_order || (s->zero_masked && s->mask))) {
         for (int64_t n = 0; n < N; n++)
@@ -503,8 +597,8 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
                       const ptc_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, IN = s->IN, U = s->U;
     const rnn_work w = rnn_split(cell, work, s);
-    const int64_t G = w.G, TG = w.TG, TU = w.TU;
-    const int64_t OS = ptc_rnn_out_size(cell, s), main = s->return_sequences ? TU : U;
+    const int64_t G = w.G, TG = w.TG;
+    const int64_t OS = ptc_rnn_out_size(cell, s), main = s->return_sequences ? w.TU : U;
     memset(w.dh, 0, (size_t)(2 * N * U) * sizeof(float));  // dh and dc
     if (s->return_state)                                   // the final states' gradients
         for (int64_t n = 0; n < N; n++)
@@ -512,35 +606,8 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
                 w.dh[n * U + j] = dout[n * OS + main + j];
                 if (cell == PTC_CELL_LSTM) w.dc[n * U + j] = dout[n * OS + main + U + j];
             }
-    for (int64_t st = T - 1; st >= 0; st--) {
-        const int64_t t = s->go_backwards ? T - 1 - st : st;
-        float *z = w.Z + t * G;
-        for (int64_t n = 0; n < N; n++) {
-            const float *g = s->return_sequences ? dout + n * OS + (s->input_order ? t : st) * U
-                                                 : (st == T - 1 ? dout + n * OS : NULL);
-            if (s->return_sequences && s->zero_masked && s->mask && s->mask[n * T + t] == 0.0f) g = NULL;
-            if (g)
-                for (int64_t j = 0; j < U; j++) w.dh[n * U + j] += g[j];
-        }
-        rnn_step_backward(cell, s, &w, st, z);
-        // The recurrent gemm's gradients: its source is z, or rec for the GRU.
-        const float *dsrc = cell == PTC_CELL_GRU ? w.rec : z;
-        const int ld = cell == PTC_CELL_GRU ? (int)G : (int)TG;
-        if (cell == PTC_CELL_GRU && dbias)
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t j = 0; j < G; j++) dbias[G + j] += w.rec[n * G + j];
-        if (st == 0 && !s->h0) break;  // the zero initial state is a constant
-        const float *hp = st > 0 ? w.H + (st - 1) * U : s->h0;
-        const int64_t ps = st > 0 ? TU : U;
-        if (w.rdrop) {
-            const rnn_dropped rd = state_dropped(s, &w);
-            dropped_backward(s, &rd, hp, ps, rkernel, dsrc, ld, drkernel, w.dh, U);
-            continue;
-        }
-        s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)ps, dsrc, ld, 1.0f, drkernel, (int)G);
-        s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G,
-                dh_accumulates(cell, s, &w) ? 1.0f : 0.0f, w.dh, (int)U);
-    }
+    const int batched = drk_batched(cell, s, &w);
+    rnn_steps(cell, s, &w, rkernel, NULL, dout, batched ? NULL : drkernel, dbias);
     if (s->h0) {  // dh and dc now hold the initial states' gradients
         for (int64_t k = 0; s->dh0 && k < N * U; k++) s->dh0[k] += w.dh[k];
         for (int64_t k = 0; s->c0 && s->dc0 && k < N * U; k++) s->dc0[k] += w.dc[k];
@@ -556,6 +623,16 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
     if (dbias)
         for (int64_t r = 0; r < N * T; r++)
             for (int64_t j = 0; j < G; j++) dbias[j] += w.Z[r * G + j];
+    if (batched && s->h0)  // the first steps' term, h0^T dz: before their rows are zeroed below
+        s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, s->h0, (int)U, w.Z, (int)TG, 1.0f, drkernel, (int)G);
+    if (batched && T > 1) {
+        // d(recurrent kernel) of all steps in one gemm (K = N * T - 1 rather than T gemms
+        // of K = N): row r of H (sample n, step st) meets row r + 1 of Z (step st + 1's gate
+        // gradients). The pairs that straddle two samples meet a first step's row, zeroed
+        // first (Z is spent: dkernel, dinp and dbias have read it).
+        for (int64_t n = 0; n < N; n++) memset(w.Z + n * TG, 0, (size_t)G * sizeof(float));
+        s->gemm(1, 0, (int)U, (int)G, (int)(N * T - 1), 1.0f, w.H, (int)U, w.Z + G, (int)G, 1.0f, drkernel, (int)G);
+    }
 }
 
 // ---------------------------------------------------------------------------
