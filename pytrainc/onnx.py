@@ -133,7 +133,34 @@ def _composed_activation(g, x, name, base, alpha):
         upper = g.op("Where", [g.op("GreaterOrEqual", [x, g.const("one", 1.0)], f"{base}_ge1"), x, quad], f"{base}_up")
         low = g.op("LessOrEqual", [x, g.const("minus_one", -1.0)], f"{base}_le")
         return g.op("Where", [low, g.const("zero", 0.0), upper], out)
+    if name == "sparse_sigmoid":  # 0 below -1, 1 above 1, (x + 1) / 2 between
+        half = g.op("Mul", [g.op("Add", [x, g.const("one", 1.0)], f"{base}_x1"), g.const("half", 0.5)], f"{base}_h")
+        return g.op("Clip", [half, g.const("zero", 0.0), g.const("one", 1.0)], out)
+    if name == "sparsemax":
+        return _sparsemax(g, x, base, out)
     raise ValueError(f"The activation {name!r} has no ONNX form in pytrainc")
+
+
+def _sparsemax(g, x, base, out):
+    """Sparsemax over the last axis (Martins & Astudillo, 2016) from ONNX ops: sort descending,
+    k(z) = the largest k with 1 + k z_(k) > sum of the k largest, tau = (that sum - 1) / k(z),
+    out = max(x - tau, 0)."""
+    helper = g.onnx.helper
+    shape = g.op("Shape", [x], f"{base}_shape")
+    last = g.op("Slice", [shape, g.const("minus1", [-1], np.int64), g.const("big", [2**62], np.int64)], f"{base}_n")
+    zs = g._name(f"{base}_sorted")
+    g.nodes.append(helper.make_node("TopK", [x, last], [zs, g._name(f"{base}_order")], axis=-1, largest=1, sorted=1))
+    axis = g.const("axis_last", -1, np.int64)
+    cs = g.op("CumSum", [zs, axis], f"{base}_cumsum")
+    ones = g.op("ConstantOfShape", [shape], f"{base}_ones", value=helper.make_tensor("one", 1, [1], [1.0]))
+    k = g.op("CumSum", [ones, axis], f"{base}_k")
+    bound = g.op("Add", [g.op("Mul", [k, zs], f"{base}_kz"), g.const("one", 1.0)], f"{base}_bound")
+    support = g.op("Cast", [g.op("Greater", [bound, cs], f"{base}_gt")], f"{base}_support", to=1)
+    kz = g.op("ReduceSum", [support, g.const("axes_last", [-1], np.int64)], f"{base}_kzsum", keepdims=1)
+    idx = g.op("Cast", [g.op("Sub", [kz, g.const("one", 1.0)], f"{base}_km1")], f"{base}_idx", to=7)
+    top = g.op("GatherElements", [cs, idx], f"{base}_top", axis=-1)
+    tau = g.op("Div", [g.op("Sub", [top, g.const("one", 1.0)], f"{base}_top1"), kz], f"{base}_tau")
+    return g.op("Relu", [g.op("Sub", [x, tau], f"{base}_shift")], out)
 
 
 def _channels_first(g, x, rank, base):

@@ -1,0 +1,228 @@
+"""The two kinds of value a layer handles outside the C plan: `Variable` (a weight, a view into
+the model's flat parameter buffer) and `KerasTensor` (a symbolic tensor of the functional graph,
+with Python operators that record `pytrainc.ops` calls). Both are exported by `pytrainc.layers`
+and `pytrainc.layers.core`, where they lived before."""
+
+import numpy as np
+
+
+class Variable:
+    """A weight: a float32 array that lives in the model's flat parameter buffer.
+
+    `numpy()` returns a copy; `assign(value)` writes in place, so the C engine
+    sees the new value.
+    """
+
+    def __init__(self, name, value, trainable=True, regularizer=None, layer=None):
+        self.name = name
+        self._value = value
+        self._trainable = bool(trainable)
+        self._layer = layer
+        self.regularizer = regularizer
+
+    @property
+    def trainable(self):
+        """Trained by the optimizer: its own flag and its layer's (`layer.trainable = False` freezes it)."""
+        return self._trainable and (self._layer is None or self._layer.trainable)
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+
+    @property
+    def shape(self):
+        return self._value.shape
+
+    @property
+    def dtype(self):
+        return self._value.dtype
+
+    def numpy(self):
+        return self._value.copy()
+
+    def assign(self, value):
+        value = np.asarray(value)
+        if value.shape != self._value.shape:
+            raise ValueError(f"Variable '{self.name}' has shape {self._value.shape}. Received: shape={value.shape}")
+        self._value[...] = value
+
+    def assign_add(self, value):
+        """Adds `value` in place (eagerly, as Keras's `Variable.assign_add`); returns the variable."""
+        self._refuse_symbolic("assign_add", value)
+        self.assign(self._value + np.asarray(value, np.float32))
+        return self
+
+    def assign_sub(self, value):
+        """Subtracts `value` in place (eagerly); returns the variable."""
+        self._refuse_symbolic("assign_sub", value)
+        self.assign(self._value - np.asarray(value, np.float32))
+        return self
+
+    def _refuse_symbolic(self, what, value):
+        if isinstance(value, KerasTensor):
+            raise ValueError(
+                f"Variable '{self.name}'.{what} of a traced value: updating a weight inside a traced call is "
+                "not supported yet (only a Metric's state variables accumulate in the plan). Call the layer "
+                "on arrays to update it eagerly."
+            )
+
+    def __array__(self, dtype=None, copy=None):
+        return self._value.copy() if dtype is None else self._value.astype(dtype)
+
+    def __repr__(self):
+        return f"<Variable {self.name} shape={self.shape}>"
+
+
+class KerasTensor:
+    """A symbolic tensor of the functional API: a per-sample shape and the
+    layer call that produces it."""
+
+    def __init__(self, shape, layer=None, inputs=()):
+        self.shape = (None,) + tuple(shape)  # Keras shows the batch axis
+        self._layer = layer
+        self._inputs = tuple(inputs)
+
+    @property
+    def sample_shape(self):
+        return self.shape[1:]
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    dtype = "float32"
+
+    def __repr__(self):
+        name = self._layer.name if self._layer else "?"
+        return f"<KerasTensor shape={self.shape}, source={name}>"
+
+    # Operators and NumPy's ufuncs on a symbolic tensor record pytrainc.ops primitives.
+    _UFUNCS = {
+        "add": "add",
+        "subtract": "subtract",
+        "multiply": "multiply",
+        "true_divide": "divide",
+        "divide": "divide",
+        "power": "power",
+        "maximum": "maximum",
+        "minimum": "minimum",
+        "negative": "negative",
+        "exp": "exp",
+        "log": "log",
+        "log1p": "log1p",
+        "sqrt": "sqrt",
+        "square": "square",
+        "absolute": "abs",
+        "tanh": "tanh",
+        "matmul": "matmul",
+        "greater": "greater",
+        "less": "less",
+    }
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = self._UFUNCS.get(ufunc.__name__)
+        if method != "__call__" or kwargs or name is None:
+            self._no_value(f"NumPy's {ufunc.__name__} cannot run on it (no NumPy array exists); use pytrainc.ops")
+        return getattr(_ops(), name)(*inputs)
+
+    def __add__(self, other):
+        return _ops().add(self, other)
+
+    def __radd__(self, other):
+        return _ops().add(other, self)
+
+    def __sub__(self, other):
+        return _ops().subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops().subtract(other, self)
+
+    def __mul__(self, other):
+        return _ops().multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops().multiply(other, self)
+
+    def __truediv__(self, other):
+        return _ops().divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops().divide(other, self)
+
+    def __pow__(self, other):
+        return _ops().power(self, other)
+
+    def __rpow__(self, other):
+        return _ops().power(other, self)
+
+    def __matmul__(self, other):
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops().matmul(other, self)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __abs__(self):
+        return _ops().abs(self)
+
+    def __gt__(self, other):
+        return _ops().greater(self, other)
+
+    def __ge__(self, other):
+        return _ops().greater_equal(self, other)
+
+    def __lt__(self, other):
+        return _ops().less(self, other)
+
+    def __le__(self, other):
+        return _ops().less_equal(self, other)
+
+    def __eq__(self, other):  # as Keras's KerasTensor: an elementwise comparison, not identity
+        return _ops().equal(self, other)
+
+    def __ne__(self, other):
+        return _ops().not_equal(self, other)
+
+    def __getitem__(self, key):
+        from pytrainc.ops import _index
+
+        return _index.getitem(self, key)
+
+    __hash__ = object.__hash__
+
+    def _no_value(self, what):
+        from pytrainc.ops import _trace
+
+        ctx = _trace.tracing_layer()
+        where = f" in the call of {_trace.label(ctx)}" if ctx is not None else ""
+        raise TypeError(
+            f"A symbolic tensor {self.shape} has no value while it is traced{where}: {what}. The code is "
+            "traced once and runs in C; express a data-dependent choice with pytrainc.ops "
+            "(ops.where-style arithmetic, ops.maximum, ops.clip, comparisons as 0/1 floats)."
+        )
+
+    def __bool__(self):
+        self._no_value("it cannot be used as a Python bool (`if`, `while`, `and`, `or`)")
+
+    def __float__(self):
+        self._no_value("it cannot be converted to a Python float")
+
+    def __int__(self):
+        self._no_value("it cannot be converted to a Python int")
+
+    def __array__(self, dtype=None, copy=None):
+        self._no_value("it cannot be converted to a NumPy array (use pytrainc.ops functions, not NumPy's)")
+
+    def __iter__(self):
+        self._no_value("it cannot be iterated over")
+
+    def numpy(self):
+        self._no_value("it has no .numpy()")
+
+
+def _ops():
+    from pytrainc import ops
+
+    return ops
