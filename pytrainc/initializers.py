@@ -225,7 +225,7 @@ class Identity(Initializer):
 
     Example:
 
-    >>> Identity(2.0)((2, 3)).tolist()
+    >>> pytrainc.initializers.Identity(2.0)((2, 3)).tolist()
     [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
 
