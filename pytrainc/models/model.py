@@ -271,6 +271,16 @@ class Model(ModelSaving, Trainer):
 
     @property
     def layers(self):
+        """The model's layers as Keras 3's functional `model.layers`: its InputLayers first, then
+        each layer once in call order (a model called inside contributing its own layers). Weights'
+        names in `state_dict` index the layers without the InputLayers (`_own_layers`)."""
+        if not self._graph or _subclassed.has_call(self):  # a subclassed model's: the layers it tracks
+            return self._own_layers
+        return [t._layer for t in self._graph["inputs"]] + list(self._graph["layers"])
+
+    @property
+    def _own_layers(self):
+        """The layers that compute (no InputLayer), which saving, state dicts and interop index."""
         return list(self._graph["layers"]) if self._graph else []
 
     @property
@@ -330,14 +340,14 @@ class Model(ModelSaving, Trainer):
                 )
             return layers[index]
         inputs = [t._layer for t in self._graph["inputs"]] if self._graph else []
-        for layer in inputs + layers:
+        for layer in layers + [i for i in inputs if all(i is not layer for layer in layers)]:
             if layer.name == name:
                 return layer
         raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}.")
 
     def _variables(self):
         out, seen = [], set()
-        for layer in self.layers:
+        for layer in self._own_layers:
             for v in layer.weights:
                 if id(v) not in seen:
                     seen.add(id(v))
@@ -466,7 +476,7 @@ class Model(ModelSaving, Trainer):
 
     def _state_names(self):
         names = []
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self._own_layers):
             for v in layer.weights:
                 owner = v._layer  # a sublayer of a traced layer: its name tells its weights apart
                 prefix = "" if owner is None or owner is layer else f"{owner.name}."
@@ -476,8 +486,8 @@ class Model(ModelSaving, Trainer):
     def state_dict(self):
         """Return an ordered dict of name -> NumPy array copy, as `torch.nn.Module.state_dict`.
 
-        Names are `'{layer index}.{weight name}'`, e.g. `'0.kernel'`, `'0.bias'`,
-        indexing `model.layers`, so two models with the same architecture share names.
+        Names are `'{layer index}.{weight name}'`, e.g. `'0.kernel'`, `'0.bias'`, indexing
+        `model.layers` without its InputLayers, so two models with the same architecture share names.
         """
         return collections.OrderedDict((name, v.numpy()) for name, v in self._state_names())
 

@@ -101,8 +101,12 @@ class Sequential(Model):
         models list the layers of a model called inside them; Keras lists the model as one)."""
         out = []
         for layer in self._stack:
-            out += layer.layers if isinstance(layer, Model) else [layer]
+            out += layer._own_layers if isinstance(layer, Model) else [layer]
         return out
+
+    @property
+    def _own_layers(self):
+        return self.layers  # Keras 3's Sequential.layers holds no InputLayer
 
     def get_config(self):
         config = {"name": self.name, "layers": [layers_module.serialize(l) for l in self._stack]}

@@ -238,7 +238,7 @@ def _numeric(path, where, value):
 def _plan_legacy(r, group, model):
     """[(Variable, array)] for the legacy layout, all shapes checked."""
     path = r.path
-    layers = [layer for layer in model.layers if layer.weights]
+    layers = [layer for layer in model._own_layers if layer.weights]
     saved = []
     for name in _get_name_list(group, "layer_names"):
         weight_names = _get_name_list(group[name], "weight_names")
@@ -285,7 +285,7 @@ def _plan_keras3(r, model):
     saved = {
         name for name in layers_group if isinstance(layers_group[name], h5py.Group) and has_data(layers_group[name])
     }
-    layers = model.layers
+    layers = model._own_layers
     used = set()
     plan = []
     for layer, name in zip(layers, _keras3_names(layers)):
