@@ -118,5 +118,5 @@ def test_get_layer_by_name_and_index_as_keras():
         m.get_layer("nope")
     with pytest.raises(ValueError, match="either a layer name or layer index"):
         m.get_layer()
-    with pytest.raises(ValueError, match="only has 3 layers"):
+    with pytest.raises(ValueError, match="only has 5 layers"):
         m.get_layer(index=7)
