@@ -10,6 +10,7 @@ class Sequential(Model):
 
     Args:
         layers: Optional list of layers; it may start with `Input(shape)`.
+        trainable: Whether the model's layers train (`model.trainable`). Defaults to True.
         name: Optional name.
 
     Example:
@@ -22,12 +23,14 @@ class Sequential(Model):
 
     _default_name = "sequential"
 
-    def __init__(self, layers=None, name=None):
+    def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name)
         self._stack = []
         self._input = None
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
 
     def add(self, layer):
         """Append a layer (or set the input with `Input(shape)` / `InputLayer`)."""
