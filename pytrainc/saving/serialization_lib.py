@@ -146,6 +146,17 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         return _deserialize(config, safe_mode)
 
 
+def deserialize_in(module, config, custom_objects=None):
+    """What a module's `deserialize(config, custom_objects)` returns (`keras.initializers.deserialize`,
+    ...): `config` read as an object of Keras module `module` unless it names another. A name is
+    returned as it is (after custom objects) for the module's `get` to resolve."""
+    if isinstance(config, dict) and "class_name" in config:
+        own = config.get("class_name") == "function" and config.get("config") in _own_functions().get(module, {})
+        if own or config.get("module") is None:  # Keras looks a module's own names up whatever "module" says
+            config = {**config, "module": module, "config": config.get("config")}
+    return deserialize_keras_object(config, custom_objects=custom_objects)
+
+
 def _deserialize(config, safe_mode):
     if config is None:
         return None
