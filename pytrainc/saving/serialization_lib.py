@@ -151,8 +151,12 @@ def deserialize_in(module, config, custom_objects=None):
     ...): `config` read as an object of Keras module `module` unless it names another. A name is
     returned as it is (after custom objects) for the module's `get` to resolve."""
     if isinstance(config, dict) and "class_name" in config:
+        given = config.get("module")
         own = config.get("class_name") == "function" and config.get("config") in _own_functions().get(module, {})
-        if own or config.get("module") is None:  # Keras looks a module's own names up whatever "module" says
+        # Keras looks a module's own names up whatever "module" says, e.g. a torch-backend Adam's
+        # 'keras.src.backend.torch.optimizers.torch_adam'.
+        keras_internal = isinstance(given, str) and given.split(".")[0] == "keras" and given != module
+        if own or given is None or (keras_internal and not any(given == f[0] for f in _families())):
             config = {**config, "module": module, "config": config.get("config")}
     return deserialize_keras_object(config, custom_objects=custom_objects)
 
