@@ -8,7 +8,6 @@ Keras 3 (keras/src/backend/common/backend_utils.py, the JAX rule its torch backe
 
 from pytrainc.layers.convolutional import _Conv
 from pytrainc.layers.core import _emit_activation
-from pytrainc.layers.embedding import _no_constraint
 
 
 def conv_transpose_geometry(length, kernel, stride, dilation, padding, output_padding, name):
@@ -70,9 +69,10 @@ class _ConvTranspose(_Conv):
             kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
-        _no_constraint(type(self).__name__, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         if output_padding is not None:
             if isinstance(output_padding, int) and not isinstance(output_padding, bool):
                 output_padding = (output_padding,) * self._rank
@@ -155,7 +155,7 @@ class Conv2DTranspose(_ConvTranspose):
             Defaults to None (Keras's rule).
         dilation_rate: int or (dh, dw); not with strides > 1. Defaults to (1, 1).
         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-            bias_regularizer, activity_regularizer: as Conv2D.
+            bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint: as Conv2D.
 
     Example:
 

@@ -20,6 +20,13 @@ def _tuple(value, n, name):
     return value
 
 
+def conv_args(args):
+    """A subclass's explicit `__init__` arguments (its `locals()`) as keywords for `_Conv.__init__`:
+    Keras's layers list every argument with their own defaults, the base class checks them once."""
+    out = {k: v for k, v in args.items() if k not in ("self", "__class__", "kwargs")}
+    return {**out, **args.get("kwargs", {})}
+
+
 def conv_output_length(length, kernel, stride, dilation, padding, name):
     """Output length and padding before, as Keras/TensorFlow compute them."""
     span = (kernel - 1) * dilation + 1
@@ -57,6 +64,8 @@ class _Conv(_KernelLayer):
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
@@ -85,7 +94,14 @@ class _Conv(_KernelLayer):
             )
         self.groups = groups
         self._init_kernel(
-            activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
 
     def _check_input(self, input_shape):
@@ -185,6 +201,7 @@ class Conv2D(_Conv):
         kernel_initializer: Defaults to 'glorot_uniform'.
         bias_initializer: Defaults to 'zeros'.
         kernel_regularizer, bias_regularizer, activity_regularizer: Defaults to None.
+        kernel_constraint, bias_constraint: Optional constraints (pytrainc.constraints). Default to None.
 
     Example:
 
@@ -203,18 +220,18 @@ class Conv2D(_Conv):
         data_format=None,
         dilation_rate=(1, 1),
         groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            groups=groups,
-            **kwargs,
-        )
+        super().__init__(**conv_args(locals()))
 
 
 class Conv1D(_Conv):

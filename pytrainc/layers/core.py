@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from pytrainc import activations, initializers, regularizers, utils
+from pytrainc import activations, constraints, initializers, regularizers, utils
 from pytrainc.layers.tensors import KerasTensor, Variable, _ops  # noqa: F401  (re-exported)
 
 _NAME_COUNTS = {}
@@ -134,7 +134,8 @@ class Layer:
             dtype: Only float32 (or None).
             trainable: Whether the optimizer trains it. Defaults to True.
             regularizer: Optional regularizer. Defaults to None.
-            constraint: Not supported: must be None.
+            constraint: Optional constraint (pytrainc.constraints), applied after each
+                optimizer step. Defaults to None.
             name: Optional name. Defaults to 'variable', 'variable_1', ...
 
         Returns:
@@ -147,8 +148,6 @@ class Layer:
             raise TypeError(f"add_weight got unexpected keyword argument(s): {sorted(kwargs)}")
         if dtype not in (None, "float32", np.float32):
             raise ValueError(f"pytrainc weights are float32. Received: dtype={dtype!r}")
-        if constraint is not None:
-            raise ValueError(f"add_weight: constraints are not supported yet. Received: constraint={constraint!r}")
         shape = () if shape is None else ((int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
         if name is None:
             count = sum(1 for v in self._variables if v.name.rsplit("/", 1)[-1].startswith("variable"))
@@ -156,7 +155,12 @@ class Layer:
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
         value = np.array(np.reshape(init(shape), shape), dtype=np.float32, order="C")  # 0-d stays 0-d
         var = Variable(
-            f"{self.name}/{name}", value, trainable=trainable, regularizer=regularizers.get(regularizer), layer=self
+            f"{self.name}/{name}",
+            value,
+            trainable=trainable,
+            regularizer=regularizers.get(regularizer),
+            layer=self,
+            constraint=constraints.get(constraint),
         )
         self._variables.append(var)
         return var
@@ -478,12 +482,62 @@ def Input(shape=None, batch_size=None, name=None, dtype=None):
     return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype).output
 
 
+def _unsupported(layer, **args):
+    """Refuses a Keras argument pytrainc does not implement when it is on (not None, False or 0)."""
+    for arg, value in args.items():
+        if value is not None and value is not False and not (isinstance(value, (int, float)) and value == 0):
+            raise NotImplementedError(
+                f"{layer}: `{arg}` is not supported by pytrainc; leave it at its default. Received: {arg}={value!r}"
+            )
+
+
+def _init_scale_offset(layer, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                       beta_constraint, gamma_constraint):  # fmt: skip
+    """The normalization layers' gamma (scale) and beta (center) arguments."""
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+    layer.gamma = layer.beta = None
+
+
+def _build_scale_offset(layer, shape):
+    """gamma then beta of `shape` when the layer's scale / center ask for them, as Keras orders them."""
+    for name, on in (("gamma", layer.scale), ("beta", layer.center)):
+        if on:
+            setattr(layer, name, layer.add_weight(
+                name, shape, getattr(layer, f"{name}_initializer"), regularizer=getattr(layer, f"{name}_regularizer"),
+                constraint=getattr(layer, f"{name}_constraint"),
+            ))  # fmt: skip
+
+
+def _scale_offset_config(layer):
+    return {
+        "beta_initializer": initializers.serialize(layer.beta_initializer),
+        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+        "beta_regularizer": regularizers.serialize(layer.beta_regularizer),
+        "gamma_regularizer": regularizers.serialize(layer.gamma_regularizer),
+        "beta_constraint": constraints.serialize(layer.beta_constraint),
+        "gamma_constraint": constraints.serialize(layer.gamma_constraint),
+    }
+
+
 class _KernelLayer(Layer):
     """Shared by Dense and the convolutions: an activation, a kernel and an
-    optional bias, with their initializers and regularizers."""
+    optional bias, with their initializers, regularizers and constraints."""
 
     def _init_kernel(
-        self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        self,
+        activation,
+        use_bias,
+        kernel_initializer,
+        bias_initializer,
+        kernel_regularizer,
+        bias_regularizer,
+        kernel_constraint=None,
+        bias_constraint=None,
     ):
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -491,14 +545,26 @@ class _KernelLayer(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def _build_kernel(self, kernel_shape, units):
         self.kernel = self.add_weight(
-            "kernel", kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer
+            "kernel",
+            kernel_shape,
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         if self.use_bias:
-            self.bias = self.add_weight("bias", (units,), self.bias_initializer, regularizer=self.bias_regularizer)
+            self.bias = self.add_weight(
+                "bias",
+                (units,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
         self.built = True
 
     def _kernel_config(self):
@@ -509,6 +575,8 @@ class _KernelLayer(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -526,6 +594,11 @@ class Dense(_KernelLayer):
         bias_initializer: Defaults to 'zeros'.
         kernel_regularizer: Optional regularizer. Defaults to None.
         bias_regularizer: Optional regularizer. Defaults to None.
+        activity_regularizer: Optional regularizer of the output. Defaults to None.
+        kernel_constraint: Optional constraint (pytrainc.constraints). Defaults to None.
+        bias_constraint: Optional constraint. Defaults to None.
+        lora_rank, lora_alpha, quantization_config: Keras's LoRA and quantization, not
+            supported: lora_rank and quantization_config must be None. Default to None.
 
     Example:
 
@@ -543,16 +616,30 @@ class Dense(_KernelLayer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(
                 f"Received an invalid value for `units`, expected a positive integer. Received: units={units!r}"
             )
+        _unsupported("Dense", lora_rank=lora_rank, quantization_config=quantization_config)
         self.units = int(units)
         self._init_kernel(
-            activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
 
     def build(self, input_shape):
@@ -579,7 +666,7 @@ class Dense(_KernelLayer):
         )
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, **self._kernel_config()}
+        return {**super().get_config(), "units": self.units, **self._kernel_config(), "quantization_config": None}
 
 
 class Activation(Layer):
