@@ -14,7 +14,7 @@ import numpy as np
 
 from pytrainc import constraints, initializers, ops, regularizers
 from pytrainc.layers import _outputs
-from pytrainc.layers.core import Layer
+from pytrainc.layers.core import Layer, _unsupported
 from pytrainc.layers.embedding import _positive_int
 from pytrainc.ops import _trace
 
@@ -35,8 +35,13 @@ class MultiHeadAttention(Layer):
         use_bias: Defaults to True.
         output_shape: The last axis of the output, an int. Defaults to None (query's dim).
         attention_axes: Only None (attention over the sequence axis) is supported.
+        sliding_window: Keras's local attention, not supported: must be None.
+        flash_attention: Accepted; the result does not depend on it. Defaults to None.
         kernel_initializer, bias_initializer: Default to 'glorot_uniform', 'zeros'.
-        kernel_regularizer, bias_regularizer: Default to None.
+        kernel_regularizer, bias_regularizer, activity_regularizer: Default to None.
+        kernel_constraint, bias_constraint: Optional constraints (pytrainc.constraints) of every
+            projection's kernel and bias. Default to None.
+        use_gate: Keras's gated attention, not supported: must be False.
         seed: Optional int for the dropout generator.
 
     Example:
@@ -56,6 +61,7 @@ class MultiHeadAttention(Layer):
         use_bias=True,
         output_shape=None,
         attention_axes=None,
+        sliding_window=None,
         flash_attention=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
@@ -64,10 +70,12 @@ class MultiHeadAttention(Layer):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        use_gate=False,
         seed=None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        _unsupported("MultiHeadAttention", sliding_window=sliding_window, use_gate=use_gate)
         self.num_heads = _positive_int("num_heads", num_heads)
         self.key_dim = _positive_int("key_dim", key_dim)
         self.value_dim = self.key_dim if value_dim is None else _positive_int("value_dim", value_dim)

@@ -9,12 +9,13 @@ convolution is that op (no bias) followed by a 1x1 Conv2D with the pointwise ker
 """
 
 from pytrainc import constraints, initializers, regularizers
-from pytrainc.layers.convolutional import _Conv, conv_args
+from pytrainc.layers.convolutional import _Conv, conv_args, strictly_positive
 from pytrainc.layers.core import Layer, _emit_activation
 
 
 class _Depthwise(_Conv):
     _separable = False
+    _causal = False
 
     def __init__(
         self,
@@ -39,8 +40,6 @@ class _Depthwise(_Conv):
         pointwise_constraint=None,
         **kwargs,
     ):
-        if isinstance(padding, str) and padding.lower() == "causal":
-            raise ValueError(f"`padding` must be one of ('valid', 'same'). Received: padding={padding!r}")
         super().__init__(
             filters,
             kernel_size,
@@ -64,12 +63,7 @@ class _Depthwise(_Conv):
             self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
             self.pointwise_constraint = constraints.get(pointwise_constraint)
             self.depthwise_kernel = self.pointwise_kernel = None
-        if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
-            raise ValueError(
-                "Invalid value for argument `depth_multiplier`. Expected a strictly positive value. "
-                f"Received depth_multiplier={depth_multiplier!r}."
-            )
-        self.depth_multiplier = depth_multiplier
+        self.depth_multiplier = strictly_positive("depth_multiplier", depth_multiplier)
 
     def _channels_out(self, input_shape):
         return self.filters if self._separable else input_shape[-1] * self.depth_multiplier

@@ -68,11 +68,15 @@ def _shape_tuple(shape, what):
 class Layer:
     """Base class of all layers.
 
-    Args:
-        name: Optional name; defaults to the snake-cased class name made unique.
+    Args (keyword-only, as Keras 3's):
+        activity_regularizer: Optional regularizer of the layer's output. Defaults to None.
         trainable: Whether the layer's weights are trained. Defaults to True.
+        dtype: Only float32 (or None). Defaults to None.
+        autocast: Keras's mixed-precision casting; pytrainc computes in float32, so it has no
+            effect. Defaults to True.
+        name: Optional name; defaults to the snake-cased class name made unique.
         input_shape: Optional per-sample input shape, for the first layer of a
-            Sequential model (as in Keras).
+            Sequential model (as Keras accepts it).
         input_dim: Optional int, shorthand for `input_shape=(input_dim,)`.
     """
 
@@ -81,12 +85,14 @@ class Layer:
 
     def __init__(
         self,
-        name=None,
+        *,
+        activity_regularizer=None,
         trainable=True,
+        dtype=None,
+        autocast=True,
+        name=None,
         input_shape=None,
         input_dim=None,
-        dtype=None,
-        activity_regularizer=None,
         **kwargs,
     ):
         if kwargs:
@@ -418,10 +424,34 @@ class InputLayer(Layer):
 
     Args:
         shape: Per-sample shape (no batch axis), e.g. `(8,)`.
+        batch_size: Optional batch size (not used: the plan takes any). Defaults to None.
+        dtype: As `Input`'s. Defaults to None (float32).
+        sparse, ragged, optional: Keras's sparse, ragged and optional inputs, not supported: must
+            be None or False. Default to None, None, False.
+        batch_shape: The shape with the batch axis, instead of `shape` and `batch_size`.
+            Defaults to None.
+        input_tensor: Keras's wrapping of an existing tensor, not supported: must be None.
         name: Optional name.
+        input_shape: pytrainc's older name of `shape` (keyword-only).
     """
 
-    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, dtype=None, **kwargs):
+    def __init__(
+        self,
+        shape=None,
+        batch_size=None,
+        dtype=None,
+        sparse=None,
+        ragged=None,
+        batch_shape=None,
+        input_tensor=None,
+        optional=False,
+        name=None,
+        *,
+        input_shape=None,
+        **kwargs,
+    ):
+        _unsupported("InputLayer", sparse=sparse, ragged=ragged, input_tensor=input_tensor, optional=optional)
+        shape, batch_size = _from_batch_shape(shape, batch_size, batch_shape)
         if shape is None:
             shape = input_shape
         if shape is None:
@@ -439,6 +469,21 @@ class InputLayer(Layer):
         if self.input_dtype != "float32":
             config["dtype"] = self.input_dtype
         return config
+
+
+def _from_batch_shape(shape, batch_size, batch_shape):
+    """(shape, batch_size) from Keras's `batch_shape` (the shape with the batch axis), if given."""
+    if batch_shape is None:
+        return shape, batch_size
+    if shape is not None:
+        raise ValueError(
+            "You cannot pass both `shape` and `batch_shape` at the same time. "
+            f"Received: shape={shape!r}, batch_shape={batch_shape!r}"
+        )
+    batch_shape = tuple(batch_shape)
+    if not batch_shape:
+        raise ValueError(f"batch_shape must start with the batch axis. Received: batch_shape={batch_shape!r}")
+    return batch_shape[1:], batch_shape[0]
 
 
 _INT_INPUT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
@@ -461,15 +506,28 @@ def _input_dtype(dtype):
     )
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None):
+def Input(
+    shape=None,
+    batch_size=None,
+    dtype=None,
+    sparse=None,
+    ragged=None,
+    batch_shape=None,
+    name=None,
+    tensor=None,
+    optional=False,
+):
     """Return a symbolic input tensor, as `keras.Input`.
 
     Args:
         shape: Per-sample shape (no batch axis), e.g. `(8,)`.
         batch_size: Ignored; accepted for Keras compatibility. Defaults to None.
-        name: Optional name.
         dtype: "float32" (None) or an integer type for ids such as an Embedding's input; the
             plan computes in float32, exact for integers up to 2**24.
+        sparse, ragged, optional: Not supported: must be None or False. Default to None, None, False.
+        batch_shape: The shape with the batch axis, instead of `shape`. Defaults to None.
+        name: Optional name.
+        tensor: Keras's wrapping of an existing tensor, not supported: must be None.
 
     Returns:
         A KerasTensor to call layers on, or to pass to `Sequential` / `Model`.
@@ -479,7 +537,9 @@ def Input(shape=None, batch_size=None, name=None, dtype=None):
     >>> x = Input(shape=(8,))
     >>> y = Dense(1)(x)
     """
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype).output
+    _unsupported("Input", tensor=tensor)
+    layer = InputLayer(shape, batch_size, dtype, sparse, ragged, batch_shape, None, optional, name)
+    return layer.output
 
 
 def _unsupported(layer, **args):

@@ -101,8 +101,8 @@ class Conv3D(_Conv):
 class _Pool3D(_Pool):
     _rank = 3
 
-    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
     def _geometry(self, input_shape):
         D, H, W, C = _check_rank5(self, input_shape)
@@ -147,6 +147,9 @@ class AveragePooling3D(_Pool3D):
     """
 
     _op = "avgpool2d"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class GlobalAveragePooling3D(_GlobalPool):
@@ -293,6 +296,9 @@ class Identity(Layer):
     """
 
     supports_masking = True
+
+    def __init__(self, **kwargs):  # only the base layer's keywords, as Keras's
+        super().__init__(**kwargs)
 
     def _emit(self, builder, in_bufs, in_shapes):
         return in_bufs[0]
