@@ -271,13 +271,17 @@ def get(identifier):
     """A constraint from None, a name ('max_norm', 'NonNeg', ...), a config dict, a class or a callable.
 
     Raises:
-        ValueError: for anything else.
+        ValueError: for anything else, or a config dict of an unknown class or with arguments its
+            class does not take.
     """
     if identifier is None:
         return None
     obj = identifier
     if isinstance(identifier, dict):
-        obj = deserialize(identifier)
+        try:
+            obj = deserialize(identifier)
+        except TypeError as e:  # an unknown class or a config its class does not take
+            raise ValueError(f"Could not interpret constraint identifier: {identifier!r:.200}. {e}") from e
     elif isinstance(identifier, str):
         obj = _NAMES.get(identifier)
         if obj is None:

@@ -14,7 +14,8 @@ import numpy as np
 
 from pytrainc import constraints, initializers, ops, regularizers
 from pytrainc.layers import _outputs
-from pytrainc.layers.core import Layer, _unsupported
+from pytrainc.layers._args import _unsupported
+from pytrainc.layers.core import Layer
 from pytrainc.layers.embedding import _positive_int
 from pytrainc.ops import _trace
 

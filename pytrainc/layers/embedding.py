@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 
 from pytrainc import constraints, initializers, regularizers
-from pytrainc.layers.core import Layer, _unsupported
+from pytrainc.layers._args import _unsupported
+from pytrainc.layers.core import Layer
 
 
 def _positive_int(name, value):

@@ -3,7 +3,8 @@
 import math
 
 from pytrainc._checks import number
-from pytrainc.layers.core import Layer, _build_scale_offset, _init_scale_offset, _scale_offset_config
+from pytrainc.layers._args import _build_scale_offset, _init_scale_offset, _scale_offset_config
+from pytrainc.layers.core import Layer
 
 
 class LayerNormalization(Layer):

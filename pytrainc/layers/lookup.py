@@ -14,7 +14,8 @@ import collections
 
 import numpy as np
 
-from pytrainc.layers.core import KerasTensor, Layer, _unsupported
+from pytrainc.layers._args import _unsupported
+from pytrainc.layers.core import KerasTensor, Layer
 
 
 class _IndexLookup(Layer):
@@ -173,7 +174,7 @@ class StringLookup(_IndexLookup):
     ):
         _unsupported("StringLookup", idf_weights=idf_weights, pad_to_max_tokens=pad_to_max_tokens, sparse=sparse)
         if encoding not in ("utf-8", "utf8"):
-            raise NotImplementedError(f"StringLookup decodes bytes as utf-8 only. Received: encoding={encoding!r}")
+            raise ValueError(f"StringLookup decodes bytes as utf-8 only. Received: encoding={encoding!r}")
         del salt  # Keras hashes with it only for num_oov_indices > 1, which pytrainc refuses
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, invert, output_mode,
                          name=name, **kwargs)  # fmt: skip

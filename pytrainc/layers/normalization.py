@@ -6,8 +6,8 @@ import numpy as np
 
 from pytrainc import initializers
 from pytrainc._checks import number
-from pytrainc.layers.core import Layer, _build_scale_offset, _feature_axis, _init_scale_offset, _scale_offset_config
-from pytrainc.layers.core import _unsupported
+from pytrainc.layers._args import _build_scale_offset, _init_scale_offset, _scale_offset_config, _unsupported
+from pytrainc.layers.core import Layer, _feature_axis
 from pytrainc.ops import _trace
 
 

@@ -5,7 +5,8 @@ merging/dot.py; each primitive has its C forward and backward)."""
 import numpy as np
 
 from pytrainc import ops
-from pytrainc.layers.core import Layer, _build_scale_offset, _init_scale_offset, _scale_offset_config
+from pytrainc.layers._args import _build_scale_offset, _init_scale_offset, _scale_offset_config
+from pytrainc.layers.core import Layer
 
 
 def _l2_normalize(x, axis, epsilon):

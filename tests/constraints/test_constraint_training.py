@@ -127,6 +127,10 @@ def test_identifiers_configs_and_keras_serialization():
         back = constraints.deserialize(theirs)
         assert type(back) is type(c) and back.get_config() == c.get_config()
     assert constraints.get({"class_name": "NonNeg", "config": {}}).get_config() == {}
+    with pytest.raises(ValueError, match="Could not interpret constraint identifier.*Could not locate class 'Foo'"):
+        constraints.get({"class_name": "Foo", "config": {}})
+    with pytest.raises(ValueError, match="unexpected keyword argument 'bogus'"):
+        constraints.get({"class_name": "MaxNorm", "config": {"bogus": 1}})
 
 
 def test_layer_configs_round_trip_and_move_to_keras(tmp_path):

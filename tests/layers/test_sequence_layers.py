@@ -312,7 +312,7 @@ def test_bad_arguments_and_shapes_are_refused_clearly():
         L.GRU(4, reset_after=False)
     with pytest.raises(ValueError, match="activation must be one of"):
         L.LSTM(4, activation="softmax")
-    with pytest.raises(NotImplementedError, match="Embedding: `lora_rank` is not supported"):
+    with pytest.raises(ValueError, match="Embedding: `lora_rank` is not supported"):
         L.Embedding(4, 2, lora_rank=2)
     with pytest.raises(ValueError, match="axis=-1"):
         L.LayerNormalization(axis=1)
