@@ -47,9 +47,35 @@ static void non_neg(float *restrict w, int64_t n) {
     for (int64_t i = 0; i < n; i++) w[i] = w[i] < 0.0f ? 0.0f : w[i];  // NaN stays NaN, as torch.maximum
 }
 
-// Norms over the middle axis of w viewed as (A, R, B), B in chunks of columns.
+#define PTC_CONSTRAINT_LANES 8
+// sum x^2 over n contiguous floats in PTC_CONSTRAINT_LANES double lanes (a single running sum is
+// bound by the add latency), combined in a fixed order.
+static double sum_squares(const float *restrict x, int64_t n) {
+    double s[PTC_CONSTRAINT_LANES] = {0.0};
+    int64_t i = 0;
+    for (; i + PTC_CONSTRAINT_LANES <= n; i += PTC_CONSTRAINT_LANES)
+        for (int j = 0; j < PTC_CONSTRAINT_LANES; j++) s[j] += (double)x[i + j] * x[i + j];
+    for (int j = 0; i < n; i++, j++) s[j] += (double)x[i] * x[i];
+    for (int h = PTC_CONSTRAINT_LANES / 2; h > 0; h /= 2)
+        for (int j = 0; j < h; j++) s[j] += s[j + h];
+    return s[0];
+}
+
+// Norms over the middle axis of w viewed as (A, R, B), B in chunks of columns; B = 1 (the
+// trailing axes reduced) is A contiguous rows of R.
 static void norms_arb(const ptc_constraint *c, float *restrict w, int64_t A, int64_t R, int64_t B) {
     const int unit = c->kind == PTC_CONSTRAINT_UNIT_NORM;
+    if (B == 1) {
+        for (int64_t a = 0; a < A; a++) {
+            float *restrict row = w + a * R;
+            const float q = norm_factor(c, sqrtf((float)sum_squares(row, R)));
+            if (unit)
+                for (int64_t r = 0; r < R; r++) row[r] /= q;
+            else
+                for (int64_t r = 0; r < R; r++) row[r] *= q;
+        }
+        return;
+    }
     double ss[PTC_CONSTRAINT_CHUNK];
     float q[PTC_CONSTRAINT_CHUNK];
     for (int64_t a = 0; a < A; a++)
