@@ -9,6 +9,7 @@
 
 #include "ptc.h"
 #include "ops.h"
+#include "threads.h"
 
 #define PTC_CONSTRAINT_EPS 1e-7f
 #define PTC_CONSTRAINT_CHUNK 64  // columns whose norms one pass keeps on the stack
@@ -61,34 +62,53 @@ static double sum_squares(const float *restrict x, int64_t n) {
     return s[0];
 }
 
-// Norms over the middle axis of w viewed as (A, R, B), B in chunks of columns; B = 1 (the
-// trailing axes reduced) is A contiguous rows of R.
-static void norms_arb(const ptc_constraint *c, float *restrict w, int64_t A, int64_t R, int64_t B) {
-    const int unit = c->kind == PTC_CONSTRAINT_UNIT_NORM;
-    if (B == 1) {
-        for (int64_t a = 0; a < A; a++) {
-            float *restrict row = w + a * R;
-            const float q = norm_factor(c, sqrtf((float)sum_squares(row, R)));
-            if (unit)
-                for (int64_t r = 0; r < R; r++) row[r] /= q;
-            else
-                for (int64_t r = 0; r < R; r++) row[r] *= q;
-        }
-        return;
-    }
+// Norms over the middle axis of w viewed as (A, R, B): items are A rows of R when B = 1 (the
+// trailing axes reduced), else A * chunks blocks of at most PTC_CONSTRAINT_CHUNK columns. Each
+// norm lies in one item, so the results do not depend on how the pool splits them.
+typedef struct {
+    const ptc_constraint *c;
+    float *w;
+    int64_t R, B, chunks;
+} arb_job;
+
+static void arb_part(void *ctx, int64_t lo, int64_t hi, int part) {
+    (void)part;
+    const arb_job *j = ctx;
+    const int unit = j->c->kind == PTC_CONSTRAINT_UNIT_NORM;
+    const int64_t R = j->R, B = j->B;
     double ss[PTC_CONSTRAINT_CHUNK];
     float q[PTC_CONSTRAINT_CHUNK];
-    for (int64_t a = 0; a < A; a++)
-        for (int64_t b0 = 0; b0 < B; b0 += PTC_CONSTRAINT_CHUNK) {
-            const int64_t m = B - b0 < PTC_CONSTRAINT_CHUNK ? B - b0 : PTC_CONSTRAINT_CHUNK;
-            float *base = w + a * R * B + b0;  // (R, m) with row stride B
-            for (int64_t j = 0; j < m; j++) ss[j] = 0.0;
-            for (int64_t r = 0; r < R; r++)
-                for (int64_t j = 0; j < m; j++) ss[j] += (double)base[r * B + j] * base[r * B + j];
-            for (int64_t j = 0; j < m; j++) q[j] = norm_factor(c, sqrtf((float)ss[j]));
-            for (int64_t r = 0; r < R; r++)
-                for (int64_t j = 0; j < m; j++) base[r * B + j] = project(unit, base[r * B + j], q[j]);
+    for (int64_t item = lo; item < hi; item++) {
+        if (B == 1) {
+            float *restrict row = j->w + item * R;
+            const float f = norm_factor(j->c, sqrtf((float)sum_squares(row, R)));
+            if (unit)
+                for (int64_t r = 0; r < R; r++) row[r] /= f;
+            else
+                for (int64_t r = 0; r < R; r++) row[r] *= f;
+            continue;
         }
+        const int64_t a = item / j->chunks, b0 = item % j->chunks * PTC_CONSTRAINT_CHUNK;
+        const int64_t m = B - b0 < PTC_CONSTRAINT_CHUNK ? B - b0 : PTC_CONSTRAINT_CHUNK;
+        float *base = j->w + a * R * B + b0;  // (R, m) with row stride B
+        for (int64_t k = 0; k < m; k++) ss[k] = 0.0;
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t k = 0; k < m; k++) ss[k] += (double)base[r * B + k] * base[r * B + k];
+        for (int64_t k = 0; k < m; k++) q[k] = norm_factor(j->c, sqrtf((float)ss[k]));
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t k = 0; k < m; k++) base[r * B + k] = project(unit, base[r * B + k], q[k]);
+    }
+}
+
+static void norms_arb(const ptc_constraint *c, float *w, int64_t A, int64_t R, int64_t B) {
+    arb_job j = {c, w, R, B, B == 1 ? 1 : (B + PTC_CONSTRAINT_CHUNK - 1) / PTC_CONSTRAINT_CHUNK};
+    const int64_t items = A * j.chunks;
+    ptc_parallel_for(items, 1, 2 * A * R * B, arb_part, &j);  // two passes over w
+}
+
+static void non_neg_part(void *ctx, int64_t lo, int64_t hi, int part) {
+    (void)part;
+    non_neg((float *)ctx + lo, hi - lo);
 }
 
 // Any set of reduced axes: for each kept index, an odometer over the reduced axes' strides.
@@ -129,7 +149,7 @@ void ptc_constraint_apply(const ptc_constraint *c, float *w) {
     int64_t n;
     if (ptc_constraint_check(c, &n) != PTC_OK) return;
     if (c->kind == PTC_CONSTRAINT_NON_NEG) {
-        non_neg(w, n);
+        ptc_parallel_for(n, 16, n, non_neg_part, w);
         return;
     }
     // One run of reduced axes: w is (A, R, B) with A the kept axes before it, B those after.

@@ -160,3 +160,21 @@ def test_layer_configs_round_trip_and_move_to_keras(tmp_path):
     k_model.save(k_path)
     from_keras = ptc.models.load_model(k_path)
     assert isinstance(from_keras.layers[-1].bias_constraint, constraints.NonNeg)
+
+
+@pytest.mark.parametrize(
+    "constraint", [constraints.MaxNorm(0.5), constraints.UnitNorm(axis=1), constraints.MinMaxNorm(axis=[0, 2])]
+)
+def test_the_kernel_split_over_the_pool_is_bitwise_the_one_thread_result(constraint):
+    from pytrainc import _C
+
+    w = testing.normal(testing.rng(8), (40, 300, 7))  # more than a region's minimum work
+    before = _C.blas_info()[1]
+    try:
+        ptc.set_num_threads(1)
+        one = constraint(w)
+        ptc.set_num_threads(2)
+        two = constraint(w)
+    finally:
+        ptc.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
