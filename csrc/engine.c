@@ -187,6 +187,7 @@ void ptc_plan_free(ptc_plan *p) {
     free(p->idx);
     free(p->ybatch);
     free(p->regs);
+    free(p->constraints);
     free(p->wbatch);
     memset(p, 0, sizeof(*p));
 }
@@ -608,6 +609,7 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
         backward(p, N);
         sums[0] += (regularize(p, p->grads) + p->activity_penalty) * (double)N;
         ptc_optimizer_step(&p->opt, p->params, p->grads, p->n_trainable);
+        ptc_plan_apply_constraints(p);  // Keras: right after the update, every step
         *done += 1;
         *last_loss = (sums[0] - before) / (double)N;
         // Keras's TerminateOnNaN acts after the batch's update, at the batch's end.

@@ -415,6 +415,8 @@ typedef struct {
     int n_regs;
     ptc_regularizer *regs;
     ptc_optimizer opt;
+    int n_constraints;  // applied after each optimizer step (constraints.c)
+    struct ptc_constraint *constraints;
     // per-op workspaces (im2col, dropout masks, batch statistics), sized in reserve
     float *scratch;
     int64_t *scratch_off;  // (n_ops,)
@@ -485,5 +487,33 @@ ptc_status ptc_plan_evaluate(ptc_plan *plan, const float *x, const float *y, int
 // Output buffer for all n samples: out (n, out size).
 ptc_status ptc_plan_predict(ptc_plan *plan, const float *x, int64_t n, int64_t batch_size, volatile const int *stop,
                             float *out);
+
+// ---------------------------------------------------------------------------
+// Weight constraints (constraints.c, kinds.def's PTC_CONSTRAINTS), Keras 3's formulas with
+// epsilon 1e-7: MaxNorm w * clip(n, 0, max) / (eps + n), MinMaxNorm w * (rate * clip(n, min, max)
+// + (1 - rate) * n) / (eps + n), UnitNorm w / (eps + n), NonNeg max(w, 0), n the norms over the
+// axes whose bits are set in `axes` (kept as size-1 axes, broadcast back over w).
+#define PTC_CONSTRAINT_ENUM(NAME) PTC_CONSTRAINT_##NAME,
+typedef enum { PTC_CONSTRAINTS(PTC_CONSTRAINT_ENUM) PTC_CONSTRAINT_COUNT } ptc_constraint_kind;
+#undef PTC_CONSTRAINT_ENUM
+#define PTC_CONSTRAINT_MAX_RANK 6
+typedef struct ptc_constraint {
+    int kind;        // ptc_constraint_kind
+    int rank;        // of the variable, 0 to PTC_CONSTRAINT_MAX_RANK
+    int axes;        // bit k set: axis k is reduced in the norms
+    int64_t offset;  // of the variable in the flat parameters
+    int64_t dims[PTC_CONSTRAINT_MAX_RANK];
+    double min_value, max_value, rate;
+} ptc_constraint;
+
+// PTC_ERR_VALUE for a bad kind, rank, dimension, axis bit or value; *size receives the floats.
+ptc_status ptc_constraint_check(const ptc_constraint *c, int64_t *size);
+// Projects the variable w (c->dims) in place. The naive reference needs norms (kept size,).
+void ptc_constraint_apply(const ptc_constraint *c, float *w);
+void ptc_constraint_apply_naive(const ptc_constraint *c, float *w, double *norms);
+// Copies the constraints (their variables must lie in params[:n_trainable]) and applies them
+// after every optimizer step of ptc_plan_train.
+ptc_status ptc_plan_set_constraints(ptc_plan *plan, const ptc_constraint *cs, int n);
+void ptc_plan_apply_constraints(ptc_plan *plan);
 
 #endif  // PTC_H

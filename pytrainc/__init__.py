@@ -19,6 +19,7 @@ from pytrainc import _C
 from pytrainc import (
     activations,
     callbacks,
+    constraints,
     data,
     datasets,
     h5,
@@ -137,6 +138,7 @@ __all__ = [
     "build_info",
     "callbacks",
     "data",
+    "constraints",
     "datasets",
     "initializers",
     "keras",

@@ -52,6 +52,9 @@ extern PyMethodDef ptc_py_kernel_methods[];
 extern PyMethodDef ptc_py_kernel2d_methods[];
 extern PyMethodDef ptc_py_op_methods[];
 extern PyMethodDef ptc_py_kernel_seq_methods[];  // kernels_seq.c: recurrent kernels
+extern PyMethodDef ptc_py_constraint_methods[];  // constraints.c: weight constraints
+// constraints.c: the rows of a constraint table as a PyMem array of *n, or NULL with an exception.
+ptc_constraint *ptc_py_parse_constraints(PyObject *rows, PyObject *values, npy_intp *n);
 // Adds _C.OPS, _C.ACTIVATIONS, ... (registry.c).
 int ptc_py_add_registry(PyObject *module);
 

@@ -55,6 +55,7 @@ PyMODINIT_FUNC PyInit__C(void) {
         ptc_py_add_registry(m) < 0)
         goto fail;
     if (PyModule_AddFunctions(m, ptc_py_kernel_seq_methods) < 0) goto fail;
+    if (PyModule_AddFunctions(m, ptc_py_constraint_methods) < 0) goto fail;
     if (PyModule_AddIntConstant(m, "OP_ROW", PTC_OP_ROW) < 0 ||
         PyModule_AddIntConstant(m, "MAX_FARG", PTC_MAX_FARG) < 0 ||
         PyModule_AddIntConstant(m, "MAX_IN", PTC_MAX_IN) < 0 ||

@@ -287,6 +287,24 @@ static PyObject *Plan_set_regularizers(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+// set_constraints(rows int64 (n, CONSTRAINT_ROW width), values float64 (n, 3)): applied after each
+// optimizer step to variables in the trainable prefix (copied).
+static PyObject *Plan_set_constraints(PlanObject *self, PyObject *args) {
+    PyObject *ro = NULL, *co = NULL;
+    npy_intp n;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OO", &ro, &co)) return NULL;
+    ptc_constraint *cs = ptc_py_parse_constraints(ro, co, &n);
+    if (!cs) return NULL;
+    ptc_status st = ptc_plan_set_constraints(&self->plan, cs, (int)n);
+    PyMem_Free(cs);
+    if (st == PTC_ERR_VALUE) {
+        PyErr_SetString(PyExc_ValueError, "a constrained variable lies outside the trainable parameters");
+        return NULL;
+    }
+    if (ptc_py_raise_status(st, "set_constraints")) return NULL;
+    Py_RETURN_NONE;
+}
+
 // set_optimizer(kind, hyper, m, v, u, iterations, slices=None, ema=None, acc=None): the plan
 // keeps references to the state arrays and the slices.
 static PyObject *Plan_set_optimizer(PlanObject *self, PyObject *args) {
@@ -602,6 +620,7 @@ static PyMethodDef Plan_methods[] = {
     {"set_inputs", (PyCFunction)Plan_set_inputs, METH_VARARGS, "set_inputs(bufs int64 (n,))"},
     {"set_outputs", (PyCFunction)Plan_set_outputs, METH_VARARGS, "set_outputs(bufs int64 (n,))"},
     {"set_regularizers", (PyCFunction)Plan_set_regularizers, METH_VARARGS, "set_regularizers(slices, coefs)"},
+    {"set_constraints", (PyCFunction)Plan_set_constraints, METH_VARARGS, "set_constraints(rows, values)"},
     {"set_optimizer", (PyCFunction)Plan_set_optimizer, METH_VARARGS,
      "set_optimizer(kind, hyper, m, v, u, iterations, slices=None, ema=None, acc=None)"},
     {"set_learning_rate", (PyCFunction)Plan_set_learning_rate, METH_VARARGS, "set_learning_rate(lr)"},

@@ -83,6 +83,7 @@ static const char *const sched_names[] = {PTC_SCHEDULES(KIND_STR) NULL};
 static const char *const unary_names[] = {PTC_UNARY_KINDS(KIND_STR) NULL};
 static const char *const binary_names[] = {PTC_BINARY_KINDS(KIND_STR) NULL};
 static const char *const reduce_names[] = {PTC_REDUCE_KINDS(KIND_STR) NULL};
+static const char *const constraint_names[] = {PTC_CONSTRAINTS(KIND_STR) NULL};
 #define FLAG_STR(NAME, name, BIT) #NAME,
 #define FLAG_BIT(NAME, name, BIT) BIT,
 static const char *const flag_names[] = {PTC_OP_FLAGS(FLAG_STR) NULL};
@@ -126,6 +127,10 @@ int ptc_py_add_registry(PyObject *m) {
         {"LOSS_PARAMS", name_tuple(loss_param_names)},
         // An optimizer's variable rows (ptc.h): their width and the flag bits of their last column.
         {"OPTIMIZER_SLICE", Py_BuildValue("{s:i,s:i}", "width", PTC_SLICE_WIDTH, "no_decay", PTC_SLICE_NO_DECAY)},
+        // Weight constraints (csrc/python/constraints.c): rows [offset, kind, rank, axes, dims...].
+        {"CONSTRAINTS", kinds_dict(constraint_names, 0)},
+        {"CONSTRAINT_ROW",
+         Py_BuildValue("{s:i,s:i}", "width", 4 + PTC_CONSTRAINT_MAX_RANK, "max_rank", PTC_CONSTRAINT_MAX_RANK)},
     };
     int ret = 0;
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {

@@ -85,9 +85,14 @@ for _module in (conv_depthwise, conv_transpose, lookup, noise, prelu, preprocess
     _LAYER_CLASSES.update(_module.LAYERS)
 
 
-def deserialize(config):
-    """A new layer from `serialize`'s dict: pytrainc's own class, or a registered or given custom one."""
+def deserialize(config, custom_objects=None):
+    """A new layer from `serialize`'s dict: pytrainc's own class, or a registered or given custom one
+    (`custom_objects`, a dict of name to class, as Keras's)."""
     from pytrainc.saving import object_registration
+
+    if custom_objects:
+        with object_registration.loading_scope(dict(custom_objects)):
+            return deserialize(config)
 
     name, registered = config.get("class_name"), config.get("registered_name")
     cls = object_registration.find([registered], Layer) if registered else None

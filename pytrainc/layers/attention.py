@@ -12,10 +12,11 @@ import math
 
 import numpy as np
 
-from pytrainc import initializers, ops, regularizers
+from pytrainc import constraints, initializers, ops, regularizers
 from pytrainc.layers import _outputs
+from pytrainc.layers._args import _unsupported
 from pytrainc.layers.core import Layer
-from pytrainc.layers.embedding import _no_constraint, _positive_int
+from pytrainc.layers.embedding import _positive_int
 from pytrainc.ops import _trace
 
 _LARGE_NEGATIVE = -1e9  # Keras's Softmax puts this at masked positions (float32)
@@ -35,8 +36,13 @@ class MultiHeadAttention(Layer):
         use_bias: Defaults to True.
         output_shape: The last axis of the output, an int. Defaults to None (query's dim).
         attention_axes: Only None (attention over the sequence axis) is supported.
+        sliding_window: Keras's local attention, not supported: must be None.
+        flash_attention: Accepted; the result does not depend on it. Defaults to None.
         kernel_initializer, bias_initializer: Default to 'glorot_uniform', 'zeros'.
-        kernel_regularizer, bias_regularizer: Default to None.
+        kernel_regularizer, bias_regularizer, activity_regularizer: Default to None.
+        kernel_constraint, bias_constraint: Optional constraints (pytrainc.constraints) of every
+            projection's kernel and bias. Default to None.
+        use_gate: Keras's gated attention, not supported: must be False.
         seed: Optional int for the dropout generator.
 
     Example:
@@ -56,6 +62,7 @@ class MultiHeadAttention(Layer):
         use_bias=True,
         output_shape=None,
         attention_axes=None,
+        sliding_window=None,
         flash_attention=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
@@ -64,10 +71,12 @@ class MultiHeadAttention(Layer):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        use_gate=False,
         seed=None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        _unsupported("MultiHeadAttention", sliding_window=sliding_window, use_gate=use_gate)
         self.num_heads = _positive_int("num_heads", num_heads)
         self.key_dim = _positive_int("key_dim", key_dim)
         self.value_dim = self.key_dim if value_dim is None else _positive_int("value_dim", value_dim)
@@ -86,7 +95,8 @@ class MultiHeadAttention(Layer):
                 f"pytrainc's MultiHeadAttention attends over the sequence axis only (attention_axes=None). "
                 f"Received: attention_axes={attention_axes!r}"
             )
-        _no_constraint("MultiHeadAttention", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -156,17 +166,17 @@ class MultiHeadAttention(Layer):
         h, k, v = self.num_heads, self.key_dim, self.value_dim
         out = self._output_shape or dim
 
-        def weight(name, shape, init, reg):
-            return self.add_weight(name, shape, init, regularizer=reg)
+        def weight(name, shape, kind):  # Keras passes the layer's arguments to each EinsumDense
+            init, reg, con = (getattr(self, f"{kind}_{arg}") for arg in ("initializer", "regularizer", "constraint"))
+            return self.add_weight(name, shape, init, regularizer=reg, constraint=con)
 
-        ki, bi, kr, br = self.kernel_initializer, self.bias_initializer, self.kernel_regularizer, self.bias_regularizer
         self._dense = {}
         for name, d_in, shape in (("query", dim, (h, k)), ("key", dk, (h, k)), ("value", dv, (h, v))):
-            kernel = weight(f"{name}/kernel", (d_in,) + shape, ki, kr)
-            bias = weight(f"{name}/bias", shape, bi, br) if self.use_bias else None
+            kernel = weight(f"{name}/kernel", (d_in,) + shape, "kernel")
+            bias = weight(f"{name}/bias", shape, "bias") if self.use_bias else None
             self._dense[name] = (kernel, bias)
-        kernel = weight("attention_output/kernel", (h, v, out), ki, kr)
-        bias = weight("attention_output/bias", (out,), bi, br) if self.use_bias else None
+        kernel = weight("attention_output/kernel", (h, v, out), "kernel")
+        bias = weight("attention_output/bias", (out,), "bias") if self.use_bias else None
         self._dense["attention_output"] = (kernel, bias)
         self.built = True
 
@@ -247,6 +257,8 @@ class MultiHeadAttention(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "seed": self.seed,
         }
 

@@ -8,14 +8,14 @@ convolution is that op (no bias) followed by a 1x1 Conv2D with the pointwise ker
 (1, 1, in * depth_multiplier, filters) and the bias, in that weight order as Keras.
 """
 
-from pytrainc import initializers, regularizers
-from pytrainc.layers.convolutional import _Conv
+from pytrainc import constraints, initializers, regularizers
+from pytrainc.layers.convolutional import _Conv, conv_args, strictly_positive
 from pytrainc.layers.core import Layer, _emit_activation
-from pytrainc.layers.embedding import _no_constraint
 
 
 class _Depthwise(_Conv):
     _separable = False
+    _causal = False
 
     def __init__(
         self,
@@ -32,11 +32,14 @@ class _Depthwise(_Conv):
         depthwise_regularizer,
         bias_regularizer,
         activity_regularizer,
+        depthwise_constraint,
+        bias_constraint,
         filters=1,
+        pointwise_initializer=None,
+        pointwise_regularizer=None,
+        pointwise_constraint=None,
         **kwargs,
     ):
-        if isinstance(padding, str) and padding.lower() == "causal":
-            raise ValueError(f"`padding` must be one of ('valid', 'same'). Received: padding={padding!r}")
         super().__init__(
             filters,
             kernel_size,
@@ -51,14 +54,16 @@ class _Depthwise(_Conv):
             kernel_regularizer=depthwise_regularizer,
             bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer,
+            kernel_constraint=depthwise_constraint,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
-        if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
-            raise ValueError(
-                "Invalid value for argument `depth_multiplier`. Expected a strictly positive value. "
-                f"Received depth_multiplier={depth_multiplier!r}."
-            )
-        self.depth_multiplier = depth_multiplier
+        if self._separable:
+            self.pointwise_initializer = initializers.get(pointwise_initializer)
+            self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+            self.pointwise_constraint = constraints.get(pointwise_constraint)
+            self.depthwise_kernel = self.pointwise_kernel = None
+        self.depth_multiplier = strictly_positive("depth_multiplier", depth_multiplier)
 
     def _channels_out(self, input_shape):
         return self.filters if self._separable else input_shape[-1] * self.depth_multiplier
@@ -109,6 +114,8 @@ class _Depthwise(_Conv):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "depthwise_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "depthwise_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -127,6 +134,7 @@ class DepthwiseConv2D(_Depthwise):
         depthwise_initializer: Defaults to 'glorot_uniform'.
         bias_initializer: Defaults to 'zeros'.
         depthwise_regularizer, bias_regularizer, activity_regularizer: Defaults to None.
+        depthwise_constraint, bias_constraint: Optional constraints (pytrainc.constraints). Default to None.
 
     Example:
 
@@ -154,23 +162,7 @@ class DepthwiseConv2D(_Depthwise):
         bias_constraint=None,
         **kwargs,
     ):
-        _no_constraint(type(self).__name__, depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint)
-        super().__init__(
-            kernel_size,
-            strides,
-            padding,
-            depth_multiplier,
-            data_format,
-            dilation_rate,
-            activation,
-            use_bias,
-            depthwise_initializer,
-            bias_initializer,
-            depthwise_regularizer,
-            bias_regularizer,
-            activity_regularizer,
-            **kwargs,
-        )
+        super().__init__(**conv_args(locals()))
 
 
 class DepthwiseConv1D(DepthwiseConv2D):
@@ -178,9 +170,26 @@ class DepthwiseConv1D(DepthwiseConv2D):
 
     _rank = 1
 
-    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
-                 dilation_rate=1, **kwargs):  # fmt: skip
-        super().__init__(kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, **kwargs)
+    def __init__(
+        self,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        depth_multiplier=1,
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**conv_args(locals()))
 
 
 class SeparableConv2D(_Depthwise):
@@ -195,6 +204,8 @@ class SeparableConv2D(_Depthwise):
         depthwise_initializer, pointwise_initializer: Defaults to 'glorot_uniform'.
         bias_initializer: Defaults to 'zeros'.
         depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer: Defaults to None.
+        depthwise_constraint, pointwise_constraint, bias_constraint: Optional constraints
+            (pytrainc.constraints). Default to None.
 
     Example:
 
@@ -227,32 +238,7 @@ class SeparableConv2D(_Depthwise):
         bias_constraint=None,
         **kwargs,
     ):
-        _no_constraint(
-            type(self).__name__,
-            depthwise_constraint=depthwise_constraint,
-            pointwise_constraint=pointwise_constraint,
-            bias_constraint=bias_constraint,
-        )
-        super().__init__(
-            kernel_size,
-            strides,
-            padding,
-            depth_multiplier,
-            data_format,
-            dilation_rate,
-            activation,
-            use_bias,
-            depthwise_initializer,
-            bias_initializer,
-            depthwise_regularizer,
-            bias_regularizer,
-            activity_regularizer,
-            filters=filters,
-            **kwargs,
-        )
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.depthwise_kernel = self.pointwise_kernel = None
+        super().__init__(**conv_args(locals()))
 
     def build(self, input_shape):
         self._check_input(input_shape)
@@ -260,16 +246,17 @@ class SeparableConv2D(_Depthwise):
         mid = input_shape[-1] * self.depth_multiplier
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", self._depthwise_shape(input_shape), self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
         )  # fmt: skip
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (1,) * self._rank + (mid, self.filters), self.pointwise_initializer,
-            regularizer=self.pointwise_regularizer,
+            regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint,
         )  # fmt: skip
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer
-            )
+                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )  # fmt: skip
         self.built = True
 
     def _emit(self, builder, in_bufs, in_shapes):
@@ -286,6 +273,7 @@ class SeparableConv2D(_Depthwise):
             "filters": self.filters,
             "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
             "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
         }
 
 
@@ -294,9 +282,30 @@ class SeparableConv1D(SeparableConv2D):
 
     _rank = 1
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 depth_multiplier=1, **kwargs):  # fmt: skip
-        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier, **kwargs)
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        pointwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        pointwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        pointwise_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**conv_args(locals()))
 
 
 LAYERS = {c.__name__: c for c in (DepthwiseConv2D, DepthwiseConv1D, SeparableConv2D, SeparableConv1D)}

@@ -6,9 +6,8 @@ sgemm. The kernel is stored (kernel_h, kernel_w, filters, in_channels) as Keras 
 Keras 3 (keras/src/backend/common/backend_utils.py, the JAX rule its torch backend matches).
 """
 
-from pytrainc.layers.convolutional import _Conv
+from pytrainc.layers.convolutional import _Conv, _tuple, conv_args
 from pytrainc.layers.core import _emit_activation
-from pytrainc.layers.embedding import _no_constraint
 
 
 def conv_transpose_geometry(length, kernel, stride, dilation, padding, output_padding, name):
@@ -33,6 +32,7 @@ def conv_transpose_geometry(length, kernel, stride, dilation, padding, output_pa
 
 class _ConvTranspose(_Conv):
     _rank = 2
+    _causal = False
 
     def __init__(
         self,
@@ -54,36 +54,11 @@ class _ConvTranspose(_Conv):
         bias_constraint=None,
         **kwargs,
     ):
-        if isinstance(padding, str) and padding.lower() == "causal":
-            raise ValueError(f"`padding` must be one of ('valid', 'same'). Received: padding={padding!r}")
-        super().__init__(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            **kwargs,
-        )
-        _no_constraint(type(self).__name__, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        args = conv_args(locals())
+        del args["output_padding"]
+        super().__init__(**args)
         if output_padding is not None:
-            if isinstance(output_padding, int) and not isinstance(output_padding, bool):
-                output_padding = (output_padding,) * self._rank
-            output_padding = tuple(output_padding)
-            if len(output_padding) != self._rank or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in output_padding
-            ):
-                raise ValueError(
-                    f"`output_padding` must be a non-negative int or a tuple of {self._rank} non-negative ints. "
-                    f"Received: output_padding={output_padding!r}"
-                )
+            output_padding = _tuple(output_padding, self._rank, "output_padding", minimum=0)
             for i, (op, s) in enumerate(zip(output_padding, self.strides)):
                 if op >= s:
                     raise ValueError(
@@ -155,7 +130,7 @@ class Conv2DTranspose(_ConvTranspose):
             Defaults to None (Keras's rule).
         dilation_rate: int or (dh, dw); not with strides > 1. Defaults to (1, 1).
         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-            bias_regularizer, activity_regularizer: as Conv2D.
+            bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint: as Conv2D.
 
     Example:
 
@@ -185,25 +160,7 @@ class Conv2DTranspose(_ConvTranspose):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            output_padding=output_padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            **kwargs,
-        )
+        super().__init__(**conv_args(locals()))
 
 
 class Conv1DTranspose(_ConvTranspose):

@@ -8,16 +8,34 @@ Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
 from pytrainc.layers.core import _emit_activation, _KernelLayer
 
 
-def _tuple(value, n, name):
+def _tuple(value, n, name, minimum=1):
+    """An int or n ints (each at least `minimum`) as a tuple of n: the convolutions' and poolings' sizes."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value,) * n
     try:
         value = tuple(value)
     except TypeError:
         raise TypeError(f"`{name}` must be an int or a tuple of {n} ints. Received: {name}={value!r}") from None
-    if len(value) != n or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-        raise ValueError(f"`{name}` must be a positive int or a tuple of {n} positive ints. Received: {name}={value!r}")
+    if len(value) != n or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value):
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"`{name}` must be a {kind} int or a tuple of {n} {kind} ints. Received: {name}={value!r}")
     return value
+
+
+def strictly_positive(name, value):
+    """Keras's check of a convolution's `filters` or `depth_multiplier`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a strictly positive value. Received {name}={value!r}."
+        )
+    return value
+
+
+def conv_args(args):
+    """A subclass's explicit `__init__` arguments (its `locals()`) as keywords for `_Conv.__init__`:
+    Keras's layers list every argument with their own defaults, the base class checks them once."""
+    out = {k: v for k, v in args.items() if k not in ("self", "__class__", "kwargs")}
+    return {**out, **args.get("kwargs", {})}
 
 
 def conv_output_length(length, kernel, stride, dilation, padding, name):
@@ -39,7 +57,10 @@ def conv_output_length(length, kernel, stride, dilation, padding, name):
 
 
 class _Conv(_KernelLayer):
+    """The convolutions' shared arguments and checks (filters, padding, tuples, groups, kernel)."""
+
     _rank = 2
+    _causal = True  # padding='causal' for rank 1 (not the transposed and depthwise kinds)
 
     def __init__(
         self,
@@ -57,17 +78,15 @@ class _Conv(_KernelLayer):
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-            raise ValueError(
-                f"Invalid value for argument `filters`. Expected a strictly positive value. "
-                f"Received filters={filters!r}."
-            )
+        strictly_positive("filters", filters)
         if data_format not in (None, "channels_last"):
             raise ValueError(f"pytrainc supports data_format='channels_last' only. Received: {data_format!r}")
-        allowed = ("valid", "same", "causal") if self._rank == 1 else ("valid", "same")
+        allowed = ("valid", "same", "causal") if self._rank == 1 and self._causal else ("valid", "same")
         padding = padding.lower() if isinstance(padding, str) else padding
         if padding not in allowed:
             raise ValueError(f"`padding` must be one of {allowed}. Received: padding={padding!r}")
@@ -85,7 +104,14 @@ class _Conv(_KernelLayer):
             )
         self.groups = groups
         self._init_kernel(
-            activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
 
     def _check_input(self, input_shape):
@@ -185,6 +211,7 @@ class Conv2D(_Conv):
         kernel_initializer: Defaults to 'glorot_uniform'.
         bias_initializer: Defaults to 'zeros'.
         kernel_regularizer, bias_regularizer, activity_regularizer: Defaults to None.
+        kernel_constraint, bias_constraint: Optional constraints (pytrainc.constraints). Default to None.
 
     Example:
 
@@ -203,18 +230,18 @@ class Conv2D(_Conv):
         data_format=None,
         dilation_rate=(1, 1),
         groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            groups=groups,
-            **kwargs,
-        )
+        super().__init__(**conv_args(locals()))
 
 
 class Conv1D(_Conv):

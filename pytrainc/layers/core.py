@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 
-from pytrainc import activations, initializers, regularizers, utils
+from pytrainc import activations, constraints, initializers, regularizers, utils
 from pytrainc.layers import _shapes
+from pytrainc.layers._args import _from_batch_shape, _unsupported
 from pytrainc.layers.tensors import KerasTensor, Variable, _ops  # noqa: F401  (re-exported)
 
 _NAME_COUNTS = {}
@@ -73,11 +74,15 @@ def _shape_tuple(shape, what, allow_none=False):
 class Layer:
     """Base class of all layers.
 
-    Args:
-        name: Optional name; defaults to the snake-cased class name made unique.
+    Args (keyword-only, as Keras 3's):
+        activity_regularizer: Optional regularizer of the layer's output. Defaults to None.
         trainable: Whether the layer's weights are trained. Defaults to True.
+        dtype: Only float32 (or None). Defaults to None.
+        autocast: Keras's mixed-precision casting; pytrainc computes in float32, so it has no
+            effect. Defaults to True.
+        name: Optional name; defaults to the snake-cased class name made unique.
         input_shape: Optional per-sample input shape, for the first layer of a
-            Sequential model (as in Keras).
+            Sequential model (as Keras accepts it).
         input_dim: Optional int, shorthand for `input_shape=(input_dim,)`.
     """
 
@@ -86,12 +91,14 @@ class Layer:
 
     def __init__(
         self,
-        name=None,
+        *,
+        activity_regularizer=None,
         trainable=True,
+        dtype=None,
+        autocast=True,
+        name=None,
         input_shape=None,
         input_dim=None,
-        dtype=None,
-        activity_regularizer=None,
         **kwargs,
     ):
         if kwargs:
@@ -139,7 +146,8 @@ class Layer:
             dtype: Only float32 (or None).
             trainable: Whether the optimizer trains it. Defaults to True.
             regularizer: Optional regularizer. Defaults to None.
-            constraint: Not supported: must be None.
+            constraint: Optional constraint (pytrainc.constraints), applied after each
+                optimizer step. Defaults to None.
             name: Optional name. Defaults to 'variable', 'variable_1', ...
 
         Returns:
@@ -152,8 +160,6 @@ class Layer:
             raise TypeError(f"add_weight got unexpected keyword argument(s): {sorted(kwargs)}")
         if dtype not in (None, "float32", np.float32):
             raise ValueError(f"pytrainc weights are float32. Received: dtype={dtype!r}")
-        if constraint is not None:
-            raise ValueError(f"add_weight: constraints are not supported yet. Received: constraint={constraint!r}")
         shape = () if shape is None else ((int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
         _shapes.check_weight_shape(shape, f"{self.name}/{name or 'variable'}")
         if name is None:
@@ -162,7 +168,12 @@ class Layer:
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
         value = np.array(np.reshape(init(shape), shape), dtype=np.float32, order="C")  # 0-d stays 0-d
         var = Variable(
-            f"{self.name}/{name}", value, trainable=trainable, regularizer=regularizers.get(regularizer), layer=self
+            f"{self.name}/{name}",
+            value,
+            trainable=trainable,
+            regularizer=regularizers.get(regularizer),
+            layer=self,
+            constraint=constraints.get(constraint),
         )
         self._variables.append(var)
         return var
@@ -420,10 +431,34 @@ class InputLayer(Layer):
 
     Args:
         shape: Per-sample shape (no batch axis), e.g. `(8,)`.
+        batch_size: Optional batch size (not used: the plan takes any). Defaults to None.
+        dtype: As `Input`'s. Defaults to None (float32).
+        sparse, ragged, optional: Keras's sparse, ragged and optional inputs, not supported: must
+            be None or False. Default to None, None, False.
+        batch_shape: The shape with the batch axis, instead of `shape` and `batch_size`.
+            Defaults to None.
+        input_tensor: Keras's wrapping of an existing tensor, not supported: must be None.
         name: Optional name.
+        input_shape: pytrainc's older name of `shape` (keyword-only).
     """
 
-    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, dtype=None, **kwargs):
+    def __init__(
+        self,
+        shape=None,
+        batch_size=None,
+        dtype=None,
+        sparse=None,
+        ragged=None,
+        batch_shape=None,
+        input_tensor=None,
+        optional=False,
+        name=None,
+        *,
+        input_shape=None,
+        **kwargs,
+    ):
+        _unsupported("InputLayer", sparse=sparse, ragged=ragged, input_tensor=input_tensor, optional=optional)
+        shape, batch_size = _from_batch_shape(shape, batch_size, batch_shape)
         if shape is None:
             shape = input_shape
         if shape is None:
@@ -463,15 +498,28 @@ def _input_dtype(dtype):
     )
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None):
+def Input(
+    shape=None,
+    batch_size=None,
+    dtype=None,
+    sparse=None,
+    ragged=None,
+    batch_shape=None,
+    name=None,
+    tensor=None,
+    optional=False,
+):
     """Return a symbolic input tensor, as `keras.Input`.
 
     Args:
         shape: Per-sample shape (no batch axis), e.g. `(8,)`.
         batch_size: Ignored; accepted for Keras compatibility. Defaults to None.
-        name: Optional name.
         dtype: "float32" (None) or an integer type for ids such as an Embedding's input; the
             plan computes in float32, exact for integers up to 2**24.
+        sparse, ragged, optional: Not supported: must be None or False. Default to None, None, False.
+        batch_shape: The shape with the batch axis, instead of `shape`. Defaults to None.
+        name: Optional name.
+        tensor: Keras's wrapping of an existing tensor, not supported: must be None.
 
     Returns:
         A KerasTensor to call layers on, or to pass to `Sequential` / `Model`.
@@ -481,15 +529,25 @@ def Input(shape=None, batch_size=None, name=None, dtype=None):
     >>> x = Input(shape=(8,))
     >>> y = Dense(1)(x)
     """
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype).output
+    _unsupported("Input", tensor=tensor)
+    layer = InputLayer(shape, batch_size, dtype, sparse, ragged, batch_shape, None, optional, name)
+    return layer.output
 
 
 class _KernelLayer(Layer):
     """Shared by Dense and the convolutions: an activation, a kernel and an
-    optional bias, with their initializers and regularizers."""
+    optional bias, with their initializers, regularizers and constraints."""
 
     def _init_kernel(
-        self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        self,
+        activation,
+        use_bias,
+        kernel_initializer,
+        bias_initializer,
+        kernel_regularizer,
+        bias_regularizer,
+        kernel_constraint=None,
+        bias_constraint=None,
     ):
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -497,14 +555,26 @@ class _KernelLayer(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def _build_kernel(self, kernel_shape, units):
         self.kernel = self.add_weight(
-            "kernel", kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer
+            "kernel",
+            kernel_shape,
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         if self.use_bias:
-            self.bias = self.add_weight("bias", (units,), self.bias_initializer, regularizer=self.bias_regularizer)
+            self.bias = self.add_weight(
+                "bias",
+                (units,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
         self.built = True
 
     def _kernel_config(self):
@@ -515,6 +585,8 @@ class _KernelLayer(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -532,6 +604,11 @@ class Dense(_KernelLayer):
         bias_initializer: Defaults to 'zeros'.
         kernel_regularizer: Optional regularizer. Defaults to None.
         bias_regularizer: Optional regularizer. Defaults to None.
+        activity_regularizer: Optional regularizer of the output. Defaults to None.
+        kernel_constraint: Optional constraint (pytrainc.constraints). Defaults to None.
+        bias_constraint: Optional constraint. Defaults to None.
+        lora_rank, lora_alpha, quantization_config: Keras's LoRA and quantization, not
+            supported: lora_rank and quantization_config must be None. Default to None.
 
     Example:
 
@@ -549,16 +626,30 @@ class Dense(_KernelLayer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(
                 f"Received an invalid value for `units`, expected a positive integer. Received: units={units!r}"
             )
+        _unsupported("Dense", lora_rank=lora_rank, quantization_config=quantization_config)
         self.units = int(units)
         self._init_kernel(
-            activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
 
     def build(self, input_shape):
@@ -585,7 +676,7 @@ class Dense(_KernelLayer):
         )
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, **self._kernel_config()}
+        return {**super().get_config(), "units": self.units, **self._kernel_config(), "quantization_config": None}
 
 
 class Activation(Layer):

@@ -5,7 +5,8 @@ import warnings
 
 import numpy as np
 
-from pytrainc import initializers, regularizers
+from pytrainc import constraints, initializers, regularizers
+from pytrainc.layers._args import _unsupported
 from pytrainc.layers.core import Layer
 
 
@@ -15,13 +16,6 @@ def _positive_int(name, value):
             f"`{name}` must be a positive integer. Received: {name}={value!r} (of type {type(value).__name__})."
         )
     return int(value)
-
-
-def _no_constraint(layer, **constraints):
-    """pytrainc has no weight constraints yet: refuse one rather than ignore it."""
-    given = sorted(k for k, v in constraints.items() if v is not None)
-    if given:
-        raise ValueError(f"{layer} does not support weight constraints yet. Received: {given}")
 
 
 class Embedding(Layer):
@@ -37,10 +31,13 @@ class Embedding(Layer):
         output_dim: Positive int, the size of each vector.
         embeddings_initializer: Defaults to 'uniform' (RandomUniform(-0.05, 0.05)).
         embeddings_regularizer: Optional regularizer. Defaults to None.
-        embeddings_constraint: Not supported (must be None).
+        embeddings_constraint: Optional constraint (pytrainc.constraints). Defaults to None.
         mask_zero: Whether id 0 is padding: the layer then gives its output Keras's mask (a
             step counts where its id is not 0), which the recurrent layers and
             GlobalAveragePooling1D honour. Defaults to False.
+        weights: Optional initial weights ([embeddings]). Defaults to None.
+        lora_rank, lora_alpha, quantization_config: Keras's LoRA and quantization, not supported:
+            lora_rank and quantization_config must be None. Default to None.
         input_length: Deprecated in Keras 3; accepted with a warning and ignored.
 
     Example:
@@ -58,6 +55,8 @@ class Embedding(Layer):
         mask_zero=False,
         weights=None,
         lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
         **kwargs,
     ):
         if kwargs.pop("input_length", None) is not None:
@@ -70,9 +69,8 @@ class Embedding(Layer):
                 "Embedding reads its ids from float32 buffers, exact for integers up to 2**24: "
                 f"input_dim must be at most {2**24}. Received: input_dim={input_dim}"
             )
-        _no_constraint("Embedding", embeddings_constraint=embeddings_constraint)
-        if lora_rank:
-            raise ValueError(f"pytrainc's Embedding does not support LoRA. Received: lora_rank={lora_rank!r}")
+        _unsupported("Embedding", lora_rank=lora_rank, quantization_config=quantization_config)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.mask_zero = bool(mask_zero)
@@ -85,6 +83,7 @@ class Embedding(Layer):
             (self.input_dim, self.output_dim),
             self.embeddings_initializer,
             regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
         )
         self.built = True
         if self._initial_weights is not None:
@@ -118,6 +117,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }
 

@@ -2,9 +2,8 @@
 
 import math
 
-from pytrainc import initializers, regularizers
 from pytrainc._checks import number
-from pytrainc.layers.embedding import _no_constraint
+from pytrainc.layers._args import _build_scale_offset, _init_scale_offset, _scale_offset_config
 from pytrainc.layers.core import Layer
 
 
@@ -19,7 +18,7 @@ class LayerNormalization(Layer):
         scale: Whether to multiply by gamma. Defaults to True.
         beta_initializer, gamma_initializer: Defaults 'zeros', 'ones'.
         beta_regularizer, gamma_regularizer: Defaults to None.
-        beta_constraint, gamma_constraint: Not supported (must be None).
+        beta_constraint, gamma_constraint: Optional constraints (pytrainc.constraints). Default to None.
 
     Example:
 
@@ -49,22 +48,14 @@ class LayerNormalization(Layer):
             raise ValueError(
                 f"pytrainc's LayerNormalization normalizes the last axis (axis=-1) only. Received: axis={axis!r}"
             )
-        _no_constraint("LayerNormalization", beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.axis = -1
         self.epsilon = number("epsilon", epsilon, low=0.0, low_open=True)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.gamma = self.beta = None
+        _init_scale_offset(self, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                           beta_constraint, gamma_constraint)  # fmt: skip
 
     def build(self, input_shape):
-        c = (input_shape[-1],)
-        if self.scale:
-            self.gamma = self.add_weight("gamma", c, self.gamma_initializer, regularizer=self.gamma_regularizer)
-        if self.center:
-            self.beta = self.add_weight("beta", c, self.beta_initializer, regularizer=self.beta_regularizer)
+        _build_scale_offset(self, (input_shape[-1],))
         self.built = True
 
     def _emit(self, builder, in_bufs, in_shapes):
@@ -87,10 +78,7 @@ class LayerNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            **_scale_offset_config(self),
         }
 
 

@@ -14,6 +14,7 @@ import collections
 
 import numpy as np
 
+from pytrainc.layers._args import _unsupported
 from pytrainc.layers.core import KerasTensor, Layer
 
 
@@ -139,8 +140,13 @@ class StringLookup(_IndexLookup):
         mask_token: Optional token mapped to 0. Defaults to None.
         oov_token: Defaults to '[UNK]'.
         vocabulary: Optional list of strings. Defaults to None.
+        idf_weights: Keras's TF-IDF weights; output_mode 'tf_idf' is not supported, so None.
         invert: Map ids back to strings. Defaults to False.
         output_mode: 'int', 'one_hot', 'multi_hot' or 'count'. Defaults to 'int'.
+        pad_to_max_tokens, sparse: Not supported: must be False. Default to False.
+        encoding: Of bytes tokens; 'utf-8' only. Defaults to 'utf-8'.
+        name: Optional name. Defaults to None.
+        salt: Keras's hashing salt for several OOV indices; no effect here. Defaults to None.
 
     Example:
 
@@ -149,12 +155,38 @@ class StringLookup(_IndexLookup):
     [[1, 3, 0]]
     """
 
+    def __init__(
+        self,
+        max_tokens=None,
+        num_oov_indices=1,
+        mask_token=None,
+        oov_token="[UNK]",
+        vocabulary=None,
+        idf_weights=None,
+        invert=False,
+        output_mode="int",
+        pad_to_max_tokens=False,
+        sparse=False,
+        encoding="utf-8",
+        name=None,
+        salt=None,
+        **kwargs,
+    ):
+        _unsupported("StringLookup", idf_weights=idf_weights, pad_to_max_tokens=pad_to_max_tokens, sparse=sparse)
+        if encoding not in ("utf-8", "utf8"):
+            raise ValueError(f"StringLookup decodes bytes as utf-8 only. Received: encoding={encoding!r}")
+        del salt  # Keras hashes with it only for num_oov_indices > 1, which pytrainc refuses
+        super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, invert, output_mode,
+                         name=name, **kwargs)  # fmt: skip
+
     def _key(self, token):
         return token.decode() if isinstance(token, bytes) else str(token)
 
 
 class IntegerLookup(_IndexLookup):
-    """Maps integers to contiguous ids from a vocabulary. Args as StringLookup, with oov_token -1.
+    """Maps integers to contiguous ids from a vocabulary. Args as StringLookup, with oov_token -1,
+    and `vocabulary_dtype` ('int64' or 'int32') and `oov_method` (Keras's hashing of several OOV
+    indices: no effect with one) in place of `encoding`.
 
     Example:
 
@@ -163,6 +195,33 @@ class IntegerLookup(_IndexLookup):
     """
 
     _default_oov = -1
+
+    def __init__(
+        self,
+        max_tokens=None,
+        num_oov_indices=1,
+        mask_token=None,
+        oov_token=-1,
+        vocabulary=None,
+        vocabulary_dtype="int64",
+        idf_weights=None,
+        invert=False,
+        output_mode="int",
+        sparse=False,
+        pad_to_max_tokens=False,
+        oov_method="floormod",
+        salt=None,
+        name=None,
+        **kwargs,
+    ):
+        _unsupported("IntegerLookup", idf_weights=idf_weights, pad_to_max_tokens=pad_to_max_tokens, sparse=sparse)
+        if vocabulary_dtype not in ("int64", "int32"):
+            raise ValueError(f"vocabulary_dtype must be 'int64' or 'int32'. Received: {vocabulary_dtype!r}")
+        if oov_method not in ("floormod", "farmhash"):
+            raise ValueError(f"oov_method must be 'floormod' or 'farmhash'. Received: oov_method={oov_method!r}")
+        del salt  # both only hash for num_oov_indices > 1, which pytrainc refuses
+        super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, invert, output_mode,
+                         name=name, **kwargs)  # fmt: skip
 
     def _key(self, token):
         return int(token)

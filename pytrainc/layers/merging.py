@@ -17,6 +17,9 @@ class _Merge(Layer):
     _op = "add"
     _n = None  # exact number of inputs, or None for two or more
 
+    def __init__(self, **kwargs):  # Keras's merge layers take only the base layer's keywords
+        super().__init__(**kwargs)
+
     def compute_output_shape(self, input_shapes):
         self._check_count(input_shapes)
         first = tuple(input_shapes[0])

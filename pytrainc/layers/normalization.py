@@ -4,8 +4,9 @@ import math
 
 import numpy as np
 
-from pytrainc import initializers, regularizers
+from pytrainc import initializers
 from pytrainc._checks import number
+from pytrainc.layers._args import _build_scale_offset, _init_scale_offset, _scale_offset_config, _unsupported
 from pytrainc.layers.core import Layer, _feature_axis
 from pytrainc.ops import _trace
 
@@ -29,6 +30,10 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer: Default
             to 'zeros', 'ones', 'zeros', 'ones'.
         beta_regularizer, gamma_regularizer: Defaults to None.
+        beta_constraint, gamma_constraint: Optional constraints (pytrainc.constraints). Default to None.
+        renorm, renorm_clipping, renorm_momentum, synchronized: Keras's batch renormalization and
+            cross-device statistics, not supported: renorm and synchronized must be False (then
+            renorm_clipping and renorm_momentum have no effect). Default to False, None, 0.99, False.
 
     Example:
 
@@ -50,9 +55,16 @@ class BatchNormalization(Layer):
         moving_variance_initializer="ones",
         beta_regularizer=None,
         gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        renorm=False,
+        renorm_clipping=None,
+        renorm_momentum=0.99,
+        synchronized=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        _unsupported("BatchNormalization", renorm=renorm, synchronized=synchronized)
         if isinstance(axis, (list, tuple)) and len(axis) == 1:
             axis = axis[0]
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -61,13 +73,11 @@ class BatchNormalization(Layer):
         epsilon = number("epsilon", epsilon, low=0.0, low_open=True)
         self.axis, self.momentum, self.epsilon = int(axis), momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        _init_scale_offset(self, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                           beta_constraint, gamma_constraint)  # fmt: skip
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+        self.moving_mean = self.moving_variance = None
 
     def _channel_axis(self, input_shape):
         """The normalized axis as an index into the per-sample shape (the batch axis cannot be it)."""
@@ -75,10 +85,7 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         c = (input_shape[1 + self._channel_axis(input_shape)],)
-        if self.scale:
-            self.gamma = self.add_weight("gamma", c, self.gamma_initializer, regularizer=self.gamma_regularizer)
-        if self.center:
-            self.beta = self.add_weight("beta", c, self.beta_initializer, regularizer=self.beta_regularizer)
+        _build_scale_offset(self, c)
         self.moving_mean = self.add_weight("moving_mean", c, self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", c, self.moving_variance_initializer, trainable=False)
         self.built = True
@@ -123,12 +130,9 @@ class BatchNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            **_scale_offset_config(self),
         }
 
 

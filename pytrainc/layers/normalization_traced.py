@@ -4,9 +4,9 @@ merging/dot.py; each primitive has its C forward and backward)."""
 
 import numpy as np
 
-from pytrainc import initializers, ops, regularizers
+from pytrainc import ops
+from pytrainc.layers._args import _build_scale_offset, _init_scale_offset, _scale_offset_config
 from pytrainc.layers.core import Layer
-from pytrainc.layers.embedding import _no_constraint
 
 
 def _l2_normalize(x, axis, epsilon):
@@ -57,6 +57,7 @@ class GroupNormalization(Layer):
         center, scale: Whether to add beta / multiply by gamma. Default to True.
         beta_initializer, gamma_initializer: Default to 'zeros', 'ones'.
         beta_regularizer, gamma_regularizer: Default to None.
+        beta_constraint, gamma_constraint: Optional constraints (pytrainc.constraints). Default to None.
 
     Example:
 
@@ -86,14 +87,10 @@ class GroupNormalization(Layer):
                 f"instance normalization). Received: groups={groups}"
             )
         super().__init__(**kwargs)
-        _no_constraint("GroupNormalization", beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.groups, self.axis, self.epsilon = int(groups), _last_axis("GroupNormalization", axis), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.gamma = self.beta = None
+        _init_scale_offset(self, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                           beta_constraint, gamma_constraint)  # fmt: skip
 
     def build(self, input_shape):
         dim = input_shape[-1]
@@ -103,10 +100,7 @@ class GroupNormalization(Layer):
             raise ValueError(f"Number of groups ({self.groups}) cannot be more than the number of channels ({dim}).")
         if dim % self.groups != 0:
             raise ValueError(f"Number of groups ({self.groups}) must be a multiple of the number of channels ({dim}).")
-        if self.scale:
-            self.gamma = self.add_weight("gamma", (dim,), self.gamma_initializer, regularizer=self.gamma_regularizer)
-        if self.center:
-            self.beta = self.add_weight("beta", (dim,), self.beta_initializer, regularizer=self.beta_regularizer)
+        _build_scale_offset(self, (dim,))
         self.built = True
 
     def call(self, inputs):
@@ -131,10 +125,7 @@ class GroupNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            **_scale_offset_config(self),
         }
 
 

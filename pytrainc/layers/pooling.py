@@ -9,8 +9,8 @@ class _Pool(Layer):
     _rank = 2
     _op = "maxpool2d"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         if data_format not in (None, "channels_last"):
             raise ValueError(f"pytrainc supports data_format='channels_last' only. Received: {data_format!r}")
         padding = padding.lower() if isinstance(padding, str) else padding
@@ -64,14 +64,18 @@ class MaxPooling2D(_Pool):
     >>> pool = MaxPooling2D((2, 2))   # (None, 30, 30, 32) -> (None, 15, 15, 32)
     """
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class AveragePooling2D(MaxPooling2D):
-    """Mean over pool_size windows ('same' padding averages real cells only, as Keras)."""
+    """Mean over pool_size windows ('same' padding averages real cells only, as Keras). pool_size
+    is required, as Keras's."""
 
     _op = "avgpool2d"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class MaxPooling1D(_Pool):
@@ -79,11 +83,17 @@ class MaxPooling1D(_Pool):
 
     _rank = 1
 
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
 
 class AveragePooling1D(MaxPooling1D):
-    """Mean over windows of steps."""
+    """Mean over windows of steps; pool_size is required, as Keras's."""
 
     _op = "avgpool2d"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class _GlobalPool(Layer):

@@ -5,9 +5,8 @@ broadcasting primitives (C forward and backward); `alpha` has the input's sample
 `shared_axes` set to 1, and its gradient is summed over them by the broadcast's backward.
 """
 
-from pytrainc import initializers, ops, regularizers
+from pytrainc import constraints, initializers, ops, regularizers
 from pytrainc.layers.core import Layer
-from pytrainc.layers.embedding import _no_constraint
 
 
 class PReLU(Layer):
@@ -16,7 +15,7 @@ class PReLU(Layer):
     Args:
         alpha_initializer: Defaults to 'Zeros'.
         alpha_regularizer: Defaults to None.
-        alpha_constraint: Not supported (must be None).
+        alpha_constraint: Optional constraint (pytrainc.constraints). Defaults to None.
         shared_axes: Axes (1 = the first after the batch) along which alpha is shared, e.g. [1, 2]
             for one alpha per channel of an image. Defaults to None.
 
@@ -28,7 +27,7 @@ class PReLU(Layer):
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
                  **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        _no_constraint("PReLU", alpha_constraint=alpha_constraint)
+        self.alpha_constraint = constraints.get(alpha_constraint)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
         if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
@@ -46,7 +45,11 @@ class PReLU(Layer):
                 )
             shape[axis - 1] = 1
         self.alpha = self.add_weight(
-            shape=tuple(shape), name="alpha", initializer=self.alpha_initializer, regularizer=self.alpha_regularizer
+            shape=tuple(shape),
+            name="alpha",
+            initializer=self.alpha_initializer,
+            regularizer=self.alpha_regularizer,
+            constraint=self.alpha_constraint,
         )
         self.built = True
 
@@ -58,6 +61,7 @@ class PReLU(Layer):
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
             "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
             "shared_axes": self.shared_axes,
         }
 

@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 
-from pytrainc import _C, activations, initializers, regularizers, utils
+from pytrainc import _C, activations, constraints, initializers, regularizers, utils
 from pytrainc.layers import _outputs, _shapes
 from pytrainc.layers.core import KerasTensor, Layer
-from pytrainc.layers.embedding import _no_constraint, _positive_int
+from pytrainc.layers.embedding import _positive_int
 
 # The elementwise activations the fused cells compute (their derivative follows from the output).
 _CELL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "hard_sigmoid")
@@ -83,12 +83,9 @@ class _RNN(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        _no_constraint(
-            cls,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-        )
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value < 1:
                 raise ValueError(f"{cls}'s {arg} must be a float in [0, 1). Received: {arg}={value!r}")
@@ -118,15 +115,18 @@ class _RNN(Layer):
             )
         g = self._gates * self.units
         self.kernel = self.add_weight(
-            "kernel", (input_shape[-1], g), self.kernel_initializer, regularizer=self.kernel_regularizer
-        )
+            "kernel", (input_shape[-1], g), self.kernel_initializer, regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )  # fmt: skip
         self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", (self.units, g), self.recurrent_initializer, regularizer=self.recurrent_regularizer
-        )
+            "recurrent_kernel", (self.units, g), self.recurrent_initializer, regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )  # fmt: skip
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", self._bias_shape(), self._bias_init(), regularizer=self.bias_regularizer
-            )
+                "bias", self._bias_shape(), self._bias_init(), regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )  # fmt: skip
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -246,6 +246,9 @@ class _RNN(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,

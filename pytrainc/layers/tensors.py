@@ -13,8 +13,9 @@ class Variable:
     sees the new value.
     """
 
-    def __init__(self, name, value, trainable=True, regularizer=None, layer=None):
+    def __init__(self, name, value, trainable=True, regularizer=None, layer=None, constraint=None):
         self.name = name
+        self.constraint = constraint  # applied by the engine after each optimizer step (pytrainc.constraints)
         self._value = value
         self._trainable = bool(trainable)
         self._layer = layer

@@ -77,6 +77,7 @@ class TextVectorization(Layer):
         ragged=False,
         encoding="utf-8",
         name=None,
+        *,
         vocabulary_size=None,
         **kwargs,
     ):

@@ -10,7 +10,7 @@ padding because the count of real cells in a window is the product of the per-ax
 """
 
 from pytrainc._plan import op_spec
-from pytrainc.layers.convolutional import _Conv, _tuple, conv_output_length
+from pytrainc.layers.convolutional import _Conv, _tuple, conv_args, conv_output_length
 from pytrainc.layers.core import Layer
 from pytrainc.layers.pooling import _GlobalPool, _Pool
 from pytrainc.layers.resampling import _channels_last, _pair
@@ -38,6 +38,7 @@ class Conv3D(_Conv):
         activation: Defaults to None (linear). use_bias: Defaults to True.
         kernel_initializer, bias_initializer: Default to 'glorot_uniform', 'zeros'.
         kernel_regularizer, bias_regularizer, activity_regularizer: Default to None.
+        kernel_constraint, bias_constraint: Optional constraints (pytrainc.constraints). Default to None.
 
     Example:
 
@@ -45,6 +46,28 @@ class Conv3D(_Conv):
     """
 
     _rank = 3
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1, 1),
+        padding="valid",
+        data_format=None,
+        dilation_rate=(1, 1, 1),
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**conv_args(locals()))
 
     def _check_input(self, input_shape):
         if self.groups != 1:
@@ -78,8 +101,8 @@ class Conv3D(_Conv):
 class _Pool3D(_Pool):
     _rank = 3
 
-    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
     def _geometry(self, input_shape):
         D, H, W, C = _check_rank5(self, input_shape)
@@ -124,6 +147,9 @@ class AveragePooling3D(_Pool3D):
     """
 
     _op = "avgpool2d"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class GlobalAveragePooling3D(_GlobalPool):
@@ -270,6 +296,9 @@ class Identity(Layer):
     """
 
     supports_masking = True
+
+    def __init__(self, **kwargs):  # only the base layer's keywords, as Keras's
+        super().__init__(**kwargs)
 
     def _emit(self, builder, in_bufs, in_shapes):
         return in_bufs[0]

@@ -6,8 +6,8 @@ with `module` "keras.layers", initializers "keras.initializers", and so on, a
 functional model's layers with their `inbound_nodes` naming the layer calls
 they take their inputs from. pytrainc's layers have Keras's class names and
 config keys; this module adds what only Keras has (the dtype policy, the
-constraint and quantization keys at their defaults) on the way out, and on
-the way in refuses what pytrainc does not implement (a constraint, `groups=2`,
+quantization keys at their defaults) on the way out, and on the way in
+refuses what pytrainc does not implement (`quantization_config`, `groups=2`,
 a custom class) with a message naming the layer and the key.
 
 Nothing in a configuration is executed or imported: class names are looked
@@ -27,13 +27,11 @@ from pytrainc.saving._common import bad_file
 KERAS_VERSION = "3.15.1"  # the Keras release whose layout the files follow (and that the tests load them with)
 _POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
 _CHANNELS_LAST = {"data_format": "channels_last"}
-_CONV = {**_CHANNELS_LAST, "kernel_constraint": None, "bias_constraint": None}
+_CONV = _CHANNELS_LAST
 # Keras config keys that pytrainc's layers do not have, with the one value pytrainc implements. Written
 # into every file; a Keras file with another value is refused.
 _LAYER_EXTRAS = {
     "Dense": {
-        "kernel_constraint": None,
-        "bias_constraint": None,
         "quantization_config": None,
         "lora_rank": None,
         "lora_alpha": None,
@@ -41,24 +39,14 @@ _LAYER_EXTRAS = {
     "Conv1D": _CONV,
     "Conv2D": _CONV,
     "BatchNormalization": {
-        "beta_constraint": None,
-        "gamma_constraint": None,
         "synchronized": False,
         "renorm": False,
         "renorm_clipping": None,
     },
     "Dropout": {"noise_shape": None},
     "Embedding": {"quantization_config": None},
-    **{
-        name: {
-            "kernel_constraint": None,
-            "recurrent_constraint": None,
-            "bias_constraint": None,
-            "zero_output_for_mask": False,
-        }
-        for name in ("SimpleRNN", "LSTM", "GRU")
-    },
-    "LayerNormalization": {"beta_constraint": None, "gamma_constraint": None, "rms_scaling": False},
+    **{name: {"zero_output_for_mask": False} for name in ("SimpleRNN", "LSTM", "GRU")},
+    "LayerNormalization": {"rms_scaling": False},
     "Flatten": _CHANNELS_LAST,
     **{
         name: _CHANNELS_LAST
@@ -74,19 +62,12 @@ _LAYER_EXTRAS = {
         )
     },
     # Convolution variants and resampling (issue #11)
-    "Conv1DTranspose": {**_CHANNELS_LAST, "kernel_constraint": None, "bias_constraint": None},
-    "Conv2DTranspose": {**_CHANNELS_LAST, "kernel_constraint": None, "bias_constraint": None},
+    "Conv1DTranspose": _CHANNELS_LAST,
+    "Conv2DTranspose": _CHANNELS_LAST,
     **{name: _CHANNELS_LAST for name in ("UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Cropping2D")},
-    **{
-        name: {**_CHANNELS_LAST, "depthwise_constraint": None, "bias_constraint": None}
-        for name in ("DepthwiseConv1D", "DepthwiseConv2D")
-    },
-    **{
-        name: {**_CHANNELS_LAST, "depthwise_constraint": None, "pointwise_constraint": None, "bias_constraint": None}
-        for name in ("SeparableConv1D", "SeparableConv2D")
-    },
+    **{name: _CHANNELS_LAST for name in ("DepthwiseConv1D", "DepthwiseConv2D")},
+    **{name: _CHANNELS_LAST for name in ("SeparableConv1D", "SeparableConv2D")},
     "AlphaDropout": {"noise_shape": None},
-    "PReLU": {"alpha_constraint": None},
     **{name: _CHANNELS_LAST for name in ("SpatialDropout2D", "SpatialDropout3D")},
 }
 # Keras config keys whose value has no effect given the extras above (renorm is off).
@@ -103,6 +84,7 @@ _METRIC_EXTRAS = {"top_k": None, "multi_label": False, "num_labels": None, "labe
 _MODULES = {
     "initializer": "keras.initializers",
     "regularizer": "keras.regularizers",
+    "constraint": "keras.constraints",
     "schedule": "keras.optimizers.schedules",
 }
 _MODEL_MODULES = {"Sequential": "keras", "Functional": "keras.src.models.functional"}
@@ -131,6 +113,7 @@ def _nested_to_keras(key, value):
     if not isinstance(value, dict) or "class_name" not in value:
         return value
     family = "initializer" if key.endswith("_initializer") else "regularizer"
+    family = "constraint" if key.endswith("_constraint") else family
     return _keras_object(_MODULES[family], value)
 
 
@@ -485,6 +468,8 @@ def _layer_from_keras(r, entry, index):
             config[key] = r.nested(value, "initializer", f"the {key} of {what}")
         elif key.endswith("_regularizer"):
             config[key] = r.nested(value, "regularizer", f"the {key} of {what}")
+        elif key.endswith("_constraint"):
+            config[key] = r.nested(value, "constraint", f"the {key} of {what}")
         elif isinstance(value, dict) and cls in _WRAPPED.get(key, {}):  # checked as any layer
             config[key] = _layer_from_keras(r, value, f"{index}'s {key}")
         elif isinstance(value, dict):

@@ -20,7 +20,7 @@ _PLAIN = (str, int, float, bool)
 
 def _families():
     """(Keras module, pytrainc base class, how a `{"class_name", "config"}` dict is built)."""
-    from pytrainc import initializers, layers, losses, metrics, optimizers, regularizers
+    from pytrainc import constraints, initializers, layers, losses, metrics, optimizers, regularizers
     from pytrainc.optimizers import schedules
 
     return (
@@ -31,6 +31,7 @@ def _families():
         ("keras.optimizers", optimizers.Optimizer, optimizers.get),
         ("keras.initializers", initializers.Initializer, initializers.get),
         ("keras.regularizers", regularizers.Regularizer, regularizers.get),
+        ("keras.constraints", constraints.Constraint, constraints.get),
     )
 
 

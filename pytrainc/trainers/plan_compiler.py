@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from pytrainc import _C
+from pytrainc import _C, constraints
 from pytrainc import metrics as metrics_module
 from pytrainc._plan import PlanBuilder
 
@@ -206,6 +206,16 @@ class PlanCompiler:
                     np.array([r[2:] for r in regs], dtype=np.float64).reshape(-1, 2),
                 )
                 self.optimizer._attach(plan, self._n_trainable, self._trainable_slices())
+                # Keras applies the constraints of the trainable weights after each update.
+                plan.set_constraints(
+                    *constraints._plan_tables(
+                        [
+                            (v, self._offsets[id(v)])
+                            for v in self._variables()
+                            if v.constraint is not None and v.trainable
+                        ]
+                    )
+                )
             self._plan = plan
             self._plan_metrics = None
         self._plan.reserve(int(batch_size))

@@ -269,7 +269,8 @@ def test_add_weight_keeps_keras_defaults_and_refuses_what_it_cannot_do():
     assert v.name == "plain/variable" and v.trainable and v.shape == (3, 2)
     assert np.abs(v.numpy()).max() <= np.sqrt(6 / 5)  # glorot_uniform's limit
     assert layer.add_weight(name="s").shape == ()
-    with pytest.raises(ValueError, match="constraints are not supported"):
-        layer.add_weight(shape=(2,), constraint=lambda w: w)
+    assert isinstance(layer.add_weight(shape=(2,), constraint="non_neg").constraint, keras.constraints.NonNeg)
+    with pytest.raises(ValueError, match="Could not interpret constraint identifier: 'positive'"):
+        layer.add_weight(shape=(2,), constraint="positive")
     with pytest.raises(ValueError, match="float32. Received: dtype='int32'"):
         layer.add_weight(shape=(2,), dtype="int32")

@@ -1136,7 +1136,7 @@ def test_conv_model_fed_wrong_channel_count_names_both_shapes():
 
 
 @pytest.mark.parametrize(
-    "layer", [Conv2D(4, 3), MaxPooling2D(), AveragePooling2D()], ids=["conv2d", "maxpool", "avgpool"]
+    "layer", [Conv2D(4, 3), MaxPooling2D(), AveragePooling2D(2)], ids=["conv2d", "maxpool", "avgpool"]
 )
 def test_image_layers_refuse_wrong_rank(layer):
     with pytest.raises(ValueError, match=r"rank 4.*\(None, 32, 3\)"):

@@ -310,8 +310,8 @@ def test_bad_arguments_and_shapes_are_refused_clearly():
         L.GRU(4, reset_after=False)
     with pytest.raises(ValueError, match="activation must be one of"):
         L.LSTM(4, activation="softmax")
-    with pytest.raises(ValueError, match="constraints"):
-        L.Embedding(4, 2, embeddings_constraint="non_neg")
+    with pytest.raises(ValueError, match="Embedding: `lora_rank` is not supported"):
+        L.Embedding(4, 2, lora_rank=2)
     with pytest.raises(ValueError, match="axis=-1"):
         L.LayerNormalization(axis=1)
     with pytest.raises(ValueError, match="exceed what the kernels can index|overflow"):

@@ -267,9 +267,9 @@ def test_huge_layer_is_refused_before_building(tmp_path, keras_bytes):
         (lambda c: first_layer(c, "Dense").update(registered_name="MyPackage>Dense"), r"custom class"),
         (
             lambda c: first_layer(c, "Dense")["config"].update(
-                kernel_constraint={"module": "keras.constraints", "class_name": "NonNeg", "config": {}}
+                quantization_config={"module": "keras.quantizers", "class_name": "Int8QuantizationConfig", "config": {}}
             ),
-            r"kernel_constraint=.*implements only kernel_constraint=None",
+            r"quantization_config=.*implements only quantization_config=None",
         ),
         (
             lambda c: first_layer(c, "Dense")["config"].update(
