@@ -17,7 +17,6 @@ _spec.loader.exec_module(snippets)
 KNOWN_FAILING = {
     "functional_multi_io_tickets": "several inputs and outputs, variable-length Input (#10)",
     "functional_shared_embedding": "variable-length Input(shape=(None,)) (#10)",
-    "losses_and_optimizers_breadth": "Adamax, Huber, R2Score (#11)",
     "rnn_lstm_classifier": "variable-length Input(shape=(None,)) (#10)",
     "rnn_return_state": "variable-length Input(shape=(None,)) (return_state itself works) (#10)",
     "train_eval_multi_output_metrics": "several inputs and outputs (#10)",
