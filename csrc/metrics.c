@@ -200,9 +200,10 @@ void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *
                 acc[4 * D] += (double)D;
                 break;
             case PTC_METRIC_CONFUSION:  // [TP, FP, FN, TN] over elements (one column when k >= 0)
+                // Counts (TruePositives...): every row of a multi-dimensional output counts whole, as in Keras.
                 for (int64_t d = m->k >= 0 ? m->k : 0; d < (m->k >= 0 ? m->k + 1 : D); d++) {
                     int pp = p[d] > (float)m->threshold, tp = t[d] != 0.0f;
-                    acc[pp ? (tp ? 0 : 1) : (tp ? 2 : 3)] += wn;
+                    acc[pp ? (tp ? 0 : 1) : (tp ? 2 : 3)] += w ? (double)w[n] : 1.0;
                 }
                 break;
             case PTC_METRIC_CLASS_CONFUSION: {  // per class [TP, FP, FN]; F1Score

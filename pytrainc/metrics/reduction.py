@@ -4,7 +4,7 @@ MeanMetricWrapper (a metric function traced into the plan)."""
 import numpy as np
 
 from pytrainc import _C
-from pytrainc.metrics.base import _Builtin, _div
+from pytrainc.metrics.base import Metric, _Builtin, _div
 from pytrainc.ops._trace import FunctionWrapper
 
 
@@ -100,7 +100,7 @@ class Mean(_Reduction):
         return np.float32(_div(self.total, self.count))
 
 
-class MeanMetricWrapper(FunctionWrapper, _Builtin):
+class MeanMetricWrapper(FunctionWrapper, Metric):  # a direct subclass: _identifiers finds the wrapper
     """A metric function `fn(y_true, y_pred)` written with `pytrainc.ops`, as Keras's MeanMetricWrapper.
 
     The function is traced once into the model's plan; each sample's values are averaged over
@@ -121,11 +121,12 @@ class MeanMetricWrapper(FunctionWrapper, _Builtin):
     """
 
     _kind = _C.METRICS["traced_mean"]
+    _builtin = True  # its function is traced (plan_compiler), not a Metric subclass's update_state
     _direction = "down"
     _what = "metrics"
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
-        _Builtin.__init__(self, name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
+        Metric.__init__(self, name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
         self._wrap(fn, kwargs)
         self._k = -1  # the buffer of its per-sample values, set when a plan is built
 

@@ -345,3 +345,36 @@ def test_metric_functions_deserialize_and_get():
 def test_bad_arguments_raise_clearly(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "ours,theirs,activation",
+    [
+        (lambda: metrics.TruePositives([0.3, 0.6]), lambda: keras.metrics.TruePositives([0.3, 0.6]), "sigmoid"),
+        (lambda: metrics.Precision(), lambda: keras.metrics.Precision(), "sigmoid"),
+        (lambda: metrics.AUC(multi_label=True), lambda: keras.metrics.AUC(multi_label=False), "sigmoid"),
+        (lambda: metrics.BinaryIoU(), lambda: keras.metrics.BinaryIoU(), "sigmoid"),
+        (lambda: metrics.OneHotMeanIoU(3), lambda: keras.metrics.OneHotMeanIoU(3), "softmax"),
+    ],
+    ids=["true_positives", "precision", "auc", "binary_iou", "one_hot_mean_iou"],
+)
+def test_sequence_outputs_count_every_element(ours, theirs, activation):
+    """Outputs of shape (N, T, D): counting metrics count each of the T rows whole, as Keras."""
+    r = np.random.default_rng(3)
+    x = f32(r.normal(size=(40, 4, 5)))
+    y = f32(r.random((40, 4, 3)) < 0.4) if activation == "sigmoid" else f32(np.eye(3)[r.integers(0, 3, (40, 4))])
+    testing.seed(0)
+    model = pytrainc.Sequential([pytrainc.layers.Input((4, 5)), pytrainc.layers.Dense(3, activation=activation)])
+    m = ours()
+    model.compile(loss="binary_crossentropy" if activation == "sigmoid" else "categorical_crossentropy", metrics=[m])
+    got = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)[m.name]
+    pred = model.predict(x, verbose=0)
+    kmetric = theirs()
+    if isinstance(m, metrics.AUC):  # multi-label over (N*T, D) rows, as Keras reads 2-D labels
+        kmetric = keras.metrics.AUC(multi_label=True)
+        y, pred = y.reshape(-1, 3), pred.reshape(-1, 3)
+    want = keras_value(kmetric, y, pred, None)
+    np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=1e-6, atol=1e-6)
+    standalone = ours()
+    standalone.update_state(y.reshape(40, 4, 3) if y.ndim == 2 else y, pred.reshape(40, 4, 3))
+    np.testing.assert_allclose(np.asarray(standalone.result(), np.float64), want, rtol=1e-6, atol=1e-6)
