@@ -33,7 +33,7 @@ def _graph(model):
     from pytrainc.models import Sequential
 
     if isinstance(model, Sequential):  # Keras draws a Sequential's layers (no InputLayer), one after the other
-        nodes = list(model.layers)
+        nodes = list(model._own_layers)
         return nodes, list(zip(nodes, nodes[1:]))
     nodes, edges, seen = [], [], set()
     for t in graph["order"]:

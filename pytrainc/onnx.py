@@ -366,7 +366,7 @@ def export(model, filepath, opset_version=None):
     missing = sorted(
         {
             f"{layer.name} ({type(layer).__name__})"
-            for layer in model.layers
+            for layer in model._own_layers
             if ONNX_LAYERS.get(type(layer).__name__) is None
             or layers_module._LAYER_CLASSES.get(type(layer).__name__) is not type(layer)
         }

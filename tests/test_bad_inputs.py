@@ -125,10 +125,10 @@ CASES = [
         r"input_shape must be a tuple of positive ints.*Received: \('a', 'b'\)",
     ),
     case(
-        "dense_input_shape_none_entry",
-        "L.Dense(4, input_shape=(None, 3))",
+        "dense_input_shape_negative_entry",  # None is a variable-length axis, as in Keras
+        "L.Dense(4, input_shape=(-1, 3))",
         V,
-        r"input_shape must be a tuple of positive ints.*Received: \(None, 3\)",
+        r"input_shape must be a tuple of positive ints or None.*Received: \(-1, 3\)",
     ),
     case(
         "dense_input_dim_and_shape",

@@ -325,4 +325,4 @@ class BackupAndRestore(Callback):
 
 
 def _rng_layers(model):
-    return [layer for layer in model.layers if hasattr(layer, "rng_state")]
+    return [layer for layer in model._own_layers if hasattr(layer, "rng_state")]

@@ -326,7 +326,7 @@ def to_torch(model):
         raise TypeError(f"to_torch expects a pytrainc Model. Received: {type(model).__name__}")
     model._require_built("to_torch")
     graph = model._graph
-    layer_index = {id(layer): i for i, layer in enumerate(model.layers)}
+    layer_index = {id(layer): i for i, layer in enumerate(model._own_layers)}
     modules, nodes = [None] * len(layer_index), []
     value_of = {id(t): k for k, t in enumerate(graph["inputs"])}
     for t in graph["order"]:

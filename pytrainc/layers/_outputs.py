@@ -14,6 +14,7 @@ whole-call tensor is marked `_several`.
 
 import math
 
+from pytrainc.layers import _shapes
 from pytrainc.layers.core import KerasTensor
 
 
@@ -32,7 +33,10 @@ class CallOutput:
         self.layer, self.index, self._call_tensor = layer, int(index), call_tensor
         self.name = layer.name  # Keras names every output of a call by its layer (output_names)
         shapes = [tuple(s) for s in layout(call_tensor)]
-        self._start, self._shape = sum(math.prod(s) for s in shapes[: self.index]), shapes[self.index]
+        # a None axis before this output (a variable-length sequence): known on the concrete graph only
+        before = shapes[: self.index]
+        self._start = None if _shapes.has_none(before) else sum(math.prod(s) for s in before)
+        self._shape = shapes[self.index]
         self.tensor = KerasTensor(self._shape, layer=self, inputs=[call_tensor])
 
     def _recall(self, parents):  # the same output of the new call

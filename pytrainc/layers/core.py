@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from pytrainc import activations, initializers, regularizers, utils
+from pytrainc.layers import _shapes
 from pytrainc.layers.tensors import KerasTensor, Variable, _ops  # noqa: F401  (re-exported)
 
 _NAME_COUNTS = {}
@@ -52,7 +53,8 @@ def _feature_axis(layer, axis, input_shape):
     return axis % rank - 1
 
 
-def _shape_tuple(shape, what):
+def _shape_tuple(shape, what, allow_none=False):
+    """A per-sample shape as a tuple of ints (None for a variable-length axis where allowed)."""
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     try:
@@ -60,9 +62,12 @@ def _shape_tuple(shape, what):
     except TypeError:
         raise TypeError(f"{what} must be a tuple of ints. Received: {shape!r}") from None
     for d in shape:
+        if d is None and allow_none:
+            continue
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0:
-            raise ValueError(f"{what} must be a tuple of positive ints (without the batch axis). Received: {shape!r}")
-    return tuple(int(d) for d in shape)
+            kinds = "positive ints or None" if allow_none else "positive ints"
+            raise ValueError(f"{what} must be a tuple of {kinds} (without the batch axis). Received: {shape!r}")
+    return tuple(None if d is None else int(d) for d in shape)
 
 
 class Layer:
@@ -106,7 +111,7 @@ class Layer:
             )
         if input_dim is not None:
             input_shape = (input_dim,)
-        self._input_shape_arg = _shape_tuple(input_shape, "input_shape") if input_shape is not None else None
+        self._input_shape_arg = _shape_tuple(input_shape, "input_shape", True) if input_shape is not None else None
         self._build_shape = None
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
@@ -150,6 +155,7 @@ class Layer:
         if constraint is not None:
             raise ValueError(f"add_weight: constraints are not supported yet. Received: constraint={constraint!r}")
         shape = () if shape is None else ((int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
+        _shapes.check_weight_shape(shape, f"{self.name}/{name or 'variable'}")
         if name is None:
             count = sum(1 for v in self._variables if v.name.rsplit("/", 1)[-1].startswith("variable"))
             name = "variable" if count == 0 else f"variable_{count}"
@@ -259,10 +265,10 @@ class Layer:
 
     def _build_for(self, sample_shape):
         if not self.built:
-            self.build(_with_batch(sample_shape))
+            _shapes.build(self, _with_batch(sample_shape))
             self.built = True
             self._build_shape = sample_shape
-        elif self._build_shape is not None and sample_shape != self._build_shape:
+        elif self._build_shape is not None and not _shapes.compatible(sample_shape, self._build_shape):
             raise ValueError(
                 f"Layer '{self.name}' was built for input shape {_with_batch(self._build_shape)}. "
                 f"Received: {_with_batch(sample_shape)}"
@@ -309,7 +315,7 @@ class Layer:
         shapes = [tuple(t.sample_shape) for t in tensors]
         sample_shape = shapes if multi else shapes[0]
         self._build_for(sample_shape)
-        out = self.compute_output_shape(_with_batch(sample_shape))
+        out = _shapes.output_shape(self.compute_output_shape, _with_batch(sample_shape))
         return self._note_call(inputs, KerasTensor(out[1:], layer=self, inputs=tensors))
 
     def _note_call(self, inputs, outputs):
@@ -423,7 +429,7 @@ class InputLayer(Layer):
         if shape is None:
             raise ValueError("InputLayer needs a shape, e.g. InputLayer(shape=(8,)). Received: shape=None")
         super().__init__(name=name, **kwargs)
-        self.shape = _shape_tuple(shape, "shape")
+        self.shape = _shape_tuple(shape, "shape", allow_none=True)
         self.batch_size = batch_size
         self.input_dtype = _input_dtype(dtype)
         self.built = True

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from pytrainc import _C, activations, initializers, regularizers, utils
-from pytrainc.layers import _outputs
+from pytrainc.layers import _outputs, _shapes
 from pytrainc.layers.core import KerasTensor, Layer
 from pytrainc.layers.embedding import _no_constraint, _positive_int
 
@@ -194,7 +194,8 @@ class _RNN(Layer):
         out._inputs = (inputs, *states)
         if self.return_state:
             out._several = True
-            out.shape = (None, sum(math.prod(s) for s in self._output_layout([inputs.sample_shape])))
+            sizes = self._output_layout([inputs.sample_shape])
+            out.shape = (None, None if _shapes.has_none(sizes) else sum(math.prod(s) for s in sizes))
         return out
 
     def _recall(self, parents):

@@ -8,10 +8,20 @@ Bidirectional runs a recurrent layer and its go_backwards copy as two fused ops 
 them with the merge ops.
 """
 
+import math
+
 import numpy as np
 
 from pytrainc import ops
+from pytrainc.layers import _outputs, _shapes
 from pytrainc.layers.core import Layer
+
+
+def _eager_data(inputs):
+    from pytrainc.layers import _eager
+
+    return _eager.is_data(inputs)
+
 
 _KINDS = ("concat", "sum", "mul", "ave")
 
@@ -193,7 +203,11 @@ class Bidirectional(Layer):
         merge_mode: 'concat', 'sum', 'mul' or 'ave' ('concat' by default); None (two outputs)
             is not supported yet.
         backward_layer: Optional layer of the same class for the backward direction; its
-            return_sequences must equal layer's and its go_backwards differ. Defaults to None.
+            return_sequences and return_state must equal layer's and its go_backwards differ.
+            Defaults to None.
+
+    With `return_state=True` on `layer`, a call returns Keras's list: the merged output, then
+    the forward layer's final states, then the backward layer's (an LSTM's h and c each).
 
     Example:
 
@@ -220,11 +234,6 @@ class Bidirectional(Layer):
             )
         if weights is not None:
             raise ValueError("pytrainc's Bidirectional does not take weights=; use set_weights")
-        for which, rnn in (("layer", layer), ("backward_layer", backward_layer)):
-            if getattr(rnn, "return_state", False):
-                raise ValueError(
-                    f"pytrainc's Bidirectional does not support return_state=True on its {which} yet. Received: {rnn}"
-                )
         # Keras's names: forward_<name>, backward_<name> (a saved config's forward_ is not doubled)
         base = layer.name.removeprefix("forward_")
         config = layers_module.serialize(layer)
@@ -247,6 +256,12 @@ class Bidirectional(Layer):
                     f"Received: forward_layer.return_sequences={layer.return_sequences}, "
                     f"backward_layer.return_sequences={backward_layer.return_sequences}"
                 )
+            if backward_layer.return_state != layer.return_state:
+                raise ValueError(
+                    "Forward layer and backward layer should have the same `return_state` attribute. "
+                    f"Received: forward_layer.return_state={layer.return_state}, "
+                    f"backward_layer.return_state={backward_layer.return_state}"
+                )
             self._backward_given = True
         self.backward_layer = backward_layer
         self.backward_layer._input_order = True  # Keras flips the backward sequence back
@@ -254,6 +269,7 @@ class Bidirectional(Layer):
             sub._zero_output_for_mask = sub.return_sequences
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
         self._sublayers = [self.forward_layer, self.backward_layer]
 
     @property
@@ -271,6 +287,33 @@ class Bidirectional(Layer):
             shape = tuple(shape[:-1]) + (2 * shape[-1],)
         return shape
 
+    def _output_layout(self, input_shapes):
+        """With return_state, Keras's outputs: [merged output, *forward states, *backward states]."""
+        main = tuple(self.compute_output_shape((None, *input_shapes[0]))[1:])
+        units, n = self.forward_layer.units, self.forward_layer._n_states
+        return [main] + [(units,)] * (2 * n)
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not self.return_state or _eager_data(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        first = "_call_io" not in self.__dict__
+        call = self._recall([inputs])
+        out = _outputs.outputs_of(self, call)
+        if first:  # Keras's node 0: every output out
+            self._call_io = (inputs, out)
+        return out
+
+    def _recall(self, parents):
+        """The call's one graph node: with return_state, all of its outputs in a row (`_outputs`)."""
+        if self.return_state and self.activity_regularizer is not None:
+            raise ValueError("pytrainc's Bidirectional takes no activity_regularizer with return_state=True")
+        call = Layer.__call__(self, parents[0])
+        if self.return_state:
+            call._several = True
+            sizes = self._output_layout([parents[0].sample_shape])
+            call.shape = (None, None if _shapes.has_none(sizes) else sum(math.prod(s) for s in sizes))
+        return call
+
     def _emit(self, builder, in_bufs, in_shapes):
         mask = builder.input_masks[0] if builder.input_masks else None
         fwd = self.forward_layer._emit(builder, in_bufs, in_shapes)
@@ -278,12 +321,29 @@ class Bidirectional(Layer):
         builder.output_mask = mask if self.return_sequences else None
         units = self.forward_layer.units
         rows = in_shapes[0][0] if self.return_sequences else 1
+        states = []
+        if self.return_state:  # each direction's buffer: its output, then its states
+            size, n = rows * units, self.forward_layer._n_states * units
+            parts = []
+            for buf in (fwd, bwd):
+                for start, length in ((0, size), (size, n)):
+                    part = builder.buffer(length)
+                    builder.op("slice", [buf], part, outer=1, extent=size + n, inner=1, start=start, step=1, len=length)
+                    parts.append(part)
+            fwd, states_f, bwd, states_b = parts
+            states = [states_f, states_b]
         if self.merge_mode == "concat":
             out = builder.buffer(rows * 2 * units)
             builder.op("concat", [fwd, bwd], out, outer=rows)
         else:
             out = builder.buffer(rows * units)
             builder.op({"sum": "add", "mul": "multiply", "ave": "average"}[self.merge_mode], [fwd, bwd], out)
+        if states:
+            merged = out
+            main = rows * units * (2 if self.merge_mode == "concat" else 1)
+            out = builder.buffer(main + 2 * self.forward_layer._n_states * units)
+            builder.op("concat", [merged, *states], out, outer=1)
+            return out
         return self._emit_activity(builder, out)
 
     def get_config(self):

@@ -14,7 +14,7 @@ import numpy as np
 
 from pytrainc import _C, summary_utils, utils
 from pytrainc import layers as layers_module
-from pytrainc.layers import KerasTensor, _outputs
+from pytrainc.layers import KerasTensor, _outputs, _shapes
 from pytrainc.models import subclassed as _subclassed
 from pytrainc.saving import model_file
 from pytrainc.models.model_saving import ModelSaving
@@ -167,10 +167,40 @@ class Model(ModelSaving, Trainer):
             "order": order,
             "layers": layers,
         }
+        self._graph["variable"] = _shapes.has_none([tuple(t.sample_shape) for t in input_list])
+        self._concrete_graphs = collections.OrderedDict()
         self._plan = None
         self._pack_key = None
         self._pack()
         self._copy_global_rng()
+
+    def _concrete_graph(self, key):
+        """The graph for inputs of the concrete per-sample shapes `key` (a tuple, one per input):
+        every layer call made again on them (`_outputs.recall`), so the plan of a model with
+        variable-length axes is compiled for the data that arrives. The model's own graph for
+        key None. Kept per shape, as many as the plans (`PlanCompiler._PLAN_CACHE`)."""
+        g = self._graph
+        if key is None or not g["variable"]:
+            return g
+        graphs = self._concrete_graphs
+        if key in graphs:
+            graphs.move_to_end(key)
+            return graphs[key]
+        inputs = [KerasTensor(shape, layer=t._layer) for t, shape in zip(g["inputs"], key)]
+        values = {id(t): c for t, c in zip(g["inputs"], inputs)}
+        order = list(inputs)
+        for t in g["order"]:
+            if t._inputs:
+                values[id(t)] = _outputs.recall(t._layer, [values[id(p)] for p in t._inputs])
+                order.append(values[id(t)])
+        # recall's tensors come in the graph's order: parents before children, as _set_graph's
+        concrete = dict(g, inputs=inputs, input=inputs[0], order=order, variable=False)
+        concrete["outputs"] = [values[id(t)] for t in g["outputs"]]
+        concrete["output"] = concrete["outputs"][0]
+        while len(graphs) >= self._PLAN_CACHE:
+            graphs.popitem(last=False)
+        graphs[key] = concrete
+        return concrete
 
     @property
     def shuffle_rng(self):
@@ -241,6 +271,16 @@ class Model(ModelSaving, Trainer):
 
     @property
     def layers(self):
+        """The model's layers as Keras 3's functional `model.layers`: its InputLayers first, then
+        each layer once in call order (a model called inside contributing its own layers). Weights'
+        names in `state_dict` index the layers without the InputLayers (`_own_layers`)."""
+        if not self._graph or _subclassed.has_call(self):  # a subclassed model's: the layers it tracks
+            return self._own_layers
+        return [t._layer for t in self._graph["inputs"]] + list(self._graph["layers"])
+
+    @property
+    def _own_layers(self):
+        """The layers that compute (no InputLayer), which saving, state dicts and interop index."""
         return list(self._graph["layers"]) if self._graph else []
 
     @property
@@ -300,14 +340,14 @@ class Model(ModelSaving, Trainer):
                 )
             return layers[index]
         inputs = [t._layer for t in self._graph["inputs"]] if self._graph else []
-        for layer in inputs + layers:
+        for layer in layers + [i for i in inputs if all(i is not layer for layer in layers)]:
             if layer.name == name:
                 return layer
         raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}.")
 
     def _variables(self):
         out, seen = [], set()
-        for layer in self.layers:
+        for layer in self._own_layers:
             for v in layer.weights:
                 if id(v) not in seen:
                     seen.add(id(v))
@@ -436,7 +476,7 @@ class Model(ModelSaving, Trainer):
 
     def _state_names(self):
         names = []
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self._own_layers):
             for v in layer.weights:
                 owner = v._layer  # a sublayer of a traced layer: its name tells its weights apart
                 prefix = "" if owner is None or owner is layer else f"{owner.name}."
@@ -446,8 +486,8 @@ class Model(ModelSaving, Trainer):
     def state_dict(self):
         """Return an ordered dict of name -> NumPy array copy, as `torch.nn.Module.state_dict`.
 
-        Names are `'{layer index}.{weight name}'`, e.g. `'0.kernel'`, `'0.bias'`,
-        indexing `model.layers`, so two models with the same architecture share names.
+        Names are `'{layer index}.{weight name}'`, e.g. `'0.kernel'`, `'0.bias'`, indexing
+        `model.layers` without its InputLayers, so two models with the same architecture share names.
         """
         return collections.OrderedDict((name, v.numpy()) for name, v in self._state_names())
 
@@ -575,7 +615,7 @@ class Model(ModelSaving, Trainer):
                     f"Model '{self.name}' can be called on KerasTensors only (to use it as a layer). "
                     f"Received: {type(t).__name__}. To run a model on data, use model.predict(x)."
                 )
-            if tuple(t.sample_shape) != tuple(inp.sample_shape):
+            if not _shapes.compatible(tuple(t.sample_shape), tuple(inp.sample_shape)):
                 raise ValueError(
                     f"Model '{self.name}' expects input '{inp._layer.name}' of shape {inp.shape}. "
                     f"Received: shape={t.shape}"

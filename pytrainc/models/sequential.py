@@ -10,6 +10,7 @@ class Sequential(Model):
 
     Args:
         layers: Optional list of layers; it may start with `Input(shape)`.
+        trainable: Whether the model's layers train (`model.trainable`). Defaults to True.
         name: Optional name.
 
     Example:
@@ -22,12 +23,14 @@ class Sequential(Model):
 
     _default_name = "sequential"
 
-    def __init__(self, layers=None, name=None):
+    def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name)
         self._stack = []
         self._input = None
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
 
     def add(self, layer):
         """Append a layer (or set the input with `Input(shape)` / `InputLayer`)."""
@@ -101,8 +104,12 @@ class Sequential(Model):
         models list the layers of a model called inside them; Keras lists the model as one)."""
         out = []
         for layer in self._stack:
-            out += layer.layers if isinstance(layer, Model) else [layer]
+            out += layer._own_layers if isinstance(layer, Model) else [layer]
         return out
+
+    @property
+    def _own_layers(self):
+        return self.layers  # Keras 3's Sequential.layers holds no InputLayer
 
     def get_config(self):
         config = {"name": self.name, "layers": [layers_module.serialize(l) for l in self._stack]}

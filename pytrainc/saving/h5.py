@@ -192,7 +192,7 @@ def _write_legacy(group, model, arrays=None):
     instead of the variable's value. Returns {id(Variable): dataset path}."""
     from pytrainc import __version__
 
-    layers = model.layers
+    layers = model._own_layers
     _check_layer_names(layers)
     _set_name_list(group, "layer_names", [layer.name for layer in layers])
     _set_str(group, "backend", "pytrainc")
@@ -202,7 +202,11 @@ def _write_legacy(group, model, arrays=None):
         layer_group = group.create_group(layer.name)
         weights = _legacy_weights(layer)
         # tf.keras 2's names, e.g. 'dense/kernel:0'; readers use the list, not the form.
-        names = [f"{layer.name}/{v.name.rsplit('/', 1)[-1]}:0" for v in weights]
+        # A sublayer's weight (a Bidirectional's) also names its sublayer, as tf.keras does.
+        names = [
+            f"{layer.name}/{'' if v._layer in (None, layer) else v._layer.name + '/'}{v.name.rsplit('/', 1)[-1]}:0"
+            for v in weights
+        ]
         _set_name_list(layer_group, "weight_names", names)
         for v, name in zip(weights, names):
             value = arrays[id(v)] if arrays is not None else v.numpy()
@@ -226,7 +230,7 @@ def _keras3_groups(layer):
 
 
 def _write_keras3(f, model):
-    layers = model.layers
+    layers = model._own_layers
     _set_str(f.create_group("vars"), "name", model.name)
     for layer, name in zip(layers, _keras3_names(layers)):
         for sub, variables in _keras3_groups(layer):
@@ -380,9 +384,9 @@ def write_model(filepath, tensors, metadata, model):
             raise TypeError(f"metadata must map str to str. Received: {key!r}: {type(value).__name__}")
     # The state dict name of each variable, as Model.state_dict names them.
     by_name = {}
-    for i, layer in enumerate(model.layers):
+    for i, layer in enumerate(model._own_layers):
         for v in layer.weights:
-            by_name[state_keys.MODEL + state_keys.state_name(i, v)] = v
+            by_name[state_keys.MODEL + state_keys.state_name(i, v, layer)] = v
     model_keys = [k for k in tensors if k.startswith(state_keys.MODEL)]
     if set(model_keys) != set(by_name):
         raise ValueError(

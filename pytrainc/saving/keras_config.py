@@ -224,7 +224,7 @@ def model_to_keras(model):
 
     if isinstance(model, Sequential):
         input_layer = model._input
-        layer_configs = [layer_to_keras(input_layer)] + [layer_to_keras(layer) for layer in model.layers]
+        layer_configs = [layer_to_keras(input_layer)] + [layer_to_keras(layer) for layer in model._own_layers]
         shape = [None, *input_layer.shape]
         config = {
             "name": model.name,
@@ -240,7 +240,7 @@ def model_to_keras(model):
             "registered_name": None,
             "build_config": {"input_shape": shape},
         }
-        return out, model.layers
+        return out, model._own_layers
     layers, nodes = keras_layer_order(model)
     node_index = {}  # id(tensor) -> its index among its layer's calls
     calls = {}
@@ -470,11 +470,11 @@ def _layer_from_keras(r, entry, index):
         if (
             not isinstance(shape, list)
             or len(shape) < 2
-            or any(not isinstance(d, int) or isinstance(d, bool) for d in shape[1:])
+            or any(d is not None and (not isinstance(d, int) or isinstance(d, bool)) for d in shape[1:])
         ):
             raise r.refuse(
-                f"{what} has batch_shape {shape!r:.100}; pytrainc needs a list [batch, d1, ...] with "
-                "every sample dimension known"
+                f"{what} has batch_shape {shape!r:.100}; pytrainc needs a list [batch, d1, ...] of ints "
+                "(None for a variable-length axis)"
             )
         return {"class_name": cls, "config": {**config, "shape": shape[1:]}}
     config = dict(config)
@@ -582,7 +582,9 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
     def tensor_node(ref):  # the node of a call's output: the call's own, or (several outputs) its slice
         name, k, t = ref
         i = index_of[name]
-        if not pt_layers[i]["config"].get("return_state"):
+        config = pt_layers[i]["config"]
+        wrapped = config.get("layer") if isinstance(config.get("layer"), dict) else {}
+        if not (config.get("return_state") or wrapped.get("config", {}).get("return_state")):  # Bidirectional's
             if t != 0:
                 raise r.refuse(f"the model takes output {t} of layer '{name}', which has one output")
             return resolved[(name, k)]

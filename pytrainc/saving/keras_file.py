@@ -323,9 +323,9 @@ def load_keras(filepath, compile=True, safe_mode=True):
     except model_file._CONFIG_ERRORS as err:
         raise model_file._config_error(label, "model configuration", err) from err
     if not info["trainable"]:
-        for layer in model.layers:
+        for layer in model._own_layers:
             layer.trainable = False
-    by_name = {layer.name: layer for layer in model.layers}
+    by_name = {layer.name: layer for layer in model._own_layers}
     if not info["sequential"]:
         by_name.update({t._layer.name: t._layer for t in model._graph["inputs"]})
     _assign_layers(wlabel, by_name, info["groups"], tensors)
@@ -344,7 +344,7 @@ def load_keras(filepath, compile=True, safe_mode=True):
 
 def keras_order_of(model, info):
     """The model's layers in the order of Keras's `model.layers` for the file's configuration."""
-    by_name = {layer.name: layer for layer in model.layers}
+    by_name = {layer.name: layer for layer in model._own_layers}
     if not info["sequential"]:
         by_name.update({t._layer.name: t._layer for t in model._graph["inputs"]})
     return [by_name[name] for name in info["groups"]]

@@ -130,7 +130,7 @@ def model_state(model):
         "model_config": json.dumps(model.get_config()),
     }
     # Dropout generators: a loaded model continues training exactly as the original.
-    for i, layer in enumerate(model.layers):
+    for i, layer in enumerate(model._own_layers):
         if hasattr(layer, "rng_state"):
             tensors[state_keys.layer_rng_key(i)] = state_keys.rng_array(layer.rng_state)
     compile_config = model._compile_config()
@@ -382,7 +382,7 @@ def model_from_state(path, tensors, meta, compile=True):
         model.load_state_dict(state_keys.unprefixed(state_keys.MODEL, tensors), strict=True)
     except _CONFIG_ERRORS as err:
         raise _config_error(path, "model configuration or its weights", err) from err
-    for i, layer in enumerate(model.layers):
+    for i, layer in enumerate(model._own_layers):
         saved = tensors.get(state_keys.layer_rng_key(i))
         if saved is not None and hasattr(layer, "rng_state"):
             if not state_keys.is_rng_state(saved):

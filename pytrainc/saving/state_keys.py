@@ -26,9 +26,12 @@ OPTIMIZER = "optimizer/"
 GLOBAL_RNG = "rng/global"
 
 
-def state_name(layer_index, variable):
-    """The state dict name of a layer's weight, as `Model.state_dict` names it: '0.kernel'."""
-    return f"{layer_index}.{variable.name.rsplit('/', 1)[-1]}"
+def state_name(layer_index, variable, layer=None):
+    """The state dict name of a layer's weight, as `Model.state_dict` names it: '0.kernel' (a
+    sublayer's weight, a Bidirectional's, with its sublayer's name: '0.forward_lstm.kernel')."""
+    owner = variable._layer
+    prefix = "" if layer is None or owner is None or owner is layer else f"{owner.name}."
+    return f"{layer_index}.{prefix}{variable.name.rsplit('/', 1)[-1]}"
 
 
 def prefixed(prefix, mapping):
@@ -53,7 +56,7 @@ def backup_rng_key(rng_index):
 
 def rng_layers(model):
     """The layers of `model` that own a generator (Dropout), in layer order."""
-    return [layer for layer in model.layers if hasattr(layer, "rng_state")]
+    return [layer for layer in model._own_layers if hasattr(layer, "rng_state")]
 
 
 def rng_array(rng_state):

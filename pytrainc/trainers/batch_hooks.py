@@ -33,7 +33,7 @@ def evaluate_arrays(trainer, plan, x, y, w, batch_size, cbs):
     return sums
 
 
-def predict_arrays(trainer, plan, x, batch_size, cbs):
+def predict_arrays(trainer, plan, x, batch_size, cbs, key=None):
     """The outputs (n, output size) of one predict pass over arrays, calling the predict batch hooks if needed."""
     interruptible = _interruptible()
     if not cbs.has_predict_batch_hooks:
@@ -42,5 +42,5 @@ def predict_arrays(trainer, plan, x, batch_size, cbs):
     for batch, start in _batches(x.shape[0], batch_size):
         cbs.on_predict_batch_begin(batch)
         outs.append(plan.predict(x[start : start + batch_size], batch_size, interruptible))
-        cbs.on_predict_batch_end(batch, {"outputs": trainer._outputs_of(outs[-1])})
+        cbs.on_predict_batch_end(batch, {"outputs": trainer._outputs_of(outs[-1], key)})
     return np.concatenate(outs) if len(outs) > 1 else outs[0]

@@ -80,18 +80,19 @@ class BatchedTrainer:
             x_name = f"x (batch {index})"
             # Several inputs or outputs come as lists or dicts of arrays, which _prepare_x/_y join.
             several_in = self.built and len(self._graph["inputs"]) > 1
-            x32 = self._prepare_x(x if several_in else _as_array(x, x_name), x_name)
+            x32, key = self._prepare_x_key(x if several_in else _as_array(x, x_name), x_name)
             if not targets:
-                return data_adapters.Batch(x32)
+                return data_adapters.Batch(x32, key=key)
             y_name = f"y (batch {index})"
             several_out = len(self._graph["outputs"]) > 1
-            y32, y_shapes = self._prepare_y(y if several_out else _as_array(y, y_name), x32.shape[0], y_name, x_name)
+            y = y if several_out else _as_array(y, y_name)
+            y32, y_shapes = self._prepare_y(y, x32.shape[0], y_name, x_name, key)
             if self._metrics is None:  # the first batch, on the calling thread
                 self._resolve_metrics(y_shapes)
             w32 = None
             if w is not None:
                 w32 = self._prepare_sample_weights(w, None, y32, x32.shape[0], f"sample_weight (batch {index})")
-            return data_adapters.Batch(x32, y32, w32)
+            return data_adapters.Batch(x32, y32, w32, key=key)
 
         return convert
 
@@ -109,20 +110,21 @@ class BatchedTrainer:
         return batches, convert(raw, 0), convert
 
     def _feed_chunks(self, pending, plan_box, single=False):
-        """Engine-call chunks of one epoch, growing the plan for the largest batch seen."""
+        """Engine-call chunks of one epoch, growing the plan for the largest batch seen (and taking the
+        plan of each chunk's input shapes, for a model with variable-length axes)."""
         batches, first, convert = pending
         reader = data_adapters.Reader(batches, convert, first)
         try:
             for chunk in data_adapters.chunks(reader, single):
-                if chunk.batch_size > plan_box[0].max_batch:
-                    plan_box[0] = self._ensure_plan(chunk.batch_size)
+                if chunk.key != self.__dict__.get("_plan_key") or chunk.batch_size > plan_box[0].max_batch:
+                    plan_box[0] = self._ensure_plan(chunk.batch_size, chunk.key)
                 yield chunk
         finally:
             reader.close()
 
     def _fit_feed_epoch(self, feed, pending, cbs):
         """One epoch over batched data; the epoch's logs."""
-        plan_box = [self._ensure_plan(pending[1].n)]
+        plan_box = [self._ensure_plan(pending[1].n, pending[1].key)]
         sums = np.zeros(plan_box[0].n_sums)
         per_batch = cbs.has_train_batch_hooks
         progress = cbs.has_train_progress_hooks
@@ -167,7 +169,7 @@ class BatchedTrainer:
         pending = self._feed_first(feed, targets=True)
         if pending is None:
             return None, 0
-        plan_box = [self._ensure_plan(pending[1].n)]
+        plan_box = [self._ensure_plan(pending[1].n, pending[1].key)]
         sums = np.zeros(plan_box[0].n_sums)
         interruptible = _interruptible()
         batches = 0
@@ -182,11 +184,18 @@ class BatchedTrainer:
         pending = self._feed_first(feed, targets=False)
         if pending is None:
             raise ValueError("predict needs at least one batch. Received: x yielded no batch")
-        plan_box = [self._ensure_plan(pending[1].n)]
+        plan_box = [self._ensure_plan(pending[1].n, pending[1].key)]
         interruptible = _interruptible()
-        outs, batches = [], 0
+        outs, batches, keys = [], 0, {pending[1].key}
         with contextlib.closing(self._feed_chunks(pending, plan_box)) as chunks:
             for chunk in chunks:
+                keys.add(chunk.key)
+                if len(keys) > 1:
+                    raise ValueError(
+                        "predict on batches of several input shapes "
+                        f"({', '.join(str(k) for k in sorted(keys, key=str))}): their outputs have different "
+                        "shapes and cannot be joined into one array. Predict each shape's batches on its own"
+                    )
                 outs.append(plan_box[0].predict(chunk.x, chunk.batch_size, interruptible))
                 batches += chunk.count
-        return (np.concatenate(outs) if len(outs) > 1 else outs[0]), batches
+        return (np.concatenate(outs) if len(outs) > 1 else outs[0]), batches, pending[1].key

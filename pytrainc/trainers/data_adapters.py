@@ -182,12 +182,13 @@ class Batch:
     Once queued, x, y and w are views of a slot of the reader's `Slots`
     (`store`), starting at row `row`."""
 
-    __slots__ = ("x", "y", "w", "n", "store", "row")
+    __slots__ = ("x", "y", "w", "n", "store", "row", "key")
 
-    def __init__(self, x, y=None, w=None, store=None, row=0):
+    def __init__(self, x, y=None, w=None, store=None, row=0, key=None):
         self.x, self.y, self.w = x, y, w
         self.n = x.shape[0]
         self.store, self.row = store, row
+        self.key = key  # the inputs' shapes, for a model with variable-length axes (`_prepare_x_key`)
 
 
 class Slots:
@@ -200,7 +201,7 @@ class Slots:
     engine as a view, without stacking on the training thread."""
 
     def __init__(self, first, count):
-        self.rows, self.count = first.n, count
+        self.rows, self.count, self.key = first.n, count, first.key
         total = first.n * count
         self.x = np.empty((total, first.x.shape[1]), dtype=np.float32)
         self.y = None if first.y is None else np.empty((total, first.y.shape[1]), dtype=np.float32)
@@ -215,7 +216,13 @@ class Slots:
         return int(max(1, min(_QUEUE_BATCHES, _QUEUE_BYTES // (4 * width * batch.n))))
 
     def fits(self, batch):
-        return batch.n <= self.rows and (batch.y is None) == (self.y is None)
+        return (
+            batch.n <= self.rows
+            and (batch.y is None) == (self.y is None)
+            and batch.key == self.key
+            and batch.x.shape[1] == self.x.shape[1]
+            and (batch.y is None or batch.y.shape[1] == self.y.shape[1])
+        )
 
     def place(self, batch):
         """batch copied into the next slot (the caller made sure that slot is free)."""
@@ -232,7 +239,7 @@ class Slots:
                 self.w = np.empty(self.x.shape[0], dtype=np.float32)
             w = self.w[rows]
             np.copyto(w, batch.w)
-        return Batch(self.x[rows], y, w, self, row)
+        return Batch(self.x[rows], y, w, self, row, batch.key)
 
 
 def unpack(raw, index, targets):
@@ -348,7 +355,7 @@ class Reader:
 class Chunk:
     """Batches for one engine call: count batches of batch_size rows (the last may be smaller)."""
 
-    __slots__ = ("x", "y", "w", "order", "batch_size", "count")
+    __slots__ = ("x", "y", "w", "order", "batch_size", "count", "key")
 
     def __init__(self, run):
         first, last = run[0], run[-1]
@@ -357,7 +364,7 @@ class Chunk:
         self.y = None if first.y is None else store.y[rows]
         self.w = None if first.w is None else store.w[rows]
         self.order = store.order[: rows.stop - rows.start]
-        self.batch_size, self.count = first.n, len(run)
+        self.batch_size, self.count, self.key = first.n, len(run), first.key
 
 
 def runs(batches, single=False):

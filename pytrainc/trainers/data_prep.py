@@ -12,6 +12,7 @@ import numpy as np
 
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
+from pytrainc.layers import _shapes
 from pytrainc.trainers import compile_utils
 from pytrainc.trainers.data import (
     _adjust_input_rank,
@@ -29,52 +30,64 @@ class DataPreparer:
     def _prepare_x(self, x, what="x"):
         """The inputs as one C-contiguous float32 (n, sum of input sizes) array: each input's
         rows side by side, as the engine gathers them."""
+        return self._prepare_x_key(x, what)[0]
+
+    def _prepare_x_key(self, x, what="x"):
+        """(`_prepare_x`'s array, the key of its input shapes for `_ensure_plan`: None, or for a model
+        with variable-length axes the tuple of each input's concrete per-sample shape)."""
         if not self.built:
             x = _as_array(compile_utils.single(x, None), what)
             self._build_from_data(x.shape[1:])
         g = self._graph
         names = g["input_names"]
         if len(names) == 1:
-            return self._prepare_input(compile_utils.single(x, names[0]), g["inputs"][0], what)
+            x32, shape = self._prepare_input(compile_utils.single(x, names[0]), g["inputs"][0], what)
+            return x32, ((shape,) if g["variable"] else None)
         arrays = compile_utils.per_name(x, names, what, "input")
         parts = [self._prepare_input(a, t, f"{what}[{n!r}]") for a, n, t in zip(arrays, names, g["inputs"])]
-        counts = [p.shape[0] for p in parts]
+        counts = [p[0].shape[0] for p in parts]
         if len(set(counts)) > 1:
             raise ValueError(
                 f"{what}: every input must have the same number of samples. Received: "
                 + ", ".join(f"{n!r} has {c}" for n, c in zip(names, counts))
             )
-        return np.concatenate(parts, axis=1)
+        key = tuple(p[1] for p in parts) if g["variable"] else None
+        return np.concatenate([p[0] for p in parts], axis=1), key
 
     def _prepare_input(self, x, tensor, what):
+        """(one input as float32 rows, its per-sample shape)."""
         x = _adjust_input_rank(_as_array(x, what), tensor.sample_shape)  # Keras 3's rule (a Series, a (n,) array)
         expected = tensor.sample_shape
-        if tuple(x.shape[1:]) != tuple(expected):
+        if not _shapes.compatible(tuple(x.shape[1:]), tuple(expected)):
             input_name = "" if len(self._graph["inputs"]) == 1 else f" {tensor._layer.name!r}"
             raise ValueError(
                 f"Model '{self.name}' expects input{input_name} of shape {(None,) + tuple(expected)}. "
                 f"Received: {what}.shape={x.shape}"
             )
-        return _to_float32(x.reshape(x.shape[0], -1), what)
+        if 0 in x.shape[1:]:
+            raise ValueError(f"{what} has an axis of length 0. Received: {what}.shape={x.shape}")
+        return _to_float32(x.reshape(x.shape[0], -1), what), tuple(int(d) for d in x.shape[1:])
 
     def _build_from_data(self, sample_shape):
         raise ValueError(f"Model '{self.name}' is not built: it has no input shape.")
 
-    def _prepare_y(self, y, n, what="y", x_name="x"):
+    def _prepare_y(self, y, n, what="y", x_name="x", key=None):
         """The targets as one float32 (n, sum of the heads' target sizes) array, and each
-        output's target shape (for metrics that resolve from them)."""
-        g = self._graph
+        output's target shape (for metrics that resolve from them); `key`: the inputs' shapes
+        (`_prepare_x_key`), which fix the outputs' variable-length axes."""
+        g = self._concrete_graph(key)
         names = g["output_names"]
         if len(names) == 1:
-            y32, shape = self._prepare_target(self._heads[0], compile_utils.single(y, names[0]), n, what, x_name)
+            y32, shape = self._prepare_target(self._heads[0], compile_utils.single(y, names[0]), n, what, x_name, g)
             return y32, [shape]
         arrays = compile_utils.per_name(y, names, what, "output")
         parts = [
-            self._prepare_target(head, a, n, f"{what}[{head.name!r}]", x_name) for head, a in zip(self._heads, arrays)
+            self._prepare_target(head, a, n, f"{what}[{head.name!r}]", x_name, g)
+            for head, a in zip(self._heads, arrays)
         ]
         return np.concatenate([p[0] for p in parts], axis=1), [p[1] for p in parts]
 
-    def _prepare_target(self, head, y, n, what, x_name):
+    def _prepare_target(self, head, y, n, what, x_name, g):
         loss = head.loss
         y = _as_array(y, what)
         _check_finite(y, what)
@@ -83,7 +96,7 @@ class DataPreparer:
                 f"{x_name} and {what} must have the same number of samples. "
                 f"Received: {x_name} has {n}, {what} has {y.shape[0]}"
             )
-        out_shape = self._graph["outputs"][head.index].sample_shape
+        out_shape = g["outputs"][head.index].sample_shape
         if loss.sparse:
             expected = out_shape[:-1]
             shape = y.shape[1:]
@@ -159,15 +172,16 @@ class DataPreparer:
             self._metrics = [t[0] for t in table]
 
     def _prepare_xy(self, x, y):
-        x32 = self._prepare_x(x)
-        y32, y_shapes = self._prepare_y(y, x32.shape[0])
+        """(x32, y32, the key of the inputs' shapes for `_ensure_plan`)."""
+        x32, key = self._prepare_x_key(x)
+        y32, y_shapes = self._prepare_y(y, x32.shape[0], key=key)
         self._resolve_metrics(y_shapes)
-        return x32, y32
+        return x32, y32, key
 
-    def _outputs_of(self, out):
+    def _outputs_of(self, out, key=None):
         """predict's result from the engine's (n, sum of output sizes): one array, or a list
         (a dict when the model's outputs were a dict) of one array per output."""
-        g = self._graph
+        g = self._concrete_graph(key)
         n = out.shape[0]
         if len(g["outputs"]) == 1:
             return out.reshape((n,) + tuple(g["output"].sample_shape))

@@ -16,7 +16,53 @@ from pytrainc._plan import PlanBuilder
 
 
 class PlanCompiler:
-    """The model -> plan half of `Trainer` (needs the graph, `_heads` and the flat weights)."""
+    """The model -> plan half of `Trainer` (needs the graph, `_heads` and the flat weights).
+
+    A model with variable-length axes (`Input(shape=(None, 16))`) has one plan per concrete
+    input shape that arrives, at most `_PLAN_CACHE` of them (the least recently used goes first).
+    They share the flat weights and gradients, the optimizer's state, the metrics' state and the
+    generators' table, so training on batches of several lengths is one training, as in Keras.
+    Setting `_plan = None` (a new graph, compile, repacked weights) drops every one of them.
+    """
+
+    _PLAN_CACHE = 8
+
+    @property
+    def _plan(self):
+        return self.__dict__.get("_plan_current")
+
+    @_plan.setter
+    def _plan(self, plan):
+        if plan is None:
+            self.__dict__["_plan_cache"] = {}
+        self.__dict__["_plan_current"] = plan
+
+    def _switch_plan(self, key):
+        """Makes the plan for input shapes `key` current: the cached one (its optimizer and
+        metrics bound again) or None to compile it; the current one joins the cache."""
+        cache = self.__dict__.setdefault("_plan_cache", {})
+        current = self.__dict__.get("_plan_current")
+        if current is not None:
+            cache[self.__dict__.get("_plan_key")] = (current, self._op_layers, self._metric_ks())
+        entry = cache.pop(key, None)
+        while len(cache) >= self._PLAN_CACHE:
+            cache.pop(next(iter(cache)))  # the least recently used
+        self.__dict__["_plan_current"] = None if entry is None else entry[0]
+        self.__dict__["_plan_key"] = key
+        self._plan_metrics = None  # set again on the plan made current
+        if entry is not None:
+            self._op_layers = entry[1]
+            for m, k in entry[2]:
+                m._k = k
+            if self.compiled:
+                self.optimizer._attach(entry[0], self._n_trainable, self._trainable_slices())
+
+    def _metric_ks(self):
+        """(metric, its `_k` in the current plan) of every traced metric (their rows in the plan)."""
+        found = []
+        for head in self._heads if self.compiled else ():
+            found += [(m, m._k) for m in self._traced_metrics(head) + self._state_metrics(head) if hasattr(m, "_k")]
+        return found
 
     def _loss_setup(self, builder, head, out_buf, consumed, fused_logits):
         """Choose the loss kind and buffer of one head, fusing a final sigmoid/softmax into it
@@ -55,11 +101,18 @@ class PlanCompiler:
             raise ValueError(f"Metric '{metric.name}' traces update_state on the targets: call fit or evaluate first")
         return y_shapes[head.index]
 
-    def _ensure_plan(self, batch_size):
+    def _ensure_plan(self, batch_size, key=None):
+        """The plan, compiled if needed, for batches of up to `batch_size` samples whose inputs have
+        the per-sample shapes `key` (None for a model without variable-length axes)."""
         from pytrainc import _metric_state
         from pytrainc.layers import _tracing
 
-        g = self._graph
+        if self._graph["variable"] and key is None:
+            raise ValueError(
+                f"Model '{self.name}' has variable-length axes ({self.input_shape}): its plan is compiled for "
+                "the shapes of the data, and none was given"
+            )
+        g = self._concrete_graph(key)
         heads = self._heads if self.compiled else []
         for head in heads:  # traced first: their constants join the flat parameters
             out_shape = g["outputs"][head.index].sample_shape
@@ -75,6 +128,8 @@ class PlanCompiler:
                     )
                 _tracing.trace_loss(m, out_shape, "Metric")
         self._pack()
+        if self._plan is None or self.__dict__.get("_plan_key") != key:
+            self._switch_plan(key)
         if self._plan is None:
             builder = PlanBuilder(self._offsets)
             in_bufs = [builder.buffer(math.prod(t.sample_shape)) for t in g["inputs"]]
@@ -128,10 +183,7 @@ class PlanCompiler:
                 plan.set_outputs(np.array(out_bufs, dtype=np.int64))
             # Dropout layers' generators move into one table the engine advances in
             # place; each layer keeps a view of its row (saved for exact resume).
-            rngs = np.zeros((len(builder.rng_layers), 4), dtype=np.uint64)
-            for i, layer in enumerate(builder.rng_layers):
-                rngs[i] = layer.rng_state
-                layer.rng_state = rngs[i]
+            rngs = self._rng_table(builder.rng_layers)
             plan.set_rngs(rngs)
             for head, (traced, setup, y_buf) in zip(heads, setups):
                 width = g["outputs"][head.index].sample_shape[-1]
@@ -174,6 +226,20 @@ class PlanCompiler:
             )
             self._plan_metrics = self._metrics
         return self._plan
+
+    def _rng_table(self, rng_layers):
+        """The generators' table: the one the cached plans of other input shapes advance (one stream
+        per layer across shapes), or a new one holding each layer's state."""
+        ids = tuple(id(layer) for layer in rng_layers)
+        shared = self.__dict__.get("_plan_rngs")
+        if shared is not None and shared[0] == ids and self.__dict__.get("_plan_cache"):
+            return shared[1]
+        rngs = np.zeros((len(rng_layers), 4), dtype=np.uint64)
+        for i, layer in enumerate(rng_layers):
+            rngs[i] = layer.rng_state
+            layer.rng_state = rngs[i]
+        self.__dict__["_plan_rngs"] = (ids, rngs)
+        return rngs
 
     def _logs(self, sums):
         """Keras's logs from a pass's sums: [total loss * samples, samples, then per head:

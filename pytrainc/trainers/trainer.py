@@ -244,13 +244,13 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
             if pending is None:
                 raise ValueError("fit needs at least one batch. Received: x yielded no batch")
             # Only to size the plan below: the batches bring their own sizes.
-            x32, y32, w32 = pending[1].x, pending[1].y, None
+            x32, y32, w32, key = pending[1].x, pending[1].y, None, pending[1].key
         else:
-            x32, y32 = self._prepare_xy(x, y)
+            x32, y32, key = self._prepare_xy(x, y)
             if split_first and len(self._heads) > 1:
                 self._prepare_sample_weights(None, class_weight, y32, x32.shape[0])  # refused, as Keras
             w32 = self._prepare_sample_weights(sample_weight, None if split_first else class_weight, y32, x32.shape[0])
-        val = None
+        val, val_key = None, key
         if data_adapters.is_batched(validation_data):
             val = data_adapters.EpochFeed(validation_data, validation_steps)
         elif validation_data is not None:
@@ -260,8 +260,8 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
                     f"Received: {type(validation_data).__name__} of length "
                     f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}"
                 )
-            xv = self._prepare_x(validation_data[0], "x_val")
-            yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val")
+            xv, val_key = self._prepare_x_key(validation_data[0], "x_val")
+            yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val", val_key)
             wv = (
                 self._prepare_sample_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")
                 if len(validation_data) == 3
@@ -283,7 +283,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
                 w32 = self._prepare_sample_weights(w32, class_weight, y32, split)
         n = x32.shape[0]
         self._train_batch_size = batch_size
-        plan = self._ensure_plan(_engine_batch(batch_size, n))
+        plan = self._ensure_plan(_engine_batch(batch_size, n), key)
         cbs = callbacks_module.CallbackList(
             callbacks,
             add_history=True,
@@ -330,7 +330,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
                 # A batch larger than the data is one batch of all samples, as in Keras:
                 # the engine never reserves more rows than there are samples.
                 batch_size = _engine_batch(self._batch_size(self._train_batch_size), n)
-                plan = self._ensure_plan(batch_size)
+                plan = self._ensure_plan(batch_size, key)
                 cbs.params["steps"] = steps_per_epoch or -(-n // batch_size)
                 if mid_epoch:
                     resume.check_epoch(cbs.params["steps"], plan.n_sums)
@@ -345,7 +345,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
                     vs = self._evaluate_feed(val)[0]
                 else:
                     vb = _engine_batch(val_batch_size, val[0].shape[0])
-                    vs = batch_hooks.evaluate_arrays(self, self._ensure_plan(vb), *val, vb, cbs)
+                    vs = batch_hooks.evaluate_arrays(self, self._ensure_plan(vb, val_key), *val, vb, cbs)
                 if vs is None:
                     warnings.warn(data_adapters.RAN_OUT, stacklevel=3)
                     cbs.on_test_end({})
@@ -458,13 +458,13 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
             logs = self._logs(sums)
             cbs.on_test_end(logs)
             return self._format_logs(logs, return_dict)
-        x32, y32 = self._prepare_xy(x, y)
+        x32, y32, key = self._prepare_xy(x, y)
         w32 = self._prepare_sample_weights(sample_weight, None, y32, x32.shape[0])
         if steps is not None:
             rows = min(x32.shape[0], steps * batch_size)
             x32, y32, w32 = x32[:rows], y32[:rows], None if w32 is None else w32[:rows]
         batch_size = _engine_batch(batch_size, x32.shape[0])
-        plan = self._ensure_plan(batch_size)
+        plan = self._ensure_plan(batch_size, key)
         cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_test_begin()
         logs = self._logs(batch_hooks.evaluate_arrays(self, plan, x32, y32, w32, batch_size, cbs))
@@ -530,29 +530,29 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         if data_adapters.is_batched(x):
             cbs = self._pass_callbacks(callbacks, verbose, None)
             cbs.on_predict_begin()
-            out, cbs.params["steps"] = self._predict_feed(data_adapters.EpochFeed(x, steps))
+            out, cbs.params["steps"], key = self._predict_feed(data_adapters.EpochFeed(x, steps))
             cbs.on_predict_end()
-            return self._outputs_of(out)
-        x32 = self._prepare_x(x)  # builds a Sequential without an input shape, as Keras
+            return self._outputs_of(out, key)
+        x32, key = self._prepare_x_key(x)  # builds a Sequential without an input shape, as Keras
         if steps is not None:
             x32 = x32[: steps * batch_size]
         batch_size = _engine_batch(batch_size, x32.shape[0])
-        plan = self._ensure_plan(batch_size)
+        plan = self._ensure_plan(batch_size, key)
         cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_predict_begin()
-        out = batch_hooks.predict_arrays(self, plan, x32, batch_size, cbs)
+        out = batch_hooks.predict_arrays(self, plan, x32, batch_size, cbs, key)
         cbs.on_predict_end()
-        return self._outputs_of(out)
+        return self._outputs_of(out, key)
 
     @_one_call_at_a_time
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch (all of x). Returns that batch's loss
         (and metrics), as Keras 2's train_on_batch with reset_metrics=True."""
         self._require_compiled("train_on_batch")
-        x32, y32 = self._prepare_xy(x, y)
+        x32, y32, key = self._prepare_xy(x, y)
         n = x32.shape[0]
         w32 = self._prepare_sample_weights(sample_weight, class_weight, y32, n)
-        plan = self._ensure_plan(n)
+        plan = self._ensure_plan(n, key)
         sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible(), False, w32)
         return self._format_logs(self._logs(sums), return_dict)
 
@@ -560,9 +560,9 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch, without training."""
         self._require_compiled("test_on_batch")
-        x32, y32 = self._prepare_xy(x, y)
+        x32, y32, key = self._prepare_xy(x, y)
         w32 = self._prepare_sample_weights(sample_weight, None, y32, x32.shape[0])
-        plan = self._ensure_plan(x32.shape[0])
+        plan = self._ensure_plan(x32.shape[0], key)
         sums = plan.evaluate(x32, y32, x32.shape[0], _interruptible(), w32)
         return self._format_logs(self._logs(sums), return_dict)
 

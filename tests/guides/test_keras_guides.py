@@ -15,11 +15,6 @@ snippets = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(snippets)
 
 KNOWN_FAILING = {
-    "functional_multi_io_tickets": "several inputs and outputs, variable-length Input (#10)",
-    "functional_shared_embedding": "variable-length Input(shape=(None,)) (#10)",
-    "rnn_lstm_classifier": "variable-length Input(shape=(None,)) (#10)",
-    "rnn_return_state": "variable-length Input(shape=(None,)) (return_state itself works) (#10)",
-    "train_eval_multi_output_metrics": "several inputs and outputs (#10)",
 }
 
 

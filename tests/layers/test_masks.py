@@ -159,4 +159,4 @@ def test_a_masked_model_saves_and_loads(tmp_path):
     model.save(path)
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    assert loaded.layers[0].mask_value == -1.0
+    assert loaded.layers[1].mask_value == -1.0  # after the InputLayer

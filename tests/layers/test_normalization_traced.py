@@ -26,7 +26,7 @@ def test_group_normalization_matches_keras(shape, groups):
 
     x, y = data(shape)
     model, _ = testing.keras_parity(body, x, y, shape)
-    layer = model.layers[1]
+    layer = model.layers[2]  # after the InputLayer and the Dense
     assert [w.shape for w in layer.weights] == [(shape[-1],), (shape[-1],)]
     assert L.GroupNormalization.from_config(layer.get_config()).groups == layer.groups
 

@@ -302,8 +302,6 @@ def test_bad_arguments_and_shapes_are_refused_clearly():
         L.Embedding(0, 3)
     with pytest.raises(ValueError, match="at most 16777216"):
         L.Embedding(2**25, 3)
-    with pytest.raises(ValueError, match="does not support return_state"):
-        L.Bidirectional(L.LSTM(4, return_state=True))
     with pytest.raises(ValueError, match=r"dropout must be a float in \[0, 1\). Received: dropout=1.0"):
         L.SimpleRNN(4, dropout=1.0)
     with pytest.raises(ValueError, match="recurrent_dropout must be a float"):

@@ -47,7 +47,7 @@ def test_time_distributed_matches_keras(inner):
     shape = (T, 7, 2) if inner == "conv1d" else (T, F)
     x, y = data(shape)
     model, _ = testing.keras_parity(body, x, y, shape)
-    wrapped = model.layers[0]
+    wrapped = model.layers[1]  # after the InputLayer
     assert isinstance(wrapped, L.TimeDistributed) and len(wrapped.weights) == 2
 
 
@@ -109,7 +109,7 @@ def test_wrappers_keep_their_config_through_save_and_load(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    bi = loaded.layers[1]
+    bi = loaded.layers[2]  # after the InputLayer
     assert bi.forward_layer.name.startswith("forward_") and bi.backward_layer.go_backwards
     assert bi.get_config()["merge_mode"] == "concat" and "backward_layer" in bi.get_config()
     assert L.Bidirectional.from_config(bi.get_config()).forward_layer.name == bi.forward_layer.name

@@ -177,8 +177,6 @@ def test_bad_initial_states_and_configs_are_refused():
         L.GRU(3)(x, initial_state=h)
     with pytest.raises(ValueError, match="takes its mask from its input"):
         L.GRU(4)(x, mask=h)
-    with pytest.raises(ValueError, match="Bidirectional does not support return_state"):
-        L.Bidirectional(L.LSTM(4, return_state=True))
     with pytest.raises(ValueError, match="single output tensor.*'lstm_states' with 3 outputs"):
         Sequential([L.Input((5, 3)), L.LSTM(4, return_state=True, name="lstm_states"), L.Dense(1)])
     with pytest.raises(ValueError, match="to_torch does not convert layers with several outputs"):

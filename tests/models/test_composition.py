@@ -60,7 +60,7 @@ def test_a_model_called_as_a_layer_shares_its_weights():
     before = inner.predict(xa, verbose=0)
     outer.compile(optimizer="sgd", loss="mse")
     outer.fit(xa, y, epochs=2, verbose=0)
-    assert [layer.name for layer in outer.layers] == ["inner", "top"]
+    assert [layer.name for layer in outer.layers] == ["x", "inner", "top"]  # Keras's: the InputLayer first
     assert not np.allclose(inner.predict(xa, verbose=0), before)  # trained through the outer model
     manual = (
         inner.predict(xa, verbose=0) @ outer.get_layer("top").get_weights()[0] + outer.get_layer("top").get_weights()[1]
@@ -110,12 +110,13 @@ def test_to_json_and_model_from_json_both_ways_with_keras():
 
 def test_get_layer_by_name_and_index_as_keras():
     m = siamese(pytrainc)
-    assert m.get_layer("shared") is m.layers[0]
+    assert m.get_layer("shared") is m.layers[2]  # after the InputLayers, as Keras's functional model.layers
+    assert [type(layer).__name__ for layer in m.layers[:2]] == ["InputLayer", "InputLayer"]
     assert m.get_layer(index=-1).name == "head"
     assert m.get_layer("left").name == "left"  # an InputLayer, found by name as in Keras
     with pytest.raises(ValueError, match="No such layer: nope"):
         m.get_layer("nope")
     with pytest.raises(ValueError, match="either a layer name or layer index"):
         m.get_layer()
-    with pytest.raises(ValueError, match="only has 3 layers"):
+    with pytest.raises(ValueError, match="only has 5 layers"):
         m.get_layer(index=7)

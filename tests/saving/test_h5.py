@@ -189,7 +189,7 @@ def test_hand_built_tf_keras_2_file_loads(tmp_path):
     # an InputLayer without weights, names 'dense/kernel:0', backend attributes,
     # and layer_names split into chunks as Keras does past 64 KiB.
     model = randomize(functional())
-    dense_a, dense_b = model.layers[0], model.layers[2]
+    dense_a, dense_b = model.layers[1], model.layers[3]  # after the InputLayer, as Keras lists them
     path = tmp_path / "tf2.h5"
     with h5py.File(path, "w") as f:
         f.attrs["backend"] = b"tensorflow"
