@@ -14,8 +14,7 @@ _spec = importlib.util.spec_from_file_location("guide_snippets", pathlib.Path(__
 snippets = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(snippets)
 
-KNOWN_FAILING = {
-}
+KNOWN_FAILING = {}
 
 
 def _run(name):
