@@ -3,13 +3,9 @@
 // them into Keras's values once per epoch (pytrainc/metrics.py).
 #include <math.h>
 
-#include "ptc.h"
+#include "metrics.h"
 
-// NaN sorts above every number, as in numpy.argmax and torch.argmax/topk (Keras's
-// ops on the torch backend): the first maximum, or the first NaN, wins.
-static inline int beats(float v, float best) {
-    return v > best || (v != v && best == best);
-}
+#define beats ptc_metric_beats
 
 static int64_t argmax(const float *x, int64_t D) {
     int64_t best = 0;
@@ -48,8 +44,32 @@ static int64_t auc_bucket(float p, int64_t n) {
     return lo;
 }
 
+// keras/src/metrics/correlation_metrics.py over one row of D: Pearson's mean of the standardized
+// products (population std), or the concordance coefficient with Keras's covariance term
+// (y_true - mean(y_pred)) * (y_pred - mean(y_pred)) and epsilon in the denominator.
+static double row_correlation(const float *p, const float *t, int64_t D, int64_t concordance) {
+    double mt = 0.0, mp = 0.0, vt = 0.0, vp = 0.0, cov = 0.0;
+    for (int64_t d = 0; d < D; d++) mt += t[d], mp += p[d];
+    mt /= (double)D;
+    mp /= (double)D;
+    for (int64_t d = 0; d < D; d++) {
+        vt += (t[d] - mt) * (t[d] - mt);
+        vp += (p[d] - mp) * (p[d] - mp);
+        cov += concordance ? (t[d] - mp) * (p[d] - mp) : (t[d] - mt) * (p[d] - mp);
+    }
+    vt /= (double)D;
+    vp /= (double)D;
+    if (!concordance) return cov / (double)D / (sqrt(vt) * sqrt(vp));
+    return 2.0 * cov / (double)D / (vt + vp + (mt - mp) * (mt - mp) + PTC_EPSILON);
+}
+
 int64_t ptc_metric_slots(const ptc_metric *m, int64_t D) {
+    if (ptc_metric_is_confusion(m->kind)) return ptc_metric_confusion_slots(m, D);
     switch (m->kind) {
+        case PTC_METRIC_R2:
+            return 4 * D + 1;
+        case PTC_METRIC_LOSS_MEAN_IGNORE:
+            return 2;
         case PTC_METRIC_CONFUSION:
             return 4;
         case PTC_METRIC_CLASS_CONFUSION:
@@ -62,7 +82,19 @@ int64_t ptc_metric_slots(const ptc_metric *m, int64_t D) {
 }
 
 ptc_status ptc_metric_check(const ptc_metric *m, int64_t D, int64_t ys) {
+    if (ptc_metric_is_confusion(m->kind)) return ptc_metric_confusion_check(m, D, ys);
     switch (m->kind) {
+        case PTC_METRIC_ACCURACY:
+        case PTC_METRIC_R2:
+            return ys == D ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_CORRELATION:
+            return ys == D && (m->k == 0 || m->k == 1) ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_SPARSE_TOP_K_IDS:
+            return ys == 1 && m->k >= 1 ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_LOSS_MEAN_IGNORE:
+            return m->k <= INT32_MAX && ptc_loss_is_metric((int)m->k) && ys == 1 && ptc_loss_y_size((int)m->k, D) == 1
+                       ? PTC_OK
+                       : PTC_ERR_VALUE;
         case PTC_METRIC_SPARSE_CATEGORICAL_ACCURACY:
         case PTC_METRIC_SPARSE_TOP_K:
             return ys == 1 ? PTC_OK : PTC_ERR_VALUE;
@@ -97,6 +129,24 @@ void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *
         acc[0] += ptc_loss_row_sum((int)m->k, m->threshold, pred, y, w, scale, N, D);
         return;
     }
+    if (m->kind == PTC_METRIC_LOSS_MEAN_IGNORE) {
+        // Keras's sparse cross-entropy with ignore_class: an ignored row's loss is 0; its weight leaves the
+        // denominator only when there are sample weights (reduce_to_samplewise_values masks the weights).
+        for (int64_t n = 0; n < N; n++) {
+            const double wn = (w ? (double)w[n] : 1.0) * scale;
+            if (y[n] == (float)m->threshold) {
+                if (!w) acc[1] += wn;
+                continue;
+            }
+            acc[0] += ptc_loss_row_sum((int)m->k, 0.0, pred + n * D, y + n, w ? w + n : NULL, scale, 1, D);
+            acc[1] += wn;
+        }
+        return;
+    }
+    if (ptc_metric_is_confusion(m->kind)) {
+        ptc_metric_confusion_accumulate(m, pred, y, ys, w, N, D, acc);
+        return;
+    }
     for (int64_t n = 0; n < N; n++) {
         const float *p = pred + n * D, *t = y + n * ys;
         const double wn = (w ? (double)w[n] : 1.0) * scale;
@@ -128,10 +178,32 @@ void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *
                 acc[0] += wn * (c >= 0 && c < D && in_top_k(p, c, D, m->k));
                 break;
             }
+            case PTC_METRIC_ACCURACY:  // keras.metrics.Accuracy: mean over the last axis of y_true == y_pred
+                for (int64_t d = 0; d < D; d++) row += p[d] == t[d];
+                acc[0] += wn * row / (double)D;
+                break;
+            case PTC_METRIC_SPARSE_TOP_K_IDS:  // from_sorted_ids: y_pred holds class ids, best first
+                for (int64_t d = 0; d < (m->k < D ? m->k : D); d++) row += p[d] == t[0];
+                acc[0] += wn * (row > 0.0);
+                break;
+            case PTC_METRIC_CORRELATION:
+                acc[0] += wn * row_correlation(p, t, D, m->k);
+                break;
+            case PTC_METRIC_R2:  // keras.metrics.R2Score's sums; the last slot counts elements, unweighted
+                for (int64_t d = 0; d < D; d++) {
+                    const double wt = (w ? (double)w[n] : 1.0) * t[d], e = (double)t[d] - p[d];
+                    acc[4 * d] += wt;
+                    acc[4 * d + 1] += wt * t[d];
+                    acc[4 * d + 2] += (w ? (double)w[n] : 1.0) * e * e;
+                    acc[4 * d + 3] += w ? (double)w[n] : 1.0;
+                }
+                acc[4 * D] += (double)D;
+                break;
             case PTC_METRIC_CONFUSION:  // [TP, FP, FN, TN] over elements (one column when k >= 0)
+                // Counts (TruePositives...): every row of a multi-dimensional output counts whole, as in Keras.
                 for (int64_t d = m->k >= 0 ? m->k : 0; d < (m->k >= 0 ? m->k + 1 : D); d++) {
                     int pp = p[d] > (float)m->threshold, tp = t[d] != 0.0f;
-                    acc[pp ? (tp ? 0 : 1) : (tp ? 2 : 3)] += wn;
+                    acc[pp ? (tp ? 0 : 1) : (tp ? 2 : 3)] += w ? (double)w[n] : 1.0;
                 }
                 break;
             case PTC_METRIC_CLASS_CONFUSION: {  // per class [TP, FP, FN]; F1Score

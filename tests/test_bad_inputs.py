@@ -1039,26 +1039,30 @@ CASES = [
         "precision_threshold",
         "metrics.Precision(thresholds=1.5)",
         V,
-        r"Threshold values must be in \[0, 1\]\. Received: 1\.5",
+        r"Threshold values must be in \[0, 1\]\. Received: \[1\.5\]",
     ),
     case(
         "precision_threshold_nan",
         "metrics.Precision(thresholds=nan)",
         V,
-        r"Threshold values must be in \[0, 1\]\. Received: nan",
+        r"Threshold values must be in \[0, 1\]\. Received: \[nan\]",
     ),
     case(
         "precision_threshold_list",
-        "metrics.Precision(thresholds=[0.1, 0.2])",
+        "metrics.Precision(thresholds=[0.1, 1.2])",
         V,
-        r"one threshold\. Received a list: \[0\.1, 0\.2\]",
+        r"Threshold values must be in \[0, 1\]\. Received: \[1\.2\]",
     ),
-    case("precision_top_k", "metrics.Precision(top_k=2)", V, r"top_k yet\. Received: top_k=2"),
+    case(
+        "precision_top_k", "metrics.Precision(top_k=0)", V, r"top_k must be a positive int or None\. Received: top_k=0"
+    ),
     case("f1_average", "metrics.F1Score(average='avg')", V, r"Invalid `average`.*Received: average='avg'"),
     case(
         "auc_thresholds", "metrics.AUC(num_thresholds=1)", V, r"`num_thresholds` must be an integer > 1\. Received: 1"
     ),
-    case("auc_curve", "metrics.AUC(curve='XY')", V, r"Expected 'ROC' or 'PR'\. Received: curve='XY'"),
+    case(
+        "auc_curve", "metrics.AUC(curve='XY')", V, r'Invalid AUC curve value: "XY"\. Expected values are \["PR", "ROC"'
+    ),
     case(
         "binary_accuracy_threshold_nan",
         "metrics.BinaryAccuracy(threshold=nan)",

@@ -37,11 +37,12 @@ def _families():
 
 def _own_functions():
     """pytrainc's built-in functions by Keras module: {module: {name: function}}."""
-    from pytrainc import activations, losses
+    from pytrainc import activations, losses, metrics
 
     return {
         "keras.losses": {fn.__name__: fn for fn in losses._FUNCTIONS},
         "keras.activations": dict(activations._FUNCTIONS),
+        "keras.metrics": {fn.__name__: fn for fn in (*metrics._FUNCTIONS, *losses._FUNCTIONS)},
     }
 
 

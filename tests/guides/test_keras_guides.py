@@ -14,9 +14,7 @@ _spec = importlib.util.spec_from_file_location("guide_snippets", pathlib.Path(__
 snippets = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(snippets)
 
-KNOWN_FAILING = {
-    "losses_and_optimizers_breadth": "Adamax, Huber, R2Score (#11)",
-}
+KNOWN_FAILING = {}
 
 
 def _run(name):

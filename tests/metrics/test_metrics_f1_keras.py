@@ -19,7 +19,7 @@ def ours(metric, pred, y):
         np.ascontiguousarray(y, np.float32),
         None,
     )
-    return np.asarray(metric.result(acc, len(pred)), dtype=np.float64)
+    return np.asarray(metric._result(acc, len(pred)), dtype=np.float64)
 
 
 def theirs(average, threshold, pred, y):
