@@ -361,12 +361,16 @@ static double traced_mean(const ptc_plan *p, int b, const float *w, int64_t R, i
     return total;
 }
 
-// A head's traced loss of a batch (sum_over_batch_size) and, when dloss, its gradient (=)
-// times the head's loss weight.
+// A head's traced loss of a batch (its loss's reduction, PTC_LOSS_P_REDUCTION, over the N * L
+// values) and, when dloss, its gradient (=) times the head's loss weight.
 static double traced_loss(const ptc_plan *p, const ptc_head *hd, const float *w, int64_t N, float *dloss) {
     const int64_t L = p->buf_size[hd->loss_buf], R = hd->rows;
     const float *v = ptc_plan_act(p, hd->loss_buf);
-    const double scale = 1.0 / ((double)N * (double)L), dscale = hd->weight * scale;
+    double wsum = 0.0;
+    for (int64_t n = 0; w && n < N; n++) wsum += (double)w[n * R] * (double)L;
+    const int red = (int)hd->loss_params[PTC_LOSS_P_REDUCTION];
+    const double div = ptc_loss_divisor(red, (double)N * (double)L, wsum, w != NULL);
+    const double scale = div != 0.0 ? 1.0 / div : 0.0, dscale = hd->weight * scale;
     double total = 0.0;
     for (int64_t n = 0; n < N; n++) {
         const double wn = w ? (double)w[n * R] : 1.0;

@@ -88,6 +88,15 @@ typedef enum { PTC_LOSS_NONE = 0, PTC_LOSSES(PTC_LOSS_ENUM) PTC_LOSS_COUNT } ptc
 typedef enum { PTC_LOSS_PARAMS(PTC_LOSS_PARAM_ENUM) PTC_LOSS_N_PARAMS } ptc_loss_param;
 #undef PTC_LOSS_PARAM_ENUM
 
+// A loss's reduction (kinds.def's PTC_LOSS_REDUCTIONS), its REDUCTION parameter.
+#define PTC_LOSS_REDUCTION_ENUM(NAME) PTC_REDUCTION_##NAME,
+typedef enum { PTC_LOSS_REDUCTIONS(PTC_LOSS_REDUCTION_ENUM) PTC_REDUCTION_COUNT } ptc_loss_reduction;
+#undef PTC_LOSS_REDUCTION_ENUM
+
+// The divisor of a batch's summed weighted row losses under reduction `red` (a PTC_LOSS_REDUCTIONS
+// id): `rows` (the number of rows), 1 or `wsum` (the sum of the row weights; rows without weights).
+double ptc_loss_divisor(int red, double rows, double wsum, int weighted);
+
 // params: (PTC_LOSS_N_PARAMS,) or NULL for all zero. w: (N,) row weights or NULL; the loss
 // is sum_n w_n loss_n / N (Keras's sum_over_batch_size; with IGNORE, over the rows whose
 // label is not IGNORE_CLASS, Keras's mask). Returns PTC_ERR_LABEL (and *loss untouched) if a

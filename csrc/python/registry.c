@@ -79,6 +79,7 @@ static const char *const metric_names[] = {PTC_METRICS(KIND_STR) NULL};
 static const char *const opt_names[] = {PTC_OPTIMIZERS(KIND_STR) NULL};
 static const char *const hyper_names[] = {PTC_OPTIMIZER_HYPER(KIND_STR) NULL};
 static const char *const loss_param_names[] = {PTC_LOSS_PARAMS(KIND_STR) NULL};
+static const char *const loss_reduction_names[] = {PTC_LOSS_REDUCTIONS(KIND_STR) NULL};
 static const char *const sched_names[] = {PTC_SCHEDULES(KIND_STR) NULL};
 static const char *const unary_names[] = {PTC_UNARY_KINDS(KIND_STR) NULL};
 static const char *const binary_names[] = {PTC_BINARY_KINDS(KIND_STR) NULL};
@@ -126,6 +127,7 @@ int ptc_py_add_registry(PyObject *m) {
         {"LOSS_PARAMS", name_tuple(loss_param_names)},
         // An optimizer's variable rows (ptc.h): their width and the flag bits of their last column.
         {"OPTIMIZER_SLICE", Py_BuildValue("{s:i,s:i}", "width", PTC_SLICE_WIDTH, "no_decay", PTC_SLICE_NO_DECAY)},
+        {"LOSS_REDUCTIONS", kinds_dict(loss_reduction_names, 0)},
     };
     int ret = 0;
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
