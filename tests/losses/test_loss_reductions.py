@@ -197,3 +197,12 @@ def test_deserialize_takes_custom_objects():
     loss = losses.deserialize(config, custom_objects={"ScaledSquares": ScaledSquares})
     assert isinstance(loss, ScaledSquares) and loss.name == "half" and loss.reduction == "mean_with_sample_weight"
     assert losses.deserialize("huber").name == "huber_loss"
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["none"])
+def test_a_loss_subclass_called_on_arrays_gives_keras_value(reduction):
+    r = testing.rng(12)
+    y, p, w = f32(r.standard_normal((5, 3))), f32(r.standard_normal((5, 3))), f32(r.uniform(0.1, 2.0, 5))
+    got = ScaledSquares(reduction=reduction)(y, p, sample_weight=w)
+    want = np.asarray(KerasScaledSquares(reduction=reduction)(y, p, sample_weight=w))
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
