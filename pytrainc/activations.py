@@ -374,9 +374,12 @@ def serialize(activation):
 def deserialize(config, custom_objects=None):
     """The activation a name (or Keras's `{"class_name": "function", "config": name}`) denotes;
     `custom_objects` may map names to activation functions of your own."""
-    if isinstance(config, dict) and config.get("class_name") == "function":
-        config = config.get("config")
+    from pytrainc.saving import serialization_lib
+
     if custom_objects and isinstance(config, str) and config in custom_objects:
         return custom_objects[config]
+    config = serialization_lib.deserialize_in("keras.activations", config, custom_objects)
+    if callable(config) and config not in _FUNCTIONS.values():
+        return config  # a custom function, registered or given
     name = get(config)
     return _FUNCTIONS.get(name, name)

@@ -23,6 +23,15 @@ __all__ = [
 ]
 
 
+def _check_format(format):
+    """Keras's `format=` of the dataset builders: "tf" (pytrainc's own Dataset, read by fit as Keras
+    reads a tf.data.Dataset); "grain" needs Google's grain, which pytrainc does not use."""
+    if format != "tf":
+        raise ValueError(
+            f'`format` should be "tf" (pytrainc returns its own Dataset for it). Received: format={format!r}'
+        )
+
+
 def _seed(seed):
     from pytrainc import utils
 
@@ -48,6 +57,7 @@ def timeseries_dataset_from_array(
     seed=None,
     start_index=None,
     end_index=None,
+    format="tf",
 ):
     """Sliding windows over a timeseries, as `keras.utils.timeseries_dataset_from_array`.
 
@@ -65,6 +75,7 @@ def timeseries_dataset_from_array(
         seed: Optional shuffle seed. Defaults to None.
         start_index: First timestep used. Defaults to None (0).
         end_index: Timestep before which data stops. Defaults to None (all).
+        format: Keras's "tf" (pytrainc gives its own `Dataset`); "grain" is refused. Defaults to "tf".
 
     Returns:
         A `pytrainc.data.Dataset` of `(windows, targets)` batches, or of windows
@@ -80,6 +91,7 @@ def timeseries_dataset_from_array(
     >>> next(iter(ds)).tolist()
     [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]]
     """
+    _check_format(format)
     data = np.asarray(data)
     n = len(data)
     sequence_length = _positive("sequence_length", sequence_length)
@@ -146,7 +158,7 @@ def _take(structure, indices):
     return structure[indices]
 
 
-def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None):
+def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None, preferred_backend=None):
     """Splits arrays (or a finite `Dataset`) in two, as `keras.utils.split_dataset`.
 
     Args:
@@ -157,6 +169,9 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
         right_size: The same for the right. Defaults to None.
         shuffle: Whether to shuffle the samples before splitting. Defaults to False.
         seed: Optional shuffle seed. Defaults to None.
+        preferred_backend: Keras's choice of the returned datasets' kind ("tensorflow" or
+            "torch"); pytrainc returns its own `Dataset` whatever it says, as `fit` reads
+            that like either. Defaults to None.
 
     Returns:
         A tuple of two `pytrainc.data.Dataset`: the first `left_size` samples and
@@ -172,6 +187,11 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
     >>> len(left), len(right)
     (8, 2)
     """
+    if preferred_backend not in (None, "tensorflow", "torch", "jax", "numpy"):
+        raise ValueError(
+            "`preferred_backend` must be None, 'tensorflow', 'torch', 'jax' or 'numpy'. "
+            f"Received: preferred_backend={preferred_backend!r}"
+        )
     if isinstance(dataset, Dataset):
         from pytrainc.data.dataset import _stack
 
@@ -305,6 +325,7 @@ def text_dataset_from_directory(
     validation_split=None,
     subset=None,
     follow_links=False,
+    format="tf",
     verbose=True,
 ):
     """Text files in one subdirectory per class, as `keras.utils.text_dataset_from_directory`.
@@ -323,6 +344,7 @@ def text_dataset_from_directory(
         validation_split: Optional fraction of the files kept for validation. Defaults to None.
         subset: "training", "validation" or "both" with `validation_split`. Defaults to None.
         follow_links: Whether to follow symbolic links. Defaults to False.
+        format: Keras's "tf" (pytrainc gives its own `Dataset`); "grain" is refused. Defaults to "tf".
         verbose: Whether to print the number of files found. Defaults to True.
 
     Returns:
@@ -332,6 +354,7 @@ def text_dataset_from_directory(
     Raises:
         ValueError: for a missing directory or inconsistent arguments.
     """
+    _check_format(format)
 
     def load(path):
         with open(path, encoding="utf-8") as f:
@@ -359,6 +382,9 @@ def image_dataset_from_directory(
     interpolation="bilinear",
     follow_links=False,
     crop_to_aspect_ratio=False,
+    pad_to_aspect_ratio=False,
+    data_format=None,
+    format="tf",
     verbose=True,
 ):
     """Images in one subdirectory per class, as `keras.utils.image_dataset_from_directory`.
@@ -385,6 +411,12 @@ def image_dataset_from_directory(
         follow_links: Whether to follow symbolic links. Defaults to False.
         crop_to_aspect_ratio: Whether to crop the center to the target aspect ratio
             before resizing. Defaults to False.
+        pad_to_aspect_ratio: Whether to pad the image with zeros, centered, to the target
+            aspect ratio before resizing, as Keras. Defaults to False.
+        data_format: "channels_last" (height, width, channels) or "channels_first".
+            Defaults to None (channels_last).
+        format: Keras's "tf" (the default; pytrainc gives its own `Dataset`, which `fit`
+            takes as Keras takes a `tf.data.Dataset`); "grain" is refused. Defaults to "tf".
         verbose: Whether to print the number of files found. Defaults to True.
 
     Returns:
@@ -397,20 +429,22 @@ def image_dataset_from_directory(
     """
     from pytrainc import image_utils
 
+    _check_format(format)
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError(
+            "Only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio` can be True. Received: "
+            f"crop_to_aspect_ratio={crop_to_aspect_ratio}, pad_to_aspect_ratio={pad_to_aspect_ratio}"
+        )
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(f"`data_format` must be 'channels_last', 'channels_first' or None. Received: {data_format!r}")
     modes = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
     if color_mode not in modes:
         raise ValueError(f"`color_mode` must be one of {list(modes)}. Received: {color_mode!r}")
     size = tuple(int(v) for v in image_size)
 
     def load(path):
-        img = image_utils.load_img(
-            path,
-            color_mode=color_mode,
-            target_size=size,
-            interpolation=interpolation,
-            keep_aspect_ratio=crop_to_aspect_ratio,
-        )
-        return image_utils.img_to_array(img)
+        img = image_utils._load(path, color_mode, size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio)
+        return image_utils.img_to_array(img, data_format=data_format)
 
     return _files_dataset(
         directory, labels, label_mode, class_names, batch_size, shuffle, seed, validation_split, subset,

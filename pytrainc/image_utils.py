@@ -25,7 +25,13 @@ def _channels_last(data_format):
     return data_format != "channels_first"
 
 
-def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False):
+def load_img(
+    path,
+    color_mode="rgb",
+    target_size=None,
+    interpolation="nearest",
+    keep_aspect_ratio=False,
+):
     """Loads an image into a PIL image, as `keras.utils.load_img`.
 
     Args:
@@ -45,6 +51,12 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", 
         ValueError: for an unknown `color_mode` or `interpolation`.
         TypeError: for a `path` of another type.
     """
+    return _load(path, color_mode, target_size, interpolation, keep_aspect_ratio, False)
+
+
+def _load(path, color_mode, target_size, interpolation, keep_aspect_ratio, pad_to_aspect_ratio):
+    """load_img, and with `pad_to_aspect_ratio` (image_dataset_from_directory's) the image padded
+    with zeros, centered, to the target aspect ratio before resizing."""
     image = _pil()
     if isinstance(path, io.BytesIO):
         img = image.open(path)
@@ -74,6 +86,13 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", 
         crop_w = min(width, (height * size[0]) // size[1])
         top, left = (height - crop_h) // 2, (width - crop_w) // 2
         box = (left, top, left + crop_w, top + crop_h)
+    elif pad_to_aspect_ratio:  # Keras's ops.image.resize(pad_to_aspect_ratio=True): zeros on both sides
+        width, height = img.size
+        pad_h = (max(height, int(width * size[1] / size[0])) - height) // 2
+        pad_w = (max(width, int(height * size[0] / size[1])) - width) // 2
+        canvas = image.new(img.mode, (width + 2 * pad_w, height + 2 * pad_h))
+        canvas.paste(img, (pad_w, pad_h))
+        img = canvas
     return img.resize(size, resample, box=box)
 
 

@@ -374,11 +374,6 @@ def deserialize(config, custom_objects=None):
         custom_objects: Optional dict of name -> initializer class or function, for those that
             are not built in. Defaults to None.
     """
-    if custom_objects and isinstance(config, dict):
-        name = config.get("config") if config.get("class_name") == "function" else config.get("class_name")
-        found = custom_objects.get(name) if isinstance(name, str) else None
-        if found is not None:
-            if isinstance(found, type):
-                return found(**config.get("config", {})) if isinstance(config.get("config"), dict) else found()
-            return _Function(found)
-    return get(config)
+    from pytrainc.saving import serialization_lib
+
+    return get(serialization_lib.deserialize_in("keras.initializers", config, custom_objects))

@@ -83,13 +83,16 @@ def get(identifier):
     )
 
 
-def serialize(reg):
-    return None if reg is None else {"class_name": type(reg).__name__, "config": reg.get_config()}
+def serialize(regularizer):
+    """`{"class_name", "config"}` of a regularizer (None for None), as `keras.regularizers.serialize`."""
+    return (
+        None if regularizer is None else {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    )
 
 
 def deserialize(config, custom_objects=None):
     """The regularizer a `serialize` dict describes (None for None), as
     `keras.regularizers.deserialize`. `custom_objects` may name Regularizer subclasses."""
-    if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
-        return custom_objects[config["class_name"]](**config.get("config", {}))
-    return get(config)
+    from pytrainc.saving import serialization_lib
+
+    return get(serialization_lib.deserialize_in("keras.regularizers", config, custom_objects))

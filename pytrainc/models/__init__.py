@@ -7,7 +7,8 @@ importable from here as in Keras.
 from pytrainc.models.cloning import clone_model
 from pytrainc.models.model import IncompatibleKeys, Model, StateDictError, model_from_json
 from pytrainc.models.sequential import Sequential
-from pytrainc.saving.model_file import _refuse_keras_formats, load_model, save_model  # noqa: E402,F401
+from pytrainc.saving import load_model, save_model  # noqa: E402 (Keras's signatures)
+from pytrainc.saving.model_file import _refuse_keras_formats  # noqa: E402,F401
 
 __all__ = [
     "IncompatibleKeys",

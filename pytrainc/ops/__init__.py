@@ -704,8 +704,11 @@ def cast(x, dtype):
     return x
 
 
-def convert_to_tensor(x, dtype=None, sparse=None):
-    """A NumPy array of x (a symbolic tensor is returned as is)."""
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+    """A NumPy array of x (a symbolic tensor is returned as is); `sparse` is ignored (a dense array
+    comes back, as from Keras's backends without sparse tensors); pytrainc has no ragged tensors."""
+    if ragged:
+        raise ValueError(f"pytrainc has no ragged tensors. Received: ragged={ragged!r} (expected None or False)")
     if is_symbolic(x):
         return cast(x, dtype or "float32")
     arr = np.asarray(x)

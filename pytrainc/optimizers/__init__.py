@@ -61,6 +61,14 @@ def serialize(optimizer):
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
-def deserialize(config):
-    """The optimizer described by a dict from `serialize`."""
-    return get(config)
+def deserialize(config, custom_objects=None):
+    """The optimizer a dict from `serialize` describes, as `keras.optimizers.deserialize`.
+
+    Args:
+        config: A dict `{"class_name": ..., "config": {...}}` (Keras's or pytrainc's) or a name.
+        custom_objects: Optional dict of name to Optimizer subclass, for those not built in.
+            Defaults to None.
+    """
+    from pytrainc.saving import serialization_lib
+
+    return get(serialization_lib.deserialize_in("keras.optimizers", config, custom_objects))

@@ -2,7 +2,7 @@
 
 from pytrainc import _C
 from pytrainc._checks import number
-from pytrainc.optimizers.base import Optimizer, _number
+from pytrainc.optimizers.base import Optimizer, _common, _number
 
 
 class Adafactor(Optimizer):
@@ -23,7 +23,9 @@ class Adafactor(Optimizer):
         relative_step: Bool. Keras's `min(lr, 1 / sqrt(t))` for a constant rate; its formula
             applies the same bound in `rho_t` either way, so it changes nothing. Defaults to True.
         name: Defaults to "adafactor".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `v` (Keras's "velocity"); for a weight of shape (..., R, C), `m` holds its `r`
     (..., R) and `u` its `c` (..., C), each from the weight's offset in the flat order.
@@ -45,10 +47,19 @@ class Adafactor(Optimizer):
         epsilon_2=1e-3,
         clip_threshold=1.0,
         relative_step=True,
-        name="adafactor",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.beta_2_decay = number("beta_2_decay", beta_2_decay)
         self.epsilon_1 = _number("epsilon_1", epsilon_1)
         self.epsilon_2 = _number("epsilon_2", epsilon_2)

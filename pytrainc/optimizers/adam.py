@@ -1,7 +1,7 @@
 """The Adam family, as Keras 3's adam.py, adamw.py, nadam.py, adamax.py and lamb.py."""
 
 from pytrainc import _C
-from pytrainc.optimizers.base import Optimizer, _betas, _number
+from pytrainc.optimizers.base import Optimizer, _common, _betas, _number
 
 
 class Adam(Optimizer):
@@ -18,7 +18,9 @@ class Adam(Optimizer):
         epsilon: Float >= 0, added to sqrt(v) (Keras's "epsilon hat"). Defaults to 1e-7.
         amsgrad: Whether to apply AMSGrad (Reddi et al., 2018). Defaults to False.
         name: Defaults to "adam".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `m` (Keras's "momentum"), `v` ("velocity"), and with amsgrad `u` ("velocity_hat").
 
@@ -37,10 +39,19 @@ class Adam(Optimizer):
         beta_2=0.999,
         epsilon=1e-7,
         amsgrad=False,
-        name="adam",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.beta_1, self.beta_2 = _betas(beta_1, beta_2)
         self.epsilon = _number("epsilon", epsilon)
         self.amsgrad = bool(amsgrad)
@@ -58,7 +69,9 @@ class AdamW(Adam):
         weight_decay: Float >= 0. Defaults to 0.004.
         beta_1, beta_2, epsilon, amsgrad: As `Adam`. Default to 0.9, 0.999, 1e-7, False.
         name: Defaults to "adamw".
-        **kwargs: The other common arguments of `Optimizer` (clipnorm, ...).
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     Raises:
         ValueError: if weight_decay is None.
@@ -76,14 +89,20 @@ class AdamW(Adam):
         beta_2=0.999,
         epsilon=1e-7,
         amsgrad=False,
-        name="adamw",
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
         if weight_decay is None:
             raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
-        super().__init__(
-            learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay=weight_decay, name=name, **kwargs
-        )
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, name=name, **_common(locals()), **kwargs)
 
 
 class Nadam(Optimizer):
@@ -100,7 +119,9 @@ class Nadam(Optimizer):
         beta_2: Float in [0, 1). Defaults to 0.999.
         epsilon: Float >= 0. Defaults to 1e-7.
         name: Defaults to "nadam".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `m` (Keras's "momentum"), `v` ("velocity") and the scalar `u_product`.
 
@@ -120,10 +141,19 @@ class Nadam(Optimizer):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-7,
-        name="nadam",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.beta_1, self.beta_2 = _betas(beta_1, beta_2)
         self.epsilon = _number("epsilon", epsilon)
 
@@ -143,7 +173,9 @@ class Adamax(Optimizer):
         beta_2: Float in [0, 1). Defaults to 0.999.
         epsilon: Float >= 0. Defaults to 1e-7.
         name: Defaults to "adamax".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `m` (Keras's "momentum"), `v` ("norm").
 
@@ -162,10 +194,19 @@ class Adamax(Optimizer):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-7,
-        name="adamax",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.beta_1, self.beta_2 = _betas(beta_1, beta_2)
         self.epsilon = _number("epsilon", epsilon)
 
@@ -182,7 +223,9 @@ class Lamb(Adamax):
         beta_2: Float in [0, 1). Defaults to 0.999.
         epsilon: Float >= 0. Defaults to 1e-7.
         name: Defaults to "lamb".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `m` (Keras's "momentum"), `v` ("velocity").
 
@@ -199,7 +242,16 @@ class Lamb(Adamax):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-7,
-        name="lamb",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, name=name, **kwargs)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name=name, **_common(locals()), **kwargs)

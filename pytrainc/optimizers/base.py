@@ -40,6 +40,38 @@ def _number(name, value, **bounds):
     return number(name, value, **{"low": 0.0, **bounds})
 
 
+# Keras 3's arguments common to every optimizer, in its order (each subclass lists them after its own).
+_COMMON = (
+    "weight_decay",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+)
+
+
+def _common(scope):
+    """The common arguments from a subclass constructor's locals(), to pass on to Optimizer."""
+    return {k: scope[k] for k in _COMMON}
+
+
+def _unexpected(kwargs):
+    """Keras's handling of constructor keywords it no longer takes or never took."""
+    if "lr" in kwargs:
+        raise ValueError("Argument `lr` is no longer supported: use `learning_rate` instead.")
+    if kwargs.pop("decay", None) not in (None, 0, 0.0):
+        raise ValueError(
+            "Argument `decay` is no longer supported: use a learning-rate schedule from "
+            "pytrainc.optimizers.schedules (e.g. InverseTimeDecay) instead."
+        )
+    if kwargs:
+        raise ValueError(f"Argument(s) not recognized: {kwargs}")
+
+
 def _learning_rate(value):
     if isinstance(value, dict):
         value = schedules.deserialize(value)
@@ -104,6 +136,7 @@ class Optimizer:
     _slots = ()  # names of the (P,) float32 state arrays this optimizer uses
     _scalars = {}  # names and start values of its (1,) float32 scalar state
     _config_args = ()  # the subclass's own constructor arguments, stored as attributes of the same names
+    _default_name = None  # the name when none is given; else the class name in lower case
     _hyper_alias = {}  # an argument's name in _C.OPTIMIZER_HYPER when it differs from the argument's
 
     def __init__(
@@ -119,7 +152,9 @@ class Optimizer:
         loss_scale_factor=None,
         gradient_accumulation_steps=None,
         name=None,
+        **kwargs,
     ):
+        _unexpected(kwargs)
         self._learning_rate = _learning_rate(learning_rate)
         self.weight_decay = _number("weight_decay", weight_decay, optional=True)
         self.clipnorm = _number("clipnorm", clipnorm, low_open=True, optional=True)
@@ -136,7 +171,9 @@ class Optimizer:
         # pytrainc trains in float32 without a scaled loss: Keras's loss scaling cancels out.
         self.loss_scale_factor = _number("loss_scale_factor", loss_scale_factor, low_open=True, optional=True)
         self.gradient_accumulation_steps = _whole("gradient_accumulation_steps", gradient_accumulation_steps, 2)
-        self.name = name if name is not None else type(self).__name__.lower()
+        self.name = (
+            name if name is not None else (type(self).__dict__.get("_default_name") or type(self).__name__.lower())
+        )
         self._iterations = np.zeros(1, dtype=np.int64)
         self._state = {}
         self._plan = None  # set by the model: learning-rate changes reach the engine

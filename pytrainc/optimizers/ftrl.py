@@ -2,7 +2,7 @@
 
 from pytrainc import _C
 from pytrainc._checks import number
-from pytrainc.optimizers.base import Optimizer, _number
+from pytrainc.optimizers.base import Optimizer, _common, _number
 
 
 class Ftrl(Optimizer):
@@ -21,7 +21,9 @@ class Ftrl(Optimizer):
         l2_shrinkage_regularization_strength: Float >= 0. Defaults to 0.0.
         beta: Float >= 0. Defaults to 0.0.
         name: Defaults to "ftrl".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `v` (Keras's "accumulator"), `m` ("linear").
 
@@ -56,10 +58,19 @@ class Ftrl(Optimizer):
         l2_regularization_strength=0.0,
         l2_shrinkage_regularization_strength=0.0,
         beta=0.0,
-        name="ftrl",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.learning_rate_power = number("learning_rate_power", learning_rate_power, high=0.0)
         self.initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
         self.l1_regularization_strength = _number("l1_regularization_strength", l1_regularization_strength)

@@ -1,7 +1,7 @@
 """Optimizers that scale by accumulated squared gradients: Keras 3's rmsprop.py, adagrad.py and adadelta.py."""
 
 from pytrainc import _C
-from pytrainc.optimizers.base import Optimizer, _number
+from pytrainc.optimizers.base import Optimizer, _common, _number
 
 
 class RMSprop(Optimizer):
@@ -18,7 +18,9 @@ class RMSprop(Optimizer):
         epsilon: Float >= 0. Defaults to 1e-7.
         centered: Whether to normalize by the gradient's running variance. Defaults to False.
         name: Defaults to "rmsprop".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `v` (Keras's "velocity"), `m` ("momentum", when momentum > 0), `u`
     ("average_gradient", when centered).
@@ -38,10 +40,19 @@ class RMSprop(Optimizer):
         momentum=0.0,
         epsilon=1e-7,
         centered=False,
-        name="rmsprop",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.rho = _number("rho", rho, high=1.0, high_open=True)
         self.momentum = _number("momentum", momentum)
         self.epsilon = _number("epsilon", epsilon)
@@ -60,7 +71,9 @@ class Adagrad(Optimizer):
         initial_accumulator_value: Float >= 0. Defaults to 0.1.
         epsilon: Float >= 0. Defaults to 1e-7.
         name: Defaults to "adagrad".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `v` (Keras's "accumulator").
 
@@ -78,10 +91,19 @@ class Adagrad(Optimizer):
         learning_rate=0.001,
         initial_accumulator_value=0.1,
         epsilon=1e-7,
-        name="adagrad",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
         self.epsilon = _number("epsilon", epsilon)
 
@@ -100,7 +122,9 @@ class Adadelta(Optimizer):
         rho: Float in [0, 1]. Defaults to 0.95.
         epsilon: Float >= 0. Defaults to 1e-7.
         name: Defaults to "adadelta".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `v` (Keras's "accumulated_grad"), `u` ("accumulated_delta_var").
 
@@ -118,9 +142,18 @@ class Adadelta(Optimizer):
         learning_rate=0.001,
         rho=0.95,
         epsilon=1e-7,
-        name="adadelta",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.rho = _number("rho", rho, high=1.0)
         self.epsilon = _number("epsilon", epsilon)

@@ -1,7 +1,7 @@
 """Gradient descent with momentum, and Lion (the sign of a momentum), as Keras 3's sgd.py and lion.py."""
 
 from pytrainc import _C
-from pytrainc.optimizers.base import Optimizer, _number
+from pytrainc.optimizers.base import Optimizer, _common, _number
 
 
 class SGD(Optimizer):
@@ -16,7 +16,9 @@ class SGD(Optimizer):
         momentum: Float in [0, 1]. Defaults to 0.0.
         nesterov: Whether to use Nesterov momentum. Defaults to False.
         name: Defaults to "SGD".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `m` (Keras's "momentum", the velocity v), only when momentum > 0.
 
@@ -26,6 +28,7 @@ class SGD(Optimizer):
     """
 
     _kind = _C.OPTIMIZERS["sgd"]
+    _default_name = "SGD"
     _config_args = ("momentum", "nesterov")
 
     def __init__(
@@ -33,10 +36,19 @@ class SGD(Optimizer):
         learning_rate=0.01,
         momentum=0.0,
         nesterov=False,
-        name="SGD",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         self.momentum = _number("momentum", momentum, high=1.0)
         self.nesterov = bool(nesterov)
         self._slots = ("m",) if self.momentum else ()
@@ -52,7 +64,9 @@ class Lion(Optimizer):
         beta_1: Float in (0, 1]. Defaults to 0.9.
         beta_2: Float in [0, 1). Defaults to 0.99.
         name: Defaults to "lion".
-        **kwargs: The common arguments of `Optimizer` (weight_decay, clipnorm, ...).
+        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps:
+            as `Optimizer`.
 
     State: `m` (Keras's "momentum").
 
@@ -73,10 +87,19 @@ class Lion(Optimizer):
         learning_rate=0.001,
         beta_1=0.9,
         beta_2=0.99,
-        name="lion",
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
         **kwargs,
     ):
-        super().__init__(learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, name=name, **_common(locals()), **kwargs)
         if isinstance(beta_1, (int, float)) and not isinstance(beta_1, bool) and (beta_1 <= 0 or beta_1 > 1):
             raise ValueError(
                 "Argument `beta_1` must be in the [0, 1] range. Otherwise, the "

@@ -134,11 +134,14 @@ def load(path):
 
 # Keras 3's `keras.saving.save_model` / `load_model` / `save_weights` / `load_weights` (pytrainc.models
 # imports this package, so these import it on first call).
-def save_model(model, filepath, overwrite=True, **kwargs):
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     """Saves a model to one file, as `keras.saving.save_model`: `model.save(filepath)` (see
-    `pytrainc.saving.model_file.save_model`)."""
+    `pytrainc.saving.model_file.save_model`). `zipped`: None or True (a `.keras` file is a zip,
+    as Keras's default); Keras's unzipped directory (False) is not written."""
     from pytrainc.saving import model_file
 
+    if zipped not in (None, True):
+        raise ValueError(f"pytrainc writes zipped `.keras` files only. Received: zipped={zipped!r}")
     if kwargs:
         raise TypeError(f"save_model got unexpected keyword argument(s): {sorted(kwargs)}")
     return model_file.save_model(model, filepath, overwrite=overwrite)

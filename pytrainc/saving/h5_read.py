@@ -262,15 +262,20 @@ def _plan_legacy(r, group, model):
             )
         for v, wname in zip(variables, weight_names):
             where = f"{name}/{wname}"
-            value = _numeric(path, f"dataset '{where}'", r.read(group[name][wname], where))
-            if value.shape != v.shape:
-                raise ValueError(
-                    f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
-                    f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
-                    f"{tuple(v.shape)}, the file's '{name}/{wname}' has shape {value.shape}"
-                )
-            plan.append((v, value))
+            plan.append((v, _weight(r, group[name][wname], where, layer, v)))
     return plan
+
+
+def _weight(r, dataset, where, layer, v):
+    """The file's array at `where` for the model's variable `v` of `layer`, its shape checked."""
+    value = _numeric(r.path, f"dataset '{where}'", r.read(dataset, where))
+    if value.shape != v.shape:
+        raise ValueError(
+            f"Cannot load '{r.path}': shape mismatch for layer '{layer.name}' "
+            f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
+            f"{tuple(v.shape)}, the file's '{where}' has shape {value.shape}"
+        )
+    return value
 
 
 def _plan_keras3(r, model):
@@ -309,14 +314,7 @@ def _plan_keras3(r, model):
                 )
             for i, v in enumerate(variables):
                 where = f"layers/{name}/{sub}/{i}"
-                value = _numeric(path, f"dataset '{where}'", r.read(group[str(i)], where))
-                if value.shape != v.shape:
-                    raise ValueError(
-                        f"Cannot load '{path}': shape mismatch for layer '{layer.name}' "
-                        f"({type(layer).__name__}), weight '{v.name}': the model expects shape "
-                        f"{tuple(v.shape)}, the file's '{where}' has shape {value.shape}"
-                    )
-                plan.append((v, value))
+                plan.append((v, _weight(r, group[str(i)], where, layer, v)))
     extra = sorted(set(saved) - used)
     if extra:
         raise ValueError(

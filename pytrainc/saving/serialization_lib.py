@@ -146,6 +146,21 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         return _deserialize(config, safe_mode)
 
 
+def deserialize_in(module, config, custom_objects=None):
+    """What a module's `deserialize(config, custom_objects)` returns (`keras.initializers.deserialize`,
+    ...): `config` read as an object of Keras module `module` unless it names another. A name is
+    returned as it is (after custom objects) for the module's `get` to resolve."""
+    if isinstance(config, dict) and "class_name" in config:
+        given = config.get("module")
+        own = config.get("class_name") == "function" and config.get("config") in _own_functions().get(module, {})
+        # Keras looks a module's own names up whatever "module" says, e.g. a torch-backend Adam's
+        # 'keras.src.backend.torch.optimizers.torch_adam'.
+        keras_internal = isinstance(given, str) and given.split(".")[0] == "keras" and given != module
+        if own or given is None or (keras_internal and not any(given == f[0] for f in _families())):
+            config = {**config, "module": module, "config": config.get("config")}
+    return deserialize_keras_object(config, custom_objects=custom_objects)
+
+
 def _deserialize(config, safe_mode):
     if config is None:
         return None

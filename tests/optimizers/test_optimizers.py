@@ -789,7 +789,7 @@ BAD_ARGS = [
     (optimizers.SGD, {"clipnorm": 1.0, "global_clipnorm": 1.0}, ValueError, "Only one of"),
     (optimizers.Adam, {"weight_decay": -0.01}, ValueError, "weight_decay"),
     (optimizers.AdamW, {"weight_decay": None}, ValueError, "`weight_decay` must be a float"),
-    (optimizers.Adam, {"momentum": 0.9}, TypeError, "momentum"),
+    (optimizers.Adam, {"momentum": 0.9}, ValueError, r"Argument\(s\) not recognized: {.momentum.: 0.9}"),  # as Keras
 ]
 
 
