@@ -3,6 +3,13 @@
 Each function computes on NumPy arrays (handy for checking results); inside a
 model the same activation runs as a C kernel. `get` resolves a name or one of
 these functions to its C kernel id.
+
+A function of your own, `Dense(activation=fn)` (any layer's `activation`, or
+`Activation(fn)`), is written with `pytrainc.ops` and these functions (with Keras's
+arguments, e.g. `functools.partial(relu, negative_slope=0.1)`): it is traced once into
+the plan's primitive ops after the layer's fused op (pytrainc/_activation_trace.py).
+Register it with `saving.register_keras_serializable` (or pass `custom_objects`) to
+load a saved model that uses it.
 """
 
 import numpy as np
@@ -340,7 +347,10 @@ def get(identifier):
     for name, fn in _FUNCTIONS.items():
         if identifier is fn:
             return name
-    if callable(identifier) and not isinstance(identifier, type):  # a function of your own, traced
+    import inspect
+
+    if callable(identifier) and not isinstance(identifier, type) and not inspect.isbuiltin(identifier):
+        # a function of your own, traced (a builtin such as len cannot run on symbolic tensors)
         return identifier
     raise ValueError(
         f"Unknown activation: {identifier!r}. Expected a name in {sorted(_KINDS)} or a function of pytrainc.activations"
