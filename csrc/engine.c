@@ -330,10 +330,6 @@ ptc_status ptc_plan_set_head_targets_buf(ptc_plan *p, int h, int y_buf) {
     return PTC_OK;
 }
 
-ptc_status ptc_plan_set_targets_buf(ptc_plan *p, int y_buf) {
-    return ptc_plan_set_head_targets_buf(p, 0, y_buf);
-}
-
 ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y_buf, int64_t last_dim, double weight) {
     if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
     const int64_t out = p->buf_size[p->outputs[h]];
@@ -342,10 +338,6 @@ ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y
     if (last_dim <= 0 || out % last_dim != 0) return PTC_ERR_VALUE;
     const ptc_head hd = {PTC_LOSS_TRACED, loss_buf, y_buf, out / last_dim, out, 0, 0, weight, -1, 0};
     return set_head(p, h, &hd);
-}
-
-ptc_status ptc_plan_set_traced_loss(ptc_plan *p, int loss_buf, int y_buf, int64_t last_dim) {
-    return ptc_plan_set_head_traced_loss(p, 0, loss_buf, y_buf, last_dim, 1.0);
 }
 
 // A traced metric (Keras's MeanMetricWrapper): sum_n w_n mean_l v_nl over buffer b's L values per
@@ -362,12 +354,16 @@ static double traced_mean(const ptc_plan *p, int b, const float *w, int64_t R, i
     return total;
 }
 
-// A head's traced loss of a batch (sum_over_batch_size) and, when dloss, its gradient (=)
-// times the head's loss weight.
+// A head's traced loss of a batch (its loss's reduction, PTC_LOSS_P_REDUCTION, over the N * L
+// values) and, when dloss, its gradient (=) times the head's loss weight.
 static double traced_loss(const ptc_plan *p, const ptc_head *hd, const float *w, int64_t N, float *dloss) {
     const int64_t L = p->buf_size[hd->loss_buf], R = hd->rows;
     const float *v = ptc_plan_act(p, hd->loss_buf);
-    const double scale = 1.0 / ((double)N * (double)L), dscale = hd->weight * scale;
+    double wsum = 0.0;
+    for (int64_t n = 0; w && n < N; n++) wsum += (double)w[n * R] * (double)L;
+    const int red = (int)hd->loss_params[PTC_LOSS_P_REDUCTION];
+    const double div = ptc_loss_divisor(red, (double)N * (double)L, wsum, w != NULL);
+    const double scale = div != 0.0 ? 1.0 / div : 0.0, dscale = hd->weight * scale;
     double total = 0.0;
     for (int64_t n = 0; n < N; n++) {
         const double wn = w ? (double)w[n * R] : 1.0;

@@ -478,36 +478,50 @@ double ptc_loss_row_sum(int kind, double smoothing, const float *pred, const flo
     return sum;
 }
 
+double ptc_loss_divisor(int red, double rows, double wsum, int weighted) {
+    if (red == PTC_REDUCTION_SUM) return 1.0;
+    return red == PTC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT && weighted ? wsum : rows;
+}
+
+static int reduction_of(const double *params) {
+    const double r = params ? params[PTC_LOSS_P_REDUCTION] : 0.0;
+    return r == (double)PTC_REDUCTION_SUM || r == (double)PTC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT
+               ? (int)r
+               : PTC_REDUCTION_SUM_OVER_BATCH_SIZE;
+}
+
 ptc_status ptc_loss_compute(int kind, const double *params, double *loss, float *dpred, const float *pred,
                             const float *y, const float *w, int64_t N, int64_t D) {
     if (N <= 0 || D <= 0 || kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT || kind == PTC_LOSS_TRACED)
         return PTC_ERR_VALUE;
     loss_args a = args_init(kind, params, D);
+    const int red = reduction_of(params);
     const int sparse = is_sparse(kind);
     if (sparse && !sparse_labels_valid(y, N, D, &a)) return PTC_ERR_LABEL;
     const int64_t ys = sparse ? 1 : D;
     if (kind == PTC_LOSS_HINGE || kind == PTC_LOSS_SQUARED_HINGE) a.hinge_pm1 = hinge_targets_binary(y, N * D);
-    if ((kind == PTC_LOSS_DICE || kind == PTC_LOSS_TVERSKY) && !a.per_row) {
-        // axis=None: one value for the batch, which sum_over_batch_size scales by the mean weight.
-        double wmean = 1.0;
-        if (w) {
-            wmean = 0.0;
-            for (int64_t n = 0; n < N; n++) wmean += w[n];
-            wmean /= (double)N;
-        }
-        *loss = wmean * overlap_loss(kind == PTC_LOSS_TVERSKY, dpred, pred, y, N * D, (float)wmean, &a);
-        return PTC_OK;
-    }
-    // Keras's ignore_class masks the ignored rows out: the weighted sum over the valid rows
-    // divided by their count (0 when none is valid).
-    double rows = (double)N;
+    // Keras's ignore_class masks the ignored rows out: their weights become 0 and the batch's
+    // row count (sum_over_batch_size's divisor) the number of valid rows.
+    double rows = (double)N, wsum = 0.0;
     if (a.ignore) {
         rows = 0.0;
         for (int64_t n = 0; n < N; n++) rows += !ignored(&a, y[n]);
     }
+    for (int64_t n = 0; n < N; n++)
+        if (w && !(a.ignore && ignored(&a, y[n]))) wsum += w[n];
+    if ((kind == PTC_LOSS_DICE || kind == PTC_LOSS_TVERSKY) && !a.per_row) {
+        // axis=None: one value v for the batch; Keras weighs it by each sample's weight, so the
+        // batch loss is v sum(w) / divisor (v itself without weights, whatever the reduction).
+        const double div = ptc_loss_divisor(red, (double)N, wsum, w != NULL);
+        const double f = !w ? 1.0 : (div != 0.0 ? wsum / div : 0.0);
+        *loss = f * overlap_loss(kind == PTC_LOSS_TVERSKY, dpred, pred, y, N * D, (float)f, &a);
+        return PTC_OK;
+    }
+    const double div = ptc_loss_divisor(red, rows, wsum, w != NULL);
     double sum = 0.0;
     for (int64_t n = 0; n < N; n++) {
-        // Keras's default reduction: sum of weighted row losses over the number of rows.
+        // The sum of weighted row losses over the reduction's divisor (0 when it is 0, as
+        // Keras's divide_no_nan).
         float *dp = dpred ? dpred + n * D : NULL;
         const float *p = pred + n * D, *t = y + n * ys;
         if (a.ignore && ignored(&a, t[0])) {
@@ -515,9 +529,9 @@ ptc_status ptc_loss_compute(int kind, const double *params, double *loss, float 
                 for (int64_t d = 0; d < D; d++) dp[d] = 0.0f;
             continue;
         }
-        const float wn = w ? w[n] : 1.0f, g = (float)(wn / rows);
+        const float wn = w ? w[n] : 1.0f, g = div != 0.0 ? (float)(wn / div) : 0.0f;
         sum += (double)wn * row_loss(kind, dp, p, t, D, g, &a);
     }
-    *loss = rows > 0.0 ? sum / rows : 0.0;
+    *loss = div != 0.0 ? sum / div : 0.0;
     return PTC_OK;
 }

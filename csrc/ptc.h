@@ -88,6 +88,15 @@ typedef enum { PTC_LOSS_NONE = 0, PTC_LOSSES(PTC_LOSS_ENUM) PTC_LOSS_COUNT } ptc
 typedef enum { PTC_LOSS_PARAMS(PTC_LOSS_PARAM_ENUM) PTC_LOSS_N_PARAMS } ptc_loss_param;
 #undef PTC_LOSS_PARAM_ENUM
 
+// A loss's reduction (kinds.def's PTC_LOSS_REDUCTIONS), its REDUCTION parameter.
+#define PTC_LOSS_REDUCTION_ENUM(NAME) PTC_REDUCTION_##NAME,
+typedef enum { PTC_LOSS_REDUCTIONS(PTC_LOSS_REDUCTION_ENUM) PTC_REDUCTION_COUNT } ptc_loss_reduction;
+#undef PTC_LOSS_REDUCTION_ENUM
+
+// The divisor of a batch's summed weighted row losses under reduction `red` (a PTC_LOSS_REDUCTIONS
+// id): `rows` (the number of rows), 1 or `wsum` (the sum of the row weights; rows without weights).
+double ptc_loss_divisor(int red, double rows, double wsum, int weighted);
+
 // params: (PTC_LOSS_N_PARAMS,) or NULL for all zero. w: (N,) row weights or NULL; the loss
 // is sum_n w_n loss_n / N (Keras's sum_over_batch_size; with IGNORE, over the rows whose
 // label is not IGNORE_CLASS, Keras's mask). Returns PTC_ERR_LABEL (and *loss untouched) if a
@@ -442,8 +451,14 @@ ptc_status ptc_plan_set_inputs(ptc_plan *plan, const int *bufs, int n);
 ptc_status ptc_plan_set_outputs(ptc_plan *plan, const int *bufs, int n);
 // Sets the loss of output `head` (heads are set in order: head <= n_heads), with its loss_weight.
 ptc_status ptc_plan_set_head_loss(ptc_plan *plan, int head, int kind, int loss_buf, int64_t last_dim, double weight);
+// A loss traced from Python (pytrainc.ops): loss_buf holds each sample's loss values, computed
+// by the plan's ops from the output and from y_buf, which each batch's targets are copied to,
+// reduced as the head's PTC_LOSS_P_REDUCTION says (default Keras's sum_over_batch_size:
+// sum_n w_n sum_l v_nl / (N * L) over L values per sample). last_dim as in set_loss (metrics).
 ptc_status ptc_plan_set_head_traced_loss(ptc_plan *plan, int head, int loss_buf, int y_buf, int64_t last_dim,
                                          double weight);
+// Copies each batch's targets (y_size floats per sample) to buffer y_buf too, for traced metrics
+// under a built-in loss; call after set_head_loss. PTC_ERR_VALUE if the buffer does not fit.
 ptc_status ptc_plan_set_head_targets_buf(ptc_plan *plan, int head, int y_buf);
 // Sets the metrics (copied; offsets assigned here). PTC_ERR_VALUE if one does not fit its head.
 ptc_status ptc_plan_set_metrics(ptc_plan *plan, const ptc_metric *metrics, int n);
@@ -454,20 +469,12 @@ ptc_status ptc_plan_init(ptc_plan *plan, const ptc_op *ops, int n_ops, const int
 ptc_status ptc_plan_reserve(ptc_plan *plan, int64_t max_batch);
 void ptc_plan_free(ptc_plan *plan);
 ptc_status ptc_plan_set_regularizers(ptc_plan *plan, const ptc_regularizer *regs, int n_regs);
-// The next three set head 0 with loss_weight 1.
+// Sets head 0 with loss_weight 1.
 // kind is a ptc_loss_kind; loss_buf is the output buffer or, for a fused loss, its logits.
 // last_dim is the width D of the output's last axis (the loss sees rows of D).
 ptc_status ptc_plan_set_loss(ptc_plan *plan, int kind, int loss_buf, int64_t last_dim);
 // The built-in loss's parameters, (PTC_LOSS_N_PARAMS,) copied. PTC_ERR_VALUE if one is not finite.
 ptc_status ptc_plan_set_loss_params(ptc_plan *plan, int head, const double *params);
-// A loss traced from Python (pytrainc.ops): loss_buf holds each sample's loss values, computed
-// by the plan's ops from the output and from y_buf, which each batch's targets are copied to.
-// The loss is Keras's sum_over_batch_size: sum_n w_n sum_l v_nl / (N * L) over L values per
-// sample; the backward starts from its gradient w_n / (N * L). last_dim as in set_loss (metrics).
-ptc_status ptc_plan_set_traced_loss(ptc_plan *plan, int loss_buf, int y_buf, int64_t last_dim);
-// Copies each batch's targets (y_size floats per sample) to buffer y_buf too, for traced metrics
-// under a built-in loss; call after set_loss. PTC_ERR_VALUE if the buffer does not fit.
-ptc_status ptc_plan_set_targets_buf(ptc_plan *plan, int y_buf);
 // PTC_ERR_VALUE unless every op's parameters and every regularizer lie inside
 // the n_params floats of plan->params (call after setting params and regs).
 ptc_status ptc_plan_check_params(ptc_plan *plan);

@@ -3,13 +3,20 @@
 Each function computes on NumPy arrays (handy for checking results); inside a
 model the same activation runs as a C kernel. `get` resolves a name or one of
 these functions to its C kernel id.
+
+A function of your own, `Dense(activation=fn)` (any layer's `activation`, or
+`Activation(fn)`), is written with `pytrainc.ops` and these functions (with Keras's
+arguments, e.g. `functools.partial(relu, negative_slope=0.1)`): it is traced once into
+the plan's primitive ops after the layer's fused op (pytrainc/_activation_trace.py).
+Register it with `saving.register_keras_serializable` (or pass `custom_objects`) to
+load a saved model that uses it.
 """
 
 import numpy as np
 
 import math
 
-from pytrainc import _C
+from pytrainc import _C, _activation_trace
 
 # The C kernel (by its name in `_C.ACTIVATIONS`, csrc/kinds.def) and the parameter
 # Keras's string form of each activation uses.
@@ -292,6 +299,27 @@ _FUNCTIONS = {
 }
 
 
+def _dispatching(name, fn):
+    """fn on arrays; on a symbolic tensor (a traced function) the fused activation op."""
+    import functools
+
+    @functools.wraps(fn)
+    def activation(x, *args, **kwargs):
+        from pytrainc.ops._trace import is_symbolic
+
+        if is_symbolic(x):
+            return _activation_trace.symbolic(name, x, args, kwargs)
+        return fn(x, *args, **kwargs)
+
+    return activation
+
+
+for _name in list(_FUNCTIONS):
+    if _name not in ("glu",):  # glu composes pytrainc.ops itself
+        _FUNCTIONS[_name] = globals()[_name] = _dispatching(_name, _FUNCTIONS[_name])
+silu = swish
+
+
 def get(identifier):
     """Return the canonical name of an activation.
 
@@ -310,10 +338,20 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in _KINDS or identifier in _COMPOSED:
             return identifier
+        from pytrainc.saving import object_registration
+
+        custom = object_registration.find([identifier])  # a registered function (or custom_objects)
+        if callable(custom) and not isinstance(custom, type):
+            return custom
         raise ValueError(f"Unknown activation: '{identifier}'. Expected one of {sorted(_KINDS)}")
     for name, fn in _FUNCTIONS.items():
         if identifier is fn:
             return name
+    import inspect
+
+    if callable(identifier) and not isinstance(identifier, type) and not inspect.isbuiltin(identifier):
+        # a function of your own, traced (a builtin such as len cannot run on symbolic tensors)
+        return identifier
     raise ValueError(
         f"Unknown activation: {identifier!r}. Expected a name in {sorted(_KINDS)} or a function of pytrainc.activations"
     )
@@ -322,6 +360,11 @@ def get(identifier):
 def kind_and_alpha(name):
     """The C kernel id and parameter of an activation name."""
     name = get(name)
+    if callable(name):
+        raise ValueError(
+            f"Activation {getattr(name, '__name__', name)!r} is a function of your own, traced into the plan as "
+            "primitive ops: it has no single kernel (exports take the built-in activations)"
+        )
     if name in _COMPOSED:
         raise ValueError(
             f"Activation '{name}' changes the shape of its input: use layers.Activation('{name}') after the "
@@ -332,8 +375,10 @@ def kind_and_alpha(name):
 
 
 def serialize(activation):
-    """The activation's name, as Keras 3 serializes a built-in activation."""
-    return get(activation)
+    """The activation's name, as Keras 3 serializes a built-in activation (a function of your
+    own: its registered name)."""
+    activation = get(activation)
+    return activation if isinstance(activation, str) else _activation_trace.serialize(activation)
 
 
 def deserialize(config, custom_objects=None):

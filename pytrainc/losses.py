@@ -15,7 +15,7 @@ Keras on its TensorFlow backend):
 
 import numpy as np
 
-from pytrainc import _C
+from pytrainc import _C, _loss_reduction
 from pytrainc._checks import number
 from pytrainc._identifiers import from_identifier
 from pytrainc.loss_functions import (  # Keras's loss functions, eager NumPy
@@ -54,9 +54,15 @@ class Loss:
     are reduced with Keras's default "sum_over_batch_size" (the mean over all of them, weighted
     by the sample weights).
 
+    Calling a loss on arrays, `loss(y_true, y_pred, sample_weight=None)`, returns Keras's value
+    (computed eagerly in NumPy): the per-sample values reduced as `reduction` says.
+
     Args:
         name: Defaults to the snake-cased class name.
-        reduction: Only "sum_over_batch_size" (Keras's default). Defaults to "sum_over_batch_size".
+        reduction: Keras 3's: "sum_over_batch_size" (the weighted sum over the number of values),
+            "mean" (the same), "sum", "mean_with_sample_weight" (the weighted sum over the sum of
+            the weights), or "none"/None (the per-sample values; only in a standalone call, as a
+            model needs one loss value). Defaults to "sum_over_batch_size".
         dtype: Only float32 (or None). Defaults to None.
         from_logits: Keyword only, pytrainc's own (not in keras.losses.Loss): whether predictions are
             logits, for the built-in cross-entropies. Defaults to False.
@@ -74,13 +80,15 @@ class Loss:
     _fused = None  # the kind used on logits (a fused sigmoid/softmax), if any
     _fuses = "softmax"  # the final activation that _fused folds in
     sparse = False
+    # Whether targets of another shape may be broadcast to the predictions' before the loss, as
+    # Keras's backend broadcasting does inside it: true of the losses that are element-wise
+    # before their reduction over the last axis (not of cosine, dice and tversky, which reduce
+    # the targets alone, nor of the cross-entropies, which Keras requires of the same shape).
+    _broadcasts_targets = False
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None, *, from_logits=False):
-        if reduction != "sum_over_batch_size":
-            raise ValueError(
-                f"pytrainc losses reduce with 'sum_over_batch_size' (Keras's default). Received: reduction={reduction!r}"
-            )
-        if dtype not in (None, "float32"):
+        self.reduction = _loss_reduction.standardize_reduction(reduction)
+        if dtype not in (None, "float32") and getattr(dtype, "name", None) != "float32":
             raise ValueError(f"pytrainc computes in float32. Received: dtype={dtype!r}")
         if name is None:
             from pytrainc import utils
@@ -88,6 +96,26 @@ class Loss:
             name = utils.snake_case(type(self).__name__)
         self.name = name
         self.from_logits = bool(from_logits)
+
+    @property
+    def dtype(self):
+        return "float32"
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Keras's loss value on arrays: `call`'s per-sample values (Keras's rank rule first for the
+        built-in losses), weighted by sample_weight and reduced by `reduction`."""
+        return _loss_reduction.evaluate(self, y_true, y_pred, sample_weight)
+
+    def _values(self, y_true, y_pred):
+        """Per-sample values and their mask (or None) on arrays."""
+        fn = getattr(type(self), "_fn", None)
+        if fn is None or self._traced:
+            return np.asarray(self.call(y_true, y_pred), np.float64), None
+        y_true, y_pred = _loss_reduction.same_rank(np.asarray(y_true), np.asarray(y_pred, np.float64))
+        return np.asarray(fn(y_true, y_pred, **self._fn_kwargs()), np.float64), None
+
+    def _fn_kwargs(self):
+        return {}
 
     def call(self, y_true, y_pred):
         """Per-sample loss values from symbolic targets and predictions (custom losses define it)."""
@@ -102,11 +130,11 @@ class Loss:
         return {}
 
     def _param_array(self):
-        params = self._params()
+        params = {**self._params(), "reduction": _loss_reduction.reduction_id(self)}
         return np.array([float(params.get(n, 0.0)) for n in _C.LOSS_PARAMS], dtype=np.float64)
 
     def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits}
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits}
 
     @classmethod
     def from_config(cls, config):
@@ -117,24 +145,28 @@ class MeanSquaredError(Loss):
     """Mean of squared errors over the last axis, then over the batch."""
 
     _kind = _C.LOSSES["mse"]
+    _broadcasts_targets = True
+    _fn = staticmethod(mean_squared_error)
 
-    def __init__(self, name="mean_squared_error"):
-        super().__init__(name)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(name, reduction, dtype)
 
     def get_config(self):
-        return {"name": self.name}
+        return {"name": self.name, "reduction": self.reduction}
 
 
 class MeanAbsoluteError(Loss):
     """Mean of absolute errors over the last axis, then over the batch."""
 
     _kind = _C.LOSSES["mae"]
+    _broadcasts_targets = True
+    _fn = staticmethod(mean_absolute_error)
 
-    def __init__(self, name="mean_absolute_error"):
-        super().__init__(name)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(name, reduction, dtype)
 
     def get_config(self):
-        return {"name": self.name}
+        return {"name": self.name, "reduction": self.reduction}
 
 
 def _smoothing(value):
@@ -148,7 +180,7 @@ class BinaryCrossentropy(Loss):
         from_logits: Whether predictions are logits. Defaults to False.
         label_smoothing: Float in [0, 1]: targets become t (1 - s) + s / 2. Defaults to 0.0.
         axis: Only -1. Defaults to -1.
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to "binary_crossentropy".
         dtype: Only float32 (or None). Defaults to None.
     """
@@ -156,6 +188,7 @@ class BinaryCrossentropy(Loss):
     _kind = _C.LOSSES["bce"]
     _fused = _C.LOSSES["sigmoid_bce"]
     _fuses = "sigmoid"
+    _fn = staticmethod(binary_crossentropy)
 
     def __init__(
         self,
@@ -173,10 +206,13 @@ class BinaryCrossentropy(Loss):
     def _params(self):
         return {"label_smoothing": self.label_smoothing}
 
+    def _fn_kwargs(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
     def get_config(self):
         return {
             "name": self.name,
-            "reduction": "sum_over_batch_size",
+            "reduction": self.reduction,
             "from_logits": self.from_logits,
             "label_smoothing": self.label_smoothing,
             "axis": self.axis,
@@ -190,7 +226,7 @@ class CategoricalCrossentropy(BinaryCrossentropy):
         from_logits: Whether predictions are logits. Defaults to False.
         label_smoothing: Float in [0, 1]: targets become t (1 - s) + s / num_classes. Defaults to 0.0.
         axis: Only -1. Defaults to -1.
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to "categorical_crossentropy".
         dtype: Only float32 (or None). Defaults to None.
     """
@@ -198,6 +234,7 @@ class CategoricalCrossentropy(BinaryCrossentropy):
     _kind = _C.LOSSES["cce"]
     _fused = _C.LOSSES["softmax_cce"]
     _fuses = "softmax"
+    _fn = staticmethod(categorical_crossentropy)
 
     def __init__(
         self,
@@ -218,7 +255,7 @@ class SparseCategoricalCrossentropy(Loss):
         from_logits: Whether predictions are logits. Defaults to False.
         ignore_class: Optional int: samples (or positions) with this label are left out, and
             the loss is the mean over the others, as Keras's mask. Defaults to None.
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         axis: Only -1. Defaults to -1.
         name: Defaults to "sparse_categorical_crossentropy".
         dtype: Only float32 (or None). Defaults to None.
@@ -226,6 +263,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     _kind = _C.LOSSES["sparse_cce"]
     _fused = _C.LOSSES["softmax_sparse_cce"]
+    _fn = staticmethod(sparse_categorical_crossentropy)
     sparse = True
 
     def __init__(
@@ -250,10 +288,17 @@ class SparseCategoricalCrossentropy(Loss):
             return {}
         return {"ignore": 1.0, "ignore_class": float(self.ignore_class)}
 
+    def _values(self, y_true, y_pred):
+        kw = {"from_logits": self.from_logits, "ignore_class": self.ignore_class}
+        values = np.asarray(sparse_categorical_crossentropy(y_true, y_pred, **kw), np.float64)
+        if self.ignore_class is None:
+            return values, None
+        return values, np.asarray(y_true).reshape(values.shape) != self.ignore_class  # Keras's mask
+
     def get_config(self):
         return {
             "name": self.name,
-            "reduction": "sum_over_batch_size",
+            "reduction": self.reduction,
             "from_logits": self.from_logits,
             "ignore_class": self.ignore_class,
             "axis": self.axis,
@@ -263,13 +308,11 @@ class SparseCategoricalCrossentropy(Loss):
 class _KerasLoss(Loss):
     """A built-in loss with Keras's trailing (reduction, name, dtype) arguments and no logits."""
 
-    _default_name = None
-
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
-        super().__init__(name or self._default_name, reduction, dtype)
+        super().__init__(name, reduction, dtype)
 
     def get_config(self):
-        return {"name": self.name, "reduction": "sum_over_batch_size"}
+        return {"name": self.name, "reduction": self.reduction}
 
 
 class MeanAbsolutePercentageError(_KerasLoss):
@@ -277,7 +320,11 @@ class MeanAbsolutePercentageError(_KerasLoss):
     "mean_absolute_percentage_error"."""
 
     _kind = _C.LOSSES["mape"]
-    _default_name = "mean_absolute_percentage_error"
+    _broadcasts_targets = True
+    _fn = staticmethod(mean_absolute_percentage_error)
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class MeanSquaredLogarithmicError(_KerasLoss):
@@ -285,14 +332,22 @@ class MeanSquaredLogarithmicError(_KerasLoss):
     defaults to "mean_squared_logarithmic_error"."""
 
     _kind = _C.LOSSES["msle"]
-    _default_name = "mean_squared_logarithmic_error"
+    _broadcasts_targets = True
+    _fn = staticmethod(mean_squared_logarithmic_error)
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class LogCosh(_KerasLoss):
     """mean(log(cosh(y_pred - y_true))) over the last axis. Name defaults to "log_cosh"."""
 
     _kind = _C.LOSSES["log_cosh"]
-    _default_name = "log_cosh"
+    _broadcasts_targets = True
+    _fn = staticmethod(log_cosh)
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class KLDivergence(_KerasLoss):
@@ -300,14 +355,22 @@ class KLDivergence(_KerasLoss):
     defaults to "kl_divergence"."""
 
     _kind = _C.LOSSES["kld"]
-    _default_name = "kl_divergence"
+    _broadcasts_targets = True
+    _fn = staticmethod(kl_divergence)
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class Poisson(_KerasLoss):
     """mean(y_pred - y_true * log(y_pred + 1e-7)) over the last axis. Name defaults to "poisson"."""
 
     _kind = _C.LOSSES["poisson"]
-    _default_name = "poisson"
+    _broadcasts_targets = True
+    _fn = staticmethod(poisson)
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class Hinge(_KerasLoss):
@@ -315,7 +378,11 @@ class Hinge(_KerasLoss):
     -1/1, as Keras does. Name defaults to "hinge"."""
 
     _kind = _C.LOSSES["hinge"]
-    _default_name = "hinge"
+    _broadcasts_targets = True
+    _fn = staticmethod(hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class SquaredHinge(_KerasLoss):
@@ -323,7 +390,11 @@ class SquaredHinge(_KerasLoss):
     defaults to "squared_hinge"."""
 
     _kind = _C.LOSSES["squared_hinge"]
-    _default_name = "squared_hinge"
+    _broadcasts_targets = True
+    _fn = staticmethod(squared_hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class CategoricalHinge(_KerasLoss):
@@ -331,7 +402,11 @@ class CategoricalHinge(_KerasLoss):
     "categorical_hinge"."""
 
     _kind = _C.LOSSES["categorical_hinge"]
-    _default_name = "categorical_hinge"
+    _broadcasts_targets = True
+    _fn = staticmethod(categorical_hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class CosineSimilarity(_KerasLoss):
@@ -339,12 +414,13 @@ class CosineSimilarity(_KerasLoss):
 
     Args:
         axis: Only -1. Defaults to -1.
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to "cosine_similarity".
         dtype: Only float32 (or None). Defaults to None.
     """
 
     _kind = _C.LOSSES["cosine"]
+    _fn = staticmethod(cosine_similarity)
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
         super().__init__(reduction, name, dtype)
@@ -360,7 +436,7 @@ class Huber(_KerasLoss):
 
     Args:
         delta: A positive float, where the loss turns from quadratic to linear. Defaults to 1.0.
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to "huber_loss".
         dtype: Only float32 (or None). Defaults to None.
 
@@ -371,12 +447,17 @@ class Huber(_KerasLoss):
     """
 
     _kind = _C.LOSSES["huber"]
+    _broadcasts_targets = True
+    _fn = staticmethod(huber)
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
         super().__init__(reduction, name, dtype)
         self.delta = number("delta", delta, low=0.0)
 
     def _params(self):
+        return {"delta": self.delta}
+
+    def _fn_kwargs(self):
         return {"delta": self.delta}
 
     def get_config(self):
@@ -395,7 +476,7 @@ class BinaryFocalCrossentropy(Loss):
         from_logits: Whether predictions are logits. Defaults to False.
         label_smoothing: Float in [0, 1], as in BinaryCrossentropy. Defaults to 0.0.
         axis: Only -1. Defaults to -1.
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to "binary_focal_crossentropy".
         dtype: Only float32 (or None). Defaults to None.
     """
@@ -403,6 +484,7 @@ class BinaryFocalCrossentropy(Loss):
     _kind = _C.LOSSES["bfce"]
     _fused = _C.LOSSES["sigmoid_bfce"]
     _fuses = "sigmoid"
+    _fn = staticmethod(binary_focal_crossentropy)
 
     def __init__(
         self,
@@ -431,10 +513,14 @@ class BinaryFocalCrossentropy(Loss):
             "class_balancing": float(self.apply_class_balancing),
         }
 
+    def _fn_kwargs(self):
+        kw = {"alpha": self.alpha, "gamma": self.gamma, "from_logits": self.from_logits}
+        return {**kw, "label_smoothing": self.label_smoothing, "apply_class_balancing": self.apply_class_balancing}
+
     def get_config(self):
         return {
             "name": self.name,
-            "reduction": "sum_over_batch_size",
+            "reduction": self.reduction,
             "apply_class_balancing": self.apply_class_balancing,
             "alpha": self.alpha,
             "gamma": self.gamma,
@@ -454,13 +540,15 @@ class CategoricalFocalCrossentropy(Loss):
         from_logits: Whether predictions are logits. Defaults to False.
         label_smoothing: Float in [0, 1], as in CategoricalCrossentropy. Defaults to 0.0.
         axis: Only -1. Defaults to -1.
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to "categorical_focal_crossentropy".
         dtype: Only float32 (or None). Defaults to None.
     """
 
     _kind = _C.LOSSES["cfce"]
+    _broadcasts_targets = True
     _fused = _C.LOSSES["softmax_cfce"]
+    _fn = staticmethod(categorical_focal_crossentropy)
 
     def __init__(
         self,
@@ -486,10 +574,13 @@ class CategoricalFocalCrossentropy(Loss):
     def _params(self):
         return {"alpha": self.alpha, "gamma": self.gamma, "label_smoothing": self.label_smoothing}
 
+    def _fn_kwargs(self):
+        return {**self._params(), "from_logits": self.from_logits}
+
     def get_config(self):
         return {
             "name": self.name,
-            "reduction": "sum_over_batch_size",
+            "reduction": self.reduction,
             "alpha": self.alpha,
             "gamma": self.gamma,
             "from_logits": self.from_logits,
@@ -502,13 +593,14 @@ class Dice(_KerasLoss):
     """1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7).
 
     Args:
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to "dice".
         axis: None (one value over the whole batch, as Keras) or -1 (per row). Defaults to None.
         dtype: Only float32 (or None). Defaults to None.
     """
 
     _kind = _C.LOSSES["dice"]
+    _fn = staticmethod(dice)
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
         super().__init__(reduction, name, dtype)
@@ -516,6 +608,9 @@ class Dice(_KerasLoss):
 
     def _params(self):
         return {"per_row": float(self.axis is not None)}
+
+    def _fn_kwargs(self):
+        return {"axis": self.axis}
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -528,13 +623,14 @@ class Tversky(Dice):
     Args:
         alpha: Weight of FP. Defaults to 0.5.
         beta: Weight of FN. Defaults to 0.5.
-        reduction: Only "sum_over_batch_size". Defaults to "sum_over_batch_size".
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to "tversky".
         axis: None (over the whole batch) or -1 (per row). Defaults to None.
         dtype: Only float32 (or None). Defaults to None.
     """
 
     _kind = _C.LOSSES["tversky"]
+    _fn = staticmethod(tversky)
 
     def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None, dtype=None):
         super().__init__(reduction, name, axis, dtype)
@@ -543,6 +639,9 @@ class Tversky(Dice):
 
     def _params(self):
         return {**super()._params(), "alpha": self.alpha, "beta": self.beta}
+
+    def _fn_kwargs(self):
+        return {"alpha": self.alpha, "beta": self.beta, "axis": self.axis}
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "beta": self.beta}
@@ -609,13 +708,30 @@ class LossFunctionWrapper(FunctionWrapper, Loss):
 
     Args:
         fn: Returns per-sample loss values, e.g. `ops.mean(ops.square(y_true - y_pred), axis=-1)`.
+        reduction: As `Loss`'s. Defaults to "sum_over_batch_size".
         name: Defaults to the function's name.
+        dtype: Only float32 (or None). Defaults to None.
         **kwargs: Passed to fn.
     """
 
-    def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
-        super().__init__(name or getattr(fn, "__name__", "loss"), reduction=reduction)
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction, dtype)
         self._wrap(fn, kwargs)
+
+    def call(self, y_true, y_pred):
+        if isinstance(y_true, np.ndarray) and isinstance(y_pred, np.ndarray):  # a standalone call
+            y_true, y_pred = _loss_reduction.same_rank(y_true, y_pred)
+        return super().call(y_true, y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        reduction = config.get("reduction", "sum_over_batch_size")
+        loss = super().from_config(config)
+        loss.reduction = _loss_reduction.standardize_reduction(reduction)
+        return loss
 
 
 def get(identifier):
@@ -645,3 +761,12 @@ def serialize(loss):
     from pytrainc.saving import object_registration  # a custom class: its registered name, to load it by
 
     return object_registration.tagged({"class_name": type(loss).__name__, "config": loss.get_config()}, loss)
+
+
+def deserialize(name, custom_objects=None):
+    """The loss a config (or name) describes, as `keras.losses.deserialize`; custom classes and
+    functions from the registry or `custom_objects`."""
+    from pytrainc.saving import object_registration
+
+    with object_registration.loading_scope(custom_objects):
+        return get(name)

@@ -54,6 +54,35 @@ class SeedGenerator:
         return {"seed": self.seed, "name": self.name}
 
 
+class GeneratorStates(np.ndarray):
+    """The states of a layer's several SeedGenerators as one (k, 4) uint64 array, in attribute
+    order: a snapshot whose item assignment (`states[...] = saved`, as loaders restore a layer's
+    `rng_state`) writes through to the generators (or the plan's table rows they point to)."""
+
+    def __new__(cls, generators):
+        obj = np.stack([np.asarray(g.rng_state, np.uint64) for g in generators]).view(cls)
+        obj._generators = list(generators)
+        return obj
+
+    def __array_finalize__(self, obj):
+        self._generators = None  # a view or a slice of it is a plain snapshot
+
+    def __setitem__(self, key, value):
+        if key is Ellipsis and self._generators and np.shape(value) != self.shape:
+            raise ValueError(
+                f"A layer with {len(self._generators)} SeedGenerators has generator states of shape {self.shape}. "
+                f"Received: shape={np.shape(value)}"
+            )
+        super().__setitem__(key, value)
+        for g, row in zip(self._generators or (), self.view(np.ndarray)):
+            g.rng_state[...] = row
+
+
+def layer_generators(layer):
+    """A layer's SeedGenerator attributes, in the order its __init__ set them."""
+    return [v for v in vars(layer).values() if isinstance(v, SeedGenerator)]
+
+
 def _generator(op, seed):
     if isinstance(seed, SeedGenerator):
         return seed

@@ -79,6 +79,7 @@ static const char *const metric_names[] = {PTC_METRICS(KIND_STR) NULL};
 static const char *const opt_names[] = {PTC_OPTIMIZERS(KIND_STR) NULL};
 static const char *const hyper_names[] = {PTC_OPTIMIZER_HYPER(KIND_STR) NULL};
 static const char *const loss_param_names[] = {PTC_LOSS_PARAMS(KIND_STR) NULL};
+static const char *const loss_reduction_names[] = {PTC_LOSS_REDUCTIONS(KIND_STR) NULL};
 static const char *const sched_names[] = {PTC_SCHEDULES(KIND_STR) NULL};
 static const char *const unary_names[] = {PTC_UNARY_KINDS(KIND_STR) NULL};
 static const char *const binary_names[] = {PTC_BINARY_KINDS(KIND_STR) NULL};
@@ -131,6 +132,7 @@ int ptc_py_add_registry(PyObject *m) {
         {"CONSTRAINTS", kinds_dict(constraint_names, 0)},
         {"CONSTRAINT_ROW",
          Py_BuildValue("{s:i,s:i}", "width", 4 + PTC_CONSTRAINT_MAX_RANK, "max_rank", PTC_CONSTRAINT_MAX_RANK)},
+        {"LOSS_REDUCTIONS", kinds_dict(loss_reduction_names, 0)},
     };
     int ret = 0;
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {

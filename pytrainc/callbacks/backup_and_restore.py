@@ -272,7 +272,7 @@ class BackupAndRestore(Callback):
         layers = _rng_layers(model)
         rngs = [tensors.get(f"rng/layer/{i}") for i in range(len(layers))] + [tensors.get("rng/global")]
         for state in rngs:
-            if state is None or state.shape != (4,) or state.dtype != np.uint64 or not state.any():
+            if not saving.state_keys.is_rng_state(state):
                 raise ValueError(f"{path}: a generator state is missing or damaged")
         weights = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
         model.load_state_dict(weights, strict=True)

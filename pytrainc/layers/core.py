@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from pytrainc import activations, constraints, initializers, regularizers, utils
+from pytrainc import _activation_trace, activations, constraints, initializers, regularizers, utils
 from pytrainc.layers import _shapes
 from pytrainc.layers._args import _from_batch_shape, _unsupported
 from pytrainc.layers.tensors import KerasTensor, Variable, _ops  # noqa: F401  (re-exported)
@@ -35,6 +35,8 @@ def _emit_activation(builder, in_buf, shape, activation, alpha=None):
     activation is a name of `pytrainc.activations`; alpha overrides the parameter its
     string form implies (a LeakyReLU layer's slope, an ELU layer's alpha).
     """
+    if callable(activation):  # a function of your own, traced (pytrainc/_activation_trace.py)
+        return _activation_trace.emit(builder, in_buf, shape, activation)
     if activation == "linear":
         return in_buf
     kind, default_alpha = activations.kind_and_alpha(activation)
@@ -404,11 +406,31 @@ class Layer:
 
 
 def _seed_generator(layer):
-    """The one SeedGenerator among a layer's attributes, else None (none, or several)."""
-    from pytrainc.random import SeedGenerator
+    """The SeedGenerator among a layer's attributes, several as one `random.GeneratorStates`
+    owner, else None."""
+    from pytrainc import random
 
-    gens = [v for v in vars(layer).values() if isinstance(v, SeedGenerator)]
-    return gens[0] if len(gens) == 1 else None
+    gens = random.layer_generators(layer)
+    if len(gens) > 1:
+        return _Generators(gens)
+    return gens[0] if gens else None
+
+
+class _Generators:
+    """A layer's several SeedGenerators seen as one: rng_state is their (k, 4) states."""
+
+    def __init__(self, gens):
+        self.gens = gens
+
+    @property
+    def rng_state(self):
+        from pytrainc import random
+
+        return random.GeneratorStates(self.gens)
+
+    @rng_state.setter
+    def rng_state(self, value):
+        self.rng_state[...] = value
 
 
 def _restore_layer(config, build_shape, weights, trainable, rng):
@@ -577,9 +599,17 @@ class _KernelLayer(Layer):
             )
         self.built = True
 
+    def _note_call(self, inputs, outputs):
+        if callable(self.activation) and isinstance(outputs, KerasTensor):  # traced once per shape
+            _activation_trace.trace(self.activation, outputs.sample_shape, f" of layer '{self.name}'")
+        return super()._note_call(inputs, outputs)
+
+    def _hidden_constants(self):
+        return super()._hidden_constants() + _activation_trace.constants(self.activation)
+
     def _kernel_config(self):
         return {
-            "activation": self.activation,
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
@@ -696,11 +726,11 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 
-    def _traced(self):  # activations composed from pytrainc.ops (glu) are traced into the plan
-        return self.activation in activations._COMPOSED
+    def _traced(self):  # activations composed from pytrainc.ops (glu, your own) are traced into the plan
+        return callable(self.activation) or self.activation in activations._COMPOSED
 
     def call(self, inputs):
-        return activations._FUNCTIONS[self.activation](inputs)
+        return (self.activation if callable(self.activation) else activations._FUNCTIONS[self.activation])(inputs)
 
     def _emit(self, builder, in_bufs, in_shapes):
         if self._traced():
@@ -708,7 +738,7 @@ class Activation(Layer):
         return self._emit_activity(builder, _emit_activation(builder, in_bufs[0], in_shapes[0], self.activation))
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation}
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
 class Lambda(Layer):

@@ -65,5 +65,8 @@ def rng_array(rng_state):
 
 
 def is_rng_state(array):
-    """Whether a stored array can be a generator state (xoshiro256: 4 words, not all zero)."""
-    return array is not None and array.shape == (4,) and array.dtype == np.uint64 and bool(array.any())
+    """Whether a stored array can be a generator state (xoshiro256: 4 words, not all zero), or the
+    (k, 4) states of a layer's k SeedGenerators."""
+    if array is None or array.dtype != np.uint64 or array.ndim not in (1, 2) or array.shape[-1:] != (4,):
+        return False
+    return bool(array.reshape(-1, 4).any(axis=1).all()) and array.size > 0

@@ -87,7 +87,19 @@ class DataPreparer:
         ]
         return np.concatenate([p[0] for p in parts], axis=1), [p[1] for p in parts]
 
+    def _check_batch_broadcast(self, batch_size, n):
+        """Targets of lower rank than the outputs broadcast over the batch axis in Keras, which
+        means one target per sample only in batches of one sample."""
+        what = getattr(self, "_batch_broadcast_targets", None)
+        if what is not None and min(int(batch_size), int(n)) > 1:
+            raise ValueError(
+                f"{what} has fewer axes than the model's output: Keras broadcasts it against the whole batch "
+                "(squeeze_or_expand_to_same_rank, then broadcasting), which gives one target per sample only "
+                f"with batch_size=1. Received: batch_size={batch_size}. Give {what} the output's shape"
+            )
+
     def _prepare_target(self, head, y, n, what, x_name, g):
+        self._batch_broadcast_targets = None
         loss = head.loss
         y = _as_array(y, what)
         _check_finite(y, what)
@@ -121,7 +133,11 @@ class DataPreparer:
                 )
         else:
             shape = tuple(y.shape[1:])
-            if shape != tuple(out_shape) and not (out_shape[-1] == 1 and shape == tuple(out_shape[:-1])):
+            y_in, (y, per_batch) = y, _keras_rank_rule(y, tuple(out_shape), loss._broadcasts_targets)
+            if per_batch:
+                self._batch_broadcast_targets = what
+            if y is None:
+                y = y_in
                 hint = ""
                 if isinstance(loss, losses_module.CategoricalCrossentropy) and shape in ((), (1,)):
                     hint = (
@@ -199,3 +215,31 @@ class DataPreparer:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
         return int(batch_size)
+
+
+def _keras_rank_rule(y, out_shape, broadcast=True):
+    """Keras's rule for targets (n, *shape) against outputs (n, *out_shape) (keras/src/losses/loss.py
+    squeeze_or_expand_to_same_rank, then broadcasting), per sample: the targets broadcast to the
+    output's shape, or None when Keras's rule does not give targets of that shape; and whether
+    the broadcast spans the batch axis (targets of lower rank, one per sample with batches of 1).
+    Without `broadcast` (a loss whose value changes if its targets are broadcast first) only the
+    trailing 1 is squeezed or expanded."""
+    n, shape = y.shape[0], tuple(y.shape[1:])
+    if shape == out_shape:
+        return y, False
+    if len(shape) == len(out_shape) + 1 and shape[-1] == 1:  # a trailing 1 of the targets goes
+        shape = shape[:-1]
+    elif len(out_shape) == len(shape) + 1 and out_shape[-1] == 1:  # ... or the outputs'
+        out_shape = out_shape[:-1]
+    per_batch = len(shape) < len(out_shape)
+    if shape == out_shape:
+        return y, False
+    if len(shape) > len(out_shape) or not broadcast:
+        return None, False
+    try:
+        if np.broadcast_shapes(shape, out_shape) != out_shape:  # Keras would broadcast the outputs
+            return None, False
+    except ValueError:
+        return None, False
+    lifted = y.reshape((n,) + (1,) * (len(out_shape) - len(shape)) + shape)
+    return np.broadcast_to(lifted, (n,) + out_shape), per_batch

@@ -15,6 +15,11 @@ from pytrainc import metrics as metrics_module
 from pytrainc._plan import PlanBuilder
 
 
+def _width(sample_shape):
+    """The last axis the loss reduces over: 1 for outputs of one value per sample (shape ())."""
+    return sample_shape[-1] if sample_shape else 1
+
+
 class PlanCompiler:
     """The model -> plan half of `Trainer` (needs the graph, `_heads` and the flat weights).
 
@@ -81,7 +86,7 @@ class PlanCompiler:
             if (
                 op.name == "activation"
                 and op.iarg("kind") == _C.ACTIVATIONS[wants]
-                and op.iarg("width") == self._graph["outputs"][head.index].sample_shape[-1]
+                and op.iarg("width") == _width(self._graph["outputs"][head.index].sample_shape)
                 and op.inputs[0] not in fused_logits
             ):
                 return loss._fused, op.inputs[0], op_index
@@ -114,6 +119,8 @@ class PlanCompiler:
             )
         g = self._concrete_graph(key)
         heads = self._heads if self.compiled else []
+        for head in heads:  # a reduction the plan cannot run ('none') fails before any tracing
+            head.loss._param_array()
         for head in heads:  # traced first: their constants join the flat parameters
             out_shape = g["outputs"][head.index].sample_shape
             for m in self._state_metrics(head):
@@ -186,9 +193,10 @@ class PlanCompiler:
             rngs = self._rng_table(builder.rng_layers)
             plan.set_rngs(rngs)
             for head, (traced, setup, y_buf) in zip(heads, setups):
-                width = g["outputs"][head.index].sample_shape[-1]
+                width = _width(g["outputs"][head.index].sample_shape)
                 if traced is not None:
                     plan.set_traced_loss(traced[0], traced[1], width, head.index, head.loss_weight)
+                    plan.set_loss_params(head.loss._param_array(), head.index)  # its reduction
                 else:
                     plan.set_loss(setup[0], setup[1], width, head.index, head.loss_weight)
                     plan.set_loss_params(head.loss._param_array(), head.index)
@@ -265,7 +273,7 @@ class PlanCompiler:
                 slot += 1
             wsum = sums[slot]
             slot += 1
-            width = self._graph["outputs"][head.index].sample_shape[-1]
+            width = _width(self._graph["outputs"][head.index].sample_shape)
             for m, (h, unweighted, name) in zip(self._metrics, self._metric_info):
                 if h == head.index:
                     slots = m._slots(width)

@@ -247,6 +247,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
             x32, y32, w32, key = pending[1].x, pending[1].y, None, pending[1].key
         else:
             x32, y32, key = self._prepare_xy(x, y)
+            self._check_batch_broadcast(batch_size, x32.shape[0])
             if split_first and len(self._heads) > 1:
                 self._prepare_sample_weights(None, class_weight, y32, x32.shape[0])  # refused, as Keras
             w32 = self._prepare_sample_weights(sample_weight, None if split_first else class_weight, y32, x32.shape[0])
@@ -262,6 +263,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
                 )
             xv, val_key = self._prepare_x_key(validation_data[0], "x_val")
             yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val", val_key)
+            self._check_batch_broadcast(val_batch_size, xv.shape[0])
             wv = (
                 self._prepare_sample_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")
                 if len(validation_data) == 3
@@ -459,6 +461,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
             cbs.on_test_end(logs)
             return self._format_logs(logs, return_dict)
         x32, y32, key = self._prepare_xy(x, y)
+        self._check_batch_broadcast(batch_size, x32.shape[0])
         w32 = self._prepare_sample_weights(sample_weight, None, y32, x32.shape[0])
         if steps is not None:
             rows = min(x32.shape[0], steps * batch_size)
@@ -551,6 +554,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         self._require_compiled("train_on_batch")
         x32, y32, key = self._prepare_xy(x, y)
         n = x32.shape[0]
+        self._check_batch_broadcast(n, n)
         w32 = self._prepare_sample_weights(sample_weight, class_weight, y32, n)
         plan = self._ensure_plan(n, key)
         sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible(), False, w32)
@@ -561,6 +565,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         """Loss (and metrics) of one batch, without training."""
         self._require_compiled("test_on_batch")
         x32, y32, key = self._prepare_xy(x, y)
+        self._check_batch_broadcast(x32.shape[0], x32.shape[0])
         w32 = self._prepare_sample_weights(sample_weight, None, y32, x32.shape[0])
         plan = self._ensure_plan(x32.shape[0], key)
         sums = plan.evaluate(x32, y32, x32.shape[0], _interruptible(), w32)

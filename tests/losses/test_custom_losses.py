@@ -119,8 +119,8 @@ def test_bad_losses_are_refused_with_the_loss_name():
     with pytest.raises(TypeError, match="Loss .constant. must return per-sample values.*Received: float"):
         fit(keras.losses.LossFunctionWrapper(lambda t, p: 1.0, name="constant"))
 
-    with pytest.raises(ValueError, match="reduce with 'sum_over_batch_size'.*Received: reduction='sum'"):
-        keras.losses.Loss(reduction="sum")
+    with pytest.raises(ValueError, match="Invalid value for argument `reduction`.*Received: reduction='total'"):
+        keras.losses.Loss(reduction="total")
 
 
 def test_builtin_losses_keep_their_fused_path():
