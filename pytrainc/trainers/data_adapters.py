@@ -21,7 +21,7 @@ import numpy as np
 from pytrainc.data.py_dataset import PyDataset
 from pytrainc.trainers import workers
 
-_QUEUE_BATCHES = 8
+_QUEUE_BATCHES = 32
 _QUEUE_BYTES = 64 << 20
 _JOIN_SECONDS = 10.0
 
