@@ -138,7 +138,8 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
             return PTC_ERR_OP;
         for (int k = 0; k < op->n_in; k++)
             if (op->in[k] < 0 || op->in[k] >= n_bufs ||
-                (op->in[k] == op->out && op->kind != PTC_OP_ACTIVITY_REG && op->kind != PTC_OP_ADD_LOSS))
+                (op->in[k] == op->out && op->kind != PTC_OP_ACTIVITY_REG && op->kind != PTC_OP_ADD_LOSS &&
+                 op->kind != PTC_OP_ASSIGN))
                 return PTC_ERR_OP;
     }
     p->bad_op = -1;
@@ -458,7 +459,9 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *p, const ptc_regularizer *regs, i
 static ptc_status forward(ptc_plan *p, int64_t N, int training) {
     p->activity_penalty = 0.0;
     p->op_error = PTC_OK;
+    const int skip = training ? PTC_OPF_INFER_ONLY : PTC_OPF_TRAIN_ONLY;  // a traced call's other branch
     for (int i = 0; i < p->n_ops; i++) {
+        if (p->ops[i].flags & skip) continue;
         ptc_op_table[p->ops[i].kind].forward(p, i, N, training);
         if (p->op_error != PTC_OK) return p->op_error;
     }
@@ -467,7 +470,8 @@ static ptc_status forward(ptc_plan *p, int64_t N, int training) {
 
 static void backward(ptc_plan *p, int64_t N) {
     for (int i = p->n_ops - 1; i >= 0; i--)
-        if (!(p->ops[i].flags & PTC_OPF_NO_BACKWARD)) ptc_op_table[p->ops[i].kind].backward(p, i, N);
+        if (!(p->ops[i].flags & (PTC_OPF_NO_BACKWARD | PTC_OPF_INFER_ONLY)))
+            ptc_op_table[p->ops[i].kind].backward(p, i, N);
 }
 
 // Regularization penalty on the current weights; adds its gradient when grads.

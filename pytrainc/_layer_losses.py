@@ -45,6 +45,8 @@ def add(layer, value):
     if not _trace.is_symbolic(value):
         layer.__dict__.setdefault("_eager_losses", []).append(np.float32(np.sum(np.asarray(value, np.float32))))
         return
+    if getattr(value, "_loss_part", None) is not None:
+        value = value._loss_part  # a batch reduction: its add_loss form
     pending = layer.__dict__.get("_pending_losses")
     if pending is None or _trace.tracing_layer() is not layer:
         raise ValueError(
@@ -80,17 +82,14 @@ def check(layer, placeholders, out, order, losses):
         for node in graph:
             if getattr(node, MARK, None) is None and marked_input(node) is not None:
                 raise refuse(marked_input(node))
-        traced.append((value, graph, getattr(value, MARK, None) == "mean"))
+        # A per-batch value (e.g. ops.square(ops.mean(x))) fills every row: its mean over them, once.
+        traced.append((value, graph, getattr(value, MARK, None) == "mean" or value._per_batch))
     return traced
 
 
 def emit(builder, losses, bufs):
     """The add_loss ops, after the layer's graph (bufs: buffers of the tensors emitted so far)."""
     for value, graph, per_batch in losses:
-        for t in graph:
-            if id(t) not in bufs:
-                bufs[id(t)] = t._layer._emit(
-                    builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs]
-                )
+        _trace.emit_nodes(builder, graph, bufs)
         buf = bufs[id(value)]
         builder.op("add_loss", [buf], buf, per_batch=int(per_batch), scale=1.0)

@@ -9,7 +9,7 @@ sublayers); the epoch then runs in C with no Python per batch.
 
 import inspect
 
-from pytrainc import _layer_losses
+from pytrainc import _layer_losses, _weight_updates
 from pytrainc.layers.core import KerasTensor, Layer, _with_batch
 from pytrainc.ops import _trace
 
@@ -26,18 +26,45 @@ def _accepts(fn, name):
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def _run_call(layer, inputs, args, kwargs):
-    if "training" not in kwargs and _accepts(layer.call, "training"):
-        kwargs = {**kwargs, "training": None}
+class _Training:
+    """The `training` argument of a traced call that was not given one: true (the training trace), and
+    it notes whether the call looked at it, e.g. `if training:`. When it did, the call is traced again
+    with training=False and the plan runs each trace in its mode (the `mode_select` op)."""
+
+    def __init__(self):
+        self.used = False
+
+    def __bool__(self):
+        self.used = True
+        return True
+
+    def __eq__(self, other):
+        self.used = True
+        return other is True or other == 1
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return "True"
+
+
+def _run_call(layer, inputs, args, kwargs, training=None):
+    if _accepts(layer.call, "training") and isinstance(kwargs.get("training", training), (_Training, type(None))):
+        kwargs = {**kwargs, "training": training}
     _trace._TRACING.append(layer)
     _trace._INPUTS.append(list(inputs) if isinstance(inputs, (list, tuple)) else [inputs])
     outer, layer._pending_losses = layer.__dict__.get("_pending_losses"), []  # what add_loss records
+    outer_assigns, layer._pending_assigns = layer.__dict__.get("_pending_assigns"), []  # what assign records
+    outer_assigned, layer._assigned = layer.__dict__.get("_assigned"), {}
+    layer._tracing_inference = training is False
     try:
         return layer.call(inputs, *args, **kwargs)
     finally:
         _trace._TRACING.pop()
         _trace._INPUTS.pop()
         layer._added_losses, layer._pending_losses = layer._pending_losses, outer
+        layer._recorded_assigns, layer._pending_assigns = layer._pending_assigns, outer_assigns
+        layer._assigned, layer._tracing_inference = outer_assigned, False
 
 
 def _graph(layer, out, placeholders):
@@ -99,7 +126,19 @@ def record(layer, key, placeholders, multi=True, args=(), kwargs=None):
     (with the sublayers and constants it uses, and the losses it adds); a layer with several call
     forms (e.g. with and without masks) records one trace per form under its own key."""
     traces = layer.__dict__.setdefault("_traces", {})
-    out = _run_call(layer, placeholders if multi else placeholders[0], args, kwargs or {})
+    flag = _Training()
+    traces[key] = _record_one(layer, placeholders, multi, args, kwargs, flag)
+    if flag.used:  # the call depends on `training`: its inference trace too
+        others = [KerasTensor(p.sample_shape) for p in placeholders]
+        layer.__dict__.setdefault("_inference_traces", {})[key] = _record_one(layer, others, multi, args, kwargs, False)
+    else:
+        layer.__dict__.get("_inference_traces", {}).pop(key, None)
+    return traces[key]
+
+
+def _record_one(layer, placeholders, multi, args, kwargs, training):
+    """One trace of layer.call in one mode: (placeholders, out, order, losses, assigns)."""
+    out = _run_call(layer, placeholders if multi else placeholders[0], args, kwargs or {}, training)
     if isinstance(out, (list, tuple)):
         raise ValueError(f"The call of layer '{layer.name}' returned {len(out)} tensors: one output for now")
     if not isinstance(out, KerasTensor):
@@ -107,10 +146,17 @@ def record(layer, key, placeholders, multi=True, args=(), kwargs=None):
             f"The call of layer '{layer.name}' must return a tensor computed from its inputs with "
             f"pytrainc.ops. Received: {type(out).__name__}"
         )
+    if out._per_batch:
+        raise ValueError(
+            f"The call of layer '{layer.name}' returned a per-batch tensor of shape {out.shape} (a reduction over "
+            "the batch axis, or a weight): a layer's output keeps the batch axis, one value per sample"
+        )
     order = _graph(layer, out, placeholders)
     losses = _layer_losses.check(layer, placeholders, out, order, layer._added_losses)
+    assigns = [(v, value, _graph(layer, value, placeholders)) for v, value in layer._recorded_assigns]
     sublayers, constants = [], []
-    for t in order + [node for _, graph, _ in losses for node in graph]:
+    graphs = [node for _, graph, _ in losses for node in graph] + [node for _, _, graph in assigns for node in graph]
+    for t in order + graphs:
         node = t._layer
         if isinstance(node, Layer):
             if all(s is not node for s in sublayers):
@@ -120,9 +166,7 @@ def record(layer, key, placeholders, multi=True, args=(), kwargs=None):
             constants += node._constants
     layer._sublayers = list(dict.fromkeys(getattr(layer, "_sublayers", []) + sublayers))
     layer._constants = list(dict.fromkeys(getattr(layer, "_constants", []) + constants))
-    traces[key] = (placeholders, out, order)
-    layer.__dict__.setdefault("_trace_losses", {})[key] = losses
-    return traces[key]
+    return (placeholders, out, order, losses, assigns)
 
 
 def output_shape(layer, input_shape):
@@ -189,12 +233,32 @@ def emit_loss(loss, builder, out_buf, out_shape, y_buf=None, what="Loss"):
     return bufs[id(out)], y_buf
 
 
-def emit(layer, builder, in_bufs, in_shapes, key=None):
-    """The traced graph's ops in order (the trace of in_shapes, or of key); returns the output buffer."""
-    key = _key(in_shapes) if key is None else key
-    placeholders, out, order = layer._traces[key]
+def _emit_one(builder, trace, in_bufs):
+    placeholders, out, order, losses, assigns = trace
     bufs = {id(p): b for p, b in zip(placeholders, in_bufs)}
     for t in order:
         bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
-    _layer_losses.emit(builder, layer.__dict__.get("_trace_losses", {}).get(key, ()), bufs)
+    _layer_losses.emit(builder, losses, bufs)
+    _weight_updates.emit(builder, assigns, bufs)
     return bufs[id(out)]
+
+
+def emit(layer, builder, in_bufs, in_shapes, key=None):
+    """The traced graph's ops in order (the trace of in_shapes, or of key); returns the output buffer.
+    A call that depends on `training` emits its training trace (ops flagged train_only) and its
+    inference trace (infer_only), and a `mode_select` of their outputs."""
+    key = _key(in_shapes) if key is None else key
+    inference = layer.__dict__.get("_inference_traces", {}).get(key)
+    start = builder.n_ops
+    out = _emit_one(builder, layer._traces[key], in_bufs)
+    if inference is None:
+        return out
+    for i in range(start, builder.n_ops):
+        builder.set_flag(i, "train_only")
+    middle = builder.n_ops
+    other = _emit_one(builder, inference, in_bufs)
+    for i in range(middle, builder.n_ops):
+        builder.set_flag(i, "infer_only")
+    selected = builder.buffer(builder.sizes[out])
+    builder.op("mode_select", [out, other], selected)
+    return selected

@@ -307,6 +307,10 @@ class Layer:
             if first:  # an eager call is no node of a graph: `input`/`output` stay unset, as Keras's
                 self.__dict__.pop("_call_io", None)
             return out
+        from pytrainc.ops import _trace
+
+        if _trace.tracing_layer() is not None:  # in a traced call, training is the plan's mode at run time
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
         if args or kwargs:
             raise TypeError(f"Layer '{self.name}' takes only its inputs. Received extra arguments {args} {kwargs}")
         multi = isinstance(inputs, (list, tuple))

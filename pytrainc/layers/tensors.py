@@ -42,30 +42,36 @@ class Variable:
         return self._value.copy()
 
     def assign(self, value):
+        """Sets the value (Keras's `Variable.assign`); returns `value`. Inside a layer's traced
+        `call`, a symbolic value records an assignment the plan runs at each training step
+        (pytrainc/_weight_updates.py)."""
+        from pytrainc import _weight_updates
+
+        if _weight_updates.traced(self, value):
+            return _weight_updates.assign(self, value)
         value = np.asarray(value)
         if value.shape != self._value.shape:
             raise ValueError(f"Variable '{self.name}' has shape {self._value.shape}. Received: shape={value.shape}")
         self._value[...] = value
+        return value
 
     def assign_add(self, value):
-        """Adds `value` in place (eagerly, as Keras's `Variable.assign_add`); returns the variable."""
-        self._refuse_symbolic("assign_add", value)
+        """Adds `value` in place (as Keras's `Variable.assign_add`, also inside a traced call)."""
+        from pytrainc import _weight_updates
+
+        if _weight_updates.traced(self, value):
+            return _weight_updates.assign(self, _weight_updates.read(self) + value, "assign_add")
         self.assign(self._value + np.asarray(value, np.float32))
         return self
 
     def assign_sub(self, value):
-        """Subtracts `value` in place (eagerly); returns the variable."""
-        self._refuse_symbolic("assign_sub", value)
+        """Subtracts `value` in place (as Keras's `Variable.assign_sub`, also inside a traced call)."""
+        from pytrainc import _weight_updates
+
+        if _weight_updates.traced(self, value):
+            return _weight_updates.assign(self, _weight_updates.read(self) - value, "assign_sub")
         self.assign(self._value - np.asarray(value, np.float32))
         return self
-
-    def _refuse_symbolic(self, what, value):
-        if isinstance(value, KerasTensor):
-            raise ValueError(
-                f"Variable '{self.name}'.{what} of a traced value: updating a weight inside a traced call is "
-                "not supported yet (only a Metric's state variables accumulate in the plan). Call the layer "
-                "on arrays to update it eagerly."
-            )
 
     def __array__(self, dtype=None, copy=None):
         return self._value.copy() if dtype is None else self._value.astype(dtype)
@@ -74,9 +80,30 @@ class Variable:
         return f"<Variable {self.name} shape={self.shape}>"
 
 
+def _variable_operator(name, fn, reflected=False):
+    def method(self, *other):
+        args = (other[0], self) if reflected else (self,) + other
+        return getattr(_ops(), fn)(*args)
+
+    method.__name__ = name
+    return method
+
+
+# Keras's Variable arithmetic: in a layer's traced call it reads the weight (pytrainc/_weight_updates.py),
+# elsewhere it computes on the current value.
+for _name, _fn in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"), ("pow", "power")):
+    setattr(Variable, f"__{_name}__", _variable_operator(f"__{_name}__", _fn))
+    setattr(Variable, f"__r{_name}__", _variable_operator(f"__r{_name}__", _fn, reflected=True))
+Variable.__neg__ = _variable_operator("__neg__", "negative")
+
+
 class KerasTensor:
     """A symbolic tensor of the functional API: a per-sample shape and the
     layer call that produces it."""
+
+    # A per-batch tensor (a reduction over the batch axis, a weight read in a traced call) has
+    # no batch axis: its shape is Keras's, and each row of its plan buffer holds all of it.
+    _per_batch = False
 
     def __init__(self, shape, layer=None, inputs=()):
         self.shape = (None,) + tuple(shape)  # Keras shows the batch axis
@@ -85,7 +112,8 @@ class KerasTensor:
 
     @property
     def sample_shape(self):
-        return self.shape[1:]
+        """The shape of one row of its plan buffer: one sample's (all of it for a per-batch tensor)."""
+        return self.shape if self._per_batch else self.shape[1:]
 
     @property
     def ndim(self):

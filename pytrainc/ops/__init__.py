@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from pytrainc import _C, _layer_losses, _metric_state
+from pytrainc import _C, _layer_losses, _metric_state, _weight_updates
 from pytrainc import activations as _activations
 from pytrainc.ops import _trace
 from pytrainc.ops._trace import as_array, dims_args, full_shape, is_scalar, is_symbolic, is_variable, mask_of
@@ -37,6 +37,25 @@ def _refuse_weights_only(op, *xs):
         )
 
 
+def _lift(*xs):
+    """The operands of an op in a layer's traced call: a weight assigned earlier in the call stands for
+    the value assigned, and an op on weights (or constants) alone reads them as per-batch tensors."""
+    if _weight_updates._layer_call() is None:
+        return xs
+    xs = [_weight_updates.resolve(x) for x in xs]
+    if not any(is_symbolic(x) for x in xs) and any(is_variable(x) for x in xs):
+        xs = [_weight_updates.read(x) if is_variable(x) else x for x in xs]
+    return xs
+
+
+def _keep_loss_part(out, x, fn, linear):
+    """A scalar op on a batch reduction keeps its add_loss form (pytrainc/_layer_losses.py) when linear."""
+    part = getattr(x, "_loss_part", None)
+    if part is not None and linear:
+        out._loss_part = _layer_losses.keep_mark(fn(part), part, True)
+    return out
+
+
 def _param(x, op):
     """A parameter operand: a Variable as is, anything else as a hidden constant."""
     return x if is_variable(x) else _trace.constant(np.asarray(x, np.float32), op)
@@ -44,6 +63,7 @@ def _param(x, op):
 
 # -- elementwise ------------------------------------------------------------------------------
 def _unary(op, kind, x, alpha=0.0, beta=0.0, no_grad=False):
+    (x,) = _lift(x)
     if not is_symbolic(x):
         _refuse_weights_only(op, x)
         a = as_array(x, op)
@@ -59,7 +79,7 @@ def _unary(op, kind, x, alpha=0.0, beta=0.0, no_grad=False):
             builder.set_flag(index, "no_backward")
         return out
 
-    return _trace.symbolic(op, x.sample_shape, [x], emit)
+    return _trace.symbolic(op, x.sample_shape, [x], emit, per_batch=x._per_batch)
 
 
 # binary kind -> (unary kind for tensor op scalar, unary kind for scalar op tensor, scalar transform)
@@ -73,6 +93,7 @@ _SCALAR_FORMS = {
 
 
 def _binary(op, kind, x1, x2):
+    x1, x2 = _lift(x1, x2)
     if not (is_symbolic(x1) or is_symbolic(x2)):
         _refuse_weights_only(op, x1, x2)
         a, b = as_array(x1, op), as_array(x2, op)
@@ -92,17 +113,21 @@ def _binary(op, kind, x1, x2):
     forms = _SCALAR_FORMS.get(kind)
     if forms and (is_scalar(x1) or is_scalar(x2)):
         if is_scalar(x2):
-            value = float(x2) if kind != "subtract" else -float(x2)
-            return _layer_losses.keep_mark(_unary(op, forms[0], x1, alpha=value), x1, kind in ("multiply", "divide"))
-        return _layer_losses.keep_mark(_unary(op, forms[1], x2, alpha=float(x1)), x2, kind == "multiply")
+            value, linear = (float(x2) if kind != "subtract" else -float(x2)), kind in ("multiply", "divide")
+            out = _unary(op, forms[0], x1, alpha=value)
+            _keep_loss_part(out, x1, lambda part: _unary(op, forms[0], part, alpha=value), linear)
+            return _layer_losses.keep_mark(out, x1, linear)
+        out = _unary(op, forms[1], x2, alpha=float(x1))
+        _keep_loss_part(out, x2, lambda part: _unary(op, forms[1], part, alpha=float(x1)), kind == "multiply")
+        return _layer_losses.keep_mark(out, x2, kind == "multiply")
     operands = []
     for x in (x1, x2):
         if is_symbolic(x):
-            operands.append((x, (None,) + tuple(x.sample_shape)))
+            operands.append((x, tuple(x.shape)))
         else:
             var = _param(x, op)
             operands.append((var, tuple(var.shape)))
-    sample, dims = _broadcast_operands(op, operands)
+    sample, dims, per_batch = _broadcast_operands(op, operands)
     constants = [x for x, _ in operands if not is_symbolic(x) and x is not x1 and x is not x2]
     params = {slot: (None if is_symbolic(x) else x) for slot, (x, _) in zip(("lhs", "rhs"), operands)}
     inputs = [x for x, _ in operands if is_symbolic(x)]
@@ -116,7 +141,7 @@ def _binary(op, kind, x1, x2):
         )
         return buf
 
-    return _trace.symbolic(op, sample, inputs, emit, constants)
+    return _trace.symbolic(op, sample, inputs, emit, constants, per_batch=per_batch)
 
 
 def where(condition, x1=None, x2=None):
@@ -133,7 +158,7 @@ def where(condition, x1=None, x2=None):
         return tuple(np.nonzero(as_array(condition, op)))
     if x1 is None or x2 is None:
         raise ValueError(f"{_at(op)}: give both x1 and x2, or neither. Received: x1={x1!r}, x2={x2!r}")
-    operands = (condition, x1, x2)
+    operands = tuple(_lift(condition, x1, x2))
     if not any(is_symbolic(x) for x in operands):
         _refuse_weights_only(op, *operands)
         arrays = [as_array(x, op) for x in operands]
@@ -144,11 +169,11 @@ def where(condition, x1=None, x2=None):
     entries = []
     for x in operands:
         if is_symbolic(x):
-            entries.append((x, (None,) + tuple(x.sample_shape)))
+            entries.append((x, tuple(x.shape)))
         else:
             var = _param(x, op)
             entries.append((var, tuple(var.shape)))
-    sample, dims = _broadcast_operands(op, entries)
+    sample, dims, per_batch = _broadcast_operands(op, entries)
     masks = {f"mask_{k}": mask_of(d, len(sample)) for k, d in zip("cab", dims)}
     params = {slot: (None if is_symbolic(x) else x) for slot, (x, _) in zip(("cond", "lhs", "rhs"), entries)}
     constants = [x for x, _ in entries if not is_symbolic(x) and all(x is not o for o in operands)]
@@ -159,23 +184,28 @@ def where(condition, x1=None, x2=None):
         builder.op("where", bufs, buf, params=params, **dims_args(sample), **masks)
         return buf
 
-    return _trace.symbolic(op, sample, [x for x, _ in entries if is_symbolic(x)], emit, constants)
+    inputs = [x for x, _ in entries if is_symbolic(x)]
+    return _trace.symbolic(op, sample, inputs, emit, constants, per_batch=per_batch)
 
 
 def _broadcast_operands(op, entries):
-    """The per-sample result shape and each operand's per-sample dims, from (operand, full shape) pairs."""
+    """The per-sample result shape, each operand's per-sample dims, and whether the result is per batch,
+    from (operand, full shape) pairs. Operands without a batch axis (weights, constants, per-batch
+    tensors) align right; with no per-sample operand the result is a per-batch tensor."""
     shapes = [s for _, s in entries]
     rank = builtins.max(len(s) for s in shapes)
+    if not any(is_symbolic(x) and not x._per_batch for x, _ in entries):
+        return _trace.broadcast(op, shapes), shapes, True
     for x, s in entries:
-        if is_symbolic(x) and len(s) != rank:
+        if is_symbolic(x) and not x._per_batch and len(s) != rank:
             raise ValueError(
                 f"{_at(op)}: a tensor of shape {s} cannot be broadcast against shape "
                 f"{builtins.max(shapes, key=len)}: its batch axis would not be the batch axis of the result"
             )
     out = _trace.broadcast(op, shapes)
     # Per-sample views: a parameter's axis aligned with the batch (extent 1) is dropped.
-    dims = [s[1:] if (is_symbolic(x) or len(s) == rank) else s for x, s in entries]
-    return out[1:], dims
+    dims = [s[1:] if ((is_symbolic(x) and not x._per_batch) or len(s) == rank) else s for x, s in entries]
+    return out[1:], dims, False
 
 
 def add(x1, x2):
@@ -299,6 +329,7 @@ def ones_like(x, dtype=None):
 
 # -- activations (the fused activation op, over the last axis) ---------------------------------
 def _activation(op, name, x, axis=-1):
+    (x,) = _lift(x)
     shape = full_shape(x)
     if name in ("softmax", "log_softmax") and len(shape) > 0 and axis not in (-1, len(shape) - 1):
         raise ValueError(f"{_at(op)} computes over the last axis (axis=-1). Received: axis={axis!r}")
@@ -317,7 +348,8 @@ def _activation(op, name, x, axis=-1):
         builder.op("activation", bufs, out, kind=kind, width=width, alpha=alpha)
         return out
 
-    return _trace.symbolic(op, x.sample_shape, [x], emit)
+    per_batch = None if name in ("softmax", "log_softmax") else x._per_batch  # softmax: rows of one sample
+    return _trace.symbolic(op, x.sample_shape, [x], emit, per_batch=per_batch)
 
 
 def relu(x):
@@ -386,27 +418,30 @@ def _axes(op, axis, rank):
 
 
 def _reduce(op, kind, x, axis, keepdims):
+    (x,) = _lift(x)
     shape = full_shape(x)
     axes = _axes(op, axis, len(shape))
-    symbolic = is_symbolic(x)
-    if symbolic and 0 in axes and kind == "sum" and _metric_state.in_update():
+    symbolic, per_batch = is_symbolic(x), _trace.is_per_batch(x)
+    batch_axis = symbolic and not per_batch and 0 in axes
+    if batch_axis and kind == "sum" and _metric_state.in_update():
         return _batch_sum(op, x, axes)
-    if symbolic and 0 in axes and kind in ("sum", "mean") and _layer_losses.in_layer_call():
-        rest = tuple(a for a in axes if a != 0)  # a loss for add_loss (pytrainc/_layer_losses.py)
-        return _layer_losses.batch_reduced(op, _reduce(op, kind, x, rest, False) if rest else x, kind)
-    if symbolic and 0 in axes and _metric_state.in_update():
+    if batch_axis and kind in ("sum", "mean") and _layer_losses.in_layer_call():
+        return _batch_reduce(op, kind, x, axes, keepdims)
+    if batch_axis and _metric_state.in_update():
         raise ValueError(
             f"{_at(op)} reduces over the batch axis (axis={axis!r}): in update_state only ops.sum may, "
             "as a running sum into a state variable (var.assign_add(ops.sum(values))); keep a count "
             "variable and divide in result() for a mean"
         )
-    if symbolic and 0 in axes:
+    if batch_axis:
         raise ValueError(
             f"{_at(op)} reduces over the batch axis (axis={axis!r}) of a tensor of shape {shape}: "
             "traced ops work per sample. Reduce over the sample axes, e.g. axis=-1."
         )
     out_shape = tuple(1 if j in axes else d for j, d in enumerate(shape) if keepdims or j not in axes)
-    first = 1 if symbolic else 0
+    if per_batch and not shape:
+        return x
+    first = 1 if symbolic and not per_batch else 0
     dims = tuple(shape[first:])
     if len(dims) > _trace.MAX_SAMPLE_RANK:
         raise ValueError(f"{_at(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
@@ -419,14 +454,34 @@ def _reduce(op, kind, x, axis, keepdims):
             return a.copy()
         out_size = builtins.max(math.prod(d for j, d in enumerate(a.shape) if j not in axes), 1)
         return _trace.run_eager("reduce", [a], out_size, kind=_R[kind], **dims_args(dims), axes=mask).reshape(out_shape)
-    size = math.prod(out_shape[1:])
+    size = math.prod(out_shape[first:])
 
     def emit(builder, bufs):
         out = builder.buffer(size)
         builder.op("reduce", bufs, out, kind=_R[kind], **dims_args(dims), axes=mask)
         return out
 
-    return _trace.symbolic(op, out_shape[1:], [x], emit)
+    return _trace.symbolic(op, out_shape[first:], [x], emit, per_batch=per_batch)
+
+
+def _batch_reduce(op, kind, x, axes, keepdims):
+    """A sum or mean over the batch axis (and `axes`' others) in a layer's call: a per-batch tensor of
+    Keras's shape (the `batch_reduce` op of csrc/batch_stats.c, over the batch's real rows), which
+    keeps its add_loss form (the per-sample part, marked) for self.add_loss."""
+    rest = tuple(a for a in axes if a != 0)
+    per_sample = _reduce(op, kind, x, rest, False) if rest else x
+    shape = full_shape(x)
+    out_shape = tuple(1 if j in axes else d for j, d in enumerate(shape) if keepdims or j not in axes)
+    size = math.prod(per_sample.sample_shape)
+
+    def emit(builder, bufs):
+        out = builder.buffer(size)
+        builder.op("batch_reduce", bufs, out, mean=int(kind == "mean"), ref=0)
+        return out
+
+    out = _trace.symbolic(op, out_shape, [per_sample], emit, per_batch=True)
+    out._loss_part = _layer_losses.batch_reduced(op, per_sample, kind)
+    return out
 
 
 def _batch_sum(op, x, axes):
@@ -471,6 +526,9 @@ def matmul(x1, x2):
     `w` of shape (K, U) is a dense layer's product (one sgemm over the batch).
     """
     op = "ops.matmul"
+    x1, x2 = _lift(x1, x2)
+    if _trace.is_per_batch(x1) or _trace.is_per_batch(x2):
+        _trace.symbolic(op, (), [x for x in (x1, x2) if is_symbolic(x)], None)  # refuses it clearly
     if not (is_symbolic(x1) or is_symbolic(x2)):
         _refuse_weights_only(op, x1, x2)
         a, b = as_array(x1, op), as_array(x2, op)

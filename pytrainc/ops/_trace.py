@@ -161,15 +161,39 @@ def constant(value, op):
     return Variable(f"{op}/constant_{_CONSTANTS[0]}", value.copy(), trainable=False)
 
 
-def symbolic(op, shape, inputs, emit, constants=()):
-    """A KerasTensor of per-sample shape `shape` produced by a new OpNode."""
+def symbolic(op, shape, inputs, emit, constants=(), per_batch=None):
+    """A KerasTensor of per-sample shape `shape` produced by a new OpNode; with per_batch=True a
+    per-batch tensor of shape `shape` (no batch axis). per_batch=None: the op takes per-sample
+    tensors only, and refuses a per-batch one clearly."""
     KerasTensor = _keras_tensor_cls()
+    if per_batch is None:
+        batch = next((t for t in inputs if t._per_batch), None)
+        if batch is not None:
+            raise ValueError(
+                f"{where(op)} does not take a per-batch tensor yet (shape {batch.shape}: a reduction over the "
+                "batch axis or a weight read in a traced call). Per-batch tensors take elementwise ops "
+                "(arithmetic, comparisons, sqrt, rsqrt, ...), ops.sum/mean/var/std and Variable.assign."
+            )
     if len(shape) > MAX_SAMPLE_RANK:
         raise ValueError(
             f"{where(op)}: tensors have rank <= {MAX_SAMPLE_RANK + 1} with the batch axis. "
             f"Received: shape={(None,) + tuple(shape)}"
         )
-    return KerasTensor(shape, layer=OpNode(op, emit, constants), inputs=inputs)
+    out = KerasTensor(shape, layer=OpNode(op, emit, constants), inputs=inputs)
+    if per_batch:
+        out.shape, out._per_batch = tuple(shape), True
+    return out
+
+
+def emit_nodes(builder, nodes, bufs):
+    """Emits the traced tensors `nodes` (parents first) not emitted yet; bufs[id(tensor)] holds their buffers."""
+    for t in nodes:
+        if id(t) not in bufs:
+            bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
+
+
+def is_per_batch(x):
+    return is_symbolic(x) and x._per_batch
 
 
 def run_eager(name, ins, out_size, rng_state=None, **args):

@@ -544,6 +544,24 @@ CASES = {
         op="add_loss", ins=[R.normal(size=(N, 3))], args=dict(per_batch=1, scale=2.0), ref=None, out_size=0
     ),
 }
+# Traced weight updates (issue #9, csrc/batch_stats.c): per-batch values fill every row.
+_bx = R.normal(size=(N, 70))  # more columns than one block of the kernels
+CASES.update(
+    {
+        "batch_reduce": dict(ins=[_bx], args=dict(mean=1, ref=0), ref=np.repeat(_bx.mean(0, keepdims=True), N, 0)),
+        "batch_reduce-sum-ref": dict(
+            op="batch_reduce", ins=[_bx], args=dict(mean=0, ref=1), ref=np.repeat(_bx.sum(0, keepdims=True), N, 0)
+        ),
+        "read_weight": dict(
+            ins=[R.normal(size=(N, 2))], params={"w": R.normal(size=5)}, args={}, fd_ins=False, ref=None
+        ),
+        "assign": dict(ins=[R.normal(size=(N, 4))], params={"w": R.normal(size=4)}, args={}, ref=None, out_size=0),
+        "mode_select": dict(ins=[R.normal(size=(N, 3)), R.normal(size=(N, 3))], args={}, ref=None),
+    }
+)
+CASES["read_weight"]["ref"] = np.repeat(CASES["read_weight"]["params"]["w"][None], N, 0)
+CASES["assign"]["ref"] = CASES["assign"]["ins"][0]
+CASES["mode_select"]["ref"] = CASES["mode_select"]["ins"][0]
 # dropout and random are random: tested on their own below.
 CASES["dropout"] = None
 CASES["random"] = None

@@ -83,23 +83,26 @@ def test_eager_add_loss_is_in_layer_losses():
     assert [float(v) for v in layer.losses] == [3.0]
 
 
-def test_batch_reductions_outside_add_loss_are_refused():
+def test_batch_reductions_are_per_batch_values():
     class Bad(keras.layers.Layer):
         def call(self, inputs):
             return 2.0 * ops.mean(inputs)
 
-    with pytest.raises(ValueError, match="ops.multiply \\(in layer 'bad'\\) reduces over the batch axis.*add_loss"):
+    with pytest.raises(
+        ValueError, match="layer 'bad' returned a per-batch tensor of shape \\(\\).*keeps the batch axis"
+    ):
         Bad(name="bad")(keras.Input((3,)))
 
-    class Squared(keras.layers.Layer):
+    class Squared(keras.layers.Layer):  # a per-batch value into add_loss: added once, as Keras's
         def call(self, inputs):
             self.add_loss(ops.square(ops.sum(inputs)))
             return inputs
 
-    with pytest.raises(
-        ValueError, match="ops.sum \\(in layer 'squared'\\) reduces over the batch axis.*scaled by a number"
-    ):
-        Squared(name="squared")(keras.Input((3,)))
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, Squared(name="squared")(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((4, 3), "float32")
+    assert model.evaluate(x, x, batch_size=4, verbose=0) == pytest.approx(144.0)
 
     class Outside(keras.layers.Layer):
         def call(self, inputs):
