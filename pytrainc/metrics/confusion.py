@@ -10,6 +10,7 @@ import numpy as np
 from pytrainc import _C
 from pytrainc.metrics.base import _Builtin
 
+_SIGMOID, _EXACT_ENDS = 1, 2  # HISTOGRAMS flags (csrc/metrics_confusion.c)
 NEG_INF = -1e10  # Keras's metrics_utils.NEG_INF: the threshold of Precision/Recall with top_k
 _EPS = 1e-7
 
@@ -42,24 +43,51 @@ def _divide_no_nan(a, b):
     return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
 
 
+def _evenly_distributed(thresholds):
+    """Keras's is_evenly_distributed_thresholds: 0, 1/(n-1), ..., 1 for n >= 3 thresholds."""
+    n = len(thresholds)
+    return n >= 3 and np.allclose(thresholds, np.arange(n, dtype=np.float32) / (n - 1), atol=_EPS)
+
+
+def _histogram_curves(acc, n):
+    """(tp, fp, tn, fn), each (n, columns), from per column histograms over n thresholds."""
+    h = np.asarray(acc, np.float64).reshape(-1, 2, n + 1)
+    pos, neg = h[:, 0], h[:, 1]
+    tp = np.cumsum(pos[:, ::-1], axis=1)[:, ::-1][:, 1:].T
+    fp = np.cumsum(neg[:, ::-1], axis=1)[:, ::-1][:, 1:].T
+    return tp, fp, neg.sum(axis=1) - fp, pos.sum(axis=1) - tp
+
+
 class _ThresholdCounts(_Builtin):
-    """[TP, FP, FN, TN] at each threshold, one plan row per threshold."""
+    """[TP, FP, FN, TN] at each threshold, one plan row per threshold; over evenly distributed
+    thresholds (Keras's optimized update: predictions clipped to [0, 1], any number of thresholds)
+    one row of per column histograms."""
 
     _kind = _C.METRICS["confusion"]
     _counts = True
     top_k = None
     class_id = None
 
+    def _histograms(self):
+        return self.top_k is None and _evenly_distributed(self.thresholds)
+
     def _plan_rows(self):
+        if self._histograms():
+            return [(_C.METRICS["histograms"], len(self.thresholds) | (_EXACT_ENDS << 32), 0.0)]
         if self.top_k is not None:
             k = self.top_k | ((0 if self.class_id is None else self.class_id + 1) << 32)
             return [(_C.METRICS["confusion_top_k"], k, t) for t in self.thresholds]
         return [(self._kind, -1 if self.class_id is None else self.class_id, t) for t in self.thresholds]
 
     def _slots(self, width):
-        return 4 * len(self.thresholds)
+        return 2 * (len(self.thresholds) + 1) * width if self._histograms() else 4 * len(self.thresholds)
 
     def _counts_of(self, acc):
+        if self._histograms():
+            tp, fp, tn, fn = _histogram_curves(acc, len(self.thresholds))
+            if self.class_id is not None:
+                return tuple(c[:, self.class_id] for c in (tp, fp, fn, tn))
+            return tuple(c.sum(axis=1) for c in (tp, fp, fn, tn))
         c = np.asarray(acc, np.float64).reshape(-1, 4)
         return c[:, 0], c[:, 1], c[:, 2], c[:, 3]
 
@@ -242,9 +270,6 @@ class F1Score(FBetaScore):
         return config
 
 
-_SIGMOID, _EXACT_ENDS = 1, 2  # HISTOGRAMS flags (csrc/metrics_confusion.c)
-
-
 class _Histograms(_Builtin):
     """Per column histograms of predictions over `num_thresholds` evenly spaced thresholds
     (Keras's optimized confusion update); curves are cumulative sums of the buckets."""
@@ -261,12 +286,7 @@ class _Histograms(_Builtin):
 
     def _curves(self, acc):
         """(tp, fp, tn, fn), each (num_thresholds, columns)."""
-        n = self.num_thresholds
-        h = np.asarray(acc, np.float64).reshape(-1, 2, n + 1)
-        pos, neg = h[:, 0], h[:, 1]
-        tp = np.cumsum(pos[:, ::-1], axis=1)[:, ::-1][:, 1:].T
-        fp = np.cumsum(neg[:, ::-1], axis=1)[:, ::-1][:, 1:].T
-        return tp, fp, neg.sum(axis=1) - fp, pos.sum(axis=1) - tp
+        return _histogram_curves(acc, self.num_thresholds)
 
 
 class _SensitivitySpecificity(_Histograms):

@@ -87,6 +87,7 @@ class BatchedTrainer:
             several_out = len(self._graph["outputs"]) > 1
             y = y if several_out else _as_array(y, y_name)
             y32, y_shapes = self._prepare_y(y, x32.shape[0], y_name, x_name, key)
+            self._check_batch_broadcast(x32.shape[0], x32.shape[0])  # as for arrays: batches of one sample only
             if self._metrics is None:  # the first batch, on the calling thread
                 self._resolve_metrics(y_shapes)
             w32 = None

@@ -114,6 +114,15 @@ def test_what_keras_cannot_broadcast_is_refused():
         m.fit(x, np.zeros(6), batch_size=2, verbose=0)
     with pytest.raises(ValueError, match=r"y must have shape \(None, 3\).*Received: y.shape=\(6, 2\)"):
         m.fit(x, np.zeros((6, 2)), verbose=0)
+
+    # Data iterators get the same check, per batch (#9): batches of one sample train, larger ones are refused.
+    def batches(size):
+        for start in range(0, 6, size):
+            yield x[start : start + size], np.zeros(6)[start : start + size]
+
+    m.fit(batches(1), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"y \(batch 0\) has fewer axes.*batch_size=1. Received: batch_size=2"):
+        m.fit(batches(2), epochs=1, verbose=0)
     m.compile(optimizer="sgd", loss="binary_crossentropy")  # Keras requires the same shape
     with pytest.raises(ValueError, match=r"y must have shape \(None, 3\).*Received: y.shape=\(6, 1\)"):
         m.fit(x, np.zeros((6, 1)), verbose=0)
