@@ -19,9 +19,11 @@ import math
 
 import numpy as np
 
-from pytrainc import _C, _layer_losses, _metric_state, _weight_updates
+from pytrainc import _C, _layer_losses, _metric_state
 from pytrainc import activations as _activations
 from pytrainc.ops import _trace
+from pytrainc.ops._batch import keep_loss_part as _keep_loss_part
+from pytrainc.ops._batch import lift as _lift
 from pytrainc.ops._trace import as_array, dims_args, full_shape, is_scalar, is_symbolic, is_variable, mask_of
 from pytrainc.ops._trace import where as _at
 
@@ -35,25 +37,6 @@ def _refuse_weights_only(op, *xs):
             "inputs) cannot be traced into the plan yet. Combine the weight with the inputs directly, "
             "e.g. ops.matmul(inputs, self.w) rather than ops.matmul(inputs, self.w * 2)."
         )
-
-
-def _lift(*xs):
-    """The operands of an op in a layer's traced call: a weight assigned earlier in the call stands for
-    the value assigned, and an op on weights (or constants) alone reads them as per-batch tensors."""
-    if _weight_updates._layer_call() is None:
-        return xs
-    xs = [_weight_updates.resolve(x) for x in xs]
-    if not any(is_symbolic(x) for x in xs) and any(is_variable(x) for x in xs):
-        xs = [_weight_updates.read(x) if is_variable(x) else x for x in xs]
-    return xs
-
-
-def _keep_loss_part(out, x, fn, linear):
-    """A scalar op on a batch reduction keeps its add_loss form (pytrainc/_layer_losses.py) when linear."""
-    part = getattr(x, "_loss_part", None)
-    if part is not None and linear:
-        out._loss_part = _layer_losses.keep_mark(fn(part), part, True)
-    return out
 
 
 def _param(x, op):
@@ -426,7 +409,7 @@ def _reduce(op, kind, x, axis, keepdims):
     if batch_axis and kind == "sum" and _metric_state.in_update():
         return _batch_sum(op, x, axes)
     if batch_axis and kind in ("sum", "mean") and _layer_losses.in_layer_call():
-        return _batch_reduce(op, kind, x, axes, keepdims)
+        return _batch.batch_reduce(op, kind, x, axes, keepdims)
     if batch_axis and _metric_state.in_update():
         raise ValueError(
             f"{_at(op)} reduces over the batch axis (axis={axis!r}): in update_state only ops.sum may, "
@@ -462,26 +445,6 @@ def _reduce(op, kind, x, axis, keepdims):
         return out
 
     return _trace.symbolic(op, out_shape[first:], [x], emit, per_batch=per_batch)
-
-
-def _batch_reduce(op, kind, x, axes, keepdims):
-    """A sum or mean over the batch axis (and `axes`' others) in a layer's call: a per-batch tensor of
-    Keras's shape (the `batch_reduce` op of csrc/batch_stats.c, over the batch's real rows), which
-    keeps its add_loss form (the per-sample part, marked) for self.add_loss."""
-    rest = tuple(a for a in axes if a != 0)
-    per_sample = _reduce(op, kind, x, rest, False) if rest else x
-    shape = full_shape(x)
-    out_shape = tuple(1 if j in axes else d for j, d in enumerate(shape) if keepdims or j not in axes)
-    size = math.prod(per_sample.sample_shape)
-
-    def emit(builder, bufs):
-        out = builder.buffer(size)
-        builder.op("batch_reduce", bufs, out, mean=int(kind == "mean"), ref=0)
-        return out
-
-    out = _trace.symbolic(op, out_shape, [per_sample], emit, per_batch=True)
-    out._loss_part = _layer_losses.batch_reduced(op, per_sample, kind)
-    return out
 
 
 def _batch_sum(op, x, axes):
@@ -780,7 +743,7 @@ def shape(x):
     return tuple(full_shape(x))
 
 
-from pytrainc.ops import _compose  # noqa: E402 (they are written with the ops above)
+from pytrainc.ops import _batch, _compose  # noqa: E402 (they are written with the ops above)
 from pytrainc.ops._compose import arange, einsum, logsumexp, one_hot, stack, std, var  # noqa: E402
 from pytrainc.ops._index import argmax, argmin, prod, split, take, take_along_axis  # noqa: E402
 

@@ -1,0 +1,49 @@
+"""Per-batch tensors in a layer's traced call (issue #9, pytrainc/_weight_updates.py): the
+operands of `pytrainc.ops` functions there, and reductions over the batch axis."""
+
+import math
+
+from pytrainc import _layer_losses, _weight_updates
+from pytrainc.ops import _trace
+from pytrainc.ops._trace import is_symbolic, is_variable
+
+
+def lift(*xs):
+    """The operands of an op in a layer's traced call: a weight assigned earlier in the call stands for
+    the value assigned, and an op on weights (or constants) alone reads them as per-batch tensors."""
+    if _weight_updates._layer_call() is None:
+        return xs
+    xs = [_weight_updates.resolve(x) for x in xs]
+    if not any(is_symbolic(x) for x in xs) and any(is_variable(x) for x in xs):
+        xs = [_weight_updates.read(x) if is_variable(x) else x for x in xs]
+    return xs
+
+
+def keep_loss_part(out, x, fn, linear):
+    """A scalar op on a batch reduction keeps its add_loss form (pytrainc/_layer_losses.py) when linear."""
+    part = getattr(x, "_loss_part", None)
+    if part is not None and linear:
+        out._loss_part = _layer_losses.keep_mark(fn(part), part, True)
+    return out
+
+
+def batch_reduce(op, kind, x, axes, keepdims):
+    """A sum or mean over the batch axis (and `axes`' others) in a layer's call: a per-batch tensor of
+    Keras's shape (the `batch_reduce` op of csrc/batch_stats.c, over the batch's real rows), which
+    keeps its add_loss form (the per-sample part, marked) for self.add_loss."""
+    from pytrainc import ops
+
+    rest = tuple(a for a in axes if a != 0)
+    per_sample = ops._reduce(op, kind, x, rest, False) if rest else x
+    shape = _trace.full_shape(x)
+    out_shape = tuple(1 if j in axes else d for j, d in enumerate(shape) if keepdims or j not in axes)
+    size = math.prod(per_sample.sample_shape)
+
+    def emit(builder, bufs):
+        out = builder.buffer(size)
+        builder.op("batch_reduce", bufs, out, mean=int(kind == "mean"), ref=0)
+        return out
+
+    out = _trace.symbolic(op, out_shape, [per_sample], emit, per_batch=True)
+    out._loss_part = _layer_losses.batch_reduced(op, per_sample, kind)
+    return out
