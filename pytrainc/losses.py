@@ -90,10 +90,11 @@ class Loss:
         self.reduction = _loss_reduction.standardize_reduction(reduction)
         if dtype not in (None, "float32") and getattr(dtype, "name", None) != "float32":
             raise ValueError(f"pytrainc computes in float32. Received: dtype={dtype!r}")
-        if name is None:
+        if name is None:  # Keras's auto_name: 'my_loss', 'my_loss_1', ... (History keys of a loss as a metric)
             from pytrainc import utils
+            from pytrainc.layers import core
 
-            name = utils.snake_case(type(self).__name__)
+            name = core._unique_name(utils.snake_case(type(self).__name__))
         self.name = name
         self.from_logits = bool(from_logits)
 

@@ -222,6 +222,12 @@ def get(identifier):
     """
     if identifier in ("accuracy", "acc"):
         return _AutoAccuracy(name=identifier)
+    from pytrainc import losses
+
+    if isinstance(identifier, losses.Loss) and identifier._traced:  # a custom Loss, as Keras wraps it
+        from pytrainc.metrics.loss_metric import LossMetric
+
+        return LossMetric(identifier)
     if callable(identifier) and not isinstance(identifier, (Metric, type)):
         cls = _FUNCTION_CLASSES.get(identifier)
         return cls(name=identifier.__name__) if cls is not None else MeanMetricWrapper(identifier)

@@ -4,6 +4,7 @@ Goadrich's PR interpolation) computed once per epoch."""
 
 import numpy as np
 
+from pytrainc import _C
 from pytrainc.metrics.confusion import _EPS, _SIGMOID, _divide_no_nan, _evenly_spaced, _Histograms, _num_thresholds
 
 _CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
@@ -20,8 +21,9 @@ class AUC(_Histograms):
         summation_method: 'interpolation', 'minoring' or 'majoring'. Defaults to 'interpolation'.
         name: Defaults to None ("auc").
         dtype: Only float32 (or None). Defaults to None.
-        thresholds: Optional evenly spaced thresholds in (0, 1) (they replace num_thresholds).
-            Defaults to None.
+        thresholds: Optional thresholds in [0, 1] (they replace num_thresholds). Unevenly spaced
+            ones count [TP, FP, FN, TN] at each (one plan row each, at most 14, and neither
+            multi_label, label_weights nor from_logits). Defaults to None.
         multi_label: One curve per label, averaged (else every element is one prediction).
             Defaults to False.
         num_labels: The labels' count with multi_label. Defaults to None.
@@ -44,13 +46,12 @@ class AUC(_Histograms):
     ):
         super().__init__(name=name, dtype=dtype)
         self._init_from_thresholds = thresholds is not None
+        self._table = None  # unevenly spaced thresholds: one confusion row each
         if thresholds is not None:
             thresholds = sorted(float(t) for t in thresholds)
             if not _evenly_spaced(thresholds):
-                raise ValueError(
-                    "pytrainc's AUC accumulates evenly spaced thresholds (its C histograms): "
-                    f"[0] + thresholds + [1] must be evenly spaced. Received: thresholds={thresholds}"
-                )
+                self._table = [0.0 - _EPS] + thresholds + [1.0 + _EPS]  # Keras's, compared unclipped
+                _check_table(self._table, multi_label, label_weights, from_logits)
             self.num_thresholds = len(thresholds) + 2
         else:
             self.num_thresholds = _num_thresholds(num_thresholds)
@@ -73,8 +74,24 @@ class AUC(_Histograms):
 
     @property
     def thresholds(self):
+        if self._table is not None:
+            return list(self._table)
         n = self.num_thresholds
         return [0.0 - _EPS] + [(i + 1) / (n - 1) for i in range(n - 2)] + [1.0 + _EPS]
+
+    def _plan_rows(self):
+        if self._table is not None:
+            return [(_C.METRICS["confusion"], -1, t) for t in self._table]
+        return super()._plan_rows()
+
+    def _slots(self, width):
+        return 4 * len(self._table) if self._table is not None else super()._slots(width)
+
+    def _curves(self, acc):
+        if self._table is None:
+            return super()._curves(acc)
+        c = np.asarray(acc, np.float64).reshape(-1, 4)  # [TP, FP, FN, TN] per threshold, every label summed
+        return c[:, :1], c[:, 1:2], c[:, 3:4], c[:, 2:3]
 
     def _check_standalone(self, y, pred):
         if self.label_weights is not None and len(self.label_weights) != pred.shape[1]:
@@ -145,3 +162,19 @@ class AUC(_Histograms):
         if self._init_from_thresholds:
             config["thresholds"] = self.thresholds[1:-1]
         return config
+
+
+def _check_table(table, multi_label, label_weights, from_logits):
+    """Unevenly spaced thresholds count at each one over all labels, in plan rows (at most _C.MAX_METRICS)."""
+    if len(table) > _C.MAX_METRICS:
+        raise ValueError(
+            f"pytrainc's AUC over unevenly spaced thresholds takes one metric row per threshold, at most "
+            f"{_C.MAX_METRICS - 2} thresholds (with Keras's two ends). Received: {len(table) - 2} thresholds; "
+            "evenly spaced ones (0, 1/(n-1), ..., 1 without the ends) take any number"
+        )
+    if multi_label or label_weights is not None or from_logits:
+        raise ValueError(
+            "pytrainc's AUC over unevenly spaced thresholds counts all labels together: it does not take "
+            f"multi_label, label_weights or from_logits. Received: multi_label={multi_label}, "
+            f"label_weights={label_weights}, from_logits={from_logits}"
+        )

@@ -47,3 +47,16 @@ def batch_reduce(op, kind, x, axes, keepdims):
     out = _trace.symbolic(op, out_shape, [per_sample], emit, per_batch=True)
     out._loss_part = _layer_losses.batch_reduced(op, per_sample, kind)
     return out
+
+
+def rows(x):
+    """The batch's row count as a per-batch tensor of shape () (a `batch_reduce` sum of ones), for a
+    per-sample tensor x of shape (None,)."""
+    from pytrainc import ops
+
+    def emit(builder, bufs):
+        out = builder.buffer(1)
+        builder.op("batch_reduce", bufs, out, mean=0, ref=0)
+        return out
+
+    return _trace.symbolic("rows", (), [ops.ones_like(x)], emit, per_batch=True)

@@ -87,7 +87,8 @@ def test_loss_subclass_with_call_and_a_constant():
     loss = c.evaluate(x, y, verbose=0)
     np.testing.assert_allclose(loss, np.mean((c.predict(x, verbose=0) - y - offsets) ** 2), rtol=1e-5)
     assert [w.shape for w in c.get_weights()] == [(4, 5), (5,), (5, 2), (2,)]  # the constant stays hidden
-    assert Offset().name == "offset"
+    keras.utils.clear_session()  # Keras's auto_name: the first instance of a name, then _1, _2, ...
+    assert [Offset().name, Offset().name] == ["offset", "offset_1"]
 
 
 def test_bad_losses_are_refused_with_the_loss_name():

@@ -43,6 +43,23 @@ def test_threshold_lists_match_keras(thresholds, kind):
     np.testing.assert_allclose(np.asarray(ours.result()), np.asarray(theirs.result()), rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("curve", ["ROC", "PR"])
+@pytest.mark.parametrize("summation_method", ["interpolation", "majoring", "minoring"])
+def test_auc_over_unevenly_spaced_thresholds_matches_keras(curve, summation_method):
+    K = keras_torch()
+    rng = np.random.default_rng(1)
+    y = (rng.random((50, 3)) > 0.5).astype("float32")
+    p = (rng.random((50, 3)) * 1.6 - 0.3).astype("float32")
+    w = rng.random(50).astype("float32")
+    kwargs = dict(thresholds=[0.1, 0.25, 0.3, 0.7, 0.95], curve=curve, summation_method=summation_method)
+    ours, theirs = pytrainc.metrics.AUC(**kwargs), K.metrics.AUC(**kwargs)
+    for metric in (ours, theirs):
+        metric.update_state(y[:30], p[:30])
+        metric.update_state(y[30:], p[30:], sample_weight=w[30:])
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
+    np.testing.assert_allclose(ours.thresholds, theirs.thresholds, rtol=1e-7)
+
+
 def test_a_long_even_list_trains_in_fit_as_keras():
     K = keras_torch()
     rng = np.random.default_rng(0)
