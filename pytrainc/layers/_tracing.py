@@ -141,6 +141,11 @@ def _record_one(layer, placeholders, multi, args, kwargs, training):
     out = _run_call(layer, placeholders if multi else placeholders[0], args, kwargs or {}, training)
     if isinstance(out, (list, tuple)):
         raise ValueError(f"The call of layer '{layer.name}' returned {len(out)} tensors: one output for now")
+    if _trace.is_variable(out):
+        raise ValueError(
+            f"The call of layer '{layer.name}' returned its weight '{out.name}' of shape {tuple(out.shape)}: a "
+            "layer's output keeps the batch axis, one value per sample (a weight is the same for every sample)"
+        )
     if not isinstance(out, KerasTensor):
         raise TypeError(
             f"The call of layer '{layer.name}' must return a tensor computed from its inputs with "

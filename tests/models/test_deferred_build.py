@@ -68,5 +68,6 @@ def test_eager_assign_add_in_call():
     np.testing.assert_allclose(np.asarray(layer(x)), [4.0, 4.0])
     layer.total.assign_sub([1.0, 2.0])
     np.testing.assert_allclose(layer.total.numpy(), [3.0, 2.0])
-    with pytest.raises(ValueError, match="assign_add of a traced value"):
+    # traced, the assignment is recorded (pytrainc/_weight_updates.py), but the output has no batch axis
+    with pytest.raises(ValueError, match="returned its weight '.*' of shape \\(2,\\).*keeps the batch axis"):
         layer(keras.Input((2,)))
