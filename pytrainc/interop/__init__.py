@@ -71,6 +71,7 @@ _MODULE_NAMES = (
     "Recurrent",
     "ChannelsLast",
     "CallSlice",
+    "BidirectionalRNN",
 )
 _classes = None
 
@@ -231,6 +232,42 @@ def _modules():
                 return out
             finals = list(last) if isinstance(self.rnn, nn.LSTM) else [last]
             return torch.cat([out.reshape(len(out), -1)] + [h[0] for h in finals], dim=1)
+
+    class BidirectionalRNN(nn.Module):
+        """Keras's Bidirectional: two `Recurrent` modules on the same input, the backward one's
+        sequence flipped back to the input's order, merged ('concat', 'sum', 'mul', 'ave'); with
+        return_state, pytrainc's whole-call value [merged output, forward states, backward states]."""
+
+        def __init__(self, forward_rnn, backward_rnn, merge_mode, return_state):
+            super().__init__()
+            self.forward_rnn, self.backward_rnn = forward_rnn, backward_rnn
+            self.merge_mode, self.return_state = merge_mode, return_state
+
+        def _direction(self, module, x):
+            y, last = module.rnn(torch.flip(x, [1]) if module.go_backwards else x)
+            states = [h[0] for h in (last if isinstance(module.rnn, nn.LSTM) else [last])]
+            return y, states
+
+        def forward(self, x):
+            (yf, sf), (yb, sb) = self._direction(self.forward_rnn, x), self._direction(self.backward_rnn, x)
+            if self.forward_rnn.return_sequences:
+                yb = torch.flip(yb, [1])
+            else:
+                yf, yb = yf[:, -1], yb[:, -1]
+            if self.merge_mode == "concat":
+                out = torch.cat([yf, yb], dim=-1)
+            elif self.merge_mode == "sum":
+                out = yf + yb
+            elif self.merge_mode == "mul":
+                out = yf * yb
+            else:
+                out = (yf + yb) / 2
+            if not self.return_state:
+                return out
+            return torch.cat([out.reshape(len(out), -1)] + sf + sb, dim=1)
+
+        def extra_repr(self):
+            return f"merge_mode={self.merge_mode!r}, return_state={self.return_state}"
 
     class CallSlice(nn.Module):
         """Output `index` of a layer call with several outputs: columns [start, start + size) of the

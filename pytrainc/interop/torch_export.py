@@ -172,6 +172,9 @@ def _convert_layer(layer, in_shapes):
         return norm
     if isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU)):
         return _convert_recurrent(layer, shape)
+    if isinstance(layer, L.Bidirectional):
+        directions = [_convert_recurrent(sub, shape) for sub in (layer.forward_layer, layer.backward_layer)]
+        return M.BidirectionalRNN(*directions, layer.merge_mode, layer.return_state)
     converted = _convert_conv_variant(layer, shape)  # issue #11: transposed convs, resampling
     if converted is not None:
         return converted
@@ -188,8 +191,8 @@ def _convert_layer(layer, in_shapes):
     raise ValueError(
         f"to_torch: layer '{layer.name}' ({type(layer).__name__}) has no PyTorch equivalent here. "
         "Supported: Dense, Conv1D, Conv2D, pooling, BatchNormalization, Dropout, Flatten, Reshape, "
-        "activations, ActivityRegularization, the merge layers, Embedding, SimpleRNN, LSTM, GRU and "
-        "LayerNormalization"
+        "activations, ActivityRegularization, the merge layers, Embedding, SimpleRNN, LSTM, GRU, "
+        "Bidirectional and LayerNormalization"
     )
 
 
@@ -295,15 +298,16 @@ def _convert_recurrent(layer, shape):
 
 def _check_several(call):
     """A call with several outputs converts when its module returns pytrainc's whole-call value
-    (the outputs flattened side by side): the recurrent layers' return_state, with fixed shapes."""
+    (the outputs flattened side by side): the recurrent layers' and Bidirectional's return_state,
+    with fixed shapes."""
     from pytrainc import layers as L
 
     layer = call._layer
     what = f"layer '{layer.name}' ({type(layer).__name__}) with several outputs"
-    if not isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU)):
+    if not isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU, L.Bidirectional)):
         raise ValueError(
-            f"to_torch converts the several outputs of SimpleRNN, LSTM and GRU (return_state=True) only. "
-            f"Received: {what}"
+            "to_torch converts the several outputs of SimpleRNN, LSTM, GRU and Bidirectional "
+            f"(return_state=True) only. Received: {what}"
         )
     if any(d is None for shape in _outputs.layout(call) for d in shape):
         raise ValueError(f"to_torch: {what} on variable-length sequences; build the model with a fixed length")
@@ -317,7 +321,7 @@ def _mask_reader(t, masked):
 
     layer = t._layer
     first = bool(t._inputs) and masked.get(id(t._inputs[0]), False)
-    recurrent = isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU))
+    recurrent = isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU, L.Bidirectional))
     if isinstance(layer, L.Embedding):
         masked[id(t)] = bool(layer.mask_zero)
     elif recurrent:
@@ -345,9 +349,9 @@ def to_torch(model):
     images), and is returned in eval mode, as `predict` runs; call `.train()`
     to train it in PyTorch. A model with several inputs takes them as
     separate arguments, in order; with several outputs it returns a list. A
-    recurrent layer with return_state=True converts too (its outputs as
-    pytrainc computes them, each a `CallSlice` of the call's value), and so
-    does a call with initial_state.
+    recurrent layer or Bidirectional with return_state=True converts too (its
+    outputs as pytrainc computes them, each a `CallSlice` of the call's
+    value), and so does a call with initial_state.
 
     Args:
         model: A built pytrainc Model.

@@ -1,7 +1,7 @@
-"""to_torch of layers with several outputs (issue #10): SimpleRNN, LSTM and GRU with
+"""to_torch of layers with several outputs (issue #10): SimpleRNN, LSTM, GRU and Bidirectional with
 return_state=True, alone and as Keras's encoder-decoder (the encoder's states start the decoder),
-against pytrainc's predict. The other layers with several outputs (Bidirectional, attention with
-scores) have no torch module at all and are refused by name. ONNX has no recurrent layers yet
+against pytrainc's predict. The other layers with several outputs (attention with scores) have no
+torch module at all and are refused by name. ONNX has no recurrent layers yet
 (pytrainc/onnx.py), so it refuses these models with the layer's name.
 
 Tolerance 1e-5 absolute: float32 recurrences in two implementations (pytrainc's C kernels, torch's)."""
@@ -86,11 +86,26 @@ def test_a_masked_recurrence_is_refused_not_exported_wrong():
     same_as_predict(plain, np.array([[1, 2, 0, 0, 0], [3, 0, 4, 5, 0]], np.float32))
 
 
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+@pytest.mark.parametrize("cell,return_sequences", [("LSTM", True), ("GRU", False), ("SimpleRNN", True)])
+def test_bidirectional_with_and_without_states_is_predict(cell, return_sequences, merge_mode):
+    x = np.random.default_rng(4).normal(size=(5, 6, 3)).astype(np.float32)
+    for return_state in (False, True):
+        inp = L.Input((6, 3))
+        rnn = getattr(L, cell)(4, return_sequences=return_sequences, return_state=return_state)
+        outs = L.Bidirectional(rnn, merge_mode=merge_mode)(inp)
+        same_as_predict(randomized(Model(inp, outs)), x)
+
+
 def test_other_layers_with_several_outputs_are_refused_by_name():
-    inp = L.Input((5, 3))
-    outs = L.Bidirectional(L.LSTM(4, return_state=True), name="bi")(inp)
-    with pytest.raises(ValueError, match="'bi' \\(Bidirectional\\) with several outputs"):
-        to_torch(Model(inp, outs))
+    q = L.Input((5, 4))
+    outs = L.MultiHeadAttention(2, 3, name="mha")(q, q, return_attention_scores=True)
+    with pytest.raises(ValueError, match="'mha' \\(MultiHeadAttention\\) with several outputs"):
+        to_torch(Model(q, list(outs)))
+    inp = L.Input((5,))
+    masked = L.Bidirectional(L.GRU(4), name="bi")(L.Embedding(9, 3, mask_zero=True)(inp))
+    with pytest.raises(ValueError, match="layer 'bi' \\(Bidirectional\\) skips"):
+        to_torch(Model(inp, masked))
 
 
 def test_variable_length_states_are_refused_with_the_reason():
