@@ -239,6 +239,8 @@ class PlanCompiler:
                 if mask_buf is not None:
                     values = None if traced is None else builder.sizes[traced[0]]
                     self._check_mask(head, builder.sizes[mask_buf], g["outputs"][head.index].sample_shape, values)
+                    for m in self._traced_metrics(head):
+                        self._check_mask(head, builder.sizes[mask_buf], (), builder.sizes[m._k], m.name)
                     plan.set_mask(mask_buf, head.index)
                     masked_heads[head.index] = True
             self.__dict__["_masked_heads"] = masked_heads
@@ -286,11 +288,19 @@ class PlanCompiler:
             self._plan_metrics = self._metrics
         return self._plan
 
-    def _check_mask(self, head, steps, out_shape, traced_values):
-        """Refuses a masked output whose loss pytrainc cannot weigh as Keras 3 does (one mask value
-        per row of the loss: an output (T, D) with the mask of its T steps)."""
+    def _check_mask(self, head, steps, out_shape, traced_values, metric=None):
+        """Refuses a masked output whose loss (or function metric) pytrainc cannot weigh as Keras 3
+        does: one mask value per row of the loss (an output (T, D) with the mask of its T steps),
+        one traced value per step."""
         rows = math.prod(out_shape[:-1]) if len(out_shape) > 1 else 1
-        what = f"Output '{head.name}' of shape {(None, *out_shape)} carries a mask of {steps} steps"
+        what = f"Output '{head.name}' carries a mask of {steps} steps"
+        if metric is not None:
+            if traced_values != steps:
+                raise ValueError(
+                    f"{what}: Keras weighs each value of metric {metric!r} by the mask, so it must return one "
+                    f"value per step ({steps}). Received: {traced_values} values per sample"
+                )
+            return
         if rows != steps:
             raise ValueError(
                 f"{what}: Keras weighs each of the loss's values by the mask, so the loss needs one value "

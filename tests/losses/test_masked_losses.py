@@ -9,8 +9,8 @@ sample weights, also under `metrics=` (which ignore the user's sample weights); 
 (RootMeanSquaredError, confusion counts, AUC...) never see it.
 
 Keras takes sample weights of the mask's shape (batch, steps) with a masked sequence output: a
-(batch,) array fails in its apply_mask (`sample_weight *= float_mask`), and broadcasts along the
-steps when batch == steps. pytrainc takes per-sample weights (batch,) and weighs every step of a
+(batch,) array fails in its apply_mask (`sample_weight *= float_mask`), or, when batch == steps,
+broadcasts against the steps axis (step t weighs by sample t's weight). pytrainc takes per-sample weights (batch,) and weighs every step of a
 sample by its weight: Keras given those weights repeated over the steps.
 
 Tolerance 1e-5 relative: both compute in float32 and differ only in the order of the LSTM's and
@@ -305,3 +305,19 @@ def test_ignore_class_on_a_masked_output_is_refused():
     model.compile(optimizer="sgd", loss=losses.SparseCategoricalCrossentropy(ignore_class=0))
     with pytest.raises(ValueError, match="ignore_class on a masked output"):
         model.evaluate(ids, y, verbose=0)
+
+
+def test_functions_that_do_not_give_one_value_per_step_are_refused():
+    """Keras fails on them too (a (batch,) value against a (batch, steps) mask)."""
+
+    def per_sample(y_true, y_pred):
+        return ops.mean(ops.square(y_true - y_pred), axis=(1, 2))
+
+    x, y = sequence_data()
+    model, _ = pair(regress, (T, 2))
+    model.compile(optimizer="sgd", loss=per_sample)
+    with pytest.raises(ValueError, match=r"loss 'per_sample' by the mask.*one value per step \(7\). Received: 1"):
+        model.evaluate(x, y, verbose=0)
+    model.compile(optimizer="sgd", loss="mse", metrics=[per_sample])
+    with pytest.raises(ValueError, match=r"metric 'per_sample' by the mask.*Received: 1 values"):
+        model.evaluate(x, y, verbose=0)
