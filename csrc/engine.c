@@ -470,7 +470,10 @@ static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *i
         if (y) {
             for (int64_t n = 0; n < N; n++)
                 memcpy(yb + n * dy, y + idx[n] * p->y_size + hd->y_off, (size_t)dy * sizeof(float));
-            if (wb) {
+            if (wb && p->w_rows) {  // per-row weights of the one head: (n, R)
+                for (int64_t n = 0; n < N; n++)
+                    memcpy(wb + n * R, p->sample_weight + idx[n] * R, (size_t)R * sizeof(float));
+            } else if (wb) {
                 const int64_t cols = p->w_cols, col = cols > 1 ? h : 0;
                 for (int64_t n = 0; n < N; n++)
                     for (int64_t r = 0; r < R; r++) wb[n * R + r] = p->sample_weight[idx[n] * cols + col];
