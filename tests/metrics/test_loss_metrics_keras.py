@@ -54,3 +54,12 @@ def test_automatic_loss_names_are_unique_as_keras():
         MyLoss, _ = _losses(M)
         assert [MyLoss().name for _ in range(3)] == ["my_loss", "my_loss_1", "my_loss_2"]
         assert MyLoss(name="mine").name == "mine"
+
+
+def test_a_built_in_loss_instance_as_a_metric_is_refused_clearly():
+    import pytest
+
+    model = pytrainc.Sequential([pytrainc.Input((3,)), pytrainc.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"Loss 'mean_squared_error' .* metrics=\['mean_squared_error'\]"):
+        model.compile(optimizer="sgd", loss="mse", metrics=[pytrainc.losses.MeanSquaredError()])
+        model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)
