@@ -48,6 +48,20 @@ class _Training:
         return "True"
 
 
+def check_training(layer, tracer, training):
+    """A built-in layer called inside a traced call runs in the plan's mode: `training=training`
+    (the traced call's own argument) or None follow it; a fixed mode (e.g. Monte Carlo dropout's
+    `training=True`) would be ignored silently, so it is refused."""
+    inference = getattr(tracer, "_tracing_inference", False)
+    if training is None or isinstance(training, _Training) or (inference and training is False):
+        return
+    raise NotImplementedError(
+        f"Layer '{layer.name}' was called with training={training!r} inside the call of layer '{tracer.name}': "
+        "in a traced call pytrainc runs built-in layers in the model's mode (pass the call's own `training` "
+        "argument, or none); a fixed mode such as Monte Carlo dropout's training=True is not supported yet"
+    )
+
+
 def _run_call(layer, inputs, args, kwargs, training=None):
     if _accepts(layer.call, "training") and isinstance(kwargs.get("training", training), (_Training, type(None))):
         kwargs = {**kwargs, "training": training}

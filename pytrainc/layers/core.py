@@ -307,10 +307,13 @@ class Layer:
             if first:  # an eager call is no node of a graph: `input`/`output` stay unset, as Keras's
                 self.__dict__.pop("_call_io", None)
             return out
+        from pytrainc.layers import _tracing
         from pytrainc.ops import _trace
 
-        if _trace.tracing_layer() is not None:  # in a traced call, training is the plan's mode at run time
-            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        tracer = _trace.tracing_layer()
+        if tracer is not None and "training" in kwargs:  # in a traced call, the plan's mode at run time
+            kwargs = dict(kwargs)
+            _tracing.check_training(self, tracer, kwargs.pop("training"))
         if args or kwargs:
             raise TypeError(f"Layer '{self.name}' takes only its inputs. Received extra arguments {args} {kwargs}")
         multi = isinstance(inputs, (list, tuple))

@@ -275,3 +275,25 @@ def test_add_weight_keeps_keras_defaults_and_refuses_what_it_cannot_do():
         layer.add_weight(shape=(2,), constraint="positive")
     with pytest.raises(ValueError, match="float32. Received: dtype='int32'"):
         layer.add_weight(shape=(2,), dtype="int32")
+
+
+def test_built_in_layers_in_a_traced_call_follow_the_plans_mode():
+    class Follows(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.drop = keras.layers.Dropout(0.5)
+
+        def call(self, x, training=None):
+            return self.drop(x, training=training) * 2.0
+
+    class Fixed(Follows):  # Monte Carlo dropout: would be ignored at inference, so refused
+        def call(self, x, training=None):
+            return self.drop(x, training=True) * 2.0
+
+    model = keras.Sequential([keras.Input((4,)), Follows()])
+    model.compile("sgd", "mse")
+    x = np.ones((8, 4), "float32")
+    np.testing.assert_array_equal(model.predict(x, verbose=0), 2 * x)  # inference: no dropout
+    model.fit(x, x, epochs=1, verbose=0)
+    with pytest.raises(NotImplementedError, match=r"training=True inside the call of layer 'fixed'"):
+        keras.Sequential([keras.Input((4,)), Fixed(name="fixed")])
