@@ -303,8 +303,11 @@ void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const
     }
 }
 
-void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                         const float *weight, const ptc_conv2d_shape *s, float *work) {
+// cols_kept: work still holds the col of this batch's forward (its one chunk), which backward
+// then uses rather than build again; the plan's op passes it (its forward ran just before,
+// into its own scratch, which nothing else writes).
+static void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, const ptc_conv2d_shape *s, float *work, int cols_kept) {
     // dinp (N, H, W, C), dweight (K, F), dbias (F,), dout (N*OH*OW, F),
     // work: col / dcol (chunk*OH*OW, K + 1), then [dweight; dbias] of this call (K + 1, F)
     const int64_t K = s->KH * s->KW * s->C, F = s->F, P = s->OH * s->OW, HWC = s->H * s->W * s->C;
@@ -327,7 +330,7 @@ void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
     for (int64_t n0 = 0; n0 < s->N; n0 += chunk) {
         const int64_t nb = s->N - n0 < chunk ? s->N - n0 : chunk, rows = nb * P;
         const float *g = dout + n0 * P * F;  // (rows, F)
-        cols_parallel(work, inp + n0 * HWC, nb, s, 0);
+        if (!(cols_kept && nb == s->N)) cols_parallel(work, inp + n0 * HWC, nb, s, 0);
         ptc_blas_sgemm(1, 0, (int)LD, (int)F, (int)rows, 1.0f, work, (int)LD, g, (int)F, n0 == 0 ? 0.0f : 1.0f, dwb,
                        (int)F);
         if (dinp && K > 0) {
@@ -338,6 +341,11 @@ void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
     for (int64_t i = 0; i < K * F; i++) dweight[i] += dwb[i];
     if (dbias)
         for (int64_t f = 0; f < F; f++) dbias[f] += dwb[K * F + f];
+}
+
+void ptc_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                         const float *weight, const ptc_conv2d_shape *s, float *work) {
+    conv2d_backward(dinp, dweight, dbias, dout, inp, weight, s, work, 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -469,9 +477,9 @@ void ptc_op_conv2d_forward(ptc_plan *p, int i, int64_t N, int training) {
 void ptc_op_conv2d_backward(ptc_plan *p, int i, int64_t N) {
     const ptc_op *op = &p->ops[i];
     ptc_conv2d_shape s = conv_shape(op, N);
-    ptc_conv2d_backward(ptc_op_din(p, op, 0), ptc_plan_grad(p, op, PTC_CONV2D_KERNEL),
-                        ptc_plan_grad(p, op, PTC_CONV2D_BIAS), ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]),
-                        ptc_plan_param(p, op, PTC_CONV2D_KERNEL), &s, ptc_plan_scratch(p, i));
+    conv2d_backward(ptc_op_din(p, op, 0), ptc_plan_grad(p, op, PTC_CONV2D_KERNEL),
+                    ptc_plan_grad(p, op, PTC_CONV2D_BIAS), ptc_plan_dact(p, op->out), ptc_plan_act(p, op->in[0]),
+                    ptc_plan_param(p, op, PTC_CONV2D_KERNEL), &s, ptc_plan_scratch(p, i), 1);
 }
 
 // im2col and its adjoint for the other convolution families (conv_transpose.c, conv_grouped.c).

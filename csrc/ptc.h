@@ -299,6 +299,13 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
 // Backpropagation through time from dout; overwrites work. dinp, dbias may be NULL.
 void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, float *dbias, const float *dout,
                       const float *inp, const float *kernel, const float *rkernel, float *work, const ptc_rnn_shape *s);
+// The recurrent step's product on a kernel packed once per pass (rnn_gemm.c): packed holds
+// ptc_rnn_packed_size(K, N) floats of B (K, N), or with trans of B^T stored (N, K). C (M, N) =
+// A (M, K) @ B, or C += it with beta1; each element summed in k order from zero.
+int64_t ptc_rnn_packed_size(int64_t K, int64_t N);
+void ptc_rnn_pack(float *packed, const float *B, int64_t K, int64_t N, int trans);
+void ptc_rnn_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packed, int beta1,
+                         float *C, int64_t ldc);
 // Whether an activation kind is elementwise with a derivative from its output (the cells' kinds).
 int ptc_rnn_act_ok(int kind);
 // Layer normalization of R rows of C; stats (R, 2) keeps each row's mean and inverse deviation.

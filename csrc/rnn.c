@@ -25,7 +25,8 @@
 // gate for each (the GRU's h' = z * h + ... keeps the undropped h); otherwise one mask
 // serves all gates. Dropped projections run one gemm per mask on a masked copy (xd).
 // Their workspace follows the one above: xd (max(N * T * IN, N * U)), the input masks
-// (M, N, IN) and the recurrent masks (M, N, U).
+// (M, N, IN) and the recurrent masks (M, N, U). Last, room for the recurrent kernel packed
+// once per pass for the steps' products (rnn_gemm.c: sgemm would pack it at every step).
 #include <math.h>
 #include <string.h>
 
@@ -146,9 +147,16 @@ int64_t ptc_rnn_out_size(int cell, const ptc_rnn_shape *s) {
     return (s->return_sequences ? s->T * s->U : s->U) + states * s->U;
 }
 
+// The recurrent kernel packed for the steps' products (rnn_gemm.c): (U, G) forward, its
+// transpose (G, U) backward, one at a time.
+static int64_t rnn_pack_size(int cell, const ptc_rnn_shape *s) {
+    const int64_t a = ptc_rnn_packed_size(s->U, cell * s->U), b = ptc_rnn_packed_size(cell * s->U, s->U);
+    return a > b ? a : b;
+}
+
 int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, U = s->U, G = cell * U;
-    return N * T * G + 2 * N * T * U + 2 * N * U + N * G + rnn_drop_size(cell, s);
+    return N * T * G + 2 * N * T * U + 2 * N * U + N * G + rnn_drop_size(cell, s) + rnn_pack_size(cell, s);
 }
 
 // One sample's gate math of one step (U units), shared by the generic path (any act,
@@ -282,6 +290,8 @@ static int keras_acts(const ptc_rnn_shape *s) {
 typedef struct {
     float *Z, *H, *S, *dh, *dc, *rec;
     float *xd, *drop, *rdrop;  // dropout (NULL when off or not training)
+    float *pack;               // the packed recurrent kernel's room
+    const float *pk;           // the packed kernel the steps' products use, or NULL: s->gemm
     int64_t G, TG, TU, M;
 } rnn_work;
 
@@ -302,6 +312,8 @@ static rnn_work rnn_split(int cell, float *work, const ptc_rnn_shape *s) {
     const int64_t xd = N * T * s->IN > N * U ? N * T * s->IN : N * U;
     w.drop = s->training && s->dropout > 0.0f ? w.xd + xd : NULL;
     w.rdrop = s->training && s->recurrent_dropout > 0.0f ? w.xd + xd + (w.drop ? w.M * N * s->IN : 0) : NULL;
+    w.pack = w.xd + rnn_drop_size(cell, s);
+    w.pk = NULL;
     return w;
 }
 
@@ -382,6 +394,25 @@ static void rnn_carry(int cell, float *hn, float *cn, const float *hpn, const fl
         memset(cn, 0, (size_t)U * sizeof(float));
 }
 
+// A step's recurrent product, dst (N, G) += hp (N, U) @ rkernel, and backward's dh (N, U)
+// = (or += with accumulate) dsrc (N, G) @ rkernel^T: on the packed kernel when there is one.
+static void rec_forward(const ptc_rnn_shape *s, const rnn_work *w, const float *hp, int64_t ps, const float *rkernel,
+                        float *dst, int64_t ld) {
+    if (w->pk)
+        ptc_rnn_gemm_packed(s->N, w->G, s->U, hp, ps, w->pk, 1, dst, ld);
+    else
+        s->gemm(0, 0, (int)s->N, (int)w->G, (int)s->U, 1.0f, hp, (int)ps, rkernel, (int)w->G, 1.0f, dst, (int)ld);
+}
+
+static void rec_backward(const ptc_rnn_shape *s, const rnn_work *w, const float *dsrc, int64_t ld, const float *rkernel,
+                         int accumulate) {
+    if (w->pk)
+        ptc_rnn_gemm_packed(s->N, s->U, w->G, dsrc, ld, w->pk, accumulate, w->dh, s->U);
+    else
+        s->gemm(0, 1, (int)s->N, (int)s->U, (int)w->G, 1.0f, dsrc, (int)ld, rkernel, (int)w->G,
+                accumulate ? 1.0f : 0.0f, w->dh, (int)s->U);
+}
+
 // The forward recurrence (rbias: the GRU's recurrent bias or NULL).
 static void rnn_forward_steps(int cell, const ptc_rnn_shape *s, const rnn_work *w, const float *rkernel,
                               const float *rbias) {
@@ -399,11 +430,11 @@ static void rnn_forward_steps(int cell, const ptc_rnn_shape *s, const rnn_work *
             if (hp && w->rdrop)
                 dropped_forward(s, &rd, hp, ps, rkernel, w->rec, G);
             else if (hp)
-                s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)ps, rkernel, (int)G, 1.0f, w->rec, (int)G);
+                rec_forward(s, w, hp, ps, rkernel, w->rec, G);
         } else if (hp && w->rdrop) {
             dropped_forward(s, &rd, hp, ps, rkernel, z, TG);
         } else if (hp) {
-            s->gemm(0, 0, (int)N, (int)G, (int)U, 1.0f, hp, (int)ps, rkernel, (int)G, 1.0f, z, (int)TG);
+            rec_forward(s, w, hp, ps, rkernel, z, TG);
         }
         for (int64_t n = 0; n < N; n++) {
             float *zn = z + n * TG, *hn = h + n * TU, *cn = c + n * TU;
@@ -460,8 +491,7 @@ static void rnn_backward_steps(int cell, const ptc_rnn_shape *s, const rnn_work 
             continue;
         }
         if (drkernel) s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, hp, (int)ps, dsrc, ld, 1.0f, drkernel, (int)G);
-        s->gemm(0, 1, (int)N, (int)U, (int)G, 1.0f, dsrc, ld, rkernel, (int)G, dh_accumulates(cell, s, w) ? 1.0f : 0.0f,
-                w->dh, (int)U);
+        rec_backward(s, w, dsrc, ld, rkernel, dh_accumulates(cell, s, w));
     }
 }
 
@@ -500,10 +530,17 @@ static void rnn_rows(void *ctx, int64_t n0, int64_t n1, int part) {
 #define PTC_RNN_ROW_GRAIN 8
 static void rnn_steps(int cell, const ptc_rnn_shape *s, const rnn_work *w, const float *rkernel, const float *rbias,
                       const float *dout, float *drkernel, float *dbias) {
-    rnn_pass p = {cell, 1, s, w, rkernel, rbias, dout, drkernel, dbias};
+    rnn_work wp = *w;
+    rnn_pass p = {cell, 1, s, &wp, rkernel, rbias, dout, drkernel, dbias};
     const int split = s->gemm == ptc_blas_sgemm && !w->rdrop && (!dout || (!drkernel && cell != PTC_CELL_GRU));
     const int64_t work = s->N * s->T * w->G * (s->U + 1), grain = split ? PTC_RNN_ROW_GRAIN : s->N + 1;
     p.parts = ptc_parallel_parts(s->N, grain, work);
+    // The packed kernel (one thread per product) where the rows run in parts, or on one thread;
+    // a single part at 2 threads keeps sgemm, which splits a large enough step's product.
+    if (s->gemm == ptc_blas_sgemm && !w->rdrop && s->T > 1 && (p.parts > 1 || ptc_threads_get() == 1)) {
+        ptc_rnn_pack(wp.pack, rkernel, dout ? w->G : s->U, dout ? s->U : w->G, dout != NULL);
+        wp.pk = wp.pack;
+    }
     ptc_parallel_for(s->N, grain, work, rnn_rows, &p);
 }
 

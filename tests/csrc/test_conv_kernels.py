@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from pytrainc import _C
-from pytrainc.testing import f32, gamma, rng
+from pytrainc.testing import f32, gamma, rng, run_op
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -216,6 +216,26 @@ def test_conv2d_backward_accumulates_and_skips_null_gradients(ref, case):
     # dinp and dbias NULL: dweight unchanged.
     _, dw_only, _ = c_backward(g, x, w, geo, ref=ref, want_dinp=False, want_dbias=False)
     np.testing.assert_array_equal(dw_only, once[1])
+
+
+@pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[2], CONV_CASES[-1]], ids=["seed", "strided", "chunks"])
+def test_conv2d_op_backward_on_its_forwards_im2col_matches_the_kernel(case):
+    # The plan's op reuses its forward's im2col when the batch is one chunk (csrc/conv.c);
+    # the kernel on its own builds it again. Same gradients, bit for bit, in one chunk or several.
+    x, w, b, geo = conv_setup(case, seed=11)
+    N, H, W, C = x.shape
+    (SH, SW), (DH, DW), (PT, PL), (OH, OW) = geo["strides"], geo["dilation"], geo["pads"], geo["out_hw"]
+    KH, KW, _, Fo = w.shape
+    g = f32(rng(12).standard_normal((N, OH, OW, Fo)))
+    args = dict(h=H, w=W, c=C, kh=KH, kw=KW, f=Fo, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW)
+    out, dins, dparams = run_op(
+        "conv2d", [x.reshape(N, -1)], OH * OW * Fo, {"kernel": w, "bias": b}, g.reshape(N, -1), **args
+    )
+    np.testing.assert_array_equal(out.reshape(N, OH, OW, Fo), c_forward(x, w, b, geo))
+    dinp, dweight, dbias = c_backward(g, x, w, geo)
+    np.testing.assert_array_equal(dins[0].reshape(x.shape), dinp)
+    np.testing.assert_array_equal(dparams["kernel"].reshape(w.shape), dweight)
+    np.testing.assert_array_equal(dparams["bias"], dbias)
 
 
 def test_conv2d_workspace_formula_and_bound():

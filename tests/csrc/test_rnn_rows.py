@@ -2,6 +2,8 @@
 each its own recurrence (csrc/rnn.c rnn_steps); the results match the naive reference and
 repeat bit for bit."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -9,12 +11,20 @@ import pytrainc
 from pytrainc import _C
 
 
+@contextlib.contextmanager
+def _threads(n):
+    before = _C.blas_info()[1]
+    pytrainc.set_num_threads(n)
+    try:
+        yield
+    finally:
+        pytrainc.set_num_threads(before)
+
+
 @pytest.fixture
 def two_threads():
-    before = _C.blas_info()[1]
-    pytrainc.set_num_threads(2)
-    yield
-    pytrainc.set_num_threads(before)
+    with _threads(2):
+        yield
 
 
 def _case(cell, seqs, r):
@@ -80,3 +90,35 @@ def test_initial_states_in_split_rows_agree_with_one_thread_and_repeat(two_threa
     for a, b, c in zip(w2, w2b, w1):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
+
+
+@pytest.fixture
+def one_thread():
+    with _threads(1):
+        yield
+
+
+# The steps' products on the packed recurrent kernel (csrc/rnn_gemm.c), at one thread: gate
+# columns that end in a partial panel of 16, row counts that end in a partial tile of 6, and
+# (U = 520) a backward product whose K = 4U is past the rows' stack copy.
+@pytest.mark.parametrize(
+    "cell,N,T,IN,U",
+    [(c, *shape) for c in ("simple_rnn", "lstm", "gru") for shape in ((13, 7, 3, 5), (8, 4, 2, 21))]
+    + [("lstm", 3, 3, 2, 520)],
+)
+def test_packed_step_products_match_the_reference_and_repeat(one_thread, cell, N, T, IN, U):
+    r = np.random.default_rng(5)
+    g = {"simple_rnn": 1, "lstm": 4, "gru": 3}[cell] * U
+    x, k, rk = (
+        r.normal(scale=c, size=s).astype(np.float32) for c, s in ((1, (N, T, IN)), (0.5, (IN, g)), (0.1, (U, g)))
+    )
+    b = r.normal(size=(2, g) if cell == "gru" else g).astype(np.float32)
+    acts = _C.ACTIVATIONS["tanh"], _C.ACTIVATIONS["sigmoid"]
+    for seqs in (0, 1):
+        dout = r.normal(size=(N, T, U) if seqs else (N, U)).astype(np.float32)
+        fast = _C.rnn_run(cell, x, k, rk, b, dout, *acts, 0, seqs, False, None)
+        again = _C.rnn_run(cell, x, k, rk, b, dout, *acts, 0, seqs, False, None)
+        ref = _C.rnn_run(cell, x, k, rk, b, dout, *acts, 0, seqs, True, None)
+        for name, got, same, want in zip(("out", "dinp", "dkernel", "drkernel", "dbias"), fast, again, ref):
+            np.testing.assert_array_equal(got, same, err_msg=f"{name} repeats")
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=name)
