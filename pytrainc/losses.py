@@ -141,32 +141,49 @@ class Loss:
         return cls(**config)
 
 
-class MeanSquaredError(Loss):
+class _KerasLoss(Loss):
+    """A built-in loss with Keras's trailing (reduction, name, dtype) arguments and no logits.
+
+    A subclass that sets `_default_name` and defines no `__init__` gets Keras's own signature,
+    `(reduction="sum_over_batch_size", name=<_default_name>, dtype=None)`: the element-wise losses
+    below are only their kind, their NumPy function and their name."""
+
+    _broadcasts_targets = True
+    _default_name = None
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name, reduction, dtype)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        default = cls.__dict__.get("_default_name")
+        if default is None or "__init__" in cls.__dict__:
+            return
+
+        def __init__(self, reduction="sum_over_batch_size", name=default, dtype=None):
+            _KerasLoss.__init__(self, reduction, name, dtype)
+
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = __init__
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+
+class MeanSquaredError(_KerasLoss):
     """Mean of squared errors over the last axis, then over the batch."""
 
     _kind = _C.LOSSES["mse"]
-    _broadcasts_targets = True
     _fn = staticmethod(mean_squared_error)
-
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
-        super().__init__(name, reduction, dtype)
-
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction}
+    _default_name = "mean_squared_error"
 
 
-class MeanAbsoluteError(Loss):
+class MeanAbsoluteError(_KerasLoss):
     """Mean of absolute errors over the last axis, then over the batch."""
 
     _kind = _C.LOSSES["mae"]
-    _broadcasts_targets = True
     _fn = staticmethod(mean_absolute_error)
-
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
-        super().__init__(name, reduction, dtype)
-
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction}
+    _default_name = "mean_absolute_error"
 
 
 def _smoothing(value):
@@ -305,26 +322,13 @@ class SparseCategoricalCrossentropy(Loss):
         }
 
 
-class _KerasLoss(Loss):
-    """A built-in loss with Keras's trailing (reduction, name, dtype) arguments and no logits."""
-
-    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
-        super().__init__(name, reduction, dtype)
-
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction}
-
-
 class MeanAbsolutePercentageError(_KerasLoss):
     """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) over the last axis. Name defaults to
     "mean_absolute_percentage_error"."""
 
     _kind = _C.LOSSES["mape"]
-    _broadcasts_targets = True
     _fn = staticmethod(mean_absolute_percentage_error)
-
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
-        super().__init__(reduction, name, dtype)
+    _default_name = "mean_absolute_percentage_error"
 
 
 class MeanSquaredLogarithmicError(_KerasLoss):
@@ -332,22 +336,16 @@ class MeanSquaredLogarithmicError(_KerasLoss):
     defaults to "mean_squared_logarithmic_error"."""
 
     _kind = _C.LOSSES["msle"]
-    _broadcasts_targets = True
     _fn = staticmethod(mean_squared_logarithmic_error)
-
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
-        super().__init__(reduction, name, dtype)
+    _default_name = "mean_squared_logarithmic_error"
 
 
 class LogCosh(_KerasLoss):
     """mean(log(cosh(y_pred - y_true))) over the last axis. Name defaults to "log_cosh"."""
 
     _kind = _C.LOSSES["log_cosh"]
-    _broadcasts_targets = True
     _fn = staticmethod(log_cosh)
-
-    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
-        super().__init__(reduction, name, dtype)
+    _default_name = "log_cosh"
 
 
 class KLDivergence(_KerasLoss):
@@ -355,22 +353,16 @@ class KLDivergence(_KerasLoss):
     defaults to "kl_divergence"."""
 
     _kind = _C.LOSSES["kld"]
-    _broadcasts_targets = True
     _fn = staticmethod(kl_divergence)
-
-    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
-        super().__init__(reduction, name, dtype)
+    _default_name = "kl_divergence"
 
 
 class Poisson(_KerasLoss):
     """mean(y_pred - y_true * log(y_pred + 1e-7)) over the last axis. Name defaults to "poisson"."""
 
     _kind = _C.LOSSES["poisson"]
-    _broadcasts_targets = True
     _fn = staticmethod(poisson)
-
-    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
-        super().__init__(reduction, name, dtype)
+    _default_name = "poisson"
 
 
 class Hinge(_KerasLoss):
@@ -378,11 +370,8 @@ class Hinge(_KerasLoss):
     -1/1, as Keras does. Name defaults to "hinge"."""
 
     _kind = _C.LOSSES["hinge"]
-    _broadcasts_targets = True
     _fn = staticmethod(hinge)
-
-    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
-        super().__init__(reduction, name, dtype)
+    _default_name = "hinge"
 
 
 class SquaredHinge(_KerasLoss):
@@ -390,11 +379,8 @@ class SquaredHinge(_KerasLoss):
     defaults to "squared_hinge"."""
 
     _kind = _C.LOSSES["squared_hinge"]
-    _broadcasts_targets = True
     _fn = staticmethod(squared_hinge)
-
-    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
-        super().__init__(reduction, name, dtype)
+    _default_name = "squared_hinge"
 
 
 class CategoricalHinge(_KerasLoss):
@@ -402,11 +388,8 @@ class CategoricalHinge(_KerasLoss):
     "categorical_hinge"."""
 
     _kind = _C.LOSSES["categorical_hinge"]
-    _broadcasts_targets = True
     _fn = staticmethod(categorical_hinge)
-
-    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
-        super().__init__(reduction, name, dtype)
+    _default_name = "categorical_hinge"
 
 
 class CosineSimilarity(_KerasLoss):
@@ -420,6 +403,7 @@ class CosineSimilarity(_KerasLoss):
     """
 
     _kind = _C.LOSSES["cosine"]
+    _broadcasts_targets = False  # they reduce the targets alone (Loss._broadcasts_targets)
     _fn = staticmethod(cosine_similarity)
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
@@ -447,7 +431,6 @@ class Huber(_KerasLoss):
     """
 
     _kind = _C.LOSSES["huber"]
-    _broadcasts_targets = True
     _fn = staticmethod(huber)
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
@@ -600,6 +583,7 @@ class Dice(_KerasLoss):
     """
 
     _kind = _C.LOSSES["dice"]
+    _broadcasts_targets = False  # they reduce the targets alone (Loss._broadcasts_targets)
     _fn = staticmethod(dice)
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
