@@ -13,7 +13,7 @@ import numpy as np
 from pytrainc import _C, constraints
 from pytrainc import metrics as metrics_module
 from pytrainc._plan import PlanBuilder
-from pytrainc.trainers.data import _check_finite, _engine_batch, _interruptible
+from pytrainc.trainers.data import _engine_batch, _interruptible
 
 
 def _width(sample_shape):
@@ -156,10 +156,9 @@ class PlanCompiler:
         for v, trainable in zip(variables, flags):
             if v._value.base is not params or v.trainable != trainable:
                 return None
-        _check_finite(x, "x")
         # Ctrl-C stops the engine between batches; a single batch needs no handler of its own
-        # (Python's raises KeyboardInterrupt when the call returns).
-        out = plan.predict(x.reshape(n, -1), batch_size, n > batch_size and _interruptible())
+        # (Python's raises KeyboardInterrupt when the call returns). NaN and inf are refused in C.
+        out = plan.predict(x.reshape(n, -1), batch_size, n > batch_size and _interruptible(), True)
         if out_shape is None:
             return self._outputs_of(out)
         return out.reshape((n,) + out_shape[0])
