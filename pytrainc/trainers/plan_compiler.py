@@ -41,6 +41,7 @@ class PlanCompiler:
     def _plan(self, plan):
         if plan is None:
             self.__dict__["_plan_cache"] = {}
+            self.__dict__["_predict_state"] = None  # nor keeps predict's shortcut the dropped plan alive
         self.__dict__["_plan_current"] = plan
 
     def _switch_plan(self, key):

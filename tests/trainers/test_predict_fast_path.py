@@ -3,6 +3,9 @@ is served by the last predict's plan without re-deriving the weights' layout or 
 input (`PlanCompiler._predict_again`). Every change that may alter what the plan reads still
 takes the full path (`_ensure_plan`), and every change to the weights reaches the outputs."""
 
+import gc
+import sys
+
 import numpy as np
 import pytest
 
@@ -108,10 +111,13 @@ def test_a_model_sharing_the_layers_moves_the_weights_and_predict_follows():
     assert calls[0] == 2
 
 
-def test_compile_takes_the_full_path():
+def test_compile_takes_the_full_path_and_the_old_plan_is_released():
     model, x, calls = _warm()
     before = model.predict(x, batch_size=2, verbose=0)
+    old = model._plan
     model.compile(optimizer="sgd", loss="mse")
+    gc.collect()
+    assert sys.getrefcount(old) == 2  # `old` and the call's argument: the fast path's memory let its workspaces go
     np.testing.assert_array_equal(model.predict(x, batch_size=2, verbose=0), before)
     assert calls[0] == 2
 
