@@ -50,9 +50,9 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     int64_t total, scratch_total, ys, ws;
     ptc_status st = plan_sizes(p, max_batch, &total, &scratch_total, NULL, NULL);
     if (st != PTC_OK) return st;
-    // Row weights: at most one per output float per sample.
-    if (!ptc_mul_ok(max_batch, p->y_size > 0 ? p->y_size : 1, &ys) || !ptc_mul_ok(max_batch, p->out_size, &ws) ||
-        ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS || max_batch > PTC_MAX_FLOATS / 2)
+    // Row weights: at most one per output float per sample, twice (sample weights, masked weights).
+    if (max_batch > PTC_MAX_FLOATS / 2 || !ptc_mul_ok(max_batch, p->y_size > 0 ? p->y_size : 1, &ys) ||
+        !ptc_mul_ok(2 * max_batch, p->out_size, &ws) || ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS)
         return PTC_ERR_SIZE;
     float *acts = malloc((size_t)total * sizeof(float));
     float *dacts = calloc((size_t)total, sizeof(float));
@@ -195,8 +195,8 @@ void ptc_plan_free(ptc_plan *p) {
 // Room in ybatch and wbatch for the current heads' targets and row weights.
 static ptc_status grow_rows(ptc_plan *p) {
     int64_t ys, ws;
-    if (!ptc_mul_ok(p->max_batch, p->y_size > 0 ? p->y_size : 1, &ys) || !ptc_mul_ok(p->max_batch, p->out_size, &ws) ||
-        ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS)
+    if (!ptc_mul_ok(p->max_batch, p->y_size > 0 ? p->y_size : 1, &ys) ||
+        !ptc_mul_ok(2 * p->max_batch, p->out_size, &ws) || ys > PTC_MAX_FLOATS || ws > PTC_MAX_FLOATS)
         return PTC_ERR_SIZE;
     if (ys > p->y_cap) {
         float *yb = malloc((size_t)ys * sizeof(float));
@@ -263,7 +263,7 @@ ptc_status ptc_plan_set_inputs(ptc_plan *p, const int *bufs, int n) {
 }
 
 // Assigns the heads' target columns, row-weight blocks and sum slots, then the metrics' slots.
-static void layout(ptc_plan *p) {
+void ptc_plan_layout(ptc_plan *p) {
     int64_t y_off = 0, r_off = 0, slot = 2;
     for (int h = 0; h < p->n_heads; h++) {
         ptc_head *hd = &p->heads[h];
@@ -273,6 +273,8 @@ static void layout(ptc_plan *p) {
         r_off += hd->rows;
         hd->loss_slot = p->n_heads > 1 ? slot++ : -1;
         hd->wsum_slot = slot++;
+        hd->mwsum_slot = hd->mask_buf >= 0 ? slot++ : -1;
+        hd->msum_slot = hd->mask_buf >= 0 ? slot++ : -1;
         const int64_t D = p->buf_size[p->outputs[h]] / hd->rows;
         for (int k = 0; k < p->n_metrics; k++)
             if (p->metrics[k].head == h) {
@@ -300,7 +302,7 @@ ptc_status ptc_plan_set_outputs(ptc_plan *p, const int *bufs, int n) {
     p->output_buf = bufs[0];
     p->n_heads = 0;
     p->n_metrics = 0;
-    layout(p);
+    ptc_plan_layout(p);
     return PTC_OK;
 }
 
@@ -311,13 +313,14 @@ static ptc_status set_head(ptc_plan *p, int h, const ptc_head *hd) {
     const int old_n = p->n_heads;
     const int64_t old_y = p->y_size;
     p->heads[h] = *hd;
+    p->heads[h].mask_buf = -1;  // set after the loss (ptc_plan_set_head_mask)
     if (h == p->n_heads) p->n_heads++;
-    layout(p);
+    ptc_plan_layout(p);
     ptc_status st = grow_rows(p);
     if (st != PTC_OK) {
         p->heads[h] = old;
         p->n_heads = old_n;
-        layout(p);
+        ptc_plan_layout(p);
         p->y_size = old_y;
     }
     return st;
@@ -338,42 +341,6 @@ ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y
     if (last_dim <= 0 || out % last_dim != 0) return PTC_ERR_VALUE;
     const ptc_head hd = {PTC_LOSS_TRACED, loss_buf, y_buf, out / last_dim, out, 0, 0, weight, -1, 0};
     return set_head(p, h, &hd);
-}
-
-// A traced metric (Keras's MeanMetricWrapper): sum_n w_n mean_l v_nl over buffer b's L values per
-// sample; the result divides the epoch's sum by the sum of the sample weights. w: R row weights per sample.
-static double traced_mean(const ptc_plan *p, int b, const float *w, int64_t R, int64_t N) {
-    const int64_t L = p->buf_size[b];
-    const float *v = ptc_plan_act(p, b);
-    double total = 0.0;
-    for (int64_t n = 0; n < N; n++) {
-        double row = 0.0;
-        for (int64_t l = 0; l < L; l++) row += (double)v[n * L + l];
-        total += (w ? (double)w[n * R] : 1.0) * row / (double)L;
-    }
-    return total;
-}
-
-// A head's traced loss of a batch (its loss's reduction, PTC_LOSS_P_REDUCTION, over the N * L
-// values) and, when dloss, its gradient (=) times the head's loss weight.
-static double traced_loss(const ptc_plan *p, const ptc_head *hd, const float *w, int64_t N, float *dloss) {
-    const int64_t L = p->buf_size[hd->loss_buf], R = hd->rows;
-    const float *v = ptc_plan_act(p, hd->loss_buf);
-    double wsum = 0.0;
-    for (int64_t n = 0; w && n < N; n++) wsum += (double)w[n * R] * (double)L;
-    const int red = (int)hd->loss_params[PTC_LOSS_P_REDUCTION];
-    const double div = ptc_loss_divisor(red, (double)N * (double)L, wsum, w != NULL);
-    const double scale = div != 0.0 ? 1.0 / div : 0.0, dscale = hd->weight * scale;
-    double total = 0.0;
-    for (int64_t n = 0; n < N; n++) {
-        const double wn = w ? (double)w[n * R] : 1.0;
-        double row = 0.0;
-        for (int64_t l = 0; l < L; l++) row += (double)v[n * L + l];
-        total += wn * row;
-        if (dloss)
-            for (int64_t l = 0; l < L; l++) dloss[n * L + l] = (float)(wn * dscale);
-    }
-    return total * scale;
 }
 
 ptc_status ptc_plan_set_head_loss(ptc_plan *p, int h, int kind, int loss_buf, int64_t last_dim, double weight) {
@@ -412,10 +379,14 @@ ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
             ptc_metric_check(&metrics[i], D, ys) != PTC_OK ||
             (metrics[i].kind == PTC_METRIC_TRACED_MEAN && (metrics[i].k < 0 || metrics[i].k >= p->n_bufs)))
             return PTC_ERR_VALUE;
+        // A masked traced metric weighs each of its values by its row's mask: one value per row.
+        if (metrics[i].kind == PTC_METRIC_TRACED_MEAN && metrics[i].masked && p->n_heads > 0 &&
+            p->heads[h].mask_buf >= 0 && p->buf_size[metrics[i].k] != R)
+            return PTC_ERR_VALUE;
     }
     memcpy(p->metrics, metrics, (size_t)n * sizeof(ptc_metric));
     p->n_metrics = n;
-    layout(p);
+    ptc_plan_layout(p);
     return PTC_OK;
 }
 
@@ -482,13 +453,6 @@ static double regularize(ptc_plan *p, float *grads) {
     return penalty;
 }
 
-static inline float *head_y(const ptc_plan *p, const ptc_head *hd) {
-    return p->ybatch + p->max_batch * hd->y_off;
-}
-static inline float *head_w(const ptc_plan *p, const ptc_head *hd) {
-    return p->sample_weight ? p->wbatch + p->max_batch * hd->r_off : NULL;
-}
-
 // Copies the batch's rows of x into the input buffers and, per head, its columns of y
 // into its block of ybatch, its sample weights into its row weights and its targets
 // into its target buffer (zeros when predicting).
@@ -502,11 +466,14 @@ static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *i
     for (int h = 0; h < p->n_heads; h++) {
         const ptc_head *hd = &p->heads[h];
         const int64_t dy = hd->y_size, R = hd->rows;
-        float *yb = head_y(p, hd), *wb = head_w(p, hd);
+        float *yb = ptc_head_y(p, hd), *wb = ptc_head_w(p, hd);
         if (y) {
             for (int64_t n = 0; n < N; n++)
                 memcpy(yb + n * dy, y + idx[n] * p->y_size + hd->y_off, (size_t)dy * sizeof(float));
-            if (wb) {
+            if (wb && p->w_rows) {  // per-row weights of the one head: (n, R)
+                for (int64_t n = 0; n < N; n++)
+                    memcpy(wb + n * R, p->sample_weight + idx[n] * R, (size_t)R * sizeof(float));
+            } else if (wb) {
                 const int64_t cols = p->w_cols, col = cols > 1 ? h : 0;
                 for (int64_t n = 0; n < N; n++)
                     for (int64_t r = 0; r < R; r++) wb[n * R + r] = p->sample_weight[idx[n] * cols + col];
@@ -520,56 +487,6 @@ static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *i
                 memset(t, 0, (size_t)(N * dy) * sizeof(float));
         }
     }
-}
-
-// Each head's loss and metrics; when train, the gradient of sum_h weight_h * loss_h is written
-// into the heads' loss buffers' gradients.
-static ptc_status loss_and_metrics(ptc_plan *p, int64_t N, int train, double *sums) {
-    double total = 0.0;
-    for (int h = 0; h < p->n_heads; h++) {
-        const ptc_head *hd = &p->heads[h];
-        // Outputs of shape (R, D) per sample are R rows of D: Keras takes the mean
-        // over the last axis and then over everything else.
-        const int64_t R = hd->rows, D = p->buf_size[p->outputs[h]] / R;
-        const float *w = head_w(p, hd);
-        float *dloss = train ? ptc_plan_dact(p, hd->loss_buf) : NULL;
-        double loss = 0.0;
-        if (hd->kind == PTC_LOSS_TRACED) {
-            loss = traced_loss(p, hd, w, N, dloss);
-        } else {
-            ptc_status st = ptc_loss_compute(hd->kind, hd->loss_params, &loss, dloss, ptc_plan_act(p, hd->loss_buf),
-                                             head_y(p, hd), w, N * R, D);
-            if (st != PTC_OK) return st;
-            if (dloss && hd->weight != 1.0) {
-                const float lw = (float)hd->weight;
-                const int64_t L = N * p->buf_size[hd->loss_buf];
-                for (int64_t l = 0; l < L; l++) dloss[l] *= lw;
-            }
-        }
-        double wsum = (double)N;
-        if (w) {
-            wsum = 0.0;
-            for (int64_t r = 0; r < N * R; r++) wsum += w[r];
-            wsum /= (double)R;
-        }
-        total += hd->weight * loss;
-        if (hd->loss_slot >= 0) sums[hd->loss_slot] += loss * (double)N;
-        sums[hd->wsum_slot] += wsum;
-    }
-    sums[0] += total * (double)N;
-    sums[1] += (double)N;
-    for (int k = 0; k < p->n_metrics; k++) {
-        const ptc_metric *m = &p->metrics[k];
-        const ptc_head *hd = &p->heads[m->head];
-        const int64_t R = hd->rows, D = p->buf_size[p->outputs[m->head]] / R, ys = hd->y_size / R;
-        const float *w = m->unweighted ? NULL : head_w(p, hd);
-        if (m->kind == PTC_METRIC_TRACED_MEAN)
-            sums[m->offset] += traced_mean(p, (int)m->k, w, R, N);
-        else
-            ptc_metric_accumulate(m, ptc_plan_act(p, p->outputs[m->head]), head_y(p, hd), ys, w, 1.0f / (float)R, N * R,
-                                  D, sums + m->offset);
-    }
-    return PTC_OK;
 }
 
 static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
@@ -600,7 +517,7 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
         zero_dacts(p, N);
         ptc_parallel_zero(p->grads, p->n_params);
         const double before = sums[0];
-        st = loss_and_metrics(p, N, 1, sums);
+        st = ptc_plan_heads_loss(p, N, 1, sums);
         if (st != PTC_OK) return st;
         backward(p, N);
         sums[0] += (regularize(p, p->grads) + p->activity_penalty) * (double)N;
@@ -632,7 +549,7 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
         if ((st = infer_batch(p, x, y, n, start, batch_size, &N)) != PTC_OK) return st;
-        st = loss_and_metrics(p, N, 0, sums);
+        st = ptc_plan_heads_loss(p, N, 0, sums);
         if (st != PTC_OK) return st;
         sums[0] += (penalty + p->activity_penalty) * (double)N;
     }

@@ -102,4 +102,21 @@ static inline int ptc_mul_ok(int64_t a, int64_t b, int64_t *r) {
     return 1;
 }
 
+// A head's block of gathered targets; of gathered sample weights (NULL without sample weights);
+// of masked row weights (heads.c), in wbatch's second half.
+static inline float *ptc_head_y(const ptc_plan *p, const ptc_head *hd) {
+    return p->ybatch + p->max_batch * hd->y_off;
+}
+static inline float *ptc_head_w(const ptc_plan *p, const ptc_head *hd) {
+    return p->sample_weight ? p->wbatch + p->max_batch * hd->r_off : NULL;
+}
+static inline float *ptc_head_mw(const ptc_plan *p, const ptc_head *hd) {
+    return p->wbatch + p->w_cap / 2 + p->max_batch * hd->r_off;
+}
+// Lays the heads' targets, row weights and sum slots out again (engine.c).
+void ptc_plan_layout(ptc_plan *p);
+// Each head's loss and metrics of a batch of N into sums; when train, the gradient of
+// sum_h weight_h * loss_h into the heads' loss buffers' gradients (heads.c).
+ptc_status ptc_plan_heads_loss(ptc_plan *p, int64_t N, int train, double *sums);
+
 #endif  // PTC_OPS_H

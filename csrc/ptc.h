@@ -132,6 +132,7 @@ typedef struct {
     int64_t offset;  // its first slot in the pass's sums (assigned by ptc_plan_set_metrics)
     int head;        // the output (loss head) it scores
     int unweighted;  // Keras's `metrics=`: sample weights do not count (`weighted_metrics=` do)
+    int masked;      // a MeanMetricWrapper in Keras: reads its head's mask (as sample weights) if it has one
 } ptc_metric;
 
 int64_t ptc_metric_slots(const ptc_metric *m, int64_t D);
@@ -392,6 +393,12 @@ typedef struct {
     int64_t loss_slot;  // sums[loss_slot] += loss * samples; -1 with one head (sums[0] is its loss)
     int64_t wsum_slot;  // sums[wsum_slot] += the batch's sample weights (samples when unweighted)
     double loss_params[PTC_LOSS_N_PARAMS];  // a built-in loss's parameters (PTC_LOSS_PARAMS); zero unless set
+    // Keras's mask of the output (rows floats per sample, 1 for a row that counts) or -1
+    // (ptc_plan_set_head_mask). Its loss and masked metrics weigh row r by w_n * mask_r,
+    // rescaled by total / valid for sum_over_batch_size (Keras's losses.loss.apply_mask).
+    int mask_buf;
+    int64_t mwsum_slot;  // sums[mwsum_slot] += sum_r w_n mask_r / rows (weighted masked metrics' divisor)
+    int64_t msum_slot;   // sums[msum_slot] += sum_r mask_r / rows (unweighted masked metrics' divisor)
 } ptc_head;
 
 typedef struct {
@@ -428,6 +435,7 @@ typedef struct {
     int64_t n_sums;
     const float *sample_weight;  // (n, w_cols) of the current pass or NULL; borrowed for one call
     int w_cols;                  // 1: every head reads column 0; else one column per head
+    int w_rows;                  // 1: one head, w_cols = its rows: one weight per row (Keras's (n, steps))
     float *wbatch;               // per head, (max_batch * rows,) gathered row weights
     int n_regs;
     ptc_regularizer *regs;
@@ -468,6 +476,11 @@ ptc_status ptc_plan_set_head_traced_loss(ptc_plan *plan, int head, int loss_buf,
 // Copies each batch's targets (y_size floats per sample) to buffer y_buf too, for traced metrics
 // under a built-in loss; call after set_head_loss. PTC_ERR_VALUE if the buffer does not fit.
 ptc_status ptc_plan_set_head_targets_buf(ptc_plan *plan, int head, int y_buf);
+// Keras's mask of head h's output: buffer mask_buf holds one float per row of the head's loss
+// (1: counts, 0: masked), written by the plan's ops. Call after the head's loss (set_head_loss
+// or set_head_traced_loss reset it) and before set_metrics; -1 removes it. Adds the head's two
+// mask slots to the sums. PTC_ERR_VALUE if the buffer does not hold one float per row.
+ptc_status ptc_plan_set_head_mask(ptc_plan *plan, int head, int mask_buf);
 // Sets the metrics (copied; offsets assigned here). PTC_ERR_VALUE if one does not fit its head.
 ptc_status ptc_plan_set_metrics(ptc_plan *plan, const ptc_metric *metrics, int n);
 

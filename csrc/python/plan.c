@@ -176,6 +176,14 @@ static PyObject *Plan_set_targets_buf(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+// set_mask(mask_buf, head=0): Keras's mask of the head's output (-1: none), after its set_loss.
+static PyObject *Plan_set_mask(PlanObject *self, PyObject *args) {
+    int mask_buf, head = 0;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "i|i", &mask_buf, &head)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_head_mask(&self->plan, head, mask_buf), "set_mask")) return NULL;
+    Py_RETURN_NONE;
+}
+
 // Parses a sequence of buffer ids (int64 (n,), 1 <= n <= PTC_MAX_IO) into bufs.
 static int buf_list(PyObject *o, const char *what, int *bufs, int *n) {
     PyArrayObject *a = ptc_py_check_array(o, NPY_INT64, 1, 0, what);
@@ -259,8 +267,13 @@ static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
     const double *td = PyArray_DATA(t);
     const int64_t *hd = hu ? PyArray_DATA(hu) : NULL;
     for (npy_intp i = 0; i < n; i++)
-        ms[i] =
-            (ptc_metric){(int)sd[2 * i], sd[2 * i + 1], td[i], 0, hd ? (int)hd[2 * i] : 0, hd ? hd[2 * i + 1] != 0 : 0};
+        ms[i] = (ptc_metric){(int)sd[2 * i],
+                             sd[2 * i + 1],
+                             td[i],
+                             0,
+                             hd ? (int)hd[2 * i] : 0,
+                             hd ? (hd[2 * i + 1] & 1) != 0 : 0,
+                             hd ? (hd[2 * i + 1] & 2) != 0 : 0};
     if (ptc_plan_set_metrics(&self->plan, ms, (int)n) != PTC_OK) {
         PyErr_SetString(PyExc_ValueError, "a metric does not fit the model's output or targets");
         return NULL;
@@ -443,24 +456,27 @@ int ptc_py_check_weights(PyObject *wo, npy_intp n, const float **w) {
     return 0;
 }
 
-// A pass's sample weights: None, float32 (n,) shared by every head, or (n, n_heads) with several
-// heads; sets the plan's w_cols.
+// A pass's sample weights: None, float32 (n,) shared by every head, (n, n_heads) with several
+// heads, or (n, rows) for one head of rows > 1 rows (one weight per row); sets w_cols and w_rows.
 static int plan_weights(PlanObject *self, PyObject *wo, npy_intp n, const float **w) {
     *w = NULL;
     self->plan.w_cols = 1;
+    self->plan.w_rows = 0;
     if (wo == NULL || wo == Py_None) return 0;
     if (!PyArray_Check(wo) || PyArray_NDIM((PyArrayObject *)wo) != 2) return ptc_py_check_weights(wo, n, w);
     PyArrayObject *a = ptc_py_check_array(wo, NPY_FLOAT32, 2, 0, "sample_weight");
     if (!a) return -1;
-    if (PyArray_DIM(a, 0) != n || PyArray_DIM(a, 1) != self->plan.n_heads || self->plan.n_heads < 2) {
-        PyErr_Format(PyExc_ValueError,
-                     "sample_weight must be (%zd,) or (%zd, %d), one column per output. Received: "
-                     "(%zd, %zd)",
-                     (Py_ssize_t)n, (Py_ssize_t)n, self->plan.n_heads, (Py_ssize_t)PyArray_DIM(a, 0),
+    const int one = self->plan.n_heads == 1;
+    const npy_intp cols = one ? (npy_intp)self->plan.heads[0].rows : self->plan.n_heads;
+    if (PyArray_DIM(a, 0) != n || PyArray_DIM(a, 1) != cols || cols < 2 || cols > INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "sample_weight must be (%zd,) or (%zd, %zd), %s. Received: (%zd, %zd)",
+                     (Py_ssize_t)n, (Py_ssize_t)n, (Py_ssize_t)cols,
+                     one ? "one weight per row of the loss" : "one column per output", (Py_ssize_t)PyArray_DIM(a, 0),
                      (Py_ssize_t)PyArray_DIM(a, 1));
         return -1;
     }
-    self->plan.w_cols = self->plan.n_heads;
+    self->plan.w_cols = (int)cols;
+    self->plan.w_rows = one;
     *w = PyArray_DATA(a);
     return 0;
 }
@@ -642,7 +658,8 @@ static PyMethodDef Plan_methods[] = {
     {"set_traced_loss", (PyCFunction)Plan_set_traced_loss, METH_VARARGS,
      "set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0)"},
     {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS,
-     "set_metrics(spec (n, 2), thresholds (n,), heads_unweighted (n, 2)=zeros)"},
+     "set_metrics(spec (n, 2), thresholds (n,), heads_flags (n, 2)=zeros: [head, unweighted | masked << 1])"},
+    {"set_mask", (PyCFunction)Plan_set_mask, METH_VARARGS, "set_mask(mask_buf, head=0)"},
     {"set_inputs", (PyCFunction)Plan_set_inputs, METH_VARARGS, "set_inputs(bufs int64 (n,))"},
     {"set_outputs", (PyCFunction)Plan_set_outputs, METH_VARARGS, "set_outputs(bufs int64 (n,))"},
     {"set_regularizers", (PyCFunction)Plan_set_regularizers, METH_VARARGS, "set_regularizers(slices, coefs)"},

@@ -70,6 +70,8 @@ _MODULE_NAMES = (
     "EmbeddingIds",
     "Recurrent",
     "ChannelsLast",
+    "CallSlice",
+    "BidirectionalRNN",
 )
 _classes = None
 
@@ -210,15 +212,77 @@ def _modules():
 
     class Recurrent(nn.Module):
         """`nn.RNN`/`nn.LSTM`/`nn.GRU` (batch_first) as Keras runs it: reversed input for go_backwards,
-        every step or the last one."""
+        every step or the last one, from Keras's initial states ([h, c] or [h], each (N, units)) when
+        given. With return_state it returns pytrainc's whole-call value: the output and the final
+        states flattened side by side, (N, size); a `CallSlice` per output takes its part."""
 
-        def __init__(self, rnn, return_sequences, go_backwards):
+        def __init__(self, rnn, return_sequences, go_backwards, return_state=False):
             super().__init__()
             self.rnn, self.return_sequences, self.go_backwards = rnn, return_sequences, go_backwards
+            self.return_state = return_state
+
+        def forward(self, x, *states):
+            hx = None
+            if states:  # torch's (layers, N, units) per state
+                hx = tuple(s.unsqueeze(0) for s in states)
+                hx = hx if isinstance(self.rnn, nn.LSTM) else hx[0]
+            y, last = self.rnn(torch.flip(x, [1]) if self.go_backwards else x, hx)
+            out = y if self.return_sequences else y[:, -1]
+            if not getattr(self, "return_state", False):
+                return out
+            finals = list(last) if isinstance(self.rnn, nn.LSTM) else [last]
+            return torch.cat([out.reshape(len(out), -1)] + [h[0] for h in finals], dim=1)
+
+    class BidirectionalRNN(nn.Module):
+        """Keras's Bidirectional: two `Recurrent` modules on the same input, the backward one's
+        sequence flipped back to the input's order, merged ('concat', 'sum', 'mul', 'ave'); with
+        return_state, pytrainc's whole-call value [merged output, forward states, backward states]."""
+
+        def __init__(self, forward_rnn, backward_rnn, merge_mode, return_state):
+            super().__init__()
+            self.forward_rnn, self.backward_rnn = forward_rnn, backward_rnn
+            self.merge_mode, self.return_state = merge_mode, return_state
+
+        def _direction(self, module, x):
+            y, last = module.rnn(torch.flip(x, [1]) if module.go_backwards else x)
+            states = [h[0] for h in (last if isinstance(module.rnn, nn.LSTM) else [last])]
+            return y, states
 
         def forward(self, x):
-            y = self.rnn(torch.flip(x, [1]) if self.go_backwards else x)[0]
-            return y if self.return_sequences else y[:, -1]
+            (yf, sf), (yb, sb) = self._direction(self.forward_rnn, x), self._direction(self.backward_rnn, x)
+            if self.forward_rnn.return_sequences:
+                yb = torch.flip(yb, [1])
+            else:
+                yf, yb = yf[:, -1], yb[:, -1]
+            if self.merge_mode == "concat":
+                out = torch.cat([yf, yb], dim=-1)
+            elif self.merge_mode == "sum":
+                out = yf + yb
+            elif self.merge_mode == "mul":
+                out = yf * yb
+            else:
+                out = (yf + yb) / 2
+            if not self.return_state:
+                return out
+            return torch.cat([out.reshape(len(out), -1)] + sf + sb, dim=1)
+
+        def extra_repr(self):
+            return f"merge_mode={self.merge_mode!r}, return_state={self.return_state}"
+
+    class CallSlice(nn.Module):
+        """Output `index` of a layer call with several outputs: columns [start, start + size) of the
+        call's flat value, shaped (N, *shape) (pytrainc's CallOutput)."""
+
+        def __init__(self, start, shape):
+            super().__init__()
+            self.start, self.shape = int(start), tuple(int(d) for d in shape)
+
+        def forward(self, x):
+            size = math.prod(self.shape)
+            return x[:, self.start : self.start + size].reshape(len(x), *self.shape)
+
+        def extra_repr(self):
+            return f"start={self.start}, shape={self.shape}"
 
     class PytraincGraph(nn.Module):
         """A functional pytrainc model as a module: `layers[i]` runs pytrainc's layer i, and

@@ -4,6 +4,7 @@ weights (see `pytrainc.interop` for the layouts and weight conventions)."""
 import numpy as np
 
 from pytrainc.interop import _modules, _torch
+from pytrainc.layers import _outputs
 
 
 def _t(array):
@@ -171,6 +172,9 @@ def _convert_layer(layer, in_shapes):
         return norm
     if isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU)):
         return _convert_recurrent(layer, shape)
+    if isinstance(layer, L.Bidirectional):
+        directions = [_convert_recurrent(sub, shape) for sub in (layer.forward_layer, layer.backward_layer)]
+        return M.BidirectionalRNN(*directions, layer.merge_mode, layer.return_state)
     converted = _convert_conv_variant(layer, shape)  # issue #11: transposed convs, resampling
     if converted is not None:
         return converted
@@ -187,8 +191,8 @@ def _convert_layer(layer, in_shapes):
     raise ValueError(
         f"to_torch: layer '{layer.name}' ({type(layer).__name__}) has no PyTorch equivalent here. "
         "Supported: Dense, Conv1D, Conv2D, pooling, BatchNormalization, Dropout, Flatten, Reshape, "
-        "activations, ActivityRegularization, the merge layers, Embedding, SimpleRNN, LSTM, GRU and "
-        "LayerNormalization"
+        "activations, ActivityRegularization, the merge layers, Embedding, SimpleRNN, LSTM, GRU, "
+        "Bidirectional and LayerNormalization"
     )
 
 
@@ -289,7 +293,50 @@ def _convert_recurrent(layer, shape):
         bias = layer.bias.numpy()
         b_ih, b_hh = (bias[0], bias[1]) if isinstance(layer, L.GRU) else (bias, np.zeros_like(bias))
         rnn.bias_ih_l0, rnn.bias_hh_l0 = _t(order(b_ih)), _t(order(b_hh))
-    return _modules().Recurrent(rnn, layer.return_sequences, layer.go_backwards)
+    return _modules().Recurrent(rnn, layer.return_sequences, layer.go_backwards, layer.return_state)
+
+
+def _check_several(call):
+    """A call with several outputs converts when its module returns pytrainc's whole-call value
+    (the outputs flattened side by side): the recurrent layers' and Bidirectional's return_state,
+    with fixed shapes."""
+    from pytrainc import layers as L
+
+    layer = call._layer
+    what = f"layer '{layer.name}' ({type(layer).__name__}) with several outputs"
+    if not isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU, L.Bidirectional)):
+        raise ValueError(
+            "to_torch converts the several outputs of SimpleRNN, LSTM, GRU and Bidirectional "
+            f"(return_state=True) only. Received: {what}"
+        )
+    if any(d is None for shape in _outputs.layout(call) for d in shape):
+        raise ValueError(f"to_torch: {what} on variable-length sequences; build the model with a fixed length")
+
+
+def _mask_reader(t, masked):
+    """Records in `masked` whether tensor t carries a Keras mask (as pytrainc's PlanBuilder moves
+    them: Embedding(mask_zero=True) makes one, a layer that supports masking hands its first input's
+    on); returns t's layer when it reads a mask to compute its values (torch's module would not)."""
+    from pytrainc import layers as L
+
+    layer = t._layer
+    first = bool(t._inputs) and masked.get(id(t._inputs[0]), False)
+    recurrent = isinstance(layer, (L.SimpleRNN, L.LSTM, L.GRU, L.Bidirectional))
+    if isinstance(layer, L.Embedding):
+        masked[id(t)] = bool(layer.mask_zero)
+    elif recurrent:
+        masked[id(t)] = first and layer.return_sequences
+    elif _outputs.is_call_output(t):
+        masked[id(t)] = first and t._layer.index == 0
+    else:
+        masked[id(t)] = first and getattr(layer, "supports_masking", False)
+    reads = (recurrent and len(t._inputs) == 1) or isinstance(layer, L.GlobalAveragePooling1D)
+    return layer if first and reads else None
+
+
+def _call_slice(tensor):
+    out = tensor._layer
+    return _modules().CallSlice(out._start, out._shape)
 
 
 def to_torch(model):
@@ -301,7 +348,10 @@ def to_torch(model):
     takes and returns pytrainc's channels-last layout (e.g. (N, H, W, C)
     images), and is returned in eval mode, as `predict` runs; call `.train()`
     to train it in PyTorch. A model with several inputs takes them as
-    separate arguments, in order; with several outputs it returns a list.
+    separate arguments, in order; with several outputs it returns a list. A
+    recurrent layer or Bidirectional with return_state=True converts too (its
+    outputs as pytrainc computes them, each a `CallSlice` of the call's
+    value), and so does a call with initial_state.
 
     Args:
         model: A built pytrainc Model.
@@ -311,7 +361,9 @@ def to_torch(model):
 
     Raises:
         ImportError: if PyTorch is not installed.
-        ValueError: for a layer without a PyTorch equivalent (the message names it).
+        ValueError: for a layer without a PyTorch equivalent (the message names it), or one
+            that reads a Keras mask (a recurrent layer or GlobalAveragePooling1D after
+            Embedding(mask_zero=True)): the torch modules do not skip masked steps.
 
     Example:
 
@@ -329,15 +381,23 @@ def to_torch(model):
     layer_index = {id(layer): i for i, layer in enumerate(model._own_layers)}
     modules, nodes = [None] * len(layer_index), []
     value_of = {id(t): k for k, t in enumerate(graph["inputs"])}
+    masked = {}
     for t in graph["order"]:
         if not t._inputs:
             continue
-        if getattr(t, "_several", False):
+        reader = _mask_reader(t, masked)
+        if reader is not None:
             raise ValueError(
-                f"to_torch does not convert layers with several outputs yet. Received: layer '{t._layer.name}' "
-                f"({type(t._layer).__name__}) with return_state=True or return_attention_scores=True"
+                f"to_torch does not carry Keras masks: layer '{reader.name}' ({type(reader).__name__}) skips "
+                "the steps an Embedding(mask_zero=True) masks, and its torch module would count them"
             )
-        i = layer_index[id(t._layer)]
+        if getattr(t, "_several", False):
+            _check_several(t)
+        if _outputs.is_call_output(t):  # one output of a call with several: its slice of the call's value
+            i = len(modules)
+            modules.append(_call_slice(t))
+        else:
+            i = layer_index[id(t._layer)]
         if modules[i] is None:
             modules[i] = _convert_layer(t._layer, [p.sample_shape for p in t._inputs])
         nodes.append((i, [value_of[id(p)] for p in t._inputs]))

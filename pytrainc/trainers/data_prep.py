@@ -156,7 +156,16 @@ class DataPreparer:
         from a list or dict of one array per output (None in it: weights of 1)."""
         names = self._graph["output_names"]
         if len(names) == 1:
-            return _prepare_weights(compile_utils.single(sample_weight, names[0]), class_weight, y32, n, what)
+            single = compile_utils.single(sample_weight, names[0])
+            out_shape = self._graph["outputs"][0].sample_shape
+            rows = math.prod(out_shape[:-1]) if len(out_shape) > 1 and None not in out_shape else 1
+            if rows > 1 and np.ndim(single) == 2 and np.shape(single) == (n, rows):
+                # Keras's temporal weights: one per row of the loss (per step of an output (steps, units))
+                if class_weight is not None:
+                    raise ValueError(f"class_weight cannot be combined with {what} of one weight per step {(n, rows)}")
+                flat = _prepare_weights(np.reshape(single, -1), None, None, n * rows, what)
+                return np.ascontiguousarray(flat.reshape(n, rows))
+            return _prepare_weights(single, class_weight, y32, n, what)
         if class_weight is not None:
             raise ValueError("`class_weight` is only supported for Models with a single output.")
         if sample_weight is None:

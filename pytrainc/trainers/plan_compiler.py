@@ -16,6 +16,38 @@ from pytrainc._plan import PlanBuilder
 from pytrainc.trainers.data import _engine_batch, _interruptible
 
 
+# Metric kernels that are a MeanMetricWrapper in Keras 3, the metrics that take a masked output's
+# mask as sample weights (metrics/reduction_metrics.py); the others never see the mask.
+_MASKED_METRIC_KINDS = {
+    _C.METRICS[k]
+    for k in (
+        "accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
+        "sparse_categorical_accuracy",
+        "top_k",
+        "sparse_top_k",
+        "sparse_top_k_ids",
+        "mse",
+        "mae",
+        "correlation",
+        "loss_mean",
+        "loss_mean_ignore",
+    )
+}
+
+
+def _keras_masked(metric):
+    """Whether Keras 3 weighs `metric` by its output's mask: MeanMetricWrapper metrics do (a
+    function metric, accuracy, mse, crossentropy...); RootMeanSquaredError (a Mean with its own
+    update_state), confusion counts, AUC, IoU, R2 and stateful subclasses do not."""
+    if isinstance(metric, metrics_module.MeanMetricWrapper):
+        return True
+    if metric._stateful() or isinstance(metric, metrics_module.RootMeanSquaredError):
+        return False
+    return metric._kind in _MASKED_METRIC_KINDS
+
+
 def _width(sample_shape):
     """The last axis the loss reduces over: 1 for outputs of one value per sample (shape ())."""
     return sample_shape[-1] if sample_shape else 1
@@ -250,6 +282,7 @@ class PlanCompiler:
             # place; each layer keeps a view of its row (saved for exact resume).
             rngs = self._rng_table(builder.rng_layers)
             plan.set_rngs(rngs)
+            masked_heads = {}
             for head, (traced, setup, y_buf) in zip(heads, setups):
                 width = _width(g["outputs"][head.index].sample_shape)
                 if traced is not None:
@@ -260,6 +293,15 @@ class PlanCompiler:
                     plan.set_loss_params(head.loss._param_array(), head.index)
                     if y_buf is not None:
                         plan.set_targets_buf(y_buf, head.index)
+                mask_buf = builder._masks.get(id(g["outputs"][head.index]))
+                if mask_buf is not None:
+                    values = None if traced is None else builder.sizes[traced[0]]
+                    self._check_mask(head, builder.sizes[mask_buf], g["outputs"][head.index].sample_shape, values)
+                    for m in self._traced_metrics(head):
+                        self._check_mask(head, builder.sizes[mask_buf], (), builder.sizes[m._k], m.name)
+                    plan.set_mask(mask_buf, head.index)
+                    masked_heads[head.index] = True
+            self.__dict__["_masked_heads"] = masked_heads
             if self.compiled:
                 # Keras 3 counts the regularizers of trainable weights only (Layer.losses).
                 regs = [
@@ -290,7 +332,8 @@ class PlanCompiler:
             for m, (h, unweighted, _) in zip(self._metrics, self._metric_info):
                 for row in m._plan_rows():  # a Metric subclass has one row per state element
                     rows.append(row)
-                    row_heads.append((h, unweighted))
+                    masked = h in self.__dict__.get("_masked_heads", {}) and _keras_masked(m)
+                    row_heads.append((h, int(bool(unweighted)) | int(masked) << 1))
             if len(rows) > _C.MAX_METRICS:
                 raise ValueError(
                     f"At most {_C.MAX_METRICS} metric slots (a state element takes one). Received: {len(rows)}"
@@ -302,6 +345,35 @@ class PlanCompiler:
             )
             self._plan_metrics = self._metrics
         return self._plan
+
+    def _check_mask(self, head, steps, out_shape, traced_values, metric=None):
+        """Refuses a masked output whose loss (or function metric) pytrainc cannot weigh as Keras 3
+        does: one mask value per row of the loss (an output (T, D) with the mask of its T steps),
+        one traced value per step."""
+        rows = math.prod(out_shape[:-1]) if len(out_shape) > 1 else 1
+        what = f"Output '{head.name}' carries a mask of {steps} steps"
+        if metric is not None:
+            if traced_values != steps:
+                raise ValueError(
+                    f"{what}: Keras weighs each value of metric {metric!r} by the mask, so it must return one "
+                    f"value per step ({steps}). Received: {traced_values} values per sample"
+                )
+            return
+        if rows != steps:
+            raise ValueError(
+                f"{what}: Keras weighs each of the loss's values by the mask, so the loss needs one value "
+                f"per step (an output of shape (None, {steps}, units)). Received: {rows} values per sample"
+            )
+        if getattr(head.loss, "ignore_class", None) is not None:
+            raise ValueError(
+                f"{what}: loss {head.loss.name!r} with ignore_class on a masked output is not supported by "
+                "pytrainc; remove ignore_class (masked steps are already left out) or the mask"
+            )
+        if traced_values is not None and traced_values != steps:
+            raise ValueError(
+                f"{what}: Keras weighs each value of loss {head.loss.name!r} by the mask, so it must return one "
+                f"value per step ({steps}). Received: {traced_values} values per sample"
+            )
 
     def _rng_table(self, rng_layers):
         """The generators' table: the one the cached plans of other input shapes advance (one stream
@@ -331,11 +403,19 @@ class PlanCompiler:
                 slot += 1
             wsum = sums[slot]
             slot += 1
+            masked = head.index in self.__dict__.get("_masked_heads", {})
+            if masked:  # the masked weights' and the mask's sums (csrc/heads.c)
+                mwsum, msum = sums[slot], sums[slot + 1]
+                slot += 2
             width = _width(self._graph["outputs"][head.index].sample_shape)
             for m, (h, unweighted, name) in zip(self._metrics, self._metric_info):
                 if h == head.index:
                     slots = m._slots(width)
-                    metric_logs[name] = m._epoch_result(sums[slot : slot + slots], samples if unweighted else wsum)
+                    if masked and _keras_masked(m):
+                        divisor = msum if unweighted else mwsum
+                    else:
+                        divisor = samples if unweighted else wsum
+                    metric_logs[name] = m._epoch_result(sums[slot : slot + slots], divisor)
                     slot += slots
         logs.update(metric_logs)
         return logs
