@@ -1,7 +1,5 @@
 // The Plan type: a compiled model the engine runs, with the arrays it borrows.
 #include "common.h"
-#include <math.h>
-#include <string.h>
 
 // ---------------------------------------------------------------------------
 // Plan object
@@ -591,20 +589,6 @@ cleanup:
     return result;
 }
 
-// Non-finite floats among x's n: 0 for finite data (one pass on the exponent bits, which vectorizes).
-static int64_t count_nonfinite(const float *x, int64_t n) {
-    uint32_t any = 0;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        any |= (u & 0x7f800000u) == 0x7f800000u;
-    }
-    if (!any) return 0;
-    int64_t bad = 0;
-    for (int64_t i = 0; i < n; i++) bad += !isfinite(x[i]);
-    return bad;
-}
-
 // predict(x, batch_size, interruptible, check_finite=False) -> float32 (n, out size); check_finite:
 // refuse NaN and inf in x here (the message of pytrainc's _check_finite) instead of in NumPy.
 static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
@@ -617,7 +601,7 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     if (check_data(self, xo, NULL, &x, NULL)) return NULL;
     if (check_batch_size(self, batch_size)) return NULL;
     if (check_finite) {
-        const int64_t bad = count_nonfinite(PyArray_DATA(x), (int64_t)PyArray_SIZE(x));
+        const int64_t bad = ptc_py_count_nonfinite(PyArray_DATA(x), (int64_t)PyArray_SIZE(x));
         if (bad) {
             PyErr_Format(PyExc_ValueError, "x contains %lld NaN or infinite value(s); expected finite numbers",
                          (long long)bad);
