@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/bench_workloads.py [--quick] [--threads N] [--rounds R] [--workloads W2 W3 ...]
-        [--frameworks pytrainc torch ...] [--json PATH] [--plot PATH.png]
+        [--frameworks pytrainc torch ...] [--no-predict | --predict-only] [--json PATH] [--plot PATH.png]
 
 Workloads (issue 15): W1 the seed-002 network (8-10-1, batch 10); W2 784-256-128-10
 Adam, batch 32/64/256; W3 the seed-004 CNN (Conv2D(32, 3x3) - MaxPool(2) - Dense(64) -
@@ -549,6 +549,7 @@ def main(argv=None):
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS))
     parser.add_argument("--no-predict", action="store_true", help="leave out the predict throughput table")
+    parser.add_argument("--predict-only", action="store_true", help="only the predict throughput table (no training)")
     parser.add_argument("--json", help="write every sample and the environment to this file")
     parser.add_argument("--plot", help="write a PNG of the ratios to this file")
     parser.add_argument("--_worker", help=argparse.SUPPRESS)
@@ -572,6 +573,7 @@ def main(argv=None):
         order = frameworks[r % len(frameworks) :] + frameworks[: r % len(frameworks)]
         for f in order:
             items = [(n, b) for n in args.workloads for b in batches(n, args.quick) if applies(f, WORKLOADS[n])]
+            items = [] if args.predict_only else items
             predict = r == 0 and f in ("pytrainc", "torch", "onnxruntime") and not args.no_predict
             if not items and not predict:
                 continue
@@ -581,22 +583,23 @@ def main(argv=None):
             results[f]["predict"].update(out["predict"])
             results[f]["peak_rss_mib"] = max(results[f]["peak_rss_mib"], out["peak_rss_mib"])
     rss = {}
-    for f in frameworks:
+    for f in [] if args.predict_only else frameworks:
         if f != "onnxruntime":  # it only predicts
             rss[f] = run_worker_spec({"rss": dict(framework=f, threads=args.threads, quick=args.quick)})
     load1 = os.getloadavg()
     print(f"\nper training step, microseconds (median of {rounds} interleaved round(s)); ratio > 1: pytrainc faster")
     rows = report(results, frameworks, peak, bw)
     prows = report_predict(results, frameworks)
-    name, b = RSS_CASE
-    print(
-        f"\npeak RSS of a {name} fit at batch {b} (MiB; a fresh process importing only that framework; "
-        "after import in brackets): "
-        + ", ".join(f"{f} {r['peak_rss_mib']:.0f} ({r['import_rss_mib']:.0f})" for f, r in rss.items())
-    )
-    for f, r in rss.items():
-        if r["foreign"]:
-            print(f"warning: the {f} RSS worker also imported {', '.join(r['foreign'])}")
+    if rss:
+        name, b = RSS_CASE
+        print(
+            f"\npeak RSS of a {name} fit at batch {b} (MiB; a fresh process importing only that framework; "
+            "after import in brackets): "
+            + ", ".join(f"{f} {r['peak_rss_mib']:.0f} ({r['import_rss_mib']:.0f})" for f, r in rss.items())
+        )
+        for f, r in rss.items():
+            if r["foreign"]:
+                print(f"warning: the {f} RSS worker also imported {', '.join(r['foreign'])}")
     print(
         "peak RSS per timing worker (MiB; every workload and predict in one process): "
         + ", ".join(f"{f} {results[f]['peak_rss_mib']:.0f}" for f in frameworks)

@@ -87,6 +87,11 @@ static void gemm_part(void *ctx, int64_t lo, int64_t hi, int part) {
     }
 }
 
+int ptc_blas_sgemm_splits_k(int M, int N, int K) {
+    return (int64_t)M * N * K >= PTC_GEMM_MIN_MACS && ptc_threads_get() > 1 && M < 4 * PTC_GEMM_GRAIN_MN &&
+           N < 4 * PTC_GEMM_GRAIN_MN && K >= 8 * PTC_GEMM_GRAIN_K;
+}
+
 void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                     int ldb, float beta, float *C, int ldc) {
     // op(A) (M, K), op(B) (K, N), C (M, N)
@@ -99,7 +104,7 @@ void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha, co
             g.dim = 0, len = M;
         } else if (N >= 4 * PTC_GEMM_GRAIN_MN) {
             g.dim = 1, len = N;
-        } else if (K >= 8 * PTC_GEMM_GRAIN_K) {
+        } else if (ptc_blas_sgemm_splits_k(M, N, K)) {
             // Small M and N over a long K (a conv's weight gradient: (K, F) over every pixel of
             // the batch): each thread sums a run of K, and the partials are added in part order.
             // The partials live on the stack (no allocation, nothing shared between callers).

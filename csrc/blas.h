@@ -24,6 +24,9 @@ void ptc_blas_sgemm(int transa, int transb, int M, int N, int K, float alpha, co
 
 // The same product on the calling thread only, for a caller that already runs one part of
 // a region of the pool (same results as ptc_blas_sgemm at one thread).
+// Whether ptc_blas_sgemm(0, 0, M, N, K, ...) at the current thread count sums K in parts on
+// several threads (a small C over a long K), which changes the order of its sums.
+int ptc_blas_sgemm_splits_k(int M, int N, int K);
 void ptc_blas_sgemm_serial(int transa, int transb, int M, int N, int K, float alpha, const float *A, int lda,
                            const float *B, int ldb, float beta, float *C, int ldc);
 

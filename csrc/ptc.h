@@ -55,6 +55,14 @@ void ptc_dense_forward(float *out, const float *inp, const float *weight, const 
 // dinp may be NULL (no gradient needed, e.g. the model input); bias/dbias may be NULL.
 void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, int64_t N, int64_t IN, int64_t OUT);
+// Rows up to this many run a kernel that sums in sgemm's order without packing the weight
+// (dense.c), when ptc_dense_rows_init (at load, after ptc_blas_init) found that order.
+#define PTC_DENSE_FEW_ROWS 3
+void ptc_dense_rows_init(void);
+void ptc_dense_rows_blocking(int64_t *q, int64_t *u);  // the K blocking it reproduces; 0, 0: off
+// The forward through sgemm at any number of rows (the tests' reference for the few-rows kernel).
+void ptc_dense_forward_sgemm(float *out, const float *inp, const float *weight, const float *bias, int64_t N,
+                             int64_t IN, int64_t OUT);
 // Naive triple-loop reference of the same pair, for tests.
 void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int64_t IN,
                            int64_t OUT);

@@ -17,11 +17,12 @@ static int dense_dims_too_large(npy_intp N, npy_intp IN, npy_intp OUT) {
     return 1;
 }
 
-// dense_forward(inp (N, IN), weight (IN, OUT), bias (OUT,) or None, ref) -> out (N, OUT)
+// dense_forward(inp (N, IN), weight (IN, OUT), bias (OUT,) or None, ref) -> out (N, OUT);
+// ref: False the plan's kernel, True the naive one, 2 through sgemm at any rows (ptc_dense_forward_sgemm).
 static PyObject *py_dense_forward(PyObject *mod, PyObject *args) {
     PyObject *io = NULL, *wo = NULL, *bo = NULL;
     int ref;
-    if (!PyArg_ParseTuple(args, "OOOp", &io, &wo, &bo, &ref)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOi", &io, &wo, &bo, &ref)) return NULL;
     PyArrayObject *in = ptc_py_check_array(io, NPY_FLOAT32, 2, 0, "inp");
     PyArrayObject *w = in ? ptc_py_check_array(wo, NPY_FLOAT32, 2, 0, "weight") : NULL;
     PyArrayObject *b = NULL;
@@ -45,9 +46,18 @@ static PyObject *py_dense_forward(PyObject *mod, PyObject *args) {
     npy_intp dims[2] = {N, OUT};
     PyObject *out = PyArray_ZEROS(2, dims, NPY_FLOAT32, 0);
     if (!out) return NULL;
-    (ref ? ptc_dense_forward_ref : ptc_dense_forward)(PyArray_DATA((PyArrayObject *)out), PyArray_DATA(in),
-                                                      PyArray_DATA(w), b ? PyArray_DATA(b) : NULL, N, IN, OUT);
+    (ref == 2 ? ptc_dense_forward_sgemm
+     : ref    ? ptc_dense_forward_ref
+              : ptc_dense_forward)(PyArray_DATA((PyArrayObject *)out), PyArray_DATA(in), PyArray_DATA(w),
+                                b ? PyArray_DATA(b) : NULL, N, IN, OUT);
     return out;
+}
+
+// dense_rows_blocking() -> (GEMM_Q, GEMM_UNROLL_M) the few-rows dense kernel reproduces; (0, 0): it is off.
+static PyObject *py_dense_rows_blocking(PyObject *mod, PyObject *args) {
+    int64_t q, u;
+    ptc_dense_rows_blocking(&q, &u);
+    return Py_BuildValue("LL", (long long)q, (long long)u);
 }
 
 // dense_backward(dout (N, OUT), inp (N, IN), weight (IN, OUT), ref) -> (dinp, dweight, dbias)
@@ -266,6 +276,7 @@ static PyObject *py_schedule_value(PyObject *mod, PyObject *args) {
 
 PyMethodDef ptc_py_kernel_methods[] = {
     {"dense_forward", py_dense_forward, METH_VARARGS, "dense_forward(inp, weight, bias, ref)"},
+    {"dense_rows_blocking", py_dense_rows_blocking, METH_NOARGS, "dense_rows_blocking() -> (q, u)"},
     {"dense_backward", py_dense_backward, METH_VARARGS, "dense_backward(dout, inp, weight, ref)"},
     {"act_forward", py_act_forward, METH_VARARGS, "act_forward(kind, x)"},
     {"act_backward", py_act_backward, METH_VARARGS, "act_backward(kind, dout, x, y)"},

@@ -46,6 +46,7 @@ PyMODINIT_FUNC PyInit__C(void) {
     PyObject *m = NULL;
     import_array();
     ptc_blas_init();
+    ptc_dense_rows_init();  // after OpenBLAS is single-threaded: it measures sgemm as the plans run it
     if (PyType_Ready(&ptc_py_PlanType) < 0) return NULL;
     if (!(m = PyModule_Create(&module_def))) return NULL;
     Py_INCREF(&ptc_py_PlanType);

@@ -589,15 +589,25 @@ cleanup:
     return result;
 }
 
-// predict(x, batch_size, interruptible) -> float32 (n, out size)
+// predict(x, batch_size, interruptible, check_finite=False) -> float32 (n, out size); check_finite:
+// refuse NaN and inf in x here (the message of pytrainc's _check_finite) instead of in NumPy.
 static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     PyObject *xo = NULL, *out = NULL, *result = NULL;
     long long batch_size;
-    int interruptible;
+    int interruptible, check_finite = 0;
     PyArrayObject *x = NULL;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OLp", &xo, &batch_size, &interruptible)) return NULL;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OLp|p", &xo, &batch_size, &interruptible, &check_finite))
+        return NULL;
     if (check_data(self, xo, NULL, &x, NULL)) return NULL;
     if (check_batch_size(self, batch_size)) return NULL;
+    if (check_finite) {
+        const int64_t bad = ptc_py_count_nonfinite(PyArray_DATA(x), (int64_t)PyArray_SIZE(x));
+        if (bad) {
+            PyErr_Format(PyExc_ValueError, "x contains %lld NaN or infinite value(s); expected finite numbers",
+                         (long long)bad);
+            return NULL;
+        }
+    }
     npy_intp dims[2] = {PyArray_DIM(x, 0), (npy_intp)self->plan.out_size};
     if (!(out = PyArray_EMPTY(2, dims, NPY_FLOAT32, 0))) return NULL;
     ptc_status st;
@@ -648,7 +658,8 @@ static PyMethodDef Plan_methods[] = {
      "train(x, y, perm, batch_size, b0, b1, interruptible, stop_on_nonfinite=False) -> "
      "(sums, batches_done, last_batch_loss, stopped_on_nonfinite)"},
     {"evaluate", (PyCFunction)Plan_evaluate, METH_VARARGS, "evaluate(x, y, batch_size, interruptible) -> sums"},
-    {"predict", (PyCFunction)Plan_predict, METH_VARARGS, "predict(x, batch_size, interruptible) -> array"},
+    {"predict", (PyCFunction)Plan_predict, METH_VARARGS,
+     "predict(x, batch_size, interruptible, check_finite=False) -> array"},
     {"set_loss_params", (PyCFunction)Plan_set_loss_params, METH_VARARGS, "set_loss_params(params float64, head=0)"},
     {NULL, NULL, 0, NULL},
 };

@@ -34,10 +34,13 @@ def evaluate_arrays(trainer, plan, x, y, w, batch_size, cbs):
 
 
 def predict_arrays(trainer, plan, x, batch_size, cbs, key=None):
-    """The outputs (n, output size) of one predict pass over arrays, calling the predict batch hooks if needed."""
+    """The outputs (n, output size) of one predict pass over arrays, calling the predict batch hooks if needed.
+
+    Ctrl-C stops the engine between batches: a call of one batch installs no handler (Python's
+    own raises KeyboardInterrupt when it returns), which saves a predict of one sample 5 us."""
     interruptible = _interruptible()
     if not cbs.has_predict_batch_hooks:
-        return plan.predict(x, batch_size, interruptible)
+        return plan.predict(x, batch_size, x.shape[0] > batch_size and interruptible)
     outs = []
     for batch, start in _batches(x.shape[0], batch_size):
         cbs.on_predict_batch_begin(batch)

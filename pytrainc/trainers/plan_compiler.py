@@ -13,6 +13,7 @@ import numpy as np
 from pytrainc import _C, constraints
 from pytrainc import metrics as metrics_module
 from pytrainc._plan import PlanBuilder
+from pytrainc.trainers.data import _engine_batch, _interruptible
 
 
 # Metric kernels that are a MeanMetricWrapper in Keras 3, the metrics that take a masked output's
@@ -72,6 +73,7 @@ class PlanCompiler:
     def _plan(self, plan):
         if plan is None:
             self.__dict__["_plan_cache"] = {}
+            self.__dict__["_predict_state"] = None  # nor keeps predict's shortcut the dropped plan alive
         self.__dict__["_plan_current"] = plan
 
     def _switch_plan(self, key):
@@ -137,6 +139,62 @@ class PlanCompiler:
         if y_shapes is None:
             raise ValueError(f"Metric '{metric.name}' traces update_state on the targets: call fit or evaluate first")
         return y_shapes[head.index]
+
+    def _remember_predict(self, plan, key):
+        """After a predict's `_ensure_plan`: what `_predict_again` checks to serve the next predict of
+        a model with one input and no variable-length axes by this plan without re-deriving anything."""
+        g = self._graph
+        self.__dict__["_predict_state"] = None
+        if key is not None or g["variable"] or len(g["inputs"]) != 1:
+            return
+        variables = self._variables() + self._constant_variables()
+        out_shape = (tuple(g["output"].sample_shape),) if len(g["outputs"]) == 1 else None
+        self.__dict__["_predict_state"] = (
+            plan,
+            g,
+            self._params,
+            self._pack_key,
+            variables,
+            tuple(v.trainable for v in variables),
+            tuple(g["inputs"][0].sample_shape),
+            out_shape,
+        )
+
+    def _predict_again(self, x, batch_size):
+        """predict's outputs for x (batch_size already checked) by the last predict's plan, or None
+        when x is not already what the engine reads (a float32 C-contiguous array of the one input's
+        shape) or anything the plan depends on may have changed since: the current plan, the graph
+        (Sequential.add), compile, the flat weights and their layout (a trainable flag, a model
+        sharing the layers moving the weights into its buffer, a weight not a view of them). The
+        caller then takes the full path. Weights written in place (set_weights, load_weights,
+        assign, fit) are read by the plan as they are. Only the finiteness check remains: at batch
+        1 the layout's re-derivation and the input's conversions are most of a predict's time."""
+        state = self.__dict__.get("_predict_state")
+        if state is None or type(x) is not np.ndarray or x.dtype != np.float32 or not x.flags.c_contiguous:
+            return None
+        plan, graph, params, pack_key, variables, flags, in_shape, out_shape = state
+        n = x.shape[0]
+        if (
+            n == 0
+            or x.shape[1:] != in_shape
+            or self.__dict__.get("_plan_current") is not plan
+            or self._graph is not graph
+            or self._params is not params
+            or self._pack_key is not pack_key
+        ):
+            return None
+        batch_size = _engine_batch(batch_size, n)
+        if batch_size > plan.max_batch:
+            return None
+        for v, trainable in zip(variables, flags):
+            if v._value.base is not params or v.trainable != trainable:
+                return None
+        # Ctrl-C stops the engine between batches; a single batch needs no handler of its own
+        # (Python's raises KeyboardInterrupt when the call returns). NaN and inf are refused in C.
+        out = plan.predict(x.reshape(n, -1), batch_size, n > batch_size and _interruptible(), True)
+        if out_shape is None:
+            return self._outputs_of(out)
+        return out.reshape((n,) + out_shape[0])
 
     def _ensure_plan(self, batch_size, key=None):
         """The plan, compiled if needed, for batches of up to `batch_size` samples whose inputs have

@@ -530,6 +530,10 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         batch_size = self._batch_size(batch_size)
         verbose = self._verbose(verbose)
         steps = data_adapters.check_steps(steps, "steps")
+        if verbose == 0 and callbacks is None and steps is None:
+            out = self._predict_again(x, batch_size)  # no callback to call: the last predict's plan
+            if out is not None:
+                return out
         if data_adapters.is_batched(x):
             cbs = self._pass_callbacks(callbacks, verbose, None)
             cbs.on_predict_begin()
@@ -541,6 +545,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
             x32 = x32[: steps * batch_size]
         batch_size = _engine_batch(batch_size, x32.shape[0])
         plan = self._ensure_plan(batch_size, key)
+        self._remember_predict(plan, key)
         cbs = self._pass_callbacks(callbacks, verbose, -(-x32.shape[0] // batch_size))
         cbs.on_predict_begin()
         out = batch_hooks.predict_arrays(self, plan, x32, batch_size, cbs, key)

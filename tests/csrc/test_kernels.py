@@ -52,6 +52,13 @@ DENSE_SHAPES = [  # (N, IN, OUT): one row, one column, odd sizes, a size past sg
     (17, 33, 9),
     (64, 129, 65),
     (3, 0, 4),
+    # at most 3 rows take the few-rows kernel (csrc/dense.c): 32-column passes, a shorter last
+    # one, K past OpenBLAS's GEMM_Q blocks
+    (1, 784, 96),
+    (2, 70, 75),
+    (3, 41, 64),
+    (3, 5, 33),
+    (1, 1000, 7),
 ]
 
 
