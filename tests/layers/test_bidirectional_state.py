@@ -63,10 +63,14 @@ def test_states_train_save_and_load(tmp_path, ext):
     np.testing.assert_array_equal(loaded.predict(xs, verbose=0), model.predict(xs, verbose=0))
 
 
-def test_export_of_states_names_the_layer(tmp_path):
-    model, _ = _trained_on_states(tmp_path)
-    with pytest.raises(ValueError, match="bidirectional"):
-        pytrainc.interop.to_torch(model)
+def test_the_trained_model_on_states_exports_to_torch(tmp_path):
+    import torch
+
+    model, xs = _trained_on_states(tmp_path)
+    exported = pytrainc.interop.to_torch(model).eval()  # tests/interop/test_export_several_outputs.py has the rest
+    with torch.no_grad():
+        got = exported(torch.from_numpy(xs)).numpy()
+    testing.assert_close_abs(got, model.predict(xs, verbose=0), atol=1e-5)
 
 
 def test_backward_layer_must_match_return_state():
