@@ -1,5 +1,6 @@
 // Primitive ops: the kernels `pytrainc.ops` code is traced into (unary, binary, reduce,
-// matmul, transpose), each a forward/backward pair dispatched from ops.c like the fused ops.
+// transpose, where; matmul is in prim_matmul.c), each a forward/backward pair dispatched
+// from ops.c like the fused ops.
 //
 // Design note (issue #9: trace once, run in C).
 // - Shapes. A plan buffer holds one sample's floats; every buffer is (N, size). A primitive
@@ -22,7 +23,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "blas.h"
 #include "ops.h"
 #include "prim.h"
 
@@ -550,90 +550,6 @@ void ptc_op_transpose_backward(ptc_plan *p, int i, int64_t N) {
     transpose_box(op, N, &bx);
     copy_ctx c = {din, ptc_plan_dact(p, op->out), 1};
     box_walk(&bx, transpose_row, &c);
-}
-
-// ---------------------------------------------------------------------------
-// matmul through sgemm: per sample and per batch matrix, or, when b is one matrix for every
-// sample (a weight: x @ W), as one sgemm over all N * BATCH * M rows, as Dense does.
-typedef struct {
-    int64_t batch, m, k, cols, sa, sb;  // sa, sb: floats between consecutive a / b matrices
-    int64_t na, nb;                     // floats per sample of a / b (0: a parameter)
-} mm_dims;
-
-static void mm_dims_of(const ptc_op *op, mm_dims *d) {
-    d->batch = op->iarg[PTC_MATMUL_BATCH];
-    d->m = op->iarg[PTC_MATMUL_M];
-    d->k = op->iarg[PTC_MATMUL_K];
-    d->cols = op->iarg[PTC_MATMUL_COLS];
-    d->sa = op->iarg[PTC_MATMUL_BCAST_A] ? 0 : d->m * d->k;
-    d->sb = op->iarg[PTC_MATMUL_BCAST_B] ? 0 : d->k * d->cols;
-    d->na = op->param[0] >= 0 ? 0 : (d->sa ? d->batch * d->sa : d->m * d->k);
-    d->nb = op->param[1] >= 0 ? 0 : (d->sb ? d->batch * d->sb : d->k * d->cols);
-}
-
-// b is the same matrix for every row of every sample: collapse to one sgemm.
-static int mm_flat(const mm_dims *d) {
-    return d->nb == 0 && (d->sb == 0 || d->batch == 1) && (d->sa != 0 || d->batch == 1) && d->na != 0;
-}
-
-ptc_status ptc_op_matmul_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
-    mm_dims d;
-    int64_t t, o;
-    mm_dims_of(op, &d);
-    if (d.batch <= 0 || d.m <= 0 || d.k <= 0 || d.cols <= 0 || !operands_fit(op, 2)) return PTC_ERR_OP;
-    if (d.batch > INT_MAX || d.m > INT_MAX || d.k > INT_MAX || d.cols > INT_MAX) return PTC_ERR_OP;
-    if (!ptc_mul_ok(d.batch, d.m, &t) || !ptc_mul_ok(t, d.cols, &o) || o != ptc_op_out_size(p, op)) return PTC_ERR_OP;
-    const int64_t sizes[2] = {(op->iarg[PTC_MATMUL_BCAST_A] ? 1 : d.batch) * d.m * d.k,
-                              (op->iarg[PTC_MATMUL_BCAST_B] ? 1 : d.batch) * d.k * d.cols};
-    return operand_sizes_fit(p, op, sizes, 2, need);
-}
-
-int64_t ptc_op_matmul_scratch(const ptc_plan *p, const ptc_op *op, int64_t N) {
-    mm_dims d;
-    int64_t rows;
-    mm_dims_of(op, &d);
-    // The collapsed sgemm indexes N * BATCH * M rows with an int.
-    if (!ptc_mul_ok(N, d.batch * d.m, &rows) || rows > INT_MAX) return -1;
-    return 0;
-}
-
-void ptc_op_matmul_forward(ptc_plan *p, int i, int64_t N, int training) {
-    const ptc_op *op = &p->ops[i];
-    mm_dims d;
-    mm_dims_of(op, &d);
-    const float *a = operand(p, op, 0), *b = operand(p, op, 1);
-    float *out = ptc_plan_act(p, op->out);
-    const int M = (int)d.m, K = (int)d.k, C = (int)d.cols;
-    if (mm_flat(&d)) {
-        ptc_blas_sgemm(0, 0, (int)(N * d.batch) * M, C, K, 1.0f, a, K, b, C, 0.0f, out, C);
-        return;
-    }
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t t = 0; t < d.batch; t++)
-            ptc_blas_sgemm(0, 0, M, C, K, 1.0f, a + n * d.na + t * d.sa, K, b + n * d.nb + t * d.sb, C, 0.0f,
-                           out + (n * d.batch + t) * d.m * d.cols, C);
-}
-
-void ptc_op_matmul_backward(ptc_plan *p, int i, int64_t N) {
-    const ptc_op *op = &p->ops[i];
-    mm_dims d;
-    mm_dims_of(op, &d);
-    const float *a = operand(p, op, 0), *b = operand(p, op, 1), *g = ptc_plan_dact(p, op->out);
-    float *da = doperand(p, op, 0), *db = doperand(p, op, 1);
-    const int M = (int)d.m, K = (int)d.k, C = (int)d.cols;
-    if (mm_flat(&d)) {
-        const int R = (int)(N * d.batch) * M;
-        if (da) ptc_blas_sgemm(0, 1, R, K, C, 1.0f, g, C, b, C, 1.0f, da, K);  // da += g @ b^T
-        if (db) ptc_blas_sgemm(1, 0, K, C, R, 1.0f, a, K, g, C, 1.0f, db, C);  // db += a^T @ g
-        return;
-    }
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t t = 0; t < d.batch; t++) {
-            const float *gt = g + (n * d.batch + t) * d.m * d.cols;
-            const int64_t oa = n * d.na + t * d.sa, ob = n * d.nb + t * d.sb;
-            if (da) ptc_blas_sgemm(0, 1, M, K, C, 1.0f, gt, C, b + ob, C, 1.0f, da + oa, K);
-            if (db) ptc_blas_sgemm(1, 0, K, C, M, 1.0f, a + oa, K, gt, C, 1.0f, db + ob, C);
-        }
 }
 
 // ---------------------------------------------------------------------------

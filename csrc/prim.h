@@ -1,4 +1,4 @@
-// Operands of the primitive ops (prim.c, prim_index.c): an operand is a parameter (a weight
+// Operands of the primitive ops (prim.c, prim_matmul.c, prim_index.c): an operand is a parameter (a weight
 // or a hidden constant, no batch axis) or the next input of the op. Plain C11.
 #ifndef PTC_PRIM_H
 #define PTC_PRIM_H
