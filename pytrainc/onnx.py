@@ -16,17 +16,21 @@ Reshape (Reshape), BatchNormalization at inference (Sub, Mul, Add with the
 moving statistics), Activation, ReLU, LeakyReLU, ELU and Softmax, the merge
 layers (Sum, Sub, Mul, Mean, Max, Min, Concat); Dropout and
 ActivityRegularization are the identity at inference. So is every activation
-(gelu through Erf, swish as x * Sigmoid(x)). The sequence layers (Embedding,
-SimpleRNN, LSTM, GRU, LayerNormalization) have no ONNX form yet. A layer of any
-other class (a subclass of your own) is refused with a ValueError that names it.
+(gelu through Erf, swish as x * Sigmoid(x)). The sequence layers (`_onnx_sequence`):
+Embedding (Gather), SimpleRNN, LSTM and GRU (ONNX's RNN, LSTM and GRU nodes, with
+go_backwards, return_sequences, return_state and initial_state), Bidirectional (every
+merge mode but None) and LayerNormalization. Keras masks do not carry: a layer that reads
+an Embedding(mask_zero=True)'s mask is refused by name. A layer of any other class (a
+subclass of your own) is refused with a ValueError that names it.
 """
 
 import math
 
 import numpy as np
 
-from pytrainc import activations
+from pytrainc import _onnx_sequence, activations
 from pytrainc import layers as layers_module
+from pytrainc.layers import _outputs
 from pytrainc.saving._common import fspath
 from pytrainc.saving.atomic import atomic_write_bytes
 
@@ -321,7 +325,19 @@ ONNX_LAYERS = {
     "Maximum": _merge("Max"),
     "Minimum": _merge("Min"),
     "Concatenate": lambda g, layer, xs, shapes: g.op("Concat", xs, layer.name, axis=layer.axis),
+    **_onnx_sequence.LAYERS,
 }
+
+
+def _refuse_mask_reader(tensor, masked):
+    from pytrainc.interop.torch_export import _mask_reader  # the mask propagation to_torch checks
+
+    reader = _mask_reader(tensor, masked)
+    if reader is not None:
+        raise ValueError(
+            f"ONNX export does not carry Keras masks: layer '{reader.name}' ({type(reader).__name__}) skips the "
+            "steps an Embedding(mask_zero=True) masks, and ONNX's node would count them"
+        )
 
 
 def export(model, filepath, opset_version=None):
@@ -385,12 +401,18 @@ def export(model, filepath, opset_version=None):
         )
     g = _Graph(onnx, input_names + output_names)
     values = {id(t): name for t, name in zip(graph["inputs"], input_names)}
+    masked = {}
     for tensor in graph["order"]:
-        if tensor._inputs:
-            layer = tensor._layer
-            values[id(tensor)] = ONNX_LAYERS[type(layer).__name__](
-                g, layer, [values[id(t)] for t in tensor._inputs], [t.sample_shape for t in tensor._inputs]
-            )
+        if not tensor._inputs:
+            continue
+        _refuse_mask_reader(tensor, masked)
+        if _outputs.is_call_output(tensor):  # output k of a call with several: the emitter's list
+            values[id(tensor)] = values[id(tensor._inputs[0])][tensor._layer.index]
+            continue
+        layer = tensor._layer
+        values[id(tensor)] = ONNX_LAYERS[type(layer).__name__](
+            g, layer, [values[id(t)] for t in tensor._inputs], [t.sample_shape for t in tensor._inputs]
+        )
     for tensor, name in zip(graph["outputs"], output_names):
         g.nodes.append(onnx.helper.make_node("Identity", [values[id(tensor)]], [name], name=name))
     float32 = onnx.TensorProto.FLOAT

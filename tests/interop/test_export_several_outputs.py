@@ -1,8 +1,8 @@
 """to_torch of layers with several outputs (issue #10): SimpleRNN, LSTM, GRU and Bidirectional with
 return_state=True, alone and as Keras's encoder-decoder (the encoder's states start the decoder),
 against pytrainc's predict. The other layers with several outputs (attention with scores) have no
-torch module at all and are refused by name. ONNX has no recurrent layers yet
-(pytrainc/onnx.py), so it refuses these models with the layer's name.
+torch module at all and are refused by name. ONNX export of the same layers is tested in
+test_onnx_sequence.py.
 
 Tolerance 1e-5 absolute: float32 recurrences in two implementations (pytrainc's C kernels, torch's)."""
 
@@ -113,13 +113,3 @@ def test_variable_length_states_are_refused_with_the_reason():
     outs = L.GRU(4, return_sequences=True, return_state=True, name="var")(inp)
     with pytest.raises(ValueError, match="'var' \\(GRU\\) with several outputs on variable-length"):
         to_torch(Model(inp, outs))
-
-
-def test_onnx_refuses_recurrent_layers_by_name(tmp_path):
-    pytest.importorskip("onnx")
-    from pytrainc import onnx as ponnx
-
-    inp = L.Input((5, 3))
-    model = Model(inp, L.LSTM(4, return_state=True, name="states")(inp))
-    with pytest.raises(ValueError, match="states"):
-        ponnx.export(model, tmp_path / "m.onnx")
