@@ -10,6 +10,7 @@ sublayers); the epoch then runs in C with no Python per batch.
 import inspect
 
 from pytrainc import _layer_losses, _weight_updates
+from pytrainc.layers import _shapes
 from pytrainc.layers.core import KerasTensor, Layer, _with_batch
 from pytrainc.ops import _trace
 
@@ -129,10 +130,35 @@ def call(layer, inputs, args, kwargs):
             )
     shapes = [tuple(t.sample_shape) for t in tensors]
     layer._build_for(shapes if multi else shapes[0])
-    key = _key(shapes)
-    if key not in layer.__dict__.get("_traces", {}):
-        record(layer, key, [KerasTensor(s) for s in shapes], multi, args, kwargs)
-    return KerasTensor(layer._traces[key][1].sample_shape, layer=layer, inputs=tensors)
+    if _shapes.has_none(shapes):  # traced on each concrete graph's shapes (Model._concrete_graph)
+        out_shape = _probed_shape(layer, shapes, multi, args, kwargs)
+    else:
+        key = _key(shapes)
+        if key not in layer.__dict__.get("_traces", {}):
+            record(layer, key, [KerasTensor(s) for s in shapes], multi, args, kwargs)
+        out_shape = layer._traces[key][1].sample_shape
+    return KerasTensor(out_shape, layer=layer, inputs=tensors)
+
+
+def _probed_shape(layer, shapes, multi, args=(), kwargs=None):
+    """The output's per-sample shape for input shapes with None axes (a variable-length sequence):
+    the call traced on two probe sizes, the axes that differ None (layers/_shapes.py). The plan
+    itself runs the trace of each concrete length, made when the model's concrete graph calls the
+    layer again."""
+    outs = []
+    for size in _shapes._PROBES:
+        probe = [_shapes._probe(s, size) for s in shapes]
+        key = _key(probe)
+        trace = layer.__dict__.get("_traces", {}).get(key) or record(
+            layer, key, [KerasTensor(s) for s in probe], multi, args, kwargs
+        )
+        outs.append(tuple(trace[1].sample_shape))
+    if len(outs[0]) != len(outs[1]):
+        raise ValueError(
+            f"The call of layer '{layer.name}' returns outputs of different ranks for inputs of different "
+            f"lengths ({outs[0]} and {outs[1]}): pytrainc needs one output rank per input rank"
+        )
+    return _shapes._merge(outs[0], outs[1])
 
 
 def record(layer, key, placeholders, multi=True, args=(), kwargs=None):
@@ -192,6 +218,9 @@ def output_shape(layer, input_shape):
     """compute_output_shape from the trace (input_shape with the batch axis)."""
     multi = isinstance(input_shape, list)
     shapes = [tuple(s)[1:] for s in input_shape] if multi else [tuple(input_shape)[1:]]
+    if _shapes.has_none(shapes):
+        layer._build_for(shapes if multi else shapes[0])
+        return _with_batch(_probed_shape(layer, shapes, multi))
     trace = getattr(layer, "_traces", {}).get(_key(shapes))
     if trace is None:
         placeholders = [KerasTensor(s) for s in shapes]
