@@ -10,7 +10,7 @@ sublayers); the epoch then runs in C with no Python per batch.
 import inspect
 
 from pytrainc import _layer_losses, _weight_updates
-from pytrainc.layers import _shapes
+from pytrainc.layers import _shapes, _traced_masks
 from pytrainc.layers.core import KerasTensor, Layer, _with_batch
 from pytrainc.ops import _trace
 
@@ -63,7 +63,9 @@ def check_training(layer, tracer, training):
     )
 
 
-def _run_call(layer, inputs, args, kwargs, training=None):
+def _run_call(layer, inputs, args, kwargs, training=None, compute_mask=False, mask=None):
+    """layer.call traced on placeholders; with compute_mask, (output, the layer's compute_mask of the
+    inputs and mask), both recorded in the same tracing context."""
     if _accepts(layer.call, "training") and isinstance(kwargs.get("training", training), (_Training, type(None))):
         kwargs = {**kwargs, "training": training}
     _trace._TRACING.append(layer)
@@ -73,7 +75,8 @@ def _run_call(layer, inputs, args, kwargs, training=None):
     outer_assigned, layer._assigned = layer.__dict__.get("_assigned"), {}
     layer._tracing_inference = training is False
     try:
-        return layer.call(inputs, *args, **kwargs)
+        out = layer.call(inputs, *args, **kwargs)
+        return (out, layer.compute_mask(inputs, mask)) if compute_mask else out
     finally:
         _trace._TRACING.pop()
         _trace._INPUTS.pop()
@@ -135,8 +138,8 @@ def call(layer, inputs, args, kwargs):
     else:
         key = _key(shapes)
         if key not in layer.__dict__.get("_traces", {}):
-            record(layer, key, [KerasTensor(s) for s in shapes], multi, args, kwargs)
-        out_shape = layer._traces[key][1].sample_shape
+            _traced_masks.record_forms(layer, key, shapes, multi, args, kwargs, record)
+        out_shape = _traced_masks.any_trace(layer, key)[1].sample_shape
     return KerasTensor(out_shape, layer=layer, inputs=tensors)
 
 
@@ -149,10 +152,9 @@ def _probed_shape(layer, shapes, multi, args=(), kwargs=None):
     for size in _shapes._PROBES:
         probe = [_shapes._probe(s, size) for s in shapes]
         key = _key(probe)
-        trace = layer.__dict__.get("_traces", {}).get(key) or record(
-            layer, key, [KerasTensor(s) for s in probe], multi, args, kwargs
-        )
-        outs.append(tuple(trace[1].sample_shape))
+        if key not in layer.__dict__.get("_traces", {}):
+            _traced_masks.record_forms(layer, key, probe, multi, args, kwargs, record)
+        outs.append(tuple(_traced_masks.any_trace(layer, key)[1].sample_shape))
     if len(outs[0]) != len(outs[1]):
         raise ValueError(
             f"The call of layer '{layer.name}' returns outputs of different ranks for inputs of different "
@@ -161,24 +163,35 @@ def _probed_shape(layer, shapes, multi, args=(), kwargs=None):
     return _shapes._merge(outs[0], outs[1])
 
 
-def record(layer, key, placeholders, multi=True, args=(), kwargs=None):
+def record(layer, key, placeholders, multi=True, args=(), kwargs=None, masked=False):
     """Traces `layer.call` once on placeholders and keeps the graph as layer._traces[key]
     (with the sublayers and constants it uses, and the losses it adds); a layer with several call
     forms (e.g. with and without masks) records one trace per form under its own key."""
     traces = layer.__dict__.setdefault("_traces", {})
     flag = _Training()
-    traces[key] = _record_one(layer, placeholders, multi, args, kwargs, flag)
+    traces[key] = _record_one(layer, placeholders, multi, args, kwargs, flag, masked)
     if flag.used:  # the call depends on `training`: its inference trace too
         others = [KerasTensor(p.sample_shape) for p in placeholders]
-        layer.__dict__.setdefault("_inference_traces", {})[key] = _record_one(layer, others, multi, args, kwargs, False)
+        inference = _record_one(layer, others, multi, args, kwargs, False, masked)
+        layer.__dict__.setdefault("_inference_traces", {})[key] = inference
     else:
         layer.__dict__.get("_inference_traces", {}).pop(key, None)
     return traces[key]
 
 
-def _record_one(layer, placeholders, multi, args, kwargs, training):
-    """One trace of layer.call in one mode: (placeholders, out, order, losses, assigns)."""
-    out = _run_call(layer, placeholders if multi else placeholders[0], args, kwargs or {}, training)
+def _record_one(layer, placeholders, multi, args, kwargs, training, masked=False):
+    """One trace of layer.call in one mode: (placeholders, out, order, losses, assigns, mask), where
+    mask is the graph of compute_mask's output, (tensor, order), or None. In the masked form the
+    call gets `mask=`, one more placeholder (layers/_traced_masks.py)."""
+    kwargs, inputs, mask_in = dict(kwargs or {}), list(placeholders), None
+    if masked:
+        mask_in = _traced_masks.placeholder(placeholders[0])
+        placeholders = inputs + [mask_in]
+        if _traced_masks.takes_mask(layer):
+            kwargs["mask"] = mask_in
+    computes = _traced_masks.overrides_compute_mask(layer)
+    out = _run_call(layer, inputs if multi else inputs[0], args, kwargs, training, computes, mask_in)
+    out, mask_out = out if computes else (out, None)
     if isinstance(out, (list, tuple)):
         raise ValueError(f"The call of layer '{layer.name}' returned {len(out)} tensors: one output for now")
     if _trace.is_variable(out):
@@ -197,10 +210,13 @@ def _record_one(layer, placeholders, multi, args, kwargs, training):
             "the batch axis, or a weight): a layer's output keeps the batch axis, one value per sample"
         )
     order = _graph(layer, out, placeholders)
+    mask = _traced_masks.check_output(layer, mask_out, out)
+    mask = None if mask is None else (mask, _graph(layer, mask, placeholders))
     losses = _layer_losses.check(layer, placeholders, out, order, layer._added_losses)
     assigns = [(v, value, _graph(layer, value, placeholders)) for v, value in layer._recorded_assigns]
     sublayers, constants = [], []
     graphs = [node for _, graph, _ in losses for node in graph] + [node for _, _, graph in assigns for node in graph]
+    graphs += mask[1] if mask else []
     for t in order + graphs:
         node = t._layer
         if isinstance(node, Layer):
@@ -211,7 +227,7 @@ def _record_one(layer, placeholders, multi, args, kwargs, training):
             constants += node._constants
     layer._sublayers = list(dict.fromkeys(getattr(layer, "_sublayers", []) + sublayers))
     layer._constants = list(dict.fromkeys(getattr(layer, "_constants", []) + constants))
-    return (placeholders, out, order, losses, assigns)
+    return (placeholders, out, order, losses, assigns, mask)
 
 
 def output_shape(layer, input_shape):
@@ -282,31 +298,45 @@ def emit_loss(loss, builder, out_buf, out_shape, y_buf=None, what="Loss"):
 
 
 def _emit_one(builder, trace, in_bufs):
-    placeholders, out, order, losses, assigns = trace
+    """The trace's ops; returns (output buffer, compute_mask's buffer or None)."""
+    placeholders, out, order, losses, assigns, mask = trace
     bufs = {id(p): b for p, b in zip(placeholders, in_bufs)}
-    for t in order:
-        bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
+    for t in order + (mask[1] if mask else []):
+        if id(t) not in bufs:
+            bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
     _layer_losses.emit(builder, losses, bufs)
     _weight_updates.emit(builder, assigns, bufs)
-    return bufs[id(out)]
+    return bufs[id(out)], (bufs[id(mask[0])] if mask else None)
 
 
 def emit(layer, builder, in_bufs, in_shapes, key=None):
     """The traced graph's ops in order (the trace of in_shapes, or of key); returns the output buffer.
     A call that depends on `training` emits its training trace (ops flagged train_only) and its
     inference trace (infer_only), and a `mode_select` of their outputs."""
-    key = _key(in_shapes) if key is None else key
+    if key is None:
+        key, in_bufs = _traced_masks.form(layer, builder, _key(in_shapes), in_bufs)
     inference = layer.__dict__.get("_inference_traces", {}).get(key)
     start = builder.n_ops
-    out = _emit_one(builder, layer._traces[key], in_bufs)
-    if inference is None:
-        return out
-    for i in range(start, builder.n_ops):
-        builder.set_flag(i, "train_only")
-    middle = builder.n_ops
-    other = _emit_one(builder, inference, in_bufs)
-    for i in range(middle, builder.n_ops):
-        builder.set_flag(i, "infer_only")
-    selected = builder.buffer(builder.sizes[out])
-    builder.op("mode_select", [out, other], selected)
+    out, mask = _emit_one(builder, layer._traces[key], in_bufs)
+    if inference is not None:
+        for i in range(start, builder.n_ops):
+            builder.set_flag(i, "train_only")
+        middle = builder.n_ops
+        other, other_mask = _emit_one(builder, inference, in_bufs)
+        for i in range(middle, builder.n_ops):
+            builder.set_flag(i, "infer_only")
+        out = _select(builder, out, other)
+        if (mask is None) != (other_mask is None):
+            raise ValueError(
+                f"The compute_mask of layer '{layer.name}' returns a mask in one of training and inference only"
+            )
+        mask = None if mask is None else _select(builder, mask, other_mask)
+    if _traced_masks.overrides_compute_mask(layer):
+        builder.output_mask = mask
+    return out
+
+
+def _select(builder, train, infer):
+    selected = builder.buffer(builder.sizes[train])
+    builder.op("mode_select", [train, infer], selected)
     return selected

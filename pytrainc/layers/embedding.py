@@ -10,6 +10,16 @@ from pytrainc.layers._args import _unsupported
 from pytrainc.layers.core import Layer
 
 
+def _not_equal(inputs, value):
+    from pytrainc.layers.core import KerasTensor
+
+    if isinstance(inputs, KerasTensor):
+        from pytrainc import ops
+
+        return ops.not_equal(inputs, value)
+    return np.not_equal(np.asarray(inputs), value)
+
+
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(
@@ -110,6 +120,13 @@ class Embedding(Layer):
             builder.op("seq_mask", in_bufs, builder.output_mask, t=t, c=1, value=0.0)
         return self._emit_activity(builder, out)
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's mask of these ids: `not_equal(inputs, 0)` with mask_zero, else None (a NumPy bool
+        array for an array, a tensor of 0/1 for a symbolic one)."""
+        if not self.mask_zero:
+            return None
+        return _not_equal(inputs, 0)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -144,6 +161,16 @@ class Masking(Layer):
         if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.floating, np.integer)):
             raise ValueError(f"Masking's mask_value must be a number. Received: mask_value={mask_value!r}")
         self.mask_value = mask_value
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's mask: a step counts where any feature differs from mask_value (a NumPy bool array
+        for an array, a tensor of 0/1 for a symbolic one)."""
+        differs = _not_equal(inputs, self.mask_value)
+        if isinstance(differs, np.ndarray):
+            return differs.any(axis=-1)
+        from pytrainc import ops
+
+        return ops.max(differs, axis=-1)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) < 3:

@@ -620,4 +620,43 @@ model = keras.Sequential([keras.Input((4,)), layers.Dense(1)])
 model.compile(optimizer=keras.optimizers.Adamax(), loss=keras.losses.Huber(delta=1.0), metrics=[keras.metrics.R2Score()])
 model.fit(rng.random((32, 4)), rng.random((32, 1)), epochs=1, verbose=0)
 """,
+    # -- the understanding-masking-and-padding guide
+    "masking_pass_through_custom_layer": """
+class MyActivation(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return keras.ops.relu(inputs)
+
+inputs = keras.Input(shape=(None,), dtype="int32")
+x = layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True)(inputs)
+x = MyActivation()(x)
+outputs = layers.LSTM(32)(x)
+model = keras.Model(inputs, outputs)
+y = model(rng.integers(0, 5000, size=(32, 100)))
+assert y.shape == (32, 32)
+""",
+    "masking_mask_consumer": """
+class TemporalSoftmax(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        assert mask is not None
+        broadcast_float_mask = keras.ops.expand_dims(keras.ops.cast(mask, "float32"), -1)
+        inputs_exp = keras.ops.exp(inputs) * broadcast_float_mask
+        inputs_sum = keras.ops.sum(inputs_exp * broadcast_float_mask, axis=-1, keepdims=True)
+        return inputs_exp / inputs_sum
+
+inputs = keras.Input(shape=(None,), dtype="int32")
+x = layers.Embedding(input_dim=10, output_dim=32, mask_zero=True)(inputs)
+x = layers.Dense(1)(x)
+outputs = TemporalSoftmax()(x)
+model = keras.Model(inputs, outputs)
+y = model(rng.integers(0, 10, size=(32, 100)))
+assert y.shape == (32, 100, 1)
+""",
 }
