@@ -37,6 +37,8 @@ from pytrainc.layers import embedding, layer_normalization, rnn
 from pytrainc.layers.embedding import Embedding
 from pytrainc.layers.layer_normalization import LayerNormalization
 from pytrainc.layers.rnn import GRU, LSTM, SimpleRNN
+from pytrainc.layers import rnn_cells
+from pytrainc.layers.rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell
 
 # Masks, sequence wrappers and attention (issue #11, session 9)
 from pytrainc.layers import attention, normalization_traced, sequence_wrappers
@@ -76,7 +78,7 @@ GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
 _LAYER_CLASSES = {"InputLayer": InputLayer, "Dense": Dense, "Activation": Activation}
 for _module in (activation, convolutional, merging, normalization, pooling, regularization, reshaping):
     _LAYER_CLASSES.update(_module.LAYERS)
-for _module in (embedding, layer_normalization, rnn):
+for _module in (embedding, layer_normalization, rnn, rnn_cells):
     _LAYER_CLASSES.update(_module.LAYERS)
 _LAYER_CLASSES.update(sequence_wrappers.LAYERS)
 _LAYER_CLASSES.update(normalization_traced.LAYERS)

@@ -425,6 +425,7 @@ class _In:
 _WRAPPED = {
     "layer": {"TimeDistributed": "layer", "Bidirectional": "forward_layer"},
     "backward_layer": {"Bidirectional": "backward_layer"},
+    "cell": {"RNN": "cell"},  # read only: pytrainc's RNN(cell) is the fused layer, saved as such
 }
 
 
