@@ -1,5 +1,7 @@
 """`ReduceLROnPlateau`: lowers the learning rate when a metric has stopped improving."""
 
+import warnings
+
 import numpy as np
 
 from pytrainc.callbacks._util import (
@@ -79,7 +81,15 @@ class ReduceLROnPlateau(MonitorCallback):
         min_delta=1e-4,
         cooldown=0,
         min_lr=0.0,
+        **kwargs,
     ):
+        if "epsilon" in kwargs:  # Keras 2's name, which Keras 3 still takes with this warning
+            min_delta = kwargs.pop("epsilon")
+            warnings.warn(
+                "`epsilon` argument is deprecated and will be removed, use `min_delta` instead.", stacklevel=2
+            )
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau got unexpected keyword argument(s): {sorted(kwargs)}")
         super().__init__(monitor=monitor, mode=mode, min_delta=min_delta)
         owner = type(self).__name__
         factor = _check_finite_number(owner, "factor", factor)

@@ -232,11 +232,17 @@ _CLASSES = {
 }
 
 
-def serialize(schedule):
+def serialize(learning_rate_schedule):
+    """{'class_name', 'config'} of a schedule, as Keras's."""
+    schedule = learning_rate_schedule
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
+    """A schedule from `serialize`'s dict; custom_objects: {name: class} for schedules of your own."""
+    custom = (custom_objects or {}).get(config.get("class_name"))
+    if custom is not None:
+        return custom.from_config(config.get("config", {}))
     cls = _CLASSES.get(config.get("class_name"))
     if cls is None:
         raise ValueError(f"Unknown learning rate schedule: {config.get('class_name')!r}. Known: {sorted(_CLASSES)}")

@@ -155,14 +155,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return model_file.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
-def save_weights(model, filepath, overwrite=True, **kwargs):
+def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs):
     """Saves a model's weights, as `keras.saving.save_weights`: `model.save_weights(filepath)`.
 
     Raises:
         FileExistsError: with `overwrite=False`, for a path that exists.
+        ValueError: for a `max_shard_size`: pytrainc writes one file.
     """
     import os
 
+    if max_shard_size is not None:
+        raise ValueError(
+            f"pytrainc writes weights to one file: max_shard_size must be None. Received: {max_shard_size!r}"
+        )
     if kwargs:
         raise TypeError(f"save_weights got unexpected keyword argument(s): {sorted(kwargs)}")
     if not overwrite and os.path.exists(fspath(filepath, "filepath")):

@@ -143,3 +143,40 @@ def test_save_model_and_convert_to_tensor_arguments(tmp_path):
     assert pytrainc.ops.convert_to_tensor([1.0, 2.0], ragged=False).dtype == np.float32
     with pytest.raises(ValueError, match="no ragged tensors"):
         pytrainc.ops.convert_to_tensor([1.0], ragged=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["optimizers.schedules.serialize", "optimizers.schedules.deserialize", "callbacks.ReduceLROnPlateau",
+     "saving.save_weights"],
+)  # fmt: skip
+def test_signature_is_keras(path):
+    def get(root):
+        for part in path.split("."):
+            root = getattr(root, part)
+        return root
+
+    assert inspect.signature(get(pytrainc)) == inspect.signature(get(keras))
+
+
+def test_what_those_new_arguments_do(tmp_path):
+    with pytest.warns(UserWarning, match="`epsilon` argument is deprecated"):
+        assert pytrainc.callbacks.ReduceLROnPlateau(epsilon=0.5).min_delta == 0.5
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\): \['patient'\]"):
+        pytrainc.callbacks.ReduceLROnPlateau(patient=3)
+    model = Sequential([Input((2,)), Dense(1)])
+    with pytest.raises(ValueError, match="max_shard_size must be None"):
+        pytrainc.saving.save_weights(model, tmp_path / "m.weights.h5", max_shard_size=1.0)
+
+    class Halving(optimizers.schedules.LearningRateSchedule):
+        def __init__(self, rate):
+            self.rate = rate
+
+        def __call__(self, step):
+            return self.rate / 2
+
+        def get_config(self):
+            return {"rate": self.rate}
+
+    config = optimizers.schedules.serialize(learning_rate_schedule=Halving(0.2))
+    assert optimizers.schedules.deserialize(config, custom_objects={"Halving": Halving}).rate == 0.2
