@@ -7,7 +7,6 @@ from pytrainc.layers.activation import ELU, LeakyReLU, ReLU, Softmax
 from pytrainc.layers.convolutional import Conv1D, Conv2D
 from pytrainc.layers.core import (
     Activation,
-    Dense,
     Input,
     InputLayer,
     KerasTensor,
@@ -16,6 +15,7 @@ from pytrainc.layers.core import (
     Variable,
     _unique_name,
 )
+from pytrainc.layers.dense import Dense
 from pytrainc.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from pytrainc.layers.merging import add, average, concatenate, maximum, minimum, multiply, subtract
 from pytrainc.layers.normalization import BatchNormalization

@@ -5,7 +5,8 @@ height 1. The kernel is stored (kernel_h, kernel_w, in_channels, filters) as
 Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
 """
 
-from pytrainc.layers.core import _emit_activation, _KernelLayer
+from pytrainc.layers.core import _emit_activation
+from pytrainc.layers.dense import _KernelLayer
 
 
 def _tuple(value, n, name, minimum=1):
