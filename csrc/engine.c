@@ -537,11 +537,11 @@ static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const 
 
 // Inference on the *N samples from start, in order (evaluate, predict).
 static ptc_status infer_batch(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t start, int64_t batch_size,
-                              int64_t *N) {
+                              int training, int64_t *N) {
     *N = n - start < batch_size ? n - start : batch_size;
     for (int64_t i = 0; i < *N; i++) p->idx[i] = start + i;
     gather(p, x, y, p->idx, *N);
-    return forward(p, *N, 0);
+    return forward(p, *N, training);
 }
 
 static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_t n, int64_t batch_size,
@@ -552,7 +552,7 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
-        if ((st = infer_batch(p, x, y, n, start, batch_size, &N)) != PTC_OK) return st;
+        if ((st = infer_batch(p, x, y, n, start, batch_size, 0, &N)) != PTC_OK) return st;
         st = ptc_plan_heads_loss(p, N, 0, sums);
         if (st != PTC_OK) return st;
         sums[0] += (penalty + p->activity_penalty) * (double)N;
@@ -560,14 +560,14 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
     return PTC_OK;
 }
 
-static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, volatile const int *stop,
-                               float *out) {
+static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
+                               volatile const int *stop, float *out) {
     if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
     const int64_t dout = p->out_size;
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
-        const ptc_status st = infer_batch(p, x, NULL, n, start, batch_size, &N);
+        const ptc_status st = infer_batch(p, x, NULL, n, start, batch_size, training, &N);
         if (st != PTC_OK) return st;
         if (p->n_outputs == 1) {
             memcpy(out + start * dout, ptc_plan_act(p, p->output_buf), (size_t)(N * dout) * sizeof(float));
@@ -604,11 +604,11 @@ ptc_status ptc_plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_
     return st;
 }
 
-ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, volatile const int *stop,
-                            float *out) {
+ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
+                            volatile const int *stop, float *out) {
     ptc_fpenv fpe;
     ptc_fpenv_enter(&fpe);
-    ptc_status st = plan_predict(p, x, n, batch_size, stop, out);
+    ptc_status st = plan_predict(p, x, n, batch_size, training, stop, out);
     ptc_fpenv_leave(&fpe);
     return st;
 }

@@ -519,9 +519,11 @@ ptc_status ptc_plan_train(ptc_plan *plan, const float *x, const float *y, const 
 // Loss and metrics over all n samples in order, no parameter change.
 ptc_status ptc_plan_evaluate(ptc_plan *plan, const float *x, const float *y, int64_t n, int64_t batch_size,
                              volatile const int *stop, double *sums);
-// Output buffer for all n samples: out (n, out size).
-ptc_status ptc_plan_predict(ptc_plan *plan, const float *x, int64_t n, int64_t batch_size, volatile const int *stop,
-                            float *out);
+// Output buffer for all n samples: out (n, out size). training != 0 runs the forward pass as
+// fit does (dropout drawn from the plan's RNGs, batch statistics, moving statistics updated):
+// Keras's eager `model(x, training=True)`.
+ptc_status ptc_plan_predict(ptc_plan *plan, const float *x, int64_t n, int64_t batch_size, int training,
+                            volatile const int *stop, float *out);
 
 // ---------------------------------------------------------------------------
 // Weight constraints (constraints.c, kinds.def's PTC_CONSTRAINTS), Keras 3's formulas with

@@ -594,9 +594,10 @@ cleanup:
 static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     PyObject *xo = NULL, *out = NULL, *result = NULL;
     long long batch_size;
-    int interruptible, check_finite = 0;
+    int interruptible, check_finite = 0, training = 0;
     PyArrayObject *x = NULL;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "OLp|p", &xo, &batch_size, &interruptible, &check_finite))
+    if (!plan_usable(self) ||
+        !PyArg_ParseTuple(args, "OLp|pp", &xo, &batch_size, &interruptible, &check_finite, &training))
         return NULL;
     if (check_data(self, xo, NULL, &x, NULL)) return NULL;
     if (check_batch_size(self, batch_size)) return NULL;
@@ -615,7 +616,7 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     if (ptc_py_stop_begin(&stop, interruptible)) goto cleanup;
     self->busy = 1;
     Py_BEGIN_ALLOW_THREADS
-    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, &stop.token,
+    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, training, &stop.token,
                           PyArray_DATA((PyArrayObject *)out));
     Py_END_ALLOW_THREADS
     ptc_py_stop_end(&stop);
@@ -659,7 +660,7 @@ static PyMethodDef Plan_methods[] = {
      "(sums, batches_done, last_batch_loss, stopped_on_nonfinite)"},
     {"evaluate", (PyCFunction)Plan_evaluate, METH_VARARGS, "evaluate(x, y, batch_size, interruptible) -> sums"},
     {"predict", (PyCFunction)Plan_predict, METH_VARARGS,
-     "predict(x, batch_size, interruptible, check_finite=False) -> array"},
+     "predict(x, batch_size, interruptible, check_finite=False, training=False) -> array"},
     {"set_loss_params", (PyCFunction)Plan_set_loss_params, METH_VARARGS, "set_loss_params(params float64, head=0)"},
     {NULL, NULL, 0, NULL},
 };

@@ -1,6 +1,9 @@
 """A layer or a model called on arrays, as Keras runs `layer(x)` eagerly: pytrainc builds (once
-per input shape) a functional model around the layer, shares its weights, and runs `predict` in
-C on the arrays, in inference mode. The result is a NumPy array (Keras returns a backend tensor).
+per input shape) a functional model around the layer, shares its weights, and runs one pass in C
+over the arrays: inference mode as `predict`, or with training=True a training step's forward
+pass (Dropout active, BatchNormalization on the batch's statistics, its moving statistics
+updated; no gradient, no weight update). The result is a NumPy array (Keras returns a backend
+tensor).
 
 Used by `Layer.__call__` and `Model.__call__` when no input is symbolic.
 """
@@ -32,21 +35,12 @@ def _arrays(owner, inputs):
     return arrays, items
 
 
-def _check_training(owner, training):
-    if training:
-        raise ValueError(
-            f"{owner} called on arrays runs in inference mode (as predict): pytrainc trains only inside "
-            "fit's C loop. Received: training=True"
-        )
-
-
 def call_layer(layer, inputs, training=None):
     """`layer(x)` on arrays: the layer's output for them, as a NumPy array."""
     from pytrainc.layers.core import Input
     from pytrainc.models.model import Model
 
     owner = f"Layer '{layer.name}'"
-    _check_training(owner, training)
     arrays, items = _arrays(owner, inputs)
     multi = isinstance(inputs, (list, tuple)) or items is not None
     key = tuple((a.shape[1:], a.dtype.kind in "iub") for a in arrays)
@@ -57,14 +51,13 @@ def call_layer(layer, inputs, training=None):
         out = layer(dict(zip([k for k, _ in items], ins)) if items else (ins if multi else ins[0]))
         model = Model(ins, out, name=f"{layer.name}_eager")
         cache[key] = model
-    return model.predict(arrays if len(arrays) > 1 else arrays[0], batch_size=max(len(arrays[0]), 1), verbose=0)
+    return model._call_on_arrays(arrays if len(arrays) > 1 else arrays[0], training)
 
 
 def call_model(model, inputs, training=None):
-    """`model(x)` on arrays: `predict` on them in one batch, as Keras's eager call returns."""
-    _check_training(f"Model '{model.name}'", training)
+    """`model(x)` on arrays: one pass over them in one batch, as Keras's eager call returns."""
     arrays, items = _arrays(f"Model '{model.name}'", inputs)
     if not model.built:
         model._build_from_data(arrays[0].shape[1:])
     data = dict(items) if items else inputs
-    return model.predict(data, batch_size=max(len(arrays[0]), 1), verbose=0)
+    return model._call_on_arrays(data, training)

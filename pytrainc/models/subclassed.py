@@ -85,11 +85,6 @@ def call(model, inputs, training=None):
 
 def call_on_data(model, inputs, training=None):
     """model(x) on arrays, as Keras 3's: the predictions (as predict returns them), built from x if needed."""
-    if training:
-        raise ValueError(
-            f"Model '{model.name}'(x, training=True) would run one training-mode pass outside fit; "
-            "pytrainc runs training passes only inside fit (use predict for inference)"
-        )
     single = not isinstance(inputs, (list, tuple, dict))
     x = np.asarray(inputs) if single else inputs
     if not model.built:
@@ -98,5 +93,4 @@ def call_on_data(model, inputs, training=None):
                 f"Model '{model.name}' is not built: build it (or fit it) before calling it on several inputs"
             )
         model._build_from_data(x.shape[1:])
-    n = len(x) if single else len(next(iter(x.values())) if isinstance(x, dict) else x[0])
-    return model.predict(x, batch_size=max(n, 1), verbose=0)
+    return model._call_on_arrays(x, training)

@@ -33,17 +33,18 @@ def evaluate_arrays(trainer, plan, x, y, w, batch_size, cbs):
     return sums
 
 
-def predict_arrays(trainer, plan, x, batch_size, cbs, key=None):
+def predict_arrays(trainer, plan, x, batch_size, cbs, key=None, training=False):
     """The outputs (n, output size) of one predict pass over arrays, calling the predict batch hooks if needed.
+    training=True runs the pass in training mode (an eager `model(x, training=True)`).
 
     Ctrl-C stops the engine between batches: a call of one batch installs no handler (Python's
     own raises KeyboardInterrupt when it returns), which saves a predict of one sample 5 us."""
     interruptible = _interruptible()
     if not cbs.has_predict_batch_hooks:
-        return plan.predict(x, batch_size, x.shape[0] > batch_size and interruptible)
+        return plan.predict(x, batch_size, x.shape[0] > batch_size and interruptible, False, training)
     outs = []
     for batch, start in _batches(x.shape[0], batch_size):
         cbs.on_predict_batch_begin(batch)
-        outs.append(plan.predict(x[start : start + batch_size], batch_size, interruptible))
+        outs.append(plan.predict(x[start : start + batch_size], batch_size, interruptible, False, training))
         cbs.on_predict_batch_end(batch, {"outputs": trainer._outputs_of(outs[-1], key)})
     return np.concatenate(outs) if len(outs) > 1 else outs[0]

@@ -553,6 +553,19 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         return self._outputs_of(out, key)
 
     @_one_call_at_a_time
+    def _call_on_arrays(self, x, training):
+        """`model(x, training=...)` on arrays, as Keras's eager call: one pass over all of x in one
+        batch. training=True runs it as a training step's forward pass (Dropout drawn from the
+        layers' seeded generators, BatchNormalization on the batch's statistics, its moving
+        statistics updated), with no gradient and no weight update; otherwise it is `predict`."""
+        x32, key = self._prepare_x_key(x)
+        batch_size = max(x32.shape[0], 1)
+        plan = self._ensure_plan(batch_size, key)
+        self._remember_predict(plan, key)
+        out = plan.predict(x32, batch_size, False, False, bool(training))
+        return self._outputs_of(out, key)
+
+    @_one_call_at_a_time
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch (all of x). Returns that batch's loss
         (and metrics), as Keras 2's train_on_batch with reset_metrics=True."""
