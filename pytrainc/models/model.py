@@ -79,8 +79,18 @@ class Model(ModelSaving, Trainer):
 
     _default_name = "functional"
 
+    @classmethod
+    def _auto_name(cls):
+        """Keras's default name: "functional" for Model itself, "sequential" for Sequential, else
+        the snake-case class name (a subclassed `MyModel` is "my_model")."""
+        if "_default_name" in cls.__dict__:
+            return cls._default_name
+        from pytrainc.utils import snake_case
+
+        return snake_case(cls.__name__)
+
     def __init__(self, inputs=None, outputs=None, name=None):
-        self.name = name or layers_module._unique_name(self._default_name)
+        self.name = name or layers_module._unique_name(self._auto_name())
         self.stop_training = False
         self.history = None
         self.optimizer = None

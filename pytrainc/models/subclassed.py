@@ -11,6 +11,7 @@ import inspect
 
 import numpy as np
 
+from pytrainc.layers import _tracing
 from pytrainc.ops import _trace
 
 
@@ -46,11 +47,21 @@ def build(model, sample_shape):
     inp = Input(shape=tuple(int(d) for d in sample_shape))
     _trace._TRACING.append(_ModelContext(model))
     _trace._INPUTS.append([inp])
+    kwargs = _training_kwargs(model.call)
+    if kwargs:
+        kwargs["training"] = flag = _tracing._Training()
     try:
-        out = model.call(inp, **_training_kwargs(model.call))
+        out = model.call(inp, **kwargs)
     finally:
         _trace._TRACING.pop()
         _trace._INPUTS.pop()
+    if kwargs and flag.used:
+        raise NotImplementedError(
+            f"The call of model '{model.name}' looks at its `training` argument (e.g. `if training:`): pytrainc "
+            "traces a subclassed model's call once, so a Python branch on `training` would run in one mode only. "
+            "Pass `training=training` to the layers instead (they follow fit's and predict's mode), or move the "
+            "branch into a custom Layer's call, where both modes are traced"
+        )
     if isinstance(out, (list, tuple)) and len(out) == 1:
         out = out[0]
     if not isinstance(out, KerasTensor):

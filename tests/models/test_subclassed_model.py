@@ -105,3 +105,32 @@ def test_subclassed_model_errors_name_the_model():
     functional = keras.Model(inp, keras.layers.Dense(1)(inp))
     functional.build((None, 2))  # a functional model is built already: nothing to do
     assert functional.built
+
+
+def test_a_python_branch_on_training_is_refused_and_training_passed_on_works():
+    """Keras's Model docstring passes `training` to Dropout: that follows fit's and predict's mode.
+    A Python `if training:` would be traced in one mode only, so it is refused by name."""
+
+    class Passes(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = keras.layers.Dense(16)
+            self.dropout = keras.layers.Dropout(0.5, seed=3)
+
+        def call(self, inputs, training=False):
+            return self.dropout(self.dense(inputs), training=training)
+
+    class Branches(Passes):
+        def call(self, inputs, training=False):
+            x = self.dense(inputs)
+            if training:
+                x = self.dropout(x, training=training)
+            return x
+
+    x = np.ones((8, 4), np.float32)
+    model = Passes()
+    assert model.name.startswith("passes")  # Keras's snake-case default name
+    assert not np.array_equal(model(x, training=True), model(x))
+    np.testing.assert_array_equal(model(x), model.predict(x, verbose=0))
+    with pytest.raises(NotImplementedError, match=r"model 'my_branches' looks at its `training` argument"):
+        Branches(name="my_branches")(x)
