@@ -82,15 +82,23 @@ class PlanBuilder:
         self.input_masks = ()
         self.output_mask = None
 
-    def emit(self, tensor, bufs):
+    def emit(self, tensor, bufs, masks=None):
         """Emits the layer call that produces `tensor` from buffers bufs[id(input)]; returns its buffer.
 
         Masks move as Keras 3 moves them (Layer.__call__): a layer that `supports_masking`
         hands its first input's mask on unless its _emit sets another `output_mask`; any
-        other layer drops it, with Keras's warning.
+        other layer drops it, with Keras's warning. `masks` maps id(tensor) to its mask's
+        buffer (default: the model's; a traced call keeps its own, layers/_tracing.py). A
+        call given `mask=` explicitly (inside a traced call) has the mask tensor as its last
+        parent, `tensor._mask_parent`: the layer sees it as its first input's mask.
         """
+        masks = self._masks if masks is None else masks
         layer, parents = tensor._layer, tensor._inputs
-        self.input_masks = tuple(self._masks.get(id(p)) for p in parents)
+        if getattr(tensor, "_mask_parent", False):
+            parents = parents[:-1]
+            self.input_masks = (bufs[id(tensor._inputs[-1])],) + tuple(masks.get(id(p)) for p in parents[1:])
+        else:
+            self.input_masks = tuple(masks.get(id(p)) for p in parents)
         first = self.input_masks[0] if self.input_masks else None
         self.output_mask = first if getattr(layer, "supports_masking", False) else None
         out = layer._emit(self, [bufs[id(p)] for p in parents], [p.sample_shape for p in parents])
@@ -102,7 +110,7 @@ class PlanBuilder:
                 stacklevel=2,
             )
         if self.output_mask is not None:
-            self._masks[id(tensor)] = self.output_mask
+            masks[id(tensor)] = self.output_mask
         self.input_masks, self.output_mask = (), None
         return out
 

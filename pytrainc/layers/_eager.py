@@ -61,3 +61,32 @@ def call_model(model, inputs, training=None):
         model._build_from_data(arrays[0].shape[1:])
     data = dict(items) if items else inputs
     return model._call_on_arrays(data, training)
+
+
+def call_layer_masked(layer, inputs, mask, training=None):
+    """`layer(x, mask=m)` on arrays (Keras's "passing mask tensors directly to layers"): the layer
+    traced with its mask inside a two-input model, m counting as 1 where true or non-zero."""
+    from pytrainc.layers.core import Input, Layer
+    from pytrainc.models.model import Model
+
+    owner = f"Layer '{layer.name}'"
+    (x,), _ = _arrays(owner, inputs)
+    m = np.asarray(mask)
+    if m.shape != x.shape[:-1]:
+        raise ValueError(
+            f"{owner} takes a mask of shape {x.shape[:-1]}, one value per step of its input {x.shape}. "
+            f"Received: mask of shape {m.shape}"
+        )
+    key = ("mask", x.shape[1:], x.dtype.kind in "iub")
+    cache = layer.__dict__.setdefault("_eager_models", {})
+    model = cache.get(key)
+    if model is None:
+
+        class _Masked(Layer):
+            def call(self, pair):
+                return layer(pair[0], mask=pair[1])
+
+        ins = [Input(x.shape[1:], dtype="int32" if x.dtype.kind in "iub" else None), Input(m.shape[1:])]
+        model = Model(ins, _Masked(name=f"{layer.name}_masked")(ins), name=f"{layer.name}_eager")
+        cache[key] = model
+    return model._call_on_arrays([x, (m != 0).astype(np.float32)], training)

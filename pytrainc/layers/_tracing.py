@@ -122,7 +122,10 @@ def call(layer, inputs, args, kwargs):
         shapes = [tuple(np.shape(t))[1:] for t in tensors]
         layer._build_for(shapes if multi else shapes[0])
         layer._eager_losses = []  # Keras clears a layer's losses at each call
-        return layer.call(inputs, *args, **kwargs)
+        out = layer.call(inputs, *args, **kwargs)
+        used = [v for v in _attribute_layers(layer) if v.built]  # Keras tracks the layers it holds
+        layer._sublayers = list(dict.fromkeys(getattr(layer, "_sublayers", []) + used))
+        return out
     if not all(symbolic):
         raise TypeError(f"Layer '{layer.name}' was called on a mix of symbolic tensors and arrays")
     for v in list(args) + list(kwargs.values()):
@@ -141,6 +144,15 @@ def call(layer, inputs, args, kwargs):
             _traced_masks.record_forms(layer, key, shapes, multi, args, kwargs, record)
         out_shape = _traced_masks.any_trace(layer, key)[1].sample_shape
     return KerasTensor(out_shape, layer=layer, inputs=tensors)
+
+
+def _attribute_layers(layer):
+    """The layers held in layer's attributes (directly or in lists, tuples and dicts), in order."""
+    found = []
+    for value in vars(layer).values():
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+        found += [v for v in items if isinstance(v, Layer) and v is not layer]
+    return found
 
 
 def _probed_shape(layer, shapes, multi, args=(), kwargs=None):
@@ -298,15 +310,32 @@ def emit_loss(loss, builder, out_buf, out_shape, y_buf=None, what="Loss"):
 
 
 def _emit_one(builder, trace, in_bufs):
-    """The trace's ops; returns (output buffer, compute_mask's buffer or None)."""
+    """The trace's ops; returns (output buffer, compute_mask's buffer or None, the mask the
+    output tensor carries or None).
+
+    Masks move inside the call as Keras 3 moves them between tensors: the call's inputs carry
+    their masks, a layer called in it hands them on (PlanBuilder.emit), an op drops them. So an
+    Embedding(mask_zero=True) inside the call masks the LSTM after it, and the call's output
+    carries a mask when a layer that set one produced it."""
     placeholders, out, order, losses, assigns, mask = trace
     bufs = {id(p): b for p, b in zip(placeholders, in_bufs)}
-    for t in order + (mask[1] if mask else []):
-        if id(t) not in bufs:
-            bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])
+    outer = builder.input_masks, builder.output_mask
+    masks = {id(p): m for p, m in zip(placeholders, outer[0]) if m is not None}
+    try:
+        for t in order + (mask[1] if mask else []):
+            if id(t) in bufs:
+                continue
+            if isinstance(t._layer, Layer):
+                bufs[id(t)] = builder.emit(t, bufs, masks)
+            else:  # an op: its output carries no mask
+                bufs[id(t)] = t._layer._emit(
+                    builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs]
+                )
+    finally:
+        builder.input_masks, builder.output_mask = outer
     _layer_losses.emit(builder, losses, bufs)
     _weight_updates.emit(builder, assigns, bufs)
-    return bufs[id(out)], (bufs[id(mask[0])] if mask else None)
+    return bufs[id(out)], (bufs[id(mask[0])] if mask else None), masks.get(id(out))
 
 
 def emit(layer, builder, in_bufs, in_shapes, key=None):
@@ -317,21 +346,25 @@ def emit(layer, builder, in_bufs, in_shapes, key=None):
         key, in_bufs = _traced_masks.form(layer, builder, _key(in_shapes), in_bufs)
     inference = layer.__dict__.get("_inference_traces", {}).get(key)
     start = builder.n_ops
-    out, mask = _emit_one(builder, layer._traces[key], in_bufs)
+    out, mask, carried = _emit_one(builder, layer._traces[key], in_bufs)
     if inference is not None:
         for i in range(start, builder.n_ops):
             builder.set_flag(i, "train_only")
         middle = builder.n_ops
-        other, other_mask = _emit_one(builder, inference, in_bufs)
+        other, other_mask, other_carried = _emit_one(builder, inference, in_bufs)
         for i in range(middle, builder.n_ops):
             builder.set_flag(i, "infer_only")
         out = _select(builder, out, other)
-        if (mask is None) != (other_mask is None):
+        if (mask is None) != (other_mask is None) or (carried is None) != (other_carried is None):
             raise ValueError(
-                f"The compute_mask of layer '{layer.name}' returns a mask in one of training and inference only"
+                f"The call of layer '{layer.name}' returns a masked output in one of training and inference only"
             )
         mask = None if mask is None else _select(builder, mask, other_mask)
-    if _traced_masks.overrides_compute_mask(layer):
+        carried = None if carried is None else _select(builder, carried, other_carried)
+    # Keras's Layer.__call__: an output that already carries a mask keeps it; else compute_mask's.
+    if carried is not None:
+        builder.output_mask = carried
+    elif _traced_masks.overrides_compute_mask(layer):
         builder.output_mask = mask
     return out
 

@@ -301,9 +301,12 @@ class Layer:
             return self._note_call(inputs, _tracing.call(self, inputs, args, kwargs))
         from pytrainc.layers import _eager
 
-        if _eager.is_data(inputs) and not args and set(kwargs) <= {"training"}:
+        if _eager.is_data(inputs) and not args and set(kwargs) <= {"training", "mask"}:
             first = "_call_io" not in self.__dict__
-            out = _eager.call_layer(self, inputs, **kwargs)  # layer(x) on arrays, as Keras runs it
+            if kwargs.get("mask") is not None:
+                out = _eager.call_layer_masked(self, inputs, kwargs["mask"], kwargs.get("training"))
+            else:  # layer(x) on arrays, as Keras runs it
+                out = _eager.call_layer(self, inputs, kwargs.get("training"))
             if first:  # an eager call is no node of a graph: `input`/`output` stay unset, as Keras's
                 self.__dict__.pop("_call_io", None)
             return out
@@ -314,6 +317,10 @@ class Layer:
         if tracer is not None and "training" in kwargs:  # in a traced call, the plan's mode at run time
             kwargs = dict(kwargs)
             _tracing.check_training(self, tracer, kwargs.pop("training"))
+        mask = None
+        if "mask" in kwargs:
+            kwargs = dict(kwargs)
+            mask = _traced_mask_argument(self, inputs, kwargs.pop("mask"), tracer)
         if args or kwargs:
             raise TypeError(f"Layer '{self.name}' takes only its inputs. Received extra arguments {args} {kwargs}")
         multi = isinstance(inputs, (list, tuple))
@@ -336,7 +343,7 @@ class Layer:
         sample_shape = shapes if multi else shapes[0]
         self._build_for(sample_shape)
         out = _shapes.output_shape(self.compute_output_shape, _with_batch(sample_shape))
-        return self._note_call(inputs, KerasTensor(out[1:], layer=self, inputs=tensors))
+        return self._note_call(inputs, with_mask_parent(KerasTensor(out[1:], layer=self, inputs=tensors), mask))
 
     def _note_call(self, inputs, outputs):
         """Keeps the tensors of the first symbolic call, Keras's node 0 (`input`, `output`)."""
@@ -645,3 +652,38 @@ class Lambda(Layer):
 
 # Keras's import path for Dense (keras.layers.core.Dense in Keras 2); its code is in dense.py
 from pytrainc.layers.dense import Dense, _KernelLayer  # noqa: E402, F401
+
+
+def _traced_mask_argument(layer, inputs, mask, tracer):
+    """A built-in layer's explicit `mask=` (Keras's "passing mask tensors directly to layers"):
+    None, or a symbolic tensor of one value per step of the first input, inside a traced call."""
+    if mask is None:
+        return None
+    cls = type(layer).__name__
+    if tracer is None:
+        raise ValueError(
+            f"{cls} '{layer.name}' takes mask= inside a custom layer's call; in a functional model its mask "
+            "comes from its input (Masking, Embedding(mask_zero=True)). Received: "
+            f"mask of type {type(mask).__name__}"
+        )
+    first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+    if not isinstance(mask, KerasTensor) or mask._per_batch:
+        raise TypeError(
+            f"{cls} '{layer.name}' takes mask= as a tensor of the traced call (e.g. from compute_mask or "
+            f"ops.not_equal). Received: {type(mask).__name__}"
+        )
+    steps = tuple(first.sample_shape)[:-1]
+    if tuple(mask.sample_shape) != steps:
+        raise ValueError(
+            f"{cls} '{layer.name}' takes a mask of shape {(None, *steps)}, one value per step of its input "
+            f"{first.shape}. Received: mask of shape {mask.shape}"
+        )
+    return mask
+
+
+def with_mask_parent(out, mask):
+    """out, with an explicit mask as its node's last parent (PlanBuilder.emit reads it)."""
+    if mask is not None:
+        out._inputs = (*out._inputs, mask)
+        out._mask_parent = True
+    return out

@@ -6,9 +6,10 @@ import math
 import numpy as np
 
 from pytrainc import _C, activations, constraints, initializers, regularizers, utils
-from pytrainc.layers import _outputs, _shapes
-from pytrainc.layers.core import KerasTensor, Layer
+from pytrainc.layers import _eager, _outputs, _shapes
+from pytrainc.layers.core import KerasTensor, Layer, _traced_mask_argument, with_mask_parent
 from pytrainc.layers.embedding import _positive_int
+from pytrainc.ops import _trace
 
 # The elementwise activations the fused cells compute (their derivative follows from the output).
 _CELL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "hard_sigmoid")
@@ -150,11 +151,6 @@ class _RNN(Layer):
         Layer.__call__ fills `mask` only for a call with one tensor argument), a call with
         initial_state does not mask its steps (its sequence output still carries the mask)."""
         cls = type(self).__name__
-        if mask is not None:
-            raise ValueError(
-                f"pytrainc's {cls} takes its mask from its input (Masking, Embedding(mask_zero=True)), "
-                f"not as an argument. Received: mask={mask!r}"
-            )
         if isinstance(inputs, (list, tuple)):  # [sequences, *initial states], as Keras 2 took them
             if initial_state is not None or not inputs:
                 raise ValueError(
@@ -162,9 +158,21 @@ class _RNN(Layer):
                     f"Received: {len(inputs)} inputs and initial_state={initial_state!r}"
                 )
             inputs, initial_state = inputs[0], list(inputs[1:]) or None
+        if initial_state is None and _eager.is_data(inputs):  # on arrays, as Keras runs it
+            first = "_call_io" not in self.__dict__
+            if mask is not None:
+                out = _eager.call_layer_masked(self, inputs, mask, training)
+            else:
+                out = _eager.call_layer(self, inputs, training)
+            if first:  # an eager call is no node of a graph: `input`/`output` stay unset
+                self.__dict__.pop("_call_io", None)
+            return out
         states = [] if initial_state is None else self._check_states(initial_state)
+        mask = _traced_mask_argument(self, inputs, mask, _trace.tracing_layer())
+        if mask is not None and states:
+            raise ValueError(f"pytrainc's {cls} takes mask= or initial_state=, not both yet")
         first = "_call_io" not in self.__dict__
-        call = self._call_tensor(inputs, states)
+        call = self._call_tensor(inputs, states, mask)
         out = _outputs.outputs_of(self, call) if self.return_state else call
         if first:  # Keras's node 0: the sequence and the initial states in, every output out
             self._call_io = ([inputs, *states] if states else inputs, out)
@@ -186,12 +194,13 @@ class _RNN(Layer):
                 )
         return states
 
-    def _call_tensor(self, inputs, states):
+    def _call_tensor(self, inputs, states, mask=None):
         """The call's one graph node: its output, or with return_state all outputs in a row."""
         if self.return_state and self.activity_regularizer is not None:
             raise ValueError(f"pytrainc's {type(self).__name__} takes no activity_regularizer with return_state=True")
         out = super().__call__(inputs)
         out._inputs = (inputs, *states)
+        with_mask_parent(out, mask)
         if self.return_state:
             out._several = True
             sizes = self._output_layout([inputs.sample_shape])

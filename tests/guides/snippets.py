@@ -659,4 +659,27 @@ model = keras.Model(inputs, outputs)
 y = model(rng.integers(0, 10, size=(32, 100)))
 assert y.shape == (32, 100, 1)
 """,
+    "masking_mask_passed_directly": """
+class MyLayer(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True)
+        self.lstm = layers.LSTM(32)
+
+    def call(self, inputs):
+        x = self.embedding(inputs)
+        # Note that you could also prepare a `mask` tensor manually.
+        # It only needs to be a boolean tensor
+        # with the right shape, i.e. (batch_size, timesteps).
+        mask = self.embedding.compute_mask(inputs)
+        output = self.lstm(x, mask=mask)  # The layer will ignore the masked values
+        return output
+
+
+layer = MyLayer()
+x = np.random.random((32, 10)) * 100
+x = x.astype("int32")
+y = layer(x)
+assert y.shape == (32, 32)
+""",
 }
