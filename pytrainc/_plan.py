@@ -101,7 +101,11 @@ class PlanBuilder:
             self.input_masks = tuple(masks.get(id(p)) for p in parents)
         first = self.input_masks[0] if self.input_masks else None
         self.output_mask = first if getattr(layer, "supports_masking", False) else None
+        start = self.n_ops
         out = layer._emit(self, [bufs[id(p)] for p in parents], [p.sample_shape for p in parents])
+        mode = getattr(tensor, "_mode_only", None)  # a node of one branch of a call on `training`
+        for i in range(start, self.n_ops) if mode else ():
+            self.set_flag(i, mode)
         if first is not None and not getattr(layer, "supports_masking", False):
             warnings.warn(
                 f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask attached "

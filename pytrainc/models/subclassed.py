@@ -12,6 +12,7 @@ import inspect
 import numpy as np
 
 from pytrainc.layers import _tracing
+from pytrainc.layers.tensors import KerasTensor
 from pytrainc.ops import _trace
 
 
@@ -40,28 +41,25 @@ def _training_kwargs(fn):
 
 def build(model, sample_shape):
     """Traces model.call on an Input of per-sample shape sample_shape and sets the model's graph."""
-    from pytrainc.layers import Input, KerasTensor
+    from pytrainc.layers import Input
 
     if model.built:
         return
     inp = Input(shape=tuple(int(d) for d in sample_shape))
-    _trace._TRACING.append(_ModelContext(model))
+    context = _ModelContext(model)
+    _trace._TRACING.append(context)
     _trace._INPUTS.append([inp])
     kwargs = _training_kwargs(model.call)
     if kwargs:
         kwargs["training"] = flag = _tracing._Training()
     try:
         out = model.call(inp, **kwargs)
+        if kwargs and flag.used:  # `if training:` in the call: its inference trace too
+            context._tracing_inference = True  # layers may be given training=False in it
+            out = _both_modes(model, inp, out, model.call(inp, training=False))
     finally:
         _trace._TRACING.pop()
         _trace._INPUTS.pop()
-    if kwargs and flag.used:
-        raise NotImplementedError(
-            f"The call of model '{model.name}' looks at its `training` argument (e.g. `if training:`): pytrainc "
-            "traces a subclassed model's call once, so a Python branch on `training` would run in one mode only. "
-            "Pass `training=training` to the layers instead (they follow fit's and predict's mode), or move the "
-            "branch into a custom Layer's call, where both modes are traced"
-        )
     if isinstance(out, (list, tuple)) and len(out) == 1:
         out = out[0]
     if not isinstance(out, KerasTensor):
@@ -74,6 +72,43 @@ def build(model, sample_shape):
     model._set_graph(inp, out)
 
 
+def _nodes(out, stop):
+    found, stack = {}, [out]
+    while stack:
+        t = stack.pop()
+        if id(t) in found or t is stop or not isinstance(t, KerasTensor):
+            continue
+        found[id(t)] = t
+        stack += list(t._inputs)
+    return found
+
+
+def _both_modes(model, inp, train, infer):
+    """A call traced in both modes (it looks at `training`): the nodes of each trace run only in
+    their mode (ops flagged train_only / infer_only, as a custom layer's two traces), and a
+    `mode_select` picks the output, so fit trains the training branch and predict and evaluate
+    run the inference branch, as Keras runs the Python call in each mode."""
+    if not isinstance(train, KerasTensor) or not isinstance(infer, KerasTensor):
+        return train  # the caller's check names what was returned
+    if tuple(train.sample_shape) != tuple(infer.sample_shape):
+        raise ValueError(
+            f"The call of model '{model.name}' returns shape {train.shape} in training and {infer.shape} in "
+            "inference: pytrainc needs one output shape in both modes"
+        )
+    a, b = _nodes(train, inp), _nodes(infer, inp)
+    for nodes, other, mode in ((a, b, "train_only"), (b, a, "infer_only")):
+        for key, t in nodes.items():
+            if key not in other:
+                t._mode_only = mode
+
+    def emit(builder, in_bufs):
+        out = builder.buffer(builder.sizes[in_bufs[0]])
+        builder.op("mode_select", in_bufs, out)
+        return out
+
+    return _trace.symbolic("mode_select", tuple(train.sample_shape), [train, infer], emit)
+
+
 def build_from_shape(model, input_shape):
     """model.build(input_shape), with or without the batch axis None."""
     if input_shape is None:
@@ -84,7 +119,6 @@ def build_from_shape(model, input_shape):
 
 def call(model, inputs, training=None):
     """model(x) on an array: the predictions, as predict returns them (built from x if needed)."""
-    from pytrainc.layers import KerasTensor
 
     if isinstance(inputs, KerasTensor):
         raise TypeError(

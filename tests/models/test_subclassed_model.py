@@ -107,20 +107,53 @@ def test_subclassed_model_errors_name_the_model():
     assert functional.built
 
 
-def test_a_python_branch_on_training_is_refused_and_training_passed_on_works():
-    """Keras's Model docstring passes `training` to Dropout: that follows fit's and predict's mode.
-    A Python `if training:` would be traced in one mode only, so it is refused by name."""
+def _branching(K):
+    class Branches(K.Model):
+        """Keras's pattern: a Python branch on `training` in the call."""
 
-    class Passes(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = K.layers.Dense(6, activation="tanh")
+            self.extra = K.layers.Dense(6)
+            self.out = K.layers.Dense(1)
+
+        def call(self, inputs, training=False):
+            x = self.dense(inputs)
+            if training:
+                x = x + 0.5 * self.extra(x)  # only in training
+            else:
+                x = x * 0.9
+            return self.out(x)
+
+    return Branches
+
+
+def test_a_python_branch_on_training_trains_and_predicts_as_keras():
+    keras3 = keras_torch()
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 1)).astype("float32")
+    ours, ref = _branching(keras)(), _branching(keras3)()
+    ours(x), ref(x, training=True)  # builds every layer of both branches
+    assert len(ours.get_weights()) == len(ref.get_weights()) == 6
+    ref.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours(x), ref(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours(x, training=True), ref(x, training=True).detach().numpy(), rtol=1e-5, atol=1e-6)
+    for m in (ours, ref):
+        m.compile(optimizer="sgd", loss="mse")
+    got = ours.fit(x, y, batch_size=8, epochs=5, shuffle=False, verbose=0).history["loss"]
+    want = ref.fit(x, y, batch_size=8, epochs=5, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), ref.evaluate(x, y, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), ref.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_a_branch_on_training_with_dropout_drops_only_in_training():
+    class Drops(keras.Model):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self.dense = keras.layers.Dense(16)
             self.dropout = keras.layers.Dropout(0.5, seed=3)
 
-        def call(self, inputs, training=False):
-            return self.dropout(self.dense(inputs), training=training)
-
-    class Branches(Passes):
         def call(self, inputs, training=False):
             x = self.dense(inputs)
             if training:
@@ -128,9 +161,9 @@ def test_a_python_branch_on_training_is_refused_and_training_passed_on_works():
             return x
 
     x = np.ones((8, 4), np.float32)
-    model = Passes()
-    assert model.name.startswith("passes")  # Keras's snake-case default name
-    assert not np.array_equal(model(x, training=True), model(x))
+    model = Drops()
+    assert model.name.startswith("drops")  # Keras's snake-case default name
+    dropped = model(x, training=True)
+    assert (dropped == 0).any()
+    np.testing.assert_allclose(dropped[dropped != 0], 2 * model(x)[dropped != 0], rtol=1e-6)
     np.testing.assert_array_equal(model(x), model.predict(x, verbose=0))
-    with pytest.raises(NotImplementedError, match=r"model 'my_branches' looks at its `training` argument"):
-        Branches(name="my_branches")(x)
