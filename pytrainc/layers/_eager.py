@@ -90,3 +90,33 @@ def call_layer_masked(layer, inputs, mask, training=None):
         model = Model(ins, _Masked(name=f"{layer.name}_masked")(ins), name=f"{layer.name}_eager")
         cache[key] = model
     return model._call_on_arrays([x, (m != 0).astype(np.float32)], training)
+
+
+class MaskedOutput(np.ndarray):
+    """A NumPy array with Keras's `_keras_mask`: the output of an eager call that carries a mask
+    (Embedding(mask_zero=True), Masking, and the layers that hand a mask on), as Keras sets it on
+    its tensors. The next eager call of a layer that reads masks (an RNN, pooling) takes it."""
+
+    _keras_mask = None
+
+    def __array_finalize__(self, obj):
+        self._keras_mask = None  # arithmetic on the array drops the mask, as Keras's ops do
+
+
+def input_mask(inputs):
+    """The mask an eager call's first input carries (`_keras_mask`), or None."""
+    first = inputs[0] if isinstance(inputs, (list, tuple)) and inputs else inputs
+    return getattr(first, "_keras_mask", None)
+
+
+def with_mask(layer, inputs, out, mask):
+    """out, carrying the mask of a layer that computes one (Embedding(mask_zero=True), Masking:
+    their compute_mask, as Keras's Layer.__call__ sets it); out itself otherwise."""
+    if not callable(getattr(type(layer), "compute_mask", None)) or not isinstance(out, np.ndarray):
+        return out
+    mask = layer.compute_mask(inputs, mask)
+    if mask is None:
+        return out
+    out = out.view(MaskedOutput)
+    out._keras_mask = np.asarray(mask).astype(bool)
+    return out

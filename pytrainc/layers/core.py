@@ -303,13 +303,16 @@ class Layer:
 
         if _eager.is_data(inputs) and not args and set(kwargs) <= {"training", "mask"}:
             first = "_call_io" not in self.__dict__
-            if kwargs.get("mask") is not None:
-                out = _eager.call_layer_masked(self, inputs, kwargs["mask"], kwargs.get("training"))
+            mask = kwargs.get("mask")
+            if mask is None and self.supports_masking:  # Keras: the input's `_keras_mask`
+                mask = _eager.input_mask(inputs)
+            if mask is not None:
+                out = _eager.call_layer_masked(self, inputs, mask, kwargs.get("training"))
             else:  # layer(x) on arrays, as Keras runs it
                 out = _eager.call_layer(self, inputs, kwargs.get("training"))
             if first:  # an eager call is no node of a graph: `input`/`output` stay unset, as Keras's
                 self.__dict__.pop("_call_io", None)
-            return out
+            return _eager.with_mask(self, inputs, out, mask)
         from pytrainc.layers import _tracing
         from pytrainc.ops import _trace
 

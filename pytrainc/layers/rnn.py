@@ -160,6 +160,7 @@ class _RNN(Layer):
             inputs, initial_state = inputs[0], list(inputs[1:]) or None
         if initial_state is None and _eager.is_data(inputs):  # on arrays, as Keras runs it
             first = "_call_io" not in self.__dict__
+            mask = _eager.input_mask(inputs) if mask is None else mask  # Keras: the input's `_keras_mask`
             if mask is not None:
                 out = _eager.call_layer_masked(self, inputs, mask, training)
             else:

@@ -1,4 +1,4 @@
-"""`pytrainc.ops` functions written with other ops (no kernel of their own): stack, one_hot,
+"""`pytrainc.ops` functions written with other ops (no kernel of their own): stack, tile, one_hot,
 var, std, logsumexp, softmax and log_softmax over any axis, arange and einsum.
 
 Their gradients are those of the ops they record, so they train like the primitives do.
@@ -10,6 +10,7 @@ import string
 
 import numpy as np
 
+from pytrainc import _C
 from pytrainc import ops as _ops
 from pytrainc.ops import _index, _trace
 from pytrainc.ops._trace import full_shape, is_symbolic
@@ -25,6 +26,37 @@ def stack(x, axis=0):
     rank = len(full_shape(xs[0])) + 1
     a = _index.axis_index(op, axis, rank, any(is_symbolic(t) for t in xs))
     return _ops.concatenate([_ops.expand_dims(t, a) for t in xs], axis=a)
+
+
+def tile(x, repeats):
+    """`keras.ops.tile`: x repeated `repeats[i]` times along axis i (NumPy's rule: a shorter
+    `repeats` counts from the last axis, a longer one adds leading axes). Traced as concatenations,
+    so the gradient sums the copies; a symbolic tensor keeps its batch axis (repeat 1 there)."""
+    op = "ops.tile"
+    reps = [int(r) for r in (repeats if isinstance(repeats, (list, tuple)) else [repeats])]
+    if any(r < 0 for r in reps):
+        raise ValueError(f"{_at(op)}: repeats must be non-negative integers. Received: {repeats!r}")
+    if not is_symbolic(x):
+        return np.tile(_ops.as_array(x, op), reps)
+    rank = len(full_shape(x))
+    if len(reps) > rank or (len(reps) == rank and reps[0] != 1) or 0 in reps:
+        raise ValueError(
+            f"{_at(op)} on a symbolic tensor of shape {x.shape} repeats its sample axes at least once each, "
+            f"not the batch axis. Received: repeats={repeats!r}"
+        )
+    reps = [1] * (rank - len(reps)) + reps
+    for axis, r in enumerate(reps):
+        x = _repeat(x, r, axis)
+    return x
+
+
+def _repeat(x, r, axis):
+    """r copies of x joined along axis (concatenate joins at most _C.MAX_IN tensors at once)."""
+    if r <= _C.MAX_IN:
+        return x if r == 1 else _ops.concatenate([x] * r, axis=axis)
+    q, rest = divmod(r, _C.MAX_IN)
+    parts = [_repeat(_repeat(x, _C.MAX_IN, axis), q, axis)] + ([_repeat(x, rest, axis)] if rest else [])
+    return parts[0] if len(parts) == 1 else _ops.concatenate(parts, axis=axis)
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):

@@ -659,6 +659,22 @@ model = keras.Model(inputs, outputs)
 y = model(rng.integers(0, 10, size=(32, 100)))
 assert y.shape == (32, 100, 1)
 """,
+    "masking_keras_mask_eagerly": """
+raw_inputs = [[711, 632, 71], [73, 8, 3215, 55, 927], [83, 91, 1, 645, 1253, 927]]
+padded_inputs = keras.utils.pad_sequences(raw_inputs, padding="post")
+embedding = layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True)
+masked_output = embedding(padded_inputs)
+print(masked_output._keras_mask)
+
+masking_layer = layers.Masking()
+# Simulate the embedding lookup by expanding the 2D input to 3D,
+# with embedding dimension of 10.
+unmasked_embedding = keras.ops.cast(
+    keras.ops.tile(keras.ops.expand_dims(padded_inputs, axis=-1), [1, 1, 10]), dtype="float32"
+)
+masked_embedding = masking_layer(unmasked_embedding)
+print(masked_embedding._keras_mask)
+""",
     "masking_mask_passed_directly": """
 class MyLayer(layers.Layer):
     def __init__(self, **kwargs):

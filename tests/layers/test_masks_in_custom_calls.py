@@ -126,3 +126,48 @@ def test_bad_explicit_masks_are_refused_with_what_was_expected():
     lstm = pytrainc.layers.LSTM(2)
     with pytest.raises(ValueError, match=r"Received: mask of shape \(2, 3\)"):
         lstm(np.zeros((2, 4, 3), "float32"), mask=np.ones((2, 3)))
+
+
+def test_eager_outputs_carry_keras_mask_and_the_next_eager_call_reads_it():
+    """The masking guide's eager blocks: `_keras_mask` of Embedding and Masking outputs, and an
+    LSTM called on a masked output skipping the masked steps; arithmetic drops the mask."""
+    padded = pytrainc.utils.pad_sequences([[711, 632, 71], [73, 8, 3215, 55, 927]], padding="post")
+    want_mask = padded != 0
+    emb = pytrainc.layers.Embedding(input_dim=5000, output_dim=4, mask_zero=True)
+    np.testing.assert_array_equal(emb(padded)._keras_mask, want_mask)
+    tiled = pytrainc.ops.cast(pytrainc.ops.tile(pytrainc.ops.expand_dims(padded, axis=-1), [1, 1, 3]), "float32")
+    masked = pytrainc.layers.Masking()(tiled)
+    np.testing.assert_array_equal(masked._keras_mask, want_mask)
+    assert (masked * 0.01)._keras_mask is None
+    ours = pytrainc.layers.LSTM(2)
+    ref = keras.layers.LSTM(2)
+    got_masked = ours(pytrainc.layers.Masking()(tiled * 0.001))
+    got_plain = ours(tiled * 0.001)
+    ref(keras.ops.convert_to_tensor(tiled))
+    ref.set_weights(ours.get_weights())
+    k_masked = keras.layers.Masking()(keras.ops.convert_to_tensor(tiled * 0.001))
+    np.testing.assert_allclose(got_masked, _np(ref(k_masked)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_plain, _np(ref(keras.ops.convert_to_tensor(tiled * 0.001))), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(got_masked, got_plain)
+
+
+def test_tile_eagerly_as_numpy_and_traced_trains_as_keras():
+    x = np.random.default_rng(1).normal(size=(4, 2, 3)).astype("float32")
+    for reps in ([2], [1, 3, 2], 3, [2, 1, 1, 2]):
+        np.testing.assert_array_equal(pytrainc.ops.tile(x, reps), np.tile(x, reps))
+    y = np.random.default_rng(2).normal(size=(4, 1)).astype("float32")
+
+    def build(lib):
+        inp = lib.Input((2, 3))
+        t = lib.layers.Lambda(lambda v: lib.ops.tile(v, [1, 3, 2]))(inp)  # (None, 6, 6)
+        return lib.Model(inp, lib.layers.Dense(1)(lib.layers.Flatten()(t)))
+
+    ours, ref = build(pytrainc), build(keras)
+    ref.set_weights(ours.get_weights())
+    for m in (ours, ref):
+        m.compile(optimizer="sgd", loss="mse")
+    got = ours.fit(x, y, batch_size=4, epochs=5, shuffle=False, verbose=0).history["loss"]
+    want = ref.fit(x, y, batch_size=4, epochs=5, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"not the batch axis\. Received: repeats=\[2, 1, 1\]"):
+        pytrainc.ops.tile(pytrainc.Input((2, 3)), [2, 1, 1])
