@@ -8,7 +8,8 @@
 #include "prim.h"
 
 // matmul through sgemm: per sample and per batch matrix, or, when b is one matrix for every
-// sample (a weight: x @ W), as one sgemm over all N * BATCH * M rows, as Dense does.
+// sample (a weight: x @ W, or a per-batch input's row 0), as one sgemm over all N * BATCH * M
+// rows, as Dense does.
 typedef struct {
     int64_t batch, m, k, cols, sa, sb;  // sa, sb: floats between consecutive a / b matrices
     int64_t na, nb;                     // floats per sample of a / b (0: a parameter)
@@ -21,8 +22,8 @@ static void mm_dims_of(const ptc_op *op, mm_dims *d) {
     d->cols = op->iarg[PTC_MATMUL_COLS];
     d->sa = op->iarg[PTC_MATMUL_BCAST_A] ? 0 : d->m * d->k;
     d->sb = op->iarg[PTC_MATMUL_BCAST_B] ? 0 : d->k * d->cols;
-    d->na = op->param[0] >= 0 ? 0 : (d->sa ? d->batch * d->sa : d->m * d->k);
-    d->nb = op->param[1] >= 0 ? 0 : (d->sb ? d->batch * d->sb : d->k * d->cols);
+    d->na = op->param[0] >= 0 || op->iarg[PTC_MATMUL_PER_BATCH_A] ? 0 : (d->sa ? d->batch * d->sa : d->m * d->k);
+    d->nb = op->param[1] >= 0 || op->iarg[PTC_MATMUL_PER_BATCH_B] ? 0 : (d->sb ? d->batch * d->sb : d->k * d->cols);
 }
 
 // b is the same matrix for every row of every sample: collapse to one sgemm.
@@ -35,6 +36,11 @@ ptc_status ptc_op_matmul_check(const ptc_plan *p, const ptc_op *op, int64_t need
     int64_t t, o;
     mm_dims_of(op, &d);
     if (d.batch <= 0 || d.m <= 0 || d.k <= 0 || d.cols <= 0 || !operands_fit(op, 2)) return PTC_ERR_OP;
+    for (int k = 0; k < 2; k++) {  // a per-batch operand is an input, and not both are
+        const int64_t flag = op->iarg[k ? PTC_MATMUL_PER_BATCH_B : PTC_MATMUL_PER_BATCH_A];
+        if ((flag != 0 && flag != 1) || (flag && op->param[k] >= 0)) return PTC_ERR_OP;
+    }
+    if (op->iarg[PTC_MATMUL_PER_BATCH_A] && op->iarg[PTC_MATMUL_PER_BATCH_B]) return PTC_ERR_OP;
     if (d.batch > INT_MAX || d.m > INT_MAX || d.k > INT_MAX || d.cols > INT_MAX) return PTC_ERR_OP;
     if (!ptc_mul_ok(d.batch, d.m, &t) || !ptc_mul_ok(t, d.cols, &o) || o != ptc_op_out_size(p, op)) return PTC_ERR_OP;
     const int64_t sizes[2] = {(op->iarg[PTC_MATMUL_BCAST_A] ? 1 : d.batch) * d.m * d.k,

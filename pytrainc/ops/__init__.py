@@ -490,26 +490,33 @@ def matmul(x1, x2):
     """
     op = "ops.matmul"
     x1, x2 = _lift(x1, x2)
-    if _trace.is_per_batch(x1) or _trace.is_per_batch(x2):
-        _trace.symbolic(op, (), [x for x in (x1, x2) if is_symbolic(x)], None)  # refuses it clearly
+    per_batch = [_trace.is_per_batch(x) for x in (x1, x2)]
+    if any(per_batch) and not (is_symbolic(x1) and is_symbolic(x2) and not all(per_batch)):
+        raise ValueError(
+            f"{_at(op)} takes a per-batch tensor (a weight computed on in a traced call, e.g. `self.w * 2`, of "
+            f"shape {(x1 if per_batch[0] else x2).shape}) against a per-sample tensor of the call only; use the "
+            "weight itself for a product of weights"
+        )
     if not (is_symbolic(x1) or is_symbolic(x2)):
         _refuse_weights_only(op, x1, x2)
         a, b = as_array(x1, op), as_array(x2, op)
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"ops.matmul takes tensors of rank >= 1. Received: shapes {a.shape} and {b.shape}")
         desc = _mm_describe(op, a.shape, False, b.shape, False)
+        desc["args"].update(per_batch_a=0, per_batch_b=0)
         out = _trace.run_eager("matmul", [a, b], builtins.max(math.prod(desc["shape"]), 1), **desc["args"])
         return out.reshape(desc["shape"])
-    ops_ = []
-    for x in (x1, x2):
-        ops_.append((x, True) if is_symbolic(x) else (_param(x, op), False))
+    ops_ = []  # (operand, per sample?): a per-batch tensor is read as a weight is, from an input
+    for x, pb in zip((x1, x2), per_batch):
+        ops_.append((x, not pb) if is_symbolic(x) else (_param(x, op), False))
     (a, a_ps), (b, b_ps) = ops_
     sa = (None,) + tuple(a.sample_shape) if a_ps else tuple(a.shape)
     sb = (None,) + tuple(b.sample_shape) if b_ps else tuple(b.shape)
     desc = _mm_describe(op, sa, a_ps, sb, b_ps)
-    params = {"lhs": None if a_ps else a, "rhs": None if b_ps else b}
-    constants = [v for v, ps in ops_ if not ps and v is not x1 and v is not x2]
-    inputs = [v for v, ps in ops_ if ps]
+    desc["args"].update(per_batch_a=int(per_batch[0]), per_batch_b=int(per_batch[1]))
+    params = {"lhs": None if a_ps or per_batch[0] else a, "rhs": None if b_ps or per_batch[1] else b}
+    constants = [v for v, ps in ops_ if not ps and not is_symbolic(v) and v is not x1 and v is not x2]
+    inputs = [v for v in (a, b) if is_symbolic(v)]
     sample = desc["shape"][1:]
     size = math.prod(sample)
 
@@ -518,7 +525,7 @@ def matmul(x1, x2):
         builder.op("matmul", bufs, out, params=params, **desc["args"])
         return out
 
-    return _trace.symbolic(op, sample, inputs, emit, constants)
+    return _trace.symbolic(op, sample, inputs, emit, constants, per_batch=False)
 
 
 def _mm_describe(op, sa, a_ps, sb, b_ps):

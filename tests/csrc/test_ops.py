@@ -204,14 +204,14 @@ def prim_cases():
             op="matmul",
             ins=[x.reshape(N, -1)],
             params={"lhs": None, "rhs": wk},
-            args=dict(batch=1, m=6, k=4, cols=3, bcast_a=0, bcast_b=1),
+            args=dict(batch=1, m=6, k=4, cols=3, bcast_a=0, per_batch_a=0, per_batch_b=0, bcast_b=1),
             ref=(x.reshape(N, 6, 4) @ wk).reshape(N, -1),
         ),
         "matmul-batched": dict(
             op="matmul",
             ins=[m1.reshape(N, -1), m2.reshape(N, -1)],
             params={"lhs": None, "rhs": None},
-            args=dict(batch=2, m=3, k=4, cols=5, bcast_a=0, bcast_b=0),
+            args=dict(batch=2, m=3, k=4, cols=5, bcast_a=0, per_batch_a=0, per_batch_b=0, bcast_b=0),
             ref=(m1 @ m2).reshape(N, -1),
         ),
         "where": dict(  # the condition is a weight (0/1, no gradient): finite differences skip it

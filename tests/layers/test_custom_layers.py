@@ -241,9 +241,16 @@ def test_unsupported_ops_in_tracing_are_refused_clearly():
         def call(self, inputs):
             return ops.matmul(inputs, ops.multiply(self.w, 2.0))
 
-    # a weight read in a call is a per-batch tensor (pytrainc/_weight_updates.py); matmul takes none yet
-    with pytest.raises(ValueError, match=r"ops.matmul \(in layer 'wonly'\) does not take a per-batch tensor yet"):
-        WeightsOnly(name="wonly")(keras.Input((3,)))
+    # a weight read in a call is a per-batch tensor (pytrainc/_weight_updates.py): matmul takes it
+    # against a per-sample operand (tests/ops/test_matmul_per_batch.py), a per-batch op of its own not yet
+    assert WeightsOnly(name="wonly")(keras.Input((3,))).shape == (None, 3)
+    with pytest.raises(ValueError, match=r"ops.softmax \(in layer 'sonly'\) does not take a per-batch tensor yet"):
+
+        class SoftmaxOnly(WeightsOnly):
+            def call(self, inputs):
+                return ops.matmul(inputs, ops.softmax(ops.multiply(self.w, 2.0)))
+
+        SoftmaxOnly(name="sonly")(keras.Input((3,)))
 
 
 def test_call_must_return_a_tensor_and_use_only_its_inputs():

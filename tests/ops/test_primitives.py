@@ -177,6 +177,8 @@ def test_matmul_matches_torch(a_shape, b_shape, a_weight, b_weight):
         k=K,
         cols=C,
         bcast_a=int(np.prod(batch_a, dtype=int) == 1 and batch > 1),
+        per_batch_a=0,
+        per_batch_b=0,
         bcast_b=int(np.prod(batch_b, dtype=int) == 1 and batch > 1),
     )
     ins = ([] if a_weight else [a.reshape(N, -1)]) + ([] if b_weight else [b.reshape(N, -1)])
@@ -238,5 +240,16 @@ def test_malformed_primitives_are_refused():
         run_op("transpose", [np.ones((1, 6))], 6, **dims_args((2, 3)), p1=0, p2=0, p3=2, p4=3, p5=4)
     with pytest.raises(ValueError, match="malformed|op"):
         run_op(
-            "matmul", [np.ones((1, 6))], 4, {"rhs": np.ones((3, 2))}, batch=1, m=2, k=2, cols=2, bcast_a=0, bcast_b=1
+            "matmul",
+            [np.ones((1, 6))],
+            4,
+            {"rhs": np.ones((3, 2))},
+            batch=1,
+            m=2,
+            k=2,
+            cols=2,
+            bcast_a=0,
+            per_batch_a=0,
+            per_batch_b=0,
+            bcast_b=1,
         )
