@@ -152,10 +152,10 @@ CASES = [
         r"numeric arrays with a batch axis.*Received: dtype=<U1, shape=\(1, 2\)",
     ),
     case(
-        "dense_call_on_array_training",
-        "L.Dense(3)(np.ones((2, 4)), training=True)",
+        "dense_call_on_array_bad_mask",
+        "L.Dense(3)(np.ones((2, 4)), mask=np.ones((2, 3)))",
         V,
-        r"inference mode.*Received: training=True",
+        r"takes a mask of shape \(2,\), one value per step of its input \(2, 4\)\. Received: mask of shape \(2, 3\)",
     ),
     case("dense_call_on_list", "a = L.Input((4,)); L.Dense(3)([a, a])", V, r"takes one input\. Received: 2 inputs"),
     case(
