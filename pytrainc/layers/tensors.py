@@ -74,10 +74,37 @@ class Variable:
         return self
 
     def __array__(self, dtype=None, copy=None):
+        _refuse_in_traced_call(self, "NumPy's asarray")
         return self._value.copy() if dtype is None else self._value.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy's ufuncs with a weight (`np.ones(4) * w`): the pytrainc.ops function of the same
+        name, which reads the weight in a traced call (so it trains) and computes on its value
+        elsewhere. Any other ufunc computes on the values, and is refused in a traced call, where
+        it would freeze the weight into a constant."""
+        name = KerasTensor._UFUNCS.get(ufunc.__name__)
+        if method == "__call__" and not kwargs and name is not None:
+            return getattr(_ops(), name)(*inputs)
+        _refuse_in_traced_call(self, f"NumPy's {ufunc.__name__}")
+        values = [np.asarray(v) if isinstance(v, Variable) else v for v in inputs]
+        return getattr(ufunc, method)(*values, **kwargs)
 
     def __repr__(self):
         return f"<Variable {self.name} shape={self.shape}>"
+
+
+def _refuse_in_traced_call(variable, what):
+    """A weight's value read as an array inside a layer's traced call would be a constant of the
+    plan (its value at tracing time) that never trains: refused, naming the layer and the weight."""
+    from pytrainc import _weight_updates
+
+    layer = _weight_updates._layer_call()
+    if layer is not None:
+        raise TypeError(
+            f"{what} on the weight '{variable.name}' of shape {tuple(variable.shape)} in the call of layer "
+            f"'{layer.name}' would use the weight's value at tracing time as a constant, which never trains. "
+            "In a traced call a weight takes pytrainc.ops elementwise ops, reductions, matmul and assign."
+        )
 
 
 def _variable_operator(name, fn, reflected=False):

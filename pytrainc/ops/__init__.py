@@ -293,8 +293,8 @@ def stop_gradient(variable):
 
 def full_like(x, fill_value, dtype=None):
     """A tensor of x's shape filled with fill_value."""
-    if not is_symbolic(x):
-        return np.full_like(np.asarray(x), fill_value, dtype=dtype or np.float32)
+    if not is_symbolic(x):  # a weight's shape only: no value is read
+        return np.full(np.shape(x._value if is_variable(x) else x), fill_value, dtype=dtype or np.float32)
     if not is_scalar(fill_value):
         raise ValueError(f"ops.full_like takes a number as fill_value. Received: {fill_value!r}")
     return _unary("ops.full_like", "fill", x, alpha=float(fill_value), no_grad=True)
@@ -316,7 +316,8 @@ def _activation(op, name, x, axis=-1):
     shape = full_shape(x)
     if name in ("softmax", "log_softmax") and len(shape) > 0 and axis not in (-1, len(shape) - 1):
         raise ValueError(f"{_at(op)} computes over the last axis (axis=-1). Received: axis={axis!r}")
-    kind, alpha = _activations.kind_and_alpha(name)
+    # gelu_tanh is ops.gelu's default kernel, with no activation name of its own in Keras
+    kind, alpha = (_C.ACTIVATIONS[name], 0.0) if name == "gelu_tanh" else _activations.kind_and_alpha(name)
     width = int(shape[-1]) if len(shape) > 1 or (len(shape) == 1 and not is_symbolic(x)) else 1
     if not is_symbolic(x):
         _refuse_weights_only(op, x)
@@ -753,6 +754,14 @@ def shape(x):
 from pytrainc.ops import _batch, _compose  # noqa: E402 (they are written with the ops above)
 from pytrainc.ops._compose import arange, einsum, logsumexp, one_hot, stack, std, tile, var  # noqa: E402
 from pytrainc.ops._index import argmax, argmin, prod, split, take, take_along_axis  # noqa: E402
+from pytrainc.ops import _creation  # noqa: E402
+from pytrainc.ops._creation import convert_to_numpy, ones, zeros  # noqa: E402
+
+size = _creation.size  # keras.ops.size (bound so: the kernels' emitters use `size` as a local name)
+
+
+# pytrainc's own helpers in this namespace, not keras.ops functions (left out of the list above)
+_HELPERS = {"as_array", "dims_args", "full_shape", "is_scalar", "is_symbolic", "is_variable", "mask_of"}
 
 
 def __getattr__(name):
@@ -760,5 +769,5 @@ def __getattr__(name):
         raise AttributeError(name)
     raise AttributeError(
         f"pytrainc.ops has no function {name!r}: keras.ops.{name} is not supported yet, in tracing or eagerly. "
-        f"Supported: {sorted(n for n in globals() if not n.startswith('_') and callable(globals()[n]))}"
+        f"Supported: {sorted(n for n in globals() if n not in _HELPERS and not n.startswith('_') and callable(globals()[n]))}"
     )

@@ -75,7 +75,9 @@ def full_shape(x):
 
 
 def as_array(x, op):
-    """x as a float32 array for an eager op (a Variable reads its current value)."""
+    """x as a float32 array for an eager op (a Variable reads its current value; in a layer's
+    traced call that would make the weight a constant that never trains, so Variable.__array__
+    refuses it there)."""
     try:
         arr = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError):
