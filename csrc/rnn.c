@@ -34,6 +34,7 @@
 #include "isa.h"
 #include "ops.h"
 #include "ptc.h"
+#include "reduce.h"
 #include "rng_mask.h"
 #include "threads.h"
 
@@ -479,9 +480,7 @@ static void rnn_backward_steps(int cell, const ptc_rnn_shape *s, const rnn_work 
         // The recurrent gemm's gradients: its source is z, or rec for the GRU.
         const float *dsrc = cell == PTC_CELL_GRU ? w->rec : z;
         const int ld = cell == PTC_CELL_GRU ? (int)G : (int)TG;
-        if (cell == PTC_CELL_GRU && dbias)
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t j = 0; j < G; j++) dbias[G + j] += w->rec[n * G + j];
+        if (cell == PTC_CELL_GRU && dbias) ptc_sum_rows(dbias + G, w->rec, N, G, G, 0);
         if (st == 0 && !s->h0) break;  // the zero initial state is a constant
         const float *hp = st > 0 ? w->H + (st - 1) * U : s->h0;
         const int64_t ps = st > 0 ? TU : U;
@@ -657,9 +656,7 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
         s->gemm(1, 0, (int)IN, (int)G, (int)(N * T), 1.0f, inp, (int)IN, w.Z, (int)G, 1.0f, dkernel, (int)G);
         if (dinp) s->gemm(0, 1, (int)(N * T), (int)IN, (int)G, 1.0f, w.Z, (int)G, kernel, (int)G, 1.0f, dinp, (int)IN);
     }
-    if (dbias)
-        for (int64_t r = 0; r < N * T; r++)
-            for (int64_t j = 0; j < G; j++) dbias[j] += w.Z[r * G + j];
+    if (dbias) ptc_sum_rows(dbias, w.Z, N * T, G, G, 0);
     if (batched && s->h0)  // the first steps' term, h0^T dz: before their rows are zeroed below
         s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, s->h0, (int)U, w.Z, (int)TG, 1.0f, drkernel, (int)G);
     if (batched && T > 1) {
