@@ -266,7 +266,7 @@ void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const
             float *o = out + n0 * P * F;  // (rows, F)
             float beta = 0.0f;
             if (bias) {  // start from the broadcast bias and let sgemm accumulate onto it
-                for (int64_t r = 0; r < rows; r++) memcpy(o + r * F, bias, (size_t)F * sizeof(float));
+                ptc_parallel_broadcast(o, bias, rows, F, F);
                 beta = 1.0f;
             }
             ptc_blas_sgemm(0, 0, (int)rows, (int)F, (int)K, 1.0f, inp + n0 * HWC, (int)K, weight, (int)F, beta, o,

@@ -19,7 +19,7 @@ void ptc_dense_forward_sgemm(float *out, const float *inp, const float *weight, 
     // out (N, OUT), inp (N, IN), weight (IN, OUT), bias (OUT,)
     float beta = 0.0f;
     if (bias) {  // start from the broadcast bias and let sgemm accumulate onto it
-        for (int64_t n = 0; n < N; n++) memcpy(out + n * OUT, bias, (size_t)OUT * sizeof(float));
+        ptc_parallel_broadcast(out, bias, N, OUT, OUT);
         beta = 1.0f;
     }
     ptc_blas_sgemm(0, 0, (int)N, (int)OUT, (int)IN, 1.0f, inp, (int)IN, weight, (int)OUT, beta, out, (int)OUT);

@@ -1,5 +1,7 @@
-// Column sums (reduce.h).
+// Column sums and row broadcasts (reduce.h).
 #include "reduce.h"
+
+#include <string.h>
 
 #include "isa.h"
 #include "threads.h"
@@ -46,4 +48,22 @@ void ptc_sum_rows(float *acc, const float *x, int64_t rows, int64_t F, int64_t l
     sum_job j = {acc, x, rows, ldx, fresh};
     if (rows <= 0 || F <= 0) return;
     ptc_parallel_for(F, 16, rows * F, sum_part, &j);  // 16 columns: a cache line of acc per part edge
+}
+
+typedef struct {
+    float *dst;
+    const float *v;
+    int64_t F, ldd;
+} bcast_job;
+
+static void bcast_part(void *ctx, int64_t lo, int64_t hi, int part) {
+    const bcast_job *b = ctx;
+    (void)part;
+    for (int64_t r = lo; r < hi; r++) memcpy(b->dst + r * b->ldd, b->v, (size_t)b->F * sizeof(float));
+}
+
+void ptc_parallel_broadcast(float *dst, const float *v, int64_t rows, int64_t F, int64_t ldd) {
+    bcast_job b = {dst, v, F, ldd};
+    if (rows <= 0 || F <= 0) return;
+    ptc_parallel_for(rows, 1, rows * F / 4, bcast_part, &b);  // store-only, as ptc_parallel_zero
 }

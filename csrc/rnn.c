@@ -487,7 +487,7 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
     const int64_t G = w.G, TG = w.TG, TU = w.TU;
     float beta = 0.0f;
     if (bias) {  // Z (N * T, G) = inp @ kernel + bias, the bias broadcast first
-        for (int64_t r = 0; r < N * T; r++) memcpy(w.Z + r * G, bias, (size_t)G * sizeof(float));
+        ptc_parallel_broadcast(w.Z, bias, N * T, G, G);
         beta = 1.0f;
     }
     if (w.drop || w.rdrop) {
