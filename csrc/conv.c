@@ -20,6 +20,7 @@
 #include "isa.h"
 #include "kernels2d.h"
 #include "ops.h"
+#include "reduce.h"
 #include "threads.h"
 
 // a * b without overflow into *r; 0 if it would overflow (a, b >= 0).
@@ -252,18 +253,6 @@ static void cols_parallel(float *dst, const float *src, int64_t nb, const ptc_co
     ptc_parallel_for(nb, 1, nb * s->OH * s->OW * (s->KH * s->KW * s->C + 1), col_part, &c);
 }
 
-// acc (F,) += the sum of the rows of x (rows, F); the pointwise path's bias gradient.
-PTC_KERNEL(static, sum_rows, (float *acc_out, const float *x, int64_t rows, int64_t F), (acc_out, x, rows, F)) {
-    float acc[64];  // local: acc_out could alias x as far as the compiler knows
-    for (int64_t f0 = 0; f0 < F; f0 += 64) {
-        const int64_t fn = F - f0 < 64 ? F - f0 : 64;
-        for (int64_t f = 0; f < fn; f++) acc[f] = 0.0f;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t f = 0; f < fn; f++) acc[f] += x[r * F + f0 + f];
-        for (int64_t f = 0; f < fn; f++) acc_out[f0 + f] += acc[f];
-    }
-}
-
 void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias, const ptc_conv2d_shape *s,
                         float *work) {
     // out (N*OH*OW, F), inp (N, H, W, C), weight (K, F), bias (F,),
@@ -277,7 +266,7 @@ void ptc_conv2d_forward(float *out, const float *inp, const float *weight, const
             float *o = out + n0 * P * F;  // (rows, F)
             float beta = 0.0f;
             if (bias) {  // start from the broadcast bias and let sgemm accumulate onto it
-                for (int64_t r = 0; r < rows; r++) memcpy(o + r * F, bias, (size_t)F * sizeof(float));
+                ptc_parallel_broadcast(o, bias, rows, F, F);
                 beta = 1.0f;
             }
             ptc_blas_sgemm(0, 0, (int)rows, (int)F, (int)K, 1.0f, inp + n0 * HWC, (int)K, weight, (int)F, beta, o,
@@ -322,7 +311,7 @@ static void conv2d_backward(float *dinp, float *dweight, float *dbias, const flo
                 ptc_blas_sgemm(0, 1, (int)rows, (int)K, (int)F, 1.0f, g, (int)F, weight, (int)F, 1.0f, dinp + n0 * HWC,
                                (int)K);
         }
-        if (dbias) sum_rows(dbias, dout, s->N * P, F);
+        if (dbias) ptc_sum_rows(dbias, dout, s->N * P, F, F, 1);
         return;
     }
     const int64_t LD = K + 1;            // the dbias row is computed even when unwanted: a free extra row of sgemm

@@ -18,6 +18,7 @@
 #include "blas.h"
 #include "kernels2d.h"
 #include "ops.h"
+#include "reduce.h"
 
 // The Conv2D whose input gradient this op's forward is: inp (N, H, W, C) is its output.
 static ptc_conv2d_shape adjoint_shape(const ptc_op *op, int64_t N) {
@@ -78,12 +79,7 @@ void ptc_conv2d_transpose_backward(float *dinp, float *dkernel, float *dbias, co
                                    const float *kernel, const ptc_conv2d_shape *t, float *work) {
     const int64_t K = t->KH * t->KW * t->C, LD = K + 1, C = t->F, F = t->C;
     const int64_t P = t->OH * t->OW, OUT = t->H * t->W * F;
-    if (dbias)
-        for (int64_t f = 0; f < F; f++) {
-            float acc = 0.0f;
-            for (int64_t r = 0; r < t->N * t->H * t->W; r++) acc += dout[r * F + f];
-            dbias[f] += acc;
-        }
+    if (dbias) ptc_sum_rows(dbias, dout, t->N * t->H * t->W, F, F, 1);
     const int64_t chunk = transpose_chunk(t);
     if (chunk <= 0 || K == 0) return;
     for (int64_t n0 = 0; n0 < t->N; n0 += chunk) {

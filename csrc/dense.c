@@ -7,6 +7,7 @@
 #include "blas.h"
 #include "isa.h"
 #include "ptc.h"
+#include "reduce.h"
 #include "ops.h"
 #include "threads.h"
 
@@ -18,7 +19,7 @@ void ptc_dense_forward_sgemm(float *out, const float *inp, const float *weight, 
     // out (N, OUT), inp (N, IN), weight (IN, OUT), bias (OUT,)
     float beta = 0.0f;
     if (bias) {  // start from the broadcast bias and let sgemm accumulate onto it
-        for (int64_t n = 0; n < N; n++) memcpy(out + n * OUT, bias, (size_t)OUT * sizeof(float));
+        ptc_parallel_broadcast(out, bias, N, OUT, OUT);
         beta = 1.0f;
     }
     ptc_blas_sgemm(0, 0, (int)N, (int)OUT, (int)IN, 1.0f, inp, (int)IN, weight, (int)OUT, beta, out, (int)OUT);
@@ -169,11 +170,7 @@ void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *
     ptc_blas_sgemm(1, 0, (int)IN, (int)OUT, (int)N, 1.0f, inp, (int)IN, dout, (int)OUT, 1.0f, dweight, (int)OUT);
     if (dinp)
         ptc_blas_sgemm(0, 1, (int)N, (int)IN, (int)OUT, 1.0f, dout, (int)OUT, weight, (int)OUT, 1.0f, dinp, (int)IN);
-    if (dbias)
-        for (int64_t n = 0; n < N; n++) {
-            const float *row = dout + n * OUT;
-            for (int64_t o = 0; o < OUT; o++) dbias[o] += row[o];
-        }
+    if (dbias) ptc_sum_rows(dbias, dout, N, OUT, OUT, 0);
 }
 
 void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int64_t IN,

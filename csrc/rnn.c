@@ -13,7 +13,8 @@
 // Workspace (floats): Z (N, T, G) gates by input time, H (N, T, U) hidden states by
 // step, S (N, T, U) cell states (LSTM) or h W_h + b_h (GRU) by step, dh and dc (N, U),
 // rec (N, G) the GRU's recurrent gates. go_backwards reads input time T - 1 - s at
-// step s; outputs are in step order, as Keras returns them.
+// step s; outputs are in step order, as Keras returns them. The LSTM also keeps act(c) by
+// step, TC (N, T, U) at the workspace's end, so that backward does not compute it again.
 //
 // A mask (Keras's, keras/src/backend/torch/rnn.py) skips steps per sequence: a skipped
 // step stores the previous states as its own, so its gates get no gradient and dh, dc
@@ -34,83 +35,10 @@
 #include "isa.h"
 #include "ops.h"
 #include "ptc.h"
+#include "reduce.h"
+#include "rnn_act.h"
 #include "rng_mask.h"
 #include "threads.h"
-
-// exp, sigmoid and tanh without libm calls or branches, so that the gate loops vectorize
-// (PTC_KERNEL copies) and every copy performs the same float operations (bitwise equal).
-// exp: Cephes's expf (range reduction by ln 2 in two parts, a degree-6 polynomial, 2^n
-// from the exponent bits), within 2 ulp of libm's over [-87, 88] (clamped outside: exp(-87)
-// is below FLT_MIN, flushed anyway); n is rounded with the 1.5 * 2^23 trick, NaN kept.
-static PTC_ALWAYS_INLINE float ptc_exp_fast(float x) {
-    x = ptc_select(x < -87.0f, -87.0f, x);  // bit selects (isa.h): a float ?: stays a branch
-    x = ptc_select(x > 88.0f, 88.0f, x);
-    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const float nn = ptc_select(n > -127.0f, n, -127.0f);  // a NaN n (NaN x) converts defined; p keeps NaN
-    const int32_t e = ((int32_t)nn + 127) << 23;           // 2^n
-    float scale;
-    memcpy(&scale, &e, sizeof(scale));
-    return p * scale;
-}
-
-static PTC_ALWAYS_INLINE float ptc_sigmoid_fast(float x) {
-    return 1.0f / (1.0f + ptc_exp_fast(-x));
-}
-
-// tanh: Cephes's odd polynomial below |x| = 0.625 (no cancellation near 0), else
-// 1 - 2 / (exp(2|x|) + 1) with the sign put back; both computed, one selected.
-static PTC_ALWAYS_INLINE float ptc_tanh_fast(float x) {
-    const float a = fabsf(x), z = x * x;
-    float p = -5.70498872745e-3f;
-    p = p * z + 2.06390887954e-2f;
-    p = p * z - 5.37397155531e-2f;
-    p = p * z + 1.33314422036e-1f;
-    p = p * z - 3.33332819422e-1f;
-    const float small = p * z * x + x;
-    const float big = 1.0f - 2.0f / (ptc_exp_fast(2.0f * a) + 1.0f);
-    return ptc_select(a < 0.625f, small, copysignf(big, x));
-}
-
-static PTC_ALWAYS_INLINE float act_f(int kind, float x) {
-    switch (kind) {
-        case PTC_ACT_RELU:
-            return x > 0.0f ? x : 0.0f;
-        case PTC_ACT_SIGMOID:
-            return ptc_sigmoid_fast(x);
-        case PTC_ACT_TANH:
-            return ptc_tanh_fast(x);
-        case PTC_ACT_HARD_SIGMOID: {  // Keras 3: relu6(x + 3) / 6
-            const float y = x / 6.0f + 0.5f;
-            return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
-        }
-        default:
-            return x;
-    }
-}
-
-// The derivative from the activation's output y (all kinds here allow it).
-static PTC_ALWAYS_INLINE float act_d(int kind, float y) {
-    switch (kind) {
-        case PTC_ACT_RELU:
-            return y > 0.0f ? 1.0f : 0.0f;
-        case PTC_ACT_SIGMOID:
-            return y * (1.0f - y);
-        case PTC_ACT_TANH:
-            return 1.0f - y * y;
-        case PTC_ACT_HARD_SIGMOID:
-            return y > 0.0f && y < 1.0f ? 1.0f / 6.0f : 0.0f;
-        default:
-            return 1.0f;
-    }
-}
 
 int ptc_rnn_act_ok(int kind) {
     return kind == PTC_ACT_LINEAR || kind == PTC_ACT_RELU || kind == PTC_ACT_SIGMOID || kind == PTC_ACT_TANH ||
@@ -156,7 +84,8 @@ static int64_t rnn_pack_size(int cell, const ptc_rnn_shape *s) {
 
 int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, U = s->U, G = cell * U;
-    return N * T * G + 2 * N * T * U + 2 * N * U + N * G + rnn_drop_size(cell, s) + rnn_pack_size(cell, s);
+    return N * T * G + 2 * N * T * U + 2 * N * U + N * G + rnn_drop_size(cell, s) + rnn_pack_size(cell, s) +
+           (cell == PTC_CELL_LSTM ? N * T * U : 0);
 }
 
 // One sample's gate math of one step (U units), shared by the generic path (any act,
@@ -176,18 +105,21 @@ int64_t ptc_rnn_work_size(int cell, const ptc_rnn_shape *s) {
 // LSTM forward: zn (4U) pre-activations in, activated gates out; c = f * c_prev + i * g,
 // h = o * act(c).
 static PTC_ALWAYS_INLINE void lstm_forward_elem(int act, int ract, float *restrict zn, float *restrict cn,
-                                                float *restrict hn, int64_t U, int64_t j, float cp) {
+                                                float *restrict hn, float *restrict tn, int64_t U, int64_t j,
+                                                float cp) {
     const float i = act_f(ract, zn[j]), f = act_f(ract, zn[U + j]);
     const float g = act_f(act, zn[2 * U + j]), o = act_f(ract, zn[3 * U + j]);
     zn[j] = i, zn[U + j] = f, zn[2 * U + j] = g, zn[3 * U + j] = o;
     const float c = f * cp + i * g;
     cn[j] = c;
-    hn[j] = o * act_f(act, c);
+    tn[j] = act_f(act, c);
+    hn[j] = o * tn[j];
 }
 
 static PTC_ALWAYS_INLINE void lstm_forward_row_body(int act, int ract, float *restrict zn, float *restrict cn,
-                                                    float *restrict hn, const float *restrict cpn, int64_t U) {
-#define PTC_STEP(cp) lstm_forward_elem(act, ract, zn, cn, hn, U, j, cp)
+                                                    float *restrict hn, float *restrict tn, const float *restrict cpn,
+                                                    int64_t U) {
+#define PTC_STEP(cp) lstm_forward_elem(act, ract, zn, cn, hn, tn, U, j, cp)
     PTC_RNN_ROW(cpn, PTC_STEP);
 #undef PTC_STEP
 }
@@ -215,10 +147,10 @@ static PTC_ALWAYS_INLINE void gru_forward_row_body(int act, int ract, float *res
 // LSTM backward: activated gates in zn become their pre-activation gradients; dc carries
 // the cell state's gradient to the previous step.
 static PTC_ALWAYS_INLINE void lstm_backward_elem(int act, int ract, float *restrict zn, const float *restrict dh,
-                                                 float *restrict dc, const float *restrict cn, int64_t U, int64_t j,
+                                                 float *restrict dc, const float *restrict tn, int64_t U, int64_t j,
                                                  float cp) {
     const float i = zn[j], f = zn[U + j], g = zn[2 * U + j], o = zn[3 * U + j];
-    const float tc = act_f(act, cn[j]);
+    const float tc = tn[j];  // act(c), kept by forward
     const float dcj = dc[j] + dh[j] * o * act_d(act, tc);
     zn[j] = dcj * g * act_d(ract, i);
     zn[U + j] = dcj * cp * act_d(ract, f);
@@ -228,9 +160,9 @@ static PTC_ALWAYS_INLINE void lstm_backward_elem(int act, int ract, float *restr
 }
 
 static PTC_ALWAYS_INLINE void lstm_backward_row_body(int act, int ract, float *restrict zn, const float *restrict dh,
-                                                     float *restrict dc, const float *restrict cn,
+                                                     float *restrict dc, const float *restrict tn,
                                                      const float *restrict cpn, int64_t U) {
-#define PTC_STEP(cp) lstm_backward_elem(act, ract, zn, dh, dc, cn, U, j, cp)
+#define PTC_STEP(cp) lstm_backward_elem(act, ract, zn, dh, dc, tn, U, j, cp)
     PTC_RNN_ROW(cpn, PTC_STEP);
 #undef PTC_STEP
 }
@@ -260,9 +192,10 @@ static PTC_ALWAYS_INLINE void gru_backward_row_body(int act, int ract, float *re
 }
 
 PTC_KERNEL(static, lstm_forward_row_keras,
-           (float *restrict zn, float *restrict cn, float *restrict hn, const float *restrict cpn, int64_t U),
-           (zn, cn, hn, cpn, U)) {
-    lstm_forward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, cn, hn, cpn, U);
+           (float *restrict zn, float *restrict cn, float *restrict hn, float *restrict tn, const float *restrict cpn,
+            int64_t U),
+           (zn, cn, hn, tn, cpn, U)) {
+    lstm_forward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, cn, hn, tn, cpn, U);
 }
 PTC_KERNEL(static, gru_forward_row_keras,
            (float *restrict zn, float *restrict cn, float *restrict hn, const float *restrict rn,
@@ -271,10 +204,10 @@ PTC_KERNEL(static, gru_forward_row_keras,
     gru_forward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, cn, hn, rn, hpn, U);
 }
 PTC_KERNEL(static, lstm_backward_row_keras,
-           (float *restrict zn, const float *restrict dh, float *restrict dc, const float *restrict cn,
+           (float *restrict zn, const float *restrict dh, float *restrict dc, const float *restrict tn,
             const float *restrict cpn, int64_t U),
-           (zn, dh, dc, cn, cpn, U)) {
-    lstm_backward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, dh, dc, cn, cpn, U);
+           (zn, dh, dc, tn, cpn, U)) {
+    lstm_backward_row_body(PTC_ACT_TANH, PTC_ACT_SIGMOID, zn, dh, dc, tn, cpn, U);
 }
 PTC_KERNEL(static, gru_backward_row_keras,
            (float *restrict zn, float *restrict rn, float *restrict dh, const float *restrict cn,
@@ -289,6 +222,7 @@ static int keras_acts(const ptc_rnn_shape *s) {
 
 typedef struct {
     float *Z, *H, *S, *dh, *dc, *rec;
+    float *TC;                 // the LSTM's act(c) by step (N, T, U), else NULL
     float *xd, *drop, *rdrop;  // dropout (NULL when off or not training)
     float *pack;               // the packed recurrent kernel's room
     const float *pk;           // the packed kernel the steps' products use, or NULL: s->gemm
@@ -313,6 +247,7 @@ static rnn_work rnn_split(int cell, float *work, const ptc_rnn_shape *s) {
     w.drop = s->training && s->dropout > 0.0f ? w.xd + xd : NULL;
     w.rdrop = s->training && s->recurrent_dropout > 0.0f ? w.xd + xd + (w.drop ? w.M * N * s->IN : 0) : NULL;
     w.pack = w.xd + rnn_drop_size(cell, s);
+    w.TC = cell == PTC_CELL_LSTM ? w.pack + rnn_pack_size(cell, s) : NULL;
     w.pk = NULL;
     return w;
 }
@@ -438,14 +373,15 @@ static void rnn_forward_steps(int cell, const ptc_rnn_shape *s, const rnn_work *
         }
         for (int64_t n = 0; n < N; n++) {
             float *zn = z + n * TG, *hn = h + n * TU, *cn = c + n * TU;
+            float *tn = w->TC ? w->TC + n * TU + st * U : NULL;
             const float *hpn = hp ? hp + n * ps : NULL, *cpn = cp ? cp + n * ps : NULL;
             if (cell == PTC_CELL_SIMPLE) {
                 for (int64_t j = 0; j < U; j++) hn[j] = act_f(s->act, zn[j]);
             } else if (cell == PTC_CELL_LSTM) {
                 if (keras_acts(s))
-                    lstm_forward_row_keras(zn, cn, hn, cpn, U);
+                    lstm_forward_row_keras(zn, cn, hn, tn, cpn, U);
                 else
-                    lstm_forward_row_body(s->act, s->ract, zn, cn, hn, cpn, U);
+                    lstm_forward_row_body(s->act, s->ract, zn, cn, hn, tn, cpn, U);
             } else {
                 const float *rn = w->rec + n * G;
                 if (keras_acts(s))
@@ -479,9 +415,7 @@ static void rnn_backward_steps(int cell, const ptc_rnn_shape *s, const rnn_work 
         // The recurrent gemm's gradients: its source is z, or rec for the GRU.
         const float *dsrc = cell == PTC_CELL_GRU ? w->rec : z;
         const int ld = cell == PTC_CELL_GRU ? (int)G : (int)TG;
-        if (cell == PTC_CELL_GRU && dbias)
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t j = 0; j < G; j++) dbias[G + j] += w->rec[n * G + j];
+        if (cell == PTC_CELL_GRU && dbias) ptc_sum_rows(dbias + G, w->rec, N, G, G, 0);
         if (st == 0 && !s->h0) break;  // the zero initial state is a constant
         const float *hp = st > 0 ? w->H + (st - 1) * U : s->h0;
         const int64_t ps = st > 0 ? TU : U;
@@ -517,6 +451,7 @@ static void rnn_rows(void *ctx, int64_t n0, int64_t n1, int part) {
     if (s.h0) s.h0 += n0 * U;  // initial states: rows n at n * U
     if (s.c0) s.c0 += n0 * U;
     w.Z += n0 * w.TG, w.H += n0 * w.TU, w.S += n0 * w.TU, w.dh += n0 * U, w.dc += n0 * U, w.rec += n0 * G;
+    if (w.TC) w.TC += n0 * w.TU;
     if (!p->dout)
         rnn_forward_steps(p->cell, &s, &w, p->rkernel, p->rbias);
     else
@@ -552,7 +487,7 @@ void ptc_rnn_forward(int cell, float *out, float *work, const float *inp, const 
     const int64_t G = w.G, TG = w.TG, TU = w.TU;
     float beta = 0.0f;
     if (bias) {  // Z (N * T, G) = inp @ kernel + bias, the bias broadcast first
-        for (int64_t r = 0; r < N * T; r++) memcpy(w.Z + r * G, bias, (size_t)G * sizeof(float));
+        ptc_parallel_broadcast(w.Z, bias, N * T, G, G);
         beta = 1.0f;
     }
     if (w.drop || w.rdrop) {
@@ -614,10 +549,11 @@ static void rnn_step_backward(int cell, const ptc_rnn_shape *s, const rnn_work *
         if (cell == PTC_CELL_SIMPLE) {
             for (int64_t j = 0; j < U; j++) zn[j] = dh[j] * act_d(s->act, hn[j]);
         } else if (cell == PTC_CELL_LSTM) {
+            const float *tn = w->TC + n * TU + st * U;
             if (keras_acts(s))
-                lstm_backward_row_keras(zn, dh, dc, cn, cpn, U);
+                lstm_backward_row_keras(zn, dh, dc, tn, cpn, U);
             else
-                lstm_backward_row_body(s->act, s->ract, zn, dh, dc, cn, cpn, U);
+                lstm_backward_row_body(s->act, s->ract, zn, dh, dc, tn, cpn, U);
         } else {
             float *rn = w->rec + n * G;
             if (keras_acts(s))
@@ -657,9 +593,7 @@ void ptc_rnn_backward(int cell, float *dinp, float *dkernel, float *drkernel, fl
         s->gemm(1, 0, (int)IN, (int)G, (int)(N * T), 1.0f, inp, (int)IN, w.Z, (int)G, 1.0f, dkernel, (int)G);
         if (dinp) s->gemm(0, 1, (int)(N * T), (int)IN, (int)G, 1.0f, w.Z, (int)G, kernel, (int)G, 1.0f, dinp, (int)IN);
     }
-    if (dbias)
-        for (int64_t r = 0; r < N * T; r++)
-            for (int64_t j = 0; j < G; j++) dbias[j] += w.Z[r * G + j];
+    if (dbias) ptc_sum_rows(dbias, w.Z, N * T, G, G, 0);
     if (batched && s->h0)  // the first steps' term, h0^T dz: before their rows are zeroed below
         s->gemm(1, 0, (int)U, (int)G, (int)N, 1.0f, s->h0, (int)U, w.Z, (int)TG, 1.0f, drkernel, (int)G);
     if (batched && T > 1) {

@@ -66,7 +66,9 @@ LOOPS = {
     ],
     "conv.c": [
         "dst[i + 1] += src[i + 1]",  # col2im's adds
-        "acc[f] += x[r * F + f0 + f]",  # the pointwise conv's bias gradient
+    ],
+    "reduce.c": [
+        "acc[f] += x[r * ldx + f0 + f]",  # bias gradients' column sums (dense, conv, rnn)
     ],
 }
 
