@@ -190,6 +190,7 @@ void ptc_plan_free(ptc_plan *p) {
     free(p->regs);
     free(p->constraints);
     free(p->wbatch);
+    free(p->metric_table);
     memset(p, 0, sizeof(*p));
 }
 
@@ -377,7 +378,7 @@ ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
         const int64_t R = p->n_heads > 0 ? p->heads[h].rows : 1, D = p->buf_size[p->outputs[h]] / R;
         const int64_t ys = (p->n_heads > 0 ? p->heads[h].y_size : p->y_size) / R;
         if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||
-            ptc_metric_check(&metrics[i], D, ys) != PTC_OK ||
+            ptc_metric_check(&metrics[i], D, ys) != PTC_OK || ptc_metric_table_check(p, &metrics[i]) != PTC_OK ||
             (metrics[i].kind == PTC_METRIC_TRACED_MEAN && (metrics[i].k < 0 || metrics[i].k >= p->n_bufs)))
             return PTC_ERR_VALUE;
         // A masked traced metric weighs each of its values by its row's mask: one value per row.
@@ -387,6 +388,7 @@ ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
     }
     memcpy(p->metrics, metrics, (size_t)n * sizeof(ptc_metric));
     p->n_metrics = n;
+    ptc_metric_table_resolve(p);
     ptc_plan_layout(p);
     return PTC_OK;
 }

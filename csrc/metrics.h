@@ -18,4 +18,10 @@ ptc_status ptc_metric_confusion_check(const ptc_metric *m, int64_t D, int64_t ys
 void ptc_metric_confusion_accumulate(const ptc_metric *m, const float *pred, const float *y, int64_t ys, const float *w,
                                      int64_t N, int64_t D, double *acc);
 
+// THRESHOLD_TABLE (metrics_table.c): per column counts over a sorted table of any thresholds.
+int64_t ptc_metric_table_slots(const ptc_metric *m, int64_t D);
+ptc_status ptc_metric_table_shape_check(const ptc_metric *m, int64_t D, int64_t ys);
+void ptc_metric_table_accumulate(const ptc_metric *m, const float *p, const float *t, double wn, int64_t D,
+                                 double *acc);
+
 #endif

@@ -16,7 +16,8 @@ enum { IOU_ONEHOT_TRUE = 1, IOU_ONEHOT_PRED = 2, IOU_INT_WEIGHTS = 4, IOU_BINARY
 enum { HIST_SIGMOID = 1, HIST_EXACT_ENDS = 2 };
 
 int ptc_metric_is_confusion(int kind) {
-    return kind == PTC_METRIC_CONFUSION_MATRIX || kind == PTC_METRIC_HISTOGRAMS || kind == PTC_METRIC_CONFUSION_TOP_K;
+    return kind == PTC_METRIC_CONFUSION_MATRIX || kind == PTC_METRIC_HISTOGRAMS || kind == PTC_METRIC_CONFUSION_TOP_K ||
+           kind == PTC_METRIC_THRESHOLD_TABLE;
 }
 
 int64_t ptc_metric_confusion_slots(const ptc_metric *m, int64_t D) {
@@ -25,6 +26,8 @@ int64_t ptc_metric_confusion_slots(const ptc_metric *m, int64_t D) {
             return LOW32(m->k) * LOW32(m->k);
         case PTC_METRIC_HISTOGRAMS:
             return 2 * (LOW32(m->k) + 1) * D;
+        case PTC_METRIC_THRESHOLD_TABLE:
+            return ptc_metric_table_slots(m, D);
         default:  // CONFUSION_TOP_K
             return 4;
     }
@@ -43,6 +46,8 @@ ptc_status ptc_metric_confusion_check(const ptc_metric *m, int64_t D, int64_t ys
             return lo >= 1 && lo <= 1000000 && hi >= 0 && hi <= 3 && ys == D ? PTC_OK : PTC_ERR_VALUE;
         case PTC_METRIC_CONFUSION_TOP_K:
             return lo >= 1 && hi >= 0 && hi <= D && ys == D ? PTC_OK : PTC_ERR_VALUE;
+        case PTC_METRIC_THRESHOLD_TABLE:
+            return ptc_metric_table_shape_check(m, D, ys);
         default:
             return PTC_ERR_VALUE;
     }
@@ -125,6 +130,8 @@ void ptc_metric_confusion_accumulate(const ptc_metric *m, const float *pred, con
             iou_accumulate(m, p, t, ys, wn, D, acc);
         else if (m->kind == PTC_METRIC_HISTOGRAMS)
             histograms_accumulate(m, p, t, wn, D, acc);
+        else if (m->kind == PTC_METRIC_THRESHOLD_TABLE)
+            ptc_metric_table_accumulate(m, p, t, wn, D, acc);
         else
             top_k_accumulate(m, p, t, wn, D, acc);
     }

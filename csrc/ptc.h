@@ -129,10 +129,11 @@ typedef struct {
     int kind;
     int64_t k;  // see the kinds above
     double threshold;
-    int64_t offset;  // its first slot in the pass's sums (assigned by ptc_plan_set_metrics)
-    int head;        // the output (loss head) it scores
-    int unweighted;  // Keras's `metrics=`: sample weights do not count (`weighted_metrics=` do)
-    int masked;      // a MeanMetricWrapper in Keras: reads its head's mask (as sample weights) if it has one
+    int64_t offset;      // its first slot in the pass's sums (assigned by ptc_plan_set_metrics)
+    int head;            // the output (loss head) it scores
+    int unweighted;      // Keras's `metrics=`: sample weights do not count (`weighted_metrics=` do)
+    int masked;          // a MeanMetricWrapper in Keras: reads its head's mask (as sample weights) if it has one
+    const float *table;  // THRESHOLD_TABLE: its n sorted thresholds (in the plan's metric table)
 } ptc_metric;
 
 int64_t ptc_metric_slots(const ptc_metric *m, int64_t D);
@@ -437,6 +438,8 @@ typedef struct {
     // metrics, each computed on its head's output
     int n_metrics;
     ptc_metric metrics[PTC_MAX_METRICS];
+    float *metric_table;  // the THRESHOLD_TABLE metrics' thresholds, side by side (metrics_table.c)
+    int64_t n_metric_table;
     // [total loss * samples, samples, then per head: (its loss * samples when several heads),
     //  its weight sum, its metrics' slots...]; with one head: [loss * samples, samples, weight sum, ...]
     int64_t n_sums;
@@ -490,6 +493,12 @@ ptc_status ptc_plan_set_head_targets_buf(ptc_plan *plan, int head, int y_buf);
 ptc_status ptc_plan_set_head_mask(ptc_plan *plan, int head, int mask_buf);
 // Sets the metrics (copied; offsets assigned here). PTC_ERR_VALUE if one does not fit its head.
 ptc_status ptc_plan_set_metrics(ptc_plan *plan, const ptc_metric *metrics, int n);
+// Copies the thresholds the THRESHOLD_TABLE metrics read and drops the metrics: ptc_plan_set_metrics
+// comes after it and points each at its part. Allocated once here, never per batch.
+ptc_status ptc_plan_set_metric_table(ptc_plan *plan, const float *table, int64_t n);
+// PTC_ERR_VALUE unless a THRESHOLD_TABLE metric's part lies in the plan's table; _resolve points them at it.
+ptc_status ptc_metric_table_check(const ptc_plan *plan, const ptc_metric *m);
+void ptc_metric_table_resolve(ptc_plan *plan);
 
 // Takes ownership of nothing: copies ops and sizes. Workspaces sized for max_batch.
 ptc_status ptc_plan_init(ptc_plan *plan, const ptc_op *ops, int n_ops, const int64_t *buf_size, int n_bufs,

@@ -73,7 +73,8 @@ def _optimizer_params(model):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or (not getattr(optimizer, "_state", None) and getattr(optimizer, "_plan", None) is None):
         return None
-    count = 1 + (not isinstance(optimizer._learning_rate, LearningRateSchedule))
+    lr = optimizer._learning_rate
+    count = 1 + (not isinstance(lr, LearningRateSchedule) and not callable(lr))  # Keras: no variable for those
     count += sum(state.size for state in optimizer._state.values())
     return count, 4 * count
 

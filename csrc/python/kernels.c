@@ -183,14 +183,25 @@ static PyObject *py_loss(PyObject *mod, PyObject *args) {
     return Py_BuildValue("dN", loss, dp);
 }
 
-// metric_accumulate(kind, k, threshold, pred (N, D), y (N, ys), w=None) -> float64 slots
+// metric_accumulate(kind, k, threshold, pred (N, D), y (N, ys), w=None, table=None) -> float64 slots
 static PyObject *py_metric_accumulate(PyObject *mod, PyObject *args) {
     ptc_metric mt = {0, 0, 0.0, 0};
-    PyObject *po = NULL, *yo = NULL, *wo = NULL;
+    PyObject *po = NULL, *yo = NULL, *wo = NULL, *to = NULL;
     long long k;
     const float *w = NULL;
-    if (!PyArg_ParseTuple(args, "iLdOO|O", &mt.kind, &k, &mt.threshold, &po, &yo, &wo)) return NULL;
+    if (!PyArg_ParseTuple(args, "iLdOO|OO", &mt.kind, &k, &mt.threshold, &po, &yo, &wo, &to)) return NULL;
     mt.k = (int64_t)k;
+    if (mt.kind == PTC_METRIC_THRESHOLD_TABLE) {  // its sorted thresholds: table, float32 (k & 0xffffffff,)
+        PyArrayObject *tab = to ? ptc_py_check_array(to, NPY_FLOAT32, 1, 0, "table") : NULL;
+        if (!tab || PyArray_DIM(tab, 0) != (npy_intp)(mt.k & 0xffffffffLL)) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "a threshold table metric needs its %lld thresholds (float32)",
+                             (long long)(mt.k & 0xffffffffLL));
+            return NULL;
+        }
+        mt.table = PyArray_DATA(tab);
+        mt.threshold = 0.0;
+    }
     PyArrayObject *p = ptc_py_check_array(po, NPY_FLOAT32, 2, 0, "pred");
     PyArrayObject *y = p ? ptc_py_check_array(yo, NPY_FLOAT32, 2, 0, "y") : NULL;
     if (!y) return NULL;
@@ -282,7 +293,8 @@ PyMethodDef ptc_py_kernel_methods[] = {
     {"act_backward", py_act_backward, METH_VARARGS, "act_backward(kind, dout, x, y)"},
     {"loss", py_loss, METH_VARARGS, "loss(kind, pred, y) -> (loss, dpred)"},
     {"metric_sum", py_metric_sum, METH_VARARGS, "metric_sum(kind, pred, y)"},
-    {"metric_accumulate", py_metric_accumulate, METH_VARARGS, "metric_accumulate(kind, k, threshold, pred, y, w=None)"},
+    {"metric_accumulate", py_metric_accumulate, METH_VARARGS,
+     "metric_accumulate(kind, k, threshold, pred, y, w=None, table=None)"},
     {"optimizer_step", py_optimizer_step, METH_VARARGS,
      "optimizer_step(kind, hyper, params, grads, m, v, u, iterations, slices=None, ema=None, acc=None)"},
     {"schedule_value", py_schedule_value, METH_VARARGS, "schedule_value(kind, params, table, steps)"},

@@ -235,13 +235,25 @@ static int table_pair(PyObject *args, const char *name_a, PyArrayObject **a, con
     return 0;
 }
 
-// set_metrics(spec int64 (n, 2) [kind, k], thresholds float64 (n,), heads_unweighted int64 (n, 2) = zeros):
+// set_metrics(spec int64 (n, 2) [kind, k], thresholds float64 (n,), heads_unweighted int64 (n, 2) = zeros,
+// table float32 (m,)):
 // per metric, the head it scores and whether sample weights are left out (Keras's `metrics=`).
 static PyObject *Plan_set_metrics(PlanObject *self, PyObject *args) {
     PyArrayObject *s = NULL, *t = NULL, *hu = NULL;
     PyObject *huo = NULL;
     npy_intp n;
     if (!plan_usable(self)) return NULL;
+    if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 4) {  // table float32 (m,): THRESHOLD_TABLE's thresholds
+        PyArrayObject *tab = ptc_py_check_array(PyTuple_GET_ITEM(args, 3), NPY_FLOAT32, 1, 0, "table");
+        if (!tab) return NULL;
+        if (ptc_plan_set_metric_table(&self->plan, PyArray_DATA(tab), PyArray_DIM(tab, 0)) != PTC_OK) {
+            PyErr_SetString(PyExc_ValueError, "the metric table must be finite or infinite floats, not NaN");
+            return NULL;
+        }
+        PyObject *rest = PyTuple_GetSlice(args, 0, 3), *r = rest ? Plan_set_metrics(self, rest) : NULL;
+        Py_XDECREF(rest);
+        return r;
+    }
     if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 3) {
         huo = PyTuple_GET_ITEM(args, 2);
         args = PyTuple_GetSlice(args, 0, 2);
@@ -643,7 +655,8 @@ static PyMethodDef Plan_methods[] = {
     {"set_traced_loss", (PyCFunction)Plan_set_traced_loss, METH_VARARGS,
      "set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0)"},
     {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS,
-     "set_metrics(spec (n, 2), thresholds (n,), heads_flags (n, 2)=zeros: [head, unweighted | masked << 1])"},
+     "set_metrics(spec (n, 2), thresholds (n,), heads_flags (n, 2)=zeros: [head, unweighted | masked << 1], "
+     "table float32 (m,)=unchanged: the THRESHOLD_TABLE metrics' thresholds)"},
     {"set_mask", (PyCFunction)Plan_set_mask, METH_VARARGS, "set_mask(mask_buf, head=0)"},
     {"set_inputs", (PyCFunction)Plan_set_inputs, METH_VARARGS, "set_inputs(bufs int64 (n,))"},
     {"set_outputs", (PyCFunction)Plan_set_outputs, METH_VARARGS, "set_outputs(bufs int64 (n,))"},

@@ -5,7 +5,7 @@ import numpy as np
 from pytrainc._checks import number
 from pytrainc.datasets import _cache, _sequences
 
-__all__ = ["load_data", "get_word_index"]
+__all__ = ["load_data", "get_word_index", "get_label_names"]
 
 # The archive Keras downloads and the digests Keras pins (keras/src/datasets/reuters.py).
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/reuters.npz"
@@ -84,3 +84,25 @@ def get_word_index(path="reuters_word_index.json"):
     >>> index = pytrainc.datasets.reuters.get_word_index()  # doctest: +SKIP
     """
     return _sequences.word_index(path, WORD_INDEX_ORIGIN, WORD_INDEX_MD5)
+
+
+_LABEL_NAMES = (
+    "cocoa", "grain", "veg-oil", "earn", "acq", "wheat", "copper", "housing", "money-supply", "coffee", "sugar",
+    "trade", "reserves", "ship", "cotton", "carcass", "crude", "nat-gas", "cpi", "money-fx", "interest", "gnp",
+    "meal-feed", "alum", "oilseed", "gold", "tin", "strategic-metal", "livestock", "retail", "ipi", "iron-steel",
+    "rubber", "heat", "jobs", "lei", "bop", "zinc", "orange", "pet-chem", "dlr", "gas", "silver", "wpi", "hog", "lead",
+)  # fmt: skip
+
+
+def get_label_names():
+    """The 46 topic names of the Reuters dataset, index i naming label i (Keras's tuple).
+
+    Returns:
+        A tuple of 46 strings; no file is read.
+
+    Example:
+
+    >>> pytrainc.datasets.reuters.get_label_names()[:3]
+    ('cocoa', 'grain', 'veg-oil')
+    """
+    return _LABEL_NAMES

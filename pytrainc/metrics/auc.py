@@ -4,8 +4,17 @@ Goadrich's PR interpolation) computed once per epoch."""
 
 import numpy as np
 
-from pytrainc import _C
-from pytrainc.metrics.confusion import _EPS, _SIGMOID, _divide_no_nan, _evenly_spaced, _Histograms, _num_thresholds
+from pytrainc.metrics.confusion import (
+    _EPS,
+    _SIGMOID,
+    _TABLE_SIGMOID,
+    _divide_no_nan,
+    _evenly_spaced,
+    _histogram_curves,
+    _Histograms,
+    _num_thresholds,
+    _table_row,
+)
 
 _CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
 _SUMMATIONS = ("interpolation", "majoring", "minoring")
@@ -21,9 +30,9 @@ class AUC(_Histograms):
         summation_method: 'interpolation', 'minoring' or 'majoring'. Defaults to 'interpolation'.
         name: Defaults to None ("auc").
         dtype: Only float32 (or None). Defaults to None.
-        thresholds: Optional thresholds in [0, 1] (they replace num_thresholds). Unevenly spaced
-            ones count [TP, FP, FN, TN] at each (one plan row each, at most 14, and neither
-            multi_label, label_weights nor from_logits). Defaults to None.
+        thresholds: Optional thresholds in [0, 1] (they replace num_thresholds; sorted, with
+            Keras's -1e-7 and 1 + 1e-7 added). Unevenly spaced ones, any number of them, count in
+            C over a table of thresholds, predictions unclipped as Keras. Defaults to None.
         multi_label: One curve per label, averaged (else every element is one prediction).
             Defaults to False.
         num_labels: The labels' count with multi_label. Defaults to None.
@@ -51,7 +60,6 @@ class AUC(_Histograms):
             thresholds = sorted(float(t) for t in thresholds)
             if not _evenly_spaced(thresholds):
                 self._table = [0.0 - _EPS] + thresholds + [1.0 + _EPS]  # Keras's, compared unclipped
-                _check_table(self._table, multi_label, label_weights, from_logits)
             self.num_thresholds = len(thresholds) + 2
         else:
             self.num_thresholds = _num_thresholds(num_thresholds)
@@ -81,17 +89,11 @@ class AUC(_Histograms):
 
     def _plan_rows(self):
         if self._table is not None:
-            return [(_C.METRICS["confusion"], -1, t) for t in self._table]
+            return [_table_row(self._table, _TABLE_SIGMOID if self._from_logits else 0)]
         return super()._plan_rows()
 
-    def _slots(self, width):
-        return 4 * len(self._table) if self._table is not None else super()._slots(width)
-
     def _curves(self, acc):
-        if self._table is None:
-            return super()._curves(acc)
-        c = np.asarray(acc, np.float64).reshape(-1, 4)  # [TP, FP, FN, TN] per threshold, every label summed
-        return c[:, :1], c[:, 1:2], c[:, 3:4], c[:, 2:3]
+        return _histogram_curves(acc, self.num_thresholds)
 
     def _check_standalone(self, y, pred):
         if self.label_weights is not None and len(self.label_weights) != pred.shape[1]:
@@ -162,19 +164,3 @@ class AUC(_Histograms):
         if self._init_from_thresholds:
             config["thresholds"] = self.thresholds[1:-1]
         return config
-
-
-def _check_table(table, multi_label, label_weights, from_logits):
-    """Unevenly spaced thresholds count at each one over all labels, in plan rows (at most _C.MAX_METRICS)."""
-    if len(table) > _C.MAX_METRICS:
-        raise ValueError(
-            f"pytrainc's AUC over unevenly spaced thresholds takes one metric row per threshold, at most "
-            f"{_C.MAX_METRICS - 2} thresholds (with Keras's two ends). Received: {len(table) - 2} thresholds; "
-            "evenly spaced ones (0, 1/(n-1), ..., 1 without the ends) take any number"
-        )
-    if multi_label or label_weights is not None or from_logits:
-        raise ValueError(
-            "pytrainc's AUC over unevenly spaced thresholds counts all labels together: it does not take "
-            f"multi_label, label_weights or from_logits. Received: multi_label={multi_label}, "
-            f"label_weights={label_weights}, from_logits={from_logits}"
-        )

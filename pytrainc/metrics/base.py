@@ -182,8 +182,16 @@ class _Builtin(Metric):
         if row_w is None and rows > 1 and not self._counts:
             row_w = np.full(n * rows, 1.0 / rows, np.float32)
         parts = [
-            _C.metric_accumulate(int(kind), int(k), float(t), p2, y2, None if row_w is None else row_w)
-            for kind, k, t in self._plan_rows()
+            _C.metric_accumulate(
+                int(row[0]),
+                int(row[1]),
+                float(row[2]),
+                p2,
+                y2,
+                None if row_w is None else row_w,
+                *([np.asarray(row[3], np.float32)] if len(row) > 3 else []),
+            )
+            for row in self._plan_rows()
         ]
         acc = np.concatenate(parts)
         state = self.__dict__.get("_standalone")

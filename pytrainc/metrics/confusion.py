@@ -11,6 +11,7 @@ from pytrainc import _C
 from pytrainc.metrics.base import _Builtin
 
 _SIGMOID, _EXACT_ENDS = 1, 2  # HISTOGRAMS flags (csrc/metrics_confusion.c)
+_TABLE_SIGMOID = 1  # THRESHOLD_TABLE flags (csrc/metrics_table.c)
 NEG_INF = -1e10  # Keras's metrics_utils.NEG_INF: the threshold of Precision/Recall with top_k
 _EPS = 1e-7
 
@@ -58,10 +59,17 @@ def _histogram_curves(acc, n):
     return tp, fp, neg.sum(axis=1) - fp, pos.sum(axis=1) - tp
 
 
+def _table_row(sorted_thresholds, flags=0, top_k=0):
+    """A THRESHOLD_TABLE plan row: per column counts over sorted thresholds of any number and spacing."""
+    n = len(sorted_thresholds)
+    return (_C.METRICS["threshold_table"], n | (flags << 32) | (top_k << 40), 0.0, list(sorted_thresholds))
+
+
 class _ThresholdCounts(_Builtin):
-    """[TP, FP, FN, TN] at each threshold, one plan row per threshold; over evenly distributed
-    thresholds (Keras's optimized update: predictions clipped to [0, 1], any number of thresholds)
-    one row of per column histograms."""
+    """[TP, FP, FN, TN] at each threshold: one threshold is one plan row; over evenly distributed
+    thresholds (Keras's optimized update: predictions clipped to [0, 1]) one row of per column
+    histograms; any other list (of any length, any order) one row over a C table of the sorted
+    thresholds, compared unclipped as Keras's unoptimized update."""
 
     _kind = _C.METRICS["confusion"]
     _counts = True
@@ -71,20 +79,32 @@ class _ThresholdCounts(_Builtin):
     def _histograms(self):
         return self.top_k is None and _evenly_distributed(self.thresholds)
 
+    def _table(self):
+        return not self._histograms() and len(self.thresholds) > 1
+
     def _plan_rows(self):
         if self._histograms():
             return [(_C.METRICS["histograms"], len(self.thresholds) | (_EXACT_ENDS << 32), 0.0)]
+        if self._table():
+            return [_table_row(sorted(self.thresholds), top_k=self.top_k or 0)]
         if self.top_k is not None:
             k = self.top_k | ((0 if self.class_id is None else self.class_id + 1) << 32)
             return [(_C.METRICS["confusion_top_k"], k, t) for t in self.thresholds]
         return [(self._kind, -1 if self.class_id is None else self.class_id, t) for t in self.thresholds]
 
     def _slots(self, width):
-        return 2 * (len(self.thresholds) + 1) * width if self._histograms() else 4 * len(self.thresholds)
+        if self._histograms() or self._table():
+            return 2 * (len(self.thresholds) + 1) * width
+        return 4 * len(self.thresholds)
 
     def _counts_of(self, acc):
-        if self._histograms():
+        if self._histograms() or self._table():
             tp, fp, tn, fn = _histogram_curves(acc, len(self.thresholds))
+            if self._table():  # the table is sorted: back to the user's order
+                order = np.argsort(np.asarray(self.thresholds, np.float32), kind="stable")
+                rank = np.empty_like(order)
+                rank[order] = np.arange(len(order))
+                tp, fp, tn, fn = (c[rank] for c in (tp, fp, tn, fn))
             if self.class_id is not None:
                 return tuple(c[:, self.class_id] for c in (tp, fp, fn, tn))
             return tuple(c.sum(axis=1) for c in (tp, fp, fn, tn))

@@ -77,18 +77,11 @@ def _learning_rate(value):
         value = schedules.deserialize(value)
     if isinstance(value, LearningRateSchedule):
         return value
-    if callable(value):
-        # Keras calls a callable rate at every step; the C engine cannot call Python per batch, and
-        # evaluating it once per epoch would train differently, so it is refused.
-        raise TypeError(
-            "pytrainc cannot call a Python function for the learning rate: Keras calls it at every step, "
-            "inside the C engine's epoch. Use a pytrainc.optimizers.schedules.LearningRateSchedule, or set "
-            "optimizer.learning_rate between epochs (callbacks.LearningRateScheduler). "
-            f"Received: learning_rate={value!r}"
-        )
+    if callable(value):  # Keras 3: a callable taking no arguments; see Optimizer's learning_rate
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(
-            "Argument `learning_rate` should be a float or an instance of LearningRateSchedule. "
+            "Argument `learning_rate` should be a float, an instance of LearningRateSchedule or a callable. "
             f"Received: learning_rate={value!r}"
         )
     return _number("learning_rate", value)
@@ -180,9 +173,35 @@ class Optimizer:
         self._exclude_ids, self._exclude_pattern = set(), None  # see exclude_from_weight_decay
 
     # -- public state
+    def _rate_of_callable(self):
+        """A callable rate's value now, checked (Keras calls it with no arguments)."""
+        fn = self._learning_rate
+        try:
+            value = fn()
+        except TypeError as e:
+            raise TypeError(
+                f"A callable learning_rate is called with no arguments (as Keras 3 does). Received: {fn!r}: {e}"
+            ) from e
+        return _number(f"the value of learning_rate {fn!r}", float(value))
+
+    def _evaluate_callable_rate(self):
+        """Before each C call (an epoch, or a chunk or batch of one when callbacks ask): a callable
+        rate is called once and the engine uses its value for every step of the call."""
+        if callable(self._learning_rate) and not isinstance(self._learning_rate, LearningRateSchedule):
+            value = self._rate_of_callable()
+            if self._plan is not None:
+                self._plan.set_learning_rate(value)
+
     @property
     def learning_rate(self):
-        """The current learning rate: a float, or a schedule's value at the current iteration.
+        """The current learning rate: a float, a schedule's value at the current iteration, or a
+        callable's value (called now).
+
+        A callable (taking no arguments, as Keras 3's) is called at the start of each C call of
+        the engine: once per epoch (`fit` without per-batch callbacks), per chunk of batches
+        (with a progress bar or backups) or per batch (with batch callbacks), and in
+        `train_on_batch`. Keras calls it at every step; a callable whose value changes between
+        those calls (e.g. from a callback's `on_epoch_begin`) trains as Keras does.
 
         Settable between epochs (or batches, from a callback) with a float >= 0 or a
         `LearningRateSchedule`; the engine uses the new rate from the next step on.
@@ -190,6 +209,8 @@ class Optimizer:
         """
         if isinstance(self._learning_rate, LearningRateSchedule):
             return self._learning_rate(int(self._iterations[0]))  # Keras: at the batch count
+        if callable(self._learning_rate):
+            return self._rate_of_callable()
         return self._learning_rate
 
     @learning_rate.setter
@@ -207,7 +228,7 @@ class Optimizer:
             if isinstance(value, LearningRateSchedule):
                 self._plan.set_schedule(value._kind, value._params(), value._table())
             else:
-                self._plan.set_learning_rate(value)
+                self._plan.set_learning_rate(self._lr0())
 
     @property
     def iterations(self):
@@ -303,6 +324,8 @@ class Optimizer:
         """The constant rate handed to the engine (a schedule's own rate overrides it)."""
         if isinstance(self._learning_rate, LearningRateSchedule):
             return float(self._learning_rate(0))
+        if callable(self._learning_rate):
+            return self._rate_of_callable()
         return self._learning_rate
 
     def _slot_initial_value(self, name):
@@ -365,6 +388,8 @@ class Optimizer:
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr = schedules.serialize(lr)
+        elif callable(lr):
+            lr = _serialize_rate_function(lr)
         return {
             "name": self.name,
             "learning_rate": lr,
@@ -381,7 +406,10 @@ class Optimizer:
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict) and config["learning_rate"].get("class_name") == "function":
+            config["learning_rate"] = _deserialize_rate_function(config["learning_rate"], custom_objects)
         return cls(**config)
 
     def __reduce__(self):
@@ -408,3 +436,33 @@ def _restore_optimizer(config, variables):
     optimizer = get(config)
     optimizer._load_variables(variables)
     return optimizer
+
+
+def _serialize_rate_function(fn):
+    """Keras's serialize_keras_object of a named function; a lambda's code is not saved (pytrainc
+    never executes code while loading)."""
+    name = getattr(fn, "__name__", None)
+    if name is None or name == "<lambda>" or not isinstance(name, str):
+        raise ValueError(
+            "pytrainc cannot serialize a lambda (or unnamed callable) learning_rate: Keras saves its code, "
+            "and loading it would execute code. Use a named function (loaded through custom_objects) or a "
+            f"LearningRateSchedule. Received: learning_rate={fn!r}"
+        )
+    return {  # Keras 3.15.1 names a plain function's module "builtins", wherever it is defined
+        "module": "builtins",
+        "class_name": "function",
+        "config": name,
+        "registered_name": "function",
+    }
+
+
+def _deserialize_rate_function(config, custom_objects):
+    """A saved function rate, found by its name in custom_objects (no module is imported)."""
+    name = config.get("config")
+    fn = (custom_objects or {}).get(name)
+    if not callable(fn):
+        raise ValueError(
+            f"The learning_rate was the function {name!r}: pass it in custom_objects={{{name!r}: ...}} "
+            f"(pytrainc imports no module while loading). Received: custom_objects={sorted(custom_objects or {})}"
+        )
+    return fn

@@ -86,7 +86,7 @@ def _optimizer_layout(model, keras_layers):
     """[(slot name or 'iterations' / 'learning_rate', Variable or None)] in the order of Keras's variables."""
     optimizer = model.optimizer
     layout = [("iterations", None)]
-    if not isinstance(optimizer._learning_rate, LearningRateSchedule):
+    if not isinstance(optimizer._learning_rate, LearningRateSchedule) and not callable(optimizer._learning_rate):
         layout.append(("learning_rate", None))
     trainable = [v for layer in keras_layers for v in layer.weights if v.trainable]
     for group in _slot_groups(optimizer):

@@ -338,10 +338,15 @@ class PlanCompiler:
                 raise ValueError(
                     f"At most {_C.MAX_METRICS} metric slots (a state element takes one). Received: {len(rows)}"
                 )
+            table, starts = [], []  # a THRESHOLD_TABLE row (kind, k, _, thresholds) reads its part of one table
+            for r in rows:
+                starts.append(float(len(table)) if len(r) > 3 else r[2])
+                table.extend(r[3] if len(r) > 3 else ())
             self._plan.set_metrics(
                 np.array([r[:2] for r in rows], dtype=np.int64).reshape(-1, 2),
-                np.array([r[2] for r in rows], dtype=np.float64),
+                np.array(starts, dtype=np.float64),
                 np.array(row_heads, dtype=np.int64).reshape(-1, 2),
+                np.array(table, dtype=np.float32),
             )
             self._plan_metrics = self._metrics
         return self._plan

@@ -363,6 +363,11 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         cbs.on_train_end(logs)
         return self.history
 
+    def _evaluate_callable_rate(self):
+        """A callable learning rate is called before each C call (Optimizer.learning_rate)."""
+        if self.optimizer is not None:
+            self.optimizer._evaluate_callable_rate()
+
     def _train_epoch(self, plan, x, y, w, perm, batch_size, cbs, epoch=0, start_batch=0, sums=None, epoch_rng=None):
         """One epoch: one C call, or C calls per batch / per chunk when callbacks ask."""
         n = x.shape[0]
@@ -380,6 +385,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         if cbs.has_train_batch_hooks:
             for b in range(start_batch, steps):
                 cbs.on_train_batch_begin(b)
+                self._evaluate_callable_rate()
                 _, _, last, bad = plan.train(x, y, perm, batch_size, b, b + 1, interruptible, stop_nonfinite, w, sums)
                 logs = self._logs(sums)
                 if bad:
@@ -398,6 +404,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
             end = min(steps, b + chunk)
             if interval:
                 end = min(end, (b // interval + 1) * interval)
+            self._evaluate_callable_rate()
             t0 = time.perf_counter()
             _, done, last, bad = plan.train(x, y, perm, batch_size, b, end, interruptible, stop_nonfinite, w, sums)
             elapsed = time.perf_counter() - t0
@@ -575,6 +582,7 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
         self._check_batch_broadcast(n, n)
         w32 = self._prepare_sample_weights(sample_weight, class_weight, y32, n)
         plan = self._ensure_plan(n, key)
+        self._evaluate_callable_rate()
         sums, _, _, _ = plan.train(x32, y32, np.arange(n, dtype=np.int64), n, 0, 1, _interruptible(), False, w32)
         return self._format_logs(self._logs(sums), return_dict)
 

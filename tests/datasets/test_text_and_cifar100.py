@@ -180,3 +180,12 @@ def test_cifar100_equals_keras(monkeypatch, data_cache, tmp_path, label_mode):
 def test_cifar100_refuses_a_bad_label_mode():
     with pytest.raises(ValueError, match="label_mode"):
         cifar100.load_data("medium")
+
+
+def test_reuters_label_names_are_keras():
+    from pytrainc.testing import keras_torch
+
+    K = keras_torch()
+    names = reuters.get_label_names()
+    assert isinstance(names, tuple) and names == K.datasets.reuters.get_label_names()
+    assert len(names) == 46

@@ -335,8 +335,6 @@ def test_metric_functions_deserialize_and_get():
         (lambda: metrics.SensitivityAtSpecificity(0.5, num_thresholds=0), "num_thresholds"),
         (lambda: metrics.SensitivityAtSpecificity(1.5), "specificity"),
         (lambda: metrics.IoU(num_classes=3, target_class_ids=[0, 3]), "Target class id 3 is out of range"),
-        (lambda: metrics.AUC(thresholds=[0.01 * i * i for i in range(1, 16)]), "at most 14 thresholds"),
-        (lambda: metrics.AUC(thresholds=[0.1, 0.7], multi_label=True), "counts all labels together"),
         (lambda: metrics.FBetaScore(beta=2), "beta"),
         (lambda: metrics.R2Score("median"), "class_aggregation"),
         (lambda: metrics.AUC(dtype="float64"), "float32"),
