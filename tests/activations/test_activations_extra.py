@@ -114,21 +114,24 @@ def test_threshold_on_arrays_and_in_a_traced_layer():
     np.testing.assert_allclose(model.predict(a, verbose=0), want)
 
 
+class Builder:
+    """Records the op a layer emits."""
+
+    def buffer(self, size):
+        return 1
+
+    def rng(self, layer):
+        return 0
+
+    def op(self, name, ins, out, **args):
+        self.emitted = (name, args)
+
+
 def test_dropout_noise_shape_drops_whole_blocks():
     layer = L.Dropout(0.5, noise_shape=(None, 1, 6), seed=3)
     model = Model(i := L.Input((4, 6)), layer(i))
     x = np.ones((64, 4, 6), np.float32)
     np.testing.assert_array_equal(model.predict(x, verbose=0), x)  # identity in inference
-
-    class Builder:  # records the op the layer emits
-        def buffer(self, size):
-            return 1
-
-        def rng(self, layer):
-            return 0
-
-        def op(self, name, ins, out, **args):
-            self.emitted = (name, args)
 
     builder = Builder()
     layer._emit(builder, [0], [(4, 6)])
@@ -153,16 +156,6 @@ def dropout_mask(noise_shape, shape, n=400, seed=5, rate=0.4):
     """The factors a Dropout(noise_shape) layer multiplies a batch of ones by, in training."""
     layer = L.Dropout(rate, noise_shape=noise_shape, seed=seed)
     Model(i := L.Input(shape), layer(i))
-
-    class Builder:  # records the op the layer emits
-        def buffer(self, size):
-            return 1
-
-        def rng(self, layer):
-            return 0
-
-        def op(self, name, ins, out, **args):
-            self.emitted = (name, args)
 
     builder = Builder()
     layer._emit(builder, [0], [shape])
