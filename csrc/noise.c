@@ -14,10 +14,11 @@
 
 enum { NOISE_GAUSSIAN = 0, NOISE_GAUSSIAN_DROPOUT = 1, NOISE_ALPHA_DROPOUT = 2, NOISE_SPATIAL_DROPOUT = 3 };
 
-// inp, out (N, S, C); factor: (N, C) for spatial dropout, else (N, S*C) (unused by GaussianNoise).
-static void noise_forward(float *out, float *factor, const float *inp, int64_t N, int64_t S, int64_t C, int kind,
-                          float rate, ptc_rng *rng) {
-    const int64_t n = N * S * C;
+// inp, out (N, S, C, Q), Q = 1 but for spatial dropout; factor: (N, C) for spatial dropout, else
+// (N, S*C) (unused by GaussianNoise).
+static void noise_forward(float *out, float *factor, const float *inp, int64_t N, int64_t S, int64_t C, int64_t Q,
+                          int kind, float rate, ptc_rng *rng) {
+    const int64_t n = N * S * C * Q;
     switch (kind) {
         case NOISE_GAUSSIAN:  // x + N(0, stddev), RATE holding the stddev
             ptc_rng_fill_normal(rng, out, n, 0.0f, rate);
@@ -36,30 +37,32 @@ static void noise_forward(float *out, float *factor, const float *inp, int64_t N
             for (int64_t i = 0; i < n; i++) out[i] = factor[i] != 0.0f ? inp[i] * factor[i] + kept_shift : dropped;
             return;
         }
-        default: {  // NOISE_SPATIAL_DROPOUT: Dropout with noise_shape (N, 1, C)
+        default: {  // NOISE_SPATIAL_DROPOUT: Dropout with noise_shape (N, 1, C, 1), Q values per channel
             const float keep = 1.0f - rate;
             ptc_rng_fill_mask(rng, factor, N * C, keep, 1.0f / keep);
             for (int64_t b = 0; b < N; b++)
                 for (int64_t s = 0; s < S; s++)
                     for (int64_t c = 0; c < C; c++) {
-                        const int64_t i = (b * S + s) * C + c;
-                        out[i] = inp[i] * factor[b * C + c];
+                        const int64_t i = ((b * S + s) * C + c) * Q;
+                        const float f = factor[b * C + c];
+                        for (int64_t q = 0; q < Q; q++) out[i + q] = inp[i + q] * f;
                     }
         }
     }
 }
 
 static void noise_backward(float *dinp, const float *dout, const float *factor, int64_t N, int64_t S, int64_t C,
-                           int kind) {
-    const int64_t n = N * S * C;
+                           int64_t Q, int kind) {
+    const int64_t n = N * S * C * Q;
     if (kind == NOISE_GAUSSIAN) {
         for (int64_t i = 0; i < n; i++) dinp[i] += dout[i];
     } else if (kind == NOISE_SPATIAL_DROPOUT) {
         for (int64_t b = 0; b < N; b++)
             for (int64_t s = 0; s < S; s++)
                 for (int64_t c = 0; c < C; c++) {
-                    const int64_t i = (b * S + s) * C + c;
-                    dinp[i] += dout[i] * factor[b * C + c];
+                    const int64_t i = ((b * S + s) * C + c) * Q;
+                    const float f = factor[b * C + c];
+                    for (int64_t q = 0; q < Q; q++) dinp[i + q] += dout[i + q] * f;
                 }
     } else {
         for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * factor[i];
@@ -82,9 +85,10 @@ SAME_LAYOUT(ALPHA_DROPOUT)
 static ptc_status noise_check(const ptc_plan *p, const ptc_op *op, int kind) {
     const int64_t *a = op->iarg;
     const double rate = op->farg[0];
-    int64_t n;
-    if (a[RNG_ARG] < 0 || a[S_ARG] < 1 || a[C_ARG] < 1 || !ptc_mul_ok(a[S_ARG], a[C_ARG], &n) ||
-        n != ptc_op_in_size(p, op, 0) || n != ptc_op_out_size(p, op))
+    const int64_t q = kind == NOISE_SPATIAL_DROPOUT ? a[PTC_SPATIAL_DROPOUT_Q] : 1;
+    int64_t sc, n;
+    if (a[RNG_ARG] < 0 || a[S_ARG] < 1 || a[C_ARG] < 1 || q < 1 || !ptc_mul_ok(a[S_ARG], a[C_ARG], &sc) ||
+        !ptc_mul_ok(sc, q, &n) || n != ptc_op_in_size(p, op, 0) || n != ptc_op_out_size(p, op))
         return PTC_ERR_OP;
     if (kind == NOISE_GAUSSIAN ? !(rate >= 0.0 && rate <= 1e30) : !(rate >= 0.0 && rate < 1.0)) return PTC_ERR_OP;
     return PTC_OK;
@@ -105,7 +109,8 @@ static void noise_op_forward(ptc_plan *p, int i, int64_t N, int training, int ki
         memcpy(out, inp, (size_t)(N * ptc_op_out_size(p, op)) * sizeof(float));
         return;
     }
-    noise_forward(out, ptc_plan_scratch(p, i), inp, N, a[S_ARG], a[C_ARG], kind, (float)op->farg[0],
+    const int64_t q = kind == NOISE_SPATIAL_DROPOUT ? a[PTC_SPATIAL_DROPOUT_Q] : 1;
+    noise_forward(out, ptc_plan_scratch(p, i), inp, N, a[S_ARG], a[C_ARG], q, kind, (float)op->farg[0],
                   &p->rngs[a[RNG_ARG]]);
 }
 
@@ -114,7 +119,8 @@ static void noise_op_backward(ptc_plan *p, int i, int64_t N, int kind) {
     float *din = ptc_op_din(p, op, 0);
     if (!din) return;
     // Backward follows a training forward; with nothing drawn the op was the identity.
-    noise_backward(din, ptc_plan_dact(p, op->out), ptc_plan_scratch(p, i), N, op->iarg[S_ARG], op->iarg[C_ARG],
+    const int64_t q = kind == NOISE_SPATIAL_DROPOUT ? op->iarg[PTC_SPATIAL_DROPOUT_Q] : 1;
+    noise_backward(din, ptc_plan_dact(p, op->out), ptc_plan_scratch(p, i), N, op->iarg[S_ARG], op->iarg[C_ARG], q,
                    op->farg[0] == 0.0 ? NOISE_GAUSSIAN : kind);
 }
 

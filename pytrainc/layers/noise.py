@@ -60,7 +60,7 @@ class _Noise(Layer):
         arg = "stddev" if self._op == "gaussian_noise" else "rate"
         builder.op(
             self._op, in_bufs, out, rng=builder.rng(self), s=math.prod(shape) // channels, c=channels,
-            **{arg: self._value()},
+            **({"q": 1} if self._spatial else {}), **{arg: self._value()},
         )  # fmt: skip
         return out
 

@@ -17,9 +17,10 @@ class Dropout(Layer):
 
     Args:
         rate: Float in [0, 1), the fraction to drop.
-        noise_shape: Optional (None, d1, ..., dk): 1 on leading axes that share a draw, then the
-            input's sizes (None stands for them), e.g. (None, 1, channels) drops whole channels of
-            every step. Defaults to None (one draw per value).
+        noise_shape: Optional (None, d1, ..., dk), as Keras: a 1 shares one draw along that axis,
+            the input's size (or None) draws per position. The 1s may sit on leading and trailing
+            axes: (None, 1, channels) drops whole channels of every step, (None, steps, 1) whole
+            steps. Defaults to None (one draw per value).
         seed: Optional int. Defaults to None (drawn from the global generator).
 
     Example:
@@ -56,37 +57,43 @@ class Dropout(Layer):
         self.seed = seed
         self.rng_state = utils.make_rng(seed) if seed is not None else utils.make_rng(_C.rng_next(utils.global_rng()))
 
-    def _shared_axes(self, shape):
-        """How many leading sample axes share one draw (noise_shape 1 there, the full size after)."""
+    def _blocks(self, shape):
+        """(S, C, Q) per sample: noise_shape is 1 on the S leading and the Q trailing values, the
+        input's sizes on the C ones between, so one draw per (sample, c) is shared along S and Q."""
         if self.noise_shape is None:
-            return 0
+            return None
         dims = [shape[k] if d is None else d for k, d in enumerate(self.noise_shape[1:])]
         if len(dims) != len(shape):
             raise ValueError(
                 f"Dropout '{self.name}': noise_shape {self.noise_shape} must have the rank of the input "
                 f"(None,) + {tuple(shape)}"
             )
-        shared = next((k for k, d in enumerate(dims) if d != 1), len(dims))
-        if any(d != n for d, n in zip(dims[shared:], shape[shared:])):
+        if any(d != 1 and d != n for d, n in zip(dims, shape)):
             raise ValueError(
-                f"pytrainc's Dropout takes a noise_shape of 1s on leading axes then the input's sizes "
-                f"(e.g. (None, 1, channels), as SpatialDropout). Received: noise_shape={self.noise_shape} for "
-                f"input shape (None,) + {tuple(shape)}"
+                f"Dropout '{self.name}': each noise_shape entry must be 1 (share the draw along that axis) or "
+                f"the input's size. Received: noise_shape={self.noise_shape} for input shape (None,) + {tuple(shape)}"
             )
-        return shared
+        varying = [k for k, (d, n) in enumerate(zip(dims, shape)) if d != 1 or n == 1]
+        lo, hi = (varying[0], varying[-1] + 1) if varying else (len(dims), len(dims))
+        if any(dims[k] == 1 and shape[k] != 1 for k in range(lo, hi)):
+            raise ValueError(
+                f"pytrainc's Dropout takes a noise_shape of 1s on leading and trailing axes around the input's "
+                f"sizes (e.g. (None, 1, channels) or (None, steps, 1)); 1s between full axes are not supported. "
+                f"Received: noise_shape={self.noise_shape} for input shape (None,) + {tuple(shape)}"
+            )
+        return math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:])
 
     def build(self, input_shape):
-        self._shared_axes(tuple(input_shape[1:]))
+        self._blocks(tuple(input_shape[1:]))
         self.built = True
 
     def _emit(self, builder, in_bufs, in_shapes):
         shape = tuple(in_shapes[0])
         out = builder.buffer(math.prod(shape))
-        shared = self._shared_axes(shape)
-        if shared:  # one draw per (sample, position of the later axes), shared along the leading ones
-            s = math.prod(shape[:shared])
-            builder.op("spatial_dropout", in_bufs, out, rng=builder.rng(self), s=s, c=math.prod(shape) // s,
-                       rate=self.rate)  # fmt: skip
+        blocks = self._blocks(shape)
+        if blocks and blocks[1] != math.prod(shape):  # one draw per (sample, c), shared along S and Q
+            s, c, q = blocks
+            builder.op("spatial_dropout", in_bufs, out, rng=builder.rng(self), s=s, c=c, q=q, rate=self.rate)
         else:
             builder.op("dropout", in_bufs, out, rng=builder.rng(self), rate=self.rate)
         return out

@@ -114,32 +114,96 @@ def test_threshold_on_arrays_and_in_a_traced_layer():
     np.testing.assert_allclose(model.predict(a, verbose=0), want)
 
 
+class Builder:
+    """Records the op a layer emits."""
+
+    def buffer(self, size):
+        return 1
+
+    def rng(self, layer):
+        return 0
+
+    def op(self, name, ins, out, **args):
+        self.emitted = (name, args)
+
+
 def test_dropout_noise_shape_drops_whole_blocks():
     layer = L.Dropout(0.5, noise_shape=(None, 1, 6), seed=3)
     model = Model(i := L.Input((4, 6)), layer(i))
     x = np.ones((64, 4, 6), np.float32)
     np.testing.assert_array_equal(model.predict(x, verbose=0), x)  # identity in inference
 
-    class Builder:  # records the op the layer emits
-        def buffer(self, size):
-            return 1
-
-        def rng(self, layer):
-            return 0
-
-        def op(self, name, ins, out, **args):
-            self.emitted = (name, args)
-
     builder = Builder()
     layer._emit(builder, [0], [(4, 6)])
-    assert builder.emitted == ("spatial_dropout", {"rng": 0, "s": 4, "c": 6, "rate": 0.5})
+    assert builder.emitted == ("spatial_dropout", {"rng": 0, "s": 4, "c": 6, "q": 1, "rate": 0.5})
     flat = x.reshape(64, 24)
-    out = testing.run_op("spatial_dropout", [flat], 24, rng_state=layer.rng_state.copy(), s=4, c=6, rng=0, rate=0.5)
+    out = testing.run_op(
+        "spatial_dropout", [flat], 24, rng_state=layer.rng_state.copy(), s=4, c=6, q=1, rng=0, rate=0.5
+    )
     mask = out[0].reshape(64, 4, 6)
     assert set(np.unique(mask)) <= {0.0, 2.0}
     assert (mask == mask[:, :1, :]).all() and 0.3 < (mask == 0).mean() < 0.7
     assert L.Dropout.from_config(layer.get_config()).noise_shape == (None, 1, 6)
     same = Model(j := L.Input((4, 6)), L.Dropout(0.5, noise_shape=(None, 4, 6))(j))
     np.testing.assert_array_equal(same.predict(x, verbose=0), x)
-    with pytest.raises(ValueError, match="1s on leading axes"):
-        Model(k := L.Input((4, 6)), L.Dropout(0.5, noise_shape=(None, 4, 1))(k))
+    with pytest.raises(ValueError, match="1s between full axes are not supported"):
+        Model(k := L.Input((3, 4, 6)), L.Dropout(0.5, noise_shape=(None, 3, 1, 6))(k))
+    with pytest.raises(ValueError, match="1 .* or the input's size"):
+        Model(k := L.Input((4, 6)), L.Dropout(0.5, noise_shape=(None, 2, 6))(k))
+
+
+def dropout_mask(noise_shape, shape, n=400, seed=5, rate=0.4):
+    """The factors a Dropout(noise_shape) layer multiplies a batch of ones by, in training."""
+    layer = L.Dropout(rate, noise_shape=noise_shape, seed=seed)
+    Model(i := L.Input(shape), layer(i))
+
+    builder = Builder()
+    layer._emit(builder, [0], [shape])
+    name, args = builder.emitted
+    width = int(np.prod(shape))
+    x = np.ones((n, width), np.float32)
+    out = testing.run_op(name, [x], width, rng_state=layer.rng_state.copy(), **args)
+    return out[0].reshape(n, *shape), layer
+
+
+@pytest.mark.parametrize(
+    "noise_shape, shape, shared",
+    [
+        ((None, 5, 1), (5, 3), (2,)),  # Keras's rule: a 1 broadcasts the draw over that axis (whole steps)
+        ((None, 1, 3), (5, 3), (1,)),  # whole channels, as SpatialDropout1D
+        ((None, 1, 4, 1), (3, 4, 2), (1, 3)),  # leading and trailing 1s around one full axis
+        ((None, None, 1), (5, 3), (2,)),  # None means the input's size
+        ((None, 1, 1), (5, 3), (1, 2)),  # one draw per sample
+    ],
+)
+def test_dropout_noise_shape_follows_keras_broadcast_rule(noise_shape, shape, shared):
+    rate = 0.4
+    mask, _ = dropout_mask(noise_shape, shape, rate=rate)
+    for axis in shared:  # constant along each axis noise_shape holds a 1 on
+        np.testing.assert_array_equal(mask, np.repeat(mask.take([0], axis=axis), shape[axis - 1], axis=axis))
+    draws = mask[(slice(None),) + tuple(slice(0, 1) if k + 1 in shared else slice(None) for k in range(len(shape)))]
+    assert set(np.unique(draws)) <= {0.0, np.float32(1 / (1 - rate))}
+    # Independent draws elsewhere: the dropped fraction is rate within 4 standard errors.
+    assert abs((draws == 0).mean() - rate) < 4 * np.sqrt(rate * (1 - rate) / draws.size), (draws == 0).mean()
+    if len(shared) < len(shape):  # and not one draw per sample along the full axes
+        assert not np.all(draws == draws.reshape(len(draws), -1)[:, :1].reshape((-1,) + (1,) * len(shape)))
+    again, _ = dropout_mask(noise_shape, shape, rate=rate)
+    np.testing.assert_array_equal(mask, again)  # the layer's seeded generator: bitwise reproducible
+    other, _ = dropout_mask(noise_shape, shape, rate=rate, seed=6)
+    assert not np.array_equal(mask, other)
+
+
+def test_dropout_noise_shape_trains_with_its_mask_in_backward():
+    x = R.normal(size=(64, 5, 3)).astype(np.float32)
+    y = R.normal(size=(64, 1)).astype(np.float32)
+    model = Sequential([L.Input((5, 3)), L.Dropout(0.5, noise_shape=(None, 5, 1), seed=1), L.Flatten(), L.Dense(1)])
+    model.compile("sgd", "mse")
+    kernel = model.layers[-1].get_weights()[0].copy()
+    history = model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    mask, _ = dropout_mask((None, 5, 1), (5, 3), n=64, seed=1, rate=0.5)  # the same generator, the same draw
+    # SGD's step on the Dense kernel is -lr * d(mse)/dW with the dropped input, which only the mask explains.
+    h = (x * mask).reshape(64, 15)
+    err = h @ kernel - y
+    want = kernel - 0.01 * (2 / 64) * h.T @ err
+    np.testing.assert_allclose(model.layers[-1].get_weights()[0], want, rtol=1e-4, atol=1e-6)
+    assert np.isclose(history.history["loss"][0], float((err**2).mean()), rtol=1e-5)

@@ -248,7 +248,17 @@ def test_noise_ops_propagate_nan_forward_and_backward(op):
     x[0, 3] = nan
     dout = np.ones((4, 8))
     dout[1, 2] = nan
-    out, (dx,), _ = run(op, [x], 8, dout=dout, rng=0, s=2, c=4, **{NOISE_OPS[op]: 0.001})  # almost nothing dropped
+    out, (dx,), _ = run(
+        op,
+        [x],
+        8,
+        dout=dout,
+        rng=0,
+        s=2,
+        c=4,
+        **({"q": 1} if op == "spatial_dropout" else {}),
+        **{NOISE_OPS[op]: 0.001},
+    )  # almost nothing dropped
     assert np.isnan(out[0, 3]) and np.isfinite(out[1:]).all(), out
     assert np.isnan(dx[1, 2]) and np.isfinite(dx[2:]).all(), dx
 

@@ -283,13 +283,14 @@ def test_noise_ops_draw_keras_distributions_and_route_gradients():
     np.testing.assert_allclose(dx, np.where(dropped, 0.0, a), rtol=1e-6)
     # SpatialDropout: one keep/drop per (sample, channel) over all positions, survivors scaled by 1 / (1 - rate).
     S, C = 10, 5
-    out, (dx,), _ = noise_run("spatial_dropout", x, g, s=S, c=C, rng=0, rate=0.4)
+    out, (dx,), _ = noise_run("spatial_dropout", x, g, s=S, c=C, q=1, rng=0, rate=0.4)
     mask = (out / x).reshape(n, S, C)
     assert np.allclose(mask, mask[:, :1]) and abs((mask[:, 0] == 0).mean() - 0.4) < 0.03
     assert np.allclose(mask[mask != 0], 1 / 0.6)
     testing.assert_close_abs(dx.reshape(n, S, C), mask, 1e-5)
     for op, arg in (("gaussian_noise", "stddev"), ("alpha_dropout", "rate"), ("spatial_dropout", "rate")):
-        inference, _, _ = testing.run_op(op, [x], width, training=False, s=1, c=width, rng=0, **{arg: 0.3})
+        q = {"q": 1} if op == "spatial_dropout" else {}
+        inference, _, _ = testing.run_op(op, [x], width, training=False, s=1, c=width, rng=0, **q, **{arg: 0.3})
         np.testing.assert_array_equal(inference, x)
 
 
