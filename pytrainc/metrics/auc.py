@@ -1,6 +1,7 @@
 """AUC, as keras/src/metrics/confusion_metrics.py AUC: per column histograms accumulated in C
-over evenly spaced thresholds, the ROC, PR or PR-gain curve and its Riemann sum (or Davis and
-Goadrich's PR interpolation) computed once per epoch."""
+over evenly spaced thresholds, or over a C table of any given thresholds (THRESHOLD_TABLE), then
+the ROC, PR or PR-gain curve and its Riemann sum (or Davis and Goadrich's PR interpolation)
+computed once per epoch."""
 
 import numpy as np
 

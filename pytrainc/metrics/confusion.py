@@ -1,8 +1,9 @@
 """Confusion-matrix metrics, as keras/src/metrics/confusion_metrics.py and f_score_metrics.py.
 
-Their counts accumulate in C: [TP, FP, FN, TN] at each threshold (one plan row per threshold),
-per class [TP, FP, FN] (F-scores), or per column histograms over Keras's evenly spaced
-thresholds (AUC and the sensitivity/specificity family); Python reads the curves once per epoch.
+Their counts accumulate in C: [TP, FP, FN, TN] at one threshold (one plan row), per class
+[TP, FP, FN] (F-scores), per column histograms over Keras's evenly spaced thresholds (AUC and the
+sensitivity/specificity family), or per column counts over a table of any thresholds (lists of
+Precision/Recall/TP.., AUC's thresholds=); Python reads the curves once per epoch.
 """
 
 import numpy as np
