@@ -183,12 +183,13 @@ def _contract(op, a, ta, b, tb, keep, dims):
     return _ops.reshape(_ops.matmul(a, b), head + [dims[c] for c in letters[len(lead) :]]), "".join(letters)
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts, *operands, **kwargs):
     """`keras.ops.einsum`: sums of products named by index letters, recorded as transposes,
     reshapes, sums and one matmul per pair of operands (left to right).
 
     A symbolic operand's first index is its batch axis: it must stay the first index of the
     result and is never summed. Repeated indices within one operand (diagonals) are not supported.
+    Keras's `**kwargs` (backend options) are refused: pytrainc's backend takes none.
 
     Example:
 
@@ -198,6 +199,8 @@ def einsum(subscripts, *operands):
     (2, 4)
     """
     op = "ops.einsum"
+    if kwargs:  # Keras hands these to its backend (e.g. NumPy's `optimize`): pytrainc has none
+        raise ValueError(f"{_at(op)} takes no backend options. Received: {sorted(kwargs)}")
     if not operands:
         raise ValueError(f"{_at(op)} needs at least one operand")
     shapes = [tuple(full_shape(x)) for x in operands]

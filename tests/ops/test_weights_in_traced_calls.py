@@ -57,7 +57,10 @@ def test_the_weight_gets_keras_gradient(name):
 @pytest.mark.parametrize(
     "body,match",
     [
-        (lambda x, w: ops.matmul(x, ops.expand_dims(w, 1) * np.ones((1, 4), "float32")), "NumPy's asarray on the weight"),
+        (
+            lambda x, w: ops.matmul(x, ops.expand_dims(w, 1) * np.ones((1, 4), "float32")),
+            "NumPy's asarray on the weight",
+        ),
         (lambda x, w: x * np.sin(w), "NumPy's sin on the weight"),
         (lambda x, w: x * ops.reshape(w, (2, 2))[0, 0], "NumPy's asarray on the weight"),
     ],
@@ -70,7 +73,9 @@ def test_reading_a_weight_as_a_constant_in_a_call_is_refused_by_name(body, match
         def call(self, x):
             return body(x, self.w)
 
-    with pytest.raises(TypeError, match=match + r" 'frozen/w' of shape \(4,\) in the call of layer 'frozen'.*never trains"):
+    with pytest.raises(
+        TypeError, match=match + r" 'frozen/w' of shape \(4,\) in the call of layer 'frozen'.*never trains"
+    ):
         Frozen(name="frozen")(pytrainc.Input((4,)))
 
 
