@@ -69,6 +69,7 @@ int64_t ptc_metric_slots(const ptc_metric *m, int64_t D) {
         case PTC_METRIC_R2:
             return 4 * D + 1;
         case PTC_METRIC_LOSS_MEAN_IGNORE:
+        case PTC_METRIC_LOSS_BATCH_MEAN:
             return 2;
         case PTC_METRIC_CONFUSION:
             return 4;
@@ -113,6 +114,13 @@ ptc_status ptc_metric_check(const ptc_metric *m, int64_t D, int64_t ys) {
             return ys == D ? PTC_OK : PTC_ERR_VALUE;
         case PTC_METRIC_TRACED_MEAN:  // reads its own buffer (k), checked by ptc_plan_set_metrics
             return PTC_OK;
+        case PTC_METRIC_LOSS_BATCH_MEAN: {
+            const int64_t kind = m->k & 0xffffffff, mode = m->k >> 32;
+            return m->k >= 0 && ptc_loss_is_metric((int)kind) && ys == ptc_loss_y_size((int)kind, D) && mode <= 2 &&
+                           isfinite(m->threshold)
+                       ? PTC_OK
+                       : PTC_ERR_VALUE;
+        }
         case PTC_METRIC_LOSS_MEAN:
             return m->k <= INT32_MAX && ptc_loss_is_metric((int)m->k) && ys == ptc_loss_y_size((int)m->k, D) &&
                            isfinite(m->threshold)
@@ -127,6 +135,29 @@ void ptc_metric_accumulate(const ptc_metric *m, const float *pred, const float *
                            float scale, int64_t N, int64_t D, double *acc) {
     if (m->kind == PTC_METRIC_LOSS_MEAN) {  // Keras's loss metrics: the weighted mean of the rows' losses
         acc[0] += ptc_loss_row_sum((int)m->k, m->threshold, pred, y, w, scale, N, D);
+        return;
+    }
+    if (m->kind == PTC_METRIC_LOSS_BATCH_MEAN) {
+        // A built-in Loss given as a metric (Keras's MeanMetricWrapper of it): the loss reduces the
+        // batch, unweighted, to one value (mode 0: its mean, sum_over_batch_size; 1: its sum), which a
+        // Mean averages over the batches, each counting once or by the batch's weight sum; mode 2
+        // (reduction "none") keeps the per-sample values, a weighted mean over the samples.
+        const int mode = (int)(m->k >> 32);
+        const double samples = (double)N * (double)scale;
+        double wsum = samples;
+        if (w) {
+            wsum = 0.0;
+            for (int64_t n = 0; n < N; n++) wsum += (double)w[n] * (double)scale;
+        }
+        if (mode == 2) {
+            acc[0] += ptc_loss_row_sum((int)(m->k & 0xffffffff), m->threshold, pred, y, w, scale, N, D);
+            acc[1] += wsum;
+            return;
+        }
+        const double sum = ptc_loss_row_sum((int)(m->k & 0xffffffff), m->threshold, pred, y, NULL, scale, N, D);
+        const double value = mode == 1 ? sum : (samples > 0.0 ? sum / samples : 0.0);
+        acc[0] += value * (w ? wsum : 1.0);
+        acc[1] += w ? wsum : 1.0;
         return;
     }
     if (m->kind == PTC_METRIC_LOSS_MEAN_IGNORE) {

@@ -912,7 +912,8 @@ CASES = [
         "sgd_lr_str",
         "O.SGD(learning_rate='fast')",
         T,
-        r"`learning_rate` should be a float or.*LearningRateSchedule\. Received: learning_rate='fast'",
+        r"`learning_rate` should be a float, an instance of LearningRateSchedule or a callable\. "
+        r"Received: learning_rate='fast'",
     ),
     case(
         "sgd_momentum",

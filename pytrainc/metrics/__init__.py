@@ -228,12 +228,10 @@ def get(identifier):
         from pytrainc.metrics.loss_metric import LossMetric
 
         return LossMetric(identifier)
-    if isinstance(identifier, losses.Loss):
-        raise ValueError(
-            f"Loss {identifier.name!r} (a built-in loss instance) as a metric is not supported yet: Keras averages "
-            f"its value per batch. Use the metric of the same name, e.g. metrics=[{identifier.name!r}] (averaged "
-            "per sample, which differs only when the last batch is smaller)."
-        )
+    if isinstance(identifier, losses.Loss):  # a built-in loss: its value per batch, averaged in C
+        from pytrainc.metrics.loss_metric import BuiltinLossMetric
+
+        return BuiltinLossMetric(identifier)
     if callable(identifier) and not isinstance(identifier, (Metric, type)):
         cls = _FUNCTION_CLASSES.get(identifier)
         return cls(name=identifier.__name__) if cls is not None else MeanMetricWrapper(identifier)

@@ -56,10 +56,11 @@ def test_automatic_loss_names_are_unique_as_keras():
         assert MyLoss(name="mine").name == "mine"
 
 
-def test_a_built_in_loss_instance_as_a_metric_is_refused_clearly():
-    import pytest
-
+def test_a_built_in_loss_instance_as_a_metric_equals_the_metric_when_batches_are_equal():
+    """Per batch (tests/metrics/test_builtin_loss_metrics_keras.py) equals per sample when every
+    batch has the same size."""
     model = pytrainc.Sequential([pytrainc.Input((3,)), pytrainc.layers.Dense(2)])
-    with pytest.raises(ValueError, match=r"Loss 'mean_squared_error' .* metrics=\['mean_squared_error'\]"):
-        model.compile(optimizer="sgd", loss="mse", metrics=[pytrainc.losses.MeanSquaredError()])
-        model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)
+    model.compile(optimizer="sgd", loss="mse", metrics=[pytrainc.losses.MeanAbsoluteError(name="l1"), "mae"])
+    x, y = np.random.default_rng(0).normal(size=(8, 3)), np.random.default_rng(1).normal(size=(8, 2))
+    logs = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["l1"], logs["mae"], rtol=1e-6)
