@@ -469,16 +469,16 @@ static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *i
         float *xb = ptc_plan_act(p, p->inputs[i]);
         for (int64_t n = 0; n < N; n++) memcpy(xb + n * d, x + idx[n] * dx + off, (size_t)d * sizeof(float));
     }
-    for (int h = 0; h < p->n_heads; h++) {
+    for (int h = 0, w_off = 0; h < p->n_heads; w_off += (int)p->heads[h].rows, h++) {
         const ptc_head *hd = &p->heads[h];
         const int64_t dy = hd->y_size, R = hd->rows;
         float *yb = ptc_head_y(p, hd), *wb = ptc_head_w(p, hd);
         if (y) {
             for (int64_t n = 0; n < N; n++)
                 memcpy(yb + n * dy, y + idx[n] * p->y_size + hd->y_off, (size_t)dy * sizeof(float));
-            if (wb && p->w_rows) {  // per-row weights of the one head: (n, R)
+            if (wb && p->w_rows) {  // per-row weights: (n, sum of the heads' R), head h's R from w_off
                 for (int64_t n = 0; n < N; n++)
-                    memcpy(wb + n * R, p->sample_weight + idx[n] * R, (size_t)R * sizeof(float));
+                    memcpy(wb + n * R, p->sample_weight + idx[n] * p->w_cols + w_off, (size_t)R * sizeof(float));
             } else if (wb) {
                 const int64_t cols = p->w_cols, col = cols > 1 ? h : 0;
                 for (int64_t n = 0; n < N; n++)

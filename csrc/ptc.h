@@ -445,7 +445,7 @@ typedef struct {
     int64_t n_sums;
     const float *sample_weight;  // (n, w_cols) of the current pass or NULL; borrowed for one call
     int w_cols;                  // 1: every head reads column 0; else one column per head
-    int w_rows;                  // 1: one head, w_cols = its rows: one weight per row (Keras's (n, steps))
+    int w_rows;                  // 1: w_cols = the heads' rows summed: one weight per row (Keras's (n, steps))
     float *wbatch;               // per head, (max_batch * rows,) gathered row weights
     int n_regs;
     ptc_regularizer *regs;

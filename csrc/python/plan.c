@@ -467,7 +467,8 @@ int ptc_py_check_weights(PyObject *wo, npy_intp n, const float **w) {
 }
 
 // A pass's sample weights: None, float32 (n,) shared by every head, (n, n_heads) with several
-// heads, or (n, rows) for one head of rows > 1 rows (one weight per row); sets w_cols and w_rows.
+// heads, or (n, rows summed over the heads) when some head has rows > 1 (one weight per row of
+// each head's loss, head by head); sets w_cols and w_rows.
 static int plan_weights(PlanObject *self, PyObject *wo, npy_intp n, const float **w) {
     *w = NULL;
     self->plan.w_cols = 1;
@@ -476,17 +477,19 @@ static int plan_weights(PlanObject *self, PyObject *wo, npy_intp n, const float 
     if (!PyArray_Check(wo) || PyArray_NDIM((PyArrayObject *)wo) != 2) return ptc_py_check_weights(wo, n, w);
     PyArrayObject *a = ptc_py_check_array(wo, NPY_FLOAT32, 2, 0, "sample_weight");
     if (!a) return -1;
-    const int one = self->plan.n_heads == 1;
-    const npy_intp cols = one ? (npy_intp)self->plan.heads[0].rows : self->plan.n_heads;
+    npy_intp rows = 0;
+    for (int h = 0; h < self->plan.n_heads; h++) rows += (npy_intp)self->plan.heads[h].rows;
+    const int per_row = PyArray_DIM(a, 1) == rows && rows > self->plan.n_heads;
+    const npy_intp cols = per_row || self->plan.n_heads == 1 ? rows : self->plan.n_heads;
     if (PyArray_DIM(a, 0) != n || PyArray_DIM(a, 1) != cols || cols < 2 || cols > INT_MAX) {
         PyErr_Format(PyExc_ValueError, "sample_weight must be (%zd,) or (%zd, %zd), %s. Received: (%zd, %zd)",
                      (Py_ssize_t)n, (Py_ssize_t)n, (Py_ssize_t)cols,
-                     one ? "one weight per row of the loss" : "one column per output", (Py_ssize_t)PyArray_DIM(a, 0),
-                     (Py_ssize_t)PyArray_DIM(a, 1));
+                     self->plan.n_heads == 1 ? "one weight per row of the loss" : "one column per output",
+                     (Py_ssize_t)PyArray_DIM(a, 0), (Py_ssize_t)PyArray_DIM(a, 1));
         return -1;
     }
     self->plan.w_cols = (int)cols;
-    self->plan.w_rows = one;
+    self->plan.w_rows = per_row || self->plan.n_heads == 1;
     *w = PyArray_DATA(a);
     return 0;
 }

@@ -360,7 +360,9 @@ def write_model(filepath, tensors, metadata, model):
 
     The weights are stored in Keras's legacy layout under `model_weights`, as
     Keras's own `model.save("m.h5")` does, so `keras_model.load_weights` and
-    pytrainc's `load_weights` read them from this file; `metadata` (the
+    pytrainc's `load_weights` read them from this file, with Keras's root
+    `model_config` JSON when every layer is a Keras layer, so that
+    `keras.models.load_model("m.h5")` rebuilds the model; `metadata` (the
     architecture JSON and the compile configuration) becomes attributes of the
     group `pytrainc_model`, and every other tensor (the optimizer state) a
     dataset under `pytrainc_model/tensors`. `read_model` returns both as given.
@@ -400,8 +402,18 @@ def write_model(filepath, tensors, metadata, model):
                 f"weight {by_name[k].shape}"
             )
 
+    keras_json = _keras_model_config(model)
+    from pytrainc.saving.keras_config import KERAS_VERSION as keras_version
+
     def fill(f):
-        paths = _write_legacy(f.create_group(_KERAS_WEIGHTS_GROUP), model, arrays)
+        if keras_json is not None:  # what keras.models.load_model("m.h5") rebuilds the model from
+            _set_str(f, "model_config", keras_json)
+            _set_str(f, "keras_version", keras_version)
+            _set_str(f, "backend", "torch")
+        weights = f.create_group(_KERAS_WEIGHTS_GROUP)
+        _set_str(weights, "keras_version", keras_version)
+        _set_str(weights, "backend", "torch")
+        paths = _write_legacy(weights, model, arrays)
         group = f.create_group(_MODEL_GROUP)
         for key, value in metadata.items():
             _set_str(group, key, value)
@@ -415,6 +427,19 @@ def write_model(filepath, tensors, metadata, model):
         _set_str(group, "tensor_index", json.dumps(index))
 
     _write_file(path, FORMAT_MODEL, fill)
+
+
+def _keras_model_config(model):
+    """Keras 3's `model_config` JSON of a whole-model .h5 (`{"class_name", "config"}`, the model's
+    config as in `.keras` files), or None for a model with a layer Keras does not have (the file
+    is then pytrainc's only, as before)."""
+    from pytrainc.saving import keras_config
+
+    try:
+        config, _ = keras_config.model_to_keras(model)
+    except (ValueError, TypeError):
+        return None
+    return json.dumps({"class_name": config["class_name"], "config": config["config"]})
 
 
 # The reading half (bounded, checked) lives in its own module.

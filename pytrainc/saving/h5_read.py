@@ -12,6 +12,8 @@ import numpy as np
 
 from pytrainc.saving._common import FORMAT_VERSION, bad_file, fspath, newer_version_problem
 from pytrainc.saving.bounded import run_bounded
+
+KERAS_MODEL_CONFIG = "keras.model_config"  # read_model's metadata key for a Keras whole-model file
 from pytrainc.saving.h5 import (  # the names both halves share
     FORMAT_MODEL,
     FORMAT_WEIGHTS,
@@ -395,8 +397,9 @@ def read_model(filepath):
         ImportError: if h5py is not installed.
         FileNotFoundError: if the file does not exist.
         ValueError: for a file that is not HDF5, is truncated or damaged, is
-            from a newer pytrainc, or is not a pytrainc model (a weights file,
-            or a Keras model file, whose weights `model.load_weights` reads).
+            from a newer pytrainc, or is not a model file (a weights file).
+        A Keras whole-model file (`model_config` and `model_weights`) gives
+        `({}, {"keras.model_config": its JSON})` for `load_model` to rebuild.
     """
     return _run_bounded(_read_model, fspath(filepath, "filepath"))
 
@@ -408,12 +411,12 @@ def _read_model(reader_args):
         if kind != FORMAT_MODEL or _MODEL_GROUP not in f:
             if kind == FORMAT_WEIGHTS or _find_legacy_group(f) is f or "layers" in f:
                 problem = "it holds weights only, no architecture: build the model and call model.load_weights(path)"
+            elif "model_config" in f.attrs and _KERAS_WEIGHTS_GROUP in f:
+                # Keras's whole-model file (keras_model.save("m.h5")): its architecture JSON, for
+                # pytrainc.models.load_model to rebuild; the weights are read by load_weights
+                return {}, {KERAS_MODEL_CONFIG: _get_str(f.attrs["model_config"])}
             elif "model_config" in f.attrs:
-                problem = (
-                    "it is a Keras model file; pytrainc cannot rebuild a Keras architecture. Build the "
-                    "same architecture with pytrainc and call model.load_weights(path), which reads the "
-                    "weights of this file"
-                )
+                problem = "it has a Keras model_config but no model_weights group"
             else:
                 problem = "it is not a pytrainc model file (it holds no model configuration)"
             raise bad_file(r.path, problem)

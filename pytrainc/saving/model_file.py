@@ -30,6 +30,7 @@ import numpy as np
 
 from pytrainc.saving import h5, keras_file, object_registration, state_keys
 from pytrainc.saving._common import BadFile, bad_file, fspath
+from pytrainc.saving.h5_read import KERAS_MODEL_CONFIG
 from pytrainc.saving.safetensors import read_safetensors, write_safetensors
 
 __all__ = ["save_model", "load_model"]
@@ -351,9 +352,32 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             return keras_file.load_keras(path, compile=compile, safe_mode=safe_mode)
         if h5.is_h5_path(path):
             tensors, meta = h5.read_model(path)
+            if KERAS_MODEL_CONFIG in meta:
+                return _load_keras_h5(path, meta[KERAS_MODEL_CONFIG], safe_mode)
         else:
             tensors, meta = read_safetensors(path)
         return model_from_state(path, tensors, meta, compile=compile)
+
+
+def _load_keras_h5(path, raw, safe_mode):
+    """A model from Keras's whole-model .h5: its `model_config` JSON rebuilt as `.keras` configs are,
+    then the weights of its `model_weights` group (Keras's legacy layout, matched by position).
+    Keras's `training_config` is not read: the model comes back uncompiled."""
+    from pytrainc.models import Model, Sequential
+    from pytrainc.saving import keras_config
+
+    label = f"{path}' attribute 'model_config"
+    try:
+        config = json.loads(raw)
+    except (ValueError, RecursionError) as err:
+        raise bad_file(label, f"it is not valid JSON ({err})") from None
+    info = keras_config.model_from_keras(label, config, safe_mode=safe_mode)
+    try:
+        model = (Sequential if info["sequential"] else Model).from_config(info["config"])
+    except _CONFIG_ERRORS as err:
+        raise _config_error(label, "model configuration", err) from err
+    model.load_weights(path)
+    return model
 
 
 def model_from_state(path, tensors, meta, compile=True):

@@ -157,8 +157,7 @@ class DataPreparer:
         names = self._graph["output_names"]
         if len(names) == 1:
             single = compile_utils.single(sample_weight, names[0])
-            out_shape = self._graph["outputs"][0].sample_shape
-            rows = math.prod(out_shape[:-1]) if len(out_shape) > 1 and None not in out_shape else 1
+            rows = _loss_rows(self._graph["outputs"][0].sample_shape)
             if rows > 1 and np.ndim(single) == 2 and np.shape(single) == (n, rows):
                 # Keras's temporal weights: one per row of the loss (per step of an output (steps, units))
                 if class_weight is not None:
@@ -174,6 +173,21 @@ class DataPreparer:
         if not isinstance(sample_weight, (list, tuple, dict)) or scalars:
             return _prepare_weights(sample_weight, None, None, n, what)
         per = compile_utils.per_name(sample_weight, names, what, "output")
+        rows = [_loss_rows(t.sample_shape) for t in self._graph["outputs"]]
+        if any(r > 1 and np.ndim(w) == 2 and np.shape(w) == (n, r) for w, r in zip(per, rows)):
+            # Keras's temporal weights on some outputs: one weight per row of each output's loss,
+            # output by output; an output given (n,) weights (or None: 1) repeats them on its rows
+            blocks = []
+            for name, w, r in zip(names, per, rows):
+                if w is None:
+                    blocks.append(np.ones((n, r), np.float32))
+                elif r > 1 and np.ndim(w) == 2 and np.shape(w) == (n, r):
+                    flat = _prepare_weights(np.reshape(w, -1), None, None, n * r, f"{what}[{name!r}]")
+                    blocks.append(flat.reshape(n, r))
+                else:
+                    one = _prepare_weights(w, None, None, n, f"{what}[{name!r}]")
+                    blocks.append(np.repeat(one[:, None], r, axis=1))
+            return np.ascontiguousarray(np.concatenate(blocks, axis=1))
         cols = [
             np.ones(n, dtype=np.float32) if w is None else _prepare_weights(w, None, None, n, f"{what}[{name!r}]")
             for name, w in zip(names, per)
@@ -224,6 +238,11 @@ class DataPreparer:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
         return int(batch_size)
+
+
+def _loss_rows(out_shape):
+    """Rows of an output's loss per sample: the steps of an output (steps, units), else 1."""
+    return math.prod(out_shape[:-1]) if len(out_shape) > 1 and None not in out_shape else 1
 
 
 def _keras_rank_rule(y, out_shape, broadcast=True):
