@@ -21,15 +21,18 @@
 #define PTC_RNN_NR 16
 #define PTC_RNN_MR 6
 
-typedef float v8 __attribute__((vector_size(32)));
+// One panel row (PTC_RNN_NR floats) per vector: one register in the AVX-512 copy, two in
+// the AVX2 one, four in the baseline. Each lane's multiply and add are the same whatever the
+// width, so the copies still give the same bits.
+typedef float vnr __attribute__((vector_size(PTC_RNN_NR * sizeof(float))));
 
-static PTC_ALWAYS_INLINE v8 v8_load(const float *p) {
-    v8 v;
+static PTC_ALWAYS_INLINE vnr vnr_load(const float *p) {
+    vnr v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static PTC_ALWAYS_INLINE void v8_store(float *p, v8 v) {
+static PTC_ALWAYS_INLINE void vnr_store(float *p, vnr v) {
     memcpy(p, &v, sizeof v);
 }
 
@@ -53,25 +56,22 @@ void ptc_rnn_pack(float *packed, const float *B, int64_t K, int64_t N, int trans
 // copy of theirs (ap), or straight from A (ap NULL) when K is too long for the copy.
 static PTC_ALWAYS_INLINE void tile(int mr, int64_t K, const float *restrict A, int64_t lda, const float *restrict ap,
                                    const float *restrict bp, float *restrict C, int64_t ldc, int64_t nc, int beta1) {
-    v8 acc[PTC_RNN_MR][2];
-    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = (v8){0};
+    vnr acc[PTC_RNN_MR];
+    for (int r = 0; r < mr; r++) acc[r] = (vnr){0};
     for (int64_t k = 0; k < K; k++) {
-        const v8 b0 = v8_load(bp + k * PTC_RNN_NR), b1 = v8_load(bp + k * PTC_RNN_NR + 8);
+        const vnr b = vnr_load(bp + k * PTC_RNN_NR);
         for (int r = 0; r < mr; r++) {
             const float a = ap ? ap[k * PTC_RNN_MR + r] : A[r * lda + k];
-            acc[r][0] += a * b0;
-            acc[r][1] += a * b1;
+            acc[r] += a * b;
         }
     }
     for (int r = 0; r < mr; r++) {
         float *c = C + r * ldc;
         if (nc == PTC_RNN_NR) {
-            v8_store(c, beta1 ? v8_load(c) + acc[r][0] : acc[r][0]);
-            v8_store(c + 8, beta1 ? v8_load(c + 8) + acc[r][1] : acc[r][1]);
+            vnr_store(c, beta1 ? vnr_load(c) + acc[r] : acc[r]);
         } else {
             float t[PTC_RNN_NR];
-            v8_store(t, acc[r][0]);
-            v8_store(t + 8, acc[r][1]);
+            vnr_store(t, acc[r]);
             for (int64_t j = 0; j < nc; j++) c[j] = beta1 ? c[j] + t[j] : t[j];
         }
     }
