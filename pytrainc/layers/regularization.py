@@ -6,6 +6,7 @@ import numpy as np
 
 from pytrainc import _C, regularizers, utils
 from pytrainc.layers.core import Layer
+from pytrainc.ops import _trace
 
 
 class Dropout(Layer):
@@ -18,9 +19,10 @@ class Dropout(Layer):
     Args:
         rate: Float in [0, 1), the fraction to drop.
         noise_shape: Optional (None, d1, ..., dk), as Keras: a 1 shares one draw along that axis,
-            the input's size (or None) draws per position. The 1s may sit on leading and trailing
-            axes: (None, 1, channels) drops whole channels of every step, (None, steps, 1) whole
-            steps. Defaults to None (one draw per value).
+            the input's size (or None) draws per position: (None, 1, channels) drops whole
+            channels of every step, (None, steps, 1) whole steps, (None, h, 1, c) shares a draw
+            along the middle axis (1s between full axes cost a transpose each way, inputs of rank
+            <= 6). Defaults to None (one draw per value).
         seed: Optional int. Defaults to None (drawn from the global generator).
 
     Example:
@@ -76,11 +78,16 @@ class Dropout(Layer):
         varying = [k for k, (d, n) in enumerate(zip(dims, shape)) if d != 1 or n == 1]
         lo, hi = (varying[0], varying[-1] + 1) if varying else (len(dims), len(dims))
         if any(dims[k] == 1 and shape[k] != 1 for k in range(lo, hi)):
-            raise ValueError(
-                f"pytrainc's Dropout takes a noise_shape of 1s on leading and trailing axes around the input's "
-                f"sizes (e.g. (None, 1, channels) or (None, steps, 1)); 1s between full axes are not supported. "
-                f"Received: noise_shape={self.noise_shape} for input shape (None,) + {tuple(shape)}"
-            )
+            # 1s between full axes: the shared axes move last (a transpose each way), then one draw
+            # per (sample, value of the full axes) is shared along them, as the trailing case
+            if len(shape) > _trace.MAX_SAMPLE_RANK:
+                raise ValueError(
+                    f"Dropout '{self.name}': a noise_shape with 1s between full axes takes inputs of rank <= "
+                    f"{_trace.MAX_SAMPLE_RANK + 1}. Received: input shape (None,) + {tuple(shape)}"
+                )
+            full = [k for k in range(len(dims)) if dims[k] != 1 or shape[k] == 1]
+            perm = full + [k for k in range(len(dims)) if k not in full]
+            return perm, math.prod(shape[k] for k in full), math.prod(shape) // math.prod(shape[k] for k in full)
         return math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:])
 
     def build(self, input_shape):
@@ -91,6 +98,13 @@ class Dropout(Layer):
         shape = tuple(in_shapes[0])
         out = builder.buffer(math.prod(shape))
         blocks = self._blocks(shape)
+        if blocks and isinstance(blocks[0], list):  # shared axes between full ones: moved last and back
+            perm, c, q = blocks
+            moved = _trace.emit_transpose(builder, in_bufs[0], shape, perm)
+            dropped = builder.buffer(math.prod(shape))
+            builder.op("spatial_dropout", [moved], dropped, rng=builder.rng(self), s=1, c=c, q=q, rate=self.rate)
+            back = sorted(range(len(perm)), key=perm.__getitem__)
+            return _trace.emit_transpose(builder, dropped, [shape[k] for k in perm], back)
         if blocks and blocks[1] != math.prod(shape):  # one draw per (sample, c), shared along S and Q
             s, c, q = blocks
             builder.op("spatial_dropout", in_bufs, out, rng=builder.rng(self), s=s, c=c, q=q, rate=self.rate)

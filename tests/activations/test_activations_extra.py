@@ -146,8 +146,8 @@ def test_dropout_noise_shape_drops_whole_blocks():
     assert L.Dropout.from_config(layer.get_config()).noise_shape == (None, 1, 6)
     same = Model(j := L.Input((4, 6)), L.Dropout(0.5, noise_shape=(None, 4, 6))(j))
     np.testing.assert_array_equal(same.predict(x, verbose=0), x)
-    with pytest.raises(ValueError, match="1s between full axes are not supported"):
-        Model(k := L.Input((3, 4, 6)), L.Dropout(0.5, noise_shape=(None, 3, 1, 6))(k))
+    with pytest.raises(ValueError, match=r"1s between full axes takes inputs of rank <= 6"):
+        Model(k := L.Input((2, 2, 2, 2, 2, 2)), L.Dropout(0.5, noise_shape=(None, 2, 1, 2, 2, 2, 2))(k))
     with pytest.raises(ValueError, match="1 .* or the input's size"):
         Model(k := L.Input((4, 6)), L.Dropout(0.5, noise_shape=(None, 2, 6))(k))
 
@@ -207,3 +207,27 @@ def test_dropout_noise_shape_trains_with_its_mask_in_backward():
     want = kernel - 0.01 * (2 / 64) * h.T @ err
     np.testing.assert_allclose(model.layers[-1].get_weights()[0], want, rtol=1e-4, atol=1e-6)
     assert np.isclose(history.history["loss"][0], float((err**2).mean()), rtol=1e-5)
+
+
+@pytest.mark.parametrize("noise_shape,shared", [((None, 5, 1, 4), (2,)), ((None, 1, 3, 1), (1, 3))])
+def test_dropout_noise_shape_with_1s_between_full_axes_shares_and_trains(noise_shape, shared):
+    """Keras's rule for 1s between full axes (the shared axes move last in the plan and back)."""
+    torch = pytest.importorskip("torch")
+    shape, rate = (5, 3, 4), 0.5
+    mask = L.Dropout(rate, noise_shape=noise_shape, seed=4)(np.ones((16, *shape), np.float32), training=True)
+    for axis in shared:
+        np.testing.assert_array_equal(mask, np.repeat(mask.take([0], axis=axis), shape[axis - 1], axis=axis))
+    assert set(np.unique(mask)) == {0.0, 2.0} and not np.all(mask == mask[:, :1, :1, :1])
+    x = R.normal(size=(16, 5, 3, 2)).astype(np.float32)
+    y = R.normal(size=(16, 1)).astype(np.float32)
+    model = Sequential(
+        [L.Input((5, 3, 2)), L.Dense(4), L.Dropout(rate, noise_shape=noise_shape, seed=4), L.Flatten(), L.Dense(1)]
+    )
+    model.compile("sgd", "mse")
+    w = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in model.get_weights()]
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    h = (torch.tensor(x, dtype=torch.float64) @ w[0] + w[1]) * torch.tensor(mask, dtype=torch.float64)
+    loss = ((h.reshape(16, -1) @ w[2] + w[3] - torch.tensor(y, dtype=torch.float64)) ** 2).mean()
+    loss.backward()
+    for got, ref in zip(model.get_weights(), w):  # the first Dense's step needs the mask in backward
+        np.testing.assert_allclose(got, (ref - 0.01 * ref.grad).detach().numpy(), rtol=1e-4, atol=1e-6)
