@@ -93,9 +93,10 @@ def call_layer_masked(layer, inputs, mask, training=None):
 
 
 class MaskedOutput(np.ndarray):
-    """A NumPy array with Keras's `_keras_mask`: the output of an eager call that carries a mask
-    (Embedding(mask_zero=True), Masking, and the layers that hand a mask on), as Keras sets it on
-    its tensors. The next eager call of a layer that reads masks (an RNN, pooling) takes it."""
+    """A NumPy array with Keras's `_keras_mask`: the output of an eager call of a layer that
+    computes a mask (Embedding(mask_zero=True), Masking), as Keras sets it on its tensors. The next
+    eager call of a layer that supports masking (an RNN, pooling) takes it. Layers that only hand a
+    mask on (Dense) return a plain array here, where Keras's output would keep the mask."""
 
     _keras_mask = None
 

@@ -12,16 +12,12 @@ from pytrainc.ops._trace import is_symbolic, is_variable
 
 def zeros(shape, dtype=None):
     """`keras.ops.zeros`: a constant array of zeros (float32 unless dtype is given)."""
-    return np.zeros(
-        tuple(int(d) for d in np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),), dtype or np.float32
-    )
+    return np.zeros(shape, dtype or np.float32)
 
 
 def ones(shape, dtype=None):
     """`keras.ops.ones`: a constant array of ones (float32 unless dtype is given)."""
-    return np.ones(
-        tuple(int(d) for d in np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),), dtype or np.float32
-    )
+    return np.ones(shape, dtype or np.float32)
 
 
 def size(x):
@@ -32,8 +28,7 @@ def size(x):
     if x._per_batch:
         return np.asarray(math.prod(x.shape), dtype=np.int32)
     per_sample = math.prod(x.sample_shape)
-    first = x if len(x.shape) == 2 and x.shape[1] == 1 else _ops.reshape(x, (-1, per_sample))
-    return _batch.rows(_ops.mean(first, axis=-1)) * float(per_sample)
+    return _batch.rows(_ops.mean(_ops.reshape(x, (-1, per_sample)), axis=-1)) * float(per_sample)
 
 
 def convert_to_numpy(x):
