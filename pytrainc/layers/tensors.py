@@ -89,6 +89,17 @@ class Variable:
         values = [np.asarray(v) if isinstance(v, Variable) else v for v in inputs]
         return getattr(ufunc, method)(*values, **kwargs)
 
+    def __getitem__(self, key):
+        """Keras's `w[key]` (basic indexing): in a layer's traced call a slice of the weight read there
+        (it trains, pytrainc/ops/_index.py); elsewhere a copy of that part of its value."""
+        from pytrainc import _weight_updates
+
+        if _weight_updates._layer_call() is not None:
+            from pytrainc.ops import _index
+
+            return _index.getitem(self, key)
+        return np.array(self._value[key])
+
     def __repr__(self):
         return f"<Variable {self.name} shape={self.shape}>"
 
