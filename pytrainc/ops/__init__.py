@@ -499,8 +499,8 @@ def matmul(x1, x2):
     if any(per_batch) and not (is_symbolic(x1) and is_symbolic(x2) and not all(per_batch)):
         raise ValueError(
             f"{_at(op)} takes a per-batch tensor (a weight computed on in a traced call, e.g. `self.w * 2`, of "
-            f"shape {(x1 if per_batch[0] else x2).shape}) against a per-sample tensor of the call only; use the "
-            "weight itself for a product of weights"
+            f"shape {(x1 if per_batch[0] else x2).shape}) against a per-sample tensor, a weight or another "
+            "per-batch tensor, inside a layer's call"
         )
     if not (is_symbolic(x1) or is_symbolic(x2)):
         _refuse_weights_only(op, x1, x2)

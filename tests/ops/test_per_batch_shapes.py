@@ -258,3 +258,29 @@ def test_invalid_uses_are_refused_naming_the_layer_and_the_op(body, match):
 def test_an_index_out_of_range_on_a_weight_is_an_index_error():
     with pytest.raises(IndexError, match=r"index 5 is out of bounds for axis 1 with size 3"):
         pytrainc.Sequential([pytrainc.Input((4,)), _layer(lambda s, x: x * ops.sum(s.w[:, 5]))])
+
+
+class Factored(layers.Layer):
+    """Keras's Variable operators on weights: x @ (w @ v) + |w[0, 0]|."""
+
+    def build(self, shape):
+        self.w = self.add_weight(shape=(4, 2))
+        self.v = self.add_weight(shape=(2, 3))
+
+    def call(self, x):
+        return x @ (self.w @ self.v) + abs(self.w[0, 0])
+
+
+def test_variable_operators_on_weights_train_as_torch_and_compute_eagerly():
+    x, y = _data()
+    model = pytrainc.Sequential([pytrainc.Input((4,)), Factored()])
+    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
+    w0 = model.get_weights()
+    got = model.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
+    want, _ = _torch_fit(lambda xb, w, v: xb @ (w @ v) + w[0, 0].abs(), w0, x, y)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    layer = model.layers[0]
+    w, v = layer.w.numpy(), layer.v.numpy()
+    np.testing.assert_allclose(layer.w @ layer.v, w @ v, rtol=1e-6)
+    np.testing.assert_allclose(np.ones((1, 4), "float32") @ layer.w, np.ones((1, 4)) @ w, rtol=1e-6)
+    np.testing.assert_allclose(abs(layer.w), np.abs(w))
