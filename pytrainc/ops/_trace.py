@@ -174,7 +174,8 @@ def symbolic(op, shape, inputs, emit, constants=(), per_batch=None):
             raise ValueError(
                 f"{where(op)} does not take a per-batch tensor yet (shape {batch.shape}: a reduction over the "
                 "batch axis or a weight read in a traced call). Per-batch tensors take elementwise ops "
-                "(arithmetic, comparisons, sqrt, rsqrt, ...), ops.sum/mean/var/std and Variable.assign."
+                "(arithmetic, comparisons, sqrt, rsqrt, ...), reductions, matmul/dot/einsum, shape and indexing "
+                "ops (reshape, transpose, concatenate, take, slicing, ...) and Variable.assign."
             )
     if len(shape) > MAX_SAMPLE_RANK:
         raise ValueError(
