@@ -60,7 +60,9 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     float *ybatch = malloc((size_t)ys * sizeof(float));
     float *scratch = calloc((size_t)(scratch_total > 0 ? scratch_total : 1), sizeof(float));
     float *wbatch = malloc((size_t)ws * sizeof(float));
-    if (!acts || !dacts || !idx || !ybatch || !scratch || !wbatch) {
+    float **act_at = malloc((size_t)(p->n_bufs > 0 ? p->n_bufs : 1) * sizeof(float *));
+    if (!acts || !dacts || !idx || !ybatch || !scratch || !wbatch || !act_at) {
+        free(act_at);
         free(acts);
         free(dacts);
         free(idx);
@@ -70,6 +72,8 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
         return PTC_ERR_NOMEM;
     }
     plan_sizes(p, max_batch, &total, &scratch_total, p->buf_off, p->scratch_off);
+    for (int b = 0; b < p->n_bufs; b++) act_at[b] = acts + p->buf_off[b];
+    free(p->act_at);
     free(p->acts);
     free(p->dacts);
     free(p->idx);
@@ -77,6 +81,7 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     free(p->scratch);
     free(p->wbatch);
     p->acts = acts;
+    p->act_at = act_at;
     p->dacts = dacts;
     p->idx = idx;
     p->ybatch = ybatch;
@@ -200,6 +205,7 @@ void ptc_plan_free(ptc_plan *p) {
     free(p->scratch_off);
     free(p->scratch);
     free(p->acts);
+    free(p->act_at);
     free(p->dacts);
     free(p->idx);
     free(p->ybatch);
@@ -478,9 +484,10 @@ static double regularize(ptc_plan *p, float *grads) {
 // Copies the batch's rows of x into the input buffers and, per head, its columns of y
 // into its block of ybatch, its sample weights into its row weights and its targets
 // into its target buffer (zeros when predicting).
+// x NULL: the input buffers already hold the batch (predict lends them, plan_predict).
 static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *idx, int64_t N) {
     const int64_t dx = p->x_size;
-    for (int i = 0, off = 0; i < p->n_inputs; off += (int)p->buf_size[p->inputs[i]], i++) {
+    for (int i = 0, off = 0; x && i < p->n_inputs; off += (int)p->buf_size[p->inputs[i]], i++) {
         const int64_t d = p->buf_size[p->inputs[i]];
         float *xb = ptc_plan_act(p, p->inputs[i]);
         for (int64_t n = 0; n < N; n++) memcpy(xb + n * d, x + idx[n] * dx + off, (size_t)d * sizeof(float));
@@ -585,15 +592,20 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
     return PTC_OK;
 }
 
-static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
-                               volatile const int *stop, float *out) {
-    if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
+// Predict reads a batch's rows of x where they are and writes the output's rows straight
+// into out, when there is one input and one output: an input no op writes (set_inputs checks
+// every input but the first) and an output some op writes, other than the input.
+static ptc_status plan_predict_rows(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
+                                    volatile const int *stop, float *out, int lend_in, int lend_out) {
     const int64_t dout = p->out_size;
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
-        const ptc_status st = infer_batch(p, x, NULL, n, start, batch_size, training, &N);
+        if (lend_in) p->act_at[p->input_buf] = (float *)x + start * p->x_size;  // read only
+        if (lend_out) p->act_at[p->output_buf] = out + start * dout;
+        const ptc_status st = infer_batch(p, lend_in ? NULL : x, NULL, n, start, batch_size, training, &N);
         if (st != PTC_OK) return st;
+        if (lend_out) continue;
         if (p->n_outputs == 1) {
             memcpy(out + start * dout, ptc_plan_act(p, p->output_buf), (size_t)(N * dout) * sizeof(float));
             continue;
@@ -606,6 +618,18 @@ static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t b
         }
     }
     return PTC_OK;
+}
+
+static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
+                               volatile const int *stop, float *out) {
+    if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
+    const int in = p->input_buf, o = p->output_buf;
+    const int lend_in = p->n_inputs == 1 && op_free(p, in);
+    const int lend_out = p->n_outputs == 1 && o != in && !op_free(p, o);
+    const ptc_status st = plan_predict_rows(p, x, n, batch_size, training, stop, out, lend_in, lend_out);
+    p->act_at[in] = p->acts + p->buf_off[in];
+    p->act_at[o] = p->acts + p->buf_off[o];
+    return st;
 }
 
 // The public calls run with denormals flushed (FTZ/DAZ, fpenv.h) and give the

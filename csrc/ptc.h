@@ -423,6 +423,8 @@ typedef struct {
     int64_t x_size, out_size;
     int64_t max_batch;
     float *acts;           // (max_batch * sum(buf_size),) activations
+    float **act_at;        // (n_bufs,) where each buffer's activations are: acts + buf_off, except
+                           // while predict lends the input and output rows of the caller's arrays
     float *dacts;          // same layout, gradients of the activations
     int64_t *idx;          // (max_batch,) sample indices of the current batch
     float *ybatch;         // per head, (max_batch, its y_size) gathered targets
