@@ -592,15 +592,28 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
     return PTC_OK;
 }
 
+// No NaN or inf in x[0:n]: a test of the exponent bits that vectorizes.
+static int all_finite(const float *x, int64_t n) {
+    uint32_t any = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        any |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !any;
+}
+
 // Predict reads a batch's rows of x where they are and writes the output's rows straight
 // into out, when there is one input and one output: an input no op writes (set_inputs checks
 // every input but the first) and an output some op writes, other than the input.
 static ptc_status plan_predict_rows(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
-                                    volatile const int *stop, float *out, int lend_in, int lend_out) {
+                                    int check_finite, volatile const int *stop, float *out, int lend_in, int lend_out) {
     const int64_t dout = p->out_size;
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
+        const int64_t rows = n - start < batch_size ? n - start : batch_size;
+        if (check_finite && !all_finite(x + start * p->x_size, rows * p->x_size)) return PTC_ERR_NONFINITE;
         if (lend_in) p->act_at[p->input_buf] = (float *)x + start * p->x_size;  // read only
         if (lend_out) p->act_at[p->output_buf] = out + start * dout;
         const ptc_status st = infer_batch(p, lend_in ? NULL : x, NULL, n, start, batch_size, training, &N);
@@ -621,12 +634,12 @@ static ptc_status plan_predict_rows(ptc_plan *p, const float *x, int64_t n, int6
 }
 
 static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
-                               volatile const int *stop, float *out) {
+                               int check_finite, volatile const int *stop, float *out) {
     if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
     const int in = p->input_buf, o = p->output_buf;
     const int lend_in = p->n_inputs == 1 && op_free(p, in);
     const int lend_out = p->n_outputs == 1 && o != in && !op_free(p, o);
-    const ptc_status st = plan_predict_rows(p, x, n, batch_size, training, stop, out, lend_in, lend_out);
+    const ptc_status st = plan_predict_rows(p, x, n, batch_size, training, check_finite, stop, out, lend_in, lend_out);
     p->act_at[in] = p->acts + p->buf_off[in];
     p->act_at[o] = p->acts + p->buf_off[o];
     return st;
@@ -653,11 +666,11 @@ ptc_status ptc_plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_
     return st;
 }
 
-ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
+ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training, int check_finite,
                             volatile const int *stop, float *out) {
     ptc_fpenv fpe;
     ptc_fpenv_enter(&fpe);
-    ptc_status st = plan_predict(p, x, n, batch_size, training, stop, out);
+    ptc_status st = plan_predict(p, x, n, batch_size, training, check_finite, stop, out);
     ptc_fpenv_leave(&fpe);
     return st;
 }

@@ -232,3 +232,16 @@ def test_predict_reads_the_input_in_place_and_writes_the_output_in_place(batch_s
     np.testing.assert_array_equal(xs, kept)
     want = np.stack([r[np.any(r != 0, axis=-1)].mean(0) for r in xs])
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_nan_in_a_later_batch_is_refused_with_the_count_over_all_of_x():
+    """The engine checks each batch just before it reads it; the message counts all of x."""
+    model = _model()
+    model.predict(_data(), verbose=0)  # the next predicts take the fast path
+    x = _data(n=10)
+    x[9, 1], x[6, 0], x[7, 2] = np.nan, np.inf, -np.inf
+    for batch_size in (3, 10):
+        with pytest.raises(ValueError, match=r"x contains 3 NaN or infinite value\(s\); expected finite numbers"):
+            model.predict(x, batch_size=batch_size, verbose=0)
+    x[6, 0] = x[7, 2] = x[9, 1] = 0.0
+    _close(model, x, model.predict(x, batch_size=3, verbose=0))
