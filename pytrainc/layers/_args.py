@@ -15,6 +15,11 @@ def set_weight_args(layer, **args):
         setattr(layer, name, _WEIGHT_ARGS[name.rsplit("_", 1)[1]].get(value))
 
 
+def weight_arg_names(weights):
+    """The weights' Keras arguments (`kernel_initializer`, ..., `bias_constraint`), in Keras's config order."""
+    return tuple(f"{w}_{kind}" for kind in _WEIGHT_ARGS for w in weights)
+
+
 def weight_args_config(layer, weights, attrs=None):
     """Keras's config entries of the weights' initializers, then regularizers, then constraints:
     `weights` names the keys, `attrs` (defaults to `weights`) the layer's attributes they serialize."""

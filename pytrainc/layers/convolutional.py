@@ -104,16 +104,7 @@ class _Conv(_KernelLayer):
                 f"Received: groups={groups}, filters={filters}."
             )
         self.groups = groups
-        self._init_kernel(
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            kernel_regularizer,
-            bias_regularizer,
-            kernel_constraint,
-            bias_constraint,
-        )
+        self._init_kernel(locals())
 
     def _check_input(self, input_shape):
         if len(input_shape) != self._rank + 2:

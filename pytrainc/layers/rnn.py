@@ -7,16 +7,15 @@ import numpy as np
 
 from pytrainc import _C, activations, initializers, utils
 from pytrainc.layers import _eager, _outputs, _shapes
-from pytrainc.layers._args import add_weight_of, set_weight_args, weight_args_config
+from pytrainc.layers._args import add_weight_of, set_weight_args, weight_arg_names, weight_args_config
 from pytrainc.layers.core import KerasTensor, Layer, _traced_mask_argument, with_mask_parent
 from pytrainc.layers.embedding import _positive_int
 from pytrainc.ops import _trace
 
 # The elementwise activations the fused cells compute (their derivative follows from the output).
 _CELL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "hard_sigmoid")
-# The weights' Keras arguments (kernel_initializer, ..., bias_constraint), in Keras's config order.
 _WEIGHTS = ("kernel", "recurrent", "bias")
-_WEIGHT_ARGS = tuple(f"{w}_{kind}" for kind in ("initializer", "regularizer", "constraint") for w in _WEIGHTS)
+_WEIGHT_ARGS = weight_arg_names(_WEIGHTS)
 
 
 def _cell_activation(layer, arg, value):
