@@ -56,6 +56,14 @@ def _from_batch_shape(shape, batch_size, batch_shape):
     return batch_shape[1:], batch_shape[0]
 
 
+def init_args(args):
+    """A subclass constructor's arguments (its `locals()`), by name, for its base class's `__init__`:
+    Keras's layers spell out their whole signature with their own defaults (so positional
+    arguments land where Keras puts them), the base class checks them once."""
+    named = {k: v for k, v in args.items() if k not in ("self", "__class__", "kwargs")}
+    return {**named, **args["kwargs"]}
+
+
 def _unsupported(layer, **args):
     """Refuses a Keras argument pytrainc does not implement when it is on (not None, False or 0)."""
     for arg, value in args.items():

@@ -5,6 +5,7 @@ height 1. The kernel is stored (kernel_h, kernel_w, in_channels, filters) as
 Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
 """
 
+from pytrainc.layers._args import init_args as conv_args  # the name the convolution modules use
 from pytrainc.layers.core import _emit_activation
 from pytrainc.layers.dense import _KernelLayer
 
@@ -30,13 +31,6 @@ def strictly_positive(name, value):
             f"Invalid value for argument `{name}`. Expected a strictly positive value. Received {name}={value!r}."
         )
     return value
-
-
-def conv_args(args):
-    """A subclass's explicit `__init__` arguments (its `locals()`) as keywords for `_Conv.__init__`:
-    Keras's layers list every argument with their own defaults, the base class checks them once."""
-    out = {k: v for k, v in args.items() if k not in ("self", "__class__", "kwargs")}
-    return {**out, **args.get("kwargs", {})}
 
 
 def conv_output_length(length, kernel, stride, dilation, padding, name):
