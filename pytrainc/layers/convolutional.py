@@ -33,6 +33,12 @@ def strictly_positive(name, value):
     return value
 
 
+def conv2d_args(geometry, filters):
+    """The conv2d ops' named arguments (csrc/ops.def) from a `_Conv._geometry` tuple and the output channels."""
+    H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = geometry
+    return dict(h=H, w=W, c=C, kh=KH, kw=KW, f=filters, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW)
+
+
 def conv_output_length(length, kernel, stride, dilation, padding, name):
     """Output length and padding before, as Keras/TensorFlow compute them."""
     span = (kernel - 1) * dilation + 1
@@ -141,28 +147,15 @@ class _Conv(_KernelLayer):
         return (None,) + spatial + (self.filters,)
 
     def _emit(self, builder, in_bufs, in_shapes):
-        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = self._geometry((None,) + tuple(in_shapes[0]))
-        out = builder.buffer(OH * OW * self.filters)
+        g = self._geometry((None,) + tuple(in_shapes[0]))
+        out = builder.buffer(g[11] * g[12] * self.filters)  # (OH, OW, filters)
         grouped = {"g": self.groups} if self.groups > 1 else {}  # conv2d_grouped (conv_grouped.c)
         builder.op(
             "conv2d_grouped" if grouped else "conv2d",
             in_bufs,
             out,
             params={"kernel": self.kernel, "bias": self.bias},
-            h=H,
-            w=W,
-            c=C,
-            kh=KH,
-            kw=KW,
-            f=self.filters,
-            sh=SH,
-            sw=SW,
-            dh=DH,
-            dw=DW,
-            pt=PT,
-            pl=PL,
-            oh=OH,
-            ow=OW,
+            **conv2d_args(g, self.filters),
             **grouped,
         )
         shape = self.compute_output_shape((None,) + tuple(in_shapes[0]))[1:]
