@@ -61,7 +61,7 @@ def init_args(args):
     Keras's layers spell out their whole signature with their own defaults (so positional
     arguments land where Keras puts them), the base class checks them once."""
     named = {k: v for k, v in args.items() if k not in ("self", "__class__", "kwargs")}
-    return {**named, **args["kwargs"]}
+    return {**named, **args.get("kwargs", {})}
 
 
 def _unsupported(layer, **args):
