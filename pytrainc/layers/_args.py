@@ -15,6 +15,11 @@ def set_weight_args(layer, **args):
         setattr(layer, name, _WEIGHT_ARGS[name.rsplit("_", 1)[1]].get(value))
 
 
+def weight_arg_names(weights):
+    """The weights' Keras arguments (`kernel_initializer`, ..., `bias_constraint`), in Keras's config order."""
+    return tuple(f"{w}_{kind}" for kind in _WEIGHT_ARGS for w in weights)
+
+
 def weight_args_config(layer, weights, attrs=None):
     """Keras's config entries of the weights' initializers, then regularizers, then constraints:
     `weights` names the keys, `attrs` (defaults to `weights`) the layer's attributes they serialize."""
@@ -49,6 +54,14 @@ def _from_batch_shape(shape, batch_size, batch_shape):
     if not batch_shape:
         raise ValueError(f"batch_shape must start with the batch axis. Received: batch_shape={batch_shape!r}")
     return batch_shape[1:], batch_shape[0]
+
+
+def init_args(args):
+    """A subclass constructor's arguments (its `locals()`), by name, for its base class's `__init__`:
+    Keras's layers spell out their whole signature with their own defaults (so positional
+    arguments land where Keras puts them), the base class checks them once."""
+    named = {k: v for k, v in args.items() if k not in ("self", "__class__", "kwargs")}
+    return {**named, **args.get("kwargs", {})}
 
 
 def _unsupported(layer, **args):

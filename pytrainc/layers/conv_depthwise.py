@@ -9,7 +9,7 @@ convolution is that op (no bias) followed by a 1x1 Conv2D with the pointwise ker
 """
 
 from pytrainc.layers._args import add_weight_of, set_weight_args, weight_args_config
-from pytrainc.layers.convolutional import _Conv, conv_args, strictly_positive
+from pytrainc.layers.convolutional import _Conv, conv2d_args, conv_args, strictly_positive
 from pytrainc.layers.core import Layer, _emit_activation
 
 
@@ -64,16 +64,11 @@ class _Depthwise(_Conv):
         self._build_kernel(self._depthwise_shape(input_shape), input_shape[-1] * self.depth_multiplier)
 
     def _emit_depthwise(self, builder, in_bufs, shape, kernel, bias):
-        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = self._geometry((None,) + tuple(shape))
+        g = self._geometry((None,) + tuple(shape))
+        C, OH, OW = g[2], g[11], g[12]
         F = C * self.depth_multiplier
         out = builder.buffer(OH * OW * F)
-        builder.op(
-            "conv2d_grouped",
-            in_bufs,
-            out,
-            params={"kernel": kernel, "bias": bias},
-            **dict(h=H, w=W, c=C, kh=KH, kw=KW, f=F, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW, g=C),
-        )
+        builder.op("conv2d_grouped", in_bufs, out, params={"kernel": kernel, "bias": bias}, **conv2d_args(g, F), g=C)
         return out, OH, OW, F
 
     def _emit(self, builder, in_bufs, in_shapes):

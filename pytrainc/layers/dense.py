@@ -5,33 +5,24 @@ import math
 import numpy as np
 
 from pytrainc import _activation_trace, activations
-from pytrainc.layers._args import _unsupported, add_weight_of, set_weight_args, weight_args_config
+from pytrainc.layers._args import _unsupported, add_weight_of, set_weight_args, weight_arg_names, weight_args_config
 from pytrainc.layers.core import Layer, _emit_activation
 from pytrainc.layers.tensors import KerasTensor
+
+
+_KERNEL_ARGS = weight_arg_names(("kernel", "bias"))
 
 
 class _KernelLayer(Layer):
     """Shared by Dense and the convolutions: an activation, a kernel and an
     optional bias, with their initializers, regularizers and constraints."""
 
-    def _init_kernel(
-        self,
-        activation,
-        use_bias,
-        kernel_initializer,
-        bias_initializer,
-        kernel_regularizer,
-        bias_regularizer,
-        kernel_constraint=None,
-        bias_constraint=None,
-    ):
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        set_weight_args(
-            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-        )  # fmt: skip
+    def _init_kernel(self, args):
+        """The activation, use_bias and the kernel's and bias's initializers, regularizers and
+        constraints, from the subclass constructor's `locals()` (Keras's argument names)."""
+        self.activation = activations.get(args["activation"])
+        self.use_bias = bool(args["use_bias"])
+        set_weight_args(self, **{name: args[name] for name in _KERNEL_ARGS})
         self.kernel = self.bias = None
 
     def _build_kernel(self, kernel_shape, units):
@@ -107,16 +98,7 @@ class Dense(_KernelLayer):
             )
         _unsupported("Dense", lora_rank=lora_rank, quantization_config=quantization_config)
         self.units = int(units)
-        self._init_kernel(
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            kernel_regularizer,
-            bias_regularizer,
-            kernel_constraint,
-            bias_constraint,
-        )
+        self._init_kernel(locals())
 
     def build(self, input_shape):
         self._build_kernel((input_shape[-1], self.units), self.units)

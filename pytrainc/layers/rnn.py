@@ -7,16 +7,15 @@ import numpy as np
 
 from pytrainc import _C, activations, initializers, utils
 from pytrainc.layers import _eager, _outputs, _shapes
-from pytrainc.layers._args import add_weight_of, set_weight_args, weight_args_config
+from pytrainc.layers._args import add_weight_of, init_args, set_weight_args, weight_arg_names, weight_args_config
 from pytrainc.layers.core import KerasTensor, Layer, _traced_mask_argument, with_mask_parent
 from pytrainc.layers.embedding import _positive_int
 from pytrainc.ops import _trace
 
 # The elementwise activations the fused cells compute (their derivative follows from the output).
 _CELL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "hard_sigmoid")
-# The weights' Keras arguments (kernel_initializer, ..., bias_constraint), in Keras's config order.
 _WEIGHTS = ("kernel", "recurrent", "bias")
-_WEIGHT_ARGS = tuple(f"{w}_{kind}" for kind in ("initializer", "regularizer", "constraint") for w in _WEIGHTS)
+_WEIGHT_ARGS = weight_arg_names(_WEIGHTS)
 
 
 def _cell_activation(layer, arg, value):
@@ -24,13 +23,6 @@ def _cell_activation(layer, arg, value):
     if name not in _CELL_ACTIVATIONS:
         raise ValueError(f"{layer}'s {arg} must be one of {list(_CELL_ACTIVATIONS)}. Received: {arg}={value!r}")
     return name
-
-
-def _forward(local):
-    """A subclass __init__'s arguments, by name, for _RNN.__init__ (each subclass spells out its
-    Keras 3 signature, so positional arguments land where Keras puts them)."""
-    named = {k: v for k, v in local.items() if k not in ("self", "__class__", "kwargs")}
-    return {**named, **local["kwargs"]}
 
 
 class _RNN(Layer):
@@ -50,7 +42,7 @@ class _RNN(Layer):
 
     def __init__(self, units, *, activation, recurrent_activation="sigmoid", use_bias, dropout, recurrent_dropout,
                  seed, return_sequences, return_state, go_backwards, stateful, unroll, **kwargs):  # fmt: skip
-        """Each subclass passes its whole Keras 3 signature (`_forward`), defaults included: the
+        """Each subclass passes its whole Keras 3 signature (`init_args`), defaults included: the
         weights' initializers, regularizers and constraints and the base Layer's arguments in `kwargs`."""
         weight_args = {name: kwargs.pop(name) for name in _WEIGHT_ARGS}
         kwargs.pop("use_cudnn", None)  # a TensorFlow choice; results are the same
@@ -288,7 +280,7 @@ class SimpleRNN(_RNN):
     ):
         if "recurrent_activation" in kwargs:
             raise TypeError("SimpleRNN got an unexpected keyword argument 'recurrent_activation'")
-        super().__init__(**_forward(locals()))
+        super().__init__(**init_args(locals()))
 
     def get_config(self):
         config = super().get_config()
@@ -363,7 +355,7 @@ class LSTM(_RNN):
         use_cudnn="auto",
         **kwargs,
     ):
-        args = _forward(locals())
+        args = init_args(locals())
         args.pop("unit_forget_bias")
         super().__init__(**args)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -422,7 +414,7 @@ class GRU(_RNN):
         use_cudnn="auto",
         **kwargs,
     ):
-        args = _forward(locals())
+        args = init_args(locals())
         args.pop("reset_after")
         super().__init__(**args)
         if not reset_after:
