@@ -640,7 +640,7 @@ def shape(x):
 
 
 from pytrainc.ops import _batch, _compose, _shape  # noqa: E402 (they are written with the ops above)
-from pytrainc.ops._shape import concatenate, expand_dims, reshape, squeeze, transpose  # noqa: E402
+from pytrainc.ops._shape import broadcast_to, concatenate, expand_dims, reshape, squeeze, transpose  # noqa: E402
 from pytrainc.ops._compose import arange, einsum, logsumexp, one_hot, stack, std, tile, var  # noqa: E402
 from pytrainc.ops._index import argmax, argmin, prod, split, take, take_along_axis  # noqa: E402
 from pytrainc.ops import _creation  # noqa: E402

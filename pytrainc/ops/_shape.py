@@ -151,3 +151,24 @@ def concatenate(xs, axis=0):
         return out
 
     return _trace.symbolic(op, sample, xs, emit, per_batch=not batched)
+
+
+def broadcast_to(x, shape):
+    """`keras.ops.broadcast_to`: x repeated along its axes of extent 1 (and new leading axes) up to
+    `shape`, NumPy's rule; traced as an addition of zeros, so the gradient sums the copies. For a
+    per-sample tensor shape[0] is the batch axis (None or -1) and the rank stays."""
+    op = "ops.broadcast_to"
+    target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    (x,) = lift_all(x)
+    if not is_symbolic(x):
+        return np.array(np.broadcast_to(as_array(x, op), target))
+    if has_batch(x):
+        if len(target) != len(x.shape) or target[0] not in (None, -1):
+            raise ValueError(
+                f"{_at(op)}: a per-sample tensor of shape {x.shape} keeps its batch axis first and its rank: "
+                f"expected a shape (None, ...) of rank {len(x.shape)}. Received: shape={target}"
+            )
+        target = (None,) + target[1:]
+    if len(target) < len(x.shape) or _trace.broadcast(op, [x.shape, target]) != target:
+        raise ValueError(f"{_at(op)}: cannot broadcast a tensor of shape {x.shape} to shape {target}")
+    return _ops.add(x, np.zeros(tuple(1 if d is None else d for d in target), np.float32))

@@ -47,6 +47,10 @@ CASES = {
     ),
     "tile": (lambda w: ops.tile(w, (2, 1)), lambda w: w.repeat(2, 1)),
     "tile_new_axis": (lambda w: ops.tile(w, (2, 1, 2)), lambda w: torch.tile(w, (2, 1, 2))),
+    "broadcast_to": (
+        lambda w: ops.broadcast_to(w[:, :1], (2, 4, 3)),
+        lambda w: torch.broadcast_to(w[:, :1], (2, 4, 3)),
+    ),
     "matmul_weights": (lambda w: ops.matmul(w, ops.transpose(w)), lambda w: w @ w.T),
     "matmul_constant": (lambda w: ops.matmul(w * 2.0, M), lambda w: (w * 2) @ torch.tensor(M, dtype=w.dtype)),
     "dot": (lambda w: ops.dot(ops.transpose(w), w), lambda w: w.T @ w),
@@ -190,6 +194,34 @@ def test_a_batch_mean_subtracted_from_the_batch_trains_as_torch():
     want, w_want = _torch_fit(_torch_centred, w0, x, y)
     np.testing.assert_allclose(got, want, rtol=1e-5)
     np.testing.assert_allclose(model.get_weights()[0], w_want[0], rtol=1e-4, atol=1e-6)
+
+
+class Spread(layers.Layer):
+    """A per-sample tensor broadcast to a new sample axis, weighted by a per-batch one."""
+
+    def build(self, shape):
+        self.w = self.add_weight(shape=(4, 3))
+
+    def call(self, x):
+        wide = ops.broadcast_to(ops.expand_dims(x, 1), (None, 2, 4))  # (None, 2, 4)
+        return ops.sum(ops.matmul(wide * ops.stack([self.w[:, 0], self.w[:, 1]]), self.w), axis=1)
+
+
+def test_broadcast_to_on_a_per_sample_tensor_trains_as_torch():
+    x, y = _data()
+    model = pytrainc.Sequential([pytrainc.Input((4,)), Spread()])
+    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
+    w0 = model.get_weights()
+
+    def forward(xb, w):
+        wide = torch.broadcast_to(xb[:, None], (len(xb), 2, 4))
+        return ((wide * torch.stack([w[:, 0], w[:, 1]])) @ w).sum(1)
+
+    got = model.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
+    want, _ = _torch_fit(forward, w0, x, y)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"ops.broadcast_to: shapes \(None, 4\) and \(None, 3\) cannot be broadcast"):
+        ops.broadcast_to(pytrainc.Input((4,)), (None, 3))
 
 
 class Lookup(layers.Layer):
