@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import pytrainc
-from pytrainc import layers, ops
+from pytrainc import layers, ops, testing
 
 torch = pytest.importorskip("torch")
 
@@ -316,3 +316,28 @@ def test_variable_operators_on_weights_train_as_torch_and_compute_eagerly():
     np.testing.assert_allclose(layer.w @ layer.v, w @ v, rtol=1e-6)
     np.testing.assert_allclose(np.ones((1, 4), "float32") @ layer.w, np.ones((1, 4)) @ w, rtol=1e-6)
     np.testing.assert_allclose(abs(layer.w), np.abs(w))
+
+
+def test_a_keras_style_layer_on_slices_of_its_kernel_matches_keras():
+    """Tied weights as Keras code writes them: slices of a kernel, its transpose, a reshaped row
+    joined to a bias, and a batch mean subtracted; predictions and gradients equal Keras 3's."""
+    keras = testing.keras_torch()
+
+    def body(lib, inputs):
+        K = ops if lib is layers else keras.ops
+
+        class Tied(lib.Layer):
+            def build(self, shape):
+                self.kernel = self.add_weight(shape=(4, 6), initializer="glorot_uniform")
+                self.bias = self.add_weight(shape=(3,), initializer="zeros")
+
+            def call(self, x):
+                enc = K.tanh(K.matmul(x, self.kernel[:, :3]))
+                dec = K.matmul(enc, K.transpose(self.kernel[:, 3:]))
+                shift = K.concatenate([self.bias, K.reshape(self.kernel[1], (2, 3))[1, :1]], axis=0)
+                return dec - K.expand_dims(K.mean(dec, axis=0), 0) + shift
+
+        return Tied()(inputs)
+
+    x, y = _data(8)
+    testing.keras_parity(body, x, np.concatenate([y, y[:, :1]], axis=1), (4,))
