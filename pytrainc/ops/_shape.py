@@ -80,18 +80,23 @@ def reshape(x, newshape):
 
 
 def expand_dims(x, axis):
-    """x with a new axis of extent 1 at `axis` (not the batch axis of a per-sample tensor)."""
+    """x with new axes of extent 1 at `axis` (an int or a tuple of ints, positions in the result;
+    not the batch axis of a per-sample tensor)."""
     op = "ops.expand_dims"
     (x,) = lift_all(x)
     if not is_symbolic(x):
         return np.expand_dims(np.asarray(x), axis)
-    rank = len(x.shape) + 1
-    a = int(axis) % rank if -rank <= int(axis) < rank else None
-    if a is None or (a == 0 and has_batch(x)):
-        what = "a sample axis of the result (not 0, the batch)" if has_batch(x) else f"in [-{rank}, {rank})"
-        raise ValueError(f"{_at(op)}: axis {axis} must be {what}. Received: shape {x.shape}")
-    shape = list(x.shape)
-    shape.insert(a, 1)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    rank = len(x.shape) + len(axes)
+    new = sorted({int(a) % rank for a in axes if -rank <= int(a) < rank})
+    if len(new) != len(axes) or (0 in new and has_batch(x)):
+        batch = ", not 0 (the batch axis)" if has_batch(x) else ""
+        raise ValueError(
+            f"{_at(op)}: axis {axis} must name distinct axes of the result, in [-{rank}, {rank}){batch}. "
+            f"Received: shape {x.shape}"
+        )
+    rest = iter(x.shape)
+    shape = [1 if j in new else next(rest) for j in range(rank)]
     return alias(op, x, tuple(shape[1:] if has_batch(x) else shape))
 
 

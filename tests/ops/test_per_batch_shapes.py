@@ -27,6 +27,7 @@ CASES = {
         lambda w: w.reshape(2, 2, 3).permute(2, 0, 1),
     ),
     "expand_dims": (lambda w: ops.expand_dims(w, 1), lambda w: w.unsqueeze(1)),
+    "expand_dims_axes": (lambda w: ops.expand_dims(w, (0, -1)), lambda w: w[None, :, :, None]),
     "squeeze": (lambda w: ops.squeeze(ops.expand_dims(w, 0), 0), lambda w: w),
     "concatenate_0": (lambda w: ops.concatenate([w, w * 2.0], axis=0), lambda w: torch.cat([w, w * 2], 0)),
     "concatenate_1": (
@@ -270,7 +271,10 @@ def _layer(body):
             r"ops.concatenate \(in layer 'bad'\): cannot join a per-batch tensor .*of shape \(1, 4\)",
         ),
         (lambda s, x: x * ops.sum(ops.transpose(s.w, (0, 0))), r"ops.transpose \(in layer 'bad'\): axes must be"),
-        (lambda s, x: x * ops.sum(ops.expand_dims(s.w, 3)), r"ops.expand_dims \(in layer 'bad'\): axis 3 must be"),
+        (
+            lambda s, x: x * ops.sum(ops.expand_dims(s.w, 3)),
+            r"ops.expand_dims \(in layer 'bad'\): axis 3 must name distinct axes of the result, in \[-3, 3\)",
+        ),
         (lambda s, x: x * ops.sum(ops.squeeze(s.w, 0)), r"ops.squeeze \(in layer 'bad'\): cannot squeeze axis 0"),
         (lambda s, x: x * ops.sum(ops.reshape(s.w, (5, -1))), r"ops.reshape \(in layer 'bad'\): cannot reshape"),
         (lambda s, x: x * ops.sum(ops.split(s.w, 3, axis=0)[0]), r"ops.split \(in layer 'bad'\): an axis of extent 4"),
