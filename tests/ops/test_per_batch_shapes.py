@@ -345,3 +345,19 @@ def test_a_keras_style_layer_on_slices_of_its_kernel_matches_keras():
 
     x, y = _data(8)
     testing.keras_parity(body, x, np.concatenate([y, y[:, :1]], axis=1), (4,))
+
+
+def test_the_matmul_kernel_of_two_per_batch_operands_computes_once_and_sums_the_rows_gradients():
+    rng = np.random.default_rng(2)
+    n, (m, k, c) = 5, (3, 4, 2)
+    a, b = rng.normal(size=(m, k)).astype("float32"), rng.normal(size=(k, c)).astype("float32")
+    dout = rng.normal(size=(n, m * c)).astype("float32")
+    rows = [np.tile(v.reshape(1, -1), (n, 1)) for v in (a, b)]  # a per-batch tensor: its value in every row
+    args = dict(batch=1, m=m, k=k, cols=c, bcast_a=0, bcast_b=0, per_batch_a=1, per_batch_b=1)
+    out, (da, db), _ = testing.run_op("matmul", rows, m * c, dout=dout, **args)
+    np.testing.assert_allclose(out, np.tile((a @ b).reshape(1, -1), (n, 1)), rtol=1e-6)
+    g = dout.sum(0).reshape(m, c)  # the per-batch output's gradient: all rows' together, back to row 0
+    np.testing.assert_allclose(da[0].reshape(m, k), g @ b.T, rtol=1e-5)
+    np.testing.assert_allclose(db[0].reshape(k, c), a.T @ g, rtol=1e-5)
+    np.testing.assert_array_equal(da[1:], 0.0)
+    np.testing.assert_array_equal(db[1:], 0.0)
