@@ -361,3 +361,32 @@ def test_the_matmul_kernel_of_two_per_batch_operands_computes_once_and_sums_the_
     np.testing.assert_allclose(db[0].reshape(k, c), a.T @ g, rtol=1e-5)
     np.testing.assert_array_equal(da[1:], 0.0)
     np.testing.assert_array_equal(db[1:], 0.0)
+
+
+class FlatLookup(layers.Layer):
+    """ops.take with axis=None (x flattened) at per-sample indices: a weight, a per-batch tensor, a constant."""
+
+    def build(self, shape):
+        self.w = self.add_weight(shape=(4, 3))
+
+    def call(self, ids):
+        table = np.arange(12.0, dtype="float32").reshape(3, 4)
+        return ops.take(self.w, ids) + ops.take(ops.tanh(self.w), ids) + ops.take(table, ids)
+
+
+def test_take_of_flattened_weights_at_per_sample_indices_trains_as_torch():
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 12, size=(16, 2)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    model = pytrainc.Sequential([pytrainc.Input((2,)), FlatLookup()])
+    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
+    w0 = model.get_weights()
+
+    def forward(xb, w):
+        i = xb.long()
+        return w.flatten()[i] + torch.tanh(w).flatten()[i] + xb
+
+    got = model.fit(ids, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
+    want, w_want = _torch_fit(forward, w0, ids, y)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0], w_want[0], rtol=1e-4, atol=1e-6)
