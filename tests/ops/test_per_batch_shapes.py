@@ -88,11 +88,9 @@ def _torch_shape(fn):
     return tuple(fn(torch.zeros(W_SHAPE, dtype=torch.float64)).shape)
 
 
-def _model(name):
+def _layer_on_weight(name):
     f, tf = CASES[name]
-    model = pytrainc.Sequential([pytrainc.Input((4,)), OnWeight(f, _coefficients(_torch_shape(tf)), name="on_w")])
-    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
-    return model
+    return OnWeight(f, _coefficients(_torch_shape(tf)), name="on_w")
 
 
 def _data(n=16):
@@ -118,6 +116,20 @@ def _torch_fit(forward, w0, x, y, epochs=10, batch=8):
     return losses, [w.detach().numpy() for w in ws]
 
 
+def _assert_trains_as_torch(layer, x, y, forward):
+    """`layer` after an Input of x's sample shape trains as `forward(x, *weights)` in torch: the
+    epoch losses of 20 SGD steps and the final weights. Returns the model."""
+    model = pytrainc.Sequential([pytrainc.Input(x.shape[1:]), layer])
+    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
+    w0 = model.get_weights()
+    got = model.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
+    want, w_want = _torch_fit(forward, w0, x, y)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    for w, expected in zip(model.get_weights(), w_want):
+        np.testing.assert_allclose(w, expected, rtol=1e-4, atol=1e-6)
+    return model
+
+
 def _torch_forward(name):
     tf = CASES[name][1]
     c = torch.tensor(_coefficients(_torch_shape(tf)), dtype=torch.float64)
@@ -126,13 +138,7 @@ def _torch_forward(name):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_an_op_on_a_weight_trains_as_torch(name):
-    x, y = _data()
-    model = _model(name)
-    w0 = model.get_weights()
-    got = model.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
-    want, w_want = _torch_fit(_torch_forward(name), w0, x, y)
-    np.testing.assert_allclose(got, want, rtol=1e-5)
-    np.testing.assert_allclose(model.get_weights()[0], w_want[0], rtol=1e-4, atol=1e-6)
+    _assert_trains_as_torch(_layer_on_weight(name), *_data(), _torch_forward(name))
 
 
 def _loss(model, w, x, y):
@@ -143,7 +149,7 @@ def _loss(model, w, x, y):
 @pytest.mark.parametrize("name", ["transpose_3d", "concatenate_1", "take_1", "tile_new_axis", "matmul_weights"])
 def test_the_gradient_reaching_the_weight_matches_finite_differences(name):
     x, y = _data(8)
-    model = _model(name)
+    model = pytrainc.Sequential([pytrainc.Input((4,)), _layer_on_weight(name)])
     model.compile(optimizer=pytrainc.optimizers.SGD(1.0), loss="mse")
     w0 = model.get_weights()[0].copy()
     model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
@@ -187,14 +193,7 @@ def _torch_centred(xb, w):
 
 def test_a_batch_mean_subtracted_from_the_batch_trains_as_torch():
     x, y = _data()
-    x = x * 3.0 + 1.0
-    model = pytrainc.Sequential([pytrainc.Input((4,)), Centred()])
-    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
-    w0 = model.get_weights()
-    got = model.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
-    want, w_want = _torch_fit(_torch_centred, w0, x, y)
-    np.testing.assert_allclose(got, want, rtol=1e-5)
-    np.testing.assert_allclose(model.get_weights()[0], w_want[0], rtol=1e-4, atol=1e-6)
+    _assert_trains_as_torch(Centred(), x * 3.0 + 1.0, y, _torch_centred)
 
 
 class Spread(layers.Layer):
@@ -209,18 +208,11 @@ class Spread(layers.Layer):
 
 
 def test_broadcast_to_on_a_per_sample_tensor_trains_as_torch():
-    x, y = _data()
-    model = pytrainc.Sequential([pytrainc.Input((4,)), Spread()])
-    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
-    w0 = model.get_weights()
-
     def forward(xb, w):
         wide = torch.broadcast_to(xb[:, None], (len(xb), 2, 4))
         return ((wide * torch.stack([w[:, 0], w[:, 1]])) @ w).sum(1)
 
-    got = model.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
-    want, _ = _torch_fit(forward, w0, x, y)
-    np.testing.assert_allclose(got, want, rtol=1e-5)
+    _assert_trains_as_torch(Spread(), *_data(), forward)
     with pytest.raises(ValueError, match=r"ops.broadcast_to: shapes \(None, 4\) and \(None, 3\) cannot be broadcast"):
         ops.broadcast_to(pytrainc.Input((4,)), (None, 3))
 
@@ -239,13 +231,7 @@ def test_rows_of_a_per_batch_tensor_at_per_sample_indices_train_as_torch():
     rng = np.random.default_rng(1)
     ids = rng.integers(0, 5, size=(16, 2)).astype("float32")
     y = rng.normal(size=(16, 3)).astype("float32")
-    model = pytrainc.Sequential([pytrainc.Input((2,)), Lookup()])
-    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
-    w0 = model.get_weights()
-    got = model.fit(ids, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
-    want, w_want = _torch_fit(lambda xb, w: torch.tanh(w)[xb.long()].sum(1), w0, ids, y)
-    np.testing.assert_allclose(got, want, rtol=1e-5)
-    np.testing.assert_allclose(model.get_weights()[0], w_want[0], rtol=1e-4, atol=1e-6)
+    _assert_trains_as_torch(Lookup(), ids, y, lambda xb, w: torch.tanh(w)[xb.long()].sum(1))
 
 
 def _layer(body):
@@ -308,13 +294,7 @@ class Factored(layers.Layer):
 
 
 def test_variable_operators_on_weights_train_as_torch_and_compute_eagerly():
-    x, y = _data()
-    model = pytrainc.Sequential([pytrainc.Input((4,)), Factored()])
-    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
-    w0 = model.get_weights()
-    got = model.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
-    want, _ = _torch_fit(lambda xb, w, v: xb @ (w @ v) + w[0, 0].abs(), w0, x, y)
-    np.testing.assert_allclose(got, want, rtol=1e-5)
+    model = _assert_trains_as_torch(Factored(), *_data(), lambda xb, w, v: xb @ (w @ v) + w[0, 0].abs())
     layer = model.layers[0]
     w, v = layer.w.numpy(), layer.v.numpy()
     np.testing.assert_allclose(layer.w @ layer.v, w @ v, rtol=1e-6)
@@ -378,15 +358,9 @@ def test_take_of_flattened_weights_at_per_sample_indices_trains_as_torch():
     rng = np.random.default_rng(3)
     ids = rng.integers(0, 12, size=(16, 2)).astype("float32")
     y = rng.normal(size=(16, 2)).astype("float32")
-    model = pytrainc.Sequential([pytrainc.Input((2,)), FlatLookup()])
-    model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
-    w0 = model.get_weights()
 
     def forward(xb, w):
         i = xb.long()
         return w.flatten()[i] + torch.tanh(w).flatten()[i] + xb
 
-    got = model.fit(ids, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
-    want, w_want = _torch_fit(forward, w0, ids, y)
-    np.testing.assert_allclose(got, want, rtol=1e-5)
-    np.testing.assert_allclose(model.get_weights()[0], w_want[0], rtol=1e-4, atol=1e-6)
+    _assert_trains_as_torch(FlatLookup(), ids, y, forward)
