@@ -178,6 +178,11 @@ def symbolic(op, shape, inputs, emit, constants=(), per_batch=None):
                 "ops (reshape, transpose, concatenate, take, slicing, ...) and Variable.assign."
             )
     if len(shape) > MAX_SAMPLE_RANK:
+        if per_batch:
+            raise ValueError(
+                f"{where(op)}: per-batch tensors (weights read in a traced call, batch reductions) have rank "
+                f"<= {MAX_SAMPLE_RANK}. Received: shape={tuple(shape)}"
+            )
         raise ValueError(
             f"{where(op)}: tensors have rank <= {MAX_SAMPLE_RANK + 1} with the batch axis. "
             f"Received: shape={(None,) + tuple(shape)}"

@@ -262,6 +262,10 @@ def _layer(body):
             r"ops.expand_dims \(in layer 'bad'\): axis 3 must name distinct axes of the result, in \[-3, 3\)",
         ),
         (lambda s, x: x * ops.sum(ops.squeeze(s.w, 0)), r"ops.squeeze \(in layer 'bad'\): cannot squeeze axis 0"),
+        (
+            lambda s, x: x * ops.sum(ops.expand_dims(ops.reshape(s.w, (1, 2, 2, 3, 1)), 0)),
+            r"ops.expand_dims \(in layer 'bad'\): per-batch tensors .* have rank <= 5. Received: shape=\(1, 1, 2",
+        ),
         (lambda s, x: x * ops.sum(ops.reshape(s.w, (5, -1))), r"ops.reshape \(in layer 'bad'\): cannot reshape"),
         (lambda s, x: x * ops.sum(ops.split(s.w, 3, axis=0)[0]), r"ops.split \(in layer 'bad'\): an axis of extent 4"),
         (lambda s, x: x * ops.sum(ops.take(s.w, IDX, axis=2)), r"ops.take \(in layer 'bad'\): axis 2 is out of range"),
