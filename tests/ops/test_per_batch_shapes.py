@@ -98,8 +98,9 @@ def _data(n=16):
     return rng.normal(size=(n, 4)).astype("float32"), rng.normal(size=(n, 3)).astype("float32")
 
 
-def _torch_fit(forward, w0, x, y, epochs=10, batch=8):
-    """The epoch losses and final weights of the same SGD run in torch (float64)."""
+def _torch_fit(forward, w0, x, y, epochs=10, batch=8, penalty=None):
+    """The epoch losses and final weights of the same SGD run in torch (float64); `penalty(*ws)`
+    is added to each step's loss (a layer's add_loss)."""
     ws = [torch.tensor(np.asarray(w, np.float64), requires_grad=True) for w in w0]
     opt = torch.optim.SGD(ws, lr=0.1)
     losses = []
@@ -107,7 +108,7 @@ def _torch_fit(forward, w0, x, y, epochs=10, batch=8):
         total = 0.0
         for b in range(len(x) // batch):
             xb, yb = (torch.tensor(a[b * batch : (b + 1) * batch], dtype=torch.float64) for a in (x, y))
-            loss = ((forward(xb, *ws) - yb) ** 2).mean()
+            loss = ((forward(xb, *ws) - yb) ** 2).mean() + (penalty(*ws) if penalty else 0.0)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -116,14 +117,14 @@ def _torch_fit(forward, w0, x, y, epochs=10, batch=8):
     return losses, [w.detach().numpy() for w in ws]
 
 
-def _assert_trains_as_torch(layer, x, y, forward):
+def _assert_trains_as_torch(layer, x, y, forward, penalty=None):
     """`layer` after an Input of x's sample shape trains as `forward(x, *weights)` in torch: the
     epoch losses of 20 SGD steps and the final weights. Returns the model."""
     model = pytrainc.Sequential([pytrainc.Input(x.shape[1:]), layer])
     model.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
     w0 = model.get_weights()
     got = model.fit(x, y, batch_size=8, epochs=10, shuffle=False, verbose=0).history["loss"]
-    want, w_want = _torch_fit(forward, w0, x, y)
+    want, w_want = _torch_fit(forward, w0, x, y, penalty=penalty)
     np.testing.assert_allclose(got, want, rtol=1e-5)
     for w, expected in zip(model.get_weights(), w_want):
         np.testing.assert_allclose(w, expected, rtol=1e-4, atol=1e-6)
@@ -368,3 +369,20 @@ def test_take_of_flattened_weights_at_per_sample_indices_trains_as_torch():
         return w.flatten()[i] + torch.tanh(w).flatten()[i] + xb
 
     _assert_trains_as_torch(FlatLookup(), ids, y, forward)
+
+
+class Penalized(layers.Layer):
+    """add_loss of a penalty on a slice of a weight's transpose (a per-batch scalar, added once)."""
+
+    def build(self, shape):
+        self.w = self.add_weight(shape=(4, 3))
+
+    def call(self, x):
+        self.add_loss(0.1 * ops.sum(ops.square(ops.transpose(self.w)[0:2] - 1.0)))
+        return ops.matmul(x, self.w)
+
+
+def test_add_loss_of_a_penalty_through_shape_ops_trains_as_torch():
+    _assert_trains_as_torch(
+        Penalized(), *_data(), lambda xb, w: xb @ w, penalty=lambda w: 0.1 * ((w.T[0:2] - 1.0) ** 2).sum()
+    )
