@@ -123,6 +123,21 @@ ptc_status ptc_plan_set_rngs(ptc_plan *p, ptc_rng *rngs, int64_t n) {
     return PTC_OK;
 }
 
+// A fused op is never run (PTC_OPF_FUSED): only a ReLU whose output nothing reads, folded into
+// a max pool that reads its input with RELU = 1 and so computes the same floats.
+static int fused_ok(const ptc_op *ops, int n_ops, int i) {
+    const ptc_op *a = &ops[i];
+    if (a->kind != PTC_OP_ACTIVATION || a->iarg[PTC_ACTIVATION_KIND] != PTC_ACT_RELU) return 0;
+    int pool = 0;
+    for (int j = 0; j < n_ops; j++) {
+        for (int k = 0; k < ops[j].n_in; k++)
+            if (ops[j].in[k] == a->out) return 0;
+        if (j != i && ops[j].out == a->out) return 0;
+        pool |= ops[j].kind == PTC_OP_MAXPOOL2D && ops[j].iarg[PTC_MAXPOOL2D_RELU] == 1 && ops[j].in[0] == a->in[0];
+    }
+    return pool;
+}
+
 ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_t *buf_size, int n_bufs, int input_buf,
                          int output_buf, int64_t max_batch) {
     memset(p, 0, sizeof(*p));
@@ -167,7 +182,8 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     // Each op's shapes against the buffers, before any workspace is sized from them.
     int64_t need[PTC_MAX_PARAM];
     for (int i = 0; i < n_ops; i++)
-        if (ptc_op_table[ops[i].kind].check(p, &ops[i], need) != PTC_OK) {
+        if (ptc_op_table[ops[i].kind].check(p, &ops[i], need) != PTC_OK ||
+            ((ops[i].flags & PTC_OPF_FUSED) && !fused_ok(ops, n_ops, i))) {
             ptc_plan_free(p);
             p->bad_op = i;
             return PTC_ERR_OP;
@@ -432,7 +448,7 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *p, const ptc_regularizer *regs, i
 static ptc_status forward(ptc_plan *p, int64_t N, int training) {
     p->activity_penalty = 0.0;
     p->op_error = PTC_OK;
-    const int skip = training ? PTC_OPF_INFER_ONLY : PTC_OPF_TRAIN_ONLY;  // a traced call's other branch
+    const int skip = PTC_OPF_FUSED | (training ? PTC_OPF_INFER_ONLY : PTC_OPF_TRAIN_ONLY);  // the other branch
     for (int i = 0; i < p->n_ops; i++) {
         if (p->ops[i].flags & skip) continue;
         ptc_op_table[p->ops[i].kind].forward(p, i, N, training);
@@ -443,7 +459,7 @@ static ptc_status forward(ptc_plan *p, int64_t N, int training) {
 
 static void backward(ptc_plan *p, int64_t N) {
     for (int i = p->n_ops - 1; i >= 0; i--)
-        if (!(p->ops[i].flags & (PTC_OPF_NO_BACKWARD | PTC_OPF_INFER_ONLY)))
+        if (!(p->ops[i].flags & (PTC_OPF_NO_BACKWARD | PTC_OPF_INFER_ONLY | PTC_OPF_FUSED)))
             ptc_op_table[p->ops[i].kind].backward(p, i, N);
 }
 
@@ -501,9 +517,16 @@ static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
     return ptc_plan_check_rngs(p);
 }
 
+// The output of a fused op: nothing reads or writes its values or gradients.
+static int fused_out(const ptc_plan *p, int b) {
+    for (int i = 0; i < p->n_ops; i++)
+        if (p->ops[i].out == b && (p->ops[i].flags & PTC_OPF_FUSED)) return 1;
+    return 0;
+}
+
 static void zero_dacts(ptc_plan *p, int64_t N) {
     for (int b = 0; b < p->n_bufs; b++)
-        if (!is_input(p, b)) ptc_parallel_zero(ptc_plan_dact(p, b), N * p->buf_size[b]);
+        if (!is_input(p, b) && !fused_out(p, b)) ptc_parallel_zero(ptc_plan_dact(p, b), N * p->buf_size[b]);
 }
 
 static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from pytrainc import _activation_trace, activations, constraints, initializers, regularizers
-from pytrainc.layers._args import _unsupported
+from pytrainc import _activation_trace, activations
+from pytrainc.layers._args import _unsupported, add_weight_of, set_weight_args, weight_args_config
 from pytrainc.layers.core import Layer, _emit_activation
 from pytrainc.layers.tensors import KerasTensor
 
@@ -27,30 +27,17 @@ class _KernelLayer(Layer):
     ):
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_args(
+            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+        )  # fmt: skip
         self.kernel = self.bias = None
 
     def _build_kernel(self, kernel_shape, units):
-        self.kernel = self.add_weight(
-            "kernel",
-            kernel_shape,
-            self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
+        self.kernel = add_weight_of(self, "kernel", kernel_shape)
         if self.use_bias:
-            self.bias = self.add_weight(
-                "bias",
-                (units,),
-                self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+            self.bias = add_weight_of(self, "bias", (units,))
         self.built = True
 
     def _note_call(self, inputs, outputs):
@@ -65,12 +52,7 @@ class _KernelLayer(Layer):
         return {
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_args_config(self, ("kernel", "bias")),
         }
 
 

@@ -262,6 +262,9 @@ class PlanCompiler:
                         builder.set_flag(setup[2], "no_backward")
                         fused_logits.add(setup[1])
                 setups.append((traced, setup, y_buf))
+            keep = set(in_bufs + out_bufs) | set(builder._masks.values())
+            keep |= {setup[1] for _, setup, _ in setups if setup is not None}
+            builder.fold_relus(keep)
             ops, fargs, sizes = builder.tables()
             plan = _C.Plan(
                 ops,
