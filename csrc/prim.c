@@ -20,9 +20,9 @@
 // - Reductions over the batch axis are the loss's business (engine.c): a primitive reduces
 //   over sample axes only, so a plan still runs any batch size without reallocation. A traced
 //   layer's batch reduction or weight read is a per-batch tensor (batch_stats.c): its whole value
-//   in every row, so each primitive (transpose, concat, slice, take, ...) runs on it unchanged and
-//   gives a per-batch result, whose row gradients batch_reduce/read_weight sum. Only matmul of two
-//   per-batch operands computes once and copies (prim_matmul.c: N products would cost N times).
+//   in row 0, so each primitive (transpose, concat, slice, take, ...) runs on it unchanged, on row
+//   0 only (the op flag PER_BATCH), and gives a per-batch result; a batch_broadcast fills the
+//   rows for a primitive that combines it with per-sample tensors.
 // - No allocation in any kernel: reduce's tie counts live in the op's workspace.
 #include <math.h>
 #include <string.h>

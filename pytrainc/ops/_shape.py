@@ -2,9 +2,9 @@
 
 A per-sample tensor keeps its batch axis (axis 0) where it is. A per-batch tensor (a weight read
 in a layer's traced call, a reduction over the batch axis: pytrainc/ops/_batch.py) has no batch
-axis: every axis is its own, and its plan buffer holds all of it in each row (csrc/batch_stats.c),
-so the per-sample kernels run on it unchanged, row by row, and give a per-batch tensor; their
-gradients, one per row, are summed where the rows came from (read_weight, batch_reduce).
+axis: every axis is its own, and row 0 of its plan buffer holds all of it (csrc/batch_stats.c),
+so the per-sample kernels run on it unchanged, once per batch (ops/_trace.py's OpNode flags them
+per_batch), and give a per-batch tensor.
 """
 
 import builtins

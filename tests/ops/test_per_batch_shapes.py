@@ -386,3 +386,25 @@ def test_add_loss_of_a_penalty_through_shape_ops_trains_as_torch():
     _assert_trains_as_torch(
         Penalized(), *_data(), lambda xb, w: xb @ w, penalty=lambda w: 0.1 * ((w.T[0:2] - 1.0) ** 2).sum()
     )
+
+
+class CallsDense(layers.Layer):
+    """A layer called inside the call on a per-batch tensor computed once (its rows filled for it)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(2)
+
+    def build(self, shape):
+        self.w = self.add_weight(shape=(1, 4))
+
+    def call(self, x):
+        return x[:, :2] + self.dense(ops.tanh(ops.transpose(ops.transpose(self.w))))[:, 0]
+
+
+def test_a_layer_called_on_a_per_batch_tensor_sees_it_in_every_row():
+    x, _ = _data(5)
+    model = pytrainc.Sequential([pytrainc.Input((4,)), CallsDense()])
+    layer = model.layers[0]
+    want = np.tanh(layer.w.numpy()) @ layer.dense.kernel.numpy() + layer.dense.bias.numpy()
+    np.testing.assert_allclose(model.predict(x, verbose=0) - x[:, :2], np.repeat(want, 5, 0), rtol=1e-5, atol=1e-6)
