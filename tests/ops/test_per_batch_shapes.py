@@ -408,3 +408,36 @@ def test_a_layer_called_on_a_per_batch_tensor_sees_it_in_every_row():
     layer = model.layers[0]
     want = np.tanh(layer.w.numpy()) @ layer.dense.kernel.numpy() + layer.dense.bias.numpy()
     np.testing.assert_allclose(model.predict(x, verbose=0) - x[:, :2], np.repeat(want, 5, 0), rtol=1e-5, atol=1e-6)
+
+
+def _plan_ops(monkeypatch):
+    """Records, per compiled plan, (op name, flagged per_batch) of each op."""
+    from pytrainc import _C, _plan
+
+    seen, tables = [], _plan.PlanBuilder.tables
+
+    def spy(self):
+        ops_, fargs, sizes = tables(self)
+        seen.append([(self.row(i).name, bool(ops_[i, 1] & _C.OP_FLAGS["per_batch"])) for i in range(len(ops_))])
+        return ops_, fargs, sizes
+
+    monkeypatch.setattr(_plan.PlanBuilder, "tables", spy)
+    return seen
+
+
+class Tied(layers.Layer):
+    def build(self, shape):
+        self.w = self.add_weight(shape=(3, 4))
+
+    def call(self, x):
+        return ops.matmul(x, ops.transpose(self.w)) + x[:, :3] * ops.sum(self.w, axis=1)
+
+
+def test_ops_on_weights_alone_run_once_per_batch_and_are_broadcast_only_where_read_by_row(monkeypatch):
+    seen = _plan_ops(monkeypatch)
+    model = _assert_trains_as_torch(Tied(), *_data(), lambda xb, w: xb @ w.T + xb[:, :3] * w.sum(1))
+    ops_ = seen[-1]
+    assert ("read_weight", True) in ops_ and ("transpose", True) in ops_ and ("reduce", True) in ops_
+    assert ("matmul", False) in ops_  # reads the per-batch transpose at row 0
+    assert [name for name, _ in ops_].count("batch_broadcast") == 1  # the sum, for the per-sample product
+    assert model.predict(_data(3)[0], verbose=0).shape == (3, 3)
