@@ -450,6 +450,11 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *p, const ptc_regularizer *regs, i
     return PTC_OK;
 }
 
+// The rows op i runs on: N, or row 0 alone for a per-batch op (batch_stats.c).
+static int64_t op_rows(const ptc_plan *p, int i, int64_t N) {
+    return (p->ops[i].flags & PTC_OPF_PER_BATCH) && N > 1 ? 1 : N;
+}
+
 // Stops after an op that met bad data (an Embedding id out of range): its status.
 static ptc_status forward(ptc_plan *p, int64_t N, int training) {
     p->activity_penalty = 0.0;
@@ -457,7 +462,7 @@ static ptc_status forward(ptc_plan *p, int64_t N, int training) {
     const int skip = PTC_OPF_FUSED | (training ? PTC_OPF_INFER_ONLY : PTC_OPF_TRAIN_ONLY);  // the other branch
     for (int i = 0; i < p->n_ops; i++) {
         if (p->ops[i].flags & skip) continue;
-        ptc_op_table[p->ops[i].kind].forward(p, i, N, training);
+        ptc_op_table[p->ops[i].kind].forward(p, i, op_rows(p, i, N), training);
         if (p->op_error != PTC_OK) return p->op_error;
     }
     return PTC_OK;
@@ -466,7 +471,7 @@ static ptc_status forward(ptc_plan *p, int64_t N, int training) {
 static void backward(ptc_plan *p, int64_t N) {
     for (int i = p->n_ops - 1; i >= 0; i--)
         if (!(p->ops[i].flags & (PTC_OPF_NO_BACKWARD | PTC_OPF_INFER_ONLY | PTC_OPF_FUSED)))
-            ptc_op_table[p->ops[i].kind].backward(p, i, N);
+            ptc_op_table[p->ops[i].kind].backward(p, i, op_rows(p, i, N));
 }
 
 // Regularization penalty on the current weights; adds its gradient when grads.
@@ -531,9 +536,18 @@ static int fused_out(const ptc_plan *p, int b) {
     return 0;
 }
 
+// The output of a per-batch op: backward touches row 0 of its gradient only (its readers take
+// row 0, or a batch_broadcast that sums the rows into it).
+static int per_batch_out(const ptc_plan *p, int b) {
+    for (int i = 0; i < p->n_ops; i++)
+        if (p->ops[i].out == b && (p->ops[i].flags & PTC_OPF_PER_BATCH)) return 1;
+    return 0;
+}
+
 static void zero_dacts(ptc_plan *p, int64_t N) {
     for (int b = 0; b < p->n_bufs; b++)
-        if (!is_input(p, b) && !fused_out(p, b)) ptc_parallel_zero(ptc_plan_dact(p, b), N * p->buf_size[b]);
+        if (!is_input(p, b) && !fused_out(p, b))
+            ptc_parallel_zero(ptc_plan_dact(p, b), (per_batch_out(p, b) && N > 1 ? 1 : N) * p->buf_size[b]);
 }
 
 static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,

@@ -144,7 +144,8 @@ class KerasTensor:
     layer call that produces it."""
 
     # A per-batch tensor (a reduction over the batch axis, a weight read in a traced call) has
-    # no batch axis: its shape is Keras's, and each row of its plan buffer holds all of it.
+    # no batch axis: its shape is Keras's, and row 0 of its plan buffer holds all of it (every
+    # row, for an op that reads it row by row: csrc/batch_stats.c).
     _per_batch = False
 
     def __init__(self, shape, layer=None, inputs=()):

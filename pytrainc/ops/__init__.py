@@ -522,7 +522,9 @@ def matmul(x1, x2):
     params = {"lhs": None if a_ps or per_batch[0] else a, "rhs": None if b_ps or per_batch[1] else b}
     constants = [v for v, ps in ops_ if not ps and not is_symbolic(v) and v is not x1 and v is not x2]
     inputs = [v for v in (a, b) if is_symbolic(v)]
-    return _mm_node(op, desc, desc["shape"][1:], inputs, params, constants, False)
+    out = _mm_node(op, desc, desc["shape"][1:], inputs, params, constants, False)
+    out._layer._row0 = frozenset(k for k, v in enumerate(inputs) if v._per_batch)  # PER_BATCH_A/B: row 0
+    return out
 
 
 def _mm_node(op, desc, sample, inputs, params, constants, per_batch):
@@ -640,7 +642,7 @@ def shape(x):
 
 
 from pytrainc.ops import _batch, _compose, _shape  # noqa: E402 (they are written with the ops above)
-from pytrainc.ops._shape import concatenate, expand_dims, reshape, squeeze, transpose  # noqa: E402
+from pytrainc.ops._shape import broadcast_to, concatenate, expand_dims, reshape, squeeze, transpose  # noqa: E402
 from pytrainc.ops._compose import arange, einsum, logsumexp, one_hot, stack, std, tile, var  # noqa: E402
 from pytrainc.ops._index import argmax, argmin, prod, split, take, take_along_axis  # noqa: E402
 from pytrainc.ops import _creation  # noqa: E402

@@ -198,19 +198,16 @@ def _take_rows(op, x, indices, axis):
             "Use ops.take_along_axis for per-sample indices into per-sample values."
         )
     xv = x if is_symbolic(x) or is_variable(x) else np.asarray(x, np.float32)
-    if axis is None and len(xv.shape) != 1:
-        if is_variable(xv) or is_symbolic(xv):
-            raise ValueError(
-                f"{_at(op)}: axis=None would flatten x of shape {tuple(xv.shape)} (a weight or a per-batch "
-                "tensor); pass axis=0 to take its rows"
-            )
-        xv = xv.reshape(-1)
-    if int(axis or 0) % builtins.max(len(xv.shape), 1) != 0:
+    if is_symbolic(xv) and axis is None:
+        xv, axis = _ops().reshape(xv, (-1,)), 0
+    if axis is not None and int(axis) % builtins.max(len(xv.shape), 1) != 0:
         raise ValueError(
             f"{_at(op)}: per-sample indices take rows of x (axis 0, as an Embedding does). Received: axis={axis}"
         )
-    rest = tuple(xv.shape[1:])
-    args = dict(outer=1, extent=int(xv.shape[0]), inner=math.prod(rest), j=math.prod(indices.sample_shape), along=0)
+    # axis=None: the entries of x flattened (a weight's slice of the parameters is flat already)
+    rest = tuple(xv.shape[1:]) if axis is not None else ()
+    extent = int(xv.shape[0]) if axis is not None else math.prod(xv.shape)
+    args = dict(outer=1, extent=extent, inner=math.prod(rest), j=math.prod(indices.sample_shape), along=0)
     return _take_node(op, xv, indices, tuple(indices.sample_shape) + rest, args)
 
 

@@ -2,9 +2,9 @@
 
 A per-sample tensor keeps its batch axis (axis 0) where it is. A per-batch tensor (a weight read
 in a layer's traced call, a reduction over the batch axis: pytrainc/ops/_batch.py) has no batch
-axis: every axis is its own, and its plan buffer holds all of it in each row (csrc/batch_stats.c),
-so the per-sample kernels run on it unchanged, row by row, and give a per-batch tensor; their
-gradients, one per row, are summed where the rows came from (read_weight, batch_reduce).
+axis: every axis is its own, and row 0 of its plan buffer holds all of it (csrc/batch_stats.c),
+so the per-sample kernels run on it unchanged, once per batch (ops/_trace.py's OpNode flags them
+per_batch), and give a per-batch tensor.
 """
 
 import builtins
@@ -80,18 +80,23 @@ def reshape(x, newshape):
 
 
 def expand_dims(x, axis):
-    """x with a new axis of extent 1 at `axis` (not the batch axis of a per-sample tensor)."""
+    """x with new axes of extent 1 at `axis` (an int or a tuple of ints, positions in the result;
+    not the batch axis of a per-sample tensor)."""
     op = "ops.expand_dims"
     (x,) = lift_all(x)
     if not is_symbolic(x):
         return np.expand_dims(np.asarray(x), axis)
-    rank = len(x.shape) + 1
-    a = int(axis) % rank if -rank <= int(axis) < rank else None
-    if a is None or (a == 0 and has_batch(x)):
-        what = "a sample axis of the result (not 0, the batch)" if has_batch(x) else f"in [-{rank}, {rank})"
-        raise ValueError(f"{_at(op)}: axis {axis} must be {what}. Received: shape {x.shape}")
-    shape = list(x.shape)
-    shape.insert(a, 1)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    rank = len(x.shape) + len(axes)
+    new = sorted({int(a) % rank for a in axes if -rank <= int(a) < rank})
+    if len(new) != len(axes) or (0 in new and has_batch(x)):
+        batch = ", not 0 (the batch axis)" if has_batch(x) else ""
+        raise ValueError(
+            f"{_at(op)}: axis {axis} must name distinct axes of the result, in [-{rank}, {rank}){batch}. "
+            f"Received: shape {x.shape}"
+        )
+    rest = iter(x.shape)
+    shape = [1 if j in new else next(rest) for j in range(rank)]
     return alias(op, x, tuple(shape[1:] if has_batch(x) else shape))
 
 
@@ -151,3 +156,24 @@ def concatenate(xs, axis=0):
         return out
 
     return _trace.symbolic(op, sample, xs, emit, per_batch=not batched)
+
+
+def broadcast_to(x, shape):
+    """`keras.ops.broadcast_to`: x repeated along its axes of extent 1 (and new leading axes) up to
+    `shape`, NumPy's rule; traced as an addition of zeros, so the gradient sums the copies. For a
+    per-sample tensor shape[0] is the batch axis (None or -1) and the rank stays."""
+    op = "ops.broadcast_to"
+    target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    (x,) = lift_all(x)
+    if not is_symbolic(x):
+        return np.array(np.broadcast_to(as_array(x, op), target))
+    if has_batch(x):
+        if len(target) != len(x.shape) or target[0] not in (None, -1):
+            raise ValueError(
+                f"{_at(op)}: a per-sample tensor of shape {x.shape} keeps its batch axis first and its rank: "
+                f"expected a shape (None, ...) of rank {len(x.shape)}. Received: shape={target}"
+            )
+        target = (None,) + target[1:]
+    if len(target) < len(x.shape) or _trace.broadcast(op, [x.shape, target]) != target:
+        raise ValueError(f"{_at(op)}: cannot broadcast a tensor of shape {x.shape} to shape {target}")
+    return _ops.add(x, np.zeros(tuple(1 if d is None else d for d in target), np.float32))

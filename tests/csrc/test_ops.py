@@ -564,6 +564,7 @@ CASES.update(
         ),
         "assign": dict(ins=[R.normal(size=(N, 4))], params={"w": R.normal(size=4)}, args={}, ref=None, out_size=0),
         "mode_select": dict(ins=[R.normal(size=(N, 3)), R.normal(size=(N, 3))], args={}, ref=None),
+        "batch_broadcast": dict(ins=[_bx], args={}, ref=np.repeat(_bx[:1], N, 0)),  # row 0 of a per-batch op
     }
 )
 CASES["read_weight"]["ref"] = np.repeat(CASES["read_weight"]["params"]["w"][None], N, 0)

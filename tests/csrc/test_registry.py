@@ -44,6 +44,7 @@ def test_registry_exports_ids_and_argument_names():
         "train_only": 2,
         "infer_only": 4,
         "fused": 8,
+        "per_batch": 16,
     }
 
 
