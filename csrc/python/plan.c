@@ -113,28 +113,30 @@ static int plan_usable(PlanObject *self) {
     return 1;
 }
 
-// set_loss(kind, loss_buf, last_dim, head=0, weight=1.0)
+// set_loss(kind, loss_buf, last_dim, head=0, weight=1.0, pred_buf=-1)
 static PyObject *Plan_set_loss(PlanObject *self, PyObject *args) {
-    int kind, loss_buf, head = 0;
+    int kind, loss_buf, head = 0, pred_buf = -1;
     long long last_dim;
     double weight = 1.0;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL|id", &kind, &loss_buf, &last_dim, &head, &weight))
+    if (!plan_usable(self) ||
+        !PyArg_ParseTuple(args, "iiL|idi", &kind, &loss_buf, &last_dim, &head, &weight, &pred_buf))
         return NULL;
-    if (ptc_py_raise_status(ptc_plan_set_head_loss(&self->plan, head, kind, loss_buf, (int64_t)last_dim, weight),
-                            "set_loss"))
+    if (ptc_py_raise_status(
+            ptc_plan_set_head_loss(&self->plan, head, kind, loss_buf, pred_buf, (int64_t)last_dim, weight), "set_loss"))
         return NULL;
     Py_RETURN_NONE;
 }
 
-// set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0)
+// set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0, pred_buf=-1)
 static PyObject *Plan_set_traced_loss(PlanObject *self, PyObject *args) {
-    int loss_buf, y_buf, head = 0;
+    int loss_buf, y_buf, head = 0, pred_buf = -1;
     long long last_dim;
     double weight = 1.0;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL|id", &loss_buf, &y_buf, &last_dim, &head, &weight))
+    if (!plan_usable(self) ||
+        !PyArg_ParseTuple(args, "iiL|idi", &loss_buf, &y_buf, &last_dim, &head, &weight, &pred_buf))
         return NULL;
     if (ptc_py_raise_status(
-            ptc_plan_set_head_traced_loss(&self->plan, head, loss_buf, y_buf, (int64_t)last_dim, weight),
+            ptc_plan_set_head_traced_loss(&self->plan, head, loss_buf, y_buf, pred_buf, (int64_t)last_dim, weight),
             "set_traced_loss"))
         return NULL;
     Py_RETURN_NONE;
