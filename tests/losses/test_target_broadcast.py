@@ -200,3 +200,42 @@ def test_validation_targets_must_broadcast_as_the_training_targets():
     x = _targets(8, (3,))
     with pytest.raises(ValueError, match=r"y_val.*\(None, 4\).*\(None, 1\)"):
         m.fit(x, _targets(8, (4,)), validation_data=(x, _targets(8, (1,))), verbose=0)
+
+
+def _compare_fits(build, x, y, **kw):
+    pytrainc.utils.set_random_seed(1)
+    m, k = build(pytrainc), build(keras)
+    k.set_weights(m.get_weights())
+    histories = []
+    for lib, model in ((pytrainc, m), (keras, k)):
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+        histories.append(model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0, **kw).history)
+    for key in histories[1]:
+        np.testing.assert_allclose(histories[0][key], histories[1][key], rtol=1e-5, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("weights", ["none", "per_step"])
+def test_a_masked_sequence_output_broadcasts_per_step(weights):
+    """An LSTM's (T, 1) sequence output under a Masking mask with (T, 4) targets, with Keras's
+    per-step sample weights or none."""
+
+    def build(lib):
+        inp = lib.Input((5, 3))
+        return lib.Model(inp, lib.layers.LSTM(1, return_sequences=True)(lib.layers.Masking(0.0)(inp)))
+
+    r = testing.rng(8)
+    x = f32(r.standard_normal((8, 5, 3)))
+    x[:, 3:] = 0.0
+    kw = {"sample_weight": f32(r.uniform(0.5, 2.0, (8, 5)))} if weights == "per_step" else {}
+    _compare_fits(build, x, _targets(8, (5, 4)), **kw)
+
+
+@pytest.mark.parametrize("y_shape", [(4, 1), (4, 3)])
+def test_both_sides_broadcast_on_different_axes(y_shape):
+    """Outputs (1, 3) with targets (4, 1): both repeat to (4, 3); with (4, 3) the loss has 4 rows."""
+
+    def build(lib):
+        inp = lib.Input((1, 2))
+        return lib.Model(inp, lib.layers.Dense(3)(inp))
+
+    _compare_fits(build, f32(testing.rng(9).standard_normal((8, 1, 2))), _targets(8, y_shape))
