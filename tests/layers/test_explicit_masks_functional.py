@@ -14,7 +14,7 @@ from pytrainc import testing
 keras = testing.keras_torch()
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
-KINDS = ["lstm", "gru_sequences", "simple_rnn", "bidirectional", "lstm_state", "bidirectional_state"]
+KINDS = ["lstm", "gru_sequences", "simple_rnn", "bidirectional", "lstm_state", "bidirectional_state", "pooled"]
 
 
 def build(lib, kind):
@@ -28,6 +28,8 @@ def build(lib, kind):
         out = L.SimpleRNN(3, go_backwards=True)(inp, mask=mask)
     elif kind == "bidirectional":
         out = L.Bidirectional(L.LSTM(2, return_sequences=True))(inp, mask=mask)
+    elif kind == "pooled":  # the sequence output carries the mask to the pooling after it
+        out = L.GlobalAveragePooling1D()(L.LSTM(3, return_sequences=True)(inp, mask=mask))
     elif kind == "lstm_state":
         out = L.Concatenate()(L.LSTM(3, return_state=True)(inp, mask=mask)[1:])
     else:
@@ -138,3 +140,22 @@ def test_a_bad_mask_is_refused_with_what_was_expected():
         pytrainc.layers.LSTM(3)(inp, mask=pytrainc.Input((4,)))
     with pytest.raises(ValueError, match="mask= or initial_state=, not both"):
         pytrainc.layers.LSTM(3)(inp, mask=pytrainc.Input((5,)), initial_state=[pytrainc.Input((3,))] * 2)
+
+
+def test_a_mask_computed_in_the_graph_equals_keras():
+    def build_computed(lib):
+        inp = lib.Input((5, 4))
+        mask = lib.layers.Lambda(lambda t: lib.ops.not_equal(lib.ops.sum(t, axis=-1), 0.0))(inp)
+        return lib.Model(inp, lib.layers.GRU(3)(inp, mask=mask))
+
+    m = testing.randomize(build_computed(pytrainc), 7)
+    k = build_computed(keras)
+    k.set_weights(m.get_weights())
+    x, mask = data(seed=5)
+    x = x * mask[..., None]
+    close(m.predict(x, verbose=0), k.predict(x, verbose=0))
+    y = testing.f32(testing.rng(2).standard_normal((8, 3)))
+    m.compile(optimizer=pytrainc.optimizers.SGD(0.1), loss="mse")
+    k.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    fit = {"batch_size": 4, "epochs": 3, "shuffle": False, "verbose": 0}
+    close(m.fit(x, y, **fit).history["loss"], k.fit(x, y, **fit).history["loss"])
