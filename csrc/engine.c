@@ -344,6 +344,14 @@ static int head_preds(const ptc_plan *p, int h, int pred_buf) {
     return pred_buf;
 }
 
+ptc_status ptc_plan_set_head_metric_targets(ptc_plan *p, int h, int y_buf) {
+    if (h < 0 || h >= p->n_heads || y_buf < 0 || y_buf >= p->n_bufs ||
+        p->buf_size[y_buf] != p->buf_size[p->heads[h].pred_buf])
+        return PTC_ERR_VALUE;
+    p->heads[h].metric_y_buf = y_buf;
+    return PTC_OK;
+}
+
 ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y_buf, int pred_buf, int64_t last_dim,
                                          double weight) {
     if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
@@ -358,7 +366,8 @@ ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y
                          .y_size = p->buf_size[y_buf],
                          .weight = weight,
                          .loss_slot = -1,
-                         .pred_buf = pred};
+                         .pred_buf = pred,
+                         .metric_y_buf = -1};
     return set_head(p, h, &hd);
 }
 
@@ -381,7 +390,8 @@ ptc_status ptc_plan_set_head_loss(ptc_plan *p, int h, int kind, int loss_buf, in
                          .y_size = y_size,
                          .weight = weight,
                          .loss_slot = -1,
-                         .pred_buf = pred};
+                         .pred_buf = pred,
+                         .metric_y_buf = -1};
     return set_head(p, h, &hd);
 }
 
@@ -404,7 +414,9 @@ ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
         if (h < 0 || h >= (p->n_heads > 0 ? p->n_heads : 1)) return PTC_ERR_VALUE;
         const int64_t R = p->n_heads > 0 ? p->heads[h].rows : 1;
         const int64_t D = p->buf_size[p->n_heads > 0 ? p->heads[h].pred_buf : p->outputs[h]] / R;
-        const int64_t Y = p->n_heads > 0 ? p->heads[h].y_size : p->y_size, ys = Y / R;
+        const ptc_head *hd = p->n_heads > 0 ? &p->heads[h] : NULL;
+        const int64_t Y = !hd ? p->y_size : hd->metric_y_buf >= 0 ? p->buf_size[hd->metric_y_buf] : hd->y_size;
+        const int64_t ys = Y / R;
         // A built-in metric reads R rows of targets beside the predictions' (a traced loss's may not).
         if (metrics[i].kind != PTC_METRIC_TRACED_MEAN && Y % R != 0) return PTC_ERR_VALUE;
         if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||

@@ -411,6 +411,9 @@ typedef struct {
     // the output repeated by the plan's ops to the targets' wider shape (Keras broadcasts y_pred
     // against y_true, keras/src/losses/loss.py squeeze_or_expand_to_same_rank).
     int pred_buf;
+    // The targets its metrics read when not the gathered ones (-1): a traced loss's narrower targets
+    // repeated by the plan's ops to the predictions' shape (ptc_plan_set_head_metric_targets).
+    int metric_y_buf;
 } ptc_head;
 
 typedef struct {
@@ -495,6 +498,9 @@ ptc_status ptc_plan_set_head_traced_loss(ptc_plan *plan, int head, int loss_buf,
 // Copies each batch's targets (y_size floats per sample) to buffer y_buf too, for traced metrics
 // under a built-in loss; call after set_head_loss. PTC_ERR_VALUE if the buffer does not fit.
 ptc_status ptc_plan_set_head_targets_buf(ptc_plan *plan, int head, int y_buf);
+// The targets head's metrics read instead of the gathered ones: buffer y_buf (written by the plan's
+// ops), of its predictions' size. Call after the head's loss. PTC_ERR_VALUE if it does not fit.
+ptc_status ptc_plan_set_head_metric_targets(ptc_plan *plan, int head, int y_buf);
 // Keras's mask of head h's output: buffer mask_buf holds one float per row of the head's loss
 // (1: counts, 0: masked), written by the plan's ops. Call after the head's loss (set_head_loss
 // or set_head_traced_loss reset it) and before set_metrics; -1 removes it. Adds the head's two

@@ -548,7 +548,6 @@ class CategoricalFocalCrossentropy(Loss):
     """
 
     _kind = _C.LOSSES["cfce"]
-    _broadcasts_targets = True
     _fused = _C.LOSSES["softmax_cfce"]
     _fn = staticmethod(categorical_focal_crossentropy)
 
@@ -572,6 +571,10 @@ class CategoricalFocalCrossentropy(Loss):
         self.gamma = number("gamma", gamma, low=0.0)
         self.label_smoothing = _smoothing(label_smoothing)
         self.axis = _last_axis(type(self).__name__, axis)
+
+    @property
+    def _broadcasts_targets(self):  # Keras smooths by the targets' own number of classes
+        return not self.label_smoothing
 
     def _params(self):
         return {"alpha": self.alpha, "gamma": self.gamma, "label_smoothing": self.label_smoothing}
@@ -633,6 +636,7 @@ class Tversky(Dice):
     """
 
     _kind = _C.LOSSES["tversky"]
+    _broadcasts_targets = _broadcasts_predictions = True  # its sums are of element-wise products only
     _fn = staticmethod(tversky)
 
     def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None, dtype=None):

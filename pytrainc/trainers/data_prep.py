@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from pytrainc import _loss_formulas
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc.layers import _shapes
@@ -300,6 +301,8 @@ def _broadcast_hint(loss, shape, out_shape):
     what = f" Loss '{loss.name}' ({type(loss).__name__}) takes only targets of the output's shape"
     if isinstance(loss, (losses_module.BinaryCrossentropy, losses_module.BinaryFocalCrossentropy)):
         return what + ", as in Keras on torch, whose cross-entropies require one shape."
+    if getattr(loss, "axis", -1) is None:
+        return what + " in pytrainc with axis=None (one value over the whole batch); axis=-1 broadcasts them."
     return what + " in pytrainc: it reduces the predictions or the targets alone, so neither can be repeated."
 
 
@@ -313,7 +316,8 @@ def _keras_rank_rule(y, out_shape, loss):
     exact for losses element-wise before their reduction); at their broadcast shape with the
     predictions, which the plan repeats to it, when the predictions are narrower
     (`loss._broadcasts_predictions`); and at their own shape for a traced loss (Keras hands
-    `call(y_true, y_pred)` the targets as they are)."""
+    `call(y_true, y_pred)` the targets as they are) or a built-in loss the plan then traces from
+    its formula (`_loss_formulas`)."""
     n, shape = y.shape[0], tuple(y.shape[1:])
     if shape == out_shape:
         return y, False
@@ -323,12 +327,13 @@ def _keras_rank_rule(y, out_shape, loss):
     joint = _broadcast(shape, out)
     if len(shape) > len(out) or joint is None:
         return None, False
+    kernel = (joint == out or loss._broadcasts_predictions) and (joint == shape or loss._broadcasts_targets)
     if len(shape) < len(out):  # over the batch axis: only targets the plan can tile to the output's shape
-        if loss._traced or joint != out or not loss._broadcasts_targets:
+        if loss._traced or joint != out or not kernel:
             return None, False
-    elif loss._traced:
+    elif loss._traced or (not kernel and _loss_formulas.formula(loss) is not None):
         return y.reshape((n,) + shape), False
-    if (joint != out and not loss._broadcasts_predictions) or (joint != shape and not loss._broadcasts_targets):
+    if not kernel:
         return None, False
     lifted = y.reshape((n,) + (1,) * (len(out) - len(shape)) + shape)
     return np.broadcast_to(lifted, (n,) + joint), len(shape) < len(out)

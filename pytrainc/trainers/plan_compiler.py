@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from pytrainc import _C, constraints
+from pytrainc import _C, _loss_formulas, constraints
 from pytrainc import metrics as metrics_module
 from pytrainc._plan import PlanBuilder
 from pytrainc.trainers.data import _engine_batch, _interruptible
@@ -166,22 +166,24 @@ class PlanCompiler:
             None if h.loss.sparse else target_layout(shapes[h.index], g["outputs"][h.index].sample_shape) for h in heads
         )
 
-    def _broadcast_predictions(self, builder, head, out_buf, layout):
-        """The buffer of head's predictions repeated to its targets' wider shape, which its built-in
-        loss and metrics read (Keras broadcasts y_pred against y_true), or -1 when they read the
-        output (targets of the output's shape, or a traced loss and metrics that broadcast themselves)."""
-        traced = {id(m) for m in self._traced_metrics(head)}
-        builtin = [m for m in head.metric_specs + head.weighted_specs if id(m) not in traced and not m._stateful()]
-        if layout is None or (head.loss._traced and not builtin):
-            return -1
+    def _loss_call(self, head, layout):
+        """What the plan traces for head's loss: a traced loss's `call`, for targets of another shape
+        the formula of a built-in loss whose kernel cannot take them (`_loss_formulas`), else None."""
+        loss = head.loss
+        if loss._traced:
+            return loss.call
+        if layout is None or layout[2] is None:
+            return None
         y_shape, pred_shape, joint = layout
-        if joint != y_shape:  # a traced loss's narrower targets
-            raise ValueError(
-                f"Metric '{builtin[0].name}' of output '{head.name}' compares predictions and targets of one "
-                f"shape, and with loss '{head.loss.name}' the targets {(None,) + y_shape} are narrower than the "
-                f"predictions {(None,) + pred_shape}. Give the targets the output's shape or use a metric function"
-            )
-        return _repeat_to(builder, out_buf, pred_shape, joint)
+        kernel = (joint == pred_shape or loss._broadcasts_predictions) and (
+            joint == y_shape or loss._broadcasts_targets
+        )
+        return None if kernel else _loss_formulas.formula(loss)
+
+    def _builtin_metrics(self, head):
+        """A head's metrics computed by C kernels from its predictions and targets side by side."""
+        traced = {id(m) for m in self._traced_metrics(head)}
+        return [m for m in head.metric_specs + head.weighted_specs if id(m) not in traced and not m._stateful()]
 
     def _traced_metrics(self, head):
         """A head's compiled metric functions (MeanMetricWrapper), traced into the plan."""
@@ -277,8 +279,9 @@ class PlanCompiler:
             y_shape, pred_shape = (None, out_shape) if layout is None else layout[:2]
             for m in self._state_metrics(head):
                 _metric_state.trace_update(m, self._state_y_shape(m, head), out_shape)
-            if head.loss._traced:
-                _tracing.trace_loss(head.loss, pred_shape, "Loss", y_shape)
+            call = self._loss_call(head, layout)
+            if call is not None:
+                _tracing.trace_loss(head.loss, pred_shape, "Loss", y_shape, call)
             for m in self._traced_metrics(head):
                 if head.loss.sparse:
                     raise ValueError(
@@ -311,11 +314,23 @@ class PlanCompiler:
                 out_buf, out_shape = out_bufs[head.index], g["outputs"][head.index].sample_shape
                 y_shape, pred_shape = (None, out_shape) if layout is None else layout[:2]
                 traced = y_buf = setup = None
-                pred_buf = self._broadcast_predictions(builder, head, out_buf, layout)
-                widths[head.index] = _width(layout[2] if pred_buf >= 0 else out_shape)
-                if head.loss._traced:
-                    traced = _tracing.emit_loss(head.loss, builder, out_buf, pred_shape, y_shape=y_shape)
+                call = self._loss_call(head, layout)
+                # Keras broadcasts y_pred against y_true: a built-in loss and the C metrics read the
+                # predictions repeated to the targets' wider shape (a traced loss broadcasts itself)
+                sides = layout is not None and (call is None or bool(self._builtin_metrics(head)))
+                loss_shape = layout[2] if sides else out_shape
+                pred_buf = _repeat_to(builder, out_buf, pred_shape, loss_shape) if sides else out_buf
+                pred_buf = -1 if pred_buf == out_buf else pred_buf
+                widths[head.index] = _width(loss_shape)
+                metric_y = -1
+                if call is not None:
+                    traced = _tracing.emit_loss(head.loss, builder, out_buf, pred_shape, y_shape=y_shape, call=call)
                     y_buf = traced[1]
+                    if sides and y_shape != loss_shape:  # the C metrics' targets: the narrower ones repeated
+                        first = builder.n_ops
+                        metric_y = _repeat_to(builder, y_buf, y_shape, loss_shape)
+                        for i in range(first, builder.n_ops):
+                            builder.set_flag(i, "no_backward")
                 for m in self._traced_metrics(head):
                     m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, pred_shape, y_buf, "Metric", y_shape)
                 for m in self._state_metrics(head):
@@ -328,7 +343,7 @@ class PlanCompiler:
                     if setup[2] is not None:
                         builder.set_flag(setup[2], "no_backward")
                         fused_logits.add(setup[1])
-                setups.append((traced, setup, y_buf, pred_buf, layout[2] if pred_buf >= 0 else out_shape))
+                setups.append((traced, setup, y_buf, pred_buf, loss_shape, metric_y))
             ops, fargs, sizes = builder.tables()
             plan = _C.Plan(
                 ops,
@@ -350,11 +365,13 @@ class PlanCompiler:
             rngs = self._rng_table(builder.rng_layers)
             plan.set_rngs(rngs)
             masked_heads = {}
-            for head, (traced, setup, y_buf, pred_buf, loss_shape) in zip(heads, setups):
+            for head, (traced, setup, y_buf, pred_buf, loss_shape, metric_y) in zip(heads, setups):
                 width = widths[head.index]
                 if traced is not None:
                     plan.set_traced_loss(traced[0], traced[1], width, head.index, head.loss_weight, pred_buf)
                     plan.set_loss_params(head.loss._param_array(), head.index)  # its reduction
+                    if metric_y >= 0:
+                        plan.set_metric_targets(metric_y, head.index)
                 else:
                     plan.set_loss(setup[0], setup[1], width, head.index, head.loss_weight, pred_buf)
                     plan.set_loss_params(head.loss._param_array(), head.index)

@@ -123,15 +123,33 @@ def test_traced_loss_functions_see_the_shapes_keras_passes(direction):
 
         return spy
 
-    metrics = ("mae", "mse") if direction == "wider_targets" else ()
-    _fit_both(make, _targets(10, y_shape), units, metrics=metrics)
+    _fit_both(make, _targets(10, y_shape), units)  # with the C metrics mae and mse beside it
     assert seen and set(seen) == {(y_shape, (units,))}
 
 
-def test_builtin_metrics_with_a_traced_loss_and_narrower_targets_are_refused():
-    m = pytrainc.Sequential([pytrainc.Input((3,)), pytrainc.layers.Dense(4)])
-    m.compile("sgd", _mean_sq(pytrainc), metrics=["mae"])
-    with pytest.raises(ValueError, match=r"Metric 'mae'.*targets \(None, 1\) are narrower.*\(None, 4\)"):
+# Built-in losses that reduce or normalize a side alone: traced from Keras's formula for such targets
+FORMULAS = {
+    "CosineSimilarity": ({}, None),
+    "Dice": ({"axis": -1}, "sigmoid"),
+    "Tversky": ({"axis": -1, "alpha": 0.3, "beta": 0.7}, "sigmoid"),
+    "Tversky_batch": ({"alpha": 0.3, "beta": 0.7}, "sigmoid"),  # axis=None: sums of products only
+    "CategoricalFocalCrossentropy": ({"gamma": 1.5, "label_smoothing": 0.1}, "softmax"),
+    "CategoricalFocalCrossentropy_logits": ({"from_logits": True}, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORMULAS))
+@pytest.mark.parametrize("direction", ["wider_targets", "wider_predictions"])
+def test_losses_that_reduce_one_side_broadcast_as_keras(case, direction):
+    cls, (kw, act) = case.split("_")[0], FORMULAS[case]
+    units, y_shape = (1, (4,)) if direction == "wider_targets" else (4, (1,))
+    _fit_both(lambda lib: getattr(lib.losses, cls)(**kw), _targets(10, y_shape), units, act)
+
+
+def test_dice_over_the_whole_batch_keeps_one_shape():
+    m = pytrainc.Sequential([pytrainc.Input((3,)), pytrainc.layers.Dense(4, activation="sigmoid")])
+    m.compile("sgd", "dice")
+    with pytest.raises(ValueError, match=r"y.shape=\(8, 1\).*axis=None.*axis=-1 broadcasts"):
         m.fit(_targets(8, (3,)), _targets(8, (1,)), verbose=0)
 
 
