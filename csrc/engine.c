@@ -299,7 +299,7 @@ void ptc_plan_layout(ptc_plan *p) {
         hd->wsum_slot = slot++;
         hd->mwsum_slot = hd->mask_buf >= 0 ? slot++ : -1;
         hd->msum_slot = hd->mask_buf >= 0 ? slot++ : -1;
-        const int64_t D = p->buf_size[p->outputs[h]] / hd->rows;
+        const int64_t D = p->buf_size[hd->pred_buf] / hd->rows;
         for (int k = 0; k < p->n_metrics; k++)
             if (p->metrics[k].head == h) {
                 p->metrics[k].offset = slot;
@@ -357,31 +357,68 @@ ptc_status ptc_plan_set_head_targets_buf(ptc_plan *p, int h, int y_buf) {
     return PTC_OK;
 }
 
-ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y_buf, int64_t last_dim, double weight) {
-    if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
-    const int64_t out = p->buf_size[p->outputs[h]];
-    if (loss_buf < 0 || loss_buf >= p->n_bufs || !engine_owned(p, y_buf) || p->buf_size[y_buf] != out)
+// The predictions head h compares with its targets (pred_buf, or the output for -1): its buffer,
+// or -1 unless it is the output or a copy repeated to a multiple of the output's size.
+static int head_preds(const ptc_plan *p, int h, int pred_buf) {
+    const int out = p->outputs[h];
+    if (pred_buf < 0) return out;
+    if (pred_buf >= p->n_bufs || pred_buf == out || p->buf_size[pred_buf] % p->buf_size[out] != 0) return -1;
+    return pred_buf;
+}
+
+ptc_status ptc_plan_set_head_metric_targets(ptc_plan *p, int h, int y_buf) {
+    if (h < 0 || h >= p->n_heads || y_buf < 0 || y_buf >= p->n_bufs ||
+        p->buf_size[y_buf] != p->buf_size[p->heads[h].pred_buf])
         return PTC_ERR_VALUE;
+    p->heads[h].metric_y_buf = y_buf;
+    return PTC_OK;
+}
+
+ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y_buf, int pred_buf, int64_t last_dim,
+                                         double weight) {
+    if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
+    const int pred = head_preds(p, h, pred_buf);
+    if (pred < 0 || loss_buf < 0 || loss_buf >= p->n_bufs || !engine_owned(p, y_buf)) return PTC_ERR_VALUE;
+    const int64_t out = p->buf_size[pred];
     if (last_dim <= 0 || out % last_dim != 0) return PTC_ERR_VALUE;
-    const ptc_head hd = {PTC_LOSS_TRACED, loss_buf, y_buf, out / last_dim, out, 0, 0, weight, -1, 0};
+    const ptc_head hd = {.kind = PTC_LOSS_TRACED,
+                         .loss_buf = loss_buf,
+                         .y_buf = y_buf,
+                         .rows = out / last_dim,
+                         .y_size = p->buf_size[y_buf],
+                         .weight = weight,
+                         .loss_slot = -1,
+                         .pred_buf = pred,
+                         .metric_y_buf = -1};
     return set_head(p, h, &hd);
 }
 
-ptc_status ptc_plan_set_head_loss(ptc_plan *p, int h, int kind, int loss_buf, int64_t last_dim, double weight) {
+ptc_status ptc_plan_set_head_loss(ptc_plan *p, int h, int kind, int loss_buf, int pred_buf, int64_t last_dim,
+                                  double weight) {
     if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT || kind == PTC_LOSS_TRACED) return PTC_ERR_VALUE;
     if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
-    if (loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[p->outputs[h]])
+    const int pred = head_preds(p, h, pred_buf);
+    if (pred < 0 || loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[pred] ||
+        (pred_buf >= 0 && loss_buf != pred_buf))
         return PTC_ERR_VALUE;
     if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
     const int64_t rows = p->buf_size[loss_buf] / last_dim;
     int64_t y_size;
     if (!ptc_mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size)) return PTC_ERR_SIZE;
-    const ptc_head hd = {kind, loss_buf, -1, rows, y_size, 0, 0, weight, -1, 0};
+    const ptc_head hd = {.kind = kind,
+                         .loss_buf = loss_buf,
+                         .y_buf = -1,
+                         .rows = rows,
+                         .y_size = y_size,
+                         .weight = weight,
+                         .loss_slot = -1,
+                         .pred_buf = pred,
+                         .metric_y_buf = -1};
     return set_head(p, h, &hd);
 }
 
 ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
-    return ptc_plan_set_head_loss(p, 0, kind, loss_buf, last_dim, 1.0);
+    return ptc_plan_set_head_loss(p, 0, kind, loss_buf, -1, last_dim, 1.0);
 }
 
 ptc_status ptc_plan_set_loss_params(ptc_plan *p, int h, const double *params) {
@@ -397,8 +434,13 @@ ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
     for (int i = 0; i < n; i++) {
         const int h = metrics[i].head;
         if (h < 0 || h >= (p->n_heads > 0 ? p->n_heads : 1)) return PTC_ERR_VALUE;
-        const int64_t R = p->n_heads > 0 ? p->heads[h].rows : 1, D = p->buf_size[p->outputs[h]] / R;
-        const int64_t ys = (p->n_heads > 0 ? p->heads[h].y_size : p->y_size) / R;
+        const int64_t R = p->n_heads > 0 ? p->heads[h].rows : 1;
+        const int64_t D = p->buf_size[p->n_heads > 0 ? p->heads[h].pred_buf : p->outputs[h]] / R;
+        const ptc_head *hd = p->n_heads > 0 ? &p->heads[h] : NULL;
+        const int64_t Y = !hd ? p->y_size : hd->metric_y_buf >= 0 ? p->buf_size[hd->metric_y_buf] : hd->y_size;
+        const int64_t ys = Y / R;
+        // A built-in metric reads R rows of targets beside the predictions' (a traced loss's may not).
+        if (metrics[i].kind != PTC_METRIC_TRACED_MEAN && Y % R != 0) return PTC_ERR_VALUE;
         if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||
             ptc_metric_check(&metrics[i], D, ys) != PTC_OK || ptc_metric_table_check(p, &metrics[i]) != PTC_OK ||
             (metrics[i].kind == PTC_METRIC_TRACED_MEAN && (metrics[i].k < 0 || metrics[i].k >= p->n_bufs)))

@@ -147,7 +147,10 @@ ptc_status ptc_plan_heads_loss(ptc_plan *p, int64_t N, int train, double *sums) 
     for (int k = 0; k < p->n_metrics; k++) {
         const ptc_metric *m = &p->metrics[k];
         const ptc_head *hd = &p->heads[m->head];
-        const int64_t R = hd->rows, D = p->buf_size[p->outputs[m->head]] / R, ys = hd->y_size / R;
+        const int64_t R = hd->rows, D = p->buf_size[hd->pred_buf] / R;
+        // the gathered targets, or a traced loss's narrower ones repeated to the predictions' shape
+        const int64_t ys = (hd->metric_y_buf >= 0 ? p->buf_size[hd->metric_y_buf] : hd->y_size) / R;
+        const float *y = hd->metric_y_buf >= 0 ? ptc_plan_act(p, hd->metric_y_buf) : ptc_head_y(p, hd);
         // Keras's MeanMetricWrapper takes the output's mask as (a factor of) its sample weights.
         const int masked = m->masked && hd->mask_buf >= 0;
         const float *w = m->unweighted ? NULL : ptc_head_w(p, hd);
@@ -155,8 +158,8 @@ ptc_status ptc_plan_heads_loss(ptc_plan *p, int64_t N, int train, double *sums) 
         if (m->kind == PTC_METRIC_TRACED_MEAN)
             sums[m->offset] += traced_mean(p, (int)m->k, w, masked, R, N);
         else
-            ptc_metric_accumulate(m, ptc_plan_act(p, p->outputs[m->head]), ptc_head_y(p, hd), ys, w, 1.0f / (float)R,
-                                  N * R, D, sums + m->offset);
+            ptc_metric_accumulate(m, ptc_plan_act(p, hd->pred_buf), y, ys, w, 1.0f / (float)R, N * R, D,
+                                  sums + m->offset);
     }
     return PTC_OK;
 }

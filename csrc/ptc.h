@@ -408,6 +408,13 @@ typedef struct {
     int mask_buf;
     int64_t mwsum_slot;  // sums[mwsum_slot] += sum_r w_n mask_r / rows (weighted masked metrics' divisor)
     int64_t msum_slot;   // sums[msum_slot] += sum_r mask_r / rows (unweighted masked metrics' divisor)
+    // The predictions its metrics (and a built-in loss) compare with the targets: the output, or
+    // the output repeated by the plan's ops to the targets' wider shape (Keras broadcasts y_pred
+    // against y_true, keras/src/losses/loss.py squeeze_or_expand_to_same_rank).
+    int pred_buf;
+    // The targets its metrics read when not the gathered ones (-1): a traced loss's narrower targets
+    // repeated by the plan's ops to the predictions' shape (ptc_plan_set_head_metric_targets).
+    int metric_y_buf;
 } ptc_head;
 
 typedef struct {
@@ -479,16 +486,24 @@ ptc_status ptc_plan_check_rngs(const ptc_plan *plan);
 ptc_status ptc_plan_set_inputs(ptc_plan *plan, const int *bufs, int n);
 ptc_status ptc_plan_set_outputs(ptc_plan *plan, const int *bufs, int n);
 // Sets the loss of output `head` (heads are set in order: head <= n_heads), with its loss_weight.
-ptc_status ptc_plan_set_head_loss(ptc_plan *plan, int head, int kind, int loss_buf, int64_t last_dim, double weight);
+// pred_buf: the predictions the loss and metrics read (-1: the output; else the output repeated to
+// the targets' shape, a multiple of its size, which loss_buf then is).
+ptc_status ptc_plan_set_head_loss(ptc_plan *plan, int head, int kind, int loss_buf, int pred_buf, int64_t last_dim,
+                                  double weight);
 // A loss traced from Python (pytrainc.ops): loss_buf holds each sample's loss values, computed
 // by the plan's ops from the output and from y_buf, which each batch's targets are copied to,
 // reduced as the head's PTC_LOSS_P_REDUCTION says (default Keras's sum_over_batch_size:
-// sum_n w_n sum_l v_nl / (N * L) over L values per sample). last_dim as in set_loss (metrics).
-ptc_status ptc_plan_set_head_traced_loss(ptc_plan *plan, int head, int loss_buf, int y_buf, int64_t last_dim,
-                                         double weight);
+// sum_n w_n sum_l v_nl / (N * L) over L values per sample). last_dim and pred_buf as in
+// set_head_loss (for the metrics); y_buf holds the targets as they come (Keras hands a traced loss
+// y_true of its own shape), so the head's targets are its size.
+ptc_status ptc_plan_set_head_traced_loss(ptc_plan *plan, int head, int loss_buf, int y_buf, int pred_buf,
+                                         int64_t last_dim, double weight);
 // Copies each batch's targets (y_size floats per sample) to buffer y_buf too, for traced metrics
 // under a built-in loss; call after set_head_loss. PTC_ERR_VALUE if the buffer does not fit.
 ptc_status ptc_plan_set_head_targets_buf(ptc_plan *plan, int head, int y_buf);
+// The targets head's metrics read instead of the gathered ones: buffer y_buf (written by the plan's
+// ops), of its predictions' size. Call after the head's loss. PTC_ERR_VALUE if it does not fit.
+ptc_status ptc_plan_set_head_metric_targets(ptc_plan *plan, int head, int y_buf);
 // Keras's mask of head h's output: buffer mask_buf holds one float per row of the head's loss
 // (1: counts, 0: masked), written by the plan's ops. Call after the head's loss (set_head_loss
 // or set_head_traced_loss reset it) and before set_metrics; -1 removes it. Adds the head's two

@@ -85,6 +85,11 @@ class Loss:
     # before their reduction over the last axis (not of cosine, dice and tversky, which reduce
     # the targets alone, nor of the cross-entropies, which Keras requires of the same shape).
     _broadcasts_targets = False
+    # The same for narrower predictions (y_pred (n, 1) against y_true (n, k)): repeated by the plan's
+    # ops to the targets' shape before the loss (the gradient sums the copies). True of the losses
+    # that are element-wise before their reduction; not of those that also reduce or normalize the
+    # predictions alone (cosine, dice, tversky, the categorical focal cross-entropy).
+    _broadcasts_predictions = False
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None, *, from_logits=False):
         self.reduction = _loss_reduction.standardize_reduction(reduction)
@@ -150,6 +155,7 @@ class _KerasLoss(Loss):
     below are only their kind, their NumPy function and their name."""
 
     _broadcasts_targets = True
+    _broadcasts_predictions = True
     _default_name = None
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
@@ -416,7 +422,7 @@ class CosineSimilarity(_KerasLoss):
     """
 
     _kind = _C.LOSSES["cosine"]
-    _broadcasts_targets = False  # they reduce the targets alone (Loss._broadcasts_targets)
+    _broadcasts_targets = _broadcasts_predictions = False  # they reduce each alone (Loss._broadcasts_targets)
     _fn = staticmethod(cosine_similarity)
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
@@ -542,7 +548,6 @@ class CategoricalFocalCrossentropy(Loss):
     """
 
     _kind = _C.LOSSES["cfce"]
-    _broadcasts_targets = True
     _fused = _C.LOSSES["softmax_cfce"]
     _fn = staticmethod(categorical_focal_crossentropy)
 
@@ -566,6 +571,10 @@ class CategoricalFocalCrossentropy(Loss):
         self.gamma = number("gamma", gamma, low=0.0)
         self.label_smoothing = _smoothing(label_smoothing)
         self.axis = _last_axis(type(self).__name__, axis)
+
+    @property
+    def _broadcasts_targets(self):  # Keras smooths by the targets' own number of classes
+        return not self.label_smoothing
 
     def _params(self):
         return {"alpha": self.alpha, "gamma": self.gamma, "label_smoothing": self.label_smoothing}
@@ -596,7 +605,7 @@ class Dice(_KerasLoss):
     """
 
     _kind = _C.LOSSES["dice"]
-    _broadcasts_targets = False  # they reduce the targets alone (Loss._broadcasts_targets)
+    _broadcasts_targets = _broadcasts_predictions = False  # they reduce each alone (Loss._broadcasts_targets)
     _fn = staticmethod(dice)
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
@@ -627,6 +636,7 @@ class Tversky(Dice):
     """
 
     _kind = _C.LOSSES["tversky"]
+    _broadcasts_targets = _broadcasts_predictions = True  # its sums are of element-wise products only
     _fn = staticmethod(tversky)
 
     def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None, dtype=None):

@@ -113,28 +113,30 @@ static int plan_usable(PlanObject *self) {
     return 1;
 }
 
-// set_loss(kind, loss_buf, last_dim, head=0, weight=1.0)
+// set_loss(kind, loss_buf, last_dim, head=0, weight=1.0, pred_buf=-1)
 static PyObject *Plan_set_loss(PlanObject *self, PyObject *args) {
-    int kind, loss_buf, head = 0;
+    int kind, loss_buf, head = 0, pred_buf = -1;
     long long last_dim;
     double weight = 1.0;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL|id", &kind, &loss_buf, &last_dim, &head, &weight))
+    if (!plan_usable(self) ||
+        !PyArg_ParseTuple(args, "iiL|idi", &kind, &loss_buf, &last_dim, &head, &weight, &pred_buf))
         return NULL;
-    if (ptc_py_raise_status(ptc_plan_set_head_loss(&self->plan, head, kind, loss_buf, (int64_t)last_dim, weight),
-                            "set_loss"))
+    if (ptc_py_raise_status(
+            ptc_plan_set_head_loss(&self->plan, head, kind, loss_buf, pred_buf, (int64_t)last_dim, weight), "set_loss"))
         return NULL;
     Py_RETURN_NONE;
 }
 
-// set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0)
+// set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0, pred_buf=-1)
 static PyObject *Plan_set_traced_loss(PlanObject *self, PyObject *args) {
-    int loss_buf, y_buf, head = 0;
+    int loss_buf, y_buf, head = 0, pred_buf = -1;
     long long last_dim;
     double weight = 1.0;
-    if (!plan_usable(self) || !PyArg_ParseTuple(args, "iiL|id", &loss_buf, &y_buf, &last_dim, &head, &weight))
+    if (!plan_usable(self) ||
+        !PyArg_ParseTuple(args, "iiL|idi", &loss_buf, &y_buf, &last_dim, &head, &weight, &pred_buf))
         return NULL;
     if (ptc_py_raise_status(
-            ptc_plan_set_head_traced_loss(&self->plan, head, loss_buf, y_buf, (int64_t)last_dim, weight),
+            ptc_plan_set_head_traced_loss(&self->plan, head, loss_buf, y_buf, pred_buf, (int64_t)last_dim, weight),
             "set_traced_loss"))
         return NULL;
     Py_RETURN_NONE;
@@ -163,6 +165,16 @@ static PyObject *Plan_set_targets_buf(PlanObject *self, PyObject *args) {
     int y_buf, head = 0;
     if (!plan_usable(self) || !PyArg_ParseTuple(args, "i|i", &y_buf, &head)) return NULL;
     if (ptc_py_raise_status(ptc_plan_set_head_targets_buf(&self->plan, head, y_buf), "set_targets_buf")) return NULL;
+    Py_RETURN_NONE;
+}
+
+// set_metric_targets(y_buf, head=0): the targets the head's metrics read (ptc.h's
+// ptc_plan_set_head_metric_targets), after its set_loss.
+static PyObject *Plan_set_metric_targets(PlanObject *self, PyObject *args) {
+    int y_buf, head = 0;
+    if (!plan_usable(self) || !PyArg_ParseTuple(args, "i|i", &y_buf, &head)) return NULL;
+    if (ptc_py_raise_status(ptc_plan_set_head_metric_targets(&self->plan, head, y_buf), "set_metric_targets"))
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -548,10 +560,12 @@ static PyObject *Plan_get_n_sums(PlanObject *self, void *closure) {
 }
 
 static PyMethodDef Plan_methods[] = {
-    {"set_loss", (PyCFunction)Plan_set_loss, METH_VARARGS, "set_loss(kind, loss_buf, last_dim, head=0, weight=1.0)"},
+    {"set_loss", (PyCFunction)Plan_set_loss, METH_VARARGS,
+     "set_loss(kind, loss_buf, last_dim, head=0, weight=1.0, pred_buf=-1)"},
     {"set_targets_buf", (PyCFunction)Plan_set_targets_buf, METH_VARARGS, "set_targets_buf(y_buf, head=0)"},
+    {"set_metric_targets", (PyCFunction)Plan_set_metric_targets, METH_VARARGS, "set_metric_targets(y_buf, head=0)"},
     {"set_traced_loss", (PyCFunction)Plan_set_traced_loss, METH_VARARGS,
-     "set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0)"},
+     "set_traced_loss(loss_buf, y_buf, last_dim, head=0, weight=1.0, pred_buf=-1)"},
     {"set_metrics", (PyCFunction)Plan_set_metrics, METH_VARARGS,
      "set_metrics(spec (n, 2), thresholds (n,), heads_flags (n, 2)=zeros: [head, unweighted | masked << 1], "
      "table float32 (m,)=unchanged: the THRESHOLD_TABLE metrics' thresholds)"},

@@ -73,14 +73,23 @@ def is_call_output(tensor):
     return getattr(tensor._layer, "_is_call_output", False)
 
 
-def recall(layer, parents):
+def recall(layer, parents, masked=False):
     """Makes a recorded layer call again on new parent tensors (a model called as a layer, a
     model rebuilt from its configuration): the whole-call tensor for a layer with several
-    outputs, each output's node on it."""
+    outputs, each output's node on it. `masked`: the call was given `mask=`, its last parent
+    (`tensor._mask_parent`, a saved node's MASK)."""
+    mask = None
+    if masked:
+        *parents, mask = parents
     again = getattr(layer, "_recall", None)
     if again is not None:
-        return again(parents)
-    return layer(parents if layer._multi_input else parents[0])
+        return again(parents) if mask is None else again(parents, mask=mask)
+    return layer(parents if layer._multi_input else parents[0], **({} if mask is None else {"mask": mask}))
+
+
+def recall_node(tensor, parents):
+    """`recall` of the call that made `tensor`, on new parents (in the order of `tensor._inputs`)."""
+    return recall(tensor._layer, parents, getattr(tensor, "_mask_parent", False))
 
 
 class OutputRef:
@@ -101,15 +110,25 @@ class OutputRef:
         return CallOutput(self.layer, self.index, call).tensor
 
 
+# A saved graph node's third entry for a call given `mask=`, whose last parent is the mask.
+MASK = "mask"
+
+
+def node_masked(node):
+    return len(node) == 3 and node[2] == MASK
+
+
 def node_layer(layers, node):
     """What a saved graph's node calls: its layer, or for `[layer, [call], index]` that output of the call."""
-    return layers[node[0]] if len(node) == 2 else OutputRef(layers[node[0]], node[2])
+    return layers[node[0]] if len(node) == 2 or node_masked(node) else OutputRef(layers[node[0]], node[2])
 
 
 def node_config(tensor, layer_index, index):
     """A graph node as saved: [layer index, [parent node indices]] (and the output index of a call
-    with several outputs, whose layer is the call's)."""
+    with several outputs, whose layer is the call's; or MASK for a call given mask=, its last parent)."""
     parents = [index[id(p)] for p in tensor._inputs]
     if is_call_output(tensor):
         return [layer_index[id(tensor._layer.layer)], parents, tensor._layer.index]
+    if getattr(tensor, "_mask_parent", False):
+        return [layer_index[id(tensor._layer)], parents, MASK]
     return [layer_index[id(tensor._layer)], parents]

@@ -265,17 +265,18 @@ class _LossContext:
         self._trace_label = f"{what} '{loss.name}'"
 
 
-def trace_loss(loss, out_shape, what="Loss"):
-    """Traces `loss.call(y_true, y_pred)` once for predictions of per-sample shape out_shape
-    (a loss, or a metric function: what names it in messages)."""
+def trace_loss(loss, out_shape, what="Loss", y_shape=None, call=None):
+    """Traces `loss.call(y_true, y_pred)` (or `call`) once for predictions of per-sample shape
+    out_shape and targets of y_shape (None: out_shape) (a loss, or a metric function: what names it
+    in messages)."""
     traces = loss.__dict__.setdefault("_traces", {})
-    key = tuple(out_shape)
+    key = tuple(out_shape) if y_shape is None else (tuple(y_shape), tuple(out_shape))
     if key not in traces:
-        y_true, y_pred = KerasTensor(out_shape), KerasTensor(out_shape)
+        y_true, y_pred = KerasTensor(out_shape if y_shape is None else y_shape), KerasTensor(out_shape)
         _trace._TRACING.append(_LossContext(loss, what.lower()))
         _trace._INPUTS.append([y_pred])
         try:
-            out = loss.call(y_true, y_pred)
+            out = (loss.call if call is None else call)(y_true, y_pred)
         finally:
             _trace._TRACING.pop()
             _trace._INPUTS.pop()
@@ -295,14 +296,14 @@ def trace_loss(loss, out_shape, what="Loss"):
     return traces[key]
 
 
-def emit_loss(loss, builder, out_buf, out_shape, y_buf=None, what="Loss"):
+def emit_loss(loss, builder, out_buf, out_shape, y_buf=None, what="Loss", y_shape=None, call=None):
     """The traced loss's (or metric's) ops after the model's: returns (buffer of its per-sample
     values, targets' buffer), with a new targets' buffer unless y_buf is given."""
-    (y_true, y_pred), out, order = trace_loss(loss, out_shape, what)
+    (y_true, y_pred), out, order = trace_loss(loss, out_shape, what, y_shape, call)
     import math
 
     if y_buf is None:
-        y_buf = builder.buffer(math.prod(out_shape))
+        y_buf = builder.buffer(math.prod(y_true.sample_shape))
     bufs = {id(y_true): y_buf, id(y_pred): out_buf}
     for t in order:
         bufs[id(t)] = t._layer._emit(builder, [bufs[id(p)] for p in t._inputs], [p.sample_shape for p in t._inputs])

@@ -659,21 +659,19 @@ from pytrainc.layers.dense import Dense, _KernelLayer  # noqa: E402, F401
 
 def _traced_mask_argument(layer, inputs, mask, tracer):
     """A built-in layer's explicit `mask=` (Keras's "passing mask tensors directly to layers"):
-    None, or a symbolic tensor of one value per step of the first input, inside a traced call."""
+    None, or a symbolic tensor of one value per step of the first input: a tensor of the
+    functional graph (an `Input((steps,), dtype="bool")`, a layer's output), which becomes an
+    input of the call's node, or a tensor of the traced call."""
     if mask is None:
         return None
     cls = type(layer).__name__
-    if tracer is None:
-        raise ValueError(
-            f"{cls} '{layer.name}' takes mask= inside a custom layer's call; in a functional model its mask "
-            "comes from its input (Masking, Embedding(mask_zero=True)). Received: "
-            f"mask of type {type(mask).__name__}"
-        )
     first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
     if not isinstance(mask, KerasTensor) or mask._per_batch:
+        where = "a tensor of the traced call (e.g. from compute_mask or ops.not_equal)"
         raise TypeError(
-            f"{cls} '{layer.name}' takes mask= as a tensor of the traced call (e.g. from compute_mask or "
-            f"ops.not_equal). Received: {type(mask).__name__}"
+            f"{cls} '{layer.name}' takes mask= as "
+            + (where if tracer is not None else "a KerasTensor of the model, e.g. Input((steps,), dtype='bool')")
+            + f". Received: {type(mask).__name__}"
         )
     steps = tuple(first.sample_shape)[:-1]
     if tuple(mask.sample_shape) != steps:

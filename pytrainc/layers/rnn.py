@@ -169,8 +169,8 @@ class _RNN(Layer):
             out.shape = (None, None if _shapes.has_none(sizes) else sum(math.prod(s) for s in sizes))
         return out
 
-    def _recall(self, parents):
-        return self._call_tensor(parents[0], list(parents[1:]))
+    def _recall(self, parents, mask=None):
+        return self._call_tensor(parents[0], list(parents[1:]), mask)
 
     def _emit(self, builder, in_bufs, in_shapes):
         t, features = in_shapes[0]

@@ -282,17 +282,17 @@ class Bidirectional(Layer):
         if not self.return_state or _eager_data(inputs):
             return super().__call__(inputs, *args, **kwargs)
         first = "_call_io" not in self.__dict__
-        call = self._recall([inputs])
+        call = self._recall([inputs], kwargs.get("mask"))
         out = _outputs.outputs_of(self, call)
         if first:  # Keras's node 0: every output out
             self._call_io = (inputs, out)
         return out
 
-    def _recall(self, parents):
+    def _recall(self, parents, mask=None):
         """The call's one graph node: with return_state, all of its outputs in a row (`_outputs`)."""
         if self.return_state and self.activity_regularizer is not None:
             raise ValueError("pytrainc's Bidirectional takes no activity_regularizer with return_state=True")
-        call = Layer.__call__(self, parents[0])
+        call = Layer.__call__(self, parents[0], mask=mask)
         if self.return_state:
             call._several = True
             sizes = self._output_layout([parents[0].sample_shape])

@@ -201,7 +201,7 @@ class Model(ModelSaving, Trainer):
         order = list(inputs)
         for t in g["order"]:
             if t._inputs:
-                values[id(t)] = _outputs.recall(t._layer, [values[id(p)] for p in t._inputs])
+                values[id(t)] = _outputs.recall_node(t, [values[id(p)] for p in t._inputs])
                 order.append(values[id(t)])
         # recall's tensors come in the graph's order: parents before children, as _set_graph's
         concrete = dict(g, inputs=inputs, input=inputs[0], order=order, variable=False)
@@ -633,7 +633,7 @@ class Model(ModelSaving, Trainer):
         values = {id(inp): t for inp, t in zip(g["inputs"], tensors)}
         for t in g["order"]:
             if t._inputs:
-                values[id(t)] = _outputs.recall(t._layer, [values[id(p)] for p in t._inputs])
+                values[id(t)] = _outputs.recall_node(t, [values[id(p)] for p in t._inputs])
         outputs = [values[id(t)] for t in g["outputs"]]
         if g["output_struct"] == "dict":
             return dict(zip(g["output_names"], outputs))

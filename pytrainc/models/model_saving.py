@@ -51,7 +51,7 @@ class ModelSaving:
                     raise ValueError("model config: a node without inputs must be an InputLayer")
                 tensors.append(layer.output)
             else:
-                tensors.append(_outputs.recall(layer, [tensors[i] for i in parents]))
+                tensors.append(_outputs.recall(layer, [tensors[i] for i in parents], _outputs.node_masked(node)))
 
         def pick(ref):
             if isinstance(ref, dict):

@@ -21,6 +21,7 @@ rebuilds the model, which names the groups of `model.weights.h5`.
 """
 
 from pytrainc import layers as layers_module
+from pytrainc.layers import _outputs
 from pytrainc.saving import keras_custom
 from pytrainc.saving._common import bad_file
 
@@ -236,9 +237,10 @@ def model_to_keras(model):
         return [call._layer.name, node_index[id(call)], tensor._layer.index if call is not tensor else 0]
 
     def keras_tensor(tensor):
+        dtype = getattr(tensor._layer, "input_dtype", "float32")  # an Input's own (a bool mask's), else float32
         return {
             "class_name": "__keras_tensor__",
-            "config": {"shape": list(tensor.shape), "dtype": "float32", "keras_history": history(tensor)},
+            "config": {"shape": list(tensor.shape), "dtype": dtype, "keras_history": history(tensor)},
         }
 
     layer_configs = []
@@ -249,10 +251,13 @@ def model_to_keras(model):
         for tensor in nodes:
             if tensor._layer is layer and tensor._inputs:
                 args = [keras_tensor(t) for t in tensor._inputs]
+                kwargs = {}
+                if getattr(tensor, "_mask_parent", False):  # a call given mask=: Keras's kwargs "mask"
+                    *args, kwargs["mask"] = args
                 if len(args) > 1 and not layer._multi_input:  # a recurrent layer's initial_state
-                    inbound.append({"args": args[:1], "kwargs": {"initial_state": args[1:]}})
+                    inbound.append({"args": args[:1], "kwargs": {**kwargs, "initial_state": args[1:]}})
                     continue
-                inbound.append({"args": [args] if layer._multi_input else args, "kwargs": {}})
+                inbound.append({"args": [args] if layer._multi_input else args, "kwargs": kwargs})
         entry["inbound_nodes"] = inbound
         layer_configs.append(entry)
 
@@ -472,11 +477,22 @@ def _layer_from_keras(r, entry, index):
         elif key.endswith("_constraint"):
             config[key] = r.nested(value, "constraint", f"the {key} of {what}")
         elif isinstance(value, dict) and cls in _WRAPPED.get(key, {}):  # checked as any layer
-            config[key] = _layer_from_keras(r, value, f"{index}'s {key}")
+            config[key] = _layer_from_keras(r, _forced_zero_output(cls, value), f"{index}'s {key}")
         elif isinstance(value, dict):
             r.check_object(value, f"the {key} of {what}")  # a serialized function or object: refused below
             raise r.refuse(f"{what} has {key}={value!r:.120}; pytrainc reads only built-in names here")
     return {"class_name": cls, "config": config}
+
+
+def _forced_zero_output(cls, layer):
+    """A Bidirectional's recurrent layer without Keras's `zero_output_for_mask`, which Bidirectional
+    forces to its return_sequences (pytrainc's Bidirectional sets it the same way)."""
+    config = layer.get("config")
+    if cls != "Bidirectional" or not isinstance(config, dict):
+        return layer
+    if config.get("zero_output_for_mask") != config.get("return_sequences", False):
+        return layer
+    return {**layer, "config": {k: v for k, v in config.items() if k != "zero_output_for_mask"}}
 
 
 def _tensor_history(r, arg, what):
@@ -523,7 +539,8 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
     for entry, name in zip(layer_entries, names):
         if entry.get("name", name) != name:
             raise r.refuse(f"layer '{name}' is listed under the name {entry.get('name')!r:.100}")
-    pending = []  # (layer index, node index within the layer, [(name, node index) of its inputs])
+    # (layer index, node index within the layer, [(name, node index) of its inputs], given mask=)
+    pending = []
     for i, entry in enumerate(layer_entries):
         inbound = entry.get("inbound_nodes", [])
         if not isinstance(inbound, list):
@@ -531,7 +548,7 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
         if pt_layers[i]["class_name"] == "InputLayer":
             if inbound:
                 raise r.refuse(f"the InputLayer '{names[i]}' has inbound nodes")
-            pending.append((i, 0, []))
+            pending.append((i, 0, [], False))
             continue
         for k, node in enumerate(inbound):
             what = f"call {k} of layer '{names[i]}'"
@@ -542,7 +559,13 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
                 kwargs = dict(kwargs)
                 states = kwargs.pop("initial_state")
                 states = states if isinstance(states, list) else [states]
-            # Keras passes `mask=None` to layers that take a mask; pytrainc has no masks.
+            mask = []  # a mask tensor given as mask=: the call's last parent (layers/_outputs.py MASK)
+            if isinstance(kwargs, dict) and isinstance(kwargs.get("mask"), dict):
+                kwargs = dict(kwargs)
+                mask = [kwargs.pop("mask")]
+                if states:
+                    raise r.refuse(f"{what} takes mask= and initial_state=; pytrainc takes one of them")
+            # Keras passes `mask=None` to layers that take a mask (their input's own mask).
             if (
                 not (
                     kwargs is None
@@ -560,8 +583,8 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
                     f"{what} has args {args!r:.100} and kwargs {kwargs!r:.100}; pytrainc's layers "
                     "take one argument (a tensor, or a list of tensors for merge layers)"
                 )
-            args = (args[0] if isinstance(args[0], list) else [args[0]]) + states
-            pending.append((i, k, [_tensor_history(r, a, what) for a in args]))
+            args = (args[0] if isinstance(args[0], list) else [args[0]]) + states + mask
+            pending.append((i, k, [_tensor_history(r, a, what) for a in args], bool(mask)))
     index_of = {name: i for i, name in enumerate(names)}
     resolved, nodes, outputs = {}, [], {}
 
@@ -581,15 +604,15 @@ def _functional_from_keras(r, config, layer_entries, pt_layers):
 
     while pending:  # in Keras's order; a call waits for the calls it takes its inputs from
         waiting = []
-        for i, k, parents in pending:
+        for i, k, parents, masked in pending:
             if all(p[:2] in resolved for p in parents):
                 inputs = [tensor_node(p) for p in parents]
                 resolved[(names[i], k)] = len(nodes)
-                nodes.append([i, inputs])
+                nodes.append([i, inputs, _outputs.MASK] if masked else [i, inputs])
             else:
-                waiting.append((i, k, parents))
+                waiting.append((i, k, parents, masked))
         if len(waiting) == len(pending):
-            missing = sorted({p[:2] for _, _, ps in waiting for p in ps if p[:2] not in resolved})
+            missing = sorted({p[:2] for _, _, ps, _ in waiting for p in ps if p[:2] not in resolved})
             raise r.refuse(
                 f"the layer calls take inputs from calls that do not exist or form a cycle: {missing[:5]!r:.200}"
             )

@@ -178,12 +178,13 @@ def _flat_stages(path, configs, depth=0):
 
 
 def _walk(path, sequential, config):
-    """[(layer, [parent node indices])] of a model configuration, after checking its structure.
+    """[(layer, [parent node indices], whether its last parent is the call's mask=)] of a model
+    configuration, after checking its structure.
 
     The layers are new instances, unbuilt; parent indices refer to the list itself.
     """
     from pytrainc.layers import InputLayer, deserialize
-    from pytrainc.layers._outputs import node_layer
+    from pytrainc.layers._outputs import node_layer, node_masked
 
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise bad_file(path, "the model configuration is not an object with a 'layers' list")
@@ -196,7 +197,7 @@ def _walk(path, sequential, config):
             layers.insert(0, InputLayer(shape=layers[0]._input_shape_arg, name="input_layer"))
         if not layers or not isinstance(layers[0], InputLayer):
             return []  # no input shape: Sequential builds no weights
-        return [(layer, [i - 1] if i else []) for i, layer in enumerate(layers)]
+        return [(layer, [i - 1] if i else [], False) for i, layer in enumerate(layers)]
     nodes = config.get("nodes")
     if not isinstance(nodes, list):
         raise bad_file(path, "the model configuration has no 'nodes' list")
@@ -208,14 +209,15 @@ def _walk(path, sequential, config):
             and _is_index(node[0], len(layers))
             and isinstance(node[1], list)
             and all(_is_index(p, n) for p in node[1])
-            and (len(node) == 2 or (len(node[1]) == 1 and _is_index(node[2], 8)))
+            and (len(node) == 2 or (len(node[1]) == 1 and _is_index(node[2], 8)) or node_masked(node))
         ):
             raise bad_file(
                 path,
                 f"node {n} of the model configuration is {node!r:.200}; expected "
-                f"[layer index < {len(layers)}, [indices of earlier nodes]] (and an output index < 8)",
+                f"[layer index < {len(layers)}, [indices of earlier nodes]] (and an output index < 8, or "
+                "'mask' for a call given mask=)",
             )
-        walk.append((node_layer(layers, node), node[1]))
+        walk.append((node_layer(layers, node), node[1], node_masked(node)))
     for key in ("input", "output"):
         ref = config.get(key)
         refs = list(ref.values()) if isinstance(ref, dict) else ref if isinstance(ref, list) else [ref]
@@ -268,7 +270,7 @@ def _check_declared_weights(path, sequential, config, present):
     saved_rng = rng.copy()
     try:
         outputs = []
-        for layer, parents in _walk(path, sequential, config):
+        for layer, parents, masked in _walk(path, sequential, config):
             if not parents:
                 if not hasattr(layer, "output"):  # not an InputLayer
                     raise bad_file(
@@ -277,7 +279,7 @@ def _check_declared_weights(path, sequential, config, present):
                 outputs.append(layer.output)
                 continue
             layer.add_weight = recorder(layer)
-            outputs.append(recall(layer, [outputs[p] for p in parents]))
+            outputs.append(recall(layer, [outputs[p] for p in parents], masked))
     finally:
         rng[...] = saved_rng
 

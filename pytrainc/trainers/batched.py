@@ -90,6 +90,8 @@ class BatchedTrainer:
             self._check_batch_broadcast(x32.shape[0], x32.shape[0])  # as for arrays: batches of one sample only
             if self._metrics is None:  # the first batch, on the calling thread
                 self._resolve_metrics(y_shapes)
+            else:
+                self._check_targets_like(y_shapes, y_name)
             w32 = None
             if w is not None:
                 w32 = self._prepare_sample_weights(w, None, y32, x32.shape[0], f"sample_weight (batch {index})")

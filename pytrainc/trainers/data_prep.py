@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from pytrainc import _loss_formulas
 from pytrainc import losses as losses_module
 from pytrainc import metrics as metrics_module
 from pytrainc.layers import _shapes
@@ -133,12 +134,12 @@ class DataPreparer:
                 )
         else:
             shape = tuple(y.shape[1:])
-            y_in, (y, per_batch) = y, _keras_rank_rule(y, tuple(out_shape), loss._broadcasts_targets)
+            y_in, (y, per_batch) = y, _keras_rank_rule(y, tuple(out_shape), loss)
             if per_batch:
                 self._batch_broadcast_targets = what
             if y is None:
                 y = y_in
-                hint = ""
+                hint = _broadcast_hint(loss, shape, tuple(out_shape))
                 if isinstance(loss, losses_module.CategoricalCrossentropy) and shape in ((), (1,)):
                     hint = (
                         " Integer labels need loss='sparse_categorical_crossentropy' or "
@@ -210,6 +211,22 @@ class DataPreparer:
             self._metric_info = [(h, unweighted, name) for (_, h, unweighted), name in zip(table, names)]
             self._metrics = [t[0] for t in table]
 
+    def _check_targets_like(self, y_shapes, what):
+        """Targets of a second data set (validation data, a later batch) reach the plan as those of
+        the training data did: targets that broadcast against the outputs make other plan ops."""
+        known = getattr(self, "_y_sample_shapes", None)
+        if known is None or self._graph["variable"]:
+            return
+        for head, shape in zip(self._heads, y_shapes):
+            out = tuple(self._graph["outputs"][head.index].sample_shape)
+            mine, theirs = tuple(shape[1:]), known[head.index]
+            if not head.loss.sparse and target_layout(mine, out) != target_layout(theirs, out):
+                name = what if len(self._heads) == 1 else f"{what}[{head.name!r}]"
+                raise ValueError(
+                    f"{name} must broadcast against the model's output {(None,) + out} as the training targets "
+                    f"{(None,) + theirs} do. Received: {name} of shape {(None,) + mine}"
+                )
+
     def _prepare_xy(self, x, y):
         """(x32, y32, the key of the inputs' shapes for `_ensure_plan`)."""
         x32, key = self._prepare_x_key(x)
@@ -245,29 +262,78 @@ def _loss_rows(out_shape):
     return math.prod(out_shape[:-1]) if len(out_shape) > 1 and None not in out_shape else 1
 
 
-def _keras_rank_rule(y, out_shape, broadcast=True):
+def _same_rank(shape, out_shape):
+    """Keras's squeeze_or_expand_to_same_rank on per-sample shapes: a trailing 1 of the targets
+    goes when they have one axis more than the outputs, or the outputs' in the other case."""
+    if len(shape) == len(out_shape) + 1 and shape[-1] == 1:
+        return shape[:-1], out_shape
+    if len(out_shape) == len(shape) + 1 and out_shape[-1] == 1:
+        return shape, out_shape[:-1]
+    return shape, out_shape
+
+
+def _broadcast(shape, out_shape):
+    try:
+        return tuple(np.broadcast_shapes(shape, out_shape))
+    except ValueError:
+        return None
+
+
+def target_layout(shape, out_shape):
+    """For targets of per-sample shape `shape` as the plan receives them (`_prepare_target`) and
+    outputs of `out_shape`: None when they are the output's values (the common case), else
+    (the targets' shape, the outputs' shape after Keras's rank rule, their broadcast shape), for
+    targets that broadcast against narrower predictions or a traced loss's own-shaped targets."""
+    shape, out = _same_rank(tuple(shape), tuple(out_shape))
+    if shape == out or len(shape) != len(out):
+        return None
+    return shape, out, _broadcast(shape, out)
+
+
+def _broadcast_hint(loss, shape, out_shape):
+    """Why targets of per-sample `shape` were refused for outputs of `out_shape`, when a reason
+    beyond the shapes applies."""
+    shape, out = _same_rank(shape, out_shape)
+    if len(shape) != len(out):
+        return ""
+    if _broadcast(shape, out) is None:
+        return f" Their shapes do not broadcast (Keras fails on them too: {shape} against {out} per sample)."
+    what = f" Loss '{loss.name}' ({type(loss).__name__}) takes only targets of the output's shape"
+    if isinstance(loss, (losses_module.BinaryCrossentropy, losses_module.BinaryFocalCrossentropy)):
+        return what + ", as in Keras on torch, whose cross-entropies require one shape."
+    if getattr(loss, "axis", -1) is None:
+        return what + " in pytrainc with axis=None (one value over the whole batch); axis=-1 broadcasts them."
+    return what + " in pytrainc: it reduces the predictions or the targets alone, so neither can be repeated."
+
+
+def _keras_rank_rule(y, out_shape, loss):
     """Keras's rule for targets (n, *shape) against outputs (n, *out_shape) (keras/src/losses/loss.py
-    squeeze_or_expand_to_same_rank, then broadcasting), per sample: the targets broadcast to the
-    output's shape, or None when Keras's rule does not give targets of that shape; and whether
-    the broadcast spans the batch axis (targets of lower rank, one per sample with batches of 1).
-    Without `broadcast` (a loss whose value changes if its targets are broadcast first) only the
-    trailing 1 is squeezed or expanded."""
+    squeeze_or_expand_to_same_rank, then broadcasting), per sample: the targets as the plan reads
+    them, or None when Keras's rule does not give targets `loss` can take; and whether the broadcast
+    spans the batch axis (targets of lower rank, one per sample with batches of 1).
+
+    The plan reads the targets at the output's shape, tiled when narrower (`loss._broadcasts_targets`,
+    exact for losses element-wise before their reduction); at their broadcast shape with the
+    predictions, which the plan repeats to it, when the predictions are narrower
+    (`loss._broadcasts_predictions`); and at their own shape for a traced loss (Keras hands
+    `call(y_true, y_pred)` the targets as they are) or a built-in loss the plan then traces from
+    its formula (`_loss_formulas`)."""
     n, shape = y.shape[0], tuple(y.shape[1:])
     if shape == out_shape:
         return y, False
-    if len(shape) == len(out_shape) + 1 and shape[-1] == 1:  # a trailing 1 of the targets goes
-        shape = shape[:-1]
-    elif len(out_shape) == len(shape) + 1 and out_shape[-1] == 1:  # ... or the outputs'
-        out_shape = out_shape[:-1]
-    per_batch = len(shape) < len(out_shape)
-    if shape == out_shape:
+    shape, out = _same_rank(shape, out_shape)
+    if shape == out:
         return y, False
-    if len(shape) > len(out_shape) or not broadcast:
+    joint = _broadcast(shape, out)
+    if len(shape) > len(out) or joint is None:
         return None, False
-    try:
-        if np.broadcast_shapes(shape, out_shape) != out_shape:  # Keras would broadcast the outputs
+    kernel = (joint == out or loss._broadcasts_predictions) and (joint == shape or loss._broadcasts_targets)
+    if len(shape) < len(out):  # over the batch axis: only targets the plan can tile to the output's shape
+        if loss._traced or joint != out or not kernel:
             return None, False
-    except ValueError:
+    elif loss._traced or (not kernel and _loss_formulas.formula(loss) is not None):
+        return y.reshape((n,) + shape), False
+    if not kernel:
         return None, False
-    lifted = y.reshape((n,) + (1,) * (len(out_shape) - len(shape)) + shape)
-    return np.broadcast_to(lifted, (n,) + out_shape), per_batch
+    lifted = y.reshape((n,) + (1,) * (len(out) - len(shape)) + shape)
+    return np.broadcast_to(lifted, (n,) + joint), len(shape) < len(out)

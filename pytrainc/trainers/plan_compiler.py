@@ -10,10 +10,11 @@ import math
 
 import numpy as np
 
-from pytrainc import _C, constraints
+from pytrainc import _C, _loss_formulas, constraints
 from pytrainc import metrics as metrics_module
 from pytrainc._plan import PlanBuilder
 from pytrainc.trainers.data import _engine_batch, _interruptible
+from pytrainc.trainers.data_prep import target_layout
 
 
 # Metric kernels that are a MeanMetricWrapper in Keras 3, the metrics that take a masked output's
@@ -51,6 +52,35 @@ def _keras_masked(metric):
 def _width(sample_shape):
     """The last axis the loss reduces over: 1 for outputs of one value per sample (shape ())."""
     return sample_shape[-1] if sample_shape else 1
+
+
+def _repeat_to(builder, buf, shape, joint):
+    """buf (per-sample `shape`) repeated along its axes of extent 1 to `joint`: Keras's broadcast of
+    predictions against wider targets, as concat ops of copies whose backward sums the copies."""
+    shape = list(shape)
+    for axis, extent in enumerate(joint):
+        if shape[axis] != extent:
+            buf = _copies(builder, buf, math.prod(shape), math.prod(shape[:axis]), extent)
+            shape[axis] = extent
+    return buf
+
+
+def _copies(builder, buf, size, outer, r):
+    """r copies of buf (size floats per sample) side by side in each of its `outer` blocks (a concat
+    joins at most _C.MAX_IN inputs)."""
+    if r <= _C.MAX_IN:
+        out = builder.buffer(size * r)
+        builder.op("concat", [buf] * r, out, outer=outer)
+        return out
+    q, rest = divmod(r, _C.MAX_IN)
+    parts = [_copies(builder, _copies(builder, buf, size, outer, _C.MAX_IN), size * _C.MAX_IN, outer, q)]
+    if rest:
+        parts.append(_copies(builder, buf, size, outer, rest))
+    if len(parts) == 1:
+        return parts[0]
+    out = builder.buffer(size * r)
+    builder.op("concat", parts, out, outer=outer)
+    return out
 
 
 class PlanCompiler:
@@ -125,6 +155,35 @@ class PlanCompiler:
             ):
                 return loss._fused, op.inputs[0], op_index
         return loss._kind, out_buf, None
+
+    def _target_layouts(self, g, heads):
+        """Per head, `data_prep.target_layout` of the targets fit or evaluate last prepared (None for
+        targets of the output's shape, and before any)."""
+        shapes = getattr(self, "_y_sample_shapes", None)
+        if shapes is None:
+            return tuple(None for _ in heads)
+        return tuple(
+            None if h.loss.sparse else target_layout(shapes[h.index], g["outputs"][h.index].sample_shape) for h in heads
+        )
+
+    def _loss_call(self, head, layout):
+        """What the plan traces for head's loss: a traced loss's `call`, for targets of another shape
+        the formula of a built-in loss whose kernel cannot take them (`_loss_formulas`), else None."""
+        loss = head.loss
+        if loss._traced:
+            return loss.call
+        if layout is None or layout[2] is None:
+            return None
+        y_shape, pred_shape, joint = layout
+        kernel = (joint == pred_shape or loss._broadcasts_predictions) and (
+            joint == y_shape or loss._broadcasts_targets
+        )
+        return None if kernel else _loss_formulas.formula(loss)
+
+    def _builtin_metrics(self, head):
+        """A head's metrics computed by C kernels from its predictions and targets side by side."""
+        traced = {id(m) for m in self._traced_metrics(head)}
+        return [m for m in head.metric_specs + head.weighted_specs if id(m) not in traced and not m._stateful()]
 
     def _traced_metrics(self, head):
         """A head's compiled metric functions (MeanMetricWrapper), traced into the plan."""
@@ -211,19 +270,25 @@ class PlanCompiler:
         heads = self._heads if self.compiled else []
         for head in heads:  # a reduction the plan cannot run ('none') fails before any tracing
             head.loss._param_array()
-        for head in heads:  # traced first: their constants join the flat parameters
+        layouts = self._target_layouts(g, heads)
+        if self.__dict__.get("_plan_layouts") != layouts:  # targets of another shape: other ops
+            self._plan = None
+            self.__dict__["_plan_layouts"] = layouts
+        for head, layout in zip(heads, layouts):  # traced first: their constants join the flat parameters
             out_shape = g["outputs"][head.index].sample_shape
+            y_shape, pred_shape = (None, out_shape) if layout is None else layout[:2]
             for m in self._state_metrics(head):
                 _metric_state.trace_update(m, self._state_y_shape(m, head), out_shape)
-            if head.loss._traced:
-                _tracing.trace_loss(head.loss, out_shape)
+            call = self._loss_call(head, layout)
+            if call is not None:
+                _tracing.trace_loss(head.loss, pred_shape, "Loss", y_shape, call)
             for m in self._traced_metrics(head):
                 if head.loss.sparse:
                     raise ValueError(
                         f"Metric function {m.name!r}: with a sparse loss ({head.loss.name}) the targets are "
                         "class ids; metric functions need targets of the output's shape"
                     )
-                _tracing.trace_loss(m, out_shape, "Metric")
+                _tracing.trace_loss(m, pred_shape, "Metric", y_shape)
         self._pack()
         if self._plan is None or self.__dict__.get("_plan_key") != key:
             self._switch_plan(key)
@@ -244,26 +309,46 @@ class PlanCompiler:
                     "of another): pytrainc needs each output computed by its own layer"
                 )
             consumed = {b for i in range(builder.n_ops) for b in builder.row(i).inputs}
-            setups, fused_logits = [], set()
-            for head in heads:
+            setups, fused_logits, widths = [], set(), {}
+            for head, layout in zip(heads, layouts):
                 out_buf, out_shape = out_bufs[head.index], g["outputs"][head.index].sample_shape
+                y_shape, pred_shape = (None, out_shape) if layout is None else layout[:2]
                 traced = y_buf = setup = None
-                if head.loss._traced:
-                    traced = _tracing.emit_loss(head.loss, builder, out_buf, out_shape)
+                call = self._loss_call(head, layout)
+                # Keras broadcasts y_pred against y_true: a built-in loss and the C metrics read the
+                # predictions repeated to the targets' wider shape (a traced loss broadcasts itself)
+                sides = layout is not None and (call is None or bool(self._builtin_metrics(head)))
+                loss_shape = layout[2] if sides else out_shape
+                pred_buf = _repeat_to(builder, out_buf, pred_shape, loss_shape) if sides else out_buf
+                pred_buf = -1 if pred_buf == out_buf else pred_buf
+                widths[head.index] = _width(loss_shape)
+                metric_y = -1
+                if call is not None:
+                    traced = _tracing.emit_loss(head.loss, builder, out_buf, pred_shape, y_shape=y_shape, call=call)
                     y_buf = traced[1]
+                    if sides and y_shape != loss_shape:  # the C metrics' targets: the narrower ones repeated
+                        first = builder.n_ops
+                        metric_y = _repeat_to(builder, y_buf, y_shape, loss_shape)
+                        for i in range(first, builder.n_ops):
+                            builder.set_flag(i, "no_backward")
                 for m in self._traced_metrics(head):
-                    m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, out_shape, y_buf, "Metric")
+                    m._k, y_buf = _tracing.emit_loss(m, builder, out_buf, pred_shape, y_buf, "Metric", y_shape)
                 for m in self._state_metrics(head):
                     y_shape = self._state_y_shape(m, head)
                     m._k, y_buf = _metric_state.emit(m, builder, out_buf, y_shape, out_shape, y_buf)
-                if traced is None:
+                if traced is None and pred_buf >= 0:  # on the repeated predictions, never fused
+                    setup = (head.loss._kind, pred_buf, None)
+                elif traced is None:
                     setup = self._loss_setup(builder, head, out_buf, consumed, fused_logits)
                     if setup[2] is not None:
                         builder.set_flag(setup[2], "no_backward")
                         fused_logits.add(setup[1])
-                setups.append((traced, setup, y_buf))
+                setups.append((traced, setup, y_buf, pred_buf, loss_shape, metric_y))
+            # buffers the engine reads besides the ops: a ReLU folded into a max pool is not computed
             keep = set(in_bufs + out_bufs) | set(builder._masks.values())
-            keep |= {setup[1] for _, setup, _ in setups if setup is not None}
+            for head, (traced, setup, y_buf, pred_buf, _, metric_y) in zip(heads, setups):
+                keep |= {pred_buf, metric_y, y_buf} | set(traced or ()) | ({setup[1]} if setup else set())
+                keep |= {m._k for m in self._traced_metrics(head) + self._state_metrics(head)}
             builder.fold_relus(keep)
             ops, fargs, sizes = builder.tables()
             plan = _C.Plan(
@@ -286,25 +371,28 @@ class PlanCompiler:
             rngs = self._rng_table(builder.rng_layers)
             plan.set_rngs(rngs)
             masked_heads = {}
-            for head, (traced, setup, y_buf) in zip(heads, setups):
-                width = _width(g["outputs"][head.index].sample_shape)
+            for head, (traced, setup, y_buf, pred_buf, loss_shape, metric_y) in zip(heads, setups):
+                width = widths[head.index]
                 if traced is not None:
-                    plan.set_traced_loss(traced[0], traced[1], width, head.index, head.loss_weight)
+                    plan.set_traced_loss(traced[0], traced[1], width, head.index, head.loss_weight, pred_buf)
                     plan.set_loss_params(head.loss._param_array(), head.index)  # its reduction
+                    if metric_y >= 0:
+                        plan.set_metric_targets(metric_y, head.index)
                 else:
-                    plan.set_loss(setup[0], setup[1], width, head.index, head.loss_weight)
+                    plan.set_loss(setup[0], setup[1], width, head.index, head.loss_weight, pred_buf)
                     plan.set_loss_params(head.loss._param_array(), head.index)
                     if y_buf is not None:
                         plan.set_targets_buf(y_buf, head.index)
                 mask_buf = builder._masks.get(id(g["outputs"][head.index]))
                 if mask_buf is not None:
                     values = None if traced is None else builder.sizes[traced[0]]
-                    self._check_mask(head, builder.sizes[mask_buf], g["outputs"][head.index].sample_shape, values)
+                    self._check_mask(head, builder.sizes[mask_buf], loss_shape, values)
                     for m in self._traced_metrics(head):
                         self._check_mask(head, builder.sizes[mask_buf], (), builder.sizes[m._k], m.name)
                     plan.set_mask(mask_buf, head.index)
                     masked_heads[head.index] = True
             self.__dict__["_masked_heads"] = masked_heads
+            self.__dict__["_metric_widths"] = widths
             if self.compiled:
                 # Keras 3 counts the regularizers of trainable weights only (Layer.losses).
                 regs = [
@@ -415,7 +503,9 @@ class PlanCompiler:
             if masked:  # the masked weights' and the mask's sums (csrc/heads.c)
                 mwsum, msum = sums[slot], sums[slot + 1]
                 slot += 2
-            width = _width(self._graph["outputs"][head.index].sample_shape)
+            width = self.__dict__.get("_metric_widths", {}).get(head.index)
+            if width is None:
+                width = _width(self._graph["outputs"][head.index].sample_shape)
             for m, (h, unweighted, name) in zip(self._metrics, self._metric_info):
                 if h == head.index:
                     slots = m._slots(width)

@@ -262,7 +262,8 @@ class Trainer(BatchedTrainer, PlanCompiler, DataPreparer):
                     f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}"
                 )
             xv, val_key = self._prepare_x_key(validation_data[0], "x_val")
-            yv, _ = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val", val_key)
+            yv, yv_shapes = self._prepare_y(validation_data[1], xv.shape[0], "y_val", "x_val", val_key)
+            self._check_targets_like(yv_shapes, "y_val")
             self._check_batch_broadcast(val_batch_size, xv.shape[0])
             wv = (
                 self._prepare_sample_weights(validation_data[2], None, yv, xv.shape[0], "val_sample_weight")

@@ -175,7 +175,7 @@ def test_bad_initial_states_and_configs_are_refused():
         L.LSTM(4)(x, initial_state=[h])
     with pytest.raises(ValueError, match=r"must have shape \(None, 3\). Received: shape=\(None, 4\)"):
         L.GRU(3)(x, initial_state=h)
-    with pytest.raises(ValueError, match="its mask comes from its input"):
+    with pytest.raises(ValueError, match=r"takes a mask of shape \(None, 5\).*Received: mask of shape \(None, 4\)"):
         L.GRU(4)(x, mask=h)
     with pytest.raises(ValueError, match="single output tensor.*'lstm_states' with 3 outputs"):
         Sequential([L.Input((5, 3)), L.LSTM(4, return_state=True, name="lstm_states"), L.Dense(1)])

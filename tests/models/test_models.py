@@ -989,7 +989,8 @@ def _with(arr, index, value):
         (X20.astype(object), Y20, TypeError, r"dtype=object"),
         ([[1.0] * 8, [1.0] * 7], Y20[:2], ValueError, r"rectangular"),
         (X20, None, ValueError, r"y is required"),
-        (X20, np.zeros((20, 2)), ValueError, r"y must have shape \(None, 1\).*\(20, 2\)"),
+        # (20, k) targets broadcast against the (None, 1) output as in Keras; targets of higher rank do not
+        (X20, np.zeros((20, 2, 3)), ValueError, r"y must have shape \(None, 1\).*\(20, 2, 3\)"),
     ],
     ids=[
         "features",
