@@ -348,7 +348,8 @@ class PlanCompiler:
             keep = set(in_bufs + out_bufs) | set(builder._masks.values())
             for head, (traced, setup, y_buf, pred_buf, _, metric_y) in zip(heads, setups):
                 keep |= {pred_buf, metric_y, y_buf} | set(traced or ()) | ({setup[1]} if setup else set())
-                keep |= {m._k for m in self._traced_metrics(head) + self._state_metrics(head)}
+                for m in self._traced_metrics(head) + self._state_metrics(head):
+                    keep |= set(np.ravel(m._k).tolist())  # a state metric's buffers are a list
             builder.fold_relus(keep)
             ops, fargs, sizes = builder.tables()
             plan = _C.Plan(
