@@ -59,6 +59,12 @@ int64_t ptc_rnn_op_rng(const ptc_op *op);
         return shared(p, op, need);                                                                      \
     }
 
+// The plan's own helpers shared by engine.c and heads.c: room in ybatch and wbatch for the
+// heads' targets and row weights; whether buffer b is one only the engine writes (no op
+// outputs to it, not a model input).
+ptc_status ptc_plan_grow_rows(ptc_plan *p);
+int ptc_plan_engine_owned(const ptc_plan *p, int b);
+
 // Helpers the adapters share: buffer b of the activations or their gradients,
 // parameter k of an op (NULL when absent) and its gradient, op i's workspace.
 static inline float *ptc_plan_act(const ptc_plan *p, int b) {
