@@ -173,31 +173,27 @@ void ptc_dense_backward(float *dinp, float *dweight, float *dbias, const float *
     if (dbias) ptc_sum_rows(dbias, dout, N, OUT, OUT, 0);
 }
 
+// acc + sum over k < K of a[k * sa] * b[k * sb], in double and in k order: the references' dot products.
+static double dot_ref(double acc, const float *a, int64_t sa, const float *b, int64_t sb, int64_t K) {
+    for (int64_t k = 0; k < K; k++) acc += (double)a[k * sa] * b[k * sb];
+    return acc;
+}
+
 void ptc_dense_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int64_t IN,
                            int64_t OUT) {
     for (int64_t n = 0; n < N; n++)
-        for (int64_t o = 0; o < OUT; o++) {
-            double acc = bias ? bias[o] : 0.0;
-            for (int64_t i = 0; i < IN; i++) acc += (double)inp[n * IN + i] * weight[i * OUT + o];
-            out[n * OUT + o] = (float)acc;
-        }
+        for (int64_t o = 0; o < OUT; o++)
+            out[n * OUT + o] = (float)dot_ref(bias ? bias[o] : 0.0, inp + n * IN, 1, weight + o, OUT, IN);
 }
 
 void ptc_dense_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                             const float *weight, int64_t N, int64_t IN, int64_t OUT) {
     for (int64_t i = 0; i < IN; i++)
-        for (int64_t o = 0; o < OUT; o++) {
-            double acc = 0.0;
-            for (int64_t n = 0; n < N; n++) acc += (double)inp[n * IN + i] * dout[n * OUT + o];
-            dweight[i * OUT + o] += (float)acc;
-        }
+        for (int64_t o = 0; o < OUT; o++) dweight[i * OUT + o] += (float)dot_ref(0.0, inp + i, IN, dout + o, OUT, N);
     if (dinp)
         for (int64_t n = 0; n < N; n++)
-            for (int64_t i = 0; i < IN; i++) {
-                double acc = 0.0;
-                for (int64_t o = 0; o < OUT; o++) acc += (double)dout[n * OUT + o] * weight[i * OUT + o];
-                dinp[n * IN + i] += (float)acc;
-            }
+            for (int64_t i = 0; i < IN; i++)
+                dinp[n * IN + i] += (float)dot_ref(0.0, dout + n * OUT, 1, weight + i * OUT, 1, OUT);
     if (dbias)
         for (int64_t o = 0; o < OUT; o++) {
             double acc = 0.0;

@@ -36,9 +36,12 @@ def add_weight_of(layer, name, shape, args=None):
     (defaults to `name`): the `<args>_initializer`, ... attributes `set_weight_args` sets."""
     args = args or name
     return layer.add_weight(
-        name, shape, getattr(layer, f"{args}_initializer"), regularizer=getattr(layer, f"{args}_regularizer"),
+        shape=shape,
+        initializer=getattr(layer, f"{args}_initializer"),
+        regularizer=getattr(layer, f"{args}_regularizer"),
         constraint=getattr(layer, f"{args}_constraint"),
-    )  # fmt: skip
+        name=name,
+    )
 
 
 def _from_batch_shape(shape, batch_size, batch_shape):
