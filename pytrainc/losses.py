@@ -11,6 +11,13 @@ Keras on its TensorFlow backend):
   difference shows only for saturated outputs.
 - Each batch's loss is summed over its samples in double precision before it is divided and
   reported, so epoch losses do not drift with the batch size; Keras sums in float32.
+
+Targets of another shape than the predictions follow Keras's rule (squeeze_or_expand_to_same_rank,
+then broadcasting): y_true (n, 4) with y_pred (n, 1) trains as Keras, the plan repeating the
+predictions to the targets' shape (or tiling narrower targets) where the loss is element-wise, and
+tracing Keras's formula for the losses that reduce one side alone (cosine, dice with axis=-1, the
+categorical focal cross-entropy). The cross-entropies keep one shape, as on Keras's torch backend;
+so does Dice(axis=None).
 """
 
 import numpy as np
