@@ -2,7 +2,10 @@
 // assigns the result to a non-trainable weight, as BatchNormalization's moving statistics.
 //
 // A per-batch value (ops.mean(x, axis=0)) lives in a per-sample buffer whose N rows all hold it,
-// so the elementwise primitives (prim.c) combine it with per-sample tensors unchanged. N is the
+// so the elementwise primitives (prim.c) combine it with per-sample tensors unchanged. An op on
+// per-batch values alone (ops.transpose(self.kernel)) carries the PER_BATCH flag: the engine runs
+// it on row 0 only, once per batch, and a batch_broadcast fills the rows for an op that reads
+// them one by one. Row 0 always holds the value; the gradient is the sum of the rows' gradients. N is the
 // batch's real row count: a mean over the last, smaller batch of an epoch divides by its size.
 // Sums run in double, in a fixed order (blocks of columns, rows in order): bitwise reproducible.
 #include <string.h>
@@ -151,3 +154,26 @@ void ptc_op_mode_select_backward(ptc_plan *p, int i, int64_t N) {
 }
 
 PTC_OP_NO_SCRATCH(mode_select)
+
+// -- batch_broadcast -----------------------------------------------------------------------------
+ptc_status ptc_op_batch_broadcast_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
+    (void)need;
+    return op->out != op->in[0] && ptc_op_in_size(p, op, 0) == ptc_op_out_size(p, op) ? PTC_OK : PTC_ERR_OP;
+}
+
+void ptc_op_batch_broadcast_forward(ptc_plan *p, int i, int64_t N, int training) {
+    (void)training;
+    const ptc_op *op = &p->ops[i];
+    const int64_t S = ptc_op_out_size(p, op);
+    const float *x = ptc_plan_act(p, op->in[0]);
+    float *out = ptc_plan_act(p, op->out);
+    for (int64_t r = 0; r < N; r++) memcpy(out + r * S, x, (size_t)S * sizeof(float));
+}
+
+void ptc_op_batch_broadcast_backward(ptc_plan *p, int i, int64_t N) {
+    const ptc_op *op = &p->ops[i];
+    float *din = ptc_op_din(p, op, 0);
+    if (din) add_column_sums(din, 1, ptc_plan_dact(p, op->out), N, ptc_op_out_size(p, op), 1.0);  // into row 0
+}
+
+PTC_OP_NO_SCRATCH(batch_broadcast)

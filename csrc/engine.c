@@ -60,7 +60,9 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     float *ybatch = malloc((size_t)ys * sizeof(float));
     float *scratch = calloc((size_t)(scratch_total > 0 ? scratch_total : 1), sizeof(float));
     float *wbatch = malloc((size_t)ws * sizeof(float));
-    if (!acts || !dacts || !idx || !ybatch || !scratch || !wbatch) {
+    float **act_at = malloc((size_t)(p->n_bufs > 0 ? p->n_bufs : 1) * sizeof(float *));
+    if (!acts || !dacts || !idx || !ybatch || !scratch || !wbatch || !act_at) {
+        free(act_at);
         free(acts);
         free(dacts);
         free(idx);
@@ -70,6 +72,8 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
         return PTC_ERR_NOMEM;
     }
     plan_sizes(p, max_batch, &total, &scratch_total, p->buf_off, p->scratch_off);
+    for (int b = 0; b < p->n_bufs; b++) act_at[b] = acts + p->buf_off[b];
+    free(p->act_at);
     free(p->acts);
     free(p->dacts);
     free(p->idx);
@@ -77,6 +81,7 @@ ptc_status ptc_plan_reserve(ptc_plan *p, int64_t max_batch) {
     free(p->scratch);
     free(p->wbatch);
     p->acts = acts;
+    p->act_at = act_at;
     p->dacts = dacts;
     p->idx = idx;
     p->ybatch = ybatch;
@@ -123,6 +128,21 @@ ptc_status ptc_plan_set_rngs(ptc_plan *p, ptc_rng *rngs, int64_t n) {
     return PTC_OK;
 }
 
+// A fused op is never run (PTC_OPF_FUSED): only a ReLU whose output nothing reads, folded into
+// a max pool that reads its input with RELU = 1 and so computes the same floats.
+static int fused_ok(const ptc_op *ops, int n_ops, int i) {
+    const ptc_op *a = &ops[i];
+    if (a->kind != PTC_OP_ACTIVATION || a->iarg[PTC_ACTIVATION_KIND] != PTC_ACT_RELU) return 0;
+    int pool = 0;
+    for (int j = 0; j < n_ops; j++) {
+        for (int k = 0; k < ops[j].n_in; k++)
+            if (ops[j].in[k] == a->out) return 0;
+        if (j != i && ops[j].out == a->out) return 0;
+        pool |= ops[j].kind == PTC_OP_MAXPOOL2D && ops[j].iarg[PTC_MAXPOOL2D_RELU] == 1 && ops[j].in[0] == a->in[0];
+    }
+    return pool;
+}
+
 ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_t *buf_size, int n_bufs, int input_buf,
                          int output_buf, int64_t max_batch) {
     memset(p, 0, sizeof(*p));
@@ -167,7 +187,8 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     // Each op's shapes against the buffers, before any workspace is sized from them.
     int64_t need[PTC_MAX_PARAM];
     for (int i = 0; i < n_ops; i++)
-        if (ptc_op_table[ops[i].kind].check(p, &ops[i], need) != PTC_OK) {
+        if (ptc_op_table[ops[i].kind].check(p, &ops[i], need) != PTC_OK ||
+            ((ops[i].flags & PTC_OPF_FUSED) && !fused_ok(ops, n_ops, i))) {
             ptc_plan_free(p);
             p->bad_op = i;
             return PTC_ERR_OP;
@@ -184,6 +205,7 @@ void ptc_plan_free(ptc_plan *p) {
     free(p->scratch_off);
     free(p->scratch);
     free(p->acts);
+    free(p->act_at);
     free(p->dacts);
     free(p->idx);
     free(p->ybatch);
@@ -470,14 +492,19 @@ ptc_status ptc_plan_set_regularizers(ptc_plan *p, const ptc_regularizer *regs, i
     return PTC_OK;
 }
 
+// The rows op i runs on: N, or row 0 alone for a per-batch op (batch_stats.c).
+static int64_t op_rows(const ptc_plan *p, int i, int64_t N) {
+    return (p->ops[i].flags & PTC_OPF_PER_BATCH) && N > 1 ? 1 : N;
+}
+
 // Stops after an op that met bad data (an Embedding id out of range): its status.
 static ptc_status forward(ptc_plan *p, int64_t N, int training) {
     p->activity_penalty = 0.0;
     p->op_error = PTC_OK;
-    const int skip = training ? PTC_OPF_INFER_ONLY : PTC_OPF_TRAIN_ONLY;  // a traced call's other branch
+    const int skip = PTC_OPF_FUSED | (training ? PTC_OPF_INFER_ONLY : PTC_OPF_TRAIN_ONLY);  // the other branch
     for (int i = 0; i < p->n_ops; i++) {
         if (p->ops[i].flags & skip) continue;
-        ptc_op_table[p->ops[i].kind].forward(p, i, N, training);
+        ptc_op_table[p->ops[i].kind].forward(p, i, op_rows(p, i, N), training);
         if (p->op_error != PTC_OK) return p->op_error;
     }
     return PTC_OK;
@@ -485,8 +512,8 @@ static ptc_status forward(ptc_plan *p, int64_t N, int training) {
 
 static void backward(ptc_plan *p, int64_t N) {
     for (int i = p->n_ops - 1; i >= 0; i--)
-        if (!(p->ops[i].flags & (PTC_OPF_NO_BACKWARD | PTC_OPF_INFER_ONLY)))
-            ptc_op_table[p->ops[i].kind].backward(p, i, N);
+        if (!(p->ops[i].flags & (PTC_OPF_NO_BACKWARD | PTC_OPF_INFER_ONLY | PTC_OPF_FUSED)))
+            ptc_op_table[p->ops[i].kind].backward(p, i, op_rows(p, i, N));
 }
 
 // Regularization penalty on the current weights; adds its gradient when grads.
@@ -504,9 +531,10 @@ static double regularize(ptc_plan *p, float *grads) {
 // Copies the batch's rows of x into the input buffers and, per head, its columns of y
 // into its block of ybatch, its sample weights into its row weights and its targets
 // into its target buffer (zeros when predicting).
+// x NULL: the input buffers already hold the batch (predict lends them, plan_predict).
 static void gather(ptc_plan *p, const float *x, const float *y, const int64_t *idx, int64_t N) {
     const int64_t dx = p->x_size;
-    for (int i = 0, off = 0; i < p->n_inputs; off += (int)p->buf_size[p->inputs[i]], i++) {
+    for (int i = 0, off = 0; x && i < p->n_inputs; off += (int)p->buf_size[p->inputs[i]], i++) {
         const int64_t d = p->buf_size[p->inputs[i]];
         float *xb = ptc_plan_act(p, p->inputs[i]);
         for (int64_t n = 0; n < N; n++) memcpy(xb + n * d, x + idx[n] * dx + off, (size_t)d * sizeof(float));
@@ -543,9 +571,25 @@ static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
     return ptc_plan_check_rngs(p);
 }
 
+// The output of a fused op: nothing reads or writes its values or gradients.
+static int fused_out(const ptc_plan *p, int b) {
+    for (int i = 0; i < p->n_ops; i++)
+        if (p->ops[i].out == b && (p->ops[i].flags & PTC_OPF_FUSED)) return 1;
+    return 0;
+}
+
+// The output of a per-batch op: backward touches row 0 of its gradient only (its readers take
+// row 0, or a batch_broadcast that sums the rows into it).
+static int per_batch_out(const ptc_plan *p, int b) {
+    for (int i = 0; i < p->n_ops; i++)
+        if (p->ops[i].out == b && (p->ops[i].flags & PTC_OPF_PER_BATCH)) return 1;
+    return 0;
+}
+
 static void zero_dacts(ptc_plan *p, int64_t N) {
     for (int b = 0; b < p->n_bufs; b++)
-        if (!is_input(p, b)) ptc_parallel_zero(ptc_plan_dact(p, b), N * p->buf_size[b]);
+        if (!is_input(p, b) && !fused_out(p, b))
+            ptc_parallel_zero(ptc_plan_dact(p, b), (per_batch_out(p, b) && N > 1 ? 1 : N) * p->buf_size[b]);
 }
 
 static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,
@@ -604,15 +648,33 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
     return PTC_OK;
 }
 
-static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
-                               volatile const int *stop, float *out) {
-    if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
+// No NaN or inf in x[0:n]: a test of the exponent bits that vectorizes.
+static int all_finite(const float *x, int64_t n) {
+    uint32_t any = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        any |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !any;
+}
+
+// Predict reads a batch's rows of x where they are and writes the output's rows straight
+// into out, when there is one input and one output: an input no op writes (set_inputs checks
+// every input but the first) and an output some op writes, other than the input.
+static ptc_status plan_predict_rows(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
+                                    int check_finite, volatile const int *stop, float *out, int lend_in, int lend_out) {
     const int64_t dout = p->out_size;
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
-        const ptc_status st = infer_batch(p, x, NULL, n, start, batch_size, training, &N);
+        const int64_t rows = n - start < batch_size ? n - start : batch_size;
+        if (check_finite && !all_finite(x + start * p->x_size, rows * p->x_size)) return PTC_ERR_NONFINITE;
+        if (lend_in) p->act_at[p->input_buf] = (float *)x + start * p->x_size;  // read only
+        if (lend_out) p->act_at[p->output_buf] = out + start * dout;
+        const ptc_status st = infer_batch(p, lend_in ? NULL : x, NULL, n, start, batch_size, training, &N);
         if (st != PTC_OK) return st;
+        if (lend_out) continue;
         if (p->n_outputs == 1) {
             memcpy(out + start * dout, ptc_plan_act(p, p->output_buf), (size_t)(N * dout) * sizeof(float));
             continue;
@@ -625,6 +687,18 @@ static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t b
         }
     }
     return PTC_OK;
+}
+
+static ptc_status plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
+                               int check_finite, volatile const int *stop, float *out) {
+    if (batch_size <= 0 || batch_size > p->max_batch) return PTC_ERR_VALUE;
+    const int in = p->input_buf, o = p->output_buf;
+    const int lend_in = p->n_inputs == 1 && op_free(p, in);
+    const int lend_out = p->n_outputs == 1 && o != in && !op_free(p, o);
+    const ptc_status st = plan_predict_rows(p, x, n, batch_size, training, check_finite, stop, out, lend_in, lend_out);
+    p->act_at[in] = p->acts + p->buf_off[in];
+    p->act_at[o] = p->acts + p->buf_off[o];
+    return st;
 }
 
 // The public calls run with denormals flushed (FTZ/DAZ, fpenv.h) and give the
@@ -648,11 +722,11 @@ ptc_status ptc_plan_evaluate(ptc_plan *p, const float *x, const float *y, int64_
     return st;
 }
 
-ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training,
+ptc_status ptc_plan_predict(ptc_plan *p, const float *x, int64_t n, int64_t batch_size, int training, int check_finite,
                             volatile const int *stop, float *out) {
     ptc_fpenv fpe;
     ptc_fpenv_enter(&fpe);
-    ptc_status st = plan_predict(p, x, n, batch_size, training, stop, out);
+    ptc_status st = plan_predict(p, x, n, batch_size, training, check_finite, stop, out);
     ptc_fpenv_leave(&fpe);
     return st;
 }

@@ -75,6 +75,7 @@ typedef struct {
     int64_t KH, KW, SH, SW;  // pool size and strides
     int64_t PT, PL;          // padding before
     int64_t OH, OW;          // output (N, OH, OW, C)
+    int64_t relu;            // max pooling only: 1 pools relu(inp) (outputs relu(max), routes where max > 0)
 } ptc_pool2d_shape;
 
 // 1 if sizes >= 0, window and strides >= 1, pads >= 0; 0 otherwise.

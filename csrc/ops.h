@@ -62,7 +62,7 @@ int64_t ptc_rnn_op_rng(const ptc_op *op);
 // Helpers the adapters share: buffer b of the activations or their gradients,
 // parameter k of an op (NULL when absent) and its gradient, op i's workspace.
 static inline float *ptc_plan_act(const ptc_plan *p, int b) {
-    return p->acts + p->buf_off[b];
+    return p->act_at[b];
 }
 static inline float *ptc_plan_dact(const ptc_plan *p, int b) {
     return p->dacts + p->buf_off[b];

@@ -365,6 +365,14 @@ static opt_coefs opt_coefs_init(ptc_optimizer *o, double lr, int64_t step) {
     return k;
 }
 
+// The optimizers whose update is elementwise, each with its <name>_update above (Lamb and
+// Adafactor need per-variable norms: lamb_variable, adafactor_variable).
+// clang-format off
+#define PTC_ELEMENTWISE_OPTIMIZERS(X) \
+    X(SGD, sgd) X(ADAM, adam) X(RMSPROP, rmsprop) X(ADAGRAD, adagrad) X(NADAM, nadam) \
+    X(ADAMAX, adamax) X(ADADELTA, adadelta) X(LION, lion) X(FTRL, ftrl)
+// clang-format on
+
 // One variable's update, compiled per ISA (isa.h) with the optimizers inlined.
 PTC_KERNEL(static, update_variable,
            (const ptc_optimizer *o, const opt_coefs *k, float *w, const float *g, int64_t off, int64_t n, float s),
@@ -372,33 +380,12 @@ PTC_KERNEL(static, update_variable,
     if (k->wd != 0.0f)  // Keras's _apply_weight_decay, before the update, with the same lr
         for (int64_t i = 0; i < n; i++) w[i] -= w[i] * k->wd * k->lr;
     switch (o->kind) {
-        case PTC_OPT_SGD:
-            sgd_update(o, k, w, g, off, n, s);
-            break;
-        case PTC_OPT_ADAM:
-            adam_update(o, k, w, g, off, n, s);
-            break;
-        case PTC_OPT_RMSPROP:
-            rmsprop_update(o, k, w, g, off, n, s);
-            break;
-        case PTC_OPT_ADAGRAD:
-            adagrad_update(o, k, w, g, off, n, s);
-            break;
-        case PTC_OPT_NADAM:
-            nadam_update(o, k, w, g, off, n, s);
-            break;
-        case PTC_OPT_ADAMAX:
-            adamax_update(o, k, w, g, off, n, s);
-            break;
-        case PTC_OPT_ADADELTA:
-            adadelta_update(o, k, w, g, off, n, s);
-            break;
-        case PTC_OPT_LION:
-            lion_update(o, k, w, g, off, n, s);
-            break;
-        case PTC_OPT_FTRL:
-            ftrl_update(o, k, w, g, off, n, s);
-            break;
+#define PTC_UPDATE_CASE(KIND, name)           \
+    case PTC_OPT_##KIND:                      \
+        name##_update(o, k, w, g, off, n, s); \
+        break;
+        PTC_ELEMENTWISE_OPTIMIZERS(PTC_UPDATE_CASE)
+#undef PTC_UPDATE_CASE
         default:
             break;
     }

@@ -42,16 +42,24 @@ static inline int beats(float v, float best) {
     return (v > best) | ((v != v) & (best == best));
 }
 
+// relu(v) as the activation computes it (NaN stays NaN); max(relu(x)) == relu(max(x)) bit for
+// bit, so a max pool with relu (ops.def's MAXPOOL2D RELU) gives the floats of pooling a ReLU's output.
+static inline float relu_of(float v) {
+    return ptc_select(!(v <= 0.0f), v, 0.0f);
+}
+
 // The max of a full 2x2 window (cells x0..x3 in window order, C floats each) in one pass:
 // the same order of beats as the general loop. ptc_select keeps GCC from folding the
-// chained NaN tests into a select of booleans, which it cannot vectorize.
-static inline void max_2x2(float *restrict o, const float *restrict x0, const float *restrict x1,
-                           const float *restrict x2, const float *restrict x3, int64_t C) {
+// chained NaN tests into a select of booleans, which it cannot vectorize. relu is a
+// constant at each call (inlined), so the plain pool pays nothing for it.
+static PTC_ALWAYS_INLINE void max_2x2(float *restrict o, const float *restrict x0, const float *restrict x1,
+                                      const float *restrict x2, const float *restrict x3, int64_t C, int relu) {
     for (int64_t j = 0; j < C; j++) {
         float best = x0[j];
         best = ptc_select(beats(x1[j], best), x1[j], best);
         best = ptc_select(beats(x2[j], best), x2[j], best);
-        o[j] = ptc_select(beats(x3[j], best), x3[j], best);
+        best = ptc_select(beats(x3[j], best), x3[j], best);
+        o[j] = relu ? relu_of(best) : best;
     }
 }
 
@@ -71,7 +79,10 @@ PTC_KERNEL(, ptc_maxpool2d_forward, (float *restrict out, const float *restrict 
                 }
                 if (h1 - h0 == 2 && w1 - w0 == 2) {
                     const float *x0 = inp + ((n * H + h0) * W + w0) * C, *x2 = x0 + W * C;
-                    max_2x2(o, x0, x0 + C, x2, x2 + C, C);
+                    if (s->relu)
+                        max_2x2(o, x0, x0 + C, x2, x2 + C, C, 1);
+                    else
+                        max_2x2(o, x0, x0 + C, x2, x2 + C, C, 0);
                     continue;
                 }
                 memcpy(o, inp + ((n * H + h0) * W + w0) * C, (size_t)C * sizeof(float));
@@ -80,6 +91,8 @@ PTC_KERNEL(, ptc_maxpool2d_forward, (float *restrict out, const float *restrict 
                         const float *x = inp + ((n * H + ih) * W + iw) * C;
                         for (int64_t c = 0; c < C; c++) o[c] = beats(x[c], o[c]) ? x[c] : o[c];
                     }
+                if (s->relu)
+                    for (int64_t c = 0; c < C; c++) o[c] = relu_of(o[c]);
             }
 }
 
@@ -101,10 +114,11 @@ static inline void route(float *restrict d, const float *restrict x, const uint3
 // A full 2x2 window, MaxPooling2D(2)'s usual case: the max and the routing in one pass
 // over the channels, kept in registers, making the same choices in the same cell order
 // as the general loop below. One pointer per cell (C floats each, cells in window order),
-// so that the compiler knows the four stores apart; the max as in max_2x2.
-static inline void route_2x2(float *restrict d0, float *restrict d1, float *restrict d2, float *restrict d3,
-                             const float *restrict x0, const float *restrict x1, const float *restrict x2,
-                             const float *restrict x3, const float *restrict g, int64_t C) {
+// so that the compiler knows the four stores apart; the max as in max_2x2. With relu the
+// gradient passes only where relu passes it (max > 0 or NaN, the activation's rule).
+static PTC_ALWAYS_INLINE void route_2x2(float *restrict d0, float *restrict d1, float *restrict d2, float *restrict d3,
+                                        const float *restrict x0, const float *restrict x1, const float *restrict x2,
+                                        const float *restrict x3, const float *restrict g, int64_t C, int relu) {
     for (int64_t j = 0; j < C; j++) {
         const float a = x0[j], b = x1[j], c = x2[j], e = x3[j];
         float best = a;
@@ -112,7 +126,7 @@ static inline void route_2x2(float *restrict d0, float *restrict d1, float *rest
         best = ptc_select(beats(c, best), c, best);
         best = ptc_select(beats(e, best), e, best);
         const uint32_t mb = ptc_bits_of(best);
-        uint32_t l = ptc_bits_of(g[j]), hit;
+        uint32_t l = ptc_bits_of(g[j]) & (relu ? -(uint32_t)!(best <= 0.0f) : ~0u), hit;
         hit = -(uint32_t)(ptc_bits_of(a) == mb);
         d0[j] += ptc_float_of(l & hit);
         l &= ~hit;
@@ -145,8 +159,12 @@ PTC_KERNEL(, ptc_maxpool2d_backward,
                 if (h0 >= h1 || w0 >= w1) continue;
                 if (h1 - h0 == 2 && w1 - w0 == 2) {
                     const int64_t r0 = ((n * H + h0) * W + w0) * C, r1 = r0 + W * C;
-                    route_2x2(dinp + r0, dinp + r0 + C, dinp + r1, dinp + r1 + C, inp + r0, inp + r0 + C, inp + r1,
-                              inp + r1 + C, g, C);
+                    float *d0 = dinp + r0, *d2 = dinp + r1;
+                    const float *x0 = inp + r0, *x2 = inp + r1;
+                    if (s->relu)
+                        route_2x2(d0, d0 + C, d2, d2 + C, x0, x0 + C, x2, x2 + C, g, C, 1);
+                    else
+                        route_2x2(d0, d0 + C, d2, d2 + C, x0, x0 + C, x2, x2 + C, g, C, 0);
                     continue;
                 }
                 for (int64_t c0 = 0; c0 < C; c0 += PTC_POOL_CBLOCK) {
@@ -162,6 +180,8 @@ PTC_KERNEL(, ptc_maxpool2d_backward,
                             for (int64_t j = 0; j < cn; j++) best[j] = beats(x[j], best[j]) ? x[j] : best[j];
                         }
                     for (int64_t j = 0; j < cn; j++) maxbits[j] = ptc_bits_of(best[j]);
+                    if (s->relu)
+                        for (int64_t j = 0; j < cn; j++) left[j] = !(best[j] <= 0.0f) ? left[j] : 0.0f;
                     for (int64_t ih = h0; ih < h1; ih++)
                         for (int64_t iw = w0; iw < w1; iw++) {
                             const int64_t off = ((n * H + ih) * W + iw) * C + c0;
@@ -299,13 +319,16 @@ static ptc_pool2d_shape pool_shape(const ptc_op *op, int64_t N) {
                           a[PTC_MAXPOOL2D_PT],
                           a[PTC_MAXPOOL2D_PL],
                           a[PTC_MAXPOOL2D_OH],
-                          a[PTC_MAXPOOL2D_OW]};
+                          a[PTC_MAXPOOL2D_OW],
+                          op->kind == PTC_OP_MAXPOOL2D ? a[PTC_MAXPOOL2D_RELU] : 0};
     return s;
 }
 
 static ptc_status pool2d_check(const ptc_plan *p, const ptc_op *op, int64_t need[PTC_MAX_PARAM]) {
-    for (int k = 0; k < PTC_MAXPOOL2D_N_IARGS; k++)
+    for (int k = 0; k < PTC_AVGPOOL2D_N_IARGS; k++)  // the geometry both kinds share
         if (op->iarg[k] < (k == PTC_MAXPOOL2D_PT || k == PTC_MAXPOOL2D_PL ? 0 : 1)) return PTC_ERR_OP;
+    if (op->kind == PTC_OP_MAXPOOL2D && op->iarg[PTC_MAXPOOL2D_RELU] != 0 && op->iarg[PTC_MAXPOOL2D_RELU] != 1)
+        return PTC_ERR_OP;
     ptc_pool2d_shape s = pool_shape(op, 1);
     if (!ptc_pool2d_shape_valid(&s)) return PTC_ERR_OP;
     if (s.H * s.W * s.C != ptc_op_in_size(p, op, 0) || s.OH * s.OW * s.C != ptc_op_out_size(p, op)) return PTC_ERR_OP;

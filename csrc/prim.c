@@ -18,7 +18,11 @@
 //   weights, so the optimizer never moves it, and outside state_dict/weights): stored once,
 //   allocated once. Python scalars are folded into the op as float arguments (unary's ALPHA, BETA).
 // - Reductions over the batch axis are the loss's business (engine.c): a primitive reduces
-//   over sample axes only, so a plan still runs any batch size without reallocation.
+//   over sample axes only, so a plan still runs any batch size without reallocation. A traced
+//   layer's batch reduction or weight read is a per-batch tensor (batch_stats.c): its whole value
+//   in row 0, so each primitive (transpose, concat, slice, take, ...) runs on it unchanged, on row
+//   0 only (the op flag PER_BATCH), and gives a per-batch result; a batch_broadcast fills the
+//   rows for a primitive that combines it with per-sample tensors.
 // - No allocation in any kernel: reduce's tie counts live in the op's workspace.
 #include <math.h>
 #include <string.h>

@@ -24,6 +24,7 @@ typedef enum {
     PTC_ERR_OP = 7,             // an op is malformed: plan->bad_op names it (ValueError)
     PTC_ERR_STATE = 8,          // the plan lacks what a call needs: loss, optimizer, a dropout's RNG
     PTC_ERR_INDEX = 9,          // an op's integer input (an Embedding id) is out of range: plan->bad_op names it
+    PTC_ERR_NONFINITE = 10,     // predict's input holds NaN or inf (check_finite): the binding counts them
 } ptc_status;
 
 // Registries (ops.def, kinds.def) expand into the enums below.
@@ -430,6 +431,8 @@ typedef struct {
     int64_t x_size, out_size;
     int64_t max_batch;
     float *acts;           // (max_batch * sum(buf_size),) activations
+    float **act_at;        // (n_bufs,) where each buffer's activations are: acts + buf_off, except
+                           // while predict lends the input and output rows of the caller's arrays
     float *dacts;          // same layout, gradients of the activations
     int64_t *idx;          // (max_batch,) sample indices of the current batch
     float *ybatch;         // per head, (max_batch, its y_size) gathered targets
@@ -545,9 +548,10 @@ ptc_status ptc_plan_evaluate(ptc_plan *plan, const float *x, const float *y, int
                              volatile const int *stop, double *sums);
 // Output buffer for all n samples: out (n, out size). training != 0 runs the forward pass as
 // fit does (dropout drawn from the plan's RNGs, batch statistics, moving statistics updated):
-// Keras's eager `model(x, training=True)`.
+// Keras's eager `model(x, training=True)`. check_finite: PTC_ERR_NONFINITE at the first batch of x
+// holding NaN or inf, checked just before the batch is read (while it is in cache).
 ptc_status ptc_plan_predict(ptc_plan *plan, const float *x, int64_t n, int64_t batch_size, int training,
-                            volatile const int *stop, float *out);
+                            int check_finite, volatile const int *stop, float *out);
 
 // ---------------------------------------------------------------------------
 // Weight constraints (constraints.c, kinds.def's PTC_CONSTRAINTS), Keras 3's formulas with

@@ -2,10 +2,12 @@
 
 One helper, so that every number argument is refused the same way: a TypeError
 for what is not a number, a ValueError for NaN, inf or a value out of range,
-each naming the argument, what it must be and what it received.
+each naming the argument, what it must be and what it received. And one check
+that what goes to worker processes pickles.
 """
 
 import math
+import pickle
 
 import numpy as np
 
@@ -52,3 +54,20 @@ def number(name, value, low=-math.inf, high=math.inf, low_open=False, high_open=
             bound = f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         raise ValueError(f"Argument `{name}` must be a finite number{bound}. Received: {name}={value}")
     return value
+
+
+def picklable(obj, message):
+    """Refuses, before any worker process starts, what cannot go to one by pickle.
+
+    Args:
+        obj: What the workers receive.
+        message: The TypeError's text, with `{exc}` where pickle's own error goes.
+
+    Raises:
+        TypeError: if pickling obj fails (pickle raises PicklingError, AttributeError or
+            TypeError for lambdas, nested functions, open files, locks, ...).
+    """
+    try:
+        pickle.dumps(obj)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise TypeError(message.format(exc=exc)) from None

@@ -172,6 +172,30 @@ class PlanBuilder:
     def set_flag(self, index, flag):
         self._rows[index][1] |= _C.OP_FLAGS[flag]
 
+    def fold_relus(self, keep):
+        """Folds each ReLU whose only reader is a max pool into that pool (its RELU argument) and
+        flags the ReLU fused, so neither pass runs it: max(relu(x)) is relu(max(x)) bit for bit and
+        the pool routes a gradient only where relu would pass it (csrc/pool.c), so training gives
+        the same floats without the ReLU's pass over its output, that gradient, or their zeroing.
+        keep: buffers read outside the ops (outputs, masks, losses)."""
+        readers, writers = {}, {}
+        for row in self._rows:
+            for b in row[_IN0 : _IN0 + row[3]]:
+                readers[int(b)] = readers.get(int(b), 0) + 1
+            writers[int(row[2])] = writers.get(int(row[2]), 0) + 1
+        relu = _C.ACTIVATIONS["relu"]
+        pool, flag = _C.OPS["maxpool2d"], _C.OP_FLAGS["fused"]
+        relu_arg = _IARG0 + pool["iargs"].index("relu")
+        for row in self._rows:
+            b = int(row[_IN0])
+            if row[0] != pool["id"] or row[1] or readers.get(b) != 1 or writers.get(b) != 1 or b in keep:
+                continue
+            j = self.producer[b]
+            act = self.row(j)
+            if act.name == "activation" and not self._rows[j][1] and act.iarg("kind") == relu:
+                row[_IN0], row[relu_arg] = act.inputs[0], 1
+                self._rows[j][1] |= flag
+
     def tables(self):
         n = len(self._rows)
         ops = np.array(self._rows, dtype=np.int64).reshape(n, _C.OP_ROW)

@@ -6,7 +6,8 @@ BatchNormalization updates its moving statistics:
         self.moving_mean.assign(self.moving_mean * 0.99 + mean * 0.01)
 
 A reduction over the batch axis (ops/__init__.py) and a weight read in a traced call are
-per-batch tensors: no batch axis, Keras's shape, their value in every row of a plan buffer.
+per-batch tensors: no batch axis, Keras's shape, their value in row 0 of a plan buffer (in every
+row for an op that reads them row by row, csrc/batch_stats.c).
 `variable.assign(value)` of a per-batch value of the variable's shape records an `assign` op
 (csrc/batch_stats.c) that the plan runs after the layer's other ops at each training step,
 writing the weight's slot of the flat parameter array during the forward pass, as Keras's
@@ -70,9 +71,11 @@ def read_op(variable, constants=()):
         builder.op("read_weight", bufs, out, params={"w": variable})
         return out
 
-    return _trace.symbolic(
+    out = _trace.symbolic(
         f"read of '{variable.name}'", tuple(variable.shape), [placeholder], emit, constants, per_batch=True
     )
+    out._layer._compact = True  # the weight, read once per batch (the placeholder gives only the batch)
+    return out
 
 
 def resolve(x):

@@ -471,10 +471,10 @@ CASES = [
     ),
     case("fit_y_wrong_samples", "mlp().fit(X, Y[:5])", V, r"same number of samples\. Received: x has 8, y has 5"),
     case(
-        "fit_y_wrong_shape",
-        "mlp().fit(X, np.ones((8, 2, 3)))",  # (8, 3) broadcasts against the (None, 1) output, as in Keras
+        "fit_y_wrong_shape",  # (8, 3) against (None, 1) broadcasts, as in Keras; against (None, 2) it cannot
+        "mlp(units=2).fit(X, np.ones((8, 3)))",
         V,
-        r"y must have shape \(None, 1\).*Received: y\.shape=\(8, 2, 3\)",
+        r"y must have shape \(None, 2\).*Received: y\.shape=\(8, 3\).*do not broadcast",
     ),
     case(
         "fit_x_nan",
@@ -809,9 +809,9 @@ CASES = [
     ),
     case(
         "train_on_batch_y_shape",
-        "mlp().train_on_batch(X, np.ones((8, 2, 2)))",
+        "mlp(units=2).train_on_batch(X, np.ones((8, 3)))",  # (8, 2) would broadcast against (None, 1)
         V,
-        r"y must have shape \(None, 1\).*Received: y\.shape=\(8, 2, 2\)",
+        r"y must have shape \(None, 2\).*Received: y\.shape=\(8, 3\)",
     ),
     case(
         "test_on_batch_samples",

@@ -83,6 +83,9 @@ int ptc_py_raise_status(ptc_status st, const char *what) {
         case PTC_ERR_INDEX:
             PyErr_Format(PyExc_ValueError, "%s: an index input (an Embedding id) is not an integer in range", what);
             return -1;
+        case PTC_ERR_NONFINITE:
+            PyErr_Format(PyExc_ValueError, "%s: x contains NaN or infinite value(s); expected finite numbers", what);
+            return -1;
     }
     PyErr_Format(PyExc_SystemError, "%s: unknown status %d", what, (int)st);
     return -1;

@@ -120,28 +120,22 @@ int ptc_py_parse_optimizer(ptc_optimizer *o, int kind, PyObject *ho, PyObject *m
         return -1;
     }
     o->kind = kind;
-    o->learning_rate = hd[PTC_HYPER_LEARNING_RATE];
-    o->momentum = hd[PTC_HYPER_MOMENTUM];
+    // clang-format off
+#define PTC_HYPER_FIELDS(X) \
+    X(learning_rate, LEARNING_RATE) X(momentum, MOMENTUM) X(beta_1, BETA_1) X(beta_2, BETA_2) \
+    X(epsilon, EPSILON) X(rho, RHO) X(weight_decay, WEIGHT_DECAY) X(clipnorm, CLIPNORM) \
+    X(clipvalue, CLIPVALUE) X(global_clipnorm, GLOBAL_CLIPNORM) X(lr_power, LEARNING_RATE_POWER) \
+    X(l1, L1) X(l2, L2) X(l2_shrinkage, L2_SHRINKAGE) X(ftrl_beta, FTRL_BETA) \
+    X(beta_2_decay, BETA_2_DECAY) X(epsilon_1, EPSILON_1) X(epsilon_2, EPSILON_2) \
+    X(clip_threshold, CLIP_THRESHOLD)
+    // clang-format on
+#define PTC_HYPER_COPY(field, NAME) o->field = hd[PTC_HYPER_##NAME];
+    PTC_HYPER_FIELDS(PTC_HYPER_COPY)  // the fields read as they are; the flags below as != 0
+#undef PTC_HYPER_COPY
+#undef PTC_HYPER_FIELDS
     o->nesterov = hd[PTC_HYPER_NESTEROV] != 0.0;
-    o->beta_1 = hd[PTC_HYPER_BETA_1];
-    o->beta_2 = hd[PTC_HYPER_BETA_2];
-    o->epsilon = hd[PTC_HYPER_EPSILON];
-    o->rho = hd[PTC_HYPER_RHO];
     o->centered = hd[PTC_HYPER_CENTERED] != 0.0;
     o->amsgrad = hd[PTC_HYPER_AMSGRAD] != 0.0;
-    o->weight_decay = hd[PTC_HYPER_WEIGHT_DECAY];
-    o->clipnorm = hd[PTC_HYPER_CLIPNORM];
-    o->clipvalue = hd[PTC_HYPER_CLIPVALUE];
-    o->global_clipnorm = hd[PTC_HYPER_GLOBAL_CLIPNORM];
-    o->lr_power = hd[PTC_HYPER_LEARNING_RATE_POWER];
-    o->l1 = hd[PTC_HYPER_L1];
-    o->l2 = hd[PTC_HYPER_L2];
-    o->l2_shrinkage = hd[PTC_HYPER_L2_SHRINKAGE];
-    o->ftrl_beta = hd[PTC_HYPER_FTRL_BETA];
-    o->beta_2_decay = hd[PTC_HYPER_BETA_2_DECAY];
-    o->epsilon_1 = hd[PTC_HYPER_EPSILON_1];
-    o->epsilon_2 = hd[PTC_HYPER_EPSILON_2];
-    o->clip_threshold = hd[PTC_HYPER_CLIP_THRESHOLD];
     if (parse_ema_accumulation(o, hd, eo, ao, P)) return -1;
     const int need_m = kind == PTC_OPT_ADAM || kind == PTC_OPT_NADAM || kind == PTC_OPT_ADAMAX ||
                        kind == PTC_OPT_LION || kind == PTC_OPT_FTRL || kind == PTC_OPT_LAMB ||

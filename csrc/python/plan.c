@@ -514,7 +514,8 @@ cleanup:
 }
 
 // predict(x, batch_size, interruptible, check_finite=False) -> float32 (n, out size); check_finite:
-// refuse NaN and inf in x here (the message of pytrainc's _check_finite) instead of in NumPy.
+// refuse NaN and inf in x here (the message of pytrainc's _check_finite) instead of in NumPy: the
+// engine checks each batch as it comes, and the count is taken only when it finds one.
 static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     PyObject *xo = NULL, *out = NULL, *result = NULL;
     long long batch_size;
@@ -525,14 +526,6 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
         return NULL;
     if (ptc_py_plan_check_data(self, xo, NULL, &x, NULL)) return NULL;
     if (ptc_py_plan_check_batch_size(self, batch_size)) return NULL;
-    if (check_finite) {
-        const int64_t bad = ptc_py_count_nonfinite(PyArray_DATA(x), (int64_t)PyArray_SIZE(x));
-        if (bad) {
-            PyErr_Format(PyExc_ValueError, "x contains %lld NaN or infinite value(s); expected finite numbers",
-                         (long long)bad);
-            return NULL;
-        }
-    }
     npy_intp dims[2] = {PyArray_DIM(x, 0), (npy_intp)self->plan.out_size};
     if (!(out = PyArray_EMPTY(2, dims, NPY_FLOAT32, 0))) return NULL;
     ptc_status st;
@@ -540,11 +533,16 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     if (ptc_py_stop_begin(&stop, interruptible)) goto cleanup;
     self->busy = 1;
     Py_BEGIN_ALLOW_THREADS
-    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, training, &stop.token,
-                          PyArray_DATA((PyArrayObject *)out));
+    st = ptc_plan_predict(&self->plan, PyArray_DATA(x), (int64_t)dims[0], (int64_t)batch_size, training, check_finite,
+                          &stop.token, PyArray_DATA((PyArrayObject *)out));
     Py_END_ALLOW_THREADS
     ptc_py_stop_end(&stop);
     self->busy = 0;
+    if (st == PTC_ERR_NONFINITE) {
+        PyErr_Format(PyExc_ValueError, "x contains %lld NaN or infinite value(s); expected finite numbers",
+                     (long long)ptc_py_count_nonfinite(PyArray_DATA(x), (int64_t)PyArray_SIZE(x)));
+        goto cleanup;
+    }
     if (ptc_py_raise_plan_status(st, &self->plan, "predict")) goto cleanup;
     result = out;
     out = NULL;

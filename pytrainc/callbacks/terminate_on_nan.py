@@ -33,7 +33,7 @@ class TerminateOnNaN(Callback):
 
     _engine_batch_hook = "nonfinite_loss"
 
-    def __init__(self, raise_error=False):
+    def __init__(self, raise_error: bool = False):
         super().__init__()
         self.raise_error = bool(raise_error)
         self._reported = None

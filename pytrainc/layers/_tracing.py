@@ -327,6 +327,8 @@ def _emit_one(builder, trace, in_bufs):
             if id(t) in bufs:
                 continue
             if isinstance(t._layer, Layer):
+                for p in t._inputs:  # a layer reads its inputs row by row
+                    bufs[id(p)] = _trace.rows_of(builder, bufs[id(p)])
                 bufs[id(t)] = builder.emit(t, bufs, masks)
             else:  # an op: its output carries no mask
                 bufs[id(t)] = t._layer._emit(
@@ -334,6 +336,9 @@ def _emit_one(builder, trace, in_bufs):
                 )
     finally:
         builder.input_masks, builder.output_mask = outer
+    for value, graph, _ in losses:  # add_loss sums a value's rows
+        _trace.emit_nodes(builder, graph, bufs)
+        bufs[id(value)] = _trace.rows_of(builder, bufs[id(value)])
     _layer_losses.emit(builder, losses, bufs)
     _weight_updates.emit(builder, assigns, bufs)
     return bufs[id(out)], (bufs[id(mask[0])] if mask else None), masks.get(id(out))

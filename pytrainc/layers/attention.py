@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from pytrainc import constraints, initializers, ops, regularizers
+from pytrainc import ops
 from pytrainc.layers import _outputs
-from pytrainc.layers._args import _unsupported
+from pytrainc.layers._args import _unsupported, add_weight_of, set_weight_args, weight_args_config
 from pytrainc.layers.core import Layer
 from pytrainc.layers.embedding import _positive_int
 from pytrainc.ops import _trace
@@ -95,12 +95,11 @@ class MultiHeadAttention(Layer):
                 f"pytrainc's MultiHeadAttention attends over the sequence axis only (attention_axes=None). "
                 f"Received: attention_axes={attention_axes!r}"
             )
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        set_weight_args(
+            self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+            kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+        )  # fmt: skip
         self._call_form = None  # (has key, has attention_mask, use_causal_mask) of the first call
         if self.dropout:
             from pytrainc.layers.regularization import Dropout
@@ -166,17 +165,13 @@ class MultiHeadAttention(Layer):
         h, k, v = self.num_heads, self.key_dim, self.value_dim
         out = self._output_shape or dim
 
-        def weight(name, shape, kind):  # Keras passes the layer's arguments to each EinsumDense
-            init, reg, con = (getattr(self, f"{kind}_{arg}") for arg in ("initializer", "regularizer", "constraint"))
-            return self.add_weight(name, shape, init, regularizer=reg, constraint=con)
-
-        self._dense = {}
+        self._dense = {}  # Keras passes the layer's weight arguments to each EinsumDense
         for name, d_in, shape in (("query", dim, (h, k)), ("key", dk, (h, k)), ("value", dv, (h, v))):
-            kernel = weight(f"{name}/kernel", (d_in,) + shape, "kernel")
-            bias = weight(f"{name}/bias", shape, "bias") if self.use_bias else None
+            kernel = add_weight_of(self, f"{name}/kernel", (d_in,) + shape, "kernel")
+            bias = add_weight_of(self, f"{name}/bias", shape, "bias") if self.use_bias else None
             self._dense[name] = (kernel, bias)
-        kernel = weight("attention_output/kernel", (h, v, out), "kernel")
-        bias = weight("attention_output/bias", (out,), "bias") if self.use_bias else None
+        kernel = add_weight_of(self, "attention_output/kernel", (h, v, out), "kernel")
+        bias = add_weight_of(self, "attention_output/bias", (out,), "bias") if self.use_bias else None
         self._dense["attention_output"] = (kernel, bias)
         self.built = True
 
@@ -253,12 +248,7 @@ class MultiHeadAttention(Layer):
             "use_bias": self.use_bias,
             "output_shape": self._output_shape,
             "attention_axes": None,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_args_config(self, ("kernel", "bias")),
             "seed": self.seed,
         }
 

@@ -8,8 +8,8 @@ convolution is that op (no bias) followed by a 1x1 Conv2D with the pointwise ker
 (1, 1, in * depth_multiplier, filters) and the bias, in that weight order as Keras.
 """
 
-from pytrainc import constraints, initializers, regularizers
-from pytrainc.layers.convolutional import _Conv, conv_args, strictly_positive
+from pytrainc.layers._args import add_weight_of, set_weight_args, weight_args_config
+from pytrainc.layers.convolutional import _Conv, conv2d_args, conv_args, strictly_positive
 from pytrainc.layers.core import Layer, _emit_activation
 
 
@@ -20,48 +20,30 @@ class _Depthwise(_Conv):
     def __init__(
         self,
         kernel_size,
-        strides,
-        padding,
         depth_multiplier,
-        data_format,
-        dilation_rate,
-        activation,
-        use_bias,
         depthwise_initializer,
-        bias_initializer,
         depthwise_regularizer,
-        bias_regularizer,
-        activity_regularizer,
         depthwise_constraint,
-        bias_constraint,
         filters=1,
         pointwise_initializer=None,
         pointwise_regularizer=None,
         pointwise_constraint=None,
         **kwargs,
     ):
+        """A subclass's Keras arguments (`conv_args`); the rest go to _Conv, the depthwise kernel's as the kernel's."""
         super().__init__(
             filters,
             kernel_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            activation=activation,
-            use_bias=use_bias,
             kernel_initializer=depthwise_initializer,
-            bias_initializer=bias_initializer,
             kernel_regularizer=depthwise_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
             kernel_constraint=depthwise_constraint,
-            bias_constraint=bias_constraint,
             **kwargs,
         )
         if self._separable:
-            self.pointwise_initializer = initializers.get(pointwise_initializer)
-            self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-            self.pointwise_constraint = constraints.get(pointwise_constraint)
+            set_weight_args(
+                self, pointwise_initializer=pointwise_initializer, pointwise_regularizer=pointwise_regularizer,
+                pointwise_constraint=pointwise_constraint,
+            )  # fmt: skip
             self.depthwise_kernel = self.pointwise_kernel = None
         self.depth_multiplier = strictly_positive("depth_multiplier", depth_multiplier)
 
@@ -82,16 +64,11 @@ class _Depthwise(_Conv):
         self._build_kernel(self._depthwise_shape(input_shape), input_shape[-1] * self.depth_multiplier)
 
     def _emit_depthwise(self, builder, in_bufs, shape, kernel, bias):
-        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = self._geometry((None,) + tuple(shape))
+        g = self._geometry((None,) + tuple(shape))
+        C, OH, OW = g[2], g[11], g[12]
         F = C * self.depth_multiplier
         out = builder.buffer(OH * OW * F)
-        builder.op(
-            "conv2d_grouped",
-            in_bufs,
-            out,
-            params={"kernel": kernel, "bias": bias},
-            **dict(h=H, w=W, c=C, kh=KH, kw=KW, f=F, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW, g=C),
-        )
+        builder.op("conv2d_grouped", in_bufs, out, params={"kernel": kernel, "bias": bias}, **conv2d_args(g, F), g=C)
         return out, OH, OW, F
 
     def _emit(self, builder, in_bufs, in_shapes):
@@ -110,12 +87,7 @@ class _Depthwise(_Conv):
             "dilation_rate": list(self.dilation_rate),
             "activation": self.activation,
             "use_bias": self.use_bias,
-            "depthwise_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "depthwise_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "depthwise_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_args_config(self, ("depthwise", "bias"), attrs=("kernel", "bias")),
         }
 
 
@@ -244,19 +216,12 @@ class SeparableConv2D(_Depthwise):
         self._check_input(input_shape)
         self.compute_output_shape(input_shape)
         mid = input_shape[-1] * self.depth_multiplier
-        self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", self._depthwise_shape(input_shape), self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
-        )  # fmt: skip
-        self.pointwise_kernel = self.add_weight(
-            "pointwise_kernel", (1,) * self._rank + (mid, self.filters), self.pointwise_initializer,
-            regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint,
-        )  # fmt: skip
+        self.depthwise_kernel = add_weight_of(self, "depthwise_kernel", self._depthwise_shape(input_shape), "kernel")
+        self.pointwise_kernel = add_weight_of(
+            self, "pointwise_kernel", (1,) * self._rank + (mid, self.filters), "pointwise"
+        )
         if self.use_bias:
-            self.bias = self.add_weight(
-                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )  # fmt: skip
+            self.bias = add_weight_of(self, "bias", (self.filters,))
         self.built = True
 
     def _emit(self, builder, in_bufs, in_shapes):
@@ -271,9 +236,7 @@ class SeparableConv2D(_Depthwise):
         return {
             **super().get_config(),
             "filters": self.filters,
-            "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
+            **weight_args_config(self, ("pointwise",)),
         }
 
 

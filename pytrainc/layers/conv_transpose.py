@@ -6,7 +6,7 @@ sgemm. The kernel is stored (kernel_h, kernel_w, filters, in_channels) as Keras 
 Keras 3 (keras/src/backend/common/backend_utils.py, the JAX rule its torch backend matches).
 """
 
-from pytrainc.layers.convolutional import _Conv, _tuple, conv_args
+from pytrainc.layers.convolutional import _Conv, _tuple, conv2d_args, conv_args
 from pytrainc.layers.core import _emit_activation
 
 
@@ -96,18 +96,9 @@ class _ConvTranspose(_Conv):
 
     def _emit(self, builder, in_bufs, in_shapes):
         g = self._geometry((None,) + tuple(in_shapes[0]))
-        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = g
-        out = builder.buffer(OH * OW * self.filters)
-        args = dict(h=H, w=W, c=C, kh=KH, kw=KW, f=self.filters, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL)
-        builder.op(
-            "conv2d_transpose",
-            in_bufs,
-            out,
-            params={"kernel": self.kernel, "bias": self.bias},
-            oh=OH,
-            ow=OW,
-            **args,
-        )
+        out = builder.buffer(g[11] * g[12] * self.filters)  # (OH, OW, filters)
+        params = {"kernel": self.kernel, "bias": self.bias}
+        builder.op("conv2d_transpose", in_bufs, out, params=params, **conv2d_args(g, self.filters))
         shape = self.compute_output_shape((None,) + tuple(in_shapes[0]))[1:]
         return self._emit_activity(builder, _emit_activation(builder, out, shape, self.activation))
 

@@ -5,6 +5,7 @@ height 1. The kernel is stored (kernel_h, kernel_w, in_channels, filters) as
 Keras stores it ((kernel_size, in_channels, filters) for Conv1D).
 """
 
+from pytrainc.layers._args import init_args as conv_args  # the name the convolution modules use
 from pytrainc.layers.core import _emit_activation
 from pytrainc.layers.dense import _KernelLayer
 
@@ -32,11 +33,10 @@ def strictly_positive(name, value):
     return value
 
 
-def conv_args(args):
-    """A subclass's explicit `__init__` arguments (its `locals()`) as keywords for `_Conv.__init__`:
-    Keras's layers list every argument with their own defaults, the base class checks them once."""
-    out = {k: v for k, v in args.items() if k not in ("self", "__class__", "kwargs")}
-    return {**out, **args.get("kwargs", {})}
+def conv2d_args(geometry, filters):
+    """The conv2d ops' named arguments (csrc/ops.def) from a `_Conv._geometry` tuple and the output channels."""
+    H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = geometry
+    return dict(h=H, w=W, c=C, kh=KH, kw=KW, f=filters, sh=SH, sw=SW, dh=DH, dw=DW, pt=PT, pl=PL, oh=OH, ow=OW)
 
 
 def conv_output_length(length, kernel, stride, dilation, padding, name):
@@ -104,16 +104,7 @@ class _Conv(_KernelLayer):
                 f"Received: groups={groups}, filters={filters}."
             )
         self.groups = groups
-        self._init_kernel(
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            kernel_regularizer,
-            bias_regularizer,
-            kernel_constraint,
-            bias_constraint,
-        )
+        self._init_kernel(locals())
 
     def _check_input(self, input_shape):
         if len(input_shape) != self._rank + 2:
@@ -156,28 +147,15 @@ class _Conv(_KernelLayer):
         return (None,) + spatial + (self.filters,)
 
     def _emit(self, builder, in_bufs, in_shapes):
-        H, W, C, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW = self._geometry((None,) + tuple(in_shapes[0]))
-        out = builder.buffer(OH * OW * self.filters)
+        g = self._geometry((None,) + tuple(in_shapes[0]))
+        out = builder.buffer(g[11] * g[12] * self.filters)  # (OH, OW, filters)
         grouped = {"g": self.groups} if self.groups > 1 else {}  # conv2d_grouped (conv_grouped.c)
         builder.op(
             "conv2d_grouped" if grouped else "conv2d",
             in_bufs,
             out,
             params={"kernel": self.kernel, "bias": self.bias},
-            h=H,
-            w=W,
-            c=C,
-            kh=KH,
-            kw=KW,
-            f=self.filters,
-            sh=SH,
-            sw=SW,
-            dh=DH,
-            dw=DW,
-            pt=PT,
-            pl=PL,
-            oh=OH,
-            ow=OW,
+            **conv2d_args(g, self.filters),
             **grouped,
         )
         shape = self.compute_output_shape((None,) + tuple(in_shapes[0]))[1:]

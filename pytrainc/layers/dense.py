@@ -4,53 +4,31 @@ import math
 
 import numpy as np
 
-from pytrainc import _activation_trace, activations, constraints, initializers, regularizers
-from pytrainc.layers._args import _unsupported
+from pytrainc import _activation_trace, activations
+from pytrainc.layers._args import _unsupported, add_weight_of, set_weight_args, weight_arg_names, weight_args_config
 from pytrainc.layers.core import Layer, _emit_activation
 from pytrainc.layers.tensors import KerasTensor
+
+
+_KERNEL_ARGS = weight_arg_names(("kernel", "bias"))
 
 
 class _KernelLayer(Layer):
     """Shared by Dense and the convolutions: an activation, a kernel and an
     optional bias, with their initializers, regularizers and constraints."""
 
-    def _init_kernel(
-        self,
-        activation,
-        use_bias,
-        kernel_initializer,
-        bias_initializer,
-        kernel_regularizer,
-        bias_regularizer,
-        kernel_constraint=None,
-        bias_constraint=None,
-    ):
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+    def _init_kernel(self, args):
+        """The activation, use_bias and the kernel's and bias's initializers, regularizers and
+        constraints, from the subclass constructor's `locals()` (Keras's argument names)."""
+        self.activation = activations.get(args["activation"])
+        self.use_bias = bool(args["use_bias"])
+        set_weight_args(self, **{name: args[name] for name in _KERNEL_ARGS})
         self.kernel = self.bias = None
 
     def _build_kernel(self, kernel_shape, units):
-        self.kernel = self.add_weight(
-            "kernel",
-            kernel_shape,
-            self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
+        self.kernel = add_weight_of(self, "kernel", kernel_shape)
         if self.use_bias:
-            self.bias = self.add_weight(
-                "bias",
-                (units,),
-                self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+            self.bias = add_weight_of(self, "bias", (units,))
         self.built = True
 
     def _note_call(self, inputs, outputs):
@@ -65,12 +43,7 @@ class _KernelLayer(Layer):
         return {
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_args_config(self, ("kernel", "bias")),
         }
 
 
@@ -125,16 +98,7 @@ class Dense(_KernelLayer):
             )
         _unsupported("Dense", lora_rank=lora_rank, quantization_config=quantization_config)
         self.units = int(units)
-        self._init_kernel(
-            activation,
-            use_bias,
-            kernel_initializer,
-            bias_initializer,
-            kernel_regularizer,
-            bias_regularizer,
-            kernel_constraint,
-            bias_constraint,
-        )
+        self._init_kernel(locals())
 
     def build(self, input_shape):
         self._build_kernel((input_shape[-1], self.units), self.units)

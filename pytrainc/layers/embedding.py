@@ -5,8 +5,7 @@ import warnings
 
 import numpy as np
 
-from pytrainc import constraints, initializers, regularizers
-from pytrainc.layers._args import _unsupported
+from pytrainc.layers._args import _unsupported, add_weight_of, set_weight_args, weight_args_config
 from pytrainc.layers.core import Layer
 
 
@@ -80,21 +79,16 @@ class Embedding(Layer):
                 f"input_dim must be at most {2**24}. Received: input_dim={input_dim}"
             )
         _unsupported("Embedding", lora_rank=lora_rank, quantization_config=quantization_config)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        set_weight_args(
+            self, embeddings_constraint=embeddings_constraint, embeddings_initializer=embeddings_initializer,
+            embeddings_regularizer=embeddings_regularizer,
+        )  # fmt: skip
         self.mask_zero = bool(mask_zero)
         self.embeddings = None
         self._initial_weights = weights
 
     def build(self, input_shape):
-        self.embeddings = self.add_weight(
-            "embeddings",
-            (self.input_dim, self.output_dim),
-            self.embeddings_initializer,
-            regularizer=self.embeddings_regularizer,
-            constraint=self.embeddings_constraint,
-        )
+        self.embeddings = add_weight_of(self, "embeddings", (self.input_dim, self.output_dim))
         self.built = True
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
@@ -132,9 +126,7 @@ class Embedding(Layer):
             **super().get_config(),
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
-            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+            **weight_args_config(self, ("embeddings",)),
             "mask_zero": self.mask_zero,
         }
 

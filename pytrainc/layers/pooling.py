@@ -5,6 +5,13 @@ from pytrainc._plan import op_spec
 from pytrainc.layers.core import Layer
 
 
+def pool_args(op, geometry):
+    """A maxpool2d/avgpool2d op's named arguments from its 11 geometry values; a max pool's relu
+    is 0 (the plan may fold a ReLU in later, PlanBuilder.fold_relus)."""
+    names = op_spec(op)["iargs"]
+    return dict(zip(names, geometry), **({"relu": 0} if "relu" in names else {}))
+
+
 class _Pool(Layer):
     _rank = 2
     _op = "maxpool2d"
@@ -44,7 +51,7 @@ class _Pool(Layer):
     def _emit(self, builder, in_bufs, in_shapes):
         g = self._geometry((None,) + tuple(in_shapes[0]))
         out = builder.buffer(g[9] * g[10] * g[2])
-        builder.op(self._op, in_bufs, out, **dict(zip(op_spec(self._op)["iargs"], g)))
+        builder.op(self._op, in_bufs, out, **pool_args(self._op, g))
         return out
 
     def get_config(self):

@@ -5,7 +5,8 @@ broadcasting primitives (C forward and backward); `alpha` has the input's sample
 `shared_axes` set to 1, and its gradient is summed over them by the broadcast's backward.
 """
 
-from pytrainc import constraints, initializers, ops, regularizers
+from pytrainc import ops
+from pytrainc.layers._args import add_weight_of, set_weight_args, weight_args_config
 from pytrainc.layers.core import Layer
 
 
@@ -27,9 +28,10 @@ class PReLU(Layer):
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
                  **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        self.alpha_constraint = constraints.get(alpha_constraint)
-        self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        set_weight_args(
+            self, alpha_constraint=alpha_constraint, alpha_initializer=alpha_initializer,
+            alpha_regularizer=alpha_regularizer,
+        )  # fmt: skip
         if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
             shared_axes = [shared_axes]
         self.shared_axes = None if shared_axes is None else [int(a) for a in shared_axes]
@@ -44,13 +46,7 @@ class PReLU(Layer):
                     f"{tuple(input_shape)}. Received: shared_axes={self.shared_axes}"
                 )
             shape[axis - 1] = 1
-        self.alpha = self.add_weight(
-            shape=tuple(shape),
-            name="alpha",
-            initializer=self.alpha_initializer,
-            regularizer=self.alpha_regularizer,
-            constraint=self.alpha_constraint,
-        )
+        self.alpha = add_weight_of(self, "alpha", tuple(shape))
         self.built = True
 
     def call(self, inputs):
@@ -59,9 +55,7 @@ class PReLU(Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "alpha_initializer": initializers.serialize(self.alpha_initializer),
-            "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-            "alpha_constraint": constraints.serialize(self.alpha_constraint),
+            **weight_args_config(self, ("alpha",)),
             "shared_axes": self.shared_axes,
         }
 

@@ -5,14 +5,17 @@ import math
 
 import numpy as np
 
-from pytrainc import _C, activations, constraints, initializers, regularizers, utils
+from pytrainc import _C, activations, initializers, utils
 from pytrainc.layers import _eager, _outputs, _shapes
+from pytrainc.layers._args import add_weight_of, init_args, set_weight_args, weight_arg_names, weight_args_config
 from pytrainc.layers.core import KerasTensor, Layer, _traced_mask_argument, with_mask_parent
 from pytrainc.layers.embedding import _positive_int
 from pytrainc.ops import _trace
 
 # The elementwise activations the fused cells compute (their derivative follows from the output).
 _CELL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "hard_sigmoid")
+_WEIGHTS = ("kernel", "recurrent", "bias")
+_WEIGHT_ARGS = weight_arg_names(_WEIGHTS)
 
 
 def _cell_activation(layer, arg, value):
@@ -20,13 +23,6 @@ def _cell_activation(layer, arg, value):
     if name not in _CELL_ACTIVATIONS:
         raise ValueError(f"{layer}'s {arg} must be one of {list(_CELL_ACTIVATIONS)}. Received: {arg}={value!r}")
     return name
-
-
-def _forward(local):
-    """A subclass __init__'s arguments, by name, for _RNN.__init__ (each subclass spells out its
-    Keras 3 signature, so positional arguments land where Keras puts them)."""
-    named = {k: v for k, v in local.items() if k not in ("self", "__class__", "kwargs")}
-    return {**named, **local["kwargs"]}
 
 
 class _RNN(Layer):
@@ -44,32 +40,11 @@ class _RNN(Layer):
     _zero_output_for_mask = False
     _keras3_vars = "cell/vars"  # where Keras 3's .weights.h5 keeps the weights (its cell's)
 
-    def __init__(
-        self,
-        units,
-        *,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        **kwargs,
-    ):
+    def __init__(self, units, *, activation, recurrent_activation="sigmoid", use_bias, dropout, recurrent_dropout,
+                 seed, return_sequences, return_state, go_backwards, stateful, unroll, **kwargs):  # fmt: skip
+        """Each subclass passes its whole Keras 3 signature (`init_args`), defaults included: the
+        weights' initializers, regularizers and constraints and the base Layer's arguments in `kwargs`."""
+        weight_args = {name: kwargs.pop(name) for name in _WEIGHT_ARGS}
         kwargs.pop("use_cudnn", None)  # a TensorFlow choice; results are the same
         kwargs.pop("implementation", None)
         super().__init__(**kwargs)
@@ -78,15 +53,7 @@ class _RNN(Layer):
         self.activation = _cell_activation(cls, "activation", activation)
         self.recurrent_activation = _cell_activation(cls, "recurrent_activation", recurrent_activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_args(self, **weight_args)
         for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value < 1:
                 raise ValueError(f"{cls}'s {arg} must be a float in [0, 1). Received: {arg}={value!r}")
@@ -115,14 +82,8 @@ class _RNN(Layer):
                 f"Received: shape={tuple(input_shape)}"
             )
         g = self._gates * self.units
-        self.kernel = self.add_weight(
-            "kernel", (input_shape[-1], g), self.kernel_initializer, regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )  # fmt: skip
-        self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", (self.units, g), self.recurrent_initializer, regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )  # fmt: skip
+        self.kernel = add_weight_of(self, "kernel", (input_shape[-1], g))
+        self.recurrent_kernel = add_weight_of(self, "recurrent_kernel", (self.units, g), "recurrent")
         if self.use_bias:
             self.bias = self.add_weight(
                 "bias", self._bias_shape(), self._bias_init(), regularizer=self.bias_regularizer,
@@ -252,15 +213,7 @@ class _RNN(Layer):
             "activation": self.activation,
             "recurrent_activation": self.recurrent_activation,
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_args_config(self, _WEIGHTS),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
@@ -329,7 +282,7 @@ class SimpleRNN(_RNN):
     ):
         if "recurrent_activation" in kwargs:
             raise TypeError("SimpleRNN got an unexpected keyword argument 'recurrent_activation'")
-        super().__init__(**_forward(locals()))
+        super().__init__(**init_args(locals()))
 
     def get_config(self):
         config = super().get_config()
@@ -404,7 +357,7 @@ class LSTM(_RNN):
         use_cudnn="auto",
         **kwargs,
     ):
-        args = _forward(locals())
+        args = init_args(locals())
         args.pop("unit_forget_bias")
         super().__init__(**args)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -463,7 +416,7 @@ class GRU(_RNN):
         use_cudnn="auto",
         **kwargs,
     ):
-        args = _forward(locals())
+        args = init_args(locals())
         args.pop("reset_after")
         super().__init__(**args)
         if not reset_after:

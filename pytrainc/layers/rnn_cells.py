@@ -12,6 +12,7 @@ with a message that says so.
 import inspect
 
 from pytrainc.layers import rnn
+from pytrainc.layers._args import init_args
 from pytrainc.layers.core import Layer, _unique_name
 
 
@@ -71,7 +72,7 @@ class SimpleRNNCell(_Cell):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**rnn._forward(locals()))
+        super().__init__(**init_args(locals()))
 
 
 class LSTMCell(_Cell):
@@ -100,7 +101,7 @@ class LSTMCell(_Cell):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**rnn._forward(locals()))
+        super().__init__(**init_args(locals()))
 
 
 class GRUCell(_Cell):
@@ -129,7 +130,7 @@ class GRUCell(_Cell):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**rnn._forward(locals()))
+        super().__init__(**init_args(locals()))
 
 
 class RNN(Layer):

@@ -161,29 +161,14 @@ class TimeDistributed(Layer):
         with a kernel one frame high, so frames never mix."""
         from pytrainc.layers.core import _emit_activation
 
+        from pytrainc.layers.convolutional import conv2d_args
+
         conv = self.layer
-        _, W, C, _, KW, _, SW, _, DW, _, PL, _, OW = conv._geometry((None,) + rest)
+        g = conv._geometry((None,) + rest)  # a Conv1D's: a kernel, stride and dilation one row high
+        OW = g[12]
         out = builder.buffer(t * OW * conv.filters)
-        builder.op(
-            "conv2d",
-            in_bufs,
-            out,
-            params={"kernel": conv.kernel, "bias": conv.bias},
-            h=t,
-            w=W,
-            c=C,
-            kh=1,
-            kw=KW,
-            f=conv.filters,
-            sh=1,
-            sw=SW,
-            dh=1,
-            dw=DW,
-            pt=0,
-            pl=PL,
-            oh=t,
-            ow=OW,
-        )
+        args = {**conv2d_args(g, conv.filters), "h": t, "oh": t}  # the t frames as t rows
+        builder.op("conv2d", in_bufs, out, params={"kernel": conv.kernel, "bias": conv.bias}, **args)
         return _emit_activation(builder, out, (t, OW, conv.filters), conv.activation)
 
     def get_config(self):

@@ -89,6 +89,17 @@ class Variable:
         values = [np.asarray(v) if isinstance(v, Variable) else v for v in inputs]
         return getattr(ufunc, method)(*values, **kwargs)
 
+    def __getitem__(self, key):
+        """Keras's `w[key]` (basic indexing): in a layer's traced call a slice of the weight read there
+        (it trains, pytrainc/ops/_index.py); elsewhere a copy of that part of its value."""
+        from pytrainc import _weight_updates
+
+        if _weight_updates._layer_call() is not None:
+            from pytrainc.ops import _index
+
+            return _index.getitem(self, key)
+        return np.array(self._value[key])
+
     def __repr__(self):
         return f"<Variable {self.name} shape={self.shape}>"
 
@@ -103,7 +114,8 @@ def _refuse_in_traced_call(variable, what):
         raise TypeError(
             f"{what} on the weight '{variable.name}' of shape {tuple(variable.shape)} in the call of layer "
             f"'{layer.name}' would use the weight's value at tracing time as a constant, which never trains. "
-            "In a traced call a weight takes pytrainc.ops elementwise ops, reductions, matmul and assign."
+            "In a traced call a weight takes pytrainc.ops functions (elementwise ops, reductions, matmul, shape "
+            "and indexing ops, w[...]) and assign."
         )
 
 
@@ -121,7 +133,10 @@ def _variable_operator(name, fn, reflected=False):
 for _name, _fn in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"), ("pow", "power")):
     setattr(Variable, f"__{_name}__", _variable_operator(f"__{_name}__", _fn))
     setattr(Variable, f"__r{_name}__", _variable_operator(f"__r{_name}__", _fn, reflected=True))
-Variable.__neg__ = _variable_operator("__neg__", "negative")
+for _name, _fn in (("neg", "negative"), ("abs", "abs")):
+    setattr(Variable, f"__{_name}__", _variable_operator(f"__{_name}__", _fn))
+Variable.__matmul__ = _variable_operator("__matmul__", "matmul")
+Variable.__rmatmul__ = _variable_operator("__rmatmul__", "matmul", reflected=True)
 
 
 class KerasTensor:
@@ -129,7 +144,8 @@ class KerasTensor:
     layer call that produces it."""
 
     # A per-batch tensor (a reduction over the batch axis, a weight read in a traced call) has
-    # no batch axis: its shape is Keras's, and each row of its plan buffer holds all of it.
+    # no batch axis: its shape is Keras's, and row 0 of its plan buffer holds all of it (every
+    # row, for an op that reads it row by row: csrc/batch_stats.c).
     _per_batch = False
 
     def __init__(self, shape, layer=None, inputs=()):

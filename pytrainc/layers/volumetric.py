@@ -9,10 +9,9 @@ then one over width of the (depth * height) rows. Average pooling stays exact wi
 padding because the count of real cells in a window is the product of the per-axis counts.
 """
 
-from pytrainc._plan import op_spec
 from pytrainc.layers.convolutional import _Conv, _tuple, conv_args, conv_output_length
 from pytrainc.layers.core import Layer
-from pytrainc.layers.pooling import _GlobalPool, _Pool
+from pytrainc.layers.pooling import _GlobalPool, _Pool, pool_args
 from pytrainc.layers.resampling import _channels_last, _pair
 
 
@@ -120,12 +119,11 @@ class _Pool3D(_Pool):
     def _emit(self, builder, in_bufs, in_shapes):
         (D, H, W, C), (OD, OH, OW), (PF, PT, PL) = self._geometry((None,) + tuple(in_shapes[0]))
         (KD, KH, KW), (SD, SH, SW) = self.pool_size, self.strides
-        names = op_spec(self._op)["iargs"]
         # (D, H) windows with (W * C) channels, then W windows over the OD * OH rows
         mid = builder.buffer(OD * OH * W * C)
-        builder.op(self._op, in_bufs, mid, **dict(zip(names, (D, H, W * C, KD, KH, SD, SH, PF, PT, OD, OH))))
+        builder.op(self._op, in_bufs, mid, **pool_args(self._op, (D, H, W * C, KD, KH, SD, SH, PF, PT, OD, OH)))
         out = builder.buffer(OD * OH * OW * C)
-        builder.op(self._op, [mid], out, **dict(zip(names, (OD * OH, W, C, 1, KW, 1, SW, 0, PL, OD * OH, OW))))
+        builder.op(self._op, [mid], out, **pool_args(self._op, (OD * OH, W, C, 1, KW, 1, SW, 0, PL, OD * OH, OW)))
         return out
 
 

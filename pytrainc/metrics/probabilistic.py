@@ -17,6 +17,7 @@ class _LossMean(_Builtin):
     _loss = None  # the row loss kind's name in _C.LOSSES
     _logits = None  # the kind read with from_logits=True, if the metric takes logits
     _sign = 1.0
+    _config_args = ()  # the subclass's arguments its config lists after name and dtype
 
     def __init__(self, name, dtype=None, from_logits=False, label_smoothing=0.0):
         super().__init__(name=name, dtype=dtype)
@@ -30,6 +31,9 @@ class _LossMean(_Builtin):
     def _result(self, acc, weight_sum):
         return float(self._sign * _div(acc[0], weight_sum))
 
+    def get_config(self):
+        return {**super().get_config(), **{arg: getattr(self, arg) for arg in self._config_args}}
+
 
 class BinaryCrossentropy(_LossMean):
     """Mean binary cross-entropy, as keras.metrics.BinaryCrossentropy.
@@ -42,17 +46,10 @@ class BinaryCrossentropy(_LossMean):
     """
 
     _loss, _logits = "bce", "sigmoid_bce"
+    _config_args = ("from_logits", "label_smoothing")
 
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0):
         super().__init__(name, dtype, from_logits, label_smoothing)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-        }
 
 
 class CategoricalCrossentropy(_LossMean):
@@ -67,19 +64,11 @@ class CategoricalCrossentropy(_LossMean):
     """
 
     _loss, _logits = "cce", "softmax_cce"
+    _config_args = ("from_logits", "label_smoothing", "axis")
 
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False, label_smoothing=0, axis=-1):
         super().__init__(name, dtype, from_logits, label_smoothing)
         self.axis = _last_axis(type(self).__name__, axis)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "axis": self.axis,
-        }
 
 
 class SparseCategoricalCrossentropy(_LossMean):
@@ -94,6 +83,7 @@ class SparseCategoricalCrossentropy(_LossMean):
     """
 
     _loss, _logits = "sparse_cce", "softmax_sparse_cce"
+    _config_args = ("from_logits", "ignore_class", "axis")
 
     def __init__(
         self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, ignore_class=None, axis=-1
@@ -113,15 +103,6 @@ class SparseCategoricalCrossentropy(_LossMean):
     def _result(self, acc, weight_sum):
         return super()._result(acc, weight_sum) if self.ignore_class is None else float(_div(acc[0], acc[1]))
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "from_logits": self.from_logits,
-            "ignore_class": self.ignore_class,
-            "axis": self.axis,
-        }
-
 
 def _loss_metric(cls_name, loss, default, doc, sign=1.0, direction="down"):
     def __init__(self, name=default, dtype=None):
@@ -131,7 +112,6 @@ def _loss_metric(cls_name, loss, default, doc, sign=1.0, direction="down"):
         cls_name,
         (_LossMean,),
         {
-            "get_config": lambda self: {"name": self.name, "dtype": self.dtype},
             "__init__": __init__,
             "__doc__": doc + f"\n\n    Args:\n        name: Defaults to {default!r}.\n"
             "        dtype: Only float32 (or None). Defaults to None.\n    ",
@@ -174,10 +154,8 @@ class CosineSimilarity(_LossMean):
     """
 
     _loss, _sign, _direction = "cosine", -1.0, "up"
+    _config_args = ("axis",)
 
     def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
         super().__init__(name, dtype)
         self.axis = _last_axis(type(self).__name__, axis)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}

@@ -453,7 +453,7 @@ def _batch_sum(op, x, axes):
     the batch too (the engine does that part, accumulating it into the metric's state)."""
     rest = tuple(a for a in axes if a != 0)
     per_sample = _reduce(op, "sum", x, rest, False) if rest else x
-    out = _alias(op, per_sample, tuple(per_sample.sample_shape))
+    out = _shape.alias(op, per_sample, tuple(per_sample.sample_shape))
     out._batch_summed = True
     return out
 
@@ -490,13 +490,17 @@ def matmul(x1, x2):
     `w` of shape (K, U) is a dense layer's product (one sgemm over the batch).
     """
     op = "ops.matmul"
-    x1, x2 = _lift(x1, x2)
+    x1, x2 = _batch.lift_all(x1, x2)
     per_batch = [_trace.is_per_batch(x) for x in (x1, x2)]
+    if all(per_batch):  # weights or per-batch tensors alone: one product for the batch
+        desc = _mm_describe(op, tuple(x1.shape), False, tuple(x2.shape), False)
+        desc["args"].update(per_batch_a=1, per_batch_b=1)
+        return _mm_node(op, desc, desc["shape"], [x1, x2], {"lhs": None, "rhs": None}, (), True)
     if any(per_batch) and not (is_symbolic(x1) and is_symbolic(x2) and not all(per_batch)):
         raise ValueError(
             f"{_at(op)} takes a per-batch tensor (a weight computed on in a traced call, e.g. `self.w * 2`, of "
-            f"shape {(x1 if per_batch[0] else x2).shape}) against a per-sample tensor of the call only; use the "
-            "weight itself for a product of weights"
+            f"shape {(x1 if per_batch[0] else x2).shape}) against a per-sample tensor, a weight or another "
+            "per-batch tensor, inside a layer's call"
         )
     if not (is_symbolic(x1) or is_symbolic(x2)):
         _refuse_weights_only(op, x1, x2)
@@ -518,7 +522,12 @@ def matmul(x1, x2):
     params = {"lhs": None if a_ps or per_batch[0] else a, "rhs": None if b_ps or per_batch[1] else b}
     constants = [v for v, ps in ops_ if not ps and not is_symbolic(v) and v is not x1 and v is not x2]
     inputs = [v for v in (a, b) if is_symbolic(v)]
-    sample = desc["shape"][1:]
+    out = _mm_node(op, desc, desc["shape"][1:], inputs, params, constants, False)
+    out._layer._row0 = frozenset(k for k, v in enumerate(inputs) if v._per_batch)  # PER_BATCH_A/B: row 0
+    return out
+
+
+def _mm_node(op, desc, sample, inputs, params, constants, per_batch):
     size = math.prod(sample)
 
     def emit(builder, bufs):
@@ -526,7 +535,7 @@ def matmul(x1, x2):
         builder.op("matmul", bufs, out, params=params, **desc["args"])
         return out
 
-    return _trace.symbolic(op, sample, inputs, emit, constants, per_batch=False)
+    return _trace.symbolic(op, sample, inputs, emit, constants, per_batch=per_batch)
 
 
 def _mm_describe(op, sa, a_ps, sb, b_ps):
@@ -599,125 +608,6 @@ dot = _dot
 dot.__name__ = "dot"
 
 
-# -- shape ops ----------------------------------------------------------------------------------
-def transpose(x, axes=None):
-    """Permutes the axes (a symbolic tensor's batch axis stays first)."""
-    op = "ops.transpose"
-    shape = full_shape(x)
-    rank = len(shape)
-    axes = tuple(reversed(range(rank))) if axes is None else tuple(int(a) % rank for a in axes)
-    if sorted(axes) != list(range(rank)):
-        raise ValueError(f"{_at(op)}: axes must be a permutation of range({rank}). Received: {axes}")
-    symbolic = is_symbolic(x)
-    if symbolic and axes[0] != 0:
-        raise ValueError(f"{_at(op)} would move the batch axis: axes={axes} for shape {shape}; keep axis 0 first")
-    perm = [a - 1 for a in axes[1:]] if symbolic else list(axes)
-    dims = tuple(shape[1:]) if symbolic else tuple(shape)
-    if len(dims) > _trace.MAX_SAMPLE_RANK:
-        raise ValueError(f"{_at(op)}: at most rank {_trace.MAX_SAMPLE_RANK} per sample. Received: shape={shape}")
-    out_shape = tuple(shape[a] for a in axes)
-    if not symbolic:
-        _refuse_weights_only(op, x)
-        a = as_array(x, op)
-        args = _trace.transpose_args(dims, perm)
-        return _trace.run_eager("transpose", [a], builtins.max(a.size, 1), **args).reshape(out_shape)
-
-    def emit(builder, bufs):
-        return _trace.emit_transpose(builder, bufs[0], dims, perm)
-
-    return _trace.symbolic(op, out_shape[1:], [x], emit)
-
-
-def _alias(op, x, sample_shape):
-    """A view of x with another shape: no op, the same plan buffer."""
-    return _trace.symbolic(op, sample_shape, [x], lambda builder, bufs: bufs[0])
-
-
-def reshape(x, newshape):
-    """x with shape `newshape`; on a symbolic tensor newshape[0] is the batch axis (None or -1)."""
-    op = "ops.reshape"
-    newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
-    if not is_symbolic(x):
-        return np.reshape(np.asarray(x), [(-1 if d is None else d) for d in newshape])
-    if not newshape or newshape[0] not in (None, -1):
-        raise ValueError(
-            f"{_at(op)}: the first entry of newshape is the batch axis and must be None or -1. "
-            f"Received: newshape={newshape} for shape {x.shape}"
-        )
-    rest = [int(d) for d in newshape[1:]]
-    size = math.prod(x.sample_shape)
-    if rest.count(-1) == 1:
-        known = math.prod(d for d in rest if d != -1)
-        if known <= 0 or size % known:
-            raise ValueError(f"{_at(op)}: cannot reshape {x.shape} to {newshape}")
-        rest[rest.index(-1)] = size // known
-    if math.prod(rest) != size or any(d <= 0 for d in rest):
-        raise ValueError(f"{_at(op)}: cannot reshape {x.shape} ({size} values per sample) to {newshape}")
-    return _alias(op, x, tuple(rest))
-
-
-def expand_dims(x, axis):
-    """x with a new axis of extent 1 at `axis` (not the batch axis of a symbolic tensor)."""
-    op = "ops.expand_dims"
-    if not is_symbolic(x):
-        return np.expand_dims(np.asarray(x), axis)
-    rank = len(x.shape) + 1
-    a = int(axis) % rank if -rank <= int(axis) < rank else None
-    if a is None or a == 0:
-        raise ValueError(f"{_at(op)}: axis {axis} must be a sample axis of the result (not 0, the batch)")
-    shape = list(x.shape)
-    shape.insert(a, 1)
-    return _alias(op, x, tuple(shape[1:]))
-
-
-def squeeze(x, axis=None):
-    """x without its axes of extent 1 (`axis`: those only; never a symbolic batch axis)."""
-    op = "ops.squeeze"
-    if not is_symbolic(x):
-        return np.squeeze(np.asarray(x), axis)
-    shape = x.shape
-    axes = [j for j in range(1, len(shape)) if shape[j] == 1] if axis is None else list(_axes(op, axis, len(shape)))
-    for a in axes:
-        if a == 0 or shape[a] != 1:
-            raise ValueError(f"{_at(op)}: cannot squeeze axis {a} of shape {shape} (expected extent 1)")
-    return _alias(op, x, tuple(d for j, d in enumerate(shape) if j not in axes and j > 0))
-
-
-def concatenate(xs, axis=0):
-    """Joins tensors along `axis` (a sample axis for symbolic tensors)."""
-    op = "ops.concatenate"
-    xs = list(xs)
-    if not 1 <= len(xs) <= _C.MAX_IN:
-        raise ValueError(f"{_at(op)} joins 1 to {_C.MAX_IN} tensors. Received: {len(xs)}")
-    symbolic = any(is_symbolic(x) for x in xs)
-    if symbolic and not all(is_symbolic(x) for x in xs):
-        raise ValueError(f"{_at(op)}: traced code can concatenate only tensors computed from the inputs")
-    shapes = [full_shape(x) for x in xs]
-    rank = len(shapes[0])
-    a = _axes(op, axis, rank)[0] if rank else None
-    if (
-        a is None
-        or any(len(s) != rank for s in shapes)
-        or any(s[:a] + s[a + 1 :] != shapes[0][:a] + shapes[0][a + 1 :] for s in shapes)
-    ):
-        raise ValueError(f"{_at(op)}: shapes {shapes} do not match except along axis {axis}")
-    if symbolic and a == 0:
-        raise ValueError(f"{_at(op)}: axis {axis} is the batch axis; join along a sample axis, e.g. axis=-1")
-    out_shape = shapes[0][:a] + (builtins.sum(s[a] for s in shapes),) + shapes[0][a + 1 :]
-    outer = math.prod(shapes[0][1 if symbolic else 0 : a])
-    if not symbolic:
-        arrays = [as_array(x, op) for x in xs]
-        return _trace.run_eager("concat", arrays, math.prod(out_shape), outer=outer).reshape(out_shape)
-    size = math.prod(out_shape[1:])
-
-    def emit(builder, bufs):
-        out = builder.buffer(size)
-        builder.op("concat", bufs, out, outer=outer)
-        return out
-
-    return _trace.symbolic(op, out_shape[1:], xs, emit)
-
-
 def cast(x, dtype):
     """x as `dtype`. Traced tensors stay float32 and take the cast's values: a bool cast is
     x != 0 (0.0/1.0), an integer cast truncates toward 0; neither passes a gradient."""
@@ -751,7 +641,8 @@ def shape(x):
     return tuple(full_shape(x))
 
 
-from pytrainc.ops import _batch, _compose  # noqa: E402 (they are written with the ops above)
+from pytrainc.ops import _batch, _compose, _shape  # noqa: E402 (they are written with the ops above)
+from pytrainc.ops._shape import broadcast_to, concatenate, expand_dims, reshape, squeeze, transpose  # noqa: E402
 from pytrainc.ops._compose import arange, einsum, logsumexp, one_hot, stack, std, tile, var  # noqa: E402
 from pytrainc.ops._index import argmax, argmin, prod, split, take, take_along_axis  # noqa: E402
 from pytrainc.ops import _creation  # noqa: E402

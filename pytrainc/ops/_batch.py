@@ -3,9 +3,11 @@ operands of `pytrainc.ops` functions there, and reductions over the batch axis."
 
 import math
 
+import numpy as np
+
 from pytrainc import _layer_losses, _weight_updates
 from pytrainc.ops import _trace
-from pytrainc.ops._trace import is_symbolic, is_variable
+from pytrainc.ops._trace import is_per_batch, is_symbolic, is_variable
 
 
 def lift(*xs):
@@ -17,6 +19,28 @@ def lift(*xs):
     if not any(is_symbolic(x) for x in xs) and any(is_variable(x) for x in xs):
         xs = [_weight_updates.read(x) if is_variable(x) else x for x in xs]
     return xs
+
+
+def has_batch(x):
+    """Whether x is a symbolic tensor with a batch axis (per sample), not a per-batch one."""
+    return is_symbolic(x) and not x._per_batch
+
+
+def lift_all(*xs):
+    """`lift`, and when no operand is per sample but one is per batch, every weight and constant
+    among them read as a per-batch tensor too (an op on per-batch tensors alone gives one)."""
+    xs = lift(*xs)
+    if _weight_updates._layer_call() is None or any(has_batch(x) for x in xs) or not any(map(is_per_batch, xs)):
+        return list(xs)
+    return [x if is_symbolic(x) else as_per_batch(x) for x in xs]
+
+
+def as_per_batch(x):
+    """A weight or a constant as a per-batch tensor of its shape in a traced layer call."""
+    if is_variable(x):
+        return _weight_updates.read(x)
+    const = _trace.constant(np.asarray(x, np.float32), "constant")
+    return _weight_updates.read_op(const, constants=[const])
 
 
 def keep_loss_part(out, x, fn, linear):

@@ -13,7 +13,8 @@ import numpy as np
 from pytrainc import _C
 from pytrainc import ops as _ops
 from pytrainc.ops import _index, _trace
-from pytrainc.ops._trace import full_shape, is_symbolic
+from pytrainc.ops._batch import has_batch, lift_all
+from pytrainc.ops._trace import full_shape, is_symbolic, is_variable
 from pytrainc.ops._trace import where as _at
 
 
@@ -24,22 +25,25 @@ def stack(x, axis=0):
     if not xs:
         raise ValueError(f"{_at(op)} needs at least one tensor")
     rank = len(full_shape(xs[0])) + 1
-    a = _index.axis_index(op, axis, rank, any(is_symbolic(t) for t in xs))
+    a = _index.axis_index(op, axis, rank, any(has_batch(t) for t in xs))
     return _ops.concatenate([_ops.expand_dims(t, a) for t in xs], axis=a)
 
 
 def tile(x, repeats):
     """`keras.ops.tile`: x repeated `repeats[i]` times along axis i (NumPy's rule: a shorter
     `repeats` counts from the last axis, a longer one adds leading axes). Traced as concatenations,
-    so the gradient sums the copies; a symbolic tensor keeps its batch axis (repeat 1 there)."""
+    so the gradient sums the copies; a per-sample tensor keeps its batch axis (repeat 1 there)."""
     op = "ops.tile"
     reps = [int(r) for r in (repeats if isinstance(repeats, (list, tuple)) else [repeats])]
     if any(r < 0 for r in reps):
         raise ValueError(f"{_at(op)}: repeats must be non-negative integers. Received: {repeats!r}")
+    (x,) = lift_all(x)
     if not is_symbolic(x):
         return np.tile(_ops.as_array(x, op), reps)
     rank = len(full_shape(x))
-    if len(reps) > rank or (len(reps) == rank and reps[0] != 1) or 0 in reps:
+    if not has_batch(x) and 0 not in reps and len(reps) > rank:  # NumPy's leading axes of extent 1
+        x, rank = _ops.reshape(x, (1,) * (len(reps) - rank) + tuple(x.shape)), len(reps)
+    if len(reps) > rank or (len(reps) == rank and reps[0] != 1 and has_batch(x)) or 0 in reps:
         raise ValueError(
             f"{_at(op)} on a symbolic tensor of shape {x.shape} repeats its sample axes at least once each, "
             f"not the batch axis. Received: repeats={repeats!r}"
@@ -154,7 +158,7 @@ def _permute(x, term, order):
 
 def _contract(op, a, ta, b, tb, keep, dims):
     """a (letters ta) times b (tb), summed over the shared letters not in keep, through one matmul."""
-    if is_symbolic(b) and not is_symbolic(a):
+    if has_batch(b) and not has_batch(a):
         a, ta, b, tb = b, tb, a, ta
     a, ta = _sum_out(a, ta, set(tb) | keep)
     b, tb = _sum_out(b, tb, set(ta) | keep)
@@ -163,22 +167,22 @@ def _contract(op, a, ta, b, tb, keep, dims):
     a_only = [c for c in ta if c not in tb]
     b_only = [c for c in tb if c not in ta]
     lead = []  # a symbolic operand's first letter (its batch axis) stays first
-    if is_symbolic(a):
+    if has_batch(a):
         lead = [ta[0]]
         if ta[0] in contracted:
             raise ValueError(f"{_at(op)}: the batch axis ({ta[0]!r}) cannot be summed over")
         batch = [c for c in batch if c != ta[0]]
         a_only = [c for c in a_only if c != ta[0]]
-    if is_symbolic(b) and not (lead and tb[0] == lead[0]):
+    if has_batch(b) and not (lead and tb[0] == lead[0]):
         raise ValueError(f"{_at(op)}: two symbolic operands must share their batch axis's index ({ta[0]!r}, {tb[0]!r})")
     size = lambda letters: math.prod(dims[c] for c in letters)  # noqa: E731
     B, M, K, C = size(batch), size(a_only), size(contracted), size(b_only)
     a = _permute(a, ta, "".join(lead + batch + a_only + contracted))
-    b = _permute(b, tb, "".join(lead if is_symbolic(b) else []) + "".join(batch + contracted + b_only))
+    b = _permute(b, tb, "".join(lead if has_batch(b) else []) + "".join(batch + contracted + b_only))
     head = [None] if lead else []
     mid = [B] if B > 1 else []
     a = _ops.reshape(a, head + mid + [M, K])
-    b = _ops.reshape(b, (head if is_symbolic(b) else []) + mid + [K, C])
+    b = _ops.reshape(b, (head if has_batch(b) else []) + mid + [K, C])
     letters = lead + batch + a_only + b_only
     return _ops.reshape(_ops.matmul(a, b), head + [dims[c] for c in letters[len(lead) :]]), "".join(letters)
 
@@ -187,8 +191,8 @@ def einsum(subscripts, *operands, **kwargs):
     """`keras.ops.einsum`: sums of products named by index letters, recorded as transposes,
     reshapes, sums and one matmul per pair of operands (left to right).
 
-    A symbolic operand's first index is its batch axis: it must stay the first index of the
-    result and is never summed. Repeated indices within one operand (diagonals) are not supported.
+    A per-sample operand's first index is its batch axis: it must stay the first index of the
+    result and is never summed. Weights and per-batch tensors alone give a per-batch tensor. Repeated indices within one operand (diagonals) are not supported.
     Keras's `**kwargs` (backend options) are refused: pytrainc's backend takes none.
 
     Example:
@@ -217,12 +221,13 @@ def einsum(subscripts, *operands, **kwargs):
     missing = set(out_term) - set("".join(terms))
     if missing:
         raise ValueError(f"{_at(op)}: output indices {sorted(missing)} appear in no operand ({subscripts!r})")
-    xs = [x if is_symbolic(x) else _trace.as_array(x, op) for x in operands]
+    operands = lift_all(*operands)
+    xs = [x if is_symbolic(x) or is_variable(x) else _trace.as_array(x, op) for x in operands]
     acc, term = xs[0], terms[0]
     for j in range(1, len(xs)):
         keep = set(out_term).union(*terms[j + 1 :])
         acc, term = _contract(op, acc, term, xs[j], terms[j], keep, dims)
     acc, term = _sum_out(acc, term, set(out_term))
-    if is_symbolic(acc) and out_term[0] != term[0]:
+    if has_batch(acc) and out_term[0] != term[0]:
         raise ValueError(f"{_at(op)}: the result must keep the batch index {term[0]!r} first ({subscripts!r})")
     return _permute(acc, term, out_term)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from pytrainc.ops import _trace
+from pytrainc.ops._batch import has_batch, lift_all
 from pytrainc.ops._trace import as_array, full_shape, is_symbolic, is_variable
 from pytrainc.ops._trace import where as _at
 
@@ -22,7 +23,7 @@ arg_reduce_op = "arg_reduce"
 
 
 def axis_index(op, axis, rank, symbolic):
-    """axis as an index in [0, rank), refusing a symbolic tensor's batch axis."""
+    """axis as an index in [0, rank), refusing the batch axis of a per-sample tensor (`symbolic`)."""
     if not isinstance(axis, (int, np.integer)) or not -rank <= int(axis) < rank:
         raise ValueError(f"{_at(op)}: axis {axis!r} is out of range for a tensor of rank {rank}")
     a = int(axis) % rank
@@ -35,7 +36,7 @@ def axis_index(op, axis, rank, symbolic):
 
 
 def _split_dims(shape, a, symbolic):
-    """(OUTER, EXTENT, INNER) of a tensor's per-sample (or whole, eagerly) dims around axis a."""
+    """(OUTER, EXTENT, INNER) of a tensor's per-sample dims (`symbolic`), or all of them, around axis a."""
     dims = tuple(shape[1:]) if symbolic else tuple(shape)
     j = a - 1 if symbolic else a
     return math.prod(dims[:j]), int(dims[j]), math.prod(dims[j + 1 :])
@@ -43,13 +44,14 @@ def _split_dims(shape, a, symbolic):
 
 def _one_axis(op, name, x, a, out_shape, no_grad=False, **args):
     """Op `name` on axis a of x (symbolic or eager), giving a tensor of full shape out_shape."""
-    symbolic = is_symbolic(x)
-    outer, extent, inner = _split_dims(full_shape(x), a, symbolic)
+    batched = has_batch(x)
+    outer, extent, inner = _split_dims(full_shape(x), a, batched)
     args = dict(outer=outer, extent=extent, inner=inner, **args)
-    if not symbolic:
+    if not is_symbolic(x):
         arr = as_array(x, op)
         return _trace.run_eager(name, [arr], builtins.max(math.prod(out_shape), 1), **args).reshape(out_shape)
-    size = math.prod(out_shape[1:])
+    sample = tuple(out_shape[1:] if batched else out_shape)
+    size = math.prod(sample)
 
     def emit(builder, bufs):
         out = builder.buffer(size)
@@ -58,7 +60,7 @@ def _one_axis(op, name, x, a, out_shape, no_grad=False, **args):
             builder.set_flag(index, "no_backward")
         return out
 
-    return _trace.symbolic(op, tuple(out_shape[1:]), [x], emit)
+    return _trace.symbolic(op, sample, [x], emit, per_batch=not batched)
 
 
 def slice_axis(op, x, a, start, step, length):
@@ -71,9 +73,11 @@ def slice_axis(op, x, a, start, step, length):
 
 
 def getitem(x, key):
-    """`x[key]` for a symbolic tensor: basic indexing (ints, slices, `...`, None) on its sample
-    axes, one slice op per sliced axis; the batch axis must be taken whole (`:`)."""
+    """`x[key]` for a symbolic tensor (or a weight in a traced call): basic indexing (ints, slices,
+    `...`, None), one slice op per sliced axis; a per-sample tensor's batch axis is taken whole (`:`)."""
     op = "KerasTensor.__getitem__"
+    (x,) = lift_all(x)
+    batched = has_batch(x)
     key = key if isinstance(key, tuple) else (key,)
     if builtins.sum(k is Ellipsis for k in key) > 1:
         raise IndexError(f"{_at(op)}: an index can only have a single ellipsis ('...'). Received: {key!r}")
@@ -98,7 +102,7 @@ def getitem(x, key):
             expand.append(axis - len(squeeze) + len(expand))
             continue
         extent = x.shape[axis]
-        if axis == 0:
+        if axis == 0 and batched:
             if k != slice(None):
                 raise IndexError(
                     f"{_at(op)}: the batch axis (axis 0) of a symbolic tensor must be taken whole with ':'. "
@@ -120,16 +124,19 @@ def getitem(x, key):
     for e in expand:
         shape.insert(e, 1)
     if tuple(shape) != tuple(out.shape):
-        out = _trace.symbolic(op, tuple(shape[1:]), [out], lambda builder, bufs: bufs[0])
+        out = _trace.symbolic(
+            op, tuple(shape[1:] if batched else shape), [out], lambda builder, bufs: bufs[0], per_batch=not batched
+        )
     return out
 
 
 def split(x, indices_or_sections, axis=0):
     """`keras.ops.split`: equal sections (an int) or cuts at the given indices along `axis`."""
     op = "ops.split"
+    (x,) = lift_all(x)
     shape = full_shape(x)
     symbolic = is_symbolic(x)
-    a = axis_index(op, axis, len(shape), symbolic)
+    a = axis_index(op, axis, len(shape), has_batch(x))
     extent = int(shape[a])
     if isinstance(indices_or_sections, (int, np.integer)):
         n = int(indices_or_sections)
@@ -161,7 +168,7 @@ def _index_operand(op, indices):
     return idx.astype(np.float32)
 
 
-def _take_node(op, x, idx, sample_shape, args):
+def _take_node(op, x, idx, sample_shape, args, per_batch=False):
     """A take op whose x and idx are each a symbolic tensor or a parameter (a Variable or a constant)."""
     operands, constants = [], []
     for v in (x, idx):
@@ -179,40 +186,55 @@ def _take_node(op, x, idx, sample_shape, args):
         builder.op("take", bufs, out, params=params, **args)
         return out
 
-    return _trace.symbolic(op, tuple(sample_shape), [v for v in operands if is_symbolic(v)], emit, constants)
+    inputs = [v for v in operands if is_symbolic(v)]
+    return _trace.symbolic(op, tuple(sample_shape), inputs, emit, constants, per_batch=per_batch)
+
+
+def _take_rows(op, x, indices, axis):
+    """ops.take of rows of x (a weight, a constant or a per-batch tensor) at per-sample indices."""
+    if has_batch(x):
+        raise ValueError(
+            f"{_at(op)}: both x and the indices are symbolic per-sample tensors, so the result would mix samples. "
+            "Use ops.take_along_axis for per-sample indices into per-sample values."
+        )
+    xv = x if is_symbolic(x) or is_variable(x) else np.asarray(x, np.float32)
+    if is_symbolic(xv) and axis is None:
+        xv, axis = _ops().reshape(xv, (-1,)), 0
+    if axis is not None and int(axis) % builtins.max(len(xv.shape), 1) != 0:
+        raise ValueError(
+            f"{_at(op)}: per-sample indices take rows of x (axis 0, as an Embedding does). Received: axis={axis}"
+        )
+    # axis=None: the entries of x flattened (a weight's slice of the parameters is flat already)
+    rest = tuple(xv.shape[1:]) if axis is not None else ()
+    extent = int(xv.shape[0]) if axis is not None else math.prod(xv.shape)
+    args = dict(outer=1, extent=extent, inner=math.prod(rest), j=math.prod(indices.sample_shape), along=0)
+    return _take_node(op, xv, indices, tuple(indices.sample_shape) + rest, args)
 
 
 def take(x, indices, axis=None):
     """`keras.ops.take`: the entries of x at `indices` along `axis` (None: of x flattened).
 
-    x symbolic with constant indices gathers along a sample axis; x a weight (a Variable) with
-    symbolic indices is an embedding lookup (axis 0); the gradient flows to x only.
+    x per-sample with constant indices gathers along a sample axis; x a weight (a Variable) with
+    per-sample indices is an embedding lookup (axis 0); a weight or a per-batch tensor in a traced
+    call takes constant or per-batch indices along any axis. The gradient flows to x only.
     """
     op = "ops.take"
-    if is_symbolic(indices):
-        if is_symbolic(x):
+    if has_batch(indices):
+        return _take_rows(op, x, indices, axis)
+    if is_symbolic(indices):  # per-batch indices: x read per batch too
+        if has_batch(x):
             raise ValueError(
-                f"{_at(op)}: both x and the indices are symbolic, so the result would mix samples. "
-                "Use ops.take_along_axis for per-sample indices into per-sample values."
+                f"{_at(op)}: per-batch indices (shape {indices.shape}) into a per-sample tensor are not "
+                "supported; use constant indices"
             )
-        xv = x if is_variable(x) else np.asarray(x, np.float32)
-        if axis is None and len(xv.shape) != 1:
-            if is_variable(xv):
-                raise ValueError(
-                    f"{_at(op)}: axis=None would flatten the weight {xv.name} of shape {xv.shape}; "
-                    "pass axis=0 to take its rows"
-                )
-            xv = xv.reshape(-1)
-        if int(axis or 0) % builtins.max(len(xv.shape), 1) != 0:
-            raise ValueError(
-                f"{_at(op)}: symbolic indices take rows of x (axis 0, as an Embedding does). Received: axis={axis}"
-            )
-        rest = tuple(xv.shape[1:])
-        args = dict(outer=1, extent=int(xv.shape[0]), inner=math.prod(rest), j=math.prod(indices.sample_shape), along=0)
-        return _take_node(op, xv, indices, tuple(indices.sample_shape) + rest, args)
-    idx = _index_operand(op, indices)
-    if idx.size == 0:
-        raise ValueError(f"{_at(op)}: indices are empty (shape {idx.shape})")
+        x, indices = lift_all(x, indices)
+        idx, idx_shape = indices, tuple(indices.shape)
+    else:
+        (x,) = lift_all(x)
+        idx = _index_operand(op, indices)
+        idx_shape = idx.shape
+        if idx.size == 0:
+            raise ValueError(f"{_at(op)}: indices are empty (shape {idx.shape})")
     if not is_symbolic(x):
         arr = as_array(x, op)
         if axis is None:
@@ -222,52 +244,70 @@ def take(x, indices, axis=None):
         out_shape = arr.shape[:a] + idx.shape + arr.shape[a + 1 :]
         args = dict(outer=outer, extent=extent, inner=inner, j=builtins.max(idx.size, 1), along=0)
         return _trace.run_eager("take", [arr, idx], builtins.max(math.prod(out_shape), 1), **args).reshape(out_shape)
+    batched = has_batch(x)
     if axis is None:
-        raise ValueError(f"{_at(op)}: axis=None flattens the batch axis of a symbolic tensor; give a sample axis")
-    a = axis_index(op, axis, len(x.shape), True)
-    outer, extent, inner = _split_dims(x.shape, a, True)
-    out_shape = x.shape[:a] + idx.shape + x.shape[a + 1 :]
-    args = dict(outer=outer, extent=extent, inner=inner, j=builtins.max(idx.size, 1), along=0)
-    return _take_node(op, x, idx.reshape(-1), out_shape[1:], args)
+        if batched:
+            raise ValueError(f"{_at(op)}: axis=None flattens the batch axis of a symbolic tensor; give a sample axis")
+        x, axis = _ops().reshape(x, (-1,)), 0
+    a = axis_index(op, axis, len(x.shape), batched)
+    outer, extent, inner = _split_dims(x.shape, a, batched)
+    out_shape = x.shape[:a] + idx_shape + x.shape[a + 1 :]
+    args = dict(outer=outer, extent=extent, inner=inner, j=builtins.max(math.prod(idx_shape), 1), along=0)
+    flat = idx if is_symbolic(idx) else idx.reshape(-1)
+    return _take_node(op, x, flat, out_shape[1:] if batched else out_shape, args, per_batch=not batched)
 
 
 def take_along_axis(x, indices, axis=None):
     """`keras.ops.take_along_axis`: x[..., indices[..., j, ...], ...] along `axis`; indices have x's
     shape except along `axis` (e.g. from ops.argmax with keepdims=True)."""
     op = "ops.take_along_axis"
+    x, indices = lift_all(x, indices) if is_symbolic(indices) else (lift_all(x)[0], indices)
     if axis is None:
-        if is_symbolic(x):
+        if has_batch(x):
             raise ValueError(f"{_at(op)}: axis=None flattens the batch axis of a symbolic tensor; give a sample axis")
-        if is_symbolic(indices):
+        if has_batch(indices):
             raise ValueError(f"{_at(op)}: axis=None flattens the batch axis of the symbolic indices; give an axis")
-        x, axis = np.asarray(x).reshape(-1), 0
+        flatten = _ops().reshape if is_symbolic(x) else np.reshape
+        x, axis = flatten(x if is_symbolic(x) else np.asarray(x), (-1,)), 0
+        if is_symbolic(indices):
+            indices = _ops().reshape(indices, (-1,))
     xs, ixs = full_shape(x), full_shape(indices)
-    symbolic = is_symbolic(x) or is_symbolic(indices)
-    if is_symbolic(indices) and not is_symbolic(x):
-        raise ValueError(f"{_at(op)}: per-sample indices into values that are not per sample; use ops.take")
-    a = axis_index(op, axis, len(xs), symbolic)
-    if len(ixs) != len(xs) or any(i != d for j, (i, d) in enumerate(zip(ixs, xs)) if j != a and j > 0):
+    batched = has_batch(x)
+    if has_batch(indices) != batched and is_symbolic(indices):
+        raise ValueError(
+            f"{_at(op)}: indices of shape {ixs} and x of shape {xs}: per-sample indices take from per-sample "
+            "values, per-batch (or constant) indices from per-batch values or weights; for rows of a weight "
+            "at per-sample indices use ops.take"
+        )
+    a = axis_index(op, axis, len(xs), batched)
+    if len(ixs) != len(xs) or any(i != d for j, (i, d) in enumerate(zip(ixs, xs)) if j != a and (j > 0 or not batched)):
         raise ValueError(
             f"{_at(op)}: indices of shape {ixs} must match x's shape {xs} on every axis but {axis} "
             "(broadcasting is not supported)"
         )
-    outer, extent, inner = _split_dims(xs, a, symbolic)
+    outer, extent, inner = _split_dims(xs, a, batched)
     out_shape = tuple(xs[:a]) + (ixs[a],) + tuple(xs[a + 1 :])
     args = dict(outer=outer, extent=extent, inner=inner, j=int(ixs[a]), along=1)
-    if not symbolic:
+    if not is_symbolic(x):
         arr, idx = as_array(x, op), _index_operand(op, indices)
         return _trace.run_eager("take", [arr, idx], builtins.max(math.prod(out_shape), 1), **args).reshape(out_shape)
     if not is_symbolic(indices):
         idx = _index_operand(op, indices)
-        if idx.shape[0] != 1:
+        if batched and idx.shape[0] != 1:
             raise ValueError(f"{_at(op)}: constant indices for a symbolic tensor have extent 1 on axis 0: {idx.shape}")
         indices = idx.reshape(-1)
-    return _take_node(op, x, indices, out_shape[1:], args)
+    return _take_node(op, x, indices, out_shape[1:] if batched else out_shape, args, per_batch=not batched)
+
+
+def _ops():
+    from pytrainc import ops
+
+    return ops
 
 
 def _reduce_axes(op, x, axis):
     shape = full_shape(x)
-    symbolic = is_symbolic(x)
+    symbolic = has_batch(x)
     if axis is None:
         if symbolic:
             raise ValueError(
@@ -282,6 +322,7 @@ def _reduce_axes(op, x, axis):
 def prod(x, axis=None, keepdims=False, dtype=None):
     """`keras.ops.prod`: the product over `axis`; the gradient handles zero factors as torch.prod."""
     op = "ops.prod"
+    (x,) = lift_all(x)
     if not is_symbolic(x):
         x = as_array(x, op)
         if x.ndim == 0:
@@ -300,10 +341,11 @@ def _keep(x, out, axes, keepdims):
     shape = tuple(1 if j in axes else d for j, d in enumerate(full_shape(x)))
     if not is_symbolic(out):
         return out.reshape(shape)
-    return _trace.symbolic("ops.keepdims", shape[1:], [out], lambda builder, bufs: bufs[0])
+    return _ops()._shape.alias("ops.keepdims", out, shape[1:] if has_batch(out) else shape)
 
 
 def _arg_reduce(op, x, axis, keepdims, argmin):
+    (x,) = lift_all(x)
     if not is_symbolic(x):
         x = as_array(x, op)
         if axis is None:
@@ -312,7 +354,7 @@ def _arg_reduce(op, x, axis, keepdims, argmin):
     if axis is None:
         _reduce_axes(op, x, None)  # refuses the batch axis
     shape = full_shape(x)
-    a = axis_index(op, axis, len(shape), is_symbolic(x))
+    a = axis_index(op, axis, len(shape), has_batch(x))
     out = _one_axis(op, arg_reduce_op, x, a, tuple(shape[:a]) + tuple(shape[a + 1 :]), no_grad=True, argmin=argmin)
     out = _keep(x, out, (a,), keepdims)
     return out if is_symbolic(out) else out.astype(np.int64)

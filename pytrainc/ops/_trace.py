@@ -139,6 +139,11 @@ class OpNode:
     _is_op_node = True
     trainable = True
     weights = ()
+    # A per-batch op on per-batch operands alone runs once per batch, on row 0 (its ops flagged
+    # per_batch); another op reads such a tensor through a batch_broadcast filling every row,
+    # except the inputs in _row0, which it reads at row 0 itself (matmul's PER_BATCH_A/B).
+    _compact = False
+    _row0 = frozenset()
 
     def __init__(self, op, emit, constants=()):
         self.name = op
@@ -146,13 +151,40 @@ class OpNode:
         self._constants = list(constants)
 
     def _emit(self, builder, in_bufs, in_shapes):
-        return self._emit_fn(builder, in_bufs)
+        if not self._compact:
+            return self._emit_fn(
+                builder, [b if k in self._row0 else rows_of(builder, b) for k, b in enumerate(in_bufs)]
+            )
+        start = builder.n_ops
+        out = self._emit_fn(builder, in_bufs)
+        for i in range(start, builder.n_ops):
+            builder.set_flag(i, "per_batch")
+        if builder.n_ops > start:
+            _row0_buffers(builder).setdefault(out, None)
+        return out
 
     def count_params(self):  # a row of model.summary() (its constants are not weights)
         return 0
 
     def __repr__(self):
         return f"<OpNode {self.name}>"
+
+
+def _row0_buffers(builder):
+    """{buffer of a per-batch tensor computed on row 0 only: its batch_broadcast's buffer, or None}."""
+    return builder.__dict__.setdefault("_per_batch_rows", {})
+
+
+def rows_of(builder, buf):
+    """buf with every row filled: for a per-batch tensor computed on row 0 only, a batch_broadcast
+    of it (emitted once), for any other buffer buf itself."""
+    rows = _row0_buffers(builder)
+    if buf not in rows:
+        return buf
+    if rows[buf] is None:
+        rows[buf] = builder.buffer(builder.sizes[buf])
+        builder.op("batch_broadcast", [buf], rows[buf])
+    return rows[buf]
 
 
 def constant(value, op):
@@ -174,16 +206,24 @@ def symbolic(op, shape, inputs, emit, constants=(), per_batch=None):
             raise ValueError(
                 f"{where(op)} does not take a per-batch tensor yet (shape {batch.shape}: a reduction over the "
                 "batch axis or a weight read in a traced call). Per-batch tensors take elementwise ops "
-                "(arithmetic, comparisons, sqrt, rsqrt, ...), ops.sum/mean/var/std and Variable.assign."
+                "(arithmetic, comparisons, sqrt, rsqrt, ...), reductions, matmul/dot/einsum, shape and indexing "
+                "ops (reshape, transpose, concatenate, take, slicing, ...) and Variable.assign."
             )
     if len(shape) > MAX_SAMPLE_RANK:
+        if per_batch:
+            raise ValueError(
+                f"{where(op)}: per-batch tensors (weights read in a traced call, batch reductions) have rank "
+                f"<= {MAX_SAMPLE_RANK}. Received: shape={tuple(shape)}"
+            )
         raise ValueError(
             f"{where(op)}: tensors have rank <= {MAX_SAMPLE_RANK + 1} with the batch axis. "
             f"Received: shape={(None,) + tuple(shape)}"
         )
-    out = KerasTensor(shape, layer=OpNode(op, emit, constants), inputs=inputs)
+    node = OpNode(op, emit, constants)
+    out = KerasTensor(shape, layer=node, inputs=inputs)
     if per_batch:
         out.shape, out._per_batch = tuple(shape), True
+        node._compact = bool(inputs) and all(t._per_batch for t in inputs)
     return out
 
 

@@ -235,23 +235,4 @@ class Lamb(Adamax):
     """
 
     _kind = _C.OPTIMIZERS["lamb"]
-
-    def __init__(
-        self,
-        learning_rate=0.001,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
-        name=None,
-        **kwargs,
-    ):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, name=name, **_common(locals()), **kwargs)
+    # Adamax's constructor: the same Keras 3 arguments and defaults.

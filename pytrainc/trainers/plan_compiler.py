@@ -344,6 +344,13 @@ class PlanCompiler:
                         builder.set_flag(setup[2], "no_backward")
                         fused_logits.add(setup[1])
                 setups.append((traced, setup, y_buf, pred_buf, loss_shape, metric_y))
+            # buffers the engine reads besides the ops: a ReLU folded into a max pool is not computed
+            keep = set(in_bufs + out_bufs) | set(builder._masks.values())
+            for head, (traced, setup, y_buf, pred_buf, _, metric_y) in zip(heads, setups):
+                keep |= {pred_buf, metric_y, y_buf} | set(traced or ()) | ({setup[1]} if setup else set())
+                for m in self._traced_metrics(head) + self._state_metrics(head):
+                    keep |= set(np.ravel(m._k).tolist())  # a state metric's buffers are a list
+            builder.fold_relus(keep)
             ops, fargs, sizes = builder.tables()
             plan = _C.Plan(
                 ops,

@@ -16,9 +16,10 @@ still inside `__getitem__` are terminated.
 
 import collections
 import multiprocessing
-import pickle
 import signal
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+from pytrainc._checks import picklable
 
 _JOIN_SECONDS = 5.0
 _dataset = None  # the PyDataset, in a worker process
@@ -35,15 +36,13 @@ def _get_batch(index):
 
 
 def _process_pool(dataset):
-    try:
-        pickle.dumps(dataset)
-    except (pickle.PicklingError, AttributeError, TypeError) as exc:
-        raise TypeError(
-            "A PyDataset with use_multiprocessing=True is sent to its worker processes with pickle, and "
-            f"{type(dataset).__name__} cannot be pickled ({exc}). Define the class at the top level of an "
-            "importable module and keep no lambdas, open files or locks in it, or pass "
-            "use_multiprocessing=False to read with threads"
-        ) from None
+    picklable(
+        dataset,
+        "A PyDataset with use_multiprocessing=True is sent to its worker processes with pickle, and "
+        f"{type(dataset).__name__} cannot be pickled ({{exc}}). Define the class at the top level of an "
+        "importable module and keep no lambdas, open files or locks in it, or pass "
+        "use_multiprocessing=False to read with threads",
+    )
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     return ProcessPoolExecutor(dataset.workers, mp_context=context, initializer=_init_process, initargs=(dataset,))

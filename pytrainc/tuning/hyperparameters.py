@@ -300,6 +300,27 @@ class RandomSampler:
         return hp.random_sample(rng)
 
 
+def _numeric_method(kind, doc):
+    """`HyperParameters.Int` or `.Float`: registers (or finds) a hyperparameter of `kind`, returns its value."""
+
+    def method(
+        self,
+        name,
+        min_value,
+        max_value,
+        step=None,
+        sampling="linear",
+        default=None,
+        parent_name=None,
+        parent_values=None,
+    ):
+        conditions = self._conditions(parent_name, parent_values)
+        return self._retrieve(kind(name, min_value, max_value, step, sampling, default, conditions))
+
+    method.__name__, method.__qualname__, method.__doc__ = kind.__name__, f"HyperParameters.{kind.__name__}", doc
+    return method
+
+
 class HyperParameters:
     """A set of hyperparameters: the search space and the values of one trial.
 
@@ -419,37 +440,8 @@ class HyperParameters:
         """One of `values`; `default` defaults to the first."""
         return self._retrieve(Choice(name, values, ordered, default, self._conditions(parent_name, parent_values)))
 
-    def Int(
-        self,
-        name,
-        min_value,
-        max_value,
-        step=None,
-        sampling="linear",
-        default=None,
-        parent_name=None,
-        parent_values=None,
-    ):
-        """An int in [min_value, max_value]; `step` defaults to 1 (a factor with sampling='log')."""
-        return self._retrieve(
-            Int(name, min_value, max_value, step, sampling, default, self._conditions(parent_name, parent_values))
-        )
-
-    def Float(
-        self,
-        name,
-        min_value,
-        max_value,
-        step=None,
-        sampling="linear",
-        default=None,
-        parent_name=None,
-        parent_values=None,
-    ):
-        """A float in [min_value, max_value]; continuous unless `step` is given."""
-        return self._retrieve(
-            Float(name, min_value, max_value, step, sampling, default, self._conditions(parent_name, parent_values))
-        )
+    Int = _numeric_method(Int, "An int in [min_value, max_value]; `step` defaults to 1 (a factor with sampling='log').")
+    Float = _numeric_method(Float, "A float in [min_value, max_value]; continuous unless `step` is given.")
 
     def Boolean(self, name, default=False, parent_name=None, parent_values=None):
         """True or False."""

@@ -12,9 +12,9 @@ workers finish, or on a restart.
 import concurrent.futures
 import multiprocessing
 import os
-import pickle
 
 import pytrainc
+from pytrainc._checks import picklable
 from pytrainc.tuning import _records, _trial
 from pytrainc.tuning.hypermodel import HyperModel, get_hypermodel
 from pytrainc.tuning.hyperparameters import HyperParameters
@@ -47,14 +47,12 @@ def _context_name():
 
 def _check_picklable(ctx):
     """Workers get the hypermodel, the data and the callbacks by pickle: say so before starting them."""
-    try:
-        pickle.dumps(ctx)
-    except (pickle.PicklingError, AttributeError, TypeError) as exc:
-        raise TypeError(
-            "n_jobs > 1 sends the hypermodel, the search's arguments and its callbacks to worker processes "
-            f"with pickle, and one of them cannot be pickled ({exc}). Define build_model (or the HyperModel "
-            "class) at the top level of an importable module, not as a lambda or a nested function."
-        ) from None
+    picklable(
+        ctx,
+        "n_jobs > 1 sends the hypermodel, the search's arguments and its callbacks to worker processes "
+        "with pickle, and one of them cannot be pickled ({exc}). Define build_model (or the HyperModel "
+        "class) at the top level of an importable module, not as a lambda or a nested function.",
+    )
 
 
 class Tuner:

@@ -147,7 +147,7 @@ def test_activation_backward_passes_a_nan_gradient_on(name):
 TABLE_KEYS = [k for k, v in CASES.items() if v is not None and not k.startswith("activation")]
 TABLE_KEYS.append("batchnorm-inference")
 # training-mode batch norm and the batch reductions: one sample's NaN reaches the batch's statistics
-BATCH_MIXING = {"batchnorm", "batch_reduce", "batch_reduce-sum-ref"}
+BATCH_MIXING = {"batchnorm", "batch_reduce", "batch_reduce-sum-ref", "batch_broadcast"}
 IDS_INPUT = {"embedding", "take-weight"}  # cases whose only input holds ids (a NaN id is refused)
 
 

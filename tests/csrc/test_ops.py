@@ -52,16 +52,22 @@ def conv_case():
     return dict(ins=[x.reshape(N, -1)], params={"kernel": k, "bias": b}, args=args, ref=ref.reshape(N, -1))
 
 
-def pool_case(name):
+def pool_case(name, relu=0):
+    """relu=1: the max pool with a ReLU folded in (the plan's fold, pytrainc/_plan.py), against
+    torch's max_pool2d(relu(x)); half the inputs negative, so whole windows pass no gradient."""
     H, W, C, KH, KW, SH, SW = 5, 6, 3, 2, 3, 2, 2
-    # Distinct values 0.1 apart, so no finite-difference step (1e-2) changes a window's argmax.
-    x = R.permutation(N * H * W * C).reshape(N, H, W, C) * 0.1
+    # Distinct values 0.1 apart, none 0, so no finite-difference step (1e-2) changes a window's
+    # argmax or crosses the ReLU's kink.
+    x = R.permutation(N * H * W * C).reshape(N, H, W, C) * 0.1 - (0.05 + 0.1 * (N * H * W * C // 2)) * relu
     tx = t(x).permute(0, 3, 1, 2)
+    tx = F.relu(tx) if relu else tx
     pooled = F.max_pool2d(tx, (KH, KW), (SH, SW)) if name == "maxpool2d" else F.avg_pool2d(tx, (KH, KW), (SH, SW))
     ref = pooled.permute(0, 2, 3, 1).numpy()
     OH, OW = ref.shape[1:3]
     args = dict(h=H, w=W, c=C, kh=KH, kw=KW, sh=SH, sw=SW, pt=0, pl=0, oh=OH, ow=OW)
-    return dict(ins=[x.reshape(N, -1)], args=args, ref=ref.reshape(N, -1))
+    if name == "maxpool2d":
+        args["relu"] = relu
+    return dict(ins=[x.reshape(N, -1)], args=args, ref=ref.reshape(N, -1), **({"op": name} if relu else {}))
 
 
 def batchnorm_case():
@@ -497,6 +503,7 @@ CASES = {
     **activation_cases(),
     "conv2d": conv_case(),
     "maxpool2d": pool_case("maxpool2d"),
+    "maxpool2d-relu": pool_case("maxpool2d", relu=1),
     "avgpool2d": pool_case("avgpool2d"),
     "global_avgpool": dict(ins=[R.normal(size=(N, 4 * 3))], args=dict(s=4, c=3), ref=None),
     "global_maxpool": dict(ins=[R.permutation(N * 4 * 3).reshape(N, 12) * 0.1], args=dict(s=4, c=3), ref=None),
@@ -557,6 +564,7 @@ CASES.update(
         ),
         "assign": dict(ins=[R.normal(size=(N, 4))], params={"w": R.normal(size=4)}, args={}, ref=None, out_size=0),
         "mode_select": dict(ins=[R.normal(size=(N, 3)), R.normal(size=(N, 3))], args={}, ref=None),
+        "batch_broadcast": dict(ins=[_bx], args={}, ref=np.repeat(_bx[:1], N, 0)),  # row 0 of a per-batch op
     }
 )
 CASES["read_weight"]["ref"] = np.repeat(CASES["read_weight"]["params"]["w"][None], N, 0)

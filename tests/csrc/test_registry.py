@@ -39,7 +39,13 @@ def test_registry_exports_ids_and_argument_names():
     for table in (_C.ACTIVATIONS, _C.LOSSES, _C.METRICS, _C.OPTIMIZERS, _C.SCHEDULES):
         assert len(set(table.values())) == len(table)
     assert set(_C.SCHEDULE_PARAMS) == set(_C.SCHEDULES)
-    assert "learning_rate" in _C.OPTIMIZER_HYPER and _C.OP_FLAGS == {"no_backward": 1, "train_only": 2, "infer_only": 4}
+    assert "learning_rate" in _C.OPTIMIZER_HYPER and _C.OP_FLAGS == {
+        "no_backward": 1,
+        "train_only": 2,
+        "infer_only": 4,
+        "fused": 8,
+        "per_batch": 16,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(_C.OPS))

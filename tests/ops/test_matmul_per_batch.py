@@ -57,13 +57,14 @@ def test_a_per_batch_operand_trains_as_torch(order, shape):
     np.testing.assert_allclose(model.get_weights()[0], w.detach().numpy(), rtol=1e-4, atol=1e-6)
 
 
-def test_a_product_of_two_per_batch_tensors_is_refused_by_name():
+def test_a_product_of_two_per_batch_tensors_is_per_batch():
     class Both(layers.Layer):
         def build(self, shape):
             self.w = self.add_weight(shape=(3, 3))
 
         def call(self, x):
-            return x + ops.matmul(self.w * 2.0, self.w * 3.0)
+            return x + ops.matmul(self.w * 2.0, self.w * 3.0)[0]
 
-    with pytest.raises(ValueError, match=r"ops.matmul \(in layer 'both'\) takes a per-batch tensor"):
-        pytrainc.Sequential([pytrainc.Input((3,)), Both(name="both")])
+    model = pytrainc.Sequential([pytrainc.Input((3,)), Both(name="both")])
+    w = model.get_weights()[0]
+    np.testing.assert_allclose(model.predict(np.zeros((2, 3), "float32"), verbose=0), [(w * 6 @ w)[0]] * 2, rtol=1e-5)

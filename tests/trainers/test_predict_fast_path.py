@@ -201,3 +201,47 @@ def test_several_outputs_by_the_fast_path():
     assert set(again) == {"a", "b"} and again["a"].shape == (6, 2) and again["b"].shape == (6, 3)
     for k in first:
         np.testing.assert_array_equal(again[k], first[k])
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 32])
+def test_predict_reads_the_input_in_place_and_writes_the_output_in_place(batch_size):
+    """With one input and one output the engine lends the plan the batch's rows of x and of the
+    result (csrc/engine.c plan_predict): x is left as it was, and the outputs are those of the
+    same layers in a two-output model (whose outputs the engine copies out), batch by batch,
+    including the last, shorter batch."""
+    from pytrainc import layers
+
+    x = _data(n=11)
+    before = x.copy()
+    inp = Input((5,))
+    h = Dense(7, activation="relu", activity_regularizer="l2")(inp)  # an op reading its input in place
+    out = Dense(3)(h)
+    one = Model(inp, out)
+    two = Model(inp, [out, layers.Dense(2)(h)])
+    lent = one.predict(x, batch_size=batch_size, verbose=0)
+    copied = two.predict(x, batch_size=batch_size, verbose=0)[0]
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_array_equal(lent, copied)
+    _close(Sequential([Input((5,)), one.layers[1], one.layers[2]]), x, lent)
+    # a model whose output is its input's only reader, and a Masking input (its op reads x)
+    seq = Sequential([Input((4, 5)), layers.Masking(0.0), layers.GlobalAveragePooling1D()])
+    xs = np.random.default_rng(1).standard_normal((9, 4, 5)).astype(np.float32)
+    xs[2, 1:] = 0.0
+    kept = xs.copy()
+    got = seq.predict(xs, batch_size=batch_size, verbose=0)
+    np.testing.assert_array_equal(xs, kept)
+    want = np.stack([r[np.any(r != 0, axis=-1)].mean(0) for r in xs])
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_nan_in_a_later_batch_is_refused_with_the_count_over_all_of_x():
+    """The engine checks each batch just before it reads it; the message counts all of x."""
+    model = _model()
+    model.predict(_data(), verbose=0)  # the next predicts take the fast path
+    x = _data(n=10)
+    x[9, 1], x[6, 0], x[7, 2] = np.nan, np.inf, -np.inf
+    for batch_size in (3, 10):
+        with pytest.raises(ValueError, match=r"x contains 3 NaN or infinite value\(s\); expected finite numbers"):
+            model.predict(x, batch_size=batch_size, verbose=0)
+    x[6, 0] = x[7, 2] = x[9, 1] = 0.0
+    _close(model, x, model.predict(x, batch_size=3, verbose=0))
