@@ -1,11 +1,115 @@
 // The loss heads of a batch: each output's loss (built-in or traced) and its metrics, with
-// Keras 3's output masks (losses/loss.py apply_mask). The engine's batch loops (engine.c) call
-// ptc_plan_heads_loss after the forward pass; nothing here allocates.
+// Keras 3's output masks (losses/loss.py apply_mask): their setup (a head's loss, the predictions
+// and targets it reads) and, per batch, ptc_plan_heads_loss, which the engine's loops (engine.c)
+// call after the forward pass and which allocates nothing.
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ops.h"
+
+// ---------------------------------------------------------------------------
+// Setting the heads up: each output's loss, the predictions and targets it and its metrics read.
+
+// Installs head h (h <= n_heads) and lays the heads out again; on failure nothing changes.
+static ptc_status set_head(ptc_plan *p, int h, const ptc_head *hd) {
+    if (h < 0 || h >= p->n_outputs || h > p->n_heads || !isfinite(hd->weight) || hd->weight < 0.0) return PTC_ERR_VALUE;
+    const ptc_head old = p->heads[h];
+    const int old_n = p->n_heads;
+    const int64_t old_y = p->y_size;
+    p->heads[h] = *hd;
+    p->heads[h].mask_buf = -1;  // set after the loss (ptc_plan_set_head_mask)
+    if (h == p->n_heads) p->n_heads++;
+    ptc_plan_layout(p);
+    ptc_status st = ptc_plan_grow_rows(p);
+    if (st != PTC_OK) {
+        p->heads[h] = old;
+        p->n_heads = old_n;
+        ptc_plan_layout(p);
+        p->y_size = old_y;
+    }
+    return st;
+}
+
+ptc_status ptc_plan_set_head_targets_buf(ptc_plan *p, int h, int y_buf) {
+    if (h < 0 || h >= p->n_heads || !ptc_plan_engine_owned(p, y_buf) || p->buf_size[y_buf] != p->heads[h].y_size)
+        return PTC_ERR_VALUE;
+    p->heads[h].y_buf = y_buf;
+    return PTC_OK;
+}
+
+// The predictions head h compares with its targets (pred_buf, or the output for -1): its buffer,
+// or -1 unless it is the output or a copy repeated to a multiple of the output's size.
+static int head_preds(const ptc_plan *p, int h, int pred_buf) {
+    const int out = p->outputs[h];
+    if (pred_buf < 0) return out;
+    if (pred_buf >= p->n_bufs || pred_buf == out || p->buf_size[pred_buf] % p->buf_size[out] != 0) return -1;
+    return pred_buf;
+}
+
+ptc_status ptc_plan_set_head_metric_targets(ptc_plan *p, int h, int y_buf) {
+    if (h < 0 || h >= p->n_heads || y_buf < 0 || y_buf >= p->n_bufs ||
+        p->buf_size[y_buf] != p->buf_size[p->heads[h].pred_buf])
+        return PTC_ERR_VALUE;
+    p->heads[h].metric_y_buf = y_buf;
+    return PTC_OK;
+}
+
+ptc_status ptc_plan_set_head_traced_loss(ptc_plan *p, int h, int loss_buf, int y_buf, int pred_buf, int64_t last_dim,
+                                         double weight) {
+    if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
+    const int pred = head_preds(p, h, pred_buf);
+    if (pred < 0 || loss_buf < 0 || loss_buf >= p->n_bufs || !ptc_plan_engine_owned(p, y_buf)) return PTC_ERR_VALUE;
+    const int64_t out = p->buf_size[pred];
+    if (last_dim <= 0 || out % last_dim != 0) return PTC_ERR_VALUE;
+    const ptc_head hd = {.kind = PTC_LOSS_TRACED,
+                         .loss_buf = loss_buf,
+                         .y_buf = y_buf,
+                         .rows = out / last_dim,
+                         .y_size = p->buf_size[y_buf],
+                         .weight = weight,
+                         .loss_slot = -1,
+                         .pred_buf = pred,
+                         .metric_y_buf = -1};
+    return set_head(p, h, &hd);
+}
+
+ptc_status ptc_plan_set_head_loss(ptc_plan *p, int h, int kind, int loss_buf, int pred_buf, int64_t last_dim,
+                                  double weight) {
+    if (kind <= PTC_LOSS_NONE || kind >= PTC_LOSS_COUNT || kind == PTC_LOSS_TRACED) return PTC_ERR_VALUE;
+    if (h < 0 || h >= p->n_outputs) return PTC_ERR_VALUE;
+    const int pred = head_preds(p, h, pred_buf);
+    if (pred < 0 || loss_buf < 0 || loss_buf >= p->n_bufs || p->buf_size[loss_buf] != p->buf_size[pred] ||
+        (pred_buf >= 0 && loss_buf != pred_buf))
+        return PTC_ERR_VALUE;
+    if (last_dim <= 0 || p->buf_size[loss_buf] % last_dim != 0) return PTC_ERR_VALUE;
+    const int64_t rows = p->buf_size[loss_buf] / last_dim;
+    int64_t y_size;
+    if (!ptc_mul_ok(rows, ptc_loss_y_size(kind, last_dim), &y_size)) return PTC_ERR_SIZE;
+    const ptc_head hd = {.kind = kind,
+                         .loss_buf = loss_buf,
+                         .y_buf = -1,
+                         .rows = rows,
+                         .y_size = y_size,
+                         .weight = weight,
+                         .loss_slot = -1,
+                         .pred_buf = pred,
+                         .metric_y_buf = -1};
+    return set_head(p, h, &hd);
+}
+
+ptc_status ptc_plan_set_loss(ptc_plan *p, int kind, int loss_buf, int64_t last_dim) {
+    return ptc_plan_set_head_loss(p, 0, kind, loss_buf, -1, last_dim, 1.0);
+}
+
+ptc_status ptc_plan_set_loss_params(ptc_plan *p, int h, const double *params) {
+    if (h < 0 || h >= p->n_heads) return PTC_ERR_VALUE;  // after the head's set_loss
+    for (int i = 0; i < PTC_LOSS_N_PARAMS; i++)
+        if (!isfinite(params[i])) return PTC_ERR_VALUE;
+    memcpy(p->heads[h].loss_params, params, sizeof(p->heads[h].loss_params));
+    return PTC_OK;
+}
 
 ptc_status ptc_plan_set_head_mask(ptc_plan *p, int h, int mask_buf) {
     if (h < 0 || h >= p->n_heads || mask_buf < -1 || mask_buf >= p->n_bufs) return PTC_ERR_VALUE;
