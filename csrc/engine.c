@@ -330,6 +330,34 @@ ptc_status ptc_plan_set_outputs(ptc_plan *p, const int *bufs, int n) {
     return PTC_OK;
 }
 
+ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
+    if (n < 0 || n > PTC_MAX_METRICS) return PTC_ERR_VALUE;
+    for (int i = 0; i < n; i++) {
+        const int h = metrics[i].head;
+        if (h < 0 || h >= (p->n_heads > 0 ? p->n_heads : 1)) return PTC_ERR_VALUE;
+        const int64_t R = p->n_heads > 0 ? p->heads[h].rows : 1;
+        const int64_t D = p->buf_size[p->n_heads > 0 ? p->heads[h].pred_buf : p->outputs[h]] / R;
+        const ptc_head *hd = p->n_heads > 0 ? &p->heads[h] : NULL;
+        const int64_t Y = !hd ? p->y_size : hd->metric_y_buf >= 0 ? p->buf_size[hd->metric_y_buf] : hd->y_size;
+        const int64_t ys = Y / R;
+        // A built-in metric reads R rows of targets beside the predictions' (a traced loss's may not).
+        if (metrics[i].kind != PTC_METRIC_TRACED_MEAN && Y % R != 0) return PTC_ERR_VALUE;
+        if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||
+            ptc_metric_check(&metrics[i], D, ys) != PTC_OK || ptc_metric_table_check(p, &metrics[i]) != PTC_OK ||
+            (metrics[i].kind == PTC_METRIC_TRACED_MEAN && (metrics[i].k < 0 || metrics[i].k >= p->n_bufs)))
+            return PTC_ERR_VALUE;
+        // A masked traced metric weighs each of its values by its row's mask: one value per row.
+        if (metrics[i].kind == PTC_METRIC_TRACED_MEAN && metrics[i].masked && p->n_heads > 0 &&
+            p->heads[h].mask_buf >= 0 && p->buf_size[metrics[i].k] != R)
+            return PTC_ERR_VALUE;
+    }
+    memcpy(p->metrics, metrics, (size_t)n * sizeof(ptc_metric));
+    p->n_metrics = n;
+    ptc_metric_table_resolve(p);
+    ptc_plan_layout(p);
+    return PTC_OK;
+}
+
 ptc_status ptc_plan_check_params(ptc_plan *p) {
     for (int i = 0; i < p->n_ops; i++) {
         const ptc_op *op = &p->ops[i];

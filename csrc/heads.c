@@ -1,7 +1,7 @@
 // The loss heads of a batch: each output's loss (built-in or traced) and its metrics, with
-// Keras 3's output masks (losses/loss.py apply_mask). The engine's batch loops (engine.c) call
-// ptc_plan_heads_loss after the forward pass; nothing there allocates. The setters below install
-// the heads (engine.c lays out the rest of the plan).
+// Keras 3's output masks (losses/loss.py apply_mask): their setup (a head's loss, the predictions
+// and targets it reads) and, per batch, ptc_plan_heads_loss, which the engine's loops (engine.c)
+// call after the forward pass and which allocates nothing.
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +10,7 @@
 #include "ops.h"
 
 // ---------------------------------------------------------------------------
-// Setting the heads up (the plan's loss, targets, predictions and metrics per output).
+// Setting the heads up: each output's loss, the predictions and targets it and its metrics read.
 
 // Installs head h (h <= n_heads) and lays the heads out again; on failure nothing changes.
 static ptc_status set_head(ptc_plan *p, int h, const ptc_head *hd) {
@@ -108,34 +108,6 @@ ptc_status ptc_plan_set_loss_params(ptc_plan *p, int h, const double *params) {
     for (int i = 0; i < PTC_LOSS_N_PARAMS; i++)
         if (!isfinite(params[i])) return PTC_ERR_VALUE;
     memcpy(p->heads[h].loss_params, params, sizeof(p->heads[h].loss_params));
-    return PTC_OK;
-}
-
-ptc_status ptc_plan_set_metrics(ptc_plan *p, const ptc_metric *metrics, int n) {
-    if (n < 0 || n > PTC_MAX_METRICS) return PTC_ERR_VALUE;
-    for (int i = 0; i < n; i++) {
-        const int h = metrics[i].head;
-        if (h < 0 || h >= (p->n_heads > 0 ? p->n_heads : 1)) return PTC_ERR_VALUE;
-        const int64_t R = p->n_heads > 0 ? p->heads[h].rows : 1;
-        const int64_t D = p->buf_size[p->n_heads > 0 ? p->heads[h].pred_buf : p->outputs[h]] / R;
-        const ptc_head *hd = p->n_heads > 0 ? &p->heads[h] : NULL;
-        const int64_t Y = !hd ? p->y_size : hd->metric_y_buf >= 0 ? p->buf_size[hd->metric_y_buf] : hd->y_size;
-        const int64_t ys = Y / R;
-        // A built-in metric reads R rows of targets beside the predictions' (a traced loss's may not).
-        if (metrics[i].kind != PTC_METRIC_TRACED_MEAN && Y % R != 0) return PTC_ERR_VALUE;
-        if (metrics[i].kind <= 0 || metrics[i].kind >= PTC_METRIC_COUNT ||
-            ptc_metric_check(&metrics[i], D, ys) != PTC_OK || ptc_metric_table_check(p, &metrics[i]) != PTC_OK ||
-            (metrics[i].kind == PTC_METRIC_TRACED_MEAN && (metrics[i].k < 0 || metrics[i].k >= p->n_bufs)))
-            return PTC_ERR_VALUE;
-        // A masked traced metric weighs each of its values by its row's mask: one value per row.
-        if (metrics[i].kind == PTC_METRIC_TRACED_MEAN && metrics[i].masked && p->n_heads > 0 &&
-            p->heads[h].mask_buf >= 0 && p->buf_size[metrics[i].k] != R)
-            return PTC_ERR_VALUE;
-    }
-    memcpy(p->metrics, metrics, (size_t)n * sizeof(ptc_metric));
-    p->n_metrics = n;
-    ptc_metric_table_resolve(p);
-    ptc_plan_layout(p);
     return PTC_OK;
 }
 

@@ -22,6 +22,8 @@ typedef struct {
     int balance, ignore, per_row;
     float ignore_class;
     int hinge_pm1;  // HINGE, SQUARED_HINGE: the batch's targets are all 0 or 1, used as -1 or 1
+    // DICE: 1 / the times the plan repeated the predictions to wider targets (Keras sums them once)
+    double p_once;
 } loss_args;
 
 static loss_args args_init(int kind, const double *lp, int64_t D) {
@@ -41,7 +43,8 @@ static loss_args args_init(int kind, const double *lp, int64_t D) {
                    lp[PTC_LOSS_P_IGNORE] != 0.0 && is_sparse(kind),
                    lp[PTC_LOSS_P_PER_ROW] != 0.0,
                    (float)lp[PTC_LOSS_P_IGNORE_CLASS],
-                   0};
+                   0,
+                   lp[PTC_LOSS_P_PRED_REPEAT] > 1.0 ? 1.0 / lp[PTC_LOSS_P_PRED_REPEAT] : 1.0};
     if (ls == 0.0f) a.ls_a = 1.0f, a.ls_b = 0.0f;  // exactly the targets
     return a;
 }
@@ -372,6 +375,7 @@ static double cfce_row(float *dp, const float *p, const float *y, int64_t D, flo
 // keras.losses.dice and tversky over n values (a row, or the whole batch for axis=None):
 // 1 - 2 sum(t p) / (sum t + sum p + eps), and 1 - I / (I + alpha fp + beta fn + eps) with
 // Keras's fp = sum((1 - p) t), fn = sum(p (1 - t)). Dice is Tversky with alpha = beta = 1/2.
+// Predictions repeated to wider targets (loss_args p_once) count once in Dice's sum p, as in Keras.
 static double overlap_loss(int tversky, float *dp, const float *p, const float *y, int64_t n, float g,
                            const loss_args *a) {
     double in = 0.0, fp = 0.0, fn = 0.0, st = 0.0, sp = 0.0;
@@ -383,12 +387,12 @@ static double overlap_loss(int tversky, float *dp, const float *p, const float *
         fn += (double)p[i] * (1.0 - (double)y[i]);
     }
     const double al = tversky ? a->alpha : 0.0, be = tversky ? a->beta : 0.0;
-    const double den = tversky ? in + al * fp + be * fn + PTC_EPSILON : st + sp + PTC_EPSILON;
+    const double den = tversky ? in + al * fp + be * fn + PTC_EPSILON : st + sp * a->p_once + PTC_EPSILON;
     const double num = tversky ? in : 2.0 * in;
     if (dp)
         for (int64_t i = 0; i < n; i++) {
             const double t = y[i];
-            const double dnum = tversky ? t : 2.0 * t, dden = tversky ? t - al * t + be * (1.0 - t) : 1.0;
+            const double dnum = tversky ? t : 2.0 * t, dden = tversky ? t - al * t + be * (1.0 - t) : a->p_once;
             dp[i] = (float)(-g * (dnum * den - num * dden) / (den * den));
         }
     return 1.0 - num / den;

@@ -59,12 +59,6 @@ int64_t ptc_rnn_op_rng(const ptc_op *op);
         return shared(p, op, need);                                                                      \
     }
 
-// The plan's own helpers shared by engine.c and heads.c: room in ybatch and wbatch for the
-// heads' targets and row weights; whether buffer b is one only the engine writes (no op
-// outputs to it, not a model input).
-ptc_status ptc_plan_grow_rows(ptc_plan *p);
-int ptc_plan_engine_owned(const ptc_plan *p, int b);
-
 // Helpers the adapters share: buffer b of the activations or their gradients,
 // parameter k of an op (NULL when absent) and its gradient, op i's workspace.
 static inline float *ptc_plan_act(const ptc_plan *p, int b) {
@@ -121,6 +115,10 @@ static inline float *ptc_head_mw(const ptc_plan *p, const ptc_head *hd) {
 }
 // Lays the heads' targets, row weights and sum slots out again (engine.c).
 void ptc_plan_layout(ptc_plan *p);
+// Room in ybatch and wbatch for the current heads (engine.c); PTC_ERR_SIZE or PTC_ERR_NOMEM.
+ptc_status ptc_plan_grow_rows(ptc_plan *p);
+// A buffer no op writes and no model input (engine.c): the engine alone fills it.
+int ptc_plan_engine_owned(const ptc_plan *p, int b);
 // Each head's loss and metrics of a batch of N into sums; when train, the gradient of
 // sum_h weight_h * loss_h into the heads' loss buffers' gradients (heads.c).
 ptc_status ptc_plan_heads_loss(ptc_plan *p, int64_t N, int train, double *sums);

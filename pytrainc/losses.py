@@ -11,7 +11,16 @@ Keras on its TensorFlow backend):
   difference shows only for saturated outputs.
 - Each batch's loss is summed over its samples in double precision before it is divided and
   reported, so epoch losses do not drift with the batch size; Keras sums in float32.
+
+Targets of another shape than the predictions follow Keras's rule (squeeze_or_expand_to_same_rank,
+then broadcasting): y_true (n, 4) with y_pred (n, 1) trains as Keras, the plan repeating the
+predictions to the targets' shape (or tiling narrower targets) where the loss is element-wise, and
+tracing Keras's formula for the losses that reduce one side alone (cosine, dice with axis=-1, the
+categorical focal cross-entropy). The cross-entropies keep one shape, as on Keras's torch backend;
+Dice(axis=None) takes only targets at least as wide as the predictions.
 """
+
+import math
 
 import numpy as np
 
@@ -135,8 +144,13 @@ class Loss:
         """The C kernel's named parameters (_C.LOSS_PARAMS), those that are not 0."""
         return {}
 
-    def _param_array(self):
-        params = {**self._params(), "reduction": _loss_reduction.reduction_id(self)}
+    def _repeat_params(self, pred_shape, joint):
+        """The kernel's parameters for predictions of per-sample pred_shape repeated by the plan to
+        wider targets of `joint` (for a loss that sums them alone)."""
+        return {}
+
+    def _param_array(self, extra=None):
+        params = {**self._params(), **(extra or {}), "reduction": _loss_reduction.reduction_id(self)}
         return np.array([float(params.get(n, 0.0)) for n in _C.LOSS_PARAMS], dtype=np.float64)
 
     def get_config(self):
@@ -605,7 +619,9 @@ class Dice(_KerasLoss):
     """
 
     _kind = _C.LOSSES["dice"]
-    _broadcasts_targets = _broadcasts_predictions = False  # they reduce each alone (Loss._broadcasts_targets)
+    # It sums each side alone: repeated predictions count once (_repeat_params); narrower targets
+    # take Keras's formula (pytrainc/_loss_formulas.py) with axis=-1.
+    _broadcasts_targets, _broadcasts_predictions = False, True
     _fn = staticmethod(dice)
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
@@ -614,6 +630,10 @@ class Dice(_KerasLoss):
 
     def _params(self):
         return {"per_row": float(self.axis is not None)}
+
+    def _repeat_params(self, pred_shape, joint):  # the copies in each sum: a row's, or the batch's
+        whole = (lambda s: s[-1]) if self.axis is not None else math.prod
+        return {"pred_repeat": float(whole(joint) // whole(pred_shape))}
 
     def _fn_kwargs(self):
         return {"axis": self.axis}

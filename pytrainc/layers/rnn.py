@@ -110,7 +110,9 @@ class _RNN(Layer):
         states' tensors (LSTM: [h, c], GRU and SimpleRNN: [h], each (batch, units)); with
         return_state, returns [output, *final states] as Keras. As in Keras 3 (whose
         Layer.__call__ fills `mask` only for a call with one tensor argument), a call with
-        initial_state does not mask its steps (its sequence output still carries the mask)."""
+        initial_state does not mask its steps (its sequence output still carries the mask).
+        `mask=`: a (batch, timesteps) tensor of the model (e.g. `Input((T,), dtype="bool")`), an
+        input of the call's node, or of a traced call."""
         cls = type(self).__name__
         if isinstance(inputs, (list, tuple)):  # [sequences, *initial states], as Keras 2 took them
             if initial_state is not None or not inputs:

@@ -302,7 +302,7 @@ def _broadcast_hint(loss, shape, out_shape):
     if isinstance(loss, (losses_module.BinaryCrossentropy, losses_module.BinaryFocalCrossentropy)):
         return what + ", as in Keras on torch, whose cross-entropies require one shape."
     if getattr(loss, "axis", -1) is None:
-        return what + " in pytrainc with axis=None (one value over the whole batch); axis=-1 broadcasts them."
+        return what + " or wider in pytrainc with axis=None (one value over the whole batch); axis=-1 takes them."
     return what + " in pytrainc: it reduces the predictions or the targets alone, so neither can be repeated."
 
 

@@ -381,7 +381,8 @@ class PlanCompiler:
                         plan.set_metric_targets(metric_y, head.index)
                 else:
                     plan.set_loss(setup[0], setup[1], width, head.index, head.loss_weight, pred_buf)
-                    plan.set_loss_params(head.loss._param_array(), head.index)
+                    extra = {} if pred_buf < 0 else head.loss._repeat_params(layouts[head.index][1], loss_shape)
+                    plan.set_loss_params(head.loss._param_array(extra), head.index)
                     if y_buf is not None:
                         plan.set_targets_buf(y_buf, head.index)
                 mask_buf = builder._masks.get(id(g["outputs"][head.index]))

@@ -131,6 +131,7 @@ def test_traced_loss_functions_see_the_shapes_keras_passes(direction):
 FORMULAS = {
     "CosineSimilarity": ({}, None),
     "Dice": ({"axis": -1}, "sigmoid"),
+    "Dice_batch": ({}, "sigmoid"),  # axis=None: wider targets only (predictions repeated, summed once)
     "Tversky": ({"axis": -1, "alpha": 0.3, "beta": 0.7}, "sigmoid"),
     "Tversky_batch": ({"alpha": 0.3, "beta": 0.7}, "sigmoid"),  # axis=None: sums of products only
     "CategoricalFocalCrossentropy": ({"gamma": 1.5, "label_smoothing": 0.1}, "softmax"),
@@ -138,19 +139,33 @@ FORMULAS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(FORMULAS))
-@pytest.mark.parametrize("direction", ["wider_targets", "wider_predictions"])
+@pytest.mark.parametrize(
+    "case,direction",
+    [
+        (case, direction)
+        for case in sorted(FORMULAS)
+        for direction in ("wider_targets", "wider_predictions")
+        if (case, direction) != ("Dice_batch", "wider_predictions")  # refused, tested below
+    ],
+)
 def test_losses_that_reduce_one_side_broadcast_as_keras(case, direction):
     cls, (kw, act) = case.split("_")[0], FORMULAS[case]
     units, y_shape = (1, (4,)) if direction == "wider_targets" else (4, (1,))
     _fit_both(lambda lib: getattr(lib.losses, cls)(**kw), _targets(10, y_shape), units, act)
 
 
-def test_dice_over_the_whole_batch_keeps_one_shape():
+def test_dice_over_the_whole_batch_takes_only_wider_targets():
     m = pytrainc.Sequential([pytrainc.Input((3,)), pytrainc.layers.Dense(4, activation="sigmoid")])
     m.compile("sgd", "dice")
-    with pytest.raises(ValueError, match=r"y.shape=\(8, 1\).*axis=None.*axis=-1 broadcasts"):
+    with pytest.raises(ValueError, match=r"y.shape=\(8, 1\).*or wider.*axis=None.*axis=-1 takes them"):
         m.fit(_targets(8, (3,)), _targets(8, (1,)), verbose=0)
+
+
+@pytest.mark.parametrize("axis", [None, -1])
+def test_dice_counts_repeated_predictions_once_per_step(axis):
+    """Outputs (N, 3, 1) against targets (N, 3, 4): the repeat spans the last axis of every step."""
+    units, y = 1, _targets(8, (3, 4))
+    _fit_both(lambda lib: lib.losses.Dice(axis=axis), y, units, "sigmoid", in_shape=(3, 2), weights=False)
 
 
 def test_traced_metric_functions_broadcast_too():
