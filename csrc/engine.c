@@ -167,12 +167,18 @@ ptc_status ptc_plan_init(ptc_plan *p, const ptc_op *ops, int n_ops, const int64_
     p->buf_size = malloc((size_t)n_bufs * sizeof(int64_t));
     p->buf_off = malloc((size_t)n_bufs * sizeof(int64_t));
     p->scratch_off = malloc((size_t)(n_ops > 0 ? n_ops : 1) * sizeof(int64_t));
-    if (!p->ops || !p->buf_size || !p->buf_off || !p->scratch_off) {
+    p->dact_rows = malloc((size_t)n_bufs);
+    if (!p->ops || !p->buf_size || !p->buf_off || !p->scratch_off || !p->dact_rows) {
         ptc_plan_free(p);
         return PTC_ERR_NOMEM;
     }
     if (n_ops > 0) memcpy(p->ops, ops, (size_t)n_ops * sizeof(ptc_op));
     memcpy(p->buf_size, buf_size, (size_t)n_bufs * sizeof(int64_t));
+    // What zero_dacts clears per buffer, decided once here rather than by a scan of the ops each step.
+    memset(p->dact_rows, 1, (size_t)n_bufs);
+    for (int i = 0; i < n_ops; i++)
+        if (ops[i].out >= 0 && ops[i].out < n_bufs && (ops[i].flags & (PTC_OPF_FUSED | PTC_OPF_PER_BATCH)))
+            p->dact_rows[ops[i].out] = (ops[i].flags & PTC_OPF_FUSED) ? 0 : -1;
     p->n_ops = n_ops;
     p->n_bufs = n_bufs;
     p->input_buf = input_buf;
@@ -202,6 +208,7 @@ void ptc_plan_free(ptc_plan *p) {
     free(p->ops);
     free(p->buf_size);
     free(p->buf_off);
+    free(p->dact_rows);
     free(p->scratch_off);
     free(p->scratch);
     free(p->acts);
@@ -473,24 +480,10 @@ static ptc_status check_batch(const ptc_plan *p, int64_t batch_size) {
 }
 
 // The output of a fused op: nothing reads or writes its values or gradients.
-static int fused_out(const ptc_plan *p, int b) {
-    for (int i = 0; i < p->n_ops; i++)
-        if (p->ops[i].out == b && (p->ops[i].flags & PTC_OPF_FUSED)) return 1;
-    return 0;
-}
-
-// The output of a per-batch op: backward touches row 0 of its gradient only (its readers take
-// row 0, or a batch_broadcast that sums the rows into it).
-static int per_batch_out(const ptc_plan *p, int b) {
-    for (int i = 0; i < p->n_ops; i++)
-        if (p->ops[i].out == b && (p->ops[i].flags & PTC_OPF_PER_BATCH)) return 1;
-    return 0;
-}
-
 static void zero_dacts(ptc_plan *p, int64_t N) {
     for (int b = 0; b < p->n_bufs; b++)
-        if (!is_input(p, b) && !fused_out(p, b))
-            ptc_parallel_zero(ptc_plan_dact(p, b), (per_batch_out(p, b) && N > 1 ? 1 : N) * p->buf_size[b]);
+        if (p->dact_rows[b] && !is_input(p, b))
+            ptc_parallel_zero(ptc_plan_dact(p, b), (p->dact_rows[b] < 0 ? 1 : N) * p->buf_size[b]);
 }
 
 static ptc_status plan_train(ptc_plan *p, const float *x, const float *y, const int64_t *perm, int64_t n,

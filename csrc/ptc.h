@@ -423,6 +423,8 @@ typedef struct {
     int n_bufs;
     int64_t *buf_size;          // (n_bufs,) floats per sample
     int64_t *buf_off;           // (n_bufs,) offset of each buffer in acts/dacts, per batch row count
+    signed char *dact_rows;     // (n_bufs,) rows of its gradient a step zeroes: 1 all, 0 none (a fused
+                                // op's output), -1 row 0 only (a per-batch op's); from the op flags
     int input_buf, output_buf;  // the first input and output
     // Several inputs: each row of x holds the inputs' rows side by side (x_size floats), gathered into
     // each input's buffer. Several outputs: predict writes their rows side by side (out_size floats).
