@@ -542,15 +542,18 @@ static ptc_status plan_evaluate(ptc_plan *p, const float *x, const float *y, int
     return PTC_OK;
 }
 
-// No NaN or inf in x[0:n]: a test of the exponent bits that vectorizes.
-static int all_finite(const float *x, int64_t n) {
+// The exponent bits first (a pass that vectorizes), the count only when some value is not finite.
+int64_t ptc_count_nonfinite(const float *x, int64_t n) {
     uint32_t any = 0;
     for (int64_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, x + i, sizeof u);
         any |= (u & 0x7f800000u) == 0x7f800000u;
     }
-    return !any;
+    if (!any) return 0;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++) bad += !isfinite(x[i]);
+    return bad;
 }
 
 // Predict reads a batch's rows of x where they are and writes the output's rows straight
@@ -563,7 +566,7 @@ static ptc_status plan_predict_rows(ptc_plan *p, const float *x, int64_t n, int6
         if (stop && *stop) return PTC_ERR_INTERRUPTED;
         int64_t N;
         const int64_t rows = n - start < batch_size ? n - start : batch_size;
-        if (check_finite && !all_finite(x + start * p->x_size, rows * p->x_size)) return PTC_ERR_NONFINITE;
+        if (check_finite && ptc_count_nonfinite(x + start * p->x_size, rows * p->x_size)) return PTC_ERR_NONFINITE;
         if (lend_in) p->act_at[p->input_buf] = (float *)x + start * p->x_size;  // read only
         if (lend_out) p->act_at[p->output_buf] = out + start * dout;
         const ptc_status st = infer_batch(p, lend_in ? NULL : x, NULL, n, start, batch_size, training, &N);

@@ -548,6 +548,8 @@ ptc_status ptc_plan_train(ptc_plan *plan, const float *x, const float *y, const 
 // Loss and metrics over all n samples in order, no parameter change.
 ptc_status ptc_plan_evaluate(ptc_plan *plan, const float *x, const float *y, int64_t n, int64_t batch_size,
                              volatile const int *stop, double *sums);
+// Non-finite floats among x's n (0 for finite data after one vectorized pass over the exponent bits).
+int64_t ptc_count_nonfinite(const float *x, int64_t n);
 // Output buffer for all n samples: out (n, out size). training != 0 runs the forward pass as
 // fit does (dropout drawn from the plan's RNGs, batch statistics, moving statistics updated):
 // Keras's eager `model(x, training=True)`. check_finite: PTC_ERR_NONFINITE at the first batch of x

@@ -195,17 +195,3 @@ void ptc_py_stop_end(ptc_py_stop *stop) {
     sigint_token = NULL;
     stop->watching = 0;
 }
-
-// The exponent bits first (a pass that vectorizes), the count only when some value is not finite.
-int64_t ptc_py_count_nonfinite(const float *x, int64_t n) {
-    uint32_t any = 0;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        any |= (u & 0x7f800000u) == 0x7f800000u;
-    }
-    if (!any) return 0;
-    int64_t bad = 0;
-    for (int64_t i = 0; i < n; i++) bad += !isfinite(x[i]);
-    return bad;
-}

@@ -21,8 +21,6 @@
 // A borrowed PyArrayObject* if obj is an ndarray of the given dtype and ndim,
 // C-contiguous and aligned (and writeable when asked); NULL with an exception set.
 PyArrayObject *ptc_py_check_array(PyObject *obj, int typenum, int ndim, int writeable, const char *name);
-// Non-finite floats among x's n (0 for finite data: one vectorized pass over the exponent bits).
-int64_t ptc_py_count_nonfinite(const float *x, int64_t n);
 int ptc_py_rng_is_zero(const uint64_t *s);
 // 0 for PTC_OK; else sets the status's own exception (what names the call) and returns -1.
 int ptc_py_raise_status(ptc_status st, const char *what);

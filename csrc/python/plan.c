@@ -540,7 +540,7 @@ static PyObject *Plan_predict(PlanObject *self, PyObject *args) {
     self->busy = 0;
     if (st == PTC_ERR_NONFINITE) {
         PyErr_Format(PyExc_ValueError, "x contains %lld NaN or infinite value(s); expected finite numbers",
-                     (long long)ptc_py_count_nonfinite(PyArray_DATA(x), (int64_t)PyArray_SIZE(x)));
+                     (long long)ptc_count_nonfinite(PyArray_DATA(x), (int64_t)PyArray_SIZE(x)));
         goto cleanup;
     }
     if (ptc_py_raise_plan_status(st, &self->plan, "predict")) goto cleanup;
